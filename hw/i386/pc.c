@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The pc machine (layout in include/hw/i386/pc.h): builds the VM in
+ * dependency order (KVM, RAM, irqchip, devices, kernel, vCPUs), and puts
+ * it back to its just-booted state on reset by restoring the state each
+ * part had at creation and loading the kernel again.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "hw/i386/pc.h"
+#include "system/cpus.h"
+#include "target/i386/cpu.h"
+#include "trace.h"
+
+#define PC_EBDA_START       0x9fc00ULL
+#define PC_BIOS_START       0xf0000ULL
+#define PC_KVM_RESERVED     0xfeffc000ULL
+#define PC_KVM_RESERVED_SIZE 0x4000ULL
+#define PC_HIGHMEM_START    0x100000000ULL
+
+static const struct {
+    uint16_t iobase;
+    unsigned irq;
+} pc_serial_ports[PC_MAX_SERIAL] = {
+    { 0x3f8, 4 }, { 0x2f8, 3 }, { 0x3e8, 4 }, { 0x2e8, 3 },
+};
+
+static void pc_set_isa_irq(void *opaque, unsigned n, bool level)
+{
+    PCMachine *pcms = opaque;
+
+    kvm_set_irq_line(&pcms->kvm, n, level);
+}
+
+static bool pc_memory_init(PCMachine *pcms, Error **errp)
+{
+    uint64_t ram = pcms->cfg.ram_size;
+    uint64_t lowmem = MIN(ram, PC_LOWMEM_LIMIT);
+    uint64_t highmem = ram - lowmem;
+    E820Table *e = &pcms->e820;
+
+    if (!guest_memory_add_ram(&pcms->mem, "pc.ram", 0, lowmem, errp)) {
+        return false;
+    }
+    if (highmem && !guest_memory_add_ram(&pcms->mem, "pc.ram.high",
+                                         PC_HIGHMEM_START, highmem, errp)) {
+        return false;
+    }
+    e820_add(e, 0, PC_EBDA_START, E820_RAM);
+    e820_add(e, PC_EBDA_START, 0xa0000 - PC_EBDA_START, E820_RESERVED);
+    e820_add(e, PC_BIOS_START, 0x100000 - PC_BIOS_START, E820_RESERVED);
+    e820_add(e, 0x100000, lowmem - 0x100000, E820_RAM);
+    e820_add(e, PC_KVM_RESERVED, PC_KVM_RESERVED_SIZE, E820_RESERVED);
+    if (highmem) {
+        e820_add(e, PC_HIGHMEM_START, highmem, E820_RAM);
+    }
+    return kvm_register_memory(&pcms->kvm, &pcms->mem, errp);
+}
+
+static bool pc_serial_init(PCMachine *pcms, Error **errp)
+{
+    for (unsigned i = 0; i < PC_MAX_SERIAL; i++) {
+        IrqLine irq = {
+            .handler = pc_set_isa_irq, .opaque = pcms,
+            .n = pc_serial_ports[i].irq,
+        };
+        char name[16];
+
+        if (!pcms->cfg.serial[i]) {
+            continue;
+        }
+        snprintf(name, sizeof(name), "serial%u", i);
+        pcms->serial[i] = serial_isa_new(&pcms->pio,
+                                         pc_serial_ports[i].iobase, irq,
+                                         pcms->cfg.serial[i], name, errp);
+        if (!pcms->serial[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* -device isa-debug-exit[,iobase=N][,iosize=N] */
+static bool pc_add_debug_exit(PCMachine *pcms, const KeyvalList *opts,
+                              Error **errp)
+{
+    static const char *const known[] = { "driver", "id", "iobase", "iosize",
+                                         NULL };
+    uint64_t iobase, iosize;
+
+    if (!keyval_check_known(opts, known, "isa-debug-exit", errp) ||
+        !keyval_get_u64(opts, "iobase", DEBUG_EXIT_DEFAULT_IOBASE, &iobase,
+                        errp) ||
+        !keyval_get_u64(opts, "iosize", DEBUG_EXIT_DEFAULT_IOSIZE, &iosize,
+                        errp)) {
+        return false;
+    }
+    if (iobase > 0xffff || iosize > 0x10000 || iobase + iosize > 0x10000) {
+        error_setg(errp, "isa-debug-exit: iobase 0x%" G_GINT64_MODIFIER
+                   "x + iosize 0x%" G_GINT64_MODIFIER "x is outside the I/O "
+                   "port space", iobase, iosize);
+        return false;
+    }
+    if (pcms->debug_exit) {
+        error_setg(errp, "isa-debug-exit: only one is supported");
+        return false;
+    }
+    pcms->debug_exit = debug_exit_new(&pcms->pio, iobase, iosize, errp);
+    return pcms->debug_exit != NULL;
+}
+
+typedef struct PCDeviceType {
+    const char *name;
+    const char *desc;
+    bool (*add)(PCMachine *pcms, const KeyvalList *opts, Error **errp);
+} PCDeviceType;
+
+static const PCDeviceType pc_device_types[] = {
+    { "isa-debug-exit", "exit with status (value << 1) | 1 on a port write",
+      pc_add_debug_exit },
+};
+
+static const PCDeviceType *pc_device_find(const char *driver)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(pc_device_types); i++) {
+        if (!strcmp(pc_device_types[i].name, driver)) {
+            return &pc_device_types[i];
+        }
+    }
+    return NULL;
+}
+
+bool pc_device_valid(const char *driver)
+{
+    return pc_device_find(driver) != NULL;
+}
+
+void pc_device_list(void)
+{
+    printf("Devices of the pc machine (-device NAME,...):\n");
+    for (size_t i = 0; i < G_N_ELEMENTS(pc_device_types); i++) {
+        printf("name \"%s\", bus ISA, desc \"%s\"\n", pc_device_types[i].name,
+               pc_device_types[i].desc);
+    }
+}
+
+static bool pc_devices_init(PCMachine *pcms, Error **errp)
+{
+    for (guint i = 0; pcms->cfg.devices && i < pcms->cfg.devices->len; i++) {
+        const KeyvalList *opts = g_ptr_array_index(pcms->cfg.devices, i);
+        const char *driver = keyval_get(opts, "driver");
+        const PCDeviceType *type = driver ? pc_device_find(driver) : NULL;
+
+        if (!type) {
+            error_setg(errp, "'%s' is not a valid device model name",
+                       driver ? driver : "");
+            return false;
+        }
+        if (!type->add(pcms, opts, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool pc_read_kernel(PCMachine *pcms, Error **errp)
+{
+    g_autoptr(GError) gerr = NULL;
+    gchar *data;
+    gsize len;
+
+    if (!g_file_get_contents(pcms->cfg.kernel, &data, &len, &gerr)) {
+        error_setg(errp, "could not load kernel '%s': %s", pcms->cfg.kernel,
+                   gerr->message);
+        return false;
+    }
+    pcms->kernel_image = (uint8_t *)data;
+    pcms->kernel_size = len;
+    return true;
+}
+
+/* Loads the kernel into RAM and decides where vCPU 0 starts. */
+static bool pc_load_kernel(PCMachine *pcms, Error **errp)
+{
+    X86BootInput in = {
+        .mem = &pcms->mem,
+        .e820 = &pcms->e820,
+        .ram_size = pcms->cfg.ram_size,
+        .smp_cpus = pcms->cfg.smp_cpus,
+        .kernel_path = pcms->cfg.kernel,
+        .initrd_path = pcms->cfg.initrd,
+        .cmdline = pcms->cfg.append ? pcms->cfg.append : "",
+    };
+    const uint8_t *img = pcms->kernel_image;
+    size_t size = pcms->kernel_size;
+
+    if (!mptable_write(&pcms->mem, pcms->cfg.smp_cpus, errp)) {
+        return false;
+    }
+    if (multiboot_probe(img, size)) {
+        return multiboot_load(&in, img, size, &pcms->boot, errp);
+    }
+    if (linux_boot_probe(img, size)) {
+        return linux_boot_load(&in, img, size, &pcms->boot, errp);
+    }
+    error_setg(errp, "kernel '%s' is neither a multiboot image nor a Linux "
+               "bzImage", pcms->cfg.kernel);
+    return false;
+}
+
+static bool pc_boot_cpu(PCMachine *pcms, Error **errp)
+{
+    return x86_cpu_set_boot_state(&cpus_get(0)->kvm, &pcms->boot, errp);
+}
+
+PCMachine *pc_machine_new(const PCMachineConfig *cfg, Error **errp)
+{
+    PCMachine *pcms = g_new0(PCMachine, 1);
+    CpusConfig cpus_cfg;
+
+    pcms->cfg = *cfg;
+    pcms->pio.name = "pio";
+    pcms->mmio.name = "mmio";
+    if (!pcms->cfg.kernel) {
+        error_setg(errp, "no kernel given: Tandem has no firmware and boots "
+                   "a multiboot image or Linux bzImage with -kernel");
+        goto fail;
+    }
+    if (!pc_read_kernel(pcms, errp) ||
+        !kvm_init(&pcms->kvm, &cfg->kvm, errp) ||
+        !kvm_create_irqchip(&pcms->kvm, errp) ||
+        !pc_memory_init(pcms, errp) ||
+        !(pcms->port61 = port61_new(&pcms->pio, &pcms->kvm, errp)) ||
+        !pc_serial_init(pcms, errp) ||
+        !pc_devices_init(pcms, errp) ||
+        !pc_load_kernel(pcms, errp)) {
+        goto fail;
+    }
+    cpus_cfg = (CpusConfig) {
+        .kvm = &pcms->kvm,
+        .pio = &pcms->pio,
+        .mmio = &pcms->mmio,
+        .nr_cpus = cfg->smp_cpus,
+        .debug_threads = cfg->debug_threads,
+    };
+    if (!cpus_create(&cpus_cfg, errp) ||
+        !kvm_irqchip_get_state(&pcms->kvm, &pcms->irqchip_reset_state,
+                               errp) ||
+        !pc_boot_cpu(pcms, errp)) {
+        goto fail;
+    }
+    trace_pc_machine_new(cfg->ram_size, cfg->smp_cpus);
+    return pcms;
+
+fail:
+    pc_machine_free(pcms);
+    return NULL;
+}
+
+bool pc_machine_reset(PCMachine *pcms, Error **errp)
+{
+    trace_pc_machine_reset();
+    if (!cpus_reset_all(errp) ||
+        !kvm_irqchip_put_state(&pcms->kvm, &pcms->irqchip_reset_state,
+                               errp)) {
+        return false;
+    }
+    for (unsigned i = 0; i < PC_MAX_SERIAL; i++) {
+        if (pcms->serial[i]) {
+            serial_reset(pcms->serial[i]);
+        }
+    }
+    port61_reset(pcms->port61);
+    return pc_load_kernel(pcms, errp) && pc_boot_cpu(pcms, errp);
+}
+
+void pc_machine_free(PCMachine *pcms)
+{
+    if (!pcms) {
+        return;
+    }
+    if (cpus_count()) {
+        cpus_destroy();
+    }
+    for (unsigned i = 0; i < PC_MAX_SERIAL; i++) {
+        if (pcms->serial[i]) {
+            serial_free(pcms->serial[i]);
+        }
+    }
+    g_free(pcms->debug_exit);
+    g_free(pcms->port61);
+    if (pcms->kvm.kvm_fd > 0) {
+        kvm_destroy(&pcms->kvm);
+    }
+    guest_memory_free(&pcms->mem);
+    io_bus_free(&pcms->pio);
+    io_bus_free(&pcms->mmio);
+    g_free(pcms->kernel_image);
+    g_free(pcms);
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * State of the in-kernel interrupt controllers and timer: both 8259 PICs,
+ * the IOAPIC and the PIT. Saved once at creation (their power-on state,
+ * restored on reset) and, later, by migration and COLO.
+ */
+#ifndef HW_I386_KVM_IRQCHIP_H
+#define HW_I386_KVM_IRQCHIP_H
+
+#include <linux/kvm.h>
+#include "accel/kvm.h"
+
+typedef struct KvmIrqchipState {
+    struct kvm_irqchip pic_master;
+    struct kvm_irqchip pic_slave;
+    struct kvm_irqchip ioapic;
+    struct kvm_pit_state2 pit;
+} KvmIrqchipState;
+
+bool kvm_irqchip_get_state(KvmState *kvm, KvmIrqchipState *st, Error **errp);
+bool kvm_irqchip_put_state(KvmState *kvm, const KvmIrqchipState *st,
+                           Error **errp);
+
+#endif

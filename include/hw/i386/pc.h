@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The `pc` machine: RAM (below 4 GiB up to 3 GiB, the rest above 4 GiB),
+ * an e820 map, the in-kernel irqchip and PIT, up to four 16550 UARTs on
+ * the ISA ports, optional isa-debug-exit, and a kernel booted directly
+ * (multiboot or Linux bzImage) since there is no firmware.
+ *
+ * Guest-physical layout:
+ *   0x00000000-0x0009fbff  RAM (conventional)
+ *   0x0009fc00-0x0009ffff  reserved (EBDA)
+ *   0x000f0000-0x000fffff  reserved (BIOS area: MP table)
+ *   0x00100000-lowmem      RAM
+ *   0xfeffc000-0xfeffffff  reserved (KVM's TSS and identity map on VMX)
+ *   0xfec00000             IOAPIC, 0xfee00000 LAPIC (in-kernel)
+ *   0x100000000-...        RAM above 4 GiB, if any
+ */
+#ifndef HW_I386_PC_H
+#define HW_I386_PC_H
+
+#include "accel/kvm.h"
+#include "hw/char/serial.h"
+#include "hw/i386/boot.h"
+#include "hw/i386/e820.h"
+#include "hw/i386/kvm-irqchip.h"
+#include "hw/i386/port61.h"
+#include "hw/misc/debug-exit.h"
+#include "system/ioport.h"
+#include "system/memory.h"
+#include "util/keyval.h"
+
+#define PC_MAX_SERIAL 4
+#define PC_LOWMEM_LIMIT 0xc0000000ULL   /* RAM below 4 GiB stops at 3 GiB */
+
+typedef struct PCMachineConfig {
+    uint64_t ram_size;
+    unsigned smp_cpus;
+    const char *kernel;
+    const char *initrd;             /* NULL if none */
+    const char *append;             /* NULL if none */
+    Chardev *serial[PC_MAX_SERIAL]; /* NULL = no UART there */
+    GPtrArray *devices;             /* KeyvalList* from -device */
+    KvmOptions kvm;
+    bool debug_threads;
+} PCMachineConfig;
+
+typedef struct PCMachine {
+    PCMachineConfig cfg;
+    KvmState kvm;
+    GuestMemory mem;
+    E820Table e820;
+    IoBus pio;
+    IoBus mmio;
+    KvmIrqchipState irqchip_reset_state;
+    uint8_t *kernel_image;          /* kept to reload it on reset */
+    size_t kernel_size;
+    X86BootState boot;
+    SerialState *serial[PC_MAX_SERIAL];
+    DebugExitState *debug_exit;
+    Port61State *port61;
+} PCMachine;
+
+/* Creates everything; the vCPUs exist, parked, with the kernel loaded. */
+PCMachine *pc_machine_new(const PCMachineConfig *cfg, Error **errp);
+/* Back to the just-booted state; vCPUs must be paused. */
+bool pc_machine_reset(PCMachine *pcms, Error **errp);
+void pc_machine_free(PCMachine *pcms);
+
+/* -device NAME,... for the pc machine; "help" lists them. */
+void pc_device_list(void);
+bool pc_device_valid(const char *driver);
+
+#endif

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The VM run state machine and the requests that drive it.
+ *
+ *                 +-----------+   cont    +---------+
+ *   start -S ---> | prelaunch | --------> | running | <-------+
+ *                 +-----------+           +---------+         |
+ *                       |                 |  stop  |          | cont
+ *                       |                 v        v          |
+ *                       |          +----------+  +--------+   |
+ *                       |          | shutdown |  | paused | --+
+ *                       |          +----------+  +--------+
+ *                       |              (exit, or pause with -no-shutdown)
+ *                       +--> inmigrate / colo / internal-error ... (later)
+ *
+ * Every transition goes through runstate_set(), which checks it against
+ * the table in runstate.c and traces it. Names and order match QEMU's
+ * RunState enum so QMP reports the same strings.
+ *
+ * Threads other than the main loop never change the state directly: they
+ * post a request (shutdown, reset, stop, debug-exit) that the main loop
+ * carries out, because pausing all vCPUs from a vCPU would deadlock.
+ */
+#ifndef SYSTEM_RUNSTATE_H
+#define SYSTEM_RUNSTATE_H
+
+#include <stdbool.h>
+
+typedef enum RunState {
+    RUN_STATE_DEBUG,
+    RUN_STATE_INMIGRATE,
+    RUN_STATE_INTERNAL_ERROR,
+    RUN_STATE_IO_ERROR,
+    RUN_STATE_PAUSED,
+    RUN_STATE_POSTMIGRATE,
+    RUN_STATE_PRELAUNCH,
+    RUN_STATE_FINISH_MIGRATE,
+    RUN_STATE_RESTORE_VM,
+    RUN_STATE_RUNNING,
+    RUN_STATE_SAVE_VM,
+    RUN_STATE_SHUTDOWN,
+    RUN_STATE_SUSPENDED,
+    RUN_STATE_WATCHDOG,
+    RUN_STATE_GUEST_PANICKED,
+    RUN_STATE_COLO,
+    RUN_STATE__MAX,
+} RunState;
+
+typedef enum ShutdownCause {
+    SHUTDOWN_CAUSE_NONE,
+    SHUTDOWN_CAUSE_HOST_ERROR,
+    SHUTDOWN_CAUSE_HOST_QMP_QUIT,
+    SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET,
+    SHUTDOWN_CAUSE_HOST_SIGNAL,
+    SHUTDOWN_CAUSE_HOST_UI,
+    SHUTDOWN_CAUSE_GUEST_SHUTDOWN,
+    SHUTDOWN_CAUSE_GUEST_RESET,
+    SHUTDOWN_CAUSE_GUEST_PANIC,
+    SHUTDOWN_CAUSE_SUBSYSTEM_RESET,
+    SHUTDOWN_CAUSE_SNAPSHOT_LOAD,
+    SHUTDOWN_CAUSE__MAX,
+} ShutdownCause;
+
+const char *runstate_name(RunState state);
+const char *shutdown_cause_name(ShutdownCause cause);
+RunState runstate_get(void);
+bool runstate_is_running(void);
+/* Aborts on a transition the table does not allow: that is a bug. */
+void runstate_set(RunState new_state);
+bool runstate_transition_allowed(RunState from, RunState to);
+
+/* Observers of state changes (QMP events hook in here). */
+typedef void RunstateChangeFn(RunState old_state, RunState new_state,
+                              void *opaque);
+void runstate_add_change_notifier(RunstateChangeFn *fn, void *opaque);
+
+/* Main loop only, BQL held. */
+void vm_start(void);                    /* resume vCPUs, state running */
+void vm_stop(RunState state);           /* pause vCPUs, state as given */
+
+/* Any thread. The main loop acts on them in main_loop_check_requests(). */
+void system_shutdown_request(ShutdownCause cause);
+void system_reset_request(ShutdownCause cause);
+void system_debug_exit_request(int status);
+void vm_stop_request(RunState state);
+
+/* Policy from the command line. */
+void runstate_set_no_reboot(bool no_reboot);     /* -no-reboot */
+void runstate_set_no_shutdown(bool no_shutdown); /* -no-shutdown */
+
+/* Observers of shutdown and reset (QMP SHUTDOWN/RESET events). */
+typedef void ShutdownNotifyFn(ShutdownCause cause, bool is_reset,
+                              void *opaque);
+void runstate_add_shutdown_notifier(ShutdownNotifyFn *fn, void *opaque);
+
+/*
+ * Handles pending requests. Returns true when the process should exit,
+ * with *status set to its exit status.
+ */
+bool main_loop_check_requests(int *status);
+
+/* The machine's reset, called by the main loop with vCPUs paused. */
+void runstate_set_reset_handler(void (*fn)(void *opaque), void *opaque);
+
+#endif

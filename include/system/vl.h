@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The command line, parsed into a SystemConfig before anything starts.
+ * Options are spelled as QEMU spells them (one or two leading dashes);
+ * a bad option or value is one line on stderr naming it, and exit 1.
+ */
+#ifndef SYSTEM_VL_H
+#define SYSTEM_VL_H
+
+#include <stdbool.h>
+#include "hw/i386/pc.h"
+#include "util/error.h"
+
+typedef struct SystemConfig {
+    PCMachineConfig machine;    /* serial[] is filled in main() */
+    const char *serial_specs[PC_MAX_SERIAL];
+    unsigned nr_serial;
+    bool nographic;
+    bool nodefaults;
+    bool daemonize;
+    bool no_reboot;
+    bool no_shutdown;
+    bool start_paused;          /* -S */
+    char *name;                 /* -name guest=... */
+    char *process_name;         /* -name process=... */
+    const char *pidfile;
+    const char *log_file;       /* -D */
+    GPtrArray *trace_opts;      /* const char *, -trace arguments */
+    bool show_help;
+    bool show_version;
+    bool list_devices;          /* -device help */
+    bool list_machines;         /* -machine help */
+    bool list_accels;           /* -accel help */
+} SystemConfig;
+
+bool vl_parse_args(int argc, char **argv, SystemConfig *cfg, Error **errp);
+void vl_print_help(void);
+void vl_print_version(void);
+void vl_config_free(SystemConfig *cfg);
+
+#endif

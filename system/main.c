@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * main(): command line -> process set-up -> machine -> main loop -> exit.
+ * The exit status is 0 for a normal end (guest shutdown, signal, quit),
+ * 1 for a start-up error, and (V << 1) | 1 when the guest wrote V to
+ * isa-debug-exit.
+ */
+#include <glib-unix.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include "chardev/char.h"
+#include "hw/i386/pc.h"
+#include "system/cpus.h"
+#include "system/os-posix.h"
+#include "system/runstate.h"
+#include "system/vl.h"
+#include "util/main-loop.h"
+#include "util/trace.h"
+
+static gboolean main_on_signal(gpointer opaque)
+{
+    int sig = GPOINTER_TO_INT(opaque);
+
+    error_report("terminating on signal %d", sig);
+    system_shutdown_request(SHUTDOWN_CAUSE_HOST_SIGNAL);
+    return G_SOURCE_CONTINUE;
+}
+
+/* Ctrl-A escapes on a raw stdio terminal (-nographic). */
+static bool main_on_stdio_escape(char c)
+{
+    switch (c) {
+    case 'x':
+        fprintf(stderr, "\r\nTandem: terminated\r\n");
+        system_shutdown_request(SHUTDOWN_CAUSE_HOST_UI);
+        return true;
+    case 'h':
+    case '?':
+        fprintf(stderr, "\r\nC-a h    print this help\r\n"
+                "C-a x    exit Tandem\r\n"
+                "C-a C-a  send C-a\r\n");
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void main_reset_machine(void *opaque)
+{
+    PCMachine *pcms = opaque;
+    Error *err = NULL;
+
+    if (!pc_machine_reset(pcms, &err)) {
+        error_prepend(&err, "system reset failed: ");
+        error_report_err(err);
+        vm_stop_request(RUN_STATE_INTERNAL_ERROR);
+    }
+}
+
+static bool main_setup_trace(SystemConfig *cfg, Error **errp)
+{
+    if (cfg->log_file && !trace_set_log_file(cfg->log_file, errp)) {
+        return false;
+    }
+    for (guint i = 0; i < cfg->trace_opts->len; i++) {
+        const char *arg = g_ptr_array_index(cfg->trace_opts, i);
+        if (!trace_parse_option(arg, errp)) {
+            error_prepend(errp, "-trace %s: ", arg);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* -serial, with QEMU's defaults: stdio under -nographic, else none. */
+static bool main_setup_serial(SystemConfig *cfg, Error **errp)
+{
+    unsigned n = cfg->nr_serial;
+
+    if (!n && !cfg->nodefaults) {
+        cfg->serial_specs[0] = cfg->nographic ? "stdio" : "null";
+        n = 1;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        g_autofree char *id = g_strdup_printf("serial%u", i);
+        Error *local_err = NULL;
+
+        if (cfg->daemonize && !strcmp(cfg->serial_specs[i], "stdio")) {
+            error_setg(errp, "-serial stdio cannot be used with -daemonize");
+            return false;
+        }
+        cfg->machine.serial[i] = chardev_new_legacy(id, cfg->serial_specs[i],
+                                                    &local_err);
+        if (local_err) {
+            error_propagate(errp, local_err);
+            error_prepend(errp, "-serial %s: ", cfg->serial_specs[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool main_handle_info_options(SystemConfig *cfg)
+{
+    if (cfg->show_help) {
+        vl_print_help();
+    } else if (cfg->show_version) {
+        vl_print_version();
+    } else if (cfg->list_devices) {
+        pc_device_list();
+    } else if (cfg->list_machines) {
+        printf("Supported machines are:\n"
+               "pc                   Standard PC (i440FX + PIIX, 1996), "
+               "KVM only (default)\n");
+    } else if (cfg->list_accels) {
+        printf("Accelerators supported in Tandem binary:\nkvm\n");
+    } else {
+        return false;
+    }
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    SystemConfig cfg;
+    PCMachine *pcms;
+    Error *err = NULL;
+    int status = 0;
+
+    if (!vl_parse_args(argc, argv, &cfg, &err)) {
+        error_report_err(err);
+        return 1;
+    }
+    if (main_handle_info_options(&cfg)) {
+        return 0;
+    }
+    if (!main_setup_trace(&cfg, &err)) {
+        error_report_err(err);
+        return 1;
+    }
+    if (cfg.daemonize && cfg.nographic) {
+        error_report("-nographic cannot be used with -daemonize");
+        return 1;
+    }
+    /* Fork before any thread exists. */
+    if (cfg.daemonize) {
+        os_daemonize_start();
+    }
+    if (cfg.process_name) {
+        os_set_process_name(cfg.process_name);
+    }
+
+    main_loop_init();
+    bql_lock();
+    g_unix_signal_add(SIGINT, main_on_signal, GINT_TO_POINTER(SIGINT));
+    g_unix_signal_add(SIGTERM, main_on_signal, GINT_TO_POINTER(SIGTERM));
+    g_unix_signal_add(SIGHUP, main_on_signal, GINT_TO_POINTER(SIGHUP));
+    signal(SIGPIPE, SIG_IGN);
+    chardev_stdio_set_escape_handler(main_on_stdio_escape);
+    runstate_set_no_reboot(cfg.no_reboot);
+    runstate_set_no_shutdown(cfg.no_shutdown);
+
+    if ((cfg.pidfile && !os_pidfile_create(cfg.pidfile, &err)) ||
+        !main_setup_serial(&cfg, &err)) {
+        error_report_err(err);
+        return 1;
+    }
+    pcms = pc_machine_new(&cfg.machine, &err);
+    if (!pcms) {
+        error_report_err(err);
+        os_pidfile_remove();
+        return 1;
+    }
+    runstate_set_reset_handler(main_reset_machine, pcms);
+    if (cfg.start_paused) {
+        runstate_set(RUN_STATE_PAUSED);
+    } else {
+        vm_start();
+    }
+    os_daemonize_done(cfg.log_file != NULL);
+
+    while (!main_loop_check_requests(&status)) {
+        main_loop_wait(true);
+    }
+
+    pc_machine_free(pcms);
+    chardev_close_all();
+    os_pidfile_remove();
+    bql_unlock();
+    vl_config_free(&cfg);
+    return status;
+}

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Daemonizing, the pid file and the process name (see the header). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "system/os-posix.h"
+
+static int daemon_pipe = -1;
+static char *pidfile_path;
+static int pidfile_fd = -1;
+
+void os_daemonize_start(void)
+{
+    int fds[2];
+    pid_t pid;
+
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        perror("daemonize: pipe");
+        exit(1);
+    }
+    pid = fork();
+    if (pid < 0) {
+        perror("daemonize: fork");
+        exit(1);
+    }
+    if (pid > 0) {
+        char status = 1;
+
+        close(fds[1]);
+        /* EOF without a byte means the child died during set-up. */
+        while (read(fds[0], &status, 1) < 0 && errno == EINTR) {
+        }
+        exit(status == 0 ? 0 : 1);
+    }
+    close(fds[0]);
+    daemon_pipe = fds[1];
+    setsid();
+}
+
+void os_daemonize_done(bool keep_stderr)
+{
+    char ok = 0;
+    int null;
+
+    if (daemon_pipe < 0) {
+        return;
+    }
+    null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        if (!keep_stderr) {
+            dup2(null, STDERR_FILENO);
+        }
+        close(null);
+    }
+    while (write(daemon_pipe, &ok, 1) < 0 && errno == EINTR) {
+    }
+    close(daemon_pipe);
+    daemon_pipe = -1;
+}
+
+bool os_pidfile_create(const char *path, Error **errp)
+{
+    char buf[32];
+    int len;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "cannot open pid file %s", path);
+        return false;
+    }
+    if (lockf(fd, F_TLOCK, 0) < 0) {
+        error_setg_errno(errp, errno, "cannot lock pid file %s (is another "
+                         "instance running?)", path);
+        close(fd);
+        return false;
+    }
+    len = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) < 0 || write(fd, buf, len) != len) {
+        error_setg_errno(errp, errno, "cannot write pid file %s", path);
+        close(fd);
+        return false;
+    }
+    pidfile_fd = fd;    /* kept open: the lock lives as long as we do */
+    pidfile_path = g_strdup(path);
+    return true;
+}
+
+void os_pidfile_remove(void)
+{
+    if (pidfile_path) {
+        unlink(pidfile_path);
+        close(pidfile_fd);
+        g_free(pidfile_path);
+        pidfile_path = NULL;
+    }
+}
+
+void os_set_process_name(const char *name)
+{
+    char comm[16];
+
+    g_strlcpy(comm, name, sizeof(comm));
+    prctl(PR_SET_NAME, comm);
+}

@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Command-line parsing. One table lists every option with its argument
+ * and help text; each option has a small handler that turns its argument
+ * into fields of SystemConfig, with errors prefixed by the option as the
+ * user typed it ("-m abc: ...").
+ */
+#include <stdio.h>
+#include <string.h>
+#include "config-host.h"
+#include "system/vl.h"
+#include "util/keyval.h"
+
+#define DEFAULT_RAM_SIZE (128ULL << 20)     /* QEMU's default: 128 MiB */
+#define MAX_RAM_SIZE (1ULL << 40)
+
+typedef bool VlOptionFn(SystemConfig *cfg, const char *arg, Error **errp);
+
+typedef struct VlOption {
+    const char *name;
+    const char *arg_help;       /* NULL: the option takes no argument */
+    const char *help;
+    VlOptionFn *fn;
+} VlOption;
+
+static bool opt_accel_value(SystemConfig *cfg, const char *accel,
+                            Error **errp)
+{
+    if (!strcmp(accel, "help")) {
+        cfg->list_accels = true;
+        return true;
+    }
+    /* "kvm:tcg" means try kvm, then tcg: kvm is all we have. */
+    g_auto(GStrv) alternatives = g_strsplit(accel, ":", -1);
+    for (char **a = alternatives; *a; a++) {
+        if (!strcmp(*a, "kvm")) {
+            return true;
+        }
+    }
+    error_setg(errp, "invalid accelerator %s (Tandem runs on KVM only)",
+               accel);
+    return false;
+}
+
+static bool opt_accel(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    static const char *const known[] = { "accel", "dirty-ring-size", NULL };
+    g_autoptr(KeyvalList) kv = keyval_parse(arg, "accel", errp);
+    uint64_t ring;
+
+    if (!kv || !keyval_check_known(kv, known, NULL, errp) ||
+        !opt_accel_value(cfg, keyval_get(kv, "accel") ?: "", errp) ||
+        !keyval_get_u64(kv, "dirty-ring-size", 0, &ring, errp)) {
+        return false;
+    }
+    if (ring > UINT32_MAX) {
+        error_setg(errp, "dirty-ring-size %" G_GUINT64_FORMAT " is too large",
+                   ring);
+        return false;
+    }
+    cfg->machine.kvm.dirty_ring_size = ring;
+    return true;
+}
+
+static bool opt_enable_kvm(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    return true;
+}
+
+static bool opt_machine(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    static const char *const known[] = { "type", "accel", NULL };
+    g_autoptr(KeyvalList) kv = keyval_parse(arg, "type", errp);
+    const char *type, *accel;
+
+    if (!kv || !keyval_check_known(kv, known, NULL, errp)) {
+        return false;
+    }
+    type = keyval_get(kv, "type");
+    if (type && !strcmp(type, "help")) {
+        cfg->list_machines = true;
+        return true;
+    }
+    if (type && strcmp(type, "pc") && !g_str_has_prefix(type, "pc-i440fx-")) {
+        error_setg(errp, "unsupported machine type '%s' (use -machine help "
+                   "to list supported machines)", type);
+        return false;
+    }
+    accel = keyval_get(kv, "accel");
+    return !accel || opt_accel_value(cfg, accel, errp);
+}
+
+static bool opt_m(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    static const char *const known[] = { "size", NULL };
+    g_autoptr(KeyvalList) kv = keyval_parse(arg, "size", errp);
+    const char *size;
+    uint64_t bytes;
+
+    if (!kv || !keyval_check_known(kv, known, NULL, errp)) {
+        return false;
+    }
+    size = keyval_get(kv, "size");
+    if (!size) {
+        error_setg(errp, "missing 'size' option value");
+        return false;
+    }
+    /* A bare number is MiB, as in QEMU. */
+    if (!parse_size(size, 1ULL << 20, &bytes, errp)) {
+        return false;
+    }
+    if (bytes < (2ULL << 20) || bytes > MAX_RAM_SIZE) {
+        error_setg(errp, "RAM size %s is out of range (2 MiB to 1 TiB)",
+                   size);
+        return false;
+    }
+    if (bytes % GUEST_PAGE_SIZE) {
+        error_setg(errp, "RAM size %s is not a multiple of 4 KiB", size);
+        return false;
+    }
+    cfg->machine.ram_size = bytes;
+    return true;
+}
+
+static bool opt_smp(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    static const char *const known[] = { "cpus", "sockets", "dies", "cores",
+                                         "threads", "maxcpus", NULL };
+    g_autoptr(KeyvalList) kv = keyval_parse(arg, "cpus", errp);
+    uint64_t cpus, sockets, dies, cores, threads, maxcpus, topo;
+
+    if (!kv || !keyval_check_known(kv, known, NULL, errp) ||
+        !keyval_get_u64(kv, "cpus", 0, &cpus, errp) ||
+        !keyval_get_u64(kv, "sockets", 1, &sockets, errp) ||
+        !keyval_get_u64(kv, "dies", 1, &dies, errp) ||
+        !keyval_get_u64(kv, "cores", 1, &cores, errp) ||
+        !keyval_get_u64(kv, "threads", 1, &threads, errp)) {
+        return false;
+    }
+    if (!sockets || !dies || !cores || !threads ||
+        sockets > 256 || dies > 256 || cores > 256 || threads > 256) {
+        error_setg(errp, "CPU topology parameters must be between 1 and 256");
+        return false;
+    }
+    topo = sockets * dies * cores * threads;
+    /* Only an absent cpus= is derived from the topology; 0 is a mistake. */
+    if (!keyval_get(kv, "cpus")) {
+        cpus = topo;
+    }
+    if (!keyval_get_u64(kv, "maxcpus", cpus, &maxcpus, errp)) {
+        return false;
+    }
+    if (cpus < 1 || cpus > 255) {
+        error_setg(errp, "Invalid number of CPUs %" G_GUINT64_FORMAT, cpus);
+        return false;
+    }
+    if (maxcpus != cpus) {
+        error_setg(errp, "maxcpus must equal cpus: CPU hotplug is not "
+                   "supported");
+        return false;
+    }
+    if (topo != 1 && topo != cpus) {
+        error_setg(errp, "Invalid CPU topology: product of the hierarchy "
+                   "must match cpus: sockets (%" G_GUINT64_FORMAT ") * dies "
+                   "(%" G_GUINT64_FORMAT ") * cores (%" G_GUINT64_FORMAT
+                   ") * threads (%" G_GUINT64_FORMAT ") != cpus (%"
+                   G_GUINT64_FORMAT ")", sockets, dies, cores, threads, cpus);
+        return false;
+    }
+    cfg->machine.smp_cpus = cpus;
+    return true;
+}
+
+static bool opt_kernel(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    cfg->machine.kernel = arg;
+    return true;
+}
+
+static bool opt_initrd(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    cfg->machine.initrd = arg;
+    return true;
+}
+
+static bool opt_append(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    cfg->machine.append = arg;
+    return true;
+}
+
+static bool opt_serial(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    if (cfg->nr_serial >= PC_MAX_SERIAL) {
+        error_setg(errp, "too many serial ports (at most %d)", PC_MAX_SERIAL);
+        return false;
+    }
+    if (strcmp(arg, "stdio") && strcmp(arg, "null") && strcmp(arg, "none") &&
+        !g_str_has_prefix(arg, "file:") && !g_str_has_prefix(arg, "chardev:")) {
+        error_setg(errp, "'%s' is not a supported serial backend (use stdio, "
+                   "null, none, file:PATH or chardev:ID)", arg);
+        return false;
+    }
+    cfg->serial_specs[cfg->nr_serial++] = arg;
+    return true;
+}
+
+static bool opt_nographic(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    cfg->nographic = true;
+    return true;
+}
+
+static bool opt_display(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    g_autoptr(KeyvalList) kv = keyval_parse(arg, "type", errp);
+    const char *type;
+
+    if (!kv) {
+        return false;
+    }
+    type = keyval_get(kv, "type");
+    if (!type || strcmp(type, "none")) {
+        error_setg(errp, "display '%s' is not available: Tandem has no "
+                   "graphical display (use -display none or -nographic)",
+                   type ? type : "");
+        return false;
+    }
+    return true;
+}
+
+static bool opt_nodefaults(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    cfg->nodefaults = true;
+    return true;
+}
+
+static bool opt_name(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    static const char *const known[] = { "guest", "process", "debug-threads",
+                                         NULL };
+    g_autoptr(KeyvalList) kv = keyval_parse(arg, "guest", errp);
+    bool debug_threads;
+
+    if (!kv || !keyval_check_known(kv, known, NULL, errp) ||
+        !keyval_get_bool(kv, "debug-threads", false, &debug_threads, errp)) {
+        return false;
+    }
+    g_free(cfg->name);
+    g_free(cfg->process_name);
+    cfg->name = g_strdup(keyval_get(kv, "guest"));
+    cfg->process_name = g_strdup(keyval_get(kv, "process"));
+    cfg->machine.debug_threads = debug_threads;
+    return true;
+}
+
+static bool opt_pidfile(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    cfg->pidfile = arg;
+    return true;
+}
+
+static bool opt_daemonize(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    cfg->daemonize = true;
+    return true;
+}
+
+static bool opt_no_reboot(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    cfg->no_reboot = true;
+    return true;
+}
+
+static bool opt_no_shutdown(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    cfg->no_shutdown = true;
+    return true;
+}
+
+static bool opt_S(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    cfg->start_paused = true;
+    return true;
+}
+
+static bool opt_version(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    cfg->show_version = true;
+    return true;
+}
+
+static bool opt_help(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    cfg->show_help = true;
+    return true;
+}
+
+static bool opt_trace(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    g_ptr_array_add(cfg->trace_opts, (gpointer)arg);
+    return true;
+}
+
+static bool opt_D(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    cfg->log_file = arg;
+    return true;
+}
+
+static bool opt_device(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    KeyvalList *kv = keyval_parse(arg, "driver", errp);
+    const char *driver;
+
+    if (!kv) {
+        return false;
+    }
+    driver = keyval_get(kv, "driver");
+    if (driver && !strcmp(driver, "help")) {
+        cfg->list_devices = true;
+        keyval_free(kv);
+        return true;
+    }
+    if (!driver || !pc_device_valid(driver)) {
+        error_setg(errp, "'%s' is not a valid device model name",
+                   driver ? driver : "");
+        keyval_free(kv);
+        return false;
+    }
+    g_ptr_array_add(cfg->machine.devices, kv);
+    return true;
+}
+
+static const VlOption vl_options[] = {
+    { "accel", "kvm[,dirty-ring-size=N]",
+      "select the accelerator (only kvm); dirty-ring-size selects KVM's "
+      "dirty ring with N entries per vCPU instead of the dirty bitmap",
+      opt_accel },
+    { "enable-kvm", NULL, "same as -accel kvm", opt_enable_kvm },
+    { "machine", "pc[,accel=kvm]", "select the machine (only pc)",
+      opt_machine },
+    { "M", "pc", "same as -machine", opt_machine },
+    { "m", "[size=]N[M|G]", "guest RAM size (a bare number is MiB; "
+      "default 128M)", opt_m },
+    { "smp", "[cpus=]N[,sockets=S,cores=C,threads=T,maxcpus=N]",
+      "number of vCPUs", opt_smp },
+    { "kernel", "FILE", "boot this multiboot image or Linux bzImage",
+      opt_kernel },
+    { "initrd", "FILE", "Linux initrd, or multiboot modules "
+      "(\"file1 args,file2\")", opt_initrd },
+    { "append", "CMDLINE", "kernel command line", opt_append },
+    { "serial", "DEV", "connect the next serial port to DEV: stdio, null, "
+      "none, file:PATH, chardev:ID", opt_serial },
+    { "nographic", NULL, "no display; serial port on stdio", opt_nographic },
+    { "display", "none", "no display", opt_display },
+    { "nodefaults", NULL, "create no default devices", opt_nodefaults },
+    { "name", "[guest=]NAME[,process=NAME][,debug-threads=on|off]",
+      "name the guest; debug-threads names the vCPU threads", opt_name },
+    { "pidfile", "FILE", "write the process id to FILE (locked)",
+      opt_pidfile },
+    { "daemonize", NULL, "detach once the VM is set up", opt_daemonize },
+    { "no-reboot", NULL, "exit instead of rebooting", opt_no_reboot },
+    { "no-shutdown", NULL, "stop instead of exiting when the guest shuts "
+      "down", opt_no_shutdown },
+    { "S", NULL, "do not start the vCPUs", opt_S },
+    { "version", NULL, "print the version and exit", opt_version },
+    { "help", NULL, "print this help and exit", opt_help },
+    { "h", NULL, "same as -help", opt_help },
+    { "trace", "[enable=]PATTERN|events=FILE|file=FILE",
+      "enable trace events (-trace help lists them)", opt_trace },
+    { "D", "FILE", "write trace and error output to FILE", opt_D },
+    { "device", "DRIVER[,prop=value,...]", "add a device (-device help "
+      "lists them)", opt_device },
+};
+
+static const VlOption *vl_find_option(const char *name)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(vl_options); i++) {
+        if (!strcmp(vl_options[i].name, name)) {
+            return &vl_options[i];
+        }
+    }
+    return NULL;
+}
+
+void vl_print_help(void)
+{
+    printf("usage: tandem-system-x86_64 [options]\n\n"
+           "Tandem %s: a KVM virtual machine monitor with COLO fault "
+           "tolerance, command-line compatible with qemu-system-x86_64.\n\n",
+           TANDEM_VERSION);
+    for (size_t i = 0; i < G_N_ELEMENTS(vl_options); i++) {
+        const VlOption *o = &vl_options[i];
+        g_autofree char *head = g_strdup_printf("-%s%s%s", o->name,
+                                                o->arg_help ? " " : "",
+                                                o->arg_help ?: "");
+        printf("%s\n        %s\n", head, o->help);
+    }
+}
+
+void vl_print_version(void)
+{
+    printf("QEMU emulator version %s (Tandem %s)\n"
+           "Copyright (c) 2026 The Tandem authors\n",
+           TANDEM_QEMU_COMPAT_VERSION, TANDEM_VERSION);
+}
+
+static void vl_config_init(SystemConfig *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->machine.ram_size = DEFAULT_RAM_SIZE;
+    cfg->machine.smp_cpus = 1;
+    cfg->machine.devices = g_ptr_array_new_with_free_func(
+        (GDestroyNotify)keyval_free);
+    cfg->trace_opts = g_ptr_array_new();
+}
+
+void vl_config_free(SystemConfig *cfg)
+{
+    g_ptr_array_free(cfg->machine.devices, TRUE);
+    g_ptr_array_free(cfg->trace_opts, TRUE);
+    g_free(cfg->name);
+    g_free(cfg->process_name);
+}
+
+bool vl_parse_args(int argc, char **argv, SystemConfig *cfg, Error **errp)
+{
+    vl_config_init(cfg);
+    for (int i = 1; i < argc; i++) {
+        const char *word = argv[i];
+        const char *name = word;
+        const VlOption *opt;
+        const char *arg = NULL;
+        Error *local_err = NULL;
+
+        if (name[0] != '-' || !name[1]) {
+            error_setg(errp, "%s: disk images are not supported as a bare "
+                       "argument; boot with -kernel", word);
+            return false;
+        }
+        name += (name[1] == '-') ? 2 : 1;
+        opt = vl_find_option(name);
+        if (!opt) {
+            error_setg(errp, "%s: invalid option", word);
+            return false;
+        }
+        if (opt->arg_help) {
+            if (i + 1 >= argc) {
+                error_setg(errp, "%s: requires an argument", word);
+                return false;
+            }
+            arg = argv[++i];
+        }
+        if (!opt->fn(cfg, arg, &local_err)) {
+            error_propagate(errp, local_err);
+            error_prepend(errp, "%s%s%s: ", word, arg ? " " : "", arg ?: "");
+            return false;
+        }
+    }
+    return true;
+}

@@ -1,0 +1,172 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The command line: QEMU spellings, one-line errors with exit status 1,
+-version/-help, -daemonize/-pidfile, tracing, and a host without KVM."""
+import os
+import subprocess
+import time
+
+import pytest
+
+from tandem import DEBUG_EXIT, GUEST, TANDEM, Vm, run
+
+BAD_ARGS = [
+    (['-foo'], '-foo: invalid option'),
+    (['--bogus-option'], '--bogus-option: invalid option'),
+    (['-m'], '-m: requires an argument'),
+    (['-m', 'abc'], "-m abc: 'abc' is not a valid size"),
+    (['-m', '1'], '-m 1: RAM size 1 is out of range'),
+    (['-m', '256,maxmem=1G'], "Invalid parameter 'maxmem'"),
+    (['-smp', '0'], '-smp 0: Invalid number of CPUs 0'),
+    (['-smp', '2,maxcpus=4'], 'CPU hotplug is not supported'),
+    (['-smp', '3,sockets=2'], 'Invalid CPU topology'),
+    (['-smp', 'cpus=x'], "Parameter 'cpus' expects an integer"),
+    (['-accel', 'tcg'], '-accel tcg: invalid accelerator tcg'),
+    (['-accel', 'kvm,dirty-ring-size=abc'], "Parameter 'dirty-ring-size' expects an integer"),
+    (['-machine', 'q35'], "unsupported machine type 'q35'"),
+    (['-machine', 'pc,foo=bar'], "Invalid parameter 'foo'"),
+    (['-device', 'virtio-net-pci'], "'virtio-net-pci' is not a valid device model name"),
+    (['-serial', 'tcp:1.2.3.4:5'], "'tcp:1.2.3.4:5' is not a supported serial backend"),
+    (['-display', 'gtk'], "display 'gtk' is not available"),
+    (['-name', 'x,foo=1'], "Invalid parameter 'foo'"),
+    (['disk.img'], 'disk.img: disk images are not supported'),
+]
+
+
+@pytest.mark.parametrize('args,message', BAD_ARGS, ids=[' '.join(a) for a, _ in BAD_ARGS])
+def test_bad_option_is_one_line_and_status_1(args, message):
+    p = run(args)
+    assert p.returncode == 1
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    assert lines[0].startswith('tandem-system-x86_64: ')
+    assert message in lines[0]
+
+
+def test_bad_device_property_at_creation():
+    p = run(['-kernel', GUEST, '-device', 'isa-debug-exit,iobase=0x10000'])
+    assert p.returncode == 1
+    assert 'outside the I/O port space' in p.stderr
+
+
+def test_missing_kernel_file():
+    p = run(['-kernel', '/nonexistent/kernel'])
+    assert p.returncode == 1
+    assert "could not load kernel '/nonexistent/kernel'" in p.stderr
+
+
+def test_kernel_that_is_not_bootable(tmp_path):
+    junk = tmp_path / 'junk'
+    junk.write_bytes(os.urandom(65536))
+    p = run(['-kernel', str(junk)])
+    assert p.returncode == 1
+    assert 'neither a multiboot image nor a Linux bzImage' in p.stderr
+
+
+def test_no_kernel_given():
+    p = run(['-display', 'none'])
+    assert p.returncode == 1
+    assert 'no kernel given' in p.stderr
+
+
+def test_version():
+    p = run(['-version'])
+    assert p.returncode == 0
+    assert p.stdout.startswith('QEMU emulator version 7.2.0 (Tandem ')
+
+
+def test_help_lists_options():
+    p = run(['-help'])
+    assert p.returncode == 0
+    for opt in ('-kernel', '-append', '-serial', '-smp', '-daemonize', '-trace'):
+        assert '\n' + opt in p.stdout
+
+
+def test_device_help():
+    p = run(['-device', 'help'])
+    assert p.returncode == 0 and 'isa-debug-exit' in p.stdout
+
+
+def test_double_dash_spelling(tmp_path):
+    with Vm(tmp_path, ['--kernel', GUEST, '--append', 'workload=count']) as vm:
+        vm.wait_for(r'^TG count=1 ')
+
+
+def test_enable_kvm_and_machine_accel(tmp_path):
+    with Vm(tmp_path, ['-enable-kvm', '-machine', 'pc,accel=kvm', '-m', 'size=128M',
+                       '-kernel', GUEST, '-append', 'workload=count']) as vm:
+        vm.wait_for(r'^TG count=1 ')
+
+
+def test_no_kvm_gives_clear_error():
+    """In a mount namespace with an empty /dev, /dev/kvm does not exist."""
+    cmd = ['unshare', '-m', 'sh', '-c',
+           'mount -t tmpfs none /dev && exec "$0" -kernel "$1"', TANDEM, GUEST]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+    assert p.returncode == 1, p.stderr
+    assert 'Could not access KVM kernel module (/dev/kvm): No such file or directory' in p.stderr
+
+
+def test_daemonize_and_pidfile(tmp_path):
+    pidfile = tmp_path / 'tandem.pid'
+    serial = tmp_path / 'serial.log'
+    p = run(['-accel', 'kvm', '-display', 'none', '-nodefaults', '-daemonize',
+             '-pidfile', str(pidfile), '-serial', 'file:%s' % serial,
+             '-kernel', GUEST, '-append', 'workload=count'])
+    # The parent returns only once the VM is set up.
+    assert p.returncode == 0, p.stderr
+    pid = int(pidfile.read_text())
+    try:
+        os.kill(pid, 0)
+        deadline = time.monotonic() + 20
+        while 'TG count=1 ' not in (serial.read_text() if serial.exists() else ''):
+            assert time.monotonic() < deadline, 'daemon printed nothing'
+            time.sleep(0.1)
+        # A second instance cannot take the same pid file.
+        p2 = run(['-pidfile', str(pidfile), '-kernel', GUEST, '-display', 'none'])
+        assert p2.returncode == 1 and 'cannot lock pid file' in p2.stderr
+    finally:
+        os.kill(pid, 15)
+    deadline = time.monotonic() + 10
+    while pidfile.exists():
+        assert time.monotonic() < deadline, 'pid file not removed at exit'
+        time.sleep(0.05)
+
+
+def test_daemonize_failure_reported_by_parent():
+    p = run(['-daemonize', '-display', 'none', '-kernel', '/nonexistent'])
+    assert p.returncode == 1
+
+
+def test_daemonize_refuses_stdio():
+    p = run(['-daemonize', '-nographic', '-kernel', GUEST])
+    assert p.returncode == 1 and '-nographic cannot be used with -daemonize' in p.stderr
+
+
+def test_trace_to_log_file(tmp_path):
+    log = tmp_path / 'trace.log'
+    with Vm(tmp_path, ['-trace', 'runstate_set', '-trace', 'enable=kvm_vcpu_create',
+                       '-D', str(log), '-kernel', GUEST, *DEBUG_EXIT,
+                       '-append', 'workload=count exit-after=1']) as vm:
+        assert vm.wait_exit(30) == 1
+    text = log.read_text()
+    assert 'runstate_set prelaunch -> running' in text
+    assert ':kvm_vcpu_create vcpu 0 fd ' in text
+    # The log line format: PID@SECONDS.MICROSECONDS:NAME ARGS
+    first = text.splitlines()[0]
+    assert first.split('@')[0].isdigit() and ':' in first
+
+
+def test_trace_help_lists_events():
+    p = run(['-trace', 'help'])
+    assert p.returncode == 0
+    for ev in ('kvm_dirty_sync_slot', 'runstate_set', 'serial_write', 'cpu_park'):
+        assert ev in p.stdout.split()
+
+
+def test_debug_threads_names_vcpu_threads(tmp_path):
+    with Vm(tmp_path, ['-name', 'guest=demo,debug-threads=on', '-smp', '2',
+                       '-kernel', GUEST, '-append', 'workload=count']) as vm:
+        vm.wait_for(r'^TG count=1 ')
+        task = '/proc/%d/task' % vm.proc.pid
+        names = {open(os.path.join(task, t, 'comm')).read().strip() for t in os.listdir(task)}
+        assert {'CPU 0/KVM', 'CPU 1/KVM'} <= names, names

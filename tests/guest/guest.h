@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Tandem test guest: C declarations shared by the CPL3 workload code
+ * (main.c), the CPL0 fault reporter (fault.c) and the helpers (lib.c).
+ * The status page layout here is the contract with tests and with
+ * verify_dirty.py; README.md documents every offset.
+ */
+#ifndef TG_GUEST_H
+#define TG_GUEST_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include "layout.h"
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+
+#define TG_STATUS_MAGIC     0x5355544154534754ULL  /* "TGSTATUS" */
+#define TG_STATUS_VERSION   1
+#define TG_DIRTY_MAGIC      0x5954524944475400ULL  /* "\0TGDIRTY" */
+
+enum { WL_COUNT = 1, WL_DIRTY = 2, WL_IDLE = 3, WL_FAULT = 4 };
+
+struct tg_percpu {                  /* one cache line per CPU */
+    volatile u64 heartbeat;
+    volatile u32 online;            /* 1 once the CPU reached CPL3 */
+    u32 pad0;
+    u64 pad[6];
+};
+
+struct tg_status {
+    u64 magic;                      /* 0x000 */
+    u32 version;                    /* 0x008 */
+    u32 workload;                   /* 0x00c */
+    volatile u64 pass;              /* 0x010 */
+    volatile u64 cursor;            /* 0x018 */
+    volatile u64 dirty_seq;         /* 0x020: pass << 32 | cursor */
+    volatile u64 lines;             /* 0x028 */
+    u64 wss_base;                   /* 0x030 */
+    u64 wss_size;                   /* 0x038 */
+    volatile u64 counter;           /* 0x040: alone in its cache line */
+    u64 pad1[7];
+    volatile u32 cpus_online;       /* 0x080 */
+    u32 flags;                      /* 0x084 */
+    volatile u64 errors;            /* 0x088 */
+    u64 tsc_khz;                    /* 0x090 */
+    u64 ram_end;                    /* 0x098 */
+    volatile u32 fault_vec;         /* 0x0a0 */
+    u32 fault_cpu;                  /* 0x0a4 (unused, 0) */
+    volatile u64 fault_rip;         /* 0x0a8 */
+    u64 exit_after;                 /* 0x0b0 */
+    u64 boot_tsc;                   /* 0x0b8 */
+    u64 pad2[8];
+    char cmdline[256];              /* 0x100 */
+    struct tg_percpu cpu[TG_MAX_CPUS]; /* 0x200 */
+};
+
+#define TG_FLAG_SMP         (1u << 0)
+#define TG_FLAG_MB_OK       (1u << 1)   /* booted with multiboot magic */
+#define TG_FLAG_RUNNING     (1u << 2)   /* workload started */
+
+#define STATUS ((struct tg_status *)TG_STATUS_ADDR)
+
+_Static_assert(offsetof(struct tg_status, counter) == 0x40, "layout");
+_Static_assert(offsetof(struct tg_status, cpus_online) == 0x80, "layout");
+_Static_assert(offsetof(struct tg_status, boot_tsc) == 0xb8, "layout");
+_Static_assert(offsetof(struct tg_status, cmdline) == 0x100, "layout");
+_Static_assert(offsetof(struct tg_status, cpu) == 0x200, "layout");
+_Static_assert(sizeof(struct tg_status) <= 4096, "layout");
+
+/* Register frame built by fault_common in boot.S. */
+struct tg_frame {
+    u64 r15, r14, r13, r12, r11, r10, r9, r8;
+    u64 rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    u64 vec, err, rip, cs, rflags, rsp, ss;
+};
+
+/* Services (CPL3 -> CPL0 via ud2); see layout.h for the ABI. */
+static inline u64 svc(u64 nr, u64 a, u64 b)
+{
+    asm volatile("ud2"
+                 : "+a"(nr), "+D"(a), "+S"(b)
+                 :
+                 : "rcx", "rdx", "r8", "r9", "r10", "r11", "memory", "cc");
+    return nr;
+}
+
+static inline void outb(u16 port, u8 v) { svc(SVC_OUTB, port, v); }
+static inline void outl(u16 port, u32 v) { svc(SVC_OUTL, port, v); }
+static inline u8 inb(u16 port) { return (u8)svc(SVC_INB, port, 0); }
+static inline u32 mmio_rd32(u64 a) { return (u32)svc(SVC_MMIO_RD32, a, 0); }
+static inline void mmio_wr32(u64 a, u32 v) { svc(SVC_MMIO_WR32, a, v); }
+
+static inline u64 rdtsc(void)
+{
+    u32 lo, hi;
+    asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((u64)hi << 32) | lo;
+}
+
+static inline void cpu_relax(void) { asm volatile("pause" ::: "memory"); }
+static inline void barrier(void) { asm volatile("" ::: "memory"); }
+
+static inline void cpuid(u32 leaf, u32 sub, u32 r[4])
+{
+    asm volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+                 : "a"(leaf), "c"(sub));
+}
+
+/* lib.c: tiny line formatter (no libc). */
+struct line {
+    char buf[160];
+    size_t len;
+};
+void ln_str(struct line *l, const char *s);
+void ln_dec(struct line *l, u64 v);
+void ln_hex(struct line *l, u64 v);
+void *memcpy(void *d, const void *s, size_t n);
+void *memset(void *d, int c, size_t n);
+size_t strlen(const char *s);
+
+/* boot.S */
+extern u32 mb_magic, mb_info;
+extern char tramp_start[], tramp_end[];
+
+void bsp_main(u32 cpu) __attribute__((noreturn));
+void ap_main(u32 cpu) __attribute__((noreturn));
+void tg_fault(struct tg_frame *f) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Tandem test guest: fixed addresses, selectors and the service ABI.
+ *
+ * Shared by boot.S and the C files, so only preprocessor constants live
+ * here.  Everything documented in README.md is defined in this file; keep
+ * the two in sync (verify_dirty.py hard-codes the status page offsets too).
+ */
+#ifndef TG_LAYOUT_H
+#define TG_LAYOUT_H
+
+#define TG_LOAD_ADDR        0x00100000  /* multiboot load address (1 MiB) */
+#define TG_STATUS_ADDR      0x00200000  /* status page (2 MiB) */
+#define TG_WSS_BASE         0x01000000  /* dirty working set (16 MiB) */
+#define TG_TRAMP_ADDR       0x00008000  /* AP real-mode trampoline */
+#define TG_SIPI_VECTOR      (TG_TRAMP_ADDR >> 12)
+#define TG_MAX_CPUS         8
+
+#define TG_KSTACK_SHIFT     12          /* 4 KiB CPL0 stack per CPU */
+#define TG_USTACK_SHIFT     14          /* 16 KiB CPL3 stack per CPU */
+
+/* GDT selectors; TSS descriptors (16 bytes each) follow, one per CPU. */
+#define SEL_CODE32          0x08
+#define SEL_DATA            0x10
+#define SEL_KCODE64         0x18
+#define SEL_UDATA           0x23        /* 0x20 | RPL 3 */
+#define SEL_UCODE64         0x2b        /* 0x28 | RPL 3 */
+#define GDT_TSS0            0x30
+
+/* Multiboot v1 */
+#define MB_HEADER_MAGIC     0x1BADB002
+#define MB_HEADER_FLAGS     0x00000003  /* page-align modules, want mem info */
+#define MB_BOOT_MAGIC       0x2BADB002
+
+/*
+ * Service ABI: CPL3 executes "ud2" with the service number in rax and
+ * arguments in rdi, rsi.  The #UD handler runs the service at CPL0 and
+ * returns to the instruction after the ud2 with the result in rax.  It may
+ * clobber rax, rcx, rdx, rsi, rdi, r8-r11 and flags (the SysV caller-saved
+ * set), which lets the emulated handler skip all register saving.
+ */
+#define SVC_WRITE           0   /* rdi=buf, rsi=len: bytes to COM1 */
+#define SVC_OUTB            1   /* rdi=port, rsi=value */
+#define SVC_OUTW            2
+#define SVC_OUTL            3
+#define SVC_INB             4   /* rdi=port -> rax */
+#define SVC_INW             5
+#define SVC_INL             6
+#define SVC_MMIO_RD32       7   /* rdi=address -> rax */
+#define SVC_MMIO_WR32       8   /* rdi=address, rsi=value */
+#define SVC_HALT            9   /* cli; hlt forever */
+#define SVC_EXIT            10  /* rdi=code: outl(0xf4, code), then halt */
+#define SVC_COUNT           11
+
+#define COM1_BASE           0x3f8
+#define DEBUG_EXIT_PORT     0xf4
+#define TG_EXIT_CONFIG      2   /* bad command line / wss too large */
+#define TG_EXIT_FAULT       3   /* unexpected exception */
+
+#endif
