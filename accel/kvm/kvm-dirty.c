@@ -149,9 +149,24 @@ static uint32_t kvm_dirty_ring_harvest_locked(KvmVcpu *vcpu)
     return harvested;
 }
 
-static void kvm_dirty_ring_reset_locked(KvmState *s, uint32_t harvested)
+/*
+ * The kernel abandons a reset when a signal is pending (a vCPU kick, say)
+ * and returns EINTR with only part of the flagged entries reset. The rest
+ * keep the ring full, and no later harvest would find anything new to
+ * trigger another reset: the vCPU would exit with DIRTY_RING_FULL forever.
+ * So retry until the kernel has taken them all.
+ */
+static void kvm_dirty_ring_reset_locked(KvmState *s, bool needed)
 {
-    if (harvested && ioctl(s->vm_fd, KVM_RESET_DIRTY_RINGS, 0) < 0) {
+    int r;
+
+    if (!needed) {
+        return;
+    }
+    do {
+        r = ioctl(s->vm_fd, KVM_RESET_DIRTY_RINGS, 0);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
         trace_kvm_optional_ioctl_failed("KVM_RESET_DIRTY_RINGS", errno);
     }
 }
@@ -163,7 +178,9 @@ void kvm_dirty_ring_harvest_vcpu(KvmVcpu *vcpu)
 
     pthread_mutex_lock(&s->dirty_lock);
     n = kvm_dirty_ring_harvest_locked(vcpu);
-    kvm_dirty_ring_reset_locked(s, n);
+    /* The ring is full: reset even if nothing new was harvested, in case
+     * entries flagged earlier were never reset (the ioctl failed). */
+    kvm_dirty_ring_reset_locked(s, true);
     pthread_mutex_unlock(&s->dirty_lock);
     trace_kvm_dirty_ring_full(vcpu->index, n);
 }
@@ -184,7 +201,7 @@ static void kvm_dirty_sync_rings(KvmState *s)
             harvested += kvm_dirty_ring_harvest_locked(s->vcpus[i]);
         }
     }
-    kvm_dirty_ring_reset_locked(s, harvested);
+    kvm_dirty_ring_reset_locked(s, harvested > 0);
     pthread_mutex_unlock(&s->dirty_lock);
     trace_kvm_dirty_sync_rings(harvested);
 }
