@@ -35,6 +35,7 @@ static bool file_open(Chardev *chr, const KeyvalList *opts, Error **errp)
         return false;
     }
     chr->label = g_strdup_printf("file:%s", path);
+    chr->connected = true;
     return true;
 }
 

@@ -4,6 +4,7 @@
 
 static bool null_open(Chardev *chr, const KeyvalList *opts, Error **errp)
 {
+    chr->connected = true;
     return true;
 }
 

@@ -20,6 +20,7 @@
 typedef struct StdioChardev {
     Chardev parent;
     guint watch;            /* GSource id reading fd 0, 0 when not reading */
+    GSource *watch_source;  /* the same source, on the frontend's context */
     bool eof;
     bool escape_pending;    /* Ctrl-A seen, waiting for the command key */
 } StdioChardev;
@@ -84,7 +85,7 @@ static bool stdio_feed_byte(StdioChardev *s, uint8_t c)
     return chardev_deliver_input(chr, &c, 1) == 1;
 }
 
-static void stdio_update_watch(StdioChardev *s);
+static void stdio_drop_watch(StdioChardev *s);
 
 static gboolean stdio_readable(gint fd, GIOCondition cond, gpointer opaque)
 {
@@ -94,7 +95,7 @@ static gboolean stdio_readable(gint fd, GIOCondition cond, gpointer opaque)
     ssize_t n;
 
     if (!room) {
-        s->watch = 0;
+        stdio_drop_watch(s);
         return G_SOURCE_REMOVE;
     }
     n = read(fd, buf, MIN(room, sizeof(buf)));
@@ -103,7 +104,7 @@ static gboolean stdio_readable(gint fd, GIOCondition cond, gpointer opaque)
     }
     if (n <= 0) {
         s->eof = true;
-        s->watch = 0;
+        stdio_drop_watch(s);
         return G_SOURCE_REMOVE;
     }
     for (ssize_t i = 0; i < n; i++) {
@@ -117,8 +118,21 @@ static void stdio_update_watch(StdioChardev *s)
     if (s->watch || s->eof || !chardev_frontend_room(&s->parent)) {
         return;
     }
-    s->watch = g_unix_fd_add(STDIN_FILENO, G_IO_IN | G_IO_HUP | G_IO_ERR,
-                             stdio_readable, s);
+    GSource *src = g_unix_fd_source_new(STDIN_FILENO,
+                                        G_IO_IN | G_IO_HUP | G_IO_ERR);
+    g_source_set_callback(src, G_SOURCE_FUNC(stdio_readable), s, NULL);
+    s->watch = g_source_attach(src, s->parent.fe.context);
+    s->watch_source = src;
+}
+
+static void stdio_drop_watch(StdioChardev *s)
+{
+    if (s->watch_source) {
+        g_source_destroy(s->watch_source);
+        g_source_unref(s->watch_source);
+        s->watch_source = NULL;
+    }
+    s->watch = 0;
 }
 
 static bool stdio_open(Chardev *chr, const KeyvalList *opts, Error **errp)
@@ -134,6 +148,7 @@ static bool stdio_open(Chardev *chr, const KeyvalList *opts, Error **errp)
     }
     stdio_in_use = true;
     stdio_make_raw(signal);
+    chr->connected = true;
     return true;
 }
 
@@ -149,13 +164,16 @@ static void stdio_accept_input(Chardev *chr)
     stdio_update_watch((StdioChardev *)chr);
 }
 
+static void stdio_detach(Chardev *chr)
+{
+    stdio_drop_watch((StdioChardev *)chr);
+}
+
 static void stdio_close(Chardev *chr)
 {
     StdioChardev *s = (StdioChardev *)chr;
 
-    if (s->watch) {
-        g_source_remove(s->watch);
-    }
+    stdio_drop_watch(s);
     stdio_restore_tty();
     stdio_in_use = false;
 }
@@ -169,5 +187,6 @@ const ChardevClass chardev_stdio_class = {
     .open = stdio_open,
     .write = stdio_write,
     .accept_input = stdio_accept_input,
+    .detach = stdio_detach,
     .close = stdio_close,
 };

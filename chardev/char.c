@@ -14,6 +14,8 @@ static const ChardevClass *const chardev_classes[] = {
     &chardev_stdio_class,
     &chardev_file_class,
     &chardev_null_class,
+    &chardev_socket_class,
+    &chardev_pty_class,
 };
 
 /* id -> Chardev*, in creation order for query-chardev. */
@@ -40,6 +42,42 @@ Chardev *chardev_find(const char *id)
     return NULL;
 }
 
+/* Keys -chardev accepts for every backend, besides the class's own. */
+static const char *const chardev_common_options[] = { "id", "backend", NULL };
+
+static bool chardev_key_known(const char *const *list, const char *key)
+{
+    for (; list && *list; list++) {
+        if (!strcmp(*list, key)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool chardev_check_options(const ChardevClass *cls,
+                                  const KeyvalList *opts, Error **errp)
+{
+    g_autoptr(GPtrArray) known = g_ptr_array_new();
+
+    for (const char *const *k = chardev_common_options; *k; k++) {
+        g_ptr_array_add(known, (gpointer)*k);
+    }
+    for (const char *const *k = cls->options; k && *k; k++) {
+        g_ptr_array_add(known, (gpointer)*k);
+    }
+    g_ptr_array_add(known, NULL);
+    for (size_t i = 0; i < keyval_count(opts); i++) {
+        const char *key = keyval_key_at(opts, i);
+        if (!chardev_key_known((const char *const *)known->pdata, key)) {
+            error_setg(errp, "chardev: %s: Invalid parameter '%s'",
+                       cls->name, key);
+            return false;
+        }
+    }
+    return true;
+}
+
 Chardev *chardev_new(const char *id, const char *backend,
                      const KeyvalList *opts, Error **errp)
 {
@@ -55,10 +93,15 @@ Chardev *chardev_new(const char *id, const char *backend,
                    "(type 'container')", id);
         return NULL;
     }
+    if (!chardev_check_options(cls, opts, errp)) {
+        return NULL;
+    }
     chr = g_malloc0(cls->instance_size);
     chr->cls = cls;
     chr->id = g_strdup(id);
+    g_mutex_init(&chr->lock);
     if (!cls->open(chr, opts, errp)) {
+        g_mutex_clear(&chr->lock);
         g_free(chr->id);
         g_free(chr->label);
         g_free(chr);
@@ -75,9 +118,79 @@ Chardev *chardev_new(const char *id, const char *backend,
     return chr;
 }
 
+Chardev *chardev_new_from_opts(const char *optarg, Error **errp)
+{
+    g_autoptr(KeyvalList) opts = keyval_parse(optarg, "backend", errp);
+    const char *backend, *id;
+
+    if (!opts) {
+        return NULL;
+    }
+    backend = keyval_get(opts, "backend");
+    id = keyval_get(opts, "id");
+    if (!backend || !*backend) {
+        error_setg(errp, "chardev: \"backend\" missing");
+        return NULL;
+    }
+    if (!id || !*id) {
+        error_setg(errp, "chardev: no id specified");
+        return NULL;
+    }
+    return chardev_new(id, backend, opts, errp);
+}
+
+/* Doubles the commas of a value for keyval. */
+static char *chardev_keyval_escape(const char *value)
+{
+    g_auto(GStrv) parts = g_strsplit(value, ",", -1);
+
+    return g_strjoinv(",,", parts);
+}
+
+/* Builds socket options from "tcp:HOST:PORT,rest" / "unix:PATH,rest". */
+static char *chardev_legacy_socket(const char *spec, Error **errp)
+{
+    const char *comma;
+    g_autofree char *addr = NULL;
+    const char *rest;
+
+    if (g_str_has_prefix(spec, "unix:")) {
+        spec += strlen("unix:");
+        comma = strchr(spec, ',');
+        addr = comma ? g_strndup(spec, comma - spec) : g_strdup(spec);
+        rest = comma ? comma + 1 : "";
+        if (!*addr) {
+            error_setg(errp, "unix: no socket path given");
+            return NULL;
+        }
+        return g_strdup_printf("path=%s%s%s", addr, *rest ? "," : "", rest);
+    }
+
+    spec += strlen("tcp:");
+    comma = strchr(spec, ',');
+    addr = comma ? g_strndup(spec, comma - spec) : g_strdup(spec);
+    rest = comma ? comma + 1 : "";
+    char *colon = strrchr(addr, ':');
+    if (!colon) {
+        error_setg(errp, "tcp: expected HOST:PORT, got '%s'", addr);
+        return NULL;
+    }
+    *colon = '\0';
+    char *host = addr;
+    size_t hlen = strlen(host);
+    if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+        host[hlen - 1] = '\0';
+        host++;
+    }
+    return g_strdup_printf("host=%s,port=%s%s%s", host, colon + 1,
+                           *rest ? "," : "", rest);
+}
+
 Chardev *chardev_new_legacy(const char *id, const char *spec, Error **errp)
 {
     g_autoptr(KeyvalList) opts = NULL;
+    g_autofree char *kv = NULL;
+    const char *backend = spec;
 
     if (!strcmp(spec, "none")) {
         return NULL;
@@ -91,26 +204,29 @@ Chardev *chardev_new_legacy(const char *id, const char *spec, Error **errp)
         return chr;
     }
     if (g_str_has_prefix(spec, "file:")) {
-        g_autofree char *escaped = NULL;
-        g_auto(GStrv) parts = g_strsplit(spec + strlen("file:"), ",", -1);
         /* A path may contain commas; keyval wants them doubled. */
-        escaped = g_strjoinv(",,", parts);
-        g_autofree char *kv = g_strdup_printf("path=%s", escaped);
-        opts = keyval_parse(kv, NULL, errp);
-        if (!opts) {
+        g_autofree char *escaped = chardev_keyval_escape(spec + strlen("file:"));
+        kv = g_strdup_printf("path=%s", escaped);
+        backend = "file";
+    } else if (g_str_has_prefix(spec, "tcp:") ||
+               g_str_has_prefix(spec, "unix:")) {
+        kv = chardev_legacy_socket(spec, errp);
+        if (!kv) {
             return NULL;
         }
-        return chardev_new(id, "file", opts, errp);
+        backend = "socket";
+    } else if (!strcmp(spec, "stdio") || !strcmp(spec, "null") ||
+               !strcmp(spec, "pty")) {
+        kv = g_strdup("");
+    } else {
+        error_setg(errp, "'%s' is not a valid char driver name", spec);
+        return NULL;
     }
-    if (!strcmp(spec, "stdio") || !strcmp(spec, "null")) {
-        opts = keyval_parse("", NULL, errp);
-        if (!opts) {
-            return NULL;
-        }
-        return chardev_new(id, spec, opts, errp);
+    opts = keyval_parse(kv, NULL, errp);
+    if (!opts) {
+        return NULL;
     }
-    error_setg(errp, "'%s' is not a valid char driver name", spec);
-    return NULL;
+    return chardev_new(id, backend, opts, errp);
 }
 
 void chardev_close(Chardev *chr)
@@ -118,12 +234,21 @@ void chardev_close(Chardev *chr)
     if (chardevs) {
         g_ptr_array_remove(chardevs, chr);
     }
+    chardev_cancel_opened(chr);
     if (chr->cls->close) {
         chr->cls->close(chr);
     }
+    g_mutex_clear(&chr->lock);
     g_free(chr->id);
     g_free(chr->label);
     g_free(chr);
+}
+
+void chardev_foreach(void (*fn)(Chardev *chr, void *opaque), void *opaque)
+{
+    for (guint i = 0; chardevs && i < chardevs->len; i++) {
+        fn(g_ptr_array_index(chardevs, i), opaque);
+    }
 }
 
 void chardev_close_all(void)
@@ -142,14 +267,77 @@ bool chardev_attach_frontend(Chardev *chr, const ChardevFrontend *fe,
     }
     chr->fe = *fe;
     chr->fe_attached = true;
+    /* Before accept_input() moves the backend's watches to the frontend's
+     * context: until then no connection can come or go behind our back. */
+    if (chr->connected) {
+        chardev_post_opened(chr);
+    }
     chardev_accept_input(chr);
     return true;
 }
 
-void chardev_detach_frontend(Chardev *chr)
+static void chardev_detach_now(Chardev *chr)
 {
+    chardev_cancel_opened(chr);
+    if (chr->fe_attached && chr->cls->detach) {
+        chr->cls->detach(chr);
+    }
     memset(&chr->fe, 0, sizeof(chr->fe));
     chr->fe_attached = false;
+}
+
+typedef struct ChardevDetachJob {
+    Chardev *chr;
+    GMutex lock;
+    GCond cond;
+    bool done;
+} ChardevDetachJob;
+
+static gboolean chardev_detach_job(gpointer opaque)
+{
+    ChardevDetachJob *job = opaque;
+
+    chardev_detach_now(job->chr);
+    g_mutex_lock(&job->lock);
+    job->done = true;
+    g_cond_signal(&job->cond);
+    g_mutex_unlock(&job->lock);
+    return G_SOURCE_REMOVE;
+}
+
+/*
+ * A frontend with its own context may be dispatching a callback on its
+ * thread right now. Detach between two of its callbacks: directly if this
+ * thread can own the context (it is ours, or nobody runs it), else by
+ * running the detach on that thread and waiting for it.
+ */
+void chardev_detach_frontend(Chardev *chr)
+{
+    GMainContext *ctx = chr->fe_attached ? chr->fe.context : NULL;
+    ChardevDetachJob job = { .chr = chr };
+    GSource *src;
+
+    if (!ctx || g_main_context_acquire(ctx)) {
+        chardev_detach_now(chr);
+        if (ctx) {
+            g_main_context_release(ctx);
+        }
+        return;
+    }
+    g_mutex_init(&job.lock);
+    g_cond_init(&job.cond);
+    src = g_idle_source_new();
+    g_source_set_priority(src, G_PRIORITY_HIGH);
+    g_source_set_callback(src, chardev_detach_job, &job, NULL);
+    g_source_attach(src, ctx);
+    g_source_unref(src);
+    g_mutex_lock(&job.lock);
+    while (!job.done) {
+        g_cond_wait(&job.cond, &job.lock);
+    }
+    g_mutex_unlock(&job.lock);
+    g_mutex_clear(&job.lock);
+    g_cond_clear(&job.cond);
 }
 
 size_t chardev_write_all(Chardev *chr, const uint8_t *buf, size_t len)
@@ -175,6 +363,90 @@ void chardev_accept_input(Chardev *chr)
     if (chr->cls->accept_input) {
         chr->cls->accept_input(chr);
     }
+}
+
+void chardev_send_event(Chardev *chr, ChardevEvent event)
+{
+    trace_chardev_event(chr->id, event == CHARDEV_EVENT_OPENED ? "opened"
+                                                               : "closed");
+    if (chr->fe_attached && chr->fe.event) {
+        chr->fe.event(chr->fe.opaque, event);
+    }
+}
+
+static gboolean chardev_opened_dispatch(gpointer opaque)
+{
+    Chardev *chr = opaque;
+    bool current;
+
+    g_mutex_lock(&chr->lock);
+    current = chr->open_event && chr->open_event == g_main_current_source();
+    if (current) {
+        g_source_unref(chr->open_event);
+        chr->open_event = NULL;
+    }
+    g_mutex_unlock(&chr->lock);
+    if (current) {
+        chardev_send_event(chr, CHARDEV_EVENT_OPENED);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+void chardev_post_opened(Chardev *chr)
+{
+    g_mutex_lock(&chr->lock);
+    if (chr->fe_attached && chr->fe.event && !chr->open_event) {
+        GSource *src = g_idle_source_new();
+
+        /* Before the fd watches of the same context, so OPENED precedes
+         * the first receive() and any CLOSED. */
+        g_source_set_priority(src, G_PRIORITY_HIGH);
+        g_source_set_callback(src, chardev_opened_dispatch, chr, NULL);
+        chr->open_event = src;
+        g_source_attach(src, chr->fe.context);
+    }
+    g_mutex_unlock(&chr->lock);
+}
+
+bool chardev_cancel_opened(Chardev *chr)
+{
+    GSource *src;
+
+    g_mutex_lock(&chr->lock);
+    src = chr->open_event;
+    chr->open_event = NULL;
+    g_mutex_unlock(&chr->lock);
+    if (src) {
+        g_source_destroy(src);
+        g_source_unref(src);
+    }
+    return src != NULL;
+}
+
+void chardev_set_label(Chardev *chr, char *label)
+{
+    char *old;
+
+    g_mutex_lock(&chr->lock);
+    old = chr->label;
+    chr->label = label;
+    g_mutex_unlock(&chr->lock);
+    g_free(old);
+}
+
+char *chardev_dup_label(Chardev *chr)
+{
+    char *copy;
+
+    g_mutex_lock(&chr->lock);
+    copy = g_strdup(chr->label);
+    g_mutex_unlock(&chr->lock);
+    return copy;
+}
+
+bool chardev_is_connected(Chardev *chr)
+{
+    return chr->connected;
 }
 
 size_t chardev_frontend_room(Chardev *chr)

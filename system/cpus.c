@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 #include "system/cpus.h"
 #include "system/runstate.h"
 #include "util/main-loop.h"
@@ -218,6 +219,7 @@ static void *cpu_thread_fn(void *opaque)
     sigset_t set;
 
     current_cpu = cpu;
+    __atomic_store_n(&cpu->thread_id, (int)gettid(), __ATOMIC_RELEASE);
     if (cpus.cfg.debug_threads) {
         char name[16];
         snprintf(name, sizeof(name), "CPU %u/KVM", cpu->index);

@@ -11,6 +11,8 @@
 #include <string.h>
 #include "chardev/char.h"
 #include "hw/i386/pc.h"
+#include "monitor/monitor.h"
+#include "qom/object.h"
 #include "system/cpus.h"
 #include "system/os-posix.h"
 #include "system/runstate.h"
@@ -67,6 +69,64 @@ static bool main_setup_trace(SystemConfig *cfg, Error **errp)
         const char *arg = g_ptr_array_index(cfg->trace_opts, i);
         if (!trace_parse_option(arg, errp)) {
             error_prepend(errp, "-trace %s: ", arg);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* -chardev, before -serial chardev:ID and the machine look them up. */
+static bool main_setup_monitors(SystemConfig *cfg, Error **errp)
+{
+    monitor_init_globals();
+    monitor_register_events();
+    for (guint i = 0; i < cfg->monitor_opts->len; i++) {
+        const VlMonitorOpt *m = &g_array_index(cfg->monitor_opts,
+                                               VlMonitorOpt, i);
+        static const char *const names[] = {
+            [VL_MONITOR_QMP] = "-qmp", [VL_MONITOR_QMP_PRETTY] = "-qmp-pretty",
+            [VL_MONITOR_HMP] = "-monitor", [VL_MONITOR_MON] = "-mon",
+        };
+        bool ok;
+
+        if (m->kind == VL_MONITOR_MON) {
+            ok = monitor_parse_mon_option(m->arg, errp);
+        } else {
+            if (cfg->daemonize && !strcmp(m->arg, "stdio")) {
+                error_setg(errp, "stdio cannot be used with -daemonize");
+                ok = false;
+            } else {
+                ok = monitor_parse_legacy(m->arg, m->kind != VL_MONITOR_HMP,
+                                          m->kind == VL_MONITOR_QMP_PRETTY,
+                                          errp);
+            }
+        }
+        if (!ok) {
+            error_prepend(errp, "%s %s: ", names[m->kind], m->arg);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool main_setup_objects(SystemConfig *cfg, Error **errp)
+{
+    for (guint i = 0; i < cfg->object_opts->len; i++) {
+        const char *arg = g_ptr_array_index(cfg->object_opts, i);
+        if (!object_create_cmdline(arg, errp)) {
+            error_prepend(errp, "-object %s: ", arg);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool main_setup_chardevs(SystemConfig *cfg, Error **errp)
+{
+    for (guint i = 0; i < cfg->chardev_opts->len; i++) {
+        const char *arg = g_ptr_array_index(cfg->chardev_opts, i);
+        if (!chardev_new_from_opts(arg, errp)) {
+            error_prepend(errp, "-chardev %s: ", arg);
             return false;
         }
     }
@@ -162,7 +222,10 @@ int main(int argc, char **argv)
     runstate_set_no_shutdown(cfg.no_shutdown);
 
     if ((cfg.pidfile && !os_pidfile_create(cfg.pidfile, &err)) ||
-        !main_setup_serial(&cfg, &err)) {
+        !main_setup_objects(&cfg, &err) ||
+        !main_setup_chardevs(&cfg, &err) ||
+        !main_setup_serial(&cfg, &err) ||
+        !main_setup_monitors(&cfg, &err)) {
         error_report_err(err);
         return 1;
     }
@@ -173,9 +236,8 @@ int main(int argc, char **argv)
         return 1;
     }
     runstate_set_reset_handler(main_reset_machine, pcms);
-    if (cfg.start_paused) {
-        runstate_set(RUN_STATE_PAUSED);
-    } else {
+    /* -S leaves the VM in prelaunch until cont, as QEMU does. */
+    if (!cfg.start_paused) {
         vm_start();
     }
     os_daemonize_done(cfg.log_file != NULL);
@@ -184,7 +246,9 @@ int main(int argc, char **argv)
         main_loop_wait(true);
     }
 
+    monitor_cleanup();
     pc_machine_free(pcms);
+    object_delete_all();
     chardev_close_all();
     os_pidfile_remove();
     bql_unlock();

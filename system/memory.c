@@ -116,8 +116,8 @@ void guest_memory_mark_dirty(GuestMemory *mem, uint64_t gpa, uint64_t len)
  * Walks [gpa, gpa + len) block by block; fails without touching anything
  * if some byte is not RAM, so a caller never half-writes.
  */
-static bool guest_memory_check_range(GuestMemory *mem, uint64_t gpa,
-                                     uint64_t len, Error **errp)
+bool guest_memory_check_range(GuestMemory *mem, uint64_t gpa, uint64_t len,
+                              Error **errp)
 {
     uint64_t addr = gpa, left = len;
 

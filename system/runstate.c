@@ -10,39 +10,6 @@
 #include "util/main-loop.h"
 #include "trace.h"
 
-static const char *const runstate_names[RUN_STATE__MAX] = {
-    [RUN_STATE_DEBUG] = "debug",
-    [RUN_STATE_INMIGRATE] = "inmigrate",
-    [RUN_STATE_INTERNAL_ERROR] = "internal-error",
-    [RUN_STATE_IO_ERROR] = "io-error",
-    [RUN_STATE_PAUSED] = "paused",
-    [RUN_STATE_POSTMIGRATE] = "postmigrate",
-    [RUN_STATE_PRELAUNCH] = "prelaunch",
-    [RUN_STATE_FINISH_MIGRATE] = "finish-migrate",
-    [RUN_STATE_RESTORE_VM] = "restore-vm",
-    [RUN_STATE_RUNNING] = "running",
-    [RUN_STATE_SAVE_VM] = "save-vm",
-    [RUN_STATE_SHUTDOWN] = "shutdown",
-    [RUN_STATE_SUSPENDED] = "suspended",
-    [RUN_STATE_WATCHDOG] = "watchdog",
-    [RUN_STATE_GUEST_PANICKED] = "guest-panicked",
-    [RUN_STATE_COLO] = "colo",
-};
-
-static const char *const shutdown_cause_names[SHUTDOWN_CAUSE__MAX] = {
-    [SHUTDOWN_CAUSE_NONE] = "none",
-    [SHUTDOWN_CAUSE_HOST_ERROR] = "host-error",
-    [SHUTDOWN_CAUSE_HOST_QMP_QUIT] = "host-qmp-quit",
-    [SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET] = "host-qmp-system-reset",
-    [SHUTDOWN_CAUSE_HOST_SIGNAL] = "host-signal",
-    [SHUTDOWN_CAUSE_HOST_UI] = "host-ui",
-    [SHUTDOWN_CAUSE_GUEST_SHUTDOWN] = "guest-shutdown",
-    [SHUTDOWN_CAUSE_GUEST_RESET] = "guest-reset",
-    [SHUTDOWN_CAUSE_GUEST_PANIC] = "guest-panic",
-    [SHUTDOWN_CAUSE_SUBSYSTEM_RESET] = "subsystem-reset",
-    [SHUTDOWN_CAUSE_SNAPSHOT_LOAD] = "snapshot-load",
-};
-
 typedef struct RunStateTransition {
     RunState from, to;
 } RunStateTransition;
@@ -143,16 +110,6 @@ static struct {
     int debug_exit_status;      /* status + 1, 0 = none */
 } rs = { .state = RUN_STATE_PRELAUNCH };
 
-const char *runstate_name(RunState state)
-{
-    return state < RUN_STATE__MAX ? runstate_names[state] : "?";
-}
-
-const char *shutdown_cause_name(ShutdownCause cause)
-{
-    return cause < SHUTDOWN_CAUSE__MAX ? shutdown_cause_names[cause] : "?";
-}
-
 RunState runstate_get(void)
 {
     return rs.state;
@@ -183,9 +140,9 @@ void runstate_set(RunState new_state)
     }
     if (!runstate_transition_allowed(old, new_state)) {
         g_error("invalid runstate transition: '%s' -> '%s'",
-                runstate_name(old), runstate_name(new_state));
+                RunState_str(old), RunState_str(new_state));
     }
-    trace_runstate_set(runstate_name(old), runstate_name(new_state));
+    trace_runstate_set(RunState_str(old), RunState_str(new_state));
     rs.state = new_state;
     for (guint i = 0; rs.change_notifiers && i < rs.change_notifiers->len; i++) {
         RunstateNotifier *n = &g_array_index(rs.change_notifiers,
@@ -270,13 +227,13 @@ static int request_take(int *slot)
 
 void system_shutdown_request(ShutdownCause cause)
 {
-    trace_system_shutdown_request(shutdown_cause_name(cause));
+    trace_system_shutdown_request(ShutdownCause_str(cause));
     request_set(&rs.shutdown_requested, cause);
 }
 
 void system_reset_request(ShutdownCause cause)
 {
-    trace_system_reset_request(shutdown_cause_name(cause));
+    trace_system_reset_request(ShutdownCause_str(cause));
     if (rs.no_reboot && cause == SHUTDOWN_CAUSE_GUEST_RESET) {
         /* -no-reboot: a guest reset ends the process instead. */
         request_set(&rs.shutdown_requested, cause);

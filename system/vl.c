@@ -195,13 +195,49 @@ static bool opt_serial(SystemConfig *cfg, const char *arg, Error **errp)
         error_setg(errp, "too many serial ports (at most %d)", PC_MAX_SERIAL);
         return false;
     }
-    if (strcmp(arg, "stdio") && strcmp(arg, "null") && strcmp(arg, "none") &&
-        !g_str_has_prefix(arg, "file:") && !g_str_has_prefix(arg, "chardev:")) {
-        error_setg(errp, "'%s' is not a supported serial backend (use stdio, "
-                   "null, none, file:PATH or chardev:ID)", arg);
-        return false;
-    }
+    /* chardev_new_legacy() validates the spec when main() creates it. */
     cfg->serial_specs[cfg->nr_serial++] = arg;
+    return true;
+}
+
+static bool opt_chardev(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    g_ptr_array_add(cfg->chardev_opts, (gpointer)arg);
+    return true;
+}
+
+static bool vl_add_monitor(SystemConfig *cfg, VlMonitorKind kind,
+                           const char *arg)
+{
+    VlMonitorOpt m = { .kind = kind, .arg = arg };
+
+    g_array_append_val(cfg->monitor_opts, m);
+    return true;
+}
+
+static bool opt_qmp(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    return vl_add_monitor(cfg, VL_MONITOR_QMP, arg);
+}
+
+static bool opt_qmp_pretty(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    return vl_add_monitor(cfg, VL_MONITOR_QMP_PRETTY, arg);
+}
+
+static bool opt_monitor(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    return vl_add_monitor(cfg, VL_MONITOR_HMP, arg);
+}
+
+static bool opt_mon(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    return vl_add_monitor(cfg, VL_MONITOR_MON, arg);
+}
+
+static bool opt_object(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    g_ptr_array_add(cfg->object_opts, (gpointer)arg);
     return true;
 }
 
@@ -235,6 +271,13 @@ static bool opt_nodefaults(SystemConfig *cfg, const char *arg, Error **errp)
     return true;
 }
 
+static const char *vl_name;
+
+const char *vl_guest_name(void)
+{
+    return vl_name;
+}
+
 static bool opt_name(SystemConfig *cfg, const char *arg, Error **errp)
 {
     static const char *const known[] = { "guest", "process", "debug-threads",
@@ -249,6 +292,7 @@ static bool opt_name(SystemConfig *cfg, const char *arg, Error **errp)
     g_free(cfg->name);
     g_free(cfg->process_name);
     cfg->name = g_strdup(keyval_get(kv, "guest"));
+    vl_name = cfg->name;
     cfg->process_name = g_strdup(keyval_get(kv, "process"));
     cfg->machine.debug_threads = debug_threads;
     return true;
@@ -351,7 +395,20 @@ static const VlOption vl_options[] = {
       "(\"file1 args,file2\")", opt_initrd },
     { "append", "CMDLINE", "kernel command line", opt_append },
     { "serial", "DEV", "connect the next serial port to DEV: stdio, null, "
-      "none, file:PATH, chardev:ID", opt_serial },
+      "none, pty, file:PATH, chardev:ID, unix:PATH[,server=on,wait=off], "
+      "tcp:HOST:PORT[,server=on,wait=off]", opt_serial },
+    { "chardev", "BACKEND,id=ID[,...]", "create a character device: "
+      "socket (path= or host=,port=, or fd=; server=on|off, wait=on|off, "
+      "reconnect-ms=N), pty, file,path=P, stdio, null", opt_chardev },
+    { "qmp", "DEV", "a QMP monitor on DEV (unix:PATH,server=on,wait=off, "
+      "tcp:HOST:PORT,server=on, stdio, ...)", opt_qmp },
+    { "qmp-pretty", "DEV", "like -qmp, with pretty-printed JSON",
+      opt_qmp_pretty },
+    { "monitor", "DEV", "an HMP monitor on DEV", opt_monitor },
+    { "mon", "[chardev=]ID[,mode=control|readline][,pretty=on|off]",
+      "a monitor on an existing -chardev", opt_mon },
+    { "object", "TYPE,id=ID[,prop=value...]|JSON", "create an object "
+      "(iothread, ...)", opt_object },
     { "nographic", NULL, "no display; serial port on stdio", opt_nographic },
     { "display", "none", "no display", opt_display },
     { "nodefaults", NULL, "create no default devices", opt_nodefaults },
@@ -414,12 +471,18 @@ static void vl_config_init(SystemConfig *cfg)
     cfg->machine.devices = g_ptr_array_new_with_free_func(
         (GDestroyNotify)keyval_free);
     cfg->trace_opts = g_ptr_array_new();
+    cfg->chardev_opts = g_ptr_array_new();
+    cfg->monitor_opts = g_array_new(FALSE, FALSE, sizeof(VlMonitorOpt));
+    cfg->object_opts = g_ptr_array_new();
 }
 
 void vl_config_free(SystemConfig *cfg)
 {
     g_ptr_array_free(cfg->machine.devices, TRUE);
     g_ptr_array_free(cfg->trace_opts, TRUE);
+    g_ptr_array_free(cfg->chardev_opts, TRUE);
+    g_array_free(cfg->monitor_opts, TRUE);
+    g_ptr_array_free(cfg->object_opts, TRUE);
     g_free(cfg->name);
     g_free(cfg->process_name);
 }

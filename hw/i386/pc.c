@@ -25,6 +25,13 @@ static const struct {
     { 0x3f8, 4 }, { 0x2f8, 3 }, { 0x3e8, 4 }, { 0x2e8, 3 },
 };
 
+static PCMachine *pc_current;
+
+PCMachine *pc_machine_current(void)
+{
+    return pc_current;
+}
+
 static void pc_set_isa_irq(void *opaque, unsigned n, bool level)
 {
     PCMachine *pcms = opaque;
@@ -250,6 +257,7 @@ PCMachine *pc_machine_new(const PCMachineConfig *cfg, Error **errp)
         goto fail;
     }
     trace_pc_machine_new(cfg->ram_size, cfg->smp_cpus);
+    pc_current = pcms;
     return pcms;
 
 fail:
@@ -278,6 +286,9 @@ void pc_machine_free(PCMachine *pcms)
 {
     if (!pcms) {
         return;
+    }
+    if (pc_current == pcms) {
+        pc_current = NULL;
     }
     if (cpus_count()) {
         cpus_destroy();

@@ -11,7 +11,12 @@
  * (can_receive) and hands bytes to receive(); a frontend that made room
  * again calls chardev_accept_input().
  *
- * All of this runs under the BQL.
+ * Threads: receive() and event() run on the frontend's GMainContext
+ * (ChardevFrontend.context; NULL is the main loop, under the BQL).
+ * chardev_write_all() may be called from the frontend's thread or from any
+ * thread holding the BQL; backends whose state can change under a writer
+ * (sockets, ptys) guard it with their own mutex. Creation, close and
+ * attach/detach happen on the main loop thread.
  */
 #ifndef CHARDEV_CHAR_H
 #define CHARDEV_CHAR_H
@@ -25,10 +30,23 @@
 
 typedef struct Chardev Chardev;
 
+typedef enum ChardevEvent {
+    CHARDEV_EVENT_OPENED,   /* a peer connected (or the backend is ready) */
+    CHARDEV_EVENT_CLOSED,   /* the peer went away */
+} ChardevEvent;
+
 typedef struct ChardevFrontend {
     size_t (*can_receive)(void *opaque);
     void (*receive)(void *opaque, const uint8_t *buf, size_t len);
+    /* Optional: connection state changes (monitors greet on OPENED). */
+    void (*event)(void *opaque, ChardevEvent event);
     void *opaque;
+    /*
+     * The GMainContext whose thread runs receive() and event(); NULL means
+     * the main loop (with the BQL held). QMP monitors use their own I/O
+     * thread so that out-of-band commands run while the main loop is busy.
+     */
+    GMainContext *context;
 } ChardevFrontend;
 
 typedef struct ChardevClass {
@@ -39,17 +57,29 @@ typedef struct ChardevClass {
     bool (*open)(Chardev *chr, const KeyvalList *opts, Error **errp);
     /* Writes what it can; returns bytes taken or -errno. */
     ssize_t (*write)(Chardev *chr, const uint8_t *buf, size_t len);
-    /* The frontend has room again: resume reading. */
+    /* The frontend has room again (or was just attached): (re)arm the
+     * input watch, on chr->fe.context. */
     void (*accept_input)(Chardev *chr);
+    /* The frontend is detaching: drop watches on its context. */
+    void (*detach)(Chardev *chr);
     void (*close)(Chardev *chr);
 } ChardevClass;
 
 struct Chardev {
     const ChardevClass *cls;
     char *id;
-    char *label;                /* "stdio", "file:/tmp/x" for query-chardev */
+    /*
+     * "stdio", "file:/tmp/x", "disconnected:unix:/tmp/s,server=on" for
+     * query-chardev's "filename". Backends whose label changes with the
+     * connection update it with chardev_set_label(); readers on other
+     * threads use chardev_dup_label().
+     */
+    char *label;
     ChardevFrontend fe;
     bool fe_attached;
+    bool connected;             /* set by backends with a peer (sockets) */
+    GMutex lock;                /* guards label and open_event */
+    GSource *open_event;        /* a pending OPENED, on fe.context */
 };
 
 /* Creates a backend from "-chardev BACKEND,id=ID,..." style options. */
@@ -61,17 +91,63 @@ Chardev *chardev_new(const char *id, const char *backend,
  * one). id names a new backend ("serial0").
  */
 Chardev *chardev_new_legacy(const char *id, const char *spec, Error **errp);
+/*
+ * The legacy spellings in full (QEMU's -serial/-monitor/-qmp syntax):
+ *   tcp:[HOST]:PORT[,server=on|off][,wait=on|off][,server][,nowait]
+ *       [,nodelay=on|off][,reconnect-ms=N]
+ *   unix:PATH[,server=on|off][,wait=on|off][,server][,nowait]
+ *       [,reconnect-ms=N]
+ *   pty, stdio, null, file:PATH, chardev:ID, none
+ * "mon:..." is the monitor layer's business and is refused here.
+ */
+
+/*
+ * -chardev BACKEND,id=ID[,key=value...]: the backend is the implied first
+ * key; every other key must be one the backend class lists in options.
+ * "chardev: no id specified" without id.
+ */
+Chardev *chardev_new_from_opts(const char *optarg, Error **errp);
 Chardev *chardev_find(const char *id);
 void chardev_close(Chardev *chr);
+/* Calls fn for every chardev, in creation order. */
+void chardev_foreach(void (*fn)(Chardev *chr, void *opaque), void *opaque);
 void chardev_close_all(void);
 
 bool chardev_attach_frontend(Chardev *chr, const ChardevFrontend *fe,
                              Error **errp);
+/*
+ * Detaches between two frontend callbacks: when another thread is running
+ * the frontend's context, the detach runs there and this call waits for
+ * it (so that thread must not be waiting for the caller, e.g. for the BQL).
+ * Afterwards no callback of the frontend runs, and the backend's watches
+ * are back on the default context.
+ */
 void chardev_detach_frontend(Chardev *chr);
 
 /* Writes all of buf unless the backend fails; returns bytes written. */
 size_t chardev_write_all(Chardev *chr, const uint8_t *buf, size_t len);
 void chardev_accept_input(Chardev *chr);
+
+/* For backends: report a connection change to the frontend. Call it on
+ * the frontend's context thread. */
+void chardev_send_event(Chardev *chr, ChardevEvent event);
+/*
+ * For backends: queue CHARDEV_EVENT_OPENED for the attached frontend, to
+ * be delivered from its context (a no-op with no frontend or one already
+ * queued). chardev_attach_frontend() queues one itself when the chardev is
+ * already connected, so a monitor greets a peer that connected before it
+ * attached. chardev_cancel_opened() drops a queued one and returns true if
+ * there was one: a backend losing its peer then sends no CLOSED, so the
+ * frontend never sees CLOSED without OPENED.
+ */
+void chardev_post_opened(Chardev *chr);
+bool chardev_cancel_opened(Chardev *chr);
+/* Takes ownership of label. */
+void chardev_set_label(Chardev *chr, char *label);
+/* A copy of the label, safe against a concurrent chardev_set_label(). */
+char *chardev_dup_label(Chardev *chr);
+/* True when output has somewhere to go (a connected socket peer, a file). */
+bool chardev_is_connected(Chardev *chr);
 
 /* For backends: deliver input to the frontend, as much as it takes.
  * Returns bytes consumed. */
@@ -82,6 +158,8 @@ size_t chardev_frontend_room(Chardev *chr);
 extern const ChardevClass chardev_stdio_class;
 extern const ChardevClass chardev_file_class;
 extern const ChardevClass chardev_null_class;
+extern const ChardevClass chardev_socket_class;
+extern const ChardevClass chardev_pty_class;
 
 /*
  * stdio is special: one process has one terminal. With -nographic it is

@@ -28,6 +28,7 @@ typedef struct CPUState {
     pthread_t thread;
     pthread_cond_t wake;    /* a parked thread waits here, with the BQL */
     bool thread_started;
+    int thread_id;          /* kernel tid, for query-cpus-fast */
     /* BQL-protected: */
     bool stop;              /* asked to park */
     bool stopped;           /* parked */

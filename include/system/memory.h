@@ -56,6 +56,10 @@ RamBlock *guest_memory_find(GuestMemory *mem, uint64_t gpa);
  */
 void *guest_memory_host_ptr(GuestMemory *mem, uint64_t gpa, uint64_t len);
 
+/* Fails, naming the range, unless every byte of it is RAM. */
+bool guest_memory_check_range(GuestMemory *mem, uint64_t gpa, uint64_t len,
+                              Error **errp);
+
 /* Copies in or out; fails naming the range if any byte is not RAM. */
 bool guest_memory_write(GuestMemory *mem, uint64_t gpa, const void *buf,
                         uint64_t len, Error **errp);

@@ -11,6 +11,18 @@
 #include "hw/i386/pc.h"
 #include "util/error.h"
 
+typedef enum VlMonitorKind {
+    VL_MONITOR_QMP,         /* -qmp DEV */
+    VL_MONITOR_QMP_PRETTY,  /* -qmp-pretty DEV */
+    VL_MONITOR_HMP,         /* -monitor DEV */
+    VL_MONITOR_MON,         /* -mon chardev=ID,mode=... */
+} VlMonitorKind;
+
+typedef struct VlMonitorOpt {
+    VlMonitorKind kind;
+    const char *arg;
+} VlMonitorOpt;
+
 typedef struct SystemConfig {
     PCMachineConfig machine;    /* serial[] is filled in main() */
     const char *serial_specs[PC_MAX_SERIAL];
@@ -26,12 +38,19 @@ typedef struct SystemConfig {
     const char *pidfile;
     const char *log_file;       /* -D */
     GPtrArray *trace_opts;      /* const char *, -trace arguments */
+    GPtrArray *chardev_opts;
+    /* Monitors, in command-line order: VlMonitorOpt. */
+    GArray *monitor_opts;
+    GPtrArray *object_opts;     /* const char *, -object arguments */    /* const char *, -chardev arguments */
     bool show_help;
     bool show_version;
     bool list_devices;          /* -device help */
     bool list_machines;         /* -machine help */
     bool list_accels;           /* -accel help */
 } SystemConfig;
+
+/* -name guest=NAME, or NULL. */
+const char *vl_guest_name(void);
 
 bool vl_parse_args(int argc, char **argv, SystemConfig *cfg, Error **errp);
 void vl_print_help(void);

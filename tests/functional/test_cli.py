@@ -25,7 +25,7 @@ BAD_ARGS = [
     (['-machine', 'q35'], "unsupported machine type 'q35'"),
     (['-machine', 'pc,foo=bar'], "Invalid parameter 'foo'"),
     (['-device', 'virtio-net-pci'], "'virtio-net-pci' is not a valid device model name"),
-    (['-serial', 'tcp:1.2.3.4:5'], "'tcp:1.2.3.4:5' is not a supported serial backend"),
+    (['-kernel', GUEST, '-serial', 'bogus'], "'bogus' is not a valid char driver name"),
     (['-display', 'gtk'], "display 'gtk' is not available"),
     (['-name', 'x,foo=1'], "Invalid parameter 'foo'"),
     (['disk.img'], 'disk.img: disk images are not supported'),

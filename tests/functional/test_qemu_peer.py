@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(not os.path.exists(QEMU), reason='qemu-system-x8
 def test_qemu_prints_count_lines(tmp_path):
     with Vm(tmp_path, ['-m', '256', '-kernel', GUEST, '-append', 'workload=count'],
             binary=QEMU) as vm:
-        vm.wait_for(r'^TG count=3 ', timeout=120)
+        vm.wait_for(r'^TG count=3 ', timeout=300)
         assert count_lines(vm.serial())[:3] == [1, 2, 3]
 
 
@@ -23,7 +23,7 @@ def test_qemu_smp2_and_debug_exit(tmp_path):
     with Vm(tmp_path, ['-m', '256', '-smp', '2', '-kernel', GUEST, *DEBUG_EXIT,
                        '-append', 'workload=count smp exit-after=2 exit=4'],
             binary=QEMU) as vm:
-        assert vm.wait_exit(120) == (4 << 1) | 1
+        assert vm.wait_exit(300) == (4 << 1) | 1
         assert 'TG cpus=2' in vm.lines()
 
 
@@ -36,7 +36,7 @@ def test_same_lines_as_tandem(tmp_path):
     for name, binary in (('qemu', QEMU), ('tandem', None)):
         kw = {'binary': binary} if binary else {}
         with Vm(tmp_path, args, name=name, **kw) as vm:
-            assert vm.wait_exit(120) == 1
+            assert vm.wait_exit(300) == 1
             shapes.append([line.split('=')[0] + ('' if 'tsc' in line else line)
                            for line in vm.lines()])
     assert shapes[0] == shapes[1]

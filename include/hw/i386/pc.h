@@ -61,6 +61,9 @@ typedef struct PCMachine {
 
 /* Creates everything; the vCPUs exist, parked, with the kernel loaded. */
 PCMachine *pc_machine_new(const PCMachineConfig *cfg, Error **errp);
+/* The machine of this process (NULL before it exists). */
+PCMachine *pc_machine_current(void);
+
 /* Back to the just-booted state; vCPUs must be paused. */
 bool pc_machine_reset(PCMachine *pcms, Error **errp);
 void pc_machine_free(PCMachine *pcms);

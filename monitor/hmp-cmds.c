@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * HMP commands. Each is a thin shell over the QMP command of the same job,
+ * printing QEMU's text where scripts parse it ("VM status: running").
+ * Later subsystems add their rows to hmp_commands[].
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "config-host.h"
+#include "monitor-internal.h"
+#include "qapi/qapi-commands.h"
+#include "system/runstate.h"
+
+/* Prints "Error: ..." for a failed QMP call, as HMP does; frees err. */
+static void hmp_handle_error(HmpContext *hmp, Error *err)
+{
+    if (err) {
+        hmp_printf(hmp, "Error: %s\n", error_get_pretty(err));
+        error_free(err);
+    }
+}
+
+static void hmp_help(HmpContext *hmp, const char *args)
+{
+    for (size_t i = 0; i < hmp_commands_count; i++) {
+        const HmpCommand *c = &hmp_commands[i];
+        if (*args && !g_str_has_prefix(c->name, args)) {
+            continue;
+        }
+        hmp_printf(hmp, "%s %s -- %s\n", c->name, c->params, c->help);
+    }
+}
+
+static void hmp_info(HmpContext *hmp, const char *args)
+{
+    hmp_help(hmp, "info ");
+}
+
+static void hmp_info_status(HmpContext *hmp, const char *args)
+{
+    g_autoptr(StatusInfo) info = qmp_query_status(NULL);
+
+    if (info->running) {
+        hmp_printf(hmp, "VM status: running\n");
+    } else if (info->status == RUN_STATE_PAUSED) {
+        hmp_printf(hmp, "VM status: paused\n");
+    } else {
+        hmp_printf(hmp, "VM status: paused (%s)\n",
+                   RunState_str(info->status));
+    }
+}
+
+static void hmp_info_version(HmpContext *hmp, const char *args)
+{
+    g_autoptr(VersionInfo) v = qmp_query_version(NULL);
+
+    hmp_printf(hmp, "%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%"
+               G_GINT64_FORMAT " (%s)\n", v->qemu->major, v->qemu->minor,
+               v->qemu->micro, v->package);
+}
+
+static void hmp_info_chardev(HmpContext *hmp, const char *args)
+{
+    g_autoptr(ChardevInfoList) list = qmp_query_chardev(NULL);
+
+    for (ChardevInfoList *l = list; l; l = l->next) {
+        hmp_printf(hmp, "%s: filename=%s\n", l->value->label,
+                   l->value->filename);
+    }
+}
+
+static void hmp_info_kvm(HmpContext *hmp, const char *args)
+{
+    g_autoptr(KvmInfo) info = qmp_query_kvm(NULL);
+
+    hmp_printf(hmp, "kvm support: %s\n", info->enabled ? "enabled"
+                                                       : "disabled");
+}
+
+static void hmp_info_name(HmpContext *hmp, const char *args)
+{
+    g_autoptr(NameInfo) info = qmp_query_name(NULL);
+
+    if (info->name) {
+        hmp_printf(hmp, "%s\n", info->name);
+    }
+}
+
+static void hmp_info_cpus(HmpContext *hmp, const char *args)
+{
+    g_autoptr(CpuInfoFastList) list = qmp_query_cpus_fast(NULL);
+
+    for (CpuInfoFastList *l = list; l; l = l->next) {
+        hmp_printf(hmp, "%c CPU #%" G_GINT64_FORMAT ": thread_id=%"
+                   G_GINT64_FORMAT "\n", l->value->cpu_index == 0 ? '*' : ' ',
+                   l->value->cpu_index, l->value->thread_id);
+    }
+}
+
+static void hmp_stop(HmpContext *hmp, const char *args)
+{
+    qmp_stop(NULL);
+}
+
+static void hmp_cont(HmpContext *hmp, const char *args)
+{
+    Error *err = NULL;
+
+    qmp_cont(&err);
+    hmp_handle_error(hmp, err);
+}
+
+static void hmp_quit(HmpContext *hmp, const char *args)
+{
+    qmp_quit(NULL);
+}
+
+static void hmp_system_reset(HmpContext *hmp, const char *args)
+{
+    qmp_system_reset(NULL);
+}
+
+/* Parses "ADDR SIZE FILE" for pmemsave/memsave. */
+static bool hmp_parse_dump_args(HmpContext *hmp, const char *args,
+                                int64_t *addr, int64_t *size, char **file)
+{
+    g_auto(GStrv) w = g_strsplit_set(args, " \t", -1);
+    char *end1, *end2;
+    guint n = 0;
+    char *words[3];
+
+    for (char **p = w; *p && n <= 3; p++) {
+        if (**p) {
+            if (n < 3) {
+                words[n] = *p;
+            }
+            n++;
+        }
+    }
+    if (n != 3) {
+        hmp_printf(hmp, "Usage: ADDR SIZE FILENAME\n");
+        return false;
+    }
+    *addr = strtoll(words[0], &end1, 0);
+    *size = strtoll(words[1], &end2, 0);
+    if (*end1 || *end2) {
+        hmp_printf(hmp, "Error: invalid address or size\n");
+        return false;
+    }
+    *file = g_strdup(words[2]);
+    return true;
+}
+
+static void hmp_pmemsave(HmpContext *hmp, const char *args)
+{
+    g_autofree char *file = NULL;
+    int64_t addr, size;
+    Error *err = NULL;
+
+    if (hmp_parse_dump_args(hmp, args, &addr, &size, &file)) {
+        qmp_pmemsave(addr, size, file, &err);
+        hmp_handle_error(hmp, err);
+    }
+}
+
+static void hmp_memsave(HmpContext *hmp, const char *args)
+{
+    g_autofree char *file = NULL;
+    int64_t addr, size;
+    Error *err = NULL;
+
+    if (hmp_parse_dump_args(hmp, args, &addr, &size, &file)) {
+        qmp_memsave(addr, size, file, false, 0, &err);
+        hmp_handle_error(hmp, err);
+    }
+}
+
+const HmpCommand hmp_commands[] = {
+    { "help|?", "[cmd]", "show the help", hmp_help },
+    { "info", "[subcommand]", "show various information about the system "
+      "state", hmp_info },
+    { "info chardev", "", "show the character devices", hmp_info_chardev },
+    { "info cpus", "", "show infos for each CPU", hmp_info_cpus },
+    { "info kvm", "", "show KVM information", hmp_info_kvm },
+    { "info name", "", "show the current VM name", hmp_info_name },
+    { "info status", "", "show the current VM status (running|paused)",
+      hmp_info_status },
+    { "info version", "", "show the version of QEMU", hmp_info_version },
+    { "stop|s", "", "stop emulation", hmp_stop },
+    { "cont|c", "", "resume emulation", hmp_cont },
+    { "system_reset", "", "reset the system", hmp_system_reset },
+    { "quit|q", "", "quit the emulator", hmp_quit },
+    { "pmemsave", "addr size file", "save to disk physical memory dump "
+      "starting at 'addr' of size 'size'", hmp_pmemsave },
+    { "memsave", "addr size file", "save to disk virtual memory dump "
+      "starting at 'addr' of size 'size'", hmp_memsave },
+};
+const size_t hmp_commands_count = G_N_ELEMENTS(hmp_commands);

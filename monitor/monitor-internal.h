@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Shared between the files of monitor/ only. */
+#ifndef MONITOR_INTERNAL_H
+#define MONITOR_INTERNAL_H
+
+#include <json-c/json.h>
+#include "monitor/monitor.h"
+
+/* The monitor I/O thread's context (QMP parsing and out-of-band work). */
+GMainContext *monitor_iothread_context(void);
+
+/* QMP monitors (qmp.c). */
+typedef struct QmpMonitor QmpMonitor;
+QmpMonitor *qmp_monitor_new(Chardev *chr, bool pretty, Error **errp);
+void qmp_monitor_free(QmpMonitor *mon);
+void qmp_monitor_emit_event(QmpMonitor *mon, json_object *event);
+/* The monitor running the current command on this thread, or NULL. */
+QmpMonitor *qmp_monitor_current(void);
+/* qmp_capabilities for the current monitor. */
+bool qmp_monitor_negotiate(QmpMonitor *mon, bool enable_oob, Error **errp);
+/* Serialises a response/event as QMP wants it: one line, ASCII only. */
+char *qmp_format_message(json_object *msg, bool pretty);
+
+/* The registry (monitor.c): every QMP monitor, for event broadcast. */
+void monitor_register_qmp(QmpMonitor *mon);
+
+/* HMP (hmp.c). Output of a command goes to `out`. */
+typedef struct HmpContext {
+    GString *out;
+} HmpContext;
+void hmp_printf(HmpContext *hmp, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* Runs one line; returns false with errp set for an unknown command. */
+bool hmp_execute_line(HmpContext *hmp, const char *line, Error **errp);
+
+/* The HMP command table (hmp-cmds.c). */
+typedef void HmpCommandFn(HmpContext *hmp, const char *args);
+typedef struct HmpCommand {
+    const char *name;       /* "info status" for info subcommands */
+    const char *params;     /* shown by help, e.g. "[-d] uri" */
+    const char *help;
+    HmpCommandFn *fn;
+} HmpCommand;
+extern const HmpCommand hmp_commands[];
+extern const size_t hmp_commands_count;
+
+#endif

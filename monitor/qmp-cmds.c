@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The core QMP commands: session control, run state, version and
+ * introspection helpers, vCPU and KVM queries, memory dumps, and the HMP
+ * passthrough. Each is the C side of a schema entry in qapi/.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include "config-host.h"
+#include "hw/i386/pc.h"
+#include "monitor-internal.h"
+#include "qapi/qapi-commands.h"
+#include "system/cpus.h"
+#include "system/runstate.h"
+#include "system/vl.h"
+
+void qmp_qmp_capabilities(QMPCapabilityList *enable, Error **errp)
+{
+    QmpMonitor *mon = qmp_monitor_current();
+    bool oob = false;
+
+    for (QMPCapabilityList *c = enable; c; c = c->next) {
+        if (c->value == QMP_CAPABILITY_OOB) {
+            oob = true;
+        }
+    }
+    if (!mon) {
+        error_setg(errp, "qmp_capabilities is only valid on a QMP monitor");
+        return;
+    }
+    qmp_monitor_negotiate(mon, oob, errp);
+}
+
+VersionInfo *qmp_query_version(Error **errp)
+{
+    VersionInfo *info = g_new0(VersionInfo, 1);
+    unsigned major = 0, minor = 0, micro = 0;
+
+    sscanf(TANDEM_QEMU_COMPAT_VERSION, "%u.%u.%u", &major, &minor, &micro);
+    info->qemu = g_new0(VersionTriple, 1);
+    info->qemu->major = major;
+    info->qemu->minor = minor;
+    info->qemu->micro = micro;
+    info->package = g_strdup("Tandem " TANDEM_VERSION);
+    return info;
+}
+
+CommandInfoList *qmp_query_commands(Error **errp)
+{
+    CommandInfoList *head = NULL;
+
+    for (size_t i = qmp_commands_count; i-- > 0;) {
+        CommandInfoList *node = g_new0(CommandInfoList, 1);
+        node->value = g_new0(CommandInfo, 1);
+        node->value->name = g_strdup(qmp_commands[i].name);
+        node->next = head;
+        head = node;
+    }
+    return head;
+}
+
+StatusInfo *qmp_query_status(Error **errp)
+{
+    StatusInfo *info = g_new0(StatusInfo, 1);
+
+    info->running = runstate_is_running();
+    info->status = runstate_get();
+    return info;
+}
+
+void qmp_stop(Error **errp)
+{
+    if (runstate_is_running()) {
+        vm_stop(RUN_STATE_PAUSED);
+    }
+}
+
+void qmp_cont(Error **errp)
+{
+    switch (runstate_get()) {
+    case RUN_STATE_RUNNING:
+        return;
+    case RUN_STATE_INTERNAL_ERROR:
+    case RUN_STATE_SHUTDOWN:
+    case RUN_STATE_GUEST_PANICKED:
+        error_setg(errp, "Resetting the Virtual Machine is required");
+        return;
+    case RUN_STATE_INMIGRATE:
+        error_setg(errp, "Migration is not finalized yet");
+        return;
+    default:
+        vm_start();
+    }
+}
+
+void qmp_system_reset(Error **errp)
+{
+    system_reset_request(SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET);
+}
+
+void qmp_system_powerdown(Error **errp)
+{
+    /* The pc machine has no ACPI yet, so there is no power button. */
+    error_setg(errp, "system_powerdown: this machine has no ACPI power "
+               "button; use quit or system_reset");
+}
+
+void qmp_quit(Error **errp)
+{
+    system_shutdown_request(SHUTDOWN_CAUSE_HOST_QMP_QUIT);
+}
+
+NameInfo *qmp_query_name(Error **errp)
+{
+    NameInfo *info = g_new0(NameInfo, 1);
+
+    info->name = g_strdup(vl_guest_name());
+    return info;
+}
+
+KvmInfo *qmp_query_kvm(Error **errp)
+{
+    KvmInfo *info = g_new0(KvmInfo, 1);
+
+    info->enabled = true;
+    info->present = access("/dev/kvm", R_OK | W_OK) == 0;
+    return info;
+}
+
+CpuInfoFastList *qmp_query_cpus_fast(Error **errp)
+{
+    CpuInfoFastList *head = NULL;
+
+    for (unsigned i = cpus_count(); i-- > 0;) {
+        CPUState *cpu = cpus_get(i);
+        CpuInfoFastList *node = g_new0(CpuInfoFastList, 1);
+
+        node->value = g_new0(CpuInfoFast, 1);
+        node->value->cpu_index = cpu->index;
+        node->value->qom_path = g_strdup_printf("/machine/unattached/"
+                                                "device[%u]", cpu->index);
+        node->value->thread_id = cpu->thread_id;
+        node->value->target = SYS_EMU_TARGET_X86_64;
+        node->next = head;
+        head = node;
+    }
+    return head;
+}
+
+/* Writes len bytes at buf to fd; errors name the file. */
+static bool dump_write(int fd, const char *filename, const void *buf,
+                       size_t len, Error **errp)
+{
+    const uint8_t *p = buf;
+
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            error_setg_errno(errp, errno, "writing memory to '%s'", filename);
+            return false;
+        }
+        p += n;
+        len -= n;
+    }
+    return true;
+}
+
+static int dump_open(const char *filename, Error **errp)
+{
+    int fd = open(filename, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "Could not open '%s'", filename);
+    }
+    return fd;
+}
+
+void qmp_pmemsave(int64_t val, int64_t size, const char *filename,
+                  Error **errp)
+{
+    GuestMemory *mem = &pc_machine_current()->mem;
+    uint64_t addr = val;
+    g_autofree uint8_t *buf = NULL;
+    int fd;
+
+    if (size < 0) {
+        error_setg(errp, "Invalid parameter 'size'");
+        return;
+    }
+    /* Check the whole range first: never leave half a dump behind. */
+    if (!guest_memory_check_range(mem, addr, size, errp)) {
+        return;
+    }
+    fd = dump_open(filename, errp);
+    if (fd < 0) {
+        return;
+    }
+    buf = g_malloc(MIN((uint64_t)size, 1ULL << 20) + 1);
+    for (uint64_t off = 0; off < (uint64_t)size;) {
+        uint64_t chunk = MIN((uint64_t)size - off, 1ULL << 20);
+        if (!guest_memory_read(mem, addr + off, buf, chunk, errp) ||
+            !dump_write(fd, filename, buf, chunk, errp)) {
+            break;
+        }
+        off += chunk;
+    }
+    close(fd);
+}
+
+/* Guest-virtual to guest-physical through the vCPU's page tables. */
+static bool memsave_translate(CPUState *cpu, uint64_t va, uint64_t *pa,
+                              Error **errp)
+{
+    struct kvm_translation tr = { .linear_address = va };
+
+    if (ioctl(cpu->kvm.fd, KVM_TRANSLATE, &tr) < 0) {
+        error_setg_errno(errp, errno, "cannot translate 0x%" G_GINT64_MODIFIER
+                         "x on CPU %u", va, cpu->index);
+        return false;
+    }
+    if (!tr.valid) {
+        error_setg(errp, "Invalid addr 0x%016" G_GINT64_MODIFIER "x specified: "
+                   "not mapped on CPU %u", va, cpu->index);
+        return false;
+    }
+    *pa = tr.physical_address;
+    return true;
+}
+
+static bool memsave_copy(CPUState *cpu, uint64_t addr, uint64_t size, int fd,
+                         const char *filename, Error **errp)
+{
+    GuestMemory *mem = &pc_machine_current()->mem;
+    uint8_t page[GUEST_PAGE_SIZE];
+
+    for (uint64_t off = 0; off < size;) {
+        uint64_t va = addr + off, pa;
+        uint64_t chunk = MIN(size - off,
+                             GUEST_PAGE_SIZE - (va & (GUEST_PAGE_SIZE - 1)));
+        if (!memsave_translate(cpu, va, &pa, errp) ||
+            !guest_memory_read(mem, pa, page, chunk, errp) ||
+            !dump_write(fd, filename, page, chunk, errp)) {
+            return false;
+        }
+        off += chunk;
+    }
+    return true;
+}
+
+void qmp_memsave(int64_t val, int64_t size, const char *filename,
+                 bool has_cpu_index, int64_t cpu_index, Error **errp)
+{
+    CPUState *cpu = cpus_get(has_cpu_index ? cpu_index : 0);
+    bool was_running = runstate_is_running();
+    int fd;
+
+    if (!cpu || cpu_index < 0) {
+        error_setg(errp, "Parameter 'cpu-index' expects a CPU number");
+        return;
+    }
+    if (size < 0) {
+        error_setg(errp, "Invalid parameter 'size'");
+        return;
+    }
+    fd = dump_open(filename, errp);
+    if (fd < 0) {
+        return;
+    }
+    /* The vCPU must be out of KVM_RUN for its page tables to be read. */
+    if (was_running) {
+        cpus_pause_all();
+    }
+    memsave_copy(cpu, val, size, fd, filename, errp);
+    if (was_running) {
+        cpus_resume_all();
+    }
+    close(fd);
+}
+
+char *qmp_human_monitor_command(const char *command_line, bool has_cpu_index,
+                                int64_t cpu_index, Error **errp)
+{
+    return hmp_run_command(command_line, errp);
+}

@@ -1,0 +1,591 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A QMP session on one chardev, per the QMP specification: greeting on
+ * connect, capabilities negotiation, execute/exec-oob with id echoed,
+ * errors with class and description, events once negotiated.
+ *
+ * Input is parsed on the monitor I/O thread with json-c's incremental
+ * tokener (UTF-8 validated, nesting and size bounded). Garbage gets one
+ * "JSON parse error" reply and the parser skips to the next line or
+ * ASCII control character, which is also how a client resynchronises on
+ * purpose. In-band requests wait in a bounded queue (reading stops while
+ * it is full) and run one at a time on the main loop with the BQL;
+ * out-of-band ones run at once on the I/O thread. A client that hangs up
+ * mid-command does not cancel it: the command completes and its reply is
+ * dropped.
+ *
+ *   state:  disconnected --connect--> negotiating --qmp_capabilities--> command
+ *                ^                        |                                 |
+ *                +-------- peer closed ---+---------------------------------+
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include "config-host.h"
+#include "monitor-internal.h"
+#include "qapi/qmp-dispatch.h"
+#include "util/main-loop.h"
+#include "trace.h"
+
+#define QMP_MAX_MESSAGE     (16u << 20)  /* bytes in one JSON message */
+#define QMP_MAX_DEPTH       128          /* nesting depth */
+#define QMP_MAX_QUEUED      8            /* in-band requests in flight */
+
+typedef enum QmpState {
+    QMP_STATE_DISCONNECTED,
+    QMP_STATE_NEGOTIATING,
+    QMP_STATE_COMMAND,
+} QmpState;
+
+static const char *const qmp_state_names[] = {
+    [QMP_STATE_DISCONNECTED] = "disconnected",
+    [QMP_STATE_NEGOTIATING] = "negotiating",
+    [QMP_STATE_COMMAND] = "command",
+};
+
+/*
+ * An in-band item: a request to run, or a reply already decided on the
+ * I/O thread (invalid input). Both wait their turn so that replies come
+ * back in the order the requests came in, as the QMP spec wants.
+ */
+typedef struct QmpQueued {
+    json_object *req;   /* to execute, or NULL */
+    json_object *resp;  /* to send as is, or NULL */
+    unsigned session;   /* replies go only to the session that asked */
+} QmpQueued;
+
+struct QmpMonitor {
+    Chardev *chr;
+    bool pretty;
+
+    /* I/O thread only: */
+    json_tokener *tok;
+    size_t msg_len;         /* bytes fed to tok for the current message */
+    bool skipping;          /* after a parse error: until newline/control */
+
+    /* lock guards everything below, and serialises writes to chr. */
+    GMutex lock;
+    QmpState state;
+    bool oob;               /* oob enabled in this session */
+    unsigned session;       /* bumped on every connect */
+    GQueue queue;           /* QmpQueued, in-band requests */
+    bool dispatch_scheduled;
+};
+
+static __thread QmpMonitor *qmp_current;
+
+QmpMonitor *qmp_monitor_current(void)
+{
+    return qmp_current;
+}
+
+static void qmp_set_state_locked(QmpMonitor *mon, QmpState state)
+{
+    trace_qmp_state(mon->chr->id, qmp_state_names[mon->state],
+                    qmp_state_names[state]);
+    mon->state = state;
+}
+
+/*
+ * QMP output is ASCII: non-ASCII UTF-8 sequences become \uXXXX escapes
+ * (surrogate pairs above the BMP). json-c already escaped control chars.
+ */
+static char *qmp_ascii_escape(const char *s)
+{
+    GString *out = g_string_sized_new(strlen(s) + 16);
+
+    for (const char *p = s; *p;) {
+        gunichar c;
+
+        if ((unsigned char)*p < 0x80) {
+            g_string_append_c(out, *p++);
+            continue;
+        }
+        c = g_utf8_get_char_validated(p, -1);
+        if (c == (gunichar)-1 || c == (gunichar)-2) {
+            g_string_append(out, "\\ufffd");
+            p++;
+            continue;
+        }
+        if (c >= 0x10000) {
+            c -= 0x10000;
+            g_string_append_printf(out, "\\u%04x\\u%04x", 0xd800 + (c >> 10),
+                                   0xdc00 + (c & 0x3ff));
+        } else {
+            g_string_append_printf(out, "\\u%04x", c);
+        }
+        p = g_utf8_next_char(p);
+    }
+    return g_string_free(out, FALSE);
+}
+
+char *qmp_format_message(json_object *msg, bool pretty)
+{
+    int flags = JSON_C_TO_STRING_NOSLASHESCAPE |
+                (pretty ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN);
+    g_autofree char *ascii = qmp_ascii_escape(
+        json_object_to_json_string_ext(msg, flags));
+
+    return g_strconcat(ascii, "\r\n", NULL);
+}
+
+/* Writes one message if the session that produced it is still there. */
+static void qmp_send(QmpMonitor *mon, json_object *msg, unsigned session)
+{
+    g_autofree char *text = qmp_format_message(msg, mon->pretty);
+
+    g_mutex_lock(&mon->lock);
+    if (mon->state != QMP_STATE_DISCONNECTED && mon->session == session) {
+        chardev_write_all(mon->chr, (const uint8_t *)text, strlen(text));
+    }
+    g_mutex_unlock(&mon->lock);
+    trace_qmp_send(mon->chr->id, text);
+}
+
+static json_object *qmp_error_object(ErrorClass cls, const char *desc)
+{
+    static const char *const class_names[] = {
+        [ERROR_CLASS_GENERIC_ERROR] = "GenericError",
+        [ERROR_CLASS_COMMAND_NOT_FOUND] = "CommandNotFound",
+        [ERROR_CLASS_DEVICE_NOT_ACTIVE] = "DeviceNotActive",
+        [ERROR_CLASS_DEVICE_NOT_FOUND] = "DeviceNotFound",
+        [ERROR_CLASS_KVM_MISSING_CAP] = "KVMMissingCap",
+    };
+    json_object *err = json_object_new_object();
+
+    json_object_object_add(err, "class",
+                           json_object_new_string(class_names[cls]));
+    json_object_object_add(err, "desc", json_object_new_string(desc));
+    return err;
+}
+
+/* Builds {"error": ..., "id": id} (id may be NULL: not echoed). */
+static json_object *qmp_error_response(Error *err, json_object *id)
+{
+    json_object *resp = json_object_new_object();
+
+    json_object_object_add(resp, "error",
+                           qmp_error_object(error_get_class(err),
+                                            error_get_pretty(err)));
+    if (id) {
+        json_object_object_add(resp, "id", json_object_get(id));
+    }
+    error_free(err);
+    return resp;
+}
+
+static json_object *qmp_return_response(json_object *ret, json_object *id)
+{
+    json_object *resp = json_object_new_object();
+
+    json_object_object_add(resp, "return", ret ? ret : json_object_new_object());
+    if (id) {
+        json_object_object_add(resp, "id", json_object_get(id));
+    }
+    return resp;
+}
+
+static void qmp_send_greeting(QmpMonitor *mon, unsigned session)
+{
+    json_object *greeting = json_object_new_object();
+    json_object *qmp = json_object_new_object();
+    json_object *version = json_object_new_object();
+    json_object *qemu = json_object_new_object();
+    json_object *caps = json_object_new_array();
+    unsigned major, minor, micro;
+
+    sscanf(TANDEM_QEMU_COMPAT_VERSION, "%u.%u.%u", &major, &minor, &micro);
+    json_object_object_add(qemu, "major", json_object_new_int(major));
+    json_object_object_add(qemu, "minor", json_object_new_int(minor));
+    json_object_object_add(qemu, "micro", json_object_new_int(micro));
+    json_object_object_add(version, "qemu", qemu);
+    json_object_object_add(version, "package",
+                           json_object_new_string("Tandem " TANDEM_VERSION));
+    json_object_object_add(qmp, "version", version);
+    /* Out-of-band really works here: requests are read on the I/O thread. */
+    json_object_array_add(caps, json_object_new_string("oob"));
+    json_object_object_add(qmp, "capabilities", caps);
+    json_object_object_add(greeting, "QMP", qmp);
+    qmp_send(mon, greeting, session);
+    json_object_put(greeting);
+}
+
+/*
+ * The checked parts of a request. Validation follows the spec: execute or
+ * exec-oob (a string), optional arguments (an object), optional id (any),
+ * nothing else.
+ */
+typedef struct QmpRequest {
+    const char *name;
+    bool oob;
+    json_object *args;      /* borrowed, may be NULL */
+    json_object *id;        /* borrowed, may be NULL */
+} QmpRequest;
+
+static bool qmp_parse_request(QmpMonitor *mon, json_object *req,
+                              QmpRequest *r, bool oob_enabled, Error **errp)
+{
+    json_object *exec = NULL, *exec_oob = NULL;
+
+    memset(r, 0, sizeof(*r));
+    if (!json_object_is_type(req, json_type_object)) {
+        error_setg(errp, "QMP input must be a JSON object");
+        return false;
+    }
+    json_object_object_get_ex(req, "id", &r->id);
+    json_object_object_foreach(req, key, val) {
+        if (!strcmp(key, "execute")) {
+            exec = val;
+        } else if (!strcmp(key, "exec-oob") && oob_enabled) {
+            exec_oob = val;
+        } else if (!strcmp(key, "arguments")) {
+            r->args = val;
+        } else if (strcmp(key, "id")) {
+            error_setg(errp, "QMP input member '%s' is unexpected", key);
+            return false;
+        }
+    }
+    if (exec && exec_oob) {
+        error_setg(errp, "QMP input must not contain both 'execute' and "
+                   "'exec-oob'");
+        return false;
+    }
+    if (!exec && !exec_oob) {
+        error_setg(errp, "QMP input lacks member 'execute'");
+        return false;
+    }
+    r->oob = exec_oob != NULL;
+    if (!json_object_is_type(r->oob ? exec_oob : exec, json_type_string)) {
+        error_setg(errp, "QMP input member '%s' must be a string",
+                   r->oob ? "exec-oob" : "execute");
+        return false;
+    }
+    r->name = json_object_get_string(r->oob ? exec_oob : exec);
+    if (r->args && !json_object_is_type(r->args, json_type_object)) {
+        error_setg(errp, "QMP input member 'arguments' must be an object");
+        return false;
+    }
+    if (r->oob && !r->id) {
+        error_setg(errp, "Out-of-band commands need an 'id'");
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Runs a parsed, permitted request and returns the response. In-band
+ * commands run here with the BQL held (main loop); out-of-band ones on
+ * the I/O thread without it.
+ */
+static json_object *qmp_execute(QmpMonitor *mon, const QmpRequest *r,
+                                bool negotiated)
+{
+    const QmpCommand *cmd = qmp_find_command(r->name);
+    json_object *args = r->args ? json_object_get(r->args)
+                                : json_object_new_object();
+    json_object *ret = NULL;
+    Error *err = NULL;
+
+    if (!cmd) {
+        error_set(&err, ERROR_CLASS_COMMAND_NOT_FOUND,
+                  "The command %s has not been found", r->name);
+    } else if (!negotiated && strcmp(r->name, "qmp_capabilities")) {
+        error_set(&err, ERROR_CLASS_COMMAND_NOT_FOUND,
+                  "Expecting capabilities negotiation with "
+                  "'qmp_capabilities'");
+    } else if (negotiated && !strcmp(r->name, "qmp_capabilities")) {
+        error_set(&err, ERROR_CLASS_COMMAND_NOT_FOUND,
+                  "Capabilities negotiation is already complete, command "
+                  "ignored");
+    } else if (r->oob && !(cmd->flags & QMP_CMD_ALLOW_OOB)) {
+        error_setg(&err, "The command %s does not support OOB", r->name);
+    } else {
+        trace_qmp_execute(mon->chr->id, r->name, r->oob);
+        qmp_current = mon;
+        cmd->fn(args, &ret, &err);
+        qmp_current = NULL;
+    }
+    json_object_put(args);
+    if (err) {
+        json_object_put(ret);
+        return qmp_error_response(err, r->id);
+    }
+    return qmp_return_response(ret, r->id);
+}
+
+static void qmp_dispatch_bh(void *opaque);
+
+/* I/O thread: queues an in-band item (takes req and resp). */
+static void qmp_enqueue(QmpMonitor *mon, json_object *req, json_object *resp)
+{
+    QmpQueued *q = g_new(QmpQueued, 1);
+    bool schedule;
+
+    q->req = req;
+    q->resp = resp;
+    g_mutex_lock(&mon->lock);
+    q->session = mon->session;
+    g_queue_push_tail(&mon->queue, q);
+    schedule = !mon->dispatch_scheduled;
+    mon->dispatch_scheduled = true;
+    g_mutex_unlock(&mon->lock);
+    if (schedule) {
+        main_loop_schedule_bh(qmp_dispatch_bh, mon);
+    }
+}
+
+/*
+ * I/O thread: a complete JSON value arrived (consumed here). A valid
+ * exec-oob runs at once; everything else, errors included, is answered
+ * in order from the main loop.
+ */
+static void qmp_handle_input(QmpMonitor *mon, json_object *req)
+{
+    QmpRequest r;
+    Error *err = NULL;
+    unsigned session;
+    bool negotiated, oob_enabled;
+    json_object *resp;
+
+    g_mutex_lock(&mon->lock);
+    session = mon->session;
+    negotiated = mon->state == QMP_STATE_COMMAND;
+    oob_enabled = mon->oob;
+    g_mutex_unlock(&mon->lock);
+
+    if (!qmp_parse_request(mon, req, &r, oob_enabled, &err)) {
+        qmp_enqueue(mon, NULL, qmp_error_response(err, r.id));
+        json_object_put(req);
+        return;
+    }
+    if (!r.oob) {
+        qmp_enqueue(mon, req, NULL);
+        return;
+    }
+    resp = qmp_execute(mon, &r, negotiated);
+    qmp_send(mon, resp, session);
+    json_object_put(resp);
+    json_object_put(req);
+}
+
+/* Main loop: runs queued in-band requests, one per call, in order. */
+static void qmp_dispatch_bh(void *opaque)
+{
+    QmpMonitor *mon = opaque;
+    QmpQueued *q;
+    QmpRequest r;
+    json_object *resp;
+    bool negotiated, more, was_full;
+
+    g_mutex_lock(&mon->lock);
+    was_full = g_queue_get_length(&mon->queue) >= QMP_MAX_QUEUED;
+    q = g_queue_pop_head(&mon->queue);
+    negotiated = mon->state == QMP_STATE_COMMAND && q &&
+                 q->session == mon->session;
+    g_mutex_unlock(&mon->lock);
+
+    if (q && q->resp) {
+        qmp_send(mon, q->resp, q->session);
+        json_object_put(q->resp);
+    } else if (q) {
+        /* Parsed before queueing, so this cannot fail. */
+        qmp_parse_request(mon, q->req, &r, false, &error_abort);
+        resp = qmp_execute(mon, &r, negotiated);
+        qmp_send(mon, resp, q->session);
+        json_object_put(resp);
+        json_object_put(q->req);
+    }
+    g_free(q);
+
+    g_mutex_lock(&mon->lock);
+    more = !g_queue_is_empty(&mon->queue);
+    mon->dispatch_scheduled = more;
+    g_mutex_unlock(&mon->lock);
+    if (more) {
+        main_loop_schedule_bh(qmp_dispatch_bh, mon);
+    }
+    if (was_full) {
+        chardev_accept_input(mon->chr);
+    }
+}
+
+static void qmp_parse_error(QmpMonitor *mon, const char *what)
+{
+    Error *err = NULL;
+    json_object *resp;
+
+    error_setg(&err, "JSON parse error, %s", what);
+    resp = qmp_error_response(err, NULL);
+    qmp_enqueue(mon, NULL, resp);
+    json_tokener_reset(mon->tok);
+    mon->msg_len = 0;
+    mon->skipping = true;
+}
+
+static bool qmp_is_resync_char(uint8_t c)
+{
+    return (c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f ||
+           c == 0xff;
+}
+
+/* Feeds a run of bytes that contains no resync character. */
+static void qmp_feed(QmpMonitor *mon, const char *buf, size_t len)
+{
+    while (len) {
+        json_object *obj;
+        enum json_tokener_error jerr;
+        size_t used;
+
+        if (mon->skipping) {
+            const char *nl = memchr(buf, '\n', len);
+            if (!nl) {
+                return;
+            }
+            len -= nl + 1 - buf;
+            buf = nl + 1;
+            mon->skipping = false;
+            continue;
+        }
+        obj = json_tokener_parse_ex(mon->tok, buf, len);
+        jerr = json_tokener_get_error(mon->tok);
+        used = json_tokener_get_parse_end(mon->tok);
+        if (jerr == json_tokener_continue) {
+            mon->msg_len += len;
+            if (mon->msg_len > QMP_MAX_MESSAGE) {
+                qmp_parse_error(mon, "message exceeds 16 MiB");
+            }
+            return;
+        }
+        if (jerr != json_tokener_success) {
+            qmp_parse_error(mon, json_tokener_error_desc(jerr));
+            buf += used;
+            len -= used;
+            continue;
+        }
+        json_tokener_reset(mon->tok);
+        mon->msg_len = 0;
+        buf += used;
+        len -= used;
+        if (!obj) {
+            /* A bare JSON null: not an object. */
+            obj = json_object_new_null();
+        }
+        qmp_handle_input(mon, obj);
+    }
+}
+
+static void qmp_chr_receive(void *opaque, const uint8_t *buf, size_t len)
+{
+    QmpMonitor *mon = opaque;
+    size_t start = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (!qmp_is_resync_char(buf[i])) {
+            continue;
+        }
+        qmp_feed(mon, (const char *)buf + start, i - start);
+        /* The client asked for a clean slate. */
+        json_tokener_reset(mon->tok);
+        mon->msg_len = 0;
+        mon->skipping = false;
+        start = i + 1;
+    }
+    qmp_feed(mon, (const char *)buf + start, len - start);
+}
+
+static size_t qmp_chr_can_receive(void *opaque)
+{
+    QmpMonitor *mon = opaque;
+    size_t queued;
+
+    g_mutex_lock(&mon->lock);
+    queued = g_queue_get_length(&mon->queue);
+    g_mutex_unlock(&mon->lock);
+    return queued >= QMP_MAX_QUEUED ? 0 : 4096;
+}
+
+static void qmp_chr_event(void *opaque, ChardevEvent event)
+{
+    QmpMonitor *mon = opaque;
+    unsigned session;
+
+    json_tokener_reset(mon->tok);
+    mon->msg_len = 0;
+    mon->skipping = false;
+    g_mutex_lock(&mon->lock);
+    mon->oob = false;
+    if (event == CHARDEV_EVENT_OPENED) {
+        session = ++mon->session;
+        qmp_set_state_locked(mon, QMP_STATE_NEGOTIATING);
+    } else {
+        mon->session++;
+        qmp_set_state_locked(mon, QMP_STATE_DISCONNECTED);
+    }
+    g_mutex_unlock(&mon->lock);
+    if (event == CHARDEV_EVENT_OPENED) {
+        qmp_send_greeting(mon, session);
+    }
+}
+
+bool qmp_monitor_negotiate(QmpMonitor *mon, bool enable_oob, Error **errp)
+{
+    g_mutex_lock(&mon->lock);
+    mon->oob = enable_oob;
+    qmp_set_state_locked(mon, QMP_STATE_COMMAND);
+    g_mutex_unlock(&mon->lock);
+    return true;
+}
+
+void qmp_monitor_emit_event(QmpMonitor *mon, json_object *event)
+{
+    g_autofree char *text = qmp_format_message(event, mon->pretty);
+
+    g_mutex_lock(&mon->lock);
+    if (mon->state == QMP_STATE_COMMAND) {
+        chardev_write_all(mon->chr, (const uint8_t *)text, strlen(text));
+    }
+    g_mutex_unlock(&mon->lock);
+}
+
+QmpMonitor *qmp_monitor_new(Chardev *chr, bool pretty, Error **errp)
+{
+    QmpMonitor *mon = g_new0(QmpMonitor, 1);
+    ChardevFrontend fe = {
+        .can_receive = qmp_chr_can_receive,
+        .receive = qmp_chr_receive,
+        .event = qmp_chr_event,
+        .opaque = mon,
+        .context = monitor_iothread_context(),
+    };
+
+    mon->chr = chr;
+    mon->pretty = pretty;
+    mon->tok = json_tokener_new_ex(QMP_MAX_DEPTH);
+    json_tokener_set_flags(mon->tok, JSON_TOKENER_VALIDATE_UTF8);
+    g_mutex_init(&mon->lock);
+    g_queue_init(&mon->queue);
+    mon->state = QMP_STATE_DISCONNECTED;
+    monitor_register_qmp(mon);
+    /* An already-connected chardev queues OPENED: we greet from there. */
+    if (!chardev_attach_frontend(chr, &fe, errp)) {
+        return NULL;    /* registered: freed with the others at exit */
+    }
+    return mon;
+}
+
+void qmp_monitor_free(QmpMonitor *mon)
+{
+    QmpQueued *q;
+
+    if (mon->chr) {
+        chardev_detach_frontend(mon->chr);
+    }
+    while ((q = g_queue_pop_head(&mon->queue))) {
+        json_object_put(q->req);
+        json_object_put(q->resp);
+        g_free(q);
+    }
+    json_tokener_free(mon->tok);
+    g_mutex_clear(&mon->lock);
+    g_free(mon);
+}
