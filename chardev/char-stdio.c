@@ -2,8 +2,8 @@
 /*
  * The stdio backend: output to fd 1, input from fd 0. When stdin is a
  * terminal it is switched to raw mode (so the guest sees every key) and
- * restored at exit; Ctrl-A is then an escape prefix handled by the system
- * (Ctrl-A x quits), and signal=on (the default) keeps Ctrl-C as SIGINT.
+ * restored at exit; signal=on (the default) keeps Ctrl-C as SIGINT. The
+ * Ctrl-A escapes of -nographic belong to the mux (char-mux.c) on top.
  * Input is read only while the frontend has room, so a UART with a full
  * FIFO pushes back on the terminal instead of losing keys.
  */
@@ -15,26 +15,16 @@
 #include "chardev/char.h"
 #include "util/main-loop.h"
 
-#define CTRL_A 0x01
-
 typedef struct StdioChardev {
     Chardev parent;
     guint watch;            /* GSource id reading fd 0, 0 when not reading */
     GSource *watch_source;  /* the same source, on the frontend's context */
     bool eof;
-    bool escape_pending;    /* Ctrl-A seen, waiting for the command key */
 } StdioChardev;
 
 static bool stdio_in_use;
 static bool stdio_tty_saved;
 static struct termios stdio_saved_tty;
-static bool (*stdio_escape_handler)(char c);
-
-void chardev_stdio_set_escape_handler(bool (*handler)(char c))
-{
-    stdio_escape_handler = handler;
-}
-
 static void stdio_restore_tty(void)
 {
     if (stdio_tty_saved) {
@@ -66,25 +56,6 @@ static void stdio_make_raw(bool keep_signals)
     tcsetattr(STDIN_FILENO, TCSANOW, &tty);
 }
 
-/* Delivers one byte, interpreting the Ctrl-A escape when a handler is set. */
-static bool stdio_feed_byte(StdioChardev *s, uint8_t c)
-{
-    Chardev *chr = &s->parent;
-
-    if (stdio_escape_handler && stdio_tty_saved) {
-        if (s->escape_pending) {
-            s->escape_pending = false;
-            if (c != CTRL_A && stdio_escape_handler((char)c)) {
-                return true;
-            }
-        } else if (c == CTRL_A) {
-            s->escape_pending = true;
-            return true;
-        }
-    }
-    return chardev_deliver_input(chr, &c, 1) == 1;
-}
-
 static void stdio_drop_watch(StdioChardev *s);
 
 static gboolean stdio_readable(gint fd, GIOCondition cond, gpointer opaque)
@@ -107,9 +78,7 @@ static gboolean stdio_readable(gint fd, GIOCondition cond, gpointer opaque)
         stdio_drop_watch(s);
         return G_SOURCE_REMOVE;
     }
-    for (ssize_t i = 0; i < n; i++) {
-        stdio_feed_byte(s, buf[i]);
-    }
+    chardev_deliver_input(&s->parent, buf, n);
     return G_SOURCE_CONTINUE;
 }
 

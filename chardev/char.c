@@ -16,6 +16,7 @@ static const ChardevClass *const chardev_classes[] = {
     &chardev_null_class,
     &chardev_socket_class,
     &chardev_pty_class,
+    &chardev_mux_class,
 };
 
 /* id -> Chardev*, in creation order for query-chardev. */
@@ -261,6 +262,9 @@ void chardev_close_all(void)
 bool chardev_attach_frontend(Chardev *chr, const ChardevFrontend *fe,
                              Error **errp)
 {
+    if (chr->cls->attach_frontend) {
+        return chr->cls->attach_frontend(chr, fe, errp);
+    }
     if (chr->fe_attached) {
         error_setg(errp, "chardev '%s' is already in use", chr->id);
         return false;
@@ -316,6 +320,12 @@ void chardev_detach_frontend(Chardev *chr)
     GMainContext *ctx = chr->fe_attached ? chr->fe.context : NULL;
     ChardevDetachJob job = { .chr = chr };
     GSource *src;
+
+    if (chr->cls->detach_frontend) {
+        /* Multi-frontend backends detach every frontend at once here. */
+        chr->cls->detach_frontend(chr, NULL);
+        return;
+    }
 
     if (!ctx || g_main_context_acquire(ctx)) {
         chardev_detach_now(chr);

@@ -22,7 +22,6 @@ static MonitorIoThread mon_iothread;
 /* Guards qmp_monitors: events are emitted from any thread. */
 static GMutex monitors_lock;
 static GPtrArray *qmp_monitors;
-static GPtrArray *hmp_chardevs;     /* chardevs given to HMP, for cleanup */
 
 GMainContext *monitor_iothread_context(void)
 {
@@ -43,7 +42,6 @@ void monitor_init_globals(void)
         return;
     }
     qmp_monitors = g_ptr_array_new();
-    hmp_chardevs = g_ptr_array_new();
     mon_iothread.context = g_main_context_new();
     mon_iothread.loop = g_main_loop_new(mon_iothread.context, FALSE);
     mon_iothread.thread = g_thread_new("IO mon_iothread", monitor_iothread_fn,

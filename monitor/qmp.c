@@ -62,6 +62,8 @@ struct QmpMonitor {
     json_tokener *tok;
     size_t msg_len;         /* bytes fed to tok for the current message */
     bool skipping;          /* after a parse error: until newline/control */
+    char quote;             /* inside a string opened by this quote, or 0 */
+    bool escape;            /* inside a string, just after a backslash */
 
     /* lock guards everything below, and serialises writes to chr. */
     GMutex lock;
@@ -159,27 +161,32 @@ static json_object *qmp_error_object(ErrorClass cls, const char *desc)
     return err;
 }
 
-/* Builds {"error": ..., "id": id} (id may be NULL: not echoed). */
-static json_object *qmp_error_response(Error *err, json_object *id)
+/*
+ * Builds {"error": ..., "id": id}; the id is echoed when has_id (json-c
+ * represents a JSON null id as NULL).
+ */
+static json_object *qmp_error_response(Error *err, bool has_id,
+                                       json_object *id)
 {
     json_object *resp = json_object_new_object();
 
     json_object_object_add(resp, "error",
                            qmp_error_object(error_get_class(err),
                                             error_get_pretty(err)));
-    if (id) {
+    if (has_id) {
         json_object_object_add(resp, "id", json_object_get(id));
     }
     error_free(err);
     return resp;
 }
 
-static json_object *qmp_return_response(json_object *ret, json_object *id)
+static json_object *qmp_return_response(json_object *ret, bool has_id,
+                                        json_object *id)
 {
     json_object *resp = json_object_new_object();
 
     json_object_object_add(resp, "return", ret ? ret : json_object_new_object());
-    if (id) {
+    if (has_id) {
         json_object_object_add(resp, "id", json_object_get(id));
     }
     return resp;
@@ -219,12 +226,15 @@ typedef struct QmpRequest {
     const char *name;
     bool oob;
     json_object *args;      /* borrowed, may be NULL */
-    json_object *id;        /* borrowed, may be NULL */
+    json_object *id;        /* borrowed; NULL when absent or JSON null */
+    bool has_id;
 } QmpRequest;
 
 static bool qmp_parse_request(QmpMonitor *mon, json_object *req,
                               QmpRequest *r, bool oob_enabled, Error **errp)
 {
+    /* Presence, not value: json-c gives a JSON null member as NULL. */
+    bool has_exec = false, has_exec_oob = false, has_args = false;
     json_object *exec = NULL, *exec_oob = NULL;
 
     memset(r, 0, sizeof(*r));
@@ -232,40 +242,43 @@ static bool qmp_parse_request(QmpMonitor *mon, json_object *req,
         error_setg(errp, "QMP input must be a JSON object");
         return false;
     }
-    json_object_object_get_ex(req, "id", &r->id);
+    r->has_id = json_object_object_get_ex(req, "id", &r->id);
     json_object_object_foreach(req, key, val) {
         if (!strcmp(key, "execute")) {
             exec = val;
+            has_exec = true;
         } else if (!strcmp(key, "exec-oob") && oob_enabled) {
             exec_oob = val;
+            has_exec_oob = true;
         } else if (!strcmp(key, "arguments")) {
             r->args = val;
+            has_args = true;
         } else if (strcmp(key, "id")) {
             error_setg(errp, "QMP input member '%s' is unexpected", key);
             return false;
         }
     }
-    if (exec && exec_oob) {
+    if (has_exec && has_exec_oob) {
         error_setg(errp, "QMP input must not contain both 'execute' and "
                    "'exec-oob'");
         return false;
     }
-    if (!exec && !exec_oob) {
+    if (!has_exec && !has_exec_oob) {
         error_setg(errp, "QMP input lacks member 'execute'");
         return false;
     }
-    r->oob = exec_oob != NULL;
+    r->oob = has_exec_oob;
     if (!json_object_is_type(r->oob ? exec_oob : exec, json_type_string)) {
         error_setg(errp, "QMP input member '%s' must be a string",
                    r->oob ? "exec-oob" : "execute");
         return false;
     }
     r->name = json_object_get_string(r->oob ? exec_oob : exec);
-    if (r->args && !json_object_is_type(r->args, json_type_object)) {
+    if (has_args && !json_object_is_type(r->args, json_type_object)) {
         error_setg(errp, "QMP input member 'arguments' must be an object");
         return false;
     }
-    if (r->oob && !r->id) {
+    if (r->oob && !r->has_id) {
         error_setg(errp, "Out-of-band commands need an 'id'");
         return false;
     }
@@ -308,9 +321,9 @@ static json_object *qmp_execute(QmpMonitor *mon, const QmpRequest *r,
     json_object_put(args);
     if (err) {
         json_object_put(ret);
-        return qmp_error_response(err, r->id);
+        return qmp_error_response(err, r->has_id, r->id);
     }
-    return qmp_return_response(ret, r->id);
+    return qmp_return_response(ret, r->has_id, r->id);
 }
 
 static void qmp_dispatch_bh(void *opaque);
@@ -354,7 +367,7 @@ static void qmp_handle_input(QmpMonitor *mon, json_object *req)
     g_mutex_unlock(&mon->lock);
 
     if (!qmp_parse_request(mon, req, &r, oob_enabled, &err)) {
-        qmp_enqueue(mon, NULL, qmp_error_response(err, r.id));
+        qmp_enqueue(mon, NULL, qmp_error_response(err, r.has_id, r.id));
         json_object_put(req);
         return;
     }
@@ -409,16 +422,24 @@ static void qmp_dispatch_bh(void *opaque)
     }
 }
 
+/* Forgets the partial message (tokener and our string tracking). */
+static void qmp_parser_reset(QmpMonitor *mon)
+{
+    json_tokener_reset(mon->tok);
+    mon->msg_len = 0;
+    mon->quote = 0;
+    mon->escape = false;
+}
+
 static void qmp_parse_error(QmpMonitor *mon, const char *what)
 {
     Error *err = NULL;
     json_object *resp;
 
     error_setg(&err, "JSON parse error, %s", what);
-    resp = qmp_error_response(err, NULL);
+    resp = qmp_error_response(err, false, NULL);
     qmp_enqueue(mon, NULL, resp);
-    json_tokener_reset(mon->tok);
-    mon->msg_len = 0;
+    qmp_parser_reset(mon);
     mon->skipping = true;
 }
 
@@ -428,13 +449,83 @@ static bool qmp_is_resync_char(uint8_t c)
            c == 0xff;
 }
 
+/*
+ * json-c takes raw newlines inside strings, so one stray quote would pull
+ * the following lines into a string and defeat the resync at newlines.
+ * Follows strings the way json-c lexes them and returns the offset of the
+ * first newline inside one (len if none), with the string state there.
+ */
+static size_t qmp_scan_strings(const char *buf, size_t len, char *quote,
+                               bool *escape)
+{
+    for (size_t i = 0; i < len; i++) {
+        char c = buf[i];
+
+        if (!*quote) {
+            if (c == '"' || c == '\'') {
+                *quote = c;
+            }
+        } else if (c == '\n') {
+            return i;
+        } else if (*escape) {
+            *escape = false;
+        } else if (c == '\\') {
+            *escape = true;
+        } else if (c == *quote) {
+            *quote = 0;
+        }
+    }
+    return len;
+}
+
+/* Every string and key is UTF-8 (overlong forms and surrogates are not). */
+static bool qmp_strings_valid(json_object *obj)
+{
+    switch (json_object_get_type(obj)) {
+    case json_type_string: {
+        const char *p = json_object_get_string(obj);
+        const char *end = p + json_object_get_string_len(obj);
+
+        /* "\u0000" is allowed; g_utf8_validate() stops at NUL. */
+        while (p < end) {
+            size_t seg = strnlen(p, end - p);
+
+            if (!g_utf8_validate(p, seg, NULL)) {
+                return false;
+            }
+            p += seg + 1;
+        }
+        return true;
+    }
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(obj); i++) {
+            if (!qmp_strings_valid(json_object_array_get_idx(obj, i))) {
+                return false;
+            }
+        }
+        return true;
+    case json_type_object: {
+        json_object_object_foreach(obj, key, val) {
+            if (!g_utf8_validate(key, -1, NULL) || !qmp_strings_valid(val)) {
+                return false;
+            }
+        }
+        return true;
+    }
+    default:
+        return true;
+    }
+}
+
 /* Feeds a run of bytes that contains no resync character. */
 static void qmp_feed(QmpMonitor *mon, const char *buf, size_t len)
 {
     while (len) {
         json_object *obj;
         enum json_tokener_error jerr;
-        size_t used;
+        size_t used, cut;
+        char quote;
+        bool escape;
 
         if (mon->skipping) {
             const char *nl = memchr(buf, '\n', len);
@@ -446,15 +537,27 @@ static void qmp_feed(QmpMonitor *mon, const char *buf, size_t len)
             mon->skipping = false;
             continue;
         }
-        obj = json_tokener_parse_ex(mon->tok, buf, len);
+        quote = mon->quote;
+        escape = mon->escape;
+        cut = qmp_scan_strings(buf, len, &quote, &escape);
+        if (cut == 0) {
+            /* A newline inside a string: the skip stops right at it. */
+            qmp_parse_error(mon, "newline inside a string");
+            continue;
+        }
+        obj = json_tokener_parse_ex(mon->tok, buf, cut);
         jerr = json_tokener_get_error(mon->tok);
         used = json_tokener_get_parse_end(mon->tok);
         if (jerr == json_tokener_continue) {
-            mon->msg_len += len;
+            mon->msg_len += cut;
+            mon->quote = quote;
+            mon->escape = escape;
+            buf += cut;
+            len -= cut;
             if (mon->msg_len > QMP_MAX_MESSAGE) {
                 qmp_parse_error(mon, "message exceeds 16 MiB");
             }
-            return;
+            continue;
         }
         if (jerr != json_tokener_success) {
             qmp_parse_error(mon, json_tokener_error_desc(jerr));
@@ -462,13 +565,18 @@ static void qmp_feed(QmpMonitor *mon, const char *buf, size_t len)
             len -= used;
             continue;
         }
-        json_tokener_reset(mon->tok);
-        mon->msg_len = 0;
+        qmp_parser_reset(mon);
         buf += used;
         len -= used;
         if (!obj) {
             /* A bare JSON null: not an object. */
             obj = json_object_new_null();
+        } else if (!qmp_strings_valid(obj)) {
+            json_object_put(obj);
+            qmp_parse_error(mon, "invalid utf-8 string");
+            /* The message was complete: there is nothing to skip. */
+            mon->skipping = false;
+            continue;
         }
         qmp_handle_input(mon, obj);
     }
@@ -485,8 +593,7 @@ static void qmp_chr_receive(void *opaque, const uint8_t *buf, size_t len)
         }
         qmp_feed(mon, (const char *)buf + start, i - start);
         /* The client asked for a clean slate. */
-        json_tokener_reset(mon->tok);
-        mon->msg_len = 0;
+        qmp_parser_reset(mon);
         mon->skipping = false;
         start = i + 1;
     }
@@ -509,8 +616,7 @@ static void qmp_chr_event(void *opaque, ChardevEvent event)
     QmpMonitor *mon = opaque;
     unsigned session;
 
-    json_tokener_reset(mon->tok);
-    mon->msg_len = 0;
+    qmp_parser_reset(mon);
     mon->skipping = false;
     g_mutex_lock(&mon->lock);
     mon->oob = false;
@@ -560,8 +666,12 @@ QmpMonitor *qmp_monitor_new(Chardev *chr, bool pretty, Error **errp)
 
     mon->chr = chr;
     mon->pretty = pretty;
+    /*
+     * No JSON_TOKENER_VALIDATE_UTF8: json-c 0.16 rejects a character split
+     * across two parse calls (i.e. two reads), and lets overlong forms
+     * through. Strings are checked once the message is complete instead.
+     */
     mon->tok = json_tokener_new_ex(QMP_MAX_DEPTH);
-    json_tokener_set_flags(mon->tok, JSON_TOKENER_VALIDATE_UTF8);
     g_mutex_init(&mon->lock);
     g_queue_init(&mon->queue);
     mon->state = QMP_STATE_DISCONNECTED;

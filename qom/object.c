@@ -120,7 +120,7 @@ static bool object_set_prop(Object *obj, const ObjectProperty *p,
             *(int64_t *)field = json_object_get_int64(jv);
             return true;
         }
-        if (!parse_uint(text[0] == '-' ? text + 1 : text, &u, errp) ||
+        if (!parse_uint(text[0] == '-' ? text + 1 : text, &u, NULL) ||
             u > (uint64_t)INT64_MAX) {
             error_setg(errp, "Parameter '%s' expects an integer", p->name);
             return false;

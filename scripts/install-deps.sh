@@ -13,6 +13,8 @@ packages=(
     zlib1g-dev libzstd-dev
     # tests
     python3-pytest
+    # the libFuzzer target (tests/fuzz; skipped when clang is missing)
+    clang libclang-rt-14-dev
     # real peers used by tests and benchmarks
     qemu-system-x86 qemu-utils socat iproute2 libnbd-bin tcpdump
     # the stock Linux boot check takes vmlinuz from this package

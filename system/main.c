@@ -15,6 +15,7 @@
 #include "qom/object.h"
 #include "system/cpus.h"
 #include "system/os-posix.h"
+#include "system/qtest.h"
 #include "system/runstate.h"
 #include "system/vl.h"
 #include "util/main-loop.h"
@@ -29,23 +30,10 @@ static gboolean main_on_signal(gpointer opaque)
     return G_SOURCE_CONTINUE;
 }
 
-/* Ctrl-A escapes on a raw stdio terminal (-nographic). */
-static bool main_on_stdio_escape(char c)
+/* Ctrl-A x on a multiplexed terminal (-nographic). */
+static void main_on_mux_quit(void)
 {
-    switch (c) {
-    case 'x':
-        fprintf(stderr, "\r\nTandem: terminated\r\n");
-        system_shutdown_request(SHUTDOWN_CAUSE_HOST_UI);
-        return true;
-    case 'h':
-    case '?':
-        fprintf(stderr, "\r\nC-a h    print this help\r\n"
-                "C-a x    exit Tandem\r\n"
-                "C-a C-a  send C-a\r\n");
-        return true;
-    default:
-        return false;
-    }
+    system_shutdown_request(SHUTDOWN_CAUSE_HOST_UI);
 }
 
 static void main_reset_machine(void *opaque)
@@ -133,25 +121,53 @@ static bool main_setup_chardevs(SystemConfig *cfg, Error **errp)
     return true;
 }
 
-/* -serial, with QEMU's defaults: stdio under -nographic, else none. */
+/*
+ * "mon:DEV": DEV shared by this serial port and an HMP monitor through a
+ * mux (Ctrl-A c switches). The mux takes the port's id, the backend gets
+ * "-base" appended, as in QEMU.
+ */
+static Chardev *main_new_mux_serial(const char *id, const char *dev,
+                                    Error **errp)
+{
+    g_autofree char *base_id = g_strdup_printf("%s-base", id);
+    Chardev *backend = chardev_new_legacy(base_id, dev, errp);
+    Chardev *mux;
+
+    if (!backend) {
+        return NULL;
+    }
+    mux = chardev_mux_new(id, backend, errp);
+    return mux;
+}
+
+/* -serial, with QEMU's defaults: mon:stdio under -nographic, else none. */
 static bool main_setup_serial(SystemConfig *cfg, Error **errp)
 {
     unsigned n = cfg->nr_serial;
 
     if (!n && !cfg->nodefaults) {
-        cfg->serial_specs[0] = cfg->nographic ? "stdio" : "null";
+        cfg->serial_specs[0] = cfg->nographic ? "mon:stdio" : "null";
         n = 1;
     }
     for (unsigned i = 0; i < n; i++) {
         g_autofree char *id = g_strdup_printf("serial%u", i);
         Error *local_err = NULL;
 
-        if (cfg->daemonize && !strcmp(cfg->serial_specs[i], "stdio")) {
+        const char *spec = cfg->serial_specs[i];
+
+        if (cfg->daemonize && strstr(spec, "stdio")) {
             error_setg(errp, "-serial stdio cannot be used with -daemonize");
             return false;
         }
-        cfg->machine.serial[i] = chardev_new_legacy(id, cfg->serial_specs[i],
-                                                    &local_err);
+        if (g_str_has_prefix(spec, "mon:")) {
+            cfg->machine.serial[i] = main_new_mux_serial(id, spec + 4,
+                                                         &local_err);
+            if (cfg->machine.serial[i]) {
+                g_ptr_array_add(cfg->mux_monitors, cfg->machine.serial[i]);
+            }
+        } else {
+            cfg->machine.serial[i] = chardev_new_legacy(id, spec, &local_err);
+        }
         if (local_err) {
             error_propagate(errp, local_err);
             error_prepend(errp, "-serial %s: ", cfg->serial_specs[i]);
@@ -217,7 +233,7 @@ int main(int argc, char **argv)
     g_unix_signal_add(SIGTERM, main_on_signal, GINT_TO_POINTER(SIGTERM));
     g_unix_signal_add(SIGHUP, main_on_signal, GINT_TO_POINTER(SIGHUP));
     signal(SIGPIPE, SIG_IGN);
-    chardev_stdio_set_escape_handler(main_on_stdio_escape);
+    chardev_mux_set_quit_handler(main_on_mux_quit);
     runstate_set_no_reboot(cfg.no_reboot);
     runstate_set_no_shutdown(cfg.no_shutdown);
 
@@ -225,7 +241,9 @@ int main(int argc, char **argv)
         !main_setup_objects(&cfg, &err) ||
         !main_setup_chardevs(&cfg, &err) ||
         !main_setup_serial(&cfg, &err) ||
-        !main_setup_monitors(&cfg, &err)) {
+        !main_setup_monitors(&cfg, &err) ||
+        (cfg.qtest_chardev &&
+         !qtest_server_init(cfg.qtest_chardev, cfg.qtest_log, &err))) {
         error_report_err(err);
         return 1;
     }
@@ -236,6 +254,13 @@ int main(int argc, char **argv)
         return 1;
     }
     runstate_set_reset_handler(main_reset_machine, pcms);
+    /* After the UART attached: the console keeps the focus (Ctrl-A c). */
+    for (guint i = 0; i < cfg.mux_monitors->len; i++) {
+        if (!monitor_new_hmp(g_ptr_array_index(cfg.mux_monitors, i), &err)) {
+            error_report_err(err);
+            return 1;
+        }
+    }
     /* -S leaves the VM in prelaunch until cont, as QEMU does. */
     if (!cfg.start_paused) {
         vm_start();
@@ -247,6 +272,7 @@ int main(int argc, char **argv)
     }
 
     monitor_cleanup();
+    qtest_server_cleanup();
     pc_machine_free(pcms);
     object_delete_all();
     chardev_close_all();

@@ -352,6 +352,18 @@ static bool opt_D(SystemConfig *cfg, const char *arg, Error **errp)
     return true;
 }
 
+static bool opt_qtest(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    cfg->qtest_chardev = arg;
+    return true;
+}
+
+static bool opt_qtest_log(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    cfg->qtest_log = arg;
+    return true;
+}
+
 static bool opt_device(SystemConfig *cfg, const char *arg, Error **errp)
 {
     KeyvalList *kv = keyval_parse(arg, "driver", errp);
@@ -427,6 +439,11 @@ static const VlOption vl_options[] = {
     { "trace", "[enable=]PATTERN|events=FILE|file=FILE",
       "enable trace events (-trace help lists them)", opt_trace },
     { "D", "FILE", "write trace and error output to FILE", opt_D },
+    { "qtest", "DEV", "serve the qtest protocol on DEV (unix:PATH, "
+      "unix:PATH,server=on,wait=off, ...); Tandem exits when it closes",
+      opt_qtest },
+    { "qtest-log", "FILE", "log qtest commands and replies to FILE "
+      "(/dev/fd/2 for stderr)", opt_qtest_log },
     { "device", "DRIVER[,prop=value,...]", "add a device (-device help "
       "lists them)", opt_device },
 };
@@ -474,6 +491,7 @@ static void vl_config_init(SystemConfig *cfg)
     cfg->chardev_opts = g_ptr_array_new();
     cfg->monitor_opts = g_array_new(FALSE, FALSE, sizeof(VlMonitorOpt));
     cfg->object_opts = g_ptr_array_new();
+    cfg->mux_monitors = g_ptr_array_new();
 }
 
 void vl_config_free(SystemConfig *cfg)
@@ -483,6 +501,7 @@ void vl_config_free(SystemConfig *cfg)
     g_ptr_array_free(cfg->chardev_opts, TRUE);
     g_array_free(cfg->monitor_opts, TRUE);
     g_ptr_array_free(cfg->object_opts, TRUE);
+    g_ptr_array_free(cfg->mux_monitors, TRUE);
     g_free(cfg->name);
     g_free(cfg->process_name);
 }

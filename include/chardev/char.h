@@ -62,6 +62,13 @@ typedef struct ChardevClass {
     void (*accept_input)(Chardev *chr);
     /* The frontend is detaching: drop watches on its context. */
     void (*detach)(Chardev *chr);
+    /*
+     * Backends that take several frontends (the mux) replace attach and
+     * detach entirely; chr->fe is then unused.
+     */
+    bool (*attach_frontend)(Chardev *chr, const ChardevFrontend *fe,
+                            Error **errp);
+    void (*detach_frontend)(Chardev *chr, void *fe_opaque);
     void (*close)(Chardev *chr);
 } ChardevClass;
 
@@ -162,10 +169,16 @@ extern const ChardevClass chardev_socket_class;
 extern const ChardevClass chardev_pty_class;
 
 /*
- * stdio is special: one process has one terminal. With -nographic it is
- * put in raw mode and Ctrl-A is an escape key (Ctrl-A x quits, Ctrl-A h
- * helps, Ctrl-A Ctrl-A sends Ctrl-A). The terminal is restored at exit.
+ * The mux (QEMU's "mon:" prefix, and -nographic's default mon:stdio): one
+ * backend shared by up to four frontends (a serial port and an HMP
+ * monitor), one of which has the input focus. Ctrl-A is an escape prefix:
+ * Ctrl-A c moves the focus to the next frontend, Ctrl-A x quits, Ctrl-A h
+ * prints help, Ctrl-A Ctrl-A sends a Ctrl-A. Output from every frontend
+ * goes to the backend. Takes over the backend's frontend slot.
  */
-void chardev_stdio_set_escape_handler(bool (*handler)(char c));
+Chardev *chardev_mux_new(const char *id, Chardev *backend, Error **errp);
+/* What Ctrl-A x does (the system asks for shutdown). */
+void chardev_mux_set_quit_handler(void (*quit)(void));
+extern const ChardevClass chardev_mux_class;
 
 #endif

@@ -37,11 +37,15 @@ typedef struct SystemConfig {
     char *process_name;         /* -name process=... */
     const char *pidfile;
     const char *log_file;       /* -D */
+    const char *qtest_chardev;  /* -qtest DEV */
+    const char *qtest_log;      /* -qtest-log FILE */
     GPtrArray *trace_opts;      /* const char *, -trace arguments */
     GPtrArray *chardev_opts;
     /* Monitors, in command-line order: VlMonitorOpt. */
     GArray *monitor_opts;
-    GPtrArray *object_opts;     /* const char *, -object arguments */    /* const char *, -chardev arguments */
+    GPtrArray *object_opts;     /* const char *, -object arguments */
+    /* mon:DEV serial muxes that get an HMP monitor once the UART is on. */
+    GPtrArray *mux_monitors;    /* const char *, -chardev arguments */
     bool show_help;
     bool show_version;
     bool list_devices;          /* -device help */

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The qtest server: a line-based test protocol on a chardev (-qtest DEV)
+ * that lets a test program poke guest RAM, MMIO and I/O ports beside KVM,
+ * while the vCPUs run. Every command is one line and gets one reply line,
+ * "OK [VALUE]" or "FAIL REASON"; system/qtest.c documents the commands.
+ * It runs on the main loop with the BQL held. When the test's end of the
+ * connection closes, Tandem shuts down (exit status 0), as QEMU does when
+ * its test harness goes away.
+ */
+#ifndef SYSTEM_QTEST_H
+#define SYSTEM_QTEST_H
+
+#include <stdbool.h>
+#include "util/error.h"
+
+/*
+ * -qtest SPEC [-qtest-log LOGFILE]: SPEC is a legacy chardev spelling
+ * (unix:PATH, unix:PATH,server=on,wait=off, tcp:..., chardev:ID).
+ * LOGFILE may be NULL, a path, or /dev/fd/N (a duplicate of fd N is used,
+ * so /dev/fd/2 logs to stderr without truncating it).
+ */
+bool qtest_server_init(const char *spec, const char *logfile, Error **errp);
+/* Detaches from the chardev and closes the log; before chardev_close_all. */
+void qtest_server_cleanup(void);
+bool qtest_enabled(void);
+
+/*
+ * Runs one command line (without its newline) and returns the reply line
+ * (without its newline). Exposed for tests; the server uses it per line.
+ */
+char *qtest_process_line(const char *line);
+
+#endif
