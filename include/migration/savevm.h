@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The migration stream's framing: a registry of what is migrated (device
+ * state described by vmstate tables, and iterative "live" entries such as
+ * RAM with their own handlers), the writer that turns it into a stream of
+ * typed records, and the loader that dispatches them back. The registry is
+ * an object (SaveVMState) so that a test can hold a source and a
+ * destination in one process; the VMM uses savevm_default().
+ *
+ * Stream (docs/devel/migration-stream.md has the byte-level tables):
+ *
+ *     header      be32 magic "TDMS", be32 version 1
+ *     START       live entry setup      \
+ *     PART ...    live entry iterations  } each: id, payload in chunks,
+ *     END         live entry completion  } footer (marker + id)
+ *     FULL ...    one per device        /
+ *     COMMAND     be16 id, be16 length, payload (anywhere between records)
+ *     EOF
+ *     DESCRIPTION be32 length, JSON (what the FULL sections contain)
+ *
+ * Source:  savevm_state_header, savevm_state_setup,
+ *          savevm_state_iterate until done (or downtime fits),
+ *          savevm_state_complete, savevm_state_cleanup.
+ * COLO:    savevm_state_save_devices / loadvm_load_devices exchange only
+ *          FULL sections and EOF (the device blob of a checkpoint).
+ */
+#ifndef MIGRATION_SAVEVM_H
+#define MIGRATION_SAVEVM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "migration/qemu-file.h"
+#include "migration/vmstate.h"
+#include "util/error.h"
+
+#define SAVEVM_MAGIC            0x54444d53u     /* "TDMS" */
+#define SAVEVM_VERSION          1
+/* savevm_register*: the next free instance of this idstr. */
+#define SAVEVM_INSTANCE_ANY     UINT32_MAX
+/* Largest DESCRIPTION record the loader accepts. */
+#define SAVEVM_MAX_DESCRIPTION  (64u << 20)
+
+/* Record types: the first byte of every record after the header. */
+typedef enum SaveVMRecord {
+    SAVEVM_REC_START        = 0x01,
+    SAVEVM_REC_PART         = 0x02,
+    SAVEVM_REC_END          = 0x03,
+    SAVEVM_REC_FULL         = 0x04,
+    SAVEVM_REC_COMMAND      = 0x05,
+    SAVEVM_REC_DESCRIPTION  = 0x06,
+    SAVEVM_REC_EOF          = 0x0f,
+    SAVEVM_REC_FOOTER       = 0x7e,     /* ends a section, not a record */
+} SaveVMRecord;
+
+const char *savevm_record_name(unsigned type);
+
+/* COMMAND ids. The table in savevm.c gives each a name and its payload
+ * length; the loader rejects other lengths. */
+typedef enum SaveVMCommand {
+    SAVEVM_CMD_INVALID = 0,
+    SAVEVM_CMD_OPEN_RETURN_PATH,    /* no payload */
+    SAVEVM_CMD_PING,                /* be32 value, echoed on return path */
+    SAVEVM_CMD_ENABLE_COLO,         /* no payload */
+    SAVEVM_CMD_POSTCOPY_ADVISE,     /* be64 page size, be64 page bits */
+    SAVEVM_CMD_POSTCOPY_LISTEN,     /* no payload */
+    SAVEVM_CMD_POSTCOPY_RUN,        /* no payload */
+    SAVEVM_CMD_SWITCHOVER_START,    /* no payload */
+    SAVEVM_CMD__MAX,
+} SaveVMCommand;
+
+typedef struct SaveVMCommandInfo {
+    const char *name;
+    uint16_t len;                   /* exact payload length */
+} SaveVMCommandInfo;
+
+const SaveVMCommandInfo *savevm_command_info(unsigned cmd);
+
+typedef struct SaveVMState SaveVMState;
+
+/*
+ * An iterative entry. Payloads are opaque to the framing (each is one
+ * framed section, so the loader knows its size). Save side: save_setup
+ * writes the START payload, save_iterate one PART payload per call and
+ * says whether it has nothing left for now, save_complete the END payload
+ * (the guest is stopped), save_pending estimates the bytes still to send.
+ * Load side: load_setup before the first record, load_state once per
+ * START/PART/END (it must consume exactly its payload), load_cleanup
+ * after the last (also on failure).
+ */
+typedef struct SaveVMHandlers {
+    bool (*save_setup)(QEMUFile *f, void *opaque, Error **errp);
+    bool (*save_iterate)(QEMUFile *f, void *opaque, bool *done,
+                         Error **errp);
+    bool (*save_complete)(QEMUFile *f, void *opaque, Error **errp);
+    uint64_t (*save_pending)(void *opaque);
+    void (*save_cleanup)(void *opaque);
+    bool (*load_setup)(void *opaque, Error **errp);
+    bool (*load_state)(QEMUFile *f, void *opaque, int version_id,
+                       Error **errp);
+    void (*load_cleanup)(void *opaque);
+} SaveVMHandlers;
+
+/* A COMMAND handler on the loading side. */
+typedef enum LoadVMCommandResult {
+    LOADVM_CMD_ERROR = -1,
+    LOADVM_CMD_CONTINUE = 0,
+    LOADVM_CMD_QUIT = 1,            /* stop loading, successfully */
+} LoadVMCommandResult;
+typedef LoadVMCommandResult (*LoadVMCommandFn)(const uint8_t *data,
+                                               uint16_t len, void *opaque,
+                                               Error **errp);
+
+SaveVMState *savevm_state_new(void);
+void savevm_state_free(SaveVMState *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SaveVMState, savevm_state_free)
+/* The process's registry, for devices. */
+SaveVMState *savevm_default(void);
+
+/* idstr: at most 255 bytes; (idstr, instance_id) must be unique. */
+bool savevm_register(SaveVMState *s, const char *idstr, uint32_t instance_id,
+                     const VMStateDescription *vmsd, void *opaque,
+                     Error **errp);
+bool savevm_register_live(SaveVMState *s, const char *idstr,
+                          uint32_t instance_id, int version_id,
+                          const SaveVMHandlers *ops, void *opaque,
+                          Error **errp);
+void savevm_unregister(SaveVMState *s, const char *idstr,
+                       uint32_t instance_id);
+
+/* Known commands without a handler are traced and ignored. */
+void loadvm_set_command_handler(SaveVMState *s, SaveVMCommand cmd,
+                                LoadVMCommandFn fn, void *opaque);
+/* Whether loadvm_state() requires the channel to end after the
+ * description (default true; a channel that carries more, like COLO's,
+ * turns it off). */
+void loadvm_set_expect_channel_end(SaveVMState *s, bool on);
+
+/* Saving. Stream errors are sticky in f; the bool results include them. */
+void savevm_state_header(QEMUFile *f);
+bool savevm_state_setup(SaveVMState *s, QEMUFile *f, Error **errp);
+bool savevm_state_iterate(SaveVMState *s, QEMUFile *f, bool *all_done,
+                          Error **errp);
+uint64_t savevm_state_pending(SaveVMState *s);
+bool savevm_state_complete(SaveVMState *s, QEMUFile *f, Error **errp);
+bool savevm_state_save_devices(SaveVMState *s, QEMUFile *f, Error **errp);
+void savevm_state_cleanup(SaveVMState *s);
+/* len must match the command's table entry. */
+void savevm_send_command(QEMUFile *f, SaveVMCommand cmd, const void *data,
+                         uint16_t len);
+void savevm_send_ping(QEMUFile *f, uint32_t value);
+
+/* Loading. */
+bool loadvm_state(SaveVMState *s, QEMUFile *f, Error **errp);
+bool loadvm_load_devices(SaveVMState *s, QEMUFile *f, Error **errp);
+
+#endif

@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The loading side of the stream framing. The stream comes from a peer and
+ * is treated as hostile: each record is checked (type, section id against
+ * what was started, idstr/instance against the registry, version against
+ * what the entry supports, payload consumed exactly, footer naming the same
+ * section, command lengths against the command table, nothing after the
+ * end) and every failure is an Error naming the record and the section.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <glib.h>
+#include "savevm-internal.h"
+#include "trace.h"
+
+typedef struct LoadVMContext {
+    SaveVMState *s;
+    QEMUFile *f;
+    GHashTable *started;        /* peer section id -> SaveVMEntry (live) */
+    bool devices_only;          /* COLO device blob: FULL sections only */
+} LoadVMContext;
+
+/* A stream error at a record boundary, in words a user can act on. */
+static bool loadvm_check_file(QEMUFile *f, const char *what, Error **errp)
+{
+    int ret = qemu_file_get_error(f, NULL);
+
+    if (!ret) {
+        return true;
+    }
+    if (ret == -ENODATA) {
+        error_setg(errp, "truncated stream: %s cut short", what);
+    } else {
+        error_setg(errp, "%s: %s", what, qemu_file_error_message(f));
+    }
+    return false;
+}
+
+static bool loadvm_footer(QEMUFile *f, SaveVMEntry *se, uint32_t section_id,
+                          Error **errp)
+{
+    uint8_t marker = qemu_get_byte(f);
+    uint32_t id = qemu_get_be32(f);
+
+    if (!loadvm_check_file(f, "section footer", errp)) {
+        error_prepend(errp, "section '%s' (id %" PRIu32 "): ", se->idstr,
+                      section_id);
+        return false;
+    }
+    if (marker != SAVEVM_REC_FOOTER) {
+        error_setg(errp, "section '%s' (id %" PRIu32 "): footer mismatch: "
+                   "byte 0x%02x where the footer marker belongs", se->idstr,
+                   section_id, marker);
+        return false;
+    }
+    if (id != section_id) {
+        error_setg(errp, "section '%s' (id %" PRIu32 "): footer mismatch: "
+                   "footer names section id %" PRIu32, se->idstr, section_id,
+                   id);
+        return false;
+    }
+    return true;
+}
+
+/* Loads one framed payload into se and checks it was consumed exactly. */
+static bool loadvm_section_body(LoadVMContext *c, SaveVMEntry *se,
+                                uint32_t section_id, int version_id,
+                                Error **errp)
+{
+    QEMUFile *f = c->f;
+    Error *local = NULL;
+    uint64_t unread;
+    bool ok;
+
+    qemu_file_frame_begin(f);
+    if (se->vmsd) {
+        ok = vmstate_load(f, se->vmsd, se->opaque, version_id, &local);
+    } else {
+        ok = se->ops->load_state(f, se->opaque, version_id, &local);
+    }
+    unread = qemu_file_frame_end(f);
+    /* A live handler that trips over a short payload reports what it
+     * expected; the root cause is the stream's, so that is what we say.
+     * (vmstate already names the field it was reading.) */
+    if (qemu_file_get_error(f, NULL) && (ok || !se->vmsd)) {
+        error_free(local);
+        local = NULL;
+        loadvm_check_file(f, "section payload", &local);
+        ok = false;
+    }
+    if (ok && unread) {
+        error_setg(&local, "%" PRIu64 " bytes of the section left unread",
+                   unread);
+        ok = false;
+    }
+    if (!ok) {
+        error_prepend(&local, "section '%s' instance %" PRIu32 ": ",
+                      se->idstr, se->instance_id);
+        error_propagate(errp, local);
+        return false;
+    }
+    return loadvm_footer(f, se, section_id, errp);
+}
+
+static bool loadvm_check_version(SaveVMEntry *se, uint32_t version,
+                                 Error **errp)
+{
+    int min = se->vmsd ? se->vmsd->minimum_version_id : 1;
+
+    if (version > (uint32_t)se->version_id) {
+        error_setg(errp, "section '%s' instance %" PRIu32 ": unsupported "
+                   "version %" PRIu32 " (newest supported %d)", se->idstr,
+                   se->instance_id, version, se->version_id);
+        return false;
+    }
+    if ((int)version < min) {
+        error_setg(errp, "section '%s' instance %" PRIu32 ": unsupported "
+                   "version %" PRIu32 " (oldest supported %d)", se->idstr,
+                   se->instance_id, version, min);
+        return false;
+    }
+    return true;
+}
+
+/* START and FULL: the section names itself. */
+static bool loadvm_section_start_full(LoadVMContext *c, uint8_t type,
+                                      Error **errp)
+{
+    QEMUFile *f = c->f;
+    char idstr[256];
+    uint32_t section_id, instance_id, version;
+    SaveVMEntry *se;
+
+    section_id = qemu_get_be32(f);
+    qemu_get_counted_string(f, idstr);
+    instance_id = qemu_get_be32(f);
+    version = qemu_get_be32(f);
+    if (!loadvm_check_file(f, "section header", errp)) {
+        return false;
+    }
+    trace_loadvm_section(savevm_record_name(type), section_id, idstr,
+                         instance_id, version);
+    se = savevm_find(c->s, idstr, instance_id);
+    if (!se) {
+        error_setg(errp, "unknown section '%s' instance %" PRIu32
+                   " (id %" PRIu32 ")", idstr, instance_id, section_id);
+        return false;
+    }
+    if (!loadvm_check_version(se, version, errp)) {
+        return false;
+    }
+    if (type == SAVEVM_REC_START) {
+        if (!se->ops) {
+            error_setg(errp, "section '%s' instance %" PRIu32 ": not a live "
+                       "entry but sent as 'start'", idstr, instance_id);
+            return false;
+        }
+        if (g_hash_table_contains(c->started, GUINT_TO_POINTER(section_id))) {
+            error_setg(errp, "section '%s': section id %" PRIu32 " started "
+                       "twice", idstr, section_id);
+            return false;
+        }
+        g_hash_table_insert(c->started, GUINT_TO_POINTER(section_id), se);
+    }
+    return loadvm_section_body(c, se, section_id, version, errp);
+}
+
+/* PART and END: only the id, which a START must have introduced. */
+static bool loadvm_section_part_end(LoadVMContext *c, uint8_t type,
+                                    Error **errp)
+{
+    uint32_t section_id = qemu_get_be32(c->f);
+    SaveVMEntry *se;
+
+    if (!loadvm_check_file(c->f, "section header", errp)) {
+        return false;
+    }
+    se = g_hash_table_lookup(c->started, GUINT_TO_POINTER(section_id));
+    if (!se) {
+        error_setg(errp, "section id mismatch: '%s' record for section id %"
+                   PRIu32 ", which no 'start' record opened",
+                   savevm_record_name(type), section_id);
+        return false;
+    }
+    trace_loadvm_section(savevm_record_name(type), section_id, se->idstr,
+                         se->instance_id, se->version_id);
+    return loadvm_section_body(c, se, section_id, se->version_id, errp);
+}
+
+static LoadVMCommandResult loadvm_command(LoadVMContext *c, Error **errp)
+{
+    QEMUFile *f = c->f;
+    uint16_t cmd = qemu_get_be16(f);
+    uint16_t len = qemu_get_be16(f);
+    const SaveVMCommandInfo *info = savevm_command_info(cmd);
+    LoadVMCommandHandler *h;
+    uint8_t data[256];      /* every table length is smaller */
+
+    if (!loadvm_check_file(f, "command header", errp)) {
+        return LOADVM_CMD_ERROR;
+    }
+    if (!info) {
+        error_setg(errp, "unknown command %u", cmd);
+        return LOADVM_CMD_ERROR;
+    }
+    if (len != info->len) {
+        error_setg(errp, "command '%s': length %u, expected %u", info->name,
+                   len, info->len);
+        return LOADVM_CMD_ERROR;
+    }
+    qemu_get_buffer(f, data, len);
+    if (!loadvm_check_file(f, "command payload", errp)) {
+        return LOADVM_CMD_ERROR;
+    }
+    trace_loadvm_command(info->name, len);
+    h = &c->s->cmd_handlers[cmd];
+    if (!h->fn) {
+        return LOADVM_CMD_CONTINUE;
+    }
+    return h->fn(data, len, h->opaque, errp);
+}
+
+/* After EOF: the optional description, then nothing. */
+static bool loadvm_trailer(LoadVMContext *c, Error **errp)
+{
+    QEMUFile *f = c->f;
+    uint8_t type;
+    uint32_t len;
+
+    if (qemu_file_at_eof(f)) {
+        return loadvm_check_file(f, "stream end", errp);
+    }
+    type = qemu_get_byte(f);
+    if (type != SAVEVM_REC_DESCRIPTION) {
+        error_setg(errp, "trailing garbage after the EOF record "
+                   "(byte 0x%02x)", type);
+        return false;
+    }
+    len = qemu_get_be32(f);
+    if (!loadvm_check_file(f, "description record", errp)) {
+        return false;
+    }
+    if (len > SAVEVM_MAX_DESCRIPTION) {
+        error_setg(errp, "description record of %" PRIu32 " bytes exceeds %u",
+                   len, SAVEVM_MAX_DESCRIPTION);
+        return false;
+    }
+    /* The description is for tools; the loader trusts its own tables. */
+    qemu_file_skip(f, len);
+    if (!loadvm_check_file(f, "description record", errp)) {
+        return false;
+    }
+    if (c->s->expect_channel_end && !qemu_file_at_eof(f)) {
+        error_setg(errp, "trailing garbage after the description record");
+        return false;
+    }
+    return loadvm_check_file(f, "stream end", errp);
+}
+
+/* Reads records up to EOF. *quit: a command handler ended loading. */
+static bool loadvm_records(LoadVMContext *c, bool *quit, Error **errp)
+{
+    QEMUFile *f = c->f;
+
+    *quit = false;
+    for (;;) {
+        uint8_t type = qemu_get_byte(f);
+        bool ok;
+
+        if (!loadvm_check_file(f, "record", errp)) {
+            return false;
+        }
+        if (c->devices_only && type != SAVEVM_REC_FULL &&
+            type != SAVEVM_REC_EOF) {
+            error_setg(errp, "unexpected '%s' record (0x%02x) in a "
+                       "device-state stream", savevm_record_name(type), type);
+            return false;
+        }
+        switch (type) {
+        case SAVEVM_REC_START:
+        case SAVEVM_REC_FULL:
+            ok = loadvm_section_start_full(c, type, errp);
+            break;
+        case SAVEVM_REC_PART:
+        case SAVEVM_REC_END:
+            ok = loadvm_section_part_end(c, type, errp);
+            break;
+        case SAVEVM_REC_COMMAND:
+            switch (loadvm_command(c, errp)) {
+            case LOADVM_CMD_ERROR:
+                return false;
+            case LOADVM_CMD_QUIT:
+                *quit = true;
+                return true;
+            case LOADVM_CMD_CONTINUE:
+                break;
+            }
+            ok = true;
+            break;
+        case SAVEVM_REC_EOF:
+            trace_loadvm_record("eof");
+            return true;
+        default:
+            error_setg(errp, "unknown record type 0x%02x at stream offset %"
+                       PRIu64, type, qemu_file_transferred(f) - 1);
+            return false;
+        }
+        if (!ok) {
+            return false;
+        }
+    }
+}
+
+static void loadvm_cleanup(SaveVMState *s)
+{
+    for (guint i = 0; i < s->entries->len; i++) {
+        SaveVMEntry *se = g_ptr_array_index(s->entries, i);
+
+        if (se->ops && se->ops->load_cleanup) {
+            se->ops->load_cleanup(se->opaque);
+        }
+    }
+}
+
+static bool loadvm_setup(SaveVMState *s, Error **errp)
+{
+    for (guint i = 0; i < s->entries->len; i++) {
+        SaveVMEntry *se = g_ptr_array_index(s->entries, i);
+
+        if (se->ops && se->ops->load_setup &&
+            !se->ops->load_setup(se->opaque, errp)) {
+            error_prepend(errp, "section '%s' instance %" PRIu32 ": ",
+                          se->idstr, se->instance_id);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool loadvm_header(QEMUFile *f, Error **errp)
+{
+    uint32_t magic = qemu_get_be32(f);
+    uint32_t version = qemu_get_be32(f);
+
+    if (!loadvm_check_file(f, "stream header", errp)) {
+        return false;
+    }
+    if (magic != SAVEVM_MAGIC) {
+        error_setg(errp, "bad magic 0x%08" PRIx32 ": not a migration stream",
+                   magic);
+        return false;
+    }
+    if (version != SAVEVM_VERSION) {
+        error_setg(errp, "unsupported stream version %" PRIu32
+                   " (this build reads %d)", version, SAVEVM_VERSION);
+        return false;
+    }
+    return true;
+}
+
+bool loadvm_state(SaveVMState *s, QEMUFile *f, Error **errp)
+{
+    LoadVMContext c = { .s = s, .f = f };
+    bool quit = false;
+    bool ok;
+
+    if (!loadvm_header(f, errp)) {
+        return false;
+    }
+    c.started = g_hash_table_new(NULL, NULL);
+    ok = loadvm_setup(s, errp) && loadvm_records(&c, &quit, errp) &&
+         (quit || loadvm_trailer(&c, errp));
+    loadvm_cleanup(s);
+    g_hash_table_unref(c.started);
+    trace_loadvm_state_done(ok);
+    return ok;
+}
+
+bool loadvm_load_devices(SaveVMState *s, QEMUFile *f, Error **errp)
+{
+    LoadVMContext c = { .s = s, .f = f, .devices_only = true };
+    bool quit;
+    bool ok;
+
+    c.started = g_hash_table_new(NULL, NULL);
+    ok = loadvm_records(&c, &quit, errp);
+    g_hash_table_unref(c.started);
+    return ok;
+}
