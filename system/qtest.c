@@ -472,8 +472,8 @@ static void qtest_log(QtestServer *s, char dir, const char *line)
     }
     us = g_get_monotonic_time() - s->start_us;
     len = strlen(line);
-    fprintf(s->log, "[%c +%" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT "] %.*s%s\n",
-            dir, us / G_USEC_PER_SEC, us % G_USEC_PER_SEC,
+    fprintf(s->log, "[%c +%" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT
+            "] %.*s%s\n", dir, us / G_USEC_PER_SEC, us % G_USEC_PER_SEC,
             (int)MIN(len, QTEST_LOG_MAX), line,
             len > QTEST_LOG_MAX ? "..." : "");
     fflush(s->log);

@@ -34,12 +34,17 @@ class Tally:
 
 
 def unit_binaries(build):
-    d = os.path.join(build, 'tests', 'unit')
-    if not os.path.isdir(d):
-        return []
-    return sorted(os.path.join(d, f) for f in os.listdir(d)
-                  if f.startswith('test-') and os.access(os.path.join(d, f), os.X_OK)
-                  and os.path.isfile(os.path.join(d, f)))
+    # GTest programs: unit tests, then qtests (tests/qtest: they start
+    # Tandem themselves and talk qtest/QMP to it).
+    found = []
+    for sub in ('unit', 'qtest'):
+        d = os.path.join(build, 'tests', sub)
+        if not os.path.isdir(d):
+            continue
+        found += sorted(os.path.join(d, f) for f in os.listdir(d)
+                        if f.startswith('test-') and os.access(os.path.join(d, f), os.X_OK)
+                        and os.path.isfile(os.path.join(d, f)))
+    return found
 
 
 def run_unit(binary, tally):

@@ -92,6 +92,27 @@ static void scratch_remove(void)
     scratch_dir = NULL;
 }
 
+/*
+ * A failed g_assert() aborts without atexit handlers: remove the scratch
+ * files from the SIGABRT handler then, with async-signal-safe calls only
+ * (the paths were recorded when they were handed out).
+ */
+static char *scratch_paths[1024];
+static volatile sig_atomic_t nr_scratch_paths;
+static char *scratch_dir_copy;
+
+static void scratch_on_abort(int sig)
+{
+    for (sig_atomic_t i = 0; i < nr_scratch_paths; i++) {
+        unlink(scratch_paths[i]);
+    }
+    if (scratch_dir_copy) {
+        rmdir(scratch_dir_copy);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 const char *qtest_scratch_dir(void)
 {
     if (!scratch_dir) {
@@ -101,7 +122,9 @@ const char *qtest_scratch_dir(void)
         if (!scratch_dir) {
             g_error("cannot create a scratch directory: %s", gerr->message);
         }
+        scratch_dir_copy = g_strdup(scratch_dir);
         atexit(scratch_remove);
+        signal(SIGABRT, scratch_on_abort);
     }
     return scratch_dir;
 }
@@ -109,8 +132,13 @@ const char *qtest_scratch_dir(void)
 char *qtest_scratch_path(const char *name)
 {
     g_autofree char *base = g_strdup_printf("%u-%s", ++scratch_counter, name);
+    char *path = g_build_filename(qtest_scratch_dir(), base, NULL);
 
-    return g_build_filename(qtest_scratch_dir(), base, NULL);
+    if (nr_scratch_paths < (sig_atomic_t)G_N_ELEMENTS(scratch_paths)) {
+        scratch_paths[nr_scratch_paths] = g_strdup(path);
+        nr_scratch_paths = nr_scratch_paths + 1;
+    }
+    return path;
 }
 
 /* Kills every Tandem still running, cleans up, and aborts the test. */
