@@ -30,6 +30,8 @@ struct SaveVMState {
     uint32_t next_section_id;
     LoadVMCommandHandler cmd_handlers[SAVEVM_CMD__MAX];
     bool expect_channel_end;
+    /* What savevm_state_put_devices() sent last (json_object array). */
+    struct json_object *devices_desc;
 };
 
 SaveVMEntry *savevm_find(SaveVMState *s, const char *idstr,

@@ -34,6 +34,7 @@ static const SaveVMCommandInfo savevm_commands[SAVEVM_CMD__MAX] = {
     [SAVEVM_CMD_POSTCOPY_LISTEN]    = { .name = "postcopy-listen" },
     [SAVEVM_CMD_POSTCOPY_RUN]       = { .name = "postcopy-run" },
     [SAVEVM_CMD_SWITCHOVER_START]   = { .name = "switchover-start" },
+    [SAVEVM_CMD_SWITCHOVER_ABORT]   = { .name = "switchover-abort" },
 };
 
 const char *savevm_record_name(unsigned type)
@@ -70,6 +71,9 @@ SaveVMState *savevm_state_new(void)
 void savevm_state_free(SaveVMState *s)
 {
     if (s) {
+        if (s->devices_desc) {
+            json_object_put(s->devices_desc);
+        }
         g_ptr_array_unref(s->entries);
         g_free(s);
     }
@@ -373,17 +377,24 @@ static struct json_object *savevm_live_description(SaveVMEntry *se)
     return sec;
 }
 
-bool savevm_state_complete(SaveVMState *s, QEMUFile *f, Error **errp)
+static struct json_object *savevm_description_new(struct json_object **sections)
 {
     struct json_object *desc = json_object_new_object();
-    struct json_object *sections = json_object_new_array();
-    bool ok = true;
 
+    *sections = json_object_new_array();
     json_object_object_add(desc, "magic", json_object_new_string("TDMS"));
     json_object_object_add(desc, "version",
                            json_object_new_int(SAVEVM_VERSION));
-    json_object_object_add(desc, "sections", sections);
-    for (guint i = 0; ok && i < s->entries->len; i++) {
+    json_object_object_add(desc, "sections", *sections);
+    return desc;
+}
+
+/* END sections for every live entry; each described in sections. */
+static bool savevm_complete_live_entries(SaveVMState *s, QEMUFile *f,
+                                         struct json_object *sections,
+                                         Error **errp)
+{
+    for (guint i = 0; i < s->entries->len; i++) {
         SaveVMEntry *se = g_ptr_array_index(s->entries, i);
         Error *local = NULL;
         bool done = true;
@@ -398,16 +409,63 @@ bool savevm_state_complete(SaveVMState *s, QEMUFile *f, Error **errp)
         }
         savevm_section_footer(f, se);
         qemu_fflush(f);
-        ok = savevm_check(f, se, done, local, errp);
+        if (!savevm_check(f, se, done, local, errp)) {
+            return false;
+        }
     }
-    ok = ok && savevm_save_devices(s, f, sections, errp);
-    if (ok) {
-        trace_savevm_record("eof");
-        qemu_put_byte(f, SAVEVM_REC_EOF);
-        savevm_put_description(f, desc);
-        qemu_fflush(f);
-        ok = !qemu_file_get_error(f, errp);
+    return true;
+}
+
+static bool savevm_put_eof(QEMUFile *f, struct json_object *desc,
+                           Error **errp)
+{
+    trace_savevm_record("eof");
+    qemu_put_byte(f, SAVEVM_REC_EOF);
+    savevm_put_description(f, desc);
+    qemu_fflush(f);
+    return !qemu_file_get_error(f, errp);
+}
+
+bool savevm_state_complete(SaveVMState *s, QEMUFile *f, Error **errp)
+{
+    struct json_object *sections;
+    struct json_object *desc = savevm_description_new(&sections);
+    bool ok;
+
+    ok = savevm_complete_live_entries(s, f, sections, errp) &&
+         savevm_save_devices(s, f, sections, errp) &&
+         savevm_put_eof(f, desc, errp);
+    json_object_put(desc);
+    return ok;
+}
+
+bool savevm_state_put_devices(SaveVMState *s, QEMUFile *f, Error **errp)
+{
+    struct json_object *sections = json_object_new_array();
+    bool ok = savevm_save_devices(s, f, sections, errp);
+
+    qemu_fflush(f);
+    ok = ok && !qemu_file_get_error(f, errp);
+    if (s->devices_desc) {
+        json_object_put(s->devices_desc);
     }
+    s->devices_desc = sections;
+    return ok;
+}
+
+bool savevm_state_complete_live(SaveVMState *s, QEMUFile *f, Error **errp)
+{
+    struct json_object *sections;
+    struct json_object *desc = savevm_description_new(&sections);
+    bool ok = savevm_complete_live_entries(s, f, sections, errp);
+
+    /* The device sections went out earlier; describe what was sent. */
+    for (size_t i = 0; ok && s->devices_desc &&
+         i < json_object_array_length(s->devices_desc); i++) {
+        json_object_array_add(sections, json_object_get(
+            json_object_array_get_idx(s->devices_desc, i)));
+    }
+    ok = ok && savevm_put_eof(f, desc, errp);
     json_object_put(desc);
     return ok;
 }

@@ -182,6 +182,11 @@ const HmpCommand hmp_commands[] = {
     { "info chardev", "", "show the character devices", hmp_info_chardev },
     { "info cpus", "", "show infos for each CPU", hmp_info_cpus },
     { "info kvm", "", "show KVM information", hmp_info_kvm },
+    { "info migrate", "", "show migration status", hmp_info_migrate },
+    { "info migrate_capabilities", "", "show current migration "
+      "capabilities", hmp_info_migrate_capabilities },
+    { "info migrate_parameters", "", "show current migration parameters",
+      hmp_info_migrate_parameters },
     { "info name", "", "show the current VM name", hmp_info_name },
     { "info status", "", "show the current VM status (running|paused)",
       hmp_info_status },
@@ -194,5 +199,15 @@ const HmpCommand hmp_commands[] = {
       "starting at 'addr' of size 'size'", hmp_pmemsave },
     { "memsave", "addr size file", "save to disk virtual memory dump "
       "starting at 'addr' of size 'size'", hmp_memsave },
+    { "migrate", "[-d] uri", "migrate to URI (using -d to not wait for "
+      "completion)", hmp_migrate },
+    { "migrate_cancel", "", "cancel the current VM migration",
+      hmp_migrate_cancel },
+    { "migrate_incoming", "uri", "Continue an incoming migration from an "
+      "-incoming defer", hmp_migrate_incoming },
+    { "migrate_set_capability", "capability state", "Enable/Disable the "
+      "usage of a capability for migration", hmp_migrate_set_capability },
+    { "migrate_set_parameter", "parameter value", "Set the parameter for "
+      "migration", hmp_migrate_set_parameter },
 };
 const size_t hmp_commands_count = G_N_ELEMENTS(hmp_commands);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include "chardev/char.h"
 #include "hw/i386/pc.h"
+#include "migration/migration.h"
 #include "monitor/monitor.h"
 #include "qom/object.h"
 #include "system/cpus.h"
@@ -261,8 +262,20 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    /* -S leaves the VM in prelaunch until cont, as QEMU does. */
-    if (!cfg.start_paused) {
+    if (!migration_machine_init(savevm_default(), &pcms->mem, &pcms->kvm,
+                                &err)) {
+        error_report_err(err);
+        return 1;
+    }
+    /* -incoming: inmigrate until the migration starts the VM. -S leaves
+     * the VM in prelaunch until cont, as QEMU does. */
+    if (cfg.incoming) {
+        if (!migration_incoming_init(cfg.incoming, !cfg.start_paused, &err)) {
+            error_prepend(&err, "-incoming %s: ", cfg.incoming);
+            error_report_err(err);
+            return 1;
+        }
+    } else if (!cfg.start_paused) {
         vm_start();
     }
     os_daemonize_done(cfg.log_file != NULL);

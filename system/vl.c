@@ -328,6 +328,12 @@ static bool opt_S(SystemConfig *cfg, const char *arg, Error **errp)
     return true;
 }
 
+static bool opt_incoming(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    cfg->incoming = arg;
+    return true;
+}
+
 static bool opt_version(SystemConfig *cfg, const char *arg, Error **errp)
 {
     cfg->show_version = true;
@@ -433,6 +439,9 @@ static const VlOption vl_options[] = {
     { "no-shutdown", NULL, "stop instead of exiting when the guest shuts "
       "down", opt_no_shutdown },
     { "S", NULL, "do not start the vCPUs", opt_S },
+    { "incoming", "tcp:HOST:PORT|unix:PATH|exec:CMD|file:PATH|fd:N|defer",
+      "wait for an incoming migration (defer: until migrate-incoming)",
+      opt_incoming },
     { "version", NULL, "print the version and exit", opt_version },
     { "help", NULL, "print this help and exit", opt_help },
     { "h", NULL, "same as -help", opt_help },

@@ -5,7 +5,8 @@
  * the time the guest reads LSR; that is what a guest polling LSR.THRE
  * expects, and costs one exit per byte. Loopback (MCR bit 4) routes
  * output to input and modem outputs to modem inputs, because Linux's
- * 8250 driver probes the port that way.
+ * 8250 driver probes the port that way. Migration ("serial" section)
+ * carries every register and the receive FIFO; see the header.
  */
 #include <string.h>
 #include "hw/char/serial.h"
@@ -320,6 +321,116 @@ void serial_reset(SerialState *s)
     serial_update_irq(s);
 }
 
+/* ---- pre-save / post-load ---- */
+
+/* What the section loads into: a SerialState whose registers are checked
+ * before post_load copies them to the device. */
+typedef struct SerialMigration {
+    SerialState regs;       /* first: the fields are offsets into it */
+    SerialState *dev;
+} SerialMigration;
+
+_Static_assert(offsetof(SerialMigration, regs) == 0,
+               "the vmstate fields are offsets into SerialState");
+
+/* The guest-visible state; never the wiring (iobase, irq, chr, name). */
+static void serial_copy_regs(SerialState *dst, const SerialState *src)
+{
+    dst->divisor = src->divisor;
+    dst->ier = src->ier;
+    dst->lcr = src->lcr;
+    dst->mcr = src->mcr;
+    dst->lsr = src->lsr;
+    dst->msr = src->msr;
+    dst->scr = src->scr;
+    dst->fcr = src->fcr;
+    memcpy(dst->rx_fifo, src->rx_fifo, sizeof(dst->rx_fifo));
+    dst->rx_head = src->rx_head;
+    dst->rx_count = src->rx_count;
+    dst->thr_interrupt = src->thr_interrupt;
+}
+
+static bool serial_pre_save(void *opaque, Error **errp)
+{
+    SerialMigration *m = opaque;
+
+    serial_copy_regs(&m->regs, m->dev);
+    return true;
+}
+
+/* Invariants the register operations keep, which the rest relies on. */
+static bool serial_validate(const SerialState *r, Error **errp)
+{
+    if (r->ier & ~0x0f) {
+        error_setg(errp, "ier 0x%02x has reserved bits set", r->ier);
+        return false;
+    }
+    if (r->mcr & ~0x1f) {
+        error_setg(errp, "mcr 0x%02x has reserved bits set", r->mcr);
+        return false;
+    }
+    if (r->fcr & ~0xc9) {
+        error_setg(errp, "fcr 0x%02x has bits a write never keeps", r->fcr);
+        return false;
+    }
+    if (r->rx_count > serial_rx_capacity(r)) {
+        error_setg(errp, "rx_count %u exceeds the receive capacity %u "
+                   "(FIFO %s)", r->rx_count, serial_rx_capacity(r),
+                   (r->fcr & FCR_ENABLE) ? "on" : "off");
+        return false;
+    }
+    if (!!(r->lsr & LSR_DR) != !!r->rx_count) {
+        error_setg(errp, "lsr 0x%02x: data-ready disagrees with rx_count %u",
+                   r->lsr, r->rx_count);
+        return false;
+    }
+    return true;
+}
+
+static bool serial_post_load(void *opaque, int version_id, Error **errp)
+{
+    SerialMigration *m = opaque;
+    SerialState *s = m->dev;
+
+    if (!serial_validate(&m->regs, errp)) {
+        return false;
+    }
+    serial_copy_regs(s, &m->regs);
+    trace_serial_post_load(s->name, s->rx_count);
+    serial_update_irq(s);
+    if (s->chr && s->rx_count < serial_rx_capacity(s)) {
+        chardev_accept_input(s->chr);
+    }
+    return true;
+}
+
+/* ---- the vmstate table ---- */
+
+const VMStateDescription vmstate_serial = {
+    .name = "serial",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .pre_save = serial_pre_save,
+    .post_load = serial_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT16(divisor, SerialState),
+        VMSTATE_UINT8(ier, SerialState),
+        VMSTATE_UINT8(lcr, SerialState),
+        VMSTATE_UINT8(mcr, SerialState),
+        VMSTATE_UINT8(lsr, SerialState),
+        VMSTATE_UINT8(msr, SerialState),
+        VMSTATE_UINT8(scr, SerialState),
+        VMSTATE_UINT8(fcr, SerialState),
+        VMSTATE_BUFFER(rx_fifo, SerialState),
+        VMSTATE_UINT8_LE(rx_head, SerialState, SERIAL_FIFO_SIZE - 1),
+        VMSTATE_UINT8_LE(rx_count, SerialState, SERIAL_FIFO_SIZE),
+        VMSTATE_BOOL(thr_interrupt, SerialState),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+/* ---- registration ---- */
+
 SerialState *serial_isa_new(IoBus *pio, uint16_t iobase, IrqLine irq,
                             Chardev *chr, const char *name, Error **errp)
 {
@@ -344,7 +455,22 @@ SerialState *serial_isa_new(IoBus *pio, uint16_t iobase, IrqLine irq,
         return NULL;
     }
     s->chr = chr;
+    s->migration = g_new0(SerialMigration, 1);
+    s->migration->dev = s;
     return s;
+}
+
+bool serial_vmstate_register(SerialState *s, SaveVMState *sv,
+                             uint32_t instance_id, Error **errp)
+{
+    return savevm_register(sv, vmstate_serial.name, instance_id,
+                           &vmstate_serial, s->migration, errp);
+}
+
+void serial_vmstate_unregister(SerialState *s, SaveVMState *sv,
+                               uint32_t instance_id)
+{
+    savevm_unregister(sv, vmstate_serial.name, instance_id);
 }
 
 void serial_free(SerialState *s)
@@ -352,5 +478,6 @@ void serial_free(SerialState *s)
     if (s->chr) {
         chardev_detach_frontend(s->chr);
     }
+    g_free(s->migration);
     g_free(s);
 }

@@ -3,7 +3,8 @@
  * The pc machine (layout in include/hw/i386/pc.h): builds the VM in
  * dependency order (KVM, RAM, irqchip, devices, kernel, vCPUs), and puts
  * it back to its just-booted state on reset by restoring the state each
- * part had at creation and loading the kernel again.
+ * part had at creation and loading the kernel again. Every device and
+ * vCPU is registered for migration in savevm_default() once it exists.
  */
 #include <stdio.h>
 #include <string.h>
@@ -220,6 +221,104 @@ static bool pc_boot_cpu(PCMachine *pcms, Error **errp)
     return x86_cpu_set_boot_state(&cpus_get(0)->kvm, &pcms->boot, errp);
 }
 
+/*
+ * The machine's migration sections, in save (and load) order: the
+ * interrupt controllers and PIT, port 0x61, the UARTs (instance = port
+ * index), the vCPUs (instance = vCPU index), and kvmclock last so that its
+ * KVM_SET_CLOCK comes after the vCPUs' TSCs are restored. Step n registers
+ * (or unregisters) one of them; absent UARTs are steps that do nothing.
+ */
+enum {
+    PC_VMSTATE_IRQCHIP,
+    PC_VMSTATE_PORT61,
+    PC_VMSTATE_SERIAL0,
+    PC_VMSTATE_CPU0 = PC_VMSTATE_SERIAL0 + PC_MAX_SERIAL,
+};
+
+static unsigned pc_vmstate_steps(PCMachine *pcms)
+{
+    return PC_VMSTATE_CPU0 + pcms->cfg.smp_cpus + 1;   /* + kvmclock */
+}
+
+static bool pc_vmstate_step(PCMachine *pcms, unsigned step, bool add,
+                            Error **errp)
+{
+    SaveVMState *sv = savevm_default();
+    unsigned kvmclock_step = pc_vmstate_steps(pcms) - 1;
+
+    if (step == PC_VMSTATE_IRQCHIP) {
+        if (!add) {
+            kvm_irqchip_vmstate_unregister(sv);
+            return true;
+        }
+        return kvm_irqchip_vmstate_register(sv, &pcms->irqchip_migration,
+                                            errp);
+    }
+    if (step == PC_VMSTATE_PORT61) {
+        if (!add) {
+            port61_vmstate_unregister(sv);
+            return true;
+        }
+        return port61_vmstate_register(pcms->port61, sv, errp);
+    }
+    if (step < PC_VMSTATE_CPU0) {
+        unsigned i = step - PC_VMSTATE_SERIAL0;
+
+        if (!pcms->serial[i]) {
+            return true;
+        }
+        if (!add) {
+            serial_vmstate_unregister(pcms->serial[i], sv, i);
+            return true;
+        }
+        return serial_vmstate_register(pcms->serial[i], sv, i, errp);
+    }
+    if (step < kvmclock_step) {
+        X86CPUMigration *m = pcms->cpu_migration[step - PC_VMSTATE_CPU0];
+
+        if (!add) {
+            x86_cpu_vmstate_unregister(sv, m);
+            return true;
+        }
+        return x86_cpu_vmstate_register(sv, m, errp);
+    }
+    if (!add) {
+        kvmclock_vmstate_unregister(sv);
+        return true;
+    }
+    return kvmclock_vmstate_register(sv, pcms->kvmclock, errp);
+}
+
+/* Unregisters steps [0, n). */
+static void pc_vmstate_unregister(PCMachine *pcms, unsigned n)
+{
+    while (n--) {
+        pc_vmstate_step(pcms, n, false, NULL);
+    }
+}
+
+static bool pc_vmstate_register(PCMachine *pcms, Error **errp)
+{
+    unsigned n = pc_vmstate_steps(pcms);
+
+    pcms->irqchip_migration.kvm = &pcms->kvm;
+    pcms->kvmclock = kvmclock_new(&pcms->kvm);
+    pcms->cpu_migration = g_new0(X86CPUMigration *, pcms->cfg.smp_cpus);
+    for (unsigned i = 0; i < pcms->cfg.smp_cpus; i++) {
+        pcms->cpu_migration[i] = x86_cpu_migration_new(&cpus_get(i)->kvm);
+    }
+    for (unsigned step = 0; step < n; step++) {
+        if (!pc_vmstate_step(pcms, step, true, errp)) {
+            /* Only what we registered: a failed step may have collided
+             * with an entry that is someone else's. */
+            pc_vmstate_unregister(pcms, step);
+            return false;
+        }
+    }
+    pcms->vmstate_registered = true;
+    return true;
+}
+
 PCMachine *pc_machine_new(const PCMachineConfig *cfg, Error **errp)
 {
     PCMachine *pcms = g_new0(PCMachine, 1);
@@ -253,7 +352,8 @@ PCMachine *pc_machine_new(const PCMachineConfig *cfg, Error **errp)
     if (!cpus_create(&cpus_cfg, errp) ||
         !kvm_irqchip_get_state(&pcms->kvm, &pcms->irqchip_reset_state,
                                errp) ||
-        !pc_boot_cpu(pcms, errp)) {
+        !pc_boot_cpu(pcms, errp) ||
+        !pc_vmstate_register(pcms, errp)) {
         goto fail;
     }
     trace_pc_machine_new(cfg->ram_size, cfg->smp_cpus);
@@ -290,6 +390,16 @@ void pc_machine_free(PCMachine *pcms)
     if (pc_current == pcms) {
         pc_current = NULL;
     }
+    if (pcms->vmstate_registered) {
+        pc_vmstate_unregister(pcms, pc_vmstate_steps(pcms));
+        pcms->vmstate_registered = false;
+    }
+    for (unsigned i = 0; pcms->cpu_migration && i < pcms->cfg.smp_cpus;
+         i++) {
+        x86_cpu_migration_free(pcms->cpu_migration[i]);
+    }
+    g_free(pcms->cpu_migration);
+    kvmclock_free(pcms->kvmclock);
     if (cpus_count()) {
         cpus_destroy();
     }

@@ -5,6 +5,7 @@
  * CLOCK_MONOTONIC nanoseconds) and its count and mode; the 8254 data
  * sheet's output waveforms turn elapsed input ticks into the pin level.
  * Writing bit 0 changes the channel 2 gate through KVM_SET_PIT2.
+ * Migration carries the control bits ("port61" section).
  */
 #include <errno.h>
 #include <string.h>
@@ -108,6 +109,24 @@ void port61_reset(Port61State *s)
     s->control = 0;
 }
 
+/* ---- the vmstate table ---- */
+
+/* One field, bounded: a load either sets valid control bits or fails
+ * before touching them. Nothing to recompute afterwards: the bits are read
+ * back as they are, and the PIT gate they set is the PIT's own state. */
+const VMStateDescription vmstate_port61 = {
+    .name = "port61",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT8_LE(control, Port61State,
+                         PORT61_GATE2 | PORT61_SPEAKER),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+/* ---- registration ---- */
+
 Port61State *port61_new(IoBus *pio, KvmState *kvm, Error **errp)
 {
     Port61State *s = g_new0(Port61State, 1);
@@ -118,4 +137,15 @@ Port61State *port61_new(IoBus *pio, KvmState *kvm, Error **errp)
         return NULL;
     }
     return s;
+}
+
+bool port61_vmstate_register(Port61State *s, SaveVMState *sv, Error **errp)
+{
+    return savevm_register(sv, vmstate_port61.name, 0, &vmstate_port61, s,
+                           errp);
+}
+
+void port61_vmstate_unregister(SaveVMState *sv)
+{
+    savevm_unregister(sv, vmstate_port61.name, 0);
 }

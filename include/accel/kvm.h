@@ -18,8 +18,10 @@
  * dirty; a consumer that wants everything (migration's first pass) marks it.
  *
  * Lock rule: dirty_lock serialises ring harvesting between the main thread
- * and vCPU threads; the slot table is changed only with the BQL held and
- * the vCPUs paused or not yet running.
+ * and vCPU threads. The slot table (logging on/off) is changed by one
+ * thread at a time with the vCPUs paused or not yet running: under the
+ * BQL, or by the migration thread at switchover, when it owns the stopped
+ * guest (run state finish-migrate) and holds no lock.
  */
 #ifndef ACCEL_KVM_H
 #define ACCEL_KVM_H

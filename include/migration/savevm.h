@@ -65,6 +65,7 @@ typedef enum SaveVMCommand {
     SAVEVM_CMD_POSTCOPY_LISTEN,     /* no payload */
     SAVEVM_CMD_POSTCOPY_RUN,        /* no payload */
     SAVEVM_CMD_SWITCHOVER_START,    /* no payload */
+    SAVEVM_CMD_SWITCHOVER_ABORT,    /* no payload: strict SLA, see below */
     SAVEVM_CMD__MAX,
 } SaveVMCommand;
 
@@ -143,6 +144,15 @@ bool savevm_state_iterate(SaveVMState *s, QEMUFile *f, bool *all_done,
 uint64_t savevm_state_pending(SaveVMState *s);
 bool savevm_state_complete(SaveVMState *s, QEMUFile *f, Error **errp);
 bool savevm_state_save_devices(SaveVMState *s, QEMUFile *f, Error **errp);
+/*
+ * A switchover in two halves (migration's strict downtime mode): the
+ * device sections alone (FULL records, no EOF), which may be sent more
+ * than once with switchover-abort commands and more PART records in
+ * between, then savevm_state_complete_live(): END for each live entry,
+ * EOF and the description of the devices last sent by put_devices.
+ */
+bool savevm_state_put_devices(SaveVMState *s, QEMUFile *f, Error **errp);
+bool savevm_state_complete_live(SaveVMState *s, QEMUFile *f, Error **errp);
 void savevm_state_cleanup(SaveVMState *s);
 /* len must match the command's table entry. */
 void savevm_send_command(QEMUFile *f, SaveVMCommand cmd, const void *data,

@@ -33,6 +33,7 @@ typedef struct SystemConfig {
     bool no_reboot;
     bool no_shutdown;
     bool start_paused;          /* -S */
+    const char *incoming;       /* -incoming URI|defer */
     char *name;                 /* -name guest=... */
     char *process_name;         /* -name process=... */
     const char *pidfile;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "chardev/char.h"
 #include "hw/irq.h"
+#include "migration/savevm.h"
 #include "system/ioport.h"
 
 #define SERIAL_FIFO_SIZE 16
@@ -28,11 +29,26 @@ typedef struct SerialState {
     IrqLine irq;
     Chardev *chr;
     char name[16];          /* "serial0" */
+    /* migration: the buffer the "serial" section is loaded into */
+    struct SerialMigration *migration;
 } SerialState;
 
 SerialState *serial_isa_new(IoBus *pio, uint16_t iobase, IrqLine irq,
                             Chardev *chr, const char *name, Error **errp);
 void serial_reset(SerialState *s);
 void serial_free(SerialState *s);
+
+/*
+ * Migration: the "serial" section (instance = port index). It carries
+ * every register, the receive FIFO with its head and count, and the
+ * pending THR interrupt. A load goes into a copy that post_load checks
+ * and only then commits, so a failed load leaves the UART as it was.
+ */
+extern const VMStateDescription vmstate_serial;
+
+bool serial_vmstate_register(SerialState *s, SaveVMState *sv,
+                             uint32_t instance_id, Error **errp);
+void serial_vmstate_unregister(SerialState *s, SaveVMState *sv,
+                               uint32_t instance_id);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include <linux/kvm.h>
 #include "accel/kvm.h"
+#include "migration/savevm.h"
 
 typedef struct KvmIrqchipState {
     struct kvm_irqchip pic_master;
@@ -20,5 +21,22 @@ typedef struct KvmIrqchipState {
 bool kvm_irqchip_get_state(KvmState *kvm, KvmIrqchipState *st, Error **errp);
 bool kvm_irqchip_put_state(KvmState *kvm, const KvmIrqchipState *st,
                            Error **errp);
+
+/*
+ * Migration: the "kvm-irqchip" section. The machine owns one of these
+ * (kvm set, state the buffer): pre_save fetches the chips into state,
+ * post_load puts state back; a put KVM refuses half-way is rolled back to
+ * what the chips held before, so a failed load leaves them unchanged.
+ */
+typedef struct KvmIrqchipMigration {
+    KvmIrqchipState state;      /* first: the fields are offsets into it */
+    KvmState *kvm;
+} KvmIrqchipMigration;
+
+extern const VMStateDescription vmstate_kvm_irqchip;
+
+bool kvm_irqchip_vmstate_register(SaveVMState *sv, KvmIrqchipMigration *m,
+                                  Error **errp);
+void kvm_irqchip_vmstate_unregister(SaveVMState *sv);
 
 #endif

@@ -22,10 +22,12 @@
 #include "hw/i386/boot.h"
 #include "hw/i386/e820.h"
 #include "hw/i386/kvm-irqchip.h"
+#include "hw/i386/kvmclock.h"
 #include "hw/i386/port61.h"
 #include "hw/misc/debug-exit.h"
 #include "system/ioport.h"
 #include "system/memory.h"
+#include "target/i386/machine.h"
 #include "util/keyval.h"
 
 #define PC_MAX_SERIAL 4
@@ -57,6 +59,12 @@ typedef struct PCMachine {
     SerialState *serial[PC_MAX_SERIAL];
     DebugExitState *debug_exit;
     Port61State *port61;
+    /* Migration: the buffers of the sections that are not a device's own
+     * struct, and whether everything is in savevm_default(). */
+    KvmIrqchipMigration irqchip_migration;
+    KvmClockState *kvmclock;
+    X86CPUMigration **cpu_migration;    /* [cfg.smp_cpus] */
+    bool vmstate_registered;
 } PCMachine;
 
 /* Creates everything; the vCPUs exist, parked, with the kernel loaded. */

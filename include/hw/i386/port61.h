@@ -10,6 +10,7 @@
 #define HW_I386_PORT61_H
 
 #include "accel/kvm.h"
+#include "migration/savevm.h"
 #include "system/ioport.h"
 
 typedef struct Port61State {
@@ -19,6 +20,13 @@ typedef struct Port61State {
 
 Port61State *port61_new(IoBus *pio, KvmState *kvm, Error **errp);
 void port61_reset(Port61State *s);
+
+/* Migration: the "port61" section, the control bits. (The channel 2 gate
+ * they drive lives in the PIT and travels in "kvm-irqchip".) */
+extern const VMStateDescription vmstate_port61;
+
+bool port61_vmstate_register(Port61State *s, SaveVMState *sv, Error **errp);
+void port61_vmstate_unregister(SaveVMState *sv);
 
 /*
  * The 8254 OUT pin for a counter in `mode` loaded with `count` (0 means

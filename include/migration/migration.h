@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Live migration, as the rest of the VMM sees it: hook the machine's RAM
+ * into the registry, start an incoming migration from the command line
+ * (-incoming URI|defer), and ask whether a migration is running. The QMP
+ * commands (migrate, migrate_cancel, migrate-incoming, query-migrate, the
+ * capabilities and parameters) are in migration/migration.c,
+ * migration/migration-incoming.c and migration/options.c; the user guide
+ * is docs/migration.md.
+ *
+ * Source status machine (MigrationStatus from qapi/migration.json); every
+ * change goes through migration_set_status() and is traced and, with the
+ * events capability, sent as a MIGRATION event:
+ *
+ *   none/completed/failed/cancelled --migrate--> setup --> active
+ *   active --switchover ok--> completed          (guest runs on destination)
+ *   active --strict abort--> active              (guest resumed, iterate on)
+ *   setup|active --error--> failed               (guest keeps running here)
+ *   setup|active --migrate_cancel--> cancelling --> cancelled
+ *
+ * Destination: none --migrate-incoming/-incoming--> setup (listening)
+ *   --> active (stream connected) --> completed | failed (process exits 1)
+ */
+#ifndef MIGRATION_MIGRATION_H
+#define MIGRATION_MIGRATION_H
+
+#include <stdbool.h>
+#include "accel/kvm.h"
+#include "migration/savevm.h"
+#include "system/memory.h"
+#include "util/error.h"
+
+/* Registers guest RAM as the live "ram" entry of s (both sides). */
+bool migration_machine_init(SaveVMState *s, GuestMemory *mem, KvmState *kvm,
+                            Error **errp);
+
+/*
+ * -incoming URI: the run state becomes inmigrate and, unless uri is
+ * "defer", the process starts listening (or reading). autostart: start
+ * the vCPUs once the migration completed (false with -S). Main loop, BQL.
+ */
+bool migration_incoming_init(const char *uri, bool autostart, Error **errp);
+
+/* True while an outgoing migration is between setup and its end. */
+bool migration_is_active(void);
+
+#endif

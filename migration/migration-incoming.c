@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The destination side of live migration: -incoming URI|defer and
+ * migrate-incoming, the incoming thread that loads the stream, and the
+ * destination's half of the return path (pong, resumed).
+ *
+ * The VM waits in runstate inmigrate with its vCPUs parked. The incoming
+ * thread runs loadvm_state() without the BQL while RAM pages arrive (only
+ * guest memory is written, and nothing else touches it: the vCPUs are
+ * parked) and holds the BQL from the switchover-start command to the end
+ * of the load, so device state is only loaded under the BQL. A strict
+ * switchover that the source aborts (switchover-abort) gives the BQL back
+ * and keeps loading; its partial state is overwritten by the next attempt
+ * before any vCPU runs (see switchover.c). After EOF the thread starts the
+ * vCPUs (unless -S: then the VM is paused), tells the source "resumed",
+ * and the status becomes completed. A load error is fatal, as in QEMU:
+ * the error is printed and the process exits with status 1.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "migration-internal.h"
+#include "qapi/qapi-commands.h"
+#include "qapi/qapi-events.h"
+#include "system/runstate.h"
+#include "util/main-loop.h"
+#include "trace.h"
+
+typedef struct MigrationIncoming {
+    int status;                 /* MigrationStatus, atomic */
+    bool enabled;               /* -incoming was given */
+    bool started;               /* listening or reading */
+    bool autostart;
+    SocketAddressList *addrs;   /* BQL */
+    Error *error;               /* BQL */
+    SaveVMState *vmstate;
+    QEMUFile *from_src;
+    MigrationChannel ch;
+    int rp_fd;                  /* after open-return-path, else -1 */
+    bool bql_held;              /* incoming thread, since switchover-start */
+    int64_t switchover_us;      /* when switchover-start arrived */
+    pthread_t thread;
+} MigrationIncoming;
+
+static MigrationIncoming incoming = { .rp_fd = -1 };
+
+static void incoming_set_status(MigrationIncoming *mis, MigrationStatus next)
+{
+    MigrationStatus old = __atomic_exchange_n(&mis->status, next,
+                                              __ATOMIC_SEQ_CST);
+
+    trace_migration_incoming_status(MigrationStatus_str(old),
+                                    MigrationStatus_str(next));
+    if (old != next && migrate_cap(MIGRATION_CAPABILITY_EVENTS)) {
+        qapi_event_send_migration(next);
+    }
+}
+
+/* ---- command handlers (incoming thread) ---- */
+
+static LoadVMCommandResult incoming_open_return_path(const uint8_t *data,
+                                                     uint16_t len,
+                                                     void *opaque,
+                                                     Error **errp)
+{
+    MigrationIncoming *mis = opaque;
+
+    trace_migration_incoming_command("open-return-path");
+    if (mis->ch.rp_fd < 0) {
+        error_setg(errp, "the source asked for a return path, but this "
+                   "transport has none");
+        return LOADVM_CMD_ERROR;
+    }
+    mis->rp_fd = mis->ch.rp_fd;
+    return LOADVM_CMD_CONTINUE;
+}
+
+static LoadVMCommandResult incoming_switchover_start(const uint8_t *data,
+                                                     uint16_t len,
+                                                     void *opaque,
+                                                     Error **errp)
+{
+    MigrationIncoming *mis = opaque;
+
+    trace_migration_incoming_command("switchover-start");
+    mis->switchover_us = migration_now_us();
+    if (!mis->bql_held) {
+        bql_lock();
+        mis->bql_held = true;
+    }
+    return LOADVM_CMD_CONTINUE;
+}
+
+static LoadVMCommandResult incoming_switchover_abort(const uint8_t *data,
+                                                     uint16_t len,
+                                                     void *opaque,
+                                                     Error **errp)
+{
+    MigrationIncoming *mis = opaque;
+
+    trace_migration_incoming_command("switchover-abort");
+    if (mis->bql_held) {
+        mis->bql_held = false;
+        bql_unlock();
+    }
+    return LOADVM_CMD_CONTINUE;
+}
+
+/* Everything before the ping was loaded: tell the source. */
+static LoadVMCommandResult incoming_ping(const uint8_t *data, uint16_t len,
+                                         void *opaque, Error **errp)
+{
+    MigrationIncoming *mis = opaque;
+    uint8_t pong[12];
+
+    trace_migration_incoming_command("ping");
+    if (mis->rp_fd < 0) {
+        return LOADVM_CMD_CONTINUE;
+    }
+    memcpy(pong, data, 4);
+    mig_put_be64(pong + 4, mis->switchover_us ?
+                 migration_now_us() - mis->switchover_us : 0);
+    return mig_rp_send(mis->rp_fd, MIG_RP_PONG, pong, errp) ?
+           LOADVM_CMD_CONTINUE : LOADVM_CMD_ERROR;
+}
+
+/* ---- the incoming thread ---- */
+
+static void incoming_fail_bh(void *opaque)
+{
+    MigrationIncoming *mis = opaque;
+
+    /* QEMU's behaviour: a destination that cannot load exits. */
+    error_report("load of migration failed: %s",
+                 error_get_pretty(mis->error));
+    exit(EXIT_FAILURE);
+}
+
+/* BQL held: start (or pause) the VM and tell the source. */
+static void incoming_complete(MigrationIncoming *mis)
+{
+    Error *err = NULL;
+    uint8_t data[8];
+    int64_t dst_us;
+
+    if (mis->autostart) {
+        vm_start();
+    } else {
+        runstate_set(RUN_STATE_PAUSED);
+    }
+    dst_us = mis->switchover_us ? migration_now_us() - mis->switchover_us : 0;
+    mig_put_be64(data, mis->autostart ? dst_us : 0);
+    if (mis->rp_fd >= 0 && !mig_rp_send(mis->rp_fd, MIG_RP_RESUMED, data,
+                                        &err)) {
+        /* The guest runs here now; the source learns it otherwise. */
+        warn_report("%s", error_get_pretty(err));
+        error_free(err);
+    }
+    incoming_set_status(mis, MIGRATION_STATUS_COMPLETED);
+}
+
+static void *incoming_thread(void *opaque)
+{
+    MigrationIncoming *mis = opaque;
+    SaveVMState *vs = mis->vmstate;
+    Error *err = NULL;
+    bool ok;
+
+    pthread_setname_np(pthread_self(), "mig/dst");
+    loadvm_set_command_handler(vs, SAVEVM_CMD_OPEN_RETURN_PATH,
+                               incoming_open_return_path, mis);
+    loadvm_set_command_handler(vs, SAVEVM_CMD_SWITCHOVER_START,
+                               incoming_switchover_start, mis);
+    loadvm_set_command_handler(vs, SAVEVM_CMD_SWITCHOVER_ABORT,
+                               incoming_switchover_abort, mis);
+    loadvm_set_command_handler(vs, SAVEVM_CMD_PING, incoming_ping, mis);
+    /* A socket stays open after the stream for the source to hear from
+     * us; files and pipes must end right after it. */
+    loadvm_set_expect_channel_end(vs, mis->ch.rp_fd < 0);
+    ok = loadvm_state(vs, mis->from_src, &err);
+    if (!mis->bql_held) {
+        bql_lock();
+    }
+    mis->bql_held = false;
+    if (ok) {
+        incoming_complete(mis);
+    } else {
+        mis->error = err;
+        incoming_set_status(mis, MIGRATION_STATUS_FAILED);
+        main_loop_schedule_bh(incoming_fail_bh, mis);
+    }
+    qemu_fclose(mis->from_src);
+    mis->from_src = NULL;
+    migration_channel_close(&mis->ch);
+    mis->rp_fd = -1;
+    bql_unlock();
+    return NULL;
+}
+
+/* Main loop: the transport is connected (or the file open). */
+static void incoming_accept(MigrationChannel *ch, void *opaque)
+{
+    MigrationIncoming *mis = opaque;
+
+    mis->ch = *ch;
+    mis->from_src = qemu_file_new_fd_input(ch->fd, true);
+    mis->vmstate = savevm_default();
+    incoming_set_status(mis, MIGRATION_STATUS_ACTIVE);
+    if (pthread_create(&mis->thread, NULL, incoming_thread, mis)) {
+        error_setg_errno(&mis->error, errno,
+                         "cannot start the incoming migration thread");
+        incoming_set_status(mis, MIGRATION_STATUS_FAILED);
+        main_loop_schedule_bh(incoming_fail_bh, mis);
+        return;
+    }
+    pthread_detach(mis->thread);
+}
+
+static bool incoming_start(MigrationIncoming *mis, const char *uri,
+                           Error **errp)
+{
+    const char *unimpl = migrate_caps_unimplemented();
+
+    if (unimpl) {
+        error_setg(errp, "capability '%s' is not implemented yet", unimpl);
+        return false;
+    }
+    mis->started = true;
+    incoming_set_status(mis, MIGRATION_STATUS_SETUP);
+    if (!migration_channel_listen(uri, incoming_accept, mis, &mis->addrs,
+                                  errp)) {
+        mis->started = false;
+        incoming_set_status(mis, MIGRATION_STATUS_NONE);
+        return false;
+    }
+    return true;
+}
+
+bool migration_incoming_init(const char *uri, bool autostart, Error **errp)
+{
+    incoming.enabled = true;
+    incoming.autostart = autostart;
+    runstate_set(RUN_STATE_INMIGRATE);
+    if (!strcmp(uri, "defer")) {
+        return true;
+    }
+    return incoming_start(&incoming, uri, errp);
+}
+
+void qmp_migrate_incoming(const char *uri, Error **errp)
+{
+    if (!incoming.enabled) {
+        error_setg(errp, "'-incoming' was not specified on the command line");
+        return;
+    }
+    if (incoming.started) {
+        error_setg(errp, "The incoming migration has already been started");
+        return;
+    }
+    if (!migration_uri_check(uri, errp)) {
+        return;
+    }
+    incoming_start(&incoming, uri, errp);
+}
+
+static SocketAddressList *incoming_addrs_copy(const SocketAddressList *l)
+{
+    SocketAddressList *head = NULL, **tail = &head;
+
+    for (; l; l = l->next) {
+        SocketAddressList *n = g_new0(SocketAddressList, 1);
+
+        n->value = g_new0(SocketAddress, 1);
+        n->value->type = l->value->type;
+        if (l->value->type == SOCKET_ADDRESS_TYPE_INET) {
+            n->value->u.inet.host = g_strdup(l->value->u.inet.host);
+            n->value->u.inet.port = g_strdup(l->value->u.inet.port);
+        } else if (l->value->type == SOCKET_ADDRESS_TYPE_UNIX) {
+            n->value->u.q_unix.path = g_strdup(l->value->u.q_unix.path);
+        } else {
+            n->value->u.fd.str = g_strdup(l->value->u.fd.str);
+        }
+        *tail = n;
+        tail = &n->next;
+    }
+    return head;
+}
+
+bool migration_incoming_info(MigrationInfo *info)
+{
+    MigrationStatus st;
+
+    if (!incoming.enabled) {
+        return false;
+    }
+    st = __atomic_load_n(&incoming.status, __ATOMIC_SEQ_CST);
+    if (st == MIGRATION_STATUS_NONE) {
+        return true;
+    }
+    info->has_status = true;
+    info->status = st;
+    if (st == MIGRATION_STATUS_SETUP || st == MIGRATION_STATUS_ACTIVE) {
+        info->socket_address = incoming_addrs_copy(incoming.addrs);
+    }
+    if (st == MIGRATION_STATUS_FAILED && incoming.error) {
+        info->error_desc = g_strdup(error_get_pretty(incoming.error));
+    }
+    return true;
+}

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What migration.c (source), switchover.c (the stop-and-copy step and the
+ * strict SLA), migration-incoming.c (destination), options.c
+ * (capabilities and parameters) and channel-socket.c (transports) share:
+ * the migration object, the transports' interface and the return path's
+ * message table.
+ *
+ * Locks: MigrationState.lock guards the members marked (lock), which the
+ * migration thread writes and QMP reads. status is an atomic int so that
+ * migrate_cancel can read it without the lock. The BQL is taken by the
+ * migration thread to stop, save devices and resume.
+ */
+#ifndef MIGRATION_MIGRATION_INTERNAL_H
+#define MIGRATION_MIGRATION_INTERNAL_H
+
+#include <glib.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "migration/migration.h"
+#include "migration/qemu-file.h"
+#include "qapi/qapi-types.h"
+
+/* ---- options.c ---- */
+
+#define MIGRATION_DEFAULT_DOWNTIME_MS   300
+#define MIGRATION_MAX_DOWNTIME_MS       2000000
+#define MIGRATION_DEFAULT_BANDWIDTH     (128ull << 20)
+#define MIGRATION_DEFAULT_CKPT_DELAY_MS 20000
+/* Strict SLA: aborted switchovers before the migration fails. */
+#define MIGRATION_STRICT_MAX_ABORTS     3
+
+bool migrate_cap(MigrationCapability cap);
+uint64_t migrate_downtime_limit_ms(void);
+uint64_t migrate_max_bandwidth(void);
+/* Refused at migrate time (not implemented yet), or NULL. */
+const char *migrate_caps_unimplemented(void);
+
+/* ---- channel-socket.c: transports ---- */
+
+/*
+ * An open transport. fd carries the stream (source writes, destination
+ * reads); rp_fd is a dup of a socket fd for the opposite direction (the
+ * return path), -1 for pipes and files; child is exec:'s shell.
+ */
+typedef struct MigrationChannel {
+    int fd;
+    int rp_fd;
+    pid_t child;
+} MigrationChannel;
+
+/* Checks the URI's syntax (tcp:, unix:, exec:, file:, fd:). */
+bool migration_uri_check(const char *uri, Error **errp);
+/* Source: connects. Gives up early when *cancel becomes true. */
+bool migration_channel_connect(const char *uri, const bool *cancel,
+                               MigrationChannel *ch, Error **errp);
+/* Unblocks a thread using ch (cancel): shuts sockets down, ends exec:. */
+void migration_channel_shutdown(MigrationChannel *ch);
+/* Closes what the QEMUFile does not own (rp_fd) and reaps the child. */
+void migration_channel_close(MigrationChannel *ch);
+
+/*
+ * Destination: tcp: and unix: listen and call fn from the main loop for
+ * the first connection; exec:, file: and fd: open at once and call fn
+ * before returning. *addrs: where it listens (query-migrate).
+ */
+typedef void MigrationAcceptFn(MigrationChannel *ch, void *opaque);
+bool migration_channel_listen(const char *uri, MigrationAcceptFn *fn,
+                              void *opaque, SocketAddressList **addrs,
+                              Error **errp);
+
+/* ---- the return path (destination -> source) ---- */
+
+/*
+ * Wire: be16 type, be16 length, payload. Lengths are exact.
+ */
+typedef enum MigRpType {
+    MIG_RP_INVALID = 0,
+    MIG_RP_PONG,        /* be32 ping value, be64 destination us since
+                           switchover-start */
+    MIG_RP_RESUMED,     /* be64 destination us from switchover-start to
+                           its vCPUs running (0: stayed paused, -S) */
+    MIG_RP__MAX,
+} MigRpType;
+
+typedef struct MigRpInfo {
+    const char *name;
+    uint16_t len;
+} MigRpInfo;
+
+const MigRpInfo *mig_rp_info(unsigned type);
+
+#define MIG_RP_MAX_PAYLOAD 16
+
+typedef struct MigRpMsg {
+    uint16_t type;
+    uint16_t len;
+    uint8_t data[MIG_RP_MAX_PAYLOAD];
+} MigRpMsg;
+
+/* A buffered reader on the source's rp_fd; keeps partial messages
+ * across timeouts. */
+typedef struct MigRpReader {
+    int fd;
+    uint8_t buf[4 + MIG_RP_MAX_PAYLOAD];
+    size_t have;
+} MigRpReader;
+
+/* 1: a message; 0: deadline (monotonic us; 0 = poll once) passed;
+ * -1: the peer closed or sent garbage (*errp set). */
+int mig_rp_read(MigRpReader *r, int64_t deadline_us, MigRpMsg *msg,
+                Error **errp);
+bool mig_rp_send(int fd, MigRpType type, const void *data, Error **errp);
+uint64_t mig_be64(const uint8_t *p);
+uint32_t mig_be32(const uint8_t *p);
+void mig_put_be64(uint8_t *p, uint64_t v);
+void mig_put_be32(uint8_t *p, uint32_t v);
+
+/* ---- migration.c: the source ---- */
+
+typedef struct MigrationState {
+    int status;                 /* MigrationStatus, atomic */
+    pthread_t thread;
+    bool thread_running;        /* main loop only */
+    bool cancel;                /* atomic: migrate_cancel asked */
+    char *uri;
+    SaveVMState *vmstate;
+    MigrationChannel ch;
+    QEMUFile *to_dst;
+    MigRpReader rp;
+    bool has_rp;
+    bool was_running;           /* guest ran when the migration started */
+
+    GMutex lock;
+    /* (lock) */
+    Error *error;
+    int64_t start_us, setup_us, end_us;
+    int64_t downtime_ms;        /* -1 until completed */
+    int64_t expected_downtime_ms;
+    double mbps;
+    int64_t strict_aborts;
+    int64_t strict_last_overrun_ms;
+
+    /* migration thread only */
+    uint64_t bandwidth;         /* bytes/s, measured */
+    uint64_t switchover_bandwidth;  /* unthrottled, measured while busy */
+    int64_t learned_fixed_us;   /* device state + teardown, last switchover */
+    int64_t learned_go_us;      /* strict: go sent -> destination running */
+    uint64_t last_sync_count;
+    uint32_t strict_attempt;
+    int64_t strict_stop_us;     /* t_stop of the last aborted attempt */
+} MigrationState;
+
+MigrationState *migration_current(void);
+void migration_set_status(MigrationState *s, MigrationStatus old,
+                          MigrationStatus next);
+MigrationStatus migration_status(MigrationState *s);
+/* Records the first error of this migration (takes err). */
+void migration_set_error(MigrationState *s, Error *err);
+int64_t migration_now_us(void);
+/* Statistics of the RAM entry, zeros before it exists. */
+MigrationStats *migration_ram_stats(uint64_t *dirty_sync_count);
+
+/* ---- switchover.c ---- */
+
+typedef enum MigrationSwitchoverResult {
+    MIGRATION_SWITCHOVER_DONE,      /* guest runs on the destination */
+    MIGRATION_SWITCHOVER_ABORTED,   /* strict: guest resumed here */
+    MIGRATION_SWITCHOVER_FAILED,    /* error set; guest resumed here */
+} MigrationSwitchoverResult;
+
+/* Expected downtime in ms for pending bytes. */
+int64_t migration_expected_downtime_ms(MigrationState *s, uint64_t pending);
+MigrationSwitchoverResult migration_switchover(MigrationState *s);
+MigrationSwitchoverResult migration_switchover_strict(MigrationState *s);
+/* Reads return-path messages that arrived (late pongs) without waiting. */
+void migration_rp_poll(MigrationState *s);
+
+/* ---- migration-incoming.c ---- */
+
+/* The destination's status and address, for query-migrate. */
+bool migration_incoming_info(MigrationInfo *info);
+
+#endif

@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The source side of live migration: the QMP commands migrate,
+ * migrate_cancel and query-migrate, the status machine (drawn in
+ * include/migration/migration.h), and the migration thread, which reads
+ * as its steps:
+ *
+ *   migration_open          connect the transport (failure: failed, the
+ *                           guest never stopped)
+ *   migration_setup_stream  header, open-return-path, live entries' setup
+ *   migration_iterate       one rate-limited pass over the live entries,
+ *                           bandwidth measured, pending bytes estimated
+ *   switchover.c            stop the guest, send the rest, hand over
+ *   migration_finish        dirty logging off, transport closed, final
+ *                           status; the guest runs here unless completed
+ *
+ * The thread holds no lock while iterating; it takes the BQL to stop the
+ * guest and save devices (switchover.c) and to clean up.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <unistd.h>
+#include "migration-internal.h"
+#include "savevm-internal.h"
+#include "migration/ram.h"
+#include "qapi/qapi-commands.h"
+#include "qapi/qapi-events.h"
+#include "system/runstate.h"
+#include "util/main-loop.h"
+#include "trace.h"
+
+/* Bandwidth is measured over windows of at least this long. */
+#define MIGRATION_BW_WINDOW_US  100000
+
+static MigrationState migration_state = {
+    .status = MIGRATION_STATUS_NONE,
+    .downtime_ms = -1,
+    .learned_fixed_us = 5000,       /* a few ms until measured */
+    .learned_go_us = 2000,
+    .ch = { .fd = -1, .rp_fd = -1 },
+};
+
+MigrationState *migration_current(void)
+{
+    return &migration_state;
+}
+
+int64_t migration_now_us(void)
+{
+    return g_get_monotonic_time();
+}
+
+MigrationStatus migration_status(MigrationState *s)
+{
+    return __atomic_load_n(&s->status, __ATOMIC_SEQ_CST);
+}
+
+/* Moves old -> next unless the status changed meanwhile (cancel won). */
+static bool migration_try_status(MigrationState *s, MigrationStatus old,
+                                 MigrationStatus next)
+{
+    int expected = old;
+
+    if (!__atomic_compare_exchange_n(&s->status, &expected, next, false,
+                                     __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+        return false;
+    }
+    trace_migration_set_status(MigrationStatus_str(old),
+                               MigrationStatus_str(next));
+    if (migrate_cap(MIGRATION_CAPABILITY_EVENTS)) {
+        qapi_event_send_migration(next);
+    }
+    return true;
+}
+
+void migration_set_status(MigrationState *s, MigrationStatus old,
+                          MigrationStatus next)
+{
+    migration_try_status(s, old, next);
+}
+
+bool migration_is_active(void)
+{
+    MigrationStatus st = migration_status(&migration_state);
+
+    return st == MIGRATION_STATUS_SETUP || st == MIGRATION_STATUS_ACTIVE ||
+           st == MIGRATION_STATUS_CANCELLING;
+}
+
+void migration_set_error(MigrationState *s, Error *err)
+{
+    g_mutex_lock(&s->lock);
+    if (!s->error) {
+        s->error = err;
+        err = NULL;
+    }
+    g_mutex_unlock(&s->lock);
+    error_free(err);
+}
+
+static bool migration_cancelled(MigrationState *s)
+{
+    return __atomic_load_n(&s->cancel, __ATOMIC_SEQ_CST);
+}
+
+MigrationStats *migration_ram_stats(uint64_t *dirty_sync_count)
+{
+    MigrationStats *st = g_new0(MigrationStats, 1);
+    RamMigrationStats r;
+
+    ram_migration_stats_snapshot(&r);
+    st->transferred = r.transferred;
+    st->remaining = r.remaining;
+    st->total = r.total;
+    st->duplicate = r.duplicate;
+    st->normal = r.normal;
+    st->normal_bytes = r.normal_bytes;
+    st->dirty_pages_rate = r.dirty_pages_rate;
+    st->dirty_sync_count = r.dirty_sync_count;
+    st->pages_per_second = r.pages_per_second;
+    if (dirty_sync_count) {
+        *dirty_sync_count = r.dirty_sync_count;
+    }
+    return st;
+}
+
+/* ---- the thread's steps ---- */
+
+static bool migration_open(MigrationState *s, Error **errp)
+{
+    MigrationChannel ch;
+
+    if (!migration_channel_connect(s->uri, &s->cancel, &ch, errp)) {
+        return false;
+    }
+    g_mutex_lock(&s->lock);
+    s->ch = ch;
+    s->to_dst = qemu_file_new_fd_output(ch.fd, true);
+    s->has_rp = ch.rp_fd >= 0;
+    s->rp = (MigRpReader) { .fd = ch.rp_fd };
+    g_mutex_unlock(&s->lock);
+    if (migrate_cap(MIGRATION_CAPABILITY_X_STRICT_DOWNTIME) && !s->has_rp) {
+        error_setg(errp, "x-strict-downtime needs a return path: use a "
+                   "tcp:, unix: or socket fd: transport");
+        return false;
+    }
+    /* A cancel that raced with the connect shuts the new channel too. */
+    if (migration_cancelled(s)) {
+        error_setg(errp, "migration cancelled");
+        return false;
+    }
+    return true;
+}
+
+static bool migration_setup_stream(MigrationState *s, Error **errp)
+{
+    savevm_state_header(s->to_dst);
+    if (s->has_rp) {
+        savevm_send_command(s->to_dst, SAVEVM_CMD_OPEN_RETURN_PATH, NULL, 0);
+    }
+    qemu_file_set_rate_limit(s->to_dst, migrate_max_bandwidth());
+    if (!savevm_state_setup(s->vmstate, s->to_dst, errp)) {
+        return false;
+    }
+    g_mutex_lock(&s->lock);
+    s->setup_us = migration_now_us() - s->start_us;
+    g_mutex_unlock(&s->lock);
+    return migration_try_status(s, MIGRATION_STATUS_SETUP,
+                                MIGRATION_STATUS_ACTIVE);
+}
+
+int64_t migration_expected_downtime_ms(MigrationState *s, uint64_t pending)
+{
+    uint64_t bw = s->bandwidth;
+
+    if (!bw) {
+        bw = migrate_max_bandwidth() ?: (1ull << 30);
+    }
+    return (int64_t)(pending * 1000 / bw) + s->learned_fixed_us / 1000;
+}
+
+/* Sleeps off the rate limit in slices that notice a cancel. */
+static void migration_rate_limit_wait(MigrationState *s)
+{
+    int64_t delay = qemu_file_rate_limit_delay_us(s->to_dst);
+
+    while (delay > 0 && !migration_cancelled(s) &&
+           !qemu_file_get_error(s->to_dst, NULL)) {
+        int64_t slice = MIN(delay, 20000);
+
+        g_usleep(slice);
+        delay -= slice;
+    }
+}
+
+static void migration_emit_pass(MigrationState *s, uint64_t sync_count)
+{
+    if (sync_count != s->last_sync_count) {
+        s->last_sync_count = sync_count;
+        if (migrate_cap(MIGRATION_CAPABILITY_EVENTS)) {
+            qapi_event_send_migration_pass(sync_count);
+        }
+    }
+}
+
+/* One pass; *pending: bytes the live entries still have to send. */
+static bool migration_iterate(MigrationState *s, int64_t *window_us,
+                              uint64_t *window_bytes, uint64_t *pending,
+                              bool *done, Error **errp)
+{
+    int64_t now;
+    uint64_t sent;
+    uint64_t sync_count;
+
+    qemu_file_set_rate_limit(s->to_dst, migrate_max_bandwidth());
+    if (!savevm_state_iterate(s->vmstate, s->to_dst, done, errp)) {
+        return false;
+    }
+    if (qemu_file_rate_limit(s->to_dst)) {
+        migration_rate_limit_wait(s);
+    }
+    now = migration_now_us();
+    sent = qemu_file_transferred(s->to_dst);
+    if (now - *window_us >= MIGRATION_BW_WINDOW_US) {
+        s->bandwidth = (sent - *window_bytes) * 1000000 / (now - *window_us);
+        g_mutex_lock(&s->lock);
+        s->mbps = s->bandwidth * 8 / 1e6;
+        g_mutex_unlock(&s->lock);
+        *window_us = now;
+        *window_bytes = sent;
+    }
+    *pending = savevm_state_pending(s->vmstate);
+    g_autoptr(MigrationStats) st = migration_ram_stats(&sync_count);
+    migration_emit_pass(s, sync_count);
+    return !qemu_file_get_error(s->to_dst, errp);
+}
+
+static Error *migration_strict_failure(MigrationState *s)
+{
+    Error *err = NULL;
+    int64_t deadline = migration_now_us() + 2000000;
+
+    /* The last aborted attempt's pong tells what it really needed. */
+    while (s->has_rp && migration_now_us() < deadline &&
+           s->strict_stop_us) {
+        migration_rp_poll(s);
+        g_usleep(10000);
+    }
+    g_mutex_lock(&s->lock);
+    error_setg(&err, "downtime-limit of %" PRIu64 " ms cannot be met (last "
+               "switchover needed %" PRId64 " ms)",
+               migrate_downtime_limit_ms(), s->strict_last_overrun_ms);
+    g_mutex_unlock(&s->lock);
+    return err;
+}
+
+/* Iterates until a switchover hands the guest over. */
+static bool migration_run(MigrationState *s, Error **errp)
+{
+    int64_t window_us = migration_now_us();
+    uint64_t window_bytes = qemu_file_transferred(s->to_dst);
+    bool strict = migrate_cap(MIGRATION_CAPABILITY_X_STRICT_DOWNTIME);
+
+    for (;;) {
+        uint64_t pending = 0;
+        bool done = false;
+        int64_t expected;
+
+        if (migration_cancelled(s)) {
+            error_setg(errp, "migration cancelled");
+            return false;
+        }
+        if (s->has_rp) {
+            migration_rp_poll(s);
+        }
+        if (!migration_iterate(s, &window_us, &window_bytes, &pending, &done,
+                               errp)) {
+            return false;
+        }
+        expected = migration_expected_downtime_ms(s, pending);
+        trace_migration_iterate(pending, s->bandwidth, expected);
+        g_mutex_lock(&s->lock);
+        s->expected_downtime_ms = expected;
+        g_mutex_unlock(&s->lock);
+        if (!(done && !pending) &&
+            expected > (int64_t)migrate_downtime_limit_ms()) {
+            continue;
+        }
+        switch (strict ? migration_switchover_strict(s)
+                       : migration_switchover(s)) {
+        case MIGRATION_SWITCHOVER_DONE:
+            return true;
+        case MIGRATION_SWITCHOVER_FAILED:
+            /* switchover.c recorded the error (migration_set_error). */
+            return false;
+        case MIGRATION_SWITCHOVER_ABORTED:
+            if (s->strict_aborts >= MIGRATION_STRICT_MAX_ABORTS) {
+                error_propagate(errp, migration_strict_failure(s));
+                return false;
+            }
+            window_us = migration_now_us();
+            window_bytes = qemu_file_transferred(s->to_dst);
+            break;
+        }
+    }
+}
+
+static void migration_finish(MigrationState *s, bool ok, Error *err)
+{
+    QEMUFile *f;
+    MigrationStatus st = migration_status(s);
+
+    {
+        BQL_LOCK_GUARD();
+        /* Stops dirty logging; the guest's RAM is untouched. */
+        savevm_state_cleanup(s->vmstate);
+        if (!ok && runstate_get() == RUN_STATE_FINISH_MIGRATE) {
+            if (s->was_running) {
+                vm_start();
+            } else {
+                runstate_set(RUN_STATE_PAUSED);
+            }
+        }
+    }
+    g_mutex_lock(&s->lock);
+    f = s->to_dst;
+    s->to_dst = NULL;
+    g_mutex_unlock(&s->lock);
+    if (f) {
+        qemu_fclose(f);
+    }
+    migration_channel_close(&s->ch);
+    g_mutex_lock(&s->lock);
+    s->ch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
+    s->end_us = migration_now_us();
+    g_mutex_unlock(&s->lock);
+    if (ok) {
+        error_free(err);
+        migration_try_status(s, st, MIGRATION_STATUS_COMPLETED);
+    } else if (migration_cancelled(s)) {
+        error_free(err);
+        migration_try_status(s, MIGRATION_STATUS_CANCELLING,
+                             MIGRATION_STATUS_CANCELLED);
+    } else {
+        if (err) {
+            migration_set_error(s, err);
+        }
+        g_mutex_lock(&s->lock);
+        if (s->error) {
+            error_report("migration failed: %s", error_get_pretty(s->error));
+        }
+        g_mutex_unlock(&s->lock);
+        migration_try_status(s, st, MIGRATION_STATUS_FAILED);
+    }
+    trace_migration_thread_end(MigrationStatus_str(migration_status(s)));
+}
+
+static void *migration_thread(void *opaque)
+{
+    MigrationState *s = opaque;
+    Error *err = NULL;
+    bool ok;
+
+    g_autofree char *name = g_strdup("live_migration");
+    pthread_setname_np(pthread_self(), name);
+    ok = migration_open(s, &err) && migration_setup_stream(s, &err) &&
+         migration_run(s, &err);
+    migration_finish(s, ok, err);
+    return NULL;
+}
+
+/* ---- QMP ---- */
+
+void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
+{
+    MigrationState *s = &migration_state;
+    const char *unimpl = migrate_caps_unimplemented();
+
+    if (migration_is_active()) {
+        error_setg(errp, "There's a migration process in progress");
+        return;
+    }
+    if (runstate_get() == RUN_STATE_INMIGRATE) {
+        error_setg(errp, "Guest is waiting for an incoming migration");
+        return;
+    }
+    if (unimpl) {
+        error_setg(errp, "capability '%s' is not implemented yet", unimpl);
+        return;
+    }
+    if (!migration_uri_check(uri, errp)) {
+        return;
+    }
+    if (migrate_cap(MIGRATION_CAPABILITY_X_STRICT_DOWNTIME) &&
+        (g_str_has_prefix(uri, "exec:") || g_str_has_prefix(uri, "file:"))) {
+        error_setg(errp, "x-strict-downtime needs a return path: use a "
+                   "tcp:, unix: or socket fd: transport");
+        return;
+    }
+    if (s->thread_running) {
+        pthread_join(s->thread, NULL);
+        s->thread_running = false;
+    }
+    g_mutex_lock(&s->lock);
+    g_free(s->uri);
+    s->uri = g_strdup(uri);
+    s->vmstate = savevm_default();
+    error_free(s->error);
+    s->error = NULL;
+    s->start_us = migration_now_us();
+    s->setup_us = s->end_us = 0;
+    s->downtime_ms = -1;
+    s->expected_downtime_ms = 0;
+    s->mbps = 0;
+    s->strict_aborts = 0;
+    s->strict_last_overrun_ms = 0;
+    g_mutex_unlock(&s->lock);
+    s->cancel = false;
+    s->bandwidth = 0;
+    s->strict_attempt = 0;
+    s->strict_stop_us = 0;
+    s->was_running = runstate_is_running();
+    ram_migration_stats_reset();
+    migration_try_status(s, migration_status(s), MIGRATION_STATUS_SETUP);
+    if (pthread_create(&s->thread, NULL, migration_thread, s)) {
+        error_setg_errno(errp, errno, "cannot start the migration thread");
+        migration_try_status(s, MIGRATION_STATUS_SETUP,
+                             MIGRATION_STATUS_FAILED);
+        return;
+    }
+    s->thread_running = true;
+}
+
+void qmp_migrate_cancel(Error **errp)
+{
+    MigrationState *s = &migration_state;
+    MigrationStatus st = migration_status(s);
+
+    if (st != MIGRATION_STATUS_SETUP && st != MIGRATION_STATUS_ACTIVE) {
+        return;
+    }
+    __atomic_store_n(&s->cancel, true, __ATOMIC_SEQ_CST);
+    if (!migration_try_status(s, st, MIGRATION_STATUS_CANCELLING)) {
+        return;         /* it ended meanwhile */
+    }
+    /* Unblock the thread wherever it waits on the peer. */
+    g_mutex_lock(&s->lock);
+    if (s->to_dst) {
+        qemu_file_shutdown(s->to_dst);
+    }
+    migration_channel_shutdown(&s->ch);
+    g_mutex_unlock(&s->lock);
+}
+
+static void migration_fill_info(MigrationState *s, MigrationInfo *info)
+{
+    MigrationStatus st = migration_status(s);
+    int64_t now = migration_now_us();
+
+    info->has_status = true;
+    info->status = st;
+    g_mutex_lock(&s->lock);
+    info->has_total_time = true;
+    info->total_time = ((s->end_us ? s->end_us : now) - s->start_us) / 1000;
+    if (st != MIGRATION_STATUS_SETUP) {
+        info->has_setup_time = true;
+        info->setup_time = s->setup_us / 1000;
+    }
+    if (st == MIGRATION_STATUS_ACTIVE) {
+        info->has_expected_downtime = true;
+        info->expected_downtime = s->expected_downtime_ms;
+    }
+    if (st == MIGRATION_STATUS_COMPLETED && s->downtime_ms >= 0) {
+        info->has_downtime = true;
+        info->downtime = s->downtime_ms;
+    }
+    if (st == MIGRATION_STATUS_FAILED && s->error) {
+        info->error_desc = g_strdup(error_get_pretty(s->error));
+    }
+    if (migrate_cap(MIGRATION_CAPABILITY_X_STRICT_DOWNTIME) ||
+        s->strict_aborts) {
+        info->has_x_strict_aborts = true;
+        info->x_strict_aborts = s->strict_aborts;
+        info->has_x_strict_last_overrun = true;
+        info->x_strict_last_overrun = s->strict_last_overrun_ms;
+    }
+    g_mutex_unlock(&s->lock);
+    if (st != MIGRATION_STATUS_SETUP) {
+        info->ram = migration_ram_stats(NULL);
+        g_mutex_lock(&s->lock);
+        info->ram->mbps = s->mbps;
+        g_mutex_unlock(&s->lock);
+    }
+}
+
+MigrationInfo *qmp_query_migrate(Error **errp)
+{
+    MigrationInfo *info = g_new0(MigrationInfo, 1);
+
+    /* An outgoing migration, else the incoming side of a destination. */
+    if (migration_status(&migration_state) != MIGRATION_STATUS_NONE) {
+        migration_fill_info(&migration_state, info);
+    } else {
+        migration_incoming_info(info);
+    }
+    return info;
+}
+
+bool migration_machine_init(SaveVMState *s, GuestMemory *mem, KvmState *kvm,
+                            Error **errp)
+{
+    /* The machine may have registered its RAM itself already. */
+    if (savevm_find(s, RAM_MIGRATION_IDSTR, 0)) {
+        return true;
+    }
+    return ram_migration_register(s, mem, kvm, errp);
+}

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Migration capabilities and parameters: the QMP commands that set and
+ * query them, and the accessors the migration code reads them with.
+ * Tandem lists every QEMU capability so tools can query them, accepts
+ * the ones it implements (events, return-path, x-strict-downtime), accepts
+ * x-colo and postcopy-ram so scripts can prepare them but refuses them at
+ * migrate time until they exist, and rejects the rest by name.
+ *
+ * Parameters are read by the migration thread while QMP may change them:
+ * each is a single aligned 64-bit value written and read atomically.
+ */
+#include <inttypes.h>
+#include "migration-internal.h"
+#include "qapi/qapi-commands.h"
+#include "trace.h"
+
+static struct {
+    bool caps[MIGRATION_CAPABILITY__MAX];
+    uint64_t downtime_limit;
+    uint64_t max_bandwidth;
+    uint64_t checkpoint_delay;
+} mig_opts = {
+    .downtime_limit = MIGRATION_DEFAULT_DOWNTIME_MS,
+    .max_bandwidth = MIGRATION_DEFAULT_BANDWIDTH,
+    .checkpoint_delay = MIGRATION_DEFAULT_CKPT_DELAY_MS,
+};
+
+/* Implemented, or settable ahead of their implementation. */
+static bool migrate_cap_settable(MigrationCapability cap)
+{
+    switch (cap) {
+    case MIGRATION_CAPABILITY_EVENTS:
+    case MIGRATION_CAPABILITY_RETURN_PATH:
+    case MIGRATION_CAPABILITY_X_STRICT_DOWNTIME:
+    case MIGRATION_CAPABILITY_X_COLO:
+    case MIGRATION_CAPABILITY_POSTCOPY_RAM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool migrate_cap(MigrationCapability cap)
+{
+    return __atomic_load_n(&mig_opts.caps[cap], __ATOMIC_RELAXED);
+}
+
+uint64_t migrate_downtime_limit_ms(void)
+{
+    return __atomic_load_n(&mig_opts.downtime_limit, __ATOMIC_RELAXED);
+}
+
+uint64_t migrate_max_bandwidth(void)
+{
+    return __atomic_load_n(&mig_opts.max_bandwidth, __ATOMIC_RELAXED);
+}
+
+const char *migrate_caps_unimplemented(void)
+{
+    if (migrate_cap(MIGRATION_CAPABILITY_X_COLO)) {
+        return "x-colo";
+    }
+    if (migrate_cap(MIGRATION_CAPABILITY_POSTCOPY_RAM)) {
+        return "postcopy-ram";
+    }
+    return NULL;
+}
+
+void qmp_migrate_set_capabilities(MigrationCapabilityStatusList *capabilities,
+                                  Error **errp)
+{
+    MigrationStatus st = migration_status(migration_current());
+
+    if (st == MIGRATION_STATUS_SETUP || st == MIGRATION_STATUS_ACTIVE ||
+        st == MIGRATION_STATUS_CANCELLING) {
+        error_setg(errp, "There's a migration process in progress");
+        return;
+    }
+    /* All or nothing: check every entry before changing any. */
+    for (MigrationCapabilityStatusList *l = capabilities; l; l = l->next) {
+        if (l->value->state && !migrate_cap_settable(l->value->capability)) {
+            error_setg(errp, "capability '%s' is not supported by Tandem",
+                       MigrationCapability_str(l->value->capability));
+            return;
+        }
+    }
+    for (MigrationCapabilityStatusList *l = capabilities; l; l = l->next) {
+        trace_migration_set_capability(
+            MigrationCapability_str(l->value->capability), l->value->state);
+        __atomic_store_n(&mig_opts.caps[l->value->capability],
+                         l->value->state, __ATOMIC_RELAXED);
+    }
+}
+
+MigrationCapabilityStatusList *qmp_query_migrate_capabilities(Error **errp)
+{
+    MigrationCapabilityStatusList *head = NULL, **tail = &head;
+
+    for (int i = 0; i < MIGRATION_CAPABILITY__MAX; i++) {
+        MigrationCapabilityStatusList *node = g_new0(
+            MigrationCapabilityStatusList, 1);
+
+        node->value = g_new0(MigrationCapabilityStatus, 1);
+        node->value->capability = i;
+        node->value->state = migrate_cap(i);
+        *tail = node;
+        tail = &node->next;
+    }
+    return head;
+}
+
+void qmp_migrate_set_parameters(MigrateSetParameters *arg, Error **errp)
+{
+    if (arg->has_downtime_limit &&
+        arg->downtime_limit > MIGRATION_MAX_DOWNTIME_MS) {
+        error_setg(errp, "Parameter 'downtime_limit' expects an integer in "
+                   "the range of 0 to %u milliseconds",
+                   MIGRATION_MAX_DOWNTIME_MS);
+        return;
+    }
+    if (arg->has_max_bandwidth && arg->max_bandwidth > INT64_MAX) {
+        error_setg(errp, "Parameter 'max_bandwidth' expects an integer in "
+                   "the range of 0 to %" PRId64 " bytes/second", INT64_MAX);
+        return;
+    }
+    if (arg->has_downtime_limit) {
+        trace_migration_set_parameter("downtime-limit", arg->downtime_limit);
+        __atomic_store_n(&mig_opts.downtime_limit, arg->downtime_limit,
+                         __ATOMIC_RELAXED);
+    }
+    if (arg->has_max_bandwidth) {
+        trace_migration_set_parameter("max-bandwidth", arg->max_bandwidth);
+        __atomic_store_n(&mig_opts.max_bandwidth, arg->max_bandwidth,
+                         __ATOMIC_RELAXED);
+    }
+    if (arg->has_x_checkpoint_delay) {
+        trace_migration_set_parameter("x-checkpoint-delay",
+                                      arg->x_checkpoint_delay);
+        __atomic_store_n(&mig_opts.checkpoint_delay, arg->x_checkpoint_delay,
+                         __ATOMIC_RELAXED);
+    }
+}
+
+MigrationParameters *qmp_query_migrate_parameters(Error **errp)
+{
+    MigrationParameters *p = g_new0(MigrationParameters, 1);
+
+    p->has_downtime_limit = true;
+    p->downtime_limit = migrate_downtime_limit_ms();
+    p->has_max_bandwidth = true;
+    p->max_bandwidth = migrate_max_bandwidth();
+    p->has_x_checkpoint_delay = true;
+    p->x_checkpoint_delay = __atomic_load_n(&mig_opts.checkpoint_delay,
+                                            __ATOMIC_RELAXED);
+    return p;
+}

@@ -1,0 +1,803 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * RAM migration: the live savevm entry "ram".
+ *
+ * The source keeps, per RamBlock, a private migration bitmap of the pages
+ * still to send (setup fills it; the shared RamBlock.dirty is only ever
+ * taken from, never used to remember what is pending). Each harvest asks
+ * KVM to merge its log into RamBlock.dirty, takes that bitmap atomically
+ * (so device writes racing with us are either in this harvest or the next)
+ * and ORs it into the migration bitmap, keeping a count of set bits so
+ * that save_pending is O(1). Pages then go out in address order from a
+ * cursor that survives rate-limited iterations, so a rate-limited source
+ * does not starve the high pages by always restarting at address 0.
+ *
+ * A page is either all zero (an 8-byte ZERO record) or queued by reference
+ * behind an 8-byte PAGE record: the stream buffer never copies guest RAM.
+ * The guest may write a page between the zero check / queueing and the
+ * flush; KVM re-protected the page at the harvest before we looked at it,
+ * so such a write makes the page dirty again and the next harvest resends
+ * it. The last harvest (save_complete) runs with the vCPUs paused, so what
+ * it sends is final.
+ *
+ * The destination treats the stream as hostile: the block list must match
+ * its own RAM layout exactly, each page record must name a page-aligned
+ * address inside one RAM block and carry exactly one known kind, and only
+ * then is the page written. A ZERO record clears the page only if it is
+ * not already zero, so untouched destination memory is never faulted in.
+ * Every page written (data or zero) is recorded in a per-block "received"
+ * bitmap for COLO. Loading does not mark RamBlock.dirty: the received
+ * bitmap is the record of what loading wrote, and COLO must be able to
+ * tell the secondary's own writes from the primary's pages.
+ *
+ * Record format: docs/devel/migration-stream.md, "RAM records".
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <glib.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#include "migration/ram.h"
+#include "util/bitmap.h"
+#include "trace.h"
+
+/* Dirty and send rates are computed over periods at least this long. */
+#define RAM_RATE_PERIOD_US      (100 * 1000)
+/* Unlimited sends check the stream for errors every this many pages. */
+#define RAM_ERROR_CHECK_PAGES   256
+
+typedef struct RamBlockMig {
+    RamBlock *rb;
+    size_t pages;
+    unsigned long *bmap;        /* source: pages still to send */
+    unsigned long *scratch;     /* source: what the last take returned */
+    unsigned long *received;    /* destination: pages written by loading */
+} RamBlockMig;
+
+typedef struct RamMigrationState {
+    SaveVMState *s;
+    GuestMemory *mem;
+    KvmState *kvm;
+
+    /* Source. */
+    RamBlockMig *save_blocks;
+    unsigned nr_save_blocks;
+    bool saving;
+    bool we_started_logging;
+    uint64_t dirty_pages;       /* set bits over all bmaps */
+    unsigned cursor_block;
+    size_t cursor_page;
+    int64_t period_start_us;
+    uint64_t period_dirtied;
+    uint64_t period_sent;
+    RamMigrationStats st;       /* published to ram_stats */
+
+    /* Destination. */
+    RamBlockMig *load_blocks;
+    unsigned nr_load_blocks;
+    unsigned last_load_block;   /* lookup cache */
+    bool have_block_list;
+    uint64_t load_pages;
+    uint64_t load_zero;
+} RamMigrationState;
+
+static GMutex ram_registry_lock;
+static GPtrArray *ram_registry;         /* RamMigrationState */
+
+static GMutex ram_stats_lock;
+static RamMigrationStats ram_stats;
+
+/* ---- zero detection ---- */
+
+#if defined(__SSE2__)
+/* 64 bytes at p (16-aligned) all zero? */
+static inline bool ram_block64_is_zero(const uint8_t *p)
+{
+    const __m128i *v = (const __m128i *)p;
+    __m128i acc = _mm_or_si128(_mm_or_si128(v[0], v[1]),
+                               _mm_or_si128(v[2], v[3]));
+
+    return _mm_movemask_epi8(_mm_cmpeq_epi8(acc, _mm_setzero_si128()))
+           == 0xffff;
+}
+#define RAM_ZERO_ALIGN 16
+#else
+static inline bool ram_block64_is_zero(const uint8_t *p)
+{
+    const uint64_t *w = (const uint64_t *)p;
+
+    return !(w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7]);
+}
+#define RAM_ZERO_ALIGN 8
+#endif
+
+bool ram_buffer_is_zero(const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    const uint8_t *end = p + len;
+    uint64_t first;
+
+    /* Most non-zero pages differ in their first bytes: test 8 of them
+     * before anything else. */
+    if (len >= 8) {
+        memcpy(&first, p, 8);
+        if (first) {
+            return false;
+        }
+    }
+    while (p < end && ((uintptr_t)p & (RAM_ZERO_ALIGN - 1))) {
+        if (*p++) {
+            return false;
+        }
+    }
+    /* Four 64-byte blocks per round, one early exit check per round. */
+    while (end - p >= 256) {
+        if (!ram_block64_is_zero(p) || !ram_block64_is_zero(p + 64) ||
+            !ram_block64_is_zero(p + 128) || !ram_block64_is_zero(p + 192)) {
+            return false;
+        }
+        p += 256;
+    }
+    while (end - p >= 64) {
+        if (!ram_block64_is_zero(p)) {
+            return false;
+        }
+        p += 64;
+    }
+    while (p < end) {
+        if (*p++) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- helpers ---- */
+
+static void ram_format_size(uint64_t bytes, char *buf, size_t len)
+{
+    static const struct { uint64_t unit; const char *name; } units[] = {
+        { 1ULL << 40, "TiB" }, { 1ULL << 30, "GiB" },
+        { 1ULL << 20, "MiB" }, { 1ULL << 10, "KiB" },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(units); i++) {
+        if (bytes >= units[i].unit && !(bytes % units[i].unit)) {
+            snprintf(buf, len, "%" PRIu64 " %s", bytes / units[i].unit,
+                     units[i].name);
+            return;
+        }
+    }
+    snprintf(buf, len, "%" PRIu64 " bytes", bytes);
+}
+
+static RamBlockMig *ram_blocks_new(GuestMemory *mem, unsigned *nr)
+{
+    RamBlockMig *b = g_new0(RamBlockMig, mem->nr_blocks ? mem->nr_blocks : 1);
+
+    for (unsigned i = 0; i < mem->nr_blocks; i++) {
+        b[i].rb = &mem->blocks[i];
+        b[i].pages = mem->blocks[i].size >> GUEST_PAGE_SHIFT;
+    }
+    *nr = mem->nr_blocks;
+    return b;
+}
+
+static void ram_blocks_free(RamBlockMig *b, unsigned nr)
+{
+    for (unsigned i = 0; b && i < nr; i++) {
+        g_free(b[i].bmap);
+        g_free(b[i].scratch);
+        g_free(b[i].received);
+    }
+    g_free(b);
+}
+
+static void ram_stats_publish(RamMigrationState *rs)
+{
+    rs->st.remaining = rs->dirty_pages * GUEST_PAGE_SIZE;
+    g_mutex_lock(&ram_stats_lock);
+    ram_stats = rs->st;
+    g_mutex_unlock(&ram_stats_lock);
+}
+
+const RamMigrationStats *ram_migration_stats(void)
+{
+    return &ram_stats;
+}
+
+void ram_migration_stats_snapshot(RamMigrationStats *out)
+{
+    g_mutex_lock(&ram_stats_lock);
+    *out = ram_stats;
+    g_mutex_unlock(&ram_stats_lock);
+}
+
+void ram_migration_stats_reset(void)
+{
+    g_mutex_lock(&ram_stats_lock);
+    memset(&ram_stats, 0, sizeof(ram_stats));
+    g_mutex_unlock(&ram_stats_lock);
+}
+
+/* ---- source ---- */
+
+/* Closes a rate period if it is long enough. */
+static void ram_update_rates(RamMigrationState *rs)
+{
+    int64_t now = g_get_monotonic_time();
+    int64_t elapsed = now - rs->period_start_us;
+
+    if (elapsed < RAM_RATE_PERIOD_US) {
+        return;
+    }
+    rs->st.dirty_pages_rate = rs->period_dirtied * G_USEC_PER_SEC / elapsed;
+    rs->st.pages_per_second = rs->period_sent * G_USEC_PER_SEC / elapsed;
+    rs->period_dirtied = 0;
+    rs->period_sent = 0;
+    rs->period_start_us = now;
+}
+
+/*
+ * Harvest: KVM's log into RamBlock.dirty, then RamBlock.dirty into the
+ * migration bitmaps.
+ */
+static bool ram_dirty_sync(RamMigrationState *rs, Error **errp)
+{
+    uint64_t dirtied = 0, added = 0;
+
+    if (rs->kvm && !kvm_dirty_sync(rs->kvm, errp)) {
+        error_prepend(errp, "ram: dirty sync: ");
+        return false;
+    }
+    for (unsigned i = 0; i < rs->nr_save_blocks; i++) {
+        RamBlockMig *b = &rs->save_blocks[i];
+        size_t words = BITS_TO_LONGS(b->pages);
+
+        bitmap_take_atomic(b->scratch, b->rb->dirty, b->pages);
+        for (size_t w = 0; w < words; w++) {
+            unsigned long d = b->scratch[w];
+
+            if (d) {
+                dirtied += __builtin_popcountl(d);
+                added += __builtin_popcountl(d & ~b->bmap[w]);
+                b->bmap[w] |= d;
+            }
+        }
+    }
+    rs->dirty_pages += added;
+    rs->period_dirtied += dirtied;
+    rs->st.dirty_sync_count++;
+    ram_update_rates(rs);
+    trace_ram_dirty_sync(dirtied, added, rs->dirty_pages);
+    return true;
+}
+
+/* One page record; returns true if it was a zero page. */
+static inline bool ram_send_page(RamMigrationState *rs, QEMUFile *f,
+                                 RamBlockMig *b, size_t page)
+{
+    uint64_t gpa = b->rb->gpa + ((uint64_t)page << GUEST_PAGE_SHIFT);
+    const uint8_t *host = b->rb->host + ((uint64_t)page << GUEST_PAGE_SHIFT);
+
+    if (ram_buffer_is_zero(host, GUEST_PAGE_SIZE)) {
+        qemu_put_be64(f, gpa | RAM_REC_ZERO);
+        rs->st.duplicate++;
+        return true;
+    }
+    qemu_put_be64(f, gpa | RAM_REC_PAGE);
+    qemu_put_buffer_nocopy(f, host, GUEST_PAGE_SIZE);
+    rs->st.normal++;
+    rs->st.normal_bytes += GUEST_PAGE_SIZE;
+    return false;
+}
+
+/*
+ * Sends marked pages in address order from the cursor (wrapping once),
+ * until none is left or, if limited, the rate limit says stop. Returns
+ * the number of pages sent.
+ */
+static uint64_t ram_send_dirty(RamMigrationState *rs, QEMUFile *f,
+                               bool limited)
+{
+    uint64_t sent = 0;
+
+    while (rs->dirty_pages) {
+        RamBlockMig *b;
+        size_t page;
+
+        if (limited ? qemu_file_rate_limit(f)
+                    : (sent % RAM_ERROR_CHECK_PAGES == 0 &&
+                       qemu_file_get_error(f, NULL))) {
+            break;
+        }
+        if (rs->cursor_block >= rs->nr_save_blocks) {
+            rs->cursor_block = 0;
+            rs->cursor_page = 0;
+        }
+        b = &rs->save_blocks[rs->cursor_block];
+        page = find_next_bit(b->bmap, b->pages, rs->cursor_page);
+        if (page >= b->pages) {
+            rs->cursor_block++;
+            rs->cursor_page = 0;
+            continue;
+        }
+        clear_bit(page, b->bmap);
+        rs->dirty_pages--;
+        rs->cursor_page = page + 1;
+        ram_send_page(rs, f, b, page);
+        sent++;
+    }
+    rs->period_sent += sent;
+    return sent;
+}
+
+static void ram_save_stop(RamMigrationState *rs)
+{
+    bool stopped = false;
+
+    if (rs->we_started_logging && rs->kvm) {
+        Error *err = NULL;
+
+        /* Not fatal: the source keeps running either way. */
+        stopped = kvm_dirty_log_stop(rs->kvm, &err);
+        if (!stopped) {
+            trace_ram_save_log_stop_failed(error_get_pretty(err));
+            error_free(err);
+        }
+    }
+    trace_ram_save_cleanup(rs->saving, stopped);
+    rs->we_started_logging = false;
+    ram_blocks_free(rs->save_blocks, rs->nr_save_blocks);
+    rs->save_blocks = NULL;
+    rs->nr_save_blocks = 0;
+    rs->dirty_pages = 0;
+    rs->saving = false;
+}
+
+static bool ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
+{
+    RamMigrationState *rs = opaque;
+    uint64_t start = qemu_file_transferred(f);
+    uint64_t total = 0;
+
+    if (rs->saving) {
+        ram_save_stop(rs);
+    }
+    if (rs->mem->nr_blocks > RAM_MIGRATION_MAX_BLOCKS) {
+        error_setg(errp, "ram: %u RAM blocks, at most %u can be migrated",
+                   rs->mem->nr_blocks, RAM_MIGRATION_MAX_BLOCKS);
+        return false;
+    }
+
+    /* Start logging before marking everything: a write after this point
+     * is caught by the log, one before it by the full first pass. */
+    if (rs->kvm && !rs->kvm->dirty_logging) {
+        if (!kvm_dirty_log_start(rs->kvm, errp)) {
+            error_prepend(errp, "ram: ");
+            return false;
+        }
+        rs->we_started_logging = true;
+    }
+    rs->save_blocks = ram_blocks_new(rs->mem, &rs->nr_save_blocks);
+    rs->saving = true;
+    rs->dirty_pages = 0;
+    rs->cursor_block = 0;
+    rs->cursor_page = 0;
+    memset(&rs->st, 0, sizeof(rs->st));
+
+    qemu_put_be64(f, RAM_REC_BLOCKS);
+    qemu_put_be32(f, rs->nr_save_blocks);
+    for (unsigned i = 0; i < rs->nr_save_blocks; i++) {
+        RamBlockMig *b = &rs->save_blocks[i];
+
+        b->bmap = bitmap_new(b->pages);
+        b->scratch = bitmap_new(b->pages);
+        /* What was dirty before is covered by the full pass. */
+        bitmap_take_atomic(b->scratch, b->rb->dirty, b->pages);
+        bitmap_fill(b->bmap, b->pages);
+        rs->dirty_pages += b->pages;
+        total += b->rb->size;
+
+        qemu_put_counted_string(f, b->rb->name);
+        qemu_put_be64(f, b->rb->gpa);
+        qemu_put_be64(f, b->rb->size);
+    }
+    qemu_put_be64(f, RAM_REC_EOS);
+    qemu_fflush(f);
+
+    rs->st.total = total;
+    rs->st.transferred = qemu_file_transferred(f) - start;
+    rs->period_start_us = g_get_monotonic_time();
+    rs->period_dirtied = rs->period_sent = 0;
+    ram_stats_publish(rs);
+    trace_ram_save_setup(rs->nr_save_blocks, total, rs->we_started_logging);
+    return true;
+}
+
+static bool ram_save_iterate(QEMUFile *f, void *opaque, bool *done,
+                             Error **errp)
+{
+    RamMigrationState *rs = opaque;
+    uint64_t start = qemu_file_transferred(f);
+    uint64_t zero = rs->st.duplicate;
+    uint64_t sent;
+
+    if (!rs->saving) {
+        error_setg(errp, "ram: iterate without setup");
+        return false;
+    }
+    rs->st.iterations++;
+    if (!ram_dirty_sync(rs, errp)) {
+        return false;
+    }
+    /* Done only when a harvest finds nothing: pages sent in this pass may
+     * have been dirtied again, which only the next harvest can tell. */
+    *done = rs->dirty_pages == 0;
+    sent = ram_send_dirty(rs, f, true);
+    qemu_put_be64(f, RAM_REC_EOS);
+    /* The pages were queued by reference and the guest keeps running. */
+    qemu_fflush(f);
+    rs->st.transferred += qemu_file_transferred(f) - start;
+    ram_stats_publish(rs);
+    trace_ram_save_iterate(rs->st.iterations, sent, rs->st.duplicate - zero,
+                           rs->dirty_pages, *done);
+    return true;
+}
+
+static bool ram_save_complete(QEMUFile *f, void *opaque, Error **errp)
+{
+    RamMigrationState *rs = opaque;
+    uint64_t start = qemu_file_transferred(f);
+    uint64_t zero = rs->st.duplicate;
+    uint64_t sent;
+
+    if (!rs->saving) {
+        error_setg(errp, "ram: complete without setup");
+        return false;
+    }
+    /* vCPUs are paused: after this harvest nothing changes any more. */
+    if (!ram_dirty_sync(rs, errp)) {
+        return false;
+    }
+    sent = ram_send_dirty(rs, f, false);
+    qemu_put_be64(f, RAM_REC_EOS);
+    qemu_fflush(f);
+    rs->st.transferred += qemu_file_transferred(f) - start;
+    ram_stats_publish(rs);
+    trace_ram_save_complete(sent, rs->st.duplicate - zero);
+    ram_save_stop(rs);
+    /* Stopped early only on a stream error, which savevm reports. */
+    return true;
+}
+
+static uint64_t ram_save_pending(void *opaque)
+{
+    RamMigrationState *rs = opaque;
+
+    return rs->dirty_pages * GUEST_PAGE_SIZE;
+}
+
+static void ram_save_cleanup(void *opaque)
+{
+    RamMigrationState *rs = opaque;
+
+    if (rs->saving || rs->we_started_logging) {
+        ram_save_stop(rs);
+    }
+}
+
+/* ---- destination ---- */
+
+static bool ram_load_setup(void *opaque, Error **errp)
+{
+    RamMigrationState *rs = opaque;
+
+    ram_blocks_free(rs->load_blocks, rs->nr_load_blocks);
+    rs->load_blocks = ram_blocks_new(rs->mem, &rs->nr_load_blocks);
+    for (unsigned i = 0; i < rs->nr_load_blocks; i++) {
+        rs->load_blocks[i].received = bitmap_new(rs->load_blocks[i].pages);
+    }
+    rs->last_load_block = 0;
+    rs->have_block_list = false;
+    rs->load_pages = rs->load_zero = 0;
+    return true;
+}
+
+static void ram_load_cleanup(void *opaque)
+{
+    RamMigrationState *rs = opaque;
+
+    /* The received bitmaps stay for COLO until the next load_setup. */
+    trace_ram_load_done(rs->load_pages, rs->load_zero);
+    rs->have_block_list = false;
+}
+
+/* A stream error: the loader reports it (truncation) from f. */
+static bool ram_load_stream_ok(QEMUFile *f, Error **errp)
+{
+    if (qemu_file_get_error(f, NULL)) {
+        error_setg(errp, "ram: stream error");
+        return false;
+    }
+    return true;
+}
+
+static bool ram_load_block_list(RamMigrationState *rs, QEMUFile *f,
+                                Error **errp)
+{
+    uint32_t count;
+    unsigned i;
+
+    if (rs->have_block_list) {
+        error_setg(errp, "ram: block list sent twice");
+        return false;
+    }
+    count = qemu_get_be32(f);
+    if (!ram_load_stream_ok(f, errp)) {
+        return false;
+    }
+    if (count > RAM_MIGRATION_MAX_BLOCKS) {
+        error_setg(errp, "ram: the stream lists %" PRIu32 " RAM blocks, "
+                   "more than the %u allowed", count,
+                   RAM_MIGRATION_MAX_BLOCKS);
+        return false;
+    }
+    trace_ram_load_blocks(count, rs->nr_load_blocks);
+    for (i = 0; i < count; i++) {
+        char name[256];
+        char here[32], there[32];
+        uint64_t gpa, size;
+        RamBlock *rb;
+
+        qemu_get_counted_string(f, name);
+        gpa = qemu_get_be64(f);
+        size = qemu_get_be64(f);
+        if (!ram_load_stream_ok(f, errp)) {
+            return false;
+        }
+        if (i >= rs->nr_load_blocks) {
+            error_setg(errp, "ram: block '%s' in the stream does not exist "
+                       "here", name);
+            return false;
+        }
+        rb = rs->load_blocks[i].rb;
+        if (strcmp(rb->name, name)) {
+            error_setg(errp, "ram: block %u is '%s' here but '%s' in the "
+                       "stream", i, rb->name, name);
+            return false;
+        }
+        if (rb->size != size) {
+            ram_format_size(rb->size, here, sizeof(here));
+            ram_format_size(size, there, sizeof(there));
+            error_setg(errp, "ram: block '%s' is %s here but %s in the stream",
+                       name, here, there);
+            return false;
+        }
+        if (rb->gpa != gpa) {
+            error_setg(errp, "ram: block '%s' is at 0x%" PRIx64 " here but at "
+                       "0x%" PRIx64 " in the stream", name, rb->gpa, gpa);
+            return false;
+        }
+    }
+    if (count < rs->nr_load_blocks) {
+        error_setg(errp, "ram: block '%s' exists here but not in the stream",
+                   rs->load_blocks[count].rb->name);
+        return false;
+    }
+    rs->have_block_list = true;
+    return true;
+}
+
+static RamBlockMig *ram_load_find(RamMigrationState *rs, uint64_t gpa)
+{
+    RamBlockMig *b = &rs->load_blocks[rs->last_load_block];
+
+    if (rs->last_load_block < rs->nr_load_blocks &&
+        gpa - b->rb->gpa < b->rb->size && gpa >= b->rb->gpa) {
+        return b;
+    }
+    for (unsigned i = 0; i < rs->nr_load_blocks; i++) {
+        b = &rs->load_blocks[i];
+        if (gpa >= b->rb->gpa && gpa - b->rb->gpa < b->rb->size) {
+            rs->last_load_block = i;
+            return b;
+        }
+    }
+    return NULL;
+}
+
+static bool ram_load_page(RamMigrationState *rs, QEMUFile *f, uint64_t gpa,
+                          bool zero, Error **errp)
+{
+    RamBlockMig *b;
+    uint8_t *host;
+    size_t page;
+
+    if (!rs->have_block_list) {
+        error_setg(errp, "ram: page 0x%" PRIx64 " before the block list", gpa);
+        return false;
+    }
+    if (gpa & (GUEST_PAGE_SIZE - 1)) {
+        error_setg(errp, "ram: page 0x%" PRIx64 " is not page aligned", gpa);
+        return false;
+    }
+    b = ram_load_find(rs, gpa);
+    if (!b) {
+        error_setg(errp, "ram: page 0x%" PRIx64 " is outside guest RAM", gpa);
+        return false;
+    }
+    page = (gpa - b->rb->gpa) >> GUEST_PAGE_SHIFT;
+    host = b->rb->host + (gpa - b->rb->gpa);
+    if (zero) {
+        /* Reading a never-touched page is cheap; writing would allocate. */
+        if (!ram_buffer_is_zero(host, GUEST_PAGE_SIZE)) {
+            memset(host, 0, GUEST_PAGE_SIZE);
+        }
+        rs->load_zero++;
+    } else if (!qemu_get_buffer(f, host, GUEST_PAGE_SIZE)) {
+        /* Truncated: the page (validated above) is now zero. */
+        return ram_load_stream_ok(f, errp);
+    }
+    set_bit(page, b->received);
+    rs->load_pages++;
+    return true;
+}
+
+static bool ram_load_state(QEMUFile *f, void *opaque, int version_id,
+                           Error **errp)
+{
+    RamMigrationState *rs = opaque;
+
+    if (!rs->load_blocks) {
+        error_setg(errp, "ram: load without setup");
+        return false;
+    }
+    for (;;) {
+        uint64_t rec = qemu_get_be64(f);
+        uint64_t flags = rec & RAM_REC_FLAG_MASK;
+        uint64_t addr = rec & RAM_REC_ADDR_MASK;
+
+        if (!ram_load_stream_ok(f, errp)) {
+            return false;
+        }
+        if (flags & ~(RAM_REC_ZERO | RAM_REC_PAGE | RAM_REC_EOS |
+                      RAM_REC_BLOCKS)) {
+            error_setg(errp, "ram: record 0x%016" PRIx64 " (page 0x%" PRIx64
+                       ") has unknown flags 0x%016" PRIx64, rec, addr,
+                       flags & ~(RAM_REC_ZERO | RAM_REC_PAGE | RAM_REC_EOS |
+                                 RAM_REC_BLOCKS));
+            return false;
+        }
+        switch (flags) {
+        case RAM_REC_ZERO:
+        case RAM_REC_PAGE:
+            if (!ram_load_page(rs, f, addr, flags == RAM_REC_ZERO, errp)) {
+                return false;
+            }
+            break;
+        case RAM_REC_BLOCKS:
+        case RAM_REC_EOS:
+            if (addr) {
+                error_setg(errp, "ram: record 0x%016" PRIx64 ": %s record "
+                           "with an address", rec,
+                           flags == RAM_REC_EOS ? "end-of-section" :
+                           "block list");
+                return false;
+            }
+            if (flags == RAM_REC_EOS) {
+                if (!rs->have_block_list) {
+                    error_setg(errp, "ram: section without a block list");
+                    return false;
+                }
+                return true;
+            }
+            if (!ram_load_block_list(rs, f, errp)) {
+                return false;
+            }
+            break;
+        default:
+            error_setg(errp, "ram: record 0x%016" PRIx64 " (page 0x%" PRIx64
+                       ") has an invalid flag combination", rec, addr);
+            return false;
+        }
+    }
+}
+
+/* ---- registration ---- */
+
+static const SaveVMHandlers ram_handlers = {
+    .save_setup = ram_save_setup,
+    .save_iterate = ram_save_iterate,
+    .save_complete = ram_save_complete,
+    .save_pending = ram_save_pending,
+    .save_cleanup = ram_save_cleanup,
+    .load_setup = ram_load_setup,
+    .load_state = ram_load_state,
+    .load_cleanup = ram_load_cleanup,
+};
+
+bool ram_migration_register(SaveVMState *s, GuestMemory *mem, KvmState *kvm,
+                            Error **errp)
+{
+    RamMigrationState *rs = g_new0(RamMigrationState, 1);
+
+    rs->s = s;
+    rs->mem = mem;
+    rs->kvm = kvm;
+    if (!savevm_register_live(s, RAM_MIGRATION_IDSTR, 0,
+                              RAM_MIGRATION_VERSION, &ram_handlers, rs,
+                              errp)) {
+        g_free(rs);
+        return false;
+    }
+    g_mutex_lock(&ram_registry_lock);
+    if (!ram_registry) {
+        ram_registry = g_ptr_array_new();
+    }
+    g_ptr_array_add(ram_registry, rs);
+    g_mutex_unlock(&ram_registry_lock);
+    return true;
+}
+
+void ram_migration_unregister(SaveVMState *s)
+{
+    RamMigrationState *rs = NULL;
+
+    g_mutex_lock(&ram_registry_lock);
+    for (guint i = 0; ram_registry && i < ram_registry->len; i++) {
+        RamMigrationState *r = g_ptr_array_index(ram_registry, i);
+
+        if (r->s == s) {
+            rs = r;
+            g_ptr_array_remove_index(ram_registry, i);
+            break;
+        }
+    }
+    g_mutex_unlock(&ram_registry_lock);
+    if (!rs) {
+        return;
+    }
+    savevm_unregister(s, RAM_MIGRATION_IDSTR, 0);
+    ram_save_cleanup(rs);
+    ram_blocks_free(rs->load_blocks, rs->nr_load_blocks);
+    g_free(rs);
+}
+
+static RamBlockMig *ram_find_load_block(const RamBlock *block)
+{
+    for (guint i = 0; ram_registry && i < ram_registry->len; i++) {
+        RamMigrationState *rs = g_ptr_array_index(ram_registry, i);
+
+        for (unsigned j = 0; rs->load_blocks && j < rs->nr_load_blocks; j++) {
+            if (rs->load_blocks[j].rb == block) {
+                return &rs->load_blocks[j];
+            }
+        }
+    }
+    return NULL;
+}
+
+const unsigned long *ram_migration_received_bitmap(const RamBlock *block)
+{
+    RamBlockMig *b;
+
+    g_mutex_lock(&ram_registry_lock);
+    b = ram_find_load_block(block);
+    g_mutex_unlock(&ram_registry_lock);
+    return b ? b->received : NULL;
+}
+
+void ram_migration_received_reset(const RamBlock *block)
+{
+    RamBlockMig *b;
+
+    g_mutex_lock(&ram_registry_lock);
+    b = ram_find_load_block(block);
+    if (b) {
+        bitmap_zero(b->received, b->pages);
+    }
+    g_mutex_unlock(&ram_registry_lock);
+}

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The switchover: stop the guest, send what is left, hand the guest to
+ * the destination. Two flavours:
+ *
+ * Plain (QEMU's behaviour): stop; switchover-start; END for RAM (the last
+ * dirty pages, dirty logging off); FULL for each device; EOF. With a
+ * return path, wait for the destination's "resumed" message.
+ *
+ * Strict (capability x-strict-downtime): downtime-limit is a promise.
+ *
+ *   source                                   destination
+ *   stop guest, t_stop; deadline =
+ *     t_stop + limit - learned go time
+ *   switchover-start ------------------->    takes the BQL, vCPUs parked
+ *   PART ... (drain RAM, unthrottled)  -->   pages written
+ *   FULL ... (devices, all subsections) ->   device state loaded
+ *   ping(attempt) --------------------->
+ *                  <--------------------     pong(attempt)  (return path)
+ *   pong before the deadline:
+ *     END + EOF (the go) -------------->     load ends, vCPUs start
+ *                  <--------------------     resumed
+ *     completed; downtime = t_stop -> resumed received
+ *   deadline passed first:
+ *     switchover-abort ---------------->     drops the BQL, waits on
+ *     guest resumed, event, iterate on
+ *
+ * The destination never starts its vCPUs before EOF, which the source
+ * sends only after a timely pong. What an aborted attempt wrote is
+ * harmless: RAM pages are resent when the guest dirties them again, and
+ * the next attempt's FULL sections (sent with every subsection,
+ * vmstate_set_send_all) overwrite all device state before any vCPU runs.
+ * Deadlines are checked between sections and while waiting for the pong;
+ * after MIGRATION_STRICT_MAX_ABORTS aborts the migration fails.
+ *
+ * Downtime reported in query-migrate is measured on the source from
+ * stopping the guest to receiving "resumed", which the destination sends
+ * after its vCPUs run: an upper bound of the real downtime. Without a
+ * return path (exec:, file:, pipes) it ends when the stream is flushed.
+ */
+#include <inttypes.h>
+#include "migration-internal.h"
+#include "qapi/qapi-events.h"
+#include "system/runstate.h"
+#include "util/main-loop.h"
+#include "trace.h"
+
+/* Longest wait for "resumed" once everything was sent. */
+#define MIGRATION_RESUMED_TIMEOUT_US    (30 * 1000000)
+
+/* Waits for a message of type want (others handled by rp_poll rules). */
+static bool migration_rp_wait(MigrationState *s, MigRpType want,
+                              uint32_t pong_value, int64_t deadline_us,
+                              MigRpMsg *msg, bool *timed_out, Error **errp)
+{
+    *timed_out = false;
+    for (;;) {
+        int r = mig_rp_read(&s->rp, deadline_us, msg, errp);
+
+        if (r < 0) {
+            return false;
+        }
+        if (r == 0) {
+            *timed_out = true;
+            return false;
+        }
+        if (msg->type == want &&
+            (want != MIG_RP_PONG || mig_be32(msg->data) == pong_value)) {
+            return true;
+        }
+        /* A late pong of an aborted attempt: what it really needed. */
+        if (msg->type == MIG_RP_PONG && s->strict_stop_us &&
+            mig_be32(msg->data) == s->strict_attempt - 1) {
+            g_mutex_lock(&s->lock);
+            s->strict_last_overrun_ms = (migration_now_us() -
+                                         s->strict_stop_us +
+                                         s->learned_go_us) / 1000;
+            g_mutex_unlock(&s->lock);
+            s->strict_stop_us = 0;
+        }
+    }
+}
+
+void migration_rp_poll(MigrationState *s)
+{
+    MigRpMsg msg;
+
+    while (mig_rp_read(&s->rp, 0, &msg, NULL) > 0) {
+        if (msg.type == MIG_RP_PONG && s->strict_stop_us &&
+            mig_be32(msg.data) == s->strict_attempt) {
+            g_mutex_lock(&s->lock);
+            s->strict_last_overrun_ms = (migration_now_us() -
+                                         s->strict_stop_us +
+                                         s->learned_go_us) / 1000;
+            g_mutex_unlock(&s->lock);
+            s->strict_stop_us = 0;
+        }
+    }
+}
+
+/* Guest stopped and everything sent: wait until the destination runs. */
+static bool migration_wait_resumed(MigrationState *s, int64_t *dst_us,
+                                   Error **errp)
+{
+    MigRpMsg msg;
+    bool timed_out;
+
+    *dst_us = 0;
+    if (!s->has_rp) {
+        return true;
+    }
+    if (!migration_rp_wait(s, MIG_RP_RESUMED, 0,
+                           migration_now_us() + MIGRATION_RESUMED_TIMEOUT_US,
+                           &msg, &timed_out, errp)) {
+        if (timed_out) {
+            error_setg(errp, "the destination did not report running "
+                       "within %d s", MIGRATION_RESUMED_TIMEOUT_US / 1000000);
+        } else {
+            error_prepend(errp, "destination failed to load the state: ");
+        }
+        return false;
+    }
+    *dst_us = mig_be64(msg.data);
+    return true;
+}
+
+static void migration_record_downtime(MigrationState *s, int64_t t_stop)
+{
+    int64_t downtime_us = migration_now_us() - t_stop;
+
+    g_mutex_lock(&s->lock);
+    /* Rounded up: the reported figure is never below the measured one. */
+    s->downtime_ms = (downtime_us + 999) / 1000;
+    g_mutex_unlock(&s->lock);
+}
+
+static MigrationSwitchoverResult migration_switchover_failed(
+    MigrationState *s, Error *err)
+{
+    migration_set_error(s, err);
+    return MIGRATION_SWITCHOVER_FAILED;
+}
+
+/*
+ * Stops the guest and captures every device's state in memory, under the
+ * BQL; the caller sends it without the BQL. Holding the BQL across network
+ * writes would let a peer that stops reading freeze the main loop, and
+ * with it migrate_cancel.
+ */
+static QEMUFile *migration_stop_and_capture_devices(MigrationState *s,
+                                                    int64_t *t_stop,
+                                                    Error **errp)
+{
+    BQL_LOCK_GUARD();
+    QEMUFile *devs = qemu_file_new_mem_output();
+
+    *t_stop = migration_now_us();
+    vm_stop(RUN_STATE_FINISH_MIGRATE);
+    if (!savevm_state_put_devices(s->vmstate, devs, errp)) {
+        qemu_fclose(devs);
+        return NULL;
+    }
+    return devs;
+}
+
+static void migration_send_captured(QEMUFile *f, QEMUFile *devs)
+{
+    size_t len;
+    const uint8_t *data = qemu_file_mem_output_data(devs, &len);
+
+    qemu_put_buffer(f, data, len);
+}
+
+MigrationSwitchoverResult migration_switchover(MigrationState *s)
+{
+    QEMUFile *f = s->to_dst;
+    uint64_t pending = savevm_state_pending(s->vmstate);
+    Error *err = NULL;
+    int64_t t_stop, dst_us, fixed;
+    QEMUFile *devs;
+
+    trace_migration_switchover(false, 0);
+    devs = migration_stop_and_capture_devices(s, &t_stop, &err);
+    if (!devs) {
+        return migration_switchover_failed(s, err);
+    }
+    /*
+     * Guest stopped (finish-migrate: cont and system_reset refuse), so RAM
+     * is still; the final pages, the devices and the end of the stream go
+     * out without the BQL. Device sections first, then RAM's END: the
+     * destination applies them in that order too (as strict mode does).
+     */
+    qemu_file_set_rate_limit(f, 0);
+    savevm_send_command(f, SAVEVM_CMD_SWITCHOVER_START, NULL, 0);
+    migration_send_captured(f, devs);
+    qemu_fclose(devs);
+    if (!savevm_state_complete_live(s->vmstate, f, &err)) {
+        return migration_switchover_failed(s, err);
+    }
+    trace_migration_switchover_step("sent", migration_now_us() - t_stop);
+    if (!migration_wait_resumed(s, &dst_us, &err)) {
+        return migration_switchover_failed(s, err);
+    }
+    migration_record_downtime(s, t_stop);
+    trace_migration_switchover_done(migration_now_us() - t_stop, dst_us);
+    /* What the switchover cost beyond moving the pending bytes. */
+    fixed = migration_now_us() - t_stop -
+            (s->bandwidth ? (int64_t)(pending * 1000000 / s->bandwidth) : 0);
+    s->learned_fixed_us = MAX(fixed, 500);
+    bql_lock();
+    runstate_set(RUN_STATE_POSTMIGRATE);
+    bql_unlock();
+    return MIGRATION_SWITCHOVER_DONE;
+}
+
+/* Strict: sends the rest of RAM with the guest stopped, until done or
+ * the deadline. */
+static bool migration_drain(MigrationState *s, int64_t deadline,
+                            Error **errp)
+{
+    for (;;) {
+        bool done;
+
+        if (!savevm_state_iterate(s->vmstate, s->to_dst, &done, errp)) {
+            return false;
+        }
+        if ((done && !savevm_state_pending(s->vmstate)) ||
+            migration_now_us() >= deadline) {
+            return true;
+        }
+    }
+}
+
+static MigrationSwitchoverResult migration_strict_abort(MigrationState *s,
+                                                        int64_t t_stop,
+                                                        bool pinged,
+                                                        Error **errp)
+{
+    int64_t elapsed = migration_now_us() - t_stop;
+    uint64_t pending = savevm_state_pending(s->vmstate);
+    uint64_t bw = s->bandwidth ?: 1;
+    int64_t needed_ms;
+    uint64_t limit = migrate_downtime_limit_ms();
+
+    trace_migration_switchover_abort(s->strict_attempt, elapsed);
+    savevm_send_command(s->to_dst, SAVEVM_CMD_SWITCHOVER_ABORT, NULL, 0);
+    qemu_fflush(s->to_dst);
+    if (s->was_running) {
+        vm_start();
+    } else {
+        runstate_set(RUN_STATE_PAUSED);
+    }
+    /* At least what passed; a late pong refines it (migration_rp_poll). */
+    needed_ms = (elapsed + (int64_t)(pending * 1000000 / bw) +
+                 s->learned_go_us + 999) / 1000;
+    s->strict_stop_us = pinged ? t_stop : 0;
+    g_mutex_lock(&s->lock);
+    s->strict_aborts++;
+    s->strict_last_overrun_ms = needed_ms;
+    g_mutex_unlock(&s->lock);
+    qapi_event_send_x_migration_switchover_aborted(s->strict_aborts, limit,
+                                                   needed_ms);
+    return qemu_file_get_error(s->to_dst, errp) ? MIGRATION_SWITCHOVER_FAILED
+                                                : MIGRATION_SWITCHOVER_ABORTED;
+}
+
+/* After a timely pong: the go (END + EOF), then wait for "resumed". */
+static MigrationSwitchoverResult migration_strict_go(MigrationState *s,
+                                                     int64_t t_stop,
+                                                     int64_t device_us,
+                                                     Error **errp)
+{
+    int64_t t_go = migration_now_us(), dst_us;
+
+    trace_migration_switchover_step("go", t_go - t_stop);
+    if (!savevm_state_complete_live(s->vmstate, s->to_dst, errp) ||
+        !migration_wait_resumed(s, &dst_us, errp)) {
+        return MIGRATION_SWITCHOVER_FAILED;
+    }
+    migration_record_downtime(s, t_stop);
+    trace_migration_switchover_done(migration_now_us() - t_stop, dst_us);
+    s->learned_go_us = migration_now_us() - t_go;
+    s->learned_fixed_us = device_us + s->learned_go_us;
+    runstate_set(RUN_STATE_POSTMIGRATE);
+    return MIGRATION_SWITCHOVER_DONE;
+}
+
+static MigrationSwitchoverResult migration_strict_attempt(MigrationState *s,
+                                                          Error **errp)
+{
+    QEMUFile *f = s->to_dst;
+    int64_t t_stop, t_ram, deadline;
+    uint32_t attempt = ++s->strict_attempt;
+    MigRpMsg msg;
+    bool timed_out = false;
+
+    trace_migration_switchover(true, attempt);
+    t_stop = migration_now_us();
+    vm_stop(RUN_STATE_FINISH_MIGRATE);
+    deadline = t_stop + (int64_t)migrate_downtime_limit_ms() * 1000 -
+               s->learned_go_us;
+    qemu_file_set_rate_limit(f, 0);
+    savevm_send_command(f, SAVEVM_CMD_SWITCHOVER_START, NULL, 0);
+    if (!migration_drain(s, deadline, errp)) {
+        return MIGRATION_SWITCHOVER_FAILED;
+    }
+    t_ram = migration_now_us();
+    trace_migration_switchover_step("ram", t_ram - t_stop);
+    if (t_ram >= deadline) {
+        return migration_strict_abort(s, t_stop, false, errp);
+    }
+    if (!savevm_state_put_devices(s->vmstate, f, errp)) {
+        return MIGRATION_SWITCHOVER_FAILED;
+    }
+    trace_migration_switchover_step("devices", migration_now_us() - t_stop);
+    savevm_send_ping(f, attempt);
+    qemu_fflush(f);
+    if (qemu_file_get_error(f, errp)) {
+        return MIGRATION_SWITCHOVER_FAILED;
+    }
+    if (!migration_rp_wait(s, MIG_RP_PONG, attempt, deadline, &msg,
+                           &timed_out, errp)) {
+        return timed_out ? migration_strict_abort(s, t_stop, true, errp)
+                         : MIGRATION_SWITCHOVER_FAILED;
+    }
+    return migration_strict_go(s, t_stop, migration_now_us() - t_ram, errp);
+}
+
+MigrationSwitchoverResult migration_switchover_strict(MigrationState *s)
+{
+    BQL_LOCK_GUARD();
+    bool send_all = vmstate_send_all();
+    MigrationSwitchoverResult r;
+    Error *err = NULL;
+
+    vmstate_set_send_all(true);
+    r = migration_strict_attempt(s, &err);
+    vmstate_set_send_all(send_all);
+    if (r == MIGRATION_SWITCHOVER_FAILED) {
+        if (!err) {
+            error_setg(&err, "switchover failed");
+        }
+        migration_set_error(s, err);
+    }
+    return r;
+}

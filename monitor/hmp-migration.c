@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * HMP migration commands: migrate, migrate_cancel, migrate_incoming,
+ * migrate_set_capability, migrate_set_parameter and the three info
+ * commands, each a thin shell over the QMP command, printing QEMU's text.
+ * Their rows are in hmp_commands[] (hmp-cmds.c).
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include "monitor-internal.h"
+#include "qapi/qapi-commands.h"
+
+static void hmp_mig_error(HmpContext *hmp, Error *err)
+{
+    if (err) {
+        hmp_printf(hmp, "Error: %s\n", error_get_pretty(err));
+        error_free(err);
+    }
+}
+
+/* migrate [-d] URI */
+void hmp_migrate(HmpContext *hmp, const char *args)
+{
+    Error *err = NULL;
+
+    while (*args == ' ') {
+        args++;
+    }
+    if (g_str_has_prefix(args, "-d ")) {
+        args += 3;
+        while (*args == ' ') {
+            args++;
+        }
+    }
+    if (!*args) {
+        hmp_printf(hmp, "Error: migrate needs a URI\n");
+        return;
+    }
+    qmp_migrate(args, false, false, &err);
+    hmp_mig_error(hmp, err);
+}
+
+void hmp_migrate_cancel(HmpContext *hmp, const char *args)
+{
+    qmp_migrate_cancel(NULL);
+}
+
+void hmp_migrate_incoming(HmpContext *hmp, const char *args)
+{
+    Error *err = NULL;
+
+    qmp_migrate_incoming(args, &err);
+    hmp_mig_error(hmp, err);
+}
+
+void hmp_migrate_set_capability(HmpContext *hmp, const char *args)
+{
+    g_auto(GStrv) w = g_strsplit_set(args, " ", -1);
+    MigrationCapabilityStatus st = { 0 };
+    MigrationCapabilityStatusList l = { .value = &st };
+    Error *err = NULL;
+
+    if (g_strv_length(w) != 2 ||
+        (strcmp(w[1], "on") && strcmp(w[1], "off"))) {
+        hmp_printf(hmp, "Error: usage: migrate_set_capability NAME on|off\n");
+        return;
+    }
+    if (!MigrationCapability_parse(w[0], &st.capability)) {
+        hmp_printf(hmp, "Error: Parameter 'capability' does not accept "
+                   "value '%s'\n", w[0]);
+        return;
+    }
+    st.state = !strcmp(w[1], "on");
+    qmp_migrate_set_capabilities(&l, &err);
+    hmp_mig_error(hmp, err);
+}
+
+/* Sizes accept k/M/G suffixes for max-bandwidth, as in QEMU. */
+static bool hmp_mig_parse_u64(const char *s, bool size, uint64_t *out)
+{
+    char *end;
+    uint64_t v = g_ascii_strtoull(s, &end, 10);
+
+    if (end == s) {
+        return false;
+    }
+    if (size && *end) {
+        switch (g_ascii_tolower(*end++)) {
+        case 'k': v <<= 10; break;
+        case 'm': v <<= 20; break;
+        case 'g': v <<= 30; break;
+        case 'b': break;
+        default: return false;
+        }
+    }
+    *out = v;
+    return !*end;
+}
+
+void hmp_migrate_set_parameter(HmpContext *hmp, const char *args)
+{
+    g_auto(GStrv) w = g_strsplit_set(args, " ", -1);
+    MigrateSetParameters p = { 0 };
+    Error *err = NULL;
+    uint64_t v;
+
+    if (g_strv_length(w) != 2) {
+        hmp_printf(hmp, "Error: usage: migrate_set_parameter NAME VALUE\n");
+        return;
+    }
+    if (!hmp_mig_parse_u64(w[1], !strcmp(w[0], "max-bandwidth"), &v)) {
+        hmp_printf(hmp, "Error: invalid value '%s'\n", w[1]);
+        return;
+    }
+    if (!strcmp(w[0], "downtime-limit")) {
+        p.has_downtime_limit = true;
+        p.downtime_limit = v;
+    } else if (!strcmp(w[0], "max-bandwidth")) {
+        p.has_max_bandwidth = true;
+        p.max_bandwidth = v;
+    } else if (!strcmp(w[0], "x-checkpoint-delay") && v <= UINT32_MAX) {
+        p.has_x_checkpoint_delay = true;
+        p.x_checkpoint_delay = v;
+    } else {
+        hmp_printf(hmp, "Error: unknown parameter '%s'\n", w[0]);
+        return;
+    }
+    qmp_migrate_set_parameters(&p, &err);
+    hmp_mig_error(hmp, err);
+}
+
+void hmp_info_migrate(HmpContext *hmp, const char *args)
+{
+    g_autoptr(MigrationInfo) info = qmp_query_migrate(NULL);
+    MigrationStats *r = info->ram;
+
+    if (!info->has_status) {
+        return;
+    }
+    hmp_printf(hmp, "Status: %s\n", MigrationStatus_str(info->status));
+    if (info->error_desc) {
+        hmp_printf(hmp, "Error: %s\n", info->error_desc);
+    }
+    for (SocketAddressList *l = info->socket_address; l; l = l->next) {
+        if (l->value->type == SOCKET_ADDRESS_TYPE_INET) {
+            hmp_printf(hmp, "Listening: tcp:%s:%s\n", l->value->u.inet.host,
+                       l->value->u.inet.port);
+        } else if (l->value->type == SOCKET_ADDRESS_TYPE_UNIX) {
+            hmp_printf(hmp, "Listening: unix:%s\n",
+                       l->value->u.q_unix.path);
+        }
+    }
+    if (info->has_total_time) {
+        hmp_printf(hmp, "Time (ms): total=%" PRId64, info->total_time);
+        if (info->has_setup_time) {
+            hmp_printf(hmp, ", setup=%" PRId64, info->setup_time);
+        }
+        if (info->has_expected_downtime) {
+            hmp_printf(hmp, ", exp_down=%" PRId64, info->expected_downtime);
+        }
+        if (info->has_downtime) {
+            hmp_printf(hmp, ", down=%" PRId64, info->downtime);
+        }
+        hmp_printf(hmp, "\n");
+    }
+    if (r) {
+        hmp_printf(hmp, "RAM info:\n"
+                   "  Throughput (Mbps): %0.2f\n"
+                   "  Sizes (KiB): total=%" PRId64 ", transferred=%" PRId64
+                   ", remain=%" PRId64 "\n"
+                   "  Pages: normal=%" PRId64 ", zero=%" PRId64
+                   ", rate_per_sec=%" PRId64 "\n"
+                   "  Others: dirty_syncs=%" PRId64 ", dirty_pages_rate=%"
+                   PRId64 "\n",
+                   r->mbps, r->total >> 10, r->transferred >> 10,
+                   r->remaining >> 10, r->normal, r->duplicate,
+                   r->pages_per_second, r->dirty_sync_count,
+                   r->dirty_pages_rate);
+    }
+    if (info->has_x_strict_aborts) {
+        hmp_printf(hmp, "Strict downtime: aborts=%" PRId64
+                   ", last_overrun_ms=%" PRId64 "\n", info->x_strict_aborts,
+                   info->x_strict_last_overrun);
+    }
+}
+
+void hmp_info_migrate_capabilities(HmpContext *hmp, const char *args)
+{
+    g_autoptr(MigrationCapabilityStatusList) caps =
+        qmp_query_migrate_capabilities(NULL);
+
+    for (MigrationCapabilityStatusList *l = caps; l; l = l->next) {
+        hmp_printf(hmp, "%s: %s\n", MigrationCapability_str(l->value->capability),
+                   l->value->state ? "on" : "off");
+    }
+}
+
+void hmp_info_migrate_parameters(HmpContext *hmp, const char *args)
+{
+    g_autoptr(MigrationParameters) p = qmp_query_migrate_parameters(NULL);
+
+    hmp_printf(hmp, "downtime-limit: %" PRIu64 " ms\n", p->downtime_limit);
+    hmp_printf(hmp, "max-bandwidth: %" PRIu64 " bytes/second\n",
+               p->max_bandwidth);
+    hmp_printf(hmp, "x-checkpoint-delay: %u ms\n", p->x_checkpoint_delay);
+}

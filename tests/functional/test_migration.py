@@ -1,0 +1,364 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Live migration between two Tandem processes running the test guest's
+dirty workload: every transport, statistics, cancel, failures on either
+side, hostile stream files, and the x-strict-downtime SLA. The guest checks
+its own memory on every pass ("TG pass=N errors=0"); after migration those
+lines keep coming on the destination's serial file, and a memory dump of the
+stopped destination passes tests/guest/verify_dirty.py."""
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tandem import GUEST, ROOT, Vm
+
+sys.path.insert(0, os.path.join(ROOT, 'scripts', 'qmp'))
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'guest'))
+from qmp import QMPClient, QMPError  # noqa: E402
+import verify_dirty  # noqa: E402
+
+WORKLOAD = ['-m', '256', '-kernel', GUEST, '-append', 'workload=dirty wss=64M']
+FAST = {'max-bandwidth': 10 << 30, 'downtime-limit': 500}
+
+
+class MigVm(Vm):
+    """A Vm with a QMP socket."""
+
+    def __init__(self, tmp_path, name, extra=(), pass_fds=(), connect=True):
+        self.qmp_path = os.path.join(str(tmp_path), name + '.qmp')
+        super().__init__(tmp_path, list(WORKLOAD) + list(extra) +
+                         ['-qmp', 'unix:%s,server=on,wait=off' % self.qmp_path],
+                         name=name)
+        self.pass_fds = pass_fds
+        self.connect = connect
+        self.qmp = None
+
+    def start(self):
+        self._stderr = open(self.stderr_path, 'wb')
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=self._stderr,
+                                     pass_fds=self.pass_fds)
+        if self.connect:
+            self.qmp = QMPClient(self.qmp_path, timeout=30, wait=10)
+        return self
+
+    def kill(self):
+        if self.qmp:
+            try:
+                self.qmp.close()
+            except Exception:
+                pass
+        super().kill()
+
+    def q(self, name, **kw):
+        return self.qmp.cmd(name, **kw)
+
+    def passes(self):
+        return [(int(a), int(b)) for a, b in
+                re.findall(r'^TG pass=(\d+) errors=(\d+)', self.serial(), re.M)]
+
+    def wait_status(self, want, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            info = self.q('query-migrate')
+            if info.get('status') in want:
+                return info
+            time.sleep(0.05)
+        raise AssertionError('migration status %s, wanted %s' % (info, want))
+
+    def wait_more_passes(self, n=3, timeout=30):
+        """New verified passes appear: the guest runs and sees no errors."""
+        start = len(self.passes())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            p = self.passes()
+            if len(p) >= start + n:
+                assert all(e == 0 for _, e in p), p[-5:]
+                return p
+            time.sleep(0.1)
+        raise AssertionError('no new passes on %s:\n%s\n%s' % (
+            self.serial_path, self.serial()[-500:], self.stderr()[-2000:]))
+
+
+def dst_port(dst):
+    info = dst.q('query-migrate')
+    assert info['status'] == 'setup', info
+    return info['socket-address'][0]['port']
+
+
+def set_params(vm, **params):
+    vm.q('migrate-set-parameters', **params)
+
+
+def verify_memory(vm, tmp_path):
+    vm.q('stop')
+    dump = os.path.join(str(tmp_path), 'dump.bin')
+    vm.q('pmemsave', val=0, size=256 << 20, filename=dump)
+    with open(dump, 'rb') as f:
+        ok, msg = verify_dirty.verify(f.read())
+    assert ok, msg
+
+
+def check_migrated(src, dst, tmp_path):
+    info = src.wait_status(('completed', 'failed'))
+    assert info['status'] == 'completed', info
+    assert dst.wait_status(('completed',))['status'] == 'completed'
+    assert dst.q('query-status')['status'] == 'running'
+    assert src.q('query-status')['status'] == 'postmigrate'
+    dst.wait_more_passes(3)
+    verify_memory(dst, tmp_path)
+    return info
+
+
+def test_tcp_smp2(tmp_path):
+    with MigVm(tmp_path, 'src', ['-smp', '2']) as src, \
+         MigVm(tmp_path, 'dst', ['-smp', '2', '-incoming', 'tcp:127.0.0.1:0']) as dst:
+        src.wait_more_passes(2)
+        set_params(src, **FAST)
+        src.q('migrate-set-capabilities',
+                capabilities=[{'capability': 'events', 'state': True}])
+        src.q('migrate', uri='tcp:127.0.0.1:%s' % dst_port(dst))
+        info = check_migrated(src, dst, tmp_path)
+        assert info['total-time'] > 0 and info['downtime'] > 0
+        assert info['downtime'] <= info['total-time']
+        ram = info['ram']
+        assert ram['transferred'] > 0 and ram['total'] == 256 << 20
+        assert ram['normal'] > 0 and ram['duplicate'] > 0
+        assert ram['dirty-sync-count'] >= 1 and ram['mbps'] > 0
+        events = [e.data['status'] for e in src.qmp.events()
+                  if e.name == 'MIGRATION']
+        assert events[:2] == ['setup', 'active'] and events[-1] == 'completed'
+        hmp = src.qmp.hmp('info migrate')
+        assert 'Status: completed' in hmp and 'down=' in hmp
+
+
+@pytest.mark.parametrize('kind', ['unix', 'exec', 'fd'])
+def test_transports(tmp_path, kind):
+    pass_src, pass_dst = (), ()
+    if kind == 'unix':
+        path = os.path.join(str(tmp_path), 'mig.sock')
+        src_uri, dst_uri = 'unix:' + path, 'unix:' + path
+    elif kind == 'exec':
+        fifo = os.path.join(str(tmp_path), 'fifo')
+        os.mkfifo(fifo)
+        src_uri, dst_uri = 'exec:cat > ' + fifo, 'exec:cat ' + fifo
+    else:
+        a, b = socket.socketpair()
+        pass_src, pass_dst = (a.fileno(),), (b.fileno(),)
+        src_uri, dst_uri = 'fd:%d' % a.fileno(), 'fd:%d' % b.fileno()
+    with MigVm(tmp_path, 'src', pass_fds=pass_src) as src, \
+         MigVm(tmp_path, 'dst', ['-incoming', dst_uri], pass_fds=pass_dst) as dst:
+        src.wait_more_passes(2)
+        set_params(src, **FAST)
+        src.q('migrate', uri=src_uri)
+        check_migrated(src, dst, tmp_path)
+
+
+def test_file_save_restore(tmp_path):
+    path = os.path.join(str(tmp_path), 'state.bin')
+    with MigVm(tmp_path, 'src') as src:
+        src.wait_more_passes(2)
+        src.q('stop')
+        src.q('migrate', uri='file:' + path)
+        assert src.wait_status(('completed', 'failed'))['status'] == 'completed'
+        last = src.passes()[-1][0]
+    with MigVm(tmp_path, 'dst', ['-incoming', 'defer']) as dst:
+        assert dst.q('query-status')['status'] == 'inmigrate'
+        dst.q('migrate-incoming', uri='file:' + path)
+        dst.wait_status(('completed',))
+        # The saved guest was paused: it stays paused, as in QEMU... unless
+        # autostart: the destination starts it (no -S given).
+        p = dst.wait_more_passes(2)
+        assert p[0][0] > last - 2
+        verify_memory(dst, tmp_path)
+
+
+def test_hostile_stream_files(tmp_path):
+    path = os.path.join(str(tmp_path), 'state.bin')
+    with MigVm(tmp_path, 'src') as src:
+        set_params(src, **FAST)
+        src.wait_more_passes(1)
+        src.q('migrate', uri='file:' + path)
+        assert src.wait_status(('completed', 'failed'))['status'] == 'completed'
+    data = open(path, 'rb').read()
+    bad = os.path.join(str(tmp_path), 'bad.bin')
+    for name, blob in [('truncated', data[:len(data) // 2]),
+                       ('header', data[:6]),
+                       ('corrupt', data[:100] + bytes([data[100] ^ 0xff]) + data[101:]),
+                       ('garbage', b'\x00' * 4096)]:
+        with open(bad, 'wb') as f:
+            f.write(blob)
+        vm = MigVm(tmp_path, 'dst-' + name, ['-incoming', 'file:' + bad],
+                   connect=False)
+        vm.start()
+        try:
+            assert vm.wait_exit(30) == 1, name
+            assert 'load of migration failed' in vm.stderr(), vm.stderr()
+        finally:
+            vm.kill()
+
+
+def test_connect_failure_keeps_running(tmp_path):
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    with MigVm(tmp_path, 'src') as src:
+        src.q('migrate', uri='tcp:127.0.0.1:%d' % port)
+        info = src.wait_status(('failed',))
+        assert 'connect' in info['error-desc'].lower(), info
+        assert src.q('query-status')['status'] == 'running'
+        src.wait_more_passes(2)
+
+
+def test_cancel_during_iteration(tmp_path):
+    with MigVm(tmp_path, 'src') as src, \
+         MigVm(tmp_path, 'dst', ['-incoming', 'tcp:127.0.0.1:0']) as dst:
+        set_params(src, **{'max-bandwidth': 4 << 20})
+        src.q('migrate', uri='tcp:127.0.0.1:%s' % dst_port(dst))
+        src.wait_status(('active',))
+        time.sleep(1)
+        src.q('migrate_cancel')
+        assert src.wait_status(('cancelled',))['status'] == 'cancelled'
+        assert src.q('query-status')['status'] == 'running'
+        src.wait_more_passes(3)
+        # QEMU's destination gives up on a broken stream.
+        assert dst.wait_exit(30) == 1
+
+
+def test_cancel_in_setup(tmp_path):
+    """A peer that accepts but never reads: cancel unblocks the writer."""
+    lsock = socket.socket()
+    lsock.bind(('127.0.0.1', 0))
+    lsock.listen(1)
+    with MigVm(tmp_path, 'src') as src:
+        set_params(src, **FAST)
+        src.q('migrate', uri='tcp:127.0.0.1:%d' % lsock.getsockname()[1])
+        time.sleep(1)
+        src.q('migrate_cancel')
+        assert src.wait_status(('cancelled',))['status'] == 'cancelled'
+        src.wait_more_passes(2)
+    lsock.close()
+
+
+def test_destination_dies(tmp_path):
+    with MigVm(tmp_path, 'src') as src, \
+         MigVm(tmp_path, 'dst', ['-incoming', 'tcp:127.0.0.1:0']) as dst:
+        set_params(src, **{'max-bandwidth': 8 << 20})
+        src.q('migrate', uri='tcp:127.0.0.1:%s' % dst_port(dst))
+        src.wait_status(('active',))
+        time.sleep(1)
+        dst.proc.kill()
+        info = src.wait_status(('failed',), timeout=30)
+        assert info['error-desc'], info
+        assert src.q('query-status')['status'] == 'running'
+        src.wait_more_passes(3)
+
+
+def test_capabilities_and_parameters(tmp_path):
+    with MigVm(tmp_path, 'src') as src:
+        caps = {c['capability']: c['state']
+                for c in src.q('query-migrate-capabilities')}
+        assert 'x-strict-downtime' in caps and 'mapped-ram' in caps
+        assert not any(caps.values())
+        with pytest.raises(QMPError, match="capability 'xbzrle' is not "
+                           "supported by Tandem"):
+            src.q('migrate-set-capabilities',
+                    capabilities=[{'capability': 'xbzrle', 'state': True}])
+        p = src.q('query-migrate-parameters')
+        assert p == {'downtime-limit': 300, 'max-bandwidth': 128 << 20,
+                     'x-checkpoint-delay': 20000}
+        src.qmp.hmp('migrate_set_parameter downtime-limit 42')
+        assert src.q('query-migrate-parameters')['downtime-limit'] == 42
+        src.qmp.hmp('migrate_set_capability x-colo on')
+        assert 'x-colo: on' in src.qmp.hmp('info migrate_capabilities')
+        with pytest.raises(QMPError, match='not implemented yet'):
+            src.q('migrate', uri='tcp:127.0.0.1:1')
+        with pytest.raises(QMPError, match="'-incoming' was not specified"):
+            src.q('migrate-incoming', uri='tcp:127.0.0.1:0')
+
+
+class DelayProxy:
+    """TCP proxy that delays the destination->source direction (the
+    return path), like a destination that answers slowly."""
+
+    def __init__(self, dst_port, delay):
+        self.lsock = socket.socket()
+        self.lsock.bind(('127.0.0.1', 0))
+        self.lsock.listen(1)
+        self.port = self.lsock.getsockname()[1]
+        self.dst_port, self.delay = dst_port, delay
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _pump(self, a, b, delay):
+        try:
+            while True:
+                data = a.recv(1 << 16)
+                if not data:
+                    break
+                if delay:
+                    time.sleep(delay)
+                b.sendall(data)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _run(self):
+        c, _ = self.lsock.accept()
+        d = socket.create_connection(('127.0.0.1', self.dst_port))
+        threading.Thread(target=self._pump, args=(c, d, 0), daemon=True).start()
+        threading.Thread(target=self._pump, args=(d, c, self.delay),
+                         daemon=True).start()
+
+
+def strict_on(vm, limit):
+    vm.q('migrate-set-capabilities',
+           capabilities=[{'capability': 'x-strict-downtime', 'state': True},
+                         {'capability': 'events', 'state': True}])
+    set_params(vm, **{'max-bandwidth': 10 << 30, 'downtime-limit': limit})
+
+
+def test_strict_downtime_met(tmp_path):
+    with MigVm(tmp_path, 'src') as src, \
+         MigVm(tmp_path, 'dst', ['-incoming', 'tcp:127.0.0.1:0']) as dst:
+        strict_on(src, 400)
+        src.q('migrate', uri='tcp:127.0.0.1:%s' % dst_port(dst))
+        info = src.wait_status(('completed', 'failed'), timeout=120)
+        if info['status'] == 'failed':
+            assert 'cannot be met' in info['error-desc'], info
+            pytest.skip('host too slow for a 400 ms switchover: %s' %
+                        info['error-desc'])
+        assert info['downtime'] <= 400, info
+        dst.wait_more_passes(3)
+        verify_memory(dst, tmp_path)
+
+
+def test_strict_downtime_aborts_then_fails(tmp_path):
+    with MigVm(tmp_path, 'src') as src, \
+         MigVm(tmp_path, 'dst', ['-incoming', 'tcp:127.0.0.1:0']) as dst:
+        proxy = DelayProxy(int(dst_port(dst)), delay=0.5)
+        strict_on(src, 200)
+        src.q('migrate', uri='tcp:127.0.0.1:%d' % proxy.port)
+        info = src.wait_status(('completed', 'failed'), timeout=120)
+        assert info['status'] == 'failed', info
+        assert re.match(r'downtime-limit of 200 ms cannot be met \(last '
+                        r'switchover needed \d+ ms\)', info['error-desc']), info
+        assert info['x-strict-aborts'] == 3
+        assert info['x-strict-last-overrun'] > 200
+        aborts = [e for e in src.qmp.events()
+                  if e.name == 'X_MIGRATION_SWITCHOVER_ABORTED']
+        assert [e.data['aborts'] for e in aborts] == [1, 2, 3]
+        # The guest kept running on the source; the destination never ran.
+        assert src.q('query-status')['status'] == 'running'
+        src.wait_more_passes(3)
+        assert dst.passes() == []

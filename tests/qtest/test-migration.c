@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Live migration over QMP: capabilities and parameters (QEMU's names,
+ * defaults and errors), migrate to a file and migrate-incoming from it
+ * into a second process, and a tcp migration between two running
+ * processes with MIGRATION events. Guest memory written through qtest
+ * before the migration must read back the same on the destination.
+ * The full matrix (transports, cancel, failures, strict SLA) is in
+ * tests/functional/test_migration.py.
+ */
+#include <string.h>
+#include <unistd.h>
+#include "libqtest.h"
+
+#define PATTERN_ADDR    0x1000000ULL    /* 16 MiB, above the guest image */
+#define PATTERN_LEN     8192
+
+static void fill_pattern(uint8_t *buf, unsigned seed)
+{
+    for (unsigned i = 0; i < PATTERN_LEN; i++) {
+        buf[i] = (uint8_t)(i * 7 + seed);
+    }
+}
+
+static const char *wait_status(QTestState *s, const char *const *want)
+{
+    for (int i = 0; i < 600; i++) {
+        json_object *r = qtest_qmp_assert_success(
+            s, "{'execute': 'query-migrate'}");
+        const char *st = qt_json_str(r, "status");
+
+        for (const char *const *w = want; st && *w; w++) {
+            if (!strcmp(st, *w)) {
+                static char buf[32];
+                g_strlcpy(buf, st, sizeof(buf));
+                json_object_put(r);
+                return buf;
+            }
+        }
+        json_object_put(r);
+        g_usleep(50000);
+    }
+    g_assert_not_reached();
+}
+
+static const char *const done_states[] = { "completed", "failed", NULL };
+
+static void test_caps_params(void)
+{
+    QTestState *s = qtest_init(NULL);
+    json_object *r;
+    char *desc;
+
+    r = qtest_qmp_assert_success(s, "{'execute': 'query-migrate-parameters'}");
+    g_assert_cmpint(json_object_get_int64(qt_json_get(r, "downtime-limit")),
+                    ==, 300);
+    g_assert_cmpint(json_object_get_int64(qt_json_get(r, "max-bandwidth")),
+                    ==, 128 << 20);
+    g_assert_cmpint(json_object_get_int64(qt_json_get(r,
+                    "x-checkpoint-delay")), ==, 20000);
+    json_object_put(r);
+    json_object_put(qtest_qmp_assert_success(s,
+        "{'execute': 'migrate-set-parameters', 'arguments': "
+        "{'downtime-limit': 50, 'max-bandwidth': 1000000}}"));
+    r = qtest_qmp_assert_success(s, "{'execute': 'query-migrate-parameters'}");
+    g_assert_cmpint(json_object_get_int64(qt_json_get(r, "downtime-limit")),
+                    ==, 50);
+    json_object_put(r);
+    desc = qtest_qmp_assert_error(s, NULL,
+        "{'execute': 'migrate-set-parameters', 'arguments': "
+        "{'downtime-limit': 3000000}}");
+    g_assert_nonnull(strstr(desc, "downtime_limit"));
+    g_free(desc);
+
+    r = qtest_qmp_assert_success(s,
+                                 "{'execute': 'query-migrate-capabilities'}");
+    g_assert_cmpint(json_object_array_length(r), ==, 23);
+    json_object_put(r);
+    desc = qtest_qmp_assert_error(s, NULL,
+        "{'execute': 'migrate-set-capabilities', 'arguments': "
+        "{'capabilities': [{'capability': 'multifd', 'state': true}]}}");
+    g_assert_cmpstr(desc, ==, "capability 'multifd' is not supported by "
+                    "Tandem");
+    g_free(desc);
+    json_object_put(qtest_qmp_assert_success(s,
+        "{'execute': 'migrate-set-capabilities', 'arguments': "
+        "{'capabilities': [{'capability': 'x-colo', 'state': true}]}}"));
+    desc = qtest_qmp_assert_error(s, NULL,
+        "{'execute': 'migrate', 'arguments': {'uri': 'tcp:127.0.0.1:1'}}");
+    g_assert_cmpstr(desc, ==, "capability 'x-colo' is not implemented yet");
+    g_free(desc);
+    desc = qtest_qmp_assert_error(s, NULL,
+        "{'execute': 'migrate-incoming', 'arguments': {'uri': 'tcp:0:0'}}");
+    g_assert_nonnull(strstr(desc, "-incoming"));
+    g_free(desc);
+    json_object_put(qtest_qmp_assert_success(s,
+                                             "{'execute': 'migrate_cancel'}"));
+    r = qtest_qmp_assert_success(s, "{'execute': 'query-migrate'}");
+    g_assert_false(qt_json_has(r, "status"));
+    json_object_put(r);
+    qtest_quit(s);
+}
+
+static void test_file(void)
+{
+    g_autofree char *path = qtest_scratch_path("state.bin");
+    uint8_t in[PATTERN_LEN], out[PATTERN_LEN];
+    QTestState *src = qtest_init(NULL), *dst;
+    json_object *r;
+
+    fill_pattern(in, 1);
+    qtest_memwrite(src, PATTERN_ADDR, in, sizeof(in));
+    json_object_put(qtest_qmp_assert_success(src, "{'execute': 'stop'}"));
+    json_object_put(qtest_qmp_assert_success(src,
+        "{'execute': 'migrate', 'arguments': {'uri': 'file:%s'}}", path));
+    g_assert_cmpstr(wait_status(src, done_states), ==, "completed");
+    qtest_quit(src);
+
+    dst = qtest_init("-incoming defer");
+    r = qtest_qmp_assert_success(dst, "{'execute': 'query-status'}");
+    g_assert_cmpstr(qt_json_str(r, "status"), ==, "inmigrate");
+    json_object_put(r);
+    json_object_put(qtest_qmp_assert_success(dst,
+        "{'execute': 'migrate-incoming', 'arguments': {'uri': 'file:%s'}}",
+        path));
+    g_assert_cmpstr(wait_status(dst, done_states), ==, "completed");
+    qtest_memread(dst, PATTERN_ADDR, out, sizeof(out));
+    g_assert_cmpmem(in, sizeof(in), out, sizeof(out));
+    qtest_quit(dst);
+}
+
+static void test_tcp(void)
+{
+    uint8_t in[PATTERN_LEN], out[PATTERN_LEN];
+    QTestState *dst = qtest_init("-incoming tcp:127.0.0.1:0");
+    QTestState *src = qtest_init(NULL);
+    json_object *r, *addr;
+    const char *port;
+    json_object *ev;
+
+    fill_pattern(in, 2);
+    qtest_memwrite(src, PATTERN_ADDR, in, sizeof(in));
+    r = qtest_qmp_assert_success(dst, "{'execute': 'query-migrate'}");
+    addr = json_object_array_get_idx(qt_json_get(r, "socket-address"), 0);
+    g_assert_cmpstr(qt_json_str(addr, "type"), ==, "inet");
+    port = qt_json_str(addr, "port");
+    g_assert_cmpint(atoi(port), >, 0);
+    json_object_put(qtest_qmp_assert_success(src,
+        "{'execute': 'migrate-set-capabilities', 'arguments': "
+        "{'capabilities': [{'capability': 'events', 'state': true}]}}"));
+    json_object_put(qtest_qmp_assert_success(src,
+        "{'execute': 'migrate', 'arguments': {'uri': 'tcp:127.0.0.1:%s'}}",
+        port));
+    json_object_put(r);
+    ev = qtest_qmp_eventwait(src, "MIGRATION");
+    g_assert_cmpstr(qt_json_str(qt_json_get(ev, "data"), "status"), ==,
+                    "setup");
+    json_object_put(ev);
+    g_assert_cmpstr(wait_status(src, done_states), ==, "completed");
+    g_assert_cmpstr(wait_status(dst, done_states), ==, "completed");
+    r = qtest_qmp_assert_success(src, "{'execute': 'query-migrate'}");
+    g_assert_true(qt_json_has(r, "downtime"));
+    g_assert_true(qt_json_has(r, "total-time"));
+    json_object_put(r);
+    r = qtest_qmp_assert_success(dst, "{'execute': 'query-status'}");
+    g_assert_cmpstr(qt_json_str(r, "status"), ==, "running");
+    json_object_put(r);
+    qtest_memread(dst, PATTERN_ADDR, out, sizeof(out));
+    g_assert_cmpmem(in, sizeof(in), out, sizeof(out));
+    qtest_quit(src);
+    qtest_quit(dst);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    if (access("/dev/kvm", R_OK | W_OK) < 0) {
+        g_test_add_func("/migration/no-kvm", qtest_skip_no_kvm);
+        return g_test_run();
+    }
+    g_test_add_func("/migration/caps-params", test_caps_params);
+    g_test_add_func("/migration/file", test_file);
+    g_test_add_func("/migration/tcp", test_tcp);
+    return g_test_run();
+}
