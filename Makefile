@@ -6,6 +6,7 @@
 BUILD ?= build
 TANDEM = $(BUILD)/tandem-system-x86_64
 GUEST = $(BUILD)/tests/guest/tandem-guest.elf
+BENCH_ARGS ?=
 
 .PHONY: all deps build check run bench clean distclean
 
@@ -28,6 +29,7 @@ run: build
 
 bench: build
 	@for b in bench/*.sh; do [ -x "$$b" ] && "$$b" $(BUILD); done; true
+	@bench/migration $(BUILD) $(BENCH_ARGS)
 
 clean:
 	-ninja -C $(BUILD) clean

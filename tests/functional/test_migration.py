@@ -362,3 +362,80 @@ def test_strict_downtime_aborts_then_fails(tmp_path):
         assert src.q('query-status')['status'] == 'running'
         src.wait_more_passes(3)
         assert dst.passes() == []
+
+
+class SinkPeer:
+    """A 'destination' that accepts the stream, reads and discards every
+    byte, and never answers on the return path: the source gets through
+    iteration, stops its guest for the switchover and then waits for a
+    "resumed" that never comes."""
+
+    def __init__(self):
+        self.lsock = socket.socket()
+        self.lsock.bind(('127.0.0.1', 0))
+        self.lsock.listen(1)
+        self.lsock.settimeout(60)
+        self.port = self.lsock.getsockname()[1]
+        self.received = 0
+        self.eof = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        try:
+            c, _ = self.lsock.accept()
+            c.settimeout(120)
+            while True:
+                data = c.recv(1 << 20)
+                if not data:
+                    break
+                self.received += len(data)
+            c.close()
+        except OSError:
+            pass
+        self.eof.set()
+
+    def close(self):
+        self.lsock.close()
+
+
+def test_cancel_during_switchover(tmp_path):
+    sink = SinkPeer()
+    try:
+        with MigVm(tmp_path, 'src') as src:
+            src.wait_more_passes(2)
+            set_params(src, **FAST)
+            src.q('migrate-set-capabilities',
+                  capabilities=[{'capability': 'events', 'state': True}])
+            src.q('migrate', uri='tcp:127.0.0.1:%d' % sink.port)
+            # Wait for the switchover: guest stopped, migration still active.
+            deadline = time.monotonic() + 60
+            while True:
+                run = src.q('query-status')['status']
+                info = src.q('query-migrate')
+                if run == 'finish-migrate' and info['status'] == 'active':
+                    break
+                assert info['status'] in ('setup', 'active'), info
+                assert time.monotonic() < deadline, (run, info)
+                time.sleep(0.02)
+            # Stays there: nobody will ever send "resumed".
+            time.sleep(0.5)
+            assert src.q('query-status')['status'] == 'finish-migrate'
+            assert src.q('query-migrate')['status'] == 'active'
+            assert sink.received > 64 << 20
+            t0 = time.monotonic()
+            src.qmp.cmd('migrate_cancel', timeout=5)
+            assert time.monotonic() - t0 < 5
+            info = src.wait_status(('cancelled', 'failed'), timeout=10)
+            assert info['status'] in ('cancelled', 'failed'), info
+            # The source resumed its guest, which still sees its memory intact.
+            deadline = time.monotonic() + 10
+            while src.q('query-status')['status'] != 'running':
+                assert time.monotonic() < deadline, src.q('query-status')
+                time.sleep(0.05)
+            src.wait_more_passes(3)
+            assert sink.eof.wait(10), 'the source did not close the stream'
+            events = [e.data['status'] for e in src.qmp.events()
+                      if e.name == 'MIGRATION']
+            assert events[-1] in ('cancelled', 'failed'), events
+    finally:
+        sink.close()
