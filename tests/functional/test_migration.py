@@ -105,6 +105,10 @@ def verify_memory(vm, tmp_path):
     assert ok, msg
 
 
+def passes(vm):
+    return [int(p) for p in re.findall(r'^TG pass=(\d+) errors=0', vm.serial(), re.M)]
+
+
 def check_migrated(src, dst, tmp_path):
     info = src.wait_status(('completed', 'failed'))
     assert info['status'] == 'completed', info
@@ -112,6 +116,14 @@ def check_migrated(src, dst, tmp_path):
     assert dst.q('query-status')['status'] == 'running'
     assert src.q('query-status')['status'] == 'postmigrate'
     dst.wait_more_passes(3)
+    # The guest's pass counter continues where the source left it: it never
+    # goes backwards, and every pass reported errors=0 on both sides.
+    before, after = passes(src), passes(dst)
+    assert before and after, (before, after)
+    assert after[0] >= before[-1], (before[-3:], after[:3])
+    assert after == sorted(after) and before == sorted(before)
+    assert 'errors=0' in dst.serial() and ' errors=' not in \
+        dst.serial().replace('errors=0', '')
     verify_memory(dst, tmp_path)
     return info
 
