@@ -615,6 +615,39 @@ static void test_hostile_records(void)
     }
 }
 
+/*
+ * The destination skips zero records for pages that are still memfd
+ * holes, caching the hole's extent. A data page landing inside that
+ * extent must end the cache: ZERO 0x8000 (caches a hole covering
+ * 0x9000), PAGE 0x9000, ZERO 0x9000 must leave 0x9000 zero.
+ */
+static void part_zero_data_zero(QEMUFile *f)
+{
+    static uint8_t page[PAGE];
+
+    memset(page, 0x5a, sizeof(page));
+    qemu_put_be64(f, 0x8000 | RAM_REC_ZERO);
+    qemu_put_be64(f, 0x9000 | RAM_REC_PAGE);
+    qemu_put_buffer(f, page, PAGE);
+    qemu_put_be64(f, 0x9000 | RAM_REC_ZERO);
+    qemu_put_be64(f, RAM_REC_EOS);
+}
+
+static void test_zero_after_data_in_hole(void)
+{
+    Side dst;
+    g_autoptr(QEMUFile) f = hostile_stream(part_zero_data_zero);
+    static const uint8_t zero[PAGE];
+
+    /* Fresh destination memory: every page is a hole of its memfd. */
+    side_init(&dst, default_layout, G_N_ELEMENTS(default_layout));
+    load_ok(&dst, f);
+    g_assert_cmpuint(dst.mem.blocks[0].host[0x7000], ==, 0x3c);
+    g_assert_cmpmem(dst.mem.blocks[0].host + 0x9000, PAGE, zero, PAGE);
+    g_assert_cmpmem(dst.mem.blocks[0].host + 0x8000, PAGE, zero, PAGE);
+    side_free(&dst);
+}
+
 /* A page before any block list; a START without a block list. */
 static void test_hostile_order(void)
 {
@@ -1054,6 +1087,8 @@ int main(int argc, char **argv)
     g_test_add_func("/ram-migration/rate-limit", test_rate_limit);
     g_test_add_func("/ram-migration/hostile/records", test_hostile_records);
     g_test_add_func("/ram-migration/hostile/order", test_hostile_order);
+    g_test_add_func("/ram-migration/zero-after-data-in-hole",
+                    test_zero_after_data_in_hole);
     g_test_add_func("/ram-migration/hostile/block-mismatch",
                     test_block_mismatch);
     g_test_add_func("/ram-migration/hostile/truncations", test_truncations);
