@@ -233,6 +233,9 @@ def test_cancel_during_iteration(tmp_path):
     with MigVm(tmp_path, 'src') as src, \
          MigVm(tmp_path, 'dst', ['-incoming', 'tcp:127.0.0.1:0']) as dst:
         set_params(src, **{'max-bandwidth': 4 << 20})
+        # The dirty workload must be running: with nothing but memfd holes
+        # to send, migration is over in milliseconds.
+        src.wait_more_passes(1)
         src.q('migrate', uri='tcp:127.0.0.1:%s' % dst_port(dst))
         src.wait_status(('active',))
         time.sleep(1)
@@ -263,6 +266,9 @@ def test_destination_dies(tmp_path):
     with MigVm(tmp_path, 'src') as src, \
          MigVm(tmp_path, 'dst', ['-incoming', 'tcp:127.0.0.1:0']) as dst:
         set_params(src, **{'max-bandwidth': 8 << 20})
+        # The dirty workload must be running: with nothing but memfd holes
+        # to send, migration is over in milliseconds.
+        src.wait_more_passes(1)
         src.q('migrate', uri='tcp:127.0.0.1:%s' % dst_port(dst))
         src.wait_status(('active',))
         time.sleep(1)
@@ -344,6 +350,9 @@ def test_strict_downtime_met(tmp_path):
     with MigVm(tmp_path, 'src') as src, \
          MigVm(tmp_path, 'dst', ['-incoming', 'tcp:127.0.0.1:0']) as dst:
         strict_on(src, 400)
+        # The dirty workload must be running: with nothing but memfd holes
+        # to send, migration is over in milliseconds.
+        src.wait_more_passes(1)
         src.q('migrate', uri='tcp:127.0.0.1:%s' % dst_port(dst))
         info = src.wait_status(('completed', 'failed'), timeout=120)
         if info['status'] == 'failed':
@@ -360,6 +369,9 @@ def test_strict_downtime_aborts_then_fails(tmp_path):
          MigVm(tmp_path, 'dst', ['-incoming', 'tcp:127.0.0.1:0']) as dst:
         proxy = DelayProxy(int(dst_port(dst)), delay=0.5)
         strict_on(src, 200)
+        # The dirty workload must be running: with nothing but memfd holes
+        # to send, migration is over in milliseconds.
+        src.wait_more_passes(1)
         src.q('migrate', uri='tcp:127.0.0.1:%d' % proxy.port)
         info = src.wait_status(('completed', 'failed'), timeout=120)
         assert info['status'] == 'failed', info
