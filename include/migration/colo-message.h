@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * COLO control messages: the checkpoint handshake between primary (PVM)
+ * and secondary (SVM). P->S messages travel on the main migration stream,
+ * S->P messages on the return path. The enum is QAPI's COLOMessage, in
+ * schema order, and that order is the wire value
+ * (reference/qemu-colo-surface.md §2.2).
+ *
+ * Wire format of one message:
+ *     be32 message id
+ *     be64 value          only when the table says has_value
+ *                         (vmstate-size: the device-state blob length)
+ * Each message is flushed as soon as it is written.
+ *
+ * One checkpoint, in order:
+ *     P->S checkpoint-request, S->P checkpoint-reply, P->S vmstate-send,
+ *     (RAM section), P->S vmstate-size + value, (blob),
+ *     S->P vmstate-received, S->P vmstate-loaded
+ * and once at start-up S->P checkpoint-ready.
+ *
+ * Waiting with a deadline: a QEMUFile buffers what it has read, so polling
+ * its fd does not say whether a message is already waiting in the buffer.
+ * There is therefore no receive-with-timeout here. A caller that must bound
+ * a wait arms a timer (or watchdog thread) that calls qemu_file_shutdown()
+ * on the file: the blocked colo_receive_message() then fails with the
+ * stream's error. This needs a socket (COLO's channels are sockets): a
+ * reader blocked on a pipe is not woken by shutdown.
+ */
+#ifndef MIGRATION_COLO_MESSAGE_H
+#define MIGRATION_COLO_MESSAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "migration/qemu-file.h"
+#include "util/error.h"
+
+typedef enum ColoMessage {
+    COLO_MESSAGE_CHECKPOINT_READY,      /* 0 */
+    COLO_MESSAGE_CHECKPOINT_REQUEST,    /* 1 */
+    COLO_MESSAGE_CHECKPOINT_REPLY,      /* 2 */
+    COLO_MESSAGE_VMSTATE_SEND,          /* 3 */
+    COLO_MESSAGE_VMSTATE_SIZE,          /* 4 */
+    COLO_MESSAGE_VMSTATE_RECEIVED,      /* 5 */
+    COLO_MESSAGE_VMSTATE_LOADED,        /* 6 */
+    COLO_MESSAGE__MAX,
+} ColoMessage;
+
+typedef enum ColoDirection {
+    COLO_DIR_PVM_TO_SVM,    /* main migration stream */
+    COLO_DIR_SVM_TO_PVM,    /* return path */
+} ColoDirection;
+
+typedef struct ColoMessageInfo {
+    const char *name;       /* QAPI name, used in traces and errors */
+    bool has_value;         /* a be64 follows the id */
+    ColoDirection dir;
+} ColoMessageInfo;
+
+/* The table entry of msg (msg < COLO_MESSAGE__MAX). */
+const ColoMessageInfo *colo_message_info(ColoMessage msg);
+/* The QAPI name of msg, or "unknown" when out of range. */
+const char *colo_message_name(ColoMessage msg);
+
+/*
+ * Writes and flushes msg. Errors go to f's sticky error; check it with
+ * qemu_file_get_error(). colo_send_message() is for messages without a
+ * value, colo_send_message_value() for those with one (asserted).
+ */
+void colo_send_message(QEMUFile *f, ColoMessage msg);
+void colo_send_message_value(QEMUFile *f, ColoMessage msg, uint64_t value);
+
+/*
+ * Reads one message and checks it is expect; when expect carries a value,
+ * stores it in *value (value may be NULL otherwise). Fails on a stream
+ * error or short read ("COLO: receiving vmstate-size: unexpected end of
+ * stream"), on an unknown id ("COLO: unknown message 0x1234") and on
+ * another message ("COLO: expected vmstate-received, got
+ * checkpoint-request"); the last two also set f's sticky error, so the
+ * stream is dead after any failure.
+ */
+bool colo_receive_message(QEMUFile *f, ColoMessage expect, uint64_t *value,
+                          Error **errp);
+
+#endif

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * COLO control messages: the table of COLOMessage (name, value, direction)
+ * and their encoding on a QEMUFile. Every message sent or received is
+ * traced by name; a peer that sends an unknown or unexpected message gets
+ * an error naming both, never an abort. Wire format:
+ * include/migration/colo-message.h.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <glib.h>
+#include "migration/colo-message.h"
+#include "trace.h"
+
+/* Index = wire value (QAPI COLOMessage order). */
+static const ColoMessageInfo colo_messages[COLO_MESSAGE__MAX] = {
+    /* be32 0 */
+    [COLO_MESSAGE_CHECKPOINT_READY] = {
+        .name = "checkpoint-ready", .dir = COLO_DIR_SVM_TO_PVM },
+    /* be32 1 */
+    [COLO_MESSAGE_CHECKPOINT_REQUEST] = {
+        .name = "checkpoint-request", .dir = COLO_DIR_PVM_TO_SVM },
+    /* be32 2 */
+    [COLO_MESSAGE_CHECKPOINT_REPLY] = {
+        .name = "checkpoint-reply", .dir = COLO_DIR_SVM_TO_PVM },
+    /* be32 3 */
+    [COLO_MESSAGE_VMSTATE_SEND] = {
+        .name = "vmstate-send", .dir = COLO_DIR_PVM_TO_SVM },
+    /* be32 4, be64 blob length */
+    [COLO_MESSAGE_VMSTATE_SIZE] = {
+        .name = "vmstate-size", .has_value = true,
+        .dir = COLO_DIR_PVM_TO_SVM },
+    /* be32 5 */
+    [COLO_MESSAGE_VMSTATE_RECEIVED] = {
+        .name = "vmstate-received", .dir = COLO_DIR_SVM_TO_PVM },
+    /* be32 6 */
+    [COLO_MESSAGE_VMSTATE_LOADED] = {
+        .name = "vmstate-loaded", .dir = COLO_DIR_SVM_TO_PVM },
+};
+
+const ColoMessageInfo *colo_message_info(ColoMessage msg)
+{
+    g_assert((unsigned)msg < COLO_MESSAGE__MAX);
+    return &colo_messages[msg];
+}
+
+const char *colo_message_name(ColoMessage msg)
+{
+    return (unsigned)msg < COLO_MESSAGE__MAX ? colo_messages[msg].name
+                                             : "unknown";
+}
+
+static void colo_put(QEMUFile *f, ColoMessage msg, uint64_t value)
+{
+    const ColoMessageInfo *info = colo_message_info(msg);
+
+    qemu_put_be32(f, msg);
+    if (info->has_value) {
+        qemu_put_be64(f, value);
+    }
+    qemu_fflush(f);
+    trace_colo_send_message(info->name, value, qemu_file_get_error(f, NULL));
+}
+
+void colo_send_message(QEMUFile *f, ColoMessage msg)
+{
+    g_assert(!colo_message_info(msg)->has_value);
+    colo_put(f, msg, 0);
+}
+
+void colo_send_message_value(QEMUFile *f, ColoMessage msg, uint64_t value)
+{
+    g_assert(colo_message_info(msg)->has_value);
+    colo_put(f, msg, value);
+}
+
+/* Turns f's sticky error into *errp, naming what we were waiting for. */
+static bool colo_stream_ok(QEMUFile *f, ColoMessage expect, Error **errp)
+{
+    if (qemu_file_get_error(f, NULL)) {
+        error_setg(errp, "COLO: receiving %s: %s", colo_message_name(expect),
+                   qemu_file_error_message(f));
+        return false;
+    }
+    return true;
+}
+
+bool colo_receive_message(QEMUFile *f, ColoMessage expect, uint64_t *value,
+                          Error **errp)
+{
+    const ColoMessageInfo *want = colo_message_info(expect);
+    uint32_t id = qemu_get_be32(f);
+    uint64_t v = 0;
+
+    if (!colo_stream_ok(f, expect, errp)) {
+        return false;
+    }
+    if (id >= COLO_MESSAGE__MAX) {
+        trace_colo_receive_unknown(id);
+        qemu_file_set_error(f, -EINVAL, "COLO: unknown message 0x%" PRIx32,
+                            id);
+        error_setg(errp, "COLO: unknown message 0x%" PRIx32, id);
+        return false;
+    }
+    if (id != expect) {
+        trace_colo_receive_unexpected(colo_messages[id].name, want->name);
+        qemu_file_set_error(f, -EPROTO, "COLO: expected %s, got %s",
+                            want->name, colo_messages[id].name);
+        error_setg(errp, "COLO: expected %s, got %s", want->name,
+                   colo_messages[id].name);
+        return false;
+    }
+    if (want->has_value) {
+        g_assert(value);
+        v = qemu_get_be64(f);
+        if (!colo_stream_ok(f, expect, errp)) {
+            return false;
+        }
+        *value = v;
+    }
+    trace_colo_receive_message(want->name, v);
+    return true;
+}
