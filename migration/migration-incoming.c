@@ -41,6 +41,7 @@ typedef struct MigrationIncoming {
     bool bql_held;              /* incoming thread, since switchover-start */
     int64_t switchover_us;      /* when switchover-start arrived */
     pthread_t thread;
+    bool thread_joinable;       /* BQL: started and not yet joined */
 } MigrationIncoming;
 
 static MigrationIncoming incoming = { .rp_fd = -1 };
@@ -214,7 +215,30 @@ static void incoming_accept(MigrationChannel *ch, void *opaque)
         main_loop_schedule_bh(incoming_fail_bh, mis);
         return;
     }
-    pthread_detach(mis->thread);
+    mis->thread_joinable = true;
+}
+
+/*
+ * Process exit (main loop, BQL held): stop a load in progress and wait
+ * for the incoming thread, before guest RAM and the VM are freed under
+ * it. A failure it reports now schedules a bottom half that never runs,
+ * so quitting does not turn into "load of migration failed".
+ */
+void migration_incoming_shutdown(void)
+{
+    MigrationIncoming *mis = &incoming;
+
+    if (!mis->thread_joinable) {
+        return;
+    }
+    if (mis->from_src) {
+        qemu_file_shutdown(mis->from_src);
+    }
+    migration_channel_shutdown(&mis->ch);
+    bql_unlock();
+    pthread_join(mis->thread, NULL);
+    bql_lock();
+    mis->thread_joinable = false;
 }
 
 static bool incoming_start(MigrationIncoming *mis, const char *uri,

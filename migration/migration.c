@@ -432,6 +432,25 @@ void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
     s->thread_running = true;
 }
 
+/*
+ * Process exit (main loop, BQL held): cancel an outgoing migration and
+ * wait for its thread, before guest RAM and the VM are freed under it.
+ * The thread takes the BQL to finish, so it is dropped while waiting.
+ */
+void migration_shutdown(void)
+{
+    MigrationState *s = &migration_state;
+
+    if (s->thread_running) {
+        qmp_migrate_cancel(NULL);
+        bql_unlock();
+        pthread_join(s->thread, NULL);
+        bql_lock();
+        s->thread_running = false;
+    }
+    migration_incoming_shutdown();
+}
+
 void qmp_migrate_cancel(Error **errp)
 {
     MigrationState *s = &migration_state;

@@ -284,6 +284,7 @@ int main(int argc, char **argv)
         main_loop_wait(true);
     }
 
+    migration_shutdown();
     monitor_cleanup();
     qtest_server_cleanup();
     pc_machine_free(pcms);

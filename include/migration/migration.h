@@ -41,6 +41,14 @@ bool migration_machine_init(SaveVMState *s, GuestMemory *mem, KvmState *kvm,
  */
 bool migration_incoming_init(const char *uri, bool autostart, Error **errp);
 
+/*
+ * At process exit, main loop with the BQL: cancel and join the outgoing
+ * migration thread and stop and join the incoming one, so nothing touches
+ * guest RAM or the VM after they are freed.
+ */
+void migration_shutdown(void);
+void migration_incoming_shutdown(void);
+
 /* True while an outgoing migration is between setup and its end. */
 bool migration_is_active(void);
 

@@ -463,3 +463,50 @@ def test_cancel_during_switchover(tmp_path):
             assert events[-1] in ('cancelled', 'failed'), events
     finally:
         sink.close()
+
+
+def _migration_events_until_eof(vm):
+    statuses = []
+    while True:
+        try:
+            ev = vm.qmp.get_event('MIGRATION', timeout=10)
+        except Exception:       # the connection closed: all events read
+            break
+        if ev is None:
+            break
+        statuses.append(ev.data['status'])
+    return statuses
+
+
+def test_quit_during_migration(tmp_path):
+    """quit on either side while RAM is still moving: the migration on that
+    side is stopped and its thread joined before guest RAM is freed (seen
+    as its final MIGRATION event, sent before the monitor closes), and the
+    process exits cleanly."""
+    events = [{'capability': 'events', 'state': True}]
+    for quitter in ('src', 'dst'):
+        d = tmp_path / quitter
+        d.mkdir()
+        with MigVm(d, 'src') as src, \
+             MigVm(d, 'dst', ['-incoming', 'tcp:127.0.0.1:0']) as dst:
+            src.q('migrate-set-capabilities', capabilities=events)
+            dst.q('migrate-set-capabilities', capabilities=events)
+            set_params(src, **{'max-bandwidth': 8 << 20})
+            src.wait_more_passes(1)
+            src.q('migrate', uri='tcp:127.0.0.1:%s' % dst_port(dst))
+            src.wait_status(('active',))
+            dst.wait_status(('active',))
+            time.sleep(0.5)
+            vm, other = (src, dst) if quitter == 'src' else (dst, src)
+            vm.qmp.cmd('quit')
+            final = _migration_events_until_eof(vm)
+            assert vm.wait_exit(30) == 0, vm.stderr()[-2000:]
+            if quitter == 'src':
+                assert final and final[-1] == 'cancelled', final
+                # The destination loses its peer mid-load: QEMU's rule, exit 1.
+                assert other.wait_exit(30) == 1
+            else:
+                assert final and final[-1] == 'failed', final
+                info = src.wait_status(('failed',), timeout=30)
+                assert info['error-desc'], info
+                assert src.q('query-status')['status'] == 'running'
