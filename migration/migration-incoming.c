@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "migration-internal.h"
+#include "colo-internal.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
 #include "system/runstate.h"
@@ -35,9 +36,11 @@ typedef struct MigrationIncoming {
     SocketAddressList *addrs;   /* BQL */
     Error *error;               /* BQL */
     SaveVMState *vmstate;
+    GMutex lock;                /* from_src and ch against yank */
     QEMUFile *from_src;
     MigrationChannel ch;
     int rp_fd;                  /* after open-return-path, else -1 */
+    bool colo;                  /* the source sent enable-colo */
     bool bql_held;              /* incoming thread, since switchover-start */
     int64_t switchover_us;      /* when switchover-start arrived */
     pthread_t thread;
@@ -105,6 +108,23 @@ static LoadVMCommandResult incoming_switchover_abort(const uint8_t *data,
         mis->bql_held = false;
         bql_unlock();
     }
+    return LOADVM_CMD_CONTINUE;
+}
+
+/* The source is a COLO primary: this side becomes the secondary. */
+static LoadVMCommandResult incoming_enable_colo(const uint8_t *data,
+                                                uint16_t len, void *opaque,
+                                                Error **errp)
+{
+    MigrationIncoming *mis = opaque;
+
+    trace_migration_incoming_command("enable-colo");
+    if (mis->rp_fd < 0) {
+        error_setg(errp, "the source enabled COLO, which needs a return "
+                   "path this transport does not have");
+        return LOADVM_CMD_ERROR;
+    }
+    mis->colo = true;
     return LOADVM_CMD_CONTINUE;
 }
 
@@ -176,6 +196,9 @@ static void *incoming_thread(void *opaque)
     loadvm_set_command_handler(vs, SAVEVM_CMD_SWITCHOVER_ABORT,
                                incoming_switchover_abort, mis);
     loadvm_set_command_handler(vs, SAVEVM_CMD_PING, incoming_ping, mis);
+    loadvm_set_command_handler(vs, SAVEVM_CMD_ENABLE_COLO,
+                               incoming_enable_colo, mis);
+    mis->colo = false;
     /* A socket stays open after the stream for the source to hear from
      * us; files and pipes must end right after it. */
     loadvm_set_expect_channel_end(vs, mis->ch.rp_fd < 0);
@@ -184,16 +207,26 @@ static void *incoming_thread(void *opaque)
         bql_lock();
     }
     mis->bql_held = false;
-    if (ok) {
+    if (ok && mis->colo) {
+        incoming_set_status(mis, MIGRATION_STATUS_COLO);
+        ok = colo_secondary_run(vs, mis->from_src, mis->ch.fd, mis->rp_fd,
+                                &err);
+        if (ok) {
+            incoming_set_status(mis, MIGRATION_STATUS_COMPLETED);
+        }
+    } else if (ok) {
         incoming_complete(mis);
-    } else {
+    }
+    if (!ok) {
         mis->error = err;
         incoming_set_status(mis, MIGRATION_STATUS_FAILED);
         main_loop_schedule_bh(incoming_fail_bh, mis);
     }
+    g_mutex_lock(&mis->lock);
     qemu_fclose(mis->from_src);
     mis->from_src = NULL;
     migration_channel_close(&mis->ch);
+    g_mutex_unlock(&mis->lock);
     mis->rp_fd = -1;
     bql_unlock();
     return NULL;
@@ -204,8 +237,10 @@ static void incoming_accept(MigrationChannel *ch, void *opaque)
 {
     MigrationIncoming *mis = opaque;
 
+    g_mutex_lock(&mis->lock);
     mis->ch = *ch;
     mis->from_src = qemu_file_new_fd_input(ch->fd, true);
+    g_mutex_unlock(&mis->lock);
     mis->vmstate = savevm_default();
     incoming_set_status(mis, MIGRATION_STATUS_ACTIVE);
     if (pthread_create(&mis->thread, NULL, incoming_thread, mis)) {
@@ -231,10 +266,8 @@ void migration_incoming_shutdown(void)
     if (!mis->thread_joinable) {
         return;
     }
-    if (mis->from_src) {
-        qemu_file_shutdown(mis->from_src);
-    }
-    migration_channel_shutdown(&mis->ch);
+    colo_begin_quit();
+    migration_incoming_yank();
     bql_unlock();
     pthread_join(mis->thread, NULL);
     bql_lock();
@@ -331,4 +364,27 @@ bool migration_incoming_info(MigrationInfo *info)
         info->error_desc = g_strdup(error_get_pretty(incoming.error));
     }
     return true;
+}
+
+bool migration_incoming_has_connection(void)
+{
+    bool open;
+
+    g_mutex_lock(&incoming.lock);
+    open = incoming.from_src != NULL;
+    g_mutex_unlock(&incoming.lock);
+    return open;
+}
+
+void migration_incoming_yank(void)
+{
+    MigrationIncoming *mis = &incoming;
+
+    g_mutex_lock(&mis->lock);
+    if (mis->from_src) {
+        trace_migration_yank("incoming");
+        qemu_file_shutdown(mis->from_src);
+        migration_channel_shutdown(&mis->ch);
+    }
+    g_mutex_unlock(&mis->lock);
 }

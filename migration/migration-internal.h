@@ -34,6 +34,7 @@
 bool migrate_cap(MigrationCapability cap);
 uint64_t migrate_downtime_limit_ms(void);
 uint64_t migrate_max_bandwidth(void);
+uint64_t migrate_checkpoint_delay_ms(void);
 /* Refused at migrate time (not implemented yet), or NULL. */
 const char *migrate_caps_unimplemented(void);
 
@@ -177,9 +178,16 @@ MigrationSwitchoverResult migration_switchover_strict(MigrationState *s);
 /* Reads return-path messages that arrived (late pongs) without waiting. */
 void migration_rp_poll(MigrationState *s);
 
+/* yank: an outgoing connection is open; shut it down (any thread). */
+bool migration_has_connection(void);
+void migration_yank(void);
+
 /* ---- migration-incoming.c ---- */
 
 /* The destination's status and address, for query-migrate. */
 bool migration_incoming_info(MigrationInfo *info);
+/* yank: the incoming connection is open; shut it down (any thread). */
+bool migration_incoming_has_connection(void);
+void migration_incoming_yank(void);
 
 #endif

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "migration-internal.h"
+#include "colo-internal.h"
 #include "savevm-internal.h"
 #include "migration/ram.h"
 #include "qapi/qapi-commands.h"
@@ -85,7 +86,7 @@ bool migration_is_active(void)
     MigrationStatus st = migration_status(&migration_state);
 
     return st == MIGRATION_STATUS_SETUP || st == MIGRATION_STATUS_ACTIVE ||
-           st == MIGRATION_STATUS_CANCELLING;
+           st == MIGRATION_STATUS_CANCELLING || st == MIGRATION_STATUS_COLO;
 }
 
 void migration_set_error(MigrationState *s, Error *err)
@@ -145,6 +146,11 @@ static bool migration_open(MigrationState *s, Error **errp)
                    "tcp:, unix: or socket fd: transport");
         return false;
     }
+    if (migrate_cap(MIGRATION_CAPABILITY_X_COLO) && !s->has_rp) {
+        error_setg(errp, "x-colo needs a return path: use a tcp:, unix: or "
+                   "socket fd: transport");
+        return false;
+    }
     /* A cancel that raced with the connect shuts the new channel too. */
     if (migration_cancelled(s)) {
         error_setg(errp, "migration cancelled");
@@ -158,6 +164,12 @@ static bool migration_setup_stream(MigrationState *s, Error **errp)
     savevm_state_header(s->to_dst);
     if (s->has_rp) {
         savevm_send_command(s->to_dst, SAVEVM_CMD_OPEN_RETURN_PATH, NULL, 0);
+    }
+    /* COLO: the destination becomes the secondary, and RAM keeps its
+     * dirty log after the initial migration for the checkpoints. */
+    ram_colo_set_keep(s->vmstate, migrate_cap(MIGRATION_CAPABILITY_X_COLO));
+    if (migrate_cap(MIGRATION_CAPABILITY_X_COLO)) {
+        savevm_send_command(s->to_dst, SAVEVM_CMD_ENABLE_COLO, NULL, 0);
     }
     qemu_file_set_rate_limit(s->to_dst, migrate_max_bandwidth());
     if (!savevm_state_setup(s->vmstate, s->to_dst, errp)) {
@@ -366,6 +378,9 @@ static void *migration_thread(void *opaque)
     pthread_setname_np(pthread_self(), name);
     ok = migration_open(s, &err) && migration_setup_stream(s, &err) &&
          migration_run(s, &err);
+    if (ok && migrate_cap(MIGRATION_CAPABILITY_X_COLO)) {
+        ok = colo_primary_run(s);
+    }
     migration_finish(s, ok, err);
     return NULL;
 }
@@ -397,6 +412,18 @@ void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
         error_setg(errp, "x-strict-downtime needs a return path: use a "
                    "tcp:, unix: or socket fd: transport");
         return;
+    }
+    if (migrate_cap(MIGRATION_CAPABILITY_X_COLO)) {
+        if (g_str_has_prefix(uri, "exec:") || g_str_has_prefix(uri, "file:")) {
+            error_setg(errp, "x-colo needs a return path: use a tcp:, unix: "
+                       "or socket fd: transport");
+            return;
+        }
+        if (migrate_cap(MIGRATION_CAPABILITY_X_STRICT_DOWNTIME)) {
+            error_setg(errp, "x-colo and x-strict-downtime cannot be used "
+                       "together");
+            return;
+        }
     }
     if (s->thread_running) {
         pthread_join(s->thread, NULL);
@@ -443,6 +470,7 @@ void migration_shutdown(void)
 
     if (s->thread_running) {
         qmp_migrate_cancel(NULL);
+        colo_begin_quit();
         bql_unlock();
         pthread_join(s->thread, NULL);
         bql_lock();
@@ -469,6 +497,32 @@ void qmp_migrate_cancel(Error **errp)
         qemu_file_shutdown(s->to_dst);
     }
     migration_channel_shutdown(&s->ch);
+    g_mutex_unlock(&s->lock);
+}
+
+bool migration_has_connection(void)
+{
+    MigrationState *s = &migration_state;
+    bool open;
+
+    g_mutex_lock(&s->lock);
+    open = s->to_dst != NULL;
+    g_mutex_unlock(&s->lock);
+    return open;
+}
+
+/* yank: the peer is gone as far as we care; the thread fails (or, in
+ * COLO, fails over). Unlike migrate_cancel the status is left alone. */
+void migration_yank(void)
+{
+    MigrationState *s = &migration_state;
+
+    g_mutex_lock(&s->lock);
+    if (s->to_dst) {
+        trace_migration_yank("outgoing");
+        qemu_file_shutdown(s->to_dst);
+        migration_channel_shutdown(&s->ch);
+    }
     g_mutex_unlock(&s->lock);
 }
 

@@ -3,15 +3,16 @@
  * Migration capabilities and parameters: the QMP commands that set and
  * query them, and the accessors the migration code reads them with.
  * Tandem lists every QEMU capability so tools can query them, accepts
- * the ones it implements (events, return-path, x-strict-downtime), accepts
- * x-colo and postcopy-ram so scripts can prepare them but refuses them at
- * migrate time until they exist, and rejects the rest by name.
+ * the ones it implements (events, return-path, x-strict-downtime, x-colo),
+ * accepts postcopy-ram so scripts can prepare it but refuses it at
+ * migrate time until it exists, and rejects the rest by name.
  *
  * Parameters are read by the migration thread while QMP may change them:
  * each is a single aligned 64-bit value written and read atomically.
  */
 #include <inttypes.h>
 #include "migration-internal.h"
+#include "colo-internal.h"
 #include "qapi/qapi-commands.h"
 #include "trace.h"
 
@@ -56,11 +57,13 @@ uint64_t migrate_max_bandwidth(void)
     return __atomic_load_n(&mig_opts.max_bandwidth, __ATOMIC_RELAXED);
 }
 
+uint64_t migrate_checkpoint_delay_ms(void)
+{
+    return __atomic_load_n(&mig_opts.checkpoint_delay, __ATOMIC_RELAXED);
+}
+
 const char *migrate_caps_unimplemented(void)
 {
-    if (migrate_cap(MIGRATION_CAPABILITY_X_COLO)) {
-        return "x-colo";
-    }
     if (migrate_cap(MIGRATION_CAPABILITY_POSTCOPY_RAM)) {
         return "postcopy-ram";
     }
@@ -75,6 +78,11 @@ void qmp_migrate_set_capabilities(MigrationCapabilityStatusList *capabilities,
     if (st == MIGRATION_STATUS_SETUP || st == MIGRATION_STATUS_ACTIVE ||
         st == MIGRATION_STATUS_CANCELLING) {
         error_setg(errp, "There's a migration process in progress");
+        return;
+    }
+    if (colo_mode() != COLO_MODE_NONE) {
+        error_setg(errp, "COLO is running; capabilities cannot change until "
+                   "it fails over");
         return;
     }
     /* All or nothing: check every entry before changing any. */
@@ -139,6 +147,8 @@ void qmp_migrate_set_parameters(MigrateSetParameters *arg, Error **errp)
                                       arg->x_checkpoint_delay);
         __atomic_store_n(&mig_opts.checkpoint_delay, arg->x_checkpoint_delay,
                          __ATOMIC_RELAXED);
+        /* A running COLO primary re-arms its timer. */
+        colo_wake();
     }
 }
 

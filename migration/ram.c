@@ -41,7 +41,7 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
-#include "migration/ram.h"
+#include "ram-internal.h"
 #include "util/bitmap.h"
 #include "trace.h"
 
@@ -50,34 +50,7 @@
 /* Unlimited sends check the stream for errors every this many pages. */
 #define RAM_ERROR_CHECK_PAGES   256
 
-/*
- * The memfd extent around the last page looked at: [start, end) is a hole
- * (never written, reads as zero) or data. Guest RAM of an idle VM is mostly
- * holes, and reading a hole of a shared memfd allocates it, so the zero
- * check asks the file first: two lseek() calls per extent instead of a
- * page fault per page, on both sides.
- */
-typedef struct RamExtent {
-    uint64_t start, end;        /* byte offsets in the memfd; end 0: none */
-    bool hole;
-} RamExtent;
-
-typedef struct RamBlockMig {
-    RamBlock *rb;
-    size_t pages;
-    unsigned long *bmap;        /* source: pages still to send */
-    unsigned long *scratch;     /* source: what the last take returned */
-    unsigned long *received;    /* destination: pages written by loading */
-    RamExtent extent;
-} RamBlockMig;
-
-/*
- * True if the page at byte offset off of the block's memfd is a hole. A
- * page the guest writes right after we looked is dirty in KVM's log and
- * goes again in a later pass, as with any page that changes after it
- * was read.
- */
-static bool ram_page_is_hole(RamBlockMig *b, uint64_t off)
+bool ram_page_is_hole(RamBlockMig *b, uint64_t off)
 {
     RamExtent *e = &b->extent;
     off_t data, hole;
@@ -103,32 +76,6 @@ static bool ram_page_is_hole(RamBlockMig *b, uint64_t off)
     return false;
 }
 
-typedef struct RamMigrationState {
-    SaveVMState *s;
-    GuestMemory *mem;
-    KvmState *kvm;
-
-    /* Source. */
-    RamBlockMig *save_blocks;
-    unsigned nr_save_blocks;
-    bool saving;
-    bool we_started_logging;
-    uint64_t dirty_pages;       /* set bits over all bmaps */
-    unsigned cursor_block;
-    size_t cursor_page;
-    int64_t period_start_us;
-    uint64_t period_dirtied;
-    uint64_t period_sent;
-    RamMigrationStats st;       /* published to ram_stats */
-
-    /* Destination. */
-    RamBlockMig *load_blocks;
-    unsigned nr_load_blocks;
-    unsigned last_load_block;   /* lookup cache */
-    bool have_block_list;
-    uint64_t load_pages;
-    uint64_t load_zero;
-} RamMigrationState;
 
 static GMutex ram_registry_lock;
 static GPtrArray *ram_registry;         /* RamMigrationState */
@@ -242,7 +189,7 @@ static void ram_blocks_free(RamBlockMig *b, unsigned nr)
     g_free(b);
 }
 
-static void ram_stats_publish(RamMigrationState *rs)
+void ram_stats_publish(RamMigrationState *rs)
 {
     rs->st.remaining = rs->dirty_pages * GUEST_PAGE_SIZE;
     g_mutex_lock(&ram_stats_lock);
@@ -291,7 +238,7 @@ static void ram_update_rates(RamMigrationState *rs)
  * Harvest: KVM's log into RamBlock.dirty, then RamBlock.dirty into the
  * migration bitmaps.
  */
-static bool ram_dirty_sync(RamMigrationState *rs, Error **errp)
+bool ram_dirty_sync(RamMigrationState *rs, Error **errp)
 {
     uint64_t dirtied = 0, added = 0;
 
@@ -349,8 +296,7 @@ static inline bool ram_send_page(RamMigrationState *rs, QEMUFile *f,
  * until none is left or, if limited, the rate limit says stop. Returns
  * the number of pages sent.
  */
-static uint64_t ram_send_dirty(RamMigrationState *rs, QEMUFile *f,
-                               bool limited)
+uint64_t ram_send_dirty(RamMigrationState *rs, QEMUFile *f, bool limited)
 {
     uint64_t sent = 0;
 
@@ -518,7 +464,10 @@ static bool ram_save_complete(QEMUFile *f, void *opaque, Error **errp)
     rs->st.transferred += qemu_file_transferred(f) - start;
     ram_stats_publish(rs);
     trace_ram_save_complete(sent, rs->st.duplicate - zero);
-    ram_save_stop(rs);
+    /* COLO goes on checkpointing: logging and the bitmaps stay. */
+    if (!rs->colo_keep) {
+        ram_save_stop(rs);
+    }
     /* Stopped early only on a stream error, which savevm reports. */
     return true;
 }
@@ -566,7 +515,7 @@ static void ram_load_cleanup(void *opaque)
 }
 
 /* A stream error: the loader reports it (truncation) from f. */
-static bool ram_load_stream_ok(QEMUFile *f, Error **errp)
+bool ram_load_stream_ok(QEMUFile *f, Error **errp)
 {
     if (qemu_file_get_error(f, NULL)) {
         error_setg(errp, "ram: stream error");
@@ -659,8 +608,8 @@ static RamBlockMig *ram_load_find(RamMigrationState *rs, uint64_t gpa)
     return NULL;
 }
 
-static bool ram_load_page(RamMigrationState *rs, QEMUFile *f, uint64_t gpa,
-                          bool zero, Error **errp)
+bool ram_load_page(RamMigrationState *rs, QEMUFile *f, uint64_t gpa,
+                   bool zero, Error **errp)
 {
     RamBlockMig *b;
     uint8_t *host;
@@ -680,6 +629,23 @@ static bool ram_load_page(RamMigrationState *rs, QEMUFile *f, uint64_t gpa,
         return false;
     }
     page = (gpa - b->rb->gpa) >> GUEST_PAGE_SHIFT;
+    if (rs->colo_cache) {
+        /* COLO: the cache is anonymous memory, not the memfd. */
+        unsigned idx = b - rs->load_blocks;
+
+        host = colo_ram_cache_page(rs->colo_cache, idx, page);
+        if (zero) {
+            if (!ram_buffer_is_zero(host, GUEST_PAGE_SIZE)) {
+                memset(host, 0, GUEST_PAGE_SIZE);
+            }
+            rs->load_zero++;
+        } else if (!qemu_get_buffer(f, host, GUEST_PAGE_SIZE)) {
+            return ram_load_stream_ok(f, errp);
+        }
+        colo_ram_cache_mark_received(rs->colo_cache, idx, page);
+        rs->load_pages++;
+        return true;
+    }
     host = b->rb->host + (gpa - b->rb->gpa);
     if (zero) {
         /* A hole already reads as zero; anything else is cleared. Never
@@ -802,6 +768,7 @@ void ram_migration_unregister(SaveVMState *s)
 {
     RamMigrationState *rs = NULL;
 
+    ram_colo_svm_log_stop(s);
     g_mutex_lock(&ram_registry_lock);
     for (guint i = 0; ram_registry && i < ram_registry->len; i++) {
         RamMigrationState *r = g_ptr_array_index(ram_registry, i);
@@ -820,6 +787,23 @@ void ram_migration_unregister(SaveVMState *s)
     ram_save_cleanup(rs);
     ram_blocks_free(rs->load_blocks, rs->nr_load_blocks);
     g_free(rs);
+}
+
+RamMigrationState *ram_migration_state(SaveVMState *s)
+{
+    RamMigrationState *rs = NULL;
+
+    g_mutex_lock(&ram_registry_lock);
+    for (guint i = 0; ram_registry && i < ram_registry->len; i++) {
+        RamMigrationState *r = g_ptr_array_index(ram_registry, i);
+
+        if (r->s == s) {
+            rs = r;
+            break;
+        }
+    }
+    g_mutex_unlock(&ram_registry_lock);
+    return rs;
 }
 
 static RamBlockMig *ram_find_load_block(const RamBlock *block)

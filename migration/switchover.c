@@ -198,6 +198,15 @@ MigrationSwitchoverResult migration_switchover(MigrationState *s)
         return migration_switchover_failed(s, err);
     }
     trace_migration_switchover_step("sent", migration_now_us() - t_stop);
+    if (migrate_cap(MIGRATION_CAPABILITY_X_COLO)) {
+        /* The guest stays stopped; COLO starts it once the secondary is
+         * ready (colo-primary.c). */
+        qemu_fflush(f);
+        migration_record_downtime(s, t_stop);
+        return qemu_file_get_error(f, &err) ?
+               migration_switchover_failed(s, err) :
+               MIGRATION_SWITCHOVER_DONE;
+    }
     if (!migration_wait_resumed(s, &dst_us, &err)) {
         return migration_switchover_failed(s, err);
     }

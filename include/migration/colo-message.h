@@ -32,18 +32,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "migration/qemu-file.h"
+#include "qapi/qapi-types.h"
 #include "util/error.h"
 
-typedef enum ColoMessage {
-    COLO_MESSAGE_CHECKPOINT_READY,      /* 0 */
-    COLO_MESSAGE_CHECKPOINT_REQUEST,    /* 1 */
-    COLO_MESSAGE_CHECKPOINT_REPLY,      /* 2 */
-    COLO_MESSAGE_VMSTATE_SEND,          /* 3 */
-    COLO_MESSAGE_VMSTATE_SIZE,          /* 4 */
-    COLO_MESSAGE_VMSTATE_RECEIVED,      /* 5 */
-    COLO_MESSAGE_VMSTATE_LOADED,        /* 6 */
-    COLO_MESSAGE__MAX,
-} ColoMessage;
+/* QAPI's COLOMessage: COLO_MESSAGE_CHECKPOINT_READY (0) ..
+ * COLO_MESSAGE_VMSTATE_LOADED (6), COLO_MESSAGE__MAX. */
+typedef COLOMessage ColoMessage;
 
 typedef enum ColoDirection {
     COLO_DIR_PVM_TO_SVM,    /* main migration stream */

@@ -29,6 +29,8 @@
 #include "system/memory.h"
 #include "util/error.h"
 
+struct ColoRamCache;
+
 #define RAM_MIGRATION_IDSTR     "ram"
 #define RAM_MIGRATION_VERSION   1
 
@@ -92,6 +94,40 @@ void ram_migration_received_reset(const RamBlock *block);
 const RamMigrationStats *ram_migration_stats(void);
 void ram_migration_stats_snapshot(RamMigrationStats *out);
 void ram_migration_stats_reset(void);
+
+/*
+ * COLO (migration/ram-colo.c). Record format of a checkpoint's RAM: page
+ * records (ZERO or PAGE) up to an EOS record, no framing around them.
+ *
+ * Primary: ram_colo_set_keep() before the initial migration's setup makes
+ * its completion keep dirty logging on; each checkpoint then harvests and
+ * sends what the guest dirtied since the previous one (guest stopped).
+ * The logging stops at savevm_state_cleanup().
+ */
+void ram_colo_set_keep(SaveVMState *s, bool on);
+bool ram_colo_save_checkpoint(SaveVMState *s, QEMUFile *f, uint64_t *pages,
+                              Error **errp);
+
+/*
+ * Secondary: with a cache set, received pages land in it (and are marked
+ * received there) instead of guest RAM; NULL goes back to RAM. Blocks are
+ * those the initial migration validated.
+ */
+void ram_colo_set_cache(SaveVMState *s, struct ColoRamCache *cache);
+/* A cache for the RAM registered in s, filled from guest RAM. */
+struct ColoRamCache *ram_colo_cache_new(SaveVMState *s, Error **errp);
+bool ram_colo_load_checkpoint(SaveVMState *s, QEMUFile *f, uint64_t *pages,
+                              Error **errp);
+/*
+ * Secondary: KVM dirty logging of the SVM's own writes. take() harvests
+ * them (SVM stopped) into per-block bitmaps in the order of the blocks,
+ * owned by ram.c and valid until the next take or stop.
+ */
+bool ram_colo_svm_log_start(SaveVMState *s, Error **errp);
+bool ram_colo_svm_dirty_take(SaveVMState *s,
+                             const unsigned long *const **bitmaps,
+                             Error **errp);
+void ram_colo_svm_log_stop(SaveVMState *s);
 
 /* True if the len bytes at buf are all zero (any length and alignment;
  * fastest for whole aligned pages). Exposed for tests and COLO. */

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The COLO secondary: after the initial migration the incoming thread
+ * stays here, running the SVM and applying the primary's checkpoints.
+ *
+ *   set-up     RAM cache := guest RAM, SVM dirty log on, SVM started,
+ *              checkpoint-ready ->
+ *   idle       wait for checkpoint-request (no bound: the primary decides
+ *              when; x-colo-lost-heartbeat or yank end the wait)
+ *   request    stop the SVM (runstate colo), <- checkpoint-reply
+ *   receive    vmstate-send, RAM pages into the cache (never into SVM
+ *              RAM), vmstate-size + the device blob into a buffer; every
+ *              read bounded by COLO_PEER_TIMEOUT_MS
+ *   received   -> vmstate-received: the whole checkpoint is held
+ *   apply      (BQL) cache -> SVM RAM for pages dirtied by either side,
+ *              device state loaded on top (no reset: every subsection is
+ *              in the blob), CHECKPOINT_LOADED, SVM resumed
+ *   loaded     -> vmstate-loaded
+ *
+ * All or nothing: a checkpoint cut short before "received" leaves SVM RAM
+ * and devices untouched (only the cache, which is dropped, saw its pages).
+ * After "received" the checkpoint is applied whatever the primary does.
+ *
+ * The secondary never fails over by itself: when the primary is lost it
+ * stops the SVM and waits for x-colo-lost-heartbeat (the operator or a
+ * fencing agent decides; no split brain). The command during a checkpoint
+ * in flight is a relaunch: the checkpoint finishes (or fails), then the
+ * failover runs. Failover: cache dropped, SVM dirty log off, FAILOVER
+ * notified (held output released), SVM runs, COLO_EXIT(secondary,
+ * request).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include "colo-internal.h"
+#include "migration-internal.h"
+#include "migration/colo-message.h"
+#include "migration/colo-ram.h"
+#include "migration/ram.h"
+#include "system/runstate.h"
+#include "util/main-loop.h"
+#include "trace.h"
+
+typedef struct ColoSecondary {
+    SaveVMState *vs;
+    QEMUFile *from_pvm;         /* the migration stream */
+    QEMUFile *to_pvm;           /* the return path */
+    int sock_fd;
+    ColoRamCache *cache;
+    uint8_t *blob;
+    size_t blob_cap;
+} ColoSecondary;
+
+/* 0: no receive timeout (idle); otherwise COLO_PEER_TIMEOUT_MS. */
+static void colo_secondary_set_rcv_timeout(ColoSecondary *c, bool bounded)
+{
+    struct timeval tv = { 0 };
+
+    if (bounded) {
+        tv.tv_sec = COLO_PEER_TIMEOUT_MS / 1000;
+        tv.tv_usec = (COLO_PEER_TIMEOUT_MS % 1000) * 1000;
+    }
+    setsockopt(c->sock_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+/* Called under the COLO state lock by a failover request or quit. */
+static void colo_secondary_kick(void *opaque)
+{
+    ColoSecondary *c = opaque;
+
+    qemu_file_shutdown(c->to_pvm);
+    migration_incoming_yank();
+}
+
+static bool colo_secondary_receive(ColoSecondary *c, ColoMessage msg,
+                                   uint64_t *value, Error **errp)
+{
+    if (!colo_receive_message(c->from_pvm, msg, value, errp)) {
+        int ret = qemu_file_get_error(c->from_pvm, NULL);
+
+        if (ret == -EAGAIN || ret == -EWOULDBLOCK) {
+            error_prepend(errp, "the primary sent nothing for %d ms: ",
+                          COLO_PEER_TIMEOUT_MS);
+        }
+        return false;
+    }
+    trace_colo_receive(colo_message_name(msg));
+    return true;
+}
+
+static bool colo_secondary_send(ColoSecondary *c, ColoMessage msg,
+                                Error **errp)
+{
+    colo_send_message(c->to_pvm, msg);
+    trace_colo_send(colo_message_name(msg));
+    if (qemu_file_get_error(c->to_pvm, errp)) {
+        error_prepend(errp, "COLO: sending %s: ", colo_message_name(msg));
+        return false;
+    }
+    return true;
+}
+
+/* request .. received. False: the checkpoint is dropped (*errp set). */
+static bool colo_secondary_receive_checkpoint(ColoSecondary *c,
+                                              uint64_t *pages, size_t *len,
+                                              Error **errp)
+{
+    uint64_t size;
+
+    bql_lock();
+    vm_stop(RUN_STATE_COLO);
+    bql_unlock();
+    if (!colo_secondary_send(c, COLO_MESSAGE_CHECKPOINT_REPLY, errp)) {
+        return false;
+    }
+    colo_secondary_set_rcv_timeout(c, true);
+    if (!colo_secondary_receive(c, COLO_MESSAGE_VMSTATE_SEND, NULL, errp)) {
+        return false;
+    }
+    if (!ram_colo_load_checkpoint(c->vs, c->from_pvm, pages, errp)) {
+        error_prepend(errp, "COLO: checkpoint RAM: ");
+        return false;
+    }
+    if (!colo_secondary_receive(c, COLO_MESSAGE_VMSTATE_SIZE, &size, errp)) {
+        return false;
+    }
+    if (size > COLO_MAX_DEVICE_BLOB) {
+        error_setg(errp, "COLO: device state of %" PRIu64 " bytes exceeds "
+                   "the %u allowed", size, COLO_MAX_DEVICE_BLOB);
+        return false;
+    }
+    if (size > c->blob_cap) {
+        c->blob_cap = MAX(size, c->blob_cap * 2);
+        c->blob = g_realloc(c->blob, c->blob_cap);
+    }
+    if (!qemu_get_buffer(c->from_pvm, c->blob, size)) {
+        error_setg(errp, "COLO: device state cut short after %" PRIu64
+                   " bytes expected: %s", size,
+                   qemu_file_error_message(c->from_pvm));
+        return false;
+    }
+    *len = size;
+    return true;
+}
+
+/* BQL: the held checkpoint becomes the SVM's state. */
+static bool colo_secondary_apply(ColoSecondary *c, size_t len,
+                                 ColoRamCommitStats *commit, Error **errp)
+{
+    const unsigned long *const *svm_dirty;
+    QEMUFile *devs;
+    bool ok;
+
+    if (!ram_colo_svm_dirty_take(c->vs, &svm_dirty, errp) ||
+        !colo_ram_cache_commit(c->cache, svm_dirty, commit, errp)) {
+        return false;
+    }
+    devs = qemu_file_new_mem_input(c->blob, len, false);
+    ok = loadvm_load_devices(c->vs, devs, errp);
+    qemu_fclose(devs);
+    if (!ok) {
+        error_prepend(errp, "COLO: loading the checkpoint's devices: ");
+        return false;
+    }
+    colo_notify(COLO_EVENT_CHECKPOINT_LOADED, COLO_MODE_SECONDARY);
+    vm_start();
+    return true;
+}
+
+/* One checkpoint, from checkpoint-request (already read) to loaded.
+ * False: COLO ends (*errp set). */
+static bool colo_secondary_checkpoint(ColoSecondary *c, Error **errp)
+{
+    ColoRamCommitStats commit = { 0 };
+    uint64_t pages = 0;
+    size_t len = 0;
+    int64_t t_stop = migration_now_us();
+    bool received, applied;
+    Error *send_err = NULL;
+
+    received = colo_secondary_receive_checkpoint(c, &pages, &len, errp);
+    colo_secondary_set_rcv_timeout(c, false);
+    if (!received) {
+        return false;
+    }
+    /* We hold it all: it is applied even if the primary is gone now. */
+    if (!colo_secondary_send(c, COLO_MESSAGE_VMSTATE_RECEIVED, &send_err)) {
+        trace_colo_secondary_send_failed(error_get_pretty(send_err));
+    }
+    bql_lock();
+    applied = colo_secondary_apply(c, len, &commit, errp);
+    bql_unlock();
+    if (!applied) {
+        error_free(send_err);
+        return false;
+    }
+    colo_stats_record(migration_now_us() - t_stop, commit.pages,
+                      pages * GUEST_PAGE_SIZE + len, COLO_TRIGGER__MAX);
+    trace_colo_secondary_applied(pages, commit.pages, commit.time_us, len);
+    if (send_err) {
+        error_propagate(errp, send_err);
+        return false;
+    }
+    return colo_secondary_send(c, COLO_MESSAGE_VMSTATE_LOADED, errp);
+}
+
+/* The primary is lost: the SVM waits, stopped, for the command. */
+static void colo_secondary_wait_for_failover(ColoSecondary *c, Error *err)
+{
+    if (colo_failover_state() == FAILOVER_STATUS_NONE && !colo_quitting()) {
+        error_report("COLO: lost the primary: %s; the secondary waits for "
+                     "x-colo-lost-heartbeat",
+                     err ? error_get_pretty(err) : "connection ended");
+        bql_lock();
+        if (runstate_is_running()) {
+            vm_stop(RUN_STATE_COLO);
+        }
+        bql_unlock();
+    }
+    while (colo_failover_state() == FAILOVER_STATUS_NONE &&
+           !colo_quitting()) {
+        struct pollfd fd = { .fd = colo_wake_fd(), .events = POLLIN };
+
+        poll(&fd, 1, 1000);
+        colo_take_triggers();
+    }
+}
+
+static void colo_secondary_failover(ColoSecondary *c)
+{
+    bool quitting = colo_quitting();
+
+    colo_failover_move(FAILOVER_STATUS_REQUIRE, FAILOVER_STATUS_ACTIVE);
+    colo_failover_move(FAILOVER_STATUS_RELAUNCH, FAILOVER_STATUS_ACTIVE);
+    migration_incoming_yank();
+    bql_lock();
+    ram_colo_set_cache(c->vs, NULL);
+    ram_colo_svm_log_stop(c->vs);
+    colo_notify(COLO_EVENT_FAILOVER, COLO_MODE_SECONDARY);
+    if (!quitting) {
+        vm_start();
+    }
+    bql_unlock();
+    colo_run_end(quitting ? COLO_EXIT_REASON_ERROR : COLO_EXIT_REASON_REQUEST,
+                 false);
+}
+
+bool colo_secondary_run(SaveVMState *vs, QEMUFile *from_pvm, int sock_fd,
+                        int rp_fd, Error **errp)
+{
+    ColoSecondary c = {
+        .vs = vs,
+        .from_pvm = from_pvm,
+        .sock_fd = sock_fd,
+    };
+    struct timeval tv = {
+        .tv_sec = COLO_PEER_TIMEOUT_MS / 1000,
+        .tv_usec = (COLO_PEER_TIMEOUT_MS % 1000) * 1000,
+    };
+    Error *err = NULL;
+
+    c.cache = ram_colo_cache_new(vs, errp);
+    if (!c.cache) {
+        return false;
+    }
+    if (!ram_colo_svm_log_start(vs, errp)) {
+        colo_ram_cache_free(c.cache);
+        return false;
+    }
+    ram_colo_set_cache(vs, c.cache);
+    setsockopt(sock_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    c.to_pvm = qemu_file_new_fd_output(rp_fd, false);
+    colo_run_begin(COLO_MODE_SECONDARY, colo_secondary_kick, &c);
+    colo_notify(COLO_EVENT_START, COLO_MODE_SECONDARY);
+    /* COLO's SVM always runs (QEMU ignores -S here too). */
+    vm_start();
+    bql_unlock();
+
+    if (colo_secondary_send(&c, COLO_MESSAGE_CHECKPOINT_READY, &err)) {
+        for (;;) {
+            if (colo_failover_state() != FAILOVER_STATUS_NONE ||
+                colo_quitting()) {
+                break;
+            }
+            if (!colo_secondary_receive(&c, COLO_MESSAGE_CHECKPOINT_REQUEST,
+                                        NULL, &err)) {
+                break;
+            }
+            colo_checkpoint_phase_enter();
+            if (!colo_secondary_checkpoint(&c, &err)) {
+                colo_checkpoint_phase_leave();
+                break;
+            }
+            if (colo_checkpoint_phase_leave()) {
+                break;          /* relaunch: the failover runs now */
+            }
+        }
+    }
+    colo_secondary_wait_for_failover(&c, err);
+    error_free(err);
+    colo_secondary_failover(&c);
+    qemu_fclose(c.to_pvm);
+    colo_ram_cache_free(c.cache);
+    g_free(c.blob);
+    bql_lock();
+    return true;
+}

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * COLO's RAM: per-checkpoint transfer on the primary, the RAM cache hook
+ * and the SVM's own dirty log on the secondary (include/migration/ram.h,
+ * "COLO"). The primary reuses precopy's harvest and sender unthrottled:
+ * the guest is stopped, so what one harvest returns is the checkpoint's
+ * whole dirty set. The secondary reuses precopy's validating page loader,
+ * pointed at the cache.
+ */
+#include <inttypes.h>
+#include <string.h>
+#include "ram-internal.h"
+#include "util/bitmap.h"
+#include "trace.h"
+
+static RamMigrationState *ram_colo_state(SaveVMState *s, Error **errp)
+{
+    RamMigrationState *rs = ram_migration_state(s);
+
+    if (!rs) {
+        error_setg(errp, "ram: no RAM registered for migration");
+    }
+    return rs;
+}
+
+void ram_colo_set_keep(SaveVMState *s, bool on)
+{
+    RamMigrationState *rs = ram_migration_state(s);
+
+    if (rs) {
+        rs->colo_keep = on;
+    }
+}
+
+bool ram_colo_save_checkpoint(SaveVMState *s, QEMUFile *f, uint64_t *pages,
+                              Error **errp)
+{
+    RamMigrationState *rs = ram_colo_state(s, errp);
+    uint64_t start, zero;
+
+    *pages = 0;
+    if (!rs) {
+        return false;
+    }
+    if (!rs->saving) {
+        error_setg(errp, "ram: COLO checkpoint without dirty tracking");
+        return false;
+    }
+    start = qemu_file_transferred(f);
+    zero = rs->st.duplicate;
+    if (!ram_dirty_sync(rs, errp)) {
+        return false;
+    }
+    *pages = ram_send_dirty(rs, f, false);
+    qemu_put_be64(f, RAM_REC_EOS);
+    rs->st.transferred += qemu_file_transferred(f) - start;
+    trace_ram_colo_save_checkpoint(*pages, rs->st.duplicate - zero);
+    return !qemu_file_get_error(f, errp);
+}
+
+void ram_colo_set_cache(SaveVMState *s, ColoRamCache *cache)
+{
+    RamMigrationState *rs = ram_migration_state(s);
+
+    if (!rs) {
+        return;
+    }
+    rs->colo_cache = cache;
+    /* The initial migration validated the block list. */
+    rs->have_block_list = cache != NULL && rs->load_blocks != NULL;
+}
+
+ColoRamCache *ram_colo_cache_new(SaveVMState *s, Error **errp)
+{
+    RamMigrationState *rs = ram_colo_state(s, errp);
+    ColoRamCache *cache;
+
+    if (!rs) {
+        return NULL;
+    }
+    cache = colo_ram_cache_new(rs->mem, errp);
+    if (cache) {
+        colo_ram_cache_fill_from_ram(cache);
+    }
+    return cache;
+}
+
+bool ram_colo_load_checkpoint(SaveVMState *s, QEMUFile *f, uint64_t *pages,
+                              Error **errp)
+{
+    RamMigrationState *rs = ram_colo_state(s, errp);
+    uint64_t before;
+
+    *pages = 0;
+    if (!rs) {
+        return false;
+    }
+    if (!rs->colo_cache || !rs->load_blocks) {
+        error_setg(errp, "ram: COLO checkpoint before the RAM cache exists");
+        return false;
+    }
+    before = rs->load_pages;
+    for (;;) {
+        uint64_t rec = qemu_get_be64(f);
+        uint64_t flags = rec & RAM_REC_FLAG_MASK;
+        uint64_t addr = rec & RAM_REC_ADDR_MASK;
+
+        if (!ram_load_stream_ok(f, errp)) {
+            return false;
+        }
+        if (flags == RAM_REC_EOS && !addr) {
+            break;
+        }
+        if (flags != RAM_REC_ZERO && flags != RAM_REC_PAGE) {
+            error_setg(errp, "ram: COLO checkpoint record 0x%016" PRIx64
+                       " is neither a page nor the end", rec);
+            return false;
+        }
+        if (!ram_load_page(rs, f, addr, flags == RAM_REC_ZERO, errp)) {
+            return false;
+        }
+    }
+    *pages = rs->load_pages - before;
+    trace_ram_colo_load_checkpoint(*pages);
+    return true;
+}
+
+bool ram_colo_svm_log_start(SaveVMState *s, Error **errp)
+{
+    RamMigrationState *rs = ram_colo_state(s, errp);
+
+    if (!rs) {
+        return false;
+    }
+    if (!rs->svm_dirty) {
+        rs->svm_dirty = g_new0(unsigned long *, rs->mem->nr_blocks + 1);
+        for (unsigned i = 0; i < rs->mem->nr_blocks; i++) {
+            rs->svm_dirty[i] = bitmap_new(rs->mem->blocks[i].size >>
+                                          GUEST_PAGE_SHIFT);
+        }
+    }
+    if (rs->kvm && !rs->kvm->dirty_logging) {
+        if (!kvm_dirty_log_start(rs->kvm, errp)) {
+            error_prepend(errp, "ram: COLO secondary: ");
+            return false;
+        }
+        rs->svm_logging = true;
+    }
+    /* What was dirty before now is in the cache already (it was filled
+     * from RAM): start from a clean log. */
+    if (rs->kvm && !kvm_dirty_sync(rs->kvm, errp)) {
+        return false;
+    }
+    for (unsigned i = 0; i < rs->mem->nr_blocks; i++) {
+        RamBlock *rb = &rs->mem->blocks[i];
+
+        bitmap_take_atomic(rs->svm_dirty[i], rb->dirty,
+                           rb->size >> GUEST_PAGE_SHIFT);
+    }
+    return true;
+}
+
+bool ram_colo_svm_dirty_take(SaveVMState *s,
+                             const unsigned long *const **bitmaps,
+                             Error **errp)
+{
+    RamMigrationState *rs = ram_colo_state(s, errp);
+
+    if (!rs) {
+        return false;
+    }
+    if (!rs->svm_dirty) {
+        error_setg(errp, "ram: COLO secondary dirty log not started");
+        return false;
+    }
+    if (rs->kvm && !kvm_dirty_sync(rs->kvm, errp)) {
+        error_prepend(errp, "ram: COLO secondary: dirty sync: ");
+        return false;
+    }
+    for (unsigned i = 0; i < rs->mem->nr_blocks; i++) {
+        RamBlock *rb = &rs->mem->blocks[i];
+
+        bitmap_take_atomic(rs->svm_dirty[i], rb->dirty,
+                           rb->size >> GUEST_PAGE_SHIFT);
+    }
+    *bitmaps = (const unsigned long *const *)rs->svm_dirty;
+    return true;
+}
+
+void ram_colo_svm_log_stop(SaveVMState *s)
+{
+    RamMigrationState *rs = ram_migration_state(s);
+
+    if (!rs) {
+        return;
+    }
+    if (rs->svm_logging && rs->kvm) {
+        Error *err = NULL;
+
+        if (!kvm_dirty_log_stop(rs->kvm, &err)) {
+            trace_ram_save_log_stop_failed(error_get_pretty(err));
+            error_free(err);
+        }
+    }
+    rs->svm_logging = false;
+    for (unsigned i = 0; rs->svm_dirty && rs->svm_dirty[i]; i++) {
+        g_free(rs->svm_dirty[i]);
+    }
+    g_free(rs->svm_dirty);
+    rs->svm_dirty = NULL;
+}

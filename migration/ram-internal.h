@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What ram.c (the live "ram" entry of precopy) and ram-colo.c (COLO's
+ * per-checkpoint RAM transfer and the secondary's RAM cache hook) share.
+ */
+#ifndef MIGRATION_RAM_INTERNAL_H
+#define MIGRATION_RAM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "migration/colo-ram.h"
+#include "migration/ram.h"
+
+/*
+ * The memfd extent around the last page looked at: [start, end) is a hole
+ * (never written, reads as zero) or data. Guest RAM of an idle VM is mostly
+ * holes, and reading a hole of a shared memfd allocates it, so the zero
+ * check asks the file first: two lseek() calls per extent instead of a
+ * page fault per page, on both sides.
+ */
+typedef struct RamExtent {
+    uint64_t start, end;        /* byte offsets in the memfd; end 0: none */
+    bool hole;
+} RamExtent;
+
+typedef struct RamBlockMig {
+    RamBlock *rb;
+    size_t pages;
+    unsigned long *bmap;        /* source: pages still to send */
+    unsigned long *scratch;     /* source: what the last take returned */
+    unsigned long *received;    /* destination: pages written by loading */
+    RamExtent extent;
+} RamBlockMig;
+
+typedef struct RamMigrationState {
+    SaveVMState *s;
+    GuestMemory *mem;
+    KvmState *kvm;
+
+    /* Source. */
+    RamBlockMig *save_blocks;
+    unsigned nr_save_blocks;
+    bool saving;
+    bool we_started_logging;
+    bool colo_keep;             /* save_complete keeps logging (COLO) */
+    uint64_t dirty_pages;       /* set bits over all bmaps */
+    unsigned cursor_block;
+    size_t cursor_page;
+    int64_t period_start_us;
+    uint64_t period_dirtied;
+    uint64_t period_sent;
+    RamMigrationStats st;       /* published to ram_stats */
+
+    /* Destination. */
+    RamBlockMig *load_blocks;
+    unsigned nr_load_blocks;
+    unsigned last_load_block;   /* lookup cache */
+    bool have_block_list;
+    uint64_t load_pages;
+    uint64_t load_zero;
+    ColoRamCache *colo_cache;   /* COLO secondary: pages land here */
+    bool svm_logging;           /* COLO secondary: we started KVM logging */
+    unsigned long **svm_dirty;  /* COLO secondary: per block, last take */
+} RamMigrationState;
+
+/*
+ * True if the page at byte offset off of the block's memfd is a hole. A
+ * page the guest writes right after we looked is dirty in KVM's log and
+ * goes again in a later pass, as with any page that changes after it
+ * was read.
+ */
+bool ram_page_is_hole(RamBlockMig *b, uint64_t off);
+/* Harvest: KVM's log into RamBlock.dirty, then into the bitmaps. */
+bool ram_dirty_sync(RamMigrationState *rs, Error **errp);
+/* Sends marked pages (all of them unless limited); returns how many. */
+uint64_t ram_send_dirty(RamMigrationState *rs, QEMUFile *f, bool limited);
+void ram_stats_publish(RamMigrationState *rs);
+bool ram_load_stream_ok(QEMUFile *f, Error **errp);
+/* Validates and writes one page record (into the COLO cache if set). */
+bool ram_load_page(RamMigrationState *rs, QEMUFile *f, uint64_t gpa,
+                   bool zero, Error **errp);
+/* The state registered in s, or NULL. */
+RamMigrationState *ram_migration_state(SaveVMState *s);
+
+#endif
