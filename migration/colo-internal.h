@@ -78,6 +78,9 @@ bool colo_quitting(void);
 void colo_begin_quit(void);
 
 COLOStatus *colo_query_status(void);
+/* err's message without a leading "COLO: ", for messages that say COLO
+ * already; "connection ended" without an error. */
+const char *colo_error_reason(Error *err);
 
 /* ---- colo-stats.c ---- */
 

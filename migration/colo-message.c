@@ -38,16 +38,35 @@ static const ColoMessageInfo colo_messages[COLO_MESSAGE__MAX] = {
         .name = "vmstate-loaded", .dir = COLO_DIR_SVM_TO_PVM },
 };
 
+/* Tandem's own messages, outside QEMU's range. */
+static const ColoMessageInfo colo_x_ram_presend = {
+    .name = "x-ram-presend", .dir = COLO_DIR_PVM_TO_SVM,
+};
+
+static const ColoMessageInfo *colo_message_lookup(uint32_t id)
+{
+    if (id < COLO_MESSAGE__MAX) {
+        return &colo_messages[id];
+    }
+    if (id == (uint32_t)COLO_MESSAGE_X_RAM_PRESEND) {
+        return &colo_x_ram_presend;
+    }
+    return NULL;
+}
+
 const ColoMessageInfo *colo_message_info(ColoMessage msg)
 {
-    g_assert((unsigned)msg < COLO_MESSAGE__MAX);
-    return &colo_messages[msg];
+    const ColoMessageInfo *info = colo_message_lookup(msg);
+
+    g_assert(info);
+    return info;
 }
 
 const char *colo_message_name(ColoMessage msg)
 {
-    return (unsigned)msg < COLO_MESSAGE__MAX ? colo_messages[msg].name
-                                             : "unknown";
+    const ColoMessageInfo *info = colo_message_lookup(msg);
+
+    return info ? info->name : "unknown";
 }
 
 static void colo_put(QEMUFile *f, ColoMessage msg, uint64_t value)
@@ -85,39 +104,55 @@ static bool colo_stream_ok(QEMUFile *f, ColoMessage expect, Error **errp)
     return true;
 }
 
-bool colo_receive_message(QEMUFile *f, ColoMessage expect, uint64_t *value,
-                          Error **errp)
+bool colo_receive_one_of(QEMUFile *f, const ColoMessage *expect,
+                         unsigned n, ColoMessage *got, uint64_t *value,
+                         Error **errp)
 {
-    const ColoMessageInfo *want = colo_message_info(expect);
+    const ColoMessageInfo *want = colo_message_info(expect[0]);
+    const ColoMessageInfo *info;
     uint32_t id = qemu_get_be32(f);
     uint64_t v = 0;
+    unsigned i;
 
-    if (!colo_stream_ok(f, expect, errp)) {
+    if (!colo_stream_ok(f, expect[0], errp)) {
         return false;
     }
-    if (id >= COLO_MESSAGE__MAX) {
+    info = colo_message_lookup(id);
+    if (!info) {
         trace_colo_receive_unknown(id);
         qemu_file_set_error(f, -EINVAL, "COLO: unknown message 0x%" PRIx32,
                             id);
         error_setg(errp, "COLO: unknown message 0x%" PRIx32, id);
         return false;
     }
-    if (id != expect) {
-        trace_colo_receive_unexpected(colo_messages[id].name, want->name);
+    for (i = 0; i < n && (uint32_t)expect[i] != id; i++) {
+        /* look for it */
+    }
+    if (i == n) {
+        trace_colo_receive_unexpected(info->name, want->name);
         qemu_file_set_error(f, -EPROTO, "COLO: expected %s, got %s",
-                            want->name, colo_messages[id].name);
+                            want->name, info->name);
         error_setg(errp, "COLO: expected %s, got %s", want->name,
-                   colo_messages[id].name);
+                   info->name);
         return false;
     }
-    if (want->has_value) {
+    if (info->has_value) {
         g_assert(value);
         v = qemu_get_be64(f);
-        if (!colo_stream_ok(f, expect, errp)) {
+        if (!colo_stream_ok(f, expect[i], errp)) {
             return false;
         }
         *value = v;
     }
-    trace_colo_receive_message(want->name, v);
+    if (got) {
+        *got = expect[i];
+    }
+    trace_colo_receive_message(info->name, v);
     return true;
+}
+
+bool colo_receive_message(QEMUFile *f, ColoMessage expect, uint64_t *value,
+                          Error **errp)
+{
+    return colo_receive_one_of(f, &expect, 1, NULL, value, errp);
 }

@@ -41,7 +41,11 @@ typedef struct ColoPrimary {
     bool guest_held;            /* we stopped the guest */
     bool guest_was_running;     /* ...and it ran before */
     int64_t last_end_us;        /* when the last checkpoint resumed */
+    int64_t last_presend_us;    /* when the last pre-send pass ran */
 } ColoPrimary;
+
+/* Pre-send passes run at most this often while the guest runs. */
+#define COLO_PRESEND_INTERVAL_US    10000
 
 /* Both directions of the connection time out instead of hanging. */
 static void colo_set_socket_timeouts(int fd)
@@ -103,6 +107,27 @@ static bool colo_primary_stop_requested(void)
 }
 
 /*
+ * Sends what the guest dirtied since the last harvest while it runs, so
+ * that the checkpoint (guest stopped) only carries what it dirties after
+ * this. The secondary keeps the pages in its cache: nothing is applied
+ * before the checkpoint, so all or nothing still holds.
+ */
+static bool colo_primary_presend(ColoPrimary *p, Error **errp)
+{
+    uint64_t pages;
+
+    p->last_presend_us = migration_now_us();
+    colo_send_message(p->to_svm, COLO_MESSAGE_X_RAM_PRESEND);
+    if (!ram_colo_save_checkpoint(p->s->vmstate, p->to_svm, &pages, errp)) {
+        error_prepend(errp, "COLO: pre-sending RAM: ");
+        return false;
+    }
+    qemu_fflush(p->to_svm);
+    trace_colo_presend(pages, migration_now_us() - p->last_presend_us);
+    return !qemu_file_get_error(p->to_svm, errp);
+}
+
+/*
  * Waits for the next checkpoint's trigger. Returns false when COLO must
  * end (failover, quit: *errp untouched; secondary lost: *errp set).
  */
@@ -130,7 +155,15 @@ static bool colo_primary_wait(ColoPrimary *p, ColoTrigger *why, Error **errp)
             *why = COLO_TRIGGER_PERIODIC;
             return true;
         }
-        timeout_ms = (due - now + 999) / 1000;
+        if (now - p->last_presend_us >= COLO_PRESEND_INTERVAL_US) {
+            if (!colo_primary_presend(p, errp)) {
+                return false;
+            }
+            continue;
+        }
+        timeout_ms = MIN(due - now,
+                         p->last_presend_us + COLO_PRESEND_INTERVAL_US - now);
+        timeout_ms = (timeout_ms + 999) / 1000;
         fds[0] = (struct pollfd) { .fd = colo_wake_fd(), .events = POLLIN };
         fds[1] = (struct pollfd) { .fd = rp_fd, .events = POLLIN };
         if (poll(fds, 2, MIN(timeout_ms, 1000)) < 0 && errno != EINTR) {
@@ -210,6 +243,11 @@ static bool colo_primary_checkpoint(ColoPrimary *p, ColoTrigger why,
         }
         p->loaded_pending = false;
     }
+    /* A last pass right before stopping leaves the least for the pause. */
+    if (migration_now_us() - p->last_presend_us > 1000 &&
+        !colo_primary_presend(p, errp)) {
+        return false;
+    }
     if (!colo_primary_send(p, COLO_MESSAGE_CHECKPOINT_REQUEST, errp) ||
         !colo_primary_receive(p, COLO_MESSAGE_CHECKPOINT_REPLY, errp)) {
         return false;
@@ -267,8 +305,8 @@ static void colo_primary_failover(ColoPrimary *p, Error *err)
     /* The secondary must notice at once that it is on its own. */
     migration_yank();
     if (err && !requested && !colo_quitting()) {
-        error_report("COLO: lost the secondary: %s; the guest carries on "
-                     "unprotected", error_get_pretty(err));
+        error_report("COLO: lost the secondary (%s); the guest carries on "
+                     "unprotected", colo_error_reason(err));
     }
     error_free(err);
     {

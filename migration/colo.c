@@ -275,6 +275,13 @@ void colo_run_end(COLOExitReason reason, bool by_peer_loss)
     qapi_event_send_colo_exit(mode, reason);
 }
 
+const char *colo_error_reason(Error *err)
+{
+    const char *msg = err ? error_get_pretty(err) : "connection ended";
+
+    return g_str_has_prefix(msg, "COLO: ") ? msg + 6 : msg;
+}
+
 COLOStatus *colo_query_status(void)
 {
     COLOStatus *st = g_new0(COLOStatus, 1);

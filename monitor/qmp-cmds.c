@@ -92,6 +92,11 @@ void qmp_cont(Error **errp)
     case RUN_STATE_INMIGRATE:
         error_setg(errp, "Migration is not finalized yet");
         return;
+    case RUN_STATE_COLO:
+        /* COLO resumes it when the checkpoint is done. */
+        error_setg(errp, "COLO is taking a checkpoint; the guest resumes "
+                   "when it is done");
+        return;
     case RUN_STATE_FINISH_MIGRATE:
         /* The migration thread owns the stopped guest until it finishes. */
         error_setg(errp, "Migration is switching over; wait for it or use "
@@ -107,6 +112,11 @@ void qmp_system_reset(Error **errp)
     if (runstate_get() == RUN_STATE_FINISH_MIGRATE) {
         error_setg(errp, "Migration is switching over; a reset now would "
                    "corrupt the state being sent");
+        return;
+    }
+    if (runstate_get() == RUN_STATE_COLO) {
+        error_setg(errp, "COLO is taking a checkpoint; a reset now would "
+                   "corrupt it");
         return;
     }
     system_reset_request(SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET);

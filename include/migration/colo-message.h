@@ -39,6 +39,14 @@
  * COLO_MESSAGE_VMSTATE_LOADED (6), COLO_MESSAGE__MAX. */
 typedef COLOMessage ColoMessage;
 
+/*
+ * Tandem's extension, P->S, outside QEMU's range: RAM page records up to
+ * an EOS record (the checkpoint RAM format), sent while both sides run.
+ * The secondary stores them in its RAM cache like a checkpoint's pages,
+ * so that the checkpoint itself only carries what was dirtied since.
+ */
+#define COLO_MESSAGE_X_RAM_PRESEND ((ColoMessage)0x54440001)
+
 typedef enum ColoDirection {
     COLO_DIR_PVM_TO_SVM,    /* main migration stream */
     COLO_DIR_SVM_TO_PVM,    /* return path */
@@ -74,5 +82,11 @@ void colo_send_message_value(QEMUFile *f, ColoMessage msg, uint64_t value);
  */
 bool colo_receive_message(QEMUFile *f, ColoMessage expect, uint64_t *value,
                           Error **errp);
+
+/* The same, accepting any of expect[0..n); *got: which one came. Errors
+ * name expect[0] as the one expected. */
+bool colo_receive_one_of(QEMUFile *f, const ColoMessage *expect,
+                         unsigned n, ColoMessage *got, uint64_t *value,
+                         Error **errp);
 
 #endif
