@@ -296,6 +296,10 @@ def test_capabilities_and_parameters(tmp_path):
         assert src.q('query-migrate-parameters')['downtime-limit'] == 42
         src.qmp.hmp('migrate_set_capability x-colo on')
         assert 'x-colo: on' in src.qmp.hmp('info migrate_capabilities')
+        with pytest.raises(QMPError, match='x-colo needs a return path'):
+            src.q('migrate', uri='exec:cat >/dev/null')
+        src.qmp.hmp('migrate_set_capability x-colo off')
+        src.qmp.hmp('migrate_set_capability postcopy-ram on')
         with pytest.raises(QMPError, match='not implemented yet'):
             src.q('migrate', uri='tcp:127.0.0.1:1')
         with pytest.raises(QMPError, match="'-incoming' was not specified"):
