@@ -3,7 +3,7 @@
  * The COLO primary: after the initial precopy the migration thread stays
  * here, checkpointing into the secondary until a failover.
  *
- *   wait   x-checkpoint-delay after the last checkpoint, or a trigger;
+ *   wait   x-checkpoint-delay after the last checkpoint began, or a trigger;
  *          meanwhile read the last checkpoint's vmstate-loaded and notice
  *          a secondary that went away
  *   checkpoint-request -> <- checkpoint-reply       (SVM stopped)
@@ -40,7 +40,7 @@ typedef struct ColoPrimary {
     bool loaded_pending;        /* vmstate-loaded of the last checkpoint */
     bool guest_held;            /* we stopped the guest */
     bool guest_was_running;     /* ...and it ran before */
-    int64_t last_end_us;        /* when the last checkpoint resumed */
+    int64_t last_start_us;      /* when the last checkpoint was triggered */
     int64_t last_presend_us;    /* when the last pre-send pass ran */
 } ColoPrimary;
 
@@ -150,7 +150,9 @@ static bool colo_primary_wait(ColoPrimary *p, ColoTrigger *why, Error **errp)
             return true;
         }
         now = migration_now_us();
-        due = p->last_end_us + (int64_t)migrate_checkpoint_delay_ms() * 1000;
+        /* As QEMU: every delay ms, counted from the last trigger. */
+        due = p->last_start_us +
+              (int64_t)migrate_checkpoint_delay_ms() * 1000;
         if (now >= due) {
             *why = COLO_TRIGGER_PERIODIC;
             return true;
@@ -236,6 +238,7 @@ static bool colo_primary_checkpoint(ColoPrimary *p, ColoTrigger why,
     size_t len;
     QEMUFile *devs;
 
+    p->last_start_us = migration_now_us();
     trace_colo_checkpoint_begin(why);
     if (p->loaded_pending) {
         if (!colo_primary_receive(p, COLO_MESSAGE_VMSTATE_LOADED, errp)) {
@@ -283,8 +286,7 @@ static bool colo_primary_checkpoint(ColoPrimary *p, ColoTrigger why,
         colo_notify(COLO_EVENT_CHECKPOINT_RECEIVED, COLO_MODE_PRIMARY);
         colo_primary_resume(p);
     }
-    p->last_end_us = migration_now_us();
-    pause_us = p->last_end_us - t_stop;
+    pause_us = migration_now_us() - t_stop;
     p->loaded_pending = true;
     colo_stats_record(pause_us, pages,
                       qemu_file_transferred(p->to_svm) - start, why);
@@ -341,7 +343,7 @@ bool colo_primary_run(MigrationState *s)
         colo_notify(COLO_EVENT_START, COLO_MODE_PRIMARY);
         colo_primary_resume(&p);
         bql_unlock();
-        p.last_end_us = migration_now_us();
+        p.last_start_us = migration_now_us();
         while (colo_primary_wait(&p, &why, &err) &&
                colo_primary_checkpoint(&p, why, &err)) {
             /* one checkpoint per iteration */
