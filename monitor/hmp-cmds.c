@@ -180,6 +180,8 @@ const HmpCommand hmp_commands[] = {
     { "info", "[subcommand]", "show various information about the system "
       "state", hmp_info },
     { "info chardev", "", "show the character devices", hmp_info_chardev },
+    { "info colo", "", "show COLO status and checkpoint figures",
+      hmp_info_colo },
     { "info cpus", "", "show infos for each CPU", hmp_info_cpus },
     { "info kvm", "", "show KVM information", hmp_info_kvm },
     { "info migrate", "", "show migration status", hmp_info_migrate },
@@ -209,5 +211,7 @@ const HmpCommand hmp_commands[] = {
       "usage of a capability for migration", hmp_migrate_set_capability },
     { "migrate_set_parameter", "parameter value", "Set the parameter for "
       "migration", hmp_migrate_set_parameter },
+    { "x_colo_lost_heartbeat", "", "Tell COLO that heartbeat is lost, a "
+      "failover or takeover is needed", hmp_x_colo_lost_heartbeat },
 };
 const size_t hmp_commands_count = G_N_ELEMENTS(hmp_commands);

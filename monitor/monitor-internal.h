@@ -48,4 +48,7 @@ HmpCommandFn hmp_migrate, hmp_migrate_cancel, hmp_migrate_incoming,
     hmp_info_migrate_capabilities, hmp_info_migrate_parameters;
 extern const size_t hmp_commands_count;
 
+/* COLO commands (hmp-colo.c). */
+HmpCommandFn hmp_x_colo_lost_heartbeat, hmp_info_colo;
+
 #endif

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * HMP COLO commands: x_colo_lost_heartbeat (QEMU's name and text) and
+ * Tandem's info colo, which prints query-colo-status and the figures of
+ * query-colo-stats on one screen. Each is a thin shell over the QMP
+ * command; their rows are in hmp_commands[] (hmp-cmds.c).
+ */
+#include <inttypes.h>
+#include "monitor-internal.h"
+#include "qapi/qapi-commands.h"
+
+void hmp_x_colo_lost_heartbeat(HmpContext *hmp, const char *args)
+{
+    Error *err = NULL;
+
+    qmp_x_colo_lost_heartbeat(&err);
+    if (err) {
+        hmp_printf(hmp, "Error: %s\n", error_get_pretty(err));
+        error_free(err);
+    }
+}
+
+/* Pauses are counted in microseconds and shown in milliseconds. */
+static void hmp_colo_print_ms(HmpContext *hmp, const char *name, int64_t us)
+{
+    hmp_printf(hmp, " %s=%" PRId64 ".%03" PRId64, name, us / 1000,
+               us % 1000);
+}
+
+void hmp_info_colo(HmpContext *hmp, const char *args)
+{
+    g_autoptr(COLOStatus) st = qmp_query_colo_status(NULL);
+    g_autoptr(ColoStats) stats = qmp_query_colo_stats(NULL);
+
+    hmp_printf(hmp, "COLO mode: %s\n", COLOMode_str(st->mode));
+    hmp_printf(hmp, "last mode: %s\n", COLOMode_str(st->last_mode));
+    hmp_printf(hmp, "reason: %s\n", COLOExitReason_str(st->reason));
+    hmp_printf(hmp, "checkpoints: %" PRId64 "\n", stats->checkpoints);
+    hmp_printf(hmp, "pause (ms):");
+    hmp_colo_print_ms(hmp, "last", stats->last_pause_us);
+    hmp_colo_print_ms(hmp, "p50", stats->p50_pause_us);
+    hmp_colo_print_ms(hmp, "p99", stats->p99_pause_us);
+    hmp_colo_print_ms(hmp, "max", stats->max_pause_us);
+    hmp_printf(hmp, "\n");
+    hmp_printf(hmp, "last checkpoint: dirty pages=%" PRId64 ", bytes=%"
+               PRId64 "\n", stats->last_dirty_pages, stats->last_dirty_bytes);
+    hmp_printf(hmp, "triggers: periodic=%" PRId64 " compare=%" PRId64
+               " request=%" PRId64 "\n", stats->triggers->periodic,
+               stats->triggers->compare, stats->triggers->request);
+}
