@@ -342,6 +342,22 @@ static int accept_timeout(QTestState *s, int lfd, const char *what)
     }
 }
 
+/* Whether the greeting's QMP.capabilities lists cap. */
+static bool greeting_offers(json_object *greeting, const char *cap)
+{
+    json_object *caps = qt_json_get(qt_json_get(greeting, "QMP"),
+                                    "capabilities");
+
+    for (size_t i = 0; caps && json_object_is_type(caps, json_type_array) &&
+                       i < json_object_array_length(caps); i++) {
+        if (!g_strcmp0(json_object_get_string(
+                           json_object_array_get_idx(caps, i)), cap)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void add_args(GPtrArray *argv, const char *args)
 {
     g_auto(GStrv) words = NULL;
@@ -361,7 +377,7 @@ static void add_args(GPtrArray *argv, const char *args)
     }
 }
 
-QTestState *qtest_init(const char *extra_args)
+static QTestState *qtest_start(const char *extra_args, bool oob)
 {
     QTestState *s = g_new0(QTestState, 1);
     g_autofree char *build = build_dir();
@@ -449,10 +465,26 @@ QTestState *qtest_init(const char *extra_args)
     if (!qt_json_get(greeting, "QMP")) {
         qt_fail("bad QMP greeting: %s", json_object_to_json_string(greeting));
     }
+    if (oob && !greeting_offers(greeting, "oob")) {
+        qt_fail("the QMP greeting does not offer oob: %s",
+                json_object_to_json_string(greeting));
+    }
     json_object_put(greeting);
-    rsp = qtest_qmp_assert_success(s, "{'execute': 'qmp_capabilities'}");
+    rsp = qtest_qmp_assert_success(s, oob ?
+        "{'execute': 'qmp_capabilities', 'arguments': {'enable': ['oob']}}" :
+        "{'execute': 'qmp_capabilities'}");
     json_object_put(rsp);
     return s;
+}
+
+QTestState *qtest_init(const char *extra_args)
+{
+    return qtest_start(extra_args, false);
+}
+
+QTestState *qtest_init_with_oob(const char *extra_args)
+{
+    return qtest_start(extra_args, true);
 }
 
 QTestState *qtest_initf(const char *fmt, ...)
@@ -679,15 +711,18 @@ json_object *qtest_qmp(QTestState *s, const char *fmt, ...)
 json_object *qtest_qmp_assert_success(QTestState *s, const char *fmt, ...)
 {
     va_list ap;
+    g_autofree char *cmd = NULL;
     json_object *rsp, *ret;
 
+    /* Formatted first, so that a failure shows the command itself. */
     va_start(ap, fmt);
-    rsp = qtest_vqmp(s, fmt, ap);
+    cmd = g_strdup_vprintf(fmt, ap);
     va_end(ap);
+    rsp = qtest_qmp(s, "%s", cmd);
     ret = qt_json_get(rsp, "return");
     if (!ret || qt_json_has(rsp, "error")) {
         qt_fail("QMP command failed: %s (command: %s)",
-                json_object_to_json_string(rsp), fmt);
+                json_object_to_json_string(rsp), cmd);
     }
     json_object_get(ret);
     json_object_put(rsp);
@@ -697,19 +732,21 @@ json_object *qtest_qmp_assert_success(QTestState *s, const char *fmt, ...)
 char *qtest_qmp_assert_error(QTestState *s, char **cls, const char *fmt, ...)
 {
     va_list ap;
+    g_autofree char *cmd = NULL;
     json_object *rsp, *err;
     const char *desc, *klass;
     char *result;
 
     va_start(ap, fmt);
-    rsp = qtest_vqmp(s, fmt, ap);
+    cmd = g_strdup_vprintf(fmt, ap);
     va_end(ap);
+    rsp = qtest_qmp(s, "%s", cmd);
     err = qt_json_get(rsp, "error");
     desc = qt_json_str(err, "desc");
     klass = qt_json_str(err, "class");
     if (!desc || !klass || qt_json_has(rsp, "return")) {
         qt_fail("QMP command did not fail as expected: %s (command: %s)",
-                json_object_to_json_string(rsp), fmt);
+                json_object_to_json_string(rsp), cmd);
     }
     result = g_strdup(desc);
     if (cls) {

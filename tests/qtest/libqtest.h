@@ -41,6 +41,13 @@ typedef struct QTestState QTestState;
 QTestState *qtest_init(const char *extra_args);
 QTestState *qtest_initf(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /*
+ * The same, negotiating QMP's "oob" capability: commands the schema marks
+ * allow-oob (yank) may then be sent as {'exec-oob': NAME, 'id': ID}.
+ * Their response can overtake the response of an in-band command still
+ * running, so send one only when no other command is outstanding.
+ */
+QTestState *qtest_init_with_oob(const char *extra_args);
+/*
  * Sends quit (if Tandem still runs), waits for it to exit, and frees s.
  * Returns the exit status (128 + signal when killed; -1 if it had to be
  * killed after the timeout).
