@@ -26,6 +26,8 @@ static struct {
     int reason;                 /* COLOExitReason of the last run (lock) */
     int failover;               /* FailoverStatus, atomic */
     bool unacked_peer_loss;     /* (lock) see colo_run_end */
+    bool loop_failover;         /* (lock) this run's loop asked itself */
+    bool loss_acked;            /* (lock) ...and a command acknowledged it */
     bool in_checkpoint;         /* (lock) secondary */
     ColoKickFn *kick;           /* (lock) */
     void *kick_opaque;
@@ -192,12 +194,21 @@ bool colo_failover_request(bool by_command, Error **errp)
         return false;
     }
     if (!colo_failover_move(FAILOVER_STATUS_NONE, FAILOVER_STATUS_REQUIRE)) {
+        /* The primary is leaving COLO by itself (it lost the secondary)
+         * but has not ended the run yet: acknowledged as after the end. */
+        if (by_command && colo.loop_failover && !colo.loss_acked) {
+            colo.loss_acked = true;
+            g_mutex_unlock(&colo.lock);
+            trace_colo_failover_acknowledged();
+            return true;
+        }
         g_mutex_unlock(&colo.lock);
         if (by_command) {
             error_setg(errp, "COLO failover is already activated");
         }
         return false;
     }
+    colo.loop_failover = !by_command;
     if (colo.in_checkpoint &&
         colo_failover_move(FAILOVER_STATUS_REQUIRE,
                            FAILOVER_STATUS_RELAUNCH)) {
@@ -242,6 +253,8 @@ void colo_run_begin(COLOMode mode, ColoKickFn *kick, void *opaque)
     __atomic_store_n(&colo.triggers, 0, __ATOMIC_SEQ_CST);
     colo.reason = COLO_EXIT_REASON_NONE;
     colo.unacked_peer_loss = false;
+    colo.loop_failover = false;
+    colo.loss_acked = false;
     colo.in_checkpoint = false;
     colo.kick = kick;
     colo.kick_opaque = opaque;
@@ -265,7 +278,7 @@ void colo_run_end(COLOExitReason reason, bool by_peer_loss)
     g_mutex_lock(&colo.lock);
     colo.last_mode = mode;
     colo.reason = reason;
-    colo.unacked_peer_loss = by_peer_loss;
+    colo.unacked_peer_loss = by_peer_loss && !colo.loss_acked;
     colo.in_checkpoint = false;
     colo.kick = NULL;
     colo.kick_opaque = NULL;
