@@ -176,6 +176,8 @@ static void cpu_handle_exit(CPUState *cpu)
     struct kvm_run *run = cpu->kvm.run;
 
     trace_cpu_exit(cpu->index, run->exit_reason);
+    cpu->exit_incomplete = run->exit_reason == KVM_EXIT_IO ||
+                           run->exit_reason == KVM_EXIT_MMIO;
     switch (run->exit_reason) {
     case KVM_EXIT_IO:
         cpu_handle_io(cpu);
@@ -213,6 +215,31 @@ static void cpu_handle_exit(CPUState *cpu)
     }
 }
 
+/*
+ * KVM finishes an I/O or MMIO exit (the instruction retired, IN data in
+ * its register) only in the next KVM_RUN. A vCPU parked before that would
+ * be saved (migration, COLO) with the instruction half done, and replay
+ * its OUT on the destination; or have a COLO checkpoint loaded under the
+ * leftover I/O. The KVM API's answer: KVM_RUN with immediate_exit set,
+ * which completes what is pending and returns without running the guest.
+ * BQL held; dropped around the ioctl.
+ */
+static void cpu_complete_exit(CPUState *cpu)
+{
+    int r;
+
+    cpu->exit_incomplete = false;
+    __atomic_store_n(&cpu->kvm.run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    bql_unlock();
+    r = ioctl(cpu->kvm.fd, KVM_RUN, 0);
+    bql_lock();
+    trace_cpu_complete_exit(cpu->index, r < 0 ? -errno : r);
+    /* EINTR is the normal answer; a real exit is handled as any other. */
+    if (r == 0) {
+        cpu_handle_exit(cpu);
+    }
+}
+
 static void *cpu_thread_fn(void *opaque)
 {
     CPUState *cpu = opaque;
@@ -233,12 +260,17 @@ static void *cpu_thread_fn(void *opaque)
     while (!cpu->exit) {
         int r, err;
 
+        if (cpu->stop && cpu->exit_incomplete) {
+            cpu_complete_exit(cpu);
+            continue;
+        }
         if (cpu->stop) {
             cpu_park(cpu);
             continue;
         }
         /* No stop pending and we hold the BQL: nobody is kicking us. */
         cpu->kvm.run->immediate_exit = 0;
+        cpu->exit_incomplete = false;   /* this KVM_RUN completes it */
         bql_unlock();
         r = ioctl(cpu->kvm.fd, KVM_RUN, 0);
         err = errno;

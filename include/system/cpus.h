@@ -33,6 +33,7 @@ typedef struct CPUState {
     bool stop;              /* asked to park */
     bool stopped;           /* parked */
     bool exit;              /* thread must end */
+    bool exit_incomplete;   /* last exit (I/O, MMIO) awaits KVM_RUN */
     /* The state at creation, restored on system reset. */
     X86CPUState *reset_state;
 } CPUState;
