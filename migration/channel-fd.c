@@ -3,9 +3,12 @@
  * QEMUFile over a file descriptor: a socket, a pipe or a regular file.
  * Short writes and EINTR are retried here so QEMUFile sees all-or-error;
  * a non-blocking fd is waited on with poll() so the same code serves the
- * migration thread (blocking) and fds a caller left non-blocking.
+ * migration thread (blocking) and fds a caller left non-blocking. On a
+ * blocking socket with a send or receive timeout, EAGAIN is the timeout
+ * and fails with -ETIMEDOUT.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <string.h>
@@ -27,6 +30,17 @@ static void channel_fd_wait(int fd, short events)
     }
 }
 
+/*
+ * EAGAIN on a blocking fd is a socket timeout (SO_RCVTIMEO/SO_SNDTIMEO,
+ * which COLO sets to bound its waits): an error, not a reason to poll.
+ */
+static bool channel_fd_timed_out(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+
+    return flags >= 0 && !(flags & O_NONBLOCK);
+}
+
 static ssize_t channel_fd_writev(void *opaque, const struct iovec *iov,
                                  int iovcnt, Error **errp)
 {
@@ -42,6 +56,11 @@ static ssize_t channel_fd_writev(void *opaque, const struct iovec *iov,
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
+            }
+            if (errno == EAGAIN && channel_fd_timed_out(c->fd)) {
+                error_setg(errp, "write to migration fd %d: timed out",
+                           c->fd);
+                return -ETIMEDOUT;
             }
             if (errno == EAGAIN) {
                 channel_fd_wait(c->fd, POLLOUT);
@@ -78,6 +97,10 @@ static ssize_t channel_fd_read(void *opaque, uint8_t *buf, size_t len,
         }
         if (errno == EINTR) {
             continue;
+        }
+        if (errno == EAGAIN && channel_fd_timed_out(c->fd)) {
+            error_setg(errp, "read from migration fd %d: timed out", c->fd);
+            return -ETIMEDOUT;
         }
         if (errno == EAGAIN) {
             channel_fd_wait(c->fd, POLLIN);

@@ -73,7 +73,7 @@ static void colo_primary_explain(QEMUFile *f, Error **errp)
 {
     int ret = qemu_file_get_error(f, NULL);
 
-    if (ret == -EAGAIN || ret == -EWOULDBLOCK) {
+    if (ret == -ETIMEDOUT) {
         error_prepend(errp, "the secondary did not answer within %d ms: ",
                       COLO_PEER_TIMEOUT_MS);
     }

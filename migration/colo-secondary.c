@@ -83,7 +83,7 @@ static bool colo_secondary_receive(ColoSecondary *c, ColoMessage msg,
     if (!colo_receive_message(c->from_pvm, msg, value, errp)) {
         int ret = qemu_file_get_error(c->from_pvm, NULL);
 
-        if (ret == -EAGAIN || ret == -EWOULDBLOCK) {
+        if (ret == -ETIMEDOUT) {
             error_prepend(errp, "the primary sent nothing for %d ms: ",
                           COLO_PEER_TIMEOUT_MS);
         }
