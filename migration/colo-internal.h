@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "migration/colo.h"
+#include "migration/colo-message.h"
 #include "migration/qemu-file.h"
 #include "migration/savevm.h"
 #include "util/error.h"
@@ -78,6 +79,8 @@ bool colo_quitting(void);
 void colo_begin_quit(void);
 
 COLOStatus *colo_query_status(void);
+/* Sends and flushes msg (no value); traced; errors name the message. */
+bool colo_send(QEMUFile *f, ColoMessage msg, Error **errp);
 /* err's message without a leading "COLO: ", for messages that say COLO
  * already; "connection ended" without an error. */
 const char *colo_error_reason(Error *err);

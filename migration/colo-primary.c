@@ -90,17 +90,6 @@ static bool colo_primary_receive(ColoPrimary *p, ColoMessage msg,
     return true;
 }
 
-static bool colo_primary_send(ColoPrimary *p, ColoMessage msg, Error **errp)
-{
-    colo_send_message(p->to_svm, msg);
-    trace_colo_send(colo_message_name(msg));
-    if (qemu_file_get_error(p->to_svm, errp)) {
-        error_prepend(errp, "COLO: sending %s: ", colo_message_name(msg));
-        return false;
-    }
-    return true;
-}
-
 static bool colo_primary_stop_requested(void)
 {
     return colo_failover_state() != FAILOVER_STATUS_NONE || colo_quitting();
@@ -251,7 +240,7 @@ static bool colo_primary_checkpoint(ColoPrimary *p, ColoTrigger why,
         !colo_primary_presend(p, errp)) {
         return false;
     }
-    if (!colo_primary_send(p, COLO_MESSAGE_CHECKPOINT_REQUEST, errp) ||
+    if (!colo_send(p->to_svm, COLO_MESSAGE_CHECKPOINT_REQUEST, errp) ||
         !colo_primary_receive(p, COLO_MESSAGE_CHECKPOINT_REPLY, errp)) {
         return false;
     }
@@ -264,7 +253,7 @@ static bool colo_primary_checkpoint(ColoPrimary *p, ColoTrigger why,
     }
     start = qemu_file_transferred(p->to_svm);
     blob = qemu_file_mem_output_data(devs, &len);
-    if (!colo_primary_send(p, COLO_MESSAGE_VMSTATE_SEND, errp) ||
+    if (!colo_send(p->to_svm, COLO_MESSAGE_VMSTATE_SEND, errp) ||
         !ram_colo_save_checkpoint(p->s->vmstate, p->to_svm, &pages, errp)) {
         qemu_fclose(devs);
         return false;

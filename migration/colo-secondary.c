@@ -93,18 +93,6 @@ static bool colo_secondary_receive(ColoSecondary *c, ColoMessage msg,
     return true;
 }
 
-static bool colo_secondary_send(ColoSecondary *c, ColoMessage msg,
-                                Error **errp)
-{
-    colo_send_message(c->to_pvm, msg);
-    trace_colo_send(colo_message_name(msg));
-    if (qemu_file_get_error(c->to_pvm, errp)) {
-        error_prepend(errp, "COLO: sending %s: ", colo_message_name(msg));
-        return false;
-    }
-    return true;
-}
-
 /*
  * Idle: pre-sent RAM pages (into the cache, the SVM keeps running) until
  * checkpoint-request. False: COLO ends (*errp set).
@@ -152,7 +140,7 @@ static bool colo_secondary_receive_checkpoint(ColoSecondary *c,
     if (!ram_colo_svm_dirty_take(c->vs, &c->svm_dirty, errp)) {
         return false;
     }
-    if (!colo_secondary_send(c, COLO_MESSAGE_CHECKPOINT_REPLY, errp)) {
+    if (!colo_send(c->to_pvm, COLO_MESSAGE_CHECKPOINT_REPLY, errp)) {
         return false;
     }
     colo_secondary_set_rcv_timeout(c, true);
@@ -224,7 +212,7 @@ static bool colo_secondary_checkpoint(ColoSecondary *c, Error **errp)
         return false;
     }
     /* We hold it all: it is applied even if the primary is gone now. */
-    if (!colo_secondary_send(c, COLO_MESSAGE_VMSTATE_RECEIVED, &send_err)) {
+    if (!colo_send(c->to_pvm, COLO_MESSAGE_VMSTATE_RECEIVED, &send_err)) {
         trace_colo_secondary_send_failed(error_get_pretty(send_err));
     }
     /*
@@ -249,7 +237,7 @@ static bool colo_secondary_checkpoint(ColoSecondary *c, Error **errp)
         error_propagate(errp, send_err);
         return false;
     }
-    return colo_secondary_send(c, COLO_MESSAGE_VMSTATE_LOADED, errp);
+    return colo_send(c->to_pvm, COLO_MESSAGE_VMSTATE_LOADED, errp);
 }
 
 /* The primary is lost: the SVM waits, stopped, for the command. */
@@ -323,7 +311,7 @@ bool colo_secondary_run(SaveVMState *vs, QEMUFile *from_pvm, int sock_fd,
     vm_start();
     bql_unlock();
 
-    if (colo_secondary_send(&c, COLO_MESSAGE_CHECKPOINT_READY, &err)) {
+    if (colo_send(c.to_pvm, COLO_MESSAGE_CHECKPOINT_READY, &err)) {
         for (;;) {
             if (colo_failover_state() != FAILOVER_STATUS_NONE ||
                 colo_quitting()) {

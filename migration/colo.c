@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <glib.h>
 #include "colo-internal.h"
+#include "migration/colo-message.h"
 #include "qapi/qapi-events.h"
 #include "trace.h"
 
@@ -86,6 +87,17 @@ void colo_notify(ColoEvent ev, COLOMode mode)
 COLOMode colo_mode(void)
 {
     return __atomic_load_n(&colo.mode, __ATOMIC_SEQ_CST);
+}
+
+bool colo_send(QEMUFile *f, ColoMessage msg, Error **errp)
+{
+    colo_send_message(f, msg);
+    trace_colo_send(colo_message_name(msg));
+    if (qemu_file_get_error(f, errp)) {
+        error_prepend(errp, "COLO: sending %s: ", colo_message_name(msg));
+        return false;
+    }
+    return true;
 }
 
 /* ---- wake-up and triggers ---- */

@@ -125,6 +125,22 @@ bool ram_colo_load_checkpoint(SaveVMState *s, QEMUFile *f, uint64_t *pages,
     return true;
 }
 
+/* KVM's log and our own writes since the last harvest -> svm_dirty. */
+static bool ram_colo_svm_harvest(RamMigrationState *rs, Error **errp)
+{
+    if (rs->kvm && !kvm_dirty_sync(rs->kvm, errp)) {
+        error_prepend(errp, "ram: COLO secondary: dirty sync: ");
+        return false;
+    }
+    for (unsigned i = 0; i < rs->mem->nr_blocks; i++) {
+        RamBlock *rb = &rs->mem->blocks[i];
+
+        bitmap_take_atomic(rs->svm_dirty[i], rb->dirty,
+                           rb->size >> GUEST_PAGE_SHIFT);
+    }
+    return true;
+}
+
 bool ram_colo_svm_log_start(SaveVMState *s, Error **errp)
 {
     RamMigrationState *rs = ram_colo_state(s, errp);
@@ -148,16 +164,7 @@ bool ram_colo_svm_log_start(SaveVMState *s, Error **errp)
     }
     /* What was dirty before now is in the cache already (it was filled
      * from RAM): start from a clean log. */
-    if (rs->kvm && !kvm_dirty_sync(rs->kvm, errp)) {
-        return false;
-    }
-    for (unsigned i = 0; i < rs->mem->nr_blocks; i++) {
-        RamBlock *rb = &rs->mem->blocks[i];
-
-        bitmap_take_atomic(rs->svm_dirty[i], rb->dirty,
-                           rb->size >> GUEST_PAGE_SHIFT);
-    }
-    return true;
+    return ram_colo_svm_harvest(rs, errp);
 }
 
 bool ram_colo_svm_dirty_take(SaveVMState *s,
@@ -173,15 +180,8 @@ bool ram_colo_svm_dirty_take(SaveVMState *s,
         error_setg(errp, "ram: COLO secondary dirty log not started");
         return false;
     }
-    if (rs->kvm && !kvm_dirty_sync(rs->kvm, errp)) {
-        error_prepend(errp, "ram: COLO secondary: dirty sync: ");
+    if (!ram_colo_svm_harvest(rs, errp)) {
         return false;
-    }
-    for (unsigned i = 0; i < rs->mem->nr_blocks; i++) {
-        RamBlock *rb = &rs->mem->blocks[i];
-
-        bitmap_take_atomic(rs->svm_dirty[i], rb->dirty,
-                           rb->size >> GUEST_PAGE_SHIFT);
     }
     *bitmaps = (const unsigned long *const *)rs->svm_dirty;
     return true;
