@@ -647,8 +647,12 @@ def test_primary_killed_dirty_pattern(tmp_path):
         ps = [p for p, _, _ in post]
         assert ps == list(range(ps[0], ps[0] + len(ps))), ps
         if COLO_OUTPUT:
-            joined = [p for p, _, _ in pri.passes()] + ps
-            assert all(0 < b - a <= 1 + (pri.released() < sec.checkpoints())
+            # One stream of passes across the takeover (a line may be cut
+            # between the two files), a pass missing only in the window.
+            window = pri.released() < sec.checkpoints()
+            joined = [int(m.group(1)) for m in
+                      PASS_RE.finditer(pri.raw_serial() + sec.raw_serial())]
+            assert all(0 < b - a <= 1 + 2 * window
                        for a, b in zip(joined, joined[1:])), joined
         verify_memory(sec, tmp_path)
 
@@ -673,8 +677,7 @@ POINTS = ('random', 'reply', 'send', 'received', 'loaded')
 
 def kill_once(tmp_path, victim, i, rng):
     """One COLO run and one SIGKILL at a point of the checkpoint cycle:
-    at a random time, or at one of ColoProxy's points (POINTS, in turn).
-    Returns whether the primary died in the output window."""
+    at a random time, or at one of ColoProxy's points (POINTS, in turn)."""
     point = POINTS[i % len(POINTS)]
     with colo_pair(tmp_path, COUNT, delay=20, proxy=True,
                    tag='%s%02d-' % (victim, i)) as (pri, sec):
@@ -691,7 +694,7 @@ def kill_once(tmp_path, victim, i, rng):
         gone.proc.wait()
         if victim == 'sec':
             check_primary_alone(pri)
-            return False
+            return
         window = check_continuity([pri], sec, takeover(sec), more=2)
         # Killed before the SVM held the checkpoint: it is dropped whole.
         # Killed before the PVM heard of it: the SVM holds one checkpoint
@@ -701,7 +704,6 @@ def kill_once(tmp_path, victim, i, rng):
             assert not window, point
         elif point == 'received':
             assert window, point
-        return window
 
 
 @pytest.mark.parametrize('victim', ['pri', 'sec'])
@@ -801,7 +803,6 @@ def test_failover_command_after_a_stop_event(tmp_path):
     busy guest: it succeeds, the SVM runs on, and the failover machine
     ends in completed whichever way it went (relaunch when the command
     beat the checkpoint's end)."""
-    seen = set()
     for run in range(3):
         with colo_pair(tmp_path, DIRTY, tag='r%d-' % run) as (pri, sec):
             wait_passes(pri, 1)
@@ -810,11 +811,9 @@ def test_failover_command_after_a_stop_event(tmp_path):
             sec.q('x-colo-lost-heartbeat')
             colo_exit(sec, 'secondary', 'request')
             after_takeover(sec)
-            seen.add(sec.failover_states()[1][1])
             colo_exit(pri, 'primary', 'error')
             post = wait_passes(sec, 2, start=len(sec.raw_serial()))
             assert all(e == 0 for _, e, _ in post), post
-    assert seen <= {'active', 'relaunch'}, seen
 
 
 def test_reprotect_after_primary_loss(tmp_path):
@@ -838,6 +837,8 @@ def test_reprotect_after_primary_loss(tmp_path):
 
 
 def test_reprotect_after_secondary_loss(tmp_path):
+    """A primary that lost its secondary (and had it acknowledged) is
+    protected again by a fresh secondary; a takeover from it works."""
     with colo_pair(tmp_path, COUNT, delay=50) as (pri, sec):
         wait_checkpoints(pri, 3)
         sec.proc.kill()
@@ -850,7 +851,6 @@ def test_reprotect_after_secondary_loss(tmp_path):
                 'mode': 'primary', 'last-mode': 'primary', 'reason': 'none'}
             c = wait_checkpoints(pri, 3)
             wait_until(lambda: sec2.checkpoints() >= c, 10, 'sec2 to count')
-            assert pri.stats()['checkpoints'] == c or pri.checkpoints() >= c
             pri.proc.kill()
             pri.proc.wait()
             check_continuity([pri], sec2, takeover(sec2))
