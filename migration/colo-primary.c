@@ -325,8 +325,9 @@ bool colo_primary_run(MigrationState *s)
 
     colo_set_socket_timeouts(s->ch.fd);
     p.from_svm = qemu_file_new_fd_input(s->ch.rp_fd, false);
-    migration_set_status(s, MIGRATION_STATUS_ACTIVE, MIGRATION_STATUS_COLO);
+    /* Mode first: whoever sees status colo sees COLO running. */
     colo_run_begin(COLO_MODE_PRIMARY, colo_primary_kick, &p);
+    migration_set_status(s, MIGRATION_STATUS_ACTIVE, MIGRATION_STATUS_COLO);
     if (colo_primary_receive(&p, COLO_MESSAGE_CHECKPOINT_READY, &err)) {
         bql_lock();
         colo_notify(COLO_EVENT_START, COLO_MODE_PRIMARY);

@@ -306,6 +306,7 @@ bool colo_secondary_run(SaveVMState *vs, QEMUFile *from_pvm, int sock_fd,
     setsockopt(sock_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     c.to_pvm = qemu_file_new_fd_output(rp_fd, false);
     colo_run_begin(COLO_MODE_SECONDARY, colo_secondary_kick, &c);
+    migration_incoming_colo_started();
     colo_notify(COLO_EVENT_START, COLO_MODE_SECONDARY);
     /* COLO's SVM always runs (QEMU ignores -S here too). */
     vm_start();

@@ -208,7 +208,6 @@ static void *incoming_thread(void *opaque)
     }
     mis->bql_held = false;
     if (ok && mis->colo) {
-        incoming_set_status(mis, MIGRATION_STATUS_COLO);
         ok = colo_secondary_run(vs, mis->from_src, mis->ch.fd, mis->rp_fd,
                                 &err);
         if (ok) {
@@ -364,6 +363,11 @@ bool migration_incoming_info(MigrationInfo *info)
         info->error_desc = g_strdup(error_get_pretty(incoming.error));
     }
     return true;
+}
+
+void migration_incoming_colo_started(void)
+{
+    incoming_set_status(&incoming, MIGRATION_STATUS_COLO);
 }
 
 bool migration_incoming_has_connection(void)

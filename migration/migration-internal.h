@@ -186,6 +186,8 @@ void migration_yank(void);
 
 /* The destination's status and address, for query-migrate. */
 bool migration_incoming_info(MigrationInfo *info);
+/* The secondary's COLO run began (status colo). */
+void migration_incoming_colo_started(void);
 /* yank: the incoming connection is open; shut it down (any thread). */
 bool migration_incoming_has_connection(void);
 void migration_incoming_yank(void);
