@@ -49,6 +49,9 @@ typedef struct ColoSecondary {
     SaveVMState *vs;
     QEMUFile *from_pvm;         /* the migration stream */
     QEMUFile *to_pvm;           /* the return path */
+    /* A held checkpoint failed to apply after its RAM was committed: the
+     * SVM's state is neither the old nor the new checkpoint. */
+    bool state_torn;
     int sock_fd;
     ColoRamCache *cache;
     const unsigned long *const *svm_dirty;  /* taken at checkpoint-request */
@@ -227,6 +230,7 @@ static bool colo_secondary_checkpoint(ColoSecondary *c, Error **errp)
     applied = colo_secondary_apply(c, len, &commit, errp);
     bql_unlock();
     if (!applied) {
+        c->state_torn = true;
         error_free(send_err);
         return false;
     }
@@ -272,7 +276,13 @@ static void colo_secondary_failover(ColoSecondary *c)
     ram_colo_set_cache(c->vs, NULL);
     ram_colo_svm_log_stop(c->vs);
     colo_notify(COLO_EVENT_FAILOVER, COLO_MODE_SECONDARY);
-    if (!quitting) {
+    if (c->state_torn) {
+        /* Running it could corrupt what the guest writes out; the
+         * operator decides (the primary, if alive, still has the guest). */
+        error_report("COLO: the secondary's guest state is incomplete (a "
+                     "checkpoint failed to apply); it stays paused");
+        runstate_set(RUN_STATE_PAUSED);
+    } else if (!quitting) {
         vm_start();
     }
     bql_unlock();
