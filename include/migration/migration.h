@@ -49,6 +49,12 @@ bool migration_incoming_init(const char *uri, bool autostart, Error **errp);
 void migration_shutdown(void);
 void migration_incoming_shutdown(void);
 
+/*
+ * The mbps figure of query-migrate: Mbit/s for bytes sent over elapsed_us.
+ * Anything that moved data took at least 1 us, so it is never 0.
+ */
+double migration_mbps(uint64_t bytes, int64_t elapsed_us);
+
 /* True while an outgoing migration is between setup and its end. */
 bool migration_is_active(void);
 
