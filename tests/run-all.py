@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Run every Tandem test and end with one line: "N passed, N failed".
+"""Run every Tandem test and end with one line: "N passed, N failed"
+(", N skipped" follows when a test could not run here, and the reasons
+are listed just above it).
 
 Unit tests are GTest binaries run with --tap (each "ok"/"not ok" line is
 one test); functional tests are pytest files under tests/functional, run
@@ -26,7 +28,13 @@ class Tally:
         self.passed = 0
         self.failed = 0
         self.skipped = 0
+        self.skip_reasons = {}
         self.failures = []
+
+    def skip(self, reason):
+        self.skipped += 1
+        reason = reason.strip() or 'no reason given'
+        self.skip_reasons[reason] = self.skip_reasons.get(reason, 0) + 1
 
     def fail(self, name):
         self.failed += 1
@@ -66,7 +74,7 @@ def run_unit(binary, tally):
             continue
         seen += 1
         if '# SKIP' in m.group(2):
-            tally.skipped += 1
+            tally.skip(m.group(2).split('# SKIP', 1)[1])
         elif m.group(1) == 'ok':
             tally.passed += 1
         else:
@@ -102,7 +110,7 @@ def run_functional(build, tally, extra):
         if case.find('failure') is not None or case.find('error') is not None:
             tally.fail(name)
         elif case.find('skipped') is not None:
-            tally.skipped += 1
+            tally.skip(case.find('skipped').get('message', ''))
         else:
             tally.passed += 1
 
@@ -125,6 +133,10 @@ def main():
         print('\nFailed:')
         for f in tally.failures:
             print('  ' + f)
+    if tally.skip_reasons:
+        print('\nSkipped:')
+        for reason, n in sorted(tally.skip_reasons.items(), key=lambda kv: -kv[1]):
+            print('  %4d  %s' % (n, reason))
     line = '%d passed, %d failed' % (tally.passed, tally.failed)
     if tally.skipped:
         line += ', %d skipped' % tally.skipped

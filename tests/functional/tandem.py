@@ -8,12 +8,30 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get('TANDEM_BUILD', os.path.join(ROOT, 'build'))
 TANDEM = os.path.join(BUILD, 'tandem-system-x86_64')
 GUEST = os.path.join(BUILD, 'tests', 'guest', 'tandem-guest.elf')
 QEMU = '/usr/bin/qemu-system-x86_64'
 DEBUG_EXIT = ['-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04']
+
+
+def kvm_unusable_reason():
+    """None when /dev/kvm opens read-write, else why it does not."""
+    try:
+        os.close(os.open('/dev/kvm', os.O_RDWR | os.O_CLOEXEC))
+    except OSError as e:
+        return '/dev/kvm is not usable here: %s' % e.strerror
+    return None
+
+
+# The one way a test that runs a guest says it could not run: as a
+# decorator, or `pytestmark = needs_kvm` for a module whose every test
+# runs one. It is reported as skipped with the reason, never dropped.
+needs_kvm = pytest.mark.skipif(kvm_unusable_reason() is not None,
+                               reason=kvm_unusable_reason() or 'kvm usable')
 
 
 class Vm:

@@ -3,7 +3,9 @@
 debug-exit status, the dirty workload, both dirty-tracking modes."""
 import re
 
-from tandem import DEBUG_EXIT, GUEST, Vm, count_lines, run
+from tandem import DEBUG_EXIT, GUEST, Vm, count_lines, needs_kvm, run
+
+pytestmark = needs_kvm
 
 
 def test_count_lines_appear_and_grow(tmp_path):

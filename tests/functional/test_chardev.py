@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tandem import GUEST, Vm, count_lines, run
+from tandem import GUEST, Vm, count_lines, needs_kvm, run
 
 COUNT = ['-m', '128', '-kernel', GUEST, '-append', 'workload=count']
 
@@ -88,6 +88,7 @@ def reconnect_keeps_flowing(vm, connect):
     assert vm.proc.poll() is None
 
 
+@needs_kvm
 def test_chardev_unix_server(tmp_path):
     sock = str(tmp_path / 'console.sock')
     with Vm(tmp_path, ['-chardev', 'socket,id=s0,path=%s,server=on,wait=off' % sock,
@@ -97,6 +98,7 @@ def test_chardev_unix_server(tmp_path):
     assert not os.path.exists(sock)
 
 
+@needs_kvm
 def test_serial_unix_legacy(tmp_path):
     sock = str(tmp_path / 'console.sock')
     with Vm(tmp_path, ['-serial', 'unix:%s,server=on,wait=off' % sock, *COUNT],
@@ -104,6 +106,7 @@ def test_serial_unix_legacy(tmp_path):
         reconnect_keeps_flowing(vm, lambda: connect_unix(sock, vm))
 
 
+@needs_kvm
 def test_serial_unix_old_spelling(tmp_path):
     sock = str(tmp_path / 'console.sock')
     with Vm(tmp_path, ['-serial', 'unix:%s,server,nowait' % sock, *COUNT],
@@ -113,6 +116,7 @@ def test_serial_unix_old_spelling(tmp_path):
         s.close()
 
 
+@needs_kvm
 def test_serial_tcp_legacy(tmp_path):
     port = free_port()
     with Vm(tmp_path, ['-serial', 'tcp:127.0.0.1:%d,server=on,wait=off' % port,
@@ -120,6 +124,7 @@ def test_serial_tcp_legacy(tmp_path):
         reconnect_keeps_flowing(vm, lambda: connect_tcp(port, vm))
 
 
+@needs_kvm
 def test_chardev_server_wait_on(tmp_path):
     """wait=on: nothing runs until the console client connects, so the very
     first line reaches it."""
@@ -138,6 +143,7 @@ def test_chardev_server_wait_on(tmp_path):
         s.close()
 
 
+@needs_kvm
 def test_chardev_client_reconnect(tmp_path):
     """Tandem as the socket client (how libqtest and QEMUMachine attach a
     console): started before anyone listens, it connects when the listener
@@ -171,6 +177,7 @@ def test_chardev_client_without_listener_fails(tmp_path):
     assert 'Failed to connect' in r.stderr, r.stderr
 
 
+@needs_kvm
 def test_serial_pty(tmp_path):
     with Vm(tmp_path, ['-serial', 'pty', *COUNT], serial=False) as vm:
         deadline = time.monotonic() + 10

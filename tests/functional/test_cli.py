@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tandem import DEBUG_EXIT, GUEST, TANDEM, Vm, run
+from tandem import DEBUG_EXIT, GUEST, TANDEM, Vm, needs_kvm, run
 
 BAD_ARGS = [
     (['-foo'], '-foo: invalid option'),
@@ -42,6 +42,7 @@ def test_bad_option_is_one_line_and_status_1(args, message):
     assert message in lines[0]
 
 
+@needs_kvm
 def test_bad_device_property_at_creation():
     p = run(['-kernel', GUEST, '-device', 'isa-debug-exit,iobase=0x10000'])
     assert p.returncode == 1
@@ -54,6 +55,7 @@ def test_missing_kernel_file():
     assert "could not load kernel '/nonexistent/kernel'" in p.stderr
 
 
+@needs_kvm
 def test_kernel_that_is_not_bootable(tmp_path):
     junk = tmp_path / 'junk'
     junk.write_bytes(os.urandom(65536))
@@ -86,11 +88,13 @@ def test_device_help():
     assert p.returncode == 0 and 'isa-debug-exit' in p.stdout
 
 
+@needs_kvm
 def test_double_dash_spelling(tmp_path):
     with Vm(tmp_path, ['--kernel', GUEST, '--append', 'workload=count']) as vm:
         vm.wait_for(r'^TG count=1 ')
 
 
+@needs_kvm
 def test_enable_kvm_and_machine_accel(tmp_path):
     with Vm(tmp_path, ['-enable-kvm', '-machine', 'pc,accel=kvm', '-m', 'size=128M',
                        '-kernel', GUEST, '-append', 'workload=count']) as vm:
@@ -106,6 +110,7 @@ def test_no_kvm_gives_clear_error():
     assert 'Could not access KVM kernel module (/dev/kvm): No such file or directory' in p.stderr
 
 
+@needs_kvm
 def test_daemonize_and_pidfile(tmp_path):
     pidfile = tmp_path / 'tandem.pid'
     serial = tmp_path / 'serial.log'
@@ -142,6 +147,7 @@ def test_daemonize_refuses_stdio():
     assert p.returncode == 1 and '-nographic cannot be used with -daemonize' in p.stderr
 
 
+@needs_kvm
 def test_trace_to_log_file(tmp_path):
     log = tmp_path / 'trace.log'
     with Vm(tmp_path, ['-trace', 'runstate_set', '-trace', 'enable=kvm_vcpu_create',
@@ -163,6 +169,7 @@ def test_trace_help_lists_events():
         assert ev in p.stdout.split()
 
 
+@needs_kvm
 def test_debug_threads_names_vcpu_threads(tmp_path):
     with Vm(tmp_path, ['-name', 'guest=demo,debug-threads=on', '-smp', '2',
                        '-kernel', GUEST, '-append', 'workload=count']) as vm:

@@ -24,7 +24,9 @@ import time
 
 import pytest
 
-from tandem import GUEST, ROOT, Vm
+from tandem import GUEST, ROOT, Vm, needs_kvm
+
+pytestmark = needs_kvm
 
 sys.path.insert(0, os.path.join(ROOT, 'scripts', 'qmp'))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'guest'))

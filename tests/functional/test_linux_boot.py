@@ -36,7 +36,8 @@ The MP table itself is checked structurally by the loader's unit checks.
 
 The kernel comes from linux_kernel.py (apt-get download into
 tests/functional/.assets/, cached). If it cannot be obtained the tests
-fail with the reason; they do not skip.
+fail with the reason; they skip (with the reason) only where /dev/kvm is
+not usable.
 
 Environment: TANDEM (binary, default build/tandem-system-x86_64),
 TANDEM_LINUX_KERNEL (use this bzImage), TANDEM_LINUX_BOOT_TIMEOUT (seconds
@@ -52,12 +53,15 @@ import time
 import pytest
 
 import linux_kernel
+from tandem import needs_kvm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 TANDEM = os.environ.get("TANDEM",
                         os.path.join(ROOT, "build", "tandem-system-x86_64"))
 TIMEOUT = float(os.environ.get("TANDEM_LINUX_BOOT_TIMEOUT", "480"))
+
+pytestmark = needs_kvm
 CMDLINE = "console=ttyS0 earlyprintk=serial"
 RAM_MIB = 512
 INITRD_SIZE = 2**20

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import time
 
-from tandem import GUEST, TANDEM, Vm, run
+from tandem import GUEST, TANDEM, Vm, needs_kvm, run
 
 
 def _read_until(sock, needle, timeout=10.0):
@@ -39,6 +39,7 @@ def _connect(path, timeout=10.0):
             time.sleep(0.05)
 
 
+@needs_kvm
 def test_nographic_mux_switches_to_monitor_and_quits():
     p = subprocess.Popen([TANDEM, '-accel', 'kvm', '-nographic', '-kernel', GUEST,
                           '-append', 'workload=count'], stdin=subprocess.PIPE,
@@ -59,6 +60,7 @@ def test_nographic_mux_switches_to_monitor_and_quits():
     assert 'Tandem: terminated' in text
 
 
+@needs_kvm
 def test_monitor_on_unix_socket(tmp_path):
     sock_path = str(tmp_path / 'hmp.sock')
     with Vm(tmp_path, ['-monitor', 'unix:%s,server=on,wait=off' % sock_path,
@@ -75,6 +77,7 @@ def test_monitor_on_unix_socket(tmp_path):
         s.close()
 
 
+@needs_kvm
 def test_mon_pretty_qmp(tmp_path):
     sock_path = str(tmp_path / 'qmp.sock')
     with Vm(tmp_path, ['-chardev', 'socket,id=m0,path=%s,server=on,wait=off' % sock_path,
@@ -87,6 +90,7 @@ def test_mon_pretty_qmp(tmp_path):
         vm.kill()
 
 
+@needs_kvm
 def test_object_iothread_and_errors(tmp_path):
     with Vm(tmp_path, ['-object', 'iothread,id=io0,poll-max-ns=32768',
                        '-object', '{"qom-type": "iothread", "id": "io1"}',
@@ -112,6 +116,7 @@ def test_object_iothread_and_errors(tmp_path):
         assert len(p.stderr.strip().splitlines()) == 1, p.stderr
 
 
+@needs_kvm
 def test_qmp_stdio_monitor():
     """-qmp stdio, as the COLO guide's command lines use it."""
     p = subprocess.run([TANDEM, '-accel', 'kvm', '-display', 'none', '-nodefaults',

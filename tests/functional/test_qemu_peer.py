@@ -7,9 +7,11 @@ import os
 
 import pytest
 
-from tandem import DEBUG_EXIT, GUEST, QEMU, Vm, count_lines
+from tandem import DEBUG_EXIT, GUEST, QEMU, Vm, count_lines, needs_kvm
 
-pytestmark = pytest.mark.skipif(not os.path.exists(QEMU), reason='qemu-system-x86 not installed')
+pytestmark = [needs_kvm,
+              pytest.mark.skipif(not os.path.exists(QEMU),
+                                 reason='qemu-system-x86 not installed')]
 
 
 def test_qemu_prints_count_lines(tmp_path):
@@ -37,6 +39,7 @@ def test_same_lines_as_tandem(tmp_path):
         kw = {'binary': binary} if binary else {}
         with Vm(tmp_path, args, name=name, **kw) as vm:
             assert vm.wait_exit(300) == 1
+            assert any(line.startswith('TG ') for line in vm.lines()), name
             shapes.append([line.split('=')[0] + ('' if 'tsc' in line else line)
                            for line in vm.lines()])
     assert shapes[0] == shapes[1]

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from tandem import GUEST, QEMU, ROOT, TANDEM
+from tandem import GUEST, QEMU, ROOT, TANDEM, needs_kvm
 
 QMP_DIR = os.path.join(ROOT, 'scripts', 'qmp')
 SHELL = os.path.join(QMP_DIR, 'qmp-shell')
@@ -304,12 +304,14 @@ def qmp(vmm):
         yield c
 
 
+@needs_kvm
 def test_greeting_and_query_version(qmp):
     assert qmp.capabilities == ['oob'] and qmp.oob_enabled
     assert set(qmp.version['qemu']) == {'major', 'minor', 'micro'}
     assert qmp.cmd('query-version') == qmp.version
 
 
+@needs_kvm
 def test_negotiation_required_first(vmm):
     vmm.start_server()
     with vmm.connect(negotiate=False) as c:
@@ -328,6 +330,7 @@ def test_negotiation_required_first(vmm):
         assert c.cmd('query-status')['running'] is False
 
 
+@needs_kvm
 def test_stop_cont_events(qmp):
     st = qmp.cmd('query-status')
     assert st['status'] == 'prelaunch' and st['running'] is False
@@ -342,6 +345,7 @@ def test_stop_cont_events(qmp):
     assert st['status'] == 'paused' and st['running'] is False
 
 
+@needs_kvm
 def test_command_not_found(qmp):
     with pytest.raises(QMPError) as e:
         qmp.cmd('bogus-command')
@@ -350,16 +354,19 @@ def test_command_not_found(qmp):
     assert qmp.cmd('query-status')['running'] is False
 
 
+@needs_kvm
 def test_hmp(qmp):
     assert qmp.hmp('info status').startswith('VM status: paused (prelaunch)')
 
 
+@needs_kvm
 def test_query_commands(qmp):
     names = {c['name'] for c in qmp.cmd('query-commands')}
     assert {'qmp_capabilities', 'query-status', 'cont', 'stop', 'quit',
             'human-monitor-command', 'query-commands'} <= names
 
 
+@needs_kvm
 def test_exec_oob_of_inband_command(qmp):
     cid = qmp.send_command('query-status', oob=True)
     resp = qmp.get_response(cid, timeout=10)
@@ -376,6 +383,7 @@ def test_exec_oob_of_inband_command(qmp):
     (b'{"execute": "query-status", "arguments": [], "id": 7}\n', True),
     (b'{"id": 7}\n', True),                              # no execute
 ])
+@needs_kvm
 def test_malformed_input(qmp, raw, has_id):
     qmp.send_raw(raw)
     resp = qmp.recv_message(timeout=10)
@@ -384,12 +392,14 @@ def test_malformed_input(qmp, raw, has_id):
     assert qmp.cmd('query-status')['running'] is False
 
 
+@needs_kvm
 def test_single_quotes_and_any_id(qmp):
     qmp.send_raw(b"{'execute': 'query-status', 'id': {'any': ['json', 1]}}\r\n")
     assert qmp.recv_message(timeout=10) == {'return': qmp.cmd('query-status'),
                                             'id': {'any': ['json', 1]}}
 
 
+@needs_kvm
 def test_quit(vmm, qmp):
     assert qmp.cmd('quit') == {}
     ev = qmp.wait_event('SHUTDOWN', timeout=10)
@@ -399,6 +409,7 @@ def test_quit(vmm, qmp):
     assert vmm.procs[0].wait(10) == 0
 
 
+@needs_kvm
 def test_vmm_connects_to_listening_client(vmm):
     """QEMUMachine style: the test listens, the VMM connects."""
     with QMPClient(timeout=10) as c:
@@ -409,6 +420,7 @@ def test_vmm_connects_to_listening_client(vmm):
         assert c.cmd('query-status')['running'] is False
 
 
+@needs_kvm
 def test_socketpair_fd(vmm):
     """QEMUMachine's other style: one end of a socketpair passed as fd=N."""
     ours, theirs = socket.socketpair()
@@ -419,6 +431,7 @@ def test_socketpair_fd(vmm):
         assert c.cmd('query-status')['running'] is False
 
 
+@needs_kvm
 def test_tcp(vmm):
     s = socket.socket()
     s.bind(('127.0.0.1', 0))
@@ -429,6 +442,7 @@ def test_tcp(vmm):
         assert c.cmd('query-status')['running'] is False
 
 
+@needs_kvm
 def test_pretty_monitor(vmm):
     vmm.start('-chardev', 'socket,id=mon,path=%s,server=on,wait=off' % vmm.sock,
               '-mon', 'chardev=mon,mode=control,pretty=on')
@@ -443,6 +457,7 @@ def shell(args, text, timeout=30):
                           timeout=timeout)
 
 
+@needs_kvm
 def test_shell_piped(vmm):
     sock = vmm.start_server()
     r = shell([sock], 'query-status\nbogus\nhuman-monitor-command command-line="info status"\n'
@@ -456,6 +471,7 @@ def test_shell_piped(vmm):
     assert re.search(r'^Connected to QEMU \d+\.\d+\.\d+', r.stderr, re.M), r.stderr
 
 
+@needs_kvm
 def test_shell_hmp_pretty_verbose(vmm):
     sock = vmm.start_server()
     r = shell(['-H', sock], 'info status\n')
@@ -471,6 +487,7 @@ def test_shell_hmp_pretty_verbose(vmm):
     assert out[2]['return']['running'] is False
 
 
+@needs_kvm
 def test_shell_quit_and_after(vmm):
     sock = vmm.start_server()
     r = shell([sock], 'quit\n')
@@ -480,6 +497,7 @@ def test_shell_quit_and_after(vmm):
     assert shell([sock], 'query-status\n').returncode == 1
 
 
+@needs_kvm
 def test_shell_interactive(vmm):
     """On a terminal: banner, prompt, tab completion from query-commands."""
     import pty

@@ -18,7 +18,9 @@ import time
 
 import pytest
 
-from tandem import GUEST, ROOT, Vm, count_lines
+from tandem import GUEST, ROOT, Vm, count_lines, needs_kvm
+
+pytestmark = needs_kvm
 
 SHELL = os.path.join(ROOT, 'scripts', 'qmp', 'qmp-shell')
 sys.path.insert(0, os.path.join(ROOT, 'scripts', 'qmp'))
@@ -29,8 +31,6 @@ SHELL_TIMEOUT = 30
 
 @pytest.fixture
 def vm():
-    if not os.access('/dev/kvm', os.R_OK | os.W_OK):
-        pytest.skip('/dev/kvm not available')
     d = tempfile.mkdtemp(prefix='qmpsh-', dir='/tmp')  # sun_path is 108 bytes
     sock = os.path.join(d, 'qmp.sock')
     v = Vm(d, ['-kernel', GUEST, '-append', 'workload=count',

@@ -55,11 +55,6 @@ static GPtrArray *live_states;
 static char *scratch_dir;
 static unsigned scratch_counter;
 
-void qtest_skip_no_kvm(void)
-{
-    g_test_skip("/dev/kvm is not usable here");
-}
-
 int qtest_timeout_ms(void)
 {
     const char *env = g_getenv("TANDEM_QTEST_TIMEOUT");

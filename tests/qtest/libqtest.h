@@ -65,9 +65,6 @@ pid_t qtest_pid(QTestState *s);
 const char *qtest_scratch_dir(void);
 char *qtest_scratch_path(const char *name);   /* unique: adds a counter */
 
-/* A test that only reports a skip: for hosts without /dev/kvm. */
-void qtest_skip_no_kvm(void);
-
 /* The harness's default timeout in milliseconds. */
 int qtest_timeout_ms(void);
 

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "kvm-skip.h"
 #include "libqtest.h"
 
 /* The guest's status page: workload lines printed (tests/guest/README). */
@@ -865,19 +866,15 @@ static void test_not_active(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    if (access("/dev/kvm", R_OK | W_OK) < 0) {
-        g_test_add_func("/colo/no-kvm", qtest_skip_no_kvm);
-        return g_test_run();
-    }
-    g_test_add_func("/colo/not-active", test_not_active);
-    g_test_add_func("/colo/primary_failover", test_primary_failover);
-    g_test_add_func("/colo/secondary_failover", test_secondary_failover);
-    g_test_add_func("/colo/primary_failover_checkpoint",
+    test_add_kvm_func("/colo/not-active", test_not_active);
+    test_add_kvm_func("/colo/primary_failover", test_primary_failover);
+    test_add_kvm_func("/colo/secondary_failover", test_secondary_failover);
+    test_add_kvm_func("/colo/primary_failover_checkpoint",
                     test_primary_failover_checkpoint);
-    g_test_add_func("/colo/secondary_failover_checkpoint",
+    test_add_kvm_func("/colo/secondary_failover_checkpoint",
                     test_secondary_failover_checkpoint);
-    g_test_add_func("/colo/secondary_failover_relaunch",
+    test_add_kvm_func("/colo/secondary_failover_relaunch",
                     test_secondary_failover_relaunch);
-    g_test_add_func("/colo/commands-running", test_commands_running);
+    test_add_kvm_func("/colo/commands-running", test_commands_running);
     return g_test_run();
 }

@@ -10,6 +10,7 @@
  */
 #include <string.h>
 #include <unistd.h>
+#include "kvm-skip.h"
 #include "libqtest.h"
 
 #define PATTERN_ADDR    0x1000000ULL    /* 16 MiB, above the guest image */
@@ -184,12 +185,8 @@ static void test_tcp(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    if (access("/dev/kvm", R_OK | W_OK) < 0) {
-        g_test_add_func("/migration/no-kvm", qtest_skip_no_kvm);
-        return g_test_run();
-    }
-    g_test_add_func("/migration/caps-params", test_caps_params);
-    g_test_add_func("/migration/file", test_file);
-    g_test_add_func("/migration/tcp", test_tcp);
+    test_add_kvm_func("/migration/caps-params", test_caps_params);
+    test_add_kvm_func("/migration/file", test_file);
+    test_add_kvm_func("/migration/tcp", test_tcp);
     return g_test_run();
 }

@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "config-host.h"
+#include "kvm-skip.h"
 #include "libqtest.h"
 
 /* ---- the schema, from the qapi/ JSON files ---- */
@@ -837,32 +838,28 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/qmp/schema/all-tested", test_schema_all_tested);
-    if (access("/dev/kvm", R_OK | W_OK) < 0) {
-        g_test_add_func("/qmp/no-kvm", qtest_skip_no_kvm);
-        return g_test_run();
-    }
-    g_test_add_func("/qmp/qmp_capabilities/again", test_capabilities_again);
-    g_test_add_func("/qmp/query-version", test_query_version);
-    g_test_add_func("/qmp/query-commands", test_query_commands);
-    g_test_add_func("/qmp/query-qmp-schema", test_query_qmp_schema);
-    g_test_add_func("/qmp/query-status/prelaunch",
+    test_add_kvm_func("/qmp/qmp_capabilities/again", test_capabilities_again);
+    test_add_kvm_func("/qmp/query-version", test_query_version);
+    test_add_kvm_func("/qmp/query-commands", test_query_commands);
+    test_add_kvm_func("/qmp/query-qmp-schema", test_query_qmp_schema);
+    test_add_kvm_func("/qmp/query-status/prelaunch",
                     test_query_status_prelaunch);
-    g_test_add_func("/qmp/stop-cont", test_stop_cont);
-    g_test_add_func("/qmp/system_reset", test_system_reset);
-    g_test_add_func("/qmp/quit", test_quit);
-    g_test_add_func("/qmp/pmemsave", test_pmemsave);
-    g_test_add_func("/qmp/memsave", test_memsave);
-    g_test_add_func("/qmp/human-monitor-command", test_hmp);
-    g_test_add_func("/qmp/query-name", test_query_name);
-    g_test_add_func("/qmp/query-kvm", test_query_kvm);
-    g_test_add_func("/qmp/query-cpus-fast", test_query_cpus_fast);
-    g_test_add_func("/qmp/query-chardev", test_query_chardev);
-    g_test_add_func("/qmp/chardev-add", test_chardev_add);
-    g_test_add_func("/qmp/chardev-remove", test_chardev_remove);
-    g_test_add_func("/qmp/object-add-del", test_object_add_del);
-    g_test_add_func("/qmp/object-add/errors", test_object_add_errors);
-    g_test_add_func("/qmp/qom-list-types", test_qom_list_types);
-    g_test_add_func("/qmp/system_powerdown", test_system_powerdown);
-    g_test_add_func("/qmp/bad-arguments", test_bad_arguments);
+    test_add_kvm_func("/qmp/stop-cont", test_stop_cont);
+    test_add_kvm_func("/qmp/system_reset", test_system_reset);
+    test_add_kvm_func("/qmp/quit", test_quit);
+    test_add_kvm_func("/qmp/pmemsave", test_pmemsave);
+    test_add_kvm_func("/qmp/memsave", test_memsave);
+    test_add_kvm_func("/qmp/human-monitor-command", test_hmp);
+    test_add_kvm_func("/qmp/query-name", test_query_name);
+    test_add_kvm_func("/qmp/query-kvm", test_query_kvm);
+    test_add_kvm_func("/qmp/query-cpus-fast", test_query_cpus_fast);
+    test_add_kvm_func("/qmp/query-chardev", test_query_chardev);
+    test_add_kvm_func("/qmp/chardev-add", test_chardev_add);
+    test_add_kvm_func("/qmp/chardev-remove", test_chardev_remove);
+    test_add_kvm_func("/qmp/object-add-del", test_object_add_del);
+    test_add_kvm_func("/qmp/object-add/errors", test_object_add_errors);
+    test_add_kvm_func("/qmp/qom-list-types", test_qom_list_types);
+    test_add_kvm_func("/qmp/system_powerdown", test_system_powerdown);
+    test_add_kvm_func("/qmp/bad-arguments", test_bad_arguments);
     return g_test_run();
 }

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include "kvm-skip.h"
 #include "libqtest.h"
 
 /* Slack for the comparison with our own clock, in microseconds. */
@@ -219,18 +220,14 @@ static void test_shutdown_quit_no_shutdown(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    if (access("/dev/kvm", R_OK | W_OK) < 0) {
-        g_test_add_func("/events/no-kvm", qtest_skip_no_kvm);
-        return g_test_run();
-    }
-    g_test_add_func("/events/stop-resume", test_stop_resume);
-    g_test_add_func("/events/prelaunch-cont", test_prelaunch_cont);
-    g_test_add_func("/events/reset/host", test_reset_host);
-    g_test_add_func("/events/reset/while-paused", test_reset_while_paused);
-    g_test_add_func("/events/reset/guest", test_reset_guest);
-    g_test_add_func("/events/shutdown/quit", test_shutdown_quit);
-    g_test_add_func("/events/shutdown/signal", test_shutdown_signal);
-    g_test_add_func("/events/shutdown/quit-no-shutdown",
+    test_add_kvm_func("/events/stop-resume", test_stop_resume);
+    test_add_kvm_func("/events/prelaunch-cont", test_prelaunch_cont);
+    test_add_kvm_func("/events/reset/host", test_reset_host);
+    test_add_kvm_func("/events/reset/while-paused", test_reset_while_paused);
+    test_add_kvm_func("/events/reset/guest", test_reset_guest);
+    test_add_kvm_func("/events/shutdown/quit", test_shutdown_quit);
+    test_add_kvm_func("/events/shutdown/signal", test_shutdown_signal);
+    test_add_kvm_func("/events/shutdown/quit-no-shutdown",
                     test_shutdown_quit_no_shutdown);
     return g_test_run();
 }

@@ -9,6 +9,7 @@
  */
 #include <string.h>
 #include <unistd.h>
+#include "kvm-skip.h"
 #include "libqtest.h"
 
 #define SCRATCH_ADDR    0x400000ULL   /* unused by the idle test guest */
@@ -307,20 +308,16 @@ static void test_log(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    if (access("/dev/kvm", R_OK | W_OK) < 0) {
-        g_test_add_func("/qtest/no-kvm", qtest_skip_no_kvm);
-        return g_test_run();
-    }
-    g_test_add_func("/qtest/endianness", test_endianness);
-    g_test_add_func("/qtest/pio", test_pio);
-    g_test_add_func("/qtest/mem/scalar", test_scalar_rw);
-    g_test_add_func("/qtest/mem/bulk", test_bulk_rw);
-    g_test_add_func("/qtest/mem/large", test_large_transfer);
-    g_test_add_func("/qtest/mem/status-page", test_status_page);
-    g_test_add_func("/qtest/mem/guest-running", test_guest_running);
-    g_test_add_func("/qtest/errors", test_errors);
-    g_test_add_func("/qtest/line-framing", test_split_and_blank_lines);
-    g_test_add_func("/qtest/disconnect-exits", test_disconnect_exits);
-    g_test_add_func("/qtest/log", test_log);
+    test_add_kvm_func("/qtest/endianness", test_endianness);
+    test_add_kvm_func("/qtest/pio", test_pio);
+    test_add_kvm_func("/qtest/mem/scalar", test_scalar_rw);
+    test_add_kvm_func("/qtest/mem/bulk", test_bulk_rw);
+    test_add_kvm_func("/qtest/mem/large", test_large_transfer);
+    test_add_kvm_func("/qtest/mem/status-page", test_status_page);
+    test_add_kvm_func("/qtest/mem/guest-running", test_guest_running);
+    test_add_kvm_func("/qtest/errors", test_errors);
+    test_add_kvm_func("/qtest/line-framing", test_split_and_blank_lines);
+    test_add_kvm_func("/qtest/disconnect-exits", test_disconnect_exits);
+    test_add_kvm_func("/qtest/log", test_log);
     return g_test_run();
 }

@@ -14,6 +14,7 @@
  * program if a test hangs.
  */
 #include <glib.h>
+#include "kvm-skip.h"
 #include <string.h>
 #include "accel/kvm.h"
 #include "system/cpus.h"
@@ -558,19 +559,19 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_thread_unref(g_thread_new("watchdog", watchdog_thread, NULL));
-    g_test_add("/cpus/pause", Fixture, &one_cpu,
+    test_add_kvm("/cpus/pause", Fixture, &one_cpu,
                fixture_setup, test_pause, fixture_teardown);
-    g_test_add("/cpus/pause-resume-loop", Fixture, &one_cpu,
+    test_add_kvm("/cpus/pause-resume-loop", Fixture, &one_cpu,
                fixture_setup, test_pause_resume_loop, fixture_teardown);
-    g_test_add("/cpus/state-round-trip", Fixture, &one_cpu,
+    test_add_kvm("/cpus/state-round-trip", Fixture, &one_cpu,
                fixture_setup, test_state_round_trip, fixture_teardown);
-    g_test_add("/cpus/smp2-pause", Fixture, &two_cpus,
+    test_add_kvm("/cpus/smp2-pause", Fixture, &two_cpus,
                fixture_setup, test_smp2_pause, fixture_teardown);
-    g_test_add("/cpus/destroy-running", Fixture, &one_cpu,
+    test_add_kvm("/cpus/destroy-running", Fixture, &one_cpu,
                fixture_setup, test_destroy_running, fixture_teardown);
-    g_test_add("/cpus/destroy-running-smp2", Fixture, &two_cpus,
+    test_add_kvm("/cpus/destroy-running-smp2", Fixture, &two_cpus,
                fixture_setup, test_destroy_running, fixture_teardown);
-    g_test_add("/cpus/pause-resume-dirty-ring", Fixture, &one_cpu_ring,
+    test_add_kvm("/cpus/pause-resume-dirty-ring", Fixture, &one_cpu_ring,
                fixture_setup, test_pause_resume_dirty, fixture_teardown);
     return g_test_run();
 }

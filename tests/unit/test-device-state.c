@@ -18,6 +18,7 @@
  * complete checkpoint into buffers first).
  */
 #include <glib.h>
+#include "kvm-skip.h"
 #include <string.h>
 #include <unistd.h>
 #include "chardev/char.h"
@@ -458,19 +459,15 @@ static void test_serial_invalid(Fixture *f, gconstpointer data)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    if (access("/dev/kvm", R_OK | W_OK)) {
-        g_test_skip("no /dev/kvm");
-        return g_test_run();
-    }
-    g_test_add("/device-state/load-and-resume", Fixture, NULL,
+    test_add_kvm("/device-state/load-and-resume", Fixture, NULL,
                fixture_setup, test_load_and_resume, fixture_teardown);
-    g_test_add("/device-state/load-overwrites", Fixture, NULL,
+    test_add_kvm("/device-state/load-overwrites", Fixture, NULL,
                fixture_setup, test_load_overwrites, fixture_teardown);
-    g_test_add("/device-state/corrupt", Fixture, NULL,
+    test_add_kvm("/device-state/corrupt", Fixture, NULL,
                fixture_setup, test_corrupt, fixture_teardown);
-    g_test_add("/device-state/serial-fifo", Fixture, NULL,
+    test_add_kvm("/device-state/serial-fifo", Fixture, NULL,
                fixture_setup, test_serial_fifo, fixture_teardown);
-    g_test_add("/device-state/serial-invalid", Fixture, NULL,
+    test_add_kvm("/device-state/serial-invalid", Fixture, NULL,
                fixture_setup, test_serial_invalid, fixture_teardown);
     return g_test_run();
 }

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <glib.h>
+#include "kvm-skip.h"
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -628,7 +629,7 @@ static void add_mode_tests(const char *mode, unsigned ring_size)
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *path = g_strdup_printf("/kvm-dirty/%s/%s", mode,
                                                 cases[i].name);
-        g_test_add(path, Fixture, GUINT_TO_POINTER(ring_size),
+        test_add_kvm(path, Fixture, GUINT_TO_POINTER(ring_size),
                    fixture_setup, cases[i].fn, fixture_teardown);
     }
 }
@@ -646,9 +647,9 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
     add_mode_tests("bitmap", 0);
     add_mode_tests("ring", 4096);
-    g_test_add("/kvm-dirty/ring/ring-full", Fixture, GUINT_TO_POINTER(1024),
+    test_add_kvm("/kvm-dirty/ring/ring-full", Fixture, GUINT_TO_POINTER(1024),
                fixture_setup, test_ring_full, fixture_teardown);
-    g_test_add("/kvm-dirty/ring/ring-full-signals", Fixture,
+    test_add_kvm("/kvm-dirty/ring/ring-full-signals", Fixture,
                GUINT_TO_POINTER(1024), fixture_setup, test_ring_full_signals,
                fixture_teardown);
     return g_test_run();

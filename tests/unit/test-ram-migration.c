@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include <glib.h>
+#include "kvm-skip.h"
 #include "accel/kvm.h"
 #include "hw/i386/boot.h"
 #include "migration/qemu-file.h"
@@ -1093,11 +1094,7 @@ int main(int argc, char **argv)
                     test_block_mismatch);
     g_test_add_func("/ram-migration/hostile/truncations", test_truncations);
     g_test_add_func("/ram-migration/pipe", test_pipe);
-    if (access("/dev/kvm", R_OK | W_OK) == 0) {
-        g_test_add_func("/ram-migration/kvm/live", test_kvm_live);
-        g_test_add_func("/ram-migration/kvm/cancel", test_kvm_cancel);
-    } else {
-        g_test_message("no /dev/kvm: KVM cases skipped");
-    }
+    test_add_kvm_func("/ram-migration/kvm/live", test_kvm_live);
+    test_add_kvm_func("/ram-migration/kvm/cancel", test_kvm_cancel);
     return g_test_run();
 }
