@@ -142,6 +142,15 @@ void error_propagate(Error **dst, Error *local_err)
     error_deliver(dst, local_err);
 }
 
+void error_guard_release(ErrorGuard *guard)
+{
+    if (guard->redirected) {
+        guard->redirected = false;
+        error_propagate(guard->dest, guard->local);
+        guard->local = NULL;
+    }
+}
+
 void error_prepend(Error **errp, const char *fmt, ...)
 {
     va_list ap;

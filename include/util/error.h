@@ -45,6 +45,34 @@ ErrorClass error_get_class(const Error *err);
 void error_free(Error *err);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Error, error_free)
 
+/*
+ * ERRP_GUARD(): first statement of a function taking Error **errp, so that
+ * the function may add context with error_prepend() and test *errp after
+ * a call, whatever the caller passed. When errp is NULL, &error_fatal or
+ * &error_abort, errp is pointed at a local Error for the rest of the
+ * function, and that Error goes to the caller's destination when the
+ * function returns (so &error_fatal exits with the prepended message,
+ * NULL drops it). Otherwise errp is left alone and nothing happens at
+ * return. This replaces the local Error + error_propagate() pattern.
+ */
+typedef struct ErrorGuard {
+    Error *local;
+    Error **dest;
+    bool redirected;
+} ErrorGuard;
+
+void error_guard_release(ErrorGuard *guard);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ErrorGuard, error_guard_release)
+
+#define ERRP_GUARD()                                                     \
+    g_auto(ErrorGuard) errp_guard_ = { .dest = errp };                   \
+    do {                                                                 \
+        if (!errp || errp == &error_fatal || errp == &error_abort) {     \
+            errp_guard_.redirected = true;                               \
+            errp = &errp_guard_.local;                                   \
+        }                                                                \
+    } while (0)
+
 /* Prints "PROGNAME: message" on stderr (and the -D log) and frees err. */
 void error_report_err(Error *err);
 void error_report(const char *fmt, ...) G_GNUC_PRINTF(1, 2);

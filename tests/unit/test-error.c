@@ -198,6 +198,44 @@ static void test_error_abort(void)
     g_test_trap_assert_stderr("tandem-system-x86_64: cannot happen\n*");
 }
 
+/* ERRP_GUARD: context is added whatever the caller passed. */
+static bool guarded_open(int n, Error **errp)
+{
+    ERRP_GUARD();
+
+    if (!error_helper_fails(n, errp)) {
+        error_prepend(errp, "cannot open unit %d: ", n);
+        return false;
+    }
+    /* *errp may be read even when the caller passed NULL. */
+    g_assert_null(*errp);
+    return true;
+}
+
+static void test_error_guard(void)
+{
+    Error *err = NULL;
+
+    g_assert_true(guarded_open(1, &err));
+    g_assert_null(err);
+    g_assert_false(guarded_open(-2, &err));
+    g_assert_cmpstr(error_get_pretty(err), ==,
+                    "cannot open unit -2: negative value -2");
+    error_free(err);
+    /* NULL: nothing leaks, nothing is reported. */
+    g_assert_false(guarded_open(-2, NULL));
+    g_assert_true(guarded_open(3, NULL));
+    g_assert_true(guarded_open(3, &error_fatal));
+    if (g_test_subprocess()) {
+        guarded_open(-5, &error_fatal);
+        exit(0);
+    }
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_failed();
+    g_test_trap_assert_stderr("tandem-system-x86_64: cannot open unit -5: "
+                              "negative value -5\n");
+}
+
 /* Setting over an existing error is a bug and must not pass silently. */
 static void test_error_double_set(void)
 {
@@ -270,6 +308,7 @@ int main(int argc, char **argv)
     g_test_add_func("/error/exit-status", test_error_exit_status);
     g_test_add_func("/error/abort", test_error_abort);
     g_test_add_func("/error/double-set", test_error_double_set);
+    g_test_add_func("/error/guard", test_error_guard);
     g_test_add_func("/error/report-format", test_error_report_format);
     g_test_add_func("/error/report-log", test_error_report_log);
     return g_test_run();
