@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "hw/core/loader.h"
 #include "hw/i386/boot.h"
 #include "hw/i386/e820.h"
 #include "system/memory.h"
@@ -378,8 +379,8 @@ bool linux_boot_load(const X86BootInput *in, const uint8_t *image,
     uint64_t load_addr, kernel_span, kernel_end;
     size_t cmdline_len;
     uint32_t cmdline_max;
-    g_autofree char *initrd = NULL;
-    gsize initrd_size = 0;
+    g_autofree uint8_t *initrd = NULL;
+    size_t initrd_size = 0;
     uint64_t initrd_addr = 0;
 
     /* ---- Setup header ------------------------------------------------ */
@@ -503,14 +504,14 @@ bool linux_boot_load(const X86BootInput *in, const uint8_t *image,
 
     /* ---- Initrd ------------------------------------------------------ */
     if (in->initrd_path) {
-        GError *gerr = NULL;
+        const LoaderImageSpec spec = {
+            .what = "initrd",
+            .max_size = in->ram_size,
+        };
         uint64_t limit;
 
-        if (!g_file_get_contents(in->initrd_path, &initrd, &initrd_size,
-                                 &gerr)) {
-            error_setg(errp, "linux: cannot read initrd '%s': %s",
-                       in->initrd_path, gerr->message);
-            g_error_free(gerr);
+        if (!loader_read_image(in->initrd_path, &spec, &initrd, &initrd_size,
+                               errp)) {
             return false;
         }
         /*

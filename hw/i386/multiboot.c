@@ -13,6 +13,7 @@
  */
 #include <elf.h>
 #include <string.h>
+#include "hw/core/loader.h"
 #include "hw/i386/boot.h"
 #include "trace.h"
 
@@ -249,14 +250,15 @@ static bool multiboot_load_modules(const X86BootInput *in, MbiAlloc *a,
     n = g_strv_length(specs);
     mods = g_new0(MultibootModule, n);
     for (guint i = 0; i < n; i++) {
-        g_autofree char *data = NULL;
-        g_autoptr(GError) gerr = NULL;
+        const LoaderImageSpec spec = {
+            .what = "multiboot module",
+            .max_size = in->ram_size,
+        };
+        g_autofree uint8_t *data = NULL;
         g_auto(GStrv) words = g_strsplit(specs[i], " ", 2);
-        gsize len;
+        size_t len;
 
-        if (!g_file_get_contents(words[0], &data, &len, &gerr)) {
-            error_setg(errp, "multiboot: cannot read module: %s",
-                       gerr->message);
+        if (!loader_read_image(words[0], &spec, &data, &len, errp)) {
             return false;
         }
         if (!mbi_put(in, a, data, len, GUEST_PAGE_SIZE, &mods[i].mod_start,

@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include "hw/core/loader.h"
 #include "hw/i386/pc.h"
 #include "system/cpus.h"
 #include "target/i386/cpu.h"
@@ -171,20 +172,35 @@ static bool pc_devices_init(PCMachine *pcms, Error **errp)
     return true;
 }
 
+/* A multiboot header lies within the first 8 KiB; a bzImage's at 0x1f1. */
+#define PC_KERNEL_HEADER_SIZE  8192
+
+static bool pc_kernel_header_check(const uint8_t *head, size_t len,
+                                   void *opaque, Error **errp)
+{
+    const char *path = opaque;
+
+    if (multiboot_probe(head, len) || linux_boot_probe(head, len)) {
+        return true;
+    }
+    error_setg(errp, "kernel '%s' is neither a multiboot image nor a Linux "
+               "bzImage", path);
+    return false;
+}
+
+/* Before KVM is opened: a bad -kernel is reported at once. */
 static bool pc_read_kernel(PCMachine *pcms, Error **errp)
 {
-    g_autoptr(GError) gerr = NULL;
-    gchar *data;
-    gsize len;
+    const LoaderImageSpec spec = {
+        .what = "kernel",
+        .max_size = pcms->cfg.ram_size,
+        .header_size = PC_KERNEL_HEADER_SIZE,
+        .check = pc_kernel_header_check,
+        .opaque = (void *)pcms->cfg.kernel,
+    };
 
-    if (!g_file_get_contents(pcms->cfg.kernel, &data, &len, &gerr)) {
-        error_setg(errp, "could not load kernel '%s': %s", pcms->cfg.kernel,
-                   gerr->message);
-        return false;
-    }
-    pcms->kernel_image = (uint8_t *)data;
-    pcms->kernel_size = len;
-    return true;
+    return loader_read_image(pcms->cfg.kernel, &spec, &pcms->kernel_image,
+                             &pcms->kernel_size, errp);
 }
 
 /* Loads the kernel into RAM and decides where vCPU 0 starts. */
@@ -208,12 +224,8 @@ static bool pc_load_kernel(PCMachine *pcms, Error **errp)
     if (multiboot_probe(img, size)) {
         return multiboot_load(&in, img, size, &pcms->boot, errp);
     }
-    if (linux_boot_probe(img, size)) {
-        return linux_boot_load(&in, img, size, &pcms->boot, errp);
-    }
-    error_setg(errp, "kernel '%s' is neither a multiboot image nor a Linux "
-               "bzImage", pcms->cfg.kernel);
-    return false;
+    /* pc_kernel_header_check() let only these two formats in. */
+    return linux_boot_load(&in, img, size, &pcms->boot, errp);
 }
 
 static bool pc_boot_cpu(PCMachine *pcms, Error **errp)

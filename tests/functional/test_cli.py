@@ -14,7 +14,11 @@ BAD_ARGS = [
     (['--bogus-option'], '--bogus-option: invalid option'),
     (['-m'], '-m: requires an argument'),
     (['-m', 'abc'], "-m abc: 'abc' is not a valid size"),
-    (['-m', '1'], '-m 1: RAM size 1 is out of range'),
+    (['-m', '1'], '-m 1: RAM size 1 is too small: the pc machine needs at least 16 MiB'),
+    (['-m', '2'], '-m 2: RAM size 2 is too small: the pc machine needs at least 16 MiB'),
+    (['-m', '2M'], '-m 2M: RAM size 2M is too small: the pc machine needs at least 16 MiB'),
+    (['-m', '15M'], '-m 15M: RAM size 15M is too small'),
+    (['-m', '2T'], '-m 2T: RAM size 2T is out of range (at most 1 TiB)'),
     (['-m', '256,maxmem=1G'], "Invalid parameter 'maxmem'"),
     (['-smp', '0'], '-smp 0: Invalid number of CPUs 0'),
     (['-smp', '2,maxcpus=4'], 'CPU hotplug is not supported'),
@@ -55,13 +59,62 @@ def test_missing_kernel_file():
     assert "could not load kernel '/nonexistent/kernel'" in p.stderr
 
 
-@needs_kvm
 def test_kernel_that_is_not_bootable(tmp_path):
     junk = tmp_path / 'junk'
     junk.write_bytes(os.urandom(65536))
     p = run(['-kernel', str(junk)])
     assert p.returncode == 1
     assert 'neither a multiboot image nor a Linux bzImage' in p.stderr
+
+
+@pytest.mark.parametrize('path', ['/dev/zero', '/dev/null', '/tmp'])
+def test_kernel_that_is_not_a_regular_file(path):
+    """/dev/zero used to be read without end; all are refused unread."""
+    p = run(['-kernel', path])
+    assert p.returncode == 1
+    assert "could not load kernel '%s': not a regular file" % path in p.stderr
+
+
+def test_kernel_fifo_does_not_block(tmp_path):
+    """Opening a FIFO with no writer used to block forever."""
+    fifo = tmp_path / 'fifo'
+    os.mkfifo(fifo)
+    p = run(['-kernel', str(fifo)])
+    assert p.returncode == 1
+    assert 'not a regular file' in p.stderr
+
+
+def test_kernel_larger_than_ram_is_refused_unread(tmp_path):
+    big = tmp_path / 'big'
+    with open(big, 'wb') as f:
+        f.truncate(1 << 30)         # sparse: no disk used
+    p = run(['-m', '128', '-kernel', str(big)])
+    assert p.returncode == 1
+    assert "could not load kernel '%s': its 1073741824 bytes do not fit " \
+           "in the guest's 134217728 bytes of RAM" % big in p.stderr
+
+
+def test_kernel_header_is_judged_first(tmp_path):
+    """A sparse file that fits in RAM but has no kernel header is refused
+    on its header (zeros), with the format error."""
+    big = tmp_path / 'zeros'
+    with open(big, 'wb') as f:
+        f.truncate(256 << 20)
+    p = run(['-m', '512', '-kernel', str(big)])
+    assert p.returncode == 1
+    assert 'neither a multiboot image nor a Linux bzImage' in p.stderr
+
+
+@needs_kvm
+@pytest.mark.parametrize('path', ['/dev/zero', 'fifo'])
+def test_initrd_that_is_not_a_regular_file(tmp_path, path):
+    if path == 'fifo':
+        path = str(tmp_path / 'fifo')
+        os.mkfifo(path)
+    p = run(['-kernel', GUEST, '-initrd', path])
+    assert p.returncode == 1
+    assert "could not load multiboot module '%s': not a regular file" % path \
+        in p.stderr
 
 
 def test_no_kernel_given():
