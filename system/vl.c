@@ -13,6 +13,14 @@
 
 #define DEFAULT_RAM_SIZE (128ULL << 20)     /* QEMU's default: 128 MiB */
 #define MAX_RAM_SIZE (1ULL << 40)
+/*
+ * The smallest guest the pc machine boots: below 1 MiB sit the real-mode
+ * area and the BIOS hole, a kernel loads at 1 MiB, and its boot data,
+ * page tables and stacks follow (the built-in guest keeps its status page
+ * at 2 MiB). With -m 2 a guest started, said running and never printed a
+ * line; QEMU has no such check, and leaves the guest to fail silently.
+ */
+#define MIN_RAM_SIZE (16ULL << 20)
 
 typedef bool VlOptionFn(SystemConfig *cfg, const char *arg, Error **errp);
 
@@ -109,9 +117,13 @@ static bool opt_m(SystemConfig *cfg, const char *arg, Error **errp)
     if (!parse_size(size, 1ULL << 20, &bytes, errp)) {
         return false;
     }
-    if (bytes < (2ULL << 20) || bytes > MAX_RAM_SIZE) {
-        error_setg(errp, "RAM size %s is out of range (2 MiB to 1 TiB)",
-                   size);
+    if (bytes < MIN_RAM_SIZE) {
+        error_setg(errp, "RAM size %s is too small: the pc machine needs at "
+                   "least %llu MiB", size, MIN_RAM_SIZE >> 20);
+        return false;
+    }
+    if (bytes > MAX_RAM_SIZE) {
+        error_setg(errp, "RAM size %s is out of range (at most 1 TiB)", size);
         return false;
     }
     if (bytes % GUEST_PAGE_SIZE) {
