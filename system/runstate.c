@@ -14,9 +14,14 @@ typedef struct RunStateTransition {
     RunState from, to;
 } RunStateTransition;
 
-/* Every allowed transition; anything else is a bug. */
+/*
+ * Every allowed transition; anything else is a bug. Every transition a
+ * QMP or HMP command can cause from any state must be here (test-runstate
+ * walks them): a command may be refused with an error, never abort.
+ */
 static const RunStateTransition runstate_transitions[] = {
     { RUN_STATE_PRELAUNCH, RUN_STATE_RUNNING },
+    { RUN_STATE_PRELAUNCH, RUN_STATE_FINISH_MIGRATE }, /* migrate with -S */
     { RUN_STATE_PRELAUNCH, RUN_STATE_PAUSED },
     { RUN_STATE_PRELAUNCH, RUN_STATE_INMIGRATE },
     { RUN_STATE_PRELAUNCH, RUN_STATE_SHUTDOWN },
@@ -39,14 +44,17 @@ static const RunStateTransition runstate_transitions[] = {
     { RUN_STATE_SHUTDOWN, RUN_STATE_PAUSED },
     { RUN_STATE_SHUTDOWN, RUN_STATE_RUNNING },
     { RUN_STATE_SHUTDOWN, RUN_STATE_FINISH_MIGRATE },
+    { RUN_STATE_SHUTDOWN, RUN_STATE_PRELAUNCH },        /* system_reset */
     { RUN_STATE_INTERNAL_ERROR, RUN_STATE_PAUSED },
     { RUN_STATE_INTERNAL_ERROR, RUN_STATE_RUNNING },
     { RUN_STATE_INTERNAL_ERROR, RUN_STATE_SHUTDOWN },
     { RUN_STATE_INTERNAL_ERROR, RUN_STATE_FINISH_MIGRATE },
+    { RUN_STATE_INTERNAL_ERROR, RUN_STATE_PRELAUNCH },  /* system_reset */
     { RUN_STATE_GUEST_PANICKED, RUN_STATE_RUNNING },
     { RUN_STATE_GUEST_PANICKED, RUN_STATE_PAUSED },
     { RUN_STATE_GUEST_PANICKED, RUN_STATE_SHUTDOWN },
     { RUN_STATE_GUEST_PANICKED, RUN_STATE_FINISH_MIGRATE },
+    { RUN_STATE_GUEST_PANICKED, RUN_STATE_PRELAUNCH },  /* system_reset */
     { RUN_STATE_INMIGRATE, RUN_STATE_RUNNING },
     { RUN_STATE_INMIGRATE, RUN_STATE_PAUSED },
     { RUN_STATE_INMIGRATE, RUN_STATE_SHUTDOWN },
@@ -262,6 +270,21 @@ static void main_loop_do_reset(ShutdownCause cause)
         rs.reset_fn(rs.reset_opaque);
     }
     runstate_notify_shutdown(cause, true);
+    /*
+     * A guest that had stopped for good (shut down with -no-shutdown,
+     * crashed, panicked) is a fresh, not yet started one after the reset,
+     * as in QEMU: cont then starts it, where it used to be refused with
+     * "Resetting the Virtual Machine is required" after the reset.
+     */
+    switch (rs.state) {
+    case RUN_STATE_SHUTDOWN:
+    case RUN_STATE_INTERNAL_ERROR:
+    case RUN_STATE_GUEST_PANICKED:
+        runstate_set(RUN_STATE_PRELAUNCH);
+        break;
+    default:
+        break;
+    }
     /*
      * A guest-initiated reset restarts the guest; a stopped VM reset by
      * the host stays stopped until cont, as in QEMU.
