@@ -68,6 +68,7 @@ StatusInfo *qmp_query_status(Error **errp)
     StatusInfo *info = g_new0(StatusInfo, 1);
 
     info->running = runstate_is_running();
+    info->singlestep = false;   /* KVM runs the guest; no single-step mode */
     info->status = runstate_get();
     return info;
 }

@@ -404,6 +404,30 @@ static void test_greeting(void)
     client_free(c);
 }
 
+/* QEMU 7.2's StatusInfo: running, singlestep, status; nothing else. */
+static void test_query_status_shape(void)
+{
+    Client *c = client_new();
+    json_object *resp, *ret;
+
+    negotiate(c, false);
+    resp = expect_return(c, "{\"execute\":\"query-status\",\"id\":1}\n",
+                         "1");
+    ret = member(resp, "return");
+
+    check_keys(ret, (const char *const[]){ "running", "singlestep", "status",
+                                           NULL });
+    g_assert_true(json_object_is_type(member(ret, "running"),
+                                      json_type_boolean));
+    g_assert_true(json_object_is_type(member(ret, "singlestep"),
+                                      json_type_boolean));
+    g_assert_false(json_object_get_boolean(member(ret, "singlestep")));
+    g_assert_true(json_object_is_type(member(ret, "status"),
+                                      json_type_string));
+    json_object_put(resp);
+    client_free(c);
+}
+
 static void test_ascii_output(void)
 {
     Client *c = client_new();
@@ -1300,6 +1324,7 @@ int main(int argc, char **argv)
     monitor_register_events();
 
     g_test_add_func("/qmp/greeting", test_greeting);
+    g_test_add_func("/qmp/query-status/shape", test_query_status_shape);
     g_test_add_func("/qmp/ascii-output", test_ascii_output);
     g_test_add_func("/qmp/negotiation", test_negotiation);
     g_test_add_func("/qmp/oob", test_oob);
