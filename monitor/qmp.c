@@ -6,9 +6,12 @@
  *
  * Input is parsed on the monitor I/O thread with json-c's incremental
  * tokener (UTF-8 validated, nesting and size bounded). Garbage gets one
- * "JSON parse error" reply and the parser skips to the next line or
- * ASCII control character, which is also how a client resynchronises on
- * purpose. In-band requests wait in a bounded queue (reading stops while
+ * "JSON parse error" reply and the parser skips to the next line. A
+ * client resynchronises on purpose with EOT, ESC or 0xff (QEMU's resync
+ * byte): the partial message is dropped without a reply and parsing
+ * starts afresh right after it. Any other control character is invalid
+ * JSON: inside a message it is a parse error naming it (and the rest of
+ * the line is skipped); between messages it is ignored. In-band requests wait in a bounded queue (reading stops while
  * it is full) and run one at a time on the main loop with the BQL;
  * out-of-band ones run at once on the I/O thread. A client that hangs up
  * mid-command does not cancel it: the command completes and its reply is
@@ -443,10 +446,37 @@ static void qmp_parse_error(QmpMonitor *mon, const char *what)
     mon->skipping = true;
 }
 
-static bool qmp_is_resync_char(uint8_t c)
+/* Bytes the parser acts on before json-c sees them (see the header). */
+static bool qmp_is_control_char(uint8_t c)
 {
     return (c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f ||
            c == 0xff;
+}
+
+/* The client asks for a clean slate. */
+static bool qmp_is_resync_request(uint8_t c)
+{
+    return c == 0x04 || c == 0x1b || c == 0xff;
+}
+
+/* Some of a message has been read and it is not complete yet. */
+static bool qmp_message_in_progress(QmpMonitor *mon)
+{
+    return mon->msg_len || mon->quote;
+}
+
+static void qmp_control_char(QmpMonitor *mon, uint8_t c)
+{
+    if (qmp_is_resync_request(c)) {
+        qmp_parser_reset(mon);
+        mon->skipping = false;
+    } else if (!mon->skipping && qmp_message_in_progress(mon)) {
+        g_autofree char *what = g_strdup_printf(
+            "invalid control character 0x%02x%s", c,
+            mon->quote ? " inside a string" : "");
+
+        qmp_parse_error(mon, what);
+    }
 }
 
 /*
@@ -517,7 +547,7 @@ static bool qmp_strings_valid(json_object *obj)
     }
 }
 
-/* Feeds a run of bytes that contains no resync character. */
+/* Feeds a run of bytes that contains no control character. */
 static void qmp_feed(QmpMonitor *mon, const char *buf, size_t len)
 {
     while (len) {
@@ -588,13 +618,11 @@ static void qmp_chr_receive(void *opaque, const uint8_t *buf, size_t len)
     size_t start = 0;
 
     for (size_t i = 0; i < len; i++) {
-        if (!qmp_is_resync_char(buf[i])) {
+        if (!qmp_is_control_char(buf[i])) {
             continue;
         }
         qmp_feed(mon, (const char *)buf + start, i - start);
-        /* The client asked for a clean slate. */
-        qmp_parser_reset(mon);
-        mon->skipping = false;
+        qmp_control_char(mon, buf[i]);
         start = i + 1;
     }
     qmp_feed(mon, (const char *)buf + start, len - start);

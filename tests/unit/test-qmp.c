@@ -900,16 +900,41 @@ static void test_control_resync(void)
     g_assert_cmpint(errors, ==, 1);
 
     /*
-     * A control character inside a string also resynchronises: what
-     * follows it on the line is parsed afresh (here the closing quote
-     * opens a new string, which the newline ends).
+     * Any other control character inside a message is one error that
+     * names it, and the rest of its line is skipped. A NUL inside a
+     * string used to be reported as "newline inside a string" (the
+     * closing quote, parsed afresh, opened a new string).
      */
-    errors = 0;
-    send_str(c, "{\"execute\":\"query-status\",\"id\":\"a\x01\"}\n"
-                "{\"execute\":\"query-status\",\"id\":\"after-ctl\"}\n");
-    resp = recv_until_id(c, "after-ctl", &errors);
+    {
+        static const char nul_line[] =
+            "{\"execute\":\"query-status\",\"id\":\"a\0b\"}\n";
+
+        send_bytes(c, nul_line, sizeof(nul_line) - 1);
+        resp = recv_json(c);
+        check_error(resp, "GenericError", "JSON parse error, invalid control "
+                    "character 0x00 inside a string", NULL);
+        json_object_put(resp);
+    }
+    expect_error(c, "{\"execute\":\"query-status\",\"id\":\"a\x01\"}\n",
+                 "GenericError", "invalid control character 0x01 inside a "
+                 "string", NULL);
+    expect_error(c, "{\"execute\":\x7f\"query-status\"}\n", "GenericError",
+                 "invalid control character 0x7f", NULL);
+    resp = expect_return(c, "{\"execute\":\"query-status\",\"id\":\"after\"}"
+                         "\n", "\"after\"");
     json_object_put(resp);
-    g_assert_cmpint(errors, <=, 1);
+    expect_silence(c, 100);
+
+    /* Between messages a control character is ignored. */
+    {
+        static const char between[] =
+            "\0\x01{\"execute\":\"query-status\",\"id\":\"between\"}\n";
+
+        send_bytes(c, between, sizeof(between) - 1);
+        resp = recv_json(c);
+        check_return(resp, "\"between\"");
+        json_object_put(resp);
+    }
 
     /* 0xff too (QEMU's resync byte). */
     errors = 0;
