@@ -183,8 +183,6 @@ static QEMUFile *colo_primary_stop_and_capture(ColoPrimary *p,
 {
     BQL_LOCK_GUARD();
     QEMUFile *devs = qemu_file_new_mem_output();
-    bool send_all = vmstate_send_all();
-    bool ok;
 
     *t_stop = migration_now_us();
     p->guest_was_running = runstate_is_running();
@@ -193,10 +191,7 @@ static QEMUFile *colo_primary_stop_and_capture(ColoPrimary *p,
     colo_notify(COLO_EVENT_CHECKPOINT_STOP, COLO_MODE_PRIMARY);
     /* The secondary loads on top of its running state with no reset:
      * every subsection must be in the blob. */
-    vmstate_set_send_all(true);
-    ok = savevm_state_save_devices(p->s->vmstate, devs, errp);
-    vmstate_set_send_all(send_all);
-    if (!ok) {
+    if (!savevm_state_save_devices(p->s->vmstate, devs, true, errp)) {
         qemu_fclose(devs);
         return NULL;
     }

@@ -313,7 +313,8 @@ uint64_t savevm_state_pending(SaveVMState *s)
 }
 
 static bool savevm_save_full(QEMUFile *f, SaveVMEntry *se,
-                             struct json_object *sections, Error **errp)
+                             struct json_object *sections,
+                             bool every_subsection, Error **errp)
 {
     struct json_object *sec = NULL, *vmsd = NULL;
     Error *local = NULL;
@@ -333,18 +334,22 @@ static bool savevm_save_full(QEMUFile *f, SaveVMEntry *se,
         json_object_array_add(sections, sec);
     }
     savevm_section_header(f, se, SAVEVM_REC_FULL);
-    ok = vmstate_save(f, se->vmsd, se->opaque, vmsd, &local);
+    ok = every_subsection ?
+         vmstate_save_all(f, se->vmsd, se->opaque, vmsd, &local) :
+         vmstate_save(f, se->vmsd, se->opaque, vmsd, &local);
     savevm_section_footer(f, se);
     return savevm_check(f, se, ok, local, errp);
 }
 
 static bool savevm_save_devices(SaveVMState *s, QEMUFile *f,
-                                struct json_object *sections, Error **errp)
+                                struct json_object *sections,
+                                bool every_subsection, Error **errp)
 {
     for (guint i = 0; i < s->entries->len; i++) {
         SaveVMEntry *se = g_ptr_array_index(s->entries, i);
 
-        if (se->vmsd && !savevm_save_full(f, se, sections, errp)) {
+        if (se->vmsd &&
+            !savevm_save_full(f, se, sections, every_subsection, errp)) {
             return false;
         }
     }
@@ -433,16 +438,17 @@ bool savevm_state_complete(SaveVMState *s, QEMUFile *f, Error **errp)
     bool ok;
 
     ok = savevm_complete_live_entries(s, f, sections, errp) &&
-         savevm_save_devices(s, f, sections, errp) &&
+         savevm_save_devices(s, f, sections, false, errp) &&
          savevm_put_eof(f, desc, errp);
     json_object_put(desc);
     return ok;
 }
 
-bool savevm_state_put_devices(SaveVMState *s, QEMUFile *f, Error **errp)
+bool savevm_state_put_devices(SaveVMState *s, QEMUFile *f,
+                              bool every_subsection, Error **errp)
 {
     struct json_object *sections = json_object_new_array();
-    bool ok = savevm_save_devices(s, f, sections, errp);
+    bool ok = savevm_save_devices(s, f, sections, every_subsection, errp);
 
     qemu_fflush(f);
     ok = ok && !qemu_file_get_error(f, errp);
@@ -470,9 +476,10 @@ bool savevm_state_complete_live(SaveVMState *s, QEMUFile *f, Error **errp)
     return ok;
 }
 
-bool savevm_state_save_devices(SaveVMState *s, QEMUFile *f, Error **errp)
+bool savevm_state_save_devices(SaveVMState *s, QEMUFile *f,
+                               bool every_subsection, Error **errp)
 {
-    if (!savevm_save_devices(s, f, NULL, errp)) {
+    if (!savevm_save_devices(s, f, NULL, every_subsection, errp)) {
         return false;
     }
     trace_savevm_record("eof");

@@ -29,7 +29,7 @@
  * sends only after a timely pong. What an aborted attempt wrote is
  * harmless: RAM pages are resent when the guest dirties them again, and
  * the next attempt's FULL sections (sent with every subsection,
- * vmstate_set_send_all) overwrite all device state before any vCPU runs.
+ * vmstate_save_all) overwrite all device state before any vCPU runs.
  * Deadlines are checked between sections and while waiting for the pong;
  * after MIGRATION_STRICT_MAX_ABORTS aborts the migration fails.
  *
@@ -156,7 +156,7 @@ static QEMUFile *migration_stop_and_capture_devices(MigrationState *s,
 
     *t_stop = migration_now_us();
     vm_stop(RUN_STATE_FINISH_MIGRATE);
-    if (!savevm_state_put_devices(s->vmstate, devs, errp)) {
+    if (!savevm_state_put_devices(s->vmstate, devs, false, errp)) {
         qemu_fclose(devs);
         return NULL;
     }
@@ -318,7 +318,8 @@ static MigrationSwitchoverResult migration_strict_attempt(MigrationState *s,
     if (t_ram >= deadline) {
         return migration_strict_abort(s, t_stop, false, errp);
     }
-    if (!savevm_state_put_devices(s->vmstate, f, errp)) {
+    /* Every subsection: a retry loads on top of this attempt. */
+    if (!savevm_state_put_devices(s->vmstate, f, true, errp)) {
         return MIGRATION_SWITCHOVER_FAILED;
     }
     trace_migration_switchover_step("devices", migration_now_us() - t_stop);
@@ -338,13 +339,10 @@ static MigrationSwitchoverResult migration_strict_attempt(MigrationState *s,
 MigrationSwitchoverResult migration_switchover_strict(MigrationState *s)
 {
     BQL_LOCK_GUARD();
-    bool send_all = vmstate_send_all();
     MigrationSwitchoverResult r;
     Error *err = NULL;
 
-    vmstate_set_send_all(true);
     r = migration_strict_attempt(s, &err);
-    vmstate_set_send_all(send_all);
     if (r == MIGRATION_SWITCHOVER_FAILED) {
         if (!err) {
             error_setg(&err, "switchover failed");

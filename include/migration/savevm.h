@@ -143,7 +143,13 @@ bool savevm_state_iterate(SaveVMState *s, QEMUFile *f, bool *all_done,
                           Error **errp);
 uint64_t savevm_state_pending(SaveVMState *s);
 bool savevm_state_complete(SaveVMState *s, QEMUFile *f, Error **errp);
-bool savevm_state_save_devices(SaveVMState *s, QEMUFile *f, Error **errp);
+/*
+ * every_subsection: each device section carries all its subsections
+ * whatever their needed() says (vmstate_save_all), for a destination that
+ * loads on top of state it already has.
+ */
+bool savevm_state_save_devices(SaveVMState *s, QEMUFile *f,
+                               bool every_subsection, Error **errp);
 /*
  * A switchover in two halves (migration's strict downtime mode): the
  * device sections alone (FULL records, no EOF), which may be sent more
@@ -151,7 +157,8 @@ bool savevm_state_save_devices(SaveVMState *s, QEMUFile *f, Error **errp);
  * between, then savevm_state_complete_live(): END for each live entry,
  * EOF and the description of the devices last sent by put_devices.
  */
-bool savevm_state_put_devices(SaveVMState *s, QEMUFile *f, Error **errp);
+bool savevm_state_put_devices(SaveVMState *s, QEMUFile *f,
+                              bool every_subsection, Error **errp);
 bool savevm_state_complete_live(SaveVMState *s, QEMUFile *f, Error **errp);
 void savevm_state_cleanup(SaveVMState *s);
 /* len must match the command's table entry. */

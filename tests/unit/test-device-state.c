@@ -111,7 +111,7 @@ static GBytes *save_devices(void)
     GBytes *blob;
     size_t len;
 
-    g_assert_true(savevm_state_save_devices(savevm_default(), out,
+    g_assert_true(savevm_state_save_devices(savevm_default(), out, false,
                                             &error_abort));
     data = qemu_file_mem_output_data(out, &len);
     g_assert_cmpint(qemu_file_get_error(out, NULL), ==, 0);

@@ -614,9 +614,7 @@ static void test_colo_devices(void)
     side_init(&src, &vmstate_dev_a, true);
     side_fill(&src);
     src.b.extra_needed = false;
-    vmstate_set_send_all(true);
-    g_assert_true(savevm_state_save_devices(src.s, f, &error_abort));
-    vmstate_set_send_all(false);
+    g_assert_true(savevm_state_save_devices(src.s, f, true, &error_abort));
     data = qemu_file_mem_output_data(f, &len);
 
     side_init(&dst, &vmstate_dev_a, true);
