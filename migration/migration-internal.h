@@ -153,7 +153,6 @@ typedef struct MigrationState {
     int64_t strict_stop_us;     /* t_stop of the last aborted attempt */
 } MigrationState;
 
-MigrationState *migration_current(void);
 void migration_set_status(MigrationState *s, MigrationStatus old,
                           MigrationStatus next);
 MigrationStatus migration_status(MigrationState *s);

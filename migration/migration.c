@@ -34,17 +34,44 @@
 /* Bandwidth is measured over windows of at least this long. */
 #define MIGRATION_BW_WINDOW_US  100000
 
-static MigrationState migration_state = {
-    .status = MIGRATION_STATUS_NONE,
-    .downtime_ms = -1,
-    .learned_fixed_us = 5000,       /* a few ms until measured */
-    .learned_go_us = 2000,
-    .ch = { .fd = -1, .rp_fd = -1 },
-};
+/*
+ * The process's migration object, the one root that QMP commands and the
+ * machine reach it through. Everything below that takes a MigrationState
+ * works on the object it is given, so a test may build two.
+ */
+static MigrationState *migration_root;
+
+MigrationState *migration_new(void)
+{
+    MigrationState *s = g_new0(MigrationState, 1);
+
+    s->status = MIGRATION_STATUS_NONE;
+    s->downtime_ms = -1;
+    s->learned_fixed_us = 5000;     /* a few ms until measured */
+    s->learned_go_us = 2000;
+    s->ch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
+    g_mutex_init(&s->lock);
+    return s;
+}
+
+void migration_free(MigrationState *s)
+{
+    if (!s) {
+        return;
+    }
+    g_assert(!s->thread_running);
+    g_free(s->uri);
+    error_free(s->error);
+    g_mutex_clear(&s->lock);
+    g_free(s);
+}
 
 MigrationState *migration_current(void)
 {
-    return &migration_state;
+    if (g_once_init_enter(&migration_root)) {
+        g_once_init_leave(&migration_root, migration_new());
+    }
+    return migration_root;
 }
 
 int64_t migration_now_us(void)
@@ -81,9 +108,9 @@ void migration_set_status(MigrationState *s, MigrationStatus old,
     migration_try_status(s, old, next);
 }
 
-bool migration_is_active(void)
+bool migration_is_active(MigrationState *s)
 {
-    MigrationStatus st = migration_status(&migration_state);
+    MigrationStatus st = migration_status(s);
 
     return st == MIGRATION_STATUS_SETUP || st == MIGRATION_STATUS_ACTIVE ||
            st == MIGRATION_STATUS_CANCELLING || st == MIGRATION_STATUS_COLO;
@@ -417,10 +444,10 @@ static void *migration_thread(void *opaque)
 
 void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
 {
-    MigrationState *s = &migration_state;
+    MigrationState *s = migration_current();
     const char *unimpl = migrate_caps_unimplemented();
 
-    if (migration_is_active()) {
+    if (migration_is_active(s)) {
         error_setg(errp, "There's a migration process in progress");
         return;
     }
@@ -494,7 +521,7 @@ void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
  */
 void migration_shutdown(void)
 {
-    MigrationState *s = &migration_state;
+    MigrationState *s = migration_current();
 
     if (s->thread_running) {
         qmp_migrate_cancel(NULL);
@@ -509,7 +536,7 @@ void migration_shutdown(void)
 
 void qmp_migrate_cancel(Error **errp)
 {
-    MigrationState *s = &migration_state;
+    MigrationState *s = migration_current();
     MigrationStatus st = migration_status(s);
 
     if (st != MIGRATION_STATUS_SETUP && st != MIGRATION_STATUS_ACTIVE) {
@@ -530,7 +557,7 @@ void qmp_migrate_cancel(Error **errp)
 
 bool migration_has_connection(void)
 {
-    MigrationState *s = &migration_state;
+    MigrationState *s = migration_current();
     bool open;
 
     g_mutex_lock(&s->lock);
@@ -543,7 +570,7 @@ bool migration_has_connection(void)
  * COLO, fails over). Unlike migrate_cancel the status is left alone. */
 void migration_yank(void)
 {
-    MigrationState *s = &migration_state;
+    MigrationState *s = migration_current();
 
     g_mutex_lock(&s->lock);
     if (s->to_dst) {
@@ -597,11 +624,12 @@ static void migration_fill_info(MigrationState *s, MigrationInfo *info)
 
 MigrationInfo *qmp_query_migrate(Error **errp)
 {
+    MigrationState *s = migration_current();
     MigrationInfo *info = g_new0(MigrationInfo, 1);
 
     /* An outgoing migration, else the incoming side of a destination. */
-    if (migration_status(&migration_state) != MIGRATION_STATUS_NONE) {
-        migration_fill_info(&migration_state, info);
+    if (migration_status(s) != MIGRATION_STATUS_NONE) {
+        migration_fill_info(s, info);
     } else {
         migration_incoming_info(info);
     }

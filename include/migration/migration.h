@@ -55,7 +55,17 @@ void migration_incoming_shutdown(void);
  */
 double migration_mbps(uint64_t bytes, int64_t elapsed_us);
 
-/* True while an outgoing migration is between setup and its end. */
-bool migration_is_active(void);
+/*
+ * The migration object: the outgoing migration, and (as they move in)
+ * the options, the incoming side and COLO. migration_current() is the
+ * process's, created on first use; tests may make their own.
+ */
+typedef struct MigrationState MigrationState;
+MigrationState *migration_new(void);
+void migration_free(MigrationState *s);
+MigrationState *migration_current(void);
+
+/* True while s's outgoing migration is between setup and its end. */
+bool migration_is_active(MigrationState *s);
 
 #endif
