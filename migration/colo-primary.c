@@ -141,7 +141,7 @@ static bool colo_primary_wait(ColoPrimary *p, ColoTrigger *why, Error **errp)
         now = migration_now_us();
         /* As QEMU: every delay ms, counted from the last trigger. */
         due = p->last_start_us +
-              (int64_t)migrate_checkpoint_delay_ms() * 1000;
+              (int64_t)migrate_checkpoint_delay_ms(&p->s->opts) * 1000;
         if (now >= due) {
             *why = COLO_TRIGGER_PERIODIC;
             return true;

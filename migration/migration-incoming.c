@@ -56,7 +56,8 @@ static void incoming_set_status(MigrationIncoming *mis, MigrationStatus next)
 
     trace_migration_incoming_status(MigrationStatus_str(old),
                                     MigrationStatus_str(next));
-    if (old != next && migrate_cap(MIGRATION_CAPABILITY_EVENTS)) {
+    if (old != next && migrate_cap(&migration_current()->opts,
+                                   MIGRATION_CAPABILITY_EVENTS)) {
         qapi_event_send_migration(next);
     }
 }
@@ -276,7 +277,7 @@ void migration_incoming_shutdown(void)
 static bool incoming_start(MigrationIncoming *mis, const char *uri,
                            Error **errp)
 {
-    const char *unimpl = migrate_caps_unimplemented();
+    const char *unimpl = migrate_caps_unimplemented(&migration_current()->opts);
 
     if (unimpl) {
         error_setg(errp, "capability '%s' is not implemented yet", unimpl);

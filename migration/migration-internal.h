@@ -31,12 +31,26 @@
 /* Strict SLA: aborted switchovers before the migration fails. */
 #define MIGRATION_STRICT_MAX_ABORTS     3
 
-bool migrate_cap(MigrationCapability cap);
-uint64_t migrate_downtime_limit_ms(void);
-uint64_t migrate_max_bandwidth(void);
-uint64_t migrate_checkpoint_delay_ms(void);
+/*
+ * Capabilities and parameters. The migration thread reads them while QMP
+ * may change them: each is a single aligned value written and read
+ * atomically through the accessors below.
+ */
+typedef struct MigrationOptions {
+    bool caps[MIGRATION_CAPABILITY__MAX];
+    uint64_t downtime_limit;
+    uint64_t max_bandwidth;
+    uint64_t checkpoint_delay;
+} MigrationOptions;
+
+/* QEMU's defaults, all capabilities off. */
+void migration_options_init(MigrationOptions *o);
+bool migrate_cap(const MigrationOptions *o, MigrationCapability cap);
+uint64_t migrate_downtime_limit_ms(const MigrationOptions *o);
+uint64_t migrate_max_bandwidth(const MigrationOptions *o);
+uint64_t migrate_checkpoint_delay_ms(const MigrationOptions *o);
 /* Refused at migrate time (not implemented yet), or NULL. */
-const char *migrate_caps_unimplemented(void);
+const char *migrate_caps_unimplemented(const MigrationOptions *o);
 
 /* ---- channel-socket.c: transports ---- */
 
@@ -121,6 +135,7 @@ void mig_put_be32(uint8_t *p, uint32_t v);
 /* ---- migration.c: the source ---- */
 
 typedef struct MigrationState {
+    MigrationOptions opts;      /* options.c; set by QMP, read anywhere */
     int status;                 /* MigrationStatus, atomic */
     pthread_t thread;
     bool thread_running;        /* main loop only */

@@ -51,6 +51,7 @@ MigrationState *migration_new(void)
     s->learned_go_us = 2000;
     s->ch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
     g_mutex_init(&s->lock);
+    migration_options_init(&s->opts);
     return s;
 }
 
@@ -96,7 +97,7 @@ static bool migration_try_status(MigrationState *s, MigrationStatus old,
     }
     trace_migration_set_status(MigrationStatus_str(old),
                                MigrationStatus_str(next));
-    if (migrate_cap(MIGRATION_CAPABILITY_EVENTS)) {
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_EVENTS)) {
         qapi_event_send_migration(next);
     }
     return true;
@@ -168,12 +169,13 @@ static bool migration_open(MigrationState *s, Error **errp)
     s->has_rp = ch.rp_fd >= 0;
     s->rp = (MigRpReader) { .fd = ch.rp_fd };
     g_mutex_unlock(&s->lock);
-    if (migrate_cap(MIGRATION_CAPABILITY_X_STRICT_DOWNTIME) && !s->has_rp) {
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_STRICT_DOWNTIME) &&
+        !s->has_rp) {
         error_setg(errp, "x-strict-downtime needs a return path: use a "
                    "tcp:, unix: or socket fd: transport");
         return false;
     }
-    if (migrate_cap(MIGRATION_CAPABILITY_X_COLO) && !s->has_rp) {
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_COLO) && !s->has_rp) {
         error_setg(errp, "x-colo needs a return path: use a tcp:, unix: or "
                    "socket fd: transport");
         return false;
@@ -188,17 +190,19 @@ static bool migration_open(MigrationState *s, Error **errp)
 
 static bool migration_setup_stream(MigrationState *s, Error **errp)
 {
+    bool colo = migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_COLO);
+
     savevm_state_header(s->to_dst);
     if (s->has_rp) {
         savevm_send_command(s->to_dst, SAVEVM_CMD_OPEN_RETURN_PATH, NULL, 0);
     }
     /* COLO: the destination becomes the secondary, and RAM keeps its
      * dirty log after the initial migration for the checkpoints. */
-    ram_colo_set_keep(s->vmstate, migrate_cap(MIGRATION_CAPABILITY_X_COLO));
-    if (migrate_cap(MIGRATION_CAPABILITY_X_COLO)) {
+    ram_colo_set_keep(s->vmstate, colo);
+    if (colo) {
         savevm_send_command(s->to_dst, SAVEVM_CMD_ENABLE_COLO, NULL, 0);
     }
-    qemu_file_set_rate_limit(s->to_dst, migrate_max_bandwidth());
+    qemu_file_set_rate_limit(s->to_dst, migrate_max_bandwidth(&s->opts));
     if (!savevm_state_setup(s->vmstate, s->to_dst, errp)) {
         return false;
     }
@@ -214,7 +218,7 @@ int64_t migration_expected_downtime_ms(MigrationState *s, uint64_t pending)
     uint64_t bw = s->bandwidth;
 
     if (!bw) {
-        bw = migrate_max_bandwidth() ?: (1ull << 30);
+        bw = migrate_max_bandwidth(&s->opts) ?: (1ull << 30);
     }
     return (int64_t)(pending * 1000 / bw) + s->learned_fixed_us / 1000;
 }
@@ -264,7 +268,7 @@ static void migration_emit_pass(MigrationState *s, uint64_t sync_count)
 {
     if (sync_count != s->last_sync_count) {
         s->last_sync_count = sync_count;
-        if (migrate_cap(MIGRATION_CAPABILITY_EVENTS)) {
+        if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_EVENTS)) {
             qapi_event_send_migration_pass(sync_count);
         }
     }
@@ -279,7 +283,7 @@ static bool migration_iterate(MigrationState *s, int64_t *window_us,
     uint64_t sent;
     uint64_t sync_count;
 
-    qemu_file_set_rate_limit(s->to_dst, migrate_max_bandwidth());
+    qemu_file_set_rate_limit(s->to_dst, migrate_max_bandwidth(&s->opts));
     if (!savevm_state_iterate(s->vmstate, s->to_dst, done, errp)) {
         return false;
     }
@@ -316,7 +320,8 @@ static Error *migration_strict_failure(MigrationState *s)
     g_mutex_lock(&s->lock);
     error_setg(&err, "downtime-limit of %" PRIu64 " ms cannot be met (last "
                "switchover needed %" PRId64 " ms)",
-               migrate_downtime_limit_ms(), s->strict_last_overrun_ms);
+               migrate_downtime_limit_ms(&s->opts),
+               s->strict_last_overrun_ms);
     g_mutex_unlock(&s->lock);
     return err;
 }
@@ -326,7 +331,7 @@ static bool migration_run(MigrationState *s, Error **errp)
 {
     int64_t window_us = migration_now_us();
     uint64_t window_bytes = qemu_file_transferred(s->to_dst);
-    bool strict = migrate_cap(MIGRATION_CAPABILITY_X_STRICT_DOWNTIME);
+    bool strict = migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_STRICT_DOWNTIME);
 
     for (;;) {
         uint64_t pending = 0;
@@ -350,7 +355,7 @@ static bool migration_run(MigrationState *s, Error **errp)
         s->expected_downtime_ms = expected;
         g_mutex_unlock(&s->lock);
         if (!(done && !pending) &&
-            expected > (int64_t)migrate_downtime_limit_ms()) {
+            expected > (int64_t)migrate_downtime_limit_ms(&s->opts)) {
             continue;
         }
         switch (strict ? migration_switchover_strict(s)
@@ -433,7 +438,7 @@ static void *migration_thread(void *opaque)
     pthread_setname_np(pthread_self(), name);
     ok = migration_open(s, &err) && migration_setup_stream(s, &err) &&
          migration_run(s, &err);
-    if (ok && migrate_cap(MIGRATION_CAPABILITY_X_COLO)) {
+    if (ok && migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_COLO)) {
         ok = colo_primary_run(s);
     }
     migration_finish(s, ok, err);
@@ -445,7 +450,7 @@ static void *migration_thread(void *opaque)
 void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
 {
     MigrationState *s = migration_current();
-    const char *unimpl = migrate_caps_unimplemented();
+    const char *unimpl = migrate_caps_unimplemented(&s->opts);
 
     if (migration_is_active(s)) {
         error_setg(errp, "There's a migration process in progress");
@@ -462,19 +467,19 @@ void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
     if (!migration_uri_check(uri, errp)) {
         return;
     }
-    if (migrate_cap(MIGRATION_CAPABILITY_X_STRICT_DOWNTIME) &&
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_STRICT_DOWNTIME) &&
         (g_str_has_prefix(uri, "exec:") || g_str_has_prefix(uri, "file:"))) {
         error_setg(errp, "x-strict-downtime needs a return path: use a "
                    "tcp:, unix: or socket fd: transport");
         return;
     }
-    if (migrate_cap(MIGRATION_CAPABILITY_X_COLO)) {
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_COLO)) {
         if (g_str_has_prefix(uri, "exec:") || g_str_has_prefix(uri, "file:")) {
             error_setg(errp, "x-colo needs a return path: use a tcp:, unix: "
                        "or socket fd: transport");
             return;
         }
-        if (migrate_cap(MIGRATION_CAPABILITY_X_STRICT_DOWNTIME)) {
+        if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_STRICT_DOWNTIME)) {
             error_setg(errp, "x-colo and x-strict-downtime cannot be used "
                        "together");
             return;
@@ -606,7 +611,7 @@ static void migration_fill_info(MigrationState *s, MigrationInfo *info)
     if (st == MIGRATION_STATUS_FAILED && s->error) {
         info->error_desc = g_strdup(error_get_pretty(s->error));
     }
-    if (migrate_cap(MIGRATION_CAPABILITY_X_STRICT_DOWNTIME) ||
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_STRICT_DOWNTIME) ||
         s->strict_aborts) {
         info->has_x_strict_aborts = true;
         info->x_strict_aborts = s->strict_aborts;

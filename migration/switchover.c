@@ -198,7 +198,7 @@ MigrationSwitchoverResult migration_switchover(MigrationState *s)
         return migration_switchover_failed(s, err);
     }
     trace_migration_switchover_step("sent", migration_now_us() - t_stop);
-    if (migrate_cap(MIGRATION_CAPABILITY_X_COLO)) {
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_COLO)) {
         /* The guest stays stopped; COLO starts it once the secondary is
          * ready (colo-primary.c). */
         qemu_fflush(f);
@@ -249,7 +249,7 @@ static MigrationSwitchoverResult migration_strict_abort(MigrationState *s,
     uint64_t pending = savevm_state_pending(s->vmstate);
     uint64_t bw = s->bandwidth ?: 1;
     int64_t needed_ms;
-    uint64_t limit = migrate_downtime_limit_ms();
+    uint64_t limit = migrate_downtime_limit_ms(&s->opts);
 
     trace_migration_switchover_abort(s->strict_attempt, elapsed);
     savevm_send_command(s->to_dst, SAVEVM_CMD_SWITCHOVER_ABORT, NULL, 0);
@@ -306,7 +306,7 @@ static MigrationSwitchoverResult migration_strict_attempt(MigrationState *s,
     trace_migration_switchover(true, attempt);
     t_stop = migration_now_us();
     vm_stop(RUN_STATE_FINISH_MIGRATE);
-    deadline = t_stop + (int64_t)migrate_downtime_limit_ms() * 1000 -
+    deadline = t_stop + (int64_t)migrate_downtime_limit_ms(&s->opts) * 1000 -
                s->learned_go_us;
     qemu_file_set_rate_limit(f, 0);
     savevm_send_command(f, SAVEVM_CMD_SWITCHOVER_START, NULL, 0);
