@@ -106,7 +106,9 @@ bool colo_primary_run(struct MigrationState *s);
  * (BQL held on entry and on return): runs COLO until failover. False:
  * COLO could not start (*errp set; the VM was not started).
  */
-bool colo_secondary_run(SaveVMState *vs, QEMUFile *from_pvm, int sock_fd,
-                        int rp_fd, Error **errp);
+struct MigrationIncoming;
+bool colo_secondary_run(struct MigrationIncoming *mis, SaveVMState *vs,
+                        QEMUFile *from_pvm, int sock_fd, int rp_fd,
+                        Error **errp);
 
 #endif

@@ -46,6 +46,7 @@
 #define COLO_SVM_APPLY_DEFER_US 100
 
 typedef struct ColoSecondary {
+    MigrationIncoming *mis;     /* whose connection a failover cuts */
     SaveVMState *vs;
     QEMUFile *from_pvm;         /* the migration stream */
     QEMUFile *to_pvm;           /* the return path */
@@ -77,7 +78,7 @@ static void colo_secondary_kick(void *opaque)
     ColoSecondary *c = opaque;
 
     qemu_file_shutdown(c->to_pvm);
-    migration_incoming_yank();
+    migration_incoming_cut(c->mis);
 }
 
 static bool colo_secondary_receive(ColoSecondary *c, ColoMessage msg,
@@ -271,7 +272,7 @@ static void colo_secondary_failover(ColoSecondary *c)
 
     colo_failover_move(FAILOVER_STATUS_REQUIRE, FAILOVER_STATUS_ACTIVE);
     colo_failover_move(FAILOVER_STATUS_RELAUNCH, FAILOVER_STATUS_ACTIVE);
-    migration_incoming_yank();
+    migration_incoming_cut(c->mis);
     bql_lock();
     ram_colo_set_cache(c->vs, NULL);
     ram_colo_svm_log_stop(c->vs);
@@ -290,10 +291,12 @@ static void colo_secondary_failover(ColoSecondary *c)
                  false);
 }
 
-bool colo_secondary_run(SaveVMState *vs, QEMUFile *from_pvm, int sock_fd,
-                        int rp_fd, Error **errp)
+bool colo_secondary_run(MigrationIncoming *mis, SaveVMState *vs,
+                        QEMUFile *from_pvm, int sock_fd, int rp_fd,
+                        Error **errp)
 {
     ColoSecondary c = {
+        .mis = mis,
         .vs = vs,
         .from_pvm = from_pvm,
         .sock_fd = sock_fd,
@@ -316,7 +319,7 @@ bool colo_secondary_run(SaveVMState *vs, QEMUFile *from_pvm, int sock_fd,
     setsockopt(sock_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     c.to_pvm = qemu_file_new_fd_output(rp_fd, false);
     colo_run_begin(COLO_MODE_SECONDARY, colo_secondary_kick, &c);
-    migration_incoming_colo_started();
+    migration_incoming_colo_started(mis);
     colo_notify(COLO_EVENT_START, COLO_MODE_SECONDARY);
     /* COLO's SVM always runs (QEMU ignores -S here too). */
     vm_start();

@@ -28,7 +28,8 @@
 #include "util/main-loop.h"
 #include "trace.h"
 
-typedef struct MigrationIncoming {
+struct MigrationIncoming {
+    MigrationState *owner;      /* its options */
     int status;                 /* MigrationStatus, atomic */
     bool enabled;               /* -incoming was given */
     bool started;               /* listening or reading */
@@ -45,9 +46,30 @@ typedef struct MigrationIncoming {
     int64_t switchover_us;      /* when switchover-start arrived */
     pthread_t thread;
     bool thread_joinable;       /* BQL: started and not yet joined */
-} MigrationIncoming;
+};
 
-static MigrationIncoming incoming = { .rp_fd = -1 };
+MigrationIncoming *migration_incoming_new(MigrationState *owner)
+{
+    MigrationIncoming *mis = g_new0(MigrationIncoming, 1);
+
+    mis->owner = owner;
+    mis->rp_fd = -1;
+    mis->ch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
+    g_mutex_init(&mis->lock);
+    return mis;
+}
+
+void migration_incoming_free(MigrationIncoming *mis)
+{
+    if (!mis) {
+        return;
+    }
+    g_assert(!mis->thread_joinable);
+    qapi_free_SocketAddressList(mis->addrs);
+    error_free(mis->error);
+    g_mutex_clear(&mis->lock);
+    g_free(mis);
+}
 
 static void incoming_set_status(MigrationIncoming *mis, MigrationStatus next)
 {
@@ -56,7 +78,7 @@ static void incoming_set_status(MigrationIncoming *mis, MigrationStatus next)
 
     trace_migration_incoming_status(MigrationStatus_str(old),
                                     MigrationStatus_str(next));
-    if (old != next && migrate_cap(&migration_current()->opts,
+    if (old != next && migrate_cap(&mis->owner->opts,
                                    MIGRATION_CAPABILITY_EVENTS)) {
         qapi_event_send_migration(next);
     }
@@ -209,8 +231,8 @@ static void *incoming_thread(void *opaque)
     }
     mis->bql_held = false;
     if (ok && mis->colo) {
-        ok = colo_secondary_run(vs, mis->from_src, mis->ch.fd, mis->rp_fd,
-                                &err);
+        ok = colo_secondary_run(mis, vs, mis->from_src, mis->ch.fd,
+                                mis->rp_fd, &err);
         if (ok) {
             incoming_set_status(mis, MIGRATION_STATUS_COMPLETED);
         }
@@ -259,15 +281,13 @@ static void incoming_accept(MigrationChannel *ch, void *opaque)
  * it. A failure it reports now schedules a bottom half that never runs,
  * so quitting does not turn into "load of migration failed".
  */
-void migration_incoming_shutdown(void)
+void migration_incoming_shutdown(MigrationIncoming *mis)
 {
-    MigrationIncoming *mis = &incoming;
-
     if (!mis->thread_joinable) {
         return;
     }
     colo_begin_quit();
-    migration_incoming_yank();
+    migration_incoming_cut(mis);
     bql_unlock();
     pthread_join(mis->thread, NULL);
     bql_lock();
@@ -277,7 +297,7 @@ void migration_incoming_shutdown(void)
 static bool incoming_start(MigrationIncoming *mis, const char *uri,
                            Error **errp)
 {
-    const char *unimpl = migrate_caps_unimplemented(&migration_current()->opts);
+    const char *unimpl = migrate_caps_unimplemented(&mis->owner->opts);
 
     if (unimpl) {
         error_setg(errp, "capability '%s' is not implemented yet", unimpl);
@@ -296,29 +316,33 @@ static bool incoming_start(MigrationIncoming *mis, const char *uri,
 
 bool migration_incoming_init(const char *uri, bool autostart, Error **errp)
 {
-    incoming.enabled = true;
-    incoming.autostart = autostart;
+    MigrationIncoming *mis = migration_current()->incoming;
+
+    mis->enabled = true;
+    mis->autostart = autostart;
     runstate_set(RUN_STATE_INMIGRATE);
     if (!strcmp(uri, "defer")) {
         return true;
     }
-    return incoming_start(&incoming, uri, errp);
+    return incoming_start(mis, uri, errp);
 }
 
 void qmp_migrate_incoming(const char *uri, Error **errp)
 {
-    if (!incoming.enabled) {
+    MigrationIncoming *mis = migration_current()->incoming;
+
+    if (!mis->enabled) {
         error_setg(errp, "'-incoming' was not specified on the command line");
         return;
     }
-    if (incoming.started) {
+    if (mis->started) {
         error_setg(errp, "The incoming migration has already been started");
         return;
     }
     if (!migration_uri_check(uri, errp)) {
         return;
     }
-    incoming_start(&incoming, uri, errp);
+    incoming_start(mis, uri, errp);
 }
 
 static SocketAddressList *incoming_addrs_copy(const SocketAddressList *l)
@@ -344,47 +368,51 @@ static SocketAddressList *incoming_addrs_copy(const SocketAddressList *l)
     return head;
 }
 
-bool migration_incoming_info(MigrationInfo *info)
+bool migration_incoming_info(MigrationIncoming *mis, MigrationInfo *info)
 {
     MigrationStatus st;
 
-    if (!incoming.enabled) {
+    if (!mis->enabled) {
         return false;
     }
-    st = __atomic_load_n(&incoming.status, __ATOMIC_SEQ_CST);
+    st = __atomic_load_n(&mis->status, __ATOMIC_SEQ_CST);
     if (st == MIGRATION_STATUS_NONE) {
         return true;
     }
     info->has_status = true;
     info->status = st;
     if (st == MIGRATION_STATUS_SETUP || st == MIGRATION_STATUS_ACTIVE) {
-        info->socket_address = incoming_addrs_copy(incoming.addrs);
+        info->socket_address = incoming_addrs_copy(mis->addrs);
     }
-    if (st == MIGRATION_STATUS_FAILED && incoming.error) {
-        info->error_desc = g_strdup(error_get_pretty(incoming.error));
+    if (st == MIGRATION_STATUS_FAILED && mis->error) {
+        info->error_desc = g_strdup(error_get_pretty(mis->error));
     }
     return true;
 }
 
-void migration_incoming_colo_started(void)
+void migration_incoming_colo_started(MigrationIncoming *mis)
 {
-    incoming_set_status(&incoming, MIGRATION_STATUS_COLO);
+    incoming_set_status(mis, MIGRATION_STATUS_COLO);
 }
 
 bool migration_incoming_has_connection(void)
 {
+    MigrationIncoming *mis = migration_current()->incoming;
     bool open;
 
-    g_mutex_lock(&incoming.lock);
-    open = incoming.from_src != NULL;
-    g_mutex_unlock(&incoming.lock);
+    g_mutex_lock(&mis->lock);
+    open = mis->from_src != NULL;
+    g_mutex_unlock(&mis->lock);
     return open;
 }
 
 void migration_incoming_yank(void)
 {
-    MigrationIncoming *mis = &incoming;
+    migration_incoming_cut(migration_current()->incoming);
+}
 
+void migration_incoming_cut(MigrationIncoming *mis)
+{
     g_mutex_lock(&mis->lock);
     if (mis->from_src) {
         trace_migration_yank("incoming");

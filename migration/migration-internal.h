@@ -134,8 +134,11 @@ void mig_put_be32(uint8_t *p, uint32_t v);
 
 /* ---- migration.c: the source ---- */
 
+typedef struct MigrationIncoming MigrationIncoming;
+
 typedef struct MigrationState {
     MigrationOptions opts;      /* options.c; set by QMP, read anywhere */
+    MigrationIncoming *incoming;    /* the destination side */
     int status;                 /* MigrationStatus, atomic */
     pthread_t thread;
     bool thread_running;        /* main loop only */
@@ -198,11 +201,17 @@ void migration_yank(void);
 
 /* ---- migration-incoming.c ---- */
 
+MigrationIncoming *migration_incoming_new(MigrationState *owner);
+void migration_incoming_free(MigrationIncoming *mis);
+/* At process exit: stop a load in progress and join its thread. */
+void migration_incoming_shutdown(MigrationIncoming *mis);
 /* The destination's status and address, for query-migrate. */
-bool migration_incoming_info(MigrationInfo *info);
+bool migration_incoming_info(MigrationIncoming *mis, MigrationInfo *info);
 /* The secondary's COLO run began (status colo). */
-void migration_incoming_colo_started(void);
-/* yank: the incoming connection is open; shut it down (any thread). */
+void migration_incoming_colo_started(MigrationIncoming *mis);
+/* Shuts the incoming connection down, if open (any thread). */
+void migration_incoming_cut(MigrationIncoming *mis);
+/* yank: the same on the process's object (migration_current()). */
 bool migration_incoming_has_connection(void);
 void migration_incoming_yank(void);
 

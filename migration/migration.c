@@ -52,6 +52,7 @@ MigrationState *migration_new(void)
     s->ch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
     g_mutex_init(&s->lock);
     migration_options_init(&s->opts);
+    s->incoming = migration_incoming_new(s);
     return s;
 }
 
@@ -61,6 +62,7 @@ void migration_free(MigrationState *s)
         return;
     }
     g_assert(!s->thread_running);
+    migration_incoming_free(s->incoming);
     g_free(s->uri);
     error_free(s->error);
     g_mutex_clear(&s->lock);
@@ -536,7 +538,7 @@ void migration_shutdown(void)
         bql_lock();
         s->thread_running = false;
     }
-    migration_incoming_shutdown();
+    migration_incoming_shutdown(s->incoming);
 }
 
 void qmp_migrate_cancel(Error **errp)
@@ -636,7 +638,7 @@ MigrationInfo *qmp_query_migrate(Error **errp)
     if (migration_status(s) != MIGRATION_STATUS_NONE) {
         migration_fill_info(s, info);
     } else {
-        migration_incoming_info(info);
+        migration_incoming_info(s->incoming, info);
     }
     return info;
 }

@@ -47,7 +47,6 @@ bool migration_incoming_init(const char *uri, bool autostart, Error **errp);
  * guest RAM or the VM after they are freed.
  */
 void migration_shutdown(void);
-void migration_incoming_shutdown(void);
 
 /*
  * The mbps figure of query-migrate: Mbit/s for bytes sent over elapsed_us.
