@@ -35,6 +35,7 @@
 
 typedef struct ColoPrimary {
     MigrationState *s;
+    ColoState *colo;            /* s->colo */
     QEMUFile *to_svm;           /* the migration stream */
     QEMUFile *from_svm;         /* the return path */
     bool loaded_pending;        /* vmstate-loaded of the last checkpoint */
@@ -90,9 +91,10 @@ static bool colo_primary_receive(ColoPrimary *p, ColoMessage msg,
     return true;
 }
 
-static bool colo_primary_stop_requested(void)
+static bool colo_primary_stop_requested(ColoPrimary *p)
 {
-    return colo_failover_state() != FAILOVER_STATUS_NONE || colo_quitting();
+    return colo_failover_state(p->colo) != FAILOVER_STATUS_NONE ||
+           colo_quitting(p->colo);
 }
 
 /*
@@ -129,10 +131,10 @@ static bool colo_primary_wait(ColoPrimary *p, ColoTrigger *why, Error **errp)
         int64_t now, due, timeout_ms;
         struct pollfd fds[2];
 
-        if (colo_primary_stop_requested()) {
+        if (colo_primary_stop_requested(p)) {
             return false;
         }
-        triggers = colo_take_triggers();
+        triggers = colo_take_triggers(p->colo);
         if (triggers) {
             *why = (triggers & (1u << COLO_TRIGGER_COMPARE)) ?
                    COLO_TRIGGER_COMPARE : COLO_TRIGGER_REQUEST;
@@ -155,7 +157,8 @@ static bool colo_primary_wait(ColoPrimary *p, ColoTrigger *why, Error **errp)
         timeout_ms = MIN(due - now,
                          p->last_presend_us + COLO_PRESEND_INTERVAL_US - now);
         timeout_ms = (timeout_ms + 999) / 1000;
-        fds[0] = (struct pollfd) { .fd = colo_wake_fd(), .events = POLLIN };
+        fds[0] = (struct pollfd) { .fd = colo_wake_fd(p->colo),
+                                   .events = POLLIN };
         fds[1] = (struct pollfd) { .fd = rp_fd, .events = POLLIN };
         if (poll(fds, 2, MIN(timeout_ms, 1000)) < 0 && errno != EINTR) {
             error_setg_errno(errp, errno, "COLO: poll");
@@ -239,7 +242,7 @@ static bool colo_primary_checkpoint(ColoPrimary *p, ColoTrigger why,
         !colo_primary_receive(p, COLO_MESSAGE_CHECKPOINT_REPLY, errp)) {
         return false;
     }
-    if (colo_primary_stop_requested()) {
+    if (colo_primary_stop_requested(p)) {
         return false;
     }
     devs = colo_primary_stop_and_capture(p, &t_stop, errp);
@@ -272,7 +275,7 @@ static bool colo_primary_checkpoint(ColoPrimary *p, ColoTrigger why,
     }
     pause_us = migration_now_us() - t_stop;
     p->loaded_pending = true;
-    colo_stats_record(pause_us, pages,
+    colo_stats_record(&p->colo->stats, pause_us, pages,
                       qemu_file_transferred(p->to_svm) - start, why);
     trace_colo_checkpoint_end(pause_us, pages, len);
     return true;
@@ -281,16 +284,18 @@ static bool colo_primary_checkpoint(ColoPrimary *p, ColoTrigger why,
 static void colo_primary_failover(ColoPrimary *p, Error *err)
 {
     /* A failover the command asked for, or one we start ourselves. */
-    bool requested = colo_failover_state() != FAILOVER_STATUS_NONE;
+    bool requested = colo_failover_state(p->colo) != FAILOVER_STATUS_NONE;
 
     if (!requested) {
-        colo_failover_request(false, NULL);
+        colo_failover_request(p->colo, false, NULL);
     }
-    colo_failover_move(FAILOVER_STATUS_REQUIRE, FAILOVER_STATUS_ACTIVE);
-    colo_failover_move(FAILOVER_STATUS_RELAUNCH, FAILOVER_STATUS_ACTIVE);
+    colo_failover_move(p->colo, FAILOVER_STATUS_REQUIRE,
+                       FAILOVER_STATUS_ACTIVE);
+    colo_failover_move(p->colo, FAILOVER_STATUS_RELAUNCH,
+                       FAILOVER_STATUS_ACTIVE);
     /* The secondary must notice at once that it is on its own. */
     migration_yank();
-    if (err && !requested && !colo_quitting()) {
+    if (err && !requested && !colo_quitting(p->colo)) {
         error_report("COLO: lost the secondary (%s); the guest carries on "
                      "unprotected", colo_error_reason(err));
     }
@@ -298,11 +303,12 @@ static void colo_primary_failover(ColoPrimary *p, Error *err)
     {
         BQL_LOCK_GUARD();
         colo_notify(COLO_EVENT_FAILOVER, COLO_MODE_PRIMARY);
-        if (!colo_quitting()) {
+        if (!colo_quitting(p->colo)) {
             colo_primary_resume(p);
         }
     }
-    colo_run_end(requested ? COLO_EXIT_REASON_REQUEST : COLO_EXIT_REASON_ERROR,
+    colo_run_end(p->colo,
+                 requested ? COLO_EXIT_REASON_REQUEST : COLO_EXIT_REASON_ERROR,
                  !requested);
 }
 
@@ -310,6 +316,7 @@ bool colo_primary_run(MigrationState *s)
 {
     ColoPrimary p = {
         .s = s,
+        .colo = s->colo,
         .to_svm = s->to_dst,
         /* Stopped by the initial switchover (finish-migrate). */
         .guest_held = true,
@@ -321,7 +328,7 @@ bool colo_primary_run(MigrationState *s)
     colo_set_socket_timeouts(s->ch.fd);
     p.from_svm = qemu_file_new_fd_input(s->ch.rp_fd, false);
     /* Mode first: whoever sees status colo sees COLO running. */
-    colo_run_begin(COLO_MODE_PRIMARY, colo_primary_kick, &p);
+    colo_run_begin(p.colo, COLO_MODE_PRIMARY, colo_primary_kick, &p);
     migration_set_status(s, MIGRATION_STATUS_ACTIVE, MIGRATION_STATUS_COLO);
     if (colo_primary_receive(&p, COLO_MESSAGE_CHECKPOINT_READY, &err)) {
         bql_lock();

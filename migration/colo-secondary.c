@@ -47,6 +47,7 @@
 
 typedef struct ColoSecondary {
     MigrationIncoming *mis;     /* whose connection a failover cuts */
+    ColoState *colo;
     SaveVMState *vs;
     QEMUFile *from_pvm;         /* the migration stream */
     QEMUFile *to_pvm;           /* the return path */
@@ -235,8 +236,9 @@ static bool colo_secondary_checkpoint(ColoSecondary *c, Error **errp)
         error_free(send_err);
         return false;
     }
-    colo_stats_record(migration_now_us() - t_stop, commit.pages,
-                      pages * GUEST_PAGE_SIZE + len, COLO_TRIGGER__MAX);
+    colo_stats_record(&c->colo->stats, migration_now_us() - t_stop,
+                      commit.pages, pages * GUEST_PAGE_SIZE + len,
+                      COLO_TRIGGER__MAX);
     trace_colo_secondary_applied(pages, commit.pages, commit.time_us, len);
     if (send_err) {
         error_propagate(errp, send_err);
@@ -248,7 +250,8 @@ static bool colo_secondary_checkpoint(ColoSecondary *c, Error **errp)
 /* The primary is lost: the SVM waits, stopped, for the command. */
 static void colo_secondary_wait_for_failover(ColoSecondary *c, Error *err)
 {
-    if (colo_failover_state() == FAILOVER_STATUS_NONE && !colo_quitting()) {
+    if (colo_failover_state(c->colo) == FAILOVER_STATUS_NONE &&
+        !colo_quitting(c->colo)) {
         error_report("COLO: lost the primary (%s); the secondary waits for "
                      "x-colo-lost-heartbeat", colo_error_reason(err));
         bql_lock();
@@ -257,21 +260,23 @@ static void colo_secondary_wait_for_failover(ColoSecondary *c, Error *err)
         }
         bql_unlock();
     }
-    while (colo_failover_state() == FAILOVER_STATUS_NONE &&
-           !colo_quitting()) {
-        struct pollfd fd = { .fd = colo_wake_fd(), .events = POLLIN };
+    while (colo_failover_state(c->colo) == FAILOVER_STATUS_NONE &&
+           !colo_quitting(c->colo)) {
+        struct pollfd fd = { .fd = colo_wake_fd(c->colo), .events = POLLIN };
 
         poll(&fd, 1, 1000);
-        colo_take_triggers();
+        colo_take_triggers(c->colo);
     }
 }
 
 static void colo_secondary_failover(ColoSecondary *c)
 {
-    bool quitting = colo_quitting();
+    bool quitting = colo_quitting(c->colo);
 
-    colo_failover_move(FAILOVER_STATUS_REQUIRE, FAILOVER_STATUS_ACTIVE);
-    colo_failover_move(FAILOVER_STATUS_RELAUNCH, FAILOVER_STATUS_ACTIVE);
+    colo_failover_move(c->colo, FAILOVER_STATUS_REQUIRE,
+                       FAILOVER_STATUS_ACTIVE);
+    colo_failover_move(c->colo, FAILOVER_STATUS_RELAUNCH,
+                       FAILOVER_STATUS_ACTIVE);
     migration_incoming_cut(c->mis);
     bql_lock();
     ram_colo_set_cache(c->vs, NULL);
@@ -287,16 +292,18 @@ static void colo_secondary_failover(ColoSecondary *c)
         vm_start();
     }
     bql_unlock();
-    colo_run_end(quitting ? COLO_EXIT_REASON_ERROR : COLO_EXIT_REASON_REQUEST,
+    colo_run_end(c->colo,
+                 quitting ? COLO_EXIT_REASON_ERROR : COLO_EXIT_REASON_REQUEST,
                  false);
 }
 
-bool colo_secondary_run(MigrationIncoming *mis, SaveVMState *vs,
-                        QEMUFile *from_pvm, int sock_fd, int rp_fd,
-                        Error **errp)
+bool colo_secondary_run(MigrationIncoming *mis, ColoState *colo,
+                        SaveVMState *vs, QEMUFile *from_pvm, int sock_fd,
+                        int rp_fd, Error **errp)
 {
     ColoSecondary c = {
         .mis = mis,
+        .colo = colo,
         .vs = vs,
         .from_pvm = from_pvm,
         .sock_fd = sock_fd,
@@ -318,7 +325,7 @@ bool colo_secondary_run(MigrationIncoming *mis, SaveVMState *vs,
     ram_colo_set_cache(vs, c.cache);
     setsockopt(sock_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     c.to_pvm = qemu_file_new_fd_output(rp_fd, false);
-    colo_run_begin(COLO_MODE_SECONDARY, colo_secondary_kick, &c);
+    colo_run_begin(c.colo, COLO_MODE_SECONDARY, colo_secondary_kick, &c);
     migration_incoming_colo_started(mis);
     colo_notify(COLO_EVENT_START, COLO_MODE_SECONDARY);
     /* COLO's SVM always runs (QEMU ignores -S here too). */
@@ -327,19 +334,19 @@ bool colo_secondary_run(MigrationIncoming *mis, SaveVMState *vs,
 
     if (colo_send(c.to_pvm, COLO_MESSAGE_CHECKPOINT_READY, &err)) {
         for (;;) {
-            if (colo_failover_state() != FAILOVER_STATUS_NONE ||
-                colo_quitting()) {
+            if (colo_failover_state(c.colo) != FAILOVER_STATUS_NONE ||
+                colo_quitting(c.colo)) {
                 break;
             }
             if (!colo_secondary_receive_idle(&c, &err)) {
                 break;
             }
-            colo_checkpoint_phase_enter();
+            colo_checkpoint_phase_enter(c.colo);
             if (!colo_secondary_checkpoint(&c, &err)) {
-                colo_checkpoint_phase_leave();
+                colo_checkpoint_phase_leave(c.colo);
                 break;
             }
-            if (colo_checkpoint_phase_leave()) {
+            if (colo_checkpoint_phase_leave(c.colo)) {
                 break;          /* relaunch: the failover runs now */
             }
         }

@@ -231,8 +231,8 @@ static void *incoming_thread(void *opaque)
     }
     mis->bql_held = false;
     if (ok && mis->colo) {
-        ok = colo_secondary_run(mis, vs, mis->from_src, mis->ch.fd,
-                                mis->rp_fd, &err);
+        ok = colo_secondary_run(mis, mis->owner->colo, vs, mis->from_src,
+                                mis->ch.fd, mis->rp_fd, &err);
         if (ok) {
             incoming_set_status(mis, MIGRATION_STATUS_COMPLETED);
         }
@@ -286,7 +286,7 @@ void migration_incoming_shutdown(MigrationIncoming *mis)
     if (!mis->thread_joinable) {
         return;
     }
-    colo_begin_quit();
+    colo_begin_quit(mis->owner->colo);
     migration_incoming_cut(mis);
     bql_unlock();
     pthread_join(mis->thread, NULL);

@@ -139,6 +139,7 @@ typedef struct MigrationIncoming MigrationIncoming;
 typedef struct MigrationState {
     MigrationOptions opts;      /* options.c; set by QMP, read anywhere */
     MigrationIncoming *incoming;    /* the destination side */
+    struct ColoState *colo;         /* COLO, on either side */
     int status;                 /* MigrationStatus, atomic */
     pthread_t thread;
     bool thread_running;        /* main loop only */

@@ -53,6 +53,7 @@ MigrationState *migration_new(void)
     g_mutex_init(&s->lock);
     migration_options_init(&s->opts);
     s->incoming = migration_incoming_new(s);
+    s->colo = colo_state_new();
     return s;
 }
 
@@ -63,6 +64,7 @@ void migration_free(MigrationState *s)
     }
     g_assert(!s->thread_running);
     migration_incoming_free(s->incoming);
+    colo_state_free(s->colo);
     g_free(s->uri);
     error_free(s->error);
     g_mutex_clear(&s->lock);
@@ -532,7 +534,7 @@ void migration_shutdown(void)
 
     if (s->thread_running) {
         qmp_migrate_cancel(NULL);
-        colo_begin_quit();
+        colo_begin_quit(s->colo);
         bql_unlock();
         pthread_join(s->thread, NULL);
         bql_lock();

@@ -153,7 +153,7 @@ void qmp_migrate_set_parameters(MigrateSetParameters *arg, Error **errp)
         __atomic_store_n(&o->checkpoint_delay, arg->x_checkpoint_delay,
                          __ATOMIC_RELAXED);
         /* A running COLO primary re-arms its timer. */
-        colo_wake();
+        colo_wake(migration_current()->colo);
     }
 }
 
