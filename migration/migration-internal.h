@@ -179,7 +179,8 @@ MigrationStatus migration_status(MigrationState *s);
 void migration_set_error(MigrationState *s, Error *err);
 int64_t migration_now_us(void);
 /* Statistics of the RAM entry, zeros before it exists. */
-MigrationStats *migration_ram_stats(uint64_t *dirty_sync_count);
+MigrationStats *migration_ram_stats(MigrationState *s,
+                                    uint64_t *dirty_sync_count);
 
 /* ---- switchover.c ---- */
 

@@ -137,12 +137,15 @@ static bool migration_cancelled(MigrationState *s)
     return __atomic_load_n(&s->cancel, __ATOMIC_SEQ_CST);
 }
 
-MigrationStats *migration_ram_stats(uint64_t *dirty_sync_count)
+MigrationStats *migration_ram_stats(MigrationState *s,
+                                    uint64_t *dirty_sync_count)
 {
     MigrationStats *st = g_new0(MigrationStats, 1);
-    RamMigrationStats r;
+    RamMigrationStats r = { 0 };
 
-    ram_migration_stats_snapshot(&r);
+    if (s->vmstate) {
+        ram_migration_stats_snapshot(s->vmstate, &r);
+    }
     st->transferred = r.transferred;
     st->remaining = r.remaining;
     st->total = r.total;
@@ -305,7 +308,7 @@ static bool migration_iterate(MigrationState *s, int64_t *window_us,
         *window_bytes = sent;
     }
     *pending = savevm_state_pending(s->vmstate);
-    g_autoptr(MigrationStats) st = migration_ram_stats(&sync_count);
+    g_autoptr(MigrationStats) st = migration_ram_stats(s, &sync_count);
     migration_emit_pass(s, sync_count);
     return !qemu_file_get_error(s->to_dst, errp);
 }
@@ -512,7 +515,7 @@ void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
     s->strict_attempt = 0;
     s->strict_stop_us = 0;
     s->was_running = runstate_is_running();
-    ram_migration_stats_reset();
+    ram_migration_stats_reset(s->vmstate);
     migration_try_status(s, migration_status(s), MIGRATION_STATUS_SETUP);
     if (pthread_create(&s->thread, NULL, migration_thread, s)) {
         error_setg_errno(errp, errno, "cannot start the migration thread");
@@ -624,7 +627,7 @@ static void migration_fill_info(MigrationState *s, MigrationInfo *info)
     }
     g_mutex_unlock(&s->lock);
     if (st != MIGRATION_STATUS_SETUP) {
-        info->ram = migration_ram_stats(NULL);
+        info->ram = migration_ram_stats(s, NULL);
         g_mutex_lock(&s->lock);
         info->ram->mbps = s->mbps;
         g_mutex_unlock(&s->lock);

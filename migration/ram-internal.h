@@ -49,7 +49,9 @@ typedef struct RamMigrationState {
     int64_t period_start_us;
     uint64_t period_dirtied;
     uint64_t period_sent;
-    RamMigrationStats st;       /* published to ram_stats */
+    RamMigrationStats st;       /* migration thread's; published below */
+    GMutex published_lock;
+    RamMigrationStats published;    /* (published_lock) for other threads */
 
     /* Destination. */
     RamBlockMig *load_blocks;
@@ -79,7 +81,7 @@ bool ram_load_stream_ok(QEMUFile *f, Error **errp);
 /* Validates and writes one page record (into the COLO cache if set). */
 bool ram_load_page(RamMigrationState *rs, QEMUFile *f, uint64_t gpa,
                    bool zero, Error **errp);
-/* The state registered in s, or NULL. */
+/* The state registered in s (the opaque of its "ram" entry), or NULL. */
 RamMigrationState *ram_migration_state(SaveVMState *s);
 
 #endif

@@ -78,22 +78,24 @@ bool ram_migration_register(SaveVMState *s, GuestMemory *mem, KvmState *kvm,
 void ram_migration_unregister(SaveVMState *s);
 
 /*
- * Pages of block received by the last (or current) load, one bit per page
- * of block, or NULL when block belongs to no registered destination or no
- * load has been set up yet. Valid until the next load_setup or unregister.
- * Cleared by ram_migration_received_reset().
+ * Pages of block received by the last (or current) load into s, one bit
+ * per page of block, or NULL when block is not among the blocks of s's
+ * RAM entry or no load has been set up yet. Valid until the next
+ * load_setup or unregister. Cleared by ram_migration_received_reset().
  */
-const unsigned long *ram_migration_received_bitmap(const RamBlock *block);
-void ram_migration_received_reset(const RamBlock *block);
+const unsigned long *ram_migration_received_bitmap(SaveVMState *s,
+                                                   const RamBlock *block);
+void ram_migration_received_reset(SaveVMState *s, const RamBlock *block);
 
 /*
- * The statistics of the migration in progress (or the last one). The
- * pointer is for the migration thread and tests; other threads take a
- * consistent copy with ram_migration_stats_snapshot().
+ * The statistics of the migration in progress (or the last one) of s's
+ * RAM entry. The pointer (NULL without a RAM entry) is for tests; other
+ * threads take a consistent copy with ram_migration_stats_snapshot()
+ * (zeros without a RAM entry).
  */
-const RamMigrationStats *ram_migration_stats(void);
-void ram_migration_stats_snapshot(RamMigrationStats *out);
-void ram_migration_stats_reset(void);
+const RamMigrationStats *ram_migration_stats(SaveVMState *s);
+void ram_migration_stats_snapshot(SaveVMState *s, RamMigrationStats *out);
+void ram_migration_stats_reset(SaveVMState *s);
 
 /*
  * COLO (migration/ram-colo.c). Record format of a checkpoint's RAM: page
