@@ -36,7 +36,6 @@ struct MigrationIncoming {
     bool autostart;
     SocketAddressList *addrs;   /* BQL */
     Error *error;               /* BQL */
-    SaveVMState *vmstate;
     GMutex lock;                /* from_src and ch against yank */
     QEMUFile *from_src;
     MigrationChannel ch;
@@ -207,7 +206,7 @@ static void incoming_complete(MigrationIncoming *mis)
 static void *incoming_thread(void *opaque)
 {
     MigrationIncoming *mis = opaque;
-    SaveVMState *vs = mis->vmstate;
+    SaveVMState *vs = mis->owner->vmstate;
     Error *err = NULL;
     bool ok;
 
@@ -263,7 +262,6 @@ static void incoming_accept(MigrationChannel *ch, void *opaque)
     mis->ch = *ch;
     mis->from_src = qemu_file_new_fd_input(ch->fd, true);
     g_mutex_unlock(&mis->lock);
-    mis->vmstate = savevm_default();
     incoming_set_status(mis, MIGRATION_STATUS_ACTIVE);
     if (pthread_create(&mis->thread, NULL, incoming_thread, mis)) {
         error_setg_errno(&mis->error, errno,

@@ -145,7 +145,7 @@ typedef struct MigrationState {
     bool thread_running;        /* main loop only */
     bool cancel;                /* atomic: migrate_cancel asked */
     char *uri;
-    SaveVMState *vmstate;
+    SaveVMState *vmstate;       /* what is migrated (owned; both sides) */
     MigrationChannel ch;
     QEMUFile *to_dst;
     MigRpReader rp;

@@ -54,6 +54,7 @@ MigrationState *migration_new(void)
     migration_options_init(&s->opts);
     s->incoming = migration_incoming_new(s);
     s->colo = colo_state_new();
+    s->vmstate = savevm_state_new();
     return s;
 }
 
@@ -65,6 +66,7 @@ void migration_free(MigrationState *s)
     g_assert(!s->thread_running);
     migration_incoming_free(s->incoming);
     colo_state_free(s->colo);
+    savevm_state_free(s->vmstate);
     g_free(s->uri);
     error_free(s->error);
     g_mutex_clear(&s->lock);
@@ -77,6 +79,12 @@ MigrationState *migration_current(void)
         g_once_init_leave(&migration_root, migration_new());
     }
     return migration_root;
+}
+
+/* What devices register in: the root's registry. */
+SaveVMState *savevm_default(void)
+{
+    return migration_current()->vmstate;
 }
 
 int64_t migration_now_us(void)
@@ -141,11 +149,9 @@ MigrationStats *migration_ram_stats(MigrationState *s,
                                     uint64_t *dirty_sync_count)
 {
     MigrationStats *st = g_new0(MigrationStats, 1);
-    RamMigrationStats r = { 0 };
+    RamMigrationStats r;
 
-    if (s->vmstate) {
-        ram_migration_stats_snapshot(s->vmstate, &r);
-    }
+    ram_migration_stats_snapshot(s->vmstate, &r);
     st->transferred = r.transferred;
     st->remaining = r.remaining;
     st->total = r.total;
@@ -499,7 +505,6 @@ void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
     g_mutex_lock(&s->lock);
     g_free(s->uri);
     s->uri = g_strdup(uri);
-    s->vmstate = savevm_default();
     error_free(s->error);
     s->error = NULL;
     s->start_us = migration_now_us();

@@ -79,16 +79,6 @@ void savevm_state_free(SaveVMState *s)
     }
 }
 
-SaveVMState *savevm_default(void)
-{
-    static SaveVMState *s;
-
-    if (g_once_init_enter(&s)) {
-        g_once_init_leave(&s, savevm_state_new());
-    }
-    return s;
-}
-
 SaveVMEntry *savevm_find(SaveVMState *s, const char *idstr,
                          uint32_t instance_id)
 {

@@ -114,7 +114,8 @@ typedef LoadVMCommandResult (*LoadVMCommandFn)(const uint8_t *data,
 SaveVMState *savevm_state_new(void);
 void savevm_state_free(SaveVMState *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SaveVMState, savevm_state_free)
-/* The process's registry, for devices. */
+/* The process's registry, for devices: the one of the migration object
+ * migration_current() (migration/migration.c). */
 SaveVMState *savevm_default(void);
 
 /* idstr: at most 255 bytes; (idstr, instance_id) must be unique. */
