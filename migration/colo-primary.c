@@ -109,7 +109,7 @@ static bool colo_primary_presend(ColoPrimary *p, Error **errp)
 
     p->last_presend_us = migration_now_us();
     colo_send_message(p->to_svm, COLO_MESSAGE_X_RAM_PRESEND);
-    if (!ram_colo_save_checkpoint(p->s->vmstate, p->to_svm, &pages, errp)) {
+    if (!ram_checkpoint_save(p->s->vmstate, p->to_svm, &pages, errp)) {
         error_prepend(errp, "COLO: pre-sending RAM: ");
         return false;
     }
@@ -252,7 +252,7 @@ static bool colo_primary_checkpoint(ColoPrimary *p, ColoTrigger why,
     start = qemu_file_transferred(p->to_svm);
     blob = qemu_file_mem_output_data(devs, &len);
     if (!colo_send(p->to_svm, COLO_MESSAGE_VMSTATE_SEND, errp) ||
-        !ram_colo_save_checkpoint(p->s->vmstate, p->to_svm, &pages, errp)) {
+        !ram_checkpoint_save(p->s->vmstate, p->to_svm, &pages, errp)) {
         qemu_fclose(devs);
         return false;
     }

@@ -37,7 +37,7 @@
 #include "colo-internal.h"
 #include "migration-internal.h"
 #include "migration/colo-message.h"
-#include "migration/colo-ram.h"
+#include "migration/colo-ram-cache.h"
 #include "migration/ram.h"
 #include "system/runstate.h"
 #include "util/main-loop.h"
@@ -122,7 +122,7 @@ static bool colo_secondary_receive_idle(ColoSecondary *c, Error **errp)
         }
         /* The pages follow at once: a pause here is a lost primary. */
         colo_secondary_set_rcv_timeout(c, true);
-        if (!ram_colo_load_checkpoint(c->vs, c->from_pvm, &pages, errp)) {
+        if (!ram_checkpoint_load(c->vs, c->from_pvm, &pages, errp)) {
             error_prepend(errp, "COLO: pre-sent RAM: ");
             return false;
         }
@@ -142,7 +142,7 @@ static bool colo_secondary_receive_checkpoint(ColoSecondary *c,
     bql_unlock();
     /* The SVM's own dirty pages, harvested now (it is stopped) rather than
      * after vmstate-received, where the primary's guest waits on us. */
-    if (!ram_colo_svm_dirty_take(c->vs, &c->svm_dirty, errp)) {
+    if (!ram_checkpoint_svm_dirty_take(c->vs, &c->svm_dirty, errp)) {
         return false;
     }
     if (!colo_send(c->to_pvm, COLO_MESSAGE_CHECKPOINT_REPLY, errp)) {
@@ -152,7 +152,7 @@ static bool colo_secondary_receive_checkpoint(ColoSecondary *c,
     if (!colo_secondary_receive(c, COLO_MESSAGE_VMSTATE_SEND, NULL, errp)) {
         return false;
     }
-    if (!ram_colo_load_checkpoint(c->vs, c->from_pvm, pages, errp)) {
+    if (!ram_checkpoint_load(c->vs, c->from_pvm, pages, errp)) {
         error_prepend(errp, "COLO: checkpoint RAM: ");
         return false;
     }
@@ -279,8 +279,8 @@ static void colo_secondary_failover(ColoSecondary *c)
                        FAILOVER_STATUS_ACTIVE);
     migration_incoming_cut(c->mis);
     bql_lock();
-    ram_colo_set_cache(c->vs, NULL);
-    ram_colo_svm_log_stop(c->vs);
+    ram_checkpoint_cache_detach(c->vs);
+    ram_checkpoint_svm_log_stop(c->vs);
     colo_notify(COLO_EVENT_FAILOVER, COLO_MODE_SECONDARY);
     if (c->state_torn) {
         /* Running it could corrupt what the guest writes out; the
@@ -314,15 +314,15 @@ bool colo_secondary_run(MigrationIncoming *mis, ColoState *colo,
     };
     Error *err = NULL;
 
-    c.cache = ram_colo_cache_new(vs, errp);
+    c.cache = ram_checkpoint_cache_attach(vs, errp);
     if (!c.cache) {
         return false;
     }
-    if (!ram_colo_svm_log_start(vs, errp)) {
+    if (!ram_checkpoint_svm_log_start(vs, errp)) {
+        ram_checkpoint_cache_detach(vs);
         colo_ram_cache_free(c.cache);
         return false;
     }
-    ram_colo_set_cache(vs, c.cache);
     setsockopt(sock_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     c.to_pvm = qemu_file_new_fd_output(rp_fd, false);
     colo_run_begin(c.colo, COLO_MODE_SECONDARY, colo_secondary_kick, &c);

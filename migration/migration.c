@@ -211,7 +211,7 @@ static bool migration_setup_stream(MigrationState *s, Error **errp)
     }
     /* COLO: the destination becomes the secondary, and RAM keeps its
      * dirty log after the initial migration for the checkpoints. */
-    ram_colo_set_keep(s->vmstate, colo);
+    ram_checkpoint_keep_logging(s->vmstate, colo);
     if (colo) {
         savevm_send_command(s->to_dst, SAVEVM_CMD_ENABLE_COLO, NULL, 0);
     }

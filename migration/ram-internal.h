@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * What ram.c (the live "ram" entry of precopy) and ram-colo.c (COLO's
+ * What ram.c (the live "ram" entry of precopy) and ram-checkpoint.c (COLO's
  * per-checkpoint RAM transfer and the secondary's RAM cache hook) share.
  */
 #ifndef MIGRATION_RAM_INTERNAL_H
@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "migration/colo-ram.h"
+#include "migration/colo-ram-cache.h"
 #include "migration/ram.h"
 
 /*
@@ -81,6 +81,9 @@ bool ram_load_stream_ok(QEMUFile *f, Error **errp);
 /* Validates and writes one page record (into the COLO cache if set). */
 bool ram_load_page(RamMigrationState *rs, QEMUFile *f, uint64_t gpa,
                    bool zero, Error **errp);
+/* The COLO secondary's dirty log (ram-checkpoint.c starts it): stopped
+ * if we started it, bitmaps freed. Also at unregister. */
+void ram_svm_log_release(RamMigrationState *rs);
 /* The state registered in s (the opaque of its "ram" entry), or NULL. */
 RamMigrationState *ram_migration_state(SaveVMState *s);
 

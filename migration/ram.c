@@ -773,12 +773,30 @@ void ram_migration_unregister(SaveVMState *s)
     if (!rs) {
         return;
     }
-    ram_colo_svm_log_stop(s);
+    ram_svm_log_release(rs);
     savevm_unregister(s, RAM_MIGRATION_IDSTR, 0);
     ram_save_cleanup(rs);
     ram_blocks_free(rs->load_blocks, rs->nr_load_blocks);
     g_mutex_clear(&rs->published_lock);
     g_free(rs);
+}
+
+void ram_svm_log_release(RamMigrationState *rs)
+{
+    if (rs->svm_logging && rs->kvm) {
+        Error *err = NULL;
+
+        if (!kvm_dirty_log_stop(rs->kvm, &err)) {
+            trace_ram_save_log_stop_failed(error_get_pretty(err));
+            error_free(err);
+        }
+    }
+    rs->svm_logging = false;
+    for (unsigned i = 0; rs->svm_dirty && rs->svm_dirty[i]; i++) {
+        g_free(rs->svm_dirty[i]);
+    }
+    g_free(rs->svm_dirty);
+    rs->svm_dirty = NULL;
 }
 
 /*
