@@ -143,8 +143,6 @@ bool colo_quitting(ColoState *c);
 void colo_begin_quit(ColoState *c);
 
 COLOStatus *colo_query_status(ColoState *c);
-/* Sends and flushes msg (no value); traced; errors name the message. */
-bool colo_send(QEMUFile *f, ColoMessage msg, Error **errp);
 /* err's message without a leading "COLO: ", for messages that say COLO
  * already; "connection ended" without an error. */
 const char *colo_error_reason(Error *err);

@@ -108,7 +108,9 @@ static bool colo_primary_presend(ColoPrimary *p, Error **errp)
     uint64_t pages;
 
     p->last_presend_us = migration_now_us();
-    colo_send_message(p->to_svm, COLO_MESSAGE_X_RAM_PRESEND);
+    if (!colo_send_message(p->to_svm, COLO_MESSAGE_X_RAM_PRESEND, errp)) {
+        return false;
+    }
     if (!ram_checkpoint_save(p->s->vmstate, p->to_svm, &pages, errp)) {
         error_prepend(errp, "COLO: pre-sending RAM: ");
         return false;
@@ -194,7 +196,7 @@ static QEMUFile *colo_primary_stop_and_capture(ColoPrimary *p,
     colo_notify(COLO_EVENT_CHECKPOINT_STOP, COLO_MODE_PRIMARY);
     /* The secondary loads on top of its running state with no reset:
      * every subsection must be in the blob. */
-    if (!savevm_state_save_devices(p->s->vmstate, devs, true, errp)) {
+    if (!savevm_state_save_device_blob(p->s->vmstate, devs, true, errp)) {
         qemu_fclose(devs);
         return NULL;
     }
@@ -238,7 +240,7 @@ static bool colo_primary_checkpoint(ColoPrimary *p, ColoTrigger why,
         !colo_primary_presend(p, errp)) {
         return false;
     }
-    if (!colo_send(p->to_svm, COLO_MESSAGE_CHECKPOINT_REQUEST, errp) ||
+    if (!colo_send_message(p->to_svm, COLO_MESSAGE_CHECKPOINT_REQUEST, errp) ||
         !colo_primary_receive(p, COLO_MESSAGE_CHECKPOINT_REPLY, errp)) {
         return false;
     }
@@ -251,12 +253,16 @@ static bool colo_primary_checkpoint(ColoPrimary *p, ColoTrigger why,
     }
     start = qemu_file_transferred(p->to_svm);
     blob = qemu_file_mem_output_data(devs, &len);
-    if (!colo_send(p->to_svm, COLO_MESSAGE_VMSTATE_SEND, errp) ||
+    if (!colo_send_message(p->to_svm, COLO_MESSAGE_VMSTATE_SEND, errp) ||
         !ram_checkpoint_save(p->s->vmstate, p->to_svm, &pages, errp)) {
         qemu_fclose(devs);
         return false;
     }
-    colo_send_message_value(p->to_svm, COLO_MESSAGE_VMSTATE_SIZE, len);
+    if (!colo_send_message_value(p->to_svm, COLO_MESSAGE_VMSTATE_SIZE, len,
+                                 errp)) {
+        qemu_fclose(devs);
+        return false;
+    }
     qemu_put_buffer(p->to_svm, blob, len);
     qemu_fflush(p->to_svm);
     qemu_fclose(devs);
@@ -264,7 +270,6 @@ static bool colo_primary_checkpoint(ColoPrimary *p, ColoTrigger why,
         error_prepend(errp, "COLO: sending the checkpoint: ");
         return false;
     }
-    trace_colo_send("vmstate-size");
     if (!colo_primary_receive(p, COLO_MESSAGE_VMSTATE_RECEIVED, errp)) {
         return false;
     }

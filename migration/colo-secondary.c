@@ -145,7 +145,7 @@ static bool colo_secondary_receive_checkpoint(ColoSecondary *c,
     if (!ram_checkpoint_svm_dirty_take(c->vs, &c->svm_dirty, errp)) {
         return false;
     }
-    if (!colo_send(c->to_pvm, COLO_MESSAGE_CHECKPOINT_REPLY, errp)) {
+    if (!colo_send_message(c->to_pvm, COLO_MESSAGE_CHECKPOINT_REPLY, errp)) {
         return false;
     }
     colo_secondary_set_rcv_timeout(c, true);
@@ -189,7 +189,7 @@ static bool colo_secondary_apply(ColoSecondary *c, size_t len,
         return false;
     }
     devs = qemu_file_new_mem_input(c->blob, len, false);
-    ok = loadvm_load_devices(c->vs, devs, errp);
+    ok = loadvm_load_device_blob(c->vs, devs, errp);
     qemu_fclose(devs);
     if (!ok) {
         error_prepend(errp, "COLO: loading the checkpoint's devices: ");
@@ -217,7 +217,8 @@ static bool colo_secondary_checkpoint(ColoSecondary *c, Error **errp)
         return false;
     }
     /* We hold it all: it is applied even if the primary is gone now. */
-    if (!colo_send(c->to_pvm, COLO_MESSAGE_VMSTATE_RECEIVED, &send_err)) {
+    if (!colo_send_message(c->to_pvm, COLO_MESSAGE_VMSTATE_RECEIVED,
+                           &send_err)) {
         trace_colo_secondary_send_failed(error_get_pretty(send_err));
     }
     /*
@@ -244,7 +245,7 @@ static bool colo_secondary_checkpoint(ColoSecondary *c, Error **errp)
         error_propagate(errp, send_err);
         return false;
     }
-    return colo_send(c->to_pvm, COLO_MESSAGE_VMSTATE_LOADED, errp);
+    return colo_send_message(c->to_pvm, COLO_MESSAGE_VMSTATE_LOADED, errp);
 }
 
 /* The primary is lost: the SVM waits, stopped, for the command. */
@@ -332,7 +333,7 @@ bool colo_secondary_run(MigrationIncoming *mis, ColoState *colo,
     vm_start();
     bql_unlock();
 
-    if (colo_send(c.to_pvm, COLO_MESSAGE_CHECKPOINT_READY, &err)) {
+    if (colo_send_message(c.to_pvm, COLO_MESSAGE_CHECKPOINT_READY, &err)) {
         for (;;) {
             if (colo_failover_state(c.colo) != FAILOVER_STATUS_NONE ||
                 colo_quitting(c.colo)) {

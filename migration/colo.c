@@ -104,17 +104,6 @@ COLOMode colo_mode(void)
     return colo_state_mode(colo_current());
 }
 
-bool colo_send(QEMUFile *f, ColoMessage msg, Error **errp)
-{
-    colo_send_message(f, msg);
-    trace_colo_send(colo_message_name(msg));
-    if (qemu_file_get_error(f, errp)) {
-        error_prepend(errp, "COLO: sending %s: ", colo_message_name(msg));
-        return false;
-    }
-    return true;
-}
-
 /* ---- wake-up and triggers ---- */
 
 int colo_wake_fd(ColoState *c)

@@ -377,7 +377,7 @@ bool loadvm_state(SaveVMState *s, QEMUFile *f, Error **errp)
     return ok;
 }
 
-bool loadvm_load_devices(SaveVMState *s, QEMUFile *f, Error **errp)
+bool loadvm_load_device_blob(SaveVMState *s, QEMUFile *f, Error **errp)
 {
     LoadVMContext c = { .s = s, .f = f, .devices_only = true };
     bool quit;

@@ -331,9 +331,10 @@ static bool savevm_save_full(QEMUFile *f, SaveVMEntry *se,
     return savevm_check(f, se, ok, local, errp);
 }
 
-static bool savevm_save_devices(SaveVMState *s, QEMUFile *f,
-                                struct json_object *sections,
-                                bool every_subsection, Error **errp)
+/* A FULL section per device entry, each described in sections if set. */
+static bool savevm_put_device_sections(SaveVMState *s, QEMUFile *f,
+                                       struct json_object *sections,
+                                       bool every_subsection, Error **errp)
 {
     for (guint i = 0; i < s->entries->len; i++) {
         SaveVMEntry *se = g_ptr_array_index(s->entries, i);
@@ -428,17 +429,18 @@ bool savevm_state_complete(SaveVMState *s, QEMUFile *f, Error **errp)
     bool ok;
 
     ok = savevm_complete_live_entries(s, f, sections, errp) &&
-         savevm_save_devices(s, f, sections, false, errp) &&
+         savevm_put_device_sections(s, f, sections, false, errp) &&
          savevm_put_eof(f, desc, errp);
     json_object_put(desc);
     return ok;
 }
 
-bool savevm_state_put_devices(SaveVMState *s, QEMUFile *f,
-                              bool every_subsection, Error **errp)
+bool savevm_state_complete_devices(SaveVMState *s, QEMUFile *f,
+                                   bool every_subsection, Error **errp)
 {
     struct json_object *sections = json_object_new_array();
-    bool ok = savevm_save_devices(s, f, sections, every_subsection, errp);
+    bool ok = savevm_put_device_sections(s, f, sections, every_subsection,
+                                         errp);
 
     qemu_fflush(f);
     ok = ok && !qemu_file_get_error(f, errp);
@@ -466,10 +468,10 @@ bool savevm_state_complete_live(SaveVMState *s, QEMUFile *f, Error **errp)
     return ok;
 }
 
-bool savevm_state_save_devices(SaveVMState *s, QEMUFile *f,
-                               bool every_subsection, Error **errp)
+bool savevm_state_save_device_blob(SaveVMState *s, QEMUFile *f,
+                                   bool every_subsection, Error **errp)
 {
-    if (!savevm_save_devices(s, f, NULL, every_subsection, errp)) {
+    if (!savevm_put_device_sections(s, f, NULL, every_subsection, errp)) {
         return false;
     }
     trace_savevm_record("eof");

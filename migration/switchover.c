@@ -156,7 +156,7 @@ static QEMUFile *migration_stop_and_capture_devices(MigrationState *s,
 
     *t_stop = migration_now_us();
     vm_stop(RUN_STATE_FINISH_MIGRATE);
-    if (!savevm_state_put_devices(s->vmstate, devs, false, errp)) {
+    if (!savevm_state_complete_devices(s->vmstate, devs, false, errp)) {
         qemu_fclose(devs);
         return NULL;
     }
@@ -319,7 +319,7 @@ static MigrationSwitchoverResult migration_strict_attempt(MigrationState *s,
         return migration_strict_abort(s, t_stop, false, errp);
     }
     /* Every subsection: a retry loads on top of this attempt. */
-    if (!savevm_state_put_devices(s->vmstate, f, true, errp)) {
+    if (!savevm_state_complete_devices(s->vmstate, f, true, errp)) {
         return MIGRATION_SWITCHOVER_FAILED;
     }
     trace_migration_switchover_step("devices", migration_now_us() - t_stop);

@@ -64,12 +64,14 @@ const ColoMessageInfo *colo_message_info(ColoMessage msg);
 const char *colo_message_name(ColoMessage msg);
 
 /*
- * Writes and flushes msg. Errors go to f's sticky error; check it with
- * qemu_file_get_error(). colo_send_message() is for messages without a
- * value, colo_send_message_value() for those with one (asserted).
+ * Writes and flushes msg, traced once. False on a stream error (f's
+ * sticky error, also in *errp as "COLO: sending vmstate-size: ...").
+ * colo_send_message() is for messages without a value,
+ * colo_send_message_value() for those with one (asserted).
  */
-void colo_send_message(QEMUFile *f, ColoMessage msg);
-void colo_send_message_value(QEMUFile *f, ColoMessage msg, uint64_t value);
+bool colo_send_message(QEMUFile *f, ColoMessage msg, Error **errp);
+bool colo_send_message_value(QEMUFile *f, ColoMessage msg, uint64_t value,
+                             Error **errp);
 
 /*
  * Reads one message and checks it is expect; when expect carries a value,
