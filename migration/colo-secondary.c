@@ -315,6 +315,7 @@ bool colo_secondary_run(MigrationIncoming *mis, ColoState *colo,
     };
     Error *err = NULL;
 
+    g_assert(bql_locked());
     c.cache = ram_checkpoint_cache_attach(vs, errp);
     if (!c.cache) {
         return false;

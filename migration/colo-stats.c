@@ -23,20 +23,21 @@ void colo_stats_destroy(ColoCheckpointStats *st)
 
 void colo_stats_reset(ColoCheckpointStats *st, COLOMode mode)
 {
-    g_mutex_lock(&st->lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&st->lock);
+
     st->mode = mode;
     st->checkpoints = 0;
     st->last_pause_us = st->max_pause_us = 0;
     st->last_pages = st->last_bytes = 0;
     memset(st->by_trigger, 0, sizeof(st->by_trigger));
     st->window_len = st->window_next = 0;
-    g_mutex_unlock(&st->lock);
 }
 
 void colo_stats_record(ColoCheckpointStats *st, int64_t pause_us,
                        uint64_t pages, uint64_t bytes, ColoTrigger why)
 {
-    g_mutex_lock(&st->lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&st->lock);
+
     st->checkpoints++;
     st->last_pause_us = pause_us;
     st->max_pause_us = MAX(st->max_pause_us, pause_us);
@@ -50,7 +51,6 @@ void colo_stats_record(ColoCheckpointStats *st, int64_t pause_us,
     if (st->window_len < COLO_STATS_WINDOW) {
         st->window_len++;
     }
-    g_mutex_unlock(&st->lock);
 }
 
 static int colo_cmp_i64(const void *a, const void *b)

@@ -108,11 +108,11 @@ COLOMode colo_mode(void)
 
 int colo_wake_fd(ColoState *c)
 {
-    g_mutex_lock(&c->lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&c->lock);
+
     if (c->wake_fd < 0) {
         c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     }
-    g_mutex_unlock(&c->lock);
     return c->wake_fd;
 }
 
@@ -154,16 +154,22 @@ bool colo_quitting(ColoState *c)
     return __atomic_load_n(&c->quitting, __ATOMIC_SEQ_CST);
 }
 
+/* The side's kick and its opaque, read together under the lock. */
+static ColoKickFn *colo_get_kick(ColoState *c, void **opaque)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&c->lock);
+
+    *opaque = c->kick_opaque;
+    return c->kick;
+}
+
 void colo_begin_quit(ColoState *c)
 {
     ColoKickFn *kick;
     void *opaque;
 
     __atomic_store_n(&c->quitting, true, __ATOMIC_SEQ_CST);
-    g_mutex_lock(&c->lock);
-    kick = c->kick;
-    opaque = c->kick_opaque;
-    g_mutex_unlock(&c->lock);
+    kick = colo_get_kick(c, &opaque);
     if (kick) {
         kick(opaque);
     }
@@ -191,55 +197,76 @@ bool colo_failover_move(ColoState *c, FailoverStatus old,
     return true;
 }
 
-bool colo_failover_request(ColoState *c, bool by_command, Error **errp)
-{
-    ColoKickFn *kick = NULL;
-    void *opaque = NULL;
-    bool relaunch = false;
+/* What the locked half of a failover request decided. */
+typedef enum ColoFailoverAsk {
+    COLO_ASK_REFUSED,           /* *errp set when by_command */
+    COLO_ASK_ACKNOWLEDGED,      /* a loss the primary noticed itself */
+    COLO_ASK_KICK,              /* require: kick the COLO thread */
+    COLO_ASK_RELAUNCH,          /* relaunch: the checkpoint's end runs it */
+} ColoFailoverAsk;
 
-    g_mutex_lock(&c->lock);
+/* COLO_ASK_KICK: *kick and *opaque are the kick to run, read in the
+ * same locked section as the move to require. */
+static ColoFailoverAsk colo_failover_ask(ColoState *c, bool by_command,
+                                         ColoKickFn **kick, void **opaque,
+                                         Error **errp)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&c->lock);
+
     if (colo_state_mode(c) == COLO_MODE_NONE) {
         /* The primary left COLO by itself when it lost the secondary;
          * the operator's (or fencing agent's) command acknowledges it. */
         if (by_command && c->unacked_peer_loss) {
             c->unacked_peer_loss = false;
-            g_mutex_unlock(&c->lock);
-            trace_colo_failover_acknowledged();
-            return true;
+            return COLO_ASK_ACKNOWLEDGED;
         }
-        g_mutex_unlock(&c->lock);
         error_setg(errp, "COLO is not active: there is nothing to fail "
                    "over");
-        return false;
+        return COLO_ASK_REFUSED;
     }
     if (!colo_failover_move(c, FAILOVER_STATUS_NONE, FAILOVER_STATUS_REQUIRE)) {
         /* The primary is leaving COLO by itself (it lost the secondary)
          * but has not ended the run yet: acknowledged as after the end. */
         if (by_command && c->loop_failover && !c->loss_acked) {
             c->loss_acked = true;
-            g_mutex_unlock(&c->lock);
-            trace_colo_failover_acknowledged();
-            return true;
+            return COLO_ASK_ACKNOWLEDGED;
         }
-        g_mutex_unlock(&c->lock);
         if (by_command) {
             error_setg(errp, "COLO failover is already activated");
         }
-        return false;
+        return COLO_ASK_REFUSED;
     }
     c->loop_failover = !by_command;
     if (c->in_checkpoint &&
         colo_failover_move(c, FAILOVER_STATUS_REQUIRE,
                            FAILOVER_STATUS_RELAUNCH)) {
-        relaunch = true;
-    } else {
-        kick = c->kick;
-        opaque = c->kick_opaque;
+        return COLO_ASK_RELAUNCH;
     }
-    g_mutex_unlock(&c->lock);
-    trace_colo_failover_request(by_command, relaunch);
-    if (kick) {
-        kick(opaque);
+    *kick = c->kick;
+    *opaque = c->kick_opaque;
+    return COLO_ASK_KICK;
+}
+
+bool colo_failover_request(ColoState *c, bool by_command, Error **errp)
+{
+    ColoKickFn *kick = NULL;
+    void *opaque = NULL;
+
+    switch (colo_failover_ask(c, by_command, &kick, &opaque, errp)) {
+    case COLO_ASK_REFUSED:
+        return false;
+    case COLO_ASK_ACKNOWLEDGED:
+        trace_colo_failover_acknowledged();
+        return true;
+    case COLO_ASK_RELAUNCH:
+        trace_colo_failover_request(by_command, true);
+        break;
+    case COLO_ASK_KICK:
+        trace_colo_failover_request(by_command, false);
+        if (kick) {
+            kick(opaque);
+        }
+        break;
     }
     colo_wake(c);
     return true;
@@ -247,28 +274,27 @@ bool colo_failover_request(ColoState *c, bool by_command, Error **errp)
 
 void colo_checkpoint_phase_enter(ColoState *c)
 {
-    g_mutex_lock(&c->lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&c->lock);
+
     c->in_checkpoint = true;
-    g_mutex_unlock(&c->lock);
 }
 
 bool colo_checkpoint_phase_leave(ColoState *c)
 {
-    bool relaunch;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&c->lock);
 
-    g_mutex_lock(&c->lock);
     c->in_checkpoint = false;
-    relaunch = colo_failover_state(c) == FAILOVER_STATUS_RELAUNCH;
-    g_mutex_unlock(&c->lock);
-    return relaunch;
+    return colo_failover_state(c) == FAILOVER_STATUS_RELAUNCH;
 }
 
 /* ---- runs ---- */
 
-void colo_run_begin(ColoState *c, COLOMode mode, ColoKickFn *kick,
-                    void *opaque)
+/* A new run's state; the mode last, so a reader seeing it sees the rest. */
+static void colo_run_reset(ColoState *c, COLOMode mode, ColoKickFn *kick,
+                           void *opaque)
 {
-    g_mutex_lock(&c->lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&c->lock);
+
     __atomic_store_n(&c->failover, FAILOVER_STATUS_NONE, __ATOMIC_SEQ_CST);
     __atomic_store_n(&c->triggers, 0, __ATOMIC_SEQ_CST);
     c->reason = COLO_EXIT_REASON_NONE;
@@ -279,10 +305,29 @@ void colo_run_begin(ColoState *c, COLOMode mode, ColoKickFn *kick,
     c->kick = kick;
     c->kick_opaque = opaque;
     __atomic_store_n(&c->mode, mode, __ATOMIC_SEQ_CST);
-    g_mutex_unlock(&c->lock);
+}
+
+void colo_run_begin(ColoState *c, COLOMode mode, ColoKickFn *kick,
+                    void *opaque)
+{
+    colo_run_reset(c, mode, kick, opaque);
     colo_wake_fd(c);
     colo_stats_reset(&c->stats, mode);
     trace_colo_run_begin(COLOMode_str(mode));
+}
+
+static void colo_run_record_end(ColoState *c, COLOMode mode,
+                                COLOExitReason reason, bool by_peer_loss)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&c->lock);
+
+    c->last_mode = mode;
+    c->reason = reason;
+    c->unacked_peer_loss = by_peer_loss && !c->loss_acked;
+    c->in_checkpoint = false;
+    c->kick = NULL;
+    c->kick_opaque = NULL;
+    __atomic_store_n(&c->mode, COLO_MODE_NONE, __ATOMIC_SEQ_CST);
 }
 
 void colo_run_end(ColoState *c, COLOExitReason reason, bool by_peer_loss)
@@ -295,15 +340,7 @@ void colo_run_end(ColoState *c, COLOExitReason reason, bool by_peer_loss)
         colo_failover_move(c, st, FAILOVER_STATUS_ACTIVE);
     }
     colo_failover_move(c, FAILOVER_STATUS_ACTIVE, FAILOVER_STATUS_COMPLETED);
-    g_mutex_lock(&c->lock);
-    c->last_mode = mode;
-    c->reason = reason;
-    c->unacked_peer_loss = by_peer_loss && !c->loss_acked;
-    c->in_checkpoint = false;
-    c->kick = NULL;
-    c->kick_opaque = NULL;
-    __atomic_store_n(&c->mode, COLO_MODE_NONE, __ATOMIC_SEQ_CST);
-    g_mutex_unlock(&c->lock);
+    colo_run_record_end(c, mode, reason, by_peer_loss);
     trace_colo_run_end(COLOMode_str(mode), COLOExitReason_str(reason));
     qapi_event_send_colo_exit(mode, reason);
 }
@@ -318,8 +355,8 @@ const char *colo_error_reason(Error *err)
 COLOStatus *colo_query_status(ColoState *c)
 {
     COLOStatus *st = g_new0(COLOStatus, 1);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&c->lock);
 
-    g_mutex_lock(&c->lock);
     st->mode = colo_state_mode(c);
     st->last_mode = c->last_mode;
     if (st->mode != COLO_MODE_NONE) {
@@ -329,6 +366,5 @@ COLOStatus *colo_query_status(ColoState *c)
     } else {
         st->reason = c->reason;
     }
-    g_mutex_unlock(&c->lock);
     return st;
 }

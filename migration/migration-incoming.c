@@ -41,7 +41,10 @@ struct MigrationIncoming {
     MigrationChannel ch;
     int rp_fd;                  /* after open-return-path, else -1 */
     bool colo;                  /* the source sent enable-colo */
-    bool bql_held;              /* incoming thread, since switchover-start */
+    /* Incoming thread: it holds the BQL since switchover-start (taken in
+     * incoming_switchover_start, dropped in incoming_switchover_abort or
+     * at the end of incoming_thread; migration-internal.h). */
+    bool bql_held;
     int64_t switchover_us;      /* when switchover-start arrived */
     pthread_t thread;
     bool thread_joinable;       /* BQL: started and not yet joined */
@@ -127,6 +130,7 @@ static LoadVMCommandResult incoming_switchover_abort(const uint8_t *data,
 
     trace_migration_incoming_command("switchover-abort");
     if (mis->bql_held) {
+        g_assert(bql_locked());
         mis->bql_held = false;
         bql_unlock();
     }
@@ -228,6 +232,7 @@ static void *incoming_thread(void *opaque)
     if (!mis->bql_held) {
         bql_lock();
     }
+    g_assert(bql_locked());
     mis->bql_held = false;
     if (ok && mis->colo) {
         ok = colo_secondary_run(mis, mis->owner->colo, vs, mis->from_src,
@@ -396,12 +401,9 @@ void migration_incoming_colo_started(MigrationIncoming *mis)
 bool migration_incoming_has_connection(void)
 {
     MigrationIncoming *mis = migration_current()->incoming;
-    bool open;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mis->lock);
 
-    g_mutex_lock(&mis->lock);
-    open = mis->from_src != NULL;
-    g_mutex_unlock(&mis->lock);
-    return open;
+    return mis->from_src != NULL;
 }
 
 void migration_incoming_yank(void)
@@ -411,11 +413,11 @@ void migration_incoming_yank(void)
 
 void migration_incoming_cut(MigrationIncoming *mis)
 {
-    g_mutex_lock(&mis->lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mis->lock);
+
     if (mis->from_src) {
         trace_migration_yank("incoming");
         qemu_file_shutdown(mis->from_src);
         migration_channel_shutdown(&mis->ch);
     }
-    g_mutex_unlock(&mis->lock);
 }

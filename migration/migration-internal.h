@@ -10,6 +10,14 @@
  * migration thread writes and QMP reads. status is an atomic int so that
  * migrate_cancel can read it without the lock. The BQL is taken by the
  * migration thread to stop, save devices and resume.
+ *
+ * Locks are scoped (BQL_LOCK_GUARD, g_autoptr(GMutexLocker)) except two,
+ * taken in one function and released in another (both asserted):
+ * - the incoming thread takes the BQL at the switchover-start command
+ *   and holds it across further commands and sections until
+ *   switchover-abort or the end of the load (MigrationIncoming.bql_held);
+ * - colo_secondary_run() is entered and left with the BQL held and drops
+ *   it for the checkpoint loop (colo-internal.h).
  */
 #ifndef MIGRATION_MIGRATION_INTERNAL_H
 #define MIGRATION_MIGRATION_INTERNAL_H
@@ -196,6 +204,9 @@ MigrationSwitchoverResult migration_switchover(MigrationState *s);
 MigrationSwitchoverResult migration_switchover_strict(MigrationState *s);
 /* Reads return-path messages that arrived (late pongs) without waiting. */
 void migration_rp_poll(MigrationState *s);
+/* Strict, after the last abort: reads the return path until that
+ * attempt's late pong arrived or deadline_us (monotonic) passed. */
+void migration_rp_wait_late_pong(MigrationState *s, int64_t deadline_us);
 
 /* yank: an outgoing connection is open; shut it down (any thread). */
 bool migration_has_connection(void);

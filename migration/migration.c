@@ -33,6 +33,8 @@
 
 /* Bandwidth is measured over windows of at least this long. */
 #define MIGRATION_BW_WINDOW_US  100000
+/* Strict failure: how long to wait for the last attempt's late pong. */
+#define MIGRATION_LATE_PONG_WAIT_US (2 * 1000000)
 
 /*
  * The process's migration object, the one root that QMP commands and the
@@ -131,13 +133,13 @@ bool migration_is_active(MigrationState *s)
 
 void migration_set_error(MigrationState *s, Error *err)
 {
-    g_mutex_lock(&s->lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
     if (!s->error) {
         s->error = err;
-        err = NULL;
+    } else {
+        error_free(err);
     }
-    g_mutex_unlock(&s->lock);
-    error_free(err);
 }
 
 static bool migration_cancelled(MigrationState *s)
@@ -272,9 +274,9 @@ static void migration_record_throughput(MigrationState *s)
     uint64_t bytes = qemu_file_transferred(s->to_dst);
     int64_t now = migration_now_us();
 
-    g_mutex_lock(&s->lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
     s->mbps = migration_mbps(bytes, now - s->start_us - s->setup_us);
-    g_mutex_unlock(&s->lock);
 }
 
 static void migration_emit_pass(MigrationState *s, uint64_t sync_count)
@@ -322,20 +324,18 @@ static bool migration_iterate(MigrationState *s, int64_t *window_us,
 static Error *migration_strict_failure(MigrationState *s)
 {
     Error *err = NULL;
-    int64_t deadline = migration_now_us() + 2000000;
 
     /* The last aborted attempt's pong tells what it really needed. */
-    while (s->has_rp && migration_now_us() < deadline &&
-           s->strict_stop_us) {
-        migration_rp_poll(s);
-        g_usleep(10000);
+    if (s->has_rp) {
+        migration_rp_wait_late_pong(s, migration_now_us() +
+                                       MIGRATION_LATE_PONG_WAIT_US);
     }
-    g_mutex_lock(&s->lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
     error_setg(&err, "downtime-limit of %" PRIu64 " ms cannot be met (last "
                "switchover needed %" PRId64 " ms)",
                migrate_downtime_limit_ms(&s->opts),
                s->strict_last_overrun_ms);
-    g_mutex_unlock(&s->lock);
     return err;
 }
 
@@ -564,23 +564,20 @@ void qmp_migrate_cancel(Error **errp)
         return;         /* it ended meanwhile */
     }
     /* Unblock the thread wherever it waits on the peer. */
-    g_mutex_lock(&s->lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
     if (s->to_dst) {
         qemu_file_shutdown(s->to_dst);
     }
     migration_channel_shutdown(&s->ch);
-    g_mutex_unlock(&s->lock);
 }
 
 bool migration_has_connection(void)
 {
     MigrationState *s = migration_current();
-    bool open;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
 
-    g_mutex_lock(&s->lock);
-    open = s->to_dst != NULL;
-    g_mutex_unlock(&s->lock);
-    return open;
+    return s->to_dst != NULL;
 }
 
 /* yank: the peer is gone as far as we care; the thread fails (or, in
@@ -589,13 +586,13 @@ void migration_yank(void)
 {
     MigrationState *s = migration_current();
 
-    g_mutex_lock(&s->lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
     if (s->to_dst) {
         trace_migration_yank("outgoing");
         qemu_file_shutdown(s->to_dst);
         migration_channel_shutdown(&s->ch);
     }
-    g_mutex_unlock(&s->lock);
 }
 
 static void migration_fill_info(MigrationState *s, MigrationInfo *info)

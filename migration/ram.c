@@ -186,9 +186,9 @@ static void ram_blocks_free(RamBlockMig *b, unsigned nr)
 void ram_stats_publish(RamMigrationState *rs)
 {
     rs->st.remaining = rs->dirty_pages * GUEST_PAGE_SIZE;
-    g_mutex_lock(&rs->published_lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&rs->published_lock);
+
     rs->published = rs->st;
-    g_mutex_unlock(&rs->published_lock);
 }
 
 const RamMigrationStats *ram_migration_stats(SaveVMState *s)
@@ -206,9 +206,9 @@ void ram_migration_stats_snapshot(SaveVMState *s, RamMigrationStats *out)
         memset(out, 0, sizeof(*out));
         return;
     }
-    g_mutex_lock(&rs->published_lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&rs->published_lock);
+
     *out = rs->published;
-    g_mutex_unlock(&rs->published_lock);
 }
 
 void ram_migration_stats_reset(SaveVMState *s)
@@ -216,9 +216,10 @@ void ram_migration_stats_reset(SaveVMState *s)
     RamMigrationState *rs = ram_migration_state(s);
 
     if (rs) {
-        g_mutex_lock(&rs->published_lock);
+        g_autoptr(GMutexLocker) locker =
+            g_mutex_locker_new(&rs->published_lock);
+
         memset(&rs->published, 0, sizeof(rs->published));
-        g_mutex_unlock(&rs->published_lock);
     }
 }
 

@@ -48,6 +48,24 @@
 /* Longest wait for "resumed" once everything was sent. */
 #define MIGRATION_RESUMED_TIMEOUT_US    (30 * 1000000)
 
+/*
+ * The pong of aborted attempt number attempt, arriving late, tells what
+ * that switchover really needed: recorded as the last overrun.
+ */
+static void migration_note_late_pong(MigrationState *s, const MigRpMsg *msg,
+                                     uint32_t attempt)
+{
+    if (msg->type != MIG_RP_PONG || !s->strict_stop_us ||
+        mig_be32(msg->data) != attempt) {
+        return;
+    }
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+    s->strict_last_overrun_ms = (migration_now_us() - s->strict_stop_us +
+                                 s->learned_go_us) / 1000;
+    s->strict_stop_us = 0;
+}
+
 /* Waits for a message of type want (others handled by rp_poll rules). */
 static bool migration_rp_wait(MigrationState *s, MigRpType want,
                               uint32_t pong_value, int64_t deadline_us,
@@ -68,16 +86,7 @@ static bool migration_rp_wait(MigrationState *s, MigRpType want,
             (want != MIG_RP_PONG || mig_be32(msg->data) == pong_value)) {
             return true;
         }
-        /* A late pong of an aborted attempt: what it really needed. */
-        if (msg->type == MIG_RP_PONG && s->strict_stop_us &&
-            mig_be32(msg->data) == s->strict_attempt - 1) {
-            g_mutex_lock(&s->lock);
-            s->strict_last_overrun_ms = (migration_now_us() -
-                                         s->strict_stop_us +
-                                         s->learned_go_us) / 1000;
-            g_mutex_unlock(&s->lock);
-            s->strict_stop_us = 0;
-        }
+        migration_note_late_pong(s, msg, s->strict_attempt - 1);
     }
 }
 
@@ -86,15 +95,17 @@ void migration_rp_poll(MigrationState *s)
     MigRpMsg msg;
 
     while (mig_rp_read(&s->rp, 0, &msg, NULL) > 0) {
-        if (msg.type == MIG_RP_PONG && s->strict_stop_us &&
-            mig_be32(msg.data) == s->strict_attempt) {
-            g_mutex_lock(&s->lock);
-            s->strict_last_overrun_ms = (migration_now_us() -
-                                         s->strict_stop_us +
-                                         s->learned_go_us) / 1000;
-            g_mutex_unlock(&s->lock);
-            s->strict_stop_us = 0;
-        }
+        migration_note_late_pong(s, &msg, s->strict_attempt);
+    }
+}
+
+void migration_rp_wait_late_pong(MigrationState *s, int64_t deadline_us)
+{
+    MigRpMsg msg;
+
+    while (s->strict_stop_us &&
+           mig_rp_read(&s->rp, deadline_us, &msg, NULL) > 0) {
+        migration_note_late_pong(s, &msg, s->strict_attempt);
     }
 }
 
@@ -128,10 +139,10 @@ static void migration_record_downtime(MigrationState *s, int64_t t_stop)
 {
     int64_t downtime_us = migration_now_us() - t_stop;
 
-    g_mutex_lock(&s->lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
     /* Rounded up: the reported figure is never below the measured one. */
     s->downtime_ms = (downtime_us + 999) / 1000;
-    g_mutex_unlock(&s->lock);
 }
 
 static MigrationSwitchoverResult migration_switchover_failed(
