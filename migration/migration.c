@@ -321,10 +321,9 @@ static bool migration_iterate(MigrationState *s, int64_t *window_us,
     return !qemu_file_get_error(s->to_dst, errp);
 }
 
-static Error *migration_strict_failure(MigrationState *s)
+/* The strict SLA failed for good: sets *errp with what it needed. */
+static void migration_strict_failure(MigrationState *s, Error **errp)
 {
-    Error *err = NULL;
-
     /* The last aborted attempt's pong tells what it really needed. */
     if (s->has_rp) {
         migration_rp_wait_late_pong(s, migration_now_us() +
@@ -332,11 +331,10 @@ static Error *migration_strict_failure(MigrationState *s)
     }
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
 
-    error_setg(&err, "downtime-limit of %" PRIu64 " ms cannot be met (last "
+    error_setg(errp, "downtime-limit of %" PRIu64 " ms cannot be met (last "
                "switchover needed %" PRId64 " ms)",
                migrate_downtime_limit_ms(&s->opts),
                s->strict_last_overrun_ms);
-    return err;
 }
 
 /* Iterates until a switchover hands the guest over. */
@@ -381,7 +379,7 @@ static bool migration_run(MigrationState *s, Error **errp)
             return false;
         case MIGRATION_SWITCHOVER_ABORTED:
             if (s->strict_aborts >= MIGRATION_STRICT_MAX_ABORTS) {
-                error_propagate(errp, migration_strict_failure(s));
+                migration_strict_failure(s, errp);
                 return false;
             }
             window_us = migration_now_us();

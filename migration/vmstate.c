@@ -272,6 +272,7 @@ static bool vmstate_load_field(QEMUFile *f, const VMStateDescription *vmsd,
                                const VMStateField *fd, void *opaque,
                                Error **errp)
 {
+    ERRP_GUARD();
     uint8_t *base = (uint8_t *)opaque + fd->offset;
     uint64_t n = vmstate_field_count(fd, opaque);
     g_autofree char *what = g_strdup_printf("field '%s'", fd->name);
@@ -302,13 +303,10 @@ static bool vmstate_load_field(QEMUFile *f, const VMStateDescription *vmsd,
         break;
     case VMS_TYPE_STRUCT:
         for (uint64_t i = 0; i < n; i++) {
-            Error *local = NULL;
-
             if (!vmstate_load(f, fd->vmsd, base + i * fd->size,
-                              fd->vmsd->version_id, &local)) {
-                error_prepend(&local, "vmstate '%s' field '%s[%" PRIu64
+                              fd->vmsd->version_id, errp)) {
+                error_prepend(errp, "vmstate '%s' field '%s[%" PRIu64
                               "]': ", vmsd->name, fd->name, i);
-                error_propagate(errp, local);
                 return false;
             }
         }
