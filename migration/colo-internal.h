@@ -157,8 +157,12 @@ bool colo_primary_run(struct MigrationState *s);
 
 /*
  * Secondary, on the incoming thread once the initial migration loaded
- * (BQL held on entry and on return): runs COLO until failover. False:
- * COLO could not start (*errp set; the VM was not started).
+ * (BQL held on entry and on return, dropped in between): runs COLO until
+ * failover. False: COLO could not start (*errp set; the VM was not
+ * started), and the destination exits as for any failed migration. Once
+ * COLO started it returns true whatever the primary sent: a bad
+ * checkpoint is never a reason for the secondary to exit (the exit rule,
+ * migration-incoming.c and docs/migration.md).
  */
 struct MigrationIncoming;
 bool colo_secondary_run(struct MigrationIncoming *mis, ColoState *colo,

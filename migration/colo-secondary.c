@@ -360,5 +360,7 @@ bool colo_secondary_run(MigrationIncoming *mis, ColoState *colo,
     colo_ram_cache_free(c.cache);
     g_free(c.blob);
     bql_lock();
+    /* Whatever ended the run, the secondary failed over and lives on:
+     * a COLO secondary never exits on a bad checkpoint. */
     return true;
 }

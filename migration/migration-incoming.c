@@ -13,8 +13,9 @@
  * and keeps loading; its partial state is overwritten by the next attempt
  * before any vCPU runs (see switchover.c). After EOF the thread starts the
  * vCPUs (unless -S: then the VM is paused), tells the source "resumed",
- * and the status becomes completed. A load error is fatal, as in QEMU:
- * the error is printed and the process exits with status 1.
+ * and the status becomes completed. A failed load ends the process, as
+ * in QEMU; a running COLO secondary never does (the exit rule:
+ * migration_incoming_exit_on_failure()).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -174,11 +175,32 @@ static LoadVMCommandResult incoming_ping(const uint8_t *data, uint16_t len,
 
 /* ---- the incoming thread ---- */
 
-static void incoming_fail_bh(void *opaque)
+/*
+ * The exit rule (docs/migration.md, "When the destination exits"). The
+ * one place a peer's bytes end the process, and only here:
+ *
+ * - A destination whose incoming migration fails (the stream cannot be
+ *   loaded, the transport broke, the thread could not start) reports the
+ *   error and exits with status 1. This is QEMU's behaviour, and what
+ *   users and libvirt expect: the process never ran the guest, holds a
+ *   half-loaded one, and is only useful restarted. STYLE.md's rule that
+ *   nothing a peer sends ends the process has this one, deliberate,
+ *   exception.
+ * - A COLO secondary never gets here once its COLO run has started
+ *   (colo_secondary_run() returns true from then on): a bad checkpoint
+ *   is rejected whole, the secondary keeps its last good state, and it
+ *   waits for a failover, after which its guest runs (or stays paused
+ *   when a checkpoint failed halfway through its apply). Only a failure
+ *   before COLO started (the initial migration itself, or the RAM cache
+ *   it needs) is an ordinary failed migration.
+ *
+ * Runs as a bottom half on the main loop, so that a quit that stops the
+ * incoming thread (migration_incoming_shutdown) never turns into an exit.
+ */
+static void migration_incoming_exit_on_failure(void *opaque)
 {
     MigrationIncoming *mis = opaque;
 
-    /* QEMU's behaviour: a destination that cannot load exits. */
     error_report("load of migration failed: %s",
                  error_get_pretty(mis->error));
     exit(EXIT_FAILURE);
@@ -235,6 +257,8 @@ static void *incoming_thread(void *opaque)
     g_assert(bql_locked());
     mis->bql_held = false;
     if (ok && mis->colo) {
+        /* False only when COLO could not start; once it ran, whatever a
+         * checkpoint held, it returns true (the exit rule above). */
         ok = colo_secondary_run(mis, mis->owner->colo, vs, mis->from_src,
                                 mis->ch.fd, mis->rp_fd, &err);
         if (ok) {
@@ -246,7 +270,7 @@ static void *incoming_thread(void *opaque)
     if (!ok) {
         mis->error = err;
         incoming_set_status(mis, MIGRATION_STATUS_FAILED);
-        main_loop_schedule_bh(incoming_fail_bh, mis);
+        main_loop_schedule_bh(migration_incoming_exit_on_failure, mis);
     }
     g_mutex_lock(&mis->lock);
     qemu_fclose(mis->from_src);
@@ -272,7 +296,7 @@ static void incoming_accept(MigrationChannel *ch, void *opaque)
         error_setg_errno(&mis->error, errno,
                          "cannot start the incoming migration thread");
         incoming_set_status(mis, MIGRATION_STATUS_FAILED);
-        main_loop_schedule_bh(incoming_fail_bh, mis);
+        main_loop_schedule_bh(migration_incoming_exit_on_failure, mis);
         return;
     }
     mis->thread_joinable = true;
