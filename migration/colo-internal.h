@@ -151,9 +151,11 @@ const char *colo_error_reason(Error *err);
 
 /* Primary: kept out of migration-internal.h's users. */
 struct MigrationState;
-/* After the initial switchover: runs COLO until failover. The guest is
- * stopped on entry and runs on return. False: the error is recorded in s. */
-bool colo_primary_run(struct MigrationState *s);
+/* After the initial switchover: runs COLO until failover, whatever ends
+ * it (a lost secondary, a failover command, quit); the status goes
+ * active -> colo, and the migration completes on return. The guest is
+ * stopped on entry and runs on return. */
+void colo_primary_run(struct MigrationState *s);
 
 /*
  * Secondary, on the incoming thread once the initial migration loaded

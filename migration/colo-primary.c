@@ -60,7 +60,8 @@ static void colo_set_socket_timeouts(int fd)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-/* Called under the COLO state lock by a failover request or quit. */
+/* Called by a failover request or quit, after it dropped the COLO state
+ * lock (a kick may block on the transport's lock). */
 static void colo_primary_kick(void *opaque)
 {
     ColoPrimary *p = opaque;
@@ -317,7 +318,7 @@ static void colo_primary_failover(ColoPrimary *p, Error *err)
                  !requested);
 }
 
-bool colo_primary_run(MigrationState *s)
+void colo_primary_run(MigrationState *s)
 {
     ColoPrimary p = {
         .s = s,
@@ -348,5 +349,4 @@ bool colo_primary_run(MigrationState *s)
     }
     colo_primary_failover(&p, err);
     qemu_fclose(p.from_svm);
-    return true;
 }

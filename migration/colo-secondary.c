@@ -73,7 +73,8 @@ static void colo_secondary_set_rcv_timeout(ColoSecondary *c, bool bounded)
     setsockopt(c->sock_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
-/* Called under the COLO state lock by a failover request or quit. */
+/* Called by a failover request or quit, after it dropped the COLO state
+ * lock (a kick may block on the transport's lock). */
 static void colo_secondary_kick(void *opaque)
 {
     ColoSecondary *c = opaque;

