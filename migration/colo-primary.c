@@ -67,7 +67,7 @@ static void colo_primary_kick(void *opaque)
     ColoPrimary *p = opaque;
 
     qemu_file_shutdown(p->from_svm);
-    migration_yank();
+    migration_cut(p->s);
 }
 
 /* A receive that failed: say what the secondary did. */
@@ -300,7 +300,7 @@ static void colo_primary_failover(ColoPrimary *p, Error *err)
     colo_failover_move(p->colo, FAILOVER_STATUS_RELAUNCH,
                        FAILOVER_STATUS_ACTIVE);
     /* The secondary must notice at once that it is on its own. */
-    migration_yank();
+    migration_cut(p->s);
     if (err && !requested && !colo_quitting(p->colo)) {
         error_report("COLO: lost the secondary (%s); the guest carries on "
                      "unprotected", colo_error_reason(err));

@@ -208,9 +208,13 @@ void migration_rp_poll(MigrationState *s);
  * attempt's late pong arrived or deadline_us (monotonic) passed. */
 void migration_rp_wait_late_pong(MigrationState *s, int64_t deadline_us);
 
-/* yank: an outgoing connection is open; shut it down (any thread). */
+/* yank: the process's (migration_current()) outgoing connection is open;
+ * shut it down (any thread). */
 bool migration_has_connection(void);
 void migration_yank(void);
+/* Shuts s's outgoing connection down, if open; the status is left alone
+ * (the thread fails, or a COLO primary fails over). Any thread. */
+void migration_cut(MigrationState *s);
 
 /* ---- migration-incoming.c ---- */
 

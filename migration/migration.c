@@ -582,8 +582,11 @@ bool migration_has_connection(void)
  * COLO, fails over). Unlike migrate_cancel the status is left alone. */
 void migration_yank(void)
 {
-    MigrationState *s = migration_current();
+    migration_cut(migration_current());
+}
 
+void migration_cut(MigrationState *s)
+{
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
 
     if (s->to_dst) {
