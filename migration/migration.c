@@ -600,10 +600,12 @@ static void migration_fill_info(MigrationState *s, MigrationInfo *info)
 {
     MigrationStatus st = migration_status(s);
     int64_t now = migration_now_us();
+    /* Taken before RAM's published_lock (migration_ram_stats), never
+     * after it. */
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
 
     info->has_status = true;
     info->status = st;
-    g_mutex_lock(&s->lock);
     info->has_total_time = true;
     info->total_time = ((s->end_us ? s->end_us : now) - s->start_us) / 1000;
     if (st != MIGRATION_STATUS_SETUP) {
@@ -628,12 +630,9 @@ static void migration_fill_info(MigrationState *s, MigrationInfo *info)
         info->has_x_strict_last_overrun = true;
         info->x_strict_last_overrun = s->strict_last_overrun_ms;
     }
-    g_mutex_unlock(&s->lock);
     if (st != MIGRATION_STATUS_SETUP) {
         info->ram = migration_ram_stats(s, NULL);
-        g_mutex_lock(&s->lock);
         info->ram->mbps = s->mbps;
-        g_mutex_unlock(&s->lock);
     }
 }
 
