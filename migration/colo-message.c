@@ -69,7 +69,8 @@ const char *colo_message_name(ColoMessage msg)
     return info ? info->name : "unknown";
 }
 
-static void colo_put(QEMUFile *f, ColoMessage msg, uint64_t value)
+static bool colo_put(QEMUFile *f, ColoMessage msg, uint64_t value,
+                     Error **errp)
 {
     const ColoMessageInfo *info = colo_message_info(msg);
 
@@ -79,18 +80,24 @@ static void colo_put(QEMUFile *f, ColoMessage msg, uint64_t value)
     }
     qemu_fflush(f);
     trace_colo_send_message(info->name, value, qemu_file_get_error(f, NULL));
+    if (qemu_file_get_error(f, errp)) {
+        error_prepend(errp, "COLO: sending %s: ", info->name);
+        return false;
+    }
+    return true;
 }
 
-void colo_send_message(QEMUFile *f, ColoMessage msg)
+bool colo_send_message(QEMUFile *f, ColoMessage msg, Error **errp)
 {
     g_assert(!colo_message_info(msg)->has_value);
-    colo_put(f, msg, 0);
+    return colo_put(f, msg, 0, errp);
 }
 
-void colo_send_message_value(QEMUFile *f, ColoMessage msg, uint64_t value)
+bool colo_send_message_value(QEMUFile *f, ColoMessage msg, uint64_t value,
+                             Error **errp)
 {
     g_assert(colo_message_info(msg)->has_value);
-    colo_put(f, msg, value);
+    return colo_put(f, msg, value, errp);
 }
 
 /* Turns f's sticky error into *errp, naming what we were waiting for. */

@@ -187,7 +187,7 @@ void colo_output_write(ColoOutput *o, const uint8_t *buf, size_t len)
  * secondary, nowhere), then bytes pass through. */
 static void colo_output_end_run(ColoOutput *o)
 {
-    if (o->mode == COLO_MODE_SECONDARY && colo_quitting()) {
+    if (o->mode == COLO_MODE_SECONDARY && colo_quitting(colo_current())) {
         colo_output_discard(o, &o->current, "quit");
     } else {
         colo_output_release(o, &o->sealed, "failover");

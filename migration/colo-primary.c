@@ -35,6 +35,7 @@
 
 typedef struct ColoPrimary {
     MigrationState *s;
+    ColoState *colo;            /* s->colo */
     QEMUFile *to_svm;           /* the migration stream */
     QEMUFile *from_svm;         /* the return path */
     bool loaded_pending;        /* vmstate-loaded of the last checkpoint */
@@ -59,13 +60,14 @@ static void colo_set_socket_timeouts(int fd)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-/* Called under the COLO state lock by a failover request or quit. */
+/* Called by a failover request or quit, after it dropped the COLO state
+ * lock (a kick may block on the transport's lock). */
 static void colo_primary_kick(void *opaque)
 {
     ColoPrimary *p = opaque;
 
     qemu_file_shutdown(p->from_svm);
-    migration_yank();
+    migration_cut(p->s);
 }
 
 /* A receive that failed: say what the secondary did. */
@@ -90,9 +92,10 @@ static bool colo_primary_receive(ColoPrimary *p, ColoMessage msg,
     return true;
 }
 
-static bool colo_primary_stop_requested(void)
+static bool colo_primary_stop_requested(ColoPrimary *p)
 {
-    return colo_failover_state() != FAILOVER_STATUS_NONE || colo_quitting();
+    return colo_failover_state(p->colo) != FAILOVER_STATUS_NONE ||
+           colo_quitting(p->colo);
 }
 
 /*
@@ -106,8 +109,10 @@ static bool colo_primary_presend(ColoPrimary *p, Error **errp)
     uint64_t pages;
 
     p->last_presend_us = migration_now_us();
-    colo_send_message(p->to_svm, COLO_MESSAGE_X_RAM_PRESEND);
-    if (!ram_colo_save_checkpoint(p->s->vmstate, p->to_svm, &pages, errp)) {
+    if (!colo_send_message(p->to_svm, COLO_MESSAGE_X_RAM_PRESEND, errp)) {
+        return false;
+    }
+    if (!ram_checkpoint_save(p->s->vmstate, p->to_svm, &pages, errp)) {
         error_prepend(errp, "COLO: pre-sending RAM: ");
         return false;
     }
@@ -129,10 +134,10 @@ static bool colo_primary_wait(ColoPrimary *p, ColoTrigger *why, Error **errp)
         int64_t now, due, timeout_ms;
         struct pollfd fds[2];
 
-        if (colo_primary_stop_requested()) {
+        if (colo_primary_stop_requested(p)) {
             return false;
         }
-        triggers = colo_take_triggers();
+        triggers = colo_take_triggers(p->colo);
         if (triggers) {
             *why = (triggers & (1u << COLO_TRIGGER_COMPARE)) ?
                    COLO_TRIGGER_COMPARE : COLO_TRIGGER_REQUEST;
@@ -141,7 +146,7 @@ static bool colo_primary_wait(ColoPrimary *p, ColoTrigger *why, Error **errp)
         now = migration_now_us();
         /* As QEMU: every delay ms, counted from the last trigger. */
         due = p->last_start_us +
-              (int64_t)migrate_checkpoint_delay_ms() * 1000;
+              (int64_t)migrate_checkpoint_delay_ms(&p->s->opts) * 1000;
         if (now >= due) {
             *why = COLO_TRIGGER_PERIODIC;
             return true;
@@ -155,7 +160,8 @@ static bool colo_primary_wait(ColoPrimary *p, ColoTrigger *why, Error **errp)
         timeout_ms = MIN(due - now,
                          p->last_presend_us + COLO_PRESEND_INTERVAL_US - now);
         timeout_ms = (timeout_ms + 999) / 1000;
-        fds[0] = (struct pollfd) { .fd = colo_wake_fd(), .events = POLLIN };
+        fds[0] = (struct pollfd) { .fd = colo_wake_fd(p->colo),
+                                   .events = POLLIN };
         fds[1] = (struct pollfd) { .fd = rp_fd, .events = POLLIN };
         if (poll(fds, 2, MIN(timeout_ms, 1000)) < 0 && errno != EINTR) {
             error_setg_errno(errp, errno, "COLO: poll");
@@ -183,8 +189,6 @@ static QEMUFile *colo_primary_stop_and_capture(ColoPrimary *p,
 {
     BQL_LOCK_GUARD();
     QEMUFile *devs = qemu_file_new_mem_output();
-    bool send_all = vmstate_send_all();
-    bool ok;
 
     *t_stop = migration_now_us();
     p->guest_was_running = runstate_is_running();
@@ -193,10 +197,7 @@ static QEMUFile *colo_primary_stop_and_capture(ColoPrimary *p,
     colo_notify(COLO_EVENT_CHECKPOINT_STOP, COLO_MODE_PRIMARY);
     /* The secondary loads on top of its running state with no reset:
      * every subsection must be in the blob. */
-    vmstate_set_send_all(true);
-    ok = savevm_state_save_devices(p->s->vmstate, devs, errp);
-    vmstate_set_send_all(send_all);
-    if (!ok) {
+    if (!savevm_state_save_device_blob(p->s->vmstate, devs, true, errp)) {
         qemu_fclose(devs);
         return NULL;
     }
@@ -240,11 +241,11 @@ static bool colo_primary_checkpoint(ColoPrimary *p, ColoTrigger why,
         !colo_primary_presend(p, errp)) {
         return false;
     }
-    if (!colo_send(p->to_svm, COLO_MESSAGE_CHECKPOINT_REQUEST, errp) ||
+    if (!colo_send_message(p->to_svm, COLO_MESSAGE_CHECKPOINT_REQUEST, errp) ||
         !colo_primary_receive(p, COLO_MESSAGE_CHECKPOINT_REPLY, errp)) {
         return false;
     }
-    if (colo_primary_stop_requested()) {
+    if (colo_primary_stop_requested(p)) {
         return false;
     }
     devs = colo_primary_stop_and_capture(p, &t_stop, errp);
@@ -253,12 +254,16 @@ static bool colo_primary_checkpoint(ColoPrimary *p, ColoTrigger why,
     }
     start = qemu_file_transferred(p->to_svm);
     blob = qemu_file_mem_output_data(devs, &len);
-    if (!colo_send(p->to_svm, COLO_MESSAGE_VMSTATE_SEND, errp) ||
-        !ram_colo_save_checkpoint(p->s->vmstate, p->to_svm, &pages, errp)) {
+    if (!colo_send_message(p->to_svm, COLO_MESSAGE_VMSTATE_SEND, errp) ||
+        !ram_checkpoint_save(p->s->vmstate, p->to_svm, &pages, errp)) {
         qemu_fclose(devs);
         return false;
     }
-    colo_send_message_value(p->to_svm, COLO_MESSAGE_VMSTATE_SIZE, len);
+    if (!colo_send_message_value(p->to_svm, COLO_MESSAGE_VMSTATE_SIZE, len,
+                                 errp)) {
+        qemu_fclose(devs);
+        return false;
+    }
     qemu_put_buffer(p->to_svm, blob, len);
     qemu_fflush(p->to_svm);
     qemu_fclose(devs);
@@ -266,7 +271,6 @@ static bool colo_primary_checkpoint(ColoPrimary *p, ColoTrigger why,
         error_prepend(errp, "COLO: sending the checkpoint: ");
         return false;
     }
-    trace_colo_send("vmstate-size");
     if (!colo_primary_receive(p, COLO_MESSAGE_VMSTATE_RECEIVED, errp)) {
         return false;
     }
@@ -277,7 +281,7 @@ static bool colo_primary_checkpoint(ColoPrimary *p, ColoTrigger why,
     }
     pause_us = migration_now_us() - t_stop;
     p->loaded_pending = true;
-    colo_stats_record(pause_us, pages,
+    colo_stats_record(&p->colo->stats, pause_us, pages,
                       qemu_file_transferred(p->to_svm) - start, why);
     trace_colo_checkpoint_end(pause_us, pages, len);
     return true;
@@ -286,16 +290,18 @@ static bool colo_primary_checkpoint(ColoPrimary *p, ColoTrigger why,
 static void colo_primary_failover(ColoPrimary *p, Error *err)
 {
     /* A failover the command asked for, or one we start ourselves. */
-    bool requested = colo_failover_state() != FAILOVER_STATUS_NONE;
+    bool requested = colo_failover_state(p->colo) != FAILOVER_STATUS_NONE;
 
     if (!requested) {
-        colo_failover_request(false, NULL);
+        colo_failover_request(p->colo, false, NULL);
     }
-    colo_failover_move(FAILOVER_STATUS_REQUIRE, FAILOVER_STATUS_ACTIVE);
-    colo_failover_move(FAILOVER_STATUS_RELAUNCH, FAILOVER_STATUS_ACTIVE);
+    colo_failover_move(p->colo, FAILOVER_STATUS_REQUIRE,
+                       FAILOVER_STATUS_ACTIVE);
+    colo_failover_move(p->colo, FAILOVER_STATUS_RELAUNCH,
+                       FAILOVER_STATUS_ACTIVE);
     /* The secondary must notice at once that it is on its own. */
-    migration_yank();
-    if (err && !requested && !colo_quitting()) {
+    migration_cut(p->s);
+    if (err && !requested && !colo_quitting(p->colo)) {
         error_report("COLO: lost the secondary (%s); the guest carries on "
                      "unprotected", colo_error_reason(err));
     }
@@ -303,18 +309,20 @@ static void colo_primary_failover(ColoPrimary *p, Error *err)
     {
         BQL_LOCK_GUARD();
         colo_notify(COLO_EVENT_FAILOVER, COLO_MODE_PRIMARY);
-        if (!colo_quitting()) {
+        if (!colo_quitting(p->colo)) {
             colo_primary_resume(p);
         }
     }
-    colo_run_end(requested ? COLO_EXIT_REASON_REQUEST : COLO_EXIT_REASON_ERROR,
+    colo_run_end(p->colo,
+                 requested ? COLO_EXIT_REASON_REQUEST : COLO_EXIT_REASON_ERROR,
                  !requested);
 }
 
-bool colo_primary_run(MigrationState *s)
+void colo_primary_run(MigrationState *s)
 {
     ColoPrimary p = {
         .s = s,
+        .colo = s->colo,
         .to_svm = s->to_dst,
         /* Stopped by the initial switchover (finish-migrate). */
         .guest_held = true,
@@ -326,7 +334,7 @@ bool colo_primary_run(MigrationState *s)
     colo_set_socket_timeouts(s->ch.fd);
     p.from_svm = qemu_file_new_fd_input(s->ch.rp_fd, false);
     /* Mode first: whoever sees status colo sees COLO running. */
-    colo_run_begin(COLO_MODE_PRIMARY, colo_primary_kick, &p);
+    colo_run_begin(p.colo, COLO_MODE_PRIMARY, colo_primary_kick, &p);
     migration_set_status(s, MIGRATION_STATUS_ACTIVE, MIGRATION_STATUS_COLO);
     if (colo_primary_receive(&p, COLO_MESSAGE_CHECKPOINT_READY, &err)) {
         bql_lock();
@@ -341,5 +349,4 @@ bool colo_primary_run(MigrationState *s)
     }
     colo_primary_failover(&p, err);
     qemu_fclose(p.from_svm);
-    return true;
 }

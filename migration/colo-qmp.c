@@ -10,17 +10,19 @@
 
 void qmp_x_colo_lost_heartbeat(Error **errp)
 {
-    colo_failover_request(true, errp);
+    colo_failover_request(colo_current(), true, errp);
 }
 
 COLOStatus *qmp_query_colo_status(Error **errp)
 {
-    return colo_query_status();
+    return colo_query_status(colo_current());
 }
 
 ColoStats *qmp_query_colo_stats(Error **errp)
 {
-    return colo_stats_query();
+    ColoState *c = colo_current();
+
+    return colo_stats_query(&c->stats, colo_state_mode(c));
 }
 
 void qmp_x_colo_do_checkpoint(Error **errp)

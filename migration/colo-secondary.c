@@ -37,7 +37,7 @@
 #include "colo-internal.h"
 #include "migration-internal.h"
 #include "migration/colo-message.h"
-#include "migration/colo-ram.h"
+#include "migration/colo-ram-cache.h"
 #include "migration/ram.h"
 #include "system/runstate.h"
 #include "util/main-loop.h"
@@ -46,6 +46,8 @@
 #define COLO_SVM_APPLY_DEFER_US 100
 
 typedef struct ColoSecondary {
+    MigrationIncoming *mis;     /* whose connection a failover cuts */
+    ColoState *colo;
     SaveVMState *vs;
     QEMUFile *from_pvm;         /* the migration stream */
     QEMUFile *to_pvm;           /* the return path */
@@ -71,13 +73,14 @@ static void colo_secondary_set_rcv_timeout(ColoSecondary *c, bool bounded)
     setsockopt(c->sock_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
-/* Called under the COLO state lock by a failover request or quit. */
+/* Called by a failover request or quit, after it dropped the COLO state
+ * lock (a kick may block on the transport's lock). */
 static void colo_secondary_kick(void *opaque)
 {
     ColoSecondary *c = opaque;
 
     qemu_file_shutdown(c->to_pvm);
-    migration_incoming_yank();
+    migration_incoming_cut(c->mis);
 }
 
 static bool colo_secondary_receive(ColoSecondary *c, ColoMessage msg,
@@ -120,7 +123,7 @@ static bool colo_secondary_receive_idle(ColoSecondary *c, Error **errp)
         }
         /* The pages follow at once: a pause here is a lost primary. */
         colo_secondary_set_rcv_timeout(c, true);
-        if (!ram_colo_load_checkpoint(c->vs, c->from_pvm, &pages, errp)) {
+        if (!ram_checkpoint_load(c->vs, c->from_pvm, &pages, errp)) {
             error_prepend(errp, "COLO: pre-sent RAM: ");
             return false;
         }
@@ -140,17 +143,17 @@ static bool colo_secondary_receive_checkpoint(ColoSecondary *c,
     bql_unlock();
     /* The SVM's own dirty pages, harvested now (it is stopped) rather than
      * after vmstate-received, where the primary's guest waits on us. */
-    if (!ram_colo_svm_dirty_take(c->vs, &c->svm_dirty, errp)) {
+    if (!ram_checkpoint_svm_dirty_take(c->vs, &c->svm_dirty, errp)) {
         return false;
     }
-    if (!colo_send(c->to_pvm, COLO_MESSAGE_CHECKPOINT_REPLY, errp)) {
+    if (!colo_send_message(c->to_pvm, COLO_MESSAGE_CHECKPOINT_REPLY, errp)) {
         return false;
     }
     colo_secondary_set_rcv_timeout(c, true);
     if (!colo_secondary_receive(c, COLO_MESSAGE_VMSTATE_SEND, NULL, errp)) {
         return false;
     }
-    if (!ram_colo_load_checkpoint(c->vs, c->from_pvm, pages, errp)) {
+    if (!ram_checkpoint_load(c->vs, c->from_pvm, pages, errp)) {
         error_prepend(errp, "COLO: checkpoint RAM: ");
         return false;
     }
@@ -187,7 +190,7 @@ static bool colo_secondary_apply(ColoSecondary *c, size_t len,
         return false;
     }
     devs = qemu_file_new_mem_input(c->blob, len, false);
-    ok = loadvm_load_devices(c->vs, devs, errp);
+    ok = loadvm_load_device_blob(c->vs, devs, errp);
     qemu_fclose(devs);
     if (!ok) {
         error_prepend(errp, "COLO: loading the checkpoint's devices: ");
@@ -215,7 +218,8 @@ static bool colo_secondary_checkpoint(ColoSecondary *c, Error **errp)
         return false;
     }
     /* We hold it all: it is applied even if the primary is gone now. */
-    if (!colo_send(c->to_pvm, COLO_MESSAGE_VMSTATE_RECEIVED, &send_err)) {
+    if (!colo_send_message(c->to_pvm, COLO_MESSAGE_VMSTATE_RECEIVED,
+                           &send_err)) {
         trace_colo_secondary_send_failed(error_get_pretty(send_err));
     }
     /*
@@ -234,20 +238,22 @@ static bool colo_secondary_checkpoint(ColoSecondary *c, Error **errp)
         error_free(send_err);
         return false;
     }
-    colo_stats_record(migration_now_us() - t_stop, commit.pages,
-                      pages * GUEST_PAGE_SIZE + len, COLO_TRIGGER__MAX);
+    colo_stats_record(&c->colo->stats, migration_now_us() - t_stop,
+                      commit.pages, pages * GUEST_PAGE_SIZE + len,
+                      COLO_TRIGGER__MAX);
     trace_colo_secondary_applied(pages, commit.pages, commit.time_us, len);
     if (send_err) {
         error_propagate(errp, send_err);
         return false;
     }
-    return colo_send(c->to_pvm, COLO_MESSAGE_VMSTATE_LOADED, errp);
+    return colo_send_message(c->to_pvm, COLO_MESSAGE_VMSTATE_LOADED, errp);
 }
 
 /* The primary is lost: the SVM waits, stopped, for the command. */
 static void colo_secondary_wait_for_failover(ColoSecondary *c, Error *err)
 {
-    if (colo_failover_state() == FAILOVER_STATUS_NONE && !colo_quitting()) {
+    if (colo_failover_state(c->colo) == FAILOVER_STATUS_NONE &&
+        !colo_quitting(c->colo)) {
         error_report("COLO: lost the primary (%s); the secondary waits for "
                      "x-colo-lost-heartbeat", colo_error_reason(err));
         bql_lock();
@@ -256,25 +262,27 @@ static void colo_secondary_wait_for_failover(ColoSecondary *c, Error *err)
         }
         bql_unlock();
     }
-    while (colo_failover_state() == FAILOVER_STATUS_NONE &&
-           !colo_quitting()) {
-        struct pollfd fd = { .fd = colo_wake_fd(), .events = POLLIN };
+    while (colo_failover_state(c->colo) == FAILOVER_STATUS_NONE &&
+           !colo_quitting(c->colo)) {
+        struct pollfd fd = { .fd = colo_wake_fd(c->colo), .events = POLLIN };
 
         poll(&fd, 1, 1000);
-        colo_take_triggers();
+        colo_take_triggers(c->colo);
     }
 }
 
 static void colo_secondary_failover(ColoSecondary *c)
 {
-    bool quitting = colo_quitting();
+    bool quitting = colo_quitting(c->colo);
 
-    colo_failover_move(FAILOVER_STATUS_REQUIRE, FAILOVER_STATUS_ACTIVE);
-    colo_failover_move(FAILOVER_STATUS_RELAUNCH, FAILOVER_STATUS_ACTIVE);
-    migration_incoming_yank();
+    colo_failover_move(c->colo, FAILOVER_STATUS_REQUIRE,
+                       FAILOVER_STATUS_ACTIVE);
+    colo_failover_move(c->colo, FAILOVER_STATUS_RELAUNCH,
+                       FAILOVER_STATUS_ACTIVE);
+    migration_incoming_cut(c->mis);
     bql_lock();
-    ram_colo_set_cache(c->vs, NULL);
-    ram_colo_svm_log_stop(c->vs);
+    ram_checkpoint_cache_detach(c->vs);
+    ram_checkpoint_svm_log_stop(c->vs);
     colo_notify(COLO_EVENT_FAILOVER, COLO_MODE_SECONDARY);
     if (c->state_torn) {
         /* Running it could corrupt what the guest writes out; the
@@ -286,14 +294,18 @@ static void colo_secondary_failover(ColoSecondary *c)
         vm_start();
     }
     bql_unlock();
-    colo_run_end(quitting ? COLO_EXIT_REASON_ERROR : COLO_EXIT_REASON_REQUEST,
+    colo_run_end(c->colo,
+                 quitting ? COLO_EXIT_REASON_ERROR : COLO_EXIT_REASON_REQUEST,
                  false);
 }
 
-bool colo_secondary_run(SaveVMState *vs, QEMUFile *from_pvm, int sock_fd,
+bool colo_secondary_run(MigrationIncoming *mis, ColoState *colo,
+                        SaveVMState *vs, QEMUFile *from_pvm, int sock_fd,
                         int rp_fd, Error **errp)
 {
     ColoSecondary c = {
+        .mis = mis,
+        .colo = colo,
         .vs = vs,
         .from_pvm = from_pvm,
         .sock_fd = sock_fd,
@@ -304,39 +316,40 @@ bool colo_secondary_run(SaveVMState *vs, QEMUFile *from_pvm, int sock_fd,
     };
     Error *err = NULL;
 
-    c.cache = ram_colo_cache_new(vs, errp);
+    g_assert(bql_locked());
+    c.cache = ram_checkpoint_cache_attach(vs, errp);
     if (!c.cache) {
         return false;
     }
-    if (!ram_colo_svm_log_start(vs, errp)) {
+    if (!ram_checkpoint_svm_log_start(vs, errp)) {
+        ram_checkpoint_cache_detach(vs);
         colo_ram_cache_free(c.cache);
         return false;
     }
-    ram_colo_set_cache(vs, c.cache);
     setsockopt(sock_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     c.to_pvm = qemu_file_new_fd_output(rp_fd, false);
-    colo_run_begin(COLO_MODE_SECONDARY, colo_secondary_kick, &c);
-    migration_incoming_colo_started();
+    colo_run_begin(c.colo, COLO_MODE_SECONDARY, colo_secondary_kick, &c);
+    migration_incoming_colo_started(mis);
     colo_notify(COLO_EVENT_START, COLO_MODE_SECONDARY);
     /* COLO's SVM always runs (QEMU ignores -S here too). */
     vm_start();
     bql_unlock();
 
-    if (colo_send(c.to_pvm, COLO_MESSAGE_CHECKPOINT_READY, &err)) {
+    if (colo_send_message(c.to_pvm, COLO_MESSAGE_CHECKPOINT_READY, &err)) {
         for (;;) {
-            if (colo_failover_state() != FAILOVER_STATUS_NONE ||
-                colo_quitting()) {
+            if (colo_failover_state(c.colo) != FAILOVER_STATUS_NONE ||
+                colo_quitting(c.colo)) {
                 break;
             }
             if (!colo_secondary_receive_idle(&c, &err)) {
                 break;
             }
-            colo_checkpoint_phase_enter();
+            colo_checkpoint_phase_enter(c.colo);
             if (!colo_secondary_checkpoint(&c, &err)) {
-                colo_checkpoint_phase_leave();
+                colo_checkpoint_phase_leave(c.colo);
                 break;
             }
-            if (colo_checkpoint_phase_leave()) {
+            if (colo_checkpoint_phase_leave(c.colo)) {
                 break;          /* relaunch: the failover runs now */
             }
         }
@@ -348,5 +361,7 @@ bool colo_secondary_run(SaveVMState *vs, QEMUFile *from_pvm, int sock_fd,
     colo_ram_cache_free(c.cache);
     g_free(c.blob);
     bql_lock();
+    /* Whatever ended the run, the secondary failed over and lives on:
+     * a COLO secondary never exits on a bad checkpoint. */
     return true;
 }

@@ -10,52 +10,47 @@
 #include <glib.h>
 #include "colo-internal.h"
 
-#define COLO_STATS_WINDOW 1024
-
-static struct {
-    GMutex lock;
-    COLOMode mode;
-    uint64_t checkpoints;
-    int64_t last_pause_us;
-    int64_t max_pause_us;
-    uint64_t last_pages;
-    uint64_t last_bytes;
-    uint64_t by_trigger[COLO_TRIGGER__MAX];
-    int64_t window[COLO_STATS_WINDOW];
-    unsigned window_len;
-    unsigned window_next;
-} stats;
-
-void colo_stats_reset(COLOMode mode)
+void colo_stats_init(ColoCheckpointStats *st)
 {
-    g_mutex_lock(&stats.lock);
-    stats.mode = mode;
-    stats.checkpoints = 0;
-    stats.last_pause_us = stats.max_pause_us = 0;
-    stats.last_pages = stats.last_bytes = 0;
-    memset(stats.by_trigger, 0, sizeof(stats.by_trigger));
-    stats.window_len = stats.window_next = 0;
-    g_mutex_unlock(&stats.lock);
+    memset(st, 0, sizeof(*st));
+    g_mutex_init(&st->lock);
 }
 
-void colo_stats_record(int64_t pause_us, uint64_t pages, uint64_t bytes,
-                       ColoTrigger why)
+void colo_stats_destroy(ColoCheckpointStats *st)
 {
-    g_mutex_lock(&stats.lock);
-    stats.checkpoints++;
-    stats.last_pause_us = pause_us;
-    stats.max_pause_us = MAX(stats.max_pause_us, pause_us);
-    stats.last_pages = pages;
-    stats.last_bytes = bytes;
+    g_mutex_clear(&st->lock);
+}
+
+void colo_stats_reset(ColoCheckpointStats *st, COLOMode mode)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&st->lock);
+
+    st->mode = mode;
+    st->checkpoints = 0;
+    st->last_pause_us = st->max_pause_us = 0;
+    st->last_pages = st->last_bytes = 0;
+    memset(st->by_trigger, 0, sizeof(st->by_trigger));
+    st->window_len = st->window_next = 0;
+}
+
+void colo_stats_record(ColoCheckpointStats *st, int64_t pause_us,
+                       uint64_t pages, uint64_t bytes, ColoTrigger why)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&st->lock);
+
+    st->checkpoints++;
+    st->last_pause_us = pause_us;
+    st->max_pause_us = MAX(st->max_pause_us, pause_us);
+    st->last_pages = pages;
+    st->last_bytes = bytes;
     if (why < COLO_TRIGGER__MAX) {
-        stats.by_trigger[why]++;
+        st->by_trigger[why]++;
     }
-    stats.window[stats.window_next] = pause_us;
-    stats.window_next = (stats.window_next + 1) % COLO_STATS_WINDOW;
-    if (stats.window_len < COLO_STATS_WINDOW) {
-        stats.window_len++;
+    st->window[st->window_next] = pause_us;
+    st->window_next = (st->window_next + 1) % COLO_STATS_WINDOW;
+    if (st->window_len < COLO_STATS_WINDOW) {
+        st->window_len++;
     }
-    g_mutex_unlock(&stats.lock);
 }
 
 static int colo_cmp_i64(const void *a, const void *b)
@@ -77,26 +72,26 @@ static int64_t colo_percentile(const int64_t *sorted, unsigned n, unsigned p)
     return sorted[rank ? rank - 1 : 0];
 }
 
-ColoStats *colo_stats_query(void)
+ColoStats *colo_stats_query(ColoCheckpointStats *st, COLOMode current)
 {
     ColoStats *r = g_new0(ColoStats, 1);
     int64_t sorted[COLO_STATS_WINDOW];
     unsigned n;
 
     r->triggers = g_new0(ColoCheckpointTriggers, 1);
-    g_mutex_lock(&stats.lock);
-    r->mode = colo_mode() != COLO_MODE_NONE ? colo_mode() : COLO_MODE_NONE;
-    r->checkpoints = stats.checkpoints;
-    r->last_pause_us = stats.last_pause_us;
-    r->max_pause_us = stats.max_pause_us;
-    r->last_dirty_pages = stats.last_pages;
-    r->last_dirty_bytes = stats.last_bytes;
-    r->triggers->periodic = stats.by_trigger[COLO_TRIGGER_PERIODIC];
-    r->triggers->compare = stats.by_trigger[COLO_TRIGGER_COMPARE];
-    r->triggers->request = stats.by_trigger[COLO_TRIGGER_REQUEST];
-    n = stats.window_len;
-    memcpy(sorted, stats.window, n * sizeof(sorted[0]));
-    g_mutex_unlock(&stats.lock);
+    g_mutex_lock(&st->lock);
+    r->mode = current;
+    r->checkpoints = st->checkpoints;
+    r->last_pause_us = st->last_pause_us;
+    r->max_pause_us = st->max_pause_us;
+    r->last_dirty_pages = st->last_pages;
+    r->last_dirty_bytes = st->last_bytes;
+    r->triggers->periodic = st->by_trigger[COLO_TRIGGER_PERIODIC];
+    r->triggers->compare = st->by_trigger[COLO_TRIGGER_COMPARE];
+    r->triggers->request = st->by_trigger[COLO_TRIGGER_REQUEST];
+    n = st->window_len;
+    memcpy(sorted, st->window, n * sizeof(sorted[0]));
+    g_mutex_unlock(&st->lock);
     qsort(sorted, n, sizeof(sorted[0]), colo_cmp_i64);
     r->p50_pause_us = colo_percentile(sorted, n, 50);
     r->p99_pause_us = colo_percentile(sorted, n, 99);

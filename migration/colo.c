@@ -11,32 +11,40 @@
 #include <unistd.h>
 #include <glib.h>
 #include "colo-internal.h"
+#include "migration-internal.h"
 #include "migration/colo-message.h"
 #include "qapi/qapi-events.h"
 #include "trace.h"
 
-typedef struct ColoNotifier {
-    ColoNotifyFn *fn;
-    void *opaque;
-} ColoNotifier;
+ColoState *colo_state_new(void)
+{
+    ColoState *c = g_new0(ColoState, 1);
 
-static struct {
-    GMutex lock;
-    int mode;                   /* COLOMode, atomic */
-    int last_mode;              /* (lock) */
-    int reason;                 /* COLOExitReason of the last run (lock) */
-    int failover;               /* FailoverStatus, atomic */
-    bool unacked_peer_loss;     /* (lock) see colo_run_end */
-    bool loop_failover;         /* (lock) this run's loop asked itself */
-    bool loss_acked;            /* (lock) ...and a command acknowledged it */
-    bool in_checkpoint;         /* (lock) secondary */
-    ColoKickFn *kick;           /* (lock) */
-    void *kick_opaque;
-    unsigned triggers;          /* atomic: bit per ColoTrigger */
-    bool quitting;              /* atomic */
-    int wake_fd;
-    GArray *notifiers;          /* ColoNotifier; BQL */
-} colo = { .wake_fd = -1 };
+    g_mutex_init(&c->lock);
+    c->wake_fd = -1;
+    c->notifiers = g_array_new(false, false, sizeof(ColoNotifier));
+    colo_stats_init(&c->stats);
+    return c;
+}
+
+void colo_state_free(ColoState *c)
+{
+    if (!c) {
+        return;
+    }
+    if (c->wake_fd >= 0) {
+        close(c->wake_fd);
+    }
+    g_array_unref(c->notifiers);
+    colo_stats_destroy(&c->stats);
+    g_mutex_clear(&c->lock);
+    g_free(c);
+}
+
+ColoState *colo_current(void)
+{
+    return migration_current()->colo;
+}
 
 static const char *const colo_event_names[] = {
     [COLO_EVENT_START] = "start",
@@ -54,21 +62,21 @@ const char *colo_event_name(ColoEvent ev)
 
 void colo_notifier_add(ColoNotifyFn *fn, void *opaque)
 {
+    ColoState *c = colo_current();
     ColoNotifier n = { fn, opaque };
 
-    if (!colo.notifiers) {
-        colo.notifiers = g_array_new(false, false, sizeof(ColoNotifier));
-    }
-    g_array_append_val(colo.notifiers, n);
+    g_array_append_val(c->notifiers, n);
 }
 
 void colo_notifier_remove(ColoNotifyFn *fn, void *opaque)
 {
-    for (guint i = 0; colo.notifiers && i < colo.notifiers->len; i++) {
-        ColoNotifier *n = &g_array_index(colo.notifiers, ColoNotifier, i);
+    ColoState *c = colo_current();
+
+    for (guint i = 0; i < c->notifiers->len; i++) {
+        ColoNotifier *n = &g_array_index(c->notifiers, ColoNotifier, i);
 
         if (n->fn == fn && n->opaque == opaque) {
-            g_array_remove_index(colo.notifiers, i);
+            g_array_remove_index(c->notifiers, i);
             return;
         }
     }
@@ -76,106 +84,111 @@ void colo_notifier_remove(ColoNotifyFn *fn, void *opaque)
 
 void colo_notify(ColoEvent ev, COLOMode mode)
 {
+    ColoState *c = colo_current();
+
     trace_colo_notify(colo_event_name(ev), COLOMode_str(mode));
-    for (guint i = 0; colo.notifiers && i < colo.notifiers->len; i++) {
-        ColoNotifier *n = &g_array_index(colo.notifiers, ColoNotifier, i);
+    for (guint i = 0; i < c->notifiers->len; i++) {
+        ColoNotifier *n = &g_array_index(c->notifiers, ColoNotifier, i);
 
         n->fn(ev, mode, n->opaque);
     }
 }
 
-COLOMode colo_mode(void)
+COLOMode colo_state_mode(ColoState *c)
 {
-    return __atomic_load_n(&colo.mode, __ATOMIC_SEQ_CST);
+    return __atomic_load_n(&c->mode, __ATOMIC_SEQ_CST);
 }
 
-bool colo_send(QEMUFile *f, ColoMessage msg, Error **errp)
+COLOMode colo_mode(void)
 {
-    colo_send_message(f, msg);
-    trace_colo_send(colo_message_name(msg));
-    if (qemu_file_get_error(f, errp)) {
-        error_prepend(errp, "COLO: sending %s: ", colo_message_name(msg));
-        return false;
-    }
-    return true;
+    return colo_state_mode(colo_current());
 }
 
 /* ---- wake-up and triggers ---- */
 
-int colo_wake_fd(void)
+int colo_wake_fd(ColoState *c)
 {
-    g_mutex_lock(&colo.lock);
-    if (colo.wake_fd < 0) {
-        colo.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&c->lock);
+
+    if (c->wake_fd < 0) {
+        c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     }
-    g_mutex_unlock(&colo.lock);
-    return colo.wake_fd;
+    return c->wake_fd;
 }
 
-void colo_wake(void)
+void colo_wake(ColoState *c)
 {
     uint64_t one = 1;
-    int fd = colo_wake_fd();
+    int fd = colo_wake_fd(c);
 
     if (fd >= 0 && write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
         trace_colo_wake_failed(errno);
     }
 }
 
-unsigned colo_take_triggers(void)
+unsigned colo_take_triggers(ColoState *c)
 {
     uint64_t v;
-    int fd = colo_wake_fd();
+    int fd = colo_wake_fd(c);
 
     while (fd >= 0 && read(fd, &v, sizeof(v)) == sizeof(v)) {
         /* drained */
     }
-    return __atomic_exchange_n(&colo.triggers, 0, __ATOMIC_SEQ_CST);
+    return __atomic_exchange_n(&c->triggers, 0, __ATOMIC_SEQ_CST);
 }
 
 bool colo_checkpoint_trigger(ColoTrigger why)
 {
-    if (colo_mode() != COLO_MODE_PRIMARY || why >= COLO_TRIGGER__MAX) {
+    ColoState *c = colo_current();
+
+    if (colo_state_mode(c) != COLO_MODE_PRIMARY || why >= COLO_TRIGGER__MAX) {
         return false;
     }
-    __atomic_fetch_or(&colo.triggers, 1u << why, __ATOMIC_SEQ_CST);
-    colo_wake();
+    __atomic_fetch_or(&c->triggers, 1u << why, __ATOMIC_SEQ_CST);
+    colo_wake(c);
     return true;
 }
 
-bool colo_quitting(void)
+bool colo_quitting(ColoState *c)
 {
-    return __atomic_load_n(&colo.quitting, __ATOMIC_SEQ_CST);
+    return __atomic_load_n(&c->quitting, __ATOMIC_SEQ_CST);
 }
 
-void colo_begin_quit(void)
+/* The side's kick and its opaque, read together under the lock. */
+static ColoKickFn *colo_get_kick(ColoState *c, void **opaque)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&c->lock);
+
+    *opaque = c->kick_opaque;
+    return c->kick;
+}
+
+void colo_begin_quit(ColoState *c)
 {
     ColoKickFn *kick;
     void *opaque;
 
-    __atomic_store_n(&colo.quitting, true, __ATOMIC_SEQ_CST);
-    g_mutex_lock(&colo.lock);
-    kick = colo.kick;
-    opaque = colo.kick_opaque;
-    g_mutex_unlock(&colo.lock);
+    __atomic_store_n(&c->quitting, true, __ATOMIC_SEQ_CST);
+    kick = colo_get_kick(c, &opaque);
     if (kick) {
         kick(opaque);
     }
-    colo_wake();
+    colo_wake(c);
 }
 
 /* ---- the failover state machine ---- */
 
-FailoverStatus colo_failover_state(void)
+FailoverStatus colo_failover_state(ColoState *c)
 {
-    return __atomic_load_n(&colo.failover, __ATOMIC_SEQ_CST);
+    return __atomic_load_n(&c->failover, __ATOMIC_SEQ_CST);
 }
 
-bool colo_failover_move(FailoverStatus old, FailoverStatus next)
+bool colo_failover_move(ColoState *c, FailoverStatus old,
+                        FailoverStatus next)
 {
     int expected = old;
 
-    if (!__atomic_compare_exchange_n(&colo.failover, &expected, next, false,
+    if (!__atomic_compare_exchange_n(&c->failover, &expected, next, false,
                                      __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
         return false;
     }
@@ -184,118 +197,150 @@ bool colo_failover_move(FailoverStatus old, FailoverStatus next)
     return true;
 }
 
-bool colo_failover_request(bool by_command, Error **errp)
-{
-    ColoKickFn *kick = NULL;
-    void *opaque = NULL;
-    bool relaunch = false;
+/* What the locked half of a failover request decided. */
+typedef enum ColoFailoverAsk {
+    COLO_ASK_REFUSED,           /* *errp set when by_command */
+    COLO_ASK_ACKNOWLEDGED,      /* a loss the primary noticed itself */
+    COLO_ASK_KICK,              /* require: kick the COLO thread */
+    COLO_ASK_RELAUNCH,          /* relaunch: the checkpoint's end runs it */
+} ColoFailoverAsk;
 
-    g_mutex_lock(&colo.lock);
-    if (colo_mode() == COLO_MODE_NONE) {
+/* COLO_ASK_KICK: *kick and *opaque are the kick to run, read in the
+ * same locked section as the move to require. */
+static ColoFailoverAsk colo_failover_ask(ColoState *c, bool by_command,
+                                         ColoKickFn **kick, void **opaque,
+                                         Error **errp)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&c->lock);
+
+    if (colo_state_mode(c) == COLO_MODE_NONE) {
         /* The primary left COLO by itself when it lost the secondary;
          * the operator's (or fencing agent's) command acknowledges it. */
-        if (by_command && colo.unacked_peer_loss) {
-            colo.unacked_peer_loss = false;
-            g_mutex_unlock(&colo.lock);
-            trace_colo_failover_acknowledged();
-            return true;
+        if (by_command && c->unacked_peer_loss) {
+            c->unacked_peer_loss = false;
+            return COLO_ASK_ACKNOWLEDGED;
         }
-        g_mutex_unlock(&colo.lock);
         error_setg(errp, "COLO is not active: there is nothing to fail "
                    "over");
-        return false;
+        return COLO_ASK_REFUSED;
     }
-    if (!colo_failover_move(FAILOVER_STATUS_NONE, FAILOVER_STATUS_REQUIRE)) {
+    if (!colo_failover_move(c, FAILOVER_STATUS_NONE, FAILOVER_STATUS_REQUIRE)) {
         /* The primary is leaving COLO by itself (it lost the secondary)
          * but has not ended the run yet: acknowledged as after the end. */
-        if (by_command && colo.loop_failover && !colo.loss_acked) {
-            colo.loss_acked = true;
-            g_mutex_unlock(&colo.lock);
-            trace_colo_failover_acknowledged();
-            return true;
+        if (by_command && c->loop_failover && !c->loss_acked) {
+            c->loss_acked = true;
+            return COLO_ASK_ACKNOWLEDGED;
         }
-        g_mutex_unlock(&colo.lock);
         if (by_command) {
             error_setg(errp, "COLO failover is already activated");
         }
-        return false;
+        return COLO_ASK_REFUSED;
     }
-    colo.loop_failover = !by_command;
-    if (colo.in_checkpoint &&
-        colo_failover_move(FAILOVER_STATUS_REQUIRE,
+    c->loop_failover = !by_command;
+    if (c->in_checkpoint &&
+        colo_failover_move(c, FAILOVER_STATUS_REQUIRE,
                            FAILOVER_STATUS_RELAUNCH)) {
-        relaunch = true;
-    } else {
-        kick = colo.kick;
-        opaque = colo.kick_opaque;
+        return COLO_ASK_RELAUNCH;
     }
-    g_mutex_unlock(&colo.lock);
-    trace_colo_failover_request(by_command, relaunch);
-    if (kick) {
-        kick(opaque);
+    *kick = c->kick;
+    *opaque = c->kick_opaque;
+    return COLO_ASK_KICK;
+}
+
+bool colo_failover_request(ColoState *c, bool by_command, Error **errp)
+{
+    ColoKickFn *kick = NULL;
+    void *opaque = NULL;
+
+    switch (colo_failover_ask(c, by_command, &kick, &opaque, errp)) {
+    case COLO_ASK_REFUSED:
+        return false;
+    case COLO_ASK_ACKNOWLEDGED:
+        trace_colo_failover_acknowledged();
+        return true;
+    case COLO_ASK_RELAUNCH:
+        trace_colo_failover_request(by_command, true);
+        break;
+    case COLO_ASK_KICK:
+        trace_colo_failover_request(by_command, false);
+        if (kick) {
+            kick(opaque);
+        }
+        break;
     }
-    colo_wake();
+    colo_wake(c);
     return true;
 }
 
-void colo_checkpoint_phase_enter(void)
+void colo_checkpoint_phase_enter(ColoState *c)
 {
-    g_mutex_lock(&colo.lock);
-    colo.in_checkpoint = true;
-    g_mutex_unlock(&colo.lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&c->lock);
+
+    c->in_checkpoint = true;
 }
 
-bool colo_checkpoint_phase_leave(void)
+bool colo_checkpoint_phase_leave(ColoState *c)
 {
-    bool relaunch;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&c->lock);
 
-    g_mutex_lock(&colo.lock);
-    colo.in_checkpoint = false;
-    relaunch = colo_failover_state() == FAILOVER_STATUS_RELAUNCH;
-    g_mutex_unlock(&colo.lock);
-    return relaunch;
+    c->in_checkpoint = false;
+    return colo_failover_state(c) == FAILOVER_STATUS_RELAUNCH;
 }
 
 /* ---- runs ---- */
 
-void colo_run_begin(COLOMode mode, ColoKickFn *kick, void *opaque)
+/* A new run's state; the mode last, so a reader seeing it sees the rest. */
+static void colo_run_reset(ColoState *c, COLOMode mode, ColoKickFn *kick,
+                           void *opaque)
 {
-    g_mutex_lock(&colo.lock);
-    __atomic_store_n(&colo.failover, FAILOVER_STATUS_NONE, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&colo.triggers, 0, __ATOMIC_SEQ_CST);
-    colo.reason = COLO_EXIT_REASON_NONE;
-    colo.unacked_peer_loss = false;
-    colo.loop_failover = false;
-    colo.loss_acked = false;
-    colo.in_checkpoint = false;
-    colo.kick = kick;
-    colo.kick_opaque = opaque;
-    __atomic_store_n(&colo.mode, mode, __ATOMIC_SEQ_CST);
-    g_mutex_unlock(&colo.lock);
-    colo_wake_fd();
-    colo_stats_reset(mode);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&c->lock);
+
+    __atomic_store_n(&c->failover, FAILOVER_STATUS_NONE, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&c->triggers, 0, __ATOMIC_SEQ_CST);
+    c->reason = COLO_EXIT_REASON_NONE;
+    c->unacked_peer_loss = false;
+    c->loop_failover = false;
+    c->loss_acked = false;
+    c->in_checkpoint = false;
+    c->kick = kick;
+    c->kick_opaque = opaque;
+    __atomic_store_n(&c->mode, mode, __ATOMIC_SEQ_CST);
+}
+
+void colo_run_begin(ColoState *c, COLOMode mode, ColoKickFn *kick,
+                    void *opaque)
+{
+    colo_run_reset(c, mode, kick, opaque);
+    colo_wake_fd(c);
+    colo_stats_reset(&c->stats, mode);
     trace_colo_run_begin(COLOMode_str(mode));
 }
 
-void colo_run_end(COLOExitReason reason, bool by_peer_loss)
+static void colo_run_record_end(ColoState *c, COLOMode mode,
+                                COLOExitReason reason, bool by_peer_loss)
 {
-    COLOMode mode = colo_mode();
-    FailoverStatus st = colo_failover_state();
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&c->lock);
+
+    c->last_mode = mode;
+    c->reason = reason;
+    c->unacked_peer_loss = by_peer_loss && !c->loss_acked;
+    c->in_checkpoint = false;
+    c->kick = NULL;
+    c->kick_opaque = NULL;
+    __atomic_store_n(&c->mode, COLO_MODE_NONE, __ATOMIC_SEQ_CST);
+}
+
+void colo_run_end(ColoState *c, COLOExitReason reason, bool by_peer_loss)
+{
+    COLOMode mode = colo_state_mode(c);
+    FailoverStatus st = colo_failover_state(c);
 
     /* Whatever path got here, the machine ends in completed. */
     if (st != FAILOVER_STATUS_ACTIVE) {
-        colo_failover_move(st, FAILOVER_STATUS_ACTIVE);
+        colo_failover_move(c, st, FAILOVER_STATUS_ACTIVE);
     }
-    colo_failover_move(FAILOVER_STATUS_ACTIVE, FAILOVER_STATUS_COMPLETED);
-    g_mutex_lock(&colo.lock);
-    colo.last_mode = mode;
-    colo.reason = reason;
-    colo.unacked_peer_loss = by_peer_loss && !colo.loss_acked;
-    colo.in_checkpoint = false;
-    colo.kick = NULL;
-    colo.kick_opaque = NULL;
-    __atomic_store_n(&colo.mode, COLO_MODE_NONE, __ATOMIC_SEQ_CST);
-    g_mutex_unlock(&colo.lock);
+    colo_failover_move(c, FAILOVER_STATUS_ACTIVE, FAILOVER_STATUS_COMPLETED);
+    colo_run_record_end(c, mode, reason, by_peer_loss);
     trace_colo_run_end(COLOMode_str(mode), COLOExitReason_str(reason));
     qapi_event_send_colo_exit(mode, reason);
 }
@@ -307,20 +352,19 @@ const char *colo_error_reason(Error *err)
     return g_str_has_prefix(msg, "COLO: ") ? msg + 6 : msg;
 }
 
-COLOStatus *colo_query_status(void)
+COLOStatus *colo_query_status(ColoState *c)
 {
     COLOStatus *st = g_new0(COLOStatus, 1);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&c->lock);
 
-    g_mutex_lock(&colo.lock);
-    st->mode = colo_mode();
-    st->last_mode = colo.last_mode;
+    st->mode = colo_state_mode(c);
+    st->last_mode = c->last_mode;
     if (st->mode != COLO_MODE_NONE) {
         /* As QEMU: none while it runs, processing once failing over. */
-        st->reason = colo_failover_state() == FAILOVER_STATUS_NONE ?
+        st->reason = colo_failover_state(c) == FAILOVER_STATUS_NONE ?
                      COLO_EXIT_REASON_NONE : COLO_EXIT_REASON_PROCESSING;
     } else {
-        st->reason = colo.reason;
+        st->reason = c->reason;
     }
-    g_mutex_unlock(&colo.lock);
     return st;
 }

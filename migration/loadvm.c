@@ -68,36 +68,35 @@ static bool loadvm_section_body(LoadVMContext *c, SaveVMEntry *se,
                                 uint32_t section_id, int version_id,
                                 Error **errp)
 {
+    ERRP_GUARD();
     QEMUFile *f = c->f;
-    Error *local = NULL;
     uint64_t unread;
     bool ok;
 
     qemu_file_frame_begin(f);
     if (se->vmsd) {
-        ok = vmstate_load(f, se->vmsd, se->opaque, version_id, &local);
+        ok = vmstate_load(f, se->vmsd, se->opaque, version_id, errp);
     } else {
-        ok = se->ops->load_state(f, se->opaque, version_id, &local);
+        ok = se->ops->load_state(f, se->opaque, version_id, errp);
     }
     unread = qemu_file_frame_end(f);
     /* A live handler that trips over a short payload reports what it
      * expected; the root cause is the stream's, so that is what we say.
      * (vmstate already names the field it was reading.) */
     if (qemu_file_get_error(f, NULL) && (ok || !se->vmsd)) {
-        error_free(local);
-        local = NULL;
-        loadvm_check_file(f, "section payload", &local);
+        error_free(*errp);
+        *errp = NULL;
+        loadvm_check_file(f, "section payload", errp);
         ok = false;
     }
     if (ok && unread) {
-        error_setg(&local, "%" PRIu64 " bytes of the section left unread",
+        error_setg(errp, "%" PRIu64 " bytes of the section left unread",
                    unread);
         ok = false;
     }
     if (!ok) {
-        error_prepend(&local, "section '%s' instance %" PRIu32 ": ",
+        error_prepend(errp, "section '%s' instance %" PRIu32 ": ",
                       se->idstr, se->instance_id);
-        error_propagate(errp, local);
         return false;
     }
     return loadvm_footer(f, se, section_id, errp);
@@ -377,7 +376,7 @@ bool loadvm_state(SaveVMState *s, QEMUFile *f, Error **errp)
     return ok;
 }
 
-bool loadvm_load_devices(SaveVMState *s, QEMUFile *f, Error **errp)
+bool loadvm_load_device_blob(SaveVMState *s, QEMUFile *f, Error **errp)
 {
     LoadVMContext c = { .s = s, .f = f, .devices_only = true };
     bool quit;

@@ -13,8 +13,9 @@
  * and keeps loading; its partial state is overwritten by the next attempt
  * before any vCPU runs (see switchover.c). After EOF the thread starts the
  * vCPUs (unless -S: then the VM is paused), tells the source "resumed",
- * and the status becomes completed. A load error is fatal, as in QEMU:
- * the error is printed and the process exits with status 1.
+ * and the status becomes completed. A failed load ends the process, as
+ * in QEMU; a running COLO secondary never does (the exit rule:
+ * migration_incoming_exit_on_failure()).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -28,26 +29,50 @@
 #include "util/main-loop.h"
 #include "trace.h"
 
-typedef struct MigrationIncoming {
+struct MigrationIncoming {
+    MigrationState *owner;      /* its options */
     int status;                 /* MigrationStatus, atomic */
     bool enabled;               /* -incoming was given */
     bool started;               /* listening or reading */
     bool autostart;
     SocketAddressList *addrs;   /* BQL */
     Error *error;               /* BQL */
-    SaveVMState *vmstate;
     GMutex lock;                /* from_src and ch against yank */
     QEMUFile *from_src;
     MigrationChannel ch;
     int rp_fd;                  /* after open-return-path, else -1 */
     bool colo;                  /* the source sent enable-colo */
-    bool bql_held;              /* incoming thread, since switchover-start */
+    /* Incoming thread: it holds the BQL since switchover-start (taken in
+     * incoming_switchover_start, dropped in incoming_switchover_abort or
+     * at the end of incoming_thread; migration-internal.h). */
+    bool bql_held;
     int64_t switchover_us;      /* when switchover-start arrived */
     pthread_t thread;
     bool thread_joinable;       /* BQL: started and not yet joined */
-} MigrationIncoming;
+};
 
-static MigrationIncoming incoming = { .rp_fd = -1 };
+MigrationIncoming *migration_incoming_new(MigrationState *owner)
+{
+    MigrationIncoming *mis = g_new0(MigrationIncoming, 1);
+
+    mis->owner = owner;
+    mis->rp_fd = -1;
+    mis->ch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
+    g_mutex_init(&mis->lock);
+    return mis;
+}
+
+void migration_incoming_free(MigrationIncoming *mis)
+{
+    if (!mis) {
+        return;
+    }
+    g_assert(!mis->thread_joinable);
+    qapi_free_SocketAddressList(mis->addrs);
+    error_free(mis->error);
+    g_mutex_clear(&mis->lock);
+    g_free(mis);
+}
 
 static void incoming_set_status(MigrationIncoming *mis, MigrationStatus next)
 {
@@ -56,7 +81,8 @@ static void incoming_set_status(MigrationIncoming *mis, MigrationStatus next)
 
     trace_migration_incoming_status(MigrationStatus_str(old),
                                     MigrationStatus_str(next));
-    if (old != next && migrate_cap(MIGRATION_CAPABILITY_EVENTS)) {
+    if (old != next && migrate_cap(&mis->owner->opts,
+                                   MIGRATION_CAPABILITY_EVENTS)) {
         qapi_event_send_migration(next);
     }
 }
@@ -105,6 +131,7 @@ static LoadVMCommandResult incoming_switchover_abort(const uint8_t *data,
 
     trace_migration_incoming_command("switchover-abort");
     if (mis->bql_held) {
+        g_assert(bql_locked());
         mis->bql_held = false;
         bql_unlock();
     }
@@ -148,11 +175,32 @@ static LoadVMCommandResult incoming_ping(const uint8_t *data, uint16_t len,
 
 /* ---- the incoming thread ---- */
 
-static void incoming_fail_bh(void *opaque)
+/*
+ * The exit rule (docs/migration.md, "When the destination exits"). The
+ * one place a peer's bytes end the process, and only here:
+ *
+ * - A destination whose incoming migration fails (the stream cannot be
+ *   loaded, the transport broke, the thread could not start) reports the
+ *   error and exits with status 1. This is QEMU's behaviour, and what
+ *   users and libvirt expect: the process never ran the guest, holds a
+ *   half-loaded one, and is only useful restarted. STYLE.md's rule that
+ *   nothing a peer sends ends the process has this one, deliberate,
+ *   exception.
+ * - A COLO secondary never gets here once its COLO run has started
+ *   (colo_secondary_run() returns true from then on): a bad checkpoint
+ *   is rejected whole, the secondary keeps its last good state, and it
+ *   waits for a failover, after which its guest runs (or stays paused
+ *   when a checkpoint failed halfway through its apply). Only a failure
+ *   before COLO started (the initial migration itself, or the RAM cache
+ *   it needs) is an ordinary failed migration.
+ *
+ * Runs as a bottom half on the main loop, so that a quit that stops the
+ * incoming thread (migration_incoming_shutdown) never turns into an exit.
+ */
+static void migration_incoming_exit_on_failure(void *opaque)
 {
     MigrationIncoming *mis = opaque;
 
-    /* QEMU's behaviour: a destination that cannot load exits. */
     error_report("load of migration failed: %s",
                  error_get_pretty(mis->error));
     exit(EXIT_FAILURE);
@@ -184,7 +232,7 @@ static void incoming_complete(MigrationIncoming *mis)
 static void *incoming_thread(void *opaque)
 {
     MigrationIncoming *mis = opaque;
-    SaveVMState *vs = mis->vmstate;
+    SaveVMState *vs = mis->owner->vmstate;
     Error *err = NULL;
     bool ok;
 
@@ -206,10 +254,13 @@ static void *incoming_thread(void *opaque)
     if (!mis->bql_held) {
         bql_lock();
     }
+    g_assert(bql_locked());
     mis->bql_held = false;
     if (ok && mis->colo) {
-        ok = colo_secondary_run(vs, mis->from_src, mis->ch.fd, mis->rp_fd,
-                                &err);
+        /* False only when COLO could not start; once it ran, whatever a
+         * checkpoint held, it returns true (the exit rule above). */
+        ok = colo_secondary_run(mis, mis->owner->colo, vs, mis->from_src,
+                                mis->ch.fd, mis->rp_fd, &err);
         if (ok) {
             incoming_set_status(mis, MIGRATION_STATUS_COMPLETED);
         }
@@ -219,7 +270,7 @@ static void *incoming_thread(void *opaque)
     if (!ok) {
         mis->error = err;
         incoming_set_status(mis, MIGRATION_STATUS_FAILED);
-        main_loop_schedule_bh(incoming_fail_bh, mis);
+        main_loop_schedule_bh(migration_incoming_exit_on_failure, mis);
     }
     g_mutex_lock(&mis->lock);
     qemu_fclose(mis->from_src);
@@ -240,13 +291,12 @@ static void incoming_accept(MigrationChannel *ch, void *opaque)
     mis->ch = *ch;
     mis->from_src = qemu_file_new_fd_input(ch->fd, true);
     g_mutex_unlock(&mis->lock);
-    mis->vmstate = savevm_default();
     incoming_set_status(mis, MIGRATION_STATUS_ACTIVE);
     if (pthread_create(&mis->thread, NULL, incoming_thread, mis)) {
         error_setg_errno(&mis->error, errno,
                          "cannot start the incoming migration thread");
         incoming_set_status(mis, MIGRATION_STATUS_FAILED);
-        main_loop_schedule_bh(incoming_fail_bh, mis);
+        main_loop_schedule_bh(migration_incoming_exit_on_failure, mis);
         return;
     }
     mis->thread_joinable = true;
@@ -258,15 +308,13 @@ static void incoming_accept(MigrationChannel *ch, void *opaque)
  * it. A failure it reports now schedules a bottom half that never runs,
  * so quitting does not turn into "load of migration failed".
  */
-void migration_incoming_shutdown(void)
+void migration_incoming_shutdown(MigrationIncoming *mis)
 {
-    MigrationIncoming *mis = &incoming;
-
     if (!mis->thread_joinable) {
         return;
     }
-    colo_begin_quit();
-    migration_incoming_yank();
+    colo_begin_quit(mis->owner->colo);
+    migration_incoming_cut(mis);
     bql_unlock();
     pthread_join(mis->thread, NULL);
     bql_lock();
@@ -276,7 +324,7 @@ void migration_incoming_shutdown(void)
 static bool incoming_start(MigrationIncoming *mis, const char *uri,
                            Error **errp)
 {
-    const char *unimpl = migrate_caps_unimplemented();
+    const char *unimpl = migrate_caps_unimplemented(&mis->owner->opts);
 
     if (unimpl) {
         error_setg(errp, "capability '%s' is not implemented yet", unimpl);
@@ -295,29 +343,33 @@ static bool incoming_start(MigrationIncoming *mis, const char *uri,
 
 bool migration_incoming_init(const char *uri, bool autostart, Error **errp)
 {
-    incoming.enabled = true;
-    incoming.autostart = autostart;
+    MigrationIncoming *mis = migration_current()->incoming;
+
+    mis->enabled = true;
+    mis->autostart = autostart;
     runstate_set(RUN_STATE_INMIGRATE);
     if (!strcmp(uri, "defer")) {
         return true;
     }
-    return incoming_start(&incoming, uri, errp);
+    return incoming_start(mis, uri, errp);
 }
 
 void qmp_migrate_incoming(const char *uri, Error **errp)
 {
-    if (!incoming.enabled) {
+    MigrationIncoming *mis = migration_current()->incoming;
+
+    if (!mis->enabled) {
         error_setg(errp, "'-incoming' was not specified on the command line");
         return;
     }
-    if (incoming.started) {
+    if (mis->started) {
         error_setg(errp, "The incoming migration has already been started");
         return;
     }
     if (!migration_uri_check(uri, errp)) {
         return;
     }
-    incoming_start(&incoming, uri, errp);
+    incoming_start(mis, uri, errp);
 }
 
 static SocketAddressList *incoming_addrs_copy(const SocketAddressList *l)
@@ -343,52 +395,53 @@ static SocketAddressList *incoming_addrs_copy(const SocketAddressList *l)
     return head;
 }
 
-bool migration_incoming_info(MigrationInfo *info)
+bool migration_incoming_info(MigrationIncoming *mis, MigrationInfo *info)
 {
     MigrationStatus st;
 
-    if (!incoming.enabled) {
+    if (!mis->enabled) {
         return false;
     }
-    st = __atomic_load_n(&incoming.status, __ATOMIC_SEQ_CST);
+    st = __atomic_load_n(&mis->status, __ATOMIC_SEQ_CST);
     if (st == MIGRATION_STATUS_NONE) {
         return true;
     }
     info->has_status = true;
     info->status = st;
     if (st == MIGRATION_STATUS_SETUP || st == MIGRATION_STATUS_ACTIVE) {
-        info->socket_address = incoming_addrs_copy(incoming.addrs);
+        info->socket_address = incoming_addrs_copy(mis->addrs);
     }
-    if (st == MIGRATION_STATUS_FAILED && incoming.error) {
-        info->error_desc = g_strdup(error_get_pretty(incoming.error));
+    if (st == MIGRATION_STATUS_FAILED && mis->error) {
+        info->error_desc = g_strdup(error_get_pretty(mis->error));
     }
     return true;
 }
 
-void migration_incoming_colo_started(void)
+void migration_incoming_colo_started(MigrationIncoming *mis)
 {
-    incoming_set_status(&incoming, MIGRATION_STATUS_COLO);
+    incoming_set_status(mis, MIGRATION_STATUS_COLO);
 }
 
 bool migration_incoming_has_connection(void)
 {
-    bool open;
+    MigrationIncoming *mis = migration_current()->incoming;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mis->lock);
 
-    g_mutex_lock(&incoming.lock);
-    open = incoming.from_src != NULL;
-    g_mutex_unlock(&incoming.lock);
-    return open;
+    return mis->from_src != NULL;
 }
 
 void migration_incoming_yank(void)
 {
-    MigrationIncoming *mis = &incoming;
+    migration_incoming_cut(migration_current()->incoming);
+}
 
-    g_mutex_lock(&mis->lock);
+void migration_incoming_cut(MigrationIncoming *mis)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mis->lock);
+
     if (mis->from_src) {
         trace_migration_yank("incoming");
         qemu_file_shutdown(mis->from_src);
         migration_channel_shutdown(&mis->ch);
     }
-    g_mutex_unlock(&mis->lock);
 }

@@ -10,6 +10,14 @@
  * migration thread writes and QMP reads. status is an atomic int so that
  * migrate_cancel can read it without the lock. The BQL is taken by the
  * migration thread to stop, save devices and resume.
+ *
+ * Locks are scoped (BQL_LOCK_GUARD, g_autoptr(GMutexLocker)) except two,
+ * taken in one function and released in another (both asserted):
+ * - the incoming thread takes the BQL at the switchover-start command
+ *   and holds it across further commands and sections until
+ *   switchover-abort or the end of the load (MigrationIncoming.bql_held);
+ * - colo_secondary_run() is entered and left with the BQL held and drops
+ *   it for the checkpoint loop (colo-internal.h).
  */
 #ifndef MIGRATION_MIGRATION_INTERNAL_H
 #define MIGRATION_MIGRATION_INTERNAL_H
@@ -31,12 +39,26 @@
 /* Strict SLA: aborted switchovers before the migration fails. */
 #define MIGRATION_STRICT_MAX_ABORTS     3
 
-bool migrate_cap(MigrationCapability cap);
-uint64_t migrate_downtime_limit_ms(void);
-uint64_t migrate_max_bandwidth(void);
-uint64_t migrate_checkpoint_delay_ms(void);
+/*
+ * Capabilities and parameters. The migration thread reads them while QMP
+ * may change them: each is a single aligned value written and read
+ * atomically through the accessors below.
+ */
+typedef struct MigrationOptions {
+    bool caps[MIGRATION_CAPABILITY__MAX];
+    uint64_t downtime_limit;
+    uint64_t max_bandwidth;
+    uint64_t checkpoint_delay;
+} MigrationOptions;
+
+/* QEMU's defaults, all capabilities off. */
+void migration_options_init(MigrationOptions *o);
+bool migrate_cap(const MigrationOptions *o, MigrationCapability cap);
+uint64_t migrate_downtime_limit_ms(const MigrationOptions *o);
+uint64_t migrate_max_bandwidth(const MigrationOptions *o);
+uint64_t migrate_checkpoint_delay_ms(const MigrationOptions *o);
 /* Refused at migrate time (not implemented yet), or NULL. */
-const char *migrate_caps_unimplemented(void);
+const char *migrate_caps_unimplemented(const MigrationOptions *o);
 
 /* ---- channel-socket.c: transports ---- */
 
@@ -120,13 +142,18 @@ void mig_put_be32(uint8_t *p, uint32_t v);
 
 /* ---- migration.c: the source ---- */
 
+typedef struct MigrationIncoming MigrationIncoming;
+
 typedef struct MigrationState {
+    MigrationOptions opts;      /* options.c; set by QMP, read anywhere */
+    MigrationIncoming *incoming;    /* the destination side */
+    struct ColoState *colo;         /* COLO, on either side */
     int status;                 /* MigrationStatus, atomic */
     pthread_t thread;
     bool thread_running;        /* main loop only */
     bool cancel;                /* atomic: migrate_cancel asked */
     char *uri;
-    SaveVMState *vmstate;
+    SaveVMState *vmstate;       /* what is migrated (owned; both sides) */
     MigrationChannel ch;
     QEMUFile *to_dst;
     MigRpReader rp;
@@ -153,7 +180,6 @@ typedef struct MigrationState {
     int64_t strict_stop_us;     /* t_stop of the last aborted attempt */
 } MigrationState;
 
-MigrationState *migration_current(void);
 void migration_set_status(MigrationState *s, MigrationStatus old,
                           MigrationStatus next);
 MigrationStatus migration_status(MigrationState *s);
@@ -161,7 +187,8 @@ MigrationStatus migration_status(MigrationState *s);
 void migration_set_error(MigrationState *s, Error *err);
 int64_t migration_now_us(void);
 /* Statistics of the RAM entry, zeros before it exists. */
-MigrationStats *migration_ram_stats(uint64_t *dirty_sync_count);
+MigrationStats *migration_ram_stats(MigrationState *s,
+                                    uint64_t *dirty_sync_count);
 
 /* ---- switchover.c ---- */
 
@@ -177,18 +204,31 @@ MigrationSwitchoverResult migration_switchover(MigrationState *s);
 MigrationSwitchoverResult migration_switchover_strict(MigrationState *s);
 /* Reads return-path messages that arrived (late pongs) without waiting. */
 void migration_rp_poll(MigrationState *s);
+/* Strict, after the last abort: reads the return path until that
+ * attempt's late pong arrived or deadline_us (monotonic) passed. */
+void migration_rp_wait_late_pong(MigrationState *s, int64_t deadline_us);
 
-/* yank: an outgoing connection is open; shut it down (any thread). */
+/* yank: the process's (migration_current()) outgoing connection is open;
+ * shut it down (any thread). */
 bool migration_has_connection(void);
 void migration_yank(void);
+/* Shuts s's outgoing connection down, if open; the status is left alone
+ * (the thread fails, or a COLO primary fails over). Any thread. */
+void migration_cut(MigrationState *s);
 
 /* ---- migration-incoming.c ---- */
 
+MigrationIncoming *migration_incoming_new(MigrationState *owner);
+void migration_incoming_free(MigrationIncoming *mis);
+/* At process exit: stop a load in progress and join its thread. */
+void migration_incoming_shutdown(MigrationIncoming *mis);
 /* The destination's status and address, for query-migrate. */
-bool migration_incoming_info(MigrationInfo *info);
+bool migration_incoming_info(MigrationIncoming *mis, MigrationInfo *info);
 /* The secondary's COLO run began (status colo). */
-void migration_incoming_colo_started(void);
-/* yank: the incoming connection is open; shut it down (any thread). */
+void migration_incoming_colo_started(MigrationIncoming *mis);
+/* Shuts the incoming connection down, if open (any thread). */
+void migration_incoming_cut(MigrationIncoming *mis);
+/* yank: the same on the process's object (migration_current()). */
 bool migration_incoming_has_connection(void);
 void migration_incoming_yank(void);
 

@@ -33,18 +33,60 @@
 
 /* Bandwidth is measured over windows of at least this long. */
 #define MIGRATION_BW_WINDOW_US  100000
+/* Strict failure: how long to wait for the last attempt's late pong. */
+#define MIGRATION_LATE_PONG_WAIT_US (2 * 1000000)
 
-static MigrationState migration_state = {
-    .status = MIGRATION_STATUS_NONE,
-    .downtime_ms = -1,
-    .learned_fixed_us = 5000,       /* a few ms until measured */
-    .learned_go_us = 2000,
-    .ch = { .fd = -1, .rp_fd = -1 },
-};
+/*
+ * The process's migration object, the one root that QMP commands and the
+ * machine reach it through. Everything below that takes a MigrationState
+ * works on the object it is given, so a test may build two.
+ */
+static MigrationState *migration_root;
+
+MigrationState *migration_new(void)
+{
+    MigrationState *s = g_new0(MigrationState, 1);
+
+    s->status = MIGRATION_STATUS_NONE;
+    s->downtime_ms = -1;
+    s->learned_fixed_us = 5000;     /* a few ms until measured */
+    s->learned_go_us = 2000;
+    s->ch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
+    g_mutex_init(&s->lock);
+    migration_options_init(&s->opts);
+    s->incoming = migration_incoming_new(s);
+    s->colo = colo_state_new();
+    s->vmstate = savevm_state_new();
+    return s;
+}
+
+void migration_free(MigrationState *s)
+{
+    if (!s) {
+        return;
+    }
+    g_assert(!s->thread_running);
+    migration_incoming_free(s->incoming);
+    colo_state_free(s->colo);
+    savevm_state_free(s->vmstate);
+    g_free(s->uri);
+    error_free(s->error);
+    g_mutex_clear(&s->lock);
+    g_free(s);
+}
 
 MigrationState *migration_current(void)
 {
-    return &migration_state;
+    if (g_once_init_enter(&migration_root)) {
+        g_once_init_leave(&migration_root, migration_new());
+    }
+    return migration_root;
+}
+
+/* What devices register in: the root's registry. */
+SaveVMState *savevm_default(void)
+{
+    return migration_current()->vmstate;
 }
 
 int64_t migration_now_us(void)
@@ -69,7 +111,7 @@ static bool migration_try_status(MigrationState *s, MigrationStatus old,
     }
     trace_migration_set_status(MigrationStatus_str(old),
                                MigrationStatus_str(next));
-    if (migrate_cap(MIGRATION_CAPABILITY_EVENTS)) {
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_EVENTS)) {
         qapi_event_send_migration(next);
     }
     return true;
@@ -81,9 +123,9 @@ void migration_set_status(MigrationState *s, MigrationStatus old,
     migration_try_status(s, old, next);
 }
 
-bool migration_is_active(void)
+bool migration_is_active(MigrationState *s)
 {
-    MigrationStatus st = migration_status(&migration_state);
+    MigrationStatus st = migration_status(s);
 
     return st == MIGRATION_STATUS_SETUP || st == MIGRATION_STATUS_ACTIVE ||
            st == MIGRATION_STATUS_CANCELLING || st == MIGRATION_STATUS_COLO;
@@ -91,13 +133,13 @@ bool migration_is_active(void)
 
 void migration_set_error(MigrationState *s, Error *err)
 {
-    g_mutex_lock(&s->lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
     if (!s->error) {
         s->error = err;
-        err = NULL;
+    } else {
+        error_free(err);
     }
-    g_mutex_unlock(&s->lock);
-    error_free(err);
 }
 
 static bool migration_cancelled(MigrationState *s)
@@ -105,12 +147,13 @@ static bool migration_cancelled(MigrationState *s)
     return __atomic_load_n(&s->cancel, __ATOMIC_SEQ_CST);
 }
 
-MigrationStats *migration_ram_stats(uint64_t *dirty_sync_count)
+MigrationStats *migration_ram_stats(MigrationState *s,
+                                    uint64_t *dirty_sync_count)
 {
     MigrationStats *st = g_new0(MigrationStats, 1);
     RamMigrationStats r;
 
-    ram_migration_stats_snapshot(&r);
+    ram_migration_stats_snapshot(s->vmstate, &r);
     st->transferred = r.transferred;
     st->remaining = r.remaining;
     st->total = r.total;
@@ -141,12 +184,13 @@ static bool migration_open(MigrationState *s, Error **errp)
     s->has_rp = ch.rp_fd >= 0;
     s->rp = (MigRpReader) { .fd = ch.rp_fd };
     g_mutex_unlock(&s->lock);
-    if (migrate_cap(MIGRATION_CAPABILITY_X_STRICT_DOWNTIME) && !s->has_rp) {
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_STRICT_DOWNTIME) &&
+        !s->has_rp) {
         error_setg(errp, "x-strict-downtime needs a return path: use a "
                    "tcp:, unix: or socket fd: transport");
         return false;
     }
-    if (migrate_cap(MIGRATION_CAPABILITY_X_COLO) && !s->has_rp) {
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_COLO) && !s->has_rp) {
         error_setg(errp, "x-colo needs a return path: use a tcp:, unix: or "
                    "socket fd: transport");
         return false;
@@ -161,17 +205,19 @@ static bool migration_open(MigrationState *s, Error **errp)
 
 static bool migration_setup_stream(MigrationState *s, Error **errp)
 {
+    bool colo = migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_COLO);
+
     savevm_state_header(s->to_dst);
     if (s->has_rp) {
         savevm_send_command(s->to_dst, SAVEVM_CMD_OPEN_RETURN_PATH, NULL, 0);
     }
     /* COLO: the destination becomes the secondary, and RAM keeps its
      * dirty log after the initial migration for the checkpoints. */
-    ram_colo_set_keep(s->vmstate, migrate_cap(MIGRATION_CAPABILITY_X_COLO));
-    if (migrate_cap(MIGRATION_CAPABILITY_X_COLO)) {
+    ram_checkpoint_keep_logging(s->vmstate, colo);
+    if (colo) {
         savevm_send_command(s->to_dst, SAVEVM_CMD_ENABLE_COLO, NULL, 0);
     }
-    qemu_file_set_rate_limit(s->to_dst, migrate_max_bandwidth());
+    qemu_file_set_rate_limit(s->to_dst, migrate_max_bandwidth(&s->opts));
     if (!savevm_state_setup(s->vmstate, s->to_dst, errp)) {
         return false;
     }
@@ -187,7 +233,7 @@ int64_t migration_expected_downtime_ms(MigrationState *s, uint64_t pending)
     uint64_t bw = s->bandwidth;
 
     if (!bw) {
-        bw = migrate_max_bandwidth() ?: (1ull << 30);
+        bw = migrate_max_bandwidth(&s->opts) ?: (1ull << 30);
     }
     return (int64_t)(pending * 1000 / bw) + s->learned_fixed_us / 1000;
 }
@@ -228,16 +274,16 @@ static void migration_record_throughput(MigrationState *s)
     uint64_t bytes = qemu_file_transferred(s->to_dst);
     int64_t now = migration_now_us();
 
-    g_mutex_lock(&s->lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
     s->mbps = migration_mbps(bytes, now - s->start_us - s->setup_us);
-    g_mutex_unlock(&s->lock);
 }
 
 static void migration_emit_pass(MigrationState *s, uint64_t sync_count)
 {
     if (sync_count != s->last_sync_count) {
         s->last_sync_count = sync_count;
-        if (migrate_cap(MIGRATION_CAPABILITY_EVENTS)) {
+        if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_EVENTS)) {
             qapi_event_send_migration_pass(sync_count);
         }
     }
@@ -252,7 +298,7 @@ static bool migration_iterate(MigrationState *s, int64_t *window_us,
     uint64_t sent;
     uint64_t sync_count;
 
-    qemu_file_set_rate_limit(s->to_dst, migrate_max_bandwidth());
+    qemu_file_set_rate_limit(s->to_dst, migrate_max_bandwidth(&s->opts));
     if (!savevm_state_iterate(s->vmstate, s->to_dst, done, errp)) {
         return false;
     }
@@ -270,28 +316,25 @@ static bool migration_iterate(MigrationState *s, int64_t *window_us,
         *window_bytes = sent;
     }
     *pending = savevm_state_pending(s->vmstate);
-    g_autoptr(MigrationStats) st = migration_ram_stats(&sync_count);
+    g_autoptr(MigrationStats) st = migration_ram_stats(s, &sync_count);
     migration_emit_pass(s, sync_count);
     return !qemu_file_get_error(s->to_dst, errp);
 }
 
-static Error *migration_strict_failure(MigrationState *s)
+/* The strict SLA failed for good: sets *errp with what it needed. */
+static void migration_strict_failure(MigrationState *s, Error **errp)
 {
-    Error *err = NULL;
-    int64_t deadline = migration_now_us() + 2000000;
-
     /* The last aborted attempt's pong tells what it really needed. */
-    while (s->has_rp && migration_now_us() < deadline &&
-           s->strict_stop_us) {
-        migration_rp_poll(s);
-        g_usleep(10000);
+    if (s->has_rp) {
+        migration_rp_wait_late_pong(s, migration_now_us() +
+                                       MIGRATION_LATE_PONG_WAIT_US);
     }
-    g_mutex_lock(&s->lock);
-    error_setg(&err, "downtime-limit of %" PRIu64 " ms cannot be met (last "
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+    error_setg(errp, "downtime-limit of %" PRIu64 " ms cannot be met (last "
                "switchover needed %" PRId64 " ms)",
-               migrate_downtime_limit_ms(), s->strict_last_overrun_ms);
-    g_mutex_unlock(&s->lock);
-    return err;
+               migrate_downtime_limit_ms(&s->opts),
+               s->strict_last_overrun_ms);
 }
 
 /* Iterates until a switchover hands the guest over. */
@@ -299,7 +342,7 @@ static bool migration_run(MigrationState *s, Error **errp)
 {
     int64_t window_us = migration_now_us();
     uint64_t window_bytes = qemu_file_transferred(s->to_dst);
-    bool strict = migrate_cap(MIGRATION_CAPABILITY_X_STRICT_DOWNTIME);
+    bool strict = migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_STRICT_DOWNTIME);
 
     for (;;) {
         uint64_t pending = 0;
@@ -323,7 +366,7 @@ static bool migration_run(MigrationState *s, Error **errp)
         s->expected_downtime_ms = expected;
         g_mutex_unlock(&s->lock);
         if (!(done && !pending) &&
-            expected > (int64_t)migrate_downtime_limit_ms()) {
+            expected > (int64_t)migrate_downtime_limit_ms(&s->opts)) {
             continue;
         }
         switch (strict ? migration_switchover_strict(s)
@@ -336,7 +379,7 @@ static bool migration_run(MigrationState *s, Error **errp)
             return false;
         case MIGRATION_SWITCHOVER_ABORTED:
             if (s->strict_aborts >= MIGRATION_STRICT_MAX_ABORTS) {
-                error_propagate(errp, migration_strict_failure(s));
+                migration_strict_failure(s, errp);
                 return false;
             }
             window_us = migration_now_us();
@@ -406,8 +449,8 @@ static void *migration_thread(void *opaque)
     pthread_setname_np(pthread_self(), name);
     ok = migration_open(s, &err) && migration_setup_stream(s, &err) &&
          migration_run(s, &err);
-    if (ok && migrate_cap(MIGRATION_CAPABILITY_X_COLO)) {
-        ok = colo_primary_run(s);
+    if (ok && migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_COLO)) {
+        colo_primary_run(s);    /* ends in failover: completed */
     }
     migration_finish(s, ok, err);
     return NULL;
@@ -417,10 +460,10 @@ static void *migration_thread(void *opaque)
 
 void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
 {
-    MigrationState *s = &migration_state;
-    const char *unimpl = migrate_caps_unimplemented();
+    MigrationState *s = migration_current();
+    const char *unimpl = migrate_caps_unimplemented(&s->opts);
 
-    if (migration_is_active()) {
+    if (migration_is_active(s)) {
         error_setg(errp, "There's a migration process in progress");
         return;
     }
@@ -435,19 +478,19 @@ void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
     if (!migration_uri_check(uri, errp)) {
         return;
     }
-    if (migrate_cap(MIGRATION_CAPABILITY_X_STRICT_DOWNTIME) &&
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_STRICT_DOWNTIME) &&
         (g_str_has_prefix(uri, "exec:") || g_str_has_prefix(uri, "file:"))) {
         error_setg(errp, "x-strict-downtime needs a return path: use a "
                    "tcp:, unix: or socket fd: transport");
         return;
     }
-    if (migrate_cap(MIGRATION_CAPABILITY_X_COLO)) {
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_COLO)) {
         if (g_str_has_prefix(uri, "exec:") || g_str_has_prefix(uri, "file:")) {
             error_setg(errp, "x-colo needs a return path: use a tcp:, unix: "
                        "or socket fd: transport");
             return;
         }
-        if (migrate_cap(MIGRATION_CAPABILITY_X_STRICT_DOWNTIME)) {
+        if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_STRICT_DOWNTIME)) {
             error_setg(errp, "x-colo and x-strict-downtime cannot be used "
                        "together");
             return;
@@ -460,7 +503,6 @@ void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
     g_mutex_lock(&s->lock);
     g_free(s->uri);
     s->uri = g_strdup(uri);
-    s->vmstate = savevm_default();
     error_free(s->error);
     s->error = NULL;
     s->start_us = migration_now_us();
@@ -476,7 +518,7 @@ void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
     s->strict_attempt = 0;
     s->strict_stop_us = 0;
     s->was_running = runstate_is_running();
-    ram_migration_stats_reset();
+    ram_migration_stats_reset(s->vmstate);
     migration_try_status(s, migration_status(s), MIGRATION_STATUS_SETUP);
     if (pthread_create(&s->thread, NULL, migration_thread, s)) {
         error_setg_errno(errp, errno, "cannot start the migration thread");
@@ -494,22 +536,22 @@ void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
  */
 void migration_shutdown(void)
 {
-    MigrationState *s = &migration_state;
+    MigrationState *s = migration_current();
 
     if (s->thread_running) {
         qmp_migrate_cancel(NULL);
-        colo_begin_quit();
+        colo_begin_quit(s->colo);
         bql_unlock();
         pthread_join(s->thread, NULL);
         bql_lock();
         s->thread_running = false;
     }
-    migration_incoming_shutdown();
+    migration_incoming_shutdown(s->incoming);
 }
 
 void qmp_migrate_cancel(Error **errp)
 {
-    MigrationState *s = &migration_state;
+    MigrationState *s = migration_current();
     MigrationStatus st = migration_status(s);
 
     if (st != MIGRATION_STATUS_SETUP && st != MIGRATION_STATUS_ACTIVE) {
@@ -520,48 +562,50 @@ void qmp_migrate_cancel(Error **errp)
         return;         /* it ended meanwhile */
     }
     /* Unblock the thread wherever it waits on the peer. */
-    g_mutex_lock(&s->lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
     if (s->to_dst) {
         qemu_file_shutdown(s->to_dst);
     }
     migration_channel_shutdown(&s->ch);
-    g_mutex_unlock(&s->lock);
 }
 
 bool migration_has_connection(void)
 {
-    MigrationState *s = &migration_state;
-    bool open;
+    MigrationState *s = migration_current();
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
 
-    g_mutex_lock(&s->lock);
-    open = s->to_dst != NULL;
-    g_mutex_unlock(&s->lock);
-    return open;
+    return s->to_dst != NULL;
 }
 
 /* yank: the peer is gone as far as we care; the thread fails (or, in
  * COLO, fails over). Unlike migrate_cancel the status is left alone. */
 void migration_yank(void)
 {
-    MigrationState *s = &migration_state;
+    migration_cut(migration_current());
+}
 
-    g_mutex_lock(&s->lock);
+void migration_cut(MigrationState *s)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
     if (s->to_dst) {
         trace_migration_yank("outgoing");
         qemu_file_shutdown(s->to_dst);
         migration_channel_shutdown(&s->ch);
     }
-    g_mutex_unlock(&s->lock);
 }
 
 static void migration_fill_info(MigrationState *s, MigrationInfo *info)
 {
     MigrationStatus st = migration_status(s);
     int64_t now = migration_now_us();
+    /* Taken before RAM's published_lock (migration_ram_stats), never
+     * after it. */
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
 
     info->has_status = true;
     info->status = st;
-    g_mutex_lock(&s->lock);
     info->has_total_time = true;
     info->total_time = ((s->end_us ? s->end_us : now) - s->start_us) / 1000;
     if (st != MIGRATION_STATUS_SETUP) {
@@ -579,31 +623,29 @@ static void migration_fill_info(MigrationState *s, MigrationInfo *info)
     if (st == MIGRATION_STATUS_FAILED && s->error) {
         info->error_desc = g_strdup(error_get_pretty(s->error));
     }
-    if (migrate_cap(MIGRATION_CAPABILITY_X_STRICT_DOWNTIME) ||
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_STRICT_DOWNTIME) ||
         s->strict_aborts) {
         info->has_x_strict_aborts = true;
         info->x_strict_aborts = s->strict_aborts;
         info->has_x_strict_last_overrun = true;
         info->x_strict_last_overrun = s->strict_last_overrun_ms;
     }
-    g_mutex_unlock(&s->lock);
     if (st != MIGRATION_STATUS_SETUP) {
-        info->ram = migration_ram_stats(NULL);
-        g_mutex_lock(&s->lock);
+        info->ram = migration_ram_stats(s, NULL);
         info->ram->mbps = s->mbps;
-        g_mutex_unlock(&s->lock);
     }
 }
 
 MigrationInfo *qmp_query_migrate(Error **errp)
 {
+    MigrationState *s = migration_current();
     MigrationInfo *info = g_new0(MigrationInfo, 1);
 
     /* An outgoing migration, else the incoming side of a destination. */
-    if (migration_status(&migration_state) != MIGRATION_STATUS_NONE) {
-        migration_fill_info(&migration_state, info);
+    if (migration_status(s) != MIGRATION_STATUS_NONE) {
+        migration_fill_info(s, info);
     } else {
-        migration_incoming_info(info);
+        migration_incoming_info(s->incoming, info);
     }
     return info;
 }

@@ -7,8 +7,10 @@
  * accepts postcopy-ram so scripts can prepare it but refuses it at
  * migrate time until it exists, and rejects the rest by name.
  *
- * Parameters are read by the migration thread while QMP may change them:
- * each is a single aligned 64-bit value written and read atomically.
+ * They live in the migration object (MigrationOptions): the QMP commands
+ * work on the process's, migration_current(). Parameters are read by the
+ * migration thread while QMP may change them: each is a single aligned
+ * 64-bit value written and read atomically.
  */
 #include <inttypes.h>
 #include "migration-internal.h"
@@ -16,16 +18,14 @@
 #include "qapi/qapi-commands.h"
 #include "trace.h"
 
-static struct {
-    bool caps[MIGRATION_CAPABILITY__MAX];
-    uint64_t downtime_limit;
-    uint64_t max_bandwidth;
-    uint64_t checkpoint_delay;
-} mig_opts = {
-    .downtime_limit = MIGRATION_DEFAULT_DOWNTIME_MS,
-    .max_bandwidth = MIGRATION_DEFAULT_BANDWIDTH,
-    .checkpoint_delay = MIGRATION_DEFAULT_CKPT_DELAY_MS,
-};
+void migration_options_init(MigrationOptions *o)
+{
+    *o = (MigrationOptions) {
+        .downtime_limit = MIGRATION_DEFAULT_DOWNTIME_MS,
+        .max_bandwidth = MIGRATION_DEFAULT_BANDWIDTH,
+        .checkpoint_delay = MIGRATION_DEFAULT_CKPT_DELAY_MS,
+    };
+}
 
 /* Implemented, or settable ahead of their implementation. */
 static bool migrate_cap_settable(MigrationCapability cap)
@@ -42,29 +42,29 @@ static bool migrate_cap_settable(MigrationCapability cap)
     }
 }
 
-bool migrate_cap(MigrationCapability cap)
+bool migrate_cap(const MigrationOptions *o, MigrationCapability cap)
 {
-    return __atomic_load_n(&mig_opts.caps[cap], __ATOMIC_RELAXED);
+    return __atomic_load_n(&o->caps[cap], __ATOMIC_RELAXED);
 }
 
-uint64_t migrate_downtime_limit_ms(void)
+uint64_t migrate_downtime_limit_ms(const MigrationOptions *o)
 {
-    return __atomic_load_n(&mig_opts.downtime_limit, __ATOMIC_RELAXED);
+    return __atomic_load_n(&o->downtime_limit, __ATOMIC_RELAXED);
 }
 
-uint64_t migrate_max_bandwidth(void)
+uint64_t migrate_max_bandwidth(const MigrationOptions *o)
 {
-    return __atomic_load_n(&mig_opts.max_bandwidth, __ATOMIC_RELAXED);
+    return __atomic_load_n(&o->max_bandwidth, __ATOMIC_RELAXED);
 }
 
-uint64_t migrate_checkpoint_delay_ms(void)
+uint64_t migrate_checkpoint_delay_ms(const MigrationOptions *o)
 {
-    return __atomic_load_n(&mig_opts.checkpoint_delay, __ATOMIC_RELAXED);
+    return __atomic_load_n(&o->checkpoint_delay, __ATOMIC_RELAXED);
 }
 
-const char *migrate_caps_unimplemented(void)
+const char *migrate_caps_unimplemented(const MigrationOptions *o)
 {
-    if (migrate_cap(MIGRATION_CAPABILITY_POSTCOPY_RAM)) {
+    if (migrate_cap(o, MIGRATION_CAPABILITY_POSTCOPY_RAM)) {
         return "postcopy-ram";
     }
     return NULL;
@@ -73,7 +73,9 @@ const char *migrate_caps_unimplemented(void)
 void qmp_migrate_set_capabilities(MigrationCapabilityStatusList *capabilities,
                                   Error **errp)
 {
-    MigrationStatus st = migration_status(migration_current());
+    MigrationState *s = migration_current();
+    MigrationOptions *o = &s->opts;
+    MigrationStatus st = migration_status(s);
 
     if (st == MIGRATION_STATUS_SETUP || st == MIGRATION_STATUS_ACTIVE ||
         st == MIGRATION_STATUS_CANCELLING) {
@@ -96,13 +98,14 @@ void qmp_migrate_set_capabilities(MigrationCapabilityStatusList *capabilities,
     for (MigrationCapabilityStatusList *l = capabilities; l; l = l->next) {
         trace_migration_set_capability(
             MigrationCapability_str(l->value->capability), l->value->state);
-        __atomic_store_n(&mig_opts.caps[l->value->capability],
+        __atomic_store_n(&o->caps[l->value->capability],
                          l->value->state, __ATOMIC_RELAXED);
     }
 }
 
 MigrationCapabilityStatusList *qmp_query_migrate_capabilities(Error **errp)
 {
+    const MigrationOptions *o = &migration_current()->opts;
     MigrationCapabilityStatusList *head = NULL, **tail = &head;
 
     for (int i = 0; i < MIGRATION_CAPABILITY__MAX; i++) {
@@ -111,7 +114,7 @@ MigrationCapabilityStatusList *qmp_query_migrate_capabilities(Error **errp)
 
         node->value = g_new0(MigrationCapabilityStatus, 1);
         node->value->capability = i;
-        node->value->state = migrate_cap(i);
+        node->value->state = migrate_cap(o, i);
         *tail = node;
         tail = &node->next;
     }
@@ -120,6 +123,8 @@ MigrationCapabilityStatusList *qmp_query_migrate_capabilities(Error **errp)
 
 void qmp_migrate_set_parameters(MigrateSetParameters *arg, Error **errp)
 {
+    MigrationOptions *o = &migration_current()->opts;
+
     if (arg->has_downtime_limit &&
         arg->downtime_limit > MIGRATION_MAX_DOWNTIME_MS) {
         error_setg(errp, "Parameter 'downtime_limit' expects an integer in "
@@ -134,34 +139,34 @@ void qmp_migrate_set_parameters(MigrateSetParameters *arg, Error **errp)
     }
     if (arg->has_downtime_limit) {
         trace_migration_set_parameter("downtime-limit", arg->downtime_limit);
-        __atomic_store_n(&mig_opts.downtime_limit, arg->downtime_limit,
+        __atomic_store_n(&o->downtime_limit, arg->downtime_limit,
                          __ATOMIC_RELAXED);
     }
     if (arg->has_max_bandwidth) {
         trace_migration_set_parameter("max-bandwidth", arg->max_bandwidth);
-        __atomic_store_n(&mig_opts.max_bandwidth, arg->max_bandwidth,
+        __atomic_store_n(&o->max_bandwidth, arg->max_bandwidth,
                          __ATOMIC_RELAXED);
     }
     if (arg->has_x_checkpoint_delay) {
         trace_migration_set_parameter("x-checkpoint-delay",
                                       arg->x_checkpoint_delay);
-        __atomic_store_n(&mig_opts.checkpoint_delay, arg->x_checkpoint_delay,
+        __atomic_store_n(&o->checkpoint_delay, arg->x_checkpoint_delay,
                          __ATOMIC_RELAXED);
         /* A running COLO primary re-arms its timer. */
-        colo_wake();
+        colo_wake(migration_current()->colo);
     }
 }
 
 MigrationParameters *qmp_query_migrate_parameters(Error **errp)
 {
+    const MigrationOptions *o = &migration_current()->opts;
     MigrationParameters *p = g_new0(MigrationParameters, 1);
 
     p->has_downtime_limit = true;
-    p->downtime_limit = migrate_downtime_limit_ms();
+    p->downtime_limit = migrate_downtime_limit_ms(o);
     p->has_max_bandwidth = true;
-    p->max_bandwidth = migrate_max_bandwidth();
+    p->max_bandwidth = migrate_max_bandwidth(o);
     p->has_x_checkpoint_delay = true;
-    p->x_checkpoint_delay = __atomic_load_n(&mig_opts.checkpoint_delay,
-                                            __ATOMIC_RELAXED);
+    p->x_checkpoint_delay = migrate_checkpoint_delay_ms(o);
     return p;
 }

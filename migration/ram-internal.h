@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * What ram.c (the live "ram" entry of precopy) and ram-colo.c (COLO's
+ * What ram.c (the live "ram" entry of precopy) and ram-checkpoint.c (COLO's
  * per-checkpoint RAM transfer and the secondary's RAM cache hook) share.
  */
 #ifndef MIGRATION_RAM_INTERNAL_H
@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "migration/colo-ram.h"
+#include "migration/colo-ram-cache.h"
 #include "migration/ram.h"
 
 /*
@@ -49,7 +49,9 @@ typedef struct RamMigrationState {
     int64_t period_start_us;
     uint64_t period_dirtied;
     uint64_t period_sent;
-    RamMigrationStats st;       /* published to ram_stats */
+    RamMigrationStats st;       /* migration thread's; published below */
+    GMutex published_lock;
+    RamMigrationStats published;    /* (published_lock) for other threads */
 
     /* Destination. */
     RamBlockMig *load_blocks;
@@ -79,7 +81,10 @@ bool ram_load_stream_ok(QEMUFile *f, Error **errp);
 /* Validates and writes one page record (into the COLO cache if set). */
 bool ram_load_page(RamMigrationState *rs, QEMUFile *f, uint64_t gpa,
                    bool zero, Error **errp);
-/* The state registered in s, or NULL. */
+/* The COLO secondary's dirty log (ram-checkpoint.c starts it): stopped
+ * if we started it, bitmaps freed. Also at unregister. */
+void ram_svm_log_release(RamMigrationState *rs);
+/* The state registered in s (the opaque of its "ram" entry), or NULL. */
 RamMigrationState *ram_migration_state(SaveVMState *s);
 
 #endif

@@ -42,6 +42,7 @@
 #include <emmintrin.h>
 #endif
 #include "ram-internal.h"
+#include "savevm-internal.h"
 #include "util/bitmap.h"
 #include "trace.h"
 
@@ -75,13 +76,6 @@ bool ram_page_is_hole(RamBlockMig *b, uint64_t off)
                        .hole = false };
     return false;
 }
-
-
-static GMutex ram_registry_lock;
-static GPtrArray *ram_registry;         /* RamMigrationState */
-
-static GMutex ram_stats_lock;
-static RamMigrationStats ram_stats;
 
 /* ---- zero detection ---- */
 
@@ -192,28 +186,41 @@ static void ram_blocks_free(RamBlockMig *b, unsigned nr)
 void ram_stats_publish(RamMigrationState *rs)
 {
     rs->st.remaining = rs->dirty_pages * GUEST_PAGE_SIZE;
-    g_mutex_lock(&ram_stats_lock);
-    ram_stats = rs->st;
-    g_mutex_unlock(&ram_stats_lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&rs->published_lock);
+
+    rs->published = rs->st;
 }
 
-const RamMigrationStats *ram_migration_stats(void)
+const RamMigrationStats *ram_migration_stats(SaveVMState *s)
 {
-    return &ram_stats;
+    RamMigrationState *rs = ram_migration_state(s);
+
+    return rs ? &rs->published : NULL;
 }
 
-void ram_migration_stats_snapshot(RamMigrationStats *out)
+void ram_migration_stats_snapshot(SaveVMState *s, RamMigrationStats *out)
 {
-    g_mutex_lock(&ram_stats_lock);
-    *out = ram_stats;
-    g_mutex_unlock(&ram_stats_lock);
+    RamMigrationState *rs = ram_migration_state(s);
+
+    if (!rs) {
+        memset(out, 0, sizeof(*out));
+        return;
+    }
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&rs->published_lock);
+
+    *out = rs->published;
 }
 
-void ram_migration_stats_reset(void)
+void ram_migration_stats_reset(SaveVMState *s)
 {
-    g_mutex_lock(&ram_stats_lock);
-    memset(&ram_stats, 0, sizeof(ram_stats));
-    g_mutex_unlock(&ram_stats_lock);
+    RamMigrationState *rs = ram_migration_state(s);
+
+    if (rs) {
+        g_autoptr(GMutexLocker) locker =
+            g_mutex_locker_new(&rs->published_lock);
+
+        memset(&rs->published, 0, sizeof(rs->published));
+    }
 }
 
 /* ---- source ---- */
@@ -749,95 +756,89 @@ bool ram_migration_register(SaveVMState *s, GuestMemory *mem, KvmState *kvm,
     rs->s = s;
     rs->mem = mem;
     rs->kvm = kvm;
+    g_mutex_init(&rs->published_lock);
     if (!savevm_register_live(s, RAM_MIGRATION_IDSTR, 0,
                               RAM_MIGRATION_VERSION, &ram_handlers, rs,
                               errp)) {
+        g_mutex_clear(&rs->published_lock);
         g_free(rs);
         return false;
     }
-    g_mutex_lock(&ram_registry_lock);
-    if (!ram_registry) {
-        ram_registry = g_ptr_array_new();
-    }
-    g_ptr_array_add(ram_registry, rs);
-    g_mutex_unlock(&ram_registry_lock);
     return true;
 }
 
 void ram_migration_unregister(SaveVMState *s)
 {
-    RamMigrationState *rs = NULL;
+    RamMigrationState *rs = ram_migration_state(s);
 
-    ram_colo_svm_log_stop(s);
-    g_mutex_lock(&ram_registry_lock);
-    for (guint i = 0; ram_registry && i < ram_registry->len; i++) {
-        RamMigrationState *r = g_ptr_array_index(ram_registry, i);
-
-        if (r->s == s) {
-            rs = r;
-            g_ptr_array_remove_index(ram_registry, i);
-            break;
-        }
-    }
-    g_mutex_unlock(&ram_registry_lock);
     if (!rs) {
         return;
     }
+    ram_svm_log_release(rs);
     savevm_unregister(s, RAM_MIGRATION_IDSTR, 0);
     ram_save_cleanup(rs);
     ram_blocks_free(rs->load_blocks, rs->nr_load_blocks);
+    g_mutex_clear(&rs->published_lock);
     g_free(rs);
 }
 
-RamMigrationState *ram_migration_state(SaveVMState *s)
+void ram_svm_log_release(RamMigrationState *rs)
 {
-    RamMigrationState *rs = NULL;
+    if (rs->svm_logging && rs->kvm) {
+        Error *err = NULL;
 
-    g_mutex_lock(&ram_registry_lock);
-    for (guint i = 0; ram_registry && i < ram_registry->len; i++) {
-        RamMigrationState *r = g_ptr_array_index(ram_registry, i);
-
-        if (r->s == s) {
-            rs = r;
-            break;
+        if (!kvm_dirty_log_stop(rs->kvm, &err)) {
+            trace_ram_save_log_stop_failed(error_get_pretty(err));
+            error_free(err);
         }
     }
-    g_mutex_unlock(&ram_registry_lock);
-    return rs;
+    rs->svm_logging = false;
+    for (unsigned i = 0; rs->svm_dirty && rs->svm_dirty[i]; i++) {
+        g_free(rs->svm_dirty[i]);
+    }
+    g_free(rs->svm_dirty);
+    rs->svm_dirty = NULL;
 }
 
-static RamBlockMig *ram_find_load_block(const RamBlock *block)
+/*
+ * The state is the opaque of s's "ram" entry: s is the registry, as for
+ * every other entry, and registration changes only at set-up and
+ * tear-down (main loop), never while a save or load runs.
+ */
+RamMigrationState *ram_migration_state(SaveVMState *s)
 {
-    for (guint i = 0; ram_registry && i < ram_registry->len; i++) {
-        RamMigrationState *rs = g_ptr_array_index(ram_registry, i);
+    SaveVMEntry *se = savevm_find(s, RAM_MIGRATION_IDSTR, 0);
 
-        for (unsigned j = 0; rs->load_blocks && j < rs->nr_load_blocks; j++) {
-            if (rs->load_blocks[j].rb == block) {
-                return &rs->load_blocks[j];
-            }
+    return se && se->ops == &ram_handlers ? se->opaque : NULL;
+}
+
+static RamBlockMig *ram_find_load_block(SaveVMState *s,
+                                        const RamBlock *block)
+{
+    RamMigrationState *rs = ram_migration_state(s);
+
+    for (unsigned j = 0; rs && rs->load_blocks && j < rs->nr_load_blocks;
+         j++) {
+        if (rs->load_blocks[j].rb == block) {
+            return &rs->load_blocks[j];
         }
     }
     return NULL;
 }
 
-const unsigned long *ram_migration_received_bitmap(const RamBlock *block)
+const unsigned long *ram_migration_received_bitmap(SaveVMState *s,
+                                                   const RamBlock *block)
 {
-    RamBlockMig *b;
+    RamBlockMig *b = ram_find_load_block(s, block);
 
-    g_mutex_lock(&ram_registry_lock);
-    b = ram_find_load_block(block);
-    g_mutex_unlock(&ram_registry_lock);
     return b ? b->received : NULL;
 }
 
-void ram_migration_received_reset(const RamBlock *block)
+void ram_migration_received_reset(SaveVMState *s, const RamBlock *block)
 {
-    RamBlockMig *b;
+    RamBlockMig *b = ram_find_load_block(s, block);
 
-    g_mutex_lock(&ram_registry_lock);
-    b = ram_find_load_block(block);
     if (b) {
         bitmap_zero(b->received, b->pages);
     }
-    g_mutex_unlock(&ram_registry_lock);
 }

@@ -79,16 +79,6 @@ void savevm_state_free(SaveVMState *s)
     }
 }
 
-SaveVMState *savevm_default(void)
-{
-    static SaveVMState *s;
-
-    if (g_once_init_enter(&s)) {
-        g_once_init_leave(&s, savevm_state_new());
-    }
-    return s;
-}
-
 SaveVMEntry *savevm_find(SaveVMState *s, const char *idstr,
                          uint32_t instance_id)
 {
@@ -223,12 +213,13 @@ static void savevm_section_footer(QEMUFile *f, SaveVMEntry *se)
 
 /* Handler failures name the section; stream errors come from f. */
 static bool savevm_check(QEMUFile *f, SaveVMEntry *se, bool ok,
-                         Error *local, Error **errp)
+                         Error **errp)
 {
+    ERRP_GUARD();
+
     if (!ok) {
-        error_prepend(&local, "section '%s' instance %u: ", se->idstr,
+        error_prepend(errp, "section '%s' instance %u: ", se->idstr,
                       se->instance_id);
-        error_propagate(errp, local);
         return false;
     }
     if (qemu_file_get_error(f, errp)) {
@@ -241,9 +232,10 @@ static bool savevm_check(QEMUFile *f, SaveVMEntry *se, bool ok,
 
 bool savevm_state_setup(SaveVMState *s, QEMUFile *f, Error **errp)
 {
+    ERRP_GUARD();
+
     for (guint i = 0; i < s->entries->len; i++) {
         SaveVMEntry *se = g_ptr_array_index(s->entries, i);
-        Error *local = NULL;
         bool ok = true;
 
         if (!se->ops) {
@@ -252,12 +244,12 @@ bool savevm_state_setup(SaveVMState *s, QEMUFile *f, Error **errp)
         se->done = false;
         savevm_section_header(f, se, SAVEVM_REC_START);
         if (se->ops->save_setup) {
-            ok = se->ops->save_setup(f, se->opaque, &local);
+            ok = se->ops->save_setup(f, se->opaque, errp);
         }
         savevm_section_footer(f, se);
         /* Live payloads may reference guest memory (nocopy). */
         qemu_fflush(f);
-        if (!savevm_check(f, se, ok, local, errp)) {
+        if (!savevm_check(f, se, ok, errp)) {
             return false;
         }
     }
@@ -273,10 +265,11 @@ static bool savevm_live_has_work(SaveVMEntry *se)
 bool savevm_state_iterate(SaveVMState *s, QEMUFile *f, bool *all_done,
                           Error **errp)
 {
+    ERRP_GUARD();
+
     *all_done = true;
     for (guint i = 0; i < s->entries->len; i++) {
         SaveVMEntry *se = g_ptr_array_index(s->entries, i);
-        Error *local = NULL;
         bool ok;
 
         if (!se->ops || !se->ops->save_iterate || !savevm_live_has_work(se)) {
@@ -287,10 +280,10 @@ bool savevm_state_iterate(SaveVMState *s, QEMUFile *f, bool *all_done,
             break;
         }
         savevm_section_header(f, se, SAVEVM_REC_PART);
-        ok = se->ops->save_iterate(f, se->opaque, &se->done, &local);
+        ok = se->ops->save_iterate(f, se->opaque, &se->done, errp);
         savevm_section_footer(f, se);
         qemu_fflush(f);
-        if (!savevm_check(f, se, ok, local, errp)) {
+        if (!savevm_check(f, se, ok, errp)) {
             return false;
         }
         *all_done &= se->done;
@@ -313,10 +306,11 @@ uint64_t savevm_state_pending(SaveVMState *s)
 }
 
 static bool savevm_save_full(QEMUFile *f, SaveVMEntry *se,
-                             struct json_object *sections, Error **errp)
+                             struct json_object *sections,
+                             bool every_subsection, Error **errp)
 {
+    ERRP_GUARD();
     struct json_object *sec = NULL, *vmsd = NULL;
-    Error *local = NULL;
     bool ok;
 
     if (sections) {
@@ -333,18 +327,23 @@ static bool savevm_save_full(QEMUFile *f, SaveVMEntry *se,
         json_object_array_add(sections, sec);
     }
     savevm_section_header(f, se, SAVEVM_REC_FULL);
-    ok = vmstate_save(f, se->vmsd, se->opaque, vmsd, &local);
+    ok = every_subsection ?
+         vmstate_save_all(f, se->vmsd, se->opaque, vmsd, errp) :
+         vmstate_save(f, se->vmsd, se->opaque, vmsd, errp);
     savevm_section_footer(f, se);
-    return savevm_check(f, se, ok, local, errp);
+    return savevm_check(f, se, ok, errp);
 }
 
-static bool savevm_save_devices(SaveVMState *s, QEMUFile *f,
-                                struct json_object *sections, Error **errp)
+/* A FULL section per device entry, each described in sections if set. */
+static bool savevm_put_device_sections(SaveVMState *s, QEMUFile *f,
+                                       struct json_object *sections,
+                                       bool every_subsection, Error **errp)
 {
     for (guint i = 0; i < s->entries->len; i++) {
         SaveVMEntry *se = g_ptr_array_index(s->entries, i);
 
-        if (se->vmsd && !savevm_save_full(f, se, sections, errp)) {
+        if (se->vmsd &&
+            !savevm_save_full(f, se, sections, every_subsection, errp)) {
             return false;
         }
     }
@@ -394,9 +393,10 @@ static bool savevm_complete_live_entries(SaveVMState *s, QEMUFile *f,
                                          struct json_object *sections,
                                          Error **errp)
 {
+    ERRP_GUARD();
+
     for (guint i = 0; i < s->entries->len; i++) {
         SaveVMEntry *se = g_ptr_array_index(s->entries, i);
-        Error *local = NULL;
         bool done = true;
 
         if (!se->ops) {
@@ -405,11 +405,11 @@ static bool savevm_complete_live_entries(SaveVMState *s, QEMUFile *f,
         json_object_array_add(sections, savevm_live_description(se));
         savevm_section_header(f, se, SAVEVM_REC_END);
         if (se->ops->save_complete) {
-            done = se->ops->save_complete(f, se->opaque, &local);
+            done = se->ops->save_complete(f, se->opaque, errp);
         }
         savevm_section_footer(f, se);
         qemu_fflush(f);
-        if (!savevm_check(f, se, done, local, errp)) {
+        if (!savevm_check(f, se, done, errp)) {
             return false;
         }
     }
@@ -433,16 +433,18 @@ bool savevm_state_complete(SaveVMState *s, QEMUFile *f, Error **errp)
     bool ok;
 
     ok = savevm_complete_live_entries(s, f, sections, errp) &&
-         savevm_save_devices(s, f, sections, errp) &&
+         savevm_put_device_sections(s, f, sections, false, errp) &&
          savevm_put_eof(f, desc, errp);
     json_object_put(desc);
     return ok;
 }
 
-bool savevm_state_put_devices(SaveVMState *s, QEMUFile *f, Error **errp)
+bool savevm_state_complete_devices(SaveVMState *s, QEMUFile *f,
+                                   bool every_subsection, Error **errp)
 {
     struct json_object *sections = json_object_new_array();
-    bool ok = savevm_save_devices(s, f, sections, errp);
+    bool ok = savevm_put_device_sections(s, f, sections, every_subsection,
+                                         errp);
 
     qemu_fflush(f);
     ok = ok && !qemu_file_get_error(f, errp);
@@ -470,9 +472,10 @@ bool savevm_state_complete_live(SaveVMState *s, QEMUFile *f, Error **errp)
     return ok;
 }
 
-bool savevm_state_save_devices(SaveVMState *s, QEMUFile *f, Error **errp)
+bool savevm_state_save_device_blob(SaveVMState *s, QEMUFile *f,
+                                   bool every_subsection, Error **errp)
 {
-    if (!savevm_save_devices(s, f, NULL, errp)) {
+    if (!savevm_put_device_sections(s, f, NULL, every_subsection, errp)) {
         return false;
     }
     trace_savevm_record("eof");

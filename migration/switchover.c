@@ -29,7 +29,7 @@
  * sends only after a timely pong. What an aborted attempt wrote is
  * harmless: RAM pages are resent when the guest dirties them again, and
  * the next attempt's FULL sections (sent with every subsection,
- * vmstate_set_send_all) overwrite all device state before any vCPU runs.
+ * vmstate_save_all) overwrite all device state before any vCPU runs.
  * Deadlines are checked between sections and while waiting for the pong;
  * after MIGRATION_STRICT_MAX_ABORTS aborts the migration fails.
  *
@@ -47,6 +47,24 @@
 
 /* Longest wait for "resumed" once everything was sent. */
 #define MIGRATION_RESUMED_TIMEOUT_US    (30 * 1000000)
+
+/*
+ * The pong of aborted attempt number attempt, arriving late, tells what
+ * that switchover really needed: recorded as the last overrun.
+ */
+static void migration_note_late_pong(MigrationState *s, const MigRpMsg *msg,
+                                     uint32_t attempt)
+{
+    if (msg->type != MIG_RP_PONG || !s->strict_stop_us ||
+        mig_be32(msg->data) != attempt) {
+        return;
+    }
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+    s->strict_last_overrun_ms = (migration_now_us() - s->strict_stop_us +
+                                 s->learned_go_us) / 1000;
+    s->strict_stop_us = 0;
+}
 
 /* Waits for a message of type want (others handled by rp_poll rules). */
 static bool migration_rp_wait(MigrationState *s, MigRpType want,
@@ -68,16 +86,7 @@ static bool migration_rp_wait(MigrationState *s, MigRpType want,
             (want != MIG_RP_PONG || mig_be32(msg->data) == pong_value)) {
             return true;
         }
-        /* A late pong of an aborted attempt: what it really needed. */
-        if (msg->type == MIG_RP_PONG && s->strict_stop_us &&
-            mig_be32(msg->data) == s->strict_attempt - 1) {
-            g_mutex_lock(&s->lock);
-            s->strict_last_overrun_ms = (migration_now_us() -
-                                         s->strict_stop_us +
-                                         s->learned_go_us) / 1000;
-            g_mutex_unlock(&s->lock);
-            s->strict_stop_us = 0;
-        }
+        migration_note_late_pong(s, msg, s->strict_attempt - 1);
     }
 }
 
@@ -86,15 +95,17 @@ void migration_rp_poll(MigrationState *s)
     MigRpMsg msg;
 
     while (mig_rp_read(&s->rp, 0, &msg, NULL) > 0) {
-        if (msg.type == MIG_RP_PONG && s->strict_stop_us &&
-            mig_be32(msg.data) == s->strict_attempt) {
-            g_mutex_lock(&s->lock);
-            s->strict_last_overrun_ms = (migration_now_us() -
-                                         s->strict_stop_us +
-                                         s->learned_go_us) / 1000;
-            g_mutex_unlock(&s->lock);
-            s->strict_stop_us = 0;
-        }
+        migration_note_late_pong(s, &msg, s->strict_attempt);
+    }
+}
+
+void migration_rp_wait_late_pong(MigrationState *s, int64_t deadline_us)
+{
+    MigRpMsg msg;
+
+    while (s->strict_stop_us &&
+           mig_rp_read(&s->rp, deadline_us, &msg, NULL) > 0) {
+        migration_note_late_pong(s, &msg, s->strict_attempt);
     }
 }
 
@@ -128,10 +139,10 @@ static void migration_record_downtime(MigrationState *s, int64_t t_stop)
 {
     int64_t downtime_us = migration_now_us() - t_stop;
 
-    g_mutex_lock(&s->lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
     /* Rounded up: the reported figure is never below the measured one. */
     s->downtime_ms = (downtime_us + 999) / 1000;
-    g_mutex_unlock(&s->lock);
 }
 
 static MigrationSwitchoverResult migration_switchover_failed(
@@ -156,7 +167,7 @@ static QEMUFile *migration_stop_and_capture_devices(MigrationState *s,
 
     *t_stop = migration_now_us();
     vm_stop(RUN_STATE_FINISH_MIGRATE);
-    if (!savevm_state_put_devices(s->vmstate, devs, errp)) {
+    if (!savevm_state_complete_devices(s->vmstate, devs, false, errp)) {
         qemu_fclose(devs);
         return NULL;
     }
@@ -198,7 +209,7 @@ MigrationSwitchoverResult migration_switchover(MigrationState *s)
         return migration_switchover_failed(s, err);
     }
     trace_migration_switchover_step("sent", migration_now_us() - t_stop);
-    if (migrate_cap(MIGRATION_CAPABILITY_X_COLO)) {
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_COLO)) {
         /* The guest stays stopped; COLO starts it once the secondary is
          * ready (colo-primary.c). */
         qemu_fflush(f);
@@ -249,7 +260,7 @@ static MigrationSwitchoverResult migration_strict_abort(MigrationState *s,
     uint64_t pending = savevm_state_pending(s->vmstate);
     uint64_t bw = s->bandwidth ?: 1;
     int64_t needed_ms;
-    uint64_t limit = migrate_downtime_limit_ms();
+    uint64_t limit = migrate_downtime_limit_ms(&s->opts);
 
     trace_migration_switchover_abort(s->strict_attempt, elapsed);
     savevm_send_command(s->to_dst, SAVEVM_CMD_SWITCHOVER_ABORT, NULL, 0);
@@ -306,7 +317,7 @@ static MigrationSwitchoverResult migration_strict_attempt(MigrationState *s,
     trace_migration_switchover(true, attempt);
     t_stop = migration_now_us();
     vm_stop(RUN_STATE_FINISH_MIGRATE);
-    deadline = t_stop + (int64_t)migrate_downtime_limit_ms() * 1000 -
+    deadline = t_stop + (int64_t)migrate_downtime_limit_ms(&s->opts) * 1000 -
                s->learned_go_us;
     qemu_file_set_rate_limit(f, 0);
     savevm_send_command(f, SAVEVM_CMD_SWITCHOVER_START, NULL, 0);
@@ -318,7 +329,8 @@ static MigrationSwitchoverResult migration_strict_attempt(MigrationState *s,
     if (t_ram >= deadline) {
         return migration_strict_abort(s, t_stop, false, errp);
     }
-    if (!savevm_state_put_devices(s->vmstate, f, errp)) {
+    /* Every subsection: a retry loads on top of this attempt. */
+    if (!savevm_state_complete_devices(s->vmstate, f, true, errp)) {
         return MIGRATION_SWITCHOVER_FAILED;
     }
     trace_migration_switchover_step("devices", migration_now_us() - t_stop);
@@ -338,13 +350,10 @@ static MigrationSwitchoverResult migration_strict_attempt(MigrationState *s,
 MigrationSwitchoverResult migration_switchover_strict(MigrationState *s)
 {
     BQL_LOCK_GUARD();
-    bool send_all = vmstate_send_all();
     MigrationSwitchoverResult r;
     Error *err = NULL;
 
-    vmstate_set_send_all(true);
     r = migration_strict_attempt(s, &err);
-    vmstate_set_send_all(send_all);
     if (r == MIGRATION_SWITCHOVER_FAILED) {
         if (!err) {
             error_setg(&err, "switchover failed");

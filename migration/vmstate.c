@@ -18,18 +18,6 @@
 /* Subsections a loader tracks per description (seen-twice check). */
 #define VMSTATE_MAX_SUBSECTIONS 64
 
-static int vmstate_send_all_flag;
-
-void vmstate_set_send_all(bool on)
-{
-    g_atomic_int_set(&vmstate_send_all_flag, on);
-}
-
-bool vmstate_send_all(void)
-{
-    return g_atomic_int_get(&vmstate_send_all_flag);
-}
-
 /* ---- description ---- */
 
 static void vmstate_describe_into(const VMStateDescription *vmsd,
@@ -116,10 +104,15 @@ static uint64_t vmstate_field_count(const VMStateField *fd, void *opaque)
     g_assert_not_reached();
 }
 
+static bool vmstate_save_subs(QEMUFile *f, const VMStateDescription *vmsd,
+                              void *opaque, struct json_object *desc,
+                              bool every_subsection, Error **errp);
+
 static bool vmstate_save_field(QEMUFile *f, const VMStateDescription *vmsd,
                                const VMStateField *fd, void *opaque,
-                               Error **errp)
+                               bool every_subsection, Error **errp)
 {
+    ERRP_GUARD();
     static const uint8_t zeros[256];
     uint8_t *base = (uint8_t *)opaque + fd->offset;
     uint64_t n = vmstate_field_count(fd, opaque);
@@ -153,13 +146,10 @@ static bool vmstate_save_field(QEMUFile *f, const VMStateDescription *vmsd,
         return true;
     case VMS_TYPE_STRUCT:
         for (uint64_t i = 0; i < n; i++) {
-            Error *local = NULL;
-
-            if (!vmstate_save(f, fd->vmsd, base + i * fd->size, NULL,
-                              &local)) {
-                error_prepend(&local, "vmstate '%s' field '%s[%" PRIu64
+            if (!vmstate_save_subs(f, fd->vmsd, base + i * fd->size, NULL,
+                                   every_subsection, errp)) {
+                error_prepend(errp, "vmstate '%s' field '%s[%" PRIu64
                               "]': ", vmsd->name, fd->name, i);
-                error_propagate(errp, local);
                 return false;
             }
         }
@@ -175,13 +165,14 @@ static bool vmstate_save_field(QEMUFile *f, const VMStateDescription *vmsd,
 }
 
 static bool vmstate_subsection_needed(const VMStateDescription *sub,
-                                      void *opaque)
+                                      void *opaque, bool every_subsection)
 {
-    return vmstate_send_all() || !sub->needed || sub->needed(opaque);
+    return every_subsection || !sub->needed || sub->needed(opaque);
 }
 
-bool vmstate_save(QEMUFile *f, const VMStateDescription *vmsd, void *opaque,
-                  struct json_object *desc, Error **errp)
+static bool vmstate_save_subs(QEMUFile *f, const VMStateDescription *vmsd,
+                              void *opaque, struct json_object *desc,
+                              bool every_subsection, Error **errp)
 {
     const VMStateDescription *const *subs = vmsd->subsections;
     unsigned nsub = 0;
@@ -192,23 +183,25 @@ bool vmstate_save(QEMUFile *f, const VMStateDescription *vmsd, void *opaque,
         return false;
     }
     for (const VMStateField *fd = vmsd->fields; fd && fd->name; fd++) {
-        if (!vmstate_save_field(f, vmsd, fd, opaque, errp)) {
+        if (!vmstate_save_field(f, vmsd, fd, opaque, every_subsection,
+                                errp)) {
             return false;
         }
     }
     for (int i = 0; subs && subs[i]; i++) {
-        nsub += vmstate_subsection_needed(subs[i], opaque);
+        nsub += vmstate_subsection_needed(subs[i], opaque, every_subsection);
     }
     g_assert(nsub <= VMSTATE_MAX_SUBSECTIONS);
     qemu_put_byte(f, nsub);
     for (int i = 0; subs && subs[i]; i++) {
-        if (!vmstate_subsection_needed(subs[i], opaque)) {
+        if (!vmstate_subsection_needed(subs[i], opaque, every_subsection)) {
             continue;
         }
         trace_vmstate_subsection_save(vmsd->name, subs[i]->name);
         qemu_put_counted_string(f, subs[i]->name);
         qemu_put_be32(f, subs[i]->version_id);
-        if (!vmstate_save(f, subs[i], opaque, NULL, errp)) {
+        if (!vmstate_save_subs(f, subs[i], opaque, NULL, every_subsection,
+                               errp)) {
             return false;
         }
     }
@@ -216,6 +209,18 @@ bool vmstate_save(QEMUFile *f, const VMStateDescription *vmsd, void *opaque,
         vmstate_describe_into(vmsd, desc);
     }
     return true;
+}
+
+bool vmstate_save(QEMUFile *f, const VMStateDescription *vmsd, void *opaque,
+                  struct json_object *desc, Error **errp)
+{
+    return vmstate_save_subs(f, vmsd, opaque, desc, false, errp);
+}
+
+bool vmstate_save_all(QEMUFile *f, const VMStateDescription *vmsd,
+                      void *opaque, struct json_object *desc, Error **errp)
+{
+    return vmstate_save_subs(f, vmsd, opaque, desc, true, errp);
 }
 
 /* ---- load ---- */
@@ -267,6 +272,7 @@ static bool vmstate_load_field(QEMUFile *f, const VMStateDescription *vmsd,
                                const VMStateField *fd, void *opaque,
                                Error **errp)
 {
+    ERRP_GUARD();
     uint8_t *base = (uint8_t *)opaque + fd->offset;
     uint64_t n = vmstate_field_count(fd, opaque);
     g_autofree char *what = g_strdup_printf("field '%s'", fd->name);
@@ -297,13 +303,10 @@ static bool vmstate_load_field(QEMUFile *f, const VMStateDescription *vmsd,
         break;
     case VMS_TYPE_STRUCT:
         for (uint64_t i = 0; i < n; i++) {
-            Error *local = NULL;
-
             if (!vmstate_load(f, fd->vmsd, base + i * fd->size,
-                              fd->vmsd->version_id, &local)) {
-                error_prepend(&local, "vmstate '%s' field '%s[%" PRIu64
+                              fd->vmsd->version_id, errp)) {
+                error_prepend(errp, "vmstate '%s' field '%s[%" PRIu64
                               "]': ", vmsd->name, fd->name, i);
-                error_propagate(errp, local);
                 return false;
             }
         }

@@ -16,15 +16,21 @@
  *     P->S checkpoint-request, S->P checkpoint-reply, P->S vmstate-send,
  *     (RAM section), P->S vmstate-size + value, (blob),
  *     S->P vmstate-received, S->P vmstate-loaded
- * and once at start-up S->P checkpoint-ready.
+ * once at start-up S->P checkpoint-ready, and between checkpoints, while
+ * both guests run, any number of
+ *     P->S x-ram-presend, (RAM section)
+ * (Tandem's: the pages the primary dirtied since the last pass, so that
+ * the checkpoint carries less; the secondary stores them in its RAM
+ * cache).
  *
  * Waiting with a deadline: a QEMUFile buffers what it has read, so polling
- * its fd does not say whether a message is already waiting in the buffer.
- * There is therefore no receive-with-timeout here. A caller that must bound
- * a wait arms a timer (or watchdog thread) that calls qemu_file_shutdown()
- * on the file: the blocked colo_receive_message() then fails with the
- * stream's error. This needs a socket (COLO's channels are sockets): a
- * reader blocked on a pipe is not woken by shutdown.
+ * its fd does not say whether a message is already waiting in the buffer,
+ * and there is no receive-with-timeout here. COLO bounds its waits with
+ * the sockets' own timeouts instead (SO_RCVTIMEO / SO_SNDTIMEO of
+ * COLO_PEER_TIMEOUT_MS, set by colo-primary.c and colo-secondary.c; the
+ * secondary bounds receives only while a checkpoint is in flight): a
+ * blocked receive then fails with the stream's -ETIMEDOUT error. A failover or quit unblocks
+ * a receive early by shutting the socket down (the sides' kick).
  */
 #ifndef MIGRATION_COLO_MESSAGE_H
 #define MIGRATION_COLO_MESSAGE_H
@@ -64,12 +70,14 @@ const ColoMessageInfo *colo_message_info(ColoMessage msg);
 const char *colo_message_name(ColoMessage msg);
 
 /*
- * Writes and flushes msg. Errors go to f's sticky error; check it with
- * qemu_file_get_error(). colo_send_message() is for messages without a
- * value, colo_send_message_value() for those with one (asserted).
+ * Writes and flushes msg, traced once. False on a stream error (f's
+ * sticky error, also in *errp as "COLO: sending vmstate-size: ...").
+ * colo_send_message() is for messages without a value,
+ * colo_send_message_value() for those with one (asserted).
  */
-void colo_send_message(QEMUFile *f, ColoMessage msg);
-void colo_send_message_value(QEMUFile *f, ColoMessage msg, uint64_t value);
+bool colo_send_message(QEMUFile *f, ColoMessage msg, Error **errp);
+bool colo_send_message_value(QEMUFile *f, ColoMessage msg, uint64_t value,
+                             Error **errp);
 
 /*
  * Reads one message and checks it is expect; when expect carries a value,

@@ -8,18 +8,29 @@
  * migration/migration-incoming.c and migration/options.c; the user guide
  * is docs/migration.md.
  *
- * Source status machine (MigrationStatus from qapi/migration.json); every
- * change goes through migration_set_status() and is traced and, with the
- * events capability, sent as a MIGRATION event:
+ * Source status machine (MigrationStatus from qapi/migration.json). Every
+ * change is a compare-and-swap in migration.c (migration_try_status(); the
+ * other files call migration_set_status()), so a cancel that moved the
+ * status first wins; each is traced and, with the events capability,
+ * sent as a MIGRATION event:
  *
  *   none/completed/failed/cancelled --migrate--> setup --> active
  *   active --switchover ok--> completed          (guest runs on destination)
  *   active --strict abort--> active              (guest resumed, iterate on)
+ *   active --switchover ok, x-colo--> colo       (COLO primary: checkpoints)
+ *   colo --failover, either way--> completed     (COLO ended: the guest runs
+ *                                                 unprotected on one side)
  *   setup|active --error--> failed               (guest keeps running here)
  *   setup|active --migrate_cancel--> cancelling --> cancelled
  *
- * Destination: none --migrate-incoming/-incoming--> setup (listening)
- *   --> active (stream connected) --> completed | failed (process exits 1)
+ * Destination (migration-incoming.c, incoming_set_status(); traced, and
+ * the same events):
+ *   none --migrate-incoming/-incoming--> setup (listening; back to none
+ *   if listening fails) --> active (stream connected)
+ *   active --> completed | failed (the process exits 1: the exit rule,
+ *   docs/migration.md)
+ *   active --enable-colo, initial migration loaded--> colo (COLO
+ *   secondary) --failover--> completed; a secondary in colo never fails
  */
 #ifndef MIGRATION_MIGRATION_H
 #define MIGRATION_MIGRATION_H
@@ -47,7 +58,6 @@ bool migration_incoming_init(const char *uri, bool autostart, Error **errp);
  * guest RAM or the VM after they are freed.
  */
 void migration_shutdown(void);
-void migration_incoming_shutdown(void);
 
 /*
  * The mbps figure of query-migrate: Mbit/s for bytes sent over elapsed_us.
@@ -55,7 +65,18 @@ void migration_incoming_shutdown(void);
  */
 double migration_mbps(uint64_t bytes, int64_t elapsed_us);
 
-/* True while an outgoing migration is between setup and its end. */
-bool migration_is_active(void);
+/*
+ * The migration object: the outgoing migration, and (as they move in)
+ * the options, the incoming side and COLO. migration_current() is the
+ * process's, created on first use; tests may make their own.
+ */
+typedef struct MigrationState MigrationState;
+MigrationState *migration_new(void);
+void migration_free(MigrationState *s);
+MigrationState *migration_current(void);
+
+/* True while s's outgoing migration is between setup and its end
+ * (setup, active, cancelling or colo). */
+bool migration_is_active(MigrationState *s);
 
 #endif

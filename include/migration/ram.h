@@ -78,56 +78,64 @@ bool ram_migration_register(SaveVMState *s, GuestMemory *mem, KvmState *kvm,
 void ram_migration_unregister(SaveVMState *s);
 
 /*
- * Pages of block received by the last (or current) load, one bit per page
- * of block, or NULL when block belongs to no registered destination or no
- * load has been set up yet. Valid until the next load_setup or unregister.
- * Cleared by ram_migration_received_reset().
+ * Pages of block received by the last (or current) load into s, one bit
+ * per page of block, or NULL when block is not among the blocks of s's
+ * RAM entry or no load has been set up yet. Valid until the next
+ * load_setup or unregister. Cleared by ram_migration_received_reset().
  */
-const unsigned long *ram_migration_received_bitmap(const RamBlock *block);
-void ram_migration_received_reset(const RamBlock *block);
+const unsigned long *ram_migration_received_bitmap(SaveVMState *s,
+                                                   const RamBlock *block);
+void ram_migration_received_reset(SaveVMState *s, const RamBlock *block);
 
 /*
- * The statistics of the migration in progress (or the last one). The
- * pointer is for the migration thread and tests; other threads take a
- * consistent copy with ram_migration_stats_snapshot().
+ * The statistics of the migration in progress (or the last one) of s's
+ * RAM entry. The pointer (NULL without a RAM entry) is for tests; other
+ * threads take a consistent copy with ram_migration_stats_snapshot()
+ * (zeros without a RAM entry).
  */
-const RamMigrationStats *ram_migration_stats(void);
-void ram_migration_stats_snapshot(RamMigrationStats *out);
-void ram_migration_stats_reset(void);
+const RamMigrationStats *ram_migration_stats(SaveVMState *s);
+void ram_migration_stats_snapshot(SaveVMState *s, RamMigrationStats *out);
+void ram_migration_stats_reset(SaveVMState *s);
 
 /*
- * COLO (migration/ram-colo.c). Record format of a checkpoint's RAM: page
- * records (ZERO or PAGE) up to an EOS record, no framing around them.
+ * COLO checkpoints' RAM (migration/ram-checkpoint.c, built on this file's
+ * precopy code; the secondary's cache itself is colo-ram-cache.h). Record
+ * format of a checkpoint's RAM: page records (ZERO or PAGE) up to an EOS
+ * record, no framing around them.
  *
- * Primary: ram_colo_set_keep() before the initial migration's setup makes
- * its completion keep dirty logging on; each checkpoint then harvests and
- * sends what the guest dirtied since the previous one (guest stopped).
+ * Primary: ram_checkpoint_keep_logging() before the initial migration's
+ * setup makes its completion keep dirty logging on; each checkpoint then
+ * harvests and sends what the guest dirtied since the previous one (guest
+ * stopped).
  * The logging stops at savevm_state_cleanup().
  */
-void ram_colo_set_keep(SaveVMState *s, bool on);
-bool ram_colo_save_checkpoint(SaveVMState *s, QEMUFile *f, uint64_t *pages,
-                              Error **errp);
+void ram_checkpoint_keep_logging(SaveVMState *s, bool on);
+bool ram_checkpoint_save(SaveVMState *s, QEMUFile *f, uint64_t *pages,
+                         Error **errp);
 
 /*
- * Secondary: with a cache set, received pages land in it (and are marked
- * received there) instead of guest RAM; NULL goes back to RAM. Blocks are
- * those the initial migration validated.
+ * Secondary: attach() makes a RAM cache for the RAM registered in s,
+ * filled from guest RAM (the end of the initial migration, when SVM RAM
+ * equals PVM RAM), and from then on received pages land in it (marked
+ * received there) instead of guest RAM. Blocks are those the initial
+ * migration validated. detach() sends pages back to RAM; the caller
+ * frees the cache (colo_ram_cache_free).
  */
-void ram_colo_set_cache(SaveVMState *s, struct ColoRamCache *cache);
-/* A cache for the RAM registered in s, filled from guest RAM. */
-struct ColoRamCache *ram_colo_cache_new(SaveVMState *s, Error **errp);
-bool ram_colo_load_checkpoint(SaveVMState *s, QEMUFile *f, uint64_t *pages,
-                              Error **errp);
+struct ColoRamCache *ram_checkpoint_cache_attach(SaveVMState *s,
+                                                 Error **errp);
+void ram_checkpoint_cache_detach(SaveVMState *s);
+bool ram_checkpoint_load(SaveVMState *s, QEMUFile *f, uint64_t *pages,
+                         Error **errp);
 /*
  * Secondary: KVM dirty logging of the SVM's own writes. take() harvests
  * them (SVM stopped) into per-block bitmaps in the order of the blocks,
  * owned by ram.c and valid until the next take or stop.
  */
-bool ram_colo_svm_log_start(SaveVMState *s, Error **errp);
-bool ram_colo_svm_dirty_take(SaveVMState *s,
-                             const unsigned long *const **bitmaps,
-                             Error **errp);
-void ram_colo_svm_log_stop(SaveVMState *s);
+bool ram_checkpoint_svm_log_start(SaveVMState *s, Error **errp);
+bool ram_checkpoint_svm_dirty_take(SaveVMState *s,
+                                   const unsigned long *const **bitmaps,
+                                   Error **errp);
+void ram_checkpoint_svm_log_stop(SaveVMState *s);
 
 /* True if the len bytes at buf are all zero (any length and alignment;
  * fastest for whole aligned pages). Exposed for tests and COLO. */

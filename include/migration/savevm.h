@@ -21,8 +21,11 @@
  * Source:  savevm_state_header, savevm_state_setup,
  *          savevm_state_iterate until done (or downtime fits),
  *          savevm_state_complete, savevm_state_cleanup.
- * COLO:    savevm_state_save_devices / loadvm_load_devices exchange only
- *          FULL sections and EOF (the device blob of a checkpoint).
+ * Strict switchover: savevm_state_complete_devices (FULL only, maybe more
+ *          than once), then savevm_state_complete_live (END, EOF).
+ * COLO:    savevm_state_save_device_blob / loadvm_load_device_blob
+ *          exchange only FULL sections and EOF (a checkpoint's device
+ *          blob).
  */
 #ifndef MIGRATION_SAVEVM_H
 #define MIGRATION_SAVEVM_H
@@ -114,7 +117,8 @@ typedef LoadVMCommandResult (*LoadVMCommandFn)(const uint8_t *data,
 SaveVMState *savevm_state_new(void);
 void savevm_state_free(SaveVMState *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SaveVMState, savevm_state_free)
-/* The process's registry, for devices. */
+/* The process's registry, for devices: the one of the migration object
+ * migration_current() (migration/migration.c). */
 SaveVMState *savevm_default(void);
 
 /* idstr: at most 255 bytes; (idstr, instance_id) must be unique. */
@@ -143,15 +147,24 @@ bool savevm_state_iterate(SaveVMState *s, QEMUFile *f, bool *all_done,
                           Error **errp);
 uint64_t savevm_state_pending(SaveVMState *s);
 bool savevm_state_complete(SaveVMState *s, QEMUFile *f, Error **errp);
-bool savevm_state_save_devices(SaveVMState *s, QEMUFile *f, Error **errp);
 /*
- * A switchover in two halves (migration's strict downtime mode): the
- * device sections alone (FULL records, no EOF), which may be sent more
- * than once with switchover-abort commands and more PART records in
- * between, then savevm_state_complete_live(): END for each live entry,
- * EOF and the description of the devices last sent by put_devices.
+ * A COLO checkpoint's device blob: FULL sections and EOF. For this and
+ * complete_devices, every_subsection: each device section carries all
+ * its subsections whatever their needed() says (vmstate_save_all), for a
+ * destination that loads on top of state it already has.
  */
-bool savevm_state_put_devices(SaveVMState *s, QEMUFile *f, Error **errp);
+bool savevm_state_save_device_blob(SaveVMState *s, QEMUFile *f,
+                                   bool every_subsection, Error **errp);
+/*
+ * The completion in two halves (migration's switchover): the device
+ * sections alone (FULL records, no EOF), which the plain switchover
+ * captures in memory and the strict one may send more than once with
+ * switchover-abort commands and more PART records in between, then
+ * savevm_state_complete_live(): END for each live entry, EOF and the
+ * description of the devices last written by complete_devices.
+ */
+bool savevm_state_complete_devices(SaveVMState *s, QEMUFile *f,
+                                   bool every_subsection, Error **errp);
 bool savevm_state_complete_live(SaveVMState *s, QEMUFile *f, Error **errp);
 void savevm_state_cleanup(SaveVMState *s);
 /* len must match the command's table entry. */
@@ -161,6 +174,6 @@ void savevm_send_ping(QEMUFile *f, uint32_t value);
 
 /* Loading. */
 bool loadvm_state(SaveVMState *s, QEMUFile *f, Error **errp);
-bool loadvm_load_devices(SaveVMState *s, QEMUFile *f, Error **errp);
+bool loadvm_load_device_blob(SaveVMState *s, QEMUFile *f, Error **errp);
 
 #endif

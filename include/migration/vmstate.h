@@ -84,8 +84,8 @@ struct VMStateDescription {
     const char *name;
     int version_id;
     int minimum_version_id;
-    /* Subsections only: whether to send it (absent = always). Ignored in
-     * send-all mode (COLO). */
+    /* Subsections only: whether to send it (absent = always). Ignored by
+     * vmstate_save_all() (COLO, strict switchover). */
     bool (*needed)(void *opaque);
     bool (*pre_save)(void *opaque, Error **errp);
     bool (*pre_load)(void *opaque, Error **errp);
@@ -109,10 +109,14 @@ bool vmstate_load(QEMUFile *f, const VMStateDescription *vmsd, void *opaque,
 /* The description alone (a new JSON object), as vmstate_save adds it. */
 struct json_object *vmstate_describe(const VMStateDescription *vmsd);
 
-/* COLO: send every subsection whatever needed() says, so that loading
- * overwrites all of a device's state. Process-wide, like the mode. */
-void vmstate_set_send_all(bool on);
-bool vmstate_send_all(void);
+/*
+ * vmstate_save(), but every subsection goes out whatever its needed()
+ * says, so that loading overwrites all of the state (a COLO checkpoint
+ * loads on top of a running secondary; a strict switchover may be
+ * retried on top of an earlier attempt).
+ */
+bool vmstate_save_all(QEMUFile *f, const VMStateDescription *vmsd,
+                      void *opaque, struct json_object *desc, Error **errp);
 
 /* The JSON name of a type ("uint32", "buffer", ...). */
 const char *vmstate_type_name(VMStateType type);

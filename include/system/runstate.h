@@ -11,7 +11,23 @@
  *                       |          | shutdown |  | paused | --+
  *                       |          +----------+  +--------+
  *                       |              (exit, or pause with -no-shutdown)
- *                       +--> inmigrate / colo / internal-error ... (later)
+ *                       +--> inmigrate (-incoming), see below
+ *
+ * Migration and COLO:
+ *   source       running|paused --switchover--> finish-migrate
+ *                finish-migrate --completed--> postmigrate
+ *                finish-migrate --failed, cancelled, strict abort-->
+ *                    running (paused if it was paused)
+ *   destination  prelaunch --(-incoming)--> inmigrate
+ *                inmigrate --loaded--> running (paused with -S)
+ *   COLO         after the initial migration each side's guest runs
+ *                (from finish-migrate, from inmigrate); then, every
+ *                checkpoint, running --guest stopped--> colo --> running
+ *                (a primary whose guest was paused stays paused). After
+ *                a failover the guest runs, except on a secondary whose
+ *                state a failed checkpoint tore: it stays paused
+ * Errors (internal-error, guest-panicked, io-error, watchdog), debug and
+ * save-vm have their edges in the table too.
  *
  * Every transition goes through runstate_set(), which checks it against
  * the table in runstate.c and traces it. Names and order match QEMU's

@@ -46,9 +46,9 @@ static void test_table(void)
 static void send_any(QEMUFile *f, ColoMessage m, uint64_t v)
 {
     if (colo_message_info(m)->has_value) {
-        colo_send_message_value(f, m, v);
+        colo_send_message_value(f, m, v, NULL);
     } else {
-        colo_send_message(f, m);
+        colo_send_message(f, m, NULL);
     }
 }
 
@@ -64,10 +64,10 @@ static void test_wire_bytes(void)
     const uint8_t *data;
     size_t len;
 
-    colo_send_message(out, COLO_MESSAGE_CHECKPOINT_REQUEST);
+    colo_send_message(out, COLO_MESSAGE_CHECKPOINT_REQUEST, NULL);
     colo_send_message_value(out, COLO_MESSAGE_VMSTATE_SIZE,
-                            0x0123456789abcdefull);
-    colo_send_message(out, COLO_MESSAGE_VMSTATE_LOADED);
+                            0x0123456789abcdefull, NULL);
+    colo_send_message(out, COLO_MESSAGE_VMSTATE_LOADED, NULL);
     data = qemu_file_mem_output_data(out, &len);
     g_assert_cmpmem(data, len, expect, sizeof(expect));
 }
@@ -181,8 +181,8 @@ static void test_send_after_error(void)
     size_t len;
 
     qemu_file_set_error(out, -EPIPE, "peer gone");
-    colo_send_message(out, COLO_MESSAGE_CHECKPOINT_REQUEST);
-    colo_send_message_value(out, COLO_MESSAGE_VMSTATE_SIZE, 5);
+    colo_send_message(out, COLO_MESSAGE_CHECKPOINT_REQUEST, NULL);
+    colo_send_message_value(out, COLO_MESSAGE_VMSTATE_SIZE, 5, NULL);
     qemu_file_mem_output_data(out, &len);
     g_assert_cmpuint(len, ==, 0);
     g_assert_cmpint(qemu_file_get_error(out, NULL), ==, -EPIPE);

@@ -166,40 +166,43 @@ static void test_trigger(void)
     /* Not a COLO primary (colo.c says so): no trigger can be had. */
     colo_notify(COLO_EVENT_START, COLO_MODE_PRIMARY);
     write_n(&fx, COLO_OUTPUT_TRIGGER_BYTES + 1, 'x');
-    g_assert_cmpuint(colo_take_triggers(), ==, 0);
+    g_assert_cmpuint(colo_take_triggers(colo_current()), ==, 0);
     colo_notify(COLO_EVENT_FAILOVER, COLO_MODE_PRIMARY);
     g_assert_cmpuint(file_size(&fx), ==, COLO_OUTPUT_TRIGGER_BYTES + 1);
 
-    colo_run_begin(COLO_MODE_PRIMARY, NULL, NULL);
-    colo_take_triggers();
+    colo_run_begin(colo_current(), COLO_MODE_PRIMARY, NULL, NULL);
+    colo_take_triggers(colo_current());
     colo_notify(COLO_EVENT_START, COLO_MODE_PRIMARY);
     /* Up to the threshold: held, nothing asked. */
     write_n(&fx, COLO_OUTPUT_TRIGGER_BYTES, 'a');
-    g_assert_cmpuint(colo_take_triggers(), ==, 0);
+    g_assert_cmpuint(colo_take_triggers(colo_current()), ==, 0);
     /* One byte past it: one request. */
     write_n(&fx, 1, 'b');
-    g_assert_cmpuint(colo_take_triggers(), ==, 1u << COLO_TRIGGER_REQUEST);
+    g_assert_cmpuint(colo_take_triggers(colo_current()), ==,
+                     1u << COLO_TRIGGER_REQUEST);
     /* Once per epoch, not per write. */
     write_n(&fx, 1000, 'c');
-    g_assert_cmpuint(colo_take_triggers(), ==, 0);
+    g_assert_cmpuint(colo_take_triggers(colo_current()), ==, 0);
     g_assert_cmpuint(file_size(&fx), ==, COLO_OUTPUT_TRIGGER_BYTES + 1);
     /* The checkpoint it asked for releases it all. */
     colo_notify(COLO_EVENT_CHECKPOINT_STOP, COLO_MODE_PRIMARY);
-    g_assert_cmpuint(colo_take_triggers(), ==, 0);
+    g_assert_cmpuint(colo_take_triggers(colo_current()), ==, 0);
     colo_notify(COLO_EVENT_CHECKPOINT_RECEIVED, COLO_MODE_PRIMARY);
     g_assert_cmpuint(colo_output_held(fx.out), ==, 0);
     g_assert_cmpuint(file_size(&fx),
                      ==, 2 * COLO_OUTPUT_TRIGGER_BYTES + 1 + 1 + 1000);
     /* The next epoch may ask again. */
     write_n(&fx, COLO_OUTPUT_TRIGGER_BYTES + 1, 'd');
-    g_assert_cmpuint(colo_take_triggers(), ==, 1u << COLO_TRIGGER_REQUEST);
+    g_assert_cmpuint(colo_take_triggers(colo_current()), ==,
+                     1u << COLO_TRIGGER_REQUEST);
     /* Sealed bytes count too: a checkpoint stuck after STOP. */
     colo_notify(COLO_EVENT_CHECKPOINT_RECEIVED, COLO_MODE_PRIMARY);
     colo_notify(COLO_EVENT_CHECKPOINT_STOP, COLO_MODE_PRIMARY);
     write_n(&fx, 1, 'e');
-    g_assert_cmpuint(colo_take_triggers(), ==, 1u << COLO_TRIGGER_REQUEST);
+    g_assert_cmpuint(colo_take_triggers(colo_current()), ==,
+                     1u << COLO_TRIGGER_REQUEST);
     colo_notify(COLO_EVENT_FAILOVER, COLO_MODE_PRIMARY);
-    colo_run_end(COLO_EXIT_REASON_REQUEST, false);
+    colo_run_end(colo_current(), COLO_EXIT_REASON_REQUEST, false);
     g_assert_cmpuint(colo_output_held(fx.out), ==, 0);
     g_assert_cmpuint(file_size(&fx),
                      ==, 3 * COLO_OUTPUT_TRIGGER_BYTES + 1 + 1 + 1000 + 1 + 1);
@@ -351,7 +354,7 @@ static void test_quit(void)
         g_test_trap_assert_passed();
         return;
     }
-    colo_begin_quit();
+    colo_begin_quit(colo_current());
     fixture_init(&fx);
     colo_notify(COLO_EVENT_START, COLO_MODE_SECONDARY);
     colo_output_write(fx.out, (const uint8_t *)"svm", 3);

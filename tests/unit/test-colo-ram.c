@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Unit tests for the COLO RAM cache (migration/colo-ram.c), without KVM:
+ * Unit tests for the COLO RAM cache (migration/colo-ram-cache.c), without KVM:
  * a "PVM" and an "SVM" GuestMemory of the same layout; the cache is filled
  * from SVM RAM, then checkpoints are simulated (the PVM changes pages and
  * "sends" them into the cache, the SVM changes other and overlapping pages
@@ -13,7 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <glib.h>
-#include "migration/colo-ram.h"
+#include "migration/colo-ram-cache.h"
 #include "util/bitmap.h"
 
 #define NR_BLOCKS 2

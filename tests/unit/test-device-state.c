@@ -3,7 +3,7 @@
  * Device state of a real pc machine through the migration framing: each
  * test builds the machine in-process with pc_machine_new() on the test
  * guest (build/tests/guest/tandem-guest.elf, workload=count), lets it run,
- * pauses the vCPUs and saves the device blob (savevm_state_save_devices:
+ * pauses the vCPUs and saves the device blob (savevm_state_save_device_blob:
  * the "kvm-irqchip", "port61", "serial", "cpu" and "kvmclock" sections).
  * Then: loading the blob into the same machine lets the guest go on
  * counting; state changed after the save is put back field by field;
@@ -111,8 +111,8 @@ static GBytes *save_devices(void)
     GBytes *blob;
     size_t len;
 
-    g_assert_true(savevm_state_save_devices(savevm_default(), out,
-                                            &error_abort));
+    g_assert_true(savevm_state_save_device_blob(savevm_default(), out,
+                                                false, &error_abort));
     data = qemu_file_mem_output_data(out, &len);
     g_assert_cmpint(qemu_file_get_error(out, NULL), ==, 0);
     blob = g_bytes_new(data, len);
@@ -123,7 +123,7 @@ static GBytes *save_devices(void)
 static bool load_devices(const void *data, size_t len, Error **errp)
 {
     QEMUFile *in = qemu_file_new_mem_input(data, len, 0);
-    bool ok = loadvm_load_devices(savevm_default(), in, errp);
+    bool ok = loadvm_load_device_blob(savevm_default(), in, errp);
 
     qemu_fclose(in);
     return ok;

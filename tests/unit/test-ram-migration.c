@@ -221,7 +221,7 @@ static void test_copy(void)
 {
     Side src, dst;
     g_autoptr(QEMUFile) f = qemu_file_new_mem_output();
-    const RamMigrationStats *st = ram_migration_stats();
+    const RamMigrationStats *st;
     uint64_t zero, pages;
 
     side_init(&src, default_layout, G_N_ELEMENTS(default_layout));
@@ -229,7 +229,8 @@ static void test_copy(void)
     zero = fill_pattern(&src.mem, 7);
     pages = total_pages(&src.mem);
     fill_all(&dst.mem, DST_FILL);
-    ram_migration_stats_reset();
+    ram_migration_stats_reset(src.s);
+    st = ram_migration_stats(src.s);
 
     source_setup(&src, f);
     g_assert_cmpuint(savevm_state_pending(src.s), ==, pages * PAGE);
@@ -254,19 +255,23 @@ static void test_copy(void)
     g_assert_cmpuint(st->transferred, >=, (pages - zero) * PAGE + pages * 8);
     g_assert_cmpuint(st->transferred, <,
                      (pages - zero) * PAGE + pages * 8 + 64 * 1024);
+    /* The statistics are the source entry's own: the destination's RAM
+     * entry, in the same process, sent nothing. */
+    g_assert_cmpuint(ram_migration_stats(dst.s)->transferred, ==, 0);
+    g_assert_cmpuint(ram_migration_stats(dst.s)->total, ==, 0);
     /* Every page was received, and nothing else. */
     for (unsigned i = 0; i < dst.mem.nr_blocks; i++) {
         RamBlock *rb = &dst.mem.blocks[i];
-        const unsigned long *rx = ram_migration_received_bitmap(rb);
+        const unsigned long *rx = ram_migration_received_bitmap(dst.s, rb);
 
         g_assert_nonnull(rx);
         g_assert_cmpuint(bitmap_count_one(rx, rb->size / PAGE), ==,
                          rb->size / PAGE);
-        ram_migration_received_reset(rb);
+        ram_migration_received_reset(dst.s, rb);
         g_assert_true(bitmap_empty(rx, rb->size / PAGE));
     }
     /* Source blocks are not destinations. */
-    g_assert_null(ram_migration_received_bitmap(&src.mem.blocks[0]));
+    g_assert_null(ram_migration_received_bitmap(src.s, &src.mem.blocks[0]));
     side_free(&src);
     side_free(&dst);
 }
@@ -322,7 +327,7 @@ static void test_dirty_resend(void)
     };
     Side src, dst;
     g_autoptr(QEMUFile) f = qemu_file_new_mem_output();
-    const RamMigrationStats *st = ram_migration_stats();
+    const RamMigrationStats *st;
     Error *err = NULL;
     uint64_t zero, pages, sent_first;
     bool done;
@@ -332,7 +337,8 @@ static void test_dirty_resend(void)
     zero = fill_pattern(&src.mem, 11);
     pages = total_pages(&src.mem);
     fill_all(&dst.mem, DST_FILL);
-    ram_migration_stats_reset();
+    ram_migration_stats_reset(src.s);
+    st = ram_migration_stats(src.s);
 
     /* A rate limit so that the first pass is spread over iterations. */
     qemu_file_set_clock(f, fake_clock);
@@ -375,7 +381,7 @@ static void test_rate_limit(void)
 {
     Side src, dst;
     g_autoptr(QEMUFile) f = qemu_file_new_mem_output();
-    const RamMigrationStats *st = ram_migration_stats();
+    const RamMigrationStats *st;
     Error *err = NULL;
     uint64_t pages, before, limit = 4 * 1024 * 1024;   /* 400 KiB/window */
     unsigned iters;
@@ -385,7 +391,8 @@ static void test_rate_limit(void)
     side_init(&dst, default_layout, G_N_ELEMENTS(default_layout));
     fill_pattern(&src.mem, 3);
     pages = total_pages(&src.mem);
-    ram_migration_stats_reset();
+    ram_migration_stats_reset(src.s);
+    st = ram_migration_stats(src.s);
     qemu_file_set_clock(f, fake_clock);
     qemu_file_set_rate_limit(f, limit);
     source_setup(&src, f);
@@ -608,7 +615,7 @@ static void test_hostile_records(void)
         assert_untouched_except(&dst.mem, touched, 2);
         /* The valid page did land, and is the only one received. */
         g_assert_cmpuint(dst.mem.blocks[0].host[0x7000], ==, 0x3c);
-        rx = ram_migration_received_bitmap(&dst.mem.blocks[0]);
+        rx = ram_migration_received_bitmap(dst.s, &dst.mem.blocks[0]);
         g_assert_true(test_bit(7, rx));
         g_assert_cmpuint(bitmap_count_one(rx, LOW_SIZE / PAGE), ==,
                          1 + (cases[i].touched == 0x4000));
@@ -931,7 +938,7 @@ static void test_kvm_live(void)
     KvmGuest g;
     Side dst;
     g_autoptr(QEMUFile) f = qemu_file_new_mem_output();
-    const RamMigrationStats *st = ram_migration_stats();
+    const RamMigrationStats *st;
     Error *err = NULL;
     unsigned rounds_before;
     bool done;
@@ -939,7 +946,8 @@ static void test_kvm_live(void)
     kvm_guest_init(&g);
     side_init(&dst, layout, 1);
     fill_all(&dst.mem, DST_FILL);
-    ram_migration_stats_reset();
+    ram_migration_stats_reset(g.src.s);
+    st = ram_migration_stats(g.src.s);
     kvm_guest_start(&g);
     kvm_guest_wait_rounds(&g, 2);
 
@@ -1034,7 +1042,7 @@ static void test_pipe(void)
     const BlockSpec layout[] = { { "pc.ram", 0, size } };
     Side src, dst;
     Loader l = { .dst = &dst };
-    const RamMigrationStats *st = ram_migration_stats();
+    const RamMigrationStats *st;
     int fds[2];
     GThread *t;
     QEMUFile *f;
@@ -1054,7 +1062,8 @@ static void test_pipe(void)
     fcntl(fds[1], F_SETPIPE_SZ, 1024 * 1024);
     l.fd = fds[0];
     f = qemu_file_new_fd_output(fds[1], true);
-    ram_migration_stats_reset();
+    ram_migration_stats_reset(src.s);
+    st = ram_migration_stats(src.s);
 
     t0 = g_get_monotonic_time();
     t = g_thread_new("loader", loader_thread, &l);

@@ -614,14 +614,12 @@ static void test_colo_devices(void)
     side_init(&src, &vmstate_dev_a, true);
     side_fill(&src);
     src.b.extra_needed = false;
-    vmstate_set_send_all(true);
-    g_assert_true(savevm_state_save_devices(src.s, f, &error_abort));
-    vmstate_set_send_all(false);
+    g_assert_true(savevm_state_save_device_blob(src.s, f, true, &error_abort));
     data = qemu_file_mem_output_data(f, &len);
 
     side_init(&dst, &vmstate_dev_a, true);
     in = qemu_file_new_mem_input(data, len, 0);
-    g_assert_true(loadvm_load_devices(dst.s, in, &error_abort));
+    g_assert_true(loadvm_load_device_blob(dst.s, in, &error_abort));
     qemu_fclose(in);
     g_assert_cmpuint(dst.a.reg, ==, 0xabcd1234);
     g_assert_cmpuint(dst.b.extra, ==, 0x7777);      /* send-all */
@@ -634,7 +632,7 @@ static void test_colo_devices(void)
         const uint8_t *fdata = g_bytes_get_data(bytes, &flen);
 
         in = qemu_file_new_mem_input(fdata + 8, flen - 8, 0);
-        g_assert_false(loadvm_load_devices(dst.s, in, &err));
+        g_assert_false(loadvm_load_device_blob(dst.s, in, &err));
         g_assert_cmpstr(error_get_pretty(err), ==,
                         "unexpected 'start' record (0x01) in a device-state "
                         "stream");

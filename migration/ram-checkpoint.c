@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * COLO's RAM: per-checkpoint transfer on the primary, the RAM cache hook
- * and the SVM's own dirty log on the secondary (include/migration/ram.h,
- * "COLO"). The primary reuses precopy's harvest and sender unthrottled:
- * the guest is stopped, so what one harvest returns is the checkpoint's
- * whole dirty set. The secondary reuses precopy's validating page loader,
- * pointed at the cache.
+ * The RAM of a COLO checkpoint (include/migration/ram.h, "COLO
+ * checkpoints' RAM"): per-checkpoint transfer on the primary, and on the
+ * secondary the hook that points the loader at the RAM cache
+ * (colo-ram-cache.c) and the SVM's own dirty log. Built on ram.c: the
+ * primary reuses precopy's harvest and sender unthrottled (the guest is
+ * stopped, so what one harvest returns is the checkpoint's whole dirty
+ * set); the secondary reuses precopy's validating page loader, pointed at
+ * the cache. ram.c never calls into this file: the dependency runs one
+ * way.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -13,7 +16,7 @@
 #include "util/bitmap.h"
 #include "trace.h"
 
-static RamMigrationState *ram_colo_state(SaveVMState *s, Error **errp)
+static RamMigrationState *ram_checkpoint_state(SaveVMState *s, Error **errp)
 {
     RamMigrationState *rs = ram_migration_state(s);
 
@@ -23,7 +26,7 @@ static RamMigrationState *ram_colo_state(SaveVMState *s, Error **errp)
     return rs;
 }
 
-void ram_colo_set_keep(SaveVMState *s, bool on)
+void ram_checkpoint_keep_logging(SaveVMState *s, bool on)
 {
     RamMigrationState *rs = ram_migration_state(s);
 
@@ -32,10 +35,10 @@ void ram_colo_set_keep(SaveVMState *s, bool on)
     }
 }
 
-bool ram_colo_save_checkpoint(SaveVMState *s, QEMUFile *f, uint64_t *pages,
-                              Error **errp)
+bool ram_checkpoint_save(SaveVMState *s, QEMUFile *f, uint64_t *pages,
+                         Error **errp)
 {
-    RamMigrationState *rs = ram_colo_state(s, errp);
+    RamMigrationState *rs = ram_checkpoint_state(s, errp);
     uint64_t start, zero;
 
     *pages = 0;
@@ -54,41 +57,43 @@ bool ram_colo_save_checkpoint(SaveVMState *s, QEMUFile *f, uint64_t *pages,
     *pages = ram_send_dirty(rs, f, false);
     qemu_put_be64(f, RAM_REC_EOS);
     rs->st.transferred += qemu_file_transferred(f) - start;
-    trace_ram_colo_save_checkpoint(*pages, rs->st.duplicate - zero);
+    trace_ram_checkpoint_save(*pages, rs->st.duplicate - zero);
     return !qemu_file_get_error(f, errp);
 }
 
-void ram_colo_set_cache(SaveVMState *s, ColoRamCache *cache)
+ColoRamCache *ram_checkpoint_cache_attach(SaveVMState *s, Error **errp)
 {
-    RamMigrationState *rs = ram_migration_state(s);
-
-    if (!rs) {
-        return;
-    }
-    rs->colo_cache = cache;
-    /* The initial migration validated the block list. */
-    rs->have_block_list = cache != NULL && rs->load_blocks != NULL;
-}
-
-ColoRamCache *ram_colo_cache_new(SaveVMState *s, Error **errp)
-{
-    RamMigrationState *rs = ram_colo_state(s, errp);
+    RamMigrationState *rs = ram_checkpoint_state(s, errp);
     ColoRamCache *cache;
 
     if (!rs) {
         return NULL;
     }
     cache = colo_ram_cache_new(rs->mem, errp);
-    if (cache) {
-        colo_ram_cache_fill_from_ram(cache);
+    if (!cache) {
+        return NULL;
     }
+    colo_ram_cache_fill_from_ram(cache);
+    rs->colo_cache = cache;
+    /* The initial migration validated the block list. */
+    rs->have_block_list = rs->load_blocks != NULL;
     return cache;
 }
 
-bool ram_colo_load_checkpoint(SaveVMState *s, QEMUFile *f, uint64_t *pages,
-                              Error **errp)
+void ram_checkpoint_cache_detach(SaveVMState *s)
 {
-    RamMigrationState *rs = ram_colo_state(s, errp);
+    RamMigrationState *rs = ram_migration_state(s);
+
+    if (rs) {
+        rs->colo_cache = NULL;
+        rs->have_block_list = false;
+    }
+}
+
+bool ram_checkpoint_load(SaveVMState *s, QEMUFile *f, uint64_t *pages,
+                         Error **errp)
+{
+    RamMigrationState *rs = ram_checkpoint_state(s, errp);
     uint64_t before;
 
     *pages = 0;
@@ -121,12 +126,12 @@ bool ram_colo_load_checkpoint(SaveVMState *s, QEMUFile *f, uint64_t *pages,
         }
     }
     *pages = rs->load_pages - before;
-    trace_ram_colo_load_checkpoint(*pages);
+    trace_ram_checkpoint_load(*pages);
     return true;
 }
 
 /* KVM's log and our own writes since the last harvest -> svm_dirty. */
-static bool ram_colo_svm_harvest(RamMigrationState *rs, Error **errp)
+static bool ram_checkpoint_svm_harvest(RamMigrationState *rs, Error **errp)
 {
     if (rs->kvm && !kvm_dirty_sync(rs->kvm, errp)) {
         error_prepend(errp, "ram: COLO secondary: dirty sync: ");
@@ -141,9 +146,9 @@ static bool ram_colo_svm_harvest(RamMigrationState *rs, Error **errp)
     return true;
 }
 
-bool ram_colo_svm_log_start(SaveVMState *s, Error **errp)
+bool ram_checkpoint_svm_log_start(SaveVMState *s, Error **errp)
 {
-    RamMigrationState *rs = ram_colo_state(s, errp);
+    RamMigrationState *rs = ram_checkpoint_state(s, errp);
 
     if (!rs) {
         return false;
@@ -164,14 +169,14 @@ bool ram_colo_svm_log_start(SaveVMState *s, Error **errp)
     }
     /* What was dirty before now is in the cache already (it was filled
      * from RAM): start from a clean log. */
-    return ram_colo_svm_harvest(rs, errp);
+    return ram_checkpoint_svm_harvest(rs, errp);
 }
 
-bool ram_colo_svm_dirty_take(SaveVMState *s,
-                             const unsigned long *const **bitmaps,
-                             Error **errp)
+bool ram_checkpoint_svm_dirty_take(SaveVMState *s,
+                                   const unsigned long *const **bitmaps,
+                                   Error **errp)
 {
-    RamMigrationState *rs = ram_colo_state(s, errp);
+    RamMigrationState *rs = ram_checkpoint_state(s, errp);
 
     if (!rs) {
         return false;
@@ -180,32 +185,18 @@ bool ram_colo_svm_dirty_take(SaveVMState *s,
         error_setg(errp, "ram: COLO secondary dirty log not started");
         return false;
     }
-    if (!ram_colo_svm_harvest(rs, errp)) {
+    if (!ram_checkpoint_svm_harvest(rs, errp)) {
         return false;
     }
     *bitmaps = (const unsigned long *const *)rs->svm_dirty;
     return true;
 }
 
-void ram_colo_svm_log_stop(SaveVMState *s)
+void ram_checkpoint_svm_log_stop(SaveVMState *s)
 {
     RamMigrationState *rs = ram_migration_state(s);
 
-    if (!rs) {
-        return;
+    if (rs) {
+        ram_svm_log_release(rs);
     }
-    if (rs->svm_logging && rs->kvm) {
-        Error *err = NULL;
-
-        if (!kvm_dirty_log_stop(rs->kvm, &err)) {
-            trace_ram_save_log_stop_failed(error_get_pretty(err));
-            error_free(err);
-        }
-    }
-    rs->svm_logging = false;
-    for (unsigned i = 0; rs->svm_dirty && rs->svm_dirty[i]; i++) {
-        g_free(rs->svm_dirty[i]);
-    }
-    g_free(rs->svm_dirty);
-    rs->svm_dirty = NULL;
 }

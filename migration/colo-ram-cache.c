@@ -4,7 +4,7 @@
  * the last checkpoint, the per-block bitmaps of pages received into it
  * since then, and the commit that makes SVM RAM equal to it by copying only
  * the pages either side dirtied. Rules and invariant:
- * include/migration/colo-ram.h and ARCHITECTURE.md §5.
+ * include/migration/colo-ram-cache.h and ARCHITECTURE.md §5.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -12,7 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <glib.h>
-#include "migration/colo-ram.h"
+#include "migration/colo-ram-cache.h"
 #include "util/bitmap.h"
 #include "trace.h"
 
@@ -82,7 +82,7 @@ void colo_ram_cache_free(ColoRamCache *cache)
  * read as zero, and so does the untouched cache. Reading them through the
  * shared mapping would allocate them.
  */
-static void colo_ram_fill_block(const RamBlock *rb, ColoRamCacheBlock *cb)
+static void colo_ram_cache_fill_block(const RamBlock *rb, ColoRamCacheBlock *cb)
 {
     off_t off = 0;
     off_t end = (off_t)rb->size;
@@ -119,7 +119,7 @@ void colo_ram_cache_fill_from_ram(ColoRamCache *cache)
         /* A page zero in RAM but not in the cache (a refill) must be
          * cleared: drop the old contents first. */
         madvise(cb->cache, cb->size, MADV_DONTNEED);
-        colo_ram_fill_block(&cache->mem->blocks[i], cb);
+        colo_ram_cache_fill_block(&cache->mem->blocks[i], cb);
         bitmap_zero(cb->received, cb->pages);
     }
     trace_colo_ram_cache_fill(cache->nr_blocks);
@@ -193,7 +193,7 @@ uint64_t colo_ram_cache_received_count(const ColoRamCache *cache)
     return n;
 }
 
-static bool colo_ram_layout_ok(ColoRamCache *cache, Error **errp)
+static bool colo_ram_cache_layout_ok(ColoRamCache *cache, Error **errp)
 {
     GuestMemory *mem = cache->mem;
 
@@ -218,7 +218,7 @@ static bool colo_ram_layout_ok(ColoRamCache *cache, Error **errp)
  * time; each run of consecutive set bits inside a word is one memcpy.
  * Returns the pages copied.
  */
-static uint64_t colo_ram_commit_block(const RamBlock *rb,
+static uint64_t colo_ram_cache_commit_block(const RamBlock *rb,
                                       ColoRamCacheBlock *cb,
                                       const unsigned long *dirty)
 {
@@ -259,11 +259,11 @@ bool colo_ram_cache_commit(ColoRamCache *cache,
     uint64_t pages = 0;
     uint64_t us;
 
-    if (!colo_ram_layout_ok(cache, errp)) {
+    if (!colo_ram_cache_layout_ok(cache, errp)) {
         return false;
     }
     for (unsigned i = 0; i < cache->nr_blocks; i++) {
-        pages += colo_ram_commit_block(&cache->mem->blocks[i],
+        pages += colo_ram_cache_commit_block(&cache->mem->blocks[i],
                                        &cache->blocks[i],
                                        svm_dirty ? svm_dirty[i] : NULL);
     }

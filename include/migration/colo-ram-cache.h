@@ -29,8 +29,8 @@
  * The cache refers to blocks by index into mem->blocks, so the RAM layout
  * must not change while the cache exists (commit checks it).
  */
-#ifndef MIGRATION_COLO_RAM_H
-#define MIGRATION_COLO_RAM_H
+#ifndef MIGRATION_COLO_RAM_CACHE_H
+#define MIGRATION_COLO_RAM_CACHE_H
 
 #include <stdbool.h>
 #include <stddef.h>
