@@ -66,6 +66,11 @@ unsigned tg_wait_serial_grows(const char *path, unsigned than)
     return qtest_file_count(path, TG_COUNT_LINE);
 }
 
+unsigned tg_wait_serial_more(const char *path)
+{
+    return tg_wait_serial_grows(path, qtest_file_count(path, TG_COUNT_LINE));
+}
+
 uint64_t tg_wait_lines_grow(QTestState *s, uint64_t than)
 {
     gint64 deadline = deadline_ms(qtest_timeout_ms());
@@ -94,6 +99,18 @@ void colo_assert_status(QTestState *s, const char *mode,
         g_assert_cmpstr(qt_json_str(r, "reason"), ==, reason);
     }
     json_object_put(r);
+}
+
+void colo_wait_exit(QTestState *s, const char *mode, const char *reason)
+{
+    json_object *ev = qtest_qmp_eventwait(s, "COLO_EXIT");
+    json_object *data = qt_json_get(ev, "data");
+
+    g_assert_cmpstr(qt_json_str(data, "mode"), ==, mode);
+    if (reason) {
+        g_assert_cmpstr(qt_json_str(data, "reason"), ==, reason);
+    }
+    json_object_put(ev);
 }
 
 /* ---- a TCP proxy between primary and secondary ---- */
@@ -417,8 +434,7 @@ void colo_pair_start(ColoPair *c, bool with_proxy)
     colo_assert_status(c->pri, "primary", "none", "none");
     colo_assert_status(c->sec, "secondary", "none", "none");
 
-    tg_wait_serial_grows(c->pri_serial,
-                         qtest_file_count(c->pri_serial, TG_COUNT_LINE));
+    tg_wait_serial_more(c->pri_serial);
     tg_wait_lines_grow(c->sec, qtest_readq(c->sec, TG_LINES_ADDR));
 }
 

@@ -32,6 +32,8 @@ void migrate_wait_status(QTestState *s, const char *want);
 
 /* The serial file holds more than `than` count lines; returns how many. */
 unsigned tg_wait_serial_grows(const char *path, unsigned than);
+/* The serial file gets at least one count line more than it has now. */
+unsigned tg_wait_serial_more(const char *path);
 /* The guest printed more than `than` lines (status page); returns how
  * many. */
 uint64_t tg_wait_lines_grow(QTestState *s, uint64_t than);
@@ -41,6 +43,9 @@ uint64_t tg_wait_lines_grow(QTestState *s, uint64_t than);
 /* query-colo-status must read mode / last-mode / reason (NULL: any). */
 void colo_assert_status(QTestState *s, const char *mode,
                         const char *last_mode, const char *reason);
+
+/* Waits for COLO_EXIT on s with mode and reason (NULL: any reason). */
+void colo_wait_exit(QTestState *s, const char *mode, const char *reason);
 
 typedef struct ColoProxy ColoProxy;
 

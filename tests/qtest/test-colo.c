@@ -125,7 +125,7 @@ static void colo_failover_test(Side side, bool at_checkpoint)
     colo_yank_and_failover(s);
 
     /* This side carries on with the guest, writing out. */
-    tg_wait_serial_grows(serial, qtest_file_count(serial, TG_COUNT_LINE));
+    tg_wait_serial_more(serial);
     ev = qtest_qmp_eventwait(s, "COLO_EXIT");
     data = qt_json_get(ev, "data");
     g_assert_cmpstr(qt_json_str(data, "mode"), ==, side_name(side));
@@ -148,13 +148,8 @@ static void colo_failover_test(Side side, bool at_checkpoint)
 
     if (side == SIDE_SECONDARY) {
         /* The primary lost its secondary and runs on by itself. */
-        ev = qtest_qmp_eventwait(c.pri, "COLO_EXIT");
-        data = qt_json_get(ev, "data");
-        g_assert_cmpstr(qt_json_str(data, "mode"), ==, "primary");
-        g_assert_cmpstr(qt_json_str(data, "reason"), ==, "error");
-        json_object_put(ev);
-        tg_wait_serial_grows(c.pri_serial, qtest_file_count(c.pri_serial,
-                                                         TG_COUNT_LINE));
+        colo_wait_exit(c.pri, "primary", "error");
+        tg_wait_serial_more(c.pri_serial);
     } else {
         /* The secondary lost its primary: it waits for the command. */
         g_assert_null(qtest_qmp_eventwait_timeout(c.sec, "COLO_EXIT", 200));
@@ -189,7 +184,6 @@ static void test_secondary_failover_relaunch(void)
 {
     ColoPair c = { 0 };
     int64_t loaded;
-    json_object *ev, *data;
     bool running;
 
     colo_pair_start(&c, true);
@@ -215,25 +209,17 @@ static void test_secondary_failover_relaunch(void)
 
     /* The checkpoint completes and is loaded, then the failover runs. */
     colo_proxy_release(c.proxy);
-    ev = qtest_qmp_eventwait(c.sec, "COLO_EXIT");
-    data = qt_json_get(ev, "data");
-    g_assert_cmpstr(qt_json_str(data, "mode"), ==, "secondary");
-    g_assert_cmpstr(qt_json_str(data, "reason"), ==, "request");
-    json_object_put(ev);
+    colo_wait_exit(c.sec, "secondary", "request");
     g_assert_cmpint(colo_stat(c.sec, "checkpoints"), ==, loaded + 1);
     g_assert_true(wait_file_has(c.sec_trace, "relaunch -> active"));
     g_assert_true(wait_file_has(c.sec_trace, "active -> completed"));
     colo_assert_status(c.sec, "none", "secondary", "request");
     g_assert_cmpstr(qtest_runstate(c.sec, &running), ==, "running");
     g_assert_true(running);
-    tg_wait_serial_grows(c.sec_serial, qtest_file_count(c.sec_serial,
-                                                     TG_COUNT_LINE));
+    tg_wait_serial_more(c.sec_serial);
 
     /* The primary lost its secondary and runs on. */
-    ev = qtest_qmp_eventwait(c.pri, "COLO_EXIT");
-    g_assert_cmpstr(qt_json_str(qt_json_get(ev, "data"), "mode"), ==,
-                    "primary");
-    json_object_put(ev);
+    colo_wait_exit(c.pri, "primary", NULL);
     colo_pair_stop(&c);
 }
 
@@ -249,7 +235,6 @@ static void test_commands_running(void)
     g_autoptr(GRegex) pause_re = g_regex_new(
         "^pause \\(ms\\): last=\\d+\\.\\d{3} p50=\\d+\\.\\d{3} "
         "p99=\\d+\\.\\d{3} max=\\d+\\.\\d{3}\r$", G_REGEX_MULTILINE, 0, NULL);
-    json_object *ev, *data;
     int64_t requested;
     gint64 deadline;
 
@@ -305,13 +290,8 @@ static void test_commands_running(void)
     g_assert_null(qtest_qmp_eventwait_timeout(c.sec, "COLO_EXIT", 200));
     out = qtest_hmp(c.sec, "x_colo_lost_heartbeat");
     g_assert_cmpstr(out, ==, "");
-    ev = qtest_qmp_eventwait(c.sec, "COLO_EXIT");
-    data = qt_json_get(ev, "data");
-    g_assert_cmpstr(qt_json_str(data, "mode"), ==, "secondary");
-    g_assert_cmpstr(qt_json_str(data, "reason"), ==, "request");
-    json_object_put(ev);
-    tg_wait_serial_grows(c.sec_serial, qtest_file_count(c.sec_serial,
-                                                     TG_COUNT_LINE));
+    colo_wait_exit(c.sec, "secondary", "request");
+    tg_wait_serial_more(c.sec_serial);
     g_free(info_sec);
     info_sec = qtest_hmp(c.sec, "info colo");
     g_assert_true(g_str_has_prefix(info_sec, "COLO mode: none\r\n"
