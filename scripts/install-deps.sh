@@ -9,8 +9,7 @@ set -euo pipefail
 packages=(
     # build
     gcc make meson ninja-build pkg-config python3
-    libglib2.0-dev libjson-c-dev libslirp-dev liburing-dev libaio-dev
-    zlib1g-dev libzstd-dev
+    libglib2.0-dev libjson-c-dev
     # tests
     python3-pytest
     # the libFuzzer target (tests/fuzz; skipped when clang is missing)

@@ -368,22 +368,50 @@ static bool write_long_mode_tables(GuestMemory *mem, X86BootState *boot,
     return true;
 }
 
-bool linux_boot_load(const X86BootInput *in, const uint8_t *image,
-                     size_t size, X86BootState *boot, Error **errp)
-{
-    GuestMemory *mem = in->mem;
-    const E820Table *e820 = in->e820;
-    g_autofree BootParams *bp = g_new0(BootParams, 1);
-    SetupHeader *h = &bp->hdr;
-    size_t hdr_end, setup_size, kernel_size;
-    uint64_t load_addr, kernel_span, kernel_end;
-    size_t cmdline_len;
-    uint32_t cmdline_max;
-    g_autofree uint8_t *initrd = NULL;
-    size_t initrd_size = 0;
-    uint64_t initrd_addr = 0;
+/* What the phases of linux_boot_load() find out and hand on. */
+typedef struct LinuxLoad {
+    const X86BootInput *in;
+    const uint8_t *image;
+    size_t size;
+    BootParams *bp;             /* the zero page being built */
+    size_t setup_size;          /* real-mode part of the image: skipped */
+    size_t kernel_size;         /* protected-mode part: loaded */
+    uint64_t load_addr;         /* where the protected-mode part runs */
+    uint64_t kernel_end;        /* end of its span incl. init_size */
+    uint64_t initrd_addr;       /* 0: no initrd */
+    size_t initrd_size;
+} LinuxLoad;
 
-    /* ---- Setup header ------------------------------------------------ */
+/* We enter at the 64-bit entry point, so the kernel must have one. */
+static bool linux_check_64bit_entry(const SetupHeader *h, Error **errp)
+{
+    if (h->version >= BOOT_PROTO(2, 12)) {
+        if (!(h->xloadflags & XLF_KERNEL_64)) {
+            error_setg(errp, "linux: kernel has no 64-bit entry point "
+                       "(XLF_KERNEL_64 clear in xloadflags 0x%x); "
+                       "32-bit kernels are not supported", h->xloadflags);
+            return false;
+        }
+    } else if (!(h->loadflags & LOADED_HIGH)) {
+        error_setg(errp, "linux: kernel is not a bzImage "
+                   "(LOADED_HIGH clear in loadflags 0x%x)", h->loadflags);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Checks the image's setup header and copies it into the zero page; finds
+ * where the real-mode setup ends and the protected-mode kernel begins.
+ */
+static bool linux_read_setup_header(LinuxLoad *l, Error **errp)
+{
+    const X86BootInput *in = l->in;
+    const uint8_t *image = l->image;
+    size_t size = l->size;
+    SetupHeader *h = &l->bp->hdr;
+    size_t hdr_end;
+
     if (!linux_boot_probe(image, size)) {
         error_setg(errp, "linux: %s is not a bzImage (no \"HdrS\" at 0x202)",
                    in->kernel_path ? in->kernel_path : "kernel");
@@ -419,37 +447,30 @@ bool linux_boot_load(const X86BootInput *in, const uint8_t *image,
     memcpy(h, image + SETUP_HEADER_OFFSET, hdr_end - SETUP_HEADER_OFFSET);
 
     /* setup_sects == 0 means 4, for compatibility with ancient images. */
-    setup_size = ((size_t)(h->setup_sects ? h->setup_sects : 4) + 1) * 512;
-    if (setup_size >= size) {
+    l->setup_size = ((size_t)(h->setup_sects ? h->setup_sects : 4) + 1) * 512;
+    if (l->setup_size >= size) {
         error_setg(errp, "linux: image truncated: %zu bytes, but the "
-                   "real-mode setup alone is %zu bytes", size, setup_size);
+                   "real-mode setup alone is %zu bytes", size, l->setup_size);
         return false;
     }
-    kernel_size = size - setup_size;
-    if ((uint64_t)h->syssize * 16 > kernel_size) {
+    l->kernel_size = size - l->setup_size;
+    if ((uint64_t)h->syssize * 16 > l->kernel_size) {
         error_setg(errp, "linux: image truncated: protected-mode kernel "
-                   "has %zu bytes, header says %llu", kernel_size,
+                   "has %zu bytes, header says %llu", l->kernel_size,
                    (unsigned long long)h->syssize * 16);
         return false;
     }
 
-    /* We enter at the 64-bit entry point, so the kernel must have one. */
-    if (h->version >= BOOT_PROTO(2, 12)) {
-        if (!(h->xloadflags & XLF_KERNEL_64)) {
-            error_setg(errp, "linux: kernel has no 64-bit entry point "
-                       "(XLF_KERNEL_64 clear in xloadflags 0x%x); "
-                       "32-bit kernels are not supported", h->xloadflags);
-            return false;
-        }
-    } else if (!(h->loadflags & LOADED_HIGH)) {
-        error_setg(errp, "linux: kernel is not a bzImage "
-                   "(LOADED_HIGH clear in loadflags 0x%x)", h->loadflags);
-        return false;
-    }
+    return linux_check_64bit_entry(h, errp);
+}
 
-    /* ---- Protected-mode kernel --------------------------------------- */
-    load_addr = choose_load_addr(h);
-    kernel_span = kernel_size;
+/* Places the protected-mode kernel and copies it into guest RAM. */
+static bool linux_load_kernel(LinuxLoad *l, Error **errp)
+{
+    const SetupHeader *h = &l->bp->hdr;
+    uint64_t load_addr = choose_load_addr(h);
+    uint64_t kernel_span = l->kernel_size;
+
     if (h->version >= BOOT_PROTO(2, 10) && h->init_size > kernel_span) {
         /* The decompressor works in place and needs init_size bytes. */
         kernel_span = h->init_size;
@@ -468,26 +489,33 @@ bool linux_boot_load(const X86BootInput *in, const uint8_t *image,
                    (unsigned long long)(kernel_span >> 20));
         return false;
     }
-    kernel_end = load_addr + kernel_span;
-    if (!e820_range_is_ram(e820, load_addr, kernel_span)) {
+    l->load_addr = load_addr;
+    l->kernel_end = load_addr + kernel_span;
+    if (!e820_range_is_ram(l->in->e820, load_addr, kernel_span)) {
         error_setg(errp, "linux: kernel needs RAM at 0x%llx-0x%llx "
                    "(%llu MiB incl. decompression space), guest has "
                    "%llu MiB", (unsigned long long)load_addr,
-                   (unsigned long long)kernel_end - 1,
+                   (unsigned long long)l->kernel_end - 1,
                    (unsigned long long)(kernel_span >> 20),
-                   (unsigned long long)(in->ram_size >> 20));
+                   (unsigned long long)(l->in->ram_size >> 20));
         return false;
     }
-    if (!guest_memory_write(mem, load_addr, image + setup_size, kernel_size,
-                            errp)) {
+    if (!guest_memory_write(l->in->mem, load_addr, l->image + l->setup_size,
+                            l->kernel_size, errp)) {
         error_prepend(errp, "linux: loading kernel: ");
         return false;
     }
+    return true;
+}
 
-    /* ---- Command line ------------------------------------------------ */
-    cmdline_len = strlen(in->cmdline);
+/* Writes the command line where the zero page will point. */
+static bool linux_write_cmdline(LinuxLoad *l, Error **errp)
+{
+    const X86BootInput *in = l->in;
+    size_t cmdline_len = strlen(in->cmdline);
     /* cmdline_size excludes the terminating NUL (boot.rst). */
-    cmdline_max = h->cmdline_size;
+    uint32_t cmdline_max = l->bp->hdr.cmdline_size;
+
     if (cmdline_max > LB_CMDLINE_MAX - 1) {
         cmdline_max = LB_CMDLINE_MAX - 1;
     }
@@ -496,52 +524,74 @@ bool linux_boot_load(const X86BootInput *in, const uint8_t *image,
                    "accepts at most %u", cmdline_len, cmdline_max);
         return false;
     }
-    if (!guest_memory_write(mem, LB_CMDLINE, in->cmdline, cmdline_len + 1,
-                            errp)) {
+    if (!guest_memory_write(in->mem, LB_CMDLINE, in->cmdline,
+                            cmdline_len + 1, errp)) {
         error_prepend(errp, "linux: writing command line: ");
         return false;
     }
+    return true;
+}
 
-    /* ---- Initrd ------------------------------------------------------ */
-    if (in->initrd_path) {
-        const LoaderImageSpec spec = {
-            .what = "initrd",
-            .max_size = in->ram_size,
-        };
-        uint64_t limit;
+/* Reads the initrd, if any, and loads it as high as the kernel allows. */
+static bool linux_load_initrd(LinuxLoad *l, Error **errp)
+{
+    const X86BootInput *in = l->in;
+    const SetupHeader *h = &l->bp->hdr;
+    const LoaderImageSpec spec = {
+        .what = "initrd",
+        .max_size = in->ram_size,
+    };
+    g_autofree uint8_t *initrd = NULL;
+    uint64_t limit;
 
-        if (!loader_read_image(in->initrd_path, &spec, &initrd, &initrd_size,
-                               errp)) {
-            return false;
-        }
-        /*
-         * initrd_addr_max is the highest address the initrd may occupy
-         * (inclusive). Keep to 32 bits: ramdisk_image has no high half
-         * unless we also used ext_ramdisk_image, which we do not need.
-         */
-        limit = (uint64_t)h->initrd_addr_max + 1;
-        if (limit > 4 * GiB) {
-            limit = 4 * GiB;
-        }
-        initrd_addr = initrd_size ?
-                      place_initrd(e820, initrd_size, kernel_end, limit) : 0;
-        if (initrd_size && !initrd_addr) {
-            error_setg(errp, "linux: initrd '%s' (%llu bytes) does not fit "
-                       "in RAM between the kernel (ends 0x%llx) and "
-                       "initrd_addr_max 0x%x", in->initrd_path,
-                       (unsigned long long)initrd_size,
-                       (unsigned long long)kernel_end, h->initrd_addr_max);
-            return false;
-        }
-        if (initrd_size &&
-            !guest_memory_write(mem, initrd_addr, initrd, initrd_size, errp)) {
-            error_prepend(errp, "linux: loading initrd '%s': ",
-                          in->initrd_path);
-            return false;
-        }
+    if (!in->initrd_path) {
+        return true;
     }
+    if (!loader_read_image(in->initrd_path, &spec, &initrd, &l->initrd_size,
+                           errp)) {
+        return false;
+    }
+    /*
+     * initrd_addr_max is the highest address the initrd may occupy
+     * (inclusive). Keep to 32 bits: ramdisk_image has no high half
+     * unless we also used ext_ramdisk_image, which we do not need.
+     */
+    limit = (uint64_t)h->initrd_addr_max + 1;
+    if (limit > 4 * GiB) {
+        limit = 4 * GiB;
+    }
+    l->initrd_addr = l->initrd_size ?
+                     place_initrd(in->e820, l->initrd_size, l->kernel_end,
+                                  limit) : 0;
+    if (l->initrd_size && !l->initrd_addr) {
+        error_setg(errp, "linux: initrd '%s' (%llu bytes) does not fit "
+                   "in RAM between the kernel (ends 0x%llx) and "
+                   "initrd_addr_max 0x%x", in->initrd_path,
+                   (unsigned long long)l->initrd_size,
+                   (unsigned long long)l->kernel_end, h->initrd_addr_max);
+        return false;
+    }
+    if (l->initrd_size &&
+        !guest_memory_write(in->mem, l->initrd_addr, initrd, l->initrd_size,
+                            errp)) {
+        error_prepend(errp, "linux: loading initrd '%s': ", in->initrd_path);
+        return false;
+    }
+    return true;
+}
 
-    /* ---- Zero page --------------------------------------------------- */
+/*
+ * Fills in what a boot loader owns in the setup header, the E820 map and
+ * the memory size, and writes the zero page.
+ */
+static bool linux_write_zero_page(LinuxLoad *l, Error **errp)
+{
+    const X86BootInput *in = l->in;
+    const E820Table *e820 = in->e820;
+    BootParams *bp = l->bp;
+    SetupHeader *h = &bp->hdr;
+    uint64_t ext_k;
+
     h->type_of_loader = 0xff;           /* undefined/unregistered loader */
     h->loadflags = (h->loadflags & ~KEEP_SEGMENTS) | LOADED_HIGH |
                    CAN_USE_HEAP;
@@ -550,14 +600,14 @@ bool linux_boot_load(const X86BootInput *in, const uint8_t *image,
     h->heap_end_ptr = 0xfe00 - 0x200;
     h->vid_mode = 0xffff;               /* "normal": no video mode switch */
     h->cmd_line_ptr = (uint32_t)LB_CMDLINE;
-    h->ramdisk_image = (uint32_t)initrd_addr;
-    h->ramdisk_size = (uint32_t)initrd_size;
+    h->ramdisk_image = (uint32_t)l->initrd_addr;
+    h->ramdisk_size = (uint32_t)l->initrd_size;
     if (h->version >= BOOT_PROTO(2, 9)) {
         h->setup_data = 0;              /* no setup_data chain */
     }
     /* Where the protected-mode code really is, as a 32-bit-protocol
      * loader would record it; the 64-bit entry itself does not read it. */
-    h->code32_start = (uint32_t)load_addr;
+    h->code32_start = (uint32_t)l->load_addr;
 
     for (unsigned i = 0; i < e820->count && i < E820_MAX_ENTRIES &&
                          i < BOOT_E820_MAX; i++) {
@@ -572,22 +622,36 @@ bool linux_boot_load(const X86BootInput *in, const uint8_t *image,
     }
     /* Extended memory above 1 MiB in KiB, for kernels that look (ours
      * always has E820, so this is informational). */
-    {
-        uint64_t ext_k = in->ram_size > MiB ? (in->ram_size - MiB) >> 10 : 0;
-        bp->alt_mem_k = ext_k > UINT32_MAX ? UINT32_MAX : (uint32_t)ext_k;
-    }
+    ext_k = in->ram_size > MiB ? (in->ram_size - MiB) >> 10 : 0;
+    bp->alt_mem_k = ext_k > UINT32_MAX ? UINT32_MAX : (uint32_t)ext_k;
 
-    if (!guest_memory_write(mem, LB_ZERO_PAGE, bp, sizeof(*bp), errp)) {
+    if (!guest_memory_write(in->mem, LB_ZERO_PAGE, bp, sizeof(*bp), errp)) {
         error_prepend(errp, "linux: writing boot_params: ");
         return false;
     }
+    return true;
+}
 
-    /* ---- Boot vCPU state --------------------------------------------- */
-    memset(boot, 0, sizeof(*boot));
-    if (!write_long_mode_tables(mem, boot, errp)) {
+bool linux_boot_load(const X86BootInput *in, const uint8_t *image,
+                     size_t size, X86BootState *boot, Error **errp)
+{
+    g_autofree BootParams *bp = g_new0(BootParams, 1);
+    LinuxLoad l = { .in = in, .image = image, .size = size, .bp = bp };
+
+    if (!linux_read_setup_header(&l, errp) ||
+        !linux_load_kernel(&l, errp) ||
+        !linux_write_cmdline(&l, errp) ||
+        !linux_load_initrd(&l, errp) ||
+        !linux_write_zero_page(&l, errp)) {
         return false;
     }
-    boot->rip = load_addr + 0x200;      /* 64-bit entry point */
+
+    /* The boot vCPU: long mode at the 64-bit entry, %rsi at the zero page. */
+    memset(boot, 0, sizeof(*boot));
+    if (!write_long_mode_tables(in->mem, boot, errp)) {
+        return false;
+    }
+    boot->rip = l.load_addr + 0x200;    /* 64-bit entry point */
     boot->rsi = LB_ZERO_PAGE;
     boot->rsp = LB_STACK_TOP;
     return true;

@@ -172,9 +172,21 @@ static void set_padded(char *dst, size_t len, const char *src)
     memcpy(dst, src, n < len ? n : len);
 }
 
-static void add_intr(uint8_t **p, uint16_t *count, uint8_t entry_type,
-                     uint8_t intr_type, uint8_t src_irq, uint8_t dst_id,
-                     uint8_t dst_pin)
+/* Appends entries to the configuration table being built. */
+typedef struct MPWriter {
+    uint8_t *p;                     /* where the next entry goes */
+    uint16_t count;                 /* entries so far */
+} MPWriter;
+
+static void mp_add(MPWriter *w, const void *entry, size_t size)
+{
+    memcpy(w->p, entry, size);
+    w->p += size;
+    w->count++;
+}
+
+static void add_intr(MPWriter *w, uint8_t entry_type, uint8_t intr_type,
+                     uint8_t src_irq, uint8_t dst_id, uint8_t dst_pin)
 {
     MPIntrEntry e = {
         .type = entry_type,
@@ -186,9 +198,97 @@ static void add_intr(uint8_t **p, uint16_t *count, uint8_t entry_type,
         .dst_pin = dst_pin,
     };
 
-    memcpy(*p, &e, sizeof(e));
-    *p += sizeof(e);
-    (*count)++;
+    mp_add(w, &e, sizeof(e));
+}
+
+/* Processors: APIC id i; cpu 0 is the bootstrap processor. */
+static void mp_add_processors(MPWriter *w, unsigned smp_cpus)
+{
+    for (unsigned i = 0; i < smp_cpus; i++) {
+        MPProcessorEntry e = {
+            .type = MP_ENTRY_PROCESSOR,
+            .lapic_id = (uint8_t)i,
+            .lapic_version = LAPIC_VERSION,
+            .cpu_flags = MP_CPU_EN | (i == 0 ? MP_CPU_BP : 0),
+            .cpu_signature = MP_CPU_SIGNATURE,
+            .feature_flags = MP_CPU_FEATURES,
+        };
+
+        mp_add(w, &e, sizeof(e));
+    }
+}
+
+/* The ISA bus, then the IOAPIC. Buses come before the interrupt entries
+ * that name them (§4.3). */
+static void mp_add_bus_and_ioapic(MPWriter *w, uint8_t ioapic_id)
+{
+    MPBusEntry bus = { .type = MP_ENTRY_BUS, .bus_id = ISA_BUS_ID };
+    MPIOAPICEntry ioapic = {
+        .type = MP_ENTRY_IOAPIC,
+        .ioapic_id = ioapic_id,
+        .ioapic_version = IOAPIC_VERSION,
+        .flags = 1,                 /* enabled */
+        .addr = IOAPIC_ADDR,
+    };
+
+    set_padded(bus.bus_type, sizeof(bus.bus_type), "ISA");
+    mp_add(w, &bus, sizeof(bus));
+    mp_add(w, &ioapic, sizeof(ioapic));
+}
+
+/*
+ * ISA IRQ routing, the convention of every PC chipset since the 82093AA:
+ * the 8259's INTR output goes to IOAPIC pin 0 (ExtINT), the PIT (IRQ0) is
+ * wired to pin 2, where IRQ2 would be had it not been the cascade, and
+ * every other ISA IRQ n to pin n. IRQ2 itself has no entry: it is the 8259
+ * cascade and never a device interrupt.
+ */
+static void mp_add_isa_routing(MPWriter *w, uint8_t ioapic_id)
+{
+    add_intr(w, MP_ENTRY_IOINTR, MP_EXTINT, 0, ioapic_id, 0);
+    for (uint8_t irq = 0; irq < ISA_IRQS; irq++) {
+        if (irq == 2) {
+            continue;
+        }
+        add_intr(w, MP_ENTRY_IOINTR, MP_INT, irq, ioapic_id,
+                 irq == 0 ? 2 : irq);
+    }
+}
+
+/* Virtual wire mode: 8259 output on every LAPIC's LINT0 as ExtINT, NMI on
+ * LINT1 (what the BIOS programs, and what the spec's default
+ * configurations describe). */
+static void mp_add_local_interrupts(MPWriter *w)
+{
+    add_intr(w, MP_ENTRY_LINTR, MP_EXTINT, 0, MP_ALL_LAPICS, 0);
+    add_intr(w, MP_ENTRY_LINTR, MP_NMI, 0, MP_ALL_LAPICS, 1);
+}
+
+/* The "PCMP" header, once the entries behind it are in place. */
+static void mp_fill_config_header(MPConfigHeader *hdr, size_t table_len,
+                                  uint16_t count)
+{
+    memcpy(hdr->signature, "PCMP", 4);
+    hdr->base_table_length = (uint16_t)table_len;
+    hdr->spec_rev = MP_SPEC_REV;
+    set_padded(hdr->oem_id, sizeof(hdr->oem_id), "TANDEM");
+    set_padded(hdr->product_id, sizeof(hdr->product_id), "TANDEM");
+    hdr->entry_count = count;
+    hdr->lapic_addr = LAPIC_ADDR;
+    /* No extended entries: length and checksum stay 0. */
+    hdr->checksum = checksum8((const uint8_t *)hdr, table_len);
+}
+
+/* The "_MP_" floating pointer, pointing at the table right after it. */
+static void mp_fill_floating_pointer(MPFloatingPointer *mpf)
+{
+    memcpy(mpf->signature, "_MP_", 4);
+    mpf->config_table = (uint32_t)(MPTABLE_BASE + sizeof(*mpf));
+    mpf->length = 1;
+    mpf->spec_rev = MP_SPEC_REV;
+    mpf->feature1 = 0;              /* config table present, no default */
+    mpf->feature2 = 0;              /* no IMCR: virtual wire mode */
+    mpf->checksum = checksum8((const uint8_t *)mpf, sizeof(*mpf));
 }
 
 bool mptable_write(GuestMemory *mem, unsigned smp_cpus, Error **errp)
@@ -196,8 +296,7 @@ bool mptable_write(GuestMemory *mem, unsigned smp_cpus, Error **errp)
     g_autofree uint8_t *buf = NULL;
     MPFloatingPointer *mpf;
     MPConfigHeader *hdr;
-    uint8_t *p;
-    uint16_t count = 0;
+    MPWriter w;
     uint8_t ioapic_id;
     size_t table_len, total;
 
@@ -222,88 +321,17 @@ bool mptable_write(GuestMemory *mem, unsigned smp_cpus, Error **errp)
 
     mpf = (MPFloatingPointer *)buf;
     hdr = (MPConfigHeader *)(buf + sizeof(*mpf));
-    p = (uint8_t *)(hdr + 1);
+    w = (MPWriter) { .p = (uint8_t *)(hdr + 1) };
 
-    /* Processors: APIC id i; cpu 0 is the bootstrap processor. */
-    for (unsigned i = 0; i < smp_cpus; i++) {
-        MPProcessorEntry e = {
-            .type = MP_ENTRY_PROCESSOR,
-            .lapic_id = (uint8_t)i,
-            .lapic_version = LAPIC_VERSION,
-            .cpu_flags = MP_CPU_EN | (i == 0 ? MP_CPU_BP : 0),
-            .cpu_signature = MP_CPU_SIGNATURE,
-            .feature_flags = MP_CPU_FEATURES,
-        };
-        memcpy(p, &e, sizeof(e));
-        p += sizeof(e);
-        count++;
-    }
-
-    /* Buses come before the interrupt entries that name them (§4.3). */
-    {
-        MPBusEntry e = { .type = MP_ENTRY_BUS, .bus_id = ISA_BUS_ID };
-        set_padded(e.bus_type, sizeof(e.bus_type), "ISA");
-        memcpy(p, &e, sizeof(e));
-        p += sizeof(e);
-        count++;
-    }
-
-    {
-        MPIOAPICEntry e = {
-            .type = MP_ENTRY_IOAPIC,
-            .ioapic_id = ioapic_id,
-            .ioapic_version = IOAPIC_VERSION,
-            .flags = 1,             /* enabled */
-            .addr = IOAPIC_ADDR,
-        };
-        memcpy(p, &e, sizeof(e));
-        p += sizeof(e);
-        count++;
-    }
-
-    /*
-     * ISA IRQ routing, the convention of every PC chipset since the
-     * 82093AA: the 8259's INTR output goes to IOAPIC pin 0 (ExtINT), the
-     * PIT (IRQ0) is wired to pin 2, where IRQ2 would be had it not been
-     * the cascade, and every other ISA IRQ n to pin n. IRQ2 itself has no
-     * entry: it is the 8259 cascade and never a device interrupt.
-     */
-    add_intr(&p, &count, MP_ENTRY_IOINTR, MP_EXTINT, 0, ioapic_id, 0);
-    for (uint8_t irq = 0; irq < ISA_IRQS; irq++) {
-        if (irq == 2) {
-            continue;
-        }
-        add_intr(&p, &count, MP_ENTRY_IOINTR, MP_INT, irq, ioapic_id,
-                 irq == 0 ? 2 : irq);
-    }
-
-    /* Virtual wire mode: 8259 output on every LAPIC's LINT0 as ExtINT,
-     * NMI on LINT1 (what the BIOS programs, and what the spec's default
-     * configurations describe). */
-    add_intr(&p, &count, MP_ENTRY_LINTR, MP_EXTINT, 0, MP_ALL_LAPICS, 0);
-    add_intr(&p, &count, MP_ENTRY_LINTR, MP_NMI, 0, MP_ALL_LAPICS, 1);
-
-    /* We reserved ISA_IRQS + 2 interrupt entries: 1 ExtINT + 15 ISA IRQs
-     * above, plus 2 local ones. */
-    g_assert((size_t)(p - (uint8_t *)hdr) == table_len);
-
-    memcpy(hdr->signature, "PCMP", 4);
-    hdr->base_table_length = (uint16_t)table_len;
-    hdr->spec_rev = MP_SPEC_REV;
-    set_padded(hdr->oem_id, sizeof(hdr->oem_id), "TANDEM");
-    set_padded(hdr->product_id, sizeof(hdr->product_id), "TANDEM");
-    hdr->entry_count = count;
-    hdr->lapic_addr = LAPIC_ADDR;
-    /* No extended entries: length and checksum stay 0. */
-    hdr->checksum = checksum8((const uint8_t *)hdr, table_len);
-
-    memcpy(mpf->signature, "_MP_", 4);
-    mpf->config_table = (uint32_t)(MPTABLE_BASE + sizeof(*mpf));
-    mpf->length = 1;
-    mpf->spec_rev = MP_SPEC_REV;
-    mpf->feature1 = 0;              /* config table present, no default */
-    mpf->feature2 = 0;              /* no IMCR: virtual wire mode */
-    mpf->checksum = checksum8((const uint8_t *)mpf, sizeof(*mpf));
+    mp_add_processors(&w, smp_cpus);
+    mp_add_bus_and_ioapic(&w, ioapic_id);
+    mp_add_isa_routing(&w, ioapic_id);
+    mp_add_local_interrupts(&w);
+    /* We reserved ISA_IRQS + 2 interrupt entries: 1 ExtINT + 15 ISA IRQs,
+     * plus 2 local ones. */
+    g_assert((size_t)(w.p - (uint8_t *)hdr) == table_len);
+    mp_fill_config_header(hdr, table_len, w.count);
+    mp_fill_floating_pointer(mpf);
 
     if (!guest_memory_write(mem, MPTABLE_BASE, buf, total, errp)) {
         error_prepend(errp, "mptable: ");

@@ -104,7 +104,7 @@ class QMPClient:
         self._sock = None
         self._listener = None
         self._listen_path = None
-        self._buf = b''
+        self._buf = bytearray()   # grows in place: += on bytes copies it all
         self._next_id = 0
         self._events = collections.deque()
         self._unmatched = collections.deque()   # responses nobody waits for
@@ -180,7 +180,7 @@ class QMPClient:
         if self._sock is not None:
             self._sock.close()
         sock.setblocking(False)
-        self._sock, self._buf = sock, b''
+        self._sock, self._buf = sock, bytearray()
 
     def _start(self, negotiate, oob, timeout):
         msg = self._read_message(self._deadline(timeout))

@@ -1,11 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Test harness: start Tandem (or Debian's QEMU) on a guest, watch its serial
 console through a file, and stop it. Every wait is bounded; a process that
-outlives its test is killed."""
+outlives its test is killed. Also what the migration and COLO tests share:
+a TCP fault proxy to put between two peers, and the check of the dirty
+workload's memory in a stopped guest."""
 import os
 import re
 import signal
+import socket
 import subprocess
+import sys
+import threading
 import time
 
 import pytest
@@ -116,3 +121,150 @@ def run(args, timeout=20.0, binary=TANDEM):
 
 def count_lines(text):
     return [int(m.group(1)) for m in re.finditer(r'^TG count=(\d+)', text, re.M)]
+
+
+def verify_memory(vm, tmp_path, size=256 << 20):
+    """Stops vm (a Vm with a .qmp QMPClient and a .name) running the dirty
+    workload, dumps its first `size` bytes of guest memory and checks them
+    with tests/guest/verify_dirty.py."""
+    sys.path.insert(0, os.path.join(ROOT, 'tests', 'guest'))
+    import verify_dirty
+    vm.qmp.cmd('stop')
+    dump = os.path.join(str(tmp_path), getattr(vm, 'name', 'vm') + '-dump.bin')
+    vm.qmp.cmd('pmemsave', {'val': 0, 'size': size, 'filename': dump}, 60)
+    try:
+        with open(dump, 'rb') as f:
+            ok, msg = verify_dirty.verify(f.read())
+    finally:
+        os.unlink(dump)
+    assert ok, msg
+
+
+class FaultProxy:
+    """A TCP relay for one connection: it listens on 127.0.0.1:port and,
+    once a client connects, connects to 127.0.0.1:dst_port and copies
+    bytes both ways, 'forward' (client -> target) and 'return' (target ->
+    client). Faults, each callable at any time from the test:
+
+      delay(direction, seconds)  sleep before passing on each chunk
+      stall(direction=None)      hold the data (one or both directions),
+                                 connections open, until resume()
+      drop()                     discard everything from now on, both
+                                 ways; the connections stay open (a
+                                 silent partition)
+      cut()                      close both connections (each peer sees
+                                 its connection end)
+
+    A subclass can look at the data: forward_hook(data) and
+    return_hook(data) return (bytes to pass on, callable to run after
+    passing them on, or None). They run on the relay's threads, before a
+    stall or delay is applied; a hook that decides to drop() may still
+    pass on what it returns for the chunk at hand."""
+
+    DIRECTIONS = ('forward', 'return')
+
+    def __init__(self, dst_port, accept_timeout=30):
+        self.lsock = socket.socket()
+        self.lsock.bind(('127.0.0.1', 0))
+        self.lsock.listen(1)
+        self.lsock.settimeout(accept_timeout)
+        self.port = self.lsock.getsockname()[1]
+        self.dst_port = dst_port
+        self.connected = threading.Event()
+        self.socks = []
+        self._closed = False
+        self._dropping = False
+        self._delay = dict.fromkeys(self.DIRECTIONS, 0)
+        self._flowing = {d: threading.Event() for d in self.DIRECTIONS}
+        for ev in self._flowing.values():
+            ev.set()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # --- faults ------------------------------------------------------------
+
+    def delay(self, direction, seconds):
+        self._delay[direction] = seconds
+
+    def stall(self, direction=None):
+        for d in (direction,) if direction else self.DIRECTIONS:
+            self._flowing[d].clear()
+
+    def resume(self, direction=None):
+        for d in (direction,) if direction else self.DIRECTIONS:
+            self._flowing[d].set()
+
+    def drop(self):
+        self._dropping = True
+
+    @property
+    def dropping(self):
+        return self._dropping
+
+    def cut(self):
+        for s in self.socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        self._closed = True
+        self.resume()
+        for s in [self.lsock] + self.socks:
+            s.close()
+
+    # --- hooks -------------------------------------------------------------
+
+    def forward_hook(self, data):
+        return data, None
+
+    def return_hook(self, data):
+        return data, None
+
+    # --- the relay ---------------------------------------------------------
+
+    def _run(self):
+        try:
+            c, _ = self.lsock.accept()
+            d = socket.create_connection(('127.0.0.1', self.dst_port))
+        except OSError:
+            return
+        self.socks += [c, d]
+        self.connected.set()
+        threading.Thread(target=self._pump, args=(c, d, 'forward'),
+                         daemon=True).start()
+        threading.Thread(target=self._pump, args=(d, c, 'return'),
+                         daemon=True).start()
+
+    def _pump(self, a, b, direction):
+        hook = self.forward_hook if direction == 'forward' else self.return_hook
+        try:
+            while True:
+                data = a.recv(1 << 16)
+                if not data:
+                    break
+                if self._dropping:
+                    continue
+                out, after = hook(data)
+                while not self._flowing[direction].wait(0.1):
+                    if self._closed:
+                        return
+                if self._delay[direction]:
+                    time.sleep(self._delay[direction])
+                if out:
+                    b.sendall(out)
+                if after:
+                    after()
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass

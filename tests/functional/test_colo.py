@@ -16,7 +16,6 @@ import os
 import random
 import re
 import signal
-import socket
 import struct
 import sys
 import threading
@@ -24,14 +23,12 @@ import time
 
 import pytest
 
-from tandem import GUEST, ROOT, Vm, needs_kvm
+from tandem import GUEST, ROOT, FaultProxy, Vm, needs_kvm, verify_memory
 
 pytestmark = needs_kvm
 
 sys.path.insert(0, os.path.join(ROOT, 'scripts', 'qmp'))
-sys.path.insert(0, os.path.join(ROOT, 'tests', 'guest'))
 from qmp import QMPClient, QMPError  # noqa: E402
-import verify_dirty  # noqa: E402
 
 # With the serial console writing through the output-commit buffer, the
 # PVM's released output and the SVM's output after takeover join into one
@@ -174,8 +171,8 @@ def set_caps(vm, **caps):
                        for k, v in caps.items()])
 
 
-class ColoProxy:
-    """A TCP relay between primary and secondary that acts at a chosen
+class ColoProxy(FaultProxy):
+    """A FaultProxy between primary and secondary that acts at a chosen
     point of the next checkpoint, seen from the wire. The secondary's
     messages are 4-byte and sent one at a time (be32 2 checkpoint-reply,
     5 vmstate-received, 6 vmstate-loaded), so they are recognised in the
@@ -196,22 +193,13 @@ class ColoProxy:
     REPLY, RECEIVED, LOADED = 2, 5, 6
 
     def __init__(self, dst_port):
-        self.lsock = socket.socket()
-        self.lsock.bind(('127.0.0.1', 0))
-        self.lsock.listen(1)
-        self.lsock.settimeout(30)
-        self.port = self.lsock.getsockname()[1]
-        self.dst_port = dst_port
+        super().__init__(dst_port)
         self.lock = threading.Lock()
         self.armed = False
         self.in_checkpoint = False
         self.sent = 0
-        self.cut = False
         self.fired = threading.Event()
         self.frozen = threading.Event()
-        self.thawed = threading.Event()
-        self.socks = []
-        threading.Thread(target=self._run, daemon=True).start()
 
     def arm(self, point, do, pid=None, nbytes=0):
         with self.lock:
@@ -221,89 +209,56 @@ class ColoProxy:
             self.armed = True
 
     def thaw(self):
-        self.thawed.set()
-
-    def close(self):
-        self.thawed.set()
-        for s in [self.lsock] + self.socks:
-            s.close()
-
-    def _run(self):
-        try:
-            c, _ = self.lsock.accept()
-            d = socket.create_connection(('127.0.0.1', self.dst_port))
-        except OSError:
-            return
-        self.socks += [c, d]
-        threading.Thread(target=self._pump, args=(c, d, self._from_primary),
-                         daemon=True).start()
-        threading.Thread(target=self._pump, args=(d, c, self._from_secondary),
-                         daemon=True).start()
+        self.resume('forward')
 
     def _fire(self):
         """Under the lock. Returns whether the data at hand still goes."""
         self.armed = False
         if self.do == 'freeze':
+            self.stall('forward')
             self.frozen.set()
         else:
             os.kill(self.pid, signal.SIGKILL if self.do == 'kill'
                     else signal.SIGSTOP)
-            self.cut = True
+            self.drop()
         self.fired.set()
         return self.do == 'freeze'
 
-    def _from_secondary(self, data):
-        """What of data goes to the primary, and whether to fire after."""
+    def _fire_locked(self):
+        with self.lock:
+            self._fire()
+
+    def return_hook(self, data):
+        """What of the secondary's data goes to the primary, and whether to
+        fire after it went."""
         msgs = (struct.unpack('>%dI' % (len(data) // 4), data)
                 if len(data) % 4 == 0 else ())
         with self.lock:
-            if self.cut or not self.armed:
-                return (b'' if self.cut else data), False
+            if self.dropping or not self.armed:
+                return (b'' if self.dropping else data), None
             if self.REPLY in msgs:
                 self.in_checkpoint = True
                 if self.point == 'reply':
-                    return (data if self._fire() else b''), False
+                    return (data if self._fire() else b''), None
             if self.in_checkpoint and self.RECEIVED in msgs and \
                     self.point in ('send', 'received'):
-                return (data if self._fire() else b''), False
+                return (data if self._fire() else b''), None
             if self.in_checkpoint and self.LOADED in msgs and \
                     self.point == 'loaded':
-                return data, True
-            return data, False
+                return data, self._fire_locked
+            return data, None
 
-    def _from_primary(self, data):
+    def forward_hook(self, data):
         with self.lock:
-            if self.cut:
-                return b'', False
+            if self.dropping:
+                return b'', None
             if self.armed and self.in_checkpoint and self.point == 'send':
                 room = self.nbytes - self.sent
                 if len(data) >= room:
                     self._fire()
-                    return data[:room], False
+                    return data[:room], None
                 self.sent += len(data)
-        if self.frozen.is_set():
-            self.thawed.wait(60)
-        return data, False
-
-    def _pump(self, a, b, filt):
-        try:
-            while True:
-                data = a.recv(1 << 16)
-                if not data:
-                    break
-                out, fire_after = filt(data)
-                if out:
-                    b.sendall(out)
-                if fire_after:
-                    with self.lock:
-                        self._fire()
-        except OSError:
-            pass
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        return data, None
 
 
 def bring_up(pri, sec, delay=100, proxy=False):
@@ -516,16 +471,6 @@ def check_primary_alone(pri):
     assert recs[0][0] == 1
     if COLO_OUTPUT:
         well_formed(pri.raw_serial(), 'primary')
-
-
-def verify_memory(vm, tmp_path):
-    vm.q('stop')
-    dump = os.path.join(str(tmp_path), vm.name + '-dump.bin')
-    vm.q('pmemsave', val=0, size=256 << 20, filename=dump, timeout=60)
-    with open(dump, 'rb') as f:
-        ok, msg = verify_dirty.verify(f.read())
-    os.unlink(dump)
-    assert ok, msg
 
 
 # ---------------------------------------------------------------------------

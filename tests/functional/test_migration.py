@@ -15,14 +15,12 @@ import time
 
 import pytest
 
-from tandem import GUEST, ROOT, Vm, needs_kvm
+from tandem import GUEST, ROOT, FaultProxy, Vm, needs_kvm, verify_memory
 
 pytestmark = needs_kvm
 
 sys.path.insert(0, os.path.join(ROOT, 'scripts', 'qmp'))
-sys.path.insert(0, os.path.join(ROOT, 'tests', 'guest'))
 from qmp import QMPClient, QMPError  # noqa: E402
-import verify_dirty  # noqa: E402
 
 WORKLOAD = ['-m', '256', '-kernel', GUEST, '-append', 'workload=dirty wss=64M']
 FAST = {'max-bandwidth': 10 << 30, 'downtime-limit': 500}
@@ -96,15 +94,6 @@ def dst_port(dst):
 
 def set_params(vm, **params):
     vm.q('migrate-set-parameters', **params)
-
-
-def verify_memory(vm, tmp_path):
-    vm.q('stop')
-    dump = os.path.join(str(tmp_path), 'dump.bin')
-    vm.q('pmemsave', val=0, size=256 << 20, filename=dump)
-    with open(dump, 'rb') as f:
-        ok, msg = verify_dirty.verify(f.read())
-    assert ok, msg
 
 
 def passes(vm):
@@ -308,43 +297,6 @@ def test_capabilities_and_parameters(tmp_path):
             src.q('migrate-incoming', uri='tcp:127.0.0.1:0')
 
 
-class DelayProxy:
-    """TCP proxy that delays the destination->source direction (the
-    return path), like a destination that answers slowly."""
-
-    def __init__(self, dst_port, delay):
-        self.lsock = socket.socket()
-        self.lsock.bind(('127.0.0.1', 0))
-        self.lsock.listen(1)
-        self.port = self.lsock.getsockname()[1]
-        self.dst_port, self.delay = dst_port, delay
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _pump(self, a, b, delay):
-        try:
-            while True:
-                data = a.recv(1 << 16)
-                if not data:
-                    break
-                if delay:
-                    time.sleep(delay)
-                b.sendall(data)
-        except OSError:
-            pass
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def _run(self):
-        c, _ = self.lsock.accept()
-        d = socket.create_connection(('127.0.0.1', self.dst_port))
-        threading.Thread(target=self._pump, args=(c, d, 0), daemon=True).start()
-        threading.Thread(target=self._pump, args=(d, c, self.delay),
-                         daemon=True).start()
-
-
 def strict_on(vm, limit):
     vm.q('migrate-set-capabilities',
            capabilities=[{'capability': 'x-strict-downtime', 'state': True},
@@ -373,7 +325,9 @@ def test_strict_downtime_met(tmp_path):
 def test_strict_downtime_aborts_then_fails(tmp_path):
     with MigVm(tmp_path, 'src') as src, \
          MigVm(tmp_path, 'dst', ['-incoming', 'tcp:127.0.0.1:0']) as dst:
-        proxy = DelayProxy(int(dst_port(dst)), delay=0.5)
+        # A destination that answers slowly: its return path lags 0.5 s.
+        proxy = FaultProxy(int(dst_port(dst)))
+        proxy.delay('return', 0.5)
         strict_on(src, 200)
         # The dirty workload must be running: with nothing but memfd holes
         # to send, migration is over in milliseconds.

@@ -242,8 +242,10 @@ static ReadResult reader_line(LineReader *r, gint64 deadline, char **line)
     }
 }
 
-static bool write_all(int fd, const char *buf, size_t len, gint64 deadline)
+bool qtest_write_all(int fd, const void *data, size_t len, gint64 deadline)
 {
+    const char *buf = data;
+
     while (len) {
         struct pollfd pfd = { .fd = fd, .events = POLLOUT };
         gint64 left = deadline - g_get_monotonic_time();
@@ -542,7 +544,7 @@ int qtest_quit(QTestState *s)
         gint64 deadline = deadline_after(qtest_timeout_ms());
         const char *cmd = "{\"execute\": \"quit\"}\n";
 
-        if (write_all(s->qmp.fd, cmd, strlen(cmd), deadline)) {
+        if (qtest_write_all(s->qmp.fd, cmd, strlen(cmd), deadline)) {
             /* Wait for the reply or the hang-up, whichever comes. */
             for (;;) {
                 char *line = NULL;
@@ -651,7 +653,7 @@ void qtest_qmp_send_raw(QTestState *s, const char *text)
 {
     g_autofree char *out = g_strconcat(text, "\n", NULL);
 
-    if (!write_all(s->qmp.fd, out, strlen(out),
+    if (!qtest_write_all(s->qmp.fd, out, strlen(out),
                    deadline_after(qtest_timeout_ms()))) {
         qt_fail("cannot send QMP command: %s", text);
     }
@@ -724,17 +726,24 @@ json_object *qtest_qmp_assert_success(QTestState *s, const char *fmt, ...)
     return ret;
 }
 
-char *qtest_qmp_assert_error(QTestState *s, char **cls, const char *fmt, ...)
+void qtest_qmp_ok(QTestState *s, const char *fmt, ...)
 {
     va_list ap;
     g_autofree char *cmd = NULL;
-    json_object *rsp, *err;
-    const char *desc, *klass;
-    char *result;
 
     va_start(ap, fmt);
     cmd = g_strdup_vprintf(fmt, ap);
     va_end(ap);
+    json_object_put(qtest_qmp_assert_success(s, "%s", cmd));
+}
+
+/* qtest_qmp_assert_error() on a command already formatted. */
+static char *qmp_assert_error_cmd(QTestState *s, char **cls, const char *cmd)
+{
+    json_object *rsp, *err;
+    const char *desc, *klass;
+    char *result;
+
     rsp = qtest_qmp(s, "%s", cmd);
     err = qt_json_get(rsp, "error");
     desc = qt_json_str(err, "desc");
@@ -749,6 +758,68 @@ char *qtest_qmp_assert_error(QTestState *s, char **cls, const char *fmt, ...)
     }
     json_object_put(rsp);
     return result;
+}
+
+char *qtest_qmp_assert_error(QTestState *s, char **cls, const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *cmd = NULL;
+
+    va_start(ap, fmt);
+    cmd = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    return qmp_assert_error_cmd(s, cls, cmd);
+}
+
+/* The error's class is cls_want and its desc is (exact) or contains want. */
+static void qmp_expect_error(QTestState *s, const char *cls_want,
+                             const char *want, bool exact, const char *fmt,
+                             va_list ap)
+{
+    g_autofree char *cmd = g_strdup_vprintf(fmt, ap);
+    g_autofree char *cls = NULL;
+    g_autofree char *desc = qmp_assert_error_cmd(s, &cls, cmd);
+
+    g_test_message("%s -> %s: %s", cmd, cls, desc);
+    g_assert_cmpstr(cls, ==, cls_want);
+    if (exact) {
+        g_assert_cmpstr(desc, ==, want);
+    } else if (!strstr(desc, want)) {
+        g_error("error '%s' does not contain '%s' (command: %s)", desc, want,
+                cmd);
+    }
+}
+
+void qtest_qmp_assert_error_is(QTestState *s, const char *cls,
+                               const char *desc, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    qmp_expect_error(s, cls, desc, true, fmt, ap);
+    va_end(ap);
+}
+
+void qtest_qmp_assert_error_contains(QTestState *s, const char *cls,
+                                     const char *needle, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    qmp_expect_error(s, cls, needle, false, fmt, ap);
+    va_end(ap);
+}
+
+const char *qtest_runstate(QTestState *s, bool *running)
+{
+    static char status[32];
+    json_object *r = qtest_qmp_assert_success(s, "{'execute': "
+                                              "'query-status'}");
+
+    g_strlcpy(status, qt_json_str(r, "status"), sizeof(status));
+    *running = json_object_get_boolean(qt_json_get(r, "running"));
+    json_object_put(r);
+    return status;
 }
 
 json_object *qtest_qmp_eventwait_timeout(QTestState *s, const char *event,
@@ -842,7 +913,7 @@ char *qtest_raw(QTestState *s, const char *fmt, ...)
     cmd = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     out = g_strconcat(cmd, "\n", NULL);
-    if (!write_all(s->qtest.fd, out, strlen(out), deadline)) {
+    if (!qtest_write_all(s->qtest.fd, out, strlen(out), deadline)) {
         qt_fail("qtest: cannot send '%.80s'", cmd);
     }
     for (;;) {

@@ -93,6 +93,18 @@ json_object *qtest_qmp_assert_success(QTestState *s, const char *fmt, ...)
  */
 char *qtest_qmp_assert_error(QTestState *s, char **cls, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
+/* qtest_qmp_assert_success() for a command whose return does not matter. */
+void qtest_qmp_ok(QTestState *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* Fails the test unless the command fails with class cls and a "desc"
+ * that is desc (_is) or contains needle (_contains). */
+void qtest_qmp_assert_error_is(QTestState *s, const char *cls,
+                               const char *desc, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
+void qtest_qmp_assert_error_contains(QTestState *s, const char *cls,
+                                     const char *needle, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
+/* query-status: the run state (valid until the next call) and running. */
+const char *qtest_runstate(QTestState *s, bool *running);
 /* Waits for event name (queued or new); returns it, caller owns it. */
 json_object *qtest_qmp_eventwait(QTestState *s, const char *event);
 /* Same, but NULL after timeout_ms. */
@@ -137,6 +149,12 @@ void qtest_outl(QTestState *s, uint16_t port, uint32_t value);
 uint8_t qtest_inb(QTestState *s, uint16_t port);
 uint16_t qtest_inw(QTestState *s, uint16_t port);
 uint32_t qtest_inl(QTestState *s, uint16_t port);
+
+/*
+ * Sends all of buf on fd (a socket), polling while it is full; false if
+ * the peer is gone or deadline (monotonic us) passes first.
+ */
+bool qtest_write_all(int fd, const void *buf, size_t len, gint64 deadline);
 
 /* Polls the status page until the test guest has booted. */
 void qtest_wait_guest_boot(QTestState *s);

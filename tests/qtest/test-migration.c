@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "kvm-skip.h"
-#include "libqtest.h"
+#include "migration-helpers.h"
 
 #define PATTERN_ADDR    0x1000000ULL    /* 16 MiB, above the guest image */
 #define PATTERN_LEN     8192
@@ -22,29 +22,6 @@ static void fill_pattern(uint8_t *buf, unsigned seed)
         buf[i] = (uint8_t)(i * 7 + seed);
     }
 }
-
-static const char *wait_status(QTestState *s, const char *const *want)
-{
-    for (int i = 0; i < 600; i++) {
-        json_object *r = qtest_qmp_assert_success(
-            s, "{'execute': 'query-migrate'}");
-        const char *st = qt_json_str(r, "status");
-
-        for (const char *const *w = want; st && *w; w++) {
-            if (!strcmp(st, *w)) {
-                static char buf[32];
-                g_strlcpy(buf, st, sizeof(buf));
-                json_object_put(r);
-                return buf;
-            }
-        }
-        json_object_put(r);
-        g_usleep(50000);
-    }
-    g_assert_not_reached();
-}
-
-static const char *const done_states[] = { "completed", "failed", NULL };
 
 static void test_caps_params(void)
 {
@@ -124,7 +101,7 @@ static void test_file(void)
     json_object_put(qtest_qmp_assert_success(src, "{'execute': 'stop'}"));
     json_object_put(qtest_qmp_assert_success(src,
         "{'execute': 'migrate', 'arguments': {'uri': 'file:%s'}}", path));
-    g_assert_cmpstr(wait_status(src, done_states), ==, "completed");
+    migrate_wait_status(src, "completed");
     qtest_quit(src);
 
     dst = qtest_init("-incoming defer");
@@ -134,7 +111,7 @@ static void test_file(void)
     json_object_put(qtest_qmp_assert_success(dst,
         "{'execute': 'migrate-incoming', 'arguments': {'uri': 'file:%s'}}",
         path));
-    g_assert_cmpstr(wait_status(dst, done_states), ==, "completed");
+    migrate_wait_status(dst, "completed");
     qtest_memread(dst, PATTERN_ADDR, out, sizeof(out));
     g_assert_cmpmem(in, sizeof(in), out, sizeof(out));
     qtest_quit(dst);
@@ -167,8 +144,8 @@ static void test_tcp(void)
     g_assert_cmpstr(qt_json_str(qt_json_get(ev, "data"), "status"), ==,
                     "setup");
     json_object_put(ev);
-    g_assert_cmpstr(wait_status(src, done_states), ==, "completed");
-    g_assert_cmpstr(wait_status(dst, done_states), ==, "completed");
+    migrate_wait_status(src, "completed");
+    migrate_wait_status(dst, "completed");
     r = qtest_qmp_assert_success(src, "{'execute': 'query-migrate'}");
     g_assert_true(qt_json_has(r, "downtime"));
     g_assert_true(qt_json_has(r, "total-time"));

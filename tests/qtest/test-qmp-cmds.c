@@ -163,54 +163,12 @@ static void test_schema_all_tested(void)
 
 /* ---- helpers ---- */
 
-static const char *status_of(QTestState *s, bool *running)
-{
-    static char status[32];
-    json_object *ret = qtest_qmp_assert_success(s, "{'execute': "
-                                                "'query-status'}");
-
-    g_strlcpy(status, qt_json_str(ret, "status"), sizeof(status));
-    *running = json_object_get_boolean(qt_json_get(ret, "running"));
-    json_object_put(ret);
-    return status;
-}
-
 static void assert_status(QTestState *s, const char *want, bool running)
 {
     bool is_running;
 
-    g_assert_cmpstr(status_of(s, &is_running), ==, want);
+    g_assert_cmpstr(qtest_runstate(s, &is_running), ==, want);
     g_assert_cmpint(is_running, ==, running);
-}
-
-static void G_GNUC_PRINTF(4, 5)
-assert_error_contains(QTestState *s, const char *cls_want, const char *needle,
-                      const char *fmt, ...)
-{
-    g_autofree char *cls = NULL;
-    g_autofree char *desc = NULL;
-    g_autofree char *cmd = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    cmd = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    desc = qtest_qmp_assert_error(s, &cls, "%s", cmd);
-
-    g_test_message("%s -> %s: %s", cmd, cls, desc);
-    g_assert_cmpstr(cls, ==, cls_want);
-    g_assert_nonnull(strstr(desc, needle));
-}
-
-static void G_GNUC_PRINTF(2, 3) ok(QTestState *s, const char *fmt, ...)
-{
-    g_autofree char *cmd = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    cmd = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    json_object_put(qtest_qmp_assert_success(s, "%s", cmd));
 }
 
 /* Name -> the ChardevInfo of query-chardev (NULL if absent); owned. */
@@ -248,8 +206,8 @@ static void test_capabilities_again(void)
 {
     QTestState *s = qtest_init(NULL);
 
-    assert_error_contains(s, "CommandNotFound", "already complete",
-                          "{'execute': 'qmp_capabilities'}");
+    qtest_qmp_assert_error_contains(s, "CommandNotFound", "already complete",
+        "{'execute': 'qmp_capabilities'}");
     /* The monitor is still in command mode. */
     assert_status(s, "running", true);
     g_assert_cmpint(qtest_quit(s), ==, 0);
@@ -353,7 +311,7 @@ static void test_query_status_prelaunch(void)
     assert_status(s, "prelaunch", false);
     /* Not started: the guest has not written its status page. */
     g_assert_cmphex(qtest_readq(s, TG_STATUS_ADDR), !=, TG_STATUS_MAGIC);
-    ok(s, "{'execute': 'cont'}");
+    qtest_qmp_ok(s, "{'execute': 'cont'}");
     ev = qtest_qmp_eventwait(s, "RESUME");
     json_object_put(ev);
     assert_status(s, "running", true);
@@ -367,7 +325,7 @@ static void test_stop_cont(void)
     uint64_t hb1, hb2;
 
     qtest_wait_guest_boot(s);
-    ok(s, "{'execute': 'stop'}");
+    qtest_qmp_ok(s, "{'execute': 'stop'}");
     json_object_put(qtest_qmp_eventwait(s, "STOP"));
     assert_status(s, "paused", false);
     /* Paused vCPUs do not move the heartbeat. */
@@ -376,8 +334,8 @@ static void test_stop_cont(void)
     hb2 = qtest_readq(s, TG_STATUS_ADDR + 0x200);
     g_assert_cmphex(hb1, ==, hb2);
     /* stop again: no error, no second event. */
-    ok(s, "{'execute': 'stop'}");
-    ok(s, "{'execute': 'cont'}");
+    qtest_qmp_ok(s, "{'execute': 'stop'}");
+    qtest_qmp_ok(s, "{'execute': 'cont'}");
     json_object_put(qtest_qmp_eventwait(s, "RESUME"));
     g_assert_null(qtest_qmp_eventwait_timeout(s, "STOP", 100));
     assert_status(s, "running", true);
@@ -399,7 +357,7 @@ static void test_system_reset(void)
     qtest_wait_guest_boot(s);
     /* Spoil the status page: the rebooted guest must write it again. */
     qtest_writeq(s, TG_STATUS_ADDR, 0);
-    ok(s, "{'execute': 'system_reset'}");
+    qtest_qmp_ok(s, "{'execute': 'system_reset'}");
     ev = qtest_qmp_eventwait(s, "RESET");
     data = qt_json_get(ev, "data");
     g_assert_false(json_object_get_boolean(qt_json_get(data, "guest")));
@@ -452,7 +410,7 @@ static void test_pmemsave(void)
     gsize len;
 
     qtest_wait_guest_boot(s);
-    ok(s, "{'execute': 'stop'}");
+    qtest_qmp_ok(s, "{'execute': 'stop'}");
     qtest_qmp_clear_events(s);
     json_object_put(qtest_qmp_assert_success(
         s, "{'execute': 'pmemsave', 'arguments': {'val': %d, 'size': 4096, "
@@ -465,11 +423,12 @@ static void test_pmemsave(void)
     qtest_bufread(s, TG_STATUS_ADDR, live, 4096);
     g_assert_cmpmem(data, len, live, 4096);
     /* Not RAM: an error, and no file left behind. */
-    assert_error_contains(s, "GenericError", "not RAM",
+    qtest_qmp_assert_error_contains(s, "GenericError", "not RAM",
         "{'execute': 'pmemsave', 'arguments': {'val': %u, 'size': 4096, "
         "'filename': '%s'}}", 0xfee00000, bad);
     g_assert_false(g_file_test(bad, G_FILE_TEST_EXISTS));
-    assert_error_contains(s, "GenericError", "Invalid parameter 'size'",
+    qtest_qmp_assert_error_contains(s, "GenericError",
+        "Invalid parameter 'size'",
         "{'execute': 'pmemsave', 'arguments': {'val': 0, "
         "'size': -1, 'filename': '%s'}}", bad);
     g_assert_cmpint(qtest_quit(s), ==, 0);
@@ -487,7 +446,7 @@ static void test_memsave(void)
 
     qtest_wait_guest_boot(s);
     /* Stopped so both dumps see the same heartbeat. */
-    ok(s, "{'execute': 'stop'}");
+    qtest_qmp_ok(s, "{'execute': 'stop'}");
     json_object_put(qtest_qmp_assert_success(
         s, "{'execute': 'memsave', 'arguments': {'val': %d, 'size': 8192, "
         "'filename': '%s', 'cpu-index': 0}}", 0x200000, vdump));
@@ -503,18 +462,18 @@ static void test_memsave(void)
         s, "{'execute': 'memsave', 'arguments': {'val': %d, 'size': 16, "
         "'filename': '%s'}}", 0x200000, vdump));
     assert_status(s, "paused", false);
-    assert_error_contains(s, "GenericError", "cpu-index",
+    qtest_qmp_assert_error_contains(s, "GenericError", "cpu-index",
         "{'execute': 'memsave', 'arguments': {'val': 0, 'size': 16, "
         "'filename': '%s', 'cpu-index': 2}}", bad);
-    assert_error_contains(s, "GenericError", "cpu-index",
+    qtest_qmp_assert_error_contains(s, "GenericError", "cpu-index",
         "{'execute': 'memsave', 'arguments': {'val': 0, 'size': 16, "
         "'filename': '%s', 'cpu-index': -1}}", bad);
     /* The guest identity-maps 4 GiB only. */
-    assert_error_contains(s, "GenericError", "not mapped",
+    qtest_qmp_assert_error_contains(s, "GenericError", "not mapped",
         "{'execute': 'memsave', 'arguments': {'val': %llu, 'size': 16, "
         "'filename': '%s'}}", 0x4000000000ULL, bad);
     /* While running too: memsave pauses and resumes around the copy. */
-    ok(s, "{'execute': 'cont'}");
+    qtest_qmp_ok(s, "{'execute': 'cont'}");
     json_object_put(qtest_qmp_assert_success(
         s, "{'execute': 'memsave', 'arguments': {'val': %d, 'size': 8, "
         "'filename': '%s', 'cpu-index': 1}}", 0x200000, vdump));
@@ -534,7 +493,7 @@ static void test_hmp(void)
     g_autofree char *out3 = NULL;
 
     g_assert_cmpstr(out1, ==, "VM status: running\r\n");
-    ok(s, "{'execute': 'stop'}");
+    qtest_qmp_ok(s, "{'execute': 'stop'}");
     out2 = qtest_hmp(s, "info status");
     g_assert_cmpstr(out2, ==, "VM status: paused\r\n");
     out3 = qtest_hmp(s, "no-such-command");
@@ -639,7 +598,7 @@ static void test_chardev_add(void)
     g_assert_nonnull(c);
     json_object_put(c);
 
-    ok(s, "{'execute': 'chardev-add', 'arguments': "
+    qtest_qmp_ok(s, "{'execute': 'chardev-add', 'arguments': "
         "{'id': 's0', 'backend': {'type': 'socket', 'data': {'addr': "
         "{'type': 'unix', 'data': {'path': '%s'}}, 'server': true, "
         "'wait': false}}}}", sock);
@@ -649,8 +608,8 @@ static void test_chardev_add(void)
     g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
     close(fd);
 
-    ok(s, "{'execute': 'chardev-add', 'arguments': {'id': 'n0', "
-       "'backend': {'type': 'null', 'data': {}}}}");
+    qtest_qmp_ok(s, "{'execute': 'chardev-add', 'arguments': {'id': 'n0', "
+                 "'backend': {'type': 'null', 'data': {}}}}");
     c = find_chardev(s, "n0");
     g_assert_nonnull(c);
     g_assert_cmpstr(qt_json_str(c, "filename"), ==, "null");
@@ -664,14 +623,14 @@ static void test_chardev_add(void)
     json_object_put(ret);
 
     /* Errors: a taken id, an unknown backend type. */
-    assert_error_contains(s, "GenericError", "n0",
-                          "{'execute': 'chardev-add', 'arguments': "
-                          "{'id': 'n0', 'backend': {'type': 'null', "
-                          "'data': {}}}}");
-    assert_error_contains(s, "GenericError", "",
-                          "{'execute': 'chardev-add', 'arguments': "
-                          "{'id': 'x0', 'backend': {'type': 'spice', "
-                          "'data': {}}}}");
+    qtest_qmp_assert_error_contains(s, "GenericError", "n0",
+        "{'execute': 'chardev-add', 'arguments': "
+        "{'id': 'n0', 'backend': {'type': 'null', "
+        "'data': {}}}}");
+    qtest_qmp_assert_error_contains(s, "GenericError", "",
+        "{'execute': 'chardev-add', 'arguments': "
+        "{'id': 'x0', 'backend': {'type': 'spice', "
+        "'data': {}}}}");
     g_assert_null(find_chardev(s, "x0"));
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
@@ -681,27 +640,28 @@ static void test_chardev_remove(void)
     QTestState *s = qtest_init("-serial null");
     json_object *c;
 
-    ok(s, "{'execute': 'chardev-add', 'arguments': {'id': 'n1', "
-       "'backend': {'type': 'null', 'data': {}}}}");
+    qtest_qmp_ok(s, "{'execute': 'chardev-add', 'arguments': {'id': 'n1', "
+                 "'backend': {'type': 'null', 'data': {}}}}");
     c = find_chardev(s, "n1");
     g_assert_nonnull(c);
     json_object_put(c);
-    ok(s, "{'execute': 'chardev-remove', 'arguments': {'id': 'n1'}}");
+    qtest_qmp_ok(s, "{'execute': 'chardev-remove', 'arguments': "
+                 "{'id': 'n1'}}");
     g_assert_null(find_chardev(s, "n1"));
     /* The id can be used again. */
-    ok(s, "{'execute': 'chardev-add', 'arguments': {'id': 'n1', "
-       "'backend': {'type': 'null', 'data': {}}}}");
+    qtest_qmp_ok(s, "{'execute': 'chardev-add', 'arguments': {'id': 'n1', "
+                 "'backend': {'type': 'null', 'data': {}}}}");
 
-    assert_error_contains(s, "GenericError", "not found",
-                          "{'execute': 'chardev-remove', 'arguments': "
-                          "{'id': 'nope'}}");
+    qtest_qmp_assert_error_contains(s, "GenericError", "not found",
+        "{'execute': 'chardev-remove', 'arguments': "
+        "{'id': 'nope'}}");
     /* In use by this very monitor, by a UART. */
-    assert_error_contains(s, "GenericError", "busy",
-                          "{'execute': 'chardev-remove', 'arguments': "
-                          "{'id': 'char0'}}");
-    assert_error_contains(s, "GenericError", "busy",
-                          "{'execute': 'chardev-remove', 'arguments': "
-                          "{'id': 'serial0'}}");
+    qtest_qmp_assert_error_contains(s, "GenericError", "busy",
+        "{'execute': 'chardev-remove', 'arguments': "
+        "{'id': 'char0'}}");
+    qtest_qmp_assert_error_contains(s, "GenericError", "busy",
+        "{'execute': 'chardev-remove', 'arguments': "
+        "{'id': 'serial0'}}");
     c = find_chardev(s, "char0");
     g_assert_nonnull(c);
     json_object_put(c);
@@ -712,22 +672,23 @@ static void test_object_add_del(void)
 {
     QTestState *s = qtest_init(NULL);
 
-    ok(s, "{'execute': 'object-add', 'arguments': {'qom-type': 'iothread', "
-       "'id': 'io0'}}");
-    ok(s, "{'execute': 'object-add', 'arguments': {'qom-type': 'iothread', "
-       "'id': 'io1', 'poll-max-ns': 1000}}");
-    ok(s, "{'execute': 'object-del', 'arguments': {'id': 'io0'}}");
+    qtest_qmp_ok(s, "{'execute': 'object-add', 'arguments': "
+                 "{'qom-type': 'iothread', 'id': 'io0'}}");
+    qtest_qmp_ok(s, "{'execute': 'object-add', 'arguments': "
+                 "{'qom-type': 'iothread', 'id': 'io1', "
+                 "'poll-max-ns': 1000}}");
+    qtest_qmp_ok(s, "{'execute': 'object-del', 'arguments': {'id': 'io0'}}");
     /* Gone: deleting again fails, and the id is free again. */
-    assert_error_contains(s, "GenericError", "io0",
-                          "{'execute': 'object-del', 'arguments': "
-                          "{'id': 'io0'}}");
-    ok(s, "{'execute': 'object-add', 'arguments': {'qom-type': 'iothread', "
-       "'id': 'io0'}}");
-    ok(s, "{'execute': 'object-del', 'arguments': {'id': 'io0'}}");
-    ok(s, "{'execute': 'object-del', 'arguments': {'id': 'io1'}}");
-    assert_error_contains(s, "GenericError", "not found",
-                          "{'execute': 'object-del', 'arguments': "
-                          "{'id': 'never-was'}}");
+    qtest_qmp_assert_error_contains(s, "GenericError", "io0",
+        "{'execute': 'object-del', 'arguments': "
+        "{'id': 'io0'}}");
+    qtest_qmp_ok(s, "{'execute': 'object-add', 'arguments': "
+                 "{'qom-type': 'iothread', 'id': 'io0'}}");
+    qtest_qmp_ok(s, "{'execute': 'object-del', 'arguments': {'id': 'io0'}}");
+    qtest_qmp_ok(s, "{'execute': 'object-del', 'arguments': {'id': 'io1'}}");
+    qtest_qmp_assert_error_contains(s, "GenericError", "not found",
+        "{'execute': 'object-del', 'arguments': "
+        "{'id': 'never-was'}}");
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
 
@@ -735,33 +696,33 @@ static void test_object_add_errors(void)
 {
     QTestState *s = qtest_init(NULL);
 
-    assert_error_contains(s, "GenericError", "no-such-type",
-                          "{'execute': 'object-add', 'arguments': "
-                          "{'qom-type': 'no-such-type', 'id': 'x'}}");
-    ok(s, "{'execute': 'object-add', 'arguments': {'qom-type': 'iothread', "
-       "'id': 'dup'}}");
-    assert_error_contains(s, "GenericError", "dup",
-                          "{'execute': 'object-add', 'arguments': "
-                          "{'qom-type': 'iothread', 'id': 'dup'}}");
-    assert_error_contains(s, "GenericError", "poll-max-ns",
-                          "{'execute': 'object-add', 'arguments': "
-                          "{'qom-type': 'iothread', 'id': 'io2', "
-                          "'poll-max-ns': 'lots'}}");
-    assert_error_contains(s, "GenericError", "colour",
-                          "{'execute': 'object-add', 'arguments': "
-                          "{'qom-type': 'iothread', 'id': 'io3', "
-                          "'colour': 'red'}}");
-    assert_error_contains(s, "GenericError", "id",
-                          "{'execute': 'object-add', 'arguments': "
-                          "{'qom-type': 'iothread'}}");
+    qtest_qmp_assert_error_contains(s, "GenericError", "no-such-type",
+        "{'execute': 'object-add', 'arguments': "
+        "{'qom-type': 'no-such-type', 'id': 'x'}}");
+    qtest_qmp_ok(s, "{'execute': 'object-add', 'arguments': "
+                 "{'qom-type': 'iothread', 'id': 'dup'}}");
+    qtest_qmp_assert_error_contains(s, "GenericError", "dup",
+        "{'execute': 'object-add', 'arguments': "
+        "{'qom-type': 'iothread', 'id': 'dup'}}");
+    qtest_qmp_assert_error_contains(s, "GenericError", "poll-max-ns",
+        "{'execute': 'object-add', 'arguments': "
+        "{'qom-type': 'iothread', 'id': 'io2', "
+        "'poll-max-ns': 'lots'}}");
+    qtest_qmp_assert_error_contains(s, "GenericError", "colour",
+        "{'execute': 'object-add', 'arguments': "
+        "{'qom-type': 'iothread', 'id': 'io3', "
+        "'colour': 'red'}}");
+    qtest_qmp_assert_error_contains(s, "GenericError", "id",
+        "{'execute': 'object-add', 'arguments': "
+        "{'qom-type': 'iothread'}}");
     /* None of the failed ones exists. */
-    assert_error_contains(s, "GenericError", "not found",
-                          "{'execute': 'object-del', 'arguments': "
-                          "{'id': 'io2'}}");
-    assert_error_contains(s, "GenericError", "not found",
-                          "{'execute': 'object-del', 'arguments': "
-                          "{'id': 'io3'}}");
-    ok(s, "{'execute': 'object-del', 'arguments': {'id': 'dup'}}");
+    qtest_qmp_assert_error_contains(s, "GenericError", "not found",
+        "{'execute': 'object-del', 'arguments': "
+        "{'id': 'io2'}}");
+    qtest_qmp_assert_error_contains(s, "GenericError", "not found",
+        "{'execute': 'object-del', 'arguments': "
+        "{'id': 'io3'}}");
+    qtest_qmp_ok(s, "{'execute': 'object-del', 'arguments': {'id': 'dup'}}");
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
 
@@ -795,8 +756,8 @@ static void test_system_powerdown(void)
 {
     QTestState *s = qtest_init(NULL);
 
-    assert_error_contains(s, "GenericError", "ACPI",
-                          "{'execute': 'system_powerdown'}");
+    qtest_qmp_assert_error_contains(s, "GenericError", "ACPI",
+        "{'execute': 'system_powerdown'}");
     /* Nothing happened to the VM. */
     g_assert_null(qtest_qmp_eventwait_timeout(s, "SHUTDOWN", 100));
     assert_status(s, "running", true);
@@ -807,29 +768,30 @@ static void test_bad_arguments(void)
 {
     QTestState *s = qtest_init(NULL);
 
-    assert_error_contains(s, "CommandNotFound", "no-such-command",
-                          "{'execute': 'no-such-command'}");
-    assert_error_contains(s, "GenericError",
-                          "Parameter 'filename' is missing",
-                          "{'execute': 'pmemsave', 'arguments': "
-                          "{'val': 0, 'size': 16}}");
-    assert_error_contains(s, "GenericError", "Parameter 'bogus' is "
-                          "unexpected", "{'execute': 'query-status', "
-                          "'arguments': {'bogus': 1}}");
-    assert_error_contains(s, "GenericError", "'val'",
-                          "{'execute': 'pmemsave', 'arguments': "
-                          "{'val': 'zero', 'size': 16, 'filename': "
-                          "'/nonexistent/x'}}");
-    assert_error_contains(s, "GenericError", "'id'",
-                          "{'execute': 'chardev-remove', 'arguments': "
-                          "{'id': 42}}");
-    assert_error_contains(s, "GenericError", "Parameter 'command-line' is "
-                          "missing", "{'execute': 'human-monitor-command'}");
-    assert_error_contains(s, "GenericError", "arguments",
-                          "{'execute': 'query-status', 'arguments': [1]}");
+    qtest_qmp_assert_error_contains(s, "CommandNotFound", "no-such-command",
+        "{'execute': 'no-such-command'}");
+    qtest_qmp_assert_error_contains(s, "GenericError",
+        "Parameter 'filename' is missing",
+        "{'execute': 'pmemsave', 'arguments': "
+        "{'val': 0, 'size': 16}}");
+    qtest_qmp_assert_error_contains(s, "GenericError", "Parameter 'bogus' is "
+        "unexpected", "{'execute': 'query-status', "
+        "'arguments': {'bogus': 1}}");
+    qtest_qmp_assert_error_contains(s, "GenericError", "'val'",
+        "{'execute': 'pmemsave', 'arguments': "
+        "{'val': 'zero', 'size': 16, 'filename': "
+        "'/nonexistent/x'}}");
+    qtest_qmp_assert_error_contains(s, "GenericError", "'id'",
+        "{'execute': 'chardev-remove', 'arguments': "
+        "{'id': 42}}");
+    qtest_qmp_assert_error_contains(s, "GenericError",
+        "Parameter 'command-line' is missing",
+        "{'execute': 'human-monitor-command'}");
+    qtest_qmp_assert_error_contains(s, "GenericError", "arguments",
+        "{'execute': 'query-status', 'arguments': [1]}");
     /* Bad arguments have no side effects: still running. */
-    assert_error_contains(s, "GenericError", "unexpected",
-                          "{'execute': 'stop', 'arguments': {'now': true}}");
+    qtest_qmp_assert_error_contains(s, "GenericError", "unexpected",
+        "{'execute': 'stop', 'arguments': {'now': true}}");
     assert_status(s, "running", true);
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }

@@ -59,20 +59,12 @@ static void expect_cause(json_object *ev, bool guest, const char *reason)
     g_assert_cmpstr(qt_json_str(data, "reason"), ==, reason);
 }
 
-static void cmd(QTestState *s, const char *c)
-{
-    json_object_put(qtest_qmp_assert_success(s, "%s", c));
-}
-
+/* The run state alone. */
 static const char *status(QTestState *s)
 {
-    static char buf[32];
-    json_object *ret = qtest_qmp_assert_success(s, "{'execute': "
-                                                "'query-status'}");
+    bool running;
 
-    g_strlcpy(buf, qt_json_str(ret, "status"), sizeof(buf));
-    json_object_put(ret);
-    return buf;
+    return qtest_runstate(s, &running);
 }
 
 static void test_stop_resume(void)
@@ -81,11 +73,11 @@ static void test_stop_resume(void)
     gint64 t0 = g_get_real_time();
     json_object *stop, *resume;
 
-    cmd(s, "{'execute': 'stop'}");
+    qtest_qmp_ok(s, "{'execute': 'stop'}");
     stop = expect_event(s, "STOP", t0);
     /* STOP and RESUME carry no data. */
     g_assert_false(qt_json_has(stop, "data"));
-    cmd(s, "{'execute': 'cont'}");
+    qtest_qmp_ok(s, "{'execute': 'cont'}");
     resume = expect_event(s, "RESUME", t0);
     g_assert_false(qt_json_has(resume, "data"));
     g_assert_cmpint(event_time_us(stop), <=, event_time_us(resume));
@@ -102,7 +94,7 @@ static void test_prelaunch_cont(void)
     QTestState *s = qtest_init("-S");
     gint64 t0 = g_get_real_time();
 
-    cmd(s, "{'execute': 'cont'}");
+    qtest_qmp_ok(s, "{'execute': 'cont'}");
     json_object_put(expect_event(s, "RESUME", t0));
     /* Leaving prelaunch is not leaving "running": no STOP. */
     g_assert_null(qtest_qmp_eventwait_timeout(s, "STOP", 100));
@@ -116,7 +108,7 @@ static void test_reset_host(void)
     json_object *ev;
 
     qtest_wait_guest_boot(s);
-    cmd(s, "{'execute': 'system_reset'}");
+    qtest_qmp_ok(s, "{'execute': 'system_reset'}");
     ev = expect_event(s, "RESET", t0);
     expect_cause(ev, false, "host-qmp-system-reset");
     json_object_put(ev);
@@ -132,16 +124,16 @@ static void test_reset_while_paused(void)
     gint64 t0 = g_get_real_time();
     json_object *ev;
 
-    cmd(s, "{'execute': 'stop'}");
+    qtest_qmp_ok(s, "{'execute': 'stop'}");
     json_object_put(expect_event(s, "STOP", t0));
-    cmd(s, "{'execute': 'system_reset'}");
+    qtest_qmp_ok(s, "{'execute': 'system_reset'}");
     ev = expect_event(s, "RESET", t0);
     expect_cause(ev, false, "host-qmp-system-reset");
     json_object_put(ev);
     /* A paused VM stays paused until cont. */
     g_assert_null(qtest_qmp_eventwait_timeout(s, "RESUME", 200));
     g_assert_cmpstr(status(s), ==, "paused");
-    cmd(s, "{'execute': 'cont'}");
+    qtest_qmp_ok(s, "{'execute': 'cont'}");
     json_object_put(expect_event(s, "RESUME", t0));
     qtest_wait_guest_boot(s);
     g_assert_cmpint(qtest_quit(s), ==, 0);
@@ -179,7 +171,7 @@ static void test_shutdown_quit(void)
     gint64 t0 = g_get_real_time();
     json_object *ev;
 
-    cmd(s, "{'execute': 'quit'}");
+    qtest_qmp_ok(s, "{'execute': 'quit'}");
     ev = expect_event(s, "SHUTDOWN", t0);
     expect_cause(ev, false, "host-qmp-quit");
     json_object_put(ev);
@@ -209,7 +201,7 @@ static void test_shutdown_quit_no_shutdown(void)
     gint64 t0 = g_get_real_time();
     json_object *ev;
 
-    cmd(s, "{'execute': 'quit'}");
+    qtest_qmp_ok(s, "{'execute': 'quit'}");
     ev = expect_event(s, "SHUTDOWN", t0);
     expect_cause(ev, false, "host-qmp-quit");
     json_object_put(ev);

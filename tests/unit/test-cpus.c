@@ -5,17 +5,19 @@
  * fetching and restoring a paused vCPU's state (target/i386), an AP that
  * blocks in KVM_RUN waiting for a SIPI, and tearing the threads down.
  *
- * vCPU 0 runs a tiny hand-written guest in 32-bit flat protected mode that
- * counts forever: each iteration increments a dword in guest memory and
- * ECX, and every 256 iterations it writes ECX to a test port, so the vCPU
- * keeps exiting to the port device (which runs with the BQL, on the vCPU
- * thread). "Paused" is checked by watching the counter stand still with
- * the BQL released; every wait is bounded, and a watchdog aborts the
- * program if a test hangs.
+ * vCPU 0 runs the counter guest of unit-helpers.c in 32-bit flat
+ * protected mode: it counts forever, each iteration incrementing a dword
+ * in guest memory and ECX, and every 256 iterations it writes ECX to a
+ * test port, so the vCPU keeps exiting to the port device (which runs
+ * with the BQL, on the vCPU thread). "Paused" is checked by watching the
+ * counter stand still with the BQL released; every wait is bounded, and a
+ * watchdog aborts the program if a test hangs.
  */
 #include <glib.h>
-#include "kvm-skip.h"
 #include <string.h>
+#include "kvm-skip.h"
+#include "unit-helpers.h"
+#include "watchdog.h"
 #include "accel/kvm.h"
 #include "system/cpus.h"
 #include "system/ioport.h"
@@ -25,36 +27,14 @@
 #include "util/main-loop.h"
 
 #define RAM_SIZE        (16 * 1024 * 1024ULL)
-#define CODE_GPA        0x1000ULL
-#define COUNTER_GPA     0x3000ULL
-#define TEST_PORT       0xf4
 #define WAIT_TIMEOUT_US (5 * G_USEC_PER_SEC)
 #define PAUSE_MAX_US    (2 * G_USEC_PER_SEC)
 #define TEST_TIMEOUT_S  60
 
 /*
- * The guest, at CODE_GPA: an endless counting loop. ESI (>= 1, from the
- * boot state) sets how long it spins after each store; see
- * RING_SPIN in the dirty-ring case.
- */
-static const uint8_t guest_code[] = {
-    /* 0x00 outer: */
-    0xba, 0x00, 0x01, 0x00, 0x00,       /* mov edx, 256                    */
-    /* 0x05 inner: */
-    0xff, 0x05, 0x00, 0x30, 0x00, 0x00, /* inc dword [COUNTER_GPA]         */
-    0x41,                               /* inc ecx                         */
-    0x89, 0xf3,                         /* mov ebx, esi                    */
-    /* 0x0e spin: */
-    0x4b,                               /* dec ebx                         */
-    0x75, 0xfd,                         /* jnz spin (0x0e)                 */
-    0x4a,                               /* dec edx                         */
-    0x75, 0xf1,                         /* jnz inner (0x05)                */
-    0x89, 0xc8,                         /* mov eax, ecx                    */
-    0xe7, TEST_PORT,                    /* out TEST_PORT, eax              */
-    0xeb, 0xe6,                         /* jmp outer (0x00)                */
-};
-
-/*
+ * The guest is unit-helpers.c's counter; ESI (>= 1, from the boot state)
+ * sets how long it spins after each store.
+ *
  * KVM keeps only 64 spare dirty-ring entries past the point where it
  * makes a vCPU exit with KVM_EXIT_DIRTY_RING_FULL, and checks before each
  * guest entry. PVM hosts emulate guest CPL0 code in batches of up to 1024
@@ -106,7 +86,7 @@ typedef struct Fixture {
     GuestMemory mem;
     IoBus pio, mmio;
     TestPort port;
-    volatile uint32_t *counter;     /* host view of COUNTER_GPA */
+    volatile uint32_t *counter;     /* host view of the guest counter */
     unsigned nr_cpus;
 } Fixture;
 
@@ -122,40 +102,19 @@ static const TestConfig one_cpu_ring = { .nr_cpus = 1,
                                          .dirty_ring_size = 1024,
                                          .spin = RING_SPIN };
 
-/* Aborts a test that hangs (a pause that never returns, say). */
-static gint64 watchdog_deadline;    /* monotonic us, 0 = disarmed */
-static const char *watchdog_what;
-
-static gpointer watchdog_thread(gpointer opaque)
-{
-    for (;;) {
-        gint64 d = __atomic_load_n(&watchdog_deadline, __ATOMIC_ACQUIRE);
-        if (d && g_get_monotonic_time() > d) {
-            g_printerr("test-cpus: '%s' did not finish within %d s\n",
-                       watchdog_what, TEST_TIMEOUT_S);
-            abort();
-        }
-        g_usleep(100 * 1000);
-    }
-    return NULL;
-}
-
 static void fixture_setup(Fixture *f, gconstpointer data)
 {
     const TestConfig *tc = data;
-    KvmOptions opts = { .dirty_ring_size = tc->dirty_ring_size };
     X86BootState boot = {
         .mode = X86_BOOT_PROTECTED_FLAT32,
-        .rip = CODE_GPA,
+        .rip = TEST_GUEST_CODE_GPA,
         .rsi = MAX(tc->spin, 1),
     };
     CpusConfig cfg;
     Error *err = NULL;
 
-    watchdog_what = g_test_get_path();
-    __atomic_store_n(&watchdog_deadline,
-                     g_get_monotonic_time() + TEST_TIMEOUT_S * G_USEC_PER_SEC,
-                     __ATOMIC_RELEASE);
+    /* Aborts a test that hangs (a pause that never returns, say). */
+    test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
     memset(f, 0, sizeof(*f));
     f->nr_cpus = tc->nr_cpus;
     f->pio.name = "pio";
@@ -163,17 +122,16 @@ static void fixture_setup(Fixture *f, gconstpointer data)
 
     main_loop_init();
     bql_lock();
-    if (!kvm_init(&f->kvm, &opts, &err) ||
-        !kvm_create_irqchip(&f->kvm, &err) ||
-        !guest_memory_add_ram(&f->mem, "pc.ram", 0, RAM_SIZE, &err) ||
-        !guest_memory_write(&f->mem, CODE_GPA, guest_code,
-                            sizeof(guest_code), &err) ||
-        !kvm_register_memory(&f->kvm, &f->mem, &err) ||
-        !io_bus_register(&f->pio, "test-port", TEST_PORT, 4, &test_port_ops,
-                         &f->port, &err)) {
+    test_vm_kvm_init(&f->kvm, tc->dirty_ring_size);
+    if (!guest_memory_add_ram(&f->mem, "pc.ram", 0, RAM_SIZE, &err)) {
         g_error("setup: %s", error_get_pretty(err));
     }
-    f->counter = guest_memory_host_ptr(&f->mem, COUNTER_GPA, 4);
+    test_vm_load(&f->kvm, &f->mem, &test_guest_counter);
+    if (!io_bus_register(&f->pio, "test-port", TEST_GUEST_PORT, 4,
+                         &test_port_ops, &f->port, &err)) {
+        g_error("setup: %s", error_get_pretty(err));
+    }
+    f->counter = guest_memory_host_ptr(&f->mem, TEST_GUEST_COUNTER_GPA, 4);
     g_assert_nonnull((void *)f->counter);
 
     cfg = (CpusConfig) {
@@ -209,20 +167,12 @@ static void fixture_teardown(Fixture *f, gconstpointer data)
     io_bus_free(&f->mmio);
     g_assert_cmpuint(f->port.bad, ==, 0);
     bql_unlock();
-    __atomic_store_n(&watchdog_deadline, 0, __ATOMIC_RELEASE);
+    test_watchdog_disarm();
 }
 
 static uint32_t counter(Fixture *f)
 {
     return __atomic_load_n(f->counter, __ATOMIC_ACQUIRE);
-}
-
-/* Sleeps with the BQL released, so vCPU threads can handle exits. */
-static void sleep_unlocked(gulong us)
-{
-    bql_unlock();
-    g_usleep(us);
-    bql_lock();
 }
 
 /* Waits (bounded) until the guest's counter exceeds `above`. */
@@ -236,7 +186,7 @@ static uint32_t wait_counter_above(Fixture *f, uint32_t above,
             g_error("%s: guest counter stuck at %u (port writes %u)", what,
                     counter(f), f->port.writes);
         }
-        sleep_unlocked(1000);
+        test_sleep_unlocked(1000);
     }
     return counter(f);
 }
@@ -251,7 +201,7 @@ static void wait_port_writes_above(Fixture *f, unsigned above,
         if (g_get_monotonic_time() > deadline) {
             g_error("%s: only %u port writes", what, f->port.writes);
         }
-        sleep_unlocked(1000);
+        test_sleep_unlocked(1000);
     }
 }
 
@@ -274,7 +224,7 @@ static void assert_stands_still(Fixture *f)
     uint32_t c1 = counter(f);
     unsigned w1 = f->port.writes;
 
-    sleep_unlocked(50 * 1000);
+    test_sleep_unlocked(50 * 1000);
     g_assert_cmpuint(counter(f), ==, c1);
     g_assert_cmpuint(f->port.writes, ==, w1);
     for (unsigned i = 0; i < cpus_count(); i++) {
@@ -328,7 +278,7 @@ static void test_pause_resume_loop(Fixture *f, gconstpointer data)
         cpus_resume_all();
         /* Odd rounds let the vCPU get into KVM_RUN before the kick. */
         if (i % 2) {
-            sleep_unlocked(g_random_int_range(100, 3000));
+            test_sleep_unlocked(g_random_int_range(100, 3000));
         }
     }
     /* Still alive and still counting after all that. */
@@ -405,8 +355,9 @@ static void test_state_round_trip(Fixture *f, gconstpointer data)
     g_assert_cmphex(st1->sregs.cr0 & 1, ==, 1);         /* protected mode */
     g_assert_cmphex(st1->sregs.cs.selector, ==, 0x10);
     g_assert_cmpuint(st1->sregs.cs.db, ==, 1);
-    g_assert_cmphex(st1->regs.rip, >=, CODE_GPA);
-    g_assert_cmphex(st1->regs.rip, <, CODE_GPA + sizeof(guest_code));
+    g_assert_cmphex(st1->regs.rip, >=, TEST_GUEST_CODE_GPA);
+    g_assert_cmphex(st1->regs.rip, <,
+                    TEST_GUEST_CODE_GPA + test_guest_counter.size);
     g_assert_cmpuint(st1->mp_state.mp_state, ==, KVM_MP_STATE_RUNNABLE);
     /* ECX and the memory counter advance in step (inc mem; inc ecx). */
     g_assert_cmpuint(c - (uint32_t)st1->regs.rcx, <=, 1);
@@ -437,7 +388,7 @@ static void test_state_round_trip(Fixture *f, gconstpointer data)
                 g_error("guest never reported the new ECX (last 0x%x)",
                         f->port.last);
             }
-            sleep_unlocked(1000);
+            test_sleep_unlocked(1000);
         }
     }
     pause_all_checked(f);
@@ -460,7 +411,7 @@ static void test_smp2_pause(Fixture *f, gconstpointer data)
     cpus_resume_all();
     c = wait_counter_above(f, 1000, "smp2 resume");
     /* Give the AP time to block inside KVM_RUN. */
-    sleep_unlocked(20 * 1000);
+    test_sleep_unlocked(20 * 1000);
     pause_all_checked(f);
     assert_stands_still(f);
 
@@ -476,7 +427,7 @@ static void test_smp2_pause(Fixture *f, gconstpointer data)
 
     for (unsigned i = 0; i < 10; i++) {
         cpus_resume_all();
-        sleep_unlocked(5 * 1000);
+        test_sleep_unlocked(5 * 1000);
         pause_all_checked(f);
     }
     cpus_resume_all();
@@ -498,7 +449,7 @@ static void test_destroy_running(Fixture *f, gconstpointer data)
     g_assert_null(cpus_get(0));
     /* Threads joined and vCPUs gone: nothing runs the guest any more. */
     c = counter(f);
-    sleep_unlocked(50 * 1000);
+    test_sleep_unlocked(50 * 1000);
     g_assert_cmpuint(counter(f), ==, c);
 }
 
@@ -521,7 +472,7 @@ static void test_pause_resume_dirty(Fixture *f, gconstpointer data)
     g_assert_cmpint(kvm_dirty_mode(&f->kvm), ==, KVM_DIRTY_RING);
     /* Loading the code marked its page: start from a clean map. */
     bitmap_take_atomic(dirty, ram->dirty, RAM_SIZE / GUEST_PAGE_SIZE);
-    g_assert_true(test_bit(CODE_GPA / GUEST_PAGE_SIZE, dirty));
+    g_assert_true(test_bit(TEST_GUEST_CODE_GPA / GUEST_PAGE_SIZE, dirty));
     cpus_resume_all();
     c = wait_counter_above(f, 2000, "resume with logging");
     for (unsigned i = 0; i < 50; i++) {
@@ -532,7 +483,7 @@ static void test_pause_resume_dirty(Fixture *f, gconstpointer data)
              * sync. */
             wait_counter_above(f, counter(f) + 100, "logging cycle");
         } else {
-            sleep_unlocked(g_random_int_range(200, 3000));
+            test_sleep_unlocked(g_random_int_range(200, 3000));
         }
         pause_all_checked(f);
         g_assert_true(kvm_dirty_sync(&f->kvm, &err));
@@ -541,7 +492,8 @@ static void test_pause_resume_dirty(Fixture *f, gconstpointer data)
         g_assert_cmpuint(bitmap_count_one(dirty, RAM_SIZE / GUEST_PAGE_SIZE),
                          <=, 1);
         if (check) {
-            g_assert_true(test_bit(COUNTER_GPA / GUEST_PAGE_SIZE, dirty));
+            g_assert_true(test_bit(TEST_GUEST_COUNTER_GPA / GUEST_PAGE_SIZE,
+                                   dirty));
         }
         cpus_resume_all();
     }
@@ -551,14 +503,13 @@ static void test_pause_resume_dirty(Fixture *f, gconstpointer data)
     pause_all_checked(f);
     g_assert_true(kvm_dirty_log_stop(&f->kvm, &err));
     bitmap_take_atomic(dirty, ram->dirty, RAM_SIZE / GUEST_PAGE_SIZE);
-    g_assert_true(test_bit(COUNTER_GPA / GUEST_PAGE_SIZE, dirty));
+    g_assert_true(test_bit(TEST_GUEST_COUNTER_GPA / GUEST_PAGE_SIZE, dirty));
     g_assert_null(err);
 }
 
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    g_thread_unref(g_thread_new("watchdog", watchdog_thread, NULL));
     test_add_kvm("/cpus/pause", Fixture, &one_cpu,
                fixture_setup, test_pause, fixture_teardown);
     test_add_kvm("/cpus/pause-resume-loop", Fixture, &one_cpu,

@@ -18,9 +18,10 @@
  * complete checkpoint into buffers first).
  */
 #include <glib.h>
-#include "kvm-skip.h"
 #include <string.h>
 #include <unistd.h>
+#include "kvm-skip.h"
+#include "unit-helpers.h"
 #include "chardev/char.h"
 #include "hw/i386/pc.h"
 #include "migration/savevm.h"
@@ -38,14 +39,6 @@ typedef struct Fixture {
     PCMachine *pcms;
     Chardev *chr;
 } Fixture;
-
-/* Sleeps with the BQL released, so vCPU threads can handle exits. */
-static void sleep_unlocked(gulong us)
-{
-    bql_unlock();
-    g_usleep(us);
-    bql_lock();
-}
 
 static uint64_t guest_counter(Fixture *f)
 {
@@ -67,7 +60,7 @@ static uint64_t run_until_counter_above(Fixture *f, uint64_t above)
         if (g_get_monotonic_time() > deadline) {
             g_error("guest counter stuck at %" G_GUINT64_FORMAT, v);
         }
-        sleep_unlocked(10 * 1000);
+        test_sleep_unlocked(10 * 1000);
     }
     cpus_pause_all();
     return v;

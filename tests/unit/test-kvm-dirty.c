@@ -3,23 +3,23 @@
  * Tests for KVM dirty page tracking (accel/kvm/kvm-dirty.c) and for the
  * dirty marking of Tandem's own writes into guest RAM (system/memory.c).
  *
- * A tiny hand-written guest runs in 32-bit flat protected mode on one vCPU
- * that this test drives itself with KVM_RUN (no vCPU threads). It reads a
- * table of guest-physical addresses and stores one dword to each, then
- * signals "done" with an OUT to port 0xf4 and jumps back to its start, so
- * every KVM_RUN cycle up to that OUT is one "round" of writes. Each case
+ * The writer guest of unit-helpers.c runs in 32-bit flat protected mode on
+ * one vCPU that this test drives itself with KVM_RUN (no vCPU threads). It
+ * reads a table of guest-physical addresses and stores one dword to each,
+ * then signals "done" with an OUT to port 0xf4 and jumps back to its
+ * start, so every KVM_RUN cycle up to that OUT is one "round" of writes. Each case
  * runs for both back ends: the dirty bitmap with manual protect, and the
  * per-vCPU dirty ring. The assertions check that exactly the pages the
  * guest (or the device model) wrote are reported, no more and no fewer,
  * and that tracking is re-armed after every harvest.
  */
-#include <errno.h>
 #include <glib.h>
-#include "kvm-skip.h"
 #include <signal.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/time.h>
+#include "kvm-skip.h"
+#include "unit-helpers.h"
+#include "watchdog.h"
 #include "accel/kvm.h"
 #include "system/memory.h"
 #include "target/i386/cpu.h"
@@ -27,43 +27,15 @@
 
 #define RAM_SIZE        (16 * 1024 * 1024ULL)
 #define RAM_PAGES       (RAM_SIZE / GUEST_PAGE_SIZE)
-#define CODE_GPA        0x1000ULL
-#define TABLE_GPA       0x2000ULL   /* count, value, delay, addresses */
-#define TABLE_MAX       3000        /* addresses; table ends below 0x5000 */
+#define TABLE_MAX       TEST_GUEST_TABLE_MAX
 #define FIRST_FREE_PAGE 8           /* pages below hold code and table */
-#define DONE_PORT       0xf4
 #define TEST_TIMEOUT_S  60
 
 /*
- * The guest, at CODE_GPA. It only reads the code and the table, so the
- * only pages it dirties are those named in the table. After each store it
- * spins `delay` times; see RING_FULL_DELAY for why.
- */
-static const uint8_t guest_code[] = {
-    /* 0x00 start: */
-    0xbe, 0x00, 0x20, 0x00, 0x00,   /* mov esi, TABLE_GPA                  */
-    0x8b, 0x0e,                     /* mov ecx, [esi]      ; count         */
-    0x8b, 0x46, 0x04,               /* mov eax, [esi+4]    ; value         */
-    0x8b, 0x6e, 0x08,               /* mov ebp, [esi+8]    ; delay (>= 1)  */
-    0x83, 0xc6, 0x0c,               /* add esi, 12         ; -> addresses  */
-    /* 0x10 loop: */
-    0x85, 0xc9,                     /* test ecx, ecx                       */
-    0x74, 0x0f,                     /* jz done (0x23)                      */
-    0x8b, 0x3e,                     /* mov edi, [esi]      ; next address  */
-    0x89, 0x07,                     /* mov [edi], eax      ; the write     */
-    0x89, 0xeb,                     /* mov ebx, ebp                        */
-    /* 0x1a spin: */
-    0x4b,                           /* dec ebx                             */
-    0x75, 0xfd,                     /* jnz spin (0x1a)                     */
-    0x83, 0xc6, 0x04,               /* add esi, 4                          */
-    0x49,                           /* dec ecx                             */
-    0xeb, 0xed,                     /* jmp loop (0x10)                     */
-    /* 0x23 done: */
-    0xe6, DONE_PORT,                /* out DONE_PORT, al   ; round done    */
-    0xeb, 0xd9,                     /* jmp start (0x00)                    */
-};
-
-/*
+ * The guest only reads the code and the table, so the only pages it
+ * dirties are those named in the table. After each store it spins
+ * `delay` times, because:
+ *
  * KVM keeps only 64 spare ring entries past the point where it asks the
  * vCPU to exit with KVM_EXIT_DIRTY_RING_FULL, and checks that request
  * before each guest entry. On PVM hosts guest CPL0 code is emulated in
@@ -85,68 +57,23 @@ typedef struct Fixture {
     uint32_t round;             /* value the guest stores in this round */
 } Fixture;
 
-/*
- * Watchdog: a test that hangs (a KVM_RUN that never returns, say) aborts
- * the whole program with a message instead of blocking forever.
- */
-static gint64 watchdog_deadline;    /* monotonic us, 0 = disarmed */
-static const char *watchdog_what;
-
-static gpointer watchdog_thread(gpointer opaque)
-{
-    for (;;) {
-        gint64 d = __atomic_load_n(&watchdog_deadline, __ATOMIC_ACQUIRE);
-        if (d && g_get_monotonic_time() > d) {
-            g_printerr("test-kvm-dirty: '%s' did not finish within %d s\n",
-                       watchdog_what, TEST_TIMEOUT_S);
-            abort();
-        }
-        g_usleep(100 * 1000);
-    }
-    return NULL;
-}
-
-static void watchdog_arm(const char *what)
-{
-    watchdog_what = what;
-    __atomic_store_n(&watchdog_deadline,
-                     g_get_monotonic_time() + TEST_TIMEOUT_S * G_USEC_PER_SEC,
-                     __ATOMIC_RELEASE);
-}
-
-static void watchdog_disarm(void)
-{
-    __atomic_store_n(&watchdog_deadline, 0, __ATOMIC_RELEASE);
-}
-
 static void fixture_setup(Fixture *f, gconstpointer data)
 {
-    KvmOptions opts = { .dirty_ring_size = GPOINTER_TO_UINT(data) };
-    X86BootState boot = {
-        .mode = X86_BOOT_PROTECTED_FLAT32,
-        .rip = CODE_GPA,
-    };
+    uint32_t ring_size = GPOINTER_TO_UINT(data);
     Error *err = NULL;
 
-    watchdog_arm(g_test_get_path());
+    /* A test that hangs (a KVM_RUN that never returns, say) aborts the
+     * whole program with a message instead of blocking forever. */
+    test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
     memset(f, 0, sizeof(*f));
-    if (!kvm_init(&f->kvm, &opts, &err) ||
-        !kvm_create_irqchip(&f->kvm, &err)) {
-        g_error("KVM setup: %s", error_get_pretty(err));
-    }
+    test_vm_kvm_init(&f->kvm, ring_size);
     f->ram = guest_memory_add_ram(&f->mem, "pc.ram", 0, RAM_SIZE, &err);
     g_assert_nonnull(f->ram);
-    if (!guest_memory_write(&f->mem, CODE_GPA, guest_code, sizeof(guest_code),
-                            &err) ||
-        !kvm_register_memory(&f->kvm, &f->mem, &err) ||
-        !kvm_vcpu_create(&f->kvm, 0, &f->vcpu, &err) ||
-        !x86_cpu_setup_cpuid(&f->vcpu, 1, &err) ||
-        !x86_cpu_set_boot_state(&f->vcpu, &boot, &err)) {
-        g_error("guest setup: %s", error_get_pretty(err));
-    }
+    test_vm_load(&f->kvm, &f->mem, &test_guest_writer);
+    test_vm_vcpu_create(&f->kvm, &f->vcpu);
     g_assert_cmpint(kvm_dirty_mode(&f->kvm), ==, KVM_DIRTY_NONE);
-    if (opts.dirty_ring_size) {
-        g_assert_cmpuint(f->kvm.dirty_ring_entries, ==, opts.dirty_ring_size);
+    if (ring_size) {
+        g_assert_cmpuint(f->kvm.dirty_ring_entries, ==, ring_size);
         g_assert_nonnull(f->vcpu.dirty_gfns);
     } else {
         g_assert_true(f->kvm.manual_protect);
@@ -163,7 +90,7 @@ static void fixture_teardown(Fixture *f, gconstpointer data)
     kvm_destroy(&f->kvm);
     guest_memory_free(&f->mem);
     g_free(f->scratch);
-    watchdog_disarm();
+    test_watchdog_disarm();
 }
 
 /*
@@ -175,7 +102,7 @@ static void fixture_teardown(Fixture *f, gconstpointer data)
 static void set_guest_round_delay(Fixture *f, const unsigned *pages,
                                   unsigned n, uint32_t delay)
 {
-    uint32_t *table = guest_memory_host_ptr(&f->mem, TABLE_GPA,
+    uint32_t *table = guest_memory_host_ptr(&f->mem, TEST_GUEST_TABLE_GPA,
                                             (3 + TABLE_MAX) * 4);
 
     g_assert_nonnull(table);
@@ -196,46 +123,10 @@ static void set_guest_round(Fixture *f, const unsigned *pages, unsigned n)
     set_guest_round_delay(f, pages, n, 1);
 }
 
-/*
- * Runs the vCPU until the guest reports the round done. A full dirty ring
- * is harvested by this thread, as a vCPU thread would, and the vCPU
- * re-entered.
- */
+/* Runs the vCPU until the guest reports the round done. */
 static void run_guest_round(Fixture *f)
 {
-    struct kvm_run *run = f->vcpu.run;
-
-    for (;;) {
-        if (ioctl(f->vcpu.fd, KVM_RUN, 0) < 0) {
-            if (errno == EINTR || errno == EAGAIN) {
-                continue;
-            }
-            g_error("KVM_RUN: %s", g_strerror(errno));
-        }
-        switch (run->exit_reason) {
-        case KVM_EXIT_IO:
-            if (run->io.direction == KVM_EXIT_IO_OUT &&
-                run->io.port == DONE_PORT) {
-                return;
-            }
-            x86_cpu_dump_state(&f->vcpu);
-            g_error("unexpected port I/O: %s port 0x%x",
-                    run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in",
-                    run->io.port);
-            break;
-        case KVM_EXIT_DIRTY_RING_FULL:
-            g_assert_nonnull(f->vcpu.dirty_gfns);
-            /* A harvest that does not free the ring would loop here. */
-            g_assert_cmpuint(++f->ring_full_exits, <, 1000);
-            kvm_dirty_ring_harvest_vcpu(&f->vcpu);
-            break;
-        case KVM_EXIT_INTR:
-            break;
-        default:
-            x86_cpu_dump_state(&f->vcpu);
-            g_error("unexpected exit reason %u", run->exit_reason);
-        }
-    }
+    test_vm_run_until_port(&f->vcpu, &f->ring_full_exits);
 }
 
 /* Moves the block's dirty bitmap into f->scratch (and clears it). */
@@ -636,15 +527,9 @@ static void add_mode_tests(const char *mode, unsigned ring_size)
 
 int main(int argc, char **argv)
 {
-    sigset_t alrm;
-
+    /* (SIGALRM reaches only this, the test's, thread: the watchdog's
+     * blocks every signal.) */
     g_test_init(&argc, &argv, NULL);
-    /* SIGALRM is for this (the test) thread only, not the watchdog. */
-    sigemptyset(&alrm);
-    sigaddset(&alrm, SIGALRM);
-    pthread_sigmask(SIG_BLOCK, &alrm, NULL);
-    g_thread_unref(g_thread_new("watchdog", watchdog_thread, NULL));
-    pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
     add_mode_tests("bitmap", 0);
     add_mode_tests("ring", 4096);
     test_add_kvm("/kvm-dirty/ring/ring-full", Fixture, GUINT_TO_POINTER(1024),

@@ -21,6 +21,8 @@
 #include <unistd.h>
 #include <glib.h>
 #include "kvm-skip.h"
+#include "unit-helpers.h"
+#include "watchdog.h"
 #include "accel/kvm.h"
 #include "hw/i386/boot.h"
 #include "migration/qemu-file.h"
@@ -783,33 +785,10 @@ static void test_truncations(void)
 /* ---- (c) a running KVM guest ---- */
 
 #define KVM_RAM_SIZE    (32 * 1024 * 1024ULL)
-#define CODE_GPA        0x1000ULL
-#define TABLE_GPA       0x2000ULL
-#define TABLE_MAX       3000
-#define DONE_PORT       0xf4
+#define TABLE_MAX       TEST_GUEST_TABLE_MAX
 
-/* Same guest as test-kvm-dirty.c: stores a value to each listed address,
- * then OUT DONE_PORT and starts over. */
-static const uint8_t guest_code[] = {
-    0xbe, 0x00, 0x20, 0x00, 0x00,   /* mov esi, TABLE_GPA                  */
-    0x8b, 0x0e,                     /* mov ecx, [esi]      ; count         */
-    0x8b, 0x46, 0x04,               /* mov eax, [esi+4]    ; value         */
-    0x8b, 0x6e, 0x08,               /* mov ebp, [esi+8]    ; delay (>= 1)  */
-    0x83, 0xc6, 0x0c,               /* add esi, 12         ; -> addresses  */
-    0x85, 0xc9,                     /* loop: test ecx, ecx                 */
-    0x74, 0x0f,                     /* jz done                             */
-    0x8b, 0x3e,                     /* mov edi, [esi]                      */
-    0x89, 0x07,                     /* mov [edi], eax                      */
-    0x89, 0xeb,                     /* mov ebx, ebp                        */
-    0x4b,                           /* spin: dec ebx                       */
-    0x75, 0xfd,                     /* jnz spin                            */
-    0x83, 0xc6, 0x04,               /* add esi, 4                          */
-    0x49,                           /* dec ecx                             */
-    0xeb, 0xed,                     /* jmp loop                            */
-    0xe6, DONE_PORT,                /* done: out DONE_PORT, al             */
-    0xeb, 0xd9,                     /* jmp start                           */
-};
-
+/* The writer guest of unit-helpers.c (as in test-kvm-dirty.c): stores a
+ * value to each listed address, then OUT TEST_GUEST_PORT and starts over. */
 typedef struct KvmGuest {
     KvmState kvm;
     Side src;
@@ -838,29 +817,11 @@ static void kvm_guest_round(KvmGuest *g)
 
         table[3 + i] = page * PAGE + (r % 1000) * 4;
     }
-    if (!guest_memory_write(&g->src.mem, TABLE_GPA, table, sizeof(table),
-                            &err)) {
+    if (!guest_memory_write(&g->src.mem, TEST_GUEST_TABLE_GPA, table,
+                            sizeof(table), &err)) {
         g_error("table: %s", error_get_pretty(err));
     }
-    for (;;) {
-        struct kvm_run *run = g->vcpu.run;
-
-        if (ioctl(g->vcpu.fd, KVM_RUN, 0) < 0) {
-            if (errno == EINTR || errno == EAGAIN) {
-                continue;
-            }
-            g_error("KVM_RUN: %s", g_strerror(errno));
-        }
-        if (run->exit_reason == KVM_EXIT_IO &&
-            run->io.direction == KVM_EXIT_IO_OUT &&
-            run->io.port == DONE_PORT) {
-            break;
-        }
-        if (run->exit_reason != KVM_EXIT_INTR) {
-            x86_cpu_dump_state(&g->vcpu);
-            g_error("unexpected exit reason %u", run->exit_reason);
-        }
-    }
+    test_vm_run_until_port(&g->vcpu, NULL);
     __atomic_store_n(&g->rounds, r + 1, __ATOMIC_RELEASE);
 }
 
@@ -877,28 +838,13 @@ static gpointer kvm_guest_thread(gpointer opaque)
 static void kvm_guest_init(KvmGuest *g)
 {
     static const BlockSpec layout[] = { { "pc.ram", 0, KVM_RAM_SIZE } };
-    KvmOptions opts = { 0 };
-    X86BootState boot = {
-        .mode = X86_BOOT_PROTECTED_FLAT32,
-        .rip = CODE_GPA,
-    };
-    Error *err = NULL;
 
     memset(g, 0, sizeof(*g));
-    if (!kvm_init(&g->kvm, &opts, &err) ||
-        !kvm_create_irqchip(&g->kvm, &err)) {
-        g_error("KVM setup: %s", error_get_pretty(err));
-    }
+    test_vm_kvm_init(&g->kvm, 0);
     side_init_kvm(&g->src, layout, 1, &g->kvm);
     fill_pattern(&g->src.mem, 13);
-    if (!guest_memory_write(&g->src.mem, CODE_GPA, guest_code,
-                            sizeof(guest_code), &err) ||
-        !kvm_register_memory(&g->kvm, &g->src.mem, &err) ||
-        !kvm_vcpu_create(&g->kvm, 0, &g->vcpu, &err) ||
-        !x86_cpu_setup_cpuid(&g->vcpu, 1, &err) ||
-        !x86_cpu_set_boot_state(&g->vcpu, &boot, &err)) {
-        g_error("guest setup: %s", error_get_pretty(err));
-    }
+    test_vm_load(&g->kvm, &g->src.mem, &test_guest_writer);
+    test_vm_vcpu_create(&g->kvm, &g->vcpu);
 }
 
 static void kvm_guest_start(KvmGuest *g)
@@ -1090,7 +1036,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     /* A hang (KVM_RUN, a pipe) ends the program instead of blocking. */
-    alarm(300);
+    test_watchdog_arm(g_get_prgname(), 300);
     g_test_add_func("/ram-migration/zero-detect", test_zero_detect);
     g_test_add_func("/ram-migration/copy", test_copy);
     g_test_add_func("/ram-migration/dirty-resend", test_dirty_resend);

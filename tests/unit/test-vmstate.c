@@ -5,15 +5,17 @@
  * subsections (needed, not needed, COLO send-all, unknown), versions out of
  * range, and the hostile-stream rules: every truncation and every flipped
  * byte ends in an Error or a load, never a crash, and out-of-range lengths
- * are rejected with the field named. X86CPUState itself is described with
- * the same macros (xsave of variable size, MSRs counted by nr_msrs) to show
- * the next user of the API can describe it.
+ * are rejected with the field named. And the real "cpu" section,
+ * vmstate_x86_cpu of target/i386/machine.c: every part of X86CPUState
+ * round-trips through its table, its bounds hold, and its post_load
+ * refuses a stream this host cannot take (without KVM: the checks run
+ * before anything reaches it).
  */
 #include <string.h>
 #include <glib.h>
 #include <json-c/json.h>
 #include "migration/vmstate.h"
-#include "target/i386/cpu.h"
+#include "target/i386/machine.h"
 
 typedef struct TestInner {
     uint32_t a;
@@ -605,137 +607,193 @@ static void test_describe(void)
     json_object_put(d);
 }
 
-/* ---- X86CPUState: the largest state the next engineer will describe ---- */
+/* ---- the real "cpu" section: vmstate_x86_cpu (target/i386/machine.c) ---- */
 
-#define TEST_XSAVE_MAX (1u << 20)
-
-static const VMStateDescription vmstate_test_msr = {
-    .name = "cpu/msr",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .fields = (const VMStateField[]) {
-        VMSTATE_UINT32(index, struct kvm_msr_entry),
-        VMSTATE_UINT32(reserved, struct kvm_msr_entry),
-        VMSTATE_UINT64(data, struct kvm_msr_entry),
-        VMSTATE_END_OF_LIST()
-    },
-};
-
-static const VMStateDescription vmstate_test_regs = {
-    .name = "cpu/regs",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .fields = (const VMStateField[]) {
-        VMSTATE_UINT64(rax, struct kvm_regs),
-        VMSTATE_UINT64(rsp, struct kvm_regs),
-        VMSTATE_UINT64(rip, struct kvm_regs),
-        VMSTATE_UINT64(rflags, struct kvm_regs),
-        VMSTATE_END_OF_LIST()
-    },
-};
-
-static const VMStateDescription vmstate_test_segment = {
-    .name = "cpu/segment",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .fields = (const VMStateField[]) {
-        VMSTATE_UINT64(base, struct kvm_segment),
-        VMSTATE_UINT32(limit, struct kvm_segment),
-        VMSTATE_UINT16(selector, struct kvm_segment),
-        VMSTATE_UINT8(type, struct kvm_segment),
-        VMSTATE_UINT8(present, struct kvm_segment),
-        VMSTATE_UINT8(l, struct kvm_segment),
-        VMSTATE_END_OF_LIST()
-    },
-};
-
-static const VMStateDescription vmstate_test_sregs = {
-    .name = "cpu/sregs",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .fields = (const VMStateField[]) {
-        VMSTATE_STRUCT(cs, struct kvm_sregs, vmstate_test_segment,
-                       struct kvm_segment),
-        VMSTATE_UINT64(cr0, struct kvm_sregs),
-        VMSTATE_UINT64(cr3, struct kvm_sregs),
-        VMSTATE_UINT64(efer, struct kvm_sregs),
-        VMSTATE_UINT64_ARRAY(interrupt_bitmap, struct kvm_sregs,
-                             (KVM_NR_INTERRUPTS + 63) / 64),
-        VMSTATE_END_OF_LIST()
-    },
-};
-
-static const VMStateDescription vmstate_test_cpu = {
-    .name = "cpu",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .fields = (const VMStateField[]) {
-        VMSTATE_STRUCT(regs, X86CPUState, vmstate_test_regs,
-                       struct kvm_regs),
-        VMSTATE_STRUCT(sregs, X86CPUState, vmstate_test_sregs,
-                       struct kvm_sregs),
-        VMSTATE_BUFFER(lapic.regs, X86CPUState),
-        VMSTATE_UINT32(nr_msrs, X86CPUState),
-        VMSTATE_STRUCT_VARRAY_UINT32(msrs, X86CPUState, nr_msrs,
-                                     X86_MAX_SAVED_MSRS, vmstate_test_msr,
-                                     struct kvm_msr_entry),
-        VMSTATE_UINT32(xsave_size, X86CPUState),
-        VMSTATE_VBUFFER_ALLOC_UINT32(xsave, X86CPUState, xsave_size,
-                                     TEST_XSAVE_MAX),
-        VMSTATE_END_OF_LIST()
-    },
-};
-
-static void test_x86_cpu_state(void)
+/*
+ * vmstate_x86_cpu's own field table without its hooks: pre_save fetches
+ * the state from KVM and post_load puts it there, the table itself needs
+ * neither. A copy of the table here would pass whatever machine.c says.
+ */
+static VMStateDescription x86_cpu_fields_only(void)
 {
-    X86CPUState src = { 0 }, dst = { 0 };
+    VMStateDescription d = vmstate_x86_cpu;
+
+    d.pre_save = NULL;
+    d.post_load = NULL;
+    return d;
+}
+
+/* Every byte of st a distinct-ish value, with the counts and bounded
+ * fields set to what a real vCPU has. */
+static void x86_state_fill(X86CPUState *st, uint32_t xsave_size)
+{
+    uint8_t *p = (uint8_t *)st;
+
+    for (size_t i = 0; i < offsetof(X86CPUState, xsave_size); i++) {
+        p[i] = (uint8_t)(i * 13 + 7);
+    }
+    st->xcrs.nr_xcrs = 1;
+    st->mp_state.mp_state = KVM_MP_STATE_HALTED;
+    st->nr_msrs = 3;
+    st->msrs[0].index = MSR_IA32_TSC;
+    st->msrs[1].index = MSR_STAR;
+    st->msrs[2].index = MSR_EFER;
+    st->msrs[2].data = 0xd01;
+    st->events.flags = KVM_VCPUEVENT_VALID_SHADOW;
+    st->xsave_size = xsave_size;
+    st->xsave = g_malloc(xsave_size);
+    for (uint32_t i = 0; i < xsave_size; i++) {
+        st->xsave[i] = (uint8_t)(i * 7 + 1);
+    }
+}
+
+/* Every part of X86CPUState round-trips through the real table. */
+static void test_x86_cpu_roundtrip(void)
+{
+    const VMStateDescription vmsd = x86_cpu_fields_only();
+    X86CPUState src, dst = { 0 };
+    g_autoptr(GBytes) bytes = NULL;
+    g_autoptr(GBytes) again = NULL;
+    const uint8_t *data;
+    size_t len;
+
+    x86_state_fill(&src, 4096 + 64);
+    dst.xsave_size = 4096;
+    dst.xsave = g_malloc0(4096);
+
+    bytes = save_bytes(&vmsd, &src);
+    data = g_bytes_get_data(bytes, &len);
+    g_assert_true(load_bytes(&vmsd, &dst, data, len, 1, &error_abort));
+    /* What the table carries, compared member by member. */
+    g_assert_cmpmem(&src.regs, sizeof(src.regs), &dst.regs, sizeof(dst.regs));
+    g_assert_cmpuint(dst.sregs.cs.selector, ==, src.sregs.cs.selector);
+    g_assert_cmpuint(dst.sregs.ldt.unusable, ==, src.sregs.ldt.unusable);
+    g_assert_cmpuint(dst.sregs.idt.limit, ==, src.sregs.idt.limit);
+    g_assert_cmpuint(dst.sregs.cr8, ==, src.sregs.cr8);
+    g_assert_cmpuint(dst.sregs.apic_base, ==, src.sregs.apic_base);
+    g_assert_cmpmem(src.sregs.interrupt_bitmap,
+                    sizeof(src.sregs.interrupt_bitmap),
+                    dst.sregs.interrupt_bitmap,
+                    sizeof(dst.sregs.interrupt_bitmap));
+    g_assert_cmpuint(dst.xcrs.nr_xcrs, ==, 1);
+    g_assert_cmpuint(dst.xcrs.xcrs[0].value, ==, src.xcrs.xcrs[0].value);
+    g_assert_cmpmem(src.lapic.regs, sizeof(src.lapic.regs), dst.lapic.regs,
+                    sizeof(dst.lapic.regs));
+    g_assert_cmpuint(dst.events.flags, ==, KVM_VCPUEVENT_VALID_SHADOW);
+    g_assert_cmpuint(dst.events.exception_payload, ==,
+                     src.events.exception_payload);
+    g_assert_cmpuint(dst.events.smi.latched_init, ==,
+                     src.events.smi.latched_init);
+    g_assert_cmpuint(dst.mp_state.mp_state, ==, KVM_MP_STATE_HALTED);
+    /* (reserved is not carried) */
+    g_assert_cmpmem(&src.debugregs, offsetof(struct kvm_debugregs, reserved),
+                    &dst.debugregs, offsetof(struct kvm_debugregs, reserved));
+    g_assert_cmpuint(dst.nr_msrs, ==, 3);
+    for (unsigned i = 0; i < 3; i++) {
+        g_assert_cmphex(dst.msrs[i].index, ==, src.msrs[i].index);
+        g_assert_cmphex(dst.msrs[i].data, ==, src.msrs[i].data);
+    }
+    g_assert_cmpuint(dst.xsave_size, ==, 4096 + 64);
+    g_assert_cmpmem(src.xsave, src.xsave_size, dst.xsave, dst.xsave_size);
+    /* And whatever else it describes: saved again, the same bytes. */
+    again = save_bytes(&vmsd, &dst);
+    g_assert_true(g_bytes_equal(bytes, again));
+    g_free(src.xsave);
+    g_free(dst.xsave);
+}
+
+/* The real table's bounds: counts and sizes a stream cannot inflate. */
+static void test_x86_cpu_bounds(void)
+{
+    const VMStateDescription vmsd = x86_cpu_fields_only();
+    X86CPUState src, dst = { 0 };
     g_autoptr(GBytes) bytes = NULL;
     g_autofree uint8_t *bad = NULL;
     const uint8_t *data;
     Error *err = NULL;
-    size_t len;
+    size_t len, xs_off, nr_off;
 
-    src.regs.rip = 0xfff0;
-    src.sregs.cs.selector = 0xf000;
-    src.sregs.interrupt_bitmap[3] = 1ull << 63;
-    src.lapic.regs[0x20] = 7;
-    src.nr_msrs = 3;
-    src.msrs[2].index = MSR_EFER;
-    src.msrs[2].data = 0xd01;
-    src.xsave_size = 4096 + 64;
-    src.xsave = g_malloc0(src.xsave_size);
-    src.xsave[4096 + 63] = 0x99;
-    dst.xsave_size = 4096;
-    dst.xsave = g_malloc0(4096);
-
-    bytes = save_bytes(&vmstate_test_cpu, &src);
+    x86_state_fill(&src, 4096);
+    bytes = save_bytes(&vmsd, &src);
     data = g_bytes_get_data(bytes, &len);
-    g_assert_true(load_bytes(&vmstate_test_cpu, &dst, data, len, 1,
-                             &error_abort));
-    g_assert_cmpuint(dst.regs.rip, ==, 0xfff0);
-    g_assert_cmpuint(dst.sregs.cs.selector, ==, 0xf000);
-    g_assert_cmpuint(dst.sregs.interrupt_bitmap[3], ==, 1ull << 63);
-    g_assert_cmpint(dst.lapic.regs[0x20], ==, 7);
-    g_assert_cmpuint(dst.nr_msrs, ==, 3);
-    g_assert_cmpuint(dst.msrs[2].data, ==, 0xd01);
-    g_assert_cmpuint(dst.xsave_size, ==, 4096 + 64);
-    g_assert_cmpuint(dst.xsave[4096 + 63], ==, 0x99);
-
-    /* The low byte of nr_msrs comes before 3 MSRs (16 bytes and a
-     * subsection count each), xsave_size, xsave and the subsection count. */
+    /* The stream ends with xsave_size, xsave and the subsection count;
+     * before that nr_msrs and 3 MSRs (index, data, subsection count). */
+    xs_off = len - 1 - src.xsave_size - 4;
+    nr_off = xs_off - 3 * 13 - 4;
     bad = g_memdup2(data, len);
-    bad[len - 1 - src.xsave_size - 4 - 3 * 17 - 1] = 40;
-    g_assert_false(load_bytes(&vmstate_test_cpu, &dst, bad, len, 1, &err));
+    g_assert_cmpuint(bad[nr_off + 3], ==, 3);
+    bad[nr_off + 3] = 40;
+    g_assert_false(load_bytes(&vmsd, &dst, bad, len, 1, &err));
     g_assert_cmpstr(error_get_pretty(err), ==,
                     "vmstate 'cpu' field 'nr_msrs': value 40 exceeds 32");
     g_clear_pointer(&err, error_free);
-    g_assert_false(load_bytes(&vmstate_test_cpu, &dst, data, len - 100, 1,
-                              &err));
+    memcpy(bad, data, len);
+    g_assert_cmpuint(bad[xs_off + 2], ==, 0x10);       /* 4096, be32 */
+    bad[xs_off] = 0x7f;
+    g_assert_false(load_bytes(&vmsd, &dst, bad, len, 1, &err));
+    g_assert_cmpstr(error_get_pretty(err), ==,
+                    "vmstate 'cpu' field 'xsave_size': value 2130710528 "
+                    "exceeds 65536");
+    g_clear_pointer(&err, error_free);
+    g_assert_false(load_bytes(&vmsd, &dst, data, len - 100, 1, &err));
     g_assert_cmpstr(error_get_pretty(err), ==,
                     "vmstate 'cpu' field 'xsave': truncated");
-    error_free(err);
+    g_clear_pointer(&err, error_free);
     g_free(src.xsave);
     g_free(dst.xsave);
+}
+
+/*
+ * post_load's checks against this host run before anything reaches KVM,
+ * so a host described by hand (an MSR list, an XSAVE size) shows them:
+ * each refuses the stream with the reason.
+ */
+static void test_x86_cpu_post_load_checks(void)
+{
+    const VMStateDescription fields = x86_cpu_fields_only();
+    g_autofree struct kvm_msr_list *list =
+        g_malloc0(sizeof(*list) + 2 * sizeof(list->indices[0]));
+    KvmState kvm = { .msr_list = list };
+    KvmVcpu vcpu = { .kvm = &kvm };
+    X86CPUState host = { .xsave_size = 4096 };
+    X86CPUMigration m = { .vcpu = &vcpu, .host = &host };
+    static const struct {
+        uint32_t xsave_size, msr, flags;
+        const char *msg;
+    } cases[] = {
+        { 4096 + 64, MSR_EFER, 0,
+          "vmstate 'cpu': xsave size 4160 does not match this host's 4096 (the hosts' "
+          "XSAVE features differ)" },
+        { 4096, 0xdeadbeef, 0,
+          "vmstate 'cpu': msrs[2]: MSR 0xdeadbeef is not supported by this host's KVM" },
+        { 4096, MSR_EFER, 1u << 30,
+          "vmstate 'cpu': vcpu_events: unknown flags 0x40000000" },
+    };
+
+    list->nmsrs = 2;
+    list->indices[0] = MSR_IA32_TSC;
+    list->indices[1] = MSR_EFER;
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        X86CPUState src;
+        g_autoptr(GBytes) bytes = NULL;
+        const uint8_t *data;
+        Error *err = NULL;
+        size_t len;
+
+        x86_state_fill(&src, cases[i].xsave_size);
+        src.nr_msrs = 3;
+        src.msrs[1].index = MSR_IA32_TSC;
+        src.msrs[2].index = cases[i].msr;
+        src.events.flags = cases[i].flags;
+        bytes = save_bytes(&fields, &src);
+        data = g_bytes_get_data(bytes, &len);
+        g_assert_false(load_bytes(&vmstate_x86_cpu, &m, data, len, 1, &err));
+        g_assert_nonnull(err);
+        g_assert_cmpstr(error_get_pretty(err), ==, cases[i].msg);
+        error_free(err);
+        g_free(src.xsave);
+        g_clear_pointer(&m.state.xsave, g_free);
+    }
 }
 
 int main(int argc, char **argv)
@@ -750,6 +808,9 @@ int main(int argc, char **argv)
     g_test_add_func("/vmstate/flip-every-byte", test_flip_every_byte);
     g_test_add_func("/vmstate/bad-values", test_bad_values);
     g_test_add_func("/vmstate/describe", test_describe);
-    g_test_add_func("/vmstate/x86-cpu-state", test_x86_cpu_state);
+    g_test_add_func("/vmstate/x86-cpu/roundtrip", test_x86_cpu_roundtrip);
+    g_test_add_func("/vmstate/x86-cpu/bounds", test_x86_cpu_bounds);
+    g_test_add_func("/vmstate/x86-cpu/post-load-checks",
+                    test_x86_cpu_post_load_checks);
     return g_test_run();
 }
