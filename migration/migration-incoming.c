@@ -26,6 +26,7 @@
 #include "qapi/qapi-events.h"
 #include "system/runstate.h"
 #include "util/main-loop.h"
+#include "util/yank.h"
 #include "trace.h"
 
 typedef struct MigrationIncoming {
@@ -181,6 +182,11 @@ static void incoming_complete(MigrationIncoming *mis)
     incoming_set_status(mis, MIGRATION_STATUS_COMPLETED);
 }
 
+static void incoming_yank_fn(void *opaque)
+{
+    migration_incoming_yank();
+}
+
 static void *incoming_thread(void *opaque)
 {
     MigrationIncoming *mis = opaque;
@@ -226,6 +232,9 @@ static void *incoming_thread(void *opaque)
     mis->from_src = NULL;
     migration_channel_close(&mis->ch);
     g_mutex_unlock(&mis->lock);
+    yank_unregister_function(YANK_KIND_MIGRATION, NULL, incoming_yank_fn,
+                             mis);
+    yank_unregister_instance(YANK_KIND_MIGRATION, NULL);
     mis->rp_fd = -1;
     bql_unlock();
     return NULL;
@@ -236,6 +245,14 @@ static void incoming_accept(MigrationChannel *ch, void *opaque)
 {
     MigrationIncoming *mis = opaque;
 
+    /* The yank instance lives exactly as long as mis->from_src. */
+    if (!yank_register_instance(YANK_KIND_MIGRATION, NULL, &mis->error)) {
+        migration_channel_close(ch);
+        incoming_set_status(mis, MIGRATION_STATUS_FAILED);
+        main_loop_schedule_bh(incoming_fail_bh, mis);
+        return;
+    }
+    yank_register_function(YANK_KIND_MIGRATION, NULL, incoming_yank_fn, mis);
     g_mutex_lock(&mis->lock);
     mis->ch = *ch;
     mis->from_src = qemu_file_new_fd_input(ch->fd, true);

@@ -70,6 +70,16 @@ typedef struct ChardevClass {
                             Error **errp);
     void (*detach_frontend)(Chardev *chr, void *fe_opaque);
     void (*close)(Chardev *chr);
+    /*
+     * Optional, for backends with a network peer: shut the connection
+     * down now (shutdown(2), no close) so that blocked I/O fails, as if
+     * the peer had gone. Runs on any thread, possibly a monitor's I/O
+     * thread without the BQL, under the yank registry's lock: take only
+     * the backend's own lock, never block (include/util/yank.h). A
+     * backend that has it is a yank instance (chardev, id) from creation
+     * to close.
+     */
+    void (*yank)(Chardev *chr);
 } ChardevClass;
 
 struct Chardev {

@@ -829,8 +829,7 @@ static void test_not_active(void)
                  "connection is open",
                  "{'execute': 'yank', 'arguments': {'instances': "
                  "[{'type': 'migration'}]}}");
-    assert_error(s, "Instance 'chardev' 'char0' not found (Tandem yanks "
-                 "only migration connections)",
+    assert_error(s, "Instance 'chardev' 'char0' not found",
                  "{'execute': 'yank', 'arguments': {'instances': "
                  "[{'type': 'chardev', 'id': 'char0'}]}}");
     ok(s, "{'execute': 'yank', 'arguments': {'instances': []}}");
