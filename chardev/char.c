@@ -220,6 +220,7 @@ Chardev *chardev_new_legacy(const char *id, const char *spec, Error **errp)
     const char *backend = spec;
 
     if (!strcmp(spec, "none")) {
+        error_setg(errp, "'%s' is not a usable chardev", spec);
         return NULL;
     }
     if (g_str_has_prefix(spec, "chardev:")) {

@@ -324,6 +324,7 @@ static uint64_t place_initrd(const E820Table *t, uint64_t size,
 static bool write_long_mode_tables(GuestMemory *mem, X86BootState *boot,
                                    Error **errp)
 {
+    ERRP_GUARD();
     uint64_t gdt[4] = { 0, 0, GDT_CODE64, GDT_DATA };
     g_autofree uint64_t *pt = g_new0(uint64_t, LB_PGTABLE_PAGES * 512);
     uint64_t pml4 = LB_PGTABLE;
@@ -370,6 +371,7 @@ static bool write_long_mode_tables(GuestMemory *mem, X86BootState *boot,
 bool linux_boot_load(const X86BootInput *in, const uint8_t *image,
                      size_t size, X86BootState *boot, Error **errp)
 {
+    ERRP_GUARD();
     GuestMemory *mem = in->mem;
     const E820Table *e820 = in->e820;
     g_autofree BootParams *bp = g_new0(BootParams, 1);

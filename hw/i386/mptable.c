@@ -193,6 +193,7 @@ static void add_intr(uint8_t **p, uint16_t *count, uint8_t entry_type,
 
 bool mptable_write(GuestMemory *mem, unsigned smp_cpus, Error **errp)
 {
+    ERRP_GUARD();
     g_autofree uint8_t *buf = NULL;
     MPFloatingPointer *mpf;
     MPConfigHeader *hdr;
