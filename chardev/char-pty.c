@@ -85,66 +85,86 @@ static void pty_set_connected_locked(PtyChardev *p, bool connected)
 static gboolean pty_timer_cb(gpointer opaque)
 {
     PtyChardev *p = opaque;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&p->lock);
 
-    g_mutex_lock(&p->lock);
     if (p->timer_src != g_main_current_source()) {
-        g_mutex_unlock(&p->lock);
         return G_SOURCE_REMOVE;
     }
     if (!pty_slave_open(p)) {
-        g_mutex_unlock(&p->lock);
         return G_SOURCE_CONTINUE;
     }
     /* Drops timer_src, this source. */
     pty_set_connected_locked(p, true);
-    g_mutex_unlock(&p->lock);
     return G_SOURCE_REMOVE;
+}
+
+/* What the watch does after pty_io_read(), with the lock dropped. */
+typedef enum PtyIoResult {
+    PTY_IO_REMOVE,              /* this watch is done (stale, or no room) */
+    PTY_IO_CONTINUE,            /* nothing to do now: keep watching */
+    PTY_IO_DELIVER,             /* bytes to hand to the frontend */
+    PTY_IO_CLOSED,              /* the slave's last user left: send CLOSED */
+} PtyIoResult;
+
+/*
+ * The locked half of pty_io_cb: reads up to room bytes into buf (*len)
+ * or notices the hang-up. room was asked of the frontend beforehand,
+ * since frontend callbacks never run under p->lock.
+ */
+static PtyIoResult pty_io_read(PtyChardev *p, GIOCondition cond,
+                               size_t room, uint8_t *buf, size_t *len)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&p->lock);
+
+    if (p->io_src != g_main_current_source()) {
+        return PTY_IO_REMOVE;
+    }
+    if (!room && !(cond & (G_IO_HUP | G_IO_ERR))) {
+        pty_rearm_locked(p, p->watch_ctx, false);
+        return PTY_IO_REMOVE;
+    }
+    if (room) {
+        ssize_t n = read(p->fd, buf, room);
+
+        if (n > 0) {
+            *len = n;
+            return PTY_IO_DELIVER;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            return PTY_IO_CONTINUE;
+        }
+    } else if (pty_slave_open(p)) {
+        /* An error condition with the slave still open: keep watching
+         * for hang-ups only, without spinning. */
+        return PTY_IO_CONTINUE;
+    }
+    /* EIO: the last slave user closed it. */
+    pty_set_connected_locked(p, false);
+    /* An OPENED never delivered means no CLOSED either. */
+    return chardev_cancel_opened(&p->parent) ? PTY_IO_REMOVE : PTY_IO_CLOSED;
 }
 
 static gboolean pty_io_cb(gint fd, GIOCondition cond, gpointer opaque)
 {
     PtyChardev *p = opaque;
     Chardev *chr = &p->parent;
-    size_t room = chardev_frontend_room(chr);
     uint8_t buf[4096];
-    ssize_t n = 0;
-    bool closed;
+    size_t room = MIN(chardev_frontend_room(chr), sizeof(buf));
+    size_t len = 0;
 
-    g_mutex_lock(&p->lock);
-    if (p->io_src != g_main_current_source()) {
-        g_mutex_unlock(&p->lock);
-        return G_SOURCE_REMOVE;
-    }
-    if (!room && !(cond & (G_IO_HUP | G_IO_ERR))) {
-        pty_rearm_locked(p, p->watch_ctx, false);
-        g_mutex_unlock(&p->lock);
-        return G_SOURCE_REMOVE;
-    }
-    if (room) {
-        n = read(p->fd, buf, MIN(room, sizeof(buf)));
-        if (n > 0) {
-            g_mutex_unlock(&p->lock);
-            chardev_deliver_input(chr, buf, n);
-            return G_SOURCE_CONTINUE;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            g_mutex_unlock(&p->lock);
-            return G_SOURCE_CONTINUE;
-        }
-    } else if (pty_slave_open(p)) {
-        /* An error condition with the slave still open: keep watching
-         * for hang-ups only, without spinning. */
-        g_mutex_unlock(&p->lock);
+    switch (pty_io_read(p, cond, room, buf, &len)) {
+    case PTY_IO_DELIVER:
+        chardev_deliver_input(chr, buf, len);
         return G_SOURCE_CONTINUE;
-    }
-    /* EIO: the last slave user closed it. */
-    pty_set_connected_locked(p, false);
-    closed = !chardev_cancel_opened(chr);
-    g_mutex_unlock(&p->lock);
-    if (closed) {
+    case PTY_IO_CONTINUE:
+        return G_SOURCE_CONTINUE;
+    case PTY_IO_CLOSED:
         chardev_send_event(chr, CHARDEV_EVENT_CLOSED);
+        return G_SOURCE_REMOVE;
+    case PTY_IO_REMOVE:
+    default:
+        return G_SOURCE_REMOVE;
     }
-    return G_SOURCE_REMOVE;
 }
 
 static bool pty_open(Chardev *chr, const KeyvalList *opts, Error **errp)
@@ -197,16 +217,14 @@ static bool pty_open(Chardev *chr, const KeyvalList *opts, Error **errp)
 static ssize_t pty_write(Chardev *chr, const uint8_t *buf, size_t len)
 {
     PtyChardev *p = (PtyChardev *)chr;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&p->lock);
     ssize_t n;
 
-    g_mutex_lock(&p->lock);
     /* The timer may not have noticed a new opener yet: ask the pty. */
     if (!chr->connected && !pty_slave_open(p)) {
-        g_mutex_unlock(&p->lock);
         return len;
     }
     n = chardev_io_write(p->fd, false, buf, len, &p->ws);
-    g_mutex_unlock(&p->lock);
     /* EIO: the slave went away; the watch or the timer will notice. */
     return n < 0 ? (ssize_t)len : n;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "chardev/char.h"
+#include "util/yank.h"
 #include "trace.h"
 
 static const ChardevClass *const chardev_classes[] = {
@@ -79,6 +80,23 @@ static bool chardev_check_options(const ChardevClass *cls,
     return true;
 }
 
+/* The Chardev's own fields, once the backend's state is gone. */
+static void chardev_free(Chardev *chr)
+{
+    g_mutex_clear(&chr->lock);
+    g_free(chr->id);
+    g_free(chr->label);
+    g_free(chr);
+}
+
+static void chardev_yank_fn(void *opaque)
+{
+    Chardev *chr = opaque;
+
+    trace_chardev_yank(chr->id);
+    chr->cls->yank(chr);
+}
+
 Chardev *chardev_new(const char *id, const char *backend,
                      const KeyvalList *opts, Error **errp)
 {
@@ -102,11 +120,19 @@ Chardev *chardev_new(const char *id, const char *backend,
     chr->id = g_strdup(id);
     g_mutex_init(&chr->lock);
     if (!cls->open(chr, opts, errp)) {
-        g_mutex_clear(&chr->lock);
-        g_free(chr->id);
-        g_free(chr->label);
-        g_free(chr);
+        chardev_free(chr);
         return NULL;
+    }
+    /* A yank instance exactly while it is in chardevs (ids are unique). */
+    if (cls->yank) {
+        if (!yank_register_instance(YANK_KIND_CHARDEV, id, errp)) {
+            if (cls->close) {
+                cls->close(chr);
+            }
+            chardev_free(chr);
+            return NULL;
+        }
+        yank_register_function(YANK_KIND_CHARDEV, id, chardev_yank_fn, chr);
     }
     if (!chr->label) {
         chr->label = g_strdup(cls->name);
@@ -194,6 +220,7 @@ Chardev *chardev_new_legacy(const char *id, const char *spec, Error **errp)
     const char *backend = spec;
 
     if (!strcmp(spec, "none")) {
+        error_setg(errp, "'%s' is not a usable chardev", spec);
         return NULL;
     }
     if (g_str_has_prefix(spec, "chardev:")) {
@@ -236,13 +263,16 @@ void chardev_close(Chardev *chr)
         g_ptr_array_remove(chardevs, chr);
     }
     chardev_cancel_opened(chr);
+    if (chr->cls->yank) {
+        /* Waits for a yank running on another thread to finish. */
+        yank_unregister_function(YANK_KIND_CHARDEV, chr->id, chardev_yank_fn,
+                                 chr);
+        yank_unregister_instance(YANK_KIND_CHARDEV, chr->id);
+    }
     if (chr->cls->close) {
         chr->cls->close(chr);
     }
-    g_mutex_clear(&chr->lock);
-    g_free(chr->id);
-    g_free(chr->label);
-    g_free(chr);
+    chardev_free(chr);
 }
 
 void chardev_foreach(void (*fn)(Chardev *chr, void *opaque), void *opaque)

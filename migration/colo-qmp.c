@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * COLO's QMP commands (x-colo-lost-heartbeat, query-colo-status, and
- * Tandem's query-colo-stats and x-colo-do-checkpoint) and yank, whose one
- * instance Tandem has is the migration's connections.
+ * Tandem's query-colo-stats and x-colo-do-checkpoint). yank, which COLO
+ * runbooks use on a hung peer, is monitor/qmp-yank.c.
  */
 #include "colo-internal.h"
 #include "migration-internal.h"
@@ -31,59 +31,4 @@ void qmp_x_colo_do_checkpoint(Error **errp)
         error_setg(errp, "x-colo-do-checkpoint: this VMM is not a COLO "
                    "primary (query-colo-status tells its mode)");
     }
-}
-
-/* ---- yank ---- */
-
-static bool yank_migration_exists(void)
-{
-    return migration_has_connection() || migration_incoming_has_connection();
-}
-
-void qmp_yank(YankInstanceList *instances, Error **errp)
-{
-    /* All must exist before anything is yanked. */
-    for (YankInstanceList *l = instances; l; l = l->next) {
-        switch (l->value->type) {
-        case YANK_INSTANCE_TYPE_MIGRATION:
-            if (!yank_migration_exists()) {
-                error_setg(errp, "Instance 'migration' not found: no "
-                           "migration connection is open");
-                return;
-            }
-            break;
-        case YANK_INSTANCE_TYPE_CHARDEV:
-            error_setg(errp, "Instance 'chardev' '%s' not found (Tandem "
-                       "yanks only migration connections)",
-                       l->value->u.chardev.id);
-            return;
-        case YANK_INSTANCE_TYPE_BLOCK_NODE:
-            error_setg(errp, "Instance 'block-node' '%s' not found (Tandem "
-                       "yanks only migration connections)",
-                       l->value->u.block_node.node_name);
-            return;
-        default:
-            error_setg(errp, "unknown yank instance type");
-            return;
-        }
-    }
-    for (YankInstanceList *l = instances; l; l = l->next) {
-        if (l->value->type == YANK_INSTANCE_TYPE_MIGRATION) {
-            migration_yank();
-            migration_incoming_yank();
-        }
-    }
-}
-
-YankInstanceList *qmp_query_yank(Error **errp)
-{
-    YankInstanceList *l;
-
-    if (!yank_migration_exists()) {
-        return NULL;
-    }
-    l = g_new0(YankInstanceList, 1);
-    l->value = g_new0(YankInstance, 1);
-    l->value->type = YANK_INSTANCE_TYPE_MIGRATION;
-    return l;
 }

@@ -27,6 +27,7 @@
 #include "qapi/qapi-events.h"
 #include "system/runstate.h"
 #include "util/main-loop.h"
+#include "util/yank.h"
 #include "trace.h"
 
 struct MigrationIncoming {
@@ -229,6 +230,11 @@ static void incoming_complete(MigrationIncoming *mis)
     incoming_set_status(mis, MIGRATION_STATUS_COMPLETED);
 }
 
+static void incoming_yank_fn(void *opaque)
+{
+    migration_incoming_cut(opaque);
+}
+
 static void *incoming_thread(void *opaque)
 {
     MigrationIncoming *mis = opaque;
@@ -277,6 +283,9 @@ static void *incoming_thread(void *opaque)
     mis->from_src = NULL;
     migration_channel_close(&mis->ch);
     g_mutex_unlock(&mis->lock);
+    yank_unregister_function(YANK_KIND_MIGRATION, NULL, incoming_yank_fn,
+                             mis);
+    yank_unregister_instance(YANK_KIND_MIGRATION, NULL);
     mis->rp_fd = -1;
     bql_unlock();
     return NULL;
@@ -287,6 +296,14 @@ static void incoming_accept(MigrationChannel *ch, void *opaque)
 {
     MigrationIncoming *mis = opaque;
 
+    /* The yank instance lives exactly as long as mis->from_src. */
+    if (!yank_register_instance(YANK_KIND_MIGRATION, NULL, &mis->error)) {
+        migration_channel_close(ch);
+        incoming_set_status(mis, MIGRATION_STATUS_FAILED);
+        main_loop_schedule_bh(migration_incoming_exit_on_failure, mis);
+        return;
+    }
+    yank_register_function(YANK_KIND_MIGRATION, NULL, incoming_yank_fn, mis);
     g_mutex_lock(&mis->lock);
     mis->ch = *ch;
     mis->from_src = qemu_file_new_fd_input(ch->fd, true);
@@ -420,19 +437,6 @@ bool migration_incoming_info(MigrationIncoming *mis, MigrationInfo *info)
 void migration_incoming_colo_started(MigrationIncoming *mis)
 {
     incoming_set_status(mis, MIGRATION_STATUS_COLO);
-}
-
-bool migration_incoming_has_connection(void)
-{
-    MigrationIncoming *mis = migration_current()->incoming;
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mis->lock);
-
-    return mis->from_src != NULL;
-}
-
-void migration_incoming_yank(void)
-{
-    migration_incoming_cut(migration_current()->incoming);
 }
 
 void migration_incoming_cut(MigrationIncoming *mis)

@@ -208,10 +208,6 @@ void migration_rp_poll(MigrationState *s);
  * attempt's late pong arrived or deadline_us (monotonic) passed. */
 void migration_rp_wait_late_pong(MigrationState *s, int64_t deadline_us);
 
-/* yank: the process's (migration_current()) outgoing connection is open;
- * shut it down (any thread). */
-bool migration_has_connection(void);
-void migration_yank(void);
 /* Shuts s's outgoing connection down, if open; the status is left alone
  * (the thread fails, or a COLO primary fails over). Any thread. */
 void migration_cut(MigrationState *s);
@@ -228,8 +224,5 @@ bool migration_incoming_info(MigrationIncoming *mis, MigrationInfo *info);
 void migration_incoming_colo_started(MigrationIncoming *mis);
 /* Shuts the incoming connection down, if open (any thread). */
 void migration_incoming_cut(MigrationIncoming *mis);
-/* yank: the same on the process's object (migration_current()). */
-bool migration_incoming_has_connection(void);
-void migration_incoming_yank(void);
 
 #endif

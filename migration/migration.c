@@ -29,6 +29,7 @@
 #include "qapi/qapi-events.h"
 #include "system/runstate.h"
 #include "util/main-loop.h"
+#include "util/yank.h"
 #include "trace.h"
 
 /* Bandwidth is measured over windows of at least this long. */
@@ -171,6 +172,11 @@ MigrationStats *migration_ram_stats(MigrationState *s,
 
 /* ---- the thread's steps ---- */
 
+static void migration_yank_fn(void *opaque)
+{
+    migration_cut(opaque);
+}
+
 static bool migration_open(MigrationState *s, Error **errp)
 {
     MigrationChannel ch;
@@ -178,6 +184,12 @@ static bool migration_open(MigrationState *s, Error **errp)
     if (!migration_channel_connect(s->uri, &s->cancel, &ch, errp)) {
         return false;
     }
+    /* The yank instance lives exactly as long as s->to_dst. */
+    if (!yank_register_instance(YANK_KIND_MIGRATION, NULL, errp)) {
+        migration_channel_close(&ch);
+        return false;
+    }
+    yank_register_function(YANK_KIND_MIGRATION, NULL, migration_yank_fn, s);
     g_mutex_lock(&s->lock);
     s->ch = ch;
     s->to_dst = qemu_file_new_fd_output(ch.fd, true);
@@ -411,6 +423,9 @@ static void migration_finish(MigrationState *s, bool ok, Error *err)
     s->to_dst = NULL;
     g_mutex_unlock(&s->lock);
     if (f) {
+        yank_unregister_function(YANK_KIND_MIGRATION, NULL,
+                                 migration_yank_fn, s);
+        yank_unregister_instance(YANK_KIND_MIGRATION, NULL);
         qemu_fclose(f);
     }
     migration_channel_close(&s->ch);
@@ -568,21 +583,6 @@ void qmp_migrate_cancel(Error **errp)
         qemu_file_shutdown(s->to_dst);
     }
     migration_channel_shutdown(&s->ch);
-}
-
-bool migration_has_connection(void)
-{
-    MigrationState *s = migration_current();
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
-
-    return s->to_dst != NULL;
-}
-
-/* yank: the peer is gone as far as we care; the thread fails (or, in
- * COLO, fails over). Unlike migrate_cancel the status is left alone. */
-void migration_yank(void)
-{
-    migration_cut(migration_current());
 }
 
 void migration_cut(MigrationState *s)

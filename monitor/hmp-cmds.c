@@ -11,15 +11,6 @@
 #include "qapi/qapi-commands.h"
 #include "system/runstate.h"
 
-/* Prints "Error: ..." for a failed QMP call, as HMP does; frees err. */
-static void hmp_handle_error(HmpContext *hmp, Error *err)
-{
-    if (err) {
-        hmp_printf(hmp, "Error: %s\n", error_get_pretty(err));
-        error_free(err);
-    }
-}
-
 static void hmp_help(HmpContext *hmp, const char *args)
 {
     for (size_t i = 0; i < hmp_commands_count; i++) {

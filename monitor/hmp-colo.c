@@ -14,10 +14,7 @@ void hmp_x_colo_lost_heartbeat(HmpContext *hmp, const char *args)
     Error *err = NULL;
 
     qmp_x_colo_lost_heartbeat(&err);
-    if (err) {
-        hmp_printf(hmp, "Error: %s\n", error_get_pretty(err));
-        error_free(err);
-    }
+    hmp_handle_error(hmp, err);
 }
 
 /* Pauses are counted in microseconds and shown in milliseconds. */

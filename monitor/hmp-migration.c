@@ -11,14 +11,6 @@
 #include "monitor-internal.h"
 #include "qapi/qapi-commands.h"
 
-static void hmp_mig_error(HmpContext *hmp, Error *err)
-{
-    if (err) {
-        hmp_printf(hmp, "Error: %s\n", error_get_pretty(err));
-        error_free(err);
-    }
-}
-
 /* migrate [-d] URI */
 void hmp_migrate(HmpContext *hmp, const char *args)
 {
@@ -38,7 +30,7 @@ void hmp_migrate(HmpContext *hmp, const char *args)
         return;
     }
     qmp_migrate(args, false, false, &err);
-    hmp_mig_error(hmp, err);
+    hmp_handle_error(hmp, err);
 }
 
 void hmp_migrate_cancel(HmpContext *hmp, const char *args)
@@ -51,7 +43,7 @@ void hmp_migrate_incoming(HmpContext *hmp, const char *args)
     Error *err = NULL;
 
     qmp_migrate_incoming(args, &err);
-    hmp_mig_error(hmp, err);
+    hmp_handle_error(hmp, err);
 }
 
 void hmp_migrate_set_capability(HmpContext *hmp, const char *args)
@@ -73,7 +65,7 @@ void hmp_migrate_set_capability(HmpContext *hmp, const char *args)
     }
     st.state = !strcmp(w[1], "on");
     qmp_migrate_set_capabilities(&l, &err);
-    hmp_mig_error(hmp, err);
+    hmp_handle_error(hmp, err);
 }
 
 /* Sizes accept k/M/G suffixes for max-bandwidth, as in QEMU. */
@@ -127,7 +119,7 @@ void hmp_migrate_set_parameter(HmpContext *hmp, const char *args)
         return;
     }
     qmp_migrate_set_parameters(&p, &err);
-    hmp_mig_error(hmp, err);
+    hmp_handle_error(hmp, err);
 }
 
 void hmp_info_migrate(HmpContext *hmp, const char *args)

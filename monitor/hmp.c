@@ -35,6 +35,14 @@ void hmp_printf(HmpContext *hmp, const char *fmt, ...)
     va_end(ap);
 }
 
+void hmp_handle_error(HmpContext *hmp, Error *err)
+{
+    if (err) {
+        hmp_printf(hmp, "Error: %s\n", error_get_pretty(err));
+        error_free(err);
+    }
+}
+
 /* "\n" -> "\r\n" (a "\r\n" already there stays as is). */
 static char *hmp_crlf(const char *text)
 {

@@ -29,6 +29,9 @@ typedef struct HmpContext {
     GString *out;
 } HmpContext;
 void hmp_printf(HmpContext *hmp, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* After a QMP call from an HMP command: prints "Error: ..." as QEMU's HMP
+ * does when err is set, and frees it. The one HMP error printer. */
+void hmp_handle_error(HmpContext *hmp, Error *err);
 /* Runs one line; returns false with errp set for an unknown command. */
 bool hmp_execute_line(HmpContext *hmp, const char *line, Error **errp);
 

@@ -162,17 +162,12 @@ bool monitor_parse_legacy(const char *dev, bool qmp, bool pretty,
     static unsigned counter;
     g_autofree char *id = g_strdup_printf("compat_monitor%u", counter++);
     Chardev *chr;
-    Error *local_err = NULL;
 
     if (!strcmp(dev, "none")) {
         return true;
     }
-    chr = chardev_new_legacy(id, dev, &local_err);
+    chr = chardev_new_legacy(id, dev, errp);
     if (!chr) {
-        if (!local_err) {
-            error_setg(&local_err, "'%s' gives no character device", dev);
-        }
-        error_propagate(errp, local_err);
         return false;
     }
     return qmp ? monitor_new_qmp(chr, pretty, errp)

@@ -92,6 +92,7 @@ static const char *const prop_type_names[] = {
 static bool object_set_prop(Object *obj, const ObjectProperty *p,
                             json_object *jv, const char *text, Error **errp)
 {
+    ERRP_GUARD();
     void *field = (uint8_t *)obj + p->offset;
     uint64_t u;
 

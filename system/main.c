@@ -51,6 +51,7 @@ static void main_reset_machine(void *opaque)
 
 static bool main_setup_trace(SystemConfig *cfg, Error **errp)
 {
+    ERRP_GUARD();
     if (cfg->log_file && !trace_set_log_file(cfg->log_file, errp)) {
         return false;
     }
@@ -67,6 +68,7 @@ static bool main_setup_trace(SystemConfig *cfg, Error **errp)
 /* -chardev, before -serial chardev:ID and the machine look them up. */
 static bool main_setup_monitors(SystemConfig *cfg, Error **errp)
 {
+    ERRP_GUARD();
     monitor_init_globals();
     monitor_register_events();
     for (guint i = 0; i < cfg->monitor_opts->len; i++) {
@@ -100,6 +102,7 @@ static bool main_setup_monitors(SystemConfig *cfg, Error **errp)
 
 static bool main_setup_objects(SystemConfig *cfg, Error **errp)
 {
+    ERRP_GUARD();
     for (guint i = 0; i < cfg->object_opts->len; i++) {
         const char *arg = g_ptr_array_index(cfg->object_opts, i);
         if (!object_create_cmdline(arg, errp)) {
@@ -112,6 +115,7 @@ static bool main_setup_objects(SystemConfig *cfg, Error **errp)
 
 static bool main_setup_chardevs(SystemConfig *cfg, Error **errp)
 {
+    ERRP_GUARD();
     for (guint i = 0; i < cfg->chardev_opts->len; i++) {
         const char *arg = g_ptr_array_index(cfg->chardev_opts, i);
         if (!chardev_new_from_opts(arg, errp)) {
@@ -144,6 +148,7 @@ static Chardev *main_new_mux_serial(const char *id, const char *dev,
 /* -serial, with QEMU's defaults: mon:stdio under -nographic, else none. */
 static bool main_setup_serial(SystemConfig *cfg, Error **errp)
 {
+    ERRP_GUARD();
     unsigned n = cfg->nr_serial;
 
     if (!n && !cfg->nodefaults) {
@@ -152,26 +157,25 @@ static bool main_setup_serial(SystemConfig *cfg, Error **errp)
     }
     for (unsigned i = 0; i < n; i++) {
         g_autofree char *id = g_strdup_printf("serial%u", i);
-        Error *local_err = NULL;
-
         const char *spec = cfg->serial_specs[i];
 
         if (cfg->daemonize && strstr(spec, "stdio")) {
             error_setg(errp, "-serial stdio cannot be used with -daemonize");
             return false;
         }
+        if (!strcmp(spec, "none")) {
+            continue;           /* no port at this index, as in QEMU */
+        }
         if (g_str_has_prefix(spec, "mon:")) {
-            cfg->machine.serial[i] = main_new_mux_serial(id, spec + 4,
-                                                         &local_err);
+            cfg->machine.serial[i] = main_new_mux_serial(id, spec + 4, errp);
             if (cfg->machine.serial[i]) {
                 g_ptr_array_add(cfg->mux_monitors, cfg->machine.serial[i]);
             }
         } else {
-            cfg->machine.serial[i] = chardev_new_legacy(id, spec, &local_err);
+            cfg->machine.serial[i] = chardev_new_legacy(id, spec, errp);
         }
-        if (local_err) {
-            error_propagate(errp, local_err);
-            error_prepend(errp, "-serial %s: ", cfg->serial_specs[i]);
+        if (!cfg->machine.serial[i]) {
+            error_prepend(errp, "-serial %s: ", spec);
             return false;
         }
     }

@@ -153,6 +153,7 @@ static PCMachine *qtest_machine(const QtestCommand *cmd, Error **errp)
 static bool qtest_check_ram(const QtestCommand *cmd, PCMachine *pcms,
                             uint64_t addr, uint64_t size, Error **errp)
 {
+    ERRP_GUARD();
     if (!guest_memory_check_range(&pcms->mem, addr, size, errp)) {
         error_prepend(errp, "%s: ", cmd->name);
         return false;
@@ -599,7 +600,6 @@ static FILE *qtest_open_log(const char *path, Error **errp)
 bool qtest_server_init(const char *spec, const char *logfile, Error **errp)
 {
     QtestServer *s;
-    Error *local_err = NULL;
     ChardevFrontend fe = {
         .can_receive = qtest_can_receive,
         .receive = qtest_receive,
@@ -616,12 +616,8 @@ bool qtest_server_init(const char *spec, const char *logfile, Error **errp)
             goto fail;
         }
     }
-    s->chr = chardev_new_legacy("qtest", spec, &local_err);
+    s->chr = chardev_new_legacy("qtest", spec, errp);
     if (!s->chr) {
-        if (!local_err) {
-            error_setg(&local_err, "'%s' is not a usable chardev", spec);
-        }
-        error_propagate(errp, local_err);
         goto fail;
     }
     fe.opaque = s;

@@ -529,13 +529,14 @@ void vl_config_free(SystemConfig *cfg)
 
 bool vl_parse_args(int argc, char **argv, SystemConfig *cfg, Error **errp)
 {
+    ERRP_GUARD();
+
     vl_config_init(cfg);
     for (int i = 1; i < argc; i++) {
         const char *word = argv[i];
         const char *name = word;
         const VlOption *opt;
         const char *arg = NULL;
-        Error *local_err = NULL;
 
         if (name[0] != '-' || !name[1]) {
             error_setg(errp, "%s: disk images are not supported as a bare "
@@ -555,8 +556,7 @@ bool vl_parse_args(int argc, char **argv, SystemConfig *cfg, Error **errp)
             }
             arg = argv[++i];
         }
-        if (!opt->fn(cfg, arg, &local_err)) {
-            error_propagate(errp, local_err);
+        if (!opt->fn(cfg, arg, errp)) {
             error_prepend(errp, "%s%s%s: ", word, arg ? " " : "", arg ?: "");
             return false;
         }

@@ -73,9 +73,10 @@ static bool kvm_irqchip_pre_save(void *opaque, Error **errp)
 
 static bool kvm_irqchip_post_load(void *opaque, int version_id, Error **errp)
 {
+    ERRP_GUARD();
     KvmIrqchipMigration *m = opaque;
     KvmIrqchipState before;
-    Error *rollback_err = NULL;
+    g_autoptr(Error) rollback_err = NULL;
 
     if (!kvm_irqchip_get_state(m->kvm, &before, errp)) {
         return false;
@@ -86,7 +87,6 @@ static bool kvm_irqchip_post_load(void *opaque, int version_id, Error **errp)
     if (!kvm_irqchip_put_state(m->kvm, &before, &rollback_err)) {
         error_prepend(errp, "(and restoring the previous state failed: %s) ",
                       error_get_pretty(rollback_err));
-        error_free(rollback_err);
     }
     return false;
 }

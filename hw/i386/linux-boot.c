@@ -325,6 +325,7 @@ static uint64_t place_initrd(const E820Table *t, uint64_t size,
 static bool write_long_mode_tables(GuestMemory *mem, X86BootState *boot,
                                    Error **errp)
 {
+    ERRP_GUARD();
     uint64_t gdt[4] = { 0, 0, GDT_CODE64, GDT_DATA };
     g_autofree uint64_t *pt = g_new0(uint64_t, LB_PGTABLE_PAGES * 512);
     uint64_t pml4 = LB_PGTABLE;
@@ -467,6 +468,7 @@ static bool linux_read_setup_header(LinuxLoad *l, Error **errp)
 /* Places the protected-mode kernel and copies it into guest RAM. */
 static bool linux_load_kernel(LinuxLoad *l, Error **errp)
 {
+    ERRP_GUARD();
     const SetupHeader *h = &l->bp->hdr;
     uint64_t load_addr = choose_load_addr(h);
     uint64_t kernel_span = l->kernel_size;
@@ -511,6 +513,7 @@ static bool linux_load_kernel(LinuxLoad *l, Error **errp)
 /* Writes the command line where the zero page will point. */
 static bool linux_write_cmdline(LinuxLoad *l, Error **errp)
 {
+    ERRP_GUARD();
     const X86BootInput *in = l->in;
     size_t cmdline_len = strlen(in->cmdline);
     /* cmdline_size excludes the terminating NUL (boot.rst). */
@@ -535,6 +538,7 @@ static bool linux_write_cmdline(LinuxLoad *l, Error **errp)
 /* Reads the initrd, if any, and loads it as high as the kernel allows. */
 static bool linux_load_initrd(LinuxLoad *l, Error **errp)
 {
+    ERRP_GUARD();
     const X86BootInput *in = l->in;
     const SetupHeader *h = &l->bp->hdr;
     const LoaderImageSpec spec = {
@@ -586,6 +590,7 @@ static bool linux_load_initrd(LinuxLoad *l, Error **errp)
  */
 static bool linux_write_zero_page(LinuxLoad *l, Error **errp)
 {
+    ERRP_GUARD();
     const X86BootInput *in = l->in;
     const E820Table *e820 = in->e820;
     BootParams *bp = l->bp;

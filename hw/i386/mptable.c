@@ -293,6 +293,7 @@ static void mp_fill_floating_pointer(MPFloatingPointer *mpf)
 
 bool mptable_write(GuestMemory *mem, unsigned smp_cpus, Error **errp)
 {
+    ERRP_GUARD();
     g_autofree uint8_t *buf = NULL;
     MPFloatingPointer *mpf;
     MPConfigHeader *hdr;

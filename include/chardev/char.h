@@ -70,6 +70,16 @@ typedef struct ChardevClass {
                             Error **errp);
     void (*detach_frontend)(Chardev *chr, void *fe_opaque);
     void (*close)(Chardev *chr);
+    /*
+     * Optional, for backends with a network peer: shut the connection
+     * down now (shutdown(2), no close) so that blocked I/O fails, as if
+     * the peer had gone. Runs on any thread, possibly a monitor's I/O
+     * thread without the BQL, under the yank registry's lock: take only
+     * the backend's own lock, never block (include/util/yank.h). A
+     * backend that has it is a yank instance (chardev, id) from creation
+     * to close.
+     */
+    void (*yank)(Chardev *chr);
 } ChardevClass;
 
 struct Chardev {
@@ -94,8 +104,9 @@ Chardev *chardev_new(const char *id, const char *backend,
                      const KeyvalList *opts, Error **errp);
 /*
  * Creates a backend from the legacy -serial spelling: "stdio", "null",
- * "file:PATH", "none" (returns NULL, no error) or "chardev:ID" (an existing
- * one). id names a new backend ("serial0").
+ * "file:PATH" or "chardev:ID" (an existing one). id names a new backend
+ * ("serial0"). "none" means no backend at all: callers that accept it
+ * check for it first; here it is an error like any unknown spelling.
  */
 Chardev *chardev_new_legacy(const char *id, const char *spec, Error **errp);
 /*
@@ -104,8 +115,9 @@ Chardev *chardev_new_legacy(const char *id, const char *spec, Error **errp);
  *       [,nodelay=on|off][,reconnect-ms=N]
  *   unix:PATH[,server=on|off][,wait=on|off][,server][,nowait]
  *       [,reconnect-ms=N]
- *   pty, stdio, null, file:PATH, chardev:ID, none
- * "mon:..." is the monitor layer's business and is refused here.
+ *   pty, stdio, null, file:PATH, chardev:ID
+ * "mon:..." is the monitor layer's business and is refused here, and so
+ * is "none" (-serial none, -monitor none: the caller creates nothing).
  */
 
 /*

@@ -112,8 +112,9 @@ static bool x86_cpu_validate(X86CPUMigration *m, Error **errp)
 
 static bool x86_cpu_post_load(void *opaque, int version_id, Error **errp)
 {
+    ERRP_GUARD();
     X86CPUMigration *m = opaque;
-    Error *rollback_err = NULL;
+    g_autoptr(Error) rollback_err = NULL;
 
     if (!x86_cpu_validate(m, errp)) {
         return false;
@@ -130,7 +131,6 @@ static bool x86_cpu_post_load(void *opaque, int version_id, Error **errp)
     if (!x86_cpu_put_state(m->vcpu, m->host, &rollback_err)) {
         error_prepend(errp, "(and restoring the previous state failed: %s) ",
                       error_get_pretty(rollback_err));
-        error_free(rollback_err);
     }
     return false;
 }

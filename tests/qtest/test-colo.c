@@ -339,8 +339,7 @@ static void test_not_active(void)
                               "{'execute': 'yank', 'arguments': {'instances': "
                               "[{'type': 'migration'}]}}");
     qtest_qmp_assert_error_is(s, "GenericError",
-                              "Instance 'chardev' 'char0' not found (Tandem "
-                              "yanks only migration connections)",
+                              "Instance 'chardev' 'char0' not found",
                               "{'execute': 'yank', 'arguments': {'instances': "
                               "[{'type': 'chardev', 'id': 'char0'}]}}");
     qtest_qmp_ok(s, "{'execute': 'yank', 'arguments': {'instances': []}}");
