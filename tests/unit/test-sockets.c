@@ -648,7 +648,58 @@ static void test_migration_unix(void)
     g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
 }
 
-static G_GNUC_UNUSED void test_migration_uri_errors(void)
+/* fd: opens at once, on a dup of the fd it was given. */
+static void test_migration_fd(void)
+{
+    Accepted acc = { 0 };
+    SocketAddressList *addrs = NULL;
+    MigrationChannel src;
+    g_autofree char *listen_uri = NULL;
+    g_autofree char *connect_uri = NULL;
+    bool cancel = false;
+    int sv[2];
+    char c = 0;
+
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+    listen_uri = g_strdup_printf("fd:%d", sv[0]);
+    connect_uri = g_strdup_printf("fd:%d", sv[1]);
+    g_assert_true(migration_channel_listen(listen_uri, accepted, &acc,
+                                           &addrs, &error_abort));
+    g_assert_true(acc.called);
+    g_assert_null(addrs);
+    /* (sv[0] itself was closed; its number may be reused already.) */
+    g_assert_true(migration_channel_connect(connect_uri, &cancel, &src,
+                                            &error_abort));
+    g_assert_cmpint(src.fd, !=, sv[1]);                 /* a dup */
+    g_assert_cmpint(write(src.fd, "s", 1), ==, 1);
+    g_assert_cmpint(read(acc.ch.fd, &c, 1), ==, 1);
+    g_assert_cmpint(c, ==, 's');
+    close(src.fd);
+    migration_channel_close(&src);
+    close(acc.ch.fd);
+    migration_channel_close(&acc.ch);
+    close(sv[1]);
+}
+
+/* A unix: listener follows the socket layer's file rule. */
+static void test_migration_unix_file(void)
+{
+    g_autofree char *path = tmp_path("mig-regular");
+    g_autofree char *uri = g_strdup_printf("unix:%s", path);
+    SocketAddressList *addrs = NULL;
+    Accepted acc = { 0 };
+    Error *err = NULL;
+
+    g_assert_true(g_file_set_contents(path, "data", -1, NULL));
+    g_assert_false(migration_channel_listen(uri, accepted, &acc, &addrs,
+                                            &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "not a socket"));
+    error_free(err);
+    g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+    unlink(path);
+}
+
+static void test_migration_uri_errors(void)
 {
     Error *err = NULL;
 
@@ -697,6 +748,11 @@ int main(int argc, char **argv)
     g_test_add_func("/sockets/unix/file-refused", test_unix_file_refused);
     g_test_add_func("/sockets/migration/tcp", test_migration_tcp);
     g_test_add_func("/sockets/migration/unix", test_migration_unix);
+    g_test_add_func("/sockets/migration/fd", test_migration_fd);
+    g_test_add_func("/sockets/migration/unix-file-refused",
+                    test_migration_unix_file);
+    g_test_add_func("/sockets/migration/uri-errors",
+                    test_migration_uri_errors);
     ret = g_test_run();
     rmdir(tmpdir);
     g_free(tmpdir);
