@@ -557,10 +557,11 @@ static int socket_listen_any(bool v4, bool v6, uint16_t port, int backlog,
 
         fd = socket_bind_listen((struct sockaddr *)&in6, sizeof(in6), !v4,
                                 backlog, err);
-        if (fd >= 0 || !v4 || *err != EAFNOSUPPORT) {
+        if (fd >= 0 || !v4 ||
+            (*err != EAFNOSUPPORT && *err != EADDRNOTAVAIL)) {
             return fd;
         }
-        /* No IPv6 on this host: IPv4 alone is all there is. */
+        /* No IPv6 on this host (or it is disabled): IPv4 is all there is. */
     }
     struct sockaddr_in in = { .sin_family = AF_INET,
                               .sin_port = htons(port),

@@ -531,6 +531,29 @@ static void test_connect_timeout(void)
     close_fill(fill, lfd);
 }
 
+/* A UNIX listener whose backlog is full: the connect waits, then times out. */
+static void test_connect_timeout_unix(void)
+{
+    g_autofree char *path = tmp_path("full.sock");
+    g_autofree char *str = g_strdup_printf("unix:%s", path);
+    g_autoptr(SocketAddress) addr = socket_parse(str, &error_abort);
+    int lfd = socket_listen(addr, 0, &error_abort);
+    int first = socket_connect(addr, 0, NULL, &error_abort);
+    int64_t start = g_get_monotonic_time();
+    int64_t took_ms;
+    Error *err = NULL;
+
+    g_assert_cmpint(socket_connect(addr, 200, NULL, &err), ==, -1);
+    took_ms = (g_get_monotonic_time() - start) / 1000;
+    g_assert_nonnull(strstr(error_get_pretty(err), "timed out"));
+    g_assert_cmpint(took_ms, >=, 190);
+    g_assert_cmpint(took_ms, <, 3000);
+    error_free(err);
+    close(first);
+    close(lfd);
+    socket_unlink_unix(addr);
+}
+
 typedef struct CancelArgs {
     bool *flag;
     int delay_ms;
@@ -741,6 +764,8 @@ int main(int argc, char **argv)
     g_test_add_func("/sockets/inet/port-range", test_inet_port_range);
     g_test_add_func("/sockets/connect/errors", test_connect_errors);
     g_test_add_func("/sockets/connect/timeout", test_connect_timeout);
+    g_test_add_func("/sockets/connect/timeout-unix",
+                    test_connect_timeout_unix);
     g_test_add_func("/sockets/connect/cancel", test_connect_cancel);
     g_test_add_func("/sockets/unix/plain", test_unix);
     g_test_add_func("/sockets/unix/stale-removed", test_unix_stale_removed);
