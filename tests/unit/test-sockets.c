@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include <glib.h>
+#include "chardev/char.h"
 #include "util/main-loop.h"
 #include "util/sockets.h"
 #include "migration/migration-internal.h"
@@ -591,6 +592,71 @@ static void test_connect_cancel(void)
     close_fill(fill, lfd);
 }
 
+/* ---- the chardev follows the same rules ---- */
+
+static void test_chardev_unix_rules(void)
+{
+    g_autofree char *path = tmp_path("chr.sock");
+    g_autofree char *opts = g_strdup_printf("socket,id=%%s,path=%s,"
+                                            "server=on,wait=off", path);
+    g_autofree char *opts1 = NULL, *opts2 = NULL, *want = NULL;
+    g_autofree char *label = NULL;
+    struct sockaddr_un un = { .sun_family = AF_UNIX };
+    Chardev *chr;
+    Error *err = NULL;
+    int fd;
+
+    /* A regular file at the path is refused and left alone. */
+    opts1 = g_strdup_printf(opts, "s1");
+    g_assert_true(g_file_set_contents(path, "keep", -1, NULL));
+    g_assert_null(chardev_new_from_opts(opts1, &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "not a socket"));
+    g_assert_nonnull(strstr(error_get_pretty(err), path));
+    g_clear_pointer(&err, error_free);
+    g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+    unlink(path);
+
+    /* A stale socket is replaced. */
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    g_strlcpy(un.sun_path, path, sizeof(un.sun_path));
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&un, sizeof(un)), ==, 0);
+    close(fd);
+    chr = chardev_new_from_opts(opts1, &error_abort);
+    label = chardev_dup_label(chr);
+    want = g_strdup_printf("disconnected:unix:%s,server=on", path);
+    g_assert_cmpstr(label, ==, want);
+
+    /* A second server on the live socket is refused. */
+    opts2 = g_strdup_printf(opts, "s2");
+    g_assert_null(chardev_new_from_opts(opts2, &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "in use"));
+    error_free(err);
+
+    /* Closing the server removes its socket file. */
+    chardev_close(chr);
+    g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+}
+
+/* A bad port keeps the chardev's wording, in both spellings. */
+static void test_chardev_ports(void)
+{
+    Error *err = NULL;
+
+    g_assert_null(chardev_new_from_opts("socket,id=p1,host=127.0.0.1,"
+                                        "port=70000,server=on", &err));
+    g_assert_cmpstr(error_get_pretty(err), ==,
+                    "chardev: socket: invalid port '70000'");
+    g_clear_pointer(&err, error_free);
+    /* The legacy -serial spelling goes through socket_parse(). */
+    g_assert_null(chardev_new_legacy("p2", "tcp:127.0.0.1:70000,server=on,"
+                                     "wait=off", &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "invalid port '70000'"));
+    g_clear_pointer(&err, error_free);
+    g_assert_null(chardev_new_legacy("p3", "tcp:[::1,server=on", &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "[ADDRESS]:PORT"));
+    error_free(err);
+}
+
 /* ---- migration's channel: listen + connect, no guest ---- */
 
 typedef struct Accepted {
@@ -771,6 +837,8 @@ int main(int argc, char **argv)
     g_test_add_func("/sockets/unix/stale-removed", test_unix_stale_removed);
     g_test_add_func("/sockets/unix/live-refused", test_unix_live_refused);
     g_test_add_func("/sockets/unix/file-refused", test_unix_file_refused);
+    g_test_add_func("/sockets/chardev/unix-rules", test_chardev_unix_rules);
+    g_test_add_func("/sockets/chardev/ports", test_chardev_ports);
     g_test_add_func("/sockets/migration/tcp", test_migration_tcp);
     g_test_add_func("/sockets/migration/unix", test_migration_unix);
     g_test_add_func("/sockets/migration/fd", test_migration_fd);
