@@ -612,9 +612,7 @@ static bool socket_open_client(SocketChardev *s, int fd, Error **errp)
                             s->reconnect_ms ? NULL : errp);
         if (fd < 0) {
             if (!s->reconnect_ms) {
-                trace_chardev_socket_connect_failed(s->parent.id,
-                                                    s->addr_desc, 0);
-                return false;
+                return false;   /* socket_connect_failed traced why */
             }
             g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
             socket_schedule_reconnect_locked(s);
