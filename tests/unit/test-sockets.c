@@ -30,6 +30,14 @@ static char *tmp_path(const char *name)
     return g_build_filename(tmpdir, name, NULL);
 }
 
+/* unix:PATH, parsed. */
+static SocketAddress *unix_address(const char *path)
+{
+    g_autofree char *str = g_strdup_printf("unix:%s", path);
+
+    return socket_parse(str, &error_abort);
+}
+
 static void expect_parse_error(const char *str, const char *fragment)
 {
     Error *err = NULL;
@@ -387,8 +395,7 @@ static void test_connect_errors(void)
 static void test_unix(void)
 {
     g_autofree char *path = tmp_path("plain.sock");
-    g_autofree char *str = g_strdup_printf("unix:%s", path);
-    g_autoptr(SocketAddress) addr = socket_parse(str, &error_abort);
+    g_autoptr(SocketAddress) addr = unix_address(path);
     g_autoptr(SocketAddress) local = NULL;
     int lfd = socket_listen(addr, 4, &error_abort);
     int cfd = socket_connect(addr, 0, NULL, &error_abort);
@@ -408,8 +415,7 @@ static void test_unix(void)
 static void test_unix_stale_removed(void)
 {
     g_autofree char *path = tmp_path("stale.sock");
-    g_autofree char *str = g_strdup_printf("unix:%s", path);
-    g_autoptr(SocketAddress) addr = socket_parse(str, &error_abort);
+    g_autoptr(SocketAddress) addr = unix_address(path);
     struct sockaddr_un un = { .sun_family = AF_UNIX };
     int fd = socket(AF_UNIX, SOCK_STREAM, 0), lfd, cfd;
 
@@ -431,8 +437,7 @@ static void test_unix_stale_removed(void)
 static void test_unix_live_refused(void)
 {
     g_autofree char *path = tmp_path("live.sock");
-    g_autofree char *str = g_strdup_printf("unix:%s", path);
-    g_autoptr(SocketAddress) addr = socket_parse(str, &error_abort);
+    g_autoptr(SocketAddress) addr = unix_address(path);
     int lfd = socket_listen(addr, 4, &error_abort);
     Error *err = NULL;
     int cfd, probe;
@@ -458,8 +463,7 @@ static void test_unix_live_refused(void)
 static void test_unix_file_refused(void)
 {
     g_autofree char *path = tmp_path("regular");
-    g_autofree char *str = g_strdup_printf("unix:%s", path);
-    g_autoptr(SocketAddress) addr = socket_parse(str, &error_abort);
+    g_autoptr(SocketAddress) addr = unix_address(path);
     g_autofree char *contents = NULL;
     Error *err = NULL;
 
@@ -536,8 +540,7 @@ static void test_connect_timeout(void)
 static void test_connect_timeout_unix(void)
 {
     g_autofree char *path = tmp_path("full.sock");
-    g_autofree char *str = g_strdup_printf("unix:%s", path);
-    g_autoptr(SocketAddress) addr = socket_parse(str, &error_abort);
+    g_autoptr(SocketAddress) addr = unix_address(path);
     int lfd = socket_listen(addr, 0, &error_abort);
     int first = socket_connect(addr, 0, NULL, &error_abort);
     int64_t start = g_get_monotonic_time();
@@ -788,6 +791,28 @@ static void test_migration_unix_file(void)
     unlink(path);
 }
 
+/* migrate_cancel's flag ends a migration connect that hangs. */
+static void test_migration_connect_cancel(void)
+{
+    GPtrArray *fill = g_ptr_array_new();
+    int lfd = blackhole_listener(fill);
+    g_autoptr(SocketAddress) local = socket_local_address(lfd, &error_abort);
+    g_autofree char *uri = g_strdup_printf("tcp:127.0.0.1:%s",
+                                           local->u.inet.port);
+    bool cancel = false;
+    CancelArgs args = { .flag = &cancel, .delay_ms = 100 };
+    GThread *t = g_thread_new("cancel", cancel_thread, &args);
+    MigrationChannel ch;
+    Error *err = NULL;
+
+    g_assert_false(migration_channel_connect(uri, &cancel, &ch, &err));
+    g_thread_join(t);
+    g_assert_nonnull(strstr(error_get_pretty(err), "cancelled"));
+    g_assert_cmpint(ch.fd, ==, -1);
+    error_free(err);
+    close_fill(fill, lfd);
+}
+
 static void test_migration_uri_errors(void)
 {
     Error *err = NULL;
@@ -844,6 +869,8 @@ int main(int argc, char **argv)
     g_test_add_func("/sockets/migration/fd", test_migration_fd);
     g_test_add_func("/sockets/migration/unix-file-refused",
                     test_migration_unix_file);
+    g_test_add_func("/sockets/migration/connect-cancel",
+                    test_migration_connect_cancel);
     g_test_add_func("/sockets/migration/uri-errors",
                     test_migration_uri_errors);
     ret = g_test_run();
