@@ -25,29 +25,29 @@
  *    watch on the frontend's context then sees the hang-up and does the
  *    disconnect there, so CLOSED always comes from the frontend's thread.
  *  - TCP port=0 for a server binds an ephemeral port, shown in the label.
- *  - A UNIX server unlinks a stale socket file before binding and removes
- *    its socket file when closed.
+ *  - Addresses, ports, dual stack and stale UNIX socket files follow the
+ *    socket layer's rules (include/util/sockets.h): a UNIX server replaces
+ *    a socket file nobody listens on, refuses anything else at its path,
+ *    and removes its socket file when closed.
  *
  * Locking: s->lock guards the fds, the sources and the connection state.
+ * Every critical section is one scope (a GMutexLocker or a function named
+ * _locked called inside one); no function returns with the lock held.
  * Frontend callbacks are never called with it held (a frontend may write
  * from receive() or event()).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
+#include "util/sockets.h"
 #include "char-io.h"
 #include "trace.h"
 
-#define SOCKET_CONNECT_TIMEOUT_MS     5000  /* at creation */
+#define SOCKET_CREATE_CONNECT_MS      5000  /* at creation */
 #define SOCKET_RECONNECT_TRY_MS       1000  /* one reconnect attempt */
 
 typedef struct SocketChardev {
@@ -55,13 +55,12 @@ typedef struct SocketChardev {
     GMutex lock;
 
     /* Configuration. */
-    bool is_unix;
     bool is_server;
     bool nodelay;
-    bool ipv4, ipv6;
     bool from_fd;
-    char *path;                 /* unix */
-    char *host, *port;          /* tcp, as given */
+    SocketAddress *addr;        /* where to listen or connect; for fd=N of
+                                   a listening socket, what it is bound to;
+                                   NULL for fd=N of a connected one */
     char *addr_desc;            /* "unix:/p,server=on", "tcp:h:p,server=on" */
     uint64_t reconnect_ms;      /* clients; 0: no reconnect */
     bool unlink_on_close;
@@ -84,48 +83,43 @@ static gboolean socket_reconnect_cb(gpointer opaque);
 
 /* ---- addresses and labels ---- */
 
-static char *socket_format_inet(const struct sockaddr *sa, socklen_t len)
+static const char *socket_unix_path(SocketChardev *s)
 {
-    char host[NI_MAXHOST], serv[NI_MAXSERV];
-
-    if (getnameinfo(sa, len, host, sizeof(host), serv, sizeof(serv),
-                    NI_NUMERICHOST | NI_NUMERICSERV)) {
-        return g_strdup("?:?");
-    }
-    if (sa->sa_family == AF_INET6) {
-        return g_strdup_printf("[%s]:%s", host, serv);
-    }
-    return g_strdup_printf("%s:%s", host, serv);
+    return s->addr && s->addr->type == SOCKET_ADDRESS_TYPE_UNIX
+           ? s->addr->u.q_unix.path : NULL;
 }
 
 /* QEMU's filename of a connected socket. */
 static char *socket_connected_label(SocketChardev *s, int fd)
 {
-    struct sockaddr_storage local = { 0 }, peer = { 0 };
-    socklen_t llen = sizeof(local), plen = sizeof(peer);
     const char *listen = s->is_server ? ",server=on" : "";
+    g_autoptr(SocketAddress) local = socket_local_address(fd, NULL);
+    g_autoptr(SocketAddress) peer = NULL;
 
-    if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0) {
-        return g_strdup_printf("%s", s->addr_desc);
+    if (!local) {
+        return g_strdup(s->addr_desc);
     }
-    if (local.ss_family == AF_UNIX) {
-        const char *path = s->path;
-        struct sockaddr_un *un = (struct sockaddr_un *)&local;
+    if (local->type == SOCKET_ADDRESS_TYPE_UNIX) {
+        const char *path = socket_unix_path(s);
 
-        if (!path && !s->is_server &&
-            getpeername(fd, (struct sockaddr *)&peer, &plen) == 0) {
-            un = (struct sockaddr_un *)&peer;
+        if (!path && !s->is_server) {
+            peer = socket_peer_address(fd, NULL);
+            if (peer && peer->type == SOCKET_ADDRESS_TYPE_UNIX) {
+                path = peer->u.q_unix.path;
+            }
         }
-        if (!path) {
-            path = un->sun_path;
-        }
-        return g_strdup_printf("unix:%s%s", path, listen);
+        return g_strdup_printf("unix:%s%s", path ? path
+                                                 : local->u.q_unix.path,
+                               listen);
     }
-    if (getpeername(fd, (struct sockaddr *)&peer, &plen) < 0) {
-        return g_strdup_printf("%s", s->addr_desc);
+    peer = socket_peer_address(fd, NULL);
+    if (!peer || peer->type != SOCKET_ADDRESS_TYPE_INET) {
+        return g_strdup(s->addr_desc);
     }
-    g_autofree char *l = socket_format_inet((struct sockaddr *)&local, llen);
-    g_autofree char *p = socket_format_inet((struct sockaddr *)&peer, plen);
+    g_autofree char *l = socket_host_port_string(local->u.inet.host,
+                                                 local->u.inet.port);
+    g_autofree char *p = socket_host_port_string(peer->u.inet.host,
+                                                 peer->u.inet.port);
     return g_strdup_printf("tcp:%s%s <-> %s", l, listen, p);
 }
 
@@ -133,45 +127,6 @@ static void socket_set_disconnected_label(SocketChardev *s)
 {
     chardev_set_label(&s->parent,
                       g_strdup_printf("disconnected:%s", s->addr_desc));
-}
-
-static bool socket_unix_addr(const char *path, struct sockaddr_un *un,
-                             Error **errp)
-{
-    memset(un, 0, sizeof(*un));
-    un->sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(un->sun_path)) {
-        error_setg(errp, "UNIX socket path '%s' is too long (at most %zu "
-                   "bytes)", path, sizeof(un->sun_path) - 1);
-        return false;
-    }
-    strcpy(un->sun_path, path);
-    return true;
-}
-
-static struct addrinfo *socket_resolve(SocketChardev *s, Error **errp)
-{
-    struct addrinfo hints = { 0 }, *res = NULL;
-    const char *host = s->host;
-    int rc;
-
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_family = s->ipv4 && !s->ipv6 ? AF_INET :
-                      s->ipv6 && !s->ipv4 ? AF_INET6 : AF_UNSPEC;
-    hints.ai_flags = AI_NUMERICSERV;
-    if (s->is_server) {
-        hints.ai_flags |= AI_PASSIVE;
-        if (!*host) {
-            host = NULL;
-        }
-    }
-    rc = getaddrinfo(host, s->port, &hints, &res);
-    if (rc) {
-        error_setg(errp, "address resolution failed for %s:%s: %s",
-                   s->host, s->port, gai_strerror(rc));
-        return NULL;
-    }
-    return res;
 }
 
 /* ---- watches ---- */
@@ -224,17 +179,15 @@ static void socket_schedule_reconnect_locked(SocketChardev *s)
 static void socket_connected_locked(SocketChardev *s, int fd)
 {
     Chardev *chr = &s->parent;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
     char *label;
 
-    if (!s->is_unix || s->from_fd) {
+    if (s->nodelay && getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+        ss.ss_family != AF_UNIX) {
         int one = 1;
-        struct sockaddr_storage ss;
-        socklen_t len = sizeof(ss);
 
-        if (s->nodelay && getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
-            ss.ss_family != AF_UNIX) {
-            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        }
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -248,6 +201,13 @@ static void socket_connected_locked(SocketChardev *s, int fd)
     /* Assume room; the watch narrows itself to hang-ups if there is none. */
     socket_rearm_locked(s, socket_fe_context(s), chr->fe_attached);
     chardev_post_opened(chr);
+}
+
+static void socket_connected(SocketChardev *s, int fd)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+    socket_connected_locked(s, fd);
 }
 
 /*
@@ -275,152 +235,99 @@ static bool socket_disconnect_locked(SocketChardev *s, int err)
     return !chardev_cancel_opened(chr);
 }
 
-static gboolean socket_io_cb(gint fd, GIOCondition cond, gpointer opaque)
-{
-    SocketChardev *s = opaque;
-    Chardev *chr = &s->parent;
-    size_t room = chardev_frontend_room(chr);
-    uint8_t buf[4096];
-    ssize_t n = 0;
-    bool closed;
+/* What socket_io_cb does once the lock is dropped. */
+typedef enum SocketIoStep {
+    SOCKET_IO_STOP,         /* this watch is stale or was replaced */
+    SOCKET_IO_AGAIN,        /* nothing to read now: keep watching */
+    SOCKET_IO_DELIVER,      /* bytes for the frontend */
+    SOCKET_IO_CLOSED,       /* disconnected: send CLOSED */
+} SocketIoStep;
 
-    g_mutex_lock(&s->lock);
+/* The locked half of socket_io_cb: reads up to room bytes into buf. */
+static SocketIoStep socket_io_read(SocketChardev *s, GIOCondition cond,
+                                   size_t room, uint8_t *buf, size_t size,
+                                   ssize_t *n)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+    int err = 0;
+
     if (s->io_src != g_main_current_source()) {
-        g_mutex_unlock(&s->lock);
-        return G_SOURCE_REMOVE;
+        return SOCKET_IO_STOP;
     }
     if (!room && !(cond & (G_IO_HUP | G_IO_ERR))) {
         /* The frontend is full: only watch for hang-ups until it calls
          * chardev_accept_input(). */
         socket_rearm_locked(s, s->watch_ctx, false);
-        g_mutex_unlock(&s->lock);
-        return G_SOURCE_REMOVE;
+        return SOCKET_IO_STOP;
     }
     if (room && !s->broken) {
-        n = recv(s->fd, buf, MIN(room, sizeof(buf)), MSG_DONTWAIT);
-        if (n > 0) {
-            g_mutex_unlock(&s->lock);
-            chardev_deliver_input(chr, buf, n);
-            return G_SOURCE_CONTINUE;
+        *n = recv(s->fd, buf, MIN(room, size), MSG_DONTWAIT);
+        if (*n > 0) {
+            return SOCKET_IO_DELIVER;
         }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            g_mutex_unlock(&s->lock);
-            return G_SOURCE_CONTINUE;
+        if (*n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            return SOCKET_IO_AGAIN;
         }
+        err = *n < 0 ? errno : 0;
     }
-    closed = socket_disconnect_locked(s, room && !s->broken && n < 0 ? errno
-                                                                     : 0);
-    g_mutex_unlock(&s->lock);
-    if (closed) {
+    return socket_disconnect_locked(s, err) ? SOCKET_IO_CLOSED
+                                            : SOCKET_IO_STOP;
+}
+
+static gboolean socket_io_cb(gint fd, GIOCondition cond, gpointer opaque)
+{
+    SocketChardev *s = opaque;
+    Chardev *chr = &s->parent;
+    uint8_t buf[4096];
+    ssize_t n = 0;
+
+    switch (socket_io_read(s, cond, chardev_frontend_room(chr), buf,
+                           sizeof(buf), &n)) {
+    case SOCKET_IO_DELIVER:
+        chardev_deliver_input(chr, buf, n);
+        return G_SOURCE_CONTINUE;
+    case SOCKET_IO_AGAIN:
+        return G_SOURCE_CONTINUE;
+    case SOCKET_IO_CLOSED:
         chardev_send_event(chr, CHARDEV_EVENT_CLOSED);
+        return G_SOURCE_REMOVE;
+    case SOCKET_IO_STOP:
+    default:
+        return G_SOURCE_REMOVE;
     }
-    return G_SOURCE_REMOVE;
 }
 
 static gboolean socket_listen_cb(gint fd, GIOCondition cond, gpointer opaque)
 {
     SocketChardev *s = opaque;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
     int conn;
 
-    g_mutex_lock(&s->lock);
     if (s->listen_src != g_main_current_source() || s->fd >= 0) {
-        g_mutex_unlock(&s->lock);
         return G_SOURCE_REMOVE;
     }
     conn = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (conn < 0) {
-        g_mutex_unlock(&s->lock);
         return G_SOURCE_CONTINUE;
     }
     /* Drops listen_src (this source) while the client stays. */
     socket_connected_locked(s, conn);
-    g_mutex_unlock(&s->lock);
     return G_SOURCE_REMOVE;
 }
 
-/* ---- connecting ---- */
+/* ---- reconnecting ---- */
 
-/* Waits up to timeout_ms for a non-blocking connect; returns 0 or errno. */
-static int socket_finish_connect(int fd, int timeout_ms)
+/* Takes the reconnect timer if it is this source; false if stale. */
+static bool socket_take_reconnect_src(SocketChardev *s)
 {
-    struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-    int err = 0;
-    socklen_t len = sizeof(err);
-    int r;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
 
-    do {
-        r = poll(&pfd, 1, timeout_ms);
-    } while (r < 0 && errno == EINTR);
-    if (r == 0) {
-        return ETIMEDOUT;
+    if (s->reconnect_src != g_main_current_source()) {
+        return false;
     }
-    if (r < 0) {
-        return errno;
-    }
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
-        return errno;
-    }
-    return err;
-}
-
-static int socket_connect_one(const struct sockaddr *sa, socklen_t len,
-                              int timeout_ms, int *errp)
-{
-    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    0);
-    int err;
-
-    if (fd < 0) {
-        *errp = errno;
-        return -1;
-    }
-    if (connect(fd, sa, len) == 0) {
-        return fd;
-    }
-    err = errno;
-    if (err == EINPROGRESS) {
-        err = socket_finish_connect(fd, timeout_ms);
-        if (!err) {
-            return fd;
-        }
-    }
-    close(fd);
-    *errp = err;
-    return -1;
-}
-
-/* Connects to the configured address; returns the fd or -1 with errp. */
-static int socket_client_connect(SocketChardev *s, int timeout_ms,
-                                 Error **errp)
-{
-    int err = 0, fd = -1;
-
-    if (s->is_unix) {
-        struct sockaddr_un un;
-
-        if (!socket_unix_addr(s->path, &un, errp)) {
-            return -1;
-        }
-        fd = socket_connect_one((struct sockaddr *)&un, sizeof(un),
-                                timeout_ms, &err);
-    } else {
-        struct addrinfo *res = socket_resolve(s, errp);
-
-        if (!res) {
-            return -1;
-        }
-        for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-            fd = socket_connect_one(ai->ai_addr, ai->ai_addrlen, timeout_ms,
-                                    &err);
-        }
-        freeaddrinfo(res);
-    }
-    if (fd < 0) {
-        trace_chardev_socket_connect_failed(s->parent.id, s->addr_desc, err);
-        error_setg_errno(errp, err, "Failed to connect to '%s'",
-                         s->addr_desc);
-    }
-    return fd;
+    g_source_unref(s->reconnect_src);
+    s->reconnect_src = NULL;
+    return true;
 }
 
 static gboolean socket_reconnect_cb(gpointer opaque)
@@ -428,23 +335,17 @@ static gboolean socket_reconnect_cb(gpointer opaque)
     SocketChardev *s = opaque;
     int fd;
 
-    g_mutex_lock(&s->lock);
-    if (s->reconnect_src != g_main_current_source()) {
-        g_mutex_unlock(&s->lock);
+    if (!socket_take_reconnect_src(s)) {
         return G_SOURCE_REMOVE;
     }
-    g_source_unref(s->reconnect_src);
-    s->reconnect_src = NULL;
-    g_mutex_unlock(&s->lock);
-
     /*
      * Outside the lock: a writer must not wait for a slow connect. Only
      * the main loop thread (this one) connects, creates or closes, so
      * nobody else can connect meanwhile.
      */
-    fd = socket_client_connect(s, SOCKET_RECONNECT_TRY_MS, NULL);
+    fd = socket_connect(s->addr, SOCKET_RECONNECT_TRY_MS, NULL, NULL);
 
-    g_mutex_lock(&s->lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
     if (fd >= 0 && s->fd < 0) {
         socket_connected_locked(s, fd);
     } else {
@@ -453,92 +354,193 @@ static gboolean socket_reconnect_cb(gpointer opaque)
         }
         socket_schedule_reconnect_locked(s);
     }
-    g_mutex_unlock(&s->lock);
     return G_SOURCE_REMOVE;
 }
 
-/* ---- listening ---- */
+/* ---- opening, phase by phase ---- */
 
-static int socket_listen_unix(SocketChardev *s, Error **errp)
+/* The options that are not the address. */
+typedef struct SocketOpenOpts {
+    bool server, server_given;
+    bool wait;
+    uint64_t reconnect_ms;
+} SocketOpenOpts;
+
+/* Phase 1: server=, wait=/nowait, nodelay=, reconnect-ms=/reconnect=. */
+static bool socket_parse_flags(SocketChardev *s, const KeyvalList *opts,
+                               SocketOpenOpts *o, Error **errp)
 {
-    struct sockaddr_un un;
-    struct stat st;
-    int fd;
+    bool nowait;
+    uint64_t reconnect_s;
 
-    if (!socket_unix_addr(s->path, &un, errp)) {
-        return -1;
+    if (!keyval_get_bool(opts, "server", false, &o->server, errp) ||
+        !keyval_get_bool(opts, "nowait", false, &nowait, errp) ||
+        !keyval_get_bool(opts, "wait", !nowait, &o->wait, errp) ||
+        !keyval_get_bool(opts, "nodelay", false, &s->nodelay, errp) ||
+        !keyval_get_u64(opts, "reconnect-ms", 0, &o->reconnect_ms, errp) ||
+        !keyval_get_u64(opts, "reconnect", 0, &reconnect_s, errp)) {
+        return false;
     }
-    /* Replace a stale socket, but never clobber another kind of file. */
-    if (lstat(s->path, &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) {
-            error_setg(errp, "Failed to bind socket to %s: file exists and "
-                       "is not a socket", s->path);
-            return -1;
-        }
-        unlink(s->path);
+    o->server_given = keyval_get(opts, "server") != NULL;
+    if (keyval_get(opts, "wait") && keyval_get(opts, "nowait")) {
+        error_setg(errp, "chardev: socket: give wait= or nowait, not both");
+        return false;
     }
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        error_setg_errno(errp, errno, "Failed to create socket");
-        return -1;
+    if (reconnect_s && !o->reconnect_ms) {
+        o->reconnect_ms = reconnect_s * 1000;  /* QEMU's older reconnect=SECS */
     }
-    if (bind(fd, (struct sockaddr *)&un, sizeof(un)) < 0) {
-        error_setg_errno(errp, errno, "Failed to bind socket to %s", s->path);
-        close(fd);
-        return -1;
+    if (o->reconnect_ms > G_MAXUINT) {
+        error_setg(errp, "chardev: socket: reconnect-ms is too large");
+        return false;
     }
-    s->unlink_on_close = true;
-    if (listen(fd, 1) < 0) {
-        error_setg_errno(errp, errno, "Failed to listen on %s", s->path);
-        close(fd);
-        return -1;
-    }
-    return fd;
+    return true;
 }
 
-static int socket_listen_tcp(SocketChardev *s, Error **errp)
+/* fd=N: a stream socket; listening makes a server. */
+static bool socket_parse_fd(SocketChardev *s, const char *str, int *out,
+                            Error **errp)
 {
-    struct addrinfo *res = socket_resolve(s, errp);
-    int fd = -1, err = 0;
+    ERRP_GUARD();
+    SocketAddress fdaddr = { .type = SOCKET_ADDRESS_TYPE_FD,
+                             .u.fd.str = (char *)str };
+    int fd, type, acc;
+    socklen_t len = sizeof(type);
 
-    if (!res) {
-        return -1;
+    if (!socket_address_fd(&fdaddr, &fd, errp)) {
+        error_prepend(errp, "chardev: socket: ");
+        return false;
     }
-    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        int one = 1;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) {
+        error_setg_errno(errp, errno, "chardev: socket: fd %d is not a "
+                         "usable socket", fd);
+        return false;
+    }
+    if (type != SOCK_STREAM) {
+        error_setg(errp, "chardev: socket: fd %d is not a stream socket", fd);
+        return false;
+    }
+    len = sizeof(acc);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) < 0) {
+        acc = 0;
+    }
+    s->is_server = acc != 0;
+    *out = fd;
+    return true;
+}
 
-        fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1) < 0) {
-            err = errno;
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
-        error_setg_errno(errp, err, "Failed to listen on %s:%s", s->host,
-                         s->port);
-        return -1;
-    }
-    /* port=0: show the port the kernel picked. */
-    if (!strcmp(s->port, "0")) {
-        struct sockaddr_storage ss;
-        socklen_t len = sizeof(ss);
-        char serv[NI_MAXSERV];
+/* ipv4=/ipv6= into inet, tri-state (given or not). */
+static bool socket_parse_families(const KeyvalList *opts,
+                                  InetSocketAddress *inet, Error **errp)
+{
+    inet->has_ipv4 = keyval_get(opts, "ipv4") != NULL;
+    inet->has_ipv6 = keyval_get(opts, "ipv6") != NULL;
+    return keyval_get_bool(opts, "ipv4", false, &inet->ipv4, errp) &&
+           keyval_get_bool(opts, "ipv6", false, &inet->ipv6, errp);
+}
 
-        if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
-            !getnameinfo((struct sockaddr *)&ss, len, NULL, 0, serv,
-                         sizeof(serv), NI_NUMERICSERV)) {
-            g_free(s->port);
-            s->port = g_strdup(serv);
+/*
+ * Phase 2: path=, host=/port= or fd=, into s->addr (checked by the
+ * socket layer) or *fd.
+ */
+static bool socket_parse_address(SocketChardev *s, const KeyvalList *opts,
+                                 const SocketOpenOpts *o, int *fd,
+                                 Error **errp)
+{
+    ERRP_GUARD();
+    const char *path = keyval_get(opts, "path");
+    const char *host = keyval_get(opts, "host");
+    const char *port = keyval_get(opts, "port");
+    const char *fdstr = keyval_get(opts, "fd");
+    g_autoptr(SocketAddress) addr = g_new0(SocketAddress, 1);
+
+    if (!!path + !!(host || port) + !!fdstr != 1) {
+        error_setg(errp, (path || host || port || fdstr)
+                   ? "chardev: socket: give exactly one of path=, "
+                     "host=/port= or fd="
+                   : "chardev: socket: no address given (path=, "
+                     "host=/port= or fd=)");
+        return false;
+    }
+    if (fdstr) {
+        if (!socket_parse_fd(s, fdstr, fd, errp)) {
+            return false;
+        }
+        s->from_fd = true;
+        if (o->server_given && o->server != s->is_server) {
+            error_setg(errp, "chardev: socket: fd %d is %s listening socket "
+                       "but server=%s", *fd, s->is_server ? "a" : "not a",
+                       o->server ? "on" : "off");
+            return false;
+        }
+        return true;
+    }
+    s->is_server = o->server;
+    if (path) {
+        if (!*path) {
+            error_setg(errp, "chardev: socket: empty path=");
+            return false;
+        }
+        addr->type = SOCKET_ADDRESS_TYPE_UNIX;
+        addr->u.q_unix.path = g_strdup(path);
+    } else {
+        if (!port || !*port) {
+            error_setg(errp, "chardev: socket: no port given (port=)");
+            return false;
+        }
+        if (!host && !s->is_server) {
+            host = "localhost";
+        }
+        addr->type = SOCKET_ADDRESS_TYPE_INET;
+        addr->u.inet.host = g_strdup(host ? host : "");
+        addr->u.inet.port = g_strdup(port);
+        if (!s->is_server && !*addr->u.inet.host) {
+            error_setg(errp, "chardev: socket: no host given (host=)");
+            return false;
+        }
+        if (!socket_parse_families(opts, &addr->u.inet, errp)) {
+            return false;
         }
     }
-    return fd;
+    if (!socket_address_check(addr, errp)) {
+        error_prepend(errp, "chardev: socket: ");
+        return false;
+    }
+    s->addr = g_steal_pointer(&addr);
+    return true;
+}
+
+/* Phase 3: the combinations that make no sense. */
+static bool socket_check_combination(SocketChardev *s, SocketOpenOpts *o,
+                                     Error **errp)
+{
+    if (s->is_server && o->reconnect_ms) {
+        error_setg(errp, "chardev: socket: 'reconnect-ms' option is "
+                   "incompatible with server=on");
+        return false;
+    }
+    if (s->from_fd && o->reconnect_ms) {
+        error_setg(errp, "chardev: socket: 'reconnect-ms' option is "
+                   "incompatible with fd=");
+        return false;
+    }
+    if (s->from_fd && !o->server_given) {
+        o->wait = false;        /* see the header comment */
+    }
+    s->reconnect_ms = o->reconnect_ms;
+    return true;
+}
+
+/* How the address reads in labels: QEMU's filename syntax. */
+static char *socket_describe(SocketChardev *s, int fd)
+{
+    const char *listen = s->is_server ? ",server=on" : "";
+    g_autofree char *addr = NULL;
+
+    if (!s->addr) {
+        return g_strdup_printf("fd:%d", fd);
+    }
+    addr = socket_address_to_string(s->addr);
+    return g_strdup_printf("%s%s", addr, listen);
 }
 
 /* Blocks until the first client connects (wait=on). */
@@ -557,255 +559,111 @@ static bool socket_wait_first_client(SocketChardev *s, Error **errp)
                          s->addr_desc);
         return false;
     }
-    g_mutex_lock(&s->lock);
-    socket_connected_locked(s, fd);
-    g_mutex_unlock(&s->lock);
+    socket_connected(s, fd);
     return true;
 }
 
-/* ---- options ---- */
-
-static bool socket_parse_fd(SocketChardev *s, const char *str, int *out,
-                            Error **errp)
+/* Phase 4, server: listen (or take fd's listening socket), maybe wait. */
+static bool socket_open_server(SocketChardev *s, int fd, bool wait,
+                               Error **errp)
 {
-    uint64_t v;
-    int type, acc;
-    socklen_t len = sizeof(type);
-    struct sockaddr_storage ss;
-    socklen_t sslen = sizeof(ss);
-
-    if (!parse_uint(str, &v, NULL) || v > INT32_MAX) {
-        error_setg(errp, "chardev: socket: invalid fd '%s'", str);
-        return false;
-    }
-    if (getsockopt((int)v, SOL_SOCKET, SO_TYPE, &type, &len) < 0) {
-        error_setg_errno(errp, errno, "chardev: socket: fd %d is not a "
-                         "usable socket", (int)v);
-        return false;
-    }
-    if (type != SOCK_STREAM) {
-        error_setg(errp, "chardev: socket: fd %d is not a stream socket",
-                   (int)v);
-        return false;
-    }
-    len = sizeof(acc);
-    if (getsockopt((int)v, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) < 0) {
-        acc = 0;
-    }
-    s->is_server = acc != 0;
-    s->is_unix = getsockname((int)v, (struct sockaddr *)&ss, &sslen) == 0 &&
-                 ss.ss_family == AF_UNIX;
-    *out = (int)v;
-    return true;
-}
-
-static bool socket_parse_port(const char *str, Error **errp)
-{
-    uint64_t v;
-
-    if (!str || !*str) {
-        error_setg(errp, "chardev: socket: no port given (port=)");
-        return false;
-    }
-    if (!parse_uint(str, &v, NULL) || v > 65535) {
-        error_setg(errp, "chardev: socket: invalid port '%s' (0 to 65535)",
-                   str);
-        return false;
-    }
-    return true;
-}
-
-static char *socket_describe(SocketChardev *s, int fd)
-{
-    const char *listen = s->is_server ? ",server=on" : "";
-
     if (fd >= 0) {
-        struct sockaddr_storage ss = { 0 };
-        socklen_t len = sizeof(ss);
+        s->listen_fd = fd;
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        /* Labels show what the inherited socket is bound to. */
+        s->addr = socket_local_address(fd, NULL);
+    } else {
+        s->listen_fd = socket_listen(s->addr, 1, errp);
+        if (s->listen_fd < 0) {
+            return false;
+        }
+        s->unlink_on_close = true;
+        if (s->addr->type == SOCKET_ADDRESS_TYPE_INET &&
+            !strcmp(s->addr->u.inet.port, "0")) {
+            /* port=0: show the port the kernel picked. */
+            g_autoptr(SocketAddress) bound = socket_local_address(
+                s->listen_fd, NULL);
 
-        if (!s->is_server ||
-            getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
-            return g_strdup_printf("fd:%d", fd);
+            if (bound && bound->type == SOCKET_ADDRESS_TYPE_INET) {
+                g_free(s->addr->u.inet.port);
+                s->addr->u.inet.port = g_strdup(bound->u.inet.port);
+            }
         }
-        if (ss.ss_family == AF_UNIX) {
-            s->path = g_strdup(((struct sockaddr_un *)&ss)->sun_path);
-            return g_strdup_printf("unix:%s%s", s->path, listen);
+    }
+    s->addr_desc = socket_describe(s, fd);
+    socket_set_disconnected_label(s);
+    trace_chardev_socket_listen(s->parent.id, s->addr_desc);
+    if (wait && !socket_wait_first_client(s, errp)) {
+        return false;
+    }
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+    socket_rearm_locked(s, NULL, false);
+    return true;
+}
+
+/* Phase 4, client: take fd's connection, connect, or start reconnecting. */
+static bool socket_open_client(SocketChardev *s, int fd, Error **errp)
+{
+    s->addr_desc = socket_describe(s, fd);
+    socket_set_disconnected_label(s);
+    if (fd < 0) {
+        /* With reconnect-ms, a failed first try is not an error. */
+        fd = socket_connect(s->addr, SOCKET_CREATE_CONNECT_MS, NULL,
+                            s->reconnect_ms ? NULL : errp);
+        if (fd < 0) {
+            if (!s->reconnect_ms) {
+                return false;   /* socket_connect_failed traced why */
+            }
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+            socket_schedule_reconnect_locked(s);
+            return true;
         }
-        g_autofree char *a = socket_format_inet((struct sockaddr *)&ss, len);
-        return g_strdup_printf("tcp:%s%s", a, listen);
     }
-    if (s->is_unix) {
-        return g_strdup_printf("unix:%s%s", s->path, listen);
+    socket_connected(s, fd);
+    return true;
+}
+
+/* Frees the configuration (the fds and sources are gone by now). */
+static void socket_free_config(SocketChardev *s)
+{
+    if (s->unlink_on_close) {
+        socket_unlink_unix(s->addr);
     }
-    if (strchr(s->host, ':')) {
-        return g_strdup_printf("tcp:[%s]:%s%s", s->host, s->port, listen);
-    }
-    return g_strdup_printf("tcp:%s:%s%s", s->host, s->port, listen);
+    qapi_free_SocketAddress(s->addr);
+    s->addr = NULL;
+    g_free(s->addr_desc);
+    s->addr_desc = NULL;
 }
 
 static bool socket_open(Chardev *chr, const KeyvalList *opts, Error **errp)
 {
     SocketChardev *s = (SocketChardev *)chr;
-    const char *path = keyval_get(opts, "path");
-    const char *host = keyval_get(opts, "host");
-    const char *port = keyval_get(opts, "port");
-    const char *fdstr = keyval_get(opts, "fd");
-    bool server, wait, nowait, server_given;
-    uint64_t reconnect_ms, reconnect_s;
+    SocketOpenOpts o = { 0 };
     int fd = -1;
+    bool ok;
 
     s->listen_fd = -1;
     s->fd = -1;
     g_mutex_init(&s->lock);
 
-    if (!keyval_get_bool(opts, "server", false, &server, errp) ||
-        !keyval_get_bool(opts, "nowait", false, &nowait, errp) ||
-        !keyval_get_bool(opts, "wait", !nowait, &wait, errp) ||
-        !keyval_get_bool(opts, "nodelay", false, &s->nodelay, errp) ||
-        !keyval_get_bool(opts, "ipv4", false, &s->ipv4, errp) ||
-        !keyval_get_bool(opts, "ipv6", false, &s->ipv6, errp) ||
-        !keyval_get_u64(opts, "reconnect-ms", 0, &reconnect_ms, errp) ||
-        !keyval_get_u64(opts, "reconnect", 0, &reconnect_s, errp)) {
-        goto fail;
-    }
-    server_given = keyval_get(opts, "server") != NULL;
-    if (keyval_get(opts, "wait") && keyval_get(opts, "nowait")) {
-        error_setg(errp, "chardev: socket: give wait= or nowait, not both");
-        goto fail;
-    }
-    if (reconnect_s && !reconnect_ms) {
-        reconnect_ms = reconnect_s * 1000;   /* QEMU's older reconnect=SECS */
-    }
-    if (reconnect_ms > G_MAXUINT) {
-        error_setg(errp, "chardev: socket: reconnect-ms is too large");
-        goto fail;
-    }
-
-    if (!!path + !!(host || port) + !!fdstr != 1) {
-        error_setg(errp, (path || host || port || fdstr)
-                   ? "chardev: socket: give exactly one of path=, "
-                     "host=/port= or fd="
-                   : "chardev: socket: no address given (path=, "
-                     "host=/port= or fd=)");
-        goto fail;
-    }
-    if (fdstr) {
-        if (!socket_parse_fd(s, fdstr, &fd, errp)) {
-            goto fail;
-        }
-        s->from_fd = true;
-        if (server_given && server != s->is_server) {
-            error_setg(errp, "chardev: socket: fd %d is %s listening socket "
-                       "but server=%s", fd, s->is_server ? "a" : "not a",
-                       server ? "on" : "off");
-            goto fail;
-        }
-        if (!server_given) {
-            wait = false;       /* see the header comment */
-        }
-    } else if (path) {
-        struct sockaddr_un un;
-
-        s->is_unix = true;
-        s->is_server = server;
-        if (!*path) {
-            error_setg(errp, "chardev: socket: empty path=");
-            goto fail;
-        }
-        if (!socket_unix_addr(path, &un, errp)) {
-            goto fail;
-        }
-        s->path = g_strdup(path);
-    } else {
-        s->is_server = server;
-        if (!socket_parse_port(port, errp)) {
-            goto fail;
-        }
-        if (!host && !server) {
-            host = "localhost";
-        }
-        s->host = g_strdup(host ? host : "");
-        s->port = g_strdup(port);
-        if (!s->is_server && !*s->host) {
-            error_setg(errp, "chardev: socket: no host given (host=)");
-            goto fail;
-        }
-    }
-    if (s->is_server && reconnect_ms) {
-        error_setg(errp, "chardev: socket: 'reconnect-ms' option is "
-                   "incompatible with server=on");
-        goto fail;
-    }
-    if (s->from_fd && reconnect_ms) {
-        error_setg(errp, "chardev: socket: 'reconnect-ms' option is "
-                   "incompatible with fd=");
-        goto fail;
-    }
-    s->reconnect_ms = reconnect_ms;
-
-    if (s->is_server) {
-        if (fd >= 0) {
-            s->listen_fd = fd;
-            fcntl(fd, F_SETFD, FD_CLOEXEC);
-        } else {
-            s->listen_fd = s->is_unix ? socket_listen_unix(s, errp)
-                                      : socket_listen_tcp(s, errp);
-            if (s->listen_fd < 0) {
-                goto fail;
-            }
-        }
-        s->addr_desc = socket_describe(s, fd);
-        socket_set_disconnected_label(s);
-        trace_chardev_socket_listen(chr->id, s->addr_desc);
-        if (wait && !socket_wait_first_client(s, errp)) {
-            goto fail;
-        }
-        g_mutex_lock(&s->lock);
-        socket_rearm_locked(s, NULL, false);
-        g_mutex_unlock(&s->lock);
+    ok = socket_parse_flags(s, opts, &o, errp) &&
+         socket_parse_address(s, opts, &o, &fd, errp) &&
+         socket_check_combination(s, &o, errp) &&
+         (s->is_server ? socket_open_server(s, fd, o.wait, errp)
+                       : socket_open_client(s, fd, errp));
+    if (ok) {
         return true;
     }
-
-    s->addr_desc = socket_describe(s, fd);
-    socket_set_disconnected_label(s);
-    if (fd < 0) {
-        Error *local_err = NULL;
-
-        fd = socket_client_connect(s, SOCKET_CONNECT_TIMEOUT_MS, &local_err);
-        if (fd < 0) {
-            if (!s->reconnect_ms) {
-                error_propagate(errp, local_err);
-                goto fail;
-            }
-            error_free(local_err);
-            g_mutex_lock(&s->lock);
-            socket_schedule_reconnect_locked(s);
-            g_mutex_unlock(&s->lock);
-            return true;
-        }
-    }
-    g_mutex_lock(&s->lock);
-    socket_connected_locked(s, fd);
-    g_mutex_unlock(&s->lock);
-    return true;
-
-fail:
     /* An inherited fd stays open: its owner gave it for this chardev only
      * if creation succeeds. */
     if (s->listen_fd >= 0 && s->listen_fd != fd) {
         close(s->listen_fd);
     }
-    if (s->unlink_on_close) {
-        unlink(s->path);
-    }
     if (s->fd >= 0) {
         chardev_io_drop_source(&s->io_src);
         close(s->fd);
     }
-    g_free(s->path);
-    g_free(s->host);
-    g_free(s->port);
-    g_free(s->addr_desc);
+    socket_free_config(s);
     g_mutex_clear(&s->lock);
     return false;
 }
@@ -815,11 +673,10 @@ fail:
 static ssize_t socket_write(Chardev *chr, const uint8_t *buf, size_t len)
 {
     SocketChardev *s = (SocketChardev *)chr;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
     ssize_t n;
 
-    g_mutex_lock(&s->lock);
     if (s->fd < 0 || s->broken) {
-        g_mutex_unlock(&s->lock);
         return len;             /* nobody listening: dropped */
     }
     n = chardev_io_write(s->fd, true, buf, len, &s->ws);
@@ -830,7 +687,6 @@ static ssize_t socket_write(Chardev *chr, const uint8_t *buf, size_t len)
         s->broken = true;
         n = len;
     }
-    g_mutex_unlock(&s->lock);
     return n;
 }
 
@@ -838,28 +694,26 @@ static void socket_accept_input(Chardev *chr)
 {
     SocketChardev *s = (SocketChardev *)chr;
     bool room = chardev_frontend_room(chr) > 0;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
 
-    g_mutex_lock(&s->lock);
     socket_rearm_locked(s, socket_fe_context(s), room);
-    g_mutex_unlock(&s->lock);
 }
 
 static void socket_detach(Chardev *chr)
 {
     SocketChardev *s = (SocketChardev *)chr;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
 
     /* Back to the default context: keep accepting, keep noticing
      * hang-ups, read nothing until a frontend attaches. */
-    g_mutex_lock(&s->lock);
     socket_rearm_locked(s, NULL, false);
-    g_mutex_unlock(&s->lock);
 }
 
-static void socket_close(Chardev *chr)
+/* The locked half of socket_close: sources and fds. */
+static void socket_close_fds(SocketChardev *s)
 {
-    SocketChardev *s = (SocketChardev *)chr;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
 
-    g_mutex_lock(&s->lock);
     chardev_io_drop_source(&s->listen_src);
     chardev_io_drop_source(&s->io_src);
     chardev_io_drop_source(&s->reconnect_src);
@@ -871,16 +725,31 @@ static void socket_close(Chardev *chr)
         close(s->listen_fd);
         s->listen_fd = -1;
     }
-    if (s->unlink_on_close) {
-        unlink(s->path);
-    }
-    chr->connected = false;
-    g_mutex_unlock(&s->lock);
+    s->parent.connected = false;
+}
+
+static void socket_close(Chardev *chr)
+{
+    SocketChardev *s = (SocketChardev *)chr;
+
+    socket_close_fds(s);
     g_mutex_clear(&s->lock);
-    g_free(s->path);
-    g_free(s->host);
-    g_free(s->port);
-    g_free(s->addr_desc);
+    socket_free_config(s);
+}
+
+/*
+ * yank (any thread, under the yank registry's lock): shut the connection
+ * down; the io watch then sees the hang-up and disconnects on the front
+ * end's thread, which for a client also starts a reconnect.
+ */
+static void socket_yank(Chardev *chr)
+{
+    SocketChardev *s = (SocketChardev *)chr;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+    if (s->fd >= 0) {
+        shutdown(s->fd, SHUT_RDWR);
+    }
 }
 
 static const char *const socket_options[] = {
@@ -897,4 +766,5 @@ const ChardevClass chardev_socket_class = {
     .accept_input = socket_accept_input,
     .detach = socket_detach,
     .close = socket_close,
+    .yank = socket_yank,
 };

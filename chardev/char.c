@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "chardev/char.h"
+#include "util/sockets.h"
 #include "util/yank.h"
 #include "trace.h"
 
@@ -174,43 +175,32 @@ static char *chardev_keyval_escape(const char *value)
     return g_strjoinv(",,", parts);
 }
 
-/* Builds socket options from "tcp:HOST:PORT,rest" / "unix:PATH,rest". */
+/*
+ * Builds socket options from "tcp:HOST:PORT,rest" / "unix:PATH,rest": the
+ * address is the socket layer's syntax (util/sockets.h), the rest stays
+ * keyval options.
+ */
 static char *chardev_legacy_socket(const char *spec, Error **errp)
 {
-    const char *comma;
-    g_autofree char *addr = NULL;
-    const char *rest;
+    const char *comma = strchr(spec, ',');
+    g_autofree char *str = comma ? g_strndup(spec, comma - spec)
+                                 : g_strdup(spec);
+    g_autoptr(SocketAddress) addr = socket_parse(str, errp);
+    g_autofree char *value = NULL;
+    g_autofree char *kv = NULL;
 
-    if (g_str_has_prefix(spec, "unix:")) {
-        spec += strlen("unix:");
-        comma = strchr(spec, ',');
-        addr = comma ? g_strndup(spec, comma - spec) : g_strdup(spec);
-        rest = comma ? comma + 1 : "";
-        if (!*addr) {
-            error_setg(errp, "unix: no socket path given");
-            return NULL;
-        }
-        return g_strdup_printf("path=%s%s%s", addr, *rest ? "," : "", rest);
-    }
-
-    spec += strlen("tcp:");
-    comma = strchr(spec, ',');
-    addr = comma ? g_strndup(spec, comma - spec) : g_strdup(spec);
-    rest = comma ? comma + 1 : "";
-    char *colon = strrchr(addr, ':');
-    if (!colon) {
-        error_setg(errp, "tcp: expected HOST:PORT, got '%s'", addr);
+    if (!addr) {
         return NULL;
     }
-    *colon = '\0';
-    char *host = addr;
-    size_t hlen = strlen(host);
-    if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
-        host[hlen - 1] = '\0';
-        host++;
+    if (addr->type == SOCKET_ADDRESS_TYPE_UNIX) {
+        value = chardev_keyval_escape(addr->u.q_unix.path);
+        kv = g_strdup_printf("path=%s", value);
+    } else {
+        value = chardev_keyval_escape(addr->u.inet.host);
+        kv = g_strdup_printf("host=%s,port=%s", value, addr->u.inet.port);
     }
-    return g_strdup_printf("host=%s,port=%s%s%s", host, colon + 1,
-                           *rest ? "," : "", rest);
+    return comma ? g_strdup_printf("%s,%s", kv, comma + 1)
+                 : g_steal_pointer(&kv);
 }
 
 Chardev *chardev_new_legacy(const char *id, const char *spec, Error **errp)

@@ -4,13 +4,18 @@
  *
  *   tcp:HOST:PORT   connect / listen (PORT 0: the system picks, and
  *                   query-migrate's socket-address says which); HOST may be
- *                   [v6addr]; an empty or 0 host listens on every address
- *   unix:PATH       connect / listen on a UNIX socket
+ *                   [v6addr]; an empty host or :: listens on every address,
+ *                   IPv4 and IPv6 (0 or 0.0.0.0: every IPv4 address)
+ *   unix:PATH       connect / listen on a UNIX socket (a stale socket file
+ *                   is replaced, anything else at PATH is refused)
  *   exec:COMMAND    /bin/sh -c COMMAND with the stream on its stdin
  *                   (source) or stdout (destination)
  *   file:PATH       write the stream to PATH / read it back
  *   fd:N            an inherited file descriptor by number (socket, pipe
  *                   or file); QEMU's getfd names are not supported yet
+ *
+ * tcp: and unix: go through the socket layer (util/sockets.h), which
+ * owns the address syntax and the listen and connect rules.
  *
  * Sockets get a return path: a dup of the same fd used in the other
  * direction. Pipes and files have none. Also here: the return path's
@@ -18,14 +23,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -33,97 +36,61 @@
 #include <glib-unix.h>
 #include "migration-internal.h"
 #include "util/main-loop.h"
+#include "util/sockets.h"
 #include "trace.h"
 
 /* ---- URIs ---- */
 
+/*
+ * A socket connect waits this long at most (the kernel alone would give
+ * up after about two minutes); migrate_cancel ends it sooner.
+ */
+#define MIG_CONNECT_TIMEOUT_MS  30000
+
 typedef enum MigUriKind {
-    MIG_URI_TCP, MIG_URI_UNIX, MIG_URI_EXEC, MIG_URI_FILE, MIG_URI_FD,
+    MIG_URI_SOCKET, MIG_URI_EXEC, MIG_URI_FILE, MIG_URI_FD,
 } MigUriKind;
 
 typedef struct MigUri {
     MigUriKind kind;
-    char *host;         /* tcp */
-    char *port;         /* tcp */
-    const char *rest;   /* unix path, exec command, file path */
-    int fd;             /* fd */
+    SocketAddress *addr;    /* socket (tcp:, unix:) and fd: */
+    const char *rest;       /* exec command, file path */
 } MigUri;
 
 static void mig_uri_clear(MigUri *u)
 {
-    g_free(u->host);
-    g_free(u->port);
+    qapi_free_SocketAddress(u->addr);
+    u->addr = NULL;
 }
 
+/* tcp:, unix: and fd: are socket-layer addresses (util/sockets.h). */
 static bool mig_uri_parse(const char *uri, MigUri *u, Error **errp)
 {
-    memset(u, 0, sizeof(*u));
-    if (g_str_has_prefix(uri, "tcp:")) {
-        const char *hp = uri + 4;
-        const char *colon;
+    ERRP_GUARD();
 
-        u->kind = MIG_URI_TCP;
-        if (*hp == '[') {
-            const char *end = strchr(hp, ']');
-            if (!end || end[1] != ':') {
-                error_setg(errp, "invalid migration URI '%s': expected "
-                           "tcp:[ADDRESS]:PORT", uri);
-                return false;
-            }
-            u->host = g_strndup(hp + 1, end - hp - 1);
-            colon = end + 1;
-        } else {
-            colon = strrchr(hp, ':');
-            if (!colon) {
-                error_setg(errp, "invalid migration URI '%s': expected "
-                           "tcp:HOST:PORT", uri);
-                return false;
-            }
-            u->host = g_strndup(hp, colon - hp);
-        }
-        u->port = g_strdup(colon + 1);
-        if (!*u->port || strspn(u->port, "0123456789") != strlen(u->port) ||
-            atoi(u->port) > 65535) {
-            error_setg(errp, "invalid migration URI '%s': bad port '%s'",
-                       uri, u->port);
-            mig_uri_clear(u);
+    memset(u, 0, sizeof(*u));
+    if (g_str_has_prefix(uri, "tcp:") || g_str_has_prefix(uri, "unix:") ||
+        g_str_has_prefix(uri, "fd:")) {
+        u->kind = g_str_has_prefix(uri, "fd:") ? MIG_URI_FD : MIG_URI_SOCKET;
+        u->addr = socket_parse(uri, errp);
+        if (!u->addr) {
+            error_prepend(errp, "invalid migration URI '%s': ", uri);
             return false;
         }
         return true;
     }
-    if (g_str_has_prefix(uri, "unix:")) {
-        u->kind = MIG_URI_UNIX;
-        u->rest = uri + 5;
-    } else if (g_str_has_prefix(uri, "exec:")) {
+    if (g_str_has_prefix(uri, "exec:")) {
         u->kind = MIG_URI_EXEC;
         u->rest = uri + 5;
     } else if (g_str_has_prefix(uri, "file:")) {
         u->kind = MIG_URI_FILE;
         u->rest = uri + 5;
-    } else if (g_str_has_prefix(uri, "fd:")) {
-        char *end;
-        long n = strtol(uri + 3, &end, 10);
-
-        u->kind = MIG_URI_FD;
-        if (!uri[3] || *end || n < 0 || n > INT32_MAX) {
-            error_setg(errp, "invalid migration URI '%s': fd: takes a file "
-                       "descriptor number (named fds from getfd are not "
-                       "supported)", uri);
-            return false;
-        }
-        u->fd = n;
-        return true;
     } else {
         error_setg(errp, "unknown migration protocol: %s", uri);
         return false;
     }
     if (!*u->rest) {
         error_setg(errp, "invalid migration URI '%s': empty argument", uri);
-        return false;
-    }
-    if (u->kind == MIG_URI_UNIX &&
-        strlen(u->rest) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-        error_setg(errp, "UNIX socket path '%s' is too long", u->rest);
         return false;
     }
     return true;
@@ -152,110 +119,25 @@ static void mig_channel_set_socket(MigrationChannel *ch, int fd)
 {
     int one = 1;
 
+    /* Fails harmlessly on a UNIX socket. */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     ch->fd = fd;
     ch->rp_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 }
 
-/* ---- source ---- */
-
-/* Non-blocking connect in 100 ms slices so cancel can interrupt it. */
-static bool mig_connect_addr(int fd, const struct sockaddr *sa, socklen_t len,
-                             const bool *cancel, const char *what,
-                             Error **errp)
+/* The fd of an fd: URI, duplicated (the caller keeps its own). */
+static bool mig_dup_fd(const MigUri *u, int *out, Error **errp)
 {
-    int flags = fcntl(fd, F_GETFL);
-    int err = 0;
-    socklen_t elen = sizeof(err);
+    int fd;
 
-    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-    if (connect(fd, sa, len) < 0 && errno != EINPROGRESS) {
-        error_setg_errno(errp, errno, "Failed to connect to '%s'", what);
+    if (!socket_address_fd(u->addr, &fd, errp)) {
         return false;
     }
-    for (;;) {
-        struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-        int n = poll(&pfd, 1, 100);
-
-        if (__atomic_load_n(cancel, __ATOMIC_SEQ_CST)) {
-            error_setg(errp, "connection to '%s' cancelled", what);
-            return false;
-        }
-        if (n > 0) {
-            break;
-        }
-        if (n < 0 && errno != EINTR) {
-            error_setg_errno(errp, errno, "Failed to connect to '%s'", what);
-            return false;
-        }
-    }
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err) {
-        error_setg_errno(errp, err ? err : errno, "Failed to connect to '%s'",
-                         what);
+    *out = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (*out < 0) {
+        error_setg_errno(errp, errno, "fd:%d", fd);
         return false;
     }
-    fcntl(fd, F_SETFL, flags);
-    return true;
-}
-
-static bool mig_connect_tcp(const MigUri *u, const bool *cancel,
-                            MigrationChannel *ch, Error **errp)
-{
-    struct addrinfo hints = { .ai_family = AF_UNSPEC,
-                              .ai_socktype = SOCK_STREAM };
-    struct addrinfo *res, *ai;
-    g_autofree char *what = g_strdup_printf("%s:%s", u->host, u->port);
-    Error *last = NULL;
-    int rc;
-
-    rc = getaddrinfo(*u->host ? u->host : NULL, u->port, &hints, &res);
-    if (rc) {
-        error_setg(errp, "address resolution failed for %s: %s", what,
-                   gai_strerror(rc));
-        return false;
-    }
-    for (ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
-
-        if (fd < 0) {
-            continue;
-        }
-        error_free(last);
-        last = NULL;
-        if (mig_connect_addr(fd, ai->ai_addr, ai->ai_addrlen, cancel, what,
-                             &last)) {
-            freeaddrinfo(res);
-            mig_channel_set_socket(ch, fd);
-            return true;
-        }
-        close(fd);
-    }
-    freeaddrinfo(res);
-    if (!last) {
-        error_setg(&last, "Failed to connect to '%s'", what);
-    }
-    error_propagate(errp, last);
-    return false;
-}
-
-static bool mig_connect_unix(const MigUri *u, const bool *cancel,
-                             MigrationChannel *ch, Error **errp)
-{
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_strlcpy(sun.sun_path, u->rest, sizeof(sun.sun_path));
-    if (fd < 0 || !mig_connect_addr(fd, (struct sockaddr *)&sun, sizeof(sun),
-                                    cancel, u->rest, errp)) {
-        if (fd < 0) {
-            error_setg_errno(errp, errno, "socket");
-        } else {
-            close(fd);
-        }
-        return false;
-    }
-    ch->fd = fd;
-    ch->rp_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     return true;
 }
 
@@ -289,17 +171,19 @@ bool migration_channel_connect(const char *uri, const bool *cancel,
 {
     MigUri u;
     bool ok = false;
+    int fd;
 
     *ch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
     if (!mig_uri_parse(uri, &u, errp)) {
         return false;
     }
     switch (u.kind) {
-    case MIG_URI_TCP:
-        ok = mig_connect_tcp(&u, cancel, ch, errp);
-        break;
-    case MIG_URI_UNIX:
-        ok = mig_connect_unix(&u, cancel, ch, errp);
+    case MIG_URI_SOCKET:
+        fd = socket_connect(u.addr, MIG_CONNECT_TIMEOUT_MS, cancel, errp);
+        ok = fd >= 0;
+        if (ok) {
+            mig_channel_set_socket(ch, fd);
+        }
         break;
     case MIG_URI_EXEC:
         ok = mig_exec(u.rest, true, ch, errp);
@@ -312,11 +196,8 @@ bool migration_channel_connect(const char *uri, const bool *cancel,
         }
         break;
     case MIG_URI_FD:
-        ch->fd = fcntl(u.fd, F_DUPFD_CLOEXEC, 0);
-        ok = ch->fd >= 0;
-        if (!ok) {
-            error_setg_errno(errp, errno, "fd:%d", u.fd);
-        } else if (mig_fd_is_socket(ch->fd)) {
+        ok = mig_dup_fd(&u, &ch->fd, errp);
+        if (ok && mig_fd_is_socket(ch->fd)) {
             ch->rp_fd = fcntl(ch->fd, F_DUPFD_CLOEXEC, 0);
         }
         break;
@@ -355,7 +236,7 @@ void migration_channel_close(MigrationChannel *ch)
 typedef struct MigListener {
     int fd;
     guint watch;
-    char *path;         /* unix: unlinked once connected */
+    SocketAddress *addr;    /* a unix: socket file is removed once used */
     MigrationAcceptFn *fn;
     void *opaque;
 } MigListener;
@@ -372,101 +253,59 @@ static gboolean mig_listener_accept(gint fd, GIOCondition cond,
     }
     /* One migration per listener: stop listening, as QEMU does. */
     close(l->fd);
-    if (l->path) {
-        unlink(l->path);
-    }
+    socket_unlink_unix(l->addr);
     mig_channel_set_socket(&ch, cfd);
     trace_migration_channel_open("accepted", ch.fd, ch.rp_fd);
     l->fn(&ch, l->opaque);
-    g_free(l->path);
+    qapi_free_SocketAddress(l->addr);
     g_free(l);
     return G_SOURCE_REMOVE;
 }
 
-static SocketAddressList *mig_inet_address(int fd)
+/* Where fd listens, for query-migrate (a tcp: port 0 shows its port). */
+static SocketAddressList *mig_listen_address(int fd, const SocketAddress *addr)
 {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    char host[NI_MAXHOST], port[NI_MAXSERV];
-    SocketAddressList *l;
+    SocketAddressList *l = g_new0(SocketAddressList, 1);
 
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
-        getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port,
-                    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV)) {
-        return NULL;
+    l->value = addr->type == SOCKET_ADDRESS_TYPE_INET
+               ? socket_local_address(fd, NULL) : NULL;
+    if (!l->value) {
+        l->value = socket_address_dup(addr);
     }
-    l = g_new0(SocketAddressList, 1);
-    l->value = g_new0(SocketAddress, 1);
-    l->value->type = SOCKET_ADDRESS_TYPE_INET;
-    l->value->u.inet.host = g_strdup(host);
-    l->value->u.inet.port = g_strdup(port);
     return l;
 }
 
-static int mig_listen_tcp(const MigUri *u, Error **errp)
+/* exec:, file: and fd: are open at once: no listener. */
+static bool mig_open_incoming(const MigUri *u, MigrationChannel *ch,
+                              Error **errp)
 {
-    struct addrinfo hints = { .ai_family = AF_UNSPEC,
-                              .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_PASSIVE };
-    struct addrinfo *res, *ai;
-    const char *host = *u->host && strcmp(u->host, "0") ? u->host : NULL;
-    int rc, err = 0;
+    switch (u->kind) {
+    case MIG_URI_EXEC:
+        return mig_exec(u->rest, false, ch, errp);
+    case MIG_URI_FILE:
+        ch->fd = open(u->rest, O_RDONLY | O_CLOEXEC);
+        if (ch->fd < 0) {
+            error_setg_errno(errp, errno, "Could not open '%s'", u->rest);
+            return false;
+        }
+        return true;
+    case MIG_URI_FD: {
+        int fd;
 
-    if (!host) {
-        hints.ai_family = AF_INET6;     /* dual stack: every address */
-    }
-    rc = getaddrinfo(host, u->port, &hints, &res);
-    if (rc && !host) {
-        hints.ai_family = AF_INET;
-        rc = getaddrinfo(host, u->port, &hints, &res);
-    }
-    if (rc) {
-        error_setg(errp, "address resolution failed for %s:%s: %s",
-                   u->host, u->port, gai_strerror(rc));
-        return -1;
-    }
-    for (ai = res; ai; ai = ai->ai_next) {
-        int one = 1, zero = 0;
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
-
-        if (fd < 0) {
-            err = errno;
-            continue;
+        if (!mig_dup_fd(u, &ch->fd, errp)) {
+            return false;
         }
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (ai->ai_family == AF_INET6) {
-            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-        }
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-            listen(fd, 1) == 0) {
-            freeaddrinfo(res);
-            return fd;
-        }
-        err = errno;
+        /* The destination owns an fd: URI's fd (checked by mig_dup_fd). */
+        socket_address_fd(u->addr, &fd, NULL);
         close(fd);
-    }
-    freeaddrinfo(res);
-    error_setg_errno(errp, err, "Failed to bind socket for %s:%s", u->host,
-                     u->port);
-    return -1;
-}
-
-static int mig_listen_unix(const char *path, Error **errp)
-{
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
-    unlink(path);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-        listen(fd, 1) < 0) {
-        error_setg_errno(errp, errno, "Failed to bind socket to %s", path);
-        if (fd >= 0) {
-            close(fd);
+        if (mig_fd_is_socket(ch->fd)) {
+            ch->rp_fd = fcntl(ch->fd, F_DUPFD_CLOEXEC, 0);
         }
-        return -1;
+        return true;
     }
-    return fd;
+    default:
+        g_assert_not_reached();
+    }
 }
 
 bool migration_channel_listen(const char *uri, MigrationAcceptFn *fn,
@@ -475,81 +314,41 @@ bool migration_channel_listen(const char *uri, MigrationAcceptFn *fn,
 {
     MigrationChannel ch = { .fd = -1, .rp_fd = -1 };
     MigListener *l;
+    GSource *src;
     MigUri u;
-    int fd = -1;
+    int fd;
 
     *addrs = NULL;
     if (!mig_uri_parse(uri, &u, errp)) {
         return false;
     }
-    switch (u.kind) {
-    case MIG_URI_TCP:
-        fd = mig_listen_tcp(&u, errp);
-        if (fd >= 0) {
-            *addrs = mig_inet_address(fd);
-        }
-        break;
-    case MIG_URI_UNIX:
-        fd = mig_listen_unix(u.rest, errp);
-        if (fd >= 0) {
-            *addrs = g_new0(SocketAddressList, 1);
-            (*addrs)->value = g_new0(SocketAddress, 1);
-            (*addrs)->value->type = SOCKET_ADDRESS_TYPE_UNIX;
-            (*addrs)->value->u.q_unix.path = g_strdup(u.rest);
-        }
-        break;
-    case MIG_URI_EXEC:
-        if (!mig_exec(u.rest, false, &ch, errp)) {
-            mig_uri_clear(&u);
-            return false;
-        }
-        break;
-    case MIG_URI_FILE:
-        ch.fd = open(u.rest, O_RDONLY | O_CLOEXEC);
-        if (ch.fd < 0) {
-            error_setg_errno(errp, errno, "Could not open '%s'", u.rest);
-            mig_uri_clear(&u);
-            return false;
-        }
-        break;
-    case MIG_URI_FD:
-        ch.fd = fcntl(u.fd, F_DUPFD_CLOEXEC, 0);
-        if (ch.fd < 0) {
-            error_setg_errno(errp, errno, "fd:%d", u.fd);
-            mig_uri_clear(&u);
-            return false;
-        }
-        close(u.fd);
-        if (mig_fd_is_socket(ch.fd)) {
-            ch.rp_fd = fcntl(ch.fd, F_DUPFD_CLOEXEC, 0);
-        }
-        break;
-    }
-    if (u.kind != MIG_URI_TCP && u.kind != MIG_URI_UNIX) {
+    if (u.kind != MIG_URI_SOCKET) {
+        bool ok = mig_open_incoming(&u, &ch, errp);
+
         mig_uri_clear(&u);
+        if (!ok) {
+            return false;
+        }
         trace_migration_channel_open(uri, ch.fd, ch.rp_fd);
         fn(&ch, opaque);
         return true;
     }
+    fd = socket_listen(u.addr, 1, errp);
     if (fd < 0) {
         mig_uri_clear(&u);
         return false;
     }
+    *addrs = mig_listen_address(fd, u.addr);
     trace_migration_channel_listen(uri, fd);
     l = g_new0(MigListener, 1);
     l->fd = fd;
     l->fn = fn;
     l->opaque = opaque;
-    l->path = u.kind == MIG_URI_UNIX ? g_strdup(u.rest) : NULL;
-    mig_uri_clear(&u);
-    {
-        GSource *src = g_unix_fd_source_new(fd, G_IO_IN);
-
-        g_source_set_callback(src, G_SOURCE_FUNC(mig_listener_accept), l,
-                              NULL);
-        l->watch = g_source_attach(src, main_loop_context());
-        g_source_unref(src);
-    }
+    l->addr = g_steal_pointer(&u.addr);
+    src = g_unix_fd_source_new(fd, G_IO_IN);
+    g_source_set_callback(src, G_SOURCE_FUNC(mig_listener_accept), l, NULL);
+    l->watch = g_source_attach(src, main_loop_context());
+    g_source_unref(src);
     return true;
 }
 

@@ -757,8 +757,8 @@ static void test_bad_options(void)
     expect_error("null,id=x,path=/tmp/a", "Invalid parameter 'path'");
     expect_error("socket,id=x,host=127.0.0.1,port=99999,server=on",
                  "invalid port '99999'");
-    expect_error("socket,id=x,host=127.0.0.1,port=http,server=on",
-                 "invalid port 'http'");
+    expect_error("socket,id=x,host=127.0.0.1,port=no-such-service,server=on",
+                 "invalid port 'no-such-service'");
     expect_error("socket,id=x,host=127.0.0.1,server=on", "no port given");
     expect_error(opts, "is too long");
     expect_error("socket,id=x,path=/tmp/a,server=maybe",
