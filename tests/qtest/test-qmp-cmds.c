@@ -791,6 +791,63 @@ static void test_qom_list_types(void)
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
 
+/* No device type supports hotplug yet: device_add checks the driver and
+ * the properties like -device, then refuses with QEMU's text; device_del
+ * refuses a -device device and does not know other ids. */
+static void test_device_add_del(void)
+{
+    QTestState *s = qtest_init("-device isa-debug-exit,id=dbg,iobase=0x510");
+    json_object *types;
+
+    assert_error_contains(s, "GenericError",
+                          "Device 'isa-debug-exit' does not support "
+                          "hotplugging",
+                          "{'execute': 'device_add', 'arguments': "
+                          "{'driver': 'isa-debug-exit', 'id': 'd2', "
+                          "'iobase': 1280}}");
+    assert_error_contains(s, "GenericError",
+                          "Device 'isa-serial' does not support hotplugging",
+                          "{'execute': 'device_add', 'arguments': "
+                          "{'driver': 'isa-serial'}}");
+    assert_error_contains(s, "GenericError",
+                          "'virtio-net-pci' is not a valid device model name",
+                          "{'execute': 'device_add', 'arguments': "
+                          "{'driver': 'virtio-net-pci'}}");
+    assert_error_contains(s, "GenericError",
+                          "Property 'isa-debug-exit.colour' not found",
+                          "{'execute': 'device_add', 'arguments': "
+                          "{'driver': 'isa-debug-exit', 'colour': 'red'}}");
+    assert_error_contains(s, "GenericError", "'iobase', expected: uint32",
+                          "{'execute': 'device_add', 'arguments': "
+                          "{'driver': 'isa-debug-exit', 'iobase': 'x'}}");
+    assert_error_contains(s, "GenericError", "Duplicate ID 'dbg'",
+                          "{'execute': 'device_add', 'arguments': "
+                          "{'driver': 'isa-debug-exit', 'id': 'dbg'}}");
+    assert_error_contains(s, "GenericError", "Parameter 'driver' is missing",
+                          "{'execute': 'device_add', 'arguments': "
+                          "{'id': 'x'}}");
+    assert_error_contains(s, "GenericError",
+                          "Device 'isa-debug-exit' does not support "
+                          "hotplugging",
+                          "{'execute': 'device_del', 'arguments': "
+                          "{'id': 'dbg'}}");
+    assert_error_contains(s, "DeviceNotFound", "Device 'd2' not found",
+                          "{'execute': 'device_del', 'arguments': "
+                          "{'id': 'd2'}}");
+    /* The device types are QOM types. */
+    types = qtest_qmp_assert_success(s, "{'execute': 'qom-list-types', "
+                                     "'arguments': {'implements': 'device'}}");
+    g_assert_nonnull(array_find_str(types, "name", "isa-debug-exit"));
+    g_assert_nonnull(array_find_str(types, "name", "isa-serial"));
+    g_assert_null(array_find_str(types, "name", "iothread"));
+    json_object_put(types);
+    /* Still there: the failed device_del did not remove it. */
+    assert_error_contains(s, "GenericError", "Duplicate ID 'dbg'",
+                          "{'execute': 'device_add', 'arguments': "
+                          "{'driver': 'isa-debug-exit', 'id': 'dbg'}}");
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
 static void test_system_powerdown(void)
 {
     QTestState *s = qtest_init(NULL);
@@ -859,6 +916,7 @@ int main(int argc, char **argv)
     test_add_kvm_func("/qmp/object-add-del", test_object_add_del);
     test_add_kvm_func("/qmp/object-add/errors", test_object_add_errors);
     test_add_kvm_func("/qmp/qom-list-types", test_qom_list_types);
+    test_add_kvm_func("/qmp/device_add-del", test_device_add_del);
     test_add_kvm_func("/qmp/system_powerdown", test_system_powerdown);
     test_add_kvm_func("/qmp/bad-arguments", test_bad_arguments);
     return g_test_run();
