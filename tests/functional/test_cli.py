@@ -117,6 +117,24 @@ def test_device_type_help():
         assert '  ' + prop in p.stdout
 
 
+@needs_kvm
+def test_device_isa_serial_is_com1(tmp_path):
+    """-device isa-serial,chardev=ID is COM1 just as -serial is."""
+    vm = Vm(tmp_path, ['-chardev', 'file,id=com,path=%s' % (tmp_path / 'vm-serial.log'),
+                       '-device', 'isa-serial,chardev=com', '-kernel', GUEST,
+                       *DEBUG_EXIT, '-append', 'workload=count exit-after=1'], serial=False)
+    with vm:
+        assert vm.wait_exit(30) == 1
+        assert 'TG count=1 ' in vm.serial(), vm.stderr()
+
+
+@needs_kvm
+def test_device_realize_error_names_the_device():
+    p = run(['-kernel', GUEST, '-device', 'isa-debug-exit,iobase=0x3f8,id=d'])
+    assert p.returncode == 1
+    assert "-device isa-debug-exit (id 'd'): " in p.stderr and 'overlaps' in p.stderr
+
+
 def test_help_lists_device_option():
     p = run(['-help'])
     assert '-device DRIVER[,prop=value,...]' in p.stdout
