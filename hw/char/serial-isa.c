@@ -159,4 +159,4 @@ static const DeviceClass isa_serial_class = {
     .unrealize = isa_serial_unrealize,
     .reset = isa_serial_reset,
 };
-TYPE_REGISTER(isa_serial_class.type)
+DEVICE_CLASS_REGISTER(isa_serial_class)

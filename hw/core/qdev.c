@@ -12,6 +12,7 @@
 #include "hw/core/qdev.h"
 #include "trace.h"
 
+static GHashTable *device_classes;  /* const TypeInfo * -> DeviceClass */
 static GPtrArray *qdev_devices;     /* DeviceState *, creation order */
 static GPtrArray *qdev_buses;       /* BusState *, registration order */
 
@@ -27,13 +28,27 @@ const char *bus_kind_name(BusKind kind)
     return bus_kind_names[kind];
 }
 
+void device_class_register(const DeviceClass *dc)
+{
+    if (!device_classes) {
+        device_classes = g_hash_table_new(NULL, NULL);
+    }
+    g_hash_table_insert(device_classes, (gpointer)&dc->type, (gpointer)dc);
+    type_register(&dc->type);
+}
+
 const DeviceClass *device_class_of(const TypeInfo *type)
 {
+    const DeviceClass *dc;
+
     if (!type || !type_is_a(type, TYPE_DEVICE)) {
         return NULL;
     }
-    /* Every type deriving from "device" is declared as a DeviceClass. */
-    return (const DeviceClass *)type;
+    dc = g_hash_table_lookup(device_classes, type);
+    /* A type deriving from "device" registered with TYPE_REGISTER has
+     * no DeviceClass: a programming error, caught on first use. */
+    g_assert(dc);
+    return dc;
 }
 
 const char *qdev_type_name(const DeviceState *dev)
@@ -514,4 +529,4 @@ static const DeviceClass device_class = {
         .instance_size = sizeof(DeviceState),
     },
 };
-TYPE_REGISTER(device_class.type)
+DEVICE_CLASS_REGISTER(device_class)

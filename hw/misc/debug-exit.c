@@ -98,4 +98,4 @@ static const DeviceClass debug_exit_class = {
     .realize = debug_exit_realize,
     .unrealize = debug_exit_unrealize,
 };
-TYPE_REGISTER(debug_exit_class.type)
+DEVICE_CLASS_REGISTER(debug_exit_class)

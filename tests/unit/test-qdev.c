@@ -111,7 +111,7 @@ static const DeviceClass test_dev_class = {
     .unrealize = test_unrealize,
     .reset = test_reset,
 };
-TYPE_REGISTER(test_dev_class.type)
+DEVICE_CLASS_REGISTER(test_dev_class)
 
 /* Inherits props and hooks; can be hotplugged. */
 static const DeviceClass test_hot_class = {
@@ -124,7 +124,7 @@ static const DeviceClass test_hot_class = {
     .bus_kind = BUS_KIND_PCI,
     .hotpluggable = true,
 };
-TYPE_REGISTER(test_hot_class.type)
+DEVICE_CLASS_REGISTER(test_hot_class)
 
 static const DeviceClass test_internal_class = {
     .type = {
@@ -135,7 +135,7 @@ static const DeviceClass test_internal_class = {
     .bus_kind = BUS_KIND_ISA,
     .no_user = true,
 };
-TYPE_REGISTER(test_internal_class.type)
+DEVICE_CLASS_REGISTER(test_internal_class)
 
 /* ---- fixtures ---- */
 

@@ -3,9 +3,9 @@
  * The device registry: what -device, device_add/device_del, -device help
  * and the machine's own devices go through. A device type is a QOM type
  * (include/qom/object.h) deriving from "device", described by a static
- * DeviceClass whose first member is its TypeInfo: its properties are the
- * type's property table, parsed here from keyval (-device, HMP) or JSON
- * (QMP). A device plugs into a bus of one kind (ISA now, PCI next); the
+ * DeviceClass whose first member is its TypeInfo (registered with
+ * DEVICE_CLASS_REGISTER): its properties are the type's property table,
+ * parsed here from keyval (-device, HMP) or JSON (QMP). A device plugs into a bus of one kind (ISA now, PCI next); the
  * machine creates and registers the buses, and the registry finds a
  * device's bus by kind (or by name, bus=).
  *
@@ -92,6 +92,14 @@ struct BusState {
 };
 
 #define DEVICE(obj) ((DeviceState *)(obj))
+
+/* Device types register this way (not with TYPE_REGISTER): the registry
+ * then knows the DeviceClass around each device TypeInfo. */
+void device_class_register(const DeviceClass *dc);
+#define DEVICE_CLASS_REGISTER(dc) \
+    __attribute__((constructor)) static void G_PASTE(device_class_register_, \
+                                                      __LINE__)(void) \
+    { device_class_register(&(dc)); }
 
 /* The class of a device type, or NULL if the type is not a device. */
 const DeviceClass *device_class_of(const TypeInfo *type);
