@@ -107,6 +107,8 @@ const char *object_prop_type_name(const ObjectProperty *p)
 static bool object_parse_uint(const Object *obj, const ObjectProperty *p,
                               const char *text, uint64_t *u, Error **errp)
 {
+    ERRP_GUARD();
+
     if (p->type == OBJ_PROP_UINT) {
         if (!parse_size(text, 1, u, errp)) {
             error_prepend(errp, "Parameter '%s': ", p->name);

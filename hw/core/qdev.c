@@ -377,6 +377,8 @@ fail:
 
 bool qdev_realize_pending(Error **errp)
 {
+    ERRP_GUARD();
+
     /* Realizing may add devices; walk by index over the live array. */
     for (guint i = 0; qdev_devices && i < qdev_devices->len; i++) {
         DeviceState *dev = g_ptr_array_index(qdev_devices, i);
