@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "config-host.h"
+#include "hw/core/qdev.h"
 #include "monitor-internal.h"
 #include "qapi/qapi-commands.h"
 #include "system/runstate.h"
@@ -166,6 +167,36 @@ static void hmp_memsave(HmpContext *hmp, const char *args)
     }
 }
 
+/* device_add DRIVER[,prop=value...] | help | DRIVER,help */
+static void hmp_device_add(HmpContext *hmp, const char *args)
+{
+    g_autoptr(KeyvalList) kv = NULL;
+    g_autofree char *help = NULL;
+    Error *err = NULL;
+
+    if (!qdev_help_requested(args, &help, &err)) {
+        hmp_handle_error(hmp, err);
+        return;
+    }
+    if (help) {
+        hmp_printf(hmp, "%s", help);
+        return;
+    }
+    kv = keyval_parse(args, "driver", &err);
+    if (kv) {
+        qdev_device_add_keyval(kv, &err);
+    }
+    hmp_handle_error(hmp, err);
+}
+
+static void hmp_device_del(HmpContext *hmp, const char *args)
+{
+    Error *err = NULL;
+
+    qmp_device_del(args, &err);
+    hmp_handle_error(hmp, err);
+}
+
 const HmpCommand hmp_commands[] = {
     { "help|?", "[cmd]", "show the help", hmp_help },
     { "info", "[subcommand]", "show various information about the system "
@@ -202,6 +233,9 @@ const HmpCommand hmp_commands[] = {
       "usage of a capability for migration", hmp_migrate_set_capability },
     { "migrate_set_parameter", "parameter value", "Set the parameter for "
       "migration", hmp_migrate_set_parameter },
+    { "device_add", "driver[,prop=value][,...]", "add device, like -device "
+      "on the command line", hmp_device_add },
+    { "device_del", "device", "remove device", hmp_device_del },
     { "x_colo_lost_heartbeat", "", "Tell COLO that heartbeat is lost, a "
       "failover or takeover is needed", hmp_x_colo_lost_heartbeat },
 };

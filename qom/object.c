@@ -4,6 +4,7 @@
  * Property values arrive either as JSON (QMP) or as strings (command
  * line); both go through one typed setter so the rules are the same.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include "qom/object.h"
@@ -62,9 +63,8 @@ void type_foreach(void (*fn)(const TypeInfo *t, void *opaque), void *opaque)
     }
 }
 
-/* A property of the type or of an ancestor. */
-static const ObjectProperty *object_find_prop(const TypeInfo *type,
-                                              const char *name)
+const ObjectProperty *object_find_prop(const TypeInfo *type,
+                                       const char *name)
 {
     for (const TypeInfo *t = type; t; t = t->parent ? type_find(t->parent)
                                                     : NULL) {
@@ -77,6 +77,18 @@ static const ObjectProperty *object_find_prop(const TypeInfo *type,
     return NULL;
 }
 
+void object_foreach_prop(const TypeInfo *type,
+                         void (*fn)(const ObjectProperty *p, void *opaque),
+                         void *opaque)
+{
+    for (const TypeInfo *t = type; t; t = t->parent ? type_find(t->parent)
+                                                    : NULL) {
+        for (const ObjectProperty *p = t->props; p && p->name; p++) {
+            fn(p, opaque);
+        }
+    }
+}
+
 static const char *const prop_type_names[] = {
     [OBJ_PROP_STR] = "string",
     [OBJ_PROP_BOOL] = "bool",
@@ -85,12 +97,40 @@ static const char *const prop_type_names[] = {
     [OBJ_PROP_UINT32] = "uint32",
 };
 
+const char *object_prop_type_name(const ObjectProperty *p)
+{
+    return p->type == OBJ_PROP_CUSTOM ? p->custom_type
+                                      : prop_type_names[p->type];
+}
+
+/* From the command line: text, by the property's type. */
+static bool object_parse_uint(const Object *obj, const ObjectProperty *p,
+                              const char *text, uint64_t *u, Error **errp)
+{
+    ERRP_GUARD();
+
+    if (p->type == OBJ_PROP_UINT) {
+        if (!parse_size(text, 1, u, errp)) {
+            error_prepend(errp, "Parameter '%s': ", p->name);
+            return false;
+        }
+        return true;
+    }
+    if (!parse_uint(text, u, NULL)) {
+        error_setg(errp, "Parameter '%s' expects an integer", p->name);
+        return false;
+    }
+    return true;
+}
+
 /*
  * The one setter. From JSON: the value must have the property's type.
- * From the command line: text, parsed by the property's type.
+ * From the command line: text, parsed by the property's type. Defaults
+ * (check_range false) are the table's own and may be sentinels.
  */
 static bool object_set_prop(Object *obj, const ObjectProperty *p,
-                            json_object *jv, const char *text, Error **errp)
+                            json_object *jv, const char *text,
+                            bool check_range, Error **errp)
 {
     ERRP_GUARD();
     void *field = (uint8_t *)obj + p->offset;
@@ -104,6 +144,11 @@ static bool object_set_prop(Object *obj, const ObjectProperty *p,
         g_free(*(char **)field);
         *(char **)field = g_strdup(jv ? json_object_get_string(jv) : text);
         return true;
+    case OBJ_PROP_CUSTOM:
+        if (jv && !json_object_is_type(jv, json_type_string)) {
+            goto wrong_type;
+        }
+        return p->parse(obj, p, jv ? json_object_get_string(jv) : text, errp);
     case OBJ_PROP_BOOL:
         if (jv) {
             if (!json_object_is_type(jv, json_type_boolean)) {
@@ -112,7 +157,11 @@ static bool object_set_prop(Object *obj, const ObjectProperty *p,
             *(bool *)field = json_object_get_boolean(jv);
             return true;
         }
-        return parse_bool(text, (bool *)field, errp);
+        if (!parse_bool(text, (bool *)field, NULL)) {
+            error_setg(errp, "Parameter '%s' expects 'on' or 'off'", p->name);
+            return false;
+        }
+        return true;
     case OBJ_PROP_INT:
         if (jv) {
             if (!json_object_is_type(jv, json_type_int)) {
@@ -137,16 +186,21 @@ static bool object_set_prop(Object *obj, const ObjectProperty *p,
                 goto wrong_type;
             }
             u = json_object_get_uint64(jv);
-        } else if (!parse_size(text, 1, &u, errp)) {
-            error_prepend(errp, "Parameter '%s': ", p->name);
+        } else if (!object_parse_uint(obj, p, text, &u, errp)) {
+            return false;
+        }
+        if (p->type == OBJ_PROP_UINT32 && u > UINT32_MAX) {
+            error_setg(errp, "Parameter '%s' expects uint32_t", p->name);
+            return false;
+        }
+        if (check_range && p->has_range && (u < p->min || u > p->max)) {
+            /* QEMU's text for a value outside a property's range. */
+            error_setg(errp, "Property %s.%s doesn't take value %" PRIu64
+                       " (minimum: %" PRIu64 ", maximum: %" PRIu64 ")",
+                       obj->type->name, p->name, u, p->min, p->max);
             return false;
         }
         if (p->type == OBJ_PROP_UINT32) {
-            if (u > UINT32_MAX) {
-                error_setg(errp, "Parameter '%s' must be at most %u", p->name,
-                           UINT32_MAX);
-                return false;
-            }
             *(uint32_t *)field = u;
         } else {
             *(uint64_t *)field = u;
@@ -157,7 +211,7 @@ static bool object_set_prop(Object *obj, const ObjectProperty *p,
 
 wrong_type:
     error_setg(errp, "Invalid parameter type for '%s', expected: %s", p->name,
-               prop_type_names[p->type]);
+               object_prop_type_name(p));
     return false;
 }
 
@@ -167,7 +221,8 @@ static bool object_set_defaults(Object *obj, Error **errp)
                                                          : NULL) {
         for (const ObjectProperty *p = t->props; p && p->name; p++) {
             if (p->default_value &&
-                !object_set_prop(obj, p, NULL, p->default_value, errp)) {
+                !object_set_prop(obj, p, NULL, p->default_value, false,
+                                 errp)) {
                 return false;
             }
         }
@@ -175,8 +230,11 @@ static bool object_set_defaults(Object *obj, Error **errp)
     return true;
 }
 
-static void object_free(Object *obj)
+void object_free(Object *obj)
 {
+    if (!obj) {
+        return;
+    }
     if (obj->type->finalize) {
         obj->type->finalize(obj);
     }
@@ -192,7 +250,7 @@ static void object_free(Object *obj)
     g_free(obj);
 }
 
-static bool object_id_valid(const char *id)
+bool object_id_valid(const char *id)
 {
     /* QEMU's rule: a letter first, then letters, digits, '-', '.', '_'. */
     if (!g_ascii_isalpha(id[0])) {
@@ -204,6 +262,20 @@ static bool object_id_valid(const char *id)
         }
     }
     return true;
+}
+
+Object *object_new_instance(const TypeInfo *type, Error **errp)
+{
+    Object *obj;
+
+    g_assert(type->instance_size >= sizeof(Object));
+    obj = g_malloc0(type->instance_size);
+    obj->type = type;
+    if (!object_set_defaults(obj, errp)) {
+        object_free(obj);
+        return NULL;
+    }
+    return obj;
 }
 
 /* Allocates a checked, user-creatable instance with defaults set. */
@@ -231,30 +303,100 @@ static Object *object_begin(const char *type_name, const char *id,
                    "(type 'container')", id);
         return NULL;
     }
-    g_assert(type->instance_size >= sizeof(Object));
-    obj = g_malloc0(type->instance_size);
-    obj->type = type;
-    obj->id = g_strdup(id);
-    if (!object_set_defaults(obj, errp)) {
-        object_free(obj);
-        return NULL;
+    obj = object_new_instance(type, errp);
+    if (obj) {
+        obj->id = g_strdup(id);
     }
     return obj;
 }
 
-/* Checks required properties, completes, registers; frees on failure. */
-static Object *object_finish(Object *obj, GHashTable *given, Error **errp)
+static bool object_skipped(const char *key, const char *const *skip)
+{
+    for (; skip && *skip; skip++) {
+        if (!strcmp(key, *skip)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool object_check_required(Object *obj, GHashTable *given,
+                                  Error **errp)
 {
     for (const TypeInfo *t = obj->type; t; t = t->parent ? type_find(t->parent)
                                                          : NULL) {
         for (const ObjectProperty *p = t->props; p && p->name; p++) {
             if (p->required && !g_hash_table_contains(given, p->name)) {
                 error_setg(errp, "Parameter '%s' is missing", p->name);
-                object_free(obj);
-                return NULL;
+                return false;
             }
         }
     }
+    return true;
+}
+
+/* One given value: from JSON (jv) or text. */
+static bool object_set_given(Object *obj, const char *key, json_object *jv,
+                             const char *text, GHashTable *given,
+                             Error **errp)
+{
+    const ObjectProperty *p = object_find_prop(obj->type, key);
+
+    if (!p) {
+        error_setg(errp, "Property '%s.%s' not found", obj->type->name, key);
+        return false;
+    }
+    if (!object_set_prop(obj, p, jv, text, true, errp)) {
+        return false;
+    }
+    g_hash_table_add(given, (gpointer)p->name);
+    return true;
+}
+
+bool object_set_prop_str(Object *obj, const char *name, const char *value,
+                         Error **errp)
+{
+    g_autoptr(GHashTable) given = g_hash_table_new(g_str_hash, g_str_equal);
+
+    return object_set_given(obj, name, NULL, value, given, errp);
+}
+
+bool object_set_props_json(Object *obj, json_object *props,
+                           const char *const *skip, Error **errp)
+{
+    g_autoptr(GHashTable) given = g_hash_table_new(g_str_hash, g_str_equal);
+
+    if (props) {
+        json_object_object_foreach(props, key, val) {
+            if (!object_skipped(key, skip) &&
+                !object_set_given(obj, key, val, NULL, given, errp)) {
+                return false;
+            }
+        }
+    }
+    return object_check_required(obj, given, errp);
+}
+
+bool object_set_props_keyval(Object *obj, const KeyvalList *kv,
+                             const char *const *skip, Error **errp)
+{
+    g_autoptr(GHashTable) given = g_hash_table_new(g_str_hash, g_str_equal);
+
+    for (size_t i = 0; i < keyval_count(kv); i++) {
+        const char *key = keyval_key_at(kv, i);
+
+        if (!object_skipped(key, skip) &&
+            !object_set_given(obj, key, NULL, keyval_value_at(kv, i), given,
+                              errp)) {
+            return false;
+        }
+    }
+    return object_check_required(obj, given, errp);
+}
+
+/* Completes and registers; frees on failure. */
+static Object *object_finish(Object *obj, Error **errp)
+{
     if (obj->type->complete && !obj->type->complete(obj, errp)) {
         object_free(obj);
         return NULL;
@@ -270,28 +412,16 @@ static Object *object_finish(Object *obj, GHashTable *given, Error **errp)
 Object *object_create_json(const char *type_name, const char *id,
                            json_object *props, Error **errp)
 {
-    g_autoptr(GHashTable) given = g_hash_table_new(g_str_hash, g_str_equal);
     Object *obj = object_begin(type_name, id, errp);
 
     if (!obj) {
         return NULL;
     }
-    if (props) {
-        json_object_object_foreach(props, key, val) {
-            const ObjectProperty *p = object_find_prop(obj->type, key);
-            if (!p) {
-                error_setg(errp, "Property '%s.%s' not found", type_name, key);
-                object_free(obj);
-                return NULL;
-            }
-            if (!object_set_prop(obj, p, val, NULL, errp)) {
-                object_free(obj);
-                return NULL;
-            }
-            g_hash_table_add(given, (gpointer)p->name);
-        }
+    if (!object_set_props_json(obj, props, NULL, errp)) {
+        object_free(obj);
+        return NULL;
     }
-    return object_finish(obj, given, errp);
+    return object_finish(obj, errp);
 }
 
 /* The JSON spelling of -object: {"qom-type": T, "id": I, props...}. */
@@ -324,8 +454,8 @@ static Object *object_create_cmdline_json(const char *optarg, Error **errp)
 
 Object *object_create_cmdline(const char *optarg, Error **errp)
 {
+    static const char *const skip[] = { "qom-type", "id", NULL };
     g_autoptr(KeyvalList) kv = NULL;
-    g_autoptr(GHashTable) given = g_hash_table_new(g_str_hash, g_str_equal);
     const char *type_name, *id;
     Object *obj;
 
@@ -350,26 +480,11 @@ Object *object_create_cmdline(const char *optarg, Error **errp)
     if (!obj) {
         return NULL;
     }
-    for (size_t i = 0; i < keyval_count(kv); i++) {
-        const char *key = keyval_key_at(kv, i);
-        const ObjectProperty *p;
-
-        if (!strcmp(key, "qom-type") || !strcmp(key, "id")) {
-            continue;
-        }
-        p = object_find_prop(obj->type, key);
-        if (!p) {
-            error_setg(errp, "Property '%s.%s' not found", type_name, key);
-            object_free(obj);
-            return NULL;
-        }
-        if (!object_set_prop(obj, p, NULL, keyval_value_at(kv, i), errp)) {
-            object_free(obj);
-            return NULL;
-        }
-        g_hash_table_add(given, (gpointer)p->name);
+    if (!object_set_props_keyval(obj, kv, skip, errp)) {
+        object_free(obj);
+        return NULL;
     }
-    return object_finish(obj, given, errp);
+    return object_finish(obj, errp);
 }
 
 Object *object_find(const char *id)
@@ -413,7 +528,7 @@ void object_print_help(const TypeInfo *type)
     for (const TypeInfo *t = type; t; t = t->parent ? type_find(t->parent)
                                                     : NULL) {
         for (const ObjectProperty *p = t->props; p && p->name; p++) {
-            printf("  %s=<%s>%s - %s\n", p->name, prop_type_names[p->type],
+            printf("  %s=<%s>%s - %s\n", p->name, object_prop_type_name(p),
                    p->required ? " (required)" : "", p->desc);
         }
     }

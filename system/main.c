@@ -188,8 +188,8 @@ static bool main_handle_info_options(SystemConfig *cfg)
         vl_print_help();
     } else if (cfg->show_version) {
         vl_print_version();
-    } else if (cfg->list_devices) {
-        pc_device_list();
+    } else if (cfg->device_help) {
+        fputs(cfg->device_help, stdout);
     } else if (cfg->list_machines) {
         printf("Supported machines are:\n"
                "pc                   Standard PC (i440FX + PIIX, 1996), "

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "config-host.h"
+#include "hw/core/qdev.h"
 #include "system/vl.h"
 #include "util/keyval.h"
 
@@ -382,28 +383,24 @@ static bool opt_qtest_log(SystemConfig *cfg, const char *arg, Error **errp)
     return true;
 }
 
+/*
+ * -device: the registry parses and checks the properties now, so a bad
+ * one is reported before anything starts; the machine wires the device
+ * to its bus when it is built.
+ */
 static bool opt_device(SystemConfig *cfg, const char *arg, Error **errp)
 {
-    KeyvalList *kv = keyval_parse(arg, "driver", errp);
-    const char *driver;
+    char *help;
 
-    if (!kv) {
+    if (!qdev_help_requested(arg, &help, errp)) {
         return false;
     }
-    driver = keyval_get(kv, "driver");
-    if (driver && !strcmp(driver, "help")) {
-        cfg->list_devices = true;
-        keyval_free(kv);
+    if (help) {
+        g_free(cfg->device_help);
+        cfg->device_help = help;
         return true;
     }
-    if (!driver || !pc_device_valid(driver)) {
-        error_setg(errp, "'%s' is not a valid device model name",
-                   driver ? driver : "");
-        keyval_free(kv);
-        return false;
-    }
-    g_ptr_array_add(cfg->machine.devices, kv);
-    return true;
+    return qdev_create_cmdline(arg, errp) != NULL;
 }
 
 static const VlOption vl_options[] = {
@@ -466,7 +463,7 @@ static const VlOption vl_options[] = {
     { "qtest-log", "FILE", "log qtest commands and replies to FILE "
       "(/dev/fd/2 for stderr)", opt_qtest_log },
     { "device", "DRIVER[,prop=value,...]", "add a device (-device help "
-      "lists them)", opt_device },
+      "lists them, -device DRIVER,help its properties)", opt_device },
 };
 
 static const VlOption *vl_find_option(const char *name)
@@ -506,8 +503,6 @@ static void vl_config_init(SystemConfig *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->machine.ram_size = DEFAULT_RAM_SIZE;
     cfg->machine.smp_cpus = 1;
-    cfg->machine.devices = g_ptr_array_new_with_free_func(
-        (GDestroyNotify)keyval_free);
     cfg->trace_opts = g_ptr_array_new();
     cfg->chardev_opts = g_ptr_array_new();
     cfg->monitor_opts = g_array_new(FALSE, FALSE, sizeof(VlMonitorOpt));
@@ -517,7 +512,7 @@ static void vl_config_init(SystemConfig *cfg)
 
 void vl_config_free(SystemConfig *cfg)
 {
-    g_ptr_array_free(cfg->machine.devices, TRUE);
+    g_free(cfg->device_help);
     g_ptr_array_free(cfg->trace_opts, TRUE);
     g_ptr_array_free(cfg->chardev_opts, TRUE);
     g_array_free(cfg->monitor_opts, TRUE);

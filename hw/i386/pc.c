@@ -20,13 +20,6 @@
 #define PC_KVM_RESERVED_SIZE 0x4000ULL
 #define PC_HIGHMEM_START    0x100000000ULL
 
-static const struct {
-    uint16_t iobase;
-    unsigned irq;
-} pc_serial_ports[PC_MAX_SERIAL] = {
-    { 0x3f8, 4 }, { 0x2f8, 3 }, { 0x3e8, 4 }, { 0x2e8, 3 },
-};
-
 static PCMachine *pc_current;
 
 PCMachine *pc_machine_current(void)
@@ -66,108 +59,59 @@ static bool pc_memory_init(PCMachine *pcms, Error **errp)
     return kvm_register_memory(&pcms->kvm, &pcms->mem, errp);
 }
 
+/* The ISA bus: the port I/O space and the in-kernel PIC/IOAPIC lines. */
+static bool pc_isa_bus_init(PCMachine *pcms, Error **errp)
+{
+    pcms->isa_bus = (IsaBus) {
+        .bus = { .name = "isa.0", .kind = BUS_KIND_ISA },
+        .pio = &pcms->pio,
+        .set_irq = pc_set_isa_irq,
+        .irq_opaque = pcms,
+    };
+    if (!qdev_bus_register(&pcms->isa_bus.bus, errp)) {
+        return false;
+    }
+    pcms->isa_bus_registered = true;
+    return true;
+}
+
+/* One isa-serial per -serial, COM1 first, through the device registry. */
 static bool pc_serial_init(PCMachine *pcms, Error **errp)
 {
     for (unsigned i = 0; i < PC_MAX_SERIAL; i++) {
-        IrqLine irq = {
-            .handler = pc_set_isa_irq, .opaque = pcms,
-            .n = pc_serial_ports[i].irq,
-        };
-        char name[16];
+        Chardev *chr = pcms->cfg.serial[i];
+        g_autofree char *index = g_strdup_printf("%u", i);
+        DeviceState *dev;
 
-        if (!pcms->cfg.serial[i]) {
+        if (!chr) {
             continue;
         }
-        snprintf(name, sizeof(name), "serial%u", i);
-        pcms->serial[i] = serial_isa_new(&pcms->pio,
-                                         pc_serial_ports[i].iobase, irq,
-                                         pcms->cfg.serial[i], name, errp);
-        if (!pcms->serial[i]) {
+        dev = qdev_new(TYPE_ISA_SERIAL, errp);
+        if (!dev) {
+            return false;
+        }
+        if (!qdev_set_prop(dev, "index", index, errp) ||
+            !qdev_set_prop(dev, "chardev", chr->id, errp)) {
+            qdev_delete(dev);
+            return false;
+        }
+        if (!qdev_realize(dev, &pcms->isa_bus.bus, errp)) {
             return false;
         }
     }
     return true;
 }
 
-/* -device isa-debug-exit[,iobase=N][,iosize=N] */
-static bool pc_add_debug_exit(PCMachine *pcms, const KeyvalList *opts,
-                              Error **errp)
-{
-    static const char *const known[] = { "driver", "id", "iobase", "iosize",
-                                         NULL };
-    uint64_t iobase, iosize;
-
-    if (!keyval_check_known(opts, known, "isa-debug-exit", errp) ||
-        !keyval_get_u64(opts, "iobase", DEBUG_EXIT_DEFAULT_IOBASE, &iobase,
-                        errp) ||
-        !keyval_get_u64(opts, "iosize", DEBUG_EXIT_DEFAULT_IOSIZE, &iosize,
-                        errp)) {
-        return false;
-    }
-    if (iobase > 0xffff || iosize > 0x10000 || iobase + iosize > 0x10000) {
-        error_setg(errp, "isa-debug-exit: iobase 0x%" G_GINT64_MODIFIER
-                   "x + iosize 0x%" G_GINT64_MODIFIER "x is outside the I/O "
-                   "port space", iobase, iosize);
-        return false;
-    }
-    if (pcms->debug_exit) {
-        error_setg(errp, "isa-debug-exit: only one is supported");
-        return false;
-    }
-    pcms->debug_exit = debug_exit_new(&pcms->pio, iobase, iosize, errp);
-    return pcms->debug_exit != NULL;
-}
-
-typedef struct PCDeviceType {
-    const char *name;
-    const char *desc;
-    bool (*add)(PCMachine *pcms, const KeyvalList *opts, Error **errp);
-} PCDeviceType;
-
-static const PCDeviceType pc_device_types[] = {
-    { "isa-debug-exit", "exit with status (value << 1) | 1 on a port write",
-      pc_add_debug_exit },
-};
-
-static const PCDeviceType *pc_device_find(const char *driver)
-{
-    for (size_t i = 0; i < G_N_ELEMENTS(pc_device_types); i++) {
-        if (!strcmp(pc_device_types[i].name, driver)) {
-            return &pc_device_types[i];
-        }
-    }
-    return NULL;
-}
-
-bool pc_device_valid(const char *driver)
-{
-    return pc_device_find(driver) != NULL;
-}
-
-void pc_device_list(void)
-{
-    printf("Devices of the pc machine (-device NAME,...):\n");
-    for (size_t i = 0; i < G_N_ELEMENTS(pc_device_types); i++) {
-        printf("name \"%s\", bus ISA, desc \"%s\"\n", pc_device_types[i].name,
-               pc_device_types[i].desc);
-    }
-}
-
+/* -device: created (and checked) while the command line was parsed;
+ * wired now that the buses exist. The UARTs, whoever made them, are
+ * migrated by index (pc_vmstate_step). */
 static bool pc_devices_init(PCMachine *pcms, Error **errp)
 {
-    for (guint i = 0; pcms->cfg.devices && i < pcms->cfg.devices->len; i++) {
-        const KeyvalList *opts = g_ptr_array_index(pcms->cfg.devices, i);
-        const char *driver = keyval_get(opts, "driver");
-        const PCDeviceType *type = driver ? pc_device_find(driver) : NULL;
-
-        if (!type) {
-            error_setg(errp, "'%s' is not a valid device model name",
-                       driver ? driver : "");
-            return false;
-        }
-        if (!type->add(pcms, opts, errp)) {
-            return false;
-        }
+    if (!qdev_realize_pending(errp)) {
+        return false;
+    }
+    for (unsigned i = 0; i < PC_MAX_SERIAL; i++) {
+        pcms->serial[i] = isa_serial_find(i);
     }
     return true;
 }
@@ -349,6 +293,7 @@ PCMachine *pc_machine_new(const PCMachineConfig *cfg, Error **errp)
         !kvm_create_irqchip(&pcms->kvm, errp) ||
         !pc_memory_init(pcms, errp) ||
         !(pcms->port61 = port61_new(&pcms->pio, &pcms->kvm, errp)) ||
+        !pc_isa_bus_init(pcms, errp) ||
         !pc_serial_init(pcms, errp) ||
         !pc_devices_init(pcms, errp) ||
         !pc_load_kernel(pcms, errp)) {
@@ -385,11 +330,7 @@ bool pc_machine_reset(PCMachine *pcms, Error **errp)
                                errp)) {
         return false;
     }
-    for (unsigned i = 0; i < PC_MAX_SERIAL; i++) {
-        if (pcms->serial[i]) {
-            serial_reset(pcms->serial[i]);
-        }
-    }
+    qdev_reset_all();
     port61_reset(pcms->port61);
     return pc_load_kernel(pcms, errp) && pc_boot_cpu(pcms, errp);
 }
@@ -415,12 +356,11 @@ void pc_machine_free(PCMachine *pcms)
     if (cpus_count()) {
         cpus_destroy();
     }
-    for (unsigned i = 0; i < PC_MAX_SERIAL; i++) {
-        if (pcms->serial[i]) {
-            serial_free(pcms->serial[i]);
-        }
+    /* The devices on the ISA bus go with it (the UARTs among them). */
+    if (pcms->isa_bus_registered) {
+        qdev_bus_unregister(&pcms->isa_bus.bus);
     }
-    g_free(pcms->debug_exit);
+    memset(pcms->serial, 0, sizeof(pcms->serial));
     g_free(pcms->port61);
     if (pcms->kvm.kvm_fd > 0) {
         kvm_destroy(&pcms->kvm);

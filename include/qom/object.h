@@ -7,6 +7,9 @@
  * Creating an object = allocate, set defaults, set the given properties
  * (each checked against its type), then complete(); a failure anywhere
  * destroys it and nothing is registered. Objects are found by id.
+ * Devices (include/hw/core/qdev.h) are types of this model too: they use
+ * the same property tables and setters, but live in the device registry
+ * with their own ids, as in QEMU.
  *
  * All of this runs under the BQL.
  */
@@ -28,20 +31,39 @@ typedef enum ObjectPropType {
     OBJ_PROP_BOOL,      /* bool */
     OBJ_PROP_INT,       /* int64_t */
     OBJ_PROP_UINT,      /* uint64_t; accepts sizes with suffixes on the CLI */
-    OBJ_PROP_UINT32,    /* uint32_t */
+    OBJ_PROP_UINT32,    /* uint32_t; a plain number (0x hex) on the CLI */
+    OBJ_PROP_CUSTOM,    /* parsed from text by the property's parse hook */
 } ObjectPropType;
 
-typedef struct ObjectProperty {
+typedef struct ObjectProperty ObjectProperty;
+struct ObjectProperty {
     const char *name;
     ObjectPropType type;
     size_t offset;          /* of the field in the instance */
     const char *desc;
     bool required;
-    const char *default_value;  /* as on the command line; NULL: zero */
-} ObjectProperty;
+    /* As on the command line; NULL: zero. A default is the table's own
+     * value and is not range-checked, so "not given" can be a sentinel
+     * outside the range (QEMU's -1 for "derive it"). */
+    const char *default_value;
+    /* Unsigned types: values a user gives must lie in [min, max]. */
+    bool has_range;
+    uint64_t min, max;
+    /* OBJ_PROP_CUSTOM: the name help shows ("pci-devfn") and the parser
+     * (from JSON only a string is accepted, and parsed the same way). A
+     * bus address such as addr=SLOT.FN is one of these. */
+    const char *custom_type;
+    bool (*parse)(Object *obj, const ObjectProperty *p, const char *text,
+                  Error **errp);
+};
 
 #define OBJ_PROP(n, t, inst, field, d) \
     { .name = (n), .type = (t), .offset = offsetof(inst, field), .desc = (d) }
+/* An unsigned property limited to [lo, hi], with a default. */
+#define OBJ_PROP_RANGE(n, t, inst, field, d, lo, hi, def) \
+    { .name = (n), .type = (t), .offset = offsetof(inst, field), \
+      .desc = (d), .has_range = true, .min = (lo), .max = (hi), \
+      .default_value = (def) }
 
 struct TypeInfo {
     const char *name;
@@ -88,5 +110,39 @@ void object_delete_all(void);
 
 /* Prints the properties of a type (-object TYPE,help). */
 void object_print_help(const TypeInfo *type);
+
+/*
+ * The pieces object creation is made of, for the device registry, which
+ * creates devices the same way but keeps them apart from -object's.
+ */
+/* Allocates an instance of type with its defaults set (no id, not
+ * registered anywhere); free it with object_free(). */
+Object *object_new_instance(const TypeInfo *type, Error **errp);
+void object_free(Object *obj);
+/* A property of the type or of an ancestor, or NULL. */
+const ObjectProperty *object_find_prop(const TypeInfo *type,
+                                       const char *name);
+/* "uint32", "bool", "string", or the custom type's name. */
+const char *object_prop_type_name(const ObjectProperty *p);
+/* Calls fn for every property, the type's own first, then its parents'. */
+void object_foreach_prop(const TypeInfo *type,
+                         void (*fn)(const ObjectProperty *p, void *opaque),
+                         void *opaque);
+/* QEMU's rule for ids: a letter, then letters, digits, '-', '.', '_'. */
+bool object_id_valid(const char *id);
+/*
+ * Sets every property given (key=value text, or a JSON object whose
+ * values must have the properties' types), except the keys in the
+ * NULL-terminated `skip` (e.g. "driver", "id"), then checks that every
+ * required property was given. "Property 'TYPE.KEY' not found" for a key
+ * the type does not have.
+ */
+/* One property from text, as the command line would give it. */
+bool object_set_prop_str(Object *obj, const char *name, const char *value,
+                         Error **errp);
+bool object_set_props_keyval(Object *obj, const KeyvalList *kv,
+                             const char *const *skip, Error **errp);
+bool object_set_props_json(Object *obj, json_object *props,
+                           const char *const *skip, Error **errp);
 
 #endif

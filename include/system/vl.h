@@ -49,7 +49,7 @@ typedef struct SystemConfig {
     GPtrArray *mux_monitors;    /* const char *, -chardev arguments */
     bool show_help;
     bool show_version;
-    bool list_devices;          /* -device help */
+    char *device_help;          /* -device help, -device TYPE,help */
     bool list_machines;         /* -machine help */
     bool list_accels;           /* -accel help */
 } SystemConfig;

@@ -29,6 +29,18 @@ BAD_ARGS = [
     (['-machine', 'q35'], "unsupported machine type 'q35'"),
     (['-machine', 'pc,foo=bar'], "Invalid parameter 'foo'"),
     (['-device', 'virtio-net-pci'], "'virtio-net-pci' is not a valid device model name"),
+    # -device properties are checked while the command line is parsed.
+    (['-device', 'isa-debug-exit,iobase=0x10000'],
+     '-device isa-debug-exit,iobase=0x10000: iobase 0x10000 + iosize 0x2 is outside the I/O port space'),
+    (['-device', 'isa-debug-exit,foo=1'], "Property 'isa-debug-exit.foo' not found"),
+    (['-device', 'isa-debug-exit,iobase=abc'], "Parameter 'iobase' expects an integer"),
+    (['-device', 'isa-debug-exit,iosize=0'], 'iosize must not be 0'),
+    (['-device', 'isa-serial,index=4'],
+     "Property isa-serial.index doesn't take value 4 (minimum: 0, maximum: 3)"),
+    (['-device', 'isa-debug-exit,id=a', '-device', 'isa-debug-exit,id=a'],
+     "Duplicate ID 'a' for device"),
+    (['-device', 'nosuch,help'], "'nosuch' is not a valid device model name"),
+    (['-device', 'device'], "Parameter 'driver' expects a non-abstract device type"),
     (['-kernel', GUEST, '-serial', 'bogus'], "'bogus' is not a valid char driver name"),
     (['-display', 'gtk'], "display 'gtk' is not available"),
     (['-name', 'x,foo=1'], "Invalid parameter 'foo'"),
@@ -138,7 +150,47 @@ def test_help_lists_options():
 
 def test_device_help():
     p = run(['-device', 'help'])
-    assert p.returncode == 0 and 'isa-debug-exit' in p.stdout
+    assert p.returncode == 0, p.stderr
+    # QEMU's layout: categories, then one line per type.
+    assert 'Misc devices:\nname "isa-debug-exit", bus ISA' in p.stdout
+    assert 'Input devices:\nname "isa-serial", bus ISA' in p.stdout
+    assert p.stdout.index('Input devices:') < p.stdout.index('Misc devices:')
+
+
+def test_device_type_help():
+    p = run(['-device', 'isa-debug-exit,help'])
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0] == 'isa-debug-exit options:'
+    assert any(ln.startswith('  iobase=<uint32>') and '(default: 0x501)' in ln for ln in lines)
+    assert any(ln.startswith('  iosize=<uint32>') for ln in lines)
+    p = run(['-device', 'isa-serial,help'])
+    assert p.returncode == 0, p.stderr
+    for prop in ('index=<uint32>', 'iobase=<uint32>', 'irq=<uint32>', 'chardev=<string>'):
+        assert '  ' + prop in p.stdout
+
+
+@needs_kvm
+def test_device_isa_serial_is_com1(tmp_path):
+    """-device isa-serial,chardev=ID is COM1 just as -serial is."""
+    vm = Vm(tmp_path, ['-chardev', 'file,id=com,path=%s' % (tmp_path / 'vm-serial.log'),
+                       '-device', 'isa-serial,chardev=com', '-kernel', GUEST,
+                       *DEBUG_EXIT, '-append', 'workload=count exit-after=1'], serial=False)
+    with vm:
+        assert vm.wait_exit(30) == 1
+        assert 'TG count=1 ' in vm.serial(), vm.stderr()
+
+
+@needs_kvm
+def test_device_realize_error_names_the_device():
+    p = run(['-kernel', GUEST, '-device', 'isa-debug-exit,iobase=0x3f8,id=d'])
+    assert p.returncode == 1
+    assert "-device isa-debug-exit (id 'd'): " in p.stderr and 'overlaps' in p.stderr
+
+
+def test_help_lists_device_option():
+    p = run(['-help'])
+    assert '-device DRIVER[,prop=value,...]' in p.stdout
 
 
 @needs_kvm

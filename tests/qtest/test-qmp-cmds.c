@@ -752,6 +752,59 @@ static void test_qom_list_types(void)
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
 
+/* No device type supports hotplug yet: device_add checks the driver and
+ * the properties like -device, then refuses with QEMU's text; device_del
+ * refuses a -device device and does not know other ids. */
+static void test_device_add_del(void)
+{
+    static const struct {
+        const char *cls, *needle, *request;
+    } refusals[] = {
+        { "GenericError", "Device 'isa-debug-exit' does not support hotplugging",
+          "{'execute': 'device_add', 'arguments': {'driver': "
+          "'isa-debug-exit', 'id': 'd2', 'iobase': 1280}}" },
+        { "GenericError", "Device 'isa-serial' does not support hotplugging",
+          "{'execute': 'device_add', 'arguments': {'driver': 'isa-serial'}}" },
+        { "GenericError", "'virtio-net-pci' is not a valid device model name",
+          "{'execute': 'device_add', 'arguments': "
+          "{'driver': 'virtio-net-pci'}}" },
+        { "GenericError", "Property 'isa-debug-exit.colour' not found",
+          "{'execute': 'device_add', 'arguments': {'driver': "
+          "'isa-debug-exit', 'colour': 'red'}}" },
+        { "GenericError", "'iobase', expected: uint32",
+          "{'execute': 'device_add', 'arguments': {'driver': "
+          "'isa-debug-exit', 'iobase': 'x'}}" },
+        { "GenericError", "Duplicate ID 'dbg'",
+          "{'execute': 'device_add', 'arguments': {'driver': "
+          "'isa-debug-exit', 'id': 'dbg'}}" },
+        { "GenericError", "Parameter 'driver' is missing",
+          "{'execute': 'device_add', 'arguments': {'id': 'x'}}" },
+        { "GenericError", "Device 'isa-debug-exit' does not support hotplugging",
+          "{'execute': 'device_del', 'arguments': {'id': 'dbg'}}" },
+        { "DeviceNotFound", "Device 'd2' not found",
+          "{'execute': 'device_del', 'arguments': {'id': 'd2'}}" },
+    };
+    QTestState *s = qtest_init("-device isa-debug-exit,id=dbg,iobase=0x510");
+    json_object *types;
+
+    for (size_t i = 0; i < G_N_ELEMENTS(refusals); i++) {
+        qtest_qmp_assert_error_contains(s, refusals[i].cls,
+                                        refusals[i].needle, "%s",
+                                        refusals[i].request);
+    }
+    /* The device types are QOM types. */
+    types = qtest_qmp_assert_success(s, "{'execute': 'qom-list-types', "
+                                     "'arguments': {'implements': 'device'}}");
+    g_assert_nonnull(array_find_str(types, "name", "isa-debug-exit"));
+    g_assert_nonnull(array_find_str(types, "name", "isa-serial"));
+    g_assert_null(array_find_str(types, "name", "iothread"));
+    json_object_put(types);
+    /* Still there: the failed device_del did not remove it. */
+    qtest_qmp_assert_error_contains(s, "GenericError", "Duplicate ID 'dbg'",
+                                    "%s", refusals[5].request);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
 static void test_system_powerdown(void)
 {
     QTestState *s = qtest_init(NULL);
@@ -821,6 +874,7 @@ int main(int argc, char **argv)
     test_add_kvm_func("/qmp/object-add-del", test_object_add_del);
     test_add_kvm_func("/qmp/object-add/errors", test_object_add_errors);
     test_add_kvm_func("/qmp/qom-list-types", test_qom_list_types);
+    test_add_kvm_func("/qmp/device_add-del", test_device_add_del);
     test_add_kvm_func("/qmp/system_powerdown", test_system_powerdown);
     test_add_kvm_func("/qmp/bad-arguments", test_bad_arguments);
     return g_test_run();

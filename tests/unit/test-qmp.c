@@ -1320,6 +1320,14 @@ static void test_commands(void)
     expect_error(c, "{\"execute\":\"object-add\",\"arguments\":"
                  "{\"qom-type\":\"no-such-type\",\"id\":\"x\"}}\n",
                  "GenericError", "no-such-type", NULL);
+    /* No device type is hotpluggable yet (tests/unit/test-qdev.c). */
+    expect_error(c, "{\"execute\":\"device_add\",\"arguments\":"
+                 "{\"driver\":\"isa-debug-exit\",\"iobase\":1280}}\n",
+                 "GenericError", "Device 'isa-debug-exit' does not support "
+                 "hotplugging", NULL);
+    expect_error(c, "{\"execute\":\"device_del\",\"arguments\":"
+                 "{\"id\":\"nope\"}}\n",
+                 "DeviceNotFound", "Device 'nope' not found", NULL);
 
     resp = expect_return(c, "{\"execute\":\"human-monitor-command\","
                          "\"arguments\":{\"command-line\":\"info version\"}}\n",

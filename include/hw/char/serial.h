@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "chardev/char.h"
+#include "hw/core/qdev.h"
 #include "hw/irq.h"
 #include "migration/savevm.h"
 #include "system/ioport.h"
@@ -39,6 +40,32 @@ SerialState *serial_isa_new(IoBus *pio, uint16_t iobase, IrqLine irq,
                             Chardev *chr, const char *name, Error **errp);
 void serial_reset(SerialState *s);
 void serial_free(SerialState *s);
+
+/*
+ * isa-serial (hw/char/serial-isa.c): the UART as a device of the
+ * registry, as QEMU spells it: -device isa-serial,chardev=ID[,index=N]
+ * [,iobase=N][,irq=N]. index picks COMn's port and IRQ (0x3f8/4,
+ * 0x2f8/3, 0x3e8/4, 0x2e8/3) unless iobase/irq say otherwise; without
+ * index the next free one is taken. The machine creates one per -serial
+ * the same way.
+ */
+#define TYPE_ISA_SERIAL "isa-serial"
+#define SERIAL_ISA_MAX_PORTS 4
+
+typedef struct ISASerialState {
+    DeviceState parent_obj;
+    /* properties; UINT32_MAX: derived from the index */
+    uint32_t index;
+    uint32_t iobase;
+    uint32_t irq;
+    char *chardev;          /* a -chardev id, or NULL: no backend */
+    /* once realized */
+    SerialState *state;
+    IoBus *pio;
+} ISASerialState;
+
+/* The realized isa-serial with this index, or NULL. */
+SerialState *isa_serial_find(unsigned index);
 
 /*
  * Migration: the "serial" section (instance = port index). It carries

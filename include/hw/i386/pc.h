@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The `pc` machine: RAM (below 4 GiB up to 3 GiB, the rest above 4 GiB),
- * an e820 map, the in-kernel irqchip and PIT, up to four 16550 UARTs on
- * the ISA ports, optional isa-debug-exit, and a kernel booted directly
+ * an e820 map, the in-kernel irqchip and PIT, an ISA bus for the devices
+ * of the registry (up to four 16550 UARTs from -serial, anything from
+ * -device such as isa-debug-exit), and a kernel booted directly
  * (multiboot or Linux bzImage) since there is no firmware.
  *
  * Guest-physical layout:
@@ -19,18 +20,19 @@
 
 #include "accel/kvm.h"
 #include "hw/char/serial.h"
+#include "hw/core/isa-bus.h"
+#include "hw/core/qdev.h"
 #include "hw/i386/boot.h"
 #include "hw/i386/e820.h"
 #include "hw/i386/kvm-irqchip.h"
 #include "hw/i386/kvmclock.h"
 #include "hw/i386/port61.h"
-#include "hw/misc/debug-exit.h"
 #include "system/ioport.h"
 #include "system/memory.h"
 #include "target/i386/machine.h"
 #include "util/keyval.h"
 
-#define PC_MAX_SERIAL 4
+#define PC_MAX_SERIAL SERIAL_ISA_MAX_PORTS
 #define PC_LOWMEM_LIMIT 0xc0000000ULL   /* RAM below 4 GiB stops at 3 GiB */
 
 typedef struct PCMachineConfig {
@@ -40,7 +42,6 @@ typedef struct PCMachineConfig {
     const char *initrd;             /* NULL if none */
     const char *append;             /* NULL if none */
     Chardev *serial[PC_MAX_SERIAL]; /* NULL = no UART there */
-    GPtrArray *devices;             /* KeyvalList* from -device */
     KvmOptions kvm;
     bool debug_threads;
 } PCMachineConfig;
@@ -56,8 +57,13 @@ typedef struct PCMachine {
     uint8_t *kernel_image;          /* kept to reload it on reset */
     size_t kernel_size;
     X86BootState boot;
+    /* The bus every device of the registry (include/hw/core/qdev.h)
+     * plugs into; its devices are deleted with the machine. */
+    IsaBus isa_bus;
+    bool isa_bus_registered;
+    /* The UARTs by index, whether -serial or -device made them (owned by
+     * the registry; kept for migration order and tests). */
     SerialState *serial[PC_MAX_SERIAL];
-    DebugExitState *debug_exit;
     Port61State *port61;
     /* Migration: the buffers of the sections that are not a device's own
      * struct, and whether everything is in savevm_default(). */
@@ -75,9 +81,5 @@ PCMachine *pc_machine_current(void);
 /* Back to the just-booted state; vCPUs must be paused. */
 bool pc_machine_reset(PCMachine *pcms, Error **errp);
 void pc_machine_free(PCMachine *pcms);
-
-/* -device NAME,... for the pc machine; "help" lists them. */
-void pc_device_list(void);
-bool pc_device_valid(const char *driver);
 
 #endif
