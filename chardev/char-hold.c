@@ -79,15 +79,6 @@ size_t chardev_frontend_write(Chardev *chr, const void *fe_opaque,
 
 /* ---- the holder ---- */
 
-static void chardev_hold_forget(ChardevHoldStage *stage)
-{
-    if (hold.ops) {
-        hold.ops->remove(stage, stage->state);
-    }
-    stage->state = NULL;
-    stage->active = false;
-}
-
 void chardev_hold_install(const ChardevHoldOps *ops)
 {
     g_assert(!hold.ops);
@@ -97,15 +88,6 @@ void chardev_hold_install(const ChardevHoldOps *ops)
 
         stage->state = ops->add(stage);
     }
-}
-
-void chardev_hold_uninstall(const ChardevHoldOps *ops)
-{
-    g_assert(hold.ops == ops);
-    for (guint i = 0; hold.stages && i < hold.stages->len; i++) {
-        chardev_hold_forget(g_ptr_array_index(hold.stages, i));
-    }
-    hold.ops = NULL;
 }
 
 /* ---- front ends come and go ---- */
@@ -142,7 +124,9 @@ void chardev_hold_detach(Chardev *chr)
         }
         g_ptr_array_remove_index(hold.stages, i);
         trace_chardev_hold_stage(stage->name, chr->id, "detach");
-        chardev_hold_forget(stage);
+        if (hold.ops) {
+            hold.ops->remove(stage, stage->state);
+        }
         g_free(stage->name);
         g_free(stage);
     }

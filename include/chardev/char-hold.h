@@ -50,10 +50,11 @@ typedef struct ChardevHoldOps {
     void (*write)(void *state, const uint8_t *buf, size_t len);
 } ChardevHoldOps;
 
-/* One holder at a time; installing calls add() for every stage. */
+/*
+ * One holder, for the life of the process (installing a second aborts);
+ * installing calls add() for every stage that already exists.
+ */
 void chardev_hold_install(const ChardevHoldOps *ops);
-/* Calls remove() for every stage; they pass everything through again. */
-void chardev_hold_uninstall(const ChardevHoldOps *ops);
 
 /* For the holder: turn a stage on (writes go to ops->write) or off. */
 void chardev_hold_set_active(ChardevHoldStage *stage, bool active);
