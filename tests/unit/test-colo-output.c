@@ -19,6 +19,7 @@
 #include <glib.h>
 #include "chardev/char.h"
 #include "chardev/char-hold.h"
+#include "hw/char/serial.h"
 #include "migration/colo-output.h"
 #include "util/main-loop.h"
 /* colo_run_begin/end: a real primary mode for the checkpoint trigger. */
@@ -534,6 +535,47 @@ static void test_host_frontend(void)
     unlink(path);
 }
 
+/*
+ * The real UART, which calls nothing of COLO: the guest's THR writes are
+ * held all the same, because it attached as a guest front end.
+ */
+static void test_uart(void)
+{
+    g_autofree char *path = g_strdup_printf("%s/uart", tmp_dir);
+    Fixture fx = { path, new_file_chardev(path) };
+    IoBus pio = { .name = "pio" };
+    SerialState *uart;
+
+    bql_lock();
+    uart = serial_isa_new(&pio, 0x3f8, (IrqLine){ 0 }, fx.chr, "serial0",
+                          &error_abort);
+    fx.out = colo_output_find(fx.chr, uart);
+    g_assert_nonnull(fx.out);
+    io_bus_write(&pio, 0x3f8, 1, 'h');
+    expect_file(&fx, "h", __LINE__);
+    colo_notify(COLO_EVENT_START, COLO_MODE_PRIMARY);
+    io_bus_write(&pio, 0x3f8, 1, 'i');
+    expect_file(&fx, "h", __LINE__);
+    g_assert_cmpuint(colo_output_held(fx.out), ==, 1);
+    colo_notify(COLO_EVENT_CHECKPOINT_STOP, COLO_MODE_PRIMARY);
+    colo_notify(COLO_EVENT_CHECKPOINT_RECEIVED, COLO_MODE_PRIMARY);
+    expect_file(&fx, "hi", __LINE__);
+    colo_notify(COLO_EVENT_FAILOVER, COLO_MODE_PRIMARY);
+    colo_notify(COLO_EVENT_START, COLO_MODE_SECONDARY);
+    io_bus_write(&pio, 0x3f8, 1, 'x');
+    colo_notify(COLO_EVENT_CHECKPOINT_LOADED, COLO_MODE_SECONDARY);
+    io_bus_write(&pio, 0x3f8, 1, '!');
+    expect_file(&fx, "hi", __LINE__);
+    colo_notify(COLO_EVENT_FAILOVER, COLO_MODE_SECONDARY);
+    expect_file(&fx, "hi!", __LINE__);
+    serial_free(uart);
+    g_assert_null(colo_output_find(fx.chr, uart));
+    bql_unlock();
+    io_bus_free(&pio);
+    chardev_close(fx.chr);
+    unlink(path);
+}
+
 int main(int argc, char **argv)
 {
     int rc;
@@ -556,6 +598,7 @@ int main(int argc, char **argv)
     g_test_add_func("/colo-output/second-frontend", test_second_frontend);
     g_test_add_func("/colo-output/stage-inactive", test_stage_inactive);
     g_test_add_func("/colo-output/host-frontend", test_host_frontend);
+    g_test_add_func("/colo-output/uart", test_uart);
     rc = g_test_run();
     rmdir(tmp_dir);
     g_free(tmp_dir);
