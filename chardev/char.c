@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "chardev/char.h"
+#include "chardev/char-hold.h"
 #include "util/sockets.h"
 #include "util/yank.h"
 #include "trace.h"
@@ -279,12 +280,9 @@ void chardev_close_all(void)
     }
 }
 
-bool chardev_attach_frontend(Chardev *chr, const ChardevFrontend *fe,
-                             Error **errp)
+static bool chardev_attach_one(Chardev *chr, const ChardevFrontend *fe,
+                               Error **errp)
 {
-    if (chr->cls->attach_frontend) {
-        return chr->cls->attach_frontend(chr, fe, errp);
-    }
     if (chr->fe_attached) {
         error_setg(errp, "chardev '%s' is already in use", chr->id);
         return false;
@@ -298,6 +296,19 @@ bool chardev_attach_frontend(Chardev *chr, const ChardevFrontend *fe,
     }
     chardev_accept_input(chr);
     return true;
+}
+
+bool chardev_attach_frontend(Chardev *chr, const ChardevFrontend *fe,
+                             Error **errp)
+{
+    bool ok = chr->cls->attach_frontend ?
+              chr->cls->attach_frontend(chr, fe, errp) :
+              chardev_attach_one(chr, fe, errp);
+
+    if (ok) {
+        chardev_hold_attach(chr, fe);
+    }
+    return ok;
 }
 
 static void chardev_detach_now(Chardev *chr)
@@ -341,6 +352,9 @@ void chardev_detach_frontend(Chardev *chr)
     ChardevDetachJob job = { .chr = chr };
     GSource *src;
 
+    /* First, here on the main loop under the BQL, where guest frontends
+     * live: their hold stages go, and the holder forgets what they kept. */
+    chardev_hold_detach(chr);
     if (chr->cls->detach_frontend) {
         /* Multi-frontend backends detach every frontend at once here. */
         chr->cls->detach_frontend(chr, NULL);

@@ -1,8 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * COLO output commit for character output (the UART): nothing the guest
- * emits reaches the outside world before the secondary could reproduce
- * it (ARCHITECTURE.md §5).
+ * COLO output commit for character output (the UART, and any guest front
+ * end of a chardev): nothing the guest emits reaches the outside world
+ * before the secondary could reproduce it (ARCHITECTURE.md §5).
+ *
+ * COLO attaches; devices do not call. The chardev layer puts a hold stage
+ * on the output path of every guest front end (include/chardev/char-hold.h)
+ * and this file is its holder: a ColoOutput per stage, made when the front
+ * end attaches and freed when it detaches. The stage is on exactly while
+ * a COLO run is (START to FAILOVER), so outside a run bytes go straight
+ * through without reaching this file. Host front ends (monitors, qtest)
+ * have no stage: their replies are never held.
  *
  * An epoch is what the guest emits between two checkpoints. Per output:
  *
@@ -19,7 +27,8 @@
  *                           superseded (the PVM writes its version of
  *                           that epoch), discard current
  *     FAILOVER              write current; pass through
- *   no COLO run             write straight through (one branch of cost)
+ *   no COLO run             stage off: straight through (one scan of
+ *                           the few stages, one branch)
  *
  * Why a reader sees neither a duplicated nor a missing byte:
  *   - the secondary is lost: the PVM's file holds every epoch whose
@@ -45,8 +54,11 @@
  *
  * Locking: the BQL. Device writes hold it (a vCPU thread handles its exit
  * under the BQL; the main loop dispatches under it) and so does every
- * COLO notifier. The notifier is one for all outputs, so the outputs are
- * listed here; the list changes only at machine set-up and tear-down.
+ * COLO notifier and every call of the hold stage. The notifier is one for
+ * all outputs, so the outputs are listed here; the list changes only when
+ * front ends attach or detach (machine set-up and tear-down). Both the
+ * notifier and the holder are installed once, at start-up (a constructor,
+ * as types register theirs), before any front end attaches.
  * A side that is quitting while its COLO run ends gets FAILOVER too: the
  * primary still writes what it held (the guest's output up to the quit),
  * the secondary drops it (its SVM never runs on, so its output is no
@@ -54,13 +66,14 @@
  */
 #include <inttypes.h>
 #include <glib.h>
+#include "chardev/char-hold.h"
 #include "colo-internal.h"
 #include "migration/colo-output.h"
 #include "trace.h"
 
 struct ColoOutput {
-    Chardev *chr;
-    char *name;
+    ChardevHoldStage *stage;    /* on exactly when mode is not none */
+    const char *name;           /* the stage's */
     COLOMode mode;              /* none: pass through */
     GByteArray *current;        /* this epoch (both sides) */
     GByteArray *sealed;         /* primary: epochs stopped, not received */
@@ -74,8 +87,6 @@ static struct {
     GPtrArray *outputs;
     COLOMode mode;
 } colo_outputs;
-
-static void colo_output_notify(ColoEvent ev, COLOMode mode, void *opaque);
 
 size_t colo_output_held(const ColoOutput *o)
 {
@@ -107,7 +118,7 @@ static void colo_output_release(ColoOutput *o, GByteArray **a,
         return;
     }
     trace_colo_output_release(o->name, (*a)->len, why);
-    chardev_write_all(o->chr, (*a)->data, (*a)->len);
+    chardev_hold_release(o->stage, (*a)->data, (*a)->len);
     colo_output_empty(a);
 }
 
@@ -172,16 +183,14 @@ static void colo_output_hold(ColoOutput *o, const uint8_t *buf, size_t len)
     }
 }
 
-void colo_output_write(ColoOutput *o, const uint8_t *buf, size_t len)
-{
-    if (o->mode == COLO_MODE_NONE) {
-        chardev_write_all(o->chr, buf, len);
-        return;
-    }
-    colo_output_hold(o, buf, len);
-}
-
 /* ---- checkpoint events ---- */
+
+/* The one place the mode changes: the stage follows it. */
+static void colo_output_set_mode(ColoOutput *o, COLOMode mode)
+{
+    o->mode = mode;
+    chardev_hold_set_active(o->stage, mode != COLO_MODE_NONE);
+}
 
 /* The run ends on this side: what is held goes out (or, for a quitting
  * secondary, nowhere), then bytes pass through. */
@@ -193,7 +202,7 @@ static void colo_output_end_run(ColoOutput *o)
         colo_output_release(o, &o->sealed, "failover");
         colo_output_release(o, &o->current, "failover");
     }
-    o->mode = COLO_MODE_NONE;
+    colo_output_set_mode(o, COLO_MODE_NONE);
 }
 
 static void colo_output_start_run(ColoOutput *o, COLOMode mode)
@@ -201,7 +210,7 @@ static void colo_output_start_run(ColoOutput *o, COLOMode mode)
     if (o->mode != COLO_MODE_NONE) {
         colo_output_end_run(o);     /* a run that ended without FAILOVER */
     }
-    o->mode = mode;
+    colo_output_set_mode(o, mode);
     o->dropped = 0;
     o->warned = false;
     o->trigger_asked = false;
@@ -251,41 +260,59 @@ static void colo_output_notify(ColoEvent ev, COLOMode mode, void *opaque)
     }
 }
 
-/* ---- life cycle ---- */
+/* ---- life cycle: the holder of the chardev hold stages ---- */
 
-ColoOutput *colo_output_new(Chardev *chr, const char *name)
+/* A guest front end attached. */
+static void *colo_output_new(ChardevHoldStage *stage)
 {
     ColoOutput *o = g_new0(ColoOutput, 1);
 
-    o->chr = chr;
-    o->name = g_strdup(name);
+    o->stage = stage;
+    o->name = chardev_hold_name(stage);
     o->current = g_byte_array_new();
     o->sealed = g_byte_array_new();
-    /* Created during a run: its bytes from now on belong to this epoch. */
-    o->mode = colo_outputs.mode;
-    if (!colo_outputs.outputs) {
-        colo_outputs.outputs = g_ptr_array_new();
-        colo_notifier_add(colo_output_notify, NULL);
-    }
+    /* Attached during a run: its bytes from now on belong to this epoch. */
+    colo_output_set_mode(o, colo_outputs.mode);
     g_ptr_array_add(colo_outputs.outputs, o);
     return o;
 }
 
-void colo_output_free(ColoOutput *o)
+/* Its front end detaches: whatever is still held is discarded (the
+ * machine is going away, and every COLO run with it). */
+static void colo_output_free(ChardevHoldStage *stage, void *opaque)
 {
-    if (!o) {
-        return;
-    }
+    ColoOutput *o = opaque;
+
     g_ptr_array_remove(colo_outputs.outputs, o);
-    if (!colo_outputs.outputs->len) {
-        colo_notifier_remove(colo_output_notify, NULL);
-        g_ptr_array_unref(colo_outputs.outputs);
-        colo_outputs.outputs = NULL;
-    }
     colo_output_discard(o, &o->sealed, "free");
     colo_output_discard(o, &o->current, "free");
     g_byte_array_unref(o->current);
     g_byte_array_unref(o->sealed);
-    g_free(o->name);
     g_free(o);
+}
+
+/* A write through an active stage, i.e. during a run. */
+static void colo_output_write(void *opaque, const uint8_t *buf, size_t len)
+{
+    colo_output_hold(opaque, buf, len);
+}
+
+static const ChardevHoldOps colo_output_ops = {
+    .add = colo_output_new,
+    .remove = colo_output_free,
+    .write = colo_output_write,
+};
+
+ColoOutput *colo_output_find(Chardev *chr, const void *fe_opaque)
+{
+    ChardevHoldStage *stage = chardev_hold_find(chr, fe_opaque);
+
+    return stage ? chardev_hold_state(stage) : NULL;
+}
+
+__attribute__((constructor)) static void colo_output_init(void)
+{
+    colo_outputs.outputs = g_ptr_array_new();
+    colo_notifier_add(colo_output_notify, NULL);
+    chardev_hold_install(&colo_output_ops);
 }

@@ -3,17 +3,16 @@
  * 16550A UART. Transmission is instantaneous (the chardev takes the byte
  * at THR write), so THR and the shift register are always empty again by
  * the time the guest reads LSR; that is what a guest polling LSR.THRE
- * expects, and costs one exit per byte. Bytes go out through a COLO
- * output (migration/colo-output.c): straight to the chardev, except under
- * COLO, where they are held until a checkpoint commits them; to the guest
- * they are sent either way. Loopback (MCR bit 4) routes
- * output to input and modem outputs to modem inputs, because Linux's
- * 8250 driver probes the port that way. Migration ("serial" section)
+ * expects, and costs one exit per byte. Bytes go out with the ordinary
+ * front-end write; the port attaches as a guest-output front end, so the
+ * chardev layer may keep them back on their way (its hold stage, see
+ * include/chardev/char-hold.h); to the guest they are sent either way.
+ * Loopback (MCR bit 4) routes output to input and modem outputs to modem
+ * inputs, because Linux's 8250 driver probes the port that way. Migration ("serial" section)
  * carries every register and the receive FIFO; see the header.
  */
 #include <string.h>
 #include "hw/char/serial.h"
-#include "migration/colo-output.h"
 #include "trace.h"
 
 enum {
@@ -168,8 +167,8 @@ static void serial_transmit(SerialState *s, uint8_t byte)
 {
     if (s->mcr & MCR_LOOP) {
         serial_rx_push(s, byte);
-    } else if (s->out) {
-        colo_output_write(s->out, &byte, 1);
+    } else if (s->chr) {
+        chardev_frontend_write(s->chr, s, &byte, 1);
     }
     s->thr_interrupt = true;
     s->lsr |= LSR_THRE | LSR_TEMT;
@@ -337,7 +336,7 @@ typedef struct SerialMigration {
 _Static_assert(offsetof(SerialMigration, regs) == 0,
                "the vmstate fields are offsets into SerialState");
 
-/* The guest-visible state; never the wiring (iobase, irq, chr, out, name). */
+/* The guest-visible state; never the wiring (iobase, irq, chr, name). */
 static void serial_copy_regs(SerialState *dst, const SerialState *src)
 {
     dst->divisor = src->divisor;
@@ -443,6 +442,8 @@ SerialState *serial_isa_new(IoBus *pio, uint16_t iobase, IrqLine irq,
         .can_receive = serial_can_receive,
         .receive = serial_receive,
         .opaque = s,
+        .guest_output = true,
+        .name = s->name,
     };
 
     s->iobase = iobase;
@@ -459,9 +460,6 @@ SerialState *serial_isa_new(IoBus *pio, uint16_t iobase, IrqLine irq,
         return NULL;
     }
     s->chr = chr;
-    if (chr) {
-        s->out = colo_output_new(chr, s->name);
-    }
     s->migration = g_new0(SerialMigration, 1);
     s->migration->dev = s;
     return s;
@@ -485,7 +483,6 @@ void serial_free(SerialState *s)
     if (s->chr) {
         chardev_detach_frontend(s->chr);
     }
-    colo_output_free(s->out);
     g_free(s->migration);
     g_free(s);
 }

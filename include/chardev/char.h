@@ -4,9 +4,11 @@
  * Chardev is one backend instance (stdio, file:PATH, null, and later
  * sockets and ptys) with one frontend (a UART, a monitor) attached.
  *
- * Output: the frontend calls chardev_write(); backends never block the
- * caller for long (files and stdio write synchronously; a socket with a
- * slow reader drops or buffers, decided by its class).
+ * Output: the frontend calls chardev_frontend_write() (or, host
+ * frontends, chardev_write_all()); backends never block the caller for
+ * long (files and stdio write synchronously; a socket with a slow reader
+ * drops or buffers, decided by its class). A guest frontend's writes pass
+ * its hold stage on the way (include/chardev/char-hold.h).
  * Input: the backend asks the frontend how much it can take
  * (can_receive) and hands bytes to receive(); a frontend that made room
  * again calls chardev_accept_input().
@@ -47,6 +49,14 @@ typedef struct ChardevFrontend {
      * thread so that out-of-band commands run while the main loop is busy.
      */
     GMainContext *context;
+    /*
+     * The frontend writes what the guest emits (a device model), not what
+     * the host says (monitors, qtest): its writes pass a hold stage that
+     * can keep them back (include/chardev/char-hold.h). name, for traces
+     * and warnings of that stage ("serial0"), is copied; NULL: the id.
+     */
+    bool guest_output;
+    const char *name;
 } ChardevFrontend;
 
 typedef struct ChardevClass {
@@ -145,6 +155,15 @@ void chardev_detach_frontend(Chardev *chr);
 
 /* Writes all of buf unless the backend fails; returns bytes written. */
 size_t chardev_write_all(Chardev *chr, const uint8_t *buf, size_t len);
+/*
+ * A frontend's write: fe_opaque (ChardevFrontend.opaque) names the
+ * frontend, which matters when several share chr (the mux). A guest
+ * frontend's bytes pass its hold stage, which either lets them through to
+ * chardev_write_all() or keeps them (and then all of len counts as taken);
+ * any other frontend's go straight there. BQL held.
+ */
+size_t chardev_frontend_write(Chardev *chr, const void *fe_opaque,
+                              const uint8_t *buf, size_t len);
 void chardev_accept_input(Chardev *chr);
 
 /* For backends: report a connection change to the frontend. Call it on

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * COLO output commit (migration/colo-output.c) without KVM: a ColoOutput
- * on a file chardev, the checkpoint events delivered by hand through
+ * COLO output commit (migration/colo-output.c) without KVM: a guest front
+ * end (what the UART is to the chardev layer) attached to a file chardev
+ * and writing with chardev_frontend_write(), so its bytes pass the hold
+ * stage COLO drives; the checkpoint events delivered by hand through
  * colo_notify(), and the file read back after every step, so each test
- * states exactly which bytes the outside world has seen when.
+ * states exactly which bytes the outside world has seen when. No test
+ * calls into COLO to write: like a device, it only writes to its chardev.
  *
  * Most cases are scripts, one token per step:
  *   P / Q      START as primary / secondary
@@ -15,6 +18,8 @@
 #include <unistd.h>
 #include <glib.h>
 #include "chardev/char.h"
+#include "chardev/char-hold.h"
+#include "hw/char/serial.h"
 #include "migration/colo-output.h"
 #include "util/main-loop.h"
 /* colo_run_begin/end: a real primary mode for the checkpoint trigger. */
@@ -22,22 +27,46 @@
 
 static char *tmp_dir;
 
+/* A file chardev and one guest front end on it, the fixture itself. */
 typedef struct Fixture {
     char *path;
     Chardev *chr;
-    ColoOutput *out;
+    ColoOutput *out;            /* what COLO keeps for the front end */
 } Fixture;
+
+/* A front end that only writes: a guest one (as a UART is) or a host
+ * one (as a monitor is). */
+static void attach_frontend(Chardev *chr, void *opaque, const char *name,
+                            bool guest_output)
+{
+    ChardevFrontend fe = {
+        .opaque = opaque,
+        .guest_output = guest_output,
+        .name = name,
+    };
+
+    g_assert_true(chardev_attach_frontend(chr, &fe, &error_abort));
+}
+
+static Chardev *new_file_chardev(const char *path)
+{
+    static unsigned n;
+    g_autofree char *opts = g_strdup_printf("file,id=colo-out%u,path=%s",
+                                            n++, path);
+
+    return chardev_new_from_opts(opts, &error_abort);
+}
 
 static void fixture_init(Fixture *fx)
 {
     static unsigned n;
-    g_autofree char *opts = NULL;
 
-    fx->path = g_strdup_printf("%s/out%u", tmp_dir, n);
-    opts = g_strdup_printf("file,id=colo-out%u,path=%s", n, fx->path);
-    n++;
-    fx->chr = chardev_new_from_opts(opts, &error_abort);
-    fx->out = colo_output_new(fx->chr, "test0");
+    fx->path = g_strdup_printf("%s/out%u", tmp_dir, n++);
+    fx->chr = new_file_chardev(fx->path);
+    attach_frontend(fx->chr, fx, "test0", true);
+    /* COLO attached by itself: the test never made the output. */
+    fx->out = colo_output_find(fx->chr, fx);
+    g_assert_nonnull(fx->out);
     /* Device writes and COLO notifiers both hold the BQL. */
     bql_lock();
 }
@@ -45,10 +74,17 @@ static void fixture_init(Fixture *fx)
 static void fixture_free(Fixture *fx)
 {
     bql_unlock();
-    colo_output_free(fx->out);
+    chardev_detach_frontend(fx->chr);
+    g_assert_null(colo_output_find(fx->chr, fx));
     chardev_close(fx->chr);
     unlink(fx->path);
     g_free(fx->path);
+}
+
+/* The guest writes: the ordinary front-end write, all of it taken. */
+static void fixture_write(Fixture *fx, const void *buf, size_t len)
+{
+    g_assert_cmpuint(chardev_frontend_write(fx->chr, fx, buf, len), ==, len);
 }
 
 static GByteArray *file_bytes(Fixture *fx)
@@ -83,7 +119,7 @@ static void run_script(const char *script)
         const char *s = steps[i];
 
         if (g_str_has_prefix(s, "w:")) {
-            colo_output_write(fx.out, (const uint8_t *)s + 2, strlen(s + 2));
+            fixture_write(&fx, s + 2, strlen(s + 2));
         } else if (g_str_has_prefix(s, "=:")) {
             check_file(&fx, s + 2, script, i);
         } else if (!strcmp(s, "P") || !strcmp(s, "Q")) {
@@ -148,7 +184,7 @@ static void write_n(Fixture *fx, size_t n, uint8_t fill)
     g_autofree uint8_t *buf = g_malloc(n);
 
     memset(buf, fill, n);
-    colo_output_write(fx->out, buf, n);
+    fixture_write(fx, buf, n);
 }
 
 static size_t file_size(Fixture *fx)
@@ -303,8 +339,8 @@ static void test_two_outputs(void)
     bql_unlock();
     fixture_init(&b);
     colo_notify(COLO_EVENT_START, COLO_MODE_PRIMARY);
-    colo_output_write(a.out, (const uint8_t *)"A", 1);
-    colo_output_write(b.out, (const uint8_t *)"B", 1);
+    fixture_write(&a, "A", 1);
+    fixture_write(&b, "B", 1);
     colo_notify(COLO_EVENT_CHECKPOINT_STOP, COLO_MODE_PRIMARY);
     colo_notify(COLO_EVENT_CHECKPOINT_RECEIVED, COLO_MODE_PRIMARY);
     g_assert_cmpuint(file_size(&a), ==, 1);
@@ -312,7 +348,7 @@ static void test_two_outputs(void)
     /* Freeing one leaves the other on the notifier. */
     fixture_free(&a);
     bql_lock();
-    colo_output_write(b.out, (const uint8_t *)"b", 1);
+    fixture_write(&b, "b", 1);
     g_assert_cmpuint(file_size(&b), ==, 1);
     colo_notify(COLO_EVENT_FAILOVER, COLO_MODE_PRIMARY);
     g_assert_cmpuint(file_size(&b), ==, 2);
@@ -328,16 +364,16 @@ static void test_new_during_run(void)
     bql_unlock();
     fixture_init(&b);
     /* Born into the run: held like the others. */
-    colo_output_write(b.out, (const uint8_t *)"x", 1);
+    fixture_write(&b, "x", 1);
     g_assert_cmpuint(file_size(&b), ==, 0);
     colo_notify(COLO_EVENT_CHECKPOINT_LOADED, COLO_MODE_SECONDARY);
-    colo_output_write(b.out, (const uint8_t *)"y", 1);
+    fixture_write(&b, "y", 1);
     colo_notify(COLO_EVENT_FAILOVER, COLO_MODE_SECONDARY);
     g_assert_cmpuint(file_size(&b), ==, 1);
     /* After the run: straight through. */
     fixture_free(&b);
     bql_lock();
-    colo_output_write(a.out, (const uint8_t *)"z", 1);
+    fixture_write(&a, "z", 1);
     g_assert_cmpuint(file_size(&a), ==, 1);
     fixture_free(&a);
 }
@@ -357,15 +393,190 @@ static void test_quit(void)
     colo_begin_quit(colo_current());
     fixture_init(&fx);
     colo_notify(COLO_EVENT_START, COLO_MODE_SECONDARY);
-    colo_output_write(fx.out, (const uint8_t *)"svm", 3);
+    fixture_write(&fx, "svm", 3);
     colo_notify(COLO_EVENT_FAILOVER, COLO_MODE_SECONDARY);
     g_assert_cmpuint(file_size(&fx), ==, 0);
     colo_notify(COLO_EVENT_START, COLO_MODE_PRIMARY);
-    colo_output_write(fx.out, (const uint8_t *)"pvm", 3);
+    fixture_write(&fx, "pvm", 3);
     colo_notify(COLO_EVENT_CHECKPOINT_STOP, COLO_MODE_PRIMARY);
     colo_notify(COLO_EVENT_FAILOVER, COLO_MODE_PRIMARY);
     g_assert_cmpuint(file_size(&fx), ==, 3);
     fixture_free(&fx);
+}
+
+/* ---- front ends: a second one, host ones, the stage off ---- */
+
+static void expect_file(Fixture *fx, const char *want, guint line)
+{
+    g_autoptr(GByteArray) got = file_bytes(fx);
+    g_autofree char *text = g_strndup((const char *)got->data, got->len);
+
+    if (strcmp(text, want)) {
+        g_error("line %u: file holds \"%s\", expected \"%s\"", line, text,
+                want);
+    }
+}
+
+/*
+ * A UART and a second guest front end (a console, not a UART) share one
+ * file with a host front end (a monitor) through a mux, as -serial
+ * mon:stdio shares a terminal between the UART and HMP. Each guest front
+ * end is held by the same rules, on its own; the monitor's bytes are the
+ * host's and are never held, not even on a secondary.
+ */
+static void test_second_frontend(void)
+{
+    g_autofree char *path = g_strdup_printf("%s/mux", tmp_dir);
+    Chardev *file = new_file_chardev(path);
+    Chardev *mux = chardev_mux_new("colo-mux", file, &error_abort);
+    Fixture uart = { path, mux }, console = { path, mux }, mon = { path, mux };
+
+    attach_frontend(mux, &uart, "test0", true);
+    attach_frontend(mux, &mon, "monitor0", false);
+    attach_frontend(mux, &console, "console1", true);
+    uart.out = colo_output_find(mux, &uart);
+    console.out = colo_output_find(mux, &console);
+    g_assert_nonnull(uart.out);
+    g_assert_nonnull(console.out);
+    g_assert_true(uart.out != console.out);
+    g_assert_null(colo_output_find(mux, &mon));
+    bql_lock();
+
+    /* Primary: both held until the checkpoint is received; each front
+     * end's bytes stay in order (the outputs go out in attach order). */
+    colo_notify(COLO_EVENT_START, COLO_MODE_PRIMARY);
+    fixture_write(&uart, "u1", 2);
+    fixture_write(&mon, "m1", 2);
+    fixture_write(&console, "c1", 2);
+    expect_file(&uart, "m1", __LINE__);
+    g_assert_cmpuint(colo_output_held(console.out), ==, 2);
+    colo_notify(COLO_EVENT_CHECKPOINT_STOP, COLO_MODE_PRIMARY);
+    expect_file(&uart, "m1", __LINE__);
+    colo_notify(COLO_EVENT_CHECKPOINT_RECEIVED, COLO_MODE_PRIMARY);
+    expect_file(&uart, "m1u1c1", __LINE__);
+    fixture_write(&console, "c2", 2);
+    fixture_write(&uart, "u2", 2);
+    fixture_write(&mon, "m2", 2);
+    expect_file(&uart, "m1u1c1m2", __LINE__);
+    colo_notify(COLO_EVENT_FAILOVER, COLO_MODE_PRIMARY);
+    expect_file(&uart, "m1u1c1m2u2c2", __LINE__);
+    fixture_write(&console, "c3", 2);
+    expect_file(&uart, "m1u1c1m2u2c2c3", __LINE__);
+
+    /* Secondary: both front ends' own epochs superseded at each load. */
+    colo_notify(COLO_EVENT_START, COLO_MODE_SECONDARY);
+    fixture_write(&uart, "x", 1);
+    fixture_write(&console, "y", 1);
+    fixture_write(&mon, "M", 1);
+    expect_file(&uart, "m1u1c1m2u2c2c3M", __LINE__);
+    colo_notify(COLO_EVENT_CHECKPOINT_LOADED, COLO_MODE_SECONDARY);
+    g_assert_cmpuint(colo_output_held(uart.out), ==, 0);
+    g_assert_cmpuint(colo_output_held(console.out), ==, 0);
+    fixture_write(&console, "z", 1);
+    colo_notify(COLO_EVENT_FAILOVER, COLO_MODE_SECONDARY);
+    expect_file(&uart, "m1u1c1m2u2c2c3Mz", __LINE__);
+    bql_unlock();
+
+    /* One detach takes every front end of the mux, and their outputs. */
+    chardev_detach_frontend(mux);
+    g_assert_null(colo_output_find(mux, &uart));
+    g_assert_null(colo_output_find(mux, &console));
+    chardev_close(mux);
+    chardev_close(file);
+    unlink(path);
+}
+
+/* A guest front end's stage is off outside a run: straight through. */
+static void test_stage_inactive(void)
+{
+    ChardevHoldStage *stage;
+    Fixture fx;
+
+    fixture_init(&fx);
+    stage = chardev_hold_find(fx.chr, &fx);
+    g_assert_nonnull(stage);
+    g_assert_cmpstr(chardev_hold_name(stage), ==, "test0");
+    g_assert_false(chardev_hold_active(stage));
+    fixture_write(&fx, "a", 1);
+    expect_file(&fx, "a", __LINE__);
+    colo_notify(COLO_EVENT_START, COLO_MODE_PRIMARY);
+    g_assert_true(chardev_hold_active(stage));
+    fixture_write(&fx, "b", 1);
+    expect_file(&fx, "a", __LINE__);
+    colo_notify(COLO_EVENT_FAILOVER, COLO_MODE_PRIMARY);
+    g_assert_false(chardev_hold_active(stage));
+    expect_file(&fx, "ab", __LINE__);
+    fixture_write(&fx, "c", 1);
+    expect_file(&fx, "abc", __LINE__);
+    fixture_free(&fx);
+}
+
+/* A host front end (guest_output unset) has no stage: during a run on
+ * either side its bytes go straight through, as monitors' replies must. */
+static void test_host_frontend(void)
+{
+    g_autofree char *path = g_strdup_printf("%s/host", tmp_dir);
+    Fixture fx = { path, new_file_chardev(path) };
+
+    attach_frontend(fx.chr, &fx, NULL, false);
+    g_assert_null(chardev_hold_find(fx.chr, &fx));
+    g_assert_null(colo_output_find(fx.chr, &fx));
+    bql_lock();
+    colo_notify(COLO_EVENT_START, COLO_MODE_SECONDARY);
+    fixture_write(&fx, "q", 1);
+    expect_file(&fx, "q", __LINE__);
+    colo_notify(COLO_EVENT_CHECKPOINT_LOADED, COLO_MODE_SECONDARY);
+    colo_notify(COLO_EVENT_FAILOVER, COLO_MODE_SECONDARY);
+    colo_notify(COLO_EVENT_START, COLO_MODE_PRIMARY);
+    fixture_write(&fx, "p", 1);
+    expect_file(&fx, "qp", __LINE__);
+    colo_notify(COLO_EVENT_FAILOVER, COLO_MODE_PRIMARY);
+    expect_file(&fx, "qp", __LINE__);
+    bql_unlock();
+    chardev_detach_frontend(fx.chr);
+    chardev_close(fx.chr);
+    unlink(path);
+}
+
+/*
+ * The real UART, which calls nothing of COLO: the guest's THR writes are
+ * held all the same, because it attached as a guest front end.
+ */
+static void test_uart(void)
+{
+    g_autofree char *path = g_strdup_printf("%s/uart", tmp_dir);
+    Fixture fx = { path, new_file_chardev(path) };
+    IoBus pio = { .name = "pio" };
+    SerialState *uart;
+
+    bql_lock();
+    uart = serial_isa_new(&pio, 0x3f8, (IrqLine){ 0 }, fx.chr, "serial0",
+                          &error_abort);
+    fx.out = colo_output_find(fx.chr, uart);
+    g_assert_nonnull(fx.out);
+    io_bus_write(&pio, 0x3f8, 1, 'h');
+    expect_file(&fx, "h", __LINE__);
+    colo_notify(COLO_EVENT_START, COLO_MODE_PRIMARY);
+    io_bus_write(&pio, 0x3f8, 1, 'i');
+    expect_file(&fx, "h", __LINE__);
+    g_assert_cmpuint(colo_output_held(fx.out), ==, 1);
+    colo_notify(COLO_EVENT_CHECKPOINT_STOP, COLO_MODE_PRIMARY);
+    colo_notify(COLO_EVENT_CHECKPOINT_RECEIVED, COLO_MODE_PRIMARY);
+    expect_file(&fx, "hi", __LINE__);
+    colo_notify(COLO_EVENT_FAILOVER, COLO_MODE_PRIMARY);
+    colo_notify(COLO_EVENT_START, COLO_MODE_SECONDARY);
+    io_bus_write(&pio, 0x3f8, 1, 'x');
+    colo_notify(COLO_EVENT_CHECKPOINT_LOADED, COLO_MODE_SECONDARY);
+    io_bus_write(&pio, 0x3f8, 1, '!');
+    expect_file(&fx, "hi", __LINE__);
+    colo_notify(COLO_EVENT_FAILOVER, COLO_MODE_SECONDARY);
+    expect_file(&fx, "hi!", __LINE__);
+    serial_free(uart);
+    g_assert_null(colo_output_find(fx.chr, uart));
+    bql_unlock();
+    io_bus_free(&pio);
+    chardev_close(fx.chr);
+    unlink(path);
 }
 
 int main(int argc, char **argv)
@@ -387,6 +598,10 @@ int main(int argc, char **argv)
     g_test_add_func("/colo-output/two-outputs", test_two_outputs);
     g_test_add_func("/colo-output/new-during-run", test_new_during_run);
     g_test_add_func("/colo-output/quit", test_quit);
+    g_test_add_func("/colo-output/second-frontend", test_second_frontend);
+    g_test_add_func("/colo-output/stage-inactive", test_stage_inactive);
+    g_test_add_func("/colo-output/host-frontend", test_host_frontend);
+    g_test_add_func("/colo-output/uart", test_uart);
     rc = g_test_run();
     rmdir(tmp_dir);
     g_free(tmp_dir);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * A 16550A UART on the ISA bus (COM1 = 0x3f8, IRQ 4). Output goes to a
- * chardev as soon as the guest writes THR (under COLO, once a checkpoint
- * commits it: include/migration/colo-output.h); input from the chardev fills
+ * chardev as soon as the guest writes THR (through the chardev's hold
+ * stage: include/chardev/char-hold.h); input from the chardev fills
  * a 16-byte receive FIFO.
  */
 #ifndef HW_CHAR_SERIAL_H
@@ -30,7 +30,6 @@ typedef struct SerialState {
     uint16_t iobase;
     IrqLine irq;
     Chardev *chr;
-    struct ColoOutput *out; /* output goes through it (NULL without chr) */
     char name[16];          /* "serial0" */
     /* migration: the buffer the "serial" section is loaded into */
     struct SerialMigration *migration;
