@@ -216,14 +216,11 @@ static DeviceState *qdev_finish_create(DeviceState *dev, Error **errp)
     return dev;
 }
 
-static const char *const qdev_reserved_keys[] = { "driver", "id", "bus",
-                                                  NULL };
-
-DeviceState *qdev_create_keyval(const KeyvalList *kv, Error **errp)
+/* The first part of creation shared by the keyval and JSON forms: the
+ * driver, id and bus keys, before the properties are set. */
+static DeviceState *qdev_start_create(const char *driver, const char *id,
+                                      const char *bus, Error **errp)
 {
-    const char *driver = keyval_get(kv, "driver");
-    const char *id = keyval_get(kv, "id");
-    const char *bus = keyval_get(kv, "bus");
     DeviceState *dev;
 
     if (!driver) {
@@ -240,6 +237,23 @@ DeviceState *qdev_create_keyval(const KeyvalList *kv, Error **errp)
     }
     dev->parent_obj.id = g_strdup(id);
     dev->bus_name = g_strdup(bus);
+    return dev;
+}
+
+static const char *const qdev_reserved_keys[] = { "driver", "id", "bus",
+                                                  NULL };
+
+DeviceState *qdev_create_keyval(const KeyvalList *kv, Error **errp)
+{
+    const char *driver = keyval_get(kv, "driver");
+    const char *id = keyval_get(kv, "id");
+    const char *bus = keyval_get(kv, "bus");
+    DeviceState *dev;
+
+    dev = qdev_start_create(driver, id, bus, errp);
+    if (!dev) {
+        return NULL;
+    }
     if (!object_set_props_keyval(&dev->parent_obj, kv, qdev_reserved_keys,
                                  errp)) {
         qdev_delete(dev);
@@ -281,20 +295,10 @@ DeviceState *qdev_create_json(json_object *args, Error **errp)
         !qdev_json_str(args, "bus", &bus, errp)) {
         return NULL;
     }
-    if (!driver) {
-        error_setg(errp, "Parameter 'driver' is missing");
-        return NULL;
-    }
-    if (!qdev_lookup_class(driver, errp) ||
-        (id && !qdev_check_id(id, errp))) {
-        return NULL;
-    }
-    dev = qdev_new(driver, errp);
+    dev = qdev_start_create(driver, id, bus, errp);
     if (!dev) {
         return NULL;
     }
-    dev->parent_obj.id = g_strdup(id);
-    dev->bus_name = g_strdup(bus);
     if (!object_set_props_json(&dev->parent_obj, args, qdev_reserved_keys,
                                errp)) {
         qdev_delete(dev);
