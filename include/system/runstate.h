@@ -14,10 +14,10 @@
  *                       +--> inmigrate (-incoming), see below
  *
  * Migration and COLO:
- *   source       running|paused --switchover--> finish-migrate
+ *   source       running|paused|prelaunch --switchover--> finish-migrate
  *                finish-migrate --completed--> postmigrate
  *                finish-migrate --failed, cancelled, strict abort-->
- *                    running (paused if it was paused)
+ *                    running (paused if it was not running)
  *   destination  prelaunch --(-incoming)--> inmigrate
  *                inmigrate --loaded--> running (paused with -S)
  *   COLO         after the initial migration each side's guest runs
@@ -26,8 +26,12 @@
  *                (a primary whose guest was paused stays paused). After
  *                a failover the guest runs, except on a secondary whose
  *                state a failed checkpoint tore: it stays paused
+ * system_reset in shutdown, internal-error or guest-panicked leaves a
+ * fresh guest in prelaunch (cont starts it), as in QEMU.
  * Errors (internal-error, guest-panicked, io-error, watchdog), debug and
- * save-vm have their edges in the table too.
+ * save-vm have their edges in the table too. Every edge a QMP or HMP
+ * command can take is in the table (tests/qtest/test-runstate walks
+ * them): a command is refused with an error, never an abort.
  *
  * Every transition goes through runstate_set(), which checks it against
  * the table in runstate.c and traces it. Names and order match QEMU's
