@@ -341,12 +341,6 @@ void migration_incoming_shutdown(MigrationIncoming *mis)
 static bool incoming_start(MigrationIncoming *mis, const char *uri,
                            Error **errp)
 {
-    const char *unimpl = migrate_caps_unimplemented(&mis->owner->opts);
-
-    if (unimpl) {
-        error_setg(errp, "capability '%s' is not implemented yet", unimpl);
-        return false;
-    }
     mis->started = true;
     incoming_set_status(mis, MIGRATION_STATUS_SETUP);
     if (!migration_channel_listen(uri, incoming_accept, mis, &mis->addrs,

@@ -57,8 +57,6 @@ bool migrate_cap(const MigrationOptions *o, MigrationCapability cap);
 uint64_t migrate_downtime_limit_ms(const MigrationOptions *o);
 uint64_t migrate_max_bandwidth(const MigrationOptions *o);
 uint64_t migrate_checkpoint_delay_ms(const MigrationOptions *o);
-/* Refused at migrate time (not implemented yet), or NULL. */
-const char *migrate_caps_unimplemented(const MigrationOptions *o);
 
 /* ---- channel-socket.c: transports ---- */
 

@@ -476,7 +476,6 @@ static void *migration_thread(void *opaque)
 void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
 {
     MigrationState *s = migration_current();
-    const char *unimpl = migrate_caps_unimplemented(&s->opts);
 
     if (migration_is_active(s)) {
         error_setg(errp, "There's a migration process in progress");
@@ -484,10 +483,6 @@ void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
     }
     if (runstate_get() == RUN_STATE_INMIGRATE) {
         error_setg(errp, "Guest is waiting for an incoming migration");
-        return;
-    }
-    if (unimpl) {
-        error_setg(errp, "capability '%s' is not implemented yet", unimpl);
         return;
     }
     if (!migration_uri_check(uri, errp)) {

@@ -35,7 +35,6 @@ static bool migrate_cap_settable(MigrationCapability cap)
     case MIGRATION_CAPABILITY_RETURN_PATH:
     case MIGRATION_CAPABILITY_X_STRICT_DOWNTIME:
     case MIGRATION_CAPABILITY_X_COLO:
-    case MIGRATION_CAPABILITY_POSTCOPY_RAM:
         return true;
     default:
         return false;
@@ -62,14 +61,6 @@ uint64_t migrate_checkpoint_delay_ms(const MigrationOptions *o)
     return __atomic_load_n(&o->checkpoint_delay, __ATOMIC_RELAXED);
 }
 
-const char *migrate_caps_unimplemented(const MigrationOptions *o)
-{
-    if (migrate_cap(o, MIGRATION_CAPABILITY_POSTCOPY_RAM)) {
-        return "postcopy-ram";
-    }
-    return NULL;
-}
-
 void qmp_migrate_set_capabilities(MigrationCapabilityStatusList *capabilities,
                                   Error **errp)
 {
@@ -89,11 +80,21 @@ void qmp_migrate_set_capabilities(MigrationCapabilityStatusList *capabilities,
     }
     /* All or nothing: check every entry before changing any. */
     for (MigrationCapabilityStatusList *l = capabilities; l; l = l->next) {
-        if (l->value->state && !migrate_cap_settable(l->value->capability)) {
+        if (!l->value->state || migrate_cap_settable(l->value->capability)) {
+            continue;
+        }
+        /*
+         * Refused here, not at migrate time: a capability accepted and
+         * then failing every migrate misleads whoever set it.
+         */
+        if (l->value->capability == MIGRATION_CAPABILITY_POSTCOPY_RAM) {
+            error_setg(errp, "capability 'postcopy-ram' is not implemented "
+                       "yet");
+        } else {
             error_setg(errp, "capability '%s' is not supported by Tandem",
                        MigrationCapability_str(l->value->capability));
-            return;
         }
+        return;
     }
     for (MigrationCapabilityStatusList *l = capabilities; l; l = l->next) {
         trace_migration_set_capability(

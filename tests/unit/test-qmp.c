@@ -428,6 +428,34 @@ static void test_query_status_shape(void)
     client_free(c);
 }
 
+/* postcopy-ram is refused when set, not accepted and then failing every
+ * migrate; the set is all or nothing. */
+static void test_postcopy_refused_at_set_time(void)
+{
+    Client *c = client_new();
+    json_object *resp, *caps;
+
+    negotiate(c, false);
+    expect_error(c, "{\"execute\":\"migrate-set-capabilities\",\"arguments\":"
+                 "{\"capabilities\":[{\"capability\":\"events\",\"state\":"
+                 "true},{\"capability\":\"postcopy-ram\",\"state\":true}]}}\n",
+                 "GenericError",
+                 "capability 'postcopy-ram' is not implemented yet", NULL);
+    resp = expect_return(c, "{\"execute\":\"query-migrate-capabilities\"}\n",
+                         NULL);
+    caps = member(resp, "return");
+    for (size_t i = 0; i < json_object_array_length(caps); i++) {
+        json_object *cap = json_object_array_get_idx(caps, i);
+        const char *name = json_object_get_string(member(cap, "capability"));
+
+        if (!strcmp(name, "postcopy-ram") || !strcmp(name, "events")) {
+            g_assert_false(json_object_get_boolean(member(cap, "state")));
+        }
+    }
+    json_object_put(resp);
+    client_free(c);
+}
+
 static void test_ascii_output(void)
 {
     Client *c = client_new();
@@ -1358,6 +1386,8 @@ int main(int argc, char **argv)
 
     g_test_add_func("/qmp/greeting", test_greeting);
     g_test_add_func("/qmp/query-status/shape", test_query_status_shape);
+    g_test_add_func("/qmp/migrate-set-capabilities/postcopy-refused",
+                    test_postcopy_refused_at_set_time);
     g_test_add_func("/qmp/ascii-output", test_ascii_output);
     g_test_add_func("/qmp/negotiation", test_negotiation);
     g_test_add_func("/qmp/oob", test_oob);
