@@ -64,6 +64,7 @@ struct QmpMonitor {
     /* I/O thread only: */
     json_tokener *tok;
     size_t msg_len;         /* bytes fed to tok for the current message */
+    GString *text;          /* those bytes: the message as the client sent it */
     bool skipping;          /* after a parse error: until newline/control */
     char quote;             /* inside a string opened by this quote, or 0 */
     bool escape;            /* inside a string, just after a backslash */
@@ -430,6 +431,7 @@ static void qmp_parser_reset(QmpMonitor *mon)
 {
     json_tokener_reset(mon->tok);
     mon->msg_len = 0;
+    g_string_truncate(mon->text, 0);
     mon->quote = 0;
     mon->escape = false;
 }
@@ -547,6 +549,103 @@ static bool qmp_strings_valid(json_object *obj)
     }
 }
 
+/*
+ * The id must come back exactly as sent (the QMP spec: "the same JSON
+ * value"). json-c keeps a number's text for floats but clamps integers
+ * (a 5000-digit id came back as 18446744073709551615), so for an integer
+ * id the reply carries the id's own text from the message. The scanner
+ * walks only the top-level object's members; strings are skipped with
+ * their escapes, nesting by brackets. json-c has already accepted the
+ * text as valid JSON, which is what makes the simple walk enough.
+ */
+static size_t qmp_skip_ws(const char *t, size_t i, size_t len)
+{
+    while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\r' ||
+                       t[i] == '\n')) {
+        i++;
+    }
+    return i;
+}
+
+/* Index just past the string starting at t[i] (a quote). */
+static size_t qmp_skip_string(const char *t, size_t i, size_t len)
+{
+    char q = t[i++];
+
+    while (i < len && t[i] != q) {
+        i += t[i] == '\\' ? 2 : 1;
+    }
+    return i + 1;
+}
+
+/* Index just past the value starting at t[i]. */
+static size_t qmp_skip_value(const char *t, size_t i, size_t len)
+{
+    int depth = 0;
+
+    while (i < len) {
+        char c = t[i];
+
+        if (c == '"' || c == '\'') {
+            i = qmp_skip_string(t, i, len);
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (!depth) {
+                break;          /* the end of the enclosing object */
+            }
+            depth--;
+        } else if (!depth && (c == ',' || c == ' ' || c == '\t' ||
+                              c == '\r' || c == '\n')) {
+            break;
+        }
+        i++;
+    }
+    return i;
+}
+
+static void qmp_echo_id_verbatim(json_object *req, const char *t, size_t len)
+{
+    json_object *id;
+    size_t i;
+
+    if (!req || !json_object_object_get_ex(req, "id", &id) ||
+        !json_object_is_type(id, json_type_int)) {
+        return;
+    }
+    i = qmp_skip_ws(t, 0, len);
+    if (i >= len || t[i] != '{') {
+        return;
+    }
+    i = qmp_skip_ws(t, i + 1, len);
+    while (i < len && (t[i] == '"' || t[i] == '\'')) {
+        size_t key = i + 1, key_end = qmp_skip_string(t, i, len) - 1;
+        size_t val;
+
+        i = qmp_skip_ws(t, key_end + 1, len);
+        if (i >= len || t[i] != ':') {
+            return;
+        }
+        val = qmp_skip_ws(t, i + 1, len);
+        i = qmp_skip_value(t, val, len);
+        if (key_end - key == 2 && !memcmp(t + key, "id", 2)) {
+            g_autofree char *raw = g_strndup(t + val, i - val);
+
+            /* A double object serialises as the text it was given. */
+            json_object_object_add(req, "id",
+                                   json_object_new_double_s(0, raw));
+            return;
+        }
+        i = qmp_skip_ws(t, i, len);
+        if (i >= len || t[i] != ',') {
+            return;
+        }
+        i = qmp_skip_ws(t, i + 1, len);
+    }
+}
+
 /* Feeds a run of bytes that contains no control character. */
 static void qmp_feed(QmpMonitor *mon, const char *buf, size_t len)
 {
@@ -580,6 +679,7 @@ static void qmp_feed(QmpMonitor *mon, const char *buf, size_t len)
         used = json_tokener_get_parse_end(mon->tok);
         if (jerr == json_tokener_continue) {
             mon->msg_len += cut;
+            g_string_append_len(mon->text, buf, cut);
             mon->quote = quote;
             mon->escape = escape;
             buf += cut;
@@ -595,6 +695,8 @@ static void qmp_feed(QmpMonitor *mon, const char *buf, size_t len)
             len -= used;
             continue;
         }
+        g_string_append_len(mon->text, buf, used);
+        qmp_echo_id_verbatim(obj, mon->text->str, mon->text->len);
         qmp_parser_reset(mon);
         buf += used;
         len -= used;
@@ -700,6 +802,7 @@ QmpMonitor *qmp_monitor_new(Chardev *chr, bool pretty, Error **errp)
      * through. Strings are checked once the message is complete instead.
      */
     mon->tok = json_tokener_new_ex(QMP_MAX_DEPTH);
+    mon->text = g_string_new(NULL);
     g_mutex_init(&mon->lock);
     g_queue_init(&mon->queue);
     mon->state = QMP_STATE_DISCONNECTED;
@@ -724,6 +827,7 @@ void qmp_monitor_free(QmpMonitor *mon)
         g_free(q);
     }
     json_tokener_free(mon->tok);
+    g_string_free(mon->text, TRUE);
     g_mutex_clear(&mon->lock);
     g_free(mon);
 }

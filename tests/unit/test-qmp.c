@@ -660,6 +660,49 @@ static void test_id_types(void)
     client_free(c);
 }
 
+/*
+ * Integer ids come back as the client wrote them, however long: json-c
+ * clamps integers (a 5000-digit id used to come back as
+ * 18446744073709551615). Checked on the raw reply line, since a JSON
+ * parser on this side would clamp them too.
+ */
+static void test_id_verbatim(void)
+{
+    g_autofree char *huge = g_strnfill(5000, '7');
+    const char *const ids[] = {
+        huge, "18446744073709551616", "-9223372036854775809", "-0",
+        "123456789012345678901234567890", "1e400",
+    };
+    Client *c = client_new();
+
+    negotiate(c, false);
+    for (size_t i = 0; i < G_N_ELEMENTS(ids); i++) {
+        /* The id last, then first with spaces, after a nested "id". */
+        g_autofree char *a = g_strdup_printf(
+            "{\"execute\":\"query-status\",\"id\":%s}\n", ids[i]);
+        g_autofree char *b = g_strdup_printf(
+            "{ \"id\" : %s , \"execute\":\"nope\"}\n", ids[i]);
+        g_autofree char *d = g_strdup_printf(
+            "{\"arguments\":{\"id\":5},\"execute\":\"query-version\","
+            "\"id\":%s}\n", ids[i]);
+        const char *reqs[] = { a, b, d };
+
+        for (size_t j = 0; j < G_N_ELEMENTS(reqs); j++) {
+            g_autofree char *line = NULL;
+            g_autofree char *want = g_strdup_printf("\"id\": %s }", ids[i]);
+            g_autofree char *want2 = g_strdup_printf("\"id\":%s}", ids[i]);
+
+            send_str(c, reqs[j]);
+            line = recv_line(c);
+            if (!strstr(line, want) && !strstr(line, want2)) {
+                g_error("id %.40s... not echoed verbatim: %.200s", ids[i],
+                        line);
+            }
+        }
+    }
+    client_free(c);
+}
+
 static void test_malformed(void)
 {
     Client *c = client_new();
@@ -1386,6 +1429,7 @@ int main(int argc, char **argv)
 
     g_test_add_func("/qmp/greeting", test_greeting);
     g_test_add_func("/qmp/query-status/shape", test_query_status_shape);
+    g_test_add_func("/qmp/id-verbatim", test_id_verbatim);
     g_test_add_func("/qmp/migrate-set-capabilities/postcopy-refused",
                     test_postcopy_refused_at_set_time);
     g_test_add_func("/qmp/ascii-output", test_ascii_output);
