@@ -47,6 +47,9 @@ static ssize_t channel_mem_read(void *opaque, uint8_t *buf, size_t len,
     if (c->max_read) {
         n = MIN(n, c->max_read);
     }
+    if (!n) {
+        return 0;       /* end of data (an empty array has no data pointer) */
+    }
     memcpy(buf, c->data->data + c->pos, n);
     c->pos += n;
     return n;

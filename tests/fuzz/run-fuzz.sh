@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# Builds and runs the QMP fuzz target for a fixed, short budget and reports
-# the result as TAP. Meson copies this to build/tests/unit/test-fuzz-qmp
+# Builds and runs the fuzz targets (QMP input; the incoming migration stream
+# and COLO messages) for a fixed, short budget each and reports
+# the result as TAP. Meson copies this to build/tests/unit/test-fuzz
 # (filling in the paths), where the unit test runner picks it up; it also
 # runs from the source tree: tests/fuzz/run-fuzz.sh [BUILD_DIR].
 #
@@ -11,9 +12,11 @@
 # libFuzzer, set up on first use (about a minute on 2 cores) and only
 # rebuilt incrementally afterwards. Nothing here touches the normal build.
 #
-# Environment: FUZZ_RUNS (default 20000), FUZZ_MAX_TIME (seconds, default
-# 60), FUZZ_BUILD (default BUILD_DIR/fuzz-build), CLANG (default clang).
-# Crashing inputs are kept as FUZZ_BUILD/fuzz-qmp-artifacts/crash-*.
+# Environment: FUZZ_RUNS (QMP, default 20000), FUZZ_STREAM_RUNS (stream,
+# default 200000: it runs about 20 times faster), FUZZ_MAX_TIME (seconds
+# per target, default 60), FUZZ_BUILD (default BUILD_DIR/fuzz-build),
+# CLANG (default clang). Crashing inputs are kept as
+# FUZZ_BUILD/NAME-artifacts/crash-*.
 set -u
 
 SRC='@SOURCE_ROOT@'
@@ -27,6 +30,7 @@ case "$SRC" in
 esac
 FUZZ_BUILD=${FUZZ_BUILD:-$BUILD/fuzz-build}
 RUNS=${FUZZ_RUNS:-20000}
+STREAM_RUNS=${FUZZ_STREAM_RUNS:-200000}
 MAX_TIME=${FUZZ_MAX_TIME:-60}
 CLANG=${CLANG:-clang}
 LOG=$FUZZ_BUILD.log
@@ -46,48 +50,69 @@ if ! "$CLANG" -fsanitize=fuzzer,address,undefined "$probe/p.c" \
 fi
 rm -rf "$probe"
 
-echo "1..1"
-fail() {
-    echo "not ok 1 - fuzz-qmp: $1"
-    if [ -f "$2" ]; then
-        tail -n 40 "$2" | sed 's/^/# /'
+echo "1..2"
+# Reports test N as failed with a reason and the tail of a log.
+not_ok() {
+    echo "not ok $1 - $2"
+    if [ -f "$3" ]; then
+        tail -n 40 "$3" | sed 's/^/# /'
     fi
-    exit 1
 }
 
 : >"$LOG"
 if [ ! -f "$FUZZ_BUILD/build.ninja" ]; then
     rm -rf "$FUZZ_BUILD"
-    CC=$CLANG meson setup "$FUZZ_BUILD" "$SRC" \
+    if ! CC=$CLANG meson setup "$FUZZ_BUILD" "$SRC" \
         -Dfuzzing=true -Dbuildtype=debugoptimized -Dwerror=false \
         -Db_sanitize=address,undefined -Db_lundef=false \
-        -Dc_args=-fsanitize=fuzzer-no-link >>"$LOG" 2>&1 ||
-        fail "meson setup failed (log: $LOG)" "$LOG"
+        -Dc_args=-fsanitize=fuzzer-no-link >>"$LOG" 2>&1; then
+        not_ok 1 "fuzz-qmp: meson setup failed (log: $LOG)" "$LOG"
+        not_ok 2 "fuzz-stream: meson setup failed (log: $LOG)" "$LOG"
+        exit 1
+    fi
 fi
-ninja -C "$FUZZ_BUILD" tests/fuzz/fuzz-qmp >>"$LOG" 2>&1 ||
-    fail "build failed (log: $LOG)" "$LOG"
 
-# New inputs go to a scratch corpus (the first directory), seeds are read
-# from the source tree and never written to.
-work=$FUZZ_BUILD/fuzz-qmp-work
-artifacts=$FUZZ_BUILD/fuzz-qmp-artifacts
-rm -rf "$work"
-mkdir -p "$work" "$artifacts"
-runlog=$FUZZ_BUILD/fuzz-qmp.log
-start=$(date +%s)
-ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
-UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
-"$FUZZ_BUILD/tests/fuzz/fuzz-qmp" -runs="$RUNS" -max_len=4096 \
-    -max_total_time="$MAX_TIME" -timeout=20 -rss_limit_mb=4096 \
-    -print_final_stats=1 -artifact_prefix="$artifacts/" \
-    "$work" "$SRC/tests/fuzz/corpus/qmp" >"$runlog" 2>&1
-rc=$?
-secs=$(( $(date +%s) - start ))
-done_runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$runlog" | tail -n 1)
-if [ "$rc" -ne 0 ] || [ -z "$done_runs" ]; then
-    fail "exit status $rc after ${secs}s (log: $runlog, artifacts: $artifacts)" \
-        "$runlog"
-fi
-cov=$(sed -n 's/^#[0-9]*[[:space:]]*DONE[[:space:]]*cov: \([0-9]*\).*/\1/p' "$runlog" | tail -n 1)
-echo "ok 1 - fuzz-qmp $done_runs runs in ${secs}s${cov:+ (cov $cov)}"
-exit 0
+# run_target N NAME RUNS MAX_LEN [SEED_DIR]: builds and runs one target
+# for the budget; new inputs go to a scratch corpus (the first directory),
+# seeds are read from the source tree and never written to. A target that
+# makes its own seeds (fuzz-stream: FUZZ_STREAM_SEEDS=DIR) writes them
+# into the scratch corpus first.
+run_target() {
+    n=$1 name=$2 runs=$3 max_len=$4 seeds=${5:-}
+    if ! ninja -C "$FUZZ_BUILD" "tests/fuzz/$name" >>"$LOG" 2>&1; then
+        not_ok "$n" "$name: build failed (log: $LOG)" "$LOG"
+        return 1
+    fi
+    work=$FUZZ_BUILD/$name-work
+    artifacts=$FUZZ_BUILD/$name-artifacts
+    rm -rf "$work"
+    mkdir -p "$work" "$artifacts"
+    runlog=$FUZZ_BUILD/$name.log
+    if [ "$name" = fuzz-stream ] &&
+        ! FUZZ_STREAM_SEEDS=$work "$FUZZ_BUILD/tests/fuzz/$name" \
+            >"$runlog" 2>&1; then
+        not_ok "$n" "$name: writing its seeds failed (log: $runlog)" "$runlog"
+        return 1
+    fi
+    start=$(date +%s)
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
+    UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+    "$FUZZ_BUILD/tests/fuzz/$name" -runs="$runs" -max_len="$max_len" \
+        -max_total_time="$MAX_TIME" -timeout=20 -rss_limit_mb=4096 \
+        -print_final_stats=1 -artifact_prefix="$artifacts/" \
+        "$work" $seeds >>"$runlog" 2>&1
+    rc=$?
+    secs=$(( $(date +%s) - start ))
+    done_runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$runlog" | tail -n 1)
+    if [ "$rc" -ne 0 ] || [ -z "$done_runs" ]; then
+        not_ok "$n" "$name: exit status $rc after ${secs}s (log: $runlog, artifacts: $artifacts)" "$runlog"
+        return 1
+    fi
+    cov=$(sed -n 's/^#[0-9]*[[:space:]]*DONE[[:space:]]*cov: \([0-9]*\).*/\1/p' "$runlog" | tail -n 1)
+    echo "ok $n - $name $done_runs runs in ${secs}s${cov:+ (cov $cov)}"
+}
+
+status=0
+run_target 1 fuzz-qmp "$RUNS" 4096 "$SRC/tests/fuzz/corpus/qmp" || status=1
+run_target 2 fuzz-stream "$STREAM_RUNS" 65536 || status=1
+exit $status
