@@ -817,7 +817,9 @@ const char *qtest_runstate(QTestState *s, bool *running)
                                               "'query-status'}");
 
     g_strlcpy(status, qt_json_str(r, "status"), sizeof(status));
-    *running = json_object_get_boolean(qt_json_get(r, "running"));
+    if (running) {
+        *running = json_object_get_boolean(qt_json_get(r, "running"));
+    }
     json_object_put(r);
     return status;
 }

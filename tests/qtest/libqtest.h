@@ -103,7 +103,8 @@ void qtest_qmp_assert_error_is(QTestState *s, const char *cls,
 void qtest_qmp_assert_error_contains(QTestState *s, const char *cls,
                                      const char *needle, const char *fmt, ...)
     G_GNUC_PRINTF(4, 5);
-/* query-status: the run state (valid until the next call) and running. */
+/* query-status: the run state (valid until the next call) and, unless
+ * running is NULL, whether the guest runs. */
 const char *qtest_runstate(QTestState *s, bool *running);
 /* Waits for event name (queued or new); returns it, caller owns it. */
 json_object *qtest_qmp_eventwait(QTestState *s, const char *event);

@@ -19,47 +19,18 @@
 #include <glib.h>
 #include "kvm-skip.h"
 #include "libqtest.h"
+#include "migration-helpers.h"
 
 typedef struct RunstateCase {
     const char *state;          /* the state the VM is brought to */
     const char *command;        /* the QMP text sent in it */
 } RunstateCase;
 
-static const char *query_status(QTestState *s)
-{
-    static char buf[32];
-    json_object *ret = qtest_qmp_assert_success(s, "{'execute': "
-                                                "'query-status'}");
-
-    g_strlcpy(buf, qt_json_str(ret, "status"), sizeof(buf));
-    json_object_put(ret);
-    return buf;
-}
-
 static void wait_runstate(QTestState *s, const char *want)
 {
     gint64 deadline = g_get_monotonic_time() + qtest_timeout_ms() * 1000LL;
 
-    while (strcmp(query_status(s), want)) {
-        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-        g_usleep(10000);
-    }
-}
-
-static void wait_migration_done(QTestState *s)
-{
-    gint64 deadline = g_get_monotonic_time() + qtest_timeout_ms() * 1000LL;
-
-    for (;;) {
-        json_object *ret = qtest_qmp_assert_success(s, "{'execute': "
-                                                    "'query-migrate'}");
-        g_autofree char *st = g_strdup(qt_json_str(ret, "status"));
-
-        json_object_put(ret);
-        if (!strcmp(st, "completed")) {
-            return;
-        }
-        g_assert_cmpstr(st, !=, "failed");
+    while (strcmp(qtest_runstate(s, NULL), want)) {
         g_assert_cmpint(g_get_monotonic_time(), <, deadline);
         g_usleep(10000);
     }
@@ -93,7 +64,7 @@ static QTestState *runstate_enter(const char *state)
 
             qtest_qmp_assert_success(s, "{'execute': 'migrate', "
                                      "'arguments': {'uri': 'file:%s'}}", out);
-            wait_migration_done(s);
+            migrate_wait_status(s, "completed");
         }
     }
     wait_runstate(s, state);
@@ -120,7 +91,7 @@ static void test_command_in_state(gconstpointer data)
     g_assert_true(qt_json_has(reply, "return") || qt_json_has(reply, "error"));
     json_object_put(reply);
     /* Alive, and still answering. */
-    query_status(s);
+    qtest_runstate(s, NULL);
     qtest_quit(s);
 }
 
