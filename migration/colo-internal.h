@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/time.h>
 #include <glib.h>
 #include "migration/colo.h"
 #include "migration/colo-message.h"
@@ -33,8 +34,20 @@
 #include "migration/savevm.h"
 #include "util/error.h"
 
-/* A peer silent this long in the middle of a checkpoint is lost. */
-#define COLO_PEER_TIMEOUT_MS        5000
+/* A peer silent for x-colo-peer-timeout in the middle of a checkpoint is
+ * lost: its default and bounds (ms). */
+#define COLO_DEFAULT_PEER_TIMEOUT_MS    5000
+#define COLO_MIN_PEER_TIMEOUT_MS        100
+#define COLO_MAX_PEER_TIMEOUT_MS        3600000
+/* ms as a socket timeout (SO_RCVTIMEO / SO_SNDTIMEO). */
+static inline struct timeval colo_timeval(uint32_t ms)
+{
+    return (struct timeval) {
+        .tv_sec = ms / 1000,
+        .tv_usec = (ms % 1000) * 1000,
+    };
+}
+
 /* Largest device-state blob a secondary accepts. */
 #define COLO_MAX_DEVICE_BLOB        (256u << 20)
 

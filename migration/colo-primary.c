@@ -13,7 +13,8 @@
  *      guest resumed; vmstate-loaded is read before the next request
  *
  * Every wait on the secondary is bounded: the socket carries receive and
- * send timeouts of COLO_PEER_TIMEOUT_MS, so a secondary that stops
+ * send timeouts of x-colo-peer-timeout (set again at every checkpoint, so
+ * a change applies from the next one), so a secondary that stops
  * answering without closing the connection is lost after that long. A
  * lost secondary (error, timeout, EOF, yank) ends COLO here: the guest
  * carries on unprotected, COLO_EXIT(primary, error). x-colo-lost-heartbeat
@@ -43,21 +44,21 @@ typedef struct ColoPrimary {
     bool guest_was_running;     /* ...and it ran before */
     int64_t last_start_us;      /* when the last checkpoint was triggered */
     int64_t last_presend_us;    /* when the last pre-send pass ran */
+    uint32_t peer_timeout_ms;   /* x-colo-peer-timeout, as last applied */
 } ColoPrimary;
 
 /* Pre-send passes run at most this often while the guest runs. */
 #define COLO_PRESEND_INTERVAL_US    10000
 
 /* Both directions of the connection time out instead of hanging. */
-static void colo_set_socket_timeouts(int fd)
+static void colo_set_socket_timeouts(ColoPrimary *p)
 {
-    struct timeval tv = {
-        .tv_sec = COLO_PEER_TIMEOUT_MS / 1000,
-        .tv_usec = (COLO_PEER_TIMEOUT_MS % 1000) * 1000,
-    };
+    struct timeval tv;
 
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    p->peer_timeout_ms = migrate_colo_peer_timeout_ms(&p->s->opts);
+    tv = colo_timeval(p->peer_timeout_ms);
+    setsockopt(p->s->ch.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(p->s->ch.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
 /* Called by a failover request or quit, after it dropped the COLO state
@@ -71,13 +72,13 @@ static void colo_primary_kick(void *opaque)
 }
 
 /* A receive that failed: say what the secondary did. */
-static void colo_primary_explain(QEMUFile *f, Error **errp)
+static void colo_primary_explain(ColoPrimary *p, Error **errp)
 {
-    int ret = qemu_file_get_error(f, NULL);
+    int ret = qemu_file_get_error(p->from_svm, NULL);
 
     if (ret == -ETIMEDOUT) {
-        error_prepend(errp, "the secondary did not answer within %d ms: ",
-                      COLO_PEER_TIMEOUT_MS);
+        error_prepend(errp, "the secondary did not answer within %u ms: ",
+                      p->peer_timeout_ms);
     }
 }
 
@@ -85,7 +86,7 @@ static bool colo_primary_receive(ColoPrimary *p, ColoMessage msg,
                                  Error **errp)
 {
     if (!colo_receive_message(p->from_svm, msg, NULL, errp)) {
-        colo_primary_explain(p->from_svm, errp);
+        colo_primary_explain(p, errp);
         return false;
     }
     trace_colo_receive(colo_message_name(msg));
@@ -229,6 +230,7 @@ static bool colo_primary_checkpoint(ColoPrimary *p, ColoTrigger why,
     QEMUFile *devs;
 
     p->last_start_us = migration_now_us();
+    colo_set_socket_timeouts(p);
     trace_colo_checkpoint_begin(why);
     if (p->loaded_pending) {
         if (!colo_primary_receive(p, COLO_MESSAGE_VMSTATE_LOADED, errp)) {
@@ -331,7 +333,7 @@ void colo_primary_run(MigrationState *s)
     Error *err = NULL;
     ColoTrigger why;
 
-    colo_set_socket_timeouts(s->ch.fd);
+    colo_set_socket_timeouts(&p);
     p.from_svm = qemu_file_new_fd_input(s->ch.rp_fd, false);
     /* Mode first: whoever sees status colo sees COLO running. */
     colo_run_begin(p.colo, COLO_MODE_PRIMARY, colo_primary_kick, &p);

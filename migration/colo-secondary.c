@@ -10,7 +10,7 @@
  *   request    stop the SVM (runstate colo), <- checkpoint-reply
  *   receive    vmstate-send, RAM pages into the cache (never into SVM
  *              RAM), vmstate-size + the device blob into a buffer; every
- *              read bounded by COLO_PEER_TIMEOUT_MS
+ *              read bounded by x-colo-peer-timeout
  *   received   -> vmstate-received: the whole checkpoint is held
  *   apply      (BQL) cache -> SVM RAM for pages dirtied by either side,
  *              device state loaded on top (no reset: every subsection is
@@ -61,14 +61,19 @@ typedef struct ColoSecondary {
     size_t blob_cap;
 } ColoSecondary;
 
-/* 0: no receive timeout (idle); otherwise COLO_PEER_TIMEOUT_MS. */
+/* The current x-colo-peer-timeout (a change applies from the next use). */
+static uint32_t colo_secondary_peer_timeout_ms(ColoSecondary *c)
+{
+    return migrate_colo_peer_timeout_ms(migration_incoming_options(c->mis));
+}
+
+/* 0: no receive timeout (idle); otherwise x-colo-peer-timeout. */
 static void colo_secondary_set_rcv_timeout(ColoSecondary *c, bool bounded)
 {
     struct timeval tv = { 0 };
 
     if (bounded) {
-        tv.tv_sec = COLO_PEER_TIMEOUT_MS / 1000;
-        tv.tv_usec = (COLO_PEER_TIMEOUT_MS % 1000) * 1000;
+        tv = colo_timeval(colo_secondary_peer_timeout_ms(c));
     }
     setsockopt(c->sock_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
@@ -90,8 +95,8 @@ static bool colo_secondary_receive(ColoSecondary *c, ColoMessage msg,
         int ret = qemu_file_get_error(c->from_pvm, NULL);
 
         if (ret == -ETIMEDOUT) {
-            error_prepend(errp, "the primary sent nothing for %d ms: ",
-                          COLO_PEER_TIMEOUT_MS);
+            error_prepend(errp, "the primary sent nothing for %u ms: ",
+                          colo_secondary_peer_timeout_ms(c));
         }
         return false;
     }
@@ -310,10 +315,8 @@ bool colo_secondary_run(MigrationIncoming *mis, ColoState *colo,
         .from_pvm = from_pvm,
         .sock_fd = sock_fd,
     };
-    struct timeval tv = {
-        .tv_sec = COLO_PEER_TIMEOUT_MS / 1000,
-        .tv_usec = (COLO_PEER_TIMEOUT_MS % 1000) * 1000,
-    };
+    struct timeval tv = colo_timeval(
+        migrate_colo_peer_timeout_ms(migration_incoming_options(mis)));
     Error *err = NULL;
 
     g_assert(bql_locked());

@@ -428,6 +428,11 @@ bool migration_incoming_info(MigrationIncoming *mis, MigrationInfo *info)
     return true;
 }
 
+const MigrationOptions *migration_incoming_options(MigrationIncoming *mis)
+{
+    return &mis->owner->opts;
+}
+
 void migration_incoming_colo_started(MigrationIncoming *mis)
 {
     incoming_set_status(mis, MIGRATION_STATUS_COLO);

@@ -49,6 +49,7 @@ typedef struct MigrationOptions {
     uint64_t downtime_limit;
     uint64_t max_bandwidth;
     uint64_t checkpoint_delay;
+    uint64_t colo_peer_timeout;
 } MigrationOptions;
 
 /* QEMU's defaults, all capabilities off. */
@@ -57,6 +58,8 @@ bool migrate_cap(const MigrationOptions *o, MigrationCapability cap);
 uint64_t migrate_downtime_limit_ms(const MigrationOptions *o);
 uint64_t migrate_max_bandwidth(const MigrationOptions *o);
 uint64_t migrate_checkpoint_delay_ms(const MigrationOptions *o);
+/* x-colo-peer-timeout: the longest wait for the COLO peer (ms). */
+uint32_t migrate_colo_peer_timeout_ms(const MigrationOptions *o);
 
 /* ---- channel-socket.c: transports ---- */
 
@@ -213,6 +216,8 @@ void migration_cut(MigrationState *s);
 /* ---- migration-incoming.c ---- */
 
 MigrationIncoming *migration_incoming_new(MigrationState *owner);
+/* The options of the migration object that owns mis. */
+const MigrationOptions *migration_incoming_options(MigrationIncoming *mis);
 void migration_incoming_free(MigrationIncoming *mis);
 /* At process exit: stop a load in progress and join its thread. */
 void migration_incoming_shutdown(MigrationIncoming *mis);

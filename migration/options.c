@@ -24,6 +24,7 @@ void migration_options_init(MigrationOptions *o)
         .downtime_limit = MIGRATION_DEFAULT_DOWNTIME_MS,
         .max_bandwidth = MIGRATION_DEFAULT_BANDWIDTH,
         .checkpoint_delay = MIGRATION_DEFAULT_CKPT_DELAY_MS,
+        .colo_peer_timeout = COLO_DEFAULT_PEER_TIMEOUT_MS,
     };
 }
 
@@ -54,6 +55,11 @@ uint64_t migrate_downtime_limit_ms(const MigrationOptions *o)
 uint64_t migrate_max_bandwidth(const MigrationOptions *o)
 {
     return __atomic_load_n(&o->max_bandwidth, __ATOMIC_RELAXED);
+}
+
+uint32_t migrate_colo_peer_timeout_ms(const MigrationOptions *o)
+{
+    return __atomic_load_n(&o->colo_peer_timeout, __ATOMIC_RELAXED);
 }
 
 uint64_t migrate_checkpoint_delay_ms(const MigrationOptions *o)
@@ -138,6 +144,14 @@ void qmp_migrate_set_parameters(MigrateSetParameters *arg, Error **errp)
                    "the range of 0 to %" PRId64 " bytes/second", INT64_MAX);
         return;
     }
+    if (arg->has_x_colo_peer_timeout &&
+        (arg->x_colo_peer_timeout < COLO_MIN_PEER_TIMEOUT_MS ||
+         arg->x_colo_peer_timeout > COLO_MAX_PEER_TIMEOUT_MS)) {
+        error_setg(errp, "Parameter 'x-colo-peer-timeout' expects an integer "
+                   "in the range of %u to %u milliseconds",
+                   COLO_MIN_PEER_TIMEOUT_MS, COLO_MAX_PEER_TIMEOUT_MS);
+        return;
+    }
     if (arg->has_downtime_limit) {
         trace_migration_set_parameter("downtime-limit", arg->downtime_limit);
         __atomic_store_n(&o->downtime_limit, arg->downtime_limit,
@@ -156,6 +170,12 @@ void qmp_migrate_set_parameters(MigrateSetParameters *arg, Error **errp)
         /* A running COLO primary re-arms its timer. */
         colo_wake(migration_current()->colo);
     }
+    if (arg->has_x_colo_peer_timeout) {
+        trace_migration_set_parameter("x-colo-peer-timeout",
+                                      arg->x_colo_peer_timeout);
+        __atomic_store_n(&o->colo_peer_timeout, arg->x_colo_peer_timeout,
+                         __ATOMIC_RELAXED);
+    }
 }
 
 MigrationParameters *qmp_query_migrate_parameters(Error **errp)
@@ -169,5 +189,7 @@ MigrationParameters *qmp_query_migrate_parameters(Error **errp)
     p->max_bandwidth = migrate_max_bandwidth(o);
     p->has_x_checkpoint_delay = true;
     p->x_checkpoint_delay = migrate_checkpoint_delay_ms(o);
+    p->has_x_colo_peer_timeout = true;
+    p->x_colo_peer_timeout = migrate_colo_peer_timeout_ms(o);
     return p;
 }

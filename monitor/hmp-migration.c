@@ -114,6 +114,9 @@ void hmp_migrate_set_parameter(HmpContext *hmp, const char *args)
     } else if (!strcmp(w[0], "x-checkpoint-delay") && v <= UINT32_MAX) {
         p.has_x_checkpoint_delay = true;
         p.x_checkpoint_delay = v;
+    } else if (!strcmp(w[0], "x-colo-peer-timeout") && v <= UINT32_MAX) {
+        p.has_x_colo_peer_timeout = true;
+        p.x_colo_peer_timeout = v;
     } else {
         hmp_printf(hmp, "Error: unknown parameter '%s'\n", w[0]);
         return;
@@ -196,4 +199,5 @@ void hmp_info_migrate_parameters(HmpContext *hmp, const char *args)
     hmp_printf(hmp, "max-bandwidth: %" PRIu64 " bytes/second\n",
                p->max_bandwidth);
     hmp_printf(hmp, "x-checkpoint-delay: %u ms\n", p->x_checkpoint_delay);
+    hmp_printf(hmp, "x-colo-peer-timeout: %u ms\n", p->x_colo_peer_timeout);
 }

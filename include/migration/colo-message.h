@@ -27,7 +27,7 @@
  * its fd does not say whether a message is already waiting in the buffer,
  * and there is no receive-with-timeout here. COLO bounds its waits with
  * the sockets' own timeouts instead (SO_RCVTIMEO / SO_SNDTIMEO of
- * COLO_PEER_TIMEOUT_MS, set by colo-primary.c and colo-secondary.c; the
+ * x-colo-peer-timeout, set by colo-primary.c and colo-secondary.c; the
  * secondary bounds receives only while a checkpoint is in flight): a
  * blocked receive then fails with the stream's -ETIMEDOUT error. A failover or quit unblocks
  * a receive early by shutting the socket down (the sides' kick).

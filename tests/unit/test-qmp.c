@@ -456,6 +456,49 @@ static void test_postcopy_refused_at_set_time(void)
     client_free(c);
 }
 
+/* x-colo-peer-timeout: default, set, read back, bounds. */
+static void test_colo_peer_timeout_parameter(void)
+{
+    static const char query[] = "{\"execute\":\"query-migrate-parameters\"}\n";
+    Client *c = client_new();
+    json_object *resp;
+
+    negotiate(c, false);
+    resp = expect_return(c, query, NULL);
+    g_assert_cmpint(json_object_get_int64(member(member(resp, "return"),
+                                                 "x-colo-peer-timeout")),
+                    ==, 5000);
+    json_object_put(resp);
+    json_object_put(expect_return(c,
+        "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
+        "{\"x-colo-peer-timeout\":30000}}\n", NULL));
+    resp = expect_return(c, query, NULL);
+    g_assert_cmpint(json_object_get_int64(member(member(resp, "return"),
+                                                 "x-colo-peer-timeout")),
+                    ==, 30000);
+    json_object_put(resp);
+    expect_error(c, "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
+                 "{\"x-colo-peer-timeout\":99}}\n", "GenericError",
+                 "Parameter 'x-colo-peer-timeout' expects an integer in the "
+                 "range of 100 to 3600000 milliseconds", NULL);
+    expect_error(c, "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
+                 "{\"x-colo-peer-timeout\":3600001,\"downtime-limit\":7}}\n",
+                 "GenericError", "x-colo-peer-timeout", NULL);
+    /* Refused as a whole: neither changed. */
+    resp = expect_return(c, query, NULL);
+    g_assert_cmpint(json_object_get_int64(member(member(resp, "return"),
+                                                 "x-colo-peer-timeout")),
+                    ==, 30000);
+    g_assert_cmpint(json_object_get_int64(member(member(resp, "return"),
+                                                 "downtime-limit")),
+                    !=, 7);
+    json_object_put(resp);
+    json_object_put(expect_return(c,
+        "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
+        "{\"x-colo-peer-timeout\":5000}}\n", NULL));
+    client_free(c);
+}
+
 static void test_ascii_output(void)
 {
     Client *c = client_new();
@@ -1430,6 +1473,8 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/greeting", test_greeting);
     g_test_add_func("/qmp/query-status/shape", test_query_status_shape);
     g_test_add_func("/qmp/id-verbatim", test_id_verbatim);
+    g_test_add_func("/qmp/migrate-set-parameters/x-colo-peer-timeout",
+                    test_colo_peer_timeout_parameter);
     g_test_add_func("/qmp/migrate-set-capabilities/postcopy-refused",
                     test_postcopy_refused_at_set_time);
     g_test_add_func("/qmp/ascii-output", test_ascii_output);
