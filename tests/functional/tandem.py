@@ -172,6 +172,7 @@ class FaultProxy:
         self.dst_port = dst_port
         self.connected = threading.Event()
         self.socks = []
+        self._lock = threading.Lock()   # socks and _closed
         self._closed = False
         self._dropping = False
         self._delay = dict.fromkeys(self.DIRECTIONS, 0)
@@ -207,16 +208,25 @@ class FaultProxy:
         return self._dropping
 
     def cut(self):
-        for s in self.socks:
+        with self._lock:
+            socks = list(self.socks)
+        for s in socks:
             try:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
 
     def close(self):
-        self._closed = True
+        # Shut down before closing: close() alone does not wake a relay
+        # thread blocked in recv() on the socket, and the peers would not
+        # see the connection end.
+        with self._lock:
+            self._closed = True
         self.resume()
-        for s in [self.lsock] + self.socks:
+        self.cut()
+        with self._lock:
+            socks = [self.lsock] + self.socks
+        for s in socks:
             s.close()
 
     # --- hooks -------------------------------------------------------------
@@ -235,7 +245,14 @@ class FaultProxy:
             d = socket.create_connection(('127.0.0.1', self.dst_port))
         except OSError:
             return
-        self.socks += [c, d]
+        with self._lock:
+            self.socks += [c, d]
+            closed = self._closed
+        if closed:
+            # close() ran while we were connecting: it did not see these.
+            for s in (c, d):
+                s.close()
+            return
         self.connected.set()
         threading.Thread(target=self._pump, args=(c, d, 'forward'),
                          daemon=True).start()
