@@ -461,10 +461,21 @@ static bool qmp_is_resync_request(uint8_t c)
     return c == 0x04 || c == 0x1b || c == 0xff;
 }
 
-/* Some of a message has been read and it is not complete yet. */
+/*
+ * Some of a message has been read and it is not complete yet: whitespace
+ * between messages (blank lines, a CRLF's tail) is not a message begun.
+ */
 static bool qmp_message_in_progress(QmpMonitor *mon)
 {
-    return mon->msg_len || mon->quote;
+    if (mon->quote) {
+        return true;
+    }
+    for (size_t i = 0; i < mon->text->len; i++) {
+        if (!strchr(" \t\r\n", mon->text->str[i])) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static void qmp_control_char(QmpMonitor *mon, uint8_t c)

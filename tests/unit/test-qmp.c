@@ -1039,14 +1039,19 @@ static void test_control_resync(void)
     json_object_put(resp);
     expect_silence(c, 100);
 
-    /* Between messages a control character is ignored. */
+    /* Between messages a control character is ignored, also after
+     * blank lines (whitespace is not a message begun). */
     {
         static const char between[] =
-            "\0\x01{\"execute\":\"query-status\",\"id\":\"between\"}\n";
+            "\0\x01{\"execute\":\"query-status\",\"id\":\"between\"}\n"
+            "\n \r\n\0{\"execute\":\"query-status\",\"id\":\"blank\"}\n";
 
         send_bytes(c, between, sizeof(between) - 1);
         resp = recv_json(c);
         check_return(resp, "\"between\"");
+        json_object_put(resp);
+        resp = recv_json(c);
+        check_return(resp, "\"blank\"");
         json_object_put(resp);
     }
 
