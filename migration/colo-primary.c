@@ -50,13 +50,22 @@ typedef struct ColoPrimary {
 /* Pre-send passes run at most this often while the guest runs. */
 #define COLO_PRESEND_INTERVAL_US    10000
 
-/* Both directions of the connection time out instead of hanging. */
+/*
+ * Both directions of the connection time out instead of hanging. Called
+ * at the start and before every checkpoint; the sockets are touched only
+ * when x-colo-peer-timeout changed (peer_timeout_ms starts at 0, which
+ * the parameter never is).
+ */
 static void colo_set_socket_timeouts(ColoPrimary *p)
 {
+    uint32_t ms = migrate_colo_peer_timeout_ms(&p->s->opts);
     struct timeval tv;
 
-    p->peer_timeout_ms = migrate_colo_peer_timeout_ms(&p->s->opts);
-    tv = colo_timeval(p->peer_timeout_ms);
+    if (ms == p->peer_timeout_ms) {
+        return;
+    }
+    p->peer_timeout_ms = ms;
+    tv = colo_timeval(ms);
     setsockopt(p->s->ch.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(p->s->ch.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
