@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * QMP commands that need no machine, in-process (qmp-test-client.h):
+ * reply shapes as QEMU gives them, and the migration settings' checks.
+ */
+#include <string.h>
+#include "qmp-test-client.h"
+
+/* QEMU 7.2's StatusInfo: running, singlestep, status; nothing else. */
+static void test_query_status_shape(void)
+{
+    Client *c = client_new();
+    json_object *resp, *ret;
+
+    negotiate(c, false);
+    resp = expect_return(c, "{\"execute\":\"query-status\",\"id\":1}\n",
+                         "1");
+    ret = member(resp, "return");
+
+    check_keys(ret, (const char *const[]){ "running", "singlestep", "status",
+                                           NULL });
+    g_assert_true(json_object_is_type(member(ret, "running"),
+                                      json_type_boolean));
+    g_assert_true(json_object_is_type(member(ret, "singlestep"),
+                                      json_type_boolean));
+    g_assert_false(json_object_get_boolean(member(ret, "singlestep")));
+    g_assert_true(json_object_is_type(member(ret, "status"),
+                                      json_type_string));
+    json_object_put(resp);
+    client_free(c);
+}
+
+/* postcopy-ram is refused when set, not accepted and then failing every
+ * migrate; the set is all or nothing. */
+static void test_postcopy_refused_at_set_time(void)
+{
+    Client *c = client_new();
+    json_object *resp, *caps;
+
+    negotiate(c, false);
+    expect_error(c, "{\"execute\":\"migrate-set-capabilities\",\"arguments\":"
+                 "{\"capabilities\":[{\"capability\":\"events\",\"state\":"
+                 "true},{\"capability\":\"postcopy-ram\",\"state\":true}]}}\n",
+                 "GenericError",
+                 "capability 'postcopy-ram' is not implemented yet", NULL);
+    resp = expect_return(c, "{\"execute\":\"query-migrate-capabilities\"}\n",
+                         NULL);
+    caps = member(resp, "return");
+    for (size_t i = 0; i < json_object_array_length(caps); i++) {
+        json_object *cap = json_object_array_get_idx(caps, i);
+        const char *name = json_object_get_string(member(cap, "capability"));
+
+        if (!strcmp(name, "postcopy-ram") || !strcmp(name, "events")) {
+            g_assert_false(json_object_get_boolean(member(cap, "state")));
+        }
+    }
+    json_object_put(resp);
+    client_free(c);
+}
+
+/* x-colo-peer-timeout: default, set, read back, bounds. */
+static void test_colo_peer_timeout_parameter(void)
+{
+    static const char query[] = "{\"execute\":\"query-migrate-parameters\"}\n";
+    Client *c = client_new();
+    json_object *resp;
+
+    negotiate(c, false);
+    resp = expect_return(c, query, NULL);
+    g_assert_cmpint(json_object_get_int64(member(member(resp, "return"),
+                                                 "x-colo-peer-timeout")),
+                    ==, 5000);
+    json_object_put(resp);
+    json_object_put(expect_return(c,
+        "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
+        "{\"x-colo-peer-timeout\":30000}}\n", NULL));
+    resp = expect_return(c, query, NULL);
+    g_assert_cmpint(json_object_get_int64(member(member(resp, "return"),
+                                                 "x-colo-peer-timeout")),
+                    ==, 30000);
+    json_object_put(resp);
+    expect_error(c, "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
+                 "{\"x-colo-peer-timeout\":99}}\n", "GenericError",
+                 "Parameter 'x-colo-peer-timeout' expects an integer in the "
+                 "range of 100 to 3600000 milliseconds", NULL);
+    expect_error(c, "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
+                 "{\"x-colo-peer-timeout\":3600001,\"downtime-limit\":7}}\n",
+                 "GenericError", "x-colo-peer-timeout", NULL);
+    /* Refused as a whole: neither changed. */
+    resp = expect_return(c, query, NULL);
+    g_assert_cmpint(json_object_get_int64(member(member(resp, "return"),
+                                                 "x-colo-peer-timeout")),
+                    ==, 30000);
+    g_assert_cmpint(json_object_get_int64(member(member(resp, "return"),
+                                                 "downtime-limit")),
+                    !=, 7);
+    json_object_put(resp);
+    json_object_put(expect_return(c,
+        "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
+        "{\"x-colo-peer-timeout\":5000}}\n", NULL));
+    client_free(c);
+}
+
+/* Machine-free commands answer with the right shapes. */
+static void test_commands(void)
+{
+    Client *c = client_new();
+    json_object *resp, *ret;
+    bool found;
+
+    negotiate(c, false);
+
+    resp = expect_return(c, "{\"execute\":\"query-commands\"}\n", NULL);
+    ret = member(resp, "return");
+    g_assert_true(json_object_is_type(ret, json_type_array));
+    found = false;
+    for (size_t i = 0; i < json_object_array_length(ret); i++) {
+        json_object *e = json_object_array_get_idx(ret, i);
+        found |= !strcmp(json_object_get_string(member(e, "name")),
+                         "query-status");
+    }
+    g_assert_true(found);
+    json_object_put(resp);
+
+    resp = expect_return(c, "{\"execute\":\"query-qmp-schema\"}\n", NULL);
+    ret = member(resp, "return");
+    g_assert_true(json_object_is_type(ret, json_type_array));
+    g_assert_cmpuint(json_object_array_length(ret), >, 10);
+    json_object_put(resp);
+
+    resp = expect_return(c, "{\"execute\":\"query-status\"}\n", NULL);
+    ret = member(resp, "return");
+    g_assert_true(json_object_is_type(member(ret, "running"),
+                                      json_type_boolean));
+    g_assert_true(json_object_is_type(member(ret, "status"),
+                                      json_type_string));
+    json_object_put(resp);
+
+    json_object_put(expect_return(c, "{\"execute\":\"query-name\"}\n", NULL));
+
+    resp = expect_return(c, "{\"execute\":\"query-kvm\"}\n", NULL);
+    ret = member(resp, "return");
+    check_keys(ret, (const char *const[]){ "enabled", "present", NULL });
+    json_object_put(resp);
+
+    resp = expect_return(c, "{\"execute\":\"query-chardev\"}\n", NULL);
+    ret = member(resp, "return");
+    found = false;
+    for (size_t i = 0; i < json_object_array_length(ret); i++) {
+        json_object *e = json_object_array_get_idx(ret, i);
+        found |= !strcmp(json_object_get_string(member(e, "label")),
+                         c->chr->id);
+    }
+    g_assert_true(found);
+    json_object_put(resp);
+
+    /* The monitor's own chardev cannot be pulled from under it. */
+    {
+        g_autofree char *req = g_strdup_printf(
+            "{\"execute\":\"chardev-remove\",\"arguments\":{\"id\":\"%s\"}}\n",
+            c->chr->id);
+
+        expect_error(c, req, "GenericError", "is busy", NULL);
+    }
+
+    resp = expect_return(c, "{\"execute\":\"qom-list-types\"}\n", NULL);
+    g_assert_true(json_object_is_type(member(resp, "return"),
+                                      json_type_array));
+    json_object_put(resp);
+
+    json_object_put(expect_return(c, "{\"execute\":\"object-add\",\"arguments\":"
+                                  "{\"qom-type\":\"iothread\",\"id\":\"io-t\"}}\n",
+                                  NULL));
+    expect_error(c, "{\"execute\":\"object-add\",\"arguments\":"
+                 "{\"qom-type\":\"iothread\",\"id\":\"io-t\"}}\n",
+                 "GenericError", "io-t", NULL);
+    json_object_put(expect_return(c, "{\"execute\":\"object-del\",\"arguments\":"
+                                  "{\"id\":\"io-t\"}}\n", NULL));
+    expect_error(c, "{\"execute\":\"object-del\",\"arguments\":"
+                 "{\"id\":\"io-t\"}}\n", "GenericError", "io-t", NULL);
+    expect_error(c, "{\"execute\":\"object-add\",\"arguments\":"
+                 "{\"qom-type\":\"no-such-type\",\"id\":\"x\"}}\n",
+                 "GenericError", "no-such-type", NULL);
+    /* No device type is hotpluggable yet (tests/unit/test-qdev.c). */
+    expect_error(c, "{\"execute\":\"device_add\",\"arguments\":"
+                 "{\"driver\":\"isa-debug-exit\",\"iobase\":1280}}\n",
+                 "GenericError", "Device 'isa-debug-exit' does not support "
+                 "hotplugging", NULL);
+    expect_error(c, "{\"execute\":\"device_del\",\"arguments\":"
+                 "{\"id\":\"nope\"}}\n",
+                 "DeviceNotFound", "Device 'nope' not found", NULL);
+
+    resp = expect_return(c, "{\"execute\":\"human-monitor-command\","
+                         "\"arguments\":{\"command-line\":\"info version\"}}\n",
+                         NULL);
+    ret = member(resp, "return");
+    g_assert_true(json_object_is_type(ret, json_type_string));
+    g_assert_cmpuint(json_object_get_string_len(ret), >, 0);
+    json_object_put(resp);
+
+    resp = expect_return(c, "{\"execute\":\"human-monitor-command\","
+                         "\"arguments\":{\"command-line\":\"help\"}}\n", NULL);
+    ret = member(resp, "return");
+    g_assert_nonnull(strstr(json_object_get_string(ret), "info version"));
+    json_object_put(resp);
+    client_free(c);
+}
+
+int main(int argc, char **argv)
+{
+    qmp_test_init(&argc, &argv);
+    g_test_add_func("/qmp/query-status/shape", test_query_status_shape);
+    g_test_add_func("/qmp/migrate-set-parameters/x-colo-peer-timeout",
+                    test_colo_peer_timeout_parameter);
+    g_test_add_func("/qmp/migrate-set-capabilities/postcopy-refused",
+                    test_postcopy_refused_at_set_time);
+    g_test_add_func("/qmp/commands", test_commands);
+    return qmp_test_run();
+}
