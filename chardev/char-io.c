@@ -56,6 +56,14 @@ ssize_t chardev_io_write(int fd, bool is_socket, const uint8_t *buf,
     return len;
 }
 
+ssize_t chardev_io_write_nowait(int fd, bool is_socket, const uint8_t *buf,
+                                size_t len)
+{
+    ssize_t n = chardev_io_write_once(fd, is_socket, buf, len);
+
+    return n == -EAGAIN || n == -EWOULDBLOCK ? 0 : n;
+}
+
 GSource *chardev_io_add_watch(int fd, GIOCondition cond, GMainContext *ctx,
                               GUnixFDSourceFunc fn, void *opaque)
 {

@@ -29,6 +29,13 @@ typedef struct ChardevWriteState {
 ssize_t chardev_io_write(int fd, bool is_socket, const uint8_t *buf,
                          size_t len, ChardevWriteState *ws);
 
+/*
+ * The write that never waits, for frontends with their own queue: bytes
+ * taken now, 0 when the fd is full, -errno for a real error.
+ */
+ssize_t chardev_io_write_nowait(int fd, bool is_socket, const uint8_t *buf,
+                                size_t len);
+
 /* A watch on fd, attached to ctx (NULL: the default context). */
 GSource *chardev_io_add_watch(int fd, GIOCondition cond, GMainContext *ctx,
                               GUnixFDSourceFunc fn, void *opaque);

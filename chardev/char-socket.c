@@ -24,6 +24,8 @@
  *    write that fails with EPIPE/ECONNRESET shuts the socket down; the
  *    watch on the frontend's context then sees the hang-up and does the
  *    disconnect there, so CLOSED always comes from the frontend's thread.
+ *    Frontends with their own output queue (QMP) use write_nowait and a
+ *    writable watch instead, and never wait at all.
  *  - TCP port=0 for a server binds an ephemeral port, shown in the label.
  *  - Addresses, ports, dual stack and stale UNIX socket files follow the
  *    socket layer's rules (include/util/sockets.h): a UNIX server replaces
@@ -73,6 +75,9 @@ typedef struct SocketChardev {
     GSource *listen_src;        /* on watch_ctx */
     GSource *io_src;            /* on watch_ctx */
     GSource *reconnect_src;     /* on the default context */
+    GSource *out_src;           /* watch_writable's one-shot watch */
+    void (*out_fn)(void *opaque);
+    void *out_opaque;
     GMainContext *watch_ctx;    /* the frontend's context, NULL: default */
     ChardevWriteState ws;
 } SocketChardev;
@@ -224,6 +229,7 @@ static bool socket_disconnect_locked(SocketChardev *s, int err)
     }
     trace_chardev_socket_disconnected(chr->id, err);
     chardev_io_drop_source(&s->io_src);
+    chardev_io_drop_source(&s->out_src);
     close(s->fd);
     s->fd = -1;
     s->broken = false;
@@ -690,6 +696,64 @@ static ssize_t socket_write(Chardev *chr, const uint8_t *buf, size_t len)
     return n;
 }
 
+/* Like socket_write, but never waits for the peer to read. */
+static ssize_t socket_write_nowait(Chardev *chr, const uint8_t *buf,
+                                   size_t len)
+{
+    SocketChardev *s = (SocketChardev *)chr;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+    ssize_t n;
+
+    if (s->fd < 0 || s->broken) {
+        return len;             /* nobody listening: dropped */
+    }
+    n = chardev_io_write_nowait(s->fd, true, buf, len);
+    if (n < 0) {
+        /* As socket_write: the watch on the frontend's context tears down. */
+        trace_chardev_socket_write_error(chr->id, (int)-n);
+        shutdown(s->fd, SHUT_RDWR);
+        s->broken = true;
+    }
+    return n;
+}
+
+static gboolean socket_out_cb(gint fd, GIOCondition cond, gpointer opaque)
+{
+    SocketChardev *s = opaque;
+    void (*fn)(void *opaque);
+    void *fn_opaque;
+
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+        if (s->out_src != g_main_current_source()) {
+            return G_SOURCE_REMOVE;     /* dropped meanwhile */
+        }
+        chardev_io_drop_source(&s->out_src);
+        fn = s->out_fn;
+        fn_opaque = s->out_opaque;
+    }
+    fn(fn_opaque);
+    return G_SOURCE_REMOVE;
+}
+
+static bool socket_watch_writable(Chardev *chr, GMainContext *ctx,
+                                  void (*fn)(void *opaque), void *opaque)
+{
+    SocketChardev *s = (SocketChardev *)chr;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+    if (s->fd < 0 || s->broken) {
+        return false;
+    }
+    chardev_io_drop_source(&s->out_src);
+    s->out_fn = fn;
+    s->out_opaque = opaque;
+    s->out_src = chardev_io_add_watch(s->fd, G_IO_OUT | G_IO_HUP | G_IO_ERR,
+                                      ctx, socket_out_cb, s);
+    return true;
+}
+
 static void socket_accept_input(Chardev *chr)
 {
     SocketChardev *s = (SocketChardev *)chr;
@@ -707,6 +771,7 @@ static void socket_detach(Chardev *chr)
     /* Back to the default context: keep accepting, keep noticing
      * hang-ups, read nothing until a frontend attaches. */
     socket_rearm_locked(s, NULL, false);
+    chardev_io_drop_source(&s->out_src);
 }
 
 /* The locked half of socket_close: sources and fds. */
@@ -717,6 +782,7 @@ static void socket_close_fds(SocketChardev *s)
     chardev_io_drop_source(&s->listen_src);
     chardev_io_drop_source(&s->io_src);
     chardev_io_drop_source(&s->reconnect_src);
+    chardev_io_drop_source(&s->out_src);
     if (s->fd >= 0) {
         close(s->fd);
         s->fd = -1;
@@ -767,4 +833,6 @@ const ChardevClass chardev_socket_class = {
     .detach = socket_detach,
     .close = socket_close,
     .yank = socket_yank,
+    .write_nowait = socket_write_nowait,
+    .watch_writable = socket_watch_writable,
 };

@@ -402,6 +402,31 @@ size_t chardev_write_all(Chardev *chr, const uint8_t *buf, size_t len)
     return done;
 }
 
+ssize_t chardev_write_nowait(Chardev *chr, const uint8_t *buf, size_t len)
+{
+    if (!chr->cls->write_nowait) {
+        chardev_write_all(chr, buf, len);
+        return len;
+    }
+    return chr->cls->write_nowait(chr, buf, len);
+}
+
+bool chardev_watch_writable(Chardev *chr, GMainContext *ctx,
+                            void (*fn)(void *opaque), void *opaque)
+{
+    return chr->cls->watch_writable &&
+           chr->cls->watch_writable(chr, ctx, fn, opaque);
+}
+
+void chardev_disconnect(Chardev *chr)
+{
+    /* yank is exactly "shut the peer's connection down now". */
+    if (chr->cls->yank) {
+        trace_chardev_disconnect(chr->id);
+        chr->cls->yank(chr);
+    }
+}
+
 void chardev_accept_input(Chardev *chr)
 {
     if (chr->cls->accept_input) {

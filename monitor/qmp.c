@@ -11,11 +11,14 @@
  * byte): the partial message is dropped without a reply and parsing
  * starts afresh right after it. Any other control character is invalid
  * JSON: inside a message it is a parse error naming it (and the rest of
- * the line is skipped); between messages it is ignored. In-band requests wait in a bounded queue (reading stops while
- * it is full) and run one at a time on the main loop with the BQL;
- * out-of-band ones run at once on the I/O thread. A client that hangs up
+ * the line is skipped); between messages it is ignored. In-band requests
+ * wait in a bounded queue (reading stops while it is full) and run one at
+ * a time on the main loop with the BQL; out-of-band ones run at once on
+ * the I/O thread. A client that hangs up
  * mid-command does not cancel it: the command completes and its reply is
- * dropped.
+ * dropped. Replies and events leave through the session's output queue
+ * (qmp-output.h), which never blocks the emitting thread; while it is
+ * over its soft bound, reading requests pauses too.
  *
  *   state:  disconnected --connect--> negotiating --qmp_capabilities--> command
  *                ^                        |                                 |
@@ -26,6 +29,7 @@
 #include <sys/time.h>
 #include "config-host.h"
 #include "monitor-internal.h"
+#include "qmp-output.h"
 #include "qapi/qmp-dispatch.h"
 #include "util/main-loop.h"
 #include "trace.h"
@@ -60,6 +64,7 @@ typedef struct QmpQueued {
 struct QmpMonitor {
     Chardev *chr;
     bool pretty;
+    QmpOutput *out;         /* every reply and event goes through it */
 
     /* I/O thread only: */
     json_tokener *tok;
@@ -135,17 +140,18 @@ char *qmp_format_message(json_object *msg, bool pretty)
     return g_strconcat(ascii, "\r\n", NULL);
 }
 
-/* Writes one message if the session that produced it is still there. */
+/* Queues one message if the session that produced it is still there. */
 static void qmp_send(QmpMonitor *mon, json_object *msg, unsigned session)
 {
-    g_autofree char *text = qmp_format_message(msg, mon->pretty);
+    char *text = qmp_format_message(msg, mon->pretty);
 
+    trace_qmp_send(mon->chr->id, text);
     g_mutex_lock(&mon->lock);
     if (mon->state != QMP_STATE_DISCONNECTED && mon->session == session) {
-        chardev_write_all(mon->chr, (const uint8_t *)text, strlen(text));
+        qmp_output_reply(mon->out, g_steal_pointer(&text));
     }
     g_mutex_unlock(&mon->lock);
-    trace_qmp_send(mon->chr->id, text);
+    g_free(text);
 }
 
 static json_object *qmp_error_object(ErrorClass cls, const char *desc)
@@ -749,7 +755,11 @@ static size_t qmp_chr_can_receive(void *opaque)
     g_mutex_lock(&mon->lock);
     queued = g_queue_get_length(&mon->queue);
     g_mutex_unlock(&mon->lock);
-    return queued >= QMP_MAX_QUEUED ? 0 : 4096;
+    /* A client that does not read its replies sends no more requests. */
+    if (queued >= QMP_MAX_QUEUED || qmp_output_backlogged(mon->out)) {
+        return 0;
+    }
+    return 4096;
 }
 
 static void qmp_chr_event(void *opaque, ChardevEvent event)
@@ -761,6 +771,7 @@ static void qmp_chr_event(void *opaque, ChardevEvent event)
     mon->skipping = false;
     g_mutex_lock(&mon->lock);
     mon->oob = false;
+    qmp_output_reset(mon->out);
     if (event == CHARDEV_EVENT_OPENED) {
         session = ++mon->session;
         qmp_set_state_locked(mon, QMP_STATE_NEGOTIATING);
@@ -783,15 +794,20 @@ bool qmp_monitor_negotiate(QmpMonitor *mon, bool enable_oob, Error **errp)
     return true;
 }
 
+/* Any thread: queues the event, never waits for the client. */
 void qmp_monitor_emit_event(QmpMonitor *mon, json_object *event)
 {
-    g_autofree char *text = qmp_format_message(event, mon->pretty);
+    char *text = qmp_format_message(event, mon->pretty);
+    json_object *name = NULL;
 
+    json_object_object_get_ex(event, "event", &name);
     g_mutex_lock(&mon->lock);
     if (mon->state == QMP_STATE_COMMAND) {
-        chardev_write_all(mon->chr, (const uint8_t *)text, strlen(text));
+        qmp_output_event(mon->out, g_steal_pointer(&text),
+                         name ? json_object_get_string(name) : "");
     }
     g_mutex_unlock(&mon->lock);
+    g_free(text);
 }
 
 QmpMonitor *qmp_monitor_new(Chardev *chr, bool pretty, Error **errp)
@@ -807,6 +823,7 @@ QmpMonitor *qmp_monitor_new(Chardev *chr, bool pretty, Error **errp)
 
     mon->chr = chr;
     mon->pretty = pretty;
+    mon->out = qmp_output_new(chr, monitor_iothread_context());
     /*
      * No JSON_TOKENER_VALIDATE_UTF8: json-c 0.16 rejects a character split
      * across two parse calls (i.e. two reads), and lets overlong forms
@@ -837,6 +854,7 @@ void qmp_monitor_free(QmpMonitor *mon)
         json_object_put(q->resp);
         g_free(q);
     }
+    qmp_output_free(mon->out);
     json_tokener_free(mon->tok);
     g_string_free(mon->text, TRUE);
     g_mutex_clear(&mon->lock);

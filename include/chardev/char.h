@@ -90,6 +90,19 @@ typedef struct ChardevClass {
      * to close.
      */
     void (*yank)(Chardev *chr);
+    /*
+     * Optional, for backends whose output can fill up (sockets): for host
+     * frontends that keep their own output queue (QMP monitors). A write
+     * that never waits: bytes taken now (0: full), len when output has
+     * nowhere to go (no peer: dropped, as write does), -errno when the
+     * peer is gone. And a one-shot watch: fn(opaque) runs once on ctx when
+     * the connection can take output again; false when there is no
+     * connection to wait for. A watch still armed when the connection
+     * ends is dropped without a call (the frontend gets CLOSED instead).
+     */
+    ssize_t (*write_nowait)(Chardev *chr, const uint8_t *buf, size_t len);
+    bool (*watch_writable)(Chardev *chr, GMainContext *ctx,
+                           void (*fn)(void *opaque), void *opaque);
 } ChardevClass;
 
 struct Chardev {
@@ -165,6 +178,21 @@ size_t chardev_write_all(Chardev *chr, const uint8_t *buf, size_t len);
 size_t chardev_frontend_write(Chardev *chr, const void *fe_opaque,
                               const uint8_t *buf, size_t len);
 void chardev_accept_input(Chardev *chr);
+/*
+ * For frontends with their own output queue (see ChardevClass
+ * write_nowait): never waits for the peer. Backends that cannot fill up
+ * (files, stdio, null) take everything synchronously, as
+ * chardev_write_all() does, and never need a watch.
+ */
+ssize_t chardev_write_nowait(Chardev *chr, const uint8_t *buf, size_t len);
+bool chardev_watch_writable(Chardev *chr, GMainContext *ctx,
+                            void (*fn)(void *opaque), void *opaque);
+/*
+ * Drops the current peer as if it had hung up (a socket is shut down; the
+ * frontend then gets CLOSED from its context). A no-op for backends
+ * without a peer. Any thread.
+ */
+void chardev_disconnect(Chardev *chr);
 
 /* For backends: report a connection change to the frontend. Call it on
  * the frontend's context thread. */
