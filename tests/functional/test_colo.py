@@ -16,6 +16,7 @@ import os
 import random
 import re
 import signal
+import socket
 import struct
 import sys
 import threading
@@ -825,3 +826,65 @@ def test_flush_copies_only_dirty_pages(tmp_path):
         # guest write), never more than the working set and a few others.
         assert max(sizes) > 8 * 64, sizes
         assert max(sizes) <= WSS_PAGES + 64, sizes
+
+
+def idle_qmp_client(path):
+    """Connects to a QMP socket, negotiates (so events flow to it), and
+    then reads nothing: the client that used to stall checkpoints."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(path)
+    f = s.makefile('rb')
+    assert b'"QMP"' in f.readline()
+    s.sendall(b'{"execute":"qmp_capabilities"}\n')
+    assert b'"return"' in f.readline()
+    return s, f
+
+
+def test_idle_qmp_client_does_not_stretch_the_pause(tmp_path):
+    """Issue 10 item 3: each checkpoint emits STOP and RESUME to every QMP
+    session. A session that never reads used to fill its socket within
+    seconds, after which every emit waited out the chardev's 1 s write
+    timeout inside the checkpoint: the pause went from ~2 ms to 1-2 s and
+    the idle client's next reply was lost. 60 s at 20 checkpoints/s with
+    such a client on both sides: the pause stays at its level and the
+    client, once it reads, gets its reply."""
+    pri = ColoVm(tmp_path, 'pri', COUNT, extra=[
+        '-qmp', 'unix:%s,server=on,wait=off' % (tmp_path / 'pri-idle.qmp')])
+    sec = ColoVm(tmp_path, 'sec', COUNT, extra=[
+        '-incoming', 'tcp:127.0.0.1:0',
+        '-qmp', 'unix:%s,server=on,wait=off' % (tmp_path / 'sec-idle.qmp')])
+    idle = []
+    try:
+        pri.start()
+        sec.start()
+        bring_up(pri, sec, delay=50)
+        wait_checkpoints(pri, 20)
+        before = pri.stats()
+        for vm in ('pri', 'sec'):
+            idle.append(idle_qmp_client(str(tmp_path / ('%s-idle.qmp' % vm))))
+        time.sleep(60)
+        after_p, after_s = pri.stats(), sec.stats()
+        assert after_p['checkpoints'] >= before['checkpoints'] + 600, after_p
+        # The failure was a 1-2 s pause; the normal one is milliseconds.
+        limit = max(10 * before['max-pause-us'], 100000)
+        assert after_p['max-pause-us'] < limit, (before, after_p)
+        assert after_p['p99-pause-us'] < limit, (before, after_p)
+        assert pri.running() and sec.status() == 'colo'
+        assert after_s['checkpoints'] >= before['checkpoints'] + 600, after_s
+        # The idle clients finally read: events, then their reply.
+        for s, f in idle:
+            s.sendall(b'{"execute":"query-status","id":"late"}\n')
+            while True:
+                line = f.readline()
+                assert line.endswith(b'\r\n'), line
+                if b'"late"' in line:
+                    assert b'"return"' in line, line
+                    break
+                assert b'"event"' in line, line
+        consecutive(pri.counts(), 'primary')
+    finally:
+        for s, f in idle:
+            s.close()
+        pri.kill()
+        sec.kill()
