@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "config-host.h"
 #include "hw/i386/pc.h"
+#include "hw/i386/pc-types.h"
 #include "monitor-internal.h"
 #include "qapi/qapi-commands.h"
 #include "system/cpus.h"
@@ -149,6 +150,44 @@ KvmInfo *qmp_query_kvm(Error **errp)
 
     info->enabled = true;
     info->present = access("/dev/kvm", R_OK | W_OK) == 0;
+    return info;
+}
+
+MachineInfoList *qmp_query_machines(Error **errp)
+{
+    MachineInfoList *head = NULL;
+
+    for (size_t i = pc_machine_types_count; i-- > 0;) {
+        const PCMachineType *t = &pc_machine_types[i];
+        MachineInfoList *node = g_new0(MachineInfoList, 1);
+        MachineInfo *info = g_new0(MachineInfo, 1);
+
+        info->name = g_strdup(t->name);
+        info->alias = g_strdup(t->alias);
+        info->has_is_default = t->is_default;
+        info->is_default = t->is_default;
+        info->cpu_max = PC_MAX_CPUS;
+        info->default_ram_id = g_strdup("pc.ram");
+        node->value = info;
+        node->next = head;
+        head = node;
+    }
+    return head;
+}
+
+UuidInfo *qmp_query_uuid(Error **errp)
+{
+    UuidInfo *info = g_new0(UuidInfo, 1);
+
+    info->UUID = g_strdup(vl_uuid() ?: "00000000-0000-0000-0000-000000000000");
+    return info;
+}
+
+TargetInfo *qmp_query_target(Error **errp)
+{
+    TargetInfo *info = g_new0(TargetInfo, 1);
+
+    info->arch = SYS_EMU_TARGET_X86_64;
     return info;
 }
 

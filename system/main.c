@@ -191,9 +191,7 @@ static bool main_handle_info_options(SystemConfig *cfg)
     } else if (cfg->device_help) {
         fputs(cfg->device_help, stdout);
     } else if (cfg->list_machines) {
-        printf("Supported machines are:\n"
-               "pc                   Standard PC (i440FX + PIIX, 1996), "
-               "KVM only (default)\n");
+        vl_print_machines();
     } else if (cfg->list_accels) {
         printf("Accelerators supported in Tandem binary:\nkvm\n");
     } else {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "config-host.h"
 #include "hw/core/qdev.h"
+#include "hw/i386/pc-types.h"
 #include "system/vl.h"
 #include "util/keyval.h"
 
@@ -90,7 +91,7 @@ static bool opt_machine(SystemConfig *cfg, const char *arg, Error **errp)
         cfg->list_machines = true;
         return true;
     }
-    if (type && strcmp(type, "pc") && !g_str_has_prefix(type, "pc-i440fx-")) {
+    if (type && !pc_machine_type_find(type)) {
         error_setg(errp, "unsupported machine type '%s' (use -machine help "
                    "to list supported machines)", type);
         return false;
@@ -163,7 +164,7 @@ static bool opt_smp(SystemConfig *cfg, const char *arg, Error **errp)
     if (!keyval_get_u64(kv, "maxcpus", cpus, &maxcpus, errp)) {
         return false;
     }
-    if (cpus < 1 || cpus > 255) {
+    if (cpus < 1 || cpus > PC_MAX_CPUS) {
         error_setg(errp, "Invalid number of CPUs %" G_GUINT64_FORMAT, cpus);
         return false;
     }
@@ -403,6 +404,67 @@ static bool opt_device(SystemConfig *cfg, const char *arg, Error **errp)
     return qdev_create_cmdline(arg, errp) != NULL;
 }
 
+/* Tandem reads no configuration files, so there are none to skip. */
+static bool opt_no_user_config(SystemConfig *cfg, const char *arg,
+                               Error **errp)
+{
+    return true;
+}
+
+/* The pc machine has no ACPI tables to leave out. */
+static bool opt_no_acpi(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    return true;
+}
+
+/* There is no display, so "none" is the only VGA there is. */
+static bool opt_vga(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    if (!strcmp(arg, "none")) {
+        return true;
+    }
+    if (!strcmp(arg, "help")) {
+        error_setg(errp, "Tandem has no VGA devices: only -vga none");
+        return false;
+    }
+    error_setg(errp, "VGA card '%s' is not available: Tandem has no display "
+               "devices (use -vga none, or -nographic)", arg);
+    return false;
+}
+
+static bool opt_msg(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    static const char *const known[] = { "timestamp", NULL };
+    g_autoptr(KeyvalList) kv = keyval_parse(arg, "timestamp", errp);
+    bool on;
+
+    if (!kv || !keyval_check_known(kv, known, NULL, errp) ||
+        !keyval_get_bool(kv, "timestamp", false, &on, errp)) {
+        return false;
+    }
+    error_set_timestamps(on);
+    return true;
+}
+
+/* The guest sees no UUID (no SMBIOS yet): query-uuid reports it. */
+static char *vl_uuid_value;
+
+const char *vl_uuid(void)
+{
+    return vl_uuid_value;
+}
+
+static bool opt_uuid(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    if (!g_uuid_string_is_valid(arg)) {
+        error_setg(errp, "Fail to parse UUID string. Wrong format.");
+        return false;
+    }
+    g_free(vl_uuid_value);
+    vl_uuid_value = g_ascii_strdown(arg, -1);
+    return true;
+}
+
 static const VlOption vl_options[] = {
     { "accel", "kvm[,dirty-ring-size=N]",
       "select the accelerator (only kvm); dirty-ring-size selects KVM's "
@@ -464,6 +526,15 @@ static const VlOption vl_options[] = {
       "(/dev/fd/2 for stderr)", opt_qtest_log },
     { "device", "DRIVER[,prop=value,...]", "add a device (-device help "
       "lists them, -device DRIVER,help its properties)", opt_device },
+    { "no-user-config", NULL, "read no user configuration files (Tandem "
+      "reads none anyway)", opt_no_user_config },
+    { "no-acpi", NULL, "no ACPI tables (the pc machine has none)",
+      opt_no_acpi },
+    { "vga", "none", "no VGA card (the only choice: there is no display)",
+      opt_vga },
+    { "msg", "[timestamp=]on|off", "timestamp=on starts every error and "
+      "warning line with the UTC time", opt_msg },
+    { "uuid", "UUID", "the VM's UUID (query-uuid)", opt_uuid },
 };
 
 static const VlOption *vl_find_option(const char *name)
@@ -488,6 +559,21 @@ void vl_print_help(void)
                                                 o->arg_help ? " " : "",
                                                 o->arg_help ?: "");
         printf("%s\n        %s\n", head, o->help);
+    }
+}
+
+/* QEMU's -machine help layout: the alias line first, then the type. */
+void vl_print_machines(void)
+{
+    printf("Supported machines are:\n");
+    for (size_t i = 0; i < pc_machine_types_count; i++) {
+        const PCMachineType *t = &pc_machine_types[i];
+
+        if (t->alias) {
+            printf("%-20s %s (alias of %s)\n", t->alias, t->desc, t->name);
+        }
+        printf("%-20s %s%s\n", t->name, t->desc,
+               t->is_default ? " (default)" : "");
     }
 }
 

@@ -30,14 +30,31 @@ void error_set_progname(const char *name)
     error_progname = g_strdup(name);
 }
 
+static bool error_timestamps;
+
+void error_set_timestamps(bool on)
+{
+    error_timestamps = on;
+}
+
 /*
  * Emits "PROGNAME: PREFIXmsg\n" as one write to stderr and one to the log,
- * so concurrent reports do not interleave mid-line.
+ * so concurrent reports do not interleave mid-line. With -msg timestamp=on
+ * the line starts with the UTC time as QEMU writes it (libvirt reads it
+ * back from the domain log): "2026-12-03T13:00:00.123456Z ".
  */
 static void error_emit(const char *prefix, const char *msg)
 {
-    g_autofree char *line = g_strdup_printf("%s: %s%s\n", error_progname,
-                                            prefix, msg);
+    g_autofree char *stamp = NULL;
+    g_autofree char *line = NULL;
+
+    if (error_timestamps) {
+        g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+
+        stamp = g_date_time_format(now, "%Y-%m-%dT%H:%M:%S.%fZ ");
+    }
+    line = g_strdup_printf("%s%s: %s%s\n", stamp ?: "", error_progname,
+                           prefix, msg);
     size_t len = strlen(line);
 
     fwrite(line, 1, len, stderr);

@@ -56,10 +56,13 @@ typedef struct SystemConfig {
 
 /* -name guest=NAME, or NULL. */
 const char *vl_guest_name(void);
+/* -uuid, or NULL. */
+const char *vl_uuid(void);
 
 bool vl_parse_args(int argc, char **argv, SystemConfig *cfg, Error **errp);
 void vl_print_help(void);
 void vl_print_version(void);
+void vl_print_machines(void);
 void vl_config_free(SystemConfig *cfg);
 
 #endif

@@ -79,5 +79,7 @@ void error_report(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 void warn_report(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* Name printed before messages; defaults to "tandem-system-x86_64". */
 void error_set_progname(const char *name);
+/* -msg timestamp=on: reports start with the UTC time. */
+void error_set_timestamps(bool on);
 
 #endif

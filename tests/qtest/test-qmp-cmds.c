@@ -232,6 +232,29 @@ static void test_query_version(void)
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
 
+/* libvirt's probe questions, asked of a running process. */
+static void test_machine_probe(void)
+{
+    QTestState *s = qtest_init("-M pc-i440fx-7.2 "
+                               "-uuid 550e8400-e29b-41d4-a716-446655440000");
+    json_object *ret, *m;
+
+    ret = qtest_qmp_assert_success(s, "{'execute': 'query-target'}");
+    g_assert_cmpstr(qt_json_str(ret, "arch"), ==, "x86_64");
+    json_object_put(ret);
+    ret = qtest_qmp_assert_success(s, "{'execute': 'query-machines'}");
+    g_assert_cmpuint(json_object_array_length(ret), ==, 1);
+    m = json_object_array_get_idx(ret, 0);
+    g_assert_cmpstr(qt_json_str(m, "name"), ==, "pc-i440fx-7.2");
+    g_assert_cmpstr(qt_json_str(m, "alias"), ==, "pc");
+    json_object_put(ret);
+    ret = qtest_qmp_assert_success(s, "{'execute': 'query-uuid'}");
+    g_assert_cmpstr(qt_json_str(ret, "UUID"), ==,
+                    "550e8400-e29b-41d4-a716-446655440000");
+    json_object_put(ret);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
 static void test_query_commands(void)
 {
     g_autoptr(GHashTable) schema = schema_commands();
@@ -855,6 +878,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/schema/all-tested", test_schema_all_tested);
     test_add_kvm_func("/qmp/qmp_capabilities/again", test_capabilities_again);
     test_add_kvm_func("/qmp/query-version", test_query_version);
+    test_add_kvm_func("/qmp/machine-probe", test_machine_probe);
     test_add_kvm_func("/qmp/query-commands", test_query_commands);
     test_add_kvm_func("/qmp/query-qmp-schema", test_query_qmp_schema);
     test_add_kvm_func("/qmp/query-status/prelaunch",

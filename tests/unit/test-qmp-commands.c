@@ -4,6 +4,7 @@
  * reply shapes as QEMU gives them, and the migration settings' checks.
  */
 #include <string.h>
+#include "system/vl.h"
 #include "qmp-test-client.h"
 
 /* QEMU 7.2's StatusInfo: running, singlestep, status; nothing else. */
@@ -206,6 +207,67 @@ static void test_commands(void)
     client_free(c);
 }
 
+/* libvirt's probe: query-target and query-machines as QEMU 7.2 answers. */
+static void test_machine_probe(void)
+{
+    Client *c = client_new();
+    json_object *resp, *list, *m;
+
+    negotiate(c, false);
+    resp = expect_return(c, "{\"execute\":\"query-target\"}\n", NULL);
+    check_keys(member(resp, "return"), (const char *const[]){ "arch", NULL });
+    g_assert_cmpstr(json_object_get_string(member(member(resp, "return"),
+                                                  "arch")), ==, "x86_64");
+    json_object_put(resp);
+
+    resp = expect_return(c, "{\"execute\":\"query-machines\"}\n", NULL);
+    list = member(resp, "return");
+    g_assert_true(json_object_is_type(list, json_type_array));
+    g_assert_cmpuint(json_object_array_length(list), ==, 1);
+    m = json_object_array_get_idx(list, 0);
+    check_keys(m, (const char *const[]){ "name", "alias", "is-default",
+        "cpu-max", "hotpluggable-cpus", "numa-mem-supported", "deprecated",
+        "default-ram-id", "acpi", NULL });
+    g_assert_cmpstr(json_object_get_string(member(m, "name")), ==,
+                    "pc-i440fx-7.2");
+    g_assert_cmpstr(json_object_get_string(member(m, "alias")), ==, "pc");
+    g_assert_true(json_object_get_boolean(member(m, "is-default")));
+    g_assert_cmpint(json_object_get_int(member(m, "cpu-max")), ==, 255);
+    g_assert_false(json_object_get_boolean(member(m, "hotpluggable-cpus")));
+    g_assert_false(json_object_get_boolean(member(m, "deprecated")));
+    g_assert_false(json_object_get_boolean(member(m, "acpi")));
+    g_assert_cmpstr(json_object_get_string(member(m, "default-ram-id")), ==,
+                    "pc.ram");
+    json_object_put(resp);
+    client_free(c);
+}
+
+/* query-uuid: all zeros until -uuid gives one (lower-cased). */
+static void test_query_uuid(void)
+{
+    char *argv[] = { "tandem", "-uuid",
+                     "550E8400-E29B-41D4-A716-446655440000", NULL };
+    SystemConfig cfg;
+    Client *c = client_new();
+    json_object *resp;
+
+    negotiate(c, false);
+    resp = expect_return(c, "{\"execute\":\"query-uuid\"}\n", NULL);
+    check_keys(member(resp, "return"), (const char *const[]){ "UUID", NULL });
+    g_assert_cmpstr(json_object_get_string(member(member(resp, "return"),
+                                                  "UUID")), ==,
+                    "00000000-0000-0000-0000-000000000000");
+    json_object_put(resp);
+    g_assert_true(vl_parse_args(3, argv, &cfg, &error_abort));
+    vl_config_free(&cfg);
+    resp = expect_return(c, "{\"execute\":\"query-uuid\"}\n", NULL);
+    g_assert_cmpstr(json_object_get_string(member(member(resp, "return"),
+                                                  "UUID")), ==,
+                    "550e8400-e29b-41d4-a716-446655440000");
+    json_object_put(resp);
+    client_free(c);
+}
+
 int main(int argc, char **argv)
 {
     qmp_test_init(&argc, &argv);
@@ -215,5 +277,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/migrate-set-capabilities/postcopy-refused",
                     test_postcopy_refused_at_set_time);
     g_test_add_func("/qmp/commands", test_commands);
+    g_test_add_func("/qmp/machine-probe", test_machine_probe);
+    g_test_add_func("/qmp/query-uuid", test_query_uuid);
     return qmp_test_run();
 }
