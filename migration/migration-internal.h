@@ -177,6 +177,7 @@ typedef struct MigrationState {
     bool rp_listening;          /* migration thread only */
     bool rp_stopping;           /* atomic */
     bool rp_failed;             /* atomic: it failed the migration */
+    bool cut;                   /* atomic: migration_cut() ran (yank) */
     bool was_running;           /* guest ran when the migration started */
 
     GMutex lock;

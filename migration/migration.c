@@ -151,6 +151,17 @@ static bool migration_cancelled(MigrationState *s)
     return __atomic_load_n(&s->cancel, __ATOMIC_SEQ_CST);
 }
 
+/*
+ * The connection was cut (yank, or the return-path listener on a bad
+ * message). Checked by the loop itself: a shut-down stream reports its
+ * error only on the next write, and a rate-limited pass may write
+ * nothing at all.
+ */
+static bool migration_was_cut(MigrationState *s)
+{
+    return __atomic_load_n(&s->cut, __ATOMIC_SEQ_CST);
+}
+
 MigrationStats *migration_ram_stats(MigrationState *s,
                                     uint64_t *dirty_sync_count)
 {
@@ -258,7 +269,7 @@ static void migration_rate_limit_wait(MigrationState *s)
 {
     int64_t delay = qemu_file_rate_limit_delay_us(s->to_dst);
 
-    while (delay > 0 && !migration_cancelled(s) &&
+    while (delay > 0 && !migration_cancelled(s) && !migration_was_cut(s) &&
            !qemu_file_get_error(s->to_dst, NULL)) {
         int64_t slice = MIN(delay, 20000);
 
@@ -374,6 +385,10 @@ static bool migration_run(MigrationState *s, Error **errp)
         }
         if (migration_rp_failed(s)) {
             return false;       /* the listener recorded why */
+        }
+        if (migration_was_cut(s)) {
+            error_setg(errp, "migration connection shut down (yank)");
+            return false;
         }
         if (!migration_iterate(s, &window_us, &window_bytes, &pending, &done,
                                errp)) {
@@ -545,6 +560,7 @@ void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
     s->strict_attempt = 0;
     s->strict_stop_us = 0;
     s->rp_failed = false;
+    s->cut = false;
     s->was_running = runstate_is_running();
     ram_migration_stats_reset(s->vmstate);
     migration_try_status(s, migration_status(s), MIGRATION_STATUS_SETUP);
@@ -604,6 +620,9 @@ void migration_cut(MigrationState *s)
 
     if (s->to_dst) {
         trace_migration_yank("outgoing");
+        /* Before the shutdown: the listener must see why its socket
+         * closed (a cut, not a destination that hung up). */
+        __atomic_store_n(&s->cut, true, __ATOMIC_SEQ_CST);
         qemu_file_shutdown(s->to_dst);
         migration_channel_shutdown(&s->ch);
     }

@@ -143,8 +143,11 @@ static void *migration_rp_thread(void *opaque)
 
         if (r == 0 || (r < 0 && (migration_rp_stopping(s) ||
                                  __atomic_load_n(&s->cancel,
+                                                 __ATOMIC_SEQ_CST) ||
+                                 __atomic_load_n(&s->cut,
                                                  __ATOMIC_SEQ_CST)))) {
-            /* Stopped (the wake fd), or a cancel shut the socket. */
+            /* Stopped (the wake fd), or a cancel or a yank shut the
+             * socket: the migration thread reports that, not us. */
             error_free(err);
             return NULL;
         }

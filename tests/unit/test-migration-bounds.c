@@ -358,6 +358,35 @@ static void test_return_path_unexpected(void)
                           "RAM is being sent");
 }
 
+/*
+ * A yank (migration_cut) while RAM is sent closes the return path too:
+ * that is the yank's failure, not the destination's.
+ */
+static void test_return_path_yank(void)
+{
+    SaveVMState *vs = savevm_default();
+    FakeDest d;
+
+    test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
+    guest_running();
+    g_assert_true(savevm_register_live(vs, "endless", 0, 1, &endless_ops,
+                                       NULL, &error_abort));
+    migrate_to_fake(&d, DEST_SILENT);
+    while (__atomic_load_n(&d.received, __ATOMIC_SEQ_CST) < (1u << 20)) {
+        g_usleep(1000);
+    }
+    migration_cut(migration_current());
+    g_autoptr(MigrationInfo) info = wait_migration_end(3 * 1000000);
+
+    g_assert_cmpint(info->status, ==, MIGRATION_STATUS_FAILED);
+    g_assert_nonnull(info->error_desc);
+    g_assert_null(strstr(info->error_desc, "return path"));
+    g_assert_cmpint(current_runstate(), ==, RUN_STATE_RUNNING);
+    fake_dest_finish(&d);
+    savevm_unregister(vs, "endless", 0);
+    test_watchdog_disarm();
+}
+
 /* ---- the reader ---- */
 
 /* A wake-up ends a wait; the half-read message is kept for the next. */
@@ -409,6 +438,8 @@ int main(int argc, char **argv)
                     test_return_path_garbage);
     g_test_add_func("/migration-bounds/return-path/unexpected",
                     test_return_path_unexpected);
+    g_test_add_func("/migration-bounds/return-path/yank",
+                    test_return_path_yank);
     g_test_add_func("/migration-bounds/return-path/reader-wake",
                     test_reader_wake_keeps_partial);
     return g_test_run();
