@@ -489,10 +489,16 @@ class FakeDestination:
         self.thread.start()
 
     def _run(self):
-        conn, _ = self.lsock.accept()
+        try:
+            conn, _ = self.lsock.accept()
+        except OSError:
+            return          # closed before the source connected
         with conn:
             while True:
-                data = conn.recv(1 << 16)
+                try:
+                    data = conn.recv(1 << 16)
+                except OSError:
+                    return  # the source reset the connection
                 if not data:
                     return
                 self.received += len(data)
