@@ -429,7 +429,10 @@ int mig_rp_read(MigRpReader *r, int64_t deadline_us, MigRpMsg *msg,
 {
     for (;;) {
         size_t need = mig_rp_need(r);
-        struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+        struct pollfd pfd[2] = {
+            { .fd = r->fd, .events = POLLIN },
+            { .fd = r->wake_fd, .events = POLLIN },
+        };
         int64_t wait_ms;
         ssize_t n;
 
@@ -451,13 +454,20 @@ int mig_rp_read(MigRpReader *r, int64_t deadline_us, MigRpMsg *msg,
                 return 1;
             }
         }
-        wait_ms = deadline_us ? (deadline_us - migration_now_us() + 999) / 1000
-                              : 0;
-        n = poll(&pfd, 1, wait_ms > 0 ? (int)MIN(wait_ms, INT32_MAX) : 0);
+        if (deadline_us < 0) {
+            wait_ms = -1;
+        } else if (deadline_us) {
+            wait_ms = (deadline_us - migration_now_us() + 999) / 1000;
+            wait_ms = wait_ms > 0 ? MIN(wait_ms, INT32_MAX) : 0;
+        } else {
+            wait_ms = 0;
+        }
+        /* A negative wake_fd is ignored by poll(). */
+        n = poll(pfd, 2, (int)wait_ms);
         if (n < 0 && errno == EINTR) {
             continue;
         }
-        if (n == 0) {
+        if (n == 0 || pfd[1].revents) {
             return 0;
         }
         n = recv(r->fd, r->buf + r->have, need - r->have, 0);

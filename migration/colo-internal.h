@@ -99,6 +99,8 @@ typedef struct ColoState {
     bool loop_failover;         /* (lock) this run's loop asked itself */
     bool loss_acked;            /* (lock) ...and a command acknowledged it */
     bool in_checkpoint;         /* (lock) secondary */
+    bool peer_lost;             /* (lock) this run lost its peer */
+    char *peer_lost_error;      /* (lock) why, while peer_lost */
     ColoKickFn *kick;           /* (lock) */
     void *kick_opaque;
     unsigned triggers;          /* atomic: bit per ColoTrigger */
@@ -154,6 +156,19 @@ unsigned colo_take_triggers(ColoState *c);
 /* Process exit: set and the loops leave at their next check. */
 bool colo_quitting(ColoState *c);
 void colo_begin_quit(ColoState *c);
+
+/*
+ * The side's loop declared its peer lost (why: the reason, without a
+ * leading "COLO: "): recorded for query-colo-status until the next run
+ * begins, X_COLO_PEER_LOST sent. The stderr line is the caller's.
+ */
+void colo_peer_lost(ColoState *c, const char *why);
+/*
+ * The COLO_EXIT reason of a failover that runs now: error when this run
+ * lost its peer before the failover was requested (QEMU reports error
+ * there too) or the process is quitting; request otherwise.
+ */
+COLOExitReason colo_failover_exit_reason(ColoState *c);
 
 COLOStatus *colo_query_status(ColoState *c);
 /* err's message without a leading "COLO: ", for messages that say COLO

@@ -315,6 +315,7 @@ static void colo_primary_failover(ColoPrimary *p, Error *err)
     if (err && !requested && !colo_quitting(p->colo)) {
         error_report("COLO: lost the secondary (%s); the guest carries on "
                      "unprotected", colo_error_reason(err));
+        colo_peer_lost(p->colo, colo_error_reason(err));
     }
     error_free(err);
     {

@@ -27,7 +27,8 @@
  * in flight is a relaunch: the checkpoint finishes (or fails), then the
  * failover runs. Failover: cache dropped, SVM dirty log off, FAILOVER
  * notified (held output released), SVM runs, COLO_EXIT(secondary,
- * request).
+ * request), or reason error when it had lost its primary before the
+ * command (as QEMU reports it).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -254,13 +255,19 @@ static bool colo_secondary_checkpoint(ColoSecondary *c, Error **errp)
     return colo_send_message(c->to_pvm, COLO_MESSAGE_VMSTATE_LOADED, errp);
 }
 
-/* The primary is lost: the SVM waits, stopped, for the command. */
+/*
+ * The primary is lost: the SVM waits, stopped, for the command. The loss
+ * is reported (query-colo-status, X_COLO_PEER_LOST, info colo) and makes
+ * the exit reason error (colo_failover_exit_reason). A loop that ended
+ * because the command came first did not lose its primary by itself.
+ */
 static void colo_secondary_wait_for_failover(ColoSecondary *c, Error *err)
 {
     if (colo_failover_state(c->colo) == FAILOVER_STATUS_NONE &&
         !colo_quitting(c->colo)) {
         error_report("COLO: lost the primary (%s); the secondary waits for "
                      "x-colo-lost-heartbeat", colo_error_reason(err));
+        colo_peer_lost(c->colo, colo_error_reason(err));
         bql_lock();
         if (runstate_is_running()) {
             vm_stop(RUN_STATE_COLO);
@@ -299,9 +306,7 @@ static void colo_secondary_failover(ColoSecondary *c)
         vm_start();
     }
     bql_unlock();
-    colo_run_end(c->colo,
-                 quitting ? COLO_EXIT_REASON_ERROR : COLO_EXIT_REASON_REQUEST,
-                 false);
+    colo_run_end(c->colo, colo_failover_exit_reason(c->colo), false);
 }
 
 bool colo_secondary_run(MigrationIncoming *mis, ColoState *colo,

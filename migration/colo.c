@@ -2,7 +2,8 @@
 /*
  * COLO state common to both sides: the mode, the failover state machine
  * (drawn in colo-internal.h), checkpoint notifiers, the wake-up fd the
- * loops poll, checkpoint triggers and COLO_EXIT.
+ * loops poll, checkpoint triggers, a lost peer (X_COLO_PEER_LOST) and
+ * COLO_EXIT.
  */
 #include <errno.h>
 #include <poll.h>
@@ -36,6 +37,7 @@ void colo_state_free(ColoState *c)
         close(c->wake_fd);
     }
     g_array_unref(c->notifiers);
+    g_free(c->peer_lost_error);
     colo_stats_destroy(&c->stats);
     g_mutex_clear(&c->lock);
     g_free(c);
@@ -302,6 +304,8 @@ static void colo_run_reset(ColoState *c, COLOMode mode, ColoKickFn *kick,
     c->loop_failover = false;
     c->loss_acked = false;
     c->in_checkpoint = false;
+    c->peer_lost = false;
+    g_clear_pointer(&c->peer_lost_error, g_free);
     c->kick = kick;
     c->kick_opaque = opaque;
     __atomic_store_n(&c->mode, mode, __ATOMIC_SEQ_CST);
@@ -345,6 +349,29 @@ void colo_run_end(ColoState *c, COLOExitReason reason, bool by_peer_loss)
     qapi_event_send_colo_exit(mode, reason);
 }
 
+void colo_peer_lost(ColoState *c, const char *why)
+{
+    COLOMode mode = colo_state_mode(c);
+
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&c->lock);
+
+        c->peer_lost = true;
+        g_free(c->peer_lost_error);
+        c->peer_lost_error = g_strdup(why);
+    }
+    trace_colo_peer_lost(COLOMode_str(mode), why);
+    qapi_event_send_x_colo_peer_lost(mode, why);
+}
+
+COLOExitReason colo_failover_exit_reason(ColoState *c)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&c->lock);
+
+    return c->peer_lost || colo_quitting(c) ? COLO_EXIT_REASON_ERROR
+                                            : COLO_EXIT_REASON_REQUEST;
+}
+
 const char *colo_error_reason(Error *err)
 {
     const char *msg = err ? error_get_pretty(err) : "connection ended";
@@ -359,12 +386,20 @@ COLOStatus *colo_query_status(ColoState *c)
 
     st->mode = colo_state_mode(c);
     st->last_mode = c->last_mode;
-    if (st->mode != COLO_MODE_NONE) {
-        /* As QEMU: none while it runs, processing once failing over. */
-        st->reason = colo_failover_state(c) == FAILOVER_STATUS_NONE ?
-                     COLO_EXIT_REASON_NONE : COLO_EXIT_REASON_PROCESSING;
-    } else {
+    if (st->mode == COLO_MODE_NONE) {
         st->reason = c->reason;
+    } else if (colo_failover_state(c) != FAILOVER_STATUS_NONE) {
+        /* As QEMU: processing once failing over. */
+        st->reason = COLO_EXIT_REASON_PROCESSING;
+    } else {
+        /* As QEMU, none while it runs; but a secondary that lost its
+         * primary waits in COLO for the command, and QEMU's loop has
+         * reported error by then (its COLO_EXIT): so do we. */
+        st->reason = c->peer_lost ? COLO_EXIT_REASON_ERROR
+                                  : COLO_EXIT_REASON_NONE;
+    }
+    if (c->peer_lost) {
+        st->x_peer_lost = g_strdup(c->peer_lost_error);
     }
     return st;
 }

@@ -38,6 +38,11 @@
 #define MIGRATION_DEFAULT_CKPT_DELAY_MS 20000
 /* Strict SLA: aborted switchovers before the migration fails. */
 #define MIGRATION_STRICT_MAX_ABORTS     3
+/* x-switchover-resume-timeout: the longest wait, guest stopped and all
+ * sent, for the destination's "resumed": default and bounds (ms). */
+#define MIGRATION_DEFAULT_RESUME_TIMEOUT_MS 30000
+#define MIGRATION_MIN_RESUME_TIMEOUT_MS     100
+#define MIGRATION_MAX_RESUME_TIMEOUT_MS     3600000
 
 /*
  * Capabilities and parameters. The migration thread reads them while QMP
@@ -50,6 +55,7 @@ typedef struct MigrationOptions {
     uint64_t max_bandwidth;
     uint64_t checkpoint_delay;
     uint64_t colo_peer_timeout;
+    uint64_t resume_timeout;
 } MigrationOptions;
 
 /* QEMU's defaults, all capabilities off. */
@@ -60,6 +66,8 @@ uint64_t migrate_max_bandwidth(const MigrationOptions *o);
 uint64_t migrate_checkpoint_delay_ms(const MigrationOptions *o);
 /* x-colo-peer-timeout: the longest wait for the COLO peer (ms). */
 uint32_t migrate_colo_peer_timeout_ms(const MigrationOptions *o);
+/* x-switchover-resume-timeout (ms). */
+uint32_t migrate_resume_timeout_ms(const MigrationOptions *o);
 
 /* ---- channel-socket.c: transports ---- */
 
@@ -124,15 +132,19 @@ typedef struct MigRpMsg {
 } MigRpMsg;
 
 /* A buffered reader on the source's rp_fd; keeps partial messages
- * across timeouts. */
+ * across timeouts (and across the listener thread handing the return
+ * path back to the migration thread). wake_fd: -1, or an eventfd whose
+ * readiness ends a wait as a deadline would. */
 typedef struct MigRpReader {
     int fd;
+    int wake_fd;
     uint8_t buf[4 + MIG_RP_MAX_PAYLOAD];
     size_t have;
 } MigRpReader;
 
-/* 1: a message; 0: deadline (monotonic us; 0 = poll once) passed;
- * -1: the peer closed or sent garbage (*errp set). */
+/* 1: a message; 0: deadline (monotonic us; 0 = poll once, -1 = none)
+ * passed or wake_fd became readable; -1: the peer closed or sent garbage
+ * (*errp set). */
 int mig_rp_read(MigRpReader *r, int64_t deadline_us, MigRpMsg *msg,
                 Error **errp);
 bool mig_rp_send(int fd, MigRpType type, const void *data, Error **errp);
@@ -159,6 +171,13 @@ typedef struct MigrationState {
     QEMUFile *to_dst;
     MigRpReader rp;
     bool has_rp;
+    /* The return-path listener (return-path.c): started and stopped by
+     * the migration thread; while it runs it alone reads rp. */
+    pthread_t rp_thread;
+    bool rp_listening;          /* migration thread only */
+    bool rp_stopping;           /* atomic */
+    bool rp_failed;             /* atomic: it failed the migration */
+    bool cut;                   /* atomic: migration_cut() ran (yank) */
     bool was_running;           /* guest ran when the migration started */
 
     GMutex lock;
@@ -203,11 +222,32 @@ typedef enum MigrationSwitchoverResult {
 int64_t migration_expected_downtime_ms(MigrationState *s, uint64_t pending);
 MigrationSwitchoverResult migration_switchover(MigrationState *s);
 MigrationSwitchoverResult migration_switchover_strict(MigrationState *s);
-/* Reads return-path messages that arrived (late pongs) without waiting. */
-void migration_rp_poll(MigrationState *s);
+
+/* ---- return-path.c ---- */
+
+/*
+ * Migration thread, listener stopped: reads the return path until a
+ * message of type want (a pong: of value pong_value) or deadline_us
+ * (monotonic; *timed_out). Late pongs are noted; any other message is
+ * an error.
+ */
+bool migration_rp_wait(MigrationState *s, MigRpType want,
+                       uint32_t pong_value, int64_t deadline_us,
+                       MigRpMsg *msg, bool *timed_out, Error **errp);
 /* Strict, after the last abort: reads the return path until that
  * attempt's late pong arrived or deadline_us (monotonic) passed. */
 void migration_rp_wait_late_pong(MigrationState *s, int64_t deadline_us);
+/*
+ * The listener: a thread that reads and checks every return-path message
+ * while RAM is sent, and on a bad one records the error and cuts the
+ * outgoing stream (migration_cut). Started before iterating, stopped
+ * (joined; idempotent) before a switchover reads the return path itself.
+ * Without a return path start does nothing.
+ */
+bool migration_rp_listen_start(MigrationState *s, Error **errp);
+void migration_rp_listen_stop(MigrationState *s);
+/* The listener failed this migration (its error is recorded). */
+bool migration_rp_failed(MigrationState *s);
 
 /* Shuts s's outgoing connection down, if open; the status is left alone
  * (the thread fails, or a COLO primary fails over). Any thread. */

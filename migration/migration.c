@@ -9,7 +9,9 @@
  *                           guest never stopped)
  *   migration_setup_stream  header, open-return-path, live entries' setup
  *   migration_iterate       one rate-limited pass over the live entries,
- *                           bandwidth measured, pending bytes estimated
+ *                           bandwidth measured, pending bytes estimated;
+ *                           meanwhile return-path.c's listener thread
+ *                           checks what the destination sends
  *   switchover.c            stop the guest, send the rest, hand over
  *   migration_finish        dirty logging off, transport closed, final
  *                           status; the guest runs here unless completed
@@ -53,6 +55,7 @@ MigrationState *migration_new(void)
     s->learned_fixed_us = 5000;     /* a few ms until measured */
     s->learned_go_us = 2000;
     s->ch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
+    s->rp = (MigRpReader) { .fd = -1, .wake_fd = -1 };
     g_mutex_init(&s->lock);
     migration_options_init(&s->opts);
     s->incoming = migration_incoming_new(s);
@@ -148,6 +151,17 @@ static bool migration_cancelled(MigrationState *s)
     return __atomic_load_n(&s->cancel, __ATOMIC_SEQ_CST);
 }
 
+/*
+ * The connection was cut (yank, or the return-path listener on a bad
+ * message). Checked by the loop itself: a shut-down stream reports its
+ * error only on the next write, and a rate-limited pass may write
+ * nothing at all.
+ */
+static bool migration_was_cut(MigrationState *s)
+{
+    return __atomic_load_n(&s->cut, __ATOMIC_SEQ_CST);
+}
+
 MigrationStats *migration_ram_stats(MigrationState *s,
                                     uint64_t *dirty_sync_count)
 {
@@ -194,7 +208,7 @@ static bool migration_open(MigrationState *s, Error **errp)
     s->ch = ch;
     s->to_dst = qemu_file_new_fd_output(ch.fd, true);
     s->has_rp = ch.rp_fd >= 0;
-    s->rp = (MigRpReader) { .fd = ch.rp_fd };
+    s->rp = (MigRpReader) { .fd = ch.rp_fd, .wake_fd = -1 };
     g_mutex_unlock(&s->lock);
     if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_STRICT_DOWNTIME) &&
         !s->has_rp) {
@@ -255,7 +269,7 @@ static void migration_rate_limit_wait(MigrationState *s)
 {
     int64_t delay = qemu_file_rate_limit_delay_us(s->to_dst);
 
-    while (delay > 0 && !migration_cancelled(s) &&
+    while (delay > 0 && !migration_cancelled(s) && !migration_was_cut(s) &&
            !qemu_file_get_error(s->to_dst, NULL)) {
         int64_t slice = MIN(delay, 20000);
 
@@ -356,6 +370,10 @@ static bool migration_run(MigrationState *s, Error **errp)
     uint64_t window_bytes = qemu_file_transferred(s->to_dst);
     bool strict = migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_STRICT_DOWNTIME);
 
+    /* Bad return-path messages fail the migration while RAM is sent. */
+    if (!migration_rp_listen_start(s, errp)) {
+        return false;
+    }
     for (;;) {
         uint64_t pending = 0;
         bool done = false;
@@ -365,8 +383,12 @@ static bool migration_run(MigrationState *s, Error **errp)
             error_setg(errp, "migration cancelled");
             return false;
         }
-        if (s->has_rp) {
-            migration_rp_poll(s);
+        if (migration_rp_failed(s)) {
+            return false;       /* the listener recorded why */
+        }
+        if (migration_was_cut(s)) {
+            error_setg(errp, "migration connection shut down (yank)");
+            return false;
         }
         if (!migration_iterate(s, &window_us, &window_bytes, &pending, &done,
                                errp)) {
@@ -380,6 +402,11 @@ static bool migration_run(MigrationState *s, Error **errp)
         if (!(done && !pending) &&
             expected > (int64_t)migrate_downtime_limit_ms(&s->opts)) {
             continue;
+        }
+        /* The switchover reads the return path itself, with deadlines. */
+        migration_rp_listen_stop(s);
+        if (migration_rp_failed(s)) {
+            return false;
         }
         switch (strict ? migration_switchover_strict(s)
                        : migration_switchover(s)) {
@@ -396,6 +423,9 @@ static bool migration_run(MigrationState *s, Error **errp)
             }
             window_us = migration_now_us();
             window_bytes = qemu_file_transferred(s->to_dst);
+            if (!migration_rp_listen_start(s, errp)) {
+                return false;
+            }
             break;
         }
     }
@@ -406,6 +436,8 @@ static void migration_finish(MigrationState *s, bool ok, Error *err)
     QEMUFile *f;
     MigrationStatus st = migration_status(s);
 
+    /* A failure while iterating leaves the listener running. */
+    migration_rp_listen_stop(s);
     {
         BQL_LOCK_GUARD();
         /* Stops dirty logging; the guest's RAM is untouched. */
@@ -527,6 +559,8 @@ void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
     s->bandwidth = 0;
     s->strict_attempt = 0;
     s->strict_stop_us = 0;
+    s->rp_failed = false;
+    s->cut = false;
     s->was_running = runstate_is_running();
     ram_migration_stats_reset(s->vmstate);
     migration_try_status(s, migration_status(s), MIGRATION_STATUS_SETUP);
@@ -586,6 +620,9 @@ void migration_cut(MigrationState *s)
 
     if (s->to_dst) {
         trace_migration_yank("outgoing");
+        /* Before the shutdown: the listener must see why its socket
+         * closed (a cut, not a destination that hung up). */
+        __atomic_store_n(&s->cut, true, __ATOMIC_SEQ_CST);
         qemu_file_shutdown(s->to_dst);
         migration_channel_shutdown(&s->ch);
     }

@@ -25,6 +25,7 @@ void migration_options_init(MigrationOptions *o)
         .max_bandwidth = MIGRATION_DEFAULT_BANDWIDTH,
         .checkpoint_delay = MIGRATION_DEFAULT_CKPT_DELAY_MS,
         .colo_peer_timeout = COLO_DEFAULT_PEER_TIMEOUT_MS,
+        .resume_timeout = MIGRATION_DEFAULT_RESUME_TIMEOUT_MS,
     };
 }
 
@@ -60,6 +61,11 @@ uint64_t migrate_max_bandwidth(const MigrationOptions *o)
 uint32_t migrate_colo_peer_timeout_ms(const MigrationOptions *o)
 {
     return __atomic_load_n(&o->colo_peer_timeout, __ATOMIC_RELAXED);
+}
+
+uint32_t migrate_resume_timeout_ms(const MigrationOptions *o)
+{
+    return __atomic_load_n(&o->resume_timeout, __ATOMIC_RELAXED);
 }
 
 uint64_t migrate_checkpoint_delay_ms(const MigrationOptions *o)
@@ -152,6 +158,15 @@ void qmp_migrate_set_parameters(MigrateSetParameters *arg, Error **errp)
                    COLO_MIN_PEER_TIMEOUT_MS, COLO_MAX_PEER_TIMEOUT_MS);
         return;
     }
+    if (arg->has_x_switchover_resume_timeout &&
+        (arg->x_switchover_resume_timeout < MIGRATION_MIN_RESUME_TIMEOUT_MS ||
+         arg->x_switchover_resume_timeout > MIGRATION_MAX_RESUME_TIMEOUT_MS)) {
+        error_setg(errp, "Parameter 'x-switchover-resume-timeout' expects an "
+                   "integer in the range of %u to %u milliseconds",
+                   MIGRATION_MIN_RESUME_TIMEOUT_MS,
+                   MIGRATION_MAX_RESUME_TIMEOUT_MS);
+        return;
+    }
     if (arg->has_downtime_limit) {
         trace_migration_set_parameter("downtime-limit", arg->downtime_limit);
         __atomic_store_n(&o->downtime_limit, arg->downtime_limit,
@@ -176,6 +191,12 @@ void qmp_migrate_set_parameters(MigrateSetParameters *arg, Error **errp)
         __atomic_store_n(&o->colo_peer_timeout, arg->x_colo_peer_timeout,
                          __ATOMIC_RELAXED);
     }
+    if (arg->has_x_switchover_resume_timeout) {
+        trace_migration_set_parameter("x-switchover-resume-timeout",
+                                      arg->x_switchover_resume_timeout);
+        __atomic_store_n(&o->resume_timeout, arg->x_switchover_resume_timeout,
+                         __ATOMIC_RELAXED);
+    }
 }
 
 MigrationParameters *qmp_query_migrate_parameters(Error **errp)
@@ -191,5 +212,7 @@ MigrationParameters *qmp_query_migrate_parameters(Error **errp)
     p->x_checkpoint_delay = migrate_checkpoint_delay_ms(o);
     p->has_x_colo_peer_timeout = true;
     p->x_colo_peer_timeout = migrate_colo_peer_timeout_ms(o);
+    p->has_x_switchover_resume_timeout = true;
+    p->x_switchover_resume_timeout = migrate_resume_timeout_ms(o);
     return p;
 }

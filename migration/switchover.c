@@ -5,7 +5,9 @@
  *
  * Plain (QEMU's behaviour): stop; switchover-start; END for RAM (the last
  * dirty pages, dirty logging off); FULL for each device; EOF. With a
- * return path, wait for the destination's "resumed" message.
+ * return path, wait for the destination's "resumed" message, at most
+ * x-switchover-resume-timeout: past it the migration fails and the
+ * guest resumes here.
  *
  * Strict (capability x-strict-downtime): downtime-limit is a promise.
  *
@@ -45,74 +47,16 @@
 #include "util/main-loop.h"
 #include "trace.h"
 
-/* Longest wait for "resumed" once everything was sent. */
-#define MIGRATION_RESUMED_TIMEOUT_US    (30 * 1000000)
-
 /*
- * The pong of aborted attempt number attempt, arriving late, tells what
- * that switchover really needed: recorded as the last overrun.
+ * Guest stopped and everything sent: wait until the destination runs,
+ * at most x-switchover-resume-timeout. A destination that took the whole
+ * stream and went silent must not keep the source's guest stopped: on
+ * expiry the switchover fails and migration_finish resumes the guest.
  */
-static void migration_note_late_pong(MigrationState *s, const MigRpMsg *msg,
-                                     uint32_t attempt)
-{
-    if (msg->type != MIG_RP_PONG || !s->strict_stop_us ||
-        mig_be32(msg->data) != attempt) {
-        return;
-    }
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
-
-    s->strict_last_overrun_ms = (migration_now_us() - s->strict_stop_us +
-                                 s->learned_go_us) / 1000;
-    s->strict_stop_us = 0;
-}
-
-/* Waits for a message of type want (others handled by rp_poll rules). */
-static bool migration_rp_wait(MigrationState *s, MigRpType want,
-                              uint32_t pong_value, int64_t deadline_us,
-                              MigRpMsg *msg, bool *timed_out, Error **errp)
-{
-    *timed_out = false;
-    for (;;) {
-        int r = mig_rp_read(&s->rp, deadline_us, msg, errp);
-
-        if (r < 0) {
-            return false;
-        }
-        if (r == 0) {
-            *timed_out = true;
-            return false;
-        }
-        if (msg->type == want &&
-            (want != MIG_RP_PONG || mig_be32(msg->data) == pong_value)) {
-            return true;
-        }
-        migration_note_late_pong(s, msg, s->strict_attempt - 1);
-    }
-}
-
-void migration_rp_poll(MigrationState *s)
-{
-    MigRpMsg msg;
-
-    while (mig_rp_read(&s->rp, 0, &msg, NULL) > 0) {
-        migration_note_late_pong(s, &msg, s->strict_attempt);
-    }
-}
-
-void migration_rp_wait_late_pong(MigrationState *s, int64_t deadline_us)
-{
-    MigRpMsg msg;
-
-    while (s->strict_stop_us &&
-           mig_rp_read(&s->rp, deadline_us, &msg, NULL) > 0) {
-        migration_note_late_pong(s, &msg, s->strict_attempt);
-    }
-}
-
-/* Guest stopped and everything sent: wait until the destination runs. */
 static bool migration_wait_resumed(MigrationState *s, int64_t *dst_us,
                                    Error **errp)
 {
+    uint32_t timeout_ms = migrate_resume_timeout_ms(&s->opts);
     MigRpMsg msg;
     bool timed_out;
 
@@ -121,11 +65,12 @@ static bool migration_wait_resumed(MigrationState *s, int64_t *dst_us,
         return true;
     }
     if (!migration_rp_wait(s, MIG_RP_RESUMED, 0,
-                           migration_now_us() + MIGRATION_RESUMED_TIMEOUT_US,
+                           migration_now_us() + timeout_ms * 1000ll,
                            &msg, &timed_out, errp)) {
         if (timed_out) {
-            error_setg(errp, "the destination did not report running "
-                       "within %d s", MIGRATION_RESUMED_TIMEOUT_US / 1000000);
+            error_setg(errp, "the destination did not report its guest "
+                       "running within %u ms (x-switchover-resume-timeout)",
+                       timeout_ms);
         } else {
             error_prepend(errp, "destination failed to load the state: ");
         }
@@ -270,7 +215,7 @@ static MigrationSwitchoverResult migration_strict_abort(MigrationState *s,
     } else {
         runstate_set(RUN_STATE_PAUSED);
     }
-    /* At least what passed; a late pong refines it (migration_rp_poll). */
+    /* At least what passed; a late pong refines it (return-path.c). */
     needed_ms = (elapsed + (int64_t)(pending * 1000000 / bw) +
                  s->learned_go_us + 999) / 1000;
     s->strict_stop_us = pinged ? t_stop : 0;

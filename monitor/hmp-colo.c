@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * HMP COLO commands: x_colo_lost_heartbeat (QEMU's name and text) and
- * Tandem's info colo, which prints query-colo-status and the figures of
+ * Tandem's info colo, which prints query-colo-status (with a "peer:
+ * lost (why)" line once this side lost its peer) and the figures of
  * query-colo-stats on one screen. Each is a thin shell over the QMP
  * command; their rows are in hmp_commands[] (hmp-cmds.c).
  */
@@ -32,6 +33,9 @@ void hmp_info_colo(HmpContext *hmp, const char *args)
     hmp_printf(hmp, "COLO mode: %s\n", COLOMode_str(st->mode));
     hmp_printf(hmp, "last mode: %s\n", COLOMode_str(st->last_mode));
     hmp_printf(hmp, "reason: %s\n", COLOExitReason_str(st->reason));
+    if (st->x_peer_lost) {
+        hmp_printf(hmp, "peer: lost (%s)\n", st->x_peer_lost);
+    }
     hmp_printf(hmp, "checkpoints: %" PRId64 "\n", stats->checkpoints);
     hmp_printf(hmp, "pause (ms):");
     hmp_colo_print_ms(hmp, "last", stats->last_pause_us);

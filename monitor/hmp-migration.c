@@ -117,6 +117,10 @@ void hmp_migrate_set_parameter(HmpContext *hmp, const char *args)
     } else if (!strcmp(w[0], "x-colo-peer-timeout") && v <= UINT32_MAX) {
         p.has_x_colo_peer_timeout = true;
         p.x_colo_peer_timeout = v;
+    } else if (!strcmp(w[0], "x-switchover-resume-timeout") &&
+               v <= UINT32_MAX) {
+        p.has_x_switchover_resume_timeout = true;
+        p.x_switchover_resume_timeout = v;
     } else {
         hmp_printf(hmp, "Error: unknown parameter '%s'\n", w[0]);
         return;
@@ -200,4 +204,6 @@ void hmp_info_migrate_parameters(HmpContext *hmp, const char *args)
                p->max_bandwidth);
     hmp_printf(hmp, "x-checkpoint-delay: %u ms\n", p->x_checkpoint_delay);
     hmp_printf(hmp, "x-colo-peer-timeout: %u ms\n", p->x_colo_peer_timeout);
+    hmp_printf(hmp, "x-switchover-resume-timeout: %u ms\n",
+               p->x_switchover_resume_timeout);
 }

@@ -355,11 +355,31 @@ def colo_exit(vm, mode, reason, timeout=PEER_TIMEOUT + SLACK):
     return ev
 
 
+def colo_status(vm):
+    """query-colo-status and its x-peer-lost (None when absent)."""
+    st = vm.q('query-colo-status')
+    return st, st.pop('x-peer-lost', None)
+
+
+def check_peer_lost(vm, mode):
+    """vm declared its peer lost: the event, reason error while it is
+    still in COLO (a secondary waiting for the command), x-peer-lost."""
+    ev = vm.qmp.wait_event('X_COLO_PEER_LOST', timeout=PEER_TIMEOUT + SLACK)
+    assert ev.data['mode'] == mode and ev.data['error'], ev
+    st, lost = colo_status(vm)
+    assert lost == ev.data['error'], (st, lost, ev)
+    if st['mode'] != 'none':
+        assert st['reason'] == 'error', st
+
+
 def takeover(sec):
-    """The primary is gone: the secondary says so, waits stopped for the
-    command, then runs the guest. Returns the serial offset at which the
-    SVM stopped: what it printed after that is its own, post-takeover."""
+    """The primary is gone: the secondary says so (stderr, event,
+    query-colo-status), waits stopped for the command, then runs the
+    guest; COLO_EXIT says error, as QEMU's does for a lost primary.
+    Returns the serial offset at which the SVM stopped: what it printed
+    after that is its own, post-takeover."""
     wait_stderr(sec, 'lost the primary', PEER_TIMEOUT + SLACK)
+    check_peer_lost(sec, 'secondary')
     wait_until(lambda: not sec.running(), 10, 'the SVM to stop')
     stopped_at = len(sec.raw_serial())
     # No split brain: it stays stopped until told (a running count guest
@@ -369,19 +389,22 @@ def takeover(sec):
     assert sec.q('query-colo-status')['mode'] == 'secondary'
     assert sec.status() == 'colo'
     sec.q('x-colo-lost-heartbeat')
-    colo_exit(sec, 'secondary', 'request')
-    after_takeover(sec)
+    colo_exit(sec, 'secondary', 'error')
+    after_takeover(sec, 'error')
     return stopped_at
 
 
-def after_takeover(sec):
+def after_takeover(sec, reason='request'):
+    """reason: request when the command came before the secondary lost
+    its primary by itself, error after (then x-peer-lost says why)."""
     # COLO_EXIT comes out as the COLO loop ends; the incoming migration
     # reaches 'completed' just after.
     wait_until(lambda: sec.status() == 'completed', 10,
                lambda: 'status completed: %s' % sec.q('query-migrate'))
     assert sec.q('query-status')['status'] == 'running'
-    assert sec.q('query-colo-status') == {
-        'mode': 'none', 'last-mode': 'secondary', 'reason': 'request'}
+    st, lost = colo_status(sec)
+    assert st == {'mode': 'none', 'last-mode': 'secondary', 'reason': reason}
+    assert (lost is not None) == (reason == 'error'), (st, lost)
     states = sec.failover_states()
     assert states in ([('none', 'require'), ('require', 'active'),
                        ('active', 'completed')],
@@ -458,11 +481,13 @@ def check_primary_alone(pri):
     """The secondary is gone: the primary leaves COLO by itself and its
     guest runs on, its output whole."""
     colo_exit(pri, 'primary', 'error')
+    check_peer_lost(pri, 'primary')
     wait_until(lambda: pri.status() == 'completed', 10,
                lambda: 'status completed: %s' % pri.q('query-migrate'))
     assert pri.running(), pri.why()
-    assert pri.q('query-colo-status') == {
-        'mode': 'none', 'last-mode': 'primary', 'reason': 'error'}
+    st, lost = colo_status(pri)
+    assert st == {'mode': 'none', 'last-mode': 'primary', 'reason': 'error'}
+    assert lost, st
     assert 'lost the secondary' in pri.stderr(), pri.why()
     n = len(pri.counts())
     wait_lines(pri, n + 2)
@@ -679,6 +704,7 @@ def test_secondary_stops_answering(tmp_path):
         # Woken up, the secondary finds the connection gone and waits.
         wait_stderr(sec, 'lost the primary', PEER_TIMEOUT + SLACK)
         assert sec.q('query-colo-status')['mode'] == 'secondary'
+        check_peer_lost(sec, 'secondary')
 
 
 def test_primary_stops_answering_between_checkpoints(tmp_path):

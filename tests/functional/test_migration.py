@@ -470,3 +470,89 @@ def test_quit_during_migration(tmp_path):
                 info = src.wait_status(('failed',), timeout=30)
                 assert info['error-desc'], info
                 assert src.q('query-status')['status'] == 'running'
+
+
+class FakeDestination:
+    """A TCP peer that takes the migration stream and answers only what
+    the test says: drains everything, optionally writes raw bytes on the
+    return path once it has read `after` bytes. Never says "resumed"."""
+
+    def __init__(self, reply=b'', after=0):
+        self.lsock = socket.socket()
+        self.lsock.bind(('127.0.0.1', 0))
+        self.lsock.listen(1)
+        self.port = self.lsock.getsockname()[1]
+        self.reply, self.after = reply, after
+        self.received = 0
+        self.replied = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            conn, _ = self.lsock.accept()
+        except OSError:
+            return          # closed before the source connected
+        with conn:
+            while True:
+                try:
+                    data = conn.recv(1 << 16)
+                except OSError:
+                    return  # the source reset the connection
+                if not data:
+                    return
+                self.received += len(data)
+                if self.reply and not self.replied.is_set() and \
+                        self.received >= self.after:
+                    conn.sendall(self.reply)
+                    self.replied.set()
+
+    def close(self):
+        self.lsock.close()
+        self.thread.join(10)
+
+
+def test_silent_destination_resume_timeout(tmp_path):
+    """Issue 10, 6a: a destination that takes the whole stream and never
+    reports running keeps the source guest stopped only for
+    x-switchover-resume-timeout; then the migration fails, naming it, and
+    the guest runs on."""
+    dst = FakeDestination()
+    with MigVm(tmp_path, 'src') as src:
+        set_params(src, **FAST)
+        set_params(src, **{'x-switchover-resume-timeout': 1000})
+        assert src.q('query-migrate-parameters')[
+            'x-switchover-resume-timeout'] == 1000
+        src.wait_more_passes(1)
+        t0 = time.monotonic()
+        src.q('migrate', uri='tcp:127.0.0.1:%d' % dst.port)
+        info = src.wait_status(('failed', 'completed'), timeout=20)
+        assert info['status'] == 'failed', info
+        assert info['error-desc'] == (
+            'the destination did not report its guest running within '
+            '1000 ms (x-switchover-resume-timeout)'), info
+        assert time.monotonic() - t0 < 15
+        assert src.q('query-status')['status'] == 'running'
+        src.wait_more_passes(2)
+    dst.close()
+
+
+def test_return_path_garbage_while_sending(tmp_path):
+    """Issue 10, 6b: garbage on the return path while RAM is still sent
+    fails the migration at once (not at the end), and the source guest
+    never stops."""
+    dst = FakeDestination(reply=b'\x00\x07\x00\x00', after=1 << 20)
+    with MigVm(tmp_path, 'src') as src:
+        set_params(src, **{'max-bandwidth': 4 << 20})
+        src.wait_more_passes(1)
+        src.q('migrate', uri='tcp:127.0.0.1:%d' % dst.port)
+        assert dst.replied.wait(30)
+        t0 = time.monotonic()
+        info = src.wait_status(('failed', 'completed'), timeout=10)
+        assert info['status'] == 'failed', info
+        assert time.monotonic() - t0 < 3, info
+        assert info['error-desc'] == \
+            'return path: bad message type 7 length 0', info
+        assert src.q('query-status')['status'] == 'running'
+        src.wait_more_passes(2)
+    dst.close()

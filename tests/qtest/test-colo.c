@@ -129,14 +129,15 @@ static void colo_failover_test(Side side, bool at_checkpoint)
     ev = qtest_qmp_eventwait(s, "COLO_EXIT");
     data = qt_json_get(ev, "data");
     g_assert_cmpstr(qt_json_str(data, "mode"), ==, side_name(side));
-    if (side == SIDE_SECONDARY) {
-        g_assert_cmpstr(qt_json_str(data, "reason"), ==, "request");
-    } else {
-        /* The yank may end COLO before the command lands (the peer is
-         * lost: error) or after (request); both are a failover. */
-        g_assert_true(!g_strcmp0(qt_json_str(data, "reason"), "request") ||
-                      !g_strcmp0(qt_json_str(data, "reason"), "error"));
-    }
+    /*
+     * On either side the yank may end COLO before the command lands (the
+     * peer is lost, as far as COLO can tell: error, as QEMU reports it)
+     * or after (request); both are a failover.
+     */
+    g_assert_true(!g_strcmp0(qt_json_str(data, "reason"), "request") ||
+                  !g_strcmp0(qt_json_str(data, "reason"), "error"));
+    colo_assert_status(s, "none", side_name(side),
+                       qt_json_str(data, "reason"));
     json_object_put(ev);
     colo_assert_status(s, "none", side_name(side), NULL);
     g_assert_cmpstr(qtest_runstate(s, &running), ==, "running");
@@ -151,9 +152,11 @@ static void colo_failover_test(Side side, bool at_checkpoint)
         colo_wait_exit(c.pri, "primary", "error");
         tg_wait_serial_more(c.pri_serial);
     } else {
-        /* The secondary lost its primary: it waits for the command. */
+        /* The secondary lost its primary: it says so (X_COLO_PEER_LOST,
+         * reason error) and waits for the command. */
+        json_object_put(qtest_qmp_eventwait(c.sec, "X_COLO_PEER_LOST"));
         g_assert_null(qtest_qmp_eventwait_timeout(c.sec, "COLO_EXIT", 200));
-        colo_assert_status(c.sec, "secondary", "none", NULL);
+        colo_assert_status(c.sec, "secondary", "none", "error");
     }
     colo_pair_stop(&c);
 }
@@ -284,19 +287,34 @@ static void test_commands_running(void)
     g_assert_true(g_regex_match(pause_re, info_sec, 0, NULL));
     g_assert_nonnull(strstr(info_pri, "triggers: periodic="));
 
-    /* The primary dies: the secondary waits, stopped, for the HMP command. */
+    /*
+     * The primary dies: the secondary says so (X_COLO_PEER_LOST, reason
+     * error, info colo) and waits, stopped, for the HMP command; its
+     * COLO_EXIT then says error, as QEMU's (a lost peer, not a request).
+     */
     qtest_kill(c.pri);
     c.pri = NULL;
+    r = qtest_qmp_eventwait(c.sec, "X_COLO_PEER_LOST");
+    g_assert_cmpstr(qt_json_str(qt_json_get(r, "data"), "mode"), ==,
+                    "secondary");
+    g_assert_nonnull(qt_json_str(qt_json_get(r, "data"), "error"));
+    json_object_put(r);
     g_assert_null(qtest_qmp_eventwait_timeout(c.sec, "COLO_EXIT", 200));
+    colo_assert_status(c.sec, "secondary", "none", "error");
+    g_free(info_sec);
+    info_sec = qtest_hmp(c.sec, "info colo");
+    g_assert_true(g_str_has_prefix(info_sec, "COLO mode: secondary\r\n"
+                                   "last mode: none\r\n"
+                                   "reason: error\r\npeer: lost ("));
     out = qtest_hmp(c.sec, "x_colo_lost_heartbeat");
     g_assert_cmpstr(out, ==, "");
-    colo_wait_exit(c.sec, "secondary", "request");
+    colo_wait_exit(c.sec, "secondary", "error");
     tg_wait_serial_more(c.sec_serial);
     g_free(info_sec);
     info_sec = qtest_hmp(c.sec, "info colo");
     g_assert_true(g_str_has_prefix(info_sec, "COLO mode: none\r\n"
                                    "last mode: secondary\r\n"
-                                   "reason: request\r\n"));
+                                   "reason: error\r\npeer: lost ("));
     g_free(out);
     out = qtest_hmp(c.sec, "x_colo_lost_heartbeat");
     g_assert_cmpstr(out, ==, "Error: COLO is not active: there is nothing "

@@ -4,7 +4,9 @@
  * reply shapes as QEMU gives them, and the migration settings' checks.
  */
 #include <string.h>
+#include "monitor/monitor.h"
 #include "system/vl.h"
+#include "../../migration/colo-internal.h"
 #include "qmp-test-client.h"
 
 /* QEMU 7.2's StatusInfo: running, singlestep, status; nothing else. */
@@ -268,6 +270,109 @@ static void test_query_uuid(void)
     client_free(c);
 }
 
+/* Reads one event named name (no reply may come first); returns data. */
+static json_object *expect_event(Client *c, const char *name,
+                                 json_object **ev)
+{
+    *ev = recv_json(c);
+    g_assert_cmpstr(json_object_get_string(member(*ev, "event")), ==, name);
+    return member(*ev, "data");
+}
+
+static json_object *query_colo_status(Client *c, json_object **resp)
+{
+    *resp = expect_return(c, "{\"execute\":\"query-colo-status\"}\n", NULL);
+    return member(*resp, "return");
+}
+
+/*
+ * A COLO secondary that lost its primary (issue 10, 5b and 9d): it says
+ * so in X_COLO_PEER_LOST, in query-colo-status (reason error and
+ * x-peer-lost while it waits) and in info colo; the operator's command
+ * then ends the run with COLO_EXIT reason error, as QEMU reports it.
+ * Without a loss the command's reason is request and the reply keeps
+ * QEMU's three members. (The COLO loops themselves need KVM: test-colo
+ * and test_colo.py drive them.)
+ */
+static void test_colo_peer_lost(void)
+{
+    static const char why[] = "the primary sent nothing for 5000 ms";
+    ColoState *colo = colo_current();
+    Client *c = client_new();
+    json_object *ev, *resp, *st, *data;
+    g_autofree char *info = NULL;
+
+    negotiate(c, false);
+    colo_run_begin(colo, COLO_MODE_SECONDARY, NULL, NULL);
+    colo_peer_lost(colo, why);
+    data = expect_event(c, "X_COLO_PEER_LOST", &ev);
+    check_keys(data, (const char *const[]){ "mode", "error", NULL });
+    g_assert_cmpstr(json_object_get_string(member(data, "mode")), ==,
+                    "secondary");
+    g_assert_cmpstr(json_object_get_string(member(data, "error")), ==, why);
+    json_object_put(ev);
+
+    st = query_colo_status(c, &resp);
+    check_keys(st, (const char *const[]){ "mode", "last-mode", "reason",
+                                          "x-peer-lost", NULL });
+    g_assert_cmpstr(json_object_get_string(member(st, "mode")), ==,
+                    "secondary");
+    g_assert_cmpstr(json_object_get_string(member(st, "reason")), ==,
+                    "error");
+    g_assert_cmpstr(json_object_get_string(member(st, "x-peer-lost")), ==,
+                    why);
+    json_object_put(resp);
+    info = hmp_run_command("info colo", &error_abort);
+    g_assert_nonnull(strstr(info, "COLO mode: secondary"));
+    g_assert_nonnull(strstr(info, "reason: error"));
+    g_assert_nonnull(strstr(info, "peer: lost (the primary sent nothing "
+                            "for 5000 ms)"));
+
+    /* The operator's command: the failover ends the run with error. */
+    json_object_put(expect_return(c,
+        "{\"execute\":\"x-colo-lost-heartbeat\"}\n", NULL));
+    g_assert_cmpint(colo_failover_exit_reason(colo), ==,
+                    COLO_EXIT_REASON_ERROR);
+    colo_run_end(colo, colo_failover_exit_reason(colo), false);
+    data = expect_event(c, "COLO_EXIT", &ev);
+    g_assert_cmpstr(json_object_get_string(member(data, "reason")), ==,
+                    "error");
+    json_object_put(ev);
+    st = query_colo_status(c, &resp);
+    g_assert_cmpstr(json_object_get_string(member(st, "mode")), ==, "none");
+    g_assert_cmpstr(json_object_get_string(member(st, "last-mode")), ==,
+                    "secondary");
+    g_assert_cmpstr(json_object_get_string(member(st, "reason")), ==,
+                    "error");
+    g_assert_cmpstr(json_object_get_string(member(st, "x-peer-lost")), ==,
+                    why);
+    json_object_put(resp);
+
+    /* A new run forgets the loss; a failover by command is request. */
+    colo_run_begin(colo, COLO_MODE_SECONDARY, NULL, NULL);
+    st = query_colo_status(c, &resp);
+    check_keys(st, (const char *const[]){ "mode", "last-mode", "reason",
+                                          NULL });
+    g_assert_cmpstr(json_object_get_string(member(st, "reason")), ==, "none");
+    json_object_put(resp);
+    json_object_put(expect_return(c,
+        "{\"execute\":\"x-colo-lost-heartbeat\"}\n", NULL));
+    g_assert_cmpint(colo_failover_exit_reason(colo), ==,
+                    COLO_EXIT_REASON_REQUEST);
+    colo_run_end(colo, colo_failover_exit_reason(colo), false);
+    data = expect_event(c, "COLO_EXIT", &ev);
+    g_assert_cmpstr(json_object_get_string(member(data, "reason")), ==,
+                    "request");
+    json_object_put(ev);
+    st = query_colo_status(c, &resp);
+    check_keys(st, (const char *const[]){ "mode", "last-mode", "reason",
+                                          NULL });
+    g_assert_cmpstr(json_object_get_string(member(st, "reason")), ==,
+                    "request");
+    json_object_put(resp);
+    client_free(c);
+}
+
 int main(int argc, char **argv)
 {
     qmp_test_init(&argc, &argv);
@@ -279,5 +384,6 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/commands", test_commands);
     g_test_add_func("/qmp/machine-probe", test_machine_probe);
     g_test_add_func("/qmp/query-uuid", test_query_uuid);
+    g_test_add_func("/qmp/colo/peer-lost", test_colo_peer_lost);
     return qmp_test_run();
 }
