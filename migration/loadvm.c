@@ -67,6 +67,7 @@ static bool loadvm_record_trailer(QEMUFile *f, Error **errp)
         return false;
     }
     if (sent != computed) {
+        trace_loadvm_checksum_mismatch(sent, computed);
         error_setg(errp, "checksum mismatch (stream 0x%08" PRIx32
                    ", computed 0x%08" PRIx32 "): the stream is corrupted",
                    sent, computed);
@@ -314,6 +315,7 @@ static bool loadvm_checksum_announced(LoadVMContext *c, const uint8_t *data,
                    SAVEVM_CHECKSUM_CRC32C);
         return false;
     }
+    trace_loadvm_checksum_announced(algo, c->s->checksum_policy);
     qemu_file_set_checksums(c->f, true);
     return true;
 }
