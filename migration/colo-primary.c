@@ -200,6 +200,8 @@ static QEMUFile *colo_primary_stop_and_capture(ColoPrimary *p,
     BQL_LOCK_GUARD();
     QEMUFile *devs = qemu_file_new_mem_output();
 
+    /* x-stream-checksum: each device section carries its CRC32C. */
+    qemu_file_set_checksums(devs, qemu_file_checksums(p->to_svm));
     *t_stop = migration_now_us();
     p->guest_was_running = runstate_is_running();
     p->guest_held = true;
@@ -265,11 +267,15 @@ static bool colo_primary_checkpoint(ColoPrimary *p, ColoTrigger why,
     }
     start = qemu_file_transferred(p->to_svm);
     blob = qemu_file_mem_output_data(devs, &len);
+    /* The guest is stopped: its pages can be checksummed in place. */
+    qemu_file_set_nocopy_stable(p->to_svm, true);
     if (!colo_send_message(p->to_svm, COLO_MESSAGE_VMSTATE_SEND, errp) ||
         !ram_checkpoint_save(p->s->vmstate, p->to_svm, &pages, errp)) {
+        qemu_file_set_nocopy_stable(p->to_svm, false);
         qemu_fclose(devs);
         return false;
     }
+    qemu_file_set_nocopy_stable(p->to_svm, false);
     if (!colo_send_message_value(p->to_svm, COLO_MESSAGE_VMSTATE_SIZE, len,
                                  errp)) {
         qemu_fclose(devs);

@@ -19,6 +19,9 @@
  *
  * All or nothing: a checkpoint cut short before "received" leaves SVM RAM
  * and devices untouched (only the cache, which is dropped, saw its pages).
+ * With x-stream-checksum (on by default with x-colo) a corrupted one is
+ * caught before "received" too: the RAM's CRC32C is checked as it
+ * arrives, every device section's before vmstate-received is sent.
  * After "received" the checkpoint is applied whatever the primary does.
  *
  * The secondary never fails over by itself: when the primary is lost it
@@ -137,6 +140,22 @@ static bool colo_secondary_receive_idle(ColoSecondary *c, Error **errp)
     }
 }
 
+/*
+ * x-stream-checksum: every section of the device blob is checked before
+ * vmstate-received (the RAM was checked as it arrived), so a corrupted
+ * checkpoint is dropped whole and the SVM stays on the last good one.
+ */
+static bool colo_secondary_verify_blob(ColoSecondary *c, size_t len,
+                                       Error **errp)
+{
+    if (!qemu_file_checksums(c->from_pvm) ||
+        loadvm_verify_device_blob(c->blob, len, errp)) {
+        return true;
+    }
+    error_prepend(errp, "COLO: checkpoint dropped, device state: ");
+    return false;
+}
+
 /* request .. received. False: the checkpoint is dropped (*errp set). */
 static bool colo_secondary_receive_checkpoint(ColoSecondary *c,
                                               uint64_t *pages, size_t *len,
@@ -160,7 +179,7 @@ static bool colo_secondary_receive_checkpoint(ColoSecondary *c,
         return false;
     }
     if (!ram_checkpoint_load(c->vs, c->from_pvm, pages, errp)) {
-        error_prepend(errp, "COLO: checkpoint RAM: ");
+        error_prepend(errp, "COLO: checkpoint dropped, RAM: ");
         return false;
     }
     if (!colo_secondary_receive(c, COLO_MESSAGE_VMSTATE_SIZE, &size, errp)) {
@@ -182,7 +201,7 @@ static bool colo_secondary_receive_checkpoint(ColoSecondary *c,
         return false;
     }
     *len = size;
-    return true;
+    return colo_secondary_verify_blob(c, size, errp);
 }
 
 /* BQL: the held checkpoint becomes the SVM's state. */
@@ -196,6 +215,7 @@ static bool colo_secondary_apply(ColoSecondary *c, size_t len,
         return false;
     }
     devs = qemu_file_new_mem_input(c->blob, len, false);
+    qemu_file_set_checksums(devs, qemu_file_checksums(c->from_pvm));
     ok = loadvm_load_device_blob(c->vs, devs, errp);
     qemu_fclose(devs);
     if (!ok) {
@@ -221,6 +241,10 @@ static bool colo_secondary_checkpoint(ColoSecondary *c, Error **errp)
     received = colo_secondary_receive_checkpoint(c, &pages, &len, errp);
     colo_secondary_set_rcv_timeout(c, false);
     if (!received) {
+        /* Dropped (cut short, or corrupted: the connection may still be
+         * up): the primary's guest is stopped until it hears from us, so
+         * it hears now rather than after x-colo-peer-timeout. */
+        colo_secondary_kick(c);
         return false;
     }
     /* We hold it all: it is applied even if the primary is gone now. */

@@ -6,6 +6,13 @@
  * what the entry supports, payload consumed exactly, footer naming the same
  * section, command lengths against the command table, nothing after the
  * end) and every failure is an Error naming the record and the section.
+ *
+ * With checksums (savevm.h, "Checksums") each record's CRC32C runs from
+ * its type byte and its trailer is checked before the record has an
+ * effect where that is cheap: commands, device sections (read whole into
+ * memory first; they are small) and the description. A live section
+ * (RAM) streams into memory the destination does not run until the whole
+ * load succeeded, and is checked at its trailer.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,7 +26,12 @@ typedef struct LoadVMContext {
     QEMUFile *f;
     GHashTable *started;        /* peer section id -> SaveVMEntry (live) */
     bool devices_only;          /* COLO device blob: FULL sections only */
+    bool first;                 /* the record being read is the first of a
+                                   stream (stream-checksum's place) */
 } LoadVMContext;
+
+/* Largest device section the checksummed loader buffers. */
+#define LOADVM_MAX_DEVICE_SECTION   (64u << 20)
 
 /* A stream error at a record boundary, in words a user can act on. */
 static bool loadvm_check_file(QEMUFile *f, const char *what, Error **errp)
@@ -35,6 +47,33 @@ static bool loadvm_check_file(QEMUFile *f, const char *what, Error **errp)
         error_setg(errp, "%s: %s", what, qemu_file_error_message(f));
     }
     return false;
+}
+
+/*
+ * The end of a record: with checksums, its CRC32C trailer must match what
+ * was read since the record's type byte. Without, it only stops the CRC
+ * that ran for the first record (see loadvm_records).
+ */
+static bool loadvm_record_trailer(QEMUFile *f, Error **errp)
+{
+    uint32_t computed = qemu_file_crc_end(f);
+    uint32_t sent;
+
+    if (!qemu_file_checksums(f)) {
+        return true;
+    }
+    sent = qemu_get_be32(f);
+    if (!loadvm_check_file(f, "checksum", errp)) {
+        return false;
+    }
+    if (sent != computed) {
+        trace_loadvm_checksum_mismatch(sent, computed);
+        error_setg(errp, "checksum mismatch (stream 0x%08" PRIx32
+                   ", computed 0x%08" PRIx32 "): the stream is corrupted",
+                   sent, computed);
+        return false;
+    }
+    return true;
 }
 
 static bool loadvm_footer(QEMUFile *f, SaveVMEntry *se, uint32_t section_id,
@@ -63,23 +102,22 @@ static bool loadvm_footer(QEMUFile *f, SaveVMEntry *se, uint32_t section_id,
     return true;
 }
 
-/* Loads one framed payload into se and checks it was consumed exactly. */
-static bool loadvm_section_body(LoadVMContext *c, SaveVMEntry *se,
-                                uint32_t section_id, int version_id,
-                                Error **errp)
+/* Loads a payload from f (framed or in memory) into se. */
+static bool loadvm_payload(QEMUFile *f, SaveVMEntry *se, int version_id,
+                           Error **errp)
+{
+    if (se->vmsd) {
+        return vmstate_load(f, se->vmsd, se->opaque, version_id, errp);
+    }
+    return se->ops->load_state(f, se->opaque, version_id, errp);
+}
+
+/* Judges a payload load: ok, with unread bytes left in f. */
+static bool loadvm_payload_done(QEMUFile *f, SaveVMEntry *se, bool ok,
+                                uint64_t unread, Error **errp)
 {
     ERRP_GUARD();
-    QEMUFile *f = c->f;
-    uint64_t unread;
-    bool ok;
 
-    qemu_file_frame_begin(f);
-    if (se->vmsd) {
-        ok = vmstate_load(f, se->vmsd, se->opaque, version_id, errp);
-    } else {
-        ok = se->ops->load_state(f, se->opaque, version_id, errp);
-    }
-    unread = qemu_file_frame_end(f);
     /* A live handler that trips over a short payload reports what it
      * expected; the root cause is the stream's, so that is what we say.
      * (vmstate already names the field it was reading.) */
@@ -97,9 +135,70 @@ static bool loadvm_section_body(LoadVMContext *c, SaveVMEntry *se,
     if (!ok) {
         error_prepend(errp, "section '%s' instance %" PRIu32 ": ",
                       se->idstr, se->instance_id);
+    }
+    return ok;
+}
+
+static bool loadvm_section_trailer(QEMUFile *f, SaveVMEntry *se,
+                                   uint32_t section_id, Error **errp)
+{
+    if (!loadvm_record_trailer(f, errp)) {
+        error_prepend(errp, "section '%s' instance %" PRIu32 " (id %" PRIu32
+                      "): ", se->idstr, se->instance_id, section_id);
         return false;
     }
-    return loadvm_footer(f, se, section_id, errp);
+    return true;
+}
+
+/*
+ * A device section with checksums: payload, footer and trailer are read
+ * and checked before the device sees a byte of it.
+ */
+static bool loadvm_section_verified(LoadVMContext *c, SaveVMEntry *se,
+                                    uint32_t section_id, int version_id,
+                                    Error **errp)
+{
+    g_autoptr(GByteArray) body = g_byte_array_new();
+    QEMUFile *m;
+    bool ok;
+
+    qemu_file_frame_begin(c->f);
+    if (!qemu_file_frame_read_rest(c->f, body, LOADVM_MAX_DEVICE_SECTION)) {
+        loadvm_check_file(c->f, "section payload", errp);
+        error_prepend(errp, "section '%s' instance %" PRIu32 ": ", se->idstr,
+                      se->instance_id);
+        return false;
+    }
+    if (!loadvm_footer(c->f, se, section_id, errp) ||
+        !loadvm_section_trailer(c->f, se, section_id, errp)) {
+        return false;
+    }
+    m = qemu_file_new_mem_input(body->data, body->len, 0);
+    ok = loadvm_payload(m, se, version_id, errp);
+    ok = loadvm_payload_done(m, se, ok, body->len - qemu_file_transferred(m),
+                             errp);
+    qemu_fclose(m);
+    return ok;
+}
+
+/* Loads one framed payload into se and checks it was consumed exactly. */
+static bool loadvm_section_body(LoadVMContext *c, SaveVMEntry *se,
+                                uint32_t section_id, int version_id,
+                                Error **errp)
+{
+    QEMUFile *f = c->f;
+    uint64_t unread;
+    bool ok;
+
+    if (se->vmsd && qemu_file_checksums(f)) {
+        return loadvm_section_verified(c, se, section_id, version_id, errp);
+    }
+    qemu_file_frame_begin(f);
+    ok = loadvm_payload(f, se, version_id, errp);
+    unread = qemu_file_frame_end(f);
+    return loadvm_payload_done(f, se, ok, unread, errp) &&
+           loadvm_footer(f, se, section_id, errp) &&
+           loadvm_section_trailer(f, se, section_id, errp);
 }
 
 static bool loadvm_check_version(SaveVMEntry *se, uint32_t version,
@@ -187,6 +286,40 @@ static bool loadvm_section_part_end(LoadVMContext *c, uint8_t type,
     return loadvm_section_body(c, se, section_id, se->version_id, errp);
 }
 
+static void loadvm_checksum_missing(Error **errp)
+{
+    error_setg(errp, "the source sends no checksums, but x-stream-checksum "
+               "is on here: set it the same on both sides");
+}
+
+/* stream-checksum: the source's checksums start with its own trailer. */
+static bool loadvm_checksum_announced(LoadVMContext *c, const uint8_t *data,
+                                      Error **errp)
+{
+    uint32_t algo = (uint32_t)data[0] << 24 | data[1] << 16 | data[2] << 8 |
+                    data[3];
+
+    if (!c->first) {
+        error_setg(errp, "command 'stream-checksum' after the first record");
+        return false;
+    }
+    if (c->s->checksum_policy == LOADVM_CHECKSUM_REFUSE) {
+        error_setg(errp, "the source sends checksums (x-stream-checksum is "
+                   "on there), but it is off here: set it the same on both "
+                   "sides");
+        return false;
+    }
+    if (algo != SAVEVM_CHECKSUM_CRC32C) {
+        error_setg(errp, "command 'stream-checksum': unknown algorithm %"
+                   PRIu32 " (this build knows %u, CRC32C)", algo,
+                   SAVEVM_CHECKSUM_CRC32C);
+        return false;
+    }
+    trace_loadvm_checksum_announced(algo, c->s->checksum_policy);
+    qemu_file_set_checksums(c->f, true);
+    return true;
+}
+
 static LoadVMCommandResult loadvm_command(LoadVMContext *c, Error **errp)
 {
     QEMUFile *f = c->f;
@@ -208,8 +341,21 @@ static LoadVMCommandResult loadvm_command(LoadVMContext *c, Error **errp)
                    len, info->len);
         return LOADVM_CMD_ERROR;
     }
+    if (c->first && cmd != SAVEVM_CMD_STREAM_CHECKSUM &&
+        c->s->checksum_policy == LOADVM_CHECKSUM_REQUIRE) {
+        loadvm_checksum_missing(errp);
+        return LOADVM_CMD_ERROR;
+    }
     qemu_get_buffer(f, data, len);
     if (!loadvm_check_file(f, "command payload", errp)) {
+        return LOADVM_CMD_ERROR;
+    }
+    if (cmd == SAVEVM_CMD_STREAM_CHECKSUM &&
+        !loadvm_checksum_announced(c, data, errp)) {
+        return LOADVM_CMD_ERROR;
+    }
+    if (!loadvm_record_trailer(f, errp)) {
+        error_prepend(errp, "command '%s': ", info->name);
         return LOADVM_CMD_ERROR;
     }
     trace_loadvm_command(info->name, len);
@@ -229,6 +375,9 @@ static bool loadvm_trailer(LoadVMContext *c, Error **errp)
 
     if (qemu_file_at_eof(f)) {
         return loadvm_check_file(f, "stream end", errp);
+    }
+    if (qemu_file_checksums(f)) {
+        qemu_file_crc_begin(f);
     }
     type = qemu_get_byte(f);
     if (type != SAVEVM_REC_DESCRIPTION) {
@@ -250,6 +399,10 @@ static bool loadvm_trailer(LoadVMContext *c, Error **errp)
     if (!loadvm_check_file(f, "description record", errp)) {
         return false;
     }
+    if (!loadvm_record_trailer(f, errp)) {
+        error_prepend(errp, "description record: ");
+        return false;
+    }
     if (c->s->expect_channel_end && !qemu_file_at_eof(f)) {
         error_setg(errp, "trailing garbage after the description record");
         return false;
@@ -264,10 +417,21 @@ static bool loadvm_records(LoadVMContext *c, bool *quit, Error **errp)
 
     *quit = false;
     for (;;) {
-        uint8_t type = qemu_get_byte(f);
+        uint8_t type;
         bool ok;
 
+        /* The first record may be stream-checksum, whose own trailer is
+         * the first checksum: its CRC runs before we know. */
+        if (qemu_file_checksums(f) || c->first) {
+            qemu_file_crc_begin(f);
+        }
+        type = qemu_get_byte(f);
         if (!loadvm_check_file(f, "record", errp)) {
+            return false;
+        }
+        if (c->first && type != SAVEVM_REC_COMMAND &&
+            c->s->checksum_policy == LOADVM_CHECKSUM_REQUIRE) {
+            loadvm_checksum_missing(errp);
             return false;
         }
         if (c->devices_only && type != SAVEVM_REC_FULL &&
@@ -299,6 +463,7 @@ static bool loadvm_records(LoadVMContext *c, bool *quit, Error **errp)
             break;
         case SAVEVM_REC_EOF:
             trace_loadvm_record("eof");
+            qemu_file_crc_end(f);
             return true;
         default:
             error_setg(errp, "unknown record type 0x%02x at stream offset %"
@@ -308,6 +473,7 @@ static bool loadvm_records(LoadVMContext *c, bool *quit, Error **errp)
         if (!ok) {
             return false;
         }
+        c->first = false;
     }
 }
 
@@ -360,7 +526,7 @@ static bool loadvm_header(QEMUFile *f, Error **errp)
 
 bool loadvm_state(SaveVMState *s, QEMUFile *f, Error **errp)
 {
-    LoadVMContext c = { .s = s, .f = f };
+    LoadVMContext c = { .s = s, .f = f, .first = true };
     bool quit = false;
     bool ok;
 
@@ -386,4 +552,69 @@ bool loadvm_load_device_blob(SaveVMState *s, QEMUFile *f, Error **errp)
     ok = loadvm_records(&c, &quit, errp);
     g_hash_table_unref(c.started);
     return ok;
+}
+
+/* One FULL section of a blob, walked by its framing: header, payload
+ * skipped, footer, trailer. */
+static bool loadvm_verify_section(QEMUFile *f, Error **errp)
+{
+    char idstr[256];
+    uint32_t section_id, instance_id;
+    uint8_t marker;
+
+    section_id = qemu_get_be32(f);
+    qemu_get_counted_string(f, idstr);
+    instance_id = qemu_get_be32(f);
+    qemu_get_be32(f);                   /* version: the load judges it */
+    if (!loadvm_check_file(f, "section header", errp)) {
+        return false;
+    }
+    qemu_file_frame_begin(f);
+    qemu_file_frame_end(f);
+    marker = qemu_get_byte(f);
+    if (qemu_get_be32(f) != section_id || marker != SAVEVM_REC_FOOTER) {
+        qemu_file_set_error(f, -EINVAL, "footer mismatch");
+    }
+    if (!loadvm_check_file(f, "section", errp) ||
+        !loadvm_record_trailer(f, errp)) {
+        error_prepend(errp, "section '%s' instance %" PRIu32 " (id %" PRIu32
+                      "): ", idstr, instance_id, section_id);
+        return false;
+    }
+    return true;
+}
+
+bool loadvm_verify_device_blob(const uint8_t *blob, size_t len, Error **errp)
+{
+    g_autoptr(QEMUFile) f = qemu_file_new_mem_input(blob, len, 0);
+
+    qemu_file_set_checksums(f, true);
+    for (;;) {
+        uint8_t type;
+
+        qemu_file_crc_begin(f);
+        type = qemu_get_byte(f);
+        if (!loadvm_check_file(f, "record", errp)) {
+            return false;
+        }
+        if (type == SAVEVM_REC_EOF) {
+            break;
+        }
+        if (type != SAVEVM_REC_FULL) {
+            error_setg(errp, "unexpected '%s' record (0x%02x) at offset %"
+                       PRIu64 " of a device-state stream",
+                       savevm_record_name(type), type,
+                       qemu_file_transferred(f) - 1);
+            return false;
+        }
+        if (!loadvm_verify_section(f, errp)) {
+            return false;
+        }
+    }
+    qemu_file_crc_end(f);
+    if (!qemu_file_at_eof(f)) {
+        error_setg(errp, "trailing bytes after the device state's EOF record");
+        return false;
+    }
+    return true;
 }

@@ -235,6 +235,20 @@ static void incoming_yank_fn(void *opaque)
     migration_incoming_cut(opaque);
 }
 
+/* x-stream-checksum set here is a requirement; left alone, the
+ * destination follows the source (docs/migration.md). */
+static LoadVMChecksumPolicy incoming_checksum_policy(MigrationIncoming *mis)
+{
+    const MigrationOptions *o = migration_incoming_options(mis);
+    MigrationCapability cap = MIGRATION_CAPABILITY_X_STREAM_CHECKSUM;
+
+    if (!migrate_cap_explicit(o, cap)) {
+        return LOADVM_CHECKSUM_AUTO;
+    }
+    return migrate_cap(o, cap) ? LOADVM_CHECKSUM_REQUIRE :
+                                 LOADVM_CHECKSUM_REFUSE;
+}
+
 static void *incoming_thread(void *opaque)
 {
     MigrationIncoming *mis = opaque;
@@ -253,6 +267,7 @@ static void *incoming_thread(void *opaque)
     loadvm_set_command_handler(vs, SAVEVM_CMD_ENABLE_COLO,
                                incoming_enable_colo, mis);
     mis->colo = false;
+    loadvm_set_checksum_policy(vs, incoming_checksum_policy(mis));
     /* A socket stays open after the stream for the source to hear from
      * us; files and pipes must end right after it. */
     loadvm_set_expect_channel_end(vs, mis->ch.rp_fd < 0);

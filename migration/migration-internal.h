@@ -51,6 +51,9 @@
  */
 typedef struct MigrationOptions {
     bool caps[MIGRATION_CAPABILITY__MAX];
+    /* Set by migrate-set-capabilities at least once (x-stream-checksum's
+     * default depends on it). */
+    bool caps_set[MIGRATION_CAPABILITY__MAX];
     uint64_t downtime_limit;
     uint64_t max_bandwidth;
     uint64_t checkpoint_delay;
@@ -60,7 +63,11 @@ typedef struct MigrationOptions {
 
 /* QEMU's defaults, all capabilities off. */
 void migration_options_init(MigrationOptions *o);
+/* A capability's effective state; x-stream-checksum that was never set
+ * follows x-colo. */
 bool migrate_cap(const MigrationOptions *o, MigrationCapability cap);
+/* Whether the user set cap (on or off) rather than leaving the default. */
+bool migrate_cap_explicit(const MigrationOptions *o, MigrationCapability cap);
 uint64_t migrate_downtime_limit_ms(const MigrationOptions *o);
 uint64_t migrate_max_bandwidth(const MigrationOptions *o);
 uint64_t migrate_checkpoint_delay_ms(const MigrationOptions *o);

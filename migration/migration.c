@@ -233,6 +233,8 @@ static bool migration_setup_stream(MigrationState *s, Error **errp)
 {
     bool colo = migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_COLO);
 
+    qemu_file_set_checksums(s->to_dst, migrate_cap(
+        &s->opts, MIGRATION_CAPABILITY_X_STREAM_CHECKSUM));
     savevm_state_header(s->to_dst);
     if (s->has_rp) {
         savevm_send_command(s->to_dst, SAVEVM_CMD_OPEN_RETURN_PATH, NULL, 0);

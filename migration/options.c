@@ -3,7 +3,8 @@
  * Migration capabilities and parameters: the QMP commands that set and
  * query them, and the accessors the migration code reads them with.
  * Tandem lists every QEMU capability so tools can query them, accepts
- * the ones it implements (events, return-path, x-strict-downtime, x-colo),
+ * the ones it implements (events, return-path, x-strict-downtime, x-colo,
+ * x-stream-checksum),
  * accepts postcopy-ram so scripts can prepare it but refuses it at
  * migrate time until it exists, and rejects the rest by name.
  *
@@ -11,6 +12,12 @@
  * work on the process's, migration_current(). Parameters are read by the
  * migration thread while QMP may change them: each is a single aligned
  * 64-bit value written and read atomically.
+ *
+ * Defaults: every capability is off until set, except x-stream-checksum,
+ * which until it is set (on or off) is whatever x-colo is: a COLO
+ * checkpoint that arrives corrupted is a corrupted protected guest, so
+ * COLO checks by default, while a plain migration keeps QEMU's stream
+ * unless asked. query-migrate-capabilities reports the effective state.
  */
 #include <inttypes.h>
 #include "migration-internal.h"
@@ -37,14 +44,24 @@ static bool migrate_cap_settable(MigrationCapability cap)
     case MIGRATION_CAPABILITY_RETURN_PATH:
     case MIGRATION_CAPABILITY_X_STRICT_DOWNTIME:
     case MIGRATION_CAPABILITY_X_COLO:
+    case MIGRATION_CAPABILITY_X_STREAM_CHECKSUM:
         return true;
     default:
         return false;
     }
 }
 
+bool migrate_cap_explicit(const MigrationOptions *o, MigrationCapability cap)
+{
+    return __atomic_load_n(&o->caps_set[cap], __ATOMIC_RELAXED);
+}
+
 bool migrate_cap(const MigrationOptions *o, MigrationCapability cap)
 {
+    if (cap == MIGRATION_CAPABILITY_X_STREAM_CHECKSUM &&
+        !migrate_cap_explicit(o, cap)) {
+        cap = MIGRATION_CAPABILITY_X_COLO;
+    }
     return __atomic_load_n(&o->caps[cap], __ATOMIC_RELAXED);
 }
 
@@ -113,6 +130,8 @@ void qmp_migrate_set_capabilities(MigrationCapabilityStatusList *capabilities,
             MigrationCapability_str(l->value->capability), l->value->state);
         __atomic_store_n(&o->caps[l->value->capability],
                          l->value->state, __ATOMIC_RELAXED);
+        __atomic_store_n(&o->caps_set[l->value->capability], true,
+                         __ATOMIC_RELAXED);
     }
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <glib.h>
 #include "migration/qemu-file.h"
+#include "util/crc32c.h"
 #include "trace.h"
 
 #define QF_BUF_SIZE         32768
@@ -45,6 +46,11 @@ struct QEMUFile {
     bool frame_done;            /* reader: the zero chunk was read */
 
     uint64_t pos;               /* wire bytes queued or consumed */
+
+    bool checksums;             /* records carry CRC trailers (savevm) */
+    bool crc_on;                /* a running CRC (qemu_file_crc_begin) */
+    bool nocopy_stable;         /* nocopy data will not change: no copy */
+    uint32_t crc;
 
     uint64_t rate_limit;        /* bytes per second, 0 = none */
     int64_t window_start;
@@ -170,6 +176,13 @@ static void qemu_file_close_chunk(QEMUFile *f)
     hdr[1] = len >> 16;
     hdr[2] = len >> 8;
     hdr[3] = len;
+    /* Inside a frame the CRC follows wire order: header, then data. */
+    if (f->crc_on) {
+        f->crc = crc32c(f->crc, hdr, 4);
+        for (int i = f->chunk_start; i < f->iovcnt; i++) {
+            f->crc = crc32c(f->crc, f->iov[i].iov_base, f->iov[i].iov_len);
+        }
+    }
     memmove(&f->iov[f->chunk_start + 1], &f->iov[f->chunk_start],
             (f->iovcnt - f->chunk_start) * sizeof(f->iov[0]));
     f->iov[f->chunk_start].iov_base = hdr;
@@ -224,6 +237,9 @@ void qemu_put_buffer(QEMUFile *f, const void *buf, size_t len)
         }
         n = MIN(len, QF_BUF_SIZE - f->buf_index);
         memcpy(f->buf + f->buf_index, p, n);
+        if (f->crc_on && !f->framing) {
+            f->crc = crc32c(f->crc, f->buf + f->buf_index, n);
+        }
         qemu_file_add_iov(f, f->buf + f->buf_index, n, true);
         f->buf_index += n;
         f->pos += n;
@@ -237,11 +253,19 @@ void qemu_put_buffer_nocopy(QEMUFile *f, const void *buf, size_t len)
     if (!qemu_file_can_put(f) || !len) {
         return;
     }
+    /* The CRC must be of the bytes that go out: copy what may change. */
+    if (f->crc_on && !f->nocopy_stable) {
+        qemu_put_buffer(f, buf, len);
+        return;
+    }
     if (f->iovcnt >= QF_MAX_IOV - 1) {
         qemu_fflush(f);
         if (f->last_error) {
             return;
         }
+    }
+    if (f->crc_on && !f->framing) {
+        f->crc = crc32c(f->crc, buf, len);
     }
     qemu_file_add_iov(f, buf, len, false);
     f->pos += len;
@@ -336,6 +360,9 @@ static bool qemu_file_get_raw(QEMUFile *f, uint8_t *dst, size_t len)
             return false;
         }
         n = MIN(len, f->buf_size - f->buf_index);
+        if (f->crc_on) {
+            f->crc = crc32c(f->crc, f->buf + f->buf_index, n);
+        }
         if (dst) {
             memcpy(dst, f->buf + f->buf_index, n);
             dst += n;
@@ -434,7 +461,8 @@ uint8_t qemu_get_byte(QEMUFile *f)
     uint8_t v;
 
     /* Fast path: most records are built from single bytes and words. */
-    if (!f->framing && !f->last_error && f->buf_index < f->buf_size) {
+    if (!f->framing && !f->crc_on && !f->last_error &&
+        f->buf_index < f->buf_size) {
         f->pos++;
         return f->buf[f->buf_index++];
     }
@@ -507,22 +535,28 @@ void qemu_file_frame_begin(QEMUFile *f)
     }
 }
 
-uint64_t qemu_file_frame_end(QEMUFile *f)
+/* The rest of a frame being read, chunk by chunk up to the zero chunk:
+ * into out (at most max bytes in all) or skipped. Returns the bytes. */
+static uint64_t qemu_file_frame_drain(QEMUFile *f, GByteArray *out,
+                                      size_t max)
 {
     uint64_t unread = 0;
 
-    g_assert(f->framing);
-    if (f->writable) {
-        qemu_file_close_chunk(f);
-        f->framing = false;
-        qemu_put_be32(f, 0);
-        return 0;
-    }
-    /* Skip what the reader left, chunk by chunk, up to the zero chunk. */
     while (!f->last_error && !f->frame_done) {
         if (f->frame_left) {
+            uint8_t *dst = NULL;
+
+            if (out) {
+                if (f->frame_left > max - out->len) {
+                    qemu_file_set_error(f, -EFBIG, "section payload larger "
+                                        "than %zu bytes", max);
+                    break;
+                }
+                g_byte_array_set_size(out, out->len + f->frame_left);
+                dst = out->data + out->len - f->frame_left;
+            }
             unread += f->frame_left;
-            qemu_file_get_raw(f, NULL, f->frame_left);
+            qemu_file_get_raw(f, dst, f->frame_left);
             f->frame_left = 0;
         } else {
             uint8_t hdr[4];
@@ -535,8 +569,63 @@ uint64_t qemu_file_frame_end(QEMUFile *f)
             f->frame_done = f->frame_left == 0;
         }
     }
+    return unread;
+}
+
+uint64_t qemu_file_frame_end(QEMUFile *f)
+{
+    uint64_t unread;
+
+    g_assert(f->framing);
+    if (f->writable) {
+        qemu_file_close_chunk(f);
+        f->framing = false;
+        qemu_put_be32(f, 0);
+        return 0;
+    }
+    /* Skip what the reader left. */
+    unread = qemu_file_frame_drain(f, NULL, 0);
     f->framing = false;
     return unread;
+}
+
+bool qemu_file_frame_read_rest(QEMUFile *f, GByteArray *out, size_t max)
+{
+    g_assert(f->framing && !f->writable);
+    qemu_file_frame_drain(f, out, max);
+    f->framing = false;
+    return !f->last_error;
+}
+
+/* ---- checksums ---- */
+
+void qemu_file_set_checksums(QEMUFile *f, bool on)
+{
+    f->checksums = on;
+}
+
+bool qemu_file_checksums(QEMUFile *f)
+{
+    return f->checksums;
+}
+
+void qemu_file_crc_begin(QEMUFile *f)
+{
+    g_assert(!f->framing);
+    f->crc_on = true;
+    f->crc = 0;
+}
+
+uint32_t qemu_file_crc_end(QEMUFile *f)
+{
+    g_assert(!f->framing);
+    f->crc_on = false;
+    return f->crc;
+}
+
+void qemu_file_set_nocopy_stable(QEMUFile *f, bool on)
+{
+    f->nocopy_stable = on;
 }
 
 /* ---- counters, rate limit, shutdown, close ---- */

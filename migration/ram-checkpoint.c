@@ -54,8 +54,14 @@ bool ram_checkpoint_save(SaveVMState *s, QEMUFile *f, uint64_t *pages,
     if (!ram_dirty_sync(rs, errp)) {
         return false;
     }
+    if (qemu_file_checksums(f)) {
+        qemu_file_crc_begin(f);
+    }
     *pages = ram_send_dirty(rs, f, false);
     qemu_put_be64(f, RAM_REC_EOS);
+    if (qemu_file_checksums(f)) {
+        qemu_put_be32(f, qemu_file_crc_end(f));
+    }
     rs->st.transferred += qemu_file_transferred(f) - start;
     trace_ram_checkpoint_save(*pages, rs->st.duplicate - zero);
     return !qemu_file_get_error(f, errp);
@@ -90,6 +96,29 @@ void ram_checkpoint_cache_detach(SaveVMState *s)
     }
 }
 
+/* Checksums: the CRC32C of the records just read. The pages are in the
+ * cache already, which a dropped checkpoint never commits. */
+static bool ram_checkpoint_load_trailer(QEMUFile *f, Error **errp)
+{
+    uint32_t computed, sent;
+
+    if (!qemu_file_checksums(f)) {
+        return true;
+    }
+    computed = qemu_file_crc_end(f);
+    sent = qemu_get_be32(f);
+    if (!ram_load_stream_ok(f, errp)) {
+        return false;
+    }
+    if (sent != computed) {
+        error_setg(errp, "ram: checksum mismatch (stream 0x%08" PRIx32
+                   ", computed 0x%08" PRIx32 "): the stream is corrupted",
+                   sent, computed);
+        return false;
+    }
+    return true;
+}
+
 bool ram_checkpoint_load(SaveVMState *s, QEMUFile *f, uint64_t *pages,
                          Error **errp)
 {
@@ -105,6 +134,9 @@ bool ram_checkpoint_load(SaveVMState *s, QEMUFile *f, uint64_t *pages,
         return false;
     }
     before = rs->load_pages;
+    if (qemu_file_checksums(f)) {
+        qemu_file_crc_begin(f);
+    }
     for (;;) {
         uint64_t rec = qemu_get_be64(f);
         uint64_t flags = rec & RAM_REC_FLAG_MASK;
@@ -127,7 +159,7 @@ bool ram_checkpoint_load(SaveVMState *s, QEMUFile *f, uint64_t *pages,
     }
     *pages = rs->load_pages - before;
     trace_ram_checkpoint_load(*pages);
-    return true;
+    return ram_checkpoint_load_trailer(f, errp);
 }
 
 /* KVM's log and our own writes since the last harvest -> svm_dirty. */

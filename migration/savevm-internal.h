@@ -30,6 +30,7 @@ struct SaveVMState {
     uint32_t next_section_id;
     LoadVMCommandHandler cmd_handlers[SAVEVM_CMD__MAX];
     bool expect_channel_end;
+    LoadVMChecksumPolicy checksum_policy;
     /* What savevm_state_complete_devices() sent last (json_object array). */
     struct json_object *devices_desc;
 };

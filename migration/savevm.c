@@ -35,6 +35,7 @@ static const SaveVMCommandInfo savevm_commands[SAVEVM_CMD__MAX] = {
     [SAVEVM_CMD_POSTCOPY_RUN]       = { .name = "postcopy-run" },
     [SAVEVM_CMD_SWITCHOVER_START]   = { .name = "switchover-start" },
     [SAVEVM_CMD_SWITCHOVER_ABORT]   = { .name = "switchover-abort" },
+    [SAVEVM_CMD_STREAM_CHECKSUM]    = { .name = "stream-checksum", .len = 4 },
 };
 
 const char *savevm_record_name(unsigned type)
@@ -176,6 +177,11 @@ void loadvm_set_command_handler(SaveVMState *s, SaveVMCommand cmd,
     s->cmd_handlers[cmd].opaque = opaque;
 }
 
+void loadvm_set_checksum_policy(SaveVMState *s, LoadVMChecksumPolicy p)
+{
+    s->checksum_policy = p;
+}
+
 void loadvm_set_expect_channel_end(SaveVMState *s, bool on)
 {
     s->expect_channel_end = on;
@@ -183,10 +189,32 @@ void loadvm_set_expect_channel_end(SaveVMState *s, bool on)
 
 /* ---- writing ---- */
 
+/* Checksums: a record's trailer, after its last byte. */
+static void savevm_record_begin(QEMUFile *f)
+{
+    if (qemu_file_checksums(f)) {
+        qemu_file_crc_begin(f);
+    }
+}
+
+static void savevm_record_end(QEMUFile *f)
+{
+    if (qemu_file_checksums(f)) {
+        qemu_put_be32(f, qemu_file_crc_end(f));
+    }
+}
+
 void savevm_state_header(QEMUFile *f)
 {
+    uint8_t algo[4] = { 0, 0, 0, SAVEVM_CHECKSUM_CRC32C };
+
     qemu_put_be32(f, SAVEVM_MAGIC);
     qemu_put_be32(f, SAVEVM_VERSION);
+    /* First, so the loader knows before anything else depends on it. */
+    if (qemu_file_checksums(f)) {
+        savevm_send_command(f, SAVEVM_CMD_STREAM_CHECKSUM, algo,
+                            sizeof(algo));
+    }
 }
 
 static void savevm_section_header(QEMUFile *f, SaveVMEntry *se,
@@ -194,6 +222,7 @@ static void savevm_section_header(QEMUFile *f, SaveVMEntry *se,
 {
     trace_savevm_section(savevm_record_name(type), se->section_id, se->idstr,
                          se->instance_id);
+    savevm_record_begin(f);
     qemu_put_byte(f, type);
     qemu_put_be32(f, se->section_id);
     if (type == SAVEVM_REC_START || type == SAVEVM_REC_FULL) {
@@ -209,6 +238,7 @@ static void savevm_section_footer(QEMUFile *f, SaveVMEntry *se)
     qemu_file_frame_end(f);
     qemu_put_byte(f, SAVEVM_REC_FOOTER);
     qemu_put_be32(f, se->section_id);
+    savevm_record_end(f);
 }
 
 /* Handler failures name the section; stream errors come from f. */
@@ -357,9 +387,11 @@ static void savevm_put_description(QEMUFile *f, struct json_object *desc)
         desc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 
     trace_savevm_description(len);
+    savevm_record_begin(f);
     qemu_put_byte(f, SAVEVM_REC_DESCRIPTION);
     qemu_put_be32(f, len);
     qemu_put_buffer(f, json, len);
+    savevm_record_end(f);
 }
 
 static struct json_object *savevm_live_description(SaveVMEntry *se)
@@ -502,10 +534,12 @@ void savevm_send_command(QEMUFile *f, SaveVMCommand cmd, const void *data,
 
     g_assert(info && info->len == len);
     trace_savevm_command(info->name, len);
+    savevm_record_begin(f);
     qemu_put_byte(f, SAVEVM_REC_COMMAND);
     qemu_put_be16(f, cmd);
     qemu_put_be16(f, len);
     qemu_put_buffer(f, data, len);
+    savevm_record_end(f);
 }
 
 void savevm_send_ping(QEMUFile *f, uint32_t value)

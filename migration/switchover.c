@@ -110,6 +110,7 @@ static QEMUFile *migration_stop_and_capture_devices(MigrationState *s,
     BQL_LOCK_GUARD();
     QEMUFile *devs = qemu_file_new_mem_output();
 
+    qemu_file_set_checksums(devs, qemu_file_checksums(s->to_dst));
     *t_stop = migration_now_us();
     vm_stop(RUN_STATE_FINISH_MIGRATE);
     if (!savevm_state_complete_devices(s->vmstate, devs, false, errp)) {

@@ -115,6 +115,30 @@ bool qemu_file_at_eof(QEMUFile *f);
  * writers get 0. */
 void qemu_file_frame_begin(QEMUFile *f);
 uint64_t qemu_file_frame_end(QEMUFile *f);
+/* Reader: appends what is left of the frame to out and ends the frame;
+ * more than max bytes in out is an error (-EFBIG). False on error. */
+bool qemu_file_frame_read_rest(QEMUFile *f, GByteArray *out, size_t max);
+
+/*
+ * Checksums (the x-stream-checksum capability, docs/migration.md).
+ *
+ * set_checksums() marks the stream as one whose records end with a
+ * CRC32C trailer; the file only carries the flag, savevm, loadvm and
+ * COLO read it and write or check the trailers.
+ *
+ * crc_begin() starts a CRC32C over every wire byte put (writer) or
+ * consumed (reader) from then on, chunk headers of a frame included and
+ * in wire order; crc_end() stops it and returns it. Neither may be called
+ * inside a frame. While a CRC runs, qemu_put_buffer_nocopy() copies its
+ * data (memory queued by reference could change before the flush and no
+ * longer match the CRC) unless set_nocopy_stable() promises it will not,
+ * as for guest RAM while the guest is stopped.
+ */
+void qemu_file_set_checksums(QEMUFile *f, bool on);
+bool qemu_file_checksums(QEMUFile *f);
+void qemu_file_crc_begin(QEMUFile *f);
+uint32_t qemu_file_crc_end(QEMUFile *f);
+void qemu_file_set_nocopy_stable(QEMUFile *f, bool on);
 
 /* Bytes put (writer, including buffered ones) or consumed (reader). */
 uint64_t qemu_file_transferred(QEMUFile *f);

@@ -101,7 +101,10 @@ void ram_migration_stats_reset(SaveVMState *s);
  * COLO checkpoints' RAM (migration/ram-checkpoint.c, built on this file's
  * precopy code; the secondary's cache itself is colo-ram-cache.h). Record
  * format of a checkpoint's RAM: page records (ZERO or PAGE) up to an EOS
- * record, no framing around them.
+ * record, no framing around them; on a stream with checksums
+ * (qemu_file_checksums) a be32 CRC32C of those records follows the EOS
+ * record. Data pages are copied while the CRC runs unless the caller
+ * marked the file's nocopy data stable (guest stopped).
  *
  * Primary: ram_checkpoint_keep_logging() before the initial migration's
  * setup makes its completion keep dirty logging on; each checkpoint then

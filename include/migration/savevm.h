@@ -26,6 +26,22 @@
  * COLO:    savevm_state_save_device_blob / loadvm_load_device_blob
  *          exchange only FULL sections and EOF (a checkpoint's device
  *          blob).
+ *
+ * Checksums (x-stream-checksum; qemu_file_set_checksums() on the file):
+ * the header is followed by a stream-checksum COMMAND (algorithm 1,
+ * CRC32C), and every section, COMMAND and DESCRIPTION record then ends
+ * with a be32 CRC32C of its wire bytes from its type byte to its last
+ * byte (the footer for sections, chunk headers included). The loader
+ * checks a COMMAND's before running it and a FULL section's before
+ * loading it into the device (it reads the section into memory first);
+ * a live section's pages are checked when its trailer arrives (they land
+ * in RAM the destination does not run until the load succeeds, or in
+ * COLO's cache, which a failed checkpoint never commits). Without the
+ * capability none of this is on the wire: the stream is byte for byte
+ * what it was before checksums existed. The destination's policy
+ * (loadvm_set_checksum_policy): follow what the source announces, or
+ * require it on or off, with an error naming the capability when the
+ * stream disagrees.
  */
 #ifndef MIGRATION_SAVEVM_H
 #define MIGRATION_SAVEVM_H
@@ -69,6 +85,7 @@ typedef enum SaveVMCommand {
     SAVEVM_CMD_POSTCOPY_RUN,        /* no payload */
     SAVEVM_CMD_SWITCHOVER_START,    /* no payload */
     SAVEVM_CMD_SWITCHOVER_ABORT,    /* no payload: strict SLA, see below */
+    SAVEVM_CMD_STREAM_CHECKSUM,     /* be32 algorithm: checksums, below */
     SAVEVM_CMD__MAX,
 } SaveVMCommand;
 
@@ -135,6 +152,15 @@ void savevm_unregister(SaveVMState *s, const char *idstr,
 /* Known commands without a handler are traced and ignored. */
 void loadvm_set_command_handler(SaveVMState *s, SaveVMCommand cmd,
                                 LoadVMCommandFn fn, void *opaque);
+/* What the loader accepts; see "Checksums" above. AUTO is the default. */
+typedef enum LoadVMChecksumPolicy {
+    LOADVM_CHECKSUM_AUTO,           /* whatever the source announces */
+    LOADVM_CHECKSUM_REQUIRE,        /* x-stream-checksum set on here */
+    LOADVM_CHECKSUM_REFUSE,         /* x-stream-checksum set off here */
+} LoadVMChecksumPolicy;
+void loadvm_set_checksum_policy(SaveVMState *s, LoadVMChecksumPolicy p);
+#define SAVEVM_CHECKSUM_CRC32C  1   /* stream-checksum's algorithm */
+
 /* Whether loadvm_state() requires the channel to end after the
  * description (default true; a channel that carries more, like COLO's,
  * turns it off). */
@@ -175,5 +201,13 @@ void savevm_send_ping(QEMUFile *f, uint32_t value);
 /* Loading. */
 bool loadvm_state(SaveVMState *s, QEMUFile *f, Error **errp);
 bool loadvm_load_device_blob(SaveVMState *s, QEMUFile *f, Error **errp);
+/*
+ * Checks every checksum of a device blob (written with checksums on)
+ * without loading anything: COLO verifies a whole checkpoint before it
+ * applies any of it. Needs no registry: sections are walked by their
+ * framing. The error names the section whose trailer does not match.
+ */
+bool loadvm_verify_device_blob(const uint8_t *blob, size_t len,
+                               Error **errp);
 
 #endif

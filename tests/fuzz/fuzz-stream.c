@@ -13,7 +13,10 @@
  * real ones use (scalars, fixed and variable arrays, buffers, a pointer
  * buffer reallocated on load, nested structs, struct arrays, unused
  * bytes, a subsection). Byte 0 of an input picks what the rest feeds:
- * 0-5 the full stream, 6 the device blob, 7 COLO messages.
+ * (& 7) 0-5 the full stream (the loader follows its stream-checksum
+ * announcement, if any), 6 the device blob, with bit 3 set a blob with
+ * checksums as the COLO secondary takes it (verified whole, then loaded),
+ * 7 COLO messages.
  *
  * Seeds are made by the same binary, so they always match the current
  * format: with FUZZ_STREAM_SEEDS=DIR it writes a valid stream (RAM and
@@ -202,27 +205,33 @@ static void fuzz_make_seeds(const char *dir)
     guest_memory_mark_dirty(&src_mem, 0, 2 << 20);
     memset(guest_memory_host_ptr(&src_mem, 0x10000, 4096), 0x5a, 4096);
 
-    f = qemu_file_new_mem_output();
-    savevm_state_header(f);
-    if (!savevm_state_setup(src, f, &err)) {
-        g_error("fuzz-stream seeds: %s", error_get_pretty(err));
-    }
-    while (!done) {
-        if (!savevm_state_iterate(src, f, &done, &err)) {
+    for (int checksums = 0; checksums < 2; checksums++) {
+        f = qemu_file_new_mem_output();
+        qemu_file_set_checksums(f, checksums);
+        savevm_state_header(f);
+        done = false;
+        if (!savevm_state_setup(src, f, &err)) {
             g_error("fuzz-stream seeds: %s", error_get_pretty(err));
         }
-    }
-    if (!savevm_state_complete(src, f, &err)) {
-        g_error("fuzz-stream seeds: %s", error_get_pretty(err));
-    }
-    savevm_state_cleanup(src);
-    fuzz_write_seed(dir, "stream", 0, f);
+        while (!done) {
+            if (!savevm_state_iterate(src, f, &done, &err)) {
+                g_error("fuzz-stream seeds: %s", error_get_pretty(err));
+            }
+        }
+        if (!savevm_state_complete(src, f, &err)) {
+            g_error("fuzz-stream seeds: %s", error_get_pretty(err));
+        }
+        savevm_state_cleanup(src);
+        fuzz_write_seed(dir, checksums ? "stream-checksum" : "stream", 0, f);
 
-    f = qemu_file_new_mem_output();
-    if (!savevm_state_save_device_blob(src, f, true, &err)) {
-        g_error("fuzz-stream seeds: %s", error_get_pretty(err));
+        f = qemu_file_new_mem_output();
+        qemu_file_set_checksums(f, checksums);
+        if (!savevm_state_save_device_blob(src, f, true, &err)) {
+            g_error("fuzz-stream seeds: %s", error_get_pretty(err));
+        }
+        fuzz_write_seed(dir, checksums ? "device-blob-checksum" :
+                        "device-blob", checksums ? 6 | 8 : 6, f);
     }
-    fuzz_write_seed(dir, "device-blob", 6, f);
 
     f = qemu_file_new_mem_output();
     colo_send_message(f, COLO_MESSAGE_CHECKPOINT_REQUEST, NULL);
@@ -259,6 +268,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     f = qemu_file_new_mem_input(data + 1, size - 1, 0);
     switch (data[0] & 7) {
     case 6:
+        if (data[0] & 8) {
+            qemu_file_set_checksums(f, true);
+            if (!loadvm_verify_device_blob(data + 1, size - 1, &err)) {
+                break;
+            }
+        }
         loadvm_load_device_blob(dst, f, &err);
         break;
     case 7:

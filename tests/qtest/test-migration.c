@@ -23,6 +23,26 @@ static void fill_pattern(uint8_t *buf, unsigned seed)
     }
 }
 
+/* A capability's state in query-migrate-capabilities. */
+static bool migrate_cap_state(QTestState *s, const char *name)
+{
+    json_object *r = qtest_qmp_assert_success(s,
+        "{'execute': 'query-migrate-capabilities'}");
+    bool state = false, found = false;
+
+    for (size_t i = 0; i < json_object_array_length(r); i++) {
+        json_object *c = json_object_array_get_idx(r, i);
+
+        if (!strcmp(qt_json_str(c, "capability"), name)) {
+            state = json_object_get_boolean(qt_json_get(c, "state"));
+            found = true;
+        }
+    }
+    json_object_put(r);
+    g_assert_true(found);
+    return state;
+}
+
 static void test_caps_params(void)
 {
     QTestState *s = qtest_init(NULL);
@@ -52,8 +72,9 @@ static void test_caps_params(void)
 
     r = qtest_qmp_assert_success(s,
                                  "{'execute': 'query-migrate-capabilities'}");
-    g_assert_cmpint(json_object_array_length(r), ==, 23);
+    g_assert_cmpint(json_object_array_length(r), ==, 24);
     json_object_put(r);
+    g_assert_false(migrate_cap_state(s, "x-stream-checksum"));
     desc = qtest_qmp_assert_error(s, NULL,
         "{'execute': 'migrate-set-capabilities', 'arguments': "
         "{'capabilities': [{'capability': 'multifd', 'state': true}]}}");
@@ -63,6 +84,8 @@ static void test_caps_params(void)
     json_object_put(qtest_qmp_assert_success(s,
         "{'execute': 'migrate-set-capabilities', 'arguments': "
         "{'capabilities': [{'capability': 'x-colo', 'state': true}]}}"));
+    /* Checksums follow x-colo until set explicitly. */
+    g_assert_true(migrate_cap_state(s, "x-stream-checksum"));
     desc = qtest_qmp_assert_error(s, NULL,
         "{'execute': 'migrate', 'arguments': {'uri': 'exec:cat >/dev/null'}}");
     g_assert_cmpstr(desc, ==, "x-colo needs a return path: use a tcp:, "
@@ -79,6 +102,16 @@ static void test_caps_params(void)
     json_object_put(qtest_qmp_assert_success(s,
         "{'execute': 'migrate-set-capabilities', 'arguments': "
         "{'capabilities': [{'capability': 'x-colo', 'state': false}]}}"));
+    g_assert_false(migrate_cap_state(s, "x-stream-checksum"));
+    /* Once set, it no longer follows. */
+    json_object_put(qtest_qmp_assert_success(s,
+        "{'execute': 'migrate-set-capabilities', 'arguments': "
+        "{'capabilities': [{'capability': 'x-stream-checksum', "
+        "'state': false}, {'capability': 'x-colo', 'state': true}]}}"));
+    g_assert_false(migrate_cap_state(s, "x-stream-checksum"));
+    json_object_put(qtest_qmp_assert_success(s,
+        "{'execute': 'migrate-set-capabilities', 'arguments': "
+        "{'capabilities': [{'capability': 'x-colo', 'state': false}]}}"));
     desc = qtest_qmp_assert_error(s, NULL,
         "{'execute': 'migrate-incoming', 'arguments': {'uri': 'tcp:0:0'}}");
     g_assert_nonnull(strstr(desc, "-incoming"));
@@ -91,7 +124,8 @@ static void test_caps_params(void)
     qtest_quit(s);
 }
 
-static void test_file(void)
+/* checksum: the source sets x-stream-checksum; the destination follows. */
+static void file_round_trip(bool checksum)
 {
     g_autofree char *path = qtest_scratch_path("state.bin");
     uint8_t in[PATTERN_LEN], out[PATTERN_LEN];
@@ -101,6 +135,12 @@ static void test_file(void)
     fill_pattern(in, 1);
     qtest_memwrite(src, PATTERN_ADDR, in, sizeof(in));
     json_object_put(qtest_qmp_assert_success(src, "{'execute': 'stop'}"));
+    if (checksum) {
+        json_object_put(qtest_qmp_assert_success(src,
+            "{'execute': 'migrate-set-capabilities', 'arguments': "
+            "{'capabilities': [{'capability': 'x-stream-checksum', "
+            "'state': true}]}}"));
+    }
     json_object_put(qtest_qmp_assert_success(src,
         "{'execute': 'migrate', 'arguments': {'uri': 'file:%s'}}", path));
     migrate_wait_status(src, "completed");
@@ -117,6 +157,16 @@ static void test_file(void)
     qtest_memread(dst, PATTERN_ADDR, out, sizeof(out));
     g_assert_cmpmem(in, sizeof(in), out, sizeof(out));
     qtest_quit(dst);
+}
+
+static void test_file(void)
+{
+    file_round_trip(false);
+}
+
+static void test_file_checksum(void)
+{
+    file_round_trip(true);
 }
 
 static void test_tcp(void)
@@ -166,6 +216,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     test_add_kvm_func("/migration/caps-params", test_caps_params);
     test_add_kvm_func("/migration/file", test_file);
+    test_add_kvm_func("/migration/file-checksum", test_file_checksum);
     test_add_kvm_func("/migration/tcp", test_tcp);
     return g_test_run();
 }

@@ -12,7 +12,8 @@
  * guest running); hostile streams (block list mismatches, pages outside
  * RAM, unaligned, unknown flags, truncated data) that fail with errors
  * naming the problem and leave untouched destination RAM unchanged; the
- * rate limit; and the pipe throughput (256 MiB with -m perf).
+ * rate limit; and the pipe throughput (256 MiB with -m perf), also with
+ * x-stream-checksum's trailers.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -981,7 +982,9 @@ static gpointer loader_thread(gpointer opaque)
     return NULL;
 }
 
-static void test_pipe(void)
+/* checksums: x-stream-checksum's trailers on (pages copied to be
+ * checksummed; the loader follows the announcement). */
+static void pipe_migration(bool checksums)
 {
     uint64_t size = g_test_perf() ? 256 * 1024 * 1024ULL
                                   : 32 * 1024 * 1024ULL;
@@ -1008,6 +1011,7 @@ static void test_pipe(void)
     fcntl(fds[1], F_SETPIPE_SZ, 1024 * 1024);
     l.fd = fds[0];
     f = qemu_file_new_fd_output(fds[1], true);
+    qemu_file_set_checksums(f, checksums);
     ram_migration_stats_reset(src.s);
     st = ram_migration_stats(src.s);
 
@@ -1024,12 +1028,23 @@ static void test_pipe(void)
     }
     secs = (t1 - t0) / 1e6;
     g_test_message("%" G_GUINT64_FORMAT " MiB over a pipe in %.3f s: "
-                   "%.0f MB/s (%" G_GUINT64_FORMAT " bytes transferred)",
-                   size >> 20, secs, size / secs / 1e6, st->transferred);
+                   "%.0f MB/s (%" G_GUINT64_FORMAT " bytes transferred)%s",
+                   size >> 20, secs, size / secs / 1e6, st->transferred,
+                   checksums ? ", with checksums" : "");
     g_assert_cmpuint(st->normal, ==, size / PAGE);
     assert_mem_equal(&src.mem, &dst.mem);
     side_free(&src);
     side_free(&dst);
+}
+
+static void test_pipe(void)
+{
+    pipe_migration(false);
+}
+
+static void test_pipe_checksum(void)
+{
+    pipe_migration(true);
 }
 
 int main(int argc, char **argv)
@@ -1049,6 +1064,7 @@ int main(int argc, char **argv)
                     test_block_mismatch);
     g_test_add_func("/ram-migration/hostile/truncations", test_truncations);
     g_test_add_func("/ram-migration/pipe", test_pipe);
+    g_test_add_func("/ram-migration/pipe-checksum", test_pipe_checksum);
     test_add_kvm_func("/ram-migration/kvm/live", test_kvm_live);
     test_add_kvm_func("/ram-migration/kvm/cancel", test_kvm_cancel);
     return g_test_run();
