@@ -51,6 +51,8 @@
 
 #define SOCKET_CREATE_CONNECT_MS      5000  /* at creation */
 #define SOCKET_RECONNECT_TRY_MS       1000  /* one reconnect attempt */
+#define SOCKET_MAX_FDS_PER_READ       16    /* SCM_RIGHTS fds in one read */
+#define SOCKET_MAX_PENDING_FDS        64    /* received, not yet taken */
 
 typedef struct SocketChardev {
     Chardev parent;
@@ -78,11 +80,13 @@ typedef struct SocketChardev {
     GSource *out_src;           /* watch_writable's one-shot watch */
     void (*out_fn)(void *opaque);
     void *out_opaque;
+    GArray *recv_fds;           /* int: SCM_RIGHTS fds not yet taken */
     GMainContext *watch_ctx;    /* the frontend's context, NULL: default */
     ChardevWriteState ws;
 } SocketChardev;
 
 static gboolean socket_io_cb(gint fd, GIOCondition cond, gpointer opaque);
+static void socket_close_pending_fds_locked(SocketChardev *s);
 static gboolean socket_listen_cb(gint fd, GIOCondition cond, gpointer opaque);
 static gboolean socket_reconnect_cb(gpointer opaque);
 
@@ -230,6 +234,7 @@ static bool socket_disconnect_locked(SocketChardev *s, int err)
     trace_chardev_socket_disconnected(chr->id, err);
     chardev_io_drop_source(&s->io_src);
     chardev_io_drop_source(&s->out_src);
+    socket_close_pending_fds_locked(s);
     close(s->fd);
     s->fd = -1;
     s->broken = false;
@@ -239,6 +244,71 @@ static bool socket_disconnect_locked(SocketChardev *s, int err)
     socket_schedule_reconnect_locked(s);
     /* An OPENED the frontend never saw needs no CLOSED. */
     return !chardev_cancel_opened(chr);
+}
+
+static void socket_close_pending_fds_locked(SocketChardev *s)
+{
+    for (guint i = 0; i < s->recv_fds->len; i++) {
+        close(g_array_index(s->recv_fds, int, i));
+    }
+    g_array_set_size(s->recv_fds, 0);
+}
+
+/*
+ * recv() that also collects SCM_RIGHTS fds (close-on-exec). A peer that
+ * sends more fds than anyone takes loses the oldest beyond the bound
+ * (closed, traced) rather than filling our fd table.
+ */
+static ssize_t socket_recv_locked(SocketChardev *s, uint8_t *buf, size_t len)
+{
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(SOCKET_MAX_FDS_PER_READ * sizeof(int))];
+    } control;
+    struct iovec iov = { .iov_base = buf, .iov_len = len };
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1,
+        .msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+    };
+    ssize_t n = recvmsg(s->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+    if (n < 0) {
+        return n;
+    }
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c;
+         c = CMSG_NXTHDR(&msg, c)) {
+        size_t nfds;
+
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+            continue;
+        }
+        nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < nfds; i++) {
+            int fd;
+
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+            if (s->recv_fds->len >= SOCKET_MAX_PENDING_FDS) {
+                trace_chardev_socket_fd_dropped(s->parent.id,
+                    g_array_index(s->recv_fds, int, 0));
+                close(g_array_index(s->recv_fds, int, 0));
+                g_array_remove_index(s->recv_fds, 0);
+            }
+            g_array_append_val(s->recv_fds, fd);
+        }
+    }
+    if (msg.msg_flags & MSG_CTRUNC) {
+        trace_chardev_socket_fd_truncated(s->parent.id);
+    }
+    return n;
+}
+
+static void socket_take_fds(Chardev *chr, GArray *fds)
+{
+    SocketChardev *s = (SocketChardev *)chr;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+    g_array_append_vals(fds, s->recv_fds->data, s->recv_fds->len);
+    g_array_set_size(s->recv_fds, 0);
 }
 
 /* What socket_io_cb does once the lock is dropped. */
@@ -267,7 +337,7 @@ static SocketIoStep socket_io_read(SocketChardev *s, GIOCondition cond,
         return SOCKET_IO_STOP;
     }
     if (room && !s->broken) {
-        *n = recv(s->fd, buf, MIN(room, size), MSG_DONTWAIT);
+        *n = socket_recv_locked(s, buf, MIN(room, size));
         if (*n > 0) {
             return SOCKET_IO_DELIVER;
         }
@@ -651,6 +721,7 @@ static bool socket_open(Chardev *chr, const KeyvalList *opts, Error **errp)
     s->listen_fd = -1;
     s->fd = -1;
     g_mutex_init(&s->lock);
+    s->recv_fds = g_array_new(FALSE, FALSE, sizeof(int));
 
     ok = socket_parse_flags(s, opts, &o, errp) &&
          socket_parse_address(s, opts, &o, &fd, errp) &&
@@ -670,6 +741,7 @@ static bool socket_open(Chardev *chr, const KeyvalList *opts, Error **errp)
         close(s->fd);
     }
     socket_free_config(s);
+    g_array_free(s->recv_fds, TRUE);
     g_mutex_clear(&s->lock);
     return false;
 }
@@ -783,6 +855,7 @@ static void socket_close_fds(SocketChardev *s)
     chardev_io_drop_source(&s->io_src);
     chardev_io_drop_source(&s->reconnect_src);
     chardev_io_drop_source(&s->out_src);
+    socket_close_pending_fds_locked(s);
     if (s->fd >= 0) {
         close(s->fd);
         s->fd = -1;
@@ -799,6 +872,7 @@ static void socket_close(Chardev *chr)
     SocketChardev *s = (SocketChardev *)chr;
 
     socket_close_fds(s);
+    g_array_free(s->recv_fds, TRUE);
     g_mutex_clear(&s->lock);
     socket_free_config(s);
 }
@@ -835,4 +909,5 @@ const ChardevClass chardev_socket_class = {
     .yank = socket_yank,
     .write_nowait = socket_write_nowait,
     .watch_writable = socket_watch_writable,
+    .take_fds = socket_take_fds,
 };

@@ -427,6 +427,13 @@ void chardev_disconnect(Chardev *chr)
     }
 }
 
+void chardev_take_fds(Chardev *chr, GArray *fds)
+{
+    if (chr->cls->take_fds) {
+        chr->cls->take_fds(chr, fds);
+    }
+}
+
 void chardev_accept_input(Chardev *chr)
 {
     if (chr->cls->accept_input) {

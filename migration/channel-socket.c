@@ -12,7 +12,10 @@
  *                   (source) or stdout (destination)
  *   file:PATH       write the stream to PATH / read it back
  *   fd:N            an inherited file descriptor by number (socket, pipe
- *                   or file); QEMU's getfd names are not supported yet
+ *                   or file)
+ *   fd:NAME         a descriptor passed over QMP and named with getfd: the
+ *                   migration command takes it from the monitor
+ *                   (migration_uri_take_named_fd) and goes on with fd:N
  *
  * tcp: and unix: go through the socket layer (util/sockets.h), which
  * owns the address syntax and the listen and connect rules.
@@ -35,6 +38,7 @@
 #include <netinet/tcp.h>
 #include <glib-unix.h>
 #include "migration-internal.h"
+#include "monitor/monitor.h"
 #include "util/main-loop.h"
 #include "util/sockets.h"
 #include "trace.h"
@@ -94,6 +98,23 @@ static bool mig_uri_parse(const char *uri, MigUri *u, Error **errp)
         return false;
     }
     return true;
+}
+
+char *migration_uri_take_named_fd(const char *uri, int *owned, Error **errp)
+{
+    const char *name = uri + 3;
+    int fd;
+
+    *owned = -1;
+    if (!g_str_has_prefix(uri, "fd:") || !*name || g_ascii_isdigit(*name)) {
+        return g_strdup(uri);
+    }
+    fd = monitor_take_named_fd(name, errp);
+    if (fd < 0) {
+        return NULL;
+    }
+    *owned = fd;
+    return g_strdup_printf("fd:%d", fd);
 }
 
 bool migration_uri_check(const char *uri, Error **errp)

@@ -383,6 +383,8 @@ bool migration_incoming_init(const char *uri, bool autostart, Error **errp)
 void qmp_migrate_incoming(const char *uri, Error **errp)
 {
     MigrationIncoming *mis = migration_current()->incoming;
+    g_autofree char *resolved = NULL;
+    int owned_fd = -1;
 
     if (!mis->enabled) {
         error_setg(errp, "'-incoming' was not specified on the command line");
@@ -392,10 +394,18 @@ void qmp_migrate_incoming(const char *uri, Error **errp)
         error_setg(errp, "The incoming migration has already been started");
         return;
     }
-    if (!migration_uri_check(uri, errp)) {
+    /* The destination owns an fd: URI's fd, getfd-named ones included. */
+    resolved = migration_uri_take_named_fd(uri, &owned_fd, errp);
+    if (!resolved) {
         return;
     }
-    incoming_start(mis, uri, errp);
+    if (!migration_uri_check(resolved, errp)) {
+        if (owned_fd >= 0) {
+            close(owned_fd);
+        }
+        return;
+    }
+    incoming_start(mis, resolved, errp);
 }
 
 static SocketAddressList *incoming_addrs_copy(const SocketAddressList *l)

@@ -90,6 +90,14 @@ typedef struct MigrationChannel {
 } MigrationChannel;
 
 /* Checks the URI's syntax (tcp:, unix:, exec:, file:, fd:). */
+/*
+ * fd:NAME (a name given with getfd on the QMP monitor running the current
+ * command) becomes fd:N with the fd taken from the monitor, and *owned is
+ * that fd (the caller closes it once the channel holds its own copy); any
+ * other URI is returned as it is, with *owned -1. NULL with errp set for
+ * an unknown name.
+ */
+char *migration_uri_take_named_fd(const char *uri, int *owned, Error **errp);
 bool migration_uri_check(const char *uri, Error **errp);
 /* Source: connects. Gives up early when *cancel becomes true. */
 bool migration_channel_connect(const char *uri, const bool *cancel,
@@ -173,6 +181,7 @@ typedef struct MigrationState {
     bool thread_running;        /* main loop only */
     bool cancel;                /* atomic: migrate_cancel asked */
     char *uri;
+    int uri_owned_fd;           /* fd:NAME's fd, closed once connected */
     SaveVMState *vmstate;       /* what is migrated (owned; both sides) */
     MigrationChannel ch;
     QEMUFile *to_dst;

@@ -56,6 +56,7 @@ MigrationState *migration_new(void)
     s->learned_go_us = 2000;
     s->ch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
     s->rp = (MigRpReader) { .fd = -1, .wake_fd = -1 };
+    s->uri_owned_fd = -1;
     g_mutex_init(&s->lock);
     migration_options_init(&s->opts);
     s->incoming = migration_incoming_new(s);
@@ -191,11 +192,24 @@ static void migration_yank_fn(void *opaque)
     migration_cut(opaque);
 }
 
+/* A getfd-named fd was taken for this migration: the channel has its
+ * own copy (or failed), so ours goes. */
+static void migration_close_uri_fd(MigrationState *s)
+{
+    if (s->uri_owned_fd >= 0) {
+        close(s->uri_owned_fd);
+        s->uri_owned_fd = -1;
+    }
+}
+
 static bool migration_open(MigrationState *s, Error **errp)
 {
     MigrationChannel ch;
+    bool connected = migration_channel_connect(s->uri, &s->cancel, &ch,
+                                               errp);
 
-    if (!migration_channel_connect(s->uri, &s->cancel, &ch, errp)) {
+    migration_close_uri_fd(s);
+    if (!connected) {
         return false;
     }
     /* The yank instance lives exactly as long as s->to_dst. */
@@ -507,9 +521,12 @@ static void *migration_thread(void *opaque)
 
 /* ---- QMP ---- */
 
-void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
+void qmp_migrate(const char *uri_arg, bool has_detach, bool detach,
+                 Error **errp)
 {
     MigrationState *s = migration_current();
+    g_autofree char *uri = NULL;
+    int owned_fd = -1;
 
     if (migration_is_active(s)) {
         error_setg(errp, "There's a migration process in progress");
@@ -519,17 +536,16 @@ void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
         error_setg(errp, "Guest is waiting for an incoming migration");
         return;
     }
-    if (!migration_uri_check(uri, errp)) {
-        return;
-    }
     if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_STRICT_DOWNTIME) &&
-        (g_str_has_prefix(uri, "exec:") || g_str_has_prefix(uri, "file:"))) {
+        (g_str_has_prefix(uri_arg, "exec:") ||
+         g_str_has_prefix(uri_arg, "file:"))) {
         error_setg(errp, "x-strict-downtime needs a return path: use a "
                    "tcp:, unix: or socket fd: transport");
         return;
     }
     if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_COLO)) {
-        if (g_str_has_prefix(uri, "exec:") || g_str_has_prefix(uri, "file:")) {
+        if (g_str_has_prefix(uri_arg, "exec:") ||
+            g_str_has_prefix(uri_arg, "file:")) {
             error_setg(errp, "x-colo needs a return path: use a tcp:, unix: "
                        "or socket fd: transport");
             return;
@@ -540,6 +556,17 @@ void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
             return;
         }
     }
+    /* Last: from here on a getfd-named fd is ours and must be closed. */
+    uri = migration_uri_take_named_fd(uri_arg, &owned_fd, errp);
+    if (!uri) {
+        return;
+    }
+    if (!migration_uri_check(uri, errp)) {
+        if (owned_fd >= 0) {
+            close(owned_fd);
+        }
+        return;
+    }
     if (s->thread_running) {
         pthread_join(s->thread, NULL);
         s->thread_running = false;
@@ -547,6 +574,7 @@ void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
     g_mutex_lock(&s->lock);
     g_free(s->uri);
     s->uri = g_strdup(uri);
+    s->uri_owned_fd = owned_fd;
     error_free(s->error);
     s->error = NULL;
     s->start_us = migration_now_us();
@@ -568,6 +596,7 @@ void qmp_migrate(const char *uri, bool has_detach, bool detach, Error **errp)
     migration_try_status(s, migration_status(s), MIGRATION_STATUS_SETUP);
     if (pthread_create(&s->thread, NULL, migration_thread, s)) {
         error_setg_errno(errp, errno, "cannot start the migration thread");
+        migration_close_uri_fd(s);
         migration_try_status(s, MIGRATION_STATUS_SETUP,
                              MIGRATION_STATUS_FAILED);
         return;

@@ -18,6 +18,17 @@ void qmp_monitor_emit_event(QmpMonitor *mon, json_object *event);
 QmpMonitor *qmp_monitor_current(void);
 /* qmp_capabilities for the current monitor. */
 bool qmp_monitor_negotiate(QmpMonitor *mon, bool enable_oob, Error **errp);
+/* getfd's names: fd by name, closing the fd when removed (qmp.c). */
+GHashTable *qmp_monitor_named_fds(QmpMonitor *mon);
+
+/* Passed fds (qmp-fds.c). */
+GHashTable *qmp_fds_table_new(void);
+/* While a command runs: the fds that came with its request (borrowed). */
+void qmp_fds_begin_request(GArray *fds);
+void qmp_fds_end_request(void);
+/* Closes the fds in fds that nobody took, and empties it. */
+void qmp_fds_close_all(GArray *fds);
+
 /* Serialises a response/event as QMP wants it: one line, ASCII only. */
 char *qmp_format_message(json_object *msg, bool pretty);
 

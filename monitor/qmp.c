@@ -59,12 +59,14 @@ typedef struct QmpQueued {
     json_object *req;   /* to execute, or NULL */
     json_object *resp;  /* to send as is, or NULL */
     unsigned session;   /* replies go only to the session that asked */
+    GArray *fds;        /* int: fds passed with the request (SCM_RIGHTS) */
 } QmpQueued;
 
 struct QmpMonitor {
     Chardev *chr;
     bool pretty;
     QmpOutput *out;         /* every reply and event goes through it */
+    GHashTable *named_fds;  /* getfd: name -> fd; BQL */
 
     /* I/O thread only: */
     json_tokener *tok;
@@ -88,6 +90,11 @@ static __thread QmpMonitor *qmp_current;
 QmpMonitor *qmp_monitor_current(void)
 {
     return qmp_current;
+}
+
+GHashTable *qmp_monitor_named_fds(QmpMonitor *mon)
+{
+    return mon->named_fds;
 }
 
 static void qmp_set_state_locked(QmpMonitor *mon, QmpState state)
@@ -338,14 +345,25 @@ static json_object *qmp_execute(QmpMonitor *mon, const QmpRequest *r,
 
 static void qmp_dispatch_bh(void *opaque);
 
-/* I/O thread: queues an in-band item (takes req and resp). */
-static void qmp_enqueue(QmpMonitor *mon, json_object *req, json_object *resp)
+/* I/O thread: the fds that came with the bytes of the message just read. */
+static GArray *qmp_take_request_fds(QmpMonitor *mon)
+{
+    GArray *fds = g_array_new(FALSE, FALSE, sizeof(int));
+
+    chardev_take_fds(mon->chr, fds);
+    return fds;
+}
+
+/* I/O thread: queues an in-band item (takes req, resp and fds). */
+static void qmp_enqueue(QmpMonitor *mon, json_object *req, json_object *resp,
+                        GArray *fds)
 {
     QmpQueued *q = g_new(QmpQueued, 1);
     bool schedule;
 
     q->req = req;
     q->resp = resp;
+    q->fds = fds;
     g_mutex_lock(&mon->lock);
     q->session = mon->session;
     g_queue_push_tail(&mon->queue, q);
@@ -369,6 +387,7 @@ static void qmp_handle_input(QmpMonitor *mon, json_object *req)
     unsigned session;
     bool negotiated, oob_enabled;
     json_object *resp;
+    GArray *fds = qmp_take_request_fds(mon);
 
     g_mutex_lock(&mon->lock);
     session = mon->session;
@@ -377,15 +396,20 @@ static void qmp_handle_input(QmpMonitor *mon, json_object *req)
     g_mutex_unlock(&mon->lock);
 
     if (!qmp_parse_request(mon, req, &r, oob_enabled, &err)) {
-        qmp_enqueue(mon, NULL, qmp_error_response(err, r.has_id, r.id));
+        qmp_fds_close_all(fds);
+        qmp_enqueue(mon, NULL, qmp_error_response(err, r.has_id, r.id), fds);
         json_object_put(req);
         return;
     }
     if (!r.oob) {
-        qmp_enqueue(mon, req, NULL);
+        qmp_enqueue(mon, req, NULL, fds);
         return;
     }
+    qmp_fds_begin_request(fds);
     resp = qmp_execute(mon, &r, negotiated);
+    qmp_fds_end_request();
+    qmp_fds_close_all(fds);
+    g_array_free(fds, TRUE);
     qmp_send(mon, resp, session);
     json_object_put(resp);
     json_object_put(req);
@@ -413,10 +437,16 @@ static void qmp_dispatch_bh(void *opaque)
     } else if (q) {
         /* Parsed before queueing, so this cannot fail. */
         qmp_parse_request(mon, q->req, &r, false, &error_abort);
+        qmp_fds_begin_request(q->fds);
         resp = qmp_execute(mon, &r, negotiated);
+        qmp_fds_end_request();
         qmp_send(mon, resp, q->session);
         json_object_put(resp);
         json_object_put(q->req);
+    }
+    if (q) {
+        qmp_fds_close_all(q->fds);
+        g_array_free(q->fds, TRUE);
     }
     g_free(q);
 
@@ -446,10 +476,12 @@ static void qmp_parse_error(QmpMonitor *mon, const char *what)
 {
     Error *err = NULL;
     json_object *resp;
+    GArray *fds = qmp_take_request_fds(mon);
 
+    qmp_fds_close_all(fds);     /* nobody takes what came with garbage */
     error_setg(&err, "JSON parse error, %s", what);
     resp = qmp_error_response(err, false, NULL);
-    qmp_enqueue(mon, NULL, resp);
+    qmp_enqueue(mon, NULL, resp, fds);
     qmp_parser_reset(mon);
     mon->skipping = true;
 }
@@ -824,6 +856,7 @@ QmpMonitor *qmp_monitor_new(Chardev *chr, bool pretty, Error **errp)
     mon->chr = chr;
     mon->pretty = pretty;
     mon->out = qmp_output_new(chr, monitor_iothread_context());
+    mon->named_fds = qmp_fds_table_new();
     /*
      * No JSON_TOKENER_VALIDATE_UTF8: json-c 0.16 rejects a character split
      * across two parse calls (i.e. two reads), and lets overlong forms
@@ -852,8 +885,11 @@ void qmp_monitor_free(QmpMonitor *mon)
     while ((q = g_queue_pop_head(&mon->queue))) {
         json_object_put(q->req);
         json_object_put(q->resp);
+        qmp_fds_close_all(q->fds);
+        g_array_free(q->fds, TRUE);
         g_free(q);
     }
+    g_hash_table_destroy(mon->named_fds);
     qmp_output_free(mon->out);
     json_tokener_free(mon->tok);
     g_string_free(mon->text, TRUE);

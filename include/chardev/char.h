@@ -103,6 +103,12 @@ typedef struct ChardevClass {
     ssize_t (*write_nowait)(Chardev *chr, const uint8_t *buf, size_t len);
     bool (*watch_writable)(Chardev *chr, GMainContext *ctx,
                            void (*fn)(void *opaque), void *opaque);
+    /*
+     * Optional, for UNIX sockets: moves the file descriptors the peer
+     * passed (SCM_RIGHTS) and nobody took yet into fds (GArray of int),
+     * in arrival order; the caller owns them.
+     */
+    void (*take_fds)(Chardev *chr, GArray *fds);
 } ChardevClass;
 
 struct Chardev {
@@ -193,6 +199,11 @@ bool chardev_watch_writable(Chardev *chr, GMainContext *ctx,
  * without a peer. Any thread.
  */
 void chardev_disconnect(Chardev *chr);
+/*
+ * The fds received with the input so far (see ChardevClass take_fds),
+ * appended to fds; a no-op for backends that cannot carry fds.
+ */
+void chardev_take_fds(Chardev *chr, GArray *fds);
 
 /* For backends: report a connection change to the frontend. Call it on
  * the frontend's context thread. */

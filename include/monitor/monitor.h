@@ -36,6 +36,13 @@ bool monitor_parse_legacy(const char *dev, bool qmp, bool pretty,
 /* Emits STOP/RESUME/SHUTDOWN/RESET from run-state changes. */
 void monitor_register_events(void);
 
+/*
+ * Takes the fd a client named with getfd on the QMP monitor running the
+ * current command (fd:NAME URIs); the caller owns it. -1 with errp set
+ * when there is no such name (or no QMP command is running).
+ */
+int monitor_take_named_fd(const char *fdname, Error **errp);
+
 /* Runs one HMP command line, capturing its output (human-monitor-command). */
 char *hmp_run_command(const char *cmdline, Error **errp);
 

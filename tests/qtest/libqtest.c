@@ -662,21 +662,73 @@ void qtest_qmp_send_raw(QTestState *s, const char *text)
 static void qtest_vqmp_send(QTestState *s, const char *fmt, va_list ap)
     G_GNUC_PRINTF(2, 0);
 
-static void qtest_vqmp_send(QTestState *s, const char *fmt, va_list ap)
+static char *qtest_vqmp_format(const char *fmt, va_list ap) G_GNUC_PRINTF(1, 0);
+
+/* The test's command, checked as JSON and re-serialized: single quotes
+ * become double quotes. */
+static char *qtest_vqmp_format(const char *fmt, va_list ap)
 {
     g_autofree char *text = g_strdup_vprintf(fmt, ap);
     enum json_tokener_error jerr;
     json_object *o = json_tokener_parse_verbose(text, &jerr);
+    char *out;
 
     if (!o) {
         qt_fail("the test's QMP command is not JSON (%s): %s",
                 json_tokener_error_desc(jerr), text);
     }
-    /* Re-serialized: single quotes become double quotes. */
-    qtest_qmp_send_raw(s, json_object_to_json_string_ext(
-                              o, JSON_C_TO_STRING_PLAIN |
-                              JSON_C_TO_STRING_NOSLASHESCAPE));
+    out = g_strdup(json_object_to_json_string_ext(
+                       o, JSON_C_TO_STRING_PLAIN |
+                       JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
+    return out;
+}
+
+static void qtest_vqmp_send(QTestState *s, const char *fmt, va_list ap)
+{
+    g_autofree char *text = qtest_vqmp_format(fmt, ap);
+
+    qtest_qmp_send_raw(s, text);
+}
+
+json_object *qtest_qmp_fd(QTestState *s, int fd, const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *text = NULL;
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } control = { 0 };
+    struct iovec iov;
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1,
+        .msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+    };
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    ssize_t n;
+
+    va_start(ap, fmt);
+    text = qtest_vqmp_format(fmt, ap);
+    va_end(ap);
+    text = g_strconcat(g_steal_pointer(&text), "\n", NULL);
+    iov = (struct iovec) { .iov_base = text, .iov_len = strlen(text) };
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+    /* The fd goes with the first byte; the rest follows if it must. */
+    do {
+        n = sendmsg(s->qmp.fd, &msg, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+        qt_fail("cannot send QMP command with fd %d: %s", fd, text);
+    }
+    if ((size_t)n < iov.iov_len &&
+        !qtest_write_all(s->qmp.fd, text + n, iov.iov_len - n,
+                         deadline_after(qtest_timeout_ms()))) {
+        qt_fail("cannot send QMP command: %s", text);
+    }
+    return qtest_qmp_receive(s);
 }
 
 void qtest_qmp_send(QTestState *s, const char *fmt, ...)

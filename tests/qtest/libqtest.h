@@ -103,6 +103,13 @@ void qtest_qmp_assert_error_is(QTestState *s, const char *cls,
 void qtest_qmp_assert_error_contains(QTestState *s, const char *cls,
                                      const char *needle, const char *fmt, ...)
     G_GNUC_PRINTF(4, 5);
+/*
+ * Sends one QMP command (like qtest_qmp: single quotes allowed) with fd
+ * attached (SCM_RIGHTS), as libvirt passes fds for getfd; returns the
+ * response (caller owns it).
+ */
+json_object *qtest_qmp_fd(QTestState *s, int fd, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
 /* query-status: the run state (valid until the next call) and, unless
  * running is NULL, whether the guest runs. */
 const char *qtest_runstate(QTestState *s, bool *running);

@@ -9,6 +9,7 @@
  * tests/functional/test_migration.py.
  */
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include "kvm-skip.h"
 #include "migration-helpers.h"
@@ -211,6 +212,52 @@ static void test_tcp(void)
     qtest_quit(dst);
 }
 
+/* getfd on a QMP socket: fd is known to s as name. */
+static void getfd(QTestState *s, int fd, const char *name)
+{
+    json_object *r = qtest_qmp_fd(s, fd, "{'execute': 'getfd', "
+                                  "'arguments': {'fdname': '%s'}}", name);
+
+    g_assert_true(qt_json_has(r, "return"));
+    json_object_put(r);
+}
+
+/*
+ * libvirt's tunnelled and peer-to-peer migrations: each side gets one end
+ * of a socketpair with getfd, the destination with -incoming defer, and
+ * the URIs are fd:NAME.
+ */
+static void test_fd_names(void)
+{
+    uint8_t in[PATTERN_LEN], out[PATTERN_LEN];
+    QTestState *dst = qtest_init("-incoming defer");
+    QTestState *src = qtest_init(NULL);
+    int sv[2];
+
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+                    ==, 0);
+    fill_pattern(in, 3);
+    qtest_memwrite(src, PATTERN_ADDR, in, sizeof(in));
+    getfd(dst, sv[0], "in");
+    getfd(src, sv[1], "out");
+    close(sv[0]);
+    close(sv[1]);
+    json_object_put(qtest_qmp_assert_success(dst,
+        "{'execute': 'migrate-incoming', 'arguments': {'uri': 'fd:in'}}"));
+    json_object_put(qtest_qmp_assert_success(src,
+        "{'execute': 'migrate', 'arguments': {'uri': 'fd:out'}}"));
+    migrate_wait_status(src, "completed");
+    migrate_wait_status(dst, "completed");
+    qtest_memread(dst, PATTERN_ADDR, out, sizeof(out));
+    g_assert_cmpmem(in, sizeof(in), out, sizeof(out));
+    /* Both names were taken by the migrations. */
+    qtest_qmp_assert_error_contains(src, "GenericError",
+        "File descriptor named 'out' not found",
+        "{'execute': 'closefd', 'arguments': {'fdname': 'out'}}");
+    qtest_quit(src);
+    qtest_quit(dst);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -218,5 +265,6 @@ int main(int argc, char **argv)
     test_add_kvm_func("/migration/file", test_file);
     test_add_kvm_func("/migration/file-checksum", test_file_checksum);
     test_add_kvm_func("/migration/tcp", test_tcp);
+    test_add_kvm_func("/migration/fd-names", test_fd_names);
     return g_test_run();
 }

@@ -160,6 +160,27 @@ void send_str(Client *c, const char *s)
     send_bytes(c, s, strlen(s));
 }
 
+void send_str_with_fd(Client *c, const char *s, int fd)
+{
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } control = { 0 };
+    struct iovec iov = { .iov_base = (void *)s, .iov_len = strlen(s) };
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1,
+        .msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+    };
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+    /* Small enough to go in one piece into an empty socket. */
+    g_assert_cmpint(sendmsg(c->fd, &msg, MSG_NOSIGNAL), ==, (ssize_t)iov.iov_len);
+}
+
 Client *client_new_raw(void)
 {
     Client *c = g_new0(Client, 1);

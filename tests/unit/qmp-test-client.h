@@ -39,6 +39,8 @@ void client_free(Client *c);
 void spin(Client *c);
 void send_bytes(Client *c, const void *buf, size_t len);
 void send_str(Client *c, const char *s);
+/* Sends s in one sendmsg() carrying fd (SCM_RIGHTS), as libvirt does. */
+void send_str_with_fd(Client *c, const char *s, int fd);
 
 /* The next reply line without CRLF / as JSON; fail after WAIT_MS. */
 char *recv_line(Client *c);

@@ -3,7 +3,11 @@
  * QMP commands that need no machine, in-process (qmp-test-client.h):
  * reply shapes as QEMU gives them, and the migration settings' checks.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include "monitor/monitor.h"
 #include "system/vl.h"
 #include "../../migration/colo-internal.h"
@@ -373,6 +377,163 @@ static void test_colo_peer_lost(void)
     client_free(c);
 }
 
+/* True once every writer of the pipe whose read end is rfd has closed. */
+static bool pipe_writers_gone(Client *c, int rfd)
+{
+    gint64 deadline = g_get_monotonic_time() + WAIT_MS * 1000;
+    char b;
+
+    for (;;) {
+        ssize_t n = read(rfd, &b, 1);
+
+        if (n == 0) {
+            return true;
+        }
+        g_assert_true(n < 0 && errno == EAGAIN);
+        if (g_get_monotonic_time() > deadline) {
+            return false;
+        }
+        spin(c);
+    }
+}
+
+/* Reads the next reply, which must be a return without id. */
+static void recv_return(Client *c)
+{
+    json_object *resp = recv_json(c);
+
+    check_return(resp, NULL);
+    json_object_put(resp);
+}
+
+/* A pipe whose write end goes to the monitor; returns the read end. */
+static int send_pipe(Client *c, const char *request)
+{
+    int p[2];
+
+    g_assert_cmpint(pipe2(p, O_CLOEXEC | O_NONBLOCK), ==, 0);
+    send_str_with_fd(c, request, p[1]);
+    close(p[1]);
+    return p[0];
+}
+
+/*
+ * getfd/closefd with fds passed over the socket, as libvirt passes
+ * them: a named fd is kept (its pipe stays open) until closefd; an fd
+ * nobody took is closed after its command; errors as QEMU words them.
+ */
+static void test_getfd_closefd(void)
+{
+    Client *c = client_new();
+    json_object *resp;
+    int r1, r2, r3;
+
+    negotiate(c, false);
+    expect_error(c, "{\"execute\":\"getfd\",\"arguments\":"
+                 "{\"fdname\":\"x\"}}\n", "GenericError",
+                 "No file descriptor supplied via SCM_RIGHTS", NULL);
+
+    r1 = send_pipe(c, "{\"execute\":\"getfd\",\"arguments\":"
+                      "{\"fdname\":\"p1\"}}\n");
+    recv_return(c);
+    {
+        char b;
+
+        g_assert_cmpint(read(r1, &b, 1), ==, -1);
+        g_assert_cmpint(errno, ==, EAGAIN);     /* still held */
+    }
+    /* The same name again: the new fd has it, the old one is closed. */
+    r2 = send_pipe(c, "{\"execute\":\"getfd\",\"arguments\":"
+                      "{\"fdname\":\"p1\"}}\n");
+    recv_return(c);
+    g_assert_true(pipe_writers_gone(c, r1));
+    json_object_put(expect_return(c, "{\"execute\":\"closefd\","
+                                  "\"arguments\":{\"fdname\":\"p1\"}}\n",
+                                  NULL));
+    g_assert_true(pipe_writers_gone(c, r2));
+    expect_error(c, "{\"execute\":\"closefd\",\"arguments\":"
+                 "{\"fdname\":\"p1\"}}\n", "GenericError",
+                 "File descriptor named 'p1' not found", NULL);
+
+    /* Refused names, and commands that take no fd, close what came. */
+    r3 = send_pipe(c, "{\"execute\":\"getfd\",\"arguments\":"
+                      "{\"fdname\":\"1st\"}}\n");
+    resp = recv_json(c);
+    check_error(resp, "GenericError", "not starting with a digit", NULL);
+    json_object_put(resp);
+    g_assert_true(pipe_writers_gone(c, r3));
+    close(r3);
+    r3 = send_pipe(c, "{\"execute\":\"query-name\"}\n");
+    recv_return(c);
+    g_assert_true(pipe_writers_gone(c, r3));
+    close(r1);
+    close(r2);
+    close(r3);
+    client_free(c);
+}
+
+/*
+ * migrate fd:NAME (libvirt's tunnelled and p2p migrations): the named
+ * fd is taken from the monitor and the stream goes out on it.
+ */
+static void test_migrate_fd_name(void)
+{
+    Client *c = client_new();
+    json_object *resp;
+    int sv[2];
+    uint8_t magic[4];
+    size_t got = 0;
+    gint64 deadline = g_get_monotonic_time() + WAIT_MS * 1000;
+
+    negotiate(c, false);
+    expect_error(c, "{\"execute\":\"migrate\",\"arguments\":"
+                 "{\"uri\":\"fd:nosuch\"}}\n", "GenericError",
+                 "File descriptor named 'nosuch' not found", NULL);
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+                    ==, 0);
+    send_str_with_fd(c, "{\"execute\":\"getfd\",\"arguments\":"
+                     "{\"fdname\":\"migfd\"}}\n", sv[0]);
+    close(sv[0]);
+    recv_return(c);
+    json_object_put(expect_return(c, "{\"execute\":\"migrate\","
+                                  "\"arguments\":{\"uri\":\"fd:migfd\"}}\n",
+                                  NULL));
+    fcntl(sv[1], F_SETFL, O_NONBLOCK);
+    while (got < sizeof(magic)) {
+        ssize_t n = read(sv[1], magic + got, sizeof(magic) - got);
+
+        if (n > 0) {
+            got += n;
+        } else {
+            g_assert_true(n < 0 && errno == EAGAIN);
+            g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+            spin(c);
+        }
+    }
+    g_assert_cmpmem(magic, 4, "TDMS", 4);
+    /* Taken: the name is gone from the monitor. */
+    expect_error(c, "{\"execute\":\"closefd\",\"arguments\":"
+                 "{\"fdname\":\"migfd\"}}\n", "GenericError",
+                 "File descriptor named 'migfd' not found", NULL);
+    /* The destination goes away: the migration ends (failed). */
+    close(sv[1]);
+    for (;;) {
+        const char *st;
+
+        resp = expect_return(c, "{\"execute\":\"query-migrate\"}\n", NULL);
+        st = json_object_get_string(member(member(resp, "return"), "status"));
+        if (strcmp(st, "setup") && strcmp(st, "active") &&
+            strcmp(st, "device")) {
+            json_object_put(resp);
+            break;
+        }
+        json_object_put(resp);
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline + 30 * G_USEC_PER_SEC);
+        spin(c);
+    }
+    client_free(c);
+}
+
 int main(int argc, char **argv)
 {
     qmp_test_init(&argc, &argv);
@@ -385,5 +546,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/machine-probe", test_machine_probe);
     g_test_add_func("/qmp/query-uuid", test_query_uuid);
     g_test_add_func("/qmp/colo/peer-lost", test_colo_peer_lost);
+    g_test_add_func("/qmp/getfd-closefd", test_getfd_closefd);
+    g_test_add_func("/qmp/migrate/fd-name", test_migrate_fd_name);
     return qmp_test_run();
 }

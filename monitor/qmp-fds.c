@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * File descriptors passed over a QMP socket (SCM_RIGHTS), as QEMU takes
+ * them: a client sends an fd with the bytes of a request; `getfd` gives
+ * the fd that came with it a name in this monitor; `closefd` closes it;
+ * `migrate fd:NAME` and `migrate-incoming fd:NAME` take it (the migration
+ * then owns it). An fd that came with a request nobody took an fd from is
+ * closed once that request has run, so a client cannot fill our fd table
+ * by sending fds with every command.
+ *
+ * The fds of a request are collected on the monitor I/O thread when the
+ * request's last byte is parsed (qmp.c) and handed to this file while
+ * the command runs (qmp_fds_begin_request / qmp_fds_end_request), on that
+ * command's thread. Named fds belong to the monitor and live until it
+ * goes; they are touched only by in-band commands, under the BQL.
+ */
+#include <ctype.h>
+#include <unistd.h>
+#include "monitor-internal.h"
+#include "qapi/qapi-commands.h"
+#include "trace.h"
+
+static __thread GArray *qmp_request_fds;
+
+void qmp_fds_begin_request(GArray *fds)
+{
+    qmp_request_fds = fds;
+}
+
+void qmp_fds_end_request(void)
+{
+    qmp_request_fds = NULL;
+}
+
+void qmp_fds_close_all(GArray *fds)
+{
+    if (!fds) {
+        return;
+    }
+    for (guint i = 0; i < fds->len; i++) {
+        trace_qmp_fd_unclaimed(g_array_index(fds, int, i));
+        close(g_array_index(fds, int, i));
+    }
+    g_array_set_size(fds, 0);
+}
+
+/* The oldest fd that came with the current request, or -1. */
+static int qmp_fds_take_request_fd(void)
+{
+    int fd;
+
+    if (!qmp_request_fds || !qmp_request_fds->len) {
+        return -1;
+    }
+    fd = g_array_index(qmp_request_fds, int, 0);
+    g_array_remove_index(qmp_request_fds, 0);
+    return fd;
+}
+
+static GHashTable *qmp_fds_table(Error **errp)
+{
+    QmpMonitor *mon = qmp_monitor_current();
+
+    if (!mon) {
+        error_setg(errp, "file descriptors can only be passed over a QMP "
+                   "socket");
+        return NULL;
+    }
+    return qmp_monitor_named_fds(mon);
+}
+
+void qmp_getfd(const char *fdname, Error **errp)
+{
+    GHashTable *named = qmp_fds_table(errp);
+    int fd;
+
+    if (!named) {
+        return;
+    }
+    if (isdigit((unsigned char)fdname[0])) {
+        error_setg(errp, "Parameter 'fdname' expects a name not starting "
+                   "with a digit");
+        return;
+    }
+    fd = qmp_fds_take_request_fd();
+    if (fd < 0) {
+        error_setg(errp, "No file descriptor supplied via SCM_RIGHTS");
+        return;
+    }
+    /* A name given again is given to the new fd; the old one is closed. */
+    trace_qmp_getfd(fdname, fd);
+    g_hash_table_replace(named, g_strdup(fdname), GINT_TO_POINTER(fd));
+}
+
+void qmp_closefd(const char *fdname, Error **errp)
+{
+    GHashTable *named = qmp_fds_table(errp);
+
+    if (named && !g_hash_table_remove(named, fdname)) {
+        error_setg(errp, "File descriptor named '%s' not found", fdname);
+    }
+}
+
+int monitor_take_named_fd(const char *fdname, Error **errp)
+{
+    GHashTable *named = qmp_fds_table(errp);
+    gpointer key, fd;
+
+    if (!named) {
+        return -1;
+    }
+    if (!g_hash_table_steal_extended(named, fdname, &key, &fd)) {
+        error_setg(errp, "File descriptor named '%s' not found", fdname);
+        return -1;
+    }
+    g_free(key);
+    return GPOINTER_TO_INT(fd);
+}
+
+static void qmp_fds_close_value(gpointer fd)
+{
+    close(GPOINTER_TO_INT(fd));
+}
+
+GHashTable *qmp_fds_table_new(void)
+{
+    return g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                 qmp_fds_close_value);
+}
