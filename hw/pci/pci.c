@@ -339,9 +339,11 @@ void pci_set_interrupt_pin(PCIDevice *dev, unsigned pin)
     dev->config[PCI_INTERRUPT_PIN] = pin;
 }
 
+/* Counted from the PIIX3's slot 1, so slot 1's INTA# is PIRQA: how
+ * QEMU's i440FX board wires them and SeaBIOS's routing table says. */
 unsigned pci_swizzle_map_irq(unsigned slot, unsigned pin)
 {
-    return (slot + pin) % PCI_INTX_PINS;
+    return (slot + PCI_INTX_PINS - 1 + pin) % PCI_INTX_PINS;
 }
 
 int pci_intx_pirq(PCIDevice *dev)

@@ -87,7 +87,7 @@ static void test_config_and_bars(void)
     qtest_writel(s, bar1 + REG_SCRATCH, 0xcafef00d);
     g_assert_cmphex(qtest_inl(s, bar0 + REG_SCRATCH), ==, 0xcafef00d);
 
-    /* Slot 5, INTA# -> PIRQB -> IRQ 10. */
+    /* Slot 5, INTA# -> PIRQA -> IRQ 10. */
     info = qtest_hmp(s, "info pci");
     g_assert_nonnull(strstr(info, "Class 65280: PCI device 1234:7465"));
     g_assert_nonnull(strstr(info, "IRQ 10, pin A"));

@@ -409,74 +409,83 @@ static void test_intx_routing(void)
     PCIDevice *s4 = tpci_add(m, TYPE_PCI_TESTDEV, "addr=4");
     unsigned piix3 = PCI_DEVFN(1, 0);
 
-    /* INTA# of slots 2 and 6 -> PIRQC, of slot 4 -> PIRQA. */
-    g_assert_cmpint(pci_intx_pirq(s2), ==, 2);
-    g_assert_cmpint(pci_intx_pirq(s6), ==, 2);
-    g_assert_cmpint(pci_intx_pirq(s4), ==, 0);
-    /* The swizzle itself: INTB# of slot 2 is PIRQD, INTD# of 3 PIRQC. */
-    g_assert_cmpuint(pci_swizzle_map_irq(2, 1), ==, 3);
-    g_assert_cmpuint(pci_swizzle_map_irq(3, 3), ==, 2);
+    /* INTA# of slots 2 and 6 -> PIRQB, of slot 4 -> PIRQD. */
+    g_assert_cmpint(pci_intx_pirq(s2), ==, 1);
+    g_assert_cmpint(pci_intx_pirq(s6), ==, 1);
+    g_assert_cmpint(pci_intx_pirq(s4), ==, 3);
+    /* The swizzle itself: (slot - 1 + pin) mod 4. */
+    g_assert_cmpuint(pci_swizzle_map_irq(2, 1), ==, 2);
+    g_assert_cmpuint(pci_swizzle_map_irq(3, 3), ==, 1);
+    g_assert_cmpuint(pci_swizzle_map_irq(1, 0), ==, 0);
+    g_assert_cmpuint(pci_swizzle_map_irq(0, 0), ==, 3);
     /* The power-on routes: A, B -> 10, C, D -> 11. */
     g_assert_cmphex(tpci_cfg_read(m, piix3, PIIX3_PIRQRC, 4), ==,
                     0x0b0b0a0a);
     g_assert_cmphex(tpci_cfg_read(m, DEVFN_TEST, PCI_INTERRUPT_PIN, 1), ==, 1);
 
     pci_set_irq(s2, true);
-    g_assert_true(m->irq[11]);
+    g_assert_true(m->irq[10]);
     g_assert_true(tpci_cfg_read(m, DEVFN_TEST, PCI_STATUS, 2) &
                   PCI_STATUS_INTERRUPT);
     /* INTx disable drops the line, not the status bit. */
     set_command(m, DEVFN_TEST, PCI_COMMAND_INTX_DISABLE);
-    g_assert_false(m->irq[11]);
+    g_assert_false(m->irq[10]);
     g_assert_true(tpci_cfg_read(m, DEVFN_TEST, PCI_STATUS, 2) &
                   PCI_STATUS_INTERRUPT);
     set_command(m, DEVFN_TEST, 0);
-    g_assert_true(m->irq[11]);
+    g_assert_true(m->irq[10]);
 
     /* Shared: the line stays up while either asserts. */
     pci_set_irq(s6, true);
     pci_set_irq(s2, false);
-    g_assert_true(m->irq[11]);
+    g_assert_true(m->irq[10]);
     g_assert_false(tpci_cfg_read(m, DEVFN_TEST, PCI_STATUS, 2) &
                    PCI_STATUS_INTERRUPT);
     pci_set_irq(s6, false);
-    g_assert_false(m->irq[11]);
-    pci_set_irq(s4, true);
-    g_assert_true(m->irq[10]);
-    pci_set_irq(s4, false);
     g_assert_false(m->irq[10]);
-
-    /* The guest re-routes PIRQC while the line is up: it moves. */
-    pci_set_irq(s2, true);
-    tpci_cfg_write(m, piix3, PIIX3_PIRQRC + 2, 5, 1);
+    pci_set_irq(s4, true);
+    g_assert_true(m->irq[11]);
+    g_assert_false(m->irq[10]);
+    pci_set_irq(s4, false);
     g_assert_false(m->irq[11]);
+
+    /* The guest re-routes PIRQB while the line is up: it moves. */
+    pci_set_irq(s2, true);
+    tpci_cfg_write(m, piix3, PIIX3_PIRQRC + 1, 5, 1);
+    g_assert_false(m->irq[10]);
     g_assert_true(m->irq[5]);
-    tpci_cfg_write(m, piix3, PIIX3_PIRQRC + 2, 9, 1);
+    tpci_cfg_write(m, piix3, PIIX3_PIRQRC + 1, 9, 1);
     g_assert_false(m->irq[5]);
     g_assert_true(m->irq[9]);
     /* Routing off (bit 7), and a target the PIIX3 does not allow. */
-    tpci_cfg_write(m, piix3, PIIX3_PIRQRC + 2, 0x89, 1);
+    tpci_cfg_write(m, piix3, PIIX3_PIRQRC + 1, 0x89, 1);
     g_assert_false(m->irq[9]);
-    tpci_cfg_write(m, piix3, PIIX3_PIRQRC + 2, 2, 1);
+    tpci_cfg_write(m, piix3, PIIX3_PIRQRC + 1, 2, 1);
     for (unsigned i = 0; i < ISA_NUM_IRQS; i++) {
         g_assert_false(m->irq[i]);
     }
-    g_assert_cmpint(piix3_pirq_irq(m->piix3, 2), ==, -1);
-    tpci_cfg_write(m, piix3, PIIX3_PIRQRC + 2, 11, 1);
-    g_assert_true(m->irq[11]);
+    g_assert_cmpint(piix3_pirq_irq(m->piix3, 1), ==, -1);
+    tpci_cfg_write(m, piix3, PIIX3_PIRQRC + 1, 10, 1);
+    g_assert_true(m->irq[10]);
+    /* PIRQD routed to IRQ 10 too: its line going down leaves 10 up. */
+    tpci_cfg_write(m, piix3, PIIX3_PIRQRC + 3, 10, 1);
+    pci_set_irq(s4, true);
+    pci_set_irq(s4, false);
+    g_assert_true(m->irq[10]);
 
     /* Through the device's own register, and MSI-X taking over. */
     pci_set_irq(s2, false);
+    g_assert_false(m->irq[10]);
     tpci_cfg_write(m, DEVFN_TEST, 0x10, TEST_IO, 4);
     set_command(m, DEVFN_TEST, PCI_COMMAND_IO);
     tpci_pio_write(m, TEST_IO + PCI_TESTDEV_REG_INTX, 1, 4);
-    g_assert_true(m->irq[11]);
+    g_assert_true(m->irq[10]);
     tpci_cfg_write(m, DEVFN_TEST, pci_find_capability(s2, PCI_CAP_ID_MSIX) +
                    PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, 2);
-    g_assert_false(m->irq[11]);
+    g_assert_false(m->irq[10]);
     /* Reset lowers the pin. */
     qdev_reset_all();
-    g_assert_false(m->irq[11]);
+    g_assert_false(m->irq[10]);
     g_assert_false(s2->intx_level);
     tpci_free(m);
 }
@@ -657,10 +666,10 @@ static void test_firmware_setup(void)
     g_assert_cmpuint(ranges->len, ==, 4 + 3 + 4);
     /* The largest memory BAR at the top. */
     g_assert_cmphex(devs[0]->bars[2].addr, ==, 0xfec00000 - 0x4000);
-    /* Interrupt lines: slot 2 -> PIRQC -> 11, slot 4 -> PIRQA -> 10,
-     * slot 5 -> PIRQB -> 10. */
-    g_assert_cmpuint(devs[0]->config[PCI_INTERRUPT_LINE], ==, 11);
-    g_assert_cmpuint(devs[1]->config[PCI_INTERRUPT_LINE], ==, 10);
+    /* Interrupt lines: slot 2 -> PIRQB -> 10, slot 4 -> PIRQD -> 11,
+     * slot 5 -> PIRQA -> 10. */
+    g_assert_cmpuint(devs[0]->config[PCI_INTERRUPT_LINE], ==, 10);
+    g_assert_cmpuint(devs[1]->config[PCI_INTERRUPT_LINE], ==, 11);
     g_assert_cmpuint(devs[2]->config[PCI_INTERRUPT_LINE], ==, 10);
     /* The registers answer where the BIOS put them. */
     tpci_pio_write(m, devs[1]->bars[0].addr, 0x77, 4);

@@ -14,8 +14,9 @@
  * interrupt in the low nibble of its config registers 0x60-0x63
  * (PIRQRCA-D), unless bit 7 of the register is set (routing off); only
  * IRQs 3-7, 9-12, 14 and 15 are valid targets (datasheet), anything else
- * routes nowhere. A device's pin reaches PIRQ (slot + pin) mod 4
- * (pci_swizzle_map_irq). Several PIRQs may share an IRQ: the IRQ is high
+ * routes nowhere. A device's pin (0 for INTA#) reaches PIRQ
+ * (slot - 1 + pin) mod 4 (pci_swizzle_map_irq), the wiring of QEMU's
+ * i440FX board, so slot 2's INTA# is PIRQB. Several PIRQs may share an IRQ: the IRQ is high
  * while any of them is (level-triggered, shared).
  *
  * Since no firmware runs, the power-on values of 0x60-0x63 are what

@@ -231,7 +231,7 @@ PCIDevice *pci_bus_find(PciBus *bus, unsigned devfn);
 void pci_bus_set_pirq_router(PciBus *bus,
                              void (*set_pirq)(void *, unsigned, bool),
                              void *opaque);
-/* i440FX/PIIX wiring: PIRQ (slot + pin) mod 4. */
+/* i440FX/PIIX wiring: PIRQ (slot - 1 + pin) mod 4, pin 0 = INTA#. */
 unsigned pci_swizzle_map_irq(unsigned slot, unsigned pin);
 /* Resets every function's configuration space and state. */
 void pci_bus_reset(PciBus *bus);
