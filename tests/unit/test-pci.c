@@ -607,6 +607,77 @@ static void test_dma(void)
     tpci_free(m);
 }
 
+/* ---- a hostile guest ---- */
+
+/*
+ * Random config writes of every width at every offset (through the
+ * ports, so the latch is random too), interleaved with accesses to
+ * wherever the BARs went: nothing crashes, the identity stays, and every
+ * decoding BAR is exactly where its register and the command register
+ * say (or off because of a clash).
+ */
+static void test_random_config_writes(void)
+{
+    TestPciMachine *m = tpci_new();
+    PCIDevice *devs[] = {
+        tpci_add(m, TYPE_PCI_TESTDEV, "addr=2"),
+        tpci_add(m, TYPE_PCI_TESTDEV, "addr=3,vectors=64"),
+    };
+    GRand *rand = g_rand_new_with_seed(0x7a6d);
+    unsigned bar_accesses = 0;
+
+    for (unsigned i = 0; i < 200000; i++) {
+        static const unsigned lens[] = { 1, 2, 4 };
+        unsigned devfn = PCI_DEVFN(g_rand_int_range(rand, 0, 4), 0);
+        unsigned len = lens[g_rand_int_range(rand, 0, 3)];
+        unsigned reg = g_rand_int_range(rand, 0, 256) & ~(len - 1);
+        uint32_t val = g_rand_int(rand);
+
+        /* Mostly the interesting registers. */
+        if (g_rand_boolean(rand)) {
+            reg = (PCI_COMMAND + g_rand_int_range(rand, 0, 0x20)) & ~(len - 1);
+        }
+        tpci_cfg_write(m, devfn, reg, val, len);
+        for (unsigned d = 0; d < G_N_ELEMENTS(devs); d++) {
+            PciBar *b = &devs[d]->bars[g_rand_int_range(rand, 0, 6)];
+
+            if (b->size && b->addr != PCI_BAR_UNMAPPED) {
+                uint64_t off = g_rand_int_range(rand, 0, b->size) & ~3u;
+
+                bar_accesses++;
+                if (b->type == PCI_BAR_IO) {
+                    tpci_pio_write(m, b->addr + off, val, 4);
+                } else {
+                    tpci_mmio_write(m, b->addr + off, val, 4);
+                    tpci_mmio_read(m, b->addr + off, 8);
+                }
+            }
+        }
+    }
+    /* The walk did reach BARs where the guest put them. */
+    g_assert_cmpuint(bar_accesses, >, 1000);
+    for (unsigned d = 0; d < G_N_ELEMENTS(devs); d++) {
+        PCIDevice *dev = devs[d];
+        uint16_t cmd = pci_get_word(dev->config + PCI_COMMAND);
+
+        g_assert_cmphex(pci_get_long(dev->config), ==, 0x74651234);
+        g_assert_cmphex(pci_get_word(dev->config + PCI_CLASS_DEVICE), ==,
+                        PCI_CLASS_OTHERS);
+        for (unsigned b = 0; b < PCI_NUM_BARS; b++) {
+            PciBar *bar = &dev->bars[b];
+            bool on = bar->type == PCI_BAR_IO ? cmd & PCI_COMMAND_IO
+                                              : cmd & PCI_COMMAND_MEMORY;
+
+            if (bar->addr != PCI_BAR_UNMAPPED) {
+                g_assert_true(on);
+                g_assert_cmphex(bar->addr, ==, pci_bar_address(dev, b));
+            }
+        }
+    }
+    g_rand_free(rand);
+    tpci_free(m);
+}
+
 /* ---- the BIOS's part ---- */
 
 static int test_pirq_irq(void *opaque, unsigned pirq)
@@ -694,6 +765,7 @@ int main(int argc, char **argv)
     g_test_add_func("/pci/intx/routing", test_intx_routing);
     g_test_add_func("/pci/addr", test_addr_property);
     g_test_add_func("/pci/dma", test_dma);
+    g_test_add_func("/pci/config/random-writes", test_random_config_writes);
     g_test_add_func("/pci/firmware-setup", test_firmware_setup);
     return g_test_run();
 }
