@@ -356,6 +356,16 @@ int pci_intx_pirq(PCIDevice *dev)
     return dev->bus->map_irq(PCI_SLOT(dev->devfn), pin - 1);
 }
 
+int pci_intx_gsi(PCIDevice *dev)
+{
+    int pirq = pci_intx_pirq(dev);
+
+    if (pirq < 0 || !dev->bus->pirq_gsi) {
+        return -1;
+    }
+    return dev->bus->pirq_gsi(dev->bus->pirq_opaque, pirq);
+}
+
 static void pci_bus_pirq_change(PciBus *bus, unsigned pirq, bool up)
 {
     g_assert(up || bus->pirq_count[pirq] > 0);
@@ -495,16 +505,6 @@ static void pci_device_reset(PCIDevice *dev)
     if (pc->reset) {
         pc->reset(dev);
     }
-}
-
-void pci_bus_reset(PciBus *bus)
-{
-    for (unsigned fn = 0; fn < G_N_ELEMENTS(bus->devices); fn++) {
-        if (bus->devices[fn]) {
-            pci_device_reset(bus->devices[fn]);
-        }
-    }
-    pci_bus_update_mappings(bus);
 }
 
 static void pci_qdev_reset(DeviceState *qdev)
@@ -947,12 +947,26 @@ bool pci_bus_check(PciBus *bus, Error **errp)
 
 void pci_bus_set_pirq_router(PciBus *bus,
                              void (*set_pirq)(void *, unsigned, bool),
+                             int (*pirq_gsi)(void *, unsigned),
                              void *opaque)
 {
     bus->set_pirq = set_pirq;
+    bus->pirq_gsi = pirq_gsi;
     bus->pirq_opaque = opaque;
     for (unsigned i = 0; set_pirq && i < PCI_INTX_PINS; i++) {
         set_pirq(opaque, i, bus->pirq_count[i] > 0);
+    }
+    pci_bus_intx_routes_changed(bus);
+}
+
+void pci_bus_intx_routes_changed(PciBus *bus)
+{
+    for (unsigned fn = 0; fn < G_N_ELEMENTS(bus->devices); fn++) {
+        PCIDevice *dev = bus->devices[fn];
+
+        if (dev && pci_device_class(dev)->intx_route_changed) {
+            pci_device_class(dev)->intx_route_changed(dev);
+        }
     }
 }
 

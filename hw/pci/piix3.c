@@ -55,6 +55,11 @@ static void piix3_set_pirq(void *opaque, unsigned pirq, bool level)
     piix3_update_irqs(s);
 }
 
+static int piix3_pirq_gsi(void *opaque, unsigned pirq)
+{
+    return piix3_pirq_irq(opaque, pirq);
+}
+
 static bool piix3_realize(PCIDevice *dev, Error **errp)
 {
     PIIX3State *s = PIIX3(dev);
@@ -65,7 +70,7 @@ static bool piix3_realize(PCIDevice *dev, Error **errp)
         dev->wmask[PIIX3_PIRQRC + p] = PIIX3_PIRQRC_DISABLE |
                                        PIIX3_PIRQRC_IRQ_MASK;
     }
-    pci_bus_set_pirq_router(dev->bus, piix3_set_pirq, s);
+    pci_bus_set_pirq_router(dev->bus, piix3_set_pirq, piix3_pirq_gsi, s);
     return true;
 }
 
@@ -73,7 +78,7 @@ static void piix3_exit(PCIDevice *dev)
 {
     PIIX3State *s = PIIX3(dev);
 
-    pci_bus_set_pirq_router(dev->bus, NULL, NULL);
+    pci_bus_set_pirq_router(dev->bus, NULL, NULL, NULL);
     memset(s->pirq_level, 0, sizeof(s->pirq_level));
     piix3_update_irqs(s);
 }
@@ -83,6 +88,7 @@ static void piix3_config_write(PCIDevice *dev, unsigned addr, uint32_t val,
 {
     if (addr < PIIX3_PIRQRC + PCI_INTX_PINS && PIIX3_PIRQRC < addr + len) {
         piix3_update_irqs(PIIX3(dev));
+        pci_bus_intx_routes_changed(dev->bus);
     }
 }
 
@@ -90,6 +96,7 @@ static void piix3_config_write(PCIDevice *dev, unsigned addr, uint32_t val,
 static void piix3_routes_changed(PCIDevice *dev)
 {
     piix3_update_irqs(PIIX3(dev));
+    pci_bus_intx_routes_changed(dev->bus);
 }
 
 static const PCIDeviceClass piix3_class = {

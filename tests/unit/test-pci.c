@@ -311,11 +311,18 @@ static void test_bar_clash(void)
 /* ---- capabilities ---- */
 
 static char *caps_errors[3];
+static unsigned caps_route_changes;
+
+static void caps_intx_route_changed(PCIDevice *dev)
+{
+    caps_route_changes++;
+}
 
 static bool caps_realize(PCIDevice *dev, Error **errp)
 {
     Error *err = NULL;
 
+    pci_set_interrupt_pin(dev, 2);
     if (!pci_add_capability(dev, PCI_CAP_ID_VNDR, 0, 16, errp) ||
         !msix_init(dev, 4, 0, 0, 0x800, errp) ||
         !pci_add_capability(dev, PCI_CAP_ID_VNDR, 0x80, 20, errp)) {
@@ -346,6 +353,7 @@ static const PCIDeviceClass caps_class = {
     .vendor_id = 0x1234,
     .device_id = 0x0001,
     .realize = caps_realize,
+    .intx_route_changed = caps_intx_route_changed,
 };
 PCI_DEVICE_CLASS_REGISTER(caps_class)
 
@@ -487,6 +495,37 @@ static void test_intx_routing(void)
     qdev_reset_all();
     g_assert_false(m->irq[10]);
     g_assert_false(s2->intx_level);
+    tpci_free(m);
+}
+
+/* Where a pin goes, for a device that would raise it through an irqfd,
+ * and the notice when the guest moves it. */
+static void test_intx_gsi(void)
+{
+    TestPciMachine *m = tpci_new();
+    PCIDevice *d = tpci_add(m, "test-pci-caps", "addr=2");
+    PCIDevice *other = tpci_add(m, TYPE_PCI_TESTDEV, "addr=4");
+    unsigned piix3 = PCI_DEVFN(1, 0);
+
+    /* Slot 2 INTB# -> PIRQC -> IRQ 11. */
+    g_assert_cmpint(pci_intx_gsi(d), ==, 11);
+    caps_route_changes = 0;
+    tpci_cfg_write(m, piix3, PIIX3_PIRQRC + 2, 5, 1);
+    g_assert_cmpuint(caps_route_changes, ==, 1);
+    g_assert_cmpint(pci_intx_gsi(d), ==, 5);
+    tpci_cfg_write(m, piix3, PIIX3_PIRQRC + 2, 0x85, 1);
+    g_assert_cmpint(pci_intx_gsi(d), ==, -1);
+    /* Reset brings the power-on route back, and says so. */
+    qdev_reset_all();
+    g_assert_cmpuint(caps_route_changes, >=, 3);
+    g_assert_cmpint(pci_intx_gsi(d), ==, 11);
+    /* The host bridge has no pin. */
+    g_assert_cmpint(pci_intx_gsi(pci_bus_find(tpci_bus(m), 0)), ==, -1);
+    /* Slot 4 INTA# -> PIRQD -> IRQ 11, untouched by the above. */
+    g_assert_cmpint(pci_intx_gsi(other), ==, 11);
+    for (unsigned i = 0; i < G_N_ELEMENTS(caps_errors); i++) {
+        g_clear_pointer(&caps_errors[i], g_free);
+    }
     tpci_free(m);
 }
 
@@ -763,6 +802,7 @@ int main(int argc, char **argv)
     g_test_add_func("/pci/bar/clash", test_bar_clash);
     g_test_add_func("/pci/capability-list", test_capability_list);
     g_test_add_func("/pci/intx/routing", test_intx_routing);
+    g_test_add_func("/pci/intx/gsi", test_intx_gsi);
     g_test_add_func("/pci/addr", test_addr_property);
     g_test_add_func("/pci/dma", test_dma);
     g_test_add_func("/pci/config/random-writes", test_random_config_writes);

@@ -117,6 +117,10 @@ typedef struct PCIDeviceClass {
      * device registers): addr and len as the guest wrote them. */
     void (*config_write)(PCIDevice *dev, unsigned addr, uint32_t val,
                          unsigned len);
+    /* The GSI the function's pin reaches may have changed (the guest
+     * re-routed a PIRQ, reset, migration): for a device that delivers
+     * INTx through an irqfd on pci_intx_gsi(). */
+    void (*intx_route_changed)(PCIDevice *dev);
     /* A BAR moved (either address may be PCI_BAR_UNMAPPED): for what
      * lives beside the region, such as ioeventfds on a notify area. */
     void (*bar_map)(PCIDevice *dev, unsigned bar, uint64_t old_addr,
@@ -198,6 +202,8 @@ struct PciBus {
     unsigned (*map_irq)(unsigned slot, unsigned pin);
     /* Where a PIRQ goes (the ISA bridge's router); NULL: nowhere yet. */
     void (*set_pirq)(void *opaque, unsigned pirq, bool level);
+    /* The GSI a PIRQ reaches now, or -1. */
+    int (*pirq_gsi)(void *opaque, unsigned pirq);
     void *pirq_opaque;
     unsigned pirq_count[PCI_INTX_PINS];     /* devices asserting each */
     /* MSI delivery (KVM's, or a test's): hw/pci/msix.h. */
@@ -227,14 +233,16 @@ bool pci_bus_check(PciBus *bus, Error **errp);
 /* The function at devfn, or NULL. */
 PCIDevice *pci_bus_find(PciBus *bus, unsigned devfn);
 /* Installs the PIRQ router (the ISA bridge) and tells it the lines'
- * current levels. */
+ * current levels; NULLs remove it. */
 void pci_bus_set_pirq_router(PciBus *bus,
                              void (*set_pirq)(void *, unsigned, bool),
+                             int (*pirq_gsi)(void *, unsigned),
                              void *opaque);
+/* The router changed where PIRQs go: every function hears it
+ * (PCIDeviceClass.intx_route_changed). */
+void pci_bus_intx_routes_changed(PciBus *bus);
 /* i440FX/PIIX wiring: PIRQ (slot - 1 + pin) mod 4, pin 0 = INTA#. */
 unsigned pci_swizzle_map_irq(unsigned slot, unsigned pin);
-/* Resets every function's configuration space and state. */
-void pci_bus_reset(PciBus *bus);
 
 /* ---- configuration space ---- */
 
@@ -300,6 +308,16 @@ void pci_set_interrupt_pin(PCIDevice *dev, unsigned pin);
 void pci_set_irq(PCIDevice *dev, bool level);
 /* The PIRQ (0-3) the function's pin reaches, or -1 without a pin. */
 int pci_intx_pirq(PCIDevice *dev);
+/*
+ * The interrupt controller input (GSI; on the pc machine the ISA IRQ,
+ * which KVM routes to the PIC and IOAPIC pins of that number) the pin
+ * reaches now, or -1 (no pin, no router, routing off). A device that
+ * raises INTx through a KVM irqfd (with a resample fd, since INTx is
+ * level-triggered) attaches it here and moves it when
+ * PCIDeviceClass.intx_route_changed says so. pci_set_irq() needs none
+ * of this.
+ */
+int pci_intx_gsi(PCIDevice *dev);
 
 /* ---- DMA ---- */
 
