@@ -228,6 +228,28 @@ static bool pc_read_kernel(PCMachine *pcms, Error **errp)
                              &pcms->kernel_size, errp);
 }
 
+/* The PCI pins for the MP table, each where the PIIX3 routes it now;
+ * functions of one slot share its pins, so each (slot, pin) once. */
+static unsigned pc_mptable_pci(PCMachine *pcms, MPTablePciIntx *out)
+{
+    uint8_t seen[PCI_SLOT_MAX] = { 0 };
+    unsigned n = 0;
+
+    for (unsigned devfn = 0; devfn < PCI_SLOT_MAX * PCI_FUNC_MAX; devfn++) {
+        PCIDevice *dev = pci_bus_find(&pcms->pci_host.bus, devfn);
+        unsigned slot = PCI_SLOT(devfn), pin;
+        int irq;
+
+        if (!dev || !(pin = dev->config[PCI_INTERRUPT_PIN]) ||
+            (seen[slot] & (1u << pin)) || (irq = pci_intx_gsi(dev)) < 0) {
+            continue;
+        }
+        seen[slot] |= 1u << pin;
+        out[n++] = (MPTablePciIntx) { .slot = slot, .pin = pin, .irq = irq };
+    }
+    return n;
+}
+
 /* Loads the kernel into RAM and decides where vCPU 0 starts. */
 static bool pc_load_kernel(PCMachine *pcms, Error **errp)
 {
@@ -242,8 +264,10 @@ static bool pc_load_kernel(PCMachine *pcms, Error **errp)
     };
     const uint8_t *img = pcms->kernel_image;
     size_t size = pcms->kernel_size;
+    MPTablePciIntx pci[MPTABLE_MAX_PCI_INTX];
+    unsigned nr_pci = pc_mptable_pci(pcms, pci);
 
-    if (!mptable_write(&pcms->mem, pcms->cfg.smp_cpus, errp)) {
+    if (!mptable_write(&pcms->mem, pcms->cfg.smp_cpus, pci, nr_pci, errp)) {
         return false;
     }
     if (multiboot_probe(img, size)) {
