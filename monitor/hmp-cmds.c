@@ -212,6 +212,7 @@ const HmpCommand hmp_commands[] = {
     { "info migrate_parameters", "", "show current migration parameters",
       hmp_info_migrate_parameters },
     { "info name", "", "show the current VM name", hmp_info_name },
+    { "info pci", "", "show PCI info", hmp_info_pci },
     { "info status", "", "show the current VM status (running|paused)",
       hmp_info_status },
     { "info version", "", "show the version of QEMU", hmp_info_version },

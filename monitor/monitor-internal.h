@@ -62,6 +62,9 @@ HmpCommandFn hmp_migrate, hmp_migrate_cancel, hmp_migrate_incoming,
     hmp_info_migrate_capabilities, hmp_info_migrate_parameters;
 extern const size_t hmp_commands_count;
 
+/* PCI (hmp-pci.c). */
+HmpCommandFn hmp_info_pci;
+
 /* COLO commands (hmp-colo.c). */
 HmpCommandFn hmp_x_colo_lost_heartbeat, hmp_info_colo;
 

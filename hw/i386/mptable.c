@@ -8,7 +8,13 @@
  * an OS must scan. The machine describes: processors with APIC ids
  * 0..n-1 (cpu 0 is the BSP), one ISA bus, one IOAPIC (id n, 0xfec00000)
  * and the classic PC wiring of ISA IRQs to IOAPIC pins, in virtual wire
- * mode (the 8259 reaches the BSP through LINT0 as ExtINT).
+ * mode (the 8259 reaches the BSP through LINT0 as ExtINT). When PCI
+ * functions have interrupt pins, PCI bus 0 (MP bus id 1: an OS maps the
+ * first PCI bus entry to PCI bus 0 whatever its id, so the ISA bus keeps
+ * id 0) and one entry per pin: source IRQ (slot << 2) | (pin - 1), to
+ * the IOAPIC pin of the IRQ the PIIX3 routes it to, level-triggered
+ * (shared, as the ELCR says) and active-high (KVM's lines are logical
+ * levels). Those IRQs lose their ISA entries: they are PCI's now.
  */
 #include <glib.h>
 #include <stddef.h>
@@ -30,6 +36,7 @@
 #define LAPIC_VERSION       0x14        /* integrated xAPIC */
 #define IOAPIC_VERSION      0x11        /* 82093AA-compatible, 24 pins */
 #define ISA_BUS_ID          0
+#define PCI_BUS_ID          1
 #define ISA_IRQS            16
 
 /*
@@ -142,6 +149,8 @@ enum {
 
 /* Polarity/trigger "conforms to the bus": ISA is active high, edge. */
 #define MP_IRQ_CONFORMS 0
+/* Active high (bits 1-0 = 01), level-triggered (bits 3-2 = 11). */
+#define MP_IRQ_PCI      0x0d
 
 #define MP_ALL_LAPICS 0xff
 
@@ -185,6 +194,23 @@ static void mp_add(MPWriter *w, const void *entry, size_t size)
     w->count++;
 }
 
+static void add_intr_flags(MPWriter *w, uint8_t entry_type,
+                           uint8_t intr_type, uint16_t flags, uint8_t bus,
+                           uint8_t src_irq, uint8_t dst_id, uint8_t dst_pin)
+{
+    MPIntrEntry e = {
+        .type = entry_type,
+        .intr_type = intr_type,
+        .flags = flags,
+        .src_bus_id = bus,
+        .src_bus_irq = src_irq,
+        .dst_apic_id = dst_id,
+        .dst_pin = dst_pin,
+    };
+
+    mp_add(w, &e, sizeof(e));
+}
+
 static void add_intr(MPWriter *w, uint8_t entry_type, uint8_t intr_type,
                      uint8_t src_irq, uint8_t dst_id, uint8_t dst_pin)
 {
@@ -218,11 +244,12 @@ static void mp_add_processors(MPWriter *w, unsigned smp_cpus)
     }
 }
 
-/* The ISA bus, then the IOAPIC. Buses come before the interrupt entries
- * that name them (§4.3). */
-static void mp_add_bus_and_ioapic(MPWriter *w, uint8_t ioapic_id)
+/* The ISA bus (and PCI bus 0), then the IOAPIC. Buses come before the
+ * interrupt entries that name them (§4.3). */
+static void mp_add_bus_and_ioapic(MPWriter *w, uint8_t ioapic_id, bool pci)
 {
     MPBusEntry bus = { .type = MP_ENTRY_BUS, .bus_id = ISA_BUS_ID };
+    MPBusEntry pci_bus = { .type = MP_ENTRY_BUS, .bus_id = PCI_BUS_ID };
     MPIOAPICEntry ioapic = {
         .type = MP_ENTRY_IOAPIC,
         .ioapic_id = ioapic_id,
@@ -233,6 +260,10 @@ static void mp_add_bus_and_ioapic(MPWriter *w, uint8_t ioapic_id)
 
     set_padded(bus.bus_type, sizeof(bus.bus_type), "ISA");
     mp_add(w, &bus, sizeof(bus));
+    if (pci) {
+        set_padded(pci_bus.bus_type, sizeof(pci_bus.bus_type), "PCI");
+        mp_add(w, &pci_bus, sizeof(pci_bus));
+    }
     mp_add(w, &ioapic, sizeof(ioapic));
 }
 
@@ -243,16 +274,49 @@ static void mp_add_bus_and_ioapic(MPWriter *w, uint8_t ioapic_id)
  * every other ISA IRQ n to pin n. IRQ2 itself has no entry: it is the 8259
  * cascade and never a device interrupt.
  */
-static void mp_add_isa_routing(MPWriter *w, uint8_t ioapic_id)
+static void mp_add_isa_routing(MPWriter *w, uint8_t ioapic_id,
+                               uint16_t pci_irqs)
 {
     add_intr(w, MP_ENTRY_IOINTR, MP_EXTINT, 0, ioapic_id, 0);
     for (uint8_t irq = 0; irq < ISA_IRQS; irq++) {
-        if (irq == 2) {
+        if (irq == 2 || (pci_irqs & (1u << irq))) {
             continue;
         }
         add_intr(w, MP_ENTRY_IOINTR, MP_INT, irq, ioapic_id,
                  irq == 0 ? 2 : irq);
     }
+}
+
+/* PCI pins, each to the IOAPIC pin of its IRQ. */
+static void mp_add_pci_routing(MPWriter *w, uint8_t ioapic_id,
+                               const MPTablePciIntx *pci, unsigned nr_pci)
+{
+    for (unsigned i = 0; i < nr_pci; i++) {
+        add_intr_flags(w, MP_ENTRY_IOINTR, MP_INT, MP_IRQ_PCI, PCI_BUS_ID,
+                       (uint8_t)(pci[i].slot << 2 | (pci[i].pin - 1)),
+                       ioapic_id, pci[i].irq);
+    }
+}
+
+static bool mp_check_pci(const MPTablePciIntx *pci, unsigned nr_pci,
+                         uint16_t *irqs, Error **errp)
+{
+    *irqs = 0;
+    if (nr_pci > MPTABLE_MAX_PCI_INTX) {
+        error_setg(errp, "mptable: %u PCI interrupt pins (at most %u)",
+                   nr_pci, MPTABLE_MAX_PCI_INTX);
+        return false;
+    }
+    for (unsigned i = 0; i < nr_pci; i++) {
+        if (pci[i].slot >= 32 || pci[i].pin < 1 || pci[i].pin > 4 ||
+            pci[i].irq >= ISA_IRQS || pci[i].irq == 2) {
+            error_setg(errp, "mptable: PCI slot %u pin %u to IRQ %u cannot "
+                       "be described", pci[i].slot, pci[i].pin, pci[i].irq);
+            return false;
+        }
+        *irqs |= 1u << pci[i].irq;
+    }
+    return true;
 }
 
 /* Virtual wire mode: 8259 output on every LAPIC's LINT0 as ExtINT, NMI on
@@ -291,7 +355,8 @@ static void mp_fill_floating_pointer(MPFloatingPointer *mpf)
     mpf->checksum = checksum8((const uint8_t *)mpf, sizeof(*mpf));
 }
 
-bool mptable_write(GuestMemory *mem, unsigned smp_cpus, Error **errp)
+bool mptable_write(GuestMemory *mem, unsigned smp_cpus,
+                   const MPTablePciIntx *pci, unsigned nr_pci, Error **errp)
 {
     ERRP_GUARD();
     g_autofree uint8_t *buf = NULL;
@@ -299,6 +364,7 @@ bool mptable_write(GuestMemory *mem, unsigned smp_cpus, Error **errp)
     MPConfigHeader *hdr;
     MPWriter w;
     uint8_t ioapic_id;
+    uint16_t pci_irqs;
     size_t table_len, total;
 
     if (smp_cpus < 1 || smp_cpus > MPTABLE_MAX_CPUS) {
@@ -306,17 +372,23 @@ bool mptable_write(GuestMemory *mem, unsigned smp_cpus, Error **errp)
                    "(supported: 1-%u)", smp_cpus, MPTABLE_MAX_CPUS);
         return false;
     }
+    if (!mp_check_pci(pci, nr_pci, &pci_irqs, errp)) {
+        return false;
+    }
     ioapic_id = (uint8_t)smp_cpus;
 
+    /* ISA IRQs: 16, less IRQ2, less the PCI ones; + ExtINT + 2 local. */
     table_len = sizeof(MPConfigHeader) +
                 smp_cpus * sizeof(MPProcessorEntry) +
-                sizeof(MPBusEntry) + sizeof(MPIOAPICEntry) +
-                (ISA_IRQS + 2) * sizeof(MPIntrEntry);
+                (nr_pci ? 2 : 1) * sizeof(MPBusEntry) + sizeof(MPIOAPICEntry) +
+                (ISA_IRQS + 2 - __builtin_popcount(pci_irqs) + nr_pci) *
+                sizeof(MPIntrEntry);
     total = sizeof(MPFloatingPointer) + table_len;
     _Static_assert(sizeof(MPFloatingPointer) + sizeof(MPConfigHeader) +
                    MPTABLE_MAX_CPUS * sizeof(MPProcessorEntry) +
-                   sizeof(MPBusEntry) + sizeof(MPIOAPICEntry) +
-                   (ISA_IRQS + 2) * sizeof(MPIntrEntry) <= MPTABLE_AREA_SIZE,
+                   2 * sizeof(MPBusEntry) + sizeof(MPIOAPICEntry) +
+                   (ISA_IRQS + 2 + MPTABLE_MAX_PCI_INTX) *
+                   sizeof(MPIntrEntry) <= MPTABLE_AREA_SIZE,
                    "MP table fits its area");
     buf = g_malloc0(total);
 
@@ -325,11 +397,12 @@ bool mptable_write(GuestMemory *mem, unsigned smp_cpus, Error **errp)
     w = (MPWriter) { .p = (uint8_t *)(hdr + 1) };
 
     mp_add_processors(&w, smp_cpus);
-    mp_add_bus_and_ioapic(&w, ioapic_id);
-    mp_add_isa_routing(&w, ioapic_id);
+    mp_add_bus_and_ioapic(&w, ioapic_id, nr_pci > 0);
+    mp_add_isa_routing(&w, ioapic_id, pci_irqs);
+    mp_add_pci_routing(&w, ioapic_id, pci, nr_pci);
     mp_add_local_interrupts(&w);
-    /* We reserved ISA_IRQS + 2 interrupt entries: 1 ExtINT + 15 ISA IRQs,
-     * plus 2 local ones. */
+    /* We reserved 1 ExtINT + the ISA IRQs not PCI's + the PCI pins, plus
+     * 2 local ones. */
     g_assert((size_t)(w.p - (uint8_t *)hdr) == table_len);
     mp_fill_config_header(hdr, table_len, w.count);
     mp_fill_floating_pointer(mpf);

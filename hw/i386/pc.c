@@ -10,6 +10,7 @@
 #include <string.h>
 #include "hw/core/loader.h"
 #include "hw/i386/pc.h"
+#include "hw/pci/pci-firmware.h"
 #include "system/cpus.h"
 #include "target/i386/cpu.h"
 #include "trace.h"
@@ -75,6 +76,84 @@ static bool pc_isa_bus_init(PCMachine *pcms, Error **errp)
     return true;
 }
 
+/* A machine device on pci.0 at addr (created here, not by -device). */
+static DeviceState *pc_pci_builtin(PCMachine *pcms, const char *type,
+                                   const char *addr, bool multifunction,
+                                   Error **errp)
+{
+    DeviceState *dev = qdev_new(type, errp);
+
+    if (!dev) {
+        return NULL;
+    }
+    if (!qdev_set_prop(dev, "addr", addr, errp) ||
+        (multifunction &&
+         !qdev_set_prop(dev, "multifunction", "on", errp))) {
+        qdev_delete(dev);
+        return NULL;
+    }
+    if (!strcmp(type, TYPE_PIIX3_DEVICE)) {
+        ((PIIX3State *)dev)->isa = &pcms->isa_bus;
+    }
+    return qdev_realize(dev, &pcms->pci_host.bus.bus, errp) ? dev : NULL;
+}
+
+/* The PCI host and bus, the host bridge at 00.0 and the PIIX3 at 01.0
+ * (multi-function, as QEMU's), before any -device is realized, so that
+ * -device functions without addr= land from slot 2 on. */
+static bool pc_pci_init(PCMachine *pcms, Error **errp)
+{
+    DeviceState *piix3;
+
+    pcms->msi_router = kvm_msi_router_new(&pcms->kvm);
+    if (!pci_host_init(&pcms->pci_host, &pcms->pio, &pcms->mmio, &pcms->mem,
+                       savevm_default(), &kvm_msi_ops, pcms->msi_router,
+                       errp) ||
+        !pc_pci_builtin(pcms, TYPE_I440FX_PCI_DEVICE, "0", false, errp) ||
+        !(piix3 = pc_pci_builtin(pcms, TYPE_PIIX3_DEVICE, "1", true,
+                                 errp))) {
+        return false;
+    }
+    pcms->piix3 = (PIIX3State *)piix3;
+    return true;
+}
+
+static int pc_pirq_irq(void *opaque, unsigned pirq)
+{
+    PCMachine *pcms = opaque;
+
+    return piix3_pirq_irq(pcms->piix3, pirq);
+}
+
+/* The BIOS's part (include/hw/pci/pci-firmware.h): at start and at
+ * every reset. */
+static void pc_pci_firmware(PCMachine *pcms)
+{
+    const PciFirmwareLayout layout = {
+        .io_base = PC_PCI_IO_START, .io_end = PC_PCI_IO_END,
+        .mem_base = PC_PCI_MEM_START, .mem_end = PC_PCI_MEM_END,
+        .pirq_irq = pc_pirq_irq, .opaque = pcms,
+    };
+
+    pci_firmware_setup(&pcms->pci_host.bus, &layout);
+}
+
+/* PCI interrupts are level-triggered and shared: mark the PIRQ targets
+ * level in the PIC's ELCR, as the BIOS would (the IOAPIC's trigger mode
+ * is the guest's to program). */
+static void pc_irqchip_pci_levels(KvmIrqchipState *st)
+{
+    static const uint8_t irqs[PCI_INTX_PINS] = PIIX3_DEFAULT_PIRQ_IRQS;
+
+    for (unsigned i = 0; i < PCI_INTX_PINS; i++) {
+        if (irqs[i] >= 8) {
+            st->pic_slave.chip.pic.elcr |= 1u << (irqs[i] - 8);
+        } else {
+            st->pic_master.chip.pic.elcr |= 1u << irqs[i];
+        }
+    }
+}
+
 /* One isa-serial per -serial, COM1 first, through the device registry. */
 static bool pc_serial_init(PCMachine *pcms, Error **errp)
 {
@@ -107,12 +186,14 @@ static bool pc_serial_init(PCMachine *pcms, Error **errp)
  * migrated by index (pc_vmstate_step). */
 static bool pc_devices_init(PCMachine *pcms, Error **errp)
 {
-    if (!qdev_realize_pending(errp)) {
+    if (!qdev_realize_pending(errp) ||
+        !pci_bus_check(&pcms->pci_host.bus, errp)) {
         return false;
     }
     for (unsigned i = 0; i < PC_MAX_SERIAL; i++) {
         pcms->serial[i] = isa_serial_find(i);
     }
+    pc_pci_firmware(pcms);
     return true;
 }
 
@@ -147,6 +228,28 @@ static bool pc_read_kernel(PCMachine *pcms, Error **errp)
                              &pcms->kernel_size, errp);
 }
 
+/* The PCI pins for the MP table, each where the PIIX3 routes it now;
+ * functions of one slot share its pins, so each (slot, pin) once. */
+static unsigned pc_mptable_pci(PCMachine *pcms, MPTablePciIntx *out)
+{
+    uint8_t seen[PCI_SLOT_MAX] = { 0 };
+    unsigned n = 0;
+
+    for (unsigned devfn = 0; devfn < PCI_SLOT_MAX * PCI_FUNC_MAX; devfn++) {
+        PCIDevice *dev = pci_bus_find(&pcms->pci_host.bus, devfn);
+        unsigned slot = PCI_SLOT(devfn), pin;
+        int irq;
+
+        if (!dev || !(pin = dev->config[PCI_INTERRUPT_PIN]) ||
+            (seen[slot] & (1u << pin)) || (irq = pci_intx_gsi(dev)) < 0) {
+            continue;
+        }
+        seen[slot] |= 1u << pin;
+        out[n++] = (MPTablePciIntx) { .slot = slot, .pin = pin, .irq = irq };
+    }
+    return n;
+}
+
 /* Loads the kernel into RAM and decides where vCPU 0 starts. */
 static bool pc_load_kernel(PCMachine *pcms, Error **errp)
 {
@@ -161,8 +264,10 @@ static bool pc_load_kernel(PCMachine *pcms, Error **errp)
     };
     const uint8_t *img = pcms->kernel_image;
     size_t size = pcms->kernel_size;
+    MPTablePciIntx pci[MPTABLE_MAX_PCI_INTX];
+    unsigned nr_pci = pc_mptable_pci(pcms, pci);
 
-    if (!mptable_write(&pcms->mem, pcms->cfg.smp_cpus, errp)) {
+    if (!mptable_write(&pcms->mem, pcms->cfg.smp_cpus, pci, nr_pci, errp)) {
         return false;
     }
     if (multiboot_probe(img, size)) {
@@ -294,6 +399,7 @@ PCMachine *pc_machine_new(const PCMachineConfig *cfg, Error **errp)
         !pc_memory_init(pcms, errp) ||
         !(pcms->port61 = port61_new(&pcms->pio, &pcms->kvm, errp)) ||
         !pc_isa_bus_init(pcms, errp) ||
+        !pc_pci_init(pcms, errp) ||
         !pc_serial_init(pcms, errp) ||
         !pc_devices_init(pcms, errp) ||
         !pc_load_kernel(pcms, errp)) {
@@ -308,6 +414,11 @@ PCMachine *pc_machine_new(const PCMachineConfig *cfg, Error **errp)
     };
     if (!cpus_create(&cpus_cfg, errp) ||
         !kvm_irqchip_get_state(&pcms->kvm, &pcms->irqchip_reset_state,
+                               errp)) {
+        goto fail;
+    }
+    pc_irqchip_pci_levels(&pcms->irqchip_reset_state);
+    if (!kvm_irqchip_put_state(&pcms->kvm, &pcms->irqchip_reset_state,
                                errp) ||
         !pc_boot_cpu(pcms, errp) ||
         !pc_vmstate_register(pcms, errp)) {
@@ -331,6 +442,8 @@ bool pc_machine_reset(PCMachine *pcms, Error **errp)
         return false;
     }
     qdev_reset_all();
+    pci_host_reset(&pcms->pci_host);
+    pc_pci_firmware(pcms);
     port61_reset(pcms->port61);
     return pc_load_kernel(pcms, errp) && pc_boot_cpu(pcms, errp);
 }
@@ -356,7 +469,13 @@ void pc_machine_free(PCMachine *pcms)
     if (cpus_count()) {
         cpus_destroy();
     }
-    /* The devices on the ISA bus go with it (the UARTs among them). */
+    /* The PCI functions go with their bus (the PIIX3 lowers its IRQs
+     * while KVM still exists), then the ISA devices with theirs (the
+     * UARTs among them). */
+    pci_host_cleanup(&pcms->pci_host);
+    pcms->piix3 = NULL;
+    kvm_msi_router_free(pcms->msi_router);
+    pcms->msi_router = NULL;
     if (pcms->isa_bus_registered) {
         qdev_bus_unregister(&pcms->isa_bus.bus);
     }

@@ -86,7 +86,7 @@ static void check_mptable(unsigned cpus, const char *sha256)
     uint16_t len, count;
 
     guest_init(&g);
-    g_assert_true(mptable_write(&g.mem, cpus, &error_abort));
+    g_assert_true(mptable_write(&g.mem, cpus, NULL, 0, &error_abort));
     mpf = guest_bytes(&g, MPTABLE_BASE, 16);
     g_assert_cmpmem(mpf, 4, "_MP_", 4);
     g_assert_cmpuint(sum8(mpf, 16), ==, 0);
@@ -136,16 +136,88 @@ static void test_mptable_limits(void)
     Error *err = NULL;
 
     guest_init(&g);
-    g_assert_false(mptable_write(&g.mem, 0, &err));
+    g_assert_false(mptable_write(&g.mem, 0, NULL, 0, &err));
     g_assert_cmpstr(error_get_pretty(err), ==,
                     "mptable: 0 CPUs cannot be described (supported: "
                     "1-254)");
     g_clear_pointer(&err, error_free);
-    g_assert_false(mptable_write(&g.mem, 255, &err));
+    g_assert_false(mptable_write(&g.mem, 255, NULL, 0, &err));
     g_assert_cmpstr(error_get_pretty(err), ==,
                     "mptable: 255 CPUs cannot be described (supported: "
                     "1-254)");
     error_free(err);
+    guest_memory_free(&g.mem);
+}
+
+/* PCI pins: PCI bus 0 after the ISA bus, one level-triggered entry per
+ * pin, and no ISA entry left for the IRQs the pins use. */
+static void test_mptable_pci(void)
+{
+    static const MPTablePciIntx pci[] = {
+        { .slot = 2, .pin = 1, .irq = 10 },
+        { .slot = 2, .pin = 2, .irq = 11 },
+        { .slot = 5, .pin = 1, .irq = 10 },
+    };
+    static const MPTablePciIntx bad[] = {
+        { .slot = 2, .pin = 0, .irq = 10 },
+        { .slot = 2, .pin = 5, .irq = 10 },
+        { .slot = 32, .pin = 1, .irq = 10 },
+        { .slot = 2, .pin = 1, .irq = 16 },
+        { .slot = 2, .pin = 1, .irq = 2 },
+    };
+    const unsigned cpus = 2;
+    unsigned ioints = 0, pci_seen = 0;
+    g_autofree uint8_t *table = NULL;
+    const uint8_t *e;
+    uint16_t len, count;
+    Error *err = NULL;
+    Guest g;
+
+    guest_init(&g);
+    g_assert_true(mptable_write(&g.mem, cpus, pci, G_N_ELEMENTS(pci),
+                                &error_abort));
+    table = guest_bytes(&g, MPTABLE_BASE + 16, 44);
+    len = le16(table + 4);
+    count = le16(table + 34);
+    g_free(table);
+    table = guest_bytes(&g, MPTABLE_BASE + 16, len);
+    g_assert_cmpuint(sum8(table, len), ==, 0);
+    /* CPUs, 2 buses, the IOAPIC, ExtINT + 13 ISA IRQs (not 2, 10, 11),
+     * 3 PCI pins, 2 local. */
+    g_assert_cmpuint(count, ==, cpus + 3 + 14 + 3 + 2);
+    g_assert_cmpuint(len, ==, 44 + cpus * 20 + 2 * 8 + 8 + (14 + 3 + 2) * 8);
+    e = table + 44 + cpus * 20;
+    g_assert_cmpuint(e[0], ==, 1);
+    g_assert_cmpmem(e + 2, 6, "ISA   ", 6);
+    e += 8;
+    g_assert_cmpuint(e[0], ==, 1);
+    g_assert_cmpuint(e[1], ==, 1);
+    g_assert_cmpmem(e + 2, 6, "PCI   ", 6);
+    e += 16;                                /* past the IOAPIC */
+    for (; e < table + len && e[0] == 3; e += 8, ioints++) {
+        if (e[4] == 0) {                    /* ISA */
+            g_assert_cmpuint(e[5], !=, 10);
+            g_assert_cmpuint(e[5], !=, 11);
+            g_assert_cmpuint(le16(e + 2), ==, 0);
+            continue;
+        }
+        g_assert_cmpuint(e[4], ==, 1);
+        g_assert_cmpuint(e[1], ==, 0);      /* INT */
+        g_assert_cmphex(le16(e + 2), ==, 0x0d);  /* level, active high */
+        g_assert_cmphex(e[5], ==, pci[pci_seen].slot << 2 |
+                                  (pci[pci_seen].pin - 1));
+        g_assert_cmpuint(e[6], ==, cpus);   /* the IOAPIC */
+        g_assert_cmpuint(e[7], ==, pci[pci_seen].irq);
+        pci_seen++;
+    }
+    g_assert_cmpuint(ioints, ==, 14 + 3);
+    g_assert_cmpuint(pci_seen, ==, 3);
+
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_assert_false(mptable_write(&g.mem, cpus, &bad[i], 1, &err));
+        g_assert_nonnull(strstr(error_get_pretty(err), "cannot be described"));
+        g_clear_pointer(&err, error_free);
+    }
     guest_memory_free(&g.mem);
 }
 
@@ -332,6 +404,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/x86-boot/mptable", test_mptable);
     g_test_add_func("/x86-boot/mptable-limits", test_mptable_limits);
+    g_test_add_func("/x86-boot/mptable-pci", test_mptable_pci);
     g_test_add_func("/x86-boot/linux/load", test_linux_load);
     g_test_add_func("/x86-boot/linux/refusals", test_linux_refusals);
     return g_test_run();

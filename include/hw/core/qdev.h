@@ -5,7 +5,8 @@
  * (include/qom/object.h) deriving from "device", described by a static
  * DeviceClass whose first member is its TypeInfo (registered with
  * DEVICE_CLASS_REGISTER): its properties are the type's property table,
- * parsed here from keyval (-device, HMP) or JSON (QMP). A device plugs into a bus of one kind (ISA now, PCI next); the
+ * parsed here from keyval (-device, HMP) or JSON (QMP). A device plugs
+ * into a bus of one kind (ISA, or PCI: include/hw/pci/pci.h); the
  * machine creates and registers the buses, and the registry finds a
  * device's bus by kind (or by name, bus=).
  *

@@ -55,10 +55,22 @@ bool linux_boot_probe(const uint8_t *image, size_t size);
 bool linux_boot_load(const X86BootInput *in, const uint8_t *image,
                      size_t size, X86BootState *boot, Error **errp);
 
+/* A PCI interrupt pin and the IOAPIC pin (= ISA IRQ) it is routed to. */
+typedef struct MPTablePciIntx {
+    uint8_t slot;           /* on PCI bus 0 */
+    uint8_t pin;            /* 1-4: INTA#-INTD# */
+    uint8_t irq;            /* 0-15 */
+} MPTablePciIntx;
+/* The most a bus can need: every pin of every slot. */
+#define MPTABLE_MAX_PCI_INTX (32 * 4)
+
 /* mptable.c: Intel MP spec 1.4 floating pointer + config table for
  * smp_cpus processors (APIC ids 0..n-1), the ISA bus, one IOAPIC (id n,
- * 0xfec00000) and identity-mapped ISA IRQs 0-15; written in the BIOS area
- * at 0xf0000 so the kernel's scan finds it. */
-bool mptable_write(GuestMemory *mem, unsigned smp_cpus, Error **errp);
+ * 0xfec00000) and identity-mapped ISA IRQs 0-15; with PCI pins (nr_pci >
+ * 0) also PCI bus 0 and a level-triggered entry per pin, in place of the
+ * ISA entries of the IRQs they use. Written in the BIOS area at 0xf0000
+ * so the kernel's scan finds it. */
+bool mptable_write(GuestMemory *mem, unsigned smp_cpus,
+                   const MPTablePciIntx *pci, unsigned nr_pci, Error **errp);
 
 #endif

@@ -3,8 +3,13 @@
  * The `pc` machine: RAM (below 4 GiB up to 3 GiB, the rest above 4 GiB),
  * an e820 map, the in-kernel irqchip and PIT, an ISA bus for the devices
  * of the registry (up to four 16550 UARTs from -serial, anything from
- * -device such as isa-debug-exit), and a kernel booted directly
- * (multiboot or Linux bzImage) since there is no firmware.
+ * -device such as isa-debug-exit), a PCI bus "pci.0" behind an i440FX
+ * host bridge (config mechanism #1 at 0xCF8/0xCFC; 00.0 host bridge,
+ * 01.0 PIIX3 ISA bridge routing PIRQ A-D to IRQs 10, 10, 11, 11, PCI
+ * functions from -device from slot 2 on), and a kernel booted directly
+ * (multiboot or Linux bzImage) since there is no firmware: the machine
+ * assigns BARs and interrupt lines as a BIOS would
+ * (include/hw/pci/pci-firmware.h).
  *
  * Guest-physical layout:
  *   0x00000000-0x0009fbff  RAM (conventional)
@@ -12,6 +17,7 @@
  *   0x000f0000-0x000fffff  reserved (BIOS area: MP table)
  *   0x00100000-lowmem      RAM
  *   0xfeffc000-0xfeffffff  reserved (KVM's TSS and identity map on VMX)
+ *   0xc0000000-0xfebfffff  PCI memory BARs (assigned from the top down)
  *   0xfec00000             IOAPIC, 0xfee00000 LAPIC (in-kernel)
  *   0x100000000-...        RAM above 4 GiB, if any
  */
@@ -25,8 +31,11 @@
 #include "hw/i386/boot.h"
 #include "hw/i386/e820.h"
 #include "hw/i386/kvm-irqchip.h"
+#include "hw/i386/kvm-msi.h"
 #include "hw/i386/kvmclock.h"
 #include "hw/i386/port61.h"
+#include "hw/pci/i440fx.h"
+#include "hw/pci/pci-host.h"
 #include "system/ioport.h"
 #include "system/memory.h"
 #include "target/i386/machine.h"
@@ -34,6 +43,11 @@
 
 #define PC_MAX_SERIAL SERIAL_ISA_MAX_PORTS
 #define PC_LOWMEM_LIMIT 0xc0000000ULL   /* RAM below 4 GiB stops at 3 GiB */
+/* Where the machine puts PCI BARs (I/O window [0xc000, 0x10000)). */
+#define PC_PCI_MEM_START PC_LOWMEM_LIMIT
+#define PC_PCI_MEM_END   0xfec00000ULL
+#define PC_PCI_IO_START  0xc000
+#define PC_PCI_IO_END    0x10000
 
 typedef struct PCMachineConfig {
     uint64_t ram_size;
@@ -61,6 +75,11 @@ typedef struct PCMachine {
      * plugs into; its devices are deleted with the machine. */
     IsaBus isa_bus;
     bool isa_bus_registered;
+    /* PCI: the host (config ports, bus pci.0), its MSI delivery through
+     * KVM, and the ISA bridge that routes INTx. */
+    PciHostState pci_host;
+    KvmMsiRouter *msi_router;
+    PIIX3State *piix3;
     /* The UARTs by index, whether -serial or -device made them (owned by
      * the registry; kept for migration order and tests). */
     SerialState *serial[PC_MAX_SERIAL];
