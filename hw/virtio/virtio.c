@@ -388,12 +388,20 @@ void virtio_error(VirtIODevice *vdev, VirtQueue *vq, const char *fmt, ...)
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     trace_virtio_error(vdev->name, vq ? (int)vq->index : -1, msg);
+    /* A guest that breaks and resets the device in a loop must not
+     * flood the log: the first few warn, the rest are traced only. */
+    if (vdev->errors_warned < VIRTIO_ERRORS_WARNED) {
+        g_autofree char *where = vq ? g_strdup_printf("queue %u: ",
+                                                      vq->index)
+                                    : g_strdup("");
+
+        vdev->errors_warned++;
+        warn_report("%s: %s%s; the device needs a reset%s", vdev->name,
+                    where, msg, vdev->errors_warned == VIRTIO_ERRORS_WARNED
+                    ? " (further errors are only traced: virtio_error)" : "");
+    }
     if (vq) {
-        warn_report("%s: queue %u: %s; the device needs a reset", vdev->name,
-                    vq->index, msg);
         vq->broken = true;
-    } else {
-        warn_report("%s: %s; the device needs a reset", vdev->name, msg);
     }
     g_free(vdev->error_msg);
     vdev->error_msg = msg;

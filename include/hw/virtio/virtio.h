@@ -55,6 +55,8 @@
 
 /* Most queues a device may have. */
 #define VIRTIO_QUEUE_MAX    64
+/* virtio_error() warns this many times per device, then only traces. */
+#define VIRTIO_ERRORS_WARNED 16
 /* Largest device configuration space. */
 #define VIRTIO_CONFIG_MAX   256
 
@@ -101,6 +103,7 @@ struct VirtIODevice {
     uint32_t config_len;
 
     char *error_msg;                /* the last virtio_error(), for tests */
+    unsigned errors_warned;         /* virtio_error() warnings so far */
 
     uint32_t num_queues;
     uint32_t mig_num_queues;        /* migration: the count on the wire */
@@ -168,8 +171,10 @@ void virtio_config_changed(VirtIODevice *vdev);
 /*
  * The driver did something the device cannot go on from: NEEDS_RESET is
  * set, vq (if any) is broken, a configuration-change interrupt tells the
- * driver (spec 2.1.2), and a trace event and a warning name the problem.
- * The queue is not used again until reset.
+ * driver (spec 2.1.2), and a trace event and a warning name the problem
+ * (only a trace after VIRTIO_ERRORS_WARNED warnings from this device, so
+ * a guest cannot flood the log). The queue is not used again until
+ * reset.
  */
 void virtio_error(VirtIODevice *vdev, VirtQueue *vq, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
