@@ -397,6 +397,7 @@ VirtQueueElement *virtqueue_pop(VirtQueue *vq)
         head = vq->redeliver[vq->redeliver_pos++];
         elem = chain_map(vq, head);
         if (elem) {
+            elem->redelivered = true;
             trace_virtqueue_redeliver(vq->vdev->name, vq->index, head);
         }
         return elem;
@@ -450,6 +451,49 @@ bool virtqueue_empty(VirtQueue *vq)
         return false;
     }
     return avail_idx_acquire(vq) == vq->last_avail_idx;
+}
+
+/*
+ * A redelivered element stays in flight (the source popped it) and goes
+ * back to the front of the redelivery list; a fresh one must carry the
+ * newest sequence number, which makes "the last popped" exact even after
+ * earlier unpops, and refuses every element once a newer one was pushed
+ * (its available entry is behind one consumed for good).
+ */
+bool virtqueue_unpop(VirtQueue *vq, const VirtQueueElement *elem)
+{
+    const char *why = NULL;
+
+    if (vq->broken || elem->epoch != vq->epoch || elem->head >= vq->num ||
+        !vq->inflight_seq[elem->head]) {
+        why = "not in flight";
+    } else if (elem->redelivered) {
+        if (!vq->redeliver_pos ||
+            vq->redeliver[vq->redeliver_pos - 1] != elem->head) {
+            why = "not the last redelivered element";
+        }
+    } else if (vq->inflight_seq[elem->head] != vq->next_seq) {
+        why = "not the last popped element";
+    }
+    if (why) {
+        trace_virtqueue_unpop_refused(vq->vdev->name, vq->index, elem->head,
+                                      why);
+        return false;
+    }
+    if (elem->redelivered) {
+        vq->redeliver_pos--;
+    } else {
+        vq->inflight_seq[elem->head] = 0;
+        vq->inflight_count--;
+        vq->next_seq--;
+        vq->last_avail_idx--;
+        if (vq->notification &&
+            virtio_has_feature(vq->vdev, VIRTIO_F_EVENT_IDX)) {
+            avail_event_store(vq, vq->last_avail_idx);
+        }
+    }
+    trace_virtqueue_unpop(vq->vdev->name, vq->index, elem->head);
+    return true;
 }
 
 /* ---- the device's data ---- */

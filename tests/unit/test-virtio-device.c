@@ -343,9 +343,16 @@ static void test_migrate_inflight(void)
     g_assert_cmpuint(tdq_used_idx(&dq[0]), ==, 1);
     g_free(stale);
 
-    /* In flight: 5, 7, 0 in pop order, then the new entry 3. */
+    /* In flight: 5, 7, 0 in pop order, then the new entry 3. A
+     * redelivered element given back comes out again next. */
     tdq_desc(&dq[0], 3, TV_DATA_GPA, 16, VIRTQ_DESC_F_WRITE, 0);
     tdq_avail_add(&dq[0], 3);
+    r = virtqueue_pop(dq[0].vq);
+    g_assert_nonnull(r);
+    g_assert_cmpuint(r->head, ==, 5);
+    g_assert_true(virtqueue_unpop(dq[0].vq, r));
+    g_assert_cmpuint(dq[0].vq->inflight_count, ==, 3);
+    g_free(r);
     for (unsigned i = 0; i < 4; i++) {
         static const uint16_t order[] = { 5, 7, 0, 3 };
 

@@ -294,6 +294,57 @@ static void test_kick(void)
     fixture_free(&fx);
 }
 
+/*
+ * Mergeable receive buffers: a device pops three buffers, finds it needs
+ * a fourth that is not there, and gives the three back, newest first.
+ */
+static void test_unpop(void)
+{
+    Fixture fx;
+    TestDriverQueue *q = &fx.q[0];
+    VirtQueueElement *e[3], *again;
+
+    fixture_start(&fx, FEATURES, NUM);
+    for (unsigned i = 0; i < 3; i++) {
+        tdq_desc(q, i, IN_GPA + i * 0x100, 0x100, VIRTQ_DESC_F_WRITE, 0);
+        tdq_avail_add(q, i);
+        e[i] = virtqueue_pop(q->vq);
+        g_assert_nonnull(e[i]);
+    }
+    g_assert_null(virtqueue_pop(q->vq));
+    g_assert_cmpuint(tdq_avail_event(q), ==, 3);
+    /* Only the newest goes back. */
+    g_assert_false(virtqueue_unpop(q->vq, e[1]));
+    g_assert_true(virtqueue_unpop(q->vq, e[2]));
+    g_assert_false(virtqueue_unpop(q->vq, e[2]));
+    g_assert_true(virtqueue_unpop(q->vq, e[1]));
+    g_assert_cmpuint(q->vq->last_avail_idx, ==, 1);
+    g_assert_cmpuint(q->vq->inflight_count, ==, 1);
+    g_assert_cmpuint(tdq_avail_event(q), ==, 1);
+    g_assert_false(virtqueue_empty(q->vq));
+    /* Popped again, in the same order; a pushed one cannot go back. */
+    for (unsigned i = 1; i < 3; i++) {
+        again = virtqueue_pop(q->vq);
+        g_assert_nonnull(again);
+        g_assert_cmpuint(again->head, ==, i);
+        g_free(e[i]);
+        e[i] = again;
+    }
+    /* Once the newest is used, nothing before it can go back: its
+     * available entry is behind one that is consumed for good. */
+    virtqueue_push(q->vq, e[2], 1);
+    g_assert_false(virtqueue_unpop(q->vq, e[2]));
+    g_assert_false(virtqueue_unpop(q->vq, e[1]));
+    g_assert_false(virtqueue_unpop(q->vq, e[0]));
+    g_assert_cmpuint(q->vq->inflight_count, ==, 2);
+    g_assert_cmpuint(q->vq->last_avail_idx, ==, 3);
+    for (unsigned i = 0; i < 3; i++) {
+        g_free(e[i]);
+    }
+    g_assert_cmphex(fx.tv.vdev.status & VIRTIO_STATUS_NEEDS_RESET, ==, 0);
+    fixture_free(&fx);
+}
+
 /* ---- hostile rings ---- */
 
 typedef struct HostileCase {
@@ -649,6 +700,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio/ring/index-wraparound", test_index_wraparound);
     g_test_add_func("/virtio/ring/kick", test_kick);
     g_test_add_func("/virtio/ring/stale-element", test_stale_element);
+    g_test_add_func("/virtio/ring/unpop", test_unpop);
     g_test_add_func("/virtio/ring/hostile/rings", test_hostile_rings);
     for (size_t i = 0; i < G_N_ELEMENTS(hostile_cases); i++) {
         g_autofree char *path = g_strdup_printf("/virtio/ring/hostile/%s",

@@ -57,6 +57,7 @@ typedef void (*VirtQueueHandler)(VirtIODevice *vdev, VirtQueue *vq);
 typedef struct VirtQueueElement {
     uint16_t head;          /* first descriptor: the id pushed back */
     uint32_t epoch;         /* queue epoch at pop (see VirtQueue.epoch) */
+    bool redelivered;       /* in flight at migration, handed out again */
     unsigned out_num;
     unsigned in_num;
     uint64_t out_len;
@@ -140,6 +141,16 @@ void virtqueue_push(VirtQueue *vq, const VirtQueueElement *elem,
 void virtqueue_fill(VirtQueue *vq, const VirtQueueElement *elem,
                     uint32_t len);
 void virtqueue_flush(VirtQueue *vq);
+
+/*
+ * Gives back, unused, the element popped last, as if it had not been
+ * popped (a device that needs several buffers for one packet and finds
+ * too few, like virtio-net's mergeable receive buffers). Several go back
+ * in the reverse order of their pops. False, with a trace, for any other
+ * element. Whatever was written into it must already be marked dirty
+ * (virtqueue_elem_mark_dirty). The caller still g_free()s elem.
+ */
+bool virtqueue_unpop(VirtQueue *vq, const VirtQueueElement *elem);
 
 /* Copies into elem's in buffers from offset, marking the bytes dirty.
  * Returns the bytes copied (short when the buffers end). */
