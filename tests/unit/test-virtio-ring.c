@@ -12,6 +12,7 @@
 #include <string.h>
 #include <glib.h>
 #include "virtio-test-driver.h"
+#include "watchdog.h"
 
 #define FEATURES    (VIRTIO_BIT(VIRTIO_F_VERSION_1) |                  \
                      VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |                  \
@@ -588,7 +589,10 @@ static void test_hostile(gconstpointer data)
     fixture_start(&fx, hc->features ? hc->features : FEATURES, NUM);
     hc->setup(&fx, q);
     used_idx = tdq_used_idx(q);
+    /* A pop that loops is the bug these cases exist for: fail, not hang. */
+    test_watchdog_arm(g_test_get_path(), 30);
     g_assert_null(virtqueue_pop(q->vq));
+    test_watchdog_disarm();
     assert_needs_reset(&fx, q->vq, hc->error);
 
     /* Stopped until reset: a good chain now is not taken, nothing is
