@@ -215,11 +215,6 @@ static void fuzz_load_ram(const uint8_t *data, size_t size)
     }
 }
 
-static const VMStateDescription *fuzz_vmsd(void)
-{
-    return &vmstate_virtio_device;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -239,7 +234,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         fuzz_load_ram(NULL, 0);
         fuzz_driver_start(header);
-        if (!vmstate_load(f, fuzz_vmsd(), &fz->vdev, 1, NULL)) {
+        if (!vmstate_load(f, &vmstate_virtio_device, &fz->vdev, 1, NULL)) {
             virtio_reset(&fz->vdev);
             return 0;
         }
@@ -333,7 +328,8 @@ static void write_seeds(const char *dir)
     fz->held[0] = virtqueue_pop(virtio_queue(&fz->vdev, 0));
     fz->held[1] = virtqueue_pop(virtio_queue(&fz->vdev, 0));
     if (!fz->held[0] || !fz->held[1] ||
-        !vmstate_save(f, fuzz_vmsd(), &fz->vdev, NULL, &error_abort)) {
+        !vmstate_save(f, &vmstate_virtio_device, &fz->vdev, NULL,
+                      &error_abort)) {
         fprintf(stderr, "fuzz-virtio: the section seed did not pop\n");
         exit(1);
     }

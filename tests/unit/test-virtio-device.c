@@ -490,6 +490,21 @@ static void test_migrate_hostile(void)
     qemu_fclose(f);
     src.vdev.status = S_DOK;
 
+    /* Used entries filled and not flushed cannot be saved. */
+    virtqueue_fill(&src.vdev.vq[0], e[0], 1);
+    f = qemu_file_new_mem_output();
+    {
+        Error *err = NULL;
+
+        g_assert_false(vmstate_save(f, &vmstate_test_virtio, &src, NULL,
+                                    &err));
+        g_assert_nonnull(strstr(error_get_pretty(err), "queue 0 has 1 used "
+                                "entries not flushed"));
+        error_free(err);
+    }
+    qemu_fclose(f);
+    virtqueue_flush(&src.vdev.vq[0]);
+
     /* More queues than the destination has. */
     virtio_add_queue(&src.vdev, NUM, NULL);
     f = save_device(&src);

@@ -295,6 +295,41 @@ static void test_kick(void)
     fixture_free(&fx);
 }
 
+/* fill/flush: entries land in order, the index moves once; a length
+ * past the writable bytes is clamped. */
+static void test_batch(void)
+{
+    Fixture fx;
+    TestDriverQueue *q = &fx.q[0];
+    VirtQueueElement *e[3];
+    uint32_t id, len;
+
+    fixture_start(&fx, FEATURES, NUM);
+    for (unsigned i = 0; i < 3; i++) {
+        tdq_desc(q, 4 + i, IN_GPA + i * 0x100, 0x10, VIRTQ_DESC_F_WRITE, 0);
+        tdq_avail_add(q, 4 + i);
+        e[i] = virtqueue_pop(q->vq);
+        g_assert_nonnull(e[i]);
+    }
+    virtqueue_fill(q->vq, e[2], 1);
+    virtqueue_fill(q->vq, e[0], 0x11);
+    g_assert_cmpuint(tdq_used_idx(q), ==, 0);
+    virtqueue_fill(q->vq, e[1], 3);
+    virtqueue_flush(q->vq);
+    g_assert_cmpuint(tdq_used_idx(q), ==, 3);
+    for (unsigned i = 0; i < 3; i++) {
+        static const uint32_t ids[] = { 6, 4, 5 }, lens[] = { 1, 0x10, 3 };
+
+        tdq_used_elem(q, i, &id, &len);
+        g_assert_cmpuint(id, ==, ids[i]);
+        g_assert_cmpuint(len, ==, lens[i]);
+        g_free(e[i]);
+    }
+    virtqueue_flush(q->vq);
+    g_assert_cmpuint(tdq_used_idx(q), ==, 3);
+    fixture_free(&fx);
+}
+
 /*
  * Mergeable receive buffers: a device pops three buffers, finds it needs
  * a fourth that is not there, and gives the three back, newest first.
@@ -705,6 +740,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio/ring/kick", test_kick);
     g_test_add_func("/virtio/ring/stale-element", test_stale_element);
     g_test_add_func("/virtio/ring/unpop", test_unpop);
+    g_test_add_func("/virtio/ring/batch", test_batch);
     g_test_add_func("/virtio/ring/hostile/rings", test_hostile_rings);
     for (size_t i = 0; i < G_N_ELEMENTS(hostile_cases); i++) {
         g_autofree char *path = g_strdup_printf("/virtio/ring/hostile/%s",
