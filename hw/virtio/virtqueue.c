@@ -498,49 +498,51 @@ bool virtqueue_unpop(VirtQueue *vq, const VirtQueueElement *elem)
 
 /* ---- the device's data ---- */
 
-size_t virtqueue_elem_to_guest(VirtQueue *vq, const VirtQueueElement *elem,
-                               size_t offset, const void *buf, size_t len)
+/*
+ * Copies len bytes between buf and the segments sg[0..n), starting offset
+ * bytes into them; returns the bytes copied (short when they end). With
+ * mem (a write into the guest), each piece written is marked dirty at
+ * its guest address.
+ */
+static size_t sg_copy(const struct iovec *sg, const uint64_t *addr,
+                      unsigned n, size_t offset, uint8_t *buf, size_t len,
+                      GuestMemory *mem)
 {
-    const uint8_t *src = buf;
     size_t done = 0;
 
-    for (unsigned i = 0; i < elem->in_num && done < len; i++) {
-        size_t seg = elem->in_sg[i].iov_len;
-        size_t n;
+    for (unsigned i = 0; i < n && done < len; i++) {
+        uint8_t *seg = sg[i].iov_base;
+        size_t chunk;
 
-        if (offset >= seg) {
-            offset -= seg;
+        if (offset >= sg[i].iov_len) {
+            offset -= sg[i].iov_len;
             continue;
         }
-        n = MIN(seg - offset, len - done);
-        memcpy((uint8_t *)elem->in_sg[i].iov_base + offset, src + done, n);
-        guest_memory_mark_dirty(vq->vdev->mem, elem->in_addr[i] + offset, n);
-        done += n;
+        chunk = MIN(sg[i].iov_len - offset, len - done);
+        if (mem) {
+            memcpy(seg + offset, buf + done, chunk);
+            guest_memory_mark_dirty(mem, addr[i] + offset, chunk);
+        } else {
+            memcpy(buf + done, seg + offset, chunk);
+        }
+        done += chunk;
         offset = 0;
     }
     return done;
 }
 
+size_t virtqueue_elem_to_guest(VirtQueue *vq, const VirtQueueElement *elem,
+                               size_t offset, const void *buf, size_t len)
+{
+    return sg_copy(elem->in_sg, elem->in_addr, elem->in_num, offset,
+                   (uint8_t *)buf, len, vq->vdev->mem);
+}
+
 size_t virtqueue_elem_from_guest(const VirtQueueElement *elem, size_t offset,
                                  void *buf, size_t len)
 {
-    uint8_t *dst = buf;
-    size_t done = 0;
-
-    for (unsigned i = 0; i < elem->out_num && done < len; i++) {
-        size_t seg = elem->out_sg[i].iov_len;
-        size_t n;
-
-        if (offset >= seg) {
-            offset -= seg;
-            continue;
-        }
-        n = MIN(seg - offset, len - done);
-        memcpy(dst + done, (uint8_t *)elem->out_sg[i].iov_base + offset, n);
-        done += n;
-        offset = 0;
-    }
-    return done;
+    return sg_copy(elem->out_sg, elem->out_addr, elem->out_num, offset, buf,
+                   len, NULL);
 }
 
 void virtqueue_elem_mark_dirty(VirtQueue *vq, const VirtQueueElement *elem,
