@@ -571,7 +571,18 @@ static void test_dirty_bitmap(void)
                                                    sizeof(out)), ==, 16);
     }
     g_assert_cmpuint(tv_take_dirty(&tv, 0, NULL), ==, 0);
+    /* Giving it back rewrites avail_event: the used ring's page. */
+    g_assert_true(virtqueue_unpop(q[0].vq, elem));
+    g_assert_cmpuint(tv_take_dirty(&tv, q[0].used, &dirty), ==, 1);
+    g_assert_true(dirty);
     g_free(elem);
+
+    /* Without EVENT_IDX, switching notifications writes used.flags. */
+    tv_driver_start(&tv, VIRTIO_BIT(VIRTIO_F_VERSION_1), NUM, q);
+    tv_take_dirty(&tv, 0, NULL);
+    virtqueue_set_notification(q[1].vq, false);
+    g_assert_cmpuint(tv_take_dirty(&tv, q[1].used, &dirty), ==, 1);
+    g_assert_true(dirty);
     tv_free(&tv);
 }
 

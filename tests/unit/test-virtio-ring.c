@@ -639,6 +639,8 @@ static void test_hostile(gconstpointer data)
     g_assert_null(virtqueue_pop(q->vq));
     g_assert_true(virtqueue_empty(q->vq));
     g_assert_cmpuint(tdq_used_idx(q), ==, used_idx);
+    virtio_queue_notify(&fx.tv.vdev, 0);
+    g_assert_cmpuint(fx.tv.kicks[0], ==, 0);
     g_assert_false(virtio_set_status(&fx.tv.vdev, VIRTIO_STATUS_ACKNOWLEDGE,
                                      &err));
     error_free(err);
