@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Builds and runs the fuzz targets (QMP input; the incoming migration stream
-# and COLO messages) for a fixed, short budget each and reports
+# and COLO messages; virtio rings and device sections) for a fixed, short
+# budget each and reports
 # the result as TAP. Meson copies this to build/tests/unit/test-fuzz
 # (filling in the paths), where the unit test runner picks it up; it also
 # runs from the source tree: tests/fuzz/run-fuzz.sh [BUILD_DIR].
@@ -13,7 +14,8 @@
 # rebuilt incrementally afterwards. Nothing here touches the normal build.
 #
 # Environment: FUZZ_RUNS (QMP, default 20000), FUZZ_STREAM_RUNS (stream,
-# default 200000: it runs about 20 times faster), FUZZ_MAX_TIME (seconds
+# default 200000: it runs about 20 times faster), FUZZ_VIRTIO_RUNS (virtio,
+# default 200000), FUZZ_MAX_TIME (seconds
 # per target, default 60), FUZZ_BUILD (default BUILD_DIR/fuzz-build),
 # CLANG (default clang). Crashing inputs are kept as
 # FUZZ_BUILD/NAME-artifacts/crash-*.
@@ -31,6 +33,7 @@ esac
 FUZZ_BUILD=${FUZZ_BUILD:-$BUILD/fuzz-build}
 RUNS=${FUZZ_RUNS:-20000}
 STREAM_RUNS=${FUZZ_STREAM_RUNS:-200000}
+VIRTIO_RUNS=${FUZZ_VIRTIO_RUNS:-200000}
 MAX_TIME=${FUZZ_MAX_TIME:-60}
 CLANG=${CLANG:-clang}
 LOG=$FUZZ_BUILD.log
@@ -50,7 +53,7 @@ if ! "$CLANG" -fsanitize=fuzzer,address,undefined "$probe/p.c" \
 fi
 rm -rf "$probe"
 
-echo "1..2"
+echo "1..3"
 # Reports test N as failed with a reason and the tail of a log.
 not_ok() {
     echo "not ok $1 - $2"
@@ -68,6 +71,7 @@ if [ ! -f "$FUZZ_BUILD/build.ninja" ]; then
         -Dc_args=-fsanitize=fuzzer-no-link >>"$LOG" 2>&1; then
         not_ok 1 "fuzz-qmp: meson setup failed (log: $LOG)" "$LOG"
         not_ok 2 "fuzz-stream: meson setup failed (log: $LOG)" "$LOG"
+        not_ok 3 "fuzz-virtio: meson setup failed (log: $LOG)" "$LOG"
         exit 1
     fi
 fi
@@ -75,8 +79,8 @@ fi
 # run_target N NAME RUNS MAX_LEN [SEED_DIR]: builds and runs one target
 # for the budget; new inputs go to a scratch corpus (the first directory),
 # seeds are read from the source tree and never written to. A target that
-# makes its own seeds (fuzz-stream: FUZZ_STREAM_SEEDS=DIR) writes them
-# into the scratch corpus first.
+# makes its own seeds (fuzz-stream: FUZZ_STREAM_SEEDS=DIR, fuzz-virtio:
+# FUZZ_VIRTIO_SEEDS=DIR) writes them into the scratch corpus first.
 run_target() {
     n=$1 name=$2 runs=$3 max_len=$4 seeds=${5:-}
     if ! ninja -C "$FUZZ_BUILD" "tests/fuzz/$name" >>"$LOG" 2>&1; then
@@ -88,8 +92,13 @@ run_target() {
     rm -rf "$work"
     mkdir -p "$work" "$artifacts"
     runlog=$FUZZ_BUILD/$name.log
-    if [ "$name" = fuzz-stream ] &&
-        ! FUZZ_STREAM_SEEDS=$work "$FUZZ_BUILD/tests/fuzz/$name" \
+    seed_var=
+    case "$name" in
+    fuzz-stream) seed_var=FUZZ_STREAM_SEEDS ;;
+    fuzz-virtio) seed_var=FUZZ_VIRTIO_SEEDS ;;
+    esac
+    if [ -n "$seed_var" ] &&
+        ! env "$seed_var=$work" "$FUZZ_BUILD/tests/fuzz/$name" \
             >"$runlog" 2>&1; then
         not_ok "$n" "$name: writing its seeds failed (log: $runlog)" "$runlog"
         return 1
@@ -115,4 +124,5 @@ run_target() {
 status=0
 run_target 1 fuzz-qmp "$RUNS" 4096 "$SRC/tests/fuzz/corpus/qmp" || status=1
 run_target 2 fuzz-stream "$STREAM_RUNS" 65536 || status=1
+run_target 3 fuzz-virtio "$VIRTIO_RUNS" 32768 || status=1
 exit $status
