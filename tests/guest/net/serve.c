@@ -12,6 +12,7 @@
  * not run it).
  */
 #include "net.h"
+#include "services.h"
 
 #define RX_BUDGET   64
 
@@ -94,6 +95,13 @@ void net_serve(void)
     }
     make_link_local();
     tcp_init();
+    if (!kv_init()) {
+        ln_str(&err, "out of memory for the RESP store");
+        tg_fatal(&err);
+    }
+    tcp_listen(&echo_service);
+    tcp_listen(&http_service);
+    tcp_listen(&resp_service);
     STATUS->net.flags = TG_NET_UP;
     if (netcfg.dhcp) {
         dhcp_start();

@@ -3,9 +3,6 @@
 #include "net.h"
 void ipv6_input(const u8 *f, const u8 *p, size_t len) { (void)f; (void)p; (void)len; }
 void ndp_solicit(const ipaddr *t) { (void)t; }
-void tcp_input(const ipaddr *s, const ipaddr *d, const u8 *p, size_t len) { (void)s; (void)d; (void)p; (void)len; }
-void tcp_init(void) {}
-void tcp_timers(void) {}
 void dhcp_start(void) {}
 void dhcp_tick(void) {}
 void dhcp_input(const u8 *p, size_t len) { (void)p; (void)len; }
