@@ -157,6 +157,7 @@ bool ip_send(struct txbuf *t, u8 proto, const ipaddr *src, const ipaddr *dst,
 void ipv4_input(const u8 *frame, const u8 *p, size_t len);
 void ipv6_input(const u8 *frame, const u8 *p, size_t len);
 bool ip4_on_link(const ipaddr *a);
+bool ip6_is_mine(const ipaddr *a);     /* our link-local or global address */
 
 /* upper layers: p is the L4 header, len its length incl. payload */
 void icmp_input(const ipaddr *src, const ipaddr *dst, const u8 *p, size_t len);
