@@ -104,6 +104,7 @@ static u32 stats_body(void)
 {
     const struct tg_net_status *ns = &STATUS->net;
     struct line l = { .len = 0 };
+    u32 n;
 
     ln_str(&l, "rx=");
     ln_dec(&l, ns->rx_frames);
@@ -111,19 +112,32 @@ static u32 stats_body(void)
     ln_dec(&l, ns->tx_frames);
     ln_str(&l, " rx_dropped=");
     ln_dec(&l, ns->rx_dropped);
-    ln_str(&l, " accepted=");
+    ln_str(&l, " tx_dropped=");
+    ln_dec(&l, ns->tx_dropped);
+    ln_str(&l, " echo=");
+    ln_dec(&l, ns->icmp_echo);
+    ln_str(&l, " udp_echo=");
+    ln_dec(&l, ns->udp_echo);
+    ln_str(&l, "\n");
+    memcpy(body, l.buf, l.len);
+    n = (u32)l.len;
+    l.len = 0;
+    ln_str(&l, "accepted=");
     ln_dec(&l, ns->tcp_accepted);
     ln_str(&l, " closed=");
     ln_dec(&l, ns->tcp_closed);
     ln_str(&l, " retransmits=");
     ln_dec(&l, ns->tcp_retransmits);
+    ln_str(&l, " refused=");
+    ln_dec(&l, ns->tcp_refused_full);
     ln_str(&l, " http=");
     ln_dec(&l, ns->http_requests);
     ln_str(&l, " resp=");
     ln_dec(&l, ns->resp_commands);
     ln_str(&l, "\n");
-    memcpy(body, l.buf, l.len);
-    return (u32)l.len + tcp_format_stats(body + l.len, (u32)(sizeof(body) - l.len));
+    memcpy(body + n, l.buf, l.len);
+    n += (u32)l.len;
+    return n + tcp_format_stats(body + n, (u32)sizeof(body) - n);
 }
 
 /* Path p[0..n) -> status, content type, body; head: no body sent. */
