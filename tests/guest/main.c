@@ -256,7 +256,7 @@ static u64 tsc_khz_from_pit(void)
 {
     u64 t0, t1, a, b;
     u8 v;
-    int i;
+    u32 i;
 
     v = inb(0x61);
     outb(0x61, (u8)((v & ~0x02) | 0x01));   /* gate 2 on, speaker off */
@@ -269,7 +269,12 @@ static u64 tsc_khz_from_pit(void)
     if (inb(0x61) & 0x20) {
         return 0;                           /* OUT2 should be low */
     }
-    for (i = 0; i < 20000; i++) {
+    /*
+     * Give up after 20000 polls *and* 2e9 TSC ticks (about a second): a
+     * poll costs ~35 us on PVM but well under 1 us under QEMU's TCG, where
+     * 20000 polls alone end before the 50 ms count does.
+     */
+    for (i = 0; i < 20000 || rdtsc() - t0 < 2000000000ULL; i++) {
         a = rdtsc();
         v = inb(0x61);
         b = rdtsc();
