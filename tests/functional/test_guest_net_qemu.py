@@ -124,8 +124,17 @@ for fam, addr in ((socket.AF_INET, %r), (socket.AF_INET6, %r)):
         s.sendto(msg, (addr, 7))
         data, _ = s.recvfrom(4096)
         assert data == msg, (fam, i)
-print("ok")
-''' % (GUEST_IP, GUEST_IP6)
+# From another echo port: no answer, or two echo services would ping-pong.
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 7))
+s.settimeout(1)
+s.sendto(b"loop?", (%r, 7))
+try:
+    s.recvfrom(100)
+    print("answered a datagram from port 7")
+except socket.timeout:
+    print("ok")
+''' % (GUEST_IP, GUEST_IP6, GUEST_IP)
     assert served.ns.python(code).strip() == 'ok'
 
 

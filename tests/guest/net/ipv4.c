@@ -45,8 +45,9 @@ void ipv4_input(const u8 *frame, const u8 *p, size_t len)
     }
     ip_from_v4(&src, p + 12);
     ip_from_v4(&dst, p + 16);
-    if (!ip4_for_me(&dst) || (p[12] & 0xf0) == 0xe0 || be32(p + 12) == 0xffffffff) {
-        goto drop;                      /* not ours, or a multicast/broadcast source */
+    if (!ip4_for_me(&dst) || (p[12] & 0xf0) == 0xe0 || be32(p + 12) == 0xffffffff ||
+        (netcfg.have4 && ip_eq(&src, &netcfg.ip4))) {
+        goto drop;          /* not ours, or from a multicast/broadcast/our own address */
     }
     if (be32(p + 12) != 0 && ip4_on_link(&src)) {
         neigh_update(&src, frame + ETH_ALEN);

@@ -43,7 +43,8 @@ void ipv6_input(const u8 *frame, const u8 *p, size_t len)
     }
     memcpy(src.b, p + 8, 16);
     memcpy(dst.b, p + 24, 16);
-    if (!ip6_for_me(&dst) || src.b[0] == 0xff || ip_is_v4(&src) || ip_is_v4(&dst)) {
+    if (!ip6_for_me(&dst) || src.b[0] == 0xff || ip_is_v4(&src) || ip_is_v4(&dst) ||
+        ip6_is_mine(&src)) {
         goto drop;
     }
     if (!ip_is_zero(&src)) {

@@ -130,6 +130,8 @@ bool virtio_net_init(struct line *err);
 /* Calls eth_input() for up to budget received frames; returns how many. */
 unsigned virtio_net_poll(unsigned budget);
 void virtio_net_kick(void);
+/* Stops the guest with an error line if the device set DEVICE_NEEDS_RESET. */
+void virtio_net_check(void);
 
 /* ---- layers ---------------------------------------------------------- */
 

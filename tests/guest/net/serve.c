@@ -71,6 +71,7 @@ void net_serve(void)
     struct line err = { .len = 0 };
     struct line l = { .len = 0 };
     bool ready = false;
+    u64 next_check = 0;
 
     if (!STATUS->ram_end || STATUS->ram_end < TG_NET_END) {
         ln_str(&err, "TG error: serve needs RAM up to ");
@@ -122,6 +123,10 @@ void net_serve(void)
             tg_print(&l);
         }
         virtio_net_kick();
+        if (net_now_ms >= next_check) {
+            virtio_net_check();     /* one MMIO read a second */
+            next_check = net_now_ms + 1000;
+        }
         STATUS->cpu[0].heartbeat++;
     }
 }

@@ -574,6 +574,9 @@ void tcp_input(const ipaddr *src, const ipaddr *dst, const u8 *h, size_t len)
     if (c->state != TCP_SYN_RCVD && c->state != TCP_TIME_WAIT && c->svc->on_event) {
         c->svc->on_event(c);
     }
+    if (c->fin_queued) {
+        c->rx_len = 0;      /* the service is done reading: keep the window open */
+    }
     tcp_output(c, false);
     return;
 drop:

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Tandem test guest: UDP.  Port 7 echoes each datagram back to its
- * sender; port 68 is the DHCP client.  Length and checksum are checked
+ * sender (unless it came from a port below 1024, which could be another
+ * echo service: spoofed, that would loop forever); port 68 is the DHCP
+ * client.  Length and checksum are checked
  * first (a zero checksum means "none" for IPv4 only; IPv6 requires one).
  */
 #include "net.h"
@@ -52,7 +54,8 @@ void udp_input(const ipaddr *src, const ipaddr *dst, const u8 *p, size_t len)
         dhcp_input(p + UDP_HLEN, ulen - UDP_HLEN);
         return;
     }
-    if (dport == UDP_PORT_ECHO && dst->b[0] != 0xff && be32(dst->b + 12) != 0xffffffff &&
+    /* Not from a well-known port: two echo services must not ping-pong. */
+    if (dport == UDP_PORT_ECHO && be16(p) >= 1024 && dst->b[0] != 0xff && be32(dst->b + 12) != 0xffffffff &&
         (ip_eq(dst, &netcfg.ip4) || ip_eq(dst, &netcfg.ip6) || ip_eq(dst, &netcfg.ll6))) {
         if (udp_send(dst, src, dport, be16(p), p + UDP_HLEN, ulen - UDP_HLEN)) {
             NET_STAT(udp_echo);

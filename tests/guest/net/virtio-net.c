@@ -352,7 +352,7 @@ void virtio_net_kick(void)
     notify(&vn.tx, TXQ);
 }
 
-static void check_device(void)
+void virtio_net_check(void)
 {
     if (rd8(vn.common, VC_STATUS) & VS_NEEDS_RESET) {
         struct line l = { .len = 0 };
@@ -391,7 +391,7 @@ unsigned virtio_net_poll(unsigned budget)
         len = q->used->ring[slot].len;
         q->used_seen++;
         if (id >= q->size) {
-            check_device();
+            virtio_net_check();
             NET_STAT(rx_dropped);
             continue;       /* a device bug: nothing to repost */
         }
