@@ -336,11 +336,16 @@ def free_port():
     return port
 
 
-def test_dhcp_from_slirp_and_hostfwd(tmp_path):
+@pytest.mark.parametrize('pci', ['firmware', 'assign'])
+def test_dhcp_from_slirp_and_hostfwd(tmp_path, pci):
+    """pci=assign: the guest places the BARs itself, as it must where no
+    firmware ran (a VMM's direct multiboot load): the window at 0xe0000000."""
     port = free_port()
     netdev = 'user,id=n0,hostfwd=tcp:127.0.0.1:%d-:80' % port
-    with Vm(tmp_path, qemu_nic(netdev) + ['-append', 'workload=serve dhcp'],
+    with Vm(tmp_path, qemu_nic(netdev) + ['-append', 'workload=serve dhcp pci=' + pci],
             binary=QEMU, accel='tcg', name='dhcp') as vm:
+        m = vm.wait_for(r'^TG net virtio-net .* common=(0x[0-9a-f]+)$', timeout=BOOT_TIMEOUT)
+        assert (int(m.group(1), 16) & ~0xfff == 0xe0000000) == (pci == 'assign'), m.group(0)
         vm.wait_for(r'^TG serve ready', timeout=BOOT_TIMEOUT)
         lines = vm.lines()
         assert lines.index('TG dhcp selecting') < lines.index('TG dhcp requesting') \

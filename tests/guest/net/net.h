@@ -82,6 +82,7 @@ struct net_config {
     ipaddr ll6;                 /* fe80::EUI-64, always there */
     bool dhcp;                  /* bare word "dhcp" */
     bool log;                   /* netlog=1 (default): one line per TCP open/close */
+    bool pci_assign;            /* pci=assign: place BARs ourselves, as with no firmware */
 };
 extern struct net_config netcfg;
 

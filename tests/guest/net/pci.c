@@ -145,8 +145,12 @@ bool pci_map_bar(const struct pci_dev *d, unsigned bar, u64 *addr, struct line *
     if (is64) {
         a |= (u64)pci_read32(d, off + 4) << 32;
     }
-    if (!a) {
-        /* Unassigned: size it with decoding off, then place it. */
+    if (!a || netcfg.pci_assign) {
+        /*
+         * Unassigned (no firmware ran, e.g. a VMM's direct multiboot load),
+         * or pci=assign asked to act as if: size it with decoding off, then
+         * place it.
+         */
         u64 size;
 
         pci_write16(d, PCI_COMMAND, cmd & (u16)~PCI_CMD_MEMORY);
