@@ -336,16 +336,21 @@ def free_port():
     return port
 
 
-@pytest.mark.parametrize('pci', ['firmware', 'assign'])
-def test_dhcp_from_slirp_and_hostfwd(tmp_path, pci):
+@pytest.mark.parametrize('pci,mmio', [('firmware', 'direct'), ('assign', 'svc')])
+def test_dhcp_from_slirp_and_hostfwd(tmp_path, pci, mmio):
     """pci=assign: the guest places the BARs itself, as it must where no
-    firmware ran (a VMM's direct multiboot load): the window at 0xe0000000."""
+    firmware ran (a VMM's direct multiboot load): the window at 0xe0000000.
+    mmio=svc: device registers through the CPL0 services (the fallback for
+    a host where CPL3 MMIO would not reach the VMM)."""
     port = free_port()
     netdev = 'user,id=n0,hostfwd=tcp:127.0.0.1:%d-:80' % port
-    with Vm(tmp_path, qemu_nic(netdev) + ['-append', 'workload=serve dhcp pci=' + pci],
+    append = 'workload=serve dhcp pci=%s mmio=%s' % (pci, mmio)
+    with Vm(tmp_path, qemu_nic(netdev) + ['-append', append],
             binary=QEMU, accel='tcg', name='dhcp') as vm:
-        m = vm.wait_for(r'^TG net virtio-net .* common=(0x[0-9a-f]+)$', timeout=BOOT_TIMEOUT)
+        m = vm.wait_for(r'^TG net virtio-net .* common=(0x[0-9a-f]+)( mmio=svc)?$',
+                        timeout=BOOT_TIMEOUT)
         assert (int(m.group(1), 16) & ~0xfff == 0xe0000000) == (pci == 'assign'), m.group(0)
+        assert bool(m.group(2)) == (mmio == 'svc'), m.group(0)
         vm.wait_for(r'^TG serve ready', timeout=BOOT_TIMEOUT)
         lines = vm.lines()
         assert lines.index('TG dhcp selecting') < lines.index('TG dhcp requesting') \

@@ -287,6 +287,18 @@ svc_flush_tlb:
     mov %cr3, %rax
     mov %rax, %cr3
     iretq
+svc_mmio_rd8:
+    movzbl (%rdi), %eax
+    iretq
+svc_mmio_rd16:
+    movzwl (%rdi), %eax
+    iretq
+svc_mmio_wr8:
+    mov %sil, (%rdi)
+    iretq
+svc_mmio_wr16:
+    mov %si, (%rdi)
+    iretq
 svc_exit:
     mov $DEBUG_EXIT_PORT, %edx
     mov %edi, %eax
@@ -322,7 +334,7 @@ tramp_end:
 svc_table:
     .quad svc_write, svc_outb, svc_outw, svc_outl, svc_inb, svc_inw
     .quad svc_inl, svc_mmio_rd32, svc_mmio_wr32, svc_halt, svc_exit
-    .quad svc_flush_tlb
+    .quad svc_flush_tlb, svc_mmio_rd8, svc_mmio_rd16, svc_mmio_wr8, svc_mmio_wr16
 
     .section .data
     .balign 8

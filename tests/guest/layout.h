@@ -53,7 +53,11 @@
 #define SVC_HALT            9   /* cli; hlt forever */
 #define SVC_EXIT            10  /* rdi=code: outl(0xf4, code), then halt */
 #define SVC_FLUSH_TLB       11  /* reload CR3 after CPL3 edited a page table */
-#define SVC_COUNT           12
+#define SVC_MMIO_RD8        12  /* rdi=address -> rax (zero-extended) */
+#define SVC_MMIO_RD16       13
+#define SVC_MMIO_WR8        14  /* rdi=address, rsi=value */
+#define SVC_MMIO_WR16       15
+#define SVC_COUNT           16
 
 #define COM1_BASE           0x3f8
 #define DEBUG_EXIT_PORT     0xf4

@@ -83,6 +83,7 @@ struct net_config {
     bool dhcp;                  /* bare word "dhcp" */
     bool log;                   /* netlog=1 (default): one line per TCP open/close */
     bool pci_assign;            /* pci=assign: place BARs ourselves, as with no firmware */
+    bool mmio_svc;              /* mmio=svc: device registers through CPL0 services */
 };
 extern struct net_config netcfg;
 

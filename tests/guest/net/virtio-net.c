@@ -102,7 +102,7 @@ struct vq {
     volatile struct vring_desc *desc;
     volatile struct vring_avail *avail;
     volatile struct vring_used *used;
-    volatile u16 *notify;
+    volatile u8 *notify;        /* this queue's 16-bit notify register */
     u8 *bufs;                   /* size * VNET_BUF_SIZE */
     bool kick;                  /* avail idx moved since the last notify */
 };
@@ -117,12 +117,34 @@ static struct {
     u16 tx_nfree;
 } vn;
 
-static inline u8 rd8(volatile u8 *b, u32 off) { return *(volatile u8 *)(b + off); }
-static inline u16 rd16(volatile u8 *b, u32 off) { return *(volatile u16 *)(b + off); }
-static inline u32 rd32(volatile u8 *b, u32 off) { return *(volatile u32 *)(b + off); }
-static inline void wr8(volatile u8 *b, u32 off, u8 v) { *(volatile u8 *)(b + off) = v; }
-static inline void wr16(volatile u8 *b, u32 off, u16 v) { *(volatile u16 *)(b + off) = v; }
-static inline void wr32(volatile u8 *b, u32 off, u32 v) { *(volatile u32 *)(b + off) = v; }
+/*
+ * Register access: straight from CPL3, or with mmio=svc through the CPL0
+ * services (a fallback for a host where CPL3 MMIO does not reach the VMM;
+ * each access then costs a service round trip).
+ */
+#define MMIO_RD(width, svcnr)                                               \
+    static inline u##width rd##width(volatile u8 *b, u32 off)               \
+    {                                                                       \
+        if (netcfg.mmio_svc) {                                              \
+            return (u##width)svc(svcnr, (u64)(b + off), 0);                 \
+        }                                                                   \
+        return *(volatile u##width *)(b + off);                             \
+    }
+#define MMIO_WR(width, svcnr)                                               \
+    static inline void wr##width(volatile u8 *b, u32 off, u##width v)       \
+    {                                                                       \
+        if (netcfg.mmio_svc) {                                              \
+            svc(svcnr, (u64)(b + off), v);                                  \
+        } else {                                                            \
+            *(volatile u##width *)(b + off) = v;                            \
+        }                                                                   \
+    }
+MMIO_RD(8, SVC_MMIO_RD8)
+MMIO_RD(16, SVC_MMIO_RD16)
+MMIO_RD(32, SVC_MMIO_RD32)
+MMIO_WR(8, SVC_MMIO_WR8)
+MMIO_WR(16, SVC_MMIO_WR16)
+MMIO_WR(32, SVC_MMIO_WR32)
 static inline void wr64(volatile u8 *b, u32 off, u64 v)
 {
     wr32(b, off, (u32)v);       /* two halves: the spec allows it */
@@ -238,8 +260,7 @@ static bool setup_queue(struct vq *q, u16 index, bool rx, struct line *err)
     wr64(vn.common, VC_Q_DESC, (u64)q->desc);
     wr64(vn.common, VC_Q_DRIVER, (u64)q->avail);
     wr64(vn.common, VC_Q_DEVICE, (u64)q->used);
-    q->notify = (volatile u16 *)(vn.notify_base +
-                                 (u32)rd16(vn.common, VC_Q_NOTIFY_OFF) * vn.notify_mult);
+    q->notify = vn.notify_base + (u32)rd16(vn.common, VC_Q_NOTIFY_OFF) * vn.notify_mult;
     wr16(vn.common, VC_Q_ENABLE, 1);
     return true;
 }
@@ -330,6 +351,9 @@ bool virtio_net_init(struct line *err)
     ln_dec(&l, vn.tx.size);
     ln_str(&l, " common=");
     ln_hex(&l, (u64)vn.common);
+    if (netcfg.mmio_svc) {
+        ln_str(&l, " mmio=svc");
+    }
     tg_print(&l);
     return true;
 }
@@ -342,7 +366,7 @@ static void notify(struct vq *q, u16 index)
     q->kick = false;
     mfence();               /* avail idx visible before we read used flags */
     if (!(q->used->flags & VRING_USED_F_NO_NOTIFY)) {
-        *q->notify = index;
+        wr16(q->notify, 0, index);
     }
 }
 
