@@ -328,6 +328,99 @@ print(ok, refused)
     assert out == 'again\n'
 
 
+RAW_PEER = r"""
+import json, select, socket, struct, time
+
+TAP, GUEST_MAC, GIP = %r, %r, %r
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+s.bind((TAP, 0))
+me = s.getsockname()[4]
+dst = bytes(int(x, 16) for x in GUEST_MAC.split(':'))
+# An address the namespace does not own: its kernel drops the guest's
+# answers quietly instead of resetting a connection it does not know.
+src_ip, gip = socket.inet_aton('10.0.2.99'), socket.inet_aton(GIP)
+SPORT, DPORT = 41000, 7
+
+def csum(b):
+    if len(b) %% 2:
+        b += b'\0'
+    t = sum(struct.unpack('!%%dH' %% (len(b) // 2), b))
+    while t >> 16:
+        t = (t & 0xffff) + (t >> 16)
+    return ~t & 0xffff
+
+def send(seq, ack, flags, win, data=b'', opts=b''):
+    h = struct.pack('!HHIIBBHHH', SPORT, DPORT, seq, ack, (20 + len(opts)) // 4 << 4,
+                    flags, win, 0, 0) + opts + data
+    h = h[:16] + struct.pack('!H', csum(src_ip + gip + struct.pack('!BBH', 0, 6, len(h)) + h)) + h[18:]
+    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(h), 0, 0, 64, 6, 0, src_ip, gip)
+    ip = ip[:10] + struct.pack('!H', csum(ip)) + ip[12:]
+    s.send(dst + me + b'\x08\x00' + ip + h)
+
+def collect(seconds):
+    out, end = [], time.monotonic() + seconds
+    while True:
+        left = end - time.monotonic()
+        if left <= 0 or not select.select([s], [], [], left)[0]:
+            return out
+        f = s.recv(2048)
+        ip = f[14:]
+        if f[12:14] != b'\x08\x00' or ip[9] != 6 or ip[12:16] != gip or ip[16:20] != src_ip:
+            continue
+        t = ip[(ip[0] & 15) * 4:struct.unpack('!H', ip[2:4])[0]]
+        sp, dp, seq, ack, off, fl, win = struct.unpack('!HHIIBBH', t[:16])
+        if dp == SPORT:
+            out.append(dict(t=time.monotonic(), seq=seq, ack=ack, flags=fl, win=win,
+                            data=t[(off >> 4) * 4:].hex()))
+
+r = {}
+send(1000, 0, 0x02, 65535, opts=b'\x02\x04\x05\xb4')       # SYN, MSS 1460
+synacks = [x for x in collect(1.7) if x['flags'] & 0x12 == 0x12]
+r['synack_times'] = [x['t'] - synacks[0]['t'] for x in synacks]
+iss = synacks[0]['seq']
+send(1001, iss + 1, 0x10, 100)                              # ACK, window 100
+send(1001, iss + 1, 0x18, 100, b'x' * 1000)                 # 1000 bytes to echo
+segs = collect(1.2)
+data = [x for x in segs if x['data']]
+r['sent_beyond_window'] = max(x['seq'] + len(x['data']) // 2 for x in data) - (iss + 1 + 100)
+r['copies_of_first'] = sum(1 for x in data if x['seq'] == iss + 1)
+send(1001 + 1000, iss + 101, 0x10, 0)                       # ack 100, window 0
+probes = [x for x in collect(1.5) if x['data']]
+r['probe_lengths'] = [len(x['data']) // 2 for x in probes]
+r['probe_seqs_ok'] = all(x['seq'] == iss + 101 for x in probes)
+send(1001 + 1000, iss + 101, 0x10, 65535)                   # window open again
+got, end = 100, time.monotonic() + 5
+while got < 1000 and time.monotonic() < end:
+    for x in collect(0.3):
+        top = x['seq'] + len(x['data']) // 2 - (iss + 1)
+        if top > got:
+            got = top
+    send(1001 + 1000, iss + 1 + got, 0x10, 65535)
+r['echoed'] = got
+send(1001 + 1000, 0, 0x04, 0)                               # RST: done
+print(json.dumps(r))
+"""
+
+
+def test_tcp_retransmission_and_window(served):
+    """A hand-made peer (AF_PACKET) that never ACKs in time: the guest sends
+    its SYN-ACK again with a doubling timeout, never sends past the
+    window the peer gave, retransmits unacknowledged data, probes a zero
+    window with one byte, and sends the rest once the window opens."""
+    import json
+    r = json.loads(served.ns.python(RAW_PEER % (served.ns.tap, GUEST_MAC, GUEST_IP),
+                                    timeout=30))
+    t = r['synack_times']
+    assert len(t) >= 3, r                           # at 0, ~0.3 and ~0.9 s
+    assert t[2] - t[1] > 1.5 * (t[1] - t[0]), r     # the timeout doubles
+    assert r['sent_beyond_window'] <= 0, r
+    assert r['copies_of_first'] >= 2, r             # retransmitted, not acked
+    assert r['probe_lengths'] and set(r['probe_lengths']) == {1} and r['probe_seqs_ok'], r
+    assert r['echoed'] == 1000, r
+    served.wait_for(r'^TG tcp close id=\d+ port=7 peer=10\.0\.2\.99:41000 '
+                    r'state=ESTABLISHED reason=rst', timeout=10)
+
+
 def free_port():
     s = socket.socket()
     s.bind(('127.0.0.1', 0))
