@@ -1,20 +1,26 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The built-in guest's network stack (workload=serve) against real clients,
-on Debian's QEMU with TCG: this tells guest bugs from VMM bugs before
-Tandem has a NIC, and needs no KVM. The guest sits behind a tap in a
-network namespace (10.0.2.15/24 and fd00::15/64 on its side, 10.0.2.2 and
-fd00::2 on the namespace's); ping, socat, curl, redis-cli and
-redis-benchmark talk to it from the namespace. A second guest takes its
-address by DHCP from slirp and is reached through hostfwd."""
+"""The built-in guest's network stack (workload=serve) against real clients.
+The guest sits behind a tap in a network namespace (10.0.2.15/24 and
+fd00::15/64 on its side, 10.0.2.2 and fd00::2 on the namespace's); ping,
+socat, curl, wrk, redis-cli, redis-benchmark and a hand-made raw-socket
+peer talk to it from the namespace. Other guests take their address by
+DHCP from slirp and are reached through hostfwd.
+
+Every test runs on two VMMs with the same ELF and options: Debian's QEMU
+with TCG (needs no KVM: this tells guest bugs from VMM bugs), and Tandem
+with KVM, which is skipped, saying why, until Tandem has virtio-net-pci
+and the machine has KVM."""
 import os
 import re
 import shutil
 import socket
+import subprocess
 import time
 
 import pytest
 
-from tandem import GUEST, QEMU, NetNs, Vm, netns_unusable_reason
+from tandem import (GUEST, QEMU, TANDEM, NetNs, Vm, kvm_unusable_reason,
+                    netns_unusable_reason)
 
 GUEST_IP = '10.0.2.15'
 GUEST_IP6 = 'fd00::15'
@@ -22,11 +28,35 @@ GUEST_MAC = '52:54:00:12:34:56'
 SERVE = 'workload=serve ip=%s/24 gw=10.0.2.2 ip6=%s/64' % (GUEST_IP, GUEST_IP6)
 BOOT_TIMEOUT = 60           # SeaBIOS and the guest under TCG on a busy host
 
-pytestmark = [
-    pytest.mark.skipif(not os.path.exists(QEMU), reason='qemu-system-x86 not installed'),
-    pytest.mark.skipif(netns_unusable_reason() is not None,
-                       reason=netns_unusable_reason() or 'netns usable'),
+
+
+def tandem_unusable_reason():
+    reason = kvm_unusable_reason()
+    if reason:
+        return reason
+    p = subprocess.run([TANDEM, '-device', 'help'], capture_output=True, text=True,
+                       timeout=20)
+    if 'virtio-net-pci' not in p.stdout + p.stderr:
+        return 'Tandem has no virtio-net-pci device yet'
+    return None
+
+
+def vmm_param(name, binary, accel, reason):
+    return pytest.param((binary, accel), id=name, marks=pytest.mark.skipif(
+        reason is not None, reason=reason or 'usable'))
+
+
+VMMS = [
+    vmm_param('qemu-tcg', QEMU, 'tcg',
+              None if os.path.exists(QEMU) else 'qemu-system-x86 not installed'),
+    vmm_param('tandem-kvm', TANDEM, 'kvm', tandem_unusable_reason()),
 ]
+
+
+@pytest.fixture(params=VMMS)
+def vmm(request):
+    """(binary, accel) of the VMM a test without the shared guest runs on."""
+    return request.param
 
 
 def needs_tool(name, package):
@@ -39,15 +69,20 @@ def qemu_nic(netdev):
             '-device', 'virtio-net-pci,netdev=n0,mac=' + GUEST_MAC, '-netdev', netdev]
 
 
-@pytest.fixture(scope='module')
-def served(tmp_path_factory):
-    """One guest serving on a tap in a namespace, shared by the tests below
-    (each of them leaves the guest as it found it: connections closed)."""
+@pytest.fixture(scope='module', params=VMMS)
+def served(request, tmp_path_factory):
+    """One guest serving on a tap in a namespace per VMM, shared by the
+    tests below (each of them leaves the guest as it found it:
+    connections closed)."""
+    binary, accel = request.param
+    reason = netns_unusable_reason()
+    if reason:
+        pytest.skip(reason)
     tmp = tmp_path_factory.mktemp('net')
     with NetNs() as ns:
         netdev = 'tap,id=n0,ifname=%s,script=no,downscript=no,vhost=off' % ns.tap
-        with Vm(tmp, qemu_nic(netdev) + ['-append', SERVE], binary=QEMU,
-                accel='tcg', netns=ns, name='serve') as vm:
+        with Vm(tmp, qemu_nic(netdev) + ['-append', SERVE], binary=binary,
+                accel=accel, netns=ns, name='serve') as vm:
             vm.wait_for(r'^TG serve ready', timeout=BOOT_TIMEOUT)
             vm.ns = ns
             yield vm
@@ -430,7 +465,7 @@ def free_port():
 
 
 @pytest.mark.parametrize('pci,mmio', [('firmware', 'direct'), ('assign', 'svc')])
-def test_dhcp_from_slirp_and_hostfwd(tmp_path, pci, mmio):
+def test_dhcp_from_slirp_and_hostfwd(tmp_path, vmm, pci, mmio):
     """pci=assign: the guest places the BARs itself, as it must where no
     firmware ran (a VMM's direct multiboot load): the window at 0xe0000000.
     mmio=svc: device registers through the CPL0 services (the fallback for
@@ -439,7 +474,7 @@ def test_dhcp_from_slirp_and_hostfwd(tmp_path, pci, mmio):
     netdev = 'user,id=n0,hostfwd=tcp:127.0.0.1:%d-:80' % port
     append = 'workload=serve dhcp pci=%s mmio=%s' % (pci, mmio)
     with Vm(tmp_path, qemu_nic(netdev) + ['-append', append],
-            binary=QEMU, accel='tcg', name='dhcp') as vm:
+            binary=vmm[0], accel=vmm[1], name='dhcp') as vm:
         m = vm.wait_for(r'^TG net virtio-net .* common=(0x[0-9a-f]+)( mmio=svc)?$',
                         timeout=BOOT_TIMEOUT)
         assert (int(m.group(1), 16) & ~0xfff == 0xe0000000) == (pci == 'assign'), m.group(0)
@@ -464,26 +499,26 @@ def test_dhcp_from_slirp_and_hostfwd(tmp_path, pci, mmio):
         assert counts[1] == counts[0] + 1
 
 
-def test_serve_needs_an_address(tmp_path):
+def test_serve_needs_an_address(tmp_path, vmm):
     with Vm(tmp_path, ['-m', '256', '-kernel', GUEST, '-append', 'workload=serve',
                        '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04'],
-            binary=QEMU, accel='tcg', name='noaddr') as vm:
+            binary=vmm[0], accel=vmm[1], name='noaddr') as vm:
         assert vm.wait_exit(BOOT_TIMEOUT) == (2 << 1) | 1
         assert 'TG error: serve needs ip=, ip6= or dhcp' in vm.lines()
 
 
-def test_serve_without_nic_is_a_clear_error(tmp_path):
+def test_serve_without_nic_is_a_clear_error(tmp_path, vmm):
     with Vm(tmp_path, ['-m', '256', '-kernel', GUEST, '-append', 'workload=serve ip=10.0.2.15/24',
                        '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04'],
-            binary=QEMU, accel='tcg', name='nonic') as vm:
+            binary=vmm[0], accel=vmm[1], name='nonic') as vm:
         assert vm.wait_exit(BOOT_TIMEOUT) == (2 << 1) | 1
         assert 'TG error: net: no virtio-net PCI device on bus 0' in vm.lines()
 
 
 @pytest.mark.parametrize('opt', ['ip=10.0.2.300/24', 'ip6=fd00::1::2/64'])
-def test_bad_net_option(tmp_path, opt):
+def test_bad_net_option(tmp_path, vmm, opt):
     with Vm(tmp_path, ['-m', '256', '-kernel', GUEST, '-append', 'workload=serve ' + opt,
                        '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04'],
-            binary=QEMU, accel='tcg', name='badopt') as vm:
+            binary=vmm[0], accel=vmm[1], name='badopt') as vm:
         assert vm.wait_exit(BOOT_TIMEOUT) == (2 << 1) | 1
         assert "TG error: bad option '%s'" % opt in vm.lines()
