@@ -6,6 +6,7 @@ a TCP fault proxy to put between two peers, and the check of the dirty
 workload's memory in a stopped guest."""
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -42,10 +43,14 @@ needs_kvm = pytest.mark.skipif(kvm_unusable_reason() is not None,
 class Vm:
     """One VMM process whose COM1 goes to a file we poll."""
 
-    def __init__(self, tmp_path, args, binary=TANDEM, name='vm', serial=True):
+    def __init__(self, tmp_path, args, binary=TANDEM, name='vm', serial=True,
+                 accel='kvm', netns=None):
         self.serial_path = os.path.join(str(tmp_path), name + '-serial.log')
         self.stderr_path = os.path.join(str(tmp_path), name + '-stderr.log')
-        self.cmd = [binary, '-accel', 'kvm', '-display', 'none', '-nodefaults']
+        # In a NetNs the VMM opens its tap there; `ip netns exec` execs
+        # the VMM in place, so self.proc is still the VMM itself.
+        self.cmd = netns.prefix() if netns else []
+        self.cmd += [binary, '-accel', accel, '-display', 'none', '-nodefaults']
         if serial:
             self.cmd += ['-serial', 'file:' + self.serial_path]
         self.cmd += list(args)
@@ -111,6 +116,73 @@ class Vm:
             self.proc.wait()
         if self.proc:
             self._stderr.close()
+
+
+def netns_unusable_reason():
+    """None when this process can make a network namespace with a tap in
+    it (root, iproute2, /dev/net/tun), else why not."""
+    if os.geteuid() != 0:
+        return 'network namespaces need root'
+    if not os.path.exists('/dev/net/tun'):
+        return '/dev/net/tun is missing'
+    if not shutil.which('ip'):
+        return 'iproute2 (ip) is not installed'
+    name = 'tdprobe%d' % os.getpid()
+    p = subprocess.run(['ip', 'netns', 'add', name], capture_output=True, text=True)
+    if p.returncode != 0:
+        return 'ip netns add failed: %s' % p.stderr.strip()
+    subprocess.run(['ip', 'netns', 'del', name], capture_output=True)
+    return None
+
+
+class NetNs:
+    """A network namespace with one tap device, up, with the host side's
+    addresses (for a guest's NIC to be the other end of the link). Real
+    clients run in it through run()/popen(); a VMM started in it (Vm's
+    netns=) opens the tap with -netdev tap,ifname=NetNs.tap. Deleting the
+    namespace removes the tap too."""
+
+    def __init__(self, addrs=('10.0.2.2/24', 'fd00::2/64'), tap='tdtap0'):
+        self.name = 'tandem%d-%d' % (os.getpid(), id(self) % 100000)
+        self.tap = tap
+        subprocess.run(['ip', 'netns', 'add', self.name], check=True)
+        try:
+            self.run(['ip', 'link', 'set', 'lo', 'up'])
+            self.run(['ip', 'tuntap', 'add', 'dev', tap, 'mode', 'tap'])
+            for a in addrs:
+                # nodad: the address is usable at once, not after ~1 s of DAD
+                extra = ['nodad'] if ':' in a else []
+                self.run(['ip', 'addr', 'add', a, 'dev', tap] + extra)
+            self.run(['ip', 'link', 'set', tap, 'up'])
+        except Exception:
+            self.close()
+            raise
+
+    def prefix(self):
+        return ['ip', 'netns', 'exec', self.name]
+
+    def run(self, cmd, timeout=30.0, check=True, input=None):
+        """Runs cmd in the namespace; returns CompletedProcess (text)."""
+        p = subprocess.run(self.prefix() + list(cmd), capture_output=True, text=True,
+                           timeout=timeout, input=input,
+                           stdin=None if input is not None else subprocess.DEVNULL)
+        if check and p.returncode != 0:
+            raise AssertionError('%s failed (%d):\n%s%s' % (
+                ' '.join(cmd), p.returncode, p.stdout[-2000:], p.stderr[-2000:]))
+        return p
+
+    def python(self, code, timeout=30.0):
+        """Runs a Python snippet in the namespace; returns its stdout."""
+        return self.run([sys.executable, '-c', code], timeout=timeout).stdout
+
+    def close(self):
+        subprocess.run(['ip', 'netns', 'del', self.name], capture_output=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def run(args, timeout=20.0, binary=TANDEM):

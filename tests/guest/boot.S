@@ -283,6 +283,22 @@ svc_mmio_rd32:
 svc_mmio_wr32:
     mov %esi, (%rdi)
     iretq
+svc_flush_tlb:
+    mov %cr3, %rax
+    mov %rax, %cr3
+    iretq
+svc_mmio_rd8:
+    movzbl (%rdi), %eax
+    iretq
+svc_mmio_rd16:
+    movzwl (%rdi), %eax
+    iretq
+svc_mmio_wr8:
+    mov %sil, (%rdi)
+    iretq
+svc_mmio_wr16:
+    mov %si, (%rdi)
+    iretq
 svc_exit:
     mov $DEBUG_EXIT_PORT, %edx
     mov %edi, %eax
@@ -318,6 +334,7 @@ tramp_end:
 svc_table:
     .quad svc_write, svc_outb, svc_outw, svc_outl, svc_inb, svc_inw
     .quad svc_inl, svc_mmio_rd32, svc_mmio_wr32, svc_halt, svc_exit
+    .quad svc_flush_tlb, svc_mmio_rd8, svc_mmio_rd16, svc_mmio_wr8, svc_mmio_wr16
 
     .section .data
     .balign 8
@@ -347,6 +364,7 @@ ap_next_index:  .long 1
 
     .section .bss
     .balign 4096
+    .globl pt_pdpt, pt_pd               /* CPL3 marks MMIO pages uncached */
 pt_pml4:    .skip 4096
 pt_pdpt:    .skip 4096
 pt_pd:      .skip 4 * 4096

@@ -22,7 +22,7 @@ typedef uint64_t u64;
 #define TG_STATUS_VERSION   1
 #define TG_DIRTY_MAGIC      0x5954524944475400ULL  /* "\0TGDIRTY" */
 
-enum { WL_COUNT = 1, WL_DIRTY = 2, WL_IDLE = 3, WL_FAULT = 4 };
+enum { WL_COUNT = 1, WL_DIRTY = 2, WL_IDLE = 3, WL_FAULT = 4, WL_SERVE = 5 };
 
 struct tg_percpu {                  /* one cache line per CPU */
     volatile u64 heartbeat;
@@ -30,6 +30,45 @@ struct tg_percpu {                  /* one cache line per CPU */
     u32 pad0;
     u64 pad[6];
 };
+
+/*
+ * serve: the network block of the status page (0x400).  Counters only go
+ * up; tcp_states[] is the number of connections in each TCP state right
+ * now (index = enum tcp_state in net/tcp.h, 0 = free slot, not counted).
+ */
+#define TG_NET_TCP_STATES   12
+struct tg_net_status {
+    volatile u32 flags;             /* 0x400: TG_NET_* below */
+    u8 mac[6];                      /* 0x404 */
+    u8 ip4[4];                      /* 0x40a: IPv4 address, network order */
+    u8 prefix4;                     /* 0x40e */
+    u8 pad0;
+    volatile u64 rx_frames;         /* 0x410 */
+    volatile u64 tx_frames;         /* 0x418 */
+    volatile u64 rx_dropped;        /* 0x420: malformed, bad checksum, not for us */
+    volatile u64 tx_dropped;        /* 0x428: ring full, no neighbour */
+    volatile u64 icmp_echo;         /* 0x430: echo replies sent (v4 + v6) */
+    volatile u64 udp_echo;          /* 0x438 */
+    volatile u64 tcp_accepted;      /* 0x440 */
+    volatile u64 tcp_closed;        /* 0x448 */
+    volatile u64 tcp_rst_rx;        /* 0x450 */
+    volatile u64 tcp_rst_tx;        /* 0x458 */
+    volatile u64 tcp_retransmits;   /* 0x460 */
+    volatile u64 tcp_timeouts;      /* 0x468: connections given up */
+    volatile u64 tcp_refused_full;  /* 0x470: SYNs refused, table full */
+    volatile u64 http_requests;     /* 0x478 */
+    volatile u64 http_count;        /* 0x480: the /count counter */
+    volatile u64 resp_commands;     /* 0x488 */
+    volatile u64 resp_keys;         /* 0x490 */
+    volatile u64 ndp_rx;            /* 0x498: NS/NA received */
+    volatile u32 tcp_states[TG_NET_TCP_STATES]; /* 0x4a0 */
+};
+
+#define TG_NET_UP           (1u << 0)   /* virtio-net driver running */
+#define TG_NET_IP4          (1u << 1)   /* IPv4 address configured */
+#define TG_NET_IP6          (1u << 2)   /* global IPv6 address configured */
+#define TG_NET_DHCP         (1u << 3)   /* address came from DHCP */
+#define TG_NET_SERVING      (1u << 4)   /* services listening */
 
 struct tg_status {
     u64 magic;                      /* 0x000 */
@@ -56,6 +95,7 @@ struct tg_status {
     u64 pad2[8];
     char cmdline[256];              /* 0x100 */
     struct tg_percpu cpu[TG_MAX_CPUS]; /* 0x200 */
+    struct tg_net_status net;       /* 0x400 */
 };
 
 #define TG_FLAG_SMP         (1u << 0)
@@ -69,6 +109,8 @@ _Static_assert(offsetof(struct tg_status, cpus_online) == 0x80, "layout");
 _Static_assert(offsetof(struct tg_status, boot_tsc) == 0xb8, "layout");
 _Static_assert(offsetof(struct tg_status, cmdline) == 0x100, "layout");
 _Static_assert(offsetof(struct tg_status, cpu) == 0x200, "layout");
+_Static_assert(offsetof(struct tg_status, net) == 0x400, "layout");
+_Static_assert(offsetof(struct tg_status, net.tcp_states) == 0x4a0, "layout");
 _Static_assert(sizeof(struct tg_status) <= 4096, "layout");
 
 /* Register frame built by fault_common in boot.S. */
@@ -91,6 +133,7 @@ static inline u64 svc(u64 nr, u64 a, u64 b)
 static inline void outb(u16 port, u8 v) { svc(SVC_OUTB, port, v); }
 static inline void outl(u16 port, u32 v) { svc(SVC_OUTL, port, v); }
 static inline u8 inb(u16 port) { return (u8)svc(SVC_INB, port, 0); }
+static inline u32 inl(u16 port) { return (u32)svc(SVC_INL, port, 0); }
 static inline u32 mmio_rd32(u64 a) { return (u32)svc(SVC_MMIO_RD32, a, 0); }
 static inline void mmio_wr32(u64 a, u32 v) { svc(SVC_MMIO_WR32, a, v); }
 
@@ -120,10 +163,17 @@ void ln_dec(struct line *l, u64 v);
 void ln_hex(struct line *l, u64 v);
 void *memcpy(void *d, const void *s, size_t n);
 void *memset(void *d, int c, size_t n);
+void *memmove(void *d, const void *s, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
+
+/* main.c: output for other CPL3 files (a line gets "\r\n" appended). */
+void tg_print(struct line *l);
+void tg_fatal(struct line *l) __attribute__((noreturn));   /* exit code 2 */
 
 /* boot.S */
 extern u32 mb_magic, mb_info;
+extern u64 pt_pdpt[512], pt_pd[4 * 512];
 extern char tramp_start[], tramp_end[];
 
 void bsp_main(u32 cpu) __attribute__((noreturn));

@@ -12,6 +12,8 @@
 #define TG_LOAD_ADDR        0x00100000  /* multiboot load address (1 MiB) */
 #define TG_STATUS_ADDR      0x00200000  /* status page (2 MiB) */
 #define TG_WSS_BASE         0x01000000  /* dirty working set (16 MiB) */
+#define TG_NET_BASE         0x00400000  /* serve: rings, buffers, TCP, RESP (4 MiB) */
+#define TG_NET_END          TG_WSS_BASE /* ...up to 16 MiB (serve has no working set) */
 #define TG_TRAMP_ADDR       0x00008000  /* AP real-mode trampoline */
 #define TG_SIPI_VECTOR      (TG_TRAMP_ADDR >> 12)
 #define TG_MAX_CPUS         8
@@ -50,7 +52,12 @@
 #define SVC_MMIO_WR32       8   /* rdi=address, rsi=value */
 #define SVC_HALT            9   /* cli; hlt forever */
 #define SVC_EXIT            10  /* rdi=code: outl(0xf4, code), then halt */
-#define SVC_COUNT           11
+#define SVC_FLUSH_TLB       11  /* reload CR3 after CPL3 edited a page table */
+#define SVC_MMIO_RD8        12  /* rdi=address -> rax (zero-extended) */
+#define SVC_MMIO_RD16       13
+#define SVC_MMIO_WR8        14  /* rdi=address, rsi=value */
+#define SVC_MMIO_WR16       15
+#define SVC_COUNT           16
 
 #define COM1_BASE           0x3f8
 #define DEBUG_EXIT_PORT     0xf4

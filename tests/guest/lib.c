@@ -27,6 +27,33 @@ void *memset(void *d, int c, size_t n)
     return d;
 }
 
+void *memmove(void *d, const void *s, size_t n)
+{
+    u8 *dp = d;
+    const u8 *sp = s;
+
+    if (dp <= sp) {
+        return memcpy(d, s, n);
+    }
+    while (n--) {
+        dp[n] = sp[n];
+    }
+    return d;
+}
+
+int memcmp(const void *a, const void *b, size_t n)
+{
+    const u8 *ap = a, *bp = b;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (ap[i] != bp[i]) {
+            return ap[i] < bp[i] ? -1 : 1;
+        }
+    }
+    return 0;
+}
+
 size_t strlen(const char *s)
 {
     size_t n = 0;

@@ -8,6 +8,7 @@
  * only port I/O and LAPIC accesses go through the ud2 services.
  */
 #include "guest.h"
+#include "net/net.h"
 
 #define APIC_BASE       0xfee00000ULL
 #define APIC_SVR        0x0f0
@@ -41,7 +42,7 @@ static u64 tsc_khz;
 
 static const char *const wl_names[] = {
     [WL_COUNT] = "count", [WL_DIRTY] = "dirty", [WL_IDLE] = "idle",
-    [WL_FAULT] = "fault",
+    [WL_FAULT] = "fault", [WL_SERVE] = "serve",
 };
 
 /* ---- output ---------------------------------------------------------- */
@@ -87,6 +88,16 @@ static void __attribute__((noreturn)) config_error(struct line *l)
 {
     emit(l);
     tg_exit(TG_EXIT_CONFIG);
+}
+
+void tg_print(struct line *l)
+{
+    emit(l);
+}
+
+void tg_fatal(struct line *l)
+{
+    config_error(l);
 }
 
 static void serial_init(void)
@@ -171,6 +182,8 @@ static void parse_token(const char *t, size_t n)
         /* Bare words: "smp" is a flag; anything else (kernel path) is ignored. */
         if (streq_n(t, n, "smp")) {
             opt.smp = true;
+        } else if (net_option(t, n, NULL, 0, &ok) && !ok && !bad_opt) {
+            bad_opt = t;
         }
         return;
     }
@@ -185,6 +198,8 @@ static void parse_token(const char *t, size_t n)
             opt.workload = WL_IDLE;
         } else if (streq_n(v, vn, "fault")) {
             opt.workload = WL_FAULT;
+        } else if (streq_n(v, vn, "serve")) {
+            opt.workload = WL_SERVE;
         } else {
             ok = false;
         }
@@ -200,6 +215,8 @@ static void parse_token(const char *t, size_t n)
         ok = parse_num(v, vn, &opt.interval_ms) && opt.interval_ms;
     } else if (streq_n(t, k, "smp")) {
         opt.smp = !streq_n(v, vn, "0") && !streq_n(v, vn, "off");
+    } else if (net_option(t, k, v, vn, &ok)) {
+        /* ip=, gw=, ip6=, gw6=, dhcp, netlog= (net/config.c) */
     } else {
         ok = false;
     }
@@ -239,7 +256,7 @@ static u64 tsc_khz_from_pit(void)
 {
     u64 t0, t1, a, b;
     u8 v;
-    int i;
+    u32 i;
 
     v = inb(0x61);
     outb(0x61, (u8)((v & ~0x02) | 0x01));   /* gate 2 on, speaker off */
@@ -252,7 +269,12 @@ static u64 tsc_khz_from_pit(void)
     if (inb(0x61) & 0x20) {
         return 0;                           /* OUT2 should be low */
     }
-    for (i = 0; i < 20000; i++) {
+    /*
+     * Give up after 20000 polls *and* 2e9 TSC ticks (about a second): a
+     * poll costs ~35 us on PVM but well under 1 us under QEMU's TCG, where
+     * 20000 polls alone end before the 50 ms count does.
+     */
+    for (i = 0; i < 20000 || rdtsc() - t0 < 2000000000ULL; i++) {
         a = rdtsc();
         v = inb(0x61);
         b = rdtsc();
@@ -549,6 +571,8 @@ void bsp_main(u32 cpu)
         run_dirty();
     case WL_IDLE:
         run_idle();
+    case WL_SERVE:
+        net_serve();
     case WL_FAULT:
         /* Self-test of the fault path: 256 GiB is not mapped -> #PF. */
         say("TG fault test: reading 0x4000000000");

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Tandem test guest: PCI configuration space through ports 0xcf8/0xcfc
+ * (each access is two CPL0 services, so drivers read config space once
+ * at start and then work through memory BARs from CPL3).
+ */
+#ifndef TG_NET_PCI_H
+#define TG_NET_PCI_H
+
+#include "guest.h"
+
+#define PCI_VENDOR_ID       0x00
+#define PCI_COMMAND         0x04
+#define PCI_STATUS          0x06
+#define PCI_HEADER_TYPE     0x0e
+#define PCI_BAR0            0x10
+#define PCI_SUBSYSTEM_ID    0x2e
+#define PCI_CAP_PTR         0x34
+#define PCI_CMD_IO          0x1
+#define PCI_CMD_MEMORY      0x2
+#define PCI_CMD_MASTER      0x4
+#define PCI_STATUS_CAP_LIST 0x10
+
+/* Where BARs the firmware left unassigned are placed (none under QEMU). */
+#define PCI_MMIO_WINDOW     0xe0000000ULL
+#define PCI_MMIO_WINDOW_END 0xfec00000ULL   /* IOAPIC above */
+
+struct pci_dev {
+    u32 bdf;                    /* bus << 8 | dev << 3 | fn */
+    u16 vendor, device;
+};
+
+u32 pci_read32(const struct pci_dev *d, u32 off);
+u16 pci_read16(const struct pci_dev *d, u32 off);
+u8 pci_read8(const struct pci_dev *d, u32 off);
+void pci_write32(const struct pci_dev *d, u32 off, u32 v);
+void pci_write16(const struct pci_dev *d, u32 off, u16 v);
+
+/* First function on bus 0 with this vendor and one of the device ids. */
+bool pci_find(u16 vendor, const u16 *ids, size_t nids, struct pci_dev *out);
+/*
+ * Guest-physical address of memory BAR bar, assigned from the window above
+ * if the firmware did not, mapped uncached; memory decoding and bus
+ * mastering are turned on.  False with a message in err if it can't be.
+ */
+bool pci_map_bar(const struct pci_dev *d, unsigned bar, u64 *addr, struct line *err);
+
+#endif
