@@ -1,118 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * query-pci through a real QMP monitor in-process (a socket chardev on
- * one end of a socketpair, the test on the other, as test-qmp.c does),
+ * query-pci through a real QMP monitor in-process (qmp-test-client.h),
  * and HMP's info pci, on the unit tests' PCI machine: the reply's shape
  * and values as QEMU 7.2 gives them (checked against Debian's QEMU
  * -machine pc), and info pci line for line. No /dev/kvm needed.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#include <json-c/json.h>
-#include "chardev/char.h"
 #include "hw/pci/pci-testdev.h"
 #include "monitor/monitor.h"
 #include "pci-test-machine.h"
-#include "util/main-loop.h"
-
-#define WAIT_MS 5000
-
-/* ---- a QMP client (the test's end of the socketpair) ---- */
-
-typedef struct Client {
-    int fd;
-    GString *in;
-} Client;
-
-static unsigned client_counter;
-
-/* The next line the monitor wrote, spinning the main loop meanwhile
- * (in-band commands run there, under this thread's BQL). */
-static json_object *client_recv(Client *c)
-{
-    gint64 deadline = g_get_monotonic_time() + WAIT_MS * 1000;
-    char *nl;
-
-    while (!(nl = memchr(c->in->str, '\n', c->in->len))) {
-        struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-        char buf[65536];
-        ssize_t n;
-
-        if (g_get_monotonic_time() > deadline) {
-            g_error("no QMP reply within %d ms (have: %.200s)", WAIT_MS,
-                    c->in->str);
-        }
-        main_loop_wait(false);
-        poll(&pfd, 1, 1);
-        while ((n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
-            g_string_append_len(c->in, buf, n);
-        }
-    }
-    {
-        size_t len = nl - c->in->str + 1;
-        g_autofree char *line = g_strndup(c->in->str, len);
-        json_object *obj = json_tokener_parse(line);
-
-        g_string_erase(c->in, 0, len);
-        g_assert_nonnull(obj);
-        return obj;
-    }
-}
-
-static Client *client_new(void)
-{
-    Client *c = g_new0(Client, 1);
-    g_autofree char *opts = NULL;
-    Chardev *chr;
-    int sv[2];
-
-    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
-                    ==, 0);
-    c->fd = sv[1];
-    fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
-    c->in = g_string_new(NULL);
-    opts = g_strdup_printf("socket,id=pciqmp%u,fd=%d", client_counter++,
-                           sv[0]);
-    chr = chardev_new_from_opts(opts, &error_abort);
-    g_assert_true(monitor_new_qmp(chr, false, &error_abort));
-    json_object_put(client_recv(c));        /* the greeting */
-    return c;
-}
-
-static json_object *client_cmd(Client *c, const char *json)
-{
-    g_assert_cmpint(write(c->fd, json, strlen(json)), ==, strlen(json));
-    return client_recv(c);
-}
-
-static void client_free(Client *c)
-{
-    close(c->fd);
-    for (int i = 0; i < 20; i++) {
-        main_loop_wait(false);
-        g_usleep(1000);
-    }
-    g_string_free(c->in, TRUE);
-    g_free(c);
-}
-
-/* ---- checks ---- */
-
-static json_object *member(json_object *obj, const char *key)
-{
-    json_object *v = NULL;
-
-    if (!json_object_object_get_ex(obj, key, &v)) {
-        g_error("member '%s' missing in %s", key,
-                json_object_to_json_string(obj));
-    }
-    return v;
-}
+#include "qmp-test-client.h"
 
 static int64_t int_member(json_object *obj, const char *key)
 {
@@ -120,19 +16,6 @@ static int64_t int_member(json_object *obj, const char *key)
 
     g_assert_true(json_object_is_type(v, json_type_int));
     return json_object_get_int64(v);
-}
-
-/* obj has exactly these keys. */
-static void check_keys(json_object *obj, const char *const *keys)
-{
-    size_t n = 0;
-
-    for (; keys[n]; n++) {
-        member(obj, keys[n]);
-    }
-    if ((size_t)json_object_object_length(obj) != n) {
-        g_error("unexpected members in %s", json_object_to_json_string(obj));
-    }
 }
 
 static void check_region(json_object *r, int bar, const char *type,
@@ -167,8 +50,8 @@ static void test_query_pci(void)
     tpci_cfg_write(m, PCI_DEVFN(2, 0), PCI_COMMAND, PCI_COMMAND_IO, 2);
     tpci_cfg_write(m, PCI_DEVFN(2, 0), PCI_INTERRUPT_LINE, 11, 1);
     c = client_new();
-    json_object_put(client_cmd(c, "{\"execute\":\"qmp_capabilities\"}\n"));
-    resp = client_cmd(c, "{\"execute\":\"query-pci\"}\n");
+    negotiate(c, false);
+    resp = expect_return(c, "{\"execute\":\"query-pci\"}\n", NULL);
     ret = member(resp, "return");
 
     g_assert_true(json_object_is_type(ret, json_type_array));
@@ -285,13 +168,8 @@ static void test_info_pci(void)
 
 int main(int argc, char **argv)
 {
-    g_test_init(&argc, &argv, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    main_loop_init();
-    bql_lock();
-    monitor_init_globals();
-    monitor_register_events();
+    qmp_test_init(&argc, &argv);
     g_test_add_func("/pci/qmp/query-pci", test_query_pci);
     g_test_add_func("/pci/hmp/info-pci", test_info_pci);
-    return g_test_run();
+    return qmp_test_run();
 }
