@@ -253,9 +253,9 @@ static bool migration_setup_stream(MigrationState *s, Error **errp)
     if (s->has_rp) {
         savevm_send_command(s->to_dst, SAVEVM_CMD_OPEN_RETURN_PATH, NULL, 0);
     }
-    /* COLO: the destination becomes the secondary, and RAM keeps its
-     * dirty log after the initial migration for the checkpoints. */
-    ram_checkpoint_keep_logging(s->vmstate, colo);
+    /* COLO: the destination becomes the secondary. RAM's dirty log
+     * outlives the initial migration's completion (until cleanup), which
+     * the checkpoints build on. */
     if (colo) {
         savevm_send_command(s->to_dst, SAVEVM_CMD_ENABLE_COLO, NULL, 0);
     }

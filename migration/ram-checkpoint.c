@@ -26,15 +26,6 @@ static RamMigrationState *ram_checkpoint_state(SaveVMState *s, Error **errp)
     return rs;
 }
 
-void ram_checkpoint_keep_logging(SaveVMState *s, bool on)
-{
-    RamMigrationState *rs = ram_migration_state(s);
-
-    if (rs) {
-        rs->colo_keep = on;
-    }
-}
-
 bool ram_checkpoint_save(SaveVMState *s, QEMUFile *f, uint64_t *pages,
                          Error **errp)
 {

@@ -42,7 +42,6 @@ typedef struct RamMigrationState {
     unsigned nr_save_blocks;
     bool saving;
     bool we_started_logging;
-    bool colo_keep;             /* save_complete keeps logging (COLO) */
     uint64_t dirty_pages;       /* set bits over all bmaps */
     unsigned cursor_block;
     size_t cursor_page;

@@ -471,11 +471,14 @@ static bool ram_save_complete(QEMUFile *f, void *opaque, Error **errp)
     rs->st.transferred += qemu_file_transferred(f) - start;
     ram_stats_publish(rs);
     trace_ram_save_complete(sent, rs->st.duplicate - zero);
-    /* COLO goes on checkpointing: logging and the bitmaps stay. */
-    if (!rs->colo_keep) {
-        ram_save_stop(rs);
-    }
-    /* Stopped early only on a stream error, which savevm reports. */
+    /*
+     * Dirty logging stays on until savevm_state_cleanup(), after the
+     * destination said "resumed": turning it off (KVM rewrites every
+     * memory slot, frees the bitmaps and may rebuild huge pages) took
+     * place here, between RAM's end and EOF, inside the guest's downtime
+     * and after the strict deadline check. The guest is stopped, so
+     * logging longer costs nothing. COLO keeps it anyway.
+     */
     return true;
 }
 

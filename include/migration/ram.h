@@ -106,13 +106,11 @@ void ram_migration_stats_reset(SaveVMState *s);
  * record. Data pages are copied while the CRC runs unless the caller
  * marked the file's nocopy data stable (guest stopped).
  *
- * Primary: ram_checkpoint_keep_logging() before the initial migration's
- * setup makes its completion keep dirty logging on; each checkpoint then
- * harvests and sends what the guest dirtied since the previous one (guest
- * stopped).
- * The logging stops at savevm_state_cleanup().
+ * Primary: the initial migration's completion leaves dirty logging on
+ * (it always does: logging stops at savevm_state_cleanup()); each
+ * checkpoint then harvests and sends what the guest dirtied since the
+ * previous one (guest stopped).
  */
-void ram_checkpoint_keep_logging(SaveVMState *s, bool on);
 bool ram_checkpoint_save(SaveVMState *s, QEMUFile *f, uint64_t *pages,
                          Error **errp);
 

@@ -599,7 +599,6 @@ static void test_colo_ram_trailer(void)
     side_init(&src);
     side_init(&dst);
     side_fill(&src);
-    ram_checkpoint_keep_logging(src.s, true);
     savevm_state_header(mig);
     g_assert_true(savevm_state_setup(src.s, mig, &error_abort));
     while (!done) {
