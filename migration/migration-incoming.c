@@ -27,6 +27,7 @@
 #include "qapi/qapi-events.h"
 #include "system/runstate.h"
 #include "util/main-loop.h"
+#include "util/rt-window.h"
 #include "util/yank.h"
 #include "trace.h"
 
@@ -48,6 +49,9 @@ struct MigrationIncoming {
      * at the end of incoming_thread; migration-internal.h). */
     bool bql_held;
     int64_t switchover_us;      /* when switchover-start arrived */
+    /* Strict switchover: real-time from switchover-start until the vCPUs
+     * run and "resumed" is sent, or the abort (util/rt-window.h). */
+    RtWindow rt;
     pthread_t thread;
     bool thread_joinable;       /* BQL: started and not yet joined */
 };
@@ -116,6 +120,7 @@ static LoadVMCommandResult incoming_switchover_start(const uint8_t *data,
 
     trace_migration_incoming_command("switchover-start");
     mis->switchover_us = migration_now_us();
+    rt_window_enter(&mis->rt, "strict switchover (destination)");
     if (!mis->bql_held) {
         bql_lock();
         mis->bql_held = true;
@@ -131,6 +136,7 @@ static LoadVMCommandResult incoming_switchover_abort(const uint8_t *data,
     MigrationIncoming *mis = opaque;
 
     trace_migration_incoming_command("switchover-abort");
+    rt_window_leave(&mis->rt);
     if (mis->bql_held) {
         g_assert(bql_locked());
         mis->bql_held = false;
@@ -278,6 +284,7 @@ static void *incoming_thread(void *opaque)
     g_assert(bql_locked());
     mis->bql_held = false;
     if (ok && mis->colo) {
+        rt_window_leave(&mis->rt);  /* never entered: COLO is not strict */
         /* False only when COLO could not start; once it ran, whatever a
          * checkpoint held, it returns true (the exit rule above). */
         ok = colo_secondary_run(mis, mis->owner->colo, vs, mis->from_src,
@@ -286,8 +293,9 @@ static void *incoming_thread(void *opaque)
             incoming_set_status(mis, MIGRATION_STATUS_COMPLETED);
         }
     } else if (ok) {
-        incoming_complete(mis);
+        incoming_complete(mis);     /* vCPUs run, "resumed" sent */
     }
+    rt_window_leave(&mis->rt);
     if (!ok) {
         mis->error = err;
         incoming_set_status(mis, MIGRATION_STATUS_FAILED);

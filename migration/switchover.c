@@ -45,6 +45,7 @@
 #include "qapi/qapi-events.h"
 #include "system/runstate.h"
 #include "util/main-loop.h"
+#include "util/rt-window.h"
 #include "trace.h"
 
 /*
@@ -297,9 +298,13 @@ MigrationSwitchoverResult migration_switchover_strict(MigrationState *s)
 {
     BQL_LOCK_GUARD();
     MigrationSwitchoverResult r;
+    RtWindow rt = { 0 };
     Error *err = NULL;
 
+    /* From the stop to "resumed": no waiting for a busy host's CPUs. */
+    rt_window_enter(&rt, "strict switchover");
     r = migration_strict_attempt(s, &err);
+    rt_window_leave(&rt);
     if (r == MIGRATION_SWITCHOVER_FAILED) {
         if (!err) {
             error_setg(&err, "switchover failed");
