@@ -211,20 +211,12 @@ static void add_intr_flags(MPWriter *w, uint8_t entry_type,
     mp_add(w, &e, sizeof(e));
 }
 
+/* An ISA interrupt whose polarity and trigger conform to the bus. */
 static void add_intr(MPWriter *w, uint8_t entry_type, uint8_t intr_type,
                      uint8_t src_irq, uint8_t dst_id, uint8_t dst_pin)
 {
-    MPIntrEntry e = {
-        .type = entry_type,
-        .intr_type = intr_type,
-        .flags = MP_IRQ_CONFORMS,
-        .src_bus_id = ISA_BUS_ID,
-        .src_bus_irq = src_irq,
-        .dst_apic_id = dst_id,
-        .dst_pin = dst_pin,
-    };
-
-    mp_add(w, &e, sizeof(e));
+    add_intr_flags(w, entry_type, intr_type, MP_IRQ_CONFORMS, ISA_BUS_ID,
+                   src_irq, dst_id, dst_pin);
 }
 
 /* Processors: APIC id i; cpu 0 is the bootstrap processor. */
