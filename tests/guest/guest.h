@@ -167,6 +167,12 @@ void *memmove(void *d, const void *s, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
 
+/*
+ * alloc.c: bump allocator over TG_HEAP_BASE..TG_HEAP_END (capped at the end
+ * of RAM); memory is never freed.  NULL when it runs out.
+ */
+void *tg_alloc(size_t size, size_t align);
+
 /* main.c: output for other CPL3 files (a line gets "\r\n" appended). */
 void tg_print(struct line *l);
 void tg_fatal(struct line *l) __attribute__((noreturn));   /* exit code 2 */

@@ -9,6 +9,7 @@
  */
 #include "guest.h"
 #include "net/net.h"
+#include "dev/pci.h"
 
 #define APIC_BASE       0xfee00000ULL
 #define APIC_SVR        0x0f0
@@ -215,6 +216,8 @@ static void parse_token(const char *t, size_t n)
         ok = parse_num(v, vn, &opt.interval_ms) && opt.interval_ms;
     } else if (streq_n(t, k, "smp")) {
         opt.smp = !streq_n(v, vn, "0") && !streq_n(v, vn, "off");
+    } else if (dev_option(t, k, v, vn, &ok)) {
+        /* pci=, mmio= (dev/pci.c) */
     } else if (net_option(t, k, v, vn, &ok)) {
         /* ip=, gw=, ip6=, gw6=, dhcp, netlog= (net/config.c) */
     } else {
