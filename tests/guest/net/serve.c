@@ -11,6 +11,7 @@
  */
 #include "net.h"
 #include "services.h"
+#include "../disk/disk.h"
 
 #define RX_BUDGET   64
 
@@ -84,6 +85,9 @@ void net_serve(void)
     if (!kv_init()) {
         ln_str(&err, "out of memory for the RESP store");
         tg_fatal(&err);
+    }
+    if (diskcfg.persist) {
+        kvlog_start();          /* replays the log into the store */
     }
     tcp_listen(&echo_service);
     tcp_listen(&http_service);
