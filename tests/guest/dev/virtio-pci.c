@@ -107,7 +107,7 @@ bool vpci_find(u16 type, u16 transitional_id, const char *name, struct vpci *v,
         return false;
     }
     if (v->pci.device == transitional_id && pci_read16(&v->pci, PCI_SUBSYSTEM_ID) != type) {
-        ln_str(err, "virtio device 1af4:");
+        ln_str(err, "virtio device id ");
         ln_hex(err, transitional_id);
         ln_str(err, " is not a ");
         ln_str(err, name);
