@@ -169,6 +169,22 @@ def test_too_small_device_is_a_clear_error(tmp_path):
                 in vm.lines()), vm.serial()
 
 
+def test_shrunk_device_is_a_clear_error(tmp_path):
+    """A disk formatted at 1 MiB (128 slots), then cut to 256 KiB under the
+    guest's feet: the superblock promises more than the device has. Also
+    a device without discard and write-zeroes: formatting does without."""
+    image = make_image(tmp_path / 'd.img', size='1M')
+    text, acked = run_disk_until_killed(tmp_path, image, '', lines=1,
+                                        device_opts=',discard=off,write-zeroes=off')
+    assert re.search(r'^TG disk virtio-blk .* discard=no write-zeroes=no', text, re.M), text
+    subprocess.run(['qemu-img', 'resize', '-q', '-f', 'raw', '--shrink', image, '256K'],
+                   check=True)
+    with qemu_guest(tmp_path, 'workload=disk', guest_disk(image) + DEBUG_EXIT, 'shrunk') as vm:
+        assert vm.wait_exit(BOOT_TIMEOUT) == (2 << 1) | 1
+        assert ('TG error: disk: the superblock has slots for 1032 sectors, the device only 512'
+                in vm.lines()), vm.serial()
+
+
 def test_no_disk_is_a_clear_error(tmp_path):
     with qemu_guest(tmp_path, 'workload=disk', DEBUG_EXIT, 'nodisk') as vm:
         assert vm.wait_exit(BOOT_TIMEOUT) == (2 << 1) | 1
