@@ -7,6 +7,7 @@ prints figures, serve persist=on keeps redis SETs across a kill, and a
 failing or too small device is reported on serial, not a guest crash."""
 import os
 import re
+import socket
 import subprocess
 import time
 
@@ -191,6 +192,10 @@ def test_no_disk_is_a_clear_error(tmp_path):
         assert 'TG error: disk: no virtio-blk PCI device on bus 0' in vm.lines(), vm.serial()
 
 
+def big(i):
+    return (b'%04d' % i) * 250            # 1000 bytes: a 3-sector log entry
+
+
 @needs_tool('redis-cli', 'redis-tools')
 def test_resp_persist_survives_sigkill(tmp_path):
     """serve persist=on: a SET is acknowledged only once it is flushed to
@@ -218,14 +223,26 @@ def test_resp_persist_survives_sigkill(tmp_path):
         assert cli('DEL', 'gone') == '1'
         for i in range(20):
             assert cli('SET', 'k%d' % i, 'v%d' % i) == 'OK'
+        # 150 pipelined SETs of 3-sector entries: the replay reads the log
+        # in 128-sector chunks, so entries straddle chunk ends.
+        with socket.create_connection(('127.0.0.1', port), timeout=30) as s:
+            s.sendall(b''.join(b'SET big%d %s\r\n' % (i, big(i)) for i in range(150)))
+            want, got = b'+OK\r\n' * 150, b''
+            while len(got) < len(want):
+                chunk = s.recv(4096)
+                assert chunk, got
+                got += chunk
+            assert got == want
         vm.kill()
     with qemu_guest(tmp_path, append, extra, 'kv2') as vm:
-        vm.wait_for(r'^TG kvlog replayed id=0x[0-9a-f]+ entries=25 keys=22 ',
+        vm.wait_for(r'^TG kvlog replayed id=0x[0-9a-f]+ entries=175 keys=172 ',
                     timeout=BOOT_TIMEOUT)
         vm.wait_for(r'^TG serve ready', timeout=30)
         assert cli('GET', 'greeting') == 'hello world'
         assert cli('GET', 'n') == '2'
         assert cli('GET', 'gone') == ''
         assert cli('GET', 'k19') == 'v19'
-        assert cli('DBSIZE') == '22'
+        assert cli('DBSIZE') == '172'
+        for i in (0, 42, 43, 85, 149):
+            assert cli('GET', 'big%d' % i) == big(i).decode()
         assert 'TG FAULT' not in vm.serial()
