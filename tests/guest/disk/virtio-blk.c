@@ -174,6 +174,9 @@ static void print_info(void)
         ln_str(&l, " serial=");
         ln_str(&l, blkinfo.serial);
     }
+    if (devcfg.mmio_svc) {
+        ln_str(&l, " mmio=svc");
+    }
     tg_print(&l);
 }
 
