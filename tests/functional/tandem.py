@@ -2,8 +2,8 @@
 """Test harness: start Tandem (or Debian's QEMU) on a guest, watch its serial
 console through a file, and stop it. Every wait is bounded; a process that
 outlives its test is killed. Also what the migration and COLO tests share:
-a TCP fault proxy to put between two peers, and the check of the dirty
-workload's memory in a stopped guest."""
+a TCP fault proxy to put between two peers, the check of the dirty
+workload's memory in a stopped guest, and of the disk workload's image."""
 import os
 import re
 import shutil
@@ -183,6 +183,36 @@ class NetNs:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def needs_tool(name, package):
+    """Skips (saying how to install it) a test whose client program is missing."""
+    return pytest.mark.skipif(shutil.which(name) is None,
+                              reason='%s not installed (apt-get install %s)' % (name, package))
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 nobody listens on right now (for hostfwd=)."""
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def guest_disk(image, fmt='raw', device_opts=''):
+    """The options that give the test guest image as a virtio-blk-pci disk."""
+    return ['-drive', 'file=%s,if=none,id=d0,format=%s' % (image, fmt),
+            '-device', 'virtio-blk-pci,drive=d0' + device_opts]
+
+
+def verify_disk_image(path, acked=0):
+    """(ok, message) of tests/guest/verify_disk.py on an image the guest's
+    workload=disk wrote (raw or qcow2), requiring every record up to
+    acked (or the superblock's figure, if higher)."""
+    sys.path.insert(0, os.path.join(ROOT, 'tests', 'guest'))
+    import verify_disk
+    return verify_disk.verify(verify_disk.read_image(path), acked)
 
 
 def run(args, timeout=20.0, binary=TANDEM):

@@ -12,15 +12,14 @@ with KVM, which is skipped, saying why, until Tandem has virtio-net-pci
 and the machine has KVM."""
 import os
 import re
-import shutil
 import socket
 import subprocess
 import time
 
 import pytest
 
-from tandem import (GUEST, QEMU, TANDEM, NetNs, Vm, kvm_unusable_reason,
-                    netns_unusable_reason)
+from tandem import (GUEST, QEMU, TANDEM, NetNs, Vm, free_port, kvm_unusable_reason,
+                    needs_tool, netns_unusable_reason)
 
 GUEST_IP = '10.0.2.15'
 GUEST_IP6 = 'fd00::15'
@@ -57,11 +56,6 @@ VMMS = [
 def vmm(request):
     """(binary, accel) of the VMM a test without the shared guest runs on."""
     return request.param
-
-
-def needs_tool(name, package):
-    return pytest.mark.skipif(shutil.which(name) is None,
-                              reason='%s not installed (apt-get install %s)' % (name, package))
 
 
 def qemu_nic(netdev):
@@ -454,14 +448,6 @@ def test_tcp_retransmission_and_window(served):
     assert r['echoed'] == 1000, r
     served.wait_for(r'^TG tcp close id=\d+ port=7 peer=10\.0\.2\.99:41000 '
                     r'state=ESTABLISHED reason=rst', timeout=10)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.mark.parametrize('pci,mmio', [('firmware', 'direct'), ('assign', 'svc')])

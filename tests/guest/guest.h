@@ -22,7 +22,8 @@ typedef uint64_t u64;
 #define TG_STATUS_VERSION   1
 #define TG_DIRTY_MAGIC      0x5954524944475400ULL  /* "\0TGDIRTY" */
 
-enum { WL_COUNT = 1, WL_DIRTY = 2, WL_IDLE = 3, WL_FAULT = 4, WL_SERVE = 5 };
+enum { WL_COUNT = 1, WL_DIRTY = 2, WL_IDLE = 3, WL_FAULT = 4, WL_SERVE = 5, WL_DISK = 6,
+       WL_IOPS = 7 };
 
 struct tg_percpu {                  /* one cache line per CPU */
     volatile u64 heartbeat;
@@ -70,6 +71,30 @@ struct tg_net_status {
 #define TG_NET_DHCP         (1u << 3)   /* address came from DHCP */
 #define TG_NET_SERVING      (1u << 4)   /* services listening */
 
+/*
+ * disk, iops, serve persist=on: the disk block of the status page (0x600).
+ * README.md documents it.
+ */
+struct tg_disk_status {
+    volatile u32 flags;             /* 0x600: TG_DISK_* below */
+    volatile u32 boot;              /* 0x604: boot count kept on the disk */
+    u64 sectors;                    /* 0x608: device capacity */
+    volatile u64 acked;             /* 0x610: highest record acknowledged by a flush */
+    volatile u64 written;           /* 0x618: records written this boot */
+    volatile u64 verified;          /* 0x620: records read back and found good */
+    volatile u64 bad;               /* 0x628: records read back and found bad */
+    volatile u64 io_errors;         /* 0x630: requests the device did not complete OK */
+    volatile u64 device_bugs;       /* 0x638: used ids not in flight, missing status, ... */
+    volatile u64 reads;             /* 0x640: completed read requests */
+    volatile u64 writes;            /* 0x648: completed write requests */
+    volatile u64 flushes;           /* 0x650: completed flushes */
+    u64 disk_id;                    /* 0x658: from the superblock */
+};
+
+#define TG_DISK_UP          (1u << 0)   /* virtio-blk driver running */
+#define TG_DISK_RUNNING     (1u << 1)   /* the workload passed its boot check */
+#define TG_DISK_STOPPED     (1u << 2)   /* stopped on an error */
+
 struct tg_status {
     u64 magic;                      /* 0x000 */
     u32 version;                    /* 0x008 */
@@ -96,6 +121,8 @@ struct tg_status {
     char cmdline[256];              /* 0x100 */
     struct tg_percpu cpu[TG_MAX_CPUS]; /* 0x200 */
     struct tg_net_status net;       /* 0x400 */
+    u8 pad3[0x600 - 0x400 - sizeof(struct tg_net_status)];
+    struct tg_disk_status disk;     /* 0x600 */
 };
 
 #define TG_FLAG_SMP         (1u << 0)
@@ -111,6 +138,8 @@ _Static_assert(offsetof(struct tg_status, cmdline) == 0x100, "layout");
 _Static_assert(offsetof(struct tg_status, cpu) == 0x200, "layout");
 _Static_assert(offsetof(struct tg_status, net) == 0x400, "layout");
 _Static_assert(offsetof(struct tg_status, net.tcp_states) == 0x4a0, "layout");
+_Static_assert(offsetof(struct tg_status, disk) == 0x600, "layout");
+_Static_assert(offsetof(struct tg_status, disk.disk_id) == 0x658, "layout");
 _Static_assert(sizeof(struct tg_status) <= 4096, "layout");
 
 /* Register frame built by fault_common in boot.S. */
@@ -167,8 +196,15 @@ void *memmove(void *d, const void *s, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
 
+/*
+ * alloc.c: bump allocator over TG_HEAP_BASE..TG_HEAP_END (capped at the end
+ * of RAM); memory is never freed.  NULL when it runs out.
+ */
+void *tg_alloc(size_t size, size_t align);
+
 /* main.c: output for other CPL3 files (a line gets "\r\n" appended). */
 void tg_print(struct line *l);
+void tg_workload_line(struct line *l);  /* counts for exit-after= */
 void tg_fatal(struct line *l) __attribute__((noreturn));   /* exit code 2 */
 
 /* boot.S */

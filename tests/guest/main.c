@@ -9,6 +9,8 @@
  */
 #include "guest.h"
 #include "net/net.h"
+#include "dev/pci.h"
+#include "disk/disk.h"
 
 #define APIC_BASE       0xfee00000ULL
 #define APIC_SVR        0x0f0
@@ -42,7 +44,7 @@ static u64 tsc_khz;
 
 static const char *const wl_names[] = {
     [WL_COUNT] = "count", [WL_DIRTY] = "dirty", [WL_IDLE] = "idle",
-    [WL_FAULT] = "fault", [WL_SERVE] = "serve",
+    [WL_FAULT] = "fault", [WL_SERVE] = "serve", [WL_DISK] = "disk", [WL_IOPS] = "iops",
 };
 
 /* ---- output ---------------------------------------------------------- */
@@ -93,6 +95,11 @@ static void __attribute__((noreturn)) config_error(struct line *l)
 void tg_print(struct line *l)
 {
     emit(l);
+}
+
+void tg_workload_line(struct line *l)
+{
+    emit_workload(l);
 }
 
 void tg_fatal(struct line *l)
@@ -200,6 +207,10 @@ static void parse_token(const char *t, size_t n)
             opt.workload = WL_FAULT;
         } else if (streq_n(v, vn, "serve")) {
             opt.workload = WL_SERVE;
+        } else if (streq_n(v, vn, "disk")) {
+            opt.workload = WL_DISK;
+        } else if (streq_n(v, vn, "iops")) {
+            opt.workload = WL_IOPS;
         } else {
             ok = false;
         }
@@ -215,8 +226,12 @@ static void parse_token(const char *t, size_t n)
         ok = parse_num(v, vn, &opt.interval_ms) && opt.interval_ms;
     } else if (streq_n(t, k, "smp")) {
         opt.smp = !streq_n(v, vn, "0") && !streq_n(v, vn, "off");
+    } else if (dev_option(t, k, v, vn, &ok)) {
+        /* pci=, mmio= (dev/pci.c) */
     } else if (net_option(t, k, v, vn, &ok)) {
         /* ip=, gw=, ip6=, gw6=, dhcp, netlog= (net/config.c) */
+    } else if (disk_option(t, k, v, vn, &ok)) {
+        /* qd=, flush-every=, pattern=, disk-size=, rw=, bs=, persist= (disk/config.c) */
     } else {
         ok = false;
     }
@@ -573,6 +588,10 @@ void bsp_main(u32 cpu)
         run_idle();
     case WL_SERVE:
         net_serve();
+    case WL_DISK:
+        disk_run();
+    case WL_IOPS:
+        iops_run();
     case WL_FAULT:
         /* Self-test of the fault path: 256 GiB is not mapped -> #PF. */
         say("TG fault test: reading 0x4000000000");

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Tandem test guest: network options from the command line
- * (ip=A.B.C.D/N gw=A.B.C.D ip6=ADDR/N gw6=ADDR dhcp netlog=0|1
- * pci=assign|firmware mmio=direct|svc) and the
+ * (ip=A.B.C.D/N gw=A.B.C.D ip6=ADDR/N gw6=ADDR dhcp netlog=0|1) and the
  * serial line that shows the resulting configuration.
  */
 #include "net.h"
@@ -42,12 +41,6 @@ bool net_option(const char *key, size_t kn, const char *v, size_t vn, bool *ok)
     } else if (key_is(key, kn, "netlog")) {
         *ok = vn == 1 && (v[0] == '0' || v[0] == '1');
         netcfg.log = v[0] == '1';
-    } else if (key_is(key, kn, "pci")) {
-        *ok = (vn == 6 && !memcmp(v, "assign", 6)) || (vn == 8 && !memcmp(v, "firmware", 8));
-        netcfg.pci_assign = vn == 6;
-    } else if (key_is(key, kn, "mmio")) {
-        *ok = (vn == 3 && !memcmp(v, "svc", 3)) || (vn == 6 && !memcmp(v, "direct", 6));
-        netcfg.mmio_svc = vn == 3;
     } else if (key_is(key, kn, "dhcp")) {
         *ok = vn == 1 && (v[0] == '0' || v[0] == '1');
         netcfg.dhcp = v[0] == '1';

@@ -48,9 +48,9 @@ void kv_clear(void)
 
 bool kv_init(void)
 {
-    entries = net_alloc(KV_ENTRIES * sizeof(*entries), 64);
-    slots = net_alloc(KV_SLOTS * sizeof(*slots), 64);
-    free_stack = net_alloc(KV_ENTRIES * sizeof(*free_stack), 64);
+    entries = tg_alloc(KV_ENTRIES * sizeof(*entries), 64);
+    slots = tg_alloc(KV_SLOTS * sizeof(*slots), 64);
+    free_stack = tg_alloc(KV_ENTRIES * sizeof(*free_stack), 64);
     if (!entries || !slots || !free_stack) {
         return false;
     }

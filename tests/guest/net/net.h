@@ -82,8 +82,6 @@ struct net_config {
     ipaddr ll6;                 /* fe80::EUI-64, always there */
     bool dhcp;                  /* bare word "dhcp" */
     bool log;                   /* netlog=1 (default): one line per TCP open/close */
-    bool pci_assign;            /* pci=assign: place BARs ourselves, as with no firmware */
-    bool mmio_svc;              /* mmio=svc: device registers through CPL0 services */
 };
 extern struct net_config netcfg;
 
@@ -96,10 +94,6 @@ void net_publish_config(void);   /* netcfg -> status page */
 /* ---- time (serve.c): milliseconds since the serve loop started ------- */
 
 extern u64 net_now_ms;
-
-/* ---- memory (serve.c): bump allocator over TG_NET_BASE..TG_NET_END ---- */
-
-void *net_alloc(size_t size, size_t align);
 
 /* ---- checksum (ip.c) -------------------------------------------------- */
 

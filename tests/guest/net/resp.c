@@ -10,9 +10,14 @@
  * other while the transmit buffer has room for the largest reply.  A
  * malformed request gets "-ERR Protocol error" and the connection closes,
  * as Redis does.
+ *
+ * With persist=on (serve), every change goes to the disk log first
+ * (kvlog.c: written and flushed), then to the store, then the reply: a
+ * client that got +OK has its change on stable storage.
  */
 #include "tcp.h"
 #include "services.h"
+#include "../disk/disk.h"
 
 #define RESP_MAX_ARGS   16
 #define RESP_MAX_REPLY  (KV_VAL_MAX + 64)
@@ -190,6 +195,36 @@ static void w_err_cmd(struct tcp_conn *c, const char *what, const struct arg *a)
     tcp_write(c, l.buf, (u32)l.len);
 }
 
+/* The change is on the disk (or there is no disk to put it on). */
+static bool logged(enum kvlog_op op, const struct arg *key, const u8 *val, u32 vlen)
+{
+    return !diskcfg.persist ||
+           kvlog_append(op, key ? key->p : NULL, key ? key->n : 0, val, vlen);
+}
+
+static void cmd_set(struct tcp_conn *c, const struct arg *key, const struct arg *val)
+{
+    if (key->n > KV_KEY_MAX || val->n > KV_VAL_MAX) {
+        w_str(c, "-ERR key or value too large for the guest store\r\n");
+        return;
+    }
+    if (!logged(KVLOG_SET, key, val->p, val->n)) {
+        w_str(c, "-ERR guest disk log write failed\r\n");
+        return;
+    }
+    switch (kv_set(key->p, key->n, val->p, val->n)) {
+    case KV_OK:
+        w_str(c, "+OK\r\n");
+        break;
+    case KV_FULL:
+        w_str(c, "-ERR guest store is full\r\n");
+        break;
+    case KV_TOO_BIG:
+        w_str(c, "-ERR key or value too large for the guest store\r\n");
+        break;
+    }
+}
+
 static void cmd_incr(struct tcp_conn *c, const struct arg *key)
 {
     const u8 *v;
@@ -222,6 +257,10 @@ static void cmd_incr(struct tcp_conn *c, const struct arg *key)
     } else {
         ln_dec(&l, (u64)x);
     }
+    if (!logged(KVLOG_SET, key, (const u8 *)l.buf, (u32)l.len)) {
+        w_str(c, "-ERR guest disk log write failed\r\n");
+        return;
+    }
     if (kv_set(key->p, key->n, (const u8 *)l.buf, (u32)l.len) != KV_OK) {
         w_str(c, "-ERR guest store is full\r\n");
         return;
@@ -246,17 +285,7 @@ static bool run(struct tcp_conn *c, const struct arg *a, u32 argc)
     } else if (is_cmd(cmd, "ECHO") && argc == 2) {
         w_bulk(c, a[1].p, a[1].n);
     } else if (is_cmd(cmd, "SET") && argc == 3) {
-        switch (kv_set(a[1].p, a[1].n, a[2].p, a[2].n)) {
-        case KV_OK:
-            w_str(c, "+OK\r\n");
-            break;
-        case KV_FULL:
-            w_str(c, "-ERR guest store is full\r\n");
-            break;
-        case KV_TOO_BIG:
-            w_str(c, "-ERR key or value too large for the guest store\r\n");
-            break;
-        }
+        cmd_set(c, &a[1], &a[2]);
     } else if (is_cmd(cmd, "SET") && argc > 3) {
         w_str(c, "-ERR syntax error\r\n");
     } else if (is_cmd(cmd, "GET") && argc == 2) {
@@ -269,14 +298,24 @@ static bool run(struct tcp_conn *c, const struct arg *a, u32 argc)
         cmd_incr(c, &a[1]);
     } else if (is_cmd(cmd, "DEL") && argc >= 2) {
         for (i = 1, n = 0; i < argc; i++) {
+            if (kv_get(a[i].p, a[i].n, &v, &n) && !logged(KVLOG_DEL, &a[i], NULL, 0)) {
+                w_str(c, "-ERR guest disk log write failed\r\n");
+                return true;
+            }
+        }
+        for (i = 1, n = 0; i < argc; i++) {
             n += kv_del(a[i].p, a[i].n);
         }
         w_int(c, n);
     } else if (is_cmd(cmd, "DBSIZE") && argc == 1) {
         w_int(c, kv_count());
     } else if ((is_cmd(cmd, "FLUSHDB") || is_cmd(cmd, "FLUSHALL")) && argc <= 2) {
-        kv_clear();
-        w_str(c, "+OK\r\n");
+        if (!logged(KVLOG_CLEAR, NULL, NULL, 0)) {
+            w_str(c, "-ERR guest disk log write failed\r\n");
+        } else {
+            kv_clear();
+            w_str(c, "+OK\r\n");
+        }
     } else if ((is_cmd(cmd, "CONFIG") || is_cmd(cmd, "COMMAND")) && argc <= 3) {
         w_str(c, "*0\r\n");
     } else if (is_cmd(cmd, "QUIT")) {

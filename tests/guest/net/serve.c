@@ -7,29 +7,15 @@
  *   may queue replies)  ->  TCP timers  ->  DHCP timer  ->  one notify for
  *   everything queued this round.
  *
- * Also the memory for all of it: a bump allocator over TG_NET_BASE up to
- * TG_NET_END (the dirty workload's working set starts there; serve does
- * not run it).
+ * Memory for all of it comes from tg_alloc() (alloc.c).
  */
 #include "net.h"
 #include "services.h"
+#include "../disk/disk.h"
 
 #define RX_BUDGET   64
 
 u64 net_now_ms;
-static u64 net_alloc_next = TG_NET_BASE;
-
-void *net_alloc(size_t size, size_t align)
-{
-    u64 a = (net_alloc_next + align - 1) & ~(u64)(align - 1);
-    u64 end = STATUS->ram_end && STATUS->ram_end < TG_NET_END ? STATUS->ram_end : TG_NET_END;
-
-    if (a + size > end) {
-        return NULL;
-    }
-    net_alloc_next = a + size;
-    return (void *)a;
-}
 
 static void update_clock(void)
 {
@@ -73,9 +59,9 @@ void net_serve(void)
     bool ready = false;
     u64 next_check = 0;
 
-    if (!STATUS->ram_end || STATUS->ram_end < TG_NET_END) {
+    if (!STATUS->ram_end || STATUS->ram_end < TG_HEAP_END) {
         ln_str(&err, "TG error: serve needs RAM up to ");
-        ln_hex(&err, TG_NET_END);
+        ln_hex(&err, TG_HEAP_END);
         ln_str(&err, " (ram_end=");
         ln_hex(&err, STATUS->ram_end);
         ln_str(&err, ")");
@@ -99,6 +85,9 @@ void net_serve(void)
     if (!kv_init()) {
         ln_str(&err, "out of memory for the RESP store");
         tg_fatal(&err);
+    }
+    if (diskcfg.persist) {
+        kvlog_start();          /* replays the log into the store */
     }
     tcp_listen(&echo_service);
     tcp_listen(&http_service);

@@ -90,8 +90,8 @@ void tcp_init(void)
 
     for (i = 0; i < TCP_MAX_CONN; i++) {
         conns[i].id = (u16)i;
-        conns[i].rxbuf = net_alloc(TCP_RX_CAP, 64);
-        conns[i].txbuf = net_alloc(TCP_TX_CAP, 64);
+        conns[i].rxbuf = tg_alloc(TCP_RX_CAP, 64);
+        conns[i].txbuf = tg_alloc(TCP_TX_CAP, 64);
         if (!conns[i].rxbuf || !conns[i].txbuf) {
             struct line l = { .len = 0 };
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Tandem test guest: minimal PCI (config mechanism #1, bus 0 scan, memory
- * BAR assignment and mapping).
+ * BAR assignment and mapping) and the pci=/mmio= options.
  *
  * BAR mapping: boot.S maps 0-4 GiB with 2 MiB pages, write-back, U/S set.
  * Device registers must be uncached, so the 2 MiB pages covering a BAR
@@ -10,7 +10,6 @@
  * firmware put high) gets a fresh page directory for its 1 GiB.
  */
 #include "pci.h"
-#include "net.h"
 
 #define PCI_CFG_ADDR    0xcf8
 #define PCI_CFG_DATA    0xcfc
@@ -23,6 +22,21 @@
 #define PTE_PS  0x80ULL
 
 static u64 next_window = PCI_MMIO_WINDOW;
+struct dev_config devcfg;
+
+bool dev_option(const char *key, size_t kn, const char *v, size_t vn, bool *ok)
+{
+    if (kn == 3 && !memcmp(key, "pci", 3)) {
+        *ok = (vn == 6 && !memcmp(v, "assign", 6)) || (vn == 8 && !memcmp(v, "firmware", 8));
+        devcfg.pci_assign = vn == 6;
+    } else if (kn == 4 && !memcmp(key, "mmio", 4)) {
+        *ok = (vn == 3 && !memcmp(v, "svc", 3)) || (vn == 6 && !memcmp(v, "direct", 6));
+        devcfg.mmio_svc = vn == 3;
+    } else {
+        return false;
+    }
+    return true;
+}
 
 static void pci_select(const struct pci_dev *d, u32 off)
 {
@@ -110,7 +124,7 @@ static bool map_uncached(u64 addr, u64 len)
             u64 *pdpte = &pt_pdpt[a >> 30];
 
             if (!(*pdpte & PTE_P)) {
-                u64 *fresh = net_alloc(4096, 4096);
+                u64 *fresh = tg_alloc(4096, 4096);
                 u64 i, base = a & ~((1ULL << 30) - 1);
 
                 if (!fresh) {
@@ -145,7 +159,7 @@ bool pci_map_bar(const struct pci_dev *d, unsigned bar, u64 *addr, struct line *
     if (is64) {
         a |= (u64)pci_read32(d, off + 4) << 32;
     }
-    if (!a || netcfg.pci_assign) {
+    if (!a || devcfg.pci_assign) {
         /*
          * Unassigned (no firmware ran, e.g. a VMM's direct multiboot load),
          * or pci=assign asked to act as if: size it with decoding off, then

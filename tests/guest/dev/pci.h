@@ -2,10 +2,11 @@
 /*
  * Tandem test guest: PCI configuration space through ports 0xcf8/0xcfc
  * (each access is two CPL0 services, so drivers read config space once
- * at start and then work through memory BARs from CPL3).
+ * at start and then work through memory BARs from CPL3).  Shared by every
+ * device driver (net/virtio-net.c, disk/virtio-blk.c).
  */
-#ifndef TG_NET_PCI_H
-#define TG_NET_PCI_H
+#ifndef TG_DEV_PCI_H
+#define TG_DEV_PCI_H
 
 #include "guest.h"
 
@@ -24,6 +25,20 @@
 /* Where BARs the firmware left unassigned are placed (none under QEMU). */
 #define PCI_MMIO_WINDOW     0xe0000000ULL
 #define PCI_MMIO_WINDOW_END 0xfec00000ULL   /* IOAPIC above */
+
+/*
+ * How drivers reach devices, from the command line (pci.c parses it):
+ * pci=assign places memory BARs even where the firmware did; mmio=svc
+ * sends every device register access through the CPL0 services.
+ */
+struct dev_config {
+    bool pci_assign;
+    bool mmio_svc;
+};
+extern struct dev_config devcfg;
+
+/* main.c hands it every key=value token; true if the key is ours, *ok = valid. */
+bool dev_option(const char *key, size_t kn, const char *v, size_t vn, bool *ok);
 
 struct pci_dev {
     u32 bdf;                    /* bus << 8 | dev << 3 | fn */
