@@ -204,6 +204,7 @@ CpuInfoFastList *qmp_query_cpus_fast(Error **errp)
         node->value->qom_path = g_strdup_printf("/machine/unattached/"
                                                 "device[%u]", cpu->index);
         node->value->thread_id = cpu->thread_id;
+        node->value->props = qmp_cpu_instance_props(cpu->index);
         node->value->target = SYS_EMU_TARGET_X86_64;
         node->next = head;
         head = node;

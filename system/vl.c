@@ -136,6 +136,13 @@ static bool opt_m(SystemConfig *cfg, const char *arg, Error **errp)
     return true;
 }
 
+static VlSmpTopology vl_topology = { 1, 1, 1, 1 };
+
+const VlSmpTopology *vl_smp_topology(void)
+{
+    return &vl_topology;
+}
+
 static bool opt_smp(SystemConfig *cfg, const char *arg, Error **errp)
 {
     static const char *const known[] = { "cpus", "sockets", "dies", "cores",
@@ -182,6 +189,10 @@ static bool opt_smp(SystemConfig *cfg, const char *arg, Error **errp)
         return false;
     }
     cfg->machine.smp_cpus = cpus;
+    if (topo == 1) {
+        sockets = cpus;     /* QEMU's pc: sockets first */
+    }
+    vl_topology = (VlSmpTopology){ sockets, dies, cores, threads };
     return true;
 }
 

@@ -54,6 +54,13 @@ typedef struct SystemConfig {
     bool list_accels;           /* -accel help */
 } SystemConfig;
 
+/* The -smp topology (QEMU's default for the pc: one socket per vCPU
+ * when only the count is given). */
+typedef struct VlSmpTopology {
+    unsigned sockets, dies, cores, threads;
+} VlSmpTopology;
+const VlSmpTopology *vl_smp_topology(void);
+
 /* -name guest=NAME, or NULL. */
 const char *vl_guest_name(void);
 /* -uuid, or NULL. */
