@@ -430,3 +430,58 @@ SGXInfo *qmp_query_sgx_capabilities(Error **errp)
     error_setg(errp, "SGX is not enabled in KVM");
     return NULL;
 }
+
+/* ---- the command line ---- */
+
+typedef struct CmdlineCtx {
+    const char *option;
+    CommandLineOptionInfoList *head, **tail;
+} CmdlineCtx;
+
+static void cmdline_one(const char *group, const VlParam *params,
+                        void *opaque)
+{
+    static const CommandLineParameterType types[] = {
+        [VL_PARAM_STRING] = COMMAND_LINE_PARAMETER_TYPE_STRING,
+        [VL_PARAM_BOOL] = COMMAND_LINE_PARAMETER_TYPE_BOOLEAN,
+        [VL_PARAM_NUMBER] = COMMAND_LINE_PARAMETER_TYPE_NUMBER,
+        [VL_PARAM_SIZE] = COMMAND_LINE_PARAMETER_TYPE_SIZE,
+    };
+    CmdlineCtx *ctx = opaque;
+    CommandLineOptionInfoList *node;
+    CommandLineParameterInfoList **ptail;
+
+    if (ctx->option && strcmp(ctx->option, group)) {
+        return;
+    }
+    node = g_new0(CommandLineOptionInfoList, 1);
+    node->value = g_new0(CommandLineOptionInfo, 1);
+    node->value->option = g_strdup(group);
+    ptail = &node->value->parameters;
+    for (const VlParam *p = params; p->name; p++) {
+        CommandLineParameterInfoList *pn = g_new0(CommandLineParameterInfoList,
+                                                  1);
+
+        pn->value = g_new0(CommandLineParameterInfo, 1);
+        pn->value->name = g_strdup(p->name);
+        pn->value->type = types[p->type];
+        *ptail = pn;
+        ptail = &pn->next;
+    }
+    *ctx->tail = node;
+    ctx->tail = &node->next;
+}
+
+CommandLineOptionInfoList *qmp_query_command_line_options(const char *option,
+                                                          Error **errp)
+{
+    CmdlineCtx ctx = { .option = option };
+
+    ctx.tail = &ctx.head;
+    vl_foreach_param_option(cmdline_one, &ctx);
+    if (!ctx.head) {
+        /* QEMU's text. */
+        error_setg(errp, "invalid option name: %s", option);
+    }
+    return ctx.head;
+}

@@ -31,7 +31,39 @@ typedef struct VlOption {
     const char *arg_help;       /* NULL: the option takes no argument */
     const char *help;
     VlOptionFn *fn;
+    /*
+     * An option that takes key=value parameters declares them here, once:
+     * its handler parses with vl_keyval() against this list, and
+     * query-command-line-options reports it under `group` (QEMU's name
+     * for the option's parameter group; NULL: the option's name).
+     */
+    const VlParam *params;
+    const char *group;
+    /* Not reported by query-command-line-options (see opt_sandbox). */
+    bool unlisted;
 } VlOption;
+
+/*
+ * Parses arg as key=value,... and refuses any key not in params ("Invalid
+ * parameter 'KEY'"). implied_key: the key a leading bare value is for.
+ */
+static KeyvalList *vl_keyval(const char *arg, const char *implied_key,
+                             const VlParam *params, Error **errp)
+{
+    g_autoptr(GPtrArray) known = g_ptr_array_new();
+    KeyvalList *kv = keyval_parse(arg, implied_key, errp);
+
+    for (const VlParam *p = params; p->name; p++) {
+        g_ptr_array_add(known, (gpointer)p->name);
+    }
+    g_ptr_array_add(known, NULL);
+    if (kv && !keyval_check_known(kv, (const char *const *)known->pdata,
+                                  NULL, errp)) {
+        keyval_free(kv);
+        return NULL;
+    }
+    return kv;
+}
 
 static bool opt_accel_value(SystemConfig *cfg, const char *accel,
                             Error **errp)
@@ -52,14 +84,18 @@ static bool opt_accel_value(SystemConfig *cfg, const char *accel,
     return false;
 }
 
+static const VlParam accel_params[] = {
+    { "accel", VL_PARAM_STRING },
+    { "dirty-ring-size", VL_PARAM_NUMBER },
+    { NULL },
+};
+
 static bool opt_accel(SystemConfig *cfg, const char *arg, Error **errp)
 {
-    static const char *const known[] = { "accel", "dirty-ring-size", NULL };
-    g_autoptr(KeyvalList) kv = keyval_parse(arg, "accel", errp);
+    g_autoptr(KeyvalList) kv = vl_keyval(arg, "accel", accel_params, errp);
     uint64_t ring;
 
-    if (!kv || !keyval_check_known(kv, known, NULL, errp) ||
-        !opt_accel_value(cfg, keyval_get(kv, "accel") ?: "", errp) ||
+    if (!kv || !opt_accel_value(cfg, keyval_get(kv, "accel") ?: "", errp) ||
         !keyval_get_u64(kv, "dirty-ring-size", 0, &ring, errp)) {
         return false;
     }
@@ -77,13 +113,18 @@ static bool opt_enable_kvm(SystemConfig *cfg, const char *arg, Error **errp)
     return true;
 }
 
+static const VlParam machine_params[] = {
+    { "type", VL_PARAM_STRING },
+    { "accel", VL_PARAM_STRING },
+    { NULL },
+};
+
 static bool opt_machine(SystemConfig *cfg, const char *arg, Error **errp)
 {
-    static const char *const known[] = { "type", "accel", NULL };
-    g_autoptr(KeyvalList) kv = keyval_parse(arg, "type", errp);
+    g_autoptr(KeyvalList) kv = vl_keyval(arg, "type", machine_params, errp);
     const char *type, *accel;
 
-    if (!kv || !keyval_check_known(kv, known, NULL, errp)) {
+    if (!kv) {
         return false;
     }
     type = keyval_get(kv, "type");
@@ -100,14 +141,18 @@ static bool opt_machine(SystemConfig *cfg, const char *arg, Error **errp)
     return !accel || opt_accel_value(cfg, accel, errp);
 }
 
+static const VlParam m_params[] = {
+    { "size", VL_PARAM_SIZE },
+    { NULL },
+};
+
 static bool opt_m(SystemConfig *cfg, const char *arg, Error **errp)
 {
-    static const char *const known[] = { "size", NULL };
-    g_autoptr(KeyvalList) kv = keyval_parse(arg, "size", errp);
+    g_autoptr(KeyvalList) kv = vl_keyval(arg, "size", m_params, errp);
     const char *size;
     uint64_t bytes;
 
-    if (!kv || !keyval_check_known(kv, known, NULL, errp)) {
+    if (!kv) {
         return false;
     }
     size = keyval_get(kv, "size");
@@ -143,14 +188,22 @@ const VlSmpTopology *vl_smp_topology(void)
     return &vl_topology;
 }
 
+static const VlParam smp_params[] = {
+    { "cpus", VL_PARAM_NUMBER },
+    { "sockets", VL_PARAM_NUMBER },
+    { "dies", VL_PARAM_NUMBER },
+    { "cores", VL_PARAM_NUMBER },
+    { "threads", VL_PARAM_NUMBER },
+    { "maxcpus", VL_PARAM_NUMBER },
+    { NULL },
+};
+
 static bool opt_smp(SystemConfig *cfg, const char *arg, Error **errp)
 {
-    static const char *const known[] = { "cpus", "sockets", "dies", "cores",
-                                         "threads", "maxcpus", NULL };
-    g_autoptr(KeyvalList) kv = keyval_parse(arg, "cpus", errp);
+    g_autoptr(KeyvalList) kv = vl_keyval(arg, "cpus", smp_params, errp);
     uint64_t cpus, sockets, dies, cores, threads, maxcpus, topo;
 
-    if (!kv || !keyval_check_known(kv, known, NULL, errp) ||
+    if (!kv ||
         !keyval_get_u64(kv, "cpus", 0, &cpus, errp) ||
         !keyval_get_u64(kv, "sockets", 1, &sockets, errp) ||
         !keyval_get_u64(kv, "dies", 1, &dies, errp) ||
@@ -272,9 +325,14 @@ static bool opt_nographic(SystemConfig *cfg, const char *arg, Error **errp)
     return true;
 }
 
+static const VlParam display_params[] = {
+    { "type", VL_PARAM_STRING },
+    { NULL },
+};
+
 static bool opt_display(SystemConfig *cfg, const char *arg, Error **errp)
 {
-    g_autoptr(KeyvalList) kv = keyval_parse(arg, "type", errp);
+    g_autoptr(KeyvalList) kv = vl_keyval(arg, "type", display_params, errp);
     const char *type;
 
     if (!kv) {
@@ -303,14 +361,19 @@ const char *vl_guest_name(void)
     return vl_name;
 }
 
+static const VlParam name_params[] = {
+    { "guest", VL_PARAM_STRING },
+    { "process", VL_PARAM_STRING },
+    { "debug-threads", VL_PARAM_BOOL },
+    { NULL },
+};
+
 static bool opt_name(SystemConfig *cfg, const char *arg, Error **errp)
 {
-    static const char *const known[] = { "guest", "process", "debug-threads",
-                                         NULL };
-    g_autoptr(KeyvalList) kv = keyval_parse(arg, "guest", errp);
+    g_autoptr(KeyvalList) kv = vl_keyval(arg, "guest", name_params, errp);
     bool debug_threads;
 
-    if (!kv || !keyval_check_known(kv, known, NULL, errp) ||
+    if (!kv ||
         !keyval_get_bool(kv, "debug-threads", false, &debug_threads, errp)) {
         return false;
     }
@@ -443,13 +506,17 @@ static bool opt_vga(SystemConfig *cfg, const char *arg, Error **errp)
     return false;
 }
 
+static const VlParam msg_params[] = {
+    { "timestamp", VL_PARAM_BOOL },
+    { NULL },
+};
+
 static bool opt_msg(SystemConfig *cfg, const char *arg, Error **errp)
 {
-    static const char *const known[] = { "timestamp", NULL };
-    g_autoptr(KeyvalList) kv = keyval_parse(arg, "timestamp", errp);
+    g_autoptr(KeyvalList) kv = vl_keyval(arg, "timestamp", msg_params, errp);
     bool on;
 
-    if (!kv || !keyval_check_known(kv, known, NULL, errp) ||
+    if (!kv ||
         !keyval_get_bool(kv, "timestamp", false, &on, errp)) {
         return false;
     }
@@ -480,15 +547,16 @@ static const VlOption vl_options[] = {
     { "accel", "kvm[,dirty-ring-size=N]",
       "select the accelerator (only kvm); dirty-ring-size selects KVM's "
       "dirty ring with N entries per vCPU instead of the dirty bitmap",
-      opt_accel },
+      opt_accel, accel_params },
     { "enable-kvm", NULL, "same as -accel kvm", opt_enable_kvm },
     { "machine", "pc[,accel=kvm]", "select the machine (only pc)",
-      opt_machine },
-    { "M", "pc", "same as -machine", opt_machine },
+      opt_machine, machine_params },
+    { "M", "pc", "same as -machine", opt_machine, machine_params,
+      "machine" },
     { "m", "[size=]N[M|G]", "guest RAM size (a bare number is MiB; "
-      "default 128M)", opt_m },
+      "default 128M)", opt_m, m_params, "memory" },
     { "smp", "[cpus=]N[,sockets=S,cores=C,threads=T,maxcpus=N]",
-      "number of vCPUs", opt_smp },
+      "number of vCPUs", opt_smp, smp_params, "smp-opts" },
     { "kernel", "FILE", "boot this multiboot image or Linux bzImage",
       opt_kernel },
     { "initrd", "FILE", "Linux initrd, or multiboot modules "
@@ -510,10 +578,11 @@ static const VlOption vl_options[] = {
     { "object", "TYPE,id=ID[,prop=value...]|JSON", "create an object "
       "(iothread, ...)", opt_object },
     { "nographic", NULL, "no display; serial port on stdio", opt_nographic },
-    { "display", "none", "no display", opt_display },
+    { "display", "none", "no display", opt_display, display_params },
     { "nodefaults", NULL, "create no default devices", opt_nodefaults },
     { "name", "[guest=]NAME[,process=NAME][,debug-threads=on|off]",
-      "name the guest; debug-threads names the vCPU threads", opt_name },
+      "name the guest; debug-threads names the vCPU threads", opt_name,
+      name_params },
     { "pidfile", "FILE", "write the process id to FILE (locked)",
       opt_pidfile },
     { "daemonize", NULL, "detach once the VM is set up", opt_daemonize },
@@ -544,7 +613,7 @@ static const VlOption vl_options[] = {
     { "vga", "none", "no VGA card (the only choice: there is no display)",
       opt_vga },
     { "msg", "[timestamp=]on|off", "timestamp=on starts every error and "
-      "warning line with the UTC time", opt_msg },
+      "warning line with the UTC time", opt_msg, msg_params },
     { "uuid", "UUID", "the VM's UUID (query-uuid)", opt_uuid },
 };
 
@@ -556,6 +625,29 @@ static const VlOption *vl_find_option(const char *name)
         }
     }
     return NULL;
+}
+
+void vl_foreach_param_option(VlParamOptionFn *fn, void *opaque)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(vl_options); i++) {
+        const VlOption *o = &vl_options[i];
+        const char *group = o->group ?: o->name;
+        bool seen = false;
+
+        if (!o->params || o->unlisted) {
+            continue;
+        }
+        /* Once per group (-M and -machine are one). */
+        for (size_t j = 0; j < i; j++) {
+            const VlOption *e = &vl_options[j];
+
+            seen |= e->params && !e->unlisted &&
+                    !strcmp(e->group ?: e->name, group);
+        }
+        if (!seen) {
+            fn(group, o->params, opaque);
+        }
+    }
 }
 
 void vl_print_help(void)

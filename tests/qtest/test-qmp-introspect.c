@@ -122,6 +122,25 @@ static void test_query_iothreads(void)
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
 
+static void test_command_line_options(void)
+{
+    QTestState *s = qtest_init(NULL);
+    json_object *ret = qtest_qmp_assert_success(s, "{'execute': "
+                                                "'query-command-line-options', "
+                                                "'arguments': {'option': "
+                                                "'machine'}}");
+    json_object *params;
+
+    g_assert_cmpuint(json_object_array_length(ret), ==, 1);
+    params = qt_json_get(json_object_array_get_idx(ret, 0), "parameters");
+    g_assert_nonnull(find_named(params, "type"));
+    json_object_put(ret);
+    qtest_qmp_assert_error_is(s, "GenericError", "invalid option name: nosuch",
+                              "{'execute': 'query-command-line-options', "
+                              "'arguments': {'option': 'nosuch'}}");
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
 static void test_unavailable_features(void)
 {
     QTestState *s = qtest_init(NULL);
@@ -147,5 +166,7 @@ int main(int argc, char **argv)
                       test_query_iothreads);
     test_add_kvm_func("/qmp-introspect/unavailable-features",
                       test_unavailable_features);
+    test_add_kvm_func("/qmp-introspect/query-command-line-options",
+                      test_command_line_options);
     return g_test_run();
 }

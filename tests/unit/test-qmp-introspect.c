@@ -35,6 +35,18 @@ static json_object *find_named(json_object *list, const char *name)
     return NULL;
 }
 
+static json_object *find_option(json_object *list, const char *option)
+{
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *e = json_object_array_get_idx(list, i);
+
+        if (!strcmp(json_object_get_string(member(e, "option")), option)) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
 static json_object *qmp_return(Client *c, const char *request,
                                json_object **resp)
 {
@@ -353,6 +365,108 @@ static void test_cpu_props(void)
     g_assert_cmpint(q->thread_id, ==, 0);
 }
 
+/* The command-line option a QEMU parameter group belongs to. */
+static const char *group_option(const char *group)
+{
+    static const char *const map[][2] = {
+        { "memory", "m" }, { "smp-opts", "smp" }, { "boot-opts", "boot" },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(map); i++) {
+        if (!strcmp(group, map[i][0])) {
+            return map[i][1];
+        }
+    }
+    return group;
+}
+
+/* A value of the parameter's type ("x" for strings: it may be refused
+ * for what it says, never for its key). */
+static const char *sample_value(const char *type)
+{
+    return !strcmp(type, "boolean") ? "off" :
+           !strcmp(type, "number") ? "1" :
+           !strcmp(type, "size") ? "64M" : "x";
+}
+
+/* The parse error for "-OPTION ARG", or NULL when it is accepted. */
+static char *parse_error(const char *option, const char *arg)
+{
+    g_autofree char *dash = g_strdup_printf("-%s", option);
+    char *argv[] = { "tandem", dash, (char *)arg, NULL };
+    SystemConfig cfg;
+    Error *err = NULL;
+    char *msg = NULL;
+
+    if (!vl_parse_args(3, argv, &cfg, &err)) {
+        msg = g_strdup(error_get_pretty(err));
+        error_free(err);
+    }
+    vl_config_free(&cfg);
+    return msg;
+}
+
+/*
+ * query-command-line-options and the parser share one table: every key
+ * listed is one the option parses, and a key not listed is refused.
+ */
+static void test_command_line_options(void)
+{
+    Client *c = client_ready();
+    json_object *resp, *list, *opt, *params;
+    unsigned keys = 0;
+
+    list = qmp_return(c, "{\"execute\":\"query-command-line-options\"}\n",
+                      &resp);
+    g_assert_nonnull(find_option(list, "machine"));
+    g_assert_nonnull(find_option(list, "memory"));
+    g_assert_null(find_option(list, "M"));
+    /* Tandem accepts only -sandbox off: listing it makes libvirt pass on. */
+    g_assert_null(find_option(list, "sandbox"));
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *o = json_object_array_get_idx(list, i);
+        const char *option = group_option(json_object_get_string(
+                                              member(o, "option")));
+        g_autofree char *bogus = NULL;
+
+        check_keys(o, (const char *const[]){ "option", "parameters", NULL });
+        params = member(o, "parameters");
+        for (size_t j = 0; j < json_object_array_length(params); j++) {
+            json_object *p = json_object_array_get_idx(params, j);
+            const char *key = json_object_get_string(member(p, "name"));
+            g_autofree char *arg = g_strdup_printf(
+                "%s=%s", key,
+                sample_value(json_object_get_string(member(p, "type"))));
+            g_autofree char *err = parse_error(option, arg);
+
+            if (err && strstr(err, "Invalid parameter")) {
+                g_error("-%s %s: listed but refused: %s", option, arg, err);
+            }
+            keys++;
+        }
+        /* A key nobody declared is refused by the same table. */
+        bogus = parse_error(option, "tandem-no-such-key=1");
+        g_assert_nonnull(bogus);
+    }
+    g_assert_cmpuint(keys, >=, 10);
+    json_object_put(resp);
+
+    list = qmp_return(c, "{\"execute\":\"query-command-line-options\","
+                      "\"arguments\":{\"option\":\"memory\"}}\n", &resp);
+    g_assert_cmpuint(json_object_array_length(list), ==, 1);
+    opt = json_object_array_get_idx(list, 0);
+    params = member(opt, "parameters");
+    g_assert_cmpuint(json_object_array_length(params), ==, 1);
+    g_assert_cmpstr(json_object_get_string(member(
+                        json_object_array_get_idx(params, 0), "type")), ==,
+                    "size");
+    json_object_put(resp);
+    expect_error(c, "{\"execute\":\"query-command-line-options\","
+                 "\"arguments\":{\"option\":\"nosuch\"}}\n",
+                 "GenericError", "invalid option name: nosuch", NULL);
+    client_free(c);
+}
+
 static void test_unavailable_features(void)
 {
     Client *c = client_ready();
@@ -379,5 +493,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/query-iothreads", test_query_iothreads);
     g_test_add_func("/qmp/query-cpus-fast/props", test_cpu_props);
     g_test_add_func("/qmp/unavailable-features", test_unavailable_features);
+    g_test_add_func("/qmp/query-command-line-options",
+                    test_command_line_options);
     return qmp_test_run();
 }
