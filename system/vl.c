@@ -543,6 +543,248 @@ static bool opt_uuid(SystemConfig *cfg, const char *arg, Error **errp)
     return true;
 }
 
+/*
+ * Options libvirt passes on every start (docs/compat.md). Each is either
+ * done, a no-op for a reason a user cannot notice, or refused naming
+ * what Tandem lacks.
+ */
+
+static const VlParam overcommit_params[] = {
+    { "mem-lock", VL_PARAM_BOOL },
+    { "cpu-pm", VL_PARAM_BOOL },
+    { NULL },
+};
+
+/* mem-lock=on: main() locks all memory (mlockall) before guest RAM is
+ * mapped, as QEMU does. cpu-pm=on would give the guest HLT/MWAIT
+ * without exits; Tandem keeps those exits. */
+static bool opt_overcommit(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    g_autoptr(KeyvalList) kv = vl_keyval(arg, NULL, overcommit_params, errp);
+    bool cpu_pm;
+
+    if (!kv ||
+        !keyval_get_bool(kv, "mem-lock", cfg->mem_lock, &cfg->mem_lock,
+                         errp) ||
+        !keyval_get_bool(kv, "cpu-pm", false, &cpu_pm, errp)) {
+        return false;
+    }
+    if (cpu_pm) {
+        error_setg(errp, "cpu-pm=on is not supported: Tandem keeps the "
+                   "guest's HLT and MWAIT exits");
+        return false;
+    }
+    return true;
+}
+
+static const VlParam rtc_params[] = {
+    { "base", VL_PARAM_STRING },
+    { "clock", VL_PARAM_STRING },
+    { "driftfix", VL_PARAM_STRING },
+    { NULL },
+};
+
+/*
+ * The pc has no RTC (CMOS clock) device: the guest's clocks are the TSC,
+ * kvmclock and the PIT. What QEMU does by default (base=utc, clock=host,
+ * driftfix=none) is accepted as is; driftfix=slew re-injects lost RTC
+ * ticks, and there are none. Anything asking for other guest-visible
+ * time is refused.
+ */
+static bool opt_rtc(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    g_autoptr(KeyvalList) kv = vl_keyval(arg, NULL, rtc_params, errp);
+    const char *base, *clock, *drift;
+
+    if (!kv) {
+        return false;
+    }
+    base = keyval_get(kv, "base");
+    clock = keyval_get(kv, "clock");
+    drift = keyval_get(kv, "driftfix");
+    if (base && strcmp(base, "utc")) {
+        error_setg(errp, "base=%s is not supported: the pc has no RTC, so "
+                   "only base=utc (the default) is accepted", base);
+        return false;
+    }
+    if (clock && strcmp(clock, "host")) {
+        error_setg(errp, "clock=%s is not supported: the pc has no RTC, so "
+                   "only clock=host (the default) is accepted", clock);
+        return false;
+    }
+    if (drift && strcmp(drift, "slew") && strcmp(drift, "none")) {
+        error_setg(errp, "Parameter 'driftfix' does not accept value '%s'",
+                   drift);
+        return false;
+    }
+    return true;
+}
+
+static const VlParam boot_params[] = {
+    { "strict", VL_PARAM_BOOL },
+    { "menu", VL_PARAM_BOOL },
+    { NULL },
+};
+
+/*
+ * There is no firmware: -kernel is loaded directly. strict= (boot only
+ * from the devices listed) and menu=off have nothing to act on; order,
+ * once, a menu, a splash or a reboot timeout are things a user would
+ * wait for, so they are refused.
+ */
+static bool opt_boot(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    static const char *const firmware_keys[] = {
+        "order", "once", "splash", "splash-time", "reboot-timeout", NULL,
+    };
+    g_autoptr(KeyvalList) any = keyval_parse(arg, "order", errp);
+    g_autoptr(KeyvalList) kv = NULL;
+    bool strict, menu;
+
+    if (!any) {
+        return false;
+    }
+    for (const char *const *k = firmware_keys; *k; k++) {
+        if (keyval_get(any, *k)) {
+            error_setg(errp, "%s= is not supported: Tandem has no firmware "
+                       "and boots -kernel directly", *k);
+            return false;
+        }
+    }
+    kv = vl_keyval(arg, "order", boot_params, errp);
+    if (!kv || !keyval_get_bool(kv, "strict", false, &strict, errp) ||
+        !keyval_get_bool(kv, "menu", false, &menu, errp)) {
+        return false;
+    }
+    if (menu) {
+        error_setg(errp, "menu=on is not supported: Tandem has no firmware "
+                   "boot menu");
+        return false;
+    }
+    return true;
+}
+
+static const VlParam audiodev_params[] = {
+    { "driver", VL_PARAM_STRING },
+    { "id", VL_PARAM_STRING },
+    { NULL },
+};
+
+static bool audiodev_check(const char *driver, const char *id, Error **errp)
+{
+    if (!driver) {
+        error_setg(errp, "Parameter 'driver' is missing");
+        return false;
+    }
+    if (!id) {
+        error_setg(errp, "Parameter 'id' is missing");
+        return false;
+    }
+    if (!object_id_valid(id)) {
+        error_setg(errp, "Parameter 'id' expects an identifier");
+        return false;
+    }
+    if (strcmp(driver, "none")) {
+        error_setg(errp, "audio driver '%s' is not available: Tandem has no "
+                   "sound devices (use driver none)", driver);
+        return false;
+    }
+    return true;
+}
+
+/* The JSON form libvirt writes: {"id":"audio1","driver":"none"}. */
+static bool audiodev_json(const char *arg, Error **errp)
+{
+    json_object *root = json_tokener_parse(arg);
+    const char *driver = NULL, *id = NULL;
+    bool ok = false;
+
+    if (!root || !json_object_is_type(root, json_type_object)) {
+        error_setg(errp, "invalid JSON object");
+        goto out;
+    }
+    json_object_object_foreach(root, key, val) {
+        const char **slot = !strcmp(key, "driver") ? &driver :
+                            !strcmp(key, "id") ? &id : NULL;
+
+        if (!slot) {
+            error_setg(errp, "Parameter '%s' is unexpected", key);
+            goto out;
+        }
+        if (!json_object_is_type(val, json_type_string)) {
+            error_setg(errp, "Invalid parameter type for '%s', expected: "
+                       "string", key);
+            goto out;
+        }
+        *slot = json_object_get_string(val);
+    }
+    ok = audiodev_check(driver, id, errp);
+out:
+    json_object_put(root);
+    return ok;
+}
+
+/* No sound devices: an audio backend that plays nothing is exact; any
+ * other would be ignored, so it is refused. */
+static bool opt_audiodev(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    g_autoptr(KeyvalList) kv = NULL;
+
+    if (arg[0] == '{') {
+        return audiodev_json(arg, errp);
+    }
+    kv = vl_keyval(arg, "driver", audiodev_params, errp);
+    return kv && audiodev_check(keyval_get(kv, "driver"),
+                                keyval_get(kv, "id"), errp);
+}
+
+static const VlParam sandbox_params[] = {
+    { "enable", VL_PARAM_BOOL },
+    { NULL },
+};
+
+/*
+ * Tandem has no seccomp filter: -sandbox off is what it does anyway;
+ * on (with any of QEMU's deny lists) is refused. The option is unlisted
+ * in query-command-line-options: libvirt passes "-sandbox on,..." to any
+ * binary that lists it.
+ */
+static bool opt_sandbox(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    g_autoptr(KeyvalList) any = keyval_parse(arg, "enable", errp);
+    g_autoptr(KeyvalList) kv = NULL;
+    const char *enable;
+    bool on;
+
+    if (!any) {
+        return false;
+    }
+    enable = keyval_get(any, "enable");
+    if (enable && parse_bool(enable, &on, NULL) && on) {
+        error_setg(errp, "seccomp sandboxing is not supported by Tandem "
+                   "(use -sandbox off)");
+        return false;
+    }
+    kv = vl_keyval(arg, "enable", sandbox_params, errp);
+    if (!kv || !keyval_get_bool(kv, "enable", true, &on, errp)) {
+        return false;
+    }
+    if (!enable) {
+        error_setg(errp, "Parameter 'enable' is missing");
+        return false;
+    }
+    return true;
+}
+
+/* Global property defaults would reach devices Tandem builds by other
+ * means; until they do, they are refused rather than ignored. */
+static bool opt_global(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    error_setg(errp, "-global is not supported yet: set the property on "
+               "-device instead");
+    return false;
+}
+
 static const VlOption vl_options[] = {
     { "accel", "kvm[,dirty-ring-size=N]",
       "select the accelerator (only kvm); dirty-ring-size selects KVM's "
@@ -615,6 +857,20 @@ static const VlOption vl_options[] = {
     { "msg", "[timestamp=]on|off", "timestamp=on starts every error and "
       "warning line with the UTC time", opt_msg, msg_params },
     { "uuid", "UUID", "the VM's UUID (query-uuid)", opt_uuid },
+    { "overcommit", "mem-lock=on|off[,cpu-pm=off]", "mem-lock=on locks "
+      "all of Tandem's memory, guest RAM included, in host RAM",
+      opt_overcommit, overcommit_params },
+    { "rtc", "base=utc[,clock=host][,driftfix=slew|none]", "accepted as "
+      "QEMU's default; the pc has no RTC", opt_rtc, rtc_params },
+    { "boot", "[strict=on|off][,menu=off]", "accepted: there is no firmware "
+      "(-kernel boots directly); order=, once= are refused", opt_boot,
+      boot_params, "boot-opts" },
+    { "audiodev", "none,id=ID|JSON", "an audio backend; only none (there "
+      "are no sound devices)", opt_audiodev, audiodev_params },
+    { "sandbox", "off", "no seccomp filter (-sandbox on is refused)",
+      opt_sandbox, sandbox_params, .unlisted = true },
+    { "global", "DRIVER.PROP=VALUE", "refused: not supported yet",
+      opt_global },
 };
 
 static const VlOption *vl_find_option(const char *name)

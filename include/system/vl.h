@@ -30,6 +30,7 @@ typedef struct SystemConfig {
     bool nographic;
     bool nodefaults;
     bool daemonize;
+    bool mem_lock;              /* -overcommit mem-lock=on */
     bool no_reboot;
     bool no_shutdown;
     bool start_paused;          /* -S */
