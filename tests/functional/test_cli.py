@@ -75,6 +75,10 @@ BAD_ARGS = [
     (['-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny'],
      'seccomp sandboxing is not supported by Tandem'),
     (['-global', 'PIIX4_PM.disable_s3=1'], '-global PIIX4_PM.disable_s3=1: -global is not supported yet'),
+    (['-object', 'secret,id=s,data=x,keyid=masterKey0,iv=AAAA,format=base64'],
+     'encrypted secrets (keyid, iv) are not supported yet'),
+    (['-object', 'secret,id=s,data=abc,format=base64'], "secret 's': the data is not valid base64"),
+    (['-object', 'secret,id=s,file=/nonexistent/key'], 'Unable to read /nonexistent/key'),
 ]
 
 
@@ -402,3 +406,12 @@ def test_overcommit_mem_lock_locks_guest_ram(tmp_path):
         status = open('/proc/%d/status' % vm.proc.pid).read()
         locked_kb = int(re.search(r'^VmLck:\s+(\d+) kB', status, re.M).group(1))
         assert locked_kb >= 64 * 1024, status
+
+
+def test_secret_objects_accepted(tmp_path):
+    """libvirt's master key (a raw file, JSON form) and an inline secret."""
+    key = tmp_path / 'master-key.aes'
+    key.write_bytes(os.urandom(32))
+    check_accepted(tmp_path, [
+        '-object', '{"qom-type":"secret","id":"masterKey0","format":"raw","file":"%s"}' % key,
+        '-object', 'secret,id=pw,data=cGFzc3dvcmQ=,format=base64'])
