@@ -5,12 +5,17 @@
  * into fields of SystemConfig, with errors prefixed by the option as the
  * user typed it ("-m abc: ...").
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "config-host.h"
 #include "hw/core/qdev.h"
 #include "hw/i386/pc-types.h"
 #include "system/vl.h"
+#include "util/fdset.h"
 #include "util/keyval.h"
 
 #define DEFAULT_RAM_SIZE (128ULL << 20)     /* QEMU's default: 128 MiB */
@@ -785,6 +790,57 @@ static bool opt_global(SystemConfig *cfg, const char *arg, Error **errp)
     return false;
 }
 
+static const VlParam add_fd_params[] = {
+    { "fd", VL_PARAM_NUMBER },
+    { "set", VL_PARAM_NUMBER },
+    { "opaque", VL_PARAM_STRING },
+    { NULL },
+};
+
+/*
+ * -add-fd fd=N,set=S[,opaque=TEXT]: an fd the manager left open for us
+ * joins fd set S at once (as in QEMU, so later options may name
+ * /dev/fdset/S). It is duplicated close-on-exec and the inherited
+ * number closed. Errors as QEMU words them.
+ */
+static bool opt_add_fd(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    g_autoptr(KeyvalList) kv = vl_keyval(arg, NULL, add_fd_params, errp);
+    uint64_t fd, set;
+    int flags, dup;
+
+    if (!kv || !keyval_get_u64(kv, "fd", UINT64_MAX, &fd, errp) ||
+        !keyval_get_u64(kv, "set", UINT64_MAX, &set, errp)) {
+        return false;
+    }
+    if (fd > INT_MAX) {
+        error_setg(errp, "fd option is required and must be non-negative");
+        return false;
+    }
+    if (fd <= STDERR_FILENO) {
+        error_setg(errp, "fd cannot be a standard I/O stream");
+        return false;
+    }
+    /* An inherited fd has FD_CLOEXEC clear; ours all have it set. */
+    flags = fcntl(fd, F_GETFD);
+    if (flags < 0 || (flags & FD_CLOEXEC)) {
+        error_setg(errp, "fd is not valid or already in use");
+        return false;
+    }
+    if (set > INT64_MAX) {
+        error_setg(errp, "set option is required and must be non-negative");
+        return false;
+    }
+    dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) {
+        error_setg_errno(errp, errno, "error duplicating fd");
+        return false;
+    }
+    close(fd);
+    fdset_add_fd(set, dup, keyval_get(kv, "opaque"));
+    return true;
+}
+
 static const VlOption vl_options[] = {
     { "accel", "kvm[,dirty-ring-size=N]",
       "select the accelerator (only kvm); dirty-ring-size selects KVM's "
@@ -871,6 +927,9 @@ static const VlOption vl_options[] = {
       opt_sandbox, sandbox_params, .unlisted = true },
     { "global", "DRIVER.PROP=VALUE", "refused: not supported yet",
       opt_global },
+    { "add-fd", "fd=N,set=S[,opaque=TEXT]", "put inherited fd N in fd "
+      "set S; /dev/fdset/S then opens it wherever a path is taken",
+      opt_add_fd, add_fd_params },
 };
 
 static const VlOption *vl_find_option(const char *name)

@@ -79,6 +79,9 @@ BAD_ARGS = [
      'encrypted secrets (keyid, iv) are not supported yet'),
     (['-object', 'secret,id=s,data=abc,format=base64'], "secret 's': the data is not valid base64"),
     (['-object', 'secret,id=s,file=/nonexistent/key'], 'Unable to read /nonexistent/key'),
+    (['-add-fd', 'fd=1,set=1'], '-add-fd fd=1,set=1: fd cannot be a standard I/O stream'),
+    (['-add-fd', 'fd=1000,set=1'], 'fd is not valid or already in use'),
+    (['-add-fd', 'set=1'], 'fd option is required and must be non-negative'),
 ]
 
 
@@ -415,3 +418,33 @@ def test_secret_objects_accepted(tmp_path):
     check_accepted(tmp_path, [
         '-object', '{"qom-type":"secret","id":"masterKey0","format":"raw","file":"%s"}' % key,
         '-object', 'secret,id=pw,data=cGFzc3dvcmQ=,format=base64'])
+
+
+def run_with_fd(path, args):
+    """Tandem with path open (read-only, inherited) as fd N; args may
+    say {fd}."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        cmd = [TANDEM, '-display', 'none'] + [a.format(fd=fd) for a in args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=20,
+                              pass_fds=[fd])
+    finally:
+        os.close(fd)
+
+
+def test_add_fd_kernel_from_fdset():
+    """libvirt's way: the kernel opened by the manager, named
+    /dev/fdset/N. Without KVM the run gets past loading it (the kernel
+    is read before /dev/kvm is opened); naming a set that does not
+    exist fails on the kernel."""
+    p = run_with_fd(GUEST, ['-add-fd', 'fd={fd},set=3,opaque=rdonly:guest',
+                            '-kernel', '/dev/fdset/3', *DEBUG_EXIT,
+                            '-append', 'workload=count exit-after=1'])
+    if kvm_unusable_reason():
+        assert p.returncode == 1
+        assert p.stderr.startswith(KVM_MISSING), p.stderr
+    else:
+        assert 'could not load' not in p.stderr, p.stderr
+    p = run_with_fd(GUEST, ['-add-fd', 'fd={fd},set=4', '-kernel', '/dev/fdset/3'])
+    assert p.returncode == 1
+    assert "could not load kernel '/dev/fdset/3': No such file or directory" in p.stderr, p.stderr
