@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The secret object type (see include/qom/secret.h). */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 #include "qom/object.h"
 #include "qom/secret.h"
+#include "util/fdset.h"
 
 typedef struct Secret {
     Object parent;
@@ -38,23 +42,49 @@ static bool secret_base64_valid(const char *s, size_t len)
     return pad <= 2;
 }
 
+/* The whole file, through fdset_open() so /dev/fdset/N works too. */
+static bool secret_read_file(const char *path, char **text, size_t *len,
+                             Error **errp)
+{
+    GString *buf = g_string_new(NULL);
+    int fd = fdset_open(path, O_RDONLY, 0);
+    char chunk[4096];
+    ssize_t n;
+
+    if (fd < 0) {
+        error_setg(errp, "Unable to read %s: %s", path, g_strerror(errno));
+        g_string_free(buf, TRUE);
+        return false;
+    }
+    while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            error_setg(errp, "Unable to read %s: %s", path,
+                       g_strerror(errno));
+            close(fd);
+            memset(buf->str, 0, buf->len);
+            g_string_free(buf, TRUE);
+            return false;
+        }
+        g_string_append_len(buf, chunk, n);
+    }
+    close(fd);
+    memset(chunk, 0, sizeof(chunk));
+    *len = buf->len;
+    *text = g_string_free(buf, FALSE);
+    return true;
+}
+
 static bool secret_read(Secret *sec, char **text, size_t *len, Error **errp)
 {
-    g_autoptr(GError) gerr = NULL;
-    gsize n;
-
     if (sec->data && sec->file) {
         error_setg(errp, "'data' and 'file' are mutually exclusive");
         return false;
     }
     if (sec->file) {
-        if (!g_file_get_contents(sec->file, text, &n, &gerr)) {
-            error_setg(errp, "Unable to read %s: %s", sec->file,
-                       gerr->message);
-            return false;
-        }
-        *len = n;
-        return true;
+        return secret_read_file(sec->file, text, len, errp);
     }
     if (sec->data) {
         *text = g_strdup(sec->data);

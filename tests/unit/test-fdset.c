@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fd sets (util/fdset.h) in-process, no KVM: /dev/fdset/N opened by the
- * loader, a file chardev and plain fdset_open() (access modes, errors);
+ * loader, a file chardev, a secret's file= and plain fdset_open() (access modes, errors);
  * -add-fd's checks as QEMU words them; QMP add-fd, remove-fd and
  * query-fdsets with fds passed over the socket as libvirt passes them.
  */
@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include "chardev/char.h"
 #include "hw/core/loader.h"
+#include "qom/object.h"
+#include "qom/secret.h"
 #include "system/vl.h"
 #include "util/fdset.h"
 #include "qmp-test-client.h"
@@ -99,6 +101,20 @@ static void test_users(void)
     chardev_close(chr);
     g_assert_true(g_file_get_contents(cpath, &out, NULL, NULL));
     g_assert_cmpstr(out, ==, "out");
+    /* A secret's file= (libvirt's master key) too. */
+    {
+        g_autofree char *spath = NULL;
+        g_autofree char *got = NULL;
+        int sfd = tmp_file("s3cret", O_RDONLY | O_CLOEXEC, &spath);
+
+        fdset_add_fd(5, sfd, NULL);
+        g_assert_nonnull(object_create_cmdline("secret,id=fs,file=/dev/fdset/5",
+                                               &error_abort));
+        got = qcrypto_secret_lookup_as_utf8("fs", &error_abort);
+        g_assert_cmpstr(got, ==, "s3cret");
+        g_assert_true(object_delete("fs", &error_abort));
+        unlink(spath);
+    }
     fdset_clear();
     unlink(kpath);
     unlink(cpath);
