@@ -392,7 +392,7 @@ def test_overcommit_mem_lock_calls_mlockall():
     def jailed(lock):
         cmd = ['setpriv', '--bounding-set', '-ipc_lock', 'prlimit', '--memlock=0:0',
                TANDEM, '-overcommit', 'mem-lock=' + lock, '-display', 'none',
-               '-kernel', GUEST]
+               '-kernel', GUEST, *DEBUG_EXIT, '-append', 'workload=count exit-after=1']
         return subprocess.run(cmd, capture_output=True, text=True, timeout=20)
     p = jailed('on')
     assert p.returncode == 1
