@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include "chardev/char.h"
+#include "util/fdset.h"
 
 typedef struct FileChardev {
     Chardev parent;
@@ -29,7 +30,7 @@ static bool file_open(Chardev *chr, const KeyvalList *opts, Error **errp)
         return false;
     }
     flags |= append ? O_APPEND : O_TRUNC;
-    f->fd = open(path, flags, 0666);
+    f->fd = fdset_open(path, flags, 0666);
     if (f->fd < 0) {
         error_setg_errno(errp, errno, "Could not open '%s'", path);
         return false;

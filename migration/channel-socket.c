@@ -39,6 +39,7 @@
 #include <glib-unix.h>
 #include "migration-internal.h"
 #include "monitor/monitor.h"
+#include "util/fdset.h"
 #include "util/main-loop.h"
 #include "util/sockets.h"
 #include "trace.h"
@@ -210,7 +211,7 @@ bool migration_channel_connect(const char *uri, const bool *cancel,
         ok = mig_exec(u.rest, true, ch, errp);
         break;
     case MIG_URI_FILE:
-        ch->fd = open(u.rest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        ch->fd = fdset_open(u.rest, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         ok = ch->fd >= 0;
         if (!ok) {
             error_setg_errno(errp, errno, "Could not open '%s'", u.rest);
@@ -304,7 +305,7 @@ static bool mig_open_incoming(const MigUri *u, MigrationChannel *ch,
     case MIG_URI_EXEC:
         return mig_exec(u->rest, false, ch, errp);
     case MIG_URI_FILE:
-        ch->fd = open(u->rest, O_RDONLY | O_CLOEXEC);
+        ch->fd = fdset_open(u->rest, O_RDONLY, 0);
         if (ch->fd < 0) {
             error_setg_errno(errp, errno, "Could not open '%s'", u->rest);
             return false;

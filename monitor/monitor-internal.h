@@ -5,6 +5,7 @@
 
 #include <json-c/json.h>
 #include "monitor/monitor.h"
+#include "qapi/qapi-types.h"
 
 /* The monitor I/O thread's context (QMP parsing and out-of-band work). */
 GMainContext *monitor_iothread_context(void);
@@ -67,5 +68,8 @@ HmpCommandFn hmp_info_pci;
 
 /* COLO commands (hmp-colo.c). */
 HmpCommandFn hmp_x_colo_lost_heartbeat, hmp_info_colo;
+
+/* vCPU index -> its place in the -smp topology (qmp-introspect.c). */
+CpuInstanceProperties *qmp_cpu_instance_props(unsigned index);
 
 #endif

@@ -18,6 +18,7 @@
 #include "system/cpus.h"
 #include "system/runstate.h"
 #include "system/vl.h"
+#include "util/fdset.h"
 
 void qmp_qmp_capabilities(QMPCapabilityList *enable, Error **errp)
 {
@@ -204,6 +205,7 @@ CpuInfoFastList *qmp_query_cpus_fast(Error **errp)
         node->value->qom_path = g_strdup_printf("/machine/unattached/"
                                                 "device[%u]", cpu->index);
         node->value->thread_id = cpu->thread_id;
+        node->value->props = qmp_cpu_instance_props(cpu->index);
         node->value->target = SYS_EMU_TARGET_X86_64;
         node->next = head;
         head = node;
@@ -234,7 +236,7 @@ static bool dump_write(int fd, const char *filename, const void *buf,
 
 static int dump_open(const char *filename, Error **errp)
 {
-    int fd = open(filename, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = fdset_open(filename, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
     if (fd < 0) {
         error_setg_errno(errp, errno, "Could not open '%s'", filename);

@@ -19,6 +19,7 @@
 #include "monitor-internal.h"
 #include "qapi/qapi-commands.h"
 #include "trace.h"
+#include "util/fdset.h"
 
 static __thread GArray *qmp_request_fds;
 
@@ -126,4 +127,78 @@ GHashTable *qmp_fds_table_new(void)
 {
     return g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                  qmp_fds_close_value);
+}
+
+/* ---- fd sets (util/fdset.h) ---- */
+
+AddfdInfo *qmp_add_fd(bool has_fdset_id, int64_t fdset_id, const char *opaque,
+                      Error **errp)
+{
+    AddfdInfo *info;
+    int fd;
+
+    if (!qmp_fds_table(errp)) {
+        return NULL;
+    }
+    if (has_fdset_id && fdset_id < 0) {
+        error_setg(errp, "Parameter 'fdset-id' expects a non-negative value");
+        return NULL;
+    }
+    fd = qmp_fds_take_request_fd();
+    if (fd < 0) {
+        error_setg(errp, "No file descriptor supplied via SCM_RIGHTS");
+        return NULL;
+    }
+    if (!has_fdset_id) {
+        fdset_id = fdset_free_id();
+    }
+    fdset_add_fd(fdset_id, fd, opaque);
+    info = g_new0(AddfdInfo, 1);
+    info->fdset_id = fdset_id;
+    info->fd = fd;
+    return info;
+}
+
+void qmp_remove_fd(int64_t fdset_id, bool has_fd, int64_t fd, Error **errp)
+{
+    fdset_remove(fdset_id, has_fd ? fd : -1, errp);
+}
+
+typedef struct FdsetsCtx {
+    FdsetInfoList *head, **tail;
+    FdsetInfo *last;            /* the set being filled */
+    FdsetFdInfoList **fd_tail;
+} FdsetsCtx;
+
+static void qmp_fdsets_one(int64_t set_id, int fd, const char *opaque,
+                           void *data)
+{
+    FdsetsCtx *ctx = data;
+    FdsetFdInfoList *f = g_new0(FdsetFdInfoList, 1);
+
+    /* fdset_foreach() gives a set's fds one after another. */
+    if (!ctx->last || ctx->last->fdset_id != set_id) {
+        FdsetInfoList *node = g_new0(FdsetInfoList, 1);
+
+        node->value = g_new0(FdsetInfo, 1);
+        node->value->fdset_id = set_id;
+        *ctx->tail = node;
+        ctx->tail = &node->next;
+        ctx->last = node->value;
+        ctx->fd_tail = &node->value->fds;
+    }
+    f->value = g_new0(FdsetFdInfo, 1);
+    f->value->fd = fd;
+    f->value->opaque = g_strdup(opaque);
+    *ctx->fd_tail = f;
+    ctx->fd_tail = &f->next;
+}
+
+FdsetInfoList *qmp_query_fdsets(Error **errp)
+{
+    FdsetsCtx ctx = { 0 };
+
+    ctx.tail = &ctx.head;
+    fdset_foreach(qmp_fdsets_one, &ctx);
+    return ctx.head;
 }

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The iothread object type (see include/qom/iothread.h). */
+#include <unistd.h>
+#include "qapi/qapi-commands.h"
 #include "qom/iothread.h"
 #include "trace.h"
 
@@ -15,12 +17,21 @@ struct IOThread {
     GMainContext *context;
     GMainLoop *loop;
     unsigned users;
+    /* The thread's kernel tid (query-iothreads); complete() waits until
+     * the thread has written it. */
+    GMutex tid_lock;
+    GCond tid_known;
+    int tid;
 };
 
 static gpointer iothread_run(gpointer opaque)
 {
     IOThread *iot = opaque;
 
+    g_mutex_lock(&iot->tid_lock);
+    iot->tid = gettid();
+    g_cond_signal(&iot->tid_known);
+    g_mutex_unlock(&iot->tid_lock);
     g_main_context_push_thread_default(iot->context);
     g_main_loop_run(iot->loop);
     g_main_context_pop_thread_default(iot->context);
@@ -40,7 +51,14 @@ static bool iothread_complete(Object *obj, Error **errp)
     }
     iot->context = g_main_context_new();
     iot->loop = g_main_loop_new(iot->context, FALSE);
+    g_mutex_init(&iot->tid_lock);
+    g_cond_init(&iot->tid_known);
+    g_mutex_lock(&iot->tid_lock);
     iot->thread = g_thread_new(name, iothread_run, iot);
+    while (!iot->tid) {
+        g_cond_wait(&iot->tid_known, &iot->tid_lock);
+    }
+    g_mutex_unlock(&iot->tid_lock);
     return true;
 }
 
@@ -65,6 +83,8 @@ static void iothread_finalize(Object *obj)
     g_thread_join(iot->thread);
     g_main_loop_unref(iot->loop);
     g_main_context_unref(iot->context);
+    g_mutex_clear(&iot->tid_lock);
+    g_cond_clear(&iot->tid_known);
 }
 
 static bool iothread_can_delete(Object *obj, Error **errp)
@@ -101,6 +121,35 @@ void iothread_unref(IOThread *iot)
 {
     g_assert(iot->users);
     iot->users--;
+}
+
+static void iothread_info_one(Object *obj, void *opaque)
+{
+    IOThreadInfoList ***tail = opaque;
+    IOThread *iot = (IOThread *)obj;
+    IOThreadInfoList *node;
+
+    if (!type_is_a(obj->type, "iothread")) {
+        return;
+    }
+    node = g_new0(IOThreadInfoList, 1);
+    node->value = g_new0(IOThreadInfo, 1);
+    node->value->id = g_strdup(obj->id);
+    node->value->thread_id = iot->tid;
+    node->value->poll_max_ns = iot->poll_max_ns;
+    node->value->poll_grow = iot->poll_grow;
+    node->value->poll_shrink = iot->poll_shrink;
+    node->value->aio_max_batch = iot->aio_max_batch;
+    **tail = node;
+    *tail = &node->next;
+}
+
+IOThreadInfoList *qmp_query_iothreads(Error **errp)
+{
+    IOThreadInfoList *head = NULL, **tail = &head;
+
+    object_foreach(iothread_info_one, &tail);
+    return head;
 }
 
 static const ObjectProperty iothread_props[] = {

@@ -522,6 +522,81 @@ void object_delete_all(void)
     }
 }
 
+void object_foreach(void (*fn)(Object *obj, void *opaque), void *opaque)
+{
+    for (guint i = 0; objects && i < objects->len; i++) {
+        fn(g_ptr_array_index(objects, i), opaque);
+    }
+}
+
+/* A default as JSON, by the property's type; NULL when it has none. */
+json_object *object_prop_default_json(const ObjectProperty *p)
+{
+    const char *text = p->default_value;
+    uint64_t u;
+    bool b;
+
+    switch (p->type) {
+    case OBJ_PROP_STR:
+    case OBJ_PROP_CUSTOM:
+        return text ? json_object_new_string(text) : NULL;
+    case OBJ_PROP_BOOL:
+        if (text && !parse_bool(text, &b, NULL)) {
+            return NULL;
+        }
+        return json_object_new_boolean(text ? b : false);
+    case OBJ_PROP_INT:
+        if (!text) {
+            return json_object_new_int64(0);
+        }
+        if (!parse_uint(text[0] == '-' ? text + 1 : text, &u, NULL) ||
+            u > (uint64_t)INT64_MAX) {
+            return NULL;
+        }
+        return json_object_new_int64(text[0] == '-' ? -(int64_t)u
+                                                    : (int64_t)u);
+    case OBJ_PROP_UINT:
+    case OBJ_PROP_UINT32:
+        if (!text) {
+            return json_object_new_uint64(0);
+        }
+        if (!(p->type == OBJ_PROP_UINT ? parse_size(text, 1, &u, NULL)
+                                       : parse_uint(text, &u, NULL))) {
+            return NULL;
+        }
+        return json_object_new_uint64(u);
+    }
+    g_assert_not_reached();
+}
+
+json_object *object_get_prop_json(const Object *obj, const ObjectProperty *p,
+                                  Error **errp)
+{
+    const void *field = (const uint8_t *)obj + p->offset;
+    const char *str;
+
+    switch (p->type) {
+    case OBJ_PROP_STR:
+        str = *(char *const *)field;
+        return json_object_new_string(str ? str : "");
+    case OBJ_PROP_BOOL:
+        return json_object_new_boolean(*(const bool *)field);
+    case OBJ_PROP_INT:
+        return json_object_new_int64(*(const int64_t *)field);
+    case OBJ_PROP_UINT:
+        return json_object_new_uint64(*(const uint64_t *)field);
+    case OBJ_PROP_UINT32:
+        return json_object_new_uint64(*(const uint32_t *)field);
+    case OBJ_PROP_CUSTOM:
+        /* Parsed into fields of the type's own layout: no generic
+         * reader (yet). */
+        break;
+    }
+    error_setg(errp, "Property '%s.%s' cannot be read", obj->type->name,
+               p->name);
+    return NULL;
+}
+
 void object_print_help(const TypeInfo *type)
 {
     printf("%s options:\n", type->name);

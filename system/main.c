@@ -229,6 +229,11 @@ int main(int argc, char **argv)
     if (cfg.process_name) {
         os_set_process_name(cfg.process_name);
     }
+    /* Before any guest RAM is mapped, so all of it is locked. */
+    if (cfg.mem_lock && !os_mlock(&err)) {
+        error_report_err(err);
+        return 1;
+    }
 
     main_loop_init();
     bql_lock();

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Daemonizing, the pid file and the process name (see the header). */
 #include <errno.h>
+#include <sys/mman.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,4 +109,14 @@ void os_set_process_name(const char *name)
 
     g_strlcpy(comm, name, sizeof(comm));
     prctl(PR_SET_NAME, comm);
+}
+
+bool os_mlock(Error **errp)
+{
+    if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0) {
+        error_setg_errno(errp, errno, "-overcommit mem-lock=on: locking "
+                         "memory failed (mlockall)");
+        return false;
+    }
+    return true;
 }

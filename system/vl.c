@@ -5,12 +5,17 @@
  * into fields of SystemConfig, with errors prefixed by the option as the
  * user typed it ("-m abc: ...").
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "config-host.h"
 #include "hw/core/qdev.h"
 #include "hw/i386/pc-types.h"
 #include "system/vl.h"
+#include "util/fdset.h"
 #include "util/keyval.h"
 
 #define DEFAULT_RAM_SIZE (128ULL << 20)     /* QEMU's default: 128 MiB */
@@ -31,7 +36,39 @@ typedef struct VlOption {
     const char *arg_help;       /* NULL: the option takes no argument */
     const char *help;
     VlOptionFn *fn;
+    /*
+     * An option that takes key=value parameters declares them here, once:
+     * its handler parses with vl_keyval() against this list, and
+     * query-command-line-options reports it under `group` (QEMU's name
+     * for the option's parameter group; NULL: the option's name).
+     */
+    const VlParam *params;
+    const char *group;
+    /* Not reported by query-command-line-options (see opt_sandbox). */
+    bool unlisted;
 } VlOption;
+
+/*
+ * Parses arg as key=value,... and refuses any key not in params ("Invalid
+ * parameter 'KEY'"). implied_key: the key a leading bare value is for.
+ */
+static KeyvalList *vl_keyval(const char *arg, const char *implied_key,
+                             const VlParam *params, Error **errp)
+{
+    g_autoptr(GPtrArray) known = g_ptr_array_new();
+    KeyvalList *kv = keyval_parse(arg, implied_key, errp);
+
+    for (const VlParam *p = params; p->name; p++) {
+        g_ptr_array_add(known, (gpointer)p->name);
+    }
+    g_ptr_array_add(known, NULL);
+    if (kv && !keyval_check_known(kv, (const char *const *)known->pdata,
+                                  NULL, errp)) {
+        keyval_free(kv);
+        return NULL;
+    }
+    return kv;
+}
 
 static bool opt_accel_value(SystemConfig *cfg, const char *accel,
                             Error **errp)
@@ -52,14 +89,18 @@ static bool opt_accel_value(SystemConfig *cfg, const char *accel,
     return false;
 }
 
+static const VlParam accel_params[] = {
+    { "accel", VL_PARAM_STRING },
+    { "dirty-ring-size", VL_PARAM_NUMBER },
+    { NULL },
+};
+
 static bool opt_accel(SystemConfig *cfg, const char *arg, Error **errp)
 {
-    static const char *const known[] = { "accel", "dirty-ring-size", NULL };
-    g_autoptr(KeyvalList) kv = keyval_parse(arg, "accel", errp);
+    g_autoptr(KeyvalList) kv = vl_keyval(arg, "accel", accel_params, errp);
     uint64_t ring;
 
-    if (!kv || !keyval_check_known(kv, known, NULL, errp) ||
-        !opt_accel_value(cfg, keyval_get(kv, "accel") ?: "", errp) ||
+    if (!kv || !opt_accel_value(cfg, keyval_get(kv, "accel") ?: "", errp) ||
         !keyval_get_u64(kv, "dirty-ring-size", 0, &ring, errp)) {
         return false;
     }
@@ -77,13 +118,18 @@ static bool opt_enable_kvm(SystemConfig *cfg, const char *arg, Error **errp)
     return true;
 }
 
+static const VlParam machine_params[] = {
+    { "type", VL_PARAM_STRING },
+    { "accel", VL_PARAM_STRING },
+    { NULL },
+};
+
 static bool opt_machine(SystemConfig *cfg, const char *arg, Error **errp)
 {
-    static const char *const known[] = { "type", "accel", NULL };
-    g_autoptr(KeyvalList) kv = keyval_parse(arg, "type", errp);
+    g_autoptr(KeyvalList) kv = vl_keyval(arg, "type", machine_params, errp);
     const char *type, *accel;
 
-    if (!kv || !keyval_check_known(kv, known, NULL, errp)) {
+    if (!kv) {
         return false;
     }
     type = keyval_get(kv, "type");
@@ -100,14 +146,18 @@ static bool opt_machine(SystemConfig *cfg, const char *arg, Error **errp)
     return !accel || opt_accel_value(cfg, accel, errp);
 }
 
+static const VlParam m_params[] = {
+    { "size", VL_PARAM_SIZE },
+    { NULL },
+};
+
 static bool opt_m(SystemConfig *cfg, const char *arg, Error **errp)
 {
-    static const char *const known[] = { "size", NULL };
-    g_autoptr(KeyvalList) kv = keyval_parse(arg, "size", errp);
+    g_autoptr(KeyvalList) kv = vl_keyval(arg, "size", m_params, errp);
     const char *size;
     uint64_t bytes;
 
-    if (!kv || !keyval_check_known(kv, known, NULL, errp)) {
+    if (!kv) {
         return false;
     }
     size = keyval_get(kv, "size");
@@ -136,14 +186,29 @@ static bool opt_m(SystemConfig *cfg, const char *arg, Error **errp)
     return true;
 }
 
+static VlSmpTopology vl_topology = { 1, 1, 1, 1 };
+
+const VlSmpTopology *vl_smp_topology(void)
+{
+    return &vl_topology;
+}
+
+static const VlParam smp_params[] = {
+    { "cpus", VL_PARAM_NUMBER },
+    { "sockets", VL_PARAM_NUMBER },
+    { "dies", VL_PARAM_NUMBER },
+    { "cores", VL_PARAM_NUMBER },
+    { "threads", VL_PARAM_NUMBER },
+    { "maxcpus", VL_PARAM_NUMBER },
+    { NULL },
+};
+
 static bool opt_smp(SystemConfig *cfg, const char *arg, Error **errp)
 {
-    static const char *const known[] = { "cpus", "sockets", "dies", "cores",
-                                         "threads", "maxcpus", NULL };
-    g_autoptr(KeyvalList) kv = keyval_parse(arg, "cpus", errp);
+    g_autoptr(KeyvalList) kv = vl_keyval(arg, "cpus", smp_params, errp);
     uint64_t cpus, sockets, dies, cores, threads, maxcpus, topo;
 
-    if (!kv || !keyval_check_known(kv, known, NULL, errp) ||
+    if (!kv ||
         !keyval_get_u64(kv, "cpus", 0, &cpus, errp) ||
         !keyval_get_u64(kv, "sockets", 1, &sockets, errp) ||
         !keyval_get_u64(kv, "dies", 1, &dies, errp) ||
@@ -182,6 +247,10 @@ static bool opt_smp(SystemConfig *cfg, const char *arg, Error **errp)
         return false;
     }
     cfg->machine.smp_cpus = cpus;
+    if (topo == 1) {
+        sockets = cpus;     /* QEMU's pc: sockets first */
+    }
+    vl_topology = (VlSmpTopology){ sockets, dies, cores, threads };
     return true;
 }
 
@@ -261,9 +330,14 @@ static bool opt_nographic(SystemConfig *cfg, const char *arg, Error **errp)
     return true;
 }
 
+static const VlParam display_params[] = {
+    { "type", VL_PARAM_STRING },
+    { NULL },
+};
+
 static bool opt_display(SystemConfig *cfg, const char *arg, Error **errp)
 {
-    g_autoptr(KeyvalList) kv = keyval_parse(arg, "type", errp);
+    g_autoptr(KeyvalList) kv = vl_keyval(arg, "type", display_params, errp);
     const char *type;
 
     if (!kv) {
@@ -292,14 +366,19 @@ const char *vl_guest_name(void)
     return vl_name;
 }
 
+static const VlParam name_params[] = {
+    { "guest", VL_PARAM_STRING },
+    { "process", VL_PARAM_STRING },
+    { "debug-threads", VL_PARAM_BOOL },
+    { NULL },
+};
+
 static bool opt_name(SystemConfig *cfg, const char *arg, Error **errp)
 {
-    static const char *const known[] = { "guest", "process", "debug-threads",
-                                         NULL };
-    g_autoptr(KeyvalList) kv = keyval_parse(arg, "guest", errp);
+    g_autoptr(KeyvalList) kv = vl_keyval(arg, "guest", name_params, errp);
     bool debug_threads;
 
-    if (!kv || !keyval_check_known(kv, known, NULL, errp) ||
+    if (!kv ||
         !keyval_get_bool(kv, "debug-threads", false, &debug_threads, errp)) {
         return false;
     }
@@ -432,13 +511,17 @@ static bool opt_vga(SystemConfig *cfg, const char *arg, Error **errp)
     return false;
 }
 
+static const VlParam msg_params[] = {
+    { "timestamp", VL_PARAM_BOOL },
+    { NULL },
+};
+
 static bool opt_msg(SystemConfig *cfg, const char *arg, Error **errp)
 {
-    static const char *const known[] = { "timestamp", NULL };
-    g_autoptr(KeyvalList) kv = keyval_parse(arg, "timestamp", errp);
+    g_autoptr(KeyvalList) kv = vl_keyval(arg, "timestamp", msg_params, errp);
     bool on;
 
-    if (!kv || !keyval_check_known(kv, known, NULL, errp) ||
+    if (!kv ||
         !keyval_get_bool(kv, "timestamp", false, &on, errp)) {
         return false;
     }
@@ -465,19 +548,313 @@ static bool opt_uuid(SystemConfig *cfg, const char *arg, Error **errp)
     return true;
 }
 
+/*
+ * Options libvirt passes on every start (docs/compat.md). Each is either
+ * done, a no-op for a reason a user cannot notice, or refused naming
+ * what Tandem lacks.
+ */
+
+static const VlParam overcommit_params[] = {
+    { "mem-lock", VL_PARAM_BOOL },
+    { "cpu-pm", VL_PARAM_BOOL },
+    { NULL },
+};
+
+/* mem-lock=on: main() locks all memory (mlockall) before guest RAM is
+ * mapped, as QEMU does. cpu-pm=on would give the guest HLT/MWAIT
+ * without exits; Tandem keeps those exits. */
+static bool opt_overcommit(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    g_autoptr(KeyvalList) kv = vl_keyval(arg, NULL, overcommit_params, errp);
+    bool cpu_pm;
+
+    if (!kv ||
+        !keyval_get_bool(kv, "mem-lock", cfg->mem_lock, &cfg->mem_lock,
+                         errp) ||
+        !keyval_get_bool(kv, "cpu-pm", false, &cpu_pm, errp)) {
+        return false;
+    }
+    if (cpu_pm) {
+        error_setg(errp, "cpu-pm=on is not supported: Tandem keeps the "
+                   "guest's HLT and MWAIT exits");
+        return false;
+    }
+    return true;
+}
+
+static const VlParam rtc_params[] = {
+    { "base", VL_PARAM_STRING },
+    { "clock", VL_PARAM_STRING },
+    { "driftfix", VL_PARAM_STRING },
+    { NULL },
+};
+
+/*
+ * The pc has no RTC (CMOS clock) device: the guest's clocks are the TSC,
+ * kvmclock and the PIT. What QEMU does by default (base=utc, clock=host,
+ * driftfix=none) is accepted as is; driftfix=slew re-injects lost RTC
+ * ticks, and there are none. Anything asking for other guest-visible
+ * time is refused.
+ */
+static bool opt_rtc(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    g_autoptr(KeyvalList) kv = vl_keyval(arg, NULL, rtc_params, errp);
+    const char *base, *clock, *drift;
+
+    if (!kv) {
+        return false;
+    }
+    base = keyval_get(kv, "base");
+    clock = keyval_get(kv, "clock");
+    drift = keyval_get(kv, "driftfix");
+    if (base && strcmp(base, "utc")) {
+        error_setg(errp, "base=%s is not supported: the pc has no RTC, so "
+                   "only base=utc (the default) is accepted", base);
+        return false;
+    }
+    if (clock && strcmp(clock, "host")) {
+        error_setg(errp, "clock=%s is not supported: the pc has no RTC, so "
+                   "only clock=host (the default) is accepted", clock);
+        return false;
+    }
+    if (drift && strcmp(drift, "slew") && strcmp(drift, "none")) {
+        error_setg(errp, "Parameter 'driftfix' does not accept value '%s'",
+                   drift);
+        return false;
+    }
+    return true;
+}
+
+static const VlParam boot_params[] = {
+    { "strict", VL_PARAM_BOOL },
+    { "menu", VL_PARAM_BOOL },
+    { NULL },
+};
+
+/*
+ * There is no firmware: -kernel is loaded directly. strict= (boot only
+ * from the devices listed) and menu=off have nothing to act on; order,
+ * once, a menu, a splash or a reboot timeout are things a user would
+ * wait for, so they are refused.
+ */
+static bool opt_boot(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    static const char *const firmware_keys[] = {
+        "order", "once", "splash", "splash-time", "reboot-timeout", NULL,
+    };
+    g_autoptr(KeyvalList) any = keyval_parse(arg, "order", errp);
+    g_autoptr(KeyvalList) kv = NULL;
+    bool strict, menu;
+
+    if (!any) {
+        return false;
+    }
+    for (const char *const *k = firmware_keys; *k; k++) {
+        if (keyval_get(any, *k)) {
+            error_setg(errp, "%s= is not supported: Tandem has no firmware "
+                       "and boots -kernel directly", *k);
+            return false;
+        }
+    }
+    kv = vl_keyval(arg, "order", boot_params, errp);
+    if (!kv || !keyval_get_bool(kv, "strict", false, &strict, errp) ||
+        !keyval_get_bool(kv, "menu", false, &menu, errp)) {
+        return false;
+    }
+    if (menu) {
+        error_setg(errp, "menu=on is not supported: Tandem has no firmware "
+                   "boot menu");
+        return false;
+    }
+    return true;
+}
+
+static const VlParam audiodev_params[] = {
+    { "driver", VL_PARAM_STRING },
+    { "id", VL_PARAM_STRING },
+    { NULL },
+};
+
+static bool audiodev_check(const char *driver, const char *id, Error **errp)
+{
+    if (!driver) {
+        error_setg(errp, "Parameter 'driver' is missing");
+        return false;
+    }
+    if (!id) {
+        error_setg(errp, "Parameter 'id' is missing");
+        return false;
+    }
+    if (!object_id_valid(id)) {
+        error_setg(errp, "Parameter 'id' expects an identifier");
+        return false;
+    }
+    if (strcmp(driver, "none")) {
+        error_setg(errp, "audio driver '%s' is not available: Tandem has no "
+                   "sound devices (use driver none)", driver);
+        return false;
+    }
+    return true;
+}
+
+/* The JSON form libvirt writes: {"id":"audio1","driver":"none"}. */
+static bool audiodev_json(const char *arg, Error **errp)
+{
+    json_object *root = json_tokener_parse(arg);
+    const char *driver = NULL, *id = NULL;
+    bool ok = false;
+
+    if (!root || !json_object_is_type(root, json_type_object)) {
+        error_setg(errp, "invalid JSON object");
+        goto out;
+    }
+    json_object_object_foreach(root, key, val) {
+        const char **slot = !strcmp(key, "driver") ? &driver :
+                            !strcmp(key, "id") ? &id : NULL;
+
+        if (!slot) {
+            error_setg(errp, "Parameter '%s' is unexpected", key);
+            goto out;
+        }
+        if (!json_object_is_type(val, json_type_string)) {
+            error_setg(errp, "Invalid parameter type for '%s', expected: "
+                       "string", key);
+            goto out;
+        }
+        *slot = json_object_get_string(val);
+    }
+    ok = audiodev_check(driver, id, errp);
+out:
+    json_object_put(root);
+    return ok;
+}
+
+/* No sound devices: an audio backend that plays nothing is exact; any
+ * other would be ignored, so it is refused. */
+static bool opt_audiodev(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    g_autoptr(KeyvalList) kv = NULL;
+
+    if (arg[0] == '{') {
+        return audiodev_json(arg, errp);
+    }
+    kv = vl_keyval(arg, "driver", audiodev_params, errp);
+    return kv && audiodev_check(keyval_get(kv, "driver"),
+                                keyval_get(kv, "id"), errp);
+}
+
+static const VlParam sandbox_params[] = {
+    { "enable", VL_PARAM_BOOL },
+    { NULL },
+};
+
+/*
+ * Tandem has no seccomp filter: -sandbox off is what it does anyway;
+ * on (with any of QEMU's deny lists) is refused. The option is unlisted
+ * in query-command-line-options: libvirt passes "-sandbox on,..." to any
+ * binary that lists it.
+ */
+static bool opt_sandbox(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    g_autoptr(KeyvalList) any = keyval_parse(arg, "enable", errp);
+    g_autoptr(KeyvalList) kv = NULL;
+    const char *enable;
+    bool on;
+
+    if (!any) {
+        return false;
+    }
+    enable = keyval_get(any, "enable");
+    if (enable && parse_bool(enable, &on, NULL) && on) {
+        error_setg(errp, "seccomp sandboxing is not supported by Tandem "
+                   "(use -sandbox off)");
+        return false;
+    }
+    kv = vl_keyval(arg, "enable", sandbox_params, errp);
+    if (!kv || !keyval_get_bool(kv, "enable", true, &on, errp)) {
+        return false;
+    }
+    if (!enable) {
+        error_setg(errp, "Parameter 'enable' is missing");
+        return false;
+    }
+    return true;
+}
+
+/* Global property defaults would reach devices Tandem builds by other
+ * means; until they do, they are refused rather than ignored. */
+static bool opt_global(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    error_setg(errp, "-global is not supported yet: set the property on "
+               "-device instead");
+    return false;
+}
+
+static const VlParam add_fd_params[] = {
+    { "fd", VL_PARAM_NUMBER },
+    { "set", VL_PARAM_NUMBER },
+    { "opaque", VL_PARAM_STRING },
+    { NULL },
+};
+
+/*
+ * -add-fd fd=N,set=S[,opaque=TEXT]: an fd the manager left open for us
+ * joins fd set S at once (as in QEMU, so later options may name
+ * /dev/fdset/S). It is duplicated close-on-exec and the inherited
+ * number closed. Errors as QEMU words them.
+ */
+static bool opt_add_fd(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    g_autoptr(KeyvalList) kv = vl_keyval(arg, NULL, add_fd_params, errp);
+    uint64_t fd, set;
+    int flags, dup;
+
+    if (!kv || !keyval_get_u64(kv, "fd", UINT64_MAX, &fd, errp) ||
+        !keyval_get_u64(kv, "set", UINT64_MAX, &set, errp)) {
+        return false;
+    }
+    if (fd > INT_MAX) {
+        error_setg(errp, "fd option is required and must be non-negative");
+        return false;
+    }
+    if (fd <= STDERR_FILENO) {
+        error_setg(errp, "fd cannot be a standard I/O stream");
+        return false;
+    }
+    /* An inherited fd has FD_CLOEXEC clear; ours all have it set. */
+    flags = fcntl(fd, F_GETFD);
+    if (flags < 0 || (flags & FD_CLOEXEC)) {
+        error_setg(errp, "fd is not valid or already in use");
+        return false;
+    }
+    if (set > INT64_MAX) {
+        error_setg(errp, "set option is required and must be non-negative");
+        return false;
+    }
+    dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) {
+        error_setg_errno(errp, errno, "error duplicating fd");
+        return false;
+    }
+    close(fd);
+    fdset_add_fd(set, dup, keyval_get(kv, "opaque"));
+    return true;
+}
+
 static const VlOption vl_options[] = {
     { "accel", "kvm[,dirty-ring-size=N]",
       "select the accelerator (only kvm); dirty-ring-size selects KVM's "
       "dirty ring with N entries per vCPU instead of the dirty bitmap",
-      opt_accel },
+      opt_accel, accel_params },
     { "enable-kvm", NULL, "same as -accel kvm", opt_enable_kvm },
     { "machine", "pc[,accel=kvm]", "select the machine (only pc)",
-      opt_machine },
-    { "M", "pc", "same as -machine", opt_machine },
+      opt_machine, machine_params },
+    { "M", "pc", "same as -machine", opt_machine, machine_params,
+      "machine" },
     { "m", "[size=]N[M|G]", "guest RAM size (a bare number is MiB; "
-      "default 128M)", opt_m },
+      "default 128M)", opt_m, m_params, "memory" },
     { "smp", "[cpus=]N[,sockets=S,cores=C,threads=T,maxcpus=N]",
-      "number of vCPUs", opt_smp },
+      "number of vCPUs", opt_smp, smp_params, "smp-opts" },
     { "kernel", "FILE", "boot this multiboot image or Linux bzImage",
       opt_kernel },
     { "initrd", "FILE", "Linux initrd, or multiboot modules "
@@ -499,10 +876,11 @@ static const VlOption vl_options[] = {
     { "object", "TYPE,id=ID[,prop=value...]|JSON", "create an object "
       "(iothread, ...)", opt_object },
     { "nographic", NULL, "no display; serial port on stdio", opt_nographic },
-    { "display", "none", "no display", opt_display },
+    { "display", "none", "no display", opt_display, display_params },
     { "nodefaults", NULL, "create no default devices", opt_nodefaults },
     { "name", "[guest=]NAME[,process=NAME][,debug-threads=on|off]",
-      "name the guest; debug-threads names the vCPU threads", opt_name },
+      "name the guest; debug-threads names the vCPU threads", opt_name,
+      name_params },
     { "pidfile", "FILE", "write the process id to FILE (locked)",
       opt_pidfile },
     { "daemonize", NULL, "detach once the VM is set up", opt_daemonize },
@@ -533,8 +911,25 @@ static const VlOption vl_options[] = {
     { "vga", "none", "no VGA card (the only choice: there is no display)",
       opt_vga },
     { "msg", "[timestamp=]on|off", "timestamp=on starts every error and "
-      "warning line with the UTC time", opt_msg },
+      "warning line with the UTC time", opt_msg, msg_params },
     { "uuid", "UUID", "the VM's UUID (query-uuid)", opt_uuid },
+    { "overcommit", "mem-lock=on|off[,cpu-pm=off]", "mem-lock=on locks "
+      "all of Tandem's memory, guest RAM included, in host RAM",
+      opt_overcommit, overcommit_params },
+    { "rtc", "base=utc[,clock=host][,driftfix=slew|none]", "accepted as "
+      "QEMU's default; the pc has no RTC", opt_rtc, rtc_params },
+    { "boot", "[strict=on|off][,menu=off]", "accepted: there is no firmware "
+      "(-kernel boots directly); order=, once= are refused", opt_boot,
+      boot_params, "boot-opts" },
+    { "audiodev", "none,id=ID|JSON", "an audio backend; only none (there "
+      "are no sound devices)", opt_audiodev, audiodev_params },
+    { "sandbox", "off", "no seccomp filter (-sandbox on is refused)",
+      opt_sandbox, sandbox_params, .unlisted = true },
+    { "global", "DRIVER.PROP=VALUE", "refused: not supported yet",
+      opt_global },
+    { "add-fd", "fd=N,set=S[,opaque=TEXT]", "put inherited fd N in fd "
+      "set S; /dev/fdset/S then opens it wherever a path is taken",
+      opt_add_fd, add_fd_params },
 };
 
 static const VlOption *vl_find_option(const char *name)
@@ -545,6 +940,29 @@ static const VlOption *vl_find_option(const char *name)
         }
     }
     return NULL;
+}
+
+void vl_foreach_param_option(VlParamOptionFn *fn, void *opaque)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(vl_options); i++) {
+        const VlOption *o = &vl_options[i];
+        const char *group = o->group ?: o->name;
+        bool seen = false;
+
+        if (!o->params || o->unlisted) {
+            continue;
+        }
+        /* Once per group (-M and -machine are one). */
+        for (size_t j = 0; j < i; j++) {
+            const VlOption *e = &vl_options[j];
+
+            seen |= e->params && !e->unlisted &&
+                    !strcmp(e->group ?: e->name, group);
+        }
+        if (!seen) {
+            fn(group, o->params, opaque);
+        }
+    }
 }
 
 void vl_print_help(void)

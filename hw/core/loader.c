@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <glib.h>
 #include "hw/core/loader.h"
+#include "util/fdset.h"
 #include "trace.h"
 
 /* Reads exactly len bytes at off, or fails: short files are an error. */
@@ -47,7 +48,7 @@ static int loader_open_regular(const char *path, const LoaderImageSpec *spec,
                                uint64_t *size, Error **errp)
 {
     struct stat st;
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    int fd = fdset_open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
 
     if (fd < 0) {
         error_setg_errno(errp, errno, "could not load %s '%s'", spec->what,

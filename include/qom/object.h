@@ -108,6 +108,18 @@ Object *object_find(const char *id);
 /* Frees every user-created object (at exit). */
 void object_delete_all(void);
 
+/* Calls fn for every user-created object, in creation order. */
+void object_foreach(void (*fn)(Object *obj, void *opaque), void *opaque);
+
+/* Introspection (qom-get, device-list-properties): a property's value
+ * or its default as JSON. The default is NULL when the property has
+ * none (a string without default_value); a missing numeric or boolean
+ * default is 0 / false, which is what the instance starts with. Custom
+ * properties have no reader: object_get_prop_json() fails for them. */
+json_object *object_prop_default_json(const ObjectProperty *p);
+json_object *object_get_prop_json(const Object *obj, const ObjectProperty *p,
+                                  Error **errp);
+
 /* Prints the properties of a type (-object TYPE,help). */
 void object_print_help(const TypeInfo *type);
 

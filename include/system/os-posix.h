@@ -20,5 +20,7 @@ void os_daemonize_done(bool keep_stderr);
 bool os_pidfile_create(const char *path, Error **errp);
 void os_pidfile_remove(void);
 void os_set_process_name(const char *name);
+/* -overcommit mem-lock=on: all current and future memory stays in RAM. */
+bool os_mlock(Error **errp);
 
 #endif

@@ -30,6 +30,7 @@ typedef struct SystemConfig {
     bool nographic;
     bool nodefaults;
     bool daemonize;
+    bool mem_lock;              /* -overcommit mem-lock=on */
     bool no_reboot;
     bool no_shutdown;
     bool start_paused;          /* -S */
@@ -54,12 +55,40 @@ typedef struct SystemConfig {
     bool list_accels;           /* -accel help */
 } SystemConfig;
 
+/* The -smp topology (QEMU's default for the pc: one socket per vCPU
+ * when only the count is given). */
+typedef struct VlSmpTopology {
+    unsigned sockets, dies, cores, threads;
+} VlSmpTopology;
+const VlSmpTopology *vl_smp_topology(void);
+
 /* -name guest=NAME, or NULL. */
 const char *vl_guest_name(void);
 /* -uuid, or NULL. */
 const char *vl_uuid(void);
 
 bool vl_parse_args(int argc, char **argv, SystemConfig *cfg, Error **errp);
+
+/* The key=value parameters an option knows, as query-command-line-options
+ * reports them (QEMU's CommandLineParameterType). */
+typedef enum VlParamType {
+    VL_PARAM_STRING,
+    VL_PARAM_BOOL,
+    VL_PARAM_NUMBER,
+    VL_PARAM_SIZE,
+} VlParamType;
+
+typedef struct VlParam {
+    const char *name;       /* NULL ends a list */
+    VlParamType type;
+} VlParam;
+
+/* Calls fn once per option group that takes key=value parameters, in
+ * the order of -help, with QEMU's group name ("memory" for -m,
+ * "smp-opts" for -smp). */
+typedef void VlParamOptionFn(const char *group, const VlParam *params,
+                             void *opaque);
+void vl_foreach_param_option(VlParamOptionFn *fn, void *opaque);
 void vl_print_help(void);
 void vl_print_version(void);
 void vl_print_machines(void);

@@ -54,6 +54,34 @@ BAD_ARGS = [
     (['-display', 'gtk'], "display 'gtk' is not available"),
     (['-name', 'x,foo=1'], "Invalid parameter 'foo'"),
     (['disk.img'], 'disk.img: disk images are not supported'),
+    # libvirt's options: what Tandem cannot honour is refused, naming why.
+    (['-overcommit', 'cpu-pm=on'], '-overcommit cpu-pm=on: cpu-pm=on is not supported'),
+    (['-overcommit', 'mem-lock=maybe'], "Parameter 'mem-lock' expects 'on' or 'off'"),
+    (['-overcommit', 'foo=on'], "Invalid parameter 'foo'"),
+    (['-rtc', 'base=localtime'], '-rtc base=localtime: base=localtime is not supported: the pc has no RTC'),
+    (['-rtc', 'base=2006-06-17T16:01:21'], 'is not supported: the pc has no RTC'),
+    (['-rtc', 'clock=vm'], '-rtc clock=vm: clock=vm is not supported'),
+    (['-rtc', 'driftfix=bogus'], "Parameter 'driftfix' does not accept value 'bogus'"),
+    (['-boot', 'order=c'], '-boot order=c: order= is not supported: Tandem has no firmware'),
+    (['-boot', 'c'], 'order= is not supported: Tandem has no firmware'),
+    (['-boot', 'once=d'], '-boot once=d: once= is not supported'),
+    (['-boot', 'menu=on'], '-boot menu=on: menu=on is not supported'),
+    (['-boot', 'reboot-timeout=5'], 'reboot-timeout= is not supported'),
+    (['-audiodev', 'pa,id=a'], "-audiodev pa,id=a: audio driver 'pa' is not available: Tandem has no sound devices"),
+    (['-audiodev', '{"id":"a","driver":"alsa"}'], "audio driver 'alsa' is not available"),
+    (['-audiodev', 'none'], "-audiodev none: Parameter 'id' is missing"),
+    (['-audiodev', '{"id":"a","driver":"none","timer-period":5}'], "Parameter 'timer-period' is unexpected"),
+    (['-sandbox', 'on'], '-sandbox on: seccomp sandboxing is not supported by Tandem'),
+    (['-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny'],
+     'seccomp sandboxing is not supported by Tandem'),
+    (['-global', 'PIIX4_PM.disable_s3=1'], '-global PIIX4_PM.disable_s3=1: -global is not supported yet'),
+    (['-object', 'secret,id=s,data=x,keyid=masterKey0,iv=AAAA,format=base64'],
+     'encrypted secrets (keyid, iv) are not supported yet'),
+    (['-object', 'secret,id=s,data=abc,format=base64'], "secret 's': the data is not valid base64"),
+    (['-object', 'secret,id=s,file=/nonexistent/key'], 'Unable to read /nonexistent/key'),
+    (['-add-fd', 'fd=1,set=1'], '-add-fd fd=1,set=1: fd cannot be a standard I/O stream'),
+    (['-add-fd', 'fd=1000,set=1'], 'fd is not valid or already in use'),
+    (['-add-fd', 'set=1'], 'fd option is required and must be non-negative'),
 ]
 
 
@@ -322,6 +350,15 @@ ACCEPTED = [
     ['-uuid', '550e8400-e29b-41d4-a716-446655440000'],
     ['-machine', 'pc-i440fx-7.2'],
     ['-M', 'pc'],
+    ['-overcommit', 'mem-lock=off'],
+    ['-overcommit', 'mem-lock=on'],
+    ['-rtc', 'base=utc'],
+    ['-rtc', 'base=utc,clock=host,driftfix=slew'],
+    ['-boot', 'strict=on'],
+    ['-boot', 'menu=off'],
+    ['-audiodev', 'none,id=audio1'],
+    ['-audiodev', '{"id":"audio1","driver":"none"}'],
+    ['-sandbox', 'off'],
 ]
 
 
@@ -346,3 +383,68 @@ def test_machine_help_lists_qemu_names():
         'pc                   Standard PC (i440FX + PIIX, 1996) (alias of pc-i440fx-7.2)',
         'pc-i440fx-7.2        Standard PC (i440FX + PIIX, 1996) (default)',
     ]
+
+
+def test_overcommit_mem_lock_calls_mlockall():
+    """mem-lock=on is done, not ignored: without CAP_IPC_LOCK and with a
+    zero RLIMIT_MEMLOCK, mlockall fails and Tandem says so; with
+    mem-lock=off the same run gets as far as opening /dev/kvm."""
+    def jailed(lock):
+        cmd = ['setpriv', '--bounding-set', '-ipc_lock', 'prlimit', '--memlock=0:0',
+               TANDEM, '-overcommit', 'mem-lock=' + lock, '-display', 'none',
+               '-kernel', GUEST, *DEBUG_EXIT, '-append', 'workload=count exit-after=1']
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+    p = jailed('on')
+    assert p.returncode == 1
+    assert '-overcommit mem-lock=on: locking memory failed (mlockall)' in p.stderr, p.stderr
+    p = jailed('off')
+    assert 'mlockall' not in p.stderr, p.stderr
+
+
+@needs_kvm
+def test_overcommit_mem_lock_locks_guest_ram(tmp_path):
+    with Vm(tmp_path, ['-overcommit', 'mem-lock=on', '-m', '64', '-kernel', GUEST,
+                       '-append', 'workload=count']) as vm:
+        vm.wait_for(r'^TG count=1 ')
+        status = open('/proc/%d/status' % vm.proc.pid).read()
+        locked_kb = int(re.search(r'^VmLck:\s+(\d+) kB', status, re.M).group(1))
+        assert locked_kb >= 64 * 1024, status
+
+
+def test_secret_objects_accepted(tmp_path):
+    """libvirt's master key (a raw file, JSON form) and an inline secret."""
+    key = tmp_path / 'master-key.aes'
+    key.write_bytes(os.urandom(32))
+    check_accepted(tmp_path, [
+        '-object', '{"qom-type":"secret","id":"masterKey0","format":"raw","file":"%s"}' % key,
+        '-object', 'secret,id=pw,data=cGFzc3dvcmQ=,format=base64'])
+
+
+def run_with_fd(path, args):
+    """Tandem with path open (read-only, inherited) as fd N; args may
+    say {fd}."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        cmd = [TANDEM, '-display', 'none'] + [a.format(fd=fd) for a in args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=20,
+                              pass_fds=[fd])
+    finally:
+        os.close(fd)
+
+
+def test_add_fd_kernel_from_fdset():
+    """libvirt's way: the kernel opened by the manager, named
+    /dev/fdset/N. Without KVM the run gets past loading it (the kernel
+    is read before /dev/kvm is opened); naming a set that does not
+    exist fails on the kernel."""
+    p = run_with_fd(GUEST, ['-add-fd', 'fd={fd},set=3,opaque=rdonly:guest',
+                            '-kernel', '/dev/fdset/3', *DEBUG_EXIT,
+                            '-append', 'workload=count exit-after=1'])
+    if kvm_unusable_reason():
+        assert p.returncode == 1
+        assert p.stderr.startswith(KVM_MISSING), p.stderr
+    else:
+        assert 'could not load' not in p.stderr, p.stderr
+    p = run_with_fd(GUEST, ['-add-fd', 'fd={fd},set=4', '-kernel', '/dev/fdset/3'])
+    assert p.returncode == 1
+    assert "could not load kernel '/dev/fdset/3': No such file or directory" in p.stderr, p.stderr
