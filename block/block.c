@@ -32,7 +32,7 @@ typedef struct BdrvInherit {
 } BdrvInherit;
 
 static const BlockDriver *const drivers[] = {
-    &bdrv_file, &bdrv_null_co, &bdrv_raw,
+    &bdrv_file, &bdrv_null_co, &bdrv_raw, &bdrv_qcow2,
 };
 
 const BlockDriver *bdrv_find_driver(const char *format)
@@ -379,8 +379,9 @@ fail_opened:
         drv->close(bs);
     }
 fail:
-    if (bs->node_name && !strstr(error_get_pretty(*errp), "node '")) {
-        error_prepend(errp, "node '%s': ", bs->node_name);
+    if (!strstr(error_get_pretty(*errp), "node '")) {
+        g_autofree char *d = bdrv_describe(bs);
+        error_prepend(errp, "%s: ", d);
     }
     /* Close without calling close() twice: drop the driver hook. */
     {

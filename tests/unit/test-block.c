@@ -94,7 +94,8 @@ static void test_open_errors(void)
 
     bt_open_fails("{\"driver\":\"file\",\"node-name\":\"e0\","
                   "\"filename\":\"/nonexistent/x.img\"}",
-                  "node 'e0': Could not open '/nonexistent/x.img': No such "
+                  "node 'e0' (file '/nonexistent/x.img'): Could not open "
+                  "'/nonexistent/x.img': No such "
                   "file or directory");
     bt_open_fails("{\"driver\":\"file\",\"filename\":\"/dev/null\"}",
                   "'file' driver requires '/dev/null' to be a regular file");
