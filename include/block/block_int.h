@@ -99,6 +99,13 @@ const BlockDriver *bdrv_find_driver(const char *format);
  */
 bool bdrv_open_backing_file(BlockDriverState *bs, const char *filename,
                             const char *fmt, Error **errp);
+/*
+ * Creates a qcow2 v3 image at path (which must not exist) whose backing
+ * file is backing, of format backing_fmt (-drive snapshot=on).
+ */
+bool qcow2_create_overlay(const char *path, uint64_t size,
+                          const char *backing, const char *backing_fmt,
+                          Error **errp);
 /* Error prefix for this node: "node 'NAME' (file 'F')". */
 char *bdrv_describe(const BlockDriverState *bs);
 

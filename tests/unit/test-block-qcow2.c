@@ -467,6 +467,36 @@ static void test_compressed_refused(void)
     bdrv_unref(bs);
 }
 
+/* The overlay -drive snapshot=on creates is a clean image to qemu-img. */
+static void test_create_overlay(void)
+{
+    g_autofree char *base = bt_path("ov-base.raw");
+    g_autofree char *path = bt_path("ov.qcow2");
+    g_autofree char *out = NULL;
+    Pair p = { 0 };
+
+    bt_make_pattern_file(base, 3 << 20, 8);
+    g_assert_true(qcow2_create_overlay(path, 3 << 20, base, "raw",
+                                       &error_abort));
+    bt_qemu_img_check(path);
+    g_assert_cmpint(bt_qemu_img(&out, "info '%s'", path), ==, 0);
+    g_assert_nonnull(strstr(out, "backing file format: raw"));
+    g_assert_nonnull(strstr(out, "virtual size: 3 MiB"));
+    p.qcow2 = g_strdup(path);
+    p.raw = g_strconcat(path, ".expected", NULL);
+    {
+        g_autofree char *contents = NULL;
+        gsize len;
+
+        g_assert_true(g_file_get_contents(base, &contents, &len, NULL));
+        g_assert_true(g_file_set_contents(p.raw, contents, len, NULL));
+    }
+    pair_open(&p);
+    pair_write(&p, 70000, 100000, 9);
+    pair_verify(&p);
+    pair_free(&p);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -503,5 +533,6 @@ int main(int argc, char **argv)
     g_test_add_func("/block/qcow2/concurrent", test_concurrent);
     g_test_add_func("/block/qcow2/refused-features", test_refused_features);
     g_test_add_func("/block/qcow2/compressed", test_compressed_refused);
+    g_test_add_func("/block/qcow2/create-overlay", test_create_overlay);
     return g_test_run();
 }
