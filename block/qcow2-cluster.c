@@ -440,8 +440,13 @@ int qcow2_grow_l1(BlockDriverState *bs, uint64_t min_size)
         return ret;
     }
     /* l1_size and l1_table_offset are adjacent: one write switches. */
-    *(uint32_t *)hdr = GUINT32_TO_BE((uint32_t)min_size);
-    *(uint64_t *)(hdr + 4) = GUINT64_TO_BE((uint64_t)host);
+    {
+        uint32_t be_size = GUINT32_TO_BE((uint32_t)min_size);
+        uint64_t be_off = GUINT64_TO_BE((uint64_t)host);
+
+        memcpy(hdr, &be_size, 4);
+        memcpy(hdr + 4, &be_off, 8);
+    }
     ret = bdrv_pwrite(bs->file->bs, QCOW2_HDR_L1_SIZE, 12, hdr, 0, NULL);
     if (ret < 0) {
         return ret;

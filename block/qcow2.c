@@ -384,6 +384,31 @@ static bool qcow2_do_open(BlockDriverState *bs, const BlockdevOptions *opts,
                     "reference count table", errp)) {
         return false;
     }
+    /*
+     * Tables must point inside the file: a hostile image could otherwise
+     * make every walk (make_empty, allocation) read clusters of zeroes
+     * from far past its end.
+     */
+    for (uint64_t i = 0; i < s->l1_size; i++) {
+        uint64_t off = s->l1[i] & QCOW2_OFFSET_MASK;
+
+        if ((off & (s->cluster_size - 1)) || off >= (uint64_t)flen) {
+            error_setg(errp, "L1 entry %" G_GUINT64_FORMAT " is invalid "
+                       "(offset 0x%" G_GINT64_MODIFIER "x): the image is "
+                       "corrupt", i, (guint64)off);
+            return false;
+        }
+    }
+    for (uint64_t i = 0; i < s->reftable_size; i++) {
+        uint64_t off = s->reftable[i] & QCOW2_REFT_OFFSET_MASK;
+
+        if ((off & (s->cluster_size - 1)) || off >= (uint64_t)flen) {
+            error_setg(errp, "Reference count table entry %" G_GUINT64_FORMAT
+                       " is invalid (offset 0x%" G_GINT64_MODIFIER "x): the "
+                       "image is corrupt", i, (guint64)off);
+            return false;
+        }
+    }
     /* Autoclear bits describe data we do not keep up to date: drop them. */
     if (!bs->read_only && s->autoclear) {
         uint64_t zero = 0;

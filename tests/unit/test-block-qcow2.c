@@ -388,6 +388,16 @@ static void poke32(const char *path, off_t off, uint32_t v)
     close(fd);
 }
 
+static uint64_t peek64(const char *path, off_t off)
+{
+    int fd = open(path, O_RDONLY);
+    uint64_t be = 0;
+
+    g_assert_cmpint(pread(fd, &be, 8, off), ==, 8);
+    close(fd);
+    return GUINT64_FROM_BE(be);
+}
+
 static void expect_open_error(const char *path, const char *extra,
                               const char *part)
 {
@@ -439,6 +449,12 @@ static void test_refused_features(void)
     FRESH();
     poke32(path, 36, 0);    /* l1_size 0 for a 1M image */
     expect_open_error(path, NULL, "L1 table is too small");
+    FRESH();
+    poke64(path, peek64(path, 40), (1ull << 63) | 0x7770000);
+    expect_open_error(path, NULL, "L1 entry 0 is invalid (offset 0x7770000)");
+    FRESH();
+    poke64(path, peek64(path, 48) + 8, 0x10000000);
+    expect_open_error(path, NULL, "Reference count table entry 1 is invalid");
     g_assert_cmpint(bt_qemu_img(&out, "create -q -f qcow2 -o extended_l2=on "
                                 "'%s' 1M", path), ==, 0);
     expect_open_error(path, NULL, "extended L2 entries");
