@@ -255,6 +255,15 @@ static void test_drive_snapshot(void)
     g_assert_cmpint(blk_pread(blk, 0, 4096, buf, &error_abort), ==, 0);
     g_assert_cmpint((unsigned char)buf[1], ==, bt_pattern(1, 4));
     g_free(out);
+    /* The overlay and its backing file, as info block shows them. */
+    out = hmp(c, "info block");
+    g_assert_nonnull(strstr(out, "(qcow2)"));
+    {
+        g_autofree char *want = g_strdup_printf("    Backing file:     %s "
+                                                "(chain depth: 1)", base);
+        g_assert_nonnull(strstr(out, want));
+    }
+    g_free(out);
     out = hmp(c, "drive_del snap");
     g_assert_cmpstr(out, ==, "");
     g_assert_true(g_file_get_contents(base, &contents, &len, NULL));
