@@ -201,6 +201,9 @@ const HmpCommand hmp_commands[] = {
     { "help|?", "[cmd]", "show the help", hmp_help },
     { "info", "[subcommand]", "show various information about the system "
       "state", hmp_info },
+    { "info block", "", "show the block devices", hmp_info_block },
+    { "info blockstats", "", "show block device statistics",
+      hmp_info_blockstats },
     { "info chardev", "", "show the character devices", hmp_info_chardev },
     { "info colo", "", "show COLO status and checkpoint figures",
       hmp_info_colo },
@@ -237,6 +240,10 @@ const HmpCommand hmp_commands[] = {
     { "device_add", "driver[,prop=value][,...]", "add device, like -device "
       "on the command line", hmp_device_add },
     { "device_del", "device", "remove device", hmp_device_del },
+    { "drive_add", "[-n] [[<domain>:]<bus>:]<slot> [file=file][,if=type]"
+      "[,...]", "add drive (-n: a node in -blockdev syntax)",
+      hmp_drive_add },
+    { "drive_del", "device", "remove host block device", hmp_drive_del },
     { "x_colo_lost_heartbeat", "", "Tell COLO that heartbeat is lost, a "
       "failover or takeover is needed", hmp_x_colo_lost_heartbeat },
 };

@@ -63,6 +63,10 @@ HmpCommandFn hmp_migrate, hmp_migrate_cancel, hmp_migrate_incoming,
     hmp_info_migrate_capabilities, hmp_info_migrate_parameters;
 extern const size_t hmp_commands_count;
 
+/* Block (hmp-block.c). */
+HmpCommandFn hmp_info_block, hmp_info_blockstats, hmp_drive_add,
+    hmp_drive_del;
+
 /* PCI (hmp-pci.c). */
 HmpCommandFn hmp_info_pci;
 

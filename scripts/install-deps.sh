@@ -10,6 +10,8 @@ packages=(
     # build
     gcc make meson ninja-build pkg-config python3
     libglib2.0-dev libjson-c-dev
+    # the block layer's AIO engines (block/io_uring.c, block/linux-aio.c)
+    liburing-dev libaio-dev
     # tests
     python3-pytest
     # the libFuzzer target (tests/fuzz; skipped when clang is missing)

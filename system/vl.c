@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "config-host.h"
+#include "block/blockdev.h"
 #include "hw/core/qdev.h"
 #include "hw/i386/pc-types.h"
 #include "system/vl.h"
@@ -483,6 +484,20 @@ static bool opt_device(SystemConfig *cfg, const char *arg, Error **errp)
     return qdev_create_cmdline(arg, errp) != NULL;
 }
 
+/*
+ * -blockdev and -drive open their nodes now, so a missing file or a bad
+ * option is reported before anything starts.
+ */
+static bool opt_blockdev(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    return blockdev_add_cmdline(arg, errp);
+}
+
+static bool opt_drive(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    return drive_new(arg, errp) != NULL;
+}
+
 /* Tandem reads no configuration files, so there are none to skip. */
 static bool opt_no_user_config(SystemConfig *cfg, const char *arg,
                                Error **errp)
@@ -904,6 +919,11 @@ static const VlOption vl_options[] = {
       "(/dev/fd/2 for stderr)", opt_qtest_log },
     { "device", "DRIVER[,prop=value,...]", "add a device (-device help "
       "lists them, -device DRIVER,help its properties)", opt_device },
+    { "blockdev", "driver=DRV,node-name=N[,prop=value...]|JSON", "add a "
+      "block node (file, null-co, raw, qcow2)", opt_blockdev },
+    { "drive", "file=F[,if=none][,id=ID][,format=raw|qcow2][,cache=C]"
+      "[,aio=A][,readonly=on|off][,snapshot=on|off]", "add a drive (a "
+      "BlockBackend over a format and a file node)", opt_drive },
     { "no-user-config", NULL, "read no user configuration files (Tandem "
       "reads none anyway)", opt_no_user_config },
     { "no-acpi", NULL, "no ACPI tables (the pc machine has none)",

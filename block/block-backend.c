@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * BlockBackends: a user's handle on a root node, its permission, its
+ * statistics, and the asynchronous request path.
+ *
+ * Asynchronous requests (blk_aio_*) go to one process-wide pool of block
+ * worker threads (GThreadPool, BLOCK_WORKERS threads, so up to that many
+ * requests reach the kernel at once); each runs the synchronous path and
+ * then schedules its completion on the main loop, where the callback runs
+ * with the BQL. The request keeps the backend's in-flight count up until
+ * the callback has returned, so blk_drain() also waits for callbacks.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib.h>
+#include "block/block_int.h"
+#include "block/block-backend.h"
+#include "util/main-loop.h"
+#include "trace.h"
+
+#define BLOCK_WORKERS 64
+
+struct BlockBackend {
+    char *name;
+    BlockDriverState *root;
+    bool writable;
+    bool share_rw;
+    bool wce;                   /* write cache enabled */
+    char *delete_on_close;      /* a temporary snapshot overlay */
+    int in_flight;              /* atomic */
+    BlockAcctStats stats;
+};
+
+static GList *named_backends;   /* main loop only */
+static GThreadPool *worker_pool;
+
+BlockBackend *blk_new(const char *name, BlockDriverState *bs, bool writable,
+                      bool share_rw, Error **errp)
+{
+    BlockBackend *blk;
+
+    if (name && blk_by_name(name)) {
+        error_setg(errp, "Duplicate ID '%s' for drive", name);
+        return NULL;
+    }
+    if (name && bdrv_find_node(name)) {
+        error_setg(errp, "Device name '%s' conflicts with an existing node "
+                   "name", name);
+        return NULL;
+    }
+    if (writable && bs->read_only) {
+        g_autofree char *d = bdrv_describe(bs);
+        error_setg(errp, "%s is read-only", d);
+        return NULL;
+    }
+    if (writable && bs->writers && (bs->write_exclusive || !share_rw)) {
+        g_autofree char *d = bdrv_describe(bs);
+        error_setg(errp, "%s already has a writer; two users may write it "
+                   "only if both set share-rw=on", d);
+        return NULL;
+    }
+    blk = g_new0(BlockBackend, 1);
+    blk->name = g_strdup(name);
+    blk->root = bs;
+    blk->writable = writable;
+    blk->share_rw = share_rw;
+    blk->wce = true;
+    block_acct_init(&blk->stats);
+    bdrv_ref(bs);
+    if (writable) {
+        bs->writers++;
+        bs->write_exclusive |= !share_rw;
+    }
+    if (name) {
+        named_backends = g_list_append(named_backends, blk);
+    }
+    trace_blk_new(name ? name : "", bs->node_name, writable);
+    return blk;
+}
+
+void blk_unref(BlockBackend *blk)
+{
+    if (!blk) {
+        return;
+    }
+    blk_drain(blk);
+    trace_blk_delete(blk->name ? blk->name : "", blk->root->node_name);
+    if (blk->writable) {
+        blk->root->writers--;
+        if (!blk->root->writers) {
+            blk->root->write_exclusive = false;
+        }
+    }
+    named_backends = g_list_remove(named_backends, blk);
+    bdrv_unref(blk->root);
+    if (blk->delete_on_close) {
+        unlink(blk->delete_on_close);
+        g_free(blk->delete_on_close);
+    }
+    block_acct_destroy(&blk->stats);
+    g_free(blk->name);
+    g_free(blk);
+}
+
+BlockBackend *blk_by_name(const char *name)
+{
+    for (GList *l = named_backends; l; l = l->next) {
+        BlockBackend *blk = l->data;
+
+        if (!strcmp(blk->name, name)) {
+            return blk;
+        }
+    }
+    return NULL;
+}
+
+BlockBackend *blk_next(BlockBackend *blk)
+{
+    GList *l;
+
+    if (!blk) {
+        return named_backends ? named_backends->data : NULL;
+    }
+    l = g_list_find(named_backends, blk);
+    return l && l->next ? l->next->data : NULL;
+}
+
+const char *blk_name(const BlockBackend *blk)
+{
+    return blk->name ? blk->name : "";
+}
+
+BlockDriverState *blk_bs(const BlockBackend *blk)
+{
+    return blk->root;
+}
+
+bool blk_is_writable(const BlockBackend *blk)
+{
+    return blk->writable;
+}
+
+void blk_set_enable_write_cache(BlockBackend *blk, bool wce)
+{
+    blk->wce = wce;
+}
+
+bool blk_enable_write_cache(const BlockBackend *blk)
+{
+    return blk->wce;
+}
+
+BlockAcctStats *blk_get_stats(BlockBackend *blk)
+{
+    return &blk->stats;
+}
+
+void blk_set_delete_on_close(BlockBackend *blk, const char *path)
+{
+    g_free(blk->delete_on_close);
+    blk->delete_on_close = g_strdup(path);
+}
+
+int blk_in_flight(const BlockBackend *blk)
+{
+    return g_atomic_int_get(&blk->in_flight);
+}
+
+void blk_drain(BlockBackend *blk)
+{
+    while (g_atomic_int_get(&blk->in_flight) > 0) {
+        main_loop_wait(true);
+    }
+}
+
+/* Requests past the end are refused before they reach the graph. */
+static int blk_check_range(BlockBackend *blk, BlockAcctType type,
+                           uint64_t offset, uint64_t bytes, Error **errp)
+{
+    int64_t len = bdrv_getlength(blk->root);
+
+    if (len < 0) {
+        g_autofree char *d = bdrv_describe(blk->root);
+        error_setg_errno(errp, (int)-len, "%s: cannot get its size", d);
+        return (int)len;
+    }
+    if (offset > (uint64_t)len || bytes > (uint64_t)len - offset) {
+        g_autofree char *d = bdrv_describe(blk->root);
+        block_acct_invalid(&blk->stats, type);
+        error_setg(errp, "%s: request at offset %" G_GUINT64_FORMAT ", %"
+                   G_GUINT64_FORMAT " bytes is past the end (%" G_GINT64_FORMAT
+                   " bytes)", d, offset, bytes, len);
+        return -EIO;
+    }
+    return 0;
+}
+
+static bool blk_check_write(BlockBackend *blk, BlockAcctType type,
+                            Error **errp)
+{
+    if (!blk->writable) {
+        g_autofree char *d = bdrv_describe(blk->root);
+        block_acct_invalid(&blk->stats, type);
+        error_setg(errp, "%s: device '%s' is read-only", d, blk_name(blk));
+        return false;
+    }
+    return true;
+}
+
+typedef enum BlkReqType {
+    BLK_REQ_READ,
+    BLK_REQ_WRITE,
+    BLK_REQ_WRITE_ZEROES,
+    BLK_REQ_DISCARD,
+    BLK_REQ_FLUSH,
+} BlkReqType;
+
+static const BlockAcctType req_acct[] = {
+    [BLK_REQ_READ] = BLOCK_ACCT_READ,
+    [BLK_REQ_WRITE] = BLOCK_ACCT_WRITE,
+    [BLK_REQ_WRITE_ZEROES] = BLOCK_ACCT_WRITE,
+    [BLK_REQ_DISCARD] = BLOCK_ACCT_UNMAP,
+    [BLK_REQ_FLUSH] = BLOCK_ACCT_FLUSH,
+};
+
+typedef struct BlkRequest {
+    BlockBackend *blk;
+    BlkReqType type;
+    uint64_t offset;
+    uint64_t bytes;
+    BlockIov *qiov;
+    int flags;
+    BlockCompletionFunc *cb;
+    void *opaque;
+    int ret;
+    Error *err;
+} BlkRequest;
+
+/* One request, start to finish, on the calling thread. */
+static int blk_do_request(BlkRequest *r, Error **errp)
+{
+    BlockBackend *blk = r->blk;
+    BlockAcctType acct = req_acct[r->type];
+    int64_t start = block_acct_now_ns();
+    int ret;
+
+    if (r->type != BLK_REQ_READ && r->type != BLK_REQ_FLUSH &&
+        !blk_check_write(blk, acct, errp)) {
+        return -EACCES;
+    }
+    if (r->type != BLK_REQ_FLUSH) {
+        ret = blk_check_range(blk, acct, r->offset, r->bytes, errp);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    g_atomic_int_inc(&blk->in_flight);
+    switch (r->type) {
+    case BLK_REQ_READ:
+        ret = bdrv_preadv(blk->root, r->offset, r->qiov, 0, errp);
+        break;
+    case BLK_REQ_WRITE:
+        ret = bdrv_pwritev(blk->root, r->offset, r->qiov,
+                           r->flags | (blk->wce ? 0 : BDRV_REQ_FUA), errp);
+        break;
+    case BLK_REQ_WRITE_ZEROES:
+        ret = bdrv_pwrite_zeroes(blk->root, r->offset, r->bytes,
+                                 r->flags | (blk->wce ? 0 : BDRV_REQ_FUA),
+                                 errp);
+        break;
+    case BLK_REQ_DISCARD:
+        ret = bdrv_pdiscard(blk->root, r->offset, r->bytes, errp);
+        break;
+    case BLK_REQ_FLUSH:
+    default:
+        ret = bdrv_flush(blk->root, errp);
+        break;
+    }
+    /* Without a write cache every write reaches stable storage. */
+    if (ret == 0 && !blk->wce &&
+        (r->type == BLK_REQ_WRITE || r->type == BLK_REQ_WRITE_ZEROES)) {
+        ret = bdrv_flush(blk->root, errp);
+    }
+    block_acct_done(&blk->stats, acct, r->offset, r->bytes, start, ret);
+    if (g_atomic_int_dec_and_test(&blk->in_flight)) {
+        main_loop_notify();
+    }
+    return ret;
+}
+
+static int blk_sync(BlockBackend *blk, BlkReqType type, uint64_t offset,
+                    uint64_t bytes, BlockIov *qiov, int flags, Error **errp)
+{
+    BlkRequest r = {
+        .blk = blk, .type = type, .offset = offset, .bytes = bytes,
+        .qiov = qiov, .flags = flags,
+    };
+
+    return blk_do_request(&r, errp);
+}
+
+int blk_preadv(BlockBackend *blk, uint64_t offset, BlockIov *qiov,
+               Error **errp)
+{
+    return blk_sync(blk, BLK_REQ_READ, offset, qiov->size, qiov, 0, errp);
+}
+
+int blk_pwritev(BlockBackend *blk, uint64_t offset, BlockIov *qiov,
+                int flags, Error **errp)
+{
+    return blk_sync(blk, BLK_REQ_WRITE, offset, qiov->size, qiov, flags,
+                    errp);
+}
+
+int blk_pread(BlockBackend *blk, uint64_t offset, uint64_t bytes, void *buf,
+              Error **errp)
+{
+    struct iovec one;
+    BlockIov qiov;
+
+    block_iov_init_buf(&qiov, &one, buf, bytes);
+    return blk_preadv(blk, offset, &qiov, errp);
+}
+
+int blk_pwrite(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+               const void *buf, int flags, Error **errp)
+{
+    struct iovec one;
+    BlockIov qiov;
+
+    block_iov_init_buf(&qiov, &one, (void *)buf, bytes);
+    return blk_pwritev(blk, offset, &qiov, flags, errp);
+}
+
+int blk_pwrite_zeroes(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+                      int flags, Error **errp)
+{
+    return blk_sync(blk, BLK_REQ_WRITE_ZEROES, offset, bytes, NULL, flags,
+                    errp);
+}
+
+int blk_pdiscard(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+                 Error **errp)
+{
+    return blk_sync(blk, BLK_REQ_DISCARD, offset, bytes, NULL, 0, errp);
+}
+
+int blk_flush(BlockBackend *blk, Error **errp)
+{
+    return blk_sync(blk, BLK_REQ_FLUSH, 0, 0, NULL, 0, errp);
+}
+
+int64_t blk_getlength(BlockBackend *blk)
+{
+    return bdrv_getlength(blk->root);
+}
+
+int blk_truncate(BlockBackend *blk, uint64_t size, Error **errp)
+{
+    if (!blk_check_write(blk, BLOCK_ACCT_WRITE, errp)) {
+        return -EACCES;
+    }
+    return bdrv_truncate(blk->root, size, errp);
+}
+
+int blk_block_status(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+                     uint64_t *pnum)
+{
+    return bdrv_block_status(blk->root, offset, bytes, pnum, NULL, NULL);
+}
+
+/* Main loop, BQL: the callback, then the request is no longer in flight. */
+static void blk_aio_complete_bh(void *opaque)
+{
+    BlkRequest *r = opaque;
+    BlockBackend *blk = r->blk;
+
+    trace_blk_aio_complete(blk_name(blk), r->type, r->offset, r->ret);
+    r->cb(r->opaque, r->ret, r->err);
+    error_free(r->err);
+    g_atomic_int_dec_and_test(&blk->in_flight);
+    g_free(r);
+}
+
+static void blk_worker_fn(gpointer data, gpointer unused)
+{
+    BlkRequest *r = data;
+
+    r->ret = blk_do_request(r, &r->err);
+    main_loop_schedule_bh(blk_aio_complete_bh, r);
+}
+
+static void blk_aio_submit(BlockBackend *blk, BlkReqType type,
+                           uint64_t offset, uint64_t bytes, BlockIov *qiov,
+                           int flags, BlockCompletionFunc *cb, void *opaque)
+{
+    BlkRequest *r = g_new0(BlkRequest, 1);
+
+    if (!worker_pool) {
+        worker_pool = g_thread_pool_new(blk_worker_fn, NULL, BLOCK_WORKERS,
+                                        FALSE, NULL);
+    }
+    r->blk = blk;
+    r->type = type;
+    r->offset = offset;
+    r->bytes = bytes;
+    r->qiov = qiov;
+    r->flags = flags;
+    r->cb = cb;
+    r->opaque = opaque;
+    /* Held until the callback has run (blk_aio_complete_bh). */
+    g_atomic_int_inc(&blk->in_flight);
+    trace_blk_aio_submit(blk_name(blk), type, offset, bytes);
+    g_thread_pool_push(worker_pool, r, NULL);
+}
+
+void blk_aio_preadv(BlockBackend *blk, uint64_t offset, BlockIov *qiov,
+                    BlockCompletionFunc *cb, void *opaque)
+{
+    blk_aio_submit(blk, BLK_REQ_READ, offset, qiov->size, qiov, 0, cb,
+                   opaque);
+}
+
+void blk_aio_pwritev(BlockBackend *blk, uint64_t offset, BlockIov *qiov,
+                     int flags, BlockCompletionFunc *cb, void *opaque)
+{
+    blk_aio_submit(blk, BLK_REQ_WRITE, offset, qiov->size, qiov, flags, cb,
+                   opaque);
+}
+
+void blk_aio_pwrite_zeroes(BlockBackend *blk, uint64_t offset,
+                           uint64_t bytes, int flags,
+                           BlockCompletionFunc *cb, void *opaque)
+{
+    blk_aio_submit(blk, BLK_REQ_WRITE_ZEROES, offset, bytes, NULL, flags, cb,
+                   opaque);
+}
+
+void blk_aio_pdiscard(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+                      BlockCompletionFunc *cb, void *opaque)
+{
+    blk_aio_submit(blk, BLK_REQ_DISCARD, offset, bytes, NULL, 0, cb, opaque);
+}
+
+void blk_aio_flush(BlockBackend *blk, BlockCompletionFunc *cb, void *opaque)
+{
+    blk_aio_submit(blk, BLK_REQ_FLUSH, 0, 0, NULL, 0, cb, opaque);
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Creating a qcow2 v3 overlay over a backing file: what -drive snapshot=on
+ * needs (a temporary image that takes the writes). Layout, 64 KiB
+ * clusters, 16-bit refcounts:
+ *   cluster 0  header, backing-format extension, backing file name
+ *   cluster 1  refcount table (one entry: cluster 2)
+ *   cluster 2  refcount block (clusters 0 .. 3 + L1 clusters have 1)
+ *   cluster 3+ L1 table, all zero
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include "qcow2.h"
+
+#define CREATE_CLUSTER_BITS 16
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    v = GUINT32_TO_BE(v);
+    memcpy(p, &v, 4);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    v = GUINT64_TO_BE(v);
+    memcpy(p, &v, 8);
+}
+
+bool qcow2_create_overlay(const char *path, uint64_t size,
+                          const char *backing, const char *backing_fmt,
+                          Error **errp)
+{
+    const uint64_t cs = 1ull << CREATE_CLUSTER_BITS;
+    uint64_t l1_size = (size + (cs << (CREATE_CLUSTER_BITS - 3)) - 1) /
+                       (cs << (CREATE_CLUSTER_BITS - 3));
+    uint64_t l1_clusters = MAX(1, (l1_size * 8 + cs - 1) / cs);
+    uint64_t total = 3 + l1_clusters;
+    size_t fmt_len = strlen(backing_fmt), name_len = strlen(backing);
+    uint64_t ext_end = QCOW2_V3_HEADER_LEN + 8 + ((fmt_len + 7) & ~7ul) + 8;
+    g_autofree uint8_t *img = NULL;
+    int fd;
+
+    if (name_len > 1023 || ext_end + name_len > cs) {
+        error_setg(errp, "Backing file name too long: '%s'", backing);
+        return false;
+    }
+    if (total > (cs * 8) / 16 || l1_size * 8 > QCOW2_MAX_L1_BYTES) {
+        error_setg(errp, "Image size %" G_GUINT64_FORMAT " is too large",
+                   size);
+        return false;
+    }
+    img = g_malloc0(total * cs);
+    put32(img + 0, QCOW2_MAGIC);
+    put32(img + 4, 3);
+    put64(img + 8, ext_end);
+    put32(img + 16, name_len);
+    put32(img + 20, CREATE_CLUSTER_BITS);
+    put64(img + 24, size);
+    put32(img + 36, l1_size);
+    put64(img + 40, 3 * cs);
+    put64(img + 48, cs);
+    put32(img + 56, 1);
+    put32(img + 96, 4);
+    put32(img + 100, QCOW2_V3_HEADER_LEN);
+    put32(img + QCOW2_V3_HEADER_LEN, QCOW2_EXT_BACKING_FORMAT);
+    put32(img + QCOW2_V3_HEADER_LEN + 4, fmt_len);
+    memcpy(img + QCOW2_V3_HEADER_LEN + 8, backing_fmt, fmt_len);
+    /* The end-of-extensions marker is already zero. */
+    memcpy(img + ext_end, backing, name_len);
+    put64(img + cs, 2 * cs);
+    for (uint64_t i = 0; i < total; i++) {
+        img[2 * cs + 2 * i + 1] = 1;   /* big-endian 16-bit 1 */
+    }
+
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "Could not create '%s'", path);
+        return false;
+    }
+    if (write(fd, img, total * cs) != (ssize_t)(total * cs)) {
+        error_setg_errno(errp, errno, "Could not write '%s'", path);
+        close(fd);
+        unlink(path);
+        return false;
+    }
+    close(fd);
+    return true;
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A BlockBackend is one user's handle on a node: a device (later
+ * virtio-blk), a -drive, the NBD server, a job. It holds a reference to
+ * its root node and its permissions on it: read always, write unless
+ * opened read-only. A node has at most one writer unless every writer
+ * shares writing (share_rw, the device property share-rw=on).
+ *
+ * I/O through a BlockBackend is range-checked against the root's size,
+ * counted in the backend's statistics, and comes two ways:
+ * - blk_p*(): synchronous, 0 or -errno, from the main loop or any helper
+ *   thread (never from a completion callback's own worker: there is none,
+ *   callbacks run on the main loop);
+ * - blk_aio_*(): the request runs on a block worker thread; cb(opaque,
+ *   ret, err) runs later on the main loop with the BQL held, err (borrowed,
+ *   NULL on success) naming the node and the file.
+ * blk_drain() waits (main loop, BQL) until the backend has no request in
+ * flight; blk_unref() drains first.
+ */
+#ifndef BLOCK_BLOCK_BACKEND_H
+#define BLOCK_BLOCK_BACKEND_H
+
+#include "block/block.h"
+#include "block/accounting.h"
+
+typedef struct BlockBackend BlockBackend;
+
+typedef void BlockCompletionFunc(void *opaque, int ret, const Error *err);
+
+/*
+ * name may be NULL (an anonymous backend, e.g. a job's). Takes its own
+ * reference to bs. Fails when the name is taken or the permissions
+ * conflict with another user of bs.
+ */
+BlockBackend *blk_new(const char *name, BlockDriverState *bs, bool writable,
+                      bool share_rw, Error **errp);
+void blk_unref(BlockBackend *blk);
+
+BlockBackend *blk_by_name(const char *name);
+/* Iterates over named backends in creation order; NULL starts. */
+BlockBackend *blk_next(BlockBackend *blk);
+const char *blk_name(const BlockBackend *blk);
+BlockDriverState *blk_bs(const BlockBackend *blk);
+bool blk_is_writable(const BlockBackend *blk);
+/* Write cache on (writeback, default) or off (writes carry FUA). */
+void blk_set_enable_write_cache(BlockBackend *blk, bool wce);
+bool blk_enable_write_cache(const BlockBackend *blk);
+BlockAcctStats *blk_get_stats(BlockBackend *blk);
+/* A temporary overlay (-drive snapshot=on) to delete when closing. */
+void blk_set_delete_on_close(BlockBackend *blk, const char *path);
+
+int blk_preadv(BlockBackend *blk, uint64_t offset, BlockIov *qiov,
+               Error **errp);
+int blk_pwritev(BlockBackend *blk, uint64_t offset, BlockIov *qiov,
+                int flags, Error **errp);
+int blk_pread(BlockBackend *blk, uint64_t offset, uint64_t bytes, void *buf,
+              Error **errp);
+int blk_pwrite(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+               const void *buf, int flags, Error **errp);
+int blk_pwrite_zeroes(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+                      int flags, Error **errp);
+int blk_pdiscard(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+                 Error **errp);
+int blk_flush(BlockBackend *blk, Error **errp);
+int64_t blk_getlength(BlockBackend *blk);
+int blk_truncate(BlockBackend *blk, uint64_t size, Error **errp);
+int blk_block_status(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+                     uint64_t *pnum);
+
+void blk_aio_preadv(BlockBackend *blk, uint64_t offset, BlockIov *qiov,
+                    BlockCompletionFunc *cb, void *opaque);
+void blk_aio_pwritev(BlockBackend *blk, uint64_t offset, BlockIov *qiov,
+                     int flags, BlockCompletionFunc *cb, void *opaque);
+void blk_aio_pwrite_zeroes(BlockBackend *blk, uint64_t offset,
+                           uint64_t bytes, int flags,
+                           BlockCompletionFunc *cb, void *opaque);
+void blk_aio_pdiscard(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+                      BlockCompletionFunc *cb, void *opaque);
+void blk_aio_flush(BlockBackend *blk, BlockCompletionFunc *cb, void *opaque);
+
+int blk_in_flight(const BlockBackend *blk);
+void blk_drain(BlockBackend *blk);
+
+#endif

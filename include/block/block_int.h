@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What a block driver implements, and the node it works on. Only block/
+ * includes this; users go through block/block-backend.h.
+ *
+ * Driver rules: every I/O callback is synchronous, returns 0 or -errno and
+ * may run on several threads at once (block/block.h, "Threads"); offsets
+ * and lengths arrive checked against the node's size where a size makes
+ * sense (reads past the end of a file node are the driver's to zero-fill).
+ * open() receives the node's QAPI options with the children already opened
+ * and attached (bs->file, bs->backing) when the options named them.
+ */
+#ifndef BLOCK_BLOCK_INT_H
+#define BLOCK_BLOCK_INT_H
+
+#include <glib.h>
+#include "block/block.h"
+#include "block/accounting.h"
+
+struct BlockDriver {
+    const char *format_name;
+    size_t instance_size;
+    /* Format drivers have a mandatory "file" child. */
+    bool is_format;
+    /* Format drivers that may have a "backing" child. */
+    bool supports_backing;
+
+    bool (*open)(BlockDriverState *bs, const BlockdevOptions *opts,
+                 Error **errp);
+    void (*close)(BlockDriverState *bs);
+    /*
+     * Called after open() when opts had no "backing" key: a format with a
+     * backing file named in its header opens it here (bdrv_open_backing).
+     */
+    bool (*open_default_backing)(BlockDriverState *bs, Error **errp);
+
+    int (*preadv)(BlockDriverState *bs, uint64_t offset, BlockIov *qiov,
+                  int flags);
+    int (*pwritev)(BlockDriverState *bs, uint64_t offset, BlockIov *qiov,
+                   int flags);
+    /* -ENOTSUP makes the caller write a zeroed buffer instead. */
+    int (*pwrite_zeroes)(BlockDriverState *bs, uint64_t offset,
+                         uint64_t bytes, int flags);
+    int (*pdiscard)(BlockDriverState *bs, uint64_t offset, uint64_t bytes);
+    int (*flush)(BlockDriverState *bs);
+    int64_t (*getlength)(BlockDriverState *bs);
+    int (*truncate)(BlockDriverState *bs, uint64_t size, Error **errp);
+    int (*block_status)(BlockDriverState *bs, uint64_t offset,
+                        uint64_t bytes, uint64_t *pnum, uint64_t *map,
+                        BlockDriverState **file);
+    int (*make_empty)(BlockDriverState *bs);
+    /* Bytes the node takes on the host (-ENOTSUP when unknown). */
+    int64_t (*get_allocated_size)(BlockDriverState *bs);
+    /* The backing file named in the image header, or NULL. */
+    const char *(*backing_filename)(BlockDriverState *bs);
+    /* Cluster size for query-named-block-nodes (0: none). */
+    int (*cluster_size)(BlockDriverState *bs);
+};
+
+struct BdrvChild {
+    char *name;                 /* "file" or "backing" */
+    BlockDriverState *bs;       /* holds one reference */
+    BlockDriverState *parent;
+};
+
+struct BlockDriverState {
+    char *node_name;
+    bool auto_named;            /* "#blockN", not chosen by the user */
+    const BlockDriver *drv;
+    void *opaque;               /* drv->instance_size bytes */
+    int refcnt;
+    bool read_only;
+    bool force_share;
+    bool discard_unmap;         /* discard=unmap */
+    bool cache_direct;
+    bool cache_no_flush;
+    uint32_t request_alignment; /* offsets/lengths the driver needs */
+    char *filename;             /* the file underneath, for errors */
+    BdrvChild *file;
+    BdrvChild *backing;
+    /* Users that may write (BlockBackends with write permission). */
+    int writers;
+    /* Set when one writer does not share writing (no share-rw). */
+    bool write_exclusive;
+    /* Requests running on this node from the request layer. */
+    int in_flight;              /* atomic */
+    BlockAcctStats stats;
+    /* The monitor's reference (blockdev-add); blockdev-del drops it. */
+    bool monitor_owned;
+};
+
+/* The driver named by format (QAPI enum name), or NULL. */
+const BlockDriver *bdrv_find_driver(const char *format);
+
+/*
+ * Opens the node's backing file by name (relative to the image's own
+ * directory), probing raw/qcow2 unless fmt is given, read-only, and
+ * attaches it as the "backing" child.
+ */
+bool bdrv_open_backing_file(BlockDriverState *bs, const char *filename,
+                            const char *fmt, Error **errp);
+/*
+ * Creates a qcow2 v3 image at path (which must not exist) whose backing
+ * file is backing, of format backing_fmt (-drive snapshot=on).
+ */
+bool qcow2_create_overlay(const char *path, uint64_t size,
+                          const char *backing, const char *backing_fmt,
+                          Error **errp);
+/* Error prefix for this node: "node 'NAME' (file 'F')". */
+char *bdrv_describe(const BlockDriverState *bs);
+
+extern const BlockDriver bdrv_file;
+extern const BlockDriver bdrv_null_co;
+extern const BlockDriver bdrv_raw;
+extern const BlockDriver bdrv_qcow2;
+
+#endif
