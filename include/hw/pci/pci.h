@@ -117,6 +117,10 @@ typedef struct PCIDeviceClass {
      * device registers): addr and len as the guest wrote them. */
     void (*config_write)(PCIDevice *dev, unsigned addr, uint32_t val,
                          unsigned len);
+    /* Before a guest's configuration read of len bytes at addr, for
+     * bytes the device computes on demand (virtio's PCI configuration
+     * access window); optional. */
+    void (*config_read)(PCIDevice *dev, unsigned addr, unsigned len);
     /* The GSI the function's pin reaches may have changed (the guest
      * re-routed a PIRQ, reset, migration): for a device that delivers
      * INTx through an irqfd on pci_intx_gsi(). */
