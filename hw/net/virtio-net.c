@@ -676,6 +676,31 @@ bool virtio_net_announce_nic(NetClientState *nc)
     return true;
 }
 
+bool virtio_net_get_rx_filter(NetClientState *nc, VirtioNetRxFilter *f)
+{
+    VirtIONet *n;
+
+    if (!nc || nc->info != &virtio_net_info) {
+        return false;
+    }
+    n = nc->opaque;
+    *f = (VirtioNetRxFilter) {
+        .mac = n->mac,
+        .promisc = n->promisc,
+        .allmulti = n->allmulti,
+        .alluni = n->alluni,
+        .uni_overflow = n->uni_overflow,
+        .multi_overflow = n->multi_overflow,
+        .vlan_filtering = virtio_net_has(n, VIRTIO_NET_F_CTRL_VLAN),
+        .uni_count = n->mac_uni_count,
+        .uni_table = n->mac_table,
+        .multi_count = n->mac_multi_count,
+        .multi_table = n->mac_table + n->mac_uni_count * ETH_ALEN,
+        .vlans = n->vlans,
+    };
+    return true;
+}
+
 /* ---- realize ---- */
 
 static bool virtio_net_parse_mac(const char *s, uint8_t mac[ETH_ALEN],

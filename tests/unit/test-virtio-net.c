@@ -609,6 +609,7 @@ static void test_filters(void)
 {
     uint8_t table[4 + 6 + 4 + 6];
     uint16_t vid = GUINT16_TO_LE(5);
+    VirtioNetRxFilter view, view2;
     uint32_t le;
     Fix f;
 
@@ -632,6 +633,16 @@ static void test_filters(void)
                                 sizeof(table)), ==, VIRTIO_NET_OK);
     g_assert_cmpuint(rx_count(&f, other_mac, -1), ==, 1);
     g_assert_cmpuint(rx_count(&f, mcast_mac, -1), ==, 1);
+    /* query-rx-filter's view of it. */
+    g_assert_true(virtio_net_get_rx_filter(f.n->nic, &view));
+    g_assert_false(virtio_net_get_rx_filter(f.be.nc, &view2));
+    g_assert_false(view.promisc);
+    g_assert_true(view.vlan_filtering);
+    g_assert_cmpuint(view.uni_count, ==, 1);
+    g_assert_cmpmem(view.uni_table, 6, other_mac, 6);
+    g_assert_cmpuint(view.multi_count, ==, 1);
+    g_assert_cmpmem(view.multi_table, 6, mcast_mac, 6);
+    g_assert_cmpmem(view.mac, 6, our_mac, 6);
     /* A table whose count runs past the data is refused, unchanged. */
     le = GUINT32_TO_LE(1000);
     memcpy(table, &le, 4);
