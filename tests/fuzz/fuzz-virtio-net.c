@@ -275,20 +275,22 @@ static void write_seeds(const char *dir)
     }
 }
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    const char *dir = getenv("FUZZ_VIRTIO_NET_SEEDS");
+
+    if (dir) {
+        write_seeds(dir);
+        exit(0);
+    }
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static bool seeded;
-
-    if (!seeded) {
-        const char *dir = getenv("FUZZ_VIRTIO_NET_SEEDS");
-
-        seeded = true;
-        if (dir) {
-            write_seeds(dir);
-            exit(0);
-        }
-    }
     if (size < HEADER) {
         return 0;
     }
