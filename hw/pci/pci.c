@@ -604,6 +604,11 @@ static const VMStateDescription vmstate_pci_device = {
     .fields = (const VMStateField[]) {
         VMSTATE_BUFFER(migr_config, PCIDevice),
         VMSTATE_BOOL(migr_intx_level, PCIDevice),
+        /* The lengths first: a fresh destination learns them here. */
+        VMSTATE_UINT32_LE(migr_msix_table_size, PCIDevice,
+                          PCI_MSIX_MAX_ENTRIES * PCI_MSIX_ENTRY_SIZE),
+        VMSTATE_UINT32_LE(migr_msix_pba_size, PCIDevice,
+                          PCI_MSIX_MAX_ENTRIES / 8),
         VMSTATE_VBUFFER_ALLOC_UINT32(migr_msix_table, PCIDevice,
                                      migr_msix_table_size,
                                      PCI_MSIX_MAX_ENTRIES *

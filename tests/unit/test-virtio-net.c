@@ -1035,6 +1035,61 @@ static void test_migration(void)
     fix_free(&f);
 }
 
+/*
+ * Migration to a fresh destination machine: the device state and the
+ * guest RAM move, the destination's device starts at power-on state and
+ * comes out of the load running, with its BARs, MSI-X and queues; the
+ * chain the source held for its backend goes out from the destination.
+ */
+static void test_migration_destination(void)
+{
+    g_autoptr(GByteArray) tx = frame_new(other_mac, 300, 1);
+    g_autoptr(GByteArray) rx = frame_new(our_mac, 500, 2);
+    g_autoptr(GBytes) saved = NULL;
+    g_autofree uint8_t *ram = g_malloc(TPCI_RAM_SIZE);
+    g_autofree uint8_t *got = g_malloc(500);
+    TestDriverQueue q[3];
+    uint64_t gpa;
+    Fix f;
+
+    fix_start(&f, false, NULL, BASE_FEATURES);
+    ctrl_rx_mode(&f, VIRTIO_NET_CTRL_RX_PROMISC, false);
+    f.be.room = 0;
+    guest_tx(&f, tx);
+    gpa = guest_rx_buf(&f, 2048, true);
+    saved = save_devices(&f);
+    gread(&f, 0, ram, TPCI_RAM_SIZE);
+    memcpy(q, f.q, sizeof(q));
+    fix_free(&f);
+
+    fix_plug(&f, false, NULL);
+    g_assert_cmphex(tvp_status(&f.t), ==, 0);
+    gwrite(&f, 0, ram, TPCI_RAM_SIZE);
+    g_assert_true(load_devices(&f, saved, &error_abort));
+    memcpy(f.q, q, sizeof(q));
+    for (unsigned i = 0; i < 3; i++) {
+        f.q[i].mem = &f.m->mem;
+        f.q[i].vq = virtio_queue(&f.n->vdev, i);
+    }
+    g_assert_cmphex(tvp_status(&f.t), ==, VIRTIO_STATUS_ACKNOWLEDGE |
+                    VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+                    VIRTIO_STATUS_DRIVER_OK);
+    g_assert_true(msix_enabled(f.dev));
+    g_assert_true(tpci_mmio_mapped(f.m, TVP_BAR_GPA));
+    g_assert_false(f.n->promisc);
+    tvp_kick(&f.t, VIRTIO_NET_TXQ);
+    g_assert_cmpuint(f.be.got->len, ==, 1);
+    g_assert_cmpuint(g_bytes_get_size(g_ptr_array_index(f.be.got, 0)), ==,
+                     300);
+    g_assert_cmpuint(tdq_used_idx(&f.q[VIRTIO_NET_TXQ]), ==, 1);
+    g_assert_cmpuint(tvp_msi_count(&f.t, VIRTIO_NET_TXQ), ==, 1);
+    backend_send(&f, rx);
+    g_assert_cmpuint(tdq_used_idx(&f.q[VIRTIO_NET_RXQ]), ==, 1);
+    gread(&f, gpa + VIRTIO_NET_HDR_LEN, got, 500);
+    g_assert_cmpmem(got, 500, rx->data, 500);
+    fix_free(&f);
+}
+
 /* A section whose MAC table counts are bad is refused. */
 static void test_migration_hostile(void)
 {
@@ -1078,6 +1133,8 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-net/hostile/registers", test_hostile_registers);
     g_test_add_func("/virtio-net/hostile/rings", test_hostile_rings);
     g_test_add_func("/virtio-net/migration", test_migration);
+    g_test_add_func("/virtio-net/migration-destination",
+                    test_migration_destination);
     g_test_add_func("/virtio-net/migration-hostile", test_migration_hostile);
     return g_test_run();
 }
