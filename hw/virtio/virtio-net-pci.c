@@ -30,6 +30,7 @@ static bool virtio_net_pci_realize(PCIDevice *dev, Error **errp)
         return false;
     }
     if (!virtio_pci_realize(&s->pci, &s->net.vdev, errp)) {
+        virtio_pci_exit(&s->pci);
         virtio_net_unrealize(&s->net);
         return false;
     }
@@ -38,7 +39,10 @@ static bool virtio_net_pci_realize(PCIDevice *dev, Error **errp)
 
 static void virtio_net_pci_exit(PCIDevice *dev)
 {
-    virtio_net_unrealize(&((VirtIONetPCI *)dev)->net);
+    VirtIONetPCI *s = (VirtIONetPCI *)dev;
+
+    virtio_pci_exit(&s->pci);
+    virtio_net_unrealize(&s->net);
 }
 
 static void virtio_net_pci_reset(PCIDevice *dev)
@@ -97,6 +101,7 @@ static const PCIDeviceClass virtio_net_pci_class = {
     .reset = virtio_net_pci_reset,
     .config_read = virtio_pci_config_read,
     .config_write = virtio_pci_config_write,
+    .bar_map = virtio_pci_bar_map,
     .vmsd = &vmstate_virtio_net_pci,
 };
 PCI_DEVICE_CLASS_REGISTER(virtio_net_pci_class)

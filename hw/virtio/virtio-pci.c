@@ -6,7 +6,11 @@
  * messages or INTx. Register layout and the rules for hostile accesses
  * are in include/hw/virtio/virtio-pci.h.
  */
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <glib-unix.h>
 #include "hw/pci/msix.h"
 #include "hw/virtio/virtio-pci.h"
 #include "trace.h"
@@ -356,6 +360,122 @@ static const IoOps virtio_pci_bar_ops = {
     .read = virtio_pci_mmio_read,
     .write = virtio_pci_mmio_write,
 };
+
+/* ---- doorbells as eventfds ---- */
+
+static gboolean virtio_pci_notifier_ready(gint fd, GIOCondition cond,
+                                          gpointer opaque)
+{
+    VirtIOPCINotifier *nt = opaque;
+    uint64_t count;
+
+    /* Any number of kicks since the last read are one: the queue
+     * handler takes everything available. */
+    if (read(fd, &count, sizeof(count)) == sizeof(count)) {
+        virtio_queue_notify(nt->proxy->vdev, nt->queue);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static uint64_t virtio_pci_notify_addr(VirtIOPCIProxy *proxy, uint64_t base,
+                                       unsigned q)
+{
+    return base + VIRTIO_PCI_NOTIFY_OFF + q * VIRTIO_PCI_NOTIFY_MULT;
+}
+
+static void virtio_pci_ioeventfd_deassign(VirtIOPCIProxy *proxy)
+{
+    PciBus *bus = proxy->parent_obj.bus;
+
+    for (unsigned q = 0; proxy->notifiers && q < proxy->vdev->num_queues;
+         q++) {
+        VirtIOPCINotifier *nt = &proxy->notifiers[q];
+
+        if (nt->assigned) {
+            bus->ioeventfd_ops->deassign(
+                bus->ioeventfd_opaque,
+                virtio_pci_notify_addr(proxy, proxy->notify_base, q), 2,
+                nt->fd);
+            nt->assigned = false;
+        }
+    }
+}
+
+/* Eventfds for every queue at BAR4's new base; a queue whose eventfd
+ * cannot be made or assigned keeps the MMIO path. */
+static void virtio_pci_ioeventfd_assign(VirtIOPCIProxy *proxy, uint64_t base)
+{
+    PciBus *bus = proxy->parent_obj.bus;
+    unsigned n = proxy->vdev->num_queues;
+
+    if (!proxy->notifiers) {
+        proxy->notifiers = g_new0(VirtIOPCINotifier, n);
+        for (unsigned q = 0; q < n; q++) {
+            proxy->notifiers[q] = (VirtIOPCINotifier) {
+                .proxy = proxy, .queue = q, .fd = -1,
+            };
+        }
+    }
+    proxy->notify_base = base;
+    for (unsigned q = 0; q < n; q++) {
+        VirtIOPCINotifier *nt = &proxy->notifiers[q];
+        g_autoptr(Error) err = NULL;
+
+        if (nt->fd < 0) {
+            nt->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+            if (nt->fd < 0) {
+                trace_virtio_pci_ioeventfd_error(proxy->vdev->name, q,
+                                                 g_strerror(errno));
+                continue;
+            }
+            nt->watch = g_unix_fd_add(nt->fd, G_IO_IN,
+                                      virtio_pci_notifier_ready, nt);
+        }
+        if (!bus->ioeventfd_ops->assign(bus->ioeventfd_opaque,
+                                        virtio_pci_notify_addr(proxy, base,
+                                                               q),
+                                        2, nt->fd, &err)) {
+            trace_virtio_pci_ioeventfd_error(proxy->vdev->name, q,
+                                             error_get_pretty(err));
+            continue;
+        }
+        nt->assigned = true;
+    }
+}
+
+void virtio_pci_bar_map(PCIDevice *dev, unsigned bar, uint64_t old_addr,
+                        uint64_t new_addr)
+{
+    VirtIOPCIProxy *proxy = (VirtIOPCIProxy *)dev;
+
+    if (bar != VIRTIO_PCI_BAR || !proxy->vdev || !dev->bus ||
+        !dev->bus->ioeventfd_ops) {
+        return;
+    }
+    virtio_pci_ioeventfd_deassign(proxy);
+    if (new_addr != PCI_BAR_UNMAPPED) {
+        virtio_pci_ioeventfd_assign(proxy, new_addr);
+    }
+}
+
+void virtio_pci_exit(VirtIOPCIProxy *proxy)
+{
+    if (!proxy->notifiers) {
+        return;
+    }
+    virtio_pci_ioeventfd_deassign(proxy);
+    for (unsigned q = 0; q < proxy->vdev->num_queues; q++) {
+        VirtIOPCINotifier *nt = &proxy->notifiers[q];
+
+        if (nt->watch) {
+            g_source_remove(nt->watch);
+        }
+        if (nt->fd >= 0) {
+            close(nt->fd);
+        }
+    }
+    g_clear_pointer(&proxy->notifiers, g_free);
+}
 
 /* ---- the PCI configuration access capability ---- */
 

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include "hw/net/virtio-net.h"
 #include "migration/qemu-file.h"
 #include "migration/savevm.h"
@@ -952,6 +953,121 @@ static void test_hostile_rings(void)
     fix_free(&f);
 }
 
+/* ---- doorbells as eventfds ---- */
+
+typedef struct FakeIoeventfds {
+    GHashTable *fds;            /* addr -> fd, assigned now */
+    unsigned assigns;
+    unsigned deassigns;
+} FakeIoeventfds;
+
+static bool fake_ioeventfd_assign(void *opaque, uint64_t addr, unsigned len,
+                                  int fd, Error **errp)
+{
+    FakeIoeventfds *io = opaque;
+
+    g_assert_cmpuint(len, ==, 2);
+    g_assert_false(g_hash_table_contains(io->fds, &addr));
+    g_hash_table_insert(io->fds, g_memdup2(&addr, sizeof(addr)),
+                        GINT_TO_POINTER(fd));
+    io->assigns++;
+    return true;
+}
+
+static void fake_ioeventfd_deassign(void *opaque, uint64_t addr,
+                                    unsigned len, int fd)
+{
+    FakeIoeventfds *io = opaque;
+
+    g_assert_cmpint(GPOINTER_TO_INT(g_hash_table_lookup(io->fds, &addr)), ==,
+                    fd);
+    g_hash_table_remove(io->fds, &addr);
+    io->deassigns++;
+}
+
+static const PciIoeventfdOps fake_ioeventfd_ops = {
+    .assign = fake_ioeventfd_assign,
+    .deassign = fake_ioeventfd_deassign,
+};
+
+/* What KVM does on a guest's 16-bit notify write. */
+static void fake_ioeventfd_kick(FakeIoeventfds *io, uint64_t addr)
+{
+    uint64_t one = 1;
+    int fd = GPOINTER_TO_INT(g_hash_table_lookup(io->fds, &addr));
+
+    g_assert_cmpint(fd, >, 0);
+    g_assert_cmpint(write(fd, &one, sizeof(one)), ==, sizeof(one));
+}
+
+/*
+ * With ioeventfd ops on the bus, each queue's doorbell is an eventfd at
+ * BAR4 + 0x3000 + 4q, moved with the BAR and dropped at unplug; a
+ * signal on it, read on the main loop, kicks the queue.
+ */
+static void test_ioeventfd(void)
+{
+    g_autoptr(GByteArray) frame = frame_new(other_mac, 100, 0);
+    FakeIoeventfds io = {
+        .fds = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
+                                     NULL),
+    };
+    const uint64_t moved = TVP_BAR_GPA + 0x100000;
+    uint64_t doorbell = TVP_BAR_GPA + VIRTIO_PCI_NOTIFY_OFF +
+                        VIRTIO_NET_TXQ * 4;
+    TestDriverQueue *q;
+    Fix f;
+
+    memset(&f, 0, sizeof(f));
+    f.m = tpci_new();
+    tpci_bus(f.m)->ioeventfd_ops = &fake_ioeventfd_ops;
+    tpci_bus(f.m)->ioeventfd_opaque = &io;
+    f.be.room = -1;
+    f.be.got = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+    f.be.nc = net_client_new(&fake_info, NULL, "tap", "n0", &f.be,
+                             &error_abort);
+    f.dev = tpci_add(f.m, TYPE_VIRTIO_NET_PCI, "netdev=n0,addr=3");
+    f.n = (VirtIONet *)((VirtIOPCIProxy *)f.dev)->vdev;
+    g_assert_cmpuint(io.assigns, ==, 0);        /* BAR4 not mapped yet */
+    tvp_init(&f.t, f.m, f.dev);
+    g_assert_cmpuint(io.assigns, ==, 3);
+    g_assert_true(g_hash_table_contains(io.fds, &doorbell));
+    tvp_msix_enable(&f.t);
+    g_assert_true(tvp_start(&f.t, BASE_FEATURES, 3, NUM, true, f.q));
+
+    /* The guest's TX chain, announced through the eventfd. */
+    q = &f.q[VIRTIO_NET_TXQ];
+    gwrite(&f, desc_gpa(1, 0), (uint8_t[VIRTIO_NET_HDR_LEN]){ 0 },
+           VIRTIO_NET_HDR_LEN);
+    gwrite(&f, desc_gpa(1, 0) + VIRTIO_NET_HDR_LEN, frame->data, frame->len);
+    tdq_desc(q, 0, desc_gpa(1, 0), VIRTIO_NET_HDR_LEN + frame->len, 0, 0);
+    tdq_avail_add(q, 0);
+    fake_ioeventfd_kick(&io, doorbell);
+    g_assert_cmpuint(f.be.got->len, ==, 0);
+    while (g_main_context_iteration(NULL, FALSE)) {
+    }
+    g_assert_cmpuint(f.be.got->len, ==, 1);
+    g_assert_cmpuint(tdq_used_idx(q), ==, 1);
+
+    /* The BAR moves: so do the doorbells. */
+    tpci_cfg_write(f.m, DEVFN, PCI_BASE_ADDRESS_0 + 16, (uint32_t)moved, 4);
+    g_assert_cmpuint(io.deassigns, ==, 3);
+    g_assert_cmpuint(io.assigns, ==, 6);
+    g_assert_false(g_hash_table_contains(io.fds, &doorbell));
+    doorbell += moved - TVP_BAR_GPA;
+    g_assert_true(g_hash_table_contains(io.fds, &doorbell));
+
+    /* Memory decode off: none left; unplug closes them. */
+    tpci_cfg_write(f.m, DEVFN, PCI_COMMAND, PCI_COMMAND_MASTER, 2);
+    g_assert_cmpuint(g_hash_table_size(io.fds), ==, 0);
+    tpci_cfg_write(f.m, DEVFN, PCI_COMMAND,
+                   PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+    g_assert_cmpuint(g_hash_table_size(io.fds), ==, 3);
+    fix_free(&f);
+    g_assert_cmpuint(g_hash_table_size(io.fds), ==, 0);
+    g_hash_table_destroy(io.fds);
+}
+
 /* ---- migration ---- */
 
 static GBytes *save_devices(Fix *f)
@@ -1132,6 +1248,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-net/reset", test_reset);
     g_test_add_func("/virtio-net/hostile/registers", test_hostile_registers);
     g_test_add_func("/virtio-net/hostile/rings", test_hostile_rings);
+    g_test_add_func("/virtio-net/ioeventfd", test_ioeventfd);
     g_test_add_func("/virtio-net/migration", test_migration);
     g_test_add_func("/virtio-net/migration-destination",
                     test_migration_destination);

@@ -47,9 +47,12 @@
  * interrupt, as the spec says); without, INTx follows the ISR.
  *
  * Notifications: a write to the notify region kicks the queue through
- * the core. That MMIO write is the seam: with KVM an ioeventfd on the
- * same address would turn it into an eventfd signal handled on the main
- * loop (not yet: see docs/net.md); unit tests write the register.
+ * the core. When the bus has PciIoeventfdOps (KVM_IOEVENTFD on the pc
+ * machine) each queue's 16-bit notify write is an eventfd instead,
+ * assigned wherever BAR4 is mapped (PCIDeviceClass.bar_map) and read on
+ * the main loop, which kicks the queue the same way, so a guest's kick
+ * costs no exit to the VMM. Other widths still arrive as MMIO. Unit
+ * tests write the register, or plug in their own ops.
  *
  * Migration: the PCI core's function section (configuration space,
  * MSI-X) comes first, then the device type's own section, which holds
@@ -124,11 +127,22 @@ enum {
     VIRTIO_PCI_COMMON_SIZE      = 0x38,
 };
 
+/* One queue's doorbell as an eventfd (see Notifications above). */
+typedef struct VirtIOPCINotifier {
+    struct VirtIOPCIProxy *proxy;
+    unsigned queue;
+    int fd;                     /* eventfd, or -1 */
+    unsigned watch;             /* its main-loop source */
+    bool assigned;              /* the accelerator signals it now */
+} VirtIOPCINotifier;
+
 typedef struct VirtIOPCIProxy {
     PCIDevice parent_obj;       /* first */
     VirtIODevice *vdev;         /* the device model, set by realize */
     uint32_t vectors;           /* property: MSI-X vectors (0: none) */
     uint8_t cfg_cap;            /* offset of the PCI cfg capability */
+    VirtIOPCINotifier *notifiers;   /* per queue, NULL until BAR4 maps */
+    uint64_t notify_base;       /* BAR4's address while assigned */
     /* Transport registers; migrated. */
     uint32_t dfselect;
     uint32_t gfselect;
@@ -142,6 +156,11 @@ typedef struct VirtIOPCIProxy {
  */
 bool virtio_pci_realize(VirtIOPCIProxy *proxy, VirtIODevice *vdev,
                         Error **errp);
+/* PCIDeviceClass.exit, before the device model goes: the eventfds. */
+void virtio_pci_exit(VirtIOPCIProxy *proxy);
+/* PCIDeviceClass.bar_map: the doorbell eventfds follow BAR4. */
+void virtio_pci_bar_map(PCIDevice *dev, unsigned bar, uint64_t old_addr,
+                        uint64_t new_addr);
 /* PCIDeviceClass.reset: the virtio device back to status 0, INTx low. */
 void virtio_pci_reset(VirtIOPCIProxy *proxy);
 /* PCIDeviceClass.config_read / config_write (the PCI cfg window). */
