@@ -895,6 +895,57 @@ static void test_hostile_registers(void)
     fix_free(&f);
 }
 
+/*
+ * A guest writing at random: BAR4 (every region, every size, any value)
+ * and the function's config space, with the driver started between
+ * rounds and frames flowing both ways. Nothing may crash or hang, and a
+ * reset always brings the device back to a working start.
+ */
+static void test_hostile_random(void)
+{
+    g_autoptr(GByteArray) frame = frame_new(our_mac, 200, 0);
+    GRand *rand = g_rand_new_with_seed(0x7e57);
+    static const unsigned sizes[] = { 1, 2, 4, 8 };
+    Fix f;
+
+    fix_start(&f, false, NULL, BASE_FEATURES);
+    for (unsigned round = 0; round < 40; round++) {
+        for (unsigned i = 0; i < 500; i++) {
+            unsigned size = sizes[g_rand_int_range(rand, 0, 4)];
+            uint64_t off = g_rand_int_range(rand, 0, VIRTIO_PCI_BAR_SIZE);
+            uint64_t v = (uint64_t)g_rand_int(rand) << 32 | g_rand_int(rand);
+
+            /* Small values are the interesting ones for selects. */
+            if (g_rand_boolean(rand)) {
+                v &= 0xff;
+            }
+            off &= ~(uint64_t)(size - 1);
+            if (g_rand_int_range(rand, 0, 4)) {
+                tpci_mmio_write(f.m, TVP_BAR_GPA + off, v, size);
+            } else {
+                tpci_mmio_read(f.m, TVP_BAR_GPA + off, size);
+            }
+            if (g_rand_int_range(rand, 0, 50) == 0) {
+                /* Config space past the header: capabilities, window. */
+                unsigned reg = g_rand_int_range(rand, 0x40, 0x100) & ~3u;
+
+                tpci_cfg_write(f.m, DEVFN, reg, v, 4);
+                tpci_cfg_read(f.m, DEVFN, reg, 4);
+            }
+        }
+        backend_send(&f, frame);
+        guest_tx(&f, frame);
+        /* The BARs and decode may have gone: put them back, restart. */
+        tvp_init(&f.t, f.m, f.dev);
+        tvp_msix_enable(&f.t);
+        memset(f.next_desc, 0, sizeof(f.next_desc));
+        g_assert_true(tvp_start(&f.t, BASE_FEATURES, 3, NUM, true, f.q));
+        g_assert_cmpuint(rx_count(&f, our_mac, -1), ==, 1);
+    }
+    g_rand_free(rand);
+    fix_free(&f);
+}
+
 /* Enabling a queue whose rings are outside RAM: NEEDS_RESET. */
 static void test_hostile_rings(void)
 {
@@ -1248,6 +1299,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-net/reset", test_reset);
     g_test_add_func("/virtio-net/hostile/registers", test_hostile_registers);
     g_test_add_func("/virtio-net/hostile/rings", test_hostile_rings);
+    g_test_add_func("/virtio-net/hostile/random", test_hostile_random);
     g_test_add_func("/virtio-net/ioeventfd", test_ioeventfd);
     g_test_add_func("/virtio-net/migration", test_migration);
     g_test_add_func("/virtio-net/migration-destination",
