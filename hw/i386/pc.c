@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "hw/core/loader.h"
+#include "hw/i386/kvm-ioeventfd.h"
 #include "hw/i386/pc.h"
 #include "hw/pci/pci-firmware.h"
 #include "system/cpus.h"
@@ -114,6 +115,8 @@ static bool pc_pci_init(PCMachine *pcms, Error **errp)
                                  errp))) {
         return false;
     }
+    pcms->pci_host.bus.ioeventfd_ops = &kvm_ioeventfd_ops;
+    pcms->pci_host.bus.ioeventfd_opaque = &pcms->kvm;
     pcms->piix3 = (PIIX3State *)piix3;
     return true;
 }

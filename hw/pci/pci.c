@@ -414,11 +414,15 @@ void pci_set_irq(PCIDevice *dev, bool level)
 
 uint32_t pci_config_read(PCIDevice *dev, unsigned addr, unsigned len)
 {
+    const PCIDeviceClass *pc = pci_device_class(dev);
     uint32_t v = 0;
 
     if ((len != 1 && len != 2 && len != 4) || (addr & (len - 1)) ||
         addr + len > PCI_CONFIG_SPACE_SIZE) {
         return len >= 4 ? ~0u : (1u << (len * 8)) - 1;
+    }
+    if (pc->config_read) {
+        pc->config_read(dev, addr, len);
     }
     for (unsigned i = 0; i < len; i++) {
         v |= (uint32_t)dev->config[addr + i] << (8 * i);
@@ -600,6 +604,11 @@ static const VMStateDescription vmstate_pci_device = {
     .fields = (const VMStateField[]) {
         VMSTATE_BUFFER(migr_config, PCIDevice),
         VMSTATE_BOOL(migr_intx_level, PCIDevice),
+        /* The lengths first: a fresh destination learns them here. */
+        VMSTATE_UINT32_LE(migr_msix_table_size, PCIDevice,
+                          PCI_MSIX_MAX_ENTRIES * PCI_MSIX_ENTRY_SIZE),
+        VMSTATE_UINT32_LE(migr_msix_pba_size, PCIDevice,
+                          PCI_MSIX_MAX_ENTRIES / 8),
         VMSTATE_VBUFFER_ALLOC_UINT32(migr_msix_table, PCIDevice,
                                      migr_msix_table_size,
                                      PCI_MSIX_MAX_ENTRIES *

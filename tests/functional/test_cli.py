@@ -37,7 +37,7 @@ BAD_ARGS = [
     (['-msg', 'guest-name=on'], "Invalid parameter 'guest-name'"),
     (['-uuid', 'not-a-uuid'], '-uuid not-a-uuid: Fail to parse UUID string'),
     (['-machine', 'pc,foo=bar'], "Invalid parameter 'foo'"),
-    (['-device', 'virtio-net-pci'], "'virtio-net-pci' is not a valid device model name"),
+    (['-device', 'e1000'], "'e1000' is not a valid device model name"),
     # -device properties are checked while the command line is parsed.
     (['-device', 'isa-debug-exit,iobase=0x10000'],
      '-device isa-debug-exit,iobase=0x10000: iobase 0x10000 + iosize 0x2 is outside the I/O port space'),

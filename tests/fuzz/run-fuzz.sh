@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Builds and runs the fuzz targets (QMP input; the incoming migration stream
-# and COLO messages; virtio rings and device sections; qcow2 images) for a fixed, short
+# and COLO messages; virtio rings and device sections; qcow2 images; virtio-net) for a fixed, short
 # budget each and reports
 # the result as TAP. Meson copies this to build/tests/unit/test-fuzz
 # (filling in the paths), where the unit test runner picks it up; it also
@@ -15,7 +15,8 @@
 #
 # Environment: FUZZ_RUNS (QMP, default 20000), FUZZ_STREAM_RUNS (stream,
 # default 200000: it runs about 20 times faster), FUZZ_VIRTIO_RUNS (virtio,
-# default 200000), FUZZ_BLOCK_RUNS (qcow2 images, default 20000), FUZZ_MAX_TIME (seconds
+# default 200000), FUZZ_BLOCK_RUNS (qcow2 images, default 20000),
+# FUZZ_VIRTIO_NET_RUNS (virtio-net, default 20000), FUZZ_MAX_TIME (seconds
 # per target, default 60), FUZZ_BUILD (default BUILD_DIR/fuzz-build),
 # CLANG (default clang). Crashing inputs are kept as
 # FUZZ_BUILD/NAME-artifacts/crash-*.
@@ -35,6 +36,7 @@ RUNS=${FUZZ_RUNS:-20000}
 STREAM_RUNS=${FUZZ_STREAM_RUNS:-200000}
 VIRTIO_RUNS=${FUZZ_VIRTIO_RUNS:-200000}
 BLOCK_RUNS=${FUZZ_BLOCK_RUNS:-20000}
+VIRTIO_NET_RUNS=${FUZZ_VIRTIO_NET_RUNS:-20000}
 MAX_TIME=${FUZZ_MAX_TIME:-60}
 CLANG=${CLANG:-clang}
 LOG=$FUZZ_BUILD.log
@@ -54,7 +56,7 @@ if ! "$CLANG" -fsanitize=fuzzer,address,undefined "$probe/p.c" \
 fi
 rm -rf "$probe"
 
-echo "1..4"
+echo "1..5"
 # Reports test N as failed with a reason and the tail of a log.
 not_ok() {
     echo "not ok $1 - $2"
@@ -74,6 +76,7 @@ if [ ! -f "$FUZZ_BUILD/build.ninja" ]; then
         not_ok 2 "fuzz-stream: meson setup failed (log: $LOG)" "$LOG"
         not_ok 3 "fuzz-virtio: meson setup failed (log: $LOG)" "$LOG"
         not_ok 4 "fuzz-block-qcow2: meson setup failed (log: $LOG)" "$LOG"
+        not_ok 5 "fuzz-virtio-net: meson setup failed (log: $LOG)" "$LOG"
         exit 1
     fi
 fi
@@ -99,6 +102,7 @@ run_target() {
     fuzz-stream) seed_var=FUZZ_STREAM_SEEDS ;;
     fuzz-virtio) seed_var=FUZZ_VIRTIO_SEEDS ;;
     fuzz-block-qcow2) seed_var=FUZZ_BLOCK_SEEDS ;;
+    fuzz-virtio-net) seed_var=FUZZ_VIRTIO_NET_SEEDS ;;
     esac
     if [ -n "$seed_var" ] &&
         ! env "$seed_var=$work" "$FUZZ_BUILD/tests/fuzz/$name" \
@@ -129,4 +133,5 @@ run_target 1 fuzz-qmp "$RUNS" 4096 "$SRC/tests/fuzz/corpus/qmp" || status=1
 run_target 2 fuzz-stream "$STREAM_RUNS" 65536 || status=1
 run_target 3 fuzz-virtio "$VIRTIO_RUNS" 32768 || status=1
 run_target 4 fuzz-block-qcow2 "$BLOCK_RUNS" 65536 || status=1
+run_target 5 fuzz-virtio-net "$VIRTIO_NET_RUNS" 160000 || status=1
 exit $status

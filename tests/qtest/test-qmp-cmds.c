@@ -788,9 +788,9 @@ static void test_device_add_del(void)
           "'isa-debug-exit', 'id': 'd2', 'iobase': 1280}}" },
         { "GenericError", "Device 'isa-serial' does not support hotplugging",
           "{'execute': 'device_add', 'arguments': {'driver': 'isa-serial'}}" },
-        { "GenericError", "'virtio-net-pci' is not a valid device model name",
+        { "GenericError", "'e1000' is not a valid device model name",
           "{'execute': 'device_add', 'arguments': "
-          "{'driver': 'virtio-net-pci'}}" },
+          "{'driver': 'e1000'}}" },
         { "GenericError", "Property 'isa-debug-exit.colour' not found",
           "{'execute': 'device_add', 'arguments': {'driver': "
           "'isa-debug-exit', 'colour': 'red'}}" },

@@ -335,6 +335,7 @@ static void test_vmstate_refused(void)
     MsixFixture f;
     g_autoptr(GBytes) saved = NULL;
     g_autofree uint8_t *bad = NULL;
+    const void *data;
     uint8_t config[PCI_CONFIG_SPACE_SIZE];
     PCIDevice *plain;
     Error *err = NULL;
@@ -342,7 +343,10 @@ static void test_vmstate_refused(void)
 
     msix_setup(&f, "addr=2,vectors=2");
     saved = save_function(f.d);
-    bad = g_memdup2(g_bytes_get_data(saved, &len), len);
+    /* Two statements: the order of a call's arguments is unspecified,
+     * so len must be set before it is read. */
+    data = g_bytes_get_data(saved, &len);
+    bad = g_memdup2(data, len);
     tpci_cfg_write(f.m, DEVFN_TEST, 0x14, TEST_MMIO + 0x10000, 4);
     memcpy(config, f.d->config, sizeof(config));
 

@@ -566,8 +566,8 @@ static void test_hotplug_refused(IsaFixture *f, gconstpointer data)
                          "hotplugging");
     expect_qmp_add_error("{\"driver\": \"isa-serial\"}",
                          "Device 'isa-serial' does not support hotplugging");
-    expect_qmp_add_error("{\"driver\": \"virtio-net-pci\"}",
-                         "'virtio-net-pci' is not a valid device model name");
+    expect_qmp_add_error("{\"driver\": \"e1000\"}",
+                         "'e1000' is not a valid device model name");
     expect_qmp_add_error("{\"driver\": \"isa-debug-exit\", \"foo\": 1}",
                          "Property 'isa-debug-exit.foo' not found");
     expect_qmp_add_error("{\"id\": \"x\"}", "Parameter 'driver' is missing");
@@ -729,8 +729,8 @@ static void test_cmdline(void)
     vl_config_free(&cfg);
     qdev_delete_all();
 
-    expect_vl_error("virtio-net-pci", "-device virtio-net-pci: "
-                    "'virtio-net-pci' is not a valid device model name");
+    expect_vl_error("e1000", "-device e1000: "
+                    "'e1000' is not a valid device model name");
     expect_vl_error("isa-debug-exit,iobase=0x10000",
                     "-device isa-debug-exit,iobase=0x10000: iobase 0x10000 "
                     "+ iosize 0x2 is outside the I/O port space");

@@ -329,6 +329,7 @@ static void test_migrate_inflight(void)
     memcpy(dq, q, sizeof(q));
     for (unsigned i = 0; i < TV_QUEUES; i++) {
         dq[i].tv = &dst.tv;
+        dq[i].mem = &dst.tv.mem;
         dq[i].vq = virtio_queue(&dst.tv.vdev, i);
     }
     g_assert_cmphex(dst.tv.vdev.status, ==, S_DOK);
@@ -646,6 +647,7 @@ static void test_dirty_migration(void)
     tv_read(&dst.tv, buf, got, PAGE + 16);
     g_assert_cmpmem(got, PAGE + 16, want, PAGE + 16);
     g_assert_cmpuint(tdq_used_idx(&(TestDriverQueue){ .tv = &dst.tv,
+                                                      .mem = &dst.tv.mem,
                                                       .used = q[0].used }),
                      ==, 1);
     side_free(&src);

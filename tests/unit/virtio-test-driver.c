@@ -108,6 +108,7 @@ void tv_driver_start(TestVirtio *tv, uint64_t features, uint16_t num,
 
         memset(dq, 0, sizeof(*dq));
         dq->tv = tv;
+        dq->mem = &tv->mem;
         dq->vq = virtio_queue(vdev, i);
         dq->num = num;
         dq->desc = TV_RING_GPA(i);
@@ -141,22 +142,22 @@ void tv_read(TestVirtio *tv, uint64_t gpa, void *buf, size_t len)
     g_assert_true(guest_memory_read(&tv->mem, gpa, buf, len, &error_abort));
 }
 
-static void put16(TestVirtio *tv, uint64_t gpa, uint16_t v)
+static void put16(GuestMemory *mem, uint64_t gpa, uint16_t v)
 {
     uint16_t le = GUINT16_TO_LE(v);
 
-    tv_write(tv, gpa, &le, 2);
+    g_assert_true(guest_memory_write(mem, gpa, &le, 2, &error_abort));
 }
 
-static uint16_t get16(TestVirtio *tv, uint64_t gpa)
+static uint16_t get16(GuestMemory *mem, uint64_t gpa)
 {
     uint16_t le;
 
-    tv_read(tv, gpa, &le, 2);
+    g_assert_true(guest_memory_read(mem, gpa, &le, 2, &error_abort));
     return GUINT16_FROM_LE(le);
 }
 
-static void put_desc(TestVirtio *tv, uint64_t gpa, uint64_t addr,
+static void put_desc(GuestMemory *mem, uint64_t gpa, uint64_t addr,
                      uint32_t len, uint16_t flags, uint16_t next)
 {
     VirtqDesc d = {
@@ -166,14 +167,14 @@ static void put_desc(TestVirtio *tv, uint64_t gpa, uint64_t addr,
         .next = GUINT16_TO_LE(next),
     };
 
-    tv_write(tv, gpa, &d, sizeof(d));
+    g_assert_true(guest_memory_write(mem, gpa, &d, sizeof(d), &error_abort));
 }
 
 void tdq_desc(TestDriverQueue *q, unsigned i, uint64_t addr, uint32_t len,
               uint16_t flags, uint16_t next)
 {
     g_assert_cmpuint(i, <, q->num);
-    put_desc(q->tv, q->desc + (uint64_t)i * VIRTQ_DESC_SIZE, addr, len,
+    put_desc(q->mem, q->desc + (uint64_t)i * VIRTQ_DESC_SIZE, addr, len,
              flags, next);
 }
 
@@ -181,45 +182,45 @@ void tdq_indirect_desc(uint64_t table_gpa, TestVirtio *tv, unsigned i,
                        uint64_t addr, uint32_t len, uint16_t flags,
                        uint16_t next)
 {
-    put_desc(tv, table_gpa + (uint64_t)i * VIRTQ_DESC_SIZE, addr, len, flags,
+    put_desc(&tv->mem, table_gpa + (uint64_t)i * VIRTQ_DESC_SIZE, addr, len, flags,
              next);
 }
 
 void tdq_avail_add(TestDriverQueue *q, uint16_t head)
 {
-    put16(q->tv, q->avail + VIRTQ_AVAIL_RING(q->avail_idx % q->num), head);
+    put16(q->mem, q->avail + VIRTQ_AVAIL_RING(q->avail_idx % q->num), head);
     tdq_avail_set_idx(q, q->avail_idx + 1);
 }
 
 void tdq_avail_set_idx(TestDriverQueue *q, uint16_t idx)
 {
     q->avail_idx = idx;
-    put16(q->tv, q->avail + VIRTQ_AVAIL_IDX, idx);
+    put16(q->mem, q->avail + VIRTQ_AVAIL_IDX, idx);
 }
 
 void tdq_avail_set_flags(TestDriverQueue *q, uint16_t flags)
 {
-    put16(q->tv, q->avail + VIRTQ_AVAIL_FLAGS, flags);
+    put16(q->mem, q->avail + VIRTQ_AVAIL_FLAGS, flags);
 }
 
 void tdq_set_used_event(TestDriverQueue *q, uint16_t v)
 {
-    put16(q->tv, q->avail + virtq_used_event_off(q->num), v);
+    put16(q->mem, q->avail + virtq_used_event_off(q->num), v);
 }
 
 uint16_t tdq_used_idx(TestDriverQueue *q)
 {
-    return get16(q->tv, q->used + VIRTQ_USED_IDX);
+    return get16(q->mem, q->used + VIRTQ_USED_IDX);
 }
 
 uint16_t tdq_used_flags(TestDriverQueue *q)
 {
-    return get16(q->tv, q->used + VIRTQ_USED_FLAGS);
+    return get16(q->mem, q->used + VIRTQ_USED_FLAGS);
 }
 
 uint16_t tdq_avail_event(TestDriverQueue *q)
 {
-    return get16(q->tv, q->used + virtq_avail_event_off(q->num));
+    return get16(q->mem, q->used + virtq_avail_event_off(q->num));
 }
 
 void tdq_used_elem(TestDriverQueue *q, uint16_t slot, uint32_t *id,
@@ -227,20 +228,28 @@ void tdq_used_elem(TestDriverQueue *q, uint16_t slot, uint32_t *id,
 {
     VirtqUsedElem e;
 
-    tv_read(q->tv, q->used + VIRTQ_USED_RING(slot % q->num), &e, sizeof(e));
+    g_assert_true(guest_memory_read(q->mem, q->used +
+                                    VIRTQ_USED_RING(slot % q->num), &e,
+                                    sizeof(e), &error_abort));
     *id = GUINT32_FROM_LE(e.id);
     *len = GUINT32_FROM_LE(e.len);
 }
 
 unsigned tv_take_dirty(TestVirtio *tv, uint64_t page_gpa, bool *page_dirty)
 {
+    return tv_take_dirty_mem(&tv->mem, page_gpa, page_dirty);
+}
+
+unsigned tv_take_dirty_mem(GuestMemory *mem, uint64_t page_gpa,
+                           bool *page_dirty)
+{
     unsigned n = 0;
 
     if (page_dirty) {
         *page_dirty = false;
     }
-    for (unsigned b = 0; b < tv->mem.nr_blocks; b++) {
-        RamBlock *rb = &tv->mem.blocks[b];
+    for (unsigned b = 0; b < mem->nr_blocks; b++) {
+        RamBlock *rb = &mem->blocks[b];
         size_t pages = rb->size >> GUEST_PAGE_SHIFT;
         g_autofree unsigned long *taken = bitmap_new(pages);
 

@@ -40,7 +40,8 @@ typedef struct TestVirtio {
 
 /* What the driver keeps per queue. */
 typedef struct TestDriverQueue {
-    TestVirtio *tv;
+    TestVirtio *tv;             /* NULL over virtio-pci */
+    GuestMemory *mem;           /* where the rings are */
     VirtQueue *vq;
     uint16_t num;
     uint64_t desc;
@@ -85,5 +86,8 @@ void tv_read(TestVirtio *tv, uint64_t gpa, void *buf, size_t len);
 /* Takes (and clears) every block's dirty bitmap; returns the number of
  * dirty pages, and whether page_gpa's page was among them. */
 unsigned tv_take_dirty(TestVirtio *tv, uint64_t page_gpa, bool *page_dirty);
+/* The same for any guest memory (the PCI test machine's). */
+unsigned tv_take_dirty_mem(GuestMemory *mem, uint64_t page_gpa,
+                           bool *page_dirty);
 
 #endif

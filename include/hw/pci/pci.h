@@ -117,6 +117,10 @@ typedef struct PCIDeviceClass {
      * device registers): addr and len as the guest wrote them. */
     void (*config_write)(PCIDevice *dev, unsigned addr, uint32_t val,
                          unsigned len);
+    /* Before a guest's configuration read of len bytes at addr, for
+     * bytes the device computes on demand (virtio's PCI configuration
+     * access window); optional. */
+    void (*config_read)(PCIDevice *dev, unsigned addr, unsigned len);
     /* The GSI the function's pin reaches may have changed (the guest
      * re-routed a PIRQ, reset, migration): for a device that delivers
      * INTx through an irqfd on pci_intx_gsi(). */
@@ -187,6 +191,20 @@ static inline const PCIDeviceClass *pci_device_class(const PCIDevice *d)
 /* ---- the bus ---- */
 
 /*
+ * MMIO writes that the accelerator turns into eventfd signals without
+ * an exit to the VMM (KVM_IOEVENTFD on the pc machine): a write of len
+ * bytes at addr, any value, signals fd. For a device's doorbells (the
+ * virtio-pci notify area), re-made when its BAR moves
+ * (PCIDeviceClass.bar_map). Optional: without it the writes reach the
+ * BAR's ops as usual.
+ */
+typedef struct PciIoeventfdOps {
+    bool (*assign)(void *opaque, uint64_t addr, unsigned len, int fd,
+                   Error **errp);
+    void (*deassign)(void *opaque, uint64_t addr, unsigned len, int fd);
+} PciIoeventfdOps;
+
+/*
  * A PCI bus (bus number 0: Tandem has no bridges). The host that owns it
  * (hw/pci/pci-host.h) fills in the spaces and hooks; pci_bus_init then
  * registers it with the device registry.
@@ -209,6 +227,9 @@ struct PciBus {
     /* MSI delivery (KVM's, or a test's): hw/pci/msix.h. */
     const PciMsiOps *msi_ops;
     void *msi_opaque;
+    /* Doorbell writes as eventfds (KVM's, a test's, or NULL). */
+    const PciIoeventfdOps *ioeventfd_ops;
+    void *ioeventfd_opaque;
     bool registered;
 };
 
