@@ -10,6 +10,7 @@
 #include "config-host.h"
 #include "hw/core/qdev.h"
 #include "hw/i386/pc-types.h"
+#include "net/netdev.h"
 #include "system/vl.h"
 #include "util/keyval.h"
 
@@ -404,6 +405,20 @@ static bool opt_device(SystemConfig *cfg, const char *arg, Error **errp)
     return qdev_create_cmdline(arg, errp) != NULL;
 }
 
+/*
+ * -netdev and -nic: created now, like -device, so that the NICs find
+ * their netdevs when the machine realizes them (include/net/netdev.h).
+ */
+static bool opt_netdev(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    return net_netdev_add_cmdline(arg, errp) != NULL;
+}
+
+static bool opt_nic(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    return net_nic_add_cmdline(arg, errp);
+}
+
 /* Tandem reads no configuration files, so there are none to skip. */
 static bool opt_no_user_config(SystemConfig *cfg, const char *arg,
                                Error **errp)
@@ -526,6 +541,15 @@ static const VlOption vl_options[] = {
       "(/dev/fd/2 for stderr)", opt_qtest_log },
     { "device", "DRIVER[,prop=value,...]", "add a device (-device help "
       "lists them, -device DRIVER,help its properties)", opt_device },
+    { "netdev", "TYPE,id=ID[,...]", "create a network backend: "
+      "tap[,ifname=N][,fd=N][,script=no,downscript=no][,vnet_hdr=on|off], "
+      "user[,net=A/M][,host=A][,dhcpstart=A][,hostfwd=R...][,restrict=on], "
+      "socket,listen=|connect=|udp=|mcast=|fd=, stream,addr.type=inet|unix,"
+      "..., dgram,local.*,remote.*, hubport,hubid=N[,netdev=ID]",
+      opt_netdev },
+    { "nic", "TYPE[,model=M][,mac=MAC][,netdev options]|none",
+      "a netdev of TYPE and a NIC of model M (default virtio-net-pci) on it",
+      opt_nic },
     { "no-user-config", NULL, "read no user configuration files (Tandem "
       "reads none anyway)", opt_no_user_config },
     { "no-acpi", NULL, "no ACPI tables (the pc machine has none)",
