@@ -10,6 +10,8 @@ packages=(
     # build
     gcc make meson ninja-build pkg-config python3
     libglib2.0-dev libjson-c-dev
+    # -netdev user (optional: without it a stub refuses -netdev user)
+    libslirp-dev
     # tests
     python3-pytest
     # the libFuzzer target (tests/fuzz; skipped when clang is missing)
