@@ -64,6 +64,8 @@ extern const size_t hmp_commands_count;
 
 /* PCI (hmp-pci.c). */
 HmpCommandFn hmp_info_pci;
+HmpCommandFn hmp_info_network, hmp_netdev_add, hmp_netdev_del, hmp_set_link;
+HmpCommandFn hmp_hostfwd_add, hmp_hostfwd_remove;
 
 /* COLO commands (hmp-colo.c). */
 HmpCommandFn hmp_x_colo_lost_heartbeat, hmp_info_colo;
