@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 #include "net-test-nic.h"
 #include "net/netdev.h"
@@ -132,6 +134,95 @@ static void test_socket_tcp(void)
     net_netdev_del("t0", &error_abort);
 }
 
+#define QEMU "/usr/bin/qemu-system-x86_64"
+
+static char *guest_elf;
+
+static const char *qemu_peer_unusable_reason(void)
+{
+    if (access(QEMU, X_OK) < 0) {
+        return "qemu-system-x86 not installed";
+    }
+    if (!guest_elf || access(guest_elf, R_OK) < 0) {
+        return "the test guest (tests/guest/tandem-guest.elf) is not built";
+    }
+    return NULL;
+}
+
+static bool arp_reply_from_guest(void *opaque)
+{
+    TestNic *n = opaque;
+
+    for (int i = 0; (i = test_nic_find(n, i, 0, 0x0806)) >= 0; i++) {
+        gsize len;
+        const uint8_t *d = g_bytes_get_data(g_ptr_array_index(n->got, i),
+                                            &len);
+
+        if (len >= 42 && d[21] == 2 &&
+            ntohl(*(uint32_t *)(d + 28)) == 0x0a00020f) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Interop: Debian's QEMU (TCG, no KVM needed) runs the test guest with
+ * its -netdev stream as the server; our stream netdev connects to it and
+ * the pretend NIC asks the guest's ARP. A reply means both ends agree on
+ * the framing, both ways.
+ */
+static void test_qemu_peer(void)
+{
+    static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc };
+    g_autofree char *dir = g_dir_make_tmp("tnd-qemu-XXXXXX", NULL);
+    g_autofree char *path = g_strdup_printf("%s/net", dir);
+    g_autofree char *netdev = g_strdup_printf(
+        "stream,id=n0,server=on,addr.type=unix,addr.path=%s", path);
+    g_autofree char *ours = g_strdup_printf(
+        "stream,id=q0,addr.type=unix,addr.path=%s", path);
+    const char *argv[] = {
+        QEMU, "-accel", "tcg", "-m", "256", "-display", "none",
+        "-serial", "null", "-monitor", "none", "-no-reboot",
+        "-kernel", guest_elf, "-append",
+        "workload=serve ip=10.0.2.15/24 gw=10.0.2.2",
+        "-netdev", netdev,
+        "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56", NULL
+    };
+    g_autoptr(GError) gerr = NULL;
+    gint64 deadline;
+    GPid pid;
+    TestNic *nic;
+    uint8_t frame[64];
+    bool ok = false;
+
+    g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
+                                G_SPAWN_DO_NOT_REAP_CHILD |
+                                G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                                &pid, &gerr));
+    deadline = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+    while (access(path, F_OK) < 0 && g_get_monotonic_time() < deadline) {
+        g_usleep(20000);
+    }
+    g_assert_nonnull(net_netdev_add_cmdline(ours, &error_abort));
+    nic = test_nic_new("nic", "q0");
+    /* The guest boots under TCG: ask once a second for up to 120 s. */
+    deadline = g_get_monotonic_time() + 120 * G_USEC_PER_SEC;
+    while (!ok && g_get_monotonic_time() < deadline) {
+        test_nic_send(nic, frame, test_arp_request(frame, mac, 0x0a000202,
+                                                   0x0a00020f));
+        ok = test_net_spin_until(arp_reply_from_guest, nic, 1000);
+    }
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    g_spawn_close_pid(pid);
+    test_nic_free(nic);
+    net_netdev_del("q0", &error_abort);
+    unlink(path);
+    rmdir(dir);
+    g_assert_true(ok);
+}
+
 static void test_socket_errors(void)
 {
     static const struct {
@@ -170,5 +261,15 @@ int main(int argc, char **argv)
     g_test_add_func("/net/socket/dgram-udp", test_dgram_udp);
     g_test_add_func("/net/socket/tcp-listen-connect", test_socket_tcp);
     g_test_add_func("/net/socket/errors", test_socket_errors);
+    /* The guest ELF sits in build/tests/guest, beside this directory. */
+    guest_elf = g_build_filename(g_path_get_dirname(argv[0]), "..", "guest",
+                                 "tandem-guest.elf", NULL);
+    if (qemu_peer_unusable_reason()) {
+        g_test_add_data_func("/net/socket/qemu-peer",
+                             qemu_peer_unusable_reason(),
+                             (GTestDataFunc)g_test_skip);
+    } else {
+        g_test_add_func("/net/socket/qemu-peer", test_qemu_peer);
+    }
     return g_test_run();
 }
