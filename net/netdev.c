@@ -264,10 +264,10 @@ bool net_nic_add_cmdline(const char *arg, Error **errp)
 
 void net_info_client(GString *out, const NetClientState *nc)
 {
-    g_string_append_printf(out, "%s: index=0,type=%s,%s%s\n", nc->name,
+    /* QEMU's line exactly (it shows no link state here either). */
+    g_string_append_printf(out, "%s: index=0,type=%s,%s\n", nc->name,
                            net_client_kind_str(nc->info->kind),
-                           nc->info_str ? nc->info_str : "",
-                           nc->link_down ? " (link down)" : "");
+                           nc->info_str ? nc->info_str : "");
 }
 
 static void net_info_one(NetClientState *nc, void *opaque)
