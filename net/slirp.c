@@ -7,6 +7,7 @@
  *               [,dns=ADDR][,restrict=on|off][,ipv4=on|off][,ipv6=on|off]
  *               [,hostname=N][,domainname=D][,tftp=DIR][,bootfile=F]
  *               [,hostfwd=[tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT]...
+ *               [,guestfwd=[tcp]:SERVER:PORT-CHARDEV]...
  *
  * Defaults as QEMU's: net 10.0.2.0/24, host (gateway) .2, DNS .3, DHCP
  * from .15. hostfwd may be repeated; hostfwd_add/hostfwd_remove change
@@ -26,6 +27,7 @@
 #include <errno.h>
 #include <string.h>
 #include <slirp/libslirp.h>
+#include "chardev/char.h"
 #include "net/clients.h"
 #include "net/netdev.h"
 #include "trace.h"
@@ -41,7 +43,22 @@ typedef struct SlirpState {
     Slirp *slirp;
     SlirpSource *src;
     struct in_addr vnet, vhost;
+    GPtrArray *guestfwds;       /* SlirpGuestFwd */
 } SlirpState;
+
+/*
+ * guestfwd=[tcp]:SERVER:PORT-DEV: the guest's connections to SERVER:PORT
+ * are carried to a chardev made from DEV (tcp:HOST:PORT, unix:PATH, ...,
+ * QEMU's legacy spellings); what the chardev receives goes back to the
+ * guest. The bytes are the guest's output, so they pass the chardev
+ * layer's hold stage like a serial port's.
+ */
+typedef struct SlirpGuestFwd {
+    SlirpState *s;
+    Chardev *chr;
+    struct in_addr server;
+    int port;
+} SlirpGuestFwd;
 
 typedef struct SlirpTimer {
     SlirpTimerCb cb;
@@ -126,8 +143,23 @@ static void slirp_unregister_poll_fd(int fd, void *opaque)
 {
 }
 
+/*
+ * A guestfwd chardev stops reading while slirp has no room for its bytes
+ * (no guest connection yet, or a full window); whenever slirp may have
+ * room again, it is asked again.
+ */
+static void slirp_kick_guestfwds(SlirpState *s)
+{
+    for (guint i = 0; s->guestfwds && i < s->guestfwds->len; i++) {
+        SlirpGuestFwd *f = g_ptr_array_index(s->guestfwds, i);
+
+        chardev_accept_input(f->chr);
+    }
+}
+
 static void slirp_notify(void *opaque)
 {
+    slirp_kick_guestfwds(opaque);
     g_main_context_wakeup(NULL);
 }
 
@@ -213,6 +245,7 @@ static gboolean slirp_source_dispatch(GSource *source, GSourceFunc cb,
     SlirpSource *src = (SlirpSource *)source;
 
     slirp_pollfds_poll(src->s->slirp, 0, slirp_get_revents, src);
+    slirp_kick_guestfwds(src->s);
     return G_SOURCE_CONTINUE;
 }
 
@@ -249,12 +282,27 @@ static ssize_t slirp_receive_iov(NetClientState *nc, const struct iovec *iov,
     }
     slirp_input(s->slirp, buf, len);
     g_free(buf);
+    slirp_kick_guestfwds(s);
     return len;
+}
+
+static void slirp_guestfwd_free(SlirpGuestFwd *f)
+{
+    slirp_remove_guestfwd(f->s->slirp, f->server, f->port);
+    chardev_detach_frontend(f->chr);
+    chardev_close(f->chr);
+    g_free(f);
 }
 
 static void slirp_cleanup_nc(NetClientState *nc)
 {
     SlirpState *s = nc->opaque;
+
+    while (s->guestfwds->len) {
+        slirp_guestfwd_free(g_ptr_array_steal_index(s->guestfwds,
+                                                    s->guestfwds->len - 1));
+    }
+    g_ptr_array_free(s->guestfwds, TRUE);
 
     g_source_destroy(&s->src->source);
     g_source_unref(&s->src->source);
@@ -347,6 +395,97 @@ static bool slirp_hostfwd(SlirpState *s, const char *spec, Error **errp)
     return true;
 }
 
+static ssize_t slirp_guestfwd_write(const void *buf, size_t len, void *opaque)
+{
+    SlirpGuestFwd *f = opaque;
+
+    return chardev_frontend_write(f->chr, f, buf, len);
+}
+
+static size_t slirp_guestfwd_can_receive(void *opaque)
+{
+    SlirpGuestFwd *f = opaque;
+
+    return slirp_socket_can_recv(f->s->slirp, f->server, f->port);
+}
+
+static void slirp_guestfwd_receive(void *opaque, const uint8_t *buf,
+                                   size_t len)
+{
+    SlirpGuestFwd *f = opaque;
+
+    slirp_socket_recv(f->s->slirp, f->server, f->port, buf, len);
+}
+
+static bool slirp_guestfwd(SlirpState *s, int index, const char *spec,
+                           Error **errp)
+{
+    g_autofree char *copy = g_strdup(spec);
+    g_autofree char *chr_id = NULL;
+    char *p = copy, *dev, *colon;
+    SlirpGuestFwd *f;
+    uint64_t port;
+    ChardevFrontend fe = {
+        .can_receive = slirp_guestfwd_can_receive,
+        .receive = slirp_guestfwd_receive,
+        .guest_output = true,
+    };
+
+    if (g_str_has_prefix(p, "tcp:")) {
+        p += 4;
+    } else if (*p == ':') {
+        p++;
+    }
+    dev = strchr(p, '-');
+    colon = strchr(p, ':');
+    if (!dev || !colon || colon > dev) {
+        error_setg(errp, "Invalid guest forwarding rule '%s'", spec);
+        return false;
+    }
+    *dev++ = '\0';
+    *colon = '\0';
+    f = g_new0(SlirpGuestFwd, 1);
+    f->s = s;
+    if (!inet_aton(p, &f->server) || !parse_uint(colon + 1, &port, NULL) ||
+        port < 1 || port > 65535) {
+        error_setg(errp, "Invalid guest forwarding rule '%s'", spec);
+        g_free(f);
+        return false;
+    }
+    f->port = port;
+    if (g_str_has_prefix(dev, "cmd:")) {
+        error_setg(errp, "guestfwd=%s: cmd: is not supported, forward to a "
+                   "chardev (tcp:HOST:PORT, unix:PATH, ...)", spec);
+        g_free(f);
+        return false;
+    }
+    chr_id = g_strdup_printf("%s-guestfwd%d", s->nc->name, index);
+    f->chr = chardev_new_legacy(chr_id, dev, errp);
+    if (!f->chr) {
+        error_prepend(errp, "guestfwd=%s: ", spec);
+        g_free(f);
+        return false;
+    }
+    fe.opaque = f;
+    fe.name = chr_id;
+    if (!chardev_attach_frontend(f->chr, &fe, errp)) {
+        chardev_close(f->chr);
+        g_free(f);
+        return false;
+    }
+    if (slirp_add_guestfwd(s->slirp, slirp_guestfwd_write, f, &f->server,
+                           f->port) < 0) {
+        error_setg(errp, "Conflicting/invalid host:port in guest forwarding "
+                   "rule '%s'", spec);
+        chardev_detach_frontend(f->chr);
+        chardev_close(f->chr);
+        g_free(f);
+        return false;
+    }
+    g_ptr_array_add(s->guestfwds, f);
+    return true;
+}
+
 static bool slirp_get_addr(const KeyvalList *opts, const char *key,
                            struct in_addr *out, Error **errp)
 {
@@ -397,7 +536,7 @@ NetClientState *net_init_slirp(const KeyvalList *opts, const char *id,
 {
     static const char *const known[] = {
         "net", "host", "dhcpstart", "dns", "restrict", "ipv4", "ipv6",
-        "hostname", "domainname", "tftp", "bootfile", "hostfwd",
+        "hostname", "domainname", "tftp", "bootfile", "hostfwd", "guestfwd",
         "ipv6-prefix", "ipv6-prefixlen", "ipv6-host", "ipv6-dns", NULL
     };
     SlirpConfig cfg = { .version = 4 };
@@ -409,10 +548,6 @@ NetClientState *net_init_slirp(const KeyvalList *opts, const char *id,
     uint64_t plen;
     char key[32];
 
-    if (keyval_get(opts, "guestfwd.0")) {
-        error_setg(errp, "guestfwd= is not supported");
-        return NULL;
-    }
     if (!net_opts_check(opts, known, errp) ||
         !keyval_get_bool(opts, "restrict", false, &restrict_, errp) ||
         !keyval_get_bool(opts, "ipv4", true, &v4, errp) ||
@@ -481,6 +616,7 @@ NetClientState *net_init_slirp(const KeyvalList *opts, const char *id,
     if (!s->nc) {
         return NULL;
     }
+    s->guestfwds = g_ptr_array_new();
     s->slirp = slirp_new(&cfg, &slirp_callbacks, s);
     s->src = (SlirpSource *)g_source_new(&slirp_source_funcs,
                                          sizeof(SlirpSource));
@@ -502,6 +638,19 @@ NetClientState *net_init_slirp(const KeyvalList *opts, const char *id,
             break;
         }
         if (!slirp_hostfwd(nc->opaque, rule, errp)) {
+            net_client_free(nc);
+            return NULL;
+        }
+    }
+    for (int i = 0;; i++) {
+        const char *rule;
+
+        snprintf(key, sizeof(key), "guestfwd.%d", i);
+        rule = keyval_get(opts, key);
+        if (!rule) {
+            break;
+        }
+        if (!slirp_guestfwd(nc->opaque, i, rule, errp)) {
             net_client_free(nc);
             return NULL;
         }

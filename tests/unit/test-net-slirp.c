@@ -21,8 +21,8 @@ static uint16_t ip_csum(const uint8_t *p, size_t len)
 {
     uint32_t sum = 0;
 
-    for (size_t i = 0; i + 1 < len; i += 2) {
-        sum += p[i] << 8 | p[i + 1];
+    for (size_t i = 0; i < len; i += 2) {
+        sum += p[i] << 8 | (i + 1 < len ? p[i + 1] : 0);   /* odd: pad 0 */
     }
     while (sum >> 16) {
         sum = (sum & 0xffff) + (sum >> 16);
@@ -236,6 +236,130 @@ static void test_slirp_hostile(void)
     g_assert_true(net_netdev_del("u2", &error_abort));
 }
 
+/* Ethernet + IPv4 + TCP from 10.0.2.15:40000 to dst:dport. */
+static size_t tcp_frame(uint8_t *b, uint32_t dst, int dport, uint32_t seq,
+                        uint32_t ack, uint8_t flags, const char *data)
+{
+    size_t dlen = data ? strlen(data) : 0;
+    uint8_t *ip = b + 14, *tcp = ip + 20;
+    size_t iplen = 20 + 20 + dlen;
+    uint8_t pseudo[12 + 20 + 64];
+    uint32_t v;
+    uint16_t c;
+
+    memset(b, 0, 14 + iplen);
+    memset(b, 0x52, 6);             /* slirp's MAC is 52:55:...: any */
+    memcpy(b + 6, mac, 6);
+    b[12] = 0x08;
+    ip[0] = 0x45;
+    ip[2] = iplen >> 8; ip[3] = iplen;
+    ip[8] = 64; ip[9] = 6;
+    v = htonl(0x0a00020f); memcpy(ip + 12, &v, 4);
+    v = htonl(dst); memcpy(ip + 16, &v, 4);
+    c = ip_csum(ip, 20);
+    ip[10] = c >> 8; ip[11] = c;
+    tcp[0] = 40000 >> 8; tcp[1] = 40000 & 0xff;
+    tcp[2] = dport >> 8; tcp[3] = dport;
+    v = htonl(seq); memcpy(tcp + 4, &v, 4);
+    v = htonl(ack); memcpy(tcp + 8, &v, 4);
+    tcp[12] = 5 << 4;
+    tcp[13] = flags;
+    tcp[14] = 0xff; tcp[15] = 0xff;
+    memcpy(tcp + 20, data ? data : "", dlen);
+    memcpy(pseudo, ip + 12, 8);
+    pseudo[8] = 0; pseudo[9] = 6;
+    pseudo[10] = (20 + dlen) >> 8; pseudo[11] = 20 + dlen;
+    memcpy(pseudo + 12, tcp, 20 + dlen);
+    c = ip_csum(pseudo, 12 + 20 + dlen);
+    tcp[16] = c >> 8; tcp[17] = c;
+    return 14 + iplen;
+}
+
+static bool is_tcp_from_fwd(const uint8_t *d, size_t len, void *arg)
+{
+    int want = GPOINTER_TO_INT(arg);    /* flags that must be set */
+    const uint8_t *tcp = d + 14 + 20;
+
+    return len >= 14 + 40 && d[12] == 0x08 && d[13] == 0 && d[14 + 9] == 6 &&
+           (tcp[0] << 8 | tcp[1]) == 1234 && (tcp[13] & want) == want;
+}
+
+static bool has_payload(const uint8_t *d, size_t len, void *arg)
+{
+    return is_tcp_from_fwd(d, len, GINT_TO_POINTER(0)) &&
+           len >= 14 + 40 + 5 && !memcmp(d + 14 + 40, arg, 5);
+}
+
+typedef struct HostRead {
+    int fd;
+    char buf[16];
+    size_t got;
+} HostRead;
+
+static bool host_read_5(void *opaque)
+{
+    HostRead *h = opaque;
+    ssize_t n = recv(h->fd, h->buf + h->got, sizeof(h->buf) - 1 - h->got,
+                     MSG_DONTWAIT);
+
+    if (n > 0) {
+        h->got += n;
+    }
+    return h->got >= 5;
+}
+
+/*
+ * guestfwd: the guest's TCP connection to 10.0.2.100:1234 reaches a host
+ * listener through a tcp: chardev, and bytes go both ways.
+ */
+static void test_slirp_guestfwd(void)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    socklen_t sl = sizeof(sa);
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    g_autofree char *arg = NULL;
+    uint8_t frame[600];
+    HostRead h = { -1 };
+    TestNic *nic;
+    Match m;
+    const uint8_t *d;
+    gsize len;
+    uint32_t their;
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    g_assert_cmpint(bind(lfd, (struct sockaddr *)&sa, sl), ==, 0);
+    g_assert_cmpint(listen(lfd, 1), ==, 0);
+    g_assert_cmpint(getsockname(lfd, (struct sockaddr *)&sa, &sl), ==, 0);
+    arg = g_strdup_printf("user,id=g0,guestfwd=tcp:10.0.2.100:1234-"
+                          "tcp:127.0.0.1:%d", ntohs(sa.sin_port));
+    g_assert_nonnull(net_netdev_add_cmdline(arg, &error_abort));
+    h.fd = accept(lfd, NULL, NULL);
+    g_assert_cmpint(h.fd, >=, 0);
+    nic = test_nic_new("nicg", "g0");
+    test_nic_send(nic, frame, test_arp_request(frame, mac, 0x0a00020f,
+                                               0x0a000202));
+    test_nic_send(nic, frame, tcp_frame(frame, 0x0a000264, 1234, 1000, 0,
+                                        0x02, NULL));
+    m = (Match){ nic, is_tcp_from_fwd, GINT_TO_POINTER(0x12) };
+    g_assert_true(test_net_spin_until(match_any, &m, 5000));
+    d = g_bytes_get_data(g_ptr_array_index(nic->got, m.found), &len);
+    memcpy(&their, d + 14 + 20 + 4, 4);
+    their = ntohl(their);
+    test_nic_send(nic, frame, tcp_frame(frame, 0x0a000264, 1234, 1001,
+                                        their + 1, 0x18, "hello"));
+    g_assert_true(test_net_spin_until(host_read_5, &h, 5000));
+    g_assert_cmpmem(h.buf, 5, "hello", 5);
+
+    g_assert_cmpint(write(h.fd, "world", 5), ==, 5);
+    m = (Match){ nic, has_payload, "world" };
+    g_assert_true(test_net_spin_until(match_any, &m, 5000));
+
+    test_nic_free(nic);
+    g_assert_true(net_netdev_del("g0", &error_abort));
+    close(h.fd);
+    close(lfd);
+}
+
 static void test_slirp_errors(void)
 {
     static const struct {
@@ -248,7 +372,11 @@ static void test_slirp_errors(void)
         { "user,id=e,dhcpstart=1.2.3.x", "expects an IPv4 address" },
         { "user,id=e,ipv4=off,ipv6=off", "IPv4 and IPv6 disabled" },
         { "user,id=e,smb=/tmp", "Invalid parameter 'smb'" },
-        { "user,id=e,guestfwd=tcp:10.0.2.100:1-cmd:true", "guestfwd" },
+        { "user,id=e,guestfwd=tcp:10.0.2.100:1-cmd:true", "cmd: is not "
+          "supported" },
+        { "user,id=e,guestfwd=tcp:10.0.2.100-tcp:1.2.3.4:5",
+          "Invalid guest forwarding rule" },
+        { "user,id=e,guestfwd=tcp:10.0.2.100:1-bogus:x", "guestfwd=" },
     };
 
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -272,6 +400,7 @@ int main(int argc, char **argv)
     g_test_add_func("/net/slirp/dhcp-arp", test_slirp_dhcp_arp);
     g_test_add_func("/net/slirp/hostfwd", test_slirp_hostfwd);
     g_test_add_func("/net/slirp/hostile", test_slirp_hostile);
+    g_test_add_func("/net/slirp/guestfwd", test_slirp_guestfwd);
     g_test_add_func("/net/slirp/errors", test_slirp_errors);
     return g_test_run();
 }
