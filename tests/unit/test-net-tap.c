@@ -11,7 +11,11 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <linux/if_tun.h>
 #include "net-test-nic.h"
 #include "net/netdev.h"
 #include "util/main-loop.h"
@@ -189,6 +193,51 @@ static void test_tap_hostile_frames(void)
     fixture_down(&f);
 }
 
+static int open_tun(const char *name, short flags)
+{
+    struct ifreq ifr = { .ifr_flags = flags };
+    int fd = open("/dev/net/tun", O_RDWR);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_strlcpy(ifr.ifr_name, name, IFNAMSIZ);
+    g_assert_cmpint(ioctl(fd, TUNSETIFF, &ifr), ==, 0);
+    return fd;
+}
+
+/* fd=N: a tap the caller opened (as libvirt does); a tun is refused, and
+ * vnet_hdr=on for an fd opened without IFF_VNET_HDR. */
+static void test_tap_fd(void)
+{
+    g_autofree char *name = g_strdup_printf("tndfd%d", getpid());
+    g_autofree char *arg = NULL;
+    g_autofree char *want = NULL;
+    NetClientState *nc;
+    Error *err = NULL;
+    int fd = open_tun(name, IFF_TAP | IFF_NO_PI);
+    int tun = open_tun("tndtun0", IFF_TUN | IFF_NO_PI);
+
+    arg = g_strdup_printf("tap,id=f0,fd=%d,vnet_hdr=on", fd);
+    g_assert_null(net_netdev_add_cmdline(arg, &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "without IFF_VNET_HDR"));
+    error_free(err);
+    err = NULL;
+    g_free(arg);
+    arg = g_strdup_printf("tap,id=f0,fd=%d", tun);
+    g_assert_null(net_netdev_add_cmdline(arg, &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "tun device, not a tap"));
+    error_free(err);
+    close(tun);
+
+    g_free(arg);
+    arg = g_strdup_printf("tap,id=f0,fd=%d", fd);
+    nc = net_netdev_add_cmdline(arg, &error_abort);
+    want = g_strdup_printf("fd=%d", fd);
+    g_assert_cmpstr(nc->info_str, ==, want);
+    g_assert_false(net_client_has_vnet_hdr(nc));
+    net_netdev_del("f0", &error_abort);     /* closes fd, as QEMU does */
+    g_assert_cmpint(fcntl(fd, F_GETFD), <, 0);
+}
+
 static void test_tap_errors(void)
 {
     static const struct {
@@ -244,6 +293,7 @@ int main(int argc, char **argv)
     add_netns_test("/net/tap/vnet-hdr", test_tap_vnet_hdr);
     add_netns_test("/net/tap/flow-control", test_tap_flow_control);
     add_netns_test("/net/tap/hostile-frames", test_tap_hostile_frames);
+    add_netns_test("/net/tap/fd", test_tap_fd);
     g_test_add_func("/net/tap/errors", test_tap_errors);
     return g_test_run();
 }
