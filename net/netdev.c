@@ -201,6 +201,15 @@ static void net_append_opt(GString *s, const char *key, const char *value)
     }
 }
 
+/* Options we built ourselves (generated ids allowed). */
+static NetClientState *net_netdev_create_str(const char *opts_str,
+                                             Error **errp)
+{
+    g_autoptr(KeyvalList) opts = keyval_parse(opts_str, "type", errp);
+
+    return opts ? net_netdev_create(opts, false, errp) : NULL;
+}
+
 bool net_nic_add_cmdline(const char *arg, Error **errp)
 {
     static unsigned nic_index;
@@ -255,6 +264,80 @@ bool net_nic_add_cmdline(const char *arg, Error **errp)
     if (!qdev_create_cmdline(device->str, errp)) {
         error_prepend(errp, "model=%s: ", model);
         net_client_free(nc);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * -net: everything joins hub 0 (QEMU's "vlan 0"). -net nic[,model=M]
+ * [,macaddr=MAC][,id=ID] is a hub port plus a NIC on it; -net TYPE,...
+ * is a netdev of TYPE behind a hub port. Ports are named hub0portN, as
+ * QEMU names them.
+ */
+bool net_legacy_add_cmdline(const char *arg, Error **errp)
+{
+    static unsigned port_index, netdev_index;
+    g_autoptr(KeyvalList) opts = net_parse_cmdline(arg, errp);
+    g_autoptr(GString) nd = g_string_new(NULL);
+    g_autofree char *port = NULL;
+    g_autofree char *netdev_id = NULL;
+    g_autofree char *hub = NULL;
+    const char *type;
+    NetClientState *backend, *nc;
+
+    if (!opts) {
+        return false;
+    }
+    type = keyval_get(opts, "type");
+    if (!type || !strcmp(type, "none")) {
+        return true;
+    }
+    port = g_strdup_printf("hub0port%u", port_index++);
+    if (!strcmp(type, "nic")) {
+        g_autoptr(GString) dev = g_string_new(NULL);
+        static const char *const known[] = { "model", "macaddr", "id",
+                                             NULL };
+
+        if (!net_opts_check(opts, known, errp)) {
+            return false;
+        }
+        hub = g_strdup_printf("hubport,id=%s,hubid=0", port);
+        nc = net_netdev_create_str(hub, errp);
+        if (!nc) {
+            return false;
+        }
+        g_string_append(dev, keyval_get(opts, "model") ?: "virtio-net-pci");
+        net_append_opt(dev, "netdev", port);
+        if (keyval_get(opts, "macaddr")) {
+            net_append_opt(dev, "mac", keyval_get(opts, "macaddr"));
+        }
+        if (keyval_get(opts, "id")) {
+            net_append_opt(dev, "id", keyval_get(opts, "id"));
+        }
+        if (!qdev_create_cmdline(dev->str, errp)) {
+            net_client_free(nc);
+            return false;
+        }
+        return true;
+    }
+    netdev_id = keyval_get(opts, "id") ? g_strdup(keyval_get(opts, "id"))
+                : g_strdup_printf("__org.qemu.net%u", netdev_index++);
+    for (size_t i = 0; i < keyval_count(opts); i++) {
+        const char *key = keyval_key_at(opts, i);
+
+        if (strcmp(key, "id")) {
+            net_append_opt(nd, key, keyval_value_at(opts, i));
+        }
+    }
+    net_append_opt(nd, "id", netdev_id);
+    backend = net_netdev_create_str(nd->str + 1, errp);
+    if (!backend) {
+        return false;
+    }
+    hub = g_strdup_printf("hubport,id=%s,hubid=0,netdev=%s", port, netdev_id);
+    if (!net_netdev_create_str(hub, errp)) {
+        net_client_free(backend);
         return false;
     }
     return true;

@@ -419,6 +419,11 @@ static bool opt_nic(SystemConfig *cfg, const char *arg, Error **errp)
     return net_nic_add_cmdline(arg, errp);
 }
 
+static bool opt_net(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    return net_legacy_add_cmdline(arg, errp);
+}
+
 /* Tandem reads no configuration files, so there are none to skip. */
 static bool opt_no_user_config(SystemConfig *cfg, const char *arg,
                                Error **errp)
@@ -550,6 +555,9 @@ static const VlOption vl_options[] = {
     { "nic", "TYPE[,model=M][,mac=MAC][,netdev options]|none",
       "a netdev of TYPE and a NIC of model M (default virtio-net-pci) on it",
       opt_nic },
+    { "net", "nic[,model=M][,macaddr=MAC]|TYPE[,options]",
+      "legacy: a NIC or a netdev on hub 0 (prefer -netdev and -device)",
+      opt_net },
     { "no-user-config", NULL, "read no user configuration files (Tandem "
       "reads none anyway)", opt_no_user_config },
     { "no-acpi", NULL, "no ACPI tables (the pc machine has none)",

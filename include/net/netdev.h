@@ -44,6 +44,13 @@ bool net_netdev_del(const char *id, Error **errp);
 bool net_nic_add_cmdline(const char *arg, Error **errp);
 
 /*
+ * -net TYPE,... (legacy): every -net joins hub 0. "-net nic[,model=M]
+ * [,macaddr=MAC]" is a NIC on a new port; "-net user,..." and the other
+ * types are that netdev behind a new port.
+ */
+bool net_legacy_add_cmdline(const char *arg, Error **errp);
+
+/*
  * hostfwd_add / hostfwd_remove on a user netdev (NULL: the first one):
  * spec is hostfwd='s "[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT"
  * for add, "[tcp|udp]:[HOSTADDR]:HOSTPORT" for remove.

@@ -83,6 +83,35 @@ static void test_nic_option(void)
     g_assert_true(net_nic_add_cmdline("none", &error_abort));
 }
 
+/* -net: netdevs and NICs meet on hub 0. */
+static void test_legacy_net(void)
+{
+    NetClientState *port, *user;
+    Error *err = NULL;
+
+    g_assert_true(net_legacy_add_cmdline("user,net=10.9.0.0/24",
+                                         &error_abort));
+    port = net_find_netdev("hub0port0");
+    user = net_find_netdev("__org.qemu.net0");
+    g_assert_nonnull(port);
+    g_assert_nonnull(user);
+    g_assert_true(port->peer == user);
+    g_assert_cmpstr(user->info_str, ==, "net=10.9.0.0,restrict=off");
+    /* A NIC model that does not exist: the registry's error, and the
+     * port made for it is gone again. */
+    g_assert_false(net_legacy_add_cmdline("nic,model=no-such-nic", &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "no-such-nic"));
+    error_free(err);
+    g_assert_null(net_find_netdev("hub0port1"));
+    err = NULL;
+    g_assert_false(net_legacy_add_cmdline("nic,vlan=1", &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "Invalid parameter 'vlan'"));
+    error_free(err);
+    g_assert_true(net_legacy_add_cmdline("none", &error_abort));
+    net_netdev_del("hub0port0", &error_abort);
+    net_netdev_del("__org.qemu.net0", &error_abort);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -91,5 +120,6 @@ int main(int argc, char **argv)
     g_test_add_func("/net/hub/forward", test_hub_forward);
     g_test_add_func("/net/hub/netdev", test_hub_netdev);
     g_test_add_func("/net/nic-option", test_nic_option);
+    g_test_add_func("/net/legacy-net", test_legacy_net);
     return g_test_run();
 }
