@@ -50,6 +50,7 @@ typedef struct TapState {
     int host_hdr_len;           /* the kernel's header length, 0 if none */
     bool read_enabled;          /* false while our frame waits at the peer */
     bool write_poll;            /* the kernel said EAGAIN: wait for POLLOUT */
+    bool dead;                  /* the fd failed for good (interface gone) */
     GSource *watch;
     GIOCondition watch_cond;
     uint8_t buf[NET_MAX_FRAME + 64];
@@ -63,6 +64,9 @@ static void tap_update_watch(TapState *s)
     GIOCondition cond = (s->read_enabled ? G_IO_IN : 0) |
                         (s->write_poll ? G_IO_OUT : 0);
 
+    if (s->dead) {
+        cond = 0;
+    }
     if (s->watch && cond == s->watch_cond) {
         return;
     }
@@ -102,7 +106,11 @@ static void tap_read_frames(TapState *s)
 
         if (len < 0) {
             if (errno != EAGAIN && errno != EINTR) {
+                /* e.g. EBADFD once the interface was deleted: the fd
+                 * stays readable-with-error for ever, so stop watching
+                 * it instead of spinning. */
                 trace_net_tap_error(s->nc->name, "read", errno);
+                s->dead = true;
             }
             return;
         }
@@ -122,6 +130,12 @@ static gboolean tap_ready(gint fd, GIOCondition cond, gpointer opaque)
 {
     TapState *s = opaque;
 
+    if (cond & (G_IO_ERR | G_IO_HUP | G_IO_NVAL)) {
+        trace_net_tap_error(s->nc->name, "poll", EIO);
+        s->dead = true;
+        tap_update_watch(s);
+        return G_SOURCE_CONTINUE;   /* the source is gone already */
+    }
     if (cond & G_IO_OUT) {
         s->write_poll = false;
         net_client_flush_queue(s->nc);
@@ -159,7 +173,7 @@ static ssize_t tap_receive_iov(NetClientState *nc, const struct iovec *iov,
         ret = writev(s->fd, v, n);
     } while (ret < 0 && errno == EINTR);
     if (ret < 0) {
-        if (errno == EAGAIN) {
+        if (errno == EAGAIN && !s->dead) {
             s->write_poll = true;
             tap_update_watch(s);
             return 0;

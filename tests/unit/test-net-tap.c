@@ -193,6 +193,35 @@ static void test_tap_hostile_frames(void)
     fixture_down(&f);
 }
 
+static gboolean tick(gpointer opaque)
+{
+    return G_SOURCE_CONTINUE;
+}
+
+/* The interface is deleted under the netdev: its fd then reports errors
+ * for ever; the tap must stop watching it rather than spin. */
+static void test_tap_interface_gone(void)
+{
+    guint t = g_timeout_add(50, tick, NULL);
+    gint64 end;
+    int iterations = 0;
+    Fixture f;
+
+    fixture_up(&f, "");
+    test_sh("ip -n %s link del %s", f.ns, f.ifname);
+    end = g_get_monotonic_time() + 300 * 1000;
+    while (g_get_monotonic_time() < end) {
+        main_loop_wait(true);
+        iterations++;
+    }
+    g_source_remove(t);
+    /* The 50 ms tick wakes it ~6 times; a spinning fd, thousands. */
+    g_assert_cmpint(iterations, <, 50);
+    test_nic_free(f.nic);
+    g_assert_true(net_netdev_del("t0", &error_abort));
+    test_sh("ip netns del %s", f.ns);
+}
+
 static int open_tun(const char *name, short flags)
 {
     struct ifreq ifr = { .ifr_flags = flags };
@@ -294,6 +323,7 @@ int main(int argc, char **argv)
     add_netns_test("/net/tap/flow-control", test_tap_flow_control);
     add_netns_test("/net/tap/hostile-frames", test_tap_hostile_frames);
     add_netns_test("/net/tap/fd", test_tap_fd);
+    add_netns_test("/net/tap/interface-gone", test_tap_interface_gone);
     g_test_add_func("/net/tap/errors", test_tap_errors);
     return g_test_run();
 }
