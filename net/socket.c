@@ -208,6 +208,22 @@ static gboolean net_socket_ready(gint fd, GIOCondition cond, gpointer opaque)
 {
     NetSocketState *s = opaque;
 
+    /*
+     * An error or hang-up reported without G_IO_IN (we were not reading:
+     * the peer's queue holds our frame) would fire again at once for
+     * ever: a stream is finished, a datagram socket's pending error
+     * (an ICMP unreachable) is collected and forgotten.
+     */
+    if ((cond & (G_IO_ERR | G_IO_HUP | G_IO_NVAL)) && !(cond & G_IO_IN)) {
+        int err;
+        socklen_t len = sizeof(err);
+
+        if (!s->dgram) {
+            net_socket_disconnect(s);
+            return G_SOURCE_CONTINUE;
+        }
+        getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    }
     if (cond & G_IO_OUT) {
         if (!s->dgram && !net_socket_flush_out(s)) {
             net_socket_disconnect(s);
