@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "net-test-nic.h"
+#include "net/netdev.h"
 #include "util/main-loop.h"
 
 static ssize_t test_nic_receive(NetClientState *nc, const struct iovec *iov,
@@ -134,6 +135,24 @@ void test_sh(const char *fmt, ...)
     if (!g_spawn_check_wait_status(status, NULL)) {
         g_error("%s failed: %s%s", cmd, out, err);
     }
+}
+
+const char *test_slirp_unusable_reason(void)
+{
+    static char *reason;
+    static bool checked;
+    Error *err = NULL;
+
+    if (!checked) {
+        checked = true;
+        if (!net_netdev_add_cmdline("user,id=slirp-probe", &err)) {
+            reason = g_strdup(error_get_pretty(err));
+            error_free(err);
+        } else {
+            net_netdev_del("slirp-probe", &error_abort);
+        }
+    }
+    return reason;
 }
 
 const char *test_netns_unusable_reason(void)

@@ -50,4 +50,8 @@ void test_sh(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
  */
 const char *test_netns_unusable_reason(void);
 
+/* NULL when -netdev user works (Tandem built with libslirp), else why
+ * not: slirp cases skip with it. */
+const char *test_slirp_unusable_reason(void);
+
 #endif

@@ -120,6 +120,11 @@ int main(int argc, char **argv)
     g_test_add_func("/net/hub/forward", test_hub_forward);
     g_test_add_func("/net/hub/netdev", test_hub_netdev);
     g_test_add_func("/net/nic-option", test_nic_option);
-    g_test_add_func("/net/legacy-net", test_legacy_net);
+    if (test_slirp_unusable_reason()) {
+        g_test_add_data_func("/net/legacy-net", test_slirp_unusable_reason(),
+                             (GTestDataFunc)g_test_skip);
+    } else {
+        g_test_add_func("/net/legacy-net", test_legacy_net);
+    }
     return g_test_run();
 }

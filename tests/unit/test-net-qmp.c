@@ -214,12 +214,24 @@ static void test_hmp(void)
     net_netdev_del("mine", &error_abort);
 }
 
+/* Cases that create user netdevs need libslirp. */
+static void add_slirp_test(const char *path, GTestFunc fn)
+{
+    const char *why = test_slirp_unusable_reason();
+
+    if (why) {
+        g_test_add_data_func(path, why, (GTestDataFunc)g_test_skip);
+    } else {
+        g_test_add_func(path, fn);
+    }
+}
+
 int main(int argc, char **argv)
 {
     qmp_test_init(&argc, &argv);
-    g_test_add_func("/net/qmp/netdev-add-del", test_netdev_add_del);
+    add_slirp_test("/net/qmp/netdev-add-del", test_netdev_add_del);
     g_test_add_func("/net/qmp/set-link", test_set_link);
     g_test_add_func("/net/qmp/announce-self", test_announce_self);
-    g_test_add_func("/net/hmp", test_hmp);
+    add_slirp_test("/net/hmp", test_hmp);
     return qmp_test_run();
 }

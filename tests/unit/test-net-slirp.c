@@ -392,15 +392,39 @@ static void test_slirp_errors(void)
     }
 }
 
+static void add_slirp_test(const char *path, GTestFunc fn)
+{
+    const char *why = test_slirp_unusable_reason();
+
+    if (why) {
+        g_test_add_data_func(path, why, (GTestDataFunc)g_test_skip);
+    } else {
+        g_test_add_func(path, fn);
+    }
+}
+
+/* Without libslirp, -netdev user fails with the stub's clear error. */
+static void test_slirp_stub_or_real(void)
+{
+    const char *why = test_slirp_unusable_reason();
+
+    if (why) {
+        g_assert_nonnull(strstr(why, "-netdev user is not available: "
+                                "Tandem was built without libslirp"));
+    }
+    g_assert_null(net_find_netdev("slirp-probe"));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     main_loop_init();
     bql_lock();
-    g_test_add_func("/net/slirp/dhcp-arp", test_slirp_dhcp_arp);
-    g_test_add_func("/net/slirp/hostfwd", test_slirp_hostfwd);
-    g_test_add_func("/net/slirp/hostile", test_slirp_hostile);
-    g_test_add_func("/net/slirp/guestfwd", test_slirp_guestfwd);
-    g_test_add_func("/net/slirp/errors", test_slirp_errors);
+    add_slirp_test("/net/slirp/dhcp-arp", test_slirp_dhcp_arp);
+    add_slirp_test("/net/slirp/hostfwd", test_slirp_hostfwd);
+    add_slirp_test("/net/slirp/hostile", test_slirp_hostile);
+    add_slirp_test("/net/slirp/guestfwd", test_slirp_guestfwd);
+    add_slirp_test("/net/slirp/errors", test_slirp_errors);
+    g_test_add_func("/net/slirp/stub-or-real", test_slirp_stub_or_real);
     return g_test_run();
 }
