@@ -215,6 +215,7 @@ const HmpCommand hmp_commands[] = {
     { "info migrate_parameters", "", "show current migration parameters",
       hmp_info_migrate_parameters },
     { "info name", "", "show the current VM name", hmp_info_name },
+    { "info network", "", "show the network state", hmp_info_network },
     { "info pci", "", "show PCI info", hmp_info_pci },
     { "info status", "", "show the current VM status (running|paused)",
       hmp_info_status },
@@ -244,6 +245,16 @@ const HmpCommand hmp_commands[] = {
       "[,...]", "add drive (-n: a node in -blockdev syntax)",
       hmp_drive_add },
     { "drive_del", "device", "remove host block device", hmp_drive_del },
+    { "netdev_add", "[user|tap|socket|stream|dgram|hubport],id=str[,prop=value"
+      "][,...]", "add host network device", hmp_netdev_add },
+    { "netdev_del", "id", "remove host network device", hmp_netdev_del },
+    { "set_link", "name on|off", "change the link status of a network "
+      "adapter", hmp_set_link },
+    { "hostfwd_add", "[netdev_id] [tcp|udp]:[hostaddr]:hostport-"
+      "[guestaddr]:guestport", "redirect TCP or UDP connections from host "
+      "to guest (requires -net user)", hmp_hostfwd_add },
+    { "hostfwd_remove", "[netdev_id] [tcp|udp]:[hostaddr]:hostport",
+      "remove host-to-guest TCP or UDP redirection", hmp_hostfwd_remove },
     { "x_colo_lost_heartbeat", "", "Tell COLO that heartbeat is lost, a "
       "failover or takeover is needed", hmp_x_colo_lost_heartbeat },
 };

@@ -69,6 +69,8 @@ HmpCommandFn hmp_info_block, hmp_info_blockstats, hmp_drive_add,
 
 /* PCI (hmp-pci.c). */
 HmpCommandFn hmp_info_pci;
+HmpCommandFn hmp_info_network, hmp_netdev_add, hmp_netdev_del, hmp_set_link;
+HmpCommandFn hmp_hostfwd_add, hmp_hostfwd_remove;
 
 /* COLO commands (hmp-colo.c). */
 HmpCommandFn hmp_x_colo_lost_heartbeat, hmp_info_colo;

@@ -62,6 +62,14 @@ void net_foreach_netdev(void (*fn)(NetClientState *nc, void *opaque),
     }
 }
 
+void net_foreach_client(void (*fn)(NetClientState *nc, void *opaque),
+                        void *opaque)
+{
+    for (guint i = 0; net_clients && i < net_clients->len; i++) {
+        fn(g_ptr_array_index(net_clients, i), opaque);
+    }
+}
+
 NetClientState *net_client_new(const NetClientInfo *info,
                                NetClientState *peer, const char *model,
                                const char *name, void *opaque,

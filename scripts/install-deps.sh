@@ -12,6 +12,8 @@ packages=(
     libglib2.0-dev libjson-c-dev
     # the block layer's AIO engines (block/io_uring.c, block/linux-aio.c)
     liburing-dev libaio-dev
+    # -netdev user (optional: without it a stub refuses -netdev user)
+    libslirp-dev
     # tests
     python3-pytest
     # the libFuzzer target (tests/fuzz; skipped when clang is missing)

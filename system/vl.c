@@ -15,6 +15,7 @@
 #include "block/blockdev.h"
 #include "hw/core/qdev.h"
 #include "hw/i386/pc-types.h"
+#include "net/netdev.h"
 #include "system/vl.h"
 #include "util/fdset.h"
 #include "util/keyval.h"
@@ -498,6 +499,25 @@ static bool opt_drive(SystemConfig *cfg, const char *arg, Error **errp)
     return drive_new(arg, errp) != NULL;
 }
 
+/*
+ * -netdev and -nic: created now, like -device, so that the NICs find
+ * their netdevs when the machine realizes them (include/net/netdev.h).
+ */
+static bool opt_netdev(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    return net_netdev_add_cmdline(arg, errp) != NULL;
+}
+
+static bool opt_nic(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    return net_nic_add_cmdline(arg, errp);
+}
+
+static bool opt_net(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    return net_legacy_add_cmdline(arg, errp);
+}
+
 /* Tandem reads no configuration files, so there are none to skip. */
 static bool opt_no_user_config(SystemConfig *cfg, const char *arg,
                                Error **errp)
@@ -924,6 +944,18 @@ static const VlOption vl_options[] = {
     { "drive", "file=F[,if=none][,id=ID][,format=raw|qcow2][,cache=C]"
       "[,aio=A][,readonly=on|off][,snapshot=on|off]", "add a drive (a "
       "BlockBackend over a format and a file node)", opt_drive },
+    { "netdev", "TYPE,id=ID[,...]", "create a network backend: "
+      "tap[,ifname=N][,fd=N][,script=no,downscript=no][,vnet_hdr=on|off], "
+      "user[,net=A/M][,host=A][,dhcpstart=A][,hostfwd=R...][,restrict=on], "
+      "socket,listen=|connect=|udp=|mcast=|fd=, stream,addr.type=inet|unix,"
+      "..., dgram,local.*,remote.*, hubport,hubid=N[,netdev=ID]",
+      opt_netdev },
+    { "nic", "TYPE[,model=M][,mac=MAC][,netdev options]|none",
+      "a netdev of TYPE and a NIC of model M (default virtio-net-pci) on it",
+      opt_nic },
+    { "net", "nic[,model=M][,macaddr=MAC]|TYPE[,options]",
+      "legacy: a NIC or a netdev on hub 0 (prefer -netdev and -device)",
+      opt_net },
     { "no-user-config", NULL, "read no user configuration files (Tandem "
       "reads none anyway)", opt_no_user_config },
     { "no-acpi", NULL, "no ACPI tables (the pc machine has none)",

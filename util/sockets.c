@@ -299,6 +299,34 @@ static struct addrinfo *socket_resolve(const InetSocketAddress *inet,
     return res;
 }
 
+bool socket_address_to_sockaddr(const SocketAddress *addr, bool passive,
+                                struct sockaddr_storage *ss, socklen_t *len,
+                                Error **errp)
+{
+    struct addrinfo *res;
+    uint16_t port;
+
+    memset(ss, 0, sizeof(*ss));
+    switch (addr->type) {
+    case SOCKET_ADDRESS_TYPE_UNIX:
+        *len = sizeof(struct sockaddr_un);
+        return socket_unix_sockaddr(addr->u.q_unix.path,
+                                    (struct sockaddr_un *)ss, errp);
+    case SOCKET_ADDRESS_TYPE_INET:
+        res = socket_resolve(&addr->u.inet, passive, &port, errp);
+        if (!res) {
+            return false;
+        }
+        memcpy(ss, res->ai_addr, res->ai_addrlen);
+        *len = res->ai_addrlen;
+        freeaddrinfo(res);
+        return true;
+    default:
+        error_setg(errp, "an fd is not an address to bind or send to");
+        return false;
+    }
+}
+
 static int64_t socket_now_ms(void)
 {
     return g_get_monotonic_time() / 1000;

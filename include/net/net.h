@@ -79,6 +79,11 @@ typedef struct NetClientInfo {
     void (*set_offload)(NetClientState *nc, const NetOffloads *o);
     /* Optional: frees what the kind allocated (nc itself is freed after). */
     void (*cleanup)(NetClientState *nc);
+    /*
+     * Optional, NICs: send the gratuitous ARP/RARP that tells switches
+     * where the guest's MAC now is (announce-self). Default: nothing.
+     */
+    void (*announce)(NetClientState *nc);
 } NetClientInfo;
 
 /* Called when a frame that waited in the peer's queue went out (or was
@@ -120,6 +125,9 @@ bool net_client_join(NetClientState *nic, const char *netdev_id,
                      Error **errp);
 /* Calls fn for every netdev, in creation order. */
 void net_foreach_netdev(void (*fn)(NetClientState *nc, void *opaque),
+                        void *opaque);
+/* Calls fn for every endpoint, NICs included, in creation order. */
+void net_foreach_client(void (*fn)(NetClientState *nc, void *opaque),
                         void *opaque);
 
 /*

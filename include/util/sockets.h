@@ -128,6 +128,15 @@ int socket_listen(const SocketAddress *addr, int backlog, Error **errp);
 /* Removes a unix listener's socket file; nothing for other addresses. */
 void socket_unlink_unix(const SocketAddress *addr);
 
+/*
+ * An inet or unix address as a sockaddr (the first resolved one), for
+ * callers that make their own socket: datagram netdevs. passive: an
+ * empty host is the wildcard, not loopback.
+ */
+bool socket_address_to_sockaddr(const SocketAddress *addr, bool passive,
+                                struct sockaddr_storage *ss, socklen_t *len,
+                                Error **errp);
+
 /* What fd is bound / connected to, numeric (NULL on failure). */
 SocketAddress *socket_local_address(int fd, Error **errp);
 SocketAddress *socket_peer_address(int fd, Error **errp);
