@@ -626,10 +626,13 @@ static void virtio_net_link_changed(NetClientState *nc)
     virtio_config_changed(&n->vdev);
 }
 
+static void virtio_net_announce_cb(NetClientState *nc);
+
 static const NetClientInfo virtio_net_info = {
     .kind = NET_CLIENT_KIND_NIC,
     .receive_iov = virtio_net_receive,
     .link_status_changed = virtio_net_link_changed,
+    .announce = virtio_net_announce_cb,
 };
 
 /* ---- announce ---- */
@@ -665,6 +668,12 @@ void virtio_net_announce(VirtIONet *n)
         virtio_net_config_read(&n->vdev);
         virtio_config_changed(&n->vdev);
     }
+}
+
+/* announce-self reaches the NIC through the net core. */
+static void virtio_net_announce_cb(NetClientState *nc)
+{
+    virtio_net_announce(nc->opaque);
 }
 
 bool virtio_net_announce_nic(NetClientState *nc)
@@ -762,6 +771,12 @@ bool virtio_net_realize(VirtIONet *n, GuestMemory *mem, const char *nic_name,
     if (!n->nic) {
         return false;
     }
+    /* What `info network` prints for it, as QEMU does. */
+    n->nic->info_str = g_strdup_printf("model=%s,macaddr=%02x:%02x:%02x:"
+                                       "%02x:%02x:%02x", TYPE_VIRTIO_NET_PCI,
+                                       n->perm_mac[0], n->perm_mac[1],
+                                       n->perm_mac[2], n->perm_mac[3],
+                                       n->perm_mac[4], n->perm_mac[5]);
     if (n->netdev_id && !net_client_join(n->nic, n->netdev_id, errp)) {
         net_client_free(n->nic);
         n->nic = NULL;

@@ -748,6 +748,13 @@ static void test_announce(void)
     g_assert_cmphex(cfg_status(&f), ==, VIRTIO_NET_S_LINK_UP);
     g_assert_true(virtio_net_announce_nic(f.n->nic));
     g_assert_false(virtio_net_announce_nic(f.be.nc));
+    /* announce-self reaches it through the net core's hook, and info
+     * network names its model and MAC as QEMU does. */
+    g_assert_nonnull(f.n->nic->info->announce);
+    f.n->nic->info->announce(f.n->nic);
+    g_assert_cmpuint(f.be.got->len, ==, 3);
+    g_assert_true(g_str_has_prefix(f.n->nic->info_str,
+                                   "model=virtio-net-pci,macaddr="));
     fix_free(&f);
 
     /* With a vnet header backend the RARP carries one. */
