@@ -467,6 +467,14 @@ bool postcopy_ram_is_placed(PostcopyRam *pc, uint64_t gpa)
                               GUEST_PAGE_SHIFT);
 }
 
+bool postcopy_ram_is_requested(PostcopyRam *pc, uint64_t gpa)
+{
+    PostcopyBlock *b = postcopy_block_by_gpa(pc, gpa);
+
+    return b && postcopy_test(b->requested, (gpa - b->rb->gpa) >>
+                              GUEST_PAGE_SHIFT);
+}
+
 bool postcopy_ram_discard(RamBlock *rb, uint64_t offset, uint64_t len,
                           Error **errp)
 {

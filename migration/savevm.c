@@ -516,6 +516,25 @@ bool savevm_state_save_device_blob(SaveVMState *s, QEMUFile *f,
     return !qemu_file_get_error(f, errp);
 }
 
+bool savevm_state_send_part(SaveVMState *s, QEMUFile *f, const char *idstr,
+                            uint32_t instance_id, SaveVMPartFn *fn,
+                            void *opaque, Error **errp)
+{
+    SaveVMEntry *se = savevm_find(s, idstr, instance_id);
+    bool ok;
+
+    if (!se || !se->ops) {
+        error_setg(errp, "no live section '%s' instance %u", idstr,
+                   instance_id);
+        return false;
+    }
+    savevm_section_header(f, se, SAVEVM_REC_PART);
+    ok = fn(f, opaque, errp);
+    savevm_section_footer(f, se);
+    qemu_fflush(f);
+    return savevm_check(f, se, ok, errp);
+}
+
 void savevm_state_cleanup(SaveVMState *s)
 {
     for (guint i = 0; i < s->entries->len; i++) {

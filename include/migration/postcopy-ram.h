@@ -95,6 +95,9 @@ bool postcopy_ram_place(PostcopyRam *pc, uint64_t gpa, const void *data,
 
 /* Whether the page at gpa was placed (gpa must be RAM). */
 bool postcopy_ram_is_placed(PostcopyRam *pc, uint64_t gpa);
+/* Whether a request was made for the page at gpa (sequentially
+ * consistent: see postcopy.h, "Zero pages in postcopy"). */
+bool postcopy_ram_is_requested(PostcopyRam *pc, uint64_t gpa);
 
 /*
  * The discard list: [offset, offset + len) of rb is punched out of its

@@ -193,6 +193,14 @@ bool savevm_state_complete_devices(SaveVMState *s, QEMUFile *f,
                                    bool every_subsection, Error **errp);
 bool savevm_state_complete_live(SaveVMState *s, QEMUFile *f, Error **errp);
 void savevm_state_cleanup(SaveVMState *s);
+/*
+ * One PART section of the live entry (idstr, instance_id) with fn's
+ * payload, outside the iteration (postcopy's discard list).
+ */
+typedef bool SaveVMPartFn(QEMUFile *f, void *opaque, Error **errp);
+bool savevm_state_send_part(SaveVMState *s, QEMUFile *f, const char *idstr,
+                            uint32_t instance_id, SaveVMPartFn *fn,
+                            void *opaque, Error **errp);
 /* len must match the command's table entry. */
 void savevm_send_command(QEMUFile *f, SaveVMCommand cmd, const void *data,
                          uint16_t len);
