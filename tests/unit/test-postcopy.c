@@ -28,10 +28,12 @@
 #include <unistd.h>
 #include <glib.h>
 #include "watchdog.h"
+#include "migration/migration.h"
 #include "migration/postcopy.h"
 #include "migration/qemu-file.h"
 #include "migration/ram.h"
 #include "migration/savevm.h"
+#include "qapi/qapi-commands.h"
 #include "system/memory.h"
 #include "../../migration/migration-internal.h"
 
@@ -64,12 +66,13 @@ static bool require_uffd(void)
     return true;
 }
 
-static void side_init(Side *side)
+/* s: a registry of its own (NULL) or a migration object's. */
+static void side_init_in(Side *side, SaveVMState *s)
 {
     Error *err = NULL;
 
     memset(side, 0, sizeof(*side));
-    side->s = savevm_state_new();
+    side->s = s ? s : savevm_state_new();
     g_assert_nonnull(guest_memory_add_ram(&side->mem, "pc.ram", 0, LOW_SIZE,
                                           &err));
     g_assert_nonnull(guest_memory_add_ram(&side->mem, "pc.ram.high",
@@ -78,11 +81,23 @@ static void side_init(Side *side)
     g_assert_null(err);
 }
 
-static void side_free(Side *side)
+static void side_init(Side *side)
+{
+    side_init_in(side, NULL);
+}
+
+static void side_free_in(Side *side, bool owns_registry)
 {
     ram_migration_unregister(side->s);
-    savevm_state_free(side->s);
+    if (owns_registry) {
+        savevm_state_free(side->s);
+    }
     guest_memory_free(&side->mem);
+}
+
+static void side_free(Side *side)
+{
+    side_free_in(side, true);
 }
 
 /* A quarter of the pages zero, the others data that names page and
@@ -251,6 +266,8 @@ static void source_postcopy_loop(Side *src, QEMUFile *f)
 
 static void test_migrate(void)
 {
+    MigrationState *ms = migration_new();
+    g_autoptr(MigrationStats) qst = NULL;
     Side src;
     Dest d;
     RpReader rp;
@@ -267,7 +284,7 @@ static void test_migrate(void)
         return;
     }
     test_watchdog_arm(g_test_get_path(), 60);
-    side_init(&src);
+    side_init_in(&src, ms->vmstate);
     memset(&d, 0, sizeof(d));
     side_init(&d.side);
     fill(&src.mem, 1);
@@ -349,6 +366,9 @@ static void test_migrate(void)
     g_assert_cmpuint(pst.requests, >, 0);
     g_assert_cmpuint(rp.requests, >, 0);
     g_assert_cmpuint(st->postcopy_requests, ==, rp.requests);
+    /* query-migrate's ram.postcopy-requests is that figure. */
+    qst = migration_ram_stats(ms, NULL);
+    g_assert_cmpint(qst->postcopy_requests, ==, rp.requests);
     qsort(d.lat_us, d.n_touch, sizeof(gint64), cmp_i64);
     g_test_message("%" PRIu64 " pages rewritten after sending; destination: "
                    "%" PRIu64 " faults, %" PRIu64 " requests (%" PRIu64
@@ -368,7 +388,8 @@ static void test_migrate(void)
     close(sv[0]);
     close(sv[1]);
     side_free(&d.side);
-    side_free(&src);
+    side_free_in(&src, false);
+    migration_free(ms);
     test_watchdog_disarm();
 }
 
@@ -562,11 +583,39 @@ static void test_hostile_stream(gconstpointer opaque)
     side_free(&src);
 }
 
+/* ---- the QMP and HMP surface ---- */
+
+/* Without postcopy-ram (which is refused until the machine can switch),
+ * QEMU's error, from QMP and HMP. */
+static void test_start_postcopy_refused(void)
+{
+    const char *want = "Enable postcopy with migrate_set_capability "
+                       "before the start of migration";
+    MigrationCapabilityStatusList cap = {
+        .value = &(MigrationCapabilityStatus) {
+            .capability = MIGRATION_CAPABILITY_POSTCOPY_RAM, .state = true,
+        },
+    };
+    Error *err = NULL;
+    g_autofree char *out = NULL;
+
+    qmp_migrate_set_capabilities(&cap, &err);
+    assert_error(err, "capability 'postcopy-ram' is not implemented yet");
+    err = NULL;
+    qmp_migrate_start_postcopy(&err);
+    assert_error(err, want);
+    out = qmp_human_monitor_command("migrate_start_postcopy", false, 0,
+                                    &error_abort);
+    g_assert_nonnull(strstr(out, want));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/postcopy/migrate", test_migrate);
     g_test_add_func("/postcopy/hostile/requests", test_hostile_requests);
+    g_test_add_func("/postcopy/qmp/start-postcopy-refused",
+                    test_start_postcopy_refused);
     for (Misstep m = 0; m < G_N_ELEMENTS(misstep_error); m++) {
         g_autofree char *path = g_strdup_printf("/postcopy/hostile/stream/%s",
                                                 misstep_name[m]);
