@@ -430,6 +430,8 @@ static LoadVMCommandResult postcopy_listen_cmd(const uint8_t *data,
     if (!rs->pc) {
         return LOADVM_CMD_ERROR;
     }
+    /* Device state from here is for postcopy_run_cmd's callee. */
+    loadvm_defer_devices_begin(rs->s);
     postcopy_set_state(rs, POSTCOPY_INCOMING_LISTENING);
     return LOADVM_CMD_CONTINUE;
 }
@@ -439,14 +441,18 @@ static LoadVMCommandResult postcopy_run_cmd(const uint8_t *data,
                                             Error **errp)
 {
     RamMigrationState *rs = opaque;
+    GByteArray *devices;
 
     if (!postcopy_expect_state(rs, "postcopy-run",
                                POSTCOPY_INCOMING_LISTENING, errp)) {
         return LOADVM_CMD_ERROR;
     }
+    devices = loadvm_defer_devices_take(rs->s);
     postcopy_set_state(rs, POSTCOPY_INCOMING_RUNNING);
     if (rs->pc_run) {
-        rs->pc_run(rs->pc_opaque);
+        rs->pc_run(rs->pc_opaque, devices);
+    } else {
+        g_byte_array_unref(devices);
     }
     return LOADVM_CMD_CONTINUE;
 }
@@ -561,6 +567,19 @@ bool postcopy_incoming_setup(SaveVMState *s, PostcopyRequestSendFn *send_fn,
                                postcopy_listen_cmd, rs);
     loadvm_set_command_handler(s, SAVEVM_CMD_POSTCOPY_RUN,
                                postcopy_run_cmd, rs);
+    return true;
+}
+
+bool postcopy_incoming_load_devices(SaveVMState *s, const GByteArray *devices,
+                                    Error **errp)
+{
+    g_autoptr(QEMUFile) f = qemu_file_new_mem_input(devices->data,
+                                                    devices->len, 0);
+
+    if (!loadvm_load_device_blob(s, f, errp)) {
+        error_prepend(errp, "postcopy: device state: ");
+        return false;
+    }
     return true;
 }
 

@@ -75,6 +75,9 @@ void savevm_state_free(SaveVMState *s)
         if (s->devices_desc) {
             json_object_put(s->devices_desc);
         }
+        if (s->deferred) {
+            qemu_fclose(s->deferred);
+        }
         g_ptr_array_unref(s->entries);
         g_free(s);
     }

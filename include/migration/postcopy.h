@@ -12,8 +12,9 @@
  *   PART: DISCARD records, EOS       --->  punches those pages out
  *   postcopy-listen command          --->  RAM registered (faults now
  *                                          become requests)
- *   FULL... (device state)           --->  loaded
- *   postcopy-run command             --->  the guest runs here
+ *   FULL... (device state)           --->  held in memory, not loaded
+ *   postcopy-run command             --->  handed over: another thread
+ *                                          loads it and runs the guest
  *   PART... (the rest, requested          <--- req-pages (return path)
  *            pages first)            --->  placed with UFFDIO_COPY
  *   END, EOF, description            --->  userfaultfd released
@@ -103,8 +104,15 @@ void postcopy_encode_request(uint8_t out[POSTCOPY_REQ_LEN], uint32_t block,
 
 /* ---- destination ---- */
 
-/* postcopy-run arrived: start the guest (incoming thread; must return). */
-typedef void PostcopyRunFn(void *opaque);
+/*
+ * postcopy-run arrived (incoming thread; must return, the stream must go
+ * on being read): devices is the device state that came after listen,
+ * a device blob the callee owns. It must load it on another thread
+ * (postcopy_incoming_load_devices), then start the guest: a device's
+ * post_load may touch guest RAM that has not arrived, and only the
+ * incoming thread can bring it.
+ */
+typedef void PostcopyRunFn(void *opaque, GByteArray *devices);
 /*
  * Sends a request on the return path (fault thread). The incoming side
  * serialises it with its other return-path messages.
@@ -120,6 +128,10 @@ bool postcopy_incoming_setup(SaveVMState *s, PostcopyRequestSendFn *send_fn,
                              PostcopyRunFn *run_fn, void *opaque,
                              Error **errp);
 PostcopyIncomingState postcopy_incoming_state(SaveVMState *s);
+/* Loads the device blob a PostcopyRunFn was given (not the incoming
+ * thread: see there). */
+bool postcopy_incoming_load_devices(SaveVMState *s, const GByteArray *devices,
+                                    Error **errp);
 /* The userfaultfd side's figures (zeros before listen). */
 void postcopy_incoming_stats(SaveVMState *s, PostcopyRamStats *out);
 

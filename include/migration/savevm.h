@@ -161,6 +161,19 @@ typedef enum LoadVMChecksumPolicy {
 void loadvm_set_checksum_policy(SaveVMState *s, LoadVMChecksumPolicy p);
 #define SAVEVM_CHECKSUM_CRC32C  1   /* stream-checksum's algorithm */
 
+/*
+ * Postcopy: from begin() on, the loader reads device (FULL) sections
+ * whole into memory, checked as far as the framing goes (footer,
+ * checksum trailer), instead of loading them: the thread reading the
+ * stream must not run a device's post_load, which may touch guest RAM
+ * that only that same thread can bring in. take() ends it and returns
+ * them as a device blob (FULL sections, EOF) for
+ * loadvm_load_device_blob() on another thread; NULL if begin() was not
+ * called. A stream that ends while they are held fails the load.
+ */
+void loadvm_defer_devices_begin(SaveVMState *s);
+GByteArray *loadvm_defer_devices_take(SaveVMState *s);
+
 /* Whether loadvm_state() requires the channel to end after the
  * description (default true; a channel that carries more, like COLO's,
  * turns it off). */

@@ -126,6 +126,38 @@ static void fill(GuestMemory *mem, uint32_t version)
     }
 }
 
+/* ---- a device whose post_load reads guest RAM (a virtio queue may) ---- */
+
+typedef struct Probe {
+    uint64_t gpa;               /* migrated: the page post_load reads */
+    uint32_t value;             /* migrated */
+    GuestMemory *mem;           /* the RAM it reads */
+    uint32_t seen;              /* what post_load read there */
+    bool loaded;
+} Probe;
+
+static bool probe_post_load(void *opaque, int version_id, Error **errp)
+{
+    Probe *p = opaque;
+    const volatile uint32_t *w = guest_memory_host_ptr(p->mem, p->gpa, 4);
+
+    p->seen = *w;               /* faults if the page is not there yet */
+    p->loaded = true;
+    return true;
+}
+
+static const VMStateDescription vmstate_probe = {
+    .name = "probe",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .post_load = probe_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64(gpa, Probe),
+        VMSTATE_UINT32(value, Probe),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 /* ---- the destination ---- */
 
 typedef struct Dest {
@@ -136,6 +168,9 @@ typedef struct Dest {
     const uint64_t *touch;      /* pages touchers read, in order */
     unsigned n_touch;
     GThread *touchers[TOUCHERS];
+    GThread *starter;           /* loads devices, then starts touchers */
+    GByteArray *devices;
+    Probe probe;
     gint64 *lat_us;             /* per touched page */
     bool ran;
     bool load_ok;
@@ -179,17 +214,31 @@ static gpointer toucher_fn(gpointer opaque)
     return NULL;
 }
 
-static void dest_run(void *opaque)
+/* What the machine does at postcopy-run: device state, then vCPUs. */
+static gpointer dest_start(gpointer opaque)
 {
     Dest *d = opaque;
 
-    d->ran = true;
+    g_assert_true(postcopy_incoming_load_devices(d->side.s, d->devices,
+                                                 &error_abort));
+    g_byte_array_unref(d->devices);
+    g_assert_true(d->probe.loaded);
     for (unsigned i = 0; i < TOUCHERS; i++) {
         Toucher *t = g_new(Toucher, 1);
 
         *t = (Toucher) { .d = d, .first = i };
         d->touchers[i] = g_thread_new("vcpu", toucher_fn, t);
     }
+    return NULL;
+}
+
+static void dest_run(void *opaque, GByteArray *devices)
+{
+    Dest *d = opaque;
+
+    d->ran = true;
+    d->devices = devices;
+    d->starter = g_thread_new("start", dest_start, d);
 }
 
 static gpointer dest_thread(gpointer opaque)
@@ -267,6 +316,7 @@ static void source_postcopy_loop(Side *src, QEMUFile *f)
 static void test_migrate(void)
 {
     MigrationState *ms = migration_new();
+    Probe src_probe;
     g_autoptr(MigrationStats) qst = NULL;
     Side src;
     Dest d;
@@ -291,6 +341,14 @@ static void test_migrate(void)
     g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
                     ==, 0);
 
+    /* The probe reads the high block's last page, which has not arrived
+     * when device state loads. */
+    d.probe = (Probe) { .mem = &d.side.mem };
+    src_probe = (Probe) { .gpa = HIGH_GPA + HIGH_SIZE - PAGE, .value = 77 };
+    g_assert_true(savevm_register(src.s, "probe", 0, &vmstate_probe,
+                                  &src_probe, &error_abort));
+    g_assert_true(savevm_register(d.side.s, "probe", 0, &vmstate_probe,
+                                  &d.probe, &error_abort));
     d.fd = sv[1];
     d.src = &src;
     g_mutex_init(&d.rp_lock);
@@ -333,9 +391,11 @@ static void test_migrate(void)
 
     /* The switch: the guest is "stopped" (nothing writes src any more). */
     g_assert_true(postcopy_source_switch(src.s, f, &error_abort));
+    g_assert_true(savevm_state_complete_devices(src.s, f, false,
+                                                &error_abort));
     postcopy_send_run(f);
     source_postcopy_loop(&src, f);
-    g_assert_true(savevm_state_complete(src.s, f, &error_abort));
+    g_assert_true(savevm_state_complete_live(src.s, f, &error_abort));
     st = ram_migration_stats(src.s);
     g_assert_nonnull(st);
 
@@ -344,6 +404,11 @@ static void test_migrate(void)
         g_error("load failed: %s", error_get_pretty(d.err));
     }
     g_assert_true(d.ran);
+    g_thread_join(d.starter);
+    g_assert_cmpuint(d.probe.value, ==, 77);
+    g_assert_cmphex(d.probe.seen, ==,
+                    *(uint32_t *)guest_memory_host_ptr(&src.mem, src_probe.gpa,
+                                                       4));
     for (unsigned i = 0; i < TOUCHERS; i++) {
         g_thread_join(d.touchers[i]);
     }
@@ -387,6 +452,8 @@ static void test_migrate(void)
     g_mutex_clear(&d.rp_lock);
     close(sv[0]);
     close(sv[1]);
+    savevm_unregister(d.side.s, "probe", 0);
+    savevm_unregister(src.s, "probe", 0);
     side_free(&d.side);
     side_free_in(&src, false);
     migration_free(ms);
@@ -467,6 +534,7 @@ typedef enum Misstep {
     MISSTEP_DISCARD_OUTSIDE,
     MISSTEP_DISCARD_BAD_BLOCK,
     MISSTEP_DISCARD_NO_RUNS,
+    MISSTEP_LISTEN_NO_RUN,
 } Misstep;
 
 static const char *const misstep_error[] = {
@@ -483,6 +551,8 @@ static const char *const misstep_error[] = {
     [MISSTEP_DISCARD_BAD_BLOCK] = "discard record for block 9, but there "
                                   "are 2",
     [MISSTEP_DISCARD_NO_RUNS] = "discard record with 0 runs",
+    [MISSTEP_LISTEN_NO_RUN] = "the stream ended with device state held "
+                              "back for a postcopy-run that never came",
 };
 
 static const char *const misstep_name[] = {
@@ -494,6 +564,7 @@ static const char *const misstep_name[] = {
     [MISSTEP_DISCARD_OUTSIDE] = "discard-outside-block",
     [MISSTEP_DISCARD_BAD_BLOCK] = "discard-bad-block",
     [MISSTEP_DISCARD_NO_RUNS] = "discard-no-runs",
+    [MISSTEP_LISTEN_NO_RUN] = "listen-without-run",
 };
 
 typedef struct BadDiscard {
@@ -543,6 +614,7 @@ static void test_hostile_stream(gconstpointer opaque)
     g_assert_true(savevm_state_setup(src.s, out, &error_abort));
     switch (m) {
     case MISSTEP_DISCARD_NO_ADVISE:
+    case MISSTEP_LISTEN_NO_RUN:
         g_assert_true(postcopy_source_switch(src.s, out, &error_abort));
         break;
     case MISSTEP_LISTEN_NO_ADVISE:
