@@ -14,7 +14,10 @@
  * threads on the destination (the vCPUs) read pages that have not
  * arrived: each must see the source's final content at once, and every
  * page of the destination must equal the source's at the end. The
- * figure printed is fault to page there, over the socketpair.
+ * figure printed is fault to page there, over the socketpair. A probe
+ * device reads a missing page in its post_load (device state must load
+ * off the stream's thread). Separately, at the record level: a request
+ * is answered by the very next page records, before any background page.
  *
  * Hostile input: requests that are malformed, outside RAM or before the
  * switch are refused naming what was wrong; discard records outside a
@@ -655,6 +658,62 @@ static void test_hostile_stream(gconstpointer opaque)
     side_free(&src);
 }
 
+/* The first page records of the PART section at the start of data. */
+static void first_records(const uint8_t *data, size_t len, uint64_t *rec,
+                          unsigned n)
+{
+    g_autoptr(QEMUFile) in = qemu_file_new_mem_input(data, len, 0);
+
+    g_assert_cmpuint(qemu_get_byte(in), ==, SAVEVM_REC_PART);
+    qemu_get_be32(in);
+    qemu_file_frame_begin(in);
+    for (unsigned i = 0; i < n; i++) {
+        rec[i] = qemu_get_be64(in);
+        if (rec[i] & RAM_REC_PAGE) {
+            qemu_file_skip(in, PAGE);
+        }
+    }
+    g_assert_cmpint(qemu_file_get_error(in, NULL), ==, 0);
+}
+
+/*
+ * Requested pages go before any further background page, page by page:
+ * the first records after a request are the requested pages, then the
+ * background resumes where it was (the lowest page).
+ */
+static void test_urgent_first(void)
+{
+    g_autoptr(QEMUFile) f = qemu_file_new_mem_output();
+    g_autoptr(QEMUFile) after = qemu_file_new_mem_output();
+    uint8_t data[POSTCOPY_REQ_LEN];
+    const uint8_t *bytes;
+    uint64_t rec[3];
+    bool done;
+    size_t len;
+    Side src;
+
+    side_init(&src);
+    fill(&src.mem, 1);
+    savevm_state_header(f);
+    g_assert_true(savevm_state_setup(src.s, f, &error_abort));
+    g_assert_true(postcopy_source_switch(src.s, f, &error_abort));
+    postcopy_encode_request(data, 1, 5 * PAGE, 2 * PAGE);
+    g_assert_true(postcopy_source_request(src.s, data, sizeof(data),
+                                          &error_abort));
+    qemu_file_set_rate_limit(after, 10 * PAGE * 10);
+    g_assert_true(savevm_state_iterate(src.s, after, &done, &error_abort));
+    bytes = qemu_file_mem_output_data(after, &len);
+    first_records(bytes, len, rec, 3);
+    /* 0x100005000 is zero (fill: every 4th page from 1), 0x100006000
+     * data. */
+    g_assert_cmphex(rec[0], ==, (HIGH_GPA + 5 * PAGE) | RAM_REC_ZERO);
+    g_assert_cmphex(rec[1], ==, (HIGH_GPA + 6 * PAGE) | RAM_REC_PAGE);
+    g_assert_cmphex(rec[2] & RAM_REC_ADDR_MASK, ==, 0);
+    g_assert_cmpuint(ram_migration_stats(src.s)->postcopy_requests, ==, 1);
+    savevm_state_cleanup(src.s);
+    side_free(&src);
+}
+
 /* ---- the QMP and HMP surface ---- */
 
 /* Without postcopy-ram (which is refused until the machine can switch),
@@ -685,6 +744,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/postcopy/migrate", test_migrate);
+    g_test_add_func("/postcopy/urgent-first", test_urgent_first);
     g_test_add_func("/postcopy/hostile/requests", test_hostile_requests);
     g_test_add_func("/postcopy/qmp/start-postcopy-refused",
                     test_start_postcopy_refused);
