@@ -380,6 +380,7 @@ static const MigRpInfo mig_rp_table[MIG_RP__MAX] = {
     [MIG_RP_INVALID]    = { .name = "invalid" },
     [MIG_RP_PONG]       = { .name = "pong", .len = 12 },
     [MIG_RP_RESUMED]    = { .name = "resumed", .len = 8 },
+    [MIG_RP_REQ_PAGES]  = { .name = "req-pages", .len = 16 },
 };
 
 const MigRpInfo *mig_rp_info(unsigned type)

@@ -181,6 +181,77 @@ static bool loadvm_section_verified(LoadVMContext *c, SaveVMEntry *se,
     return ok;
 }
 
+/* Most device state held back for postcopy's run. */
+#define LOADVM_MAX_DEFERRED         (256u << 20)
+
+void loadvm_defer_devices_begin(SaveVMState *s)
+{
+    if (!s->deferred) {
+        s->deferred = qemu_file_new_mem_output();
+    }
+}
+
+GByteArray *loadvm_defer_devices_take(SaveVMState *s)
+{
+    GByteArray *blob;
+    const uint8_t *data;
+    size_t len;
+
+    if (!s->deferred) {
+        return NULL;
+    }
+    qemu_put_byte(s->deferred, SAVEVM_REC_EOF);
+    qemu_fflush(s->deferred);
+    data = qemu_file_mem_output_data(s->deferred, &len);
+    blob = g_byte_array_sized_new(len);
+    g_byte_array_append(blob, data, len);
+    qemu_fclose(s->deferred);
+    s->deferred = NULL;
+    return blob;
+}
+
+/*
+ * Postcopy: a device section read whole and checked, then written again
+ * (without checksums: they were checked here) into the held-back blob.
+ */
+static bool loadvm_section_defer(LoadVMContext *c, SaveVMEntry *se,
+                                 uint32_t section_id, int version_id,
+                                 Error **errp)
+{
+    g_autoptr(GByteArray) body = g_byte_array_new();
+    QEMUFile *m = c->s->deferred;
+
+    qemu_file_frame_begin(c->f);
+    if (!qemu_file_frame_read_rest(c->f, body, LOADVM_MAX_DEVICE_SECTION)) {
+        loadvm_check_file(c->f, "section payload", errp);
+        error_prepend(errp, "section '%s' instance %" PRIu32 ": ", se->idstr,
+                      se->instance_id);
+        return false;
+    }
+    if (!loadvm_footer(c->f, se, section_id, errp) ||
+        !loadvm_section_trailer(c->f, se, section_id, errp)) {
+        return false;
+    }
+    if (qemu_file_transferred(m) + body->len > LOADVM_MAX_DEFERRED) {
+        error_setg(errp, "section '%s' instance %" PRIu32 ": device state "
+                   "held for postcopy exceeds %u bytes", se->idstr,
+                   se->instance_id, LOADVM_MAX_DEFERRED);
+        return false;
+    }
+    trace_loadvm_section_deferred(se->idstr, se->instance_id, body->len);
+    qemu_put_byte(m, SAVEVM_REC_FULL);
+    qemu_put_be32(m, section_id);
+    qemu_put_counted_string(m, se->idstr);
+    qemu_put_be32(m, se->instance_id);
+    qemu_put_be32(m, version_id);
+    qemu_file_frame_begin(m);
+    qemu_put_buffer(m, body->data, body->len);
+    qemu_file_frame_end(m);
+    qemu_put_byte(m, SAVEVM_REC_FOOTER);
+    qemu_put_be32(m, section_id);
+    return true;
+}
+
 /* Loads one framed payload into se and checks it was consumed exactly. */
 static bool loadvm_section_body(LoadVMContext *c, SaveVMEntry *se,
                                 uint32_t section_id, int version_id,
@@ -190,6 +261,9 @@ static bool loadvm_section_body(LoadVMContext *c, SaveVMEntry *se,
     uint64_t unread;
     bool ok;
 
+    if (se->vmsd && c->s->deferred && !c->devices_only) {
+        return loadvm_section_defer(c, se, section_id, version_id, errp);
+    }
     if (se->vmsd && qemu_file_checksums(f)) {
         return loadvm_section_verified(c, se, section_id, version_id, errp);
     }
@@ -536,6 +610,15 @@ bool loadvm_state(SaveVMState *s, QEMUFile *f, Error **errp)
     c.started = g_hash_table_new(NULL, NULL);
     ok = loadvm_setup(s, errp) && loadvm_records(&c, &quit, errp) &&
          (quit || loadvm_trailer(&c, errp));
+    if (s->deferred) {
+        if (ok) {
+            error_setg(errp, "the stream ended with device state held back "
+                       "for a postcopy-run that never came");
+            ok = false;
+        }
+        qemu_fclose(s->deferred);
+        s->deferred = NULL;
+    }
     loadvm_cleanup(s);
     g_hash_table_unref(c.started);
     trace_loadvm_state_done(ok);

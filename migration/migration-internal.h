@@ -128,6 +128,8 @@ typedef enum MigRpType {
                            switchover-start */
     MIG_RP_RESUMED,     /* be64 destination us from switchover-start to
                            its vCPUs running (0: stayed paused, -S) */
+    MIG_RP_REQ_PAGES,   /* postcopy: be32 block index, be64 offset, be32
+                           length (include/migration/postcopy.h) */
     MIG_RP__MAX,
 } MigRpType;
 

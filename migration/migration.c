@@ -179,6 +179,7 @@ MigrationStats *migration_ram_stats(MigrationState *s,
     st->dirty_pages_rate = r.dirty_pages_rate;
     st->dirty_sync_count = r.dirty_sync_count;
     st->pages_per_second = r.pages_per_second;
+    st->postcopy_requests = r.postcopy_requests;
     if (dirty_sync_count) {
         *dirty_sync_count = r.dirty_sync_count;
     }
@@ -643,6 +644,23 @@ void qmp_migrate_cancel(Error **errp)
         qemu_file_shutdown(s->to_dst);
     }
     migration_channel_shutdown(&s->ch);
+}
+
+/*
+ * QEMU's checks, in QEMU's words. postcopy-ram is refused when set
+ * (options.c) until the migration thread can switch, so the first check
+ * is what every call meets today.
+ */
+void qmp_migrate_start_postcopy(Error **errp)
+{
+    MigrationState *s = migration_current();
+
+    if (!migrate_cap(&s->opts, MIGRATION_CAPABILITY_POSTCOPY_RAM)) {
+        error_setg(errp, "Enable postcopy with migrate_set_capability before "
+                   "the start of migration");
+        return;
+    }
+    error_setg(errp, "postcopy is not implemented yet");
 }
 
 void migration_cut(MigrationState *s)

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "migration/colo-ram-cache.h"
+#include "migration/postcopy.h"
 #include "migration/ram.h"
 
 /*
@@ -49,6 +50,13 @@ typedef struct RamMigrationState {
     uint64_t period_dirtied;
     uint64_t period_sent;
     RamMigrationStats st;       /* migration thread's; published below */
+    /* Postcopy (postcopy.c): after the switch no more harvests, and the
+     * return path's requests queue here for ram_send_dirty. */
+    bool postcopy;              /* atomic */
+    GMutex urgent_lock;
+    GCond urgent_cond;          /* (urgent_lock) a request was queued */
+    GQueue urgent;              /* (urgent_lock) PostcopyUrgent */
+    unsigned urgent_pending;    /* atomic: urgent's length */
     GMutex published_lock;
     RamMigrationStats published;    /* (published_lock) for other threads */
 
@@ -62,6 +70,15 @@ typedef struct RamMigrationState {
     ColoRamCache *colo_cache;   /* COLO secondary: pages land here */
     bool svm_logging;           /* COLO secondary: we started KVM logging */
     unsigned long **svm_dirty;  /* COLO secondary: per block, last take */
+    /* Postcopy destination (postcopy.c): the incoming thread's, except
+     * the fault thread reads received bits and calls pc_send. */
+    PostcopyIncomingState pc_state;
+    PostcopyRam *pc;            /* from postcopy-listen to the end */
+    uint8_t *pc_buf;            /* one page, for UFFDIO_COPY's source */
+    PostcopyRequestSendFn *pc_send;
+    PostcopyRunFn *pc_run;
+    void *pc_opaque;
+    PostcopyRamStats pc_stats;  /* the last pc's, once it is freed */
 } RamMigrationState;
 
 /*
@@ -83,6 +100,23 @@ bool ram_load_page(RamMigrationState *rs, QEMUFile *f, uint64_t gpa,
 /* The COLO secondary's dirty log (ram-checkpoint.c starts it): stopped
  * if we started it, bitmaps freed. Also at unregister. */
 void ram_svm_log_release(RamMigrationState *rs);
+/* One page record (ZERO or PAGE); true if it was zero. */
+bool ram_send_page(RamMigrationState *rs, QEMUFile *f, RamBlockMig *b,
+                   size_t page);
+
+/* postcopy.c's hooks into ram.c. */
+/* Sends the queued requested pages still to send; returns how many. */
+uint64_t postcopy_send_urgent(RamMigrationState *rs, QEMUFile *f);
+/* A DISCARD record (after its header). */
+bool postcopy_load_discard(RamMigrationState *rs, QEMUFile *f, Error **errp);
+/* A page record while listening: placed through userfaultfd. */
+bool postcopy_load_page(RamMigrationState *rs, RamBlockMig *b, QEMUFile *f,
+                        uint64_t gpa, bool zero, Error **errp);
+/* Load set-up and clean-up: back to none, userfaultfd released. */
+void postcopy_load_reset(RamMigrationState *rs);
+/* Source: empties the request queue (setup, cleanup). */
+void postcopy_urgent_clear(RamMigrationState *rs);
+
 /* The state registered in s (the opaque of its "ram" entry), or NULL. */
 RamMigrationState *ram_migration_state(SaveVMState *s);
 

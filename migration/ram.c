@@ -279,8 +279,8 @@ bool ram_dirty_sync(RamMigrationState *rs, Error **errp)
 }
 
 /* One page record; returns true if it was a zero page. */
-static inline bool ram_send_page(RamMigrationState *rs, QEMUFile *f,
-                                 RamBlockMig *b, size_t page)
+bool ram_send_page(RamMigrationState *rs, QEMUFile *f, RamBlockMig *b,
+                   size_t page)
 {
     uint64_t gpa = b->rb->gpa + ((uint64_t)page << GUEST_PAGE_SHIFT);
     const uint8_t *host = b->rb->host + ((uint64_t)page << GUEST_PAGE_SHIFT);
@@ -311,6 +311,12 @@ uint64_t ram_send_dirty(RamMigrationState *rs, QEMUFile *f, bool limited)
         RamBlockMig *b;
         size_t page;
 
+        /* Postcopy: pages the destination waits for go first, rate
+         * limit or not. */
+        if (__atomic_load_n(&rs->urgent_pending, __ATOMIC_SEQ_CST)) {
+            sent += postcopy_send_urgent(rs, f);
+            continue;
+        }
         if (limited ? qemu_file_rate_limit(f)
                     : (sent % RAM_ERROR_CHECK_PAGES == 0 &&
                        qemu_file_get_error(f, NULL))) {
@@ -353,6 +359,8 @@ static void ram_save_stop(RamMigrationState *rs)
     }
     trace_ram_save_cleanup(rs->saving, stopped);
     rs->we_started_logging = false;
+    __atomic_store_n(&rs->postcopy, false, __ATOMIC_SEQ_CST);
+    postcopy_urgent_clear(rs);
     ram_blocks_free(rs->save_blocks, rs->nr_save_blocks);
     rs->save_blocks = NULL;
     rs->nr_save_blocks = 0;
@@ -386,6 +394,8 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
     }
     rs->save_blocks = ram_blocks_new(rs->mem, &rs->nr_save_blocks);
     rs->saving = true;
+    __atomic_store_n(&rs->postcopy, false, __ATOMIC_SEQ_CST);
+    postcopy_urgent_clear(rs);
     rs->dirty_pages = 0;
     rs->cursor_block = 0;
     rs->cursor_page = 0;
@@ -433,13 +443,18 @@ static bool ram_save_iterate(QEMUFile *f, void *opaque, bool *done,
         return false;
     }
     rs->st.iterations++;
-    if (!ram_dirty_sync(rs, errp)) {
+    /* Postcopy: the guest runs on the destination; nothing is dirtied
+     * here any more and the pass is done once all is sent. */
+    if (!rs->postcopy && !ram_dirty_sync(rs, errp)) {
         return false;
     }
     /* Done only when a harvest finds nothing: pages sent in this pass may
      * have been dirtied again, which only the next harvest can tell. */
     *done = rs->dirty_pages == 0;
     sent = ram_send_dirty(rs, f, true);
+    if (rs->postcopy) {
+        *done = rs->dirty_pages == 0;
+    }
     qemu_put_be64(f, RAM_REC_EOS);
     /* The pages were queued by reference and the guest keeps running. */
     qemu_fflush(f);
@@ -461,8 +476,9 @@ static bool ram_save_complete(QEMUFile *f, void *opaque, Error **errp)
         error_setg(errp, "ram: complete without setup");
         return false;
     }
-    /* vCPUs are paused: after this harvest nothing changes any more. */
-    if (!ram_dirty_sync(rs, errp)) {
+    /* vCPUs are paused: after this harvest nothing changes any more.
+     * (Postcopy harvested for the last time at the switch.) */
+    if (!rs->postcopy && !ram_dirty_sync(rs, errp)) {
         return false;
     }
     sent = ram_send_dirty(rs, f, false);
@@ -512,6 +528,7 @@ static bool ram_load_setup(void *opaque, Error **errp)
     rs->last_load_block = 0;
     rs->have_block_list = false;
     rs->load_pages = rs->load_zero = 0;
+    postcopy_load_reset(rs);
     return true;
 }
 
@@ -522,6 +539,7 @@ static void ram_load_cleanup(void *opaque)
     /* The received bitmaps stay for COLO until the next load_setup. */
     trace_ram_load_done(rs->load_pages, rs->load_zero);
     rs->have_block_list = false;
+    postcopy_load_reset(rs);        /* userfaultfd released */
 }
 
 /* A stream error: the loader reports it (truncation) from f. */
@@ -639,6 +657,9 @@ bool ram_load_page(RamMigrationState *rs, QEMUFile *f, uint64_t gpa,
         return false;
     }
     page = (gpa - b->rb->gpa) >> GUEST_PAGE_SHIFT;
+    if (rs->pc) {
+        return postcopy_load_page(rs, b, f, gpa, zero, errp);
+    }
     if (rs->colo_cache) {
         /* COLO: the cache is anonymous memory, not the memfd. */
         unsigned idx = b - rs->load_blocks;
@@ -696,17 +717,27 @@ static bool ram_load_state(QEMUFile *f, void *opaque, int version_id,
             return false;
         }
         if (flags & ~(RAM_REC_ZERO | RAM_REC_PAGE | RAM_REC_EOS |
-                      RAM_REC_BLOCKS)) {
+                      RAM_REC_BLOCKS | RAM_REC_DISCARD)) {
             error_setg(errp, "ram: record 0x%016" PRIx64 " (page 0x%" PRIx64
                        ") has unknown flags 0x%016" PRIx64, rec, addr,
                        flags & ~(RAM_REC_ZERO | RAM_REC_PAGE | RAM_REC_EOS |
-                                 RAM_REC_BLOCKS));
+                                 RAM_REC_BLOCKS | RAM_REC_DISCARD));
             return false;
         }
         switch (flags) {
         case RAM_REC_ZERO:
         case RAM_REC_PAGE:
             if (!ram_load_page(rs, f, addr, flags == RAM_REC_ZERO, errp)) {
+                return false;
+            }
+            break;
+        case RAM_REC_DISCARD:
+            if (addr) {
+                error_setg(errp, "ram: record 0x%016" PRIx64 ": discard "
+                           "record with an address", rec);
+                return false;
+            }
+            if (!postcopy_load_discard(rs, f, errp)) {
                 return false;
             }
             break;
@@ -760,9 +791,14 @@ bool ram_migration_register(SaveVMState *s, GuestMemory *mem, KvmState *kvm,
     rs->mem = mem;
     rs->kvm = kvm;
     g_mutex_init(&rs->published_lock);
+    g_mutex_init(&rs->urgent_lock);
+    g_cond_init(&rs->urgent_cond);
+    g_queue_init(&rs->urgent);
     if (!savevm_register_live(s, RAM_MIGRATION_IDSTR, 0,
                               RAM_MIGRATION_VERSION, &ram_handlers, rs,
                               errp)) {
+        g_cond_clear(&rs->urgent_cond);
+        g_mutex_clear(&rs->urgent_lock);
         g_mutex_clear(&rs->published_lock);
         g_free(rs);
         return false;
@@ -780,7 +816,11 @@ void ram_migration_unregister(SaveVMState *s)
     ram_svm_log_release(rs);
     savevm_unregister(s, RAM_MIGRATION_IDSTR, 0);
     ram_save_cleanup(rs);
+    postcopy_load_reset(rs);
     ram_blocks_free(rs->load_blocks, rs->nr_load_blocks);
+    postcopy_urgent_clear(rs);
+    g_cond_clear(&rs->urgent_cond);
+    g_mutex_clear(&rs->urgent_lock);
     g_mutex_clear(&rs->published_lock);
     g_free(rs);
 }

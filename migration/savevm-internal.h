@@ -31,6 +31,8 @@ struct SaveVMState {
     LoadVMCommandHandler cmd_handlers[SAVEVM_CMD__MAX];
     bool expect_channel_end;
     LoadVMChecksumPolicy checksum_policy;
+    /* Postcopy: device sections held back (loadvm_defer_devices_*). */
+    QEMUFile *deferred;
     /* What savevm_state_complete_devices() sent last (json_object array). */
     struct json_object *devices_desc;
 };

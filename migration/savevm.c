@@ -75,6 +75,9 @@ void savevm_state_free(SaveVMState *s)
         if (s->devices_desc) {
             json_object_put(s->devices_desc);
         }
+        if (s->deferred) {
+            qemu_fclose(s->deferred);
+        }
         g_ptr_array_unref(s->entries);
         g_free(s);
     }
@@ -514,6 +517,25 @@ bool savevm_state_save_device_blob(SaveVMState *s, QEMUFile *f,
     qemu_put_byte(f, SAVEVM_REC_EOF);
     qemu_fflush(f);
     return !qemu_file_get_error(f, errp);
+}
+
+bool savevm_state_send_part(SaveVMState *s, QEMUFile *f, const char *idstr,
+                            uint32_t instance_id, SaveVMPartFn *fn,
+                            void *opaque, Error **errp)
+{
+    SaveVMEntry *se = savevm_find(s, idstr, instance_id);
+    bool ok;
+
+    if (!se || !se->ops) {
+        error_setg(errp, "no live section '%s' instance %u", idstr,
+                   instance_id);
+        return false;
+    }
+    savevm_section_header(f, se, SAVEVM_REC_PART);
+    ok = fn(f, opaque, errp);
+    savevm_section_footer(f, se);
+    qemu_fflush(f);
+    return savevm_check(f, se, ok, errp);
 }
 
 void savevm_state_cleanup(SaveVMState *s)

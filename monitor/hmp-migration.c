@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * HMP migration commands: migrate, migrate_cancel, migrate_incoming,
- * migrate_set_capability, migrate_set_parameter and the three info
- * commands, each a thin shell over the QMP command, printing QEMU's text.
+ * migrate_start_postcopy, migrate_set_capability, migrate_set_parameter
+ * and the three info commands, each a thin shell over the QMP command, printing QEMU's text.
  * Their rows are in hmp_commands[] (hmp-cmds.c).
  */
 #include <inttypes.h>
@@ -36,6 +36,14 @@ void hmp_migrate(HmpContext *hmp, const char *args)
 void hmp_migrate_cancel(HmpContext *hmp, const char *args)
 {
     qmp_migrate_cancel(NULL);
+}
+
+void hmp_migrate_start_postcopy(HmpContext *hmp, const char *args)
+{
+    Error *err = NULL;
+
+    qmp_migrate_start_postcopy(&err);
+    hmp_handle_error(hmp, err);
 }
 
 void hmp_migrate_incoming(HmpContext *hmp, const char *args)
@@ -171,11 +179,15 @@ void hmp_info_migrate(HmpContext *hmp, const char *args)
                    "  Pages: normal=%" PRId64 ", zero=%" PRId64
                    ", rate_per_sec=%" PRId64 "\n"
                    "  Others: dirty_syncs=%" PRId64 ", dirty_pages_rate=%"
-                   PRId64 "\n",
+                   PRId64,
                    r->mbps, r->total >> 10, r->transferred >> 10,
                    r->remaining >> 10, r->normal, r->duplicate,
                    r->pages_per_second, r->dirty_sync_count,
                    r->dirty_pages_rate);
+        if (r->postcopy_requests) {
+            hmp_printf(hmp, ", postcopy_req=%" PRId64, r->postcopy_requests);
+        }
+        hmp_printf(hmp, "\n");
     }
     if (info->has_x_strict_aborts) {
         hmp_printf(hmp, "Strict downtime: aborts=%" PRId64

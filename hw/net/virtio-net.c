@@ -771,12 +771,6 @@ bool virtio_net_realize(VirtIONet *n, GuestMemory *mem, const char *nic_name,
     if (!n->nic) {
         return false;
     }
-    /* What `info network` prints for it, as QEMU does. */
-    n->nic->info_str = g_strdup_printf("model=%s,macaddr=%02x:%02x:%02x:"
-                                       "%02x:%02x:%02x", TYPE_VIRTIO_NET_PCI,
-                                       n->perm_mac[0], n->perm_mac[1],
-                                       n->perm_mac[2], n->perm_mac[3],
-                                       n->perm_mac[4], n->perm_mac[5]);
     if (n->netdev_id && !net_client_join(n->nic, n->netdev_id, errp)) {
         net_client_free(n->nic);
         n->nic = NULL;

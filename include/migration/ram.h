@@ -44,6 +44,9 @@ struct ColoRamCache;
 #define RAM_REC_PAGE        (UINT64_C(1) << 53)  /* 4096 data bytes follow */
 #define RAM_REC_EOS         (UINT64_C(1) << 54)  /* end of the section */
 #define RAM_REC_BLOCKS      (UINT64_C(1) << 55)  /* block list (START) */
+/* Postcopy's discard list: be32 block index, be32 count, then count
+ * (be64 offset, be64 length) runs (include/migration/postcopy.h). */
+#define RAM_REC_DISCARD     (UINT64_C(1) << 56)
 
 /* Most blocks the loader accepts in a block list. */
 #define RAM_MIGRATION_MAX_BLOCKS 64
@@ -64,6 +67,7 @@ typedef struct RamMigrationStats {
     uint64_t dirty_pages_rate;  /* pages/s dirtied, over the last period */
     uint64_t pages_per_second;  /* pages/s sent, over the last period */
     uint64_t iterations;        /* save_iterate calls */
+    uint64_t postcopy_requests; /* page requests received (postcopy) */
 } RamMigrationStats;
 
 /*

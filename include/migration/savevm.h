@@ -161,6 +161,19 @@ typedef enum LoadVMChecksumPolicy {
 void loadvm_set_checksum_policy(SaveVMState *s, LoadVMChecksumPolicy p);
 #define SAVEVM_CHECKSUM_CRC32C  1   /* stream-checksum's algorithm */
 
+/*
+ * Postcopy: from begin() on, the loader reads device (FULL) sections
+ * whole into memory, checked as far as the framing goes (footer,
+ * checksum trailer), instead of loading them: the thread reading the
+ * stream must not run a device's post_load, which may touch guest RAM
+ * that only that same thread can bring in. take() ends it and returns
+ * them as a device blob (FULL sections, EOF) for
+ * loadvm_load_device_blob() on another thread; NULL if begin() was not
+ * called. A stream that ends while they are held fails the load.
+ */
+void loadvm_defer_devices_begin(SaveVMState *s);
+GByteArray *loadvm_defer_devices_take(SaveVMState *s);
+
 /* Whether loadvm_state() requires the channel to end after the
  * description (default true; a channel that carries more, like COLO's,
  * turns it off). */
@@ -193,6 +206,14 @@ bool savevm_state_complete_devices(SaveVMState *s, QEMUFile *f,
                                    bool every_subsection, Error **errp);
 bool savevm_state_complete_live(SaveVMState *s, QEMUFile *f, Error **errp);
 void savevm_state_cleanup(SaveVMState *s);
+/*
+ * One PART section of the live entry (idstr, instance_id) with fn's
+ * payload, outside the iteration (postcopy's discard list).
+ */
+typedef bool SaveVMPartFn(QEMUFile *f, void *opaque, Error **errp);
+bool savevm_state_send_part(SaveVMState *s, QEMUFile *f, const char *idstr,
+                            uint32_t instance_id, SaveVMPartFn *fn,
+                            void *opaque, Error **errp);
 /* len must match the command's table entry. */
 void savevm_send_command(QEMUFile *f, SaveVMCommand cmd, const void *data,
                          uint16_t len);

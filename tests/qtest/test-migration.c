@@ -100,6 +100,12 @@ static void test_caps_params(void)
     g_assert_cmpstr(desc, ==,
                     "capability 'postcopy-ram' is not implemented yet");
     g_free(desc);
+    /* So migrate-start-postcopy meets QEMU's error for that case. */
+    desc = qtest_qmp_assert_error(s, NULL,
+        "{'execute': 'migrate-start-postcopy'}");
+    g_assert_cmpstr(desc, ==, "Enable postcopy with migrate_set_capability "
+                    "before the start of migration");
+    g_free(desc);
     json_object_put(qtest_qmp_assert_success(s,
         "{'execute': 'migrate-set-capabilities', 'arguments': "
         "{'capabilities': [{'capability': 'x-colo', 'state': false}]}}"));

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Postcopy's protocol on top of the RAM entry ("ram", migration/ram.c):
+ * what the source and the destination say to each other, on the main
+ * stream and on the return path. The destination's userfaultfd side is
+ * include/migration/postcopy-ram.h.
+ *
+ * Source                                   Destination
+ *   header, postcopy-advise command  --->  checks page size, userfaultfd
+ *   START, PART... (precopy)         --->  pages written as usual
+ *   guest stopped: last harvest
+ *   PART: DISCARD records, EOS       --->  punches those pages out
+ *   postcopy-listen command          --->  RAM registered (faults now
+ *                                          become requests)
+ *   FULL... (device state)           --->  held in memory, not loaded
+ *   postcopy-run command             --->  handed over: another thread
+ *                                          loads it and runs the guest
+ *   PART... (the rest, requested          <--- req-pages (return path)
+ *            pages first)            --->  placed with UFFDIO_COPY
+ *   END, EOF, description            --->  userfaultfd released
+ *
+ * Destination state (per RAM entry, the incoming thread; traced):
+ *
+ *   none --advise--> advised --listen--> listening --run--> running
+ *   (anything else: an error naming the command and the state)
+ *
+ * The discard list (DISCARD records, docs/devel/migration-stream.md):
+ * every page the source still has to send when it stops the guest, in
+ * runs. Those the destination holds are stale (dirtied after they were
+ * sent); the others are holes already. Discarded pages lose their
+ * "received" bit.
+ *
+ * Zero pages in postcopy: a ZERO record is not placed (that would
+ * allocate memory for every zero page); the page is marked received and
+ * stays a hole. A fault on a received page is answered locally with a
+ * zero page. The fault thread marks a page requested before it looks at
+ * "received", the loader marks "received" before it looks at
+ * "requested" (both sequentially consistent), so a zero page that
+ * arrives while its request is on the way is placed by one of them
+ * (or both: the second is dropped as a duplicate) and never left
+ * waiting.
+ *
+ * Requests (MIG_RP_REQ_PAGES, hostile input on the source): be32 block
+ * index in the block list, be64 byte offset, be32 length; page aligned,
+ * inside the block, at most POSTCOPY_MAX_REQUEST bytes, only after the
+ * switch, at most POSTCOPY_MAX_QUEUED outstanding. The RAM sender sends
+ * requested pages before background pages, checking between pages;
+ * a requested page already sent is not sent again (it is in flight).
+ */
+#ifndef MIGRATION_POSTCOPY_H
+#define MIGRATION_POSTCOPY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "migration/postcopy-ram.h"
+#include "migration/qemu-file.h"
+#include "migration/savevm.h"
+#include "util/error.h"
+
+#define POSTCOPY_MAX_REQUEST    (1024 * 1024u)
+#define POSTCOPY_MAX_QUEUED     4096
+/* Length of a req-pages payload. */
+#define POSTCOPY_REQ_LEN        16
+
+typedef enum PostcopyIncomingState {
+    POSTCOPY_INCOMING_NONE,
+    POSTCOPY_INCOMING_ADVISED,
+    POSTCOPY_INCOMING_LISTENING,
+    POSTCOPY_INCOMING_RUNNING,
+    POSTCOPY_INCOMING__MAX,
+} PostcopyIncomingState;
+
+const char *postcopy_incoming_state_name(PostcopyIncomingState st);
+
+/* ---- source ---- */
+
+/* The postcopy-advise command (after the header). */
+void postcopy_send_advise(QEMUFile *f);
+/*
+ * The switch, guest stopped: the last harvest, a PART section of "ram"
+ * with the discard list, then postcopy-listen. From here the RAM entry
+ * no longer harvests and accepts page requests. The caller then sends
+ * device state and postcopy_send_run().
+ */
+bool postcopy_source_switch(SaveVMState *s, QEMUFile *f, Error **errp);
+void postcopy_send_run(QEMUFile *f);
+/*
+ * A req-pages payload from the return path (any thread): validated and
+ * queued for the RAM sender. An error names what was wrong; the caller
+ * fails the migration on it.
+ */
+bool postcopy_source_request(SaveVMState *s, const uint8_t *data,
+                             uint16_t len, Error **errp);
+/*
+ * Migration thread, while the rate limit holds background pages back:
+ * waits until a request is queued (true) or deadline_us (monotonic)
+ * passes, and sends the requested pages in a PART section of their own.
+ */
+bool postcopy_source_wait_request(SaveVMState *s, int64_t deadline_us);
+bool postcopy_source_send_urgent(SaveVMState *s, QEMUFile *f, Error **errp);
+/* Encodes a request (the destination's side of the same format). */
+void postcopy_encode_request(uint8_t out[POSTCOPY_REQ_LEN], uint32_t block,
+                             uint64_t offset, uint32_t len);
+
+/* ---- destination ---- */
+
+/*
+ * postcopy-run arrived (incoming thread; must return, the stream must go
+ * on being read): devices is the device state that came after listen,
+ * a device blob the callee owns. It must load it on another thread
+ * (postcopy_incoming_load_devices), then start the guest: a device's
+ * post_load may touch guest RAM that has not arrived, and only the
+ * incoming thread can bring it.
+ */
+typedef void PostcopyRunFn(void *opaque, GByteArray *devices);
+/*
+ * Sends a request on the return path (fault thread). The incoming side
+ * serialises it with its other return-path messages.
+ */
+typedef bool PostcopyRequestSendFn(void *opaque, const uint8_t *data,
+                                   Error **errp);
+
+/*
+ * Installs the advise, listen and run handlers on s for its RAM entry.
+ * Requests go out through send_fn.
+ */
+bool postcopy_incoming_setup(SaveVMState *s, PostcopyRequestSendFn *send_fn,
+                             PostcopyRunFn *run_fn, void *opaque,
+                             Error **errp);
+PostcopyIncomingState postcopy_incoming_state(SaveVMState *s);
+/* Loads the device blob a PostcopyRunFn was given (not the incoming
+ * thread: see there). */
+bool postcopy_incoming_load_devices(SaveVMState *s, const GByteArray *devices,
+                                    Error **errp);
+/* The userfaultfd side's figures (zeros before listen). */
+void postcopy_incoming_stats(SaveVMState *s, PostcopyRamStats *out);
+
+#endif
