@@ -386,7 +386,12 @@ static ColoCompareVerdict input(ColoCompare *cc, int which,
 
     colo_packet_parse(buf, len, cc->cfg.vnet_hdr_len, &f->pkt);
     v.proto = f->pkt.proto;
-    f->data = g_memdup2(buf, len);
+    /* never NULL, even for an empty frame: memcmp and the release
+     * callback get a valid pointer */
+    f->data = g_malloc(MAX(len, 1));
+    if (len) {
+        memcpy(f->data, buf, len);
+    }
     f->len = len;
     f->in_time = now;
     c = conn_lookup(cc, &f->pkt, &table_full);

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Builds and runs the fuzz targets (QMP input; the incoming migration stream
-# and COLO messages; virtio rings and device sections) for a fixed, short
+# and COLO messages; virtio rings and device sections; COLO's frame parser
+# and comparison core) for a fixed, short
 # budget each and reports
 # the result as TAP. Meson copies this to build/tests/unit/test-fuzz
 # (filling in the paths), where the unit test runner picks it up; it also
@@ -15,7 +16,7 @@
 #
 # Environment: FUZZ_RUNS (QMP, default 20000), FUZZ_STREAM_RUNS (stream,
 # default 200000: it runs about 20 times faster), FUZZ_VIRTIO_RUNS (virtio,
-# default 200000), FUZZ_MAX_TIME (seconds
+# default 200000), FUZZ_COLO_RUNS (COLO frames, default 200000), FUZZ_MAX_TIME (seconds
 # per target, default 60), FUZZ_BUILD (default BUILD_DIR/fuzz-build),
 # CLANG (default clang). Crashing inputs are kept as
 # FUZZ_BUILD/NAME-artifacts/crash-*.
@@ -34,6 +35,7 @@ FUZZ_BUILD=${FUZZ_BUILD:-$BUILD/fuzz-build}
 RUNS=${FUZZ_RUNS:-20000}
 STREAM_RUNS=${FUZZ_STREAM_RUNS:-200000}
 VIRTIO_RUNS=${FUZZ_VIRTIO_RUNS:-200000}
+COLO_RUNS=${FUZZ_COLO_RUNS:-200000}
 MAX_TIME=${FUZZ_MAX_TIME:-60}
 CLANG=${CLANG:-clang}
 LOG=$FUZZ_BUILD.log
@@ -53,7 +55,7 @@ if ! "$CLANG" -fsanitize=fuzzer,address,undefined "$probe/p.c" \
 fi
 rm -rf "$probe"
 
-echo "1..3"
+echo "1..4"
 # Reports test N as failed with a reason and the tail of a log.
 not_ok() {
     echo "not ok $1 - $2"
@@ -72,6 +74,7 @@ if [ ! -f "$FUZZ_BUILD/build.ninja" ]; then
         not_ok 1 "fuzz-qmp: meson setup failed (log: $LOG)" "$LOG"
         not_ok 2 "fuzz-stream: meson setup failed (log: $LOG)" "$LOG"
         not_ok 3 "fuzz-virtio: meson setup failed (log: $LOG)" "$LOG"
+        not_ok 4 "fuzz-colo: meson setup failed (log: $LOG)" "$LOG"
         exit 1
     fi
 fi
@@ -125,4 +128,5 @@ status=0
 run_target 1 fuzz-qmp "$RUNS" 4096 "$SRC/tests/fuzz/corpus/qmp" || status=1
 run_target 2 fuzz-stream "$STREAM_RUNS" 65536 || status=1
 run_target 3 fuzz-virtio "$VIRTIO_RUNS" 32768 || status=1
+run_target 4 fuzz-colo "$COLO_RUNS" 70000 || status=1
 exit $status

@@ -254,7 +254,7 @@ static void test_truncations(void)
 static void test_64k(void)
 {
     ColoFrameOpts o = colo_frame_opts(CF_TCP);
-    g_autofree uint8_t *big = g_malloc0(65535 - 40);
+    g_autofree uint8_t *big = g_malloc0(65535);
     g_autoptr(GByteArray) b = colo_frame_build(&o, big, 65535 - 40);
     g_autoptr(GByteArray) j = NULL;
     ColoPacket p;
