@@ -23,6 +23,7 @@ static void on_release(void *opaque, const uint8_t *frame, size_t len)
 {
     T *t = opaque;
 
+    g_assert_nonnull(frame);        /* even for an empty frame */
     g_ptr_array_add(t->out, g_bytes_new(frame, len));
 }
 
@@ -437,12 +438,21 @@ static void test_malformed(void)
     g_autoptr(GRand) r = g_rand_new_with_seed(14);
     int i;
 
+    /* an empty frame is a (malformed) frame like any other */
+    g_assert_cmpint(colo_compare_primary(t->cc, b->data, 0, 0).action, ==,
+                    COLO_COMPARE_HOLD);
+    g_assert_cmpint(colo_compare_secondary(t->cc, b->data, 0, 0).action, ==,
+                    COLO_COMPARE_RELEASE);
+    g_assert_cmpuint(g_bytes_get_size(t->out->pdata[0]), ==, 0);
+    g_assert_cmpuint(st->matched[COLO_PROTO_MALFORMED], ==, 1);
+    g_ptr_array_set_size(t->out, 0);
+
     b->data[16] = 0xff;             /* lying total length */
     g_assert_cmpint(colo_compare_primary(t->cc, b->data, b->len, 0).action,
                     ==, COLO_COMPARE_HOLD);
     g_assert_cmpint(colo_compare_secondary(t->cc, b->data, b->len, 0).action,
                     ==, COLO_COMPARE_RELEASE);
-    g_assert_cmpuint(st->matched[COLO_PROTO_MALFORMED], ==, 1);
+    g_assert_cmpuint(st->matched[COLO_PROTO_MALFORMED], ==, 2);
     g_assert_cmpint(colo_compare_primary(t->cc, b->data, b->len, 0).action,
                     ==, COLO_COMPARE_HOLD);
     g_assert_cmpint(colo_compare_secondary(t->cc, b->data, b->len - 1,
