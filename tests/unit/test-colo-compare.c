@@ -241,6 +241,22 @@ static void test_udp_icmp(void)
     g_assert_cmpuint(st->matched[COLO_PROTO_ICMP], ==, 1);
     g_assert_cmpuint(st->mismatched[COLO_PROTO_ICMP], ==, 1);
     t_free(t);
+
+    /* fragments: compared by IP payload, whatever their IP ids */
+    t = t_new(1024, 16384);
+    st = colo_compare_stats(t->cc);
+    p = colo_frame_opts(CF_UDP);
+    p.frag = 0x2000;
+    s = p;
+    s.ip_id = 77;
+    g_assert_cmpint(PRI(t, &p, "frag-one", 8, 0), ==, COLO_COMPARE_HOLD);
+    g_assert_cmpint(SEC(t, &s, "frag-one", 8, 0), ==, COLO_COMPARE_RELEASE);
+    p.frag = s.frag = 2;
+    g_assert_cmpint(PRI(t, &p, "tail", 4, 0), ==, COLO_COMPARE_HOLD);
+    g_assert_cmpint(SEC(t, &s, "tall", 4, 0), ==, COLO_COMPARE_CHECKPOINT);
+    g_assert_cmpuint(st->matched[COLO_PROTO_IP_FRAGMENT], ==, 1);
+    g_assert_cmpuint(st->mismatched[COLO_PROTO_IP_FRAGMENT], ==, 1);
+    t_free(t);
 }
 
 static void test_arp_ipv6_vlan(void)
