@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Builds and runs the fuzz targets (QMP input; the incoming migration stream
-# and COLO messages; virtio rings and device sections; qcow2 images; virtio-net) for a fixed, short
+# and COLO messages; virtio rings and device sections; qcow2 images;
+# virtio-net; COLO's frame parser and comparison core) for a fixed, short
 # budget each and reports
 # the result as TAP. Meson copies this to build/tests/unit/test-fuzz
 # (filling in the paths), where the unit test runner picks it up; it also
@@ -16,7 +17,8 @@
 # Environment: FUZZ_RUNS (QMP, default 20000), FUZZ_STREAM_RUNS (stream,
 # default 200000: it runs about 20 times faster), FUZZ_VIRTIO_RUNS (virtio,
 # default 200000), FUZZ_BLOCK_RUNS (qcow2 images, default 20000),
-# FUZZ_VIRTIO_NET_RUNS (virtio-net, default 20000), FUZZ_MAX_TIME (seconds
+# FUZZ_VIRTIO_NET_RUNS (virtio-net, default 20000), FUZZ_COLO_RUNS (COLO
+# frames, default 200000), FUZZ_MAX_TIME (seconds
 # per target, default 60), FUZZ_BUILD (default BUILD_DIR/fuzz-build),
 # CLANG (default clang). Crashing inputs are kept as
 # FUZZ_BUILD/NAME-artifacts/crash-*.
@@ -37,6 +39,7 @@ STREAM_RUNS=${FUZZ_STREAM_RUNS:-200000}
 VIRTIO_RUNS=${FUZZ_VIRTIO_RUNS:-200000}
 BLOCK_RUNS=${FUZZ_BLOCK_RUNS:-20000}
 VIRTIO_NET_RUNS=${FUZZ_VIRTIO_NET_RUNS:-20000}
+COLO_RUNS=${FUZZ_COLO_RUNS:-200000}
 MAX_TIME=${FUZZ_MAX_TIME:-60}
 CLANG=${CLANG:-clang}
 LOG=$FUZZ_BUILD.log
@@ -56,7 +59,7 @@ if ! "$CLANG" -fsanitize=fuzzer,address,undefined "$probe/p.c" \
 fi
 rm -rf "$probe"
 
-echo "1..5"
+echo "1..6"
 # Reports test N as failed with a reason and the tail of a log.
 not_ok() {
     echo "not ok $1 - $2"
@@ -77,6 +80,7 @@ if [ ! -f "$FUZZ_BUILD/build.ninja" ]; then
         not_ok 3 "fuzz-virtio: meson setup failed (log: $LOG)" "$LOG"
         not_ok 4 "fuzz-block-qcow2: meson setup failed (log: $LOG)" "$LOG"
         not_ok 5 "fuzz-virtio-net: meson setup failed (log: $LOG)" "$LOG"
+        not_ok 6 "fuzz-colo: meson setup failed (log: $LOG)" "$LOG"
         exit 1
     fi
 fi
@@ -134,4 +138,5 @@ run_target 2 fuzz-stream "$STREAM_RUNS" 65536 || status=1
 run_target 3 fuzz-virtio "$VIRTIO_RUNS" 32768 || status=1
 run_target 4 fuzz-block-qcow2 "$BLOCK_RUNS" 65536 || status=1
 run_target 5 fuzz-virtio-net "$VIRTIO_NET_RUNS" 160000 || status=1
+run_target 6 fuzz-colo "$COLO_RUNS" 70000 || status=1
 exit $status
