@@ -151,9 +151,26 @@ static bool loadvm_section_trailer(QEMUFile *f, SaveVMEntry *se,
 }
 
 /*
- * A device section with checksums: payload, footer and trailer are read
- * and checked before the device sees a byte of it.
+ * Reads a device section's payload whole into body, then its footer and
+ * trailer (the checksum, when the stream has them): nothing of it reaches
+ * a device before all of it was read and checked.
  */
+static bool loadvm_read_section_whole(LoadVMContext *c, SaveVMEntry *se,
+                                      uint32_t section_id, GByteArray *body,
+                                      Error **errp)
+{
+    qemu_file_frame_begin(c->f);
+    if (!qemu_file_frame_read_rest(c->f, body, LOADVM_MAX_DEVICE_SECTION)) {
+        loadvm_check_file(c->f, "section payload", errp);
+        error_prepend(errp, "section '%s' instance %" PRIu32 ": ", se->idstr,
+                      se->instance_id);
+        return false;
+    }
+    return loadvm_footer(c->f, se, section_id, errp) &&
+           loadvm_section_trailer(c->f, se, section_id, errp);
+}
+
+/* A device section with checksums, verified before the device loads it. */
 static bool loadvm_section_verified(LoadVMContext *c, SaveVMEntry *se,
                                     uint32_t section_id, int version_id,
                                     Error **errp)
@@ -162,15 +179,7 @@ static bool loadvm_section_verified(LoadVMContext *c, SaveVMEntry *se,
     QEMUFile *m;
     bool ok;
 
-    qemu_file_frame_begin(c->f);
-    if (!qemu_file_frame_read_rest(c->f, body, LOADVM_MAX_DEVICE_SECTION)) {
-        loadvm_check_file(c->f, "section payload", errp);
-        error_prepend(errp, "section '%s' instance %" PRIu32 ": ", se->idstr,
-                      se->instance_id);
-        return false;
-    }
-    if (!loadvm_footer(c->f, se, section_id, errp) ||
-        !loadvm_section_trailer(c->f, se, section_id, errp)) {
+    if (!loadvm_read_section_whole(c, se, section_id, body, errp)) {
         return false;
     }
     m = qemu_file_new_mem_input(body->data, body->len, 0);
@@ -221,15 +230,7 @@ static bool loadvm_section_defer(LoadVMContext *c, SaveVMEntry *se,
     g_autoptr(GByteArray) body = g_byte_array_new();
     QEMUFile *m = c->s->deferred;
 
-    qemu_file_frame_begin(c->f);
-    if (!qemu_file_frame_read_rest(c->f, body, LOADVM_MAX_DEVICE_SECTION)) {
-        loadvm_check_file(c->f, "section payload", errp);
-        error_prepend(errp, "section '%s' instance %" PRIu32 ": ", se->idstr,
-                      se->instance_id);
-        return false;
-    }
-    if (!loadvm_footer(c->f, se, section_id, errp) ||
-        !loadvm_section_trailer(c->f, se, section_id, errp)) {
+    if (!loadvm_read_section_whole(c, se, section_id, body, errp)) {
         return false;
     }
     if (qemu_file_transferred(m) + body->len > LOADVM_MAX_DEFERRED) {

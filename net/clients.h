@@ -8,6 +8,7 @@
 #ifndef NET_CLIENTS_H
 #define NET_CLIENTS_H
 
+#include <glib-unix.h>
 #include "net/net.h"
 #include "util/keyval.h"
 
@@ -24,6 +25,14 @@ NetInitFn net_init_hubport;
 /* Checks opts against known (NULL-terminated) plus "type" and "id". */
 bool net_opts_check(const KeyvalList *opts, const char *const *known,
                     Error **errp);
+
+/*
+ * A backend's fd watch on the main loop, for exactly cond: kept when cond
+ * did not change, replaced when it did, none when cond is 0. *watch and
+ * *cur are the backend's; fn(fd, cond, opaque) is the callback.
+ */
+void net_fd_watch_set(GSource **watch, GIOCondition *cur, int fd,
+                      GIOCondition cond, GUnixFDSourceFunc fn, void *opaque);
 
 /* hub.c: writes the hubs and their ports for `info network`. */
 void net_hub_info(GString *out);

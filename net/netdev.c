@@ -380,3 +380,22 @@ char *net_info_network(void)
     net_foreach_client(net_info_one, out);
     return g_string_free(out, FALSE);
 }
+
+void net_fd_watch_set(GSource **watch, GIOCondition *cur, int fd,
+                      GIOCondition cond, GUnixFDSourceFunc fn, void *opaque)
+{
+    if (*watch && cond == *cur) {
+        return;
+    }
+    if (*watch) {
+        g_source_destroy(*watch);
+        g_source_unref(*watch);
+        *watch = NULL;
+    }
+    *cur = cond;
+    if (cond) {
+        *watch = g_unix_fd_source_new(fd, cond);
+        g_source_set_callback(*watch, G_SOURCE_FUNC(fn), opaque, NULL);
+        g_source_attach(*watch, NULL);
+    }
+}

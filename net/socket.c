@@ -75,21 +75,8 @@ static void net_socket_update_watch(NetSocketState *s)
         cond = (s->read_enabled ? G_IO_IN : 0) |
                (s->write_poll ? G_IO_OUT : 0);
     }
-    if (s->watch && cond == s->watch_cond) {
-        return;
-    }
-    if (s->watch) {
-        g_source_destroy(s->watch);
-        g_source_unref(s->watch);
-        s->watch = NULL;
-    }
-    s->watch_cond = cond;
-    if (cond) {
-        s->watch = g_unix_fd_source_new(s->fd, cond);
-        g_source_set_callback(s->watch, G_SOURCE_FUNC(net_socket_ready), s,
-                              NULL);
-        g_source_attach(s->watch, NULL);
-    }
+    net_fd_watch_set(&s->watch, &s->watch_cond, s->fd, cond,
+                     net_socket_ready, s);
 }
 
 static void net_socket_set_info(NetSocketState *s, const char *fmt,

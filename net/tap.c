@@ -67,20 +67,7 @@ static void tap_update_watch(TapState *s)
     if (s->dead) {
         cond = 0;
     }
-    if (s->watch && cond == s->watch_cond) {
-        return;
-    }
-    if (s->watch) {
-        g_source_destroy(s->watch);
-        g_source_unref(s->watch);
-        s->watch = NULL;
-    }
-    s->watch_cond = cond;
-    if (cond) {
-        s->watch = g_unix_fd_source_new(s->fd, cond);
-        g_source_set_callback(s->watch, G_SOURCE_FUNC(tap_ready), s, NULL);
-        g_source_attach(s->watch, NULL);
-    }
+    net_fd_watch_set(&s->watch, &s->watch_cond, s->fd, cond, tap_ready, s);
 }
 
 static void tap_send_done(NetClientState *nc, ssize_t ret)
