@@ -194,6 +194,8 @@ void *memcpy(void *d, const void *s, size_t n);
 void *memset(void *d, int c, size_t n);
 void *memmove(void *d, const void *s, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
+/* Command-line numbers: decimal or 0x hex, optional K/M/G suffix. */
+bool tg_parse_num(const char *s, size_t n, u64 *out);
 size_t strlen(const char *s);
 
 /*

@@ -97,3 +97,51 @@ void ln_hex(struct line *l, u64 v)
         l->buf[l->len++] = "0123456789abcdef"[(v >> shift) & 0xf];
     }
 }
+
+/* Decimal or 0x hex with an optional K/M/G suffix (powers of 2); false on
+ * anything else, or a value that would overflow. */
+bool tg_parse_num(const char *s, size_t n, u64 *out)
+{
+    u64 v = 0, base = 10;
+    size_t i = 0;
+
+    if (n > 2 && s[0] == '0' && (s[1] | 0x20) == 'x') {
+        base = 16;
+        i = 2;
+    }
+    if (i == n) {
+        return false;
+    }
+    for (; i < n; i++) {
+        char c = s[i];
+        u64 d;
+
+        if (c >= '0' && c <= '9') {
+            d = (u64)(c - '0');
+        } else if (base == 16 && (c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+            d = (u64)((c | 0x20) - 'a' + 10);
+        } else {
+            break;
+        }
+        if (v > (~0ULL >> 8)) {
+            return false;
+        }
+        v = v * base + d;
+    }
+    if (i < n) {
+        unsigned shift;
+
+        switch (s[i] | 0x20) {
+        case 'k': shift = 10; break;
+        case 'm': shift = 20; break;
+        case 'g': shift = 30; break;
+        default: return false;
+        }
+        if (++i != n || v > (~0ULL >> shift)) {
+            return false;
+        }
+        v <<= shift;
+    }
+    *out = v;
+    return true;
+}

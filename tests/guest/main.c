@@ -132,49 +132,6 @@ static bool streq_n(const char *a, size_t n, const char *b)
     return b[n] == 0;
 }
 
-/* Decimal or 0x-hex number with an optional K/M/G suffix (powers of 2). */
-static bool parse_num(const char *s, size_t n, u64 *out)
-{
-    u64 v = 0, base = 10;
-    size_t i = 0;
-
-    if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        base = 16;
-        i = 2;
-    }
-    if (i == n) {
-        return false;
-    }
-    for (; i < n; i++) {
-        char c = s[i];
-        u64 d;
-
-        if (c >= '0' && c <= '9') {
-            d = (u64)(c - '0');
-        } else if (base == 16 && c >= 'a' && c <= 'f') {
-            d = (u64)(c - 'a' + 10);
-        } else if (base == 16 && c >= 'A' && c <= 'F') {
-            d = (u64)(c - 'A' + 10);
-        } else {
-            break;
-        }
-        v = v * base + d;
-    }
-    if (i < n) {
-        switch (s[i] | 0x20) {
-        case 'k': v <<= 10; break;
-        case 'm': v <<= 20; break;
-        case 'g': v <<= 30; break;
-        default: return false;
-        }
-        if (++i != n) {
-            return false;
-        }
-    }
-    *out = v;
-    return true;
-}
-
 static void parse_token(const char *t, size_t n)
 {
     size_t k = 0;
@@ -215,15 +172,15 @@ static void parse_token(const char *t, size_t n)
             ok = false;
         }
     } else if (streq_n(t, k, "wss")) {
-        ok = parse_num(v, vn, &opt.wss);
+        ok = tg_parse_num(v, vn, &opt.wss);
     } else if (streq_n(t, k, "rate")) {
-        ok = parse_num(v, vn, &opt.rate);
+        ok = tg_parse_num(v, vn, &opt.rate);
     } else if (streq_n(t, k, "exit-after")) {
-        ok = parse_num(v, vn, &opt.exit_after);
+        ok = tg_parse_num(v, vn, &opt.exit_after);
     } else if (streq_n(t, k, "exit")) {
-        ok = parse_num(v, vn, &opt.exit_code) && opt.exit_code <= 0x7fffffff;
+        ok = tg_parse_num(v, vn, &opt.exit_code) && opt.exit_code <= 0x7fffffff;
     } else if (streq_n(t, k, "interval")) {
-        ok = parse_num(v, vn, &opt.interval_ms) && opt.interval_ms;
+        ok = tg_parse_num(v, vn, &opt.interval_ms) && opt.interval_ms;
     } else if (streq_n(t, k, "smp")) {
         opt.smp = !streq_n(v, vn, "0") && !streq_n(v, vn, "off");
     } else if (dev_option(t, k, v, vn, &ok)) {

@@ -18,50 +18,6 @@ static bool is(const char *s, size_t n, const char *want)
     return n == strlen(want) && !memcmp(s, want, n);
 }
 
-/* Decimal or 0x hex with an optional K/M/G suffix; like main.c's. */
-static bool num(const char *s, size_t n, u64 *out)
-{
-    u64 v = 0, base = 10;
-    size_t i = 0;
-
-    if (n > 2 && s[0] == '0' && (s[1] | 0x20) == 'x') {
-        base = 16;
-        i = 2;
-    }
-    if (i == n) {
-        return false;
-    }
-    for (; i < n; i++) {
-        char c = s[i];
-        u64 d;
-
-        if (c >= '0' && c <= '9') {
-            d = (u64)(c - '0');
-        } else if (base == 16 && (c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
-            d = (u64)((c | 0x20) - 'a' + 10);
-        } else {
-            break;
-        }
-        if (v > (~0ULL >> 8)) {
-            return false;
-        }
-        v = v * base + d;
-    }
-    if (i < n) {
-        switch (s[i] | 0x20) {
-        case 'k': v <<= 10; break;
-        case 'm': v <<= 20; break;
-        case 'g': v <<= 30; break;
-        default: return false;
-        }
-        if (++i != n) {
-            return false;
-        }
-    }
-    *out = v;
-    return true;
-}
-
 bool disk_option(const char *key, size_t kn, const char *v, size_t vn, bool *ok)
 {
     static const char *const rw_names[] = {
@@ -72,16 +28,16 @@ bool disk_option(const char *key, size_t kn, const char *v, size_t vn, bool *ok)
     u32 i;
 
     if (is(key, kn, "qd")) {
-        *ok = num(v, vn, &x) && x >= 1 && x <= 64;
+        *ok = tg_parse_num(v, vn, &x) && x >= 1 && x <= 64;
         diskcfg.qd = (u32)x;
     } else if (is(key, kn, "flush-every")) {
-        *ok = num(v, vn, &x) && x >= 1 && x <= 4096;
+        *ok = tg_parse_num(v, vn, &x) && x >= 1 && x <= 4096;
         diskcfg.flush_every = (u32)x;
     } else if (is(key, kn, "pattern")) {
         *ok = is(v, vn, "seq") || is(v, vn, "rand");
         diskcfg.pattern = is(v, vn, "rand") ? PATTERN_RAND : PATTERN_SEQ;
     } else if (is(key, kn, "disk-size")) {
-        *ok = num(v, vn, &x) && x >= 2 * DISK_BLOCK && !(x % DISK_BLOCK) &&
+        *ok = tg_parse_num(v, vn, &x) && x >= 2 * DISK_BLOCK && !(x % DISK_BLOCK) &&
               x <= (u64)DISK_SLOTS_MAX * DISK_BLOCK;
         diskcfg.area = x;
     } else if (is(key, kn, "rw")) {
@@ -93,7 +49,7 @@ bool disk_option(const char *key, size_t kn, const char *v, size_t vn, bool *ok)
             }
         }
     } else if (is(key, kn, "bs")) {
-        *ok = num(v, vn, &x) && x >= BLK_SECTOR && x <= 65536 && !(x % BLK_SECTOR);
+        *ok = tg_parse_num(v, vn, &x) && x >= BLK_SECTOR && x <= 65536 && !(x % BLK_SECTOR);
         diskcfg.bs = (u32)x;
     } else if (is(key, kn, "persist")) {
         *ok = is(v, vn, "on") || is(v, vn, "off");
