@@ -35,6 +35,7 @@
 #include <sys/socket.h>
 #include <glib-unix.h>
 #include "net/clients.h"
+#include "net/frame-codec.h"
 #include "net/netdev.h"
 #include "util/sockets.h"
 #include "trace.h"
@@ -49,11 +50,7 @@ typedef struct NetSocketState {
     socklen_t dst_len;
     char *addr_str;             /* for info network */
 
-    /* Stream receive: a 4-byte length, then that many bytes. */
-    uint8_t hdr[4];
-    size_t hdr_got;
-    uint32_t frame_len;
-    size_t frame_got;
+    NetFrameDecoder rx;         /* stream receive (frame-codec.h) */
 
     bool read_enabled;
     bool write_poll;
@@ -61,7 +58,7 @@ typedef struct NetSocketState {
     GSource *watch;
     GIOCondition watch_cond;
     GSource *listen_watch;
-    uint8_t buf[NET_MAX_FRAME];
+    uint8_t dgram_buf[NET_MAX_FRAME];
 } NetSocketState;
 
 static gboolean net_socket_ready(gint fd, GIOCondition cond, gpointer opaque);
@@ -93,7 +90,7 @@ static void net_socket_disconnect(NetSocketState *s)
         close(s->fd);
         s->fd = -1;
     }
-    s->hdr_got = s->frame_got = s->frame_len = 0;
+    net_frame_decoder_reset(&s->rx);
     s->write_poll = false;
     g_byte_array_set_size(s->out, 0);
     net_socket_update_watch(s);
@@ -114,52 +111,45 @@ static void net_socket_send_done(NetClientState *nc, ssize_t ret)
     net_socket_update_watch(s);
 }
 
-static void net_socket_deliver(NetSocketState *s, size_t len)
+static void net_socket_deliver(NetSocketState *s, const uint8_t *frame,
+                               size_t len)
 {
-    struct iovec iov = { .iov_base = s->buf, .iov_len = len };
+    struct iovec iov = { .iov_base = (void *)frame, .iov_len = len };
 
     if (net_send_iov(s->nc, &iov, 1, net_socket_send_done) == 0) {
         s->read_enabled = false;
     }
 }
 
-/* Reads what the current step needs: 1 progress, 0 nothing to read now,
+/* Reads what the decoder wants next: 1 progress, 0 nothing to read now,
  * -1 the connection is gone (or the peer broke the framing). */
 static int net_socket_read_stream(NetSocketState *s)
 {
+    Error *err = NULL;
+    const uint8_t *frame;
+    uint8_t *where;
+    size_t max, len;
     ssize_t n;
 
-    if (s->hdr_got < 4) {
-        n = recv(s->fd, s->hdr + s->hdr_got, 4 - s->hdr_got, 0);
-    } else {
-        n = recv(s->fd, s->buf + s->frame_got, s->frame_len - s->frame_got,
-                 0);
-    }
+    net_frame_decoder_want(&s->rx, &where, &max);
+    n = recv(s->fd, where, max, 0);
     if (n < 0) {
         return errno == EAGAIN || errno == EINTR ? 0 : -1;
     }
     if (n == 0) {
         return -1;
     }
-    if (s->hdr_got < 4) {
-        s->hdr_got += n;
-        if (s->hdr_got == 4) {
-            uint32_t be;
-
-            memcpy(&be, s->hdr, 4);
-            s->frame_len = ntohl(be);
-            s->frame_got = 0;
-            if (!s->frame_len || s->frame_len > NET_MAX_FRAME) {
-                trace_net_socket_bad_frame(s->nc->name, s->frame_len);
-                return -1;
-            }
-        }
-        return 1;
-    }
-    s->frame_got += n;
-    if (s->frame_got == s->frame_len) {
-        s->hdr_got = 0;
-        net_socket_deliver(s, s->frame_len);
+    switch (net_frame_decoder_advance(&s->rx, n, &err)) {
+    case NET_FRAME_BAD:
+        trace_net_socket_bad_frame(s->nc->name, error_get_pretty(err));
+        error_free(err);
+        return -1;
+    case NET_FRAME_READY:
+        frame = net_frame_decoder_frame(&s->rx, &len, NULL);
+        net_socket_deliver(s, frame, len);
+        break;
+    case NET_FRAME_NEED_MORE:
+        break;
     }
     return 1;
 }
@@ -167,13 +157,13 @@ static int net_socket_read_stream(NetSocketState *s)
 /* One datagram; false when there was none to read. */
 static bool net_socket_read_dgram(NetSocketState *s)
 {
-    ssize_t n = recv(s->fd, s->buf, sizeof(s->buf), 0);
+    ssize_t n = recv(s->fd, s->dgram_buf, sizeof(s->dgram_buf), 0);
 
     if (n < 0) {
         return false;
     }
     if (n > 0) {
-        net_socket_deliver(s, n);
+        net_socket_deliver(s, s->dgram_buf, n);
     }
     return true;
 }
@@ -250,7 +240,7 @@ static ssize_t net_socket_receive_iov(NetClientState *nc,
     NetSocketState *s = nc->opaque;
     struct iovec *v = g_newa(struct iovec, iovcnt + 1);
     struct msghdr msg = { .msg_iov = v };
-    uint32_t be;
+    uint8_t hdr[NET_FRAME_HDR_MAX];
     size_t len = 0;
     ssize_t n;
 
@@ -269,9 +259,8 @@ static ssize_t net_socket_receive_iov(NetClientState *nc,
         msg.msg_name = s->dst_len ? &s->dst : NULL;
         msg.msg_namelen = s->dst_len;
     } else {
-        be = htonl(len);
-        v[0].iov_base = &be;
-        v[0].iov_len = 4;
+        v[0].iov_base = hdr;
+        v[0].iov_len = net_frame_encode_header(hdr, len, false, 0);
         msg.msg_iovlen = iovcnt + 1;
     }
     do {
@@ -327,6 +316,7 @@ static void net_socket_cleanup(NetClientState *nc)
     }
     qapi_free_SocketAddress(s->listen_addr);
     g_byte_array_unref(s->out);
+    net_frame_decoder_destroy(&s->rx);
     g_free(s->addr_str);
     g_free(s);
 }
@@ -386,10 +376,12 @@ static NetSocketState *net_socket_new(NetClientKind kind, const char *id,
     s->fd = s->listen_fd = -1;
     s->out = g_byte_array_new();
     s->dgram = kind == NET_CLIENT_KIND_DGRAM;
+    net_frame_decoder_init(&s->rx, false, NET_MAX_FRAME);
     s->nc = net_client_new(&net_socket_infos[kind - NET_CLIENT_KIND_SOCKET],
                            NULL, model, id, s, errp);
     if (!s->nc) {
         g_byte_array_unref(s->out);
+        net_frame_decoder_destroy(&s->rx);
         g_free(s);
         return NULL;
     }
