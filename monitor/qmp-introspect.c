@@ -175,22 +175,18 @@ typedef struct QomWalk {
     const char *container;
     QomChildFn *fn;
     void *opaque;
-    unsigned anon;          /* devices without id seen so far */
 } QomWalk;
 
 static void qom_walk_device(DeviceState *dev, void *opaque)
 {
     QomWalk *w = opaque;
     QomNode child = { .kind = QOM_NODE_DEVICE, .obj = &dev->parent_obj };
-    g_autofree char *anon = NULL;
+    g_autofree char *path = qdev_canonical_path(dev);
+    g_autofree char *container = g_path_get_dirname(path);
+    g_autofree char *name = g_path_get_basename(path);
 
-    if (!dev->parent_obj.id) {
-        anon = g_strdup_printf("device[%u]", w->anon++);
-    }
-    if (!strcmp(w->container, "peripheral") && dev->parent_obj.id) {
-        w->fn(dev->parent_obj.id, &child, w->opaque);
-    } else if (!strcmp(w->container, "peripheral-anon") && anon) {
-        w->fn(anon, &child, w->opaque);
+    if (!strcmp(container + strlen("/machine/"), w->container)) {
+        w->fn(name, &child, w->opaque);
     }
 }
 

@@ -2,7 +2,8 @@
 /*
  * The QMP commands of qapi/net.json: netdev_add (hand-written
  * marshaller: its members are the backend's options), netdev_del,
- * set_link and announce-self.
+ * set_link, announce-self, query-rx-filter and the NIC_RX_FILTER_CHANGED
+ * event.
  *
  * netdev_add's JSON becomes the same KeyvalList the command line makes
  * (include/net/netdev.h): nested objects as dotted keys (addr.type),
@@ -12,6 +13,7 @@
 #include <string.h>
 #include "net/netdev.h"
 #include "qapi/qapi-commands.h"
+#include "qapi/qapi-events.h"
 #include "trace.h"
 
 static void net_qmp_append(GString *s, const char *key, const char *value)
@@ -202,4 +204,132 @@ void qmp_announce_self(AnnounceParameters *params, Error **errp)
     a->rounds_left = params->rounds;
     a->delay = params->initial;
     net_announce_round(a);
+}
+
+/* ---- query-rx-filter and NIC_RX_FILTER_CHANGED ---- */
+
+static char *net_mac_str(const uint8_t *mac)
+{
+    return g_strdup_printf("%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
+                           mac[2], mac[3], mac[4], mac[5]);
+}
+
+static strList *net_mac_list(const uint8_t *table, unsigned count)
+{
+    strList *head = NULL;
+
+    for (unsigned i = count; i-- > 0;) {
+        strList *node = g_new0(strList, 1);
+
+        node->value = net_mac_str(table + i * 6);
+        node->next = head;
+        head = node;
+    }
+    return head;
+}
+
+/* The VLAN ids that pass, in increasing order. */
+static intList *net_vlan_list(const uint8_t *vlans)
+{
+    intList *head = NULL;
+
+    for (unsigned vid = NET_RX_FILTER_VLANS; vid-- > 0;) {
+        if (vlans[vid / 8] & (1u << (vid % 8))) {
+            intList *node = g_new0(intList, 1);
+
+            node->value = vid;
+            node->next = head;
+            head = node;
+        }
+    }
+    return head;
+}
+
+static RxFilterInfo *net_rx_filter_info(NetClientState *nc)
+{
+    RxFilterInfo *info = g_new0(RxFilterInfo, 1);
+    NetRxFilter f;
+
+    nc->info->get_rx_filter(nc, &f);
+    info->name = g_strdup(nc->name);
+    info->promiscuous = f.promisc;
+    /* No NOMULTI/NOUNI/NOBCAST (VIRTIO_NET_F_CTRL_RX_EXTRA is not
+     * offered), so a class is never "none" and broadcast always passes. */
+    info->multicast = f.allmulti ? RX_STATE_ALL : RX_STATE_NORMAL;
+    info->unicast = f.alluni ? RX_STATE_ALL : RX_STATE_NORMAL;
+    info->vlan = f.vlan_filtering ? RX_STATE_NORMAL : RX_STATE_ALL;
+    info->broadcast_allowed = true;
+    info->multicast_overflow = f.multi_overflow;
+    info->unicast_overflow = f.uni_overflow;
+    info->main_mac = net_mac_str(f.mac);
+    info->vlan_table = f.vlan_filtering ? net_vlan_list(f.vlans) : NULL;
+    info->unicast_table = net_mac_list(f.uni_table, f.uni_count);
+    info->multicast_table = net_mac_list(f.multi_table, f.multi_count);
+    /* The client saw the filter: the next change is worth an event. */
+    nc->rx_filter_event_sent = false;
+    return info;
+}
+
+typedef struct NetRxFilterQuery {
+    const char *name;       /* NULL: every NIC with a filter */
+    NetClientState *named;  /* the client called name, NICs first */
+    RxFilterInfoList *head, **tail;
+} NetRxFilterQuery;
+
+static void net_rx_filter_collect(NetClientState *nc, void *opaque)
+{
+    NetRxFilterQuery *q = opaque;
+
+    if (q->name) {
+        if (nc->name && !strcmp(nc->name, q->name) &&
+            (!q->named || (nc->info->kind == NET_CLIENT_KIND_NIC &&
+                           q->named->info->kind != NET_CLIENT_KIND_NIC))) {
+            q->named = nc;
+        }
+        return;
+    }
+    if (nc->info->kind == NET_CLIENT_KIND_NIC && nc->info->get_rx_filter) {
+        RxFilterInfoList *node = g_new0(RxFilterInfoList, 1);
+
+        node->value = net_rx_filter_info(nc);
+        *q->tail = node;
+        q->tail = &node->next;
+    }
+}
+
+RxFilterInfoList *qmp_query_rx_filter(const char *name, Error **errp)
+{
+    NetRxFilterQuery q = { .name = name };
+
+    q.tail = &q.head;
+    net_foreach_client(net_rx_filter_collect, &q);
+    if (!name) {
+        return q.head;
+    }
+    if (!q.named) {
+        error_setg(errp, "invalid net client name: %s", name);
+        return NULL;
+    }
+    if (q.named->info->kind != NET_CLIENT_KIND_NIC) {
+        error_setg(errp, "net client(%s) isn't a NIC", name);
+        return NULL;
+    }
+    if (!q.named->info->get_rx_filter) {
+        error_setg(errp, "net client(%s) doesn't support rx-filter querying",
+                   name);
+        return NULL;
+    }
+    q.head = g_new0(RxFilterInfoList, 1);
+    q.head->value = net_rx_filter_info(q.named);
+    return q.head;
+}
+
+void net_rx_filter_changed(NetClientState *nc)
+{
+    if (nc->rx_filter_event_sent) {
+        return;
+    }
+    nc->rx_filter_event_sent = true;
+    trace_net_rx_filter_changed(nc->name);
+    qapi_event_send_nic_rx_filter_changed(nc->name, nc->qom_path ?: "");
 }

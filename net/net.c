@@ -327,6 +327,7 @@ void net_client_free(NetClientState *nc)
     g_free(nc->name);
     g_free(nc->model);
     g_free(nc->info_str);
+    g_free(nc->qom_path);
     g_free(nc);
 }
 

@@ -451,6 +451,25 @@ void qdev_foreach(void (*fn)(DeviceState *dev, void *opaque), void *opaque)
     }
 }
 
+char *qdev_canonical_path(DeviceState *dev)
+{
+    unsigned anon = 0;
+
+    if (dev->parent_obj.id) {
+        return g_strdup_printf("/machine/peripheral/%s", dev->parent_obj.id);
+    }
+    for (guint i = 0; qdev_devices && i < qdev_devices->len; i++) {
+        DeviceState *d = g_ptr_array_index(qdev_devices, i);
+
+        if (d == dev) {
+            return g_strdup_printf("/machine/peripheral-anon/device[%u]",
+                                   anon);
+        }
+        anon += !d->parent_obj.id;
+    }
+    g_assert_not_reached();     /* dev is not in the registry */
+}
+
 void qdev_reset_all(void)
 {
     for (guint i = 0; qdev_devices && i < qdev_devices->len; i++) {

@@ -497,6 +497,9 @@ static void virtio_net_handle_ctrl(VirtIODevice *vdev, VirtQueue *vq)
             virtqueue_elem_from_guest(elem, 2, data, len);
             ack = virtio_net_ctrl(n, head[0], head[1], data, len);
         }
+        if (ack == VIRTIO_NET_OK && head[0] != VIRTIO_NET_CTRL_ANNOUNCE) {
+            net_rx_filter_changed(n->nic);  /* rx mode, MAC or VLANs */
+        }
         trace_virtio_net_ctrl(n->nic->name,
                               head[0] < G_N_ELEMENTS(virtio_net_ctrl_classes)
                               ? virtio_net_ctrl_classes[head[0]].name : "?",
@@ -627,12 +630,14 @@ static void virtio_net_link_changed(NetClientState *nc)
 }
 
 static void virtio_net_announce_cb(NetClientState *nc);
+static void virtio_net_get_rx_filter(NetClientState *nc, NetRxFilter *f);
 
 static const NetClientInfo virtio_net_info = {
     .kind = NET_CLIENT_KIND_NIC,
     .receive_iov = virtio_net_receive,
     .link_status_changed = virtio_net_link_changed,
     .announce = virtio_net_announce_cb,
+    .get_rx_filter = virtio_net_get_rx_filter,
 };
 
 /* ---- announce ---- */
@@ -685,15 +690,14 @@ bool virtio_net_announce_nic(NetClientState *nc)
     return true;
 }
 
-bool virtio_net_get_rx_filter(NetClientState *nc, VirtioNetRxFilter *f)
-{
-    VirtIONet *n;
+G_STATIC_ASSERT(VIRTIO_NET_VLAN_MAX == NET_RX_FILTER_VLANS);
 
-    if (!nc || nc->info != &virtio_net_info) {
-        return false;
-    }
-    n = nc->opaque;
-    *f = (VirtioNetRxFilter) {
+/* query-rx-filter's view (NetClientInfo.get_rx_filter). */
+static void virtio_net_get_rx_filter(NetClientState *nc, NetRxFilter *f)
+{
+    VirtIONet *n = nc->opaque;
+
+    *f = (NetRxFilter) {
         .mac = n->mac,
         .promisc = n->promisc,
         .allmulti = n->allmulti,
@@ -707,7 +711,6 @@ bool virtio_net_get_rx_filter(NetClientState *nc, VirtioNetRxFilter *f)
         .multi_table = n->mac_table + n->mac_uni_count * ETH_ALEN,
         .vlans = n->vlans,
     };
-    return true;
 }
 
 /* ---- realize ---- */

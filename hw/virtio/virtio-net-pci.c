@@ -34,6 +34,7 @@ static bool virtio_net_pci_realize(PCIDevice *dev, Error **errp)
         virtio_net_unrealize(&s->net);
         return false;
     }
+    s->net.nic->qom_path = qdev_canonical_path(&dev->parent_obj);
     return true;
 }
 

@@ -51,6 +51,27 @@ typedef enum NetClientKind {
     NET_CLIENT_KIND_HUBPORT,
 } NetClientKind;
 
+/*
+ * A NIC's receive filter as its guest set it (query-rx-filter): a view
+ * into the device, valid until the guest's next change.
+ */
+typedef struct NetRxFilter {
+    const uint8_t *mac;             /* the current MAC, 6 bytes */
+    bool promisc;
+    bool allmulti;
+    bool alluni;
+    bool uni_overflow;              /* all unicast passes */
+    bool multi_overflow;            /* all multicast passes */
+    bool vlan_filtering;            /* else every VLAN passes */
+    unsigned uni_count;
+    const uint8_t *uni_table;       /* uni_count * 6 bytes */
+    unsigned multi_count;
+    const uint8_t *multi_table;
+    const uint8_t *vlans;           /* NET_RX_FILTER_VLANS bits */
+} NetRxFilter;
+
+#define NET_RX_FILTER_VLANS     4096
+
 /* Offloads a NIC asks its backend to accept (virtio-net's guest features). */
 typedef struct NetOffloads {
     bool csum;      /* frames may carry a partial checksum */
@@ -84,6 +105,8 @@ typedef struct NetClientInfo {
      * where the guest's MAC now is (announce-self). Default: nothing.
      */
     void (*announce)(NetClientState *nc);
+    /* Optional, NICs with a receive filter: fills *f (query-rx-filter). */
+    void (*get_rx_filter)(NetClientState *nc, NetRxFilter *f);
 } NetClientInfo;
 
 /* Called when a frame that waited in the peer's queue went out (or was
@@ -99,6 +122,8 @@ struct NetClientState {
     bool link_down;
     int vnet_hdr_len;       /* 0: frames carry no virtio-net header */
     void *opaque;           /* the owner's (device or backend) */
+    char *qom_path;         /* NICs: the device's QOM path, or NULL */
+    bool rx_filter_event_sent;  /* NIC_RX_FILTER_CHANGED awaits a query */
 
     /* The receiver's side of flow control (see the header comment). */
     struct NetQueue *incoming;
@@ -154,6 +179,10 @@ void net_client_set_link(NetClientState *nc, bool up);
 bool net_client_has_vnet_hdr(NetClientState *nc);
 bool net_client_set_vnet_hdr_len(NetClientState *nc, int len);
 void net_client_set_offload(NetClientState *nc, const NetOffloads *o);
+
+/* A NIC's guest changed its receive filter: NIC_RX_FILTER_CHANGED, sent
+ * once until the next query-rx-filter about that NIC (net/net-qmp.c). */
+void net_rx_filter_changed(NetClientState *nc);
 
 /* Frees every endpoint (at exit). */
 void net_cleanup(void);

@@ -50,9 +50,36 @@ static void test_netdev_commands(void)
     qtest_quit(s);
 }
 
+/* query-rx-filter on a virtio-net NIC the guest has not touched: the
+ * device's reset filter (promiscuous, its own MAC, no tables). */
+static void test_rx_filter(void)
+{
+    QTestState *s = qtest_initf("-serial null -netdev user,id=n0 "
+                                "-device virtio-net-pci,netdev=n0,id=nic0,"
+                                "mac=52:54:00:12:34:99");
+    json_object *ret, *info;
+
+    ret = qtest_qmp_assert_success(s, "{'execute': 'query-rx-filter'}");
+    g_assert_cmpuint(json_object_array_length(ret), ==, 1);
+    info = json_object_array_get_idx(ret, 0);
+    g_assert_cmpstr(json_object_get_string(qt_json_get(info, "name")), ==,
+                    "nic0");
+    g_assert_cmpstr(json_object_get_string(qt_json_get(info, "main-mac")),
+                    ==, "52:54:00:12:34:99");
+    g_assert_true(json_object_get_boolean(qt_json_get(info,
+                                                      "promiscuous")));
+    json_object_put(ret);
+    qtest_qmp_assert_error_is(s, "GenericError",
+                              "net client(n0) isn't a NIC",
+                              "{'execute': 'query-rx-filter', 'arguments': "
+                              "{'name': 'n0'}}");
+    qtest_quit(s);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     test_add_kvm_func("/net/qtest/netdev-commands", test_netdev_commands);
+    test_add_kvm_func("/net/qtest/rx-filter", test_rx_filter);
     return g_test_run();
 }

@@ -14,6 +14,7 @@
 #include "hw/net/virtio-net.h"
 #include "migration/qemu-file.h"
 #include "migration/savevm.h"
+#include "qmp-test-client.h"
 #include "virtio-pci-test-driver.h"
 
 #define NUM         64
@@ -610,7 +611,7 @@ static void test_filters(void)
 {
     uint8_t table[4 + 6 + 4 + 6];
     uint16_t vid = GUINT16_TO_LE(5);
-    VirtioNetRxFilter view, view2;
+    NetRxFilter view;
     uint32_t le;
     Fix f;
 
@@ -635,8 +636,8 @@ static void test_filters(void)
     g_assert_cmpuint(rx_count(&f, other_mac, -1), ==, 1);
     g_assert_cmpuint(rx_count(&f, mcast_mac, -1), ==, 1);
     /* query-rx-filter's view of it. */
-    g_assert_true(virtio_net_get_rx_filter(f.n->nic, &view));
-    g_assert_false(virtio_net_get_rx_filter(f.be.nc, &view2));
+    f.n->nic->info->get_rx_filter(f.n->nic, &view);
+    g_assert_null(f.be.nc->info->get_rx_filter);
     g_assert_false(view.promisc);
     g_assert_true(view.vlan_filtering);
     g_assert_cmpuint(view.uni_count, ==, 1);
@@ -1281,9 +1282,113 @@ static void test_migration_hostile(void)
     fix_free(&f);
 }
 
+/* The event's name and path, or NULL when the client got nothing. */
+static json_object *next_rx_filter_event(Client *c)
+{
+    json_object *ev = recv_json(c);
+
+    g_assert_cmpstr(json_object_get_string(member(ev, "event")), ==,
+                    "NIC_RX_FILTER_CHANGED");
+    return member(ev, "data");
+}
+
+static json_object *query_rx_filter(Client *c, const char *name)
+{
+    g_autofree char *cmd = g_strdup_printf(
+        "{\"execute\": \"query-rx-filter\", \"arguments\": "
+        "{\"name\": \"%s\"}}", name);
+    json_object *list = member(expect_return(c, cmd, NULL), "return");
+
+    g_assert_cmpuint(json_object_array_length(list), ==, 1);
+    return json_object_array_get_idx(list, 0);
+}
+
+/* query-rx-filter shows what the guest set; NIC_RX_FILTER_CHANGED comes
+ * once per change until a query re-arms it, so a guest rewriting its
+ * filter in a loop cannot flood the monitor. */
+static void test_rx_filter_qmp(void)
+{
+    uint8_t table[4 + 4 + 6];
+    uint16_t vid = GUINT16_TO_LE(5);
+    uint32_t le;
+    json_object *data, *info, *list;
+    Client *c;
+    Fix f;
+
+    fix_start(&f, false, "id=nic0", BASE_FEATURES);
+    c = client_new();
+    negotiate(c, false);
+
+    g_assert_cmpuint(ctrl_rx_mode(&f, VIRTIO_NET_CTRL_RX_PROMISC, false), ==,
+                     VIRTIO_NET_OK);
+    data = next_rx_filter_event(c);
+    g_assert_cmpstr(json_object_get_string(member(data, "name")), ==, "nic0");
+    g_assert_cmpstr(json_object_get_string(member(data, "path")), ==,
+                    "/machine/peripheral/nic0");
+    /* No query yet: further changes stay quiet. */
+    g_assert_cmpuint(ctrl_rx_mode(&f, VIRTIO_NET_CTRL_RX_ALLMULTI, true), ==,
+                     VIRTIO_NET_OK);
+    g_assert_cmpuint(guest_ctrl(&f, VIRTIO_NET_CTRL_VLAN,
+                                VIRTIO_NET_CTRL_VLAN_ADD, &vid, 2), ==,
+                     VIRTIO_NET_OK);
+    /* Two empty tables, then one multicast address. */
+    le = GUINT32_TO_LE(0);
+    memcpy(table, &le, 4);
+    le = GUINT32_TO_LE(1);
+    memcpy(table + 4, &le, 4);
+    memcpy(table + 8, mcast_mac, 6);
+    g_assert_cmpuint(guest_ctrl(&f, VIRTIO_NET_CTRL_MAC,
+                                VIRTIO_NET_CTRL_MAC_TABLE_SET, table,
+                                sizeof(table)), ==, VIRTIO_NET_OK);
+    expect_silence(c, 100);
+
+    info = query_rx_filter(c, "nic0");
+    g_assert_cmpstr(json_object_get_string(member(info, "name")), ==, "nic0");
+    g_assert_false(json_object_get_boolean(member(info, "promiscuous")));
+    g_assert_cmpstr(json_object_get_string(member(info, "multicast")), ==,
+                    "all");
+    g_assert_cmpstr(json_object_get_string(member(info, "unicast")), ==,
+                    "normal");
+    g_assert_cmpstr(json_object_get_string(member(info, "vlan")), ==,
+                    "normal");
+    g_assert_true(json_object_get_boolean(member(info,
+                                                 "broadcast-allowed")));
+    g_assert_cmpstr(json_object_get_string(member(info, "main-mac")), ==,
+                    MAC);
+    list = member(info, "vlan-table");
+    g_assert_cmpuint(json_object_array_length(list), ==, 1);
+    g_assert_cmpint(json_object_get_int(json_object_array_get_idx(list, 0)),
+                    ==, 5);
+    g_assert_cmpuint(json_object_array_length(member(info, "unicast-table")),
+                     ==, 0);
+    list = member(info, "multicast-table");
+    g_assert_cmpuint(json_object_array_length(list), ==, 1);
+    g_assert_cmpstr(json_object_get_string(json_object_array_get_idx(list, 0)),
+                    ==, "01:00:5e:00:00:01");
+
+    /* The query re-armed the event. */
+    g_assert_cmpuint(ctrl_rx_mode(&f, VIRTIO_NET_CTRL_RX_ALLMULTI, false), ==,
+                     VIRTIO_NET_OK);
+    data = next_rx_filter_event(c);
+    g_assert_cmpstr(json_object_get_string(member(data, "name")), ==, "nic0");
+
+    /* Without a name: every NIC with a filter (not the backend). */
+    list = member(expect_return(c, "{\"execute\": \"query-rx-filter\"}",
+                                NULL), "return");
+    g_assert_cmpuint(json_object_array_length(list), ==, 1);
+    expect_error(c, "{\"execute\": \"query-rx-filter\", \"arguments\": "
+                 "{\"name\": \"n0\"}}", "GenericError",
+                 "net client(n0) isn't a NIC", NULL);
+    expect_error(c, "{\"execute\": \"query-rx-filter\", \"arguments\": "
+                 "{\"name\": \"nope\"}}", "GenericError",
+                 "invalid net client name: nope", NULL);
+    client_free(c);
+    fix_free(&f);
+}
+
 int main(int argc, char **argv)
 {
-    g_test_init(&argc, &argv, NULL);
+    qmp_test_init(&argc, &argv);
     g_test_add_func("/virtio-net/pci-face", test_pci_face);
     g_test_add_func("/virtio-net/pci-cfg-window", test_pci_cfg_window);
     g_test_add_func("/virtio-net/features", test_features);
@@ -1299,6 +1404,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-net/rx/no-merge", test_rx_no_merge);
     g_test_add_func("/virtio-net/rx/no-buffers", test_rx_no_buffers);
     g_test_add_func("/virtio-net/filters", test_filters);
+    g_test_add_func("/virtio-net/rx-filter-qmp", test_rx_filter_qmp);
     g_test_add_func("/virtio-net/link", test_link);
     g_test_add_func("/virtio-net/announce", test_announce);
     g_test_add_func("/virtio-net/intx", test_intx);
@@ -1312,5 +1418,5 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-net/migration-destination",
                     test_migration_destination);
     g_test_add_func("/virtio-net/migration-hostile", test_migration_hostile);
-    return g_test_run();
+    return qmp_test_run();
 }

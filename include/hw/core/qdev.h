@@ -144,6 +144,10 @@ void qdev_delete_all(void);
 DeviceState *qdev_find_id(const char *id);
 /* Calls fn for every device in creation order. */
 void qdev_foreach(void (*fn)(DeviceState *dev, void *opaque), void *opaque);
+/* Its QOM path, as qom-list shows it: /machine/peripheral/ID, or
+ * /machine/peripheral-anon/device[N] for the Nth device without an id
+ * in creation order. */
+char *qdev_canonical_path(DeviceState *dev);
 /* Resets every realized device, in creation order. */
 void qdev_reset_all(void);
 

@@ -187,28 +187,6 @@ void virtio_net_announce(VirtIONet *n);
 /* The same for the virtio-net NIC at the end nc, false if nc is none. */
 bool virtio_net_announce_nic(NetClientState *nc);
 
-/*
- * The receive filter as the guest set it, for query-rx-filter: a view
- * into the device (valid until the guest's next control command).
- */
-typedef struct VirtioNetRxFilter {
-    const uint8_t *mac;             /* the current MAC, 6 bytes */
-    bool promisc;
-    bool allmulti;
-    bool alluni;
-    bool uni_overflow;              /* all unicast passes */
-    bool multi_overflow;            /* all multicast passes */
-    bool vlan_filtering;            /* CTRL_VLAN negotiated */
-    unsigned uni_count;
-    const uint8_t *uni_table;       /* uni_count * 6 bytes */
-    unsigned multi_count;
-    const uint8_t *multi_table;
-    const uint8_t *vlans;           /* VIRTIO_NET_VLAN_MAX bits */
-} VirtioNetRxFilter;
-
-/* False when nc is not a virtio-net NIC's end. */
-bool virtio_net_get_rx_filter(NetClientState *nc, VirtioNetRxFilter *f);
-
 extern const VMStateDescription vmstate_virtio_net;
 
 #endif
