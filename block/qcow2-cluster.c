@@ -152,9 +152,28 @@ static int write_l1_entry(BlockDriverState *bs, uint64_t i)
     return bdrv_pwrite(bs->file->bs, s->l1_offset + i * 8, 8, &be, 0, NULL);
 }
 
-/* The L2 table for offset, allocating an empty one if there is none. */
+/*
+ * Pointers a write request makes (L1 entries to new L2 tables, L2
+ * entries to new data clusters) wait here until everything they point at
+ * (refcounts, table contents) is on disk: one flush per request rather
+ * than one per new cluster, and still no pointer on disk ever names a
+ * cluster whose refcount or contents are not there yet.
+ */
+typedef struct Qcow2PointerUpdate {
+    bool l1;                /* else an L2 entry */
+    uint64_t index;         /* in the L1 table, or in the L2 table */
+    uint64_t table;         /* the L2 table's offset */
+    uint64_t entry;
+} Qcow2PointerUpdate;
+
+/*
+ * The L2 table for offset, allocating an empty one if there is none.
+ * With pending, the new table's L1 entry is set in memory at once (the
+ * rest of the request finds the table) and on disk by
+ * apply_pointer_updates(); without, it is flushed and written here.
+ */
 static uint64_t *get_or_alloc_l2(BlockDriverState *bs, uint64_t offset,
-                                 uint64_t *l2_off, int *ret)
+                                 uint64_t *l2_off, GArray *pending, int *ret)
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t i = l1_index(s, offset);
@@ -184,19 +203,69 @@ static uint64_t *get_or_alloc_l2(BlockDriverState *bs, uint64_t offset,
         return NULL;
     }
     *ret = bdrv_pwrite(bs->file->bs, host, s->cluster_size, l2, 0, NULL);
-    if (*ret == 0) {
+    if (*ret == 0 && !pending) {
         *ret = bdrv_flush(bs->file->bs, NULL);
     }
     if (*ret < 0) {
         return NULL;
     }
     s->l1[i] = host | QCOW2_OFLAG_COPIED;
-    *ret = write_l1_entry(bs, i);
-    if (*ret < 0) {
-        return NULL;
+    if (pending) {
+        Qcow2PointerUpdate u = { .l1 = true, .index = i };
+
+        g_array_append_val(pending, u);
+    } else {
+        *ret = write_l1_entry(bs, i);
+        if (*ret < 0) {
+            s->l1[i] = 0;
+            return NULL;
+        }
     }
     *l2_off = host;
     return l2;
+}
+
+/*
+ * One flush, then the request's pointers. status is the request's
+ * result so far; on any failure an L1 entry that did not reach the disk
+ * is taken back in memory too (its table is leaked, never half-used).
+ */
+static int apply_pointer_updates(BlockDriverState *bs, GArray *pending,
+                                 int status)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+
+    if (!pending->len) {
+        return status;
+    }
+    ret = bdrv_flush(bs->file->bs, NULL);
+    for (guint k = 0; k < pending->len; k++) {
+        Qcow2PointerUpdate *u = &g_array_index(pending, Qcow2PointerUpdate,
+                                               k);
+        uint64_t *l2;
+
+        if (u->l1) {
+            if (ret == 0) {
+                ret = write_l1_entry(bs, u->index);
+            }
+            if (ret < 0) {
+                s->l1[u->index] = 0;
+            }
+            continue;
+        }
+        if (ret < 0) {
+            continue;
+        }
+        l2 = qcow2_cache_get(bs, s->l2_cache, QCOW2_L2_CACHE, u->table,
+                             false, &ret);
+        if (l2) {
+            l2[u->index] = GUINT64_TO_BE(u->entry);
+            ret = bdrv_pwrite(bs->file->bs, u->table + u->index * 8, 8,
+                              &l2[u->index], 0, NULL);
+        }
+    }
+    return status < 0 ? status : ret;
 }
 
 static int set_l2_entry(BlockDriverState *bs, uint64_t *l2, uint64_t l2_off,
@@ -208,9 +277,11 @@ static int set_l2_entry(BlockDriverState *bs, uint64_t *l2, uint64_t l2_off,
     return bdrv_pwrite(bs->file->bs, l2_off + i * 8, 8, &l2[i], 0, NULL);
 }
 
-/* One write that stays inside one guest cluster. */
+/* One write that stays inside one guest cluster; a new cluster's L2
+ * entry goes to pending. */
 static int write_cluster_part(BlockDriverState *bs, uint64_t off,
-                              BlockIov *qiov, uint64_t qoff, uint64_t len)
+                              BlockIov *qiov, uint64_t qoff, uint64_t len,
+                              GArray *pending)
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t in = off & (s->cluster_size - 1);
@@ -220,7 +291,7 @@ static int write_cluster_part(BlockDriverState *bs, uint64_t off,
     g_autofree uint8_t *buf = NULL;
     bool fresh;
     int ret;
-    uint64_t *l2 = get_or_alloc_l2(bs, off, &l2_off, &ret);
+    uint64_t *l2 = get_or_alloc_l2(bs, off, &l2_off, pending, &ret);
 
     if (!l2) {
         return ret;
@@ -272,11 +343,6 @@ static int write_cluster_part(BlockDriverState *bs, uint64_t off,
         if (h < 0) {
             return (int)h;
         }
-        /* The refcount must be on disk before an L2 entry points at it. */
-        ret = bdrv_flush(bs->file->bs, NULL);
-        if (ret < 0) {
-            return ret;
-        }
         /* A zero entry's old preallocated cluster (not COPIED) stays. */
         host = h;
     }
@@ -284,26 +350,35 @@ static int write_cluster_part(BlockDriverState *bs, uint64_t off,
     if (ret < 0) {
         return ret;
     }
+    if (fresh) {
+        /* Its refcount must be on disk before an L2 entry points at it. */
+        Qcow2PointerUpdate u = { .index = l2_index(s, off), .table = l2_off,
+                                 .entry = host | QCOW2_OFLAG_COPIED };
+
+        g_array_append_val(pending, u);
+        return 0;
+    }
     return set_l2_entry(bs, l2, l2_off, off, host | QCOW2_OFLAG_COPIED);
 }
 
 int qcow2_write(BlockDriverState *bs, uint64_t offset, BlockIov *qiov)
 {
     BDRVQcow2State *s = bs->opaque;
+    g_autoptr(GArray) pending = g_array_new(false, false,
+                                            sizeof(Qcow2PointerUpdate));
     uint64_t done = 0;
+    int ret = 0;
 
-    while (done < qiov->size) {
+    while (done < qiov->size && ret == 0) {
         uint64_t off = offset + done;
         uint64_t in = off & (s->cluster_size - 1);
         uint64_t len = MIN(qiov->size - done, s->cluster_size - in);
-        int ret = write_cluster_part(bs, off, qiov, done, len);
 
-        if (ret < 0) {
-            return ret;
-        }
+        ret = write_cluster_part(bs, off, qiov, done, len, pending);
         done += len;
     }
-    return 0;
+    /* Also after a failure: what was written is kept, consistently. */
+    return apply_pointer_updates(bs, pending, ret);
 }
 
 /*
@@ -333,7 +408,7 @@ int qcow2_zero_or_discard(BlockDriverState *bs, uint64_t offset,
                 continue;
             }
         }
-        l2 = get_or_alloc_l2(bs, off, &l2_off, &ret);
+        l2 = get_or_alloc_l2(bs, off, &l2_off, NULL, &ret);
         if (!l2) {
             return ret;
         }
