@@ -6,9 +6,13 @@
  *
  * A new refcount block is placed inside the range of clusters it covers
  * (at the first cluster of that range that is not being allocated right
- * now), so it describes itself and needs no second block. The refcount
- * table itself is not grown: an image whose table is full gets ENOSPC
- * (a 64 KiB-cluster image made by qemu-img covers 16 TiB before that).
+ * now), so it describes itself and needs no second block.
+ *
+ * The refcount table grows when a cluster past what it covers is
+ * allocated (grow_reftable). qemu-img makes a one-cluster table: with
+ * 64 KiB clusters that covers 16 TiB of file, but with 4 KiB clusters
+ * only 4 GiB and with 512-byte clusters 8 MiB, so small-cluster images
+ * reach it in ordinary use.
  */
 #include <errno.h>
 #include <string.h>
@@ -159,6 +163,167 @@ static int new_refblock(BlockDriverState *bs, uint64_t tidx, uint64_t excl,
 }
 
 static int set_refcount(BlockDriverState *bs, uint64_t cluster,
+                        uint64_t value, uint64_t excl, uint64_t nexcl);
+
+/*
+ * The new table's layout: nb refcount blocks, then tc table clusters,
+ * from cluster area on. Grows the table by half at least (so that a
+ * growing image does not move its table at every new block range), and
+ * enough to cover both need and the area itself; the blocks are those
+ * of the area's ranges that have none, so the area describes itself.
+ * Found by iterating to a fixed point (more table clusters can reach
+ * into one more range, which needs one more block).
+ */
+static void reftable_grow_layout(BDRVQcow2State *s, uint64_t need,
+                                 uint64_t area, uint64_t *nb, uint64_t *tc,
+                                 uint64_t *entries)
+{
+    uint64_t per_cluster = s->cluster_size / 8;
+
+    *nb = *tc = 0;
+    for (;;) {
+        uint64_t end = area + *nb + *tc;
+        uint64_t want = MAX(MAX(need, end ? end - 1 : 0) >> s->refblock_bits,
+                            s->reftable_size + s->reftable_size / 2);
+        uint64_t tc2 = (want + 1 + per_cluster - 1) / per_cluster;
+        uint64_t end2 = area + *nb + tc2, nb2 = 0;
+
+        for (uint64_t t = area >> s->refblock_bits;
+             t <= (end2 - 1) >> s->refblock_bits; t++) {
+            nb2 += t >= s->reftable_size || !s->reftable[t];
+        }
+        if (tc2 == *tc && nb2 == *nb) {
+            break;
+        }
+        *tc = tc2;
+        *nb = nb2;
+    }
+    *entries = *tc * per_cluster;
+}
+
+/* Points the header at the new table: offset (u64 at 48) and cluster
+ * count (u32 at 56) are adjacent, so one write switches both. */
+static int reftable_switch_header(BlockDriverState *bs, uint64_t offset,
+                                  uint64_t clusters)
+{
+    uint8_t hdr[12];
+    uint64_t be_off = GUINT64_TO_BE(offset);
+    uint32_t be_clusters = GUINT32_TO_BE((uint32_t)clusters);
+
+    memcpy(hdr, &be_off, 8);
+    memcpy(hdr + 8, &be_clusters, 4);
+    return bdrv_pwrite(bs->file->bs, QCOW2_HDR_REFTABLE_OFFSET, 12, hdr, 0,
+                       NULL);
+}
+
+/*
+ * Grows the refcount table to cover cluster need. The new table and the
+ * refcount blocks that describe it go in clusters nothing uses: past the
+ * end of the file and past [excl, excl + nexcl) (clusters being
+ * allocated right now, not yet written):
+ *
+ *   area: [new refcount blocks][new table]
+ *
+ * Order: blocks, table and the area's refcounts in existing blocks
+ * written and flushed; then the header switched by one write; then the
+ * old table's clusters freed. A crash before the switch leaves the old
+ * table in charge and the area leaked (qemu-img check -r leaks), never a
+ * table that points at unwritten blocks.
+ */
+static int grow_reftable(BlockDriverState *bs, uint64_t need, uint64_t excl,
+                         uint64_t nexcl)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t flen = bdrv_getlength(bs->file->bs);
+    uint64_t area, nb, tc, entries, table_off, next_block, old_clusters;
+    uint64_t old_off = s->reftable_offset, old_size = s->reftable_size;
+    uint64_t per_block = 1ull << s->refblock_bits;
+    g_autofree uint64_t *table = NULL;
+    g_autofree uint64_t *mem = NULL;
+    g_autofree void *block = NULL;
+    int ret;
+
+    if (flen < 0) {
+        return flen;
+    }
+    area = MAX(((uint64_t)flen + s->cluster_size - 1) >> s->cluster_bits,
+               excl + nexcl);
+    reftable_grow_layout(s, need, area, &nb, &tc, &entries);
+    if (tc * s->cluster_size > QCOW2_MAX_REFTABLE_BYTES) {
+        return -EFBIG;
+    }
+    table_off = (area + nb) << s->cluster_bits;
+    trace_qcow2_reftable_grow(bs->node_name, old_size, entries, table_off);
+
+    mem = g_new0(uint64_t, entries);
+    memcpy(mem, s->reftable, old_size * 8);
+    block = g_malloc(s->cluster_size);
+    next_block = area;
+    for (uint64_t t = area >> s->refblock_bits;
+         t <= (area + nb + tc - 1) >> s->refblock_bits; t++) {
+        uint64_t first = t * per_block;
+
+        if (t < old_size && s->reftable[t]) {
+            /* An existing block: count the area's clusters in it. */
+            for (uint64_t c = MAX(first, area);
+                 c < MIN(first + per_block, area + nb + tc); c++) {
+                ret = set_refcount(bs, c, 1, 0, 0);
+                if (ret < 0) {
+                    return ret;
+                }
+            }
+            continue;
+        }
+        memset(block, 0, s->cluster_size);
+        for (uint64_t c = MAX(first, area);
+             c < MIN(first + per_block, area + nb + tc); c++) {
+            rb_set(block, s->refcount_order, c - first, 1);
+        }
+        ret = bdrv_pwrite(bs->file->bs, next_block << s->cluster_bits,
+                          s->cluster_size, block, 0, NULL);
+        if (ret < 0) {
+            return ret;
+        }
+        mem[t] = next_block << s->cluster_bits;
+        next_block++;
+    }
+    g_assert(next_block == area + nb);
+
+    table = g_new(uint64_t, entries);
+    for (uint64_t t = 0; t < entries; t++) {
+        table[t] = GUINT64_TO_BE(mem[t]);
+    }
+    ret = bdrv_pwrite(bs->file->bs, table_off, tc * s->cluster_size, table,
+                      0, NULL);
+    if (ret == 0) {
+        ret = bdrv_flush(bs->file->bs, NULL);
+    }
+    if (ret == 0) {
+        ret = reftable_switch_header(bs, table_off, tc);
+    }
+    if (ret == 0) {
+        ret = bdrv_flush(bs->file->bs, NULL);
+    }
+    if (ret < 0) {
+        return ret;
+    }
+    g_free(s->reftable);
+    s->reftable = g_steal_pointer(&mem);
+    s->reftable_size = entries;
+    s->reftable_offset = table_off;
+
+    /* The old table's clusters: counted by blocks the new table keeps. */
+    old_clusters = (old_size * 8 + s->cluster_size - 1) >> s->cluster_bits;
+    for (uint64_t i = 0; i < old_clusters; i++) {
+        ret = qcow2_free_cluster(bs, old_off + (i << s->cluster_bits));
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    return 0;
+}
+
+static int set_refcount(BlockDriverState *bs, uint64_t cluster,
                         uint64_t value, uint64_t excl, uint64_t nexcl)
 {
     BDRVQcow2State *s = bs->opaque;
@@ -168,7 +333,13 @@ static int set_refcount(BlockDriverState *bs, uint64_t cluster,
     int ret;
 
     if (tidx >= s->reftable_size) {
-        return -ENOSPC;
+        if (value == 0) {
+            return 0;               /* past the table: already free */
+        }
+        ret = grow_reftable(bs, cluster, excl, nexcl);
+        if (ret < 0) {
+            return ret;
+        }
     }
     if (value > rb_max(s->refcount_order)) {
         return qcow2_corrupt(bs, "refcount overflow");
@@ -209,9 +380,7 @@ int64_t qcow2_alloc_clusters(BlockDriverState *bs, uint64_t n)
     for (c = s->free_cluster_index; c < limit; c++) {
         uint64_t rc;
 
-        if ((c >> s->refblock_bits) >= s->reftable_size) {
-            return -ENOSPC;
-        }
+        /* Past the table, rc is 0: set_refcount() grows it. */
         ret = qcow2_get_refcount(bs, c, &rc);
         if (ret < 0) {
             return ret;

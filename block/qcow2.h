@@ -55,6 +55,7 @@
 #define QCOW2_HDR_SIZE 24
 #define QCOW2_HDR_L1_SIZE 36
 #define QCOW2_HDR_L1_OFFSET 40
+#define QCOW2_HDR_REFTABLE_OFFSET 48  /* then refcount_table_clusters */
 #define QCOW2_HDR_AUTOCLEAR 88
 
 #define QCOW2_L2_CACHE 16

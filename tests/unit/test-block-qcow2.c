@@ -318,6 +318,41 @@ static void test_grow(void)
     pair_free(&p);
 }
 
+/* refcount_table_clusters from the image's header. */
+static uint32_t reftable_clusters(const char *path)
+{
+    uint8_t be[4];
+    int fd = open(path, O_RDONLY);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(pread(fd, be, 4, 56), ==, 4);
+    close(fd);
+    return (uint32_t)be[0] << 24 | be[1] << 16 | be[2] << 8 | be[3];
+}
+
+/*
+ * Writing past what the refcount table covers grows it. 512-byte
+ * clusters with 16-bit refcounts: qemu-img's one-cluster table covers
+ * 64 blocks * 256 clusters = 8 MiB of file, so filling a 20 MiB image
+ * grows the table several times (each growth also moves it), with
+ * writes both inside and across refcount-block ranges.
+ */
+static void test_reftable_grow(void)
+{
+    Pair p;
+
+    pair_new(&p, "reftable.qcow2", "-o cluster_size=512", 20 << 20, NULL);
+    g_assert_cmpuint(reftable_clusters(p.qcow2), ==, 1);
+    for (uint64_t off = 0; off < (20 << 20); off += 96 << 10) {
+        pair_write(&p, off, MIN(96 << 10, (20 << 20) - off), (int)(off >> 16));
+    }
+    pair_zero(&p, 3 << 20, 2 << 20, true, 512);
+    pair_write(&p, 3 << 20, 1 << 20, 7);
+    pair_verify(&p);                /* qemu-img check and compare */
+    g_assert_cmpuint(reftable_clusters(p.qcow2), >, 1);
+    pair_free(&p);
+}
+
 typedef struct Waiter {
     int pending;
     int errors;
@@ -546,6 +581,7 @@ int main(int argc, char **argv)
                          "-o cluster_size=4096,refcount_bits=64",
                          test_refcount_widths);
     g_test_add_func("/block/qcow2/grow", test_grow);
+    g_test_add_func("/block/qcow2/reftable-grow", test_reftable_grow);
     g_test_add_func("/block/qcow2/concurrent", test_concurrent);
     g_test_add_func("/block/qcow2/refused-features", test_refused_features);
     g_test_add_func("/block/qcow2/compressed", test_compressed_refused);
