@@ -239,6 +239,7 @@ def test_redis_benchmark_short(served):
 
 HOSTILE = r'''
 import os, random, socket, struct
+from inet_checksum import csum
 
 TAP, GUEST_MAC, GIP, GIP6 = %r, %r, %r, %r
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
@@ -246,14 +247,6 @@ s.bind((TAP, 0))
 me = s.getsockname()[4]
 dst = bytes(int(x, 16) for x in GUEST_MAC.split(':'))
 src_ip, gip = socket.inet_aton('10.0.2.2'), socket.inet_aton(GIP)
-
-def csum(b):
-    if len(b) %% 2:
-        b += b'\0'
-    t = sum(struct.unpack('!%%dH' %% (len(b) // 2), b))
-    while t >> 16:
-        t = (t & 0xffff) + (t >> 16)
-    return ~t & 0xffff
 
 def eth(t, payload):
     return dst + me + struct.pack('!H', t) + payload
@@ -359,6 +352,7 @@ print(ok, refused)
 
 RAW_PEER = r"""
 import json, select, socket, struct, time
+from inet_checksum import csum
 
 TAP, GUEST_MAC, GIP = %r, %r, %r
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
@@ -369,14 +363,6 @@ dst = bytes(int(x, 16) for x in GUEST_MAC.split(':'))
 # answers quietly instead of resetting a connection it does not know.
 src_ip, gip = socket.inet_aton('10.0.2.99'), socket.inet_aton(GIP)
 SPORT, DPORT = 41000, 7
-
-def csum(b):
-    if len(b) %% 2:
-        b += b'\0'
-    t = sum(struct.unpack('!%%dH' %% (len(b) // 2), b))
-    while t >> 16:
-        t = (t & 0xffff) + (t >> 16)
-    return ~t & 0xffff
 
 def send(seq, ack, flags, win, data=b'', opts=b''):
     h = struct.pack('!HHIIBBHHH', SPORT, DPORT, seq, ack, (20 + len(opts)) // 4 << 4,
