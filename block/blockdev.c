@@ -258,8 +258,9 @@ static char *drive_snapshot_overlay(const char *file, const char *format,
     }
     close(fd);
     unlink(path);
-    abs = g_path_is_absolute(file) ? g_strdup(file)
-                                   : g_canonicalize_filename(file, NULL);
+    /* The backing name recorded in the overlay: a path, or an NBD URI. */
+    abs = g_path_is_absolute(file) || nbd_uri_is_nbd(file)
+          ? g_strdup(file) : g_canonicalize_filename(file, NULL);
     if (!qcow2_create_overlay(path, size, abs, format, errp)) {
         return NULL;
     }

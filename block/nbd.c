@@ -175,7 +175,7 @@ static void nbd_set_error_locked(NbdState *s, const char *msg)
 /* Why the last attempt or connection failed, for messages. */
 static const char *nbd_why(const NbdState *s)
 {
-    return s->last_error ? s->last_error : "connection closed";
+    return s->last_error ? s->last_error : "the server closed the connection";
 }
 
 static void nbd_req_complete_locked(NbdState *s, NbdReq *req, int ret)
@@ -431,6 +431,8 @@ static bool nbd_take_handshake_locked(NbdState *s)
 
 static void nbd_connected_locked(NbdState *s)
 {
+    /* Errors of earlier attempts say nothing about this connection. */
+    g_clear_pointer(&s->last_error, g_free);
     if (s->state == NBD_CONN_CONNECTING) {
         nbd_set_state_locked(s, NBD_CONN_CONNECTED);
         return;
@@ -539,6 +541,9 @@ static int nbd_poll_timeout_locked(NbdState *s)
 {
     int64_t now = now_ns(), next = INT64_MAX;
 
+    if (s->h && (nbd_aio_is_dead(s->h) || nbd_aio_is_closed(s->h))) {
+        return 0;   /* its socket is gone: nothing to wait for */
+    }
     if (s->h && s->state != NBD_CONN_CONNECTED) {
         next = MIN(next, s->attempt_deadline);
     }

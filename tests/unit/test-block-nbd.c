@@ -9,6 +9,7 @@
  * server program is missing is skipped, and says so.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -205,6 +206,38 @@ static int mute_listener(const char *path)
 static double secs_since(int64_t t0)
 {
     return (g_get_monotonic_time() - t0) / 1e6;
+}
+
+/* ---- stderr, where the node's log lines go ---- */
+
+static int saved_stderr = -1;
+static char *stderr_file;
+
+static void stderr_capture_start(void)
+{
+    int fd;
+
+    stderr_file = bt_path("stderr.log");
+    fd = open(stderr_file, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    g_assert_cmpint(fd, >=, 0);
+    fflush(stderr);
+    saved_stderr = dup(2);
+    dup2(fd, 2);
+    close(fd);
+}
+
+/* Restores stderr, echoes what was captured, and returns it. */
+static char *stderr_capture_end(void)
+{
+    char *data = NULL;
+
+    fflush(stderr);
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    g_assert_true(g_file_get_contents(stderr_file, &data, NULL, NULL));
+    g_printerr("%s", data);
+    g_clear_pointer(&stderr_file, g_free);
+    return data;
 }
 
 /* ---- asynchronous requests ---- */
@@ -482,6 +515,30 @@ static void test_qemu_nbd_unix_raw(void)
         }
         g_test_message("sequential read, 1 MiB at queue depth 1 over a Unix "
                        "socket from qemu-nbd: %.0f MB/s",
+                       rounds * (double)IMG_SIZE / 1e6 / secs_since(t0));
+    }
+    {
+        enum { QD = 8, CH = 512 * 1024 };
+        g_autofree unsigned char *buf = g_malloc(QD * CH);
+        struct iovec iov[QD];
+        BlockIov q[QD];
+        int64_t t0 = g_get_monotonic_time();
+        int rounds = 16;
+
+        for (int r = 0; r < rounds; r++) {
+            for (uint64_t off = 0; off < IMG_SIZE; off += QD * CH) {
+                Aio a = { .pending = QD };
+
+                for (int i = 0; i < QD; i++) {
+                    block_iov_init_buf(&q[i], &iov[i], buf + i * CH, CH);
+                    blk_aio_preadv(blk, off + i * CH, &q[i], aio_cb, &a);
+                }
+                g_assert_true(aio_wait(&a, 30));
+                g_assert_cmpint(a.ret, ==, 0);
+            }
+        }
+        g_test_message("sequential read, 512 KiB at queue depth 8 (blk_aio): "
+                       "%.0f MB/s",
                        rounds * (double)IMG_SIZE / 1e6 / secs_since(t0));
     }
 
@@ -850,6 +907,7 @@ static void test_reconnect(void)
         return;
     }
     test_watchdog_arm(g_test_get_path(), 60);
+    stderr_capture_start();
     bt_make_pattern_file(img, 1 << 20, 8);
     srv = server_new_unix("rc.sock");
     start_file_server(srv, img, true);
@@ -875,6 +933,15 @@ static void test_reconnect(void)
     g_assert_cmpint(w.ret, ==, 0);
     for (size_t i = 0; i < sizeof(rbuf); i++) {
         g_assert_cmpint(rbuf[i], ==, bt_pattern(4096 + i, 8));
+    }
+    {
+        g_autofree char *log = stderr_capture_end();
+
+        /* The log lines a user sees: the loss and the reconnect. */
+        g_assert_nonnull(strstr(log, "nbd: node 'n0' (nbd+unix://?socket="));
+        g_assert_nonnull(strstr(log, "connection lost"));
+        g_assert_nonnull(strstr(log, "wait up to 10 s for a reconnect"));
+        g_assert_nonnull(strstr(log, "reconnected after"));
     }
     blk_unref(blk);
     bdrv_unref(bs);
@@ -1101,6 +1168,29 @@ static void test_drive_uri(void)
     /* qemu-nbd keeps qcow2 metadata cached until a flush. */
     g_assert_cmpint(blk_flush(blk, NULL), ==, 0);
     g_assert_true(drive_del("dn0", NULL));
+
+    /* snapshot=on: writes stay in a local overlay, the export is intact. */
+    g_free(spec);
+    spec = g_strdup_printf("if=none,id=dn4,format=raw,snapshot=on,"
+                           "file=nbd+unix:///d?socket=%s", srv->sock);
+    blk = drive_new(spec, &err);
+    if (!blk) {
+        g_error("%s", error_get_pretty(err));
+    }
+    g_assert_cmpstr(bdrv_get_format_name(blk_bs(blk)), ==, "qcow2");
+    memset(buf, 0xa5, sizeof(buf));
+    g_assert_cmpint(blk_pwrite(blk, 0, sizeof(buf), buf, 0, NULL), ==, 0);
+    memset(buf, 0, sizeof(buf));
+    g_assert_cmpint(blk_pread(blk, 0, sizeof(buf), buf, NULL), ==, 0);
+    g_assert_cmpint(buf[0], ==, 0xa5);
+    g_assert_true(drive_del("dn4", NULL));
+    {
+        BlockDriverState *bs = open_nbd(srv, ",\"export\":\"d\"");
+
+        g_assert_cmpint(bdrv_pread(bs, 0, sizeof(buf), buf, NULL), ==, 0);
+        g_assert_cmpint(buf[0], ==, 0x5a);
+        bdrv_unref(bs);
+    }
     server_kill(srv);
 
     /* The qcow2 file itself over TCP: probed as qcow2. */
