@@ -9,7 +9,8 @@
  * polls the handle's socket (nbd_aio_get_fd / nbd_aio_get_direction) and
  * an eventfd, submits queued requests with the nbd_aio_* calls, feeds
  * readiness to libnbd (nbd_aio_notify_read/write), runs the connect and
- * reconnect attempts (nbd_aio_connect_*) and enforces every timeout. A
+ * reconnect attempts (socket_connect, then the handshake through
+ * nbd_aio_connect_socket) and enforces every timeout. A
  * caller queues its request, kicks the eventfd and waits on the node's
  * condition variable; the completion callback (run by libnbd on the I/O
  * thread) marks it done. So any number of requests are in flight at once,
@@ -37,6 +38,7 @@
  * node, counts as a failed attempt.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
@@ -134,7 +136,7 @@ typedef struct NbdState {
     GMutex lock;
     GCond cond;             /* a request done, or the state changed */
     NbdConnState state;
-    bool closing;
+    bool closing;           /* also read by socket_connect(), atomically */
     struct nbd_handle *h;   /* the current attempt or connection */
     int64_t attempt_deadline;
     int64_t next_attempt;   /* when to start the next attempt */
@@ -351,38 +353,53 @@ static void nbd_drop_handle_locked(NbdState *s)
     }
 }
 
+/*
+ * One attempt: the TCP or Unix connect through the one socket layer
+ * (util/sockets.c: its address rules, bounded, cancelled by close()),
+ * with the lock dropped; then libnbd runs the handshake on the socket,
+ * polled like any other traffic until attempt_deadline.
+ */
 static bool nbd_start_attempt_locked(NbdState *s)
 {
-    struct nbd_handle *h = nbd_create();
-    int r;
+    struct nbd_handle *h;
+    int64_t now = now_ns(), deadline = now + NBD_ATTEMPT_TIMEOUT_NS;
+    Error *err = NULL;
+    int fd;
 
+    if (s->state == NBD_CONN_CONNECTING && s->open_deadline) {
+        deadline = MIN(deadline, s->open_deadline);
+    }
+    if (s->state == NBD_CONN_RECONNECTING) {
+        deadline = MIN(deadline, s->reconnect_deadline);
+    }
     trace_nbd_client_attempt(s->bs->node_name, s->uri);
-    if (!h) {
-        nbd_set_error_locked(s, nbd_get_error());
+    g_mutex_unlock(&s->lock);
+    fd = socket_connect(s->server, (int)MAX((deadline - now) / 1000000, 1),
+                        &s->closing, &err);
+    g_mutex_lock(&s->lock);
+    if (fd < 0) {
+        nbd_set_error_locked(s, error_get_pretty(err));
+        error_free(err);
         return false;
     }
-    if (nbd_set_export_name(h, s->export) < 0 ||
-        nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) < 0) {
+    /* libnbd's state machine must never block the I/O thread. */
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    h = nbd_create();
+    if (!h || nbd_set_export_name(h, s->export) < 0 ||
+        nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) < 0 ||
+        nbd_aio_connect_socket(h, fd) < 0) {
+        /* On success the socket is libnbd's; until then it is ours. */
         nbd_set_error_locked(s, nbd_get_error());
-        nbd_close(h);
-        return false;
-    }
-    if (s->server->type == SOCKET_ADDRESS_TYPE_UNIX) {
-        r = nbd_aio_connect_unix(h, s->server->u.q_unix.path);
-    } else {
-        r = nbd_aio_connect_tcp(h, s->server->u.inet.host,
-                                s->server->u.inet.port);
-    }
-    if (r < 0) {
-        nbd_set_error_locked(s, nbd_get_error());
-        nbd_close(h);
+        close(fd);
+        if (h) {
+            nbd_close(h);
+        }
         return false;
     }
     s->h = h;
-    s->attempt_deadline = now_ns() + NBD_ATTEMPT_TIMEOUT_NS;
-    if (s->state == NBD_CONN_CONNECTING && s->open_deadline &&
-        s->open_deadline < s->attempt_deadline) {
-        s->attempt_deadline = s->open_deadline;
+    s->attempt_deadline = now + NBD_ATTEMPT_TIMEOUT_NS;
+    if (s->state == NBD_CONN_CONNECTING && s->open_deadline) {
+        s->attempt_deadline = MIN(s->attempt_deadline, s->open_deadline);
     }
     return true;
 }
@@ -739,6 +756,11 @@ static bool nbd_drv_open(BlockDriverState *bs, const BlockdevOptions *opts,
     }
     s->bs = bs;
     s->server = socket_address_dup(o->server);
+    if (!socket_address_check(s->server, errp)) {
+        qapi_free_SocketAddress(s->server);
+        s->server = NULL;
+        return false;
+    }
     s->export = g_strdup(o->export ? o->export : "");
     s->uri = nbd_uri_format(o->server, o->export);
     bs->filename = g_strdup(s->uri);
@@ -790,7 +812,8 @@ static void nbd_drv_close_node(BlockDriverState *bs)
 
     if (s->thread) {
         g_mutex_lock(&s->lock);
-        s->closing = true;
+        /* Also read, atomically, by a connect in progress: it gives up. */
+        __atomic_store_n(&s->closing, true, __ATOMIC_SEQ_CST);
         g_mutex_unlock(&s->lock);
         nbd_kick(s);
         g_thread_join(s->thread);
