@@ -875,6 +875,41 @@ static void test_nbdkit_error(void)
     server_free(srv);
 }
 
+/*
+ * A server whose maximum block size is 64 KiB and that refuses anything
+ * larger: big requests are split at its maximum.
+ */
+static void test_nbdkit_max_block_size(void)
+{
+    const char *argv[] = { "nbdkit", "-f", "--exit-with-parent", "-U",
+                           "@SOCK@", "--filter=blocksize-policy", "memory",
+                           "size=4M", "blocksize-maximum=64K",
+                           "blocksize-error-policy=error", NULL };
+    enum { LEN = (1 << 20) + 100 };
+    g_autofree unsigned char *buf = g_malloc(LEN);
+    g_autofree unsigned char *back = g_malloc(LEN);
+    Server *srv;
+    BlockDriverState *bs;
+
+    if (!have("nbdkit")) {
+        return;
+    }
+    srv = server_new_unix("max.sock");
+    server_start(srv, argv);
+    bs = open_nbd(srv, ",\"discard\":\"unmap\"");
+    fill(buf, LEN, 100, 12);
+    g_assert_cmpint(bdrv_pwrite(bs, 100, LEN, buf, 0, NULL), ==, 0);
+    g_assert_cmpint(bdrv_pread(bs, 100, LEN, back, NULL), ==, 0);
+    g_assert_true(memcmp(buf, back, LEN) == 0);
+    g_assert_cmpint(bdrv_pwrite_zeroes(bs, 0, 2 << 20, 0, NULL), ==, 0);
+    g_assert_cmpint(bdrv_pdiscard(bs, 0, 2 << 20, NULL), ==, 0);
+    g_assert_cmpint(bdrv_pread(bs, 100, LEN, back, NULL), ==, 0);
+    memset(buf, 0, LEN);
+    g_assert_true(memcmp(buf, back, LEN) == 0);
+    bdrv_unref(bs);
+    server_free(srv);
+}
+
 /* nbdkit's file plugin on img, optionally reads delayed by 1.5 s. */
 static void start_file_server(Server *srv, const char *img, bool slow)
 {
@@ -1239,6 +1274,8 @@ int main(int argc, char **argv)
     g_test_add_func("/block/nbd/nbdkit-commands", test_nbdkit_commands);
     g_test_add_func("/block/nbd/nbdkit-emulated", test_nbdkit_emulated);
     g_test_add_func("/block/nbd/nbdkit-error", test_nbdkit_error);
+    g_test_add_func("/block/nbd/nbdkit-max-block-size",
+                    test_nbdkit_max_block_size);
     g_test_add_func("/block/nbd/reconnect", test_reconnect);
     g_test_add_func("/block/nbd/reconnect-none", test_reconnect_none);
     g_test_add_func("/block/nbd/reconnect-expires-and-close",
