@@ -31,6 +31,10 @@
  *      v                      (requests wait,   (requests fail with EIO at
  *   CLOSED <--close()-- any    attempts go on)   once; attempts go on)
  *
+ * yank (QMP, block-node instance) is a way out of any state: the
+ * connection is dropped, every request fails with EIO, now and from then
+ * on, and no reconnect is tried (the node is only good for deleting).
+ *
  * A lost connection puts the requests it carried back at the head of the
  * queue; they are sent again on the next connection, unless they are
  * failed with EIO first (reconnect-delay over, or 0). A reconnect to an
@@ -48,6 +52,7 @@
 #include "block/block_int.h"
 #include "block/nbd-uri.h"
 #include "util/sockets.h"
+#include "util/yank.h"
 #include "trace.h"
 
 /* One connect attempt (TCP/Unix connect plus handshake) at most this. */
@@ -136,7 +141,11 @@ typedef struct NbdState {
     GMutex lock;
     GCond cond;             /* a request done, or the state changed */
     NbdConnState state;
-    bool closing;           /* also read by socket_connect(), atomically */
+    bool closing;
+    /* Set by close() and yank, read by socket_connect(): atomic. */
+    bool cancel_connect;
+    bool yanked;            /* atomic: set by yank from any thread */
+    bool yank_registered;   /* main loop only */
     struct nbd_handle *h;   /* the current attempt or connection */
     int64_t attempt_deadline;
     int64_t next_attempt;   /* when to start the next attempt */
@@ -375,7 +384,7 @@ static bool nbd_start_attempt_locked(NbdState *s)
     trace_nbd_client_attempt(s->bs->node_name, s->uri);
     g_mutex_unlock(&s->lock);
     fd = socket_connect(s->server, (int)MAX((deadline - now) / 1000000, 1),
-                        &s->closing, &err);
+                        &s->cancel_connect, &err);
     g_mutex_lock(&s->lock);
     if (fd < 0) {
         nbd_set_error_locked(s, error_get_pretty(err));
@@ -509,10 +518,34 @@ static void nbd_connection_lost_locked(NbdState *s)
     }
 }
 
+/* After a yank: drop the connection, fail everything, try no more. */
+static void nbd_yanked_locked(NbdState *s)
+{
+    if (s->state == NBD_CONN_FAILING && !s->h && !s->sent.length &&
+        !s->queued.length) {
+        return;
+    }
+    nbd_collect_locked(s, true);
+    nbd_requeue_sent_locked(s);
+    nbd_drop_handle_locked(s);
+    warn_report("nbd: node '%s' (%s): yanked; failing %u requests, no "
+                "reconnect", s->bs->node_name, s->uri,
+                g_queue_get_length(&s->queued));
+    nbd_fail_queued_locked(s, -EIO);
+    if (s->state != NBD_CONN_FAILING) {
+        nbd_set_state_locked(s, NBD_CONN_FAILING);
+    }
+}
+
 /* Moves the state machine on after a poll round; timers too. */
 static void nbd_advance_locked(NbdState *s)
 {
     int64_t now = now_ns();
+
+    if (__atomic_load_n(&s->yanked, __ATOMIC_SEQ_CST)) {
+        nbd_yanked_locked(s);
+        return;
+    }
 
     if (s->h) {
         bool dead = nbd_aio_is_dead(s->h) || nbd_aio_is_closed(s->h);
@@ -560,6 +593,9 @@ static int nbd_poll_timeout_locked(NbdState *s)
 
     if (s->h && (nbd_aio_is_dead(s->h) || nbd_aio_is_closed(s->h))) {
         return 0;   /* its socket is gone: nothing to wait for */
+    }
+    if (__atomic_load_n(&s->yanked, __ATOMIC_SEQ_CST)) {
+        return -1;  /* nothing will happen until close() */
     }
     if (s->h && s->state != NBD_CONN_CONNECTED) {
         next = MIN(next, s->attempt_deadline);
@@ -736,6 +772,21 @@ static int nbd_run_split(NbdState *s, NbdReqType type, uint64_t offset,
 
 static void nbd_drv_close_node(BlockDriverState *bs);
 
+/*
+ * yank, on any thread under the yank registry's lock: no BQL, no
+ * blocking, not even s->lock. Flags and a kick; the I/O thread does the
+ * rest at once (it never blocks for long: its connects are cancelled by
+ * the same flag).
+ */
+static void nbd_yank(void *opaque)
+{
+    NbdState *s = opaque;
+
+    __atomic_store_n(&s->yanked, true, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&s->cancel_connect, true, __ATOMIC_SEQ_CST);
+    nbd_kick(s);
+}
+
 static bool nbd_drv_open(BlockDriverState *bs, const BlockdevOptions *opts,
                          Error **errp)
 {
@@ -798,6 +849,13 @@ static bool nbd_drv_open(BlockDriverState *bs, const BlockdevOptions *opts,
         nbd_drv_close_node(bs);     /* joins the thread, which has ended */
         return false;
     }
+    /* QEMU's yank instance for an NBD node: {"type":"block-node"}. */
+    if (!yank_register_instance(YANK_KIND_BLOCK_NODE, bs->node_name, errp)) {
+        nbd_drv_close_node(bs);
+        return false;
+    }
+    yank_register_function(YANK_KIND_BLOCK_NODE, bs->node_name, nbd_yank, s);
+    s->yank_registered = true;
     if (s->export_read_only && !bs->read_only) {
         /* The server decides: writes now fail with EPERM at the node. */
         trace_nbd_client_read_only(bs->node_name);
@@ -810,11 +868,20 @@ static void nbd_drv_close_node(BlockDriverState *bs)
 {
     NbdState *s = bs->opaque;
 
+    if (s->yank_registered) {
+        /* Not under s->lock: the registry's lock comes first. */
+        yank_unregister_function(YANK_KIND_BLOCK_NODE, bs->node_name,
+                                 nbd_yank, s);
+        yank_unregister_instance(YANK_KIND_BLOCK_NODE, bs->node_name);
+        s->yank_registered = false;
+    }
+
     if (s->thread) {
         g_mutex_lock(&s->lock);
-        /* Also read, atomically, by a connect in progress: it gives up. */
-        __atomic_store_n(&s->closing, true, __ATOMIC_SEQ_CST);
+        s->closing = true;
         g_mutex_unlock(&s->lock);
+        /* A connect in progress gives up. */
+        __atomic_store_n(&s->cancel_connect, true, __ATOMIC_SEQ_CST);
         nbd_kick(s);
         g_thread_join(s->thread);
         s->thread = NULL;

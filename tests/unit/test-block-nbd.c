@@ -26,6 +26,7 @@
 #include "block/nbd-uri.h"
 #include "qapi/qapi-commands.h"
 #include "util/main-loop.h"
+#include "util/yank.h"
 #include "watchdog.h"
 #include "block-test-util.h"
 
@@ -1094,6 +1095,68 @@ static void test_reconnect_expires_and_close(void)
     test_watchdog_disarm();
 }
 
+static void count_block_node(YankKind kind, const char *name, void *opaque)
+{
+    if (kind == YANK_KIND_BLOCK_NODE && !strcmp(name, "n0")) {
+        (*(int *)opaque)++;
+    }
+}
+
+static int yank_n0_registered(void)
+{
+    int n = 0;
+
+    yank_foreach(count_block_node, &n);
+    return n;
+}
+
+/*
+ * yank on the node (as QMP's yank with a block-node instance does): a
+ * request stuck at a slow server fails with EIO at once, and so does
+ * every later one; no reconnect, even with reconnect-delay.
+ */
+static void test_yank(void)
+{
+    g_autofree char *img = bt_path("yank.raw");
+    YankRef ref = { YANK_KIND_BLOCK_NODE, "n0" };
+    Server *srv;
+    BlockDriverState *bs;
+    BlockBackend *blk;
+    unsigned char buf[4096];
+    struct iovec iov;
+    BlockIov q;
+    Aio r = { .pending = 1 };
+    int64_t t0;
+
+    if (!have("nbdkit")) {
+        return;
+    }
+    test_watchdog_arm(g_test_get_path(), 60);
+    bt_make_pattern_file(img, 1 << 20, 13);
+    srv = server_new_unix("yank.sock");
+    start_file_server(srv, img, true);
+    g_assert_cmpint(yank_n0_registered(), ==, 0);
+    bs = open_nbd(srv, ",\"reconnect-delay\":30");
+    g_assert_cmpint(yank_n0_registered(), ==, 1);
+    blk = new_blk(bs);
+    block_iov_init_buf(&q, &iov, buf, sizeof(buf));
+    blk_aio_preadv(blk, 0, &q, aio_cb, &r);
+    pump(0.3);
+    g_assert_cmpint(r.pending, ==, 1);
+    t0 = g_get_monotonic_time();
+    g_assert_true(yank_instances(&ref, 1, NULL));
+    g_assert_true(aio_wait(&r, 1.0));
+    g_assert_cmpint(r.ret, ==, -EIO);
+    g_assert_cmpfloat(secs_since(t0), <, 0.5);
+    pump(0.3);
+    g_assert_cmpint(blk_pread(blk, 0, sizeof(buf), buf, NULL), ==, -EIO);
+    blk_unref(blk);
+    bdrv_unref(bs);
+    g_assert_cmpint(yank_n0_registered(), ==, 0);
+    server_free(srv);
+    test_watchdog_disarm();
+}
+
 /* A server that never answers the handshake: a bounded open, a clear error. */
 static void test_handshake_timeout(void)
 {
@@ -1280,6 +1343,7 @@ int main(int argc, char **argv)
     g_test_add_func("/block/nbd/reconnect-none", test_reconnect_none);
     g_test_add_func("/block/nbd/reconnect-expires-and-close",
                     test_reconnect_expires_and_close);
+    g_test_add_func("/block/nbd/yank", test_yank);
     g_test_add_func("/block/nbd/handshake-timeout", test_handshake_timeout);
     g_test_add_func("/block/nbd/open-timeout-retries",
                     test_open_timeout_retries);
