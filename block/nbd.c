@@ -17,9 +17,10 @@
  * and nothing waits for the network on the main loop except open(), which
  * is bounded (open-timeout, and 5 s per attempt).
  *
- * Lock: NbdState.lock guards everything below it in NbdState; the I/O
- * thread holds it except while it sleeps in poll(), so libnbd callbacks
- * run with it held and take no lock themselves.
+ * Lock: NbdState.lock guards everything below it in NbdState (but the
+ * atomic flags); the I/O thread holds it except while it sleeps in
+ * poll() or waits in socket_connect(), so libnbd callbacks run with it
+ * held and take no lock themselves.
  *
  * Connection states (each change traced):
  *
@@ -35,6 +36,7 @@
  * connection is dropped, every request fails with EIO, now and from then
  * on, and no reconnect is tried (the node is only good for deleting).
  *
+ * With reconnect-delay 0 a lost connection goes straight to FAILING.
  * A lost connection puts the requests it carried back at the head of the
  * queue; they are sent again on the next connection, unless they are
  * failed with EIO first (reconnect-delay over, or 0). A reconnect to an
