@@ -925,12 +925,35 @@ static void start_file_server(Server *srv, const char *img, bool slow)
 }
 
 /*
+ * The start of the reconnect cases: the watchdog armed, a 1 MiB pattern
+ * image (seed) at *img served by nbdkit's file plugin on NAME.sock, or
+ * NULL when nbdkit is missing (the case is skipped).
+ */
+static Server *file_server_case(const char *name, int seed, bool slow,
+                                char **img)
+{
+    g_autofree char *file = g_strdup_printf("%s.raw", name);
+    g_autofree char *sock = g_strdup_printf("%s.sock", name);
+    Server *srv;
+
+    if (!have("nbdkit")) {
+        return NULL;
+    }
+    test_watchdog_arm(g_test_get_path(), 60);
+    *img = bt_path(file);
+    bt_make_pattern_file(*img, 1 << 20, seed);
+    srv = server_new_unix(sock);
+    start_file_server(srv, *img, slow);
+    return srv;
+}
+
+/*
  * reconnect-delay=10: a read in flight when the server dies and a write
  * sent while it is down both complete once it is back.
  */
 static void test_reconnect(void)
 {
-    g_autofree char *img = bt_path("rc.raw");
+    g_autofree char *img = NULL;
     Server *srv;
     BlockDriverState *bs;
     BlockBackend *blk;
@@ -939,14 +962,11 @@ static void test_reconnect(void)
     BlockIov rq, wq;
     Aio r = { .pending = 1 }, w = { .pending = 1 };
 
-    if (!have("nbdkit")) {
+    srv = file_server_case("rc", 8, true, &img);
+    if (!srv) {
         return;
     }
-    test_watchdog_arm(g_test_get_path(), 60);
     stderr_capture_start();
-    bt_make_pattern_file(img, 1 << 20, 8);
-    srv = server_new_unix("rc.sock");
-    start_file_server(srv, img, true);
     bs = open_nbd(srv, ",\"reconnect-delay\":10");
     blk = new_blk(bs);
 
@@ -999,7 +1019,7 @@ static void test_reconnect(void)
  */
 static void test_reconnect_none(void)
 {
-    g_autofree char *img = bt_path("rc0.raw");
+    g_autofree char *img = NULL;
     Server *srv;
     BlockDriverState *bs;
     BlockBackend *blk;
@@ -1010,13 +1030,10 @@ static void test_reconnect_none(void)
     int64_t t0;
     int ret = -1;
 
-    if (!have("nbdkit")) {
+    srv = file_server_case("rc0", 10, true, &img);
+    if (!srv) {
         return;
     }
-    test_watchdog_arm(g_test_get_path(), 60);
-    bt_make_pattern_file(img, 1 << 20, 10);
-    srv = server_new_unix("rc0.sock");
-    start_file_server(srv, img, true);
     bs = open_nbd(srv, "");
     blk = new_blk(bs);
     block_iov_init_buf(&q, &iov, buf, sizeof(buf));
@@ -1053,7 +1070,7 @@ static void test_reconnect_none(void)
  */
 static void test_reconnect_expires_and_close(void)
 {
-    g_autofree char *img = bt_path("rc1.raw");
+    g_autofree char *img = NULL;
     Server *srv;
     BlockDriverState *bs;
     unsigned char buf[512];
@@ -1061,13 +1078,10 @@ static void test_reconnect_expires_and_close(void)
     double took;
     int mute;
 
-    if (!have("nbdkit")) {
+    srv = file_server_case("rc1", 11, false, &img);
+    if (!srv) {
         return;
     }
-    test_watchdog_arm(g_test_get_path(), 60);
-    bt_make_pattern_file(img, 1 << 20, 11);
-    srv = server_new_unix("rc1.sock");
-    start_file_server(srv, img, false);
     bs = open_nbd(srv, ",\"reconnect-delay\":1");
     g_assert_cmpint(bdrv_pread(bs, 0, sizeof(buf), buf, NULL), ==, 0);
     server_kill(srv);
@@ -1117,7 +1131,7 @@ static int yank_n0_registered(void)
  */
 static void test_yank(void)
 {
-    g_autofree char *img = bt_path("yank.raw");
+    g_autofree char *img = NULL;
     YankRef ref = { YANK_KIND_BLOCK_NODE, "n0" };
     Server *srv;
     BlockDriverState *bs;
@@ -1128,13 +1142,10 @@ static void test_yank(void)
     Aio r = { .pending = 1 };
     int64_t t0;
 
-    if (!have("nbdkit")) {
+    srv = file_server_case("yank", 13, true, &img);
+    if (!srv) {
         return;
     }
-    test_watchdog_arm(g_test_get_path(), 60);
-    bt_make_pattern_file(img, 1 << 20, 13);
-    srv = server_new_unix("yank.sock");
-    start_file_server(srv, img, true);
     g_assert_cmpint(yank_n0_registered(), ==, 0);
     bs = open_nbd(srv, ",\"reconnect-delay\":30");
     g_assert_cmpint(yank_n0_registered(), ==, 1);
