@@ -32,7 +32,7 @@ typedef struct BdrvInherit {
 } BdrvInherit;
 
 static const BlockDriver *const drivers[] = {
-    &bdrv_file, &bdrv_null_co, &bdrv_raw, &bdrv_qcow2,
+    &bdrv_file, &bdrv_nbd, &bdrv_null_co, &bdrv_raw, &bdrv_qcow2,
 };
 
 const BlockDriver *bdrv_find_driver(const char *format)

@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 #include "block/block_int.h"
 #include "block/blockdev.h"
+#include "block/nbd-uri.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-visit.h"
 #include "util/keyval.h"
@@ -30,7 +31,7 @@ static const char *const bool_keys[] = {
     "read-zeroes", "x-allow-special", "pass-discard-request", NULL,
 };
 static const char *const int_keys[] = {
-    "size", "offset", "latency-ns", NULL,
+    "size", "offset", "latency-ns", "reconnect-delay", "open-timeout", NULL,
 };
 
 static bool in_list(const char *const *list, const char *key)
@@ -257,8 +258,9 @@ static char *drive_snapshot_overlay(const char *file, const char *format,
     }
     close(fd);
     unlink(path);
-    abs = g_path_is_absolute(file) ? g_strdup(file)
-                                   : g_canonicalize_filename(file, NULL);
+    /* The backing name recorded in the overlay: a path, or an NBD URI. */
+    abs = g_path_is_absolute(file) || nbd_uri_is_nbd(file)
+          ? g_strdup(file) : g_canonicalize_filename(file, NULL);
     if (!qcow2_create_overlay(path, size, abs, format, errp)) {
         return NULL;
     }
@@ -325,12 +327,22 @@ BlockBackend *drive_new(const char *str, Error **errp)
         return NULL;
     }
 
-    /* The file node, then the format node over it, as JSON options. */
-    fobj = json_object_new_object();
-    json_object_object_add(fobj, "driver", json_object_new_string("file"));
-    json_object_object_add(fobj, "filename", json_object_new_string(file));
-    if ((s = keyval_get(kv, "aio"))) {
-        json_object_object_add(fobj, "aio", json_object_new_string(s));
+    /*
+     * The protocol node (file, or nbd for an NBD URI), then the format
+     * node over it, as JSON options.
+     */
+    if (nbd_uri_is_nbd(file)) {
+        fobj = nbd_uri_to_json(file, errp);
+        if (!fobj) {
+            return NULL;
+        }
+    } else {
+        fobj = json_object_new_object();
+        json_object_object_add(fobj, "driver", json_object_new_string("file"));
+        json_object_object_add(fobj, "filename", json_object_new_string(file));
+        if ((s = keyval_get(kv, "aio"))) {
+            json_object_object_add(fobj, "aio", json_object_new_string(s));
+        }
     }
     if ((s = keyval_get(kv, "discard"))) {
         /* QEMU's -drive takes discard=on|off|unmap|ignore. */
@@ -339,14 +351,25 @@ BlockBackend *drive_new(const char *str, Error **errp)
     }
     format = keyval_get(kv, "format");
     if (!format) {
-        /* Probe, read-only, through a throwaway file node. */
-        BlockdevOptions popts = { .driver = BLOCKDEV_DRIVER_FILE,
-                                  .has_read_only = true, .read_only = true };
+        /* Probe, read-only, through a throwaway protocol node. */
+        json_object *pobj = NULL;
+        BlockdevOptions *popts = NULL;
         BlockDriverState *probe;
         unsigned char magic[4] = { 0 };
 
-        popts.u.file.filename = (char *)file;
-        probe = bdrv_open_blockdev(&popts, errp);
+        json_object_deep_copy(fobj, &pobj, NULL);
+        json_object_object_add(pobj, "read-only",
+                               json_object_new_boolean(1));
+        json_object_object_del(pobj, "discard");
+        json_object_object_del(pobj, "aio");
+        if (!qapi_from_json_BlockdevOptions(pobj, &popts, "drive", errp)) {
+            json_object_put(pobj);
+            json_object_put(fobj);
+            return NULL;
+        }
+        json_object_put(pobj);
+        probe = bdrv_open_blockdev(popts, errp);
+        qapi_free_BlockdevOptions(popts);
         if (!probe) {
             json_object_put(fobj);
             return NULL;

@@ -14,12 +14,14 @@ packages=(
     liburing-dev libaio-dev
     # -netdev user (optional: without it a stub refuses -netdev user)
     libslirp-dev
+    # the nbd block driver, an NBD client (optional: block/nbd-stub.c)
+    libnbd-dev
     # tests
     python3-pytest
     # the libFuzzer target (tests/fuzz; skipped when clang is missing)
     clang libclang-rt-14-dev
     # real peers used by tests and benchmarks
-    qemu-system-x86 qemu-utils socat iproute2 libnbd-bin tcpdump
+    qemu-system-x86 qemu-utils socat iproute2 libnbd-bin tcpdump nbdkit
     # clients of the test guest's network services (tests/functional/test_guest_net.py)
     iputils-ping curl wrk redis-tools
     # the stock Linux boot check takes vmlinuz from this package

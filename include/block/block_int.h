@@ -110,6 +110,7 @@ bool qcow2_create_overlay(const char *path, uint64_t size,
 char *bdrv_describe(const BlockDriverState *bs);
 
 extern const BlockDriver bdrv_file;
+extern const BlockDriver bdrv_nbd;
 extern const BlockDriver bdrv_null_co;
 extern const BlockDriver bdrv_raw;
 extern const BlockDriver bdrv_qcow2;

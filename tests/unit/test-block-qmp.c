@@ -97,7 +97,7 @@ static void test_blockdev_add_del(void)
                  "\"null-co\"}}\n", "GenericError",
                  "'node-name' must be specified for the root node", NULL);
     expect_error(c, "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":"
-                 "\"nbd\",\"node-name\":\"x\"}}\n", "GenericError",
+                 "\"vmdk\",\"node-name\":\"x\"}}\n", "GenericError",
                  "driver", NULL);
     expect_error(c, "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":"
                  "\"qcow2\",\"node-name\":\"x\",\"file\":{\"driver\":\"file\","
