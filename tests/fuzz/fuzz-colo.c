@@ -23,7 +23,8 @@
 #include "net/colo.h"
 #include "net/colo-compare-core.h"
 
-static void fuzz_release(void *opaque, const uint8_t *frame, size_t len)
+static void fuzz_release(void *opaque, const uint8_t *frame, size_t len,
+                         size_t vnet_hdr_len)
 {
     size_t *released = opaque;
 
