@@ -41,6 +41,10 @@
  * frames queue the same way (up to the bound) and go out on connection;
  * a frame cut by a lost connection is sent whole again to the next peer.
  *
+ * Held frames are bounded too: with 16 x max_queue_size (at least 4096)
+ * primary frames held, primary_in is not read until a checkpoint
+ * releases them (a checkpoint was asked for by then: a queue is full).
+ *
  * Broken framing on an input (a length of 0 or too large) drops that
  * chardev connection (a log line says why); a server chardev then takes
  * the next client, a client with reconnect-ms reconnects.
@@ -63,6 +67,14 @@
 #define COLO_COMPARE_MAX_CONNS      16384
 /* Framed bytes queued for a slow outdev reader before primary_in pauses. */
 #define COLO_COMPARE_OUT_MAX        (4u << 20)
+/*
+ * Primary frames held (all connections) before primary_in pauses until
+ * a checkpoint releases them: a full queue asks for a checkpoint and
+ * keeps its frames, so without this a checkpoint slow to come would let
+ * them grow without end. A multiple of max_queue_size, at least this.
+ */
+#define COLO_COMPARE_HELD_MIN       4096
+#define COLO_COMPARE_HELD_FACTOR    16
 
 enum { CC_PRIMARY, CC_SECONDARY, CC_INPUTS };
 
@@ -115,6 +127,8 @@ struct ColoCompareObject {
     size_t out_bytes;
     bool out_watch;             /* a writable watch is armed */
     bool primary_paused;        /* out queue over its bound */
+    uint64_t held_max;          /* bound on held primary frames */
+    bool held_paused;           /* primary_in paused: held_max reached */
     uint64_t passed_outside;    /* primary frames passed outside a run */
     uint64_t out_stalls;
     uint64_t broken_streams;
@@ -310,11 +324,17 @@ static void cc_frame(void *opaque, const uint8_t *frame, size_t len,
 static size_t cc_can_receive(void *opaque)
 {
     ColoCompareInput *in = opaque;
+    ColoCompareObject *cc = in->cc;
 
-    if (in->primary && in->cc->primary_paused) {
-        return 0;
+    if (!in->primary) {
+        return COLO_COMPARE_FRAME_MAX;
     }
-    return COLO_COMPARE_FRAME_MAX;
+    if (!cc->held_paused &&
+        colo_compare_stats(cc->core)->held >= cc->held_max) {
+        cc->held_paused = true;
+        trace_colo_compare_held_stall(cc->parent.id, cc->held_max);
+    }
+    return cc->primary_paused || cc->held_paused ? 0 : COLO_COMPARE_FRAME_MAX;
 }
 
 static void cc_receive(void *opaque, const uint8_t *buf, size_t len)
@@ -368,6 +388,10 @@ static void cc_job_flush(ColoCompareObject *cc, void *arg)
 {
     colo_compare_flush(cc->core, cc_now());
     cc->requested = false;
+    if (cc->held_paused) {
+        cc->held_paused = false;
+        chardev_accept_input(cc->in[CC_PRIMARY].chr);
+    }
 }
 
 static void cc_job_set_comparing(ColoCompareObject *cc, void *arg)
@@ -596,6 +620,8 @@ static bool cc_complete(Object *obj, Error **errp)
 
     cc->ctx = iothread_get_context(cc->iot);
     cc->core = colo_compare_new(&cfg);
+    cc->held_max = MAX((uint64_t)cc->max_queue_size *
+                       COLO_COMPARE_HELD_FACTOR, COLO_COMPARE_HELD_MIN);
     g_queue_init(&cc->outq);
     cc->comparing = colo_mode() == COLO_MODE_PRIMARY;
     for (int i = 0; i < CC_INPUTS; i++) {

@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "chardev/char.h"
+#include "monitor/monitor.h"
 #include "net/frame-codec.h"
 #include "qapi/qapi-commands.h"
 #include "qom/object.h"
@@ -281,6 +282,18 @@ static bool held_is(const ColoCompareInfo *i, void *arg)
     return i->held == GPOINTER_TO_UINT(arg);
 }
 
+static bool held_at_least(const ColoCompareInfo *i, void *arg)
+{
+    return i->held >= GPOINTER_TO_UINT(arg);
+}
+
+static unsigned held_now(Fx *f)
+{
+    g_autoptr(ColoStats) st = qmp_query_colo_stats(&error_abort);
+
+    return find_info(st, f->id)->held;
+}
+
 static bool requested(const ColoCompareInfo *i, void *arg)
 {
     const ColoCompareCheckpoints *c = i->checkpoints;
@@ -524,6 +537,57 @@ static gpointer writer_run(gpointer opaque)
     return NULL;
 }
 
+/* Past 16 x max_queue_size (at least 4096) frames held, primary_in is
+ * not read until the checkpoint; then everything goes out, in order. */
+static void test_held_bound(void)
+{
+    enum { N = 5000 };
+    GPtrArray *frames = g_ptr_array_new_with_free_func(
+        (GDestroyNotify)g_byte_array_unref);
+    GByteArray *all = g_byte_array_new();
+    Writer w = { .bytes = all };
+    unsigned held;
+    GThread *thr;
+    Fx f;
+
+    fx_init(&f, "max_queue_size=4");
+    colo_begin();
+    for (unsigned i = 0; i < N; i++) {
+        uint8_t hdr[NET_FRAME_HDR_MAX];
+        GByteArray *b = frame_n(CF_UDP, 0, i);
+        size_t n = net_frame_encode_header(hdr, b->len, false, 0);
+
+        g_ptr_array_add(frames, b);
+        g_byte_array_append(all, hdr, n);
+        g_byte_array_append(all, b->data, b->len);
+    }
+    w.fd = f.fd[PRI];
+    thr = g_thread_new("pri-writer", writer_run, &w);
+    wait_stats(&f, held_at_least, GUINT_TO_POINTER(4096), "4096 held");
+    /* paused: the count stays (past the bound by less than one read,
+     * 4 KiB of frames of 66 bytes) */
+    held = held_now(&f);
+    g_assert_cmpuint(held, <, 4096 + 4096 / 66 + 1);
+    g_usleep(100 * 1000);
+    g_assert_cmpuint(held_now(&f), ==, held);
+    g_assert_cmpuint(take_requests(), ==, 1);
+    checkpoint();
+    for (unsigned i = 0; i < held; i++) {
+        expect_frame(&f, frames->pdata[i]);
+    }
+    /* the rest: read again, over the queue bound, so held again */
+    wait_stats(&f, held_is, GUINT_TO_POINTER(N - held), "the rest held");
+    checkpoint();
+    for (unsigned i = held; i < N; i++) {
+        expect_frame(&f, frames->pdata[i]);
+    }
+    g_thread_join(thr);
+    colo_end();
+    fx_free(&f);
+    g_byte_array_unref(all);
+    g_ptr_array_unref(frames);
+}
+
 static bool matched_at_least(const ColoCompareInfo *i, void *arg)
 {
     return (uint64_t)i->matched->udp >= GPOINTER_TO_UINT(arg);
@@ -749,6 +813,18 @@ static void test_stats_qmp(void)
     g_assert_cmpint(json_object_get_int64(member(one, "latency-p99-ns")), >=,
                     json_object_get_int64(member(one, "latency-p50-ns")));
     json_object_put(resp);
+    {
+        g_autofree char *hmp = hmp_run_command("info colo", &error_abort);
+        g_autofree char *want = g_strdup_printf(
+            "compare %s (comparing): compared=21 matched=20 mismatched=1 ",
+            f.id);
+
+        if (!strstr(hmp, want) ||
+            !strstr(hmp, "checkpoints asked: mismatch=1 ") ||
+            !strstr(hmp, "  held=1 (max 1) latency (us): p50=")) {
+            g_error("info colo says:\n%s", hmp);
+        }
+    }
     checkpoint();
     g_byte_array_unref(recv_frame(&f));
     colo_end();
@@ -976,6 +1052,7 @@ int main(int argc, char **argv)
     g_test_add_func("/colo-compare-object/mismatch", test_mismatch);
     g_test_add_func("/colo-compare-object/timeout", test_timeout);
     g_test_add_func("/colo-compare-object/queue-full", test_queue_full);
+    g_test_add_func("/colo-compare-object/held-bound", test_held_bound);
     g_test_add_func("/colo-compare-object/stalled-outdev",
                     test_stalled_outdev);
     g_test_add_func("/colo-compare-object/broken-framing",
