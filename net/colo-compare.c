@@ -31,7 +31,8 @@
  * outdev and the secondary's are dropped. An object created during a
  * run starts comparing.
  *
- * Output. outdev is written with the write that never waits; what the
+ * Output. outdev is written with the write that never waits, once per
+ * read from an input (the frames that read released, gathered); what the
  * reader does not take yet is queued (frames whole, header included) and
  * written from a writable watch. The queue is bounded by
  * COLO_COMPARE_OUT_MAX bytes: past it primary_in is not read (frames wait
@@ -67,6 +68,8 @@
 #define COLO_COMPARE_MAX_CONNS      16384
 /* Framed bytes queued for a slow outdev reader before primary_in pauses. */
 #define COLO_COMPARE_OUT_MAX        (4u << 20)
+/* Bytes of small frames gathered into one write to outdev. */
+#define COLO_COMPARE_OUT_BATCH      65536
 /*
  * Primary frames held (all connections) before primary_in pauses until
  * a checkpoint releases them: a full queue asks for a checkpoint and
@@ -124,12 +127,15 @@ struct ColoCompareObject {
     bool requested;             /* a checkpoint asked for, not yet done */
     GSource *scan;
     GQueue outq;                /* ColoCompareOut * */
+    bool out_batching;          /* in a read: write once at its end */
+    uint8_t *out_scratch;       /* [COLO_COMPARE_OUT_BATCH] */
     size_t out_bytes;
     bool out_watch;             /* a writable watch is armed */
     bool primary_paused;        /* out queue over its bound */
     uint64_t held_max;          /* bound on held primary frames */
     bool held_paused;           /* primary_in paused: held_max reached */
     uint64_t passed_outside;    /* primary frames passed outside a run */
+    uint64_t dropped_outside;   /* secondary frames dropped outside one */
     uint64_t out_stalls;
     uint64_t broken_streams;
 };
@@ -205,31 +211,72 @@ static void cc_out_writable(void *opaque)
     cc_out_drain(cc);
 }
 
+/*
+ * What the next write sends: the head frame's rest and as many whole
+ * frames after it as fit in the scratch buffer (one write for a batch of
+ * small frames); a head too big for it is written from where it is.
+ */
+static const uint8_t *cc_out_gather(ColoCompareObject *cc, size_t *len)
+{
+    ColoCompareOut *o = g_queue_peek_head(&cc->outq);
+    size_t n = 0;
+
+    if (o->len - o->off >= COLO_COMPARE_OUT_BATCH) {
+        *len = o->len - o->off;
+        return o->data + o->off;
+    }
+    for (GList *l = cc->outq.head; l; l = l->next) {
+        o = l->data;
+        if (n + o->len - o->off > COLO_COMPARE_OUT_BATCH) {
+            break;
+        }
+        memcpy(cc->out_scratch + n, o->data + o->off, o->len - o->off);
+        n += o->len - o->off;
+    }
+    *len = n;
+    return cc->out_scratch;
+}
+
+/* n bytes from the head of the queue were written. */
+static void cc_out_consume(ColoCompareObject *cc, size_t n)
+{
+    while (n) {
+        ColoCompareOut *o = g_queue_peek_head(&cc->outq);
+        size_t take = MIN(n, o->len - o->off);
+
+        o->off += take;
+        n -= take;
+        if (o->off == o->len) {
+            g_queue_pop_head(&cc->outq);
+            cc->out_bytes -= o->len;
+            g_free(o);
+        }
+    }
+}
+
 /* Writes queued frames until the reader is full; never waits. */
 static void cc_out_drain(ColoCompareObject *cc)
 {
-    ColoCompareOut *o;
-
-    while ((o = g_queue_peek_head(&cc->outq))) {
+    while (!g_queue_is_empty(&cc->outq)) {
+        const uint8_t *buf;
+        size_t len;
         ssize_t n;
 
-        if (cc->out_watch || !chardev_is_connected(cc->out_chr)) {
-            break;      /* the watch, or OPENED, calls again */
+        if (cc->out_batching || cc->out_watch ||
+            !chardev_is_connected(cc->out_chr)) {
+            break;      /* the batch's end, the watch or OPENED calls again */
         }
-        n = chardev_write_nowait(cc->out_chr, o->data + o->off,
-                                 o->len - o->off);
+        buf = cc_out_gather(cc, &len);
+        n = chardev_write_nowait(cc->out_chr, buf, len);
         if (n < 0) {
             break;      /* peer gone: CLOSED/OPENED follow */
         }
-        o->off += n;
-        if (o->off < o->len) {
+        cc_out_consume(cc, n);
+        if ((size_t)n < len) {
             cc->out_watch = chardev_watch_writable(cc->out_chr, cc->ctx,
                                                    cc_out_writable, cc);
             break;
         }
-        g_queue_pop_head(&cc->outq);
-        cc->out_bytes -= o->len;
-        g_free(o);
     }
     if (cc->primary_paused && cc->out_bytes <= COLO_COMPARE_OUT_MAX / 2) {
         cc->primary_paused = false;
@@ -310,6 +357,8 @@ static void cc_frame(void *opaque, const uint8_t *frame, size_t len,
         if (in->primary) {
             cc->passed_outside++;
             cc_output(cc, frame, len, vnet_hdr_len);
+        } else {
+            cc->dropped_outside++;
         }
         return;
     }
@@ -342,11 +391,17 @@ static void cc_receive(void *opaque, const uint8_t *buf, size_t len)
     ColoCompareInput *in = opaque;
     ColoCompareObject *cc = in->cc;
     Error *err = NULL;
+    bool ok;
 
     if (in->broken) {
         return;     /* the rest of a stream we are dropping */
     }
-    if (!net_frame_decoder_feed(&in->dec, buf, len, cc_frame, in, &err)) {
+    /* The frames this read releases go out in one write, after it. */
+    cc->out_batching = true;
+    ok = net_frame_decoder_feed(&in->dec, buf, len, cc_frame, in, &err);
+    cc->out_batching = false;
+    cc_out_drain(cc);
+    if (!ok) {
         in->broken = true;
         cc->broken_streams++;
         error_report("colo-compare %s: %s: %s; dropping the connection",
@@ -433,6 +488,7 @@ typedef struct ColoCompareSnapshot {
     ColoCompareStats core;
     bool comparing;
     uint64_t passed_outside;
+    uint64_t dropped_outside;
     uint64_t out_bytes;
     uint64_t out_stalls;
     uint64_t broken_streams;
@@ -445,6 +501,7 @@ static void cc_job_snapshot(ColoCompareObject *cc, void *arg)
     s->core = *colo_compare_stats(cc->core);
     s->comparing = cc->comparing;
     s->passed_outside = cc->passed_outside;
+    s->dropped_outside = cc->dropped_outside;
     s->out_bytes = cc->out_bytes;
     s->out_stalls = cc->out_stalls;
     s->broken_streams = cc->broken_streams;
@@ -482,7 +539,8 @@ static void cc_stats(ColoStats *stats, void *opaque)
     info->mismatched = cc_proto_counts(s->core.mismatched);
     info->passed = s->core.passed + s->passed_outside;
     info->flushed = s->core.flushed;
-    info->secondary_dropped = s->core.secondary_dropped;
+    info->secondary_dropped = s->core.secondary_dropped +
+                              s->dropped_outside;
     info->checkpoints = g_new0(ColoCompareCheckpoints, 1);
     info->checkpoints->mismatch = ck[COLO_CHECKPOINT_MISMATCH];
     info->checkpoints->timeout = ck[COLO_CHECKPOINT_TIMEOUT];
@@ -623,6 +681,7 @@ static bool cc_complete(Object *obj, Error **errp)
     cc->held_max = MAX((uint64_t)cc->max_queue_size *
                        COLO_COMPARE_HELD_FACTOR, COLO_COMPARE_HELD_MIN);
     g_queue_init(&cc->outq);
+    cc->out_scratch = g_malloc(COLO_COMPARE_OUT_BATCH);
     cc->comparing = colo_mode() == COLO_MODE_PRIMARY;
     for (int i = 0; i < CC_INPUTS; i++) {
         ColoCompareInput *in = &cc->in[i];
@@ -640,6 +699,7 @@ static bool cc_complete(Object *obj, Error **errp)
             net_frame_decoder_destroy(&cc->in[i].dec);
         }
         colo_compare_free(g_steal_pointer(&cc->core));
+        g_free(cc->out_scratch);
         return false;
     }
     iothread_ref(cc->iot);
@@ -701,6 +761,7 @@ static void cc_finalize(Object *obj)
         net_frame_decoder_destroy(&cc->in[i].dec);
     }
     colo_compare_free(cc->core);
+    g_free(cc->out_scratch);
     iothread_unref(cc->iot);
 }
 

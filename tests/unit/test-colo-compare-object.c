@@ -13,9 +13,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 #include "chardev/char.h"
 #include "monitor/monitor.h"
@@ -38,6 +41,7 @@ typedef struct Fx {
     int fd[3];          /* the test's ends */
     Object *obj;
     size_t vnet_hdr_len;    /* > 0: vnet_hdr_support=on, this header */
+    int out_port;           /* > 0: outdev is a TCP server on this port */
 } Fx;
 
 /* ---- plumbing ---- */
@@ -64,7 +68,34 @@ static void fx_init_obj(Fx *f, const char *extra)
     f->obj = object_create_cmdline(opts, &error_abort);
 }
 
-static void fx_init(Fx *f, const char *extra)
+static int tcp_connect(int port)
+{
+    struct sockaddr_in sa = {
+        .sin_family = AF_INET,
+        .sin_port = htons(port),
+        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+    };
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int small = 16384;
+
+    g_assert_cmpint(fd, >=, 0);
+    /* a small window, so frames queue in colo-compare, not the kernel */
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    return fd;
+}
+
+/* A new reader on outdev. */
+static int out_connect(Fx *f)
+{
+    return f->out_port ? tcp_connect(f->out_port)
+                       : unix_connect(f->path[OUT]);
+}
+
+/* tcp_out: outdev is a TCP server (QEMU's recipe uses TCP on the
+ * loopback), whose kernel takes part of a frame, which a UNIX socket
+ * rarely does. */
+static void fx_init_common(Fx *f, const char *extra, bool tcp_out)
 {
     static unsigned n;
     static const char *const role[] = { "pri", "sec", "out" };
@@ -79,15 +110,34 @@ static void fx_init(Fx *f, const char *extra)
 
         f->chr_id[i] = g_strdup_printf("%s%u", role[i], n);
         f->path[i] = g_strdup_printf("%s/%s", tmp_dir, f->chr_id[i]);
+        if (i == OUT && tcp_out) {
+            Chardev *chr;
+            g_autofree char *label = NULL;
+            const char *prefix = "disconnected:tcp:127.0.0.1:";
+
+            spec = g_strdup_printf("socket,id=%s,host=127.0.0.1,port=0,"
+                                   "server=on,wait=off", f->chr_id[i]);
+            chr = chardev_new_from_opts(spec, &error_abort);
+            label = chardev_dup_label(chr);
+            g_assert_true(g_str_has_prefix(label, prefix));
+            f->out_port = atoi(label + strlen(prefix));
+            g_assert_cmpint(f->out_port, >, 0);
+            continue;
+        }
         spec = g_strdup_printf("socket,id=%s,path=%s,server=on,wait=off",
                                f->chr_id[i], f->path[i]);
         g_assert_nonnull(chardev_new_from_opts(spec, &error_abort));
     }
     n++;
     fx_init_obj(f, extra);
-    for (int i = 0; i < 3; i++) {
-        f->fd[i] = unix_connect(f->path[i]);
-    }
+    f->fd[PRI] = unix_connect(f->path[PRI]);
+    f->fd[SEC] = unix_connect(f->path[SEC]);
+    f->fd[OUT] = out_connect(f);
+}
+
+static void fx_init(Fx *f, const char *extra)
+{
+    fx_init_common(f, extra, false);
 }
 
 static void fx_close_chardevs(Fx *f)
@@ -270,6 +320,11 @@ static void wait_stats(Fx *f, StatsCond *cond, void *arg, const char *what)
             return;
         }
         if (g_get_monotonic_time() > end) {
+            g_test_message("last: held %" PRId64 " out-queued %" PRId64
+                           " passed %" PRId64,
+                           find_info(st, f->id)->held,
+                           find_info(st, f->id)->out_queued_bytes,
+                           find_info(st, f->id)->passed);
             g_error("colo-compare %s: not within %d ms: %s", f->id, WAIT_MS,
                     what);
         }
@@ -661,6 +716,61 @@ static void test_stalled_outdev(void)
     g_ptr_array_unref(frames);
 }
 
+static bool out_queued_over(const ColoCompareInfo *i, void *arg)
+{
+    return (uint64_t)i->out_queued_bytes > GPOINTER_TO_UINT(arg);
+}
+
+/*
+ * The outdev reader goes away with frames queued for it (one of them cut
+ * by a partial write) and another connects: it gets whole frames from a
+ * frame boundary on, consecutive, up to the last one. (The frames in the
+ * old connection's socket buffer went with it.)
+ */
+static void test_outdev_reconnect(void)
+{
+    enum { N = 2600, SIZE = 1999 };
+    GPtrArray *frames = g_ptr_array_new_with_free_func(
+        (GDestroyNotify)g_byte_array_unref);
+    g_autofree uint8_t *payload = g_malloc(SIZE);
+    g_autoptr(GByteArray) first = NULL;
+    unsigned k;
+    Fx f;
+
+    fx_init_common(&f, NULL, true); /* no COLO run: primary frames pass */
+    for (unsigned i = 0; i < N; i++) {
+        ColoFrameOpts o = colo_frame_opts(CF_UDP);
+
+        memset(payload, i * 7, SIZE);
+        memcpy(payload, &i, sizeof(i));
+        g_ptr_array_add(frames, colo_frame_build(&o, payload, SIZE));
+        send_frame(&f, PRI, frames->pdata[i]);
+    }
+    wait_stats(&f, out_queued_over, GUINT_TO_POINTER(256 << 10),
+               "frames queued for outdev");
+    close(f.fd[OUT]);
+    f.fd[OUT] = out_connect(&f);
+    first = recv_frame(&f);
+    for (k = 0; k < N; k++) {
+        GByteArray *b = frames->pdata[k];
+
+        if (first->len == b->len && !memcmp(first->data, b->data, b->len)) {
+            break;
+        }
+    }
+    if (k == N) {
+        g_error("the new reader's first frame (%u bytes) is none sent",
+                first->len);
+    }
+    g_assert_cmpuint(k, >, 0);
+    for (k++; k < N; k++) {
+        expect_frame(&f, frames->pdata[k]);
+    }
+    expect_no_output(&f, 20);
+    fx_free(&f);
+    g_ptr_array_unref(frames);
+}
+
 /* ---- broken framing ---- */
 
 static bool broken_once(const ColoCompareInfo *i, void *arg)
@@ -709,6 +819,11 @@ static void test_broken_framing(void)
 
 /* ---- outside a COLO run, failover, deletion ---- */
 
+static bool sec_dropped(const ColoCompareInfo *i, void *arg)
+{
+    return i->secondary_dropped == 1;
+}
+
 /* No run: the primary's frames pass, the secondary's are dropped. After
  * a failover likewise, and what was held goes out at the failover. */
 static void test_pass_and_failover(void)
@@ -723,6 +838,7 @@ static void test_pass_and_failover(void)
     send_frame(&f, SEC, a);
     send_frame(&f, PRI, a);
     expect_frame(&f, a);
+    wait_stats(&f, sec_dropped, NULL, "the secondary's frame dropped");
     colo_begin();
     send_frame(&f, PRI, b);
     wait_stats(&f, held_is, GUINT_TO_POINTER(1), "b held");
@@ -1055,6 +1171,8 @@ int main(int argc, char **argv)
     g_test_add_func("/colo-compare-object/held-bound", test_held_bound);
     g_test_add_func("/colo-compare-object/stalled-outdev",
                     test_stalled_outdev);
+    g_test_add_func("/colo-compare-object/outdev-reconnect",
+                    test_outdev_reconnect);
     g_test_add_func("/colo-compare-object/broken-framing",
                     test_broken_framing);
     g_test_add_func("/colo-compare-object/pass-and-failover",
