@@ -643,6 +643,58 @@ static void test_held_bound(void)
     g_ptr_array_unref(frames);
 }
 
+/*
+ * One connection more than the table's 16384 (QEMU's bound, where QEMU
+ * forgets every connection): one checkpoint asked for, no frame lost;
+ * every pair matches and goes out in order.
+ */
+static void test_table_full(void)
+{
+    enum { N = 16385 };
+    GByteArray *all = g_byte_array_new();
+    Writer w = { .bytes = all };
+    g_autofree uint8_t *got = NULL;
+    GThread *thr;
+    Fx f;
+
+    fx_init(&f, NULL);
+    colo_begin();
+    for (unsigned i = 0; i < N; i++) {
+        ColoFrameOpts o = colo_frame_opts(CF_UDP);
+        g_autoptr(GByteArray) b = NULL;
+        uint8_t hdr[NET_FRAME_HDR_MAX];
+        size_t n;
+
+        o.sport = 1024 + i % 50000;
+        o.src[2] = i / 50000;
+        b = colo_frame_build(&o, "x", 1);
+        n = net_frame_encode_header(hdr, b->len, false, 0);
+        g_byte_array_append(all, hdr, n);
+        g_byte_array_append(all, b->data, b->len);
+    }
+    w.fd = f.fd[SEC];
+    thr = g_thread_new("sec-writer", writer_run, &w);
+    g_thread_join(thr);
+    w.fd = f.fd[PRI];
+    thr = g_thread_new("pri-writer", writer_run, &w);
+    got = g_malloc(all->len);
+    g_assert_true(read_exact(f.fd[OUT], got, all->len, 30000));
+    g_assert_cmpmem(got, all->len, all->data, all->len);
+    g_thread_join(thr);
+    g_assert_cmpuint(take_requests(), ==, 1);
+    {
+        g_autoptr(ColoStats) st = qmp_query_colo_stats(&error_abort);
+        ColoCompareInfo *info = find_info(st, f.id);
+
+        g_assert_cmpint(info->checkpoints->table_full, ==, 1);
+        g_assert_cmpint(info->matched->udp, ==, N);
+    }
+    checkpoint();
+    colo_end();
+    fx_free(&f);
+    g_byte_array_unref(all);
+}
+
 static bool matched_at_least(const ColoCompareInfo *i, void *arg)
 {
     return (uint64_t)i->matched->udp >= GPOINTER_TO_UINT(arg);
@@ -1169,6 +1221,7 @@ int main(int argc, char **argv)
     g_test_add_func("/colo-compare-object/timeout", test_timeout);
     g_test_add_func("/colo-compare-object/queue-full", test_queue_full);
     g_test_add_func("/colo-compare-object/held-bound", test_held_bound);
+    g_test_add_func("/colo-compare-object/table-full", test_table_full);
     g_test_add_func("/colo-compare-object/stalled-outdev",
                     test_stalled_outdev);
     g_test_add_func("/colo-compare-object/outdev-reconnect",
