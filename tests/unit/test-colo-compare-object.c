@@ -911,6 +911,7 @@ static void test_object_del(void)
     ColoFrameOpts o = colo_frame_opts(CF_TCP);
     g_autoptr(GByteArray) p = colo_frame_build(&o, "held", 4);
     g_autofree char *cmd = NULL;
+    g_autofree char *busy = NULL;
     Fx f;
 
     negotiate(c, false);
@@ -921,11 +922,20 @@ static void test_object_del(void)
     expect_error(c, "{\"execute\": \"object-del\", \"arguments\": "
                  "{\"id\": \"iot0\"}}", "GenericError",
                  "iothread 'iot0' is in use", NULL);
+    /* its chardevs cannot go while it uses them */
+    cmd = g_strdup_printf("{\"execute\": \"chardev-remove\", \"arguments\": "
+                          "{\"id\": \"%s\"}}", f.chr_id[PRI]);
+    busy = g_strdup_printf("Chardev '%s' is busy", f.chr_id[PRI]);
+    expect_error(c, cmd, "GenericError", busy, NULL);
+    g_free(cmd);
     cmd = g_strdup_printf("{\"execute\": \"object-del\", \"arguments\": "
                           "{\"id\": \"%s\"}}", f.id);
     expect_return(c, cmd, NULL);
     f.obj = NULL;
     expect_frame(&f, p);
+    g_assert_false(chardev_find(f.chr_id[PRI])->fe_attached);
+    g_assert_false(chardev_find(f.chr_id[SEC])->fe_attached);
+    g_assert_false(chardev_find(f.chr_id[OUT])->fe_attached);
     /* The chardevs take a new object. */
     fx_init_obj(&f, NULL);
     colo_end();
