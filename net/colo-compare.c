@@ -725,8 +725,21 @@ static void cc_job_teardown(ColoCompareObject *cc, void *arg)
         cc->scan = NULL;
     }
     colo_compare_flush(cc->core, cc_now());
-    cc->out_watch = false;      /* the detach dropped it */
-    cc_out_drain(cc);
+    /* What the reader takes now; no watch (it would outlive us). */
+    while (!g_queue_is_empty(&cc->outq) &&
+           chardev_is_connected(cc->out_chr)) {
+        size_t len;
+        const uint8_t *buf = cc_out_gather(cc, &len);
+        ssize_t n = chardev_write_nowait(cc->out_chr, buf, len);
+
+        if (n <= 0) {
+            break;
+        }
+        cc_out_consume(cc, n);
+        if ((size_t)n < len) {
+            break;
+        }
+    }
     while ((o = g_queue_pop_head(&cc->outq))) {
         lost++;
         g_free(o);
@@ -734,8 +747,8 @@ static void cc_job_teardown(ColoCompareObject *cc, void *arg)
     cc->out_bytes = 0;
     if (lost) {
         warn_report("colo-compare %s: deleted with %zu frames the outdev "
-                    "reader had not taken; they are dropped",
-                    cc->parent.id, lost);
+                    "reader had not taken; they are dropped (the first "
+                    "may be cut short)", cc->parent.id, lost);
     }
 }
 

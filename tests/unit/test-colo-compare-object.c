@@ -943,6 +943,49 @@ static void test_object_del(void)
     client_free(c);
 }
 
+/*
+ * object-del while the outdev reader is stalled with frames queued: the
+ * frames it cannot take now are dropped with a warning, and nothing of
+ * the object is left behind on the iothread (the reader reading again
+ * afterwards wakes nothing).
+ */
+static void test_delete_stalled_run(void)
+{
+    g_autofree uint8_t *payload = g_malloc0(1400);
+    g_autofree uint8_t *sink = g_malloc(1 << 20);
+    Fx f;
+
+    fx_init(&f, NULL);      /* no COLO run: the primary's frames pass */
+    for (unsigned i = 0; i < 1000; i++) {
+        ColoFrameOpts o = colo_frame_opts(CF_UDP);
+        g_autoptr(GByteArray) b = colo_frame_build(&o, payload, 1400);
+
+        send_frame(&f, PRI, b);
+    }
+    wait_stats(&f, out_queued_over, GUINT_TO_POINTER(256 << 10),
+               "frames queued for outdev");
+    g_assert_true(object_delete(f.id, &error_abort));
+    f.obj = NULL;
+    /* the reader drains what the socket holds; the iothread runs on */
+    while (read_exact(f.fd[OUT], sink, 1, 200)) {
+        g_assert_cmpint(read(f.fd[OUT], sink, 1 << 20), >=, 0);
+    }
+    g_usleep(100 * 1000);
+    fx_free(&f);
+}
+
+static void test_delete_stalled(void)
+{
+    if (g_test_subprocess()) {
+        test_delete_stalled_run();
+        return;
+    }
+    g_test_trap_subprocess(NULL, 60 * G_USEC_PER_SEC, 0);
+    g_test_trap_assert_passed();
+    g_test_trap_assert_stderr("*warning: colo-compare cmp*: deleted with * "
+                              "frames the outdev reader had not taken*");
+}
+
 /* The figures through QMP. */
 static void test_stats_qmp(void)
 {
@@ -1241,6 +1284,8 @@ int main(int argc, char **argv)
     g_test_add_func("/colo-compare-object/pass-and-failover",
                     test_pass_and_failover);
     g_test_add_func("/colo-compare-object/object-del", test_object_del);
+    g_test_add_func("/colo-compare-object/delete-stalled",
+                    test_delete_stalled);
     g_test_add_func("/colo-compare-object/stats-qmp", test_stats_qmp);
     g_test_add_func("/colo-compare-object/props", test_props);
     g_test_add_func("/colo-compare-object/throughput", test_throughput);
