@@ -930,7 +930,7 @@ static void test_object_del(void)
     g_free(cmd);
     cmd = g_strdup_printf("{\"execute\": \"object-del\", \"arguments\": "
                           "{\"id\": \"%s\"}}", f.id);
-    expect_return(c, cmd, NULL);
+    json_object_put(expect_return(c, cmd, NULL));
     f.obj = NULL;
     expect_frame(&f, p);
     g_assert_false(chardev_find(f.chr_id[PRI])->fe_attached);
