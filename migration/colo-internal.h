@@ -88,6 +88,11 @@ typedef struct ColoNotifier {
     void *opaque;
 } ColoNotifier;
 
+typedef struct ColoStatsProvider {
+    ColoStatsFn *fn;
+    void *opaque;
+} ColoStatsProvider;
+
 /* One side's COLO: a member of the migration object. */
 typedef struct ColoState {
     GMutex lock;
@@ -107,6 +112,7 @@ typedef struct ColoState {
     bool quitting;              /* atomic */
     int wake_fd;                /* (lock) created on first use */
     GArray *notifiers;          /* ColoNotifier; BQL */
+    GArray *stats_providers;    /* ColoStatsProvider; BQL */
     ColoCheckpointStats stats;
 } ColoState;
 
@@ -171,6 +177,8 @@ void colo_peer_lost(ColoState *c, const char *why);
 COLOExitReason colo_failover_exit_reason(ColoState *c);
 
 COLOStatus *colo_query_status(ColoState *c);
+/* query-colo-stats: the checkpoint figures, then the providers'. */
+ColoStats *colo_query_stats(ColoState *c);
 /* err's message without a leading "COLO: ", for messages that say COLO
  * already; "connection ended" without an error. */
 const char *colo_error_reason(Error *err);

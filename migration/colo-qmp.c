@@ -20,9 +20,7 @@ COLOStatus *qmp_query_colo_status(Error **errp)
 
 ColoStats *qmp_query_colo_stats(Error **errp)
 {
-    ColoState *c = colo_current();
-
-    return colo_stats_query(&c->stats, colo_state_mode(c));
+    return colo_query_stats(colo_current());
 }
 
 void qmp_x_colo_do_checkpoint(Error **errp)

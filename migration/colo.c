@@ -24,6 +24,8 @@ ColoState *colo_state_new(void)
     g_mutex_init(&c->lock);
     c->wake_fd = -1;
     c->notifiers = g_array_new(false, false, sizeof(ColoNotifier));
+    c->stats_providers = g_array_new(false, false,
+                                     sizeof(ColoStatsProvider));
     colo_stats_init(&c->stats);
     return c;
 }
@@ -37,6 +39,7 @@ void colo_state_free(ColoState *c)
         close(c->wake_fd);
     }
     g_array_unref(c->notifiers);
+    g_array_unref(c->stats_providers);
     g_free(c->peer_lost_error);
     colo_stats_destroy(&c->stats);
     g_mutex_clear(&c->lock);
@@ -94,6 +97,40 @@ void colo_notify(ColoEvent ev, COLOMode mode)
 
         n->fn(ev, mode, n->opaque);
     }
+}
+
+void colo_stats_provider_add(ColoStatsFn *fn, void *opaque)
+{
+    ColoStatsProvider p = { fn, opaque };
+
+    g_array_append_val(colo_current()->stats_providers, p);
+}
+
+void colo_stats_provider_remove(ColoStatsFn *fn, void *opaque)
+{
+    GArray *a = colo_current()->stats_providers;
+
+    for (guint i = 0; i < a->len; i++) {
+        ColoStatsProvider *p = &g_array_index(a, ColoStatsProvider, i);
+
+        if (p->fn == fn && p->opaque == opaque) {
+            g_array_remove_index(a, i);
+            return;
+        }
+    }
+}
+
+ColoStats *colo_query_stats(ColoState *c)
+{
+    ColoStats *st = colo_stats_query(&c->stats, colo_state_mode(c));
+
+    for (guint i = 0; i < c->stats_providers->len; i++) {
+        ColoStatsProvider *p = &g_array_index(c->stats_providers,
+                                              ColoStatsProvider, i);
+
+        p->fn(st, p->opaque);
+    }
+    return st;
 }
 
 COLOMode colo_state_mode(ColoState *c)

@@ -109,6 +109,11 @@ void colo_compare_free(ColoCompare *cc)
     }
 }
 
+void colo_compare_set_vnet_hdr_len(ColoCompare *cc, size_t vnet_hdr_len)
+{
+    cc->cfg.vnet_hdr_len = vnet_hdr_len;
+}
+
 const ColoCompareStats *colo_compare_stats(const ColoCompare *cc)
 {
     return &cc->stats;
@@ -156,7 +161,7 @@ static void release(ColoCompare *cc, ColoFrame *f, uint64_t now)
 {
     ColoCompareStats *st = &cc->stats;
 
-    cc->cfg.release(cc->cfg.opaque, f->data, f->len);
+    cc->cfg.release(cc->cfg.opaque, f->data, f->len, f->pkt.l2_off);
     st->latency[st->latency_count % COLO_COMPARE_LATENCY_SAMPLES] =
         now >= f->in_time ? now - f->in_time : 0;
     st->latency_count++;

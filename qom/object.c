@@ -487,6 +487,30 @@ Object *object_create_cmdline(const char *optarg, Error **errp)
     return object_finish(obj, errp);
 }
 
+bool object_cmdline_is_late(const char *optarg)
+{
+    g_autofree char *name = NULL;
+    const TypeInfo *t;
+
+    if (optarg[0] == '{') {
+        json_object *root = json_tokener_parse(optarg);
+        json_object *jtype;
+
+        if (root && json_object_is_type(root, json_type_object) &&
+            json_object_object_get_ex(root, "qom-type", &jtype) &&
+            json_object_is_type(jtype, json_type_string)) {
+            name = g_strdup(json_object_get_string(jtype));
+        }
+        json_object_put(root);
+    } else {
+        g_autoptr(KeyvalList) kv = keyval_parse(optarg, "qom-type", NULL);
+
+        name = kv ? g_strdup(keyval_get(kv, "qom-type")) : NULL;
+    }
+    t = name ? type_find(name) : NULL;
+    return t && t->late;
+}
+
 Object *object_find(const char *id)
 {
     for (guint i = 0; objects && i < objects->len; i++) {

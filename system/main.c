@@ -100,11 +100,15 @@ static bool main_setup_monitors(SystemConfig *cfg, Error **errp)
     return true;
 }
 
-static bool main_setup_objects(SystemConfig *cfg, Error **errp)
+/* late: the objects that use chardevs (TypeInfo.late), made after them. */
+static bool main_setup_objects(SystemConfig *cfg, bool late, Error **errp)
 {
     ERRP_GUARD();
     for (guint i = 0; i < cfg->object_opts->len; i++) {
         const char *arg = g_ptr_array_index(cfg->object_opts, i);
+        if (object_cmdline_is_late(arg) != late) {
+            continue;
+        }
         if (!object_create_cmdline(arg, errp)) {
             error_prepend(errp, "-object %s: ", arg);
             return false;
@@ -246,8 +250,9 @@ int main(int argc, char **argv)
     runstate_set_no_shutdown(cfg.no_shutdown);
 
     if ((cfg.pidfile && !os_pidfile_create(cfg.pidfile, &err)) ||
-        !main_setup_objects(&cfg, &err) ||
+        !main_setup_objects(&cfg, false, &err) ||
         !main_setup_chardevs(&cfg, &err) ||
+        !main_setup_objects(&cfg, true, &err) ||
         !main_setup_serial(&cfg, &err) ||
         !main_setup_monitors(&cfg, &err) ||
         (cfg.qtest_chardev &&

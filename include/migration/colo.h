@@ -60,6 +60,16 @@ void colo_notifier_remove(ColoNotifyFn *fn, void *opaque);
 /* Runs the notifiers (the COLO loops; tests). BQL held. */
 void colo_notify(ColoEvent ev, COLOMode mode);
 
+/*
+ * Figures from outside migration/ for query-colo-stats (the colo-compare
+ * objects add theirs to ColoStats.compare): fn runs on the main loop,
+ * BQL held, each time the stats are queried, in registration order.
+ * Registration as for notifiers.
+ */
+typedef void ColoStatsFn(ColoStats *stats, void *opaque);
+void colo_stats_provider_add(ColoStatsFn *fn, void *opaque);
+void colo_stats_provider_remove(ColoStatsFn *fn, void *opaque);
+
 /* What asked for a checkpoint (query-colo-stats counts them). */
 typedef enum ColoTrigger {
     COLO_TRIGGER_PERIODIC,      /* the x-checkpoint-delay timer */

@@ -51,15 +51,18 @@ typedef struct ColoCompareVerdict {
 } ColoCompareVerdict;
 
 /* Called for each primary frame released, in each connection's order;
- * the frame is the core's copy, valid during the call only. */
+ * the frame is the core's copy, valid during the call only, and begins
+ * with a virtio-net header of vnet_hdr_len bytes (the length it was
+ * parsed with). */
 typedef void ColoCompareReleaseFn(void *opaque, const uint8_t *frame,
-                                  size_t len);
+                                  size_t len, size_t vnet_hdr_len);
 
 typedef struct ColoCompareConfig {
     uint64_t compare_timeout_ns;    /* QEMU: compare_timeout, 3000 ms */
     uint32_t max_queue_size;        /* per queue; QEMU default 1024 */
     uint32_t max_connections;       /* QEMU: 16384 */
-    size_t vnet_hdr_len;            /* 0 without vnet_hdr_support */
+    size_t vnet_hdr_len;            /* 0 without vnet_hdr_support; see
+                                       colo_compare_set_vnet_hdr_len */
     ColoCompareReleaseFn *release;
     void *opaque;
 } ColoCompareConfig;
@@ -85,6 +88,10 @@ typedef struct ColoCompare ColoCompare;
 
 ColoCompare *colo_compare_new(const ColoCompareConfig *cfg);
 void colo_compare_free(ColoCompare *cc);
+
+/* The virtio-net header length of the frames fed from now on (the
+ * framed stream carries one per frame with vnet_hdr_support). */
+void colo_compare_set_vnet_hdr_len(ColoCompare *cc, size_t vnet_hdr_len);
 
 /* A frame of the primary's (resp. secondary's) guest output at time now
  * (ns, any monotonic origin). The frame is copied. */

@@ -71,6 +71,9 @@ struct TypeInfo {
     const char *description;
     bool abstract;
     bool user_creatable;        /* -object / object-add may create it */
+    /* -object creates it after the chardevs, which it uses (QEMU's
+     * delayed objects: colo-compare) */
+    bool late;
     size_t instance_size;       /* >= sizeof(Object) */
     const ObjectProperty *props;    /* NULL-name terminated, may be NULL */
     /* After all properties are set; fail to refuse the object. */
@@ -103,6 +106,9 @@ Object *object_create_json(const char *type, const char *id,
                            json_object *props, Error **errp);
 /* -object TYPE,id=ID,prop=value,... or its JSON form '{"qom-type":...}'. */
 Object *object_create_cmdline(const char *optarg, Error **errp);
+/* True when optarg's type is a late one (TypeInfo.late); false for
+ * anything it cannot parse (object_create_cmdline() reports that). */
+bool object_cmdline_is_late(const char *optarg);
 bool object_delete(const char *id, Error **errp);
 Object *object_find(const char *id);
 /* Frees every user-created object (at exit). */

@@ -10,7 +10,15 @@
  * bound paths are reached.
  *
  * Input:
- *   byte 0      vnet header length: byte % 3 -> 0, 10 or 12
+ *   byte 0      bit 7 clear: a script, as below; vnet header length:
+ *               (byte & 0x7f) % 3 -> 0, 10 or 12
+ *               bit 7 set: what the colo-compare object reads from its
+ *               chardevs: the rest is QEMU's framed stream (bit 6: with
+ *               the vnet header length word), decoded by the one frame
+ *               decoder; whole frames go to the core, alternately as
+ *               primary and secondary, each with its own vnet header
+ *               length; broken framing resets the decoder (a new
+ *               connection) and the rest is decoded afresh
  *   then steps: byte op, byte len, len bytes of frame
  *     op & 3 == 0: primary frame, 1: secondary frame,
  *     2: expiry scan, 3: flush; op >> 2 advances the clock (ms)
@@ -22,8 +30,10 @@
 #include <stdlib.h>
 #include "net/colo.h"
 #include "net/colo-compare-core.h"
+#include "net/frame-codec.h"
 
-static void fuzz_release(void *opaque, const uint8_t *frame, size_t len)
+static void fuzz_release(void *opaque, const uint8_t *frame, size_t len,
+                         size_t vnet_hdr_len)
 {
     size_t *released = opaque;
 
@@ -35,6 +45,66 @@ static void fuzz_release(void *opaque, const uint8_t *frame, size_t len)
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+typedef struct FuzzStream {
+    ColoCompare *cc;
+    unsigned n;
+    uint64_t now;
+} FuzzStream;
+
+static void fuzz_stream_frame(void *opaque, const uint8_t *frame, size_t len,
+                              size_t vnet_hdr_len)
+{
+    FuzzStream *fs = opaque;
+
+    if (vnet_hdr_len > len) {
+        abort();        /* the decoder lets no such frame through */
+    }
+    colo_compare_set_vnet_hdr_len(fs->cc, vnet_hdr_len);
+    fs->now += 1000000;
+    if (fs->n++ & 1) {
+        colo_compare_secondary(fs->cc, frame, len, fs->now);
+    } else {
+        colo_compare_primary(fs->cc, frame, len, fs->now);
+    }
+    if (fs->n % 16 == 0) {
+        colo_compare_expire(fs->cc, fs->now);
+    }
+}
+
+/* The object's input path: decoder, then core (see the header). */
+static void fuzz_stream(const uint8_t *data, size_t size)
+{
+    size_t released = 0;
+    ColoCompareConfig cfg = {
+        .compare_timeout_ns = 3000000000ULL,
+        .max_queue_size = 8,
+        .max_connections = 16,
+        .release = fuzz_release,
+        .opaque = &released,
+    };
+    FuzzStream fs = { .cc = colo_compare_new(&cfg) };
+    NetFrameDecoder dec;
+    size_t pos = 1;
+
+    /* a small maximum so that "too long" is reachable */
+    net_frame_decoder_init(&dec, data[0] & 0x40, 2048);
+    while (pos < size) {
+        size_t want = (size_t)(data[pos - 1] % 64) + 1;
+        size_t chunk = size - pos < want ? size - pos : want;
+        Error *err = NULL;
+
+        if (!net_frame_decoder_feed(&dec, data + pos, chunk,
+                                    fuzz_stream_frame, &fs, &err)) {
+            error_free(err);
+            net_frame_decoder_reset(&dec);
+        }
+        pos += chunk;
+    }
+    net_frame_decoder_destroy(&dec);
+    colo_compare_flush(fs.cc, fs.now);
+    colo_compare_free(fs.cc);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -53,7 +123,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1) {
         return 0;
     }
-    cfg.vnet_hdr_len = vnet_lens[data[0] % 3];
+    if (data[0] & 0x80) {
+        fuzz_stream(data, size);
+        return 0;
+    }
+    cfg.vnet_hdr_len = vnet_lens[(data[0] & 0x7f) % 3];
     cc = colo_compare_new(&cfg);
     while (pos + 2 <= size) {
         uint8_t op = data[pos];

@@ -19,7 +19,8 @@ typedef struct T {
     GPtrArray *out;             /* GBytes of each released frame */
 } T;
 
-static void on_release(void *opaque, const uint8_t *frame, size_t len)
+static void on_release(void *opaque, const uint8_t *frame, size_t len,
+                       size_t vnet_hdr_len)
 {
     T *t = opaque;
 

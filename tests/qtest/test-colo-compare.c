@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * colo-compare from the command line of the real binary (needs KVM to
+ * start a machine): -object colo-compare given before the -chardevs and
+ * the iothread it names (it is created after them), its figures in
+ * query-colo-stats, a frame passing through outside a COLO run, and the
+ * deletion order of QEMU's failover steps (compare, then iothread). The
+ * object's behaviour in detail is tested in-process, without KVM, by
+ * tests/unit/test-colo-compare-object.c.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "kvm-skip.h"
+#include "libqtest.h"
+
+static int unix_connect(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+    g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    return fd;
+}
+
+static void read_all(int fd, uint8_t *buf, size_t len)
+{
+    while (len) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        ssize_t n;
+
+        g_assert_cmpint(poll(&pfd, 1, qtest_timeout_ms()), ==, 1);
+        n = read(fd, buf, len);
+        g_assert_cmpint(n, >, 0);
+        buf += n;
+        len -= n;
+    }
+}
+
+static void test_cmdline(void)
+{
+    g_autofree char *pri = qtest_scratch_path("pri");
+    g_autofree char *sec = qtest_scratch_path("sec");
+    g_autofree char *out = qtest_scratch_path("out");
+    /* a framed 60-byte frame: outside a COLO run it only passes */
+    uint8_t frame[4 + 60] = { 0, 0, 0, 60 }, got[sizeof(frame)];
+    json_object *ret, *list;
+    QTestState *s;
+    int fd_pri, fd_out;
+
+    for (size_t i = 4; i < sizeof(frame); i++) {
+        frame[i] = i * 13;
+    }
+    s = qtest_initf("-object colo-compare,id=comp0,primary_in=pri,"
+                    "secondary_in=sec,outdev=out,iothread=io0 "
+                    "-object iothread,id=io0 "
+                    "-chardev socket,id=pri,path=%s,server=on,wait=off "
+                    "-chardev socket,id=sec,path=%s,server=on,wait=off "
+                    "-chardev socket,id=out,path=%s,server=on,wait=off",
+                    pri, sec, out);
+    ret = qtest_qmp_assert_success(s, "{'execute': 'query-colo-stats'}");
+    list = qt_json_get(ret, "compare");
+    g_assert_cmpuint(json_object_array_length(list), ==, 1);
+    g_assert_cmpstr(qt_json_str(json_object_array_get_idx(list, 0), "id"),
+                    ==, "comp0");
+    json_object_put(ret);
+
+    fd_out = unix_connect(out);
+    fd_pri = unix_connect(pri);
+    g_assert_cmpint(write(fd_pri, frame, sizeof(frame)), ==, sizeof(frame));
+    read_all(fd_out, got, sizeof(got));
+    g_assert_cmpmem(got, sizeof(got), frame, sizeof(frame));
+
+    qtest_qmp_assert_error_is(s, "GenericError", "iothread 'io0' is in use",
+                              "{'execute': 'object-del', 'arguments': "
+                              "{'id': 'io0'}}");
+    qtest_qmp_ok(s, "{'execute': 'object-del', 'arguments': "
+                 "{'id': 'comp0'}}");
+    qtest_qmp_ok(s, "{'execute': 'object-del', 'arguments': {'id': 'io0'}}");
+    ret = qtest_qmp_assert_success(s, "{'execute': 'query-colo-stats'}");
+    g_assert_false(qt_json_has(ret, "compare"));
+    json_object_put(ret);
+    close(fd_pri);
+    close(fd_out);
+    qtest_quit(s);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    test_add_kvm_func("/colo-compare/qtest/cmdline", test_cmdline);
+    return g_test_run();
+}
