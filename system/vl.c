@@ -17,6 +17,7 @@
 #include "hw/i386/pc-types.h"
 #include "net/netdev.h"
 #include "system/vl.h"
+#include "target/i386/cpu-models.h"
 #include "util/fdset.h"
 #include "util/keyval.h"
 
@@ -253,6 +254,29 @@ static bool opt_smp(SystemConfig *cfg, const char *arg, Error **errp)
         sockets = cpus;     /* QEMU's pc: sockets first */
     }
     vl_topology = (VlSmpTopology){ sockets, dies, cores, threads };
+    return true;
+}
+
+/*
+ * -cpu MODEL[,+feat][,-feat][,feat=on|off][,prop=value]: parsed now, so
+ * an unknown model or feature is reported before anything starts; the
+ * vCPUs get it when they are created (include/target/i386/cpu-models.h).
+ */
+static bool opt_cpu(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    X86CPUConfig parsed;
+
+    if (!strcmp(arg, "help") || !strcmp(arg, "?")) {
+        g_free(cfg->device_help);
+        cfg->device_help = x86_cpu_help();
+        return true;
+    }
+    if (!x86_cpu_config_parse(&parsed, arg, errp)) {
+        x86_cpu_config_clear(&parsed);
+        return false;
+    }
+    x86_cpu_config_clear(x86_cpu_current_config());
+    *x86_cpu_current_config() = parsed;
     return true;
 }
 
@@ -890,6 +914,8 @@ static const VlOption vl_options[] = {
       "default 128M)", opt_m, m_params, "memory" },
     { "smp", "[cpus=]N[,sockets=S,cores=C,threads=T,maxcpus=N]",
       "number of vCPUs", opt_smp, smp_params, "smp-opts" },
+    { "cpu", "MODEL[,+feat|-feat|feat=on|off...][,enforce]", "the vCPU "
+      "model (-cpu help lists them; default host)", opt_cpu },
     { "kernel", "FILE", "boot this multiboot image or Linux bzImage",
       opt_kernel },
     { "initrd", "FILE", "Linux initrd, or multiboot modules "
