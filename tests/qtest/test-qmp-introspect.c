@@ -4,7 +4,8 @@
  * (the test guest booted with devices, an iothread and a -smp
  * topology): the QOM tree holds what the command line made, vCPUs
  * report their place in the topology, and the features Tandem lacks
- * answer with QEMU 7.2's errors. The same commands' shapes are checked
+ * answer with QEMU 7.2's errors; -cpu with a named model shows in the
+ * vCPUs' QOM properties. The same commands' shapes are checked
  * without KVM in tests/unit/test-qmp-introspect.c.
  */
 #include <string.h>
@@ -156,6 +157,91 @@ static void test_unavailable_features(void)
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
 
+/*
+ * -cpu with a named model and feature changes: the vCPU's QOM type and
+ * the properties libvirt reads after start (one qom-get per feature,
+ * feature-words, unavailable-features), and the CPU model queries.
+ */
+static void test_cpu_model(void)
+{
+    QTestState *s = qtest_init("-cpu Haswell-noTSX,-avx2,kvmclock=off");
+    json_object *ret, *e, *defs, *words;
+    bool hv = false;
+
+    ret = qtest_qmp_assert_success(s, "{'execute': 'qom-get', 'arguments': "
+                                   "{'path': '/machine/unattached/device[0]', "
+                                   "'property': 'type'}}");
+    g_assert_cmpstr(json_object_get_string(ret), ==,
+                    "Haswell-noTSX-x86_64-cpu");
+    json_object_put(ret);
+    ret = qtest_qmp_assert_success(s, "{'execute': 'qom-list', 'arguments': "
+                                   "{'path': '/machine/unattached/device[0]'}}");
+    e = find_named(ret, "avx2");
+    g_assert_nonnull(e);
+    g_assert_cmpstr(qt_json_str(e, "type"), ==, "bool");
+    json_object_put(ret);
+    ret = qtest_qmp_assert_success(s, "{'execute': 'qom-get', 'arguments': "
+                                   "{'path': '/machine/unattached/device[0]', "
+                                   "'property': 'avx2'}}");
+    g_assert_false(json_object_get_boolean(ret));
+    json_object_put(ret);
+    ret = qtest_qmp_assert_success(s, "{'execute': 'qom-get', 'arguments': "
+                                   "{'path': '/machine/unattached/device[0]', "
+                                   "'property': 'kvmclock'}}");
+    g_assert_false(json_object_get_boolean(ret));
+    json_object_put(ret);
+    ret = qtest_qmp_assert_success(s, "{'execute': 'qom-get', 'arguments': "
+                                   "{'path': '/machine/unattached/device[0]', "
+                                   "'property': 'hle'}}");
+    g_assert_false(json_object_get_boolean(ret));
+    json_object_put(ret);
+
+    /* CPUID.01H:ECX carries the hypervisor bit. */
+    words = qtest_qmp_assert_success(s, "{'execute': 'qom-get', 'arguments': "
+                                     "{'path': '/machine/unattached/device[0]', "
+                                     "'property': 'feature-words'}}");
+    for (size_t i = 0; i < json_object_array_length(words); i++) {
+        e = json_object_array_get_idx(words, i);
+        if (json_object_get_int(qt_json_get(e, "cpuid-input-eax")) == 1 &&
+            !g_strcmp0(qt_json_str(e, "cpuid-register"), "ECX")) {
+            hv = json_object_get_int64(qt_json_get(e, "features")) &
+                 (1ll << 31);
+        }
+    }
+    g_assert_true(hv);
+    json_object_put(words);
+
+    /* What the vCPU lacks is what query-cpu-definitions says the model
+     * lacks (avx2 was turned off, so it cannot be missing). */
+    ret = qtest_qmp_assert_success(s, "{'execute': 'qom-get', 'arguments': "
+                                   "{'path': '/machine/unattached/device[0]', "
+                                   "'property': 'unavailable-features'}}");
+    defs = qtest_qmp_assert_success(s, "{'execute': 'query-cpu-definitions'}");
+    e = qt_json_get(find_named(defs, "Haswell-noTSX"), "unavailable-features");
+    for (size_t i = 0; i < json_object_array_length(ret); i++) {
+        const char *f = json_object_get_string(
+            json_object_array_get_idx(ret, i));
+        bool listed = false;
+
+        g_assert_cmpstr(f, !=, "avx2");
+        for (size_t j = 0; j < json_object_array_length(e); j++) {
+            listed |= !g_strcmp0(f, json_object_get_string(
+                                        json_object_array_get_idx(e, j)));
+        }
+        g_assert_true(listed);
+    }
+    json_object_put(defs);
+    json_object_put(ret);
+
+    ret = qtest_qmp_assert_success(s, "{'execute': 'query-cpu-model-expansion', "
+                                   "'arguments': {'type': 'static', "
+                                   "'model': {'name': 'host'}}}");
+    g_assert_cmpstr(qt_json_str(qt_json_get(ret, "model"), "name"), ==,
+                    "base");
+    json_object_put(ret);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -168,5 +254,6 @@ int main(int argc, char **argv)
                       test_unavailable_features);
     test_add_kvm_func("/qmp-introspect/query-command-line-options",
                       test_command_line_options);
+    test_add_kvm_func("/qmp-introspect/cpu-model", test_cpu_model);
     return g_test_run();
 }
