@@ -87,6 +87,11 @@ BAD_ARGS = [
     (['-cpu', 'Haswell,+nosuch'], '-cpu Haswell,+nosuch: CPU feature nosuch not found'),
     (['-cpu', 'Haswell,avx2=maybe'], "Parameter 'avx2' expects 'on' or 'off'"),
     (['-cpu', 'Haswell,nosuch=on'], "Property 'Haswell-x86_64-cpu.nosuch' not found"),
+    # -machine's own properties and the RAM backend object.
+    (['-machine', 'pc,usb=on'], 'usb=on is not supported: the pc machine has no USB controller'),
+    (['-machine', 'pc,dump-guest-core=maybe'], "Parameter 'dump-guest-core' expects 'on' or 'off'"),
+    (['-object', 'memory-backend-ram,id=m,size=0'], "can't create backend with size 0"),
+    (['-object', 'memory-backend-ram,id=m,size=64M,merge=on'], 'merge=on is not supported'),
 ]
 
 
@@ -367,6 +372,9 @@ ACCEPTED = [
     ['-cpu', 'qemu64'],
     ['-cpu', 'host,migratable=on'],
     ['-cpu', 'kvm64,+sse4.1,-hypervisor,kvmclock=on'],
+    ['-machine', 'pc-i440fx-7.2,usb=off,dump-guest-core=off'],
+    ['-m', '128M', '-object', '{"qom-type":"memory-backend-ram","id":"pc.ram","size":134217728}',
+     '-machine', 'pc-i440fx-7.2,usb=off,dump-guest-core=off,memory-backend=pc.ram'],
 ]
 
 
@@ -391,6 +399,23 @@ def test_cpu_help_lists_models_and_flags():
         assert re.search(r'^x86 %s ' % re.escape(name), p.stdout, re.M), name
     assert 'Recognized CPUID flags:' in p.stdout
     assert re.search(r'\bavx2\b', p.stdout)
+
+
+@needs_kvm
+def test_memory_backend_size_must_match_m():
+    p = run(['-kernel', GUEST, '-m', '256M',
+             '-object', 'memory-backend-ram,id=pc.ram,size=128M',
+             '-machine', 'pc,memory-backend=pc.ram'])
+    assert p.returncode == 1
+    assert ("Size specified by -m option must match size of explicitly "
+            "specified 'memory-backend' property") in p.stderr
+
+
+@needs_kvm
+def test_memory_backend_not_found():
+    p = run(['-kernel', GUEST, '-machine', 'pc,memory-backend=nosuch'])
+    assert p.returncode == 1
+    assert "Memory backend 'nosuch' not found" in p.stderr
 
 
 @needs_kvm

@@ -5,9 +5,11 @@
  * topology): the QOM tree holds what the command line made, vCPUs
  * report their place in the topology, and the features Tandem lacks
  * answer with QEMU 7.2's errors; -cpu with a named model shows in the
- * vCPUs' QOM properties. The same commands' shapes are checked
+ * vCPUs' QOM properties, and libvirt's memory-backend-ram becomes the
+ * guest's RAM with its dump policy. The same commands' shapes are checked
  * without KVM in tests/unit/test-qmp-introspect.c.
  */
+#include <stdio.h>
 #include <string.h>
 #include "kvm-skip.h"
 #include "libqtest.h"
@@ -242,6 +244,45 @@ static void test_cpu_model(void)
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
 
+/* Whether the mapping named name in pid's address space is "dd". */
+static bool smaps_dontdump(pid_t pid, const char *name)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/smaps", (int)pid);
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    bool in = false;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        unsigned long lo, hi;
+
+        if (sscanf(*l, "%lx-%lx ", &lo, &hi) == 2) {
+            in = strstr(*l, name) != NULL;
+        } else if (in && g_str_has_prefix(*l, "VmFlags:")) {
+            return strstr(*l, " dd") != NULL;
+        }
+    }
+    g_error("no mapping %s in %s", name, path);
+}
+
+/* libvirt's RAM: a memory-backend-ram object as the machine's RAM, with
+ * dump-guest-core; the RAM blocks take the backend's id. */
+static void test_memory_backend(void)
+{
+    QTestState *s = qtest_init("-m 128M -object memory-backend-ram,id=pc.ram,"
+                               "size=128M -machine pc-i440fx-7.2,usb=off,"
+                               "dump-guest-core=off,memory-backend=pc.ram");
+
+    g_assert_true(smaps_dontdump(qtest_pid(s), "memfd:pc.ram "));
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    s = qtest_init("-object '{\"qom-type\":\"memory-backend-ram\","
+                   "\"id\":\"mem\",\"size\":134217728}' "
+                   "-machine pc,memory-backend=mem");
+    g_assert_false(smaps_dontdump(qtest_pid(s), "memfd:mem "));
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -255,5 +296,6 @@ int main(int argc, char **argv)
     test_add_kvm_func("/qmp-introspect/query-command-line-options",
                       test_command_line_options);
     test_add_kvm_func("/qmp-introspect/cpu-model", test_cpu_model);
+    test_add_kvm_func("/qmp-introspect/memory-backend", test_memory_backend);
     return g_test_run();
 }
