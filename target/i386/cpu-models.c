@@ -605,7 +605,10 @@ static bool x86_cpu_config_set_text(X86CPUConfig *cfg, const char *name,
         uint64_t v;
 
         if (!parse_uint(value, &v, NULL) || v > INT64_MAX) {
-            error_setg(errp, "Parameter '%s' expects an integer", name);
+            /* QEMU's text, naming the property's QAPI type. */
+            error_setg(errp, "Parameter '%s' expects %s", name,
+                       !strcmp(name, "level") || !strcmp(name, "xlevel") ?
+                       "uint32" : "int64");
             return false;
         }
         return x86_cpu_config_set_int(cfg, name, v, errp);
@@ -661,6 +664,7 @@ bool x86_cpu_config_set_json(X86CPUConfig *cfg, const char *name,
 
 bool x86_cpu_config_parse(X86CPUConfig *cfg, const char *arg, Error **errp)
 {
+    ERRP_GUARD();
     g_auto(GStrv) parts = g_strsplit(arg, ",", -1);
     const X86CPUModel *model;
     X86FeatureSet minus = { 0 };
@@ -680,22 +684,25 @@ bool x86_cpu_config_parse(X86CPUConfig *cfg, const char *arg, Error **errp)
             f = x86_feature_find(*p + 1);
             if (!f) {
                 /* QEMU 7.2's text for a +/- feature it does not know. */
-                error_setg(errp, "CPU feature %s not found", *p + 1);
+                x86_cpu_prop_not_found(cfg, *p + 1, errp);
                 return false;
             }
             x86_cpu_config_feature(cfg, f, **p == '+');
             if (**p == '-') {
                 minus[f->word] |= f->mask;
             }
-        } else if (eq) {
-            g_autofree char *name = g_strndup(*p, eq - *p);
-
-            if (!x86_cpu_config_set_text(cfg, name, eq + 1, errp)) {
-                return false;
-            }
         } else if (**p) {
             /* A bare name is "name=on" (QEMU's legacy spelling). */
-            if (!x86_cpu_config_set_text(cfg, *p, "on", errp)) {
+            g_autofree char *name = eq ? g_strndup(*p, eq - *p)
+                                       : g_strdup(*p);
+
+            if (!x86_cpu_config_set_text(cfg, name, eq ? eq + 1 : "on",
+                                         errp)) {
+                g_autofree char *type = x86_cpu_type_name(model->name);
+
+                /* QEMU applies these as global properties of the type. */
+                error_prepend(errp, "can't apply global %s.%s=%s: ", type,
+                              name, eq ? eq + 1 : "on");
                 return false;
             }
         }

@@ -84,9 +84,11 @@ BAD_ARGS = [
     (['-add-fd', 'set=1'], 'fd option is required and must be non-negative'),
     # -cpu: QEMU's model names and feature names, QEMU's errors.
     (['-cpu', 'Pentium9'], "-cpu Pentium9: unable to find CPU model 'Pentium9'"),
-    (['-cpu', 'Haswell,+nosuch'], '-cpu Haswell,+nosuch: CPU feature nosuch not found'),
-    (['-cpu', 'Haswell,avx2=maybe'], "Parameter 'avx2' expects 'on' or 'off'"),
-    (['-cpu', 'Haswell,nosuch=on'], "Property 'Haswell-x86_64-cpu.nosuch' not found"),
+    (['-cpu', 'Haswell,+nosuch'], "-cpu Haswell,+nosuch: Property 'Haswell-x86_64-cpu.nosuch' not found"),
+    (['-cpu', 'Haswell,avx2=maybe'], "can't apply global Haswell-x86_64-cpu.avx2=maybe: "
+                                     "Parameter 'avx2' expects 'on' or 'off'"),
+    (['-cpu', 'Haswell,nosuch=on'], "can't apply global Haswell-x86_64-cpu.nosuch=on: "
+                                    "Property 'Haswell-x86_64-cpu.nosuch' not found"),
     # -machine's own properties and the RAM backend object.
     (['-machine', 'pc,usb=on'], 'usb=on is not supported: the pc machine has no USB controller'),
     (['-machine', 'pc,dump-guest-core=maybe'], "Parameter 'dump-guest-core' expects 'on' or 'off'"),

@@ -272,22 +272,31 @@ static void test_parse(void)
 
 static void test_parse_errors(void)
 {
+    /* Debian's QEMU 7.2 gives these very texts. */
     static const struct { const char *arg, *msg; } cases[] = {
         { "nosuch", "unable to find CPU model 'nosuch'" },
         { "", "unable to find CPU model ''" },
-        { "Haswell,+nosuch", "CPU feature nosuch not found" },
-        { "Haswell,-nosuch", "CPU feature nosuch not found" },
-        { "Haswell,avx2=maybe", "Parameter 'avx2' expects 'on' or 'off'" },
-        { "Haswell,nosuch=on",
-          "Property 'Haswell-x86_64-cpu.nosuch' not found" },
-        { "Haswell,nosuch", "Property 'Haswell-x86_64-cpu.nosuch' not found" },
-        { "Haswell,family=999", "Property Haswell-x86_64-cpu.family doesn't "
-          "take value 999 (minimum: 0, maximum: 270)" },
-        { "Haswell,stepping=x", "Parameter 'stepping' expects an integer" },
-        { "Haswell,vendor=Intel", "Property 'Haswell-x86_64-cpu.vendor' "
-          "doesn't take value 'Intel'" },
-        { "Haswell,enforce=yes-please",
-          "Parameter 'enforce' expects 'on' or 'off'" },
+        { "Haswell,+nosuch", "Property 'Haswell-x86_64-cpu.nosuch' not found" },
+        { "Haswell,-nosuch", "Property 'Haswell-x86_64-cpu.nosuch' not found" },
+        { "Haswell,avx2=maybe", "can't apply global Haswell-x86_64-cpu."
+          "avx2=maybe: Parameter 'avx2' expects 'on' or 'off'" },
+        { "Haswell,nosuch=on", "can't apply global Haswell-x86_64-cpu."
+          "nosuch=on: Property 'Haswell-x86_64-cpu.nosuch' not found" },
+        { "Haswell,nosuch", "can't apply global Haswell-x86_64-cpu."
+          "nosuch=on: Property 'Haswell-x86_64-cpu.nosuch' not found" },
+        { "Haswell,family=999", "can't apply global Haswell-x86_64-cpu."
+          "family=999: Property Haswell-x86_64-cpu.family doesn't take "
+          "value 999 (minimum: 0, maximum: 270)" },
+        { "Haswell,stepping=x", "can't apply global Haswell-x86_64-cpu."
+          "stepping=x: Parameter 'stepping' expects int64" },
+        { "Haswell,level=x", "can't apply global Haswell-x86_64-cpu."
+          "level=x: Parameter 'level' expects uint32" },
+        { "Haswell,vendor=Intel", "can't apply global Haswell-x86_64-cpu."
+          "vendor=Intel: Property 'Haswell-x86_64-cpu.vendor' doesn't take "
+          "value 'Intel'" },
+        { "Haswell,enforce=yes-please", "can't apply global "
+          "Haswell-x86_64-cpu.enforce=yes-please: Parameter 'enforce' "
+          "expects 'on' or 'off'" },
     };
 
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {

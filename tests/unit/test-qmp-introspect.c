@@ -634,6 +634,29 @@ static void test_cpu_class_properties(void)
     expect_error(c, "{\"execute\":\"qom-list-properties\",\"arguments\":"
                  "{\"typename\":\"Pentium9-x86_64-cpu\"}}\n", "DeviceNotFound",
                  "Class 'Pentium9-x86_64-cpu' not found", NULL);
+
+    /* The vCPU types are QOM types too, as libvirt's probe sees them. */
+    list = qmp_return(c, "{\"execute\":\"qom-list-types\",\"arguments\":"
+                      "{\"implements\":\"x86_64-cpu\",\"abstract\":true}}\n",
+                      &resp);
+    p = find_named(list, "Skylake-Client-IBRS-x86_64-cpu");
+    g_assert_nonnull(p);
+    g_assert_cmpstr(json_object_get_string(member(p, "parent")), ==,
+                    "x86_64-cpu");
+    g_assert_nonnull(find_named(list, "max-x86_64-cpu"));
+    p = find_named(list, "x86_64-cpu");
+    g_assert_nonnull(p);
+    g_assert_true(json_object_get_boolean(member(p, "abstract")));
+    g_assert_null(find_named(list, "isa-serial"));
+    json_object_put(resp);
+    list = qmp_return(c, "{\"execute\":\"qom-list-types\"}\n", &resp);
+    g_assert_nonnull(find_named(list, "host-x86_64-cpu"));
+    g_assert_null(find_named(list, "x86_64-cpu"));
+    json_object_put(resp);
+    list = qmp_return(c, "{\"execute\":\"qom-list-types\",\"arguments\":"
+                      "{\"implements\":\"iothread\"}}\n", &resp);
+    g_assert_null(find_named(list, "host-x86_64-cpu"));
+    json_object_put(resp);
     client_free(c);
 }
 
