@@ -25,9 +25,18 @@
 #include "qapi/qapi-commands.h"
 #include "system/cpus.h"
 #include "system/vl.h"
+#include "target/i386/cpu-models.h"
 
-/* The vCPU type: the host's CPUID, as "-cpu host" (target/i386/cpuid.c). */
-#define QOM_CPU_TYPE "host-x86_64-cpu"
+/* The vCPU type follows -cpu: "MODEL-x86_64-cpu" (its properties are in
+ * target/i386/cpu-props.c). */
+static const char *qom_cpu_type(void)
+{
+    static char *name;
+
+    g_free(name);
+    name = x86_cpu_type_name(x86_cpu_current_config()->model->name);
+    return name;
+}
 
 /* ---- property lists ---- */
 
@@ -82,6 +91,22 @@ static void prop_list_common(PropListCtx *ctx)
     }
 }
 
+static void prop_list_cpu_one(const char *name, const char *type,
+                              void *opaque)
+{
+    prop_list_add(opaque, name, type, NULL, NULL);
+}
+
+/* A vCPU (x86_64 CPU types are not in the type registry: their
+ * properties come from the CPU model code). */
+static void prop_list_cpu(PropListCtx *ctx)
+{
+    prop_list_add(ctx, "type", "string", NULL, NULL);
+    prop_list_add(ctx, "realized", "bool", NULL, NULL);
+    prop_list_add(ctx, "hotpluggable", "bool", NULL, NULL);
+    x86_cpu_foreach_prop(prop_list_cpu_one, ctx);
+}
+
 ObjectPropertyInfoList *qmp_device_list_properties(const char *typename,
                                                    Error **errp)
 {
@@ -109,6 +134,11 @@ ObjectPropertyInfoList *qmp_qom_list_properties(const char *typename,
     const TypeInfo *type = type_find(typename);
     PropListCtx ctx = { .type = type };
 
+    if (!type && x86_cpu_model_from_type(typename)) {
+        ctx.tail = &ctx.head;
+        prop_list_cpu(&ctx);
+        return ctx.head;
+    }
     if (!type) {
         error_set(errp, ERROR_CLASS_DEVICE_NOT_FOUND, "Class '%s' not found",
                   typename);
@@ -159,7 +189,7 @@ static const char *qom_node_type(const QomNode *n)
     case QOM_NODE_OBJECT:
         return n->obj->type->name;
     case QOM_NODE_CPU:
-        return QOM_CPU_TYPE;
+        return qom_cpu_type();
     case QOM_NODE_ROOT:
     case QOM_NODE_CONTAINER:
         break;
@@ -309,6 +339,8 @@ ObjectPropertyInfoList *qmp_qom_list(const char *path, Error **errp)
         ctx.type = n.obj->type;
         prop_list_common(&ctx);
         object_foreach_prop(n.obj->type, prop_list_one, &ctx);
+    } else if (n.kind == QOM_NODE_CPU) {
+        prop_list_cpu(&ctx);
     } else {
         prop_list_add(&ctx, "type", "string", NULL, NULL);
     }
@@ -352,6 +384,19 @@ json_object *qmp_qom_get(const char *path, const char *property,
         }
         if (!strcmp(property, "hotpluggable")) {
             return json_object_new_boolean(dev->dc->hotpluggable);
+        }
+    }
+    if (n.kind == QOM_NODE_CPU) {
+        json_object *v;
+
+        if (!strcmp(property, "realized") ||
+            !strcmp(property, "hotpluggable")) {
+            /* Created with the machine; the pc has no CPU hotplug. */
+            return json_object_new_boolean(!strcmp(property, "realized"));
+        }
+        v = x86_cpu_get_prop(property, n.cpu);
+        if (v) {
+            return v;
         }
     }
     if ((n.kind == QOM_NODE_DEVICE || n.kind == QOM_NODE_OBJECT) &&

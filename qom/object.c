@@ -145,6 +145,13 @@ static bool object_set_prop(Object *obj, const ObjectProperty *p,
         *(char **)field = g_strdup(jv ? json_object_get_string(jv) : text);
         return true;
     case OBJ_PROP_CUSTOM:
+        /* A custom boolean (one that must know whether it was given)
+         * takes JSON true/false as "on"/"off". */
+        if (jv && json_object_is_type(jv, json_type_boolean) &&
+            p->custom_type && !strcmp(p->custom_type, "bool")) {
+            return p->parse(obj, p, json_object_get_boolean(jv) ? "on" : "off",
+                            errp);
+        }
         if (jv && !json_object_is_type(jv, json_type_string)) {
             goto wrong_type;
         }

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * object-add, object-del and qom-list-types. object-add takes open-ended
+ * object-add, object-del and qom-list-types (the type registry's types and
+ * the vCPU types of the CPU model table). object-add takes open-ended
  * properties after qom-type and id, so its marshaller is written by hand
  * ('gen': false in qapi/qom.json).
  */
 #include <string.h>
 #include "qapi/qapi-commands.h"
 #include "qom/object.h"
+#include "target/i386/cpu-models.h"
 
 void qmp_marshal_object_add(json_object *args, json_object **ret,
                             Error **errp)
@@ -84,6 +86,52 @@ static void qom_list_one(const TypeInfo *t, void *opaque)
     ctx->tail = &node->next;
 }
 
+static void qom_list_add(ListTypesCtx *ctx, const char *name,
+                         const char *parent, bool abstract)
+{
+    ObjectTypeInfoList *node = g_new0(ObjectTypeInfoList, 1);
+
+    node->value = g_new0(ObjectTypeInfo, 1);
+    node->value->name = g_strdup(name);
+    node->value->has_abstract = abstract;
+    node->value->abstract = abstract;
+    node->value->parent = g_strdup(parent);
+    *ctx->tail = node;
+    ctx->tail = &node->next;
+}
+
+/*
+ * The vCPU types (MODEL-x86_64-cpu under the abstract x86_64-cpu, a
+ * cpu, a device) come from the CPU model table, not the type registry.
+ */
+static void qom_list_cpu_types(ListTypesCtx *ctx)
+{
+    static const char *const ancestors[] = { "x86_64-cpu", "cpu", "device" };
+    bool wanted = !ctx->implements;
+    size_t n;
+    const X86CPUModel *m = x86_cpu_models(&n);
+
+    for (size_t i = 0; i < G_N_ELEMENTS(ancestors); i++) {
+        wanted |= ctx->implements && !strcmp(ctx->implements, ancestors[i]);
+    }
+    if (!wanted) {
+        return;
+    }
+    if (ctx->abstract) {
+        if (!ctx->implements || strcmp(ctx->implements, "device")) {
+            qom_list_add(ctx, "x86_64-cpu", "cpu", true);
+        }
+        if (!ctx->implements || strcmp(ctx->implements, "x86_64-cpu")) {
+            qom_list_add(ctx, "cpu", "device", true);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        g_autofree char *type = x86_cpu_type_name(m[i].name);
+
+        qom_list_add(ctx, type, "x86_64-cpu", false);
+    }
+}
+
 ObjectTypeInfoList *qmp_qom_list_types(const char *implements,
                                        bool has_abstract, bool abstract,
                                        Error **errp)
@@ -95,5 +143,6 @@ ObjectTypeInfoList *qmp_qom_list_types(const char *implements,
 
     ctx.tail = &ctx.head;
     type_foreach(qom_list_one, &ctx);
+    qom_list_cpu_types(&ctx);
     return ctx.head;
 }

@@ -17,6 +17,7 @@
 #include "hw/i386/pc-types.h"
 #include "net/netdev.h"
 #include "system/vl.h"
+#include "target/i386/cpu-models.h"
 #include "util/fdset.h"
 #include "util/keyval.h"
 
@@ -123,8 +124,39 @@ static bool opt_enable_kvm(SystemConfig *cfg, const char *arg, Error **errp)
 static const VlParam machine_params[] = {
     { "type", VL_PARAM_STRING },
     { "accel", VL_PARAM_STRING },
+    { "usb", VL_PARAM_BOOL },
+    { "dump-guest-core", VL_PARAM_BOOL },
+    { "memory-backend", VL_PARAM_STRING },
     { NULL },
 };
+
+/*
+ * The pc's own properties: usb=off is what it is (there is no USB
+ * controller), so on is refused; dump-guest-core and memory-backend go
+ * to the machine's RAM (include/system/memory-backend.h).
+ */
+static bool opt_machine_props(SystemConfig *cfg, const KeyvalList *kv,
+                              Error **errp)
+{
+    const char *backend = keyval_get(kv, "memory-backend");
+    bool usb;
+
+    if (!keyval_get_bool(kv, "usb", false, &usb, errp) ||
+        !keyval_get_bool(kv, "dump-guest-core", cfg->machine.dump_guest_core,
+                         &cfg->machine.dump_guest_core, errp)) {
+        return false;
+    }
+    if (usb) {
+        error_setg(errp, "usb=on is not supported: the pc machine has no "
+                   "USB controller");
+        return false;
+    }
+    if (backend) {
+        g_free((char *)cfg->machine.memory_backend);
+        cfg->machine.memory_backend = g_strdup(backend);
+    }
+    return true;
+}
 
 static bool opt_machine(SystemConfig *cfg, const char *arg, Error **errp)
 {
@@ -145,7 +177,8 @@ static bool opt_machine(SystemConfig *cfg, const char *arg, Error **errp)
         return false;
     }
     accel = keyval_get(kv, "accel");
-    return !accel || opt_accel_value(cfg, accel, errp);
+    return (!accel || opt_accel_value(cfg, accel, errp)) &&
+           opt_machine_props(cfg, kv, errp);
 }
 
 static const VlParam m_params[] = {
@@ -185,6 +218,7 @@ static bool opt_m(SystemConfig *cfg, const char *arg, Error **errp)
         return false;
     }
     cfg->machine.ram_size = bytes;
+    cfg->machine.ram_size_given = true;
     return true;
 }
 
@@ -253,6 +287,29 @@ static bool opt_smp(SystemConfig *cfg, const char *arg, Error **errp)
         sockets = cpus;     /* QEMU's pc: sockets first */
     }
     vl_topology = (VlSmpTopology){ sockets, dies, cores, threads };
+    return true;
+}
+
+/*
+ * -cpu MODEL[,+feat][,-feat][,feat=on|off][,prop=value]: parsed now, so
+ * an unknown model or feature is reported before anything starts; the
+ * vCPUs get it when they are created (include/target/i386/cpu-models.h).
+ */
+static bool opt_cpu(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    X86CPUConfig parsed;
+
+    if (!strcmp(arg, "help") || !strcmp(arg, "?")) {
+        g_free(cfg->device_help);
+        cfg->device_help = x86_cpu_help();
+        return true;
+    }
+    if (!x86_cpu_config_parse(&parsed, arg, errp)) {
+        x86_cpu_config_clear(&parsed);
+        return false;
+    }
+    x86_cpu_config_clear(x86_cpu_current_config());
+    *x86_cpu_current_config() = parsed;
     return true;
 }
 
@@ -882,7 +939,9 @@ static const VlOption vl_options[] = {
       "dirty ring with N entries per vCPU instead of the dirty bitmap",
       opt_accel, accel_params },
     { "enable-kvm", NULL, "same as -accel kvm", opt_enable_kvm },
-    { "machine", "pc[,accel=kvm]", "select the machine (only pc)",
+    { "machine", "pc[,accel=kvm][,usb=off][,dump-guest-core=on|off]"
+      "[,memory-backend=ID]", "select the machine (only pc); "
+      "memory-backend makes a memory-backend-ram object its RAM",
       opt_machine, machine_params },
     { "M", "pc", "same as -machine", opt_machine, machine_params,
       "machine" },
@@ -890,6 +949,8 @@ static const VlOption vl_options[] = {
       "default 128M)", opt_m, m_params, "memory" },
     { "smp", "[cpus=]N[,sockets=S,cores=C,threads=T,maxcpus=N]",
       "number of vCPUs", opt_smp, smp_params, "smp-opts" },
+    { "cpu", "MODEL[,+feat|-feat|feat=on|off...][,enforce]", "the vCPU "
+      "model (-cpu help lists them; default host)", opt_cpu },
     { "kernel", "FILE", "boot this multiboot image or Linux bzImage",
       opt_kernel },
     { "initrd", "FILE", "Linux initrd, or multiboot modules "
@@ -1059,6 +1120,7 @@ static void vl_config_init(SystemConfig *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->machine.ram_size = DEFAULT_RAM_SIZE;
     cfg->machine.smp_cpus = 1;
+    cfg->machine.dump_guest_core = true;    /* QEMU's default */
     cfg->trace_opts = g_ptr_array_new();
     cfg->chardev_opts = g_ptr_array_new();
     cfg->monitor_opts = g_array_new(FALSE, FALSE, sizeof(VlMonitorOpt));
@@ -1076,6 +1138,7 @@ void vl_config_free(SystemConfig *cfg)
     g_ptr_array_free(cfg->mux_monitors, TRUE);
     g_free(cfg->name);
     g_free(cfg->process_name);
+    g_free((char *)cfg->machine.memory_backend);
 }
 
 bool vl_parse_args(int argc, char **argv, SystemConfig *cfg, Error **errp)

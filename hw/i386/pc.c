@@ -12,6 +12,7 @@
 #include "hw/i386/kvm-ioeventfd.h"
 #include "hw/i386/pc.h"
 #include "hw/pci/pci-firmware.h"
+#include "system/memory-backend.h"
 #include "system/cpus.h"
 #include "target/i386/cpu.h"
 #include "trace.h"
@@ -38,16 +39,35 @@ static void pc_set_isa_irq(void *opaque, unsigned n, bool level)
 
 static bool pc_memory_init(PCMachine *pcms, Error **errp)
 {
-    uint64_t ram = pcms->cfg.ram_size;
-    uint64_t lowmem = MIN(ram, PC_LOWMEM_LIMIT);
-    uint64_t highmem = ram - lowmem;
+    MachineRamSpec spec;
+    uint64_t ram, lowmem, highmem;
+    g_autofree char *high_name = NULL;
     E820Table *e = &pcms->e820;
+    RamBlock *b;
 
-    if (!guest_memory_add_ram(&pcms->mem, "pc.ram", 0, lowmem, errp)) {
+    if (!memory_backend_machine_ram(pcms->cfg.memory_backend, "pc.ram",
+                                    pcms->cfg.ram_size,
+                                    pcms->cfg.ram_size_given,
+                                    pcms->cfg.dump_guest_core, &spec, errp)) {
         return false;
     }
-    if (highmem && !guest_memory_add_ram(&pcms->mem, "pc.ram.high",
-                                         PC_HIGHMEM_START, highmem, errp)) {
+    ram = pcms->cfg.ram_size = spec.size;
+    if (ram < PC_MIN_RAM_SIZE) {
+        error_setg(errp, "memory backend '%s' is too small: the pc machine "
+                   "needs at least %llu MiB", spec.name, PC_MIN_RAM_SIZE >> 20);
+        return false;
+    }
+    lowmem = MIN(ram, PC_LOWMEM_LIMIT);
+    highmem = ram - lowmem;
+    high_name = g_strdup_printf("%s.high", spec.name);
+    if (!(b = guest_memory_add_ram(&pcms->mem, spec.name, 0, lowmem, errp)) ||
+        !memory_backend_apply(&spec, b, errp)) {
+        return false;
+    }
+    if (highmem &&
+        (!(b = guest_memory_add_ram(&pcms->mem, high_name, PC_HIGHMEM_START,
+                                    highmem, errp)) ||
+         !memory_backend_apply(&spec, b, errp))) {
         return false;
     }
     e820_add(e, 0, PC_EBDA_START, E820_RAM);

@@ -50,7 +50,8 @@ typedef struct SystemConfig {
     GPtrArray *mux_monitors;    /* const char *, -chardev arguments */
     bool show_help;
     bool show_version;
-    char *device_help;          /* -device help, -device TYPE,help */
+    char *device_help;          /* -device help, -device TYPE,help,
+                                 * -cpu help: the text to print */
     bool list_machines;         /* -machine help */
     bool list_accels;           /* -accel help */
 } SystemConfig;

@@ -82,6 +82,18 @@ BAD_ARGS = [
     (['-add-fd', 'fd=1,set=1'], '-add-fd fd=1,set=1: fd cannot be a standard I/O stream'),
     (['-add-fd', 'fd=1000,set=1'], 'fd is not valid or already in use'),
     (['-add-fd', 'set=1'], 'fd option is required and must be non-negative'),
+    # -cpu: QEMU's model names and feature names, QEMU's errors.
+    (['-cpu', 'Pentium9'], "-cpu Pentium9: unable to find CPU model 'Pentium9'"),
+    (['-cpu', 'Haswell,+nosuch'], "-cpu Haswell,+nosuch: Property 'Haswell-x86_64-cpu.nosuch' not found"),
+    (['-cpu', 'Haswell,avx2=maybe'], "can't apply global Haswell-x86_64-cpu.avx2=maybe: "
+                                     "Parameter 'avx2' expects 'on' or 'off'"),
+    (['-cpu', 'Haswell,nosuch=on'], "can't apply global Haswell-x86_64-cpu.nosuch=on: "
+                                    "Property 'Haswell-x86_64-cpu.nosuch' not found"),
+    # -machine's own properties and the RAM backend object.
+    (['-machine', 'pc,usb=on'], 'usb=on is not supported: the pc machine has no USB controller'),
+    (['-machine', 'pc,dump-guest-core=maybe'], "Parameter 'dump-guest-core' expects 'on' or 'off'"),
+    (['-object', 'memory-backend-ram,id=m,size=0'], "can't create backend with size 0"),
+    (['-object', 'memory-backend-ram,id=m,size=64M,merge=on'], 'merge=on is not supported'),
 ]
 
 
@@ -359,6 +371,12 @@ ACCEPTED = [
     ['-audiodev', 'none,id=audio1'],
     ['-audiodev', '{"id":"audio1","driver":"none"}'],
     ['-sandbox', 'off'],
+    ['-cpu', 'qemu64'],
+    ['-cpu', 'host,migratable=on'],
+    ['-cpu', 'kvm64,+sse4.1,-hypervisor,kvmclock=on'],
+    ['-machine', 'pc-i440fx-7.2,usb=off,dump-guest-core=off'],
+    ['-m', '128M', '-object', '{"qom-type":"memory-backend-ram","id":"pc.ram","size":134217728}',
+     '-machine', 'pc-i440fx-7.2,usb=off,dump-guest-core=off,memory-backend=pc.ram'],
 ]
 
 
@@ -373,6 +391,44 @@ def test_msg_timestamp_prefixes_errors():
     assert re.match(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z '
                     r"tandem-system-x86_64: -m abc: 'abc' is not a valid size ",
                     p.stderr.strip()), p.stderr
+
+
+def test_cpu_help_lists_models_and_flags():
+    p = run(['-cpu', 'help'])
+    assert p.returncode == 0
+    for name in ['host', 'max', 'qemu64', 'kvm64', 'Skylake-Client-IBRS',
+                 'Cascadelake-Server-noTSX', 'EPYC-Rome', 'Haswell-noTSX-IBRS']:
+        assert re.search(r'^x86 %s ' % re.escape(name), p.stdout, re.M), name
+    assert 'Recognized CPUID flags:' in p.stdout
+    assert re.search(r'\bavx2\b', p.stdout)
+
+
+@needs_kvm
+def test_memory_backend_size_must_match_m():
+    p = run(['-kernel', GUEST, '-m', '256M',
+             '-object', 'memory-backend-ram,id=pc.ram,size=128M',
+             '-machine', 'pc,memory-backend=pc.ram'])
+    assert p.returncode == 1
+    assert ("Size specified by -m option must match size of explicitly "
+            "specified 'memory-backend' property") in p.stderr
+
+
+@needs_kvm
+def test_memory_backend_not_found():
+    p = run(['-kernel', GUEST, '-machine', 'pc,memory-backend=nosuch'])
+    assert p.returncode == 1
+    assert "Memory backend 'nosuch' not found" in p.stderr
+
+
+@needs_kvm
+def test_cpu_enforce_refuses_missing_features():
+    """A feature no host has (PVM has no VMX): warned about, and with
+    enforce the VM does not start."""
+    p = run(['-kernel', GUEST, '-cpu', 'kvm64,+vmx,+svm,enforce'])
+    assert p.returncode == 1
+    assert "warning: host doesn't support requested feature: CPUID.01H:ECX.vmx [bit 5]" in p.stderr \
+        or "CPUID.80000001H:ECX.svm [bit 2]" in p.stderr
+    assert "Host doesn't support requested features" in p.stderr
 
 
 def test_machine_help_lists_qemu_names():

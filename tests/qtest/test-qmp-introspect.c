@@ -4,9 +4,12 @@
  * (the test guest booted with devices, an iothread and a -smp
  * topology): the QOM tree holds what the command line made, vCPUs
  * report their place in the topology, and the features Tandem lacks
- * answer with QEMU 7.2's errors. The same commands' shapes are checked
+ * answer with QEMU 7.2's errors; -cpu with a named model shows in the
+ * vCPUs' QOM properties, and libvirt's memory-backend-ram becomes the
+ * guest's RAM with its dump policy. The same commands' shapes are checked
  * without KVM in tests/unit/test-qmp-introspect.c.
  */
+#include <stdio.h>
 #include <string.h>
 #include "kvm-skip.h"
 #include "libqtest.h"
@@ -156,6 +159,130 @@ static void test_unavailable_features(void)
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
 
+/*
+ * -cpu with a named model and feature changes: the vCPU's QOM type and
+ * the properties libvirt reads after start (one qom-get per feature,
+ * feature-words, unavailable-features), and the CPU model queries.
+ */
+static void test_cpu_model(void)
+{
+    QTestState *s = qtest_init("-cpu Haswell-noTSX,-avx2,kvmclock=off");
+    json_object *ret, *e, *defs, *words;
+    bool hv = false;
+
+    ret = qtest_qmp_assert_success(s, "{'execute': 'qom-get', 'arguments': "
+                                   "{'path': '/machine/unattached/device[0]', "
+                                   "'property': 'type'}}");
+    g_assert_cmpstr(json_object_get_string(ret), ==,
+                    "Haswell-noTSX-x86_64-cpu");
+    json_object_put(ret);
+    ret = qtest_qmp_assert_success(s, "{'execute': 'qom-list', 'arguments': "
+                                   "{'path': '/machine/unattached/device[0]'}}");
+    e = find_named(ret, "avx2");
+    g_assert_nonnull(e);
+    g_assert_cmpstr(qt_json_str(e, "type"), ==, "bool");
+    json_object_put(ret);
+    ret = qtest_qmp_assert_success(s, "{'execute': 'qom-get', 'arguments': "
+                                   "{'path': '/machine/unattached/device[0]', "
+                                   "'property': 'avx2'}}");
+    g_assert_false(json_object_get_boolean(ret));
+    json_object_put(ret);
+    ret = qtest_qmp_assert_success(s, "{'execute': 'qom-get', 'arguments': "
+                                   "{'path': '/machine/unattached/device[0]', "
+                                   "'property': 'kvmclock'}}");
+    g_assert_false(json_object_get_boolean(ret));
+    json_object_put(ret);
+    ret = qtest_qmp_assert_success(s, "{'execute': 'qom-get', 'arguments': "
+                                   "{'path': '/machine/unattached/device[0]', "
+                                   "'property': 'hle'}}");
+    g_assert_false(json_object_get_boolean(ret));
+    json_object_put(ret);
+
+    /* CPUID.01H:ECX carries the hypervisor bit. */
+    words = qtest_qmp_assert_success(s, "{'execute': 'qom-get', 'arguments': "
+                                     "{'path': '/machine/unattached/device[0]', "
+                                     "'property': 'feature-words'}}");
+    for (size_t i = 0; i < json_object_array_length(words); i++) {
+        e = json_object_array_get_idx(words, i);
+        if (json_object_get_int(qt_json_get(e, "cpuid-input-eax")) == 1 &&
+            !g_strcmp0(qt_json_str(e, "cpuid-register"), "ECX")) {
+            hv = json_object_get_int64(qt_json_get(e, "features")) &
+                 (1ll << 31);
+        }
+    }
+    g_assert_true(hv);
+    json_object_put(words);
+
+    /* What the vCPU lacks is what query-cpu-definitions says the model
+     * lacks (avx2 was turned off, so it cannot be missing). */
+    ret = qtest_qmp_assert_success(s, "{'execute': 'qom-get', 'arguments': "
+                                   "{'path': '/machine/unattached/device[0]', "
+                                   "'property': 'unavailable-features'}}");
+    defs = qtest_qmp_assert_success(s, "{'execute': 'query-cpu-definitions'}");
+    e = qt_json_get(find_named(defs, "Haswell-noTSX"), "unavailable-features");
+    for (size_t i = 0; i < json_object_array_length(ret); i++) {
+        const char *f = json_object_get_string(
+            json_object_array_get_idx(ret, i));
+        bool listed = false;
+
+        g_assert_cmpstr(f, !=, "avx2");
+        for (size_t j = 0; j < json_object_array_length(e); j++) {
+            listed |= !g_strcmp0(f, json_object_get_string(
+                                        json_object_array_get_idx(e, j)));
+        }
+        g_assert_true(listed);
+    }
+    json_object_put(defs);
+    json_object_put(ret);
+
+    ret = qtest_qmp_assert_success(s, "{'execute': 'query-cpu-model-expansion', "
+                                   "'arguments': {'type': 'static', "
+                                   "'model': {'name': 'host'}}}");
+    g_assert_cmpstr(qt_json_str(qt_json_get(ret, "model"), "name"), ==,
+                    "base");
+    json_object_put(ret);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
+/* Whether the mapping named name in pid's address space is "dd". */
+static bool smaps_dontdump(pid_t pid, const char *name)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/smaps", (int)pid);
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    bool in = false;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        unsigned long lo, hi;
+
+        if (sscanf(*l, "%lx-%lx ", &lo, &hi) == 2) {
+            in = strstr(*l, name) != NULL;
+        } else if (in && g_str_has_prefix(*l, "VmFlags:")) {
+            return strstr(*l, " dd") != NULL;
+        }
+    }
+    g_error("no mapping %s in %s", name, path);
+}
+
+/* libvirt's RAM: a memory-backend-ram object as the machine's RAM, with
+ * dump-guest-core; the RAM blocks take the backend's id. */
+static void test_memory_backend(void)
+{
+    QTestState *s = qtest_init("-m 128M -object memory-backend-ram,id=pc.ram,"
+                               "size=128M -machine pc-i440fx-7.2,usb=off,"
+                               "dump-guest-core=off,memory-backend=pc.ram");
+
+    g_assert_true(smaps_dontdump(qtest_pid(s), "memfd:pc.ram "));
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    s = qtest_init("-object '{\"qom-type\":\"memory-backend-ram\","
+                   "\"id\":\"mem\",\"size\":134217728}' "
+                   "-machine pc,memory-backend=mem");
+    g_assert_false(smaps_dontdump(qtest_pid(s), "memfd:mem "));
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -168,5 +295,7 @@ int main(int argc, char **argv)
                       test_unavailable_features);
     test_add_kvm_func("/qmp-introspect/query-command-line-options",
                       test_command_line_options);
+    test_add_kvm_func("/qmp-introspect/cpu-model", test_cpu_model);
+    test_add_kvm_func("/qmp-introspect/memory-backend", test_memory_backend);
     return g_test_run();
 }

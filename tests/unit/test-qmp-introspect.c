@@ -4,13 +4,17 @@
  * KVM: qom-list-types against the type and device registries,
  * device-list-properties, qom-list-properties, qom-list/qom-get on the
  * tree drawn from the registries, query-iothreads, the -smp topology
- * behind query-cpus-fast's props, and the errors QEMU 7.2 gives for
- * hotplug slots, SEV and SGX.
+ * behind query-cpus-fast's props, the errors QEMU 7.2 gives for
+ * hotplug slots, SEV and SGX, and the CPU model queries
+ * (query-cpu-definitions, query-cpu-model-expansion, qom-list-properties
+ * on MODEL-x86_64-cpu), which need no VM.
  */
 #include <string.h>
 #include <unistd.h>
 #include "hw/core/qdev.h"
 #include "system/vl.h"
+#include "target/i386/cpu.h"
+#include "target/i386/cpu-models.h"
 #include "../../monitor/monitor-internal.h"
 #include "qmp-test-client.h"
 
@@ -482,6 +486,180 @@ static void test_unavailable_features(void)
     client_free(c);
 }
 
+/* ---- CPU models (query-cpu-definitions, query-cpu-model-expansion) ---- */
+
+/* What this host cannot give model m (nothing without /dev/kvm). */
+static char **unavailable_here(const X86CPUModel *m)
+{
+    const struct kvm_cpuid2 *sup = x86_host_cpuid();
+    X86FeatureSet filtered = { 0 };
+    X86CPUConfig cfg;
+
+    if (sup && m->kind == X86_MODEL_NAMED) {
+        x86_cpu_config_init(&cfg, m);
+        x86_cpu_filtered_features(&cfg, sup, filtered);
+    }
+    return x86_feature_set_names(filtered);
+}
+
+static void test_cpu_definitions(void)
+{
+    Client *c = client_ready();
+    json_object *resp, *list;
+    size_t n;
+    const X86CPUModel *m = x86_cpu_models(&n);
+
+    list = qmp_return(c, "{\"execute\":\"query-cpu-definitions\"}\n", &resp);
+    g_assert_cmpuint(json_object_array_length(list), ==, n);
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = find_named(list, m[i].name);
+        g_autofree char *type = g_strdup_printf("%s-x86_64-cpu", m[i].name);
+        g_auto(GStrv) missing = unavailable_here(&m[i]);
+        json_object *un;
+
+        g_assert_nonnull(e);
+        g_assert_cmpstr(json_object_get_string(member(e, "typename")), ==,
+                        type);
+        g_assert_cmpint(json_object_get_boolean(member(e, "static")), ==,
+                        !strcmp(m[i].name, "base"));
+        g_assert_cmpint(json_object_get_boolean(member(e, "migration-safe")),
+                        ==, strcmp(m[i].name, "host") &&
+                            strcmp(m[i].name, "max"));
+        g_assert_false(json_object_get_boolean(member(e, "deprecated")));
+        /* Always there, [] included: libvirt reads absence as unknown. */
+        un = member(e, "unavailable-features");
+        g_assert_cmpuint(json_object_array_length(un), ==,
+                         g_strv_length(missing));
+        for (size_t j = 0; j < json_object_array_length(un); j++) {
+            g_assert_cmpstr(json_object_get_string(
+                                json_object_array_get_idx(un, j)), ==,
+                            missing[j]);
+        }
+    }
+    g_assert_nonnull(find_named(list, "Skylake-Client-IBRS"));
+    g_assert_nonnull(find_named(list, "EPYC-Rome"));
+    json_object_put(resp);
+    client_free(c);
+}
+
+static void test_cpu_model_expansion(void)
+{
+    Client *c = client_ready();
+    json_object *resp, *ret, *model, *props;
+
+    ret = qmp_return(c, "{\"execute\":\"query-cpu-model-expansion\","
+                     "\"arguments\":{\"type\":\"static\","
+                     "\"model\":{\"name\":\"qemu64\"}}}\n", &resp);
+    model = member(ret, "model");
+    g_assert_cmpstr(json_object_get_string(member(model, "name")), ==,
+                    "base");
+    props = member(model, "props");
+    g_assert_true(json_object_get_boolean(member(props, "cx16")));
+    g_assert_true(json_object_get_boolean(member(props, "hypervisor")));
+    g_assert_false(json_object_get_boolean(member(props, "avx2")));
+    g_assert_false(json_object_get_boolean(member(props, "svm")));
+    g_assert_cmpint(json_object_get_int(member(props, "family")), ==, 15);
+    g_assert_cmpint(json_object_get_int(member(props, "model")), ==, 107);
+    g_assert_cmpstr(json_object_get_string(member(props, "vendor")), ==,
+                    "AuthenticAMD");
+    g_assert_cmpstr(json_object_get_string(member(props, "model-id")), ==,
+                    "QEMU Virtual CPU version 2.5+");
+    json_object_put(resp);
+
+    /* Property changes apply; full keeps the name. */
+    ret = qmp_return(c, "{\"execute\":\"query-cpu-model-expansion\","
+                     "\"arguments\":{\"type\":\"full\",\"model\":{"
+                     "\"name\":\"Haswell-noTSX\",\"props\":{\"avx2\":false,"
+                     "\"kvmclock\":false,\"stepping\":2}}}}\n", &resp);
+    model = member(ret, "model");
+    g_assert_cmpstr(json_object_get_string(member(model, "name")), ==,
+                    "Haswell-noTSX");
+    props = member(model, "props");
+    g_assert_false(json_object_get_boolean(member(props, "avx2")));
+    g_assert_false(json_object_get_boolean(member(props, "kvmclock")));
+    g_assert_false(json_object_get_boolean(member(props, "hle")));
+    g_assert_cmpint(json_object_get_int(member(props, "stepping")), ==, 2);
+    g_assert_true(json_object_get_boolean(member(props, "migratable")));
+    json_object_put(resp);
+
+    expect_error(c, "{\"execute\":\"query-cpu-model-expansion\","
+                 "\"arguments\":{\"type\":\"static\","
+                 "\"model\":{\"name\":\"nosuch\"}}}\n", "GenericError",
+                 "CPU model 'nosuch' not found", NULL);
+    expect_error(c, "{\"execute\":\"query-cpu-model-expansion\","
+                 "\"arguments\":{\"type\":\"full\",\"model\":{"
+                 "\"name\":\"Haswell\",\"props\":{\"nosuch\":true}}}}\n",
+                 "GenericError",
+                 "Property 'Haswell-x86_64-cpu.nosuch' not found", NULL);
+    expect_error(c, "{\"execute\":\"query-cpu-model-expansion\","
+                 "\"arguments\":{\"type\":\"full\",\"model\":{"
+                 "\"name\":\"Haswell\",\"props\":{\"avx2\":\"yes\"}}}}\n",
+                 "GenericError",
+                 "Invalid parameter type for 'avx2', expected: boolean", NULL);
+    expect_error(c, "{\"execute\":\"query-cpu-model-expansion\","
+                 "\"arguments\":{\"type\":\"full\",\"model\":{"
+                 "\"name\":\"Haswell\",\"props\":[1]}}}\n", "GenericError",
+                 "Invalid parameter type for 'model.props', expected: dict",
+                 NULL);
+    expect_error(c, "{\"execute\":\"query-cpu-model-expansion\","
+                 "\"arguments\":{\"type\":\"sideways\","
+                 "\"model\":{\"name\":\"Haswell\"}}}\n", "GenericError",
+                 "sideways", NULL);
+    if (!x86_host_cpuid()) {
+        expect_error(c, "{\"execute\":\"query-cpu-model-expansion\","
+                     "\"arguments\":{\"type\":\"static\","
+                     "\"model\":{\"name\":\"host\"}}}\n", "GenericError",
+                     "CPU model 'host' requires KVM", NULL);
+    }
+    client_free(c);
+}
+
+static void test_cpu_class_properties(void)
+{
+    Client *c = client_ready();
+    json_object *resp, *list, *p;
+
+    list = qmp_return(c, "{\"execute\":\"qom-list-properties\","
+                      "\"arguments\":{\"typename\":\"max-x86_64-cpu\"}}\n",
+                      &resp);
+    p = find_named(list, "avx2");
+    g_assert_nonnull(p);
+    g_assert_cmpstr(json_object_get_string(member(p, "type")), ==, "bool");
+    g_assert_nonnull(find_named(list, "sse4.1"));
+    g_assert_nonnull(find_named(list, "feature-words"));
+    g_assert_nonnull(find_named(list, "filtered-features"));
+    g_assert_nonnull(find_named(list, "unavailable-features"));
+    g_assert_nonnull(find_named(list, "model-id"));
+    json_object_put(resp);
+    expect_error(c, "{\"execute\":\"qom-list-properties\",\"arguments\":"
+                 "{\"typename\":\"Pentium9-x86_64-cpu\"}}\n", "DeviceNotFound",
+                 "Class 'Pentium9-x86_64-cpu' not found", NULL);
+
+    /* The vCPU types are QOM types too, as libvirt's probe sees them. */
+    list = qmp_return(c, "{\"execute\":\"qom-list-types\",\"arguments\":"
+                      "{\"implements\":\"x86_64-cpu\",\"abstract\":true}}\n",
+                      &resp);
+    p = find_named(list, "Skylake-Client-IBRS-x86_64-cpu");
+    g_assert_nonnull(p);
+    g_assert_cmpstr(json_object_get_string(member(p, "parent")), ==,
+                    "x86_64-cpu");
+    g_assert_nonnull(find_named(list, "max-x86_64-cpu"));
+    p = find_named(list, "x86_64-cpu");
+    g_assert_nonnull(p);
+    g_assert_true(json_object_get_boolean(member(p, "abstract")));
+    g_assert_null(find_named(list, "isa-serial"));
+    json_object_put(resp);
+    list = qmp_return(c, "{\"execute\":\"qom-list-types\"}\n", &resp);
+    g_assert_nonnull(find_named(list, "host-x86_64-cpu"));
+    g_assert_null(find_named(list, "x86_64-cpu"));
+    json_object_put(resp);
+    list = qmp_return(c, "{\"execute\":\"qom-list-types\",\"arguments\":"
+                      "{\"implements\":\"iothread\"}}\n", &resp);
+    g_assert_null(find_named(list, "host-x86_64-cpu"));
+    json_object_put(resp);
+    client_free(c);
+}
+
 int main(int argc, char **argv)
 {
     qmp_test_init(&argc, &argv);
@@ -495,5 +673,10 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/unavailable-features", test_unavailable_features);
     g_test_add_func("/qmp/query-command-line-options",
                     test_command_line_options);
+    g_test_add_func("/qmp/query-cpu-definitions", test_cpu_definitions);
+    g_test_add_func("/qmp/query-cpu-model-expansion",
+                    test_cpu_model_expansion);
+    g_test_add_func("/qmp/qom-list-properties/cpu",
+                    test_cpu_class_properties);
     return qmp_test_run();
 }

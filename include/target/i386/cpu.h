@@ -63,8 +63,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(X86CPUState, x86_cpu_state_free)
 bool x86_cpu_get_state(KvmVcpu *vcpu, X86CPUState *st, Error **errp);
 bool x86_cpu_put_state(KvmVcpu *vcpu, const X86CPUState *st, Error **errp);
 
-/* Installs CPUID for vCPU index out of nr_cpus (APIC id = index). */
+/* Installs CPUID for vCPU index out of nr_cpus (APIC id = index), from
+ * the -cpu model (include/target/i386/cpu-models.h). */
 bool x86_cpu_setup_cpuid(KvmVcpu *vcpu, unsigned nr_cpus, Error **errp);
+
+/* What /dev/kvm can give a guest (KVM_GET_SUPPORTED_CPUID and the TSC
+ * deadline timer), read once; NULL without /dev/kvm. For the QMP CPU
+ * model queries, which may run before (or without) a VM. */
+const struct kvm_cpuid2 *x86_host_cpuid(void);
 
 /* Puts the boot vCPU in the mode and at the entry point a loader chose. */
 bool x86_cpu_set_boot_state(KvmVcpu *vcpu, const X86BootState *boot,
