@@ -432,6 +432,12 @@ bool drive_del(const char *id, Error **errp)
                   id);
         return false;
     }
+    /* The device holds the backend: unplug it first (device_del). */
+    if (blk_get_attached_dev(blk)) {
+        error_setg(errp, "Drive '%s' is in use by a device; remove the "
+                   "device first", id);
+        return false;
+    }
     blk_unref(blk);
     return true;
 }
