@@ -17,7 +17,7 @@ import time
 import pytest
 
 from tandem import DEBUG_EXIT, GUEST, ROOT, Vm, guest_disk, needs_kvm, verify_disk_image
-from test_guest_disk_qemu import acked_lines_from, make_image
+from test_guest_disk_qemu import acked_lines_from, make_image, run_disk_until_killed
 
 pytestmark = needs_kvm
 
@@ -49,25 +49,13 @@ class DiskVm(Vm):
         super().kill()
 
 
-def run_disk_until_killed(tmp_path, image, append, fmt='raw', device_opts='', name='disk',
-                          lines=2):
-    with DiskVm(tmp_path, 'workload=disk ' + append, guest_disk(image, fmt, device_opts),
-                name) as vm:
-        vm.wait_for(r'^TG disk verified ', timeout=BOOT_TIMEOUT)
-        deadline = time.monotonic() + 30
-        while len(acked_lines_from(vm.serial())) < lines:
-            assert vm.proc.poll() is None and 'TG disk stopped' not in vm.serial(), vm.serial()
-            assert time.monotonic() < deadline, vm.serial()
-            time.sleep(0.1)
-        vm.kill()
-        text = '\n'.join(vm.lines())
-    assert 'TG FAULT' not in text and 'TG disk stopped' not in text, text
-    return text, acked_lines_from(text)[-1]
+def run_disk(tmp_path, image, append, **kw):
+    return run_disk_until_killed(tmp_path, image, append, guest=DiskVm, **kw)
 
 
 def test_disk_survives_sigkill_and_continues(tmp_path):
     image = make_image(tmp_path / 'd.img')
-    text, acked = run_disk_until_killed(tmp_path, image, 'flush-every=32 qd=8', name='first')
+    text, acked = run_disk(tmp_path, image, 'flush-every=32 qd=8', name='first')
     assert re.search(r'^TG disk virtio-blk pci=\S+ id=0x1042 sectors=32768 blk_size=512 '
                      r'queues=1 qsize=256 flush=yes', text, re.M), text
     assert acked > 0
@@ -83,8 +71,8 @@ def test_disk_survives_sigkill_and_continues(tmp_path):
 
 def test_disk_rand_qcow2_two_queues(tmp_path):
     image = make_image(tmp_path / 'd.qcow2', 'qcow2')
-    text, acked = run_disk_until_killed(tmp_path, image, 'pattern=rand qd=32 flush-every=16',
-                                        fmt='qcow2', device_opts=',num-queues=2')
+    text, acked = run_disk(tmp_path, image, 'pattern=rand qd=32 flush-every=16',
+                           fmt='qcow2', device_opts=',num-queues=2')
     assert re.search(r'^TG disk virtio-blk .* queues=2 ', text, re.M), text
     ok, msg = verify_disk_image(image, acked)
     assert ok and 'pattern=rand' in msg, msg

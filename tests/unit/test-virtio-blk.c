@@ -858,6 +858,31 @@ static void write_pages(Fix *f, unsigned first_slot, unsigned n)
 }
 
 /*
+ * The full disk with werror=policy, a started driver, a QMP client, the
+ * VM running, and 8 page writes of which 4 fit submitted. False (the
+ * test skipped) without a private tmpfs.
+ */
+static bool full_disk_start(Fix *f, const char *policy, char **filler,
+                            Client **c)
+{
+    g_autofree char *drive = NULL;
+    g_autofree char *props = NULL;
+
+    if (!tmpfs_dir) {
+        g_test_skip(tmpfs_why);
+        return false;
+    }
+    drive = full_disk(f, filler);
+    props = g_strdup_printf("id=vd0,werror=%s", policy);
+    fix_start(f, drive, props, BASE_FEATURES);
+    *c = client_new();
+    negotiate(*c, false);
+    runstate_set(RUN_STATE_RUNNING);
+    write_pages(f, 0, 8);
+    return true;
+}
+
+/*
  * werror=stop: a write that meets ENOSPC stops the VM (io-error, STOP)
  * with BLOCK_IO_ERROR in QEMU's shape; the request is not answered.
  * Space is freed, cont: the parked request runs again and succeeds, and
@@ -865,10 +890,7 @@ static void write_pages(Fix *f, unsigned first_slot, unsigned n)
  */
 static void test_werror_stop(gconstpointer data)
 {
-    const char *policy = data;
     g_autofree char *filler = NULL;
-    g_autofree char *drive = NULL;
-    g_autofree char *props = NULL;
     g_autofree uint8_t *got = g_malloc(4096);
     g_autofree uint8_t *want = g_malloc(4096);
     json_object *ev;
@@ -877,17 +899,9 @@ static void test_werror_stop(gconstpointer data)
     Client *c;
     Fix f = { 0 };
 
-    if (!tmpfs_dir) {
-        g_test_skip(tmpfs_why);
+    if (!full_disk_start(&f, data, &filler, &c)) {
         return;
     }
-    drive = full_disk(&f, &filler);
-    props = g_strdup_printf("id=vd0,werror=%s", policy);
-    fix_start(&f, drive, props, BASE_FEATURES);
-    c = client_new();
-    negotiate(c, false);
-    runstate_set(RUN_STATE_RUNNING);
-    write_pages(&f, 0, 8);
     ev = wait_event(c, "BLOCK_IO_ERROR");
     g_assert_cmpstr(jstr(ev, "device"), ==, "drive0");
     g_assert_nonnull(jstr(ev, "node-name"));
@@ -945,25 +959,15 @@ static void test_werror_report_ignore(gconstpointer data)
     const char *policy = data;
     bool ignore = !strcmp(policy, "ignore");
     g_autofree char *filler = NULL;
-    g_autofree char *drive = NULL;
-    g_autofree char *props = NULL;
     json_object *ev;
     unsigned errs = 0;
     Client *c;
     int status;
     Fix f = { 0 };
 
-    if (!tmpfs_dir) {
-        g_test_skip(tmpfs_why);
+    if (!full_disk_start(&f, policy, &filler, &c)) {
         return;
     }
-    drive = full_disk(&f, &filler);
-    props = g_strdup_printf("werror=%s", policy);
-    fix_start(&f, drive, props, BASE_FEATURES);
-    c = client_new();
-    negotiate(c, false);
-    runstate_set(RUN_STATE_RUNNING);
-    write_pages(&f, 0, 8);
     ev = wait_event(c, "BLOCK_IO_ERROR");
     g_assert_cmpstr(jstr(ev, "action"), ==, policy);
     g_assert_true(json_object_get_boolean(member(ev, "nospace")));
@@ -987,29 +991,12 @@ static void test_werror_report_ignore(gconstpointer data)
 
 static GBytes *save_devices(Fix *f)
 {
-    QEMUFile *out = qemu_file_new_mem_output();
-    const uint8_t *data;
-    size_t len;
-    GBytes *b;
-
-    g_assert_true(savevm_state_save_device_blob(f->m->sv, out, true,
-                                                &error_abort));
-    data = qemu_file_mem_output_data(out, &len);
-    g_assert_cmpint(qemu_file_get_error(out, NULL), ==, 0);
-    b = g_bytes_new(data, len);
-    qemu_fclose(out);
-    return b;
+    return tpci_save_devices(f->m);
 }
 
 static bool load_devices(Fix *f, GBytes *b, Error **errp)
 {
-    size_t len;
-    const uint8_t *data = g_bytes_get_data(b, &len);
-    QEMUFile *in = qemu_file_new_mem_input(data, len, 0);
-    bool ok = loadvm_load_device_blob(f->m->sv, in, errp);
-
-    qemu_fclose(in);
-    return ok;
+    return tpci_load_devices(f->m, b, errp);
 }
 
 /*
