@@ -31,6 +31,7 @@
 #include <string.h>
 #include <glib.h>
 #include "hw/net/virtio-net.h"
+#include "fuzz-virtio-seed.h"
 
 #define RAM_SIZE    0x20000ULL
 #define HEADER      26
@@ -203,34 +204,6 @@ static void fuzz_one(const uint8_t *data, size_t size)
 }
 
 /* ---- seeds ---- */
-
-static void seed_put(uint8_t *ram, uint64_t gpa, const void *p, size_t n)
-{
-    memcpy(ram + gpa, p, n);
-}
-
-static void seed_desc(uint8_t *ram, unsigned q, unsigned i, uint64_t addr,
-                      uint32_t len, uint16_t flags, uint16_t next)
-{
-    VirtqDesc d = {
-        .addr = GUINT64_TO_LE(addr), .len = GUINT32_TO_LE(len),
-        .flags = GUINT16_TO_LE(flags), .next = GUINT16_TO_LE(next),
-    };
-
-    seed_put(ram, q * 0x3000ULL + i * 16, &d, sizeof(d));
-}
-
-static void seed_avail(uint8_t *ram, unsigned q, uint16_t idx,
-                       const uint16_t *heads)
-{
-    uint16_t le = GUINT16_TO_LE(idx);
-
-    seed_put(ram, q * 0x3000ULL + 0x1000 + 2, &le, 2);
-    for (unsigned i = 0; i < idx; i++) {
-        le = GUINT16_TO_LE(heads[i]);
-        seed_put(ram, q * 0x3000ULL + 0x1000 + 4 + 2 * i, &le, 2);
-    }
-}
 
 static void write_seeds(const char *dir)
 {
