@@ -39,6 +39,7 @@ struct BlockBackend {
     int in_flight;              /* atomic */
     BlockAcctStats stats;
     void *dev;                  /* the device attached, or NULL */
+    char *qdev;                 /* its QOM path for query-block, or NULL */
     /* Finished asynchronous requests whose callback has not run. */
     GMutex done_lock;
     GCond done_cond;
@@ -185,7 +186,7 @@ int blk_in_flight(const BlockBackend *blk)
     return g_atomic_int_get(&blk->in_flight);
 }
 
-bool blk_attach_dev(BlockBackend *blk, void *dev, const char *dev_name,
+bool blk_attach_dev(BlockBackend *blk, void *dev, const char *qdev,
                     Error **errp)
 {
     if (blk->dev) {
@@ -194,7 +195,8 @@ bool blk_attach_dev(BlockBackend *blk, void *dev, const char *dev_name,
         return false;
     }
     blk->dev = dev;
-    trace_blk_attach_dev(blk_name(blk), dev_name);
+    blk->qdev = g_strdup(qdev);
+    trace_blk_attach_dev(blk_name(blk), qdev ? qdev : "");
     return true;
 }
 
@@ -202,7 +204,14 @@ void blk_detach_dev(BlockBackend *blk, void *dev)
 {
     if (blk->dev == dev) {
         blk->dev = NULL;
+        g_free(blk->qdev);
+        blk->qdev = NULL;
     }
+}
+
+const char *blk_get_attached_dev_path(const BlockBackend *blk)
+{
+    return blk->qdev;
 }
 
 void *blk_get_attached_dev(const BlockBackend *blk)

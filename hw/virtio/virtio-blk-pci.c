@@ -21,6 +21,7 @@ typedef struct VirtIOBlockPCI {
     VirtIOPCIProxy pci;         /* first: the PCI device */
     VirtIOBlock blk;
     char *name;
+    char *qdev_path;
 } VirtIOBlockPCI;
 
 static bool virtio_blk_pci_realize(PCIDevice *dev, Error **errp)
@@ -30,23 +31,28 @@ static bool virtio_blk_pci_realize(PCIDevice *dev, Error **errp)
     const char *id = dev->parent_obj.parent_obj.id;
 
     s->name = id ? g_strdup(id) : g_strdup_printf("virtio-blk-pci.%s", path);
+    /* What QEMU's query-block says for a device with an id. */
+    s->qdev_path = id ? g_strdup_printf("/machine/peripheral/%s/"
+                                        "virtio-backend", id) : NULL;
+    s->blk.qdev_path = s->qdev_path;
     if (s->pci.vectors == UINT32_MAX) {
         /* QEMU's default: one vector per queue and one for the config. */
         s->pci.vectors = s->blk.num_queues + 1;
     }
     if (!virtio_blk_realize(&s->blk, dev->bus->mem, s->name, errp)) {
-        g_free(s->name);
-        s->name = NULL;
-        return false;
+        goto fail;
     }
     if (!virtio_pci_realize(&s->pci, &s->blk.vdev, errp)) {
         virtio_pci_exit(&s->pci);
         virtio_blk_unrealize(&s->blk);
-        g_free(s->name);
-        s->name = NULL;
-        return false;
+        goto fail;
     }
     return true;
+fail:
+    g_free(s->name);
+    g_free(s->qdev_path);
+    s->name = s->qdev_path = NULL;
+    return false;
 }
 
 static void virtio_blk_pci_exit(PCIDevice *dev)
@@ -56,7 +62,8 @@ static void virtio_blk_pci_exit(PCIDevice *dev)
     virtio_pci_exit(&s->pci);
     virtio_blk_unrealize(&s->blk);
     g_free(s->name);
-    s->name = NULL;
+    g_free(s->qdev_path);
+    s->name = s->qdev_path = NULL;
 }
 
 static void virtio_blk_pci_reset(PCIDevice *dev)

@@ -83,12 +83,14 @@ void blk_aio_flush(BlockBackend *blk, BlockCompletionFunc *cb, void *opaque);
 /*
  * A device takes a backend for itself: a second device is refused
  * ("Drive 'ID' is already in use by another device"), and drive_del
- * refuses a backend with a device.
+ * refuses a backend with a device. qdev (may be NULL) is the device's
+ * QOM path as query-block shows it ("/machine/peripheral/vd0/virtio-backend").
  */
-bool blk_attach_dev(BlockBackend *blk, void *dev, const char *dev_name,
+bool blk_attach_dev(BlockBackend *blk, void *dev, const char *qdev,
                     Error **errp);
 void blk_detach_dev(BlockBackend *blk, void *dev);
 void *blk_get_attached_dev(const BlockBackend *blk);
+const char *blk_get_attached_dev_path(const BlockBackend *blk);
 
 int blk_in_flight(const BlockBackend *blk);
 void blk_drain(BlockBackend *blk);

@@ -20,7 +20,7 @@
 # default 200000), FUZZ_BLOCK_RUNS (qcow2 images, default 20000),
 # FUZZ_VIRTIO_NET_RUNS (virtio-net, default 20000), FUZZ_COLO_RUNS (COLO
 # frames, default 200000), FUZZ_VIRTIO_BLK_RUNS (virtio-blk, default
-# 5000: it runs about 300 a second), FUZZ_MAX_TIME (seconds
+# 3000: it runs about 300 a second), FUZZ_MAX_TIME (seconds
 # per target, default 60), FUZZ_BUILD (default BUILD_DIR/fuzz-build),
 # CLANG (default clang). Crashing inputs are kept as
 # FUZZ_BUILD/NAME-artifacts/crash-*.
@@ -42,7 +42,7 @@ VIRTIO_RUNS=${FUZZ_VIRTIO_RUNS:-200000}
 BLOCK_RUNS=${FUZZ_BLOCK_RUNS:-20000}
 VIRTIO_NET_RUNS=${FUZZ_VIRTIO_NET_RUNS:-20000}
 COLO_RUNS=${FUZZ_COLO_RUNS:-200000}
-VIRTIO_BLK_RUNS=${FUZZ_VIRTIO_BLK_RUNS:-5000}
+VIRTIO_BLK_RUNS=${FUZZ_VIRTIO_BLK_RUNS:-3000}
 MAX_TIME=${FUZZ_MAX_TIME:-60}
 CLANG=${CLANG:-clang}
 LOG=$FUZZ_BUILD.log

@@ -1190,6 +1190,60 @@ static void test_blockdev_node(void)
     qmp_blockdev_del("nc0", &error_abort);
 }
 
+/* The qdev member of query-block's entry for drive0 (NULL: none). */
+static char *query_block_qdev(Client *c)
+{
+    json_object *resp = expect_return(c, "{\"execute\":\"query-block\"}\n",
+                                      NULL);
+    json_object *ret = member(resp, "return"), *q = NULL;
+    char *qdev = NULL;
+
+    for (size_t i = 0; i < json_object_array_length(ret); i++) {
+        json_object *b = json_object_array_get_idx(ret, i);
+
+        if (!strcmp(jstr(b, "device"), "drive0") &&
+            json_object_object_get_ex(b, "qdev", &q)) {
+            qdev = g_strdup(json_object_get_string(q));
+        }
+    }
+    json_object_put(resp);
+    return qdev;
+}
+
+/*
+ * query-block names the device on a drive as QEMU does, and forgets it
+ * when the device goes. device_add is refused as for every PCI device:
+ * the machine has no PCI hotplug controller yet.
+ */
+static void test_query_block_qdev(void)
+{
+    g_autofree char *path = bt_path("qdev.img");
+    g_autofree char *drive = g_strdup_printf("if=none,id=drive0,format=raw,"
+                                             "file=%s", path);
+    g_autofree char *qdev = NULL;
+    TestPciMachine *m;
+    Client *c;
+
+    bt_make_pattern_file(path, DISK_SIZE, 2);
+    g_assert_nonnull(drive_new(drive, &error_abort));
+    m = tpci_new();
+    c = client_new();
+    negotiate(c, false);
+    tpci_add(m, TYPE_VIRTIO_BLK_PCI, "id=vd0,drive=drive0,addr=5");
+    qdev = query_block_qdev(c);
+    g_assert_cmpstr(qdev, ==, "/machine/peripheral/vd0/virtio-backend");
+    expect_error(c, "{\"execute\":\"device_add\",\"arguments\":"
+                 "{\"driver\":\"virtio-blk-pci\",\"id\":\"vd1\","
+                 "\"drive\":\"drive0\"}}\n", "GenericError",
+                 "does not support hotplugging", NULL);
+    tpci_free(m);
+    g_free(qdev);
+    qdev = query_block_qdev(c);
+    g_assert_null(qdev);
+    client_free(c);
+    g_assert_true(drive_del("drive0", &error_abort));
+}
+
 /* device-list-properties shows the properties with their types. */
 static void test_list_properties(void)
 {
@@ -1260,6 +1314,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-blk/migration/parked", test_migration_parked);
     g_test_add_func("/virtio-blk/props", test_props);
     g_test_add_func("/virtio-blk/blockdev-node", test_blockdev_node);
+    g_test_add_func("/virtio-blk/query-block-qdev", test_query_block_qdev);
     g_test_add_func("/virtio-blk/device-list-properties",
                     test_list_properties);
     rc = qmp_test_run();

@@ -18,8 +18,8 @@
  * chain without room for the header or the status byte cannot be answered
  * and puts the device in NEEDS_RESET (virtio_error). Everything else gets
  * a status: OK, IOERR (sectors past the end or misaligned, a read-only
- * disk written, more than BLK_IOV_MAX segments of data, a failed request
- * the error policy reports) or UNSUPP (an unknown type, a discard or
+ * disk written, more than VIRTIO_BLK_IOV_MAX segments of data, a failed
+ * request the error policy reports) or UNSUPP (an unknown type, a discard or
  * write-zeroes not negotiated, with more than one segment or with flags
  * the type does not allow). Sectors are 512 bytes whatever blk_size is.
  *
@@ -137,6 +137,7 @@ typedef struct VirtIOBlock {
     uint32_t max_write_zeroes_sectors;
 
     const char *name;           /* the device's id or PCI path: traces */
+    const char *qdev_path;      /* for query-block, or NULL (no id) */
     BlockBackend *blk;
     bool blk_owned;             /* made here for a -blockdev node */
     bool wce;                   /* the drive's write cache setting */
