@@ -38,6 +38,8 @@ struct BlockBackend {
     char *delete_on_close;      /* a temporary snapshot overlay */
     int in_flight;              /* atomic */
     BlockAcctStats stats;
+    BlockdevOnError on_read_error;  /* -drive rerror= (auto: none) */
+    BlockdevOnError on_write_error; /* -drive werror= */
     void *dev;                  /* the device attached, or NULL */
     char *qdev;                 /* its QOM path for query-block, or NULL */
     /* Finished asynchronous requests whose callback has not run. */
@@ -80,6 +82,8 @@ BlockBackend *blk_new(const char *name, BlockDriverState *bs, bool writable,
     blk->writable = writable;
     blk->share_rw = share_rw;
     blk->wce = true;
+    blk->on_read_error = BLOCKDEV_ON_ERROR_AUTO;
+    blk->on_write_error = BLOCKDEV_ON_ERROR_AUTO;
     block_acct_init(&blk->stats);
     g_mutex_init(&blk->done_lock);
     g_cond_init(&blk->done_cond);
@@ -184,6 +188,24 @@ void blk_set_delete_on_close(BlockBackend *blk, const char *path)
 int blk_in_flight(const BlockBackend *blk)
 {
     return g_atomic_int_get(&blk->in_flight);
+}
+
+void blk_set_on_error(BlockBackend *blk, BlockdevOnError on_read_error,
+                      BlockdevOnError on_write_error)
+{
+    blk->on_read_error = on_read_error;
+    blk->on_write_error = on_write_error;
+}
+
+BlockdevOnError blk_get_on_error(const BlockBackend *blk, bool is_read)
+{
+    BlockdevOnError p = is_read ? blk->on_read_error : blk->on_write_error;
+
+    if (p == BLOCKDEV_ON_ERROR_AUTO) {
+        /* QEMU's defaults. */
+        p = is_read ? BLOCKDEV_ON_ERROR_REPORT : BLOCKDEV_ON_ERROR_ENOSPC;
+    }
+    return p;
 }
 
 bool blk_attach_dev(BlockBackend *blk, void *dev, const char *qdev,

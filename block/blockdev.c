@@ -270,8 +270,10 @@ BlockBackend *drive_new(const char *str, Error **errp)
     ERRP_GUARD();
     static const char *const known[] = {
         "id", "file", "format", "if", "cache", "aio", "readonly", "snapshot",
-        "node-name", "discard", "media", NULL,
+        "node-name", "discard", "media", "werror", "rerror", NULL,
     };
+    BlockdevOnError on_error[2] = { BLOCKDEV_ON_ERROR_AUTO,
+                                    BLOCKDEV_ON_ERROR_AUTO };
     g_autoptr(KeyvalList) kv = keyval_parse(str, "file", errp);
     const DriveCacheMode *cache = &cache_modes[0];
     g_autofree char *id = NULL, *overlay = NULL, *json = NULL;
@@ -313,6 +315,18 @@ BlockBackend *drive_new(const char *str, Error **errp)
         }
         if (!cache) {
             error_setg(errp, "invalid cache option '%s'", s);
+            return NULL;
+        }
+    }
+    /* The device's werror=auto / rerror=auto take these (QEMU's
+     * -drive werror=, rerror=). */
+    for (unsigned i = 0; i < 2; i++) {
+        const char *key = i ? "werror" : "rerror";
+
+        if ((s = keyval_get(kv, key)) &&
+            !BlockdevOnError_parse(s, &on_error[i])) {
+            error_setg(errp, "'%s' invalid %s action", s,
+                       i ? "write error" : "read error");
             return NULL;
         }
     }
@@ -420,6 +434,7 @@ BlockBackend *drive_new(const char *str, Error **errp)
         return NULL;
     }
     blk_set_enable_write_cache(blk, cache->writeback);
+    blk_set_on_error(blk, on_error[0], on_error[1]);
     return blk;
 }
 

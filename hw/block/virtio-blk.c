@@ -125,7 +125,8 @@ static BlockErrorAction virtio_blk_error_action(VirtIOBlock *s, bool is_read,
     BlockdevOnError policy = is_read ? s->rerror : s->werror;
 
     if (policy == BLOCKDEV_ON_ERROR_AUTO) {
-        policy = is_read ? BLOCKDEV_ON_ERROR_REPORT : BLOCKDEV_ON_ERROR_ENOSPC;
+        /* The drive's werror= / rerror=, else enospc / report. */
+        policy = blk_get_on_error(s->blk, is_read);
     }
     switch (policy) {
     case BLOCKDEV_ON_ERROR_IGNORE:

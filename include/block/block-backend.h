@@ -81,6 +81,15 @@ void blk_aio_pdiscard(BlockBackend *blk, uint64_t offset, uint64_t bytes,
 void blk_aio_flush(BlockBackend *blk, BlockCompletionFunc *cb, void *opaque);
 
 /*
+ * The error policy a device with werror=auto / rerror=auto follows:
+ * -drive werror=, rerror=, else QEMU's defaults (enospc for writes,
+ * report for reads). Never returns BLOCKDEV_ON_ERROR_AUTO.
+ */
+void blk_set_on_error(BlockBackend *blk, BlockdevOnError on_read_error,
+                      BlockdevOnError on_write_error);
+BlockdevOnError blk_get_on_error(const BlockBackend *blk, bool is_read);
+
+/*
  * A device takes a backend for itself: a second device is refused
  * ("Drive 'ID' is already in use by another device"), and drive_del
  * refuses a backend with a device. qdev (may be NULL) is the device's

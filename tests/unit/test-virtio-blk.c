@@ -858,7 +858,8 @@ static void write_pages(Fix *f, unsigned first_slot, unsigned n)
 }
 
 /*
- * The full disk with werror=policy, a started driver, a QMP client, the
+ * The full disk with werror=policy (drive-POLICY: on the -drive), a
+ * started driver, a QMP client, the
  * VM running, and 8 page writes of which 4 fit submitted. False (the
  * test skipped) without a private tmpfs.
  */
@@ -873,7 +874,16 @@ static bool full_disk_start(Fix *f, const char *policy, char **filler,
         return false;
     }
     drive = full_disk(f, filler);
-    props = g_strdup_printf("id=vd0,werror=%s", policy);
+    if (g_str_has_prefix(policy, "drive-")) {
+        /* -drive werror=, the device's werror left at auto. */
+        char *d = g_strdup_printf("%s,werror=%s", drive, policy + 6);
+
+        g_free(drive);
+        drive = d;
+        props = g_strdup("id=vd0");
+    } else {
+        props = g_strdup_printf("id=vd0,werror=%s", policy);
+    }
     fix_start(f, drive, props, BASE_FEATURES);
     *c = client_new();
     negotiate(*c, false);
@@ -957,7 +967,10 @@ static void test_werror_stop(gconstpointer data)
 static void test_werror_report_ignore(gconstpointer data)
 {
     const char *policy = data;
-    bool ignore = !strcmp(policy, "ignore");
+    /* drive-report: the -drive's werror=report beats the default. */
+    const char *action = g_str_has_prefix(policy, "drive-") ? policy + 6
+                                                            : policy;
+    bool ignore = !strcmp(action, "ignore");
     g_autofree char *filler = NULL;
     json_object *ev;
     unsigned errs = 0;
@@ -969,7 +982,7 @@ static void test_werror_report_ignore(gconstpointer data)
         return;
     }
     ev = wait_event(c, "BLOCK_IO_ERROR");
-    g_assert_cmpstr(jstr(ev, "action"), ==, policy);
+    g_assert_cmpstr(jstr(ev, "action"), ==, action);
     g_assert_true(json_object_get_boolean(member(ev, "nospace")));
     json_object_put(ev);
     wait_used(&f, 0, 8);
@@ -1143,6 +1156,10 @@ static void test_props(void)
                                              "file=%s", path);
 
     bt_make_pattern_file(path, DISK_SIZE, 1);
+    g_assert_null(drive_new("if=none,id=bad,file=/x,werror=sometimes", &err));
+    g_assert_cmpstr(error_get_pretty(err), ==,
+                    "'sometimes' invalid write error action");
+    g_clear_pointer(&err, error_free);
     g_assert_nonnull(drive_new(drive, &error_abort));
     m = tpci_new();
     e = tpci_add_error(m, TYPE_VIRTIO_BLK_PCI, "drive=nosuch");
@@ -1303,6 +1320,8 @@ int main(int argc, char **argv)
     g_test_add_data_func("/virtio-blk/werror/stop", "stop", test_werror_stop);
     g_test_add_data_func("/virtio-blk/werror/enospc", "enospc",
                          test_werror_stop);
+    g_test_add_data_func("/virtio-blk/werror/drive-report", "drive-report",
+                         test_werror_report_ignore);
     g_test_add_data_func("/virtio-blk/werror/report", "report",
                          test_werror_report_ignore);
     g_test_add_data_func("/virtio-blk/werror/ignore", "ignore",
