@@ -1141,6 +1141,45 @@ static void test_migration_parked(void)
     fix_free(&f);
 }
 
+/*
+ * A COLO secondary loads over its running device: what the device had
+ * parked is dropped (the loaded state says what is in flight), and when
+ * the VM runs every request is answered exactly once.
+ */
+static void test_load_over_running(void)
+{
+    g_autofree char *filler = NULL;
+    g_autoptr(GBytes) saved = NULL;
+    int status;
+    Client *c;
+    Fix f = { 0 };
+
+    if (!full_disk_start(&f, "stop", &filler, &c)) {
+        return;
+    }
+    blk_drain(f.s->blk);
+    g_assert_false(main_loop_check_requests(&status));
+    g_assert_cmpint(runstate_get(), ==, RUN_STATE_IO_ERROR);
+    g_assert_cmpuint(g_queue_get_length(&f.s->parked), >, 0);
+    saved = save_devices(&f);
+    g_assert_true(load_devices(&f, saved, &error_abort));
+    g_assert_cmpuint(g_queue_get_length(&f.s->parked), ==, 0);
+    unlink(filler);
+    runstate_set(RUN_STATE_RUNNING);
+    wait_used(&f, 0, 8);
+    for (unsigned i = 0; i < 20; i++) {
+        main_loop_wait(false);
+    }
+    blk_drain(f.s->blk);
+    g_assert_cmpuint(tdq_used_idx(&f.q[0]), ==, 8);
+    for (unsigned i = 0; i < 8; i++) {
+        g_assert_cmpuint(status_of(&f, i), ==, VIRTIO_BLK_S_OK);
+    }
+    client_free(c);
+    runstate_set(RUN_STATE_PAUSED);
+    fix_free(&f);
+}
+
 /* ---- the device registry ---- */
 
 /* drive= names nothing, a drive taken twice, bad sizes: refused with
@@ -1331,6 +1370,8 @@ int main(int argc, char **argv)
     g_test_add_data_func("/virtio-blk/migration/drains-helper-thread",
                          GINT_TO_POINTER(1), test_migration_drains);
     g_test_add_func("/virtio-blk/migration/parked", test_migration_parked);
+    g_test_add_func("/virtio-blk/migration/load-over-running",
+                    test_load_over_running);
     g_test_add_func("/virtio-blk/props", test_props);
     g_test_add_func("/virtio-blk/blockdev-node", test_blockdev_node);
     g_test_add_func("/virtio-blk/query-block-qdev", test_query_block_qdev);
