@@ -499,12 +499,13 @@ static const VirtioDeviceOps virtio_blk_ops = {
 
 /* ---- realize ---- */
 
-bool virtio_blk_parse_on_error(const char *text, BlockdevOnError *out,
-                               Error **errp)
+bool virtio_blk_parse_on_error(const char *name, const char *text,
+                               BlockdevOnError *out, Error **errp)
 {
     if (!BlockdevOnError_parse(text, out)) {
-        error_setg(errp, "Parameter 'werror/rerror' does not accept value "
-                   "'%s' (report, ignore, enospc, stop, auto)", text);
+        /* QEMU's text for an enum property, and the values. */
+        error_setg(errp, "Parameter '%s' does not accept value '%s' "
+                   "(report, ignore, enospc, stop, auto)", name, text);
         return false;
     }
     return true;

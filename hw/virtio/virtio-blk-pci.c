@@ -87,7 +87,7 @@ static bool virtio_blk_pci_parse_on_error(Object *obj,
                                           const ObjectProperty *p,
                                           const char *text, Error **errp)
 {
-    return virtio_blk_parse_on_error(text, (BlockdevOnError *)
+    return virtio_blk_parse_on_error(p->name, text, (BlockdevOnError *)
                                      ((uint8_t *)obj + p->offset), errp);
 }
 

@@ -1213,7 +1213,8 @@ static void test_props(void)
     g_assert_nonnull(strstr(e, "physical_block_size"));
     g_free(e);
     e = tpci_add_error(m, TYPE_VIRTIO_BLK_PCI, "drive=drive0,werror=sometimes");
-    g_assert_nonnull(strstr(e, "sometimes"));
+    g_assert_nonnull(strstr(e, "Parameter 'werror' does not accept value "
+                            "'sometimes'"));
     g_free(e);
     tpci_add(m, TYPE_VIRTIO_BLK_PCI, "drive=drive0,addr=3");
     e = tpci_add_error(m, TYPE_VIRTIO_BLK_PCI, "drive=drive0,addr=4");

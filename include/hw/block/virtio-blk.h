@@ -161,9 +161,10 @@ bool virtio_blk_realize(VirtIOBlock *s, GuestMemory *mem, const char *name,
                         Error **errp);
 void virtio_blk_unrealize(VirtIOBlock *s);
 
-/* The property parser of werror= / rerror= (BlockdevOnError names). */
-bool virtio_blk_parse_on_error(const char *text, BlockdevOnError *out,
-                               Error **errp);
+/* The property parser of werror= / rerror= (BlockdevOnError names);
+ * name is the property's, for the error. */
+bool virtio_blk_parse_on_error(const char *name, const char *text,
+                               BlockdevOnError *out, Error **errp);
 
 extern const VMStateDescription vmstate_virtio_blk;
 
