@@ -31,7 +31,7 @@
 #include "block/blockdev.h"
 #include "hw/block/virtio-blk.h"
 #include "util/main-loop.h"
-#include "fuzz-virtio-seed.h"
+#include "fuzz-virtio-driver.h"
 
 #define RAM_SIZE    0x20000ULL
 #define HEADER      18
@@ -74,25 +74,7 @@ static void fuzz_driver_start(FuzzBlk *f, const uint8_t *h)
     if (h[0] & 16) {
         features |= VIRTIO_BIT(VIRTIO_BLK_F_MQ);
     }
-    virtio_set_status(vdev, 0, NULL);
-    virtio_set_status(vdev, VIRTIO_STATUS_ACKNOWLEDGE |
-                      VIRTIO_STATUS_DRIVER, NULL);
-    virtio_set_driver_features(vdev, 0, features, NULL);
-    virtio_set_driver_features(vdev, 1, features >> 32, NULL);
-    virtio_set_status(vdev, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-                      VIRTIO_STATUS_FEATURES_OK, NULL);
-    for (unsigned i = 0; i < vdev->num_queues; i++) {
-        VirtQueue *vq = virtio_queue(vdev, i);
-        uint64_t base = i * 0x3000ULL;
-
-        virtio_queue_set_num(vq, MIN(1u << (h[1] % 7), vq->num_max), NULL);
-        virtio_queue_set_rings(vq, base, base + 0x1000, base + 0x2000, NULL);
-        vq->vector = i;
-        virtio_queue_enable(vq);
-    }
-    virtio_set_status(vdev, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-                      VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK,
-                      NULL);
+    fuzz_virtio_start(vdev, features, h[1]);
 }
 
 /* One step: bits 0-2 the action, bits 3-7 its argument. */
