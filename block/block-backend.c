@@ -9,6 +9,14 @@
  * then schedules its completion on the main loop, where the callback runs
  * with the BQL. The request keeps the backend's in-flight count up until
  * the callback has returned, so blk_drain() also waits for callbacks.
+ *
+ * blk_drain() does not spin the main loop: a migration or COLO thread
+ * drains while it holds the BQL, and then the main loop cannot dispatch.
+ * A finished request waits on the backend's done list as well as in its
+ * bottom half; the drainer waits for the workers and runs the callbacks of
+ * the done list itself, on its own thread, and the bottom half of a
+ * request called that way only frees it. Both run under the BQL, which
+ * orders them.
  */
 #include <errno.h>
 #include <string.h>
@@ -30,6 +38,14 @@ struct BlockBackend {
     char *delete_on_close;      /* a temporary snapshot overlay */
     int in_flight;              /* atomic */
     BlockAcctStats stats;
+    BlockdevOnError on_read_error;  /* -drive rerror= (auto: none) */
+    BlockdevOnError on_write_error; /* -drive werror= */
+    void *dev;                  /* the device attached, or NULL */
+    char *qdev;                 /* its QOM path for query-block, or NULL */
+    /* Finished asynchronous requests whose callback has not run. */
+    GMutex done_lock;
+    GCond done_cond;
+    GQueue done;
 };
 
 static GList *named_backends;   /* main loop only */
@@ -66,7 +82,12 @@ BlockBackend *blk_new(const char *name, BlockDriverState *bs, bool writable,
     blk->writable = writable;
     blk->share_rw = share_rw;
     blk->wce = true;
+    blk->on_read_error = BLOCKDEV_ON_ERROR_AUTO;
+    blk->on_write_error = BLOCKDEV_ON_ERROR_AUTO;
     block_acct_init(&blk->stats);
+    g_mutex_init(&blk->done_lock);
+    g_cond_init(&blk->done_cond);
+    g_queue_init(&blk->done);
     bdrv_ref(bs);
     if (writable) {
         bs->writers++;
@@ -99,6 +120,8 @@ void blk_unref(BlockBackend *blk)
         g_free(blk->delete_on_close);
     }
     block_acct_destroy(&blk->stats);
+    g_mutex_clear(&blk->done_lock);
+    g_cond_clear(&blk->done_cond);
     g_free(blk->name);
     g_free(blk);
 }
@@ -167,10 +190,80 @@ int blk_in_flight(const BlockBackend *blk)
     return g_atomic_int_get(&blk->in_flight);
 }
 
+void blk_set_on_error(BlockBackend *blk, BlockdevOnError on_read_error,
+                      BlockdevOnError on_write_error)
+{
+    blk->on_read_error = on_read_error;
+    blk->on_write_error = on_write_error;
+}
+
+BlockdevOnError blk_get_on_error(const BlockBackend *blk, bool is_read)
+{
+    BlockdevOnError p = is_read ? blk->on_read_error : blk->on_write_error;
+
+    if (p == BLOCKDEV_ON_ERROR_AUTO) {
+        /* QEMU's defaults. */
+        p = is_read ? BLOCKDEV_ON_ERROR_REPORT : BLOCKDEV_ON_ERROR_ENOSPC;
+    }
+    return p;
+}
+
+bool blk_attach_dev(BlockBackend *blk, void *dev, const char *qdev,
+                    Error **errp)
+{
+    if (blk->dev) {
+        error_setg(errp, "Drive '%s' is already in use by another device",
+                   blk_name(blk));
+        return false;
+    }
+    blk->dev = dev;
+    blk->qdev = g_strdup(qdev);
+    trace_blk_attach_dev(blk_name(blk), qdev ? qdev : "");
+    return true;
+}
+
+void blk_detach_dev(BlockBackend *blk, void *dev)
+{
+    if (blk->dev == dev) {
+        blk->dev = NULL;
+        g_free(blk->qdev);
+        blk->qdev = NULL;
+    }
+}
+
+const char *blk_get_attached_dev_path(const BlockBackend *blk)
+{
+    return blk->qdev;
+}
+
+void *blk_get_attached_dev(const BlockBackend *blk)
+{
+    return blk->dev;
+}
+
+typedef struct BlkRequest BlkRequest;
+static void blk_aio_call(BlkRequest *r);
+
 void blk_drain(BlockBackend *blk)
 {
+    g_assert(bql_locked());
     while (g_atomic_int_get(&blk->in_flight) > 0) {
-        main_loop_wait(true);
+        BlkRequest *r = NULL;
+
+        g_mutex_lock(&blk->done_lock);
+        /* Everything still in flight is a callback waiting: run one. A
+         * synchronous request of another thread does not signal, hence
+         * the bounded wait. */
+        while (g_queue_is_empty(&blk->done) &&
+               g_atomic_int_get(&blk->in_flight) > 0) {
+            g_cond_wait_until(&blk->done_cond, &blk->done_lock,
+                              g_get_monotonic_time() + 1000);
+        }
+        r = g_queue_pop_head(&blk->done);
+        g_mutex_unlock(&blk->done_lock);
+        if (r) {
+            blk_aio_call(r);
+        }
     }
 }
 
@@ -224,7 +317,7 @@ static const BlockAcctType req_acct[] = {
     [BLK_REQ_FLUSH] = BLOCK_ACCT_FLUSH,
 };
 
-typedef struct BlkRequest {
+struct BlkRequest {
     BlockBackend *blk;
     BlkReqType type;
     uint64_t offset;
@@ -235,7 +328,8 @@ typedef struct BlkRequest {
     void *opaque;
     int ret;
     Error *err;
-} BlkRequest;
+    bool called;                /* the callback ran (BQL) */
+};
 
 /* One request, start to finish, on the calling thread. */
 static int blk_do_request(BlkRequest *r, Error **errp)
@@ -261,12 +355,10 @@ static int blk_do_request(BlkRequest *r, Error **errp)
         ret = bdrv_preadv(blk->root, r->offset, r->qiov, 0, errp);
         break;
     case BLK_REQ_WRITE:
-        ret = bdrv_pwritev(blk->root, r->offset, r->qiov,
-                           r->flags | (blk->wce ? 0 : BDRV_REQ_FUA), errp);
+        ret = bdrv_pwritev(blk->root, r->offset, r->qiov, r->flags, errp);
         break;
     case BLK_REQ_WRITE_ZEROES:
-        ret = bdrv_pwrite_zeroes(blk->root, r->offset, r->bytes,
-                                 r->flags | (blk->wce ? 0 : BDRV_REQ_FUA),
+        ret = bdrv_pwrite_zeroes(blk->root, r->offset, r->bytes, r->flags,
                                  errp);
         break;
     case BLK_REQ_DISCARD:
@@ -277,7 +369,11 @@ static int blk_do_request(BlkRequest *r, Error **errp)
         ret = bdrv_flush(blk->root, errp);
         break;
     }
-    /* Without a write cache every write reaches stable storage. */
+    /*
+     * Without a write cache every write reaches stable storage: one flush
+     * of the whole stack after it (a format's metadata too), not FUA on
+     * the data as well, which cost a second fdatasync per write.
+     */
     if (ret == 0 && !blk->wce &&
         (r->type == BLK_REQ_WRITE || r->type == BLK_REQ_WRITE_ZEROES)) {
         ret = bdrv_flush(blk->root, errp);
@@ -370,24 +466,47 @@ int blk_block_status(BlockBackend *blk, uint64_t offset, uint64_t bytes,
     return bdrv_block_status(blk->root, offset, bytes, pnum, NULL, NULL);
 }
 
-/* Main loop, BQL: the callback, then the request is no longer in flight. */
-static void blk_aio_complete_bh(void *opaque)
+/* BQL, r off the done list: the callback, then r is no longer in flight. */
+static void blk_aio_call(BlkRequest *r)
 {
-    BlkRequest *r = opaque;
     BlockBackend *blk = r->blk;
 
+    r->called = true;
     trace_blk_aio_complete(blk_name(blk), r->type, r->offset, r->ret);
     r->cb(r->opaque, r->ret, r->err);
     error_free(r->err);
-    g_atomic_int_dec_and_test(&blk->in_flight);
+    r->err = NULL;
+    if (g_atomic_int_dec_and_test(&blk->in_flight)) {
+        main_loop_notify();
+    }
+}
+
+/* Main loop, BQL: runs the callback unless a drain already did. */
+static void blk_aio_complete_bh(void *opaque)
+{
+    BlkRequest *r = opaque;
+
+    if (!r->called) {
+        BlockBackend *blk = r->blk;
+
+        g_mutex_lock(&blk->done_lock);
+        g_queue_remove(&blk->done, r);
+        g_mutex_unlock(&blk->done_lock);
+        blk_aio_call(r);
+    }
     g_free(r);
 }
 
 static void blk_worker_fn(gpointer data, gpointer unused)
 {
     BlkRequest *r = data;
+    BlockBackend *blk = r->blk;
 
     r->ret = blk_do_request(r, &r->err);
+    g_mutex_lock(&blk->done_lock);
+    g_queue_push_tail(&blk->done, r);
+    g_cond_broadcast(&blk->done_cond);
+    g_mutex_unlock(&blk->done_lock);
     main_loop_schedule_bh(blk_aio_complete_bh, r);
 }
 

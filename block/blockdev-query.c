@@ -86,6 +86,7 @@ BlockInfoList *qmp_query_block(Error **errp)
         BlockInfo *info = g_new0(BlockInfo, 1);
 
         info->device = g_strdup(blk_name(blk));
+        info->qdev = g_strdup(blk_get_attached_dev_path(blk));
         info->type = g_strdup("unknown");
         info->removable = false;
         info->locked = false;

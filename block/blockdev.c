@@ -272,8 +272,10 @@ BlockBackend *drive_new(const char *str, Error **errp)
     ERRP_GUARD();
     static const char *const known[] = {
         "id", "file", "format", "if", "cache", "aio", "readonly", "snapshot",
-        "node-name", "discard", "media", NULL,
+        "node-name", "discard", "media", "werror", "rerror", NULL,
     };
+    BlockdevOnError on_error[2] = { BLOCKDEV_ON_ERROR_AUTO,
+                                    BLOCKDEV_ON_ERROR_AUTO };
     g_autoptr(KeyvalList) kv = keyval_parse(str, "file", errp);
     const DriveCacheMode *cache = &cache_modes[0];
     g_autofree char *id = NULL, *overlay = NULL, *json = NULL;
@@ -315,6 +317,18 @@ BlockBackend *drive_new(const char *str, Error **errp)
         }
         if (!cache) {
             error_setg(errp, "invalid cache option '%s'", s);
+            return NULL;
+        }
+    }
+    /* The device's werror=auto / rerror=auto take these (QEMU's
+     * -drive werror=, rerror=). */
+    for (unsigned i = 0; i < 2; i++) {
+        const char *key = i ? "werror" : "rerror";
+
+        if ((s = keyval_get(kv, key)) &&
+            !BlockdevOnError_parse(s, &on_error[i])) {
+            error_setg(errp, "'%s' invalid %s action", s,
+                       i ? "write error" : "read error");
             return NULL;
         }
     }
@@ -443,6 +457,7 @@ BlockBackend *drive_new(const char *str, Error **errp)
         return NULL;
     }
     blk_set_enable_write_cache(blk, cache->writeback);
+    blk_set_on_error(blk, on_error[0], on_error[1]);
     return blk;
 }
 
@@ -453,6 +468,12 @@ bool drive_del(const char *id, Error **errp)
     if (!blk) {
         error_set(errp, ERROR_CLASS_DEVICE_NOT_FOUND, "Device '%s' not found",
                   id);
+        return false;
+    }
+    /* The device holds the backend: unplug it first (device_del). */
+    if (blk_get_attached_dev(blk)) {
+        error_setg(errp, "Drive '%s' is in use by a device; remove the "
+                   "device first", id);
         return false;
     }
     blk_unref(blk);

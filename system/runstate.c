@@ -169,6 +169,20 @@ void runstate_add_change_notifier(RunstateChangeFn *fn, void *opaque)
     g_array_append_val(rs.change_notifiers, n);
 }
 
+void runstate_remove_change_notifier(RunstateChangeFn *fn, void *opaque)
+{
+    for (guint i = 0; rs.change_notifiers && i < rs.change_notifiers->len;
+         i++) {
+        RunstateNotifier *n = &g_array_index(rs.change_notifiers,
+                                             RunstateNotifier, i);
+
+        if (n->fn == fn && n->opaque == opaque) {
+            g_array_remove_index(rs.change_notifiers, i);
+            return;
+        }
+    }
+}
+
 void runstate_add_shutdown_notifier(ShutdownNotifyFn *fn, void *opaque)
 {
     ShutdownNotifier n = { fn, opaque };

@@ -14,8 +14,9 @@
  * - blk_aio_*(): the request runs on a block worker thread; cb(opaque,
  *   ret, err) runs later on the main loop with the BQL held, err (borrowed,
  *   NULL on success) naming the node and the file.
- * blk_drain() waits (main loop, BQL) until the backend has no request in
- * flight; blk_unref() drains first.
+ * blk_drain() waits (any thread holding the BQL: the main loop, a vCPU, the
+ * migration thread) until the backend has no request in flight, running
+ * the callbacks that are due on its own thread; blk_unref() drains first.
  */
 #ifndef BLOCK_BLOCK_BACKEND_H
 #define BLOCK_BLOCK_BACKEND_H
@@ -42,7 +43,8 @@ BlockBackend *blk_next(BlockBackend *blk);
 const char *blk_name(const BlockBackend *blk);
 BlockDriverState *blk_bs(const BlockBackend *blk);
 bool blk_is_writable(const BlockBackend *blk);
-/* Write cache on (writeback, default) or off (writes carry FUA). */
+/* Write cache on (writeback, default) or off (each write is followed by
+ * a flush before it completes). */
 void blk_set_enable_write_cache(BlockBackend *blk, bool wce);
 bool blk_enable_write_cache(const BlockBackend *blk);
 BlockAcctStats *blk_get_stats(BlockBackend *blk);
@@ -77,6 +79,27 @@ void blk_aio_pwrite_zeroes(BlockBackend *blk, uint64_t offset,
 void blk_aio_pdiscard(BlockBackend *blk, uint64_t offset, uint64_t bytes,
                       BlockCompletionFunc *cb, void *opaque);
 void blk_aio_flush(BlockBackend *blk, BlockCompletionFunc *cb, void *opaque);
+
+/*
+ * The error policy a device with werror=auto / rerror=auto follows:
+ * -drive werror=, rerror=, else QEMU's defaults (enospc for writes,
+ * report for reads). Never returns BLOCKDEV_ON_ERROR_AUTO.
+ */
+void blk_set_on_error(BlockBackend *blk, BlockdevOnError on_read_error,
+                      BlockdevOnError on_write_error);
+BlockdevOnError blk_get_on_error(const BlockBackend *blk, bool is_read);
+
+/*
+ * A device takes a backend for itself: a second device is refused
+ * ("Drive 'ID' is already in use by another device"), and drive_del
+ * refuses a backend with a device. qdev (may be NULL) is the device's
+ * QOM path as query-block shows it ("/machine/peripheral/vd0/virtio-backend").
+ */
+bool blk_attach_dev(BlockBackend *blk, void *dev, const char *qdev,
+                    Error **errp);
+void blk_detach_dev(BlockBackend *blk, void *dev);
+void *blk_get_attached_dev(const BlockBackend *blk);
+const char *blk_get_attached_dev_path(const BlockBackend *blk);
 
 int blk_in_flight(const BlockBackend *blk);
 void blk_drain(BlockBackend *blk);

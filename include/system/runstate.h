@@ -59,6 +59,8 @@ bool runstate_transition_allowed(RunState from, RunState to);
 typedef void RunstateChangeFn(RunState old_state, RunState new_state,
                               void *opaque);
 void runstate_add_change_notifier(RunstateChangeFn *fn, void *opaque);
+/* A device that goes away (device_del) takes its notifier with it. */
+void runstate_remove_change_notifier(RunstateChangeFn *fn, void *opaque);
 
 /* Main loop only, BQL held. */
 void vm_start(void);                    /* resume vCPUs, state running */

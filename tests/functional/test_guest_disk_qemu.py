@@ -37,11 +37,13 @@ def acked_lines(vm):
 
 
 def run_disk_until_killed(tmp_path, image, append, extra=(), fmt='raw', name='disk',
-                          device_opts='', lines=2):
+                          device_opts='', lines=2, guest=qemu_guest):
     """Boots workload=disk on image, waits for `lines` figures lines, kills
-    QEMU with SIGKILL; returns (serial text, last acked figure printed)."""
-    with qemu_guest(tmp_path, 'workload=disk ' + append,
-                    guest_disk(image, fmt, device_opts) + list(extra), name) as vm:
+    the VMM with SIGKILL; returns (serial text, last acked figure printed).
+    guest(tmp_path, append, extra, name) makes the Vm (QEMU here; Tandem
+    in test_guest_disk.py)."""
+    with guest(tmp_path, 'workload=disk ' + append,
+               guest_disk(image, fmt, device_opts) + list(extra), name) as vm:
         vm.wait_for(r'^TG disk verified ', timeout=BOOT_TIMEOUT)
         deadline = time.monotonic() + 30
         while len(acked_lines(vm)) < lines:

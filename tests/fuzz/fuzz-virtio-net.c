@@ -31,6 +31,7 @@
 #include <string.h>
 #include <glib.h>
 #include "hw/net/virtio-net.h"
+#include "fuzz-virtio-driver.h"
 
 #define RAM_SIZE    0x20000ULL
 #define HEADER      26
@@ -110,25 +111,7 @@ static void fuzz_driver_start(FuzzNet *f, const uint8_t *h)
                     VIRTIO_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) |
                     VIRTIO_BIT(VIRTIO_NET_F_GUEST_ANNOUNCE);
     }
-    virtio_set_status(vdev, 0, NULL);
-    virtio_set_status(vdev, VIRTIO_STATUS_ACKNOWLEDGE |
-                      VIRTIO_STATUS_DRIVER, NULL);
-    virtio_set_driver_features(vdev, 0, features, NULL);
-    virtio_set_driver_features(vdev, 1, features >> 32, NULL);
-    virtio_set_status(vdev, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-                      VIRTIO_STATUS_FEATURES_OK, NULL);
-    for (unsigned i = 0; i < vdev->num_queues; i++) {
-        VirtQueue *vq = virtio_queue(vdev, i);
-        uint64_t base = i * 0x3000ULL;
-
-        virtio_queue_set_num(vq, MIN(1u << (h[1] % 7), vq->num_max), NULL);
-        virtio_queue_set_rings(vq, base, base + 0x1000, base + 0x2000, NULL);
-        vq->vector = i;
-        virtio_queue_enable(vq);
-    }
-    virtio_set_status(vdev, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-                      VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK,
-                      NULL);
+    fuzz_virtio_start(vdev, features, h[1]);
 }
 
 /* One step: bits 0-2 the action, bits 3-7 its argument. */
@@ -203,34 +186,6 @@ static void fuzz_one(const uint8_t *data, size_t size)
 }
 
 /* ---- seeds ---- */
-
-static void seed_put(uint8_t *ram, uint64_t gpa, const void *p, size_t n)
-{
-    memcpy(ram + gpa, p, n);
-}
-
-static void seed_desc(uint8_t *ram, unsigned q, unsigned i, uint64_t addr,
-                      uint32_t len, uint16_t flags, uint16_t next)
-{
-    VirtqDesc d = {
-        .addr = GUINT64_TO_LE(addr), .len = GUINT32_TO_LE(len),
-        .flags = GUINT16_TO_LE(flags), .next = GUINT16_TO_LE(next),
-    };
-
-    seed_put(ram, q * 0x3000ULL + i * 16, &d, sizeof(d));
-}
-
-static void seed_avail(uint8_t *ram, unsigned q, uint16_t idx,
-                       const uint16_t *heads)
-{
-    uint16_t le = GUINT16_TO_LE(idx);
-
-    seed_put(ram, q * 0x3000ULL + 0x1000 + 2, &le, 2);
-    for (unsigned i = 0; i < idx; i++) {
-        le = GUINT16_TO_LE(heads[i]);
-        seed_put(ram, q * 0x3000ULL + 0x1000 + 4 + 2 * i, &le, 2);
-    }
-}
 
 static void write_seeds(const char *dir)
 {

@@ -4,6 +4,8 @@
  */
 #include <string.h>
 #include <glib.h>
+#include "migration/qemu-file.h"
+#include "migration/savevm.h"
 #include "pci-test-machine.h"
 
 static void tpci_set_irq(void *opaque, unsigned n, bool level)
@@ -232,4 +234,31 @@ bool tpci_mmio_mapped(TestPciMachine *m, uint64_t addr)
     uint64_t v;
 
     return io_bus_read(&m->mmio, addr, 1, &v);
+}
+
+GBytes *tpci_save_devices(TestPciMachine *m)
+{
+    QEMUFile *out = qemu_file_new_mem_output();
+    const uint8_t *data;
+    size_t len;
+    GBytes *b;
+
+    g_assert_true(savevm_state_save_device_blob(m->sv, out, true,
+                                                &error_abort));
+    data = qemu_file_mem_output_data(out, &len);
+    g_assert_cmpint(qemu_file_get_error(out, NULL), ==, 0);
+    b = g_bytes_new(data, len);
+    qemu_fclose(out);
+    return b;
+}
+
+bool tpci_load_devices(TestPciMachine *m, GBytes *b, Error **errp)
+{
+    size_t len;
+    const uint8_t *data = g_bytes_get_data(b, &len);
+    QEMUFile *in = qemu_file_new_mem_input(data, len, 0);
+    bool ok = loadvm_load_device_blob(m->sv, in, errp);
+
+    qemu_fclose(in);
+    return ok;
 }

@@ -59,6 +59,10 @@ uint64_t tpci_mmio_read(TestPciMachine *m, uint64_t addr, unsigned size);
 void tpci_mmio_write(TestPciMachine *m, uint64_t addr, uint64_t v,
                     unsigned size);
 bool tpci_pio_mapped(TestPciMachine *m, uint64_t addr);
+
+/* Every device's state as a COLO blob (all subsections), and back. */
+GBytes *tpci_save_devices(TestPciMachine *m);
+bool tpci_load_devices(TestPciMachine *m, GBytes *b, Error **errp);
 bool tpci_mmio_mapped(TestPciMachine *m, uint64_t addr);
 
 #endif

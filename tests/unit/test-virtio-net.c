@@ -1131,29 +1131,12 @@ static void test_ioeventfd(void)
 
 static GBytes *save_devices(Fix *f)
 {
-    QEMUFile *out = qemu_file_new_mem_output();
-    const uint8_t *data;
-    size_t len;
-    GBytes *b;
-
-    g_assert_true(savevm_state_save_device_blob(f->m->sv, out, true,
-                                                &error_abort));
-    data = qemu_file_mem_output_data(out, &len);
-    g_assert_cmpint(qemu_file_get_error(out, NULL), ==, 0);
-    b = g_bytes_new(data, len);
-    qemu_fclose(out);
-    return b;
+    return tpci_save_devices(f->m);
 }
 
 static bool load_devices(Fix *f, GBytes *b, Error **errp)
 {
-    size_t len;
-    const uint8_t *data = g_bytes_get_data(b, &len);
-    QEMUFile *in = qemu_file_new_mem_input(data, len, 0);
-    bool ok = loadvm_load_device_blob(f->m->sv, in, errp);
-
-    qemu_fclose(in);
-    return ok;
+    return tpci_load_devices(f->m, b, errp);
 }
 
 /*
