@@ -26,6 +26,30 @@ void qtest_server_cleanup(void);
 bool qtest_enabled(void);
 
 /*
+ * Interrupt sources a test may intercept (irq_intercept_in NAME,
+ * irq_intercept_out NAME), as QEMU's qtest intercepts a device's GPIO
+ * lines. A source is owned by its model (e.g. hw/i386/qtest-irq.c, the
+ * "ioapic" of the pc under -accel qtest), which reports every level
+ * change; the server sends "IRQ raise N" / "IRQ lower N" to the client
+ * for the intercepted source only. One interception per process, as in
+ * QEMU.
+ */
+typedef struct QtestIrqSource {
+    const char *name;
+    unsigned nr_in;             /* input lines (irq_intercept_in) */
+    const bool *in_levels;      /* [nr_in], the levels now */
+    unsigned nr_out;            /* output lines (irq_intercept_out) */
+    const bool *out_levels;     /* [nr_out] */
+} QtestIrqSource;
+
+void qtest_irq_source_add(QtestIrqSource *src);
+void qtest_irq_source_remove(QtestIrqSource *src);
+/* Input line n of src is now level (the model changed it). */
+void qtest_irq_changed(QtestIrqSource *src, unsigned n, bool level);
+/* Output line n of src is now level. */
+void qtest_irq_out_changed(QtestIrqSource *src, unsigned n, bool level);
+
+/*
  * Runs one command line (without its newline) and returns the reply line
  * (without its newline). Exposed for tests; the server uses it per line.
  */

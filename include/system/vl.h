@@ -53,6 +53,8 @@ typedef struct SystemConfig {
     char *device_help;          /* -device help, -device TYPE,help */
     bool list_machines;         /* -machine help */
     bool list_accels;           /* -accel help */
+    char *accel;                /* -accel or -machine accel=: "kvm:tcg" */
+    bool machine_none;          /* -machine none */
 } SystemConfig;
 
 /* The -smp topology (QEMU's default for the pc: one socket per vCPU
