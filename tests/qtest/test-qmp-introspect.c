@@ -4,8 +4,9 @@
  * (the test guest booted with devices, an iothread and a -smp
  * topology): the QOM tree holds what the command line made, vCPUs
  * report their place in the topology, and the features Tandem lacks
- * answer with QEMU 7.2's errors. The same commands' shapes are checked
- * without KVM in tests/unit/test-qmp-introspect.c.
+ * answer with QEMU 7.2's errors. The cases that need no vCPUs run the
+ * pc under -accel qtest (no KVM). The same commands' shapes are checked
+ * in-process in tests/unit/test-qmp-introspect.c.
  */
 #include <string.h>
 #include "kvm-skip.h"
@@ -29,7 +30,7 @@ static json_object *find_named(json_object *list, const char *name)
 
 static void test_device_and_class_properties(void)
 {
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
     json_object *ret, *p;
 
     ret = qtest_qmp_assert_success(s, "{'execute': 'device-list-properties', "
@@ -124,7 +125,7 @@ static void test_query_iothreads(void)
 
 static void test_command_line_options(void)
 {
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
     json_object *ret = qtest_qmp_assert_success(s, "{'execute': "
                                                 "'query-command-line-options', "
                                                 "'arguments': {'option': "
@@ -143,7 +144,7 @@ static void test_command_line_options(void)
 
 static void test_unavailable_features(void)
 {
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
 
     qtest_qmp_assert_error_is(s, "GenericError",
                               "The feature 'query-hotpluggable-cpus' is not "
@@ -159,14 +160,11 @@ static void test_unavailable_features(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    test_add_kvm_func("/qmp-introspect/properties",
-                      test_device_and_class_properties);
+    g_test_add_func("/qmp-introspect/properties", test_device_and_class_properties);
     test_add_kvm_func("/qmp-introspect/qom-tree", test_qom_tree);
     test_add_kvm_func("/qmp-introspect/query-iothreads",
                       test_query_iothreads);
-    test_add_kvm_func("/qmp-introspect/unavailable-features",
-                      test_unavailable_features);
-    test_add_kvm_func("/qmp-introspect/query-command-line-options",
-                      test_command_line_options);
+    g_test_add_func("/qmp-introspect/unavailable-features", test_unavailable_features);
+    g_test_add_func("/qmp-introspect/query-command-line-options", test_command_line_options);
     return g_test_run();
 }
