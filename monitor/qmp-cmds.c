@@ -163,6 +163,7 @@ static MachineInfoList *qmp_machines_add_none(MachineInfoList *tail)
     node->value = g_new0(MachineInfo, 1);
     node->value->name = g_strdup("none");
     node->value->cpu_max = 1;
+    node->value->default_ram_id = g_strdup("ram");     /* as QEMU's */
     node->next = tail;
     return node;
 }

@@ -203,14 +203,19 @@ static bool main_handle_info_options(SystemConfig *cfg)
 
 /*
  * The accelerator, before anything opens it: the first usable one of
- * -accel / -machine accel= (kvm by default). The none machine needs
- * none, so a host without /dev/kvm still serves its QMP.
+ * -accel / -machine accel=; by default kvm, or qtest when -qtest is given
+ * (as QEMU chooses). The none machine needs none, so a host without
+ * /dev/kvm still serves its QMP.
  */
 static bool main_select_accel(SystemConfig *cfg, Error **errp)
 {
+    const char *list = cfg->accel;
     AccelKind kind;
 
-    if (!accel_select(cfg->accel, cfg->machine_none, &kind, errp)) {
+    if (!list && cfg->qtest_chardev) {
+        list = "qtest";
+    }
+    if (!accel_select(list, cfg->machine_none, &kind, errp)) {
         return false;
     }
     if (kind != ACCEL_KVM && cfg->machine.kvm.dirty_ring_size) {

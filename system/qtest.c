@@ -52,6 +52,9 @@
  * there is no source to intercept (the irqchip is in the kernel), and
  * NAME is refused as unknown.
  *
+ * With -qtest and no -accel (or -machine accel=), the accelerator is
+ * qtest, as in QEMU; tests that want a running guest give -accel kvm.
+ *
  * Not implemented: clock_step and clock_set (Tandem's timers run on the
  * host's clock, there is no virtual clock to step), and the other
  * commands of QEMU's protocol; they fail as unknown commands.
