@@ -42,7 +42,8 @@
  * qtest the pc has "ioapic": the 24 IOAPIC pins, ISA IRQ n on pin n
  * except IRQ 0 on pin 2, PCI INTx through the PIIX3's routing);
  * "irq_intercept_out NAME" its output lines (the ioapic has none under
- * qtest: there is no LAPIC, so it fails). From then on every level change
+ * qtest, there being no LAPIC: as in QEMU the interception is accepted
+ * and reports nothing). From then on every level change
  * is sent as an asynchronous line, "IRQ raise N" or "IRQ lower N", which
  * may come before the reply of the command that caused it: clients skip
  * (and record) such lines while waiting for a reply. Lines already high
@@ -503,13 +504,10 @@ static char *qtest_cmd_irq_intercept(const QtestCommand *cmd, char **argv,
                    " (interrupts are interceptable under -accel qtest only)");
         return NULL;
     }
+    /* A source without lines in that direction is intercepted all the
+     * same and never reports, as in QEMU. */
     nr = out ? src->nr_out : src->nr_in;
     levels = out ? src->out_levels : src->in_levels;
-    if (!nr) {
-        error_setg(errp, "%s: '%s' has no %s lines", cmd->name, argv[0],
-                   out ? "output" : "input");
-        return NULL;
-    }
     if (qtest_irq_intercepted) {
         /* QEMU's words, which its clients know. */
         error_setg(errp, "Interception already enabled");

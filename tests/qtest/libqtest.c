@@ -383,6 +383,15 @@ typedef enum {
     QT_START_QTEST,         /* -accel qtest: no guest, no KVM */
 } QtStartMode;
 
+char *qtest_guest_path(void)
+{
+    g_autofree char *build = build_dir();
+    const char *env = g_getenv("TANDEM_GUEST");
+
+    return env ? g_strdup(env) : g_build_filename(build, "tests", "guest",
+                                                  "tandem-guest.elf", NULL);
+}
+
 static QTestState *qtest_start(const char *extra_args, bool oob,
                                QtStartMode mode)
 {

@@ -69,6 +69,9 @@ int qtest_wait_exit(QTestState *s, int timeout_ms);
 void qtest_close_qtest(QTestState *s);
 pid_t qtest_pid(QTestState *s);
 
+/* The test guest (TANDEM_GUEST or the build's), for -kernel. */
+char *qtest_guest_path(void);
+
 /* A per-process scratch directory, removed at exit; and a path in it. */
 const char *qtest_scratch_dir(void);
 char *qtest_scratch_path(const char *name);   /* unique: adds a counter */
