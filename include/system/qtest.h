@@ -2,8 +2,10 @@
 /*
  * The qtest server: a line-based test protocol on a chardev (-qtest DEV)
  * that lets a test program poke guest RAM, MMIO and I/O ports beside KVM,
- * while the vCPUs run. Every command is one line and gets one reply line,
- * "OK [VALUE]" or "FAIL REASON"; system/qtest.c documents the commands.
+ * while the vCPUs run, or drive the devices with no vCPU at all under
+ * -accel qtest (then it also reports interrupt lines: irq_intercept_in).
+ * Every command is one line and gets one reply line (interrupt lines
+ * aside), "OK [VALUE]" or "FAIL REASON"; system/qtest.c documents them.
  * It runs on the main loop with the BQL held. When the test's end of the
  * connection closes, Tandem shuts down (exit status 0), as QEMU does when
  * its test harness goes away.

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The `pc` machine: RAM (below 4 GiB up to 3 GiB, the rest above 4 GiB),
- * an e820 map, the in-kernel irqchip and PIT, an ISA bus for the devices
- * of the registry (up to four 16550 UARTs from -serial, anything from
- * -device such as isa-debug-exit), a PCI bus "pci.0" behind an i440FX
+ * an e820 map, the in-kernel irqchip and PIT (under -accel qtest instead:
+ * an interrupt line model, MSI into RAM, no vCPUs; see PCAccelOps), an
+ * ISA bus for the devices of the registry (up to four 16550 UARTs from
+ * -serial, anything from -device such as isa-debug-exit), a PCI bus
+ * "pci.0" behind an i440FX
  * host bridge (config mechanism #1 at 0xCF8/0xCFC; 00.0 host bridge,
  * 01.0 PIIX3 ISA bridge routing PIRQ A-D to IRQs 10, 10, 11, 11, PCI
  * functions from -device from slot 2 on), and a kernel booted directly
