@@ -404,7 +404,7 @@ static void test_system_reset(void)
 
 static void test_quit(void)
 {
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
     json_object *ret, *ev, *data;
 
     ret = qtest_qmp_assert_success(s, "{'execute': 'quit'}");
@@ -516,7 +516,7 @@ static void test_memsave(void)
 
 static void test_hmp(void)
 {
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
     g_autofree char *out1 = qtest_hmp(s, "info status");
     g_autofree char *out2 = NULL;
     g_autofree char *out3 = NULL;
@@ -532,7 +532,7 @@ static void test_hmp(void)
 
 static void test_query_name(void)
 {
-    QTestState *s = qtest_init("-name tandem-qtest-guest");
+    QTestState *s = qtest_init_accel_qtest("-name tandem-qtest-guest");
     QTestState *s2;
     json_object *ret = qtest_qmp_assert_success(s, "{'execute': "
                                                 "'query-name'}");
@@ -541,7 +541,7 @@ static void test_query_name(void)
     json_object_put(ret);
     g_assert_cmpint(qtest_quit(s), ==, 0);
 
-    s2 = qtest_init(NULL);
+    s2 = qtest_init_accel_qtest(NULL);
     ret = qtest_qmp_assert_success(s2, "{'execute': 'query-name'}");
     g_assert_false(qt_json_has(ret, "name"));
     json_object_put(ret);
@@ -892,11 +892,11 @@ int main(int argc, char **argv)
                     test_query_status_prelaunch);
     test_add_kvm_func("/qmp/stop-cont", test_stop_cont);
     test_add_kvm_func("/qmp/system_reset", test_system_reset);
-    test_add_kvm_func("/qmp/quit", test_quit);
+    g_test_add_func("/qmp/quit", test_quit);
     test_add_kvm_func("/qmp/pmemsave", test_pmemsave);
     test_add_kvm_func("/qmp/memsave", test_memsave);
-    test_add_kvm_func("/qmp/human-monitor-command", test_hmp);
-    test_add_kvm_func("/qmp/query-name", test_query_name);
+    g_test_add_func("/qmp/human-monitor-command", test_hmp);
+    g_test_add_func("/qmp/query-name", test_query_name);
     test_add_kvm_func("/qmp/query-kvm", test_query_kvm);
     test_add_kvm_func("/qmp/query-cpus-fast", test_query_cpus_fast);
     g_test_add_func("/qmp/query-chardev", test_query_chardev);

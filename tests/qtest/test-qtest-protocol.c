@@ -255,7 +255,7 @@ static void test_errors(void)
 /* A line with no newline yet, then the rest: one command. */
 static void test_split_and_blank_lines(void)
 {
-    QTestState *s = qtest_init("-serial null");
+    QTestState *s = qtest_init_accel_qtest("-serial null");
     g_autofree char *r1 = NULL;
     g_autofree char *r2 = NULL;
 
@@ -292,7 +292,7 @@ static void test_disconnect_exits(void)
 static void test_log(void)
 {
     g_autofree char *log = qtest_scratch_path("qtest.log");
-    QTestState *s = qtest_initf("-serial null -qtest-log %s", log);
+    QTestState *s = qtest_initf_accel_qtest("-serial null -qtest-log %s", log);
     g_autofree char *r = qtest_raw(s, "inb 0x3ff");
     g_autofree char *text = NULL;
 
@@ -318,8 +318,8 @@ int main(int argc, char **argv)
     test_add_kvm_func("/qtest/mem/status-page", test_status_page);
     test_add_kvm_func("/qtest/mem/guest-running", test_guest_running);
     test_add_kvm_func("/qtest/errors", test_errors);
-    test_add_kvm_func("/qtest/line-framing", test_split_and_blank_lines);
+    g_test_add_func("/qtest/line-framing", test_split_and_blank_lines);
     test_add_kvm_func("/qtest/disconnect-exits", test_disconnect_exits);
-    test_add_kvm_func("/qtest/log", test_log);
+    g_test_add_func("/qtest/log", test_log);
     return g_test_run();
 }
