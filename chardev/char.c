@@ -183,7 +183,16 @@ static char *chardev_keyval_escape(const char *value)
  */
 static char *chardev_legacy_socket(const char *spec, Error **errp)
 {
-    const char *comma = strchr(spec, ',');
+    g_autofree char *bare = NULL;
+    const char *comma;
+
+    /* QEMU's unix: takes its path as the implied key or spelled out
+     * (QEMUQtestMachine passes -qtest unix:path=SOCK). */
+    if (g_str_has_prefix(spec, "unix:path=")) {
+        bare = g_strconcat("unix:", spec + strlen("unix:path="), NULL);
+        spec = bare;
+    }
+    comma = strchr(spec, ',');
     g_autofree char *str = comma ? g_strndup(spec, comma - spec)
                                  : g_strdup(spec);
     g_autoptr(SocketAddress) addr = socket_parse(str, errp);

@@ -379,6 +379,10 @@ bool migration_incoming_init(const char *uri, bool autostart, Error **errp)
 {
     MigrationIncoming *mis = migration_current()->incoming;
 
+    if (!migration_supported(errp)) {
+        return false;
+    }
+
     mis->enabled = true;
     mis->autostart = autostart;
     runstate_set(RUN_STATE_INMIGRATE);

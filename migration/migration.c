@@ -529,6 +529,9 @@ void qmp_migrate(const char *uri_arg, bool has_detach, bool detach,
     g_autofree char *uri = NULL;
     int owned_fd = -1;
 
+    if (!migration_supported(errp)) {
+        return;
+    }
     if (migration_is_active(s)) {
         error_setg(errp, "There's a migration process in progress");
         return;
@@ -729,6 +732,23 @@ MigrationInfo *qmp_query_migrate(Error **errp)
         migration_incoming_info(s->incoming, info);
     }
     return info;
+}
+
+static const char *migration_unsupported;
+
+void migration_set_unsupported(const char *reason)
+{
+    migration_unsupported = reason;
+}
+
+bool migration_supported(Error **errp)
+{
+    if (migration_unsupported) {
+        error_setg(errp, "Migration is not supported: %s",
+                   migration_unsupported);
+        return false;
+    }
+    return true;
 }
 
 bool migration_machine_init(SaveVMState *s, GuestMemory *mem, KvmState *kvm,

@@ -149,9 +149,23 @@ KvmInfo *qmp_query_kvm(Error **errp)
 {
     KvmInfo *info = g_new0(KvmInfo, 1);
 
-    info->enabled = true;
-    info->present = access("/dev/kvm", R_OK | W_OK) == 0;
+    /* enabled: the VM runs on KVM; present: it could (QEMU's meanings). */
+    info->enabled = accel_current() == ACCEL_KVM;
+    info->present = !accel_kvm_unusable_reason();
     return info;
+}
+
+/* QEMU's "none": an empty machine (no RAM, devices or vCPUs). */
+static MachineInfoList *qmp_machines_add_none(MachineInfoList *tail)
+{
+    MachineInfoList *node = g_new0(MachineInfoList, 1);
+
+    node->value = g_new0(MachineInfo, 1);
+    node->value->name = g_strdup("none");
+    node->value->cpu_max = 1;
+    node->value->default_ram_id = g_strdup("ram");     /* as QEMU's */
+    node->next = tail;
+    return node;
 }
 
 MachineInfoList *qmp_query_machines(Error **errp)
@@ -173,7 +187,7 @@ MachineInfoList *qmp_query_machines(Error **errp)
         node->next = head;
         head = node;
     }
-    return head;
+    return qmp_machines_add_none(head);
 }
 
 UuidInfo *qmp_query_uuid(Error **errp)
@@ -247,11 +261,16 @@ static int dump_open(const char *filename, Error **errp)
 void qmp_pmemsave(int64_t val, int64_t size, const char *filename,
                   Error **errp)
 {
-    GuestMemory *mem = &pc_machine_current()->mem;
+    PCMachine *pcms = pc_machine_current();
+    GuestMemory *mem = pcms ? &pcms->mem : NULL;
     uint64_t addr = val;
     g_autofree uint8_t *buf = NULL;
     int fd;
 
+    if (!mem) {
+        error_setg(errp, "pmemsave: this machine has no guest memory");
+        return;
+    }
     if (size < 0) {
         error_setg(errp, "Invalid parameter 'size'");
         return;
@@ -323,6 +342,11 @@ void qmp_memsave(int64_t val, int64_t size, const char *filename,
     bool was_running = runstate_is_running();
     int fd;
 
+    if (!cpus_count()) {
+        error_setg(errp, "memsave: this machine has no vCPUs to translate "
+                   "the address (use pmemsave)");
+        return;
+    }
     if (!cpu || cpu_index < 0) {
         error_setg(errp, "Parameter 'cpu-index' expects a CPU number");
         return;

@@ -14,6 +14,7 @@
 #include "migration/migration.h"
 #include "monitor/monitor.h"
 #include "qom/object.h"
+#include "system/accel.h"
 #include "system/cpus.h"
 #include "system/os-posix.h"
 #include "system/qtest.h"
@@ -197,11 +198,60 @@ static bool main_handle_info_options(SystemConfig *cfg)
     } else if (cfg->list_machines) {
         vl_print_machines();
     } else if (cfg->list_accels) {
-        printf("Accelerators supported in Tandem binary:\nkvm\n");
+        accel_print_help();
     } else {
         return false;
     }
     return true;
+}
+
+/*
+ * The accelerator, before anything opens it: the first usable one of
+ * -accel / -machine accel=; by default kvm, or qtest when -qtest is given
+ * (as QEMU chooses). The none machine needs none, so a host without
+ * /dev/kvm still serves its QMP.
+ */
+static bool main_select_accel(SystemConfig *cfg, Error **errp)
+{
+    const char *list = cfg->accel;
+    AccelKind kind;
+
+    if (!list && cfg->qtest_chardev) {
+        list = "qtest";
+    }
+    if (!accel_select(list, cfg->machine_none, &kind, errp)) {
+        return false;
+    }
+    if (kind != ACCEL_KVM && cfg->machine.kvm.dirty_ring_size) {
+        error_setg(errp, "-accel dirty-ring-size: a kvm option, and the "
+                   "accelerator is %s", accel_name(kind));
+        return false;
+    }
+    accel_set_current(kind);
+    cfg->machine.accel = kind;
+    return true;
+}
+
+/*
+ * -machine none: no RAM, no buses, no vCPUs; QMP and HMP only (libvirt's
+ * capability probe). Options that need a machine are refused here rather
+ * than ignored; -device fails on its missing bus.
+ */
+static bool main_setup_machine_none(SystemConfig *cfg, Error **errp)
+{
+    ERRP_GUARD();
+    if (cfg->machine.kernel) {
+        error_setg(errp, "-kernel: the none machine has no RAM to load a "
+                   "kernel into");
+        return false;
+    }
+    if (cfg->incoming) {
+        error_setg(errp, "-incoming: the none machine has nothing to "
+                   "migrate");
+        return false;
+    }
+    migration_set_unsupported("the none machine has no guest");
+    return qdev_realize_pending(errp);
 }
 
 int main(int argc, char **argv)
@@ -260,13 +310,31 @@ int main(int argc, char **argv)
         error_report_err(err);
         return 1;
     }
-    pcms = pc_machine_new(&cfg.machine, &err);
-    if (!pcms) {
+    if (!main_select_accel(&cfg, &err)) {
         error_report_err(err);
         os_pidfile_remove();
         return 1;
     }
-    runstate_set_reset_handler(main_reset_machine, pcms);
+    if (cfg.machine_none) {
+        pcms = NULL;
+        if (!main_setup_machine_none(&cfg, &err)) {
+            error_report_err(err);
+            os_pidfile_remove();
+            return 1;
+        }
+    } else {
+        pcms = pc_machine_new(&cfg.machine, &err);
+        if (!pcms) {
+            error_report_err(err);
+            os_pidfile_remove();
+            return 1;
+        }
+        runstate_set_reset_handler(main_reset_machine, pcms);
+    }
+    if (cfg.machine.accel == ACCEL_QTEST) {
+        migration_set_unsupported("the qtest accelerator runs no guest "
+                                  "(and tracks no dirty pages)");
+    }
     /* After the UART attached: the console keeps the focus (Ctrl-A c). */
     for (guint i = 0; i < cfg.mux_monitors->len; i++) {
         if (!monitor_new_hmp(g_ptr_array_index(cfg.mux_monitors, i), &err)) {
@@ -274,7 +342,8 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    if (!migration_machine_init(savevm_default(), &pcms->mem, &pcms->kvm,
+    if (pcms && cfg.machine.accel == ACCEL_KVM &&
+        !migration_machine_init(savevm_default(), &pcms->mem, &pcms->kvm,
                                 &err)) {
         error_report_err(err);
         return 1;

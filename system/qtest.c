@@ -2,7 +2,7 @@
 /*
  * The qtest server (-qtest DEV): a text protocol with which test programs
  * read and write guest RAM, MMIO and I/O ports while the guest runs under
- * KVM. It is a chardev frontend on the main loop, so every command runs
+ * KVM, or with no guest at all under -accel qtest (include/system/accel.h). It is a chardev frontend on the main loop, so every command runs
  * with the BQL held, between vCPU exits of device emulation.
  *
  * One command per line ('\n', an optional '\r' before it is dropped),
@@ -22,6 +22,8 @@
  *   b64read ADDR SIZE             OK BASE64
  *   b64write ADDR SIZE BASE64     OK             (must decode to SIZE bytes)
  *   memset ADDR SIZE BYTE         OK
+ *   irq_intercept_in NAME         OK             (see below)
+ *   irq_intercept_out NAME        OK
  *
  * Values are little-endian, as in the guest. A VALUE wider than the access
  * is refused. The bulk commands (read, write, b64read, b64write, memset)
@@ -34,6 +36,29 @@
  * "FAIL readb: bad number 'zz'", "FAIL readb: guest range ... is not RAM".
  * Empty lines are ignored. A line longer than QTEST_MAX_LINE is dropped
  * and answered with FAIL once its newline arrives.
+ *
+ * Interrupts (QEMU's protocol): "irq_intercept_in NAME" starts
+ * reporting the input lines of the interrupt source NAME (under -accel
+ * qtest the pc has "ioapic": the 24 IOAPIC pins, ISA IRQ n on pin n
+ * except IRQ 0 on pin 2, PCI INTx through the PIIX3's routing);
+ * "irq_intercept_out NAME" its output lines (the ioapic has none under
+ * qtest, there being no LAPIC: as in QEMU the interception is accepted
+ * and reports nothing). From then on every level change
+ * is sent as an asynchronous line, "IRQ raise N" or "IRQ lower N", which
+ * may come before the reply of the command that caused it: clients skip
+ * (and record) such lines while waiting for a reply. Lines already high
+ * when the interception starts are reported at once (QEMU would report
+ * them only on their next change). One interception per process:
+ * another fails with "FAIL Interception already enabled". Under KVM
+ * there is no source to intercept (the irqchip is in the kernel), and
+ * NAME is refused as unknown.
+ *
+ * With -qtest and no -accel (or -machine accel=), the accelerator is
+ * qtest, as in QEMU; tests that want a running guest give -accel kvm.
+ *
+ * Not implemented: clock_step and clock_set (Tandem's timers run on the
+ * host's clock, there is no virtual clock to step), and the other
+ * commands of QEMU's protocol; they fail as unknown commands.
  *
  * Nothing is sent on connect: clients start with "endianness". When the
  * peer closes, the process shuts down (exit status 0) unless it was never
@@ -53,6 +78,7 @@
 #include <unistd.h>
 #include "chardev/char.h"
 #include "hw/i386/pc.h"
+#include "system/accel.h"
 #include "system/qtest.h"
 #include "system/runstate.h"
 
@@ -70,6 +96,13 @@ typedef struct QtestServer {
 } QtestServer;
 
 static QtestServer *qtest;
+
+/* Interrupt sources (by the models that own them), and the one a test
+ * intercepts. Independent of the server: the machine may register its
+ * sources with or without -qtest. */
+static GPtrArray *qtest_irq_sources;
+static QtestIrqSource *qtest_irq_intercepted;
+static bool qtest_irq_intercepted_out;
 
 typedef struct QtestCommand QtestCommand;
 typedef char *QtestFn(const QtestCommand *cmd, char **argv, Error **errp);
@@ -398,6 +431,101 @@ static char *qtest_cmd_memset(const QtestCommand *cmd, char **argv,
     return g_strdup("OK");
 }
 
+/* ---- interrupts ---- */
+
+static void qtest_send(QtestServer *s, const char *reply);
+
+void qtest_irq_source_add(QtestIrqSource *src)
+{
+    if (!qtest_irq_sources) {
+        qtest_irq_sources = g_ptr_array_new();
+    }
+    g_ptr_array_add(qtest_irq_sources, src);
+}
+
+void qtest_irq_source_remove(QtestIrqSource *src)
+{
+    if (qtest_irq_intercepted == src) {
+        qtest_irq_intercepted = NULL;
+    }
+    if (qtest_irq_sources) {
+        g_ptr_array_remove(qtest_irq_sources, src);
+    }
+}
+
+static void qtest_irq_send(unsigned n, bool level)
+{
+    g_autofree char *line = g_strdup_printf("IRQ %s %u",
+                                            level ? "raise" : "lower", n);
+
+    if (qtest && qtest->opened) {
+        qtest_send(qtest, line);
+    }
+}
+
+void qtest_irq_changed(QtestIrqSource *src, unsigned n, bool level)
+{
+    if (src == qtest_irq_intercepted && !qtest_irq_intercepted_out) {
+        qtest_irq_send(n, level);
+    }
+}
+
+void qtest_irq_out_changed(QtestIrqSource *src, unsigned n, bool level)
+{
+    if (src == qtest_irq_intercepted && qtest_irq_intercepted_out) {
+        qtest_irq_send(n, level);
+    }
+}
+
+static QtestIrqSource *qtest_irq_source_find(const char *name)
+{
+    for (guint i = 0; qtest_irq_sources && i < qtest_irq_sources->len; i++) {
+        QtestIrqSource *src = g_ptr_array_index(qtest_irq_sources, i);
+
+        if (!strcmp(src->name, name)) {
+            return src;
+        }
+    }
+    return NULL;
+}
+
+/* irq_intercept_in NAME, irq_intercept_out NAME (cmd->size: 1 = out). */
+static char *qtest_cmd_irq_intercept(const QtestCommand *cmd, char **argv,
+                                     Error **errp)
+{
+    QtestIrqSource *src = qtest_irq_source_find(argv[0]);
+    bool out = cmd->size;
+    unsigned nr;
+    const bool *levels;
+
+    if (!src) {
+        error_setg(errp, "%s: no interrupt source '%s'%s", cmd->name,
+                   argv[0], accel_current() == ACCEL_QTEST ? "" :
+                   " (interrupts are interceptable under -accel qtest only)");
+        return NULL;
+    }
+    /* A source without lines in that direction is intercepted all the
+     * same and never reports, as in QEMU. */
+    nr = out ? src->nr_out : src->nr_in;
+    levels = out ? src->out_levels : src->in_levels;
+    if (qtest_irq_intercepted) {
+        /* QEMU's words, which its clients know. */
+        error_setg(errp, "Interception already enabled");
+        return NULL;
+    }
+    qtest_irq_intercepted = src;
+    qtest_irq_intercepted_out = out;
+    /* Lines high already: the client starts with all low. The reply
+     * comes after these, which the client copes with like any IRQ line
+     * before a reply. */
+    for (unsigned n = 0; n < nr; n++) {
+        if (levels[n]) {
+            qtest_irq_send(n, true);
+        }
+    }
+    return g_strdup("OK");
+}
+
 static const QtestCommand qtest_commands[] = {
     { "endianness", 0, 0, qtest_cmd_endianness },
     { "outb", 2, 1, qtest_cmd_out },
@@ -420,6 +548,9 @@ static const QtestCommand qtest_commands[] = {
     { "b64read", 2, 1, qtest_cmd_b64read },
     { "b64write", 3, 0, qtest_cmd_b64write },
     { "memset", 3, 0, qtest_cmd_memset },
+    /* size: 0 for the inputs, 1 for the outputs. */
+    { "irq_intercept_in", 1, 0, qtest_cmd_irq_intercept },
+    { "irq_intercept_out", 1, 1, qtest_cmd_irq_intercept },
 };
 
 char *qtest_process_line(const char *line)

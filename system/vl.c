@@ -16,6 +16,7 @@
 #include "hw/core/qdev.h"
 #include "hw/i386/pc-types.h"
 #include "net/netdev.h"
+#include "system/accel.h"
 #include "system/vl.h"
 #include "target/i386/cpu-models.h"
 #include "util/fdset.h"
@@ -80,16 +81,13 @@ static bool opt_accel_value(SystemConfig *cfg, const char *accel,
         cfg->list_accels = true;
         return true;
     }
-    /* "kvm:tcg" means try kvm, then tcg: kvm is all we have. */
-    g_auto(GStrv) alternatives = g_strsplit(accel, ":", -1);
-    for (char **a = alternatives; *a; a++) {
-        if (!strcmp(*a, "kvm")) {
-            return true;
-        }
+    /* "kvm:tcg": tried in order when the machine is built (accel.h). */
+    if (!accel_list_check(accel, errp)) {
+        return false;
     }
-    error_setg(errp, "invalid accelerator %s (Tandem runs on KVM only)",
-               accel);
-    return false;
+    g_free(cfg->accel);
+    cfg->accel = g_strdup(accel);
+    return true;
 }
 
 static const VlParam accel_params[] = {
@@ -118,6 +116,8 @@ static bool opt_accel(SystemConfig *cfg, const char *arg, Error **errp)
 
 static bool opt_enable_kvm(SystemConfig *cfg, const char *arg, Error **errp)
 {
+    g_free(cfg->accel);
+    cfg->accel = g_strdup("kvm");
     return true;
 }
 
@@ -171,7 +171,9 @@ static bool opt_machine(SystemConfig *cfg, const char *arg, Error **errp)
         cfg->list_machines = true;
         return true;
     }
-    if (type && !pc_machine_type_find(type)) {
+    if (type && !strcmp(type, "none")) {
+        cfg->machine_none = true;
+    } else if (type && !pc_machine_type_find(type)) {
         error_setg(errp, "unsupported machine type '%s' (use -machine help "
                    "to list supported machines)", type);
         return false;
@@ -536,6 +538,7 @@ static bool opt_device(SystemConfig *cfg, const char *arg, Error **errp)
     }
     if (help) {
         g_free(cfg->device_help);
+    g_free(cfg->accel);
         cfg->device_help = help;
         return true;
     }
@@ -934,14 +937,16 @@ static bool opt_add_fd(SystemConfig *cfg, const char *arg, Error **errp)
 }
 
 static const VlOption vl_options[] = {
-    { "accel", "kvm[,dirty-ring-size=N]",
-      "select the accelerator (only kvm); dirty-ring-size selects KVM's "
-      "dirty ring with N entries per vCPU instead of the dirty bitmap",
+    { "accel", "kvm|qtest[,dirty-ring-size=N]",
+      "select the accelerator: kvm, or qtest (no vCPUs: devices are "
+      "driven over -qtest); dirty-ring-size selects KVM's dirty ring with "
+      "N entries per vCPU instead of the dirty bitmap",
       opt_accel, accel_params },
     { "enable-kvm", NULL, "same as -accel kvm", opt_enable_kvm },
-    { "machine", "pc[,accel=kvm][,usb=off][,dump-guest-core=on|off]"
-      "[,memory-backend=ID]", "select the machine (only pc); "
-      "memory-backend makes a memory-backend-ram object its RAM",
+    { "machine", "pc|none[,accel=kvm|qtest][,usb=off]"
+      "[,dump-guest-core=on|off][,memory-backend=ID]", "select the machine: "
+      "pc, or none (no RAM, devices or vCPUs: QMP only); memory-backend "
+      "makes a memory-backend-ram object the pc's RAM",
       opt_machine, machine_params },
     { "M", "pc", "same as -machine", opt_machine, machine_params,
       "machine" },
@@ -1097,6 +1102,7 @@ void vl_print_help(void)
 void vl_print_machines(void)
 {
     printf("Supported machines are:\n");
+    printf("%-20s %s\n", "none", "empty machine");
     for (size_t i = 0; i < pc_machine_types_count; i++) {
         const PCMachineType *t = &pc_machine_types[i];
 
@@ -1131,6 +1137,7 @@ static void vl_config_init(SystemConfig *cfg)
 void vl_config_free(SystemConfig *cfg)
 {
     g_free(cfg->device_help);
+    g_free(cfg->accel);
     g_ptr_array_free(cfg->trace_opts, TRUE);
     g_ptr_array_free(cfg->chardev_opts, TRUE);
     g_array_free(cfg->monitor_opts, TRUE);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The pc machine (layout in include/hw/i386/pc.h): builds the VM in
- * dependency order (KVM, RAM, irqchip, devices, kernel, vCPUs), and puts
+ * dependency order (accelerator: KVM and its irqchip, RAM, devices,
+ * kernel, vCPUs; the accelerator's part through PCAccelOps, the KVM one
+ * here and the qtest one in pc-qtest.c), and puts
  * it back to its just-booted state on reset by restoring the state each
  * part had at creation and loading the kernel again. Every device and
  * vCPU is registered for migration in savevm_default() once it exists.
@@ -78,7 +80,7 @@ static bool pc_memory_init(PCMachine *pcms, Error **errp)
     if (highmem) {
         e820_add(e, PC_HIGHMEM_START, highmem, E820_RAM);
     }
-    return kvm_register_memory(&pcms->kvm, &pcms->mem, errp);
+    return pcms->accel->map_ram(pcms, errp);
 }
 
 /* The ISA bus: the port I/O space and the in-kernel PIC/IOAPIC lines. */
@@ -87,7 +89,7 @@ static bool pc_isa_bus_init(PCMachine *pcms, Error **errp)
     pcms->isa_bus = (IsaBus) {
         .bus = { .name = "isa.0", .kind = BUS_KIND_ISA },
         .pio = &pcms->pio,
-        .set_irq = pc_set_isa_irq,
+        .set_irq = pcms->accel->set_irq,
         .irq_opaque = pcms,
     };
     if (!qdev_bus_register(&pcms->isa_bus.bus, errp)) {
@@ -126,17 +128,16 @@ static bool pc_pci_init(PCMachine *pcms, Error **errp)
 {
     DeviceState *piix3;
 
-    pcms->msi_router = kvm_msi_router_new(&pcms->kvm);
     if (!pci_host_init(&pcms->pci_host, &pcms->pio, &pcms->mmio, &pcms->mem,
-                       savevm_default(), &kvm_msi_ops, pcms->msi_router,
+                       savevm_default(), pcms->msi_ops, pcms->msi_opaque,
                        errp) ||
         !pc_pci_builtin(pcms, TYPE_I440FX_PCI_DEVICE, "0", false, errp) ||
         !(piix3 = pc_pci_builtin(pcms, TYPE_PIIX3_DEVICE, "1", true,
                                  errp))) {
         return false;
     }
-    pcms->pci_host.bus.ioeventfd_ops = &kvm_ioeventfd_ops;
-    pcms->pci_host.bus.ioeventfd_opaque = &pcms->kvm;
+    pcms->pci_host.bus.ioeventfd_ops = pcms->ioeventfd_ops;
+    pcms->pci_host.bus.ioeventfd_opaque = pcms->ioeventfd_opaque;
     pcms->piix3 = (PIIX3State *)piix3;
     return true;
 }
@@ -288,8 +289,12 @@ static bool pc_load_kernel(PCMachine *pcms, Error **errp)
     const uint8_t *img = pcms->kernel_image;
     size_t size = pcms->kernel_size;
     MPTablePciIntx pci[MPTABLE_MAX_PCI_INTX];
-    unsigned nr_pci = pc_mptable_pci(pcms, pci);
+    unsigned nr_pci;
 
+    if (!img) {
+        return true;    /* qtest without -kernel: RAM stays as it is */
+    }
+    nr_pci = pc_mptable_pci(pcms, pci);
     if (!mptable_write(&pcms->mem, pcms->cfg.smp_cpus, pci, nr_pci, errp)) {
         return false;
     }
@@ -403,48 +408,125 @@ static bool pc_vmstate_register(PCMachine *pcms, Error **errp)
     return true;
 }
 
+/* ---- the KVM accelerator's part (PCAccelOps, pc.h) ---- */
+
+static bool pc_kvm_init(PCMachine *pcms, Error **errp)
+{
+    if (!kvm_init(&pcms->kvm, &pcms->cfg.kvm, errp) ||
+        !kvm_create_irqchip(&pcms->kvm, errp) ||
+        !(pcms->port61 = port61_new(&pcms->pio, &pcms->kvm, errp))) {
+        return false;
+    }
+    pcms->msi_router = kvm_msi_router_new(&pcms->kvm);
+    pcms->msi_ops = &kvm_msi_ops;
+    pcms->msi_opaque = pcms->msi_router;
+    pcms->ioeventfd_ops = &kvm_ioeventfd_ops;
+    pcms->ioeventfd_opaque = &pcms->kvm;
+    return true;
+}
+
+static bool pc_kvm_map_ram(PCMachine *pcms, Error **errp)
+{
+    return kvm_register_memory(&pcms->kvm, &pcms->mem, errp);
+}
+
+static bool pc_kvm_start(PCMachine *pcms, Error **errp)
+{
+    CpusConfig cpus_cfg = {
+        .kvm = &pcms->kvm,
+        .pio = &pcms->pio,
+        .mmio = &pcms->mmio,
+        .nr_cpus = pcms->cfg.smp_cpus,
+        .debug_threads = pcms->cfg.debug_threads,
+    };
+
+    if (!cpus_create(&cpus_cfg, errp) ||
+        !kvm_irqchip_get_state(&pcms->kvm, &pcms->irqchip_reset_state,
+                               errp)) {
+        return false;
+    }
+    pc_irqchip_pci_levels(&pcms->irqchip_reset_state);
+    return kvm_irqchip_put_state(&pcms->kvm, &pcms->irqchip_reset_state,
+                                 errp) &&
+           pc_boot_cpu(pcms, errp) &&
+           pc_vmstate_register(pcms, errp);
+}
+
+static bool pc_kvm_reset(PCMachine *pcms, Error **errp)
+{
+    if (!cpus_reset_all(errp) ||
+        !kvm_irqchip_put_state(&pcms->kvm, &pcms->irqchip_reset_state,
+                               errp)) {
+        return false;
+    }
+    port61_reset(pcms->port61);
+    return true;
+}
+
+static void pc_kvm_stop(PCMachine *pcms)
+{
+    if (pcms->vmstate_registered) {
+        pc_vmstate_unregister(pcms, pc_vmstate_steps(pcms));
+        pcms->vmstate_registered = false;
+    }
+    for (unsigned i = 0; pcms->cpu_migration && i < pcms->cfg.smp_cpus;
+         i++) {
+        x86_cpu_migration_free(pcms->cpu_migration[i]);
+    }
+    g_free(pcms->cpu_migration);
+    kvmclock_free(pcms->kvmclock);
+    if (cpus_count()) {
+        cpus_destroy();
+    }
+}
+
+static void pc_kvm_destroy(PCMachine *pcms)
+{
+    kvm_msi_router_free(pcms->msi_router);
+    pcms->msi_router = NULL;
+    g_free(pcms->port61);
+    if (pcms->kvm.kvm_fd > 0) {
+        kvm_destroy(&pcms->kvm);
+    }
+}
+
+static const PCAccelOps pc_kvm_accel_ops = {
+    .needs_kernel = true,
+    .init = pc_kvm_init,
+    .map_ram = pc_kvm_map_ram,
+    .set_irq = pc_set_isa_irq,
+    .start = pc_kvm_start,
+    .reset = pc_kvm_reset,
+    .boot = pc_boot_cpu,
+    .stop = pc_kvm_stop,
+    .destroy = pc_kvm_destroy,
+};
+
+/* ---- the machine ---- */
+
 PCMachine *pc_machine_new(const PCMachineConfig *cfg, Error **errp)
 {
     PCMachine *pcms = g_new0(PCMachine, 1);
-    CpusConfig cpus_cfg;
 
     pcms->cfg = *cfg;
+    pcms->accel = cfg->accel == ACCEL_QTEST ? &pc_qtest_accel_ops
+                                            : &pc_kvm_accel_ops;
     pcms->pio.name = "pio";
     pcms->mmio.name = "mmio";
-    if (!pcms->cfg.kernel) {
+    if (!pcms->cfg.kernel && pcms->accel->needs_kernel) {
         error_setg(errp, "no kernel given: Tandem has no firmware and boots "
                    "a multiboot image or Linux bzImage with -kernel");
         goto fail;
     }
-    if (!pc_read_kernel(pcms, errp) ||
-        !kvm_init(&pcms->kvm, &cfg->kvm, errp) ||
-        !kvm_create_irqchip(&pcms->kvm, errp) ||
+    if ((pcms->cfg.kernel && !pc_read_kernel(pcms, errp)) ||
+        !pcms->accel->init(pcms, errp) ||
         !pc_memory_init(pcms, errp) ||
-        !(pcms->port61 = port61_new(&pcms->pio, &pcms->kvm, errp)) ||
         !pc_isa_bus_init(pcms, errp) ||
         !pc_pci_init(pcms, errp) ||
         !pc_serial_init(pcms, errp) ||
         !pc_devices_init(pcms, errp) ||
-        !pc_load_kernel(pcms, errp)) {
-        goto fail;
-    }
-    cpus_cfg = (CpusConfig) {
-        .kvm = &pcms->kvm,
-        .pio = &pcms->pio,
-        .mmio = &pcms->mmio,
-        .nr_cpus = cfg->smp_cpus,
-        .debug_threads = cfg->debug_threads,
-    };
-    if (!cpus_create(&cpus_cfg, errp) ||
-        !kvm_irqchip_get_state(&pcms->kvm, &pcms->irqchip_reset_state,
-                               errp)) {
-        goto fail;
-    }
-    pc_irqchip_pci_levels(&pcms->irqchip_reset_state);
-    if (!kvm_irqchip_put_state(&pcms->kvm, &pcms->irqchip_reset_state,
-                               errp) ||
-        !pc_boot_cpu(pcms, errp) ||
-        !pc_vmstate_register(pcms, errp)) {
+        !pc_load_kernel(pcms, errp) ||
+        !pcms->accel->start(pcms, errp)) {
         goto fail;
     }
     trace_pc_machine_new(cfg->ram_size, cfg->smp_cpus);
@@ -459,16 +541,13 @@ fail:
 bool pc_machine_reset(PCMachine *pcms, Error **errp)
 {
     trace_pc_machine_reset();
-    if (!cpus_reset_all(errp) ||
-        !kvm_irqchip_put_state(&pcms->kvm, &pcms->irqchip_reset_state,
-                               errp)) {
+    if (!pcms->accel->reset(pcms, errp)) {
         return false;
     }
     qdev_reset_all();
     pci_host_reset(&pcms->pci_host);
     pc_pci_firmware(pcms);
-    port61_reset(pcms->port61);
-    return pc_load_kernel(pcms, errp) && pc_boot_cpu(pcms, errp);
+    return pc_load_kernel(pcms, errp) && pcms->accel->boot(pcms, errp);
 }
 
 void pc_machine_free(PCMachine *pcms)
@@ -479,34 +558,17 @@ void pc_machine_free(PCMachine *pcms)
     if (pc_current == pcms) {
         pc_current = NULL;
     }
-    if (pcms->vmstate_registered) {
-        pc_vmstate_unregister(pcms, pc_vmstate_steps(pcms));
-        pcms->vmstate_registered = false;
-    }
-    for (unsigned i = 0; pcms->cpu_migration && i < pcms->cfg.smp_cpus;
-         i++) {
-        x86_cpu_migration_free(pcms->cpu_migration[i]);
-    }
-    g_free(pcms->cpu_migration);
-    kvmclock_free(pcms->kvmclock);
-    if (cpus_count()) {
-        cpus_destroy();
-    }
+    pcms->accel->stop(pcms);
     /* The PCI functions go with their bus (the PIIX3 lowers its IRQs
      * while KVM still exists), then the ISA devices with theirs (the
      * UARTs among them). */
     pci_host_cleanup(&pcms->pci_host);
     pcms->piix3 = NULL;
-    kvm_msi_router_free(pcms->msi_router);
-    pcms->msi_router = NULL;
     if (pcms->isa_bus_registered) {
         qdev_bus_unregister(&pcms->isa_bus.bus);
     }
     memset(pcms->serial, 0, sizeof(pcms->serial));
-    g_free(pcms->port61);
-    if (pcms->kvm.kvm_fd > 0) {
-        kvm_destroy(&pcms->kvm);
-    }
+    pcms->accel->destroy(pcms);
     guest_memory_free(&pcms->mem);
     io_bus_free(&pcms->pio);
     io_bus_free(&pcms->mmio);

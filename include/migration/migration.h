@@ -46,6 +46,15 @@ bool migration_machine_init(SaveVMState *s, GuestMemory *mem, KvmState *kvm,
                             Error **errp);
 
 /*
+ * Why this process cannot migrate at all (the none machine has nothing to
+ * send; under -accel qtest there is no guest to send), or NULL (the
+ * default): migrate, migrate-incoming and -incoming then fail with
+ * "Migration is not supported: REASON". Set once by main().
+ */
+void migration_set_unsupported(const char *reason);
+bool migration_supported(Error **errp);
+
+/*
  * -incoming URI: the run state becomes inmigrate and, unless uri is
  * "defer", the process starts listening (or reading). autostart: start
  * the vCPUs once the migration completed (false with -S). Main loop, BQL.

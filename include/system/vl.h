@@ -54,6 +54,8 @@ typedef struct SystemConfig {
                                  * -cpu help: the text to print */
     bool list_machines;         /* -machine help */
     bool list_accels;           /* -accel help */
+    char *accel;                /* -accel or -machine accel=: "kvm:tcg" */
+    bool machine_none;          /* -machine none */
 } SystemConfig;
 
 /* The -smp topology (QEMU's default for the pc: one socket per vCPU

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The command line: QEMU spellings, one-line errors with exit status 1,
 -version/-help, -daemonize/-pidfile, tracing, and a host without KVM."""
+import json
 import os
 import re
 import subprocess
@@ -436,6 +437,7 @@ def test_machine_help_lists_qemu_names():
     assert p.returncode == 0
     assert p.stdout.splitlines() == [
         'Supported machines are:',
+        'none                 empty machine',
         'pc                   Standard PC (i440FX + PIIX, 1996) (alias of pc-i440fx-7.2)',
         'pc-i440fx-7.2        Standard PC (i440FX + PIIX, 1996) (default)',
     ]
@@ -504,3 +506,45 @@ def test_add_fd_kernel_from_fdset():
     p = run_with_fd(GUEST, ['-add-fd', 'fd={fd},set=4', '-kernel', '/dev/fdset/3'])
     assert p.returncode == 1
     assert "could not load kernel '/dev/fdset/3': No such file or directory" in p.stderr, p.stderr
+
+
+def test_accel_help_lists_kvm_and_qtest():
+    p = run(['-accel', 'help'])
+    assert p.returncode == 0
+    assert p.stdout.splitlines() == [
+        'Accelerators supported in Tandem binary:', 'kvm', 'qtest']
+
+
+def qmp_session(args, commands):
+    """Runs Tandem with a QMP monitor on stdio, sends commands (after
+    qmp_capabilities) and quit; returns the replies, events left out."""
+    lines = ['{"execute": "qmp_capabilities"}'] + commands + ['{"execute": "quit"}']
+    p = subprocess.run([TANDEM, '-display', 'none', '-qmp', 'stdio'] + args,
+                       input='\n'.join(lines) + '\n', capture_output=True,
+                       text=True, timeout=20)
+    assert p.returncode == 0, p.stderr
+    replies = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+    return [r for r in replies if 'event' not in r and 'QMP' not in r]
+
+
+def test_qtest_without_accel_chooses_qtest(tmp_path):
+    """As in QEMU, -qtest with no accelerator given runs the qtest
+    accelerator: no /dev/kvm, no vCPUs, no kernel needed."""
+    sock = os.path.join(str(tmp_path), 'qtest.sock')
+    replies = qmp_session(['-qtest', 'unix:%s,server=on,wait=off' % sock],
+                          ['{"execute": "query-kvm"}',
+                           '{"execute": "query-cpus-fast"}'])
+    assert replies[1] == {'return': {'enabled': False,
+                                     'present': kvm_unusable_reason() is None}}
+    assert replies[2] == {'return': []}
+
+
+def test_machine_none_probe_without_kvm():
+    """libvirt's probe: -machine none,accel=kvm:tcg serves QMP whether or
+    not /dev/kvm is usable, and query-kvm says which."""
+    kvm = kvm_unusable_reason() is None
+    replies = qmp_session(['-machine', 'none,accel=kvm:tcg', '-nodefaults'],
+                          ['{"execute": "query-kvm"}',
+                           '{"execute": "query-status"}'])
+    assert replies[1] == {'return': {'enabled': kvm, 'present': kvm}}
+    assert replies[2]['return']['status'] == 'running'

@@ -47,6 +47,9 @@ struct QTestState {
     LineReader qtest;
     LineReader qmp;
     GQueue events;          /* json_object *, oldest first */
+    /* "IRQ raise N" / "IRQ lower N" lines seen so far (after
+     * irq_intercept_in/out): the level of each line N. */
+    bool irq_level[QTEST_IRQ_MAX];
     char *qtest_path;
     char *qmp_path;
 };
@@ -374,7 +377,23 @@ static void add_args(GPtrArray *argv, const char *args)
     }
 }
 
-static QTestState *qtest_start(const char *extra_args, bool oob)
+/* How qtest_start() starts Tandem. */
+typedef enum {
+    QT_START_KVM,           /* the test guest under KVM */
+    QT_START_QTEST,         /* -accel qtest: no guest, no KVM */
+} QtStartMode;
+
+char *qtest_guest_path(void)
+{
+    g_autofree char *build = build_dir();
+    const char *env = g_getenv("TANDEM_GUEST");
+
+    return env ? g_strdup(env) : g_build_filename(build, "tests", "guest",
+                                                  "tandem-guest.elf", NULL);
+}
+
+static QTestState *qtest_start(const char *extra_args, bool oob,
+                               QtStartMode mode)
 {
     QTestState *s = g_new0(QTestState, 1);
     g_autofree char *build = build_dir();
@@ -403,7 +422,9 @@ static QTestState *qtest_start(const char *extra_args, bool oob)
     qmp_lfd = listen_unix(s->qmp_path);
 
     g_ptr_array_add(argv, g_strdup(binary));
-    add_args(argv, "-accel kvm -display none -nodefaults");
+    add_args(argv, mode == QT_START_QTEST ?
+                   "-accel qtest -display none -nodefaults" :
+                   "-accel kvm -display none -nodefaults");
     g_ptr_array_add(argv, g_strdup("-qtest"));
     g_ptr_array_add(argv, g_strdup_printf("unix:%s", s->qtest_path));
     if (g_strcmp0(g_getenv("TANDEM_QTEST_LOG"), "1") == 0) {
@@ -413,10 +434,13 @@ static QTestState *qtest_start(const char *extra_args, bool oob)
     g_ptr_array_add(argv, g_strdup_printf("socket,id=char0,path=%s",
                                           s->qmp_path));
     add_args(argv, "-mon chardev=char0,mode=control");
-    /* Defaults first: a later -kernel or -append in extra_args wins. */
-    g_ptr_array_add(argv, g_strdup("-kernel"));
-    g_ptr_array_add(argv, g_strdup(guest));
-    add_args(argv, "-append workload=idle");
+    /* Defaults first: a later -kernel or -append in extra_args wins.
+     * Under qtest nothing runs a kernel: none unless the test gives one. */
+    if (mode == QT_START_KVM) {
+        g_ptr_array_add(argv, g_strdup("-kernel"));
+        g_ptr_array_add(argv, g_strdup(guest));
+        add_args(argv, "-append workload=idle");
+    }
     add_args(argv, extra_args);
     g_ptr_array_add(argv, NULL);
 
@@ -476,12 +500,28 @@ static QTestState *qtest_start(const char *extra_args, bool oob)
 
 QTestState *qtest_init(const char *extra_args)
 {
-    return qtest_start(extra_args, false);
+    return qtest_start(extra_args, false, QT_START_KVM);
 }
 
 QTestState *qtest_init_with_oob(const char *extra_args)
 {
-    return qtest_start(extra_args, true);
+    return qtest_start(extra_args, true, QT_START_KVM);
+}
+
+QTestState *qtest_init_accel_qtest(const char *extra_args)
+{
+    return qtest_start(extra_args, false, QT_START_QTEST);
+}
+
+QTestState *qtest_initf_accel_qtest(const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *args = NULL;
+
+    va_start(ap, fmt);
+    args = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    return qtest_init_accel_qtest(args);
 }
 
 QTestState *qtest_initf(const char *fmt, ...)
@@ -956,6 +996,26 @@ char *qtest_hmp(QTestState *s, const char *fmt, ...)
 
 /* ---- qtest ---- */
 
+/* "IRQ raise N" or "IRQ lower N". */
+static void qt_irq_line(QTestState *s, const char *line)
+{
+    g_auto(GStrv) w = g_strsplit(line, " ", -1);
+    char *end;
+    unsigned long n;
+
+    if (g_strv_length(w) != 3 || (strcmp(w[1], "raise") &&
+                                  strcmp(w[1], "lower"))) {
+        qt_fail("qtest: malformed interrupt line '%s'", line);
+    }
+    n = strtoul(w[2], &end, 10);
+    if (*end || end == w[2] || n >= QTEST_IRQ_MAX) {
+        qt_fail("qtest: bad line number in '%s'", line);
+    }
+    s->irq_level[n] = !strcmp(w[1], "raise");
+}
+
+static char *G_GNUC_PRINTF(2, 3) qt_cmd(QTestState *s, const char *fmt, ...);
+
 char *qtest_raw(QTestState *s, const char *fmt, ...)
 {
     va_list ap;
@@ -978,13 +1038,33 @@ char *qtest_raw(QTestState *s, const char *fmt, ...)
             qt_fail("qtest: no reply to '%.80s': %s", cmd,
                     read_result_str(r));
         }
-        /* Asynchronous notifications, should the server ever send any. */
+        /* Asynchronous interrupt lines: recorded, not a reply. */
         if (g_str_has_prefix(line, "IRQ ")) {
+            qt_irq_line(s, line);
             g_free(line);
             continue;
         }
         return line;
     }
+}
+
+void qtest_irq_intercept_in(QTestState *s, const char *name)
+{
+    g_free(qt_cmd(s, "irq_intercept_in %s", name));
+}
+
+void qtest_irq_intercept_out(QTestState *s, const char *name)
+{
+    g_free(qt_cmd(s, "irq_intercept_out %s", name));
+}
+
+bool qtest_get_irq(QTestState *s, unsigned n)
+{
+    g_assert(n < QTEST_IRQ_MAX);
+    /* A command with no effect: its reply comes after every IRQ line the
+     * server sent before it, so the levels are up to date. */
+    g_free(qt_cmd(s, "endianness"));
+    return s->irq_level[n];
 }
 
 /* Runs a command that must succeed; returns what follows "OK". */

@@ -41,6 +41,14 @@ typedef struct QTestState QTestState;
 QTestState *qtest_init(const char *extra_args);
 QTestState *qtest_initf(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /*
+ * Starts Tandem with -accel qtest (no KVM, no vCPUs, no guest: the test
+ * drives the devices over qtest) and extra_args; no -kernel unless
+ * extra_args has one. These run on hosts without /dev/kvm, so a case
+ * using them is registered with plain g_test_add_func().
+ */
+QTestState *qtest_init_accel_qtest(const char *extra_args);
+QTestState *qtest_initf_accel_qtest(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/*
  * The same, negotiating QMP's "oob" capability: commands the schema marks
  * allow-oob (yank) may then be sent as {'exec-oob': NAME, 'id': ID}.
  * Their response can overtake the response of an in-band command still
@@ -60,6 +68,9 @@ int qtest_wait_exit(QTestState *s, int timeout_ms);
 /* Closes the qtest connection (Tandem then exits). */
 void qtest_close_qtest(QTestState *s);
 pid_t qtest_pid(QTestState *s);
+
+/* The test guest (TANDEM_GUEST or the build's), for -kernel. */
+char *qtest_guest_path(void);
 
 /* A per-process scratch directory, removed at exit; and a path in it. */
 const char *qtest_scratch_dir(void);
@@ -132,6 +143,17 @@ bool qt_json_has(json_object *o, const char *key);
 
 /* Sends one raw command line; returns the reply line without "\n". */
 char *qtest_raw(QTestState *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/*
+ * Interrupts under -accel qtest (system/qtest.c): after intercepting a
+ * source ("ioapic": its 24 pins), the server sends "IRQ raise N" and
+ * "IRQ lower N" lines whenever a line changes; every command's wait
+ * records them. qtest_get_irq() returns line n's level as of now.
+ */
+#define QTEST_IRQ_MAX 256
+void qtest_irq_intercept_in(QTestState *s, const char *name);
+void qtest_irq_intercept_out(QTestState *s, const char *name);
+bool qtest_get_irq(QTestState *s, unsigned n);
 
 uint8_t qtest_readb(QTestState *s, uint64_t addr);
 uint16_t qtest_readw(QTestState *s, uint64_t addr);

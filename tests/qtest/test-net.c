@@ -3,17 +3,16 @@
  * The network monitor commands on the real binary: netdev_add (user,
  * hubport, stream with a nested address), set_link, netdev_del and their
  * QEMU errors, announce-self, and info network agreeing with what was
- * added. Needs /dev/kvm (the binary starts a machine); skipped without
- * it. The same commands run in-process, without KVM, in
- * tests/unit/test-net-qmp.c.
+ * added, and query-rx-filter on a virtio-net NIC. The binary runs its pc
+ * under -accel qtest: no guest, no KVM. The same commands run
+ * in-process in tests/unit/test-net-qmp.c and test-virtio-net.c.
  */
 #include <string.h>
-#include "kvm-skip.h"
 #include "libqtest.h"
 
 static void test_netdev_commands(void)
 {
-    QTestState *s = qtest_initf("-serial null -netdev user,id=n0");
+    QTestState *s = qtest_init_accel_qtest("-serial null -netdev user,id=n0");
     g_autofree char *info = NULL;
 
     qtest_qmp_ok(s, "{'execute': 'netdev_add', 'arguments': "
@@ -54,9 +53,9 @@ static void test_netdev_commands(void)
  * device's reset filter (promiscuous, its own MAC, no tables). */
 static void test_rx_filter(void)
 {
-    QTestState *s = qtest_initf("-serial null -netdev user,id=n0 "
-                                "-device virtio-net-pci,netdev=n0,id=nic0,"
-                                "mac=52:54:00:12:34:99");
+    QTestState *s = qtest_init_accel_qtest(
+        "-serial null -netdev user,id=n0 "
+        "-device virtio-net-pci,netdev=n0,id=nic0,mac=52:54:00:12:34:99");
     json_object *ret, *info;
 
     ret = qtest_qmp_assert_success(s, "{'execute': 'query-rx-filter'}");
@@ -79,7 +78,7 @@ static void test_rx_filter(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    test_add_kvm_func("/net/qtest/netdev-commands", test_netdev_commands);
-    test_add_kvm_func("/net/qtest/rx-filter", test_rx_filter);
+    g_test_add_func("/net/qtest/netdev-commands", test_netdev_commands);
+    g_test_add_func("/net/qtest/rx-filter", test_rx_filter);
     return g_test_run();
 }

@@ -5,8 +5,9 @@
  * ports 0xCF8/0xCFC, the BARs the machine assigned as a BIOS would, MMIO
  * and port I/O into them), query-pci and info pci agreeing with what
  * config space says, and the function's state (config, BAR placement,
- * device registers) surviving a migration through a file. Needs
- * /dev/kvm; skipped without it.
+ * device registers) surviving a migration through a file. Config space
+ * and reset run under -accel qtest (no guest, no KVM); the migrations
+ * need a guest, so /dev/kvm, and are skipped without it.
  */
 #include <string.h>
 #include "kvm-skip.h"
@@ -31,10 +32,17 @@ static void cfg_writel(QTestState *s, unsigned devfn, unsigned reg,
     qtest_outl(s, CFG_DATA, v);
 }
 
+#define PCI_ARGS "-serial null -device x-pci-test,addr=5,id=t0"
+
 static QTestState *start(const char *extra)
 {
-    return qtest_initf("-serial null -device x-pci-test,addr=5,id=t0 %s",
-                       extra ? extra : "");
+    return qtest_initf(PCI_ARGS " %s", extra ? extra : "");
+}
+
+/* The same machine under -accel qtest: no guest runs, no KVM needed. */
+static QTestState *start_qtest(void)
+{
+    return qtest_init_accel_qtest(PCI_ARGS);
 }
 
 /* The regions query-pci reports for slot 5. */
@@ -59,7 +67,7 @@ static json_object *query_regions(QTestState *s)
 
 static void test_config_and_bars(void)
 {
-    QTestState *s = start(NULL);
+    QTestState *s = start_qtest();
     json_object *regions;
     uint32_t bar0, bar1;
     g_autofree char *info = NULL;
@@ -105,7 +113,7 @@ static void test_config_and_bars(void)
 
 static void test_reset_reassigns(void)
 {
-    QTestState *s = start(NULL);
+    QTestState *s = start_qtest();
     uint32_t bar1 = cfg_readl(s, DEVFN_TEST, 0x14);
 
     cfg_writel(s, DEVFN_TEST, 0x14, 0xd0000000);
@@ -172,8 +180,8 @@ static void test_migrate_mismatch(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    test_add_kvm_func("/pci/qtest/config-and-bars", test_config_and_bars);
-    test_add_kvm_func("/pci/qtest/reset-reassigns", test_reset_reassigns);
+    g_test_add_func("/pci/qtest/config-and-bars", test_config_and_bars);
+    g_test_add_func("/pci/qtest/reset-reassigns", test_reset_reassigns);
     test_add_kvm_func("/pci/qtest/migrate", test_migrate);
     test_add_kvm_func("/pci/qtest/migrate-mismatch", test_migrate_mismatch);
     return g_test_run();

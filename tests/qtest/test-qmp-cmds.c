@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * One test (at least) per QMP command in the schema, run against a real
- * Tandem booting the test guest: each checks what the command returns or
+ * Tandem: booting the test guest under KVM where the command's effect
+ * on a guest is checked, else its pc under -accel qtest (no KVM needed,
+ * so those run on every host). Each checks what the command returns or
  * does (run state, events, guest memory seen through qtest, files written,
  * sockets created), and its error paths. The schema itself is read from
  * the qapi/ JSON files at run time: query-commands must list exactly its
@@ -204,7 +206,7 @@ static json_object *array_find_str(json_object *list, const char *key,
 
 static void test_capabilities_again(void)
 {
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
 
     qtest_qmp_assert_error_contains(s, "CommandNotFound", "already complete",
         "{'execute': 'qmp_capabilities'}");
@@ -215,7 +217,7 @@ static void test_capabilities_again(void)
 
 static void test_query_version(void)
 {
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
     json_object *ret = qtest_qmp_assert_success(s, "{'execute': "
                                                 "'query-version'}");
     json_object *q = qt_json_get(ret, "qemu");
@@ -235,16 +237,20 @@ static void test_query_version(void)
 /* libvirt's probe questions, asked of a running process. */
 static void test_machine_probe(void)
 {
-    QTestState *s = qtest_init("-M pc-i440fx-7.2 "
+    QTestState *s = qtest_init_accel_qtest("-M pc-i440fx-7.2 "
                                "-uuid 550e8400-e29b-41d4-a716-446655440000");
     json_object *ret, *m;
 
     ret = qtest_qmp_assert_success(s, "{'execute': 'query-target'}");
     g_assert_cmpstr(qt_json_str(ret, "arch"), ==, "x86_64");
     json_object_put(ret);
+    /* The pc, and QEMU's empty machine "none". */
     ret = qtest_qmp_assert_success(s, "{'execute': 'query-machines'}");
-    g_assert_cmpuint(json_object_array_length(ret), ==, 1);
+    g_assert_cmpuint(json_object_array_length(ret), ==, 2);
     m = json_object_array_get_idx(ret, 0);
+    g_assert_cmpstr(qt_json_str(m, "name"), ==, "none");
+    g_assert_null(qt_json_get(m, "alias"));
+    m = json_object_array_get_idx(ret, 1);
     g_assert_cmpstr(qt_json_str(m, "name"), ==, "pc-i440fx-7.2");
     g_assert_cmpstr(qt_json_str(m, "alias"), ==, "pc");
     json_object_put(ret);
@@ -259,7 +265,7 @@ static void test_query_commands(void)
 {
     g_autoptr(GHashTable) schema = schema_commands();
     g_autoptr(GHashTable) listed = g_hash_table_new(g_str_hash, g_str_equal);
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
     json_object *ret = qtest_qmp_assert_success(s, "{'execute': "
                                                 "'query-commands'}");
     GHashTableIter it;
@@ -291,7 +297,7 @@ static void test_query_commands(void)
 
 static void test_query_qmp_schema(void)
 {
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
     json_object *cmds = qtest_qmp_assert_success(s, "{'execute': "
                                                  "'query-commands'}");
     json_object *schema = qtest_qmp_assert_success(s, "{'execute': "
@@ -398,7 +404,7 @@ static void test_system_reset(void)
 
 static void test_quit(void)
 {
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
     json_object *ret, *ev, *data;
 
     ret = qtest_qmp_assert_success(s, "{'execute': 'quit'}");
@@ -510,7 +516,7 @@ static void test_memsave(void)
 
 static void test_hmp(void)
 {
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
     g_autofree char *out1 = qtest_hmp(s, "info status");
     g_autofree char *out2 = NULL;
     g_autofree char *out3 = NULL;
@@ -526,7 +532,7 @@ static void test_hmp(void)
 
 static void test_query_name(void)
 {
-    QTestState *s = qtest_init("-name tandem-qtest-guest");
+    QTestState *s = qtest_init_accel_qtest("-name tandem-qtest-guest");
     QTestState *s2;
     json_object *ret = qtest_qmp_assert_success(s, "{'execute': "
                                                 "'query-name'}");
@@ -535,7 +541,7 @@ static void test_query_name(void)
     json_object_put(ret);
     g_assert_cmpint(qtest_quit(s), ==, 0);
 
-    s2 = qtest_init(NULL);
+    s2 = qtest_init_accel_qtest(NULL);
     ret = qtest_qmp_assert_success(s2, "{'execute': 'query-name'}");
     g_assert_false(qt_json_has(ret, "name"));
     json_object_put(ret);
@@ -582,7 +588,7 @@ static void test_query_chardev(void)
 {
     g_autofree char *serial = qtest_scratch_path("serial.log");
     g_autofree char *want = NULL;
-    QTestState *s = qtest_initf("-serial file:%s", serial);
+    QTestState *s = qtest_initf_accel_qtest("-serial file:%s", serial);
     json_object *c;
 
     c = find_chardev(s, "serial0");
@@ -607,7 +613,7 @@ static void test_chardev_add(void)
     g_autofree char *file = qtest_scratch_path("chr-file.log");
     g_autofree char *sock = qtest_scratch_path("chr.sock");
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
     json_object *ret, *c;
     int fd;
 
@@ -660,7 +666,7 @@ static void test_chardev_add(void)
 
 static void test_chardev_remove(void)
 {
-    QTestState *s = qtest_init("-serial null");
+    QTestState *s = qtest_init_accel_qtest("-serial null");
     json_object *c;
 
     qtest_qmp_ok(s, "{'execute': 'chardev-add', 'arguments': {'id': 'n1', "
@@ -693,7 +699,7 @@ static void test_chardev_remove(void)
 
 static void test_object_add_del(void)
 {
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
 
     qtest_qmp_ok(s, "{'execute': 'object-add', 'arguments': "
                  "{'qom-type': 'iothread', 'id': 'io0'}}");
@@ -717,7 +723,7 @@ static void test_object_add_del(void)
 
 static void test_object_add_errors(void)
 {
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
 
     qtest_qmp_assert_error_contains(s, "GenericError", "no-such-type",
         "{'execute': 'object-add', 'arguments': "
@@ -751,7 +757,7 @@ static void test_object_add_errors(void)
 
 static void test_qom_list_types(void)
 {
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
     json_object *all = qtest_qmp_assert_success(s, "{'execute': "
                                                 "'qom-list-types'}");
     json_object *uc = qtest_qmp_assert_success(s, "{'execute': "
@@ -807,7 +813,8 @@ static void test_device_add_del(void)
         { "DeviceNotFound", "Device 'd2' not found",
           "{'execute': 'device_del', 'arguments': {'id': 'd2'}}" },
     };
-    QTestState *s = qtest_init("-device isa-debug-exit,id=dbg,iobase=0x510");
+    QTestState *s = qtest_init_accel_qtest("-device isa-debug-exit,id=dbg,"
+                                           "iobase=0x510");
     json_object *types;
 
     for (size_t i = 0; i < G_N_ELEMENTS(refusals); i++) {
@@ -830,7 +837,7 @@ static void test_device_add_del(void)
 
 static void test_system_powerdown(void)
 {
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
 
     qtest_qmp_assert_error_contains(s, "GenericError", "ACPI",
         "{'execute': 'system_powerdown'}");
@@ -842,7 +849,7 @@ static void test_system_powerdown(void)
 
 static void test_bad_arguments(void)
 {
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
 
     qtest_qmp_assert_error_contains(s, "CommandNotFound", "no-such-command",
         "{'execute': 'no-such-command'}");
@@ -876,30 +883,30 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/qmp/schema/all-tested", test_schema_all_tested);
-    test_add_kvm_func("/qmp/qmp_capabilities/again", test_capabilities_again);
-    test_add_kvm_func("/qmp/query-version", test_query_version);
-    test_add_kvm_func("/qmp/machine-probe", test_machine_probe);
-    test_add_kvm_func("/qmp/query-commands", test_query_commands);
-    test_add_kvm_func("/qmp/query-qmp-schema", test_query_qmp_schema);
+    g_test_add_func("/qmp/qmp_capabilities/again", test_capabilities_again);
+    g_test_add_func("/qmp/query-version", test_query_version);
+    g_test_add_func("/qmp/machine-probe", test_machine_probe);
+    g_test_add_func("/qmp/query-commands", test_query_commands);
+    g_test_add_func("/qmp/query-qmp-schema", test_query_qmp_schema);
     test_add_kvm_func("/qmp/query-status/prelaunch",
                     test_query_status_prelaunch);
     test_add_kvm_func("/qmp/stop-cont", test_stop_cont);
     test_add_kvm_func("/qmp/system_reset", test_system_reset);
-    test_add_kvm_func("/qmp/quit", test_quit);
+    g_test_add_func("/qmp/quit", test_quit);
     test_add_kvm_func("/qmp/pmemsave", test_pmemsave);
     test_add_kvm_func("/qmp/memsave", test_memsave);
-    test_add_kvm_func("/qmp/human-monitor-command", test_hmp);
-    test_add_kvm_func("/qmp/query-name", test_query_name);
+    g_test_add_func("/qmp/human-monitor-command", test_hmp);
+    g_test_add_func("/qmp/query-name", test_query_name);
     test_add_kvm_func("/qmp/query-kvm", test_query_kvm);
     test_add_kvm_func("/qmp/query-cpus-fast", test_query_cpus_fast);
-    test_add_kvm_func("/qmp/query-chardev", test_query_chardev);
-    test_add_kvm_func("/qmp/chardev-add", test_chardev_add);
-    test_add_kvm_func("/qmp/chardev-remove", test_chardev_remove);
-    test_add_kvm_func("/qmp/object-add-del", test_object_add_del);
-    test_add_kvm_func("/qmp/object-add/errors", test_object_add_errors);
-    test_add_kvm_func("/qmp/qom-list-types", test_qom_list_types);
-    test_add_kvm_func("/qmp/device_add-del", test_device_add_del);
-    test_add_kvm_func("/qmp/system_powerdown", test_system_powerdown);
-    test_add_kvm_func("/qmp/bad-arguments", test_bad_arguments);
+    g_test_add_func("/qmp/query-chardev", test_query_chardev);
+    g_test_add_func("/qmp/chardev-add", test_chardev_add);
+    g_test_add_func("/qmp/chardev-remove", test_chardev_remove);
+    g_test_add_func("/qmp/object-add-del", test_object_add_del);
+    g_test_add_func("/qmp/object-add/errors", test_object_add_errors);
+    g_test_add_func("/qmp/qom-list-types", test_qom_list_types);
+    g_test_add_func("/qmp/device_add-del", test_device_add_del);
+    g_test_add_func("/qmp/system_powerdown", test_system_powerdown);
+    g_test_add_func("/qmp/bad-arguments", test_bad_arguments);
     return g_test_run();
 }

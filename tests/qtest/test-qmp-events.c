@@ -7,6 +7,8 @@
  * host causes (stop/cont, system_reset, quit, SIGTERM) and a guest one:
  * a triple fault provoked by overwriting the running guest's code and
  * descriptor tables through qtest, which must read as a guest reset.
+ * The cases that need no guest (stop/cont, cont from prelaunch, quit) run
+ * under -accel qtest, without KVM.
  */
 #include <signal.h>
 #include <string.h>
@@ -69,7 +71,7 @@ static const char *status(QTestState *s)
 
 static void test_stop_resume(void)
 {
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
     gint64 t0 = g_get_real_time();
     json_object *stop, *resume;
 
@@ -91,7 +93,7 @@ static void test_stop_resume(void)
 
 static void test_prelaunch_cont(void)
 {
-    QTestState *s = qtest_init("-S");
+    QTestState *s = qtest_init_accel_qtest("-S");
     gint64 t0 = g_get_real_time();
 
     qtest_qmp_ok(s, "{'execute': 'cont'}");
@@ -167,7 +169,7 @@ static void test_reset_guest(void)
 
 static void test_shutdown_quit(void)
 {
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
     gint64 t0 = g_get_real_time();
     json_object *ev;
 
@@ -197,7 +199,7 @@ static void test_shutdown_signal(void)
 /* -no-shutdown: quit still exits (it is not a guest shutdown). */
 static void test_shutdown_quit_no_shutdown(void)
 {
-    QTestState *s = qtest_init("-no-shutdown");
+    QTestState *s = qtest_init_accel_qtest("-no-shutdown");
     gint64 t0 = g_get_real_time();
     json_object *ev;
 
@@ -212,14 +214,13 @@ static void test_shutdown_quit_no_shutdown(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    test_add_kvm_func("/events/stop-resume", test_stop_resume);
-    test_add_kvm_func("/events/prelaunch-cont", test_prelaunch_cont);
+    g_test_add_func("/events/stop-resume", test_stop_resume);
+    g_test_add_func("/events/prelaunch-cont", test_prelaunch_cont);
     test_add_kvm_func("/events/reset/host", test_reset_host);
     test_add_kvm_func("/events/reset/while-paused", test_reset_while_paused);
     test_add_kvm_func("/events/reset/guest", test_reset_guest);
-    test_add_kvm_func("/events/shutdown/quit", test_shutdown_quit);
+    g_test_add_func("/events/shutdown/quit", test_shutdown_quit);
     test_add_kvm_func("/events/shutdown/signal", test_shutdown_signal);
-    test_add_kvm_func("/events/shutdown/quit-no-shutdown",
-                    test_shutdown_quit_no_shutdown);
+    g_test_add_func("/events/shutdown/quit-no-shutdown", test_shutdown_quit_no_shutdown);
     return g_test_run();
 }

@@ -6,8 +6,9 @@
  * report their place in the topology, and the features Tandem lacks
  * answer with QEMU 7.2's errors; -cpu with a named model shows in the
  * vCPUs' QOM properties, and libvirt's memory-backend-ram becomes the
- * guest's RAM with its dump policy. The same commands' shapes are checked
- * without KVM in tests/unit/test-qmp-introspect.c.
+ * guest's RAM with its dump policy. The cases that need no vCPUs run the
+ * pc under -accel qtest (no KVM). The same commands' shapes are checked
+ * in-process in tests/unit/test-qmp-introspect.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -32,7 +33,7 @@ static json_object *find_named(json_object *list, const char *name)
 
 static void test_device_and_class_properties(void)
 {
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
     json_object *ret, *p;
 
     ret = qtest_qmp_assert_success(s, "{'execute': 'device-list-properties', "
@@ -127,7 +128,7 @@ static void test_query_iothreads(void)
 
 static void test_command_line_options(void)
 {
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
     json_object *ret = qtest_qmp_assert_success(s, "{'execute': "
                                                 "'query-command-line-options', "
                                                 "'arguments': {'option': "
@@ -146,7 +147,7 @@ static void test_command_line_options(void)
 
 static void test_unavailable_features(void)
 {
-    QTestState *s = qtest_init(NULL);
+    QTestState *s = qtest_init_accel_qtest(NULL);
 
     qtest_qmp_assert_error_is(s, "GenericError",
                               "The feature 'query-hotpluggable-cpus' is not "
@@ -286,15 +287,12 @@ static void test_memory_backend(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    test_add_kvm_func("/qmp-introspect/properties",
-                      test_device_and_class_properties);
+    g_test_add_func("/qmp-introspect/properties", test_device_and_class_properties);
     test_add_kvm_func("/qmp-introspect/qom-tree", test_qom_tree);
     test_add_kvm_func("/qmp-introspect/query-iothreads",
                       test_query_iothreads);
-    test_add_kvm_func("/qmp-introspect/unavailable-features",
-                      test_unavailable_features);
-    test_add_kvm_func("/qmp-introspect/query-command-line-options",
-                      test_command_line_options);
+    g_test_add_func("/qmp-introspect/unavailable-features", test_unavailable_features);
+    g_test_add_func("/qmp-introspect/query-command-line-options", test_command_line_options);
     test_add_kvm_func("/qmp-introspect/cpu-model", test_cpu_model);
     test_add_kvm_func("/qmp-introspect/memory-backend", test_memory_backend);
     return g_test_run();

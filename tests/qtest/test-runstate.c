@@ -13,6 +13,12 @@
  * Not covered here: colo (a checkpoint's pause is too short to aim at;
  * test-colo sends these commands to a COLO pair) and internal-error (no
  * guest action reliably produces a KVM internal error on every host).
+ *
+ * The states a VM reaches without a guest (prelaunch, paused, running)
+ * are walked a second time under -accel qtest (/runstate/qtest/...): the
+ * same run state machine with no vCPU at all, which runs on hosts
+ * without KVM. Migration is refused there, so the KVM walk stays the one
+ * that covers the migration edges.
  */
 #include <string.h>
 #include <unistd.h>
@@ -24,6 +30,7 @@
 typedef struct RunstateCase {
     const char *state;          /* the state the VM is brought to */
     const char *command;        /* the QMP text sent in it */
+    bool qtest;                 /* under -accel qtest, no guest */
 } RunstateCase;
 
 static void wait_runstate(QTestState *s, const char *want)
@@ -36,12 +43,18 @@ static void wait_runstate(QTestState *s, const char *want)
     }
 }
 
-/* Starts a VM and brings it into state; NULL for an unknown state. */
-static QTestState *runstate_enter(const char *state)
+/* Starts a VM (qtest: under -accel qtest) and brings it into state. */
+static QTestState *runstate_enter(const char *state, bool qtest)
 {
     QTestState *s;
 
-    if (!strcmp(state, "prelaunch")) {
+    if (qtest) {
+        /* Only the states that need no guest are registered. */
+        s = qtest_init_accel_qtest(!strcmp(state, "prelaunch") ? "-S" : "");
+        if (!strcmp(state, "paused")) {
+            qtest_qmp_ok(s, "{'execute': 'stop'}");
+        }
+    } else if (!strcmp(state, "prelaunch")) {
         s = qtest_init("-S");
     } else if (!strcmp(state, "inmigrate")) {
         s = qtest_init("-incoming defer");
@@ -74,7 +87,7 @@ static QTestState *runstate_enter(const char *state)
 static void test_command_in_state(gconstpointer data)
 {
     const RunstateCase *c = data;
-    QTestState *s = runstate_enter(c->state);
+    QTestState *s = runstate_enter(c->state, c->qtest);
     json_object *reply;
 
     g_autofree char *text = g_strdup(c->command);
@@ -131,6 +144,14 @@ int main(int argc, char **argv)
             c->state = states[i];
             c->command = commands[j].text;
             test_add_kvm_data_func(path, c, test_command_in_state);
+            if (i < 3) {        /* prelaunch, paused, running */
+                RunstateCase *q = g_new0(RunstateCase, 1);
+                g_autofree char *qpath = g_strdup_printf(
+                    "/runstate/qtest/%s/%s", states[i], commands[j].name);
+
+                *q = (RunstateCase) { states[i], commands[j].text, true };
+                g_test_add_data_func(qpath, q, test_command_in_state);
+            }
         }
     }
     return g_test_run();

@@ -799,6 +799,15 @@ static void test_legacy(void)
     g_free(label);
     chardev_close(chr);
 
+    /* The path spelled as a key, as QEMUQtestMachine writes -qtest. */
+    g_free(spec);
+    spec = g_strdup_printf("unix:path=%s,server=on,wait=off", path);
+    chr = chardev_new_legacy("leg0b", spec, &error_abort);
+    label = label_of(chr);
+    g_assert_cmpstr(label, ==, want);
+    g_free(label);
+    chardev_close(chr);
+
     g_free(spec);
     spec = g_strdup_printf("unix:%s,server=on,wait=off", path);
     chr = chardev_new_legacy("leg1", spec, &error_abort);

@@ -229,8 +229,15 @@ static void test_machine_probe(void)
     resp = expect_return(c, "{\"execute\":\"query-machines\"}\n", NULL);
     list = member(resp, "return");
     g_assert_true(json_object_is_type(list, json_type_array));
-    g_assert_cmpuint(json_object_array_length(list), ==, 1);
+    g_assert_cmpuint(json_object_array_length(list), ==, 2);
+    /* QEMU's empty machine first, then the pc. */
     m = json_object_array_get_idx(list, 0);
+    check_keys(m, (const char *const[]){ "name", "cpu-max",
+        "hotpluggable-cpus", "numa-mem-supported", "deprecated",
+        "default-ram-id", "acpi", NULL });
+    g_assert_cmpstr(json_object_get_string(member(m, "name")), ==, "none");
+    g_assert_cmpint(json_object_get_int(member(m, "cpu-max")), ==, 1);
+    m = json_object_array_get_idx(list, 1);
     check_keys(m, (const char *const[]){ "name", "alias", "is-default",
         "cpu-max", "hotpluggable-cpus", "numa-mem-supported", "deprecated",
         "default-ram-id", "acpi", NULL });

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The `pc` machine: RAM (below 4 GiB up to 3 GiB, the rest above 4 GiB),
- * an e820 map, the in-kernel irqchip and PIT, an ISA bus for the devices
- * of the registry (up to four 16550 UARTs from -serial, anything from
- * -device such as isa-debug-exit), a PCI bus "pci.0" behind an i440FX
+ * an e820 map, the in-kernel irqchip and PIT (under -accel qtest instead:
+ * an interrupt line model, MSI into RAM, no vCPUs; see PCAccelOps), an
+ * ISA bus for the devices of the registry (up to four 16550 UARTs from
+ * -serial, anything from -device such as isa-debug-exit), a PCI bus
+ * "pci.0" behind an i440FX
  * host bridge (config mechanism #1 at 0xCF8/0xCFC; 00.0 host bridge,
  * 01.0 PIIX3 ISA bridge routing PIRQ A-D to IRQs 10, 10, 11, 11, PCI
  * functions from -device from slot 2 on), and a kernel booted directly
@@ -37,6 +39,7 @@
 #include "hw/pci/i440fx.h"
 #include "hw/pci/pci-host.h"
 #include "system/ioport.h"
+#include "system/accel.h"
 #include "system/memory.h"
 #include "target/i386/machine.h"
 #include "util/keyval.h"
@@ -49,6 +52,37 @@
 #define PC_PCI_MEM_END   0xfec00000ULL
 #define PC_PCI_IO_START  0xc000
 #define PC_PCI_IO_END    0x10000
+
+typedef struct PCMachine PCMachine;
+
+/*
+ * What differs between accelerators (include/system/accel.h) in building
+ * and running the pc: the KVM ops live in pc.c, the qtest ops in
+ * pc-qtest.c. The machine calls them in this order:
+ *   init      before RAM: open the VM, create the interrupt controllers;
+ *             set PCMachine's msi_* and ioeventfd_* for the PCI bus
+ *   map_ram   RAM allocated: make it the guest's (KVM memory slots)
+ *   set_irq   an ISA line (GSI 0-15) changes level (opaque: the machine)
+ *   start     devices realized, kernel loaded: the vCPUs, their boot
+ *             state, and the platform's migration sections
+ *   reset     system reset, before the devices reset
+ *   boot      after reset reloaded the kernel
+ *   stop      teardown, before the devices go (the vCPUs end)
+ *   destroy   teardown, after the devices went
+ */
+typedef struct PCAccelOps {
+    bool needs_kernel;          /* no firmware: vCPUs must boot something */
+    bool (*init)(PCMachine *pcms, Error **errp);
+    bool (*map_ram)(PCMachine *pcms, Error **errp);
+    void (*set_irq)(void *opaque, unsigned n, bool level);
+    bool (*start)(PCMachine *pcms, Error **errp);
+    bool (*reset)(PCMachine *pcms, Error **errp);
+    bool (*boot)(PCMachine *pcms, Error **errp);
+    void (*stop)(PCMachine *pcms);
+    void (*destroy)(PCMachine *pcms);
+} PCAccelOps;
+
+extern const PCAccelOps pc_qtest_accel_ops;     /* hw/i386/pc-qtest.c */
 
 typedef struct PCMachineConfig {
     uint64_t ram_size;
@@ -64,10 +98,12 @@ typedef struct PCMachineConfig {
     const char *memory_backend;
     bool ram_size_given;
     bool dump_guest_core;           /* -machine dump-guest-core */
+    AccelKind accel;                /* ACCEL_KVM or ACCEL_QTEST */
 } PCMachineConfig;
 
-typedef struct PCMachine {
+struct PCMachine {
     PCMachineConfig cfg;
+    const PCAccelOps *accel;
     KvmState kvm;
     GuestMemory mem;
     E820Table e820;
@@ -84,7 +120,13 @@ typedef struct PCMachine {
     /* PCI: the host (config ports, bus pci.0), its MSI delivery through
      * KVM, and the ISA bridge that routes INTx. */
     PciHostState pci_host;
+    const PciMsiOps *msi_ops;           /* set by accel->init */
+    void *msi_opaque;
+    const PciIoeventfdOps *ioeventfd_ops;   /* NULL: doorbells are MMIO */
+    void *ioeventfd_opaque;
     KvmMsiRouter *msi_router;
+    /* Under qtest: the interrupt line model, MSI into RAM. */
+    struct QtestIrqState *qtest_irq;
     PIIX3State *piix3;
     /* The UARTs by index, whether -serial or -device made them (owned by
      * the registry; kept for migration order and tests). */
@@ -96,9 +138,10 @@ typedef struct PCMachine {
     KvmClockState *kvmclock;
     X86CPUMigration **cpu_migration;    /* [cfg.smp_cpus] */
     bool vmstate_registered;
-} PCMachine;
+};
 
-/* Creates everything; the vCPUs exist, parked, with the kernel loaded. */
+/* Creates everything; the vCPUs exist, parked, with the kernel loaded
+ * (under qtest: no vCPUs, and the kernel only if one was given). */
 PCMachine *pc_machine_new(const PCMachineConfig *cfg, Error **errp);
 /* The machine of this process (NULL before it exists). */
 PCMachine *pc_machine_current(void);
