@@ -184,6 +184,11 @@ void qmp_blockdev_del(const char *node_name, Error **errp)
         error_setg(errp, "Node %s is not owned by the monitor", node_name);
         return;
     }
+    if (bdrv_refcount(bs) > 1 && blk_user_of(bs)) {
+        error_setg(errp, "Node %s is in use by %s", node_name,
+                   blk_user_of(bs));
+        return;
+    }
     if (bdrv_refcount(bs) > 1) {
         error_setg(errp, "Node %s is in use", node_name);
         return;
