@@ -306,6 +306,49 @@ static void test_nbdinfo_map_qcow2(void)
     bt_qemu_img_check(img);
 }
 
+/*
+ * An overlay answers where it allocates, its backing elsewhere: the
+ * backing's data at 0 shows as data, the overlay's at 256 KiB too, the
+ * rest of the (sparse, qcow2) backing is a hole.
+ */
+static void test_nbdinfo_map_backing(void)
+{
+    g_autofree char *base = bt_path("base.qcow2");
+    g_autofree char *top = bt_path("top.qcow2");
+    g_autofree char *json = NULL, *out = NULL, *u = NULL;
+    g_autoptr(GArray) map = NULL;
+    BlockDriverState *bs;
+
+    require_tool("nbdinfo");
+    g_assert_cmpint(bt_qemu_img(NULL, "create -q -f qcow2 '%s' 1M", base),
+                    ==, 0);
+    g_assert_cmpint(run_peer(NULL, "qemu-io -f qcow2 -c 'write -P 3 0 64k' "
+                             "'%s'", base), ==, 0);
+    g_assert_cmpint(bt_qemu_img(NULL, "create -q -f qcow2 -b '%s' -F qcow2 "
+                                "'%s'", base, top), ==, 0);
+    g_assert_cmpint(run_peer(NULL, "qemu-io -f qcow2 -c 'write -P 4 256k 64k'"
+                             " '%s'", top), ==, 0);
+    json = g_strdup_printf("{\"driver\":\"qcow2\",\"node-name\":\"top0\","
+                           "\"file\":{\"driver\":\"file\",\"filename\":"
+                           "\"%s\"}}", top);
+    bs = bt_open(json);
+    server_start(0);
+    export_add("top0", "top0", false, NULL);
+    u = uri("top0");
+    g_assert_cmpint(run_peer(&out, "nbdinfo --map %s", u), ==, 0);
+    map = parse_map(out);
+    g_assert_cmpint(map->len, ==, 4);
+    g_assert_cmpuint(g_array_index(map, MapLine, 0).length, ==, 65536);
+    g_assert_cmpuint(g_array_index(map, MapLine, 0).type, ==, 0);
+    g_assert_cmpuint(g_array_index(map, MapLine, 1).type, ==, 3);
+    g_assert_cmpuint(g_array_index(map, MapLine, 2).offset, ==, 256 * 1024);
+    g_assert_cmpuint(g_array_index(map, MapLine, 2).length, ==, 65536);
+    g_assert_cmpuint(g_array_index(map, MapLine, 2).type, ==, 0);
+    g_assert_cmpuint(g_array_index(map, MapLine, 3).type, ==, 3);
+    server_stop();
+    bdrv_unref(bs);
+}
+
 /* A sparse raw file: SEEK_DATA/SEEK_HOLE through file-posix. */
 static void test_nbdinfo_map_raw_sparse(void)
 {
@@ -893,6 +936,44 @@ static void test_hostile_vanish(void)
     hostile_teardown(bs);
 }
 
+/*
+ * A client that asks for 64 MiB and reads none of it: its connection
+ * pauses (32 requests or 64 MiB in flight or queued), the loop and the
+ * other clients go on, and what it asked for later arrives whole.
+ */
+static void test_slow_reader(void)
+{
+    BlockDriverState *bs;
+    g_autofree uint8_t *buf = g_malloc(1 << 20);
+    bool seen[64] = { false };
+    int fd;
+
+    hostile_setup(&bs, false);
+    fd = hc_go("h0");
+    for (int i = 0; i < 64; i++) {
+        hc_request(fd, NBD_CMD_READ, 0, i, 0, 1 << 20);
+    }
+    spin_ms(200);
+    check_healthy("h0", HC_SIZE);
+    /* Replies come in completion order: each cookie exactly once. */
+    for (int i = 0; i < 64; i++) {
+        uint8_t r[NBD_SIMPLE_REPLY_SIZE];
+        uint64_t cookie;
+
+        g_assert_true(hc_recv(fd, r, sizeof(r)));
+        g_assert_cmphex(get32(r), ==, NBD_SIMPLE_REPLY_MAGIC);
+        g_assert_cmpuint(get32(r + 4), ==, 0);
+        cookie = get64(r + 8);
+        g_assert_cmpuint(cookie, <, 64);
+        g_assert_false(seen[cookie]);
+        seen[cookie] = true;
+        g_assert_true(hc_recv(fd, buf, 1 << 20));
+        g_assert_cmpuint(buf[4097], ==, bt_pattern(4097, 4));
+    }
+    close(fd);
+    hostile_teardown(bs);
+}
+
 static void test_hostile_too_many(void)
 {
     BlockDriverState *bs = raw_node("h0", "h0.raw", HC_SIZE, 4);
@@ -1186,6 +1267,7 @@ int main(int argc, char **argv)
     sock_path = bt_path("nbd.sock");
     g_test_add_func("/nbd/nbdinfo", test_nbdinfo);
     g_test_add_func("/nbd/nbdinfo-map-qcow2", test_nbdinfo_map_qcow2);
+    g_test_add_func("/nbd/nbdinfo-map-backing", test_nbdinfo_map_backing);
     g_test_add_func("/nbd/nbdinfo-map-raw-sparse",
                     test_nbdinfo_map_raw_sparse);
     g_test_add_func("/nbd/nbdcopy", test_nbdcopy);
@@ -1201,6 +1283,7 @@ int main(int argc, char **argv)
     g_test_add_func("/nbd/hostile/past-end", test_hostile_past_end);
     g_test_add_func("/nbd/hostile/vanish", test_hostile_vanish);
     g_test_add_func("/nbd/hostile/too-many", test_hostile_too_many);
+    g_test_add_func("/nbd/hostile/slow-reader", test_slow_reader);
     g_test_add_func("/nbd/qmp", test_qmp_commands);
     g_test_add_func("/nbd/hmp", test_hmp);
     return qmp_test_run();
