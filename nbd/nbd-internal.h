@@ -25,8 +25,9 @@
  *   Dropped (hostile, vanished, export removed): the socket closes at
  *   once; the object lives until its requests in flight complete.
  *
- * Output: replies are appended to one buffer and written as the socket
- * takes them (a writable watch while some remain). Input pauses while too
+ * Output: a queue of segments (small replies are copied into a shared
+ * segment, READ data is queued as is, without a copy), written with
+ * sendmsg as the socket takes them (a writable watch while some remain). Input pauses while too
  * much is in flight or queued (NBD_CONN_MAX_*), so a client that does not
  * read its replies cannot make the server hold more than that.
  */
@@ -109,8 +110,8 @@ typedef struct NbdConn {
     int in_flight;
     uint64_t in_flight_bytes;
 
-    GByteArray *out;            /* queued output from out_off on */
-    size_t out_off;
+    GQueue out;                 /* NbdOutSeg, oldest first */
+    size_t out_pending;         /* bytes queued, not yet written */
 } NbdConn;
 
 struct NbdRequest {
@@ -129,8 +130,10 @@ struct NbdRequest {
 
 /* ---- server.c: connection I/O ---- */
 
-/* Appends to the output and writes what the socket takes now. */
+/* Appends a copy to the output and writes what the socket takes now. */
 void nbd_conn_send(NbdConn *conn, const void *buf, size_t len);
+/* The same without a copy: buf (g_malloc'ed) is g_free'd once written. */
+void nbd_conn_send_owned(NbdConn *conn, void *buf, size_t len);
 /* Reads the next len bytes into buf (a pointer to conn->hdr or owned). */
 void nbd_conn_expect(NbdConn *conn, NbdConnState state, void *buf,
                      size_t len);

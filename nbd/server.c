@@ -32,6 +32,25 @@ typedef struct NbdServer {
 
 static NbdServer *nbd_server;
 
+/* One piece of queued output: bytes [off, len) of data remain. */
+typedef struct NbdOutSeg {
+    uint8_t *data;
+    size_t len;
+    size_t cap;                 /* a copy segment takes appends up to cap */
+    size_t off;
+} NbdOutSeg;
+
+#define NBD_OUT_COPY_SEG    4096
+#define NBD_OUT_IOV_MAX     64
+
+static void nbd_out_seg_free(gpointer p)
+{
+    NbdOutSeg *seg = p;
+
+    g_free(seg->data);
+    g_free(seg);
+}
+
 static const char *const conn_state_names[] = {
     [NBD_CONN_CLIENT_FLAGS] = "client-flags",
     [NBD_CONN_OPT_HEADER] = "opt-header",
@@ -48,7 +67,7 @@ static gboolean nbd_conn_writable(int fd, GIOCondition cond, void *opaque);
 static void nbd_conn_free(NbdConn *conn)
 {
     trace_nbd_conn_free(conn->id);
-    g_byte_array_unref(conn->out);
+    g_queue_clear_full(&conn->out, nbd_out_seg_free);
     g_free(conn->opt_data);
     g_free(conn->meta_export);
     g_free(conn->peer);
@@ -134,16 +153,26 @@ void nbd_conn_drop(NbdConn *conn, const char *fmt, ...)
 
 static size_t nbd_conn_pending(const NbdConn *conn)
 {
-    return conn->out->len - conn->out_off;
+    return conn->out_pending;
 }
 
 /* Writes queued output until the socket would block. */
 static void nbd_conn_flush(NbdConn *conn)
 {
-    while (nbd_conn_pending(conn) > 0) {
-        ssize_t n = send(conn->fd, conn->out->data + conn->out_off,
-                         nbd_conn_pending(conn), MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (conn->out_pending > 0) {
+        struct iovec iov[NBD_OUT_IOV_MAX];
+        struct msghdr msg = { .msg_iov = iov };
+        ssize_t n;
 
+        for (GList *l = conn->out.head; l && msg.msg_iovlen < NBD_OUT_IOV_MAX;
+             l = l->next) {
+            NbdOutSeg *seg = l->data;
+
+            iov[msg.msg_iovlen].iov_base = seg->data + seg->off;
+            iov[msg.msg_iovlen].iov_len = seg->len - seg->off;
+            msg.msg_iovlen++;
+        }
+        n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -160,15 +189,18 @@ static void nbd_conn_flush(NbdConn *conn)
             nbd_conn_drop(conn, "send failed: %s", g_strerror(errno));
             return;
         }
-        conn->out_off += n;
-    }
-    if (nbd_conn_pending(conn) == 0) {
-        g_byte_array_set_size(conn->out, 0);
-        conn->out_off = 0;
-    } else if (conn->out_off > (1 << 20) && conn->out_off * 2 > conn->out->len) {
-        /* Keep the buffer from growing forever under a slow reader. */
-        g_byte_array_remove_range(conn->out, 0, conn->out_off);
-        conn->out_off = 0;
+        conn->out_pending -= n;
+        while (n > 0) {
+            NbdOutSeg *seg = g_queue_peek_head(&conn->out);
+            size_t left = seg->len - seg->off;
+
+            if ((size_t)n < left) {
+                seg->off += n;
+                break;
+            }
+            n -= left;
+            nbd_out_seg_free(g_queue_pop_head(&conn->out));
+        }
     }
 }
 
@@ -208,10 +240,38 @@ void nbd_conn_update(NbdConn *conn)
 
 void nbd_conn_send(NbdConn *conn, const void *buf, size_t len)
 {
-    if (conn->state == NBD_CONN_DEAD) {
+    NbdOutSeg *tail = g_queue_peek_tail(&conn->out);
+
+    if (conn->state == NBD_CONN_DEAD || len == 0) {
         return;
     }
-    g_byte_array_append(conn->out, buf, len);
+    if (!tail || tail->cap - tail->len < len) {
+        tail = g_new0(NbdOutSeg, 1);
+        tail->cap = MAX(len, NBD_OUT_COPY_SEG);
+        tail->data = g_malloc(tail->cap);
+        g_queue_push_tail(&conn->out, tail);
+    }
+    memcpy(tail->data + tail->len, buf, len);
+    tail->len += len;
+    conn->out_pending += len;
+    nbd_conn_flush(conn);
+    nbd_conn_update(conn);
+}
+
+void nbd_conn_send_owned(NbdConn *conn, void *buf, size_t len)
+{
+    NbdOutSeg *seg;
+
+    if (conn->state == NBD_CONN_DEAD || len == 0) {
+        g_free(buf);
+        return;
+    }
+    seg = g_new0(NbdOutSeg, 1);
+    seg->data = buf;
+    seg->len = len;
+    seg->cap = len;             /* full: later copies start a new one */
+    g_queue_push_tail(&conn->out, seg);
+    conn->out_pending += len;
     nbd_conn_flush(conn);
     nbd_conn_update(conn);
 }
@@ -363,14 +423,13 @@ static void nbd_server_accept_one(NbdServer *srv, int fd)
     conn->id = ++srv->next_id;
     conn->fd = fd;
     conn->peer = nbd_peer_name(conn->id, fd);
-    conn->out = g_byte_array_new();
+    g_queue_init(&conn->out);
     if (srv->max_connections &&
         g_list_length(srv->conns) >= srv->max_connections) {
         warn_report("NBD client %s: the server has its maximum of %u "
                     "connections; disconnected", conn->peer,
                     srv->max_connections);
         close(fd);
-        g_byte_array_unref(conn->out);
         g_free(conn->peer);
         g_free(conn);
         return;

@@ -102,9 +102,8 @@ static void send_chunk_header(NbdConn *conn, uint64_t cookie, uint16_t flags,
     nbd_conn_send(conn, hdr, sizeof(hdr));
 }
 
-/* A simple reply, with data for a successful simple READ. */
-static void send_simple(NbdRequest *req, int err, const void *data,
-                        uint32_t len)
+/* A simple reply's header (a successful READ's data follows it). */
+static void send_simple(NbdRequest *req, int err)
 {
     uint8_t hdr[NBD_SIMPLE_REPLY_SIZE];
 
@@ -112,9 +111,6 @@ static void send_simple(NbdRequest *req, int err, const void *data,
     nbd_put32(hdr + 4, nbd_errno(err));
     nbd_put64(hdr + 8, req->cookie);
     nbd_conn_send(req->conn, hdr, sizeof(hdr));
-    if (!err && len) {
-        nbd_conn_send(req->conn, data, len);
-    }
 }
 
 /* The reply to a failed request; msg goes into an ERROR chunk. */
@@ -133,7 +129,7 @@ static void reply_error(NbdRequest *req, int err, const char *msg)
         nbd_conn_send(req->conn, payload, sizeof(payload));
         nbd_conn_send(req->conn, msg, mlen);
     } else {
-        send_simple(req, err, NULL, 0);
+        send_simple(req, err);
     }
 }
 
@@ -143,7 +139,7 @@ static void reply_ok(NbdRequest *req)
         send_chunk_header(req->conn, req->cookie, NBD_REPLY_FLAG_DONE,
                           NBD_REPLY_TYPE_NONE, 0);
     } else {
-        send_simple(req, 0, NULL, 0);
+        send_simple(req, 0);
     }
 }
 
@@ -156,10 +152,11 @@ static void reply_read(NbdRequest *req)
                           NBD_REPLY_TYPE_OFFSET_DATA, 8 + req->len);
         nbd_put64(off, req->offset);
         nbd_conn_send(req->conn, off, sizeof(off));
-        nbd_conn_send(req->conn, req->buf, req->len);
     } else {
-        send_simple(req, 0, req->buf, req->len);
+        send_simple(req, 0);
     }
+    /* The data goes out without a copy; the queue frees it. */
+    nbd_conn_send_owned(req->conn, g_steal_pointer(&req->buf), req->len);
 }
 
 /* base:allocation flags of a block-layer extent. */
