@@ -171,7 +171,8 @@ void hmp_nbd_server_start(HmpContext *hmp, const char *args)
         return;
     }
     addr = socket_parse(uri, &err);
-    if (addr && nbd_server_start(addr, 0, &err) && strchr(flags, 'a')) {
+    if (addr && nbd_server_start(addr, 0,
+                                  NBD_DEFAULT_HANDSHAKE_MAX_SECONDS, &err) && strchr(flags, 'a')) {
         for (BlockBackend *blk = blk_next(NULL); blk; blk = blk_next(blk)) {
             NbdServerAddOptions opts = {
                 .device = (char *)blk_name(blk),

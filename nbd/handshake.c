@@ -179,6 +179,7 @@ static void nbd_enter_transmission(NbdConn *conn, NbdExport *exp)
 {
     conn->exp = exp;
     nbd_export_client_open(exp);
+    nbd_conn_handshake_done(conn);
     conn->meta_alloc = conn->meta_export &&
                        !strcmp(conn->meta_export, exp->name);
     trace_nbd_transmission(conn->id, exp->name, conn->structured,

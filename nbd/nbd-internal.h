@@ -84,6 +84,7 @@ typedef struct NbdConn {
     int fd;
     guint in_watch;
     guint out_watch;
+    guint handshake_timer;      /* drops a client slow to negotiate */
     NbdConnState state;
     bool free_scheduled;
 
@@ -150,6 +151,8 @@ void nbd_conn_drain(NbdConn *conn);
 void nbd_conn_request_done(NbdConn *conn, NbdRequest *req);
 /* Re-evaluates the watches (input pauses under load). */
 void nbd_conn_update(NbdConn *conn);
+/* The handshake ended (transmission starts): no more deadline. */
+void nbd_conn_handshake_done(NbdConn *conn);
 /* Closes every connection that opened exp (hard removal). */
 void nbd_server_close_export_clients(NbdExport *exp);
 

@@ -28,7 +28,10 @@ void qmp_nbd_server_start(NbdServerOptionsLegacy *arg, Error **errp)
         return;
     }
     nbd_server_start(addr, arg->has_max_connections ?
-                     arg->max_connections : 0, errp);
+                     arg->max_connections : 0,
+                     arg->has_handshake_max_seconds ?
+                     arg->handshake_max_seconds :
+                     NBD_DEFAULT_HANDSHAKE_MAX_SECONDS, errp);
 }
 
 void qmp_nbd_server_stop(Error **errp)

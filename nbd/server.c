@@ -26,6 +26,7 @@ typedef struct NbdServer {
     int listen_fd;
     guint listen_watch;
     uint32_t max_connections;   /* 0: no limit */
+    uint32_t handshake_max_seconds; /* 0: no limit */
     GList *conns;               /* live (not DEAD) connections */
     unsigned next_id;
 } NbdServer;
@@ -95,6 +96,10 @@ static void nbd_conn_maybe_free(NbdConn *conn)
 
 static void nbd_conn_remove_watches(NbdConn *conn)
 {
+    if (conn->handshake_timer) {
+        g_source_remove(conn->handshake_timer);
+        conn->handshake_timer = 0;
+    }
     if (conn->in_watch) {
         g_source_remove(conn->in_watch);
         conn->in_watch = 0;
@@ -404,6 +409,24 @@ static gboolean nbd_conn_writable(int fd, GIOCondition cond, void *opaque)
     return G_SOURCE_CONTINUE;
 }
 
+static gboolean nbd_conn_handshake_timeout(void *opaque)
+{
+    NbdConn *conn = opaque;
+
+    conn->handshake_timer = 0;
+    nbd_conn_drop(conn, "handshake not finished after %u s",
+                  nbd_server ? nbd_server->handshake_max_seconds : 0);
+    return G_SOURCE_REMOVE;
+}
+
+void nbd_conn_handshake_done(NbdConn *conn)
+{
+    if (conn->handshake_timer) {
+        g_source_remove(conn->handshake_timer);
+        conn->handshake_timer = 0;
+    }
+}
+
 static char *nbd_peer_name(unsigned id, int fd)
 {
     g_autoptr(SocketAddress) peer = socket_peer_address(fd, NULL);
@@ -439,6 +462,13 @@ static void nbd_server_accept_one(NbdServer *srv, int fd)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
     srv->conns = g_list_append(srv->conns, conn);
+    if (srv->handshake_max_seconds) {
+        /* Milliseconds: the _seconds variant may fire up to 1 s early. */
+        conn->handshake_timer = g_timeout_add(
+            MIN(srv->handshake_max_seconds, G_MAXUINT / 1000) * 1000,
+            nbd_conn_handshake_timeout,
+            conn);
+    }
     trace_nbd_conn_accept(conn->id, conn->peer);
     nbd_handshake_start(conn);
     nbd_conn_update(conn);
@@ -464,7 +494,7 @@ static gboolean nbd_server_accept(int fd, GIOCondition cond, void *opaque)
 }
 
 bool nbd_server_start(const SocketAddress *addr, uint32_t max_connections,
-                      Error **errp)
+                      uint32_t handshake_max_seconds, Error **errp)
 {
     NbdServer *srv;
     int fd;
@@ -488,6 +518,7 @@ bool nbd_server_start(const SocketAddress *addr, uint32_t max_connections,
     srv->addr = socket_address_dup(addr);
     srv->listen_fd = fd;
     srv->max_connections = max_connections;
+    srv->handshake_max_seconds = handshake_max_seconds;
     srv->listen_watch = g_unix_fd_add(fd, G_IO_IN, nbd_server_accept, srv);
     nbd_server = srv;
     trace_nbd_server_start(fd, max_connections);

@@ -166,7 +166,10 @@ static uint32_t alloc_flags(int bdrv_flags)
            (bdrv_flags & BDRV_BLOCK_ZERO ? NBD_STATE_ZERO : 0);
 }
 
-/* Merges neighbours with equal flags; u32 lengths. */
+/*
+ * Merges neighbours with equal flags; u32 lengths. REQ_ONE asked the
+ * block layer for one extent, so it gets one descriptor.
+ */
 static void reply_block_status(NbdRequest *req)
 {
     g_autoptr(GByteArray) p = g_byte_array_new();
@@ -191,9 +194,6 @@ static void reply_block_status(NbdRequest *req)
             nbd_put32(desc + 4, cur_flags);
             g_byte_array_append(p, desc, 8);
             n++;
-            if (req->flags & NBD_CMD_FLAG_REQ_ONE) {
-                break;
-            }
         }
         if (!last) {
             cur_len = req->extents[i].length;

@@ -33,12 +33,16 @@ typedef struct NbdExport NbdExport;
 
 /* ---- the server (nbd/server.c) ---- */
 
+/* A client must finish its handshake within this (0: no limit). */
+#define NBD_DEFAULT_HANDSHAKE_MAX_SECONDS 10
+
 /*
- * Listens on addr (inet or unix); max_connections 0 is no limit. Fails
- * when a server runs or the address cannot be listened on.
+ * Listens on addr (inet or unix); max_connections 0 is no limit; a client
+ * still negotiating after handshake_max_seconds (0: no limit) is dropped.
+ * Fails when a server runs or the address cannot be listened on.
  */
 bool nbd_server_start(const SocketAddress *addr, uint32_t max_connections,
-                      Error **errp);
+                      uint32_t handshake_max_seconds, Error **errp);
 /* Removes every export (hard) and closes the listener and clients. */
 void nbd_server_stop(void);
 bool nbd_server_is_running(void);

@@ -135,7 +135,8 @@ static void server_start(uint32_t max_connections)
     Error *err = NULL;
 
     addr.u.q_unix.path = sock_path;
-    if (!nbd_server_start(&addr, max_connections, &err)) {
+    if (!nbd_server_start(&addr, max_connections,
+                          NBD_DEFAULT_HANDSHAKE_MAX_SECONDS, &err)) {
         g_error("nbd_server_start: %s", error_get_pretty(err));
     }
 }
@@ -534,7 +535,7 @@ static void test_tcp(void)
     require_tool("nbdinfo");
     addr.u.inet.host = (char *)"127.0.0.1";
     addr.u.inet.port = (char *)"0";
-    g_assert_true(nbd_server_start(&addr, 0, &err));
+    g_assert_true(nbd_server_start(&addr, 0, 0, &err));
     export_add("tcp0", "tcp0", false, NULL);
     local = nbd_server_local_address(&error_abort);
     g_assert_cmpint(run_peer(&out, "nbdinfo --size nbd://127.0.0.1:%s/tcp0",
@@ -974,6 +975,164 @@ static void test_slow_reader(void)
     hostile_teardown(bs);
 }
 
+/* A client that connects and never negotiates is dropped in time. */
+static void test_hostile_idle_handshake(void)
+{
+    BlockDriverState *bs = raw_node("h0", "h0.raw", HC_SIZE, 4);
+    SocketAddress addr = { .type = SOCKET_ADDRESS_TYPE_UNIX };
+    gint64 t0;
+    int fd;
+
+    addr.u.q_unix.path = sock_path;
+    g_assert_true(nbd_server_start(&addr, 0, 1, &error_abort));
+    export_add("h0", "h0", false, NULL);
+    EXPECT_ONE_LOG_LINE("handshake not finished after 1 s", {
+        t0 = g_get_monotonic_time();
+        fd = hc_start(NBD_FLAG_C_FIXED_NEWSTYLE);
+        hc_expect_closed(fd);
+        g_assert_cmpint(g_get_monotonic_time() - t0, >=, 900000);
+    });
+    /* A client that negotiates in time keeps its connection past it. */
+    fd = hc_go("h0");
+    spin_ms(1500);
+    hc_request(fd, NBD_CMD_FLUSH, 0, 1, 0, 0);
+    g_assert_cmpuint(hc_simple_reply(fd, 1), ==, 0);
+    close(fd);
+    hostile_teardown(bs);
+}
+
+/* Structured replies, negotiated by hand: chunks, errors, REQ_ONE. */
+static int hc_go_structured(const char *name, bool meta)
+{
+    int fd = hc_start(NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES);
+    size_t nlen = strlen(name);
+    g_autofree uint8_t *d = g_malloc(4 + nlen + 4 + 4 + 64);
+    size_t qlen = strlen(NBD_META_BASE_ALLOCATION);
+    uint32_t type;
+
+    hc_option(fd, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
+    g_assert_cmphex(hc_opt_reply(fd, NBD_OPT_STRUCTURED_REPLY), ==,
+                    NBD_REP_ACK);
+    if (meta) {
+        put32(d, nlen);
+        memcpy(d + 4, name, nlen);
+        put32(d + 4 + nlen, 1);
+        put32(d + 8 + nlen, qlen);
+        memcpy(d + 12 + nlen, NBD_META_BASE_ALLOCATION, qlen);
+        hc_option(fd, NBD_OPT_SET_META_CONTEXT, d, 12 + nlen + qlen);
+        g_assert_cmphex(hc_opt_reply(fd, NBD_OPT_SET_META_CONTEXT), ==,
+                        NBD_REP_META_CONTEXT);
+        g_assert_cmphex(hc_opt_reply(fd, NBD_OPT_SET_META_CONTEXT), ==,
+                        NBD_REP_ACK);
+    }
+    put32(d, nlen);
+    memcpy(d + 4, name, nlen);
+    d[4 + nlen] = d[5 + nlen] = 0;
+    hc_option(fd, NBD_OPT_GO, d, 4 + nlen + 2);
+    while ((type = hc_opt_reply(fd, NBD_OPT_GO)) == NBD_REP_INFO) {
+        /* NBD_INFO_EXPORT, NBD_INFO_BLOCK_SIZE */
+    }
+    g_assert_cmphex(type, ==, NBD_REP_ACK);
+    return fd;
+}
+
+/* One structured chunk: returns the type; payload in *data (g_free). */
+static uint16_t hc_chunk(int fd, uint64_t cookie, uint16_t *flags,
+                         uint8_t **data, uint32_t *len)
+{
+    uint8_t h[NBD_CHUNK_HEADER_SIZE];
+
+    g_assert_true(hc_recv(fd, h, sizeof(h)));
+    g_assert_cmphex(get32(h), ==, NBD_STRUCTURED_REPLY_MAGIC);
+    g_assert_cmphex(get64(h + 8), ==, cookie);
+    *flags = h[4] << 8 | h[5];
+    *len = get32(h + 16);
+    *data = g_malloc(*len + 1);
+    g_assert_true(hc_recv(fd, *data, *len));
+    return h[6] << 8 | h[7];
+}
+
+static void test_structured(void)
+{
+    BlockDriverState *bs;
+    g_autofree uint8_t *data = NULL;
+    uint16_t flags;
+    uint32_t len;
+    int fd;
+
+    /* 64 KiB of pattern, then a hole to 1 MiB. */
+    g_autofree char *path = bt_path("st.raw");
+    g_autofree char *json = NULL;
+
+    bt_make_pattern_file(path, 65536, 4);
+    g_assert_cmpint(truncate(path, HC_SIZE), ==, 0);
+    json = g_strdup_printf("{\"driver\":\"raw\",\"node-name\":\"h0\","
+                           "\"file\":{\"driver\":\"file\",\"filename\":"
+                           "\"%s\"}}", path);
+    bs = bt_open(json);
+    server_start(0);
+    export_add("h0", "h0", true, NULL);
+    fd = hc_go_structured("h0", true);
+    /* READ: one OFFSET_DATA chunk, DONE. */
+    hc_request(fd, NBD_CMD_READ, NBD_CMD_FLAG_DF, 1, 4096, 1024);
+    g_assert_cmpuint(hc_chunk(fd, 1, &flags, &data, &len), ==,
+                     NBD_REPLY_TYPE_OFFSET_DATA);
+    g_assert_cmphex(flags, ==, NBD_REPLY_FLAG_DONE);
+    g_assert_cmpuint(len, ==, 8 + 1024);
+    g_assert_cmphex(get64(data), ==, 4096);
+    for (int i = 0; i < 1024; i++) {
+        g_assert_cmpuint(data[8 + i], ==, bt_pattern(4096 + i, 4));
+    }
+    g_clear_pointer(&data, g_free);
+    /* READ past the end: an ERROR chunk with EINVAL and a message. */
+    hc_request(fd, NBD_CMD_READ, 0, 2, HC_SIZE, 512);
+    g_assert_cmpuint(hc_chunk(fd, 2, &flags, &data, &len), ==,
+                     NBD_REPLY_TYPE_ERROR);
+    g_assert_cmphex(flags, ==, NBD_REPLY_FLAG_DONE);
+    g_assert_cmpuint(get32(data), ==, NBD_EINVAL);
+    g_assert_cmpuint(6 + (data[4] << 8 | data[5]), ==, len);
+    data[len] = 0;
+    g_assert_nonnull(strstr((char *)data + 6, "past the end"));
+    g_clear_pointer(&data, g_free);
+    /* BLOCK_STATUS: the data, then the hole (as SEEK_HOLE sees it). */
+    hc_request(fd, NBD_CMD_BLOCK_STATUS, 0, 4, 0, HC_SIZE);
+    g_assert_cmpuint(hc_chunk(fd, 4, &flags, &data, &len), ==,
+                     NBD_REPLY_TYPE_BLOCK_STATUS);
+    g_assert_cmphex(flags, ==, NBD_REPLY_FLAG_DONE);
+    g_assert_cmpuint(get32(data), ==, 1);      /* the context id SET gave */
+    g_assert_cmpuint(len, ==, 4 + 2 * 8);
+    g_assert_cmpuint(get32(data + 4), >=, 65536);
+    g_assert_cmpuint(get32(data + 8), ==, 0);
+    g_assert_cmpuint(get32(data + 4) + get32(data + 12), ==, HC_SIZE);
+    g_assert_cmpuint(get32(data + 16), ==, NBD_STATE_HOLE | NBD_STATE_ZERO);
+    g_clear_pointer(&data, g_free);
+    /* REQ_ONE: exactly one descriptor, the data. */
+    hc_request(fd, NBD_CMD_BLOCK_STATUS, NBD_CMD_FLAG_REQ_ONE, 5, 0, HC_SIZE);
+    g_assert_cmpuint(hc_chunk(fd, 5, &flags, &data, &len), ==,
+                     NBD_REPLY_TYPE_BLOCK_STATUS);
+    g_assert_cmpuint(len, ==, 4 + 8);
+    g_assert_cmpuint(get32(data + 4), >=, 65536);
+    g_assert_cmpuint(get32(data + 4), <, HC_SIZE);
+    g_assert_cmpuint(get32(data + 8), ==, 0);
+    g_clear_pointer(&data, g_free);
+    /* Non-READ commands still get simple replies; FUA is accepted. */
+    hc_request(fd, NBD_CMD_WRITE, NBD_CMD_FLAG_FUA, 6, 0, 4);
+    hc_send(fd, "abcd", 4);
+    g_assert_cmpuint(hc_simple_reply(fd, 6), ==, 0);
+    hc_request(fd, NBD_CMD_TRIM, NBD_CMD_FLAG_FUA, 7, 8192, 4096);
+    g_assert_cmpuint(hc_simple_reply(fd, 7), ==, 0);
+    close(fd);
+    /* Without SET_META_CONTEXT, BLOCK_STATUS is refused. */
+    fd = hc_go_structured("h0", false);
+    hc_request(fd, NBD_CMD_BLOCK_STATUS, 0, 8, 0, 4096);
+    g_assert_cmpuint(hc_chunk(fd, 8, &flags, &data, &len), ==,
+                     NBD_REPLY_TYPE_ERROR);
+    g_assert_cmpuint(get32(data), ==, NBD_EINVAL);
+    g_clear_pointer(&data, g_free);
+    close(fd);
+    hostile_teardown(bs);
+}
+
 static void test_hostile_too_many(void)
 {
     BlockDriverState *bs = raw_node("h0", "h0.raw", HC_SIZE, 4);
@@ -1284,6 +1443,9 @@ int main(int argc, char **argv)
     g_test_add_func("/nbd/hostile/vanish", test_hostile_vanish);
     g_test_add_func("/nbd/hostile/too-many", test_hostile_too_many);
     g_test_add_func("/nbd/hostile/slow-reader", test_slow_reader);
+    g_test_add_func("/nbd/hostile/idle-handshake",
+                    test_hostile_idle_handshake);
+    g_test_add_func("/nbd/structured", test_structured);
     g_test_add_func("/nbd/qmp", test_qmp_commands);
     g_test_add_func("/nbd/hmp", test_hmp);
     return qmp_test_run();
