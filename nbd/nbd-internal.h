@@ -131,10 +131,16 @@ struct NbdRequest {
 
 /* ---- server.c: connection I/O ---- */
 
-/* Appends a copy to the output and writes what the socket takes now. */
+/*
+ * Output: nbd_conn_queue() appends a copy, nbd_conn_queue_owned() appends
+ * buf itself (g_malloc'ed; g_free'd once written), nbd_conn_push() writes
+ * what the socket takes now (one sendmsg for a reply's pieces) and arms
+ * the writable watch for the rest. nbd_conn_send() is queue + push.
+ */
+void nbd_conn_queue(NbdConn *conn, const void *buf, size_t len);
+void nbd_conn_queue_owned(NbdConn *conn, void *buf, size_t len);
+void nbd_conn_push(NbdConn *conn);
 void nbd_conn_send(NbdConn *conn, const void *buf, size_t len);
-/* The same without a copy: buf (g_malloc'ed) is g_free'd once written. */
-void nbd_conn_send_owned(NbdConn *conn, void *buf, size_t len);
 /* Reads the next len bytes into buf (a pointer to conn->hdr or owned). */
 void nbd_conn_expect(NbdConn *conn, NbdConnState state, void *buf,
                      size_t len);

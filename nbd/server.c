@@ -243,7 +243,7 @@ void nbd_conn_update(NbdConn *conn)
     }
 }
 
-void nbd_conn_send(NbdConn *conn, const void *buf, size_t len)
+void nbd_conn_queue(NbdConn *conn, const void *buf, size_t len)
 {
     NbdOutSeg *tail = g_queue_peek_tail(&conn->out);
 
@@ -259,11 +259,18 @@ void nbd_conn_send(NbdConn *conn, const void *buf, size_t len)
     memcpy(tail->data + tail->len, buf, len);
     tail->len += len;
     conn->out_pending += len;
-    nbd_conn_flush(conn);
-    nbd_conn_update(conn);
 }
 
-void nbd_conn_send_owned(NbdConn *conn, void *buf, size_t len)
+void nbd_conn_send(NbdConn *conn, const void *buf, size_t len)
+{
+    if (conn->state == NBD_CONN_DEAD) {
+        return;
+    }
+    nbd_conn_queue(conn, buf, len);
+    nbd_conn_push(conn);
+}
+
+void nbd_conn_queue_owned(NbdConn *conn, void *buf, size_t len)
 {
     NbdOutSeg *seg;
 
@@ -277,6 +284,13 @@ void nbd_conn_send_owned(NbdConn *conn, void *buf, size_t len)
     seg->cap = len;             /* full: later copies start a new one */
     g_queue_push_tail(&conn->out, seg);
     conn->out_pending += len;
+}
+
+void nbd_conn_push(NbdConn *conn)
+{
+    if (conn->state == NBD_CONN_DEAD) {
+        return;
+    }
     nbd_conn_flush(conn);
     nbd_conn_update(conn);
 }

@@ -89,6 +89,10 @@ static bool uses_structured(const NbdRequest *req)
            (req->type == NBD_CMD_READ || req->type == NBD_CMD_BLOCK_STATUS);
 }
 
+/*
+ * The reply builders only queue; request_complete() and
+ * request_fail_now() push each reply out whole.
+ */
 static void send_chunk_header(NbdConn *conn, uint64_t cookie, uint16_t flags,
                               uint16_t type, uint32_t len)
 {
@@ -99,10 +103,10 @@ static void send_chunk_header(NbdConn *conn, uint64_t cookie, uint16_t flags,
     nbd_put16(hdr + 6, type);
     nbd_put64(hdr + 8, cookie);
     nbd_put32(hdr + 16, len);
-    nbd_conn_send(conn, hdr, sizeof(hdr));
+    nbd_conn_queue(conn, hdr, sizeof(hdr));
 }
 
-/* A simple reply's header (a successful READ's data follows it). */
+/* A simple reply (a successful READ's data follows it). */
 static void send_simple(NbdRequest *req, int err)
 {
     uint8_t hdr[NBD_SIMPLE_REPLY_SIZE];
@@ -110,7 +114,7 @@ static void send_simple(NbdRequest *req, int err)
     nbd_put32(hdr, NBD_SIMPLE_REPLY_MAGIC);
     nbd_put32(hdr + 4, nbd_errno(err));
     nbd_put64(hdr + 8, req->cookie);
-    nbd_conn_send(req->conn, hdr, sizeof(hdr));
+    nbd_conn_queue(req->conn, hdr, sizeof(hdr));
 }
 
 /* The reply to a failed request; msg goes into an ERROR chunk. */
@@ -126,8 +130,8 @@ static void reply_error(NbdRequest *req, int err, const char *msg)
                           NBD_REPLY_TYPE_ERROR, 6 + mlen);
         nbd_put32(payload, nbd_errno(err));
         nbd_put16(payload + 4, mlen);
-        nbd_conn_send(req->conn, payload, sizeof(payload));
-        nbd_conn_send(req->conn, msg, mlen);
+        nbd_conn_queue(req->conn, payload, sizeof(payload));
+        nbd_conn_queue(req->conn, msg, mlen);
     } else {
         send_simple(req, err);
     }
@@ -151,12 +155,12 @@ static void reply_read(NbdRequest *req)
         send_chunk_header(req->conn, req->cookie, NBD_REPLY_FLAG_DONE,
                           NBD_REPLY_TYPE_OFFSET_DATA, 8 + req->len);
         nbd_put64(off, req->offset);
-        nbd_conn_send(req->conn, off, sizeof(off));
+        nbd_conn_queue(req->conn, off, sizeof(off));
     } else {
         send_simple(req, 0);
     }
     /* The data goes out without a copy; the queue frees it. */
-    nbd_conn_send_owned(req->conn, g_steal_pointer(&req->buf), req->len);
+    nbd_conn_queue_owned(req->conn, g_steal_pointer(&req->buf), req->len);
 }
 
 /* base:allocation flags of a block-layer extent. */
@@ -203,7 +207,7 @@ static void reply_block_status(NbdRequest *req)
     trace_nbd_block_status(req->conn->id, req->offset, req->len, n);
     send_chunk_header(req->conn, req->cookie, NBD_REPLY_FLAG_DONE,
                       NBD_REPLY_TYPE_BLOCK_STATUS, p->len);
-    nbd_conn_send(req->conn, p->data, p->len);
+    nbd_conn_queue(req->conn, p->data, p->len);
 }
 
 static void request_complete(void *opaque, int ret, const Error *err)
@@ -223,6 +227,7 @@ static void request_complete(void *opaque, int ret, const Error *err)
         } else {
             reply_ok(req);
         }
+        nbd_conn_push(conn);
     }
     nbd_conn_request_done(conn, req);
 }
@@ -253,6 +258,7 @@ static void request_fail_now(NbdRequest *req, int err, const char *fmt, ...)
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     reply_error(req, err, msg);
+    nbd_conn_push(req->conn);
     nbd_conn_request_done(req->conn, req);
 }
 
