@@ -419,7 +419,13 @@ BlockBackend *drive_new(const char *str, Error **errp)
         }
         bs = top;
     }
-    blk = blk_new(id, bs, !readonly, false, errp);
+    /*
+     * As in QEMU, a drive alone claims no exclusive write: the COLO
+     * secondary exports its parent drive writable over NBD. A device that
+     * attaches (without share-rw=on) is what should make writing
+     * exclusive.
+     */
+    blk = blk_new(id, bs, !readonly, true, errp);
     bdrv_unref(bs);
     if (!blk) {
         return NULL;

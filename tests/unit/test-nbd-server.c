@@ -25,6 +25,7 @@
 #include "qmp-test-client.h"
 #include "block-test-util.h"
 #include "block/block_int.h"
+#include "block/blockdev.h"
 #include "nbd/nbd.h"
 #include "nbd/nbd-proto.h"
 #include "qapi/qapi-commands.h"
@@ -1404,6 +1405,42 @@ static void test_qmp_commands(void)
     client_free(c);
 }
 
+/*
+ * The COLO secondary's recipe: the parent disk is a -drive (no device),
+ * exported writable with nbd-server-add, written through NBD, and
+ * nbd-server-stop at failover.
+ */
+static void test_colo_recipe(void)
+{
+    Client *c = qmp_start();
+    g_autofree char *img = bt_path("parent.raw");
+    g_autofree char *opts = NULL, *u = NULL, *out = NULL;
+    Error *err = NULL;
+    BlockBackend *drive;
+    unsigned char buf[4096];
+
+    bt_make_pattern_file(img, HC_SIZE, 9);
+    opts = g_strdup_printf("if=none,id=parent0,file=%s,format=raw", img);
+    drive = drive_new(opts, &err);
+    g_assert_nonnull(drive);
+    ok(c, "{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":"
+       "{\"type\":\"unix\",\"data\":{\"path\":\"%s\"}}}}\n", sock_path);
+    ok(c, "{\"execute\":\"nbd-server-add\",\"arguments\":{\"device\":"
+       "\"parent0\",\"writable\":true}}\n");
+    u = uri("parent0");
+    g_assert_cmpint(run_peer(&out, "qemu-io -f raw -c 'write -P 0x5a 0 4k' %s",
+                             u), ==, 0);
+    g_assert_cmpint(blk_pread(drive, 0, sizeof(buf), buf, NULL), ==, 0);
+    for (size_t i = 0; i < sizeof(buf); i++) {
+        g_assert_cmpuint(buf[i], ==, 0x5a);
+    }
+    ok(c, "{\"execute\":\"nbd-server-stop\"}\n");
+    json_object_put(wait_event(c, "BLOCK_EXPORT_DELETED"));
+    g_assert_cmpint(nbdinfo_size("parent0"), ==, -1);
+    g_assert_true(drive_del("parent0", &error_abort));
+    client_free(c);
+}
+
 static void test_hmp(void)
 {
     Client *c = qmp_start();
@@ -1470,5 +1507,6 @@ int main(int argc, char **argv)
     g_test_add_func("/nbd/structured", test_structured);
     g_test_add_func("/nbd/qmp", test_qmp_commands);
     g_test_add_func("/nbd/hmp", test_hmp);
+    g_test_add_func("/nbd/colo-recipe", test_colo_recipe);
     return qmp_test_run();
 }
