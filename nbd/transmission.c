@@ -137,6 +137,7 @@ static void reply_error(NbdRequest *req, int err, const char *msg)
     }
 }
 
+/* Success without data (a zero-length READ too: OFFSET_DATA needs one). */
 static void reply_ok(NbdRequest *req)
 {
     if (uses_structured(req)) {
@@ -220,7 +221,7 @@ static void request_complete(void *opaque, int ret, const Error *err)
         if (ret < 0) {
             reply_error(req, -ret, err ? error_get_pretty(err) :
                         g_strerror(-ret));
-        } else if (req->type == NBD_CMD_READ) {
+        } else if (req->type == NBD_CMD_READ && req->len > 0) {
             reply_read(req);
         } else if (req->type == NBD_CMD_BLOCK_STATUS) {
             reply_block_status(req);
@@ -291,6 +292,10 @@ static int request_check(NbdRequest *req, char **msg)
     }
     if (req->type == NBD_CMD_BLOCK_STATUS && !conn->meta_alloc) {
         *msg = g_strdup("no metadata context was negotiated");
+        return EINVAL;
+    }
+    if (req->type == NBD_CMD_BLOCK_STATUS && req->len == 0) {
+        *msg = g_strdup("block status of 0 bytes");
         return EINVAL;
     }
     if (req->type != NBD_CMD_FLUSH &&

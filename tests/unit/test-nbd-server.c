@@ -1138,6 +1138,17 @@ static void test_structured(void)
     g_assert_cmpuint(get32(data + 4), <, HC_SIZE);
     g_assert_cmpuint(get32(data + 8), ==, 0);
     g_clear_pointer(&data, g_free);
+    /* A zero-length READ: no data chunk (it needs a byte), just NONE. */
+    hc_request(fd, NBD_CMD_READ, 0, 9, 0, 0);
+    g_assert_cmpuint(hc_chunk(fd, 9, &flags, &data, &len), ==,
+                     NBD_REPLY_TYPE_NONE);
+    g_assert_cmpuint(len, ==, 0);
+    g_clear_pointer(&data, g_free);
+    hc_request(fd, NBD_CMD_BLOCK_STATUS, 0, 10, 0, 0);
+    g_assert_cmpuint(hc_chunk(fd, 10, &flags, &data, &len), ==,
+                     NBD_REPLY_TYPE_ERROR);
+    g_assert_cmpuint(get32(data), ==, NBD_EINVAL);
+    g_clear_pointer(&data, g_free);
     /* Non-READ commands still get simple replies; FUA is accepted. */
     hc_request(fd, NBD_CMD_WRITE, NBD_CMD_FLAG_FUA, 6, 0, 4);
     hc_send(fd, "abcd", 4);
