@@ -1167,6 +1167,39 @@ static void test_structured(void)
     hostile_teardown(bs);
 }
 
+/* Hard removal with requests in flight: they finish, then it is gone. */
+static void test_remove_hard_in_flight(void)
+{
+    BlockDriverState *bs;
+    int fd;
+
+    hostile_setup(&bs, true);
+    fd = hc_go("h0");
+    for (int i = 0; i < 32; i++) {
+        hc_request(fd, i % 2 ? NBD_CMD_READ : NBD_CMD_WRITE_ZEROES, 0, i,
+                   0, 1 << 20);
+    }
+    /* Let the server take them in, then pull the export. */
+    for (int i = 0; i < 2000 && !g_atomic_int_get(&bs->in_flight); i++) {
+        main_loop_wait(false);
+        g_usleep(100);
+    }
+    g_test_message("node requests in flight at removal: %d",
+                   g_atomic_int_get(&bs->in_flight));
+    g_assert_true(nbd_export_remove(nbd_export_find("h0"),
+                                    BLOCK_EXPORT_REMOVE_MODE_HARD,
+                                    &error_abort));
+    hc_expect_closed(fd);
+    for (int i = 0; i < 5000 && nbd_export_next(NULL); i++) {
+        spin_ms(1);
+    }
+    g_assert_null(nbd_export_next(NULL));
+    g_assert_cmpuint(nbd_server_client_count(), ==, 0);
+    /* The node is free again: a new export of it serves. */
+    export_add("h0", "h0", false, NULL);
+    hostile_teardown(bs);
+}
+
 static void test_hostile_too_many(void)
 {
     BlockDriverState *bs = raw_node("h0", "h0.raw", HC_SIZE, 4);
@@ -1520,6 +1553,7 @@ int main(int argc, char **argv)
     g_test_add_func("/nbd/hostile/idle-handshake",
                     test_hostile_idle_handshake);
     g_test_add_func("/nbd/structured", test_structured);
+    g_test_add_func("/nbd/remove-hard-in-flight", test_remove_hard_in_flight);
     g_test_add_func("/nbd/qmp", test_qmp_commands);
     g_test_add_func("/nbd/hmp", test_hmp);
     g_test_add_func("/nbd/colo-recipe", test_colo_recipe);
