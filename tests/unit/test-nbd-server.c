@@ -179,18 +179,25 @@ static char *uri(const char *name)
     return g_strdup_printf("'nbd+unix:///%s?socket=%s'", name, sock_path);
 }
 
+/* A node of format fmt (raw, qcow2) over the file at path. */
+static BlockDriverState *file_node(const char *fmt, const char *node,
+                                   const char *path)
+{
+    g_autofree char *json = g_strdup_printf(
+        "{\"driver\":\"%s\",\"node-name\":\"%s\",\"file\":{\"driver\":"
+        "\"file\",\"filename\":\"%s\"}}", fmt, node, path);
+
+    return bt_open(json);
+}
+
 /* A raw file node of size bytes with the pattern of seed. */
 static BlockDriverState *raw_node(const char *node, const char *file,
                                   uint64_t size, int seed)
 {
     g_autofree char *path = bt_path(file);
-    g_autofree char *json = NULL;
 
     bt_make_pattern_file(path, size, seed);
-    json = g_strdup_printf("{\"driver\":\"raw\",\"node-name\":\"%s\","
-                           "\"file\":{\"driver\":\"file\",\"filename\":"
-                           "\"%s\"}}", node, path);
-    return bt_open(json);
+    return file_node("raw", node, path);
 }
 
 static int64_t nbdinfo_size(const char *name)
@@ -260,6 +267,18 @@ static GArray *parse_map(const char *out)
     return a;
 }
 
+/* Starts the server, exports node read-only, returns nbdinfo --map. */
+static GArray *export_map(const char *node)
+{
+    g_autofree char *u = NULL, *out = NULL;
+
+    server_start(0);
+    export_add(node, node, false, NULL);
+    u = uri(node);
+    g_assert_cmpint(run_peer(&out, "nbdinfo --map %s", u), ==, 0);
+    return parse_map(out);
+}
+
 /*
  * base:allocation from qcow2's own allocation: data at 0 and 512 KiB
  * (64 KiB each), a zero cluster at 256 KiB, the rest unallocated.
@@ -267,7 +286,6 @@ static GArray *parse_map(const char *out)
 static void test_nbdinfo_map_qcow2(void)
 {
     g_autofree char *img = bt_path("map.qcow2");
-    g_autofree char *json = NULL, *out = NULL, *u = NULL;
     g_autoptr(GArray) map = NULL;
     BlockDriverState *bs;
     MapLine *m;
@@ -278,15 +296,8 @@ static void test_nbdinfo_map_qcow2(void)
     g_assert_cmpint(run_peer(NULL, "qemu-io -f qcow2 -c 'write -P 7 0 64k' "
                              "-c 'write -P 9 512k 64k' -c 'write -z 256k 64k'"
                              " '%s'", img), ==, 0);
-    json = g_strdup_printf("{\"driver\":\"qcow2\",\"node-name\":\"map0\","
-                           "\"file\":{\"driver\":\"file\",\"filename\":"
-                           "\"%s\"}}", img);
-    bs = bt_open(json);
-    server_start(0);
-    export_add("map0", "map0", false, NULL);
-    u = uri("map0");
-    g_assert_cmpint(run_peer(&out, "nbdinfo --map %s", u), ==, 0);
-    map = parse_map(out);
+    bs = file_node("qcow2", "map0", img);
+    map = export_map("map0");
     g_assert_cmpint(map->len, ==, 4);
     m = &g_array_index(map, MapLine, 0);
     g_assert_cmpuint(m->offset, ==, 0);
@@ -317,7 +328,6 @@ static void test_nbdinfo_map_backing(void)
 {
     g_autofree char *base = bt_path("base.qcow2");
     g_autofree char *top = bt_path("top.qcow2");
-    g_autofree char *json = NULL, *out = NULL, *u = NULL;
     g_autoptr(GArray) map = NULL;
     BlockDriverState *bs;
 
@@ -330,15 +340,8 @@ static void test_nbdinfo_map_backing(void)
                                 "'%s'", base, top), ==, 0);
     g_assert_cmpint(run_peer(NULL, "qemu-io -f qcow2 -c 'write -P 4 256k 64k'"
                              " '%s'", top), ==, 0);
-    json = g_strdup_printf("{\"driver\":\"qcow2\",\"node-name\":\"top0\","
-                           "\"file\":{\"driver\":\"file\",\"filename\":"
-                           "\"%s\"}}", top);
-    bs = bt_open(json);
-    server_start(0);
-    export_add("top0", "top0", false, NULL);
-    u = uri("top0");
-    g_assert_cmpint(run_peer(&out, "nbdinfo --map %s", u), ==, 0);
-    map = parse_map(out);
+    bs = file_node("qcow2", "top0", top);
+    map = export_map("top0");
     g_assert_cmpint(map->len, ==, 4);
     g_assert_cmpuint(g_array_index(map, MapLine, 0).length, ==, 65536);
     g_assert_cmpuint(g_array_index(map, MapLine, 0).type, ==, 0);
@@ -355,7 +358,6 @@ static void test_nbdinfo_map_backing(void)
 static void test_nbdinfo_map_raw_sparse(void)
 {
     g_autofree char *img = bt_path("sparse.raw");
-    g_autofree char *json = NULL, *out = NULL, *u = NULL;
     g_autoptr(GArray) map = NULL;
     BlockDriverState *bs;
     int fd;
@@ -366,15 +368,8 @@ static void test_nbdinfo_map_raw_sparse(void)
     g_assert_cmpint(ftruncate(fd, 4 << 20), ==, 0);
     g_assert_cmpint(pwrite(fd, "x", 1, 1 << 20), ==, 1);
     close(fd);
-    json = g_strdup_printf("{\"driver\":\"raw\",\"node-name\":\"sp0\","
-                           "\"file\":{\"driver\":\"file\",\"filename\":"
-                           "\"%s\"}}", img);
-    bs = bt_open(json);
-    server_start(0);
-    export_add("sp0", "sp0", false, NULL);
-    u = uri("sp0");
-    g_assert_cmpint(run_peer(&out, "nbdinfo --map %s", u), ==, 0);
-    map = parse_map(out);
+    bs = file_node("raw", "sp0", img);
+    map = export_map("sp0");
     /* hole, data around 1 MiB (the file system's block), hole. */
     g_assert_cmpint(map->len, ==, 3);
     g_assert_cmpuint(g_array_index(map, MapLine, 0).type, ==, 3);
@@ -436,7 +431,7 @@ static void test_nbdcopy_throughput(void)
     const uint64_t size = 256ULL << 20;
     g_autofree char *img = bt_path("big.raw");
     g_autofree char *dst = bt_path("big-w.raw");
-    g_autofree char *json = NULL, *u = NULL;
+    g_autofree char *u = NULL;
     BlockDriverState *bs;
     gint64 t0;
     double s;
@@ -459,11 +454,7 @@ static void test_nbdcopy_throughput(void)
         }
     }
     close(fd);
-    json = g_strdup_printf("{\"driver\":\"raw\",\"node-name\":\"big0\","
-                           "\"file\":{\"driver\":\"file\",\"filename\":"
-                           "\"%s\"}}", img);
-    bs = bt_open(json);
-    g_clear_pointer(&json, g_free);
+    bs = file_node("raw", "big0", img);
     server_start(0);
     export_add("big0", "big0", false, NULL);
     u = uri("big0");
@@ -475,12 +466,9 @@ static void test_nbdcopy_throughput(void)
     bdrv_unref(bs);
 
     /* The other way: the same file into a writable export. */
-    json = g_strdup_printf("{\"driver\":\"raw\",\"node-name\":\"bigw\","
-                           "\"file\":{\"driver\":\"file\",\"filename\":"
-                           "\"%s\"}}", dst);
     g_assert_true(g_file_set_contents(dst, "", 0, NULL));
     g_assert_cmpint(truncate(dst, size), ==, 0);
-    bs = bt_open(json);
+    bs = file_node("raw", "bigw", dst);
     server_start(0);
     export_add("bigw", "bigw", true, NULL);
     g_free(u);
@@ -1085,14 +1073,10 @@ static void test_structured(void)
 
     /* 64 KiB of pattern, then a hole to 1 MiB. */
     g_autofree char *path = bt_path("st.raw");
-    g_autofree char *json = NULL;
 
     bt_make_pattern_file(path, 65536, 4);
     g_assert_cmpint(truncate(path, HC_SIZE), ==, 0);
-    json = g_strdup_printf("{\"driver\":\"raw\",\"node-name\":\"h0\","
-                           "\"file\":{\"driver\":\"file\",\"filename\":"
-                           "\"%s\"}}", path);
-    bs = bt_open(json);
+    bs = file_node("raw", "h0", path);
     server_start(0);
     export_add("h0", "h0", true, NULL);
     fd = hc_go_structured("h0", true);
@@ -1314,18 +1298,6 @@ static Client *qmp_start(void)
     return c;
 }
 
-static void ok(Client *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static void ok(Client *c, const char *fmt, ...)
-{
-    va_list ap;
-    g_autofree char *line = NULL;
-
-    va_start(ap, fmt);
-    line = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    json_object_put(expect_return(c, line, NULL));
-}
-
 /* Waits for the event name; returns it (put it). */
 static json_object *wait_event(Client *c, const char *name)
 {
@@ -1356,9 +1328,9 @@ static void test_qmp_commands(void)
     expect_error(c, "{\"execute\":\"nbd-server-start\",\"arguments\":"
                  "{\"addr\":{\"type\":\"unix\",\"data\":{\"path\":\"/x\"}},"
                  "\"tls-creds\":\"tls0\"}}\n", "GenericError", "TLS", NULL);
-    ok(c, "{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":"
-       "{\"type\":\"unix\",\"data\":{\"path\":\"%s\"}},"
-       "\"max-connections\":4}}\n", sock_path);
+    expect_ok(c, "{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":"
+              "{\"type\":\"unix\",\"data\":{\"path\":\"%s\"}},"
+              "\"max-connections\":4}}\n", sock_path);
     expect_error(c, "{\"execute\":\"nbd-server-start\",\"arguments\":"
                  "{\"addr\":{\"type\":\"unix\",\"data\":{\"path\":\"/x\"}}}}"
                  "\n", "GenericError", "NBD server already running", NULL);
@@ -1368,8 +1340,9 @@ static void test_qmp_commands(void)
     expect_error(c, "{\"execute\":\"nbd-server-add\",\"arguments\":"
                  "{\"device\":\"q0\",\"bitmap\":\"b0\"}}\n", "GenericError",
                  "bitmaps", NULL);
-    ok(c, "{\"execute\":\"nbd-server-add\",\"arguments\":{\"device\":\"q0\","
-       "\"writable\":true,\"description\":\"colo parent\"}}\n");
+    expect_ok(c, "{\"execute\":\"nbd-server-add\",\"arguments\":{\"device\":"
+              "\"q0\","
+              "\"writable\":true,\"description\":\"colo parent\"}}\n");
     expect_error(c, "{\"execute\":\"nbd-server-add\",\"arguments\":"
                  "{\"device\":\"q0\"}}\n", "GenericError",
                  "Block export id 'q0' is already in use", NULL);
@@ -1377,9 +1350,10 @@ static void test_qmp_commands(void)
                  "{\"type\":\"nbd\",\"id\":\"exp9\",\"node-name\":\"q0\","
                  "\"name\":\"q0\"}}\n", "GenericError",
                  "NBD server already has export named 'q0'", NULL);
-    ok(c, "{\"execute\":\"block-export-add\",\"arguments\":{\"type\":\"nbd\","
-       "\"id\":\"exp1\",\"node-name\":\"q0\",\"name\":\"second\","
-       "\"writethrough\":true,\"allocation-depth\":false}}\n");
+    expect_ok(c, "{\"execute\":\"block-export-add\",\"arguments\":{\"type\":"
+              "\"nbd\","
+              "\"id\":\"exp1\",\"node-name\":\"q0\",\"name\":\"second\","
+              "\"writethrough\":true,\"allocation-depth\":false}}\n");
     expect_error(c, "{\"execute\":\"block-export-add\",\"arguments\":"
                  "{\"type\":\"nbd\",\"id\":\"exp1\",\"node-name\":\"q0\","
                  "\"name\":\"third\"}}\n", "GenericError",
@@ -1413,8 +1387,8 @@ static void test_qmp_commands(void)
     expect_error(c, "{\"execute\":\"block-export-del\",\"arguments\":"
                  "{\"id\":\"nosuch\"}}\n", "GenericError",
                  "Export 'nosuch' is not found", NULL);
-    ok(c, "{\"execute\":\"nbd-server-remove\",\"arguments\":{\"name\":"
-       "\"q0\",\"mode\":\"hard\"}}\n");
+    expect_ok(c, "{\"execute\":\"nbd-server-remove\",\"arguments\":{\"name\":"
+              "\"q0\",\"mode\":\"hard\"}}\n");
     hc_expect_closed(fd);
     ev = wait_event(c, "BLOCK_EXPORT_DELETED");
     g_assert_cmpstr(json_object_get_string(member(member(ev, "data"), "id")),
@@ -1423,8 +1397,9 @@ static void test_qmp_commands(void)
     expect_error(c, "{\"execute\":\"nbd-server-remove\",\"arguments\":"
                  "{\"name\":\"q0\"}}\n", "GenericError",
                  "Export 'q0' is not found", NULL);
-    ok(c, "{\"execute\":\"block-export-del\",\"arguments\":{\"id\":\"exp1\"}}"
-       "\n");
+    expect_ok(c, "{\"execute\":\"block-export-del\",\"arguments\":{\"id\":"
+              "\"exp1\"}}"
+              "\n");
     ev = wait_event(c, "BLOCK_EXPORT_DELETED");
     json_object_put(ev);
     resp = expect_return(c, "{\"execute\":\"query-block-exports\"}\n", NULL);
@@ -1432,9 +1407,10 @@ static void test_qmp_commands(void)
     json_object_put(resp);
 
     /* Stop removes the exports too (one left for it). */
-    ok(c, "{\"execute\":\"nbd-server-add\",\"arguments\":{\"device\":\"q0\"}}"
-       "\n");
-    ok(c, "{\"execute\":\"nbd-server-stop\"}\n");
+    expect_ok(c, "{\"execute\":\"nbd-server-add\",\"arguments\":{\"device\":"
+              "\"q0\"}}"
+              "\n");
+    expect_ok(c, "{\"execute\":\"nbd-server-stop\"}\n");
     ev = wait_event(c, "BLOCK_EXPORT_DELETED");
     json_object_put(ev);
     g_assert_false(nbd_server_is_running());
@@ -1444,8 +1420,8 @@ static void test_qmp_commands(void)
                  "GenericError", "NBD server not running", NULL);
 
     /* Nothing holds the node any more: blockdev-del works. */
-    ok(c, "{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":"
-       "\"q0\"}}\n");
+    expect_ok(c, "{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":"
+              "\"q0\"}}\n");
     client_free(c);
 }
 
@@ -1469,12 +1445,12 @@ static void test_colo_recipe(void)
     drive = drive_new(opts, &err);
     g_assert_nonnull(drive);
     /* inet, as the recipe (a port the kernel picks, not 9999). */
-    ok(c, "{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":"
-       "{\"type\":\"inet\",\"data\":{\"host\":\"127.0.0.1\","
-       "\"port\":\"0\"}}}}\n");
+    expect_ok(c, "{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":"
+              "{\"type\":\"inet\",\"data\":{\"host\":\"127.0.0.1\","
+              "\"port\":\"0\"}}}}\n");
     local = nbd_server_local_address(&error_abort);
-    ok(c, "{\"execute\":\"nbd-server-add\",\"arguments\":{\"device\":"
-       "\"parent0\",\"writable\":true}}\n");
+    expect_ok(c, "{\"execute\":\"nbd-server-add\",\"arguments\":{\"device\":"
+              "\"parent0\",\"writable\":true}}\n");
     u = g_strdup_printf("nbd://127.0.0.1:%s/parent0", local->u.inet.port);
     g_assert_cmpint(run_peer(&out, "qemu-io -f raw -c 'write -P 0x5a 0 4k' %s",
                              u), ==, 0);
@@ -1482,7 +1458,7 @@ static void test_colo_recipe(void)
     for (size_t i = 0; i < sizeof(buf); i++) {
         g_assert_cmpuint(buf[i], ==, 0x5a);
     }
-    ok(c, "{\"execute\":\"nbd-server-stop\"}\n");
+    expect_ok(c, "{\"execute\":\"nbd-server-stop\"}\n");
     json_object_put(wait_event(c, "BLOCK_EXPORT_DELETED"));
     g_assert_cmpint(run_peer(NULL, "nbdinfo --size %s", u), !=, 0);
     g_assert_true(drive_del("parent0", &error_abort));
