@@ -673,10 +673,9 @@ static uint32_t hc_opt_reply(int fd, uint32_t opt)
     return get32(h + 12);
 }
 
-/* NBD_OPT_GO for name, no structured replies: in transmission after. */
-static int hc_go(const char *name)
+/* NBD_OPT_GO for name on fd: in transmission after. */
+static int hc_go_on(int fd, const char *name)
 {
-    int fd = hc_start(NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES);
     size_t nlen = strlen(name);
     g_autofree uint8_t *d = g_malloc(4 + nlen + 2);
     uint32_t type;
@@ -690,6 +689,13 @@ static int hc_go(const char *name)
     }
     g_assert_cmphex(type, ==, NBD_REP_ACK);
     return fd;
+}
+
+/* A new client in transmission on name, without structured replies. */
+static int hc_go(const char *name)
+{
+    return hc_go_on(hc_start(NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES),
+                    name);
 }
 
 static void hc_request(int fd, uint16_t type, uint16_t flags,
@@ -1019,7 +1025,6 @@ static int hc_go_structured(const char *name, bool meta)
     size_t nlen = strlen(name);
     g_autofree uint8_t *d = g_malloc(4 + nlen + 4 + 4 + 64);
     size_t qlen = strlen(NBD_META_BASE_ALLOCATION);
-    uint32_t type;
 
     hc_option(fd, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
     g_assert_cmphex(hc_opt_reply(fd, NBD_OPT_STRUCTURED_REPLY), ==,
@@ -1036,15 +1041,7 @@ static int hc_go_structured(const char *name, bool meta)
         g_assert_cmphex(hc_opt_reply(fd, NBD_OPT_SET_META_CONTEXT), ==,
                         NBD_REP_ACK);
     }
-    put32(d, nlen);
-    memcpy(d + 4, name, nlen);
-    d[4 + nlen] = d[5 + nlen] = 0;
-    hc_option(fd, NBD_OPT_GO, d, 4 + nlen + 2);
-    while ((type = hc_opt_reply(fd, NBD_OPT_GO)) == NBD_REP_INFO) {
-        /* NBD_INFO_EXPORT, NBD_INFO_BLOCK_SIZE */
-    }
-    g_assert_cmphex(type, ==, NBD_REP_ACK);
-    return fd;
+    return hc_go_on(fd, name);
 }
 
 /* One structured chunk: returns the type; payload in *data (g_free). */
