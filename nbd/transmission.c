@@ -219,8 +219,14 @@ static void request_complete(void *opaque, int ret, const Error *err)
     trace_nbd_request_done(conn->id, cmd_name(req->type), req->cookie, ret);
     if (conn->state != NBD_CONN_DEAD) {
         if (ret < 0) {
-            reply_error(req, -ret, err ? error_get_pretty(err) :
-                        g_strerror(-ret));
+            /*
+             * The client learns the errno's text; the node and the host
+             * file named in err stay in the trace, not on the wire.
+             */
+            trace_nbd_request_failed(conn->id, cmd_name(req->type),
+                                     req->cookie, err ?
+                                     error_get_pretty(err) : "");
+            reply_error(req, -ret, g_strerror(-ret));
         } else if (req->type == NBD_CMD_READ && req->len > 0) {
             reply_read(req);
         } else if (req->type == NBD_CMD_BLOCK_STATUS) {
