@@ -36,6 +36,7 @@ struct BlockBackend {
     bool share_rw;
     bool wce;                   /* write cache enabled */
     char *delete_on_close;      /* a temporary snapshot overlay */
+    char *user;                 /* who holds it, for errors (blk_set_user) */
     int in_flight;              /* atomic */
     BlockAcctStats stats;
     BlockdevOnError on_read_error;  /* -drive rerror= (auto: none) */
@@ -49,6 +50,7 @@ struct BlockBackend {
 };
 
 static GList *named_backends;   /* main loop only */
+static GList *all_backends;     /* main loop only, named or not */
 static GThreadPool *worker_pool;
 
 BlockBackend *blk_new(const char *name, BlockDriverState *bs, bool writable,
@@ -96,6 +98,7 @@ BlockBackend *blk_new(const char *name, BlockDriverState *bs, bool writable,
     if (name) {
         named_backends = g_list_append(named_backends, blk);
     }
+    all_backends = g_list_append(all_backends, blk);
     trace_blk_new(name ? name : "", bs->node_name, writable);
     return blk;
 }
@@ -114,6 +117,7 @@ void blk_unref(BlockBackend *blk)
         }
     }
     named_backends = g_list_remove(named_backends, blk);
+    all_backends = g_list_remove(all_backends, blk);
     bdrv_unref(blk->root);
     if (blk->delete_on_close) {
         unlink(blk->delete_on_close);
@@ -122,6 +126,7 @@ void blk_unref(BlockBackend *blk)
     block_acct_destroy(&blk->stats);
     g_mutex_clear(&blk->done_lock);
     g_cond_clear(&blk->done_cond);
+    g_free(blk->user);
     g_free(blk->name);
     g_free(blk);
 }
@@ -183,6 +188,24 @@ void blk_set_delete_on_close(BlockBackend *blk, const char *path)
 {
     g_free(blk->delete_on_close);
     blk->delete_on_close = g_strdup(path);
+}
+
+void blk_set_user(BlockBackend *blk, const char *user)
+{
+    g_free(blk->user);
+    blk->user = g_strdup(user);
+}
+
+const char *blk_user_of(const BlockDriverState *bs)
+{
+    for (GList *l = all_backends; l; l = l->next) {
+        BlockBackend *blk = l->data;
+
+        if (blk->root == bs && blk->user) {
+            return blk->user;
+        }
+    }
+    return NULL;
 }
 
 int blk_in_flight(const BlockBackend *blk)
@@ -307,6 +330,7 @@ typedef enum BlkReqType {
     BLK_REQ_WRITE_ZEROES,
     BLK_REQ_DISCARD,
     BLK_REQ_FLUSH,
+    BLK_REQ_BLOCK_STATUS,
 } BlkReqType;
 
 static const BlockAcctType req_acct[] = {
@@ -315,6 +339,7 @@ static const BlockAcctType req_acct[] = {
     [BLK_REQ_WRITE_ZEROES] = BLOCK_ACCT_WRITE,
     [BLK_REQ_DISCARD] = BLOCK_ACCT_UNMAP,
     [BLK_REQ_FLUSH] = BLOCK_ACCT_FLUSH,
+    [BLK_REQ_BLOCK_STATUS] = BLOCK_ACCT_READ,   /* not counted */
 };
 
 struct BlkRequest {
@@ -329,7 +354,48 @@ struct BlkRequest {
     int ret;
     Error *err;
     bool called;                /* the callback ran (BQL) */
+    /* BLK_REQ_BLOCK_STATUS: where the answer goes. */
+    BlockExtent *extents;
+    int max_extents;
+    int *n_extents;
 };
+
+/*
+ * Status of [offset, offset + bytes) as up to max extents, the status of
+ * the whole backing chain (blk_block_status_above): 0 or -errno.
+ */
+static int blk_do_block_status(BlkRequest *r, Error **errp)
+{
+    uint64_t done = 0;
+    int n = 0;
+    int ret = blk_check_range(r->blk, BLOCK_ACCT_READ, r->offset, r->bytes,
+                              errp);
+
+    if (ret < 0) {
+        return ret;
+    }
+    while (done < r->bytes && n < r->max_extents) {
+        uint64_t pnum = 0;
+
+        ret = bdrv_block_status_above(r->blk->root, r->offset + done,
+                                      r->bytes - done, &pnum);
+        if (ret < 0) {
+            g_autofree char *d = bdrv_describe(r->blk->root);
+            error_setg_errno(errp, -ret, "%s: block status at offset %"
+                             G_GUINT64_FORMAT " failed", d, r->offset + done);
+            return ret;
+        }
+        if (pnum == 0) {
+            break;      /* the driver made no progress: stop, not spin */
+        }
+        r->extents[n].length = pnum;
+        r->extents[n].flags = ret;
+        n++;
+        done += pnum;
+    }
+    *r->n_extents = n;
+    return 0;
+}
 
 /* One request, start to finish, on the calling thread. */
 static int blk_do_request(BlkRequest *r, Error **errp)
@@ -339,6 +405,9 @@ static int blk_do_request(BlkRequest *r, Error **errp)
     int64_t start = block_acct_now_ns();
     int ret;
 
+    if (r->type == BLK_REQ_BLOCK_STATUS) {
+        return blk_do_block_status(r, errp);
+    }
     if (r->type != BLK_REQ_READ && r->type != BLK_REQ_FLUSH &&
         !blk_check_write(blk, acct, errp)) {
         return -EACCES;
@@ -510,9 +579,10 @@ static void blk_worker_fn(gpointer data, gpointer unused)
     main_loop_schedule_bh(blk_aio_complete_bh, r);
 }
 
-static void blk_aio_submit(BlockBackend *blk, BlkReqType type,
-                           uint64_t offset, uint64_t bytes, BlockIov *qiov,
-                           int flags, BlockCompletionFunc *cb, void *opaque)
+static BlkRequest *blk_aio_submit(BlockBackend *blk, BlkReqType type,
+                                  uint64_t offset, uint64_t bytes,
+                                  BlockIov *qiov, int flags,
+                                  BlockCompletionFunc *cb, void *opaque)
 {
     BlkRequest *r = g_new0(BlkRequest, 1);
 
@@ -531,7 +601,10 @@ static void blk_aio_submit(BlockBackend *blk, BlkReqType type,
     /* Held until the callback has run (blk_aio_complete_bh). */
     g_atomic_int_inc(&blk->in_flight);
     trace_blk_aio_submit(blk_name(blk), type, offset, bytes);
-    g_thread_pool_push(worker_pool, r, NULL);
+    if (type != BLK_REQ_BLOCK_STATUS) {
+        g_thread_pool_push(worker_pool, r, NULL);
+    }
+    return r;
 }
 
 void blk_aio_preadv(BlockBackend *blk, uint64_t offset, BlockIov *qiov,
@@ -565,4 +638,20 @@ void blk_aio_pdiscard(BlockBackend *blk, uint64_t offset, uint64_t bytes,
 void blk_aio_flush(BlockBackend *blk, BlockCompletionFunc *cb, void *opaque)
 {
     blk_aio_submit(blk, BLK_REQ_FLUSH, 0, 0, NULL, 0, cb, opaque);
+}
+
+void blk_aio_block_status(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+                          BlockExtent *extents, int max_extents,
+                          int *n_extents, BlockCompletionFunc *cb,
+                          void *opaque)
+{
+    BlkRequest *r = blk_aio_submit(blk, BLK_REQ_BLOCK_STATUS, offset, bytes,
+                                   NULL, 0, cb, opaque);
+
+    /* Filled in before the worker may see the request. */
+    r->extents = extents;
+    r->max_extents = max_extents;
+    r->n_extents = n_extents;
+    *n_extents = 0;
+    g_thread_pool_push(worker_pool, r, NULL);
 }

@@ -185,6 +185,11 @@ void qmp_blockdev_del(const char *node_name, Error **errp)
         error_setg(errp, "Node %s is not owned by the monitor", node_name);
         return;
     }
+    if (bdrv_refcount(bs) > 1 && blk_user_of(bs)) {
+        error_setg(errp, "Node %s is in use by %s", node_name,
+                   blk_user_of(bs));
+        return;
+    }
     if (bdrv_refcount(bs) > 1) {
         error_setg(errp, "Node %s is in use", node_name);
         return;
@@ -451,7 +456,13 @@ BlockBackend *drive_new(const char *str, Error **errp)
         }
         bs = top;
     }
-    blk = blk_new(id, bs, !readonly, false, errp);
+    /*
+     * As in QEMU, a drive alone claims no exclusive write: the COLO
+     * secondary exports its parent drive writable over NBD. A device that
+     * attaches (without share-rw=on) is what should make writing
+     * exclusive.
+     */
+    blk = blk_new(id, bs, !readonly, true, errp);
     bdrv_unref(bs);
     if (!blk) {
         return NULL;

@@ -261,6 +261,28 @@ int bdrv_block_status(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
     return ret;
 }
 
+int bdrv_block_status_above(BlockDriverState *bs, uint64_t offset,
+                            uint64_t bytes, uint64_t *pnum)
+{
+    int ret = bdrv_block_status(bs, offset, bytes, pnum, NULL, NULL);
+    BlockDriverState *backing = bdrv_backing_bs(bs);
+    int64_t blen;
+
+    if (ret < 0 || (ret & BDRV_BLOCK_ALLOCATED) || !backing) {
+        return ret < 0 ? ret : ret & (BDRV_BLOCK_DATA | BDRV_BLOCK_ZERO);
+    }
+    /* Unallocated here: the backing answers for this stretch. */
+    blen = bdrv_getlength(backing);
+    if (blen < 0) {
+        return (int)blen;
+    }
+    if (offset >= (uint64_t)blen) {
+        return BDRV_BLOCK_ZERO;
+    }
+    return bdrv_block_status_above(backing, offset,
+                                   MIN(*pnum, (uint64_t)blen - offset), pnum);
+}
+
 int bdrv_make_empty(BlockDriverState *bs, Error **errp)
 {
     int ret;

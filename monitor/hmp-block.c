@@ -3,13 +3,17 @@
  * HMP block commands: "info block" and "info blockstats" print
  * query-block and query-blockstats in QEMU's layout; drive_add adds a
  * -drive (or, with -n, a node in -blockdev syntax, as the block
- * replication recipe uses it); drive_del deletes a drive.
+ * replication recipe uses it); drive_del deletes a drive; nbd_server_start,
+ * nbd_server_add, nbd_server_remove and nbd_server_stop drive the NBD
+ * server as QEMU's HMP does.
  */
 #include <inttypes.h>
 #include <string.h>
 #include "monitor-internal.h"
 #include "block/blockdev.h"
 #include "qapi/qapi-commands.h"
+#include "nbd/nbd.h"
+#include "util/sockets.h"
 
 static void hmp_block_entry(HmpContext *hmp, const BlockInfo *b)
 {
@@ -123,5 +127,118 @@ void hmp_drive_del(HmpContext *hmp, const char *args)
     g_autofree char *id = g_strstrip(g_strdup(args ? args : ""));
 
     drive_del(id, &err);
+    hmp_handle_error(hmp, err);
+}
+
+/* ---- the NBD server (nbd/, qapi/block-export.json) ---- */
+
+/* Leading "-x" flags of an HMP argument string; returns the rest. */
+static const char *hmp_nbd_flags(const char *args, const char *known,
+                                 char *seen, size_t seen_size)
+{
+    size_t n = 0;
+
+    args = args ? args : "";
+    for (;;) {
+        while (*args == ' ') {
+            args++;
+        }
+        if (args[0] != '-' || !args[1] || !strchr(known, args[1]) ||
+            (args[2] && args[2] != ' ')) {
+            break;
+        }
+        if (n + 1 < seen_size) {
+            seen[n++] = args[1];
+        }
+        args += 2;
+    }
+    seen[n] = 0;
+    return args;
+}
+
+/* nbd_server_start [-a] [-w] host:port|unix:path (-a: export all drives). */
+void hmp_nbd_server_start(HmpContext *hmp, const char *args)
+{
+    char flags[8];
+    const char *rest = hmp_nbd_flags(args, "aw", flags, sizeof(flags));
+    g_autofree char *uri = g_strstrip(g_strdup(rest));
+    g_autoptr(SocketAddress) addr = NULL;
+    Error *err = NULL;
+
+    if (!*uri) {
+        hmp_printf(hmp, "nbd_server_start: usage: nbd_server_start [-a] "
+                   "[-w] host:port\n");
+        return;
+    }
+    addr = socket_parse(uri, &err);
+    if (addr && nbd_server_start(addr, 0,
+                                  NBD_DEFAULT_HANDSHAKE_MAX_SECONDS, &err) && strchr(flags, 'a')) {
+        for (BlockBackend *blk = blk_next(NULL); blk; blk = blk_next(blk)) {
+            NbdServerAddOptions opts = {
+                .device = (char *)blk_name(blk),
+                .has_writable = true,
+                .writable = strchr(flags, 'w') != NULL,
+            };
+
+            qmp_nbd_server_add(&opts, &err);
+            if (err) {
+                nbd_server_stop();
+                break;
+            }
+        }
+    }
+    hmp_handle_error(hmp, err);
+}
+
+/* nbd_server_add [-w] device [name] */
+void hmp_nbd_server_add(HmpContext *hmp, const char *args)
+{
+    char flags[8];
+    const char *rest = hmp_nbd_flags(args, "w", flags, sizeof(flags));
+    g_auto(GStrv) words = g_strsplit_set(rest, " ", -1);
+    GPtrArray *w = g_ptr_array_new();
+    Error *err = NULL;
+
+    for (char **p = words; *p; p++) {
+        if (**p) {
+            g_ptr_array_add(w, *p);
+        }
+    }
+    if (w->len < 1 || w->len > 2) {
+        hmp_printf(hmp, "nbd_server_add: usage: nbd_server_add [-w] device "
+                   "[name]\n");
+    } else {
+        NbdServerAddOptions opts = {
+            .device = w->pdata[0],
+            .name = w->len > 1 ? w->pdata[1] : NULL,
+            .has_writable = true,
+            .writable = strchr(flags, 'w') != NULL,
+        };
+
+        qmp_nbd_server_add(&opts, &err);
+    }
+    g_ptr_array_free(w, true);
+    hmp_handle_error(hmp, err);
+}
+
+/* nbd_server_remove [-f] name (-f: hard, disconnect the clients) */
+void hmp_nbd_server_remove(HmpContext *hmp, const char *args)
+{
+    char flags[8];
+    const char *rest = hmp_nbd_flags(args, "f", flags, sizeof(flags));
+    g_autofree char *name = g_strstrip(g_strdup(rest));
+    Error *err = NULL;
+
+    qmp_nbd_server_remove(name, true, strchr(flags, 'f') ?
+                          BLOCK_EXPORT_REMOVE_MODE_HARD :
+                          BLOCK_EXPORT_REMOVE_MODE_SAFE, &err);
+    hmp_handle_error(hmp, err);
+}
+
+void hmp_nbd_server_stop(HmpContext *hmp, const char *args)
+{
+    Error *err = NULL;
+
+    qmp_nbd_server_stop(&err);
     hmp_handle_error(hmp, err);
 }

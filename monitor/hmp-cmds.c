@@ -247,6 +247,15 @@ const HmpCommand hmp_commands[] = {
       "[,...]", "add drive (-n: a node in -blockdev syntax)",
       hmp_drive_add },
     { "drive_del", "device", "remove host block device", hmp_drive_del },
+    { "nbd_server_start", "[-a] [-w] host:port", "serve block devices on "
+      "the given host and port (-a: export all drives, -w: writable)",
+      hmp_nbd_server_start },
+    { "nbd_server_add", "[-w] device [name]", "export a block device via "
+      "NBD (-w: writable)", hmp_nbd_server_add },
+    { "nbd_server_remove", "[-f] name", "remove an export previously "
+      "exposed via NBD (-f: disconnect its clients)", hmp_nbd_server_remove },
+    { "nbd_server_stop", "", "stop serving block devices using the NBD "
+      "protocol", hmp_nbd_server_stop },
     { "netdev_add", "[user|tap|socket|stream|dgram|hubport],id=str[,prop=value"
       "][,...]", "add host network device", hmp_netdev_add },
     { "netdev_del", "id", "remove host network device", hmp_netdev_del },

@@ -67,6 +67,8 @@ extern const size_t hmp_commands_count;
 /* Block (hmp-block.c). */
 HmpCommandFn hmp_info_block, hmp_info_blockstats, hmp_drive_add,
     hmp_drive_del;
+HmpCommandFn hmp_nbd_server_start, hmp_nbd_server_add, hmp_nbd_server_remove,
+    hmp_nbd_server_stop;
 
 /* PCI (hmp-pci.c). */
 HmpCommandFn hmp_info_pci;

@@ -101,6 +101,32 @@ void blk_detach_dev(BlockBackend *blk, void *dev);
 void *blk_get_attached_dev(const BlockBackend *blk);
 const char *blk_get_attached_dev_path(const BlockBackend *blk);
 
+/*
+ * Extents of blk_aio_block_status(): BDRV_BLOCK_DATA / BDRV_BLOCK_ZERO of
+ * the whole backing chain, as a reader of the backend sees it.
+ */
+typedef struct BlockExtent {
+    uint64_t length;
+    int flags;
+} BlockExtent;
+
+/*
+ * Fills extents[0 .. *n_extents) (at most max_extents) from offset on,
+ * covering up to bytes, on a worker thread; cb runs on the main loop.
+ * extents and n_extents must live until then.
+ */
+void blk_aio_block_status(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+                          BlockExtent *extents, int max_extents,
+                          int *n_extents, BlockCompletionFunc *cb,
+                          void *opaque);
+
+/*
+ * Who holds the backend, for errors about its node: "NBD export 'exp0'".
+ * blk_user_of() answers for the first labelled backend on bs, or NULL.
+ */
+void blk_set_user(BlockBackend *blk, const char *user);
+const char *blk_user_of(const BlockDriverState *bs);
+
 int blk_in_flight(const BlockBackend *blk);
 void blk_drain(BlockBackend *blk);
 

@@ -126,6 +126,15 @@ int bdrv_truncate(BlockDriverState *bs, uint64_t size, Error **errp);
  */
 int bdrv_block_status(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
                       uint64_t *pnum, uint64_t *map, BlockDriverState **file);
+/*
+ * Status of [offset, offset + bytes) as a reader of bs sees it: where bs
+ * does not allocate (no BDRV_BLOCK_ALLOCATED) the backing chain answers,
+ * and past a shorter backing everything reads as zeroes. Returns
+ * BDRV_BLOCK_DATA and/or BDRV_BLOCK_ZERO for the first *pnum bytes, or
+ * -errno.
+ */
+int bdrv_block_status_above(BlockDriverState *bs, uint64_t offset,
+                            uint64_t bytes, uint64_t *pnum);
 /* Empties an overlay (qcow2): every cluster reads from the backing again. */
 int bdrv_make_empty(BlockDriverState *bs, Error **errp);
 

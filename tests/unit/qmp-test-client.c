@@ -326,6 +326,17 @@ json_object *expect_return(Client *c, const char *line,
     return resp;
 }
 
+void expect_ok(Client *c, const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *line = NULL;
+
+    va_start(ap, fmt);
+    line = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    json_object_put(expect_return(c, line, NULL));
+}
+
 void negotiate(Client *c, bool oob)
 {
     json_object *resp = expect_return(c, oob ?

@@ -58,6 +58,8 @@ void check_error(json_object *resp, const char *cls, const char *desc_part,
 void expect_error(Client *c, const char *line, const char *cls,
                   const char *desc_part, const char *id_json);
 json_object *expect_return(Client *c, const char *line, const char *id_json);
+/* expect_return() of a printf-built line, the reply dropped. */
+void expect_ok(Client *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 void negotiate(Client *c, bool oob);
 /* query-name with id tag: the cheapest full round trip. */
 void check_alive(Client *c, const char *tag);

@@ -22,18 +22,6 @@ static Client *start(void)
     return c;
 }
 
-static void ok(Client *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static void ok(Client *c, const char *fmt, ...)
-{
-    va_list ap;
-    g_autofree char *line = NULL;
-
-    va_start(ap, fmt);
-    line = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    json_object_put(expect_return(c, line, NULL));
-}
-
 static char *hmp(Client *c, const char *cmd)
 {
     g_autofree char *line = g_strdup_printf(
@@ -70,10 +58,12 @@ static void test_blockdev_add_del(void)
 
     g_assert_cmpint(bt_qemu_img(&out, "create -q -f qcow2 '%s' 2M", img),
                     ==, 0);
-    ok(c, "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":\"file\","
-       "\"node-name\":\"f0\",\"filename\":\"%s\"}}\n", img);
-    ok(c, "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":\"qcow2\","
-       "\"node-name\":\"d0\",\"file\":\"f0\"}}\n");
+    expect_ok(c, "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":"
+              "\"file\","
+              "\"node-name\":\"f0\",\"filename\":\"%s\"}}\n", img);
+    expect_ok(c, "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":"
+              "\"qcow2\","
+              "\"node-name\":\"d0\",\"file\":\"f0\"}}\n");
     resp = expect_return(c, "{\"execute\":\"query-named-block-nodes\"}\n",
                          NULL);
     n = find_node(member(resp, "return"), "d0");
@@ -111,16 +101,17 @@ static void test_blockdev_add_del(void)
     expect_error(c, "{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":"
                  "\"nope\"}}\n", "GenericError",
                  "Failed to find node with node-name='nope'", NULL);
-    ok(c, "{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":"
-       "\"d0\"}}\n");
-    ok(c, "{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":"
-       "\"f0\"}}\n");
+    expect_ok(c, "{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":"
+              "\"d0\"}}\n");
+    expect_ok(c, "{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":"
+              "\"f0\"}}\n");
     g_assert_null(bdrv_find_node("f0"));
     bt_qemu_img_check(img);
 
     /* Inline children get generated names the monitor does not own. */
-    ok(c, "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":\"raw\","
-       "\"node-name\":\"r0\",\"file\":{\"driver\":\"null-co\"}}}\n");
+    expect_ok(c, "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":"
+              "\"raw\","
+              "\"node-name\":\"r0\",\"file\":{\"driver\":\"null-co\"}}}\n");
     {
         const char *child = bdrv_get_node_name(
             bdrv_file_bs(bdrv_find_node("r0")));
@@ -132,8 +123,8 @@ static void test_blockdev_add_del(void)
         expect_error(c, req, "GenericError", "is not owned by the monitor",
                      NULL);
     }
-    ok(c, "{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":"
-       "\"r0\"}}\n");
+    expect_ok(c, "{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":"
+              "\"r0\"}}\n");
     g_assert_null(bdrv_next_node(NULL));
     client_free(c);
 }
@@ -199,8 +190,8 @@ static void test_drive_query(void)
                  "Cannot find device='nodrive' nor node-name=''", NULL);
     expect_error(c, "{\"execute\":\"block_resize\",\"arguments\":{\"size\":1}}"
                  "\n", "GenericError", "Exactly one of", NULL);
-    ok(c, "{\"execute\":\"block_resize\",\"arguments\":{\"device\":"
-       "\"drive0\",\"size\":2097152}}\n");
+    expect_ok(c, "{\"execute\":\"block_resize\",\"arguments\":{\"device\":"
+              "\"drive0\",\"size\":2097152}}\n");
     g_assert_cmpint(blk_getlength(blk_by_name("drive0")), ==, 2 << 20);
 
     /* Duplicates and bad options. */
