@@ -43,6 +43,7 @@ struct BlockBackend {
     BlockdevOnError on_write_error; /* -drive werror= */
     void *dev;                  /* the device attached, or NULL */
     char *qdev;                 /* its QOM path for query-block, or NULL */
+    bool dev_exclusive;         /* the device made writing exclusive */
     /* Finished asynchronous requests whose callback has not run. */
     GMutex done_lock;
     GCond done_cond;
@@ -232,12 +233,30 @@ BlockdevOnError blk_get_on_error(const BlockBackend *blk, bool is_read)
 }
 
 bool blk_attach_dev(BlockBackend *blk, void *dev, const char *qdev,
-                    Error **errp)
+                    bool share_rw, Error **errp)
 {
+    BlockDriverState *bs = blk->root;
+
     if (blk->dev) {
         error_setg(errp, "Drive '%s' is already in use by another device",
                    blk_name(blk));
         return false;
+    }
+    /*
+     * A -drive claims no exclusive write (the COLO secondary exports its
+     * drive writable over NBD); a guest device on it does, unless it says
+     * share-rw=on, so the guest and an export never both write one node.
+     */
+    if (blk->writable && !share_rw && !bs->write_exclusive) {
+        if (bs->writers > 1) {
+            g_autofree char *d = bdrv_describe(bs);
+
+            error_setg(errp, "%s already has a writer; two users may write "
+                       "it only if both set share-rw=on", d);
+            return false;
+        }
+        bs->write_exclusive = true;
+        blk->dev_exclusive = true;
     }
     blk->dev = dev;
     blk->qdev = g_strdup(qdev);
@@ -251,6 +270,10 @@ void blk_detach_dev(BlockBackend *blk, void *dev)
         blk->dev = NULL;
         g_free(blk->qdev);
         blk->qdev = NULL;
+        if (blk->dev_exclusive) {
+            blk->root->write_exclusive = false;
+            blk->dev_exclusive = false;
+        }
     }
 }
 

@@ -564,7 +564,7 @@ static bool virtio_blk_open_drive(VirtIOBlock *s, Error **errp)
         }
         s->blk_owned = true;
     }
-    if (!blk_attach_dev(s->blk, s, s->qdev_path, errp)) {
+    if (!blk_attach_dev(s->blk, s, s->qdev_path, s->share_rw, errp)) {
         if (s->blk_owned) {
             blk_unref(s->blk);
         }

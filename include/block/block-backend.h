@@ -94,9 +94,11 @@ BlockdevOnError blk_get_on_error(const BlockBackend *blk, bool is_read);
  * ("Drive 'ID' is already in use by another device"), and drive_del
  * refuses a backend with a device. qdev (may be NULL) is the device's
  * QOM path as query-block shows it ("/machine/peripheral/vd0/virtio-backend").
+ * A device without share_rw makes writing its node exclusive (refused if
+ * someone else writes it already) until it detaches.
  */
 bool blk_attach_dev(BlockBackend *blk, void *dev, const char *qdev,
-                    Error **errp);
+                    bool share_rw, Error **errp);
 void blk_detach_dev(BlockBackend *blk, void *dev);
 void *blk_get_attached_dev(const BlockBackend *blk);
 const char *blk_get_attached_dev_path(const BlockBackend *blk);

@@ -228,6 +228,40 @@ static gpointer helper_reader(gpointer opaque)
     return NULL;
 }
 
+/*
+ * A -drive (a shared writer) claims nothing exclusive; a device that
+ * attaches without share-rw does, so a writable export (another shared
+ * writer) is refused while it is attached, and a device is refused while
+ * an export writes; share-rw=on on the device lets both write.
+ */
+static void test_device_claims_write(void)
+{
+    BlockDriverState *bs = bt_open("{\"driver\":\"null-co\","
+                                   "\"node-name\":\"p1\"}");
+    BlockBackend *drive = blk_new("drive0", bs, true, true, &error_abort);
+    BlockBackend *export;
+    int dev, dev2;
+    Error *err = NULL;
+
+    g_assert_true(blk_attach_dev(drive, &dev, NULL, false, &error_abort));
+    g_assert_null(blk_new(NULL, bs, true, true, &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "already has a writer"));
+    error_free(err);
+    err = NULL;
+    blk_detach_dev(drive, &dev);
+
+    export = blk_new(NULL, bs, true, true, &error_abort);
+    g_assert_false(blk_attach_dev(drive, &dev, NULL, false, &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "already has a writer"));
+    error_free(err);
+    g_assert_null(blk_get_attached_dev(drive));
+    g_assert_true(blk_attach_dev(drive, &dev2, NULL, true, &error_abort));
+    blk_detach_dev(drive, &dev2);
+    blk_unref(export);
+    blk_unref(drive);
+    bdrv_unref(bs);
+}
+
 static void test_file_engine(gconstpointer data)
 {
     const FileCase *fc = data;
@@ -492,6 +526,8 @@ int main(int argc, char **argv)
                     test_refcount_and_children);
     g_test_add_func("/block/graph/open-errors", test_open_errors);
     g_test_add_func("/block/backend/permissions", test_backend_permissions);
+    g_test_add_func("/block/backend/device-claims-write",
+                    test_device_claims_write);
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *name = g_strdup_printf("/block/file/%s%s",
                                                 cases[i].aio,
