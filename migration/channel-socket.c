@@ -381,6 +381,7 @@ static const MigRpInfo mig_rp_table[MIG_RP__MAX] = {
     [MIG_RP_PONG]       = { .name = "pong", .len = 12 },
     [MIG_RP_RESUMED]    = { .name = "resumed", .len = 8 },
     [MIG_RP_REQ_PAGES]  = { .name = "req-pages", .len = 16 },
+    [MIG_RP_SHUT]       = { .name = "shut", .len = 4 },
 };
 
 const MigRpInfo *mig_rp_info(unsigned type)

@@ -433,6 +433,9 @@ static LoadVMCommandResult postcopy_listen_cmd(const uint8_t *data,
     /* Device state from here is for postcopy_run_cmd's callee. */
     loadvm_defer_devices_begin(rs->s);
     postcopy_set_state(rs, POSTCOPY_INCOMING_LISTENING);
+    if (rs->pc_listen) {
+        rs->pc_listen(rs->pc_opaque);
+    }
     return LOADVM_CMD_CONTINUE;
 }
 
@@ -560,6 +563,7 @@ bool postcopy_incoming_setup(SaveVMState *s, PostcopyRequestSendFn *send_fn,
     }
     rs->pc_send = send_fn;
     rs->pc_run = run_fn;
+    rs->pc_listen = NULL;
     rs->pc_opaque = opaque;
     loadvm_set_command_handler(s, SAVEVM_CMD_POSTCOPY_ADVISE,
                                postcopy_advise_cmd, rs);
@@ -581,6 +585,15 @@ bool postcopy_incoming_load_devices(SaveVMState *s, const GByteArray *devices,
         return false;
     }
     return true;
+}
+
+void postcopy_incoming_on_listen(SaveVMState *s, PostcopyListenFn *fn)
+{
+    RamMigrationState *rs = ram_migration_state(s);
+
+    if (rs) {
+        rs->pc_listen = fn;
+    }
 }
 
 PostcopyIncomingState postcopy_incoming_state(SaveVMState *s)

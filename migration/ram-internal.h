@@ -46,6 +46,7 @@ typedef struct RamMigrationState {
     uint64_t dirty_pages;       /* set bits over all bmaps */
     unsigned cursor_block;
     size_t cursor_page;
+    bool first_pass_done;       /* atomic: the cursor wrapped once */
     int64_t period_start_us;
     uint64_t period_dirtied;
     uint64_t period_sent;
@@ -77,6 +78,7 @@ typedef struct RamMigrationState {
     uint8_t *pc_buf;            /* one page, for UFFDIO_COPY's source */
     PostcopyRequestSendFn *pc_send;
     PostcopyRunFn *pc_run;
+    PostcopyListenFn *pc_listen;
     void *pc_opaque;
     PostcopyRamStats pc_stats;  /* the last pc's, once it is freed */
 } RamMigrationState;

@@ -323,6 +323,7 @@ uint64_t ram_send_dirty(RamMigrationState *rs, QEMUFile *f, bool limited)
             break;
         }
         if (rs->cursor_block >= rs->nr_save_blocks) {
+            __atomic_store_n(&rs->first_pass_done, true, __ATOMIC_SEQ_CST);
             rs->cursor_block = 0;
             rs->cursor_page = 0;
         }
@@ -339,8 +340,18 @@ uint64_t ram_send_dirty(RamMigrationState *rs, QEMUFile *f, bool limited)
         ram_send_page(rs, f, b, page);
         sent++;
     }
+    if (!rs->dirty_pages) {
+        __atomic_store_n(&rs->first_pass_done, true, __ATOMIC_SEQ_CST);
+    }
     rs->period_sent += sent;
     return sent;
+}
+
+bool ram_migration_first_pass_done(SaveVMState *s)
+{
+    RamMigrationState *rs = ram_migration_state(s);
+
+    return rs && __atomic_load_n(&rs->first_pass_done, __ATOMIC_SEQ_CST);
 }
 
 static void ram_save_stop(RamMigrationState *rs)
@@ -399,6 +410,7 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
     rs->dirty_pages = 0;
     rs->cursor_block = 0;
     rs->cursor_page = 0;
+    __atomic_store_n(&rs->first_pass_done, false, __ATOMIC_SEQ_CST);
     memset(&rs->st, 0, sizeof(rs->st));
 
     qemu_put_be64(f, RAM_REC_BLOCKS);

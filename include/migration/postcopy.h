@@ -15,9 +15,15 @@
  *   FULL... (device state)           --->  held in memory, not loaded
  *   postcopy-run command             --->  handed over: another thread
  *                                          loads it and runs the guest
+ *                                    <---  resumed (vCPUs started)
  *   PART... (the rest, requested          <--- req-pages (return path)
  *            pages first)            --->  placed with UFFDIO_COPY
  *   END, EOF, description            --->  userfaultfd released
+ *                                    <---  shut (all read; the source
+ *                                          may close the connection)
+ *
+ * The migration thread (migration.c, switchover.c) and the incoming
+ * side (migration-incoming.c) drive this; docs/migration.md, "Postcopy".
  *
  * Destination state (per RAM entry, the incoming thread; traced):
  *
@@ -120,6 +126,10 @@ typedef void PostcopyRunFn(void *opaque, GByteArray *devices);
 typedef bool PostcopyRequestSendFn(void *opaque, const uint8_t *data,
                                    Error **errp);
 
+/* postcopy-listen was handled: faults are now requests (incoming
+ * thread). */
+typedef void PostcopyListenFn(void *opaque);
+
 /*
  * Installs the advise, listen and run handlers on s for its RAM entry.
  * Requests go out through send_fn.
@@ -127,6 +137,8 @@ typedef bool PostcopyRequestSendFn(void *opaque, const uint8_t *data,
 bool postcopy_incoming_setup(SaveVMState *s, PostcopyRequestSendFn *send_fn,
                              PostcopyRunFn *run_fn, void *opaque,
                              Error **errp);
+/* Called after postcopy-listen, with the opaque of setup (optional). */
+void postcopy_incoming_on_listen(SaveVMState *s, PostcopyListenFn *fn);
 PostcopyIncomingState postcopy_incoming_state(SaveVMState *s);
 /* Loads the device blob a PostcopyRunFn was given (not the incoming
  * thread: see there). */

@@ -100,6 +100,12 @@ void ram_migration_received_reset(SaveVMState *s, const RamBlock *block);
 const RamMigrationStats *ram_migration_stats(SaveVMState *s);
 void ram_migration_stats_snapshot(SaveVMState *s, RamMigrationStats *out);
 void ram_migration_stats_reset(SaveVMState *s);
+/*
+ * Whether the migration in progress of s's RAM entry has been over every
+ * page once (its cursor reached the end of the last block, or nothing
+ * was left): postcopy switches no earlier (any thread).
+ */
+bool ram_migration_first_pass_done(SaveVMState *s);
 
 /*
  * COLO checkpoints' RAM (migration/ram-checkpoint.c, built on this file's
