@@ -187,6 +187,10 @@ MigrationStats *migration_ram_stats(MigrationState *s,
     st->dirty_sync_count = r.dirty_sync_count;
     st->pages_per_second = r.pages_per_second;
     st->postcopy_requests = r.postcopy_requests;
+    st->page_size = GUEST_PAGE_SIZE;
+    st->precopy_bytes = r.precopy_bytes;
+    st->downtime_bytes = r.downtime_bytes;
+    st->postcopy_bytes = r.postcopy_bytes;
     if (dirty_sync_count) {
         *dirty_sync_count = r.dirty_sync_count;
     }

@@ -151,10 +151,12 @@ bool postcopy_source_switch(SaveVMState *s, QEMUFile *f, Error **errp)
                                 postcopy_put_discard, rs, errp)) {
         return false;
     }
+    /* Sent with the guest stopped, whatever the run state says. */
+    rs->st.transferred += qemu_file_transferred(f) - start;
+    rs->st.downtime_bytes += qemu_file_transferred(f) - start;
     __atomic_store_n(&rs->postcopy, true, __ATOMIC_SEQ_CST);
     savevm_send_command(f, SAVEVM_CMD_POSTCOPY_LISTEN, NULL, 0);
     qemu_fflush(f);
-    rs->st.transferred += qemu_file_transferred(f) - start;
     ram_stats_publish(rs);
     return !qemu_file_get_error(f, errp);
 }
@@ -259,7 +261,7 @@ bool postcopy_source_send_urgent(SaveVMState *s, QEMUFile *f, Error **errp)
     }
     ok = savevm_state_send_part(s, f, RAM_MIGRATION_IDSTR, 0,
                                 postcopy_put_urgent, rs, errp);
-    rs->st.transferred += qemu_file_transferred(f) - start;
+    ram_account(rs, qemu_file_transferred(f) - start);
     ram_stats_publish(rs);
     return ok;
 }

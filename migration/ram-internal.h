@@ -95,6 +95,9 @@ bool ram_dirty_sync(RamMigrationState *rs, Error **errp);
 /* Sends marked pages (all of them unless limited); returns how many. */
 uint64_t ram_send_dirty(RamMigrationState *rs, QEMUFile *f, bool limited);
 void ram_stats_publish(RamMigrationState *rs);
+/* bytes more of the stream were RAM's: counted in transferred and in
+ * the phase's figure (postcopy, guest stopped here, or precopy). */
+void ram_account(RamMigrationState *rs, uint64_t bytes);
 bool ram_load_stream_ok(QEMUFile *f, Error **errp);
 /* Validates and writes one page record (into the COLO cache if set). */
 bool ram_load_page(RamMigrationState *rs, QEMUFile *f, uint64_t gpa,

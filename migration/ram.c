@@ -43,6 +43,7 @@
 #endif
 #include "ram-internal.h"
 #include "savevm-internal.h"
+#include "system/runstate.h"
 #include "util/bitmap.h"
 #include "trace.h"
 
@@ -181,6 +182,21 @@ static void ram_blocks_free(RamBlockMig *b, unsigned nr)
         g_free(b[i].received);
     }
     g_free(b);
+}
+
+void ram_account(RamMigrationState *rs, uint64_t bytes)
+{
+    rs->st.transferred += bytes;
+    /* The source's guest stays stopped through postcopy: the switch
+     * counts its own bytes (postcopy_source_switch). */
+    if (__atomic_load_n(&rs->postcopy, __ATOMIC_SEQ_CST)) {
+        rs->st.postcopy_bytes += bytes;
+    } else if (runstate_get() == RUN_STATE_FINISH_MIGRATE ||
+               runstate_get() == RUN_STATE_COLO) {
+        rs->st.downtime_bytes += bytes;
+    } else {
+        rs->st.precopy_bytes += bytes;
+    }
 }
 
 void ram_stats_publish(RamMigrationState *rs)
@@ -434,7 +450,7 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
     qemu_fflush(f);
 
     rs->st.total = total;
-    rs->st.transferred = qemu_file_transferred(f) - start;
+    ram_account(rs, qemu_file_transferred(f) - start);
     rs->period_start_us = g_get_monotonic_time();
     rs->period_dirtied = rs->period_sent = 0;
     ram_stats_publish(rs);
@@ -470,7 +486,7 @@ static bool ram_save_iterate(QEMUFile *f, void *opaque, bool *done,
     qemu_put_be64(f, RAM_REC_EOS);
     /* The pages were queued by reference and the guest keeps running. */
     qemu_fflush(f);
-    rs->st.transferred += qemu_file_transferred(f) - start;
+    ram_account(rs, qemu_file_transferred(f) - start);
     ram_stats_publish(rs);
     trace_ram_save_iterate(rs->st.iterations, sent, rs->st.duplicate - zero,
                            rs->dirty_pages, *done);
@@ -496,7 +512,7 @@ static bool ram_save_complete(QEMUFile *f, void *opaque, Error **errp)
     sent = ram_send_dirty(rs, f, false);
     qemu_put_be64(f, RAM_REC_EOS);
     qemu_fflush(f);
-    rs->st.transferred += qemu_file_transferred(f) - start;
+    ram_account(rs, qemu_file_transferred(f) - start);
     ram_stats_publish(rs);
     trace_ram_save_complete(sent, rs->st.duplicate - zero);
     /*

@@ -187,7 +187,10 @@ void hmp_info_migrate(HmpContext *hmp, const char *args)
         if (r->postcopy_requests) {
             hmp_printf(hmp, ", postcopy_req=%" PRId64, r->postcopy_requests);
         }
-        hmp_printf(hmp, "\n");
+        hmp_printf(hmp, "\n  Phases (KiB): precopy=%" PRId64 ", downtime=%"
+                   PRId64 ", postcopy=%" PRId64 "\n",
+                   r->precopy_bytes >> 10, r->downtime_bytes >> 10,
+                   r->postcopy_bytes >> 10);
     }
     if (info->has_x_strict_aborts) {
         hmp_printf(hmp, "Strict downtime: aborts=%" PRId64

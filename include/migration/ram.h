@@ -68,6 +68,11 @@ typedef struct RamMigrationStats {
     uint64_t pages_per_second;  /* pages/s sent, over the last period */
     uint64_t iterations;        /* save_iterate calls */
     uint64_t postcopy_requests; /* page requests received (postcopy) */
+    /* transferred, split by phase as QEMU's query-migrate does: */
+    uint64_t precopy_bytes;     /* guest running here */
+    uint64_t downtime_bytes;    /* guest stopped (switchover, the
+                                   postcopy switch, COLO checkpoints) */
+    uint64_t postcopy_bytes;    /* after postcopy-run */
 } RamMigrationStats;
 
 /*

@@ -450,6 +450,7 @@ static void test_postcopy_migration(gconstpointer opaque)
     }
     dirtier_join(&dirtier);
     info = qmp_query_migrate(&error_abort);
+    postcopy_incoming_stats(r.dst->vmstate, &pst);
     if (info->status != MIGRATION_STATUS_COMPLETED) {
         g_error("source: %s (%s)", MigrationStatus_str(info->status),
                 info->error_desc ? info->error_desc : "no error");
@@ -478,20 +479,45 @@ static void test_postcopy_migration(gconstpointer opaque)
     g_assert_nonnull(info->ram);
     g_assert_cmpint(info->ram->postcopy_requests, >, 0);
     g_assert_true(info->has_downtime);
+    /* QEMU's figures: the phases add up to what RAM sent; the switch
+     * (discard list) went with the guest stopped; the discarded pages
+     * after postcopy-run; and the pages of the figures are 4 KiB. */
+    g_assert_cmpint(info->ram->page_size, ==, PAGE);
+    g_assert_cmpint(info->ram->precopy_bytes + info->ram->downtime_bytes +
+                    info->ram->postcopy_bytes, ==, info->ram->transferred);
+    g_assert_cmpint(info->ram->precopy_bytes, >=,
+                    (int64_t)(mem_pages(&r.src_mem) * 8));
+    g_assert_cmpint(info->ram->downtime_bytes, >, 0);
+    g_assert_cmpint(info->ram->postcopy_bytes, >=,
+                    (int64_t)(pst.placed - pst.placed_zero) * PAGE);
+    g_assert_cmpint(info->ram->dirty_sync_count, >=, 1);
+    {
+        g_autofree char *hmp = qmp_human_monitor_command("info migrate",
+                                                         false, 0,
+                                                         &error_abort);
+        g_autofree char *want = g_strdup_printf(
+            "postcopy_req=%" PRId64, info->ram->postcopy_requests);
+
+        g_assert_nonnull(strstr(hmp, "Status: completed"));
+        g_assert_nonnull(strstr(hmp, want));
+        g_assert_nonnull(strstr(hmp, "Phases (KiB): precopy="));
+    }
     {
         BQL_LOCK_GUARD();
 
         g_assert_cmpint(runstate_get(), ==, RUN_STATE_POSTMIGRATE);
     }
-    postcopy_incoming_stats(r.dst->vmstate, &pst);
     g_assert_cmpuint(pst.requests, >, 0);
     qsort(r.lat_us, r.touch->len, sizeof(gint64), cmp_i64);
     g_test_message("guest wrote %" PRIu64 " pages; switch after %" PRId64
-                   " pages sent; downtime %" PRId64 " ms; source answered %"
+                   " pages sent; downtime %" PRId64 " ms; RAM bytes: precopy %"
+                   PRId64 ", downtime %" PRId64 ", postcopy %" PRId64 "; "
+                   "source answered %"
                    PRId64 " requests; destination: %" PRIu64 " faults, %"
                    PRIu64 " requests, %" PRIu64 " placed (%" PRIu64
                    " zero), %" PRIu64 " duplicates", dirtier.writes,
-                   sent_at_switch, info->downtime,
+                   sent_at_switch, info->downtime, info->ram->precopy_bytes,
+                   info->ram->downtime_bytes, info->ram->postcopy_bytes,
                    info->ram->postcopy_requests, pst.faults, pst.requests,
                    pst.placed, pst.placed_zero, pst.duplicates);
     g_test_message("vCPU first reads of %u pages, background at %llu MiB/s: "
