@@ -184,9 +184,13 @@ static void *migration_rp_thread(void *opaque)
                                  __atomic_load_n(&s->cancel,
                                                  __ATOMIC_SEQ_CST) ||
                                  __atomic_load_n(&s->cut,
+                                                 __ATOMIC_SEQ_CST) ||
+                                 __atomic_load_n(&s->postcopy_shut,
                                                  __ATOMIC_SEQ_CST)))) {
             /* Stopped (the wake fd), or a cancel or a yank shut the
-             * socket: the migration thread reports that, not us. */
+             * socket: the migration thread reports that, not us. After
+             * postcopy's "shut" the destination may close at once: its
+             * end, not a failure. */
             error_free(err);
             return NULL;
         }
