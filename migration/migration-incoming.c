@@ -51,6 +51,7 @@ struct MigrationIncoming {
     bool started;               /* listening or reading */
     bool autostart;
     SocketAddressList *addrs;   /* BQL */
+    MigListener *listener;      /* main loop: listening, or NULL */
     Error *error;               /* BQL */
     GMutex lock;                /* from_src and ch against yank */
     QEMUFile *from_src;
@@ -428,6 +429,15 @@ static LoadVMChecksumPolicy incoming_checksum_policy(MigrationIncoming *mis)
                                  LOADVM_CHECKSUM_REFUSE;
 }
 
+/* Main loop: a listener that waits for a preempt channel that never
+ * came stops once the migration ended. */
+static void incoming_unlisten_bh(void *opaque)
+{
+    MigrationIncoming *mis = opaque;
+
+    migration_channel_unlisten(mis->listener);
+}
+
 static void *incoming_thread(void *opaque)
 {
     MigrationIncoming *mis = opaque;
@@ -497,8 +507,24 @@ static void *incoming_thread(void *opaque)
     g_mutex_lock(&mis->rp_lock);
     mis->rp_fd = -1;
     g_mutex_unlock(&mis->rp_lock);
+    main_loop_schedule_bh(incoming_unlisten_bh, mis);
     bql_unlock();
     return NULL;
+}
+
+/*
+ * Main loop: the second connection of a postcopy-preempt migration. The
+ * RAM entry's reader checks its handshake (postcopy-preempt.c).
+ */
+static void incoming_accept_preempt(MigrationIncoming *mis,
+                                    MigrationChannel *ch)
+{
+    trace_migration_incoming_postcopy("preempt channel");
+    if (ch->rp_fd >= 0) {
+        close(ch->rp_fd);
+    }
+    postcopy_incoming_preempt_attach(mis->owner->vmstate,
+                                     qemu_file_new_fd_input(ch->fd, true));
 }
 
 /* Main loop: the transport is connected (or the file open). */
@@ -506,6 +532,10 @@ static void incoming_accept(MigrationChannel *ch, void *opaque)
 {
     MigrationIncoming *mis = opaque;
 
+    if (mis->from_src || mis->thread_joinable) {
+        incoming_accept_preempt(mis, ch);
+        return;
+    }
     /* The yank instance lives exactly as long as mis->from_src. It is
      * the process's migration's: a second migration object (a test's
      * destination in the same process) has none. */
@@ -559,10 +589,16 @@ void migration_incoming_shutdown(MigrationIncoming *mis)
 static bool incoming_start(MigrationIncoming *mis, const char *uri,
                            Error **errp)
 {
+    /* postcopy-preempt (set before the incoming migration starts, as
+     * QEMU asks): the source opens a second connection. */
+    unsigned nconn = migrate_cap(&mis->owner->opts,
+                                 MIGRATION_CAPABILITY_POSTCOPY_PREEMPT) ? 2 :
+                                                                          1;
+
     mis->started = true;
     incoming_set_status(mis, MIGRATION_STATUS_SETUP);
-    if (!migration_channel_listen(uri, incoming_accept, mis, &mis->addrs,
-                                  errp)) {
+    if (!migration_channel_listen_n(uri, nconn, incoming_accept, mis,
+                                    &mis->addrs, &mis->listener, errp)) {
         mis->started = false;
         incoming_set_status(mis, MIGRATION_STATUS_NONE);
         return false;
@@ -594,6 +630,11 @@ bool migration_incoming_start_uri(MigrationIncoming *mis, const char *uri,
 bool migration_incoming_enabled(MigrationIncoming *mis)
 {
     return mis->enabled;
+}
+
+bool migration_incoming_started(MigrationIncoming *mis)
+{
+    return mis->started;
 }
 
 MigrationStatus migration_incoming_status(MigrationIncoming *mis)

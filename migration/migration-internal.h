@@ -116,6 +116,19 @@ typedef void MigrationAcceptFn(MigrationChannel *ch, void *opaque);
 bool migration_channel_listen(const char *uri, MigrationAcceptFn *fn,
                               void *opaque, SocketAddressList **addrs,
                               Error **errp);
+/*
+ * The same for a migration of nconn connections (postcopy-preempt: 2):
+ * a tcp: or unix: listener calls fn for each, in the order they came,
+ * then stops. *handle (may be NULL) is the listener until then (NULL
+ * afterwards), for migration_channel_unlisten(). Main loop only.
+ */
+typedef struct MigListener MigListener;
+bool migration_channel_listen_n(const char *uri, unsigned nconn,
+                                MigrationAcceptFn *fn, void *opaque,
+                                SocketAddressList **addrs,
+                                MigListener **handle, Error **errp);
+/* Stops listening (main loop). NULL is ignored. */
+void migration_channel_unlisten(MigListener *l);
 
 /* ---- the return path (destination -> source) ---- */
 
@@ -189,6 +202,9 @@ typedef struct MigrationState {
     SaveVMState *vmstate;       /* what is migrated (owned; both sides) */
     MigrationChannel ch;
     QEMUFile *to_dst;
+    /* postcopy-preempt: the second connection (requested pages). */
+    MigrationChannel pch;
+    QEMUFile *to_dst_preempt;
     MigRpReader rp;
     bool has_rp;
     /* The return-path listener (return-path.c): started and stopped by
@@ -317,8 +333,10 @@ bool migration_incoming_info(MigrationIncoming *mis, MigrationInfo *info);
 void migration_incoming_colo_started(MigrationIncoming *mis);
 /* Shuts the incoming connection down, if open (any thread). */
 void migration_incoming_cut(MigrationIncoming *mis);
-/* -incoming was given (the capabilities are a destination's). */
+/* -incoming was given (the capabilities are a destination's); it
+ * listens (or reads) already. */
 bool migration_incoming_enabled(MigrationIncoming *mis);
+bool migration_incoming_started(MigrationIncoming *mis);
 /*
  * Starts mis listening on (or reading) uri, as -incoming URI does; the
  * guest starts at the end unless !autostart (-S). Main loop; tests use

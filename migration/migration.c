@@ -60,6 +60,7 @@ MigrationState *migration_new(void)
     s->learned_fixed_us = 5000;     /* a few ms until measured */
     s->learned_go_us = 2000;
     s->ch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
+    s->pch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
     s->rp = (MigRpReader) { .fd = -1, .wake_fd = -1 };
     s->uri_owned_fd = -1;
     g_mutex_init(&s->lock);
@@ -214,6 +215,28 @@ static void migration_close_uri_fd(MigrationState *s)
     }
 }
 
+/*
+ * postcopy-preempt: the second connection, to the same address, after
+ * the main one (the destination takes its second connection for the
+ * preempt channel), announced by its handshake.
+ */
+static bool migration_open_preempt(MigrationState *s, Error **errp)
+{
+    MigrationChannel ch;
+
+    if (!migration_channel_connect(s->uri, &s->cancel, &ch, errp)) {
+        error_prepend(errp, "postcopy-preempt: cannot open the preempt "
+                      "channel: ");
+        return false;
+    }
+    g_mutex_lock(&s->lock);
+    s->pch = ch;
+    s->to_dst_preempt = qemu_file_new_fd_output(ch.fd, true);
+    g_mutex_unlock(&s->lock);
+    postcopy_preempt_send_header(s->to_dst_preempt);
+    return !qemu_file_get_error(s->to_dst_preempt, errp);
+}
+
 static bool migration_open(MigrationState *s, Error **errp)
 {
     MigrationChannel ch;
@@ -253,6 +276,10 @@ static bool migration_open(MigrationState *s, Error **errp)
                    "unix: or socket fd: transport");
         return false;
     }
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT) &&
+        !migration_open_preempt(s, errp)) {
+        return false;
+    }
     /* A cancel that raced with the connect shuts the new channel too. */
     if (migration_cancelled(s)) {
         error_setg(errp, "migration cancelled");
@@ -284,6 +311,9 @@ static bool migration_setup_stream(MigrationState *s, Error **errp)
     qemu_file_set_rate_limit(s->to_dst, migrate_max_bandwidth(&s->opts));
     if (!savevm_state_setup(s->vmstate, s->to_dst, errp)) {
         return false;
+    }
+    if (s->to_dst_preempt) {
+        postcopy_source_set_preempt(s->vmstate, s->to_dst_preempt);
     }
     g_mutex_lock(&s->lock);
     s->setup_us = migration_now_us() - s->start_us;
@@ -482,8 +512,19 @@ static bool migration_postcopy(MigrationState *s, Error **errp)
         return false;           /* switchover.c recorded the error */
     }
     trace_migration_postcopy_step("background");
-    if (!migration_postcopy_send_rest(s, errp) ||
-        !savevm_state_complete_live(s->vmstate, s->to_dst, errp)) {
+    if (!migration_postcopy_send_rest(s, errp)) {
+        return false;
+    }
+    /* The preempt channel's end first: the destination reads it all
+     * before the main stream's end. */
+    if (s->to_dst_preempt) {
+        if (!postcopy_source_preempt_end(s->vmstate, errp)) {
+            return false;
+        }
+        savevm_send_command(s->to_dst, SAVEVM_CMD_POSTCOPY_PREEMPT_DONE,
+                            NULL, 0);
+    }
+    if (!savevm_state_complete_live(s->vmstate, s->to_dst, errp)) {
         return false;
     }
     trace_migration_postcopy_step("wait-shut");
@@ -615,6 +656,15 @@ static void migration_finish(MigrationState *s, bool ok, Error *err)
         }
     }
     g_mutex_lock(&s->lock);
+    f = s->to_dst_preempt;
+    s->to_dst_preempt = NULL;
+    g_mutex_unlock(&s->lock);
+    if (f) {
+        qemu_fclose(f);
+    }
+    migration_channel_close(&s->pch);
+    g_mutex_lock(&s->lock);
+    s->pch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
     f = s->to_dst;
     s->to_dst = NULL;
     g_mutex_unlock(&s->lock);
@@ -711,6 +761,13 @@ void qmp_migrate(const char *uri_arg, bool has_detach, bool detach,
                    "unix: or socket fd: transport");
         return;
     }
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT) &&
+        !g_str_has_prefix(uri_arg, "tcp:") &&
+        !g_str_has_prefix(uri_arg, "unix:")) {
+        error_setg(errp, "postcopy-preempt opens a second connection: use a "
+                   "tcp: or unix: transport");
+        return;
+    }
     /* Last: from here on a getfd-named fd is ours and must be closed. */
     uri = migration_uri_take_named_fd(uri_arg, &owned_fd, errp);
     if (!uri) {
@@ -802,7 +859,11 @@ void qmp_migrate_cancel(Error **errp)
     if (s->to_dst) {
         qemu_file_shutdown(s->to_dst);
     }
+    if (s->to_dst_preempt) {
+        qemu_file_shutdown(s->to_dst_preempt);
+    }
     migration_channel_shutdown(&s->ch);
+    migration_channel_shutdown(&s->pch);
 }
 
 /*
@@ -840,6 +901,10 @@ void migration_cut(MigrationState *s)
         __atomic_store_n(&s->cut, true, __ATOMIC_SEQ_CST);
         qemu_file_shutdown(s->to_dst);
         migration_channel_shutdown(&s->ch);
+        if (s->to_dst_preempt) {
+            qemu_file_shutdown(s->to_dst_preempt);
+        }
+        migration_channel_shutdown(&s->pch);
     }
 }
 

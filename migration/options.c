@@ -4,7 +4,8 @@
  * query them, and the accessors the migration code reads them with.
  * Tandem lists every QEMU capability so tools can query them, accepts
  * the ones it implements (events, return-path, x-strict-downtime, x-colo,
- * x-stream-checksum, postcopy-ram) and rejects the rest by name. The
+ * x-stream-checksum, postcopy-ram, postcopy-preempt) and rejects the
+ * rest by name. The
  * combinations QEMU refuses are refused first, in QEMU's words, so a
  * runbook that trips over one reads the error it knows.
  *
@@ -47,6 +48,7 @@ static bool migrate_cap_settable(MigrationCapability cap)
     case MIGRATION_CAPABILITY_X_COLO:
     case MIGRATION_CAPABILITY_X_STREAM_CHECKSUM:
     case MIGRATION_CAPABILITY_POSTCOPY_RAM:
+    case MIGRATION_CAPABILITY_POSTCOPY_PREEMPT:
         return true;
     default:
         return false;
@@ -100,7 +102,8 @@ uint64_t migrate_checkpoint_delay_ms(const MigrationOptions *o)
  */
 static bool migrate_caps_check(const MigrationOptions *o,
                                MigrationCapabilityStatusList *caps,
-                               bool incoming, Error **errp)
+                               bool incoming, bool incoming_started,
+                               Error **errp)
 {
     bool next[MIGRATION_CAPABILITY__MAX];
 
@@ -141,6 +144,15 @@ static bool migrate_caps_check(const MigrationOptions *o,
         error_setg(errp, "Postcopy preempt requires postcopy-ram");
         return false;
     }
+    /* The destination listens for its second connection from the
+     * start. */
+    if (incoming_started &&
+        next[MIGRATION_CAPABILITY_POSTCOPY_PREEMPT] !=
+        migrate_cap(o, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT)) {
+        error_setg(errp, "Postcopy preempt must be set before incoming "
+                   "starts");
+        return false;
+    }
     return true;
 }
 
@@ -164,7 +176,8 @@ bool migration_set_capabilities(MigrationState *s,
     }
     /* All or nothing: check every entry before changing any. */
     if (!migrate_caps_check(o, capabilities,
-                            migration_incoming_enabled(s->incoming), errp)) {
+                            migration_incoming_enabled(s->incoming),
+                            migration_incoming_started(s->incoming), errp)) {
         return false;
     }
     for (MigrationCapabilityStatusList *l = capabilities; l; l = l->next) {

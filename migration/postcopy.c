@@ -206,6 +206,11 @@ bool postcopy_source_request(SaveVMState *s, const uint8_t *data,
                    b->rb->name, b->rb->size, POSTCOPY_MAX_REQUEST);
         return false;
     }
+    /* With a preempt channel this thread sends the pages itself. */
+    if (postcopy_preempt_active(rs)) {
+        return postcopy_preempt_send(rs, block, offset >> GUEST_PAGE_SHIFT,
+                                     rlen >> GUEST_PAGE_SHIFT, errp);
+    }
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&rs->urgent_lock);
 
     if (rs->urgent.length >= POSTCOPY_MAX_QUEUED) {
@@ -290,9 +295,7 @@ uint64_t postcopy_send_urgent(RamMigrationState *rs, QEMUFile *f)
         for (size_t p = u->page; p < u->page + u->npages; p++) {
             /* A page no longer marked went out already: it is on its
              * way and answers the request when it lands. */
-            if (test_bit(p, b->bmap)) {
-                clear_bit(p, b->bmap);
-                rs->dirty_pages--;
+            if (ram_take_page(rs, b, p)) {
                 ram_send_page(rs, f, b, p);
                 sent++;
             }
@@ -329,7 +332,7 @@ static void postcopy_set_state(RamMigrationState *rs,
 {
     trace_postcopy_incoming_state(postcopy_incoming_state_name(rs->pc_state),
                                   postcopy_incoming_state_name(next));
-    rs->pc_state = next;
+    __atomic_store_n(&rs->pc_state, next, __ATOMIC_SEQ_CST);
 }
 
 static bool postcopy_expect_state(RamMigrationState *rs, const char *cmd,
@@ -573,6 +576,8 @@ bool postcopy_incoming_setup(SaveVMState *s, PostcopyRequestSendFn *send_fn,
                                postcopy_listen_cmd, rs);
     loadvm_set_command_handler(s, SAVEVM_CMD_POSTCOPY_RUN,
                                postcopy_run_cmd, rs);
+    loadvm_set_command_handler(s, SAVEVM_CMD_POSTCOPY_PREEMPT_DONE,
+                               postcopy_preempt_done_cmd, rs);
     return true;
 }
 

@@ -104,6 +104,16 @@ bool postcopy_source_request(SaveVMState *s, const uint8_t *data,
  */
 bool postcopy_source_wait_request(SaveVMState *s, int64_t deadline_us);
 bool postcopy_source_send_urgent(SaveVMState *s, QEMUFile *f, Error **errp);
+/*
+ * The preempt channel (postcopy-preempt.c): the source writes its
+ * handshake, then hands it to s's RAM entry (after setup); from the
+ * switch requests are sent there by the thread that reads them, at
+ * once. preempt_end: its EOS (the caller then sends the
+ * postcopy-preempt-done command on the main stream).
+ */
+void postcopy_preempt_send_header(QEMUFile *f);
+void postcopy_source_set_preempt(SaveVMState *s, QEMUFile *f);
+bool postcopy_source_preempt_end(SaveVMState *s, Error **errp);
 /* Encodes a request (the destination's side of the same format). */
 void postcopy_encode_request(uint8_t out[POSTCOPY_REQ_LEN], uint32_t block,
                              uint64_t offset, uint32_t len);
@@ -144,6 +154,14 @@ PostcopyIncomingState postcopy_incoming_state(SaveVMState *s);
  * thread: see there). */
 bool postcopy_incoming_load_devices(SaveVMState *s, const GByteArray *devices,
                                     Error **errp);
+/*
+ * The destination's second connection: the preempt channel (takes f). A
+ * reader thread checks its handshake and places its pages;
+ * postcopy-preempt-done waits for its end.
+ */
+void postcopy_incoming_preempt_attach(SaveVMState *s, QEMUFile *f);
+/* Pages the preempt channel's reader placed in the current load. */
+uint64_t postcopy_incoming_preempt_pages(SaveVMState *s);
 /* The userfaultfd side's figures (zeros before listen). */
 void postcopy_incoming_stats(SaveVMState *s, PostcopyRamStats *out);
 

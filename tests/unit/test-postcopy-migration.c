@@ -53,6 +53,7 @@
 typedef enum StartWhen {
     START_BEFORE_MIGRATE,
     START_DURING_MIGRATE,
+    START_DURING_PREEMPT,   /* during, with postcopy-preempt (unix:) */
 } StartWhen;
 
 /* ---- guest RAM contents ---- */
@@ -194,6 +195,8 @@ static const VMStateDescription vmstate_probe = {
 /* ---- the destination's vCPUs ---- */
 
 typedef struct Run {
+    bool preempt;
+    char *dir;                  /* preempt: where the unix: socket is */
     GuestMemory src_mem, dst_mem;
     MigrationState *dst;
     Probe src_probe, dst_probe;
@@ -293,11 +296,12 @@ static bool require_uffd(void)
     return true;
 }
 
-static void run_init(Run *r, bool dst_postcopy)
+static void run_init(Run *r, bool dst_postcopy, bool preempt)
 {
     GRand *rand;
 
     memset(r, 0, sizeof(*r));
+    r->preempt = preempt;
     g_assert_nonnull(guest_memory_add_ram(&r->src_mem, "pc.ram", 0,
                                           LOW_SIZE, &error_abort));
     g_assert_nonnull(guest_memory_add_ram(&r->src_mem, "pc.ram.high",
@@ -327,6 +331,11 @@ static void run_init(Run *r, bool dst_postcopy)
     if (dst_postcopy) {
         set_cap(r->dst, MIGRATION_CAPABILITY_POSTCOPY_RAM, true);
     }
+    if (preempt) {
+        set_cap(migration_current(), MIGRATION_CAPABILITY_POSTCOPY_PREEMPT,
+                true);
+        set_cap(r->dst, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, true);
+    }
     set_params(BANDWIDTH, 1);
     /* The vCPUs read every 3rd page of the hot range (mostly dropped by
      * the discard list), and pages elsewhere (sent once, kept). */
@@ -352,20 +361,39 @@ static void run_init(Run *r, bool dst_postcopy)
     r->lat_us = g_new0(gint64, r->touch->len);
 }
 
-static void run_free(Run *r)
+/* Runs what the main loop has to do (accepting connections, the
+ * incoming side's bottom halves). */
+static void main_loop_poll(void)
+{
+    while (g_main_context_iteration(main_loop_context(), false)) {
+        /* again */
+    }
+}
+
+/* flush: run the main loop's pending work for the destination before it
+ * is freed (not after a failed load: its exit is pending there). */
+static void run_free(Run *r, bool flush)
 {
     {
         BQL_LOCK_GUARD();
 
         migration_incoming_shutdown(r->dst->incoming);
     }
+    if (flush) {
+        main_loop_poll();
+    }
     savevm_unregister(savevm_default(), "probe", 0);
     savevm_unregister(r->dst->vmstate, "probe", 0);
     ram_migration_unregister(savevm_default());
     ram_migration_unregister(r->dst->vmstate);
     migration_free(r->dst);
+    set_cap(migration_current(), MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, false);
     set_cap(migration_current(), MIGRATION_CAPABILITY_POSTCOPY_RAM, false);
     set_params(128 << 20, 300);
+    if (r->dir) {
+        rmdir(r->dir);
+        g_free(r->dir);
+    }
     guest_memory_free(&r->src_mem);
     guest_memory_free(&r->dst_mem);
     g_array_free(r->touch, true);
@@ -379,10 +407,18 @@ static void run_connect(Run *r, int sv[2])
 
     g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
                     ==, 0);
-    dst_uri = g_strdup_printf("fd:%d", sv[1]);
+    if (r->preempt) {
+        /* Two connections to one address: a unix: listener. */
+        r->dir = g_dir_make_tmp("postcopy-XXXXXX", NULL);
+        g_assert_nonnull(r->dir);
+        dst_uri = g_strdup_printf("unix:%s/mig.sock", r->dir);
+        src_uri = g_strdup(dst_uri);
+    } else {
+        dst_uri = g_strdup_printf("fd:%d", sv[1]);
+        src_uri = g_strdup_printf("fd:%d", sv[0]);
+    }
     g_assert_true(migration_incoming_start_uri(r->dst->incoming, dst_uri,
                                                false, &error_abort));
-    src_uri = g_strdup_printf("fd:%d", sv[0]);
     qmp_migrate(src_uri, false, false, &error_abort);
 }
 
@@ -404,6 +440,7 @@ static void test_postcopy_migration(gconstpointer opaque)
     int64_t sent_at_switch = -1, deadline;
     g_autoptr(MigrationInfo) info = NULL;
     PostcopyRamStats pst;
+    uint64_t pre_pages;
     Dirtier dirtier;
     int sv[2];
     Run r;
@@ -412,7 +449,7 @@ static void test_postcopy_migration(gconstpointer opaque)
         return;
     }
     test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
-    run_init(&r, true);
+    run_init(&r, true, when == START_DURING_PREEMPT);
     guest_running();
     dirtier_start(&dirtier, &r.src_mem);
     if (when == START_BEFORE_MIGRATE) {
@@ -427,7 +464,8 @@ static void test_postcopy_migration(gconstpointer opaque)
         g_assert_cmpint(g_get_monotonic_time(), <, deadline);
         src_seen = si->status;
         dst_seen = migration_incoming_status(r.dst->incoming);
-        if (when == START_DURING_MIGRATE && !started &&
+        main_loop_poll();
+        if (when != START_BEFORE_MIGRATE && !started &&
             src_seen == MIGRATION_STATUS_ACTIVE && si->ram &&
             si->ram->transferred > (int64_t)(2 * 1024 * 1024)) {
             qmp_migrate_start_postcopy(&error_abort);
@@ -451,6 +489,13 @@ static void test_postcopy_migration(gconstpointer opaque)
     dirtier_join(&dirtier);
     info = qmp_query_migrate(&error_abort);
     postcopy_incoming_stats(r.dst->vmstate, &pst);
+    if (dst_seen != MIGRATION_STATUS_COMPLETED) {
+        MigrationInfo dinfo = { 0 };
+
+        migration_incoming_info(r.dst->incoming, &dinfo);
+        g_printerr("destination: %s (%s)\n", MigrationStatus_str(dst_seen),
+                   dinfo.error_desc ? dinfo.error_desc : "no error");
+    }
     if (info->status != MIGRATION_STATUS_COMPLETED) {
         g_error("source: %s (%s)", MigrationStatus_str(info->status),
                 info->error_desc ? info->error_desc : "no error");
@@ -508,6 +553,13 @@ static void test_postcopy_migration(gconstpointer opaque)
         g_assert_cmpint(runstate_get(), ==, RUN_STATE_POSTMIGRATE);
     }
     g_assert_cmpuint(pst.requests, >, 0);
+    /* With preempt the requested pages came on the second connection. */
+    pre_pages = postcopy_incoming_preempt_pages(r.dst->vmstate);
+    if (r.preempt) {
+        g_assert_cmpuint(pre_pages, >, 0);
+    } else {
+        g_assert_cmpuint(pre_pages, ==, 0);
+    }
     qsort(r.lat_us, r.touch->len, sizeof(gint64), cmp_i64);
     g_test_message("guest wrote %" PRIu64 " pages; switch after %" PRId64
                    " pages sent; downtime %" PRId64 " ms; RAM bytes: precopy %"
@@ -520,15 +572,16 @@ static void test_postcopy_migration(gconstpointer opaque)
                    info->ram->downtime_bytes, info->ram->postcopy_bytes,
                    info->ram->postcopy_requests, pst.faults, pst.requests,
                    pst.placed, pst.placed_zero, pst.duplicates);
-    g_test_message("vCPU first reads of %u pages, background at %llu MiB/s: "
-                   "p50 %" G_GINT64_FORMAT " us, p99 %" G_GINT64_FORMAT
-                   " us, max %" G_GINT64_FORMAT " us", r.touch->len,
-                   BANDWIDTH >> 20, r.lat_us[r.touch->len / 2],
+    g_test_message("vCPU first reads of %u pages, background at %llu MiB/s, "
+                   "%s (%" PRIu64 " pages on it): p50 %" G_GINT64_FORMAT
+                   " us, p99 %" G_GINT64_FORMAT " us, max %" G_GINT64_FORMAT
+                   " us", r.touch->len, BANDWIDTH >> 20,
+                   r.preempt ? "preempt channel" : "one channel", pre_pages, r.lat_us[r.touch->len / 2],
                    r.lat_us[r.touch->len * 99 / 100],
                    r.lat_us[r.touch->len - 1]);
     close(sv[0]);
     close(sv[1]);
-    run_free(&r);
+    run_free(&r, true);
     test_watchdog_disarm();
 }
 
@@ -545,7 +598,7 @@ static void test_destination_without_postcopy(void)
     Run r;
 
     test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
-    run_init(&r, false);
+    run_init(&r, false, false);
     guest_running();
     qmp_migrate_start_postcopy(&error_abort);
     run_connect(&r, sv);
@@ -573,7 +626,9 @@ static void test_destination_without_postcopy(void)
     }
     close(sv[0]);
     close(sv[1]);
-    run_free(&r);
+    /* Its failure scheduled the process's exit on the main loop, which
+     * no test runs after this one (registered last). */
+    run_free(&r, false);
     test_watchdog_disarm();
 }
 
@@ -590,6 +645,10 @@ int main(int argc, char **argv)
     g_test_add_data_func("/postcopy-migration/start-during-migrate",
                          GINT_TO_POINTER(START_DURING_MIGRATE),
                          test_postcopy_migration);
+    g_test_add_data_func("/postcopy-migration/preempt",
+                         GINT_TO_POINTER(START_DURING_PREEMPT),
+                         test_postcopy_migration);
+    /* Last: see there. */
     g_test_add_func("/postcopy-migration/destination-without-postcopy",
                     test_destination_without_postcopy);
     return g_test_run();

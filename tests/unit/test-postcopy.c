@@ -815,6 +815,19 @@ static void test_caps_refused(void)
     /* Alone, postcopy-ram is accepted, and the others stay refused. */
     set_caps(MIGRATION_CAPABILITY_POSTCOPY_RAM, true, -1, false,
              &error_abort);
+    /* Preempt opens a second connection: not over an fd, not over a
+     * file. */
+    set_caps(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, true, -1, false,
+             &error_abort);
+    qmp_migrate("fd:0", false, false, &err);
+    assert_error(err, "postcopy-preempt opens a second connection: use a "
+                 "tcp: or unix: transport");
+    err = NULL;
+    qmp_migrate("file:/dev/null", false, false, &err);
+    assert_error(err, "postcopy-ram needs a return path");
+    err = NULL;
+    set_caps(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, false, -1, false,
+             &error_abort);
     set_caps(MIGRATION_CAPABILITY_MULTIFD, true, -1, false, &err);
     assert_error(err, "Postcopy is not yet compatible with multifd");
     set_caps(MIGRATION_CAPABILITY_POSTCOPY_RAM, false, -1, false,
