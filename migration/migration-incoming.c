@@ -38,6 +38,7 @@
 #include "migration/postcopy.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
+#include "system/cpus.h"
 #include "system/runstate.h"
 #include "util/main-loop.h"
 #include "util/rt-window.h"
@@ -75,6 +76,10 @@ struct MigrationIncoming {
     bool pc_thread_running;
     GByteArray *pc_devices;     /* handed to the start thread */
     Error *pc_error;            /* its failure, read after the join */
+    /* Blocktime's vCPUs: the machine's unless a test set its own. */
+    unsigned vcpu_n;
+    PostcopyVcpuOfFn *vcpu_fn;
+    void *vcpu_opaque;
 };
 
 MigrationIncoming *migration_incoming_new(MigrationState *owner)
@@ -354,6 +359,27 @@ static LoadVMCommandResult incoming_postcopy_refused(const uint8_t *data,
     return LOADVM_CMD_ERROR;
 }
 
+/* Blocktime: the vCPU a faulting thread runs, by its kernel tid. */
+static int incoming_vcpu_of_tid(void *opaque, int tid)
+{
+    for (unsigned i = 0; i < cpus_count(); i++) {
+        CPUState *cpu = cpus_get(i);
+
+        if (cpu && __atomic_load_n(&cpu->thread_id, __ATOMIC_ACQUIRE) == tid) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+void migration_incoming_set_vcpus(MigrationIncoming *mis, unsigned n,
+                                  PostcopyVcpuOfFn *fn, void *opaque)
+{
+    mis->vcpu_n = n;
+    mis->vcpu_fn = fn;
+    mis->vcpu_opaque = opaque;
+}
+
 static bool incoming_postcopy_setup(MigrationIncoming *mis, Error **errp)
 {
     SaveVMState *vs = mis->owner->vmstate;
@@ -370,6 +396,17 @@ static bool incoming_postcopy_setup(MigrationIncoming *mis, Error **errp)
         return false;
     }
     postcopy_incoming_on_listen(vs, incoming_postcopy_listen);
+    if (mis->vcpu_fn) {
+        postcopy_incoming_set_blocktime(vs, migrate_cap(&mis->owner->opts,
+                                    MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME),
+                                        mis->vcpu_n, mis->vcpu_fn,
+                                        mis->vcpu_opaque);
+    } else {
+        postcopy_incoming_set_blocktime(vs, migrate_cap(&mis->owner->opts,
+                                    MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME),
+                                        cpus_count(), incoming_vcpu_of_tid,
+                                        NULL);
+    }
     return true;
 }
 
@@ -693,6 +730,36 @@ static SocketAddressList *incoming_addrs_copy(const SocketAddressList *l)
     return head;
 }
 
+/* postcopy-blocktime's figures, once postcopy-listen came. */
+static void incoming_blocktime_info(MigrationIncoming *mis,
+                                    MigrationInfo *info)
+{
+    PostcopyBlocktimeInfo bt;
+    uint32List **tail = &info->postcopy_vcpu_blocktime;
+
+    if (!migrate_cap(&mis->owner->opts,
+                     MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME) ||
+        !postcopy_incoming_blocktime(mis->owner->vmstate, &bt)) {
+        return;
+    }
+    info->has_postcopy_blocktime = true;
+    info->postcopy_blocktime = MIN(bt.total_us / 1000, UINT32_MAX);
+    for (unsigned v = 0; v < bt.nr_vcpus; v++) {
+        uint32List *e = g_new0(uint32List, 1);
+
+        e->value = MIN(bt.vcpu_us[v] / 1000, UINT32_MAX);
+        *tail = e;
+        tail = &e->next;
+    }
+    info->has_x_postcopy_latency_p50 = true;
+    info->x_postcopy_latency_p50 = bt.lat_p50_us;
+    info->has_x_postcopy_latency_p99 = true;
+    info->x_postcopy_latency_p99 = bt.lat_p99_us;
+    info->has_x_postcopy_latency_max = true;
+    info->x_postcopy_latency_max = bt.lat_max_us;
+    g_free(bt.vcpu_us);
+}
+
 bool migration_incoming_info(MigrationIncoming *mis, MigrationInfo *info)
 {
     MigrationStatus st;
@@ -712,6 +779,7 @@ bool migration_incoming_info(MigrationIncoming *mis, MigrationInfo *info)
     if (st == MIGRATION_STATUS_FAILED && mis->error) {
         info->error_desc = g_strdup(error_get_pretty(mis->error));
     }
+    incoming_blocktime_info(mis, info);
     return true;
 }
 

@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "migration/migration.h"
+#include "migration/postcopy-ram.h"
 #include "migration/qemu-file.h"
 #include "qapi/qapi-types.h"
 
@@ -346,6 +347,14 @@ bool migration_incoming_start_uri(MigrationIncoming *mis, const char *uri,
                                   bool autostart, Error **errp);
 /* The destination's status (none when it never started). */
 MigrationStatus migration_incoming_status(MigrationIncoming *mis);
+/*
+ * postcopy-blocktime's vCPUs: n of them, fn telling which a faulting
+ * thread is. By default the machine's (system/cpus.h); a test without
+ * vCPUs sets the threads that stand in for them. Before the incoming
+ * migration starts.
+ */
+void migration_incoming_set_vcpus(MigrationIncoming *mis, unsigned n,
+                                  PostcopyVcpuOfFn *fn, void *opaque);
 
 /* ---- options.c, continued ---- */
 

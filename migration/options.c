@@ -4,8 +4,8 @@
  * query them, and the accessors the migration code reads them with.
  * Tandem lists every QEMU capability so tools can query them, accepts
  * the ones it implements (events, return-path, x-strict-downtime, x-colo,
- * x-stream-checksum, postcopy-ram, postcopy-preempt) and rejects the
- * rest by name. The
+ * x-stream-checksum, postcopy-ram, postcopy-preempt, postcopy-blocktime)
+ * and rejects the rest by name. The
  * combinations QEMU refuses are refused first, in QEMU's words, so a
  * runbook that trips over one reads the error it knows.
  *
@@ -49,6 +49,7 @@ static bool migrate_cap_settable(MigrationCapability cap)
     case MIGRATION_CAPABILITY_X_STREAM_CHECKSUM:
     case MIGRATION_CAPABILITY_POSTCOPY_RAM:
     case MIGRATION_CAPABILITY_POSTCOPY_PREEMPT:
+    case MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME:
         return true;
     default:
         return false;

@@ -414,6 +414,7 @@ static LoadVMCommandResult postcopy_listen_cmd(const uint8_t *data,
                                                uint16_t len, void *opaque,
                                                Error **errp)
 {
+    PostcopyRam *pc;
     RamMigrationState *rs = opaque;
 
     if (!postcopy_expect_state(rs, "postcopy-listen",
@@ -431,10 +432,17 @@ static LoadVMCommandResult postcopy_listen_cmd(const uint8_t *data,
         return LOADVM_CMD_ERROR;
     }
     memset(&rs->pc_stats, 0, sizeof(rs->pc_stats));
-    rs->pc = postcopy_ram_new(rs->mem, postcopy_fault_request, rs, errp);
-    if (!rs->pc) {
+    pc = postcopy_ram_new(rs->mem, postcopy_fault_request, rs, errp);
+    if (!pc) {
         return LOADVM_CMD_ERROR;
     }
+    if (rs->pc_bt) {
+        postcopy_ram_blocktime_enable(pc, rs->pc_bt_vcpus, rs->pc_bt_fn,
+                                      rs->pc_bt_opaque);
+    }
+    g_mutex_lock(&rs->pc_lock);
+    rs->pc = pc;
+    g_mutex_unlock(&rs->pc_lock);
     /* Device state from here is for postcopy_run_cmd's callee. */
     loadvm_defer_devices_begin(rs->s);
     postcopy_set_state(rs, POSTCOPY_INCOMING_LISTENING);
@@ -545,7 +553,13 @@ bool postcopy_load_page(RamMigrationState *rs, RamBlockMig *b, QEMUFile *f,
 void postcopy_load_reset(RamMigrationState *rs)
 {
     if (rs->pc) {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&rs->pc_lock);
+
         postcopy_ram_stats(rs->pc, &rs->pc_stats);
+        if (rs->pc_bt) {
+            g_free(rs->pc_bt_last.vcpu_us);
+            postcopy_ram_blocktime_info(rs->pc, &rs->pc_bt_last);
+        }
         postcopy_ram_free(rs->pc);
         rs->pc = NULL;
     }
@@ -594,6 +608,43 @@ bool postcopy_incoming_load_devices(SaveVMState *s, const GByteArray *devices,
     return true;
 }
 
+void postcopy_incoming_set_blocktime(SaveVMState *s, bool on,
+                                     unsigned nr_vcpus, PostcopyVcpuOfFn *fn,
+                                     void *opaque)
+{
+    RamMigrationState *rs = ram_migration_state(s);
+
+    if (rs) {
+        rs->pc_bt = on;
+        rs->pc_bt_vcpus = nr_vcpus;
+        rs->pc_bt_fn = fn;
+        rs->pc_bt_opaque = opaque;
+    }
+}
+
+bool postcopy_incoming_blocktime(SaveVMState *s, PostcopyBlocktimeInfo *out)
+{
+    RamMigrationState *rs = ram_migration_state(s);
+
+    memset(out, 0, sizeof(*out));
+    if (!rs) {
+        return false;
+    }
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&rs->pc_lock);
+
+    if (rs->pc) {
+        postcopy_ram_blocktime_info(rs->pc, out);
+        return out->vcpu_us != NULL;
+    }
+    if (!rs->pc_bt_last.vcpu_us) {
+        return false;
+    }
+    *out = rs->pc_bt_last;
+    out->vcpu_us = g_memdup2(rs->pc_bt_last.vcpu_us,
+                             sizeof(uint64_t) * (out->nr_vcpus ?: 1));
+    return true;
+}
+
 void postcopy_incoming_on_listen(SaveVMState *s, PostcopyListenFn *fn)
 {
     RamMigrationState *rs = ram_migration_state(s);
@@ -615,9 +666,14 @@ void postcopy_incoming_stats(SaveVMState *s, PostcopyRamStats *out)
     RamMigrationState *rs = ram_migration_state(s);
 
     memset(out, 0, sizeof(*out));
-    if (rs && rs->pc) {
+    if (!rs) {
+        return;
+    }
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&rs->pc_lock);
+
+    if (rs->pc) {
         postcopy_ram_stats(rs->pc, out);
-    } else if (rs) {
+    } else {
         *out = rs->pc_stats;
     }
 }

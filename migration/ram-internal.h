@@ -83,13 +83,24 @@ typedef struct RamMigrationState {
     /* Postcopy destination (postcopy.c): the incoming thread's, except
      * the fault thread reads received bits and calls pc_send. */
     PostcopyIncomingState pc_state;
-    PostcopyRam *pc;            /* from postcopy-listen to the end */
+    PostcopyRam *pc;            /* from postcopy-listen to the end; set
+                                   and cleared under pc_lock, which other
+                                   threads (query-migrate) take to read
+                                   its figures */
+    GMutex pc_lock;
     uint8_t *pc_buf;            /* one page, for UFFDIO_COPY's source */
     PostcopyRequestSendFn *pc_send;
     PostcopyRunFn *pc_run;
     PostcopyListenFn *pc_listen;
     void *pc_opaque;
     PostcopyRamStats pc_stats;  /* the last pc's, once it is freed */
+    /* Blocktime (postcopy_incoming_set_blocktime): enabled on each pc;
+     * the last pc's figures kept once it is freed (pc_bt_last). */
+    bool pc_bt;
+    unsigned pc_bt_vcpus;
+    PostcopyVcpuOfFn *pc_bt_fn;
+    void *pc_bt_opaque;
+    PostcopyBlocktimeInfo pc_bt_last;
     /* The preempt channel's reader (postcopy.c): a thread placing the
      * pages it carries, from its attach to postcopy-preempt-done or the
      * load's end. */

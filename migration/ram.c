@@ -854,6 +854,7 @@ bool ram_migration_register(SaveVMState *s, GuestMemory *mem, KvmState *kvm,
     rs->mem = mem;
     rs->kvm = kvm;
     g_mutex_init(&rs->published_lock);
+    g_mutex_init(&rs->pc_lock);
     g_mutex_init(&rs->preempt_lock);
     g_mutex_init(&rs->pre_lock);
     g_cond_init(&rs->pre_cond);
@@ -866,6 +867,7 @@ bool ram_migration_register(SaveVMState *s, GuestMemory *mem, KvmState *kvm,
         g_cond_clear(&rs->urgent_cond);
         g_mutex_clear(&rs->urgent_lock);
         g_mutex_clear(&rs->published_lock);
+        g_mutex_clear(&rs->pc_lock);
         g_mutex_clear(&rs->preempt_lock);
         g_mutex_clear(&rs->pre_lock);
         g_cond_clear(&rs->pre_cond);
@@ -892,9 +894,11 @@ void ram_migration_unregister(SaveVMState *s)
     g_cond_clear(&rs->urgent_cond);
     g_mutex_clear(&rs->urgent_lock);
     g_mutex_clear(&rs->published_lock);
+    g_mutex_clear(&rs->pc_lock);
     g_mutex_clear(&rs->preempt_lock);
     g_mutex_clear(&rs->pre_lock);
     g_cond_clear(&rs->pre_cond);
+    g_free(rs->pc_bt_last.vcpu_us);
     g_free(rs);
 }
 

@@ -162,6 +162,16 @@ bool postcopy_incoming_load_devices(SaveVMState *s, const GByteArray *devices,
 void postcopy_incoming_preempt_attach(SaveVMState *s, QEMUFile *f);
 /* Pages the preempt channel's reader placed in the current load. */
 uint64_t postcopy_incoming_preempt_pages(SaveVMState *s);
+/*
+ * Blocktime for the loads to come (capability postcopy-blocktime):
+ * nr_vcpus vCPUs, fn maps a faulting thread to one (postcopy-ram.h).
+ */
+void postcopy_incoming_set_blocktime(SaveVMState *s, bool on,
+                                     unsigned nr_vcpus, PostcopyVcpuOfFn *fn,
+                                     void *opaque);
+/* The current or last load's blocktime figures (false: none yet);
+ * out->vcpu_us is the caller's to g_free(). */
+bool postcopy_incoming_blocktime(SaveVMState *s, PostcopyBlocktimeInfo *out);
 /* The userfaultfd side's figures (zeros before listen). */
 void postcopy_incoming_stats(SaveVMState *s, PostcopyRamStats *out);
 

@@ -596,6 +596,9 @@ def test_postcopy_dirty_guest(tmp_path, when):
         src.wait_more_passes(2)
         set_params(src, **POSTCOPY_SLOW)
         postcopy_on(src, dst)
+        dst.q('migrate-set-capabilities',
+              capabilities=[{'capability': 'postcopy-blocktime',
+                             'state': True}])
         if when == 'before-migrate':
             src.q('migrate-start-postcopy')
         src.q('migrate', uri='tcp:127.0.0.1:%s' % dst_port(dst))
@@ -610,6 +613,15 @@ def test_postcopy_dirty_guest(tmp_path, when):
         assert ram['postcopy-requests'] > 0, ram
         assert info['downtime'] <= info['total-time']
         assert 'postcopy_req=' in src.qmp.hmp('info migrate')
+        # The destination's blocktime: one vCPU (-smp 1), which waited.
+        dinfo = dst.q('query-migrate')
+        assert len(dinfo['postcopy-vcpu-blocktime']) == 1, dinfo
+        assert dinfo['postcopy-blocktime'] <= \
+            dinfo['postcopy-vcpu-blocktime'][0], dinfo
+        assert 0 < dinfo['x-postcopy-latency-p50'] <= \
+            dinfo['x-postcopy-latency-p99'] <= \
+            dinfo['x-postcopy-latency-max'], dinfo
+        assert 'Postcopy vCPU Blocktime (ms):' in dst.qmp.hmp('info migrate')
 
 
 def test_postcopy_destination_without_capability(tmp_path):

@@ -203,7 +203,9 @@ typedef struct Run {
     GArray *touch;              /* gpas the vCPUs read */
     gint64 *lat_us;             /* per touched page */
     GThread *touchers[TOUCHERS];
+    int tids[TOUCHERS];         /* atomic: their kernel thread ids */
     unsigned nr_touchers;
+    bool blocktime;             /* postcopy-blocktime on the destination */
 } Run;
 
 typedef struct Toucher {
@@ -217,6 +219,8 @@ static gpointer toucher_fn(gpointer opaque)
     Run *r = t->r;
     unsigned n = r->touch->len;
 
+    /* Before the first touch: blocktime must know this is a vCPU. */
+    __atomic_store_n(&r->tids[t->first], (int)gettid(), __ATOMIC_SEQ_CST);
     for (unsigned i = t->first; i < n; i += TOUCHERS) {
         uint64_t gpa = g_array_index(r->touch, uint64_t, i);
         const uint8_t *here = guest_memory_host_ptr(&r->dst_mem, gpa, PAGE);
@@ -244,6 +248,19 @@ static void touchers_start(Run *r)
         r->touchers[i] = g_thread_new("vcpu", toucher_fn, t);
     }
     r->nr_touchers = TOUCHERS;
+}
+
+/* Blocktime's map: which stand-in vCPU a faulting thread is. */
+static int vcpu_of_tid(void *opaque, int tid)
+{
+    Run *r = opaque;
+
+    for (unsigned i = 0; i < TOUCHERS; i++) {
+        if (__atomic_load_n(&r->tids[i], __ATOMIC_SEQ_CST) == tid) {
+            return i;
+        }
+    }
+    return -1;
 }
 
 /* ---- helpers ---- */
@@ -296,12 +313,13 @@ static bool require_uffd(void)
     return true;
 }
 
-static void run_init(Run *r, bool dst_postcopy, bool preempt)
+static void run_init(Run *r, bool dst_postcopy, bool preempt, bool blocktime)
 {
     GRand *rand;
 
     memset(r, 0, sizeof(*r));
     r->preempt = preempt;
+    r->blocktime = blocktime;
     g_assert_nonnull(guest_memory_add_ram(&r->src_mem, "pc.ram", 0,
                                           LOW_SIZE, &error_abort));
     g_assert_nonnull(guest_memory_add_ram(&r->src_mem, "pc.ram.high",
@@ -336,6 +354,10 @@ static void run_init(Run *r, bool dst_postcopy, bool preempt)
                 true);
         set_cap(r->dst, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, true);
     }
+    if (blocktime) {
+        set_cap(r->dst, MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME, true);
+    }
+    migration_incoming_set_vcpus(r->dst->incoming, TOUCHERS, vcpu_of_tid, r);
     set_params(BANDWIDTH, 1);
     /* The vCPUs read every 3rd page of the hot range (mostly dropped by
      * the discard list), and pages elsewhere (sent once, kept). */
@@ -429,6 +451,64 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/*
+ * postcopy-blocktime as query-migrate shows it on the destination, and
+ * the microsecond figures behind it: each stand-in vCPU waited no longer
+ * than its own reads took, all four at once no longer than any one, and
+ * the fault-to-placed percentiles are ordered.
+ */
+static void check_blocktime(Run *r)
+{
+    MigrationInfo info = { 0 };
+    PostcopyBlocktimeInfo bt;
+    uint64_t vcpu_total_us = 0;
+    uint32List *e;
+    unsigned n = 0;
+
+    g_assert_true(migration_incoming_info(r->dst->incoming, &info));
+    if (!r->blocktime) {
+        g_assert_false(info.has_postcopy_blocktime);
+        g_assert_null(info.postcopy_vcpu_blocktime);
+        g_assert_false(info.has_x_postcopy_latency_p50);
+        qapi_free_uint32List(info.postcopy_vcpu_blocktime);
+        return;
+    }
+    g_assert_true(info.has_postcopy_blocktime);
+    g_assert_true(info.has_x_postcopy_latency_p50);
+    g_assert_true(postcopy_incoming_blocktime(r->dst->vmstate, &bt));
+    g_assert_cmpuint(bt.nr_vcpus, ==, TOUCHERS);
+    for (e = info.postcopy_vcpu_blocktime; e; e = e->next, n++) {
+        gint64 own_us = 0;
+
+        for (unsigned i = n; i < r->touch->len; i += TOUCHERS) {
+            own_us += r->lat_us[i];
+        }
+        g_assert_cmpuint(e->value, ==, bt.vcpu_us[n] / 1000);
+        g_assert_cmpuint(bt.vcpu_us[n], <=, (uint64_t)own_us);
+        g_assert_cmpuint(bt.total_us, <=, bt.vcpu_us[n]);
+        vcpu_total_us += bt.vcpu_us[n];
+    }
+    g_assert_cmpuint(n, ==, TOUCHERS);
+    /* The vCPUs did wait for pages that had not arrived. */
+    g_assert_cmpuint(vcpu_total_us, >, 0);
+    g_assert_cmpuint(info.postcopy_blocktime, ==, bt.total_us / 1000);
+    g_assert_cmpuint(bt.lat_samples, >, 0);
+    g_assert_cmpint(info.x_postcopy_latency_p50, <=,
+                    info.x_postcopy_latency_p99);
+    g_assert_cmpint(info.x_postcopy_latency_p99, <=,
+                    info.x_postcopy_latency_max);
+    g_assert_cmpint(info.x_postcopy_latency_max, >, 0);
+    g_test_message("blocktime: all vCPUs at once %" PRIu64 " us, per vCPU "
+                   "%" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 " us; "
+                   "fault to placed over %" PRIu64 " pages: p50 %" PRIu64
+                   " us, p99 %" PRIu64 " us, max %" PRIu64 " us",
+                   bt.total_us, bt.vcpu_us[0], bt.vcpu_us[1], bt.vcpu_us[2],
+                   bt.vcpu_us[3], bt.lat_samples, bt.lat_p50_us,
+                   bt.lat_p99_us, bt.lat_max_us);
+    g_free(bt.vcpu_us);
+    qapi_free_uint32List(info.postcopy_vcpu_blocktime);
+}
+
 /* ---- the migration ---- */
 
 static void test_postcopy_migration(gconstpointer opaque)
@@ -449,7 +529,9 @@ static void test_postcopy_migration(gconstpointer opaque)
         return;
     }
     test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
-    run_init(&r, true, when == START_DURING_PREEMPT);
+    /* Blocktime on except in the run started during the migration. */
+    run_init(&r, true, when == START_DURING_PREEMPT,
+             when != START_DURING_MIGRATE);
     guest_running();
     dirtier_start(&dirtier, &r.src_mem);
     if (when == START_BEFORE_MIGRATE) {
@@ -560,6 +642,7 @@ static void test_postcopy_migration(gconstpointer opaque)
     } else {
         g_assert_cmpuint(pre_pages, ==, 0);
     }
+    check_blocktime(&r);
     qsort(r.lat_us, r.touch->len, sizeof(gint64), cmp_i64);
     g_test_message("guest wrote %" PRIu64 " pages; switch after %" PRId64
                    " pages sent; downtime %" PRId64 " ms; RAM bytes: precopy %"
@@ -598,7 +681,7 @@ static void test_destination_without_postcopy(void)
     Run r;
 
     test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
-    run_init(&r, false, false);
+    run_init(&r, false, false, false);
     guest_running();
     qmp_migrate_start_postcopy(&error_abort);
     run_connect(&r, sv);
