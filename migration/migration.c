@@ -832,6 +832,11 @@ void migration_shutdown(void)
 
     if (s->thread_running) {
         qmp_migrate_cancel(NULL);
+        /* Postcopy ignores a cancel (the guest runs on the destination);
+         * quitting cuts it: that guest loses its page source. */
+        if (migration_status(s) == MIGRATION_STATUS_POSTCOPY_ACTIVE) {
+            migration_cut(s);
+        }
         colo_begin_quit(s->colo);
         bql_unlock();
         pthread_join(s->thread, NULL);

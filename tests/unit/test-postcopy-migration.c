@@ -669,6 +669,73 @@ static void test_postcopy_migration(gconstpointer opaque)
 }
 
 /*
+ * A yank once postcopy-run went out: the connection is cut, the source
+ * fails saying the guest's state is split, and its guest stays stopped
+ * (the destination may be running it). The destination's load fails.
+ */
+static void test_yank_after_switch(void)
+{
+    MigrationStatus src = MIGRATION_STATUS_NONE, dst = MIGRATION_STATUS_NONE;
+    g_autoptr(MigrationInfo) info = NULL;
+    bool cut = false;
+    Dirtier dirtier;
+    int64_t deadline;
+    int sv[2];
+    Run r;
+
+    if (!require_uffd()) {
+        return;
+    }
+    test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
+    run_init(&r, true, false, false);
+    guest_running();
+    dirtier_start(&dirtier, &r.src_mem);
+    qmp_migrate_start_postcopy(&error_abort);
+    run_connect(&r, sv);
+    deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    while (!status_final(src) || !status_final(dst)) {
+        g_autoptr(MigrationInfo) si = qmp_query_migrate(&error_abort);
+
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        src = si->status;
+        dst = migration_incoming_status(r.dst->incoming);
+        /* Once the destination loaded its devices, postcopy-run went
+         * out for sure. */
+        if (__atomic_load_n(&r.dst_probe.loaded, __ATOMIC_SEQ_CST) &&
+            !cut) {
+            migration_cut(migration_current());     /* what yank does */
+            cut = true;
+        }
+        g_usleep(1000);
+    }
+    dirtier_join(&dirtier);
+    g_assert_true(cut);
+    info = qmp_query_migrate(&error_abort);
+    g_assert_cmpint(info->status, ==, MIGRATION_STATUS_FAILED);
+    g_assert_nonnull(info->error_desc);
+    g_test_message("source: %s", info->error_desc);
+    g_assert_nonnull(strstr(info->error_desc, "postcopy failed after the "
+                            "switch, the guest's state is split between "
+                            "source and destination"));
+    g_assert_cmpint(dst, ==, MIGRATION_STATUS_FAILED);
+    /* The source never resumed its guest (one run state for both sides
+     * here: the destination, started as with -S, made it paused). */
+    {
+        BQL_LOCK_GUARD();
+
+        g_assert_cmpint(runstate_get(), !=, RUN_STATE_RUNNING);
+    }
+    /* migrate_cancel after the switch changes nothing. */
+    qmp_migrate_cancel(&error_abort);
+    close(sv[0]);
+    close(sv[1]);
+    /* Its failure scheduled the process's exit on the main loop: no
+     * test that runs the main loop comes after this one. */
+    run_free(&r, false);
+    test_watchdog_disarm();
+}
+
+/*
  * A destination without postcopy-ram refuses the source's advise with a
  * clear error; the source fails before any switch and its guest runs on.
  */
@@ -731,7 +798,9 @@ int main(int argc, char **argv)
     g_test_add_data_func("/postcopy-migration/preempt",
                          GINT_TO_POINTER(START_DURING_PREEMPT),
                          test_postcopy_migration);
-    /* Last: see there. */
+    /* Last, these two: see there. */
+    g_test_add_func("/postcopy-migration/yank-after-switch",
+                    test_yank_after_switch);
     g_test_add_func("/postcopy-migration/destination-without-postcopy",
                     test_destination_without_postcopy);
     return g_test_run();
