@@ -538,6 +538,8 @@ typedef enum Misstep {
     MISSTEP_DISCARD_BAD_BLOCK,
     MISSTEP_DISCARD_NO_RUNS,
     MISSTEP_LISTEN_NO_RUN,
+    MISSTEP_PREEMPT_DONE_EARLY,
+    MISSTEP_PREEMPT_BAD_HANDSHAKE,
 } Misstep;
 
 static const char *const misstep_error[] = {
@@ -554,6 +556,11 @@ static const char *const misstep_error[] = {
     [MISSTEP_DISCARD_BAD_BLOCK] = "discard record for block 9, but there "
                                   "are 2",
     [MISSTEP_DISCARD_NO_RUNS] = "discard record with 0 runs",
+    [MISSTEP_PREEMPT_DONE_EARLY] = "command 'postcopy-preempt-done' in "
+                                   "state 'advised' (expected 'running')",
+    [MISSTEP_PREEMPT_BAD_HANDSHAKE] = "postcopy preempt channel: the second "
+                                      "connection is not a preempt channel "
+                                      "(header 0xdeadbeef version 1)",
     [MISSTEP_LISTEN_NO_RUN] = "the stream ended with device state held "
                               "back for a postcopy-run that never came",
 };
@@ -568,6 +575,8 @@ static const char *const misstep_name[] = {
     [MISSTEP_DISCARD_BAD_BLOCK] = "discard-bad-block",
     [MISSTEP_DISCARD_NO_RUNS] = "discard-no-runs",
     [MISSTEP_LISTEN_NO_RUN] = "listen-without-run",
+    [MISSTEP_PREEMPT_DONE_EARLY] = "preempt-done-before-run",
+    [MISSTEP_PREEMPT_BAD_HANDSHAKE] = "preempt-bad-handshake",
 };
 
 typedef struct BadDiscard {
@@ -620,6 +629,21 @@ static void test_hostile_stream(gconstpointer opaque)
     case MISSTEP_LISTEN_NO_RUN:
         g_assert_true(postcopy_source_switch(src.s, out, &error_abort));
         break;
+    case MISSTEP_PREEMPT_DONE_EARLY:
+        savevm_send_command(out, SAVEVM_CMD_POSTCOPY_PREEMPT_DONE, NULL, 0);
+        break;
+    case MISSTEP_PREEMPT_BAD_HANDSHAKE: {
+        /* The destination's second connection says it is something
+         * else; the load fails at the source's preempt-done. */
+        static const uint8_t bad[8] = { 0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 1 };
+
+        postcopy_incoming_preempt_attach(dst.s, qemu_file_new_mem_input(
+                                                    bad, sizeof(bad), 0));
+        g_assert_true(postcopy_source_switch(src.s, out, &error_abort));
+        postcopy_send_run(out);
+        savevm_send_command(out, SAVEVM_CMD_POSTCOPY_PREEMPT_DONE, NULL, 0);
+        break;
+    }
     case MISSTEP_LISTEN_NO_ADVISE:
         savevm_send_command(out, SAVEVM_CMD_POSTCOPY_LISTEN, NULL, 0);
         break;
