@@ -255,13 +255,34 @@ void migration_channel_close(MigrationChannel *ch)
 
 /* ---- destination ---- */
 
-typedef struct MigListener {
+struct MigListener {
     int fd;
     guint watch;
     SocketAddress *addr;    /* a unix: socket file is removed once used */
     MigrationAcceptFn *fn;
     void *opaque;
-} MigListener;
+    unsigned left;          /* connections still to accept */
+    MigListener **handle;   /* cleared when it goes */
+};
+
+static void mig_listener_free(MigListener *l)
+{
+    close(l->fd);
+    socket_unlink_unix(l->addr);
+    if (l->handle) {
+        *l->handle = NULL;
+    }
+    qapi_free_SocketAddress(l->addr);
+    g_free(l);
+}
+
+void migration_channel_unlisten(MigListener *l)
+{
+    if (l) {
+        g_source_remove(l->watch);
+        mig_listener_free(l);
+    }
+}
 
 static gboolean mig_listener_accept(gint fd, GIOCondition cond,
                                     gpointer opaque)
@@ -273,14 +294,20 @@ static gboolean mig_listener_accept(gint fd, GIOCondition cond,
     if (cfd < 0) {
         return G_SOURCE_CONTINUE;       /* EAGAIN, ECONNABORTED: wait on */
     }
-    /* One migration per listener: stop listening, as QEMU does. */
-    close(l->fd);
-    socket_unlink_unix(l->addr);
     mig_channel_set_socket(&ch, cfd);
     trace_migration_channel_open("accepted", ch.fd, ch.rp_fd);
+    /* One migration per listener (its channels): then stop listening,
+     * as QEMU does. */
+    if (--l->left) {
+        l->fn(&ch, l->opaque);
+        return G_SOURCE_CONTINUE;
+    }
+    if (l->handle) {
+        *l->handle = NULL;
+        l->handle = NULL;
+    }
     l->fn(&ch, l->opaque);
-    qapi_free_SocketAddress(l->addr);
-    g_free(l);
+    mig_listener_free(l);
     return G_SOURCE_REMOVE;
 }
 
@@ -334,6 +361,14 @@ bool migration_channel_listen(const char *uri, MigrationAcceptFn *fn,
                               void *opaque, SocketAddressList **addrs,
                               Error **errp)
 {
+    return migration_channel_listen_n(uri, 1, fn, opaque, addrs, NULL, errp);
+}
+
+bool migration_channel_listen_n(const char *uri, unsigned nconn,
+                                MigrationAcceptFn *fn, void *opaque,
+                                SocketAddressList **addrs,
+                                MigListener **handle, Error **errp)
+{
     MigrationChannel ch = { .fd = -1, .rp_fd = -1 };
     MigListener *l;
     GSource *src;
@@ -366,6 +401,11 @@ bool migration_channel_listen(const char *uri, MigrationAcceptFn *fn,
     l->fd = fd;
     l->fn = fn;
     l->opaque = opaque;
+    l->left = nconn;
+    l->handle = handle;
+    if (handle) {
+        *handle = l;
+    }
     l->addr = g_steal_pointer(&u.addr);
     src = g_unix_fd_source_new(fd, G_IO_IN);
     g_source_set_callback(src, G_SOURCE_FUNC(mig_listener_accept), l, NULL);
@@ -381,6 +421,7 @@ static const MigRpInfo mig_rp_table[MIG_RP__MAX] = {
     [MIG_RP_PONG]       = { .name = "pong", .len = 12 },
     [MIG_RP_RESUMED]    = { .name = "resumed", .len = 8 },
     [MIG_RP_REQ_PAGES]  = { .name = "req-pages", .len = 16 },
+    [MIG_RP_SHUT]       = { .name = "shut", .len = 4 },
 };
 
 const MigRpInfo *mig_rp_info(unsigned type)

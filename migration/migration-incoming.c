@@ -16,6 +16,18 @@
  * and the status becomes completed. A failed load ends the process, as
  * in QEMU; a running COLO secondary never does (the exit rule:
  * migration_incoming_exit_on_failure()).
+ *
+ * Postcopy (postcopy-ram set here too; include/migration/postcopy.h):
+ * postcopy-listen registers RAM with userfaultfd and the status becomes
+ * postcopy-active; the device state that follows is held; at
+ * postcopy-run a thread of its own (mig/pc-start) takes the BQL, loads
+ * it, starts the vCPUs and sends "resumed", while the incoming thread
+ * goes on placing pages without the BQL: a vCPU (or a device's
+ * post_load) faulting on a page while the loader waited for the BQL
+ * would never be answered. The fault thread's page requests, pongs,
+ * "resumed" and the final "shut" share the return path under rp_lock.
+ * At EOF the incoming thread joins the start thread, sends "shut" and
+ * the status becomes completed.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,8 +35,10 @@
 #include <unistd.h>
 #include "migration-internal.h"
 #include "colo-internal.h"
+#include "migration/postcopy.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
+#include "system/cpus.h"
 #include "system/runstate.h"
 #include "util/main-loop.h"
 #include "util/rt-window.h"
@@ -38,11 +52,14 @@ struct MigrationIncoming {
     bool started;               /* listening or reading */
     bool autostart;
     SocketAddressList *addrs;   /* BQL */
+    MigListener *listener;      /* main loop: listening, or NULL */
     Error *error;               /* BQL */
     GMutex lock;                /* from_src and ch against yank */
     QEMUFile *from_src;
     MigrationChannel ch;
     int rp_fd;                  /* after open-return-path, else -1 */
+    GMutex rp_lock;             /* writes to rp_fd (any thread) */
+    bool yank;                  /* registered the yank instance */
     bool colo;                  /* the source sent enable-colo */
     /* Incoming thread: it holds the BQL since switchover-start (taken in
      * incoming_switchover_start, dropped in incoming_switchover_abort or
@@ -54,6 +71,15 @@ struct MigrationIncoming {
     RtWindow rt;
     pthread_t thread;
     bool thread_joinable;       /* BQL: started and not yet joined */
+    /* Postcopy: the start thread (incoming thread creates and joins). */
+    pthread_t pc_thread;
+    bool pc_thread_running;
+    GByteArray *pc_devices;     /* handed to the start thread */
+    Error *pc_error;            /* its failure, read after the join */
+    /* Blocktime's vCPUs: the machine's unless a test set its own. */
+    unsigned vcpu_n;
+    PostcopyVcpuOfFn *vcpu_fn;
+    void *vcpu_opaque;
 };
 
 MigrationIncoming *migration_incoming_new(MigrationState *owner)
@@ -64,6 +90,7 @@ MigrationIncoming *migration_incoming_new(MigrationState *owner)
     mis->rp_fd = -1;
     mis->ch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
     g_mutex_init(&mis->lock);
+    g_mutex_init(&mis->rp_lock);
     return mis;
 }
 
@@ -76,6 +103,7 @@ void migration_incoming_free(MigrationIncoming *mis)
     qapi_free_SocketAddressList(mis->addrs);
     error_free(mis->error);
     g_mutex_clear(&mis->lock);
+    g_mutex_clear(&mis->rp_lock);
     g_free(mis);
 }
 
@@ -90,6 +118,20 @@ static void incoming_set_status(MigrationIncoming *mis, MigrationStatus next)
                                    MIGRATION_CAPABILITY_EVENTS)) {
         qapi_event_send_migration(next);
     }
+}
+
+/* Every return-path message goes through here: one writer at a time. */
+static bool incoming_rp_send(MigrationIncoming *mis, MigRpType type,
+                             const void *data, Error **errp)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mis->rp_lock);
+
+    if (mis->rp_fd < 0) {
+        error_setg(errp, "no return path to send '%s' on",
+                   mig_rp_info(type)->name);
+        return false;
+    }
+    return mig_rp_send(mis->rp_fd, type, data, errp);
 }
 
 /* ---- command handlers (incoming thread) ---- */
@@ -119,6 +161,12 @@ static LoadVMCommandResult incoming_switchover_start(const uint8_t *data,
     MigrationIncoming *mis = opaque;
 
     trace_migration_incoming_command("switchover-start");
+    /* Postcopy's loader must never hold the BQL (see the top). */
+    if (postcopy_incoming_state(mis->owner->vmstate) >=
+        POSTCOPY_INCOMING_LISTENING) {
+        error_setg(errp, "command 'switchover-start' during postcopy");
+        return LOADVM_CMD_ERROR;
+    }
     mis->switchover_us = migration_now_us();
     rt_window_enter(&mis->rt, "strict switchover (destination)");
     if (!mis->bql_held) {
@@ -176,7 +224,7 @@ static LoadVMCommandResult incoming_ping(const uint8_t *data, uint16_t len,
     memcpy(pong, data, 4);
     mig_put_be64(pong + 4, mis->switchover_us ?
                  migration_now_us() - mis->switchover_us : 0);
-    return mig_rp_send(mis->rp_fd, MIG_RP_PONG, pong, errp) ?
+    return incoming_rp_send(mis, MIG_RP_PONG, pong, errp) ?
            LOADVM_CMD_CONTINUE : LOADVM_CMD_ERROR;
 }
 
@@ -214,7 +262,7 @@ static void migration_incoming_exit_on_failure(void *opaque)
 }
 
 /* BQL held: start (or pause) the VM and tell the source. */
-static void incoming_complete(MigrationIncoming *mis)
+static void incoming_start_guest(MigrationIncoming *mis)
 {
     Error *err = NULL;
     uint8_t data[8];
@@ -227,13 +275,176 @@ static void incoming_complete(MigrationIncoming *mis)
     }
     dst_us = mis->switchover_us ? migration_now_us() - mis->switchover_us : 0;
     mig_put_be64(data, mis->autostart ? dst_us : 0);
-    if (mis->rp_fd >= 0 && !mig_rp_send(mis->rp_fd, MIG_RP_RESUMED, data,
-                                        &err)) {
+    if (mis->rp_fd >= 0 && !incoming_rp_send(mis, MIG_RP_RESUMED, data,
+                                             &err)) {
         /* The guest runs here now; the source learns it otherwise. */
         warn_report("%s", error_get_pretty(err));
         error_free(err);
     }
+}
+
+static void incoming_complete(MigrationIncoming *mis)
+{
+    incoming_start_guest(mis);
     incoming_set_status(mis, MIGRATION_STATUS_COMPLETED);
+}
+
+/* ---- postcopy ---- */
+
+/* The fault thread needs a page: ask the source. */
+static bool incoming_postcopy_request(void *opaque, const uint8_t *data,
+                                      Error **errp)
+{
+    return incoming_rp_send(opaque, MIG_RP_REQ_PAGES, data, errp);
+}
+
+/* postcopy-listen: RAM is behind userfaultfd, faults become requests. */
+static void incoming_postcopy_listen(void *opaque)
+{
+    MigrationIncoming *mis = opaque;
+
+    trace_migration_incoming_postcopy("listen");
+    mis->switchover_us = migration_now_us();
+    incoming_set_status(mis, MIGRATION_STATUS_POSTCOPY_ACTIVE);
+}
+
+/* mig/pc-start: device state, then the guest, under the BQL. */
+static void *incoming_postcopy_start(void *opaque)
+{
+    MigrationIncoming *mis = opaque;
+    Error *err = NULL;
+
+    pthread_setname_np(pthread_self(), "mig/pc-start");
+    BQL_LOCK_GUARD();
+    if (!postcopy_incoming_load_devices(mis->owner->vmstate,
+                                        mis->pc_devices, &err)) {
+        mis->pc_error = err;
+        /* The incoming thread must stop: nothing will run the guest. */
+        migration_incoming_cut(mis);
+    } else {
+        incoming_start_guest(mis);
+        trace_migration_incoming_postcopy("running");
+    }
+    g_byte_array_unref(mis->pc_devices);
+    mis->pc_devices = NULL;
+    return NULL;
+}
+
+/* postcopy-run (incoming thread, no BQL): hand the devices over. */
+static void incoming_postcopy_run(void *opaque, GByteArray *devices)
+{
+    MigrationIncoming *mis = opaque;
+
+    trace_migration_incoming_postcopy("run");
+    mis->pc_devices = devices;
+    if (pthread_create(&mis->pc_thread, NULL, incoming_postcopy_start,
+                       mis)) {
+        error_setg(&mis->pc_error, "cannot start the postcopy start thread");
+        g_byte_array_unref(devices);
+        mis->pc_devices = NULL;
+        migration_incoming_cut(mis);
+        return;
+    }
+    mis->pc_thread_running = true;
+}
+
+/* A source that advises postcopy to a destination without postcopy-ram. */
+static LoadVMCommandResult incoming_postcopy_refused(const uint8_t *data,
+                                                     uint16_t len,
+                                                     void *opaque,
+                                                     Error **errp)
+{
+    error_setg(errp, "the source uses postcopy, but capability "
+               "'postcopy-ram' is off here: set it on both sides");
+    return LOADVM_CMD_ERROR;
+}
+
+/* Blocktime: the vCPU a faulting thread runs, by its kernel tid. */
+static int incoming_vcpu_of_tid(void *opaque, int tid)
+{
+    for (unsigned i = 0; i < cpus_count(); i++) {
+        CPUState *cpu = cpus_get(i);
+
+        if (cpu && __atomic_load_n(&cpu->thread_id, __ATOMIC_ACQUIRE) == tid) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+void migration_incoming_set_vcpus(MigrationIncoming *mis, unsigned n,
+                                  PostcopyVcpuOfFn *fn, void *opaque)
+{
+    mis->vcpu_n = n;
+    mis->vcpu_fn = fn;
+    mis->vcpu_opaque = opaque;
+}
+
+static bool incoming_postcopy_setup(MigrationIncoming *mis, Error **errp)
+{
+    SaveVMState *vs = mis->owner->vmstate;
+
+    mis->pc_error = NULL;
+    mis->pc_thread_running = false;
+    if (!migrate_cap(&mis->owner->opts, MIGRATION_CAPABILITY_POSTCOPY_RAM)) {
+        loadvm_set_command_handler(vs, SAVEVM_CMD_POSTCOPY_ADVISE,
+                                   incoming_postcopy_refused, mis);
+        return true;
+    }
+    if (!postcopy_incoming_setup(vs, incoming_postcopy_request,
+                                 incoming_postcopy_run, mis, errp)) {
+        return false;
+    }
+    postcopy_incoming_on_listen(vs, incoming_postcopy_listen);
+    if (mis->vcpu_fn) {
+        postcopy_incoming_set_blocktime(vs, migrate_cap(&mis->owner->opts,
+                                    MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME),
+                                        mis->vcpu_n, mis->vcpu_fn,
+                                        mis->vcpu_opaque);
+    } else {
+        postcopy_incoming_set_blocktime(vs, migrate_cap(&mis->owner->opts,
+                                    MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME),
+                                        cpus_count(), incoming_vcpu_of_tid,
+                                        NULL);
+    }
+    return true;
+}
+
+/*
+ * After the load (no BQL): the start thread ends once its device state
+ * is loaded, which the pages that came meanwhile allow (or, on a failed
+ * load, the userfaultfd's release). ok: whether everything went well.
+ */
+static bool incoming_postcopy_join(MigrationIncoming *mis, bool ok,
+                                   Error **errp)
+{
+    uint8_t status[4];
+
+    if (!mis->pc_thread_running) {
+        if (mis->pc_error) {
+            error_free(*errp);
+            *errp = mis->pc_error;
+            mis->pc_error = NULL;
+            return false;
+        }
+        return ok;
+    }
+    pthread_join(mis->pc_thread, NULL);
+    mis->pc_thread_running = false;
+    if (mis->pc_error) {
+        /* The reason, not the cut it caused. */
+        error_free(*errp);
+        *errp = mis->pc_error;
+        mis->pc_error = NULL;
+        ok = false;
+    }
+    mig_put_be32(status, ok ? 0 : 1);
+    if (!incoming_rp_send(mis, MIG_RP_SHUT, status, ok ? errp : NULL) &&
+        ok) {
+        return false;
+    }
+    trace_migration_incoming_postcopy(ok ? "shut" : "failed");
+    return ok;
 }
 
 static void incoming_yank_fn(void *opaque)
@@ -255,12 +466,21 @@ static LoadVMChecksumPolicy incoming_checksum_policy(MigrationIncoming *mis)
                                  LOADVM_CHECKSUM_REFUSE;
 }
 
+/* Main loop: a listener that waits for a preempt channel that never
+ * came stops once the migration ended. */
+static void incoming_unlisten_bh(void *opaque)
+{
+    MigrationIncoming *mis = opaque;
+
+    migration_channel_unlisten(mis->listener);
+}
+
 static void *incoming_thread(void *opaque)
 {
     MigrationIncoming *mis = opaque;
     SaveVMState *vs = mis->owner->vmstate;
     Error *err = NULL;
-    bool ok;
+    bool ok, postcopy;
 
     pthread_setname_np(pthread_self(), "mig/dst");
     loadvm_set_command_handler(vs, SAVEVM_CMD_OPEN_RETURN_PATH,
@@ -277,7 +497,13 @@ static void *incoming_thread(void *opaque)
     /* A socket stays open after the stream for the source to hear from
      * us; files and pipes must end right after it. */
     loadvm_set_expect_channel_end(vs, mis->ch.rp_fd < 0);
-    ok = loadvm_state(vs, mis->from_src, &err);
+    ok = incoming_postcopy_setup(mis, &err) &&
+         loadvm_state(vs, mis->from_src, &err);
+    /* Postcopy's start thread takes the BQL: joined without it. */
+    postcopy = mis->pc_thread_running || mis->pc_error;
+    if (postcopy) {
+        ok = incoming_postcopy_join(mis, ok, &err);
+    }
     if (!mis->bql_held) {
         bql_lock();
     }
@@ -292,6 +518,9 @@ static void *incoming_thread(void *opaque)
         if (ok) {
             incoming_set_status(mis, MIGRATION_STATUS_COMPLETED);
         }
+    } else if (ok && postcopy) {
+        /* The guest has been running since postcopy-run. */
+        incoming_set_status(mis, MIGRATION_STATUS_COMPLETED);
     } else if (ok) {
         incoming_complete(mis);     /* vCPUs run, "resumed" sent */
     }
@@ -306,12 +535,33 @@ static void *incoming_thread(void *opaque)
     mis->from_src = NULL;
     migration_channel_close(&mis->ch);
     g_mutex_unlock(&mis->lock);
-    yank_unregister_function(YANK_KIND_MIGRATION, NULL, incoming_yank_fn,
-                             mis);
-    yank_unregister_instance(YANK_KIND_MIGRATION, NULL);
+    if (mis->yank) {
+        yank_unregister_function(YANK_KIND_MIGRATION, NULL, incoming_yank_fn,
+                                 mis);
+        yank_unregister_instance(YANK_KIND_MIGRATION, NULL);
+        mis->yank = false;
+    }
+    g_mutex_lock(&mis->rp_lock);
     mis->rp_fd = -1;
+    g_mutex_unlock(&mis->rp_lock);
+    main_loop_schedule_bh(incoming_unlisten_bh, mis);
     bql_unlock();
     return NULL;
+}
+
+/*
+ * Main loop: the second connection of a postcopy-preempt migration. The
+ * RAM entry's reader checks its handshake (postcopy-preempt.c).
+ */
+static void incoming_accept_preempt(MigrationIncoming *mis,
+                                    MigrationChannel *ch)
+{
+    trace_migration_incoming_postcopy("preempt channel");
+    if (ch->rp_fd >= 0) {
+        close(ch->rp_fd);
+    }
+    postcopy_incoming_preempt_attach(mis->owner->vmstate,
+                                     qemu_file_new_fd_input(ch->fd, true));
 }
 
 /* Main loop: the transport is connected (or the file open). */
@@ -319,14 +569,26 @@ static void incoming_accept(MigrationChannel *ch, void *opaque)
 {
     MigrationIncoming *mis = opaque;
 
-    /* The yank instance lives exactly as long as mis->from_src. */
-    if (!yank_register_instance(YANK_KIND_MIGRATION, NULL, &mis->error)) {
+    if (mis->from_src || mis->thread_joinable) {
+        incoming_accept_preempt(mis, ch);
+        return;
+    }
+    /* The yank instance lives exactly as long as mis->from_src. It is
+     * the process's migration's: a second migration object (a test's
+     * destination in the same process) has none. */
+    mis->yank = mis->owner == migration_current();
+    if (mis->yank &&
+        !yank_register_instance(YANK_KIND_MIGRATION, NULL, &mis->error)) {
+        mis->yank = false;
         migration_channel_close(ch);
         incoming_set_status(mis, MIGRATION_STATUS_FAILED);
         main_loop_schedule_bh(migration_incoming_exit_on_failure, mis);
         return;
     }
-    yank_register_function(YANK_KIND_MIGRATION, NULL, incoming_yank_fn, mis);
+    if (mis->yank) {
+        yank_register_function(YANK_KIND_MIGRATION, NULL, incoming_yank_fn,
+                               mis);
+    }
     g_mutex_lock(&mis->lock);
     mis->ch = *ch;
     mis->from_src = qemu_file_new_fd_input(ch->fd, true);
@@ -364,10 +626,16 @@ void migration_incoming_shutdown(MigrationIncoming *mis)
 static bool incoming_start(MigrationIncoming *mis, const char *uri,
                            Error **errp)
 {
+    /* postcopy-preempt (set before the incoming migration starts, as
+     * QEMU asks): the source opens a second connection. */
+    unsigned nconn = migrate_cap(&mis->owner->opts,
+                                 MIGRATION_CAPABILITY_POSTCOPY_PREEMPT) ? 2 :
+                                                                          1;
+
     mis->started = true;
     incoming_set_status(mis, MIGRATION_STATUS_SETUP);
-    if (!migration_channel_listen(uri, incoming_accept, mis, &mis->addrs,
-                                  errp)) {
+    if (!migration_channel_listen_n(uri, nconn, incoming_accept, mis,
+                                    &mis->addrs, &mis->listener, errp)) {
         mis->started = false;
         incoming_set_status(mis, MIGRATION_STATUS_NONE);
         return false;
@@ -390,6 +658,29 @@ bool migration_incoming_init(const char *uri, bool autostart, Error **errp)
         return true;
     }
     return incoming_start(mis, uri, errp);
+}
+
+bool migration_incoming_start_uri(MigrationIncoming *mis, const char *uri,
+                                  bool autostart, Error **errp)
+{
+    mis->enabled = true;
+    mis->autostart = autostart;
+    return incoming_start(mis, uri, errp);
+}
+
+bool migration_incoming_enabled(MigrationIncoming *mis)
+{
+    return mis->enabled;
+}
+
+bool migration_incoming_started(MigrationIncoming *mis)
+{
+    return mis->started;
+}
+
+MigrationStatus migration_incoming_status(MigrationIncoming *mis)
+{
+    return __atomic_load_n(&mis->status, __ATOMIC_SEQ_CST);
 }
 
 void qmp_migrate_incoming(const char *uri, Error **errp)
@@ -443,6 +734,36 @@ static SocketAddressList *incoming_addrs_copy(const SocketAddressList *l)
     return head;
 }
 
+/* postcopy-blocktime's figures, once postcopy-listen came. */
+static void incoming_blocktime_info(MigrationIncoming *mis,
+                                    MigrationInfo *info)
+{
+    PostcopyBlocktimeInfo bt;
+    uint32List **tail = &info->postcopy_vcpu_blocktime;
+
+    if (!migrate_cap(&mis->owner->opts,
+                     MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME) ||
+        !postcopy_incoming_blocktime(mis->owner->vmstate, &bt)) {
+        return;
+    }
+    info->has_postcopy_blocktime = true;
+    info->postcopy_blocktime = MIN(bt.total_us / 1000, UINT32_MAX);
+    for (unsigned v = 0; v < bt.nr_vcpus; v++) {
+        uint32List *e = g_new0(uint32List, 1);
+
+        e->value = MIN(bt.vcpu_us[v] / 1000, UINT32_MAX);
+        *tail = e;
+        tail = &e->next;
+    }
+    info->has_x_postcopy_latency_p50 = true;
+    info->x_postcopy_latency_p50 = bt.lat_p50_us;
+    info->has_x_postcopy_latency_p99 = true;
+    info->x_postcopy_latency_p99 = bt.lat_p99_us;
+    info->has_x_postcopy_latency_max = true;
+    info->x_postcopy_latency_max = bt.lat_max_us;
+    g_free(bt.vcpu_us);
+}
+
 bool migration_incoming_info(MigrationIncoming *mis, MigrationInfo *info)
 {
     MigrationStatus st;
@@ -462,6 +783,7 @@ bool migration_incoming_info(MigrationIncoming *mis, MigrationInfo *info)
     if (st == MIGRATION_STATUS_FAILED && mis->error) {
         info->error_desc = g_strdup(error_get_pretty(mis->error));
     }
+    incoming_blocktime_info(mis, info);
     return true;
 }
 

@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "migration/migration.h"
+#include "migration/postcopy-ram.h"
 #include "migration/qemu-file.h"
 #include "qapi/qapi-types.h"
 
@@ -116,6 +117,19 @@ typedef void MigrationAcceptFn(MigrationChannel *ch, void *opaque);
 bool migration_channel_listen(const char *uri, MigrationAcceptFn *fn,
                               void *opaque, SocketAddressList **addrs,
                               Error **errp);
+/*
+ * The same for a migration of nconn connections (postcopy-preempt: 2):
+ * a tcp: or unix: listener calls fn for each, in the order they came,
+ * then stops. *handle (may be NULL) is the listener until then (NULL
+ * afterwards), for migration_channel_unlisten(). Main loop only.
+ */
+typedef struct MigListener MigListener;
+bool migration_channel_listen_n(const char *uri, unsigned nconn,
+                                MigrationAcceptFn *fn, void *opaque,
+                                SocketAddressList **addrs,
+                                MigListener **handle, Error **errp);
+/* Stops listening (main loop). NULL is ignored. */
+void migration_channel_unlisten(MigListener *l);
 
 /* ---- the return path (destination -> source) ---- */
 
@@ -130,6 +144,8 @@ typedef enum MigRpType {
                            its vCPUs running (0: stayed paused, -S) */
     MIG_RP_REQ_PAGES,   /* postcopy: be32 block index, be64 offset, be32
                            length (include/migration/postcopy.h) */
+    MIG_RP_SHUT,        /* postcopy: be32 0, the destination read the
+                           whole stream (the source may close) */
     MIG_RP__MAX,
 } MigRpType;
 
@@ -187,6 +203,9 @@ typedef struct MigrationState {
     SaveVMState *vmstate;       /* what is migrated (owned; both sides) */
     MigrationChannel ch;
     QEMUFile *to_dst;
+    /* postcopy-preempt: the second connection (requested pages). */
+    MigrationChannel pch;
+    QEMUFile *to_dst_preempt;
     MigRpReader rp;
     bool has_rp;
     /* The return-path listener (return-path.c): started and stopped by
@@ -197,6 +216,15 @@ typedef struct MigrationState {
     bool rp_failed;             /* atomic: it failed the migration */
     bool cut;                   /* atomic: migration_cut() ran (yank) */
     bool was_running;           /* guest ran when the migration started */
+    /* Postcopy (switchover.c, return-path.c): */
+    bool start_postcopy;        /* atomic: migrate-start-postcopy was
+                                   issued; cleared when a migration ends */
+    bool postcopy_run_sent;     /* atomic: postcopy-run went out, the
+                                   guest may run on the destination; this
+                                   side's guest must never resume */
+    int64_t postcopy_stop_us;   /* when the switch stopped the guest */
+    int64_t postcopy_shut;      /* atomic: the destination's "shut" read
+                                   by the listener: its status + 1 */
 
     GMutex lock;
     /* (lock) */
@@ -207,6 +235,7 @@ typedef struct MigrationState {
     double mbps;
     int64_t strict_aborts;
     int64_t strict_last_overrun_ms;
+    bool postcopy_resumed;      /* the destination's "resumed" came */
 
     /* migration thread only */
     uint64_t bandwidth;         /* bytes/s, measured */
@@ -218,8 +247,14 @@ typedef struct MigrationState {
     int64_t strict_stop_us;     /* t_stop of the last aborted attempt */
 } MigrationState;
 
+/* Moves old -> next unless the status changed meanwhile (a cancel
+ * won): false then. */
+bool migration_try_status(MigrationState *s, MigrationStatus old,
+                          MigrationStatus next);
 void migration_set_status(MigrationState *s, MigrationStatus old,
                           MigrationStatus next);
+/* migrate-start-postcopy on s. */
+void migration_start_postcopy(MigrationState *s, Error **errp);
 MigrationStatus migration_status(MigrationState *s);
 /* Records the first error of this migration (takes err). */
 void migration_set_error(MigrationState *s, Error *err);
@@ -240,6 +275,20 @@ typedef enum MigrationSwitchoverResult {
 int64_t migration_expected_downtime_ms(MigrationState *s, uint64_t pending);
 MigrationSwitchoverResult migration_switchover(MigrationState *s);
 MigrationSwitchoverResult migration_switchover_strict(MigrationState *s);
+/*
+ * Postcopy's switch, return-path listener running: stop the guest,
+ * status postcopy-active, last harvest and discard list, listen, the
+ * device state, run. DONE: the destination may now run the guest (RAM
+ * still to send); FAILED: error set, and the guest resumes here only if
+ * postcopy-run did not go out.
+ */
+MigrationSwitchoverResult migration_switchover_postcopy(MigrationState *s);
+/*
+ * After the postcopy stream's end: waits (listener stopped) for the
+ * destination's "shut", answering late page requests meanwhile, at most
+ * x-switchover-resume-timeout.
+ */
+bool migration_postcopy_wait_shut(MigrationState *s, Error **errp);
 
 /* ---- return-path.c ---- */
 
@@ -285,5 +334,33 @@ bool migration_incoming_info(MigrationIncoming *mis, MigrationInfo *info);
 void migration_incoming_colo_started(MigrationIncoming *mis);
 /* Shuts the incoming connection down, if open (any thread). */
 void migration_incoming_cut(MigrationIncoming *mis);
+/* -incoming was given (the capabilities are a destination's); it
+ * listens (or reads) already. */
+bool migration_incoming_enabled(MigrationIncoming *mis);
+bool migration_incoming_started(MigrationIncoming *mis);
+/*
+ * Starts mis listening on (or reading) uri, as -incoming URI does; the
+ * guest starts at the end unless !autostart (-S). Main loop; tests use
+ * it for a second migration object.
+ */
+bool migration_incoming_start_uri(MigrationIncoming *mis, const char *uri,
+                                  bool autostart, Error **errp);
+/* The destination's status (none when it never started). */
+MigrationStatus migration_incoming_status(MigrationIncoming *mis);
+/*
+ * postcopy-blocktime's vCPUs: n of them, fn telling which a faulting
+ * thread is. By default the machine's (system/cpus.h); a test without
+ * vCPUs sets the threads that stand in for them. Before the incoming
+ * migration starts.
+ */
+void migration_incoming_set_vcpus(MigrationIncoming *mis, unsigned n,
+                                  PostcopyVcpuOfFn *fn, void *opaque);
+
+/* ---- options.c, continued ---- */
+
+/* migrate-set-capabilities on s. */
+bool migration_set_capabilities(MigrationState *s,
+                                MigrationCapabilityStatusList *capabilities,
+                                Error **errp);
 
 #endif

@@ -13,6 +13,10 @@
  *                           meanwhile return-path.c's listener thread
  *                           checks what the destination sends
  *   switchover.c            stop the guest, send the rest, hand over
+ *   migration_postcopy      or, after migrate-start-postcopy and a first
+ *                           full pass: switch (switchover.c), then the
+ *                           rest of RAM in the background, requested
+ *                           pages first, until the destination's "shut"
  *   migration_finish        dirty logging off, transport closed, final
  *                           status; the guest runs here unless completed
  *
@@ -26,6 +30,7 @@
 #include "migration-internal.h"
 #include "colo-internal.h"
 #include "savevm-internal.h"
+#include "migration/postcopy.h"
 #include "migration/ram.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
@@ -55,6 +60,7 @@ MigrationState *migration_new(void)
     s->learned_fixed_us = 5000;     /* a few ms until measured */
     s->learned_go_us = 2000;
     s->ch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
+    s->pch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
     s->rp = (MigRpReader) { .fd = -1, .wake_fd = -1 };
     s->uri_owned_fd = -1;
     g_mutex_init(&s->lock);
@@ -105,8 +111,8 @@ MigrationStatus migration_status(MigrationState *s)
 }
 
 /* Moves old -> next unless the status changed meanwhile (cancel won). */
-static bool migration_try_status(MigrationState *s, MigrationStatus old,
-                                 MigrationStatus next)
+bool migration_try_status(MigrationState *s, MigrationStatus old,
+                          MigrationStatus next)
 {
     int expected = old;
 
@@ -122,6 +128,7 @@ static bool migration_try_status(MigrationState *s, MigrationStatus old,
     return true;
 }
 
+
 void migration_set_status(MigrationState *s, MigrationStatus old,
                           MigrationStatus next)
 {
@@ -133,6 +140,7 @@ bool migration_is_active(MigrationState *s)
     MigrationStatus st = migration_status(s);
 
     return st == MIGRATION_STATUS_SETUP || st == MIGRATION_STATUS_ACTIVE ||
+           st == MIGRATION_STATUS_POSTCOPY_ACTIVE ||
            st == MIGRATION_STATUS_CANCELLING || st == MIGRATION_STATUS_COLO;
 }
 
@@ -180,6 +188,10 @@ MigrationStats *migration_ram_stats(MigrationState *s,
     st->dirty_sync_count = r.dirty_sync_count;
     st->pages_per_second = r.pages_per_second;
     st->postcopy_requests = r.postcopy_requests;
+    st->page_size = GUEST_PAGE_SIZE;
+    st->precopy_bytes = r.precopy_bytes;
+    st->downtime_bytes = r.downtime_bytes;
+    st->postcopy_bytes = r.postcopy_bytes;
     if (dirty_sync_count) {
         *dirty_sync_count = r.dirty_sync_count;
     }
@@ -201,6 +213,28 @@ static void migration_close_uri_fd(MigrationState *s)
         close(s->uri_owned_fd);
         s->uri_owned_fd = -1;
     }
+}
+
+/*
+ * postcopy-preempt: the second connection, to the same address, after
+ * the main one (the destination takes its second connection for the
+ * preempt channel), announced by its handshake.
+ */
+static bool migration_open_preempt(MigrationState *s, Error **errp)
+{
+    MigrationChannel ch;
+
+    if (!migration_channel_connect(s->uri, &s->cancel, &ch, errp)) {
+        error_prepend(errp, "postcopy-preempt: cannot open the preempt "
+                      "channel: ");
+        return false;
+    }
+    g_mutex_lock(&s->lock);
+    s->pch = ch;
+    s->to_dst_preempt = qemu_file_new_fd_output(ch.fd, true);
+    g_mutex_unlock(&s->lock);
+    postcopy_preempt_send_header(s->to_dst_preempt);
+    return !qemu_file_get_error(s->to_dst_preempt, errp);
 }
 
 static bool migration_open(MigrationState *s, Error **errp)
@@ -236,6 +270,16 @@ static bool migration_open(MigrationState *s, Error **errp)
                    "socket fd: transport");
         return false;
     }
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_POSTCOPY_RAM) &&
+        !s->has_rp) {
+        error_setg(errp, "postcopy-ram needs a return path: use a tcp:, "
+                   "unix: or socket fd: transport");
+        return false;
+    }
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT) &&
+        !migration_open_preempt(s, errp)) {
+        return false;
+    }
     /* A cancel that raced with the connect shuts the new channel too. */
     if (migration_cancelled(s)) {
         error_setg(errp, "migration cancelled");
@@ -260,9 +304,16 @@ static bool migration_setup_stream(MigrationState *s, Error **errp)
     if (colo) {
         savevm_send_command(s->to_dst, SAVEVM_CMD_ENABLE_COLO, NULL, 0);
     }
+    /* Postcopy: the destination checks it can, before any RAM. */
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_POSTCOPY_RAM)) {
+        postcopy_send_advise(s->to_dst);
+    }
     qemu_file_set_rate_limit(s->to_dst, migrate_max_bandwidth(&s->opts));
     if (!savevm_state_setup(s->vmstate, s->to_dst, errp)) {
         return false;
+    }
+    if (s->to_dst_preempt) {
+        postcopy_source_set_preempt(s->vmstate, s->to_dst_preempt);
     }
     g_mutex_lock(&s->lock);
     s->setup_us = migration_now_us() - s->start_us;
@@ -380,6 +431,122 @@ static void migration_strict_failure(MigrationState *s, Error **errp)
                s->strict_last_overrun_ms);
 }
 
+/*
+ * Postcopy is due once it was asked for (migrate-start-postcopy, before
+ * or during the migration) and every page went once: what is left is
+ * what the guest dirtied since, and the switch is cheapest then.
+ */
+static bool migration_postcopy_due(MigrationState *s)
+{
+    return migrate_cap(&s->opts, MIGRATION_CAPABILITY_POSTCOPY_RAM) &&
+           __atomic_load_n(&s->start_postcopy, __ATOMIC_SEQ_CST) &&
+           ram_migration_first_pass_done(s->vmstate);
+}
+
+/* The thread's own checks between postcopy's steps. */
+static bool migration_postcopy_check(MigrationState *s, Error **errp)
+{
+    if (migration_rp_failed(s)) {
+        return false;           /* the listener recorded why */
+    }
+    if (migration_was_cut(s)) {
+        error_setg(errp, "migration connection shut down (yank)");
+        return false;
+    }
+    return !qemu_file_get_error(s->to_dst, errp);
+}
+
+/*
+ * After the switch: the rest of RAM under max-bandwidth, and whenever a
+ * page request is queued it goes first (ram_send_dirty checks between
+ * pages; while the rate limit holds the background back the thread
+ * waits for requests instead of sleeping).
+ */
+static bool migration_postcopy_send_rest(MigrationState *s, Error **errp)
+{
+    QEMUFile *f = s->to_dst;
+    uint64_t limit = UINT64_MAX;
+    bool done = false;
+
+    while (!done) {
+        uint64_t sync_count;
+
+        if (!migration_postcopy_check(s, errp)) {
+            return false;
+        }
+        /* Only on a change: setting it starts a new rate window, and a
+         * request answered mid-window must not earn the background a
+         * fresh budget. */
+        if (limit != migrate_max_bandwidth(&s->opts)) {
+            limit = migrate_max_bandwidth(&s->opts);
+            qemu_file_set_rate_limit(f, limit);
+        }
+        if (qemu_file_rate_limit(f)) {
+            int64_t delay = qemu_file_rate_limit_delay_us(f);
+            int64_t until = migration_now_us() + CLAMP(delay, 1000, 20000);
+
+            if (postcopy_source_wait_request(s->vmstate, until) &&
+                !postcopy_source_send_urgent(s->vmstate, f, errp)) {
+                return false;
+            }
+            continue;
+        }
+        if (!savevm_state_iterate(s->vmstate, f, &done, errp)) {
+            return false;
+        }
+        g_autoptr(MigrationStats) st = migration_ram_stats(s, &sync_count);
+        migration_emit_pass(s, sync_count);
+    }
+    return migration_postcopy_check(s, errp);
+}
+
+/*
+ * Postcopy from the switch to the end: the switch (switchover.c), the
+ * rest of RAM, the stream's end, then the destination's "shut" (it read
+ * everything; closing earlier could drop what is still in flight).
+ */
+static bool migration_postcopy(MigrationState *s, Error **errp)
+{
+    trace_migration_postcopy_step("switch");
+    if (migration_switchover_postcopy(s) == MIGRATION_SWITCHOVER_FAILED) {
+        return false;           /* switchover.c recorded the error */
+    }
+    trace_migration_postcopy_step("background");
+    if (!migration_postcopy_send_rest(s, errp)) {
+        return false;
+    }
+    /* The preempt channel's end first: the destination reads it all
+     * before the main stream's end. */
+    if (s->to_dst_preempt) {
+        if (!postcopy_source_preempt_end(s->vmstate, errp)) {
+            return false;
+        }
+        savevm_send_command(s->to_dst, SAVEVM_CMD_POSTCOPY_PREEMPT_DONE,
+                            NULL, 0);
+    }
+    if (!savevm_state_complete_live(s->vmstate, s->to_dst, errp)) {
+        return false;
+    }
+    trace_migration_postcopy_step("wait-shut");
+    migration_rp_listen_stop(s);
+    if (!migration_postcopy_check(s, errp) ||
+        !migration_postcopy_wait_shut(s, errp)) {
+        return false;
+    }
+    g_mutex_lock(&s->lock);
+    if (!s->postcopy_resumed) {
+        /* No "resumed" (no return path): what the source knows. */
+        s->downtime_ms = (migration_now_us() - s->postcopy_stop_us + 999) /
+                         1000;
+    }
+    g_mutex_unlock(&s->lock);
+    bql_lock();
+    runstate_set(RUN_STATE_POSTMIGRATE);
+    bql_unlock();
+    migration_record_throughput(s);
+    return true;
+}
+
 /* Iterates until a switchover hands the guest over. */
 static bool migration_run(MigrationState *s, Error **errp)
 {
@@ -418,6 +585,9 @@ static bool migration_run(MigrationState *s, Error **errp)
         g_mutex_unlock(&s->lock);
         if (!(done && !pending) &&
             expected > (int64_t)migrate_downtime_limit_ms(&s->opts)) {
+            if (migration_postcopy_due(s)) {
+                return migration_postcopy(s, errp);
+            }
             continue;
         }
         /* The switchover reads the return path itself, with deadlines. */
@@ -452,14 +622,32 @@ static void migration_finish(MigrationState *s, bool ok, Error *err)
 {
     QEMUFile *f;
     MigrationStatus st = migration_status(s);
+    bool split = __atomic_load_n(&s->postcopy_run_sent, __ATOMIC_SEQ_CST);
 
     /* A failure while iterating leaves the listener running. */
     migration_rp_listen_stop(s);
+    __atomic_store_n(&s->start_postcopy, false, __ATOMIC_SEQ_CST);
+    if (!ok && split) {
+        /* The destination may run the guest on what it has: resuming
+         * here would run it twice. It stays stopped (finish-migrate). */
+        if (!err) {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+            err = s->error;
+            s->error = NULL;
+        }
+        if (!err) {
+            error_setg(&err, "postcopy failed");
+        }
+        error_prepend(&err, "postcopy failed after the switch, the guest's "
+                      "state is split between source and destination (the "
+                      "source's guest stays stopped): ");
+    }
     {
         BQL_LOCK_GUARD();
         /* Stops dirty logging; the guest's RAM is untouched. */
         savevm_state_cleanup(s->vmstate);
-        if (!ok && runstate_get() == RUN_STATE_FINISH_MIGRATE) {
+        if (!ok && !split && runstate_get() == RUN_STATE_FINISH_MIGRATE) {
             if (s->was_running) {
                 vm_start();
             } else {
@@ -468,6 +656,15 @@ static void migration_finish(MigrationState *s, bool ok, Error *err)
         }
     }
     g_mutex_lock(&s->lock);
+    f = s->to_dst_preempt;
+    s->to_dst_preempt = NULL;
+    g_mutex_unlock(&s->lock);
+    if (f) {
+        qemu_fclose(f);
+    }
+    migration_channel_close(&s->pch);
+    g_mutex_lock(&s->lock);
+    s->pch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
     f = s->to_dst;
     s->to_dst = NULL;
     g_mutex_unlock(&s->lock);
@@ -560,6 +757,20 @@ void qmp_migrate(const char *uri_arg, bool has_detach, bool detach,
             return;
         }
     }
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_POSTCOPY_RAM) &&
+        (g_str_has_prefix(uri_arg, "exec:") ||
+         g_str_has_prefix(uri_arg, "file:"))) {
+        error_setg(errp, "postcopy-ram needs a return path: use a tcp:, "
+                   "unix: or socket fd: transport");
+        return;
+    }
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT) &&
+        !g_str_has_prefix(uri_arg, "tcp:") &&
+        !g_str_has_prefix(uri_arg, "unix:")) {
+        error_setg(errp, "postcopy-preempt opens a second connection: use a "
+                   "tcp: or unix: transport");
+        return;
+    }
     /* Last: from here on a getfd-named fd is ours and must be closed. */
     uri = migration_uri_take_named_fd(uri_arg, &owned_fd, errp);
     if (!uri) {
@@ -595,6 +806,11 @@ void qmp_migrate(const char *uri_arg, bool has_detach, bool detach,
     s->strict_stop_us = 0;
     s->rp_failed = false;
     s->cut = false;
+    /* start_postcopy stays: migrate-start-postcopy may come first. */
+    s->postcopy_run_sent = false;
+    s->postcopy_shut = 0;
+    s->postcopy_stop_us = 0;
+    s->postcopy_resumed = false;
     s->was_running = runstate_is_running();
     ram_migration_stats_reset(s->vmstate);
     migration_try_status(s, migration_status(s), MIGRATION_STATUS_SETUP);
@@ -619,6 +835,11 @@ void migration_shutdown(void)
 
     if (s->thread_running) {
         qmp_migrate_cancel(NULL);
+        /* Postcopy ignores a cancel (the guest runs on the destination);
+         * quitting cuts it: that guest loses its page source. */
+        if (migration_status(s) == MIGRATION_STATUS_POSTCOPY_ACTIVE) {
+            migration_cut(s);
+        }
         colo_begin_quit(s->colo);
         bql_unlock();
         pthread_join(s->thread, NULL);
@@ -646,24 +867,35 @@ void qmp_migrate_cancel(Error **errp)
     if (s->to_dst) {
         qemu_file_shutdown(s->to_dst);
     }
+    if (s->to_dst_preempt) {
+        qemu_file_shutdown(s->to_dst_preempt);
+    }
     migration_channel_shutdown(&s->ch);
+    migration_channel_shutdown(&s->pch);
 }
 
 /*
- * QEMU's checks, in QEMU's words. postcopy-ram is refused when set
- * (options.c) until the migration thread can switch, so the first check
- * is what every call meets today.
+ * QEMU's check, in QEMU's words, then the flag the migration thread
+ * acts on after its first full pass (migration_postcopy_due). Unlike
+ * QEMU, which refuses it before migrate ("Postcopy must be started after
+ * migration has been started"), it may come first: the next migrate
+ * switches after its first pass. The flag is cleared when a migration
+ * ends.
  */
-void qmp_migrate_start_postcopy(Error **errp)
+void migration_start_postcopy(MigrationState *s, Error **errp)
 {
-    MigrationState *s = migration_current();
-
     if (!migrate_cap(&s->opts, MIGRATION_CAPABILITY_POSTCOPY_RAM)) {
         error_setg(errp, "Enable postcopy with migrate_set_capability before "
                    "the start of migration");
         return;
     }
-    error_setg(errp, "postcopy is not implemented yet");
+    trace_migration_start_postcopy(MigrationStatus_str(migration_status(s)));
+    __atomic_store_n(&s->start_postcopy, true, __ATOMIC_SEQ_CST);
+}
+
+void qmp_migrate_start_postcopy(Error **errp)
+{
+    migration_start_postcopy(migration_current(), errp);
 }
 
 void migration_cut(MigrationState *s)
@@ -677,6 +909,10 @@ void migration_cut(MigrationState *s)
         __atomic_store_n(&s->cut, true, __ATOMIC_SEQ_CST);
         qemu_file_shutdown(s->to_dst);
         migration_channel_shutdown(&s->ch);
+        if (s->to_dst_preempt) {
+            qemu_file_shutdown(s->to_dst_preempt);
+        }
+        migration_channel_shutdown(&s->pch);
     }
 }
 

@@ -4,9 +4,10 @@
  * query them, and the accessors the migration code reads them with.
  * Tandem lists every QEMU capability so tools can query them, accepts
  * the ones it implements (events, return-path, x-strict-downtime, x-colo,
- * x-stream-checksum),
- * accepts postcopy-ram so scripts can prepare it but refuses it at
- * migrate time until it exists, and rejects the rest by name.
+ * x-stream-checksum, postcopy-ram, postcopy-preempt, postcopy-blocktime)
+ * and rejects the rest by name. The
+ * combinations QEMU refuses are refused first, in QEMU's words, so a
+ * runbook that trips over one reads the error it knows.
  *
  * They live in the migration object (MigrationOptions): the QMP commands
  * work on the process's, migration_current(). Parameters are read by the
@@ -22,6 +23,7 @@
 #include <inttypes.h>
 #include "migration-internal.h"
 #include "colo-internal.h"
+#include "migration/postcopy-ram.h"
 #include "qapi/qapi-commands.h"
 #include "trace.h"
 
@@ -45,6 +47,9 @@ static bool migrate_cap_settable(MigrationCapability cap)
     case MIGRATION_CAPABILITY_X_STRICT_DOWNTIME:
     case MIGRATION_CAPABILITY_X_COLO:
     case MIGRATION_CAPABILITY_X_STREAM_CHECKSUM:
+    case MIGRATION_CAPABILITY_POSTCOPY_RAM:
+    case MIGRATION_CAPABILITY_POSTCOPY_PREEMPT:
+    case MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME:
         return true;
     default:
         return false;
@@ -90,24 +95,92 @@ uint64_t migrate_checkpoint_delay_ms(const MigrationOptions *o)
     return __atomic_load_n(&o->checkpoint_delay, __ATOMIC_RELAXED);
 }
 
-void qmp_migrate_set_capabilities(MigrationCapabilityStatusList *capabilities,
-                                  Error **errp)
+/*
+ * The capability set as it would be after caps: QEMU's refused
+ * combinations (migrate_caps_check there), in its words, then ours.
+ * incoming: this process waits for an incoming migration, which must be
+ * able to place postcopy pages.
+ */
+static bool migrate_caps_check(const MigrationOptions *o,
+                               MigrationCapabilityStatusList *caps,
+                               bool incoming, bool incoming_started,
+                               Error **errp)
 {
-    MigrationState *s = migration_current();
+    bool next[MIGRATION_CAPABILITY__MAX];
+
+    for (int i = 0; i < MIGRATION_CAPABILITY__MAX; i++) {
+        next[i] = migrate_cap(o, i);
+    }
+    for (MigrationCapabilityStatusList *l = caps; l; l = l->next) {
+        next[l->value->capability] = l->value->state;
+    }
+    if (next[MIGRATION_CAPABILITY_POSTCOPY_RAM]) {
+        if (next[MIGRATION_CAPABILITY_X_IGNORE_SHARED]) {
+            error_setg(errp, "Postcopy is not compatible with ignore-shared");
+            return false;
+        }
+        if (next[MIGRATION_CAPABILITY_MULTIFD]) {
+            error_setg(errp, "Postcopy is not yet compatible with multifd");
+            return false;
+        }
+        if (next[MIGRATION_CAPABILITY_MAPPED_RAM]) {
+            error_setg(errp, "Mapped-ram migration is incompatible with "
+                       "postcopy");
+            return false;
+        }
+        /* Ours: a COLO checkpoint is all or nothing, postcopy splits the
+         * guest between the hosts. */
+        if (next[MIGRATION_CAPABILITY_X_COLO]) {
+            error_setg(errp, "x-colo and postcopy-ram cannot be used "
+                       "together");
+            return false;
+        }
+        if (incoming && !postcopy_ram_supported(errp)) {
+            error_prepend(errp, "Postcopy is not supported: ");
+            return false;
+        }
+    }
+    if (next[MIGRATION_CAPABILITY_POSTCOPY_PREEMPT] &&
+        !next[MIGRATION_CAPABILITY_POSTCOPY_RAM]) {
+        error_setg(errp, "Postcopy preempt requires postcopy-ram");
+        return false;
+    }
+    /* The destination listens for its second connection from the
+     * start. */
+    if (incoming_started &&
+        next[MIGRATION_CAPABILITY_POSTCOPY_PREEMPT] !=
+        migrate_cap(o, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT)) {
+        error_setg(errp, "Postcopy preempt must be set before incoming "
+                   "starts");
+        return false;
+    }
+    return true;
+}
+
+bool migration_set_capabilities(MigrationState *s,
+                                MigrationCapabilityStatusList *capabilities,
+                                Error **errp)
+{
     MigrationOptions *o = &s->opts;
     MigrationStatus st = migration_status(s);
 
     if (st == MIGRATION_STATUS_SETUP || st == MIGRATION_STATUS_ACTIVE ||
+        st == MIGRATION_STATUS_POSTCOPY_ACTIVE ||
         st == MIGRATION_STATUS_CANCELLING) {
         error_setg(errp, "There's a migration process in progress");
-        return;
+        return false;
     }
     if (colo_mode() != COLO_MODE_NONE) {
         error_setg(errp, "COLO is running; capabilities cannot change until "
                    "it fails over");
-        return;
+        return false;
     }
     /* All or nothing: check every entry before changing any. */
+    if (!migrate_caps_check(o, capabilities,
+                            migration_incoming_enabled(s->incoming),
+                            migration_incoming_started(s->incoming), errp)) {
+        return false;
+    }
     for (MigrationCapabilityStatusList *l = capabilities; l; l = l->next) {
         if (!l->value->state || migrate_cap_settable(l->value->capability)) {
             continue;
@@ -116,14 +189,9 @@ void qmp_migrate_set_capabilities(MigrationCapabilityStatusList *capabilities,
          * Refused here, not at migrate time: a capability accepted and
          * then failing every migrate misleads whoever set it.
          */
-        if (l->value->capability == MIGRATION_CAPABILITY_POSTCOPY_RAM) {
-            error_setg(errp, "capability 'postcopy-ram' is not implemented "
-                       "yet");
-        } else {
-            error_setg(errp, "capability '%s' is not supported by Tandem",
-                       MigrationCapability_str(l->value->capability));
-        }
-        return;
+        error_setg(errp, "capability '%s' is not supported by Tandem",
+                   MigrationCapability_str(l->value->capability));
+        return false;
     }
     for (MigrationCapabilityStatusList *l = capabilities; l; l = l->next) {
         trace_migration_set_capability(
@@ -133,6 +201,13 @@ void qmp_migrate_set_capabilities(MigrationCapabilityStatusList *capabilities,
         __atomic_store_n(&o->caps_set[l->value->capability], true,
                          __ATOMIC_RELAXED);
     }
+    return true;
+}
+
+void qmp_migrate_set_capabilities(MigrationCapabilityStatusList *capabilities,
+                                  Error **errp)
+{
+    migration_set_capabilities(migration_current(), capabilities, errp);
 }
 
 MigrationCapabilityStatusList *qmp_query_migrate_capabilities(Error **errp)

@@ -36,6 +36,34 @@ typedef struct PostcopyBlock {
     bool registered;
 } PostcopyBlock;
 
+/*
+ * Blocktime (capability postcopy-blocktime): QEMU's figures, how long
+ * each vCPU waited for pages and how long all of them waited at once,
+ * and ours, fault-to-placed latency of every page anyone faulted on.
+ * The fault thread starts a wait, a placement ends it; both under lock,
+ * and a fault that comes after its page was placed ends at once (the
+ * placement sets "placed" before it takes the lock).
+ */
+#define POSTCOPY_LAT_SAMPLES    65536
+
+typedef struct PostcopyBlocktime {
+    GMutex lock;
+    PostcopyVcpuOfFn *vcpu_of;
+    void *opaque;
+    unsigned nr_vcpus;
+    uint64_t *vcpu_addr;        /* host address of the page it waits for,
+                                   0: not waiting */
+    int64_t *vcpu_start;
+    uint64_t *vcpu_total_us;
+    unsigned blocked;           /* vCPUs waiting now */
+    int64_t all_start;          /* when the last of them began to */
+    uint64_t all_total_us;
+    int64_t **fault_us;         /* per block, per page: first fault, 0 */
+    uint32_t *lat_us;           /* samples, at most POSTCOPY_LAT_SAMPLES */
+    unsigned nr_lat;
+    uint64_t lat_max_us;
+} PostcopyBlocktime;
+
 struct PostcopyRam {
     int uffd;
     int wake_fd;                /* eventfd: stop the fault thread */
@@ -47,6 +75,8 @@ struct PostcopyRam {
     pthread_t thread;
     bool thread_started;
     PostcopyRamStats st;        /* atomic counters */
+    PostcopyBlocktime *bt;      /* NULL unless enabled */
+    bool has_thread_id;         /* UFFD_FEATURE_THREAD_ID */
 };
 
 static const uint8_t postcopy_zero_page[GUEST_PAGE_SIZE]
@@ -118,6 +148,22 @@ static bool postcopy_uffd_api(int fd, uint64_t want, uint64_t *have,
     return true;
 }
 
+/* The kernel's userfaultfd features, 0 if it cannot tell. */
+static uint64_t postcopy_uffd_features(void)
+{
+    uint64_t features = 0;
+    int fd = postcopy_uffd_open(NULL);
+
+    if (fd < 0) {
+        return 0;
+    }
+    if (!postcopy_uffd_api(fd, 0, &features, NULL)) {
+        features = 0;
+    }
+    close(fd);
+    return features;
+}
+
 bool postcopy_ram_supported(Error **errp)
 {
     uint64_t features;
@@ -182,6 +228,155 @@ static void postcopy_wake(PostcopyRam *pc, PostcopyBlock *b, size_t page)
     ioctl(pc->uffd, UFFDIO_WAKE, &r);
 }
 
+/* ---- blocktime ---- */
+
+/* A thread faulted on page of b (fault thread). */
+static void postcopy_bt_fault(PostcopyRam *pc, PostcopyBlock *b, size_t page,
+                              uint64_t host, int tid)
+{
+    PostcopyBlocktime *bt = pc->bt;
+    unsigned idx = b - pc->blocks;
+    int64_t now = g_get_monotonic_time();
+    int v = tid && bt->vcpu_of ? bt->vcpu_of(bt->opaque, tid) : -1;
+
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&bt->lock);
+
+    if (postcopy_test(b->placed, page)) {
+        return;     /* it came meanwhile: no wait */
+    }
+    if (!bt->fault_us[idx][page]) {
+        bt->fault_us[idx][page] = now;
+    }
+    if (v < 0 || (unsigned)v >= bt->nr_vcpus || bt->vcpu_addr[v]) {
+        return;
+    }
+    bt->vcpu_addr[v] = host;
+    bt->vcpu_start[v] = now;
+    if (++bt->blocked == bt->nr_vcpus) {
+        bt->all_start = now;
+    }
+}
+
+/* Ends vCPU v's wait at now (lock held). */
+static void postcopy_bt_end_locked(PostcopyBlocktime *bt, unsigned v,
+                                   int64_t now)
+{
+    if (bt->blocked == bt->nr_vcpus) {
+        bt->all_total_us += now - bt->all_start;
+    }
+    bt->blocked--;
+    bt->vcpu_total_us[v] += now - bt->vcpu_start[v];
+    bt->vcpu_addr[v] = 0;
+}
+
+/* page of b is there (any placer, after setting "placed"). */
+static void postcopy_bt_placed(PostcopyRam *pc, PostcopyBlock *b,
+                               size_t page)
+{
+    PostcopyBlocktime *bt = pc->bt;
+    unsigned idx = b - pc->blocks;
+    uint64_t host = (uintptr_t)b->rb->host +
+                    ((uint64_t)page << GUEST_PAGE_SHIFT);
+    int64_t now = g_get_monotonic_time();
+
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&bt->lock);
+
+    if (bt->fault_us[idx][page]) {
+        uint64_t us = now - bt->fault_us[idx][page];
+
+        bt->fault_us[idx][page] = 0;
+        bt->lat_max_us = MAX(bt->lat_max_us, us);
+        if (bt->nr_lat < POSTCOPY_LAT_SAMPLES) {
+            bt->lat_us[bt->nr_lat++] = MIN(us, UINT32_MAX);
+        }
+    }
+    for (unsigned v = 0; bt->blocked && v < bt->nr_vcpus; v++) {
+        if (bt->vcpu_addr[v] == host) {
+            postcopy_bt_end_locked(bt, v, now);
+        }
+    }
+}
+
+void postcopy_ram_blocktime_enable(PostcopyRam *pc, unsigned nr_vcpus,
+                                   PostcopyVcpuOfFn *fn, void *opaque)
+{
+    PostcopyBlocktime *bt = g_new0(PostcopyBlocktime, 1);
+
+    g_mutex_init(&bt->lock);
+    bt->vcpu_of = pc->has_thread_id ? fn : NULL;
+    bt->opaque = opaque;
+    bt->nr_vcpus = nr_vcpus;
+    bt->vcpu_addr = g_new0(uint64_t, nr_vcpus ?: 1);
+    bt->vcpu_start = g_new0(int64_t, nr_vcpus ?: 1);
+    bt->vcpu_total_us = g_new0(uint64_t, nr_vcpus ?: 1);
+    bt->fault_us = g_new0(int64_t *, pc->nr_blocks ?: 1);
+    for (unsigned i = 0; i < pc->nr_blocks; i++) {
+        bt->fault_us[i] = g_new0(int64_t, pc->blocks[i].pages ?: 1);
+    }
+    bt->lat_us = g_new(uint32_t, POSTCOPY_LAT_SAMPLES);
+    /* Before any fault: the fault thread reads it. */
+    __atomic_store_n(&pc->bt, bt, __ATOMIC_SEQ_CST);
+}
+
+static int postcopy_cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+void postcopy_ram_blocktime_info(PostcopyRam *pc, PostcopyBlocktimeInfo *out)
+{
+    PostcopyBlocktime *bt = pc->bt;
+    int64_t now = g_get_monotonic_time();
+    g_autofree uint32_t *lat = NULL;
+
+    memset(out, 0, sizeof(*out));
+    if (!bt) {
+        return;
+    }
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&bt->lock);
+
+    /* Waits still going count up to now. */
+    out->total_us = bt->all_total_us +
+                    (bt->nr_vcpus && bt->blocked == bt->nr_vcpus ?
+                     now - bt->all_start : 0);
+    out->nr_vcpus = bt->nr_vcpus;
+    out->vcpu_us = g_new0(uint64_t, bt->nr_vcpus ?: 1);
+    for (unsigned v = 0; v < bt->nr_vcpus; v++) {
+        out->vcpu_us[v] = bt->vcpu_total_us[v] +
+                          (bt->vcpu_addr[v] ? now - bt->vcpu_start[v] : 0);
+    }
+    out->lat_samples = bt->nr_lat;
+    out->lat_max_us = bt->lat_max_us;
+    if (bt->nr_lat) {
+        lat = g_memdup2(bt->lat_us, bt->nr_lat * sizeof(uint32_t));
+        qsort(lat, bt->nr_lat, sizeof(uint32_t), postcopy_cmp_u32);
+        out->lat_p50_us = lat[bt->nr_lat / 2];
+        out->lat_p99_us = lat[(uint64_t)bt->nr_lat * 99 / 100];
+    }
+}
+
+static void postcopy_bt_free(PostcopyRam *pc)
+{
+    PostcopyBlocktime *bt = pc->bt;
+
+    if (!bt) {
+        return;
+    }
+    for (unsigned i = 0; i < pc->nr_blocks; i++) {
+        g_free(bt->fault_us[i]);
+    }
+    g_free(bt->fault_us);
+    g_free(bt->vcpu_addr);
+    g_free(bt->vcpu_start);
+    g_free(bt->vcpu_total_us);
+    g_free(bt->lat_us);
+    g_mutex_clear(&bt->lock);
+    g_free(bt);
+    pc->bt = NULL;
+}
+
 static void postcopy_handle_fault(PostcopyRam *pc, const struct uffd_msg *m)
 {
     uint64_t addr = m->arg.pagefault.address;
@@ -200,6 +395,10 @@ static void postcopy_handle_fault(PostcopyRam *pc, const struct uffd_msg *m)
     trace_postcopy_ram_fault(b->rb->name, offset,
                              !!(m->arg.pagefault.flags &
                                 UFFD_PAGEFAULT_FLAG_WRITE));
+    if (__atomic_load_n(&pc->bt, __ATOMIC_SEQ_CST)) {
+        postcopy_bt_fault(pc, b, page, (uintptr_t)b->rb->host + offset,
+                          pc->has_thread_id ? m->arg.pagefault.feat.ptid : 0);
+    }
     if (postcopy_test(b->placed, page)) {
         /* Raced a placement that woke before this thread slept. */
         STAT_INC(pc, wakes);
@@ -307,10 +506,13 @@ PostcopyRam *postcopy_ram_new(GuestMemory *mem, PostcopyRequestFn *fn,
         b->placed = bitmap_new(b->pages);
         b->requested = bitmap_new(b->pages);
     }
+    /* Which thread faulted (blocktime), where the kernel says. */
+    pc->has_thread_id = postcopy_uffd_features() & UFFD_FEATURE_THREAD_ID;
     pc->uffd = postcopy_uffd_open(errp);
     if (pc->uffd < 0 ||
-        !postcopy_uffd_api(pc->uffd, UFFD_FEATURE_MISSING_SHMEM, NULL,
-                           errp)) {
+        !postcopy_uffd_api(pc->uffd, UFFD_FEATURE_MISSING_SHMEM |
+                           (pc->has_thread_id ? UFFD_FEATURE_THREAD_ID : 0),
+                           NULL, errp)) {
         goto fail;
     }
     for (unsigned i = 0; i < pc->nr_blocks; i++) {
@@ -369,6 +571,7 @@ void postcopy_ram_free(PostcopyRam *pc)
     }
     trace_postcopy_ram_free(pc->st.requests, pc->st.placed,
                             pc->st.duplicates);
+    postcopy_bt_free(pc);
     g_free(pc->blocks);
     g_free(pc);
 }
@@ -438,6 +641,9 @@ bool postcopy_ram_place(PostcopyRam *pc, uint64_t gpa, const void *data,
         set_bit_atomic(page, b->placed);
         STAT_INC(pc, duplicates);
         trace_postcopy_ram_place(gpa, !data, false);
+        if (pc->bt) {
+            postcopy_bt_placed(pc, b, page);
+        }
         postcopy_wake(pc, b, page);
         return true;
     }
@@ -451,6 +657,9 @@ bool postcopy_ram_place(PostcopyRam *pc, uint64_t gpa, const void *data,
     STAT_INC(pc, placed);
     if (!data) {
         STAT_INC(pc, placed_zero);
+    }
+    if (pc->bt) {
+        postcopy_bt_placed(pc, b, page);
     }
     trace_postcopy_ram_place(gpa, !data, true);
     if (placed) {

@@ -151,10 +151,12 @@ bool postcopy_source_switch(SaveVMState *s, QEMUFile *f, Error **errp)
                                 postcopy_put_discard, rs, errp)) {
         return false;
     }
+    /* Sent with the guest stopped, whatever the run state says. */
+    rs->st.transferred += qemu_file_transferred(f) - start;
+    rs->st.downtime_bytes += qemu_file_transferred(f) - start;
     __atomic_store_n(&rs->postcopy, true, __ATOMIC_SEQ_CST);
     savevm_send_command(f, SAVEVM_CMD_POSTCOPY_LISTEN, NULL, 0);
     qemu_fflush(f);
-    rs->st.transferred += qemu_file_transferred(f) - start;
     ram_stats_publish(rs);
     return !qemu_file_get_error(f, errp);
 }
@@ -203,6 +205,11 @@ bool postcopy_source_request(SaveVMState *s, const uint8_t *data,
                    "pages inside it, at most 0x%x bytes)", offset, rlen,
                    b->rb->name, b->rb->size, POSTCOPY_MAX_REQUEST);
         return false;
+    }
+    /* With a preempt channel this thread sends the pages itself. */
+    if (postcopy_preempt_active(rs)) {
+        return postcopy_preempt_send(rs, block, offset >> GUEST_PAGE_SHIFT,
+                                     rlen >> GUEST_PAGE_SHIFT, errp);
     }
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&rs->urgent_lock);
 
@@ -259,7 +266,7 @@ bool postcopy_source_send_urgent(SaveVMState *s, QEMUFile *f, Error **errp)
     }
     ok = savevm_state_send_part(s, f, RAM_MIGRATION_IDSTR, 0,
                                 postcopy_put_urgent, rs, errp);
-    rs->st.transferred += qemu_file_transferred(f) - start;
+    ram_account(rs, qemu_file_transferred(f) - start);
     ram_stats_publish(rs);
     return ok;
 }
@@ -288,9 +295,7 @@ uint64_t postcopy_send_urgent(RamMigrationState *rs, QEMUFile *f)
         for (size_t p = u->page; p < u->page + u->npages; p++) {
             /* A page no longer marked went out already: it is on its
              * way and answers the request when it lands. */
-            if (test_bit(p, b->bmap)) {
-                clear_bit(p, b->bmap);
-                rs->dirty_pages--;
+            if (ram_take_page(rs, b, p)) {
                 ram_send_page(rs, f, b, p);
                 sent++;
             }
@@ -327,7 +332,7 @@ static void postcopy_set_state(RamMigrationState *rs,
 {
     trace_postcopy_incoming_state(postcopy_incoming_state_name(rs->pc_state),
                                   postcopy_incoming_state_name(next));
-    rs->pc_state = next;
+    __atomic_store_n(&rs->pc_state, next, __ATOMIC_SEQ_CST);
 }
 
 static bool postcopy_expect_state(RamMigrationState *rs, const char *cmd,
@@ -409,6 +414,7 @@ static LoadVMCommandResult postcopy_listen_cmd(const uint8_t *data,
                                                uint16_t len, void *opaque,
                                                Error **errp)
 {
+    PostcopyRam *pc;
     RamMigrationState *rs = opaque;
 
     if (!postcopy_expect_state(rs, "postcopy-listen",
@@ -426,13 +432,23 @@ static LoadVMCommandResult postcopy_listen_cmd(const uint8_t *data,
         return LOADVM_CMD_ERROR;
     }
     memset(&rs->pc_stats, 0, sizeof(rs->pc_stats));
-    rs->pc = postcopy_ram_new(rs->mem, postcopy_fault_request, rs, errp);
-    if (!rs->pc) {
+    pc = postcopy_ram_new(rs->mem, postcopy_fault_request, rs, errp);
+    if (!pc) {
         return LOADVM_CMD_ERROR;
     }
+    if (rs->pc_bt) {
+        postcopy_ram_blocktime_enable(pc, rs->pc_bt_vcpus, rs->pc_bt_fn,
+                                      rs->pc_bt_opaque);
+    }
+    g_mutex_lock(&rs->pc_lock);
+    rs->pc = pc;
+    g_mutex_unlock(&rs->pc_lock);
     /* Device state from here is for postcopy_run_cmd's callee. */
     loadvm_defer_devices_begin(rs->s);
     postcopy_set_state(rs, POSTCOPY_INCOMING_LISTENING);
+    if (rs->pc_listen) {
+        rs->pc_listen(rs->pc_opaque);
+    }
     return LOADVM_CMD_CONTINUE;
 }
 
@@ -537,7 +553,13 @@ bool postcopy_load_page(RamMigrationState *rs, RamBlockMig *b, QEMUFile *f,
 void postcopy_load_reset(RamMigrationState *rs)
 {
     if (rs->pc) {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&rs->pc_lock);
+
         postcopy_ram_stats(rs->pc, &rs->pc_stats);
+        if (rs->pc_bt) {
+            g_free(rs->pc_bt_last.vcpu_us);
+            postcopy_ram_blocktime_info(rs->pc, &rs->pc_bt_last);
+        }
         postcopy_ram_free(rs->pc);
         rs->pc = NULL;
     }
@@ -560,6 +582,7 @@ bool postcopy_incoming_setup(SaveVMState *s, PostcopyRequestSendFn *send_fn,
     }
     rs->pc_send = send_fn;
     rs->pc_run = run_fn;
+    rs->pc_listen = NULL;
     rs->pc_opaque = opaque;
     loadvm_set_command_handler(s, SAVEVM_CMD_POSTCOPY_ADVISE,
                                postcopy_advise_cmd, rs);
@@ -567,6 +590,8 @@ bool postcopy_incoming_setup(SaveVMState *s, PostcopyRequestSendFn *send_fn,
                                postcopy_listen_cmd, rs);
     loadvm_set_command_handler(s, SAVEVM_CMD_POSTCOPY_RUN,
                                postcopy_run_cmd, rs);
+    loadvm_set_command_handler(s, SAVEVM_CMD_POSTCOPY_PREEMPT_DONE,
+                               postcopy_preempt_done_cmd, rs);
     return true;
 }
 
@@ -583,6 +608,52 @@ bool postcopy_incoming_load_devices(SaveVMState *s, const GByteArray *devices,
     return true;
 }
 
+void postcopy_incoming_set_blocktime(SaveVMState *s, bool on,
+                                     unsigned nr_vcpus, PostcopyVcpuOfFn *fn,
+                                     void *opaque)
+{
+    RamMigrationState *rs = ram_migration_state(s);
+
+    if (rs) {
+        rs->pc_bt = on;
+        rs->pc_bt_vcpus = nr_vcpus;
+        rs->pc_bt_fn = fn;
+        rs->pc_bt_opaque = opaque;
+    }
+}
+
+bool postcopy_incoming_blocktime(SaveVMState *s, PostcopyBlocktimeInfo *out)
+{
+    RamMigrationState *rs = ram_migration_state(s);
+
+    memset(out, 0, sizeof(*out));
+    if (!rs) {
+        return false;
+    }
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&rs->pc_lock);
+
+    if (rs->pc) {
+        postcopy_ram_blocktime_info(rs->pc, out);
+        return out->vcpu_us != NULL;
+    }
+    if (!rs->pc_bt_last.vcpu_us) {
+        return false;
+    }
+    *out = rs->pc_bt_last;
+    out->vcpu_us = g_memdup2(rs->pc_bt_last.vcpu_us,
+                             sizeof(uint64_t) * (out->nr_vcpus ?: 1));
+    return true;
+}
+
+void postcopy_incoming_on_listen(SaveVMState *s, PostcopyListenFn *fn)
+{
+    RamMigrationState *rs = ram_migration_state(s);
+
+    if (rs) {
+        rs->pc_listen = fn;
+    }
+}
+
 PostcopyIncomingState postcopy_incoming_state(SaveVMState *s)
 {
     RamMigrationState *rs = ram_migration_state(s);
@@ -595,9 +666,14 @@ void postcopy_incoming_stats(SaveVMState *s, PostcopyRamStats *out)
     RamMigrationState *rs = ram_migration_state(s);
 
     memset(out, 0, sizeof(*out));
-    if (rs && rs->pc) {
+    if (!rs) {
+        return;
+    }
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&rs->pc_lock);
+
+    if (rs->pc) {
         postcopy_ram_stats(rs->pc, out);
-    } else if (rs) {
+    } else {
         *out = rs->pc_stats;
     }
 }

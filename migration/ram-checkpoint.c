@@ -53,7 +53,7 @@ bool ram_checkpoint_save(SaveVMState *s, QEMUFile *f, uint64_t *pages,
     if (qemu_file_checksums(f)) {
         qemu_put_be32(f, qemu_file_crc_end(f));
     }
-    rs->st.transferred += qemu_file_transferred(f) - start;
+    ram_account(rs, qemu_file_transferred(f) - start);
     trace_ram_checkpoint_save(*pages, rs->st.duplicate - zero);
     return !qemu_file_get_error(f, errp);
 }

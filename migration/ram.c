@@ -43,6 +43,7 @@
 #endif
 #include "ram-internal.h"
 #include "savevm-internal.h"
+#include "system/runstate.h"
 #include "util/bitmap.h"
 #include "trace.h"
 
@@ -183,12 +184,55 @@ static void ram_blocks_free(RamBlockMig *b, unsigned nr)
     g_free(b);
 }
 
+void ram_account(RamMigrationState *rs, uint64_t bytes)
+{
+    rs->st.transferred += bytes;
+    /* The source's guest stays stopped through postcopy: the switch
+     * counts its own bytes (postcopy_source_switch). */
+    if (__atomic_load_n(&rs->postcopy, __ATOMIC_SEQ_CST)) {
+        rs->st.postcopy_bytes += bytes;
+    } else if (runstate_get() == RUN_STATE_FINISH_MIGRATE ||
+               runstate_get() == RUN_STATE_COLO) {
+        rs->st.downtime_bytes += bytes;
+    } else {
+        rs->st.precopy_bytes += bytes;
+    }
+}
+
+bool ram_take_page(RamMigrationState *rs, RamBlockMig *b, size_t page)
+{
+    unsigned long mask = 1UL << (page % BITS_PER_LONG);
+    unsigned long old = __atomic_fetch_and(&b->bmap[page / BITS_PER_LONG],
+                                           ~mask, __ATOMIC_SEQ_CST);
+
+    if (!(old & mask)) {
+        return false;
+    }
+    __atomic_sub_fetch(&rs->dirty_pages, 1, __ATOMIC_SEQ_CST);
+    return true;
+}
+
 void ram_stats_publish(RamMigrationState *rs)
 {
-    rs->st.remaining = rs->dirty_pages * GUEST_PAGE_SIZE;
+    uint64_t pre_bytes = __atomic_load_n(&rs->pre_bytes, __ATOMIC_SEQ_CST);
+
+    rs->st.remaining = __atomic_load_n(&rs->dirty_pages, __ATOMIC_SEQ_CST) *
+                       GUEST_PAGE_SIZE;
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&rs->published_lock);
 
     rs->published = rs->st;
+    /* What the preempt channel's sender (another thread) counted. */
+    rs->published.normal += __atomic_load_n(&rs->pre_normal,
+                                            __ATOMIC_SEQ_CST);
+    rs->published.normal_bytes += __atomic_load_n(&rs->pre_normal,
+                                                  __ATOMIC_SEQ_CST) *
+                                  GUEST_PAGE_SIZE;
+    rs->published.duplicate += __atomic_load_n(&rs->pre_zero,
+                                               __ATOMIC_SEQ_CST);
+    rs->published.transferred += pre_bytes;
+    rs->published.postcopy_bytes += pre_bytes;
+    rs->published.postcopy_requests += __atomic_load_n(&rs->pre_requests,
+                                                       __ATOMIC_SEQ_CST);
 }
 
 const RamMigrationStats *ram_migration_stats(SaveVMState *s)
@@ -270,7 +314,7 @@ bool ram_dirty_sync(RamMigrationState *rs, Error **errp)
             }
         }
     }
-    rs->dirty_pages += added;
+    __atomic_add_fetch(&rs->dirty_pages, added, __ATOMIC_SEQ_CST);
     rs->period_dirtied += dirtied;
     rs->st.dirty_sync_count++;
     ram_update_rates(rs);
@@ -307,7 +351,7 @@ uint64_t ram_send_dirty(RamMigrationState *rs, QEMUFile *f, bool limited)
 {
     uint64_t sent = 0;
 
-    while (rs->dirty_pages) {
+    while (__atomic_load_n(&rs->dirty_pages, __ATOMIC_SEQ_CST)) {
         RamBlockMig *b;
         size_t page;
 
@@ -323,6 +367,7 @@ uint64_t ram_send_dirty(RamMigrationState *rs, QEMUFile *f, bool limited)
             break;
         }
         if (rs->cursor_block >= rs->nr_save_blocks) {
+            __atomic_store_n(&rs->first_pass_done, true, __ATOMIC_SEQ_CST);
             rs->cursor_block = 0;
             rs->cursor_page = 0;
         }
@@ -333,14 +378,26 @@ uint64_t ram_send_dirty(RamMigrationState *rs, QEMUFile *f, bool limited)
             rs->cursor_page = 0;
             continue;
         }
-        clear_bit(page, b->bmap);
-        rs->dirty_pages--;
         rs->cursor_page = page + 1;
+        /* The preempt channel's sender may have taken it meanwhile. */
+        if (!ram_take_page(rs, b, page)) {
+            continue;
+        }
         ram_send_page(rs, f, b, page);
         sent++;
     }
+    if (!__atomic_load_n(&rs->dirty_pages, __ATOMIC_SEQ_CST)) {
+        __atomic_store_n(&rs->first_pass_done, true, __ATOMIC_SEQ_CST);
+    }
     rs->period_sent += sent;
     return sent;
+}
+
+bool ram_migration_first_pass_done(SaveVMState *s)
+{
+    RamMigrationState *rs = ram_migration_state(s);
+
+    return rs && __atomic_load_n(&rs->first_pass_done, __ATOMIC_SEQ_CST);
 }
 
 static void ram_save_stop(RamMigrationState *rs)
@@ -366,6 +423,7 @@ static void ram_save_stop(RamMigrationState *rs)
     rs->nr_save_blocks = 0;
     rs->dirty_pages = 0;
     rs->saving = false;
+    postcopy_preempt_source_close(rs);
 }
 
 static bool ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
@@ -397,8 +455,10 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
     __atomic_store_n(&rs->postcopy, false, __ATOMIC_SEQ_CST);
     postcopy_urgent_clear(rs);
     rs->dirty_pages = 0;
+    rs->pre_normal = rs->pre_zero = rs->pre_bytes = rs->pre_requests = 0;
     rs->cursor_block = 0;
     rs->cursor_page = 0;
+    __atomic_store_n(&rs->first_pass_done, false, __ATOMIC_SEQ_CST);
     memset(&rs->st, 0, sizeof(rs->st));
 
     qemu_put_be64(f, RAM_REC_BLOCKS);
@@ -422,7 +482,7 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
     qemu_fflush(f);
 
     rs->st.total = total;
-    rs->st.transferred = qemu_file_transferred(f) - start;
+    ram_account(rs, qemu_file_transferred(f) - start);
     rs->period_start_us = g_get_monotonic_time();
     rs->period_dirtied = rs->period_sent = 0;
     ram_stats_publish(rs);
@@ -450,15 +510,15 @@ static bool ram_save_iterate(QEMUFile *f, void *opaque, bool *done,
     }
     /* Done only when a harvest finds nothing: pages sent in this pass may
      * have been dirtied again, which only the next harvest can tell. */
-    *done = rs->dirty_pages == 0;
+    *done = __atomic_load_n(&rs->dirty_pages, __ATOMIC_SEQ_CST) == 0;
     sent = ram_send_dirty(rs, f, true);
     if (rs->postcopy) {
-        *done = rs->dirty_pages == 0;
+        *done = __atomic_load_n(&rs->dirty_pages, __ATOMIC_SEQ_CST) == 0;
     }
     qemu_put_be64(f, RAM_REC_EOS);
     /* The pages were queued by reference and the guest keeps running. */
     qemu_fflush(f);
-    rs->st.transferred += qemu_file_transferred(f) - start;
+    ram_account(rs, qemu_file_transferred(f) - start);
     ram_stats_publish(rs);
     trace_ram_save_iterate(rs->st.iterations, sent, rs->st.duplicate - zero,
                            rs->dirty_pages, *done);
@@ -484,7 +544,7 @@ static bool ram_save_complete(QEMUFile *f, void *opaque, Error **errp)
     sent = ram_send_dirty(rs, f, false);
     qemu_put_be64(f, RAM_REC_EOS);
     qemu_fflush(f);
-    rs->st.transferred += qemu_file_transferred(f) - start;
+    ram_account(rs, qemu_file_transferred(f) - start);
     ram_stats_publish(rs);
     trace_ram_save_complete(sent, rs->st.duplicate - zero);
     /*
@@ -502,7 +562,8 @@ static uint64_t ram_save_pending(void *opaque)
 {
     RamMigrationState *rs = opaque;
 
-    return rs->dirty_pages * GUEST_PAGE_SIZE;
+    return __atomic_load_n(&rs->dirty_pages, __ATOMIC_SEQ_CST) *
+           GUEST_PAGE_SIZE;
 }
 
 static void ram_save_cleanup(void *opaque)
@@ -539,6 +600,8 @@ static void ram_load_cleanup(void *opaque)
     /* The received bitmaps stay for COLO until the next load_setup. */
     trace_ram_load_done(rs->load_pages, rs->load_zero);
     rs->have_block_list = false;
+    /* Before the userfaultfd goes: the preempt reader places pages. */
+    postcopy_preempt_incoming_stop(rs);
     postcopy_load_reset(rs);        /* userfaultfd released */
 }
 
@@ -791,6 +854,10 @@ bool ram_migration_register(SaveVMState *s, GuestMemory *mem, KvmState *kvm,
     rs->mem = mem;
     rs->kvm = kvm;
     g_mutex_init(&rs->published_lock);
+    g_mutex_init(&rs->pc_lock);
+    g_mutex_init(&rs->preempt_lock);
+    g_mutex_init(&rs->pre_lock);
+    g_cond_init(&rs->pre_cond);
     g_mutex_init(&rs->urgent_lock);
     g_cond_init(&rs->urgent_cond);
     g_queue_init(&rs->urgent);
@@ -800,6 +867,10 @@ bool ram_migration_register(SaveVMState *s, GuestMemory *mem, KvmState *kvm,
         g_cond_clear(&rs->urgent_cond);
         g_mutex_clear(&rs->urgent_lock);
         g_mutex_clear(&rs->published_lock);
+        g_mutex_clear(&rs->pc_lock);
+        g_mutex_clear(&rs->preempt_lock);
+        g_mutex_clear(&rs->pre_lock);
+        g_cond_clear(&rs->pre_cond);
         g_free(rs);
         return false;
     }
@@ -816,12 +887,18 @@ void ram_migration_unregister(SaveVMState *s)
     ram_svm_log_release(rs);
     savevm_unregister(s, RAM_MIGRATION_IDSTR, 0);
     ram_save_cleanup(rs);
+    postcopy_preempt_incoming_stop(rs);
     postcopy_load_reset(rs);
     ram_blocks_free(rs->load_blocks, rs->nr_load_blocks);
     postcopy_urgent_clear(rs);
     g_cond_clear(&rs->urgent_cond);
     g_mutex_clear(&rs->urgent_lock);
     g_mutex_clear(&rs->published_lock);
+    g_mutex_clear(&rs->pc_lock);
+    g_mutex_clear(&rs->preempt_lock);
+    g_mutex_clear(&rs->pre_lock);
+    g_cond_clear(&rs->pre_cond);
+    g_free(rs->pc_bt_last.vcpu_us);
     g_free(rs);
 }
 

@@ -15,6 +15,12 @@
  *                        (the pong of its ping, then "resumed"); the
  *                        listener was stopped first
  *   COLO                 colo-primary.c, on its own QEMUFile
+ *   postcopy             the listener keeps running through the switch:
+ *                        req-pages (after the switch) are queued for the
+ *                        RAM sender, "resumed" (once postcopy-run went
+ *                        out) ends the downtime; after the stream's end
+ *                        the migration thread reads until "shut",
+ *                        answering late requests the same way
  *
  * A message that is malformed, of an unknown type, or not expected at
  * that point fails the migration at once: the listener records the
@@ -30,6 +36,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include "migration-internal.h"
+#include "migration/postcopy.h"
 #include "trace.h"
 
 /*
@@ -60,12 +67,44 @@ static void migration_rp_note_late_pong(MigrationState *s,
     s->strict_stop_us = 0;
 }
 
-/* A message nobody waits for: a late pong, or an error. */
+/* Postcopy: the destination runs the guest; the downtime ends here. */
+static void migration_rp_note_resumed(MigrationState *s)
+{
+    int64_t downtime_us = migration_now_us() - s->postcopy_stop_us;
+
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+    if (!s->postcopy_resumed) {
+        s->postcopy_resumed = true;
+        /* Rounded up, as for precopy (switchover.c). */
+        s->downtime_ms = (downtime_us + 999) / 1000;
+    }
+}
+
+/* A message nobody waits for: a late pong, postcopy's requests and
+ * "resumed", or an error. */
 static bool migration_rp_unsolicited(MigrationState *s, const MigRpMsg *msg,
                                      uint32_t late_attempt, Error **errp)
 {
     if (msg->type == MIG_RP_PONG && migration_rp_pong_expected(s, msg)) {
         migration_rp_note_late_pong(s, msg, late_attempt);
+        return true;
+    }
+    /* postcopy_source_request() refuses one before the switch. */
+    if (msg->type == MIG_RP_REQ_PAGES) {
+        return postcopy_source_request(s->vmstate, msg->data, msg->len,
+                                       errp);
+    }
+    if (msg->type == MIG_RP_RESUMED &&
+        __atomic_load_n(&s->postcopy_run_sent, __ATOMIC_SEQ_CST)) {
+        migration_rp_note_resumed(s);
+        return true;
+    }
+    /* The listener may read it before the migration thread stops it. */
+    if (msg->type == MIG_RP_SHUT &&
+        __atomic_load_n(&s->postcopy_run_sent, __ATOMIC_SEQ_CST)) {
+        __atomic_store_n(&s->postcopy_shut,
+                         (int64_t)mig_be32(msg->data) + 1, __ATOMIC_SEQ_CST);
         return true;
     }
     error_setg(errp, "return path: unexpected '%s' message%s",
@@ -145,9 +184,13 @@ static void *migration_rp_thread(void *opaque)
                                  __atomic_load_n(&s->cancel,
                                                  __ATOMIC_SEQ_CST) ||
                                  __atomic_load_n(&s->cut,
+                                                 __ATOMIC_SEQ_CST) ||
+                                 __atomic_load_n(&s->postcopy_shut,
                                                  __ATOMIC_SEQ_CST)))) {
             /* Stopped (the wake fd), or a cancel or a yank shut the
-             * socket: the migration thread reports that, not us. */
+             * socket: the migration thread reports that, not us. After
+             * postcopy's "shut" the destination may close at once: its
+             * end, not a failure. */
             error_free(err);
             return NULL;
         }
@@ -202,6 +245,39 @@ void migration_rp_listen_stop(MigrationState *s)
     s->rp.wake_fd = -1;
     s->rp_listening = false;
     trace_migration_rp_listen(false);
+}
+
+bool migration_postcopy_wait_shut(MigrationState *s, Error **errp)
+{
+    uint32_t timeout_ms = migrate_resume_timeout_ms(&s->opts);
+    int64_t shut = __atomic_load_n(&s->postcopy_shut, __ATOMIC_SEQ_CST);
+    uint32_t status;
+    MigRpMsg msg;
+    bool timed_out;
+
+    if (!s->has_rp) {
+        return true;
+    }
+    if (shut) {
+        status = shut - 1;
+    } else if (migration_rp_wait(s, MIG_RP_SHUT, 0,
+                                 migration_now_us() + timeout_ms * 1000ll,
+                                 &msg, &timed_out, errp)) {
+        status = mig_be32(msg.data);
+    } else {
+        if (timed_out) {
+            error_setg(errp, "postcopy: the destination did not confirm the "
+                       "end of the stream within %u ms "
+                       "(x-switchover-resume-timeout)", timeout_ms);
+        }
+        return false;
+    }
+    if (status) {
+        error_setg(errp, "postcopy: the destination failed to load the end "
+                   "of the stream (status %u)", status);
+        return false;
+    }
+    return true;
 }
 
 bool migration_rp_failed(MigrationState *s)

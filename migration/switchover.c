@@ -35,6 +35,15 @@
  * Deadlines are checked between sections and while waiting for the pong;
  * after MIGRATION_STRICT_MAX_ABORTS aborts the migration fails.
  *
+ * Postcopy (capability postcopy-ram, after migrate-start-postcopy and a
+ * first full pass): stop; status postcopy-active; the last harvest and
+ * the discard list, postcopy-listen (postcopy.c); the devices; postcopy-
+ * run. The guest then runs on the destination while migration.c sends
+ * the rest, requested pages first. The return-path listener keeps
+ * running throughout: it queues page requests and takes "resumed",
+ * which ends the downtime. Once postcopy-run is out the source's guest
+ * never resumes, whatever fails: the destination may be running it.
+ *
  * Downtime reported in query-migrate is measured on the source from
  * stopping the guest to receiving "resumed", which the destination sends
  * after its vCPUs run: an upper bound of the real downtime. Without a
@@ -42,6 +51,7 @@
  */
 #include <inttypes.h>
 #include "migration-internal.h"
+#include "migration/postcopy.h"
 #include "qapi/qapi-events.h"
 #include "system/runstate.h"
 #include "util/main-loop.h"
@@ -177,6 +187,45 @@ MigrationSwitchoverResult migration_switchover(MigrationState *s)
     bql_lock();
     runstate_set(RUN_STATE_POSTMIGRATE);
     bql_unlock();
+    return MIGRATION_SWITCHOVER_DONE;
+}
+
+MigrationSwitchoverResult migration_switchover_postcopy(MigrationState *s)
+{
+    QEMUFile *f = s->to_dst;
+    Error *err = NULL;
+    int64_t t_stop;
+    QEMUFile *devs;
+
+    trace_migration_switchover(false, 0);
+    devs = migration_stop_and_capture_devices(s, &t_stop, &err);
+    if (!devs) {
+        return migration_switchover_failed(s, err);
+    }
+    s->postcopy_stop_us = t_stop;
+    if (!migration_try_status(s, MIGRATION_STATUS_ACTIVE,
+                              MIGRATION_STATUS_POSTCOPY_ACTIVE)) {
+        /* migrate_cancel came first: nothing went out, the guest
+         * resumes here. */
+        qemu_fclose(devs);
+        error_setg(&err, "migration cancelled");
+        return migration_switchover_failed(s, err);
+    }
+    qemu_file_set_rate_limit(f, 0);
+    if (!postcopy_source_switch(s->vmstate, f, &err)) {
+        qemu_fclose(devs);
+        return migration_switchover_failed(s, err);
+    }
+    migration_send_captured(f, devs);
+    qemu_fclose(devs);
+    /* From here the destination may run the guest: never resume it. */
+    __atomic_store_n(&s->postcopy_run_sent, true, __ATOMIC_SEQ_CST);
+    postcopy_send_run(f);
+    trace_migration_switchover_step("postcopy-run",
+                                    migration_now_us() - t_stop);
+    if (qemu_file_get_error(f, &err)) {
+        return migration_switchover_failed(s, err);
+    }
     return MIGRATION_SWITCHOVER_DONE;
 }
 

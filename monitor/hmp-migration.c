@@ -187,7 +187,23 @@ void hmp_info_migrate(HmpContext *hmp, const char *args)
         if (r->postcopy_requests) {
             hmp_printf(hmp, ", postcopy_req=%" PRId64, r->postcopy_requests);
         }
+        hmp_printf(hmp, "\n  Phases (KiB): precopy=%" PRId64 ", downtime=%"
+                   PRId64 ", postcopy=%" PRId64 "\n",
+                   r->precopy_bytes >> 10, r->downtime_bytes >> 10,
+                   r->postcopy_bytes >> 10);
+    }
+    if (info->has_postcopy_blocktime) {
+        hmp_printf(hmp, "Postcopy Blocktime (ms): %" PRIu32 "\n",
+                   info->postcopy_blocktime);
+        hmp_printf(hmp, "Postcopy vCPU Blocktime (ms):");
+        for (uint32List *e = info->postcopy_vcpu_blocktime; e; e = e->next) {
+            hmp_printf(hmp, " %" PRIu32, e->value);
+        }
         hmp_printf(hmp, "\n");
+        hmp_printf(hmp, "Postcopy fault to page (us): p50=%" PRId64
+                   ", p99=%" PRId64 ", max=%" PRId64 "\n",
+                   info->x_postcopy_latency_p50, info->x_postcopy_latency_p99,
+                   info->x_postcopy_latency_max);
     }
     if (info->has_x_strict_aborts) {
         hmp_printf(hmp, "Strict downtime: aborts=%" PRId64

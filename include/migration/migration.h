@@ -16,6 +16,14 @@
  *
  *   none/completed/failed/cancelled --migrate--> setup --> active
  *   active --switchover ok--> completed          (guest runs on destination)
+ *   active --postcopy switch--> postcopy-active  (postcopy-ram, after
+ *                                                 migrate-start-postcopy
+ *                                                 and a first full pass)
+ *   postcopy-active --destination's "shut"--> completed
+ *   postcopy-active --error--> failed            (the guest's state is
+ *                                                 split: it stays stopped
+ *                                                 here; migrate_cancel
+ *                                                 does nothing)
  *   active --strict abort--> active              (guest resumed, iterate on)
  *   active --switchover ok, x-colo--> colo       (COLO primary: checkpoints)
  *   colo --failover, either way--> completed     (COLO ended: the guest runs
@@ -29,6 +37,7 @@
  *   if listening fails) --> active (stream connected)
  *   active --> completed | failed (the process exits 1: the exit rule,
  *   docs/migration.md)
+ *   active --postcopy-listen--> postcopy-active --EOF--> completed | failed
  *   active --enable-colo, initial migration loaded--> colo (COLO
  *   secondary) --failover--> completed; a secondary in colo never fails
  */
@@ -85,7 +94,7 @@ void migration_free(MigrationState *s);
 MigrationState *migration_current(void);
 
 /* True while s's outgoing migration is between setup and its end
- * (setup, active, cancelling or colo). */
+ * (setup, active, postcopy-active, cancelling or colo). */
 bool migration_is_active(MigrationState *s);
 
 #endif

@@ -111,4 +111,28 @@ bool postcopy_ram_discard(RamBlock *rb, uint64_t offset, uint64_t len,
 
 void postcopy_ram_stats(PostcopyRam *pc, PostcopyRamStats *out);
 
+/*
+ * Blocktime (capability postcopy-blocktime), enabled right after
+ * postcopy_ram_new(): how long each of nr_vcpus vCPUs waited for pages,
+ * how long all of them waited at once (QEMU's postcopy-blocktime and
+ * postcopy-vcpu-blocktime), and the fault-to-placed latency of every
+ * faulted page (ours). fn maps the kernel thread id of a faulting thread
+ * to its vCPU index, or -1 (fault thread; needs UFFD_FEATURE_THREAD_ID,
+ * without which no vCPU is ever seen waiting).
+ */
+typedef int PostcopyVcpuOfFn(void *opaque, int tid);
+void postcopy_ram_blocktime_enable(PostcopyRam *pc, unsigned nr_vcpus,
+                                   PostcopyVcpuOfFn *fn, void *opaque);
+
+typedef struct PostcopyBlocktimeInfo {
+    uint64_t total_us;          /* all vCPUs waiting at once */
+    unsigned nr_vcpus;
+    uint64_t *vcpu_us;          /* nr_vcpus entries; g_free() it */
+    uint64_t lat_samples;       /* faulted pages placed (at most 65536
+                                   kept for the percentiles) */
+    uint64_t lat_p50_us, lat_p99_us, lat_max_us;
+} PostcopyBlocktimeInfo;
+/* Zeros (vcpu_us NULL) unless enabled. Waits still going count to now. */
+void postcopy_ram_blocktime_info(PostcopyRam *pc, PostcopyBlocktimeInfo *out);
+
 #endif

@@ -15,9 +15,15 @@
  *   FULL... (device state)           --->  held in memory, not loaded
  *   postcopy-run command             --->  handed over: another thread
  *                                          loads it and runs the guest
+ *                                    <---  resumed (vCPUs started)
  *   PART... (the rest, requested          <--- req-pages (return path)
  *            pages first)            --->  placed with UFFDIO_COPY
  *   END, EOF, description            --->  userfaultfd released
+ *                                    <---  shut (all read; the source
+ *                                          may close the connection)
+ *
+ * The migration thread (migration.c, switchover.c) and the incoming
+ * side (migration-incoming.c) drive this; docs/migration.md, "Postcopy".
  *
  * Destination state (per RAM entry, the incoming thread; traced):
  *
@@ -98,6 +104,16 @@ bool postcopy_source_request(SaveVMState *s, const uint8_t *data,
  */
 bool postcopy_source_wait_request(SaveVMState *s, int64_t deadline_us);
 bool postcopy_source_send_urgent(SaveVMState *s, QEMUFile *f, Error **errp);
+/*
+ * The preempt channel (postcopy-preempt.c): the source writes its
+ * handshake, then hands it to s's RAM entry (after setup); from the
+ * switch requests are sent there by the thread that reads them, at
+ * once. preempt_end: its EOS (the caller then sends the
+ * postcopy-preempt-done command on the main stream).
+ */
+void postcopy_preempt_send_header(QEMUFile *f);
+void postcopy_source_set_preempt(SaveVMState *s, QEMUFile *f);
+bool postcopy_source_preempt_end(SaveVMState *s, Error **errp);
 /* Encodes a request (the destination's side of the same format). */
 void postcopy_encode_request(uint8_t out[POSTCOPY_REQ_LEN], uint32_t block,
                              uint64_t offset, uint32_t len);
@@ -120,6 +136,10 @@ typedef void PostcopyRunFn(void *opaque, GByteArray *devices);
 typedef bool PostcopyRequestSendFn(void *opaque, const uint8_t *data,
                                    Error **errp);
 
+/* postcopy-listen was handled: faults are now requests (incoming
+ * thread). */
+typedef void PostcopyListenFn(void *opaque);
+
 /*
  * Installs the advise, listen and run handlers on s for its RAM entry.
  * Requests go out through send_fn.
@@ -127,11 +147,31 @@ typedef bool PostcopyRequestSendFn(void *opaque, const uint8_t *data,
 bool postcopy_incoming_setup(SaveVMState *s, PostcopyRequestSendFn *send_fn,
                              PostcopyRunFn *run_fn, void *opaque,
                              Error **errp);
+/* Called after postcopy-listen, with the opaque of setup (optional). */
+void postcopy_incoming_on_listen(SaveVMState *s, PostcopyListenFn *fn);
 PostcopyIncomingState postcopy_incoming_state(SaveVMState *s);
 /* Loads the device blob a PostcopyRunFn was given (not the incoming
  * thread: see there). */
 bool postcopy_incoming_load_devices(SaveVMState *s, const GByteArray *devices,
                                     Error **errp);
+/*
+ * The destination's second connection: the preempt channel (takes f). A
+ * reader thread checks its handshake and places its pages;
+ * postcopy-preempt-done waits for its end.
+ */
+void postcopy_incoming_preempt_attach(SaveVMState *s, QEMUFile *f);
+/* Pages the preempt channel's reader placed in the current load. */
+uint64_t postcopy_incoming_preempt_pages(SaveVMState *s);
+/*
+ * Blocktime for the loads to come (capability postcopy-blocktime):
+ * nr_vcpus vCPUs, fn maps a faulting thread to one (postcopy-ram.h).
+ */
+void postcopy_incoming_set_blocktime(SaveVMState *s, bool on,
+                                     unsigned nr_vcpus, PostcopyVcpuOfFn *fn,
+                                     void *opaque);
+/* The current or last load's blocktime figures (false: none yet);
+ * out->vcpu_us is the caller's to g_free(). */
+bool postcopy_incoming_blocktime(SaveVMState *s, PostcopyBlocktimeInfo *out);
 /* The userfaultfd side's figures (zeros before listen). */
 void postcopy_incoming_stats(SaveVMState *s, PostcopyRamStats *out);
 

@@ -68,6 +68,11 @@ typedef struct RamMigrationStats {
     uint64_t pages_per_second;  /* pages/s sent, over the last period */
     uint64_t iterations;        /* save_iterate calls */
     uint64_t postcopy_requests; /* page requests received (postcopy) */
+    /* transferred, split by phase as QEMU's query-migrate does: */
+    uint64_t precopy_bytes;     /* guest running here */
+    uint64_t downtime_bytes;    /* guest stopped (switchover, the
+                                   postcopy switch, COLO checkpoints) */
+    uint64_t postcopy_bytes;    /* after postcopy-run */
 } RamMigrationStats;
 
 /*
@@ -100,6 +105,12 @@ void ram_migration_received_reset(SaveVMState *s, const RamBlock *block);
 const RamMigrationStats *ram_migration_stats(SaveVMState *s);
 void ram_migration_stats_snapshot(SaveVMState *s, RamMigrationStats *out);
 void ram_migration_stats_reset(SaveVMState *s);
+/*
+ * Whether the migration in progress of s's RAM entry has been over every
+ * page once (its cursor reached the end of the last block, or nothing
+ * was left): postcopy switches no earlier (any thread).
+ */
+bool ram_migration_first_pass_done(SaveVMState *s);
 
 /*
  * COLO checkpoints' RAM (migration/ram-checkpoint.c, built on this file's

@@ -86,6 +86,9 @@ typedef enum SaveVMCommand {
     SAVEVM_CMD_SWITCHOVER_START,    /* no payload */
     SAVEVM_CMD_SWITCHOVER_ABORT,    /* no payload: strict SLA, see below */
     SAVEVM_CMD_STREAM_CHECKSUM,     /* be32 algorithm: checksums, below */
+    SAVEVM_CMD_POSTCOPY_PREEMPT_DONE, /* no payload: the preempt channel
+                                         ended (include/migration/
+                                         postcopy.h) */
     SAVEVM_CMD__MAX,
 } SaveVMCommand;
 

@@ -92,14 +92,17 @@ static void test_caps_params(void)
     g_assert_cmpstr(desc, ==, "x-colo needs a return path: use a tcp:, "
                     "unix: or socket fd: transport");
     g_free(desc);
-    /* Refused when set, all or nothing: x-colo stays on. */
+    /* Refused when set, all or nothing: x-colo stays on, events off. */
     desc = qtest_qmp_assert_error(s, NULL,
         "{'execute': 'migrate-set-capabilities', 'arguments': "
-        "{'capabilities': [{'capability': 'x-colo', 'state': false}, "
+        "{'capabilities': [{'capability': 'events', 'state': true}, "
         "{'capability': 'postcopy-ram', 'state': true}]}}");
     g_assert_cmpstr(desc, ==,
-                    "capability 'postcopy-ram' is not implemented yet");
+                    "x-colo and postcopy-ram cannot be used together");
     g_free(desc);
+    g_assert_true(migrate_cap_state(s, "x-colo"));
+    g_assert_false(migrate_cap_state(s, "events"));
+    g_assert_false(migrate_cap_state(s, "postcopy-ram"));
     /* So migrate-start-postcopy meets QEMU's error for that case. */
     desc = qtest_qmp_assert_error(s, NULL,
         "{'execute': 'migrate-start-postcopy'}");

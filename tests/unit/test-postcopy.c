@@ -538,6 +538,8 @@ typedef enum Misstep {
     MISSTEP_DISCARD_BAD_BLOCK,
     MISSTEP_DISCARD_NO_RUNS,
     MISSTEP_LISTEN_NO_RUN,
+    MISSTEP_PREEMPT_DONE_EARLY,
+    MISSTEP_PREEMPT_BAD_HANDSHAKE,
 } Misstep;
 
 static const char *const misstep_error[] = {
@@ -554,6 +556,11 @@ static const char *const misstep_error[] = {
     [MISSTEP_DISCARD_BAD_BLOCK] = "discard record for block 9, but there "
                                   "are 2",
     [MISSTEP_DISCARD_NO_RUNS] = "discard record with 0 runs",
+    [MISSTEP_PREEMPT_DONE_EARLY] = "command 'postcopy-preempt-done' in "
+                                   "state 'advised' (expected 'running')",
+    [MISSTEP_PREEMPT_BAD_HANDSHAKE] = "postcopy preempt channel: the second "
+                                      "connection is not a preempt channel "
+                                      "(header 0xdeadbeef version 1)",
     [MISSTEP_LISTEN_NO_RUN] = "the stream ended with device state held "
                               "back for a postcopy-run that never came",
 };
@@ -568,6 +575,8 @@ static const char *const misstep_name[] = {
     [MISSTEP_DISCARD_BAD_BLOCK] = "discard-bad-block",
     [MISSTEP_DISCARD_NO_RUNS] = "discard-no-runs",
     [MISSTEP_LISTEN_NO_RUN] = "listen-without-run",
+    [MISSTEP_PREEMPT_DONE_EARLY] = "preempt-done-before-run",
+    [MISSTEP_PREEMPT_BAD_HANDSHAKE] = "preempt-bad-handshake",
 };
 
 typedef struct BadDiscard {
@@ -620,6 +629,21 @@ static void test_hostile_stream(gconstpointer opaque)
     case MISSTEP_LISTEN_NO_RUN:
         g_assert_true(postcopy_source_switch(src.s, out, &error_abort));
         break;
+    case MISSTEP_PREEMPT_DONE_EARLY:
+        savevm_send_command(out, SAVEVM_CMD_POSTCOPY_PREEMPT_DONE, NULL, 0);
+        break;
+    case MISSTEP_PREEMPT_BAD_HANDSHAKE: {
+        /* The destination's second connection says it is something
+         * else; the load fails at the source's preempt-done. */
+        static const uint8_t bad[8] = { 0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 1 };
+
+        postcopy_incoming_preempt_attach(dst.s, qemu_file_new_mem_input(
+                                                    bad, sizeof(bad), 0));
+        g_assert_true(postcopy_source_switch(src.s, out, &error_abort));
+        postcopy_send_run(out);
+        savevm_send_command(out, SAVEVM_CMD_POSTCOPY_PREEMPT_DONE, NULL, 0);
+        break;
+    }
     case MISSTEP_LISTEN_NO_ADVISE:
         savevm_send_command(out, SAVEVM_CMD_POSTCOPY_LISTEN, NULL, 0);
         break;
@@ -716,28 +740,125 @@ static void test_urgent_first(void)
 
 /* ---- the QMP and HMP surface ---- */
 
-/* Without postcopy-ram (which is refused until the machine can switch),
- * QEMU's error, from QMP and HMP. */
-static void test_start_postcopy_refused(void)
+static void set_caps(MigrationCapability a, bool a_on, int b, bool b_on,
+                     Error **errp)
+{
+    MigrationCapabilityStatus vb = { .capability = b, .state = b_on };
+    MigrationCapabilityStatusList lb = { .value = &vb };
+    MigrationCapabilityStatus va = { .capability = a, .state = a_on };
+    MigrationCapabilityStatusList la = {
+        .value = &va, .next = b >= 0 ? &lb : NULL,
+    };
+
+    qmp_migrate_set_capabilities(&la, errp);
+}
+
+static bool cap_on(MigrationCapability cap)
+{
+    g_autoptr(MigrationCapabilityStatusList) l =
+        qmp_query_migrate_capabilities(&error_abort);
+
+    for (MigrationCapabilityStatusList *e = l; e; e = e->next) {
+        if (e->value->capability == cap) {
+            return e->value->state;
+        }
+    }
+    g_assert_not_reached();
+}
+
+/*
+ * Without postcopy-ram, QEMU's error from QMP and HMP; with it the
+ * command is accepted, before migrate too (the flag waits for the next
+ * migration's first pass; test-postcopy-migration runs that).
+ */
+static void test_start_postcopy(void)
 {
     const char *want = "Enable postcopy with migrate_set_capability "
                        "before the start of migration";
-    MigrationCapabilityStatusList cap = {
-        .value = &(MigrationCapabilityStatus) {
-            .capability = MIGRATION_CAPABILITY_POSTCOPY_RAM, .state = true,
-        },
-    };
     Error *err = NULL;
     g_autofree char *out = NULL;
+    g_autofree char *ok = NULL;
 
-    qmp_migrate_set_capabilities(&cap, &err);
-    assert_error(err, "capability 'postcopy-ram' is not implemented yet");
-    err = NULL;
     qmp_migrate_start_postcopy(&err);
     assert_error(err, want);
     out = qmp_human_monitor_command("migrate_start_postcopy", false, 0,
                                     &error_abort);
     g_assert_nonnull(strstr(out, want));
+    set_caps(MIGRATION_CAPABILITY_POSTCOPY_RAM, true, -1, false,
+             &error_abort);
+    g_assert_true(cap_on(MIGRATION_CAPABILITY_POSTCOPY_RAM));
+    qmp_migrate_start_postcopy(&error_abort);
+    ok = qmp_human_monitor_command("migrate_start_postcopy", false, 0,
+                                   &error_abort);
+    g_assert_cmpstr(ok, ==, "");
+    g_assert_true(__atomic_load_n(&migration_current()->start_postcopy,
+                                  __ATOMIC_SEQ_CST));
+    migration_current()->start_postcopy = false;
+    set_caps(MIGRATION_CAPABILITY_POSTCOPY_RAM, false, -1, false,
+             &error_abort);
+}
+
+/*
+ * The combinations QEMU refuses, in its words (even where Tandem lacks
+ * the other capability: the combination is named first), and ours. A
+ * refused call changes nothing.
+ */
+static void test_caps_refused(void)
+{
+    static const struct {
+        MigrationCapability other;
+        const char *want;
+    } cases[] = {
+        { MIGRATION_CAPABILITY_MULTIFD,
+          "Postcopy is not yet compatible with multifd" },
+        { MIGRATION_CAPABILITY_X_IGNORE_SHARED,
+          "Postcopy is not compatible with ignore-shared" },
+        { MIGRATION_CAPABILITY_MAPPED_RAM,
+          "Mapped-ram migration is incompatible with postcopy" },
+        { MIGRATION_CAPABILITY_X_COLO,
+          "x-colo and postcopy-ram cannot be used together" },
+    };
+    Error *err = NULL;
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
+        set_caps(MIGRATION_CAPABILITY_POSTCOPY_RAM, true, cases[i].other,
+                 true, &err);
+        assert_error(err, cases[i].want);
+        err = NULL;
+        g_assert_false(cap_on(MIGRATION_CAPABILITY_POSTCOPY_RAM));
+    }
+    /* x-colo already on, then postcopy-ram: the same refusal. */
+    set_caps(MIGRATION_CAPABILITY_X_COLO, true, -1, false, &error_abort);
+    set_caps(MIGRATION_CAPABILITY_POSTCOPY_RAM, true, -1, false, &err);
+    assert_error(err, "x-colo and postcopy-ram cannot be used together");
+    err = NULL;
+    set_caps(MIGRATION_CAPABILITY_X_COLO, false, -1, false, &error_abort);
+    set_caps(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, true, -1, false, &err);
+    assert_error(err, "Postcopy preempt requires postcopy-ram");
+    err = NULL;
+    /* Alone, postcopy-ram is accepted, and the others stay refused. */
+    set_caps(MIGRATION_CAPABILITY_POSTCOPY_RAM, true, -1, false,
+             &error_abort);
+    /* Preempt opens a second connection: not over an fd, not over a
+     * file. */
+    set_caps(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, true, -1, false,
+             &error_abort);
+    qmp_migrate("fd:0", false, false, &err);
+    assert_error(err, "postcopy-preempt opens a second connection: use a "
+                 "tcp: or unix: transport");
+    err = NULL;
+    qmp_migrate("file:/dev/null", false, false, &err);
+    assert_error(err, "postcopy-ram needs a return path");
+    err = NULL;
+    set_caps(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, false, -1, false,
+             &error_abort);
+    set_caps(MIGRATION_CAPABILITY_MULTIFD, true, -1, false, &err);
+    assert_error(err, "Postcopy is not yet compatible with multifd");
+    set_caps(MIGRATION_CAPABILITY_POSTCOPY_RAM, false, -1, false,
+             &error_abort);
+    err = NULL;
+    set_caps(MIGRATION_CAPABILITY_MULTIFD, true, -1, false, &err);
+    assert_error(err, "capability 'multifd' is not supported by Tandem");
 }
 
 int main(int argc, char **argv)
@@ -746,8 +867,8 @@ int main(int argc, char **argv)
     g_test_add_func("/postcopy/migrate", test_migrate);
     g_test_add_func("/postcopy/urgent-first", test_urgent_first);
     g_test_add_func("/postcopy/hostile/requests", test_hostile_requests);
-    g_test_add_func("/postcopy/qmp/start-postcopy-refused",
-                    test_start_postcopy_refused);
+    g_test_add_func("/postcopy/qmp/start-postcopy", test_start_postcopy);
+    g_test_add_func("/postcopy/qmp/caps-refused", test_caps_refused);
     for (Misstep m = 0; m < G_N_ELEMENTS(misstep_error); m++) {
         g_autofree char *path = g_strdup_printf("/postcopy/hostile/stream/%s",
                                                 misstep_name[m]);

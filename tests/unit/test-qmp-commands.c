@@ -37,8 +37,8 @@ static void test_query_status_shape(void)
     client_free(c);
 }
 
-/* postcopy-ram is refused when set, not accepted and then failing every
- * migrate; the set is all or nothing. */
+/* A refused combination (QEMU's: postcopy-ram with multifd) is refused
+ * when set, in QEMU's words; the set is all or nothing. */
 static void test_postcopy_refused_at_set_time(void)
 {
     Client *c = client_new();
@@ -47,9 +47,10 @@ static void test_postcopy_refused_at_set_time(void)
     negotiate(c, false);
     expect_error(c, "{\"execute\":\"migrate-set-capabilities\",\"arguments\":"
                  "{\"capabilities\":[{\"capability\":\"events\",\"state\":"
-                 "true},{\"capability\":\"postcopy-ram\",\"state\":true}]}}\n",
+                 "true},{\"capability\":\"postcopy-ram\",\"state\":true},"
+                 "{\"capability\":\"multifd\",\"state\":true}]}}\n",
                  "GenericError",
-                 "capability 'postcopy-ram' is not implemented yet", NULL);
+                 "Postcopy is not yet compatible with multifd", NULL);
     resp = expect_return(c, "{\"execute\":\"query-migrate-capabilities\"}\n",
                          NULL);
     caps = member(resp, "return");

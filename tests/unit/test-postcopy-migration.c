@@ -1,0 +1,807 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A whole postcopy migration in one process, no KVM: the real migration
+ * thread of this process's migration object (qmp_migrate, the return-path
+ * listener, the switch, the postcopy loop) against a second migration
+ * object's real incoming side (incoming thread, userfaultfd, the start
+ * thread that loads device state under the BQL and "starts the guest"),
+ * over a socketpair.
+ *
+ * Stand-ins: the source's guest is a thread dirtying the first 4 MiB of
+ * RAM through guest_memory_write() (which marks the pages dirty as KVM's
+ * log would), stopped by the run-state change of vm_stop; the
+ * destination's vCPUs are threads that read pages once the destination's
+ * device state is loaded, most of them pages that have not arrived (the
+ * discard list dropped them): each must see the source's final content
+ * at its first read. A device whose post_load reads a missing page
+ * checks that device state loads off the stream's thread. At the end
+ * every page of the destination equals the source's, byte for byte.
+ *
+ * The runs: migrate-start-postcopy before migrate (the switch must come
+ * after a first full pass) and during the migration; a destination
+ * without postcopy-ram, which must refuse with a clear error. The
+ * destination is started as with -S (runstate paused at the switch):
+ * both sides share this process's run state.
+ */
+#include <inttypes.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <glib.h>
+#include "migration/migration.h"
+#include "migration/postcopy.h"
+#include "migration/ram.h"
+#include "migration/savevm.h"
+#include "monitor/monitor.h"
+#include "qapi/qapi-commands.h"
+#include "system/memory.h"
+#include "system/runstate.h"
+#include "util/main-loop.h"
+#include "watchdog.h"
+#include "../../migration/migration-internal.h"
+
+#define PAGE            GUEST_PAGE_SIZE
+#define LOW_SIZE        (8 * 1024 * 1024ULL)
+#define HIGH_GPA        0x100000000ULL
+#define HIGH_SIZE       (1024 * 1024ULL)
+#define HOT_SIZE        (4 * 1024 * 1024ULL)    /* what the guest dirties */
+#define BANDWIDTH       (16 * 1024 * 1024ULL)   /* bytes/s, both phases */
+#define TOUCHERS        4
+#define TEST_TIMEOUT_S  90
+
+typedef enum StartWhen {
+    START_BEFORE_MIGRATE,
+    START_DURING_MIGRATE,
+    START_DURING_PREEMPT,   /* during, with postcopy-preempt (unix:) */
+} StartWhen;
+
+/* ---- guest RAM contents ---- */
+
+/* A quarter of the pages zero, the others naming page and version. */
+static void write_page(GuestMemory *mem, uint64_t gpa, uint32_t version)
+{
+    uint32_t w[PAGE / 4];
+
+    memset(w, 0, sizeof(w));
+    if ((gpa >> 12) % 4 != 1) {
+        for (unsigned i = 0; i < PAGE / 4; i++) {
+            w[i] = (uint32_t)(gpa >> 12) * 2654435761u + i * 40503u +
+                   version;
+        }
+    }
+    g_assert_true(guest_memory_write(mem, gpa, w, PAGE, &error_abort));
+}
+
+static void fill(GuestMemory *mem, uint32_t version)
+{
+    for (unsigned b = 0; b < mem->nr_blocks; b++) {
+        for (uint64_t off = 0; off < mem->blocks[b].size; off += PAGE) {
+            write_page(mem, mem->blocks[b].gpa + off, version);
+        }
+    }
+}
+
+static uint64_t mem_pages(const GuestMemory *mem)
+{
+    uint64_t n = 0;
+
+    for (unsigned b = 0; b < mem->nr_blocks; b++) {
+        n += mem->blocks[b].size / PAGE;
+    }
+    return n;
+}
+
+/* ---- the source's guest: a dirtier stopped by vm_stop ---- */
+
+typedef struct Dirtier {
+    GuestMemory *mem;
+    GMutex lock;                /* held around each write */
+    bool stop;                  /* (lock) */
+    uint64_t writes;
+    GThread *thread;
+} Dirtier;
+
+static Dirtier *current_dirtier;    /* the run-state notifier's */
+
+static gpointer dirtier_fn(gpointer opaque)
+{
+    Dirtier *d = opaque;
+    uint32_t version = 2;
+    GRand *rand = g_rand_new_with_seed(13);
+
+    for (;;) {
+        uint64_t gpa = (uint64_t)g_rand_int_range(rand, 0,
+                                                  HOT_SIZE / PAGE) * PAGE;
+
+        g_mutex_lock(&d->lock);
+        if (d->stop) {
+            g_mutex_unlock(&d->lock);
+            break;
+        }
+        write_page(d->mem, gpa, version++);
+        d->writes++;
+        g_mutex_unlock(&d->lock);
+        if (d->writes % 64 == 0) {
+            g_usleep(1000);     /* ~64k pages/s at most: a busy guest */
+        }
+    }
+    g_rand_free(rand);
+    return NULL;
+}
+
+/* vm_stop's run-state change: the guest stops writing, at once. */
+static void dirtier_runstate(RunState old, RunState next, void *opaque)
+{
+    Dirtier *d = current_dirtier;
+
+    if (d && next != RUN_STATE_RUNNING) {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&d->lock);
+
+        d->stop = true;
+    }
+}
+
+static void dirtier_start(Dirtier *d, GuestMemory *mem)
+{
+    *d = (Dirtier) { .mem = mem };
+    g_mutex_init(&d->lock);
+    current_dirtier = d;
+    d->thread = g_thread_new("guest", dirtier_fn, d);
+}
+
+static void dirtier_join(Dirtier *d)
+{
+    g_mutex_lock(&d->lock);
+    d->stop = true;
+    g_mutex_unlock(&d->lock);
+    g_thread_join(d->thread);
+    current_dirtier = NULL;
+    g_mutex_clear(&d->lock);
+}
+
+/* ---- a device whose post_load reads guest RAM ---- */
+
+typedef struct Probe {
+    uint64_t gpa;               /* migrated: the page post_load reads */
+    uint32_t value;             /* migrated */
+    GuestMemory *mem;
+    uint32_t seen;
+    bool loaded;                /* atomic */
+} Probe;
+
+static bool probe_post_load(void *opaque, int version_id, Error **errp)
+{
+    Probe *p = opaque;
+    const volatile uint32_t *w = guest_memory_host_ptr(p->mem, p->gpa, 4);
+
+    p->seen = *w;               /* faults: the page has not arrived */
+    __atomic_store_n(&p->loaded, true, __ATOMIC_SEQ_CST);
+    return true;
+}
+
+static const VMStateDescription vmstate_probe = {
+    .name = "probe",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .post_load = probe_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64(gpa, Probe),
+        VMSTATE_UINT32(value, Probe),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+/* ---- the destination's vCPUs ---- */
+
+typedef struct Run {
+    bool preempt;
+    char *dir;                  /* preempt: where the unix: socket is */
+    GuestMemory src_mem, dst_mem;
+    MigrationState *dst;
+    Probe src_probe, dst_probe;
+    GArray *touch;              /* gpas the vCPUs read */
+    gint64 *lat_us;             /* per touched page */
+    GThread *touchers[TOUCHERS];
+    int tids[TOUCHERS];         /* atomic: their kernel thread ids */
+    unsigned nr_touchers;
+    bool blocktime;             /* postcopy-blocktime on the destination */
+} Run;
+
+typedef struct Toucher {
+    Run *r;
+    unsigned first;
+} Toucher;
+
+static gpointer toucher_fn(gpointer opaque)
+{
+    Toucher *t = opaque;
+    Run *r = t->r;
+    unsigned n = r->touch->len;
+
+    /* Before the first touch: blocktime must know this is a vCPU. */
+    __atomic_store_n(&r->tids[t->first], (int)gettid(), __ATOMIC_SEQ_CST);
+    for (unsigned i = t->first; i < n; i += TOUCHERS) {
+        uint64_t gpa = g_array_index(r->touch, uint64_t, i);
+        const uint8_t *here = guest_memory_host_ptr(&r->dst_mem, gpa, PAGE);
+        const uint8_t *there = guest_memory_host_ptr(&r->src_mem, gpa, PAGE);
+        gint64 start = g_get_monotonic_time();
+        volatile uint8_t first = *here;
+
+        (void)first;
+        r->lat_us[i] = g_get_monotonic_time() - start;
+        if (memcmp(here, there, PAGE)) {
+            g_error("page 0x%" PRIx64 " differs from the source's when the "
+                    "guest first reads it", gpa);
+        }
+    }
+    g_free(t);
+    return NULL;
+}
+
+static void touchers_start(Run *r)
+{
+    for (unsigned i = 0; i < TOUCHERS; i++) {
+        Toucher *t = g_new(Toucher, 1);
+
+        *t = (Toucher) { .r = r, .first = i };
+        r->touchers[i] = g_thread_new("vcpu", toucher_fn, t);
+    }
+    r->nr_touchers = TOUCHERS;
+}
+
+/* Blocktime's map: which stand-in vCPU a faulting thread is. */
+static int vcpu_of_tid(void *opaque, int tid)
+{
+    Run *r = opaque;
+
+    for (unsigned i = 0; i < TOUCHERS; i++) {
+        if (__atomic_load_n(&r->tids[i], __ATOMIC_SEQ_CST) == tid) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* ---- helpers ---- */
+
+static void set_cap(MigrationState *s, MigrationCapability cap, bool on)
+{
+    MigrationCapabilityStatus v = { .capability = cap, .state = on };
+    MigrationCapabilityStatusList l = { .value = &v };
+
+    g_assert_true(migration_set_capabilities(s, &l, &error_abort));
+}
+
+static void set_params(uint64_t bandwidth, uint64_t downtime_ms)
+{
+    MigrateSetParameters p = {
+        .has_max_bandwidth = true, .max_bandwidth = bandwidth,
+        .has_downtime_limit = true, .downtime_limit = downtime_ms,
+    };
+
+    qmp_migrate_set_parameters(&p, &error_abort);
+}
+
+static void guest_running(void)
+{
+    BQL_LOCK_GUARD();
+
+    vm_start();
+}
+
+static bool status_final(MigrationStatus st)
+{
+    return st == MIGRATION_STATUS_COMPLETED ||
+           st == MIGRATION_STATUS_FAILED ||
+           st == MIGRATION_STATUS_CANCELLED;
+}
+
+static bool require_uffd(void)
+{
+    Error *err = NULL;
+
+    if (!postcopy_ram_supported(&err)) {
+        g_autofree char *why = g_strdup_printf(
+            "userfaultfd on memfd RAM unusable here: %s",
+            error_get_pretty(err));
+
+        g_test_skip(why);
+        error_free(err);
+        return false;
+    }
+    return true;
+}
+
+static void run_init(Run *r, bool dst_postcopy, bool preempt, bool blocktime)
+{
+    GRand *rand;
+
+    memset(r, 0, sizeof(*r));
+    r->preempt = preempt;
+    r->blocktime = blocktime;
+    g_assert_nonnull(guest_memory_add_ram(&r->src_mem, "pc.ram", 0,
+                                          LOW_SIZE, &error_abort));
+    g_assert_nonnull(guest_memory_add_ram(&r->src_mem, "pc.ram.high",
+                                          HIGH_GPA, HIGH_SIZE,
+                                          &error_abort));
+    g_assert_nonnull(guest_memory_add_ram(&r->dst_mem, "pc.ram", 0,
+                                          LOW_SIZE, &error_abort));
+    g_assert_nonnull(guest_memory_add_ram(&r->dst_mem, "pc.ram.high",
+                                          HIGH_GPA, HIGH_SIZE,
+                                          &error_abort));
+    fill(&r->src_mem, 1);
+    r->dst = migration_new();
+    g_assert_true(ram_migration_register(savevm_default(), &r->src_mem, NULL,
+                                         &error_abort));
+    g_assert_true(ram_migration_register(r->dst->vmstate, &r->dst_mem, NULL,
+                                         &error_abort));
+    /* The probe reads a page the guest keeps dirtying. */
+    r->src_probe = (Probe) { .gpa = 3 * PAGE, .value = 77 };
+    r->dst_probe = (Probe) { .mem = &r->dst_mem };
+    g_assert_true(savevm_register(savevm_default(), "probe", 0,
+                                  &vmstate_probe, &r->src_probe,
+                                  &error_abort));
+    g_assert_true(savevm_register(r->dst->vmstate, "probe", 0,
+                                  &vmstate_probe, &r->dst_probe,
+                                  &error_abort));
+    set_cap(migration_current(), MIGRATION_CAPABILITY_POSTCOPY_RAM, true);
+    if (dst_postcopy) {
+        set_cap(r->dst, MIGRATION_CAPABILITY_POSTCOPY_RAM, true);
+    }
+    if (preempt) {
+        set_cap(migration_current(), MIGRATION_CAPABILITY_POSTCOPY_PREEMPT,
+                true);
+        set_cap(r->dst, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, true);
+    }
+    if (blocktime) {
+        set_cap(r->dst, MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME, true);
+    }
+    migration_incoming_set_vcpus(r->dst->incoming, TOUCHERS, vcpu_of_tid, r);
+    set_params(BANDWIDTH, 1);
+    /* The vCPUs read every 3rd page of the hot range (mostly dropped by
+     * the discard list), and pages elsewhere (sent once, kept). */
+    r->touch = g_array_new(false, false, sizeof(uint64_t));
+    for (uint64_t gpa = 0; gpa < HOT_SIZE; gpa += 3 * PAGE) {
+        g_array_append_val(r->touch, gpa);
+    }
+    for (uint64_t gpa = HOT_SIZE; gpa < LOW_SIZE; gpa += 61 * PAGE) {
+        g_array_append_val(r->touch, gpa);
+    }
+    /* In random order, so that the background (in address order) has
+     * not yet sent most of them when they are read. */
+    rand = g_rand_new_with_seed(7);
+    for (guint i = r->touch->len - 1; i > 0; i--) {
+        guint j = g_rand_int_range(rand, 0, i + 1);
+        uint64_t t = g_array_index(r->touch, uint64_t, i);
+
+        g_array_index(r->touch, uint64_t, i) =
+            g_array_index(r->touch, uint64_t, j);
+        g_array_index(r->touch, uint64_t, j) = t;
+    }
+    g_rand_free(rand);
+    r->lat_us = g_new0(gint64, r->touch->len);
+}
+
+/* Runs what the main loop has to do (accepting connections, the
+ * incoming side's bottom halves). */
+static void main_loop_poll(void)
+{
+    while (g_main_context_iteration(main_loop_context(), false)) {
+        /* again */
+    }
+}
+
+/* flush: run the main loop's pending work for the destination before it
+ * is freed (not after a failed load: its exit is pending there). */
+static void run_free(Run *r, bool flush)
+{
+    {
+        BQL_LOCK_GUARD();
+
+        migration_incoming_shutdown(r->dst->incoming);
+    }
+    if (flush) {
+        main_loop_poll();
+    }
+    savevm_unregister(savevm_default(), "probe", 0);
+    savevm_unregister(r->dst->vmstate, "probe", 0);
+    ram_migration_unregister(savevm_default());
+    ram_migration_unregister(r->dst->vmstate);
+    migration_free(r->dst);
+    set_cap(migration_current(), MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, false);
+    set_cap(migration_current(), MIGRATION_CAPABILITY_POSTCOPY_RAM, false);
+    set_params(128 << 20, 300);
+    if (r->dir) {
+        rmdir(r->dir);
+        g_free(r->dir);
+    }
+    guest_memory_free(&r->src_mem);
+    guest_memory_free(&r->dst_mem);
+    g_array_free(r->touch, true);
+    g_free(r->lat_us);
+}
+
+/* Connects the two sides and starts the source. */
+static void run_connect(Run *r, int sv[2])
+{
+    g_autofree char *src_uri = NULL, *dst_uri = NULL;
+
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+                    ==, 0);
+    if (r->preempt) {
+        /* Two connections to one address: a unix: listener. */
+        r->dir = g_dir_make_tmp("postcopy-XXXXXX", NULL);
+        g_assert_nonnull(r->dir);
+        dst_uri = g_strdup_printf("unix:%s/mig.sock", r->dir);
+        src_uri = g_strdup(dst_uri);
+    } else {
+        dst_uri = g_strdup_printf("fd:%d", sv[1]);
+        src_uri = g_strdup_printf("fd:%d", sv[0]);
+    }
+    g_assert_true(migration_incoming_start_uri(r->dst->incoming, dst_uri,
+                                               false, &error_abort));
+    qmp_migrate(src_uri, false, false, &error_abort);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * postcopy-blocktime as query-migrate shows it on the destination, and
+ * the microsecond figures behind it: each stand-in vCPU waited no longer
+ * than its own reads took, all four at once no longer than any one, and
+ * the fault-to-placed percentiles are ordered.
+ */
+static void check_blocktime(Run *r)
+{
+    MigrationInfo info = { 0 };
+    PostcopyBlocktimeInfo bt;
+    uint64_t vcpu_total_us = 0;
+    uint32List *e;
+    unsigned n = 0;
+
+    g_assert_true(migration_incoming_info(r->dst->incoming, &info));
+    if (!r->blocktime) {
+        g_assert_false(info.has_postcopy_blocktime);
+        g_assert_null(info.postcopy_vcpu_blocktime);
+        g_assert_false(info.has_x_postcopy_latency_p50);
+        qapi_free_uint32List(info.postcopy_vcpu_blocktime);
+        return;
+    }
+    g_assert_true(info.has_postcopy_blocktime);
+    g_assert_true(info.has_x_postcopy_latency_p50);
+    g_assert_true(postcopy_incoming_blocktime(r->dst->vmstate, &bt));
+    g_assert_cmpuint(bt.nr_vcpus, ==, TOUCHERS);
+    for (e = info.postcopy_vcpu_blocktime; e; e = e->next, n++) {
+        gint64 own_us = 0;
+
+        for (unsigned i = n; i < r->touch->len; i += TOUCHERS) {
+            own_us += r->lat_us[i];
+        }
+        g_assert_cmpuint(e->value, ==, bt.vcpu_us[n] / 1000);
+        g_assert_cmpuint(bt.vcpu_us[n], <=, (uint64_t)own_us);
+        g_assert_cmpuint(bt.total_us, <=, bt.vcpu_us[n]);
+        vcpu_total_us += bt.vcpu_us[n];
+    }
+    g_assert_cmpuint(n, ==, TOUCHERS);
+    /* The vCPUs did wait for pages that had not arrived. */
+    g_assert_cmpuint(vcpu_total_us, >, 0);
+    g_assert_cmpuint(info.postcopy_blocktime, ==, bt.total_us / 1000);
+    g_assert_cmpuint(bt.lat_samples, >, 0);
+    g_assert_cmpint(info.x_postcopy_latency_p50, <=,
+                    info.x_postcopy_latency_p99);
+    g_assert_cmpint(info.x_postcopy_latency_p99, <=,
+                    info.x_postcopy_latency_max);
+    g_assert_cmpint(info.x_postcopy_latency_max, >, 0);
+    g_test_message("blocktime: all vCPUs at once %" PRIu64 " us, per vCPU "
+                   "%" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 " us; "
+                   "fault to placed over %" PRIu64 " pages: p50 %" PRIu64
+                   " us, p99 %" PRIu64 " us, max %" PRIu64 " us",
+                   bt.total_us, bt.vcpu_us[0], bt.vcpu_us[1], bt.vcpu_us[2],
+                   bt.vcpu_us[3], bt.lat_samples, bt.lat_p50_us,
+                   bt.lat_p99_us, bt.lat_max_us);
+    g_free(bt.vcpu_us);
+    qapi_free_uint32List(info.postcopy_vcpu_blocktime);
+}
+
+/* ---- the migration ---- */
+
+static void test_postcopy_migration(gconstpointer opaque)
+{
+    StartWhen when = GPOINTER_TO_INT(opaque);
+    MigrationStatus src_seen = MIGRATION_STATUS_NONE;
+    MigrationStatus dst_seen = MIGRATION_STATUS_NONE;
+    bool src_pc_seen = false, dst_pc_seen = false, started = false;
+    int64_t sent_at_switch = -1, deadline;
+    g_autoptr(MigrationInfo) info = NULL;
+    PostcopyRamStats pst;
+    uint64_t pre_pages;
+    Dirtier dirtier;
+    int sv[2];
+    Run r;
+
+    if (!require_uffd()) {
+        return;
+    }
+    test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
+    /* Blocktime on except in the run started during the migration. */
+    run_init(&r, true, when == START_DURING_PREEMPT,
+             when != START_DURING_MIGRATE);
+    guest_running();
+    dirtier_start(&dirtier, &r.src_mem);
+    if (when == START_BEFORE_MIGRATE) {
+        qmp_migrate_start_postcopy(&error_abort);
+    }
+    run_connect(&r, sv);
+
+    deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    while (!status_final(src_seen) || !status_final(dst_seen)) {
+        g_autoptr(MigrationInfo) si = qmp_query_migrate(&error_abort);
+
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        src_seen = si->status;
+        dst_seen = migration_incoming_status(r.dst->incoming);
+        main_loop_poll();
+        if (when != START_BEFORE_MIGRATE && !started &&
+            src_seen == MIGRATION_STATUS_ACTIVE && si->ram &&
+            si->ram->transferred > (int64_t)(2 * 1024 * 1024)) {
+            qmp_migrate_start_postcopy(&error_abort);
+            started = true;
+        }
+        if (src_seen == MIGRATION_STATUS_POSTCOPY_ACTIVE && !src_pc_seen) {
+            src_pc_seen = true;
+            sent_at_switch = si->ram->normal + si->ram->duplicate;
+        }
+        dst_pc_seen |= dst_seen == MIGRATION_STATUS_POSTCOPY_ACTIVE;
+        /* The destination's device state is loaded: the vCPUs run. */
+        if (!r.nr_touchers &&
+            __atomic_load_n(&r.dst_probe.loaded, __ATOMIC_SEQ_CST)) {
+            touchers_start(&r);
+        }
+        g_usleep(1000);
+    }
+    for (unsigned i = 0; i < r.nr_touchers; i++) {
+        g_thread_join(r.touchers[i]);
+    }
+    dirtier_join(&dirtier);
+    info = qmp_query_migrate(&error_abort);
+    postcopy_incoming_stats(r.dst->vmstate, &pst);
+    if (dst_seen != MIGRATION_STATUS_COMPLETED) {
+        MigrationInfo dinfo = { 0 };
+
+        migration_incoming_info(r.dst->incoming, &dinfo);
+        g_printerr("destination: %s (%s)\n", MigrationStatus_str(dst_seen),
+                   dinfo.error_desc ? dinfo.error_desc : "no error");
+    }
+    if (info->status != MIGRATION_STATUS_COMPLETED) {
+        g_error("source: %s (%s)", MigrationStatus_str(info->status),
+                info->error_desc ? info->error_desc : "no error");
+    }
+    g_assert_cmpint(dst_seen, ==, MIGRATION_STATUS_COMPLETED);
+    /* Through postcopy on both sides, after a full first pass. */
+    g_assert_true(src_pc_seen);
+    g_assert_true(dst_pc_seen);
+    g_assert_cmpint(sent_at_switch, >=, (int64_t)mem_pages(&r.src_mem));
+    g_assert_cmpint(r.nr_touchers, ==, TOUCHERS);
+    g_assert_true(r.dst_probe.loaded);
+    g_assert_cmpuint(r.dst_probe.value, ==, 77);
+    g_assert_cmphex(r.dst_probe.seen, ==,
+                    *(uint32_t *)guest_memory_host_ptr(&r.src_mem,
+                                                       r.src_probe.gpa, 4));
+    /* Every page, touched or not, is the source's. */
+    for (unsigned b = 0; b < r.src_mem.nr_blocks; b++) {
+        for (uint64_t off = 0; off < r.src_mem.blocks[b].size; off += PAGE) {
+            if (memcmp(r.src_mem.blocks[b].host + off,
+                       r.dst_mem.blocks[b].host + off, PAGE)) {
+                g_error("page 0x%" PRIx64 " differs after the migration",
+                        r.src_mem.blocks[b].gpa + off);
+            }
+        }
+    }
+    g_assert_nonnull(info->ram);
+    g_assert_cmpint(info->ram->postcopy_requests, >, 0);
+    g_assert_true(info->has_downtime);
+    /* QEMU's figures: the phases add up to what RAM sent; the switch
+     * (discard list) went with the guest stopped; the discarded pages
+     * after postcopy-run; and the pages of the figures are 4 KiB. */
+    g_assert_cmpint(info->ram->page_size, ==, PAGE);
+    g_assert_cmpint(info->ram->precopy_bytes + info->ram->downtime_bytes +
+                    info->ram->postcopy_bytes, ==, info->ram->transferred);
+    g_assert_cmpint(info->ram->precopy_bytes, >=,
+                    (int64_t)(mem_pages(&r.src_mem) * 8));
+    g_assert_cmpint(info->ram->downtime_bytes, >, 0);
+    g_assert_cmpint(info->ram->postcopy_bytes, >=,
+                    (int64_t)(pst.placed - pst.placed_zero) * PAGE);
+    g_assert_cmpint(info->ram->dirty_sync_count, >=, 1);
+    {
+        g_autofree char *hmp = qmp_human_monitor_command("info migrate",
+                                                         false, 0,
+                                                         &error_abort);
+        g_autofree char *want = g_strdup_printf(
+            "postcopy_req=%" PRId64, info->ram->postcopy_requests);
+
+        g_assert_nonnull(strstr(hmp, "Status: completed"));
+        g_assert_nonnull(strstr(hmp, want));
+        g_assert_nonnull(strstr(hmp, "Phases (KiB): precopy="));
+    }
+    {
+        BQL_LOCK_GUARD();
+
+        g_assert_cmpint(runstate_get(), ==, RUN_STATE_POSTMIGRATE);
+    }
+    g_assert_cmpuint(pst.requests, >, 0);
+    /* With preempt the requested pages came on the second connection. */
+    pre_pages = postcopy_incoming_preempt_pages(r.dst->vmstate);
+    if (r.preempt) {
+        g_assert_cmpuint(pre_pages, >, 0);
+    } else {
+        g_assert_cmpuint(pre_pages, ==, 0);
+    }
+    check_blocktime(&r);
+    qsort(r.lat_us, r.touch->len, sizeof(gint64), cmp_i64);
+    g_test_message("guest wrote %" PRIu64 " pages; switch after %" PRId64
+                   " pages sent; downtime %" PRId64 " ms; RAM bytes: precopy %"
+                   PRId64 ", downtime %" PRId64 ", postcopy %" PRId64 "; "
+                   "source answered %"
+                   PRId64 " requests; destination: %" PRIu64 " faults, %"
+                   PRIu64 " requests, %" PRIu64 " placed (%" PRIu64
+                   " zero), %" PRIu64 " duplicates", dirtier.writes,
+                   sent_at_switch, info->downtime, info->ram->precopy_bytes,
+                   info->ram->downtime_bytes, info->ram->postcopy_bytes,
+                   info->ram->postcopy_requests, pst.faults, pst.requests,
+                   pst.placed, pst.placed_zero, pst.duplicates);
+    g_test_message("vCPU first reads of %u pages, background at %llu MiB/s, "
+                   "%s (%" PRIu64 " pages on it): p50 %" G_GINT64_FORMAT
+                   " us, p99 %" G_GINT64_FORMAT " us, max %" G_GINT64_FORMAT
+                   " us", r.touch->len, BANDWIDTH >> 20,
+                   r.preempt ? "preempt channel" : "one channel", pre_pages, r.lat_us[r.touch->len / 2],
+                   r.lat_us[r.touch->len * 99 / 100],
+                   r.lat_us[r.touch->len - 1]);
+    close(sv[0]);
+    close(sv[1]);
+    run_free(&r, true);
+    test_watchdog_disarm();
+}
+
+/*
+ * A yank once postcopy-run went out: the connection is cut, the source
+ * fails saying the guest's state is split, and its guest stays stopped
+ * (the destination may be running it). The destination's load fails.
+ */
+static void test_yank_after_switch(void)
+{
+    MigrationStatus src = MIGRATION_STATUS_NONE, dst = MIGRATION_STATUS_NONE;
+    g_autoptr(MigrationInfo) info = NULL;
+    bool cut = false;
+    Dirtier dirtier;
+    int64_t deadline;
+    int sv[2];
+    Run r;
+
+    if (!require_uffd()) {
+        return;
+    }
+    test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
+    run_init(&r, true, false, false);
+    guest_running();
+    dirtier_start(&dirtier, &r.src_mem);
+    qmp_migrate_start_postcopy(&error_abort);
+    run_connect(&r, sv);
+    deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    while (!status_final(src) || !status_final(dst)) {
+        g_autoptr(MigrationInfo) si = qmp_query_migrate(&error_abort);
+
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        src = si->status;
+        dst = migration_incoming_status(r.dst->incoming);
+        /* Once the destination loaded its devices, postcopy-run went
+         * out for sure. */
+        if (__atomic_load_n(&r.dst_probe.loaded, __ATOMIC_SEQ_CST) &&
+            !cut) {
+            migration_cut(migration_current());     /* what yank does */
+            cut = true;
+        }
+        g_usleep(1000);
+    }
+    dirtier_join(&dirtier);
+    g_assert_true(cut);
+    info = qmp_query_migrate(&error_abort);
+    g_assert_cmpint(info->status, ==, MIGRATION_STATUS_FAILED);
+    g_assert_nonnull(info->error_desc);
+    g_test_message("source: %s", info->error_desc);
+    g_assert_nonnull(strstr(info->error_desc, "postcopy failed after the "
+                            "switch, the guest's state is split between "
+                            "source and destination"));
+    g_assert_cmpint(dst, ==, MIGRATION_STATUS_FAILED);
+    /* The source never resumed its guest (one run state for both sides
+     * here: the destination, started as with -S, made it paused). */
+    {
+        BQL_LOCK_GUARD();
+
+        g_assert_cmpint(runstate_get(), !=, RUN_STATE_RUNNING);
+    }
+    /* migrate_cancel after the switch changes nothing. */
+    qmp_migrate_cancel(&error_abort);
+    close(sv[0]);
+    close(sv[1]);
+    /* Its failure scheduled the process's exit on the main loop: no
+     * test that runs the main loop comes after this one. */
+    run_free(&r, false);
+    test_watchdog_disarm();
+}
+
+/*
+ * A destination without postcopy-ram refuses the source's advise with a
+ * clear error; the source fails before any switch and its guest runs on.
+ */
+static void test_destination_without_postcopy(void)
+{
+    MigrationStatus src = MIGRATION_STATUS_NONE, dst = MIGRATION_STATUS_NONE;
+    MigrationInfo dinfo = { 0 };
+    int64_t deadline;
+    int sv[2];
+    Run r;
+
+    test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
+    run_init(&r, false, false, false);
+    guest_running();
+    qmp_migrate_start_postcopy(&error_abort);
+    run_connect(&r, sv);
+    deadline = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+    while (!status_final(src) || !status_final(dst)) {
+        g_autoptr(MigrationInfo) si = qmp_query_migrate(&error_abort);
+
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        src = si->status;
+        dst = migration_incoming_status(r.dst->incoming);
+        g_usleep(1000);
+    }
+    g_assert_cmpint(src, ==, MIGRATION_STATUS_FAILED);
+    g_assert_cmpint(dst, ==, MIGRATION_STATUS_FAILED);
+    g_assert_true(migration_incoming_info(r.dst->incoming, &dinfo));
+    g_assert_nonnull(dinfo.error_desc);
+    g_assert_nonnull(strstr(dinfo.error_desc, "the source uses postcopy, "
+                            "but capability 'postcopy-ram' is off here"));
+    g_free(dinfo.error_desc);
+    qapi_free_SocketAddressList(dinfo.socket_address);
+    {
+        BQL_LOCK_GUARD();
+
+        g_assert_cmpint(runstate_get(), ==, RUN_STATE_RUNNING);
+    }
+    close(sv[0]);
+    close(sv[1]);
+    /* Its failure scheduled the process's exit on the main loop, which
+     * no test runs after this one (registered last). */
+    run_free(&r, false);
+    test_watchdog_disarm();
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    main_loop_init();
+    monitor_init_globals();
+    runstate_add_change_notifier(dirtier_runstate, NULL);
+    g_test_add_data_func("/postcopy-migration/start-before-migrate",
+                         GINT_TO_POINTER(START_BEFORE_MIGRATE),
+                         test_postcopy_migration);
+    g_test_add_data_func("/postcopy-migration/start-during-migrate",
+                         GINT_TO_POINTER(START_DURING_MIGRATE),
+                         test_postcopy_migration);
+    g_test_add_data_func("/postcopy-migration/preempt",
+                         GINT_TO_POINTER(START_DURING_PREEMPT),
+                         test_postcopy_migration);
+    /* Last, these two: see there. */
+    g_test_add_func("/postcopy-migration/yank-after-switch",
+                    test_yank_after_switch);
+    g_test_add_func("/postcopy-migration/destination-without-postcopy",
+                    test_destination_without_postcopy);
+    return g_test_run();
+}
