@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "chardev/char.h"
+#include "util/main-loop.h"
 #include "chardev/char-hold.h"
 #include "util/sockets.h"
 #include "util/yank.h"
@@ -330,23 +331,9 @@ static void chardev_detach_now(Chardev *chr)
     chr->fe_attached = false;
 }
 
-typedef struct ChardevDetachJob {
-    Chardev *chr;
-    GMutex lock;
-    GCond cond;
-    bool done;
-} ChardevDetachJob;
-
-static gboolean chardev_detach_job(gpointer opaque)
+static void chardev_detach_cb(void *opaque)
 {
-    ChardevDetachJob *job = opaque;
-
-    chardev_detach_now(job->chr);
-    g_mutex_lock(&job->lock);
-    job->done = true;
-    g_cond_signal(&job->cond);
-    g_mutex_unlock(&job->lock);
-    return G_SOURCE_REMOVE;
+    chardev_detach_now(opaque);
 }
 
 /*
@@ -358,8 +345,6 @@ static gboolean chardev_detach_job(gpointer opaque)
 void chardev_detach_frontend(Chardev *chr)
 {
     GMainContext *ctx = chr->fe_attached ? chr->fe.context : NULL;
-    ChardevDetachJob job = { .chr = chr };
-    GSource *src;
 
     /* First, here on the main loop under the BQL, where guest frontends
      * live: their hold stages go, and the holder forgets what they kept. */
@@ -369,28 +354,11 @@ void chardev_detach_frontend(Chardev *chr)
         chr->cls->detach_frontend(chr, NULL);
         return;
     }
-
-    if (!ctx || g_main_context_acquire(ctx)) {
-        chardev_detach_now(chr);
-        if (ctx) {
-            g_main_context_release(ctx);
-        }
+    if (!ctx) {
+        chardev_detach_now(chr);        /* the main loop's: we hold it */
         return;
     }
-    g_mutex_init(&job.lock);
-    g_cond_init(&job.cond);
-    src = g_idle_source_new();
-    g_source_set_priority(src, G_PRIORITY_HIGH);
-    g_source_set_callback(src, chardev_detach_job, &job, NULL);
-    g_source_attach(src, ctx);
-    g_source_unref(src);
-    g_mutex_lock(&job.lock);
-    while (!job.done) {
-        g_cond_wait(&job.cond, &job.lock);
-    }
-    g_mutex_unlock(&job.lock);
-    g_mutex_clear(&job.lock);
-    g_cond_clear(&job.cond);
+    main_context_run_sync(ctx, chardev_detach_cb, chr);
 }
 
 size_t chardev_write_all(Chardev *chr, const uint8_t *buf, size_t len)

@@ -60,6 +60,7 @@
 #include "net/frame-codec.h"
 #include "qom/iothread.h"
 #include "qom/object.h"
+#include "util/main-loop.h"
 #include "trace.h"
 
 /* A frame: a 64 KiB TSO frame and a virtio-net header (QEMU's limit). */
@@ -150,53 +151,27 @@ static uint64_t cc_now(void)
 
 /* ---- running on the iothread from another thread ---- */
 
-typedef struct ColoCompareJob {
+typedef struct ColoCompareCall {
     ColoCompareObject *cc;
     void (*fn)(ColoCompareObject *cc, void *arg);
     void *arg;
-    GMutex lock;
-    GCond cond;
-    bool done;
-} ColoCompareJob;
+} ColoCompareCall;
 
-static gboolean cc_job_dispatch(gpointer opaque)
+static void cc_call(void *opaque)
 {
-    ColoCompareJob *job = opaque;
+    ColoCompareCall *call = opaque;
 
-    job->fn(job->cc, job->arg);
-    g_mutex_lock(&job->lock);
-    job->done = true;
-    g_cond_signal(&job->cond);
-    g_mutex_unlock(&job->lock);
-    return G_SOURCE_REMOVE;
+    call->fn(call->cc, call->arg);
 }
 
-/* Runs fn on the iothread, between two of its callbacks, and waits. */
+/* Runs fn on the iothread (or while it is held off), and waits. */
 static void cc_run_sync(ColoCompareObject *cc,
                         void (*fn)(ColoCompareObject *cc, void *arg),
                         void *arg)
 {
-    ColoCompareJob job = { .cc = cc, .fn = fn, .arg = arg };
-    GSource *src;
+    ColoCompareCall call = { .cc = cc, .fn = fn, .arg = arg };
 
-    if (g_main_context_is_owner(cc->ctx)) {
-        fn(cc, arg);
-        return;
-    }
-    g_mutex_init(&job.lock);
-    g_cond_init(&job.cond);
-    src = g_idle_source_new();
-    g_source_set_priority(src, G_PRIORITY_HIGH);
-    g_source_set_callback(src, cc_job_dispatch, &job, NULL);
-    g_source_attach(src, cc->ctx);
-    g_source_unref(src);
-    g_mutex_lock(&job.lock);
-    while (!job.done) {
-        g_cond_wait(&job.cond, &job.lock);
-    }
-    g_mutex_unlock(&job.lock);
-    g_mutex_clear(&job.lock);
-    g_cond_clear(&job.cond);
+    main_context_run_sync(cc->ctx, cc_call, &call);
 }
 
 /* ---- output to outdev ---- */

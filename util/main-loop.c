@@ -120,3 +120,54 @@ void main_loop_schedule_bh(void (*fn)(void *opaque), void *opaque)
     g_source_attach(source, main_context);
     g_source_unref(source);
 }
+
+typedef struct ContextJob {
+    void (*fn)(void *opaque);
+    void *opaque;
+    GMutex lock;
+    GCond cond;
+    bool done;
+} ContextJob;
+
+static gboolean context_job_dispatch(gpointer data)
+{
+    ContextJob *job = data;
+
+    job->fn(job->opaque);
+    g_mutex_lock(&job->lock);
+    job->done = true;
+    g_cond_signal(&job->cond);
+    g_mutex_unlock(&job->lock);
+    return G_SOURCE_REMOVE;
+}
+
+void main_context_run_sync(GMainContext *ctx, void (*fn)(void *opaque),
+                           void *opaque)
+{
+    ContextJob job = { .fn = fn, .opaque = opaque };
+    GSource *src;
+
+    if (g_main_context_is_owner(ctx)) {
+        fn(opaque);
+        return;
+    }
+    if (g_main_context_acquire(ctx)) {
+        fn(opaque);
+        g_main_context_release(ctx);
+        return;
+    }
+    g_mutex_init(&job.lock);
+    g_cond_init(&job.cond);
+    src = g_idle_source_new();
+    g_source_set_priority(src, G_PRIORITY_HIGH);
+    g_source_set_callback(src, context_job_dispatch, &job, NULL);
+    g_source_attach(src, ctx);
+    g_source_unref(src);
+    g_mutex_lock(&job.lock);
+    while (!job.done) {
+        g_cond_wait(&job.cond, &job.lock);
+    }
+    g_mutex_unlock(&job.lock);
+    g_mutex_clear(&job.lock);
+    g_cond_clear(&job.cond);
+}

@@ -43,4 +43,14 @@ void main_loop_notify(void);
 /* Runs fn(opaque) once on the main loop, with the BQL, soon. Any thread. */
 void main_loop_schedule_bh(void (*fn)(void *opaque), void *opaque);
 
+/*
+ * Runs fn(opaque) while nobody dispatches ctx (an iothread's context),
+ * and returns when it is done: here if this thread owns ctx or can take
+ * it (nobody runs it now), else on the thread that runs ctx, between two
+ * of its callbacks, while this thread waits. Never call it for a context
+ * whose thread waits for the caller.
+ */
+void main_context_run_sync(GMainContext *ctx, void (*fn)(void *opaque),
+                           void *opaque);
+
 #endif
