@@ -515,6 +515,24 @@ bool object_delete(const char *id, Error **errp)
     return true;
 }
 
+bool object_set_prop_live(Object *obj, const char *name, json_object *value,
+                          Error **errp)
+{
+    const ObjectProperty *p = object_find_prop(obj->type, name);
+
+    if (!p) {
+        error_setg(errp, "Property '%s.%s' not found", obj->type->name, name);
+        return false;
+    }
+    if (!p->set_live) {
+        error_setg(errp, "Property '%s.%s' can't be set after creation",
+                   obj->type->name, name);
+        return false;
+    }
+    trace_object_set_live(obj->id, name);
+    return p->set_live(obj, p, value, errp);
+}
+
 void object_delete_all(void)
 {
     while (objects && objects->len) {

@@ -55,6 +55,10 @@ struct ObjectProperty {
     const char *custom_type;
     bool (*parse)(Object *obj, const ObjectProperty *p, const char *text,
                   Error **errp);
+    /* qom-set on a created object: only properties with this hook change
+     * after complete(), and the hook checks and applies the value. */
+    bool (*set_live)(Object *obj, const ObjectProperty *p, json_object *value,
+                     Error **errp);
 };
 
 #define OBJ_PROP(n, t, inst, field, d) \
@@ -104,6 +108,9 @@ Object *object_create_json(const char *type, const char *id,
 /* -object TYPE,id=ID,prop=value,... or its JSON form '{"qom-type":...}'. */
 Object *object_create_cmdline(const char *optarg, Error **errp);
 bool object_delete(const char *id, Error **errp);
+/* qom-set: a property of a created object (see ObjectProperty set_live). */
+bool object_set_prop_live(Object *obj, const char *name, json_object *value,
+                          Error **errp);
 Object *object_find(const char *id);
 /* Frees every user-created object (at exit). */
 void object_delete_all(void);
