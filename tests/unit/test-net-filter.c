@@ -700,6 +700,34 @@ static void test_mirror_reconnect(void)
     g_assert_true(filter_out_stats(nf, &st));
     g_assert_cmpuint(st.disconnected_drops, ==, 2);
     g_assert_cmpuint(fx.g->got->len, ==, 3);
+    g_clear_pointer(&raw, g_byte_array_unref);
+
+    /* A reader that stalls, then goes: what was buffered (a frame cut in
+     * the middle, most likely) is dropped with it, and the next reader's
+     * stream starts at a frame boundary. */
+    for (int i = 0; i < 400; i++) {
+        uint8_t big[1500] = { 0 };
+
+        big[14] = 4;
+        test_nic_send(fx.w, big, sizeof(big));
+    }
+    g_assert_true(filter_out_stats(nf, &st));
+    g_assert_cmpuint(st.buffered, >, 0);
+    close(peer);
+    for (int i = 0; i < 200 && chardev_is_connected(chr); i++) {
+        test_net_spin(10);
+    }
+    peer = connect_peer(chr, path);
+    world_sends(&fx, 5);
+    raw = read_peer(peer, 64, 2000);
+    decode(raw, false, &fr);
+    g_assert_cmpuint(fr.frames->len, ==, 1);
+    g_assert_cmpuint(((const uint8_t *)g_bytes_get_data(
+                          g_ptr_array_index(fr.frames, 0), NULL))[14], ==, 5);
+    frames_free(&fr);
+    g_assert_true(filter_out_stats(nf, &st));
+    g_assert_cmpuint(st.buffered, ==, 0);
+    g_assert_cmpuint(st.disconnected_drops, >, 2);
     close(peer);
     fx_destroy(&fx);
 }
