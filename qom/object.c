@@ -487,6 +487,26 @@ Object *object_create_cmdline(const char *optarg, Error **errp)
     return object_finish(obj, errp);
 }
 
+char *object_cmdline_type(const char *optarg)
+{
+    g_autoptr(KeyvalList) kv = NULL;
+    json_object *root, *jtype;
+    char *type = NULL;
+
+    if (optarg[0] != '{') {
+        kv = keyval_parse(optarg, "qom-type", NULL);
+        return kv && keyval_get(kv, "qom-type") ?
+               g_strdup(keyval_get(kv, "qom-type")) : NULL;
+    }
+    root = json_tokener_parse(optarg);
+    if (root && json_object_object_get_ex(root, "qom-type", &jtype) &&
+        json_object_is_type(jtype, json_type_string)) {
+        type = g_strdup(json_object_get_string(jtype));
+    }
+    json_object_put(root);
+    return type;
+}
+
 Object *object_find(const char *id)
 {
     for (guint i = 0; objects && i < objects->len; i++) {

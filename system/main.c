@@ -100,11 +100,28 @@ static bool main_setup_monitors(SystemConfig *cfg, Error **errp)
     return true;
 }
 
-static bool main_setup_objects(SystemConfig *cfg, Error **errp)
+/*
+ * As in QEMU, objects that name chardevs and netdevs (the netfilters and
+ * colo-compare) are created after the chardevs; the others (iothreads,
+ * secrets, which chardevs may need) before them.
+ */
+static bool main_object_is_late(const char *arg)
+{
+    g_autofree char *name = object_cmdline_type(arg);
+    const TypeInfo *t = name ? type_find(name) : NULL;
+
+    return t && (type_is_a(t, "netfilter") || type_is_a(t, "colo-compare"));
+}
+
+static bool main_setup_objects(SystemConfig *cfg, bool late, Error **errp)
 {
     ERRP_GUARD();
     for (guint i = 0; i < cfg->object_opts->len; i++) {
         const char *arg = g_ptr_array_index(cfg->object_opts, i);
+
+        if (main_object_is_late(arg) != late) {
+            continue;
+        }
         if (!object_create_cmdline(arg, errp)) {
             error_prepend(errp, "-object %s: ", arg);
             return false;
@@ -246,8 +263,9 @@ int main(int argc, char **argv)
     runstate_set_no_shutdown(cfg.no_shutdown);
 
     if ((cfg.pidfile && !os_pidfile_create(cfg.pidfile, &err)) ||
-        !main_setup_objects(&cfg, &err) ||
+        !main_setup_objects(&cfg, false, &err) ||
         !main_setup_chardevs(&cfg, &err) ||
+        !main_setup_objects(&cfg, true, &err) ||
         !main_setup_serial(&cfg, &err) ||
         !main_setup_monitors(&cfg, &err) ||
         (cfg.qtest_chardev &&

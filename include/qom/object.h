@@ -108,6 +108,9 @@ Object *object_create_json(const char *type, const char *id,
 /* -object TYPE,id=ID,prop=value,... or its JSON form '{"qom-type":...}'. */
 Object *object_create_cmdline(const char *optarg, Error **errp);
 bool object_delete(const char *id, Error **errp);
+/* The qom-type of an -object argument (either spelling), or NULL when it
+ * has none or does not parse (creating it then says why). */
+char *object_cmdline_type(const char *optarg);
 /* qom-set: a property of a created object (see ObjectProperty set_live). */
 bool object_set_prop_live(Object *obj, const char *name, json_object *value,
                           Error **errp);
