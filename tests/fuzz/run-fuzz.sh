@@ -3,7 +3,8 @@
 #
 # Builds and runs the fuzz targets (QMP input; the incoming migration stream
 # and COLO messages; virtio rings and device sections; qcow2 images;
-# virtio-net; COLO's frame parser and comparison core) for a fixed, short
+# virtio-net; COLO's frame parser and comparison core; filter-rewriter)
+# for a fixed, short
 # budget each and reports
 # the result as TAP. Meson copies this to build/tests/unit/test-fuzz
 # (filling in the paths), where the unit test runner picks it up; it also
@@ -18,7 +19,8 @@
 # default 200000: it runs about 20 times faster), FUZZ_VIRTIO_RUNS (virtio,
 # default 200000), FUZZ_BLOCK_RUNS (qcow2 images, default 20000),
 # FUZZ_VIRTIO_NET_RUNS (virtio-net, default 20000), FUZZ_COLO_RUNS (COLO
-# frames, default 200000), FUZZ_MAX_TIME (seconds
+# frames, default 200000), FUZZ_REWRITER_RUNS (filter-rewriter frames,
+# default 200000), FUZZ_MAX_TIME (seconds
 # per target, default 60), FUZZ_BUILD (default BUILD_DIR/fuzz-build),
 # CLANG (default clang). Crashing inputs are kept as
 # FUZZ_BUILD/NAME-artifacts/crash-*.
@@ -40,6 +42,7 @@ VIRTIO_RUNS=${FUZZ_VIRTIO_RUNS:-200000}
 BLOCK_RUNS=${FUZZ_BLOCK_RUNS:-20000}
 VIRTIO_NET_RUNS=${FUZZ_VIRTIO_NET_RUNS:-20000}
 COLO_RUNS=${FUZZ_COLO_RUNS:-200000}
+REWRITER_RUNS=${FUZZ_REWRITER_RUNS:-200000}
 MAX_TIME=${FUZZ_MAX_TIME:-60}
 CLANG=${CLANG:-clang}
 LOG=$FUZZ_BUILD.log
@@ -59,7 +62,7 @@ if ! "$CLANG" -fsanitize=fuzzer,address,undefined "$probe/p.c" \
 fi
 rm -rf "$probe"
 
-echo "1..6"
+echo "1..7"
 # Reports test N as failed with a reason and the tail of a log.
 not_ok() {
     echo "not ok $1 - $2"
@@ -81,6 +84,7 @@ if [ ! -f "$FUZZ_BUILD/build.ninja" ]; then
         not_ok 4 "fuzz-block-qcow2: meson setup failed (log: $LOG)" "$LOG"
         not_ok 5 "fuzz-virtio-net: meson setup failed (log: $LOG)" "$LOG"
         not_ok 6 "fuzz-colo: meson setup failed (log: $LOG)" "$LOG"
+        not_ok 7 "fuzz-rewriter: meson setup failed (log: $LOG)" "$LOG"
         exit 1
     fi
 fi
@@ -139,4 +143,5 @@ run_target 3 fuzz-virtio "$VIRTIO_RUNS" 32768 || status=1
 run_target 4 fuzz-block-qcow2 "$BLOCK_RUNS" 65536 || status=1
 run_target 5 fuzz-virtio-net "$VIRTIO_NET_RUNS" 160000 || status=1
 run_target 6 fuzz-colo "$COLO_RUNS" 70000 || status=1
+run_target 7 fuzz-rewriter "$REWRITER_RUNS" 70000 || status=1
 exit $status

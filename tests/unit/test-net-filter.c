@@ -13,6 +13,7 @@
  * so chain order is read off the log.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -533,6 +534,13 @@ static void test_mirror_framing(gconstpointer opaque)
     fx_destroy(&fx);
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
 /* A reader that never reads: the sender never waits, overflow counted;
  * on a COLO primary it asks for a checkpoint instead. */
 static void test_mirror_stalled(gconstpointer opaque)
@@ -546,6 +554,7 @@ static void test_mirror_stalled(gconstpointer opaque)
     int peer;
     uint8_t f[1500] = { 0 };
     int64_t worst = 0;
+    g_autofree int64_t *lat = NULL;
     const int n = 3000;     /* 4.5 MB against a 64 KiB buffer */
 
     fx_init(&fx);
@@ -558,18 +567,24 @@ static void test_mirror_stalled(gconstpointer opaque)
         colo_run_begin(colo_current(), COLO_MODE_PRIMARY, NULL, NULL);
         colo_take_triggers(colo_current());
     }
+    lat = g_new(int64_t, n);
     for (int i = 0; i < n; i++) {
         int64_t t = g_get_monotonic_time();
 
         f[14] = i;
         g_assert_cmpint(test_nic_send(fx.w, f, sizeof(f)), ==, sizeof(f));
-        worst = MAX(worst, g_get_monotonic_time() - t);
+        lat[i] = g_get_monotonic_time() - t;
+        worst = MAX(worst, lat[i]);
     }
-    g_test_message("slowest send with a stalled mirror: %" PRId64 " us",
-                   worst);
+    qsort(lat, n, sizeof(*lat), cmp_i64);
+    /* A send that waited for the reader would take the socket chardev's
+     * write timeout (1 s); the bound leaves room for a loaded host. */
+    g_test_message("send latency with a stalled mirror reader: p50 %" PRId64
+                   " us, p99 %" PRId64 " us, max %" PRId64 " us",
+                   lat[n / 2], lat[n * 99 / 100], worst);
     /* Every frame reached the guest, none waited for the reader. */
     g_assert_cmpuint(fx.g->got->len, ==, n);
-    g_assert_cmpint(worst, <, 100000);
+    g_assert_cmpint(worst, <, 500000);
     g_assert_true(filter_out_stats(nf, &st));
     g_assert_cmpuint(st.buffered, <=, 65536);
     if (colo) {
@@ -732,6 +747,49 @@ static void test_mirror_reconnect(void)
     fx_destroy(&fx);
 }
 
+/* vnet_hdr_support on input: a frame whose header length word differs
+ * from the netdev's would be misread, so it is dropped and counted. */
+static void test_redirector_vnet(void)
+{
+    Fx fx;
+    g_autofree char *path = NULL;
+    Chardev *ci;
+    NetFilterState *nf;
+    FilterOutStats st;
+    int peer;
+    uint8_t f[72], hdr[NET_FRAME_HDR_MAX];
+    size_t hl;
+
+    fx_init(&fx);
+    fx.g->nc->peer->vnet_hdr_len = 12;
+    fx.g->nc->vnet_hdr_len = 12;
+    ci = server_chardev("rvin", &path);
+    nf = (NetFilterState *)obj_add("filter-redirector,id=r0,netdev=hp0,"
+                                   "queue=tx,indev=rvin,"
+                                   "vnet_hdr_support=on");
+    peer = connect_peer(ci, path);
+    memset(f, 0, 12);
+    frame_fill(f + 12, 31);
+    hl = net_frame_encode_header(hdr, sizeof(f), true, 10);
+    g_assert_cmpint(write(peer, hdr, hl), ==, hl);
+    g_assert_cmpint(write(peer, f, sizeof(f)), ==, sizeof(f));
+    hl = net_frame_encode_header(hdr, sizeof(f), true, 12);
+    g_assert_cmpint(write(peer, hdr, hl), ==, hl);
+    g_assert_cmpint(write(peer, f, sizeof(f)), ==, sizeof(f));
+    for (int i = 0; i < 200 && fx.g->got->len < 1; i++) {
+        test_net_spin(10);
+    }
+    test_net_spin(20);
+    g_assert_cmpuint(fx.g->got->len, ==, 1);
+    g_assert_cmpuint(g_bytes_get_size(g_ptr_array_index(fx.g->got, 0)), ==,
+                     sizeof(f));
+    g_assert_true(filter_out_stats(nf, &st));
+    g_assert_cmpuint(st.in_bad, ==, 1);
+    g_assert_cmpuint(st.injected, ==, 1);
+    close(peer);
+    fx_destroy(&fx);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -758,6 +816,7 @@ int main(int argc, char **argv)
                          GINT_TO_POINTER(1), test_mirror_stalled);
     g_test_add_func("/net/filter/mirror-reconnect", test_mirror_reconnect);
     g_test_add_func("/net/filter/redirector", test_redirector);
+    g_test_add_func("/net/filter/redirector-vnet", test_redirector_vnet);
     ret = g_test_run();
     rmdir(tmp_dir);
     return ret;
