@@ -44,6 +44,7 @@ typedef struct RewriterConn {
 struct RewriterTable {
     GHashTable *conns;          /* ColoConnKey -> RewriterConn (key inside) */
     bool failover;
+    uint64_t untracked;         /* SYNs not tracked: the table was full */
 };
 
 static uint16_t rd16(const uint8_t *p)
@@ -209,6 +210,40 @@ fin:
     return changed;
 }
 
+static gboolean rewriter_offset_zero(gpointer key, gpointer value,
+                                     gpointer opaque)
+{
+    RewriterConn *c = value;
+
+    return c->offset_known && !c->offset;
+}
+
+/*
+ * Room for one more connection? At REWRITER_MAX_CONNS the connections
+ * whose offset is 0 (all of them after a checkpoint) go first: they
+ * translate nothing, only their FINs are watched. If that frees nothing
+ * the new connection is not tracked (counted): it breaks only if the
+ * secondary takes over before the next checkpoint zeroes its offset.
+ * QEMU instead wipes the whole table.
+ */
+static bool rewriter_has_room(RewriterTable *t)
+{
+    if (g_hash_table_size(t->conns) < REWRITER_MAX_CONNS) {
+        return true;
+    }
+    g_hash_table_foreach_remove(t->conns, rewriter_offset_zero, NULL);
+    if (g_hash_table_size(t->conns) < REWRITER_MAX_CONNS) {
+        return true;
+    }
+    t->untracked++;
+    return false;
+}
+
+uint64_t rewriter_untracked(RewriterTable *t)
+{
+    return t->untracked;
+}
+
 bool rewriter_process(RewriterTable *t, bool to_svm, uint8_t *buf,
                       size_t len, size_t vnet_hdr_len)
 {
@@ -225,7 +260,8 @@ bool rewriter_process(RewriterTable *t, bool to_svm, uint8_t *buf,
     /* NEEDS_CSUM: the field holds the pseudo-header sum only. */
     patch_csum = !(vnet_hdr_len && (buf[0] & VNET_HDR_F_NEEDS_CSUM));
     c = g_hash_table_lookup(t->conns, &key);
-    if (!c && !to_svm && (pkt.tcp_flags & COLO_TCP_SYN) && !t->failover) {
+    if (!c && !to_svm && (pkt.tcp_flags & COLO_TCP_SYN) && !t->failover &&
+        rewriter_has_room(t)) {
         c = g_new0(RewriterConn, 1);
         c->key = key;
         g_hash_table_insert(t->conns, &c->key, c);

@@ -27,7 +27,8 @@
  * A connection is forgotten when a RST passes either way, or when both
  * FINs were sent and each acknowledged (the handshake completed).
  * After a checkpoint the SVM equals the PVM: every offset becomes 0
- * (QEMU does the same). At failover, connections with a non-zero offset
+ * (QEMU does the same). The table holds at most REWRITER_MAX_CONNS;
+ * at the bound zero-offset connections are forgotten first. At failover, connections with a non-zero offset
  * keep being translated (they must survive the promotion), the others
  * are forgotten, and no new connection is tracked.
  */
@@ -37,6 +38,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Connections tracked at most (QEMU's table size); see rewriter_has_room
+ * in net/filter-rewriter.c for what happens at the bound. */
+#define REWRITER_MAX_CONNS  16384
 
 typedef struct RewriterTable RewriterTable;
 
@@ -55,8 +60,10 @@ bool rewriter_process(RewriterTable *t, bool to_svm, uint8_t *buf,
 void rewriter_checkpoint(RewriterTable *t);
 void rewriter_failover(RewriterTable *t);
 
-/* Tracked connections; the offset of the one a frame belongs to. */
+/* Tracked connections; SYNs not tracked for want of room; the offset
+ * of the connection a frame belongs to. */
 unsigned rewriter_conn_count(RewriterTable *t);
+uint64_t rewriter_untracked(RewriterTable *t);
 bool rewriter_conn_offset(RewriterTable *t, const uint8_t *buf, size_t len,
                           size_t vnet_hdr_len, uint32_t *offset);
 

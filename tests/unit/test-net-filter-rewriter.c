@@ -366,6 +366,47 @@ static void test_hostile(void)
     rewriter_table_free(t);
 }
 
+/* The bound: zero-offset connections make room; live ones are kept and
+ * a SYN beyond them is counted, not tracked. */
+static void test_table_bound(void)
+{
+    RewriterTable *t = rewriter_table_new();
+    g_autoptr(GByteArray) syn = tcp_frame(false, false, 9, 0, SYN, 0, 0, 1);
+    ColoPacket pkt;
+    size_t sport_off;
+
+    g_assert_true(colo_packet_parse(syn->data, syn->len, 0, &pkt));
+    sport_off = pkt.l4_off;
+    /* Fill the table with SVM SYNs (ports vary; checksums do not matter
+     * here) */
+    for (unsigned i = 0; i < REWRITER_MAX_CONNS; i++) {
+        g_autoptr(GByteArray) f = g_byte_array_sized_new(syn->len);
+
+        g_byte_array_append(f, syn->data, syn->len);
+        f->data[sport_off] = i >> 8;        /* the SVM's port 80 -> i */
+        f->data[sport_off + 1] = i;
+        rewriter_process(t, false, f->data, f->len, 0);
+    }
+    g_assert_cmpuint(rewriter_conn_count(t), ==, REWRITER_MAX_CONNS);
+    {
+        g_autoptr(GByteArray) synack = tcp_frame(false, false, 200, 2,
+                                                 SYN | ACK, 0, 0, 5000);
+        g_autoptr(GByteArray) ack = tcp_frame(false, true, 2, 101, ACK, 0,
+                                              0, 5000);
+
+        g_assert_false(run(t, synack, false, 0));
+        g_assert_false(run(t, ack, true, 0));       /* not translated */
+    }
+    g_assert_cmpuint(rewriter_untracked(t), ==, 1);
+    g_assert_cmpuint(rewriter_conn_count(t), ==, REWRITER_MAX_CONNS);
+    /* After a checkpoint their offsets are 0: the next SYN makes room. */
+    rewriter_checkpoint(t);
+    handshake_server(t, false, 1, 100, 200, 0, 5001);
+    g_assert_cmpuint(rewriter_conn_count(t), ==, 1);
+    g_assert_cmpuint(rewriter_untracked(t), ==, 1);
+    rewriter_table_free(t);
+}
+
 /* The filter object on a netdev: the guest's NIC is the SVM. */
 static void test_filter_object(void)
 {
@@ -417,6 +458,7 @@ int main(int argc, char **argv)
     g_test_add_func("/net/filter-rewriter/checkpoint-failover",
                     test_checkpoint_failover);
     g_test_add_func("/net/filter-rewriter/hostile", test_hostile);
+    g_test_add_func("/net/filter-rewriter/table-bound", test_table_bound);
     g_test_add_func("/net/filter-rewriter/filter-object", test_filter_object);
     return g_test_run();
 }
