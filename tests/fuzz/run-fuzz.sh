@@ -111,6 +111,7 @@ run_target() {
     fuzz-virtio) seed_var=FUZZ_VIRTIO_SEEDS ;;
     fuzz-block-qcow2) seed_var=FUZZ_BLOCK_SEEDS ;;
     fuzz-virtio-net) seed_var=FUZZ_VIRTIO_NET_SEEDS ;;
+    fuzz-rewriter) seed_var=FUZZ_REWRITER_SEEDS ;;
     esac
     if [ -n "$seed_var" ] &&
         ! env "$seed_var=$work" "$FUZZ_BUILD/tests/fuzz/$name" \
