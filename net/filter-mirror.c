@@ -61,6 +61,7 @@ typedef struct FilterOut {
     GByteArray *buf;            /* encoded bytes not yet written */
     GQueue frame_ends;          /* GSIZE_TO_POINTER: end offset in buf */
     bool watch_armed;
+    bool partial;               /* the peer has part of the head frame */
     int64_t last_warn_us;
     FilterOutStats stats;
 } FilterOut;
@@ -107,16 +108,23 @@ static void filter_out_reset(FilterOut *o, const char *why)
     o->stats.disconnected_drops += frames;
     g_byte_array_set_size(o->buf, 0);
     g_queue_clear(&o->frame_ends);
+    o->partial = false;
 }
 
 /* n bytes of the buffer went out. */
 static void filter_out_consumed(FilterOut *o, size_t n)
 {
+    size_t last_end = 0;
+
     g_byte_array_remove_range(o->buf, 0, n);
     while (!g_queue_is_empty(&o->frame_ends) &&
            GPOINTER_TO_SIZE(g_queue_peek_head(&o->frame_ends)) <= n) {
-        g_queue_pop_head(&o->frame_ends);
+        last_end = GPOINTER_TO_SIZE(g_queue_pop_head(&o->frame_ends));
         o->stats.frames_written++;
+        o->partial = false;
+    }
+    if (n > last_end) {
+        o->partial = true;
     }
     for (GList *l = o->frame_ends.head; l; l = l->next) {
         l->data = GSIZE_TO_POINTER(GPOINTER_TO_SIZE(l->data) - n);
@@ -252,7 +260,18 @@ static void filter_out_close(FilterOut *o)
     if (!o->chr) {
         return;
     }
-    /* Detaching drops the writable watch with the frontend's sources. */
+    /*
+     * The peer holds the start of a frame whose rest will never come: cut
+     * the connection, so that it sees the stream end rather than take
+     * the next writer's bytes for the rest (a reconnecting peer then
+     * starts clean). Detaching drops the writable watch.
+     */
+    if (o->partial) {
+        trace_filter_out_reset(o->nf->parent.id,
+                               g_queue_get_length(&o->frame_ends),
+                               "filter deleted mid-frame");
+        chardev_disconnect(o->chr);
+    }
     chardev_detach_frontend(o->chr);
     o->chr = NULL;
     g_byte_array_unref(o->buf);
@@ -456,6 +475,7 @@ bool filter_out_stats(NetFilterState *nf, FilterOutStats *st)
     st->buffered = m->out.buf ? m->out.buf->len : 0;
     st->injected = m->in.injected;
     st->in_bad = m->in.bad;
+    st->mid_frame = m->out.partial;
     return true;
 }
 

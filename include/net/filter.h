@@ -148,6 +148,7 @@ typedef struct FilterOutStats {
     uint64_t disconnected_drops;    /* no peer, or dropped with it */
     uint64_t injected;              /* frames read from indev, sent on */
     uint64_t in_bad;                /* broken input stream, bad vnet word */
+    bool mid_frame;                 /* the peer has part of a frame now */
 } FilterOutStats;
 /* False when nf is neither a mirror nor a redirector. */
 bool filter_out_stats(NetFilterState *nf, FilterOutStats *st);

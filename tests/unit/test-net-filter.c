@@ -603,6 +603,61 @@ static void test_mirror_stalled(gconstpointer opaque)
     fx_destroy(&fx);
 }
 
+/* object-del mid-traffic, a frame half written: the peer sees the stream
+ * end (EOF after whole frames and a cut one), not silence, and never
+ * the next writer's bytes as the rest of the frame. */
+static void test_mirror_del_midframe(void)
+{
+    Fx fx;
+    g_autofree char *path = NULL;
+    Chardev *chr;
+    NetFilterState *nf;
+    FilterOutStats st = { 0 };
+    int peer;
+    uint8_t f[1500] = { 0 };
+
+    fx_init(&fx);
+    chr = server_chardev("midf", &path);
+    /* Large enough that one flush spans several socket buffers' worth,
+     * so the kernel takes part of it. */
+    nf = (NetFilterState *)obj_add("filter-mirror,id=m0,netdev=hp0,"
+                                   "queue=tx,outdev=midf,"
+                                   "x-buffer-size=4M");
+    peer = connect_peer(chr, path);
+    for (int i = 0; i < 2000; i++) {
+        test_nic_send(fx.w, f, sizeof(f));
+    }
+    /* The reader takes a little at a time until a write stops
+     * mid-frame. */
+    g_assert_true(filter_out_stats(nf, &st));
+    for (int i = 0; i < 500 && !st.mid_frame; i++) {
+        uint8_t some[4096];
+
+        recv(peer, some, sizeof(some), MSG_DONTWAIT);
+        test_net_spin(2);
+        g_assert_true(filter_out_stats(nf, &st));
+    }
+    g_assert_true(st.mid_frame);
+    g_assert_cmpuint(st.buffered, >, 0);
+    g_assert_true(object_delete("m0", &error_abort));
+    {
+        int64_t end = g_get_monotonic_time() + 3 * G_USEC_PER_SEC;
+        uint8_t buf[65536];
+        ssize_t r = -1;
+
+        while (g_get_monotonic_time() < end) {
+            r = recv(peer, buf, sizeof(buf), MSG_DONTWAIT);
+            if (r == 0) {
+                break;
+            }
+            main_loop_wait(false);
+        }
+        g_assert_cmpint(r, ==, 0);
+    }
+    close(peer);
+    fx_destroy(&fx);
+}
+
 /* Redirector: outdev takes guest output instead of the world; indev's
  * frames are injected after it, into the guest (queue=tx). */
 static void test_redirector(void)
@@ -815,6 +870,8 @@ int main(int argc, char **argv)
     g_test_add_data_func("/net/filter/mirror-stalled-colo",
                          GINT_TO_POINTER(1), test_mirror_stalled);
     g_test_add_func("/net/filter/mirror-reconnect", test_mirror_reconnect);
+    g_test_add_func("/net/filter/mirror-del-midframe",
+                    test_mirror_del_midframe);
     g_test_add_func("/net/filter/redirector", test_redirector);
     g_test_add_func("/net/filter/redirector-vnet", test_redirector_vnet);
     ret = g_test_run();
