@@ -802,6 +802,71 @@ static void test_mirror_reconnect(void)
     fx_destroy(&fx);
 }
 
+/* The secondary's side: a client chardev with reconnect-ms feeding a
+ * redirector's indev. The peer (here the test, as the primary's mirror
+ * server) drops the connection mid-frame; the half frame is forgotten,
+ * the client reconnects by itself, and the next stream is read from its
+ * start. */
+static void test_redirector_reconnect_client(void)
+{
+    Fx fx;
+    g_autofree char *path = sock_path("rcl");
+    g_autofree char *opts = NULL;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int lfd, conn;
+    Chardev *ci;
+    uint8_t f[60], hdr[NET_FRAME_HDR_MAX];
+    size_t hl;
+
+    fx_init(&fx);
+    lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+    g_assert_cmpint(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    g_assert_cmpint(listen(lfd, 4), ==, 0);
+    opts = g_strdup_printf("socket,id=rcl,path=%s,reconnect-ms=50", path);
+    ci = chardev_new_from_opts(opts, &error_abort);
+    obj_add("filter-redirector,id=f1,netdev=hp0,queue=tx,indev=rcl");
+    conn = accept(lfd, NULL, NULL);     /* connected at creation */
+    g_assert_cmpint(conn, >=, 0);
+    g_assert_true(test_net_spin_until(chr_connected, ci, 2000));
+
+    /* Half a frame, then the connection drops. */
+    frame_fill(f, 41);
+    hl = net_frame_encode_header(hdr, sizeof(f), false, 0);
+    g_assert_cmpint(write(conn, hdr, hl), ==, hl);
+    g_assert_cmpint(write(conn, f, 20), ==, 20);
+    test_net_spin(20);
+    close(conn);
+    for (int i = 0; i < 200 && chardev_is_connected(ci); i++) {
+        test_net_spin(10);
+    }
+    g_assert_false(chardev_is_connected(ci));
+    /* It comes back by itself (its timer runs on the main loop); a
+     * whole frame on the new connection. */
+    conn = -1;
+    for (int i = 0; i < 300 && conn < 0; i++) {
+        conn = accept(lfd, NULL, NULL);
+        if (conn < 0) {
+            test_net_spin(10);
+        }
+    }
+    g_assert_cmpint(conn, >=, 0);
+    g_assert_true(test_net_spin_until(chr_connected, ci, 2000));
+    frame_fill(f, 42);
+    g_assert_cmpint(write(conn, hdr, hl), ==, hl);
+    g_assert_cmpint(write(conn, f, sizeof(f)), ==, sizeof(f));
+    for (int i = 0; i < 200 && fx.g->got->len < 1; i++) {
+        test_net_spin(10);
+    }
+    test_net_spin(20);
+    g_assert_cmpuint(fx.g->got->len, ==, 1);
+    g_assert_cmpuint(got_tag(fx.g, 0), ==, 42);
+    close(conn);
+    close(lfd);
+    fx_destroy(&fx);
+    unlink(path);
+}
+
 /* vnet_hdr_support on input: a frame whose header length word differs
  * from the netdev's would be misread, so it is dropped and counted. */
 static void test_redirector_vnet(void)
@@ -874,6 +939,8 @@ int main(int argc, char **argv)
                     test_mirror_del_midframe);
     g_test_add_func("/net/filter/redirector", test_redirector);
     g_test_add_func("/net/filter/redirector-vnet", test_redirector_vnet);
+    g_test_add_func("/net/filter/redirector-reconnect-client",
+                    test_redirector_reconnect_client);
     ret = g_test_run();
     rmdir(tmp_dir);
     return ret;
