@@ -424,6 +424,22 @@ json_object *qmp_qom_get(const char *path, const char *property,
     return NULL;
 }
 
+void qmp_qom_set(const char *path, const char *property, json_object *value,
+                 Error **errp)
+{
+    QomNode n;
+
+    if (!qom_resolve(path, &n, errp)) {
+        return;
+    }
+    if (n.kind != QOM_NODE_OBJECT) {
+        error_setg(errp, "Property '%s.%s' can't be set after creation",
+                   qom_node_type(&n), property);
+        return;
+    }
+    object_set_prop_live(n.obj, property, value, errp);
+}
+
 /* ---- vCPUs ---- */
 
 CpuInstanceProperties *qmp_cpu_instance_props(unsigned index)

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <string.h>
 #include <glib.h>
+#include "net/filter.h"
 #include "net/net.h"
 #include "trace.h"
 
@@ -173,8 +174,13 @@ static void net_queue_append(NetClientState *receiver, NetClientState *sender,
     g_queue_push_tail(&q->packets, p);
 }
 
-ssize_t net_send_iov(NetClientState *sender, const struct iovec *iov,
-                     int iovcnt, NetSentFn *sent)
+/*
+ * The frame from sender, past the filters after `after` (NULL: all of
+ * them), then to the peer with flow control.
+ */
+static ssize_t net_send_iov_from(NetClientState *sender, NetFilterState *after,
+                                 const struct iovec *iov, int iovcnt,
+                                 NetSentFn *sent)
 {
     NetClientState *peer = sender->peer;
     size_t len = net_iov_size(iov, iovcnt);
@@ -188,6 +194,15 @@ ssize_t net_send_iov(NetClientState *sender, const struct iovec *iov,
         trace_net_send_dropped(sender->name, len, "frame too large");
         peer->rx_dropped++;
         return len;
+    }
+    /*
+     * The filters: the sender's chain (tx) then the peer's (rx). One that
+     * consumed the frame (dropped or holds it) answers for it; the
+     * sender's sent callback is then never called, as in QEMU.
+     */
+    ret = netfilter_walk(sender, after, iov, iovcnt);
+    if (ret != 0) {
+        return ret;
     }
     if (g_queue_is_empty(&peer->incoming->packets)) {
         ret = net_deliver(peer, iov, iovcnt);
@@ -206,6 +221,18 @@ ssize_t net_send_iov(NetClientState *sender, const struct iovec *iov,
     }
     net_queue_append(peer, sender, iov, iovcnt, len, sent);
     return 0;
+}
+
+ssize_t net_send_iov(NetClientState *sender, const struct iovec *iov,
+                     int iovcnt, NetSentFn *sent)
+{
+    return net_send_iov_from(sender, NULL, iov, iovcnt, sent);
+}
+
+ssize_t net_send_iov_after(NetClientState *sender, NetFilterState *after,
+                           const struct iovec *iov, int iovcnt)
+{
+    return net_send_iov_from(sender, after, iov, iovcnt, NULL);
 }
 
 ssize_t net_send(NetClientState *sender, const void *buf, size_t len)
@@ -302,6 +329,8 @@ void net_client_set_offload(NetClientState *nc, const NetOffloads *o)
 
 void net_client_free(NetClientState *nc)
 {
+    /* Its filters go with it (as in QEMU); others forget its frames. */
+    netfilter_client_gone(nc);
     net_client_purge_queue(nc);
     /* Frames nc sent that wait elsewhere must not call back into it. */
     for (guint i = 0; i < net_clients->len; i++) {

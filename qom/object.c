@@ -496,26 +496,35 @@ Object *object_create_cmdline(const char *optarg, Error **errp)
 
 bool object_cmdline_is_late(const char *optarg)
 {
-    g_autofree char *name = NULL;
-    const TypeInfo *t;
+    g_autofree char *name = object_cmdline_type(optarg);
 
-    if (optarg[0] == '{') {
-        json_object *root = json_tokener_parse(optarg);
-        json_object *jtype;
-
-        if (root && json_object_is_type(root, json_type_object) &&
-            json_object_object_get_ex(root, "qom-type", &jtype) &&
-            json_object_is_type(jtype, json_type_string)) {
-            name = g_strdup(json_object_get_string(jtype));
+    for (const TypeInfo *t = name ? type_find(name) : NULL; t;
+         t = t->parent ? type_find(t->parent) : NULL) {
+        if (t->late) {
+            return true;
         }
-        json_object_put(root);
-    } else {
-        g_autoptr(KeyvalList) kv = keyval_parse(optarg, "qom-type", NULL);
-
-        name = kv ? g_strdup(keyval_get(kv, "qom-type")) : NULL;
     }
-    t = name ? type_find(name) : NULL;
-    return t && t->late;
+    return false;
+}
+
+char *object_cmdline_type(const char *optarg)
+{
+    g_autoptr(KeyvalList) kv = NULL;
+    json_object *root, *jtype;
+    char *type = NULL;
+
+    if (optarg[0] != '{') {
+        kv = keyval_parse(optarg, "qom-type", NULL);
+        return kv && keyval_get(kv, "qom-type") ?
+               g_strdup(keyval_get(kv, "qom-type")) : NULL;
+    }
+    root = json_tokener_parse(optarg);
+    if (root && json_object_object_get_ex(root, "qom-type", &jtype) &&
+        json_object_is_type(jtype, json_type_string)) {
+        type = g_strdup(json_object_get_string(jtype));
+    }
+    json_object_put(root);
+    return type;
 }
 
 Object *object_find(const char *id)
@@ -544,6 +553,24 @@ bool object_delete(const char *id, Error **errp)
     trace_object_delete(obj->type->name, id);
     object_free(obj);
     return true;
+}
+
+bool object_set_prop_live(Object *obj, const char *name, json_object *value,
+                          Error **errp)
+{
+    const ObjectProperty *p = object_find_prop(obj->type, name);
+
+    if (!p) {
+        error_setg(errp, "Property '%s.%s' not found", obj->type->name, name);
+        return false;
+    }
+    if (!p->set_live) {
+        error_setg(errp, "Property '%s.%s' can't be set after creation",
+                   obj->type->name, name);
+        return false;
+    }
+    trace_object_set_live(obj->id, name);
+    return p->set_live(obj, p, value, errp);
 }
 
 void object_delete_all(void)

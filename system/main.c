@@ -101,7 +101,8 @@ static bool main_setup_monitors(SystemConfig *cfg, Error **errp)
     return true;
 }
 
-/* late: the objects that use chardevs (TypeInfo.late), made after them. */
+/* late: the objects that use chardevs and netdevs (TypeInfo.late: the
+ * netfilters, colo-compare), made after them, as in QEMU. */
 static bool main_setup_objects(SystemConfig *cfg, bool late, Error **errp)
 {
     ERRP_GUARD();

@@ -6,8 +6,12 @@
  * send, as an iovec; when both ends agreed on a virtio-net header
  * (net_client_set_vnet_hdr_len), every frame starts with one.
  *
- *   guest NIC  --net_send_iov-->  [filters, issue 14]  -->  peer receive_iov
- *   (virtio-net)  <--receive_iov--                    <--net_send_iov  (tap)
+ *   guest NIC  --net_send_iov-->  [netdev's filters: rx]  -->  peer receive_iov
+ *   (virtio-net)  <--receive_iov--  [netdev's filters: tx]  <--net_send_iov  (tap)
+ *
+ * Every frame passes the netfilters (include/net/filter.h) first: the
+ * sender's chain as tx, then the receiver's as rx. A filter that consumes
+ * the frame ends the send there (the sender is told it went).
  *
  * Flow control: a receiver that cannot take a frame now (a NIC whose
  * guest posted no RX buffers, a tap whose kernel queue is full) returns 0
@@ -34,12 +38,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <glib.h>
 #include "util/error.h"
 
 #define NET_QUEUE_MAX_FRAMES   256     /* per receiver, waiting */
 #define NET_MAX_FRAME          (64 * 1024 + 64)   /* TSO frame + header */
 
 typedef struct NetClientState NetClientState;
+typedef struct NetFilterState NetFilterState;
 
 typedef enum NetClientKind {
     NET_CLIENT_KIND_NIC,        /* a guest device's end */
@@ -128,6 +134,9 @@ struct NetClientState {
     /* The receiver's side of flow control (see the header comment). */
     struct NetQueue *incoming;
     uint64_t rx_dropped;    /* frames dropped: queue full, -errno, no peer */
+
+    /* Netdevs: the netfilters on it, in chain order (NULL: none yet). */
+    GPtrArray *filters;
 };
 
 /*
@@ -165,6 +174,12 @@ void net_foreach_client(void (*fn)(NetClientState *nc, void *opaque),
 ssize_t net_send_iov(NetClientState *sender, const struct iovec *iov,
                      int iovcnt, NetSentFn *sent);
 ssize_t net_send(NetClientState *sender, const void *buf, size_t len);
+/*
+ * For netfilters (netfilter_pass_to_next): the same send, but the frame
+ * meets only the filters after `after` on its way.
+ */
+ssize_t net_send_iov_after(NetClientState *sender, NetFilterState *after,
+                           const struct iovec *iov, int iovcnt);
 
 /* The receiver has room again: delivers what its queue holds, in order. */
 void net_client_flush_queue(NetClientState *nc);

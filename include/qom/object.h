@@ -55,6 +55,10 @@ struct ObjectProperty {
     const char *custom_type;
     bool (*parse)(Object *obj, const ObjectProperty *p, const char *text,
                   Error **errp);
+    /* qom-set on a created object: only properties with this hook change
+     * after complete(), and the hook checks and applies the value. */
+    bool (*set_live)(Object *obj, const ObjectProperty *p, json_object *value,
+                     Error **errp);
 };
 
 #define OBJ_PROP(n, t, inst, field, d) \
@@ -71,8 +75,9 @@ struct TypeInfo {
     const char *description;
     bool abstract;
     bool user_creatable;        /* -object / object-add may create it */
-    /* -object creates it after the chardevs, which it uses (QEMU's
-     * delayed objects: colo-compare) */
+    /* -object creates it (and its subtypes) after the chardevs and
+     * netdevs, which it uses (QEMU's delayed objects: colo-compare,
+     * the netfilters) */
     bool late;
     size_t instance_size;       /* >= sizeof(Object) */
     const ObjectProperty *props;    /* NULL-name terminated, may be NULL */
@@ -106,10 +111,16 @@ Object *object_create_json(const char *type, const char *id,
                            json_object *props, Error **errp);
 /* -object TYPE,id=ID,prop=value,... or its JSON form '{"qom-type":...}'. */
 Object *object_create_cmdline(const char *optarg, Error **errp);
-/* True when optarg's type is a late one (TypeInfo.late); false for
- * anything it cannot parse (object_create_cmdline() reports that). */
+/* True when optarg's type or an ancestor is late (TypeInfo.late); false
+ * for anything it cannot parse (object_create_cmdline() reports that). */
 bool object_cmdline_is_late(const char *optarg);
 bool object_delete(const char *id, Error **errp);
+/* The qom-type of an -object argument (either spelling), or NULL when it
+ * has none or does not parse (creating it then says why). */
+char *object_cmdline_type(const char *optarg);
+/* qom-set: a property of a created object (see ObjectProperty set_live). */
+bool object_set_prop_live(Object *obj, const char *name, json_object *value,
+                          Error **errp);
 Object *object_find(const char *id);
 /* Frees every user-created object (at exit). */
 void object_delete_all(void);

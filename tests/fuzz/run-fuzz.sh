@@ -3,8 +3,8 @@
 #
 # Builds and runs the fuzz targets (QMP input; the incoming migration stream
 # and COLO messages; virtio rings and device sections; qcow2 images;
-# virtio-net; COLO's frame parser and comparison core; virtio-blk) for a
-# fixed, short
+# virtio-net; COLO's frame parser and comparison core; virtio-blk;
+# filter-rewriter) for a fixed, short
 # budget each and reports
 # the result as TAP. Meson copies this to build/tests/unit/test-fuzz
 # (filling in the paths), where the unit test runner picks it up; it also
@@ -20,7 +20,8 @@
 # default 200000), FUZZ_BLOCK_RUNS (qcow2 images, default 20000),
 # FUZZ_VIRTIO_NET_RUNS (virtio-net, default 20000), FUZZ_COLO_RUNS (COLO
 # frames, default 200000), FUZZ_VIRTIO_BLK_RUNS (virtio-blk, default
-# 3000: it runs about 300 a second), FUZZ_MAX_TIME (seconds
+# 3000: it runs about 300 a second), FUZZ_REWRITER_RUNS (filter-rewriter
+# frames, default 200000), FUZZ_MAX_TIME (seconds
 # per target, default 60), FUZZ_BUILD (default BUILD_DIR/fuzz-build),
 # CLANG (default clang). Crashing inputs are kept as
 # FUZZ_BUILD/NAME-artifacts/crash-*.
@@ -43,6 +44,7 @@ BLOCK_RUNS=${FUZZ_BLOCK_RUNS:-20000}
 VIRTIO_NET_RUNS=${FUZZ_VIRTIO_NET_RUNS:-20000}
 COLO_RUNS=${FUZZ_COLO_RUNS:-200000}
 VIRTIO_BLK_RUNS=${FUZZ_VIRTIO_BLK_RUNS:-3000}
+REWRITER_RUNS=${FUZZ_REWRITER_RUNS:-200000}
 MAX_TIME=${FUZZ_MAX_TIME:-60}
 CLANG=${CLANG:-clang}
 LOG=$FUZZ_BUILD.log
@@ -62,7 +64,7 @@ if ! "$CLANG" -fsanitize=fuzzer,address,undefined "$probe/p.c" \
 fi
 rm -rf "$probe"
 
-echo "1..7"
+echo "1..8"
 # Reports test N as failed with a reason and the tail of a log.
 not_ok() {
     echo "not ok $1 - $2"
@@ -85,6 +87,7 @@ if [ ! -f "$FUZZ_BUILD/build.ninja" ]; then
         not_ok 5 "fuzz-virtio-net: meson setup failed (log: $LOG)" "$LOG"
         not_ok 6 "fuzz-colo: meson setup failed (log: $LOG)" "$LOG"
         not_ok 7 "fuzz-virtio-blk: meson setup failed (log: $LOG)" "$LOG"
+        not_ok 8 "fuzz-rewriter: meson setup failed (log: $LOG)" "$LOG"
         exit 1
     fi
 fi
@@ -112,6 +115,7 @@ run_target() {
     fuzz-block-qcow2) seed_var=FUZZ_BLOCK_SEEDS ;;
     fuzz-virtio-net) seed_var=FUZZ_VIRTIO_NET_SEEDS ;;
     fuzz-virtio-blk) seed_var=FUZZ_VIRTIO_BLK_SEEDS ;;
+    fuzz-rewriter) seed_var=FUZZ_REWRITER_SEEDS ;;
     esac
     if [ -n "$seed_var" ] &&
         ! env "$seed_var=$work" "$FUZZ_BUILD/tests/fuzz/$name" \
@@ -145,4 +149,5 @@ run_target 4 fuzz-block-qcow2 "$BLOCK_RUNS" 65536 || status=1
 run_target 5 fuzz-virtio-net "$VIRTIO_NET_RUNS" 160000 || status=1
 run_target 6 fuzz-colo "$COLO_RUNS" 70000 || status=1
 run_target 7 fuzz-virtio-blk "$VIRTIO_BLK_RUNS" 80000 || status=1
+run_target 8 fuzz-rewriter "$REWRITER_RUNS" 70000 || status=1
 exit $status

@@ -109,6 +109,37 @@ static void test_qom_tree(void)
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
 
+/* qom-set: a netfilter's status changes live; other properties refuse. */
+static void test_qom_set(void)
+{
+    QTestState *s = qtest_init(VM_ARGS);
+    json_object *ret;
+
+    json_object_put(qtest_qmp_assert_success(s, "{'execute': 'netdev_add', "
+                    "'arguments': {'type': 'hubport', 'id': 'qs0', "
+                    "'hubid': 9}}"));
+    json_object_put(qtest_qmp_assert_success(s, "{'execute': 'object-add', "
+                    "'arguments': {'qom-type': 'filter-buffer', 'id': 'fb0', "
+                    "'netdev': 'qs0', 'interval': 1000}}"));
+    json_object_put(qtest_qmp_assert_success(s, "{'execute': 'qom-set', "
+                    "'arguments': {'path': '/objects/fb0', "
+                    "'property': 'status', 'value': 'off'}}"));
+    ret = qtest_qmp_assert_success(s, "{'execute': 'qom-get', "
+                                   "'arguments': {'path': '/objects/fb0', "
+                                   "'property': 'status'}}");
+    g_assert_cmpstr(json_object_get_string(ret), ==, "off");
+    json_object_put(ret);
+    qtest_qmp_assert_error_is(s, "GenericError",
+                              "Property 'filter-buffer.interval' can't be "
+                              "set after creation",
+                              "{'execute': 'qom-set', 'arguments': "
+                              "{'path': '/objects/fb0', 'property': "
+                              "'interval', 'value': 5}}");
+    json_object_put(qtest_qmp_assert_success(s, "{'execute': 'object-del', "
+                    "'arguments': {'id': 'fb0'}}"));
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
 static void test_query_iothreads(void)
 {
     QTestState *s = qtest_init(VM_ARGS);
@@ -289,6 +320,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/qmp-introspect/properties", test_device_and_class_properties);
     test_add_kvm_func("/qmp-introspect/qom-tree", test_qom_tree);
+    test_add_kvm_func("/qmp-introspect/qom-set", test_qom_set);
     test_add_kvm_func("/qmp-introspect/query-iothreads",
                       test_query_iothreads);
     g_test_add_func("/qmp-introspect/unavailable-features", test_unavailable_features);

@@ -293,6 +293,39 @@ static void test_qom_tree(void)
                  "{\"path\":\"/objects/io0\",\"property\":\"nope\"}}\n",
                  "GenericError", "Property 'iothread.nope' not found", NULL);
 
+    /* qom-set: a filter's status changes live; others refuse. */
+    expect_error(c, "{\"execute\":\"qom-set\",\"arguments\":"
+                 "{\"path\":\"/objects/io0\",\"property\":\"poll-grow\","
+                 "\"value\":4}}\n", "GenericError",
+                 "Property 'iothread.poll-grow' can't be set after creation",
+                 NULL);
+    json_object_put(expect_return(c, "{\"execute\":\"netdev_add\","
+                                  "\"arguments\":{\"type\":\"hubport\","
+                                  "\"id\":\"qs0\",\"hubid\":9}}\n", NULL));
+    json_object_put(expect_return(c, "{\"execute\":\"object-add\","
+                                  "\"arguments\":{\"qom-type\":"
+                                  "\"filter-buffer\",\"id\":\"fb0\","
+                                  "\"netdev\":\"qs0\",\"interval\":1000}}\n",
+                                  NULL));
+    json_object_put(expect_return(c, "{\"execute\":\"qom-set\","
+                                  "\"arguments\":{\"path\":\"/objects/fb0\","
+                                  "\"property\":\"status\","
+                                  "\"value\":\"off\"}}\n", NULL));
+    resp = expect_return(c, "{\"execute\":\"qom-get\",\"arguments\":"
+                         "{\"path\":\"/objects/fb0\","
+                         "\"property\":\"status\"}}\n", NULL);
+    g_assert_cmpstr(json_object_get_string(member(resp, "return")), ==,
+                    "off");
+    json_object_put(resp);
+    expect_error(c, "{\"execute\":\"qom-set\",\"arguments\":"
+                 "{\"path\":\"/objects/fb0\",\"property\":\"status\","
+                 "\"value\":\"maybe\"}}\n", "GenericError",
+                 "Invalid value maybe, expect 'on' or 'off'", NULL);
+    json_object_put(expect_return(c, "{\"execute\":\"object-del\","
+                                  "\"arguments\":{\"id\":\"fb0\"}}\n", NULL));
+    json_object_put(expect_return(c, "{\"execute\":\"netdev_del\","
+                                  "\"arguments\":{\"id\":\"qs0\"}}\n", NULL));
+
     json_object_put(expect_return(c, "{\"execute\":\"object-del\","
                                   "\"arguments\":{\"id\":\"io0\"}}\n", NULL));
     expect_error(c, "{\"execute\":\"qom-list\",\"arguments\":"
