@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * colo-compare from the command line of the real binary (needs KVM to
- * start a machine): -object colo-compare given before the -chardevs and
+ * colo-compare from the command line of the real binary (its pc under
+ * -accel qtest: no KVM, no guest): -object colo-compare given before the -chardevs and
  * the iothread it names (it is created after them), its figures in
  * query-colo-stats, a frame passing through outside a COLO run, and the
  * deletion order of QEMU's failover steps (compare, then iothread). The
- * object's behaviour in detail is tested in-process, without KVM, by
+ * object's behaviour in detail is tested in-process by
  * tests/unit/test-colo-compare-object.c.
  */
 #include <errno.h>
@@ -14,7 +14,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include "kvm-skip.h"
 #include "libqtest.h"
 
 static int unix_connect(const char *path)
@@ -56,7 +55,7 @@ static void test_cmdline(void)
     for (size_t i = 4; i < sizeof(frame); i++) {
         frame[i] = i * 13;
     }
-    s = qtest_initf("-object colo-compare,id=comp0,primary_in=pri,"
+    s = qtest_initf_accel_qtest("-object colo-compare,id=comp0,primary_in=pri,"
                     "secondary_in=sec,outdev=out,iothread=io0 "
                     "-object iothread,id=io0 "
                     "-chardev socket,id=pri,path=%s,server=on,wait=off "
@@ -93,6 +92,6 @@ static void test_cmdline(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    test_add_kvm_func("/colo-compare/qtest/cmdline", test_cmdline);
+    g_test_add_func("/colo-compare/qtest/cmdline", test_cmdline);
     return g_test_run();
 }

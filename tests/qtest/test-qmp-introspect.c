@@ -112,7 +112,7 @@ static void test_qom_tree(void)
 /* qom-set: a netfilter's status changes live; other properties refuse. */
 static void test_qom_set(void)
 {
-    QTestState *s = qtest_init(VM_ARGS);
+    QTestState *s = qtest_init_accel_qtest(VM_ARGS);
     json_object *ret;
 
     json_object_put(qtest_qmp_assert_success(s, "{'execute': 'netdev_add', "
@@ -320,7 +320,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/qmp-introspect/properties", test_device_and_class_properties);
     test_add_kvm_func("/qmp-introspect/qom-tree", test_qom_tree);
-    test_add_kvm_func("/qmp-introspect/qom-set", test_qom_set);
+    g_test_add_func("/qmp-introspect/qom-set", test_qom_set);
     test_add_kvm_func("/qmp-introspect/query-iothreads",
                       test_query_iothreads);
     g_test_add_func("/qmp-introspect/unavailable-features", test_unavailable_features);
