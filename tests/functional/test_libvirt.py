@@ -233,6 +233,8 @@ def domain_xml(tmp_path, name):
       <source path='%(serial)s'/>
       <target port='0'/>
     </serial>
+    <!-- Tandem's pc has no USB: without this libvirt passes -usb. -->
+    <controller type='usb' model='none'/>
     <memballoon model='none'/>
   </devices>
 </domain>
