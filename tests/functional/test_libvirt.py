@@ -228,6 +228,8 @@ def domain_xml(tmp_path, name):
     </disk>
     <interface type='ethernet'>
       <model type='virtio'/>
+      <!-- userspace virtio-net: Tandem has no vhost-net -->
+      <driver name='qemu'/>
     </interface>
     <serial type='file'>
       <source path='%(serial)s'/>
