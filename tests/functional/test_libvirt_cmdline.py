@@ -17,7 +17,7 @@ import pytest
 from tandem import GUEST, TANDEM
 
 
-def libvirt_argv(tmp_path, monitor, serial_fd, accel='qtest'):
+def libvirt_argv(tmp_path, monitor_fd, serial_fd, accel='qtest'):
     disk = tmp_path / 'disk.img'
     with open(disk, 'wb') as f:
         f.truncate(64 << 20)
@@ -30,7 +30,7 @@ def libvirt_argv(tmp_path, monitor, serial_fd, accel='qtest'):
         '-object', 'secret,id=masterKey0,format=raw,file=%s' % key,
         '-machine', 'pc-i440fx-7.2,usb=off,dump-guest-core=off,memory-backend=pc.ram',
         '-accel', accel,
-        '-cpu', 'qemu64',
+        # No -cpu: libvirt passes none for a domain without <cpu>.
         '-m', '128',
         '-object', 'memory-backend-ram,id=pc.ram,size=134217728',
         '-overcommit', 'mem-lock=off',
@@ -39,7 +39,8 @@ def libvirt_argv(tmp_path, monitor, serial_fd, accel='qtest'):
         '-display', 'none',
         '-no-user-config',
         '-nodefaults',
-        '-chardev', 'socket,id=charmonitor,path=%s,server=on,wait=off' % monitor,
+        # The monitor is a socket libvirt bound and listens on, passed as fd.
+        '-chardev', 'socket,id=charmonitor,fd=%d,server=on,wait=off' % monitor_fd,
         '-mon', 'chardev=charmonitor,id=monitor,mode=control',
         '-rtc', 'base=utc',
         '-no-shutdown',
@@ -78,7 +79,14 @@ class Qmp:
         self.sock.settimeout(timeout)
         self.sock.connect(path)
         self.f = self.sock.makefile('rw')
-        assert 'QMP' in json.loads(self.f.readline())
+        try:
+            greeting = self.f.readline()
+        except ConnectionResetError:
+            greeting = ''       # it exited before accepting us
+        if not greeting:
+            proc.wait(timeout=timeout)
+            raise AssertionError('Tandem exited: ' + proc.stderr.read())
+        assert 'QMP' in json.loads(greeting)
         self.cmd('qmp_capabilities')
 
     def cmd(self, name, **args):
@@ -101,13 +109,18 @@ class Qmp:
 @pytest.fixture
 def libvirt_domain(tmp_path):
     monitor = str(tmp_path / 'monitor.sock')
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(monitor)
+    listener.listen(1)
     serial = os.open(str(tmp_path / 'serial.log'),
                      os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    proc = subprocess.Popen(libvirt_argv(tmp_path, monitor, serial),
-                            pass_fds=[serial], stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(libvirt_argv(tmp_path, listener.fileno(), serial),
+                            pass_fds=[serial, listener.fileno()],
+                            stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
     os.close(serial)
+    listener.close()
     try:
         yield proc, monitor
     finally:
