@@ -128,12 +128,54 @@ ObjectPropertyInfoList *qmp_device_list_properties(const char *typename,
     return ctx.head;
 }
 
+/*
+ * Machine classes are not in the type registry either: QEMU names them
+ * "NAME-machine" ("none-machine", "pc-i440fx-7.2-machine"; libvirt asks
+ * for none-machine's properties in its probe), and their properties are
+ * what -machine takes.
+ */
+static bool machine_class_exists(const char *typename)
+{
+    g_autofree char *name = NULL;
+
+    if (!g_str_has_suffix(typename, "-machine")) {
+        return false;
+    }
+    name = g_strndup(typename, strlen(typename) - strlen("-machine"));
+    return !strcmp(name, "none") ||
+           (pc_machine_type_find(name) &&
+            !strcmp(pc_machine_type_find(name)->name, name));
+}
+
+static void prop_list_machine_group(const char *group, const VlParam *params,
+                                    void *opaque)
+{
+    static const char *const types[] = {
+        [VL_PARAM_STRING] = "string", [VL_PARAM_BOOL] = "bool",
+        [VL_PARAM_NUMBER] = "int", [VL_PARAM_SIZE] = "size",
+    };
+
+    if (strcmp(group, "machine")) {
+        return;
+    }
+    for (const VlParam *p = params; p->name; p++) {
+        prop_list_add(opaque, p->name,
+                      !strcmp(p->name, "type") ? "string" : types[p->type],
+                      NULL, NULL);
+    }
+}
+
 ObjectPropertyInfoList *qmp_qom_list_properties(const char *typename,
                                                 Error **errp)
 {
     const TypeInfo *type = type_find(typename);
     PropListCtx ctx = { .type = type };
 
+    if (!type && machine_class_exists(typename)) {
+        ctx.tail = &ctx.head;
+        vl_foreach_param_option(prop_list_machine_group, &ctx);
+        return ctx.head;
+    }
     if (!type && x86_cpu_model_from_type(typename)) {
         ctx.tail = &ctx.head;
         prop_list_cpu(&ctx);

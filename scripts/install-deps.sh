@@ -26,7 +26,23 @@ packages=(
     iputils-ping curl wrk redis-tools
     # the stock Linux boot check takes vmlinuz from this package
     dpkg-dev
+    # libvirt managing Tandem (tests/functional/test_libvirt.py runs its
+    # own libvirtd; libvirt-daemon-system, which would start the system's,
+    # is left out)
+    libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 )
+
+# libvirt's QEMU driver will not start without its build's default user,
+# which libvirt-daemon-system would create: create it as that package does.
+libvirt_user() {
+    getent passwd libvirt-qemu >/dev/null && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "install-deps: user libvirt-qemu is missing: run as root" >&2
+        return 1
+    fi
+    useradd --system --user-group --no-create-home \
+        --home-dir /var/lib/libvirt --shell /usr/sbin/nologin libvirt-qemu
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -36,6 +52,7 @@ for p in "${packages[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
+    libvirt_user
     exit 0
 fi
 
@@ -49,3 +66,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
+libvirt_user

@@ -273,7 +273,13 @@ int main(int argc, char **argv)
         error_report_err(err);
         return 1;
     }
-    if (cfg.daemonize && cfg.nographic) {
+    /*
+     * -nographic puts the default serial port and monitor on stdio, which a
+     * daemon no longer has. Only that default clashes: with -nodefaults or
+     * an explicit -serial, -nographic just means no display (libvirt's
+     * capability probe passes -nodefaults -nographic -daemonize).
+     */
+    if (cfg.daemonize && cfg.nographic && !cfg.nodefaults && !cfg.nr_serial) {
         error_report("-nographic cannot be used with -daemonize");
         return 1;
     }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The memory-backend-ram object and the machine's RAM resolution
- * (include/system/memory-backend.h).
+ * (include/system/memory-backend.h), and memory-backend-file's class,
+ * whose objects are refused for now.
  */
 #include <errno.h>
 #include <string.h>
@@ -205,3 +206,39 @@ bool memory_backend_apply(const MachineRamSpec *spec, RamBlock *block,
     trace_memory_backend_apply(block->name, spec->dump, spec->prealloc);
     return true;
 }
+
+/*
+ * memory-backend-file: the class exists so that introspection answers as
+ * on every QEMU built for Linux (libvirt 9.0 asks qom-list-properties for
+ * it unconditionally, and crashes on DeviceNotFound), but an object is
+ * refused: guest RAM here is a memfd, never a file the user names.
+ */
+static bool backend_file_complete(Object *obj, Error **errp)
+{
+    error_setg(errp, "memory backend '%s': memory-backend-file is not "
+               "supported yet: Tandem's guest RAM is a memfd "
+               "(use memory-backend-ram)", obj->id);
+    return false;
+}
+
+typedef struct HostMemoryBackendFile {
+    HostMemoryBackend parent;
+    char *mem_path;
+} HostMemoryBackendFile;
+
+static const ObjectProperty backend_file_props[] = {
+    OBJ_PROP("mem-path", OBJ_PROP_STR, HostMemoryBackendFile, mem_path,
+             "file to map as guest RAM (not supported yet)"),
+    { NULL },
+};
+
+static const TypeInfo memory_backend_file_type = {
+    .name = TYPE_MEMORY_BACKEND_FILE,
+    .parent = TYPE_MEMORY_BACKEND,
+    .description = "guest RAM from a file (not supported yet)",
+    .user_creatable = true,
+    .instance_size = sizeof(HostMemoryBackendFile),
+    .props = backend_file_props,
+    .complete = backend_file_complete,
+};
+TYPE_REGISTER(memory_backend_file_type)

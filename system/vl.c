@@ -606,6 +606,20 @@ static bool opt_vga(SystemConfig *cfg, const char *arg, Error **errp)
     return false;
 }
 
+/*
+ * -usb asks for QEMU's default USB controller. The pc has none, and
+ * accepting it would hide that from the guest's owner. libvirt passes it
+ * for a pc domain's default USB controller when the emulator lacks
+ * piix3-usb-uhci: the domain needs <controller type='usb' model='none'/>.
+ */
+static bool opt_usb(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    error_setg(errp, "USB is not supported: the pc machine has no USB "
+               "controller (under libvirt: <controller type='usb' "
+               "model='none'/>)");
+    return false;
+}
+
 static const VlParam msg_params[] = {
     { "timestamp", VL_PARAM_BOOL },
     { NULL },
@@ -1028,6 +1042,7 @@ static const VlOption vl_options[] = {
       opt_no_acpi },
     { "vga", "none", "no VGA card (the only choice: there is no display)",
       opt_vga },
+    { "usb", NULL, "refused: there is no USB controller", opt_usb },
     { "msg", "[timestamp=]on|off", "timestamp=on starts every error and "
       "warning line with the UTC time", opt_msg, msg_params },
     { "uuid", "UUID", "the VM's UUID (query-uuid)", opt_uuid },

@@ -8,7 +8,7 @@
  *           [,rerror=report][,discard=on][,write-zeroes=on]
  *           [,logical_block_size=512][,physical_block_size=512]
  *           [,max-discard-sectors=N][,max-write-zeroes-sectors=N]
- *           [,share-rw=off][,vectors=N]
+ *           [,share-rw=off][,vectors=N][,bootindex=N (no-op)]
  *
  * Migration: the PCI function section, then this one: the transport's
  * registers, then virtio-blk (the virtio core's state inside it).
@@ -22,6 +22,7 @@ typedef struct VirtIOBlockPCI {
     VirtIOBlock blk;
     char *name;
     char *qdev_path;
+    int64_t bootindex;          /* no-op: see the property */
 } VirtIOBlockPCI;
 
 static bool virtio_blk_pci_realize(PCIDevice *dev, Error **errp)
@@ -98,6 +99,15 @@ static bool virtio_blk_pci_parse_on_error(Object *obj,
       .default_value = "auto", .parse = virtio_blk_pci_parse_on_error }
 
 static const ObjectProperty virtio_blk_pci_props[] = {
+    /*
+     * Boot order is firmware's business, and Tandem has no firmware: the
+     * kernel is loaded directly (-kernel). Accepted, as libvirt passes it
+     * for every disk and NIC that boots; nothing can tell the difference.
+     */
+    { .name = "bootindex", .type = OBJ_PROP_INT,
+      .offset = offsetof(VirtIOBlockPCI, bootindex),
+      .desc = "boot order (no-op: no firmware, -kernel boots)",
+      .default_value = "-1" },
     OBJ_PROP("drive", OBJ_PROP_STR, VirtIOBlockPCI, blk.drive_id,
              "Node name or ID of a block device to use as a backend"),
     OBJ_PROP("serial", OBJ_PROP_STR, VirtIOBlockPCI, blk.serial,

@@ -5,6 +5,7 @@
  *
  *   -device virtio-net-pci[,netdev=ID][,mac=52:54:00:12:34:56][,id=]
  *           [,addr=SLOT[.FN]][,mq=off][,mrg_rxbuf=on][,vectors=4]
+ *           [,bootindex=N (no-op)]
  *
  * Migration: the PCI function section, then this one: the transport's
  * registers, then virtio-net (the virtio core's state inside it).
@@ -16,6 +17,7 @@
 typedef struct VirtIONetPCI {
     VirtIOPCIProxy pci;         /* first: the PCI device */
     VirtIONet net;
+    int64_t bootindex;          /* no-op: see the property */
 } VirtIONetPCI;
 
 static bool virtio_net_pci_realize(PCIDevice *dev, Error **errp)
@@ -64,6 +66,15 @@ static const VMStateDescription vmstate_virtio_net_pci = {
 };
 
 static const ObjectProperty virtio_net_pci_props[] = {
+    /*
+     * Boot order is firmware's business, and Tandem has no firmware: the
+     * kernel is loaded directly (-kernel). Accepted, as libvirt passes it
+     * for every disk and NIC that boots; nothing can tell the difference.
+     */
+    { .name = "bootindex", .type = OBJ_PROP_INT,
+      .offset = offsetof(VirtIONetPCI, bootindex),
+      .desc = "boot order (no-op: no firmware, -kernel boots)",
+      .default_value = "-1" },
     OBJ_PROP("netdev", OBJ_PROP_STR, VirtIONetPCI, net.netdev_id,
              "ID of a netdev to use as a backend"),
     OBJ_PROP("mac", OBJ_PROP_STR, VirtIONetPCI, net.mac_str,

@@ -18,6 +18,7 @@
 
 #define TYPE_MEMORY_BACKEND "memory-backend"
 #define TYPE_MEMORY_BACKEND_RAM "memory-backend-ram"
+#define TYPE_MEMORY_BACKEND_FILE "memory-backend-file"
 
 /* What the machine's RAM is to be. */
 typedef struct MachineRamSpec {

@@ -302,6 +302,32 @@ def test_daemonize_refuses_stdio():
     assert p.returncode == 1 and '-nographic cannot be used with -daemonize' in p.stderr
 
 
+def test_daemonize_nographic_without_defaults(tmp_path):
+    """libvirt's capability probe: -nographic with -nodefaults puts nothing
+    on stdio, so it goes with -daemonize (as in QEMU). Needs no KVM."""
+    sock, pidfile = tmp_path / 'qmp.sock', tmp_path / 'probe.pid'
+    p = run(['-S', '-no-user-config', '-nodefaults', '-nographic',
+             '-machine', 'none,accel=kvm:tcg',
+             '-qmp', 'unix:%s,server=on,wait=off' % sock,
+             '-pidfile', str(pidfile), '-daemonize'])
+    assert p.returncode == 0, p.stderr
+    pid = int(pidfile.read_text())
+    try:
+        import socket
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(10)
+            s.connect(str(sock))
+            f = s.makefile('rw')
+            assert 'QMP' in json.loads(f.readline())
+            for cmd in ('qmp_capabilities', 'query-target'):
+                f.write(json.dumps({'execute': cmd}) + '\n')
+                f.flush()
+                reply = json.loads(f.readline())
+            assert reply == {'return': {'arch': 'x86_64'}}, reply
+    finally:
+        os.kill(pid, 15)
+
+
 @needs_kvm
 def test_trace_to_log_file(tmp_path):
     log = tmp_path / 'trace.log'

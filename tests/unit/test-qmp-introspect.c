@@ -693,6 +693,57 @@ static void test_cpu_class_properties(void)
     client_free(c);
 }
 
+/*
+ * What libvirt 9.0's probe asks unconditionally: the none machine's and
+ * memory-backend-file's properties (it crashes on DeviceNotFound for
+ * either, as no QEMU built for Linux gives it).
+ */
+static void test_probe_classes(void)
+{
+    Client *c = client_ready();
+    json_object *resp, *list, *p;
+
+    list = qmp_return(c, "{\"execute\":\"qom-list-properties\","
+                      "\"arguments\":{\"typename\":\"none-machine\"}}\n",
+                      &resp);
+    g_assert_nonnull(find_named(list, "type"));
+    p = find_named(list, "memory-backend");
+    g_assert_nonnull(p);
+    g_assert_cmpstr(json_object_get_string(member(p, "type")), ==, "string");
+    p = find_named(list, "dump-guest-core");
+    g_assert_nonnull(p);
+    g_assert_cmpstr(json_object_get_string(member(p, "type")), ==, "bool");
+    json_object_put(resp);
+    list = qmp_return(c, "{\"execute\":\"qom-list-properties\","
+                      "\"arguments\":{\"typename\":"
+                      "\"pc-i440fx-7.2-machine\"}}\n", &resp);
+    g_assert_nonnull(find_named(list, "usb"));
+    json_object_put(resp);
+    /* Only the real names: not the alias, not other versions. */
+    expect_error(c, "{\"execute\":\"qom-list-properties\",\"arguments\":"
+                 "{\"typename\":\"pc-machine\"}}\n", "DeviceNotFound",
+                 "Class 'pc-machine' not found", NULL);
+    expect_error(c, "{\"execute\":\"qom-list-properties\",\"arguments\":"
+                 "{\"typename\":\"pc-i440fx-9.9-machine\"}}\n",
+                 "DeviceNotFound",
+                 "Class 'pc-i440fx-9.9-machine' not found", NULL);
+
+    list = qmp_return(c, "{\"execute\":\"qom-list-properties\","
+                      "\"arguments\":{\"typename\":"
+                      "\"memory-backend-file\"}}\n", &resp);
+    g_assert_nonnull(find_named(list, "mem-path"));
+    g_assert_nonnull(find_named(list, "size"));
+    json_object_put(resp);
+    /* The class is there; an object of it is refused, with the reason. */
+    expect_error(c, "{\"execute\":\"object-add\",\"arguments\":"
+                 "{\"qom-type\":\"memory-backend-file\",\"id\":\"f\","
+                 "\"size\":1048576,\"mem-path\":\"/dev/shm/x\"}}\n",
+                 "GenericError", "memory backend 'f': memory-backend-file is "
+                 "not supported yet: Tandem's guest RAM is a memfd "
+                 "(use memory-backend-ram)", NULL);
+    client_free(c);
+}
+
 int main(int argc, char **argv)
 {
     qmp_test_init(&argc, &argv);
@@ -711,5 +762,7 @@ int main(int argc, char **argv)
                     test_cpu_model_expansion);
     g_test_add_func("/qmp/qom-list-properties/cpu",
                     test_cpu_class_properties);
+    g_test_add_func("/qmp/qom-list-properties/libvirt-probe",
+                    test_probe_classes);
     return qmp_test_run();
 }

@@ -1,0 +1,331 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""libvirt manages Tandem: Debian 12's libvirtd (9.0) probes the binary
+(`virsh domcapabilities --emulatorbin`), and on a KVM host defines, starts,
+pauses, resumes, queries and destroys a domain whose <emulator> is Tandem.
+
+The daemon is private: it runs as root in its own mount namespace, where
+/etc/libvirt, /run/libvirt, /var/lib/libvirt, /var/cache/libvirt and
+/var/log/libvirt are bind mounts of directories under the test's tmp dir
+(a privileged libvirtd takes these paths from its build, so a mount
+namespace is the one way to give it others). virsh reaches it through the
+socket's outside path, qemu+unix:///system?socket=TMP/run/libvirt-sock.
+The system's own libvirt, if any, is never touched, and the daemon and any
+VM it started are killed when the module ends.
+
+libvirt counts an emulator as able to run `kvm` domains only when its
+probe found KVM usable, and as able to run `qemu` ones only when it has
+TCG, which Tandem does not: so on a host without /dev/kvm only the probe
+can run, and everything from `virsh define` on needs KVM."""
+import glob
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tandem import GUEST, TANDEM, kvm_unusable_reason, needs_kvm
+
+LIBVIRTD = shutil.which('libvirtd') or '/usr/sbin/libvirtd'
+VIRSH = shutil.which('virsh')
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(LIBVIRTD) or not VIRSH,
+    reason='libvirt is not installed (libvirt-daemon-driver-qemu, '
+           'libvirt-clients: scripts/install-deps.sh installs them)')
+
+DIRS = {'etc': '/etc/libvirt', 'run': '/run/libvirt', 'lib': '/var/lib/libvirt',
+        'cache': '/var/cache/libvirt', 'log': '/var/log/libvirt'}
+
+LIBVIRTD_CONF = '''\
+auth_unix_rw = "none"
+auth_unix_ro = "none"
+unix_sock_rw_perms = "0700"
+log_filters = "1:qemu.qemu_monitor 1:qemu.qemu_capabilities 1:qemu.qemu_process 3:*"
+log_outputs = "1:file:/var/log/libvirt/libvirtd.log"
+'''
+
+# As root, without the host's security drivers, cgroups or per-VM mount
+# namespaces, none of which a test needs; the VM's stdout/stderr go to a
+# plain file (no virtlogd).
+QEMU_CONF = '''\
+user = "root"
+group = "root"
+dynamic_ownership = 0
+remember_owner = 0
+security_driver = "none"
+cgroup_controllers = [ ]
+namespaces = [ ]
+stdio_handler = "file"
+'''
+
+
+class Libvirtd:
+    def __init__(self, root):
+        self.root = str(root)
+        self.path = {k: os.path.join(self.root, k) for k in DIRS}
+        for d in self.path.values():
+            os.makedirs(d, exist_ok=True)
+        with open(os.path.join(self.path['etc'], 'libvirtd.conf'), 'w') as f:
+            f.write(LIBVIRTD_CONF)
+        with open(os.path.join(self.path['etc'], 'qemu.conf'), 'w') as f:
+            f.write(QEMU_CONF)
+        self.socket = os.path.join(self.path['run'], 'libvirt-sock')
+        self.uri = 'qemu+unix:///system?socket=' + self.socket
+        self.log = os.path.join(self.path['log'], 'libvirtd.log')
+        self.proc = None
+
+    def start(self):
+        script = ['set -e']
+        for k, target in DIRS.items():
+            script += ['mkdir -p %s' % target,
+                       'mount --bind "%s" %s' % (self.path[k], target)]
+        script += ['exec "%s" -p /run/libvirt/libvirtd.pid' % LIBVIRTD]
+        self.out = open(os.path.join(self.root, 'libvirtd.out'), 'wb')
+        # unshare and sh exec in place: self.proc is libvirtd itself.
+        self.proc = subprocess.Popen(
+            ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
+             '\n'.join(script)],
+            stdin=subprocess.DEVNULL, stdout=self.out, stderr=self.out)
+        deadline = time.monotonic() + 30
+        while True:
+            assert self.proc.poll() is None, 'libvirtd exited: ' + self.output()
+            if os.path.exists(self.socket) and \
+                    self.virsh('uri', check=False).returncode == 0:
+                return self
+            assert time.monotonic() < deadline, \
+                'libvirtd did not listen within 30 s: ' + self.output()
+            time.sleep(0.2)
+
+    def output(self):
+        with open(os.path.join(self.root, 'libvirtd.out'), 'rb') as f:
+            text = f.read().decode('utf-8', 'replace')
+        if os.path.exists(self.log):
+            with open(self.log, 'rb') as f:
+                text += '\n--- libvirtd.log (tail) ---\n' + \
+                    f.read()[-6000:].decode('utf-8', 'replace')
+        return text
+
+    def virsh(self, *args, check=True, timeout=60):
+        p = subprocess.run([VIRSH, '-c', self.uri, *args], capture_output=True,
+                           text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        if check:
+            assert p.returncode == 0, 'virsh %s: %s%s' % (
+                ' '.join(args), p.stderr, self.output())
+        return p
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            for name in self.virsh('list', '--name', '--all',
+                                   check=False).stdout.split():
+                self.virsh('destroy', name, check=False)
+                self.virsh('undefine', name, check=False)
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        # A VM libvirt started, or a probe it left when it died, outlives
+        # the daemon: kill any left by the pid files libvirt gave them.
+        pidfiles = glob.glob(os.path.join(self.path['run'], 'qemu', '*.pid'))
+        pidfiles += glob.glob(os.path.join(self.path['lib'], 'qemu', 'qmp-*',
+                                           'qmp.pid'))
+        for pidfile in pidfiles:
+            try:
+                with open(pidfile) as f:
+                    os.kill(int(f.read().strip()), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+        self.out.close()
+
+
+@pytest.fixture(scope='module')
+def libvirtd(tmp_path_factory):
+    # libvirt's QEMU driver refuses to start without its build's default
+    # user, which libvirt-daemon-system would create.
+    p = subprocess.run(['getent', 'passwd', 'libvirt-qemu'], capture_output=True)
+    assert p.returncode == 0, \
+        'user libvirt-qemu is missing: run scripts/install-deps.sh'
+    d = Libvirtd(tmp_path_factory.mktemp('libvirt'))
+    try:
+        yield d.start()
+    finally:
+        d.stop()
+
+
+def probe_cache(d):
+    """libvirt's record of its probe: one XML file per emulator."""
+    cdir = os.path.join(d.path['cache'], 'qemu', 'capabilities')
+    for name in os.listdir(cdir):
+        root = ET.parse(os.path.join(cdir, name)).getroot()
+        if root.findtext('emulator') == TANDEM:
+            return root
+    raise AssertionError('no capability cache for %s in %s' % (TANDEM, cdir))
+
+
+def test_capability_probe(libvirtd):
+    """The probe runs to its end (libvirt 9.0 crashed on a DeviceNotFound
+    for memory-backend-file or none-machine), and records Tandem as QEMU
+    7.2 with its one machine; libvirt's answer then depends on KVM."""
+    p = libvirtd.virsh('domcapabilities', '--emulatorbin', TANDEM,
+                       '--arch', 'x86_64', '--machine', 'pc',
+                       '--virttype', 'kvm', check=False)
+    assert libvirtd.alive(), 'libvirtd died probing Tandem: ' + libvirtd.output()
+    caps = probe_cache(libvirtd)
+    assert caps.findtext('version') == '7002000'
+    machines = {m.get('name'): m for m in caps.findall('machine')}
+    assert 'pc-i440fx-7.2' in machines, ET.tostring(caps).decode()
+    pc = machines['pc-i440fx-7.2']
+    assert pc.get('alias') == 'pc' and pc.get('defaultRAMid') == 'pc.ram'
+    assert pc.get('maxCpus') == '255'
+    if kvm_unusable_reason():
+        # The probe ran as TCG would: libvirt has no KVM machines for it.
+        assert p.returncode != 0
+        assert "the machine 'pc' is not supported" in p.stderr, p.stderr
+        assert pc.get('type') == 'tcg'
+    else:
+        assert p.returncode == 0, p.stderr + libvirtd.output()
+        dom = ET.fromstring(p.stdout)
+        assert dom.findtext('domain') == 'kvm'
+        assert dom.findtext('machine') == 'pc-i440fx-7.2'
+        assert dom.findtext('path') == TANDEM
+        assert pc.get('type') == 'kvm'
+
+    # Tandem has no TCG, and libvirt knows it from the QOM types.
+    p = libvirtd.virsh('domcapabilities', '--emulatorbin', TANDEM,
+                       '--arch', 'x86_64', '--machine', 'pc',
+                       '--virttype', 'qemu', check=False)
+    assert p.returncode != 0
+    assert "does not support virt type 'qemu'" in p.stderr, p.stderr
+
+
+def domain_xml(tmp_path, name):
+    disk = tmp_path / (name + '.img')
+    with open(disk, 'wb') as f:
+        f.truncate(64 << 20)
+    return '''<domain type='kvm'>
+  <name>%(name)s</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type>
+    <kernel>%(guest)s</kernel>
+    <cmdline>workload=count</cmdline>
+  </os>
+  <devices>
+    <emulator>%(tandem)s</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw'/>
+      <source file='%(disk)s'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <interface type='ethernet'>
+      <model type='virtio'/>
+      <!-- userspace virtio-net: Tandem has no vhost-net -->
+      <driver name='qemu'/>
+    </interface>
+    <serial type='file'>
+      <source path='%(serial)s'/>
+      <target port='0'/>
+    </serial>
+    <!-- Tandem's pc has no USB: without this libvirt passes -usb. -->
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+''' % {'name': name, 'guest': GUEST, 'tandem': TANDEM, 'disk': disk,
+       'serial': tmp_path / (name + '-serial.log')}
+
+
+def test_define_without_kvm_is_refused(libvirtd, tmp_path):
+    """Without KVM libvirt refuses the domain at define time, naming the
+    virt type: that is libvirt's rule (no TCG in Tandem), not a crash."""
+    if not kvm_unusable_reason():
+        pytest.skip('KVM is usable here: test_define_dumpxml_undefine runs')
+    xml = tmp_path / 'dom.xml'
+    xml.write_text(domain_xml(tmp_path, 'tandem-nokvm'))
+    p = libvirtd.virsh('define', str(xml), check=False)
+    assert p.returncode != 0
+    assert "does not support virt type 'kvm'" in p.stderr, p.stderr
+    assert libvirtd.alive()
+
+
+@needs_kvm
+def test_define_dumpxml_undefine(libvirtd, tmp_path):
+    xml = tmp_path / 'dom.xml'
+    xml.write_text(domain_xml(tmp_path, 'tandem-def'))
+    libvirtd.virsh('define', str(xml))
+    try:
+        dumped = ET.fromstring(libvirtd.virsh('dumpxml', 'tandem-def').stdout)
+        assert dumped.findtext('devices/emulator') == TANDEM
+        assert dumped.find('os/type').get('machine') == 'pc-i440fx-7.2'
+        assert dumped.find('devices/disk/target').get('bus') == 'virtio'
+        assert dumped.find('devices/interface/model').get('type') == 'virtio'
+        assert 'tandem-def' in libvirtd.virsh('list', '--all', '--name').stdout
+    finally:
+        libvirtd.virsh('undefine', 'tandem-def')
+    assert 'tandem-def' not in libvirtd.virsh('list', '--all', '--name').stdout
+
+
+def wait_serial(path, pattern, timeout=30):
+    deadline = time.monotonic() + timeout
+    text = ''
+    while time.monotonic() < deadline:
+        if os.path.exists(path):
+            with open(path, 'rb') as f:
+                text = f.read().decode('utf-8', 'replace')
+            m = re.findall(pattern, text, re.M)
+            if m:
+                return m
+        time.sleep(0.1)
+    raise AssertionError('no %r on the serial console: %r' % (pattern, text[-2000:]))
+
+
+@needs_kvm
+def test_start_suspend_resume_destroy(libvirtd, tmp_path):
+    xml = tmp_path / 'dom.xml'
+    xml.write_text(domain_xml(tmp_path, 'tandem-run'))
+    serial = str(tmp_path / 'tandem-run-serial.log')
+    libvirtd.virsh('define', str(xml))
+    try:
+        libvirtd.virsh('start', 'tandem-run')
+        assert libvirtd.virsh('domstate', 'tandem-run').stdout.strip() == 'running'
+        wait_serial(serial, r'^TG count=\d+ ')
+
+        libvirtd.virsh('suspend', 'tandem-run')
+        assert libvirtd.virsh('domstate', 'tandem-run').stdout.strip() == 'paused'
+        time.sleep(0.5)
+        n = len(wait_serial(serial, r'^TG count=\d+ '))
+        time.sleep(1.5)
+        assert len(wait_serial(serial, r'^TG count=\d+ ')) == n, \
+            'the guest ran while paused'
+        libvirtd.virsh('resume', 'tandem-run')
+        assert libvirtd.virsh('domstate', 'tandem-run').stdout.strip() == 'running'
+        deadline = time.monotonic() + 20
+        while len(wait_serial(serial, r'^TG count=\d+ ')) == n:
+            assert time.monotonic() < deadline, 'the guest did not resume'
+            time.sleep(0.1)
+
+        stats = libvirtd.virsh('domstats', 'tandem-run').stdout
+        assert 'state.state=1' in stats, stats      # VIR_DOMAIN_RUNNING
+        assert 'vcpu.current=1' in stats, stats
+
+        hmp = libvirtd.virsh('qemu-monitor-command', 'tandem-run', '--hmp',
+                             'info status').stdout
+        assert 'running' in hmp, hmp
+
+        # No ACPI: shutdown --mode acpi cannot work, and says so.
+        p = libvirtd.virsh('shutdown', 'tandem-run', '--mode', 'acpi', check=False)
+        assert p.returncode != 0, p.stdout
+        libvirtd.virsh('destroy', 'tandem-run')
+        assert libvirtd.virsh('domstate', 'tandem-run').stdout.strip() == 'shut off'
+    finally:
+        libvirtd.virsh('destroy', 'tandem-run', check=False)
+        libvirtd.virsh('undefine', 'tandem-run', check=False)
