@@ -274,6 +274,17 @@ def test_launch_failure(kind, bad, message):
     assert e.value.command.split()[0] == BINARIES[kind]
 
 
+def test_pc_without_kernel_is_a_clean_launch_failure():
+    """QEMU boots its firmware; Tandem has none and must say so, not hang
+    or crash, so QEMUMachine reports it (docs/compat.md)."""
+    vm = QEMUMachine(TANDEM, ['-S'])
+    vm.set_machine('pc')
+    with pytest.raises(VMLaunchFailure) as e:
+        vm.launch()
+    assert e.value.exitcode == 1
+    assert e.value.output.startswith('tandem-system-x86_64: no kernel given: ')
+
+
 @pytest.mark.parametrize('kind', [p for p in BINARIES])
 def test_monitor_address_vmm_connects(kind):
     """monitor_address=PATH: the test listens, the VMM connects as a client
