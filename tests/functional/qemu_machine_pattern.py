@@ -31,6 +31,10 @@ Commands carry ids `__qmp#NNNNN`; a reply with an unknown id is dropped;
 an `error` without an id ends the session (the server could not parse us).
 Events are queued with their timestamps.
 
+File descriptors: add_fd() adds `-add-fd fd=N,set=S,opaque=O` for an fd
+the VMM inherits; send_fd_scm() sends one space byte carrying the fd in
+SCM_RIGHTS on the QMP socket, for the next getfd/add-fd to take.
+
 Shutdown (`shutdown()`): close the console socket; unless a quit was
 already issued, send `quit`; close QMP; wait up to `timeout` for the
 process to exit. Any failure there falls back to SIGKILL and raises
@@ -43,6 +47,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -205,6 +210,12 @@ class QEMUMonitorProtocol:
         ev, self._events = self._events, []
         return ev
 
+    def send_fd_scm(self, fd):
+        """qemu.qmp's way: one space byte carrying the fd (SCM_RIGHTS);
+        the next command (getfd, add-fd) takes it."""
+        self._sock.sendmsg([b' '], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                     struct.pack('@i', fd))])
+
     def settimeout(self, timeout):
         self._timeout = timeout
 
@@ -266,6 +277,22 @@ class QEMUMachine:
 
     def add_args(self, *args):
         self._args.extend(args)
+
+    def add_fd(self, fd, fdset, opaque, opts=''):
+        """-add-fd for an fd the VMM inherits (QEMUMachine launches with
+        close_fds=False and makes the fd inheritable)."""
+        os.set_inheritable(fd, True)
+        self._args += ['-add-fd', ','.join(['fd=%d' % fd, 'set=%d' % fdset,
+                                            'opaque=%s' % opaque] + ([opts] if opts else []))]
+        return self
+
+    def send_fd_scm(self, fd=None, file_path=None):
+        if file_path is not None:
+            with open(file_path, 'rb') as f:
+                self._qmp.send_fd_scm(f.fileno())
+        else:
+            self._qmp.send_fd_scm(fd)
+        return 0
 
     def set_qmp_monitor(self, enabled=True):
         self._qmp_set = enabled

@@ -274,6 +274,34 @@ def test_launch_failure(kind, bad, message):
     assert e.value.command.split()[0] == BINARIES[kind]
 
 
+@pytest.mark.parametrize('kind', [p for p in BINARIES])
+def test_add_fd_and_send_fd_scm(kind):
+    """QEMUMachine.add_fd (-add-fd of an inherited fd) and send_fd_scm
+    (an fd riding on one space byte) followed by getfd/closefd."""
+    if skip_reason(kind, 'none'):
+        pytest.skip(skip_reason(kind, 'none'))
+    with tempfile.TemporaryFile() as f:
+        vm = make_vm(kind, 'none')
+        vm.add_fd(f.fileno(), 3, 'machine-test')
+        try:
+            vm.launch()
+            sets = vm.cmd('query-fdsets')
+            assert len(sets) == 1 and sets[0]['fdset-id'] == 3
+            assert [fd['opaque'] for fd in sets[0]['fds']] == ['machine-test']
+            vm.send_fd_scm(file_path='/dev/null')
+            assert vm.qmp('getfd', fdname='passed') == {'return': {}, 'id': '__qmp#00001'}
+            assert vm.cmd('closefd', fdname='passed') == {}
+            with pytest.raises(ExecuteError) as e:
+                vm.cmd('closefd', fdname='passed')
+            assert e.value.error_class == 'GenericError'
+            assert "File descriptor named 'passed' not found" in e.value.desc
+            vm.shutdown()
+            assert vm.exitcode() == 0 and vm.get_log() == ''
+        finally:
+            if vm.is_running():
+                vm.kill()
+
+
 def test_pc_without_kernel_is_a_clean_launch_failure():
     """QEMU boots its firmware; Tandem has none and must say so, not hang
     or crash, so QEMUMachine reports it (docs/compat.md)."""
