@@ -238,6 +238,8 @@ def test_sigterm_without_qmp_exits_zero(kind):
     finally:
         if vm.is_running():
             vm.kill()
+        if os.path.exists(pidfile):
+            os.unlink(pidfile)
     assert vm.exitcode() == 0
     # the sender's pid and argv[0], as QEMU writes them
     assert vm.get_log() == '%s: terminating on signal 15 from pid %d (%s)\n' % (
