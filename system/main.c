@@ -23,13 +23,18 @@
 #include "util/main-loop.h"
 #include "util/trace.h"
 
-static gboolean main_on_signal(gpointer opaque)
+/* QEMU's words, which logs and scripts look for. */
+static void main_on_signal(int sig, pid_t pid)
 {
-    int sig = GPOINTER_TO_INT(opaque);
+    if (pid) {
+        g_autofree char *name = os_get_pid_name(pid);
 
-    error_report("terminating on signal %d", sig);
+        error_report("terminating on signal %d from pid %d (%s)", sig, (int)pid,
+                     name ? name : "<unknown process>");
+    } else {
+        error_report("terminating on signal %d", sig);
+    }
     system_shutdown_request(SHUTDOWN_CAUSE_HOST_SIGNAL);
-    return G_SOURCE_CONTINUE;
 }
 
 /* Ctrl-A x on a multiplexed terminal (-nographic). */
@@ -298,9 +303,7 @@ int main(int argc, char **argv)
 
     main_loop_init();
     bql_lock();
-    g_unix_signal_add(SIGINT, main_on_signal, GINT_TO_POINTER(SIGINT));
-    g_unix_signal_add(SIGTERM, main_on_signal, GINT_TO_POINTER(SIGTERM));
-    g_unix_signal_add(SIGHUP, main_on_signal, GINT_TO_POINTER(SIGHUP));
+    os_setup_termination_signals(main_on_signal);
     signal(SIGPIPE, SIG_IGN);
     chardev_mux_set_quit_handler(main_on_mux_quit);
     runstate_set_no_reboot(cfg.no_reboot);

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Daemonizing, the pid file and the process name (see the header). */
+/* Daemonizing, the pid file, the process name, termination signals
+ * (see the header). */
 #include <errno.h>
+#include <glib.h>
+#include <glib-unix.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -119,4 +123,73 @@ bool os_mlock(Error **errp)
         return false;
     }
     return true;
+}
+
+/*
+ * Termination signals. The handler writes the signal number to a pipe
+ * and notes the sender; the main loop reads the pipe. (GLib's
+ * g_unix_signal_add does not tell who sent the signal, which QEMU's
+ * "terminating on signal 15 from pid N (NAME)" line needs.)
+ */
+static int term_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t term_pid;
+static void (*term_fn)(int sig, pid_t pid);
+
+static void os_term_handler(int sig, siginfo_t *info, void *ctx)
+{
+    int saved_errno = errno;
+    unsigned char c = sig;
+
+    /* si_pid means something only for signals a process sent. */
+    term_pid = info->si_code == SI_USER || info->si_code == SI_QUEUE ?
+               info->si_pid : 0;
+    if (write(term_pipe[1], &c, 1) < 0) {
+        /* full pipe: enough signals are already pending */
+    }
+    errno = saved_errno;
+}
+
+static gboolean os_term_ready(gint fd, GIOCondition cond, gpointer opaque)
+{
+    unsigned char sigs[16];
+    ssize_t n = read(fd, sigs, sizeof(sigs));
+
+    for (ssize_t i = 0; i < n; i++) {
+        term_fn(sigs[i], term_pid);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+void os_setup_termination_signals(void (*fn)(int sig, pid_t pid))
+{
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+    struct sigaction sa = {
+        .sa_sigaction = os_term_handler,
+        .sa_flags = SA_SIGINFO | SA_RESTART,
+    };
+
+    if (pipe2(term_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+        perror("signal pipe");
+        exit(1);
+    }
+    term_fn = fn;
+    g_unix_fd_add(term_pipe[0], G_IO_IN, os_term_ready, NULL);
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < G_N_ELEMENTS(sigs); i++) {
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+char *os_get_pid_name(pid_t pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/cmdline", (int)pid);
+    char *buf = NULL;
+    gsize len;
+
+    /* argv[0] is the text up to the first NUL. */
+    if (!g_file_get_contents(path, &buf, &len, NULL) || !len) {
+        g_free(buf);
+        return NULL;
+    }
+    return buf;
 }

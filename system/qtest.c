@@ -67,6 +67,9 @@
  * -qtest-log FILE writes every command and reply, prefixed with the
  * seconds since the server started: "[R +0.000123] readb 0x200000" and
  * "[S +0.000130] OK 0x...". Lines above 256 bytes are cut in the log.
+ * Without -qtest-log the log goes to stderr, as QEMU's does (tools that
+ * capture a VMM's output, like QEMUQtestMachine, see it there);
+ * -qtest-log none turns it off.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -687,10 +690,11 @@ static void qtest_event(void *opaque, ChardevEvent event)
     switch (event) {
     case CHARDEV_EVENT_OPENED:
         s->opened = true;
-        qtest_log(s, 'E', "connected");
+        /* QEMU's log lines for these two events, word for word */
+        qtest_log(s, 'I', "OPENED");
         break;
     case CHARDEV_EVENT_CLOSED:
-        qtest_log(s, 'E', "connection closed: shutting down");
+        qtest_log(s, 'I', "CLOSED");
         if (s->opened) {
             s->opened = false;
             system_shutdown_request(SHUTDOWN_CAUSE_HOST_SIGNAL);
@@ -741,7 +745,10 @@ bool qtest_server_init(const char *spec, const char *logfile, Error **errp)
     s = g_new0(QtestServer, 1);
     s->in = g_string_new(NULL);
     s->start_us = g_get_monotonic_time();
-    if (logfile) {
+    if (!logfile) {
+        logfile = "/dev/fd/2";
+    }
+    if (strcmp(logfile, "none") != 0) {
         s->log = qtest_open_log(logfile, errp);
         if (!s->log) {
             goto fail;

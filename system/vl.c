@@ -1015,8 +1015,8 @@ static const VlOption vl_options[] = {
     { "qtest", "DEV", "serve the qtest protocol on DEV (unix:PATH, "
       "unix:PATH,server=on,wait=off, ...); Tandem exits when it closes",
       opt_qtest },
-    { "qtest-log", "FILE", "log qtest commands and replies to FILE "
-      "(/dev/fd/2 for stderr)", opt_qtest_log },
+    { "qtest-log", "FILE|none", "log qtest commands and replies to FILE "
+      "(default: stderr; none: no log)", opt_qtest_log },
     { "device", "DRIVER[,prop=value,...]", "add a device (-device help "
       "lists them, -device DRIVER,help its properties)", opt_device },
     { "blockdev", "driver=DRV,node-name=N[,prop=value...]|JSON", "add a "

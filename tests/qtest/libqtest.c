@@ -427,9 +427,9 @@ static QTestState *qtest_start(const char *extra_args, bool oob,
                    "-accel kvm -display none -nodefaults");
     g_ptr_array_add(argv, g_strdup("-qtest"));
     g_ptr_array_add(argv, g_strdup_printf("unix:%s", s->qtest_path));
-    if (g_strcmp0(g_getenv("TANDEM_QTEST_LOG"), "1") == 0) {
-        add_args(argv, "-qtest-log /dev/fd/2");
-    }
+    /* The server logs to stderr unless told otherwise, as QEMU's does. */
+    add_args(argv, g_strcmp0(g_getenv("TANDEM_QTEST_LOG"), "1") == 0 ?
+                   "-qtest-log /dev/fd/2" : "-qtest-log none");
     g_ptr_array_add(argv, g_strdup("-chardev"));
     g_ptr_array_add(argv, g_strdup_printf("socket,id=char0,path=%s",
                                           s->qmp_path));
