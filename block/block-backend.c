@@ -42,6 +42,7 @@ struct BlockBackend {
     BlockdevOnError on_write_error; /* -drive werror= */
     void *dev;                  /* the device attached, or NULL */
     char *qdev;                 /* its QOM path for query-block, or NULL */
+    BlockResizeFunc *resize_cb; /* the device's, or NULL */
     /* Finished asynchronous requests whose callback has not run. */
     GMutex done_lock;
     GCond done_cond;
@@ -49,6 +50,7 @@ struct BlockBackend {
 };
 
 static GList *named_backends;   /* main loop only */
+static GList *all_backends;     /* named or not; main loop only */
 static GThreadPool *worker_pool;
 
 BlockBackend *blk_new(const char *name, BlockDriverState *bs, bool writable,
@@ -96,6 +98,7 @@ BlockBackend *blk_new(const char *name, BlockDriverState *bs, bool writable,
     if (name) {
         named_backends = g_list_append(named_backends, blk);
     }
+    all_backends = g_list_append(all_backends, blk);
     trace_blk_new(name ? name : "", bs->node_name, writable);
     return blk;
 }
@@ -114,6 +117,7 @@ void blk_unref(BlockBackend *blk)
         }
     }
     named_backends = g_list_remove(named_backends, blk);
+    all_backends = g_list_remove(all_backends, blk);
     bdrv_unref(blk->root);
     if (blk->delete_on_close) {
         unlink(blk->delete_on_close);
@@ -226,8 +230,25 @@ void blk_detach_dev(BlockBackend *blk, void *dev)
 {
     if (blk->dev == dev) {
         blk->dev = NULL;
+        blk->resize_cb = NULL;
         g_free(blk->qdev);
         blk->qdev = NULL;
+    }
+}
+
+void blk_set_dev_resize_cb(BlockBackend *blk, BlockResizeFunc *cb)
+{
+    blk->resize_cb = cb;
+}
+
+void blk_notify_resize_all(void)
+{
+    for (GList *l = all_backends; l; l = l->next) {
+        BlockBackend *blk = l->data;
+
+        if (blk->dev && blk->resize_cb) {
+            blk->resize_cb(blk->dev);
+        }
     }
 }
 
