@@ -52,7 +52,9 @@ typedef struct BlkRig {
     bool msix;
     unsigned line;              /* INTx: the ioapic pin */
     QVirtioPci d;
-    QVirtQueue vq;
+    QVirtQueue vq;              /* queue 0, vector 0 */
+    QVirtQueue vq1;             /* num-queues=2: queue 1, vector 2 */
+    bool on_q1;                 /* blk_req() uses vq1 */
     uint8_t *expect;            /* what the disk must hold at the end */
     uint64_t size;              /* of expect */
 } BlkRig;
@@ -145,9 +147,11 @@ static uint8_t blk_req(BlkRig *r, uint32_t type, uint64_t sector,
                        uint64_t data, uint32_t len, bool device_writes)
 {
     QTestState *s = r->s;
+    QVirtQueue *q = r->on_q1 ? &r->vq1 : &r->vq;
+    unsigned vector = r->on_q1 ? 2 : 0;
     QVirtBuf bufs[4];
     unsigned n = 0;
-    uint16_t used = qvq_used_idx(&r->vq), head;
+    uint16_t used = qvq_used_idx(q), head;
     uint32_t id, used_len;
 
     qtest_writel(s, HDR_GPA, type);
@@ -167,18 +171,22 @@ static uint8_t blk_req(BlkRig *r, uint32_t type, uint64_t sector,
     bufs[n++] = (QVirtBuf) { STATUS_GPA, 1, true };
     if (r->msix) {
         qtest_writel(s, MSI_GPA, 0);
+        qtest_writel(s, MSI_GPA + 8, 0);
     } else {
         g_assert_false(qtest_get_irq(s, r->line));
     }
-    head = qvq_add_chain(&r->vq, bufs, n);
-    qvq_kick(&r->vq);
-    g_assert_true(qvq_wait_used(&r->vq, used + 1, qtest_timeout_ms()));
-    qvq_used_elem(&r->vq, used, &id, &used_len);
+    head = qvq_add_chain(q, bufs, n);
+    qvq_kick(q);
+    g_assert_true(qvq_wait_used(q, used + 1, qtest_timeout_ms()));
+    qvq_used_elem(q, used, &id, &used_len);
     g_assert_cmpuint(id, ==, head);
     /* The device reports what it may have written: data in and status. */
     g_assert_cmpuint(used_len, ==, 1 + (device_writes ? len : 0));
     if (r->msix) {
-        g_assert_cmphex(qtest_readl(s, MSI_GPA), ==, MSI_DATA(0));
+        /* The queue's own vector, and not the other queue's. */
+        g_assert_cmphex(qtest_readl(s, MSI_GPA + 4 * vector), ==,
+                        MSI_DATA(vector));
+        g_assert_cmphex(qtest_readl(s, MSI_GPA + 4 * (2 - vector)), ==, 0);
     } else {
         g_assert_true(qtest_get_irq(s, r->line));
         g_assert_cmphex(qvp_isr(&r->d) & 1, ==, 1);
@@ -406,6 +414,41 @@ static void test_qcow2_intx(void)
     grow(&r, "'node-name': 'd0'");
     blk_write(&r, r.size / SECTOR - 1, SECTOR, 8);
     blk_read_check(&r, DISK_SIZE / SECTOR - 1, 2 * SECTOR);
+    rig_quit(&r);
+    check_image(&r);
+    rig_free(&r);
+}
+
+/* num-queues=2: both queues serve requests, each with its vector. */
+static void test_multiqueue(void)
+{
+    BlkRig r;
+    QVirtioPci *d = &r.d;
+
+    rig_start(&r, false, true, ",num-queues=2");
+    qvp_init(d, r.s, BLK_DEVFN);
+    g_assert_true(qvp_negotiate(d, BLK_FEATURES | F(VIRTIO_BLK_F_MQ)));
+    for (unsigned v = 0; v < 3; v++) {
+        qvp_msix_set_entry(d, v, MSI_GPA + 4 * v, MSI_DATA(v));
+    }
+    qvp_msix_enable(d);
+    qvp_set_config_vector(d, 1);
+    qvp_queue_setup(d, &r.vq, 0, 16, VQ_GPA, 0);
+    qvp_queue_setup(d, &r.vq1, 1, 16, VQ_GPA + 0x4000, 2);
+    qvp_driver_ok(d);
+
+    /* Written through one queue, read through the other. */
+    r.on_q1 = true;
+    blk_write(&r, 40, 4096, 10);
+    r.on_q1 = false;
+    blk_read_check(&r, 40, 4096);
+    blk_write(&r, 200, 2 * SECTOR, 11);
+    r.on_q1 = true;
+    blk_read_check(&r, 199, 4 * SECTOR);
+    g_assert_cmpuint(blk_req(&r, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false), ==,
+                     VIRTIO_BLK_S_OK);
+    g_assert_cmpuint(qvq_used_idx(&r.vq), ==, 2);
+    g_assert_cmpuint(qvq_used_idx(&r.vq1), ==, 3);
     rig_quit(&r);
     check_image(&r);
     rig_free(&r);
@@ -672,6 +715,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-blk/raw-msix", test_raw_msix);
     g_test_add_func("/virtio-blk/qcow2-intx", test_qcow2_intx);
     g_test_add_func("/virtio-blk/qmp", test_qmp);
+    g_test_add_func("/virtio-blk/multiqueue", test_multiqueue);
     g_test_add_func("/virtio-blk/dwz-not-negotiated",
                     test_dwz_not_negotiated);
     g_test_add_func("/virtio-blk/werror-stop", test_werror_stop);
