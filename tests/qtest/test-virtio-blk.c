@@ -454,6 +454,26 @@ static void test_multiqueue(void)
     rig_free(&r);
 }
 
+/* system_reset: the device forgets its driver, which starts again. */
+static void test_reset(void)
+{
+    BlkRig r;
+
+    rig_start(&r, false, true, NULL);
+    driver_start(&r, BLK_FEATURES);
+    blk_write(&r, 8, 4096, 12);
+    qtest_qmp_ok(r.s, "{'execute': 'system_reset'}");
+    json_object_put(qtest_qmp_eventwait(r.s, "RESET"));
+    qvp_init(&r.d, r.s, BLK_DEVFN);
+    g_assert_cmphex(qvp_status(&r.d), ==, 0);
+    driver_start(&r, BLK_FEATURES);
+    blk_read_check(&r, 8, 4096);
+    blk_write(&r, 16, 4096, 13);
+    rig_quit(&r);
+    check_image(&r);
+    rig_free(&r);
+}
+
 /* Without DISCARD / WRITE_ZEROES negotiated, both are UNSUPP. */
 static void test_dwz_not_negotiated(void)
 {
@@ -716,6 +736,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-blk/qcow2-intx", test_qcow2_intx);
     g_test_add_func("/virtio-blk/qmp", test_qmp);
     g_test_add_func("/virtio-blk/multiqueue", test_multiqueue);
+    g_test_add_func("/virtio-blk/reset", test_reset);
     g_test_add_func("/virtio-blk/dwz-not-negotiated",
                     test_dwz_not_negotiated);
     g_test_add_func("/virtio-blk/werror-stop", test_werror_stop);
