@@ -282,6 +282,41 @@ uint16_t qvq_add_chain(QVirtQueue *q, const QVirtBuf *bufs, unsigned n)
     return head;
 }
 
+uint16_t qvq_add_indirect(QVirtQueue *q, uint64_t table,
+                          const QVirtBuf *bufs, unsigned n)
+{
+    QTestState *s = q->d->s;
+    uint16_t head = q->next_desc;
+    uint64_t d = q->desc + head * sizeof(struct vring_desc);
+
+    g_assert_cmpuint(n, >=, 1);
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t t = table + i * sizeof(struct vring_desc);
+        uint16_t flags = bufs[i].device_writes ? VRING_DESC_F_WRITE : 0;
+
+        if (i + 1 < n) {
+            flags |= VRING_DESC_F_NEXT;
+        }
+        qtest_writeq(s, t + offsetof(struct vring_desc, addr), bufs[i].gpa);
+        qtest_writel(s, t + offsetof(struct vring_desc, len), bufs[i].len);
+        qtest_writew(s, t + offsetof(struct vring_desc, flags), flags);
+        qtest_writew(s, t + offsetof(struct vring_desc, next),
+                     i + 1 < n ? i + 1 : 0);
+    }
+    q->next_desc = (q->next_desc + 1) % q->num;
+    qtest_writeq(s, d + offsetof(struct vring_desc, addr), table);
+    qtest_writel(s, d + offsetof(struct vring_desc, len),
+                 n * sizeof(struct vring_desc));
+    qtest_writew(s, d + offsetof(struct vring_desc, flags),
+                 VRING_DESC_F_INDIRECT);
+    qtest_writew(s, d + offsetof(struct vring_desc, next), 0);
+    qtest_writew(s, q->avail + offsetof(struct vring_avail, ring) +
+                 2 * (q->avail_idx % q->num), head);
+    qtest_writew(s, q->avail + offsetof(struct vring_avail, idx),
+                 ++q->avail_idx);
+    return head;
+}
+
 uint16_t qvq_add(QVirtQueue *q, uint64_t gpa, uint32_t len,
                  bool device_writes)
 {

@@ -94,6 +94,10 @@ typedef struct QVirtBuf {
 /* A chain of n descriptors (NEXT-linked, taken round robin), published
  * in the available ring; returns its head. */
 uint16_t qvq_add_chain(QVirtQueue *q, const QVirtBuf *bufs, unsigned n);
+/* The same chain as an indirect table written at table (16 bytes a
+ * descriptor), named by one ring descriptor (VIRTIO_F_INDIRECT_DESC). */
+uint16_t qvq_add_indirect(QVirtQueue *q, uint64_t table,
+                          const QVirtBuf *bufs, unsigned n);
 void qvq_kick(QVirtQueue *q);
 uint16_t qvq_used_idx(QVirtQueue *q);
 /* Polls until used.idx reaches idx; false on timeout. */

@@ -21,6 +21,7 @@
 #include <linux/pci_regs.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
 #include "libqtest.h"
 #include "libqvirtio-pci.h"
 #include "qemu-img-util.h"
@@ -31,6 +32,7 @@
 #define STATUS_GPA          0x201000ULL
 #define DATA_GPA            0x210000ULL     /* device reads it */
 #define RDATA_GPA           0x220000ULL     /* device writes it */
+#define INDIRECT_GPA        0x202000ULL     /* an indirect table */
 #define MSI_GPA             0x300000ULL     /* vector v writes at + 4v */
 #define MSI_DATA(v)         (0x6b6b0000u + (v))
 #define DISK_SIZE           (1024 * 1024)
@@ -55,6 +57,7 @@ typedef struct BlkRig {
     QVirtQueue vq;              /* queue 0, vector 0 */
     QVirtQueue vq1;             /* num-queues=2: queue 1, vector 2 */
     bool on_q1;                 /* blk_req() uses vq1 */
+    bool indirect;              /* blk_req() sends indirect tables */
     uint8_t *expect;            /* what the disk must hold at the end */
     uint64_t size;              /* of expect */
 } BlkRig;
@@ -175,7 +178,8 @@ static uint8_t blk_req(BlkRig *r, uint32_t type, uint64_t sector,
     } else {
         g_assert_false(qtest_get_irq(s, r->line));
     }
-    head = qvq_add_chain(q, bufs, n);
+    head = r->indirect ? qvq_add_indirect(q, INDIRECT_GPA, bufs, n)
+                       : qvq_add_chain(q, bufs, n);
     qvq_kick(q);
     g_assert_true(qvq_wait_used(q, used + 1, qtest_timeout_ms()));
     qvq_used_elem(q, used, &id, &used_len);
@@ -449,6 +453,28 @@ static void test_multiqueue(void)
                      VIRTIO_BLK_S_OK);
     g_assert_cmpuint(qvq_used_idx(&r.vq), ==, 2);
     g_assert_cmpuint(qvq_used_idx(&r.vq1), ==, 3);
+    rig_quit(&r);
+    check_image(&r);
+    rig_free(&r);
+}
+
+/* VIRTIO_F_INDIRECT_DESC: the same requests through indirect tables. */
+static void test_indirect(void)
+{
+    BlkRig r;
+
+    rig_start(&r, false, true, NULL);
+    qvp_init(&r.d, r.s, BLK_DEVFN);
+    g_assert_cmphex(qvp_device_features(&r.d) &
+                    F(VIRTIO_RING_F_INDIRECT_DESC), !=, 0);
+    driver_start(&r, BLK_FEATURES | F(VIRTIO_RING_F_INDIRECT_DESC));
+    r.indirect = true;
+    blk_write(&r, 24, 4096, 14);
+    blk_read_check(&r, 20, 8192);
+    g_assert_cmpuint(blk_dwz(&r, VIRTIO_BLK_T_WRITE_ZEROES, 25, 1, 0), ==,
+                     VIRTIO_BLK_S_OK);
+    memset(r.expect + 25 * SECTOR, 0, SECTOR);
+    blk_read_check(&r, 24, 4096);
     rig_quit(&r);
     check_image(&r);
     rig_free(&r);
@@ -737,6 +763,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-blk/qmp", test_qmp);
     g_test_add_func("/virtio-blk/multiqueue", test_multiqueue);
     g_test_add_func("/virtio-blk/reset", test_reset);
+    g_test_add_func("/virtio-blk/indirect", test_indirect);
     g_test_add_func("/virtio-blk/dwz-not-negotiated",
                     test_dwz_not_negotiated);
     g_test_add_func("/virtio-blk/werror-stop", test_werror_stop);
