@@ -153,6 +153,20 @@ BlockBackend *blk_next(BlockBackend *blk)
     return l && l->next ? l->next->data : NULL;
 }
 
+BlockBackend *blk_next_listed(BlockBackend *blk)
+{
+    GList *l = blk ? g_list_find(all_backends, blk)->next : all_backends;
+
+    for (; l; l = l->next) {
+        BlockBackend *b = l->data;
+
+        if (b->name || b->dev) {
+            return b;
+        }
+    }
+    return NULL;
+}
+
 const char *blk_name(const BlockBackend *blk)
 {
     return blk->name ? blk->name : "";

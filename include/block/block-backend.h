@@ -40,6 +40,10 @@ void blk_unref(BlockBackend *blk);
 BlockBackend *blk_by_name(const char *name);
 /* Iterates over named backends in creation order; NULL starts. */
 BlockBackend *blk_next(BlockBackend *blk);
+/* The same over what query-block and query-blockstats list, as QEMU:
+ * the named backends and the anonymous ones a device uses (a device on
+ * a -blockdev node). */
+BlockBackend *blk_next_listed(BlockBackend *blk);
 const char *blk_name(const BlockBackend *blk);
 BlockDriverState *blk_bs(const BlockBackend *blk);
 bool blk_is_writable(const BlockBackend *blk);
