@@ -67,6 +67,10 @@ static uint8_t pattern(uint64_t i, unsigned seed)
     return (uint8_t)(i * 13 + seed + (i >> 9));
 }
 
+static json_object *find_by(json_object *list, const char *key,
+                            const char *value);
+static int64_t stat_of(json_object *stats, const char *name);
+
 /* The image (raw with a pattern, or an empty qcow2 from qemu-img) and
  * Tandem on it, dev_opts added to the device's; the driver is not
  * started. */
@@ -402,6 +406,37 @@ static void test_raw_msix(void)
     rig_free(&r);
 }
 
+static void blockdev_listed(BlkRig *r)
+{
+    json_object *res, *e;
+    g_autofree char *info = NULL;
+
+    res = qtest_qmp_assert_success(r->s, "{'execute': 'query-block'}");
+    g_assert_cmpuint(json_object_array_length(res), ==, 1);
+    e = json_object_array_get_idx(res, 0);
+    g_assert_cmpstr(qt_json_str(e, "device"), ==, "");
+    g_assert_cmpstr(qt_json_str(e, "qdev"), ==,
+                    "/machine/peripheral/vd0/virtio-backend");
+    g_assert_cmpstr(qt_json_str(qt_json_get(e, "inserted"), "node-name"), ==,
+                    "d0");
+    g_assert_cmpstr(qt_json_str(qt_json_get(e, "inserted"), "drv"), ==,
+                    "qcow2");
+    json_object_put(res);
+    res = qtest_qmp_assert_success(r->s, "{'execute': 'query-blockstats'}");
+    e = find_by(res, "qdev", "/machine/peripheral/vd0/virtio-backend");
+    g_assert_nonnull(e);
+    g_assert_cmpstr(qt_json_str(e, "node-name"), ==, "d0");
+    /* blk_io_suite's three writes and a write-zeroes (a write, as in
+     * QEMU's accounting). */
+    g_assert_cmpint(stat_of(qt_json_get(e, "stats"), "wr_operations"), ==,
+                    4);
+    json_object_put(res);
+    info = qtest_hmp(r->s, "info block");
+    g_assert_true(g_str_has_prefix(info, "d0: "));
+    g_assert_nonnull(strstr(info, "Attached to:      "
+                            "/machine/peripheral/vd0/virtio-backend"));
+}
+
 static void test_qcow2_intx(void)
 {
     BlkRig r;
@@ -414,6 +449,9 @@ static void test_qcow2_intx(void)
     driver_start(&r, BLK_FEATURES);
     check_config(&r, DISK_SIZE, 1);
     blk_io_suite(&r);
+    /* A device on a -blockdev node is listed, as by QEMU: no drive name,
+     * the device's path, the node. */
+    blockdev_listed(&r);
     /* Grown by its node name; the last sector is new ground. */
     grow(&r, "'node-name': 'd0'");
     blk_write(&r, r.size / SECTOR - 1, SECTOR, 8);
@@ -548,6 +586,8 @@ static json_object *drive0_stats(QTestState *s)
     json_object *e = find_by(r, "device", "drive0");
 
     g_assert_nonnull(e);
+    g_assert_cmpstr(qt_json_str(e, "qdev"), ==,
+                    "/machine/peripheral/vd0/virtio-backend");
     e = json_object_get(qt_json_get(e, "stats"));
     json_object_put(r);
     g_assert_nonnull(e);
