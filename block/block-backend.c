@@ -44,6 +44,7 @@ struct BlockBackend {
     void *dev;                  /* the device attached, or NULL */
     char *qdev;                 /* its QOM path for query-block, or NULL */
     bool dev_exclusive;         /* the device made writing exclusive */
+    BlockResizeFunc *resize_cb; /* the device's, or NULL */
     /* Finished asynchronous requests whose callback has not run. */
     GMutex done_lock;
     GCond done_cond;
@@ -51,7 +52,7 @@ struct BlockBackend {
 };
 
 static GList *named_backends;   /* main loop only */
-static GList *all_backends;     /* main loop only, named or not */
+static GList *all_backends;     /* named or not; main loop only */
 static GThreadPool *worker_pool;
 
 BlockBackend *blk_new(const char *name, BlockDriverState *bs, bool writable,
@@ -153,6 +154,20 @@ BlockBackend *blk_next(BlockBackend *blk)
     }
     l = g_list_find(named_backends, blk);
     return l && l->next ? l->next->data : NULL;
+}
+
+BlockBackend *blk_next_listed(BlockBackend *blk)
+{
+    GList *l = blk ? g_list_find(all_backends, blk)->next : all_backends;
+
+    for (; l; l = l->next) {
+        BlockBackend *b = l->data;
+
+        if (b->name || b->dev) {
+            return b;
+        }
+    }
+    return NULL;
 }
 
 const char *blk_name(const BlockBackend *blk)
@@ -268,11 +283,28 @@ void blk_detach_dev(BlockBackend *blk, void *dev)
 {
     if (blk->dev == dev) {
         blk->dev = NULL;
+        blk->resize_cb = NULL;
         g_free(blk->qdev);
         blk->qdev = NULL;
         if (blk->dev_exclusive) {
             blk->root->write_exclusive = false;
             blk->dev_exclusive = false;
+        }
+    }
+}
+
+void blk_set_dev_resize_cb(BlockBackend *blk, BlockResizeFunc *cb)
+{
+    blk->resize_cb = cb;
+}
+
+void blk_notify_resize_all(void)
+{
+    for (GList *l = all_backends; l; l = l->next) {
+        BlockBackend *blk = l->data;
+
+        if (blk->dev && blk->resize_cb) {
+            blk->resize_cb(blk->dev);
         }
     }
 }

@@ -82,7 +82,8 @@ BlockInfoList *qmp_query_block(Error **errp)
 {
     BlockInfoList *head = NULL, **tail = &head;
 
-    for (BlockBackend *blk = blk_next(NULL); blk; blk = blk_next(blk)) {
+    for (BlockBackend *blk = blk_next_listed(NULL); blk;
+         blk = blk_next_listed(blk)) {
         BlockInfo *info = g_new0(BlockInfo, 1);
 
         info->device = g_strdup(blk_name(blk));
@@ -179,11 +180,13 @@ BlockStatsList *qmp_query_blockstats(bool has_query_nodes, bool query_nodes,
         }
         return head;
     }
-    for (BlockBackend *blk = blk_next(NULL); blk; blk = blk_next(blk)) {
+    for (BlockBackend *blk = blk_next_listed(NULL); blk;
+         blk = blk_next_listed(blk)) {
         BlockStats *st = g_new0(BlockStats, 1);
         BlockDriverState *bs = blk_bs(blk);
 
         st->device = g_strdup(blk_name(blk));
+        st->qdev = g_strdup(blk_get_attached_dev_path(blk));
         st->node_name = g_strdup(bdrv_get_node_name(bs));
         st->stats = device_stats(blk_get_stats(blk));
         if (bdrv_file_bs(bs)) {

@@ -226,7 +226,10 @@ void qmp_block_resize(const char *device, const char *node_name,
         return;
     }
     bdrv_drain_all();
-    bdrv_truncate(bs, (uint64_t)size, errp);
+    if (bdrv_truncate(bs, (uint64_t)size, errp) == 0) {
+        /* Guests learn of it (virtio-blk: a configuration change). */
+        blk_notify_resize_all();
+    }
 }
 
 /* -drive cache= modes: host cache use and the guest-visible write cache. */

@@ -19,13 +19,19 @@ static void hmp_block_entry(HmpContext *hmp, const BlockInfo *b)
 {
     const BlockDeviceInfo *in = b->inserted;
 
-    hmp_printf(hmp, "%s", b->device);
-    if (!in) {
-        hmp_printf(hmp, ": [not inserted]\n");
-        return;
-    }
-    if (in->node_name) {
-        hmp_printf(hmp, " (%s)", in->node_name);
+    if (!*b->device && in && in->node_name) {
+        /* A device's backend on a -blockdev node: named by the node,
+         * as QEMU does ("Attached to" follows). */
+        hmp_printf(hmp, "%s", in->node_name);
+    } else {
+        hmp_printf(hmp, "%s", b->device);
+        if (!in) {
+            hmp_printf(hmp, ": [not inserted]\n");
+            return;
+        }
+        if (in->node_name) {
+            hmp_printf(hmp, " (%s)", in->node_name);
+        }
     }
     hmp_printf(hmp, ": %s (%s%s)\n", in->file, in->drv,
                in->ro ? ", read-only" : "");

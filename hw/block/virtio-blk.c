@@ -491,6 +491,26 @@ static void virtio_blk_config_read(VirtIODevice *vdev)
     c[VIRTIO_BLK_CFG_WZ_MAY_UNMAP] = 1;
 }
 
+/*
+ * The backend's size changed (block_resize): the capacity follows, and
+ * a driver that is up is told by a configuration-change interrupt, as
+ * QEMU does; otherwise it would only see the new size if it happened to
+ * read the configuration again.
+ */
+static void virtio_blk_resize(void *dev)
+{
+    VirtIOBlock *s = dev;
+    int64_t len = blk_getlength(s->blk);
+
+    if (len < 0 || (uint64_t)len / VIRTIO_BLK_SECTOR == s->capacity) {
+        return;
+    }
+    trace_virtio_blk_resize(s->name, s->capacity,
+                            (uint64_t)len / VIRTIO_BLK_SECTOR);
+    virtio_blk_config_read(&s->vdev);
+    virtio_config_changed(&s->vdev);
+}
+
 static const VirtioDeviceOps virtio_blk_ops = {
     .status_changed = virtio_blk_status_changed,
     .reset = virtio_blk_reset,
@@ -571,6 +591,7 @@ static bool virtio_blk_open_drive(VirtIOBlock *s, Error **errp)
         s->blk = NULL;
         return false;
     }
+    blk_set_dev_resize_cb(s->blk, virtio_blk_resize);
     return true;
 }
 

@@ -40,6 +40,10 @@ void blk_unref(BlockBackend *blk);
 BlockBackend *blk_by_name(const char *name);
 /* Iterates over named backends in creation order; NULL starts. */
 BlockBackend *blk_next(BlockBackend *blk);
+/* The same over what query-block and query-blockstats list, as QEMU:
+ * the named backends and the anonymous ones a device uses (a device on
+ * a -blockdev node). */
+BlockBackend *blk_next_listed(BlockBackend *blk);
 const char *blk_name(const BlockBackend *blk);
 BlockDriverState *blk_bs(const BlockBackend *blk);
 bool blk_is_writable(const BlockBackend *blk);
@@ -100,6 +104,15 @@ BlockdevOnError blk_get_on_error(const BlockBackend *blk, bool is_read);
 bool blk_attach_dev(BlockBackend *blk, void *dev, const char *qdev,
                     bool share_rw, Error **errp);
 void blk_detach_dev(BlockBackend *blk, void *dev);
+/*
+ * The attached device's hook for a change of size (QEMU's resize_cb):
+ * after block_resize, blk_notify_resize_all() calls it for every backend
+ * with a device, since resizing any node (a file under a raw node, say)
+ * may change a root's size; the device compares with what it had.
+ */
+typedef void BlockResizeFunc(void *dev);
+void blk_set_dev_resize_cb(BlockBackend *blk, BlockResizeFunc *cb);
+void blk_notify_resize_all(void);
 void *blk_get_attached_dev(const BlockBackend *blk);
 const char *blk_get_attached_dev_path(const BlockBackend *blk);
 

@@ -217,25 +217,112 @@ void qvp_msix_enable(QVirtioPci *d)
                    2) & ~PCI_MSIX_FLAGS_MASKALL) | PCI_MSIX_FLAGS_ENABLE, 2);
 }
 
-uint16_t qvq_add(QVirtQueue *q, uint64_t gpa, uint32_t len,
-                 bool device_writes)
+uint8_t qvp_config_generation(QVirtioPci *d)
+{
+    return qtest_readb(d->s, d->common + COMMON(config_generation));
+}
+
+uint8_t qvp_config_readb(QVirtioPci *d, unsigned off)
+{
+    return qtest_readb(d->s, d->device + off);
+}
+
+uint16_t qvp_config_readw(QVirtioPci *d, unsigned off)
+{
+    return qtest_readw(d->s, d->device + off);
+}
+
+uint32_t qvp_config_readl(QVirtioPci *d, unsigned off)
+{
+    return qtest_readl(d->s, d->device + off);
+}
+
+uint64_t qvp_config_readq(QVirtioPci *d, unsigned off)
+{
+    uint8_t gen;
+    uint64_t v;
+    unsigned guard = 0;
+
+    do {
+        g_assert_cmpuint(++guard, <, 100);
+        gen = qvp_config_generation(d);
+        v = qtest_readl(d->s, d->device + off) |
+            (uint64_t)qtest_readl(d->s, d->device + off + 4) << 32;
+    } while (gen != qvp_config_generation(d));
+    return v;
+}
+
+uint16_t qvq_add_chain(QVirtQueue *q, const QVirtBuf *bufs, unsigned n)
 {
     QTestState *s = q->d->s;
     uint16_t head = q->next_desc;
-    uint64_t d = q->desc + head * sizeof(struct vring_desc);
 
-    q->next_desc = (q->next_desc + 1) % q->num;
-    qtest_writeq(s, d + offsetof(struct vring_desc, addr), gpa);
-    qtest_writel(s, d + offsetof(struct vring_desc, len), len);
-    qtest_writew(s, d + offsetof(struct vring_desc, flags),
-                 device_writes ? VRING_DESC_F_WRITE : 0);
-    qtest_writew(s, d + offsetof(struct vring_desc, next), 0);
+    g_assert_cmpuint(n, >=, 1);
+    g_assert_cmpuint(n, <=, q->num);
+    for (unsigned i = 0; i < n; i++) {
+        uint16_t idx = q->next_desc;
+        uint64_t d = q->desc + idx * sizeof(struct vring_desc);
+        uint16_t flags = bufs[i].device_writes ? VRING_DESC_F_WRITE : 0;
+
+        q->next_desc = (q->next_desc + 1) % q->num;
+        if (i + 1 < n) {
+            flags |= VRING_DESC_F_NEXT;
+        }
+        qtest_writeq(s, d + offsetof(struct vring_desc, addr), bufs[i].gpa);
+        qtest_writel(s, d + offsetof(struct vring_desc, len), bufs[i].len);
+        qtest_writew(s, d + offsetof(struct vring_desc, flags), flags);
+        qtest_writew(s, d + offsetof(struct vring_desc, next),
+                     i + 1 < n ? q->next_desc : 0);
+    }
     /* The ring entry, then the index that publishes it. */
     qtest_writew(s, q->avail + offsetof(struct vring_avail, ring) +
                  2 * (q->avail_idx % q->num), head);
     qtest_writew(s, q->avail + offsetof(struct vring_avail, idx),
                  ++q->avail_idx);
     return head;
+}
+
+uint16_t qvq_add_indirect(QVirtQueue *q, uint64_t table,
+                          const QVirtBuf *bufs, unsigned n)
+{
+    QTestState *s = q->d->s;
+    uint16_t head = q->next_desc;
+    uint64_t d = q->desc + head * sizeof(struct vring_desc);
+
+    g_assert_cmpuint(n, >=, 1);
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t t = table + i * sizeof(struct vring_desc);
+        uint16_t flags = bufs[i].device_writes ? VRING_DESC_F_WRITE : 0;
+
+        if (i + 1 < n) {
+            flags |= VRING_DESC_F_NEXT;
+        }
+        qtest_writeq(s, t + offsetof(struct vring_desc, addr), bufs[i].gpa);
+        qtest_writel(s, t + offsetof(struct vring_desc, len), bufs[i].len);
+        qtest_writew(s, t + offsetof(struct vring_desc, flags), flags);
+        qtest_writew(s, t + offsetof(struct vring_desc, next),
+                     i + 1 < n ? i + 1 : 0);
+    }
+    q->next_desc = (q->next_desc + 1) % q->num;
+    qtest_writeq(s, d + offsetof(struct vring_desc, addr), table);
+    qtest_writel(s, d + offsetof(struct vring_desc, len),
+                 n * sizeof(struct vring_desc));
+    qtest_writew(s, d + offsetof(struct vring_desc, flags),
+                 VRING_DESC_F_INDIRECT);
+    qtest_writew(s, d + offsetof(struct vring_desc, next), 0);
+    qtest_writew(s, q->avail + offsetof(struct vring_avail, ring) +
+                 2 * (q->avail_idx % q->num), head);
+    qtest_writew(s, q->avail + offsetof(struct vring_avail, idx),
+                 ++q->avail_idx);
+    return head;
+}
+
+uint16_t qvq_add(QVirtQueue *q, uint64_t gpa, uint32_t len,
+                 bool device_writes)
+{
+    QVirtBuf b = { gpa, len, device_writes };
+
+    return qvq_add_chain(q, &b, 1);
 }
 
 void qvq_kick(QVirtQueue *q)

@@ -71,9 +71,33 @@ void qvp_msix_set_entry(QVirtioPci *d, unsigned vector, uint64_t addr,
                         uint32_t data);
 void qvp_msix_enable(QVirtioPci *d);
 
+/* The device-specific configuration, as a guest reads it: 64-bit
+ * fields as two 32-bit reads, retried until config_generation holds
+ * still (virtio 1.x 4.1.4.3.1). */
+uint8_t qvp_config_readb(QVirtioPci *d, unsigned off);
+uint16_t qvp_config_readw(QVirtioPci *d, unsigned off);
+uint32_t qvp_config_readl(QVirtioPci *d, unsigned off);
+uint64_t qvp_config_readq(QVirtioPci *d, unsigned off);
+uint8_t qvp_config_generation(QVirtioPci *d);
+
 /* One buffer in one descriptor; returns its head. */
 uint16_t qvq_add(QVirtQueue *q, uint64_t gpa, uint32_t len,
                  bool device_writes);
+
+/* One buffer of a chain: the device reads it, or writes it. */
+typedef struct QVirtBuf {
+    uint64_t gpa;
+    uint32_t len;
+    bool device_writes;
+} QVirtBuf;
+
+/* A chain of n descriptors (NEXT-linked, taken round robin), published
+ * in the available ring; returns its head. */
+uint16_t qvq_add_chain(QVirtQueue *q, const QVirtBuf *bufs, unsigned n);
+/* The same chain as an indirect table written at table (16 bytes a
+ * descriptor), named by one ring descriptor (VIRTIO_F_INDIRECT_DESC). */
+uint16_t qvq_add_indirect(QVirtQueue *q, uint64_t table,
+                          const QVirtBuf *bufs, unsigned n);
 void qvq_kick(QVirtQueue *q);
 uint16_t qvq_used_idx(QVirtQueue *q);
 /* Polls until used.idx reaches idx; false on timeout. */

@@ -2,7 +2,7 @@
 /*
  * Helpers for the block unit tests: scratch files in a private directory,
  * node options built from a dotted string ("driver=raw,file.driver=file,
- * file.filename=/x"), and running qemu-img.
+ * file.filename=/x"), and running qemu-img (tests/common/qemu-img-util.h).
  */
 #ifndef TESTS_UNIT_BLOCK_TEST_UTIL_H
 #define TESTS_UNIT_BLOCK_TEST_UTIL_H
@@ -26,10 +26,7 @@ BlockDriverState *bt_open(const char *json);
 /* Opens from JSON, expects failure whose message contains part. */
 void bt_open_fails(const char *json, const char *part);
 
-/* qemu-img with printf arguments: returns its exit status, output in *out. */
-int bt_qemu_img(char **out, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-/* qemu-img check must report a clean image. */
-void bt_qemu_img_check(const char *path);
-bool bt_have_qemu_img(void);
+/* qemu-img: bt_qemu_img(), bt_qemu_img_check(), bt_have_qemu_img(). */
+#include "qemu-img-util.h"
 
 #endif
