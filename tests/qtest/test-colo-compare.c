@@ -14,18 +14,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "os-util.h"
 #include "libqtest.h"
-
-static int unix_connect(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
-    g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
-    return fd;
-}
 
 static void read_all(int fd, uint8_t *buf, size_t len)
 {
@@ -69,8 +59,8 @@ static void test_cmdline(void)
                     ==, "comp0");
     json_object_put(ret);
 
-    fd_out = unix_connect(out);
-    fd_pri = unix_connect(pri);
+    fd_out = test_unix_connect(out);
+    fd_pri = test_unix_connect(pri);
     g_assert_cmpint(write(fd_pri, frame, sizeof(frame)), ==, sizeof(frame));
     read_all(fd_out, got, sizeof(got));
     g_assert_cmpmem(got, sizeof(got), frame, sizeof(frame));

@@ -22,6 +22,7 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
+#include "os-util.h"
 #include "libqtest.h"
 #include "libqvirtio-pci.h"
 #include "qemu-img-util.h"
@@ -672,29 +673,12 @@ static char *tmpfs_why;
  * (it inherits the namespace): writes to it can really fail. */
 static void tmpfs_setup(void)
 {
-    g_autofree char *dir = g_strdup("/tmp/test-qtest-virtio-blk-XXXXXX");
-
-    if (!g_mkdtemp(dir)) {
-        tmpfs_why = g_strdup_printf("mkdtemp: %s", g_strerror(errno));
-        return;
-    }
-    if (unshare(CLONE_NEWNS) < 0 ||
-        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-        mount("tmpfs", dir, "tmpfs", 0, "size=256k") < 0) {
-        tmpfs_why = g_strdup_printf("cannot mount a private tmpfs (needs "
-                                    "root): %s", g_strerror(errno));
-        rmdir(dir);
-        return;
-    }
-    tmpfs_dir = g_steal_pointer(&dir);
+    tmpfs_dir = test_private_tmpfs("test-qtest-virtio-blk", "256k", &tmpfs_why);
 }
 
 static void tmpfs_teardown(void)
 {
-    if (tmpfs_dir) {
-        umount2(tmpfs_dir, MNT_DETACH);
-        rmdir(tmpfs_dir);
-    }
+    test_private_tmpfs_remove(tmpfs_dir);
 }
 
 /* Fills the tmpfs with path until no page is left. */

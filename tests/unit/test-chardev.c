@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "os-util.h"
 #include "chardev/char.h"
 
 #define WAIT_SECONDS 5
@@ -179,17 +180,6 @@ static char *tmp_dir;
 static char *sock_path(const char *name)
 {
     return g_build_filename(tmp_dir, name, NULL);
-}
-
-static int unix_connect(const char *path)
-{
-    struct sockaddr_un un = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_strlcpy(un.sun_path, path, sizeof(un.sun_path));
-    g_assert_cmpint(connect(fd, (struct sockaddr *)&un, sizeof(un)), ==, 0);
-    return fd;
 }
 
 static int unix_listen(const char *path)
@@ -360,7 +350,7 @@ static void test_unix_server(gconstpointer opaque)
     fe_attach(&fe, chr, io);
 
     for (int i = 1; i <= 3; i++) {
-        int peer = unix_connect(path);
+        int peer = test_unix_connect(path);
 
         WAIT_FOR(&fe, fe.opened == i);
         label = label_of(chr);
@@ -425,9 +415,9 @@ static void test_server_one_client(void)
     int a, b;
 
     fe_attach(&fe, chr, NULL);
-    a = unix_connect(path);
+    a = test_unix_connect(path);
     WAIT_FOR(&fe, fe.opened == 1);
-    b = unix_connect(path);     /* queued by the kernel */
+    b = test_unix_connect(path);     /* queued by the kernel */
     send_str(b, "from-b");
     spin_default(100);
     g_mutex_lock(&fe.lock);
@@ -556,7 +546,7 @@ static void test_write_stuck_peer(void)
     int peer;
 
     fe_attach(&fe, chr, NULL);
-    peer = unix_connect(path);
+    peer = test_unix_connect(path);
     WAIT_FOR(&fe, fe.opened == 1);
     start = g_get_monotonic_time();
     for (int i = 0; i < 200; i++) {      /* 12.5 MiB, far beyond buffers */
@@ -603,7 +593,7 @@ static void test_write_epipe(void)
     int peer;
 
     fe_attach(&fe, chr, io);
-    peer = unix_connect(path);
+    peer = test_unix_connect(path);
     WAIT_FOR(&fe, fe.opened == 1);
     close(peer);
     for (int i = 0; i < 100; i++) {
@@ -613,7 +603,7 @@ static void test_write_epipe(void)
     WAIT_FOR(&fe, fe.closed == 1);
     g_assert_false(fe.wrong_thread);
     /* Listening again. */
-    session(&fe, unix_connect(path), 2);
+    session(&fe, test_unix_connect(path), 2);
     fe_detach(&fe);
     chardev_close(chr);
     io_thread_free(io);
@@ -633,8 +623,8 @@ static void test_fd_listening(void)
 
     g_assert_cmpstr(label, ==, want);
     fe_attach(&fe, chr, NULL);
-    session(&fe, unix_connect(path), 1);
-    session(&fe, unix_connect(path), 2);
+    session(&fe, test_unix_connect(path), 1);
+    session(&fe, test_unix_connect(path), 2);
     fe_detach(&fe);
     chardev_close(chr);
     /* The chardev owned the fd. */
@@ -673,7 +663,7 @@ static void test_fd_connected(void)
 static gpointer connect_later(gpointer opaque)
 {
     g_usleep(100 * 1000);
-    return GINT_TO_POINTER(unix_connect(opaque));
+    return GINT_TO_POINTER(test_unix_connect(opaque));
 }
 
 static void test_wait_on(void)
@@ -707,7 +697,7 @@ static void test_close_connected(void)
     char c;
 
     fe_attach(&fe, chr, io);
-    peer = unix_connect(path);
+    peer = test_unix_connect(path);
     WAIT_FOR(&fe, fe.opened == 1);
     fe_detach(&fe);
     chardev_close(chr);

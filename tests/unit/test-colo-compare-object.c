@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <unistd.h>
+#include "os-util.h"
 #include "chardev/char.h"
 #include "monitor/monitor.h"
 #include "net/frame-codec.h"
@@ -45,17 +46,6 @@ typedef struct Fx {
 } Fx;
 
 /* ---- plumbing ---- */
-
-static int unix_connect(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
-    g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
-    return fd;
-}
 
 /* The object on f's chardevs, through -object's path. */
 static void fx_init_obj(Fx *f, const char *extra)
@@ -89,7 +79,7 @@ static int tcp_connect(int port)
 static int out_connect(Fx *f)
 {
     return f->out_port ? tcp_connect(f->out_port)
-                       : unix_connect(f->path[OUT]);
+                       : test_unix_connect(f->path[OUT]);
 }
 
 /* tcp_out: outdev is a TCP server (QEMU's recipe uses TCP on the
@@ -130,8 +120,8 @@ static void fx_init_common(Fx *f, const char *extra, bool tcp_out)
     }
     n++;
     fx_init_obj(f, extra);
-    f->fd[PRI] = unix_connect(f->path[PRI]);
-    f->fd[SEC] = unix_connect(f->path[SEC]);
+    f->fd[PRI] = test_unix_connect(f->path[PRI]);
+    f->fd[SEC] = test_unix_connect(f->path[SEC]);
     f->fd[OUT] = out_connect(f);
 }
 
@@ -849,7 +839,7 @@ static void test_broken_framing_run(void)
     g_assert_cmpint(read(f.fd[PRI], &c, 1), <=, 0);
     close(f.fd[PRI]);
     /* The next connection is a new stream, compared as before. */
-    f.fd[PRI] = unix_connect(f.path[PRI]);
+    f.fd[PRI] = test_unix_connect(f.path[PRI]);
     send_frame(&f, PRI, p);
     send_frame(&f, SEC, p);
     expect_frame(&f, p);

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "os-util.h"
 #include "chardev/char.h"
 #include "net-test-nic.h"
 #include "net/filter.h"
@@ -393,17 +394,6 @@ static char *sock_path(const char *name)
     return g_strdup_printf("%s/%s.sock", tmp_dir, name);
 }
 
-static int unix_connect(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
-    g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
-    return fd;
-}
-
 static Chardev *server_chardev(const char *id, char **path)
 {
     g_autofree char *opts = NULL;
@@ -422,7 +412,7 @@ static bool chr_connected(void *opaque)
 /* A raw peer of a server chardev, once the chardev saw it. */
 static int connect_peer(Chardev *chr, const char *path)
 {
-    int fd = unix_connect(path);
+    int fd = test_unix_connect(path);
 
     g_assert_true(test_net_spin_until(chr_connected, chr, 2000));
     return fd;

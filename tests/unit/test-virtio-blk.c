@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include "os-util.h"
 #include "block/blockdev.h"
 #include "hw/block/virtio-blk.h"
 #include "migration/qemu-file.h"
@@ -65,30 +66,12 @@ static char *tmpfs_why;
 
 static void tmpfs_setup(void)
 {
-    g_autofree char *dir = g_strdup("/tmp/test-virtio-blk-XXXXXX");
-
-    if (!g_mkdtemp(dir)) {
-        tmpfs_why = g_strdup_printf("mkdtemp: %s", g_strerror(errno));
-        return;
-    }
-    /* Before any thread exists: the namespace is the whole process's. */
-    if (unshare(CLONE_NEWNS) < 0 ||
-        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-        mount("tmpfs", dir, "tmpfs", 0, "size=256k") < 0) {
-        tmpfs_why = g_strdup_printf("cannot mount a private tmpfs (needs "
-                                    "root): %s", g_strerror(errno));
-        rmdir(dir);
-        return;
-    }
-    tmpfs_dir = g_steal_pointer(&dir);
+    tmpfs_dir = test_private_tmpfs("test-virtio-blk", "256k", &tmpfs_why);
 }
 
 static void tmpfs_teardown(void)
 {
-    if (tmpfs_dir) {
-        umount2(tmpfs_dir, MNT_DETACH);
-        rmdir(tmpfs_dir);
-    }
+    test_private_tmpfs_remove(tmpfs_dir);
 }
 
 /* ---- the fixture ---- */
