@@ -280,21 +280,27 @@ BlockBackend *drive_new(const char *str, Error **errp)
     ERRP_GUARD();
     static const char *const known[] = {
         "id", "file", "format", "if", "cache", "aio", "readonly", "snapshot",
-        "node-name", "discard", "media", "werror", "rerror", NULL,
+        "node-name", "discard", "media", "werror", "rerror", "driver", NULL,
     };
     BlockdevOnError on_error[2] = { BLOCKDEV_ON_ERROR_AUTO,
                                     BLOCKDEV_ON_ERROR_AUTO };
     g_autoptr(KeyvalList) kv = keyval_parse(str, "file", errp);
     const DriveCacheMode *cache = &cache_modes[0];
     g_autofree char *id = NULL, *overlay = NULL, *json = NULL;
-    const char *file, *format, *s;
+    const char *file, *format, *driver, *s;
     bool readonly, snapshot;
     BlockDriverState *bs;
     BlockBackend *blk;
     json_object *fobj, *obj;
     BlockdevOptions *opts = NULL;
 
-    if (!kv || !keyval_check_known(kv, known, "-drive", errp) ||
+    /*
+     * With driver= (QEMU's other spelling of format=), the keys -drive
+     * does not know are that driver's options, as in QEMU:
+     * -drive if=none,id=d0,driver=null-co,size=1M,read-zeroes=on.
+     */
+    driver = kv ? keyval_get(kv, "driver") : NULL;
+    if (!kv || (!driver && !keyval_check_known(kv, known, "-drive", errp)) ||
         !keyval_get_bool(kv, "readonly", false, &readonly, errp) ||
         !keyval_get_bool(kv, "snapshot", false, &snapshot, errp)) {
         return NULL;
@@ -310,10 +316,18 @@ BlockBackend *drive_new(const char *str, Error **errp)
                    keyval_get(kv, "media"));
         return NULL;
     }
+    if (driver && keyval_get(kv, "format")) {
+        error_setg(errp, "Cannot specify both 'driver' and 'format'");
+        return NULL;
+    }
     file = keyval_get(kv, "file");
-    if (!file || !*file) {
+    if ((!file || !*file) && !driver) {
         error_setg(errp, "-drive: Parameter 'file' is missing (empty drives "
                    "are not supported)");
+        return NULL;
+    }
+    if ((!file || !*file) && snapshot) {
+        error_setg(errp, "-drive: snapshot=on needs a file");
         return NULL;
     }
     if ((s = keyval_get(kv, "cache"))) {
@@ -353,7 +367,9 @@ BlockBackend *drive_new(const char *str, Error **errp)
      * The protocol node (file, or nbd for an NBD URI), then the format
      * node over it, as JSON options.
      */
-    if (nbd_uri_is_nbd(file)) {
+    if (!file || !*file) {
+        fobj = NULL;                /* driver= alone: null-co, nbd, ... */
+    } else if (nbd_uri_is_nbd(file)) {
         fobj = nbd_uri_to_json(file, errp);
         if (!fobj) {
             return NULL;
@@ -366,12 +382,12 @@ BlockBackend *drive_new(const char *str, Error **errp)
             json_object_object_add(fobj, "aio", json_object_new_string(s));
         }
     }
-    if ((s = keyval_get(kv, "discard"))) {
+    if ((s = keyval_get(kv, "discard")) && fobj) {
         /* QEMU's -drive takes discard=on|off|unmap|ignore. */
         json_object_object_add(fobj, "discard", json_object_new_string(
             !strcmp(s, "on") || !strcmp(s, "unmap") ? "unmap" : "ignore"));
     }
-    format = keyval_get(kv, "format");
+    format = driver ? driver : keyval_get(kv, "format");
     if (!format) {
         /* Probe, read-only, through a throwaway protocol node. */
         json_object *pobj = NULL;
@@ -416,7 +432,17 @@ BlockBackend *drive_new(const char *str, Error **errp)
                                json_object_new_boolean(cache->no_flush));
         json_object_object_add(obj, "cache", c);
     }
-    json_object_object_add(obj, "file", fobj);
+    if (fobj) {
+        json_object_object_add(obj, "file", fobj);
+    }
+    for (size_t i = 0; driver && i < keyval_count(kv); i++) {
+        if (!in_list(known, keyval_key_at(kv, i)) &&
+            !keyval_put(obj, keyval_key_at(kv, i), keyval_value_at(kv, i),
+                        errp)) {
+            json_object_put(obj);
+            return NULL;
+        }
+    }
     if (!qapi_from_json_BlockdevOptions(obj, &opts, "drive", errp)) {
         json_object_put(obj);
         return NULL;
