@@ -26,6 +26,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "migration/switchover-budget.h"
 #include "migration/migration.h"
 #include "migration/postcopy-ram.h"
 #include "migration/qemu-file.h"
@@ -241,7 +242,10 @@ typedef struct MigrationState {
     uint64_t bandwidth;         /* bytes/s, measured */
     uint64_t switchover_bandwidth;  /* unthrottled, measured while busy */
     int64_t learned_fixed_us;   /* device state + teardown, last switchover */
-    int64_t learned_go_us;      /* strict: go sent -> destination running */
+    /* strict: the go steps seen (migration thread), and the reserve
+     * they give, for the return-path thread's late-pong figure. */
+    SwitchoverBudget go_budget;
+    int64_t go_reserve_us;
     uint64_t last_sync_count;
     uint32_t strict_attempt;
     int64_t strict_stop_us;     /* t_stop of the last aborted attempt */

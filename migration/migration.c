@@ -58,7 +58,7 @@ MigrationState *migration_new(void)
     s->status = MIGRATION_STATUS_NONE;
     s->downtime_ms = -1;
     s->learned_fixed_us = 5000;     /* a few ms until measured */
-    s->learned_go_us = 2000;
+    s->go_reserve_us = switchover_budget_go_us(&s->go_budget, 0);
     s->ch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
     s->pch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
     s->rp = (MigRpReader) { .fd = -1, .wake_fd = -1 };

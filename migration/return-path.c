@@ -63,7 +63,7 @@ static void migration_rp_note_late_pong(MigrationState *s,
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
 
     s->strict_last_overrun_ms = (migration_now_us() - s->strict_stop_us +
-                                 s->learned_go_us) / 1000;
+                                 s->go_reserve_us) / 1000;
     s->strict_stop_us = 0;
 }
 

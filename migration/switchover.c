@@ -13,13 +13,14 @@
  *
  *   source                                   destination
  *   stop guest, t_stop; deadline =
- *     t_stop + limit - learned go time
+ *     t_stop + limit - reserve for the go (switchover-budget.c)
  *   switchover-start ------------------->    takes the BQL, vCPUs parked
  *   PART ... (drain RAM, unthrottled)  -->   pages written
  *   FULL ... (devices, all subsections) ->   device state loaded
  *   ping(attempt) --------------------->
  *                  <--------------------     pong(attempt)  (return path)
- *   pong before the deadline:
+ *   pong before the deadline (and the reserve also covers twice the
+ *   round trip just measured):
  *     END + EOF (the go) -------------->     load ends, vCPUs start
  *                  <--------------------     resumed
  *     completed; downtime = t_stop -> resumed received
@@ -268,7 +269,7 @@ static MigrationSwitchoverResult migration_strict_abort(MigrationState *s,
     }
     /* At least what passed; a late pong refines it (return-path.c). */
     needed_ms = (elapsed + (int64_t)(pending * 1000000 / bw) +
-                 s->learned_go_us + 999) / 1000;
+                 s->go_reserve_us + 999) / 1000;
     s->strict_stop_us = pinged ? t_stop : 0;
     g_mutex_lock(&s->lock);
     s->strict_aborts++;
@@ -295,8 +296,9 @@ static MigrationSwitchoverResult migration_strict_go(MigrationState *s,
     }
     migration_record_downtime(s, t_stop);
     trace_migration_switchover_done(migration_now_us() - t_stop, dst_us);
-    s->learned_go_us = migration_now_us() - t_go;
-    s->learned_fixed_us = device_us + s->learned_go_us;
+    switchover_budget_add_go(&s->go_budget, migration_now_us() - t_go);
+    s->go_reserve_us = switchover_budget_go_us(&s->go_budget, 0);
+    s->learned_fixed_us = device_us + (migration_now_us() - t_go);
     runstate_set(RUN_STATE_POSTMIGRATE);
     return MIGRATION_SWITCHOVER_DONE;
 }
@@ -305,7 +307,7 @@ static MigrationSwitchoverResult migration_strict_attempt(MigrationState *s,
                                                           Error **errp)
 {
     QEMUFile *f = s->to_dst;
-    int64_t t_stop, t_ram, deadline;
+    int64_t t_stop, t_ram, t_ping, deadline, limit_end, rtt;
     uint32_t attempt = ++s->strict_attempt;
     MigRpMsg msg;
     bool timed_out = false;
@@ -313,8 +315,8 @@ static MigrationSwitchoverResult migration_strict_attempt(MigrationState *s,
     trace_migration_switchover(true, attempt);
     t_stop = migration_now_us();
     vm_stop(RUN_STATE_FINISH_MIGRATE);
-    deadline = t_stop + (int64_t)migrate_downtime_limit_ms(&s->opts) * 1000 -
-               s->learned_go_us;
+    limit_end = t_stop + (int64_t)migrate_downtime_limit_ms(&s->opts) * 1000;
+    deadline = limit_end - switchover_budget_go_us(&s->go_budget, 0);
     qemu_file_set_rate_limit(f, 0);
     savevm_send_command(f, SAVEVM_CMD_SWITCHOVER_START, NULL, 0);
     if (!migration_drain(s, deadline, errp)) {
@@ -332,6 +334,7 @@ static MigrationSwitchoverResult migration_strict_attempt(MigrationState *s,
     trace_migration_switchover_step("devices", migration_now_us() - t_stop);
     savevm_send_ping(f, attempt);
     qemu_fflush(f);
+    t_ping = migration_now_us();
     if (qemu_file_get_error(f, errp)) {
         return MIGRATION_SWITCHOVER_FAILED;
     }
@@ -339,6 +342,14 @@ static MigrationSwitchoverResult migration_strict_attempt(MigrationState *s,
                            &timed_out, errp)) {
         return timed_out ? migration_strict_abort(s, t_stop, true, errp)
                          : MIGRATION_SWITCHOVER_FAILED;
+    }
+    /* The pong came in time for the history's reserve; the go also needs
+     * a round trip at least, and this one was just measured. */
+    rtt = migration_now_us() - t_ping;
+    if (migration_now_us() + switchover_budget_go_us(&s->go_budget, rtt) >
+        limit_end) {
+        trace_migration_switchover_slow_link(attempt, rtt);
+        return migration_strict_abort(s, t_stop, true, errp);
     }
     return migration_strict_go(s, t_stop, migration_now_us() - t_ram, errp);
 }
