@@ -210,16 +210,15 @@ CpuInfoFastList *qmp_query_cpus_fast(Error **errp)
 {
     CpuInfoFastList *head = NULL;
 
-    for (unsigned i = cpus_count(); i-- > 0;) {
-        CPUState *cpu = cpus_get(i);
+    for (unsigned i = cpus_shown_count(); i-- > 0;) {
         CpuInfoFastList *node = g_new0(CpuInfoFastList, 1);
 
         node->value = g_new0(CpuInfoFast, 1);
-        node->value->cpu_index = cpu->index;
+        node->value->cpu_index = i;
         node->value->qom_path = g_strdup_printf("/machine/unattached/"
-                                                "device[%u]", cpu->index);
-        node->value->thread_id = cpu->thread_id;
-        node->value->props = qmp_cpu_instance_props(cpu->index);
+                                                "device[%u]", i);
+        node->value->thread_id = cpus_shown_thread_id(i);
+        node->value->props = qmp_cpu_instance_props(i);
         node->value->target = SYS_EMU_TARGET_X86_64;
         node->next = head;
         head = node;

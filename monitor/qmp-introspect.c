@@ -294,7 +294,7 @@ static void qom_children(const QomNode *n, QomChildFn *fn, void *opaque)
         if (!strcmp(n->name, "objects")) {
             object_foreach(qom_walk_object, &w);
         } else if (!strcmp(n->name, "unattached")) {
-            for (unsigned i = 0; i < cpus_count(); i++) {
+            for (unsigned i = 0; i < cpus_shown_count(); i++) {
                 g_autofree char *name = g_strdup_printf("device[%u]", i);
 
                 fn(name, &(QomNode){ .kind = QOM_NODE_CPU, .cpu = i },

@@ -26,6 +26,7 @@ typedef struct Cpus {
 } Cpus;
 
 static Cpus cpus;
+static unsigned cpus_objects_only;
 static __thread CPUState *current_cpu;
 
 CPUState *cpus_current(void)
@@ -41,6 +42,24 @@ unsigned cpus_count(void)
 CPUState *cpus_get(unsigned index)
 {
     return index < cpus.cfg.nr_cpus ? &cpus.cpu[index] : NULL;
+}
+
+void cpus_set_objects_only(unsigned nr_cpus)
+{
+    cpus_objects_only = nr_cpus;
+}
+
+unsigned cpus_shown_count(void)
+{
+    return cpus.cfg.nr_cpus ? cpus.cfg.nr_cpus : cpus_objects_only;
+}
+
+int cpus_shown_thread_id(unsigned index)
+{
+    if (index < cpus.cfg.nr_cpus) {
+        return cpus.cpu[index].thread_id;
+    }
+    return getpid();
 }
 
 static void sig_ipi_handler(int sig)

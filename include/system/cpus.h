@@ -53,6 +53,18 @@ void cpus_destroy(void);
 unsigned cpus_count(void);
 CPUState *cpus_get(unsigned index);
 
+/*
+ * The vCPUs QMP and QOM show (query-cpus-fast, /machine/unattached/
+ * device[N]): the KVM vCPUs, or under qtest the -smp vCPUs, which exist
+ * only as objects (no KVM vCPU, no thread), as QEMU's qtest vCPUs never
+ * run. cpus_set_objects_only() records that count (0 clears it).
+ */
+void cpus_set_objects_only(unsigned nr_cpus);
+unsigned cpus_shown_count(void);
+/* The thread-id query-cpus-fast gives: an objects-only vCPU has no
+ * thread of its own, so the main thread's (the process id). */
+int cpus_shown_thread_id(unsigned index);
+
 /* BQL held, main loop (never a vCPU thread). */
 void cpus_pause_all(void);
 void cpus_resume_all(void);

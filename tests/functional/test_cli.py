@@ -555,14 +555,19 @@ def qmp_session(args, commands):
 
 def test_qtest_without_accel_chooses_qtest(tmp_path):
     """As in QEMU, -qtest with no accelerator given runs the qtest
-    accelerator: no /dev/kvm, no vCPUs, no kernel needed."""
+    accelerator: no /dev/kvm, no kernel needed, and the -smp vCPU is an
+    object that never runs (its thread-id is the main thread's)."""
     sock = os.path.join(str(tmp_path), 'qtest.sock')
     replies = qmp_session(['-qtest', 'unix:%s,server=on,wait=off' % sock],
                           ['{"execute": "query-kvm"}',
                            '{"execute": "query-cpus-fast"}'])
     assert replies[1] == {'return': {'enabled': False,
                                      'present': kvm_unusable_reason() is None}}
-    assert replies[2] == {'return': []}
+    (cpu,) = replies[2]['return']
+    assert isinstance(cpu.pop('thread-id'), int)
+    assert cpu == {'cpu-index': 0, 'target': 'x86_64',
+                   'qom-path': '/machine/unattached/device[0]',
+                   'props': {'socket-id': 0, 'core-id': 0, 'thread-id': 0}}
 
 
 def test_machine_none_probe_without_kvm():

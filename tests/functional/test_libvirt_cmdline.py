@@ -146,6 +146,19 @@ def test_command_line_accepted(libvirt_domain):
     assert peripheral['virtio-disk0'] == 'child<virtio-blk-pci>'
     assert peripheral['net0'] == 'child<virtio-net-pci>'
     assert peripheral['serial0'] == 'child<isa-serial>'
+    # The vCPU libvirt reads after start (it stopped here before the
+    # qtest vCPUs existed as objects): its QOM path, then its CPUID view.
+    (cpu,) = qmp.ok('query-cpus-fast')
+    assert cpu['qom-path'] == '/machine/unattached/device[0]'
+    props = {p['name']: p['type'] for p in
+             qmp.ok('qom-list', path=cpu['qom-path'])}
+    assert props['hypervisor'] == 'bool'
+    assert props['feature-words'] == 'X86CPUFeatureWordInfo'
+    assert qmp.ok('qom-get', path=cpu['qom-path'], property='hypervisor')
+    words = qmp.ok('qom-get', path=cpu['qom-path'], property='feature-words')
+    assert {'cpuid-input-eax', 'cpuid-register', 'features'} <= set(words[0])
+    assert qmp.ok('qom-get', path=cpu['qom-path'],
+                  property='unavailable-features') == []
     qmp.ok('cont')
     assert qmp.ok('query-status')['status'] == 'running'
     qmp.ok('stop')

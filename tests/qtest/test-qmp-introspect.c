@@ -192,14 +192,13 @@ static void test_unavailable_features(void)
 }
 
 /*
- * -cpu with a named model and feature changes: the vCPU's QOM type and
- * the properties libvirt reads after start (one qom-get per feature,
- * feature-words, unavailable-features), and the CPU model queries.
+ * The properties libvirt reads on a vCPU after start (one qom-get per
+ * feature, feature-words) for -cpu Haswell-noTSX,-avx2,kvmclock=off,
+ * the same under KVM and under qtest.
  */
-static void test_cpu_model(void)
+static void check_cpu_model_props(QTestState *s)
 {
-    QTestState *s = qtest_init("-cpu Haswell-noTSX,-avx2,kvmclock=off");
-    json_object *ret, *e, *defs, *words;
+    json_object *ret, *e, *words;
     bool hv = false;
 
     ret = qtest_qmp_assert_success(s, "{'execute': 'qom-get', 'arguments': "
@@ -244,6 +243,18 @@ static void test_cpu_model(void)
     }
     g_assert_true(hv);
     json_object_put(words);
+}
+
+/*
+ * -cpu with a named model and feature changes: the vCPU's QOM type and
+ * properties, unavailable-features, and the CPU model queries.
+ */
+static void test_cpu_model(void)
+{
+    QTestState *s = qtest_init("-cpu Haswell-noTSX,-avx2,kvmclock=off");
+    json_object *ret, *e, *defs;
+
+    check_cpu_model_props(s);
 
     /* What the vCPU lacks is what query-cpu-definitions says the model
      * lacks (avx2 was turned off, so it cannot be missing). */
@@ -273,6 +284,84 @@ static void test_cpu_model(void)
     g_assert_cmpstr(qt_json_str(qt_json_get(ret, "model"), "name"), ==,
                     "base");
     json_object_put(ret);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
+/* Whether fw, a feature-words or filtered-features list, has no bit set. */
+static bool feature_words_empty(json_object *fw)
+{
+    g_assert_cmpuint(json_object_array_length(fw), >, 0);
+    for (size_t i = 0; i < json_object_array_length(fw); i++) {
+        if (json_object_get_int64(qt_json_get(
+                json_object_array_get_idx(fw, i), "features"))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * Under qtest the -smp vCPUs are objects that never run, as in QEMU:
+ * query-cpus-fast lists them, their QOM nodes answer what they answer
+ * under KVM, with the model's features unfiltered (no KVM to filter
+ * against), and thread-id is the main thread's (there is no vCPU
+ * thread).
+ */
+static void test_cpu_model_qtest(void)
+{
+    QTestState *s = qtest_init_accel_qtest("-smp 2 "
+                                           "-cpu Haswell-noTSX,-avx2,"
+                                           "kvmclock=off");
+    json_object *ret, *cpu, *props;
+
+    ret = qtest_qmp_assert_success(s, "{'execute': 'query-cpus-fast'}");
+    g_assert_cmpuint(json_object_array_length(ret), ==, 2);
+    for (size_t i = 0; i < 2; i++) {
+        g_autofree char *path =
+            g_strdup_printf("/machine/unattached/device[%zu]", i);
+
+        cpu = json_object_array_get_idx(ret, i);
+        g_assert_cmpint(json_object_get_int(qt_json_get(cpu, "cpu-index")),
+                        ==, (int)i);
+        g_assert_cmpstr(qt_json_str(cpu, "qom-path"), ==, path);
+        g_assert_cmpint(json_object_get_int(qt_json_get(cpu, "thread-id")),
+                        ==, qtest_pid(s));
+        g_assert_cmpstr(qt_json_str(cpu, "target"), ==, "x86_64");
+        /* -smp 2 is two sockets, as QEMU 7.2's pc counts it. */
+        props = qt_json_get(cpu, "props");
+        g_assert_nonnull(props);
+        g_assert_cmpint(json_object_get_int(qt_json_get(props, "socket-id")),
+                        ==, (int)i);
+        g_assert_cmpint(json_object_get_int(qt_json_get(props, "core-id")),
+                        ==, 0);
+        g_assert_cmpint(json_object_get_int(qt_json_get(props, "thread-id")),
+                        ==, 0);
+    }
+    json_object_put(ret);
+
+    check_cpu_model_props(s);
+    /* Unfiltered: what the model has is on, nothing is filtered out. */
+    ret = qtest_qmp_assert_success(s, "{'execute': 'qom-get', 'arguments': "
+                                   "{'path': '/machine/unattached/device[1]', "
+                                   "'property': 'avx'}}");
+    g_assert_true(json_object_get_boolean(ret));
+    json_object_put(ret);
+    ret = qtest_qmp_assert_success(s, "{'execute': 'qom-get', 'arguments': "
+                                   "{'path': '/machine/unattached/device[0]', "
+                                   "'property': 'filtered-features'}}");
+    g_assert_true(feature_words_empty(ret));
+    json_object_put(ret);
+    ret = qtest_qmp_assert_success(s, "{'execute': 'qom-get', 'arguments': "
+                                   "{'path': '/machine/unattached/device[0]', "
+                                   "'property': 'unavailable-features'}}");
+    g_assert_cmpuint(json_object_array_length(ret), ==, 0);
+    json_object_put(ret);
+    qtest_qmp_assert_error_is(s, "DeviceNotFound",
+                              "Device '/machine/unattached/device[2]' not "
+                              "found",
+                              "{'execute': 'qom-get', 'arguments': "
+                              "{'path': '/machine/unattached/device[2]', "
+                              "'property': 'type'}}");
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
 
@@ -326,6 +415,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp-introspect/unavailable-features", test_unavailable_features);
     g_test_add_func("/qmp-introspect/query-command-line-options", test_command_line_options);
     test_add_kvm_func("/qmp-introspect/cpu-model", test_cpu_model);
+    g_test_add_func("/qmp-introspect/cpu-model-qtest", test_cpu_model_qtest);
     test_add_kvm_func("/qmp-introspect/memory-backend", test_memory_backend);
     return g_test_run();
 }
