@@ -23,10 +23,11 @@ typedef struct Cpus {
     CpusConfig cfg;
     CPUState *cpu;          /* array of cfg.nr_cpus */
     pthread_cond_t parked;  /* broadcast when a vCPU parks */
+    /* -accel qtest: vCPUs shown as objects only (no fd, no thread). */
+    unsigned objects_only;
 } Cpus;
 
 static Cpus cpus;
-static unsigned cpus_objects_only;
 static __thread CPUState *current_cpu;
 
 CPUState *cpus_current(void)
@@ -46,12 +47,12 @@ CPUState *cpus_get(unsigned index)
 
 void cpus_set_objects_only(unsigned nr_cpus)
 {
-    cpus_objects_only = nr_cpus;
+    cpus.objects_only = nr_cpus;
 }
 
 unsigned cpus_shown_count(void)
 {
-    return cpus.cfg.nr_cpus ? cpus.cfg.nr_cpus : cpus_objects_only;
+    return cpus.cfg.nr_cpus ? cpus.cfg.nr_cpus : cpus.objects_only;
 }
 
 int cpus_shown_thread_id(unsigned index)
