@@ -66,7 +66,7 @@ static void test_runstate(void)
                                     "Migration is not supported: the qtest",
                                     "{'execute': 'migrate', 'arguments': "
                                     "{'uri': 'exec:cat >/dev/null'}}");
-    qtest_qmp_assert_error_contains(s, "GenericError", "no vCPUs",
+    qtest_qmp_assert_error_contains(s, "GenericError", "no register state",
                                     "{'execute': 'memsave', 'arguments': "
                                     "{'val': 0, 'size': 8, "
                                     "'filename': '/dev/null'}}");
