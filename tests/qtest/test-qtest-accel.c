@@ -14,6 +14,7 @@
  */
 #include <string.h>
 #include <linux/pci_regs.h>
+#include <linux/virtio_config.h>
 #include "kvm-skip.h"
 #include "libqtest.h"
 #include "libqvirtio-net.h"
@@ -361,6 +362,66 @@ static void test_virtio_net_intx(void)
     rig_stop(&r);
 }
 
+/*
+ * Bus mastering off: the device reaches no guest memory. Clearing it
+ * drops DRIVER_OK (QEMU's behaviour); then a kicked TX buffer is not
+ * sent, a frame from outside is not written into the posted RX buffer,
+ * and no MSI-X message is written. Once the driver enables bus mastering
+ * and sets DRIVER_OK again, a kick sends the TX frame the guest queued,
+ * and frames from outside land again (the one sent meanwhile was
+ * dropped, as on a NIC whose driver is not ready).
+ */
+static void test_virtio_net_bus_master(void)
+{
+    uint8_t out[FRAME_LEN], in[FRAME_LEN], got[QVNET_FRAME_MAX];
+    const uint8_t hdr[QVNET_HDR_LEN] = { 0 };
+    uint16_t tx_used;
+    NetRig r;
+    QVirtioNet n;
+
+    rig_start(&r, NULL);
+    net_start(&r, &n, true);
+    net_tx(&r, &n, 0x10);
+
+    qpci_cfg_write(r.s, NET_DEVFN, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+    g_assert_cmphex(qvp_status(&n.pci) & VIRTIO_CONFIG_S_DRIVER_OK, ==, 0);
+    /* Setting DRIVER_OK while bus mastering is off changes nothing. */
+    qvp_driver_ok(&n.pci);
+    qtest_memset(r.s, MSI_GPA, 0, 16);
+
+    make_frame(out, 0x20);
+    tx_used = qvq_used_idx(&n.txq);
+    qtest_memwrite(r.s, n.tx_buf, hdr, QVNET_HDR_LEN);
+    qtest_memwrite(r.s, n.tx_buf + QVNET_HDR_LEN, out, FRAME_LEN);
+    qvq_add(&n.txq, n.tx_buf, QVNET_HDR_LEN + FRAME_LEN, false);
+    qvq_kick(&n.txq);
+    make_frame(in, 0x30);
+    qvnet_rx_post(&n);
+    qnet_wire_send(&r.wire, in, FRAME_LEN);
+    g_assert_cmpint(qnet_wire_recv(&r.wire, got, sizeof(got), 300), ==, -1);
+    g_assert_cmpint(qvnet_rx_wait(&n, got, sizeof(got), 300), ==, -1);
+    g_assert_cmpuint(qvq_used_idx(&n.txq), ==, tx_used);
+    g_assert_cmphex(qtest_readl(r.s, MSI_GPA), ==, 0);
+    g_assert_cmphex(qtest_readl(r.s, MSI_GPA + 4), ==, 0);
+    g_assert_cmphex(qtest_readb(r.s, n.rx_buf + QVNET_HDR_LEN), ==, 0xee);
+
+    qpci_cfg_write(r.s, NET_DEVFN, PCI_COMMAND,
+                   PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+    qvp_driver_ok(&n.pci);
+    qvq_kick(&n.txq);
+    g_assert_cmpint(qnet_wire_recv(&r.wire, got, sizeof(got),
+                                   qtest_timeout_ms()), ==, FRAME_LEN);
+    g_assert_cmpmem(got, FRAME_LEN, out, FRAME_LEN);
+    g_assert_true(qvq_wait_used(&n.txq, tx_used + 1, qtest_timeout_ms()));
+    make_frame(in, 0x40);
+    qnet_wire_send(&r.wire, in, FRAME_LEN);
+    g_assert_cmpint(qvnet_rx_wait(&n, got, sizeof(got), qtest_timeout_ms()),
+                    ==, FRAME_LEN);
+    g_assert_cmpmem(got, FRAME_LEN, in, FRAME_LEN);
+    g_assert_cmphex(qtest_readl(r.s, MSI_GPA), ==, MSI_DATA(0));
+    rig_stop(&r);
+}
+
 static void test_irq_intercept_errors(void)
 {
     QTestState *s = qtest_init_accel_qtest("");
@@ -392,6 +453,8 @@ int main(int argc, char **argv)
     g_test_add_func("/qtest-accel/pci-enumeration", test_pci_enumeration);
     g_test_add_func("/qtest-accel/virtio-net/msix", test_virtio_net_msix);
     g_test_add_func("/qtest-accel/virtio-net/intx", test_virtio_net_intx);
+    g_test_add_func("/qtest-accel/virtio-net/bus-master",
+                    test_virtio_net_bus_master);
     g_test_add_func("/qtest-accel/irq-intercept-errors",
                     test_irq_intercept_errors);
     return g_test_run();
