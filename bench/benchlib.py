@@ -56,6 +56,8 @@ def tandem_unusable_reason(binary, devices=()):
     reason = kvm_unusable_reason()
     if reason:
         return reason + ' (Tandem runs guests only with KVM)'
+    if not os.path.exists(binary):
+        return '%s missing (build first)' % binary
     if not devices:
         return None
     try:
