@@ -163,6 +163,23 @@ class Vmm:
             self._err.close()
 
 
+def qtest_check(binary, guest, tmp, name, mem, append, extra=(), prefix=()):
+    """Starts the VMM with -accel qtest (no vCPU runs, so no KVM is needed)
+    and a benchmark's options, then quits it: on a host where Tandem cannot
+    run the guest this still tells whether it accepts the command line the
+    benchmark would give it. Returns None, or what went wrong."""
+    vm = Vmm(binary, guest, tmp, name + '-qtest', mem, append, extra,
+             accel='qtest', prefix=prefix)
+    try:
+        vm.start()
+        vm.q('query-status')
+        return None
+    except (StartError, QMPException) as e:
+        return str(e)[:400]
+    finally:
+        vm.kill()
+
+
 def netns_unusable_reason():
     """None when this process can make a network namespace with a tap."""
     if os.geteuid() != 0:
