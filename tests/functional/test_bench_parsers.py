@@ -206,3 +206,32 @@ def test_scripts_parse_their_options(name):
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 0, p.stderr
     assert '--quick' in p.stdout
+
+
+def test_tables_print_ratios_only_when_both_ran(capsys):
+    block = load_script('block')
+    t = {'vmm': 'tandem', 'status': 'ok', 'iops': 30000.0, 'p50_us': 50.0,
+         'p99_us': 400.0}
+    q = {'vmm': 'qemu', 'status': 'ok', 'iops': 20000.0, 'p50_us': 100.0,
+         'p99_us': 200.0}
+    block.print_table([('raw-randread-qd32-io_uring', t, q),
+                       ('raw-randread-qd1-io_uring', None, q)], 'QEMU')
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[1].split() == ['raw-randread-qd32-io_uring', '30000', '50.0',
+                               '400', '20000', '100', '200', '1.50', '0.50', '2.00']
+    assert rows[2].split() == ['raw-randread-qd1-io_uring', '(skipped)', '20000',
+                               '100', '200', '-', '-', '-']
+
+    net = load_script('net')
+    t = {k: 2.0 for k, _, _ in net.FIGURES}
+    q = {k: 4.0 for k, _, _ in net.FIGURES}
+    t['status'] = q['status'] = 'ok'
+    net.print_table({'tandem': t, 'qemu': q}, {'tandem': 'Tandem', 'qemu': 'QEMU'})
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[-1] == 'T/Q'
+    assert len(out) == 1 + len(net.FIGURES) + 1
+    assert all(l.split()[-1] == '0.50' for l in out[1:-1])
+    net.print_table({'qemu': q}, {'tandem': 'Tandem', 'qemu': 'QEMU/TCG'})
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[-1] == 'QEMU/TCG'
+    assert all('(skipped)' in l for l in out[1:])
