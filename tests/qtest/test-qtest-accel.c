@@ -56,6 +56,10 @@ static void test_runstate(void)
                                     "Migration is not supported: the qtest",
                                     "{'execute': 'migrate', 'arguments': "
                                     "{'uri': 'exec:cat >/dev/null'}}");
+    qtest_qmp_assert_error_is(s, "GenericError",
+                              "Migration not in expected state: none",
+                              "{'execute': 'migrate-continue', 'arguments': "
+                              "{'state': 'pre-switchover'}}");
     qtest_qmp_assert_error_contains(s, "GenericError", "no register state",
                                     "{'execute': 'memsave', 'arguments': "
                                     "{'val': 0, 'size': 8, "
