@@ -8,36 +8,23 @@ migration's page faults show up in the histogram the destination prints
 (what bench/postcopy relies on)."""
 import os
 import re
+import sys
 import time
 
 import pytest
 
 from tandem import DEBUG_EXIT, GUEST, QEMU, ROOT, Vm, free_port
 
-import sys
 sys.path.insert(0, os.path.join(ROOT, 'scripts', 'qmp'))
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'guest'))
 from qmp import QMPClient  # noqa: E402
+import touch_lines as tl  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not os.path.exists(QEMU), reason='qemu-system-x86 not installed')
 
 BOOT_TIMEOUT = 60           # SeaBIOS and the guest under TCG on a busy host
 WSS_BASE = 0x1000000
 TOUCH_MAGIC = 0x4843554f544754
-START_RX = re.compile(r'^TG touch wss=(\d+) pages=(\d+) write-pct=(\d+) bg-dirty=(\d+)$', re.M)
-LINE_RX = re.compile(r'^TG touch sec=(\d+) accesses=(\d+) writes=(\d+) p50=(\d+\.\d{3})us '
-                     r'p99=(\d+\.\d{3})us max=(\d+\.\d{3})us pages=(\d+) errors=(\d+) '
-                     r'bg_passes=(\d+) bg_errors=(\d+)$', re.M)
-FIELDS = ('sec', 'accesses', 'writes', 'p50', 'p99', 'max', 'pages', 'errors', 'bg_passes',
-          'bg_errors')
-
-
-def touch_lines(text):
-    """The `TG touch sec=` lines of a serial log as dicts (latencies in us)."""
-    out = []
-    for m in LINE_RX.finditer(text.replace('\r', '')):
-        d = dict(zip(FIELDS, m.groups()))
-        out.append({k: float(v) if k in ('p50', 'p99', 'max') else int(v) for k, v in d.items()})
-    return out
 
 
 def check_line(d, npages):
@@ -65,9 +52,8 @@ def test_touch_lines_hold_together(tmp_path, pct):
     status, text = run_to_exit(tmp_path, 'wss=4M write-pct=%d exit-after=3 exit=0' % pct,
                                name='touch%d' % pct)
     assert status == 1, text                    # exit=0 -> (0 << 1) | 1
-    m = START_RX.search(text)
-    assert m and m.groups() == ('4194304', '1024', str(pct), '0'), text
-    lines = touch_lines(text)
+    assert tl.start(text) == {'wss': 4 << 20, 'pages': 1024, 'write_pct': pct, 'bg_dirty': 0}, text
+    lines = tl.seconds(text)
     assert [d['sec'] for d in lines] == [1, 2, 3], text
     for d in lines:
         check_line(d, 1024)
@@ -90,8 +76,8 @@ def test_touch_background_dirty_on_cpu1(tmp_path):
                                ['-smp', '2'], name='bg')
     assert status == 1, text
     assert re.search(r'^TG cpus=2$', text, re.M), text
-    assert START_RX.search(text).group(4) == str(16 << 20), text
-    lines = touch_lines(text)
+    assert tl.start(text)['bg_dirty'] == 16 << 20, text
+    lines = tl.seconds(text)
     assert len(lines) == 3, text
     passes = [d['bg_passes'] for d in lines]
     assert 0 < passes[0] < passes[1] < passes[2], passes
@@ -116,7 +102,7 @@ def test_touch_reports_foreign_content(tmp_path):
     for idx, found, tag in bad:
         assert int(found, 16) == 0xa5a5a5a5a5a5a5a5
         assert int(tag, 16) == TOUCH_MAGIC ^ (WSS_BASE + int(idx) * 4096), (idx, tag)
-    d = touch_lines(text)[0]
+    d = tl.seconds(text)[0]
     assert d['errors'] == d['accesses'], d      # read-only: every access read junk
 
 
@@ -200,10 +186,10 @@ def test_touch_sees_postcopy_page_faults(tmp_path):
         info = wait_migration(src, lambda i: False, 120)
         assert info['status'] == 'completed', info
         assert info['ram']['postcopy-requests'] > 0, info
-        before = len(touch_lines(src.serial()))
+        before = len(tl.seconds(src.serial()))
         dst.wait_for(r'^TG touch sec=%d ' % (before + 3), timeout=30)
-        lines = touch_lines(dst.serial())
-        src_lines = touch_lines(src.serial())
+        lines = tl.seconds(dst.serial())
+        src_lines = tl.seconds(src.serial())
     for d in src_lines + lines:
         check_line(d, 96 << 8)
         assert d['errors'] == 0 and d['bg_errors'] == 0, d
