@@ -12,9 +12,11 @@
  * the start and the content errors found.
  *
  * Every write stores the page's tag (its address xor TOUCH_MAGIC) at
- * offset 0; every read checks that offset 0 holds 0 (never written: RAM
- * starts zeroed) or that tag.  A page lost, duplicated from elsewhere or
- * placed at the wrong address by a migration is counted in errors=.
+ * offset 0 and the page's write count, kept in a table beside, at offset
+ * 8; every read checks both: 0 and 0 for a page never written (RAM starts
+ * zeroed), else the tag and the count.  A page lost, stale (a write the
+ * VMM did not carry over), duplicated from elsewhere or placed at the
+ * wrong address by a migration is counted in errors=.
  *
  * With bg-dirty=SIZE, CPU 1 rewrites a region of its own right after the
  * working set, every page once per pass, as fast as it can, checking the
@@ -82,16 +84,20 @@ static inline u64 rdtsc_fenced(void)
     return ((u64)hi << 32) | lo;
 }
 
-static void report_bad_page(u64 idx, u64 found, u64 tag)
+static void report_bad_page(u64 idx, u64 tag, u64 version, u64 want_tag, u64 want_version)
 {
     struct line l = { .len = 0 };
 
     ln_str(&l, "TG error: touch page ");
     ln_dec(&l, idx);
     ln_str(&l, " holds ");
-    ln_hex(&l, found);
-    ln_str(&l, " expected 0 or ");
     ln_hex(&l, tag);
+    ln_str(&l, " write ");
+    ln_dec(&l, version);
+    ln_str(&l, ", expected ");
+    ln_hex(&l, want_tag);
+    ln_str(&l, " write ");
+    ln_dec(&l, want_version);
     tg_print(&l);
 }
 
@@ -102,6 +108,7 @@ struct touch_state {
     u64 errors;
     u64 lines;
     u8 *seen;                   /* one bit per page of the working set */
+    u64 *version;               /* per page: writes so far, stored at offset 8 */
 };
 
 static void print_second(struct touch_state *t)
@@ -171,6 +178,11 @@ void touch_run(u64 wss)
         touch_error("TG error: touch: out of memory for the pages-touched bitmap");
     }
     memset(t.seen, 0, (npages + 7) / 8);
+    t.version = tg_alloc(npages * sizeof(u64), 8);
+    if (!t.version) {
+        touch_error("TG error: touch: out of memory for the per-page write counts");
+    }
+    memset(t.version, 0, npages * sizeof(u64));
     print_start(wss, npages);
     rng = rdtsc() | 1;
     start = rdtsc();
@@ -180,11 +192,12 @@ void touch_run(u64 wss)
         volatile u64 *pg = (volatile u64 *)(TG_WSS_BASE + (idx << 12));
         u64 tag = TOUCH_MAGIC ^ (u64)pg;
         bool write = (r & 0xffffffffULL) < write_below;
-        u64 t0, t1, ticks, v = 0;
+        u64 t0, t1, ticks, v = 0, ver = t.version[idx] + write;
 
         t0 = rdtsc_fenced();
         if (write) {
             pg[0] = tag;
+            pg[1] = ver;        /* same cache line: no second fault */
         } else {
             v = pg[0];
         }
@@ -194,8 +207,14 @@ void touch_run(u64 wss)
         ticks = t1 - t0 < (1ULL << 40) ? t1 - t0 : 1ULL << 40;
         hist_add(&t.h, ticks * 1000000 / khz);
         t.writes += write;
-        if (!write && v && v != tag && t.errors++ < TOUCH_REPORTS) {
-            report_bad_page(idx, v, tag);
+        t.version[idx] = ver;
+        if (!write) {
+            u64 v1 = pg[1];     /* after the window: the page is here now */
+            u64 want = ver ? tag : 0;
+
+            if ((v != want || v1 != ver) && t.errors++ < TOUCH_REPORTS) {
+                report_bad_page(idx, v, v1, want, ver);
+            }
         }
         if (!(t.seen[idx >> 3] & (1u << (idx & 7)))) {
             t.seen[idx >> 3] |= (u8)(1u << (idx & 7));
