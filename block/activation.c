@@ -9,6 +9,7 @@
 #include <glib.h>
 #include "block/activation.h"
 #include "block/block_int.h"
+#include "block/block-backend.h"
 #include "qapi/qapi-commands.h"
 #include "trace.h"
 
@@ -86,6 +87,13 @@ bool bdrv_inactivate(BlockDriverState *bs, Error **errp)
         g_autofree char *d = bdrv_describe(bs);
         error_setg(errp, "%s has an active parent node: inactivate the "
                    "parent instead", d);
+        return false;
+    }
+    if (blk_keeping_active(bs)) {
+        g_autofree char *d = bdrv_describe(bs);
+        error_setg(errp, "%s cannot be inactivated: %s needs it active "
+                   "(remove it, or export with allow-inactive)", d,
+                   blk_keeping_active(bs));
         return false;
     }
     bdrv_drain_all();

@@ -19,7 +19,8 @@
  * - inactivation flushes the node down to its file;
  * - QMP: blockdev-add "active", query-named-block-nodes and query-block
  *   "active", blockdev-set-active, block_resize's error, and nodes
- *   opened while an incoming migration is expected.
+ *   opened while an incoming migration is expected; an NBD export
+ *   activates its node and keeps it active unless allow-inactive.
  */
 #include <string.h>
 #include <glib/gstdio.h>
@@ -349,6 +350,70 @@ static void test_qmp(void)
     bt_qemu_img_check(img);
 }
 
+/* A command whose reply may come after events (BLOCK_EXPORT_DELETED). */
+static void ok_among_events(Client *c, const char *line)
+{
+    json_object *resp;
+
+    send_str(c, line);
+    for (;;) {
+        resp = recv_json(c);
+        if (!json_object_object_get_ex(resp, "event", NULL)) {
+            break;
+        }
+        json_object_put(resp);
+    }
+    json_object_put(check_return(resp, NULL));
+}
+
+/* Exports activate their node and keep it active, unless allow-inactive
+ * (QEMU 10.0): what a migration's destination without shared storage
+ * relies on to receive the source's mirror. */
+static void test_nbd_export(void)
+{
+    g_autofree char *img = new_image("export.qcow2", "16M");
+    g_autofree char *sock = bt_path("activation-nbd.sock");
+    Client *c = client_new();
+
+    negotiate(c, false);
+    expect_ok(c, "{\"execute\":\"nbd-server-start\",\"arguments\":{"
+              "\"addr\":{\"type\":\"unix\",\"data\":{\"path\":\"%s\"}}}}\n",
+              sock);
+    expect_ok(c, "{\"execute\":\"blockdev-add\",\"arguments\":{"
+              "\"driver\":\"qcow2\",\"node-name\":\"e0\",\"active\":false,"
+              "\"file\":{\"driver\":\"file\",\"filename\":\"%s\"}}}\n",
+              img);
+    expect_ok(c, "{\"execute\":\"blockdev-add\",\"arguments\":{"
+              "\"driver\":\"null-co\",\"node-name\":\"e1\","
+              "\"active\":false}}\n");
+    expect_ok(c, "{\"execute\":\"block-export-add\",\"arguments\":{"
+              "\"type\":\"nbd\",\"id\":\"x0\",\"node-name\":\"e0\","
+              "\"writable\":true}}\n");
+    g_assert_true(node_active(c, "e0"));
+    expect_error(c, "{\"execute\":\"blockdev-set-active\",\"arguments\":{"
+                 "\"node-name\":\"e0\",\"active\":false}}\n",
+                 "GenericError", "NBD export 'x0' needs it active", NULL);
+    g_assert_true(node_active(c, "e0"));
+    expect_ok(c, "{\"execute\":\"block-export-add\",\"arguments\":{"
+              "\"type\":\"nbd\",\"id\":\"x1\",\"node-name\":\"e1\","
+              "\"allow-inactive\":true}}\n");
+    g_assert_false(node_active(c, "e1"));
+    ok_among_events(c, "{\"execute\":\"block-export-del\",\"arguments\":{"
+                    "\"id\":\"x0\"}}\n");
+    ok_among_events(c, "{\"execute\":\"block-export-del\",\"arguments\":{"
+                    "\"id\":\"x1\"}}\n");
+    ok_among_events(c, "{\"execute\":\"nbd-server-stop\"}\n");
+    /* Gone with its export: nothing keeps e0 active now. */
+    ok_among_events(c, "{\"execute\":\"blockdev-set-active\",\"arguments\":{"
+                    "\"node-name\":\"e0\",\"active\":false}}\n");
+    expect_ok(c, "{\"execute\":\"blockdev-del\",\"arguments\":{"
+              "\"node-name\":\"e0\"}}\n");
+    expect_ok(c, "{\"execute\":\"blockdev-del\",\"arguments\":{"
+              "\"node-name\":\"e1\"}}\n");
+    client_free(c);
+    bt_qemu_img_check(img);
+}
+
 int main(int argc, char **argv)
 {
     qmp_test_init(&argc, &argv);
@@ -361,5 +426,6 @@ int main(int argc, char **argv)
     g_test_add_func("/block/activation/refuses-writes", test_refuses_writes);
     g_test_add_func("/block/activation/graph-rules", test_graph_rules);
     g_test_add_func("/block/activation/qmp", test_qmp);
+    g_test_add_func("/block/activation/nbd-export", test_nbd_export);
     return qmp_test_run();
 }
