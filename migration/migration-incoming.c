@@ -655,7 +655,9 @@ bool migration_incoming_init(const char *uri, bool autostart, Error **errp)
 {
     MigrationIncoming *mis = migration_current()->incoming;
 
-    if (!migration_supported(errp)) {
+    /* -incoming defer only waits (in inmigrate, disks inactive): allowed
+     * where migration is not (-accel qtest), refused at migrate-incoming. */
+    if (strcmp(uri, "defer") && !migration_supported(errp)) {
         return false;
     }
 
@@ -707,6 +709,9 @@ void qmp_migrate_incoming(const char *uri, Error **errp)
     }
     if (mis->started) {
         error_setg(errp, "The incoming migration has already been started");
+        return;
+    }
+    if (!migration_supported(errp)) {
         return;
     }
     /* The destination owns an fd: URI's fd, getfd-named ones included. */
