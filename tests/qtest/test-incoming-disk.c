@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * A destination waiting for a migration with its disk on shared storage:
- * the real binary under -accel qtest (no KVM) with -incoming defer. Its
- * nodes, opened on the command line before -incoming, are inactive
+ * the real binary under -accel qtest (no KVM) with -incoming defer and a
+ * virtio-blk-pci on the disk. Its nodes, opened on the command line
+ * before -incoming, are inactive
  * (query-named-block-nodes and query-block say "active": false), so are
  * nodes added while it waits; block_resize is refused naming the node;
  * migrate-incoming itself is refused under qtest; blockdev-set-active
@@ -58,15 +59,19 @@ static void test_defer_inactive(void)
     s = qtest_initf_accel_qtest(
         "-blockdev driver=file,node-name=disk0-file,filename=%s "
         "-blockdev driver=qcow2,node-name=disk0,file=disk0-file "
+        "-device virtio-blk-pci,drive=disk0,id=vd0 "
         "-drive if=none,id=d1,driver=null-co -incoming defer", img);
     g_assert_cmpstr(qtest_runstate(s, NULL), ==, "inmigrate");
     g_assert_false(node_active(s, "disk0"));
     g_assert_false(node_active(s, "disk0-file"));
+    /* The device's disk and the drive. */
     r = qtest_qmp_assert_success(s, "{'execute': 'query-block'}");
-    g_assert_cmpuint(json_object_array_length(r), ==, 1);
-    g_assert_false(json_object_get_boolean(qt_json_get(
-        qt_json_get(json_object_array_get_idx(r, 0), "inserted"),
-        "active")));
+    g_assert_cmpuint(json_object_array_length(r), ==, 2);
+    for (size_t i = 0; i < 2; i++) {
+        g_assert_false(json_object_get_boolean(qt_json_get(
+            qt_json_get(json_object_array_get_idx(r, i), "inserted"),
+            "active")));
+    }
     json_object_put(r);
 
     qtest_qmp_assert_error_contains(s, "GenericError",
