@@ -27,12 +27,14 @@
  *
  * Which nodes: every node of the process, or for a test that runs both
  * sides in one process, the roots each migration object names
- * (migration_set_block_nodes). BQL held throughout.
+ * (migration_set_block_nodes). BQL held throughout, but for the
+ * pre-flush (see there).
  */
 #include "migration-internal.h"
 #include "block/activation.h"
 #include "block/block.h"
 #include "system/runstate.h"
+#include "util/main-loop.h"
 #include "trace.h"
 
 void migration_set_block_nodes(MigrationState *s, const char *const *nodes)
@@ -64,17 +66,42 @@ static bool block_hands_over(MigrationState *s)
     return !migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_COLO);
 }
 
+static void preflush_hold(GPtrArray *nodes)
+{
+    BQL_LOCK_GUARD();
+
+    for (BlockDriverState *bs = bdrv_next_node(NULL); bs;
+         bs = bdrv_next_node(bs)) {
+        bdrv_ref(bs);
+        g_ptr_array_add(nodes, bs);
+    }
+}
+
+static void preflush_release(GPtrArray *nodes)
+{
+    BQL_LOCK_GUARD();
+
+    for (guint i = 0; i < nodes->len; i++) {
+        bdrv_unref(g_ptr_array_index(nodes, i));
+    }
+}
+
 void migration_block_preflush(MigrationState *s)
 {
-    int64_t t0 = migration_now_us();
+    g_autoptr(GPtrArray) nodes = g_ptr_array_new();
+    int64_t t0;
 
     if (!block_hands_over(s)) {
         return;
     }
-    for (BlockDriverState *bs = bdrv_next_node(NULL); bs;
-         bs = bdrv_next_node(bs)) {
+    /* The nodes are held while flushed without the BQL: the guest's
+     * backlog may take seconds, and the monitor must answer meanwhile
+     * (a blockdev-del then finds its node in use, and may retry). */
+    preflush_hold(nodes);
+    t0 = migration_now_us();
+    for (guint i = 0; i < nodes->len; i++) {
         /* Errors show again, and count, in the switchover's flush. */
-        bdrv_flush(bs, NULL);
+        bdrv_flush(g_ptr_array_index(nodes, i), NULL);
     }
     /* Until a switchover flush was measured, this one (with the guest's
      * whole backlog) stands in for it: the reserve errs long. */
@@ -83,6 +110,7 @@ void migration_block_preflush(MigrationState *s)
                                  migration_now_us() - t0);
     }
     trace_migration_block_preflush(migration_now_us() - t0);
+    preflush_release(nodes);
 }
 
 bool migration_block_inactivate(MigrationState *s, Error **errp)

@@ -274,10 +274,11 @@ int64_t migration_now_us(void);
 MigrationStats *migration_ram_stats(MigrationState *s,
                                     uint64_t *dirty_sync_count);
 
-/* ---- block-handover.c (BQL held) ---- */
+/* ---- block-handover.c (BQL held, but for the pre-flush) ---- */
 
-/* Source, guest running, just before the stop: flush what the guest
- * wrote so that the flush inside the downtime finds little to do. */
+/* Source, guest running, just before the stop, without the BQL: flush
+ * what the guest wrote so that the flush inside the downtime finds
+ * little to do. */
 void migration_block_preflush(MigrationState *s);
 /* Source, guest stopped, devices drained: flush and inactivate the
  * disks (timed). On failure some may be inactive: the caller resumes the

@@ -123,11 +123,11 @@ static QEMUFile *migration_stop_and_capture_devices(MigrationState *s,
                                                     int64_t *t_stop,
                                                     Error **errp)
 {
+    migration_block_preflush(s);    /* without the BQL: may take long */
     BQL_LOCK_GUARD();
     QEMUFile *devs = qemu_file_new_mem_output();
 
     qemu_file_set_checksums(devs, qemu_file_checksums(s->to_dst));
-    migration_block_preflush(s);
     *t_stop = migration_now_us();
     vm_stop(RUN_STATE_FINISH_MIGRATE);
     /* Devices drained their requests (pre_save); then the disks, before
@@ -322,7 +322,6 @@ static MigrationSwitchoverResult migration_strict_attempt(MigrationState *s,
     bool timed_out = false;
 
     trace_migration_switchover(true, attempt);
-    migration_block_preflush(s);
     t_stop = migration_now_us();
     vm_stop(RUN_STATE_FINISH_MIGRATE);
     limit_end = t_stop + (int64_t)migrate_downtime_limit_ms(&s->opts) * 1000;
@@ -374,6 +373,7 @@ static MigrationSwitchoverResult migration_strict_attempt(MigrationState *s,
 
 MigrationSwitchoverResult migration_switchover_strict(MigrationState *s)
 {
+    migration_block_preflush(s);    /* without the BQL: may take long */
     BQL_LOCK_GUARD();
     MigrationSwitchoverResult r;
     RtWindow rt = { 0 };
