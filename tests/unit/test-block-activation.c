@@ -12,6 +12,8 @@
  *   must not take a cluster the source used. With stale metadata the
  *   first read is zeroes and the allocation lands on the source's data.
  *   `qemu-img check` on the image afterwards.
+ * - an image made invalid meanwhile fails the activation, naming the
+ *   node, which stays inactive and readable with what it had;
  * - an inactive node refuses every kind of write (node, backend,
  *   block_resize) with an error naming it, and reads;
  * - the graph rules: no inactive child under an active parent, no
@@ -144,6 +146,53 @@ static void test_handover(void)
     check_fill(check, 2 * GIB, 0x33);
     check_fill(check, 3 * GIB, 0x66);
     bdrv_unref(check);
+}
+
+/*
+ * The image the peer leaves behind is input like any other: a bad one
+ * makes activation fail naming the node, and the node keeps what it had
+ * (inactive, still readable); once the image is sound again it works.
+ */
+static void test_activate_bad_image(void)
+{
+    g_autofree char *img = new_image("bad.qcow2", "16M");
+    BlockDriverState *src = open_node("bsrc", img, true);
+    BlockDriverState *dst;
+    uint64_t good, bad = GUINT64_TO_BE(0x12345);   /* unaligned */
+    Error *err = NULL;
+    FILE *f;
+
+    write_fill(src, 0, 0x5a);
+    g_assert_true(bdrv_inactivate(src, &error_abort));
+    dst = open_node("bdst", img, false);
+    f = fopen(img, "r+b");
+    g_assert_nonnull(f);
+    g_assert_cmpint(fseek(f, 40, SEEK_SET), ==, 0);    /* L1 offset */
+    g_assert_cmpuint(fread(&good, 8, 1, f), ==, 1);
+    g_assert_cmpint(fseek(f, 40, SEEK_SET), ==, 0);
+    g_assert_cmpuint(fwrite(&bad, 8, 1, f), ==, 1);
+    fflush(f);
+
+    g_assert_false(bdrv_activate(dst, &err));
+    g_assert_nonnull(err);
+    if (!strstr(error_get_pretty(err), "node 'bdst'") ||
+        !strstr(error_get_pretty(err), "could not activate") ||
+        !strstr(error_get_pretty(err), "Invalid L1 table offset")) {
+        g_error("unexpected error: %s", error_get_pretty(err));
+    }
+    error_free(err);
+    g_assert_false(bdrv_is_active(dst));
+    check_fill(dst, 0, 0x5a);
+
+    g_assert_cmpint(fseek(f, 40, SEEK_SET), ==, 0);
+    g_assert_cmpuint(fwrite(&good, 8, 1, f), ==, 1);
+    fclose(f);
+    g_assert_true(bdrv_activate(dst, &error_abort));
+    write_fill(dst, CLUSTER, 0x6b);
+    check_fill(dst, 0, 0x5a);
+    bdrv_unref(dst);
+    bdrv_unref(src);
+    bt_qemu_img_check(img);
 }
 
 static void expect_inactive_error(Error *err, const char *node)
@@ -423,6 +472,7 @@ int main(int argc, char **argv)
         return 1;
     }
     g_test_add_func("/block/activation/handover", test_handover);
+    g_test_add_func("/block/activation/bad-image", test_activate_bad_image);
     g_test_add_func("/block/activation/refuses-writes", test_refuses_writes);
     g_test_add_func("/block/activation/graph-rules", test_graph_rules);
     g_test_add_func("/block/activation/qmp", test_qmp);
