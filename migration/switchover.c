@@ -276,9 +276,12 @@ static MigrationSwitchoverResult migration_strict_abort(MigrationState *s,
     } else {
         runstate_set(RUN_STATE_PAUSED);
     }
-    /* At least what passed; a late pong refines it (return-path.c). */
+    /* At least what passed; a late pong refines it (return-path.c).
+     * Aborted before the disks' flush: it is still to come. */
     needed_ms = (elapsed + (int64_t)(pending * 1000000 / bw) +
-                 s->go_reserve_us + 999) / 1000;
+                 s->go_reserve_us +
+                 (pinged ? 0 : migration_block_flush_reserve_us(s)) +
+                 999) / 1000;
     s->strict_stop_us = pinged ? t_stop : 0;
     g_mutex_lock(&s->lock);
     s->strict_aborts++;
