@@ -33,7 +33,6 @@
 #include "migration-internal.h"
 #include "block/activation.h"
 #include "block/block.h"
-#include "system/runstate.h"
 #include "util/main-loop.h"
 #include "trace.h"
 
