@@ -37,6 +37,7 @@ struct BlockBackend {
     bool wce;                   /* write cache enabled */
     char *delete_on_close;      /* a temporary snapshot overlay */
     char *user;                 /* who holds it, for errors (blk_set_user) */
+    bool keep_active;           /* its root may not be inactivated */
     int in_flight;              /* atomic */
     BlockAcctStats stats;
     BlockdevOnError on_read_error;  /* -drive rerror= (auto: none) */
@@ -219,6 +220,23 @@ const char *blk_user_of(const BlockDriverState *bs)
 
         if (blk->root == bs && blk->user) {
             return blk->user;
+        }
+    }
+    return NULL;
+}
+
+void blk_set_keep_active(BlockBackend *blk, bool keep)
+{
+    blk->keep_active = keep;
+}
+
+const char *blk_keeping_active(const BlockDriverState *bs)
+{
+    for (GList *l = all_backends; l; l = l->next) {
+        BlockBackend *blk = l->data;
+
+        if (blk->root == bs && blk->keep_active) {
+            return blk->user ? blk->user : "an anonymous user";
         }
     }
     return NULL;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <glib.h>
+#include "block/activation.h"
 #include "block/block_int.h"
 #include "block/block-backend.h"
 #include "util/main-loop.h"
@@ -29,6 +30,7 @@ typedef struct BdrvInherit {
     bool read_only;
     bool direct;
     bool no_flush;
+    bool inactive;      /* block/activation.h */
 } BdrvInherit;
 
 static const BlockDriver *const drivers[] = {
@@ -187,6 +189,13 @@ static bool bdrv_attach_child(BlockDriverState *parent,
                    "writable node '%s'", d, name, parent->node_name);
         return false;
     }
+    /* An active parent would write (or trust) what the peer owns. */
+    if (!parent->inactive && child->inactive) {
+        g_autofree char *d = bdrv_describe(child);
+        error_setg(errp, "%s is inactive and cannot be the '%s' child of "
+                   "active node '%s'", d, name, parent->node_name);
+        return false;
+    }
     if (writes && child->writers) {
         g_autofree char *d = bdrv_describe(child);
         error_setg(errp, "%s already has a writer; node '%s' cannot write "
@@ -315,6 +324,7 @@ static BlockDriverState *bdrv_open_inherit(const BlockdevOptions *opts,
                   ? opts->cache->direct : inherit->direct;
     mine.no_flush = opts->cache && opts->cache->has_no_flush
                     ? opts->cache->no_flush : inherit->no_flush;
+    mine.inactive = opts->has_active ? !opts->active : inherit->inactive;
     if (opts->has_force_share && opts->force_share && !mine.read_only) {
         error_setg(errp, "force-share=on can only be used with "
                    "read-only images");
@@ -330,6 +340,7 @@ static BlockDriverState *bdrv_open_inherit(const BlockdevOptions *opts,
                         opts->discard == BLOCKDEV_DISCARD_OPTIONS_UNMAP;
     bs->cache_direct = mine.direct;
     bs->cache_no_flush = mine.no_flush;
+    bs->inactive = mine.inactive;
     bs->request_alignment = 1;
     bs->node_name = opts->node_name ? g_strdup(opts->node_name)
                                     : auto_node_name();
@@ -395,7 +406,7 @@ fail:
 BlockDriverState *bdrv_open_blockdev(const BlockdevOptions *opts,
                                      Error **errp)
 {
-    BdrvInherit none = { 0 };
+    BdrvInherit none = { .inactive = bdrv_get_open_inactive() };
 
     return bdrv_open_inherit(opts, &none, errp);
 }
@@ -421,7 +432,8 @@ bool bdrv_open_backing_file(BlockDriverState *bs, const char *filename,
     BlockdevOptions fmt_opts = { 0 };
     BlockdevRef file_ref = { .type = QTYPE_QSTRING };
     BdrvInherit inherit = { .read_only = true, .direct = bs->cache_direct,
-                            .no_flush = bs->cache_no_flush };
+                            .no_flush = bs->cache_no_flush,
+                            .inactive = bs->inactive };
     BlockDriverState *file, *backing;
     bool ok;
 

@@ -6,6 +6,7 @@
  * are 0 (there is no throttling) and timed_stats is empty.
  */
 #include <string.h>
+#include "block/activation.h"
 #include "block/block_int.h"
 #include "block/blockdev.h"
 #include "qapi/qapi-commands.h"
@@ -75,6 +76,7 @@ static BlockDeviceInfo *device_info(BlockDriverState *bs, bool writeback,
     info->cache->direct = bs->cache_direct;
     info->cache->no_flush = bs->cache_no_flush;
     info->write_threshold = 0;
+    info->active = bdrv_is_active(bs);
     return info;
 }
 

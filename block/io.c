@@ -42,6 +42,23 @@ static int req_fail(BlockDriverState *bs, const char *what, uint64_t offset,
     return ret;
 }
 
+/*
+ * A write of any kind to a node another process owns for now (block/
+ * activation.h): refused before it reaches the driver, whose metadata
+ * may be stale.
+ */
+static int req_inactive(BlockDriverState *bs, const char *what,
+                        uint64_t offset, uint64_t bytes, Error **errp)
+{
+    g_autofree char *d = bdrv_describe(bs);
+
+    trace_bdrv_request_error(bs->node_name, what, offset, bytes, -EPERM);
+    error_setg(errp, "%s is inactive (its image is handed over to a "
+               "migration peer): %s at offset %" G_GUINT64_FORMAT ", %"
+               G_GUINT64_FORMAT " bytes refused", d, what, offset, bytes);
+    return -EPERM;
+}
+
 int bdrv_preadv(BlockDriverState *bs, uint64_t offset, BlockIov *qiov,
                 int flags, Error **errp)
 {
@@ -68,6 +85,9 @@ int bdrv_pwritev(BlockDriverState *bs, uint64_t offset, BlockIov *qiov,
 
     if (bs->read_only) {
         return req_fail(bs, "write", offset, qiov->size, -EPERM, errp);
+    }
+    if (bs->inactive) {
+        return req_inactive(bs, "write", offset, qiov->size, errp);
     }
     if (!qiov->size) {
         return 0;
@@ -135,6 +155,9 @@ int bdrv_pwrite_zeroes(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
     if (bs->read_only) {
         return req_fail(bs, "write-zeroes", offset, bytes, -EPERM, errp);
     }
+    if (bs->inactive) {
+        return req_inactive(bs, "write-zeroes", offset, bytes, errp);
+    }
     if (!bytes) {
         return 0;
     }
@@ -165,6 +188,9 @@ int bdrv_pdiscard(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
     if (bs->read_only) {
         return req_fail(bs, "discard", offset, bytes, -EPERM, errp);
     }
+    if (bs->inactive) {
+        return req_inactive(bs, "discard", offset, bytes, errp);
+    }
     /*
      * discard=ignore (the default) drops the request at the protocol
      * node; formats always see it, to free their clusters.
@@ -189,7 +215,8 @@ int bdrv_flush(BlockDriverState *bs, Error **errp)
     int64_t start = block_acct_now_ns();
     int ret = 0;
 
-    if (bs->read_only) {
+    /* An inactive node was flushed when it became inactive. */
+    if (bs->read_only || bs->inactive) {
         return 0;
     }
     req_begin(bs);
@@ -219,6 +246,12 @@ int bdrv_truncate(BlockDriverState *bs, uint64_t size, Error **errp)
         g_autofree char *d = bdrv_describe(bs);
         error_setg(errp, "%s is read-only", d);
         return -EACCES;
+    }
+    if (bs->inactive) {
+        g_autofree char *d = bdrv_describe(bs);
+        error_setg(errp, "%s is inactive (its image is handed over to a "
+                   "migration peer): cannot resize it", d);
+        return -EPERM;
     }
     if (!bs->drv->truncate) {
         g_autofree char *d = bdrv_describe(bs);
@@ -295,6 +328,9 @@ int bdrv_make_empty(BlockDriverState *bs, Error **errp)
     }
     if (bs->read_only) {
         return req_fail(bs, "make-empty", 0, 0, -EPERM, errp);
+    }
+    if (bs->inactive) {
+        return req_inactive(bs, "make-empty", 0, 0, errp);
     }
     req_begin(bs);
     ret = bs->drv->make_empty(bs);

@@ -409,8 +409,9 @@ static bool qcow2_do_open(BlockDriverState *bs, const BlockdevOptions *opts,
             return false;
         }
     }
-    /* Autoclear bits describe data we do not keep up to date: drop them. */
-    if (!bs->read_only && s->autoclear) {
+    /* Autoclear bits describe data we do not keep up to date: drop them
+     * (once active: an inactive node writes nothing; qcow2_activate). */
+    if (!bs->read_only && !bs->inactive && s->autoclear) {
         uint64_t zero = 0;
 
         if (bdrv_pwrite(bs->file->bs, QCOW2_HDR_AUTOCLEAR, 8, &zero, 0,
@@ -454,6 +455,55 @@ static void qcow2_close(BlockDriverState *bs)
 
     qcow2_free_state(s);
     g_mutex_clear(&s->lock);
+}
+
+/*
+ * The image's owner (the migration peer) wrote it while this node was
+ * inactive: header, L1 and refcount tables may all have moved or grown,
+ * and any cached L2 or refcount block may be stale. Everything is read
+ * and validated again into a fresh state, swapped in only when whole, so
+ * a failure leaves the node as it was (inactive). No request is in
+ * flight (block/activation.c drains first).
+ */
+static bool qcow2_activate(BlockDriverState *bs, Error **errp)
+{
+    BDRVQcow2State *old = bs->opaque;
+    BDRVQcow2State *s = g_new0(BDRVQcow2State, 1);
+    BlockdevOptions opts = {
+        .driver = BLOCKDEV_DRIVER_QCOW2,
+        .u.qcow2.has_pass_discard_request = true,
+        .u.qcow2.pass_discard_request = old->pass_discard,
+    };
+    bool ok;
+
+    g_mutex_init(&s->lock);
+    bs->opaque = s;
+    /* The caller clears bs->inactive after; the autoclear write is due. */
+    bs->inactive = false;
+    ok = qcow2_do_open(bs, &opts, errp);
+    bs->inactive = true;
+    if (!ok) {
+        qcow2_free_state(s);
+        g_mutex_clear(&s->lock);
+        g_free(s);
+        bs->opaque = old;
+        return false;
+    }
+    qcow2_free_state(old);
+    g_mutex_clear(&old->lock);
+    g_free(old);
+    trace_qcow2_reload(bs->node_name, s->l1_size, s->reftable_size);
+    return true;
+}
+
+/* Tables are written through as they change: nothing to write back, but
+ * nothing cached may be trusted once the peer owns the image. */
+static void qcow2_inactivate(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    qcow2_cache_free(s->l2_cache, QCOW2_L2_CACHE);
+    qcow2_cache_free(s->rb_cache, QCOW2_RB_CACHE);
 }
 
 static bool qcow2_open_default_backing(BlockDriverState *bs, Error **errp)
@@ -696,4 +746,6 @@ const BlockDriver bdrv_qcow2 = {
     .get_allocated_size = qcow2_get_allocated_size,
     .backing_filename = qcow2_backing_filename,
     .cluster_size = qcow2_cluster_size,
+    .activate = qcow2_activate,
+    .inactivate = qcow2_inactivate,
 };

@@ -268,13 +268,19 @@ static void incoming_start_guest(MigrationIncoming *mis)
     uint8_t data[8];
     int64_t dst_us;
 
-    if (mis->autostart) {
+    /* The source flushed and let go of the disks before the EOF (or
+     * postcopy-run) that got us here: take them (block-handover.c). */
+    bool start = migration_block_incoming_activate(mis->owner,
+                                                   mis->autostart) &&
+                 mis->autostart;
+
+    if (start) {
         vm_start();
     } else {
         runstate_set(RUN_STATE_PAUSED);
     }
     dst_us = mis->switchover_us ? migration_now_us() - mis->switchover_us : 0;
-    mig_put_be64(data, mis->autostart ? dst_us : 0);
+    mig_put_be64(data, start ? dst_us : 0);
     if (mis->rp_fd >= 0 && !incoming_rp_send(mis, MIG_RP_RESUMED, data,
                                              &err)) {
         /* The guest runs here now; the source learns it otherwise. */
@@ -511,6 +517,8 @@ static void *incoming_thread(void *opaque)
     mis->bql_held = false;
     if (ok && mis->colo) {
         rt_window_leave(&mis->rt);  /* never entered: COLO is not strict */
+        /* The secondary's guest runs on its own disks. */
+        migration_block_incoming_activate(mis->owner, true);
         /* False only when COLO could not start; once it ran, whatever a
          * checkpoint held, it returns true (the exit rule above). */
         ok = colo_secondary_run(mis, mis->owner->colo, vs, mis->from_src,
@@ -647,13 +655,19 @@ bool migration_incoming_init(const char *uri, bool autostart, Error **errp)
 {
     MigrationIncoming *mis = migration_current()->incoming;
 
-    if (!migration_supported(errp)) {
+    /* -incoming defer only waits (in inmigrate, disks inactive): allowed
+     * where migration is not (-accel qtest), refused at migrate-incoming. */
+    if (strcmp(uri, "defer") && !migration_supported(errp)) {
         return false;
     }
 
     mis->enabled = true;
     mis->autostart = autostart;
     runstate_set(RUN_STATE_INMIGRATE);
+    /* The source owns the disks until the switchover. */
+    if (!migration_block_incoming_init(mis->owner, errp)) {
+        return false;
+    }
     if (!strcmp(uri, "defer")) {
         return true;
     }
@@ -695,6 +709,9 @@ void qmp_migrate_incoming(const char *uri, Error **errp)
     }
     if (mis->started) {
         error_setg(errp, "The incoming migration has already been started");
+        return;
+    }
+    if (!migration_supported(errp)) {
         return;
     }
     /* The destination owns an fd: URI's fd, getfd-named ones included. */

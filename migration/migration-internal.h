@@ -257,6 +257,13 @@ typedef struct MigrationState {
     uint64_t last_sync_count;
     uint32_t strict_attempt;
     int64_t strict_stop_us;     /* t_stop of the last aborted attempt */
+    /* Disks on shared storage (block-handover.c), BQL. */
+    struct {
+        char **nodes;           /* roots handed over; NULL: every node */
+        bool inactive;          /* this side handed them over */
+        int64_t flush_us;       /* the last switchover's flush */
+        SwitchoverBudget flush_budget;  /* its reserve (strict) */
+    } block;
 } MigrationState;
 
 /* Moves old -> next unless the status changed meanwhile (a cancel
@@ -289,6 +296,29 @@ void switchover_pause_wake(SwitchoverPause *p);
  */
 bool migration_pause_before_switchover(MigrationState *s,
                                        MigrationStatus next, Error **errp);
+
+/* ---- block-handover.c (BQL held, but for the pre-flush) ---- */
+
+/* Source, guest running, just before the stop, without the BQL: flush
+ * what the guest wrote so that the flush inside the downtime finds
+ * little to do. */
+void migration_block_preflush(MigrationState *s);
+/* Source, guest stopped, devices drained: flush and inactivate the
+ * disks (timed). On failure some may be inactive: the caller resumes the
+ * guest through migration_block_reactivate(). */
+bool migration_block_inactivate(MigrationState *s, Error **errp);
+/* Source: what a strict switchover keeps for the flush (us). */
+int64_t migration_block_flush_reserve_us(MigrationState *s);
+/* Source: the guest is about to resume here; takes the disks back if
+ * this side handed them over. */
+void migration_block_reactivate(MigrationState *s);
+/* Destination, -incoming: nodes open inactive from now on, and those
+ * open already become inactive. */
+bool migration_block_incoming_init(MigrationState *s, Error **errp);
+/* Destination, load complete, before its guest runs (or, with -S and
+ * late-block-activate, not yet: `cont` does it). False (reported): the
+ * guest must stay paused. */
+bool migration_block_incoming_activate(MigrationState *s, bool autostart);
 
 /* ---- switchover.c ---- */
 

@@ -78,6 +78,7 @@ void migration_free(MigrationState *s)
         return;
     }
     g_assert(!s->thread_running);
+    g_strfreev(s->block.nodes);
     migration_incoming_free(s->incoming);
     colo_state_free(s->colo);
     savevm_state_free(s->vmstate);
@@ -652,6 +653,7 @@ static void migration_finish(MigrationState *s, bool ok, Error *err)
         /* Stops dirty logging; the guest's RAM is untouched. */
         savevm_state_cleanup(s->vmstate);
         if (!ok && !split && runstate_get() == RUN_STATE_FINISH_MIGRATE) {
+            migration_block_reactivate(s);
             if (s->was_running) {
                 vm_start();
             } else {

@@ -51,6 +51,7 @@ static bool migrate_cap_settable(MigrationCapability cap)
     case MIGRATION_CAPABILITY_POSTCOPY_PREEMPT:
     case MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME:
     case MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER:
+    case MIGRATION_CAPABILITY_LATE_BLOCK_ACTIVATE:
         return true;
     default:
         return false;

@@ -32,14 +32,20 @@ void switchover_budget_add_go(SwitchoverBudget *b, int64_t go_us)
     b->n = MIN(b->n + 1, SWITCHOVER_BUDGET_WINDOW);
 }
 
-int64_t switchover_budget_go_us(const SwitchoverBudget *b, int64_t rtt_us)
+int64_t switchover_budget_reserve_us(const SwitchoverBudget *b)
 {
-    int64_t largest = 0, reserve;
+    int64_t largest = 0;
 
     for (unsigned i = 0; i < b->n; i++) {
         largest = MAX(largest, b->go_us[i]);
     }
-    reserve = largest + largest / 4;
+    return largest + largest / 4;
+}
+
+int64_t switchover_budget_go_us(const SwitchoverBudget *b, int64_t rtt_us)
+{
+    int64_t reserve = switchover_budget_reserve_us(b);
+
     if (b->n < SWITCHOVER_BUDGET_MIN_SAMPLES) {
         reserve = MAX(reserve, SWITCHOVER_BUDGET_DEFAULT_US);
     }

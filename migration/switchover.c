@@ -3,8 +3,10 @@
  * The switchover: stop the guest, send what is left, hand the guest to
  * the destination. Two flavours:
  *
- * Plain (QEMU's behaviour): stop; switchover-start; END for RAM (the last
- * dirty pages, dirty logging off); FULL for each device; EOF. With a
+ * Plain (QEMU's behaviour): stop; the devices' state captured; the disks
+ * flushed and inactivated (block-handover.c); switchover-start; END for
+ * RAM (the last dirty pages, dirty logging off); FULL for each device;
+ * EOF. With a
  * return path, wait for the destination's "resumed" message, at most
  * x-switchover-resume-timeout: past it the migration fails and the
  * guest resumes here.
@@ -14,9 +16,11 @@
  *   source                                   destination
  *   stop guest, t_stop; deadline =
  *     t_stop + limit - reserve for the go (switchover-budget.c)
+ *     - reserve for the disks' flush (block-handover.c)
  *   switchover-start ------------------->    takes the BQL, vCPUs parked
  *   PART ... (drain RAM, unthrottled)  -->   pages written
  *   FULL ... (devices, all subsections) ->   device state loaded
+ *   disks flushed and inactivated
  *   ping(attempt) --------------------->
  *                  <--------------------     pong(attempt)  (return path)
  *   pong before the deadline (and the reserve also covers twice the
@@ -26,7 +30,7 @@
  *     completed; downtime = t_stop -> resumed received
  *   deadline passed first:
  *     switchover-abort ---------------->     drops the BQL, waits on
- *     guest resumed, event, iterate on
+ *     disks taken back, guest resumed, event, iterate on
  *
  * The destination never starts its vCPUs before EOF, which the source
  * sends only after a timely pong. What an aborted attempt wrote is
@@ -122,19 +126,23 @@ static QEMUFile *migration_stop_and_capture_devices(MigrationState *s,
 {
     QEMUFile *devs;
 
+    migration_block_preflush(s);    /* without the BQL: may take long */
     bql_lock();
     *t_stop = migration_now_us();
     vm_stop(RUN_STATE_FINISH_MIGRATE);
     bql_unlock();
     /* pause-before-switchover: the guest is stopped, nothing is handed
-     * over yet (switchover-pause.c). */
+     * over yet, the disks are still ours (switchover-pause.c). */
     if (!migration_pause_before_switchover(s, next, errp)) {
         return NULL;
     }
     BQL_LOCK_GUARD();
     devs = qemu_file_new_mem_output();
     qemu_file_set_checksums(devs, qemu_file_checksums(s->to_dst));
-    if (!savevm_state_complete_devices(s->vmstate, devs, false, errp)) {
+    /* Devices drained their requests (pre_save); then the disks, before
+     * the EOF or postcopy-run that lets the destination take them. */
+    if (!savevm_state_complete_devices(s->vmstate, devs, false, errp) ||
+        !migration_block_inactivate(s, errp)) {
         qemu_fclose(devs);
         return NULL;
     }
@@ -275,14 +283,18 @@ static MigrationSwitchoverResult migration_strict_abort(MigrationState *s,
     trace_migration_switchover_abort(s->strict_attempt, elapsed);
     savevm_send_command(s->to_dst, SAVEVM_CMD_SWITCHOVER_ABORT, NULL, 0);
     qemu_fflush(s->to_dst);
+    migration_block_reactivate(s);
     if (s->was_running) {
         vm_start();
     } else {
         runstate_set(RUN_STATE_PAUSED);
     }
-    /* At least what passed; a late pong refines it (return-path.c). */
+    /* At least what passed; a late pong refines it (return-path.c).
+     * Aborted before the disks' flush: it is still to come. */
     needed_ms = (elapsed + (int64_t)(pending * 1000000 / bw) +
-                 s->go_reserve_us + 999) / 1000;
+                 s->go_reserve_us +
+                 (pinged ? 0 : migration_block_flush_reserve_us(s)) +
+                 999) / 1000;
     s->strict_stop_us = pinged ? t_stop : 0;
     g_mutex_lock(&s->lock);
     s->strict_aborts++;
@@ -329,7 +341,9 @@ static MigrationSwitchoverResult migration_strict_attempt(MigrationState *s,
     t_stop = migration_now_us();
     vm_stop(RUN_STATE_FINISH_MIGRATE);
     limit_end = t_stop + (int64_t)migrate_downtime_limit_ms(&s->opts) * 1000;
-    deadline = limit_end - switchover_budget_go_us(&s->go_budget, 0);
+    /* RAM may use what the go and the disks' flush leave. */
+    deadline = limit_end - switchover_budget_go_us(&s->go_budget, 0) -
+               migration_block_flush_reserve_us(s);
     qemu_file_set_rate_limit(f, 0);
     savevm_send_command(f, SAVEVM_CMD_SWITCHOVER_START, NULL, 0);
     if (!migration_drain(s, deadline, errp)) {
@@ -345,6 +359,12 @@ static MigrationSwitchoverResult migration_strict_attempt(MigrationState *s,
         return MIGRATION_SWITCHOVER_FAILED;
     }
     trace_migration_switchover_step("devices", migration_now_us() - t_stop);
+    /* Before the ping: a flush that ran long makes the pong late, and the
+     * attempt aborts (disks taken back) rather than overrun. */
+    if (!migration_block_inactivate(s, errp)) {
+        return MIGRATION_SWITCHOVER_FAILED;
+    }
+    trace_migration_switchover_step("disks", migration_now_us() - t_stop);
     savevm_send_ping(f, attempt);
     qemu_fflush(f);
     t_ping = migration_now_us();
@@ -369,6 +389,7 @@ static MigrationSwitchoverResult migration_strict_attempt(MigrationState *s,
 
 MigrationSwitchoverResult migration_switchover_strict(MigrationState *s)
 {
+    migration_block_preflush(s);    /* without the BQL: may take long */
     BQL_LOCK_GUARD();
     MigrationSwitchoverResult r;
     RtWindow rt = { 0 };

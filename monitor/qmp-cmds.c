@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include "config-host.h"
+#include "block/activation.h"
 #include "hw/i386/pc.h"
 #include "hw/i386/pc-types.h"
 #include "monitor-internal.h"
@@ -106,6 +107,14 @@ void qmp_cont(Error **errp)
                    "migrate_cancel");
         return;
     default:
+        /*
+         * After a completed migration (this side's disks handed over) or
+         * one that came in with late-block-activate and -S: the disks
+         * are taken (back) first. Nothing to do on a plain pause.
+         */
+        if (!bdrv_activate_all(errp)) {
+            return;
+        }
         vm_start();
     }
 }

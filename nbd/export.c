@@ -7,7 +7,9 @@
  */
 #include <string.h>
 #include "nbd-internal.h"
+#include "block/activation.h"
 #include "block/block_int.h"
+#include "block/block-backend.h"
 #include "qapi/qapi-events.h"
 #include "util/main-loop.h"
 #include "trace.h"
@@ -75,6 +77,7 @@ NbdExport *nbd_export_create(const BlockExportOptions *opts, Error **errp)
     BlockDriverState *bs;
     NbdExport *exp;
     BlockBackend *blk;
+    bool allow_inactive;
 
     if (!nbd_server_is_running()) {
         error_setg(errp, "NBD server not running");
@@ -120,6 +123,16 @@ NbdExport *nbd_export_create(const BlockExportOptions *opts, Error **errp)
     if (!bs) {
         return NULL;
     }
+    /*
+     * As QEMU's: an export activates its node (the destination of a
+     * migration without shared storage exports its disk, opened under
+     * -incoming, for the source's mirror), and keeps it active, unless
+     * allow-inactive.
+     */
+    allow_inactive = opts->has_allow_inactive && opts->allow_inactive;
+    if (!allow_inactive && !bdrv_activate(bs, errp)) {
+        return NULL;
+    }
     /* Like QEMU's exports, share writing with the node's other users. */
     blk = blk_new(NULL, bs, opts->has_writable && opts->writable, true, errp);
     if (!blk) {
@@ -127,6 +140,7 @@ NbdExport *nbd_export_create(const BlockExportOptions *opts, Error **errp)
     }
     user = g_strdup_printf("NBD export '%s'", opts->id);
     blk_set_user(blk, user);
+    blk_set_keep_active(blk, !allow_inactive);
     blk_set_enable_write_cache(blk, !(opts->has_writethrough &&
                                       opts->writethrough));
     exp = g_new0(NbdExport, 1);

@@ -142,6 +142,15 @@ void blk_aio_block_status(BlockBackend *blk, uint64_t offset, uint64_t bytes,
 void blk_set_user(BlockBackend *blk, const char *user);
 const char *blk_user_of(const BlockDriverState *bs);
 
+/*
+ * A user that cannot work on an inactive node (an NBD export without
+ * allow-inactive, as QEMU's): bdrv_inactivate() of its root is refused
+ * with an error naming the user; blk_keeping_active() names the first
+ * such user of bs, or NULL.
+ */
+void blk_set_keep_active(BlockBackend *blk, bool keep);
+const char *blk_keeping_active(const BlockDriverState *bs);
+
 int blk_in_flight(const BlockBackend *blk);
 void blk_drain(BlockBackend *blk);
 

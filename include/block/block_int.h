@@ -55,6 +55,15 @@ struct BlockDriver {
     const char *(*backing_filename)(BlockDriverState *bs);
     /* Cluster size for query-named-block-nodes (0: none). */
     int (*cluster_size)(BlockDriverState *bs);
+    /*
+     * Activation (block/activation.h). inactivate() runs after the node
+     * was flushed and drops what it caches of the image; activate()
+     * throws away everything it knows of the image and reads it again,
+     * validating it as at open (another process wrote it meanwhile).
+     * Both run with no request in flight on the node.
+     */
+    bool (*activate)(BlockDriverState *bs, Error **errp);
+    void (*inactivate)(BlockDriverState *bs);
 };
 
 struct BdrvChild {
@@ -87,6 +96,11 @@ struct BlockDriverState {
     BlockAcctStats stats;
     /* The monitor's reference (blockdev-add); blockdev-del drops it. */
     bool monitor_owned;
+    /*
+     * Another process (the migration peer) owns the image: no writes, and
+     * no metadata trusted until activation (block/activation.h).
+     */
+    bool inactive;
 };
 
 /* The driver named by format (QAPI enum name), or NULL. */

@@ -93,6 +93,13 @@ MigrationState *migration_new(void);
 void migration_free(MigrationState *s);
 MigrationState *migration_current(void);
 
+/*
+ * The block nodes (roots) s hands over in a migration with shared
+ * storage; NULL (the default) means every node of the process. For tests
+ * that run a source and a destination in one process.
+ */
+void migration_set_block_nodes(MigrationState *s, const char *const *nodes);
+
 /* True while s's outgoing migration is between setup and its end
  * (setup, active, postcopy-active, cancelling or colo). */
 bool migration_is_active(MigrationState *s);

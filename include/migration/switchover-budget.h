@@ -30,4 +30,8 @@ void switchover_budget_add_go(SwitchoverBudget *b, int64_t go_us);
  * just measured to the destination (ping -> pong), 0 when none yet. */
 int64_t switchover_budget_go_us(const SwitchoverBudget *b, int64_t rtt_us);
 
+/* The same rule for another step of the switchover (the block flush):
+ * largest sample plus a quarter, no floor; 0 without samples. */
+int64_t switchover_budget_reserve_us(const SwitchoverBudget *b);
+
 #endif

@@ -3,7 +3,8 @@
  * The strict switchover's reserve for the go (migration/switchover-
  * budget.c): it follows the tail of the go steps seen, not the last one;
  * it has a floor until enough were seen; it forgets what left the
- * window; and a slow round trip raises it.
+ * window; and a slow round trip raises it. The same rule without the
+ * floor reserves for the disks' flush.
  */
 #include <glib.h>
 #include "migration/switchover-budget.h"
@@ -56,6 +57,18 @@ static void test_window_forgets(void)
 
 /* The go needs a round trip at least: a link slower than the history
  * raises the reserve; a fast one leaves it. */
+/* The flush's reserve (block-handover.c): the same tail rule, no floor,
+ * nothing without samples (no disk, no reserve). */
+static void test_reserve_no_floor(void)
+{
+    SwitchoverBudget b = { 0 };
+    static const int64_t flush[] = { 40, 800, 60 };
+
+    g_assert_cmpint(switchover_budget_reserve_us(&b), ==, 0);
+    add_all(&b, flush, G_N_ELEMENTS(flush));
+    g_assert_cmpint(switchover_budget_reserve_us(&b), ==, 800 + 800 / 4);
+}
+
 static void test_round_trip_floor(void)
 {
     SwitchoverBudget b = { 0 };
@@ -74,6 +87,8 @@ int main(int argc, char **argv)
                     test_default_until_enough);
     g_test_add_func("/switchover-budget/tail-not-last", test_tail_not_last);
     g_test_add_func("/switchover-budget/window-forgets", test_window_forgets);
+    g_test_add_func("/switchover-budget/reserve-no-floor",
+                    test_reserve_no_floor);
     g_test_add_func("/switchover-budget/round-trip-floor",
                     test_round_trip_floor);
     return g_test_run();
