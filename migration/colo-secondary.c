@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include "colo-internal.h"
+#include "net/announce.h"
 #include "migration-internal.h"
 #include "migration/colo-message.h"
 #include "migration/colo-ram-cache.h"
@@ -328,6 +329,9 @@ static void colo_secondary_failover(ColoSecondary *c)
         runstate_set(RUN_STATE_PAUSED);
     } else if (!quitting) {
         vm_start();
+        /* The guest answers from this host now (the primary's port is
+         * dead): the switches must learn it. */
+        net_announce_guest_moved();
     }
     bql_unlock();
     colo_run_end(c->colo, colo_failover_exit_reason(c->colo), false);

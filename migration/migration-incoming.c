@@ -36,6 +36,7 @@
 #include "migration-internal.h"
 #include "colo-internal.h"
 #include "migration/postcopy.h"
+#include "net/announce.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
 #include "system/cpus.h"
@@ -279,6 +280,9 @@ static void incoming_start_guest(MigrationIncoming *mis)
     } else {
         runstate_set(RUN_STATE_PAUSED);
     }
+    /* The switches still send the guest's traffic to the source's port:
+     * tell them (as QEMU does, paused or not). */
+    net_announce_guest_moved();
     dst_us = mis->switchover_us ? migration_now_us() - mis->switchover_us : 0;
     mig_put_be64(data, start ? dst_us : 0);
     if (mis->rp_fd >= 0 && !incoming_rp_send(mis, MIG_RP_RESUMED, data,

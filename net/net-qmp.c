@@ -11,6 +11,7 @@
  * of { "str": RULE } as hostfwd.0, hostfwd.1, ...
  */
 #include <string.h>
+#include "net/announce.h"
 #include "net/netdev.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
@@ -134,76 +135,11 @@ void qmp_set_link(const char *name, bool up, Error **errp)
 
 /* ---- announce-self ---- */
 
-typedef struct NetAnnounce {
-    AnnounceParameters *params;
-    int64_t rounds_left;
-    int64_t delay;
-} NetAnnounce;
-
-static bool net_announce_wanted(const NetAnnounce *a, const char *name)
-{
-    if (!a->params->interfaces) {
-        return true;
-    }
-    for (strList *l = a->params->interfaces; l; l = l->next) {
-        if (name && !strcmp(l->value, name)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static void net_announce_one(NetClientState *nc, void *opaque)
-{
-    NetAnnounce *a = opaque;
-
-    if (nc->info->kind == NET_CLIENT_KIND_NIC && nc->info->announce &&
-        net_announce_wanted(a, nc->name)) {
-        nc->info->announce(nc);
-    }
-}
-
-static gboolean net_announce_round(gpointer opaque)
-{
-    NetAnnounce *a = opaque;
-
-    net_foreach_client(net_announce_one, a);
-    if (--a->rounds_left <= 0) {
-        qapi_free_AnnounceParameters(a->params);
-        g_free(a);
-        return G_SOURCE_REMOVE;
-    }
-    g_timeout_add(a->delay, net_announce_round, a);
-    a->delay = MIN(a->delay + a->params->step, a->params->max);
-    return G_SOURCE_REMOVE;
-}
-
 void qmp_announce_self(AnnounceParameters *params, Error **errp)
 {
-    NetAnnounce *a;
-
-    if (params->initial < 1 || params->max < 1 || params->rounds < 1 ||
-        params->step < 0 || params->initial > 100000 ||
-        params->max > 100000 || params->rounds > 1000 ||
-        params->step > 10000) {
-        error_setg(errp, "announce parameters out of range: initial and "
-                   "max 1..100000 ms, rounds 1..1000, step 0..10000 ms");
-        return;
+    if (net_announce_check(params, errp)) {
+        net_announce_start(params);
     }
-    a = g_new0(NetAnnounce, 1);
-    a->params = g_new0(AnnounceParameters, 1);
-    *a->params = *params;
-    a->params->id = g_strdup(params->id);
-    a->params->interfaces = NULL;
-    for (strList *l = params->interfaces, **tail = &a->params->interfaces;
-         l; l = l->next) {
-        *tail = g_new0(strList, 1);
-        (*tail)->value = g_strdup(l->value);
-        tail = &(*tail)->next;
-    }
-    a->rounds_left = params->rounds;
-    a->delay = params->initial;
-    net_announce_round(a);
 }
 
 /* ---- query-rx-filter and NIC_RX_FILTER_CHANGED ---- */
