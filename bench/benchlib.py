@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """What the bench/ scripts share: starting a VMM on the test guest with its
-COM1 in a file and QMP on a socket, waiting for guest lines, deciding which
-VMMs can run on this host (KVM or not), a network namespace with a tap, and
-printing aligned tables.
+COM1 in a file and QMP on a socket, waiting for guest lines, polling
+query-migrate, deciding which VMMs can run on this host (KVM or not), a
+network namespace with a tap, and printing aligned tables.
 
 Python 3 standard library only (scripts/qmp/qmp.py for QMP): the benches
 run with /usr/bin/python3 on a bare Debian install, without pytest, so
@@ -45,6 +45,10 @@ def kvm_unusable_reason():
     """None when /dev/kvm opens read-write, else why it does not."""
     try:
         os.close(os.open('/dev/kvm', os.O_RDWR | os.O_CLOEXEC))
+    except FileNotFoundError:
+        # The usual case on a development VM: say it plainly rather than
+        # with strerror, which reads like a missing file of ours.
+        return '/dev/kvm is absent (no KVM on this host)'
     except OSError as e:
         return '/dev/kvm is not usable here: %s' % e.strerror
     return None
@@ -55,7 +59,7 @@ def tandem_unusable_reason(binary, devices=()):
     else why not. Tandem has no TCG: without KVM it cannot run a guest."""
     reason = kvm_unusable_reason()
     if reason:
-        return reason + ' (Tandem runs guests only with KVM)'
+        return 'Tandem runs guests only with KVM and ' + reason
     if not os.path.exists(binary):
         return '%s missing (build first)' % binary
     if not devices:
@@ -68,6 +72,16 @@ def tandem_unusable_reason(binary, devices=()):
     missing = [d for d in devices if d not in p.stdout + p.stderr]
     if missing:
         return 'Tandem has no %s device' % ', '.join(missing)
+    return None
+
+
+def qemu_unusable_reason(no_qemu):
+    """None when Debian's QEMU is to run, else why not (no_qemu: the
+    benchmark's --no-qemu)."""
+    if no_qemu:
+        return '--no-qemu'
+    if not os.access(QEMU, os.X_OK):
+        return QEMU + ' not found'
     return None
 
 
@@ -161,6 +175,35 @@ class Vmm:
                 pass
         if self.proc:
             self._err.close()
+
+
+MIGRATE_FINAL = ('completed', 'failed', 'cancelled')
+
+
+def poll_migrate(vm, until, timeout, interval=0.02):
+    """query-migrate on vm every interval seconds until until(info) is
+    true, the status is final or timeout seconds passed; returns the last
+    answer ({} if none)."""
+    deadline = time.monotonic() + timeout
+    info = {}
+    while time.monotonic() < deadline:
+        info = vm.q('query-migrate')
+        if until(info) or info.get('status') in MIGRATE_FINAL:
+            break
+        time.sleep(interval)
+    return info
+
+
+def completed_info(vm, info):
+    """The source's query-migrate once its figures are in: QEMU 7.2 says
+    "completed" a moment before it fills in total-time and downtime, so
+    ask again for up to 2 s until both are there."""
+    settle = time.monotonic() + 2
+    while ('total-time' not in info or 'downtime' not in info) and \
+            time.monotonic() < settle:
+        time.sleep(0.01)
+        info = vm.q('query-migrate')
+    return info
 
 
 def qtest_check(binary, guest, tmp, name, mem, append, extra=(), prefix=()):
