@@ -267,7 +267,7 @@ int main(int argc, char **argv)
     Error *err = NULL;
     int status = 0;
 
-    if (!vl_parse_args(argc, argv, &cfg, &err)) {
+    if (!vl_parse_args(argc, argv, &cfg, &err) || !vl_check_vga(&cfg, &err)) {
         error_report_err(err);
         return 1;
     }

@@ -591,18 +591,32 @@ static bool opt_no_acpi(SystemConfig *cfg, const char *arg, Error **errp)
     return true;
 }
 
-/* There is no display, so "none" is the only VGA there is. */
+/* There is no display, so "none" is the only VGA there is; whether
+ * another is an error depends on the machine (vl_check_vga). */
 static bool opt_vga(SystemConfig *cfg, const char *arg, Error **errp)
 {
-    if (!strcmp(arg, "none")) {
-        return true;
-    }
     if (!strcmp(arg, "help")) {
         error_setg(errp, "Tandem has no VGA devices: only -vga none");
         return false;
     }
-    error_setg(errp, "VGA card '%s' is not available: Tandem has no display "
-               "devices (use -vga none, or -nographic)", arg);
+    cfg->vga = strcmp(arg, "none") ? arg : NULL;
+    return true;
+}
+
+bool vl_check_vga(const SystemConfig *cfg, Error **errp)
+{
+    if (!cfg->vga) {
+        return true;
+    }
+    if (cfg->machine_none) {
+        /* As QEMU: the none machine has no VGA to make either way. */
+        warn_report("-vga %s: the none machine uses no VGA card; none was "
+                    "created", cfg->vga);
+        return true;
+    }
+    error_setg(errp, "-vga %s: VGA card '%s' is not available: Tandem has no "
+               "display devices (use -vga none, or -nographic)", cfg->vga,
+               cfg->vga);
     return false;
 }
 

@@ -56,6 +56,8 @@ typedef struct SystemConfig {
     bool list_accels;           /* -accel help */
     char *accel;                /* -accel or -machine accel=: "kvm:tcg" */
     bool machine_none;          /* -machine none */
+    const char *vga;            /* -vga other than none, checked once the
+                                 * machine is known */
 } SystemConfig;
 
 /* The -smp topology (QEMU's default for the pc: one socket per vCPU
@@ -71,6 +73,9 @@ const char *vl_guest_name(void);
 const char *vl_uuid(void);
 
 bool vl_parse_args(int argc, char **argv, SystemConfig *cfg, Error **errp);
+/* -vga other than none: refused, but only warned about on -machine none
+ * (QEMU creates no VGA there either). */
+bool vl_check_vga(const SystemConfig *cfg, Error **errp);
 
 /* The key=value parameters an option knows, as query-command-line-options
  * reports them (QEMU's CommandLineParameterType). */

@@ -122,8 +122,11 @@ static bool list_has_name(json_object *list, const char *name)
 
 static void test_machine_none_probe(void)
 {
-    /* The later accel= wins over the harness's -accel qtest. */
-    QTestState *s = qtest_init_accel_qtest("-machine none,accel=kvm:tcg");
+    /* The later accel= wins over the harness's -accel qtest. -vga std is
+     * only a warning on the none machine (no VGA either way), as in QEMU;
+     * on the pc test_cli.py sees it refused. */
+    QTestState *s = qtest_init_accel_qtest("-vga std "
+                                           "-machine none,accel=kvm:tcg");
     bool kvm = !test_kvm_unusable_reason();
     g_autofree char *reply = NULL;
     json_object *r;
