@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 #include "block/block_int.h"
 #include "block/blockdev.h"
+#include "block/mirror.h"
 #include "block/nbd-uri.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-visit.h"
@@ -223,6 +224,12 @@ void qmp_block_resize(const char *device, const char *node_name,
     }
     if (size < 0) {
         error_setg(errp, "Parameter 'size' expects a >0 size");
+        return;
+    }
+    if (mirror_job_of_node(bs)) {
+        /* The mirror's bitmap and target have the size it started with. */
+        error_setg(errp, "Node '%s' is busy: block device is in use by "
+                   "block job: mirror", bs->node_name);
         return;
     }
     bdrv_drain_all();

@@ -287,6 +287,46 @@ void job_start(Job *job)
     job->thread = g_thread_new(name, job_thread_fn, job);
 }
 
+void job_cancel_sync_all(void)
+{
+    int64_t end = g_get_monotonic_time() + 30 * G_TIME_SPAN_SECOND;
+
+    for (Job *job = job_next(NULL); job; job = job_next(job)) {
+        if (job->status == JOB_STATUS_CONCLUDED) {
+            continue;
+        }
+        if (job->status == JOB_STATUS_CREATED ||
+            job->status == JOB_STATUS_WAITING ||
+            job->status == JOB_STATUS_PENDING) {
+            /* No thread to stop; the list may change: start over. */
+            job->cancelled = true;
+            job_do_abort(job);
+            job_cancel_sync_all();
+            return;
+        }
+        job->cancelled = true;
+        job->force_cancel = true;
+        job_kick(job);
+    }
+    for (;;) {
+        bool busy = false;
+
+        for (Job *job = job_next(NULL); job; job = job_next(job)) {
+            busy |= job->status != JOB_STATUS_CONCLUDED;
+        }
+        if (!busy) {
+            return;
+        }
+        if (g_get_monotonic_time() > end) {
+            /* A copy stuck in a dead peer: exit anyway, with a word. */
+            warn_report("block jobs did not stop within 30 s of exit");
+            return;
+        }
+        main_loop_wait(false);
+        g_usleep(1000);
+    }
+}
+
 /* ---- the user's verbs ---- */
 
 bool job_user_pause(Job *job, Error **errp)

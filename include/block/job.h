@@ -141,6 +141,13 @@ bool job_apply_verb(Job *job, JobVerb verb, Error **errp);
  */
 void job_pause_for_error(Job *job, BlockDeviceIoStatus st);
 
+/*
+ * At exit (main loop, BQL): cancels every job (a ready mirror too, with
+ * no switch) and waits until each has concluded, so no copy thread runs
+ * on while the process ends and every target is left consistent.
+ */
+void job_cancel_sync_all(void);
+
 /* Wakes the job thread from a sleep or a park. Any thread. */
 void job_kick(Job *job);
 

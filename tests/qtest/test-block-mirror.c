@@ -390,10 +390,11 @@ static void test_drive_mirror_manual(void)
 }
 
 /* Cancels: a ready mirror without force completes without switching;
- * job-cancel cancels. */
+ * job-cancel cancels; quit cancels what still runs. */
 static void test_mirror_cancel(void)
 {
     g_autofree char *src = NULL, *dst = NULL, *dst2 = NULL;
+    g_autofree char *dst3 = qtest_scratch_path("dst3.qcow2");
     Disk k = { 0 };
     json_object *ev, *r;
 
@@ -439,8 +440,24 @@ static void test_mirror_cancel(void)
         "{'execute': 'block-job-cancel', 'arguments': {'device': 'm3'}}");
     disk_write_round(&k, 1);
     disk_read_check(&k, 0, DISK_SIZE);
+
+    /* quit with a mirror running: the job is cancelled first (the
+     * client hears of it, as from QEMU), the new qcow2 target is left
+     * consistent. */
+    qtest_qmp_ok(k.s, "{'execute': 'drive-mirror', 'arguments': "
+                 "{'job-id': 'm4', 'device': 'drive0', 'target': '%s', "
+                 "'format': 'qcow2', 'sync': 'full', 'speed': 65536}}", dst3);
+    wait_job_status(k.s, "m4", "running");
+    qtest_qmp_ok(k.s, "{'execute': 'quit'}");
+    ev = qtest_qmp_eventwait(k.s, "BLOCK_JOB_CANCELLED");
+    g_assert_cmpstr(qt_json_str(qt_json_get(ev, "data"), "device"), ==,
+                    "m4");
+    json_object_put(ev);
     g_assert_cmpint(qtest_quit(k.s), ==, 0);
     check_file(src, k.expect);
+    if (bt_have_qemu_img()) {
+        bt_qemu_img_check(dst3);
+    }
     g_free(k.expect);
 }
 

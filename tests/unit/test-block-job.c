@@ -1000,6 +1000,9 @@ static void test_mirror_bad_args(void)
             "job: mirror", "{\"execute\":\"drive-mirror\",\"arguments\":"
             "{\"device\":\"drive3\",\"target\":\"%s.2\",\"sync\":\"full\"}}",
             dst);
+    mon_err(m, "GenericError", "Node 't3' is busy", "{\"execute\":"
+            "\"block_resize\",\"arguments\":{\"node-name\":\"t3\","
+            "\"size\":2097152}}");
     json_object_put(mon_event(m, "BLOCK_JOB_READY"));
     mon_ok(m, "{\"execute\":\"block-job-cancel\",\"arguments\":{\"device\":"
            "\"b1\",\"force\":true}}");
