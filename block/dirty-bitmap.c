@@ -95,6 +95,21 @@ void bdrv_dirty_bitmap_clear(BdrvDirtyBitmap *bm, uint64_t offset,
     }
 }
 
+bool bdrv_dirty_bitmap_all_set(BdrvDirtyBitmap *bm, uint64_t offset,
+                               uint64_t bytes)
+{
+    size_t first, n;
+    bool all;
+
+    if (!granules(bm, offset, bytes, &first, &n)) {
+        return false;
+    }
+    g_mutex_lock(&bm->lock);
+    all = find_next_zero_bit(bm->bits, first + n, first) >= first + n;
+    g_mutex_unlock(&bm->lock);
+    return all;
+}
+
 /* Bytes of granule i (the last one may be short). */
 static uint64_t granule_bytes(const BdrvDirtyBitmap *bm, size_t i)
 {

@@ -58,7 +58,14 @@ typedef struct MirrorJob {
     BlockdevOnError on_source_error;
     BlockdevOnError on_target_error;
     bool unmap;
-    bool target_is_zero;
+    /*
+     * Granules of a new, zero target that nothing has written yet: a
+     * stretch of the source that reads as zeroes needs no write there.
+     * Anything written to the target (a copy, a write-through) clears
+     * its granules first, so a stretch the guest zeroes after its data
+     * was copied is written. NULL when the target is not known zero.
+     */
+    BdrvDirtyBitmap *untouched;
     uint64_t size;
     uint64_t buf_size;
     uint64_t op_bytes;
@@ -115,7 +122,12 @@ static void mirror_write_notify(void *opaque, BdrvWriteKind kind,
 
     if (ret == 0 && kind != BDRV_WRITE_DISCARD &&
         g_atomic_int_get(&s->write_through)) {
-        int r = kind == BDRV_WRITE_DATA
+        int r;
+
+        if (s->untouched) {
+            bdrv_dirty_bitmap_clear(s->untouched, offset, bytes);
+        }
+        r = kind == BDRV_WRITE_DATA
                 ? blk_pwritev(s->tgt, offset, qiov, flags & BDRV_REQ_FUA,
                               NULL)
                 : blk_pwrite_zeroes(s->tgt, offset, bytes,
@@ -154,12 +166,16 @@ static int mirror_copy(MirrorJob *s, uint64_t offset, uint64_t bytes,
             pnum = bytes - done;
         }
         pnum = MIN(pnum, bytes - done);
-        if (!(st & BDRV_BLOCK_DATA)) {
+        if (!(st & BDRV_BLOCK_DATA) && s->untouched &&
+            bdrv_dirty_bitmap_all_set(s->untouched, off, pnum)) {
+            ret = 0;    /* zeroes onto zeroes */
+        } else if (!(st & BDRV_BLOCK_DATA)) {
             *is_read = false;
-            ret = s->target_is_zero ? 0
-                  : blk_pwrite_zeroes(s->tgt, off, pnum,
-                                      s->unmap ? BDRV_REQ_MAY_UNMAP : 0,
-                                      errp);
+            if (s->untouched) {
+                bdrv_dirty_bitmap_clear(s->untouched, off, pnum);
+            }
+            ret = blk_pwrite_zeroes(s->tgt, off, pnum,
+                                    s->unmap ? BDRV_REQ_MAY_UNMAP : 0, errp);
         } else {
             if (!buf) {
                 buf = g_malloc(bytes);
@@ -168,6 +184,9 @@ static int mirror_copy(MirrorJob *s, uint64_t offset, uint64_t bytes,
             ret = blk_pread(s->src, off, pnum, buf, errp);
             if (ret == 0) {
                 *is_read = false;
+                if (s->untouched) {
+                    bdrv_dirty_bitmap_clear(s->untouched, off, pnum);
+                }
                 ret = blk_pwrite(s->tgt, off, pnum, buf, 0, errp);
             }
         }
@@ -487,6 +506,7 @@ static void mirror_free(Job *job)
     MirrorJob *s = (MirrorJob *)job;
 
     bdrv_dirty_bitmap_free(s->dirty);
+    bdrv_dirty_bitmap_free(s->untouched);
     error_free(s->op_err);
     g_mutex_clear(&s->op_lock);
     g_cond_clear(&s->op_cond);
@@ -627,13 +647,16 @@ Job *mirror_start(const MirrorParams *p, Error **errp)
     s->on_source_error = p->on_source_error;
     s->on_target_error = p->on_target_error;
     s->unmap = p->unmap;
-    s->target_is_zero = p->target_is_zero;
     s->size = (uint64_t)size;
     s->buf_size = buf;
     s->op_bytes = MIN(MAX((uint64_t)gran, MIRROR_OP_BYTES), buf);
     s->op_bytes -= s->op_bytes % gran;
     s->common.speed = p->speed;
     s->dirty = bdrv_dirty_bitmap_new(s->size, gran);
+    if (p->target_is_zero) {
+        s->untouched = bdrv_dirty_bitmap_new(s->size, gran);
+        bdrv_dirty_bitmap_set(s->untouched, 0, s->size);
+    }
     g_mutex_init(&s->op_lock);
     g_cond_init(&s->op_cond);
     s->pool = g_thread_pool_new(mirror_op_fn, NULL, MIRROR_MAX_OPS, FALSE,

@@ -27,6 +27,9 @@ void bdrv_dirty_bitmap_set(BdrvDirtyBitmap *bm, uint64_t offset,
                            uint64_t bytes);
 void bdrv_dirty_bitmap_clear(BdrvDirtyBitmap *bm, uint64_t offset,
                              uint64_t bytes);
+/* Whether every granule [offset, offset + bytes) touches is set. */
+bool bdrv_dirty_bitmap_all_set(BdrvDirtyBitmap *bm, uint64_t offset,
+                               uint64_t bytes);
 /* Dirty bytes (granules times granularity, the last one cut at size). */
 uint64_t bdrv_dirty_bitmap_count(BdrvDirtyBitmap *bm);
 /*

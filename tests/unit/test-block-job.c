@@ -758,6 +758,66 @@ static void test_mirror_qcow2_full(void)
 }
 
 /*
+ * A new target reads zeroes, so zero stretches of the source are not
+ * written on the first pass; but a stretch the guest zeroes after its
+ * data was copied must be written. qcow2 source (its write-zeroes makes
+ * zero clusters), new raw target.
+ */
+static void test_mirror_zeroes_after_copy(void)
+{
+    Mon *m = mon_new();
+    g_autofree char *src = bt_path("z-src.qcow2");
+    g_autofree char *dst = bt_path("z-dst.raw");
+    g_autofree char *out = NULL, *opt = NULL, *cmd = NULL;
+    g_autofree uint8_t *want = g_malloc(4 * MIB);
+    BlockBackend *blk;
+    json_object *resp, *v;
+
+    if (!bt_have_qemu_img()) {
+        g_test_skip("qemu-img is not installed");
+        mon_free(m);
+        return;
+    }
+    g_remove(src);
+    g_assert_cmpint(bt_qemu_img(&out, "create -q -f qcow2 '%s' 4M", src),
+                    ==, 0);
+    cmd = g_strdup_printf("qemu-io -c 'write -P 0x5a 0 4M' '%s' >/dev/null",
+                          src);
+    g_assert_cmpint(system(cmd), ==, 0);
+    opt = g_strdup_printf("if=none,id=drive4,file=%s,format=qcow2", src);
+    blk = drive_new(opt, &error_abort);
+    mon_ok(m, "{\"execute\":\"drive-mirror\",\"arguments\":{\"device\":"
+           "\"drive4\",\"target\":\"%s\",\"format\":\"raw\",\"sync\":"
+           "\"full\",\"speed\":%d}}", dst, 2 * MIB);
+    /* Wait until the first MiB is on the target, then zero it. */
+    for (int64_t end = g_get_monotonic_time() + EVENT_WAIT_US;;) {
+        int64_t off;
+
+        v = job_field(m, "query-block-jobs", "drive4", "offset", &resp);
+        off = json_object_get_int64(v);
+        json_object_put(resp);
+        if (off >= 2 * MIB) {
+            break;
+        }
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        spin(m->c);
+    }
+    g_assert_cmpint(blk_pwrite_zeroes(blk, 0, MIB, 0, &error_abort), ==, 0);
+    mon_ok(m, "{\"execute\":\"block-job-set-speed\",\"arguments\":"
+           "{\"device\":\"drive4\",\"speed\":0}}");
+    json_object_put(mon_event(m, "BLOCK_JOB_READY"));
+    mon_ok(m, "{\"execute\":\"block-job-complete\",\"arguments\":"
+           "{\"device\":\"drive4\"}}");
+    json_object_put(mon_event(m, "BLOCK_JOB_COMPLETED"));
+    wait_status(m, "drive4", "(none)");
+    g_assert_true(drive_del("drive4", &error_abort));
+    memset(want, 0, MIB);
+    memset(want + MIB, 0x5a, 3 * MIB);
+    check_file(dst, want, 4 * MIB);
+    mon_free(m);
+}
+
+/*
  * blockdev-mirror onto an existing raw node with sync=none: only what is
  * written after the start reaches the target (whole granules of 4 KiB,
  * which the writes fill exactly); auto-finalize off shows pending, where
@@ -1028,6 +1088,8 @@ int main(int argc, char **argv)
                     test_mirror_raw_racing);
     g_test_add_func("/block/mirror/qcow2-top", test_mirror_qcow2_top);
     g_test_add_func("/block/mirror/qcow2-full", test_mirror_qcow2_full);
+    g_test_add_func("/block/mirror/zeroes-after-copy",
+                    test_mirror_zeroes_after_copy);
     g_test_add_func("/block/mirror/sync-none-manual-finalize",
                     test_mirror_sync_none_manual);
     g_test_add_func("/block/mirror/nbd-target-dies",
