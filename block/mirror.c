@@ -345,6 +345,7 @@ static int mirror_run(Job *job, Error **errp)
     int ret = 0;
 
     mirror_dirty_init(s);
+    job_progress_set_remaining(job, bdrv_dirty_bitmap_count(s->dirty));
     for (;;) {
         uint64_t dirty, in_flight, off, n;
         int ops;
@@ -653,6 +654,10 @@ Job *mirror_start(const MirrorParams *p, Error **errp)
     s->op_bytes -= s->op_bytes % gran;
     s->common.speed = p->speed;
     s->dirty = bdrv_dirty_bitmap_new(s->size, gran);
+    if (p->sync == MIRROR_SYNC_MODE_FULL) {
+        /* query-block-jobs shows the work from the start. */
+        job_progress_set_remaining(&s->common, s->size);
+    }
     if (p->target_is_zero) {
         s->untouched = bdrv_dirty_bitmap_new(s->size, gran);
         bdrv_dirty_bitmap_set(s->untouched, 0, s->size);

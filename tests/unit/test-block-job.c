@@ -1075,6 +1075,104 @@ static void test_mirror_bad_args(void)
     mon_free(m);
 }
 
+/* human-monitor-command; returns its output (g_free). */
+static char *mon_hmp(Mon *m, const char *cmd)
+{
+    json_object *resp = mon_cmd(m, "{\"execute\":\"human-monitor-command\","
+                                "\"arguments\":{\"command-line\":\"%s\"}}",
+                                cmd);
+    char *out = g_strdup(json_object_get_string(check_return(resp, NULL)));
+
+    json_object_put(resp);
+    return out;
+}
+
+/* HMP's block job commands over the same jobs. */
+static void test_mirror_hmp(void)
+{
+    Mon *m = mon_new();
+    g_autofree char *src = bt_path("hmp-src.raw");
+    g_autofree char *dst = bt_path("hmp-dst.raw");
+    g_autofree char *opt = NULL, *cmd = NULL, *out = NULL;
+    g_autofree uint8_t *want = NULL;
+    gsize len;
+    BlockBackend *blk;
+
+    bt_make_pattern_file(src, 2 * MIB, 6);
+    bt_make_pattern_file(dst, 2 * MIB, 8);
+    opt = g_strdup_printf("if=none,id=drive5,file=%s,format=raw", src);
+    blk = drive_new(opt, &error_abort);
+    out = mon_hmp(m, "info block-jobs");
+    g_assert_cmpstr(out, ==, "No active jobs\r\n");
+    g_free(out);
+    out = mon_hmp(m, "drive_mirror drive5");
+    g_assert_nonnull(strstr(out, "usage: drive_mirror"));
+    g_free(out);
+    cmd = g_strdup_printf("drive_mirror -n -f drive5 %s raw", dst);
+    out = mon_hmp(m, cmd);
+    g_assert_cmpstr(out, ==, "");
+    g_free(out);
+    out = mon_hmp(m, "block_job_set_speed drive5 1048576");
+    g_assert_cmpstr(out, ==, "");
+    g_free(out);
+    out = mon_hmp(m, "info block-jobs");
+    g_assert_true(g_str_has_prefix(out, "Type mirror, device drive5: "
+                                   "Completed "));
+    if (!strstr(out, "of 2097152 bytes, speed limit 1048576 bytes/s")) {
+        g_error("info block-jobs: %s", out);
+    }
+    g_free(out);
+    out = mon_hmp(m, "block_job_pause drive5");
+    g_assert_cmpstr(out, ==, "");
+    g_free(out);
+    /* It may have caught up already at full speed: paused or standby. */
+    for (int64_t end = g_get_monotonic_time() + EVENT_WAIT_US;;) {
+        g_autofree char *st = job_status(m, "drive5");
+
+        if (!strcmp(st, "paused") || !strcmp(st, "standby")) {
+            break;
+        }
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        spin(m->c);
+    }
+    out = mon_hmp(m, "info block-jobs");
+    g_assert_nonnull(strstr(out, "(paused)"));
+    g_free(out);
+    out = mon_hmp(m, "block_job_resume drive5");
+    g_assert_cmpstr(out, ==, "");
+    g_free(out);
+    out = mon_hmp(m, "block_job_set_speed drive5 0");
+    g_free(out);
+    json_object_put(mon_event(m, "BLOCK_JOB_READY"));
+    out = mon_hmp(m, "block_job_complete nope");
+    g_assert_nonnull(strstr(out, "Block job 'nope' not found"));
+    g_free(out);
+    out = mon_hmp(m, "block_job_complete drive5");
+    g_assert_cmpstr(out, ==, "");
+    g_free(out);
+    json_object_put(mon_event(m, "BLOCK_JOB_COMPLETED"));
+    wait_status(m, "drive5", "(none)");
+    g_assert_cmpstr(bdrv_get_filename(blk_bs(blk)), ==, dst);
+    g_assert_true(g_file_get_contents(src, (gchar **)&want, &len, NULL));
+    check_file(dst, want, len);
+
+    /* block_job_cancel -f of a ready mirror cancels it. */
+    g_free(cmd);
+    cmd = g_strdup_printf("drive_mirror -n -f drive5 %s raw", src);
+    out = mon_hmp(m, cmd);
+    g_assert_cmpstr(out, ==, "");
+    g_free(out);
+    json_object_put(mon_event(m, "BLOCK_JOB_READY"));
+    out = mon_hmp(m, "block_job_cancel -f drive5");
+    g_assert_cmpstr(out, ==, "");
+    g_free(out);
+    json_object_put(mon_event(m, "BLOCK_JOB_CANCELLED"));
+    wait_status(m, "drive5", "(none)");
+    g_assert_cmpstr(bdrv_get_filename(blk_bs(blk)), ==, dst);
+    g_assert_true(drive_del("drive5", &error_abort));
+    mon_free(m);
+}
+
 int main(int argc, char **argv)
 {
     qmp_test_init(&argc, &argv);
@@ -1097,5 +1195,6 @@ int main(int argc, char **argv)
     g_test_add_func("/block/mirror/nbd-target-dies-stop",
                     test_mirror_nbd_dies_stop);
     g_test_add_func("/block/mirror/bad-args", test_mirror_bad_args);
+    g_test_add_func("/block/mirror/hmp", test_mirror_hmp);
     return qmp_test_run();
 }
