@@ -10,6 +10,7 @@
  *   byte the guest wrote, before, during and after the switch;
  * - the destination dying mid-copy: BLOCK_JOB_ERROR and a failed job,
  *   the guest's disk still working;
+ * - the COLO resync step: drive-mirror to an NBD URI, stop, cancel;
  * - drive-mirror to a new qcow2 with auto-finalize and auto-dismiss off,
  *   driven by the job-* and block-job-* verbs (qemu-img check and
  *   compare on the result);
@@ -313,6 +314,46 @@ static void test_mirror_dest_dies(void)
 }
 
 /*
+ * The COLO resync step (QEMU's qemu-colo.rst, re-protection after a
+ * failover): drive-mirror to the secondary's NBD export by URI,
+ * mode=existing, format=raw; once ready, stop the guest and
+ * block-job-cancel: the export holds the disk as it is.
+ */
+static void test_mirror_resync_by_uri(void)
+{
+    g_autofree char *src = NULL, *dst = NULL;
+    g_autofree char *sock = qtest_scratch_path("dest.sock");
+    QTestState *dest;
+    Disk k = { 0 };
+    json_object *ev;
+
+    src = make_raw("src.raw", 5, &k.expect);
+    dst = make_raw("dst.raw", 0, NULL);
+    dest = dest_start(dst, sock);
+    source_start(&k, src);
+    disk_write_round(&k, 0);
+    qtest_qmp_ok(k.s, "{'execute': 'drive-mirror', 'arguments': "
+                 "{'device': 'drive0', 'job-id': 'resync', 'target': "
+                 "'nbd+unix:///disk0?socket=%s', 'mode': 'existing', "
+                 "'format': 'raw', 'sync': 'full'}}", sock);
+    disk_write_round(&k, 1);
+    json_object_put(qtest_qmp_eventwait(k.s, "BLOCK_JOB_READY"));
+    disk_write_round(&k, 2);
+    qtest_qmp_ok(k.s, "{'execute': 'stop'}");
+    qtest_qmp_ok(k.s, "{'execute': 'block-job-cancel', 'arguments': "
+                 "{'device': 'resync'}}");
+    ev = qtest_qmp_eventwait(k.s, "BLOCK_JOB_COMPLETED");
+    g_assert_false(qt_json_has(qt_json_get(ev, "data"), "error"));
+    json_object_put(ev);
+    wait_job_status(k.s, "resync", "(none)");
+    g_assert_cmpint(qtest_quit(k.s), ==, 0);
+    g_assert_cmpint(qtest_quit(dest), ==, 0);
+    check_file(dst, k.expect);
+    check_file(src, k.expect);
+    g_free(k.expect);
+}
+
+/*
  * drive-mirror creating a qcow2 target, auto-finalize and auto-dismiss
  * off, every verb on the way: pause and resume both ways, pending,
  * finalize, dismiss.
@@ -466,6 +507,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/block-mirror/to-nbd-export", test_mirror_to_nbd_export);
     g_test_add_func("/block-mirror/dest-dies", test_mirror_dest_dies);
+    g_test_add_func("/block-mirror/resync-by-uri", test_mirror_resync_by_uri);
     g_test_add_func("/block-mirror/drive-mirror-manual",
                     test_drive_mirror_manual);
     g_test_add_func("/block-mirror/cancel", test_mirror_cancel);
