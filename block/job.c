@@ -501,8 +501,9 @@ void job_transition_to_ready(Job *job)
     if (job->status != JOB_STATUS_RUNNING) {
         return;
     }
-    block_job_event(job, JOB_EVENT_READY);
+    /* As QEMU: JOB_STATUS_CHANGE ready, then BLOCK_JOB_READY. */
     job_set_status(job, JOB_STATUS_READY);
+    block_job_event(job, JOB_EVENT_READY);
 }
 
 void job_progress_update(Job *job, uint64_t done)

@@ -157,7 +157,7 @@ void job_pause_point(Job *job);
 /* Sleeps up to ns (or until kicked), then passes a pause point. */
 void job_sleep_ns(Job *job, int64_t ns);
 bool job_is_cancelled(Job *job);
-/* running -> ready (a driver sends its own event first). Takes the BQL. */
+/* running -> ready, then BLOCK_JOB_READY. Takes the BQL. */
 void job_transition_to_ready(Job *job);
 /* Counts bytes copied / expected (atomic enough under the BQL). */
 void job_progress_update(Job *job, uint64_t done);

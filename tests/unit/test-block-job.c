@@ -1048,6 +1048,18 @@ static void test_mirror_bad_args(void)
             "sync=none", "{\"execute\":\"drive-mirror\",\"arguments\":"
             "{\"device\":\"drive3\",\"target\":\"%s.new\",\"sync\":"
             "\"none\",\"format\":\"raw\"}}", dst);
+    mon_err(m, "GenericError", "is in use by node",
+            "{\"execute\":\"drive-mirror\",\"arguments\":{\"device\":"
+            "\"drive3\",\"target\":\"%s\",\"sync\":\"full\"}}", src);
+    {
+        /* The source survived: not recreated empty. */
+        g_autofree gchar *data = NULL;
+        gsize len;
+
+        g_assert_true(g_file_get_contents(src, &data, &len, NULL));
+        g_assert_cmpuint(len, ==, MIB);
+        g_assert_cmpuint((uint8_t)data[1], ==, bt_pattern(1, 1));
+    }
     mon_err(m, "GenericError", "Could not open '/nonexistent/x.raw'",
             "{\"execute\":\"drive-mirror\",\"arguments\":{\"device\":"
             "\"drive3\",\"target\":\"/nonexistent/x.raw\",\"sync\":\"full\","
@@ -1093,8 +1105,9 @@ static void test_mirror_hmp(void)
     Mon *m = mon_new();
     g_autofree char *src = bt_path("hmp-src.raw");
     g_autofree char *dst = bt_path("hmp-dst.raw");
-    g_autofree char *opt = NULL, *cmd = NULL, *out = NULL;
+    g_autofree char *opt = NULL, *cmd = NULL;
     g_autofree uint8_t *want = NULL;
+    char *out;          /* each output freed before the next */
     gsize len;
     BlockBackend *blk;
 
