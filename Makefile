@@ -31,6 +31,9 @@ bench: build
 	@for b in bench/*.sh; do [ -x "$$b" ] && "$$b" $(BUILD); done; true
 	@bench/migration $(BUILD) $(BENCH_ARGS)
 	@bench/colo $(BUILD) $(BENCH_ARGS)
+	@bench/postcopy $(BUILD) $(BENCH_ARGS)
+	@bench/net $(BUILD) $(BENCH_ARGS)
+	@bench/block $(BUILD) $(BENCH_ARGS)
 
 clean:
 	-ninja -C $(BUILD) clean

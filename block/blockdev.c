@@ -125,7 +125,8 @@ BlockdevOptions *blockdev_options_parse(const char *str, Error **errp)
             return NULL;
         }
     } else {
-        g_autoptr(KeyvalList) kv = keyval_parse(str, NULL, errp);
+        /* QEMU's implied key: "-blockdev null-co,node-name=n0". */
+        g_autoptr(KeyvalList) kv = keyval_parse(str, "driver", errp);
 
         if (!kv) {
             return NULL;

@@ -191,6 +191,13 @@ void mig_put_be32(uint8_t *p, uint32_t v);
 
 typedef struct MigrationIncoming MigrationIncoming;
 
+/* pause-before-switchover's wait (switchover-pause.c). */
+typedef struct SwitchoverPause {
+    GMutex lock;
+    GCond cond;
+    bool go;                    /* (lock) migrate-continue said so */
+} SwitchoverPause;
+
 typedef struct MigrationState {
     MigrationOptions opts;      /* options.c; set by QMP, read anywhere */
     MigrationIncoming *incoming;    /* the destination side */
@@ -226,6 +233,7 @@ typedef struct MigrationState {
     int64_t postcopy_stop_us;   /* when the switch stopped the guest */
     int64_t postcopy_shut;      /* atomic: the destination's "shut" read
                                    by the listener: its status + 1 */
+    SwitchoverPause pause;      /* pause-before-switchover */
 
     GMutex lock;
     /* (lock) */
@@ -266,6 +274,21 @@ int64_t migration_now_us(void);
 /* Statistics of the RAM entry, zeros before it exists. */
 MigrationStats *migration_ram_stats(MigrationState *s,
                                     uint64_t *dirty_sync_count);
+
+/* ---- switchover-pause.c ---- */
+
+void switchover_pause_init(SwitchoverPause *p);
+void switchover_pause_destroy(SwitchoverPause *p);
+/* Ends a wait early (migrate_cancel, which sets s->cancel first). */
+void switchover_pause_wake(SwitchoverPause *p);
+/*
+ * With pause-before-switchover, guest stopped, without the BQL: status
+ * active -> pre-switchover, wait for migrate-continue, then -> next.
+ * Without the capability nothing happens (the status stays active).
+ * false (errp set) if migrate_cancel came instead.
+ */
+bool migration_pause_before_switchover(MigrationState *s,
+                                       MigrationStatus next, Error **errp);
 
 /* ---- switchover.c ---- */
 

@@ -64,6 +64,7 @@ MigrationState *migration_new(void)
     s->rp = (MigRpReader) { .fd = -1, .wake_fd = -1 };
     s->uri_owned_fd = -1;
     g_mutex_init(&s->lock);
+    switchover_pause_init(&s->pause);
     migration_options_init(&s->opts);
     s->incoming = migration_incoming_new(s);
     s->colo = colo_state_new();
@@ -83,6 +84,7 @@ void migration_free(MigrationState *s)
     g_free(s->uri);
     error_free(s->error);
     g_mutex_clear(&s->lock);
+    switchover_pause_destroy(&s->pause);
     g_free(s);
 }
 
@@ -140,6 +142,8 @@ bool migration_is_active(MigrationState *s)
     MigrationStatus st = migration_status(s);
 
     return st == MIGRATION_STATUS_SETUP || st == MIGRATION_STATUS_ACTIVE ||
+           st == MIGRATION_STATUS_PRE_SWITCHOVER ||
+           st == MIGRATION_STATUS_DEVICE ||
            st == MIGRATION_STATUS_POSTCOPY_ACTIVE ||
            st == MIGRATION_STATUS_CANCELLING || st == MIGRATION_STATUS_COLO;
 }
@@ -854,13 +858,16 @@ void qmp_migrate_cancel(Error **errp)
     MigrationState *s = migration_current();
     MigrationStatus st = migration_status(s);
 
-    if (st != MIGRATION_STATUS_SETUP && st != MIGRATION_STATUS_ACTIVE) {
+    if (st != MIGRATION_STATUS_SETUP && st != MIGRATION_STATUS_ACTIVE &&
+        st != MIGRATION_STATUS_PRE_SWITCHOVER &&
+        st != MIGRATION_STATUS_DEVICE) {
         return;
     }
     __atomic_store_n(&s->cancel, true, __ATOMIC_SEQ_CST);
     if (!migration_try_status(s, st, MIGRATION_STATUS_CANCELLING)) {
         return;         /* it ended meanwhile */
     }
+    switchover_pause_wake(&s->pause);
     /* Unblock the thread wherever it waits on the peer. */
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
 

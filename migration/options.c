@@ -50,6 +50,7 @@ static bool migrate_cap_settable(MigrationCapability cap)
     case MIGRATION_CAPABILITY_POSTCOPY_RAM:
     case MIGRATION_CAPABILITY_POSTCOPY_PREEMPT:
     case MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME:
+    case MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER:
         return true;
     default:
         return false;
@@ -140,6 +141,15 @@ static bool migrate_caps_check(const MigrationOptions *o,
             return false;
         }
     }
+    /* Ours: the pause is downtime that no one bounds. */
+    if (next[MIGRATION_CAPABILITY_X_STRICT_DOWNTIME] &&
+        next[MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER]) {
+        error_setg(errp, "x-strict-downtime and pause-before-switchover "
+                   "cannot be used together: the pause for "
+                   "migrate-continue is part of the downtime that "
+                   "x-strict-downtime promises to bound");
+        return false;
+    }
     if (next[MIGRATION_CAPABILITY_POSTCOPY_PREEMPT] &&
         !next[MIGRATION_CAPABILITY_POSTCOPY_RAM]) {
         error_setg(errp, "Postcopy preempt requires postcopy-ram");
@@ -165,6 +175,8 @@ bool migration_set_capabilities(MigrationState *s,
     MigrationStatus st = migration_status(s);
 
     if (st == MIGRATION_STATUS_SETUP || st == MIGRATION_STATUS_ACTIVE ||
+        st == MIGRATION_STATUS_PRE_SWITCHOVER ||
+        st == MIGRATION_STATUS_DEVICE ||
         st == MIGRATION_STATUS_POSTCOPY_ACTIVE ||
         st == MIGRATION_STATUS_CANCELLING) {
         error_setg(errp, "There's a migration process in progress");

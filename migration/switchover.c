@@ -116,15 +116,24 @@ static MigrationSwitchoverResult migration_switchover_failed(
  * with it migrate_cancel.
  */
 static QEMUFile *migration_stop_and_capture_devices(MigrationState *s,
+                                                    MigrationStatus next,
                                                     int64_t *t_stop,
                                                     Error **errp)
 {
-    BQL_LOCK_GUARD();
-    QEMUFile *devs = qemu_file_new_mem_output();
+    QEMUFile *devs;
 
-    qemu_file_set_checksums(devs, qemu_file_checksums(s->to_dst));
+    bql_lock();
     *t_stop = migration_now_us();
     vm_stop(RUN_STATE_FINISH_MIGRATE);
+    bql_unlock();
+    /* pause-before-switchover: the guest is stopped, nothing is handed
+     * over yet (switchover-pause.c). */
+    if (!migration_pause_before_switchover(s, next, errp)) {
+        return NULL;
+    }
+    BQL_LOCK_GUARD();
+    devs = qemu_file_new_mem_output();
+    qemu_file_set_checksums(devs, qemu_file_checksums(s->to_dst));
     if (!savevm_state_complete_devices(s->vmstate, devs, false, errp)) {
         qemu_fclose(devs);
         return NULL;
@@ -149,7 +158,8 @@ MigrationSwitchoverResult migration_switchover(MigrationState *s)
     QEMUFile *devs;
 
     trace_migration_switchover(false, 0);
-    devs = migration_stop_and_capture_devices(s, &t_stop, &err);
+    devs = migration_stop_and_capture_devices(s, MIGRATION_STATUS_DEVICE,
+                                              &t_stop, &err);
     if (!devs) {
         return migration_switchover_failed(s, err);
     }
@@ -199,12 +209,15 @@ MigrationSwitchoverResult migration_switchover_postcopy(MigrationState *s)
     QEMUFile *devs;
 
     trace_migration_switchover(false, 0);
-    devs = migration_stop_and_capture_devices(s, &t_stop, &err);
+    devs = migration_stop_and_capture_devices(
+        s, MIGRATION_STATUS_POSTCOPY_ACTIVE, &t_stop, &err);
     if (!devs) {
         return migration_switchover_failed(s, err);
     }
     s->postcopy_stop_us = t_stop;
-    if (!migration_try_status(s, MIGRATION_STATUS_ACTIVE,
+    /* After a pause-before-switchover the pause already moved it. */
+    if (migration_status(s) != MIGRATION_STATUS_POSTCOPY_ACTIVE &&
+        !migration_try_status(s, MIGRATION_STATUS_ACTIVE,
                               MIGRATION_STATUS_POSTCOPY_ACTIVE)) {
         /* migrate_cancel came first: nothing went out, the guest
          * resumes here. */

@@ -238,6 +238,8 @@ const HmpCommand hmp_commands[] = {
       "-incoming defer", hmp_migrate_incoming },
     { "migrate_start_postcopy", "", "Followup to a migration command to "
       "switch the migration to postcopy mode", hmp_migrate_start_postcopy },
+    { "migrate_continue", "state", "Continue migration from the given "
+      "paused state", hmp_migrate_continue },
     { "migrate_set_capability", "capability state", "Enable/Disable the "
       "usage of a capability for migration", hmp_migrate_set_capability },
     { "migrate_set_parameter", "parameter value", "Set the parameter for "

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * HMP migration commands: migrate, migrate_cancel, migrate_incoming,
- * migrate_start_postcopy, migrate_set_capability, migrate_set_parameter
+ * migrate_start_postcopy, migrate_continue, migrate_set_capability, migrate_set_parameter
  * and the three info commands, each a thin shell over the QMP command, printing QEMU's text.
  * Their rows are in hmp_commands[] (hmp-cmds.c).
  */
@@ -43,6 +43,24 @@ void hmp_migrate_start_postcopy(HmpContext *hmp, const char *args)
     Error *err = NULL;
 
     qmp_migrate_start_postcopy(&err);
+    hmp_handle_error(hmp, err);
+}
+
+/* migrate_continue STATE (pre-switchover) */
+void hmp_migrate_continue(HmpContext *hmp, const char *args)
+{
+    MigrationStatus state;
+    Error *err = NULL;
+
+    while (*args == ' ') {
+        args++;
+    }
+    if (!MigrationStatus_parse(args, &state)) {
+        hmp_printf(hmp, "Error: Parameter 'state' does not accept value "
+                   "'%s'\n", args);
+        return;
+    }
+    qmp_migrate_continue(state, &err);
     hmp_handle_error(hmp, err);
 }
 

@@ -342,8 +342,14 @@ void qmp_memsave(int64_t val, int64_t size, const char *filename,
     int fd;
 
     if (!cpus_count()) {
-        error_setg(errp, "memsave: this machine has no vCPUs to translate "
-                   "the address (use pmemsave)");
+        /* Under -accel qtest the -smp vCPUs exist as objects only: they
+         * have no page tables to walk, and the message says so rather
+         * than claim there are no vCPUs at all. */
+        error_setg(errp, cpus_shown_count()
+                   ? "memsave: the vCPUs of this machine have no register "
+                     "state to translate the address with (use pmemsave)"
+                   : "memsave: this machine has no vCPUs to translate the "
+                     "address (use pmemsave)");
         return;
     }
     if (!cpu || cpu_index < 0) {

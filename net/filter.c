@@ -296,6 +296,47 @@ NetFilterState *netfilter_find(const char *id, Error **errp)
     return (NetFilterState *)obj;
 }
 
+/* ---- info network ---- */
+
+typedef struct FilterInfoLine {
+    const Object *obj;
+    GString *out;
+} FilterInfoLine;
+
+static void netfilter_info_prop(const ObjectProperty *p, void *opaque)
+{
+    FilterInfoLine *line = opaque;
+    json_object *v = object_get_prop_json(line->obj, p, NULL);
+
+    /* Unset strings (position without id=...) and custom properties
+     * with no reader are left out, as they have nothing to show. */
+    if (v) {
+        g_string_append_printf(line->out, ",%s=%s", p->name,
+                               json_object_get_string(v));
+        json_object_put(v);
+    }
+}
+
+void netfilter_info(GString *out, const NetClientState *nd)
+{
+    if (!nd->filters || !nd->filters->len) {
+        return;
+    }
+    /* QEMU's shape: the chain in order, each filter with its id, type
+     * and properties, so an operator sees where a re-protect's
+     * insert=before,position=id=rew0 put the new filters. */
+    g_string_append(out, "filters:\n");
+    for (guint i = 0; i < nd->filters->len; i++) {
+        NetFilterState *nf = g_ptr_array_index(nd->filters, i);
+        FilterInfoLine line = { .obj = &nf->parent, .out = out };
+
+        g_string_append_printf(out, "  - %s: type=%s", nf->parent.id,
+                               nf->parent.type->name);
+        object_foreach_prop(nf->parent.type, netfilter_info_prop, &line);
+        g_string_append_c(out, '\n');
+    }
+}
+
 /* ---- a netdev or a sender going away ---- */
 
 static void netfilter_forget_sender(Object *obj, void *opaque)

@@ -71,6 +71,21 @@ void net_foreach_client(void (*fn)(NetClientState *nc, void *opaque),
     }
 }
 
+/* QEMU's name for a NIC without an id: its model and how many clients
+ * of that model exist already ("virtio-net-pci.0", ".1", ...), which is
+ * what `info network` and query-rx-filter show and scripts match. */
+static char *net_client_auto_name(const char *model)
+{
+    unsigned same = 0;
+
+    for (guint i = 0; net_clients && i < net_clients->len; i++) {
+        NetClientState *nc = g_ptr_array_index(net_clients, i);
+
+        same += !g_strcmp0(nc->model, model);
+    }
+    return g_strdup_printf("%s.%u", model, same);
+}
+
 NetClientState *net_client_new(const NetClientInfo *info,
                                NetClientState *peer, const char *model,
                                const char *name, void *opaque,
@@ -78,6 +93,8 @@ NetClientState *net_client_new(const NetClientInfo *info,
 {
     bool netdev = info->kind != NET_CLIENT_KIND_NIC;
     NetClientState *nc;
+
+    g_assert(name || !netdev);
 
     if (netdev && net_find_netdev(name)) {
         error_setg(errp, "Duplicate ID '%s' for netdev", name);
@@ -94,7 +111,7 @@ NetClientState *net_client_new(const NetClientInfo *info,
     }
     nc = g_new0(NetClientState, 1);
     nc->info = info;
-    nc->name = g_strdup(name);
+    nc->name = name ? g_strdup(name) : net_client_auto_name(model);
     nc->model = g_strdup(model);
     nc->opaque = opaque;
     nc->incoming = g_new0(NetQueue, 1);
@@ -107,7 +124,7 @@ NetClientState *net_client_new(const NetClientInfo *info,
         g_ptr_array_add(net_netdevs, nc);
     }
     g_ptr_array_add(net_clients, nc);
-    trace_net_client_new(model, name, peer ? peer->name : "");
+    trace_net_client_new(model, nc->name, peer ? peer->name : "");
     return nc;
 }
 

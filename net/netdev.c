@@ -6,6 +6,7 @@
 #include <string.h>
 #include "hw/core/qdev.h"
 #include "net/clients.h"
+#include "net/filter.h"
 #include "net/netdev.h"
 #include "trace.h"
 
@@ -369,6 +370,12 @@ static void net_info_one(NetClientState *nc, void *opaque)
     if (peer && nic) {
         g_string_append(out, " \\ ");
         net_info_client(out, peer);
+    }
+    /* A netdev's filters follow its line, as QEMU lists them. */
+    if (!peer && !nic) {
+        netfilter_info(out, nc);
+    } else if (peer && nic) {
+        netfilter_info(out, peer);
     }
 }
 

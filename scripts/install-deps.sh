@@ -22,7 +22,7 @@ packages=(
     clang libclang-rt-14-dev
     # real peers used by tests and benchmarks
     qemu-system-x86 qemu-utils socat iproute2 libnbd-bin tcpdump nbdkit
-    # clients of the test guest's network services (tests/functional/test_guest_net.py)
+    # clients of the test guest's network services (tests/functional/test_guest_net.py, bench/net)
     iputils-ping curl wrk redis-tools
     # the stock Linux boot check takes vmlinuz from this package
     dpkg-dev

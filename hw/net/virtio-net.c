@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "hw/net/virtio-net.h"
+#include "system/runstate.h"
 #include "trace.h"
 
 #define ETH_ALEN        6
@@ -215,6 +216,17 @@ static ssize_t virtio_net_receive(NetClientState *nc, const struct iovec *iov,
     return size;
 }
 
+/*
+ * Nothing reaches guest RAM while the VM is stopped (paused, a migration's
+ * switchover, a COLO checkpoint): device state captured then must agree
+ * with RAM. Frames wait in the network core's queue (which drops past its
+ * bound) and come in when the VM runs (virtio_net_runstate_changed).
+ */
+static bool virtio_net_can_receive(NetClientState *nc)
+{
+    return runstate_is_running();
+}
+
 static void virtio_net_handle_rx(VirtIODevice *vdev, VirtQueue *vq)
 {
     /* New buffers: frames the network core held for us can come in. */
@@ -229,6 +241,11 @@ static void virtio_net_tx_sent(NetClientState *nc, ssize_t ret)
 {
     VirtIONet *n = nc->opaque;
 
+    if (n->tx_waiting && !runstate_is_running()) {
+        /* The used ring is guest RAM: completed when the VM runs. */
+        n->tx_waiting_sent = true;
+        return;
+    }
     if (n->tx_waiting) {
         virtqueue_push(n->tx_vq, n->tx_waiting, 0);
         g_free(n->tx_waiting);
@@ -283,6 +300,9 @@ static void virtio_net_tx_flush(VirtIONet *n)
     if (n->tx_waiting) {
         return;         /* the sent callback comes back here */
     }
+    if (!runstate_is_running()) {
+        return;         /* virtio_net_runstate_changed comes back here */
+    }
     for (;;) {
         virtqueue_set_notification(n->tx_vq, false);
         while ((elem = virtqueue_pop(n->tx_vq))) {
@@ -317,6 +337,29 @@ static void virtio_net_tx_flush(VirtIONet *n)
 static void virtio_net_handle_tx(VirtIODevice *vdev, VirtQueue *vq)
 {
     virtio_net_tx_flush(virtio_net_of(vdev));
+}
+
+/*
+ * The VM runs again: what the stop held back goes on. A chain the peer
+ * took meanwhile is completed, the transmit queue is run (after a load it
+ * holds the source's chains in flight, and the driver, waiting for them,
+ * may not kick), and frames queued for the guest come in.
+ */
+static void virtio_net_runstate_changed(RunState old_state,
+                                        RunState new_state, void *opaque)
+{
+    VirtIONet *n = opaque;
+
+    if (new_state != RUN_STATE_RUNNING) {
+        return;
+    }
+    if (n->tx_waiting_sent) {
+        n->tx_waiting_sent = false;
+        virtio_net_tx_sent(n->nic, 0);
+    } else if (virtqueue_ready(n->tx_vq)) {
+        virtio_net_tx_flush(n);
+    }
+    net_client_flush_queue(n->nic);
 }
 
 /* ---- control queue ---- */
@@ -587,6 +630,7 @@ static void virtio_net_reset(VirtIODevice *vdev)
 
     g_free(n->tx_waiting);
     n->tx_waiting = NULL;
+    n->tx_waiting_sent = false;
     net_client_purge_queue(n->nic);
     virtio_net_filters_reset(n);
     memcpy(n->mac, n->perm_mac, ETH_ALEN);
@@ -634,6 +678,7 @@ static void virtio_net_get_rx_filter(NetClientState *nc, NetRxFilter *f);
 
 static const NetClientInfo virtio_net_info = {
     .kind = NET_CLIENT_KIND_NIC,
+    .can_receive = virtio_net_can_receive,
     .receive_iov = virtio_net_receive,
     .link_status_changed = virtio_net_link_changed,
     .announce = virtio_net_announce_cb,
@@ -808,11 +853,15 @@ bool virtio_net_realize(VirtIONet *n, GuestMemory *mem, const char *nic_name,
                                   virtio_net_handle_ctrl);
     virtio_reset(&n->vdev);
     virtio_net_config_read(&n->vdev);
+    runstate_add_change_notifier(virtio_net_runstate_changed, n);
     return true;
 }
 
 void virtio_net_unrealize(VirtIONet *n)
 {
+    if (n->rx_buf) {        /* realized */
+        runstate_remove_change_notifier(virtio_net_runstate_changed, n);
+    }
     g_free(n->tx_waiting);
     n->tx_waiting = NULL;
     virtio_cleanup(&n->vdev);
@@ -843,6 +892,7 @@ static bool virtio_net_post_load(void *opaque, int version_id, Error **errp)
      */
     g_free(n->tx_waiting);
     n->tx_waiting = NULL;
+    n->tx_waiting_sent = false;
     if (virtqueue_ready(n->tx_vq)) {
         virtqueue_set_notification(n->tx_vq, true);
     }

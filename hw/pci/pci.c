@@ -13,8 +13,8 @@
 
 static GPtrArray *pci_buses;    /* PciBus *, registration order */
 
-static bool ranges_overlap(unsigned a, unsigned alen, unsigned b,
-                           unsigned blen)
+bool pci_ranges_overlap(unsigned a, unsigned alen, unsigned b,
+                        unsigned blen)
 {
     return a < b + blen && b < a + alen;
 }
@@ -452,8 +452,9 @@ void pci_config_write(PCIDevice *dev, unsigned addr, uint32_t val,
     if (dev->msix) {
         msix_config_write(dev, addr, len);
     }
-    if (ranges_overlap(addr, len, PCI_COMMAND, 2) ||
-        ranges_overlap(addr, len, PCI_BASE_ADDRESS_0, 4 * PCI_NUM_BARS)) {
+    if (pci_ranges_overlap(addr, len, PCI_COMMAND, 2) ||
+        pci_ranges_overlap(addr, len, PCI_BASE_ADDRESS_0,
+                           4 * PCI_NUM_BARS)) {
         pci_bus_update_mappings(dev->bus);
     }
     pci_intx_update(dev);

@@ -29,12 +29,13 @@ static bool virtio_blk_pci_realize(PCIDevice *dev, Error **errp)
 {
     VirtIOBlockPCI *s = (VirtIOBlockPCI *)dev;
     g_autofree char *path = pci_device_path(dev);
+    g_autofree char *qom = qdev_canonical_path(&dev->parent_obj);
     const char *id = dev->parent_obj.parent_obj.id;
 
     s->name = id ? g_strdup(id) : g_strdup_printf("virtio-blk-pci.%s", path);
-    /* What QEMU's query-block says for a device with an id. */
-    s->qdev_path = id ? g_strdup_printf("/machine/peripheral/%s/"
-                                        "virtio-backend", id) : NULL;
+    /* What QEMU's query-block says: the QOM path of the virtio device
+     * inside the PCI proxy, with or without an id. */
+    s->qdev_path = g_strdup_printf("%s/virtio-backend", qom);
     s->blk.qdev_path = s->qdev_path;
     if (s->pci.vectors == UINT32_MAX) {
         /* QEMU's default: one vector per queue and one for the config. */

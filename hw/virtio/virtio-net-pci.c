@@ -23,12 +23,11 @@ typedef struct VirtIONetPCI {
 static bool virtio_net_pci_realize(PCIDevice *dev, Error **errp)
 {
     VirtIONetPCI *s = (VirtIONetPCI *)dev;
-    g_autofree char *path = pci_device_path(dev);
+    /* The NIC is named by the device id; without one, net.c gives
+     * QEMU's "virtio-net-pci.N". */
     const char *id = dev->parent_obj.parent_obj.id;
-    g_autofree char *name = id ? g_strdup(id)
-                               : g_strdup_printf("virtio-net-pci.%s", path);
 
-    if (!virtio_net_realize(&s->net, dev->bus->mem, name, errp)) {
+    if (!virtio_net_realize(&s->net, dev->bus->mem, id, errp)) {
         return false;
     }
     if (!virtio_pci_realize(&s->pci, &s->net.vdev, errp)) {

@@ -32,8 +32,18 @@ static void virtio_pci_notify(void *opaque, uint16_t vector)
     pci_set_irq(dev, proxy->vdev->isr != 0);
 }
 
+/* A PCI device reaches memory only as a bus master (PCI 3.0 6.2.2). */
+static bool virtio_pci_dma_enabled(void *opaque)
+{
+    VirtIOPCIProxy *proxy = opaque;
+
+    return pci_get_word(proxy->parent_obj.config + PCI_COMMAND) &
+           PCI_COMMAND_MASTER;
+}
+
 static const VirtioTransport virtio_pci_transport = {
     .notify = virtio_pci_notify,
+    .dma_enabled = virtio_pci_dma_enabled,
 };
 
 /* A vector the driver may use, else NO_VECTOR (spec 4.1.4.3: the device
@@ -504,7 +514,7 @@ static bool virtio_pci_touches_cfg_data(VirtIOPCIProxy *proxy,
 {
     unsigned data = proxy->cfg_cap + VIRTIO_PCI_CAP_CFG_DATA;
 
-    return proxy->cfg_cap && addr < data + 4 && data < addr + len;
+    return proxy->cfg_cap && pci_ranges_overlap(addr, len, data, 4);
 }
 
 void virtio_pci_config_read(PCIDevice *dev, unsigned addr, unsigned len)
@@ -529,6 +539,10 @@ void virtio_pci_config_write(PCIDevice *dev, unsigned addr, uint32_t val,
     uint8_t *data = dev->config + proxy->cfg_cap + VIRTIO_PCI_CAP_CFG_DATA;
     uint32_t offset, length;
 
+    if (pci_ranges_overlap(addr, len, PCI_COMMAND, 2) &&
+        !virtio_pci_dma_enabled(proxy)) {
+        virtio_dma_lost(proxy->vdev);
+    }
     if (!virtio_pci_touches_cfg_data(proxy, addr, len) ||
         !virtio_pci_cfg_window(proxy, &offset, &length)) {
         return;

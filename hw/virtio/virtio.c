@@ -64,6 +64,13 @@ void virtio_set_transport(VirtIODevice *vdev,
     vdev->transport_opaque = opaque;
 }
 
+bool virtio_dma_enabled(const VirtIODevice *vdev)
+{
+    const VirtioTransport *t = vdev->transport;
+
+    return !t || !t->dma_enabled || t->dma_enabled(vdev->transport_opaque);
+}
+
 /* ---- reset ---- */
 
 void virtio_reset(VirtIODevice *vdev)
@@ -189,6 +196,15 @@ bool virtio_set_status(VirtIODevice *vdev, uint8_t status, Error **errp)
     }
     virtio_set_state(vdev, old, want | keep);
     return true;
+}
+
+void virtio_dma_lost(VirtIODevice *vdev)
+{
+    if (vdev->status & VIRTIO_STATUS_DRIVER_OK) {
+        trace_virtio_dma_lost(vdev->name, vdev->status);
+        virtio_set_state(vdev, vdev->status,
+                         vdev->status & ~VIRTIO_STATUS_DRIVER_OK);
+    }
 }
 
 /* ---- features ---- */

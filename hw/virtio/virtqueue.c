@@ -178,7 +178,7 @@ bool virtqueue_ready(VirtQueue *vq)
 
     return vq->enabled && !vq->broken && vq->desc_host &&
            (status & VIRTIO_STATUS_DRIVER_OK) &&
-           !(status & VIRTIO_STATUS_FAILED);
+           !(status & VIRTIO_STATUS_FAILED) && virtio_dma_enabled(vq->vdev);
 }
 
 /* ---- pop ---- */

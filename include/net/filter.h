@@ -129,6 +129,10 @@ NetFilterDirection netfilter_frame_direction(NetFilterState *nf,
 ssize_t netfilter_pass_to_next(NetFilterState *nf, NetClientState *sender,
                                const struct iovec *iov, int iovcnt);
 
+/* `info network`: nd's chain, one "  - ID: type=T,prop=value..." line a
+ * filter, under a "filters:" line; nothing when it has none. */
+void netfilter_info(GString *out, const NetClientState *nd);
+
 /* A filter by id, or NULL (errp set) when id names nothing or no filter. */
 NetFilterState *netfilter_find(const char *id, Error **errp);
 

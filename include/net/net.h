@@ -143,7 +143,8 @@ struct NetClientState {
  * A new endpoint of info->kind, joined to peer (may be NULL: a netdev
  * created before its NIC; the NIC joins it with peer = the netdev).
  * A netdev is registered under name (unique among netdevs: an error
- * otherwise); NICs are not.
+ * otherwise); NICs are not, and a NIC's name may be NULL: it is then
+ * QEMU's "MODEL.N".
  */
 NetClientState *net_client_new(const NetClientInfo *info,
                                NetClientState *peer, const char *model,

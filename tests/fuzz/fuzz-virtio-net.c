@@ -31,6 +31,7 @@
 #include <string.h>
 #include <glib.h>
 #include "hw/net/virtio-net.h"
+#include "system/runstate.h"
 #include "fuzz-virtio-driver.h"
 
 #define RAM_SIZE    0x20000ULL
@@ -241,6 +242,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         write_seeds(dir);
         exit(0);
     }
+    /* A running VM: a stopped one takes no frames and no chains. */
+    runstate_set(RUN_STATE_RUNNING);
     return 0;
 }
 

@@ -23,7 +23,7 @@ typedef uint64_t u64;
 #define TG_DIRTY_MAGIC      0x5954524944475400ULL  /* "\0TGDIRTY" */
 
 enum { WL_COUNT = 1, WL_DIRTY = 2, WL_IDLE = 3, WL_FAULT = 4, WL_SERVE = 5, WL_DISK = 6,
-       WL_IOPS = 7 };
+       WL_IOPS = 7, WL_TOUCH = 8 };
 
 struct tg_percpu {                  /* one cache line per CPU */
     volatile u64 heartbeat;
@@ -184,7 +184,7 @@ static inline void cpuid(u32 leaf, u32 sub, u32 r[4])
 
 /* lib.c: tiny line formatter (no libc). */
 struct line {
-    char buf[160];
+    char buf[192];
     size_t len;
 };
 void ln_str(struct line *l, const char *s);

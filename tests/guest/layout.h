@@ -11,9 +11,9 @@
 
 #define TG_LOAD_ADDR        0x00100000  /* multiboot load address (1 MiB) */
 #define TG_STATUS_ADDR      0x00200000  /* status page (2 MiB) */
-#define TG_WSS_BASE         0x01000000  /* dirty working set (16 MiB) */
+#define TG_WSS_BASE         0x01000000  /* dirty/touch working set (16 MiB) */
 #define TG_HEAP_BASE        0x00400000  /* tg_alloc(): rings, buffers, TCP, RESP, disk (4 MiB) */
-#define TG_HEAP_END         TG_WSS_BASE /* ...up to 16 MiB (only dirty has a working set) */
+#define TG_HEAP_END         TG_WSS_BASE /* ...up to 16 MiB (where working sets start) */
 #define TG_TRAMP_ADDR       0x00008000  /* AP real-mode trampoline */
 #define TG_SIPI_VECTOR      (TG_TRAMP_ADDR >> 12)
 #define TG_MAX_CPUS         8

@@ -11,6 +11,7 @@
 #include "net/net.h"
 #include "dev/pci.h"
 #include "disk/disk.h"
+#include "touch.h"
 
 #define APIC_BASE       0xfee00000ULL
 #define APIC_SVR        0x0f0
@@ -45,6 +46,7 @@ static u64 tsc_khz;
 static const char *const wl_names[] = {
     [WL_COUNT] = "count", [WL_DIRTY] = "dirty", [WL_IDLE] = "idle",
     [WL_FAULT] = "fault", [WL_SERVE] = "serve", [WL_DISK] = "disk", [WL_IOPS] = "iops",
+    [WL_TOUCH] = "touch",
 };
 
 /* ---- output ---------------------------------------------------------- */
@@ -168,6 +170,8 @@ static void parse_token(const char *t, size_t n)
             opt.workload = WL_DISK;
         } else if (streq_n(v, vn, "iops")) {
             opt.workload = WL_IOPS;
+        } else if (streq_n(v, vn, "touch")) {
+            opt.workload = WL_TOUCH;
         } else {
             ok = false;
         }
@@ -189,6 +193,8 @@ static void parse_token(const char *t, size_t n)
         /* ip=, gw=, ip6=, gw6=, dhcp, netlog= (net/config.c) */
     } else if (disk_option(t, k, v, vn, &ok)) {
         /* qd=, flush-every=, pattern=, disk-size=, rw=, bs=, persist= (disk/config.c) */
+    } else if (touch_option(t, k, v, vn, &ok)) {
+        /* write-pct=, bg-dirty= (touch.c) */
     } else {
         ok = false;
     }
@@ -319,6 +325,9 @@ void ap_main(u32 cpu)
 
     me->online = 1;
     __atomic_fetch_add(&STATUS->cpus_online, 1, __ATOMIC_SEQ_CST);
+    if (cpu == 1 && opt.workload == WL_TOUCH && touchcfg.bg_wss) {
+        touch_bg_dirty(TG_WSS_BASE + opt.wss);  /* right after touch's working set */
+    }
     for (;;) {
         me->heartbeat++;
     }
@@ -434,11 +443,14 @@ static void __attribute__((noreturn)) run_idle(void)
 
 /* ---- BSP entry ------------------------------------------------------- */
 
-/* Check the working set against multiboot mem_upper (RAM above 1 MiB). */
-static void check_wss(void)
+/*
+ * Check the working set, plus `extra` bytes after it (touch's bg-dirty
+ * region), against multiboot mem_upper (RAM above 1 MiB).
+ */
+static void check_wss(u64 extra)
 {
     struct line l = { .len = 0 };
-    u64 end = TG_WSS_BASE + opt.wss;
+    u64 end = TG_WSS_BASE + opt.wss + extra;
 
     if (opt.wss < 4096 || (opt.wss & 4095)) {
         ln_str(&l, "TG error: wss ");
@@ -446,9 +458,15 @@ static void check_wss(void)
         ln_str(&l, " must be a non-zero multiple of 4K");
         config_error(&l);
     }
-    if (end > (4ULL << 30) || (STATUS->ram_end && end > STATUS->ram_end)) {
+    /* each term below 4G first, so that the sum cannot wrap */
+    if (opt.wss > (4ULL << 30) || extra > (4ULL << 30) || end > (4ULL << 30) ||
+        (STATUS->ram_end && end > STATUS->ram_end)) {
         ln_str(&l, "TG error: wss ");
         ln_hex(&l, opt.wss);
+        if (extra) {
+            ln_str(&l, " + bg-dirty ");
+            ln_hex(&l, extra);
+        }
         ln_str(&l, " at ");
         ln_hex(&l, TG_WSS_BASE);
         ln_str(&l, " exceeds RAM (ram_end=");
@@ -514,10 +532,10 @@ void bsp_main(u32 cpu)
         ln_str(&l, "'");
         config_error(&l);
     }
-    if (opt.workload == WL_DIRTY) {
+    if (opt.workload == WL_DIRTY || opt.workload == WL_TOUCH) {
         st->wss_base = TG_WSS_BASE;
         st->wss_size = opt.wss;
-        check_wss();
+        check_wss(opt.workload == WL_TOUCH ? touchcfg.bg_wss : 0);
     }
 
     src = calibrate_tsc();
@@ -549,6 +567,8 @@ void bsp_main(u32 cpu)
         disk_run();
     case WL_IOPS:
         iops_run();
+    case WL_TOUCH:
+        touch_run(opt.wss);
     case WL_FAULT:
         /* Self-test of the fault path: 256 GiB is not mapped -> #PF. */
         say("TG fault test: reading 0x4000000000");

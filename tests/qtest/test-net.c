@@ -75,10 +75,45 @@ static void test_rx_filter(void)
     qtest_quit(s);
 }
 
+/* NICs without an id get QEMU's names: the model and how many NICs of
+ * that model came before (named ones count too); an id is the name.
+ * query-rx-filter by such a name finds the NIC. */
+static void test_nic_names(void)
+{
+    static const char *const want[] = {
+        "virtio-net-pci.0", "nic1", "virtio-net-pci.2",
+    };
+    QTestState *s = qtest_init_accel_qtest(
+        "-netdev user,id=n0 -device virtio-net-pci,netdev=n0 "
+        "-netdev user,id=n1 -device virtio-net-pci,netdev=n1,id=nic1 "
+        "-netdev user,id=n2 -device virtio-net-pci,netdev=n2");
+    g_autofree char *info = qtest_hmp(s, "info network");
+    json_object *ret;
+
+    ret = qtest_qmp_assert_success(s, "{'execute': 'query-rx-filter'}");
+    g_assert_cmpuint(json_object_array_length(ret), ==, G_N_ELEMENTS(want));
+    for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
+        g_autofree char *line = g_strdup_printf("%s: index=0,type=nic,",
+                                                want[i]);
+
+        g_assert_cmpstr(qt_json_str(json_object_array_get_idx(ret, i),
+                                    "name"), ==, want[i]);
+        g_assert_nonnull(strstr(info, line));
+    }
+    json_object_put(ret);
+    ret = qtest_qmp_assert_success(s, "{'execute': 'query-rx-filter', "
+                                   "'arguments': {'name': "
+                                   "'virtio-net-pci.2'}}");
+    g_assert_cmpuint(json_object_array_length(ret), ==, 1);
+    json_object_put(ret);
+    qtest_quit(s);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/net/qtest/netdev-commands", test_netdev_commands);
     g_test_add_func("/net/qtest/rx-filter", test_rx_filter);
+    g_test_add_func("/net/qtest/nic-names", test_nic_names);
     return g_test_run();
 }

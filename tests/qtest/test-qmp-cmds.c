@@ -463,6 +463,43 @@ static void test_pmemsave(void)
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
 
+/* pmemsave needs no vCPU: under -accel qtest it dumps what qtest wrote. */
+static void test_pmemsave_no_vcpu(void)
+{
+    g_autofree char *dump = qtest_scratch_path("pmem-qtest.bin");
+    g_autofree uint8_t *data = NULL;
+    QTestState *s = qtest_init_accel_qtest(NULL);
+    uint8_t pattern[4096];
+    gsize len;
+
+    for (unsigned i = 0; i < sizeof(pattern); i++) {
+        pattern[i] = (uint8_t)(i * 7 + 3);
+    }
+    qtest_bufwrite(s, 0x300000, pattern, sizeof(pattern));
+    json_object_put(qtest_qmp_assert_success(
+        s, "{'execute': 'pmemsave', 'arguments': {'val': %d, 'size': 4096, "
+        "'filename': '%s'}}", 0x300000, dump));
+    data = read_file(dump, &len);
+    g_assert_cmpmem(data, len, pattern, sizeof(pattern));
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
+/* memsave translates through a vCPU's page tables: with vCPU objects but
+ * no vCPU state (-accel qtest) it is refused, pointing at pmemsave, and no
+ * file is left behind. */
+static void test_memsave_no_vcpu_state(void)
+{
+    g_autofree char *bad = qtest_scratch_path("vmem-qtest.bin");
+    QTestState *s = qtest_init_accel_qtest("-smp 2");
+
+    qtest_qmp_assert_error_contains(s, "GenericError",
+        "have no register state to translate the address with (use pmemsave)",
+        "{'execute': 'memsave', 'arguments': {'val': 0, 'size': 16, "
+        "'filename': '%s'}}", bad);
+    g_assert_false(g_file_test(bad, G_FILE_TEST_EXISTS));
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
 static void test_memsave(void)
 {
     g_autofree char *vdump = qtest_scratch_path("vmem.bin");
@@ -895,6 +932,8 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/quit", test_quit);
     test_add_kvm_func("/qmp/pmemsave", test_pmemsave);
     test_add_kvm_func("/qmp/memsave", test_memsave);
+    g_test_add_func("/qmp/pmemsave/no-vcpu", test_pmemsave_no_vcpu);
+    g_test_add_func("/qmp/memsave/no-vcpu-state", test_memsave_no_vcpu_state);
     g_test_add_func("/qmp/human-monitor-command", test_hmp);
     g_test_add_func("/qmp/query-name", test_query_name);
     test_add_kvm_func("/qmp/query-kvm", test_query_kvm);

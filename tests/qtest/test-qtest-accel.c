@@ -12,28 +12,18 @@
  * guest RAM or, without MSI-X, as "IRQ raise N" on the intercepted
  * ioapic.
  */
-#include <errno.h>
-#include <poll.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 #include <linux/pci_regs.h>
 #include <linux/virtio_config.h>
-#include <linux/virtio_net.h>
 #include "kvm-skip.h"
 #include "libqtest.h"
-#include "libqvirtio-pci.h"
+#include "libqvirtio-net.h"
 
 #define DEVFN(slot, fn)     ((slot) << 3 | (fn))
 #define NET_DEVFN           DEVFN(2, 0)
-#define RXQ_GPA             0x100000ULL
-#define TXQ_GPA             0x110000ULL
-#define RXBUF_GPA           0x200000ULL
-#define TXBUF_GPA           0x201000ULL
+#define NET_GPA             0x100000ULL     /* QVNET_WINDOW from here */
 #define MSI_GPA             0x300000ULL     /* vector v writes at + 4v */
 #define MSI_DATA(v)         (0x5a5a0000u + (v))
-#define HDR_LEN             sizeof(struct virtio_net_hdr_v1)
 #define FRAME_LEN           60
 
 /* ---- run state with vCPUs that never run ---- */
@@ -66,7 +56,11 @@ static void test_runstate(void)
                                     "Migration is not supported: the qtest",
                                     "{'execute': 'migrate', 'arguments': "
                                     "{'uri': 'exec:cat >/dev/null'}}");
-    qtest_qmp_assert_error_contains(s, "GenericError", "no vCPUs",
+    qtest_qmp_assert_error_is(s, "GenericError",
+                              "Migration not in expected state: none",
+                              "{'execute': 'migrate-continue', 'arguments': "
+                              "{'state': 'pre-switchover'}}");
+    qtest_qmp_assert_error_contains(s, "GenericError", "no register state",
                                     "{'execute': 'memsave', 'arguments': "
                                     "{'val': 0, 'size': 8, "
                                     "'filename': '/dev/null'}}");
@@ -169,36 +163,22 @@ static void test_machine_none_probe(void)
 
 typedef struct NetRig {
     QTestState *s;
-    int sock;                   /* the far end of -netdev dgram */
-    char *tandem_path;          /* Tandem's end (we send there) */
-    char *test_path;
+    QNetWire wire;              /* the far end of the NIC's -netdev dgram */
 } NetRig;
 
 static void rig_start(NetRig *r, const char *extra)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-    r->test_path = qtest_scratch_path("net-test.sock");
-    r->tandem_path = qtest_scratch_path("net-tandem.sock");
-    g_assert_cmpuint(strlen(r->test_path), <, sizeof(sa.sun_path));
-    strcpy(sa.sun_path, r->test_path);
-    r->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    g_assert_cmpint(r->sock, >=, 0);
-    g_assert_cmpint(bind(r->sock, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    qnet_wire_open(&r->wire, "net");
     r->s = qtest_initf_accel_qtest(
-        "-netdev dgram,id=n0,local.type=unix,local.path=%s,"
-        "remote.type=unix,remote.path=%s "
+        "-netdev %s,id=n0 "
         "-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56 %s",
-        r->tandem_path, r->test_path, extra ? extra : "");
+        r->wire.netdev_opts, extra ? extra : "");
 }
 
 static void rig_stop(NetRig *r)
 {
     g_assert_cmpint(qtest_quit(r->s), ==, 0);
-    close(r->sock);
-    unlink(r->test_path);
-    g_free(r->test_path);
-    g_free(r->tandem_path);
+    qnet_wire_close(&r->wire);
 }
 
 typedef struct PciSnapshot {
@@ -275,25 +255,11 @@ static void test_pci_enumeration(void)
 
 /* ---- virtio-net end to end ---- */
 
-static void net_start(NetRig *r, QVirtioPci *d, QVirtQueue *rxq,
-                      QVirtQueue *txq, bool msix)
+static void net_start(NetRig *r, QVirtioNet *n, bool msix)
 {
-    uint64_t f;
+    const QVirtioNetMsi msi = { .gpa = MSI_GPA, .data = MSI_DATA(0) };
 
-    qvp_init(d, r->s, NET_DEVFN);
-    f = qvp_device_features(d);
-    g_assert_cmphex(f & (1ULL << VIRTIO_F_VERSION_1), !=, 0);
-    g_assert_true(qvp_negotiate(d, 1ULL << VIRTIO_F_VERSION_1));
-    if (msix) {
-        for (unsigned v = 0; v < 3; v++) {
-            qvp_msix_set_entry(d, v, MSI_GPA + 4 * v, MSI_DATA(v));
-        }
-        qvp_msix_enable(d);
-    }
-    qvp_set_config_vector(d, msix ? 2 : QVP_NO_VECTOR);
-    qvp_queue_setup(d, rxq, 0, 16, RXQ_GPA, msix ? 0 : QVP_NO_VECTOR);
-    qvp_queue_setup(d, txq, 1, 16, TXQ_GPA, msix ? 1 : QVP_NO_VECTOR);
-    qvp_driver_ok(d);
+    qvnet_start(n, r->s, NET_DEVFN, NET_GPA, msix ? &msi : NULL);
 }
 
 static void make_frame(uint8_t *f, uint8_t seed)
@@ -310,97 +276,62 @@ static void make_frame(uint8_t *f, uint8_t seed)
     }
 }
 
-/* Receives one datagram within the harness timeout. */
-static ssize_t sock_recv(int fd, uint8_t *buf, size_t len)
-{
-    struct pollfd p = { .fd = fd, .events = POLLIN };
-
-    g_assert_cmpint(poll(&p, 1, qtest_timeout_ms()), ==, 1);
-    return recv(fd, buf, len, 0);
-}
-
-static void sock_send(NetRig *r, const uint8_t *buf, size_t len)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-    strcpy(sa.sun_path, r->tandem_path);
-    g_assert_cmpint(sendto(r->sock, buf, len, 0, (struct sockaddr *)&sa,
-                           sizeof(sa)), ==, (ssize_t)len);
-}
-
-static void net_tx(NetRig *r, QVirtQueue *txq, uint8_t seed)
+/* The guest sends a frame: it comes out on the wire as it was. */
+static void net_tx(NetRig *r, QVirtioNet *n, uint8_t seed)
 {
     uint8_t frame[FRAME_LEN], got[2048];
-    uint8_t hdr[HDR_LEN] = { 0 };
-    uint16_t used = qvq_used_idx(txq);
-    uint32_t id, len;
-    uint16_t head;
 
     make_frame(frame, seed);
-    qtest_memwrite(r->s, TXBUF_GPA, hdr, HDR_LEN);
-    qtest_memwrite(r->s, TXBUF_GPA + HDR_LEN, frame, FRAME_LEN);
-    head = qvq_add(txq, TXBUF_GPA, HDR_LEN + FRAME_LEN, false);
-    qvq_kick(txq);
-    g_assert_cmpint(sock_recv(r->sock, got, sizeof(got)), ==, FRAME_LEN);
+    qvnet_send(n, frame, FRAME_LEN);
+    g_assert_cmpint(qnet_wire_recv(&r->wire, got, sizeof(got),
+                                   qtest_timeout_ms()), ==, FRAME_LEN);
     g_assert_cmpmem(got, FRAME_LEN, frame, FRAME_LEN);
-    g_assert_true(qvq_wait_used(txq, used + 1, qtest_timeout_ms()));
-    qvq_used_elem(txq, used, &id, &len);
-    g_assert_cmpuint(id, ==, head);
 }
 
-/* Posts one RX buffer, sends a frame to Tandem, waits for it there. */
-static void net_rx(NetRig *r, QVirtQueue *rxq, uint8_t seed)
+/* A frame from the wire lands in the posted RX buffer. */
+static void net_rx(NetRig *r, QVirtioNet *n, uint8_t seed)
 {
-    uint8_t frame[FRAME_LEN], got[FRAME_LEN];
-    uint16_t used = qvq_used_idx(rxq);
-    uint32_t id, len;
-    uint16_t head;
+    uint8_t frame[FRAME_LEN], got[QVNET_FRAME_MAX];
 
     make_frame(frame, seed);
-    qtest_memset(r->s, RXBUF_GPA, 0xee, 2048);
-    head = qvq_add(rxq, RXBUF_GPA, 2048, true);
-    qvq_kick(rxq);
-    sock_send(r, frame, FRAME_LEN);
-    g_assert_true(qvq_wait_used(rxq, used + 1, qtest_timeout_ms()));
-    qvq_used_elem(rxq, used, &id, &len);
-    g_assert_cmpuint(id, ==, head);
-    g_assert_cmpuint(len, ==, HDR_LEN + FRAME_LEN);
-    qtest_memread(r->s, RXBUF_GPA + HDR_LEN, got, FRAME_LEN);
+    qvnet_rx_post(n);
+    qnet_wire_send(&r->wire, frame, FRAME_LEN);
+    g_assert_cmpint(qvnet_rx_wait(n, got, sizeof(got), qtest_timeout_ms()),
+                    ==, FRAME_LEN);
     g_assert_cmpmem(got, FRAME_LEN, frame, FRAME_LEN);
 }
 
 static void test_virtio_net_msix(void)
 {
     NetRig r;
-    QVirtioPci d;
-    QVirtQueue rxq, txq;
+    QVirtioNet n;
 
     rig_start(&r, NULL);
     qtest_memset(r.s, MSI_GPA, 0, 16);
-    net_start(&r, &d, &rxq, &txq, true);
+    net_start(&r, &n, true);
 
-    net_tx(&r, &txq, 1);
+    net_tx(&r, &n, 1);
     /* TX completion: vector 1's message, written into RAM. */
     g_assert_cmphex(qtest_readl(r.s, MSI_GPA + 4), ==, MSI_DATA(1));
 
-    net_rx(&r, &rxq, 2);
+    net_rx(&r, &n, 2);
     g_assert_cmphex(qtest_readl(r.s, MSI_GPA), ==, MSI_DATA(0));
     g_assert_cmphex(qtest_readl(r.s, MSI_GPA + 8), ==, 0);
 
     /* A second round trip through the same rings. */
     qtest_memset(r.s, MSI_GPA, 0, 16);
-    net_rx(&r, &rxq, 3);
+    net_rx(&r, &n, 3);
     g_assert_cmphex(qtest_readl(r.s, MSI_GPA), ==, MSI_DATA(0));
-    net_tx(&r, &txq, 4);
+    net_tx(&r, &n, 4);
     g_assert_cmphex(qtest_readl(r.s, MSI_GPA + 4), ==, MSI_DATA(1));
 
     /* A message to where no RAM is (the LAPIC's window) is dropped: the
      * device carries on and nothing lands in RAM. */
     qtest_memset(r.s, MSI_GPA, 0, 16);
-    qvp_msix_set_entry(&d, 1, 0xfee00000, MSI_DATA(1));
-    net_tx(&r, &txq, 7);
+    qvp_msix_set_entry(&n.pci, 1, 0xfee00000, MSI_DATA(1));
+    net_tx(&r, &n, 7);
     g_assert_cmphex(qtest_readl(r.s, MSI_GPA + 4), ==, 0);
-    net_rx(&r, &rxq, 8);
+    net_rx(&r, &n, 8);
     g_assert_cmphex(qtest_readl(r.s, MSI_GPA), ==, MSI_DATA(0));
     rig_stop(&r);
 }
@@ -408,8 +339,7 @@ static void test_virtio_net_msix(void)
 static void test_virtio_net_intx(void)
 {
     NetRig r;
-    QVirtioPci d;
-    QVirtQueue rxq, txq;
+    QVirtioNet n;
     unsigned line;
     char *reply;
 
@@ -420,19 +350,123 @@ static void test_virtio_net_intx(void)
     reply = qtest_raw(r.s, "irq_intercept_in ioapic");
     g_assert_cmpstr(reply, ==, "FAIL Interception already enabled");
     g_free(reply);
-    net_start(&r, &d, &rxq, &txq, false);
+    net_start(&r, &n, false);
     g_assert_false(qtest_get_irq(r.s, line));
 
-    net_rx(&r, &rxq, 5);
+    net_rx(&r, &n, 5);
     g_assert_true(qtest_get_irq(r.s, line));
     /* Reading the ISR acknowledges: the line drops. */
-    g_assert_cmphex(qvp_isr(&d) & 1, ==, 1);
+    g_assert_cmphex(qvp_isr(&n.pci) & 1, ==, 1);
     g_assert_false(qtest_get_irq(r.s, line));
 
-    net_tx(&r, &txq, 6);
+    net_tx(&r, &n, 6);
     g_assert_true(qtest_get_irq(r.s, line));
-    g_assert_cmphex(qvp_isr(&d) & 1, ==, 1);
+    g_assert_cmphex(qvp_isr(&n.pci) & 1, ==, 1);
     g_assert_false(qtest_get_irq(r.s, line));
+    rig_stop(&r);
+}
+
+/*
+ * Bus mastering off: the device reaches no guest memory. Clearing it
+ * drops DRIVER_OK (QEMU's behaviour); then a kicked TX buffer is not
+ * sent, a frame from outside is not written into the posted RX buffer,
+ * and no MSI-X message is written. Once the driver enables bus mastering
+ * and sets DRIVER_OK again, a kick sends the TX frame the guest queued,
+ * and frames from outside land again (the one sent meanwhile was
+ * dropped, as on a NIC whose driver is not ready).
+ */
+static void test_virtio_net_bus_master(void)
+{
+    uint8_t out[FRAME_LEN], in[FRAME_LEN], got[QVNET_FRAME_MAX];
+    const uint8_t hdr[QVNET_HDR_LEN] = { 0 };
+    uint16_t tx_used;
+    NetRig r;
+    QVirtioNet n;
+
+    rig_start(&r, NULL);
+    net_start(&r, &n, true);
+    net_tx(&r, &n, 0x10);
+
+    qpci_cfg_write(r.s, NET_DEVFN, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+    g_assert_cmphex(qvp_status(&n.pci) & VIRTIO_CONFIG_S_DRIVER_OK, ==, 0);
+    /* Setting DRIVER_OK while bus mastering is off changes nothing. */
+    qvp_driver_ok(&n.pci);
+    qtest_memset(r.s, MSI_GPA, 0, 16);
+
+    make_frame(out, 0x20);
+    tx_used = qvq_used_idx(&n.txq);
+    qtest_memwrite(r.s, n.tx_buf, hdr, QVNET_HDR_LEN);
+    qtest_memwrite(r.s, n.tx_buf + QVNET_HDR_LEN, out, FRAME_LEN);
+    qvq_add(&n.txq, n.tx_buf, QVNET_HDR_LEN + FRAME_LEN, false);
+    qvq_kick(&n.txq);
+    make_frame(in, 0x30);
+    qvnet_rx_post(&n);
+    qnet_wire_send(&r.wire, in, FRAME_LEN);
+    g_assert_cmpint(qnet_wire_recv(&r.wire, got, sizeof(got), 300), ==, -1);
+    g_assert_cmpint(qvnet_rx_wait(&n, got, sizeof(got), 300), ==, -1);
+    g_assert_cmpuint(qvq_used_idx(&n.txq), ==, tx_used);
+    g_assert_cmphex(qtest_readl(r.s, MSI_GPA), ==, 0);
+    g_assert_cmphex(qtest_readl(r.s, MSI_GPA + 4), ==, 0);
+    g_assert_cmphex(qtest_readb(r.s, n.rx_buf + QVNET_HDR_LEN), ==, 0xee);
+
+    qpci_cfg_write(r.s, NET_DEVFN, PCI_COMMAND,
+                   PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+    qvp_driver_ok(&n.pci);
+    qvq_kick(&n.txq);
+    g_assert_cmpint(qnet_wire_recv(&r.wire, got, sizeof(got),
+                                   qtest_timeout_ms()), ==, FRAME_LEN);
+    g_assert_cmpmem(got, FRAME_LEN, out, FRAME_LEN);
+    g_assert_true(qvq_wait_used(&n.txq, tx_used + 1, qtest_timeout_ms()));
+    make_frame(in, 0x40);
+    qnet_wire_send(&r.wire, in, FRAME_LEN);
+    g_assert_cmpint(qvnet_rx_wait(&n, got, sizeof(got), qtest_timeout_ms()),
+                    ==, FRAME_LEN);
+    g_assert_cmpmem(got, FRAME_LEN, in, FRAME_LEN);
+    g_assert_cmphex(qtest_readl(r.s, MSI_GPA), ==, MSI_DATA(0));
+    rig_stop(&r);
+}
+
+/*
+ * A stopped VM (paused, a switchover, a COLO checkpoint) gets nothing
+ * written into its RAM: a frame from outside waits in the network core
+ * and a kicked TX buffer is not taken, so device state captured then
+ * agrees with RAM. On cont both go through, nothing lost.
+ */
+static void test_virtio_net_stopped(void)
+{
+    uint8_t out[FRAME_LEN], in[FRAME_LEN], got[QVNET_FRAME_MAX];
+    const uint8_t hdr[QVNET_HDR_LEN] = { 0 };
+    uint16_t tx_used;
+    NetRig r;
+    QVirtioNet n;
+
+    rig_start(&r, NULL);
+    net_start(&r, &n, true);
+    qtest_qmp_ok(r.s, "{'execute': 'stop'}");
+    json_object_put(qtest_qmp_eventwait(r.s, "STOP"));
+
+    make_frame(in, 0x50);
+    qvnet_rx_post(&n);
+    qnet_wire_send(&r.wire, in, FRAME_LEN);
+    make_frame(out, 0x60);
+    tx_used = qvq_used_idx(&n.txq);
+    qtest_memwrite(r.s, n.tx_buf, hdr, QVNET_HDR_LEN);
+    qtest_memwrite(r.s, n.tx_buf + QVNET_HDR_LEN, out, FRAME_LEN);
+    qvq_add(&n.txq, n.tx_buf, QVNET_HDR_LEN + FRAME_LEN, false);
+    qvq_kick(&n.txq);
+    g_assert_cmpint(qvnet_rx_wait(&n, got, sizeof(got), 300), ==, -1);
+    g_assert_cmpint(qnet_wire_recv(&r.wire, got, sizeof(got), 300), ==, -1);
+    g_assert_cmpuint(qvq_used_idx(&n.txq), ==, tx_used);
+    g_assert_cmphex(qtest_readb(r.s, n.rx_buf + QVNET_HDR_LEN), ==, 0xee);
+
+    qtest_qmp_ok(r.s, "{'execute': 'cont'}");
+    g_assert_cmpint(qvnet_rx_wait(&n, got, sizeof(got), qtest_timeout_ms()),
+                    ==, FRAME_LEN);
+    g_assert_cmpmem(got, FRAME_LEN, in, FRAME_LEN);
+    g_assert_cmpint(qnet_wire_recv(&r.wire, got, sizeof(got),
+                                   qtest_timeout_ms()), ==, FRAME_LEN);
+    g_assert_cmpmem(got, FRAME_LEN, out, FRAME_LEN);
+    g_assert_true(qvq_wait_used(&n.txq, tx_used + 1, qtest_timeout_ms()));
     rig_stop(&r);
 }
 
@@ -467,6 +501,10 @@ int main(int argc, char **argv)
     g_test_add_func("/qtest-accel/pci-enumeration", test_pci_enumeration);
     g_test_add_func("/qtest-accel/virtio-net/msix", test_virtio_net_msix);
     g_test_add_func("/qtest-accel/virtio-net/intx", test_virtio_net_intx);
+    g_test_add_func("/qtest-accel/virtio-net/bus-master",
+                    test_virtio_net_bus_master);
+    g_test_add_func("/qtest-accel/virtio-net/stopped",
+                    test_virtio_net_stopped);
     g_test_add_func("/qtest-accel/irq-intercept-errors",
                     test_irq_intercept_errors);
     return g_test_run();

@@ -774,6 +774,36 @@ static void test_werror_stop(void)
     unlink(img);
 }
 
+/* query-block names the device as QEMU does whether it has an id or
+ * not: the QOM path of its virtio backend, anonymous devices numbered in
+ * creation order. */
+static void test_qdev_paths(void)
+{
+    static const char *const want[][2] = {
+        { "n0", "/machine/peripheral-anon/device[0]/virtio-backend" },
+        { "n1", "/machine/peripheral/named/virtio-backend" },
+        { "n2", "/machine/peripheral-anon/device[1]/virtio-backend" },
+    };
+    QTestState *s = qtest_init_accel_qtest(
+        "-blockdev null-co,node-name=n0 -device virtio-blk-pci,drive=n0 "
+        "-blockdev null-co,node-name=n1 "
+        "-device virtio-blk-pci,drive=n1,id=named "
+        "-blockdev null-co,node-name=n2 -device virtio-blk-pci,drive=n2");
+    json_object *res;
+
+    res = qtest_qmp_assert_success(s, "{'execute': 'query-block'}");
+    g_assert_cmpuint(json_object_array_length(res), ==, G_N_ELEMENTS(want));
+    for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
+        json_object *e = find_by(res, "qdev", want[i][1]);
+
+        g_assert_nonnull(e);
+        g_assert_cmpstr(qt_json_str(qt_json_get(e, "inserted"),
+                                    "node-name"), ==, want[i][0]);
+    }
+    json_object_put(res);
+    qtest_quit(s);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -791,6 +821,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-blk/dwz-not-negotiated",
                     test_dwz_not_negotiated);
     g_test_add_func("/virtio-blk/werror-stop", test_werror_stop);
+    g_test_add_func("/virtio-blk/qdev-paths", test_qdev_paths);
     ret = g_test_run();
     tmpfs_teardown();
     return ret;

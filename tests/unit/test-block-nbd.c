@@ -204,6 +204,15 @@ static int mute_listener(const char *path)
     return fd;
 }
 
+/*
+ * "At once", as an upper bound on how long a request or a close may take:
+ * far below what a wrong path would wait (a 30 or 60 s reconnect-delay, or
+ * forever) and far above the scheduling stalls of a loaded 2-core CI host,
+ * so the bound catches the bug and never the load. Lower bounds (a delay
+ * was honoured) hold under any load and stay exact.
+ */
+#define PROMPT_S 10.0
+
 static double secs_since(int64_t t0)
 {
     return (g_get_monotonic_time() - t0) / 1e6;
@@ -1042,16 +1051,16 @@ static void test_reconnect_none(void)
     g_assert_cmpint(r.pending, ==, 1);
     t0 = g_get_monotonic_time();
     server_kill(srv);
-    g_assert_true(aio_wait(&r, 2));
+    g_assert_true(aio_wait(&r, PROMPT_S));
     g_assert_cmpint(r.ret, ==, -EIO);
-    g_assert_cmpfloat(secs_since(t0), <, 1.0);
+    g_assert_cmpfloat(secs_since(t0), <, PROMPT_S);
     t0 = g_get_monotonic_time();
     g_assert_cmpint(blk_pread(blk, 0, sizeof(buf), buf, NULL), ==, -EIO);
-    g_assert_cmpfloat(secs_since(t0), <, 0.5);
+    g_assert_cmpfloat(secs_since(t0), <, PROMPT_S);
 
     start_file_server(srv, img, false);
     t0 = g_get_monotonic_time();
-    while (secs_since(t0) < 5 &&
+    while (secs_since(t0) < 30 &&
            (ret = blk_pread(blk, 0, sizeof(buf), buf, NULL)) < 0) {
         g_usleep(50000);
     }
@@ -1090,7 +1099,7 @@ static void test_reconnect_expires_and_close(void)
     took = secs_since(t0);
     g_test_message("the request failed after %.2f s", took);
     g_assert_cmpfloat(took, >, 0.5);
-    g_assert_cmpfloat(took, <, 3.0);
+    g_assert_cmpfloat(took, <, PROMPT_S);
     bdrv_unref(bs);
 
     /* Now with a long delay, and a mute server where the real one was. */
@@ -1103,7 +1112,7 @@ static void test_reconnect_expires_and_close(void)
     bdrv_unref(bs);
     took = secs_since(t0);
     g_test_message("close while reconnecting took %.3f s", took);
-    g_assert_cmpfloat(took, <, 1.0);
+    g_assert_cmpfloat(took, <, PROMPT_S);
     close(mute);
     server_free(srv);
     test_watchdog_disarm();
@@ -1156,9 +1165,9 @@ static void test_yank(void)
     g_assert_cmpint(r.pending, ==, 1);
     t0 = g_get_monotonic_time();
     g_assert_true(yank_instances(&ref, 1, NULL));
-    g_assert_true(aio_wait(&r, 1.0));
+    g_assert_true(aio_wait(&r, PROMPT_S));
     g_assert_cmpint(r.ret, ==, -EIO);
-    g_assert_cmpfloat(secs_since(t0), <, 0.5);
+    g_assert_cmpfloat(secs_since(t0), <, PROMPT_S);
     pump(0.3);
     g_assert_cmpint(blk_pread(blk, 0, sizeof(buf), buf, NULL), ==, -EIO);
     blk_unref(blk);
@@ -1184,7 +1193,7 @@ static void test_handshake_timeout(void)
     took = secs_since(t0);
     g_test_message("open failed after %.2f s", took);
     g_assert_cmpfloat(took, >, 0.8);
-    g_assert_cmpfloat(took, <, 3.0);
+    g_assert_cmpfloat(took, <, PROMPT_S);
     close(fd);
 
     /* Nobody there at all: at once, naming the server. */
@@ -1194,7 +1203,7 @@ static void test_handshake_timeout(void)
                         "\"path\":\"%s\"}}", nosuch);
     t0 = g_get_monotonic_time();
     bt_open_fails(j, "Could not connect to NBD server nbd+unix://?socket=");
-    g_assert_cmpfloat(secs_since(t0), <, 1.0);
+    g_assert_cmpfloat(secs_since(t0), <, PROMPT_S);
     test_watchdog_disarm();
 }
 

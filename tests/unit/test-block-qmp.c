@@ -294,6 +294,11 @@ static void test_blockdev_syntax(void)
     g_assert_cmpstr(error_get_pretty(err), ==,
                     "Parameter 'size' expects a non-negative integer");
     error_free(err);
+    /* The driver is the implied first key, as in QEMU. */
+    g_assert_true(blockdev_add_cmdline("null-co,node-name=s4,size=4096",
+                                       &error_abort));
+    g_assert_cmpint(bdrv_getlength(bdrv_find_node("s4")), ==, 4096);
+    qmp_blockdev_del("s4", &error_abort);
     g_assert_null(bdrv_next_node(NULL));
 }
 

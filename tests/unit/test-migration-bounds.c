@@ -11,7 +11,10 @@
  *   stops reading and sends garbage (or a message nobody asked for) must
  *   fail the migration at once, releasing the blocked migration thread;
  * - the return-path reader keeps a partial message across a wake-up
- *   (the listener thread hands the return path to the switchover).
+ *   (the listener thread hands the return path to the switchover);
+ * - and the one wait an operator ends: pause-before-switchover holds the
+ *   stopped guest in pre-switchover until migrate-continue (the
+ *   switchover then goes on) or migrate_cancel (the guest resumes).
  *
  * No /dev/kvm: the migrated "machine" has no vCPUs, and a fake live
  * entry stands in for RAM.
@@ -278,6 +281,156 @@ static void test_resume_timeout_expires(void)
     test_watchdog_disarm();
 }
 
+/* ---- pause-before-switchover ---- */
+
+static void set_cap(MigrationCapability cap, bool on)
+{
+    MigrationCapabilityStatus st = { .capability = cap, .state = on };
+    MigrationCapabilityStatusList l = { .value = &st };
+
+    qmp_migrate_set_capabilities(&l, &error_abort);
+}
+
+/* Polls query-migrate until the status is want; fails after limit_us. */
+static void wait_status(MigrationStatus want, int64_t limit_us)
+{
+    int64_t deadline = g_get_monotonic_time() + limit_us;
+
+    for (;;) {
+        g_autoptr(MigrationInfo) info = qmp_query_migrate(&error_abort);
+
+        if (info->status == want) {
+            return;
+        }
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(10 * 1000);
+    }
+}
+
+static void assert_error(Error *err, const char *want)
+{
+    g_assert_nonnull(err);
+    g_assert_cmpstr(error_get_pretty(err), ==, want);
+    error_free(err);
+}
+
+/* Migrates to a silent destination until the pause: status
+ * pre-switchover, guest stopped, the pause held. */
+static void migrate_until_paused(FakeDest *d)
+{
+    MigrationCapabilityStatus st = {
+        .capability = MIGRATION_CAPABILITY_EVENTS, .state = true,
+    };
+    MigrationCapabilityStatusList l = { .value = &st };
+    Error *err = NULL;
+
+    guest_running();
+    set_cap(MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER, true);
+    migrate_to_fake(d, DEST_SILENT);
+    wait_status(MIGRATION_STATUS_PRE_SWITCHOVER, 5 * 1000000);
+    g_assert_cmpint(current_runstate(), ==, RUN_STATE_FINISH_MIGRATE);
+    /* It waits: nothing moves without migrate-continue. */
+    g_usleep(200 * 1000);
+    {
+        g_autoptr(MigrationInfo) info = qmp_query_migrate(&error_abort);
+
+        g_assert_cmpint(info->status, ==, MIGRATION_STATUS_PRE_SWITCHOVER);
+    }
+    qmp_migrate_set_capabilities(&l, &err);
+    assert_error(err, "There's a migration process in progress");
+    err = NULL;
+    qmp_migrate_continue(MIGRATION_STATUS_ACTIVE, &err);
+    assert_error(err, "Migration not in expected state: pre-switchover");
+}
+
+/* migrate_cancel during the pause: cancelled, the guest runs here. */
+static void test_pause_cancel(void)
+{
+    FakeDest d;
+
+    test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
+    migrate_until_paused(&d);
+    qmp_migrate_cancel(&error_abort);
+    wait_status(MIGRATION_STATUS_CANCELLED, 5 * 1000000);
+    g_assert_cmpint(current_runstate(), ==, RUN_STATE_RUNNING);
+    fake_dest_finish(&d);
+    set_cap(MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER, false);
+    test_watchdog_disarm();
+}
+
+/* migrate-continue: the switchover goes on and sends the rest (here the
+ * silent destination then lets x-switchover-resume-timeout fail it, so
+ * the guest resumes). */
+static void test_pause_continue(void)
+{
+    uint64_t before;
+    FakeDest d;
+
+    test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
+    set_resume_timeout(300);
+    migrate_until_paused(&d);
+    g_usleep(100 * 1000);   /* what was sent before the pause is read */
+    before = __atomic_load_n(&d.received, __ATOMIC_SEQ_CST);
+    qmp_migrate_continue(MIGRATION_STATUS_PRE_SWITCHOVER, &error_abort);
+    wait_status(MIGRATION_STATUS_FAILED, 5 * 1000000);
+    {
+        g_autoptr(MigrationInfo) info = qmp_query_migrate(&error_abort);
+
+        g_assert_cmpstr(info->error_desc, ==,
+                        "the destination did not report its guest running "
+                        "within 300 ms (x-switchover-resume-timeout)");
+    }
+    /* The device state and the end of the stream went out. */
+    g_assert_cmpuint(__atomic_load_n(&d.received, __ATOMIC_SEQ_CST), >,
+                     before);
+    g_assert_cmpint(current_runstate(), ==, RUN_STATE_RUNNING);
+    fake_dest_finish(&d);
+    set_cap(MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER, false);
+    set_resume_timeout(30000);
+    test_watchdog_disarm();
+}
+
+/* Refusals: no pause to continue, and not with x-strict-downtime. */
+static void test_pause_refusals(void)
+{
+    MigrationCapabilityStatus both[2] = {
+        { .capability = MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER,
+          .state = true },
+        { .capability = MIGRATION_CAPABILITY_X_STRICT_DOWNTIME,
+          .state = true },
+    };
+    MigrationCapabilityStatusList l2 = { .value = &both[1] };
+    MigrationCapabilityStatusList l1 = { .value = &both[0], .next = &l2 };
+    Error *err = NULL;
+    g_autofree char *hmp = NULL;
+
+    qmp_migrate_continue(MIGRATION_STATUS_PRE_SWITCHOVER, &err);
+    g_assert_nonnull(err);
+    g_assert_true(g_str_has_prefix(error_get_pretty(err),
+                                   "Migration not in expected state: "));
+    error_free(err);
+    err = NULL;
+    qmp_migrate_set_capabilities(&l1, &err);
+    assert_error(err, "x-strict-downtime and pause-before-switchover cannot "
+                 "be used together: the pause for migrate-continue is part "
+                 "of the downtime that x-strict-downtime promises to "
+                 "bound");
+    {
+        g_autoptr(MigrationCapabilityStatusList) caps =
+            qmp_query_migrate_capabilities(&error_abort);
+
+        for (MigrationCapabilityStatusList *c = caps; c; c = c->next) {
+            if (c->value->capability ==
+                MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER) {
+                g_assert_false(c->value->state);
+            }
+        }
+    }
+    hmp = hmp_run_command("migrate_continue paused-somehow", &error_abort);
+    g_assert_nonnull(strstr(hmp, "Parameter 'state' does not accept value "
+                            "'paused-somehow'"));
+}
+
 /* ---- a live entry that always has more to send (stands in for RAM) ---- */
 
 static bool endless_setup(QEMUFile *f, void *opaque, Error **errp)
@@ -432,6 +585,9 @@ int main(int argc, char **argv)
                     test_parameter_qmp);
     g_test_add_func("/migration-bounds/resume-timeout/hmp",
                     test_parameter_hmp);
+    g_test_add_func("/migration-bounds/pause/cancel", test_pause_cancel);
+    g_test_add_func("/migration-bounds/pause/continue", test_pause_continue);
+    g_test_add_func("/migration-bounds/pause/refusals", test_pause_refusals);
     g_test_add_func("/migration-bounds/resume-timeout/expires",
                     test_resume_timeout_expires);
     g_test_add_func("/migration-bounds/return-path/garbage",

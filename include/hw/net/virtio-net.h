@@ -164,6 +164,9 @@ typedef struct VirtIONet {
 
     /* Transmit backpressure: sent, waiting in the peer's queue. */
     VirtQueueElement *tx_waiting;
+    /* The peer took tx_waiting while the VM was stopped: it is pushed
+     * to the used ring when the VM runs again (not while stopped). */
+    bool tx_waiting_sent;
     uint8_t *rx_buf;            /* one frame, linearized */
 
     /* Counters (tests, traces). */

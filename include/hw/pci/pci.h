@@ -342,6 +342,11 @@ int pci_intx_gsi(PCIDevice *dev);
 
 /* ---- DMA ---- */
 
+/* Whether config-space bytes [a, a+alen) and [b, b+blen) meet: which
+ * registers a config write touched. */
+bool pci_ranges_overlap(unsigned a, unsigned alen, unsigned b,
+                        unsigned blen);
+
 /* Guest memory access for the device; fails with a clear error when the
  * guest has not enabled bus mastering or the range is not all RAM.
  * Writes mark the pages dirty. */

@@ -66,6 +66,12 @@ typedef struct VirtioTransport {
      * from the ISR). The ISR bits are already set when this is called.
      */
     void (*notify)(void *opaque, uint16_t vector);
+    /*
+     * Whether the device may reach guest memory now (PCI: the guest has
+     * enabled bus mastering). While it may not, no queue is ready: the
+     * device pops, fills and signals nothing. NULL: always.
+     */
+    bool (*dma_enabled)(void *opaque);
 } VirtioTransport;
 
 typedef struct VirtioDeviceOps {
@@ -118,6 +124,14 @@ void virtio_init(VirtIODevice *vdev, const char *name, uint16_t device_id,
                  const VirtioDeviceOps *ops, GuestMemory *mem,
                  uint64_t host_features, uint32_t config_len);
 void virtio_cleanup(VirtIODevice *vdev);
+/* The transport's dma_enabled (true without one). */
+bool virtio_dma_enabled(const VirtIODevice *vdev);
+/*
+ * The transport took DMA away while the driver was running (PCI: the
+ * guest cleared bus mastering): DRIVER_OK is cleared, as QEMU does, so
+ * the device stays idle until the driver sets it again.
+ */
+void virtio_dma_lost(VirtIODevice *vdev);
 /* The next queue, of at most num_max entries (a power of two). */
 VirtQueue *virtio_add_queue(VirtIODevice *vdev, uint16_t num_max,
                             VirtQueueHandler handle);

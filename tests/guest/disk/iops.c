@@ -7,20 +7,13 @@
  * submit to the completion being seen, in TSC ticks turned into ns.
  * Writes overwrite whatever is on the device (no format is kept).
  *
- * Latencies go into a log-linear histogram: exact below 64 ns, then 32
- * buckets per power of two (3% resolution), reset every second.
+ * Latencies go into the shared histogram (hist.h, 3% resolution), reset
+ * every second.
  */
 #include "disk.h"
+#include "hist.h"
 
 #define IOPS_QD_MAX         64
-#define HIST_SUB_BITS       5
-#define HIST_SUB            (1u << HIST_SUB_BITS)
-#define HIST_BUCKETS        (HIST_SUB * 40)
-
-struct hist {
-    u64 count;
-    u32 b[HIST_BUCKETS];
-};
 
 struct slot {
     struct blk_req req;
@@ -35,54 +28,6 @@ static struct {
     u64 seq_next;
     u64 rng;
 } io;
-
-static u32 bucket(u64 v)
-{
-    u32 msb, shift, idx;
-
-    if (v < 2 * HIST_SUB) {
-        return (u32)v;
-    }
-    msb = 63 - (u32)__builtin_clzll(v);
-    shift = msb - HIST_SUB_BITS;
-    idx = (shift + 1) * HIST_SUB + (u32)((v >> shift) & (HIST_SUB - 1));
-    return idx < HIST_BUCKETS ? idx : HIST_BUCKETS - 1;
-}
-
-/* The middle of bucket idx, in the histogram's unit. */
-static u64 bucket_value(u32 idx)
-{
-    u32 shift;
-
-    if (idx < 2 * HIST_SUB) {
-        return idx;
-    }
-    shift = idx / HIST_SUB - 1;
-    return ((u64)(HIST_SUB + idx % HIST_SUB) << shift) + ((1ULL << shift) >> 1);
-}
-
-static u64 percentile(const struct hist *h, u32 pct)
-{
-    u64 want = (h->count * pct + 99) / 100, seen = 0;
-    u32 i;
-
-    for (i = 0; i < HIST_BUCKETS; i++) {
-        seen += h->b[i];
-        if (seen >= want && want) {
-            return bucket_value(i);
-        }
-    }
-    return 0;
-}
-
-/* "12.3us" */
-static void ln_us(struct line *l, u64 ns)
-{
-    ln_dec(l, ns / 1000);
-    ln_str(l, ".");
-    ln_dec(l, ns % 1000 / 100);
-    ln_str(l, "us");
-}
 
 static void print_second(u64 ticks)
 {
@@ -99,11 +44,11 @@ static void print_second(u64 ticks)
         ln_str(&l, " ");
         ln_str(&l, names[k]);
         ln_str(&l, "_p50=");
-        ln_us(&l, percentile(&io.h[k], 50));
+        ln_us(&l, hist_percentile(&io.h[k], 50), 1);
         ln_str(&l, " ");
         ln_str(&l, names[k]);
         ln_str(&l, "_p99=");
-        ln_us(&l, percentile(&io.h[k], 99));
+        ln_us(&l, hist_percentile(&io.h[k], 99), 1);
     }
     ln_str(&l, " errors=");
     ln_dec(&l, STATUS->disk.io_errors);
@@ -219,8 +164,7 @@ void iops_run(void)
             }
             h = &io.h[s->req.hdr.type == BLK_T_OUT];
             ns = (s->req.t_done - s->req.t_submit) * ns_per_tick_num / khz;
-            h->b[bucket(ns)]++;
-            h->count++;
+            hist_add(h, ns);
         }
         blk_watchdog(progress);
         now = rdtsc();
