@@ -466,6 +466,8 @@ static int mirror_prepare(Job *job, Error **errp)
     if (ret < 0) {
         return ret;
     }
+    /* BLOCK_JOB_COMPLETED: len == offset, the leftovers counted. */
+    job_progress_set_remaining(job, 0);
     if (s->should_complete && !s->soft_cancelled) {
         trace_mirror_switch(job->id, s->source->node_name,
                             s->target->node_name);

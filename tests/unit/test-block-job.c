@@ -6,8 +6,8 @@
  * mirror: raw and qcow2 sources with guest-like asynchronous writes
  * racing the copy and the switch (the target checked byte for byte,
  * qemu-img check and compare), sync=top/full/none, the soft cancel of a
- * ready mirror, an NBD target (qemu-nbd) that dies mid-copy, and bad
- * arguments.
+ * ready mirror, zeroes written over data already copied, an NBD target
+ * (qemu-nbd) that dies mid-copy, bad arguments, and HMP's commands.
  */
 #include <errno.h>
 #include <signal.h>
@@ -821,7 +821,8 @@ static void test_mirror_zeroes_after_copy(void)
  * blockdev-mirror onto an existing raw node with sync=none: only what is
  * written after the start reaches the target (whole granules of 4 KiB,
  * which the writes fill exactly); auto-finalize off shows pending, where
- * writes reach both, and job-finalize switches.
+ * writes reach both (a discard is copied at finalize), and job-finalize
+ * switches, with len == offset in BLOCK_JOB_COMPLETED.
  */
 static void test_mirror_sync_none_manual(void)
 {
@@ -830,10 +831,13 @@ static void test_mirror_sync_none_manual(void)
     g_autofree char *dst = bt_path("none-dst.raw");
     g_autofree char *opt = NULL;
     g_autofree uint8_t *want = g_malloc0(MIB);
+    g_autofree uint8_t *src_bytes = NULL;
     BlockBackend *blk;
     uint8_t buf[8192];
 
     bt_make_pattern_file(src, MIB, 1);
+    g_assert_true(g_file_get_contents(src, (gchar **)&src_bytes, NULL,
+                                      NULL));
     g_assert_true(g_file_set_contents(dst, (char *)want, MIB, NULL));
     opt = g_strdup_printf("if=none,id=drive1,file=%s,format=raw", src);
     blk = drive_new(opt, &error_abort);
@@ -860,8 +864,19 @@ static void test_mirror_sync_none_manual(void)
                     ==, 0);
     memcpy(want, buf, sizeof(buf));
     g_assert_cmpstr(bdrv_get_node_name(blk_bs(blk)), !=, "tgt1");
+    /* A discard is not written through: finalize copies its granule
+     * (the source keeps its data: discard=ignore). */
+    g_assert_cmpint(blk_pdiscard(blk, 131072, 4096, &error_abort), ==, 0);
+    memcpy(want + 131072, src_bytes + 131072, 4096);
     mon_ok(m, "{\"execute\":\"job-finalize\",\"arguments\":{\"id\":\"m1\"}}");
-    json_object_put(mon_event(m, "BLOCK_JOB_COMPLETED"));
+    {
+        json_object *ev = mon_event(m, "BLOCK_JOB_COMPLETED");
+        json_object *data = member(ev, "data");
+
+        g_assert_cmpint(json_object_get_int64(member(data, "offset")), ==,
+                        json_object_get_int64(member(data, "len")));
+        json_object_put(ev);
+    }
     g_assert_cmpstr(bdrv_get_node_name(blk_bs(blk)), ==, "tgt1");
     mon_ok(m, "{\"execute\":\"job-dismiss\",\"arguments\":{\"id\":\"m1\"}}");
     check_file(dst, want, MIB);
@@ -1157,6 +1172,9 @@ static void test_mirror_hmp(void)
     out = mon_hmp(m, "block_job_set_speed drive5 0");
     g_free(out);
     json_object_put(mon_event(m, "BLOCK_JOB_READY"));
+    /* READY may have come before the pause: wait for it to be back
+     * from standby (complete is refused there, as in QEMU). */
+    wait_status(m, "drive5", "ready");
     out = mon_hmp(m, "block_job_complete nope");
     g_assert_nonnull(strstr(out, "Block job 'nope' not found"));
     g_free(out);
