@@ -363,6 +363,43 @@ void blk_drain(BlockBackend *blk)
     }
 }
 
+void blk_drain_node(BlockDriverState *bs)
+{
+    for (GList *l = all_backends; l; l = l->next) {
+        BlockBackend *blk = l->data;
+
+        if (blk->root == bs) {
+            blk_drain(blk);
+        }
+    }
+}
+
+void blk_replace_node(BlockDriverState *from, BlockDriverState *to)
+{
+    g_assert(bql_locked());
+    for (GList *l = all_backends; l; l = l->next) {
+        BlockBackend *blk = l->data;
+
+        if (blk->root != from) {
+            continue;
+        }
+        g_assert(g_atomic_int_get(&blk->in_flight) == 0);
+        trace_blk_replace_node(blk_name(blk), from->node_name,
+                               to->node_name);
+        if (blk->writable) {
+            from->writers--;
+            to->writers++;
+            if (!from->writers) {
+                from->write_exclusive = false;
+            }
+            to->write_exclusive |= !blk->share_rw || blk->dev_exclusive;
+        }
+        bdrv_ref(to);
+        blk->root = to;
+        bdrv_unref(from);   /* may close it: its last user moved away */
+    }
+}
+
 /* Requests past the end are refused before they reach the graph. */
 static int blk_check_range(BlockBackend *blk, BlockAcctType type,
                            uint64_t offset, uint64_t bytes, Error **errp)

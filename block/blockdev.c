@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 #include "block/block_int.h"
 #include "block/blockdev.h"
+#include "block/mirror.h"
 #include "block/nbd-uri.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-visit.h"
@@ -226,6 +227,12 @@ void qmp_block_resize(const char *device, const char *node_name,
         error_setg(errp, "Parameter 'size' expects a >0 size");
         return;
     }
+    if (mirror_job_of_node(bs)) {
+        /* The mirror's bitmap and target have the size it started with. */
+        error_setg(errp, "Node '%s' is busy: block device is in use by "
+                   "block job: mirror", bs->node_name);
+        return;
+    }
     bdrv_drain_all();
     if (bdrv_truncate(bs, (uint64_t)size, errp) == 0) {
         /* Guests learn of it (virtio-blk: a configuration change). */
@@ -250,6 +257,33 @@ static const DriveCacheMode cache_modes[] = {
 };
 
 static unsigned drive_auto_id;
+
+const char *blockdev_probe_format(json_object *fobj, Error **errp)
+{
+    /* Probe, read-only, through a throwaway protocol node. */
+    json_object *pobj = NULL;
+    BlockdevOptions *popts = NULL;
+    BlockDriverState *probe;
+    unsigned char magic[4] = { 0 };
+
+    json_object_deep_copy(fobj, &pobj, NULL);
+    json_object_object_add(pobj, "read-only", json_object_new_boolean(1));
+    json_object_object_del(pobj, "discard");
+    json_object_object_del(pobj, "aio");
+    if (!qapi_from_json_BlockdevOptions(pobj, &popts, "drive", errp)) {
+        json_object_put(pobj);
+        return NULL;
+    }
+    json_object_put(pobj);
+    probe = bdrv_open_blockdev(popts, errp);
+    qapi_free_BlockdevOptions(popts);
+    if (!probe) {
+        return NULL;
+    }
+    bdrv_pread(probe, 0, 4, magic, NULL);
+    bdrv_unref(probe);
+    return !memcmp(magic, "QFI\xfb", 4) ? "qcow2" : "raw";
+}
 
 static char *drive_snapshot_overlay(const char *file, const char *format,
                                     uint64_t size, Error **errp)
@@ -389,33 +423,9 @@ BlockBackend *drive_new(const char *str, Error **errp)
             !strcmp(s, "on") || !strcmp(s, "unmap") ? "unmap" : "ignore"));
     }
     format = driver ? driver : keyval_get(kv, "format");
-    if (!format) {
-        /* Probe, read-only, through a throwaway protocol node. */
-        json_object *pobj = NULL;
-        BlockdevOptions *popts = NULL;
-        BlockDriverState *probe;
-        unsigned char magic[4] = { 0 };
-
-        json_object_deep_copy(fobj, &pobj, NULL);
-        json_object_object_add(pobj, "read-only",
-                               json_object_new_boolean(1));
-        json_object_object_del(pobj, "discard");
-        json_object_object_del(pobj, "aio");
-        if (!qapi_from_json_BlockdevOptions(pobj, &popts, "drive", errp)) {
-            json_object_put(pobj);
-            json_object_put(fobj);
-            return NULL;
-        }
-        json_object_put(pobj);
-        probe = bdrv_open_blockdev(popts, errp);
-        qapi_free_BlockdevOptions(popts);
-        if (!probe) {
-            json_object_put(fobj);
-            return NULL;
-        }
-        bdrv_pread(probe, 0, 4, magic, NULL);
-        bdrv_unref(probe);
-        format = !memcmp(magic, "QFI\xfb", 4) ? "qcow2" : "raw";
+    if (!format && !(format = blockdev_probe_format(fobj, errp))) {
+        json_object_put(fobj);
+        return NULL;
     }
     obj = json_object_new_object();
     json_object_object_add(obj, "driver", json_object_new_string(format));

@@ -3,13 +3,16 @@
  * The node request layer: every read, write, discard and flush on a node
  * passes here on its way to the driver. It counts the request in flight
  * (for drains), fills in what a driver leaves out (write-zeroes as a
- * zeroed write, flush of the children), accounts it per node, and turns a
- * driver's -errno into an error that names the node and its file.
+ * zeroed write, flush of the children), accounts it per node, tells the
+ * node's write notifiers (dirty tracking, block/dirty-bitmap.c) of every
+ * change, and turns a driver's -errno into an error that names the node
+ * and its file.
  */
 #include <errno.h>
 #include <string.h>
 #include <glib.h>
 #include "block/block_int.h"
+#include "block/dirty-bitmap.h"
 #include "util/main-loop.h"
 #include "trace.h"
 
@@ -95,6 +98,8 @@ int bdrv_pwritev(BlockDriverState *bs, uint64_t offset, BlockIov *qiov,
     req_begin(bs);
     ret = bs->drv->pwritev ? bs->drv->pwritev(bs, offset, qiov, flags)
                            : -ENOTSUP;
+    bdrv_write_notify(bs, BDRV_WRITE_DATA, offset, qiov->size, qiov, flags,
+                      ret);
     block_acct_done(&bs->stats, BLOCK_ACCT_WRITE, offset, qiov->size, start,
                     ret);
     req_end(bs);
@@ -173,6 +178,7 @@ int bdrv_pwrite_zeroes(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
         bs->drv->pwritev) {
         ret = write_zeroes_by_buffer(bs, offset, bytes, flags);
     }
+    bdrv_write_notify(bs, BDRV_WRITE_ZEROES, offset, bytes, NULL, flags, ret);
     block_acct_done(&bs->stats, BLOCK_ACCT_WRITE, offset, bytes, start, ret);
     req_end(bs);
     return ret < 0 ? req_fail(bs, "write-zeroes", offset, bytes, ret, errp)
@@ -205,6 +211,7 @@ int bdrv_pdiscard(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
             ret = 0;    /* discard is advisory */
         }
     }
+    bdrv_write_notify(bs, BDRV_WRITE_DISCARD, offset, bytes, NULL, 0, ret);
     block_acct_done(&bs->stats, BLOCK_ACCT_UNMAP, offset, bytes, start, ret);
     req_end(bs);
     return ret < 0 ? req_fail(bs, "discard", offset, bytes, ret, errp) : 0;

@@ -37,8 +37,11 @@ bool qcow2_create_overlay(const char *path, uint64_t size,
                        (cs << (CREATE_CLUSTER_BITS - 3));
     uint64_t l1_clusters = MAX(1, (l1_size * 8 + cs - 1) / cs);
     uint64_t total = 3 + l1_clusters;
-    size_t fmt_len = strlen(backing_fmt), name_len = strlen(backing);
-    uint64_t ext_end = QCOW2_V3_HEADER_LEN + 8 + ((fmt_len + 7) & ~7ul) + 8;
+    /* No backing (a mirror's new target): no extension, no name. */
+    size_t fmt_len = backing ? strlen(backing_fmt) : 0;
+    size_t name_len = backing ? strlen(backing) : 0;
+    uint64_t ext_end = backing ? QCOW2_V3_HEADER_LEN + 8 +
+                                 ((fmt_len + 7) & ~7ul) + 8 : 0;
     g_autofree uint8_t *img = NULL;
     int fd;
 
@@ -64,11 +67,13 @@ bool qcow2_create_overlay(const char *path, uint64_t size,
     put32(img + 56, 1);
     put32(img + 96, 4);
     put32(img + 100, QCOW2_V3_HEADER_LEN);
-    put32(img + QCOW2_V3_HEADER_LEN, QCOW2_EXT_BACKING_FORMAT);
-    put32(img + QCOW2_V3_HEADER_LEN + 4, fmt_len);
-    memcpy(img + QCOW2_V3_HEADER_LEN + 8, backing_fmt, fmt_len);
-    /* The end-of-extensions marker is already zero. */
-    memcpy(img + ext_end, backing, name_len);
+    if (backing) {
+        put32(img + QCOW2_V3_HEADER_LEN, QCOW2_EXT_BACKING_FORMAT);
+        put32(img + QCOW2_V3_HEADER_LEN + 4, fmt_len);
+        memcpy(img + QCOW2_V3_HEADER_LEN + 8, backing_fmt, fmt_len);
+        /* The end-of-extensions marker is already zero. */
+        memcpy(img + ext_end, backing, name_len);
+    }
     put64(img + cs, 2 * cs);
     for (uint64_t i = 0; i < total; i++) {
         img[2 * cs + 2 * i + 1] = 1;   /* big-endian 16-bit 1 */

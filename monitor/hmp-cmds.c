@@ -202,6 +202,8 @@ const HmpCommand hmp_commands[] = {
     { "info", "[subcommand]", "show various information about the system "
       "state", hmp_info },
     { "info block", "", "show the block devices", hmp_info_block },
+    { "info block-jobs", "", "show progress of ongoing block device "
+      "operations", hmp_info_block_jobs },
     { "info blockstats", "", "show block device statistics",
       hmp_info_blockstats },
     { "info chardev", "", "show the character devices", hmp_info_chardev },
@@ -249,6 +251,19 @@ const HmpCommand hmp_commands[] = {
       "[,...]", "add drive (-n: a node in -blockdev syntax)",
       hmp_drive_add },
     { "drive_del", "device", "remove host block device", hmp_drive_del },
+    { "drive_mirror", "[-n] [-f] device target [format]", "initiates "
+      "live storage migration for a device (-n: the target exists, -f: "
+      "the whole disk, else the top image)", hmp_drive_mirror },
+    { "block_job_set_speed", "device speed", "set maximum speed for a "
+      "background block operation", hmp_block_job_set_speed },
+    { "block_job_cancel", "[-f] device", "stop an active background block "
+      "operation (-f: even a ready mirror)", hmp_block_job_cancel },
+    { "block_job_complete", "device", "stop an active background block "
+      "operation and switch to its target", hmp_block_job_complete },
+    { "block_job_pause", "device", "pause an active background block "
+      "operation", hmp_block_job_pause },
+    { "block_job_resume", "device", "resume a paused background block "
+      "operation", hmp_block_job_resume },
     { "nbd_server_start", "[-a] [-w] host:port", "serve block devices on "
       "the given host and port (-a: export all drives, -w: writable)",
       hmp_nbd_server_start },

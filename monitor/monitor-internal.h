@@ -69,6 +69,10 @@ HmpCommandFn hmp_info_block, hmp_info_blockstats, hmp_drive_add,
     hmp_drive_del;
 HmpCommandFn hmp_nbd_server_start, hmp_nbd_server_add, hmp_nbd_server_remove,
     hmp_nbd_server_stop;
+/* Block jobs (hmp-block-job.c). */
+HmpCommandFn hmp_info_block_jobs, hmp_block_job_set_speed,
+    hmp_block_job_cancel, hmp_block_job_complete, hmp_block_job_pause,
+    hmp_block_job_resume, hmp_drive_mirror;
 
 /* PCI (hmp-pci.c). */
 HmpCommandFn hmp_info_pci;

@@ -14,6 +14,7 @@
 #include "migration/migration.h"
 #include "monitor/monitor.h"
 #include "qom/object.h"
+#include "block/job.h"
 #include "system/accel.h"
 #include "system/cpus.h"
 #include "system/os-posix.h"
@@ -376,6 +377,7 @@ int main(int argc, char **argv)
     }
 
     migration_shutdown();
+    job_cancel_sync_all();
     monitor_cleanup();
     qtest_server_cleanup();
     pc_machine_free(pcms);

@@ -153,5 +153,13 @@ const char *blk_keeping_active(const BlockDriverState *bs);
 
 int blk_in_flight(const BlockBackend *blk);
 void blk_drain(BlockBackend *blk);
+/* blk_drain() of every backend whose root is bs (BQL). */
+void blk_drain_node(BlockDriverState *bs);
+/*
+ * Moves every backend on from to to, with its write permission (a
+ * mirror's switch to its target): BQL, the backends drained, and the
+ * caller holding a reference on from (the last backend's may go).
+ */
+void blk_replace_node(BlockDriverState *from, BlockDriverState *to);
 
 #endif

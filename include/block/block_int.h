@@ -101,6 +101,8 @@ struct BlockDriverState {
      * no metadata trusted until activation (block/activation.h).
      */
     bool inactive;
+    /* BdrvWriteNotifier list (block/dirty-bitmap.c has its lock). */
+    GSList *write_notifiers;
 };
 
 /* The driver named by format (QAPI enum name), or NULL. */
@@ -115,7 +117,8 @@ bool bdrv_open_backing_file(BlockDriverState *bs, const char *filename,
                             const char *fmt, Error **errp);
 /*
  * Creates a qcow2 v3 image at path (which must not exist) whose backing
- * file is backing, of format backing_fmt (-drive snapshot=on).
+ * file is backing, of format backing_fmt (-drive snapshot=on), or with no
+ * backing file when backing is NULL (a mirror's new target).
  */
 bool qcow2_create_overlay(const char *path, uint64_t size,
                           const char *backing, const char *backing_fmt,

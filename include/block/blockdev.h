@@ -7,6 +7,7 @@
 #ifndef BLOCK_BLOCKDEV_H
 #define BLOCK_BLOCKDEV_H
 
+#include <json-c/json.h>
 #include "block/block-backend.h"
 
 /*
@@ -24,5 +25,11 @@ bool blockdev_add_cmdline(const char *str, Error **errp);
 BlockBackend *drive_new(const char *str, Error **errp);
 /* drive_del: drops the drive (the node goes with its last reference). */
 bool drive_del(const char *id, Error **errp);
+/*
+ * The format of the image a protocol node's options (JSON, not consumed)
+ * open: "qcow2" by its magic, else "raw" (-drive without format=,
+ * drive-mirror mode=existing without format).
+ */
+const char *blockdev_probe_format(json_object *fobj, Error **errp);
 
 #endif

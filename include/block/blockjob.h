@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The block side of the job core (include/block/job.h): what
+ * query-block-jobs shows, the BLOCK_JOB_* events, and the error policy
+ * of a job's requests (on-source-error / on-target-error).
+ */
+#ifndef BLOCK_BLOCKJOB_H
+#define BLOCK_BLOCKJOB_H
+
+#include "block/job.h"
+
+/*
+ * A job's request failed with -errno ret: decides what to do by policy
+ * (report, ignore, stop, enospc; auto is enospc), sends BLOCK_JOB_ERROR,
+ * and for stop pauses the job with its I/O status set (block-job-resume
+ * clears it). Job thread; takes the BQL.
+ */
+BlockErrorAction block_job_error_action(Job *job, BlockdevOnError policy,
+                                        bool is_read, int ret);
+
+#endif

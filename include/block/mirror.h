@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The mirror job: copies a source node to a target node while the guest
+ * keeps writing the source, then (block-job-complete) switches every user
+ * of the source to the target. block/mirror.c has how; the commands that
+ * start it (drive-mirror, blockdev-mirror) are in block/mirror-qmp.c.
+ */
+#ifndef BLOCK_MIRROR_H
+#define BLOCK_MIRROR_H
+
+#include "block/job.h"
+#include "block/block.h"
+
+typedef struct MirrorParams {
+    const char *job_id;
+    BlockDriverState *source;
+    BlockDriverState *target;   /* the job takes its own reference */
+    MirrorSyncMode sync;
+    int64_t speed;
+    uint32_t granularity;       /* 0: the default */
+    int64_t buf_size;           /* 0: the default */
+    BlockdevOnError on_source_error;
+    BlockdevOnError on_target_error;
+    bool unmap;
+    /* The target reads zeroes wherever nothing is copied (a new image
+     * without backing), so zero stretches of the source need no write. */
+    bool target_is_zero;
+    bool auto_finalize;
+    bool auto_dismiss;
+} MirrorParams;
+
+/* Checks the parameters and starts the job. BQL. */
+Job *mirror_start(const MirrorParams *p, Error **errp);
+/* The mirror job using bs as its source or target, or NULL. BQL. */
+Job *mirror_job_of_node(const BlockDriverState *bs);
+
+#endif
