@@ -46,21 +46,27 @@ void qvnet_start(QVirtioNet *n, QTestState *s, unsigned devfn, uint64_t base,
     qvp_driver_ok(&n->pci);
 }
 
-void qvnet_send(QVirtioNet *n, const uint8_t *frame, size_t len)
+uint16_t qvnet_tx_post(QVirtioNet *n, const uint8_t *frame, size_t len)
 {
     static const uint8_t hdr[QVNET_HDR_LEN];
     uint16_t used = qvq_used_idx(&n->txq);
-    uint32_t id, used_len;
-    uint16_t head;
 
     g_assert_cmpuint(len, <=, QVNET_FRAME_MAX);
     qtest_memwrite(n->pci.s, n->tx_buf, hdr, QVNET_HDR_LEN);
     qtest_memwrite(n->pci.s, n->tx_buf + QVNET_HDR_LEN, frame, len);
-    head = qvq_add(&n->txq, n->tx_buf, QVNET_HDR_LEN + len, false);
+    n->tx_head = qvq_add(&n->txq, n->tx_buf, QVNET_HDR_LEN + len, false);
     qvq_kick(&n->txq);
+    return used;
+}
+
+void qvnet_send(QVirtioNet *n, const uint8_t *frame, size_t len)
+{
+    uint16_t used = qvnet_tx_post(n, frame, len);
+    uint32_t id, used_len;
+
     g_assert_true(qvq_wait_used(&n->txq, used + 1, qtest_timeout_ms()));
     qvq_used_elem(&n->txq, used, &id, &used_len);
-    g_assert_cmpuint(id, ==, head);
+    g_assert_cmpuint(id, ==, n->tx_head);
 }
 
 void qvnet_rx_post(QVirtioNet *n)

@@ -39,14 +39,17 @@ typedef struct QVirtioNet {
     uint64_t rx_buf, tx_buf;
     uint16_t rx_used;           /* used.idx when the RX buffer was posted */
     uint16_t rx_head;
+    uint16_t tx_head;           /* the last frame posted */
 } QVirtioNet;
 
 /* Drives the NIC at devfn, its rings and buffers in [base, base +
  * QVNET_WINDOW). msi NULL: interrupts through INTx. */
 void qvnet_start(QVirtioNet *n, QTestState *s, unsigned devfn, uint64_t base,
                  const QVirtioNetMsi *msi);
-/* Sends one frame (a zero header in front) and waits until the device
- * has used the buffer. */
+/* Posts one frame (a zero header in front) and kicks, without waiting:
+ * returns used.idx as it was, for qvq_wait_used(used + 1). */
+uint16_t qvnet_tx_post(QVirtioNet *n, const uint8_t *frame, size_t len);
+/* qvnet_tx_post, then waits until the device has used the buffer. */
 void qvnet_send(QVirtioNet *n, const uint8_t *frame, size_t len);
 /* Posts the RX buffer (filled with 0xee first). */
 void qvnet_rx_post(QVirtioNet *n);

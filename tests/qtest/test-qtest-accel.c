@@ -381,7 +381,6 @@ static void test_virtio_net_intx(void)
 static void test_virtio_net_bus_master(void)
 {
     uint8_t out[FRAME_LEN], in[FRAME_LEN], got[QVNET_FRAME_MAX];
-    const uint8_t hdr[QVNET_HDR_LEN] = { 0 };
     uint16_t tx_used;
     NetRig r;
     QVirtioNet n;
@@ -397,11 +396,7 @@ static void test_virtio_net_bus_master(void)
     qtest_memset(r.s, MSI_GPA, 0, 16);
 
     make_frame(out, 0x20);
-    tx_used = qvq_used_idx(&n.txq);
-    qtest_memwrite(r.s, n.tx_buf, hdr, QVNET_HDR_LEN);
-    qtest_memwrite(r.s, n.tx_buf + QVNET_HDR_LEN, out, FRAME_LEN);
-    qvq_add(&n.txq, n.tx_buf, QVNET_HDR_LEN + FRAME_LEN, false);
-    qvq_kick(&n.txq);
+    tx_used = qvnet_tx_post(&n, out, FRAME_LEN);
     make_frame(in, 0x30);
     qvnet_rx_post(&n);
     qnet_wire_send(&r.wire, in, FRAME_LEN);
@@ -438,7 +433,6 @@ static void test_virtio_net_bus_master(void)
 static void test_virtio_net_stopped(void)
 {
     uint8_t out[FRAME_LEN], in[FRAME_LEN], got[QVNET_FRAME_MAX];
-    const uint8_t hdr[QVNET_HDR_LEN] = { 0 };
     uint16_t tx_used;
     NetRig r;
     QVirtioNet n;
@@ -452,11 +446,7 @@ static void test_virtio_net_stopped(void)
     qvnet_rx_post(&n);
     qnet_wire_send(&r.wire, in, FRAME_LEN);
     make_frame(out, 0x60);
-    tx_used = qvq_used_idx(&n.txq);
-    qtest_memwrite(r.s, n.tx_buf, hdr, QVNET_HDR_LEN);
-    qtest_memwrite(r.s, n.tx_buf + QVNET_HDR_LEN, out, FRAME_LEN);
-    qvq_add(&n.txq, n.tx_buf, QVNET_HDR_LEN + FRAME_LEN, false);
-    qvq_kick(&n.txq);
+    tx_used = qvnet_tx_post(&n, out, FRAME_LEN);
     g_assert_cmpint(qvnet_rx_wait(&n, got, sizeof(got), 300), ==, -1);
     g_assert_cmpint(qnet_wire_recv(&r.wire, got, sizeof(got), 300), ==, -1);
     g_assert_cmpuint(qvq_used_idx(&n.txq), ==, tx_used);
