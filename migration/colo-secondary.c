@@ -331,7 +331,10 @@ static void colo_secondary_failover(ColoSecondary *c)
         vm_start();
         /* The guest answers from this host now (the primary's port is
          * dead): the switches must learn it. */
-        net_announce_guest_moved();
+        AnnounceParameters a;
+
+        migrate_announce_params(migration_incoming_options(c->mis), &a);
+        net_announce_start(&a);
     }
     bql_unlock();
     colo_run_end(c->colo, colo_failover_exit_reason(c->colo), false);

@@ -282,7 +282,12 @@ static void incoming_start_guest(MigrationIncoming *mis)
     }
     /* The switches still send the guest's traffic to the source's port:
      * tell them (as QEMU does, paused or not). */
-    net_announce_guest_moved();
+    {
+        AnnounceParameters a;
+
+        migrate_announce_params(migration_incoming_options(mis), &a);
+        net_announce_start(&a);
+    }
     dst_us = mis->switchover_us ? migration_now_us() - mis->switchover_us : 0;
     mig_put_be64(data, start ? dst_us : 0);
     if (mis->rp_fd >= 0 && !incoming_rp_send(mis, MIG_RP_RESUMED, data,

@@ -61,6 +61,9 @@ typedef struct MigrationOptions {
     uint64_t checkpoint_delay;
     uint64_t colo_peer_timeout;
     uint64_t resume_timeout;
+    /* announce-initial/-max/-rounds/-step: the announcement a guest that
+     * starts here after a migration (or a COLO takeover) makes. */
+    uint64_t announce[4];
 } MigrationOptions;
 
 /* QEMU's defaults, all capabilities off. */
@@ -77,6 +80,9 @@ uint64_t migrate_checkpoint_delay_ms(const MigrationOptions *o);
 uint32_t migrate_colo_peer_timeout_ms(const MigrationOptions *o);
 /* x-switchover-resume-timeout (ms). */
 uint32_t migrate_resume_timeout_ms(const MigrationOptions *o);
+/* The announce-* parameters as announce-self's (interfaces: all). */
+void migrate_announce_params(const MigrationOptions *o,
+                             AnnounceParameters *p);
 
 /* ---- channel-socket.c: transports ---- */
 

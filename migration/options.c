@@ -24,6 +24,7 @@
 #include "migration-internal.h"
 #include "colo-internal.h"
 #include "migration/postcopy-ram.h"
+#include "net/announce.h"
 #include "qapi/qapi-commands.h"
 #include "trace.h"
 
@@ -35,6 +36,19 @@ void migration_options_init(MigrationOptions *o)
         .checkpoint_delay = MIGRATION_DEFAULT_CKPT_DELAY_MS,
         .colo_peer_timeout = COLO_DEFAULT_PEER_TIMEOUT_MS,
         .resume_timeout = MIGRATION_DEFAULT_RESUME_TIMEOUT_MS,
+        /* QEMU's announce-initial, -max, -rounds, -step */
+        .announce = { 50, 550, 5, 100 },
+    };
+}
+
+void migrate_announce_params(const MigrationOptions *o,
+                             AnnounceParameters *p)
+{
+    *p = (AnnounceParameters) {
+        .initial = __atomic_load_n(&o->announce[0], __ATOMIC_RELAXED),
+        .max = __atomic_load_n(&o->announce[1], __ATOMIC_RELAXED),
+        .rounds = __atomic_load_n(&o->announce[2], __ATOMIC_RELAXED),
+        .step = __atomic_load_n(&o->announce[3], __ATOMIC_RELAXED),
     };
 }
 
@@ -274,6 +288,30 @@ void qmp_migrate_set_parameters(MigrateSetParameters *arg, Error **errp)
                    MIGRATION_MAX_RESUME_TIMEOUT_MS);
         return;
     }
+    if (arg->has_announce_initial || arg->has_announce_max ||
+        arg->has_announce_rounds || arg->has_announce_step) {
+        /* The four together must make an announcement announce-self
+         * would take (one check, net/announce.c); a size past INT64_MAX
+         * turns negative and fails it too. */
+        AnnounceParameters a;
+
+        migrate_announce_params(o, &a);
+        if (arg->has_announce_initial) {
+            a.initial = (int64_t)arg->announce_initial;
+        }
+        if (arg->has_announce_max) {
+            a.max = (int64_t)arg->announce_max;
+        }
+        if (arg->has_announce_rounds) {
+            a.rounds = (int64_t)arg->announce_rounds;
+        }
+        if (arg->has_announce_step) {
+            a.step = (int64_t)arg->announce_step;
+        }
+        if (!net_announce_check(&a, errp)) {
+            return;
+        }
+    }
     if (arg->has_downtime_limit) {
         trace_migration_set_parameter("downtime-limit", arg->downtime_limit);
         __atomic_store_n(&o->downtime_limit, arg->downtime_limit,
@@ -304,6 +342,23 @@ void qmp_migrate_set_parameters(MigrateSetParameters *arg, Error **errp)
         __atomic_store_n(&o->resume_timeout, arg->x_switchover_resume_timeout,
                          __ATOMIC_RELAXED);
     }
+    {
+        const struct { bool has; uint64_t v; const char *name; } an[4] = {
+            { arg->has_announce_initial, arg->announce_initial,
+              "announce-initial" },
+            { arg->has_announce_max, arg->announce_max, "announce-max" },
+            { arg->has_announce_rounds, arg->announce_rounds,
+              "announce-rounds" },
+            { arg->has_announce_step, arg->announce_step, "announce-step" },
+        };
+
+        for (int i = 0; i < 4; i++) {
+            if (an[i].has) {
+                trace_migration_set_parameter(an[i].name, an[i].v);
+                __atomic_store_n(&o->announce[i], an[i].v, __ATOMIC_RELAXED);
+            }
+        }
+    }
 }
 
 MigrationParameters *qmp_query_migrate_parameters(Error **errp)
@@ -321,5 +376,16 @@ MigrationParameters *qmp_query_migrate_parameters(Error **errp)
     p->x_colo_peer_timeout = migrate_colo_peer_timeout_ms(o);
     p->has_x_switchover_resume_timeout = true;
     p->x_switchover_resume_timeout = migrate_resume_timeout_ms(o);
+    {
+        AnnounceParameters a;
+
+        migrate_announce_params(o, &a);
+        p->has_announce_initial = p->has_announce_max = true;
+        p->has_announce_rounds = p->has_announce_step = true;
+        p->announce_initial = a.initial;
+        p->announce_max = a.max;
+        p->announce_rounds = a.rounds;
+        p->announce_step = a.step;
+    }
     return p;
 }

@@ -147,6 +147,18 @@ void hmp_migrate_set_parameter(HmpContext *hmp, const char *args)
                v <= UINT32_MAX) {
         p.has_x_switchover_resume_timeout = true;
         p.x_switchover_resume_timeout = v;
+    } else if (!strcmp(w[0], "announce-initial")) {
+        p.has_announce_initial = true;
+        p.announce_initial = v;
+    } else if (!strcmp(w[0], "announce-max")) {
+        p.has_announce_max = true;
+        p.announce_max = v;
+    } else if (!strcmp(w[0], "announce-rounds")) {
+        p.has_announce_rounds = true;
+        p.announce_rounds = v;
+    } else if (!strcmp(w[0], "announce-step")) {
+        p.has_announce_step = true;
+        p.announce_step = v;
     } else {
         hmp_printf(hmp, "Error: unknown parameter '%s'\n", w[0]);
         return;
@@ -252,4 +264,9 @@ void hmp_info_migrate_parameters(HmpContext *hmp, const char *args)
     hmp_printf(hmp, "x-colo-peer-timeout: %u ms\n", p->x_colo_peer_timeout);
     hmp_printf(hmp, "x-switchover-resume-timeout: %u ms\n",
                p->x_switchover_resume_timeout);
+    hmp_printf(hmp, "announce-initial: %" PRIu64 " ms\n",
+               p->announce_initial);
+    hmp_printf(hmp, "announce-max: %" PRIu64 " ms\n", p->announce_max);
+    hmp_printf(hmp, "announce-rounds: %" PRIu64 "\n", p->announce_rounds);
+    hmp_printf(hmp, "announce-step: %" PRIu64 " ms\n", p->announce_step);
 }

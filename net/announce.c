@@ -4,7 +4,7 @@
  * announce hook decides what it sends) so that switches learn which port
  * the guest's MAC is behind now. announce-self asks for one; the guest
  * starting here after an incoming migration, and a COLO secondary taking
- * over, make one with QEMU's default timing.
+ * over, make one with the announce-* migration parameters.
  */
 #include <string.h>
 #include "net/announce.h"
@@ -86,14 +86,4 @@ void net_announce_start(const AnnounceParameters *params)
     a->delay = params->initial;
     trace_net_announce_start(params->rounds, params->initial);
     net_announce_round(a);
-}
-
-void net_announce_guest_moved(void)
-{
-    /* QEMU's announce-* migration parameter defaults. */
-    const AnnounceParameters p = {
-        .initial = 50, .max = 550, .rounds = 5, .step = 100,
-    };
-
-    net_announce_start(&p);
 }

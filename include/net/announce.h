@@ -13,9 +13,4 @@
 bool net_announce_check(const AnnounceParameters *params, Error **errp);
 /* The first round at once, the others on the main loop (params copied). */
 void net_announce_start(const AnnounceParameters *params);
-/* The guest now runs on this host (an incoming migration completed, a
- * COLO secondary took over): QEMU's default announcement, 5 rounds 50 ms
- * apart growing by 100 ms up to 550 ms. BQL held. */
-void net_announce_guest_moved(void);
-
 #endif

@@ -348,12 +348,31 @@ static void test_completed(void)
     r.src_disk.write_at_stop = true;
     file_flushes = flushes(bdrv_file_bs(r.src));
     nic_announced = 0;
+    /* The destination's announce-*: one round at once, the next 1 ms
+     * later, no third (QMP sets them on this process's current migration
+     * object, the source here; test_announce_parameters tests that). */
+    r.dst->opts.announce[0] = 1;
+    r.dst->opts.announce[2] = 2;
     run_migrate(&r, &src, &dst, true);
     g_assert_cmpint(src, ==, MIGRATION_STATUS_COMPLETED);
     g_assert_cmpint(dst, ==, MIGRATION_STATUS_COMPLETED);
-    /* The destination's guest runs: its NICs announced it at once (the
-     * other rounds follow on the main loop). */
-    g_assert_cmpuint(nic_announced, >=, 1);
+    /* The destination's guest runs: its NICs announced it, round after
+     * round as announce-rounds says. */
+    {
+        gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+        while (nic_announced < 2 && g_get_monotonic_time() < deadline) {
+            g_main_context_iteration(main_loop_context(), true);
+        }
+        /* No third round: the defaults (5 rounds) would send one within
+         * about 150 ms. */
+        deadline = g_get_monotonic_time() + 400 * 1000;
+        while (g_get_monotonic_time() < deadline) {
+            g_main_context_iteration(main_loop_context(), false);
+            g_usleep(1000);
+        }
+    }
+    g_assert_cmpuint(nic_announced, ==, 2);
     net_client_free(nic);
     /* The request in flight at the stop was drained before the hand-over,
      * and the hand-over came after the devices' state. */
@@ -383,6 +402,36 @@ static void test_completed(void)
     bt_qemu_img_check(r.img);
     g_free(r.img);
     test_watchdog_disarm();
+}
+
+/* announce-*: QMP and HMP, checked as announce-self's parameters. */
+static void test_announce_parameters(void)
+{
+    MigrateSetParameters bad = {
+        .has_announce_max = true, .announce_max = 100001,
+    };
+    Error *err = NULL;
+    g_autofree char *set = NULL, *info = NULL;
+
+    qmp_migrate_set_parameters(&bad, &err);
+    g_assert_nonnull(err);
+    g_assert_cmpstr(error_get_pretty(err), ==,
+                    "announce parameters out of range: initial and max "
+                    "1..100000 ms, rounds 1..1000, step 0..10000 ms");
+    error_free(err);
+    set = hmp_run_command("migrate_set_parameter announce-step 20",
+                          &error_abort);
+    g_assert_cmpstr(set, ==, "");
+    info = hmp_run_command("info migrate_parameters", &error_abort);
+    g_assert_nonnull(strstr(info, "announce-step: 20 ms"));
+    g_assert_nonnull(strstr(info, "announce-max: 550 ms"));
+    {
+        g_autoptr(MigrationParameters) p =
+            qmp_query_migrate_parameters(&error_abort);
+
+        g_assert_cmpuint(p->announce_step, ==, 20);
+        g_assert_cmpuint(p->announce_rounds, ==, 5);
+    }
 }
 
 /* With -S and late-block-activate the destination's disk waits for cont. */
@@ -466,6 +515,8 @@ int main(int argc, char **argv)
         return 1;
     }
     g_test_add_func("/block-migration/completed", test_completed);
+    g_test_add_func("/block-migration/announce-parameters",
+                    test_announce_parameters);
     g_test_add_func("/block-migration/late-block-activate",
                     test_late_block_activate);
     /* Last: see there. */
