@@ -75,6 +75,11 @@ uint64_t migrate_downtime_limit_ms(const MigrationOptions *o)
     return __atomic_load_n(&o->downtime_limit, __ATOMIC_RELAXED);
 }
 
+uint64_t migrate_max_postcopy_bandwidth(const MigrationOptions *o)
+{
+    return __atomic_load_n(&o->max_postcopy_bandwidth, __ATOMIC_RELAXED);
+}
+
 uint64_t migrate_max_bandwidth(const MigrationOptions *o)
 {
     return __atomic_load_n(&o->max_bandwidth, __ATOMIC_RELAXED);
@@ -164,9 +169,7 @@ bool migration_set_capabilities(MigrationState *s,
     MigrationOptions *o = &s->opts;
     MigrationStatus st = migration_status(s);
 
-    if (st == MIGRATION_STATUS_SETUP || st == MIGRATION_STATUS_ACTIVE ||
-        st == MIGRATION_STATUS_POSTCOPY_ACTIVE ||
-        st == MIGRATION_STATUS_CANCELLING) {
+    if (migration_is_active(s) && st != MIGRATION_STATUS_COLO) {
         error_setg(errp, "There's a migration process in progress");
         return false;
     }
@@ -244,6 +247,13 @@ void qmp_migrate_set_parameters(MigrateSetParameters *arg, Error **errp)
                    "the range of 0 to %" PRId64 " bytes/second", INT64_MAX);
         return;
     }
+    if (arg->has_max_postcopy_bandwidth &&
+        arg->max_postcopy_bandwidth > INT64_MAX) {
+        error_setg(errp, "Parameter 'max_postcopy_bandwidth' expects an "
+                   "integer in the range of 0 to %" PRId64 " bytes/second",
+                   INT64_MAX);
+        return;
+    }
     if (arg->has_x_colo_peer_timeout &&
         (arg->x_colo_peer_timeout < COLO_MIN_PEER_TIMEOUT_MS ||
          arg->x_colo_peer_timeout > COLO_MAX_PEER_TIMEOUT_MS)) {
@@ -270,6 +280,12 @@ void qmp_migrate_set_parameters(MigrateSetParameters *arg, Error **errp)
         trace_migration_set_parameter("max-bandwidth", arg->max_bandwidth);
         __atomic_store_n(&o->max_bandwidth, arg->max_bandwidth,
                          __ATOMIC_RELAXED);
+    }
+    if (arg->has_max_postcopy_bandwidth) {
+        trace_migration_set_parameter("max-postcopy-bandwidth",
+                                      arg->max_postcopy_bandwidth);
+        __atomic_store_n(&o->max_postcopy_bandwidth,
+                         arg->max_postcopy_bandwidth, __ATOMIC_RELAXED);
     }
     if (arg->has_x_checkpoint_delay) {
         trace_migration_set_parameter("x-checkpoint-delay",
@@ -302,6 +318,8 @@ MigrationParameters *qmp_query_migrate_parameters(Error **errp)
     p->downtime_limit = migrate_downtime_limit_ms(o);
     p->has_max_bandwidth = true;
     p->max_bandwidth = migrate_max_bandwidth(o);
+    p->has_max_postcopy_bandwidth = true;
+    p->max_postcopy_bandwidth = migrate_max_postcopy_bandwidth(o);
     p->has_x_checkpoint_delay = true;
     p->x_checkpoint_delay = migrate_checkpoint_delay_ms(o);
     p->has_x_colo_peer_timeout = true;

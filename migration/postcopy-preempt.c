@@ -195,6 +195,7 @@ static bool postcopy_preempt_record(RamMigrationState *rs, QEMUFile *f,
         error_setg(errp, "page 0x%" PRIx64 " is cut short", gpa);
         return false;
     }
+
     /* Requested, so someone waits: a zero page is placed too. */
     if (!postcopy_ram_place(pc, gpa, flags == RAM_REC_PAGE ? buf : NULL,
                             NULL, errp)) {
@@ -255,7 +256,10 @@ void postcopy_incoming_preempt_attach(SaveVMState *s, QEMUFile *f)
     }
     rs->pre_in = f;
     rs->pre_err = NULL;
-    rs->pre_placed = 0;
+    /* A recovered migration's new channel adds to the same count. */
+    if (rs->pc_state != POSTCOPY_INCOMING_RUNNING) {
+        rs->pre_placed = 0;
+    }
     rs->pre_thread = g_thread_new("mig/preempt", postcopy_preempt_reader, rs);
     g_cond_broadcast(&rs->pre_cond);
 }

@@ -69,6 +69,9 @@ typedef struct RamMigrationState {
     uint64_t pre_normal, pre_zero, pre_bytes, pre_requests; /* atomic */
     GMutex published_lock;
     RamMigrationStats published;    /* (published_lock) for other threads */
+    /* Postcopy recovery (postcopy-recover.c; migration thread): where
+     * the destination's received bitmap has got to. */
+    uint32_t recover_next_block, recover_next_word, recover_words;
 
     /* Destination. */
     RamBlockMig *load_blocks;

@@ -24,6 +24,12 @@
  *                                                 split: it stays stopped
  *                                                 here; migrate_cancel
  *                                                 does nothing)
+ *   postcopy-active --broken connection, yank,   (after postcopy-run; all
+ *     migrate-pause--> postcopy-paused            state kept)
+ *   postcopy-paused --migrate resume=true--> postcopy-recover-setup
+ *     --connected--> postcopy-recover --bitmap exchanged--> postcopy-active
+ *   postcopy-recover-setup|postcopy-recover --broken again--> postcopy-paused
+ *   postcopy-recover --bad bitmap--> failed
  *   active --strict abort--> active              (guest resumed, iterate on)
  *   active --switchover ok, x-colo--> colo       (COLO primary: checkpoints)
  *   colo --failover, either way--> completed     (COLO ended: the guest runs
@@ -38,6 +44,10 @@
  *   active --> completed | failed (the process exits 1: the exit rule,
  *   docs/migration.md)
  *   active --postcopy-listen--> postcopy-active --EOF--> completed | failed
+ *   postcopy-active --broken stream, yank, migrate-pause (after
+ *     postcopy-run)--> postcopy-paused --migrate-recover's connection-->
+ *     postcopy-recover --postcopy-resume--> postcopy-active
+ *   postcopy-recover --broken again--> postcopy-paused
  *   active --enable-colo, initial migration loaded--> colo (COLO
  *   secondary) --failover--> completed; a secondary in colo never fails
  */
@@ -94,7 +104,8 @@ void migration_free(MigrationState *s);
 MigrationState *migration_current(void);
 
 /* True while s's outgoing migration is between setup and its end
- * (setup, active, postcopy-active, cancelling or colo). */
+ * (setup, active, postcopy-active, postcopy-paused,
+ * postcopy-recover-setup, postcopy-recover, cancelling or colo). */
 bool migration_is_active(MigrationState *s);
 
 #endif

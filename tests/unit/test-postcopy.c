@@ -843,11 +843,11 @@ static void test_caps_refused(void)
      * file. */
     set_caps(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, true, -1, false,
              &error_abort);
-    qmp_migrate("fd:0", false, false, &err);
+    qmp_migrate("fd:0", false, false, false, false, &err);
     assert_error(err, "postcopy-preempt opens a second connection: use a "
                  "tcp: or unix: transport");
     err = NULL;
-    qmp_migrate("file:/dev/null", false, false, &err);
+    qmp_migrate("file:/dev/null", false, false, false, false, &err);
     assert_error(err, "postcopy-ram needs a return path");
     err = NULL;
     set_caps(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, false, -1, false,
