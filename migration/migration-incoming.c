@@ -311,6 +311,13 @@ static bool incoming_postcopy_request(void *opaque, const uint8_t *data,
     return incoming_rp_send(opaque, MIG_RP_REQ_PAGES, data, errp);
 }
 
+/* The preempt channel's reader failed on a bad record (its thread): the
+ * stream is cut so that the load fails now, not at preempt-done. */
+static void incoming_postcopy_preempt_error(void *opaque)
+{
+    migration_incoming_cut(opaque);
+}
+
 /* postcopy-listen: RAM is behind userfaultfd, faults become requests. */
 static void incoming_postcopy_listen(void *opaque)
 {
@@ -415,6 +422,11 @@ static QEMUFile *incoming_postcopy_recover(void *opaque, QEMUFile *broken,
     const Error *why = *errp;
     QEMUFile *f;
 
+    /* The preempt channel's reader found a bad record and cut the
+     * stream to fail the load: its error is the reason. */
+    if (postcopy_incoming_preempt_failed(vs, errp)) {
+        return NULL;
+    }
     if (postcopy_incoming_state(vs) != POSTCOPY_INCOMING_RUNNING ||
         !incoming_postcopy_alive(migration_incoming_status(mis)) ||
         mis->bql_held) {
@@ -656,6 +668,7 @@ static bool incoming_postcopy_setup(MigrationIncoming *mis, Error **errp)
         return false;
     }
     postcopy_incoming_on_listen(vs, incoming_postcopy_listen);
+    postcopy_incoming_on_preempt_error(vs, incoming_postcopy_preempt_error);
     loadvm_set_command_handler(vs, SAVEVM_CMD_POSTCOPY_RECOVER,
                                incoming_postcopy_recover_cmd, mis);
     loadvm_set_command_handler(vs, SAVEVM_CMD_POSTCOPY_RESUME,

@@ -112,6 +112,8 @@ typedef struct RamMigrationState {
     QEMUFile *pre_in;           /* (pre_lock) */
     GThread *pre_thread;        /* (pre_lock) */
     Error *pre_err;             /* the thread's, read after the join */
+    bool pre_bad;               /* atomic: it failed on a bad record */
+    PostcopyListenFn *pre_error_fn;     /* then called (its thread) */
     uint64_t pre_placed;        /* atomic: pages it placed */
 } RamMigrationState;
 

@@ -222,6 +222,14 @@ bool postcopy_incoming_send_bitmap(SaveVMState *s, PostcopyBitmapWordFn *fn,
                                    void *opaque, uint32_t *nblocks,
                                    uint32_t *nwords, Error **errp);
 uint64_t postcopy_incoming_rerequest(SaveVMState *s);
+/*
+ * A bad record on the preempt channel (not a broken connection): the
+ * reader calls fn (its thread, the opaque of setup) so that the load
+ * stops at once; failed() then hands its error over (true, *errp set
+ * and the reader joined) to whoever fails the load.
+ */
+void postcopy_incoming_on_preempt_error(SaveVMState *s, PostcopyListenFn *fn);
+bool postcopy_incoming_preempt_failed(SaveVMState *s, Error **errp);
 /* Pages the preempt channel's reader placed in the current load. */
 uint64_t postcopy_incoming_preempt_pages(SaveVMState *s);
 /*

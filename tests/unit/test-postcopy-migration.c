@@ -1038,6 +1038,99 @@ static void test_garbage_after_switch(void)
 }
 
 /*
+ * A bad record on the preempt channel after postcopy-run (not a broken
+ * link): the destination fails at once, naming it, rather than pausing
+ * or waiting for postcopy-preempt-done; the source, whose connection the
+ * destination then closes, pauses, and gives up when the process quits.
+ * In a process of its own: the destination's failure schedules the
+ * exit on the main loop, which the other runs poll.
+ */
+static void preempt_garbage_run(void)
+{
+    static const uint8_t garbage[8] = { 0xff, 0xff, 0xff, 0xff,
+                                        0xff, 0xff, 0xff, 0xff };
+    MigrationState *s = migration_current();
+    MigrationInfo di = { 0 };
+    Progress p = { 0 };
+    Dirtier dirtier;
+    int64_t deadline;
+    int sv[2], fd;
+    Run r;
+
+    if (!require_uffd()) {
+        return;
+    }
+    test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
+    run_init(&r, true, true, false);
+    /* No requests: the preempt channel is idle when the garbage goes. */
+    r.no_touchers = true;
+    /* The stream's end (postcopy-preempt-done) is far away: the failure
+     * must not wait for it. */
+    set_postcopy_bandwidth(CRAWL);
+    guest_running();
+    dirtier_start(&dirtier, &r.src_mem);
+    qmp_migrate_start_postcopy(&error_abort);
+    run_connect(&r, sv);
+    deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    while (!__atomic_load_n(&r.dst_probe.loaded, __ATOMIC_SEQ_CST) ||
+           p.dst != MIGRATION_STATUS_POSTCOPY_ACTIVE) {
+        progress_poll(&r, &p, deadline);
+    }
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+        fd = s->pch.fd;
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_cmpint(write(fd, garbage, sizeof(garbage)), ==,
+                        sizeof(garbage));
+    }
+    /* Not the main loop from here: the failure scheduled the exit. */
+    deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    while (migration_incoming_status(r.dst->incoming) !=
+           MIGRATION_STATUS_FAILED) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_assert_cmpint(migration_incoming_status(r.dst->incoming), !=,
+                        MIGRATION_STATUS_POSTCOPY_PAUSED);
+        g_usleep(1000);
+    }
+    g_assert_true(migration_incoming_info(r.dst->incoming, &di));
+    g_assert_nonnull(di.error_desc);
+    g_test_message("destination: %s", di.error_desc);
+    g_assert_nonnull(strstr(di.error_desc, "postcopy preempt channel: "
+                            "record 0xffffffffffffffff is not a page"));
+    g_free(di.error_desc);
+    qapi_free_SocketAddressList(di.socket_address);
+    while (migration_status(s) != MIGRATION_STATUS_POSTCOPY_PAUSED) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(1000);
+    }
+    dirtier_join(&dirtier);
+    {
+        BQL_LOCK_GUARD();
+
+        migration_shutdown();
+    }
+    g_assert_cmpint(migration_status(s), ==, MIGRATION_STATUS_FAILED);
+    set_postcopy_bandwidth(BANDWIDTH);
+    close(sv[0]);
+    close(sv[1]);
+    run_free(&r, false);
+    test_watchdog_disarm();
+}
+
+static void test_preempt_garbage(void)
+{
+    if (g_test_subprocess()) {
+        preempt_garbage_run();
+        return;
+    }
+    g_test_trap_subprocess(NULL, TEST_TIMEOUT_S * G_USEC_PER_SEC,
+                           G_TEST_SUBPROCESS_INHERIT_STDOUT |
+                           G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed();
+}
+
+/*
  * A destination without postcopy-ram refuses the source's advise with a
  * clear error; the source fails before any switch and its guest runs on.
  */
@@ -1110,6 +1203,8 @@ int main(int argc, char **argv)
                          GINT_TO_POINTER(RECOVER_DST_PAUSE), test_recover);
     g_test_add_data_func("/postcopy-migration/recover-src-pause-preempt",
                          GINT_TO_POINTER(RECOVER_SRC_PAUSE), test_recover);
+    g_test_add_func("/postcopy-migration/preempt-garbage",
+                    test_preempt_garbage);
     /* Last, these two: see there. */
     g_test_add_func("/postcopy-migration/garbage-after-switch",
                     test_garbage_after_switch);

@@ -468,6 +468,7 @@ static void test_migrate(void)
 static void assert_error(Error *err, const char *want)
 {
     g_assert_nonnull(err);
+    g_test_message("error: %s", error_get_pretty(err));
     if (!strstr(error_get_pretty(err), want)) {
         g_error("error '%s' does not say '%s'", error_get_pretty(err), want);
     }
@@ -540,6 +541,11 @@ typedef enum Misstep {
     MISSTEP_LISTEN_NO_RUN,
     MISSTEP_PREEMPT_DONE_EARLY,
     MISSTEP_PREEMPT_BAD_HANDSHAKE,
+    MISSTEP_PAGE_TWICE,
+    MISSTEP_PAGE_OUTSIDE,
+    MISSTEP_PAGE_TRUNCATED,
+    MISSTEP_PREEMPT_UNREQUESTED,
+    MISSTEP_PREEMPT_OUTSIDE,
 } Misstep;
 
 static const char *const misstep_error[] = {
@@ -563,6 +569,15 @@ static const char *const misstep_error[] = {
                                       "(header 0xdeadbeef version 1)",
     [MISSTEP_LISTEN_NO_RUN] = "the stream ended with device state held "
                               "back for a postcopy-run that never came",
+    [MISSTEP_PAGE_TWICE] = "postcopy: page 0x100002000 arrived twice after "
+                           "the switch",
+    [MISSTEP_PAGE_OUTSIDE] = "ram: page 0x200000000 is outside guest RAM",
+    [MISSTEP_PAGE_TRUNCATED] = "section 'ram' instance 0: truncated "
+                               "stream: section payload cut short",
+    [MISSTEP_PREEMPT_UNREQUESTED] = "postcopy preempt channel: page "
+                                    "0x100002000 was never requested",
+    [MISSTEP_PREEMPT_OUTSIDE] = "postcopy preempt channel: page "
+                                "0x200000000 is not a page of guest RAM",
 };
 
 static const char *const misstep_name[] = {
@@ -577,7 +592,65 @@ static const char *const misstep_name[] = {
     [MISSTEP_LISTEN_NO_RUN] = "listen-without-run",
     [MISSTEP_PREEMPT_DONE_EARLY] = "preempt-done-before-run",
     [MISSTEP_PREEMPT_BAD_HANDSHAKE] = "preempt-bad-handshake",
+    [MISSTEP_PAGE_TWICE] = "page-twice-after-switch",
+    [MISSTEP_PAGE_OUTSIDE] = "page-outside-ram-after-switch",
+    [MISSTEP_PAGE_TRUNCATED] = "truncated-in-postcopy",
+    [MISSTEP_PREEMPT_UNREQUESTED] = "preempt-page-never-requested",
+    [MISSTEP_PREEMPT_OUTSIDE] = "preempt-page-outside-ram",
 };
+
+/* Page records after the switch, as a source would send them. */
+typedef struct BadPages {
+    const uint64_t *gpa;
+    unsigned n;
+} BadPages;
+
+static bool put_bad_pages(QEMUFile *f, void *opaque, Error **errp)
+{
+    const BadPages *bp = opaque;
+    uint8_t page[PAGE];
+
+    memset(page, 0x5a, sizeof(page));
+    for (unsigned i = 0; i < bp->n; i++) {
+        qemu_put_be64(f, bp->gpa[i] | RAM_REC_PAGE);
+        qemu_put_buffer(f, page, PAGE);
+    }
+    qemu_put_be64(f, RAM_REC_EOS);
+    return true;
+}
+
+/* postcopy-run attaches the preempt channel (not earlier: its reader
+ * would read the page before the guest may run, another error). */
+typedef struct PreemptAttach {
+    SaveVMState *s;
+    QEMUFile *f;
+} PreemptAttach;
+
+static void run_attach_preempt(void *opaque, GByteArray *devices)
+{
+    PreemptAttach *pa = opaque;
+
+    g_byte_array_unref(devices);
+    postcopy_incoming_preempt_attach(pa->s, pa->f);
+}
+
+/* A preempt channel: its handshake, one page record, EOS. */
+static QEMUFile *preempt_channel_with(uint64_t gpa, GByteArray *keep)
+{
+    g_autoptr(QEMUFile) f = qemu_file_new_mem_output();
+    uint8_t page[PAGE];
+    const uint8_t *data;
+    size_t len;
+
+    memset(page, 0xa5, sizeof(page));
+    postcopy_preempt_send_header(f);
+    qemu_put_be64(f, gpa | RAM_REC_PAGE);
+    qemu_put_buffer(f, page, PAGE);
+    qemu_put_be64(f, RAM_REC_EOS);
+    data = qemu_file_mem_output_data(f, &len);
+    g_byte_array_append(keep, data, len);
+    return qemu_file_new_mem_input(keep->data, keep->len, 0);
+}
 
 typedef struct BadDiscard {
     uint32_t block, runs;
@@ -607,6 +680,9 @@ static void test_hostile_stream(gconstpointer opaque)
     g_autoptr(QEMUFile) in = NULL;
     BadDiscard bd = { .block = 1, .runs = 1, .offset = HIGH_SIZE - PAGE,
                       .len = 2 * PAGE };
+    g_autoptr(GByteArray) keep = g_byte_array_new();
+    PreemptAttach pa = { 0 };
+    size_t cut = 0;
     const uint8_t *data;
     Error *err = NULL;
     Side src, dst;
@@ -617,8 +693,14 @@ static void test_hostile_stream(gconstpointer opaque)
     }
     side_init(&src);
     side_init(&dst);
-    g_assert_true(postcopy_incoming_setup(dst.s, NULL, NULL, NULL,
-                                          &error_abort));
+    if (m == MISSTEP_PREEMPT_UNREQUESTED || m == MISSTEP_PREEMPT_OUTSIDE) {
+        pa = (PreemptAttach) { .s = dst.s, .f = preempt_channel_with(
+            m == MISSTEP_PREEMPT_OUTSIDE ? 2 * HIGH_GPA : HIGH_GPA + 2 * PAGE,
+            keep) };
+    }
+    g_assert_true(postcopy_incoming_setup(dst.s, NULL,
+                                          pa.f ? run_attach_preempt : NULL,
+                                          &pa, &error_abort));
     savevm_state_header(out);
     if (m != MISSTEP_DISCARD_NO_ADVISE && m != MISSTEP_LISTEN_NO_ADVISE) {
         postcopy_send_advise(out);
@@ -647,6 +729,38 @@ static void test_hostile_stream(gconstpointer opaque)
     case MISSTEP_LISTEN_NO_ADVISE:
         savevm_send_command(out, SAVEVM_CMD_POSTCOPY_LISTEN, NULL, 0);
         break;
+    case MISSTEP_PAGE_TWICE:
+    case MISSTEP_PAGE_OUTSIDE:
+    case MISSTEP_PAGE_TRUNCATED: {
+        /* Every page was discarded (none sent before the switch): the
+         * first copy is placed, the second is an error. */
+        static const uint64_t twice[] = { HIGH_GPA + 2 * PAGE,
+                                          HIGH_GPA + 2 * PAGE };
+        static const uint64_t outside[] = { 2 * HIGH_GPA };
+        BadPages bp = { twice, 2 };
+
+        if (m == MISSTEP_PAGE_OUTSIDE) {
+            bp = (BadPages) { outside, 1 };
+        } else if (m == MISSTEP_PAGE_TRUNCATED) {
+            bp.n = 1;
+        }
+        g_assert_true(postcopy_source_switch(src.s, out, &error_abort));
+        postcopy_send_run(out);
+        g_assert_true(savevm_state_send_part(src.s, out, RAM_MIGRATION_IDSTR,
+                                             0, put_bad_pages, &bp,
+                                             &error_abort));
+        /* Truncated: the link dies in the middle of that page. */
+        qemu_file_mem_output_data(out, &cut);
+        cut -= PAGE / 2;
+        break;
+    }
+    case MISSTEP_PREEMPT_UNREQUESTED:
+    case MISSTEP_PREEMPT_OUTSIDE:
+        /* The preempt channel carries a page nobody asked for. */
+        g_assert_true(postcopy_source_switch(src.s, out, &error_abort));
+        postcopy_send_run(out);
+        savevm_send_command(out, SAVEVM_CMD_POSTCOPY_PREEMPT_DONE, NULL, 0);
+        break;
     case MISSTEP_RUN_BEFORE_LISTEN:
         postcopy_send_run(out);
         break;
@@ -672,6 +786,9 @@ static void test_hostile_stream(gconstpointer opaque)
     g_assert_true(savevm_state_complete(src.s, out, &error_abort));
     savevm_state_cleanup(src.s);
     data = qemu_file_mem_output_data(out, &len);
+    if (m == MISSTEP_PAGE_TRUNCATED) {
+        len = cut;
+    }
     in = qemu_file_new_mem_input(data, len, 0);
     g_assert_false(loadvm_state(dst.s, in, &err));
     assert_error(err, misstep_error[m]);
