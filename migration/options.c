@@ -145,6 +145,60 @@ static bool migrate_caps_check(const MigrationOptions *o,
             return false;
         }
     }
+    if (next[MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT]) {
+        /* QEMU's list: what a write-protecting snapshot cannot do. */
+        static const MigrationCapability incompatible[] = {
+            MIGRATION_CAPABILITY_POSTCOPY_RAM,
+            MIGRATION_CAPABILITY_DIRTY_BITMAPS,
+            MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME,
+            MIGRATION_CAPABILITY_LATE_BLOCK_ACTIVATE,
+            MIGRATION_CAPABILITY_RETURN_PATH,
+            MIGRATION_CAPABILITY_MULTIFD,
+            MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER,
+            MIGRATION_CAPABILITY_AUTO_CONVERGE,
+            MIGRATION_CAPABILITY_RELEASE_RAM,
+            MIGRATION_CAPABILITY_RDMA_PIN_ALL,
+            MIGRATION_CAPABILITY_XBZRLE,
+            MIGRATION_CAPABILITY_X_COLO,
+            MIGRATION_CAPABILITY_VALIDATE_UUID,
+            MIGRATION_CAPABILITY_ZERO_COPY_SEND,
+        };
+
+        for (unsigned i = 0; i < G_N_ELEMENTS(incompatible); i++) {
+            if (next[incompatible[i]]) {
+                error_setg(errp, "Background-snapshot is not compatible "
+                           "with %s", MigrationCapability_str(incompatible[i]));
+                return false;
+            }
+        }
+    }
+    if (next[MIGRATION_CAPABILITY_MULTIFD]) {
+        if (next[MIGRATION_CAPABILITY_XBZRLE]) {
+            error_setg(errp, "Multifd is not compatible with xbzrle");
+            return false;
+        }
+        if (incoming_started && !migrate_cap(o, MIGRATION_CAPABILITY_MULTIFD)) {
+            error_setg(errp, "Multifd must be set before incoming starts");
+            return false;
+        }
+    }
+    if (next[MIGRATION_CAPABILITY_SWITCHOVER_ACK] &&
+        !next[MIGRATION_CAPABILITY_RETURN_PATH]) {
+        error_setg(errp, "Capability 'switchover-ack' requires capability "
+                   "'return-path'");
+        return false;
+    }
+    if (next[MIGRATION_CAPABILITY_DIRTY_LIMIT] &&
+        next[MIGRATION_CAPABILITY_AUTO_CONVERGE]) {
+        error_setg(errp, "dirty-limit conflicts with auto-converge either of "
+                   "then available currently");
+        return false;
+    }
+    if (next[MIGRATION_CAPABILITY_MAPPED_RAM] &&
+        next[MIGRATION_CAPABILITY_XBZRLE]) {
+        error_setg(errp, "Mapped-ram migration is incompatible with xbzrle");
+        return false;
+    }
     if (next[MIGRATION_CAPABILITY_POSTCOPY_PREEMPT] &&
         !next[MIGRATION_CAPABILITY_POSTCOPY_RAM]) {
         error_setg(errp, "Postcopy preempt requires postcopy-ram");

@@ -944,6 +944,49 @@ static void test_caps_refused(void)
         err = NULL;
         g_assert_false(cap_on(MIGRATION_CAPABILITY_POSTCOPY_RAM));
     }
+    /* QEMU's other refused pairs, named before "not supported". */
+    {
+        static const struct {
+            MigrationCapability a, b;
+            const char *want;
+        } pairs[] = {
+            { MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
+              MIGRATION_CAPABILITY_POSTCOPY_RAM,
+              "Background-snapshot is not compatible with postcopy-ram" },
+            { MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
+              MIGRATION_CAPABILITY_RETURN_PATH,
+              "Background-snapshot is not compatible with return-path" },
+            { MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
+              MIGRATION_CAPABILITY_X_COLO,
+              "Background-snapshot is not compatible with x-colo" },
+            { MIGRATION_CAPABILITY_MULTIFD, MIGRATION_CAPABILITY_XBZRLE,
+              "Multifd is not compatible with xbzrle" },
+            { MIGRATION_CAPABILITY_DIRTY_LIMIT,
+              MIGRATION_CAPABILITY_AUTO_CONVERGE,
+              "dirty-limit conflicts with auto-converge either of then "
+              "available currently" },
+            { MIGRATION_CAPABILITY_MAPPED_RAM, MIGRATION_CAPABILITY_XBZRLE,
+              "Mapped-ram migration is incompatible with xbzrle" },
+        };
+
+        for (unsigned i = 0; i < G_N_ELEMENTS(pairs); i++) {
+            set_caps(pairs[i].a, true, pairs[i].b, true, &err);
+            assert_error(err, pairs[i].want);
+            err = NULL;
+            g_assert_false(cap_on(pairs[i].b));
+        }
+        set_caps(MIGRATION_CAPABILITY_SWITCHOVER_ACK, true, -1, false, &err);
+        assert_error(err, "Capability 'switchover-ack' requires capability "
+                     "'return-path'");
+        err = NULL;
+        /* With return-path it is only Tandem that lacks it. */
+        set_caps(MIGRATION_CAPABILITY_SWITCHOVER_ACK, true,
+                 MIGRATION_CAPABILITY_RETURN_PATH, true, &err);
+        assert_error(err, "capability 'switchover-ack' is not supported by "
+                     "Tandem");
+        err = NULL;
+        g_assert_false(cap_on(MIGRATION_CAPABILITY_RETURN_PATH));
+    }
     /* x-colo already on, then postcopy-ram: the same refusal. */
     set_caps(MIGRATION_CAPABILITY_X_COLO, true, -1, false, &error_abort);
     set_caps(MIGRATION_CAPABILITY_POSTCOPY_RAM, true, -1, false, &err);
