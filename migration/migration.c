@@ -541,6 +541,28 @@ static bool migration_postcopy_send_rest(MigrationState *s, Error **errp)
     return migration_postcopy_check(s, errp);
 }
 
+/*
+ * The error that tells why a migration stopped: the one recorded first
+ * (by whoever cut the connection: yank, migrate-pause, the return-path
+ * listener), taken from s, rather than err, the consequence seen here
+ * (freed); fallback if there is neither.
+ */
+static Error *migration_take_first_error(MigrationState *s, Error *err,
+                                         const char *fallback)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+    if (s->error) {
+        error_free(err);
+        err = s->error;
+        s->error = NULL;
+    }
+    if (!err) {
+        error_setg(&err, "%s", fallback);
+    }
+    return err;
+}
+
 /* The preempt channel's end: the destination reads it all before the
  * main stream's end. */
 static bool migration_postcopy_end_preempt(MigrationState *s, Error **errp)
@@ -750,18 +772,8 @@ static bool migration_postcopy(MigrationState *s, Error **errp)
         }
         /* Whoever cut it said why first (yank, migrate-pause, the
          * listener); the write error here is only the consequence. */
-        {
-            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
-
-            if (s->error) {
-                error_free(err);
-                err = s->error;
-                s->error = NULL;
-            }
-        }
-        if (!err) {
-            error_setg(&err, "migration connection shut down");
-        }
+        err = migration_take_first_error(s, err,
+                                         "migration connection shut down");
         if (!migration_postcopy_pause(s, err, errp)) {
             return false;
         }
@@ -873,18 +885,7 @@ static void migration_finish(MigrationState *s, bool ok, Error *err)
          * here would run it twice. It stays stopped (finish-migrate). */
         /* The first error is the reason (the listener's, say), not the
          * write error the cut it made caused here. */
-        {
-            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
-
-            if (s->error) {
-                error_free(err);
-                err = s->error;
-                s->error = NULL;
-            }
-        }
-        if (!err) {
-            error_setg(&err, "postcopy failed");
-        }
+        err = migration_take_first_error(s, err, "postcopy failed");
         error_prepend(&err, "postcopy failed after the switch, the guest's "
                       "state is split between source and destination (the "
                       "source's guest stays stopped): ");

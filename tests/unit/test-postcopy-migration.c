@@ -40,11 +40,12 @@
 #include "util/main-loop.h"
 #include "util/yank.h"
 #include "watchdog.h"
+#include "postcopy-test-util.h"
 #include "../../migration/migration-internal.h"
 
 #define PAGE            GUEST_PAGE_SIZE
 #define LOW_SIZE        (8 * 1024 * 1024ULL)
-#define HIGH_GPA        0x100000000ULL
+#define HIGH_GPA        POSTCOPY_TEST_HIGH_GPA
 #define HIGH_SIZE       (1024 * 1024ULL)
 #define HOT_SIZE        (4 * 1024 * 1024ULL)    /* what the guest dirties */
 #define BANDWIDTH       (16 * 1024 * 1024ULL)   /* bytes/s, both phases */
@@ -57,42 +58,6 @@ typedef enum StartWhen {
     START_DURING_MIGRATE,
     START_DURING_PREEMPT,   /* during, with postcopy-preempt (unix:) */
 } StartWhen;
-
-/* ---- guest RAM contents ---- */
-
-/* A quarter of the pages zero, the others naming page and version. */
-static void write_page(GuestMemory *mem, uint64_t gpa, uint32_t version)
-{
-    uint32_t w[PAGE / 4];
-
-    memset(w, 0, sizeof(w));
-    if ((gpa >> 12) % 4 != 1) {
-        for (unsigned i = 0; i < PAGE / 4; i++) {
-            w[i] = (uint32_t)(gpa >> 12) * 2654435761u + i * 40503u +
-                   version;
-        }
-    }
-    g_assert_true(guest_memory_write(mem, gpa, w, PAGE, &error_abort));
-}
-
-static void fill(GuestMemory *mem, uint32_t version)
-{
-    for (unsigned b = 0; b < mem->nr_blocks; b++) {
-        for (uint64_t off = 0; off < mem->blocks[b].size; off += PAGE) {
-            write_page(mem, mem->blocks[b].gpa + off, version);
-        }
-    }
-}
-
-static uint64_t mem_pages(const GuestMemory *mem)
-{
-    uint64_t n = 0;
-
-    for (unsigned b = 0; b < mem->nr_blocks; b++) {
-        n += mem->blocks[b].size / PAGE;
-    }
-    return n;
-}
 
 /* ---- the source's guest: a dirtier stopped by vm_stop ---- */
 
@@ -121,7 +86,7 @@ static gpointer dirtier_fn(gpointer opaque)
             g_mutex_unlock(&d->lock);
             break;
         }
-        write_page(d->mem, gpa, version++);
+        postcopy_test_write_page(d->mem, gpa, version++);
         d->writes++;
         g_mutex_unlock(&d->lock);
         if (d->writes % 64 == 0) {
@@ -162,38 +127,6 @@ static void dirtier_join(Dirtier *d)
     g_mutex_clear(&d->lock);
 }
 
-/* ---- a device whose post_load reads guest RAM ---- */
-
-typedef struct Probe {
-    uint64_t gpa;               /* migrated: the page post_load reads */
-    uint32_t value;             /* migrated */
-    GuestMemory *mem;
-    uint32_t seen;
-    bool loaded;                /* atomic */
-} Probe;
-
-static bool probe_post_load(void *opaque, int version_id, Error **errp)
-{
-    Probe *p = opaque;
-    const volatile uint32_t *w = guest_memory_host_ptr(p->mem, p->gpa, 4);
-
-    p->seen = *w;               /* faults: the page has not arrived */
-    __atomic_store_n(&p->loaded, true, __ATOMIC_SEQ_CST);
-    return true;
-}
-
-static const VMStateDescription vmstate_probe = {
-    .name = "probe",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .post_load = probe_post_load,
-    .fields = (const VMStateField[]) {
-        VMSTATE_UINT64(gpa, Probe),
-        VMSTATE_UINT32(value, Probe),
-        VMSTATE_END_OF_LIST()
-    },
-};
-
 /* ---- the destination's vCPUs ---- */
 
 typedef struct Run {
@@ -201,7 +134,7 @@ typedef struct Run {
     char *dir;                  /* preempt: where the unix: socket is */
     GuestMemory src_mem, dst_mem;
     MigrationState *dst;
-    Probe src_probe, dst_probe;
+    PostcopyTestProbe src_probe, dst_probe;
     GArray *touch;              /* gpas the vCPUs read */
     gint64 *lat_us;             /* per touched page */
     GThread *touchers[TOUCHERS];
@@ -316,22 +249,6 @@ static bool status_final(MigrationStatus st)
            st == MIGRATION_STATUS_CANCELLED;
 }
 
-static bool require_uffd(void)
-{
-    Error *err = NULL;
-
-    if (!postcopy_ram_supported(&err)) {
-        g_autofree char *why = g_strdup_printf(
-            "userfaultfd on memfd RAM unusable here: %s",
-            error_get_pretty(err));
-
-        g_test_skip(why);
-        error_free(err);
-        return false;
-    }
-    return true;
-}
-
 static void run_init(Run *r, bool dst_postcopy, bool preempt, bool blocktime)
 {
     GRand *rand;
@@ -339,30 +256,22 @@ static void run_init(Run *r, bool dst_postcopy, bool preempt, bool blocktime)
     memset(r, 0, sizeof(*r));
     r->preempt = preempt;
     r->blocktime = blocktime;
-    g_assert_nonnull(guest_memory_add_ram(&r->src_mem, "pc.ram", 0,
-                                          LOW_SIZE, &error_abort));
-    g_assert_nonnull(guest_memory_add_ram(&r->src_mem, "pc.ram.high",
-                                          HIGH_GPA, HIGH_SIZE,
-                                          &error_abort));
-    g_assert_nonnull(guest_memory_add_ram(&r->dst_mem, "pc.ram", 0,
-                                          LOW_SIZE, &error_abort));
-    g_assert_nonnull(guest_memory_add_ram(&r->dst_mem, "pc.ram.high",
-                                          HIGH_GPA, HIGH_SIZE,
-                                          &error_abort));
-    fill(&r->src_mem, 1);
+    postcopy_test_add_ram(&r->src_mem, LOW_SIZE, HIGH_SIZE);
+    postcopy_test_add_ram(&r->dst_mem, LOW_SIZE, HIGH_SIZE);
+    postcopy_test_fill(&r->src_mem, 1);
     r->dst = migration_new();
     g_assert_true(ram_migration_register(savevm_default(), &r->src_mem, NULL,
                                          &error_abort));
     g_assert_true(ram_migration_register(r->dst->vmstate, &r->dst_mem, NULL,
                                          &error_abort));
     /* The probe reads a page the guest keeps dirtying. */
-    r->src_probe = (Probe) { .gpa = 3 * PAGE, .value = 77 };
-    r->dst_probe = (Probe) { .mem = &r->dst_mem };
+    r->src_probe = (PostcopyTestProbe) { .gpa = 3 * PAGE, .value = 77 };
+    r->dst_probe = (PostcopyTestProbe) { .mem = &r->dst_mem };
     g_assert_true(savevm_register(savevm_default(), "probe", 0,
-                                  &vmstate_probe, &r->src_probe,
+                                  &postcopy_test_vmstate_probe, &r->src_probe,
                                   &error_abort));
     g_assert_true(savevm_register(r->dst->vmstate, "probe", 0,
-                                  &vmstate_probe, &r->dst_probe,
+                                  &postcopy_test_vmstate_probe, &r->dst_probe,
                                   &error_abort));
     set_cap(migration_current(), MIGRATION_CAPABILITY_POSTCOPY_RAM, true);
     if (dst_postcopy) {
@@ -466,15 +375,7 @@ static void run_connect(Run *r, int sv[2])
 /* Every page, touched or not, is the source's. */
 static void assert_same_ram(Run *r)
 {
-    for (unsigned b = 0; b < r->src_mem.nr_blocks; b++) {
-        for (uint64_t off = 0; off < r->src_mem.blocks[b].size; off += PAGE) {
-            if (memcmp(r->src_mem.blocks[b].host + off,
-                       r->dst_mem.blocks[b].host + off, PAGE)) {
-                g_error("page 0x%" PRIx64 " differs after the migration",
-                        r->src_mem.blocks[b].gpa + off);
-            }
-        }
-    }
+    postcopy_test_assert_same_ram(&r->src_mem, &r->dst_mem);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -558,7 +459,7 @@ static void test_postcopy_migration(gconstpointer opaque)
     int sv[2];
     Run r;
 
-    if (!require_uffd()) {
+    if (!postcopy_test_require_uffd()) {
         return;
     }
     test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
@@ -619,7 +520,7 @@ static void test_postcopy_migration(gconstpointer opaque)
     /* Through postcopy on both sides, after a full first pass. */
     g_assert_true(src_pc_seen);
     g_assert_true(dst_pc_seen);
-    g_assert_cmpint(sent_at_switch, >=, (int64_t)mem_pages(&r.src_mem));
+    g_assert_cmpint(sent_at_switch, >=, (int64_t)postcopy_test_pages(&r.src_mem));
     g_assert_cmpint(r.nr_touchers, ==, TOUCHERS);
     g_assert_true(r.dst_probe.loaded);
     g_assert_cmpuint(r.dst_probe.value, ==, 77);
@@ -637,7 +538,7 @@ static void test_postcopy_migration(gconstpointer opaque)
     g_assert_cmpint(info->ram->precopy_bytes + info->ram->downtime_bytes +
                     info->ram->postcopy_bytes, ==, info->ram->transferred);
     g_assert_cmpint(info->ram->precopy_bytes, >=,
-                    (int64_t)(mem_pages(&r.src_mem) * 8));
+                    (int64_t)(postcopy_test_pages(&r.src_mem) * 8));
     g_assert_cmpint(info->ram->downtime_bytes, >, 0);
     g_assert_cmpint(info->ram->postcopy_bytes, >=,
                     (int64_t)(pst.placed - pst.placed_zero) * PAGE);
@@ -872,7 +773,7 @@ static void test_recover(gconstpointer opaque)
     int sv[2];
     Run r;
 
-    if (!require_uffd()) {
+    if (!postcopy_test_require_uffd()) {
         return;
     }
     test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
@@ -990,7 +891,7 @@ static void test_garbage_after_switch(void)
     int sv[2];
     Run r;
 
-    if (!require_uffd()) {
+    if (!postcopy_test_require_uffd()) {
         return;
     }
     test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
@@ -1057,7 +958,7 @@ static void preempt_garbage_run(void)
     int sv[2], fd;
     Run r;
 
-    if (!require_uffd()) {
+    if (!postcopy_test_require_uffd()) {
         return;
     }
     test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);

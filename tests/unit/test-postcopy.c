@@ -31,6 +31,7 @@
 #include <unistd.h>
 #include <glib.h>
 #include "watchdog.h"
+#include "postcopy-test-util.h"
 #include "migration/migration.h"
 #include "migration/postcopy.h"
 #include "migration/qemu-file.h"
@@ -42,7 +43,7 @@
 
 #define PAGE            GUEST_PAGE_SIZE
 #define LOW_SIZE        (4 * 1024 * 1024ULL)
-#define HIGH_GPA        0x100000000ULL
+#define HIGH_GPA        POSTCOPY_TEST_HIGH_GPA
 #define HIGH_SIZE       (1024 * 1024ULL)
 #define PRECOPY_RATE    (8 * 1024 * 1024ULL)    /* bytes/s */
 #define POSTCOPY_RATE   (4 * 1024 * 1024ULL)    /* background, bytes/s */
@@ -53,22 +54,6 @@ typedef struct Side {
     SaveVMState *s;
 } Side;
 
-static bool require_uffd(void)
-{
-    Error *err = NULL;
-
-    if (!postcopy_ram_supported(&err)) {
-        g_autofree char *why = g_strdup_printf(
-            "userfaultfd on memfd RAM unusable here: %s",
-            error_get_pretty(err));
-
-        g_test_skip(why);
-        error_free(err);
-        return false;
-    }
-    return true;
-}
-
 /* s: a registry of its own (NULL) or a migration object's. */
 static void side_init_in(Side *side, SaveVMState *s)
 {
@@ -76,10 +61,7 @@ static void side_init_in(Side *side, SaveVMState *s)
 
     memset(side, 0, sizeof(*side));
     side->s = s ? s : savevm_state_new();
-    g_assert_nonnull(guest_memory_add_ram(&side->mem, "pc.ram", 0, LOW_SIZE,
-                                          &err));
-    g_assert_nonnull(guest_memory_add_ram(&side->mem, "pc.ram.high",
-                                          HIGH_GPA, HIGH_SIZE, &err));
+    postcopy_test_add_ram(&side->mem, LOW_SIZE, HIGH_SIZE);
     g_assert_true(ram_migration_register(side->s, &side->mem, NULL, &err));
     g_assert_null(err);
 }
@@ -103,64 +85,6 @@ static void side_free(Side *side)
     side_free_in(side, true);
 }
 
-/* A quarter of the pages zero, the others data that names page and
- * version. */
-static void write_page(GuestMemory *mem, uint64_t gpa, uint32_t version)
-{
-    uint32_t w[PAGE / 4];
-    Error *err = NULL;
-
-    memset(w, 0, sizeof(w));
-    if ((gpa >> 12) % 4 != 1) {
-        for (unsigned i = 0; i < PAGE / 4; i++) {
-            w[i] = (uint32_t)(gpa >> 12) * 2654435761u + i * 40503u +
-                   version;
-        }
-    }
-    g_assert_true(guest_memory_write(mem, gpa, w, PAGE, &err));
-}
-
-static void fill(GuestMemory *mem, uint32_t version)
-{
-    for (unsigned b = 0; b < mem->nr_blocks; b++) {
-        for (uint64_t off = 0; off < mem->blocks[b].size; off += PAGE) {
-            write_page(mem, mem->blocks[b].gpa + off, version);
-        }
-    }
-}
-
-/* ---- a device whose post_load reads guest RAM (a virtio queue may) ---- */
-
-typedef struct Probe {
-    uint64_t gpa;               /* migrated: the page post_load reads */
-    uint32_t value;             /* migrated */
-    GuestMemory *mem;           /* the RAM it reads */
-    uint32_t seen;              /* what post_load read there */
-    bool loaded;
-} Probe;
-
-static bool probe_post_load(void *opaque, int version_id, Error **errp)
-{
-    Probe *p = opaque;
-    const volatile uint32_t *w = guest_memory_host_ptr(p->mem, p->gpa, 4);
-
-    p->seen = *w;               /* faults if the page is not there yet */
-    p->loaded = true;
-    return true;
-}
-
-static const VMStateDescription vmstate_probe = {
-    .name = "probe",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .post_load = probe_post_load,
-    .fields = (const VMStateField[]) {
-        VMSTATE_UINT64(gpa, Probe),
-        VMSTATE_UINT32(value, Probe),
-        VMSTATE_END_OF_LIST()
-    },
-};
-
 /* ---- the destination ---- */
 
 typedef struct Dest {
@@ -173,7 +97,7 @@ typedef struct Dest {
     GThread *touchers[TOUCHERS];
     GThread *starter;           /* loads devices, then starts touchers */
     GByteArray *devices;
-    Probe probe;
+    PostcopyTestProbe probe;
     gint64 *lat_us;             /* per touched page */
     bool ran;
     bool load_ok;
@@ -319,7 +243,7 @@ static void source_postcopy_loop(Side *src, QEMUFile *f)
 static void test_migrate(void)
 {
     MigrationState *ms = migration_new();
-    Probe src_probe;
+    PostcopyTestProbe src_probe;
     g_autoptr(MigrationStats) qst = NULL;
     Side src;
     Dest d;
@@ -333,24 +257,24 @@ static void test_migrate(void)
     uint64_t rewritten = 0;
     bool done;
 
-    if (!require_uffd()) {
+    if (!postcopy_test_require_uffd()) {
         return;
     }
     test_watchdog_arm(g_test_get_path(), 60);
     side_init_in(&src, ms->vmstate);
     memset(&d, 0, sizeof(d));
     side_init(&d.side);
-    fill(&src.mem, 1);
+    postcopy_test_fill(&src.mem, 1);
     g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
                     ==, 0);
 
     /* The probe reads the high block's last page, which has not arrived
      * when device state loads. */
-    d.probe = (Probe) { .mem = &d.side.mem };
-    src_probe = (Probe) { .gpa = HIGH_GPA + HIGH_SIZE - PAGE, .value = 77 };
-    g_assert_true(savevm_register(src.s, "probe", 0, &vmstate_probe,
+    d.probe = (PostcopyTestProbe) { .mem = &d.side.mem };
+    src_probe = (PostcopyTestProbe) { .gpa = HIGH_GPA + HIGH_SIZE - PAGE, .value = 77 };
+    g_assert_true(savevm_register(src.s, "probe", 0, &postcopy_test_vmstate_probe,
                                   &src_probe, &error_abort));
-    g_assert_true(savevm_register(d.side.s, "probe", 0, &vmstate_probe,
+    g_assert_true(savevm_register(d.side.s, "probe", 0, &postcopy_test_vmstate_probe,
                                   &d.probe, &error_abort));
     d.fd = sv[1];
     d.src = &src;
@@ -376,7 +300,7 @@ static void test_migrate(void)
     /* The guest rewrites every 8th page after it went (and some that
      * have not gone yet): the destination's copies are stale. */
     for (uint64_t gpa = 0; gpa < LOW_SIZE; gpa += 8 * PAGE) {
-        write_page(&src.mem, gpa, 2);
+        postcopy_test_write_page(&src.mem, gpa, 2);
         rewritten++;
     }
     /* The vCPUs will read these: low pages (stale or sent), never-sent
@@ -688,7 +612,7 @@ static void test_hostile_stream(gconstpointer opaque)
     Side src, dst;
     size_t len;
 
-    if (!require_uffd()) {
+    if (!postcopy_test_require_uffd()) {
         return;
     }
     side_init(&src);
@@ -834,7 +758,7 @@ static void test_urgent_first(void)
     Side src;
 
     side_init(&src);
-    fill(&src.mem, 1);
+    postcopy_test_fill(&src.mem, 1);
     savevm_state_header(f);
     g_assert_true(savevm_state_setup(src.s, f, &error_abort));
     g_assert_true(postcopy_source_switch(src.s, f, &error_abort));
