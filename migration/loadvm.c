@@ -558,9 +558,9 @@ static bool loadvm_record(LoadVMContext *c, bool *quit, bool *eof,
 
 /*
  * Postcopy recovery: the stream broke (its channel, not its content) and
- * the recover hook gave another. It starts with a header; checksums stay
- * as the first stream announced them. A new stream that breaks before
- * its header is asked again.
+ * the recover hook gave another (and closed the broken one). It starts
+ * with a header and, with x-stream-checksum, its own stream-checksum
+ * command. A new stream that breaks before its header is asked again.
  */
 static bool loadvm_recover(LoadVMContext *c, Error **errp)
 {
@@ -577,8 +577,10 @@ static bool loadvm_recover(LoadVMContext *c, Error **errp)
         }
         error_free(*errp);
         *errp = NULL;
-        qemu_file_set_checksums(f, qemu_file_checksums(c->f));
+        /* A stream of its own: stream-checksum may open it again, and
+         * the checksum policy applies to it as to the first. */
         c->f = f;
+        c->first = true;
         if (loadvm_header(f, errp)) {
             return true;
         }

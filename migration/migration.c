@@ -1131,15 +1131,22 @@ void migration_shutdown(void)
         qmp_migrate_cancel(NULL);
         /* Postcopy ignores a cancel (the guest runs on the destination);
          * quitting cuts it: that guest loses its page source. */
-        if (migration_status(s) == MIGRATION_STATUS_POSTCOPY_ACTIVE) {
-            migration_cut(s);
-        }
-        /* A paused postcopy waits no longer (recovery included). */
+        /* A paused postcopy waits no longer (a recovery's handshake
+         * included: the cut ends it). */
         g_mutex_lock(&s->lock);
         s->pause_quit = true;
         g_cond_broadcast(&s->resume_cond);
         g_mutex_unlock(&s->lock);
-        migration_cut(s);
+        switch (migration_status(s)) {
+        case MIGRATION_STATUS_POSTCOPY_ACTIVE:
+        case MIGRATION_STATUS_POSTCOPY_PAUSED:
+        case MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP:
+        case MIGRATION_STATUS_POSTCOPY_RECOVER:
+            migration_cut(s);
+            break;
+        default:
+            break;
+        }
         colo_begin_quit(s->colo);
         bql_unlock();
         pthread_join(s->thread, NULL);

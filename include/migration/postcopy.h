@@ -70,9 +70,9 @@
  *   postcopy-active, listener on     <---  requested and not placed is
  *   PART... (the rest, as before)          asked for again (req-pages)
  *
- * The new stream starts with a header; its first record is the
- * postcopy-recover command, and its sections continue those of the
- * first stream (same section ids). Pages the source sent that never
+ * The new stream starts with a header (and, with x-stream-checksum, its
+ * own stream-checksum command); then the postcopy-recover command; its
+ * sections continue those of the first stream (same section ids). Pages the source sent that never
  * arrived are not received: they go again. A page that arrives twice
  * after the switch is an error, and none does: the bitmap is taken with
  * both readers stopped. A connection that breaks during the handshake

@@ -601,7 +601,9 @@ typedef enum RecoverHow {
     RECOVER_NET_CUT,        /* shutdown() of the source's main socket,
                                with preempt */
     RECOVER_PREEMPT_CUT,    /* shutdown() of the preempt socket only */
-    RECOVER_DST_PAUSE,      /* migrate-pause on the destination */
+    RECOVER_DST_PAUSE,      /* migrate-pause on the destination, with
+                               x-stream-checksum (the new stream's
+                               records carry trailers too) */
     RECOVER_SRC_PAUSE,      /* migrate-pause on the source, with preempt */
 } RecoverHow;
 
@@ -778,6 +780,11 @@ static void test_recover(gconstpointer opaque)
     }
     test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
     run_init(&r, true, preempt, false);
+    if (how == RECOVER_DST_PAUSE) {
+        set_cap(migration_current(), MIGRATION_CAPABILITY_X_STREAM_CHECKSUM,
+                true);
+        set_cap(r.dst, MIGRATION_CAPABILITY_X_STREAM_CHECKSUM, true);
+    }
     guest_running();
     dirtier_start(&dirtier, &r.src_mem);
     /* Nothing to resume or recover yet, in QEMU's words. */
@@ -870,6 +877,8 @@ static void test_recover(gconstpointer opaque)
         }
     }
     set_postcopy_bandwidth(BANDWIDTH);
+    set_cap(migration_current(), MIGRATION_CAPABILITY_X_STREAM_CHECKSUM,
+            false);
     run_free(&r, true);
     test_watchdog_disarm();
 }
