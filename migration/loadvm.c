@@ -560,14 +560,19 @@ static bool loadvm_record(LoadVMContext *c, bool *quit, bool *eof,
  * Postcopy recovery: the stream broke (its channel, not its content) and
  * the recover hook gave another (and closed the broken one). It starts
  * with a header and, with x-stream-checksum, its own stream-checksum
- * command. A new stream that breaks before its header is asked again.
+ * command. A new stream that breaks or is no stream before its header
+ * ends is asked again.
  */
 static bool loadvm_recover(LoadVMContext *c, Error **errp)
 {
     ERRP_GUARD();
+    bool bad_header = false;
 
+    /* A connection that is not a migration stream (a wrong peer) is
+     * refused like a broken one: the guest runs here, and the right
+     * source may still come. */
     while (c->s->recover_fn && !c->devices_only &&
-           qemu_file_transport_failed(c->f)) {
+           (bad_header || qemu_file_transport_failed(c->f))) {
         QEMUFile *f;
 
         trace_loadvm_recover(error_get_pretty(*errp));
@@ -584,6 +589,7 @@ static bool loadvm_recover(LoadVMContext *c, Error **errp)
         if (loadvm_header(f, errp)) {
             return true;
         }
+        bad_header = true;
     }
     return false;
 }

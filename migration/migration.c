@@ -599,7 +599,10 @@ static bool migration_postcopy_pausable(MigrationState *s)
  * Recovery's handshake on the new connection (postcopy.h, "Recovery"):
  * ask for the destination's received bitmap, rebuild what is left to
  * send from it, tell it to go on, and listen again. false with *fatal
- * unset: the connection broke again (pause again).
+ * unset: pause again. A peer that breaks the handshake (garbage, a bad
+ * bitmap) is no reason to lose the guest either: it may be the wrong
+ * address, and each attempt rebuilds the bitmap from scratch. Only a
+ * listener that cannot start is fatal.
  */
 static bool migration_postcopy_handshake(MigrationState *s, bool *fatal,
                                          Error **errp)
@@ -631,7 +634,6 @@ static bool migration_postcopy_handshake(MigrationState *s, bool *fatal,
             return false;
         }
         if (r < 0) {
-            *fatal = r == -1;
             return false;
         }
         if (msg.type == MIG_RP_RECV_BITMAP) {
@@ -640,14 +642,12 @@ static bool migration_postcopy_handshake(MigrationState *s, bool *fatal,
                                               mig_be32(msg.data + 4),
                                               mig_be64(msg.data + 8),
                                               errp)) {
-                *fatal = true;
                 return false;
             }
         } else if (msg.type == MIG_RP_RECV_BITMAP_END) {
             if (!postcopy_source_recover_end(s->vmstate, mig_be32(msg.data),
                                              mig_be32(msg.data + 4),
                                              errp)) {
-                *fatal = true;
                 return false;
             }
             break;
@@ -657,7 +657,6 @@ static bool migration_postcopy_handshake(MigrationState *s, bool *fatal,
             error_setg(errp, "postcopy recovery: unexpected '%s' message "
                        "before the received bitmap ended",
                        mig_rp_info(msg.type)->name);
-            *fatal = true;
             return false;
         }
     }

@@ -28,8 +28,8 @@
  *     migrate-pause--> postcopy-paused            state kept)
  *   postcopy-paused --migrate resume=true--> postcopy-recover-setup
  *     --connected--> postcopy-recover --bitmap exchanged--> postcopy-active
- *   postcopy-recover-setup|postcopy-recover --broken again--> postcopy-paused
- *   postcopy-recover --bad bitmap--> failed
+ *   postcopy-recover-setup|postcopy-recover --broken again, or a peer
+ *     that answers nonsense--> postcopy-paused
  *   active --strict abort--> active              (guest resumed, iterate on)
  *   active --switchover ok, x-colo--> colo       (COLO primary: checkpoints)
  *   colo --failover, either way--> completed     (COLO ended: the guest runs

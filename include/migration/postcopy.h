@@ -76,7 +76,8 @@
  * arrived are not received: they go again. A page that arrives twice
  * after the switch is an error, and none does: the bitmap is taken with
  * both readers stopped. A connection that breaks during the handshake
- * pauses again; a bitmap that does not add up fails the migration.
+ * pauses again, and so does one whose peer answers nonsense (a wrong
+ * address: each attempt starts over).
  *
  * Requests (MIG_RP_REQ_PAGES, hostile input on the source): be32 block
  * index in the block list, be64 byte offset, be32 length; page aligned,

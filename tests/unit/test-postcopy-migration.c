@@ -597,7 +597,8 @@ static void test_postcopy_migration(gconstpointer opaque)
 
 typedef enum RecoverHow {
     RECOVER_YANK,           /* yank of the source's migration instance,
-                               twice (two pauses, two recoveries) */
+                               twice (two pauses, two recoveries), the
+                               first meeting wrong peers on both sides */
     RECOVER_NET_CUT,        /* shutdown() of the source's main socket,
                                with preempt */
     RECOVER_PREEMPT_CUT,    /* shutdown() of the preempt socket only */
@@ -726,6 +727,62 @@ static void check_paused(Run *r)
     assert_error_is(err, "postcopy-ram needs a return path");
 }
 
+/*
+ * Each side first meets a peer that is not the other side (a wrong
+ * address): the destination a connection that sends no stream, the
+ * source one that answers nonsense. Both stay paused, saying why.
+ */
+static void recover_wrong_peers(Run *r, Progress *p, int64_t deadline)
+{
+    static const char junk[] = "GET / HTTP/1.1\r\n\r\n";
+    g_autoptr(MigrationInfo) si = NULL;
+    g_autofree char *uri = NULL;
+    MigrationInfo di = { 0 };
+    int w[2], v[2];
+
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, w),
+                    ==, 0);
+    uri = g_strdup_printf("fd:%d", w[1]);
+    g_assert_true(migration_incoming_recover(r->dst->incoming, uri,
+                                             &error_abort));
+    g_assert_cmpint(write(w[0], junk, sizeof(junk)), ==, sizeof(junk));
+    close(w[0]);
+    close(w[1]);
+    /* It read the junk and waits again. */
+    do {
+        progress_poll(r, p, deadline);
+        migration_incoming_info(r->dst->incoming, &di);
+        g_assert_cmpint(di.status, !=, MIGRATION_STATUS_FAILED);
+        qapi_free_SocketAddressList(di.socket_address);
+        qapi_free_uint32List(di.postcopy_vcpu_blocktime);
+        di.socket_address = NULL;
+        di.postcopy_vcpu_blocktime = NULL;
+        if (di.error_desc && strstr(di.error_desc, "bad magic")) {
+            break;
+        }
+        g_clear_pointer(&di.error_desc, g_free);
+    } while (true);
+    g_test_message("destination, wrong peer: %s", di.error_desc);
+    g_free(di.error_desc);
+    g_assert_cmpint(p->dst, ==, MIGRATION_STATUS_POSTCOPY_PAUSED);
+
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, v),
+                    ==, 0);
+    g_free(uri);
+    uri = g_strdup_printf("fd:%d", v[0]);
+    qmp_migrate(uri, false, false, true, true, &error_abort);
+    g_assert_cmpint(write(v[1], junk, sizeof(junk)), ==, sizeof(junk));
+    do {
+        progress_poll(r, p, deadline);
+        g_clear_pointer(&si, qapi_free_MigrationInfo);
+        si = qmp_query_migrate(&error_abort);
+    } while (si->status != MIGRATION_STATUS_POSTCOPY_PAUSED ||
+             !si->error_desc || !strstr(si->error_desc, "return path"));
+    g_test_message("source, wrong peer: %s", si->error_desc);
+    close(v[0]);
+    close(v[1]);
+}
+
 /* migrate-recover on the destination, then migrate resume=true. */
 static void recover(Run *r, unsigned n, int rv[2])
 {
@@ -827,6 +884,9 @@ static void test_recover(gconstpointer opaque)
         /* Long enough for the vCPUs to wait on pages nobody sends. */
         g_usleep(50000);
         check_paused(&r);
+        if (how == RECOVER_YANK && n == 0) {
+            recover_wrong_peers(&r, &p, deadline);
+        }
         recover(&r, n, rv[n]);
     }
     /* The vCPUs finish on requests alone (the background crawls). */
