@@ -254,6 +254,9 @@ static LoadVMCommandResult incoming_ping(const uint8_t *data, uint16_t len,
  *   half-loaded one, and is only useful restarted. STYLE.md's rule that
  *   nothing a peer sends ends the process has this one, deliberate,
  *   exception.
+ * - A postcopy destination whose guest runs (postcopy-run came) does
+ *   not get here on a broken connection: it pauses
+ *   (incoming_postcopy_recover). A bad record still gets here.
  * - A COLO secondary never gets here once its COLO run has started
  *   (colo_secondary_run() returns true from then on): a bad checkpoint
  *   is rejected whole, the secondary keeps its last good state, and it
