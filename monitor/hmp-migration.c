@@ -22,14 +22,13 @@ void hmp_migrate(HmpContext *hmp, const char *args)
         while (*args == ' ') {
             args++;
         }
-        if (g_str_has_prefix(args, "-d ")) {
-            args += 3;
-        } else if (g_str_has_prefix(args, "-r ")) {
-            resume = true;
-            args += 3;
-        } else {
+        /* A flag is "-d" or "-r" followed by a space or the end. */
+        if (args[0] != '-' || (args[1] != 'd' && args[1] != 'r') ||
+            (args[2] != ' ' && args[2] != '\0')) {
             break;
         }
+        resume |= args[1] == 'r';
+        args += 2;
     }
     if (!*args) {
         hmp_printf(hmp, "Error: migrate needs a URI\n");

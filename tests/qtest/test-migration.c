@@ -313,6 +313,12 @@ static void test_postcopy_recover_errors(void)
     g_assert_nonnull(strstr(out, "migrate-pause is currently only "
                             "supported"));
     g_free(out);
+    out = qtest_hmp(s, "migrate -d -r tcp:127.0.0.1:1");
+    g_assert_nonnull(strstr(out, "Migration is not supported"));
+    g_free(out);
+    out = qtest_hmp(s, "migrate -r");
+    g_assert_nonnull(strstr(out, "migrate needs a URI"));
+    g_free(out);
     out = qtest_hmp(s, "migrate_set_parameter max-postcopy-bandwidth 2M");
     g_free(out);
     out = qtest_hmp(s, "info migrate_parameters");
