@@ -167,7 +167,8 @@ static bool migrate_caps_check(const MigrationOptions *o,
         for (unsigned i = 0; i < G_N_ELEMENTS(incompatible); i++) {
             if (next[incompatible[i]]) {
                 error_setg(errp, "Background-snapshot is not compatible "
-                           "with %s", MigrationCapability_str(incompatible[i]));
+                           "with %s",
+                           MigrationCapability_str(incompatible[i]));
                 return false;
             }
         }
@@ -177,7 +178,8 @@ static bool migrate_caps_check(const MigrationOptions *o,
             error_setg(errp, "Multifd is not compatible with xbzrle");
             return false;
         }
-        if (incoming_started && !migrate_cap(o, MIGRATION_CAPABILITY_MULTIFD)) {
+        if (incoming_started &&
+            !migrate_cap(o, MIGRATION_CAPABILITY_MULTIFD)) {
             error_setg(errp, "Multifd must be set before incoming starts");
             return false;
         }

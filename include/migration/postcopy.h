@@ -72,12 +72,13 @@
  *
  * The new stream starts with a header (and, with x-stream-checksum, its
  * own stream-checksum command); then the postcopy-recover command; its
- * sections continue those of the first stream (same section ids). Pages the source sent that never
- * arrived are not received: they go again. A page that arrives twice
- * after the switch is an error, and none does: the bitmap is taken with
- * both readers stopped. A connection that breaks during the handshake
- * pauses again, and so does one whose peer answers nonsense (a wrong
- * address: each attempt starts over).
+ * sections continue those of the first stream (same section ids).
+ * Pages the source sent that never arrived are not received: they go
+ * again. A page that arrives twice after the switch is an error, and
+ * none does: the bitmap is taken with both readers stopped. A
+ * connection that breaks during the handshake pauses again, and so
+ * does one whose peer answers nonsense (a wrong address: each attempt
+ * starts over).
  *
  * Requests (MIG_RP_REQ_PAGES, hostile input on the source): be32 block
  * index in the block list, be64 byte offset, be32 length; page aligned,

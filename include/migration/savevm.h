@@ -186,10 +186,11 @@ GByteArray *loadvm_defer_devices_take(SaveVMState *s);
  * channel failed: qemu_file_transport_failed(), not a bad record), fn is
  * asked for another, on the loading thread: it returns a new input that
  * carries on where the source resumes (a stream header, then records;
- * broken may be closed by then), or NULL to fail the load with *errp, which holds what broke (fn may
- * replace it with the real reason). Whatever record was cut short is
- * dropped: a recovering source sends nothing that depends on it
- * (include/migration/postcopy.h, "Recovery").
+ * broken may be closed by then), or NULL to fail the load with *errp,
+ * which holds what broke (fn may replace it with the real reason).
+ * Whatever record was cut short is dropped: a recovering source sends
+ * nothing that depends on it (include/migration/postcopy.h,
+ * "Recovery").
  */
 typedef QEMUFile *LoadVMRecoverFn(void *opaque, QEMUFile *broken,
                                   Error **errp);

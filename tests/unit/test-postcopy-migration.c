@@ -520,7 +520,8 @@ static void test_postcopy_migration(gconstpointer opaque)
     /* Through postcopy on both sides, after a full first pass. */
     g_assert_true(src_pc_seen);
     g_assert_true(dst_pc_seen);
-    g_assert_cmpint(sent_at_switch, >=, (int64_t)postcopy_test_pages(&r.src_mem));
+    g_assert_cmpint(sent_at_switch, >=,
+                    (int64_t)postcopy_test_pages(&r.src_mem));
     g_assert_cmpint(r.nr_touchers, ==, TOUCHERS);
     g_assert_true(r.dst_probe.loaded);
     g_assert_cmpuint(r.dst_probe.value, ==, 77);

@@ -271,11 +271,14 @@ static void test_migrate(void)
     /* The probe reads the high block's last page, which has not arrived
      * when device state loads. */
     d.probe = (PostcopyTestProbe) { .mem = &d.side.mem };
-    src_probe = (PostcopyTestProbe) { .gpa = HIGH_GPA + HIGH_SIZE - PAGE, .value = 77 };
-    g_assert_true(savevm_register(src.s, "probe", 0, &postcopy_test_vmstate_probe,
-                                  &src_probe, &error_abort));
-    g_assert_true(savevm_register(d.side.s, "probe", 0, &postcopy_test_vmstate_probe,
-                                  &d.probe, &error_abort));
+    src_probe = (PostcopyTestProbe) { .gpa = HIGH_GPA + HIGH_SIZE - PAGE,
+                                      .value = 77 };
+    g_assert_true(savevm_register(src.s, "probe", 0,
+                                  &postcopy_test_vmstate_probe, &src_probe,
+                                  &error_abort));
+    g_assert_true(savevm_register(d.side.s, "probe", 0,
+                                  &postcopy_test_vmstate_probe, &d.probe,
+                                  &error_abort));
     d.fd = sv[1];
     d.src = &src;
     g_mutex_init(&d.rp_lock);
