@@ -422,6 +422,8 @@ static const MigRpInfo mig_rp_table[MIG_RP__MAX] = {
     [MIG_RP_RESUMED]    = { .name = "resumed", .len = 8 },
     [MIG_RP_REQ_PAGES]  = { .name = "req-pages", .len = 16 },
     [MIG_RP_SHUT]       = { .name = "shut", .len = 4 },
+    [MIG_RP_RECV_BITMAP] = { .name = "recv-bitmap", .len = 16 },
+    [MIG_RP_RECV_BITMAP_END] = { .name = "recv-bitmap-end", .len = 8 },
 };
 
 const MigRpInfo *mig_rp_info(unsigned type)
@@ -545,7 +547,7 @@ int mig_rp_read(MigRpReader *r, int64_t deadline_us, MigRpMsg *msg,
             } else {
                 error_setg_errno(errp, errno, "return path");
             }
-            return -1;
+            return -2;
         }
         r->have += n;
     }

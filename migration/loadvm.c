@@ -485,13 +485,15 @@ static bool loadvm_trailer(LoadVMContext *c, Error **errp)
     return loadvm_check_file(f, "stream end", errp);
 }
 
-/* Reads records up to EOF. *quit: a command handler ended loading. */
-static bool loadvm_records(LoadVMContext *c, bool *quit, Error **errp)
+static bool loadvm_header(QEMUFile *f, Error **errp);
+
+/* One record. *quit: a command handler ended loading; *eof: EOF read. */
+static bool loadvm_record(LoadVMContext *c, bool *quit, bool *eof,
+                          Error **errp)
 {
     QEMUFile *f = c->f;
 
-    *quit = false;
-    for (;;) {
+    {
         uint8_t type;
         bool ok;
 
@@ -539,6 +541,7 @@ static bool loadvm_records(LoadVMContext *c, bool *quit, Error **errp)
         case SAVEVM_REC_EOF:
             trace_loadvm_record("eof");
             qemu_file_crc_end(f);
+            *eof = true;
             return true;
         default:
             error_setg(errp, "unknown record type 0x%02x at stream offset %"
@@ -549,7 +552,60 @@ static bool loadvm_records(LoadVMContext *c, bool *quit, Error **errp)
             return false;
         }
         c->first = false;
+        return true;
     }
+}
+
+/*
+ * Postcopy recovery: the stream broke (its channel, not its content) and
+ * the recover hook gave another (and closed the broken one). It starts
+ * with a header and, with x-stream-checksum, its own stream-checksum
+ * command. A new stream that breaks or is no stream before its header
+ * ends is asked again.
+ */
+static bool loadvm_recover(LoadVMContext *c, Error **errp)
+{
+    ERRP_GUARD();
+    bool bad_header = false;
+
+    /* A connection that is not a migration stream (a wrong peer) is
+     * refused like a broken one: the guest runs here, and the right
+     * source may still come. */
+    while (c->s->recover_fn && !c->devices_only &&
+           (bad_header || qemu_file_transport_failed(c->f))) {
+        QEMUFile *f;
+
+        trace_loadvm_recover(error_get_pretty(*errp));
+        f = c->s->recover_fn(c->s->recover_opaque, c->f, errp);
+        if (!f) {
+            return false;
+        }
+        error_free(*errp);
+        *errp = NULL;
+        /* A stream of its own: stream-checksum may open it again, and
+         * the checksum policy applies to it as to the first. */
+        c->f = f;
+        c->first = true;
+        if (loadvm_header(f, errp)) {
+            return true;
+        }
+        bad_header = true;
+    }
+    return false;
+}
+
+/* Reads records up to EOF. *quit: a command handler ended loading. */
+static bool loadvm_records(LoadVMContext *c, bool *quit, Error **errp)
+{
+    bool eof = false;
+
+    *quit = false;
+    while (!eof && !*quit) {
+        if (!loadvm_record(c, quit, &eof, errp) && !loadvm_recover(c, errp)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 static void loadvm_cleanup(SaveVMState *s)
@@ -624,6 +680,12 @@ bool loadvm_state(SaveVMState *s, QEMUFile *f, Error **errp)
     g_hash_table_unref(c.started);
     trace_loadvm_state_done(ok);
     return ok;
+}
+
+void loadvm_set_recover(SaveVMState *s, LoadVMRecoverFn *fn, void *opaque)
+{
+    s->recover_fn = fn;
+    s->recover_opaque = opaque;
 }
 
 bool loadvm_load_device_blob(SaveVMState *s, QEMUFile *f, Error **errp)

@@ -77,6 +77,14 @@ struct MigrationIncoming {
     bool pc_thread_running;
     GByteArray *pc_devices;     /* handed to the start thread */
     Error *pc_error;            /* its failure, read after the join */
+    /* Postcopy recovery (postcopy.h, "Recovery"): in postcopy-paused the
+     * incoming thread waits for the connection migrate-recover accepts. */
+    GCond recover_cond;         /* (lock) recover_ch or recover_quit */
+    MigrationChannel recover_ch;    /* (lock) fd -1: none yet */
+    bool recover_quit;          /* (lock) process exit: stop waiting */
+    Error *pause_error;         /* (lock) why it paused, until resumed */
+    MigListener *recover_listener;  /* main loop: migrate-recover's */
+    unsigned recover_accepted;  /* main loop: its connections so far */
     /* Blocktime's vCPUs: the machine's unless a test set its own. */
     unsigned vcpu_n;
     PostcopyVcpuOfFn *vcpu_fn;
@@ -90,7 +98,9 @@ MigrationIncoming *migration_incoming_new(MigrationState *owner)
     mis->owner = owner;
     mis->rp_fd = -1;
     mis->ch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
+    mis->recover_ch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
     g_mutex_init(&mis->lock);
+    g_cond_init(&mis->recover_cond);
     g_mutex_init(&mis->rp_lock);
     return mis;
 }
@@ -103,6 +113,9 @@ void migration_incoming_free(MigrationIncoming *mis)
     g_assert(!mis->thread_joinable);
     qapi_free_SocketAddressList(mis->addrs);
     error_free(mis->error);
+    error_free(mis->pause_error);
+    migration_channel_close(&mis->recover_ch);
+    g_cond_clear(&mis->recover_cond);
     g_mutex_clear(&mis->lock);
     g_mutex_clear(&mis->rp_lock);
     g_free(mis);
@@ -242,6 +255,9 @@ static LoadVMCommandResult incoming_ping(const uint8_t *data, uint16_t len,
  *   half-loaded one, and is only useful restarted. STYLE.md's rule that
  *   nothing a peer sends ends the process has this one, deliberate,
  *   exception.
+ * - A postcopy destination whose guest runs (postcopy-run came) does
+ *   not get here on a broken connection: it pauses
+ *   (incoming_postcopy_recover). A bad record still gets here.
  * - A COLO secondary never gets here once its COLO run has started
  *   (colo_secondary_run() returns true from then on): a bad checkpoint
  *   is rejected whole, the secondary keeps its last good state, and it
@@ -313,6 +329,13 @@ static bool incoming_postcopy_request(void *opaque, const uint8_t *data,
     return incoming_rp_send(opaque, MIG_RP_REQ_PAGES, data, errp);
 }
 
+/* The preempt channel's reader failed on a bad record (its thread): the
+ * stream is cut so that the load fails now, not at preempt-done. */
+static void incoming_postcopy_preempt_error(void *opaque)
+{
+    migration_incoming_cut(opaque);
+}
+
 /* postcopy-listen: RAM is behind userfaultfd, faults become requests. */
 static void incoming_postcopy_listen(void *opaque)
 {
@@ -374,6 +397,257 @@ static LoadVMCommandResult incoming_postcopy_refused(const uint8_t *data,
     return LOADVM_CMD_ERROR;
 }
 
+/* ---- postcopy recovery (include/migration/postcopy.h, "Recovery") ---- */
+
+static void incoming_accept_preempt(MigrationIncoming *mis,
+                                    MigrationChannel *ch);
+
+static bool incoming_postcopy_alive(MigrationStatus st)
+{
+    return st == MIGRATION_STATUS_POSTCOPY_ACTIVE ||
+           st == MIGRATION_STATUS_POSTCOPY_RECOVER;
+}
+
+/* Drops the broken connection: the source sees it closed and pauses
+ * too, and nothing writes to the old return path any more. */
+static void incoming_drop_channel(MigrationIncoming *mis)
+{
+    g_mutex_lock(&mis->rp_lock);
+    mis->rp_fd = -1;
+    g_mutex_unlock(&mis->rp_lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mis->lock);
+
+    if (mis->from_src) {
+        qemu_fclose(mis->from_src);
+        mis->from_src = NULL;
+    }
+    migration_channel_close(&mis->ch);
+    mis->ch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
+}
+
+/*
+ * loadvm_state()'s recover hook (incoming thread, no BQL): the stream
+ * broke. While the guest runs here (postcopy-run came) that is a pause,
+ * not a failure: all state is kept, vCPUs faulting on missing pages
+ * wait, and the thread waits for migrate-recover's connection. Anything
+ * earlier fails as before (the source still has the whole guest).
+ */
+static QEMUFile *incoming_postcopy_recover(void *opaque, QEMUFile *broken,
+                                           Error **errp)
+{
+    MigrationIncoming *mis = opaque;
+    SaveVMState *vs = mis->owner->vmstate;
+    const Error *why = *errp;
+    QEMUFile *f;
+
+    /* The preempt channel's reader found a bad record and cut the
+     * stream to fail the load: its error is the reason. */
+    if (postcopy_incoming_preempt_failed(vs, errp)) {
+        return NULL;
+    }
+    if (postcopy_incoming_state(vs) != POSTCOPY_INCOMING_RUNNING ||
+        !incoming_postcopy_alive(migration_incoming_status(mis)) ||
+        mis->bql_held) {
+        return NULL;
+    }
+    g_assert(broken == mis->from_src);
+    warn_report("postcopy paused, waiting for migrate-recover: %s",
+                error_get_pretty(why));
+    g_mutex_lock(&mis->lock);
+    error_free(mis->pause_error);
+    mis->pause_error = NULL;
+    error_setg(&mis->pause_error, "%s", error_get_pretty(why));
+    g_mutex_unlock(&mis->lock);
+    postcopy_incoming_pause(vs);
+    incoming_drop_channel(mis);
+    incoming_set_status(mis, MIGRATION_STATUS_POSTCOPY_PAUSED);
+
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mis->lock);
+
+    while (mis->recover_ch.fd < 0 && !mis->recover_quit) {
+        g_cond_wait(&mis->recover_cond, &mis->lock);
+    }
+    if (mis->recover_quit) {
+        return NULL;
+    }
+    mis->ch = mis->recover_ch;
+    mis->recover_ch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
+    f = mis->from_src = qemu_file_new_fd_input(mis->ch.fd, true);
+    g_mutex_lock(&mis->rp_lock);
+    mis->rp_fd = mis->ch.rp_fd;
+    g_mutex_unlock(&mis->rp_lock);
+    incoming_set_status(mis, MIGRATION_STATUS_POSTCOPY_RECOVER);
+    return f;
+}
+
+static bool incoming_send_bitmap_word(void *opaque, uint32_t block,
+                                      uint32_t word, uint64_t received,
+                                      Error **errp)
+{
+    uint8_t data[16];
+
+    mig_put_be32(data, block);
+    mig_put_be32(data + 4, word);
+    mig_put_be64(data + 8, received);
+    return incoming_rp_send(opaque, MIG_RP_RECV_BITMAP, data, errp);
+}
+
+static bool incoming_recovering(MigrationIncoming *mis, const char *cmd,
+                                Error **errp)
+{
+    MigrationStatus st = migration_incoming_status(mis);
+
+    if (st != MIGRATION_STATUS_POSTCOPY_RECOVER) {
+        error_setg(errp, "command '%s' while the destination is '%s' "
+                   "(expected 'postcopy-recover')", cmd,
+                   MigrationStatus_str(st));
+        return false;
+    }
+    return true;
+}
+
+/* A return-path failure in the handshake: the connection broke again.
+ * The main stream is cut so that the loader's next read pauses. */
+static LoadVMCommandResult incoming_handshake_broke(MigrationIncoming *mis,
+                                                    Error *err)
+{
+    trace_migration_incoming_postcopy(error_get_pretty(err));
+    error_free(err);
+    migration_incoming_cut(mis);
+    return LOADVM_CMD_CONTINUE;
+}
+
+/* postcopy-recover: the source asks what we lack. */
+static LoadVMCommandResult incoming_postcopy_recover_cmd(const uint8_t *data,
+                                                         uint16_t len,
+                                                         void *opaque,
+                                                         Error **errp)
+{
+    MigrationIncoming *mis = opaque;
+    uint32_t nblocks, nwords;
+    uint8_t end[8];
+    Error *err = NULL;
+
+    trace_migration_incoming_command("postcopy-recover");
+    if (!incoming_recovering(mis, "postcopy-recover", errp)) {
+        return LOADVM_CMD_ERROR;
+    }
+    /* Running here (the pause needs it), the walk cannot fail: only a
+     * send can. */
+    if (!postcopy_incoming_send_bitmap(mis->owner->vmstate,
+                                       incoming_send_bitmap_word, mis,
+                                       &nblocks, &nwords, &err)) {
+        return incoming_handshake_broke(mis, err);
+    }
+    mig_put_be32(end, nblocks);
+    mig_put_be32(end + 4, nwords);
+    if (!incoming_rp_send(mis, MIG_RP_RECV_BITMAP_END, end, &err)) {
+        return incoming_handshake_broke(mis, err);
+    }
+    return LOADVM_CMD_CONTINUE;
+}
+
+/* postcopy-resume: the source rebuilt its bitmap and sends again. */
+static LoadVMCommandResult incoming_postcopy_resume_cmd(const uint8_t *data,
+                                                        uint16_t len,
+                                                        void *opaque,
+                                                        Error **errp)
+{
+    MigrationIncoming *mis = opaque;
+    uint64_t n;
+
+    trace_migration_incoming_command("postcopy-resume");
+    if (!incoming_recovering(mis, "postcopy-resume", errp)) {
+        return LOADVM_CMD_ERROR;
+    }
+    g_mutex_lock(&mis->lock);
+    error_free(mis->pause_error);
+    mis->pause_error = NULL;
+    g_mutex_unlock(&mis->lock);
+    incoming_set_status(mis, MIGRATION_STATUS_POSTCOPY_ACTIVE);
+    /* What the vCPUs wait for was asked of a source that lost it. */
+    n = postcopy_incoming_rerequest(mis->owner->vmstate);
+    trace_migration_incoming_rerequested(n);
+    return LOADVM_CMD_CONTINUE;
+}
+
+/* Main loop: migrate-recover's connections, the main one first. */
+static void incoming_recover_accept(MigrationChannel *ch, void *opaque)
+{
+    MigrationIncoming *mis = opaque;
+
+    if (mis->recover_accepted++) {
+        incoming_accept_preempt(mis, ch);
+        return;
+    }
+    trace_migration_incoming_postcopy("recovery connection");
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mis->lock);
+
+    migration_channel_close(&mis->recover_ch);
+    mis->recover_ch = *ch;
+    g_cond_broadcast(&mis->recover_cond);
+}
+
+bool migration_incoming_recover(MigrationIncoming *mis, const char *uri,
+                                Error **errp)
+{
+    unsigned nconn = migrate_cap(&mis->owner->opts,
+                                 MIGRATION_CAPABILITY_POSTCOPY_PREEMPT) ? 2 :
+                                                                          1;
+    SocketAddressList *addrs = NULL;
+
+    if (migration_incoming_status(mis) != MIGRATION_STATUS_POSTCOPY_PAUSED) {
+        error_setg(errp, "Migrate recover can only be run when postcopy is "
+                   "paused.");
+        return false;
+    }
+    if (!migration_uri_check(uri, errp)) {
+        return false;
+    }
+    /* A second migrate-recover replaces the first's listener. */
+    migration_channel_unlisten(mis->recover_listener);
+    mis->recover_listener = NULL;
+    mis->recover_accepted = 0;
+    if (!migration_channel_listen_n(uri, nconn, incoming_recover_accept, mis,
+                                    &addrs, &mis->recover_listener, errp)) {
+        return false;
+    }
+    trace_migration_incoming_postcopy("migrate-recover");
+    qapi_free_SocketAddressList(mis->addrs);
+    mis->addrs = addrs;
+    return true;
+}
+
+void qmp_migrate_recover(const char *uri, Error **errp)
+{
+    MigrationIncoming *mis = migration_current()->incoming;
+    g_autofree char *resolved = NULL;
+    int owned_fd = -1;
+
+    if (migration_incoming_status(mis) != MIGRATION_STATUS_POSTCOPY_PAUSED) {
+        error_setg(errp, "Migrate recover can only be run when postcopy is "
+                   "paused.");
+        return;
+    }
+    resolved = migration_uri_take_named_fd(uri, &owned_fd, errp);
+    if (!resolved) {
+        return;
+    }
+    if (!migration_incoming_recover(mis, resolved, errp) && owned_fd >= 0) {
+        close(owned_fd);
+    }
+}
+
+bool migration_incoming_pause(MigrationIncoming *mis)
+{
+    if (!incoming_postcopy_alive(migration_incoming_status(mis))) {
+        return false;
+    }
+    trace_migration_incoming_postcopy("migrate-pause");
+    migration_incoming_cut(mis);
+    return true;
+}
+
 /* Blocktime: the vCPU a faulting thread runs, by its kernel tid. */
 static int incoming_vcpu_of_tid(void *opaque, int tid)
 {
@@ -401,6 +675,7 @@ static bool incoming_postcopy_setup(MigrationIncoming *mis, Error **errp)
 
     mis->pc_error = NULL;
     mis->pc_thread_running = false;
+    loadvm_set_recover(vs, NULL, NULL);
     if (!migrate_cap(&mis->owner->opts, MIGRATION_CAPABILITY_POSTCOPY_RAM)) {
         loadvm_set_command_handler(vs, SAVEVM_CMD_POSTCOPY_ADVISE,
                                    incoming_postcopy_refused, mis);
@@ -411,6 +686,12 @@ static bool incoming_postcopy_setup(MigrationIncoming *mis, Error **errp)
         return false;
     }
     postcopy_incoming_on_listen(vs, incoming_postcopy_listen);
+    postcopy_incoming_on_preempt_error(vs, incoming_postcopy_preempt_error);
+    loadvm_set_command_handler(vs, SAVEVM_CMD_POSTCOPY_RECOVER,
+                               incoming_postcopy_recover_cmd, mis);
+    loadvm_set_command_handler(vs, SAVEVM_CMD_POSTCOPY_RESUME,
+                               incoming_postcopy_resume_cmd, mis);
+    loadvm_set_recover(vs, incoming_postcopy_recover, mis);
     if (mis->vcpu_fn) {
         postcopy_incoming_set_blocktime(vs, migrate_cap(&mis->owner->opts,
                                     MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME),
@@ -488,6 +769,8 @@ static void incoming_unlisten_bh(void *opaque)
     MigrationIncoming *mis = opaque;
 
     migration_channel_unlisten(mis->listener);
+    migration_channel_unlisten(mis->recover_listener);
+    mis->recover_listener = NULL;
 }
 
 static void *incoming_thread(void *opaque)
@@ -548,7 +831,10 @@ static void *incoming_thread(void *opaque)
         main_loop_schedule_bh(migration_incoming_exit_on_failure, mis);
     }
     g_mutex_lock(&mis->lock);
-    qemu_fclose(mis->from_src);
+    /* None when a recovery was given up (quit while paused). */
+    if (mis->from_src) {
+        qemu_fclose(mis->from_src);
+    }
     mis->from_src = NULL;
     migration_channel_close(&mis->ch);
     g_mutex_unlock(&mis->lock);
@@ -633,6 +919,10 @@ void migration_incoming_shutdown(MigrationIncoming *mis)
         return;
     }
     colo_begin_quit(mis->owner->colo);
+    g_mutex_lock(&mis->lock);
+    mis->recover_quit = true;
+    g_cond_broadcast(&mis->recover_cond);
+    g_mutex_unlock(&mis->lock);
     migration_incoming_cut(mis);
     bql_unlock();
     pthread_join(mis->thread, NULL);
@@ -809,6 +1099,12 @@ bool migration_incoming_info(MigrationIncoming *mis, MigrationInfo *info)
     if (st == MIGRATION_STATUS_FAILED && mis->error) {
         info->error_desc = g_strdup(error_get_pretty(mis->error));
     }
+    /* Why it paused, as QEMU shows an error whatever the status. */
+    g_mutex_lock(&mis->lock);
+    if (!info->error_desc && mis->pause_error) {
+        info->error_desc = g_strdup(error_get_pretty(mis->pause_error));
+    }
+    g_mutex_unlock(&mis->lock);
     incoming_blocktime_info(mis, info);
     return true;
 }

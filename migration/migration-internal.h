@@ -58,6 +58,7 @@ typedef struct MigrationOptions {
     bool caps_set[MIGRATION_CAPABILITY__MAX];
     uint64_t downtime_limit;
     uint64_t max_bandwidth;
+    uint64_t max_postcopy_bandwidth;    /* 0: unlimited */
     uint64_t checkpoint_delay;
     uint64_t colo_peer_timeout;
     uint64_t resume_timeout;
@@ -75,6 +76,8 @@ bool migrate_cap(const MigrationOptions *o, MigrationCapability cap);
 bool migrate_cap_explicit(const MigrationOptions *o, MigrationCapability cap);
 uint64_t migrate_downtime_limit_ms(const MigrationOptions *o);
 uint64_t migrate_max_bandwidth(const MigrationOptions *o);
+/* max-postcopy-bandwidth: the background's rate after the switch. */
+uint64_t migrate_max_postcopy_bandwidth(const MigrationOptions *o);
 uint64_t migrate_checkpoint_delay_ms(const MigrationOptions *o);
 /* x-colo-peer-timeout: the longest wait for the COLO peer (ms). */
 uint32_t migrate_colo_peer_timeout_ms(const MigrationOptions *o);
@@ -153,6 +156,12 @@ typedef enum MigRpType {
                            length (include/migration/postcopy.h) */
     MIG_RP_SHUT,        /* postcopy: be32 0, the destination read the
                            whole stream (the source may close) */
+    MIG_RP_RECV_BITMAP, /* postcopy recovery: be32 block index, be32 word
+                           index, be64 received bits of pages 64*word to
+                           64*word+63 (bit i: page 64*word+i); only words
+                           with a page missing are sent */
+    MIG_RP_RECV_BITMAP_END, /* be32 blocks, be32 RECV_BITMAP messages sent
+                               (include/migration/postcopy.h) */
     MIG_RP__MAX,
 } MigRpType;
 
@@ -183,8 +192,8 @@ typedef struct MigRpReader {
 } MigRpReader;
 
 /* 1: a message; 0: deadline (monotonic us; 0 = poll once, -1 = none)
- * passed or wake_fd became readable; -1: the peer closed or sent garbage
- * (*errp set). */
+ * passed or wake_fd became readable; -1: the peer sent garbage; -2: the
+ * connection failed or the peer closed it (*errp set for both). */
 int mig_rp_read(MigRpReader *r, int64_t deadline_us, MigRpMsg *msg,
                 Error **errp);
 bool mig_rp_send(int fd, MigRpType type, const void *data, Error **errp);
@@ -240,6 +249,12 @@ typedef struct MigrationState {
     int64_t postcopy_shut;      /* atomic: the destination's "shut" read
                                    by the listener: its status + 1 */
     SwitchoverPause pause;      /* pause-before-switchover */
+    /* Postcopy recovery (migration.c): in postcopy-paused the thread
+     * waits for migrate with resume, which hands it the new URI (in
+     * uri and uri_owned_fd, under lock). */
+    GCond resume_cond;          /* (lock) resume or pause_quit */
+    bool resume;                /* (lock) migrate resume=true came */
+    bool pause_quit;            /* (lock) process exit: stop waiting */
 
     GMutex lock;
     /* (lock) */
@@ -280,6 +295,14 @@ void migration_set_status(MigrationState *s, MigrationStatus old,
                           MigrationStatus next);
 /* migrate-start-postcopy on s. */
 void migration_start_postcopy(MigrationState *s, Error **errp);
+/*
+ * Postcopy recovery on s: migrate with resume (uri resolved already;
+ * QEMU's errors unless postcopy-paused), and migrate-pause (the source
+ * side if it is in postcopy, else s's incoming side).
+ */
+bool migration_resume(MigrationState *s, const char *uri, int owned_fd,
+                      Error **errp);
+bool migration_pause(MigrationState *s, Error **errp);
 MigrationStatus migration_status(MigrationState *s);
 /* Records the first error of this migration (takes err). */
 void migration_set_error(MigrationState *s, Error *err);
@@ -408,6 +431,15 @@ bool migration_incoming_started(MigrationIncoming *mis);
  */
 bool migration_incoming_start_uri(MigrationIncoming *mis, const char *uri,
                                   bool autostart, Error **errp);
+/*
+ * Postcopy recovery, destination (main loop): migrate-recover on mis
+ * (listens on uri for the source's new connections; QEMU's error unless
+ * postcopy-paused), and migrate-pause (false: not postcopy-active or
+ * postcopy-recover here).
+ */
+bool migration_incoming_recover(MigrationIncoming *mis, const char *uri,
+                                Error **errp);
+bool migration_incoming_pause(MigrationIncoming *mis);
 /* The destination's status (none when it never started). */
 MigrationStatus migration_incoming_status(MigrationIncoming *mis);
 /*

@@ -65,6 +65,7 @@ MigrationState *migration_new(void)
     s->uri_owned_fd = -1;
     g_mutex_init(&s->lock);
     switchover_pause_init(&s->pause);
+    g_cond_init(&s->resume_cond);
     migration_options_init(&s->opts);
     s->incoming = migration_incoming_new(s);
     s->colo = colo_state_new();
@@ -84,6 +85,7 @@ void migration_free(MigrationState *s)
     savevm_state_free(s->vmstate);
     g_free(s->uri);
     error_free(s->error);
+    g_cond_clear(&s->resume_cond);
     g_mutex_clear(&s->lock);
     switchover_pause_destroy(&s->pause);
     g_free(s);
@@ -146,6 +148,9 @@ bool migration_is_active(MigrationState *s)
            st == MIGRATION_STATUS_PRE_SWITCHOVER ||
            st == MIGRATION_STATUS_DEVICE ||
            st == MIGRATION_STATUS_POSTCOPY_ACTIVE ||
+           st == MIGRATION_STATUS_POSTCOPY_PAUSED ||
+           st == MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP ||
+           st == MIGRATION_STATUS_POSTCOPY_RECOVER ||
            st == MIGRATION_STATUS_CANCELLING || st == MIGRATION_STATUS_COLO;
 }
 
@@ -207,6 +212,10 @@ MigrationStats *migration_ram_stats(MigrationState *s,
 
 static void migration_yank_fn(void *opaque)
 {
+    Error *err = NULL;
+
+    error_setg(&err, "migration connection shut down (yank)");
+    migration_set_error(opaque, err);
     migration_cut(opaque);
 }
 
@@ -291,6 +300,37 @@ static bool migration_open(MigrationState *s, Error **errp)
         return false;
     }
     return true;
+}
+
+/* Closes both connections (the yank instance goes with the main one). */
+static void migration_close_channels(MigrationState *s)
+{
+    QEMUFile *f;
+
+    g_mutex_lock(&s->lock);
+    f = s->to_dst_preempt;
+    s->to_dst_preempt = NULL;
+    g_mutex_unlock(&s->lock);
+    if (f) {
+        qemu_fclose(f);
+    }
+    migration_channel_close(&s->pch);
+    g_mutex_lock(&s->lock);
+    s->pch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
+    f = s->to_dst;
+    s->to_dst = NULL;
+    g_mutex_unlock(&s->lock);
+    if (f) {
+        yank_unregister_function(YANK_KIND_MIGRATION, NULL,
+                                 migration_yank_fn, s);
+        yank_unregister_instance(YANK_KIND_MIGRATION, NULL);
+        qemu_fclose(f);
+    }
+    migration_channel_close(&s->ch);
+    g_mutex_lock(&s->lock);
+    s->ch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
+    s->rp = (MigRpReader) { .fd = -1, .wake_fd = -1 };
+    g_mutex_unlock(&s->lock);
 }
 
 static bool migration_setup_stream(MigrationState *s, Error **errp)
@@ -462,7 +502,8 @@ static bool migration_postcopy_check(MigrationState *s, Error **errp)
 }
 
 /*
- * After the switch: the rest of RAM under max-bandwidth, and whenever a
+ * After the switch: the rest of RAM under max-postcopy-bandwidth (0:
+ * unlimited, as QEMU), and whenever a
  * page request is queued it goes first (ram_send_dirty checks between
  * pages; while the rate limit holds the background back the thread
  * waits for requests instead of sleeping).
@@ -482,8 +523,8 @@ static bool migration_postcopy_send_rest(MigrationState *s, Error **errp)
         /* Only on a change: setting it starts a new rate window, and a
          * request answered mid-window must not earn the background a
          * fresh budget. */
-        if (limit != migrate_max_bandwidth(&s->opts)) {
-            limit = migrate_max_bandwidth(&s->opts);
+        if (limit != migrate_max_postcopy_bandwidth(&s->opts)) {
+            limit = migrate_max_postcopy_bandwidth(&s->opts);
             qemu_file_set_rate_limit(f, limit);
         }
         if (qemu_file_rate_limit(f)) {
@@ -506,9 +547,214 @@ static bool migration_postcopy_send_rest(MigrationState *s, Error **errp)
 }
 
 /*
+ * The error that tells why a migration stopped: the one recorded first
+ * (by whoever cut the connection: yank, migrate-pause, the return-path
+ * listener), taken from s, rather than err, the consequence seen here
+ * (freed); fallback if there is neither.
+ */
+static Error *migration_take_first_error(MigrationState *s, Error *err,
+                                         const char *fallback)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+    if (s->error) {
+        error_free(err);
+        err = s->error;
+        s->error = NULL;
+    }
+    if (!err) {
+        error_setg(&err, "%s", fallback);
+    }
+    return err;
+}
+
+/* The preempt channel's end: the destination reads it all before the
+ * main stream's end. */
+static bool migration_postcopy_end_preempt(MigrationState *s, Error **errp)
+{
+    if (!s->to_dst_preempt) {
+        return true;
+    }
+    if (!postcopy_source_preempt_end(s->vmstate, errp)) {
+        return false;
+    }
+    savevm_send_command(s->to_dst, SAVEVM_CMD_POSTCOPY_PREEMPT_DONE, NULL, 0);
+    return true;
+}
+
+/*
+ * Whether a failure in postcopy's background is a pause (recoverable)
+ * rather than the end: the guest may run on the destination
+ * (postcopy-run went out), and what failed is a connection (a yank,
+ * migrate-pause, a read or write error, the destination gone), not
+ * something the destination said (the listener's errors fail).
+ */
+static bool migration_postcopy_pausable(MigrationState *s)
+{
+    if (!__atomic_load_n(&s->postcopy_run_sent, __ATOMIC_SEQ_CST) ||
+        migration_rp_failed(s) || migration_cancelled(s)) {
+        return false;
+    }
+    return migration_was_cut(s) || qemu_file_transport_failed(s->to_dst) ||
+           (s->to_dst_preempt &&
+            qemu_file_transport_failed(s->to_dst_preempt));
+}
+
+/*
+ * Recovery's handshake on the new connection (postcopy.h, "Recovery"):
+ * ask for the destination's received bitmap, rebuild what is left to
+ * send from it, tell it to go on, and listen again. false with *fatal
+ * unset: pause again. A peer that breaks the handshake (garbage, a bad
+ * bitmap) is no reason to lose the guest either: it may be the wrong
+ * address, and each attempt rebuilds the bitmap from scratch. Only a
+ * listener that cannot start is fatal.
+ */
+static bool migration_postcopy_handshake(MigrationState *s, bool *fatal,
+                                         Error **errp)
+{
+    uint32_t timeout_ms = migrate_resume_timeout_ms(&s->opts);
+    int64_t deadline = migration_now_us() + timeout_ms * 1000ll;
+    QEMUFile *f = s->to_dst;
+
+    *fatal = false;
+    migration_try_status(s, MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP,
+                         MIGRATION_STATUS_POSTCOPY_RECOVER);
+    qemu_file_set_checksums(f, migrate_cap(
+        &s->opts, MIGRATION_CAPABILITY_X_STREAM_CHECKSUM));
+    savevm_state_header(f);
+    savevm_send_command(f, SAVEVM_CMD_POSTCOPY_RECOVER, NULL, 0);
+    qemu_fflush(f);
+    if (qemu_file_get_error(f, errp)) {
+        return false;
+    }
+    postcopy_source_recover_begin(s->vmstate);
+    for (;;) {
+        MigRpMsg msg;
+        int r = mig_rp_read(&s->rp, deadline, &msg, errp);
+
+        if (r == 0) {
+            error_setg(errp, "postcopy recovery: the destination sent no "
+                       "received bitmap within %u ms "
+                       "(x-switchover-resume-timeout)", timeout_ms);
+            return false;
+        }
+        if (r < 0) {
+            return false;
+        }
+        if (msg.type == MIG_RP_RECV_BITMAP) {
+            if (!postcopy_source_recover_word(s->vmstate,
+                                              mig_be32(msg.data),
+                                              mig_be32(msg.data + 4),
+                                              mig_be64(msg.data + 8),
+                                              errp)) {
+                return false;
+            }
+        } else if (msg.type == MIG_RP_RECV_BITMAP_END) {
+            if (!postcopy_source_recover_end(s->vmstate, mig_be32(msg.data),
+                                             mig_be32(msg.data + 4),
+                                             errp)) {
+                return false;
+            }
+            break;
+        } else if (msg.type != MIG_RP_REQ_PAGES) {
+            /* A fault's request before the resume is asked again after
+             * it; anything else is a confused destination. */
+            error_setg(errp, "postcopy recovery: unexpected '%s' message "
+                       "before the received bitmap ended",
+                       mig_rp_info(msg.type)->name);
+            return false;
+        }
+    }
+    postcopy_source_set_preempt(s->vmstate, s->to_dst_preempt);
+    savevm_send_command(f, SAVEVM_CMD_POSTCOPY_RESUME, NULL, 0);
+    qemu_fflush(f);
+    if (qemu_file_get_error(f, errp)) {
+        return false;
+    }
+    if (!migration_rp_listen_start(s, errp)) {
+        *fatal = true;
+        return false;
+    }
+    return true;
+}
+
+/* postcopy-paused until migrate resume=true; false: the process quits. */
+static bool migration_postcopy_wait_resume(MigrationState *s, Error **errp)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+    while (!s->resume && !s->pause_quit) {
+        g_cond_wait(&s->resume_cond, &s->lock);
+    }
+    if (s->pause_quit) {
+        error_setg(errp, "the process quit while postcopy was paused");
+        return false;
+    }
+    s->resume = false;
+    return true;
+}
+
+/* Records why postcopy paused (query-migrate shows it), replacing the
+ * last pause's reason. */
+static void migration_set_pause_error(MigrationState *s, Error *why)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+    error_free(s->error);
+    s->error = why;
+}
+
+/*
+ * The connection broke after postcopy-run (why): postcopy-paused, all
+ * state kept, the guest stopped here and running on what it has there.
+ * Then, at each migrate resume=true: connect (postcopy-recover-setup),
+ * handshake (postcopy-recover), back to postcopy-active; a connection
+ * that fails again pauses again. false: failed for good (errp set).
+ */
+static bool migration_postcopy_pause(MigrationState *s, Error *why,
+                                     Error **errp)
+{
+    MigrationStatus st = migration_status(s);
+
+    for (;;) {
+        Error *err = NULL;
+        bool fatal = false;
+
+        migration_rp_listen_stop(s);
+        warn_report("postcopy paused, waiting for migrate with resume: %s",
+                    error_get_pretty(why));
+        migration_set_pause_error(s, why);
+        postcopy_source_set_preempt(s->vmstate, NULL);
+        migration_close_channels(s);
+        __atomic_store_n(&s->cut, false, __ATOMIC_SEQ_CST);
+        migration_try_status(s, st, MIGRATION_STATUS_POSTCOPY_PAUSED);
+        trace_migration_postcopy_step("paused");
+        if (!migration_postcopy_wait_resume(s, errp)) {
+            return false;
+        }
+        trace_migration_postcopy_step("recover");
+        if (migration_open(s, &err) &&
+            migration_postcopy_handshake(s, &fatal, &err)) {
+            migration_set_pause_error(s, NULL);
+            migration_try_status(s, MIGRATION_STATUS_POSTCOPY_RECOVER,
+                                 MIGRATION_STATUS_POSTCOPY_ACTIVE);
+            return true;
+        }
+        if (fatal) {
+            error_propagate(errp, err);
+            return false;
+        }
+        error_prepend(&err, "postcopy recovery failed: ");
+        why = err;
+        st = migration_status(s);
+    }
+}
+
+/*
  * Postcopy from the switch to the end: the switch (switchover.c), the
- * rest of RAM, the stream's end, then the destination's "shut" (it read
- * everything; closing earlier could drop what is still in flight).
+ * rest of RAM (through pauses and recoveries), the stream's end, then
+ * the destination's "shut" (it read everything; closing earlier could
+ * drop what is still in flight).
  */
 static bool migration_postcopy(MigrationState *s, Error **errp)
 {
@@ -516,18 +762,25 @@ static bool migration_postcopy(MigrationState *s, Error **errp)
     if (migration_switchover_postcopy(s) == MIGRATION_SWITCHOVER_FAILED) {
         return false;           /* switchover.c recorded the error */
     }
-    trace_migration_postcopy_step("background");
-    if (!migration_postcopy_send_rest(s, errp)) {
-        return false;
-    }
-    /* The preempt channel's end first: the destination reads it all
-     * before the main stream's end. */
-    if (s->to_dst_preempt) {
-        if (!postcopy_source_preempt_end(s->vmstate, errp)) {
+    for (;;) {
+        Error *err = NULL;
+
+        trace_migration_postcopy_step("background");
+        if (migration_postcopy_send_rest(s, &err) &&
+            migration_postcopy_end_preempt(s, &err)) {
+            break;
+        }
+        if (!migration_postcopy_pausable(s)) {
+            error_propagate(errp, err);
             return false;
         }
-        savevm_send_command(s->to_dst, SAVEVM_CMD_POSTCOPY_PREEMPT_DONE,
-                            NULL, 0);
+        /* Whoever cut it said why first (yank, migrate-pause, the
+         * listener); the write error here is only the consequence. */
+        err = migration_take_first_error(s, err,
+                                         "migration connection shut down");
+        if (!migration_postcopy_pause(s, err, errp)) {
+            return false;
+        }
     }
     if (!savevm_state_complete_live(s->vmstate, s->to_dst, errp)) {
         return false;
@@ -625,7 +878,6 @@ static bool migration_run(MigrationState *s, Error **errp)
 
 static void migration_finish(MigrationState *s, bool ok, Error *err)
 {
-    QEMUFile *f;
     MigrationStatus st = migration_status(s);
     bool split = __atomic_load_n(&s->postcopy_run_sent, __ATOMIC_SEQ_CST);
 
@@ -635,15 +887,9 @@ static void migration_finish(MigrationState *s, bool ok, Error *err)
     if (!ok && split) {
         /* The destination may run the guest on what it has: resuming
          * here would run it twice. It stays stopped (finish-migrate). */
-        if (!err) {
-            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
-
-            err = s->error;
-            s->error = NULL;
-        }
-        if (!err) {
-            error_setg(&err, "postcopy failed");
-        }
+        /* The first error is the reason (the listener's, say), not the
+         * write error the cut it made caused here. */
+        err = migration_take_first_error(s, err, "postcopy failed");
         error_prepend(&err, "postcopy failed after the switch, the guest's "
                       "state is split between source and destination (the "
                       "source's guest stays stopped): ");
@@ -661,28 +907,8 @@ static void migration_finish(MigrationState *s, bool ok, Error *err)
             }
         }
     }
+    migration_close_channels(s);
     g_mutex_lock(&s->lock);
-    f = s->to_dst_preempt;
-    s->to_dst_preempt = NULL;
-    g_mutex_unlock(&s->lock);
-    if (f) {
-        qemu_fclose(f);
-    }
-    migration_channel_close(&s->pch);
-    g_mutex_lock(&s->lock);
-    s->pch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
-    f = s->to_dst;
-    s->to_dst = NULL;
-    g_mutex_unlock(&s->lock);
-    if (f) {
-        yank_unregister_function(YANK_KIND_MIGRATION, NULL,
-                                 migration_yank_fn, s);
-        yank_unregister_instance(YANK_KIND_MIGRATION, NULL);
-        qemu_fclose(f);
-    }
-    migration_channel_close(&s->ch);
-    g_mutex_lock(&s->lock);
-    s->ch = (MigrationChannel) { .fd = -1, .rp_fd = -1 };
     s->end_us = migration_now_us();
     g_mutex_unlock(&s->lock);
     if (ok) {
@@ -725,14 +951,79 @@ static void *migration_thread(void *opaque)
 
 /* ---- QMP ---- */
 
+bool migration_resume(MigrationState *s, const char *uri, int owned_fd,
+                      Error **errp)
+{
+    if (migration_status(s) != MIGRATION_STATUS_POSTCOPY_PAUSED) {
+        error_setg(errp, "Cannot resume if there is no paused migration");
+        return false;
+    }
+    /* Pages already handed to the destination's socket were dropped
+     * here: those lost in flight could not be sent again. */
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_RELEASE_RAM)) {
+        error_setg(errp, "Postcopy recovery cannot work when release-ram "
+                   "capability is set");
+        return false;
+    }
+    if (g_str_has_prefix(uri, "exec:") || g_str_has_prefix(uri, "file:")) {
+        error_setg(errp, "postcopy-ram needs a return path: use a tcp:, "
+                   "unix: or socket fd: transport");
+        return false;
+    }
+    if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT) &&
+        !g_str_has_prefix(uri, "tcp:") && !g_str_has_prefix(uri, "unix:")) {
+        error_setg(errp, "postcopy-preempt opens a second connection: use a "
+                   "tcp: or unix: transport");
+        return false;
+    }
+    if (!migration_uri_check(uri, errp)) {
+        return false;
+    }
+    if (!migration_try_status(s, MIGRATION_STATUS_POSTCOPY_PAUSED,
+                              MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP)) {
+        error_setg(errp, "Cannot resume if there is no paused migration");
+        return false;
+    }
+    trace_migration_postcopy_step("resume");
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+    g_free(s->uri);
+    s->uri = g_strdup(uri);
+    s->uri_owned_fd = owned_fd;
+    s->resume = true;
+    g_cond_broadcast(&s->resume_cond);
+    return true;
+}
+
+/* migrate resume=true: the paused postcopy migration's new URI. */
+static void migration_qmp_resume(MigrationState *s, const char *uri_arg,
+                                 Error **errp)
+{
+    g_autofree char *uri = NULL;
+    int owned_fd = -1;
+
+    if (migration_status(s) != MIGRATION_STATUS_POSTCOPY_PAUSED) {
+        error_setg(errp, "Cannot resume if there is no paused migration");
+        return;
+    }
+    uri = migration_uri_take_named_fd(uri_arg, &owned_fd, errp);
+    if (uri && !migration_resume(s, uri, owned_fd, errp) && owned_fd >= 0) {
+        close(owned_fd);
+    }
+}
+
 void qmp_migrate(const char *uri_arg, bool has_detach, bool detach,
-                 Error **errp)
+                 bool has_resume, bool resume, Error **errp)
 {
     MigrationState *s = migration_current();
     g_autofree char *uri = NULL;
     int owned_fd = -1;
 
     if (!migration_supported(errp)) {
+        return;
+    }
+    if (has_resume && resume) {
+        migration_qmp_resume(s, uri_arg, errp);
         return;
     }
     if (migration_is_active(s)) {
@@ -805,6 +1096,8 @@ void qmp_migrate(const char *uri_arg, bool has_detach, bool detach,
     s->mbps = 0;
     s->strict_aborts = 0;
     s->strict_last_overrun_ms = 0;
+    s->resume = false;
+    s->pause_quit = false;
     g_mutex_unlock(&s->lock);
     s->cancel = false;
     s->bandwidth = 0;
@@ -843,8 +1136,21 @@ void migration_shutdown(void)
         qmp_migrate_cancel(NULL);
         /* Postcopy ignores a cancel (the guest runs on the destination);
          * quitting cuts it: that guest loses its page source. */
-        if (migration_status(s) == MIGRATION_STATUS_POSTCOPY_ACTIVE) {
+        /* A paused postcopy waits no longer (a recovery's handshake
+         * included: the cut ends it). */
+        g_mutex_lock(&s->lock);
+        s->pause_quit = true;
+        g_cond_broadcast(&s->resume_cond);
+        g_mutex_unlock(&s->lock);
+        switch (migration_status(s)) {
+        case MIGRATION_STATUS_POSTCOPY_ACTIVE:
+        case MIGRATION_STATUS_POSTCOPY_PAUSED:
+        case MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP:
+        case MIGRATION_STATUS_POSTCOPY_RECOVER:
             migration_cut(s);
+            break;
+        default:
+            break;
         }
         colo_begin_quit(s->colo);
         bql_unlock();
@@ -907,6 +1213,33 @@ void qmp_migrate_start_postcopy(Error **errp)
     migration_start_postcopy(migration_current(), errp);
 }
 
+bool migration_pause(MigrationState *s, Error **errp)
+{
+    MigrationStatus st = migration_status(s);
+
+    if (st == MIGRATION_STATUS_POSTCOPY_ACTIVE ||
+        st == MIGRATION_STATUS_POSTCOPY_RECOVER) {
+        Error *why = NULL;
+
+        trace_migration_postcopy_step("migrate-pause");
+        error_setg(&why, "migration paused by migrate-pause");
+        migration_set_error(s, why);
+        migration_cut(s);
+        return true;
+    }
+    if (migration_incoming_pause(s->incoming)) {
+        return true;
+    }
+    error_setg(errp, "migrate-pause is currently only supported during "
+               "postcopy-active or postcopy-recover state");
+    return false;
+}
+
+void qmp_migrate_pause(Error **errp)
+{
+    migration_pause(migration_current(), errp);
+}
+
 void migration_cut(MigrationState *s)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
@@ -949,7 +1282,11 @@ static void migration_fill_info(MigrationState *s, MigrationInfo *info)
         info->has_downtime = true;
         info->downtime = s->downtime_ms;
     }
-    if (st == MIGRATION_STATUS_FAILED && s->error) {
+    /* Why it failed, or why postcopy paused (as QEMU shows). */
+    if ((st == MIGRATION_STATUS_FAILED ||
+         st == MIGRATION_STATUS_POSTCOPY_PAUSED ||
+         st == MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP ||
+         st == MIGRATION_STATUS_POSTCOPY_RECOVER) && s->error) {
         info->error_desc = g_strdup(error_get_pretty(s->error));
     }
     if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_STRICT_DOWNTIME) ||

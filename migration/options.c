@@ -91,6 +91,11 @@ uint64_t migrate_downtime_limit_ms(const MigrationOptions *o)
     return __atomic_load_n(&o->downtime_limit, __ATOMIC_RELAXED);
 }
 
+uint64_t migrate_max_postcopy_bandwidth(const MigrationOptions *o)
+{
+    return __atomic_load_n(&o->max_postcopy_bandwidth, __ATOMIC_RELAXED);
+}
+
 uint64_t migrate_max_bandwidth(const MigrationOptions *o)
 {
     return __atomic_load_n(&o->max_bandwidth, __ATOMIC_RELAXED);
@@ -165,6 +170,62 @@ static bool migrate_caps_check(const MigrationOptions *o,
                    "x-strict-downtime promises to bound");
         return false;
     }
+    if (next[MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT]) {
+        /* QEMU's list: what a write-protecting snapshot cannot do. */
+        static const MigrationCapability incompatible[] = {
+            MIGRATION_CAPABILITY_POSTCOPY_RAM,
+            MIGRATION_CAPABILITY_DIRTY_BITMAPS,
+            MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME,
+            MIGRATION_CAPABILITY_LATE_BLOCK_ACTIVATE,
+            MIGRATION_CAPABILITY_RETURN_PATH,
+            MIGRATION_CAPABILITY_MULTIFD,
+            MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER,
+            MIGRATION_CAPABILITY_AUTO_CONVERGE,
+            MIGRATION_CAPABILITY_RELEASE_RAM,
+            MIGRATION_CAPABILITY_RDMA_PIN_ALL,
+            MIGRATION_CAPABILITY_XBZRLE,
+            MIGRATION_CAPABILITY_X_COLO,
+            MIGRATION_CAPABILITY_VALIDATE_UUID,
+            MIGRATION_CAPABILITY_ZERO_COPY_SEND,
+        };
+
+        for (unsigned i = 0; i < G_N_ELEMENTS(incompatible); i++) {
+            if (next[incompatible[i]]) {
+                error_setg(errp, "Background-snapshot is not compatible "
+                           "with %s",
+                           MigrationCapability_str(incompatible[i]));
+                return false;
+            }
+        }
+    }
+    if (next[MIGRATION_CAPABILITY_MULTIFD]) {
+        if (next[MIGRATION_CAPABILITY_XBZRLE]) {
+            error_setg(errp, "Multifd is not compatible with xbzrle");
+            return false;
+        }
+        if (incoming_started &&
+            !migrate_cap(o, MIGRATION_CAPABILITY_MULTIFD)) {
+            error_setg(errp, "Multifd must be set before incoming starts");
+            return false;
+        }
+    }
+    if (next[MIGRATION_CAPABILITY_SWITCHOVER_ACK] &&
+        !next[MIGRATION_CAPABILITY_RETURN_PATH]) {
+        error_setg(errp, "Capability 'switchover-ack' requires capability "
+                   "'return-path'");
+        return false;
+    }
+    if (next[MIGRATION_CAPABILITY_DIRTY_LIMIT] &&
+        next[MIGRATION_CAPABILITY_AUTO_CONVERGE]) {
+        error_setg(errp, "dirty-limit conflicts with auto-converge either of "
+                   "then available currently");
+        return false;
+    }
+    if (next[MIGRATION_CAPABILITY_MAPPED_RAM] &&
+        next[MIGRATION_CAPABILITY_XBZRLE]) {
+        error_setg(errp, "Mapped-ram migration is incompatible with xbzrle");
+        return false;
+    }
     if (next[MIGRATION_CAPABILITY_POSTCOPY_PREEMPT] &&
         !next[MIGRATION_CAPABILITY_POSTCOPY_RAM]) {
         error_setg(errp, "Postcopy preempt requires postcopy-ram");
@@ -189,11 +250,7 @@ bool migration_set_capabilities(MigrationState *s,
     MigrationOptions *o = &s->opts;
     MigrationStatus st = migration_status(s);
 
-    if (st == MIGRATION_STATUS_SETUP || st == MIGRATION_STATUS_ACTIVE ||
-        st == MIGRATION_STATUS_PRE_SWITCHOVER ||
-        st == MIGRATION_STATUS_DEVICE ||
-        st == MIGRATION_STATUS_POSTCOPY_ACTIVE ||
-        st == MIGRATION_STATUS_CANCELLING) {
+    if (migration_is_active(s) && st != MIGRATION_STATUS_COLO) {
         error_setg(errp, "There's a migration process in progress");
         return false;
     }
@@ -271,6 +328,13 @@ void qmp_migrate_set_parameters(MigrateSetParameters *arg, Error **errp)
                    "the range of 0 to %" PRId64 " bytes/second", INT64_MAX);
         return;
     }
+    if (arg->has_max_postcopy_bandwidth &&
+        arg->max_postcopy_bandwidth > INT64_MAX) {
+        error_setg(errp, "Parameter 'max_postcopy_bandwidth' expects an "
+                   "integer in the range of 0 to %" PRId64 " bytes/second",
+                   INT64_MAX);
+        return;
+    }
     if (arg->has_x_colo_peer_timeout &&
         (arg->x_colo_peer_timeout < COLO_MIN_PEER_TIMEOUT_MS ||
          arg->x_colo_peer_timeout > COLO_MAX_PEER_TIMEOUT_MS)) {
@@ -322,6 +386,12 @@ void qmp_migrate_set_parameters(MigrateSetParameters *arg, Error **errp)
         __atomic_store_n(&o->max_bandwidth, arg->max_bandwidth,
                          __ATOMIC_RELAXED);
     }
+    if (arg->has_max_postcopy_bandwidth) {
+        trace_migration_set_parameter("max-postcopy-bandwidth",
+                                      arg->max_postcopy_bandwidth);
+        __atomic_store_n(&o->max_postcopy_bandwidth,
+                         arg->max_postcopy_bandwidth, __ATOMIC_RELAXED);
+    }
     if (arg->has_x_checkpoint_delay) {
         trace_migration_set_parameter("x-checkpoint-delay",
                                       arg->x_checkpoint_delay);
@@ -370,6 +440,8 @@ MigrationParameters *qmp_query_migrate_parameters(Error **errp)
     p->downtime_limit = migrate_downtime_limit_ms(o);
     p->has_max_bandwidth = true;
     p->max_bandwidth = migrate_max_bandwidth(o);
+    p->has_max_postcopy_bandwidth = true;
+    p->max_postcopy_bandwidth = migrate_max_postcopy_bandwidth(o);
     p->has_x_checkpoint_delay = true;
     p->x_checkpoint_delay = migrate_checkpoint_delay_ms(o);
     p->has_x_colo_peer_timeout = true;

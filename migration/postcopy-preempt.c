@@ -195,6 +195,16 @@ static bool postcopy_preempt_record(RamMigrationState *rs, QEMUFile *f,
         error_setg(errp, "page 0x%" PRIx64 " is cut short", gpa);
         return false;
     }
+    /* This channel answers requests, and each page goes once. */
+    if (!postcopy_ram_is_requested(pc, gpa)) {
+        error_setg(errp, "page 0x%" PRIx64 " was never requested", gpa);
+        return false;
+    }
+    if (test_bit((gpa - b->rb->gpa) >> GUEST_PAGE_SHIFT, b->received)) {
+        error_setg(errp, "page 0x%" PRIx64 " arrived twice after the switch",
+                   gpa);
+        return false;
+    }
     /* Requested, so someone waits: a zero page is placed too. */
     if (!postcopy_ram_place(pc, gpa, flags == RAM_REC_PAGE ? buf : NULL,
                             NULL, errp)) {
@@ -235,6 +245,15 @@ static gpointer postcopy_preempt_reader(gpointer opaque)
     free(buf);
     trace_postcopy_preempt_reader(err ? error_get_pretty(err) : "ended");
     rs->pre_err = err;
+    /* A bad record (not a broken connection, which postcopy recovers
+     * from) ends the load now: the vCPU waiting for a page that came
+     * here would wait for nothing until postcopy-preempt-done. */
+    if (err && !qemu_file_transport_failed(f)) {
+        __atomic_store_n(&rs->pre_bad, true, __ATOMIC_SEQ_CST);
+        if (rs->pre_error_fn) {
+            rs->pre_error_fn(rs->pc_opaque);
+        }
+    }
     return NULL;
 }
 
@@ -255,7 +274,11 @@ void postcopy_incoming_preempt_attach(SaveVMState *s, QEMUFile *f)
     }
     rs->pre_in = f;
     rs->pre_err = NULL;
-    rs->pre_placed = 0;
+    rs->pre_bad = false;
+    /* A recovered migration's new channel adds to the same count. */
+    if (rs->pc_state != POSTCOPY_INCOMING_RUNNING) {
+        rs->pre_placed = 0;
+    }
     rs->pre_thread = g_thread_new("mig/preempt", postcopy_preempt_reader, rs);
     g_cond_broadcast(&rs->pre_cond);
 }
@@ -326,6 +349,30 @@ void postcopy_preempt_incoming_stop(RamMigrationState *rs)
     }
     g_mutex_unlock(&rs->pre_lock);
     postcopy_preempt_join(rs, NULL);
+}
+
+void postcopy_incoming_on_preempt_error(SaveVMState *s, PostcopyListenFn *fn)
+{
+    RamMigrationState *rs = ram_migration_state(s);
+
+    if (rs) {
+        rs->pre_error_fn = fn;
+    }
+}
+
+bool postcopy_incoming_preempt_failed(SaveVMState *s, Error **errp)
+{
+    RamMigrationState *rs = ram_migration_state(s);
+
+    if (!rs || !__atomic_load_n(&rs->pre_bad, __ATOMIC_SEQ_CST)) {
+        return false;
+    }
+    error_free(*errp);
+    *errp = NULL;
+    if (postcopy_preempt_join(rs, errp)) {
+        error_setg(errp, "postcopy preempt channel: bad record");
+    }
+    return true;
 }
 
 uint64_t postcopy_incoming_preempt_pages(SaveVMState *s)

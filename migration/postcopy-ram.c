@@ -684,6 +684,32 @@ bool postcopy_ram_is_requested(PostcopyRam *pc, uint64_t gpa)
                               GUEST_PAGE_SHIFT);
 }
 
+uint64_t postcopy_ram_rerequest(PostcopyRam *pc)
+{
+    uint64_t n = 0;
+
+    for (unsigned i = 0; i < pc->nr_blocks; i++) {
+        PostcopyBlock *b = &pc->blocks[i];
+
+        if (!b->registered) {
+            continue;
+        }
+        for (size_t page = find_next_bit(b->requested, b->pages, 0);
+             page < b->pages;
+             page = find_next_bit(b->requested, b->pages, page + 1)) {
+            if (postcopy_test(b->placed, page)) {
+                continue;
+            }
+            trace_postcopy_ram_rerequest(b->rb->name,
+                                         (uint64_t)page << GUEST_PAGE_SHIFT);
+            pc->fn(pc->opaque, b->rb, (uint64_t)page << GUEST_PAGE_SHIFT,
+                   GUEST_PAGE_SIZE);
+            n++;
+        }
+    }
+    return n;
+}
+
 bool postcopy_ram_discard(RamBlock *rb, uint64_t offset, uint64_t len,
                           Error **errp)
 {

@@ -527,6 +527,13 @@ bool postcopy_load_page(RamMigrationState *rs, RamBlockMig *b, QEMUFile *f,
 {
     size_t page = (gpa - b->rb->gpa) >> GUEST_PAGE_SHIFT;
 
+    /* After the switch each page goes once (postcopy.h): a second copy
+     * is a confused or hostile source, and which copy is right unknown. */
+    if (postcopy_received(b, page)) {
+        error_setg(errp, "postcopy: page 0x%" PRIx64 " arrived twice after "
+                   "the switch", gpa);
+        return false;
+    }
     if (zero) {
         /* Left a hole (see postcopy.h): placed only if someone asked. */
         set_bit_atomic(page, b->received);
@@ -583,6 +590,7 @@ bool postcopy_incoming_setup(SaveVMState *s, PostcopyRequestSendFn *send_fn,
     rs->pc_send = send_fn;
     rs->pc_run = run_fn;
     rs->pc_listen = NULL;
+    rs->pre_error_fn = NULL;
     rs->pc_opaque = opaque;
     loadvm_set_command_handler(s, SAVEVM_CMD_POSTCOPY_ADVISE,
                                postcopy_advise_cmd, rs);

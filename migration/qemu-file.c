@@ -27,6 +27,9 @@ struct QEMUFile {
     int last_error;             /* 0 or -errno; the first one wins */
     char *error_msg;
     int shut_down;              /* set by another thread: atomic */
+    bool transport_failed;      /* last_error came from the channel: a
+                                   read or write failed, it ended, or it
+                                   was shut down */
 
     uint8_t buf[QF_BUF_SIZE];
     size_t buf_index;           /* writer: bytes used; reader: consumed */
@@ -106,11 +109,22 @@ void qemu_file_set_error(QEMUFile *f, int ret, const char *fmt, ...)
     qemu_file_set_error_str(f, ret, msg);
 }
 
+/* The channel itself failed (not what was read from it). */
+static void qemu_file_set_transport_error(QEMUFile *f, int ret,
+                                          const char *msg)
+{
+    if (!f->last_error) {
+        f->transport_failed = true;
+    }
+    qemu_file_set_error_str(f, ret, msg);
+}
+
 /* Takes over a channel Error (or a fallback message). */
 static void qemu_file_set_error_err(QEMUFile *f, int ret, Error *err,
                                     const char *fallback)
 {
-    qemu_file_set_error_str(f, ret, err ? error_get_pretty(err) : fallback);
+    qemu_file_set_transport_error(f, ret, err ? error_get_pretty(err) :
+                                                fallback);
     if (err) {
         error_free(err);
     }
@@ -124,6 +138,11 @@ int qemu_file_get_error(QEMUFile *f, Error **errp)
     return f->last_error;
 }
 
+bool qemu_file_transport_failed(QEMUFile *f)
+{
+    return f->last_error && f->transport_failed;
+}
+
 const char *qemu_file_error_message(QEMUFile *f)
 {
     return f->error_msg;
@@ -132,7 +151,7 @@ const char *qemu_file_error_message(QEMUFile *f)
 static bool qemu_file_is_shut_down(QEMUFile *f)
 {
     if (g_atomic_int_get(&f->shut_down)) {
-        qemu_file_set_error(f, -EPIPE, "stream shut down");
+        qemu_file_set_transport_error(f, -EPIPE, "stream shut down");
         return true;
     }
     return false;
@@ -353,7 +372,8 @@ static bool qemu_file_get_raw(QEMUFile *f, uint8_t *dst, size_t len)
         size_t n;
 
         if (!qemu_file_fill(f)) {
-            qemu_file_set_error(f, -ENODATA, "unexpected end of stream");
+            qemu_file_set_transport_error(f, -ENODATA,
+                                          "unexpected end of stream");
             if (dst) {
                 memset(dst, 0, len);
             }

@@ -69,6 +69,9 @@ typedef struct RamMigrationState {
     uint64_t pre_normal, pre_zero, pre_bytes, pre_requests; /* atomic */
     GMutex published_lock;
     RamMigrationStats published;    /* (published_lock) for other threads */
+    /* Postcopy recovery (postcopy-recover.c; migration thread): where
+     * the destination's received bitmap has got to. */
+    uint32_t recover_next_block, recover_next_word, recover_words;
 
     /* Destination. */
     RamBlockMig *load_blocks;
@@ -109,6 +112,8 @@ typedef struct RamMigrationState {
     QEMUFile *pre_in;           /* (pre_lock) */
     GThread *pre_thread;        /* (pre_lock) */
     Error *pre_err;             /* the thread's, read after the join */
+    bool pre_bad;               /* atomic: it failed on a bad record */
+    PostcopyListenFn *pre_error_fn;     /* then called (its thread) */
     uint64_t pre_placed;        /* atomic: pages it placed */
 } RamMigrationState;
 

@@ -21,6 +21,13 @@
  *                        out) ends the downtime; after the stream's end
  *                        the migration thread reads until "shut",
  *                        answering late requests the same way
+ *   postcopy recovery    the migration thread, listener stopped: the
+ *                        received bitmap (migration.c), then the
+ *                        listener again
+ *
+ * After postcopy-run a return path that breaks (read error, closed) is
+ * a pause, not a failure: the listener cuts the connection and the
+ * migration thread pauses (migration.c, migration_postcopy_pause).
  *
  * A message that is malformed, of an unknown type, or not expected at
  * that point fails the migration at once: the listener records the
@@ -170,6 +177,22 @@ static void migration_rp_fail(MigrationState *s, Error *err)
     migration_cut(s);
 }
 
+/*
+ * After postcopy-run, a connection that broke (the return path read
+ * failed, r == -2, or a requested page could not be written to the
+ * preempt channel) pauses postcopy; garbage from the destination still
+ * fails it.
+ */
+static bool migration_rp_broken_in_postcopy(MigrationState *s, int r)
+{
+    if (!__atomic_load_n(&s->postcopy_run_sent, __ATOMIC_SEQ_CST)) {
+        return false;
+    }
+    return r == -2 ||
+           (s->to_dst_preempt &&
+            qemu_file_transport_failed(s->to_dst_preempt));
+}
+
 static void *migration_rp_thread(void *opaque)
 {
     MigrationState *s = opaque;
@@ -197,6 +220,14 @@ static void *migration_rp_thread(void *opaque)
         if (r > 0 &&
             migration_rp_unsolicited(s, &msg, s->strict_attempt, &err)) {
             continue;
+        }
+        if (migration_rp_broken_in_postcopy(s, r)) {
+            /* A pause, not a failure: the migration thread recovers,
+             * saying why. */
+            trace_migration_rp_failed(error_get_pretty(err));
+            migration_set_error(s, err);
+            migration_cut(s);
+            return NULL;
         }
         migration_rp_fail(s, err);
         return NULL;

@@ -31,6 +31,10 @@ struct SaveVMState {
     LoadVMCommandHandler cmd_handlers[SAVEVM_CMD__MAX];
     bool expect_channel_end;
     LoadVMChecksumPolicy checksum_policy;
+    /* Postcopy recovery (loadvm_set_recover): asked for a new stream
+     * when the one being read breaks. */
+    LoadVMRecoverFn *recover_fn;
+    void *recover_opaque;
     /* Postcopy: device sections held back (loadvm_defer_devices_*). */
     QEMUFile *deferred;
     /* What savevm_state_complete_devices() sent last (json_object array). */

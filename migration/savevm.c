@@ -37,6 +37,8 @@ static const SaveVMCommandInfo savevm_commands[SAVEVM_CMD__MAX] = {
     [SAVEVM_CMD_SWITCHOVER_ABORT]   = { .name = "switchover-abort" },
     [SAVEVM_CMD_STREAM_CHECKSUM]    = { .name = "stream-checksum", .len = 4 },
     [SAVEVM_CMD_POSTCOPY_PREEMPT_DONE] = { .name = "postcopy-preempt-done" },
+    [SAVEVM_CMD_POSTCOPY_RECOVER]   = { .name = "postcopy-recover" },
+    [SAVEVM_CMD_POSTCOPY_RESUME]    = { .name = "postcopy-resume" },
 };
 
 const char *savevm_record_name(unsigned type)

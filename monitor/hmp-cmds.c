@@ -230,8 +230,9 @@ const HmpCommand hmp_commands[] = {
       "starting at 'addr' of size 'size'", hmp_pmemsave },
     { "memsave", "addr size file", "save to disk virtual memory dump "
       "starting at 'addr' of size 'size'", hmp_memsave },
-    { "migrate", "[-d] uri", "migrate to URI (using -d to not wait for "
-      "completion)", hmp_migrate },
+    { "migrate", "[-d] [-r] uri", "migrate to URI (using -d to not wait "
+      "for completion, -r to resume a paused postcopy migration)",
+      hmp_migrate },
     { "migrate_cancel", "", "cancel the current VM migration",
       hmp_migrate_cancel },
     { "migrate_incoming", "uri", "Continue an incoming migration from an "
@@ -240,6 +241,10 @@ const HmpCommand hmp_commands[] = {
       "switch the migration to postcopy mode", hmp_migrate_start_postcopy },
     { "migrate_continue", "state", "Continue migration from the given "
       "paused state", hmp_migrate_continue },
+    { "migrate_recover", "uri", "Continue a paused incoming postcopy "
+      "migration", hmp_migrate_recover },
+    { "migrate_pause", "", "Pause an ongoing migration (postcopy-only)",
+      hmp_migrate_pause },
     { "migrate_set_capability", "capability state", "Enable/Disable the "
       "usage of a capability for migration", hmp_migrate_set_capability },
     { "migrate_set_parameter", "parameter value", "Set the parameter for "

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * HMP migration commands: migrate, migrate_cancel, migrate_incoming,
- * migrate_start_postcopy, migrate_continue, migrate_set_capability, migrate_set_parameter
+ * migrate_start_postcopy, migrate_continue, migrate_recover, migrate_pause,
+ * migrate_set_capability, migrate_set_parameter
  * and the three info commands, each a thin shell over the QMP command, printing QEMU's text.
  * Their rows are in hmp_commands[] (hmp-cmds.c).
  */
@@ -11,25 +12,52 @@
 #include "monitor-internal.h"
 #include "qapi/qapi-commands.h"
 
-/* migrate [-d] URI */
+/* migrate [-d] [-r] URI (-r: resume a paused postcopy migration) */
 void hmp_migrate(HmpContext *hmp, const char *args)
+{
+    Error *err = NULL;
+    bool resume = false;
+
+    for (;;) {
+        while (*args == ' ') {
+            args++;
+        }
+        /* A flag is "-d" or "-r" followed by a space or the end. */
+        if (args[0] != '-' || (args[1] != 'd' && args[1] != 'r') ||
+            (args[2] != ' ' && args[2] != '\0')) {
+            break;
+        }
+        resume |= args[1] == 'r';
+        args += 2;
+    }
+    if (!*args) {
+        hmp_printf(hmp, "Error: migrate needs a URI\n");
+        return;
+    }
+    qmp_migrate(args, false, false, resume, resume, &err);
+    hmp_handle_error(hmp, err);
+}
+
+void hmp_migrate_recover(HmpContext *hmp, const char *args)
 {
     Error *err = NULL;
 
     while (*args == ' ') {
         args++;
     }
-    if (g_str_has_prefix(args, "-d ")) {
-        args += 3;
-        while (*args == ' ') {
-            args++;
-        }
-    }
     if (!*args) {
-        hmp_printf(hmp, "Error: migrate needs a URI\n");
+        hmp_printf(hmp, "Error: migrate_recover needs a URI\n");
         return;
     }
-    qmp_migrate(args, false, false, &err);
+    qmp_migrate_recover(args, &err);
+    hmp_handle_error(hmp, err);
+}
+
+void hmp_migrate_pause(HmpContext *hmp, const char *args)
+{
+    Error *err = NULL;
+
+    qmp_migrate_pause(&err);
     hmp_handle_error(hmp, err);
 }
 
@@ -127,7 +155,8 @@ void hmp_migrate_set_parameter(HmpContext *hmp, const char *args)
         hmp_printf(hmp, "Error: usage: migrate_set_parameter NAME VALUE\n");
         return;
     }
-    if (!hmp_mig_parse_u64(w[1], !strcmp(w[0], "max-bandwidth"), &v)) {
+    if (!hmp_mig_parse_u64(w[1], !strcmp(w[0], "max-bandwidth") ||
+                           !strcmp(w[0], "max-postcopy-bandwidth"), &v)) {
         hmp_printf(hmp, "Error: invalid value '%s'\n", w[1]);
         return;
     }
@@ -137,6 +166,9 @@ void hmp_migrate_set_parameter(HmpContext *hmp, const char *args)
     } else if (!strcmp(w[0], "max-bandwidth")) {
         p.has_max_bandwidth = true;
         p.max_bandwidth = v;
+    } else if (!strcmp(w[0], "max-postcopy-bandwidth")) {
+        p.has_max_postcopy_bandwidth = true;
+        p.max_postcopy_bandwidth = v;
     } else if (!strcmp(w[0], "x-checkpoint-delay") && v <= UINT32_MAX) {
         p.has_x_checkpoint_delay = true;
         p.x_checkpoint_delay = v;
@@ -260,6 +292,8 @@ void hmp_info_migrate_parameters(HmpContext *hmp, const char *args)
     hmp_printf(hmp, "downtime-limit: %" PRIu64 " ms\n", p->downtime_limit);
     hmp_printf(hmp, "max-bandwidth: %" PRIu64 " bytes/second\n",
                p->max_bandwidth);
+    hmp_printf(hmp, "max-postcopy-bandwidth: %" PRIu64 " bytes/second\n",
+               p->max_postcopy_bandwidth);
     hmp_printf(hmp, "x-checkpoint-delay: %u ms\n", p->x_checkpoint_delay);
     hmp_printf(hmp, "x-colo-peer-timeout: %u ms\n", p->x_colo_peer_timeout);
     hmp_printf(hmp, "x-switchover-resume-timeout: %u ms\n",

@@ -59,7 +59,8 @@ extern const HmpCommand hmp_commands[];
 
 /* Migration commands (hmp-migration.c). */
 HmpCommandFn hmp_migrate, hmp_migrate_cancel, hmp_migrate_incoming,
-    hmp_migrate_start_postcopy, hmp_migrate_continue,
+    hmp_migrate_start_postcopy, hmp_migrate_continue, hmp_migrate_recover,
+    hmp_migrate_pause,
     hmp_migrate_set_capability, hmp_migrate_set_parameter, hmp_info_migrate,
     hmp_info_migrate_capabilities, hmp_info_migrate_parameters;
 extern const size_t hmp_commands_count;

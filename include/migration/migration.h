@@ -24,6 +24,12 @@
  *                                                 split: it stays stopped
  *                                                 here; migrate_cancel
  *                                                 does nothing)
+ *   postcopy-active --broken connection, yank,   (after postcopy-run; all
+ *     migrate-pause--> postcopy-paused            state kept)
+ *   postcopy-paused --migrate resume=true--> postcopy-recover-setup
+ *     --connected--> postcopy-recover --bitmap exchanged--> postcopy-active
+ *   postcopy-recover-setup|postcopy-recover --broken again, or a peer
+ *     that answers nonsense--> postcopy-paused
  *   active --strict abort--> active              (guest resumed, iterate on)
  *   active --switchover ok, x-colo--> colo       (COLO primary: checkpoints)
  *   colo --failover, either way--> completed     (COLO ended: the guest runs
@@ -38,6 +44,10 @@
  *   active --> completed | failed (the process exits 1: the exit rule,
  *   docs/migration.md)
  *   active --postcopy-listen--> postcopy-active --EOF--> completed | failed
+ *   postcopy-active --broken stream, yank, migrate-pause (after
+ *     postcopy-run)--> postcopy-paused --migrate-recover's connection-->
+ *     postcopy-recover --postcopy-resume--> postcopy-active
+ *   postcopy-recover --broken again--> postcopy-paused
  *   active --enable-colo, initial migration loaded--> colo (COLO
  *   secondary) --failover--> completed; a secondary in colo never fails
  */
@@ -101,7 +111,8 @@ MigrationState *migration_current(void);
 void migration_set_block_nodes(MigrationState *s, const char *const *nodes);
 
 /* True while s's outgoing migration is between setup and its end
- * (setup, active, postcopy-active, cancelling or colo). */
+ * (setup, active, postcopy-active, postcopy-paused,
+ * postcopy-recover-setup, postcopy-recover, cancelling or colo). */
 bool migration_is_active(MigrationState *s);
 
 #endif

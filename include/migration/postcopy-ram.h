@@ -98,6 +98,15 @@ bool postcopy_ram_is_placed(PostcopyRam *pc, uint64_t gpa);
 /* Whether a request was made for the page at gpa (sequentially
  * consistent: see postcopy.h, "Zero pages in postcopy"). */
 bool postcopy_ram_is_requested(PostcopyRam *pc, uint64_t gpa);
+/*
+ * Postcopy recovery: asks again (through the request function) for
+ * every page requested and not placed yet; those requests were lost
+ * with the old connection or never went out. Returns how many. A page
+ * placed meanwhile is not asked for; one placed right after it is asked
+ * for costs a duplicate the source does not send (it is no longer
+ * marked there).
+ */
+uint64_t postcopy_ram_rerequest(PostcopyRam *pc);
 
 /*
  * The discard list: [offset, offset + len) of rb is punched out of its

@@ -46,6 +46,40 @@
  * (or both: the second is dropped as a duplicate) and never left
  * waiting.
  *
+ * Recovery (postcopy-recover.c; migration.c and migration-incoming.c
+ * drive it). After postcopy-run a broken connection (a read or write
+ * error, EOF, yank, migrate-pause; not a bad message) pauses both sides
+ * in postcopy-paused with all their state: the source its "to send"
+ * bitmap, the destination its received bitmap, userfaultfd and the
+ * requests its vCPUs wait on (a fault meanwhile marks its page
+ * requested; the request has nowhere to go). Then:
+ *
+ * Source                                   Destination
+ *                                          migrate-recover URI: listens
+ *   migrate resume=true: connects    --->  new main (+ preempt) channel;
+ *     (postcopy-recover-setup)              postcopy-recover
+ *   header, postcopy-recover command --->
+ *   (postcopy-recover)               <---  recv-bitmap: be32 block, be32
+ *                                          word, be64 received bits, for
+ *                                          each word with a page missing
+ *                                    <---  recv-bitmap-end: be32 blocks,
+ *                                          be32 words sent
+ *   "to send" := not received;
+ *   requests queued before: dropped
+ *   postcopy-resume command          --->  postcopy-active; every page
+ *   postcopy-active, listener on     <---  requested and not placed is
+ *   PART... (the rest, as before)          asked for again (req-pages)
+ *
+ * The new stream starts with a header (and, with x-stream-checksum, its
+ * own stream-checksum command); then the postcopy-recover command; its
+ * sections continue those of the first stream (same section ids).
+ * Pages the source sent that never arrived are not received: they go
+ * again. A page that arrives twice after the switch is an error, and
+ * none does: the bitmap is taken with both readers stopped. A
+ * connection that breaks during the handshake pauses again, and so
+ * does one whose peer answers nonsense (a wrong address: each attempt
+ * starts over).
+ *
  * Requests (MIG_RP_REQ_PAGES, hostile input on the source): be32 block
  * index in the block list, be64 byte offset, be32 length; page aligned,
  * inside the block, at most POSTCOPY_MAX_REQUEST bytes, only after the
@@ -114,6 +148,19 @@ bool postcopy_source_send_urgent(SaveVMState *s, QEMUFile *f, Error **errp);
 void postcopy_preempt_send_header(QEMUFile *f);
 void postcopy_source_set_preempt(SaveVMState *s, QEMUFile *f);
 bool postcopy_source_preempt_end(SaveVMState *s, Error **errp);
+/*
+ * Recovery (postcopy-recover.c), migration thread, listener stopped:
+ * begin forgets what was still to send and the queued requests; each
+ * word of the destination's received bitmap (in order) marks the pages
+ * it lacks; end checks the count the destination gave and restarts the
+ * background from the lowest page. An error names what was wrong.
+ */
+void postcopy_source_recover_begin(SaveVMState *s);
+bool postcopy_source_recover_word(SaveVMState *s, uint32_t block,
+                                  uint32_t word, uint64_t received,
+                                  Error **errp);
+bool postcopy_source_recover_end(SaveVMState *s, uint32_t nblocks,
+                                 uint32_t nwords, Error **errp);
 /* Encodes a request (the destination's side of the same format). */
 void postcopy_encode_request(uint8_t out[POSTCOPY_REQ_LEN], uint32_t block,
                              uint64_t offset, uint32_t len);
@@ -160,6 +207,31 @@ bool postcopy_incoming_load_devices(SaveVMState *s, const GByteArray *devices,
  * postcopy-preempt-done waits for its end.
  */
 void postcopy_incoming_preempt_attach(SaveVMState *s, QEMUFile *f);
+/*
+ * Recovery, incoming thread. pause: the stream broke while running; the
+ * preempt channel's reader is stopped (its error dropped) so that
+ * migrate-recover can attach a new one. send_bitmap: fn gets each word
+ * of the received bitmap with a page missing, block by block in order;
+ * *nblocks and *nwords for the end message. rerequest: asks again for
+ * every page still waited for (postcopy_ram_rerequest), after the
+ * source rebuilt its bitmap; returns how many.
+ */
+typedef bool PostcopyBitmapWordFn(void *opaque, uint32_t block,
+                                  uint32_t word, uint64_t received,
+                                  Error **errp);
+void postcopy_incoming_pause(SaveVMState *s);
+bool postcopy_incoming_send_bitmap(SaveVMState *s, PostcopyBitmapWordFn *fn,
+                                   void *opaque, uint32_t *nblocks,
+                                   uint32_t *nwords, Error **errp);
+uint64_t postcopy_incoming_rerequest(SaveVMState *s);
+/*
+ * A bad record on the preempt channel (not a broken connection): the
+ * reader calls fn (its thread, the opaque of setup) so that the load
+ * stops at once; failed() then hands its error over (true, *errp set
+ * and the reader joined) to whoever fails the load.
+ */
+void postcopy_incoming_on_preempt_error(SaveVMState *s, PostcopyListenFn *fn);
+bool postcopy_incoming_preempt_failed(SaveVMState *s, Error **errp);
 /* Pages the preempt channel's reader placed in the current load. */
 uint64_t postcopy_incoming_preempt_pages(SaveVMState *s);
 /*

@@ -78,6 +78,10 @@ void qemu_file_set_error(QEMUFile *f, int ret, const char *fmt, ...)
  * message in *errp. */
 int qemu_file_get_error(QEMUFile *f, Error **errp);
 const char *qemu_file_error_message(QEMUFile *f);
+/* The sticky error is the channel's (a read or write failed, the stream
+ * ended early, or it was shut down), not a bad record: what postcopy
+ * recovery can heal with a new connection. */
+bool qemu_file_transport_failed(QEMUFile *f);
 
 /* Writing. Everything is buffered until qemu_fflush() or a full buffer. */
 void qemu_put_byte(QEMUFile *f, uint8_t v);

@@ -89,6 +89,10 @@ typedef enum SaveVMCommand {
     SAVEVM_CMD_POSTCOPY_PREEMPT_DONE, /* no payload: the preempt channel
                                          ended (include/migration/
                                          postcopy.h) */
+    SAVEVM_CMD_POSTCOPY_RECOVER,    /* no payload: a recovering source
+                                       asks for the received bitmap */
+    SAVEVM_CMD_POSTCOPY_RESUME,     /* no payload: recovery done, the
+                                       source sends again (postcopy.h) */
     SAVEVM_CMD__MAX,
 } SaveVMCommand;
 
@@ -176,6 +180,21 @@ void loadvm_set_checksum_policy(SaveVMState *s, LoadVMChecksumPolicy p);
  */
 void loadvm_defer_devices_begin(SaveVMState *s);
 GByteArray *loadvm_defer_devices_take(SaveVMState *s);
+
+/*
+ * Postcopy recovery. When the stream loadvm_state() reads breaks (its
+ * channel failed: qemu_file_transport_failed(), not a bad record), fn is
+ * asked for another, on the loading thread: it returns a new input that
+ * carries on where the source resumes (a stream header, then records;
+ * broken may be closed by then), or NULL to fail the load with *errp,
+ * which holds what broke (fn may replace it with the real reason).
+ * Whatever record was cut short is dropped: a recovering source sends
+ * nothing that depends on it (include/migration/postcopy.h,
+ * "Recovery").
+ */
+typedef QEMUFile *LoadVMRecoverFn(void *opaque, QEMUFile *broken,
+                                  Error **errp);
+void loadvm_set_recover(SaveVMState *s, LoadVMRecoverFn *fn, void *opaque);
 
 /* Whether loadvm_state() requires the channel to end after the
  * description (default true; a channel that carries more, like COLO's,

@@ -267,9 +267,72 @@ static void test_fd_names(void)
     qtest_quit(dst);
 }
 
+/*
+ * Postcopy recovery's commands and max-postcopy-bandwidth under -accel
+ * qtest, where nothing migrates: QEMU's errors when no postcopy is
+ * paused, the parameter's default and range, and the HMP forms. The
+ * recovery itself runs in tests/unit/test-postcopy-migration.c.
+ */
+static void test_postcopy_recover_errors(void)
+{
+    QTestState *s = qtest_init_accel_qtest(NULL);
+    json_object *r;
+    char *out;
+
+    qtest_qmp_assert_error_contains(s, "GenericError",
+        "Migrate recover can only be run when postcopy is paused.",
+        "{'execute': 'migrate-recover', 'arguments': {'uri': 'tcp:0:0'}}");
+    qtest_qmp_assert_error_contains(s, "GenericError",
+        "migrate-pause is currently only supported during postcopy-active "
+        "or postcopy-recover state", "{'execute': 'migrate-pause'}");
+    /* Nothing migrates here: that refusal comes first, resume or not. */
+    qtest_qmp_assert_error_contains(s, "GenericError",
+        "Migration is not supported",
+        "{'execute': 'migrate', 'arguments': {'uri': 'tcp:127.0.0.1:1', "
+        "'resume': true}}");
+    r = qtest_qmp_assert_success(s, "{'execute': 'query-migrate-parameters'}");
+    g_assert_cmpint(json_object_get_int64(qt_json_get(r,
+                    "max-postcopy-bandwidth")), ==, 0);
+    json_object_put(r);
+    json_object_put(qtest_qmp_assert_success(s,
+        "{'execute': 'migrate-set-parameters', 'arguments': "
+        "{'max-postcopy-bandwidth': 1048576}}"));
+    r = qtest_qmp_assert_success(s, "{'execute': 'query-migrate-parameters'}");
+    g_assert_cmpint(json_object_get_int64(qt_json_get(r,
+                    "max-postcopy-bandwidth")), ==, 1048576);
+    json_object_put(r);
+    qtest_qmp_assert_error_contains(s, "GenericError",
+        "Parameter 'max_postcopy_bandwidth' expects an integer in the range "
+        "of 0 to", "{'execute': 'migrate-set-parameters', 'arguments': "
+        "{'max-postcopy-bandwidth': 18446744073709551615}}");
+    out = qtest_hmp(s, "migrate_recover tcp:0:0");
+    g_assert_nonnull(strstr(out, "Migrate recover can only be run when "
+                            "postcopy is paused."));
+    g_free(out);
+    out = qtest_hmp(s, "migrate_pause");
+    g_assert_nonnull(strstr(out, "migrate-pause is currently only "
+                            "supported"));
+    g_free(out);
+    out = qtest_hmp(s, "migrate -d -r tcp:127.0.0.1:1");
+    g_assert_nonnull(strstr(out, "Migration is not supported"));
+    g_free(out);
+    out = qtest_hmp(s, "migrate -r");
+    g_assert_nonnull(strstr(out, "migrate needs a URI"));
+    g_free(out);
+    out = qtest_hmp(s, "migrate_set_parameter max-postcopy-bandwidth 2M");
+    g_free(out);
+    out = qtest_hmp(s, "info migrate_parameters");
+    g_assert_nonnull(strstr(out, "max-postcopy-bandwidth: 2097152 "
+                            "bytes/second"));
+    g_free(out);
+    qtest_quit(s);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/migration/postcopy-recover-errors",
+                    test_postcopy_recover_errors);
     test_add_kvm_func("/migration/caps-params", test_caps_params);
     test_add_kvm_func("/migration/file", test_file);
     test_add_kvm_func("/migration/file-checksum", test_file_checksum);

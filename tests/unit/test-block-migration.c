@@ -291,7 +291,7 @@ static void run_migrate(Run *r, MigrationStatus *src, MigrationStatus *dst,
     src_uri = g_strdup_printf("fd:%d", sv[0]);
     g_assert_true(migration_incoming_start_uri(r->dst->incoming, dst_uri,
                                                false, &error_abort));
-    qmp_migrate(src_uri, false, false, &error_abort);
+    qmp_migrate(src_uri, false, false, false, false, &error_abort);
     *src = *dst = MIGRATION_STATUS_NONE;
     while (!status_final(*src) || !status_final(*dst)) {
         g_autoptr(MigrationInfo) si = qmp_query_migrate(&error_abort);

@@ -203,7 +203,7 @@ static void migrate_to_fake(FakeDest *d, DestMode mode)
     d->release_fd = eventfd(0, EFD_CLOEXEC);
     d->thread = g_thread_new("fake-dest", dest_thread, d);
     uri = g_strdup_printf("fd:%d", sv[1]);
-    qmp_migrate(uri, false, false, &error_abort);
+    qmp_migrate(uri, false, false, false, false, &error_abort);
 }
 
 static void fake_dest_finish(FakeDest *d)

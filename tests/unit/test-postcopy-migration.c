@@ -38,16 +38,19 @@
 #include "system/memory.h"
 #include "system/runstate.h"
 #include "util/main-loop.h"
+#include "util/yank.h"
 #include "watchdog.h"
+#include "postcopy-test-util.h"
 #include "../../migration/migration-internal.h"
 
 #define PAGE            GUEST_PAGE_SIZE
 #define LOW_SIZE        (8 * 1024 * 1024ULL)
-#define HIGH_GPA        0x100000000ULL
+#define HIGH_GPA        POSTCOPY_TEST_HIGH_GPA
 #define HIGH_SIZE       (1024 * 1024ULL)
 #define HOT_SIZE        (4 * 1024 * 1024ULL)    /* what the guest dirties */
 #define BANDWIDTH       (16 * 1024 * 1024ULL)   /* bytes/s, both phases */
 #define TOUCHERS        4
+#define CRAWL           (8 * 1024ULL)   /* bytes/s: the background, held */
 #define TEST_TIMEOUT_S  90
 
 typedef enum StartWhen {
@@ -55,42 +58,6 @@ typedef enum StartWhen {
     START_DURING_MIGRATE,
     START_DURING_PREEMPT,   /* during, with postcopy-preempt (unix:) */
 } StartWhen;
-
-/* ---- guest RAM contents ---- */
-
-/* A quarter of the pages zero, the others naming page and version. */
-static void write_page(GuestMemory *mem, uint64_t gpa, uint32_t version)
-{
-    uint32_t w[PAGE / 4];
-
-    memset(w, 0, sizeof(w));
-    if ((gpa >> 12) % 4 != 1) {
-        for (unsigned i = 0; i < PAGE / 4; i++) {
-            w[i] = (uint32_t)(gpa >> 12) * 2654435761u + i * 40503u +
-                   version;
-        }
-    }
-    g_assert_true(guest_memory_write(mem, gpa, w, PAGE, &error_abort));
-}
-
-static void fill(GuestMemory *mem, uint32_t version)
-{
-    for (unsigned b = 0; b < mem->nr_blocks; b++) {
-        for (uint64_t off = 0; off < mem->blocks[b].size; off += PAGE) {
-            write_page(mem, mem->blocks[b].gpa + off, version);
-        }
-    }
-}
-
-static uint64_t mem_pages(const GuestMemory *mem)
-{
-    uint64_t n = 0;
-
-    for (unsigned b = 0; b < mem->nr_blocks; b++) {
-        n += mem->blocks[b].size / PAGE;
-    }
-    return n;
-}
 
 /* ---- the source's guest: a dirtier stopped by vm_stop ---- */
 
@@ -119,7 +86,7 @@ static gpointer dirtier_fn(gpointer opaque)
             g_mutex_unlock(&d->lock);
             break;
         }
-        write_page(d->mem, gpa, version++);
+        postcopy_test_write_page(d->mem, gpa, version++);
         d->writes++;
         g_mutex_unlock(&d->lock);
         if (d->writes % 64 == 0) {
@@ -160,38 +127,6 @@ static void dirtier_join(Dirtier *d)
     g_mutex_clear(&d->lock);
 }
 
-/* ---- a device whose post_load reads guest RAM ---- */
-
-typedef struct Probe {
-    uint64_t gpa;               /* migrated: the page post_load reads */
-    uint32_t value;             /* migrated */
-    GuestMemory *mem;
-    uint32_t seen;
-    bool loaded;                /* atomic */
-} Probe;
-
-static bool probe_post_load(void *opaque, int version_id, Error **errp)
-{
-    Probe *p = opaque;
-    const volatile uint32_t *w = guest_memory_host_ptr(p->mem, p->gpa, 4);
-
-    p->seen = *w;               /* faults: the page has not arrived */
-    __atomic_store_n(&p->loaded, true, __ATOMIC_SEQ_CST);
-    return true;
-}
-
-static const VMStateDescription vmstate_probe = {
-    .name = "probe",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .post_load = probe_post_load,
-    .fields = (const VMStateField[]) {
-        VMSTATE_UINT64(gpa, Probe),
-        VMSTATE_UINT32(value, Probe),
-        VMSTATE_END_OF_LIST()
-    },
-};
-
 /* ---- the destination's vCPUs ---- */
 
 typedef struct Run {
@@ -199,12 +134,15 @@ typedef struct Run {
     char *dir;                  /* preempt: where the unix: socket is */
     GuestMemory src_mem, dst_mem;
     MigrationState *dst;
-    Probe src_probe, dst_probe;
+    PostcopyTestProbe src_probe, dst_probe;
     GArray *touch;              /* gpas the vCPUs read */
     gint64 *lat_us;             /* per touched page */
     GThread *touchers[TOUCHERS];
     int tids[TOUCHERS];         /* atomic: their kernel thread ids */
+    bool done[TOUCHERS];        /* atomic: that toucher read them all */
     unsigned nr_touchers;
+    bool no_touchers;           /* never start them */
+    bool hold_touchers;         /* not yet */
     bool blocktime;             /* postcopy-blocktime on the destination */
 } Run;
 
@@ -235,6 +173,7 @@ static gpointer toucher_fn(gpointer opaque)
                     "guest first reads it", gpa);
         }
     }
+    __atomic_store_n(&r->done[t->first], true, __ATOMIC_SEQ_CST);
     g_free(t);
     return NULL;
 }
@@ -273,10 +212,23 @@ static void set_cap(MigrationState *s, MigrationCapability cap, bool on)
     g_assert_true(migration_set_capabilities(s, &l, &error_abort));
 }
 
-static void set_params(uint64_t bandwidth, uint64_t downtime_ms)
+static void set_cap_err(MigrationState *s, MigrationCapability cap, bool on,
+                        Error **errp)
+{
+    MigrationCapabilityStatus v = { .capability = cap, .state = on };
+    MigrationCapabilityStatusList l = { .value = &v };
+
+    migration_set_capabilities(s, &l, errp);
+}
+
+/* bandwidth: precopy's; postcopy_bw: the background's after the switch. */
+static void set_params(uint64_t bandwidth, uint64_t postcopy_bw,
+                       uint64_t downtime_ms)
 {
     MigrateSetParameters p = {
         .has_max_bandwidth = true, .max_bandwidth = bandwidth,
+        .has_max_postcopy_bandwidth = true,
+        .max_postcopy_bandwidth = postcopy_bw,
         .has_downtime_limit = true, .downtime_limit = downtime_ms,
     };
 
@@ -297,22 +249,6 @@ static bool status_final(MigrationStatus st)
            st == MIGRATION_STATUS_CANCELLED;
 }
 
-static bool require_uffd(void)
-{
-    Error *err = NULL;
-
-    if (!postcopy_ram_supported(&err)) {
-        g_autofree char *why = g_strdup_printf(
-            "userfaultfd on memfd RAM unusable here: %s",
-            error_get_pretty(err));
-
-        g_test_skip(why);
-        error_free(err);
-        return false;
-    }
-    return true;
-}
-
 static void run_init(Run *r, bool dst_postcopy, bool preempt, bool blocktime)
 {
     GRand *rand;
@@ -320,30 +256,22 @@ static void run_init(Run *r, bool dst_postcopy, bool preempt, bool blocktime)
     memset(r, 0, sizeof(*r));
     r->preempt = preempt;
     r->blocktime = blocktime;
-    g_assert_nonnull(guest_memory_add_ram(&r->src_mem, "pc.ram", 0,
-                                          LOW_SIZE, &error_abort));
-    g_assert_nonnull(guest_memory_add_ram(&r->src_mem, "pc.ram.high",
-                                          HIGH_GPA, HIGH_SIZE,
-                                          &error_abort));
-    g_assert_nonnull(guest_memory_add_ram(&r->dst_mem, "pc.ram", 0,
-                                          LOW_SIZE, &error_abort));
-    g_assert_nonnull(guest_memory_add_ram(&r->dst_mem, "pc.ram.high",
-                                          HIGH_GPA, HIGH_SIZE,
-                                          &error_abort));
-    fill(&r->src_mem, 1);
+    postcopy_test_add_ram(&r->src_mem, LOW_SIZE, HIGH_SIZE);
+    postcopy_test_add_ram(&r->dst_mem, LOW_SIZE, HIGH_SIZE);
+    postcopy_test_fill(&r->src_mem, 1);
     r->dst = migration_new();
     g_assert_true(ram_migration_register(savevm_default(), &r->src_mem, NULL,
                                          &error_abort));
     g_assert_true(ram_migration_register(r->dst->vmstate, &r->dst_mem, NULL,
                                          &error_abort));
     /* The probe reads a page the guest keeps dirtying. */
-    r->src_probe = (Probe) { .gpa = 3 * PAGE, .value = 77 };
-    r->dst_probe = (Probe) { .mem = &r->dst_mem };
+    r->src_probe = (PostcopyTestProbe) { .gpa = 3 * PAGE, .value = 77 };
+    r->dst_probe = (PostcopyTestProbe) { .mem = &r->dst_mem };
     g_assert_true(savevm_register(savevm_default(), "probe", 0,
-                                  &vmstate_probe, &r->src_probe,
+                                  &postcopy_test_vmstate_probe, &r->src_probe,
                                   &error_abort));
     g_assert_true(savevm_register(r->dst->vmstate, "probe", 0,
-                                  &vmstate_probe, &r->dst_probe,
+                                  &postcopy_test_vmstate_probe, &r->dst_probe,
                                   &error_abort));
     set_cap(migration_current(), MIGRATION_CAPABILITY_POSTCOPY_RAM, true);
     if (dst_postcopy) {
@@ -358,7 +286,7 @@ static void run_init(Run *r, bool dst_postcopy, bool preempt, bool blocktime)
         set_cap(r->dst, MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME, true);
     }
     migration_incoming_set_vcpus(r->dst->incoming, TOUCHERS, vcpu_of_tid, r);
-    set_params(BANDWIDTH, 1);
+    set_params(BANDWIDTH, BANDWIDTH, 1);
     /* The vCPUs read every 3rd page of the hot range (mostly dropped by
      * the discard list), and pages elsewhere (sent once, kept). */
     r->touch = g_array_new(false, false, sizeof(uint64_t));
@@ -411,7 +339,7 @@ static void run_free(Run *r, bool flush)
     migration_free(r->dst);
     set_cap(migration_current(), MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, false);
     set_cap(migration_current(), MIGRATION_CAPABILITY_POSTCOPY_RAM, false);
-    set_params(128 << 20, 300);
+    set_params(128 << 20, 0, 300);
     if (r->dir) {
         rmdir(r->dir);
         g_free(r->dir);
@@ -441,7 +369,13 @@ static void run_connect(Run *r, int sv[2])
     }
     g_assert_true(migration_incoming_start_uri(r->dst->incoming, dst_uri,
                                                false, &error_abort));
-    qmp_migrate(src_uri, false, false, &error_abort);
+    qmp_migrate(src_uri, false, false, false, false, &error_abort);
+}
+
+/* Every page, touched or not, is the source's. */
+static void assert_same_ram(Run *r)
+{
+    postcopy_test_assert_same_ram(&r->src_mem, &r->dst_mem);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -525,7 +459,7 @@ static void test_postcopy_migration(gconstpointer opaque)
     int sv[2];
     Run r;
 
-    if (!require_uffd()) {
+    if (!postcopy_test_require_uffd()) {
         return;
     }
     test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
@@ -586,23 +520,15 @@ static void test_postcopy_migration(gconstpointer opaque)
     /* Through postcopy on both sides, after a full first pass. */
     g_assert_true(src_pc_seen);
     g_assert_true(dst_pc_seen);
-    g_assert_cmpint(sent_at_switch, >=, (int64_t)mem_pages(&r.src_mem));
+    g_assert_cmpint(sent_at_switch, >=,
+                    (int64_t)postcopy_test_pages(&r.src_mem));
     g_assert_cmpint(r.nr_touchers, ==, TOUCHERS);
     g_assert_true(r.dst_probe.loaded);
     g_assert_cmpuint(r.dst_probe.value, ==, 77);
     g_assert_cmphex(r.dst_probe.seen, ==,
                     *(uint32_t *)guest_memory_host_ptr(&r.src_mem,
                                                        r.src_probe.gpa, 4));
-    /* Every page, touched or not, is the source's. */
-    for (unsigned b = 0; b < r.src_mem.nr_blocks; b++) {
-        for (uint64_t off = 0; off < r.src_mem.blocks[b].size; off += PAGE) {
-            if (memcmp(r.src_mem.blocks[b].host + off,
-                       r.dst_mem.blocks[b].host + off, PAGE)) {
-                g_error("page 0x%" PRIx64 " differs after the migration",
-                        r.src_mem.blocks[b].gpa + off);
-            }
-        }
-    }
+    assert_same_ram(&r);
     g_assert_nonnull(info->ram);
     g_assert_cmpint(info->ram->postcopy_requests, >, 0);
     g_assert_true(info->has_downtime);
@@ -613,7 +539,7 @@ static void test_postcopy_migration(gconstpointer opaque)
     g_assert_cmpint(info->ram->precopy_bytes + info->ram->downtime_bytes +
                     info->ram->postcopy_bytes, ==, info->ram->transferred);
     g_assert_cmpint(info->ram->precopy_bytes, >=,
-                    (int64_t)(mem_pages(&r.src_mem) * 8));
+                    (int64_t)(postcopy_test_pages(&r.src_mem) * 8));
     g_assert_cmpint(info->ram->downtime_bytes, >, 0);
     g_assert_cmpint(info->ram->postcopy_bytes, >=,
                     (int64_t)(pst.placed - pst.placed_zero) * PAGE);
@@ -668,48 +594,396 @@ static void test_postcopy_migration(gconstpointer opaque)
     test_watchdog_disarm();
 }
 
-/*
- * A yank once postcopy-run went out: the connection is cut, the source
- * fails saying the guest's state is split, and its guest stays stopped
- * (the destination may be running it). The destination's load fails.
- */
-static void test_yank_after_switch(void)
+/* ---- postcopy recovery ---- */
+
+typedef enum RecoverHow {
+    RECOVER_YANK,           /* yank of the source's migration instance,
+                               twice (two pauses, two recoveries), the
+                               first meeting wrong peers on both sides */
+    RECOVER_NET_CUT,        /* shutdown() of the source's main socket,
+                               with preempt */
+    RECOVER_PREEMPT_CUT,    /* shutdown() of the preempt socket only */
+    RECOVER_DST_PAUSE,      /* migrate-pause on the destination, with
+                               x-stream-checksum (the new stream's
+                               records carry trailers too) */
+    RECOVER_SRC_PAUSE,      /* migrate-pause on the source, with preempt */
+} RecoverHow;
+
+static void assert_error_is(Error *err, const char *want)
 {
-    MigrationStatus src = MIGRATION_STATUS_NONE, dst = MIGRATION_STATUS_NONE;
+    g_assert_nonnull(err);
+    if (!strstr(error_get_pretty(err), want)) {
+        g_error("error '%s' does not say '%s'", error_get_pretty(err), want);
+    }
+    error_free(err);
+}
+
+/* Shuts down one of the source's sockets, as a failed link would. */
+static void cut_socket(bool preempt)
+{
+    MigrationState *s = migration_current();
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+    int fd = preempt ? s->pch.fd : s->ch.fd;
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(shutdown(fd, SHUT_RDWR), ==, 0);
+}
+
+static void cut(Run *r, RecoverHow how)
+{
+    Error *err = NULL;
+
+    switch (how) {
+    case RECOVER_YANK: {
+        YankInstance inst = { .type = YANK_INSTANCE_TYPE_MIGRATION };
+        YankInstanceList l = { .value = &inst };
+
+        qmp_yank(&l, &error_abort);
+        break;
+    }
+    case RECOVER_NET_CUT:
+        cut_socket(false);
+        break;
+    case RECOVER_PREEMPT_CUT:
+        cut_socket(true);
+        break;
+    case RECOVER_DST_PAUSE:
+        g_assert_true(migration_pause(r->dst, &err));
+        break;
+    case RECOVER_SRC_PAUSE:
+        qmp_migrate_pause(&error_abort);
+        break;
+    }
+    g_assert_null(err);
+}
+
+typedef struct Progress {
+    MigrationStatus src, dst;
+    unsigned src_seen, dst_seen;    /* bit per status seen */
+} Progress;
+
+/* One look at both sides, running the main loop's work; the vCPUs
+ * start once the destination loaded its devices. */
+static void progress_poll(Run *r, Progress *p, int64_t deadline)
+{
+    g_autoptr(MigrationInfo) si = qmp_query_migrate(&error_abort);
+
+    if (g_get_monotonic_time() >= deadline) {
+        g_error("stuck: source %s, destination %s",
+                MigrationStatus_str(si->status),
+                MigrationStatus_str(migration_incoming_status(
+                                        r->dst->incoming)));
+    }
+    p->src = si->status;
+    p->dst = migration_incoming_status(r->dst->incoming);
+    p->src_seen |= 1u << p->src;
+    p->dst_seen |= 1u << p->dst;
+    main_loop_poll();
+    if (!r->nr_touchers && !r->no_touchers && !r->hold_touchers &&
+        __atomic_load_n(&r->dst_probe.loaded, __ATOMIC_SEQ_CST)) {
+        touchers_start(r);
+    }
+    g_usleep(1000);
+}
+
+static void set_postcopy_bandwidth(uint64_t bw)
+{
+    MigrateSetParameters p = {
+        .has_max_postcopy_bandwidth = true, .max_postcopy_bandwidth = bw,
+    };
+
+    qmp_migrate_set_parameters(&p, &error_abort);
+}
+
+/* What is refused while both sides are paused, in QEMU's words. */
+static void check_paused(Run *r)
+{
+    g_autoptr(MigrationInfo) si = qmp_query_migrate(&error_abort);
+    MigrationInfo di = { 0 };
+    Error *err = NULL;
+
+    g_assert_cmpint(si->status, ==, MIGRATION_STATUS_POSTCOPY_PAUSED);
+    g_assert_nonnull(si->error_desc);
+    g_assert_true(migration_incoming_info(r->dst->incoming, &di));
+    g_assert_cmpint(di.status, ==, MIGRATION_STATUS_POSTCOPY_PAUSED);
+    g_assert_nonnull(di.error_desc);
+    g_test_message("paused: source '%s', destination '%s'", si->error_desc,
+                   di.error_desc);
+    g_free(di.error_desc);
+    qapi_free_uint32List(di.postcopy_vcpu_blocktime);
+    qapi_free_SocketAddressList(di.socket_address);
+    qmp_migrate("fd:0", false, false, false, false, &err);
+    assert_error_is(err, "There's a migration process in progress");
+    err = NULL;
+    set_cap_err(migration_current(), MIGRATION_CAPABILITY_POSTCOPY_RAM, false,
+                &err);
+    assert_error_is(err, "There's a migration process in progress");
+    err = NULL;
+    qmp_migrate_pause(&err);
+    assert_error_is(err, "migrate-pause is currently only supported during "
+                    "postcopy-active or postcopy-recover state");
+    err = NULL;
+    /* exec: and file: have no return path to recover over. */
+    qmp_migrate("file:/dev/null", false, false, true, true, &err);
+    assert_error_is(err, "postcopy-ram needs a return path");
+}
+
+/*
+ * Each side first meets a peer that is not the other side (a wrong
+ * address): the destination a connection that sends no stream, the
+ * source one that answers nonsense. Both stay paused, saying why.
+ */
+static void recover_wrong_peers(Run *r, Progress *p, int64_t deadline)
+{
+    static const char junk[] = "GET / HTTP/1.1\r\n\r\n";
+    g_autoptr(MigrationInfo) si = NULL;
+    g_autofree char *uri = NULL;
+    MigrationInfo di = { 0 };
+    int w[2], v[2];
+
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, w),
+                    ==, 0);
+    uri = g_strdup_printf("fd:%d", w[1]);
+    g_assert_true(migration_incoming_recover(r->dst->incoming, uri,
+                                             &error_abort));
+    g_assert_cmpint(write(w[0], junk, sizeof(junk)), ==, sizeof(junk));
+    close(w[0]);
+    close(w[1]);
+    /* It read the junk and waits again. */
+    do {
+        progress_poll(r, p, deadline);
+        migration_incoming_info(r->dst->incoming, &di);
+        g_assert_cmpint(di.status, !=, MIGRATION_STATUS_FAILED);
+        qapi_free_SocketAddressList(di.socket_address);
+        qapi_free_uint32List(di.postcopy_vcpu_blocktime);
+        di.socket_address = NULL;
+        di.postcopy_vcpu_blocktime = NULL;
+        if (di.error_desc && strstr(di.error_desc, "bad magic")) {
+            break;
+        }
+        g_clear_pointer(&di.error_desc, g_free);
+    } while (true);
+    g_test_message("destination, wrong peer: %s", di.error_desc);
+    g_free(di.error_desc);
+    g_assert_cmpint(p->dst, ==, MIGRATION_STATUS_POSTCOPY_PAUSED);
+
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, v),
+                    ==, 0);
+    g_free(uri);
+    uri = g_strdup_printf("fd:%d", v[0]);
+    qmp_migrate(uri, false, false, true, true, &error_abort);
+    g_assert_cmpint(write(v[1], junk, sizeof(junk)), ==, sizeof(junk));
+    do {
+        progress_poll(r, p, deadline);
+        g_clear_pointer(&si, qapi_free_MigrationInfo);
+        si = qmp_query_migrate(&error_abort);
+    } while (si->status != MIGRATION_STATUS_POSTCOPY_PAUSED ||
+             !si->error_desc || !strstr(si->error_desc, "return path"));
+    g_test_message("source, wrong peer: %s", si->error_desc);
+    close(v[0]);
+    close(v[1]);
+}
+
+/* migrate-recover on the destination, then migrate resume=true. */
+static void recover(Run *r, unsigned n, int rv[2])
+{
+    g_autofree char *src_uri = NULL, *dst_uri = NULL;
+
+    if (r->preempt) {
+        dst_uri = g_strdup_printf("unix:%s/recover%u.sock", r->dir, n);
+        src_uri = g_strdup(dst_uri);
+    } else {
+        g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+                                   rv), ==, 0);
+        dst_uri = g_strdup_printf("fd:%d", rv[1]);
+        src_uri = g_strdup_printf("fd:%d", rv[0]);
+    }
+    g_assert_true(migration_incoming_recover(r->dst->incoming, dst_uri,
+                                             &error_abort));
+    qmp_migrate(src_uri, false, false, true, true, &error_abort);
+    g_assert_cmpint(migration_status(migration_current()), !=,
+                    MIGRATION_STATUS_POSTCOPY_PAUSED);
+}
+
+/*
+ * The link fails (or is cut on purpose) after postcopy-run, while the
+ * destination's vCPUs read pages that have not arrived: both sides go
+ * to postcopy-paused and keep their state; migrate-recover and migrate
+ * resume=true bring them back to postcopy-active over a new connection
+ * (and a new preempt channel), and the migration completes with every
+ * page equal to the source's. The vCPUs start in the first pause, and
+ * the background crawls (CRAWL) from the first cut until they are done,
+ * so the pages they wait for when it resumes come from the requests
+ * asked again (postcopy_ram_rerequest) within the 10 s allowed; without
+ * them the vCPUs wait for the background, which needs tens of seconds
+ * to reach the lowest of those pages.
+ */
+static void test_recover(gconstpointer opaque)
+{
+    RecoverHow how = GPOINTER_TO_INT(opaque);
+    bool preempt = how == RECOVER_NET_CUT || how == RECOVER_PREEMPT_CUT ||
+                   how == RECOVER_SRC_PAUSE;
+    unsigned cuts = how == RECOVER_YANK ? 2 : 1;
+    int rv[2][2] = { { -1, -1 }, { -1, -1 } };
+    Progress p = { 0 };
+    PostcopyRamStats pst;
+    Error *err = NULL;
+    Dirtier dirtier;
+    int64_t deadline, vcpu_deadline;
+    int sv[2];
+    Run r;
+
+    if (!postcopy_test_require_uffd()) {
+        return;
+    }
+    test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
+    run_init(&r, true, preempt, false);
+    if (how == RECOVER_DST_PAUSE) {
+        set_cap(migration_current(), MIGRATION_CAPABILITY_X_STREAM_CHECKSUM,
+                true);
+        set_cap(r.dst, MIGRATION_CAPABILITY_X_STREAM_CHECKSUM, true);
+    }
+    guest_running();
+    dirtier_start(&dirtier, &r.src_mem);
+    /* Nothing to resume or recover yet, in QEMU's words. */
+    qmp_migrate("fd:0", false, false, true, true, &err);
+    assert_error_is(err, "Cannot resume if there is no paused migration");
+    err = NULL;
+    g_assert_false(migration_incoming_recover(r.dst->incoming, "fd:0",
+                                              &err));
+    assert_error_is(err, "Migrate recover can only be run when postcopy is "
+                    "paused.");
+    err = NULL;
+    qmp_migrate_recover("fd:0", &err);
+    assert_error_is(err, "Migrate recover can only be run when postcopy is "
+                    "paused.");
+    qmp_migrate_start_postcopy(&error_abort);
+    /* The vCPUs start in the first pause: the pages they fault on are
+     * asked of a source that is not there. */
+    r.hold_touchers = true;
+    run_connect(&r, sv);
+    deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    for (unsigned n = 0; n < cuts; n++) {
+        /* Running on the destination. */
+        while (!__atomic_load_n(&r.dst_probe.loaded, __ATOMIC_SEQ_CST) ||
+               p.src != MIGRATION_STATUS_POSTCOPY_ACTIVE ||
+               p.dst != MIGRATION_STATUS_POSTCOPY_ACTIVE) {
+            g_assert_false(status_final(p.src) || status_final(p.dst));
+            progress_poll(&r, &p, deadline);
+        }
+        set_postcopy_bandwidth(CRAWL);
+        g_usleep(20000);
+        cut(&r, how);
+        while (p.src != MIGRATION_STATUS_POSTCOPY_PAUSED ||
+               p.dst != MIGRATION_STATUS_POSTCOPY_PAUSED) {
+            g_assert_false(status_final(p.src) || status_final(p.dst));
+            progress_poll(&r, &p, deadline);
+        }
+        r.hold_touchers = false;
+        progress_poll(&r, &p, deadline);
+        g_assert_cmpuint(r.nr_touchers, ==, TOUCHERS);
+        /* Long enough for the vCPUs to wait on pages nobody sends. */
+        g_usleep(50000);
+        check_paused(&r);
+        if (how == RECOVER_YANK && n == 0) {
+            recover_wrong_peers(&r, &p, deadline);
+        }
+        recover(&r, n, rv[n]);
+    }
+    /* The vCPUs finish on requests alone (the background crawls). */
+    vcpu_deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    for (unsigned i = 0; i < r.nr_touchers; i++) {
+        while (r.touchers[i]) {
+            g_assert_false(status_final(p.src) || status_final(p.dst));
+            progress_poll(&r, &p, vcpu_deadline);
+            for (unsigned j = 0; j < r.nr_touchers; j++) {
+                if (r.touchers[j] && r.done[j]) {
+                    g_thread_join(r.touchers[j]);
+                    r.touchers[j] = NULL;
+                }
+            }
+        }
+    }
+    set_postcopy_bandwidth(0);
+    while (!status_final(p.src) || !status_final(p.dst)) {
+        progress_poll(&r, &p, deadline);
+    }
+    dirtier_join(&dirtier);
+    if (p.src != MIGRATION_STATUS_COMPLETED) {
+        g_autoptr(MigrationInfo) si = qmp_query_migrate(&error_abort);
+
+        g_error("source: %s (%s)", MigrationStatus_str(si->status),
+                si->error_desc ? si->error_desc : "no error");
+    }
+    g_assert_cmpint(p.dst, ==, MIGRATION_STATUS_COMPLETED);
+    g_assert_true(p.src_seen & 1u << MIGRATION_STATUS_POSTCOPY_PAUSED);
+    g_assert_true(p.dst_seen & 1u << MIGRATION_STATUS_POSTCOPY_PAUSED);
+    assert_same_ram(&r);
+    postcopy_incoming_stats(r.dst->vmstate, &pst);
+    g_test_message("%u recover%s; destination: %" PRIu64 " requests, %"
+                   PRIu64 " placed, %" PRIu64 " duplicates; preempt pages %"
+                   PRIu64, cuts, cuts > 1 ? "ies" : "y", pst.requests,
+                   pst.placed, pst.duplicates,
+                   postcopy_incoming_preempt_pages(r.dst->vmstate));
+    if (r.preempt) {
+        g_assert_cmpuint(postcopy_incoming_preempt_pages(r.dst->vmstate), >,
+                         0);
+    }
+    close(sv[0]);
+    close(sv[1]);
+    for (unsigned n = 0; n < 2; n++) {
+        if (rv[n][0] >= 0) {
+            close(rv[n][0]);
+            close(rv[n][1]);
+        }
+    }
+    set_postcopy_bandwidth(BANDWIDTH);
+    set_cap(migration_current(), MIGRATION_CAPABILITY_X_STREAM_CHECKSUM,
+            false);
+    run_free(&r, true);
+    test_watchdog_disarm();
+}
+
+/*
+ * Garbage from the destination after postcopy-run is no broken link:
+ * the source fails saying the guest's state is split, its guest stays
+ * stopped (the destination may be running it); the destination, whose
+ * connection the source then closes, pauses and waits for a recovery
+ * that will not come.
+ */
+static void test_garbage_after_switch(void)
+{
+    static const uint8_t garbage[8] = { 0x7f, 0x7f, 0, 4, 1, 2, 3, 4 };
+    Progress p = { 0 };
     g_autoptr(MigrationInfo) info = NULL;
-    bool cut = false;
     Dirtier dirtier;
     int64_t deadline;
     int sv[2];
     Run r;
 
-    if (!require_uffd()) {
+    if (!postcopy_test_require_uffd()) {
         return;
     }
     test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
     run_init(&r, true, false, false);
+    /* They would wait for pages forever. */
+    r.no_touchers = true;
     guest_running();
     dirtier_start(&dirtier, &r.src_mem);
     qmp_migrate_start_postcopy(&error_abort);
     run_connect(&r, sv);
     deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
-    while (!status_final(src) || !status_final(dst)) {
-        g_autoptr(MigrationInfo) si = qmp_query_migrate(&error_abort);
-
-        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-        src = si->status;
-        dst = migration_incoming_status(r.dst->incoming);
-        /* Once the destination loaded its devices, postcopy-run went
-         * out for sure. */
-        if (__atomic_load_n(&r.dst_probe.loaded, __ATOMIC_SEQ_CST) &&
-            !cut) {
-            migration_cut(migration_current());     /* what yank does */
-            cut = true;
-        }
-        g_usleep(1000);
+    /* Once the destination loaded its devices, postcopy-run went out. */
+    while (!__atomic_load_n(&r.dst_probe.loaded, __ATOMIC_SEQ_CST)) {
+        progress_poll(&r, &p, deadline);
+    }
+    g_assert_cmpint(write(sv[1], garbage, sizeof(garbage)), ==,
+                    sizeof(garbage));
+    while (!status_final(p.src) ||
+           p.dst != MIGRATION_STATUS_POSTCOPY_PAUSED) {
+        progress_poll(&r, &p, deadline);
     }
     dirtier_join(&dirtier);
-    g_assert_true(cut);
     info = qmp_query_migrate(&error_abort);
     g_assert_cmpint(info->status, ==, MIGRATION_STATUS_FAILED);
     g_assert_nonnull(info->error_desc);
@@ -717,9 +991,7 @@ static void test_yank_after_switch(void)
     g_assert_nonnull(strstr(info->error_desc, "postcopy failed after the "
                             "switch, the guest's state is split between "
                             "source and destination"));
-    g_assert_cmpint(dst, ==, MIGRATION_STATUS_FAILED);
-    /* The source never resumed its guest (one run state for both sides
-     * here: the destination, started as with -S, made it paused). */
+    g_assert_nonnull(strstr(info->error_desc, "bad message type 32639"));
     {
         BQL_LOCK_GUARD();
 
@@ -729,10 +1001,104 @@ static void test_yank_after_switch(void)
     qmp_migrate_cancel(&error_abort);
     close(sv[0]);
     close(sv[1]);
-    /* Its failure scheduled the process's exit on the main loop: no
-     * test that runs the main loop comes after this one. */
+    /* Quitting fails the paused destination, which schedules the
+     * process's exit on the main loop: no test that runs the main loop
+     * comes after this one. */
     run_free(&r, false);
     test_watchdog_disarm();
+}
+
+/*
+ * A bad record on the preempt channel after postcopy-run (not a broken
+ * link): the destination fails at once, naming it, rather than pausing
+ * or waiting for postcopy-preempt-done; the source, whose connection the
+ * destination then closes, pauses, and gives up when the process quits.
+ * In a process of its own: the destination's failure schedules the
+ * exit on the main loop, which the other runs poll.
+ */
+static void preempt_garbage_run(void)
+{
+    static const uint8_t garbage[8] = { 0xff, 0xff, 0xff, 0xff,
+                                        0xff, 0xff, 0xff, 0xff };
+    MigrationState *s = migration_current();
+    MigrationInfo di = { 0 };
+    Progress p = { 0 };
+    Dirtier dirtier;
+    int64_t deadline;
+    int sv[2], fd;
+    Run r;
+
+    if (!postcopy_test_require_uffd()) {
+        return;
+    }
+    test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
+    run_init(&r, true, true, false);
+    /* No requests: the preempt channel is idle when the garbage goes. */
+    r.no_touchers = true;
+    /* The stream's end (postcopy-preempt-done) is far away: the failure
+     * must not wait for it. */
+    set_postcopy_bandwidth(CRAWL);
+    guest_running();
+    dirtier_start(&dirtier, &r.src_mem);
+    qmp_migrate_start_postcopy(&error_abort);
+    run_connect(&r, sv);
+    deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    while (!__atomic_load_n(&r.dst_probe.loaded, __ATOMIC_SEQ_CST) ||
+           p.dst != MIGRATION_STATUS_POSTCOPY_ACTIVE) {
+        progress_poll(&r, &p, deadline);
+    }
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+        fd = s->pch.fd;
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_cmpint(write(fd, garbage, sizeof(garbage)), ==,
+                        sizeof(garbage));
+    }
+    /* Not the main loop from here: the failure scheduled the exit. */
+    deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    while (migration_incoming_status(r.dst->incoming) !=
+           MIGRATION_STATUS_FAILED) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_assert_cmpint(migration_incoming_status(r.dst->incoming), !=,
+                        MIGRATION_STATUS_POSTCOPY_PAUSED);
+        g_usleep(1000);
+    }
+    g_assert_true(migration_incoming_info(r.dst->incoming, &di));
+    g_assert_nonnull(di.error_desc);
+    g_test_message("destination: %s", di.error_desc);
+    g_assert_nonnull(strstr(di.error_desc, "postcopy preempt channel: "
+                            "record 0xffffffffffffffff is not a page"));
+    g_free(di.error_desc);
+    qapi_free_SocketAddressList(di.socket_address);
+    while (migration_status(s) != MIGRATION_STATUS_POSTCOPY_PAUSED) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(1000);
+    }
+    dirtier_join(&dirtier);
+    {
+        BQL_LOCK_GUARD();
+
+        migration_shutdown();
+    }
+    g_assert_cmpint(migration_status(s), ==, MIGRATION_STATUS_FAILED);
+    set_postcopy_bandwidth(BANDWIDTH);
+    close(sv[0]);
+    close(sv[1]);
+    run_free(&r, false);
+    test_watchdog_disarm();
+}
+
+static void test_preempt_garbage(void)
+{
+    if (g_test_subprocess()) {
+        preempt_garbage_run();
+        return;
+    }
+    g_test_trap_subprocess(NULL, TEST_TIMEOUT_S * G_USEC_PER_SEC,
+                           G_TEST_SUBPROCESS_INHERIT_STDOUT |
+                           G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed();
 }
 
 /*
@@ -798,9 +1164,21 @@ int main(int argc, char **argv)
     g_test_add_data_func("/postcopy-migration/preempt",
                          GINT_TO_POINTER(START_DURING_PREEMPT),
                          test_postcopy_migration);
+    g_test_add_data_func("/postcopy-migration/recover-yank-twice",
+                         GINT_TO_POINTER(RECOVER_YANK), test_recover);
+    g_test_add_data_func("/postcopy-migration/recover-net-cut-preempt",
+                         GINT_TO_POINTER(RECOVER_NET_CUT), test_recover);
+    g_test_add_data_func("/postcopy-migration/recover-preempt-cut",
+                         GINT_TO_POINTER(RECOVER_PREEMPT_CUT), test_recover);
+    g_test_add_data_func("/postcopy-migration/recover-dst-pause",
+                         GINT_TO_POINTER(RECOVER_DST_PAUSE), test_recover);
+    g_test_add_data_func("/postcopy-migration/recover-src-pause-preempt",
+                         GINT_TO_POINTER(RECOVER_SRC_PAUSE), test_recover);
+    g_test_add_func("/postcopy-migration/preempt-garbage",
+                    test_preempt_garbage);
     /* Last, these two: see there. */
-    g_test_add_func("/postcopy-migration/yank-after-switch",
-                    test_yank_after_switch);
+    g_test_add_func("/postcopy-migration/garbage-after-switch",
+                    test_garbage_after_switch);
     g_test_add_func("/postcopy-migration/destination-without-postcopy",
                     test_destination_without_postcopy);
     return g_test_run();

@@ -21,12 +21,13 @@
 #include <unistd.h>
 #include <glib.h>
 #include "watchdog.h"
+#include "postcopy-test-util.h"
 #include "migration/postcopy-ram.h"
 #include "system/memory.h"
 
 #define PAGE            GUEST_PAGE_SIZE
 #define LOW_SIZE        (1024 * 1024ULL)
-#define HIGH_GPA        0x100000000ULL
+#define HIGH_GPA        POSTCOPY_TEST_HIGH_GPA
 #define HIGH_SIZE       (256 * 1024ULL)
 #define WAIT_US         (5 * G_USEC_PER_SEC)
 
@@ -42,22 +43,6 @@ typedef struct Fixture {
     GAsyncQueue *requests;
     bool answer_zero;           /* the callback places a zero page itself */
 } Fixture;
-
-static bool require_uffd(void)
-{
-    Error *err = NULL;
-
-    if (!postcopy_ram_supported(&err)) {
-        g_autofree char *why = g_strdup_printf(
-            "userfaultfd on memfd RAM unusable here: %s",
-            error_get_pretty(err));
-
-        g_test_skip(why);
-        error_free(err);
-        return false;
-    }
-    return true;
-}
 
 static void on_request(void *opaque, const RamBlock *rb, uint64_t offset,
                        uint64_t len)
@@ -78,14 +63,8 @@ static void on_request(void *opaque, const RamBlock *rb, uint64_t offset,
 
 static void fixture_mem(Fixture *fx)
 {
-    Error *err = NULL;
-
     memset(fx, 0, sizeof(*fx));
-    g_assert_nonnull(guest_memory_add_ram(&fx->mem, "pc.ram", 0, LOW_SIZE,
-                                          &err));
-    g_assert_nonnull(guest_memory_add_ram(&fx->mem, "pc.ram.high", HIGH_GPA,
-                                          HIGH_SIZE, &err));
-    g_assert_null(err);
+    postcopy_test_add_ram(&fx->mem, LOW_SIZE, HIGH_SIZE);
     fx->requests = g_async_queue_new_full(g_free);
     test_watchdog_arm(g_test_get_path(), 30);
 }
@@ -216,7 +195,7 @@ static void test_fault_read(void)
     Toucher t;
     Request *r;
 
-    if (!require_uffd()) {
+    if (!postcopy_test_require_uffd()) {
         return;
     }
     fixture_mem(&fx);
@@ -253,7 +232,7 @@ static void test_fault_write(void)
     Toucher t;
     Request *r;
 
-    if (!require_uffd()) {
+    if (!postcopy_test_require_uffd()) {
         return;
     }
     fixture_mem(&fx);
@@ -282,7 +261,7 @@ static void test_fault_shared(void)
     Fixture fx;
     gint64 deadline;
 
-    if (!require_uffd()) {
+    if (!postcopy_test_require_uffd()) {
         return;
     }
     fixture_mem(&fx);
@@ -324,7 +303,7 @@ static void test_duplicate(void)
     Fixture fx;
     Toucher t;
 
-    if (!require_uffd()) {
+    if (!postcopy_test_require_uffd()) {
         return;
     }
     fixture_mem(&fx);
@@ -392,7 +371,7 @@ static void test_two_channels(void)
     Fixture fx;
     int go = 0;
 
-    if (!require_uffd()) {
+    if (!postcopy_test_require_uffd()) {
         return;
     }
     fixture_mem(&fx);
@@ -438,7 +417,7 @@ static void test_outside_ram(void)
     PostcopyRamStats st;
     Fixture fx;
 
-    if (!require_uffd()) {
+    if (!postcopy_test_require_uffd()) {
         return;
     }
     fixture_mem(&fx);
@@ -469,7 +448,7 @@ static void test_discard(void)
     Toucher t;
     Request *r;
 
-    if (!require_uffd()) {
+    if (!postcopy_test_require_uffd()) {
         return;
     }
     fixture_mem(&fx);
@@ -510,7 +489,7 @@ static void test_answer_in_callback(void)
     Fixture fx;
     Toucher t;
 
-    if (!require_uffd()) {
+    if (!postcopy_test_require_uffd()) {
         return;
     }
     fixture_mem(&fx);
@@ -531,7 +510,7 @@ static void test_free_wakes(void)
     Fixture fx;
     Toucher t;
 
-    if (!require_uffd()) {
+    if (!postcopy_test_require_uffd()) {
         return;
     }
     fixture_mem(&fx);
@@ -589,7 +568,7 @@ static void test_latency(void)
     Server sv;
     Fixture fx;
 
-    if (!require_uffd()) {
+    if (!postcopy_test_require_uffd()) {
         return;
     }
     fixture_mem(&fx);

@@ -31,6 +31,7 @@
 #include <unistd.h>
 #include <glib.h>
 #include "watchdog.h"
+#include "postcopy-test-util.h"
 #include "migration/migration.h"
 #include "migration/postcopy.h"
 #include "migration/qemu-file.h"
@@ -42,7 +43,7 @@
 
 #define PAGE            GUEST_PAGE_SIZE
 #define LOW_SIZE        (4 * 1024 * 1024ULL)
-#define HIGH_GPA        0x100000000ULL
+#define HIGH_GPA        POSTCOPY_TEST_HIGH_GPA
 #define HIGH_SIZE       (1024 * 1024ULL)
 #define PRECOPY_RATE    (8 * 1024 * 1024ULL)    /* bytes/s */
 #define POSTCOPY_RATE   (4 * 1024 * 1024ULL)    /* background, bytes/s */
@@ -53,22 +54,6 @@ typedef struct Side {
     SaveVMState *s;
 } Side;
 
-static bool require_uffd(void)
-{
-    Error *err = NULL;
-
-    if (!postcopy_ram_supported(&err)) {
-        g_autofree char *why = g_strdup_printf(
-            "userfaultfd on memfd RAM unusable here: %s",
-            error_get_pretty(err));
-
-        g_test_skip(why);
-        error_free(err);
-        return false;
-    }
-    return true;
-}
-
 /* s: a registry of its own (NULL) or a migration object's. */
 static void side_init_in(Side *side, SaveVMState *s)
 {
@@ -76,10 +61,7 @@ static void side_init_in(Side *side, SaveVMState *s)
 
     memset(side, 0, sizeof(*side));
     side->s = s ? s : savevm_state_new();
-    g_assert_nonnull(guest_memory_add_ram(&side->mem, "pc.ram", 0, LOW_SIZE,
-                                          &err));
-    g_assert_nonnull(guest_memory_add_ram(&side->mem, "pc.ram.high",
-                                          HIGH_GPA, HIGH_SIZE, &err));
+    postcopy_test_add_ram(&side->mem, LOW_SIZE, HIGH_SIZE);
     g_assert_true(ram_migration_register(side->s, &side->mem, NULL, &err));
     g_assert_null(err);
 }
@@ -103,64 +85,6 @@ static void side_free(Side *side)
     side_free_in(side, true);
 }
 
-/* A quarter of the pages zero, the others data that names page and
- * version. */
-static void write_page(GuestMemory *mem, uint64_t gpa, uint32_t version)
-{
-    uint32_t w[PAGE / 4];
-    Error *err = NULL;
-
-    memset(w, 0, sizeof(w));
-    if ((gpa >> 12) % 4 != 1) {
-        for (unsigned i = 0; i < PAGE / 4; i++) {
-            w[i] = (uint32_t)(gpa >> 12) * 2654435761u + i * 40503u +
-                   version;
-        }
-    }
-    g_assert_true(guest_memory_write(mem, gpa, w, PAGE, &err));
-}
-
-static void fill(GuestMemory *mem, uint32_t version)
-{
-    for (unsigned b = 0; b < mem->nr_blocks; b++) {
-        for (uint64_t off = 0; off < mem->blocks[b].size; off += PAGE) {
-            write_page(mem, mem->blocks[b].gpa + off, version);
-        }
-    }
-}
-
-/* ---- a device whose post_load reads guest RAM (a virtio queue may) ---- */
-
-typedef struct Probe {
-    uint64_t gpa;               /* migrated: the page post_load reads */
-    uint32_t value;             /* migrated */
-    GuestMemory *mem;           /* the RAM it reads */
-    uint32_t seen;              /* what post_load read there */
-    bool loaded;
-} Probe;
-
-static bool probe_post_load(void *opaque, int version_id, Error **errp)
-{
-    Probe *p = opaque;
-    const volatile uint32_t *w = guest_memory_host_ptr(p->mem, p->gpa, 4);
-
-    p->seen = *w;               /* faults if the page is not there yet */
-    p->loaded = true;
-    return true;
-}
-
-static const VMStateDescription vmstate_probe = {
-    .name = "probe",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .post_load = probe_post_load,
-    .fields = (const VMStateField[]) {
-        VMSTATE_UINT64(gpa, Probe),
-        VMSTATE_UINT32(value, Probe),
-        VMSTATE_END_OF_LIST()
-    },
-};
-
 /* ---- the destination ---- */
 
 typedef struct Dest {
@@ -173,7 +97,7 @@ typedef struct Dest {
     GThread *touchers[TOUCHERS];
     GThread *starter;           /* loads devices, then starts touchers */
     GByteArray *devices;
-    Probe probe;
+    PostcopyTestProbe probe;
     gint64 *lat_us;             /* per touched page */
     bool ran;
     bool load_ok;
@@ -319,7 +243,7 @@ static void source_postcopy_loop(Side *src, QEMUFile *f)
 static void test_migrate(void)
 {
     MigrationState *ms = migration_new();
-    Probe src_probe;
+    PostcopyTestProbe src_probe;
     g_autoptr(MigrationStats) qst = NULL;
     Side src;
     Dest d;
@@ -333,25 +257,28 @@ static void test_migrate(void)
     uint64_t rewritten = 0;
     bool done;
 
-    if (!require_uffd()) {
+    if (!postcopy_test_require_uffd()) {
         return;
     }
     test_watchdog_arm(g_test_get_path(), 60);
     side_init_in(&src, ms->vmstate);
     memset(&d, 0, sizeof(d));
     side_init(&d.side);
-    fill(&src.mem, 1);
+    postcopy_test_fill(&src.mem, 1);
     g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
                     ==, 0);
 
     /* The probe reads the high block's last page, which has not arrived
      * when device state loads. */
-    d.probe = (Probe) { .mem = &d.side.mem };
-    src_probe = (Probe) { .gpa = HIGH_GPA + HIGH_SIZE - PAGE, .value = 77 };
-    g_assert_true(savevm_register(src.s, "probe", 0, &vmstate_probe,
-                                  &src_probe, &error_abort));
-    g_assert_true(savevm_register(d.side.s, "probe", 0, &vmstate_probe,
-                                  &d.probe, &error_abort));
+    d.probe = (PostcopyTestProbe) { .mem = &d.side.mem };
+    src_probe = (PostcopyTestProbe) { .gpa = HIGH_GPA + HIGH_SIZE - PAGE,
+                                      .value = 77 };
+    g_assert_true(savevm_register(src.s, "probe", 0,
+                                  &postcopy_test_vmstate_probe, &src_probe,
+                                  &error_abort));
+    g_assert_true(savevm_register(d.side.s, "probe", 0,
+                                  &postcopy_test_vmstate_probe, &d.probe,
+                                  &error_abort));
     d.fd = sv[1];
     d.src = &src;
     g_mutex_init(&d.rp_lock);
@@ -376,7 +303,7 @@ static void test_migrate(void)
     /* The guest rewrites every 8th page after it went (and some that
      * have not gone yet): the destination's copies are stale. */
     for (uint64_t gpa = 0; gpa < LOW_SIZE; gpa += 8 * PAGE) {
-        write_page(&src.mem, gpa, 2);
+        postcopy_test_write_page(&src.mem, gpa, 2);
         rewritten++;
     }
     /* The vCPUs will read these: low pages (stale or sent), never-sent
@@ -468,6 +395,7 @@ static void test_migrate(void)
 static void assert_error(Error *err, const char *want)
 {
     g_assert_nonnull(err);
+    g_test_message("error: %s", error_get_pretty(err));
     if (!strstr(error_get_pretty(err), want)) {
         g_error("error '%s' does not say '%s'", error_get_pretty(err), want);
     }
@@ -540,6 +468,11 @@ typedef enum Misstep {
     MISSTEP_LISTEN_NO_RUN,
     MISSTEP_PREEMPT_DONE_EARLY,
     MISSTEP_PREEMPT_BAD_HANDSHAKE,
+    MISSTEP_PAGE_TWICE,
+    MISSTEP_PAGE_OUTSIDE,
+    MISSTEP_PAGE_TRUNCATED,
+    MISSTEP_PREEMPT_UNREQUESTED,
+    MISSTEP_PREEMPT_OUTSIDE,
 } Misstep;
 
 static const char *const misstep_error[] = {
@@ -563,6 +496,15 @@ static const char *const misstep_error[] = {
                                       "(header 0xdeadbeef version 1)",
     [MISSTEP_LISTEN_NO_RUN] = "the stream ended with device state held "
                               "back for a postcopy-run that never came",
+    [MISSTEP_PAGE_TWICE] = "postcopy: page 0x100002000 arrived twice after "
+                           "the switch",
+    [MISSTEP_PAGE_OUTSIDE] = "ram: page 0x200000000 is outside guest RAM",
+    [MISSTEP_PAGE_TRUNCATED] = "section 'ram' instance 0: truncated "
+                               "stream: section payload cut short",
+    [MISSTEP_PREEMPT_UNREQUESTED] = "postcopy preempt channel: page "
+                                    "0x100002000 was never requested",
+    [MISSTEP_PREEMPT_OUTSIDE] = "postcopy preempt channel: page "
+                                "0x200000000 is not a page of guest RAM",
 };
 
 static const char *const misstep_name[] = {
@@ -577,7 +519,65 @@ static const char *const misstep_name[] = {
     [MISSTEP_LISTEN_NO_RUN] = "listen-without-run",
     [MISSTEP_PREEMPT_DONE_EARLY] = "preempt-done-before-run",
     [MISSTEP_PREEMPT_BAD_HANDSHAKE] = "preempt-bad-handshake",
+    [MISSTEP_PAGE_TWICE] = "page-twice-after-switch",
+    [MISSTEP_PAGE_OUTSIDE] = "page-outside-ram-after-switch",
+    [MISSTEP_PAGE_TRUNCATED] = "truncated-in-postcopy",
+    [MISSTEP_PREEMPT_UNREQUESTED] = "preempt-page-never-requested",
+    [MISSTEP_PREEMPT_OUTSIDE] = "preempt-page-outside-ram",
 };
+
+/* Page records after the switch, as a source would send them. */
+typedef struct BadPages {
+    const uint64_t *gpa;
+    unsigned n;
+} BadPages;
+
+static bool put_bad_pages(QEMUFile *f, void *opaque, Error **errp)
+{
+    const BadPages *bp = opaque;
+    uint8_t page[PAGE];
+
+    memset(page, 0x5a, sizeof(page));
+    for (unsigned i = 0; i < bp->n; i++) {
+        qemu_put_be64(f, bp->gpa[i] | RAM_REC_PAGE);
+        qemu_put_buffer(f, page, PAGE);
+    }
+    qemu_put_be64(f, RAM_REC_EOS);
+    return true;
+}
+
+/* postcopy-run attaches the preempt channel (not earlier: its reader
+ * would read the page before the guest may run, another error). */
+typedef struct PreemptAttach {
+    SaveVMState *s;
+    QEMUFile *f;
+} PreemptAttach;
+
+static void run_attach_preempt(void *opaque, GByteArray *devices)
+{
+    PreemptAttach *pa = opaque;
+
+    g_byte_array_unref(devices);
+    postcopy_incoming_preempt_attach(pa->s, pa->f);
+}
+
+/* A preempt channel: its handshake, one page record, EOS. */
+static QEMUFile *preempt_channel_with(uint64_t gpa, GByteArray *keep)
+{
+    g_autoptr(QEMUFile) f = qemu_file_new_mem_output();
+    uint8_t page[PAGE];
+    const uint8_t *data;
+    size_t len;
+
+    memset(page, 0xa5, sizeof(page));
+    postcopy_preempt_send_header(f);
+    qemu_put_be64(f, gpa | RAM_REC_PAGE);
+    qemu_put_buffer(f, page, PAGE);
+    qemu_put_be64(f, RAM_REC_EOS);
+    data = qemu_file_mem_output_data(f, &len);
+    g_byte_array_append(keep, data, len);
+    return qemu_file_new_mem_input(keep->data, keep->len, 0);
+}
 
 typedef struct BadDiscard {
     uint32_t block, runs;
@@ -607,18 +607,27 @@ static void test_hostile_stream(gconstpointer opaque)
     g_autoptr(QEMUFile) in = NULL;
     BadDiscard bd = { .block = 1, .runs = 1, .offset = HIGH_SIZE - PAGE,
                       .len = 2 * PAGE };
+    g_autoptr(GByteArray) keep = g_byte_array_new();
+    PreemptAttach pa = { 0 };
+    size_t cut = 0;
     const uint8_t *data;
     Error *err = NULL;
     Side src, dst;
     size_t len;
 
-    if (!require_uffd()) {
+    if (!postcopy_test_require_uffd()) {
         return;
     }
     side_init(&src);
     side_init(&dst);
-    g_assert_true(postcopy_incoming_setup(dst.s, NULL, NULL, NULL,
-                                          &error_abort));
+    if (m == MISSTEP_PREEMPT_UNREQUESTED || m == MISSTEP_PREEMPT_OUTSIDE) {
+        pa = (PreemptAttach) { .s = dst.s, .f = preempt_channel_with(
+            m == MISSTEP_PREEMPT_OUTSIDE ? 2 * HIGH_GPA : HIGH_GPA + 2 * PAGE,
+            keep) };
+    }
+    g_assert_true(postcopy_incoming_setup(dst.s, NULL,
+                                          pa.f ? run_attach_preempt : NULL,
+                                          &pa, &error_abort));
     savevm_state_header(out);
     if (m != MISSTEP_DISCARD_NO_ADVISE && m != MISSTEP_LISTEN_NO_ADVISE) {
         postcopy_send_advise(out);
@@ -647,6 +656,38 @@ static void test_hostile_stream(gconstpointer opaque)
     case MISSTEP_LISTEN_NO_ADVISE:
         savevm_send_command(out, SAVEVM_CMD_POSTCOPY_LISTEN, NULL, 0);
         break;
+    case MISSTEP_PAGE_TWICE:
+    case MISSTEP_PAGE_OUTSIDE:
+    case MISSTEP_PAGE_TRUNCATED: {
+        /* Every page was discarded (none sent before the switch): the
+         * first copy is placed, the second is an error. */
+        static const uint64_t twice[] = { HIGH_GPA + 2 * PAGE,
+                                          HIGH_GPA + 2 * PAGE };
+        static const uint64_t outside[] = { 2 * HIGH_GPA };
+        BadPages bp = { twice, 2 };
+
+        if (m == MISSTEP_PAGE_OUTSIDE) {
+            bp = (BadPages) { outside, 1 };
+        } else if (m == MISSTEP_PAGE_TRUNCATED) {
+            bp.n = 1;
+        }
+        g_assert_true(postcopy_source_switch(src.s, out, &error_abort));
+        postcopy_send_run(out);
+        g_assert_true(savevm_state_send_part(src.s, out, RAM_MIGRATION_IDSTR,
+                                             0, put_bad_pages, &bp,
+                                             &error_abort));
+        /* Truncated: the link dies in the middle of that page. */
+        qemu_file_mem_output_data(out, &cut);
+        cut -= PAGE / 2;
+        break;
+    }
+    case MISSTEP_PREEMPT_UNREQUESTED:
+    case MISSTEP_PREEMPT_OUTSIDE:
+        /* The preempt channel carries a page nobody asked for. */
+        g_assert_true(postcopy_source_switch(src.s, out, &error_abort));
+        postcopy_send_run(out);
+        savevm_send_command(out, SAVEVM_CMD_POSTCOPY_PREEMPT_DONE, NULL, 0);
+        break;
     case MISSTEP_RUN_BEFORE_LISTEN:
         postcopy_send_run(out);
         break;
@@ -672,6 +713,9 @@ static void test_hostile_stream(gconstpointer opaque)
     g_assert_true(savevm_state_complete(src.s, out, &error_abort));
     savevm_state_cleanup(src.s);
     data = qemu_file_mem_output_data(out, &len);
+    if (m == MISSTEP_PAGE_TRUNCATED) {
+        len = cut;
+    }
     in = qemu_file_new_mem_input(data, len, 0);
     g_assert_false(loadvm_state(dst.s, in, &err));
     assert_error(err, misstep_error[m]);
@@ -717,7 +761,7 @@ static void test_urgent_first(void)
     Side src;
 
     side_init(&src);
-    fill(&src.mem, 1);
+    postcopy_test_fill(&src.mem, 1);
     savevm_state_header(f);
     g_assert_true(savevm_state_setup(src.s, f, &error_abort));
     g_assert_true(postcopy_source_switch(src.s, f, &error_abort));
@@ -827,6 +871,49 @@ static void test_caps_refused(void)
         err = NULL;
         g_assert_false(cap_on(MIGRATION_CAPABILITY_POSTCOPY_RAM));
     }
+    /* QEMU's other refused pairs, named before "not supported". */
+    {
+        static const struct {
+            MigrationCapability a, b;
+            const char *want;
+        } pairs[] = {
+            { MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
+              MIGRATION_CAPABILITY_POSTCOPY_RAM,
+              "Background-snapshot is not compatible with postcopy-ram" },
+            { MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
+              MIGRATION_CAPABILITY_RETURN_PATH,
+              "Background-snapshot is not compatible with return-path" },
+            { MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
+              MIGRATION_CAPABILITY_X_COLO,
+              "Background-snapshot is not compatible with x-colo" },
+            { MIGRATION_CAPABILITY_MULTIFD, MIGRATION_CAPABILITY_XBZRLE,
+              "Multifd is not compatible with xbzrle" },
+            { MIGRATION_CAPABILITY_DIRTY_LIMIT,
+              MIGRATION_CAPABILITY_AUTO_CONVERGE,
+              "dirty-limit conflicts with auto-converge either of then "
+              "available currently" },
+            { MIGRATION_CAPABILITY_MAPPED_RAM, MIGRATION_CAPABILITY_XBZRLE,
+              "Mapped-ram migration is incompatible with xbzrle" },
+        };
+
+        for (unsigned i = 0; i < G_N_ELEMENTS(pairs); i++) {
+            set_caps(pairs[i].a, true, pairs[i].b, true, &err);
+            assert_error(err, pairs[i].want);
+            err = NULL;
+            g_assert_false(cap_on(pairs[i].b));
+        }
+        set_caps(MIGRATION_CAPABILITY_SWITCHOVER_ACK, true, -1, false, &err);
+        assert_error(err, "Capability 'switchover-ack' requires capability "
+                     "'return-path'");
+        err = NULL;
+        /* With return-path it is only Tandem that lacks it. */
+        set_caps(MIGRATION_CAPABILITY_SWITCHOVER_ACK, true,
+                 MIGRATION_CAPABILITY_RETURN_PATH, true, &err);
+        assert_error(err, "capability 'switchover-ack' is not supported by "
+                     "Tandem");
+        err = NULL;
+        g_assert_false(cap_on(MIGRATION_CAPABILITY_RETURN_PATH));
+    }
     /* x-colo already on, then postcopy-ram: the same refusal. */
     set_caps(MIGRATION_CAPABILITY_X_COLO, true, -1, false, &error_abort);
     set_caps(MIGRATION_CAPABILITY_POSTCOPY_RAM, true, -1, false, &err);
@@ -843,11 +930,11 @@ static void test_caps_refused(void)
      * file. */
     set_caps(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, true, -1, false,
              &error_abort);
-    qmp_migrate("fd:0", false, false, &err);
+    qmp_migrate("fd:0", false, false, false, false, &err);
     assert_error(err, "postcopy-preempt opens a second connection: use a "
                  "tcp: or unix: transport");
     err = NULL;
-    qmp_migrate("file:/dev/null", false, false, &err);
+    qmp_migrate("file:/dev/null", false, false, false, false, &err);
     assert_error(err, "postcopy-ram needs a return path");
     err = NULL;
     set_caps(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, false, -1, false,
