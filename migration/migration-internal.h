@@ -287,6 +287,31 @@ typedef struct MigrationState {
     } block;
 } MigrationState;
 
+/*
+ * The migration thread's steps (migration.c) that its postcopy phase
+ * (migration-postcopy.c) shares.
+ */
+bool migration_cancelled(MigrationState *s);
+/* yank or the return-path listener cut the connection (checked by the
+ * loops: a shut-down stream errs only on its next write). */
+bool migration_was_cut(MigrationState *s);
+bool migration_open(MigrationState *s, Error **errp);
+void migration_close_channels(MigrationState *s);
+void migration_record_throughput(MigrationState *s);
+void migration_emit_pass(MigrationState *s, uint64_t sync_count);
+/* The first error recorded on s (whoever cut the connection said why),
+ * else err, else fallback; err is freed when not returned. */
+Error *migration_take_first_error(MigrationState *s, Error *err,
+                                  const char *fallback);
+
+/* ---- migration-postcopy.c: the source after the postcopy switch ---- */
+
+/* migrate-start-postcopy was asked and every page went once. */
+bool migration_postcopy_due(MigrationState *s);
+/* The switch to the end, through pauses and recoveries; false: failed
+ * (errp set, or recorded on s). */
+bool migration_postcopy(MigrationState *s, Error **errp);
+
 /* Moves old -> next unless the status changed meanwhile (a cancel
  * won): false then. */
 bool migration_try_status(MigrationState *s, MigrationStatus old,
