@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""QEMU's COLO failover runbooks, run over QMP, step by step.
+
+The steps are those of QEMU's documented recipe (docs/colo.md, "Failover
+and re-protection with the network: the runbook"), with its object and
+chardev ids unless told otherwise:
+
+  primary    the secondary died: object-del comp0, iothread1, m0, redire0,
+             redire1; then x-colo-lost-heartbeat.
+  secondary  the primary died: nbd-server-stop (if an NBD server runs),
+             x-colo-lost-heartbeat, object-del f2, f1, chardev-remove red1,
+             red0, then announce-self so the switches learn the new place.
+
+Each step prints one line: what was sent and what came back. A step whose
+object is already gone ("not found") counts as done, so the script can be
+run again after a partial run. x-colo-lost-heartbeat on a VM whose COLO
+run already ended ("COLO is not active") is reported, not fatal: the
+takeover happened, or there was nothing to take over. Any other error
+stops the script with its step named, exit status 1; the steps before it
+stay done.
+
+usage: scripts/colo-failover.py {primary,secondary} QMP-SOCKET
+           [--objects ID,...] [--chardevs ID,...] [--no-announce]
+           [--timeout S]
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                'qmp'))
+from qmp import QMPClient, QMPError, QMPException  # noqa: E402
+
+PRIMARY_OBJECTS = ['comp0', 'iothread1', 'm0', 'redire0', 'redire1']
+SECONDARY_OBJECTS = ['f2', 'f1']
+SECONDARY_CHARDEVS = ['red1', 'red0']
+# QEMU's announce-* migration parameter defaults.
+ANNOUNCE = {'initial': 50, 'max': 550, 'rounds': 5, 'step': 100}
+
+
+class StepFailed(Exception):
+    pass
+
+
+def step(qmp, what, cmd, args=None, tolerate=()):
+    """Runs one command; returns 'ok', or the tolerated error's text."""
+    try:
+        qmp.cmd(cmd, args)
+        print('%-40s ok' % what, flush=True)
+        return 'ok'
+    except QMPError as e:
+        desc = e.desc or str(e)
+        for needle in tolerate:
+            if needle in desc:
+                print('%-40s %s (taken as done)' % (what, desc), flush=True)
+                return desc
+        print('%-40s FAILED: %s' % (what, desc), flush=True)
+        raise StepFailed('%s: %s' % (what, desc))
+
+
+def lost_heartbeat(qmp):
+    step(qmp, 'x-colo-lost-heartbeat', 'x-colo-lost-heartbeat',
+         tolerate=('COLO is not active',))
+
+
+def primary(qmp, objects):
+    for obj in objects:
+        step(qmp, 'object-del %s' % obj, 'object-del', {'id': obj},
+             tolerate=('not found',))
+    lost_heartbeat(qmp)
+
+
+def secondary(qmp, objects, chardevs, announce):
+    step(qmp, 'nbd-server-stop', 'nbd-server-stop',
+         tolerate=('not running', 'NBD server not running'))
+    lost_heartbeat(qmp)
+    for obj in objects:
+        step(qmp, 'object-del %s' % obj, 'object-del', {'id': obj},
+             tolerate=('not found',))
+    for chardev in chardevs:
+        step(qmp, 'chardev-remove %s' % chardev, 'chardev-remove',
+             {'id': chardev}, tolerate=('not found',))
+    if announce:
+        step(qmp, 'announce-self', 'announce-self', ANNOUNCE)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        description="Run QEMU's COLO failover runbook on one side over QMP.")
+    ap.add_argument('role', choices=['primary', 'secondary'],
+                    help='the side that survived')
+    ap.add_argument('qmp', help="the survivor's QMP UNIX socket")
+    ap.add_argument('--objects', help='object ids to delete, in order '
+                    '(default: the recipe\'s for the role)')
+    ap.add_argument('--chardevs', help='secondary: chardev ids to remove, '
+                    'in order (default: red1,red0)')
+    ap.add_argument('--no-announce', action='store_true',
+                    help='secondary: skip announce-self')
+    ap.add_argument('--timeout', type=float, default=30.0,
+                    help='seconds to wait for each reply (default 30)')
+    a = ap.parse_args(argv)
+
+    def ids(text, default):
+        return [i for i in text.split(',') if i] if text is not None \
+            else default
+
+    try:
+        qmp = QMPClient(a.qmp, timeout=a.timeout)
+    except (OSError, QMPException) as e:
+        print('colo-failover: cannot reach QMP at %s: %s' % (a.qmp, e),
+              file=sys.stderr)
+        return 1
+    try:
+        if a.role == 'primary':
+            primary(qmp, ids(a.objects, PRIMARY_OBJECTS))
+        else:
+            secondary(qmp, ids(a.objects, SECONDARY_OBJECTS),
+                      ids(a.chardevs, SECONDARY_CHARDEVS),
+                      not a.no_announce)
+    except StepFailed as e:
+        print('colo-failover: stopped at %s' % e, file=sys.stderr)
+        return 1
+    except QMPException as e:
+        print('colo-failover: QMP failed: %s' % e, file=sys.stderr)
+        return 1
+    finally:
+        qmp.close()
+    print('colo-failover: %s runbook done' % a.role, flush=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
