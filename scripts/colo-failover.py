@@ -11,6 +11,14 @@ chardev ids unless told otherwise:
   secondary  the primary died: nbd-server-stop (if an NBD server runs),
              x-colo-lost-heartbeat, object-del f2, f1, chardev-remove red1,
              red0, then announce-self so the switches learn the new place.
+  reprotect  the survivor becomes a primary again: chardev-add of the
+             primary's set (mirror0, compare1, compare0, compare0-0,
+             compare_out, compare_out0 on HOST and the recipe's ports
+             9003, 9004, 9001, 9005 or --ports), object-add filter-mirror
+             m0, filter-redirector redire0 and redire1 (before the
+             rewriter the survivor kept, --rewriter, when it was the
+             secondary), iothread iothread1 and colo-compare comp0. Then
+             start a new secondary and migrate with x-colo (printed).
 
 Each step prints one line: what was sent and what came back. A step whose
 object is already gone ("not found") counts as done, so the script can be
@@ -23,6 +31,8 @@ stay done.
 usage: scripts/colo-failover.py {primary,secondary} QMP-SOCKET
            [--objects ID,...] [--chardevs ID,...] [--no-announce]
            [--timeout S]
+       scripts/colo-failover.py reprotect QMP-SOCKET --host HOST
+           [--ports MIRROR,COMPARE1,COMPARE0,COMPARE_OUT] [--rewriter ID]
 """
 import argparse
 import os
@@ -85,11 +95,55 @@ def secondary(qmp, objects, chardevs, announce):
         step(qmp, 'announce-self', 'announce-self', ANNOUNCE)
 
 
+def socket_backend(host, port, server):
+    data = {'addr': {'type': 'inet', 'data': {'host': host,
+                                              'port': str(port)}},
+            'server': server}
+    if server:
+        data['wait'] = False
+    return {'type': 'socket', 'data': data}
+
+
+def reprotect(qmp, host, ports, rewriter):
+    mirror, compare1, compare0, compare_out = ports
+    for cid, port, server, on in (
+            ('mirror0', mirror, True, host),
+            ('compare1', compare1, True, host),
+            ('compare0', compare0, True, '127.0.0.1'),
+            ('compare0-0', compare0, False, '127.0.0.1'),
+            ('compare_out', compare_out, True, '127.0.0.1'),
+            ('compare_out0', compare_out, False, '127.0.0.1')):
+        step(qmp, 'chardev-add %s' % cid, 'chardev-add',
+             {'id': cid, 'backend': socket_backend(on, port, server)})
+    where = {'insert': 'before', 'position': 'id=' + rewriter} \
+        if rewriter else {}
+    for what, args in (
+            ('filter-mirror m0', {'qom-type': 'filter-mirror', 'id': 'm0',
+                                  'netdev': 'hn0', 'queue': 'tx',
+                                  'outdev': 'mirror0'}),
+            ('filter-redirector redire0',
+             {'qom-type': 'filter-redirector', 'id': 'redire0',
+              'netdev': 'hn0', 'queue': 'rx', 'indev': 'compare_out'}),
+            ('filter-redirector redire1',
+             {'qom-type': 'filter-redirector', 'id': 'redire1',
+              'netdev': 'hn0', 'queue': 'rx', 'outdev': 'compare0'})):
+        step(qmp, 'object-add ' + what, 'object-add', dict(args, **where))
+    step(qmp, 'object-add iothread iothread1', 'object-add',
+         {'qom-type': 'iothread', 'id': 'iothread1'})
+    step(qmp, 'object-add colo-compare comp0', 'object-add',
+         {'qom-type': 'colo-compare', 'id': 'comp0',
+          'primary_in': 'compare0-0', 'secondary_in': 'compare1',
+          'outdev': 'compare_out0', 'iothread': 'iothread1'})
+    print('next: start a new secondary (docs/colo.md), then here: '
+          'migrate-set-capabilities x-colo on both sides and migrate',
+          flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         description="Run QEMU's COLO failover runbook on one side over QMP.")
-    ap.add_argument('role', choices=['primary', 'secondary'],
-                    help='the side that survived')
+    ap.add_argument('role', choices=['primary', 'secondary', 'reprotect'],
+                    help='the side that survived, or reprotect it')
     ap.add_argument('qmp', help="the survivor's QMP UNIX socket")
     ap.add_argument('--objects', help='object ids to delete, in order '
                     '(default: the recipe\'s for the role)')
@@ -97,9 +151,26 @@ def main(argv=None):
                     'in order (default: red1,red0)')
     ap.add_argument('--no-announce', action='store_true',
                     help='secondary: skip announce-self')
+    ap.add_argument('--host', help='reprotect: the address the new '
+                    "secondary connects to (the recipe's 0.0.0.0)")
+    ap.add_argument('--ports', default='9003,9004,9001,9005',
+                    help='reprotect: mirror0, compare1, compare0 and '
+                    "compare_out's ports (default: the recipe's)")
+    ap.add_argument('--rewriter', help='reprotect: the filter-rewriter this '
+                    'survivor kept as a secondary: insert before it')
     ap.add_argument('--timeout', type=float, default=30.0,
                     help='seconds to wait for each reply (default 30)')
     a = ap.parse_args(argv)
+    ports = None
+    if a.role == 'reprotect':
+        if not a.host:
+            ap.error('reprotect needs --host')
+        try:
+            ports = [int(p) for p in a.ports.split(',')]
+        except ValueError:
+            ports = []
+        if len(ports) != 4 or not all(0 < p < 65536 for p in ports):
+            ap.error('--ports wants four port numbers: %s' % a.ports)
 
     def ids(text, default):
         return [i for i in text.split(',') if i] if text is not None \
@@ -114,6 +185,8 @@ def main(argv=None):
     try:
         if a.role == 'primary':
             primary(qmp, ids(a.objects, PRIMARY_OBJECTS))
+        elif a.role == 'reprotect':
+            reprotect(qmp, a.host, ports, a.rewriter)
         else:
             secondary(qmp, ids(a.objects, SECONDARY_OBJECTS),
                       ids(a.chardevs, SECONDARY_CHARDEVS),
@@ -126,7 +199,7 @@ def main(argv=None):
         return 1
     finally:
         qmp.close()
-    print('colo-failover: %s runbook done' % a.role, flush=True)
+    print('colo-failover: %s done' % a.role, flush=True)
     return 0
 
 

@@ -13,8 +13,10 @@ runbook in the wrong order stops at the step that failed, and a socket
 nobody listens on is a clear error.
 """
 import os
+import socket
 import subprocess
 import sys
+import time
 
 from tandem import ROOT, Vm
 
@@ -145,6 +147,70 @@ def test_wrong_order_stops_at_the_failing_step(tmp_path):
         assert 'compare' in qmp.cmd('query-colo-stats')
         assert filters(qmp) == ['m0', 'redire0', 'redire1']
         qmp.close()
+
+
+def free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for sk in socks:
+        sk.bind(('127.0.0.1', 0))
+    ports = [sk.getsockname()[1] for sk in socks]
+    for sk in socks:
+        sk.close()
+    return ports
+
+
+def test_reprotect_after_secondary_failover(tmp_path):
+    """The recipe's re-protection of a survivor that was the secondary:
+    after its failover runbook, the primary's chardevs and objects, the
+    filters before the rewriter it kept; then a secondary's redirectors
+    (here a second Tandem) connect to the new ports."""
+    sock = str(tmp_path / 'qmp.sock')
+    ports = free_ports(4)
+    with Vm(tmp_path, secondary_args(tmp_path, sock), accel='qtest'):
+        qmp = own_qmp(tmp_path)
+        assert run_script('secondary', sock).returncode == 0
+        r = run_script('reprotect', sock, '--host', '127.0.0.1', '--ports',
+                       ','.join(map(str, ports)), '--rewriter', 'rew0')
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert filters(qmp) == ['m0', 'redire0', 'redire1', 'rew0']
+        assert {'mirror0', 'compare1', 'compare0', 'compare0-0',
+                'compare_out', 'compare_out0'} <= chardevs(qmp)
+        assert [c['id'] for c in
+                qmp.cmd('query-colo-stats')['compare']] == ['comp0']
+        # A new secondary's redirectors reach the new primary's ports.
+        new = tmp_path / 'new'
+        new.mkdir()
+        args = ['-netdev', 'user,id=hn0', '-device',
+                'virtio-net-pci,netdev=hn0',
+                '-chardev', 'socket,id=red0,host=127.0.0.1,port=%d,'
+                'reconnect-ms=100' % ports[0],
+                '-chardev', 'socket,id=red1,host=127.0.0.1,port=%d,'
+                'reconnect-ms=100' % ports[1],
+                '-object', 'filter-redirector,id=f1,netdev=hn0,queue=tx,'
+                'indev=red0',
+                '-object', 'filter-redirector,id=f2,netdev=hn0,queue=rx,'
+                'outdev=red1']
+        with Vm(new, args, accel='qtest', name='new-secondary'):
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                live = {c['label']: c['filename']
+                        for c in qmp.cmd('query-chardev')}
+                if not live['mirror0'].startswith('disconnected:') and \
+                   not live['compare1'].startswith('disconnected:'):
+                    break
+                time.sleep(0.05)
+            else:
+                raise AssertionError('the new secondary never connected: %r'
+                                     % live)
+        qmp.close()
+
+
+def test_reprotect_arguments():
+    r = run_script('reprotect', '/nonexistent.sock')
+    assert r.returncode == 2 and 'reprotect needs --host' in r.stderr
+    r = run_script('reprotect', '/nonexistent.sock', '--host', 'h',
+                   '--ports', '1,2,3')
+    assert r.returncode == 2 and '--ports wants four port numbers' in r.stderr
 
 
 def test_no_qmp_socket(tmp_path):
