@@ -339,11 +339,14 @@ static void virtio_net_handle_tx(VirtIODevice *vdev, VirtQueue *vq)
     virtio_net_tx_flush(virtio_net_of(vdev));
 }
 
+static void virtio_net_handle_ctrl(VirtIODevice *vdev, VirtQueue *vq);
+
 /*
  * The VM runs again: what the stop held back goes on. A chain the peer
- * took meanwhile is completed, the transmit queue is run (after a load it
- * holds the source's chains in flight, and the driver, waiting for them,
- * may not kick), and frames queued for the guest come in.
+ * took meanwhile is completed, the transmit and control queues are run
+ * (after a load the transmit queue holds the source's chains in flight,
+ * and the driver, waiting for them, may not kick), and frames queued for
+ * the guest come in.
  */
 static void virtio_net_runstate_changed(RunState old_state,
                                         RunState new_state, void *opaque)
@@ -358,6 +361,9 @@ static void virtio_net_runstate_changed(RunState old_state,
         virtio_net_tx_sent(n->nic, 0);
     } else if (virtqueue_ready(n->tx_vq)) {
         virtio_net_tx_flush(n);
+    }
+    if (virtqueue_ready(n->ctrl_vq)) {
+        virtio_net_handle_ctrl(&n->vdev, n->ctrl_vq);
     }
     net_client_flush_queue(n->nic);
 }
@@ -521,6 +527,9 @@ static void virtio_net_handle_ctrl(VirtIODevice *vdev, VirtQueue *vq)
     VirtQueueElement *elem;
     bool pushed = false;
 
+    if (!runstate_is_running()) {
+        return;     /* a kick left over from before the stop: on resume */
+    }
     while ((elem = virtqueue_pop(vq))) {
         uint8_t head[2], ack = VIRTIO_NET_ERR;
         g_autofree uint8_t *data = NULL;

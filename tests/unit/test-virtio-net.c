@@ -238,9 +238,9 @@ static uint64_t guest_rx_buf(Fix *f, uint32_t len, bool kick)
     return gpa;
 }
 
-/* A control command; returns the ack byte (0xee: none written). */
-static uint8_t guest_ctrl(Fix *f, uint8_t cls, uint8_t cmd,
-                          const void *data, size_t len)
+/* Posts a control command and kicks; returns used.idx before it. */
+static uint16_t guest_ctrl_post(Fix *f, uint8_t cls, uint8_t cmd,
+                                const void *data, size_t len)
 {
     TestDriverQueue *q = &f->q[VIRTIO_NET_CTRLQ];
     unsigned d = next_desc(f, VIRTIO_NET_CTRLQ);
@@ -257,9 +257,27 @@ static uint8_t guest_ctrl(Fix *f, uint8_t cls, uint8_t cmd,
     tdq_desc(q, d2, CTRL_GPA + 0x800, 1, VIRTQ_DESC_F_WRITE, 0);
     tdq_avail_add(q, d);
     tvp_kick(&f->t, VIRTIO_NET_CTRLQ);
-    g_assert_cmpuint(tdq_used_idx(q), ==, (uint16_t)(used + 1));
+    return used;
+}
+
+/* The ack byte of the last control command (0xee: none written). */
+static uint8_t guest_ctrl_ack(Fix *f)
+{
+    uint8_t ack;
+
     gread(f, CTRL_GPA + 0x800, &ack, 1);
     return ack;
+}
+
+/* A control command; returns the ack byte (0xee: none written). */
+static uint8_t guest_ctrl(Fix *f, uint8_t cls, uint8_t cmd,
+                          const void *data, size_t len)
+{
+    uint16_t used = guest_ctrl_post(f, cls, cmd, data, len);
+
+    g_assert_cmpuint(tdq_used_idx(&f->q[VIRTIO_NET_CTRLQ]), ==,
+                     (uint16_t)(used + 1));
+    return guest_ctrl_ack(f);
 }
 
 static uint8_t ctrl_rx_mode(Fix *f, uint8_t cmd, bool on)
@@ -608,6 +626,29 @@ static unsigned rx_count(Fix *f, const uint8_t *dst, int vlan)
 
 /* Filters through the control queue: promisc, MAC table, allmulti,
  * alluni, MAC_ADDR_SET, VLAN, and refusals. */
+/* A control command kicked while the VM is stopped is left alone (its
+ * ack and the used ring are guest RAM) and answered when the VM runs. */
+static void test_ctrl_while_stopped(void)
+{
+    uint8_t off = 0;
+    uint16_t used;
+    Fix f;
+
+    fix_start(&f, false, NULL, BASE_FEATURES);
+    runstate_set(RUN_STATE_PAUSED);
+    used = guest_ctrl_post(&f, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC,
+                           &off, 1);
+    g_assert_cmpuint(tdq_used_idx(&f.q[VIRTIO_NET_CTRLQ]), ==, used);
+    g_assert_cmphex(guest_ctrl_ack(&f), ==, 0xee);
+    runstate_set(RUN_STATE_RUNNING);
+    g_assert_cmpuint(tdq_used_idx(&f.q[VIRTIO_NET_CTRLQ]), ==,
+                     (uint16_t)(used + 1));
+    g_assert_cmphex(guest_ctrl_ack(&f), ==, VIRTIO_NET_OK);
+    /* It took effect: promiscuous mode is off. */
+    g_assert_cmpuint(rx_count(&f, other_mac, -1), ==, 0);
+    fix_free(&f);
+}
+
 static void test_filters(void)
 {
     uint8_t table[4 + 6 + 4 + 6];
@@ -1391,6 +1432,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-net/rx/no-merge", test_rx_no_merge);
     g_test_add_func("/virtio-net/rx/no-buffers", test_rx_no_buffers);
     g_test_add_func("/virtio-net/filters", test_filters);
+    g_test_add_func("/virtio-net/ctrl-while-stopped", test_ctrl_while_stopped);
     g_test_add_func("/virtio-net/rx-filter-qmp", test_rx_filter_qmp);
     g_test_add_func("/virtio-net/link", test_link);
     g_test_add_func("/virtio-net/announce", test_announce);
