@@ -861,6 +861,9 @@ static void test_caps_refused(void)
           "Mapped-ram migration is incompatible with postcopy" },
         { MIGRATION_CAPABILITY_X_COLO,
           "x-colo and postcopy-ram cannot be used together" },
+        { MIGRATION_CAPABILITY_X_STRICT_DOWNTIME,
+          "x-strict-downtime and postcopy-ram cannot be used together: "
+          "x-strict-downtime does not bound postcopy's switch yet" },
     };
     Error *err = NULL;
 
