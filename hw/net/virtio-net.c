@@ -868,9 +868,8 @@ bool virtio_net_realize(VirtIONet *n, GuestMemory *mem, const char *nic_name,
 
 void virtio_net_unrealize(VirtIONet *n)
 {
-    if (n->rx_buf) {        /* realized */
-        runstate_remove_change_notifier(virtio_net_runstate_changed, n);
-    }
+    /* A no-op when realize failed before adding it. */
+    runstate_remove_change_notifier(virtio_net_runstate_changed, n);
     g_free(n->tx_waiting);
     n->tx_waiting = NULL;
     virtio_cleanup(&n->vdev);
