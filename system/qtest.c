@@ -104,8 +104,10 @@ static QtestServer *qtest;
  * intercepts. Independent of the server: the machine may register its
  * sources with or without -qtest. */
 static GPtrArray *qtest_irq_sources;
-static QtestIrqSource *qtest_irq_intercepted;
-static bool qtest_irq_intercepted_out;
+static struct {
+    QtestIrqSource *src;    /* NULL: nothing intercepted */
+    bool out;               /* irq_intercept_out: its output lines */
+} qtest_irq_intercept;
 
 typedef struct QtestCommand QtestCommand;
 typedef char *QtestFn(const QtestCommand *cmd, char **argv, Error **errp);
@@ -448,8 +450,8 @@ void qtest_irq_source_add(QtestIrqSource *src)
 
 void qtest_irq_source_remove(QtestIrqSource *src)
 {
-    if (qtest_irq_intercepted == src) {
-        qtest_irq_intercepted = NULL;
+    if (qtest_irq_intercept.src == src) {
+        qtest_irq_intercept.src = NULL;
     }
     if (qtest_irq_sources) {
         g_ptr_array_remove(qtest_irq_sources, src);
@@ -468,14 +470,14 @@ static void qtest_irq_send(unsigned n, bool level)
 
 void qtest_irq_changed(QtestIrqSource *src, unsigned n, bool level)
 {
-    if (src == qtest_irq_intercepted && !qtest_irq_intercepted_out) {
+    if (src == qtest_irq_intercept.src && !qtest_irq_intercept.out) {
         qtest_irq_send(n, level);
     }
 }
 
 void qtest_irq_out_changed(QtestIrqSource *src, unsigned n, bool level)
 {
-    if (src == qtest_irq_intercepted && qtest_irq_intercepted_out) {
+    if (src == qtest_irq_intercept.src && qtest_irq_intercept.out) {
         qtest_irq_send(n, level);
     }
 }
@@ -511,13 +513,13 @@ static char *qtest_cmd_irq_intercept(const QtestCommand *cmd, char **argv,
      * same and never reports, as in QEMU. */
     nr = out ? src->nr_out : src->nr_in;
     levels = out ? src->out_levels : src->in_levels;
-    if (qtest_irq_intercepted) {
+    if (qtest_irq_intercept.src) {
         /* QEMU's words, which its clients know. */
         error_setg(errp, "Interception already enabled");
         return NULL;
     }
-    qtest_irq_intercepted = src;
-    qtest_irq_intercepted_out = out;
+    qtest_irq_intercept.src = src;
+    qtest_irq_intercept.out = out;
     /* Lines high already: the client starts with all low. The reply
      * comes after these, which the client copes with like any IRQ line
      * before a reply. */
