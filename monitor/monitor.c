@@ -8,16 +8,11 @@
 #include <sys/time.h>
 #include "monitor-internal.h"
 #include "qapi/qmp-dispatch.h"
+#include "util/context-thread.h"
 #include "util/keyval.h"
 #include "trace.h"
 
-typedef struct MonitorIoThread {
-    GThread *thread;
-    GMainContext *context;
-    GMainLoop *loop;
-} MonitorIoThread;
-
-static MonitorIoThread mon_iothread;
+static ContextThread *mon_iothread;
 
 /* Guards qmp_monitors: events are emitted from any thread. */
 static GMutex monitors_lock;
@@ -25,47 +20,25 @@ static GPtrArray *qmp_monitors;
 
 GMainContext *monitor_iothread_context(void)
 {
-    return mon_iothread.context;
-}
-
-static gpointer monitor_iothread_fn(gpointer opaque)
-{
-    g_main_context_push_thread_default(mon_iothread.context);
-    g_main_loop_run(mon_iothread.loop);
-    g_main_context_pop_thread_default(mon_iothread.context);
-    return NULL;
+    return mon_iothread ? context_thread_get_context(mon_iothread) : NULL;
 }
 
 void monitor_init_globals(void)
 {
-    if (mon_iothread.thread) {
+    if (mon_iothread) {
         return;
     }
     qmp_monitors = g_ptr_array_new();
-    mon_iothread.context = g_main_context_new();
-    mon_iothread.loop = g_main_loop_new(mon_iothread.context, FALSE);
-    mon_iothread.thread = g_thread_new("IO mon_iothread", monitor_iothread_fn,
-                                       NULL);
-}
-
-static gboolean monitor_iothread_quit(gpointer opaque)
-{
-    g_main_loop_quit(mon_iothread.loop);
-    return G_SOURCE_REMOVE;
+    mon_iothread = context_thread_new("IO mon_iothread");
 }
 
 void monitor_cleanup(void)
 {
-    if (!mon_iothread.thread) {
+    if (!mon_iothread) {
         return;
     }
     /* Stop the I/O thread first: nothing may run on a monitor we free. */
-    GSource *quit = g_idle_source_new();
-    g_source_set_callback(quit, monitor_iothread_quit, NULL, NULL);
-    g_source_attach(quit, mon_iothread.context);
-    g_source_unref(quit);
-    g_thread_join(mon_iothread.thread);
-    mon_iothread.thread = NULL;
+    context_thread_stop(mon_iothread);
 
     g_mutex_lock(&monitors_lock);
     for (guint i = 0; i < qmp_monitors->len; i++) {
@@ -73,8 +46,8 @@ void monitor_cleanup(void)
     }
     g_ptr_array_set_size(qmp_monitors, 0);
     g_mutex_unlock(&monitors_lock);
-    g_main_loop_unref(mon_iothread.loop);
-    g_main_context_unref(mon_iothread.context);
+    context_thread_free(mon_iothread);
+    mon_iothread = NULL;
 }
 
 void monitor_register_qmp(QmpMonitor *mon)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The iothread object type (see include/qom/iothread.h). */
-#include <unistd.h>
 #include "qapi/qapi-commands.h"
 #include "qom/iothread.h"
+#include "util/context-thread.h"
 #include "trace.h"
 
 struct IOThread {
@@ -13,30 +13,9 @@ struct IOThread {
     int64_t poll_shrink;
     int64_t aio_max_batch;
     /* state */
-    GThread *thread;
-    GMainContext *context;
-    GMainLoop *loop;
+    ContextThread *thread;
     unsigned users;
-    /* The thread's kernel tid (query-iothreads); complete() waits until
-     * the thread has written it. */
-    GMutex tid_lock;
-    GCond tid_known;
-    int tid;
 };
-
-static gpointer iothread_run(gpointer opaque)
-{
-    IOThread *iot = opaque;
-
-    g_mutex_lock(&iot->tid_lock);
-    iot->tid = gettid();
-    g_cond_signal(&iot->tid_known);
-    g_mutex_unlock(&iot->tid_lock);
-    g_main_context_push_thread_default(iot->context);
-    g_main_loop_run(iot->loop);
-    g_main_context_pop_thread_default(iot->context);
-    return NULL;
-}
 
 static bool iothread_complete(Object *obj, Error **errp)
 {
@@ -49,42 +28,13 @@ static bool iothread_complete(Object *obj, Error **errp)
                    "negative");
         return false;
     }
-    iot->context = g_main_context_new();
-    iot->loop = g_main_loop_new(iot->context, FALSE);
-    g_mutex_init(&iot->tid_lock);
-    g_cond_init(&iot->tid_known);
-    g_mutex_lock(&iot->tid_lock);
-    iot->thread = g_thread_new(name, iothread_run, iot);
-    while (!iot->tid) {
-        g_cond_wait(&iot->tid_known, &iot->tid_lock);
-    }
-    g_mutex_unlock(&iot->tid_lock);
+    iot->thread = context_thread_new(name);
     return true;
-}
-
-static gboolean iothread_quit_cb(gpointer opaque)
-{
-    g_main_loop_quit(opaque);
-    return G_SOURCE_REMOVE;
 }
 
 static void iothread_finalize(Object *obj)
 {
-    IOThread *iot = (IOThread *)obj;
-    GSource *quit;
-
-    if (!iot->thread) {
-        return;
-    }
-    quit = g_idle_source_new();
-    g_source_set_callback(quit, iothread_quit_cb, iot->loop, NULL);
-    g_source_attach(quit, iot->context);
-    g_source_unref(quit);
-    g_thread_join(iot->thread);
-    g_main_loop_unref(iot->loop);
-    g_main_context_unref(iot->context);
-    g_mutex_clear(&iot->tid_lock);
-    g_cond_clear(&iot->tid_known);
+    context_thread_free(((IOThread *)obj)->thread);
 }
 
 static bool iothread_can_delete(Object *obj, Error **errp)
@@ -109,7 +59,7 @@ IOThread *iothread_find(const char *id, Error **errp)
 
 GMainContext *iothread_get_context(IOThread *iot)
 {
-    return iot->context;
+    return context_thread_get_context(iot->thread);
 }
 
 void iothread_ref(IOThread *iot)
@@ -135,7 +85,7 @@ static void iothread_info_one(Object *obj, void *opaque)
     node = g_new0(IOThreadInfoList, 1);
     node->value = g_new0(IOThreadInfo, 1);
     node->value->id = g_strdup(obj->id);
-    node->value->thread_id = iot->tid;
+    node->value->thread_id = context_thread_tid(iot->thread);
     node->value->poll_max_ns = iot->poll_max_ns;
     node->value->poll_grow = iot->poll_grow;
     node->value->poll_shrink = iot->poll_shrink;
