@@ -257,7 +257,7 @@ void migration_channel_close(MigrationChannel *ch)
 
 struct MigListener {
     int fd;
-    guint watch;
+    GSource *watch;         /* on the context it listens in */
     SocketAddress *addr;    /* a unix: socket file is removed once used */
     MigrationAcceptFn *fn;
     void *opaque;
@@ -267,6 +267,7 @@ struct MigListener {
 
 static void mig_listener_free(MigListener *l)
 {
+    g_source_unref(l->watch);
     close(l->fd);
     socket_unlink_unix(l->addr);
     if (l->handle) {
@@ -279,7 +280,7 @@ static void mig_listener_free(MigListener *l)
 void migration_channel_unlisten(MigListener *l)
 {
     if (l) {
-        g_source_remove(l->watch);
+        g_source_destroy(l->watch);
         mig_listener_free(l);
     }
 }
@@ -361,17 +362,18 @@ bool migration_channel_listen(const char *uri, MigrationAcceptFn *fn,
                               void *opaque, SocketAddressList **addrs,
                               Error **errp)
 {
-    return migration_channel_listen_n(uri, 1, fn, opaque, addrs, NULL, errp);
+    return migration_channel_listen_n(uri, 1, NULL, fn, opaque, addrs, NULL,
+                                      errp);
 }
 
 bool migration_channel_listen_n(const char *uri, unsigned nconn,
+                                GMainContext *ctx,
                                 MigrationAcceptFn *fn, void *opaque,
                                 SocketAddressList **addrs,
                                 MigListener **handle, Error **errp)
 {
     MigrationChannel ch = { .fd = -1, .rp_fd = -1 };
     MigListener *l;
-    GSource *src;
     MigUri u;
     int fd;
 
@@ -407,10 +409,10 @@ bool migration_channel_listen_n(const char *uri, unsigned nconn,
         *handle = l;
     }
     l->addr = g_steal_pointer(&u.addr);
-    src = g_unix_fd_source_new(fd, G_IO_IN);
-    g_source_set_callback(src, G_SOURCE_FUNC(mig_listener_accept), l, NULL);
-    l->watch = g_source_attach(src, main_loop_context());
-    g_source_unref(src);
+    l->watch = g_unix_fd_source_new(fd, G_IO_IN);
+    g_source_set_callback(l->watch, G_SOURCE_FUNC(mig_listener_accept), l,
+                          NULL);
+    g_source_attach(l->watch, ctx ? ctx : main_loop_context());
     return true;
 }
 

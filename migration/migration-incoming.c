@@ -41,6 +41,7 @@
 #include "qapi/qapi-events.h"
 #include "system/cpus.h"
 #include "system/runstate.h"
+#include "util/context-thread.h"
 #include "util/main-loop.h"
 #include "util/rt-window.h"
 #include "util/yank.h"
@@ -52,7 +53,7 @@ struct MigrationIncoming {
     bool enabled;               /* -incoming was given */
     bool started;               /* listening or reading */
     bool autostart;
-    SocketAddressList *addrs;   /* BQL */
+    SocketAddressList *addrs;   /* BQL and lock (migrate-recover: lock) */
     MigListener *listener;      /* main loop: listening, or NULL */
     Error *error;               /* BQL */
     GMutex lock;                /* from_src and ch against yank */
@@ -83,13 +84,21 @@ struct MigrationIncoming {
     MigrationChannel recover_ch;    /* (lock) fd -1: none yet */
     bool recover_quit;          /* (lock) process exit: stop waiting */
     Error *pause_error;         /* (lock) why it paused, until resumed */
-    MigListener *recover_listener;  /* main loop: migrate-recover's */
-    unsigned recover_accepted;  /* main loop: its connections so far */
+    /* migrate-recover's listener runs on a thread of its own, never the
+     * main loop: a device load that waits for a page (BQL held, see the
+     * top) stops the main loop, and only the recovered connection can
+     * bring that page. migrate-recover is out of band for the same
+     * reason. Started by the first migrate-recover ((lock) until then). */
+    ContextThread *recover_thread;
+    MigListener *recover_listener;  /* recover_thread */
+    unsigned recover_accepted;  /* recover_thread: connections so far */
     /* Blocktime's vCPUs: the machine's unless a test set its own. */
     unsigned vcpu_n;
     PostcopyVcpuOfFn *vcpu_fn;
     void *vcpu_opaque;
 };
+
+static void incoming_recover_unlisten(MigrationIncoming *mis);
 
 MigrationIncoming *migration_incoming_new(MigrationState *owner)
 {
@@ -111,6 +120,8 @@ void migration_incoming_free(MigrationIncoming *mis)
         return;
     }
     g_assert(!mis->thread_joinable);
+    incoming_recover_unlisten(mis);
+    context_thread_free(mis->recover_thread);
     qapi_free_SocketAddressList(mis->addrs);
     error_free(mis->error);
     error_free(mis->pause_error);
@@ -571,7 +582,7 @@ static LoadVMCommandResult incoming_postcopy_resume_cmd(const uint8_t *data,
     return LOADVM_CMD_CONTINUE;
 }
 
-/* Main loop: migrate-recover's connections, the main one first. */
+/* recover_thread: migrate-recover's connections, the main one first. */
 static void incoming_recover_accept(MigrationChannel *ch, void *opaque)
 {
     MigrationIncoming *mis = opaque;
@@ -588,13 +599,53 @@ static void incoming_recover_accept(MigrationChannel *ch, void *opaque)
     g_cond_broadcast(&mis->recover_cond);
 }
 
+typedef struct RecoverListen {
+    MigrationIncoming *mis;
+    const char *uri;            /* NULL: only stop listening */
+    unsigned nconn;
+    SocketAddressList *addrs;
+    bool ok;
+    Error *err;
+} RecoverListen;
+
+/* recover_thread: a second migrate-recover replaces the first's
+ * listener; an fd: URI's connection is accepted right here. */
+static void incoming_recover_listen(void *opaque)
+{
+    RecoverListen *job = opaque;
+    MigrationIncoming *mis = job->mis;
+
+    migration_channel_unlisten(mis->recover_listener);
+    mis->recover_listener = NULL;
+    mis->recover_accepted = 0;
+    job->ok = !job->uri ||
+              migration_channel_listen_n(job->uri, job->nconn,
+                                         context_thread_get_context(
+                                             mis->recover_thread),
+                                         incoming_recover_accept, mis,
+                                         &job->addrs, &mis->recover_listener,
+                                         &job->err);
+}
+
+static void incoming_recover_unlisten(MigrationIncoming *mis)
+{
+    RecoverListen job = { .mis = mis };
+
+    if (mis->recover_thread) {
+        main_context_run_sync(context_thread_get_context(mis->recover_thread),
+                              incoming_recover_listen, &job);
+    }
+}
+
+/* Any thread, BQL or not (migrate-recover runs out of band). */
 bool migration_incoming_recover(MigrationIncoming *mis, const char *uri,
                                 Error **errp)
 {
-    unsigned nconn = migrate_cap(&mis->owner->opts,
-                                 MIGRATION_CAPABILITY_POSTCOPY_PREEMPT) ? 2 :
-                                                                          1;
-    SocketAddressList *addrs = NULL;
+    RecoverListen job = {
+        .mis = mis, .uri = uri,
+        .nconn = migrate_cap(&mis->owner->opts,
+                             MIGRATION_CAPABILITY_POSTCOPY_PREEMPT) ? 2 : 1,
+    };
 
     if (migration_incoming_status(mis) != MIGRATION_STATUS_POSTCOPY_PAUSED) {
         error_setg(errp, "Migrate recover can only be run when postcopy is "
@@ -604,17 +655,23 @@ bool migration_incoming_recover(MigrationIncoming *mis, const char *uri,
     if (!migration_uri_check(uri, errp)) {
         return false;
     }
-    /* A second migrate-recover replaces the first's listener. */
-    migration_channel_unlisten(mis->recover_listener);
-    mis->recover_listener = NULL;
-    mis->recover_accepted = 0;
-    if (!migration_channel_listen_n(uri, nconn, incoming_recover_accept, mis,
-                                    &addrs, &mis->recover_listener, errp)) {
+    g_mutex_lock(&mis->lock);
+    if (!mis->recover_thread) {
+        mis->recover_thread = context_thread_new("mig/recover");
+    }
+    g_mutex_unlock(&mis->lock);
+    /* One listener change at a time, however many threads ask. */
+    main_context_run_sync(context_thread_get_context(mis->recover_thread),
+                          incoming_recover_listen, &job);
+    if (!job.ok) {
+        error_propagate(errp, job.err);
         return false;
     }
     trace_migration_incoming_postcopy("migrate-recover");
+    g_mutex_lock(&mis->lock);
     qapi_free_SocketAddressList(mis->addrs);
-    mis->addrs = addrs;
+    mis->addrs = job.addrs;
+    g_mutex_unlock(&mis->lock);
     return true;
 }
 
@@ -769,8 +826,7 @@ static void incoming_unlisten_bh(void *opaque)
     MigrationIncoming *mis = opaque;
 
     migration_channel_unlisten(mis->listener);
-    migration_channel_unlisten(mis->recover_listener);
-    mis->recover_listener = NULL;
+    incoming_recover_unlisten(mis);
 }
 
 static void *incoming_thread(void *opaque)
@@ -941,7 +997,7 @@ static bool incoming_start(MigrationIncoming *mis, const char *uri,
 
     mis->started = true;
     incoming_set_status(mis, MIGRATION_STATUS_SETUP);
-    if (!migration_channel_listen_n(uri, nconn, incoming_accept, mis,
+    if (!migration_channel_listen_n(uri, nconn, NULL, incoming_accept, mis,
                                     &mis->addrs, &mis->listener, errp)) {
         mis->started = false;
         incoming_set_status(mis, MIGRATION_STATUS_NONE);
@@ -1094,7 +1150,9 @@ bool migration_incoming_info(MigrationIncoming *mis, MigrationInfo *info)
     info->has_status = true;
     info->status = st;
     if (st == MIGRATION_STATUS_SETUP || st == MIGRATION_STATUS_ACTIVE) {
+        g_mutex_lock(&mis->lock);
         info->socket_address = incoming_addrs_copy(mis->addrs);
+        g_mutex_unlock(&mis->lock);
     }
     if (st == MIGRATION_STATUS_FAILED && mis->error) {
         info->error_desc = g_strdup(error_get_pretty(mis->error));

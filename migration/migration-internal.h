@@ -130,15 +130,18 @@ bool migration_channel_listen(const char *uri, MigrationAcceptFn *fn,
 /*
  * The same for a migration of nconn connections (postcopy-preempt: 2):
  * a tcp: or unix: listener calls fn for each, in the order they came,
- * then stops. *handle (may be NULL) is the listener until then (NULL
- * afterwards), for migration_channel_unlisten(). Main loop only.
+ * then stops. It listens in ctx (NULL: the main loop), and fn runs
+ * there; *handle (may be NULL) is the listener until then (NULL
+ * afterwards), for migration_channel_unlisten(), which must run on the
+ * thread that runs ctx.
  */
 typedef struct MigListener MigListener;
 bool migration_channel_listen_n(const char *uri, unsigned nconn,
+                                GMainContext *ctx,
                                 MigrationAcceptFn *fn, void *opaque,
                                 SocketAddressList **addrs,
                                 MigListener **handle, Error **errp);
-/* Stops listening (main loop). NULL is ignored. */
+/* Stops listening (its context's thread). NULL is ignored. */
 void migration_channel_unlisten(MigListener *l);
 
 /* ---- the return path (destination -> source) ---- */

@@ -12,7 +12,9 @@
  * request's last byte is parsed (qmp.c) and handed to this file while
  * the command runs (qmp_fds_begin_request / qmp_fds_end_request), on that
  * command's thread. Named fds belong to the monitor and live until it
- * goes; they are touched only by in-band commands, under the BQL.
+ * goes; in-band commands touch them under the BQL, and migrate-recover
+ * (out of band, on the I/O thread) takes one too, so every access holds
+ * named_fds_lock.
  */
 #include <ctype.h>
 #include <unistd.h>
@@ -22,6 +24,7 @@
 #include "util/fdset.h"
 
 static __thread GArray *qmp_request_fds;
+static GMutex named_fds_lock;
 
 void qmp_fds_begin_request(GArray *fds)
 {
@@ -90,14 +93,23 @@ void qmp_getfd(const char *fdname, Error **errp)
     }
     /* A name given again is given to the new fd; the old one is closed. */
     trace_qmp_getfd(fdname, fd);
+    g_mutex_lock(&named_fds_lock);
     g_hash_table_replace(named, g_strdup(fdname), GINT_TO_POINTER(fd));
+    g_mutex_unlock(&named_fds_lock);
 }
 
 void qmp_closefd(const char *fdname, Error **errp)
 {
     GHashTable *named = qmp_fds_table(errp);
+    bool found;
 
-    if (named && !g_hash_table_remove(named, fdname)) {
+    if (!named) {
+        return;
+    }
+    g_mutex_lock(&named_fds_lock);
+    found = g_hash_table_remove(named, fdname);
+    g_mutex_unlock(&named_fds_lock);
+    if (!found) {
         error_setg(errp, "File descriptor named '%s' not found", fdname);
     }
 }
@@ -106,11 +118,15 @@ int monitor_take_named_fd(const char *fdname, Error **errp)
 {
     GHashTable *named = qmp_fds_table(errp);
     gpointer key, fd;
+    bool found;
 
     if (!named) {
         return -1;
     }
-    if (!g_hash_table_steal_extended(named, fdname, &key, &fd)) {
+    g_mutex_lock(&named_fds_lock);
+    found = g_hash_table_steal_extended(named, fdname, &key, &fd);
+    g_mutex_unlock(&named_fds_lock);
+    if (!found) {
         error_setg(errp, "File descriptor named '%s' not found", fdname);
         return -1;
     }

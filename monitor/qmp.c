@@ -66,7 +66,7 @@ struct QmpMonitor {
     Chardev *chr;
     bool pretty;
     QmpOutput *out;         /* every reply and event goes through it */
-    GHashTable *named_fds;  /* getfd: name -> fd; BQL */
+    GHashTable *named_fds;  /* getfd: name -> fd (qmp-fds.c locks it) */
 
     /* I/O thread only: */
     json_tokener *tok;

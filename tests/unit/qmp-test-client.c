@@ -102,6 +102,24 @@ char *recv_line(Client *c)
     return line;
 }
 
+char *recv_line_stuck(Client *c)
+{
+    gint64 deadline = g_get_monotonic_time() + WAIT_MS * 1000;
+    struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+    char *line;
+
+    while (!(line = client_take_line(c))) {
+        if (g_get_monotonic_time() > deadline) {
+            g_error("no QMP reply within %d ms while the main loop did not "
+                    "run (have %zu bytes: %.200s)", WAIT_MS, c->in->len,
+                    c->in->str);
+        }
+        poll(&pfd, 1, 10);
+        client_pump(c);
+    }
+    return line;
+}
+
 json_object *parse_line(const char *line)
 {
     json_tokener *tok = json_tokener_new_ex(256);

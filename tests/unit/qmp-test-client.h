@@ -44,6 +44,9 @@ void send_str_with_fd(Client *c, const char *s, int fd);
 
 /* The next reply line without CRLF / as JSON; fail after WAIT_MS. */
 char *recv_line(Client *c);
+/* The same without running the main loop: the BQL stays held, as by a
+ * stuck main loop; only out-of-band commands can answer. */
+char *recv_line_stuck(Client *c);
 json_object *parse_line(const char *line);
 json_object *recv_json(Client *c);
 /* Spins for ms and checks that nothing arrived. */

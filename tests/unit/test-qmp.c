@@ -151,7 +151,7 @@ static void test_oob(void)
     Client *c = client_new();
 
     negotiate(c, true);
-    /* No command here allows out-of-band execution. */
+    /* query-status does not allow out-of-band execution. */
     expect_error(c, "{\"exec-oob\":\"query-status\",\"id\":\"o1\"}\n",
                  "GenericError", "The command query-status does not support "
                  "OOB", "\"o1\"");
@@ -168,6 +168,23 @@ static void test_oob(void)
                  "CommandNotFound", "already complete", "\"o5\"");
     /* In-band still works. */
     check_alive(c, "oob-ib");
+    client_free(c);
+
+    /* migrate-recover answers while the main loop is stuck (this thread
+     * holds the BQL and does not run it): here with its error, as no
+     * postcopy migration is paused. */
+    c = client_new();
+    negotiate(c, true);
+    send_str(c, "{\"exec-oob\":\"migrate-recover\",\"arguments\":"
+             "{\"uri\":\"tcp:127.0.0.1:0\"},\"id\":\"r1\"}\n");
+    {
+        g_autofree char *line = recv_line_stuck(c);
+        json_object *resp = parse_line(line);
+
+        check_error(resp, "GenericError", "Migrate recover can only be run "
+                    "when postcopy is paused.", "\"r1\"");
+        json_object_put(resp);
+    }
     client_free(c);
 
     /* oob is per session: a new client must ask for it again. */
