@@ -1029,6 +1029,11 @@ bool migration_incoming_init(const char *uri, bool autostart, Error **errp)
     return incoming_start(mis, uri, errp);
 }
 
+void migration_incoming_request_autostart(void)
+{
+    migration_current()->incoming->autostart = true;
+}
+
 bool migration_incoming_start_uri(MigrationIncoming *mis, const char *uri,
                                   bool autostart, Error **errp)
 {

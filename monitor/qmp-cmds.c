@@ -14,6 +14,7 @@
 #include "block/activation.h"
 #include "hw/i386/pc.h"
 #include "hw/i386/pc-types.h"
+#include "migration/migration.h"
 #include "monitor-internal.h"
 #include "qapi/qapi-commands.h"
 #include "system/cpus.h"
@@ -94,7 +95,10 @@ void qmp_cont(Error **errp)
         error_setg(errp, "Resetting the Virtual Machine is required");
         return;
     case RUN_STATE_INMIGRATE:
-        error_setg(errp, "Migration is not finalized yet");
+        /* As QEMU: run once the migration is in. libvirt sends cont to
+         * every domain it starts, a COLO secondary (-incoming through
+         * <qemu:commandline>) too. */
+        migration_incoming_request_autostart();
         return;
     case RUN_STATE_COLO:
         /* COLO resumes it when the checkpoint is done. */

@@ -79,6 +79,9 @@ bool migration_supported(Error **errp);
  * the vCPUs once the migration completed (false with -S). Main loop, BQL.
  */
 bool migration_incoming_init(const char *uri, bool autostart, Error **errp);
+/* cont while the VM waits in inmigrate (QEMU's behaviour): the vCPUs
+ * start once the incoming migration completed, -S or not. BQL. */
+void migration_incoming_request_autostart(void);
 
 /*
  * At process exit, main loop with the BQL: cancel and join the outgoing

@@ -221,6 +221,40 @@ static void test_tcp(void)
     qtest_quit(dst);
 }
 
+/*
+ * A -S destination (libvirt's) runs after the migration only if cont
+ * came, before it (while in inmigrate, as libvirt sends it to a domain
+ * it starts) or after it.
+ */
+static void test_cont_during_incoming(void)
+{
+    for (int early = 0; early < 2; early++) {
+        QTestState *dst = qtest_init("-S -incoming tcp:127.0.0.1:0");
+        QTestState *src = qtest_init(NULL);
+        json_object *r, *addr;
+
+        if (early) {
+            qtest_qmp_ok(dst, "{'execute': 'cont'}");
+        }
+        r = qtest_qmp_assert_success(dst, "{'execute': 'query-migrate'}");
+        addr = json_object_array_get_idx(qt_json_get(r, "socket-address"),
+                                         0);
+        qtest_qmp_ok(src, "{'execute': 'migrate', 'arguments': "
+                     "{'uri': 'tcp:127.0.0.1:%s'}}", qt_json_str(addr, "port"));
+        json_object_put(r);
+        migrate_wait_status(src, "completed");
+        migrate_wait_status(dst, "completed");
+        g_assert_cmpstr(qtest_runstate(dst, NULL), ==,
+                        early ? "running" : "paused");
+        if (!early) {
+            qtest_qmp_ok(dst, "{'execute': 'cont'}");
+            g_assert_cmpstr(qtest_runstate(dst, NULL), ==, "running");
+        }
+        qtest_quit(src);
+        qtest_quit(dst);
+    }
+}
+
 /* getfd on a QMP socket: fd is known to s as name. */
 static void getfd(QTestState *s, int fd, const char *name)
 {
@@ -337,6 +371,8 @@ int main(int argc, char **argv)
     test_add_kvm_func("/migration/file", test_file);
     test_add_kvm_func("/migration/file-checksum", test_file_checksum);
     test_add_kvm_func("/migration/tcp", test_tcp);
+    test_add_kvm_func("/migration/cont-during-incoming",
+                      test_cont_during_incoming);
     test_add_kvm_func("/migration/fd-names", test_fd_names);
     return g_test_run();
 }

@@ -484,10 +484,34 @@ static void test_irq_intercept_errors(void)
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
 
+/*
+ * cont while waiting for an incoming migration (libvirt sends it to every
+ * domain it starts with -S): accepted as in QEMU, the VM keeps waiting
+ * (the vCPUs start once the migration is in: test-migration, KVM).
+ */
+static void test_cont_inmigrate(void)
+{
+    QTestState *s = qtest_init_accel_qtest("-S -incoming defer");
+    bool running = true;
+
+    g_assert_cmpstr(qtest_runstate(s, &running), ==, "inmigrate");
+    qtest_qmp_ok(s, "{'execute': 'cont'}");
+    g_assert_cmpstr(qtest_runstate(s, &running), ==, "inmigrate");
+    g_assert_false(running);
+    {
+        g_autofree char *out = qtest_hmp(s, "cont");
+
+        g_assert_cmpstr(out, ==, "");
+    }
+    g_assert_cmpstr(qtest_runstate(s, NULL), ==, "inmigrate");
+    qtest_quit(s);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/qtest-accel/runstate", test_runstate);
+    g_test_add_func("/qtest-accel/cont-inmigrate", test_cont_inmigrate);
     g_test_add_func("/qtest-accel/kernel-optional", test_kernel_optional);
     g_test_add_func("/qtest-accel/machine-none-probe",
                     test_machine_none_probe);
