@@ -33,6 +33,9 @@ usage: scripts/colo-failover.py {primary,secondary} QMP-SOCKET
            [--timeout S]
        scripts/colo-failover.py reprotect QMP-SOCKET --host HOST
            [--ports MIRROR,COMPARE1,COMPARE0,COMPARE_OUT] [--rewriter ID]
+           [--netdev ID]
+
+scripts/colo-libvirt.py runs the same steps on libvirt domains.
 """
 import argparse
 import os
@@ -104,7 +107,18 @@ def socket_backend(host, port, server):
     return {'type': 'socket', 'data': data}
 
 
-def reprotect(qmp, host, ports, rewriter):
+def parse_ports(text):
+    """Four port numbers 'M,C1,C0,CO', or None."""
+    try:
+        ports = [int(p) for p in text.split(',')]
+    except ValueError:
+        return None
+    if len(ports) != 4 or not all(0 < p < 65536 for p in ports):
+        return None
+    return ports
+
+
+def reprotect(qmp, host, ports, rewriter, netdev='hn0'):
     mirror, compare1, compare0, compare_out = ports
     for cid, port, server, on in (
             ('mirror0', mirror, True, host),
@@ -119,14 +133,14 @@ def reprotect(qmp, host, ports, rewriter):
         if rewriter else {}
     for what, args in (
             ('filter-mirror m0', {'qom-type': 'filter-mirror', 'id': 'm0',
-                                  'netdev': 'hn0', 'queue': 'tx',
+                                  'netdev': netdev, 'queue': 'tx',
                                   'outdev': 'mirror0'}),
             ('filter-redirector redire0',
              {'qom-type': 'filter-redirector', 'id': 'redire0',
-              'netdev': 'hn0', 'queue': 'rx', 'indev': 'compare_out'}),
+              'netdev': netdev, 'queue': 'rx', 'indev': 'compare_out'}),
             ('filter-redirector redire1',
              {'qom-type': 'filter-redirector', 'id': 'redire1',
-              'netdev': 'hn0', 'queue': 'rx', 'outdev': 'compare0'})):
+              'netdev': netdev, 'queue': 'rx', 'outdev': 'compare0'})):
         step(qmp, 'object-add ' + what, 'object-add', dict(args, **where))
     step(qmp, 'object-add iothread iothread1', 'object-add',
          {'qom-type': 'iothread', 'id': 'iothread1'})
@@ -158,6 +172,9 @@ def main(argv=None):
                     "compare_out's ports (default: the recipe's)")
     ap.add_argument('--rewriter', help='reprotect: the filter-rewriter this '
                     'survivor kept as a secondary: insert before it')
+    ap.add_argument('--netdev', default='hn0',
+                    help="reprotect: the filters' netdev (default: the "
+                    "recipe's hn0)")
     ap.add_argument('--timeout', type=float, default=30.0,
                     help='seconds to wait for each reply (default 30)')
     a = ap.parse_args(argv)
@@ -165,11 +182,8 @@ def main(argv=None):
     if a.role == 'reprotect':
         if not a.host:
             ap.error('reprotect needs --host')
-        try:
-            ports = [int(p) for p in a.ports.split(',')]
-        except ValueError:
-            ports = []
-        if len(ports) != 4 or not all(0 < p < 65536 for p in ports):
+        ports = parse_ports(a.ports)
+        if not ports:
             ap.error('--ports wants four port numbers: %s' % a.ports)
 
     def ids(text, default):
@@ -186,7 +200,7 @@ def main(argv=None):
         if a.role == 'primary':
             primary(qmp, ids(a.objects, PRIMARY_OBJECTS))
         elif a.role == 'reprotect':
-            reprotect(qmp, a.host, ports, a.rewriter)
+            reprotect(qmp, a.host, ports, a.rewriter, a.netdev)
         else:
             secondary(qmp, ids(a.objects, SECONDARY_OBJECTS),
                       ids(a.chardevs, SECONDARY_CHARDEVS),

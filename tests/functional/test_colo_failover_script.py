@@ -38,39 +38,42 @@ def own_qmp(d):
     return QMPClient(os.path.join(str(d), 'test.sock'), wait=10)
 
 
-def primary_args(d, qmp):
+def primary_args(d, qmp, netdev='hn0'):
+    """The recipe's primary objects on netdev (libvirt names it hostnet0)."""
     p = lambda n: os.path.join(str(d), n)  # noqa: E731
-    return monitors(d, qmp) + [
-            '-netdev', 'user,id=hn0',
-            '-device', 'virtio-net-pci,netdev=hn0',
+    args = [
+            '-netdev', 'user,id=%s' % netdev,
+            '-device', 'virtio-net-pci,netdev=%s' % netdev,
             '-chardev', 'socket,id=mirror0,path=%s,server=on,wait=off' % p('m'),
             '-chardev', 'socket,id=compare1,path=%s,server=on,wait=off' % p('c1'),
             '-chardev', 'socket,id=compare0,path=%s,server=on,wait=off' % p('c0'),
             '-chardev', 'socket,id=compare0-0,path=%s' % p('c0'),
             '-chardev', 'socket,id=compare_out,path=%s,server=on,wait=off' % p('co'),
             '-chardev', 'socket,id=compare_out0,path=%s' % p('co'),
-            '-object', 'filter-mirror,id=m0,netdev=hn0,queue=tx,outdev=mirror0',
-            '-object', 'filter-redirector,netdev=hn0,id=redire0,queue=rx,'
+            '-object', 'filter-mirror,id=m0,netdev=%(n)s,queue=tx,outdev=mirror0',
+            '-object', 'filter-redirector,netdev=%(n)s,id=redire0,queue=rx,'
                        'indev=compare_out',
-            '-object', 'filter-redirector,netdev=hn0,id=redire1,queue=rx,'
+            '-object', 'filter-redirector,netdev=%(n)s,id=redire1,queue=rx,'
                        'outdev=compare0',
             '-object', 'iothread,id=iothread1',
             '-object', 'colo-compare,id=comp0,primary_in=compare0-0,'
                        'secondary_in=compare1,outdev=compare_out0,'
                        'iothread=iothread1']
+    return monitors(d, qmp) + [x.replace('%(n)s', netdev) for x in args]
 
 
-def secondary_args(d, qmp):
+def secondary_args(d, qmp, netdev='hn0'):
     p = lambda n: os.path.join(str(d), n)  # noqa: E731
     # The primary's ports: nobody listens, the chardevs keep reconnecting.
-    return monitors(d, qmp) + [
-            '-netdev', 'user,id=hn0',
-            '-device', 'virtio-net-pci,netdev=hn0',
+    args = [
+            '-netdev', 'user,id=%s' % netdev,
+            '-device', 'virtio-net-pci,netdev=%s' % netdev,
             '-chardev', 'socket,id=red0,path=%s,reconnect-ms=1000' % p('m'),
             '-chardev', 'socket,id=red1,path=%s,reconnect-ms=1000' % p('c1'),
-            '-object', 'filter-redirector,id=f1,netdev=hn0,queue=tx,indev=red0',
-            '-object', 'filter-redirector,id=f2,netdev=hn0,queue=rx,outdev=red1',
-            '-object', 'filter-rewriter,id=rew0,netdev=hn0,queue=all']
+            '-object', 'filter-redirector,id=f1,netdev=%(n)s,queue=tx,indev=red0',
+            '-object', 'filter-redirector,id=f2,netdev=%(n)s,queue=rx,outdev=red1',
+            '-object', 'filter-rewriter,id=rew0,netdev=%(n)s,queue=all']
+    return monitors(d, qmp) + [x.replace('%(n)s', netdev) for x in args]
 
 
 def run_script(*args):
