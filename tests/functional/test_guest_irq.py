@@ -5,7 +5,7 @@ programs the virtio device's MSI-X table or the IOAPIC entry of its INTx
 line, keeps polling its rings, and counts every interrupt it takes. So
 these tests see MSI-X and INTx delivery end to end: the counts must go up
 with the traffic (HTTP through slirp's hostfwd to workload=serve, records
-through workload=disk on two queues, RESP SETs to serve persist=on with
+through workload=disk on two queues and workload=iops, RESP SETs to serve persist=on with
 both devices on one shared INTx line) and stay put when nothing happens,
 while the workloads' own results stay right.
 
@@ -179,6 +179,27 @@ def test_disk_counts_interrupts(tmp_path, vmm, mode):
         assert total <= 2 * (written + verified) + 2 * 2048 + 64, (counts, figures)
     ok, msg = verify_disk_image(image, figures[-1][0])
     assert ok, msg
+
+
+@pytest.mark.parametrize('mode', ['msix', 'intx'])
+def test_iops_counts_interrupts(tmp_path, vmm, mode):
+    image = str(tmp_path / 'd.img')
+    subprocess.run(['qemu-img', 'create', '-q', '-f', 'raw', image, '16M'], check=True)
+    with guest(tmp_path, vmm, 'workload=iops qd=8 irq=%s exit-after=2 exit=0' % mode,
+               guest_disk(image) + DEBUG_EXIT, 'iops') as vm:
+        assert vm.wait_exit(BOOT_TIMEOUT) == 1, vm.serial()[-3000:]
+        lines = vm.lines()
+    counts = irq_counts(lines)
+    rows = [(int(r), int(w)) for r, w in re.findall(
+        r'^TG iops read=(\d+) read_p50=\S+ read_p99=\S+ write=(\d+) write_p50=\S+ '
+        r'write_p99=\S+ errors=0$', '\n'.join(lines), re.M)]
+    assert len(counts) == 2 and len(rows) == 2, lines
+    assert 0 < counts[0][1] < counts[1][1], counts
+    # A second's requests (its rate) against the interrupts in it: each
+    # interrupt announces at most 4 * qd completions, at least one.
+    per_second = counts[1][1] - counts[0][1]
+    assert sum(rows[1]) <= 4 * 8 * per_second, (counts, rows)
+    assert per_second <= 2 * sum(rows[1]) + 64, (counts, rows)
 
 
 def test_msix_needs_the_capability(tmp_path, vmm):
