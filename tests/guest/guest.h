@@ -95,6 +95,24 @@ struct tg_disk_status {
 #define TG_DISK_RUNNING     (1u << 1)   /* the workload passed its boot check */
 #define TG_DISK_STOPPED     (1u << 2)   /* stopped on an error */
 
+/*
+ * irq=: the interrupt block of the status page (0x700).  count[i] is
+ * written by the CPL0 stub of vector TG_IRQ_VEC_BASE + i (boot.S), the
+ * rest by dev/irq.c at start.  README.md documents it.
+ */
+struct tg_irq_status {
+    u32 mode;                       /* 0x700: enum tg_irq_mode */
+    volatile u32 flags;             /* 0x704: TG_IRQ_ON once IF is set at CPL3 */
+    u32 apic_id;                    /* 0x708: the BSP's, where interrupts go */
+    u8 gsi[2];                      /* 0x70c: intx: virtio-net's, virtio-blk's (0xff none) */
+    u16 pad0;
+    u64 pad1[6];
+    volatile u64 count[TG_IRQ_VECS];   /* 0x740: interrupts taken on vector 0x40 + i */
+};
+
+enum tg_irq_mode { TG_IRQ_NONE = 0, TG_IRQ_MSIX = 1, TG_IRQ_INTX = 2 };
+#define TG_IRQ_ON           (1u << 0)
+
 struct tg_status {
     u64 magic;                      /* 0x000 */
     u32 version;                    /* 0x008 */
@@ -123,6 +141,8 @@ struct tg_status {
     struct tg_net_status net;       /* 0x400 */
     u8 pad3[0x600 - 0x400 - sizeof(struct tg_net_status)];
     struct tg_disk_status disk;     /* 0x600 */
+    u8 pad4[0x700 - 0x600 - sizeof(struct tg_disk_status)];
+    struct tg_irq_status irq;       /* 0x700 */
 };
 
 #define TG_FLAG_SMP         (1u << 0)
@@ -140,6 +160,8 @@ _Static_assert(offsetof(struct tg_status, net) == 0x400, "layout");
 _Static_assert(offsetof(struct tg_status, net.tcp_states) == 0x4a0, "layout");
 _Static_assert(offsetof(struct tg_status, disk) == 0x600, "layout");
 _Static_assert(offsetof(struct tg_status, disk.disk_id) == 0x658, "layout");
+_Static_assert(offsetof(struct tg_status, irq) == 0x700, "layout");
+_Static_assert(offsetof(struct tg_status, irq.count) == TG_IRQ_COUNT_OFF, "layout");
 _Static_assert(sizeof(struct tg_status) <= 4096, "layout");
 
 /* Register frame built by fault_common in boot.S. */
@@ -212,6 +234,8 @@ void tg_fatal(struct line *l) __attribute__((noreturn));   /* exit code 2 */
 /* boot.S */
 extern u32 mb_magic, mb_info;
 extern u64 pt_pdpt[512], pt_pd[4 * 512];
+extern u64 idt[TG_IDT_GATES * 2];
+extern char irq_stubs[], irq_spurious[];
 extern char tramp_start[], tramp_end[];
 
 void bsp_main(u32 cpu) __attribute__((noreturn));

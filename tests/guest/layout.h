@@ -57,7 +57,27 @@
 #define SVC_MMIO_RD16       13
 #define SVC_MMIO_WR8        14  /* rdi=address, rsi=value */
 #define SVC_MMIO_WR16       15
-#define SVC_COUNT           16
+#define SVC_IRQ_ON          16  /* reload the IDT, return to CPL3 with IF set */
+#define SVC_COUNT           17
+
+/*
+ * Device interrupts (irq=, dev/irq.c).  The IDT has 256 gates; boot.S
+ * fills the 32 exception gates, CPL3 fills the ones below (only with
+ * irq=), every other gate stays not-present so a stray vector faults
+ * loudly.  Vectors TG_IRQ_VEC_BASE + i, i < TG_IRQ_VECS: 0..15 are MSI-X
+ * (8 per device: config, then one per queue), 16..31 are INTx (16 + GSI).
+ * The CPL0 stub of vector i adds 1 to the u64 at TG_STATUS_ADDR +
+ * TG_IRQ_COUNT_OFF + 8 * i (the status page's irq block).
+ */
+#define TG_IDT_GATES        256
+#define TG_IRQ_VEC_BASE     0x40
+#define TG_IRQ_VECS         32
+#define TG_IRQ_INTX_FIRST   16      /* index of the first INTx vector (GSI 0) */
+#define TG_IRQ_SPURIOUS     0xff    /* LAPIC spurious vector: its stub only returns */
+#define TG_IRQ_STUB_SIZE    32      /* bytes between two stubs (irq_stubs in boot.S) */
+#define TG_IRQ_COUNT_OFF    0x740
+#define TG_APIC_BASE        0xfee00000
+#define TG_APIC_EOI         0xb0
 
 #define COM1_BASE           0x3f8
 #define DEBUG_EXIT_PORT     0xf4

@@ -32,6 +32,16 @@ bool dev_option(const char *key, size_t kn, const char *v, size_t vn, bool *ok)
     } else if (kn == 4 && !memcmp(key, "mmio", 4)) {
         *ok = (vn == 3 && !memcmp(v, "svc", 3)) || (vn == 6 && !memcmp(v, "direct", 6));
         devcfg.mmio_svc = vn == 3;
+    } else if (kn == 3 && !memcmp(key, "irq", 3)) {
+        if (vn == 4 && !memcmp(v, "msix", 4)) {
+            devcfg.irq = TG_IRQ_MSIX;
+        } else if (vn == 4 && !memcmp(v, "intx", 4)) {
+            devcfg.irq = TG_IRQ_INTX;
+        } else if (vn == 4 && !memcmp(v, "none", 4)) {
+            devcfg.irq = TG_IRQ_NONE;
+        } else {
+            *ok = false;
+        }
     } else {
         return false;
     }
@@ -73,6 +83,26 @@ void pci_write16(const struct pci_dev *d, u32 off, u16 v)
 
     old &= ~(0xffffu << shift);
     pci_write32(d, off & ~3u, old | (u32)v << shift);
+}
+
+u8 pci_find_cap(const struct pci_dev *d, u8 id)
+{
+    u8 ptr;
+    int guard;
+
+    if (!(pci_read16(d, PCI_STATUS) & PCI_STATUS_CAP_LIST)) {
+        return 0;
+    }
+    ptr = pci_read8(d, PCI_CAP_PTR) & 0xfc;
+    for (guard = 0; ptr >= 0x40 && guard < 48; guard++) {
+        u16 w = pci_read16(d, ptr);
+
+        if ((w & 0xff) == id) {
+            return ptr;
+        }
+        ptr = (u8)(w >> 8) & 0xfc;
+    }
+    return 0;
 }
 
 bool pci_find(u16 vendor, const u16 *ids, size_t nids, struct pci_dev *out)

@@ -17,9 +17,12 @@
 #define PCI_BAR0            0x10
 #define PCI_SUBSYSTEM_ID    0x2e
 #define PCI_CAP_PTR         0x34
+#define PCI_INTERRUPT_LINE  0x3c
+#define PCI_INTERRUPT_PIN   0x3d
 #define PCI_CMD_IO          0x1
 #define PCI_CMD_MEMORY      0x2
 #define PCI_CMD_MASTER      0x4
+#define PCI_CMD_INTX_DISABLE 0x400
 #define PCI_STATUS_CAP_LIST 0x10
 
 /* Where BARs the firmware left unassigned are placed (none under QEMU). */
@@ -29,11 +32,13 @@
 /*
  * How drivers reach devices, from the command line (pci.c parses it):
  * pci=assign places memory BARs even where the firmware did; mmio=svc
- * sends every device register access through the CPL0 services.
+ * sends every device register access through the CPL0 services;
+ * irq=msix|intx has the devices interrupt (dev/irq.c), enum tg_irq_mode.
  */
 struct dev_config {
     bool pci_assign;
     bool mmio_svc;
+    u32 irq;
 };
 extern struct dev_config devcfg;
 
@@ -50,6 +55,12 @@ u16 pci_read16(const struct pci_dev *d, u32 off);
 u8 pci_read8(const struct pci_dev *d, u32 off);
 void pci_write32(const struct pci_dev *d, u32 off, u32 v);
 void pci_write16(const struct pci_dev *d, u32 off, u16 v);
+
+/*
+ * Offset of the first capability with this id in d's list, 0 if none
+ * (or the list is absent or loops).
+ */
+u8 pci_find_cap(const struct pci_dev *d, u8 id);
 
 /* First function on bus 0 with this vendor and one of the device ids. */
 bool pci_find(u16 vendor, const u16 *ids, size_t nids, struct pci_dev *out);

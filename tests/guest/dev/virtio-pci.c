@@ -19,6 +19,7 @@ enum { VCAP_COMMON = 1, VCAP_NOTIFY = 2, VCAP_ISR = 3, VCAP_DEVICE = 4 };
 #define VC_DEV_FEAT             0x04
 #define VC_DRV_FEAT_SEL         0x08
 #define VC_DRV_FEAT             0x0c
+#define VC_MSIX_CONFIG          0x10
 #define VC_NUM_QUEUES           0x12
 #define VC_STATUS               0x14
 #define VC_Q_SELECT             0x16
@@ -45,7 +46,6 @@ enum { VCAP_COMMON = 1, VCAP_NOTIFY = 2, VCAP_ISR = 3, VCAP_DEVICE = 4 };
 static bool find_caps(struct vpci *v, struct line *err)
 {
     const struct pci_dev *d = &v->pci;
-    u64 bar_addr[6] = { 0 };
     u8 ptr;
     int guard;
 
@@ -61,9 +61,11 @@ static bool find_caps(struct vpci *v, struct line *err)
         volatile u8 *p;
 
         if ((w0 & 0xff) != PCI_CAP_VENDOR ||
-            (type != VCAP_COMMON && type != VCAP_NOTIFY && type != VCAP_DEVICE) ||
+            (type != VCAP_COMMON && type != VCAP_NOTIFY && type != VCAP_DEVICE &&
+             (type != VCAP_ISR || devcfg.irq != TG_IRQ_INTX)) ||   /* only INTx reads it */
             (type == VCAP_COMMON && v->common) ||
             (type == VCAP_NOTIFY && v->notify_base) ||
+            (type == VCAP_ISR && v->isr) ||
             (type == VCAP_DEVICE && v->device)) {
             ptr = (u8)(w0 >> 8) & 0xfc;
             continue;
@@ -73,15 +75,17 @@ static bool find_caps(struct vpci *v, struct line *err)
             ln_dec(err, bar);
             return false;
         }
-        if (!bar_addr[bar] && !pci_map_bar(d, bar, &bar_addr[bar], err)) {
+        if (!v->bar_addr[bar] && !pci_map_bar(d, bar, &v->bar_addr[bar], err)) {
             return false;
         }
-        p = (volatile u8 *)(bar_addr[bar] + off);
+        p = (volatile u8 *)(v->bar_addr[bar] + off);
         if (type == VCAP_COMMON) {
             v->common = p;
         } else if (type == VCAP_NOTIFY) {
             v->notify_base = p;
             v->notify_mult = pci_read32(d, ptr + VCAP_NOTIFY_MULT);
+        } else if (type == VCAP_ISR) {
+            v->isr = p;
         } else {
             v->device = p;
         }
@@ -100,6 +104,9 @@ bool vpci_find(u16 type, u16 transitional_id, const char *name, struct vpci *v,
     const u16 ids[] = { (u16)(0x1040 + type), transitional_id };
 
     memset(v, 0, sizeof(*v));
+    v->name = name;
+    v->irq_slot = type == VIRTIO_ID_NET ? IRQ_SLOT_NET : IRQ_SLOT_BLK;
+    v->label = type == VIRTIO_ID_NET ? "net" : "blk";
     if (!pci_find(VIRTIO_VENDOR, ids, 2, &v->pci)) {
         ln_str(err, "no ");
         ln_str(err, name);
@@ -161,9 +168,39 @@ u16 vpci_num_queues(struct vpci *v)
     return vp_rd16(v->common, VC_NUM_QUEUES);
 }
 
+bool vpci_irq_setup(struct vpci *v, struct line *err)
+{
+    unsigned cfg = irq_msix_index(v->irq_slot, 0);
+
+    switch (devcfg.irq) {
+    case TG_IRQ_MSIX:
+        if (!irq_msix_enable(&v->pci, v->bar_addr, v->irq_slot, v->name,
+                             &v->msix_entries, err)) {
+            vpci_fail(v);
+            return false;
+        }
+        vp_wr16(v->common, VC_MSIX_CONFIG, 0);
+        if (vp_rd16(v->common, VC_MSIX_CONFIG) != 0) {
+            vpci_fail(v);
+            ln_str(err, "device refused MSI-X entry 0 for configuration changes");
+            return false;
+        }
+        irq_label(cfg, v->label, -1);
+        return true;
+    case TG_IRQ_INTX:
+        if (!irq_intx_enable(&v->pci, v->isr, v->irq_slot, v->name, err)) {
+            vpci_fail(v);
+            return false;
+        }
+        return true;
+    default:
+        return true;
+    }
+}
+
 bool vring_setup(struct vpci *v, struct vring *q, u16 index, u16 max, struct line *err)
 {
-    u16 dev_max;
+    u16 dev_max, vector = VIRTIO_NO_VECTOR;
     size_t avail_sz, used_sz;
 
     memset(q, 0, sizeof(*q));
@@ -193,9 +230,31 @@ bool vring_setup(struct vpci *v, struct vring *q, u16 index, u16 max, struct lin
     memset((void *)q->desc, 0, 16u * q->size);
     memset((void *)q->avail, 0, avail_sz);
     memset((void *)q->used, 0, used_sz);
-    q->avail->flags = VRING_AVAIL_F_NO_INTERRUPT;   /* we poll */
+    /* We poll; with irq= the device interrupts as well, to be counted. */
+    q->avail->flags = devcfg.irq ? 0 : VRING_AVAIL_F_NO_INTERRUPT;
+    if (devcfg.irq == TG_IRQ_MSIX) {
+        if (1u + index >= v->msix_entries) {
+            ln_str(err, "MSI-X: no table entry for virtqueue ");
+            ln_dec(err, index);
+            ln_str(err, " (entries ");
+            ln_dec(err, v->msix_entries);
+            ln_str(err, ")");
+            return false;
+        }
+        vector = (u16)(1 + index);
+    }
     vp_wr16(v->common, VC_Q_SIZE, q->size);
-    vp_wr16(v->common, VC_Q_MSIX, VIRTIO_NO_VECTOR);
+    vp_wr16(v->common, VC_Q_MSIX, vector);
+    if (vector != VIRTIO_NO_VECTOR) {
+        if (vp_rd16(v->common, VC_Q_MSIX) != vector) {
+            ln_str(err, "device refused MSI-X entry ");
+            ln_dec(err, vector);
+            ln_str(err, " for virtqueue ");
+            ln_dec(err, index);
+            return false;
+        }
+        irq_label(irq_msix_index(v->irq_slot, vector), v->label, index);
+    }
     vp_wr64(v->common, VC_Q_DESC, (u64)q->desc);
     vp_wr64(v->common, VC_Q_DRIVER, (u64)q->avail);
     vp_wr64(v->common, VC_Q_DEVICE, (u64)q->used);

@@ -2,13 +2,16 @@
 /*
  * Tandem test guest: the virtio 1.x modern PCI transport and split
  * virtqueues, shared by every virtio driver (net/virtio-net.c,
- * disk/virtio-blk.c).  Polled: the device is told not to interrupt.
+ * disk/virtio-blk.c).  Polled: the device is told not to interrupt, unless
+ * irq=msix|intx asks it to (the rings are polled all the same; the
+ * interrupts are only counted, see irq.h).
  *
  * A driver's start-up, in the order the spec asks (virtio 1.x 3.1.1):
  *
  *   vpci_find()          PCI scan, capabilities, BAR mapping
  *   vpci_negotiate()     reset, ACKNOWLEDGE, DRIVER, features (VERSION_1
  *                        required), FEATURES_OK
+ *   vpci_irq_setup()     with irq=: MSI-X table and config vector, or INTx
  *   vring_setup() ...    one per queue
  *   vpci_driver_ok()
  *
@@ -21,6 +24,7 @@
 #define TG_DEV_VIRTIO_PCI_H
 
 #include "pci.h"
+#include "irq.h"
 
 #define VIRTIO_VENDOR           0x1af4
 #define VIRTIO_F_VERSION_1      32
@@ -60,8 +64,14 @@ struct vpci {
     volatile u8 *common;
     volatile u8 *device;        /* device-specific configuration */
     volatile u8 *notify_base;
+    volatile u8 *isr;           /* ISR status (read by the INTx stub) */
     u32 notify_mult;
     u64 features;               /* negotiated */
+    u64 bar_addr[6];            /* BARs mapped so far (0: not) */
+    const char *name;           /* "virtio-net" */
+    const char *label;          /* "net": in the irq report */
+    unsigned irq_slot;          /* IRQ_SLOT_*: which MSI-X vectors */
+    unsigned msix_entries;      /* table entries programmed (irq=msix) */
 };
 
 /* One split virtqueue; indices run free (mod 2^16), slots are idx % size. */
@@ -130,9 +140,16 @@ bool vpci_find(u16 type, u16 transitional_id, const char *name, struct vpci *v,
 bool vpci_negotiate(struct vpci *v, u64 wanted, struct line *err);
 u16 vpci_num_queues(struct vpci *v);
 /*
+ * irq=msix: MSI-X on and the config interrupt on table entry 0; irq=intx:
+ * the pin routed (irq.h).  Nothing without irq=.  After vpci_negotiate()
+ * (its reset clears the vectors), before the queues.
+ */
+bool vpci_irq_setup(struct vpci *v, struct line *err);
+/*
  * Allocates and enables queue `index` with up to `max` entries (a power of
- * two): descriptors zeroed, avail flags NO_INTERRUPT.  The driver fills
- * the descriptors before it uses them.
+ * two): descriptors zeroed, avail flags NO_INTERRUPT (without irq=) or 0,
+ * and with irq=msix MSI-X table entry 1 + index.  The driver fills the
+ * descriptors before it uses them.
  */
 bool vring_setup(struct vpci *v, struct vring *q, u16 index, u16 max, struct line *err);
 void vpci_driver_ok(struct vpci *v);

@@ -18,6 +18,7 @@
  * that stops answering stops the guest (blk_watchdog).
  */
 #include "disk.h"
+#include "../dev/irq.h"
 
 #define DISK_QD_MAX         64
 #define DISK_BAD_LINES      8
@@ -471,6 +472,9 @@ static void figures_line(void)
     ln_dec(&l, STATUS->disk.bad);
     ln_str(&l, " io_errors=");
     ln_dec(&l, STATUS->disk.io_errors);
+    if (devcfg.irq) {
+        irq_report();           /* first: exit-after= may end with the figures line */
+    }
     tg_workload_line(&l);
 }
 

@@ -11,6 +11,7 @@
  * every second.
  */
 #include "disk.h"
+#include "../dev/irq.h"
 #include "hist.h"
 
 #define IOPS_QD_MAX         64
@@ -52,6 +53,9 @@ static void print_second(u64 ticks)
     }
     ln_str(&l, " errors=");
     ln_dec(&l, STATUS->disk.io_errors);
+    if (devcfg.irq) {
+        irq_report();           /* first: exit-after= may end with the figures line */
+    }
     tg_workload_line(&l);
     memset(io.h, 0, sizeof(io.h));
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Tandem test guest: a polled virtio-blk driver (virtio 1.x over the
- * shared transport in ../dev/virtio-pci.c, split rings, no interrupts).
+ * shared transport in ../dev/virtio-pci.c, split rings; with irq= the
+ * device interrupts too, counted).
  *
  * Every request is a chain of three descriptors at a fixed place: queue
  * slot k owns descriptors 3k (header, device-readable), 3k+1 (data, or
@@ -189,7 +190,8 @@ bool blk_init(struct line *err)
     u16 i, nq = 1;
 
     if (!vpci_find(VIRTIO_ID_BLOCK, VIRTIO_BLK_LEGACY_ID, "virtio-blk", &vb.dev, err) ||
-        !vpci_negotiate(&vb.dev, wanted, err)) {
+        !vpci_negotiate(&vb.dev, wanted, err) ||
+        !vpci_irq_setup(&vb.dev, err)) {
         return false;
     }
     f = vb.dev.features;

@@ -5,13 +5,15 @@
  *
  *   receive up to a budget of frames (each goes up the stack at once and
  *   may queue replies)  ->  TCP timers  ->  DHCP timer  ->  one notify for
- *   everything queued this round.
+ *   everything queued this round  (->  with irq=, the interrupt counts
+ *   once a second).
  *
  * Memory for all of it comes from tg_alloc() (alloc.c).
  */
 #include "net.h"
 #include "services.h"
 #include "../disk/disk.h"
+#include "../dev/irq.h"
 
 #define RX_BUDGET   64
 
@@ -57,7 +59,7 @@ void net_serve(void)
     struct line err = { .len = 0 };
     struct line l = { .len = 0 };
     bool ready = false;
-    u64 next_check = 0;
+    u64 next_check = 0, next_irq_line = 0;
 
     if (!STATUS->ram_end || STATUS->ram_end < TG_HEAP_END) {
         ln_str(&err, "TG error: serve needs RAM up to ");
@@ -115,6 +117,10 @@ void net_serve(void)
         if (net_now_ms >= next_check) {
             virtio_net_check();     /* one MMIO read a second */
             next_check = net_now_ms + 1000;
+        }
+        if (devcfg.irq && ready && net_now_ms >= next_irq_line) {
+            irq_report();           /* once a second, for tests to read */
+            next_irq_line = net_now_ms + 1000;
         }
         STATUS->cpu[0].heartbeat++;
     }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Tandem test guest: a polled virtio-net driver (virtio 1.x, PCI modern
- * transport, split virtqueues, no interrupts).
+ * transport, split virtqueues; with irq= the device interrupts too, counted).
  *
  * The transport (PCI capabilities, feature negotiation, split rings,
  * notify) is ../dev/virtio-pci.c, shared with the virtio-blk driver; this
@@ -72,7 +72,8 @@ bool virtio_net_init(struct line *err)
     u32 i;
 
     if (!vpci_find(VIRTIO_ID_NET, VIRTIO_NET_LEGACY_ID, "virtio-net", &vn.dev, err) ||
-        !vpci_negotiate(&vn.dev, 1ULL << VIRTIO_NET_F_MAC, err)) {
+        !vpci_negotiate(&vn.dev, 1ULL << VIRTIO_NET_F_MAC, err) ||
+        !vpci_irq_setup(&vn.dev, err)) {
         return false;
     }
     if (vpci_num_queues(&vn.dev) < 2) {
