@@ -3,7 +3,8 @@
 """Smoke-test the Tandem test guest on the distribution's QEMU.
 
 Ad-hoc developer check (the real tests live in tests/functional): boots
-tandem-guest.elf under qemu-system-x86_64 -accel kvm and checks the count,
+tandem-guest.elf under qemu-system-x86_64 (-accel kvm where /dev/kvm
+works, else tcg; ACCEL=kvm|tcg chooses) and checks the count,
 smp, dirty (including a QMP pmemsave dump fed to verify_dirty.py),
 exit-after/debug-exit, wss-too-large and fault behaviour.
 
@@ -27,6 +28,8 @@ sys.path.insert(0, HERE)
 import verify_dirty  # noqa: E402
 
 QEMU = os.environ.get("QEMU", "qemu-system-x86_64")
+ACCEL = os.environ.get("ACCEL") or (
+    "kvm" if os.access("/dev/kvm", os.R_OK | os.W_OK) else "tcg")
 BOOT_TIMEOUT = 60       # SeaBIOS runs emulated on PVM hosts: be generous
 
 
@@ -34,7 +37,7 @@ class Guest:
     def __init__(self, elf, append, extra=(), mem=256):
         self.tmp = tempfile.mkdtemp(prefix="tg-")
         self.sock = os.path.join(self.tmp, "qmp.sock")
-        cmd = ["timeout", "180", QEMU, "-accel", "kvm", "-m", str(mem),
+        cmd = ["timeout", "180", QEMU, "-accel", ACCEL, "-m", str(mem),
                "-nographic", "-no-reboot", "-kernel", elf,
                "-append", append,
                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
