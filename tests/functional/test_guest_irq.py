@@ -264,8 +264,13 @@ def test_two_devices_one_guest(tmp_path, vmm, mode):
                                      'blk.config', 'blk.q0'}, after
             assert grown['net.q0'] >= REQUESTS and grown['blk.q0'] >= 2 * REQUESTS, grown
         else:
-            # Net and disk interrupts together on the shared line.
+            # Net and disk interrupts together on the shared line.  The
+            # drivers poll their rings, so a disk completion can come while
+            # the line is still up for the packet that caused it: one entry
+            # of the stub then reads both ISRs and counts once.  What is
+            # sure is one entry per request: the guest idles between them,
+            # waiting for the client.
             assert set(after[2]) == {'gsi%d' % gsi_net}, after
-            assert grown['gsi%d' % gsi_net] >= 3 * REQUESTS, grown
+            assert grown['gsi%d' % gsi_net] >= REQUESTS, grown
         assert after[1] - before[1] < 200 * REQUESTS, (before, after)
         assert vm.proc.poll() is None and 'TG FAULT' not in vm.serial()
