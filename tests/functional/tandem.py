@@ -195,13 +195,36 @@ def needs_tool(name, package):
                               reason='%s not installed (apt-get install %s)' % (name, package))
 
 
+def free_ports(n):
+    """n distinct TCP ports on 127.0.0.1 nobody listens on right now (all
+    bound at once, so they differ)."""
+    socks = [socket.socket() for _ in range(n)]
+    for sk in socks:
+        sk.bind(('127.0.0.1', 0))
+    ports = [sk.getsockname()[1] for sk in socks]
+    for sk in socks:
+        sk.close()
+    return ports
+
+
 def free_port():
     """A TCP port on 127.0.0.1 nobody listens on right now (for hostfwd=)."""
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return free_ports(1)[0]
+
+
+def http_count(port):
+    """GET /count from the test guest's HTTP server forwarded to port: the
+    counter's value (one more per request)."""
+    with socket.create_connection(('127.0.0.1', port), timeout=10) as s:
+        s.sendall(b'GET /count HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+        data = b''
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    assert data.startswith(b'HTTP/1.1 200 OK\r\n'), data
+    return int(data.split(b'\r\n\r\n', 1)[1])
 
 
 def guest_disk(image, fmt='raw', device_opts=''):

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tandem import GUEST, Vm, count_lines, needs_kvm, run
+from tandem import GUEST, Vm, count_lines, free_port, needs_kvm, run
 
 COUNT = ['-m', '128', '-kernel', GUEST, '-append', 'workload=count']
 
@@ -64,12 +64,6 @@ def read_counts(read, n, timeout=30.0):
 
 def sock_reader(s):
     return lambda: s.recv(4096)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def reconnect_keeps_flowing(vm, connect):

@@ -13,12 +13,11 @@ runbook in the wrong order stops at the step that failed, and a socket
 nobody listens on is a clear error.
 """
 import os
-import socket
 import subprocess
 import sys
 import time
 
-from tandem import ROOT, Vm
+from tandem import ROOT, Vm, free_ports
 
 sys.path.insert(0, os.path.join(ROOT, 'scripts', 'qmp'))
 from qmp import QMPClient  # noqa: E402
@@ -150,16 +149,6 @@ def test_wrong_order_stops_at_the_failing_step(tmp_path):
         assert 'compare' in qmp.cmd('query-colo-stats')
         assert filters(qmp) == ['m0', 'redire0', 'redire1']
         qmp.close()
-
-
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for sk in socks:
-        sk.bind(('127.0.0.1', 0))
-    ports = [sk.getsockname()[1] for sk in socks]
-    for sk in socks:
-        sk.close()
-    return ports
 
 
 def test_reprotect_after_secondary_failover(tmp_path):

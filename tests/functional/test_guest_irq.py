@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from tandem import (DEBUG_EXIT, GUEST, QEMU, TANDEM, Vm, free_port, guest_disk, needs_kvm,
+from tandem import (DEBUG_EXIT, GUEST, QEMU, TANDEM, Vm, free_port, guest_disk, http_count, needs_kvm,
                     verify_disk_image)
 
 BOOT_TIMEOUT = 60           # SeaBIOS and the guest under TCG on a busy host
@@ -87,19 +87,6 @@ def check_setup_line(text, mode, device, slot, pci='firmware'):
     assert m.group(3) == ('pirq' if pci == 'assign' else 'line'), m.group(0)
     assert int(m.group(4), 16) == 0x50 + gsi, m.group(0)
     return gsi
-
-
-def http_count(port):
-    with socket.create_connection(('127.0.0.1', port), timeout=10) as s:
-        s.sendall(b'GET /count HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
-        data = b''
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    assert data.startswith(b'HTTP/1.1 200 OK\r\n'), data
-    return int(data.split(b'\r\n\r\n', 1)[1])
 
 
 @pytest.mark.parametrize('mode,pci', [('msix', 'firmware'), ('intx', 'firmware'),

@@ -18,8 +18,8 @@ import time
 
 import pytest
 
-from tandem import (GUEST, QEMU, TANDEM, NetNs, Vm, free_port, kvm_unusable_reason,
-                    needs_tool, netns_unusable_reason)
+from tandem import (GUEST, QEMU, TANDEM, NetNs, Vm, free_port, http_count,
+                    kvm_unusable_reason, needs_tool, netns_unusable_reason)
 
 GUEST_IP = '10.0.2.15'
 GUEST_IP6 = 'fd00::15'
@@ -456,18 +456,7 @@ def test_dhcp_from_slirp_and_hostfwd(tmp_path, vmm, pci, mmio):
         assert lines.index('TG dhcp selecting') < lines.index('TG dhcp requesting') \
             < lines.index('TG dhcp bound')
         assert 'TG net ip=10.0.2.15/24 gw=10.0.2.2 ll=fe80::5054:ff:fe12:3456' in lines
-        counts = []
-        for _ in range(2):
-            with socket.create_connection(('127.0.0.1', port), timeout=10) as s:
-                s.sendall(b'GET /count HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
-                data = b''
-                while True:
-                    chunk = s.recv(4096)
-                    if not chunk:
-                        break
-                    data += chunk
-            assert data.startswith(b'HTTP/1.1 200 OK\r\n'), data
-            counts.append(int(data.split(b'\r\n\r\n', 1)[1]))
+        counts = [http_count(port) for _ in range(2)]
         assert counts[1] == counts[0] + 1
 
 

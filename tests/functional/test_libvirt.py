@@ -27,7 +27,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tandem import GUEST, TANDEM, kvm_unusable_reason, needs_kvm
+from tandem import GUEST, TANDEM, free_ports, kvm_unusable_reason, needs_kvm
 
 LIBVIRTD = shutil.which('libvirtd') or '/usr/sbin/libvirtd'
 VIRSH = shutil.which('virsh')
@@ -379,17 +379,6 @@ def colo_domains(tmp_path, ports):
             domain_xml(tmp_path, 'colo-b', False, secondary))
 
 
-def free_tcp_ports(n):
-    import socket
-    socks = [socket.socket() for _ in range(n)]
-    for sk in socks:
-        sk.bind(('127.0.0.1', 0))
-    ports = [sk.getsockname()[1] for sk in socks]
-    for sk in socks:
-        sk.close()
-    return ports
-
-
 def colo_script(libvirtd, *args):
     script = os.path.join(os.path.dirname(os.path.dirname(
         os.path.dirname(os.path.abspath(__file__)))), 'scripts',
@@ -405,7 +394,7 @@ def test_colo_domain_xml_validates(libvirtd, tmp_path):
     validate = shutil.which('virt-xml-validate')
     if not validate:
         pytest.skip('virt-xml-validate is not installed (libvirt-clients)')
-    for i, xml in enumerate(colo_domains(tmp_path, free_tcp_ports(5))):
+    for i, xml in enumerate(colo_domains(tmp_path, free_ports(5))):
         path = tmp_path / ('colo%d.xml' % i)
         path.write_text(xml)
         p = subprocess.run([validate, str(path), 'domain'],
@@ -419,7 +408,7 @@ def test_colo_pair(libvirtd, tmp_path):
     secondary's cont in inmigrate is accepted), protected by
     scripts/colo-libvirt.py, the primary destroyed, the secondary's
     failover runbook run through virsh, and the guest counts on."""
-    ports = free_tcp_ports(5)
+    ports = free_ports(5)
     pxml, sxml = colo_domains(tmp_path, ports)
     (tmp_path / 'a.xml').write_text(pxml)
     (tmp_path / 'b.xml').write_text(sxml)
