@@ -7,6 +7,7 @@ BUILD ?= build
 TANDEM = $(BUILD)/tandem-system-x86_64
 GUEST = $(BUILD)/tests/guest/tandem-guest.elf
 BENCH_ARGS ?=
+RUN_ARGS ?=
 
 .PHONY: all deps build check run bench clean distclean
 
@@ -25,7 +26,7 @@ check: build
 	@/usr/bin/python3 tests/run-all.py --build $(BUILD)
 
 run: build
-	@scripts/run-demo.sh $(BUILD)
+	@scripts/run-demo.sh $(BUILD) $(RUN_ARGS)
 
 bench: build
 	@for b in bench/*.sh; do [ -x "$$b" ] && "$$b" $(BUILD); done; true

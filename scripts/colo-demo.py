@@ -29,6 +29,7 @@ usage: scripts/colo-demo.py [BUILD] [--before S] [--after S] [--mem MIB]
        [--delay MS] [--keep]
 """
 import argparse
+import importlib.util
 import os
 import re
 import shutil
@@ -42,6 +43,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'scripts', 'qmp'))
 from qmp import QMPClient, QMPException  # noqa: E402
+
+sys.path.insert(0, os.path.join(ROOT, 'scripts'))
+import colo_demo_net as demonet  # noqa: E402
 
 COUNT_RX = re.compile(r'TG count=(\d+) counter=(\d+)')
 REFRESH_S = 0.5
@@ -62,27 +66,36 @@ def free_port():
 class Vmm:
     """One Tandem process with its serial file, QMP socket and stderr log."""
 
-    def __init__(self, binary, guest, tmp, name, mem, extra=()):
+    def __init__(self, binary, guest, tmp, name, mem, extra=(),
+                 append='workload=count', prefix=(), accel='kvm'):
         self.name = name
         self.serial_path = os.path.join(tmp, name + '-serial.log')
         self.qmp_path = os.path.join(tmp, name + '.qmp')
         self.stderr_path = os.path.join(tmp, name + '-stderr.log')
-        self.cmd = [binary, '-accel', 'kvm', '-display', 'none', '-nodefaults',
-                    '-m', str(mem), '-kernel', guest,
-                    '-append', 'workload=count',
-                    '-serial', 'file:' + self.serial_path,
-                    '-qmp', 'unix:%s,server=on,wait=off' % self.qmp_path
-                    ] + list(extra)
+        self.cmd = list(prefix) + [
+            binary, '-accel', accel, '-display', 'none', '-nodefaults',
+            '-m', str(mem), '-kernel', guest, '-append', append,
+            '-serial', 'file:' + self.serial_path,
+            '-qmp', 'unix:%s,server=on,wait=off' % self.qmp_path
+        ] + list(extra)
         self.proc = None
         self.qmp = None
 
     def start(self):
+        self.launch()
+        self.connect()
+
+    def launch(self):
         with open(self.stderr_path, 'wb') as err:
             # A session of its own: Ctrl-C reaches only the demo, which then
             # stops both VMMs in order.
             self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL,
                                          stderr=err, start_new_session=True)
+
+    def connect(self):
+        """QMP, once the process serves it (the primary of the network
+        recipe only does once the secondary's chardevs connected)."""
         try:
             self.qmp = QMPClient(self.qmp_path, timeout=10, wait=15)
         except QMPException as e:
@@ -260,12 +273,116 @@ def follow(sec, offset, last_pri, seconds, screen):
     return first
 
 
+def load_failover_runbooks():
+    """scripts/colo-failover.py, whose secondary runbook the network demo
+    runs at the takeover (the same steps an operator would)."""
+    spec = importlib.util.spec_from_file_location(
+        'colo_failover', os.path.join(ROOT, 'scripts', 'colo-failover.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def net_figures(pri, client):
+    st = pri.q('query-colo-stats')
+    tick = client.tick
+    who = ('client: %s SETs acked, %s/s' % (tick['acked'], tick['rate'])
+           if tick else 'client: connecting')
+    return '%s | primary: %d checkpoints (%d by compare) | %s' % (
+        who, st['checkpoints'], st['triggers'].get('compare', 0),
+        demonet.compare_figures(st))
+
+
+def net_take_over(pri, sec, net, screen):
+    """Kills the primary; the secondary takes over with the network runbook."""
+    screen.say('*** kill -9 the primary (pid %d)' % pri.proc.pid)
+    pri.kill()
+    wait_for('the secondary did not stop after losing the primary',
+             lambda: sec.q('query-status')['status'] != 'running', 10, 0.02)
+    screen.say('    secondary stopped (%s); the bridge port moves to its tap'
+               % sec.q('query-status')['status'])
+    try:
+        net.move_service_to_secondary()
+    except RuntimeError as e:
+        raise DemoError('cannot move the bridge port: %s' % e)
+    screen.say('*** the secondary runbook (scripts/colo-failover.py secondary):')
+    runbooks = load_failover_runbooks()
+    try:
+        runbooks.secondary(sec.qmp, runbooks.SECONDARY_OBJECTS,
+                           runbooks.SECONDARY_CHARDEVS, announce=True)
+    except runbooks.StepFailed as e:
+        raise DemoError('the failover runbook stopped: %s' % e)
+    wait_for('the secondary did not run the guest after the failover',
+             lambda: sec.q('query-status')['status'] == 'running', 10)
+    screen.say('    secondary status running')
+
+
+def run_net(args, tmp, screen, binary, guest):
+    reason = demonet.unusable_reason()
+    if reason:
+        raise DemoError(reason)
+    try:
+        net = demonet.DemoNetwork()
+    except (RuntimeError, subprocess.CalledProcessError) as e:
+        raise DemoError('cannot build the demo network: %s' % e)
+    pri = Vmm(binary, guest, tmp, 'primary', args.mem, demonet.primary_args(),
+              append=demonet.GUEST_APPEND, prefix=net.prefix())
+    sec = Vmm(binary, guest, tmp, 'secondary', args.mem, demonet.secondary_args(),
+              append=demonet.GUEST_APPEND, prefix=net.prefix())
+    client = None
+    try:
+        screen.say('COLO network demo: the guest serves RESP at %s:%d on a bridge in '
+                   'namespace %s; checkpoint every %d ms'
+                   % (demonet.GUEST_IP, demonet.RESP_PORT, net.name, args.delay))
+        # The recipe's primary waits (compare1, wait=on) for the
+        # secondary's redirector before it serves QMP.
+        pri.launch()
+        sec.start()
+        pri.connect()
+        wait_for('the primary guest did not start serving',
+                 lambda: 'TG serve ready' in pri.serial(), 30)
+        bring_up(pri, sec, demonet.MIGRATE_PORT, args.delay)
+        screen.say('COLO is up; a client writes SET after SET on one connection '
+                   '(scripts/resp-loop.py); the primary is killed in %.0f s' % args.before)
+        client = demonet.Client(net)
+        deadline = time.monotonic() + args.before
+        while time.monotonic() < deadline and client.running():
+            screen.live(net_figures(pri, client))
+            time.sleep(REFRESH_S)
+        if not client.running():
+            raise DemoError('the client stopped before the failover: %s' % client.stop()[1])
+        before = client.tick
+        net_take_over(pri, sec, net, screen)
+        deadline = time.monotonic() + args.after
+        while time.monotonic() < deadline and client.running():
+            tick = client.tick
+            screen.live('client: %s SETs acked, %s/s (on the secondary)'
+                        % (tick['acked'], tick['rate']) if tick else 'client: -')
+            time.sleep(REFRESH_S)
+        status, last = client.stop()
+        screen.say('client: %s' % last)
+        if status != 0:
+            raise DemoError('the client saw the failover: %s' % last)
+        screen.say('the connection survived the primary: %s SETs acknowledged before the '
+                   'kill, every acknowledged SET read back from the secondary'
+                   % (before['acked'] if before else 0))
+        screen.say('the guest runs on the secondary, unprotected; stopping the demo')
+    finally:
+        if client:
+            client.kill()
+        for vm in (pri, sec):
+            vm.kill()
+        net.close()
+
+
 def run(args, tmp, screen):
     binary = os.path.join(args.build, 'tandem-system-x86_64')
     guest = os.path.join(args.build, 'tests', 'guest', 'tandem-guest.elf')
     for f in (binary, guest):
         if not os.path.exists(f):
             raise DemoError('%s missing (build first)' % f)
+    if args.net:
+        return run_net(args, tmp, screen, binary, guest)
     port = free_port()
     sec = Vmm(binary, guest, tmp, 'secondary', args.mem,
               ['-incoming', 'tcp:127.0.0.1:%d' % port])
@@ -307,6 +424,10 @@ def main():
     ap.add_argument('--mem', type=int, default=256, help='guest MiB (256)')
     ap.add_argument('--delay', type=int, default=100,
                     help='x-checkpoint-delay, ms (default 100)')
+    ap.add_argument('--net', action='store_true',
+                    help='protect a network service instead: the guest serves '
+                    'RESP on a bridge in a network namespace (root), a client '
+                    'writes through the failover (scripts/colo_demo_net.py)')
     ap.add_argument('--keep', action='store_true',
                     help='keep the temporary directory (serial files, QMP '
                     'sockets, stderr logs)')
