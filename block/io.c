@@ -5,14 +5,16 @@
  * (for drains), fills in what a driver leaves out (write-zeroes as a
  * zeroed write, flush of the children), accounts it per node, tells the
  * node's write notifiers (dirty tracking, block/dirty-bitmap.c) of every
- * change, and turns a driver's -errno into an error that names the node
- * and its file.
+ * change, overlapping writes one at a time on such a node (block/
+ * write-order.h), and turns a driver's -errno into an error that names
+ * the node and its file.
  */
 #include <errno.h>
 #include <string.h>
 #include <glib.h>
 #include "block/block_int.h"
 #include "block/dirty-bitmap.h"
+#include "block/write-order.h"
 #include "util/main-loop.h"
 #include "trace.h"
 
@@ -84,6 +86,7 @@ int bdrv_pwritev(BlockDriverState *bs, uint64_t offset, BlockIov *qiov,
                  int flags, Error **errp)
 {
     int64_t start = block_acct_now_ns();
+    BdrvWriteOrder order;
     int ret;
 
     if (bs->read_only) {
@@ -96,10 +99,12 @@ int bdrv_pwritev(BlockDriverState *bs, uint64_t offset, BlockIov *qiov,
         return 0;
     }
     req_begin(bs);
+    bdrv_write_order_begin(&order, bs, offset, qiov->size);
     ret = bs->drv->pwritev ? bs->drv->pwritev(bs, offset, qiov, flags)
                            : -ENOTSUP;
     bdrv_write_notify(bs, BDRV_WRITE_DATA, offset, qiov->size, qiov, flags,
                       ret);
+    bdrv_write_order_end(&order);
     block_acct_done(&bs->stats, BLOCK_ACCT_WRITE, offset, qiov->size, start,
                     ret);
     req_end(bs);
@@ -155,6 +160,7 @@ int bdrv_pwrite_zeroes(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
                        int flags, Error **errp)
 {
     int64_t start = block_acct_now_ns();
+    BdrvWriteOrder order;
     int ret = -ENOTSUP;
 
     if (bs->read_only) {
@@ -171,6 +177,7 @@ int bdrv_pwrite_zeroes(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
         flags &= ~BDRV_REQ_MAY_UNMAP;
     }
     req_begin(bs);
+    bdrv_write_order_begin(&order, bs, offset, bytes);
     if (bs->drv->pwrite_zeroes) {
         ret = bs->drv->pwrite_zeroes(bs, offset, bytes, flags);
     }
@@ -179,6 +186,7 @@ int bdrv_pwrite_zeroes(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
         ret = write_zeroes_by_buffer(bs, offset, bytes, flags);
     }
     bdrv_write_notify(bs, BDRV_WRITE_ZEROES, offset, bytes, NULL, flags, ret);
+    bdrv_write_order_end(&order);
     block_acct_done(&bs->stats, BLOCK_ACCT_WRITE, offset, bytes, start, ret);
     req_end(bs);
     return ret < 0 ? req_fail(bs, "write-zeroes", offset, bytes, ret, errp)
@@ -189,6 +197,7 @@ int bdrv_pdiscard(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
                   Error **errp)
 {
     int64_t start = block_acct_now_ns();
+    BdrvWriteOrder order;
     int ret = 0;
 
     if (bs->read_only) {
@@ -205,6 +214,7 @@ int bdrv_pdiscard(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
         return 0;
     }
     req_begin(bs);
+    bdrv_write_order_begin(&order, bs, offset, bytes);
     if (bs->drv->pdiscard) {
         ret = bs->drv->pdiscard(bs, offset, bytes);
         if (ret == -ENOTSUP) {
@@ -212,6 +222,7 @@ int bdrv_pdiscard(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
         }
     }
     bdrv_write_notify(bs, BDRV_WRITE_DISCARD, offset, bytes, NULL, 0, ret);
+    bdrv_write_order_end(&order);
     block_acct_done(&bs->stats, BLOCK_ACCT_UNMAP, offset, bytes, start, ret);
     req_end(bs);
     return ret < 0 ? req_fail(bs, "discard", offset, bytes, ret, errp) : 0;
