@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Tandem test guest: network options from the command line
- * (ip=A.B.C.D/N gw=A.B.C.D ip6=ADDR/N gw6=ADDR dhcp netlog=0|1) and the
+ * (ip=A.B.C.D/N gw=A.B.C.D ip6=ADDR/N gw6=ADDR dhcp ping=ADDR netlog=0|1) and the
  * serial line that shows the resulting configuration.
  */
 #include "net.h"
@@ -38,6 +38,17 @@ bool net_option(const char *key, size_t kn, const char *v, size_t vn, bool *ok)
     } else if (key_is(key, kn, "gw6")) {
         *ok = ip6_parse(v, vn, &netcfg.gw6) && !ip_is_v4(&netcfg.gw6);
         netcfg.have_gw6 = *ok;
+    } else if (key_is(key, kn, "ping")) {
+        bool v6 = false;
+
+        for (size_t i = 0; i < vn; i++) {
+            v6 |= v[i] == ':';
+        }
+
+        *ok = v6 ? ip6_parse(v, vn, &netcfg.ping) && !ip_is_v4(&netcfg.ping) &&
+                   netcfg.ping.b[0] != 0xff
+                 : ip4_parse(v, vn, &netcfg.ping);
+        netcfg.have_ping = *ok;
     } else if (key_is(key, kn, "netlog")) {
         *ok = vn == 1 && (v[0] == '0' || v[0] == '1');
         netcfg.log = v[0] == '1';

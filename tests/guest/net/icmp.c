@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Tandem test guest: ICMP (IPv4) echo.  Requests to our unicast address
- * get a reply with the same identifier, sequence and data; everything
- * else ICMP is ignored.
+ * get a reply with the same identifier, sequence and data; replies go to
+ * the ping client (ping.c); everything else ICMP is ignored.
  */
 #include "net.h"
 
@@ -16,6 +16,10 @@ void icmp_input(const ipaddr *src, const ipaddr *dst, const u8 *p, size_t len)
 
     if (len < 8 || csum_fold(csum_add(0, p, len)) != 0) {
         NET_STAT(rx_dropped);
+        return;
+    }
+    if (p[0] == ICMP_ECHO_REPLY && p[1] == 0 && ip_eq(dst, &netcfg.ip4)) {
+        ping_reply(src, p, len);
         return;
     }
     if (p[0] != ICMP_ECHO_REQUEST || p[1] != 0 || !ip_eq(dst, &netcfg.ip4)) {

@@ -134,6 +134,11 @@ void icmp6_input(const u8 *frame, const ipaddr *src, const ipaddr *dst, u8 hop_l
             NET_STAT(icmp_echo);
         }
         return;
+    case ICMP6_ECHO_REPLY:
+        if (p[1] == 0 && ip6_is_mine(dst)) {
+            ping_reply(src, p, len);
+        }
+        return;
     case ND_NEIGHBOR_SOLICIT:
         if (hop_limit != 255 || p[1] != 0 || len < 24) {
             goto drop;

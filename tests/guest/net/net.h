@@ -81,6 +81,8 @@ struct net_config {
     ipaddr gw6;
     ipaddr ll6;                 /* fe80::EUI-64, always there */
     bool dhcp;                  /* bare word "dhcp" */
+    bool have_ping;             /* ping=ADDR given (ping.c) */
+    ipaddr ping;
     bool log;                   /* netlog=1 (default): one line per TCP open/close */
 };
 extern struct net_config netcfg;
@@ -90,6 +92,12 @@ bool net_option(const char *key, size_t kn, const char *v, size_t vn, bool *ok);
 void net_serve(void) __attribute__((noreturn));
 void net_print_config(void);
 void net_publish_config(void);   /* netcfg -> status page */
+
+/* ---- the ping client (ping.c), ping=ADDR ------------------------------ */
+
+void ping_tick(void);           /* each round of the serve loop, once ready */
+/* An echo reply (ICMP type 0 or ICMPv6 129) from src, the whole message. */
+void ping_reply(const ipaddr *src, const u8 *p, size_t len);
 
 /* ---- time (serve.c): milliseconds since the serve loop started ------- */
 

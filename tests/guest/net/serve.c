@@ -113,6 +113,9 @@ void net_serve(void)
             ln_str(&l, "TG serve ready ports=7,80,6379");
             tg_print(&l);
         }
+        if (ready) {
+            ping_tick();
+        }
         virtio_net_kick();
         if (net_now_ms >= next_check) {
             virtio_net_check();     /* one MMIO read a second */
