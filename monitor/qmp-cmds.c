@@ -116,7 +116,12 @@ void qmp_cont(Error **errp)
          * one that came in with late-block-activate and -S: the disks
          * are taken (back) first. Nothing to do on a plain pause.
          */
-        if (!bdrv_activate_all(errp)) {
+        /* A kernel-less destination only leaves inmigrate with a guest
+         * in; should another path ever get it here, its vCPUs have
+         * nothing to run. */
+        if ((pc_machine_current() &&
+             !pc_machine_can_run(pc_machine_current(), errp)) ||
+            !bdrv_activate_all(errp)) {
             return;
         }
         vm_start();

@@ -334,6 +334,7 @@ int main(int argc, char **argv)
             return 1;
         }
     } else {
+        cfg.machine.incoming = cfg.incoming != NULL;
         pcms = pc_machine_new(&cfg.machine, &err);
         if (!pcms) {
             error_report_err(err);

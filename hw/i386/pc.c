@@ -307,7 +307,28 @@ static bool pc_load_kernel(PCMachine *pcms, Error **errp)
 
 static bool pc_boot_cpu(PCMachine *pcms, Error **errp)
 {
+    if (!pcms->kernel_image) {
+        /* A destination without -kernel: its vCPUs wait for migrated
+         * state and never run without it (pc_machine_can_run). */
+        return true;
+    }
     return x86_cpu_set_boot_state(&cpus_get(0)->kvm, &pcms->boot, errp);
+}
+
+/*
+ * Without firmware, a VM started without -kernel has nothing of its own
+ * to run: only a migration (or a COLO checkpoint) gives its vCPUs a
+ * guest. Until one has, its vCPUs must not start.
+ */
+bool pc_machine_can_run(PCMachine *pcms, Error **errp)
+{
+    if (pcms->kernel_image || !pcms->accel->needs_kernel ||
+        (pcms->cpu_migration && pcms->cpu_migration[0]->loaded)) {
+        return true;
+    }
+    error_setg(errp, "nothing to run: this VM was started without -kernel "
+               "and no migration has brought a guest in");
+    return false;
 }
 
 /*
@@ -513,9 +534,11 @@ PCMachine *pc_machine_new(const PCMachineConfig *cfg, Error **errp)
                                             : &pc_kvm_accel_ops;
     pcms->pio.name = "pio";
     pcms->mmio.name = "mmio";
-    if (!pcms->cfg.kernel && pcms->accel->needs_kernel) {
+    if (!pcms->cfg.kernel && pcms->accel->needs_kernel &&
+        !pcms->cfg.incoming) {
         error_setg(errp, "no kernel given: Tandem has no firmware and boots "
-                   "a multiboot image or Linux bzImage with -kernel");
+                   "a multiboot image or Linux bzImage with -kernel (a "
+                   "migration destination, -incoming, needs none)");
         goto fail;
     }
     if ((pcms->cfg.kernel && !pc_read_kernel(pcms, errp)) ||
@@ -541,6 +564,13 @@ fail:
 bool pc_machine_reset(PCMachine *pcms, Error **errp)
 {
     trace_pc_machine_reset();
+    if (!pcms->kernel_image && pcms->accel->needs_kernel) {
+        /* QEMU would run its firmware, which finds nothing to boot. */
+        error_setg(errp, "no kernel to boot: this VM was started without "
+                   "-kernel (its guest came by migration) and Tandem has no "
+                   "firmware; the guest stays stopped");
+        return false;
+    }
     if (!pcms->accel->reset(pcms, errp)) {
         return false;
     }

@@ -126,6 +126,7 @@ static bool x86_cpu_post_load(void *opaque, int version_id, Error **errp)
     }
     if (x86_cpu_put_state(m->vcpu, &m->state, errp)) {
         trace_x86_cpu_post_load(m->vcpu->index, m->state.regs.rip);
+        m->loaded = true;
         return true;
     }
     if (!x86_cpu_put_state(m->vcpu, m->host, &rollback_err)) {

@@ -183,6 +183,7 @@ def test_no_kernel_given():
     p = run(['-display', 'none'])
     assert p.returncode == 1
     assert 'no kernel given' in p.stderr
+    assert '(a migration destination, -incoming, needs none)' in p.stderr
 
 
 def test_version():

@@ -29,9 +29,13 @@ FAST = {'max-bandwidth': 10 << 30, 'downtime-limit': 500}
 class MigVm(Vm):
     """A Vm with a QMP socket."""
 
-    def __init__(self, tmp_path, name, extra=(), pass_fds=(), connect=True):
+    def __init__(self, tmp_path, name, extra=(), pass_fds=(), connect=True,
+                 kernel=True):
         self.qmp_path = os.path.join(str(tmp_path), name + '.qmp')
-        super().__init__(tmp_path, list(WORKLOAD) + list(extra) +
+        # kernel=False: a destination as QEMU's functional tests start
+        # one, with no -kernel (the guest comes by migration).
+        workload = WORKLOAD if kernel else WORKLOAD[:2]
+        super().__init__(tmp_path, list(workload) + list(extra) +
                          ['-qmp', 'unix:%s,server=on,wait=off' % self.qmp_path],
                          name=name)
         self.pass_fds = pass_fds
@@ -139,6 +143,25 @@ def test_tcp_smp2(tmp_path):
         assert events[:2] == ['setup', 'active'] and events[-1] == 'completed'
         hmp = src.qmp.hmp('info migrate')
         assert 'Status: completed' in hmp and 'down=' in hmp
+
+
+def test_destination_without_kernel(tmp_path):
+    """A destination started without -kernel, as QEMU's functional tests
+    start theirs: the guest comes by migration and runs on; a reset is
+    then refused (no firmware to reboot through), the guest left stopped
+    with the reason on stderr."""
+    with MigVm(tmp_path, 'src') as src, \
+         MigVm(tmp_path, 'dst', ['-incoming', 'tcp:127.0.0.1:0'], kernel=False) as dst:
+        src.wait_more_passes(2)
+        set_params(src, **FAST)
+        src.q('migrate', uri='tcp:127.0.0.1:%s' % dst_port(dst))
+        check_migrated(src, dst, tmp_path)
+        dst.q('system_reset')
+        deadline = time.monotonic() + 10
+        while dst.q('query-status')['status'] != 'internal-error':
+            assert time.monotonic() < deadline, dst.q('query-status')
+            time.sleep(0.05)
+        assert 'system reset failed: no kernel to boot' in dst.stderr()
 
 
 @pytest.mark.parametrize('kind', ['unix', 'exec', 'fd'])

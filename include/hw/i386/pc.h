@@ -99,6 +99,9 @@ typedef struct PCMachineConfig {
     bool ram_size_given;
     bool dump_guest_core;           /* -machine dump-guest-core */
     AccelKind accel;                /* ACCEL_KVM or ACCEL_QTEST */
+    /* -incoming given: the guest comes by migration, so no -kernel is
+     * needed (QEMU's functional tests start destinations without one). */
+    bool incoming;
 } PCMachineConfig;
 
 struct PCMachine {
@@ -146,8 +149,11 @@ PCMachine *pc_machine_new(const PCMachineConfig *cfg, Error **errp);
 /* The machine of this process (NULL before it exists). */
 PCMachine *pc_machine_current(void);
 
-/* Back to the just-booted state; vCPUs must be paused. */
+/* Back to the just-booted state; vCPUs must be paused. A VM started
+ * without -kernel cannot be reset (no firmware to reboot through). */
 bool pc_machine_reset(PCMachine *pcms, Error **errp);
+/* Whether the vCPUs have a guest to run: a kernel, or migrated state. */
+bool pc_machine_can_run(PCMachine *pcms, Error **errp);
 void pc_machine_free(PCMachine *pcms);
 
 #endif

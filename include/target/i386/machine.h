@@ -30,6 +30,10 @@ typedef struct X86CPUMigration {
     /* This host's layout (MSR list, XSAVE size) and, during a load, the
      * vCPU's previous state for the rollback. */
     X86CPUState *host;
+    /* A load succeeded: the vCPU holds a migrated guest's state (so a
+     * destination started without -kernel has something to run,
+     * hw/i386/pc.c). */
+    bool loaded;
 } X86CPUMigration;
 
 extern const VMStateDescription vmstate_x86_cpu;
