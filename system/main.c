@@ -44,7 +44,9 @@ static void main_on_mux_quit(void)
     system_shutdown_request(SHUTDOWN_CAUSE_HOST_UI);
 }
 
-static void main_reset_machine(void *opaque)
+/* false: the reset failed (said on stderr); the VM then stops in
+ * internal-error (main_loop_do_reset). */
+static bool main_reset_machine(void *opaque)
 {
     PCMachine *pcms = opaque;
     Error *err = NULL;
@@ -52,8 +54,9 @@ static void main_reset_machine(void *opaque)
     if (!pc_machine_reset(pcms, &err)) {
         error_prepend(&err, "system reset failed: ");
         error_report_err(err);
-        vm_stop_request(RUN_STATE_INTERNAL_ERROR);
+        return false;
     }
+    return true;
 }
 
 static bool main_setup_trace(SystemConfig *cfg, Error **errp)

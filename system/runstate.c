@@ -109,7 +109,7 @@ static struct {
     bool no_shutdown;
     GArray *change_notifiers;
     GArray *shutdown_notifiers;
-    void (*reset_fn)(void *opaque);
+    bool (*reset_fn)(void *opaque);
     void *reset_opaque;
     /* requests, set from any thread */
     int shutdown_requested;     /* ShutdownCause, 0 = none */
@@ -213,7 +213,7 @@ void runstate_set_no_shutdown(bool no_shutdown)
     rs.no_shutdown = no_shutdown;
 }
 
-void runstate_set_reset_handler(void (*fn)(void *opaque), void *opaque)
+void runstate_set_reset_handler(bool (*fn)(void *opaque), void *opaque)
 {
     rs.reset_fn = fn;
     rs.reset_opaque = opaque;
@@ -280,8 +280,10 @@ static void main_loop_do_reset(ShutdownCause cause)
     bool was_running = runstate_is_running();
 
     cpus_pause_all();
-    if (rs.reset_fn) {
-        rs.reset_fn(rs.reset_opaque);
+    if (rs.reset_fn && !rs.reset_fn(rs.reset_opaque)) {
+        /* The handler said why; the guest must not run on un-reset. */
+        vm_stop(RUN_STATE_INTERNAL_ERROR);
+        return;
     }
     runstate_notify_shutdown(cause, true);
     /*

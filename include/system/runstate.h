@@ -87,7 +87,8 @@ void runstate_add_shutdown_notifier(ShutdownNotifyFn *fn, void *opaque);
  */
 bool main_loop_check_requests(int *status);
 
-/* The machine's reset, called by the main loop with vCPUs paused. */
-void runstate_set_reset_handler(void (*fn)(void *opaque), void *opaque);
+/* The machine's reset, called by the main loop with vCPUs paused; false
+ * when it failed (it said why): the VM then stops in internal-error. */
+void runstate_set_reset_handler(bool (*fn)(void *opaque), void *opaque);
 
 #endif
