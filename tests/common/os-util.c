@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Operating-system fixtures for tests: see os-util.h. */
 #include <errno.h>
+#include <stdio.h>
 #include <sched.h>
 #include <unistd.h>
 #include <sys/mount.h>
@@ -46,4 +47,37 @@ void test_private_tmpfs_remove(const char *dir)
         umount2(dir, MNT_DETACH);
         rmdir(dir);
     }
+}
+
+static int saved_stderr = -1;
+static char *stderr_file;
+
+void test_stderr_capture_start(void)
+{
+    int fd;
+
+    g_assert_cmpint(saved_stderr, <, 0);
+    fd = g_file_open_tmp("test-stderr-XXXXXX", &stderr_file, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    fflush(stderr);
+    saved_stderr = dup(STDERR_FILENO);
+    g_assert_cmpint(saved_stderr, >=, 0);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+}
+
+char *test_stderr_capture_end(void)
+{
+    char *data = NULL;
+
+    g_assert_cmpint(saved_stderr, >=, 0);
+    fflush(stderr);
+    dup2(saved_stderr, STDERR_FILENO);
+    close(saved_stderr);
+    saved_stderr = -1;
+    g_assert_true(g_file_get_contents(stderr_file, &data, NULL, NULL));
+    unlink(stderr_file);
+    g_clear_pointer(&stderr_file, g_free);
+    g_printerr("%s", data);
+    return data;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Operating-system fixtures shared by unit tests and qtests (GLib only):
- * a connected unix socket, and a small private tmpfs whose writes really
- * run out of space.
+ * a connected unix socket, a small private tmpfs whose writes really
+ * run out of space, and a capture of what the process writes to stderr.
  */
 #ifndef TESTS_COMMON_OS_UTIL_H
 #define TESTS_COMMON_OS_UTIL_H
@@ -20,5 +20,14 @@ int test_unix_connect(const char *path);
 char *test_private_tmpfs(const char *prefix, const char *size, char **why);
 /* Unmounts and removes it; NULL is a no-op. */
 void test_private_tmpfs_remove(const char *dir);
+
+/*
+ * Sends the process's stderr (fd 2: error_report, warn_report) to a
+ * temporary file until test_stderr_capture_end(), which restores it,
+ * echoes what was captured (so a failing test still shows it) and
+ * returns it (g_free). Not nestable.
+ */
+void test_stderr_capture_start(void);
+char *test_stderr_capture_end(void);
 
 #endif

@@ -27,6 +27,7 @@
 #include "qapi/qapi-commands.h"
 #include "util/main-loop.h"
 #include "util/yank.h"
+#include "os-util.h"
 #include "watchdog.h"
 #include "block-test-util.h"
 
@@ -216,38 +217,6 @@ static int mute_listener(const char *path)
 static double secs_since(int64_t t0)
 {
     return (g_get_monotonic_time() - t0) / 1e6;
-}
-
-/* ---- stderr, where the node's log lines go ---- */
-
-static int saved_stderr = -1;
-static char *stderr_file;
-
-static void stderr_capture_start(void)
-{
-    int fd;
-
-    stderr_file = bt_path("stderr.log");
-    fd = open(stderr_file, O_CREAT | O_TRUNC | O_WRONLY, 0600);
-    g_assert_cmpint(fd, >=, 0);
-    fflush(stderr);
-    saved_stderr = dup(2);
-    dup2(fd, 2);
-    close(fd);
-}
-
-/* Restores stderr, echoes what was captured, and returns it. */
-static char *stderr_capture_end(void)
-{
-    char *data = NULL;
-
-    fflush(stderr);
-    dup2(saved_stderr, 2);
-    close(saved_stderr);
-    g_assert_true(g_file_get_contents(stderr_file, &data, NULL, NULL));
-    g_printerr("%s", data);
-    g_clear_pointer(&stderr_file, g_free);
-    return data;
 }
 
 /* ---- asynchronous requests ---- */
@@ -975,7 +944,7 @@ static void test_reconnect(void)
     if (!srv) {
         return;
     }
-    stderr_capture_start();
+    test_stderr_capture_start();
     bs = open_nbd(srv, ",\"reconnect-delay\":10");
     blk = new_blk(bs);
 
@@ -1000,7 +969,7 @@ static void test_reconnect(void)
         g_assert_cmpint(rbuf[i], ==, bt_pattern(4096 + i, 8));
     }
     {
-        g_autofree char *log = stderr_capture_end();
+        g_autofree char *log = test_stderr_capture_end();
 
         /* The log lines a user sees: the loss and the reconnect. */
         g_assert_nonnull(strstr(log, "nbd: node 'n0' (nbd+unix://?socket="));

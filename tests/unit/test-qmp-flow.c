@@ -17,6 +17,7 @@
 #include "qapi/qapi-events.h"
 #include "system/runstate.h"
 #include "util/main-loop.h"
+#include "os-util.h"
 #include "qmp-test-client.h"
 
 /* An emit that waits this long waited for the client (the old chardev
@@ -312,24 +313,18 @@ static void test_hard_bound_disconnects(void)
 {
     enum { N = 60000 };         /* ~4.5 MiB of events */
     Client *stuck = flow_client_new(), *other = reading_client_new();
-    char logname[] = "/tmp/test-qmp-flow-XXXXXX";
-    int logfd = mkstemp(logname), saved = dup(STDERR_FILENO);
     g_autofree char *log = NULL;
     json_object *resp;
     int got = 0;
 
-    g_assert_cmpint(logfd, >=, 0);
-    fflush(stderr);
-    dup2(logfd, STDERR_FILENO);
+    test_stderr_capture_start();
     for (int i = 0; i < N; i++) {
         qapi_event_send_migration(MIGRATION_STATUS_ACTIVE);
         if (i % 50 == 0) {
             reader_keep_up(other);     /* it must not be cut off */
         }
     }
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
+    log = test_stderr_capture_end();
 
     while ((resp = recv_json_or_eof(stuck))) {
         g_assert_cmpstr(event_name(resp), ==, "MIGRATION");
@@ -338,9 +333,6 @@ static void test_hard_bound_disconnects(void)
     }
     g_assert_cmpint(got, <, N);
 
-    g_assert_true(g_file_get_contents(logname, &log, NULL, NULL));
-    close(logfd);
-    unlink(logname);
     if (!strstr(log, "QMP client on chardev") ||
         !strstr(log, "disconnecting it")) {
         g_error("no disconnect log line in: %s", log);
