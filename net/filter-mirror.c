@@ -62,6 +62,7 @@ typedef struct FilterOut {
     GQueue frame_ends;          /* GSIZE_TO_POINTER: end offset in buf */
     bool watch_armed;
     bool partial;               /* the peer has part of the head frame */
+    bool warned_vnet_hdr;       /* see filter_out_check_vnet_hdr */
     int64_t last_warn_us;
     FilterOutStats stats;
 } FilterOut;
@@ -173,6 +174,31 @@ static void filter_out_overflow(FilterOut *o, size_t len)
     }
 }
 
+/*
+ * A netdev whose frames carry a virtio-net header (a tap with vnet_hdr,
+ * negotiated by virtio-net) feeding a stream without vnet_hdr_support:
+ * the header bytes go out as if they were the Ethernet header, and the
+ * reader (colo-compare, a redirector) misparses every frame. QEMU does
+ * the same silently, and colo-compare then logs "unsupported packet" and
+ * compares nothing; say it once, with both ways out.
+ */
+static void filter_out_check_vnet_hdr(FilterOut *o)
+{
+    NetFilterState *nf = o->nf;
+
+    if (o->warned_vnet_hdr || nf->vnet_hdr_support ||
+        !nf->netdev->vnet_hdr_len) {
+        return;
+    }
+    o->warned_vnet_hdr = true;
+    warn_report("%s: netdev '%s' frames carry a %d-byte virtio-net header "
+                "but vnet_hdr_support is off, so the reader of chardev '%s' "
+                "will misparse them: set vnet_hdr_support=on on every filter "
+                "and colo-compare of the pair, or vnet_hdr=off on the tap",
+                nf->parent.id, nf->netdev->name, nf->netdev->vnet_hdr_len,
+                o->chr->id);
+}
+
 /* Queues one frame for the chardev; never waits. */
 static void filter_out_send(FilterOut *o, const struct iovec *iov,
                             int iovcnt)
@@ -190,6 +216,7 @@ static void filter_out_send(FilterOut *o, const struct iovec *iov,
         o->stats.disconnected_drops++;
         return;
     }
+    filter_out_check_vnet_hdr(o);
     hlen = net_frame_encode_header(hdr, len, o->nf->vnet_hdr_support,
                                    o->nf->netdev->vnet_hdr_len);
     if (o->buf->len + hlen + len > o->max_bytes) {

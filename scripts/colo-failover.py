@@ -19,6 +19,10 @@ chardev ids unless told otherwise:
              rewriter the survivor kept, --rewriter, when it was the
              secondary), iothread iothread1 and colo-compare comp0. Then
              start a new secondary and migrate with x-colo (printed).
+             The new filters and comp0 get vnet_hdr_support=on when the
+             kept rewriter has it (qom-get) or with --vnet-hdr-support:
+             a tap whose frames carry virtio-net headers (libvirt opens
+             its taps so) needs it on every filter of the pair.
 
 Each step prints one line: what was sent and what came back. A step whose
 object is already gone ("not found") counts as done, so the script can be
@@ -33,7 +37,7 @@ usage: scripts/colo-failover.py {primary,secondary} QMP-SOCKET
            [--timeout S]
        scripts/colo-failover.py reprotect QMP-SOCKET --host HOST
            [--ports MIRROR,COMPARE1,COMPARE0,COMPARE_OUT] [--rewriter ID]
-           [--netdev ID]
+           [--netdev ID] [--vnet-hdr-support]
 
 scripts/colo-libvirt.py runs the same steps on libvirt domains.
 """
@@ -118,8 +122,22 @@ def parse_ports(text):
     return ports
 
 
-def reprotect(qmp, host, ports, rewriter, netdev='hn0'):
+def rewriter_vnet_hdr_support(qmp, rewriter):
+    """Whether the kept rewriter frames its stream with vnet headers: the
+    filters that join it must agree."""
+    try:
+        return bool(qmp.cmd('qom-get', {'path': '/objects/' + rewriter,
+                                        'property': 'vnet_hdr_support'}))
+    except QMPError as e:
+        raise StepFailed('qom-get %s vnet_hdr_support: %s'
+                         % (rewriter, e.desc or e))
+
+
+def reprotect(qmp, host, ports, rewriter, netdev='hn0', vnet_hdr=False):
     mirror, compare1, compare0, compare_out = ports
+    if rewriter and not vnet_hdr:
+        vnet_hdr = rewriter_vnet_hdr_support(qmp, rewriter)
+    framing = {'vnet_hdr_support': True} if vnet_hdr else {}
     for cid, port, server, on in (
             ('mirror0', mirror, True, host),
             ('compare1', compare1, True, host),
@@ -141,13 +159,14 @@ def reprotect(qmp, host, ports, rewriter, netdev='hn0'):
             ('filter-redirector redire1',
              {'qom-type': 'filter-redirector', 'id': 'redire1',
               'netdev': netdev, 'queue': 'rx', 'outdev': 'compare0'})):
-        step(qmp, 'object-add ' + what, 'object-add', dict(args, **where))
+        step(qmp, 'object-add ' + what, 'object-add',
+             dict(args, **where, **framing))
     step(qmp, 'object-add iothread iothread1', 'object-add',
          {'qom-type': 'iothread', 'id': 'iothread1'})
     step(qmp, 'object-add colo-compare comp0', 'object-add',
          {'qom-type': 'colo-compare', 'id': 'comp0',
           'primary_in': 'compare0-0', 'secondary_in': 'compare1',
-          'outdev': 'compare_out0', 'iothread': 'iothread1'})
+          'outdev': 'compare_out0', 'iothread': 'iothread1', **framing})
     print('next: start a new secondary (docs/colo.md), then here: '
           'migrate-set-capabilities x-colo on both sides and migrate',
           flush=True)
@@ -175,6 +194,9 @@ def main(argv=None):
     ap.add_argument('--netdev', default='hn0',
                     help="reprotect: the filters' netdev (default: the "
                     "recipe's hn0)")
+    ap.add_argument('--vnet-hdr-support', action='store_true',
+                    help='reprotect: the tap carries virtio-net headers '
+                    '(default: as the --rewriter has it, else off)')
     ap.add_argument('--timeout', type=float, default=30.0,
                     help='seconds to wait for each reply (default 30)')
     a = ap.parse_args(argv)
@@ -200,7 +222,8 @@ def main(argv=None):
         if a.role == 'primary':
             primary(qmp, ids(a.objects, PRIMARY_OBJECTS))
         elif a.role == 'reprotect':
-            reprotect(qmp, a.host, ports, a.rewriter, a.netdev)
+            reprotect(qmp, a.host, ports, a.rewriter, a.netdev,
+                      a.vnet_hdr_support)
         else:
             secondary(qmp, ids(a.objects, SECONDARY_OBJECTS),
                       ids(a.chardevs, SECONDARY_CHARDEVS),

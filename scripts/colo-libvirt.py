@@ -15,6 +15,7 @@ name, one line per step:
   failover primary|secondary DOMAIN
       the survivor's runbook, as scripts/colo-failover.py runs it.
   reprotect DOMAIN --host HOST [--ports M,C1,C0,CO] [--rewriter ID]
+            [--vnet-hdr-support]
       the survivor's primary chardevs and objects, as colo-failover.py.
   status DOMAIN...
       each domain's query-colo-status and query-migrate status.
@@ -180,6 +181,9 @@ def main(argv=None):
                    help="mirror0, compare1, compare0 and compare_out's ports")
     p.add_argument('--rewriter', help='the filter-rewriter a former '
                    'secondary kept: insert before it')
+    p.add_argument('--vnet-hdr-support', action='store_true',
+                   help='vnet_hdr_support=on on the new filters (default: '
+                   'as the --rewriter has it)')
     p = sub.add_parser('status', help='COLO and migration status')
     p.add_argument('domains', nargs='+')
     a = ap.parse_args(argv)
@@ -202,7 +206,7 @@ def main(argv=None):
             if not ports:
                 ap.error('--ports wants four port numbers: %s' % a.ports)
             runbook.reprotect(mon(a.domain), a.host, ports, a.rewriter,
-                              a.netdev)
+                              a.netdev, a.vnet_hdr_support)
         else:
             status([mon(d) for d in a.domains])
     except runbook.StepFailed as e:

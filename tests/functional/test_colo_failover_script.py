@@ -14,6 +14,8 @@ nobody listens on is a clear error.
 """
 import os
 import subprocess
+
+import pytest
 import sys
 import time
 
@@ -61,7 +63,7 @@ def primary_args(d, qmp, netdev='hn0'):
     return monitors(d, qmp) + [x.replace('%(n)s', netdev) for x in args]
 
 
-def secondary_args(d, qmp, netdev='hn0'):
+def secondary_args(d, qmp, netdev='hn0', rewriter_opts=''):
     p = lambda n: os.path.join(str(d), n)  # noqa: E731
     # The primary's ports: nobody listens, the chardevs keep reconnecting.
     args = [
@@ -71,7 +73,8 @@ def secondary_args(d, qmp, netdev='hn0'):
             '-chardev', 'socket,id=red1,path=%s,reconnect-ms=1000' % p('c1'),
             '-object', 'filter-redirector,id=f1,netdev=%(n)s,queue=tx,indev=red0',
             '-object', 'filter-redirector,id=f2,netdev=%(n)s,queue=rx,outdev=red1',
-            '-object', 'filter-rewriter,id=rew0,netdev=%(n)s,queue=all']
+            '-object', 'filter-rewriter,id=rew0,netdev=%(n)s,queue=all' +
+            rewriter_opts]
     return monitors(d, qmp) + [x.replace('%(n)s', netdev) for x in args]
 
 
@@ -195,6 +198,47 @@ def test_reprotect_after_secondary_failover(tmp_path):
                 raise AssertionError('the new secondary never connected: %r'
                                      % live)
         qmp.close()
+
+
+def vnet_hdr_support(qmp, ids):
+    return [qmp.cmd('qom-get', path='/objects/' + i,
+                    property='vnet_hdr_support')
+            for i in ids]
+
+
+@pytest.mark.parametrize('how', ['rewriter', 'flag', 'neither'])
+def test_reprotect_vnet_hdr_support(tmp_path, how):
+    """The filters that join a kept rewriter frame their streams as it
+    does (a tap with virtio-net headers needs vnet_hdr_support on every
+    filter and colo-compare of the pair); --vnet-hdr-support forces it."""
+    sock = str(tmp_path / 'qmp.sock')
+    ports = free_ports(4)
+    opts = ',vnet_hdr_support=on' if how == 'rewriter' else ''
+    flag = ['--vnet-hdr-support'] if how == 'flag' else []
+    with Vm(tmp_path, secondary_args(tmp_path, sock, rewriter_opts=opts),
+            accel='qtest'):
+        qmp = own_qmp(tmp_path)
+        assert run_script('secondary', sock).returncode == 0
+        r = run_script('reprotect', sock, '--host', '127.0.0.1', '--ports',
+                       ','.join(map(str, ports)), '--rewriter', 'rew0',
+                       *flag)
+        assert r.returncode == 0, r.stdout + r.stderr
+        want = how != 'neither'
+        assert vnet_hdr_support(qmp, ['m0', 'redire0', 'redire1',
+                                      'comp0']) == [want] * 4
+
+
+def test_reprotect_missing_rewriter(tmp_path):
+    """A --rewriter that is not there stops the script before it adds
+    anything, naming the step."""
+    sock = str(tmp_path / 'qmp.sock')
+    with Vm(tmp_path, secondary_args(tmp_path, sock), accel='qtest'):
+        qmp = own_qmp(tmp_path)
+        r = run_script('reprotect', sock, '--host', '127.0.0.1',
+                       '--rewriter', 'nosuch')
+        assert r.returncode == 1
+        assert 'qom-get nosuch vnet_hdr_support' in r.stdout + r.stderr
+        assert 'mirror0' not in chardevs(qmp)
 
 
 def test_reprotect_arguments():

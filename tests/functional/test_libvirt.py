@@ -343,7 +343,9 @@ def colo_domains(tmp_path, ports):
     """QEMU's COLO recipe (network half) as two domains on this host: the
     objects through <qemu:commandline> on libvirt's netdev hostnet0, the
     secondary waiting with -incoming (docs/colo.md, "COLO under
-    libvirt"). No disk: block replication is not part of this recipe."""
+    libvirt"). libvirt opens a virtio NIC's tap with virtio-net headers,
+    so every filter and colo-compare says vnet_hdr_support=on. No disk:
+    block replication is not part of this recipe."""
     mirror, compare1, compare0, compare_out, incoming = ports
     tcp = 'socket,id=%s,host=127.0.0.1,port=%d'
     primary = []
@@ -357,23 +359,24 @@ def colo_domains(tmp_path, ports):
                     (',server=on,wait=off' if server else '')]
     primary += [
         '-object', 'filter-mirror,id=m0,netdev=hostnet0,queue=tx,'
-                   'outdev=mirror0',
+                   'outdev=mirror0,vnet_hdr_support=on',
         '-object', 'filter-redirector,netdev=hostnet0,id=redire0,queue=rx,'
-                   'indev=compare_out',
+                   'indev=compare_out,vnet_hdr_support=on',
         '-object', 'filter-redirector,netdev=hostnet0,id=redire1,queue=rx,'
-                   'outdev=compare0',
+                   'outdev=compare0,vnet_hdr_support=on',
         '-object', 'iothread,id=iothread1',
         '-object', 'colo-compare,id=comp0,primary_in=compare0-0,'
                    'secondary_in=compare1,outdev=compare_out0,'
-                   'iothread=iothread1']
+                   'iothread=iothread1,vnet_hdr_support=on']
     secondary = [
         '-chardev', tcp % ('red0', mirror) + ',reconnect-ms=1000',
         '-chardev', tcp % ('red1', compare1) + ',reconnect-ms=1000',
         '-object', 'filter-redirector,id=f1,netdev=hostnet0,queue=tx,'
-                   'indev=red0',
+                   'indev=red0,vnet_hdr_support=on',
         '-object', 'filter-redirector,id=f2,netdev=hostnet0,queue=rx,'
-                   'outdev=red1',
-        '-object', 'filter-rewriter,id=rew0,netdev=hostnet0,queue=all',
+                   'outdev=red1,vnet_hdr_support=on',
+        '-object', 'filter-rewriter,id=rew0,netdev=hostnet0,queue=all,'
+                   'vnet_hdr_support=on',
         '-incoming', 'tcp:127.0.0.1:%d' % incoming]
     return (domain_xml(tmp_path, 'colo-a', False, primary),
             domain_xml(tmp_path, 'colo-b', False, secondary))

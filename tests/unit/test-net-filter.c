@@ -524,6 +524,55 @@ static void test_mirror_framing(gconstpointer opaque)
     fx_destroy(&fx);
 }
 
+/*
+ * A netdev whose frames carry a virtio-net header, mirrored without
+ * vnet_hdr_support: the reader would take the header for the Ethernet
+ * header, so the filter says so, once, naming both ways out. With
+ * vnet_hdr_support=on it has nothing to say.
+ */
+static void test_mirror_vnet_hdr_warning(gconstpointer opaque)
+{
+    bool support = GPOINTER_TO_INT(opaque);
+    Fx fx;
+    g_autofree char *path = NULL;
+    g_autofree char *log = NULL;
+    g_autoptr(GByteArray) raw = NULL;
+    Chardev *chr;
+    uint8_t f[60];
+    int peer;
+    size_t want;
+    const char *first;
+
+    fx_init(&fx);
+    chr = server_chardev("mir", &path);
+    fx.g->nc->peer->vnet_hdr_len = 12;
+    fx.g->nc->vnet_hdr_len = 12;
+    obj_add("filter-mirror,id=m0,netdev=hp0,queue=tx,outdev=mir%s",
+            support ? ",vnet_hdr_support=on" : "");
+    peer = connect_peer(chr, path);
+    frame_fill(f, 1);
+    test_stderr_capture_start();
+    for (int i = 0; i < 3; i++) {
+        test_nic_send(fx.w, f, sizeof(f));
+    }
+    want = 3 * ((support ? 8 : 4) + sizeof(f));
+    raw = read_peer(peer, want, 2000);
+    log = test_stderr_capture_end();
+    g_assert_cmpuint(raw->len, ==, want);   /* the frames still go out */
+    first = strstr(log, "vnet_hdr_support is off");
+    if (support) {
+        g_assert_null(first);
+    } else {
+        g_assert_nonnull(first);
+        g_assert_nonnull(strstr(log, "m0: netdev 'hp0' frames carry a "
+                                     "12-byte virtio-net header"));
+        g_assert_nonnull(strstr(log, "vnet_hdr=off on the tap"));
+        g_assert_null(strstr(first + 1, "vnet_hdr_support is off"));
+    }
+    close(peer);
+    fx_destroy(&fx);
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -920,6 +969,10 @@ int main(int argc, char **argv)
                          test_mirror_framing);
     g_test_add_data_func("/net/filter/mirror-framing-vnet",
                          GINT_TO_POINTER(1), test_mirror_framing);
+    g_test_add_data_func("/net/filter/mirror-vnet-hdr-warning",
+                         GINT_TO_POINTER(0), test_mirror_vnet_hdr_warning);
+    g_test_add_data_func("/net/filter/mirror-vnet-hdr-no-warning",
+                         GINT_TO_POINTER(1), test_mirror_vnet_hdr_warning);
     g_test_add_data_func("/net/filter/mirror-stalled", GINT_TO_POINTER(0),
                          test_mirror_stalled);
     g_test_add_data_func("/net/filter/mirror-stalled-colo",
