@@ -172,6 +172,22 @@ def reprotect(qmp, host, ports, rewriter, netdev='hn0', vnet_hdr=False):
           flush=True)
 
 
+def add_reprotect_options(p, prefix='', host_required=False):
+    """reprotect's options, here and in colo-libvirt.py."""
+    p.add_argument('--host', required=host_required,
+                   help=prefix + 'the address the new secondary connects '
+                   "to (the recipe's 0.0.0.0)")
+    p.add_argument('--ports', default='9003,9004,9001,9005',
+                   help=prefix + "mirror0, compare1, compare0 and "
+                   "compare_out's ports (default: the recipe's)")
+    p.add_argument('--rewriter', help=prefix + 'the filter-rewriter this '
+                   'survivor kept as a secondary: insert before it')
+    p.add_argument('--vnet-hdr-support', action='store_true',
+                   help=prefix + 'the tap carries virtio-net headers: '
+                   'vnet_hdr_support=on on the new filters (default: as '
+                   'the --rewriter has it, else off)')
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         description="Run QEMU's COLO failover runbook on one side over QMP.")
@@ -184,19 +200,10 @@ def main(argv=None):
                     'in order (default: red1,red0)')
     ap.add_argument('--no-announce', action='store_true',
                     help='secondary: skip announce-self')
-    ap.add_argument('--host', help='reprotect: the address the new '
-                    "secondary connects to (the recipe's 0.0.0.0)")
-    ap.add_argument('--ports', default='9003,9004,9001,9005',
-                    help='reprotect: mirror0, compare1, compare0 and '
-                    "compare_out's ports (default: the recipe's)")
-    ap.add_argument('--rewriter', help='reprotect: the filter-rewriter this '
-                    'survivor kept as a secondary: insert before it')
+    add_reprotect_options(ap, 'reprotect: ')
     ap.add_argument('--netdev', default='hn0',
                     help="reprotect: the filters' netdev (default: the "
                     "recipe's hn0)")
-    ap.add_argument('--vnet-hdr-support', action='store_true',
-                    help='reprotect: the tap carries virtio-net headers '
-                    '(default: as the --rewriter has it, else off)')
     ap.add_argument('--timeout', type=float, default=30.0,
                     help='seconds to wait for each reply (default 30)')
     a = ap.parse_args(argv)

@@ -175,15 +175,7 @@ def main(argv=None):
     p.add_argument('domain')
     p = sub.add_parser('reprotect', help='make the survivor a primary again')
     p.add_argument('domain')
-    p.add_argument('--host', required=True,
-                   help='the address the new secondary connects to')
-    p.add_argument('--ports', default='9003,9004,9001,9005',
-                   help="mirror0, compare1, compare0 and compare_out's ports")
-    p.add_argument('--rewriter', help='the filter-rewriter a former '
-                   'secondary kept: insert before it')
-    p.add_argument('--vnet-hdr-support', action='store_true',
-                   help='vnet_hdr_support=on on the new filters (default: '
-                   'as the --rewriter has it)')
+    runbook.add_reprotect_options(p, host_required=True)
     p = sub.add_parser('status', help='COLO and migration status')
     p.add_argument('domains', nargs='+')
     a = ap.parse_args(argv)
