@@ -82,7 +82,10 @@ struct MigrationIncoming {
      * state with the vCPUs parked, and pongs the attempt (incoming
      * thread creates and joins; its failure goes to pc_error). */
     pthread_t pc_load_thread;
-    bool pc_load_running;
+    bool pc_load_running;       /* joined by whoever comes next: the
+                                   start thread, or the incoming thread
+                                   (abort, end) */
+    GByteArray *pc_load_devices;    /* handed to it */
     uint32_t pc_load_attempt;
     unsigned guest_starts;      /* atomic: incoming_start_guest calls */
     /* Postcopy recovery (postcopy.h, "Recovery"): in postcopy-paused the
@@ -373,6 +376,15 @@ static void incoming_postcopy_listen(void *opaque)
     incoming_set_status(mis, MIGRATION_STATUS_POSTCOPY_ACTIVE);
 }
 
+/* The strict switch's loader ends once the devices are loaded. */
+static void incoming_postcopy_load_join(MigrationIncoming *mis)
+{
+    if (mis->pc_load_running) {
+        pthread_join(mis->pc_load_thread, NULL);
+        mis->pc_load_running = false;
+    }
+}
+
 /* mig/pc-start: device state, then the guest, under the BQL. */
 static void *incoming_postcopy_start(void *opaque)
 {
@@ -380,6 +392,15 @@ static void *incoming_postcopy_start(void *opaque)
     Error *err = NULL;
 
     pthread_setname_np(pthread_self(), "mig/pc-start");
+    /* Strict switch: its loader is done (the source saw the pong); not
+     * joined on the incoming thread, which must go on placing pages
+     * whatever a source sends. What is left to load is nothing. */
+    incoming_postcopy_load_join(mis);
+    if (mis->pc_error) {
+        g_byte_array_unref(mis->pc_devices);
+        mis->pc_devices = NULL;
+        return NULL;            /* the loader cut the stream */
+    }
     BQL_LOCK_GUARD();
     if (!postcopy_incoming_load_devices(mis->owner->vmstate,
                                         mis->pc_devices, &err)) {
@@ -395,28 +416,12 @@ static void *incoming_postcopy_start(void *opaque)
     return NULL;
 }
 
-/* The strict switch's loader ends once the devices are loaded. */
-static void incoming_postcopy_load_join(MigrationIncoming *mis)
-{
-    if (mis->pc_load_running) {
-        pthread_join(mis->pc_load_thread, NULL);
-        mis->pc_load_running = false;
-    }
-}
-
 /* postcopy-run (incoming thread, no BQL): hand the devices over. */
 static void incoming_postcopy_run(void *opaque, GByteArray *devices)
 {
     MigrationIncoming *mis = opaque;
 
     trace_migration_incoming_postcopy("run");
-    /* Strict switch: the source saw the pong, so the load is done; what
-     * is left to load is empty, the start thread only starts. */
-    incoming_postcopy_load_join(mis);
-    if (mis->pc_error) {
-        g_byte_array_unref(devices);
-        return;                 /* the loader cut the stream */
-    }
     mis->pc_devices = devices;
     if (pthread_create(&mis->pc_thread, NULL, incoming_postcopy_start,
                        mis)) {
@@ -446,10 +451,10 @@ static void *incoming_postcopy_load_fn(void *opaque)
     pthread_setname_np(pthread_self(), "mig/pc-load");
     bql_lock();
     ok = postcopy_incoming_load_devices(mis->owner->vmstate,
-                                        mis->pc_devices, &err);
+                                        mis->pc_load_devices, &err);
     bql_unlock();
-    g_byte_array_unref(mis->pc_devices);
-    mis->pc_devices = NULL;
+    g_byte_array_unref(mis->pc_load_devices);
+    mis->pc_load_devices = NULL;
     if (ok) {
         mig_put_be32(pong, mis->pc_load_attempt);
         mig_put_be64(pong + 4, migration_now_us() - mis->switchover_us);
@@ -471,13 +476,13 @@ static void incoming_postcopy_load(void *opaque, GByteArray *devices,
 
     trace_migration_incoming_postcopy("load");
     incoming_postcopy_load_join(mis);   /* a confused source's second */
-    mis->pc_devices = devices;
+    mis->pc_load_devices = devices;
     mis->pc_load_attempt = attempt;
     if (pthread_create(&mis->pc_load_thread, NULL, incoming_postcopy_load_fn,
                        mis)) {
         error_setg(&mis->pc_error, "cannot start the postcopy load thread");
         g_byte_array_unref(devices);
-        mis->pc_devices = NULL;
+        mis->pc_load_devices = NULL;
         migration_incoming_cut(mis);
         return;
     }
@@ -494,6 +499,10 @@ static void incoming_postcopy_load(void *opaque, GByteArray *devices,
 static LoadVMCommandResult incoming_postcopy_abort(MigrationIncoming *mis,
                                                    Error **errp)
 {
+    /* After postcopy-run the start thread joins the loader. */
+    if (!postcopy_incoming_unlisten_ok(mis->owner->vmstate, errp)) {
+        return LOADVM_CMD_ERROR;
+    }
     incoming_postcopy_load_join(mis);
     if (mis->pc_error) {
         error_propagate(errp, mis->pc_error);
@@ -891,8 +900,8 @@ static bool incoming_postcopy_join(MigrationIncoming *mis, bool ok,
 {
     uint8_t status[4];
 
-    incoming_postcopy_load_join(mis);
     if (!mis->pc_thread_running) {
+        incoming_postcopy_load_join(mis);
         if (mis->pc_error) {
             error_free(*errp);
             *errp = mis->pc_error;
@@ -903,6 +912,7 @@ static bool incoming_postcopy_join(MigrationIncoming *mis, bool ok,
     }
     pthread_join(mis->pc_thread, NULL);
     mis->pc_thread_running = false;
+    incoming_postcopy_load_join(mis);   /* the start thread did */
     if (mis->pc_error) {
         /* The reason, not the cut it caused. */
         error_free(*errp);

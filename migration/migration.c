@@ -773,6 +773,7 @@ void qmp_migrate(const char *uri_arg, bool has_detach, bool detach,
     s->bandwidth = 0;
     s->strict_attempt = 0;
     s->strict_stop_us = 0;
+    s->pc_strict_pong = 0;
     s->rp_failed = false;
     s->cut = false;
     /* start_postcopy stays: migrate-start-postcopy may come first. */

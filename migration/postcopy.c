@@ -525,16 +525,26 @@ static LoadVMCommandResult postcopy_load_cmd(const uint8_t *data,
     return LOADVM_CMD_CONTINUE;
 }
 
-bool postcopy_incoming_unlisten(SaveVMState *s, Error **errp)
+bool postcopy_incoming_unlisten_ok(SaveVMState *s, Error **errp)
 {
     RamMigrationState *rs = ram_migration_state(s);
-    GByteArray *held;
 
     if (!rs || rs->pc_state != POSTCOPY_INCOMING_LISTENING) {
         error_setg(errp, "postcopy: switchover-abort in postcopy state "
                    "'%s' (expected 'listening')",
                    postcopy_incoming_state_name(rs ? rs->pc_state :
                                                 POSTCOPY_INCOMING_NONE));
+        return false;
+    }
+    return true;
+}
+
+bool postcopy_incoming_unlisten(SaveVMState *s, Error **errp)
+{
+    RamMigrationState *rs = ram_migration_state(s);
+    GByteArray *held;
+
+    if (!postcopy_incoming_unlisten_ok(s, errp)) {
         return false;
     }
     held = loadvm_defer_devices_take(rs->s);

@@ -234,6 +234,9 @@ static MigrationSwitchoverResult switchover_postcopy_attempt(
     QEMUFile *devs;
 
     trace_migration_switchover(true, attempt);
+    /* A pong of an earlier migration's attempt of the same number must
+     * not count for this one. */
+    __atomic_store_n(&s->pc_strict_pong, 0, __ATOMIC_SEQ_CST);
     devs = migration_stop_and_capture_devices(s, MIGRATION_STATUS_ACTIVE,
                                               true, &t_stop, errp);
     if (!devs) {

@@ -222,6 +222,8 @@ void postcopy_incoming_on_load(SaveVMState *s, PostcopyLoadFn *fn);
  * is dropped, the state is advised again; precopy goes on.
  */
 bool postcopy_incoming_unlisten(SaveVMState *s, Error **errp);
+/* Whether switchover-abort may unlisten now (listening), errp if not. */
+bool postcopy_incoming_unlisten_ok(SaveVMState *s, Error **errp);
 PostcopyIncomingState postcopy_incoming_state(SaveVMState *s);
 /* Loads the device blob a PostcopyRunFn was given (not the incoming
  * thread: see there). */
