@@ -28,6 +28,14 @@
  * "resumed" and the final "shut" share the return path under rp_lock.
  * At EOF the incoming thread joins the start thread, sends "shut" and
  * the status becomes completed.
+ *
+ * Strict postcopy switch (x-strict-downtime, migration/switchover-
+ * postcopy.c): postcopy-load hands the held device state to mig/pc-load,
+ * which loads it under the BQL with the vCPUs parked, lets the BQL go
+ * and pongs; postcopy-run then starts mig/pc-start (which joins the
+ * loader and only starts the guest), while switchover-abort joins the
+ * loader on the incoming thread, leaves userfaultfd and goes back to
+ * active: the guest never started here.
  */
 #include <errno.h>
 #include <stdlib.h>

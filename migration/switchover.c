@@ -48,6 +48,8 @@
  * running throughout: it queues page requests and takes "resumed",
  * which ends the downtime. Once postcopy-run is out the source's guest
  * never resumes, whatever fails: the destination may be running it.
+ * Under x-strict-downtime postcopy's switch has a deadline too, and can
+ * be aborted before postcopy-run: switchover-postcopy.c.
  *
  * Downtime reported in query-migrate is measured on the source from
  * stopping the guest to receiving "resumed", which the destination sends

@@ -25,6 +25,17 @@
  * The migration thread (migration.c, switchover.c) and the incoming
  * side (migration-incoming.c) drive this; docs/migration.md, "Postcopy".
  *
+ * Strict switch (x-strict-downtime; migration/switchover-postcopy.c
+ * draws it): postcopy-load(attempt) takes postcopy-run's place after
+ * the device state. The destination loads it (vCPUs parked) and pongs
+ * the attempt; then postcopy-run (the go, as above), or switchover-abort
+ * (only ever after the pong): the destination leaves userfaultfd, back
+ * to advised, and precopy goes on; the next attempt discards and
+ * listens again.
+ *
+ *   listening --postcopy-load--> listening (loaded) --run--> running
+ *                                       \--switchover-abort--> advised
+ *
  * Destination state (per RAM entry, the incoming thread; traced):
  *
  *   none --advise--> advised --listen--> listening --run--> running
