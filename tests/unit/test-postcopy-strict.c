@@ -85,8 +85,14 @@ static gpointer dirtier_fn(gpointer opaque)
     GRand *rand = g_rand_new_with_seed(17);
 
     for (;;) {
+        /* Once resumed after an aborted switch, only a quarter of what
+         * it dirtied before: the other pages the aborted attempt's
+         * discard list dropped on the destination are not written
+         * again, so only the source's bitmap can bring them back. */
+        uint64_t hot = __atomic_load_n(&d->resumes, __ATOMIC_SEQ_CST) ?
+                       HOT_SIZE / 4 : HOT_SIZE;
         uint64_t gpa = (uint64_t)g_rand_int_range(rand, 0,
-                                                  HOT_SIZE / PAGE) * PAGE;
+                                                  hot / PAGE) * PAGE;
         bool wrote = false;
 
         g_mutex_lock(&d->lock);
@@ -410,8 +416,10 @@ static void run_migrate(Run *r, Seen *seen, Dirtier *dirtier)
             touchers_start(r);
         }
         /* A failed destination schedules the process's exit on the main
-         * loop: not run then (the failing case is registered last). */
-        if (seen->dst != MIGRATION_STATUS_FAILED) {
+         * loop: not run once it may fail (the failing case is registered
+         * last), that is once the source failed. */
+        if (seen->src != MIGRATION_STATUS_FAILED &&
+            seen->dst != MIGRATION_STATUS_FAILED) {
             main_loop_poll();
         }
         g_usleep(1000);
