@@ -94,6 +94,7 @@ struct MigrationIncoming {
                                    start thread, or the incoming thread
                                    (abort, end) */
     GByteArray *pc_load_devices;    /* handed to it */
+    bool pc_load_done;          /* atomic: it loaded (or failed) */
     uint32_t pc_load_attempt;
     unsigned guest_starts;      /* atomic: incoming_start_guest calls */
     /* Postcopy recovery (postcopy.h, "Recovery"): in postcopy-paused the
@@ -473,6 +474,7 @@ static void *incoming_postcopy_load_fn(void *opaque)
         migration_incoming_cut(mis);
     }
     trace_migration_incoming_postcopy(ok ? "loaded" : "load failed");
+    __atomic_store_n(&mis->pc_load_done, true, __ATOMIC_SEQ_CST);
     return NULL;
 }
 
@@ -486,6 +488,7 @@ static void incoming_postcopy_load(void *opaque, GByteArray *devices,
     incoming_postcopy_load_join(mis);   /* a confused source's second */
     mis->pc_load_devices = devices;
     mis->pc_load_attempt = attempt;
+    __atomic_store_n(&mis->pc_load_done, false, __ATOMIC_SEQ_CST);
     if (pthread_create(&mis->pc_load_thread, NULL, incoming_postcopy_load_fn,
                        mis)) {
         error_setg(&mis->pc_error, "cannot start the postcopy load thread");
@@ -509,6 +512,15 @@ static LoadVMCommandResult incoming_postcopy_abort(MigrationIncoming *mis,
 {
     /* After postcopy-run the start thread joins the loader. */
     if (!postcopy_incoming_unlisten_ok(mis->owner->vmstate, errp)) {
+        return LOADVM_CMD_ERROR;
+    }
+    /* A source that did not wait for the pong: joining now could wait
+     * for a page only this thread can place. Failed instead; the load's
+     * end releases userfaultfd, and the loader with it. */
+    if (mis->pc_load_running &&
+        !__atomic_load_n(&mis->pc_load_done, __ATOMIC_SEQ_CST)) {
+        error_setg(errp, "switchover-abort while the device state of "
+                   "postcopy-load is still loading (before its pong)");
         return LOADVM_CMD_ERROR;
     }
     incoming_postcopy_load_join(mis);
@@ -991,7 +1003,8 @@ static void *incoming_thread(void *opaque)
     ok = incoming_postcopy_setup(mis, &err) &&
          loadvm_state(vs, mis->from_src, &err);
     /* Postcopy's start thread takes the BQL: joined without it. */
-    postcopy = mis->pc_thread_running || mis->pc_error;
+    postcopy = mis->pc_thread_running || mis->pc_load_running ||
+               mis->pc_error;
     if (postcopy) {
         ok = incoming_postcopy_join(mis, ok, &err);
     }

@@ -139,6 +139,7 @@ static void switchover_postcopy_set_overrun(MigrationState *s,
  */
 static MigrationSwitchoverResult switchover_postcopy_abort(MigrationState *s,
                                                            int64_t t_stop,
+                                                           RtWindow *rt,
                                                            Error **errp)
 {
     uint32_t timeout_ms = migrate_resume_timeout_ms(&s->opts);
@@ -158,10 +159,16 @@ static MigrationSwitchoverResult switchover_postcopy_abort(MigrationState *s,
             runstate_set(RUN_STATE_PAUSED);
         }
     }
+    /* The pause is over; waiting for the late pong is not urgent. */
+    rt_window_leave(rt);
     g_mutex_lock(&s->lock);
     aborts = ++s->strict_aborts;
     s->strict_last_overrun_ms = needed_ms;
     g_mutex_unlock(&s->lock);
+    /* This attempt's late pong is ours to wait for, with the listener
+     * running: migration_strict_failure must not read the return path
+     * for an earlier precopy attempt's. */
+    s->strict_stop_us = 0;
     qapi_event_send_x_migration_switchover_aborted(aborts, limit, needed_ms);
     switch (switchover_postcopy_wait(s, false, migration_now_us() +
                                      timeout_ms * 1000ll, errp)) {
@@ -204,6 +211,7 @@ static MigrationSwitchoverResult switchover_postcopy_go(MigrationState *s,
         error_setg(errp, "migration cancelled");
         return MIGRATION_SWITCHOVER_FAILED;
     }
+    postcopy_source_set_preempt(s->vmstate, s->to_dst_preempt);
     __atomic_store_n(&s->postcopy_run_sent, true, __ATOMIC_SEQ_CST);
     postcopy_send_run(s->to_dst);
     switch (switchover_postcopy_wait(s, true, t_go + timeout_ms * 1000ll,
@@ -226,7 +234,7 @@ static MigrationSwitchoverResult switchover_postcopy_go(MigrationState *s,
 }
 
 static MigrationSwitchoverResult switchover_postcopy_attempt(
-    MigrationState *s, Error **errp)
+    MigrationState *s, RtWindow *rt, Error **errp)
 {
     QEMUFile *f = s->to_dst;
     uint32_t attempt = ++s->strict_attempt;
@@ -247,6 +255,10 @@ static MigrationSwitchoverResult switchover_postcopy_attempt(
     deadline = limit_end - switchover_budget_go_us(&s->go_budget, 0);
     s->postcopy_stop_us = t_stop;
     qemu_file_set_rate_limit(f, 0);
+    /* Until postcopy-run the requests are answered on the main stream:
+     * the destination's preempt reader takes pages only once its guest
+     * runs, and an attempt may yet go back to precopy. */
+    postcopy_source_set_preempt(s->vmstate, NULL);
     if (!postcopy_source_switch(s->vmstate, f, errp)) {
         qemu_fclose(devs);
         return MIGRATION_SWITCHOVER_FAILED;
@@ -260,7 +272,7 @@ static MigrationSwitchoverResult switchover_postcopy_attempt(
     case SWITCHOVER_POSTCOPY_DONE:
         return switchover_postcopy_go(s, t_stop, errp);
     case SWITCHOVER_POSTCOPY_LATE:
-        return switchover_postcopy_abort(s, t_stop, errp);
+        return switchover_postcopy_abort(s, t_stop, rt, errp);
     case SWITCHOVER_POSTCOPY_ERROR:
         break;
     }
@@ -276,7 +288,7 @@ MigrationSwitchoverResult migration_switchover_postcopy_strict(
 
     /* From the stop to "resumed": no waiting for a busy host's CPUs. */
     rt_window_enter(&rt, "strict postcopy switch");
-    r = switchover_postcopy_attempt(s, &err);
+    r = switchover_postcopy_attempt(s, &rt, &err);
     rt_window_leave(&rt);
     if (r == MIGRATION_SWITCHOVER_FAILED) {
         if (!err) {

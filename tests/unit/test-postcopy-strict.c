@@ -22,9 +22,10 @@
  * downtime is within downtime-limit, no abort); a destination slow twice
  * (two aborts: the source resumes its guest and stays in precopy each
  * time, the destination never starts its guest on them, the third
- * attempt completes); slow every time (three aborts fail the migration
- * with the strict error, the source's guest runs, the destination's
- * never did). After a completed run every page of the destination equals
+ * attempt completes; the same with postcopy-preempt, whose reader takes
+ * pages only once the guest runs); slow every time (three aborts fail
+ * the migration with the strict error, the source's guest runs, the
+ * destination's never did). After a completed run every page of the destination equals
  * the source's, and a page placed twice after the switch would have
  * failed the load (postcopy.c refuses it). Nothing asserts on how long
  * anything took: the delays are many times the limit, the limit many
@@ -59,6 +60,9 @@
  * is due (migration_run) after the first pass. */
 #define BANDWIDTH       (2 * 1024 * 1024ULL)    /* bytes/s */
 #define LIMIT_MS        500
+/* preempt: postcopy's background crawls, so that the vCPUs' first reads
+ * find pages missing and ask for them (on the preempt channel). */
+#define CRAWL           (64 * 1024ULL)  /* bytes/s */
 #define SLOW_MS         (4 * LIMIT_MS)  /* a slow load: far past it */
 #define TOUCHERS        2
 #define TEST_TIMEOUT_S  100
@@ -205,6 +209,8 @@ typedef struct Run {
     GThread *touchers[TOUCHERS];
     unsigned nr_touchers;
     int sv[2];
+    bool preempt;               /* postcopy-preempt, over unix: */
+    char *dir;                  /* preempt: where the socket is */
 } Run;
 
 typedef struct Toucher {
@@ -253,11 +259,13 @@ static void set_cap(MigrationState *s, MigrationCapability cap, bool on)
     g_assert_true(migration_set_capabilities(s, &l, &error_abort));
 }
 
-static void set_params(uint64_t bandwidth, uint64_t downtime_ms)
+static void set_params(uint64_t bandwidth, uint64_t postcopy_bw,
+                       uint64_t downtime_ms)
 {
     MigrateSetParameters p = {
         .has_max_bandwidth = true, .max_bandwidth = bandwidth,
-        .has_max_postcopy_bandwidth = true, .max_postcopy_bandwidth = 0,
+        .has_max_postcopy_bandwidth = true,
+        .max_postcopy_bandwidth = postcopy_bw,
         .has_downtime_limit = true, .downtime_limit = downtime_ms,
     };
 
@@ -278,11 +286,12 @@ static void main_loop_poll(void)
     }
 }
 
-static void run_init(Run *r, unsigned slow_loads)
+static void run_init(Run *r, unsigned slow_loads, bool preempt)
 {
     MigrationState *src = migration_current();
 
     memset(r, 0, sizeof(*r));
+    r->preempt = preempt;
     postcopy_test_add_ram(&r->src_mem, LOW_SIZE, HIGH_SIZE);
     postcopy_test_add_ram(&r->dst_mem, LOW_SIZE, HIGH_SIZE);
     postcopy_test_fill(&r->src_mem, 1);
@@ -311,7 +320,11 @@ static void run_init(Run *r, unsigned slow_loads)
     set_cap(src, MIGRATION_CAPABILITY_POSTCOPY_RAM, true);
     set_cap(src, MIGRATION_CAPABILITY_X_STRICT_DOWNTIME, true);
     set_cap(r->dst, MIGRATION_CAPABILITY_POSTCOPY_RAM, true);
-    set_params(BANDWIDTH, LIMIT_MS);
+    if (preempt) {
+        set_cap(src, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, true);
+        set_cap(r->dst, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, true);
+    }
+    set_params(BANDWIDTH, preempt ? CRAWL : 0, LIMIT_MS);
 }
 
 static void run_free(Run *r, bool flush)
@@ -337,8 +350,14 @@ static void run_free(Run *r, bool flush)
     migration_free(r->dst);
     set_cap(migration_current(), MIGRATION_CAPABILITY_X_STRICT_DOWNTIME,
             false);
+    set_cap(migration_current(), MIGRATION_CAPABILITY_POSTCOPY_PREEMPT,
+            false);
+    if (r->dir) {
+        rmdir(r->dir);
+        g_free(r->dir);
+    }
     set_cap(migration_current(), MIGRATION_CAPABILITY_POSTCOPY_RAM, false);
-    set_params(128 << 20, 300);
+    set_params(128 << 20, 0, 300);
     guest_memory_free(&r->src_mem);
     guest_memory_free(&r->dst_mem);
 }
@@ -366,8 +385,16 @@ static void run_migrate(Run *r, Seen *seen, Dirtier *dirtier)
     seen->aborts_at_postcopy = seen->aborts_at_start = -1;
     g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
                                r->sv), ==, 0);
-    dst_uri = g_strdup_printf("fd:%d", r->sv[1]);
-    src_uri = g_strdup_printf("fd:%d", r->sv[0]);
+    if (r->preempt) {
+        /* Two connections to one address: a unix: listener. */
+        r->dir = g_dir_make_tmp("postcopy-strict-XXXXXX", NULL);
+        g_assert_nonnull(r->dir);
+        dst_uri = g_strdup_printf("unix:%s/mig.sock", r->dir);
+        src_uri = g_strdup(dst_uri);
+    } else {
+        dst_uri = g_strdup_printf("fd:%d", r->sv[1]);
+        src_uri = g_strdup_printf("fd:%d", r->sv[0]);
+    }
     {
         BQL_LOCK_GUARD();
 
@@ -506,7 +533,7 @@ static void test_within_budget(void)
         return;
     }
     test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
-    run_init(&r, 0);
+    run_init(&r, 0, false);
     run_migrate(&r, &seen, &dirtier);
     assert_completed(&r, &seen, 0);
     g_assert_cmpuint(seen.dst_back_to_active, ==, 0);
@@ -520,8 +547,9 @@ static void test_within_budget(void)
  * back to active without starting its guest; the third attempt
  * completes, and no page is lost or stale across the aborts.
  */
-static void test_slow_then_retry(void)
+static void test_slow_then_retry(gconstpointer opaque)
 {
+    bool preempt = GPOINTER_TO_INT(opaque);
     Dirtier dirtier;
     Seen seen;
     Run r;
@@ -530,7 +558,7 @@ static void test_slow_then_retry(void)
         return;
     }
     test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
-    run_init(&r, 2);
+    run_init(&r, 2, preempt);
     run_migrate(&r, &seen, &dirtier);
     assert_completed(&r, &seen, 2);
     /* Resumed after each abort (the final stop is for good). */
@@ -538,6 +566,13 @@ static void test_slow_then_retry(void)
     /* And it wrote after the aborts, before the last switch. */
     g_assert_cmpuint(dirtier.writes, >, seen.writes_at_abort[0]);
     g_assert_cmpuint(seen.dst_back_to_active, >=, 1);
+    /* With preempt, the requests before postcopy-run went on the main
+     * stream (the preempt reader refuses pages before it), those of the
+     * running guest on the preempt channel. */
+    if (preempt) {
+        g_assert_cmpuint(postcopy_incoming_preempt_pages(r.dst->vmstate), >,
+                         0);
+    }
     run_free(&r, true);
     test_watchdog_disarm();
 }
@@ -560,7 +595,7 @@ static void test_three_overruns(void)
         return;
     }
     test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
-    run_init(&r, 100);
+    run_init(&r, 100, false);
     run_migrate(&r, &seen, &dirtier);
     info = qmp_query_migrate(&error_abort);
     g_assert_cmpint(info->status, ==, MIGRATION_STATUS_FAILED);
@@ -603,7 +638,10 @@ int main(int argc, char **argv)
     }
     g_test_add_func("/postcopy-strict/caps", test_caps);
     g_test_add_func("/postcopy-strict/within-budget", test_within_budget);
-    g_test_add_func("/postcopy-strict/slow-then-retry", test_slow_then_retry);
+    g_test_add_data_func("/postcopy-strict/slow-then-retry",
+                         GINT_TO_POINTER(false), test_slow_then_retry);
+    g_test_add_data_func("/postcopy-strict/slow-then-retry-preempt",
+                         GINT_TO_POINTER(true), test_slow_then_retry);
     /* Last: see there. */
     g_test_add_func("/postcopy-strict/three-overruns", test_three_overruns);
     return g_test_run();
