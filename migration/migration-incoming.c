@@ -28,6 +28,14 @@
  * "resumed" and the final "shut" share the return path under rp_lock.
  * At EOF the incoming thread joins the start thread, sends "shut" and
  * the status becomes completed.
+ *
+ * Strict postcopy switch (x-strict-downtime, migration/switchover-
+ * postcopy.c): postcopy-load hands the held device state to mig/pc-load,
+ * which loads it under the BQL with the vCPUs parked, lets the BQL go
+ * and pongs; postcopy-run then starts mig/pc-start (which joins the
+ * loader and only starts the guest), while switchover-abort joins the
+ * loader on the incoming thread, leaves userfaultfd and goes back to
+ * active: the guest never started here.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -78,6 +86,17 @@ struct MigrationIncoming {
     bool pc_thread_running;
     GByteArray *pc_devices;     /* handed to the start thread */
     Error *pc_error;            /* its failure, read after the join */
+    /* Strict switch (postcopy-load): the thread that loads the device
+     * state with the vCPUs parked, and pongs the attempt (incoming
+     * thread creates and joins; its failure goes to pc_error). */
+    pthread_t pc_load_thread;
+    bool pc_load_running;       /* joined by whoever comes next: the
+                                   start thread, or the incoming thread
+                                   (abort, end) */
+    GByteArray *pc_load_devices;    /* handed to it */
+    bool pc_load_done;          /* atomic: it loaded (or failed) */
+    uint32_t pc_load_attempt;
+    unsigned guest_starts;      /* atomic: incoming_start_guest calls */
     /* Postcopy recovery (postcopy.h, "Recovery"): in postcopy-paused the
      * incoming thread waits for the connection migrate-recover accepts. */
     GCond recover_cond;         /* (lock) recover_ch or recover_quit */
@@ -178,6 +197,9 @@ static LoadVMCommandResult incoming_open_return_path(const uint8_t *data,
     return LOADVM_CMD_CONTINUE;
 }
 
+static LoadVMCommandResult incoming_postcopy_abort(MigrationIncoming *mis,
+                                                   Error **errp);
+
 static LoadVMCommandResult incoming_switchover_start(const uint8_t *data,
                                                      uint16_t len,
                                                      void *opaque,
@@ -207,8 +229,12 @@ static LoadVMCommandResult incoming_switchover_abort(const uint8_t *data,
                                                      Error **errp)
 {
     MigrationIncoming *mis = opaque;
+    SaveVMState *vs = mis->owner->vmstate;
 
     trace_migration_incoming_command("switchover-abort");
+    if (postcopy_incoming_state(vs) >= POSTCOPY_INCOMING_LISTENING) {
+        return incoming_postcopy_abort(mis, errp);
+    }
     rt_window_leave(&mis->rt);
     if (mis->bql_held) {
         g_assert(bql_locked());
@@ -296,6 +322,8 @@ static void incoming_start_guest(MigrationIncoming *mis)
     uint8_t data[8];
     int64_t dst_us;
 
+    __atomic_add_fetch(&mis->guest_starts, 1, __ATOMIC_SEQ_CST);
+
     /* The source flushed and let go of the disks before the EOF (or
      * postcopy-run) that got us here: take them (block-handover.c). */
     bool start = migration_block_incoming_activate(mis->owner,
@@ -357,6 +385,15 @@ static void incoming_postcopy_listen(void *opaque)
     incoming_set_status(mis, MIGRATION_STATUS_POSTCOPY_ACTIVE);
 }
 
+/* The strict switch's loader ends once the devices are loaded. */
+static void incoming_postcopy_load_join(MigrationIncoming *mis)
+{
+    if (mis->pc_load_running) {
+        pthread_join(mis->pc_load_thread, NULL);
+        mis->pc_load_running = false;
+    }
+}
+
 /* mig/pc-start: device state, then the guest, under the BQL. */
 static void *incoming_postcopy_start(void *opaque)
 {
@@ -364,6 +401,15 @@ static void *incoming_postcopy_start(void *opaque)
     Error *err = NULL;
 
     pthread_setname_np(pthread_self(), "mig/pc-start");
+    /* Strict switch: its loader is done (the source saw the pong); not
+     * joined on the incoming thread, which must go on placing pages
+     * whatever a source sends. What is left to load is nothing. */
+    incoming_postcopy_load_join(mis);
+    if (mis->pc_error) {
+        g_byte_array_unref(mis->pc_devices);
+        mis->pc_devices = NULL;
+        return NULL;            /* the loader cut the stream */
+    }
     BQL_LOCK_GUARD();
     if (!postcopy_incoming_load_devices(mis->owner->vmstate,
                                         mis->pc_devices, &err)) {
@@ -395,6 +441,106 @@ static void incoming_postcopy_run(void *opaque, GByteArray *devices)
         return;
     }
     mis->pc_thread_running = true;
+}
+
+/*
+ * mig/pc-load (strict switch): the device state under the BQL while the
+ * incoming thread goes on placing pages (a post_load may fault, and the
+ * source answers requests while it waits for the pong); then the BQL is
+ * given back, so the main loop runs while the vCPUs stay parked until
+ * postcopy-run, and the pong tells the source the guest can start.
+ */
+static void *incoming_postcopy_load_fn(void *opaque)
+{
+    MigrationIncoming *mis = opaque;
+    Error *err = NULL;
+    uint8_t pong[12];
+    bool ok;
+
+    pthread_setname_np(pthread_self(), "mig/pc-load");
+    bql_lock();
+    ok = postcopy_incoming_load_devices(mis->owner->vmstate,
+                                        mis->pc_load_devices, &err);
+    bql_unlock();
+    g_byte_array_unref(mis->pc_load_devices);
+    mis->pc_load_devices = NULL;
+    if (ok) {
+        mig_put_be32(pong, mis->pc_load_attempt);
+        mig_put_be64(pong + 4, migration_now_us() - mis->switchover_us);
+        ok = incoming_rp_send(mis, MIG_RP_PONG, pong, &err);
+    }
+    if (!ok) {
+        mis->pc_error = err;
+        migration_incoming_cut(mis);
+    }
+    trace_migration_incoming_postcopy(ok ? "loaded" : "load failed");
+    __atomic_store_n(&mis->pc_load_done, true, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+/* postcopy-load (incoming thread, no BQL): the strict switch's load. */
+static void incoming_postcopy_load(void *opaque, GByteArray *devices,
+                                   uint32_t attempt)
+{
+    MigrationIncoming *mis = opaque;
+
+    trace_migration_incoming_postcopy("load");
+    incoming_postcopy_load_join(mis);   /* a confused source's second */
+    mis->pc_load_devices = devices;
+    mis->pc_load_attempt = attempt;
+    __atomic_store_n(&mis->pc_load_done, false, __ATOMIC_SEQ_CST);
+    if (pthread_create(&mis->pc_load_thread, NULL, incoming_postcopy_load_fn,
+                       mis)) {
+        error_setg(&mis->pc_error, "cannot start the postcopy load thread");
+        g_byte_array_unref(devices);
+        mis->pc_load_devices = NULL;
+        migration_incoming_cut(mis);
+        return;
+    }
+    mis->pc_load_running = true;
+}
+
+/*
+ * switchover-abort during a strict postcopy switch: the source gave up
+ * before postcopy-run, so no vCPU ran here. The source sends it only
+ * after this attempt's pong (its requests answered meanwhile), so the
+ * loader has finished: back to precopy (postcopy_incoming_unlisten),
+ * the loaded device state to be overwritten by the next attempt.
+ */
+static LoadVMCommandResult incoming_postcopy_abort(MigrationIncoming *mis,
+                                                   Error **errp)
+{
+    /* After postcopy-run the start thread joins the loader. */
+    if (!postcopy_incoming_unlisten_ok(mis->owner->vmstate, errp)) {
+        return LOADVM_CMD_ERROR;
+    }
+    /* A source that did not wait for the pong: joining now could wait
+     * for a page only this thread can place. Failed instead; the load's
+     * end releases userfaultfd, and the loader with it. */
+    if (mis->pc_load_running &&
+        !__atomic_load_n(&mis->pc_load_done, __ATOMIC_SEQ_CST)) {
+        error_setg(errp, "switchover-abort while the device state of "
+                   "postcopy-load is still loading (before its pong)");
+        return LOADVM_CMD_ERROR;
+    }
+    incoming_postcopy_load_join(mis);
+    if (mis->pc_error) {
+        error_propagate(errp, mis->pc_error);
+        mis->pc_error = NULL;
+        return LOADVM_CMD_ERROR;
+    }
+    if (!postcopy_incoming_unlisten(mis->owner->vmstate, errp)) {
+        return LOADVM_CMD_ERROR;
+    }
+    mis->switchover_us = 0;
+    trace_migration_incoming_postcopy("aborted");
+    incoming_set_status(mis, MIGRATION_STATUS_ACTIVE);
+    return LOADVM_CMD_CONTINUE;
+}
+
+unsigned migration_incoming_guest_starts(MigrationIncoming *mis)
+{
+    return __atomic_load_n(&mis->guest_starts, __ATOMIC_SEQ_CST);
 }
 
 /* A source that advises postcopy to a destination without postcopy-ram. */
@@ -743,6 +889,7 @@ static bool incoming_postcopy_setup(MigrationIncoming *mis, Error **errp)
         return false;
     }
     postcopy_incoming_on_listen(vs, incoming_postcopy_listen);
+    postcopy_incoming_on_load(vs, incoming_postcopy_load);
     postcopy_incoming_on_preempt_error(vs, incoming_postcopy_preempt_error);
     loadvm_set_command_handler(vs, SAVEVM_CMD_POSTCOPY_RECOVER,
                                incoming_postcopy_recover_cmd, mis);
@@ -774,6 +921,7 @@ static bool incoming_postcopy_join(MigrationIncoming *mis, bool ok,
     uint8_t status[4];
 
     if (!mis->pc_thread_running) {
+        incoming_postcopy_load_join(mis);
         if (mis->pc_error) {
             error_free(*errp);
             *errp = mis->pc_error;
@@ -784,6 +932,7 @@ static bool incoming_postcopy_join(MigrationIncoming *mis, bool ok,
     }
     pthread_join(mis->pc_thread, NULL);
     mis->pc_thread_running = false;
+    incoming_postcopy_load_join(mis);   /* the start thread did */
     if (mis->pc_error) {
         /* The reason, not the cut it caused. */
         error_free(*errp);
@@ -854,7 +1003,8 @@ static void *incoming_thread(void *opaque)
     ok = incoming_postcopy_setup(mis, &err) &&
          loadvm_state(vs, mis->from_src, &err);
     /* Postcopy's start thread takes the BQL: joined without it. */
-    postcopy = mis->pc_thread_running || mis->pc_error;
+    postcopy = mis->pc_thread_running || mis->pc_load_running ||
+               mis->pc_error;
     if (postcopy) {
         ok = incoming_postcopy_join(mis, ok, &err);
     }

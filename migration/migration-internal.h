@@ -281,6 +281,9 @@ typedef struct MigrationState {
     uint64_t last_sync_count;
     uint32_t strict_attempt;
     int64_t strict_stop_us;     /* t_stop of the last aborted attempt */
+    /* atomic: the pong of the strict postcopy switch's attempt, taken by
+     * the listener (switchover-postcopy.c): the attempt, 0 until then */
+    uint32_t pc_strict_pong;
     /* Disks on shared storage (block-handover.c), BQL. */
     struct {
         char **nodes;           /* roots handed over; NULL: every node */
@@ -314,6 +317,9 @@ bool migration_postcopy_due(MigrationState *s);
 /* The switch to the end, through pauses and recoveries; false: failed
  * (errp set, or recorded on s). */
 bool migration_postcopy(MigrationState *s, Error **errp);
+/* The same once the switch is done (the strict switch's, say): the rest
+ * of RAM, through pauses and recoveries, to the destination's "shut". */
+bool migration_postcopy_after_switch(MigrationState *s, Error **errp);
 
 /* Moves old -> next unless the status changed meanwhile (a cancel
  * won): false then. */
@@ -398,6 +404,25 @@ MigrationSwitchoverResult migration_switchover_strict(MigrationState *s);
  */
 MigrationSwitchoverResult migration_switchover_postcopy(MigrationState *s);
 /*
+ * The same under x-strict-downtime (switchover-postcopy.c): the switch
+ * ends when the destination runs, within downtime-limit, or is aborted
+ * before any vCPU ran there (ABORTED: guest resumed here, back to
+ * precopy, counted in strict_aborts).
+ */
+MigrationSwitchoverResult migration_switchover_postcopy_strict(
+    MigrationState *s);
+/* Shared by the switchovers (switchover.c): the guest stopped, the
+ * devices' state captured in memory (all_subsections: a strict attempt
+ * that may be loaded on top of an aborted one); sent as it is; a failure
+ * recorded. */
+QEMUFile *migration_stop_and_capture_devices(MigrationState *s,
+                                             MigrationStatus next,
+                                             bool all_subsections,
+                                             int64_t *t_stop, Error **errp);
+void migration_send_captured(QEMUFile *f, QEMUFile *devs);
+MigrationSwitchoverResult migration_switchover_failed(MigrationState *s,
+                                                      Error *err);
+/*
  * After the postcopy stream's end: waits (listener stopped) for the
  * destination's "shut", answering late page requests meanwhile, at most
  * x-switchover-resume-timeout.
@@ -470,6 +495,9 @@ bool migration_incoming_recover(MigrationIncoming *mis, const char *uri,
 bool migration_incoming_pause(MigrationIncoming *mis);
 /* The destination's status (none when it never started). */
 MigrationStatus migration_incoming_status(MigrationIncoming *mis);
+/* How many times the incoming side started (or, with -S, paused) its
+ * guest: tests check that an aborted strict switch never got there. */
+unsigned migration_incoming_guest_starts(MigrationIncoming *mis);
 /*
  * postcopy-blocktime's vCPUs: n of them, fn telling which a faulting
  * thread is. By default the machine's (system/cpus.h); a test without

@@ -287,6 +287,11 @@ bool migration_postcopy(MigrationState *s, Error **errp)
     if (migration_switchover_postcopy(s) == MIGRATION_SWITCHOVER_FAILED) {
         return false;           /* switchover.c recorded the error */
     }
+    return migration_postcopy_after_switch(s, errp);
+}
+
+bool migration_postcopy_after_switch(MigrationState *s, Error **errp)
+{
     for (;;) {
         Error *err = NULL;
 

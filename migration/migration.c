@@ -538,8 +538,27 @@ static bool migration_run(MigrationState *s, Error **errp)
         g_mutex_unlock(&s->lock);
         if (!(done && !pending) &&
             expected > (int64_t)migrate_downtime_limit_ms(&s->opts)) {
-            if (migration_postcopy_due(s)) {
+            if (!migration_postcopy_due(s)) {
+                continue;
+            }
+            if (!strict) {
                 return migration_postcopy(s, errp);
+            }
+            /* The listener keeps running: it takes the pong and the
+             * requests (switchover-postcopy.c). */
+            switch (migration_switchover_postcopy_strict(s)) {
+            case MIGRATION_SWITCHOVER_DONE:
+                return migration_postcopy_after_switch(s, errp);
+            case MIGRATION_SWITCHOVER_FAILED:
+                return false;
+            case MIGRATION_SWITCHOVER_ABORTED:
+                if (s->strict_aborts >= MIGRATION_STRICT_MAX_ABORTS) {
+                    migration_strict_failure(s, errp);
+                    return false;
+                }
+                window_us = migration_now_us();
+                window_bytes = qemu_file_transferred(s->to_dst);
+                break;
             }
             continue;
         }
@@ -754,6 +773,7 @@ void qmp_migrate(const char *uri_arg, bool has_detach, bool detach,
     s->bandwidth = 0;
     s->strict_attempt = 0;
     s->strict_stop_us = 0;
+    s->pc_strict_pong = 0;
     s->rp_failed = false;
     s->cut = false;
     /* start_postcopy stays: migrate-start-postcopy may come first. */

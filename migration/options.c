@@ -149,16 +149,6 @@ static bool migrate_caps_check(const MigrationOptions *o,
                        "postcopy");
             return false;
         }
-        /* Ours: the strict switchover is a precopy one (abort and resume
-         * here); postcopy's switch cannot be taken back once the
-         * destination runs, and nothing bounds it yet, so the promise
-         * would be silently dropped at migrate-start-postcopy. */
-        if (next[MIGRATION_CAPABILITY_X_STRICT_DOWNTIME]) {
-            error_setg(errp, "x-strict-downtime and postcopy-ram cannot be "
-                       "used together: x-strict-downtime does not bound "
-                       "postcopy's switch yet");
-            return false;
-        }
         /* Ours: a COLO checkpoint is all or nothing, postcopy splits the
          * guest between the hosts. */
         if (next[MIGRATION_CAPABILITY_X_COLO]) {

@@ -84,6 +84,15 @@ void postcopy_send_run(QEMUFile *f)
     qemu_fflush(f);
 }
 
+void postcopy_send_load(QEMUFile *f, uint32_t attempt)
+{
+    uint8_t d[4];
+
+    pc_put_be32(d, attempt);
+    savevm_send_command(f, SAVEVM_CMD_POSTCOPY_LOAD, d, sizeof(d));
+    qemu_fflush(f);
+}
+
 typedef struct PostcopyRun {
     uint64_t offset, len;       /* bytes */
 } PostcopyRun;
@@ -159,6 +168,20 @@ bool postcopy_source_switch(SaveVMState *s, QEMUFile *f, Error **errp)
     qemu_fflush(f);
     ram_stats_publish(rs);
     return !qemu_file_get_error(f, errp);
+}
+
+void postcopy_source_unswitch(SaveVMState *s)
+{
+    RamMigrationState *rs = ram_migration_state(s);
+
+    if (!rs) {
+        return;
+    }
+    /* Pages still marked go again in precopy; those sent for requests
+     * are on the destination and were taken off the bitmap. */
+    __atomic_store_n(&rs->postcopy, false, __ATOMIC_SEQ_CST);
+    postcopy_urgent_clear(rs);
+    ram_stats_publish(rs);
 }
 
 bool postcopy_source_request(SaveVMState *s, const uint8_t *data,
@@ -473,6 +496,84 @@ static LoadVMCommandResult postcopy_run_cmd(const uint8_t *data,
     return LOADVM_CMD_CONTINUE;
 }
 
+/*
+ * Strict switch (postcopy-load): the device state that came after listen
+ * is handed to pc_load, which loads it on a thread of its own and pongs
+ * the attempt; the vCPUs stay parked until postcopy-run. What comes
+ * after is held again (nothing, from a well-behaved source), and loaded
+ * at postcopy-run as usual.
+ */
+static LoadVMCommandResult postcopy_load_cmd(const uint8_t *data,
+                                             uint16_t len, void *opaque,
+                                             Error **errp)
+{
+    RamMigrationState *rs = opaque;
+    GByteArray *devices;
+
+    if (!postcopy_expect_state(rs, "postcopy-load",
+                               POSTCOPY_INCOMING_LISTENING, errp)) {
+        return LOADVM_CMD_ERROR;
+    }
+    if (!rs->pc_load) {
+        error_setg(errp, "postcopy: command 'postcopy-load' but this "
+                   "destination has no strict switch");
+        return LOADVM_CMD_ERROR;
+    }
+    devices = loadvm_defer_devices_take(rs->s);
+    loadvm_defer_devices_begin(rs->s);
+    rs->pc_load(rs->pc_opaque, devices, pc_be32(data));
+    return LOADVM_CMD_CONTINUE;
+}
+
+bool postcopy_incoming_unlisten_ok(SaveVMState *s, Error **errp)
+{
+    RamMigrationState *rs = ram_migration_state(s);
+
+    if (!rs || rs->pc_state != POSTCOPY_INCOMING_LISTENING) {
+        error_setg(errp, "postcopy: switchover-abort in postcopy state "
+                   "'%s' (expected 'listening')",
+                   postcopy_incoming_state_name(rs ? rs->pc_state :
+                                                POSTCOPY_INCOMING_NONE));
+        return false;
+    }
+    return true;
+}
+
+bool postcopy_incoming_unlisten(SaveVMState *s, Error **errp)
+{
+    RamMigrationState *rs = ram_migration_state(s);
+    GByteArray *held;
+
+    if (!postcopy_incoming_unlisten_ok(s, errp)) {
+        return false;
+    }
+    held = loadvm_defer_devices_take(rs->s);
+    if (held) {
+        g_byte_array_unref(held);
+    }
+    /* Unregistered: pages are plain writes again. Discarded pages stay
+     * holes without their received bit, and the source still has them
+     * marked: precopy sends them again. */
+    g_mutex_lock(&rs->pc_lock);
+    postcopy_ram_stats(rs->pc, &rs->pc_stats);
+    postcopy_ram_free(rs->pc);
+    rs->pc = NULL;
+    g_mutex_unlock(&rs->pc_lock);
+    free(rs->pc_buf);
+    rs->pc_buf = NULL;
+    postcopy_set_state(rs, POSTCOPY_INCOMING_ADVISED);
+    return true;
+}
+
+void postcopy_incoming_on_load(SaveVMState *s, PostcopyLoadFn *fn)
+{
+    RamMigrationState *rs = ram_migration_state(s);
+
+    if (rs) {
+        rs->pc_load = fn;
+    }
+}
+
 bool postcopy_load_discard(RamMigrationState *rs, QEMUFile *f, Error **errp)
 {
     uint32_t block = qemu_get_be32(f);
@@ -590,6 +691,7 @@ bool postcopy_incoming_setup(SaveVMState *s, PostcopyRequestSendFn *send_fn,
     rs->pc_send = send_fn;
     rs->pc_run = run_fn;
     rs->pc_listen = NULL;
+    rs->pc_load = NULL;
     rs->pre_error_fn = NULL;
     rs->pc_opaque = opaque;
     loadvm_set_command_handler(s, SAVEVM_CMD_POSTCOPY_ADVISE,
@@ -598,6 +700,8 @@ bool postcopy_incoming_setup(SaveVMState *s, PostcopyRequestSendFn *send_fn,
                                postcopy_listen_cmd, rs);
     loadvm_set_command_handler(s, SAVEVM_CMD_POSTCOPY_RUN,
                                postcopy_run_cmd, rs);
+    loadvm_set_command_handler(s, SAVEVM_CMD_POSTCOPY_LOAD,
+                               postcopy_load_cmd, rs);
     loadvm_set_command_handler(s, SAVEVM_CMD_POSTCOPY_PREEMPT_DONE,
                                postcopy_preempt_done_cmd, rs);
     return true;

@@ -95,6 +95,7 @@ typedef struct RamMigrationState {
     PostcopyRequestSendFn *pc_send;
     PostcopyRunFn *pc_run;
     PostcopyListenFn *pc_listen;
+    PostcopyLoadFn *pc_load;    /* strict switch: postcopy-load */
     void *pc_opaque;
     PostcopyRamStats pc_stats;  /* the last pc's, once it is freed */
     /* Blocktime (postcopy_incoming_set_blocktime): enabled on each pc;

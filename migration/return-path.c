@@ -94,6 +94,12 @@ static bool migration_rp_unsolicited(MigrationState *s, const MigRpMsg *msg,
                                      uint32_t late_attempt, Error **errp)
 {
     if (msg->type == MIG_RP_PONG && migration_rp_pong_expected(s, msg)) {
+        /* The strict postcopy switch waits for it with the listener
+         * running (switchover-postcopy.c). */
+        if (mig_be32(msg->data) == s->strict_attempt) {
+            __atomic_store_n(&s->pc_strict_pong, s->strict_attempt,
+                             __ATOMIC_SEQ_CST);
+        }
         migration_rp_note_late_pong(s, msg, late_attempt);
         return true;
     }

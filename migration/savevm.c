@@ -39,6 +39,7 @@ static const SaveVMCommandInfo savevm_commands[SAVEVM_CMD__MAX] = {
     [SAVEVM_CMD_POSTCOPY_PREEMPT_DONE] = { .name = "postcopy-preempt-done" },
     [SAVEVM_CMD_POSTCOPY_RECOVER]   = { .name = "postcopy-recover" },
     [SAVEVM_CMD_POSTCOPY_RESUME]    = { .name = "postcopy-resume" },
+    [SAVEVM_CMD_POSTCOPY_LOAD]      = { .name = "postcopy-load", .len = 4 },
 };
 
 const char *savevm_record_name(unsigned type)

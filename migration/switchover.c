@@ -48,6 +48,8 @@
  * running throughout: it queues page requests and takes "resumed",
  * which ends the downtime. Once postcopy-run is out the source's guest
  * never resumes, whatever fails: the destination may be running it.
+ * Under x-strict-downtime postcopy's switch has a deadline too, and can
+ * be aborted before postcopy-run: switchover-postcopy.c.
  *
  * Downtime reported in query-migrate is measured on the source from
  * stopping the guest to receiving "resumed", which the destination sends
@@ -106,8 +108,8 @@ static void migration_record_downtime(MigrationState *s, int64_t t_stop)
     s->downtime_ms = (downtime_us + 999) / 1000;
 }
 
-static MigrationSwitchoverResult migration_switchover_failed(
-    MigrationState *s, Error *err)
+MigrationSwitchoverResult migration_switchover_failed(MigrationState *s,
+                                                      Error *err)
 {
     migration_set_error(s, err);
     return MIGRATION_SWITCHOVER_FAILED;
@@ -119,10 +121,10 @@ static MigrationSwitchoverResult migration_switchover_failed(
  * writes would let a peer that stops reading freeze the main loop, and
  * with it migrate_cancel.
  */
-static QEMUFile *migration_stop_and_capture_devices(MigrationState *s,
-                                                    MigrationStatus next,
-                                                    int64_t *t_stop,
-                                                    Error **errp)
+QEMUFile *migration_stop_and_capture_devices(MigrationState *s,
+                                             MigrationStatus next,
+                                             bool all_subsections,
+                                             int64_t *t_stop, Error **errp)
 {
     QEMUFile *devs;
 
@@ -141,7 +143,8 @@ static QEMUFile *migration_stop_and_capture_devices(MigrationState *s,
     qemu_file_set_checksums(devs, qemu_file_checksums(s->to_dst));
     /* Devices drained their requests (pre_save); then the disks, before
      * the EOF or postcopy-run that lets the destination take them. */
-    if (!savevm_state_complete_devices(s->vmstate, devs, false, errp) ||
+    if (!savevm_state_complete_devices(s->vmstate, devs, all_subsections,
+                                       errp) ||
         !migration_block_inactivate(s, errp)) {
         qemu_fclose(devs);
         return NULL;
@@ -149,7 +152,7 @@ static QEMUFile *migration_stop_and_capture_devices(MigrationState *s,
     return devs;
 }
 
-static void migration_send_captured(QEMUFile *f, QEMUFile *devs)
+void migration_send_captured(QEMUFile *f, QEMUFile *devs)
 {
     size_t len;
     const uint8_t *data = qemu_file_mem_output_data(devs, &len);
@@ -167,7 +170,7 @@ MigrationSwitchoverResult migration_switchover(MigrationState *s)
 
     trace_migration_switchover(false, 0);
     devs = migration_stop_and_capture_devices(s, MIGRATION_STATUS_DEVICE,
-                                              &t_stop, &err);
+                                              false, &t_stop, &err);
     if (!devs) {
         return migration_switchover_failed(s, err);
     }
@@ -218,7 +221,7 @@ MigrationSwitchoverResult migration_switchover_postcopy(MigrationState *s)
 
     trace_migration_switchover(false, 0);
     devs = migration_stop_and_capture_devices(
-        s, MIGRATION_STATUS_POSTCOPY_ACTIVE, &t_stop, &err);
+        s, MIGRATION_STATUS_POSTCOPY_ACTIVE, false, &t_stop, &err);
     if (!devs) {
         return migration_switchover_failed(s, err);
     }

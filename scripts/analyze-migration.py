@@ -34,6 +34,8 @@ COMMAND_NAMES = {
     1: 'open-return-path', 2: 'ping', 3: 'enable-colo', 4: 'postcopy-advise',
     5: 'postcopy-listen', 6: 'postcopy-run', 7: 'switchover-start',
     8: 'switchover-abort', CMD_STREAM_CHECKSUM: 'stream-checksum',
+    10: 'postcopy-preempt-done', 11: 'postcopy-recover',
+    12: 'postcopy-resume', 13: 'postcopy-load',
 }
 
 

@@ -25,6 +25,17 @@
  * The migration thread (migration.c, switchover.c) and the incoming
  * side (migration-incoming.c) drive this; docs/migration.md, "Postcopy".
  *
+ * Strict switch (x-strict-downtime; migration/switchover-postcopy.c
+ * draws it): postcopy-load(attempt) takes postcopy-run's place after
+ * the device state. The destination loads it (vCPUs parked) and pongs
+ * the attempt; then postcopy-run (the go, as above), or switchover-abort
+ * (only ever after the pong): the destination leaves userfaultfd, back
+ * to advised, and precopy goes on; the next attempt discards and
+ * listens again.
+ *
+ *   listening --postcopy-load--> listening (loaded) --run--> running
+ *                                       \--switchover-abort--> advised
+ *
  * Destination state (per RAM entry, the incoming thread; traced):
  *
  *   none --advise--> advised --listen--> listening --run--> running
@@ -125,6 +136,17 @@ void postcopy_send_advise(QEMUFile *f);
 bool postcopy_source_switch(SaveVMState *s, QEMUFile *f, Error **errp);
 void postcopy_send_run(QEMUFile *f);
 /*
+ * Strict switch (x-strict-downtime, "Strict switch" above): after the
+ * device state, instead of postcopy-run; the destination loads it and
+ * pongs attempt, its vCPUs still parked.
+ */
+void postcopy_send_load(QEMUFile *f, uint32_t attempt);
+/*
+ * An aborted strict switch: back to precopy. Requests are refused again
+ * and the pages still marked (the discard list's) go in precopy.
+ */
+void postcopy_source_unswitch(SaveVMState *s);
+/*
  * A req-pages payload from the return path (any thread): validated and
  * queued for the RAM sender. An error names what was wrong; the caller
  * fails the migration on it.
@@ -186,6 +208,13 @@ typedef bool PostcopyRequestSendFn(void *opaque, const uint8_t *data,
 /* postcopy-listen was handled: faults are now requests (incoming
  * thread). */
 typedef void PostcopyListenFn(void *opaque);
+/*
+ * postcopy-load arrived (incoming thread, must return): as
+ * PostcopyRunFn, but the guest must not start; pong attempt once the
+ * devices are loaded.
+ */
+typedef void PostcopyLoadFn(void *opaque, GByteArray *devices,
+                            uint32_t attempt);
 
 /*
  * Installs the advise, listen and run handlers on s for its RAM entry.
@@ -196,6 +225,16 @@ bool postcopy_incoming_setup(SaveVMState *s, PostcopyRequestSendFn *send_fn,
                              Error **errp);
 /* Called after postcopy-listen, with the opaque of setup (optional). */
 void postcopy_incoming_on_listen(SaveVMState *s, PostcopyListenFn *fn);
+/* Enables postcopy-load (the strict switch), with the opaque of setup. */
+void postcopy_incoming_on_load(SaveVMState *s, PostcopyLoadFn *fn);
+/*
+ * An aborted strict switch (switchover-abort while listening, the
+ * device load finished): RAM leaves userfaultfd, the held device state
+ * is dropped, the state is advised again; precopy goes on.
+ */
+bool postcopy_incoming_unlisten(SaveVMState *s, Error **errp);
+/* Whether switchover-abort may unlisten now (listening), errp if not. */
+bool postcopy_incoming_unlisten_ok(SaveVMState *s, Error **errp);
 PostcopyIncomingState postcopy_incoming_state(SaveVMState *s);
 /* Loads the device blob a PostcopyRunFn was given (not the incoming
  * thread: see there). */

@@ -93,6 +93,10 @@ typedef enum SaveVMCommand {
                                        asks for the received bitmap */
     SAVEVM_CMD_POSTCOPY_RESUME,     /* no payload: recovery done, the
                                        source sends again (postcopy.h) */
+    SAVEVM_CMD_POSTCOPY_LOAD,       /* be32 attempt: strict postcopy
+                                       switch, load the device state now,
+                                       pong(attempt) once loaded, vCPUs
+                                       stay parked (postcopy.h) */
     SAVEVM_CMD__MAX,
 } SaveVMCommand;
 

@@ -861,9 +861,6 @@ static void test_caps_refused(void)
           "Mapped-ram migration is incompatible with postcopy" },
         { MIGRATION_CAPABILITY_X_COLO,
           "x-colo and postcopy-ram cannot be used together" },
-        { MIGRATION_CAPABILITY_X_STRICT_DOWNTIME,
-          "x-strict-downtime and postcopy-ram cannot be used together: "
-          "x-strict-downtime does not bound postcopy's switch yet" },
     };
     Error *err = NULL;
 
@@ -917,6 +914,25 @@ static void test_caps_refused(void)
         err = NULL;
         g_assert_false(cap_on(MIGRATION_CAPABILITY_RETURN_PATH));
     }
+    /* x-strict-downtime bounds postcopy's switch too: accepted, either
+     * way round, and pause-before-switchover stays refused beside it. */
+    set_caps(MIGRATION_CAPABILITY_POSTCOPY_RAM, true,
+             MIGRATION_CAPABILITY_X_STRICT_DOWNTIME, true, &error_abort);
+    g_assert_true(cap_on(MIGRATION_CAPABILITY_POSTCOPY_RAM));
+    g_assert_true(cap_on(MIGRATION_CAPABILITY_X_STRICT_DOWNTIME));
+    set_caps(MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER, true, -1, false,
+             &err);
+    assert_error(err, "x-strict-downtime and pause-before-switchover cannot "
+                 "be used together");
+    err = NULL;
+    set_caps(MIGRATION_CAPABILITY_POSTCOPY_RAM, false,
+             MIGRATION_CAPABILITY_X_STRICT_DOWNTIME, false, &error_abort);
+    set_caps(MIGRATION_CAPABILITY_X_STRICT_DOWNTIME, true, -1, false,
+             &error_abort);
+    set_caps(MIGRATION_CAPABILITY_POSTCOPY_RAM, true, -1, false,
+             &error_abort);
+    set_caps(MIGRATION_CAPABILITY_POSTCOPY_RAM, false,
+             MIGRATION_CAPABILITY_X_STRICT_DOWNTIME, false, &error_abort);
     /* x-colo already on, then postcopy-ram: the same refusal. */
     set_caps(MIGRATION_CAPABILITY_X_COLO, true, -1, false, &error_abort);
     set_caps(MIGRATION_CAPABILITY_POSTCOPY_RAM, true, -1, false, &err);
