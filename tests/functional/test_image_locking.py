@@ -11,7 +11,8 @@
   are refused with the same error; file.locking=off opens it anyway;
 - qemu-io holds a raw image writable (sharing writes, as qemu-io does):
   Tandem's guest device, which does not share writing, is refused with
-  'Failed to get shared "write" lock'; share-rw=on lets it in."""
+  'Failed to get shared "write" lock'; share-rw=on lets it in, and
+  locking=off (-blockdev) or file.locking=off (-drive) skip the locks."""
 import json
 import os
 import subprocess
@@ -212,6 +213,13 @@ def test_qemu_io_holder_refuses_tandem_device(tmp_path, tandem_vm):
         vm.quit()
         # locking=off bypasses the check altogether.
         vm = tandem_vm(disk_args(path, 'raw', file_opts=',locking=off'))
+        vm.quit()
+        # The same with -drive, in QEMU's spelling file.locking=.
+        drive = 'file=%s,format=raw,if=none,id=d0' % path
+        device = ['-device', 'virtio-blk-pci,drive=d0']
+        err = tandem_fails(['-drive', drive] + device)
+        assert 'Failed to get shared "write" lock' in err, err
+        vm = tandem_vm(['-drive', drive + ',file.locking=off'] + device)
         vm.quit()
     finally:
         holder.stdin.close()
