@@ -3,6 +3,7 @@
  * The permission model (block/permission.h): what each parent of a node
  * holds and shares, cumulated per node and handed to the driver.
  */
+#include <string.h>
 #include <glib.h>
 #include "block/block_int.h"
 #include "block/permission.h"
