@@ -10,6 +10,7 @@
 #include "block/activation.h"
 #include "block/block_int.h"
 #include "block/block-backend.h"
+#include "block/permission.h"
 #include "qapi/qapi-commands.h"
 #include "trace.h"
 
@@ -65,12 +66,20 @@ bool bdrv_activate(BlockDriverState *bs, Error **errp)
         return true;
     }
     bdrv_drain_all();
-    if (bs->drv->activate && !bs->drv->activate(bs, errp)) {
+    /*
+     * Take the image back from the peer (its locks, block/file-lock.h)
+     * before reading it again: the peer must have let go of it.
+     */
+    bs->inactive = false;
+    if (!bdrv_refresh_perms(bs, errp) ||
+        (bs->drv->activate && !bs->drv->activate(bs, errp))) {
         g_autofree char *d = bdrv_describe(bs);
         error_prepend(errp, "%s: could not activate: ", d);
+        bs->inactive = true;
+        bdrv_drop_perms(bs);
         return false;
     }
-    bs->inactive = false;
+    bs->inactive = false;       /* a driver's activate() may toggle it */
     trace_bdrv_activate(bs->node_name);
     return true;
 }
@@ -106,6 +115,8 @@ bool bdrv_inactivate(BlockDriverState *bs, Error **errp)
         bs->drv->inactivate(bs);
     }
     bs->inactive = true;
+    /* The peer may take the image now: let go of our locks. */
+    bdrv_drop_perms(bs);
     trace_bdrv_inactivate(bs->node_name);
     for (size_t i = 0; i < G_N_ELEMENTS(children); i++) {
         if (children[i] && !has_parent(children[i], true) &&

@@ -24,6 +24,7 @@
 #include <glib.h>
 #include "block/block_int.h"
 #include "block/block-backend.h"
+#include "block/permission.h"
 #include "util/main-loop.h"
 #include "trace.h"
 
@@ -45,6 +46,7 @@ struct BlockBackend {
     void *dev;                  /* the device attached, or NULL */
     char *qdev;                 /* its QOM path for query-block, or NULL */
     bool dev_exclusive;         /* the device made writing exclusive */
+    bool dev_share_rw;          /* the device said share-rw=on */
     BlockResizeFunc *resize_cb; /* the device's, or NULL */
     /* Finished asynchronous requests whose callback has not run. */
     GMutex done_lock;
@@ -103,7 +105,38 @@ BlockBackend *blk_new(const char *name, BlockDriverState *bs, bool writable,
     }
     all_backends = g_list_append(all_backends, blk);
     trace_blk_new(name ? name : "", bs->node_name, writable);
+    /* Another process may hold the image (image locking). */
+    if (!bdrv_refresh_perms(bs, errp)) {
+        blk_unref(blk);
+        return NULL;
+    }
     return blk;
+}
+
+/*
+ * A backend holds consistent read, and write when writable. It does not
+ * share writing when it writes exclusively (no share-rw, or its device
+ * claimed it), nor when a read-only guest device without share-rw=on is
+ * attached: like QEMU, the guest must not see its disk change under it.
+ */
+void blk_cumulate_perms(BlockDriverState *bs, uint64_t *perm,
+                        uint64_t *shared)
+{
+    for (GList *l = all_backends; l; l = l->next) {
+        BlockBackend *blk = l->data;
+        bool excl;
+
+        if (blk->root != bs) {
+            continue;
+        }
+        excl = blk->writable ? !blk->share_rw || blk->dev_exclusive
+                             : blk->dev && !blk->dev_share_rw;
+        *perm |= BLK_PERM_CONSISTENT_READ |
+                 (blk->writable ? BLK_PERM_WRITE : 0);
+        if (excl) {
+            *shared &= ~(uint64_t)BLK_PERM_WRITE;
+        }
+    }
 }
 
 void blk_unref(BlockBackend *blk)
@@ -121,6 +154,7 @@ void blk_unref(BlockBackend *blk)
     }
     named_backends = g_list_remove(named_backends, blk);
     all_backends = g_list_remove(all_backends, blk);
+    bdrv_drop_perms(blk->root);
     bdrv_unref(blk->root);
     if (blk->delete_on_close) {
         unlink(blk->delete_on_close);
@@ -293,6 +327,12 @@ bool blk_attach_dev(BlockBackend *blk, void *dev, const char *qdev,
     }
     blk->dev = dev;
     blk->qdev = g_strdup(qdev);
+    blk->dev_share_rw = share_rw;
+    /* What the device does not share, another process may hold. */
+    if (!bdrv_refresh_perms(bs, errp)) {
+        blk_detach_dev(blk, dev);
+        return false;
+    }
     trace_blk_attach_dev(blk_name(blk), qdev ? qdev : "");
     return true;
 }
@@ -308,6 +348,8 @@ void blk_detach_dev(BlockBackend *blk, void *dev)
             blk->root->write_exclusive = false;
             blk->dev_exclusive = false;
         }
+        blk->dev_share_rw = false;
+        bdrv_drop_perms(blk->root);
     }
 }
 
@@ -396,6 +438,9 @@ void blk_replace_node(BlockDriverState *from, BlockDriverState *to)
         }
         bdrv_ref(to);
         blk->root = to;
+        bdrv_drop_perms(from);
+        /* The mirror's target was ours already: nothing new to lock. */
+        bdrv_drop_perms(to);
         bdrv_unref(from);   /* may close it: its last user moved away */
     }
 }

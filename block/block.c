@@ -18,6 +18,7 @@
 #include "block/activation.h"
 #include "block/block_int.h"
 #include "block/block-backend.h"
+#include "block/permission.h"
 #include "util/main-loop.h"
 #include "trace.h"
 
@@ -142,6 +143,13 @@ static void bdrv_detach_child(BdrvChild *child)
         child->bs->writers--;
         child->bs->write_exclusive = false;
     }
+    if (child->bs->refcnt > 1) {
+        /*
+         * It lives on (a named node): give up what the parent held. The
+         * parent is off the node list already, so it no longer counts.
+         */
+        bdrv_drop_perms(child->bs);
+    }
     bdrv_unref(child->bs);
     g_free(child->name);
     g_free(child);
@@ -217,6 +225,23 @@ static bool bdrv_attach_child(BlockDriverState *parent,
         parent->file = c;
     }
     trace_bdrv_attach_child(parent->node_name, name, child->node_name);
+    /* Another process may hold what the parent needs (image locking). */
+    if (!bdrv_refresh_perms(child, errp)) {
+        if (writes) {
+            child->writers--;
+            child->write_exclusive = false;
+        }
+        if (c == parent->backing) {
+            parent->backing = NULL;
+        } else {
+            parent->file = NULL;
+        }
+        bdrv_drop_perms(child);
+        bdrv_unref(child);
+        g_free(c->name);
+        g_free(c);
+        return false;
+    }
     return true;
 }
 

@@ -315,7 +315,8 @@ BlockBackend *drive_new(const char *str, Error **errp)
     ERRP_GUARD();
     static const char *const known[] = {
         "id", "file", "format", "if", "cache", "aio", "readonly", "snapshot",
-        "node-name", "discard", "media", "werror", "rerror", "driver", NULL,
+        "node-name", "discard", "media", "werror", "rerror", "driver",
+        "file.locking", NULL,
     };
     BlockdevOnError on_error[2] = { BLOCKDEV_ON_ERROR_AUTO,
                                     BLOCKDEV_ON_ERROR_AUTO };
@@ -415,6 +416,11 @@ BlockBackend *drive_new(const char *str, Error **errp)
         json_object_object_add(fobj, "filename", json_object_new_string(file));
         if ((s = keyval_get(kv, "aio"))) {
             json_object_object_add(fobj, "aio", json_object_new_string(s));
+        }
+        /* QEMU's spelling for the protocol node's image locking. */
+        if ((s = keyval_get(kv, "file.locking"))) {
+            json_object_object_add(fobj, "locking",
+                                   json_object_new_string(s));
         }
     }
     if ((s = keyval_get(kv, "discard")) && fobj) {

@@ -16,6 +16,9 @@
  *
  * Reads past the end of the file return zeroes (a short read is not an
  * error: images grow). cache.no-flush=on makes flush a no-op.
+ *
+ * Image locking (locking=auto|on|off): the node's permissions become
+ * byte-range locks on the fd (block/file-lock.h) whenever they change.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +28,7 @@
 #include <sys/stat.h>
 #include "block/block_int.h"
 #include "aio-engine.h"
+#include "file-lock.h"
 #include "trace.h"
 
 /* The strictest O_DIRECT alignment in use (4 KiB sectors). */
@@ -35,6 +39,7 @@ typedef struct BDRVFileState {
     BlockdevAioOptions aio;
     AioEngine *engine;      /* NULL for aio=threads */
     GRWLock rmw_lock;
+    FileLock lock;
 } BDRVFileState;
 
 static bool file_open(BlockDriverState *bs, const BlockdevOptions *opts,
@@ -87,6 +92,14 @@ static bool file_open(BlockDriverState *bs, const BlockdevOptions *opts,
     if (s->aio != BLOCKDEV_AIO_OPTIONS_THREADS && !s->engine) {
         goto fail;
     }
+    /* No locks yet: the node has no users until a parent attaches. */
+    if (!file_lock_init(&s->lock, s->fd, o->filename,
+                        o->has_locking ? o->locking : ON_OFF_AUTO_AUTO,
+                        errp)) {
+        aio_engine_free(s->engine);
+        s->engine = NULL;
+        goto fail;
+    }
     bs->request_alignment = bs->cache_direct ? DIRECT_ALIGN : 1;
     g_rw_lock_init(&s->rmw_lock);
     return true;
@@ -102,10 +115,19 @@ static void file_close(BlockDriverState *bs)
     BDRVFileState *s = bs->opaque;
 
     aio_engine_free(s->engine);
+    file_lock_destroy(&s->lock);
     if (s->fd >= 0) {
-        close(s->fd);
+        close(s->fd);           /* drops the OFD locks too */
     }
     g_rw_lock_clear(&s->rmw_lock);
+}
+
+static bool file_set_perm(BlockDriverState *bs, uint64_t perm,
+                          uint64_t shared, Error **errp)
+{
+    BDRVFileState *s = bs->opaque;
+
+    return file_lock_set(&s->lock, perm, shared, errp);
 }
 
 /* One transfer through the configured engine: bytes (maybe short) or -errno. */
@@ -402,4 +424,5 @@ const BlockDriver bdrv_file = {
     .truncate = file_truncate,
     .block_status = file_block_status,
     .get_allocated_size = file_get_allocated_size,
+    .set_perm = file_set_perm,
 };

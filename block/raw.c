@@ -138,6 +138,7 @@ const BlockDriver bdrv_raw = {
     .format_name = "raw",
     .instance_size = sizeof(BDRVRawState),
     .is_format = true,
+    .passes_perms = true,
     .open = raw_open,
     .preadv = raw_preadv,
     .pwritev = raw_pwritev,

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "config-host.h"
+#include "block/activation.h"
 #include "block/blockdev.h"
 #include "hw/core/qdev.h"
 #include "hw/i386/pc-types.h"
@@ -1177,11 +1178,43 @@ void vl_config_free(SystemConfig *cfg)
     g_free((char *)cfg->machine.memory_backend);
 }
 
+/*
+ * Whether -incoming comes anywhere on the command line. -blockdev and
+ * -drive open their nodes as they are parsed, and libvirt puts them
+ * before -incoming: a destination's nodes must open inactive from the
+ * start, without taking the image locks the source still holds
+ * (docs/block.md, "Image locking"), as QEMU opens them.
+ */
+static bool wants_incoming(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *name = argv[i];
+        const VlOption *opt;
+
+        if (name[0] != '-' || !name[1]) {
+            return false;           /* the parse proper reports it */
+        }
+        name += (name[1] == '-') ? 2 : 1;
+        opt = vl_find_option(name);
+        if (!opt) {
+            return false;
+        }
+        if (!strcmp(name, "incoming")) {
+            return true;
+        }
+        i += opt->arg_help ? 1 : 0;
+    }
+    return false;
+}
+
 bool vl_parse_args(int argc, char **argv, SystemConfig *cfg, Error **errp)
 {
     ERRP_GUARD();
 
     vl_config_init(cfg);
+    if (wants_incoming(argc, argv)) {
+        bdrv_set_open_inactive(true);
+    }
     for (int i = 1; i < argc; i++) {
         const char *word = argv[i];
         const char *name = word;

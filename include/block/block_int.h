@@ -24,6 +24,11 @@ struct BlockDriver {
     bool is_format;
     /* Format drivers that may have a "backing" child. */
     bool supports_backing;
+    /*
+     * The node wants from its "file" child exactly what its own parents
+     * want from it (raw), rather than owning the file (block/permission.h).
+     */
+    bool passes_perms;
 
     bool (*open)(BlockDriverState *bs, const BlockdevOptions *opts,
                  Error **errp);
@@ -64,6 +69,14 @@ struct BlockDriver {
      */
     bool (*activate)(BlockDriverState *bs, Error **errp);
     void (*inactivate)(BlockDriverState *bs);
+    /*
+     * The node's cumulative permissions changed (block/permission.h):
+     * what its users hold and share, BLK_PERM_* masks. Fails only when
+     * gaining something another process stands in the way of, and then
+     * keeps what it had.
+     */
+    bool (*set_perm)(BlockDriverState *bs, uint64_t perm, uint64_t shared,
+                     Error **errp);
 };
 
 struct BdrvChild {

@@ -8,7 +8,11 @@
  * nodes added while it waits; block_resize is refused naming the node;
  * migrate-incoming itself is refused under qtest; blockdev-set-active
  * hands the disk over by hand. Without -incoming the same disk is
- * active. qemu-img check on the image at the end.
+ * active. With two processes on the image, the hand-over by hand goes
+ * through their image locks: the waiting side opens beside the running
+ * one (it holds nothing), cannot activate while the other holds the
+ * image, and can once the other inactivated; then the first cannot take
+ * it back. qemu-img check on the image at the end.
  */
 #include <string.h>
 #include "libqtest.h"
@@ -118,6 +122,57 @@ static void test_without_incoming_active(void)
     bt_qemu_img_check(img);
 }
 
+static void set_active(QTestState *s, bool active)
+{
+    qtest_qmp_ok(s, "{'execute': 'blockdev-set-active', 'arguments': "
+                 "{'active': %s}}", active ? "true" : "false");
+}
+
+static void refused_lock(QTestState *s)
+{
+    qtest_qmp_assert_error_contains(s, "GenericError",
+                                    "Failed to get \"write\" lock",
+                                    "{'execute': 'blockdev-set-active', "
+                                    "'arguments': {'node-name': 'disk0', "
+                                    "'active': true}}");
+}
+
+static void test_handover_locks(void)
+{
+    g_autofree char *img = make_image();
+    const char *disk =
+        "-blockdev driver=file,node-name=disk0-file,filename=%s "
+        "-blockdev driver=qcow2,node-name=disk0,file=disk0-file "
+        "-device virtio-blk-pci,drive=disk0,id=vd0";
+    g_autofree char *src_args = g_strdup_printf(disk, img);
+    g_autofree char *dst_args = g_strdup_printf(disk, img);
+    QTestState *src = qtest_initf_accel_qtest("%s", src_args);
+    QTestState *dst = qtest_initf_accel_qtest("%s -incoming defer",
+                                              dst_args);
+
+    g_assert_true(node_active(src, "disk0"));
+    g_assert_false(node_active(dst, "disk0"));
+    /* The source holds the image: the destination may not take it. */
+    refused_lock(dst);
+    g_assert_false(node_active(dst, "disk0"));
+    /* Switchover by hand: the source lets go, the destination takes. */
+    set_active(src, false);
+    qtest_qmp_ok(dst, "{'execute': 'blockdev-set-active', 'arguments': "
+                 "{'node-name': 'disk0', 'active': true}}");
+    g_assert_true(node_active(dst, "disk0"));
+    qtest_qmp_ok(dst, "{'execute': 'block_resize', 'arguments': "
+                 "{'node-name': 'disk0', 'size': 33554432}}");
+    refused_lock(src);
+    g_assert_false(node_active(src, "disk0"));
+    /* And back, as a migration back would. */
+    set_active(dst, false);
+    set_active(src, true);
+    g_assert_true(node_active(src, "disk0"));
+    g_assert_cmpint(qtest_quit(dst), ==, 0);
+    g_assert_cmpint(qtest_quit(src), ==, 0);
+    bt_qemu_img_check(img);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -129,5 +184,6 @@ int main(int argc, char **argv)
     g_test_add_func("/incoming-disk/defer-inactive", test_defer_inactive);
     g_test_add_func("/incoming-disk/without-incoming-active",
                     test_without_incoming_active);
+    g_test_add_func("/incoming-disk/handover-locks", test_handover_locks);
     return g_test_run();
 }

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What the users of a node need from it and what they let others do: the
+ * small permission model behind image locking (block/file-lock.h,
+ * docs/block.md "Image locking").
+ *
+ * Every parent of a node (a BlockBackend on it, a format node whose
+ * "file" or "backing" child it is) holds some permissions and shares
+ * some. A node's cumulative permissions are the union of what its parents
+ * hold and the intersection of what they share. Only the file driver acts
+ * on them (it locks bytes of the image so other processes see them); the
+ * checks between users inside one process stay where they are
+ * (bs->writers, block-backend.c).
+ *
+ * The bits are QEMU's, in QEMU's order, because their position is the lock
+ * byte other processes look at.
+ *
+ *   user                                   holds         does not share
+ *   guest device, writable                 cr, write     write (unless share-rw)
+ *   guest device, read-only                cr            write (unless share-rw)
+ *   other BlockBackend (export, -drive)    cr[, write]   write, if it said so
+ *   qcow2 on its file, writable            cr, write,    write, resize
+ *                                          resize
+ *   qcow2 on its file, read-only           cr            write, resize
+ *   a backing child                        cr            write, resize
+ *   raw on its file                        what raw's own parents want
+ *   an inactive node, on anything          nothing       (shares all)
+ *
+ * force-share=on (read-only nodes only) shares everything. An inactive
+ * node itself holds nothing and shares everything: its image belongs to
+ * the migration peer (block/activation.h).
+ *
+ * Graph changes rule (block/block.h): main loop, BQL held.
+ */
+#ifndef BLOCK_PERMISSION_H
+#define BLOCK_PERMISSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "block/block.h"
+
+enum {
+    BLK_PERM_CONSISTENT_READ = 1 << 0,
+    BLK_PERM_WRITE = 1 << 1,
+    BLK_PERM_WRITE_UNCHANGED = 1 << 2,
+    BLK_PERM_RESIZE = 1 << 3,
+    BLK_PERM_GRAPH_MOD = 1 << 4,
+    BLK_PERM_ALL = (1 << 5) - 1,
+};
+#define BLK_PERM_BITS 5
+
+/* "consistent read", "write", ... as QEMU's lock errors spell them. */
+const char *bdrv_perm_name(unsigned bit);
+
+/* What bs's parents hold (*perm) and share (*shared), cumulated. */
+void bdrv_get_cumulative_perm(BlockDriverState *bs, uint64_t *perm,
+                              uint64_t *shared);
+
+/*
+ * Hands bs's cumulative permissions to its driver (the file driver locks
+ * them), then does the same for its children. Call it after any change to
+ * a node's parents or activity. Gaining a permission can fail (another
+ * process holds it); the caller then undoes its change and calls this
+ * again, which only gives permissions up and does not fail.
+ */
+bool bdrv_refresh_perms(BlockDriverState *bs, Error **errp);
+/* bdrv_refresh_perms after a user went away: only gives up permissions. */
+void bdrv_drop_perms(BlockDriverState *bs);
+
+/*
+ * Adds what the BlockBackends whose root is bs hold and share
+ * (block-backend.c, which knows them).
+ */
+void blk_cumulate_perms(BlockDriverState *bs, uint64_t *perm,
+                        uint64_t *shared);
+
+#endif

@@ -1,0 +1,226 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Image locking against Debian's QEMU tools (qemu-img, qemu-io, qemu-nbd
+7.2), both ways, on the real binary under -accel qtest (no KVM needed):
+
+- Tandem holds a raw disk writable under a virtio-blk-pci device:
+  `qemu-img info` and a read-only qemu-io work, a writing qemu-io is
+  refused with QEMU's 'Failed to get "write" lock' and its hint; on a
+  qcow2 image, `qemu-img info` is refused as QEMU refuses it, and -U
+  (force-share) gets through; when Tandem quits the image is free;
+- qemu-nbd holds a qcow2 image: Tandem's -blockdev and QMP blockdev-add
+  are refused with the same error; file.locking=off opens it anyway;
+- qemu-io holds a raw image writable (sharing writes, as qemu-io does):
+  Tandem's guest device, which does not share writing, is refused with
+  'Failed to get shared "write" lock'; share-rw=on lets it in, and
+  locking=off (-blockdev) or file.locking=off (-drive) skip the locks."""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from tandem import TANDEM, needs_tool
+
+pytestmark = [needs_tool('qemu-io', 'qemu-utils'),
+              needs_tool('qemu-nbd', 'qemu-utils')]
+
+HINT = 'Is another process using the image [%s]?'
+
+
+def make_image(tmp_path, fmt):
+    path = str(tmp_path / ('disk.' + fmt))
+    subprocess.run(['qemu-img', 'create', '-q', '-f', fmt, path, '1M'],
+                   check=True)
+    return path
+
+
+def disk_args(path, fmt, device=True, file_opts=''):
+    args = ['-blockdev', 'driver=file,node-name=f0,filename=%s%s'
+            % (path, file_opts),
+            '-blockdev', 'driver=%s,node-name=d0,file=f0' % fmt]
+    if device:
+        args += ['-device', 'virtio-blk-pci,drive=d0']
+    return args
+
+
+class Tandem:
+    """Tandem under -accel qtest with QMP on stdio, one command at a time."""
+
+    def __init__(self, args):
+        self.proc = subprocess.Popen(
+            [TANDEM, '-accel', 'qtest', '-display', 'none', '-nodefaults',
+             '-qmp', 'stdio'] + list(args),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        greeting = self.proc.stdout.readline()
+        assert 'QMP' in greeting, self.proc.stderr.read()
+        assert self.cmd('qmp_capabilities') == {'return': {}}
+
+    def cmd(self, name, **arguments):
+        msg = {'execute': name}
+        if arguments:
+            msg['arguments'] = arguments
+        self.proc.stdin.write(json.dumps(msg) + '\n')
+        self.proc.stdin.flush()
+        while True:
+            line = self.proc.stdout.readline()
+            assert line, 'Tandem exited: ' + self.proc.stderr.read()
+            reply = json.loads(line)
+            if 'event' not in reply:
+                return reply
+
+    def quit(self):
+        self.cmd('quit')
+        assert self.proc.wait(timeout=20) == 0
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def tandem_vm():
+    vms = []
+
+    def start(args):
+        vms.append(Tandem(args))
+        return vms[-1]
+    yield start
+    for vm in vms:
+        vm.kill()
+
+
+def qemu_io(path, fmt, cmd, *extra):
+    return subprocess.run(['qemu-io', '-f', fmt] + list(extra) +
+                          ['-c', cmd, path], capture_output=True, text=True,
+                          timeout=20)
+
+
+def tandem_fails(args):
+    """Tandem refuses args at start: exit 1, one line on stderr."""
+    p = subprocess.run([TANDEM, '-accel', 'qtest', '-display', 'none',
+                        '-nodefaults'] + list(args), capture_output=True,
+                       text=True, timeout=20, stdin=subprocess.DEVNULL)
+    assert p.returncode == 1, p.stderr
+    return p.stderr
+
+
+@pytest.fixture
+def qemu_nbd_holder():
+    """qemu-nbd serving an image writable on a unix socket (holding it)."""
+    procs = []
+
+    def start(path, fmt, tmp_path):
+        sock = str(tmp_path / 'nbd.sock')
+        pidfile = str(tmp_path / 'nbd.pid')
+        subprocess.run(['qemu-nbd', '--fork', '--pid-file', pidfile,
+                        '-k', sock, '-f', fmt, path], check=True, timeout=20)
+        with open(pidfile) as f:
+            procs.append(int(f.read()))
+    yield start
+    for pid in procs:
+        os.kill(pid, 15)
+        for _ in range(100):        # bounded: up to 10 s
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+
+
+def test_tandem_writer_refuses_qemu_io_write(tmp_path, tandem_vm):
+    path = make_image(tmp_path, 'raw')
+    vm = tandem_vm(disk_args(path, 'raw'))
+    assert vm.cmd('query-block')['return'][0]['inserted']['ro'] is False
+    info = subprocess.run(['qemu-img', 'info', path], capture_output=True,
+                          text=True, timeout=20)
+    assert info.returncode == 0, info.stderr
+    assert 'file format: raw' in info.stdout
+    w = qemu_io(path, 'raw', 'write 0 4k')
+    assert 'Failed to get "write" lock' in w.stderr, w.stderr + w.stdout
+    assert HINT % path in w.stderr
+    assert 'wrote' not in w.stdout
+    r = qemu_io(path, 'raw', 'read 0 4k', '-r')
+    assert r.returncode == 0 and 'read 4096/4096' in r.stdout, r.stderr
+    vm.quit()
+    w = qemu_io(path, 'raw', 'write 0 4k')
+    assert w.returncode == 0 and 'wrote 4096/4096' in w.stdout, w.stderr
+
+
+def test_tandem_qcow2_refuses_qemu_img_info_like_qemu(tmp_path, tandem_vm):
+    path = make_image(tmp_path, 'qcow2')
+    vm = tandem_vm(disk_args(path, 'qcow2'))
+    info = subprocess.run(['qemu-img', 'info', path], capture_output=True,
+                          text=True, timeout=20)
+    assert info.returncode != 0
+    assert 'Failed to get shared "write" lock' in info.stderr, info.stderr
+    info = subprocess.run(['qemu-img', 'info', '-U', path],
+                          capture_output=True, text=True, timeout=20)
+    assert info.returncode == 0 and 'file format: qcow2' in info.stdout, \
+        info.stderr
+    vm.quit()
+    subprocess.run(['qemu-img', 'check', path], check=True, timeout=20,
+                   capture_output=True)
+
+
+def test_qemu_nbd_holder_refuses_tandem_blockdev(tmp_path, qemu_nbd_holder):
+    path = make_image(tmp_path, 'qcow2')
+    qemu_nbd_holder(path, 'qcow2', tmp_path)
+    err = tandem_fails(disk_args(path, 'qcow2', device=False))
+    assert 'Failed to get "write" lock' in err and HINT % path in err, err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_qemu_nbd_holder_refuses_blockdev_add(tmp_path, tandem_vm,
+                                              qemu_nbd_holder):
+    path = make_image(tmp_path, 'qcow2')
+    qemu_nbd_holder(path, 'qcow2', tmp_path)
+    vm = tandem_vm([])
+    node = {'driver': 'qcow2', 'node-name': 'd0',
+            'file': {'driver': 'file', 'filename': path}}
+    reply = vm.cmd('blockdev-add', **node)
+    assert reply['error']['class'] == 'GenericError'
+    assert 'Failed to get "write" lock' in reply['error']['desc'], reply
+    assert HINT % path in reply['error']['desc']
+    # locking=off: the user takes the risk, as with QEMU.
+    node['file']['locking'] = 'off'
+    assert vm.cmd('blockdev-add', **node) == {'return': {}}
+    vm.quit()
+
+
+def test_qemu_io_holder_refuses_tandem_device(tmp_path, tandem_vm):
+    path = make_image(tmp_path, 'raw')
+    holder = subprocess.Popen(['qemu-io', '-f', 'raw', path],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        # Once it answers a read it has the image open (and locked).
+        holder.stdin.write('read 0 512\n')
+        holder.stdin.flush()
+        seen = ''
+        while 'read 512/512' not in seen:
+            chunk = holder.stdout.readline()
+            assert chunk, 'qemu-io exited: ' + seen
+            seen += chunk
+        err = tandem_fails(disk_args(path, 'raw'))
+        assert 'Failed to get shared "write" lock' in err, err
+        assert HINT % path in err
+        # A device that shares writing may join qemu-io (which shares too).
+        vm = tandem_vm(disk_args(path, 'raw', device=False) +
+                       ['-device', 'virtio-blk-pci,drive=d0,share-rw=on'])
+        vm.quit()
+        # locking=off bypasses the check altogether.
+        vm = tandem_vm(disk_args(path, 'raw', file_opts=',locking=off'))
+        vm.quit()
+        # The same with -drive, in QEMU's spelling file.locking=.
+        drive = 'file=%s,format=raw,if=none,id=d0' % path
+        device = ['-device', 'virtio-blk-pci,drive=d0']
+        err = tandem_fails(['-drive', drive] + device)
+        assert 'Failed to get shared "write" lock' in err, err
+        vm = tandem_vm(['-drive', drive + ',file.locking=off'] + device)
+        vm.quit()
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=20)
