@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The network half of the COLO demo (scripts/colo-demo.py --net).
+"""The network half of the COLO demo (scripts/colo-demo.py --net), also
+bench/colo-net's network: the namespace, the taps and QEMU's recipe.
 
 One host plays the LAN: a network namespace holding a bridge `br0` with
 the client's address 10.0.2.2/24, and two taps, `colo-pri` for the
@@ -77,13 +78,16 @@ def primary_args():
     ]
 
 
-def secondary_args():
+def secondary_args(reconnect='reconnect-ms=1000'):
     """QEMU's recipe for the secondary: the mirrored input in (9003), the
     guest's output to the primary's colo-compare (9004), the rewriter
-    keeping its TCP sequence numbers in step with the primary's."""
+    keeping its TCP sequence numbers in step with the primary's.
+    reconnect: the chardevs' retry option; QEMU before 9.2 (Debian 12's
+    7.2, which bench/colo-net runs) knows only reconnect=SECONDS, which
+    Tandem takes too."""
     return nic_args(SECONDARY_TAP) + [
-        '-chardev', 'socket,id=red0,host=127.0.0.1,port=9003,reconnect-ms=1000',
-        '-chardev', 'socket,id=red1,host=127.0.0.1,port=9004,reconnect-ms=1000',
+        '-chardev', 'socket,id=red0,host=127.0.0.1,port=9003,' + reconnect,
+        '-chardev', 'socket,id=red1,host=127.0.0.1,port=9004,' + reconnect,
         '-object', 'filter-redirector,id=f1,netdev=hn0,queue=tx,indev=red0',
         '-object', 'filter-redirector,id=f2,netdev=hn0,queue=rx,outdev=red1',
         '-object', 'filter-rewriter,id=rew0,netdev=hn0,queue=all',
