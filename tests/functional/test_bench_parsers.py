@@ -351,3 +351,44 @@ def test_tables_print_ratios_only_when_both_ran(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[-1] == 'QEMU/TCG'
     assert all('(skipped)' in l for l in out[1:])
+
+
+def test_colo_net_tandem_figures_from_query_colo_stats():
+    """The Tandem half cannot run without KVM: its reading of
+    query-colo-stats runs here on answers shaped as qapi/colo.json says."""
+    cnet = load_script('colo-net')
+
+    def counts(tcp, arp=0):
+        return {'tcp': tcp, 'udp': 0, 'icmp': 0, 'icmpv6': 0, 'arp': arp,
+                'ip-fragment': 0, 'ip-other': 0, 'other': 0, 'malformed': 0}
+
+    def stats(ckpts, periodic, compare, mismatch, matched):
+        return {'mode': 'primary', 'checkpoints': ckpts,
+                'triggers': {'periodic': periodic, 'compare': compare, 'request': 0},
+                'compare': [{'id': 'comp0', 'comparing': True,
+                             'matched': counts(matched, 2), 'mismatched': counts(mismatch),
+                             'checkpoints': {'mismatch': mismatch, 'timeout': 1,
+                                             'queue-full': 0, 'table-full': 0},
+                             'held': 0, 'held-max': 9,
+                             'latency-p50-ns': 15500, 'latency-p99-ns': 240000}]}
+
+    class Pri:
+        def q(self, name):
+            assert name in ('query-colo-stats', 'query-migrate')
+            return after if name == 'query-colo-stats' else {'status': 'colo'}
+
+    class Pair:
+        label = 'tandem'
+        pri = Pri()
+
+    before, after = stats(3, 3, 0, 0, 10), stats(20, 14, 6, 5, 5010)
+    res = {'notes': []}
+    cnet.colo_figures(Pair(), before, 0, 1, res)
+    assert res['checkpoints'] == 17
+    assert res['triggers'] == {'periodic': 11, 'compare': 6, 'request': 0}
+    assert res['compare_reasons'] == {'mismatch': 5, 'timeout': 0, 'queue-full': 0,
+                                      'table-full': 0}
+    assert (res['compare_p50_us'], res['compare_p99_us']) == (15.5, 240.0)
+    assert (res['compare_matched'], res['compare_mismatched'], res['held_max']) == \
+        (5012, 5, 9)
+    assert res['notes'] == []
