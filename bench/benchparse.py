@@ -172,6 +172,7 @@ def qemu_colo_trace(text, t_from=0.0, t_to=float('inf')):
       'stop'" to the next "Change 'stop' => 'run'" (the first 'stop' =>
       'run', COLO starting the guest after the precopy, has no pair and
       is not a checkpoint);
+    - ends: the wall-clock time each of those checkpoints ended;
     - checkpoints: how many;
     - timeouts: colo_old_packet_check_found lines, one per packet that
       waited longer than compare_timeout (each asks for a checkpoint;
@@ -179,10 +180,14 @@ def qemu_colo_trace(text, t_from=0.0, t_to=float('inf')):
     - stopped: True when the last state change left the guest stopped
       (a checkpoint begun and never finished).
 
-    QEMU 7.2 traces no event for a TCP payload mismatch, so checkpoints
+    A line cut short (no newline yet) is not read. QEMU 7.2 traces no
+    event for a TCP payload mismatch, so checkpoints
     asked for by colo-compare cannot be told from periodic ones here
     beyond the timeouts."""
-    pauses, timeouts, stopped = [], 0, None
+    pauses, ends, timeouts, stopped = [], [], 0, None
+    # The benches read the file while QEMU writes it: a last line without
+    # its newline may be cut mid-way and is left for the next read.
+    text = text[:text.rfind('\n') + 1]
     for m in QEMU_TRACE_RX.finditer(text):
         t, event, rest = float(m.group(1)), m.group(2), m.group(3)
         if event == 'colo_old_packet_check_found':
@@ -198,6 +203,7 @@ def qemu_colo_trace(text, t_from=0.0, t_to=float('inf')):
             elif s.groups() == ('stop', 'run'):
                 if stopped is not None and t_from <= t <= t_to:
                     pauses.append((t - stopped) * 1000.0)
+                    ends.append(t)
                 stopped = None
-    return {'pauses_ms': pauses, 'checkpoints': len(pauses),
+    return {'pauses_ms': pauses, 'ends': ends, 'checkpoints': len(pauses),
             'timeouts': timeouts, 'stopped': stopped is not None}

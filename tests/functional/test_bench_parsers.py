@@ -135,8 +135,20 @@ def test_qemu_colo_trace():
         "20417@1764851650.700000:colo_vm_state_change Change 'stop' => 'run'\n"
     assert not benchparse.qemu_colo_trace(done)['stopped']
     assert benchparse.qemu_colo_trace('')['checkpoints'] == 0
+    # A last line still being written is left for the next read.
+    cut = QEMU_COLO_TRACE + "20417@1764851650.700000:colo_vm_state_change Change 'st"
+    assert benchparse.qemu_colo_trace(cut)['stopped']
     with pytest.raises(ValueError, match='without a change'):
         benchparse.qemu_colo_trace('1@2.5:colo_vm_state_change Changed\n')
+
+
+def test_colo_bench_reads_qemu_pauses_through_the_shared_parser(tmp_path):
+    colo = load_script('colo')
+    trace = tmp_path / 'pri-trace.log'
+    trace.write_text(QEMU_COLO_TRACE)
+    pauses, ends = colo.qemu_pauses(str(trace), 1764851650.4)
+    assert [round(p, 1) for p in pauses] == [91.5] and ends == [1764851650.2915]
+    assert colo.qemu_pauses(str(tmp_path / 'missing'), 1e12) == ([], [])
 
 
 def test_tcp_bulk_client_against_an_echo_server():
