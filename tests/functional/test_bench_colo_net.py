@@ -45,10 +45,13 @@ def test_quick_run(tmp_path):
     q = results[('qemu', 'unprotected')]
     assert q['status'] == 'ok' and not q['notes'], q
     assert all(q[k] > 0 for k in FIGURES), q
+    # Under TCG QEMU's COLO hangs, before its first checkpoint or after a
+    # few: the bench must say which, and go on.
     q = results[('qemu', 'colo-100')]
     if q['status'] == 'hung':
-        assert 'QEMU COLO did not complete a checkpoint in %d s (hung)' % COLO_TIMEOUT \
-            in q['notes'][0], q
+        assert q['notes'][0].startswith((
+            'QEMU COLO did not complete a checkpoint in %d s (hung)' % COLO_TIMEOUT,
+            'QEMU COLO hung after ')), q
     else:
         assert q['status'] == 'ok' and q['checkpoints'] >= 1, q
 

@@ -385,7 +385,7 @@ def test_colo_net_tandem_figures_from_query_colo_stats():
                              'latency-p50-ns': 15500, 'latency-p99-ns': 240000}]}
 
     class Pri:
-        def q(self, name):
+        def q(self, name, timeout=None):
             assert name in ('query-colo-stats', 'query-migrate')
             return after if name == 'query-colo-stats' else {'status': 'colo'}
 
@@ -395,7 +395,7 @@ def test_colo_net_tandem_figures_from_query_colo_stats():
 
     before, after = stats(3, 3, 0, 0, 10), stats(20, 14, 6, 5, 5010)
     res = {'notes': []}
-    cnet.colo_figures(Pair(), before, 0, 1, res)
+    cnet.colo_figures(Pair(), before, 0, 1, 30, res)
     assert res['checkpoints'] == 17
     assert res['triggers'] == {'periodic': 11, 'compare': 6, 'request': 0}
     assert res['compare_reasons'] == {'mismatch': 5, 'timeout': 0, 'queue-full': 0,
@@ -404,3 +404,30 @@ def test_colo_net_tandem_figures_from_query_colo_stats():
     assert (res['compare_matched'], res['compare_mismatched'], res['held_max']) == \
         (5012, 5, 9)
     assert res['notes'] == []
+
+
+def test_colo_net_qemu_hang_after_checkpoints_is_reported(tmp_path):
+    """QEMU under TCG may finish a checkpoint or two and then hang in the
+    next one, its monitor silent: the mode is reported hung, saying so."""
+    cnet = load_script('colo-net')
+    trace = benchparse.qemu_colo_trace(QEMU_COLO_TRACE)
+    assert trace['stopped']
+
+    class Pri:
+        def q(self, name, timeout=None):
+            raise benchlib.QMPException('timed out waiting for the server')
+
+    class Pair:
+        label = 'qemu'
+        pri = Pri()
+
+        def qemu_trace(self, t_from=0.0, t_to=float('inf')):
+            return benchparse.qemu_colo_trace(QEMU_COLO_TRACE, t_from, t_to)
+
+    res = {'status': 'no answer', 'notes': ['no answer to one HTTP GET']}
+    cnet.colo_figures(Pair(), None, 0, 1764851650.4, 0.1, res)
+    assert res['status'] == 'hung'
+    assert res['notes'][0] == ('QEMU COLO hung after 2 checkpoint(s): the guest stopped '
+                               'for one that did not end in 0.1 s')
+    assert res['checkpoints'] == 1 and res['triggers'] == {'compare-timeout': 1}
+    assert res['notes'][-1].startswith('QMP did not answer after the clients')
