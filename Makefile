@@ -35,6 +35,7 @@ bench: build
 	@bench/postcopy $(BUILD) $(BENCH_ARGS)
 	@bench/net $(BUILD) $(BENCH_ARGS)
 	@bench/block $(BUILD) $(BENCH_ARGS)
+	@bench/colo-net $(BUILD) $(BENCH_ARGS)
 
 clean:
 	-ninja -C $(BUILD) clean

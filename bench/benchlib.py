@@ -112,6 +112,11 @@ class Vmm:
         self.qmp = None
 
     def start(self):
+        return self.launch().connect()
+
+    def launch(self):
+        """Starts the process only: a VMM whose command line waits for a
+        peer (a chardev with wait=on) serves QMP once the peer is there."""
         self._err = open(self.stderr_path, 'wb')
         try:
             self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
@@ -119,6 +124,9 @@ class Vmm:
                                          stderr=self._err)
         except OSError as e:
             raise StartError('%s: %s' % (self.cmd[0], e))
+        return self
+
+    def connect(self):
         try:
             self.qmp = QMPClient(self.qmp_path, timeout=30, wait=15)
         except QMPException as e:

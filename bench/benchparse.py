@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Parsers for what bench/net and bench/block read: the test guest's
-`TG iops` lines, wrk --latency, redis-benchmark --csv and ping. Each one
-raises ValueError when the text is not what it expects, so a changed
-client or guest format stops the benchmark with a message instead of
-giving a table of wrong numbers. tests/functional/test_bench_parsers.py
-runs them on recorded outputs.
+"""Parsers for what bench/net, bench/block and bench/colo-net read: the
+test guest's `TG iops` lines, wrk --latency, redis-benchmark --csv, ping,
+bench/tcp-bulk.py's result line and QEMU's COLO trace. Each one raises
+ValueError when the text is not what it expects, so a changed client or
+guest format stops the benchmark with a message instead of giving a
+table of wrong numbers. tests/functional/test_bench_parsers.py runs them
+on recorded outputs.
 """
 import csv
 import re
@@ -140,3 +141,69 @@ def ping(text):
         raise ValueError('ping says %d received but printed %d replies' % (
             received, len(rtts)))
     return {'rtts_ms': rtts, 'sent': sent, 'received': received}
+
+
+def bulk(text):
+    """bench/tcp-bulk.py's result line: bytes echoed, seconds, MB/s and
+    mismatched reads. Its `bulk error:` line raises ValueError with the
+    client's words."""
+    m = re.search(r'^bulk error: (.*)$', text, re.M)
+    if m:
+        raise ValueError('bulk client: ' + m.group(1))
+    m = re.search(r'^bulk bytes=(\d+) seconds=([\d.]+) mbps=([\d.]+) '
+                  r'mismatches=(\d+)$', text, re.M)
+    if not m:
+        raise ValueError('bulk client printed no result line')
+    return {'bytes': int(m.group(1)), 'seconds': float(m.group(2)),
+            'mbps': float(m.group(3)), 'mismatches': int(m.group(4))}
+
+
+# QEMU's trace lines with -msg timestamp=on: PID@SECONDS.MICROS:EVENT ARGS
+QEMU_TRACE_RX = re.compile(r'^\d+@(\d+\.\d+):(\w+) ?(.*)$', re.M)
+QEMU_STATE_RX = re.compile(r"Change '(\w+)' => '(\w+)'")
+
+
+def qemu_colo_trace(text, t_from=0.0, t_to=float('inf')):
+    """A QEMU primary's COLO checkpoints from its trace (events
+    colo_vm_state_change and colo_old_packet_check_found), counting those
+    that ended between the wall-clock times t_from and t_to:
+
+    - pauses_ms: each checkpoint's guest pause, from "Change 'run' =>
+      'stop'" to the next "Change 'stop' => 'run'" (the first 'stop' =>
+      'run', COLO starting the guest after the precopy, has no pair and
+      is not a checkpoint);
+    - ends: the wall-clock time each of those checkpoints ended;
+    - checkpoints: how many;
+    - timeouts: colo_old_packet_check_found lines, one per packet that
+      waited longer than compare_timeout (each asks for a checkpoint;
+      several may be served by one);
+    - stopped: True when the last state change left the guest stopped
+      (a checkpoint begun and never finished).
+
+    A line cut short (no newline yet) is not read. QEMU 7.2 traces no
+    event for a TCP payload mismatch, so checkpoints
+    asked for by colo-compare cannot be told from periodic ones here
+    beyond the timeouts."""
+    pauses, ends, timeouts, stopped = [], [], 0, None
+    # The benches read the file while QEMU writes it: a last line without
+    # its newline may be cut mid-way and is left for the next read.
+    text = text[:text.rfind('\n') + 1]
+    for m in QEMU_TRACE_RX.finditer(text):
+        t, event, rest = float(m.group(1)), m.group(2), m.group(3)
+        if event == 'colo_old_packet_check_found':
+            if t_from <= t <= t_to:
+                timeouts += 1
+        elif event == 'colo_vm_state_change':
+            s = QEMU_STATE_RX.search(rest)
+            if not s:
+                raise ValueError('colo_vm_state_change line without a '
+                                 'change: %r' % m.group(0))
+            if s.groups() == ('run', 'stop'):
+                stopped = t
+            elif s.groups() == ('stop', 'run'):
+                if stopped is not None and t_from <= t <= t_to:
+                    pauses.append((t - stopped) * 1000.0)
+                    ends.append(t)
+                stopped = None
+    return {'pauses_ms': pauses, 'ends': ends, 'checkpoints': len(pauses),
+            'timeouts': timeouts, 'stopped': stopped is not None}

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The network half of the COLO demo (scripts/colo-demo.py --net).
+"""The network half of the COLO demo (scripts/colo-demo.py --net), also
+bench/colo-net's network: the namespace, the taps and QEMU's recipe.
 
 One host plays the LAN: a network namespace holding a bridge `br0` with
 the client's address 10.0.2.2/24, and two taps, `colo-pri` for the
@@ -48,20 +49,21 @@ def unusable_reason():
     return None
 
 
-def nic_args(tap):
+def nic_args(tap, vnet_hdr=False):
     # vnet_hdr=off: QEMU's recipe has no vnet_hdr_support on its filters,
     # and frames with virtio-net headers would not be compared
-    # (docs/colo.md, "virtio-net headers on the tap").
-    return ['-netdev', 'tap,id=hn0,ifname=%s,vhost=off,vnet_hdr=off,'
-            'script=no,downscript=no' % tap,
+    # (docs/colo.md, "virtio-net headers on the tap"). vnet_hdr=True
+    # leaves the tap's default, for bench/colo-net to measure that case.
+    return ['-netdev', 'tap,id=hn0,ifname=%s,vhost=off,%sscript=no,'
+            'downscript=no' % (tap, '' if vnet_hdr else 'vnet_hdr=off,'),
             '-device', 'virtio-net-pci,netdev=hn0,mac=%s' % GUEST_MAC]
 
 
-def primary_args():
+def primary_args(vnet_hdr=False):
     """QEMU's recipe for the primary: the mirror of what the guest gets to
     the secondary (9003), the secondary's output in (9004), colo-compare
     between the primary's output (9001) and the tap (9005)."""
-    return nic_args(PRIMARY_TAP) + [
+    return nic_args(PRIMARY_TAP, vnet_hdr) + [
         '-chardev', 'socket,id=mirror0,host=127.0.0.1,port=9003,server=on,wait=off',
         '-chardev', 'socket,id=compare1,host=127.0.0.1,port=9004,server=on,wait=on',
         '-chardev', 'socket,id=compare0,host=127.0.0.1,port=9001,server=on,wait=off',
@@ -77,13 +79,16 @@ def primary_args():
     ]
 
 
-def secondary_args():
+def secondary_args(reconnect='reconnect-ms=1000', vnet_hdr=False):
     """QEMU's recipe for the secondary: the mirrored input in (9003), the
     guest's output to the primary's colo-compare (9004), the rewriter
-    keeping its TCP sequence numbers in step with the primary's."""
-    return nic_args(SECONDARY_TAP) + [
-        '-chardev', 'socket,id=red0,host=127.0.0.1,port=9003,reconnect-ms=1000',
-        '-chardev', 'socket,id=red1,host=127.0.0.1,port=9004,reconnect-ms=1000',
+    keeping its TCP sequence numbers in step with the primary's.
+    reconnect: the chardevs' retry option; QEMU before 9.2 (Debian 12's
+    7.2, which bench/colo-net runs) knows only reconnect=SECONDS, which
+    Tandem takes too."""
+    return nic_args(SECONDARY_TAP, vnet_hdr) + [
+        '-chardev', 'socket,id=red0,host=127.0.0.1,port=9003,' + reconnect,
+        '-chardev', 'socket,id=red1,host=127.0.0.1,port=9004,' + reconnect,
         '-object', 'filter-redirector,id=f1,netdev=hn0,queue=tx,indev=red0',
         '-object', 'filter-redirector,id=f2,netdev=hn0,queue=rx,outdev=red1',
         '-object', 'filter-rewriter,id=rew0,netdev=hn0,queue=all',

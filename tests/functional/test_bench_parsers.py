@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The output parsers of bench/net and bench/block (bench/benchparse.py) on
+"""The output parsers of bench/net, bench/block and bench/colo-net
+(bench/benchparse.py) on
 outputs recorded from the real programs (Debian 12's wrk 4.1,
 redis-benchmark 7.0, iputils ping, and the test guest's workload=iops under
 QEMU), and the scripts' own command lines. No VMM runs: this is cheap
@@ -93,6 +94,133 @@ IOPS_READ = (
     'write_p50=0.0us write_p99=0.0us errors=0\r\n'
     'TG iops read=69 read_p50=190.4us read_p99=148897.7us write=0 '
     'write_p50=0.0us write_p99=0.0us errors=0\r\n')
+
+
+# bench/tcp-bulk.py's line, and QEMU 7.2's COLO trace with -msg
+# timestamp=on (-trace colo_vm_state_change -trace
+# colo_old_packet_check_found): COLO starts the guest after the precopy
+# (no pair), two checkpoints, a packet past compare_timeout, and a third
+# checkpoint begun and never finished, as under TCG.
+BULK = 'bulk bytes=8388608 seconds=1.405 mbps=5.97 mismatches=0\n'
+
+QEMU_COLO_TRACE = """\
+20417@1764851650.100200:colo_vm_state_change Change 'stop' => 'run'
+20417@1764851650.200000:colo_vm_state_change Change 'run' => 'stop'
+20417@1764851650.291500:colo_vm_state_change Change 'stop' => 'run'
+20417@1764851650.350000:colo_old_packet_check_found 1764851647312
+20417@1764851650.391500:colo_vm_state_change Change 'run' => 'stop'
+20417@1764851650.483000:colo_vm_state_change Change 'stop' => 'run'
+20417@1764851650.583000:colo_vm_state_change Change 'run' => 'stop'
+"""
+
+
+def test_bulk():
+    assert benchparse.bulk('noise\n' + BULK) == {
+        'bytes': 8388608, 'seconds': 1.405, 'mbps': 5.97, 'mismatches': 0}
+    with pytest.raises(ValueError, match='connection closed after 5 bytes'):
+        benchparse.bulk('bulk error: connection closed after 5 bytes echoed\n')
+    with pytest.raises(ValueError, match='no result'):
+        benchparse.bulk('Traceback (most recent call last):\n')
+
+
+def test_qemu_colo_trace():
+    r = benchparse.qemu_colo_trace(QEMU_COLO_TRACE)
+    assert r['checkpoints'] == 2
+    assert [round(p, 1) for p in r['pauses_ms']] == [91.5, 91.5]
+    assert r['timeouts'] == 1 and r['stopped']
+    # Only what ended inside the window counts.
+    r = benchparse.qemu_colo_trace(QEMU_COLO_TRACE, 1764851650.4, 1764851651)
+    assert (r['checkpoints'], r['timeouts'], r['stopped']) == (1, 0, True)
+    done = QEMU_COLO_TRACE + \
+        "20417@1764851650.700000:colo_vm_state_change Change 'stop' => 'run'\n"
+    assert not benchparse.qemu_colo_trace(done)['stopped']
+    assert benchparse.qemu_colo_trace('')['checkpoints'] == 0
+    # A last line still being written is left for the next read.
+    cut = QEMU_COLO_TRACE + "20417@1764851650.700000:colo_vm_state_change Change 'st"
+    assert benchparse.qemu_colo_trace(cut)['stopped']
+    with pytest.raises(ValueError, match='without a change'):
+        benchparse.qemu_colo_trace('1@2.5:colo_vm_state_change Changed\n')
+
+
+def test_colo_bench_reads_qemu_pauses_through_the_shared_parser(tmp_path):
+    colo = load_script('colo')
+    trace = tmp_path / 'pri-trace.log'
+    trace.write_text(QEMU_COLO_TRACE)
+    pauses, ends = colo.qemu_pauses(str(trace), 1764851650.4)
+    assert [round(p, 1) for p in pauses] == [91.5] and ends == [1764851650.2915]
+    assert colo.qemu_pauses(str(tmp_path / 'missing'), 1e12) == ([], [])
+
+
+def test_tcp_bulk_client_against_an_echo_server():
+    """bench/tcp-bulk.py against a local echo server: its line parses,
+    and an echo that corrupts one byte is counted as a mismatch."""
+    import socket
+    import threading
+
+    def serve(listener, corrupt):
+        conn, _ = listener.accept()
+        first = True
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                break
+            if corrupt and first:
+                data = bytes([data[0] ^ 0xff]) + data[1:]
+            first = False
+            conn.sendall(data)
+        conn.close()
+
+    for corrupt in (False, True):
+        listener = socket.socket()
+        listener.bind(('127.0.0.1', 0))
+        listener.listen(1)
+        t = threading.Thread(target=serve, args=(listener, corrupt), daemon=True)
+        t.start()
+        p = subprocess.run(['/usr/bin/python3', os.path.join(BENCH, 'tcp-bulk.py'),
+                            '127.0.0.1', '--port', str(listener.getsockname()[1]),
+                            '--bytes', str(3 << 20), '--timeout', '20'],
+                           capture_output=True, text=True, timeout=60)
+        listener.close()
+        assert p.returncode == 0, p.stdout + p.stderr
+        r = benchparse.bulk(p.stdout)
+        assert r['bytes'] == 3 << 20
+        assert r['mismatches'] == (1 if corrupt else 0)
+
+
+def test_colo_net_table_ratios_and_aims(capsys):
+    cnet = load_script('colo-net')
+    modes = ['unprotected', 'colo-100']
+    keys = [k for k, _, _, _ in cnet.FIGURES]
+
+    def res(vmm, mode, v):
+        r = {k: v for k in keys}
+        r.update({'vmm': vmm, 'mode': mode, 'status': 'ok', 'notes': []})
+        return r
+    t_colo = res('tandem', 'colo-100', 8.0)
+    t_colo['set_rps'] = 4.0          # 0.40 of unprotected: below the 0.50 aim
+    t_colo['compare_p99_us'] = 300.0  # above the 250 us aim
+    results = {('tandem', 'unprotected'): res('tandem', 'unprotected', 10.0),
+               ('tandem', 'colo-100'): t_colo,
+               ('qemu', 'unprotected'): res('qemu', 'unprotected', 5.0),
+               ('qemu', 'colo-100'): {'vmm': 'qemu', 'mode': 'colo-100',
+                                      'status': 'hung', 'notes': ['x']}}
+    cnet.print_table(results, modes, {'tandem': 'Tandem', 'qemu': 'QEMU/TCG'})
+    out = capsys.readouterr().out.splitlines()
+    rows = {}
+    figure = None
+    for line in out[1:-1]:
+        cells = line.split()
+        if cells[0] not in modes:
+            figure = line[:22].strip()
+            cells = cells[len(figure.split()):]
+        rows[(figure, cells[0])] = cells[1:]
+    assert rows[('wrk / requests/s', 'unprotected')] == ['10.0', '5.00', '2.00']
+    assert rows[('wrk / requests/s', 'colo-100')] == [
+        '8.00', 'hung', '-', '0.80', '-', '/unprot', '>=', '0.80', 'met']
+    assert rows[('redis SET requests/s', 'colo-100')][-1] == 'MISSED'
+    assert rows[('compare added p50 us', 'colo-100')][-3:] == ['<=', '20', 'met']
+    assert rows[('compare added p99 us', 'colo-100')][-3:] == ['<=', '250', 'MISSED']
+    assert rows[('wrk / latency p50 ms', 'colo-100')][-1] == '-'
 
 
 def test_wrk():
@@ -200,7 +328,7 @@ def test_block_cases():
         'file=/i,if=none,id=d0,format=qcow2,cache=none,aio=native'
 
 
-@pytest.mark.parametrize('name', ['net', 'block', 'migration', 'colo'])
+@pytest.mark.parametrize('name', ['net', 'block', 'migration', 'colo', 'colo-net'])
 def test_scripts_parse_their_options(name):
     p = subprocess.run(['/usr/bin/python3', os.path.join(BENCH, name), '--help'],
                        capture_output=True, text=True, timeout=30)
@@ -235,3 +363,71 @@ def test_tables_print_ratios_only_when_both_ran(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[-1] == 'QEMU/TCG'
     assert all('(skipped)' in l for l in out[1:])
+
+
+def test_colo_net_tandem_figures_from_query_colo_stats():
+    """The Tandem half cannot run without KVM: its reading of
+    query-colo-stats runs here on answers shaped as qapi/colo.json says."""
+    cnet = load_script('colo-net')
+
+    def counts(tcp, arp=0):
+        return {'tcp': tcp, 'udp': 0, 'icmp': 0, 'icmpv6': 0, 'arp': arp,
+                'ip-fragment': 0, 'ip-other': 0, 'other': 0, 'malformed': 0}
+
+    def stats(ckpts, periodic, compare, mismatch, matched):
+        return {'mode': 'primary', 'checkpoints': ckpts,
+                'triggers': {'periodic': periodic, 'compare': compare, 'request': 0},
+                'compare': [{'id': 'comp0', 'comparing': True,
+                             'matched': counts(matched, 2), 'mismatched': counts(mismatch),
+                             'checkpoints': {'mismatch': mismatch, 'timeout': 1,
+                                             'queue-full': 0, 'table-full': 0},
+                             'held': 0, 'held-max': 9,
+                             'latency-p50-ns': 15500, 'latency-p99-ns': 240000}]}
+
+    class Pri:
+        def q(self, name, timeout=None):
+            assert name in ('query-colo-stats', 'query-migrate')
+            return after if name == 'query-colo-stats' else {'status': 'colo'}
+
+    class Pair:
+        label = 'tandem'
+        pri = Pri()
+
+    before, after = stats(3, 3, 0, 0, 10), stats(20, 14, 6, 5, 5010)
+    res = {'notes': []}
+    cnet.colo_figures(Pair(), before, 0, 1, 30, res)
+    assert res['checkpoints'] == 17
+    assert res['triggers'] == {'periodic': 11, 'compare': 6, 'request': 0}
+    assert res['compare_reasons'] == {'mismatch': 5, 'timeout': 0, 'queue-full': 0,
+                                      'table-full': 0}
+    assert (res['compare_p50_us'], res['compare_p99_us']) == (15.5, 240.0)
+    assert (res['compare_matched'], res['compare_mismatched'], res['held_max']) == \
+        (5012, 5, 9)
+    assert res['notes'] == []
+
+
+def test_colo_net_qemu_hang_after_checkpoints_is_reported(tmp_path):
+    """QEMU under TCG may finish a checkpoint or two and then hang in the
+    next one, its monitor silent: the mode is reported hung, saying so."""
+    cnet = load_script('colo-net')
+    trace = benchparse.qemu_colo_trace(QEMU_COLO_TRACE)
+    assert trace['stopped']
+
+    class Pri:
+        def q(self, name, timeout=None):
+            raise benchlib.QMPException('timed out waiting for the server')
+
+    class Pair:
+        label = 'qemu'
+        pri = Pri()
+
+        def qemu_trace(self, t_from=0.0, t_to=float('inf')):
+            return benchparse.qemu_colo_trace(QEMU_COLO_TRACE, t_from, t_to)
+
+    res = {'status': 'no answer', 'notes': ['no answer to one HTTP GET']}
+    cnet.colo_figures(Pair(), None, 0, 1764851650.4, 0.1, res)
+    assert res['status'] == 'hung'
+    assert res['notes'][0] == ('QEMU COLO hung after 2 checkpoint(s): the guest stopped '
+                               'for one that did not end in 0.1 s')
+    assert res['checkpoints'] == 1 and res['triggers'] == {'compare-timeout': 1}
+    assert res['notes'][-1].startswith('QMP did not answer after the clients')
