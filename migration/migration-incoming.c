@@ -464,6 +464,12 @@ static void *incoming_postcopy_load_fn(void *opaque)
     bql_unlock();
     g_byte_array_unref(mis->pc_load_devices);
     mis->pc_load_devices = NULL;
+    trace_migration_incoming_postcopy(ok ? "loaded" : "load failed");
+    /* From here this thread waits for no page, so the switchover-abort
+     * that may follow the pong can join it: marked before the pong is
+     * sent, or the source's abort can overtake the mark (it did, on a
+     * loaded host). pc_error is read only after the join. */
+    __atomic_store_n(&mis->pc_load_done, true, __ATOMIC_SEQ_CST);
     if (ok) {
         mig_put_be32(pong, mis->pc_load_attempt);
         mig_put_be64(pong + 4, migration_now_us() - mis->switchover_us);
@@ -473,8 +479,6 @@ static void *incoming_postcopy_load_fn(void *opaque)
         mis->pc_error = err;
         migration_incoming_cut(mis);
     }
-    trace_migration_incoming_postcopy(ok ? "loaded" : "load failed");
-    __atomic_store_n(&mis->pc_load_done, true, __ATOMIC_SEQ_CST);
     return NULL;
 }
 
