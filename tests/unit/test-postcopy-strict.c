@@ -577,6 +577,176 @@ static void test_slow_then_retry(gconstpointer opaque)
     test_watchdog_disarm();
 }
 
+/* ---- hostile: switchover-abort before the pong ---- */
+
+/* How many of this process's fds are a userfaultfd. */
+static unsigned uffd_fds(void)
+{
+    g_autoptr(GDir) dir = g_dir_open("/proc/self/fd", 0, NULL);
+    const char *name;
+    unsigned n = 0;
+
+    g_assert_nonnull(dir);
+    while ((name = g_dir_read_name(dir))) {
+        g_autofree char *path = g_strdup_printf("/proc/self/fd/%s", name);
+        g_autofree char *target = g_file_read_link(path, NULL);
+
+        if (target && strstr(target, "userfaultfd")) {
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Whether a thread of this process is named name. */
+static bool thread_named(const char *name)
+{
+    g_autoptr(GDir) dir = g_dir_open("/proc/self/task", 0, NULL);
+    const char *tid;
+    bool found = false;
+
+    g_assert_nonnull(dir);
+    while (!found && (tid = g_dir_read_name(dir))) {
+        g_autofree char *path = g_strdup_printf("/proc/self/task/%s/comm",
+                                                tid);
+        g_autofree char *comm = NULL;
+
+        if (g_file_get_contents(path, &comm, NULL, NULL)) {
+            found = !strcmp(g_strchomp(comm), name);
+        }
+    }
+    return found;
+}
+
+static void write_all(int fd, const uint8_t *data, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, data, len);
+
+        g_assert_cmpint(n, >, 0);
+        data += n;
+        len -= n;
+    }
+}
+
+/*
+ * A source that does not wait for the pong: the stream of a strict
+ * attempt (advise, discard and listen, the device state, postcopy-load)
+ * and switchover-abort right behind it, by hand. The probe's post_load
+ * on the destination reads a discarded page that never comes: only the
+ * incoming thread could place it, so a destination that joined its
+ * loader on the abort would wait forever. It must fail the load naming
+ * the early abort, never start its guest, and leave nothing behind:
+ * the loader ends once the userfaultfd is released, which then is gone.
+ * In a process of its own: the failure schedules the exit on the main
+ * loop, which the other cases poll.
+ */
+static void abort_before_pong_run(void)
+{
+    g_autoptr(QEMUFile) out = qemu_file_new_mem_output();
+    g_autofree char *dst_uri = NULL;
+    MigrationInfo di = { 0 };
+    const uint8_t *data;
+    int64_t deadline;
+    size_t len;
+    Run r;
+
+    if (!postcopy_test_require_uffd()) {
+        return;
+    }
+    test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
+    g_assert_cmpuint(uffd_fds(), ==, 0);
+    run_init(&r, 0, false);
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+                               r.sv), ==, 0);
+    dst_uri = g_strdup_printf("fd:%d", r.sv[1]);
+    g_assert_true(migration_incoming_start_uri(r.dst->incoming, dst_uri,
+                                               false, &error_abort));
+    /* Accepted on the main loop; not polled once the stream goes (the
+     * failure schedules the exit there). */
+    deadline = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+    while (migration_incoming_status(r.dst->incoming) !=
+           MIGRATION_STATUS_ACTIVE) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        main_loop_poll();
+        g_usleep(1000);
+    }
+
+    savevm_state_header(out);
+    savevm_send_command(out, SAVEVM_CMD_OPEN_RETURN_PATH, NULL, 0);
+    postcopy_send_advise(out);
+    g_assert_true(savevm_state_setup(savevm_default(), out, &error_abort));
+    /* Nothing sent yet: every page is discarded, the probe's too. */
+    g_assert_true(postcopy_source_switch(savevm_default(), out,
+                                         &error_abort));
+    g_assert_true(savevm_state_complete_devices(savevm_default(), out, true,
+                                                &error_abort));
+    postcopy_send_load(out, 1);
+    savevm_send_command(out, SAVEVM_CMD_SWITCHOVER_ABORT, NULL, 0);
+    savevm_state_cleanup(savevm_default());
+    data = qemu_file_mem_output_data(out, &len);
+    write_all(r.sv[0], data, len);
+
+    while (migration_incoming_status(r.dst->incoming) !=
+           MIGRATION_STATUS_FAILED) {
+        if (g_get_monotonic_time() >= deadline) {
+            g_error("the destination did not fail within 20 s of a "
+                    "switchover-abort before the pong (status %s): it "
+                    "waits for its loader, which waits for a page",
+                    MigrationStatus_str(
+                        migration_incoming_status(r.dst->incoming)));
+        }
+        g_assert_cmpuint(migration_incoming_guest_starts(r.dst->incoming),
+                         ==, 0);
+        g_usleep(1000);
+    }
+    g_assert_true(migration_incoming_info(r.dst->incoming, &di));
+    g_assert_nonnull(di.error_desc);
+    g_test_message("destination: %s", di.error_desc);
+    if (!strstr(di.error_desc, "switchover-abort while the device state of "
+                "postcopy-load is still loading (before its pong)")) {
+        g_error("destination error '%s' is not the early abort's",
+                di.error_desc);
+    }
+    g_free(di.error_desc);
+    qapi_free_SocketAddressList(di.socket_address);
+    {
+        BQL_LOCK_GUARD();
+
+        migration_incoming_shutdown(r.dst->incoming);
+    }
+    /* The guest never started; the loader ran its course (the page it
+     * waited for came as a hole when the userfaultfd was released). */
+    g_assert_cmpuint(migration_incoming_guest_starts(r.dst->incoming), ==,
+                     0);
+    g_assert_true(__atomic_load_n(&r.dst_probe.loaded, __ATOMIC_SEQ_CST));
+    g_assert_cmpuint(r.dst_slow.loads, ==, 1);
+    g_assert_cmpuint(r.dst_slow.started_at_load, ==, 0);
+    /* Nothing left: no postcopy state, no loader, no userfaultfd. */
+    g_assert_cmpint(postcopy_incoming_state(r.dst->vmstate), ==,
+                    POSTCOPY_INCOMING_NONE);
+    g_assert_false(thread_named("mig/pc-load"));
+    g_assert_cmpuint(uffd_fds(), ==, 0);
+    run_free(&r, false);
+    test_watchdog_disarm();
+}
+
+static void test_abort_before_pong(void)
+{
+    if (g_test_subprocess()) {
+        abort_before_pong_run();
+        return;
+    }
+    /* Skipped here, where it shows, not in the subprocess. */
+    if (!postcopy_test_require_uffd()) {
+        return;
+    }
+    g_test_trap_subprocess(NULL, TEST_TIMEOUT_S * G_USEC_PER_SEC,
+                           G_TEST_SUBPROCESS_INHERIT_STDOUT |
+                           G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed();
+}
+
 /*
  * Slow every time: the third abort fails the migration with the strict
  * error; the source's guest runs, the destination's never started.
@@ -642,6 +812,8 @@ int main(int argc, char **argv)
                          GINT_TO_POINTER(false), test_slow_then_retry);
     g_test_add_data_func("/postcopy-strict/slow-then-retry-preempt",
                          GINT_TO_POINTER(true), test_slow_then_retry);
+    g_test_add_func("/postcopy-strict/hostile/abort-before-pong",
+                    test_abort_before_pong);
     /* Last: see there. */
     g_test_add_func("/postcopy-strict/three-overruns", test_three_overruns);
     return g_test_run();
