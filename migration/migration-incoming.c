@@ -94,7 +94,8 @@ struct MigrationIncoming {
                                    start thread, or the incoming thread
                                    (abort, end) */
     GByteArray *pc_load_devices;    /* handed to it */
-    bool pc_load_done;          /* atomic: it loaded (or failed) */
+    bool pc_load_done;          /* atomic: it loaded (or failed), set
+                                   before the pong */
     uint32_t pc_load_attempt;
     unsigned guest_starts;      /* atomic: incoming_start_guest calls */
     /* Postcopy recovery (postcopy.h, "Recovery"): in postcopy-paused the
@@ -464,6 +465,10 @@ static void *incoming_postcopy_load_fn(void *opaque)
     bql_unlock();
     g_byte_array_unref(mis->pc_load_devices);
     mis->pc_load_devices = NULL;
+    /* Done before the pong: the source may send switchover-abort the
+     * moment it has it, and what is left here (the pong, the error)
+     * needs nothing of the incoming thread, which may join us then. */
+    __atomic_store_n(&mis->pc_load_done, true, __ATOMIC_SEQ_CST);
     if (ok) {
         mig_put_be32(pong, mis->pc_load_attempt);
         mig_put_be64(pong + 4, migration_now_us() - mis->switchover_us);
@@ -474,7 +479,6 @@ static void *incoming_postcopy_load_fn(void *opaque)
         migration_incoming_cut(mis);
     }
     trace_migration_incoming_postcopy(ok ? "loaded" : "load failed");
-    __atomic_store_n(&mis->pc_load_done, true, __ATOMIC_SEQ_CST);
     return NULL;
 }
 
