@@ -94,7 +94,8 @@ struct MigrationIncoming {
                                    start thread, or the incoming thread
                                    (abort, end) */
     GByteArray *pc_load_devices;    /* handed to it */
-    bool pc_load_done;          /* atomic: it loaded (or failed) */
+    bool pc_load_done;          /* atomic: it loaded (or failed), set
+                                   before the pong */
     uint32_t pc_load_attempt;
     unsigned guest_starts;      /* atomic: incoming_start_guest calls */
     /* Postcopy recovery (postcopy.h, "Recovery"): in postcopy-paused the

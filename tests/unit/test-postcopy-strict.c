@@ -25,11 +25,15 @@
  * attempt completes; the same with postcopy-preempt, whose reader takes
  * pages only once the guest runs); slow every time (three aborts fail
  * the migration with the strict error, the source's guest runs, the
- * destination's never did). After a completed run every page of the destination equals
- * the source's, and a page placed twice after the switch would have
- * failed the load (postcopy.c refuses it). Nothing asserts on how long
- * anything took: the delays are many times the limit, the limit many
- * times what a switch takes here.
+ * destination's never did). And a hand-made source against the real
+ * incoming side: switchover-abort right after postcopy-load, before the
+ * pong (hostile: the load fails, no hang, nothing left behind), and the
+ * same at once after the pong (back to precopy, however soon). After
+ * a completed run every page of the destination equals the source's,
+ * and a page placed twice after the switch would have failed the load
+ * (postcopy.c refuses it). Nothing asserts on how long anything took:
+ * the delays are many times the limit, the limit many times what a
+ * switch takes here (the hand-made cases' 20 s only end a hang).
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -577,6 +581,286 @@ static void test_slow_then_retry(gconstpointer opaque)
     test_watchdog_disarm();
 }
 
+/* ---- hostile: switchover-abort before the pong ---- */
+
+/* How many of this process's fds are a userfaultfd. */
+static unsigned uffd_fds(void)
+{
+    g_autoptr(GDir) dir = g_dir_open("/proc/self/fd", 0, NULL);
+    const char *name;
+    unsigned n = 0;
+
+    g_assert_nonnull(dir);
+    while ((name = g_dir_read_name(dir))) {
+        g_autofree char *path = g_strdup_printf("/proc/self/fd/%s", name);
+        g_autofree char *target = g_file_read_link(path, NULL);
+
+        if (target && strstr(target, "userfaultfd")) {
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Whether a thread of this process is named name. */
+static bool thread_named(const char *name)
+{
+    g_autoptr(GDir) dir = g_dir_open("/proc/self/task", 0, NULL);
+    const char *tid;
+    bool found = false;
+
+    g_assert_nonnull(dir);
+    while (!found && (tid = g_dir_read_name(dir))) {
+        g_autofree char *path = g_strdup_printf("/proc/self/task/%s/comm",
+                                                tid);
+        g_autofree char *comm = NULL;
+
+        if (g_file_get_contents(path, &comm, NULL, NULL)) {
+            found = !strcmp(g_strchomp(comm), name);
+        }
+    }
+    return found;
+}
+
+static void write_all(int fd, const uint8_t *data, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, data, len);
+
+        g_assert_cmpint(n, >, 0);
+        data += n;
+        len -= n;
+    }
+}
+
+/* A hand-made source: what it wrote so far, and how much went out. */
+typedef struct HandSource {
+    Run r;
+    QEMUFile *out;
+    size_t sent;
+    MigRpReader rp;
+} HandSource;
+
+/* The bytes written since the last flush, to the destination. */
+static void hand_flush(HandSource *h)
+{
+    size_t len;
+    const uint8_t *data = qemu_file_mem_output_data(h->out, &len);
+
+    write_all(h->r.sv[0], data + h->sent, len - h->sent);
+    h->sent = len;
+}
+
+/*
+ * A real incoming side (postcopy-ram) on one end of a socketpair, and a
+ * strict attempt's stream up to postcopy-load (attempt 1) on the other:
+ * advise, discard and listen, the device state. Nothing was sent before
+ * the switch, so every page is discarded, the probe's too: its post_load
+ * on the destination faults.
+ */
+static void hand_start(HandSource *h)
+{
+    g_autofree char *dst_uri = NULL;
+    int64_t deadline = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+
+    g_assert_cmpuint(uffd_fds(), ==, 0);
+    run_init(&h->r, 0, false);
+    /* A page that is not zero on the source: a hole on the destination
+     * reads otherwise. */
+    h->r.src_probe.gpa = 6 * PAGE;
+    g_assert_cmphex(*(uint32_t *)guest_memory_host_ptr(
+                        &h->r.src_mem, h->r.src_probe.gpa, 4), !=, 0);
+    h->out = qemu_file_new_mem_output();
+    h->sent = 0;
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+                               h->r.sv), ==, 0);
+    h->rp = (MigRpReader) { .fd = h->r.sv[0], .wake_fd = -1 };
+    dst_uri = g_strdup_printf("fd:%d", h->r.sv[1]);
+    g_assert_true(migration_incoming_start_uri(h->r.dst->incoming, dst_uri,
+                                               false, &error_abort));
+    /* Accepted on the main loop; not polled once the stream goes (a
+     * failure schedules the process's exit there). */
+    while (migration_incoming_status(h->r.dst->incoming) !=
+           MIGRATION_STATUS_ACTIVE) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        main_loop_poll();
+        g_usleep(1000);
+    }
+    savevm_state_header(h->out);
+    savevm_send_command(h->out, SAVEVM_CMD_OPEN_RETURN_PATH, NULL, 0);
+    postcopy_send_advise(h->out);
+    g_assert_true(savevm_state_setup(savevm_default(), h->out,
+                                     &error_abort));
+    g_assert_true(postcopy_source_switch(savevm_default(), h->out,
+                                         &error_abort));
+    g_assert_true(savevm_state_complete_devices(savevm_default(), h->out,
+                                                true, &error_abort));
+    postcopy_send_load(h->out, 1);
+}
+
+/*
+ * Once the destination's incoming thread ended: its guest never started,
+ * the loader ran its course, and nothing is left behind (no postcopy
+ * state, no loader thread, no userfaultfd).
+ */
+static void hand_finish(HandSource *h)
+{
+    {
+        BQL_LOCK_GUARD();
+
+        migration_incoming_shutdown(h->r.dst->incoming);
+    }
+    g_assert_cmpuint(migration_incoming_guest_starts(h->r.dst->incoming),
+                     ==, 0);
+    g_assert_true(__atomic_load_n(&h->r.dst_probe.loaded,
+                                  __ATOMIC_SEQ_CST));
+    g_assert_cmpuint(h->r.dst_slow.loads, ==, 1);
+    g_assert_cmpuint(h->r.dst_slow.started_at_load, ==, 0);
+    g_assert_cmpint(postcopy_incoming_state(h->r.dst->vmstate), ==,
+                    POSTCOPY_INCOMING_NONE);
+    g_assert_false(thread_named("mig/pc-load"));
+    g_assert_cmpuint(uffd_fds(), ==, 0);
+    savevm_state_cleanup(savevm_default());
+    qemu_fclose(h->out);
+    run_free(&h->r, false);
+}
+
+/* Fails the test unless the destination's status becomes want (before
+ * deadline), its guest never starting meanwhile. */
+static void hand_wait_status(HandSource *h, MigrationStatus want,
+                             int64_t deadline, const char *why)
+{
+    MigrationStatus st;
+
+    while ((st = migration_incoming_status(h->r.dst->incoming)) != want) {
+        if (st == MIGRATION_STATUS_FAILED ||
+            g_get_monotonic_time() >= deadline) {
+            MigrationInfo di = { 0 };
+
+            migration_incoming_info(h->r.dst->incoming, &di);
+            g_error("the destination is %s, not %s, %s (%s)",
+                    MigrationStatus_str(st), MigrationStatus_str(want), why,
+                    di.error_desc ? di.error_desc : "no error");
+        }
+        g_assert_cmpuint(migration_incoming_guest_starts(h->r.dst->incoming),
+                         ==, 0);
+        g_usleep(1000);
+    }
+}
+
+/*
+ * A source that does not wait for the pong: switchover-abort right
+ * behind postcopy-load. The probe's post_load waits for a page that
+ * never comes: only the incoming thread could place it, so a destination
+ * that joined its loader on the abort would wait forever. It must fail
+ * the load naming the early abort; its loader ends once the userfaultfd
+ * is released (the page a hole), and nothing is left behind.
+ */
+static void abort_before_pong_run(void)
+{
+    MigrationInfo di = { 0 };
+    HandSource h;
+
+    test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
+    hand_start(&h);
+    savevm_send_command(h.out, SAVEVM_CMD_SWITCHOVER_ABORT, NULL, 0);
+    hand_flush(&h);
+    hand_wait_status(&h, MIGRATION_STATUS_FAILED,
+                     g_get_monotonic_time() + 20 * G_USEC_PER_SEC,
+                     "20 s after a switchover-abort before the pong: it "
+                     "waits for its loader, which waits for a page");
+    g_assert_true(migration_incoming_info(h.r.dst->incoming, &di));
+    g_assert_nonnull(di.error_desc);
+    g_test_message("destination: %s", di.error_desc);
+    if (!strstr(di.error_desc, "switchover-abort while the device state of "
+                "postcopy-load is still loading (before its pong)")) {
+        g_error("destination error '%s' is not the early abort's",
+                di.error_desc);
+    }
+    g_free(di.error_desc);
+    qapi_free_SocketAddressList(di.socket_address);
+    hand_finish(&h);
+    g_assert_cmpuint(h.r.dst_probe.seen, ==, 0);
+    test_watchdog_disarm();
+}
+
+/*
+ * The source's side of the order: it answers the loader's page request,
+ * waits for the pong, then sends switchover-abort at once. The
+ * destination goes back to precopy (active, postcopy advised, no
+ * loader, no userfaultfd) without starting its guest, however soon
+ * after the pong the abort arrives.
+ */
+static void abort_after_pong_run(void)
+{
+    int64_t deadline = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+    unsigned requests = 0;
+    HandSource h;
+
+    test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
+    hand_start(&h);
+    hand_flush(&h);
+    for (;;) {
+        Error *err = NULL;
+        MigRpMsg msg;
+        int n = mig_rp_read(&h.rp, deadline, &msg, &err);
+
+        if (n != 1) {
+            g_error("no pong from the destination: %s",
+                    err ? error_get_pretty(err) : "deadline passed");
+        }
+        if (msg.type == MIG_RP_PONG) {
+            g_assert_cmpuint(mig_be32(msg.data), ==, 1);
+            break;
+        }
+        g_assert_cmpuint(msg.type, ==, MIG_RP_REQ_PAGES);
+        g_assert_true(postcopy_source_request(savevm_default(), msg.data,
+                                              msg.len, &error_abort));
+        g_assert_true(postcopy_source_send_urgent(savevm_default(), h.out,
+                                                  &error_abort));
+        hand_flush(&h);
+        requests++;
+    }
+    g_assert_cmpuint(requests, >, 0);
+    g_assert_cmpint(migration_incoming_status(h.r.dst->incoming), ==,
+                    MIGRATION_STATUS_POSTCOPY_ACTIVE);
+    savevm_send_command(h.out, SAVEVM_CMD_SWITCHOVER_ABORT, NULL, 0);
+    hand_flush(&h);
+    hand_wait_status(&h, MIGRATION_STATUS_ACTIVE, deadline,
+                     "after a switchover-abort that followed the pong");
+    /* Back to before the listen: advised, for the next attempt. */
+    g_assert_cmpint(postcopy_incoming_state(h.r.dst->vmstate), ==,
+                    POSTCOPY_INCOMING_ADVISED);
+    g_assert_false(thread_named("mig/pc-load"));
+    g_assert_cmpuint(uffd_fds(), ==, 0);
+    /* The page the probe read is the one the source sent. */
+    g_assert_cmphex(h.r.dst_probe.seen, ==,
+                    *(uint32_t *)guest_memory_host_ptr(&h.r.src_mem,
+                                                       h.r.src_probe.gpa, 4));
+    hand_finish(&h);
+    test_watchdog_disarm();
+}
+
+/* In a process of its own: a destination's failure schedules the exit
+ * on the main loop, which the other cases poll. */
+static void test_hand_made(gconstpointer opaque)
+{
+    void (*run)(void) = opaque;
+
+    /* Skipped here, where it shows, not in the subprocess. */
+    if (!postcopy_test_require_uffd()) {
+        return;
+    }
+    if (g_test_subprocess()) {
+        run();
+        return;
+    }
+    g_test_trap_subprocess(NULL, TEST_TIMEOUT_S * G_USEC_PER_SEC,
+                           G_TEST_SUBPROCESS_INHERIT_STDOUT |
+                           G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed();
+}
+
 /*
  * Slow every time: the third abort fails the migration with the strict
  * error; the source's guest runs, the destination's never started.
@@ -642,6 +926,10 @@ int main(int argc, char **argv)
                          GINT_TO_POINTER(false), test_slow_then_retry);
     g_test_add_data_func("/postcopy-strict/slow-then-retry-preempt",
                          GINT_TO_POINTER(true), test_slow_then_retry);
+    g_test_add_data_func("/postcopy-strict/hostile/abort-before-pong",
+                         abort_before_pong_run, test_hand_made);
+    g_test_add_data_func("/postcopy-strict/hand/abort-after-pong",
+                         abort_after_pong_run, test_hand_made);
     /* Last: see there. */
     g_test_add_func("/postcopy-strict/three-overruns", test_three_overruns);
     return g_test_run();
