@@ -479,6 +479,23 @@ static void migration_strict_failure(MigrationState *s, Error **errp)
 }
 
 /*
+ * After an aborted strict switchover (precopy's or postcopy's): false
+ * with the strict error once the aborts reach the bound; else precopy
+ * goes on, its bandwidth window restarted (the guest was stopped).
+ */
+static bool migration_strict_retry(MigrationState *s, int64_t *window_us,
+                                   uint64_t *window_bytes, Error **errp)
+{
+    if (s->strict_aborts >= MIGRATION_STRICT_MAX_ABORTS) {
+        migration_strict_failure(s, errp);
+        return false;
+    }
+    *window_us = migration_now_us();
+    *window_bytes = qemu_file_transferred(s->to_dst);
+    return true;
+}
+
+/*
  * The error that tells why a migration stopped: the one recorded first
  * (by whoever cut the connection: yank, migrate-pause, the return-path
  * listener), taken from s, rather than err, the consequence seen here
@@ -552,12 +569,10 @@ static bool migration_run(MigrationState *s, Error **errp)
             case MIGRATION_SWITCHOVER_FAILED:
                 return false;
             case MIGRATION_SWITCHOVER_ABORTED:
-                if (s->strict_aborts >= MIGRATION_STRICT_MAX_ABORTS) {
-                    migration_strict_failure(s, errp);
+                if (!migration_strict_retry(s, &window_us, &window_bytes,
+                                            errp)) {
                     return false;
                 }
-                window_us = migration_now_us();
-                window_bytes = qemu_file_transferred(s->to_dst);
                 break;
             }
             continue;
@@ -576,13 +591,8 @@ static bool migration_run(MigrationState *s, Error **errp)
             /* switchover.c recorded the error (migration_set_error). */
             return false;
         case MIGRATION_SWITCHOVER_ABORTED:
-            if (s->strict_aborts >= MIGRATION_STRICT_MAX_ABORTS) {
-                migration_strict_failure(s, errp);
-                return false;
-            }
-            window_us = migration_now_us();
-            window_bytes = qemu_file_transferred(s->to_dst);
-            if (!migration_rp_listen_start(s, errp)) {
+            if (!migration_strict_retry(s, &window_us, &window_bytes, errp) ||
+                !migration_rp_listen_start(s, errp)) {
                 return false;
             }
             break;
