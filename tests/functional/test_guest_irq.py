@@ -249,7 +249,13 @@ def test_two_devices_one_guest(tmp_path, vmm, mode):
         if mode == 'msix':
             assert set(after[2]) == {'net.config', 'net.q0', 'net.q1',
                                      'blk.config', 'blk.q0'}, after
-            assert grown['net.q0'] >= REQUESTS and grown['blk.q0'] >= 2 * REQUESTS, grown
+            # Each SET is a log write and then a flush, but the driver
+            # polls its ring: it can see the write done and submit the
+            # flush before the write's MSI is taken, and two messages to
+            # one vector pending at once are one interrupt in the local
+            # APIC (CI saw 39 for 20 SETs). Sure: one per request on each
+            # queue, since the next SET waits for the client's +OK.
+            assert grown['net.q0'] >= REQUESTS and grown['blk.q0'] >= REQUESTS, grown
         else:
             # Net and disk interrupts together on the shared line.  The
             # drivers poll their rings, so a disk completion can come while
