@@ -49,35 +49,36 @@ void test_private_tmpfs_remove(const char *dir)
     }
 }
 
-static int saved_stderr = -1;
-static char *stderr_file;
+struct TestStderrCapture {
+    int saved;                  /* the real stderr, restored at the end */
+    char *path;                 /* where fd 2 goes meanwhile */
+};
 
-void test_stderr_capture_start(void)
+TestStderrCapture *test_stderr_capture_start(void)
 {
-    int fd;
+    TestStderrCapture *c = g_new0(TestStderrCapture, 1);
+    int fd = g_file_open_tmp("test-stderr-XXXXXX", &c->path, NULL);
 
-    g_assert_cmpint(saved_stderr, <, 0);
-    fd = g_file_open_tmp("test-stderr-XXXXXX", &stderr_file, NULL);
     g_assert_cmpint(fd, >=, 0);
     fflush(stderr);
-    saved_stderr = dup(STDERR_FILENO);
-    g_assert_cmpint(saved_stderr, >=, 0);
+    c->saved = dup(STDERR_FILENO);
+    g_assert_cmpint(c->saved, >=, 0);
     dup2(fd, STDERR_FILENO);
     close(fd);
+    return c;
 }
 
-char *test_stderr_capture_end(void)
+char *test_stderr_capture_end(TestStderrCapture *c)
 {
     char *data = NULL;
 
-    g_assert_cmpint(saved_stderr, >=, 0);
     fflush(stderr);
-    dup2(saved_stderr, STDERR_FILENO);
-    close(saved_stderr);
-    saved_stderr = -1;
-    g_assert_true(g_file_get_contents(stderr_file, &data, NULL, NULL));
-    unlink(stderr_file);
-    g_clear_pointer(&stderr_file, g_free);
+    dup2(c->saved, STDERR_FILENO);
+    close(c->saved);
+    g_assert_true(g_file_get_contents(c->path, &data, NULL, NULL));
+    unlink(c->path);
+    g_free(c->path);
+    g_free(c);
     g_printerr("%s", data);
     return data;
 }

@@ -24,10 +24,12 @@ void test_private_tmpfs_remove(const char *dir);
 /*
  * Sends the process's stderr (fd 2: error_report, warn_report) to a
  * temporary file until test_stderr_capture_end(), which restores it,
- * echoes what was captured (so a failing test still shows it) and
- * returns it (g_free). Not nestable.
+ * echoes what was captured (so a failing test still shows it), frees the
+ * capture and returns the text (g_free). Captures do not nest.
  */
-void test_stderr_capture_start(void);
-char *test_stderr_capture_end(void);
+typedef struct TestStderrCapture TestStderrCapture;
+
+TestStderrCapture *test_stderr_capture_start(void);
+char *test_stderr_capture_end(TestStderrCapture *c);
 
 #endif

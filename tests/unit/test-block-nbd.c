@@ -939,12 +939,13 @@ static void test_reconnect(void)
     struct iovec riov, wiov;
     BlockIov rq, wq;
     Aio r = { .pending = 1 }, w = { .pending = 1 };
+    TestStderrCapture *cap;
 
     srv = file_server_case("rc", 8, true, &img);
     if (!srv) {
         return;
     }
-    test_stderr_capture_start();
+    cap = test_stderr_capture_start();
     bs = open_nbd(srv, ",\"reconnect-delay\":10");
     blk = new_blk(bs);
 
@@ -969,7 +970,7 @@ static void test_reconnect(void)
         g_assert_cmpint(rbuf[i], ==, bt_pattern(4096 + i, 8));
     }
     {
-        g_autofree char *log = test_stderr_capture_end();
+        g_autofree char *log = test_stderr_capture_end(cap);
 
         /* The log lines a user sees: the loss and the reconnect. */
         g_assert_nonnull(strstr(log, "nbd: node 'n0' (nbd+unix://?socket="));

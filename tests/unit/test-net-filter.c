@@ -542,6 +542,7 @@ static void test_mirror_vnet_hdr_warning(gconstpointer opaque)
     int peer;
     size_t want;
     const char *first;
+    TestStderrCapture *cap;
 
     fx_init(&fx);
     chr = server_chardev("mir", &path);
@@ -551,13 +552,13 @@ static void test_mirror_vnet_hdr_warning(gconstpointer opaque)
             support ? ",vnet_hdr_support=on" : "");
     peer = connect_peer(chr, path);
     frame_fill(f, 1);
-    test_stderr_capture_start();
+    cap = test_stderr_capture_start();
     for (int i = 0; i < 3; i++) {
         test_nic_send(fx.w, f, sizeof(f));
     }
     want = 3 * ((support ? 8 : 4) + sizeof(f));
     raw = read_peer(peer, want, 2000);
-    log = test_stderr_capture_end();
+    log = test_stderr_capture_end(cap);
     g_assert_cmpuint(raw->len, ==, want);   /* the frames still go out */
     first = strstr(log, "vnet_hdr_support is off");
     if (support) {

@@ -314,17 +314,18 @@ static void test_hard_bound_disconnects(void)
     enum { N = 60000 };         /* ~4.5 MiB of events */
     Client *stuck = flow_client_new(), *other = reading_client_new();
     g_autofree char *log = NULL;
+    TestStderrCapture *cap;
     json_object *resp;
     int got = 0;
 
-    test_stderr_capture_start();
+    cap = test_stderr_capture_start();
     for (int i = 0; i < N; i++) {
         qapi_event_send_migration(MIGRATION_STATUS_ACTIVE);
         if (i % 50 == 0) {
             reader_keep_up(other);     /* it must not be cut off */
         }
     }
-    log = test_stderr_capture_end();
+    log = test_stderr_capture_end(cap);
 
     while ((resp = recv_json_or_eof(stuck))) {
         g_assert_cmpstr(event_name(resp), ==, "MIGRATION");
