@@ -484,25 +484,35 @@ static void *incoming_postcopy_load_fn(void *opaque)
 }
 
 /* postcopy-load (incoming thread, no BQL): the strict switch's load. */
-static void incoming_postcopy_load(void *opaque, GByteArray *devices,
-                                   uint32_t attempt)
+static bool incoming_postcopy_load(void *opaque, GByteArray *devices,
+                                   uint32_t attempt, Error **errp)
 {
     MigrationIncoming *mis = opaque;
 
     trace_migration_incoming_postcopy("load");
-    incoming_postcopy_load_join(mis);   /* a confused source's second */
+    /* Each attempt ends in switchover-abort or postcopy-run, which take
+     * the loader. A second postcopy-load without either is a broken
+     * source; joining its loader here could wait for a page only this
+     * thread can place. */
+    if (mis->pc_load_running) {
+        error_setg(errp, "postcopy-load of attempt %" PRIu32 " while "
+                   "attempt %" PRIu32 " is neither aborted nor running",
+                   attempt, mis->pc_load_attempt);
+        g_byte_array_unref(devices);
+        return false;
+    }
     mis->pc_load_devices = devices;
     mis->pc_load_attempt = attempt;
     __atomic_store_n(&mis->pc_load_done, false, __ATOMIC_SEQ_CST);
     if (pthread_create(&mis->pc_load_thread, NULL, incoming_postcopy_load_fn,
                        mis)) {
-        error_setg(&mis->pc_error, "cannot start the postcopy load thread");
+        error_setg(errp, "cannot start the postcopy load thread");
         g_byte_array_unref(devices);
         mis->pc_load_devices = NULL;
-        migration_incoming_cut(mis);
-        return;
+        return false;
     }
     mis->pc_load_running = true;
+    return true;
 }
 
 /*

@@ -521,8 +521,8 @@ static LoadVMCommandResult postcopy_load_cmd(const uint8_t *data,
     }
     devices = loadvm_defer_devices_take(rs->s);
     loadvm_defer_devices_begin(rs->s);
-    rs->pc_load(rs->pc_opaque, devices, pc_be32(data));
-    return LOADVM_CMD_CONTINUE;
+    return rs->pc_load(rs->pc_opaque, devices, pc_be32(data), errp) ?
+           LOADVM_CMD_CONTINUE : LOADVM_CMD_ERROR;
 }
 
 bool postcopy_incoming_unlisten_ok(SaveVMState *s, Error **errp)

@@ -211,10 +211,11 @@ typedef void PostcopyListenFn(void *opaque);
 /*
  * postcopy-load arrived (incoming thread, must return): as
  * PostcopyRunFn, but the guest must not start; pong attempt once the
- * devices are loaded.
+ * devices are loaded. False with errp (devices freed) when it cannot
+ * be taken: the load fails.
  */
-typedef void PostcopyLoadFn(void *opaque, GByteArray *devices,
-                            uint32_t attempt);
+typedef bool PostcopyLoadFn(void *opaque, GByteArray *devices,
+                            uint32_t attempt, Error **errp);
 
 /*
  * Installs the advise, listen and run handlers on s for its RAM entry.

@@ -749,38 +749,69 @@ static void hand_wait_status(HandSource *h, MigrationStatus want,
 }
 
 /*
+ * What the hostile cases below share: the destination fails the load
+ * naming want (within 20 s: why it would not), its loader ends once the
+ * userfaultfd is released (the page a hole: the probe read nothing), and
+ * nothing is left behind.
+ */
+static void hand_expect_failure(HandSource *h, const char *want,
+                                const char *why)
+{
+    MigrationInfo di = { 0 };
+
+    hand_flush(h);
+    hand_wait_status(h, MIGRATION_STATUS_FAILED,
+                     g_get_monotonic_time() + 20 * G_USEC_PER_SEC, why);
+    g_assert_true(migration_incoming_info(h->r.dst->incoming, &di));
+    g_assert_nonnull(di.error_desc);
+    g_test_message("destination: %s", di.error_desc);
+    if (!strstr(di.error_desc, want)) {
+        g_error("destination error '%s' does not say '%s'", di.error_desc,
+                want);
+    }
+    g_free(di.error_desc);
+    qapi_free_SocketAddressList(di.socket_address);
+    hand_finish(h);
+    g_assert_cmpuint(h->r.dst_probe.seen, ==, 0);
+}
+
+/*
  * A source that does not wait for the pong: switchover-abort right
  * behind postcopy-load. The probe's post_load waits for a page that
  * never comes: only the incoming thread could place it, so a destination
  * that joined its loader on the abort would wait forever. It must fail
- * the load naming the early abort; its loader ends once the userfaultfd
- * is released (the page a hole), and nothing is left behind.
+ * the load naming the early abort.
  */
 static void abort_before_pong_run(void)
 {
-    MigrationInfo di = { 0 };
     HandSource h;
 
     test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
     hand_start(&h);
     savevm_send_command(h.out, SAVEVM_CMD_SWITCHOVER_ABORT, NULL, 0);
-    hand_flush(&h);
-    hand_wait_status(&h, MIGRATION_STATUS_FAILED,
-                     g_get_monotonic_time() + 20 * G_USEC_PER_SEC,
-                     "20 s after a switchover-abort before the pong: it "
-                     "waits for its loader, which waits for a page");
-    g_assert_true(migration_incoming_info(h.r.dst->incoming, &di));
-    g_assert_nonnull(di.error_desc);
-    g_test_message("destination: %s", di.error_desc);
-    if (!strstr(di.error_desc, "switchover-abort while the device state of "
-                "postcopy-load is still loading (before its pong)")) {
-        g_error("destination error '%s' is not the early abort's",
-                di.error_desc);
-    }
-    g_free(di.error_desc);
-    qapi_free_SocketAddressList(di.socket_address);
-    hand_finish(&h);
-    g_assert_cmpuint(h.r.dst_probe.seen, ==, 0);
+    hand_expect_failure(&h, "switchover-abort while the device state of "
+                        "postcopy-load is still loading (before its pong)",
+                        "20 s after a switchover-abort before the pong: it "
+                        "waits for its loader, which waits for a page");
+    test_watchdog_disarm();
+}
+
+/*
+ * A second postcopy-load with the first attempt neither aborted nor run,
+ * its loader waiting for a page as above: joining that loader would wait
+ * forever too. The load fails naming both attempts.
+ */
+static void load_twice_run(void)
+{
+    HandSource h;
+
+    test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
+    hand_start(&h);
+    postcopy_send_load(h.out, 2);
+    hand_expect_failure(&h, "postcopy-load of attempt 2 while attempt 1 is "
+                        "neither aborted nor running",
+                        "20 s after a second postcopy-load: it waits for "
+                        "the first loader, which waits for a page");
     test_watchdog_disarm();
 }
 
@@ -928,6 +959,8 @@ int main(int argc, char **argv)
                          GINT_TO_POINTER(true), test_slow_then_retry);
     g_test_add_data_func("/postcopy-strict/hostile/abort-before-pong",
                          abort_before_pong_run, test_hand_made);
+    g_test_add_data_func("/postcopy-strict/hostile/load-twice",
+                         load_twice_run, test_hand_made);
     g_test_add_data_func("/postcopy-strict/hand/abort-after-pong",
                          abort_after_pong_run, test_hand_made);
     /* Last: see there. */
