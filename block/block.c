@@ -227,19 +227,13 @@ static bool bdrv_attach_child(BlockDriverState *parent,
     trace_bdrv_attach_child(parent->node_name, name, child->node_name);
     /* Another process may hold what the parent needs (image locking). */
     if (!bdrv_refresh_perms(child, errp)) {
-        if (writes) {
-            child->writers--;
-            child->write_exclusive = false;
-        }
+        /* Unlinked first, so that the detach's refresh leaves it out. */
         if (c == parent->backing) {
             parent->backing = NULL;
         } else {
             parent->file = NULL;
         }
-        bdrv_drop_perms(child);
-        bdrv_unref(child);
-        g_free(c->name);
-        g_free(c);
+        bdrv_detach_child(c);
         return false;
     }
     return true;
