@@ -420,8 +420,6 @@ QEMUFile *migration_stop_and_capture_devices(MigrationState *s,
                                              bool all_subsections,
                                              int64_t *t_stop, Error **errp);
 void migration_send_captured(QEMUFile *f, QEMUFile *devs);
-MigrationSwitchoverResult migration_switchover_failed(MigrationState *s,
-                                                      Error *err);
 /*
  * After the postcopy stream's end: waits (listener stopped) for the
  * destination's "shut", answering late page requests meanwhile, at most

@@ -108,8 +108,8 @@ static void migration_record_downtime(MigrationState *s, int64_t t_stop)
     s->downtime_ms = (downtime_us + 999) / 1000;
 }
 
-MigrationSwitchoverResult migration_switchover_failed(MigrationState *s,
-                                                      Error *err)
+static MigrationSwitchoverResult migration_switchover_failed(
+    MigrationState *s, Error *err)
 {
     migration_set_error(s, err);
     return MIGRATION_SWITCHOVER_FAILED;
