@@ -120,11 +120,20 @@ class DemoNetwork:
     def prefix(self):
         return ['ip', 'netns', 'exec', self.name]
 
+    def run(self, cmd, timeout=60.0, check=True):
+        """Runs cmd in the namespace; returns CompletedProcess (text).
+        With check, a failure raises with what it printed (the same
+        contract as bench/benchlib.py's NetNs.run)."""
+        p = subprocess.run(self.prefix() + list(cmd), capture_output=True,
+                           text=True, timeout=timeout,
+                           stdin=subprocess.DEVNULL)
+        if check and p.returncode != 0:
+            raise RuntimeError('%s: %s' % (' '.join(cmd),
+                                           (p.stderr or p.stdout).strip()))
+        return p
+
     def ip(self, *args):
-        p = subprocess.run(self.prefix() + ['ip'] + list(args),
-                           capture_output=True, text=True)
-        if p.returncode != 0:
-            raise RuntimeError('ip %s: %s' % (' '.join(args), p.stderr.strip()))
+        self.run(['ip'] + list(args))
 
     def move_service_to_secondary(self):
         """The bridge port moves from the primary's tap to the secondary's."""
