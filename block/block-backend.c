@@ -439,7 +439,9 @@ void blk_replace_node(BlockDriverState *from, BlockDriverState *to)
         bdrv_ref(to);
         blk->root = to;
         bdrv_drop_perms(from);
-        /* The mirror's target was ours already: nothing new to lock. */
+        /* The caller (a mirror's pivot) still holds the target through
+         * its own user, which took as much as the devices need there:
+         * nothing new to lock, so nothing can be refused. */
         bdrv_drop_perms(to);
         bdrv_unref(from);   /* may close it: its last user moved away */
     }

@@ -471,11 +471,17 @@ static int mirror_prepare(Job *job, Error **errp)
     if (s->should_complete && !s->soft_cancelled) {
         trace_mirror_switch(job->id, s->source->node_name,
                             s->target->node_name);
-        blk_unref(s->tgt);
-        s->tgt = NULL;
+        /* The mirror's own source user goes first (blk_replace_node
+         * moves every user of the source). Its target user stays until
+         * the devices are on the target: it holds the target's image
+         * locks, and what the devices need there is no more than it
+         * held, so the locks never lapse and no other process can take
+         * the image between the two. */
         blk_unref(s->src);
         s->src = NULL;
         blk_replace_node(s->source, s->target);
+        blk_unref(s->tgt);
+        s->tgt = NULL;
     }
     return 0;
 }

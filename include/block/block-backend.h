@@ -158,7 +158,9 @@ void blk_drain_node(BlockDriverState *bs);
 /*
  * Moves every backend on from to to, with its write permission (a
  * mirror's switch to its target): BQL, the backends drained, and the
- * caller holding a reference on from (the last backend's may go).
+ * caller holding a reference on from (the last backend's may go) and a
+ * user on to that already holds every permission the moved backends
+ * need there (the mirror's target user), so no image lock is taken.
  */
 void blk_replace_node(BlockDriverState *from, BlockDriverState *to);
 

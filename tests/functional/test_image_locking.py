@@ -12,7 +12,9 @@
 - qemu-io holds a raw image writable (sharing writes, as qemu-io does):
   Tandem's guest device, which does not share writing, is refused with
   'Failed to get shared "write" lock'; share-rw=on lets it in, and
-  locking=off (-blockdev) or file.locking=off (-drive) skip the locks."""
+  locking=off (-blockdev) or file.locking=off (-drive) skip the locks;
+- a mirror's pivot: the target is locked from the mirror's start, stays
+  locked when the device moves onto it, and the source is freed."""
 import json
 import os
 import subprocess
@@ -224,3 +226,47 @@ def test_qemu_io_holder_refuses_tandem_device(tmp_path, tandem_vm):
     finally:
         holder.stdin.close()
         holder.wait(timeout=20)
+
+
+def wait_jobs(vm, done, what):
+    """Polls query-block-jobs until done(jobs) (bounded: 20 s)."""
+    for _ in range(200):
+        jobs = vm.cmd('query-block-jobs')['return']
+        if done(jobs):
+            return jobs
+        time.sleep(0.1)
+    raise AssertionError('%s: still %r after 20 s' % (what, jobs))
+
+
+def test_mirror_pivot_hands_the_locks_to_the_target(tmp_path, tandem_vm):
+    """A mirror holds its target as a writer from the start; at the pivot
+    the device takes the target over (qemu-io still cannot write it) and
+    lets go of the source (qemu-io can)."""
+    src = make_image(tmp_path, 'raw')
+    dst = str(tmp_path / 'target.raw')
+    subprocess.run(['qemu-img', 'create', '-q', '-f', 'raw', dst, '1M'],
+                   check=True)
+    vm = tandem_vm(disk_args(src, 'raw'))
+    assert vm.cmd('blockdev-add', **{
+        'driver': 'raw', 'node-name': 'tgt',
+        'file': {'driver': 'file', 'filename': dst}}) == {'return': {}}
+    # A node alone locks nothing (as QEMU's -blockdev without a user).
+    assert qemu_io(dst, 'raw', 'write 0 4k').returncode == 0
+    assert vm.cmd('blockdev-mirror', **{
+        'job-id': 'm0', 'device': 'd0', 'target': 'tgt',
+        'sync': 'full'}) == {'return': {}}
+    wait_jobs(vm, lambda jobs: jobs and jobs[0]['ready'], 'mirror ready')
+    w = qemu_io(dst, 'raw', 'write 0 4k')
+    assert 'Failed to get "write" lock' in w.stderr, w.stderr + w.stdout
+    assert 'Failed to get "write" lock' in \
+        qemu_io(src, 'raw', 'write 0 4k').stderr
+    assert vm.cmd('block-job-complete', device='m0') == {'return': {}}
+    wait_jobs(vm, lambda jobs: not jobs, 'mirror completion')
+    inserted = vm.cmd('query-block')['return'][0]['inserted']
+    assert inserted['node-name'] == 'tgt', inserted
+    w = qemu_io(dst, 'raw', 'write 0 4k')
+    assert 'Failed to get "write" lock' in w.stderr, w.stderr + w.stdout
+    assert HINT % dst in w.stderr
+    w = qemu_io(src, 'raw', 'write 0 4k')
+    assert w.returncode == 0 and 'wrote 4096/4096' in w.stdout, w.stderr
+    vm.quit()
