@@ -124,78 +124,56 @@ static bool object_parse_uint(const Object *obj, const ObjectProperty *p,
 }
 
 /*
- * The one setter. From JSON: the value must have the property's type.
- * From the command line: text, parsed by the property's type. Defaults
+ * The one setter: the value must have the property's type. Defaults
  * (check_range false) are the table's own and may be sentinels.
  */
-static bool object_set_prop(Object *obj, const ObjectProperty *p,
-                            json_object *jv, const char *text,
-                            bool check_range, Error **errp)
+static bool object_set_prop_json(Object *obj, const ObjectProperty *p,
+                                 json_object *jv, bool check_range,
+                                 Error **errp)
 {
-    ERRP_GUARD();
     void *field = (uint8_t *)obj + p->offset;
     uint64_t u;
 
     switch (p->type) {
     case OBJ_PROP_STR:
-        if (jv && !json_object_is_type(jv, json_type_string)) {
+        if (!json_object_is_type(jv, json_type_string)) {
             goto wrong_type;
         }
         g_free(*(char **)field);
-        *(char **)field = g_strdup(jv ? json_object_get_string(jv) : text);
+        *(char **)field = g_strdup(json_object_get_string(jv));
         return true;
     case OBJ_PROP_CUSTOM:
         /* A custom boolean (one that must know whether it was given)
          * takes JSON true/false as "on"/"off". */
-        if (jv && json_object_is_type(jv, json_type_boolean) &&
+        if (json_object_is_type(jv, json_type_boolean) &&
             p->custom_type && !strcmp(p->custom_type, "bool")) {
             return p->parse(obj, p, json_object_get_boolean(jv) ? "on" : "off",
                             errp);
         }
-        if (jv && !json_object_is_type(jv, json_type_string)) {
+        if (!json_object_is_type(jv, json_type_string)) {
             goto wrong_type;
         }
-        return p->parse(obj, p, jv ? json_object_get_string(jv) : text, errp);
+        return p->parse(obj, p, json_object_get_string(jv), errp);
     case OBJ_PROP_BOOL:
-        if (jv) {
-            if (!json_object_is_type(jv, json_type_boolean)) {
-                goto wrong_type;
-            }
-            *(bool *)field = json_object_get_boolean(jv);
-            return true;
+        if (!json_object_is_type(jv, json_type_boolean)) {
+            goto wrong_type;
         }
-        if (!parse_bool(text, (bool *)field, NULL)) {
-            error_setg(errp, "Parameter '%s' expects 'on' or 'off'", p->name);
-            return false;
-        }
+        *(bool *)field = json_object_get_boolean(jv);
         return true;
     case OBJ_PROP_INT:
-        if (jv) {
-            if (!json_object_is_type(jv, json_type_int)) {
-                goto wrong_type;
-            }
-            *(int64_t *)field = json_object_get_int64(jv);
-            return true;
+        if (!json_object_is_type(jv, json_type_int)) {
+            goto wrong_type;
         }
-        if (!parse_uint(text[0] == '-' ? text + 1 : text, &u, NULL) ||
-            u > (uint64_t)INT64_MAX) {
-            error_setg(errp, "Parameter '%s' expects an integer", p->name);
-            return false;
-        }
-        *(int64_t *)field = text[0] == '-' ? -(int64_t)u : (int64_t)u;
+        *(int64_t *)field = json_object_get_int64(jv);
         return true;
     case OBJ_PROP_UINT:
     case OBJ_PROP_UINT32:
-        if (jv) {
-            if (!json_object_is_type(jv, json_type_int) ||
-                (json_object_get_int64(jv) < 0 &&
-                 json_object_get_uint64(jv) <= (uint64_t)INT64_MAX)) {
-                goto wrong_type;
-            }
-            u = json_object_get_uint64(jv);
-        } else if (!object_parse_uint(obj, p, text, &u, errp)) {
-            return false;
+        if (!json_object_is_type(jv, json_type_int) ||
+            (json_object_get_int64(jv) < 0 &&
+             json_object_get_uint64(jv) <= (uint64_t)INT64_MAX)) {
+            goto wrong_type;
         }
+        u = json_object_get_uint64(jv);
         if (p->type == OBJ_PROP_UINT32 && u > UINT32_MAX) {
             error_setg(errp, "Parameter '%s' expects uint32_t", p->name);
             return false;
@@ -220,6 +198,62 @@ wrong_type:
     error_setg(errp, "Invalid parameter type for '%s', expected: %s", p->name,
                object_prop_type_name(p));
     return false;
+}
+
+/* From the command line (or HMP): text, by the property's type, as the
+ * JSON value it would have been given as. */
+static json_object *object_prop_json_from_text(const Object *obj,
+                                               const ObjectProperty *p,
+                                               const char *text, Error **errp)
+{
+    uint64_t u;
+    bool b;
+
+    switch (p->type) {
+    case OBJ_PROP_STR:
+    case OBJ_PROP_CUSTOM:
+        return json_object_new_string(text);
+    case OBJ_PROP_BOOL:
+        if (!parse_bool(text, &b, NULL)) {
+            error_setg(errp, "Parameter '%s' expects 'on' or 'off'", p->name);
+            return NULL;
+        }
+        return json_object_new_boolean(b);
+    case OBJ_PROP_INT:
+        if (!parse_uint(text[0] == '-' ? text + 1 : text, &u, NULL) ||
+            u > (uint64_t)INT64_MAX) {
+            error_setg(errp, "Parameter '%s' expects an integer", p->name);
+            return NULL;
+        }
+        return json_object_new_int64(text[0] == '-' ? -(int64_t)u
+                                                    : (int64_t)u);
+    case OBJ_PROP_UINT:
+    case OBJ_PROP_UINT32:
+        if (!object_parse_uint(obj, p, text, &u, errp)) {
+            return NULL;
+        }
+        return json_object_new_uint64(u);
+    }
+    g_assert_not_reached();
+}
+
+/* jv, or else text parsed by the property's type. */
+static bool object_set_prop(Object *obj, const ObjectProperty *p,
+                            json_object *jv, const char *text,
+                            bool check_range, Error **errp)
+{
+    json_object *parsed = NULL;
+    bool ok;
+
+    if (!jv) {
+        parsed = object_prop_json_from_text(obj, p, text, errp);
+        if (!parsed) {
+            return false;
+        }
+    }
+    ok = object_set_prop_json(obj, p, jv ? jv : parsed, check_range, errp);
+    json_object_put(parsed);
+    return ok;
 }
 
 static bool object_set_defaults(Object *obj, Error **errp)
@@ -571,6 +605,26 @@ bool object_set_prop_live(Object *obj, const char *name, json_object *value,
     }
     trace_object_set_live(obj->id, name);
     return p->set_live(obj, p, value, errp);
+}
+
+bool object_set_prop_live_text(Object *obj, const char *name,
+                               const char *text, Error **errp)
+{
+    const ObjectProperty *p = object_find_prop(obj->type, name);
+    json_object *value;
+    bool ok;
+
+    if (!p) {
+        error_setg(errp, "Property '%s.%s' not found", obj->type->name, name);
+        return false;
+    }
+    value = object_prop_json_from_text(obj, p, text, errp);
+    if (!value) {
+        return false;
+    }
+    ok = object_set_prop_live(obj, name, value, errp);
+    json_object_put(value);
+    return ok;
 }
 
 void object_delete_all(void)

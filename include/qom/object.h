@@ -121,6 +121,10 @@ char *object_cmdline_type(const char *optarg);
 /* qom-set: a property of a created object (see ObjectProperty set_live). */
 bool object_set_prop_live(Object *obj, const char *name, json_object *value,
                           Error **errp);
+/* The same from text (HMP's qom-set without -j), parsed by the
+ * property's type as the command line parses it. */
+bool object_set_prop_live_text(Object *obj, const char *name,
+                               const char *text, Error **errp);
 Object *object_find(const char *id);
 /* Frees every user-created object (at exit). */
 void object_delete_all(void);
