@@ -37,40 +37,12 @@ void hmp_info_block_jobs(HmpContext *hmp, const char *args)
     }
 }
 
-/* Splits args into options (-x) and at most max words. */
-static GStrv hmp_words(const char *args, const char *flags, bool *set,
-                       guint min, guint max, HmpContext *hmp,
-                       const char *usage)
-{
-    g_auto(GStrv) all = g_strsplit(args ? args : "", " ", -1);
-    GPtrArray *words = g_ptr_array_new();
-
-    for (GStrv w = all; *w; w++) {
-        const char *f;
-
-        if (!**w) {
-            continue;
-        }
-        if ((*w)[0] == '-' && (*w)[1] && !(*w)[2] &&
-            (f = strchr(flags, (*w)[1]))) {
-            set[f - flags] = true;
-            continue;
-        }
-        g_ptr_array_add(words, g_strdup(*w));
-    }
-    if (words->len < min || words->len > max) {
-        hmp_printf(hmp, "usage: %s\n", usage);
-        g_ptr_array_free(words, TRUE);
-        return NULL;
-    }
-    g_ptr_array_add(words, NULL);
-    return (GStrv)g_ptr_array_free(words, FALSE);
-}
-
 void hmp_block_job_set_speed(HmpContext *hmp, const char *args)
 {
-    g_auto(GStrv) w = hmp_words(args, "", NULL, 2, 2, hmp,
-                                "block_job_set_speed device speed");
+    static const HmpArgs spec = {
+        .usage = "block_job_set_speed device speed", .min = 2, .max = 2,
+    };
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
     Error *err = NULL;
     uint64_t speed;
 
@@ -88,8 +60,11 @@ void hmp_block_job_set_speed(HmpContext *hmp, const char *args)
 void hmp_block_job_cancel(HmpContext *hmp, const char *args)
 {
     bool force = false;
-    g_auto(GStrv) w = hmp_words(args, "f", &force, 1, 1, hmp,
-                                "block_job_cancel [-f] device");
+    static const HmpArgs spec = {
+        .usage = "block_job_cancel [-f] device", .flags = "f", .min = 1,
+        .max = 1,
+    };
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, &force);
     Error *err = NULL;
 
     if (w) {
@@ -100,8 +75,10 @@ void hmp_block_job_cancel(HmpContext *hmp, const char *args)
 
 void hmp_block_job_complete(HmpContext *hmp, const char *args)
 {
-    g_auto(GStrv) w = hmp_words(args, "", NULL, 1, 1, hmp,
-                                "block_job_complete device");
+    static const HmpArgs spec = {
+        .usage = "block_job_complete device", .min = 1, .max = 1,
+    };
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
     Error *err = NULL;
 
     if (w) {
@@ -112,8 +89,10 @@ void hmp_block_job_complete(HmpContext *hmp, const char *args)
 
 void hmp_block_job_pause(HmpContext *hmp, const char *args)
 {
-    g_auto(GStrv) w = hmp_words(args, "", NULL, 1, 1, hmp,
-                                "block_job_pause device");
+    static const HmpArgs spec = {
+        .usage = "block_job_pause device", .min = 1, .max = 1,
+    };
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
     Error *err = NULL;
 
     if (w) {
@@ -124,8 +103,10 @@ void hmp_block_job_pause(HmpContext *hmp, const char *args)
 
 void hmp_block_job_resume(HmpContext *hmp, const char *args)
 {
-    g_auto(GStrv) w = hmp_words(args, "", NULL, 1, 1, hmp,
-                                "block_job_resume device");
+    static const HmpArgs spec = {
+        .usage = "block_job_resume device", .min = 1, .max = 1,
+    };
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
     Error *err = NULL;
 
     if (w) {
@@ -137,9 +118,11 @@ void hmp_block_job_resume(HmpContext *hmp, const char *args)
 void hmp_drive_mirror(HmpContext *hmp, const char *args)
 {
     bool set[2] = { false, false };     /* -n, -f */
-    g_auto(GStrv) w = hmp_words(args, "nf", set, 2, 3, hmp,
-                                "drive_mirror [-n] [-f] device target "
-                                "[format]");
+    static const HmpArgs spec = {
+        .usage = "drive_mirror [-n] [-f] device target [format]",
+        .flags = "nf", .min = 2, .max = 3,
+    };
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, set);
     DriveMirror arg = { 0 };
     Error *err = NULL;
 

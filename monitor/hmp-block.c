@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <string.h>
 #include "monitor-internal.h"
+#include "util/keyval.h"
 #include "block/blockdev.h"
 #include "qapi/qapi-commands.h"
 #include "nbd/nbd.h"
@@ -98,30 +99,22 @@ void hmp_info_blockstats(HmpContext *hmp, const char *args)
  * controller models yet). */
 void hmp_drive_add(HmpContext *hmp, const char *args)
 {
-    g_auto(GStrv) words = NULL;
-    Error *err = NULL;
+    static const HmpArgs spec = {
+        .usage = "drive_add [-n] ADDR OPTIONS", .flags = "n", .min = 2,
+        .max = 2, .rest = true,
+    };
     bool node = false;
-    const char *opts;
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, &node);
+    Error *err = NULL;
 
-    args = args ? args : "";
-    while (*args == ' ') {
-        args++;
-    }
-    if (!strncmp(args, "-n ", 3)) {
-        node = true;
-        args += 3;
-    }
-    words = g_strsplit(args, " ", 2);
-    if (!words[0] || !words[1] || !*words[1]) {
-        hmp_printf(hmp, "drive_add: usage: drive_add [-n] ADDR OPTIONS\n");
+    if (!w) {
         return;
     }
-    opts = g_strstrip(words[1]);
     if (node) {
-        if (blockdev_add_cmdline(opts, &err)) {
+        if (blockdev_add_cmdline(w[1], &err)) {
             hmp_printf(hmp, "OK\n");
         }
-    } else if (drive_new(opts, &err)) {
+    } else if (drive_new(w[1], &err)) {
         hmp_printf(hmp, "OK\n");
     }
     hmp_handle_error(hmp, err);
@@ -136,54 +129,53 @@ void hmp_drive_del(HmpContext *hmp, const char *args)
     hmp_handle_error(hmp, err);
 }
 
-/* ---- the NBD server (nbd/, qapi/block-export.json) ---- */
-
-/* Leading "-x" flags of an HMP argument string; returns the rest. */
-static const char *hmp_nbd_flags(const char *args, const char *known,
-                                 char *seen, size_t seen_size)
+/* block_resize DEVICE SIZE: SIZE in bytes, or with a k/M/G/T suffix. */
+void hmp_block_resize(HmpContext *hmp, const char *args)
 {
-    size_t n = 0;
+    static const HmpArgs spec = {
+        .usage = "block_resize DEVICE SIZE", .min = 2, .max = 2,
+    };
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
+    Error *err = NULL;
+    uint64_t size;
 
-    args = args ? args : "";
-    for (;;) {
-        while (*args == ' ') {
-            args++;
-        }
-        if (args[0] != '-' || !args[1] || !strchr(known, args[1]) ||
-            (args[2] && args[2] != ' ')) {
-            break;
-        }
-        if (n + 1 < seen_size) {
-            seen[n++] = args[1];
-        }
-        args += 2;
+    if (!w) {
+        return;
     }
-    seen[n] = 0;
-    return args;
+    if (!parse_size(w[1], 1, &size, &err) || size > INT64_MAX) {
+        hmp_printf(hmp, "Error: invalid size '%s'\n", w[1]);
+        error_free(err);
+        return;
+    }
+    qmp_block_resize(w[0], NULL, (int64_t)size, &err);
+    hmp_handle_error(hmp, err);
 }
+
+/* ---- the NBD server (nbd/, qapi/block-export.json) ---- */
 
 /* nbd_server_start [-a] [-w] host:port|unix:path (-a: export all drives). */
 void hmp_nbd_server_start(HmpContext *hmp, const char *args)
 {
-    char flags[8];
-    const char *rest = hmp_nbd_flags(args, "aw", flags, sizeof(flags));
-    g_autofree char *uri = g_strstrip(g_strdup(rest));
+    static const HmpArgs spec = {
+        .usage = "nbd_server_start [-a] [-w] host:port", .flags = "aw",
+        .min = 1, .max = 1,
+    };
+    bool set[2] = { false, false };     /* -a, -w */
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, set);
     g_autoptr(SocketAddress) addr = NULL;
     Error *err = NULL;
 
-    if (!*uri) {
-        hmp_printf(hmp, "nbd_server_start: usage: nbd_server_start [-a] "
-                   "[-w] host:port\n");
+    if (!w) {
         return;
     }
-    addr = socket_parse(uri, &err);
-    if (addr && nbd_server_start(addr, 0,
-                                  NBD_DEFAULT_HANDSHAKE_MAX_SECONDS, &err) && strchr(flags, 'a')) {
+    addr = socket_parse(w[0], &err);
+    if (addr && nbd_server_start(addr, 0, NBD_DEFAULT_HANDSHAKE_MAX_SECONDS,
+                                 &err) && set[0]) {
         for (BlockBackend *blk = blk_next(NULL); blk; blk = blk_next(blk)) {
             NbdServerAddOptions opts = {
                 .device = (char *)blk_name(blk),
                 .has_writable = true,
-                .writable = strchr(flags, 'w') != NULL,
+                .writable = set[1],
             };
 
             qmp_nbd_server_add(&opts, &err);
@@ -199,46 +191,44 @@ void hmp_nbd_server_start(HmpContext *hmp, const char *args)
 /* nbd_server_add [-w] device [name] */
 void hmp_nbd_server_add(HmpContext *hmp, const char *args)
 {
-    char flags[8];
-    const char *rest = hmp_nbd_flags(args, "w", flags, sizeof(flags));
-    g_auto(GStrv) words = g_strsplit_set(rest, " ", -1);
-    GPtrArray *w = g_ptr_array_new();
+    static const HmpArgs spec = {
+        .usage = "nbd_server_add [-w] device [name]", .flags = "w",
+        .min = 1, .max = 2,
+    };
+    bool writable = false;
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, &writable);
     Error *err = NULL;
 
-    for (char **p = words; *p; p++) {
-        if (**p) {
-            g_ptr_array_add(w, *p);
-        }
-    }
-    if (w->len < 1 || w->len > 2) {
-        hmp_printf(hmp, "nbd_server_add: usage: nbd_server_add [-w] device "
-                   "[name]\n");
-    } else {
+    if (w) {
         NbdServerAddOptions opts = {
-            .device = w->pdata[0],
-            .name = w->len > 1 ? w->pdata[1] : NULL,
+            .device = w[0],
+            .name = w[1],
             .has_writable = true,
-            .writable = strchr(flags, 'w') != NULL,
+            .writable = writable,
         };
 
         qmp_nbd_server_add(&opts, &err);
+        hmp_handle_error(hmp, err);
     }
-    g_ptr_array_free(w, true);
-    hmp_handle_error(hmp, err);
 }
 
 /* nbd_server_remove [-f] name (-f: hard, disconnect the clients) */
 void hmp_nbd_server_remove(HmpContext *hmp, const char *args)
 {
-    char flags[8];
-    const char *rest = hmp_nbd_flags(args, "f", flags, sizeof(flags));
-    g_autofree char *name = g_strstrip(g_strdup(rest));
+    static const HmpArgs spec = {
+        .usage = "nbd_server_remove [-f] name", .flags = "f", .min = 1,
+        .max = 1,
+    };
+    bool force = false;
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, &force);
     Error *err = NULL;
 
-    qmp_nbd_server_remove(name, true, strchr(flags, 'f') ?
-                          BLOCK_EXPORT_REMOVE_MODE_HARD :
-                          BLOCK_EXPORT_REMOVE_MODE_SAFE, &err);
-    hmp_handle_error(hmp, err);
+    if (w) {
+        qmp_nbd_server_remove(w[0], true, force ?
+                              BLOCK_EXPORT_REMOVE_MODE_HARD :
+                              BLOCK_EXPORT_REMOVE_MODE_SAFE, &err);
+        hmp_handle_error(hmp, err);
+    }
 }
 
 void hmp_nbd_server_stop(HmpContext *hmp, const char *args)

@@ -51,13 +51,26 @@ static void hmp_info_version(HmpContext *hmp, const char *args)
                v->qemu->micro, v->package);
 }
 
-static void hmp_info_chardev(HmpContext *hmp, const char *args)
+static void hmp_info_uuid(HmpContext *hmp, const char *args)
 {
-    g_autoptr(ChardevInfoList) list = qmp_query_chardev(NULL);
+    g_autoptr(UuidInfo) info = qmp_query_uuid(NULL);
 
-    for (ChardevInfoList *l = list; l; l = l->next) {
-        hmp_printf(hmp, "%s: filename=%s\n", l->value->label,
-                   l->value->filename);
+    hmp_printf(hmp, "%s\n", info->UUID);
+}
+
+static void hmp_info_iothreads(HmpContext *hmp, const char *args)
+{
+    g_autoptr(IOThreadInfoList) list = qmp_query_iothreads(NULL);
+
+    for (IOThreadInfoList *l = list; l; l = l->next) {
+        IOThreadInfo *t = l->value;
+
+        hmp_printf(hmp, "%s:\n", t->id);
+        hmp_printf(hmp, "  thread_id=%" PRId64 "\n", t->thread_id);
+        hmp_printf(hmp, "  poll-max-ns=%" PRId64 "\n", t->poll_max_ns);
+        hmp_printf(hmp, "  poll-grow=%" PRId64 "\n", t->poll_grow);
+        hmp_printf(hmp, "  poll-shrink=%" PRId64 "\n", t->poll_shrink);
+        hmp_printf(hmp, "  aio-max-batch=%" PRId64 "\n", t->aio_max_batch);
     }
 }
 
@@ -189,6 +202,44 @@ static void hmp_device_add(HmpContext *hmp, const char *args)
     hmp_handle_error(hmp, err);
 }
 
+static void hmp_system_powerdown(HmpContext *hmp, const char *args)
+{
+    Error *err = NULL;
+
+    qmp_system_powerdown(&err);
+    hmp_handle_error(hmp, err);
+}
+
+/* getfd NAME: the fd that came with this command, which only a QMP
+ * socket carries (human-monitor-command from QMP, as libvirt once did). */
+static void hmp_getfd(HmpContext *hmp, const char *args)
+{
+    static const HmpArgs spec = {
+        .usage = "getfd NAME", .min = 1, .max = 1,
+    };
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
+    Error *err = NULL;
+
+    if (w) {
+        qmp_getfd(w[0], &err);
+        hmp_handle_error(hmp, err);
+    }
+}
+
+static void hmp_closefd(HmpContext *hmp, const char *args)
+{
+    static const HmpArgs spec = {
+        .usage = "closefd NAME", .min = 1, .max = 1,
+    };
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
+    Error *err = NULL;
+
+    if (w) {
+        qmp_closefd(w[0], &err);
+        hmp_handle_error(hmp, err);
+    }
+}
+
 static void hmp_device_del(HmpContext *hmp, const char *args)
 {
     Error *err = NULL;
@@ -210,6 +261,7 @@ const HmpCommand hmp_commands[] = {
     { "info colo", "", "show COLO status and checkpoint figures",
       hmp_info_colo },
     { "info cpus", "", "show infos for each CPU", hmp_info_cpus },
+    { "info iothreads", "", "show iothreads", hmp_info_iothreads },
     { "info kvm", "", "show KVM information", hmp_info_kvm },
     { "info migrate", "", "show migration status", hmp_info_migrate },
     { "info migrate_capabilities", "", "show current migration "
@@ -221,10 +273,15 @@ const HmpCommand hmp_commands[] = {
     { "info pci", "", "show PCI info", hmp_info_pci },
     { "info status", "", "show the current VM status (running|paused)",
       hmp_info_status },
+    { "info trace-events", "[name]", "show available trace-events & their "
+      "state", hmp_info_trace_events },
+    { "info uuid", "", "show the current VM UUID", hmp_info_uuid },
     { "info version", "", "show the version of QEMU", hmp_info_version },
     { "stop|s", "", "stop emulation", hmp_stop },
     { "cont|c", "", "resume emulation", hmp_cont },
     { "system_reset", "", "reset the system", hmp_system_reset },
+    { "system_powerdown", "", "send system power down event",
+      hmp_system_powerdown },
     { "quit|q", "", "quit the emulator", hmp_quit },
     { "pmemsave", "addr size file", "save to disk physical memory dump "
       "starting at 'addr' of size 'size'", hmp_pmemsave },
@@ -249,6 +306,21 @@ const HmpCommand hmp_commands[] = {
       "usage of a capability for migration", hmp_migrate_set_capability },
     { "migrate_set_parameter", "parameter value", "Set the parameter for "
       "migration", hmp_migrate_set_parameter },
+    { "getfd", "getfd name", "receive a file descriptor via SCM rights "
+      "and assign it a name", hmp_getfd },
+    { "closefd", "closefd name", "close a file descriptor previously "
+      "passed via SCM rights", hmp_closefd },
+    { "object_add", "[qom-type=]type,id=str[,prop=value][,...]", "create "
+      "QOM object", hmp_object_add },
+    { "object_del", "id", "destroy QOM object", hmp_object_del },
+    { "qom-list", "path", "list QOM properties", hmp_qom_list },
+    { "qom-get", "path property", "print QOM property", hmp_qom_get },
+    { "qom-set", "[-j] path property value", "set QOM property (-j: the "
+      "value is JSON)", hmp_qom_set },
+    { "chardev-add", "args", "add chardev", hmp_chardev_add },
+    { "chardev-remove", "id", "remove chardev", hmp_chardev_remove },
+    { "trace-event", "name on|off", "changes status of a specific trace "
+      "event", hmp_trace_event },
     { "device_add", "driver[,prop=value][,...]", "add device, like -device "
       "on the command line", hmp_device_add },
     { "device_del", "device", "remove device", hmp_device_del },
@@ -256,6 +328,8 @@ const HmpCommand hmp_commands[] = {
       "[,...]", "add drive (-n: a node in -blockdev syntax)",
       hmp_drive_add },
     { "drive_del", "device", "remove host block device", hmp_drive_del },
+    { "block_resize", "device size", "resize a block image",
+      hmp_block_resize },
     { "drive_mirror", "[-n] [-f] device target [format]", "initiates "
       "live storage migration for a device (-n: the target exists, -f: "
       "the whole disk, else the top image)", hmp_drive_mirror },
@@ -283,6 +357,8 @@ const HmpCommand hmp_commands[] = {
     { "netdev_del", "id", "remove host network device", hmp_netdev_del },
     { "set_link", "name on|off", "change the link status of a network "
       "adapter", hmp_set_link },
+    { "announce_self", "[interfaces] [id]", "Trigger GARP/RARP "
+      "announcements", hmp_announce_self },
     { "hostfwd_add", "[netdev_id] [tcp|udp]:[hostaddr]:hostport-"
       "[guestaddr]:guestport", "redirect TCP or UDP connections from host "
       "to guest (requires -net user)", hmp_hostfwd_add },

@@ -12,45 +12,35 @@
 #include "monitor-internal.h"
 #include "qapi/qapi-commands.h"
 
-/* migrate [-d] [-r] URI (-r: resume a paused postcopy migration) */
+/* migrate [-d] [-r] URI (-d: do not wait, which is always so here; -r:
+ * resume a paused postcopy migration) */
 void hmp_migrate(HmpContext *hmp, const char *args)
 {
+    static const HmpArgs spec = {
+        .usage = "migrate [-d] [-r] uri", .flags = "dr", .min = 1, .max = 1,
+    };
+    bool set[2] = { false, false };     /* -d, -r */
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, set);
     Error *err = NULL;
-    bool resume = false;
 
-    for (;;) {
-        while (*args == ' ') {
-            args++;
-        }
-        /* A flag is "-d" or "-r" followed by a space or the end. */
-        if (args[0] != '-' || (args[1] != 'd' && args[1] != 'r') ||
-            (args[2] != ' ' && args[2] != '\0')) {
-            break;
-        }
-        resume |= args[1] == 'r';
-        args += 2;
+    if (w) {
+        qmp_migrate(w[0], false, false, set[1], set[1], &err);
+        hmp_handle_error(hmp, err);
     }
-    if (!*args) {
-        hmp_printf(hmp, "Error: migrate needs a URI\n");
-        return;
-    }
-    qmp_migrate(args, false, false, resume, resume, &err);
-    hmp_handle_error(hmp, err);
 }
 
 void hmp_migrate_recover(HmpContext *hmp, const char *args)
 {
+    static const HmpArgs spec = {
+        .usage = "migrate_recover uri", .min = 1, .max = 1,
+    };
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
     Error *err = NULL;
 
-    while (*args == ' ') {
-        args++;
+    if (w) {
+        qmp_migrate_recover(w[0], &err);
+        hmp_handle_error(hmp, err);
     }
-    if (!*args) {
-        hmp_printf(hmp, "Error: migrate_recover needs a URI\n");
-        return;
-    }
-    qmp_migrate_recover(args, &err);
-    hmp_handle_error(hmp, err);
 }
 
 void hmp_migrate_pause(HmpContext *hmp, const char *args)
@@ -102,14 +92,19 @@ void hmp_migrate_incoming(HmpContext *hmp, const char *args)
 
 void hmp_migrate_set_capability(HmpContext *hmp, const char *args)
 {
-    g_auto(GStrv) w = g_strsplit_set(args, " ", -1);
+    static const HmpArgs spec = {
+        .usage = "migrate_set_capability NAME on|off", .min = 2, .max = 2,
+    };
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
     MigrationCapabilityStatus st = { 0 };
     MigrationCapabilityStatusList l = { .value = &st };
     Error *err = NULL;
 
-    if (g_strv_length(w) != 2 ||
-        (strcmp(w[1], "on") && strcmp(w[1], "off"))) {
-        hmp_printf(hmp, "Error: usage: migrate_set_capability NAME on|off\n");
+    if (!w) {
+        return;
+    }
+    if (strcmp(w[1], "on") && strcmp(w[1], "off")) {
+        hmp_printf(hmp, "Error: usage: %s\n", spec.usage);
         return;
     }
     if (!MigrationCapability_parse(w[0], &st.capability)) {
@@ -146,13 +141,15 @@ static bool hmp_mig_parse_u64(const char *s, bool size, uint64_t *out)
 
 void hmp_migrate_set_parameter(HmpContext *hmp, const char *args)
 {
-    g_auto(GStrv) w = g_strsplit_set(args, " ", -1);
+    static const HmpArgs spec = {
+        .usage = "migrate_set_parameter NAME VALUE", .min = 2, .max = 2,
+    };
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
     MigrateSetParameters p = { 0 };
     Error *err = NULL;
     uint64_t v;
 
-    if (g_strv_length(w) != 2) {
-        hmp_printf(hmp, "Error: usage: migrate_set_parameter NAME VALUE\n");
+    if (!w) {
         return;
     }
     if (!hmp_mig_parse_u64(w[1], !strcmp(w[0], "max-bandwidth") ||

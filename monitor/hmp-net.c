@@ -34,12 +34,14 @@ void hmp_netdev_del(HmpContext *hmp, const char *args)
 /* set_link NAME on|off */
 void hmp_set_link(HmpContext *hmp, const char *args)
 {
-    g_auto(GStrv) w = g_strsplit_set(args, " \t", -1);
+    static const HmpArgs spec = {
+        .usage = "set_link name on|off", .min = 2, .max = 2,
+    };
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
     Error *err = NULL;
     bool up;
 
-    if (g_strv_length(w) != 2 || !*w[0]) {
-        hmp_printf(hmp, "usage: set_link name on|off\n");
+    if (!w) {
         return;
     }
     if (!parse_bool(w[1], &up, &err)) {
@@ -53,12 +55,14 @@ void hmp_set_link(HmpContext *hmp, const char *args)
 /* hostfwd_add [netdev_id] [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport */
 void hmp_hostfwd_add(HmpContext *hmp, const char *args)
 {
-    g_auto(GStrv) w = g_strsplit_set(args, " \t", -1);
-    guint n = g_strv_length(w);
+    static const HmpArgs spec = {
+        .usage = "hostfwd_add [netdev_id] RULE", .min = 1, .max = 2,
+    };
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
+    guint n = w ? g_strv_length(w) : 0;
     Error *err = NULL;
 
-    if (n < 1 || n > 2 || !*w[0]) {
-        hmp_printf(hmp, "usage: hostfwd_add [netdev_id] RULE\n");
+    if (!w) {
         return;
     }
     net_slirp_hostfwd_add(n == 2 ? w[0] : NULL, w[n - 1], &err);
@@ -67,15 +71,57 @@ void hmp_hostfwd_add(HmpContext *hmp, const char *args)
 
 void hmp_hostfwd_remove(HmpContext *hmp, const char *args)
 {
-    g_auto(GStrv) w = g_strsplit_set(args, " \t", -1);
-    guint n = g_strv_length(w);
+    static const HmpArgs spec = {
+        .usage = "hostfwd_remove [netdev_id] [tcp|udp]:[hostaddr]:hostport",
+        .min = 1, .max = 2,
+    };
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
+    guint n = w ? g_strv_length(w) : 0;
     Error *err = NULL;
 
-    if (n < 1 || n > 2 || !*w[0]) {
-        hmp_printf(hmp, "usage: hostfwd_remove [netdev_id] "
-                   "[tcp|udp]:[hostaddr]:hostport\n");
+    if (!w) {
         return;
     }
     net_slirp_hostfwd_remove(n == 2 ? w[0] : NULL, w[n - 1], &err);
+    hmp_handle_error(hmp, err);
+}
+
+/*
+ * announce_self [INTERFACES] [ID]: gratuitous ARP/RARP from the NICs
+ * (all, or the comma-separated list), timed by the migration's announce
+ * parameters as QEMU's HMP command is.
+ */
+void hmp_announce_self(HmpContext *hmp, const char *args)
+{
+    static const HmpArgs spec = {
+        .usage = "announce_self [INTERFACES] [ID]", .max = 2,
+    };
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
+    g_autoptr(MigrationParameters) mp = NULL;
+    AnnounceParameters p;
+    Error *err = NULL;
+
+    if (!w) {
+        return;
+    }
+    mp = qmp_query_migrate_parameters(NULL);
+    p = (AnnounceParameters) {
+        .initial = mp->announce_initial, .max = mp->announce_max,
+        .rounds = mp->announce_rounds, .step = mp->announce_step,
+    };
+    if (w[0]) {
+        g_auto(GStrv) names = g_strsplit(w[0], ",", -1);
+
+        for (guint i = g_strv_length(names); i-- > 0;) {
+            strList *node = g_new0(strList, 1);
+
+            node->value = g_strdup(names[i]);
+            node->next = p.interfaces;
+            p.interfaces = node;
+        }
+    }
+    p.id = w[0] && w[1] ? w[1] : NULL;
+    qmp_announce_self(&p, &err);
+    qapi_free_strList(p.interfaces);
     hmp_handle_error(hmp, err);
 }

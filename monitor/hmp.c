@@ -57,6 +57,55 @@ static char *hmp_crlf(const char *text)
     return g_string_free(out, FALSE);
 }
 
+char **hmp_args(HmpContext *hmp, const char *args, const HmpArgs *spec,
+                bool *set)
+{
+    GPtrArray *words = g_ptr_array_new_with_free_func(g_free);
+    const char *p = args ? args : "";
+    bool options = true;
+
+    for (;;) {
+        size_t n;
+
+        p += strspn(p, " \t");
+        if (!*p) {
+            break;
+        }
+        n = strcspn(p, " \t");
+        /* "-x" before the first word is an option (QEMU's rule: a word
+         * that starts with '-' later, like a negative number, is not). */
+        if (options && n == 2 && p[0] == '-') {
+            const char *f = spec->flags ? strchr(spec->flags, p[1]) : NULL;
+
+            if (!f || !p[1]) {
+                goto usage;
+            }
+            set[f - spec->flags] = true;
+            p += n;
+            continue;
+        }
+        options = false;
+        if (spec->rest && words->len + 1 == spec->max) {
+            g_autofree char *rest = g_strdup(p);
+
+            g_ptr_array_add(words, g_strdup(g_strchomp(rest)));
+            break;
+        }
+        g_ptr_array_add(words, g_strndup(p, n));
+        p += n;
+    }
+    if (words->len < spec->min || words->len > spec->max) {
+        goto usage;
+    }
+    g_ptr_array_add(words, NULL);
+    return (char **)g_ptr_array_free(words, FALSE);
+
+usage:
+    hmp_printf(hmp, "Error: usage: %s\n", spec->usage);
+    g_ptr_array_free(words, TRUE);
+    return NULL;
+}
+
 static const HmpCommand *hmp_find(const char *name)
 {
     for (size_t i = 0; i < hmp_commands_count; i++) {

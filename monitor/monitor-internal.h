@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include "monitor/monitor.h"
 #include "qapi/qapi-types.h"
+#include "qom/object.h"
 
 /* The monitor I/O thread's context (QMP parsing and out-of-band work). */
 GMainContext *monitor_iothread_context(void);
@@ -44,6 +45,26 @@ void hmp_printf(HmpContext *hmp, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* After a QMP call from an HMP command: prints "Error: ..." as QEMU's HMP
  * does when err is set, and frees it. The one HMP error printer. */
 void hmp_handle_error(HmpContext *hmp, Error *err);
+/*
+ * The shape of an HMP command's arguments, as QEMU's commands take them:
+ * leading one-letter options ("-f"), each a letter of flags, then
+ * between min and max words split at blanks. With rest, word max keeps
+ * the rest of the line, blanks and all (a JSON value, an option string).
+ */
+typedef struct HmpArgs {
+    const char *usage;      /* "block_job_cancel [-f] device" */
+    const char *flags;      /* "f"; NULL: none */
+    unsigned min, max;
+    bool rest;
+} HmpArgs;
+/*
+ * args split by spec: the words, NULL-terminated (g_strfreev), and
+ * set[i] true for each flags[i] given (set may be NULL without flags).
+ * A wrong count or an unknown option prints "Error: usage: USAGE" and
+ * returns NULL.
+ */
+char **hmp_args(HmpContext *hmp, const char *args, const HmpArgs *spec,
+                bool *set);
 /* Runs one line; returns false with errp set for an unknown command. */
 bool hmp_execute_line(HmpContext *hmp, const char *line, Error **errp);
 
@@ -67,7 +88,7 @@ extern const size_t hmp_commands_count;
 
 /* Block (hmp-block.c). */
 HmpCommandFn hmp_info_block, hmp_info_blockstats, hmp_drive_add,
-    hmp_drive_del;
+    hmp_drive_del, hmp_block_resize;
 HmpCommandFn hmp_nbd_server_start, hmp_nbd_server_add, hmp_nbd_server_remove,
     hmp_nbd_server_stop;
 /* Block jobs (hmp-block-job.c). */
@@ -77,11 +98,26 @@ HmpCommandFn hmp_info_block_jobs, hmp_block_job_set_speed,
 
 /* PCI (hmp-pci.c). */
 HmpCommandFn hmp_info_pci;
-HmpCommandFn hmp_info_network, hmp_netdev_add, hmp_netdev_del, hmp_set_link;
+HmpCommandFn hmp_info_network, hmp_netdev_add, hmp_netdev_del, hmp_set_link,
+    hmp_announce_self;
 HmpCommandFn hmp_hostfwd_add, hmp_hostfwd_remove;
+
+/* QOM objects and properties (hmp-qom.c). */
+HmpCommandFn hmp_object_add, hmp_object_del, hmp_qom_list, hmp_qom_get,
+    hmp_qom_set;
+/* Character devices (hmp-chardev.c). */
+HmpCommandFn hmp_info_chardev, hmp_chardev_add, hmp_chardev_remove;
+/* Trace events (hmp-trace.c). */
+HmpCommandFn hmp_trace_event, hmp_info_trace_events;
 
 /* COLO commands (hmp-colo.c). */
 HmpCommandFn hmp_x_colo_lost_heartbeat, hmp_info_colo;
+
+/* The user-created object at a QOM path, the only kind whose properties
+ * qom-set may change (then per property: object_set_prop_live); NULL
+ * with errp set otherwise (qmp-introspect.c). */
+Object *qom_settable_object(const char *path, const char *property,
+                            Error **errp);
 
 /* vCPU index -> its place in the -smp topology (qmp-introspect.c). */
 CpuInstanceProperties *qmp_cpu_instance_props(unsigned index);

@@ -466,20 +466,30 @@ json_object *qmp_qom_get(const char *path, const char *property,
     return NULL;
 }
 
-void qmp_qom_set(const char *path, const char *property, json_object *value,
-                 Error **errp)
+Object *qom_settable_object(const char *path, const char *property,
+                            Error **errp)
 {
     QomNode n;
 
     if (!qom_resolve(path, &n, errp)) {
-        return;
+        return NULL;
     }
     if (n.kind != QOM_NODE_OBJECT) {
         error_setg(errp, "Property '%s.%s' can't be set after creation",
                    qom_node_type(&n), property);
-        return;
+        return NULL;
     }
-    object_set_prop_live(n.obj, property, value, errp);
+    return n.obj;
+}
+
+void qmp_qom_set(const char *path, const char *property, json_object *value,
+                 Error **errp)
+{
+    Object *obj = qom_settable_object(path, property, errp);
+
+    if (obj) {
+        object_set_prop_live(obj, property, value, errp);
+    }
 }
 
 /* ---- vCPUs ---- */

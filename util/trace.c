@@ -197,6 +197,24 @@ bool trace_event_enabled(const char *name)
     return enabled;
 }
 
+void trace_foreach_event(const char *glob, TraceEventFn *fn, void *opaque)
+{
+    g_mutex_lock(&trace_lock);
+    for (guint i = 0; trace_events && i < trace_events->len; i++) {
+        TraceEvent *ev = trace_events->pdata[i];
+
+        if (g_pattern_match_simple(glob, ev->name)) {
+            fn(ev, opaque);
+        }
+    }
+    g_mutex_unlock(&trace_lock);
+}
+
+void trace_event_set(TraceEvent *ev, bool enable)
+{
+    __atomic_store_n(&ev->enabled, enable, __ATOMIC_RELAXED);
+}
+
 /* Loops only for short writes (signals, pipes); errors are dropped because
  * there is nowhere left to report them. */
 static void trace_write_all(int fd, const char *buf, size_t len)

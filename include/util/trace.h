@@ -40,6 +40,13 @@ bool trace_set_log_file(const char *path, Error **errp);
 /* Writes the names of all events, one a line, to stdout. */
 void trace_list_events(void);
 bool trace_event_enabled(const char *name);
+/* Calls fn for every event whose name matches glob (registration order),
+ * under the registry's lock: fn must not call back into tracing. */
+typedef void TraceEventFn(TraceEvent *ev, void *opaque);
+void trace_foreach_event(const char *glob, TraceEventFn *fn, void *opaque);
+/* Turns one event on or off; the pattern history (-trace) is unchanged,
+ * so an event registered later still follows the command line. */
+void trace_event_set(TraceEvent *ev, bool enable);
 
 void trace_log_line(const char *name, const char *fmt, ...)
     G_GNUC_PRINTF(2, 3);

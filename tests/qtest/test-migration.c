@@ -351,7 +351,7 @@ static void test_postcopy_recover_errors(void)
     g_assert_nonnull(strstr(out, "Migration is not supported"));
     g_free(out);
     out = qtest_hmp(s, "migrate -r");
-    g_assert_nonnull(strstr(out, "migrate needs a URI"));
+    g_assert_nonnull(strstr(out, "Error: usage: migrate [-d] [-r] uri"));
     g_free(out);
     out = qtest_hmp(s, "migrate_set_parameter max-postcopy-bandwidth 2M");
     g_free(out);

@@ -234,6 +234,43 @@ static void test_query_version(void)
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
 
+/*
+ * trace-event-get-state and -set-state on the real binary: they see what
+ * -trace enabled, and switching an event changes what the -D log gets.
+ */
+static void test_trace_event_state(void)
+{
+    g_autofree char *log = qtest_scratch_path("trace.log");
+    QTestState *s = qtest_initf_accel_qtest("-trace enable=hmp_execute "
+                                            "-D %s", log);
+    json_object *ret, *ev;
+    g_autofree char *text = NULL;
+
+    ret = qtest_qmp_assert_success(s, "{'execute': 'trace-event-get-state', "
+                                   "'arguments': {'name': 'hmp_execute'}}");
+    g_assert_cmpuint(json_object_array_length(ret), ==, 1);
+    ev = json_object_array_get_idx(ret, 0);
+    g_assert_cmpstr(qt_json_str(ev, "name"), ==, "hmp_execute");
+    g_assert_cmpstr(qt_json_str(ev, "state"), ==, "enabled");
+    json_object_put(ret);
+    g_free(qtest_hmp(s, "info version"));
+    qtest_qmp_ok(s, "{'execute': 'trace-event-set-state', 'arguments': "
+                 "{'name': 'hmp_*', 'enable': false}}");
+    g_free(qtest_hmp(s, "info name"));
+    qtest_qmp_ok(s, "{'execute': 'trace-event-set-state', 'arguments': "
+                 "{'name': 'hmp_execute', 'enable': true}}");
+    g_free(qtest_hmp(s, "info uuid"));
+    qtest_qmp_assert_error_contains(s, "GenericError",
+        "unknown event \"no_such_event\"",
+        "{'execute': 'trace-event-set-state', 'arguments': "
+        "{'name': 'no_such_event', 'enable': true}}");
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    g_assert_true(g_file_get_contents(log, &text, NULL, NULL));
+    g_assert_nonnull(strstr(text, "hmp_execute info version"));
+    g_assert_null(strstr(text, "hmp_execute info name"));
+    g_assert_nonnull(strstr(text, "hmp_execute info uuid"));
+}
+
 /* libvirt's probe questions, asked of a running process. */
 static void test_machine_probe(void)
 {
@@ -947,5 +984,6 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/device_add-del", test_device_add_del);
     g_test_add_func("/qmp/system_powerdown", test_system_powerdown);
     g_test_add_func("/qmp/bad-arguments", test_bad_arguments);
+    g_test_add_func("/qmp/trace-event-state", test_trace_event_state);
     return g_test_run();
 }
