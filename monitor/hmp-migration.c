@@ -11,6 +11,7 @@
 #include <string.h>
 #include "monitor-internal.h"
 #include "qapi/qapi-commands.h"
+#include "util/keyval.h"
 
 /* migrate [-d] [-r] URI (-d: do not wait, which is always so here; -r:
  * resume a paused postcopy migration) */
@@ -117,26 +118,38 @@ void hmp_migrate_set_capability(HmpContext *hmp, const char *args)
     hmp_handle_error(hmp, err);
 }
 
-/* Sizes accept k/M/G suffixes for max-bandwidth, as in QEMU. */
-static bool hmp_mig_parse_u64(const char *s, bool size, uint64_t *out)
+/*
+ * A parameter's value in QEMU's HMP units: max-bandwidth is MiB/s
+ * without a suffix (QEMU's HMP says so, where QMP takes bytes/s), the
+ * other bandwidth is bytes/s; both take k/M/G/T suffixes. The rest are
+ * plain integers.
+ */
+static bool hmp_mig_value(const char *name, const char *text, uint64_t *v,
+                          Error **errp)
 {
-    char *end;
-    uint64_t v = g_ascii_strtoull(s, &end, 10);
-
-    if (end == s) {
+    if (!strcmp(name, "max-bandwidth")) {
+        return parse_size(text, 1ULL << 20, v, errp);
+    }
+    if (!strcmp(name, "max-postcopy-bandwidth")) {
+        return parse_size(text, 1, v, errp);
+    }
+    if (!parse_uint(text, v, NULL)) {
+        error_setg(errp, "Parameter '%s' expects an integer, not '%s'", name,
+                   text);
         return false;
     }
-    if (size && *end) {
-        switch (g_ascii_tolower(*end++)) {
-        case 'k': v <<= 10; break;
-        case 'm': v <<= 20; break;
-        case 'g': v <<= 30; break;
-        case 'b': break;
-        default: return false;
-        }
+    return true;
+}
+
+/* The millisecond parameters QMP holds in 32 bits. */
+static bool hmp_mig_u32(const char *name, uint64_t v, Error **errp)
+{
+    if (v > UINT32_MAX) {
+        error_setg(errp, "Parameter '%s' expects a value up to %u", name,
+                   UINT32_MAX);
+        return false;
     }
-    *out = v;
-    return !*end;
+    return true;
 }
 
 void hmp_migrate_set_parameter(HmpContext *hmp, const char *args)
@@ -152,9 +165,8 @@ void hmp_migrate_set_parameter(HmpContext *hmp, const char *args)
     if (!w) {
         return;
     }
-    if (!hmp_mig_parse_u64(w[1], !strcmp(w[0], "max-bandwidth") ||
-                           !strcmp(w[0], "max-postcopy-bandwidth"), &v)) {
-        hmp_printf(hmp, "Error: invalid value '%s'\n", w[1]);
+    if (!hmp_mig_value(w[0], w[1], &v, &err)) {
+        hmp_handle_error(hmp, err);
         return;
     }
     if (!strcmp(w[0], "downtime-limit")) {
@@ -166,14 +178,25 @@ void hmp_migrate_set_parameter(HmpContext *hmp, const char *args)
     } else if (!strcmp(w[0], "max-postcopy-bandwidth")) {
         p.has_max_postcopy_bandwidth = true;
         p.max_postcopy_bandwidth = v;
-    } else if (!strcmp(w[0], "x-checkpoint-delay") && v <= UINT32_MAX) {
+    } else if (!strcmp(w[0], "x-checkpoint-delay")) {
+        if (!hmp_mig_u32(w[0], v, &err)) {
+            hmp_handle_error(hmp, err);
+            return;
+        }
         p.has_x_checkpoint_delay = true;
         p.x_checkpoint_delay = v;
-    } else if (!strcmp(w[0], "x-colo-peer-timeout") && v <= UINT32_MAX) {
+    } else if (!strcmp(w[0], "x-colo-peer-timeout")) {
+        if (!hmp_mig_u32(w[0], v, &err)) {
+            hmp_handle_error(hmp, err);
+            return;
+        }
         p.has_x_colo_peer_timeout = true;
         p.x_colo_peer_timeout = v;
-    } else if (!strcmp(w[0], "x-switchover-resume-timeout") &&
-               v <= UINT32_MAX) {
+    } else if (!strcmp(w[0], "x-switchover-resume-timeout")) {
+        if (!hmp_mig_u32(w[0], v, &err)) {
+            hmp_handle_error(hmp, err);
+            return;
+        }
         p.has_x_switchover_resume_timeout = true;
         p.x_switchover_resume_timeout = v;
     } else if (!strcmp(w[0], "announce-initial")) {

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
 #include "net/netdev.h"
@@ -255,6 +256,57 @@ static void test_misc(void)
     client_free(c);
 }
 
+static uint64_t mig_param(Client *c, const char *name)
+{
+    json_object *resp = expect_return(
+        c, "{\"execute\":\"query-migrate-parameters\"}\n", NULL);
+    uint64_t v = json_object_get_uint64(member(member(resp, "return"), name));
+
+    json_object_put(resp);
+    return v;
+}
+
+/*
+ * migrate_set_parameter in QEMU's HMP units: a runbook's
+ * "max-bandwidth 100" is 100 MiB/s (QMP's bytes would crawl), the
+ * postcopy bandwidth is bytes; a value out of a parameter's range says
+ * so rather than calling the parameter unknown.
+ */
+static void test_migrate_set_parameter_units(void)
+{
+    Client *c = client_new();
+    g_autofree char *restore = NULL;
+    uint64_t bw, pc_bw;
+
+    negotiate(c, false);
+    bw = mig_param(c, "max-bandwidth");
+    pc_bw = mig_param(c, "max-postcopy-bandwidth");
+    hmp_is(c, "migrate_set_parameter max-bandwidth 100", "");
+    g_assert_cmpuint(mig_param(c, "max-bandwidth"), ==, 100ULL << 20);
+    hmp_is(c, "migrate_set_parameter max-bandwidth 1G", "");
+    g_assert_cmpuint(mig_param(c, "max-bandwidth"), ==, 1ULL << 30);
+    hmp_is(c, "migrate_set_parameter max-bandwidth 4096B", "");
+    g_assert_cmpuint(mig_param(c, "max-bandwidth"), ==, 4096);
+    hmp_is(c, "migrate_set_parameter max-postcopy-bandwidth 100", "");
+    g_assert_cmpuint(mig_param(c, "max-postcopy-bandwidth"), ==, 100);
+    hmp_is(c, "migrate_set_parameter max-postcopy-bandwidth 2M", "");
+    g_assert_cmpuint(mig_param(c, "max-postcopy-bandwidth"), ==, 2ULL << 20);
+    hmp_has(c, "migrate_set_parameter max-bandwidth fast", "Error: ");
+    hmp_is(c, "migrate_set_parameter downtime-limit 1M",
+           "Error: Parameter 'downtime-limit' expects an integer, not '1M'\n");
+    hmp_is(c, "migrate_set_parameter x-checkpoint-delay 5000000000",
+           "Error: Parameter 'x-checkpoint-delay' expects a value up to "
+           "4294967295\n");
+    hmp_is(c, "migrate_set_parameter no-such 1",
+           "Error: unknown parameter 'no-such'\n");
+    restore = g_strdup_printf(
+        "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
+        "{\"max-bandwidth\":%" PRIu64 ",\"max-postcopy-bandwidth\":%"
+        PRIu64 "}}\n", bw, pc_bw);
+    json_object_put(expect_return(c, restore, NULL));
+    client_free(c);
+}
+
 int main(int argc, char **argv)
 {
     qmp_test_init(&argc, &argv);
@@ -265,5 +317,7 @@ int main(int argc, char **argv)
     g_test_add_func("/hmp/getfd", test_getfd);
     g_test_add_func("/hmp/args", test_args);
     g_test_add_func("/hmp/misc", test_misc);
+    g_test_add_func("/hmp/migrate-set-parameter/units",
+                    test_migrate_set_parameter_units);
     return qmp_test_run();
 }
