@@ -49,7 +49,7 @@ void hmp_block_job_set_speed(HmpContext *hmp, const char *args)
     if (!w) {
         return;
     }
-    if (!parse_uint(w[1], &speed, NULL) || speed > INT64_MAX) {
+    if (!parse_size(w[1], 1, &speed, NULL) || speed > INT64_MAX) {
         hmp_printf(hmp, "block_job_set_speed: invalid speed '%s'\n", w[1]);
         return;
     }

@@ -253,6 +253,11 @@ static void test_misc(void)
     hmp_has(c, "announce_self a b c", "Error: usage: announce_self");
     hmp_has(c, "block_resize nope 1M", "Error: ");
     hmp_has(c, "block_resize nope lots", "Error: invalid size 'lots'");
+    /* A speed is bytes/s with QEMU's suffixes: past the parse, the job
+     * is looked up (and is not there). */
+    hmp_has(c, "block_job_set_speed nope 10M", "Error: ");
+    hmp_lacks(c, "block_job_set_speed nope 10M", "invalid speed");
+    hmp_has(c, "block_job_set_speed nope fast", "invalid speed 'fast'");
     client_free(c);
 }
 
