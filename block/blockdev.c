@@ -312,6 +312,12 @@ static char *drive_snapshot_overlay(const char *file, const char *format,
 
 BlockBackend *drive_new(const char *str, Error **errp)
 {
+    return drive_new_cmdline(str, false, errp);
+}
+
+BlockBackend *drive_new_cmdline(const char *str, bool snapshot_default,
+                                Error **errp)
+{
     ERRP_GUARD();
     static const char *const known[] = {
         "id", "file", "format", "if", "cache", "aio", "readonly", "snapshot",
@@ -338,7 +344,8 @@ BlockBackend *drive_new(const char *str, Error **errp)
     driver = kv ? keyval_get(kv, "driver") : NULL;
     if (!kv || (!driver && !keyval_check_known(kv, known, "-drive", errp)) ||
         !keyval_get_bool(kv, "readonly", false, &readonly, errp) ||
-        !keyval_get_bool(kv, "snapshot", false, &snapshot, errp)) {
+        !keyval_get_bool(kv, "snapshot", snapshot_default, &snapshot,
+                         errp)) {
         return NULL;
     }
     s = keyval_get(kv, "if");
@@ -363,8 +370,13 @@ BlockBackend *drive_new(const char *str, Error **errp)
         return NULL;
     }
     if ((!file || !*file) && snapshot) {
-        error_setg(errp, "-drive: snapshot=on needs a file");
-        return NULL;
+        /* -snapshot protects images; a drive without one has none. */
+        if (!keyval_get(kv, "snapshot")) {
+            snapshot = false;
+        } else {
+            error_setg(errp, "-drive: snapshot=on needs a file");
+            return NULL;
+        }
     }
     if ((s = keyval_get(kv, "cache"))) {
         cache = NULL;

@@ -315,6 +315,7 @@ int main(int argc, char **argv)
 
     if ((cfg.pidfile && !os_pidfile_create(cfg.pidfile, &err)) ||
         !main_setup_objects(&cfg, false, &err) ||
+        !vl_open_block_nodes(&cfg, &err) ||
         !main_setup_chardevs(&cfg, &err) ||
         !main_setup_objects(&cfg, true, &err) ||
         !main_setup_serial(&cfg, &err) ||
@@ -322,6 +323,7 @@ int main(int argc, char **argv)
         (cfg.qtest_chardev &&
          !qtest_server_init(cfg.qtest_chardev, cfg.qtest_log, &err))) {
         error_report_err(err);
+        os_pidfile_remove();
         return 1;
     }
     if (!main_select_accel(&cfg, &err)) {

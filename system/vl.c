@@ -546,18 +546,47 @@ static bool opt_device(SystemConfig *cfg, const char *arg, Error **errp)
     return qdev_create_cmdline(arg, errp) != NULL;
 }
 
-/*
- * -blockdev and -drive open their nodes now, so a missing file or a bad
- * option is reported before anything starts.
- */
+/* -blockdev and -drive: opened once the parse is done (vl_open_block_nodes). */
 static bool opt_blockdev(SystemConfig *cfg, const char *arg, Error **errp)
 {
-    return blockdev_add_cmdline(arg, errp);
+    VlBlockOpt o = { .drive = false, .arg = arg };
+
+    g_array_append_val(cfg->block_opts, o);
+    return true;
 }
 
 static bool opt_drive(SystemConfig *cfg, const char *arg, Error **errp)
 {
-    return drive_new(arg, errp) != NULL;
+    VlBlockOpt o = { .drive = true, .arg = arg };
+
+    g_array_append_val(cfg->block_opts, o);
+    return true;
+}
+
+static bool opt_snapshot(SystemConfig *cfg, const char *arg, Error **errp)
+{
+    cfg->snapshot = true;
+    return true;
+}
+
+bool vl_open_block_nodes(const SystemConfig *cfg, Error **errp)
+{
+    ERRP_GUARD();
+
+    bdrv_set_open_inactive(cfg->incoming != NULL);
+    for (guint i = 0; i < cfg->block_opts->len; i++) {
+        const VlBlockOpt *o = &g_array_index(cfg->block_opts, VlBlockOpt, i);
+        bool ok = o->drive ? drive_new_cmdline(o->arg, cfg->snapshot, errp)
+                                 != NULL
+                           : blockdev_add_cmdline(o->arg, errp);
+
+        if (!ok) {
+            error_prepend(errp, "%s %s: ", o->drive ? "-drive" : "-blockdev",
+                          o->arg);
+            return false;
+        }
+    }
+    return true;
 }
 
 /*
@@ -1039,6 +1068,9 @@ static const VlOption vl_options[] = {
     { "drive", "file=F[,if=none][,id=ID][,format=raw|qcow2][,cache=C]"
       "[,aio=A][,readonly=on|off][,snapshot=on|off]", "add a drive (a "
       "BlockBackend over a format and a file node)", opt_drive },
+    { "snapshot", NULL, "every -drive writes to a temporary overlay, never "
+      "to its image (as snapshot=on; snapshot=off on a -drive wins)",
+      opt_snapshot },
     { "netdev", "TYPE,id=ID[,...]", "create a network backend: "
       "tap[,ifname=N][,fd=N][,script=no,downscript=no][,vnet_hdr=on|off], "
       "user[,net=A/M][,host=A][,dhcpstart=A][,hostfwd=R...][,restrict=on], "
@@ -1161,6 +1193,7 @@ static void vl_config_init(SystemConfig *cfg)
     cfg->chardev_opts = g_ptr_array_new();
     cfg->monitor_opts = g_array_new(FALSE, FALSE, sizeof(VlMonitorOpt));
     cfg->object_opts = g_ptr_array_new();
+    cfg->block_opts = g_array_new(FALSE, FALSE, sizeof(VlBlockOpt));
     cfg->mux_monitors = g_ptr_array_new();
 }
 
@@ -1172,39 +1205,11 @@ void vl_config_free(SystemConfig *cfg)
     g_ptr_array_free(cfg->chardev_opts, TRUE);
     g_array_free(cfg->monitor_opts, TRUE);
     g_ptr_array_free(cfg->object_opts, TRUE);
+    g_array_free(cfg->block_opts, TRUE);
     g_ptr_array_free(cfg->mux_monitors, TRUE);
     g_free(cfg->name);
     g_free(cfg->process_name);
     g_free((char *)cfg->machine.memory_backend);
-}
-
-/*
- * Whether -incoming comes anywhere on the command line. -blockdev and
- * -drive open their nodes as they are parsed, and libvirt puts them
- * before -incoming: a destination's nodes must open inactive from the
- * start, without taking the image locks the source still holds
- * (docs/block.md, "Image locking"), as QEMU opens them.
- */
-static bool wants_incoming(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *name = argv[i];
-        const VlOption *opt;
-
-        if (name[0] != '-' || !name[1]) {
-            return false;           /* the parse proper reports it */
-        }
-        name += (name[1] == '-') ? 2 : 1;
-        opt = vl_find_option(name);
-        if (!opt) {
-            return false;
-        }
-        if (!strcmp(name, "incoming")) {
-            return true;
-        }
-        i += opt->arg_help ? 1 : 0;
-    }
-    return false;
 }
 
 bool vl_parse_args(int argc, char **argv, SystemConfig *cfg, Error **errp)
@@ -1212,9 +1217,6 @@ bool vl_parse_args(int argc, char **argv, SystemConfig *cfg, Error **errp)
     ERRP_GUARD();
 
     vl_config_init(cfg);
-    if (wants_incoming(argc, argv)) {
-        bdrv_set_open_inactive(true);
-    }
     for (int i = 1; i < argc; i++) {
         const char *word = argv[i];
         const char *name = word;

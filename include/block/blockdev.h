@@ -23,6 +23,9 @@ bool blockdev_add_cmdline(const char *str, Error **errp);
  * named BlockBackend.
  */
 BlockBackend *drive_new(const char *str, Error **errp);
+/* The same with the default of snapshot= given (on under -snapshot). */
+BlockBackend *drive_new_cmdline(const char *str, bool snapshot_default,
+                                Error **errp);
 /* drive_del: drops the drive (the node goes with its last reference). */
 bool drive_del(const char *id, Error **errp);
 /*

@@ -23,6 +23,13 @@ typedef struct VlMonitorOpt {
     const char *arg;
 } VlMonitorOpt;
 
+/* -blockdev or -drive, opened in command-line order once the whole
+ * command line is known (vl_open_block_nodes). */
+typedef struct VlBlockOpt {
+    bool drive;                 /* -drive, else -blockdev */
+    const char *arg;
+} VlBlockOpt;
+
 typedef struct SystemConfig {
     PCMachineConfig machine;    /* serial[] is filled in main() */
     const char *serial_specs[PC_MAX_SERIAL];
@@ -46,6 +53,8 @@ typedef struct SystemConfig {
     /* Monitors, in command-line order: VlMonitorOpt. */
     GArray *monitor_opts;
     GPtrArray *object_opts;     /* const char *, -object arguments */
+    GArray *block_opts;         /* VlBlockOpt, in command-line order */
+    bool snapshot;              /* -snapshot: -drive's default snapshot=on */
     /* mon:DEV serial muxes that get an HMP monitor once the UART is on. */
     GPtrArray *mux_monitors;    /* const char *, -chardev arguments */
     bool show_help;
@@ -73,6 +82,14 @@ const char *vl_guest_name(void);
 const char *vl_uuid(void);
 
 bool vl_parse_args(int argc, char **argv, SystemConfig *cfg, Error **errp);
+/*
+ * Opens the -blockdev and -drive nodes, in order: after the parse, so
+ * that options anywhere on the line apply to them (-incoming opens them
+ * inactive, without the image locks the source still holds; -snapshot
+ * gives every -drive a temporary overlay), and before the machine, whose
+ * devices find them by name.
+ */
+bool vl_open_block_nodes(const SystemConfig *cfg, Error **errp);
 /* -vga other than none: refused, but only warned about on -machine none
  * (QEMU creates no VGA there either). */
 bool vl_check_vga(const SystemConfig *cfg, Error **errp);

@@ -118,3 +118,65 @@ def test_good_options_pass_the_block_layer(qcow2):
              '-blockdev', 'driver=null-co,node-name=n0'], timeout=20)
     assert p.returncode == 1
     assert 'no kernel given' in p.stderr, p.stderr
+
+
+def named_nodes(*args):
+    """query-named-block-nodes of Tandem started with args (-accel
+    qtest): {node-name: (drv, file, backing_file)}."""
+    qmp = ('{"execute":"qmp_capabilities"}\n'
+           '{"execute":"query-named-block-nodes"}\n{"execute":"quit"}\n')
+    p = subprocess.run([TANDEM, '-accel', 'qtest', '-display', 'none',
+                        '-nodefaults', '-qmp', 'stdio'] + list(args),
+                       input=qmp, capture_output=True, text=True, timeout=20)
+    assert p.returncode == 0, p.stderr
+    nodes = json.loads(p.stdout.splitlines()[2])['return']
+    return {n['node-name']: (n['drv'], n['file'], n.get('backing_file'))
+            for n in nodes}
+
+
+def overlays_of(nodes, image):
+    return [n for n in nodes.values() if n[0] == 'qcow2' and n[2] == image]
+
+
+@pytest.mark.parametrize('where', ['before', 'after'])
+def test_snapshot_gives_every_drive_an_overlay(tmp_path, where):
+    """-snapshot anywhere on the line (QEMU applies it after the parse):
+    each -drive with an image gets a temporary qcow2 overlay whose
+    backing file is the image, so the image is never written; a -drive
+    without an image (driver=null-co) has nothing to protect."""
+    a, b = str(tmp_path / 'a.raw'), str(tmp_path / 'b.raw')
+    for path in (a, b):
+        subprocess.run(['qemu-img', 'create', '-q', '-f', 'raw', path, '1M'],
+                       check=True)
+    drives = ['-drive', f'file={a},format=raw,if=none,id=d0',
+              '-drive', f'file={b},format=raw,if=none,id=d1',
+              '-drive', 'if=none,id=d2,driver=null-co']
+    args = (['-snapshot'] + drives) if where == 'before' \
+        else (drives + ['-snapshot'])
+    nodes = named_nodes(*args)
+    assert len(overlays_of(nodes, a)) == 1, nodes
+    assert len(overlays_of(nodes, b)) == 1, nodes
+    assert not [n for n in nodes.values() if n[2] is None and n[0] == 'qcow2']
+
+
+def test_snapshot_off_wins_and_blockdev_is_left_alone(tmp_path):
+    """As in QEMU: snapshot=off on a -drive overrides -snapshot, and
+    -blockdev nodes are not -snapshot's business."""
+    a, b = str(tmp_path / 'a.raw'), str(tmp_path / 'b.raw')
+    for path in (a, b):
+        subprocess.run(['qemu-img', 'create', '-q', '-f', 'raw', path, '1M'],
+                       check=True)
+    nodes = named_nodes('-snapshot',
+                        '-drive', f'file={a},format=raw,if=none,id=d0,'
+                        'snapshot=off',
+                        '-blockdev', f'driver=file,node-name=f1,filename={b}')
+    assert not overlays_of(nodes, a) and not overlays_of(nodes, b), nodes
+    assert nodes['f1'] == ('file', b, None)
+
+
+def test_without_snapshot_no_overlay(tmp_path):
+    a = str(tmp_path / 'a.raw')
+    subprocess.run(['qemu-img', 'create', '-q', '-f', 'raw', a, '1M'],
+                   check=True)
+    nodes = named_nodes('-drive', f'file={a},format=raw,if=none,id=d0')
+    assert not overlays_of(nodes, a), nodes

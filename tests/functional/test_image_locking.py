@@ -270,3 +270,18 @@ def test_mirror_pivot_hands_the_locks_to_the_target(tmp_path, tandem_vm):
     w = qemu_io(src, 'raw', 'write 0 4k')
     assert w.returncode == 0 and 'wrote 4096/4096' in w.stdout, w.stderr
     vm.quit()
+
+
+@pytest.mark.parametrize('where', ['before', 'after'])
+def test_incoming_destination_holds_no_lock(tmp_path, tandem_vm, where):
+    """A migration destination's disks open inactive wherever -incoming
+    stands on the line (libvirt puts it after -blockdev): the source,
+    here qemu-io, keeps writing the image."""
+    path = make_image(tmp_path, 'raw')
+    disks = disk_args(path, 'raw')
+    args = (['-incoming', 'defer'] + disks) if where == 'before' \
+        else (disks + ['-incoming', 'defer'])
+    vm = tandem_vm(args)
+    w = qemu_io(path, 'raw', 'write 0 4k')
+    assert w.returncode == 0 and 'wrote 4096/4096' in w.stdout, w.stderr
+    vm.quit()
