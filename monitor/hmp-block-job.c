@@ -75,44 +75,18 @@ void hmp_block_job_cancel(HmpContext *hmp, const char *args)
 
 void hmp_block_job_complete(HmpContext *hmp, const char *args)
 {
-    static const HmpArgs spec = {
-        .usage = "block_job_complete device", .min = 1, .max = 1,
-    };
-    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
-    Error *err = NULL;
-
-    if (w) {
-        qmp_block_job_complete(w[0], &err);
-        hmp_handle_error(hmp, err);
-    }
+    hmp_one_word(hmp, args, "block_job_complete device",
+                 qmp_block_job_complete);
 }
 
 void hmp_block_job_pause(HmpContext *hmp, const char *args)
 {
-    static const HmpArgs spec = {
-        .usage = "block_job_pause device", .min = 1, .max = 1,
-    };
-    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
-    Error *err = NULL;
-
-    if (w) {
-        qmp_block_job_pause(w[0], &err);
-        hmp_handle_error(hmp, err);
-    }
+    hmp_one_word(hmp, args, "block_job_pause device", qmp_block_job_pause);
 }
 
 void hmp_block_job_resume(HmpContext *hmp, const char *args)
 {
-    static const HmpArgs spec = {
-        .usage = "block_job_resume device", .min = 1, .max = 1,
-    };
-    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
-    Error *err = NULL;
-
-    if (w) {
-        qmp_block_job_resume(w[0], &err);
-        hmp_handle_error(hmp, err);
-    }
+    hmp_one_word(hmp, args, "block_job_resume device", qmp_block_job_resume);
 }
 
 void hmp_drive_mirror(HmpContext *hmp, const char *args)

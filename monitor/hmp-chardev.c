@@ -38,14 +38,5 @@ void hmp_chardev_add(HmpContext *hmp, const char *args)
 
 void hmp_chardev_remove(HmpContext *hmp, const char *args)
 {
-    static const HmpArgs spec = {
-        .usage = "chardev-remove ID", .min = 1, .max = 1,
-    };
-    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
-    Error *err = NULL;
-
-    if (w) {
-        qmp_chardev_remove(w[0], &err);
-        hmp_handle_error(hmp, err);
-    }
+    hmp_one_word(hmp, args, "chardev-remove ID", qmp_chardev_remove);
 }

@@ -214,38 +214,17 @@ static void hmp_system_powerdown(HmpContext *hmp, const char *args)
  * socket carries (human-monitor-command from QMP, as libvirt once did). */
 static void hmp_getfd(HmpContext *hmp, const char *args)
 {
-    static const HmpArgs spec = {
-        .usage = "getfd NAME", .min = 1, .max = 1,
-    };
-    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
-    Error *err = NULL;
-
-    if (w) {
-        qmp_getfd(w[0], &err);
-        hmp_handle_error(hmp, err);
-    }
+    hmp_one_word(hmp, args, "getfd NAME", qmp_getfd);
 }
 
 static void hmp_closefd(HmpContext *hmp, const char *args)
 {
-    static const HmpArgs spec = {
-        .usage = "closefd NAME", .min = 1, .max = 1,
-    };
-    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
-    Error *err = NULL;
-
-    if (w) {
-        qmp_closefd(w[0], &err);
-        hmp_handle_error(hmp, err);
-    }
+    hmp_one_word(hmp, args, "closefd NAME", qmp_closefd);
 }
 
 static void hmp_device_del(HmpContext *hmp, const char *args)
 {
-    Error *err = NULL;
-
-    qmp_device_del(args, &err);
-    hmp_handle_error(hmp, err);
+    hmp_one_word(hmp, args, "device_del ID", qmp_device_del);
 }
 
 const HmpCommand hmp_commands[] = {

@@ -32,16 +32,7 @@ void hmp_migrate(HmpContext *hmp, const char *args)
 
 void hmp_migrate_recover(HmpContext *hmp, const char *args)
 {
-    static const HmpArgs spec = {
-        .usage = "migrate_recover uri", .min = 1, .max = 1,
-    };
-    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
-    Error *err = NULL;
-
-    if (w) {
-        qmp_migrate_recover(w[0], &err);
-        hmp_handle_error(hmp, err);
-    }
+    hmp_one_word(hmp, args, "migrate_recover uri", qmp_migrate_recover);
 }
 
 void hmp_migrate_pause(HmpContext *hmp, const char *args)
@@ -85,10 +76,7 @@ void hmp_migrate_continue(HmpContext *hmp, const char *args)
 
 void hmp_migrate_incoming(HmpContext *hmp, const char *args)
 {
-    Error *err = NULL;
-
-    qmp_migrate_incoming(args, &err);
-    hmp_handle_error(hmp, err);
+    hmp_one_word(hmp, args, "migrate_incoming uri", qmp_migrate_incoming);
 }
 
 void hmp_migrate_set_capability(HmpContext *hmp, const char *args)

@@ -25,10 +25,7 @@ void hmp_netdev_add(HmpContext *hmp, const char *args)
 
 void hmp_netdev_del(HmpContext *hmp, const char *args)
 {
-    Error *err = NULL;
-
-    qmp_netdev_del(args, &err);
-    hmp_handle_error(hmp, err);
+    hmp_one_word(hmp, args, "netdev_del ID", qmp_netdev_del);
 }
 
 /* set_link NAME on|off */

@@ -29,16 +29,7 @@ void hmp_object_add(HmpContext *hmp, const char *args)
 
 void hmp_object_del(HmpContext *hmp, const char *args)
 {
-    static const HmpArgs spec = {
-        .usage = "object_del ID", .min = 1, .max = 1,
-    };
-    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
-    Error *err = NULL;
-
-    if (w) {
-        qmp_object_del(w[0], &err);
-        hmp_handle_error(hmp, err);
-    }
+    hmp_one_word(hmp, args, "object_del ID", qmp_object_del);
 }
 
 /* qom-list [PATH]: "name (type)" per property and child; "/" alone

@@ -57,6 +57,46 @@ static char *hmp_crlf(const char *text)
     return g_string_free(out, FALSE);
 }
 
+/*
+ * A double-quoted word at *pp, as QEMU's HMP reads one (a URI or a path
+ * with blanks: migrate "exec:gzip -c > /tmp/vm"): \\, \", \', \n, \r
+ * and \t are escapes. Advances *pp past the closing quote, which must
+ * end the word; NULL for an unterminated word or an unknown escape.
+ */
+static char *hmp_quoted_word(const char **pp)
+{
+    g_autoptr(GString) w = g_string_new(NULL);
+    const char *p = *pp + 1;
+
+    for (; *p && *p != '"'; p++) {
+        if (*p != '\\') {
+            g_string_append_c(w, *p);
+            continue;
+        }
+        switch (*++p) {
+        case '\\': case '"': case '\'':
+            g_string_append_c(w, *p);
+            break;
+        case 'n':
+            g_string_append_c(w, '\n');
+            break;
+        case 'r':
+            g_string_append_c(w, '\r');
+            break;
+        case 't':
+            g_string_append_c(w, '\t');
+            break;
+        default:
+            return NULL;
+        }
+    }
+    if (*p != '"' || (p[1] && !strchr(" \t", p[1]))) {
+        return NULL;
+    }
+    *pp = p + 1;
+    return g_string_free(g_steal_pointer(&w), FALSE);
+}
+
 char **hmp_args(HmpContext *hmp, const char *args, const HmpArgs *spec,
                 bool *set)
 {
@@ -85,11 +125,22 @@ char **hmp_args(HmpContext *hmp, const char *args, const HmpArgs *spec,
             continue;
         }
         options = false;
+        /* The rest of the line is taken as it stands: a JSON value's
+         * quotes are its own. */
         if (spec->rest && words->len + 1 == spec->max) {
             g_autofree char *rest = g_strdup(p);
 
             g_ptr_array_add(words, g_strdup(g_strchomp(rest)));
             break;
+        }
+        if (*p == '"') {
+            char *w = hmp_quoted_word(&p);
+
+            if (!w) {
+                goto usage;
+            }
+            g_ptr_array_add(words, w);
+            continue;
         }
         g_ptr_array_add(words, g_strndup(p, n));
         p += n;
@@ -104,6 +155,19 @@ usage:
     hmp_printf(hmp, "Error: usage: %s\n", spec->usage);
     g_ptr_array_free(words, TRUE);
     return NULL;
+}
+
+void hmp_one_word(HmpContext *hmp, const char *args, const char *usage,
+                  HmpQmpWordFn *fn)
+{
+    const HmpArgs spec = { .usage = usage, .min = 1, .max = 1 };
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
+    Error *err = NULL;
+
+    if (w) {
+        fn(w[0], &err);
+        hmp_handle_error(hmp, err);
+    }
 }
 
 static const HmpCommand *hmp_find(const char *name)

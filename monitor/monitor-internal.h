@@ -48,8 +48,10 @@ void hmp_handle_error(HmpContext *hmp, Error *err);
 /*
  * The shape of an HMP command's arguments, as QEMU's commands take them:
  * leading one-letter options ("-f"), each a letter of flags, then
- * between min and max words split at blanks. With rest, word max keeps
- * the rest of the line, blanks and all (a JSON value, an option string).
+ * between min and max words split at blanks. A word in double quotes
+ * may hold blanks (QEMU's escapes: \\ \" \' \n \r \t). With rest, word
+ * max keeps the rest of the line as it stands, blanks and quotes and all
+ * (a JSON value, an option string).
  */
 typedef struct HmpArgs {
     const char *usage;      /* "block_job_cancel [-f] device" */
@@ -65,6 +67,10 @@ typedef struct HmpArgs {
  */
 char **hmp_args(HmpContext *hmp, const char *args, const HmpArgs *spec,
                 bool *set);
+/* The many HMP commands that hand their one word to a QMP command. */
+typedef void HmpQmpWordFn(const char *word, Error **errp);
+void hmp_one_word(HmpContext *hmp, const char *args, const char *usage,
+                  HmpQmpWordFn *fn);
 /* Runs one line; returns false with errp set for an unknown command. */
 bool hmp_execute_line(HmpContext *hmp, const char *line, Error **errp);
 

@@ -230,6 +230,14 @@ static void test_args(void)
     /* Blanks around and between words do not count. */
     hmp_has(c, "  block_job_complete \t j0  ", "Error: ");
     hmp_lacks(c, "  block_job_complete \t j0  ", "usage");
+    /* A double-quoted word holds blanks and QEMU's escapes; a quote left
+     * open, or an escape QEMU does not know, is a usage error. */
+    hmp_is(c, "chardev-remove \"a b\\\"c\"",
+           "Error: Chardev 'a b\"c' not found\n");
+    hmp_is(c, "chardev-remove \"a b", "Error: usage: chardev-remove ID\n");
+    hmp_is(c, "chardev-remove \"a\\qb\"",
+           "Error: usage: chardev-remove ID\n");
+    hmp_is(c, "chardev-remove a b", "Error: usage: chardev-remove ID\n");
     /* The rest of the line, blanks and all, is one value. */
     hmp_is(c, "object_add {\"qom-type\":  \"iothread\",  \"id\": \"io9\"}",
            "");
