@@ -165,17 +165,6 @@ static BlockDriverState *mirror_open_target(const DriveMirror *arg,
     return bdrv_open_blockdev(opts, errp);
 }
 
-static bool mirror_check_copy_mode(bool has, MirrorCopyMode mode,
-                                   Error **errp)
-{
-    if (has && mode != MIRROR_COPY_MODE_BACKGROUND) {
-        error_setg(errp, "copy-mode '%s' is not supported: only "
-                   "'background'", MirrorCopyMode_str(mode));
-        return false;
-    }
-    return true;
-}
-
 void qmp_drive_mirror(DriveMirror *arg, Error **errp)
 {
     ERRP_GUARD();
@@ -187,8 +176,7 @@ void qmp_drive_mirror(DriveMirror *arg, Error **errp)
     bool is_zero = false;
     MirrorParams p = { 0 };
 
-    if (!source ||
-        !mirror_check_copy_mode(arg->has_copy_mode, arg->copy_mode, errp)) {
+    if (!source) {
         return;
     }
     if (mirror_job_of_node(source)) {
@@ -234,6 +222,8 @@ void qmp_drive_mirror(DriveMirror *arg, Error **errp)
     p.target_is_zero = is_zero;
     p.auto_finalize = arg->has_auto_finalize ? arg->auto_finalize : true;
     p.auto_dismiss = arg->has_auto_dismiss ? arg->auto_dismiss : true;
+    p.write_blocking = arg->has_copy_mode &&
+                       arg->copy_mode == MIRROR_COPY_MODE_WRITE_BLOCKING;
     mirror_start(&p, errp);
     /* The job holds its own reference; on failure this closes it. */
     bdrv_unref(target);
@@ -257,8 +247,7 @@ void qmp_blockdev_mirror(const char *job_id, const char *device,
     BlockDriverState *tbs;
     MirrorParams p = { 0 };
 
-    if (!source ||
-        !mirror_check_copy_mode(has_copy_mode, copy_mode, errp)) {
+    if (!source) {
         return;
     }
     tbs = bdrv_find_node(target);
@@ -280,5 +269,7 @@ void qmp_blockdev_mirror(const char *job_id, const char *device,
     p.unmap = true;
     p.auto_finalize = has_auto_finalize ? auto_finalize : true;
     p.auto_dismiss = has_auto_dismiss ? auto_dismiss : true;
+    p.write_blocking = has_copy_mode &&
+                       copy_mode == MIRROR_COPY_MODE_WRITE_BLOCKING;
     mirror_start(&p, errp);
 }

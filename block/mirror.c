@@ -30,6 +30,14 @@
  * removes the notifier, copies what a failed write-through or a discard
  * left dirty, flushes the target and, after block-job-complete, moves
  * every user of the source to the target (blk_replace_node).
+ *
+ * copy-mode=write-blocking writes every change through from the start,
+ * so a source written faster than the copy still converges: a guest
+ * write completes once it is on both. The background copy goes on for
+ * what was there before. A copy of an overlapping stretch that is in
+ * flight when the write is done may have read the source before it and
+ * reach the target after it; the write then also marks the stretch
+ * dirty, to be copied again. A copy that starts later reads the write.
  */
 #include <errno.h>
 #include <string.h>
@@ -80,12 +88,14 @@ typedef struct MirrorJob {
 
     /* After convergence: the notifier writes changes through (atomic). */
     int write_through;
+    bool write_blocking;        /* copy-mode=write-blocking: from the start */
 
     /* Copy operations in flight, and the first failure not yet handled. */
     GMutex op_lock;
     GCond op_cond;
     int ops_in_flight;
     uint64_t bytes_in_flight;
+    GList *ops;                 /* MirrorOp *, the copies in flight */
     Error *op_err;
     int op_ret;
     bool op_err_read;
@@ -114,6 +124,22 @@ Job *mirror_job_of_node(const BlockDriverState *bs)
 
 /* ---- the write notifier (request threads) ---- */
 
+/* Whether a copy in flight covers part of [offset, offset + bytes). */
+static bool mirror_copy_in_flight(MirrorJob *s, uint64_t offset,
+                                  uint64_t bytes)
+{
+    bool found = false;
+
+    g_mutex_lock(&s->op_lock);
+    for (GList *l = s->ops; l && !found; l = l->next) {
+        const MirrorOp *op = l->data;
+
+        found = op->offset < offset + bytes && offset < op->offset + op->bytes;
+    }
+    g_mutex_unlock(&s->op_lock);
+    return found;
+}
+
 static void mirror_write_notify(void *opaque, BdrvWriteKind kind,
                                 uint64_t offset, uint64_t bytes,
                                 BlockIov *qiov, int flags, int ret)
@@ -121,7 +147,9 @@ static void mirror_write_notify(void *opaque, BdrvWriteKind kind,
     MirrorJob *s = opaque;
 
     if (ret == 0 && kind != BDRV_WRITE_DISCARD &&
-        g_atomic_int_get(&s->write_through)) {
+        (s->write_blocking || g_atomic_int_get(&s->write_through))) {
+        /* Looked at before the write-through (see the header). */
+        bool racing = mirror_copy_in_flight(s, offset, bytes);
         int r;
 
         if (s->untouched) {
@@ -133,11 +161,13 @@ static void mirror_write_notify(void *opaque, BdrvWriteKind kind,
                 : blk_pwrite_zeroes(s->tgt, offset, bytes,
                                     flags & BDRV_REQ_MAY_UNMAP, NULL);
 
-        if (r == 0) {
+        if (r == 0 && !racing) {
             return;
         }
-        /* Finalize copies it again, or fails naming the target. */
-        trace_mirror_write_through_failed(s->common.id, offset, bytes, r);
+        if (r < 0) {
+            /* Copied again, or finalize fails naming the target. */
+            trace_mirror_write_through_failed(s->common.id, offset, bytes, r);
+        }
     }
     bdrv_dirty_bitmap_set(s->dirty, offset, bytes);
 }
@@ -223,6 +253,7 @@ static void mirror_op_fn(gpointer data, gpointer unused)
     }
     s->ops_in_flight--;
     s->bytes_in_flight -= op->bytes;
+    s->ops = g_list_remove(s->ops, op);
     g_cond_broadcast(&s->op_cond);
     g_mutex_unlock(&s->op_lock);
     error_free(err);
@@ -407,6 +438,7 @@ static int mirror_run(Job *job, Error **errp)
         g_mutex_lock(&s->op_lock);
         s->ops_in_flight++;
         s->bytes_in_flight += n;
+        s->ops = g_list_prepend(s->ops, op);
         g_mutex_unlock(&s->op_lock);
         trace_mirror_op_start(job->id, off, n);
         g_thread_pool_push(s->pool, op, NULL);
@@ -656,6 +688,7 @@ Job *mirror_start(const MirrorParams *p, Error **errp)
     s->on_source_error = p->on_source_error;
     s->on_target_error = p->on_target_error;
     s->unmap = p->unmap;
+    s->write_blocking = p->write_blocking;
     s->size = (uint64_t)size;
     s->buf_size = buf;
     s->op_bytes = MIN(MAX((uint64_t)gran, MIRROR_OP_BYTES), buf);

@@ -27,6 +27,9 @@ typedef struct MirrorParams {
     bool target_is_zero;
     bool auto_finalize;
     bool auto_dismiss;
+    /* copy-mode=write-blocking: every guest write reaches the target
+     * before it completes, from the start, so a busy source converges. */
+    bool write_blocking;
 } MirrorParams;
 
 /* Checks the parameters and starts the job. BQL. */

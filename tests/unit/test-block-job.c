@@ -594,7 +594,7 @@ static json_object *event_while_writing(Mon *m, Writer *w, const char *name)
  * switch. The target must end with every write, byte for byte, and the
  * drive must be on the target.
  */
-static void test_mirror_raw_racing(void)
+static void mirror_raw_racing(const char *copy_mode)
 {
     Mon *m = mon_new();
     g_autofree char *src = bt_path("race-src.raw");
@@ -614,7 +614,8 @@ static void test_mirror_raw_racing(void)
     mon_ok(m, "{\"execute\":\"drive-mirror\",\"arguments\":{\"device\":"
            "\"drive0\",\"target\":\"%s\",\"format\":\"raw\",\"sync\":"
            "\"full\",\"speed\":%d,\"granularity\":65536,"
-           "\"buf-size\":1048576}}", dst, 16 * MIB);
+           "\"buf-size\":1048576,\"copy-mode\":\"%s\"}}", dst, 16 * MIB,
+           copy_mode);
     info = job_field(m, "query-block-jobs", "drive0", NULL, &resp);
     g_assert_nonnull(info);
     g_assert_cmpstr(json_object_get_string(member(info, "type")), ==,
@@ -650,6 +651,85 @@ static void test_mirror_raw_racing(void)
     g_assert_cmpstr(m->statuses->str, ==,
                     "created,running,ready,waiting,pending,concluded,null");
     g_assert_true(drive_del("drive0", &error_abort));
+    writer_free(&w);
+    mon_free(m);
+}
+
+static void test_mirror_raw_racing(void)
+{
+    mirror_raw_racing("background");
+}
+
+/* The same with every write also written through as it happens: writes
+ * racing the copies in flight must still end right on the target. */
+static void test_mirror_raw_racing_write_blocking(void)
+{
+    mirror_raw_racing("write-blocking");
+}
+
+/*
+ * copy-mode=write-blocking: a guest write is on the target when it
+ * completes, even with the job paused (a background mirror would only
+ * have marked it dirty). Resumed, the job copies the rest and the
+ * target ends equal to the source.
+ */
+static void test_mirror_write_blocking_paused(void)
+{
+    Mon *m = mon_new();
+    g_autofree char *src = bt_path("wb-src.raw");
+    g_autofree char *dst = bt_path("wb-dst.raw");
+    g_autofree char *opt = NULL;
+    g_autofree gchar *data = NULL;
+    g_autofree uint8_t *initial = NULL;
+    uint64_t behind = 0;
+    gsize len;
+    BlockBackend *blk;
+    Writer w;
+    json_object *ev;
+
+    bt_make_pattern_file(src, 8 * MIB, 5);
+    opt = g_strdup_printf("if=none,id=drive6,file=%s,format=raw", src);
+    blk = drive_new(opt, &error_abort);
+    writer_init(&w, blk, src);
+    /* Slow enough that the copy cannot reach most writes before the
+     * pause; paused at once. */
+    mon_ok(m, "{\"execute\":\"drive-mirror\",\"arguments\":{\"device\":"
+           "\"drive6\",\"target\":\"%s\",\"format\":\"raw\",\"sync\":"
+           "\"full\",\"speed\":65536,\"granularity\":65536,"
+           "\"copy-mode\":\"write-blocking\"}}", dst);
+    mon_ok(m, "{\"execute\":\"block-job-pause\",\"arguments\":"
+           "{\"device\":\"drive6\"}}");
+    initial = g_memdup2(w.want, w.size);
+    for (int i = 0; i < 40; i++) {
+        writer_submit(&w);
+        writer_drain(&w, m);
+    }
+    /* Every byte the guest changed is on the target already, while the
+     * paused copy has left most of the image behind. */
+    g_assert_true(g_file_get_contents(dst, &data, &len, NULL));
+    g_assert_cmpuint(len, ==, w.size);
+    for (uint64_t i = 0; i < w.size; i++) {
+        if (w.want[i] != initial[i] && (uint8_t)data[i] != w.want[i]) {
+            g_error("target byte %" G_GUINT64_FORMAT " is 0x%02x, the guest "
+                    "wrote 0x%02x", i, (uint8_t)data[i], w.want[i]);
+        }
+        behind += (uint8_t)data[i] != w.want[i];
+    }
+    g_assert_cmpuint(behind, >, w.size / 2);
+    mon_ok(m, "{\"execute\":\"block-job-set-speed\",\"arguments\":"
+           "{\"device\":\"drive6\",\"speed\":0}}");
+    mon_ok(m, "{\"execute\":\"block-job-resume\",\"arguments\":"
+           "{\"device\":\"drive6\"}}");
+    ev = mon_event(m, "BLOCK_JOB_READY");
+    json_object_put(ev);
+    mon_ok(m, "{\"execute\":\"block-job-complete\",\"arguments\":"
+           "{\"device\":\"drive6\"}}");
+    ev = mon_event(m, "BLOCK_JOB_COMPLETED");
+    g_assert_false(json_object_object_get_ex(member(ev, "data"), "error",
+                                             NULL));
+    json_object_put(ev);
+    check_file(dst, w.want, w.size);
+    g_assert_true(drive_del("drive6", &error_abort));
     writer_free(&w);
     mon_free(m);
 }
@@ -1048,10 +1128,6 @@ static void test_mirror_bad_args(void)
             "granularity (65536)", "{\"execute\":\"blockdev-mirror\","
             "\"arguments\":{\"device\":\"drive3\",\"target\":\"t3\","
             "\"sync\":\"full\",\"buf-size\":4096}}");
-    mon_err(m, "GenericError", "copy-mode 'write-blocking' is not supported",
-            "{\"execute\":\"blockdev-mirror\",\"arguments\":{\"device\":"
-            "\"drive3\",\"target\":\"t3\",\"sync\":\"full\",\"copy-mode\":"
-            "\"write-blocking\"}}");
     mon_err(m, "GenericError", "Invalid job ID '9x'",
             "{\"execute\":\"blockdev-mirror\",\"arguments\":{\"job-id\":"
             "\"9x\",\"device\":\"drive3\",\"target\":\"t3\",\"sync\":"
@@ -1215,6 +1291,10 @@ int main(int argc, char **argv)
     g_test_add_func("/block/job/cancel-and-fail", test_job_cancel_and_fail);
     g_test_add_func("/block/mirror/raw-racing-writes",
                     test_mirror_raw_racing);
+    g_test_add_func("/block/mirror/raw-racing-writes-write-blocking",
+                    test_mirror_raw_racing_write_blocking);
+    g_test_add_func("/block/mirror/write-blocking-paused",
+                    test_mirror_write_blocking_paused);
     g_test_add_func("/block/mirror/qcow2-top", test_mirror_qcow2_top);
     g_test_add_func("/block/mirror/qcow2-full", test_mirror_qcow2_full);
     g_test_add_func("/block/mirror/zeroes-after-copy",
