@@ -19,7 +19,8 @@
  *   2  the listener during precopy: every request refused, only the
  *      pongs of attempts sent are taken
  *   3  the migration thread's own wait (migration_rp_wait) for "resumed"
- *      or a pong, then, after postcopy-run, for "shut"
+ *      or a pong, then, after postcopy-run, for "shut"; with bit 6 of
+ *      byte 1, the wait for a failed strict switchover's late pong
  *   4  postcopy recovery's received bitmap
  *      (migration_postcopy_read_bitmap), rebuilding what is left to send
  *   5  the destination's preempt channel (handshake, page records, EOS)
@@ -429,6 +430,45 @@ static void fuzz_listener(FuzzMode mode, uint8_t arg, const uint8_t *data,
     src->to_dst = NULL;
 }
 
+/*
+ * Mode 3 with byte 1 bit 6: after a failed strict switchover, the wait
+ * for the last attempt's late pong, which tells what it would have
+ * needed (recorded as the last overrun).
+ */
+static void fuzz_late_pong(uint8_t arg, const uint8_t *data, size_t len)
+{
+    uint32_t attempt = (arg & 7) + 1;
+    Model m = { .p = data, .left = len, .attempt = attempt };
+    bool want_pong = false;
+
+    src->to_dst = fuzz_source_begin(false);
+    fuzz_source_state(fuzz_rp_socket(data, len), false, attempt, true);
+    src->strict_last_overrun_ms = -1;
+    migration_rp_wait_late_pong(src, migration_now_us() + 10000000);
+    for (;;) {
+        uint16_t type;
+        const uint8_t *d;
+
+        if (model_read(&m, &type, &d) != READ_MSG ||
+            !model_unsolicited(&m, type, d)) {
+            break;
+        }
+        if (type == MIG_RP_PONG && be32(d) == attempt) {
+            want_pong = true;
+            break;
+        }
+    }
+    fuzz_check(!src->strict_stop_us == want_pong &&
+               (src->strict_last_overrun_ms >= 0) == want_pong,
+               "the late pong of attempt %u %s", attempt,
+               want_pong ? "came but was not recorded" :
+                           "was recorded but never came");
+    close(src->rp.fd);
+    fuzz_source_end();
+    qemu_fclose(src->to_dst);
+    src->to_dst = NULL;
+}
+
 /* Mode 3: the migration thread's wait, then postcopy's wait for "shut". */
 static void fuzz_wait(uint8_t arg, const uint8_t *data, size_t len)
 {
@@ -808,6 +848,11 @@ static void fuzz_make_seeds(const char *dir)
     seed_rp_write(&r, dir, "rp-wait", MODE_RP_WAIT, 0x10 | 0x20 | 1);
 
     seed_rp_open(&r);
+    seed_rp_pong(&r, 1);
+    seed_rp_pong(&r, 2);
+    seed_rp_write(&r, dir, "rp-late-pong", MODE_RP_WAIT, 0x40 | 1);
+
+    seed_rp_open(&r);
     mig_put_be32(d, 0);
     mig_put_be32(d + 4, 0);
     mig_put_be64(d + 8, 0xff0f);
@@ -858,7 +903,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_listener(data[0] % MODE__MAX, data[1], data + 2, size - 2);
         break;
     case MODE_RP_WAIT:
-        fuzz_wait(data[1], data + 2, size - 2);
+        if (data[1] & 0x40) {
+            fuzz_late_pong(data[1], data + 2, size - 2);
+        } else {
+            fuzz_wait(data[1], data + 2, size - 2);
+        }
         break;
     case MODE_RP_BITMAP:
         fuzz_bitmap(data[1], data + 2, size - 2);
