@@ -320,6 +320,15 @@ bool migration_postcopy(MigrationState *s, Error **errp);
 /* The same once the switch is done (the strict switch's, say): the rest
  * of RAM, through pauses and recoveries, to the destination's "shut". */
 bool migration_postcopy_after_switch(MigrationState *s, Error **errp);
+/*
+ * Recovery's handshake, the source's reading of the destination's
+ * received bitmap (the listener stopped): rebuilds what is left to send
+ * from its words, up to its end message. false (errp naming what was
+ * wrong) on garbage, a bad word or count, a broken return path, or no
+ * end by deadline (monotonic us; timeout_ms is for the message).
+ */
+bool migration_postcopy_read_bitmap(MigrationState *s, int64_t deadline,
+                                    uint32_t timeout_ms, Error **errp);
 
 /* Moves old -> next unless the status changed meanwhile (a cancel
  * won): false then. */
@@ -450,6 +459,13 @@ void migration_rp_wait_late_pong(MigrationState *s, int64_t deadline_us);
  */
 bool migration_rp_listen_start(MigrationState *s, Error **errp);
 void migration_rp_listen_stop(MigrationState *s);
+/*
+ * The listener's loop, on the caller's thread: reads and handles
+ * messages until the return path ends (closed, broken, or wake_fd),
+ * or a message fails (or, after postcopy-run, pauses) the migration.
+ * The thread runs only this; the fuzz target calls it directly.
+ */
+void migration_rp_serve(MigrationState *s);
 /* The listener failed this migration (its error is recorded). */
 bool migration_rp_failed(MigrationState *s);
 

@@ -125,33 +125,11 @@ static bool migration_postcopy_pausable(MigrationState *s)
             qemu_file_transport_failed(s->to_dst_preempt));
 }
 
-/*
- * Recovery's handshake on the new connection (postcopy.h, "Recovery"):
- * ask for the destination's received bitmap, rebuild what is left to
- * send from it, tell it to go on, and listen again. false with *fatal
- * unset: pause again. A peer that breaks the handshake (garbage, a bad
- * bitmap) is no reason to lose the guest either: it may be the wrong
- * address, and each attempt rebuilds the bitmap from scratch. Only a
- * listener that cannot start is fatal.
- */
-static bool migration_postcopy_handshake(MigrationState *s, bool *fatal,
-                                         Error **errp)
+/* Recovery's handshake, its middle: the received bitmap, word by word,
+ * to its end message. */
+bool migration_postcopy_read_bitmap(MigrationState *s, int64_t deadline,
+                                    uint32_t timeout_ms, Error **errp)
 {
-    uint32_t timeout_ms = migrate_resume_timeout_ms(&s->opts);
-    int64_t deadline = migration_now_us() + timeout_ms * 1000ll;
-    QEMUFile *f = s->to_dst;
-
-    *fatal = false;
-    migration_try_status(s, MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP,
-                         MIGRATION_STATUS_POSTCOPY_RECOVER);
-    qemu_file_set_checksums(f, migrate_cap(
-        &s->opts, MIGRATION_CAPABILITY_X_STREAM_CHECKSUM));
-    savevm_state_header(f);
-    savevm_send_command(f, SAVEVM_CMD_POSTCOPY_RECOVER, NULL, 0);
-    qemu_fflush(f);
-    if (qemu_file_get_error(f, errp)) {
-        return false;
-    }
     postcopy_source_recover_begin(s->vmstate);
     for (;;) {
         MigRpMsg msg;
@@ -189,6 +167,39 @@ static bool migration_postcopy_handshake(MigrationState *s, bool *fatal,
                        mig_rp_info(msg.type)->name);
             return false;
         }
+    }
+    return true;
+}
+
+/*
+ * Recovery's handshake on the new connection (postcopy.h, "Recovery"):
+ * ask for the destination's received bitmap, rebuild what is left to
+ * send from it, tell it to go on, and listen again. false with *fatal
+ * unset: pause again. A peer that breaks the handshake (garbage, a bad
+ * bitmap) is no reason to lose the guest either: it may be the wrong
+ * address, and each attempt rebuilds the bitmap from scratch. Only a
+ * listener that cannot start is fatal.
+ */
+static bool migration_postcopy_handshake(MigrationState *s, bool *fatal,
+                                         Error **errp)
+{
+    uint32_t timeout_ms = migrate_resume_timeout_ms(&s->opts);
+    int64_t deadline = migration_now_us() + timeout_ms * 1000ll;
+    QEMUFile *f = s->to_dst;
+
+    *fatal = false;
+    migration_try_status(s, MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP,
+                         MIGRATION_STATUS_POSTCOPY_RECOVER);
+    qemu_file_set_checksums(f, migrate_cap(
+        &s->opts, MIGRATION_CAPABILITY_X_STREAM_CHECKSUM));
+    savevm_state_header(f);
+    savevm_send_command(f, SAVEVM_CMD_POSTCOPY_RECOVER, NULL, 0);
+    qemu_fflush(f);
+    if (qemu_file_get_error(f, errp)) {
+        return false;
+    }
+    if (!migration_postcopy_read_bitmap(s, deadline, timeout_ms, errp)) {
+        return false;
     }
     postcopy_source_set_preempt(s->vmstate, s->to_dst_preempt);
     savevm_send_command(f, SAVEVM_CMD_POSTCOPY_RESUME, NULL, 0);

@@ -199,11 +199,8 @@ static bool migration_rp_broken_in_postcopy(MigrationState *s, int r)
             qemu_file_transport_failed(s->to_dst_preempt));
 }
 
-static void *migration_rp_thread(void *opaque)
+void migration_rp_serve(MigrationState *s)
 {
-    MigrationState *s = opaque;
-
-    pthread_setname_np(pthread_self(), "mig_return_path");
     for (;;) {
         Error *err = NULL;
         MigRpMsg msg;
@@ -221,7 +218,7 @@ static void *migration_rp_thread(void *opaque)
              * postcopy's "shut" the destination may close at once: its
              * end, not a failure. */
             error_free(err);
-            return NULL;
+            return;
         }
         if (r > 0 &&
             migration_rp_unsolicited(s, &msg, s->strict_attempt, &err)) {
@@ -233,11 +230,18 @@ static void *migration_rp_thread(void *opaque)
             trace_migration_rp_failed(error_get_pretty(err));
             migration_set_error(s, err);
             migration_cut(s);
-            return NULL;
+            return;
         }
         migration_rp_fail(s, err);
-        return NULL;
+        return;
     }
+}
+
+static void *migration_rp_thread(void *opaque)
+{
+    pthread_setname_np(pthread_self(), "mig_return_path");
+    migration_rp_serve(opaque);
+    return NULL;
 }
 
 bool migration_rp_listen_start(MigrationState *s, Error **errp)
