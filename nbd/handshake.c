@@ -177,6 +177,10 @@ static char *opt_str(OptReader *r, uint32_t len)
 
 static void nbd_enter_transmission(NbdConn *conn, NbdExport *exp)
 {
+    if (conn->state == NBD_CONN_DEAD) {
+        /* The reply that ends the handshake could not be sent. */
+        return;
+    }
     conn->exp = exp;
     nbd_export_client_open(exp);
     nbd_conn_handshake_done(conn);

@@ -141,7 +141,10 @@ void nbd_conn_queue(NbdConn *conn, const void *buf, size_t len);
 void nbd_conn_queue_owned(NbdConn *conn, void *buf, size_t len);
 void nbd_conn_push(NbdConn *conn);
 void nbd_conn_send(NbdConn *conn, const void *buf, size_t len);
-/* Reads the next len bytes into buf (a pointer to conn->hdr or owned). */
+/*
+ * Reads the next len bytes into buf (a pointer to conn->hdr or owned);
+ * does nothing once the connection is dead.
+ */
 void nbd_conn_expect(NbdConn *conn, NbdConnState state, void *buf,
                      size_t len);
 /*

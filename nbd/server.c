@@ -307,6 +307,14 @@ void nbd_conn_drain(NbdConn *conn)
 void nbd_conn_expect(NbdConn *conn, NbdConnState state, void *buf,
                      size_t len)
 {
+    /*
+     * A handler's reply may have failed to send and dropped the client:
+     * what it expects next no longer matters, and setting a live state
+     * would bring the closed connection back (watches on fd -1).
+     */
+    if (conn->state == NBD_CONN_DEAD) {
+        return;
+    }
     conn->state = state;
     conn->rx_buf = buf;
     conn->rx_want = len;

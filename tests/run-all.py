@@ -23,7 +23,7 @@ TAP_RE = re.compile(r'^(not ok|ok)\b(.*)$')
 UNIT_TIMEOUT = 300
 # The fuzz runner builds every target with clang on first use, then
 # fuzzes each for a fixed budget: on a loaded 2-core host that alone can
-# pass 300 s (meson gives it 600).
+# pass 300 s (meson gives it as long).
 UNIT_TIMEOUTS = {'test-fuzz': 900}
 
 

@@ -4,10 +4,9 @@
 # Builds and runs the fuzz targets (QMP input; the incoming migration stream
 # and COLO messages; virtio rings and device sections; qcow2 images;
 # virtio-net; COLO's frame parser and comparison core; virtio-blk;
-# filter-rewriter; the return path and postcopy's preempt channel) for a
-# fixed, short
-# budget each and reports
-# the result as TAP. Meson copies this to build/tests/unit/test-fuzz
+# filter-rewriter; the return path and postcopy's preempt channel; the
+# NBD server) for a fixed, short budget each and reports the result as
+# TAP. Meson copies this to build/tests/unit/test-fuzz
 # (filling in the paths), where the unit test runner picks it up; it also
 # runs from the source tree: tests/fuzz/run-fuzz.sh [BUILD_DIR].
 #
@@ -24,9 +23,10 @@
 # 3000: it runs about 300 a second), FUZZ_REWRITER_RUNS (filter-rewriter
 # frames, default 200000), FUZZ_RETURN_PATH_RUNS (return path and
 # preempt channel, default 10000: it runs about 300 a second),
-# FUZZ_MAX_TIME (seconds
-# per target, default 60), FUZZ_BUILD (default BUILD_DIR/fuzz-build),
-# CLANG (default clang). Crashing inputs are kept as
+# FUZZ_NBD_SERVER_RUNS (NBD clients, default 4000: 200 to 400 a second,
+# each a connection plus a health check), FUZZ_MAX_TIME (seconds per
+# target, default 60), FUZZ_BUILD (default BUILD_DIR/fuzz-build), CLANG
+# (default clang). Crashing inputs are kept as
 # FUZZ_BUILD/NAME-artifacts/crash-*.
 set -u
 
@@ -49,6 +49,7 @@ COLO_RUNS=${FUZZ_COLO_RUNS:-200000}
 VIRTIO_BLK_RUNS=${FUZZ_VIRTIO_BLK_RUNS:-3000}
 REWRITER_RUNS=${FUZZ_REWRITER_RUNS:-200000}
 RETURN_PATH_RUNS=${FUZZ_RETURN_PATH_RUNS:-10000}
+NBD_SERVER_RUNS=${FUZZ_NBD_SERVER_RUNS:-4000}
 MAX_TIME=${FUZZ_MAX_TIME:-60}
 CLANG=${CLANG:-clang}
 LOG=$FUZZ_BUILD.log
@@ -68,7 +69,7 @@ if ! "$CLANG" -fsanitize=fuzzer,address,undefined "$probe/p.c" \
 fi
 rm -rf "$probe"
 
-echo "1..9"
+echo "1..10"
 # Reports test N as failed with a reason and the tail of a log.
 not_ok() {
     echo "not ok $1 - $2"
@@ -93,6 +94,7 @@ if [ ! -f "$FUZZ_BUILD/build.ninja" ]; then
         not_ok 7 "fuzz-virtio-blk: meson setup failed (log: $LOG)" "$LOG"
         not_ok 8 "fuzz-rewriter: meson setup failed (log: $LOG)" "$LOG"
         not_ok 9 "fuzz-return-path: meson setup failed (log: $LOG)" "$LOG"
+        not_ok 10 "fuzz-nbd-server: meson setup failed (log: $LOG)" "$LOG"
         exit 1
     fi
 fi
@@ -122,6 +124,7 @@ run_target() {
     fuzz-virtio-blk) seed_var=FUZZ_VIRTIO_BLK_SEEDS ;;
     fuzz-rewriter) seed_var=FUZZ_REWRITER_SEEDS ;;
     fuzz-return-path) seed_var=FUZZ_RETURN_PATH_SEEDS ;;
+    fuzz-nbd-server) seed_var=FUZZ_NBD_SERVER_SEEDS ;;
     esac
     if [ -n "$seed_var" ] &&
         ! env "$seed_var=$work" "$FUZZ_BUILD/tests/fuzz/$name" \
@@ -157,4 +160,5 @@ run_target 6 fuzz-colo "$COLO_RUNS" 70000 || status=1
 run_target 7 fuzz-virtio-blk "$VIRTIO_BLK_RUNS" 80000 || status=1
 run_target 8 fuzz-rewriter "$REWRITER_RUNS" 70000 || status=1
 run_target 9 fuzz-return-path "$RETURN_PATH_RUNS" 20000 || status=1
+run_target 10 fuzz-nbd-server "$NBD_SERVER_RUNS" 70000 || status=1
 exit $status

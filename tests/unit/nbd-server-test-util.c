@@ -117,6 +117,30 @@ void nbdt_require_tool(const char *tool)
     }
 }
 
+/*
+ * Fds the main loop polls that are negative: a watch left on a
+ * connection the server closed (its fd is -1 then), which nothing else
+ * would notice, since poll() skips such an fd.
+ */
+unsigned nbdt_dead_watches(void)
+{
+    GMainContext *ctx = main_loop_context();
+    GPollFD fds[64];
+    gint prio, timeout, n;
+    unsigned dead = 0;
+
+    g_assert_true(g_main_context_acquire(ctx));
+    g_main_context_prepare(ctx, &prio);
+    n = g_main_context_query(ctx, G_MAXINT, &timeout, fds, G_N_ELEMENTS(fds));
+    g_assert_cmpint(n, <=, G_N_ELEMENTS(fds));
+    g_main_context_check(ctx, G_MAXINT, fds, n);
+    g_main_context_release(ctx);
+    for (gint i = 0; i < n; i++) {
+        dead += fds[i].fd < 0;
+    }
+    return dead;
+}
+
 /* ---- server and exports ---- */
 
 void nbdt_server_start(uint32_t max_connections)

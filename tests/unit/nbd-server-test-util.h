@@ -30,6 +30,8 @@ void nbdt_spin_ms(int ms);
  * still running after 120 s fails the test.
  */
 int nbdt_run_peer(char **out, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* Negative fds among those the main loop polls: stale watches. */
+unsigned nbdt_dead_watches(void);
 /* Fails the test, naming the package script, if tool is not installed. */
 void nbdt_require_tool(const char *tool);
 

@@ -260,6 +260,50 @@ static void test_hostile_vanish(void)
 }
 
 /*
+ * A client that is gone before the server answers: its send fails, the
+ * connection is dropped, and the handler that sent must not bring it
+ * back to life afterwards (a watch on fd -1 over freed memory, or a
+ * client reference that keeps the export from ever being deleted).
+ */
+static void test_hostile_vanish_unanswered(void)
+{
+    uint8_t go[4 + 2 + 2] = { 0, 0, 0, 2, 'h', '0', 0, 0 };
+    uint8_t flags[4] = { 0, 0, 0, NBD_FLAG_C_FIXED_NEWSTYLE };
+    BlockDriverState *bs;
+    int fd;
+
+    hostile_setup(&bs, true);
+    /* Gone before the greeting: sent to a closed socket. */
+    EXPECT_ONE_LOG_LINE("send failed", {
+        fd = hc_connect();
+        hc_send(fd, flags, sizeof(flags));
+        close(fd);
+        wait_no_clients();
+        nbdt_spin_ms(10);
+    });
+    g_assert_cmpuint(nbdt_dead_watches(), ==, 0);
+    /* Gone after sending GO: its replies cannot be sent. */
+    EXPECT_ONE_LOG_LINE("send failed", {
+        fd = hc_start(NBD_FLAG_C_FIXED_NEWSTYLE);
+        hc_option(fd, NBD_OPT_GO, go, sizeof(go));
+        close(fd);
+        wait_no_clients();
+        nbdt_spin_ms(10);
+    });
+    g_assert_cmpuint(nbdt_dead_watches(), ==, 0);
+    /* Nothing holds the export: it goes in safe mode. */
+    g_assert_true(nbd_export_remove(nbd_export_find("h0"),
+                                    BLOCK_EXPORT_REMOVE_MODE_SAFE,
+                                    &error_abort));
+    for (int i = 0; i < 5000 && nbd_export_next(NULL); i++) {
+        nbdt_spin_ms(1);
+    }
+    g_assert_null(nbd_export_next(NULL));
+    nbdt_export_add("h0", "h0", true, NULL);
+    hostile_teardown(bs);
+}
+
+/*
  * A client that asks for 64 MiB and reads none of it: its connection
  * pauses (32 requests or 64 MiB in flight or queued), the loop and the
  * other clients go on, and what it asked for later arrives whole.
@@ -604,6 +648,8 @@ int main(int argc, char **argv)
     g_test_add_func("/nbd/hostile/huge-write", test_hostile_huge_write);
     g_test_add_func("/nbd/hostile/past-end", test_hostile_past_end);
     g_test_add_func("/nbd/hostile/vanish", test_hostile_vanish);
+    g_test_add_func("/nbd/hostile/vanish-unanswered",
+                    test_hostile_vanish_unanswered);
     g_test_add_func("/nbd/hostile/too-many", test_hostile_too_many);
     g_test_add_func("/nbd/hostile/slow-reader", test_slow_reader);
     g_test_add_func("/nbd/hostile/idle-handshake", test_hostile_idle_handshake);
