@@ -24,6 +24,12 @@
  *     2: expiry scan, 3: flush; op >> 2 advances the clock (ms)
  *   A frame longer than 255 bytes: a len of 0 takes the next two bytes
  *   as a big-endian length.
+ *
+ * Seeds are written by the binary itself (FUZZ_COLO_SEEDS=DIR): a TCP
+ * connection's output from both sides, the same bytes cut alike or
+ * differently (1000 + 400 against 1400), once diverging, with an
+ * expiry scan and a flush between, so mutations start inside the TCP
+ * stream comparison.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +37,7 @@
 #include "net/colo.h"
 #include "net/colo-compare-core.h"
 #include "net/frame-codec.h"
+#include "fuzz-tcp-seed.h"
 
 static void fuzz_release(void *opaque, const uint8_t *frame, size_t len,
                          size_t vnet_hdr_len)
@@ -44,7 +51,73 @@ static void fuzz_release(void *opaque, const uint8_t *frame, size_t len,
     (*released)++;
 }
 
+/* ---- seeds ---- */
+
+enum { PRIMARY_OUT, SECONDARY_OUT, EXPIRE, FLUSH };
+
+/* The guest's side of a connection as one COLO side sends it:
+ * SYN+ACK, then the payload in pieces of the given sizes, then FIN. */
+static void seed_side(GByteArray *in, uint8_t op, const size_t *pieces,
+                      size_t n, uint32_t skew)
+{
+    uint32_t seq = 7000, ack = 101;
+
+    fuzz_tcp_seed_step(in, op, true, 40000, seq, ack,
+                       COLO_TCP_SYN | COLO_TCP_ACK, 0);
+    seq++;
+    for (size_t i = 0; i < n; i++) {
+        fuzz_tcp_seed_step(in, op, true, 40000, seq + skew, ack,
+                           COLO_TCP_ACK, pieces[i]);
+        seq += pieces[i];
+    }
+    fuzz_tcp_seed_step(in, op, true, 40000, seq, ack,
+                       COLO_TCP_FIN | COLO_TCP_ACK, 0);
+}
+
+static void write_seeds(const char *dir)
+{
+    static const size_t whole[] = { 1400 }, cut[] = { 1000, 400 },
+                        small[] = { 10, 30, 200 };
+    static const uint8_t scan[2] = { EXPIRE | 4 << 2, 0 },
+                         flush[2] = { FLUSH, 0 };
+    struct {
+        const char *name;
+        const size_t *p, *s;
+        size_t np, ns;
+        uint32_t skew;          /* the secondary's payload shifted */
+    } seeds[] = {
+        { "same-cut", small, small, 3, 3, 0 },
+        { "primary-cut", cut, whole, 2, 1, 0 },
+        { "secondary-cut", whole, cut, 1, 2, 0 },
+        { "diverging", small, small, 3, 3, 1 },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(seeds); i++) {
+        g_autoptr(GByteArray) in = g_byte_array_new();
+        uint8_t vnet = 0;
+
+        g_byte_array_append(in, &vnet, 1);
+        seed_side(in, PRIMARY_OUT, seeds[i].p, seeds[i].np, 0);
+        g_byte_array_append(in, scan, 2);
+        seed_side(in, SECONDARY_OUT, seeds[i].s, seeds[i].ns, seeds[i].skew);
+        g_byte_array_append(in, flush, 2);
+        fuzz_seed_write("fuzz-colo", dir, seeds[i].name, in);
+    }
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    const char *dir = getenv("FUZZ_COLO_SEEDS");
+
+    if (dir) {
+        write_seeds(dir);
+        exit(0);
+    }
+    return 0;
+}
 
 typedef struct FuzzStream {
     ColoCompare *cc;

@@ -27,17 +27,7 @@
 #include <glib.h>
 #include "net/colo.h"
 #include "net/filter-rewriter.h"
-
-static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t len)
-{
-    for (size_t i = 0; i + 1 < len; i += 2) {
-        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-    }
-    if (len & 1) {
-        sum += (uint32_t)p[len - 1] << 8;
-    }
-    return sum;
-}
+#include "fuzz-tcp-seed.h"
 
 /*
  * 1: a TCP frame whose checksum verifies, 0: one whose does not, -1:
@@ -58,10 +48,10 @@ static int tcp_csum_ok(const uint8_t *buf, size_t len, size_t vnet)
     if (tcp_len < 20 || pkt.l4_off + tcp_len > len) {
         return -1;
     }
-    sum = sum16(sum, pkt.src, pkt.addr_len);
-    sum = sum16(sum, pkt.dst, pkt.addr_len);
+    sum = fuzz_sum16(sum, pkt.src, pkt.addr_len);
+    sum = fuzz_sum16(sum, pkt.dst, pkt.addr_len);
     sum += 6 + (tcp_len & 0xffff) + (tcp_len >> 16);
-    sum = sum16(sum, buf + pkt.l4_off, tcp_len);
+    sum = fuzz_sum16(sum, buf + pkt.l4_off, tcp_len);
     while (sum >> 16) {
         sum = (sum & 0xffff) + (sum >> 16);
     }
@@ -70,62 +60,19 @@ static int tcp_csum_ok(const uint8_t *buf, size_t len, size_t vnet)
 
 /* ---- seeds ---- */
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = v >> 8;
-    p[1] = v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, v >> 16);
-    put16(p + 2, v);
-}
-
-/* One step: op, len, an IPv4 TCP frame between 10.0.0.2:80 (the guest)
- * and 10.0.0.1:port with a right checksum. */
+/* One step towards (op 0) or from (op 1) the secondary's guest. */
 static void seed_frame(GByteArray *in, bool to_svm, uint16_t port,
                        uint32_t seq, uint32_t ack, uint8_t flags, size_t plen)
 {
-    uint8_t f[14 + 20 + 20 + 64] = { 0 };
-    uint8_t *ip = f + 14, *tcp = ip + 20;
-    size_t tcp_len = 20 + plen;
-    uint32_t sum;
-    uint8_t step[2] = { to_svm ? 0 : 1, 14 + 20 + tcp_len };
-
-    memset(f, 0x52, 12);
-    put16(f + 12, 0x0800);
-    ip[0] = 0x45;
-    put16(ip + 2, 20 + tcp_len);
-    ip[8] = 64;
-    ip[9] = 6;
-    put32(ip + 12, to_svm ? 0x0a000001 : 0x0a000002);
-    put32(ip + 16, to_svm ? 0x0a000002 : 0x0a000001);
-    put16(tcp, to_svm ? port : 80);
-    put16(tcp + 2, to_svm ? 80 : port);
-    put32(tcp + 4, seq);
-    put32(tcp + 8, ack);
-    tcp[12] = 5 << 4;
-    tcp[13] = flags;
-    put16(tcp + 14, 65535);
-    for (size_t i = 0; i < plen; i++) {
-        tcp[20 + i] = 'a' + i % 26;
-    }
-    sum = sum16(0, ip + 12, 8) + 6 + tcp_len;
-    sum = sum16(sum, tcp, tcp_len);
-    while (sum >> 16) {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    put16(tcp + 16, ~sum);
-    g_byte_array_append(in, step, 2);
-    g_byte_array_append(in, f, step[1]);
+    fuzz_tcp_seed_step(in, to_svm ? 0 : 1, !to_svm, port, seq, ack, flags,
+                       plen);
 }
 
 static void write_seeds(const char *dir)
 {
     for (int n = 0; n < 4; n++) {
         g_autoptr(GByteArray) in = g_byte_array_new();
-        g_autofree char *path = g_strdup_printf("%s/seed-%d", dir, n);
+        g_autofree char *name = g_strdup_printf("seed-%d", n);
         uint32_t isn_s = 1000 + n * 77777, isn_p = 0xfffff000u + n;
         uint8_t vnet = 0;
 
@@ -148,11 +95,7 @@ static void write_seeds(const char *dir)
                    COLO_TCP_FIN | COLO_TCP_ACK, 0);
         seed_frame(in, true, 5000, 12, isn_p + 32,
                    COLO_TCP_FIN | COLO_TCP_ACK, 0);
-        if (!g_file_set_contents(path, (const char *)in->data, in->len,
-                                 NULL)) {
-            fprintf(stderr, "fuzz-rewriter: cannot write %s\n", path);
-            exit(1);
-        }
+        fuzz_seed_write("fuzz-rewriter", dir, name, in);
     }
 }
 

@@ -123,6 +123,7 @@ run_target() {
     fuzz-virtio-net) seed_var=FUZZ_VIRTIO_NET_SEEDS ;;
     fuzz-virtio-blk) seed_var=FUZZ_VIRTIO_BLK_SEEDS ;;
     fuzz-rewriter) seed_var=FUZZ_REWRITER_SEEDS ;;
+    fuzz-colo) seed_var=FUZZ_COLO_SEEDS ;;
     fuzz-return-path) seed_var=FUZZ_RETURN_PATH_SEEDS ;;
     fuzz-nbd-server) seed_var=FUZZ_NBD_SERVER_SEEDS ;;
     esac
