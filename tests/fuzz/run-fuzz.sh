@@ -133,13 +133,27 @@ run_target() {
         not_ok "$n" "$name: writing its seeds failed (log: $runlog)" "$runlog"
         return 1
     fi
+    # fuzz-qmp guesses command names slowly: a dictionary of the
+    # schema's commands and QMP's keys, made from the source each run.
+    dict=
+    if [ "$name" = fuzz-qmp ]; then
+        dict=$FUZZ_BUILD/fuzz-qmp.dict
+        {
+            for key in execute exec-oob arguments id qmp_capabilities \
+                    enable oob; do
+                echo "\"$key\""
+            done
+            sed -n "s/.*'command': *'\([a-z0-9_-]*\)'.*/\"\1\"/p" \
+                "$SRC"/qapi/*.json
+        } >"$dict"
+    fi
     start=$(date +%s)
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
     "$FUZZ_BUILD/tests/fuzz/$name" -runs="$runs" -max_len="$max_len" \
         -max_total_time="$MAX_TIME" -timeout=20 -rss_limit_mb=4096 \
         -print_final_stats=1 -artifact_prefix="$artifacts/" \
-        "$work" $seeds >>"$runlog" 2>&1
+        ${dict:+-dict="$dict"} "$work" $seeds >>"$runlog" 2>&1
     rc=$?
     secs=$(( $(date +%s) - start ))
     done_runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$runlog" | tail -n 1)
