@@ -188,46 +188,91 @@ static void fuzz_one(const uint8_t *data, size_t size)
 
 /* ---- seeds ---- */
 
-static void write_seeds(const char *dir)
+static void seed_write(const char *dir, const char *name, const uint8_t *in)
 {
-    g_autofree uint8_t *in = g_malloc0(HEADER + 0x11000);
-    uint8_t *ram = in + HEADER;
-    static const uint8_t steps[] = { 0, 1, 3 | 10 << 3, 2, 4, 5, 5 | 8, 6,
-                                     0 };
-    static const uint8_t ctrl[] = {
-        VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET,
-        1, 0, 0, 0, 0x52, 0x54, 0, 1, 2, 3, 0, 0, 0, 0,
-    };
-    static const uint8_t frame[64] = {
-        0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x52, 0x54, 0, 9, 9, 9, 8, 0,
-    };
-    g_autofree char *path = g_build_filename(dir, "seed-net", NULL);
-    uint16_t heads[2] = { 0, 2 };
+    g_autofree char *path = g_build_filename(dir, name, NULL);
 
-    in[0] = 1 | 2 | 16;
-    in[1] = 4;
-    memcpy(in + 2, steps, sizeof(steps));
-    /* TX: a header and a frame. */
-    seed_desc(ram, VIRTIO_NET_TXQ, 0, 0x9000, 12, VIRTQ_DESC_F_NEXT, 1);
-    seed_desc(ram, VIRTIO_NET_TXQ, 1, 0x9100, 64, 0, 0);
-    seed_put(ram, 0x9100, frame, sizeof(frame));
-    seed_avail(ram, VIRTIO_NET_TXQ, 1, heads);
-    /* RX: two buffers. */
-    seed_desc(ram, VIRTIO_NET_RXQ, 0, 0xa000, 512, VIRTQ_DESC_F_WRITE, 0);
-    seed_desc(ram, VIRTIO_NET_RXQ, 2, 0xa400, 512, VIRTQ_DESC_F_WRITE, 0);
-    seed_avail(ram, VIRTIO_NET_RXQ, 2, heads);
-    /* Control: a MAC table, and its ack byte. */
-    seed_desc(ram, VIRTIO_NET_CTRLQ, 0, 0xb000, sizeof(ctrl),
-              VIRTQ_DESC_F_NEXT, 1);
-    seed_desc(ram, VIRTIO_NET_CTRLQ, 1, 0xb100, 1, VIRTQ_DESC_F_WRITE, 0);
-    seed_put(ram, 0xb000, ctrl, sizeof(ctrl));
-    seed_avail(ram, VIRTIO_NET_CTRLQ, 1, heads);
-    /* The backend's frame. */
-    seed_put(ram, FRAME_GPA, frame, sizeof(frame));
     if (!g_file_set_contents(path, (const char *)in, HEADER + 0x11000,
                              NULL)) {
         fprintf(stderr, "fuzz-virtio-net: cannot write %s\n", path);
         exit(1);
+    }
+}
+
+/*
+ * seed-net: a transmit, two receive buffers, a MAC table and a frame
+ * from the backend. seed-net-filter: the same after the guest turned
+ * promiscuous mode off, so the backend's frames (to a MAC the table
+ * lacks, and with arg 7 to the listed one) go through the receive
+ * filter rather than straight in.
+ */
+static void write_seeds(const char *dir)
+{
+    static const uint8_t steps[] = { 0, 1, 3 | 10 << 3, 2, 4, 5, 5 | 8, 6,
+                                     0 };
+    static const uint8_t filter_steps[] = { 1, 2, 3 | 10 << 3, 3 | 7 << 3,
+                                            4, 2, 3 | 10 << 3 };
+    static const uint8_t mac_table[] = {
+        VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET,
+        1, 0, 0, 0, 0x52, 0x54, 0, 1, 2, 3, 0, 0, 0, 0,
+    };
+    static const uint8_t promisc_off[] = {
+        VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, 0,
+    };
+    static const uint8_t frame[64] = {
+        0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x52, 0x54, 0, 9, 9, 9, 8, 0,
+    };
+    uint16_t heads[2] = { 0, 2 };
+
+    for (int filter = 0; filter < 2; filter++) {
+        g_autofree uint8_t *in = g_malloc0(HEADER + 0x11000);
+        uint8_t *ram = in + HEADER;
+
+        in[0] = 1 | 2 | 16;
+        in[1] = 4;
+        if (filter) {
+            memcpy(in + 2, filter_steps, sizeof(filter_steps));
+        } else {
+            memcpy(in + 2, steps, sizeof(steps));
+        }
+        /* TX: a header and a frame. */
+        seed_desc(ram, VIRTIO_NET_TXQ, 0, 0x9000, 12, VIRTQ_DESC_F_NEXT, 1);
+        seed_desc(ram, VIRTIO_NET_TXQ, 1, 0x9100, 64, 0, 0);
+        seed_put(ram, 0x9100, frame, sizeof(frame));
+        seed_avail(ram, VIRTIO_NET_TXQ, 1, heads);
+        /* RX: two buffers. */
+        seed_desc(ram, VIRTIO_NET_RXQ, 0, 0xa000, 512, VIRTQ_DESC_F_WRITE,
+                  0);
+        seed_desc(ram, VIRTIO_NET_RXQ, 2, 0xa400, 512, VIRTQ_DESC_F_WRITE,
+                  0);
+        seed_avail(ram, VIRTIO_NET_RXQ, 2, heads);
+        /* Control: a MAC table (after promiscuous off), each with its
+         * ack byte. */
+        seed_desc(ram, VIRTIO_NET_CTRLQ, 0, 0xb000, sizeof(mac_table),
+                  VIRTQ_DESC_F_NEXT, 1);
+        seed_desc(ram, VIRTIO_NET_CTRLQ, 1, 0xb100, 1, VIRTQ_DESC_F_WRITE,
+                  0);
+        seed_put(ram, 0xb000, mac_table, sizeof(mac_table));
+        /* The backend's frame: to the NIC's own MAC, or (filter) to one
+         * nobody listed. */
+        seed_put(ram, FRAME_GPA, frame, sizeof(frame));
+        if (!filter) {
+            seed_avail(ram, VIRTIO_NET_CTRLQ, 1, heads);
+            seed_write(dir, "seed-net", in);
+            continue;
+        }
+        seed_desc(ram, VIRTIO_NET_CTRLQ, 2, 0xb200, sizeof(promisc_off),
+                  VIRTQ_DESC_F_NEXT, 3);
+        seed_desc(ram, VIRTIO_NET_CTRLQ, 3, 0xb300, 1, VIRTQ_DESC_F_WRITE,
+                  0);
+        seed_put(ram, 0xb200, promisc_off, sizeof(promisc_off));
+        {
+            uint16_t ctrl_heads[2] = { 2, 0 };
+
+            seed_avail(ram, VIRTIO_NET_CTRLQ, 2, ctrl_heads);
+        }
+        ram[FRAME_GPA + 3] = 0x99;
+        seed_write(dir, "seed-net-filter", in);
     }
 }
 
