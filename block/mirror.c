@@ -93,9 +93,8 @@ typedef struct MirrorJob {
     /* Copy operations in flight, and the first failure not yet handled. */
     GMutex op_lock;
     GCond op_cond;
-    int ops_in_flight;
+    GQueue ops;                 /* MirrorOp *, the copies in flight */
     uint64_t bytes_in_flight;
-    GList *ops;                 /* MirrorOp *, the copies in flight */
     Error *op_err;
     int op_ret;
     bool op_err_read;
@@ -131,7 +130,7 @@ static bool mirror_copy_in_flight(MirrorJob *s, uint64_t offset,
     bool found = false;
 
     g_mutex_lock(&s->op_lock);
-    for (GList *l = s->ops; l && !found; l = l->next) {
+    for (GList *l = s->ops.head; l && !found; l = l->next) {
         const MirrorOp *op = l->data;
 
         found = op->offset < offset + bytes && offset < op->offset + op->bytes;
@@ -251,9 +250,8 @@ static void mirror_op_fn(gpointer data, gpointer unused)
     } else {
         job_progress_update(&s->common, op->bytes);
     }
-    s->ops_in_flight--;
     s->bytes_in_flight -= op->bytes;
-    s->ops = g_list_remove(s->ops, op);
+    g_queue_remove(&s->ops, op);
     g_cond_broadcast(&s->op_cond);
     g_mutex_unlock(&s->op_lock);
     error_free(err);
@@ -264,7 +262,7 @@ static void mirror_op_fn(gpointer data, gpointer unused)
 static void mirror_wait_op(MirrorJob *s)
 {
     g_mutex_lock(&s->op_lock);
-    if (s->ops_in_flight) {
+    if (!g_queue_is_empty(&s->ops)) {
         g_cond_wait_until(&s->op_cond, &s->op_lock,
                           g_get_monotonic_time() + MIRROR_OP_WAIT_US);
     }
@@ -274,7 +272,7 @@ static void mirror_wait_op(MirrorJob *s)
 static void mirror_wait_all(MirrorJob *s)
 {
     g_mutex_lock(&s->op_lock);
-    while (s->ops_in_flight) {
+    while (!g_queue_is_empty(&s->ops)) {
         g_cond_wait(&s->op_cond, &s->op_lock);
     }
     g_mutex_unlock(&s->op_lock);
@@ -394,7 +392,7 @@ static int mirror_run(Job *job, Error **errp)
         }
         dirty = bdrv_dirty_bitmap_count(s->dirty);
         g_mutex_lock(&s->op_lock);
-        ops = s->ops_in_flight;
+        ops = g_queue_get_length(&s->ops);
         in_flight = s->bytes_in_flight;
         g_mutex_unlock(&s->op_lock);
         job_progress_set_remaining(job, dirty + in_flight);
@@ -436,9 +434,8 @@ static int mirror_run(Job *job, Error **errp)
         op->offset = off;
         op->bytes = n;
         g_mutex_lock(&s->op_lock);
-        s->ops_in_flight++;
         s->bytes_in_flight += n;
-        s->ops = g_list_prepend(s->ops, op);
+        g_queue_push_tail(&s->ops, op);
         g_mutex_unlock(&s->op_lock);
         trace_mirror_op_start(job->id, off, n);
         g_thread_pool_push(s->pool, op, NULL);
