@@ -441,6 +441,34 @@ def wait_migration(vm, timeout=120):
         time.sleep(0.1)
 
 
+# `info migrate` as QEMU 7.2 (what Tandem's query-version claims) prints
+# it, label by label in its order; a label whose figure is 0 is left out.
+# tests/unit/test-postcopy-migration.c holds Tandem's text to the same.
+INFO_MIGRATE_72_ORDER = [
+    'Migration status', 'total time', 'expected downtime', 'downtime',
+    'setup', 'transferred ram', 'throughput', 'remaining ram', 'total ram',
+    'duplicate', 'skipped', 'normal', 'normal bytes', 'dirty sync count',
+    'page size', 'multifd bytes', 'pages-per-second', 'dirty pages rate',
+    'postcopy request count', 'precopy ram', 'downtime ram', 'postcopy ram',
+]
+
+
+def check_info_migrate_72(text):
+    """The lines of a completed source's `info migrate` (QEMU's "globals:"
+    block and its property lines skipped: Tandem has none of those)."""
+    lines = text.split('\r\n')
+    if lines[0] == 'globals:':
+        lines = lines[[l.split(':')[0] for l in lines].index('Migration status'):]
+    labels = [l.split(':')[0] for l in lines if l]
+    at = 0
+    for label in labels:
+        assert label in INFO_MIGRATE_72_ORDER[at:], (label, text)
+        at = INFO_MIGRATE_72_ORDER.index(label, at) + 1
+    assert labels[:2] == ['Migration status', 'total time'], text
+    assert 'Migration status: completed' in lines, text
+    assert 'pages-per-second' in labels, text
+
+
 @pytest.mark.parametrize('kind', [pytest.param(k, marks=[pytest.mark.skip(
     reason=skip_reason(k, 'guest'))] if skip_reason(k, 'guest') else [])
     for k in BINARIES])
@@ -476,6 +504,7 @@ def test_migration_sequence(kind, transport):
             assert wait_migration(src) == 'completed'
         assert wait_migration(dst) == 'completed'
         assert src.cmd('query-status')['status'] == 'postmigrate'
+        check_info_migrate_72(src.hmp('info migrate'))
         deadline = time.monotonic() + 30
         while dst.cmd('query-status')['status'] != 'running':
             assert time.monotonic() < deadline

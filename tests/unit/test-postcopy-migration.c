@@ -373,6 +373,42 @@ static void run_connect(Run *r, int sv[2])
 }
 
 /* Every page, touched or not, is the source's. */
+/*
+ * `info migrate` on a source that finished in postcopy, as QEMU 7.2 (what
+ * query-version claims) prints it: each line's label is one of its
+ * labels, in its order (labels of figures that are 0 are left out, as
+ * there). tests/functional/test_qemu_machine.py holds Debian's QEMU to
+ * the same order.
+ */
+static void assert_qemu72_info_migrate(const char *hmp)
+{
+    static const char *const order[] = {
+        "Migration status", "total time", "expected downtime", "downtime",
+        "setup", "transferred ram", "throughput", "remaining ram",
+        "total ram", "duplicate", "skipped", "normal", "normal bytes",
+        "dirty sync count", "page size", "multifd bytes",
+        "pages-per-second", "dirty pages rate", "postcopy request count",
+        "precopy ram", "downtime ram", "postcopy ram",
+    };
+    g_auto(GStrv) lines = g_strsplit(hmp, "\r\n", -1);
+    size_t next = 0;
+
+    for (char **l = lines; *l && **l; l++) {
+        g_autofree char *label = g_strndup(*l, strcspn(*l, ":"));
+        size_t k = next;
+
+        while (k < G_N_ELEMENTS(order) && strcmp(order[k], label)) {
+            k++;
+        }
+        if (k == G_N_ELEMENTS(order)) {
+            g_error("info migrate: line '%s' is not QEMU 7.2's, or out of "
+                    "its order:\n%s", *l, hmp);
+        }
+        next = k + 1;
+    }
+    g_assert_cmpuint(next, >=, 17);     /* through pages-per-second */
+}
+
 static void assert_same_ram(Run *r)
 {
     postcopy_test_assert_same_ram(&r->src_mem, &r->dst_mem);
@@ -549,11 +585,12 @@ static void test_postcopy_migration(gconstpointer opaque)
                                                          false, 0,
                                                          &error_abort);
         g_autofree char *want = g_strdup_printf(
-            "postcopy_req=%" PRId64, info->ram->postcopy_requests);
+            "postcopy request count: %" PRId64 "\r\n",
+            info->ram->postcopy_requests);
 
-        g_assert_nonnull(strstr(hmp, "Status: completed"));
+        g_assert_nonnull(strstr(hmp, "Migration status: completed\r\n"));
         g_assert_nonnull(strstr(hmp, want));
-        g_assert_nonnull(strstr(hmp, "Phases (KiB): precopy="));
+        assert_qemu72_info_migrate(hmp);
     }
     {
         BQL_LOCK_GUARD();
