@@ -125,61 +125,6 @@ static void hmp_system_reset(HmpContext *hmp, const char *args)
     qmp_system_reset(NULL);
 }
 
-/* Parses "ADDR SIZE FILE" for pmemsave/memsave. */
-static bool hmp_parse_dump_args(HmpContext *hmp, const char *args,
-                                int64_t *addr, int64_t *size, char **file)
-{
-    g_auto(GStrv) w = g_strsplit_set(args, " \t", -1);
-    char *end1, *end2;
-    guint n = 0;
-    char *words[3];
-
-    for (char **p = w; *p && n <= 3; p++) {
-        if (**p) {
-            if (n < 3) {
-                words[n] = *p;
-            }
-            n++;
-        }
-    }
-    if (n != 3) {
-        hmp_printf(hmp, "Usage: ADDR SIZE FILENAME\n");
-        return false;
-    }
-    *addr = strtoll(words[0], &end1, 0);
-    *size = strtoll(words[1], &end2, 0);
-    if (*end1 || *end2) {
-        hmp_printf(hmp, "Error: invalid address or size\n");
-        return false;
-    }
-    *file = g_strdup(words[2]);
-    return true;
-}
-
-static void hmp_pmemsave(HmpContext *hmp, const char *args)
-{
-    g_autofree char *file = NULL;
-    int64_t addr, size;
-    Error *err = NULL;
-
-    if (hmp_parse_dump_args(hmp, args, &addr, &size, &file)) {
-        qmp_pmemsave(addr, size, file, &err);
-        hmp_handle_error(hmp, err);
-    }
-}
-
-static void hmp_memsave(HmpContext *hmp, const char *args)
-{
-    g_autofree char *file = NULL;
-    int64_t addr, size;
-    Error *err = NULL;
-
-    if (hmp_parse_dump_args(hmp, args, &addr, &size, &file)) {
-        qmp_memsave(addr, size, file, false, 0, &err);
-        hmp_handle_error(hmp, err);
-    }
-}
-
 /* device_add DRIVER[,prop=value...] | help | DRIVER,help */
 static void hmp_device_add(HmpContext *hmp, const char *args)
 {
@@ -262,6 +207,8 @@ const HmpCommand hmp_commands[] = {
     { "system_powerdown", "", "send system power down event",
       hmp_system_powerdown },
     { "quit|q", "", "quit the emulator", hmp_quit },
+    { "x", "/fmt addr", "virtual memory dump starting at 'addr'", hmp_x },
+    { "xp", "/fmt addr", "physical memory dump starting at 'addr'", hmp_xp },
     { "pmemsave", "addr size file", "save to disk physical memory dump "
       "starting at 'addr' of size 'size'", hmp_pmemsave },
     { "memsave", "addr size file", "save to disk virtual memory dump "

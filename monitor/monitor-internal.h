@@ -7,6 +7,8 @@
 #include "monitor/monitor.h"
 #include "qapi/qapi-types.h"
 #include "qom/object.h"
+#include "system/cpus.h"
+#include "system/memory.h"
 
 /* The monitor I/O thread's context (QMP parsing and out-of-band work). */
 GMainContext *monitor_iothread_context(void);
@@ -74,6 +76,24 @@ void hmp_one_word(HmpContext *hmp, const char *args, const char *usage,
 /* Runs one line; returns false with errp set for an unknown command. */
 bool hmp_execute_line(HmpContext *hmp, const char *line, Error **errp);
 
+/*
+ * Guest memory for the monitor's dumps (qmp-memory.c). The machine's RAM,
+ * or NULL with errp saying `what` needs one; the vCPU whose page tables
+ * translate guest-virtual addresses, or NULL with errp pointing at the
+ * guest-physical command (`physical`) when no vCPU can.
+ */
+GuestMemory *monitor_guest_memory(const char *what, Error **errp);
+CPUState *monitor_translating_cpu(const char *what, const char *physical,
+                                  int64_t index, Error **errp);
+/* Pauses the running vCPUs (a vCPU in KVM_RUN has no page tables to
+ * read); returns whether they ran, for the resume. */
+bool monitor_pause_for_translation(void);
+void monitor_resume_after_translation(bool was_running);
+/* len bytes at guest-virtual va, as cpu maps them; false with errp at the
+ * first page that is not mapped or not RAM. */
+bool monitor_read_virtual(CPUState *cpu, uint64_t va, void *buf, size_t len,
+                          Error **errp);
+
 /* The HMP command table (hmp-cmds.c). */
 typedef void HmpCommandFn(HmpContext *hmp, const char *args);
 typedef struct HmpCommand {
@@ -101,6 +121,9 @@ HmpCommandFn hmp_nbd_server_start, hmp_nbd_server_add, hmp_nbd_server_remove,
 HmpCommandFn hmp_info_block_jobs, hmp_block_job_set_speed,
     hmp_block_job_cancel, hmp_block_job_complete, hmp_block_job_pause,
     hmp_block_job_resume, hmp_drive_mirror;
+
+/* Guest memory (hmp-memory.c). */
+HmpCommandFn hmp_x, hmp_xp, hmp_pmemsave, hmp_memsave;
 
 /* PCI (hmp-pci.c). */
 HmpCommandFn hmp_info_pci;

@@ -575,6 +575,18 @@ static void test_memsave(void)
     qtest_qmp_assert_error_contains(s, "GenericError", "not mapped",
         "{'execute': 'memsave', 'arguments': {'val': %llu, 'size': 16, "
         "'filename': '%s'}}", 0x4000000000ULL, bad);
+    /* HMP's x reads through the same page tables: the identity map
+     * shows what xp shows; an unmapped address ends the dump. */
+    {
+        g_autofree char *x = qtest_hmp(s, "x /4xg 0x200000");
+        g_autofree char *xp = qtest_hmp(s, "xp /4xg 0x200000");
+        g_autofree char *unmapped = qtest_hmp(s, "x /2x 0x4000000000");
+
+        g_assert_cmpstr(x, ==, xp);
+        g_assert_true(g_str_has_prefix(x, "0000000000200000: 0x"));
+        g_assert_cmpstr(unmapped, ==,
+                        "0000004000000000: Cannot access memory\r\n");
+    }
     /* While running too: memsave pauses and resumes around the copy. */
     qtest_qmp_ok(s, "{'execute': 'cont'}");
     json_object_put(qtest_qmp_assert_success(
