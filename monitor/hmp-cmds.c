@@ -199,6 +199,8 @@ const HmpCommand hmp_commands[] = {
       hmp_info_status },
     { "info trace-events", "[name]", "show available trace-events & their "
       "state", hmp_info_trace_events },
+    { "info usernet", "", "show user network stack connection states",
+      hmp_info_usernet },
     { "info uuid", "", "show the current VM UUID", hmp_info_uuid },
     { "info version", "", "show the version of QEMU", hmp_info_version },
     { "stop|s", "", "stop emulation", hmp_stop },

@@ -15,6 +15,13 @@ void hmp_info_network(HmpContext *hmp, const char *args)
     hmp_printf(hmp, "%s", text);
 }
 
+void hmp_info_usernet(HmpContext *hmp, const char *args)
+{
+    g_autofree char *text = net_slirp_info_usernet();
+
+    hmp_printf(hmp, "%s", text);
+}
+
 void hmp_netdev_add(HmpContext *hmp, const char *args)
 {
     Error *err = NULL;
@@ -79,7 +86,10 @@ void hmp_hostfwd_remove(HmpContext *hmp, const char *args)
     if (!w) {
         return;
     }
-    net_slirp_hostfwd_remove(n == 2 ? w[0] : NULL, w[n - 1], &err);
+    /* QEMU says which rule went, and prints "not found" as an error. */
+    if (net_slirp_hostfwd_remove(n == 2 ? w[0] : NULL, w[n - 1], &err)) {
+        hmp_printf(hmp, "host forwarding rule for %s removed\n", w[n - 1]);
+    }
     hmp_handle_error(hmp, err);
 }
 

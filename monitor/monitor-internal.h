@@ -127,8 +127,8 @@ HmpCommandFn hmp_x, hmp_xp, hmp_pmemsave, hmp_memsave;
 
 /* PCI (hmp-pci.c). */
 HmpCommandFn hmp_info_pci;
-HmpCommandFn hmp_info_network, hmp_netdev_add, hmp_netdev_del, hmp_set_link,
-    hmp_announce_self;
+HmpCommandFn hmp_info_network, hmp_info_usernet, hmp_netdev_add,
+    hmp_netdev_del, hmp_set_link, hmp_announce_self;
 HmpCommandFn hmp_hostfwd_add, hmp_hostfwd_remove;
 
 /* QOM objects and properties (hmp-qom.c). */

@@ -29,3 +29,9 @@ bool net_slirp_hostfwd_remove(const char *netdev, const char *spec,
                "without libslirp");
     return false;
 }
+
+char *net_slirp_info_usernet(void)
+{
+    /* Without libslirp there is no user netdev to list. */
+    return g_strdup("");
+}

@@ -667,6 +667,29 @@ static void slirp_pick_first(NetClientState *c, void *opaque)
     }
 }
 
+static void slirp_append_usernet(NetClientState *c, void *opaque)
+{
+    SlirpState *s = c->opaque;
+    g_autofree char *table = NULL;
+
+    if (c->info != &slirp_info) {
+        return;
+    }
+    table = slirp_connection_info(s->slirp);
+    /* QEMU's heading: the hub its peer port is on (-1 without one). */
+    g_string_append_printf(opaque, "Hub %d (%s):\n",
+                           c->peer ? net_hub_id_of(c->peer) : -1, c->name);
+    g_string_append(opaque, table);
+}
+
+char *net_slirp_info_usernet(void)
+{
+    GString *out = g_string_new(NULL);
+
+    net_foreach_netdev(slirp_append_usernet, out);
+    return g_string_free(out, FALSE);
+}
+
 /* The user netdev named netdev, or (NULL) the first one, as QEMU's
  * hostfwd_add picks it. */
 static SlirpState *slirp_find(const char *netdev, Error **errp)

@@ -60,6 +60,10 @@ bool net_slirp_hostfwd_add(const char *netdev, const char *spec,
 bool net_slirp_hostfwd_remove(const char *netdev, const char *spec,
                               Error **errp);
 
+/* `info usernet`: each user netdev's connections as libslirp tabulates
+ * them, under QEMU's heading "Hub N (ID):". */
+char *net_slirp_info_usernet(void);
+
 /* `info network` in QEMU's layout (hubs, then NICs with their peers,
  * then netdevs on their own). */
 char *net_info_network(void);

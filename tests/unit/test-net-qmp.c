@@ -181,6 +181,10 @@ static void test_hmp(void)
         " \\ lone: index=0,type=hubport,hubid=2\n");
     g_free(hmp_run_command("hostfwd_add hu tcp:127.0.0.1:0-:22",
                            &error_abort));
+    /* A user netdev behind a hubport is listed under that hub's id. */
+    g_free(out);
+    out = hmp("info usernet");
+    g_assert_true(g_str_has_prefix(out, "Hub 1 (hu):\n  Protocol[State]"));
     err_out = hmp_run_command("hostfwd_remove hu tcp:127.0.0.1:1",
                               &error_abort);
     g_assert_nonnull(strstr(err_out, "not found"));
