@@ -901,7 +901,19 @@ static void fuzz_kick(FuzzBlk *f, unsigned index)
     }
 }
 
-/* One step: bits 0-3 the action, bits 4-7 its argument. */
+/*
+ * One step: bits 0-3 the action, bits 4-7 its argument.
+ *   the guest's, only while the VM runs: 0 kick queue arg & 1; 1 make a
+ *   request available (hostile driver: kick queue arg, any index); 2
+ *   make two available and kick queue arg & 1; 5 read the
+ *   configuration; 6 reset the device; 7 start the driver again; 14
+ *   read the ISR
+ *   the host's: 3 drain; 4 the main loop and its requests (a stop
+ *   lands); 8 cont; 9 stop; 10 the disk heals; 11 the disk fails; 12
+ *   migration into a fresh device; 13 save and load over itself (COLO);
+ *   14 with arg bit 0 the machine's reset; 15 the main loop alone
+ * After each step the modelled driver harvests and checks memory.
+ */
 static void fuzz_step(FuzzBlk *f, uint8_t b)
 {
     VirtIODevice *vdev = &f->s.vdev;
@@ -977,7 +989,14 @@ static void fuzz_step(FuzzBlk *f, uint8_t b)
         fuzz_migrate(f, false);
         break;
     case 14:
-        if (!f->model) {
+        if (b & 16) {
+            /* The machine's reset (system_reset): any run state. */
+            virtio_reset(vdev);
+            if (f->model) {
+                fuzz_abandon_all(f);
+                f->started = false;
+            }
+        } else if (running) {
             virtio_isr_take(vdev);
         }
         break;
