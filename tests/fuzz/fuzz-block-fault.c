@@ -113,13 +113,15 @@ int __wrap_bdrv_pdiscard(BlockDriverState *bs, uint64_t offset,
                          uint64_t bytes, Error **errp);
 int __wrap_bdrv_flush(BlockDriverState *bs, Error **errp);
 
+/* A failed read has read first: its buffer holds data all the same, as
+ * after a real read that fails part way. */
 int __wrap_bdrv_preadv(BlockDriverState *bs, uint64_t offset, BlockIov *qiov,
                        int flags, Error **errp)
 {
-    int ret = block_fault_hit(bs, BLOCK_FAULT_READ, "read", offset,
-                              qiov->size, errp);
+    int ret = __real_bdrv_preadv(bs, offset, qiov, flags, errp);
 
-    return ret ? ret : __real_bdrv_preadv(bs, offset, qiov, flags, errp);
+    return ret ? ret : block_fault_hit(bs, BLOCK_FAULT_READ, "read", offset,
+                                       qiov->size, errp);
 }
 
 int __wrap_bdrv_pwritev(BlockDriverState *bs, uint64_t offset,

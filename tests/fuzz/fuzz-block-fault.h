@@ -6,7 +6,8 @@
  * bdrv_pwrite_zeroes, bdrv_pdiscard, bdrv_flush) are wrapped at link
  * time (-Wl,--wrap, tests/fuzz/meson.build), so a failure takes the path
  * a real one does: from a block worker, through the BlockBackend's
- * completion, to the device; nothing in block/ knows. Requests on other
+ * completion, to the device; nothing in block/ knows. A failed read has
+ * filled its buffer first (a real one may fail part way through). Requests on other
  * nodes, and every request while no rule is set, go through untouched.
  *
  * A rule is read by the block workers while it is in force: change it

@@ -105,6 +105,7 @@
 typedef struct FuzzReq {
     bool busy;                  /* made available, not yet used */
     unsigned queue;
+    uint16_t avail_pos;         /* its place in the available ring */
     uint16_t head;
     unsigned nring;             /* ring descriptors it holds */
     uint16_t ring[CHAIN_MAX];
@@ -123,6 +124,7 @@ typedef struct FuzzReq {
 typedef struct FuzzQueue {
     uint16_t num;
     uint16_t avail_idx;
+    uint16_t kicked;            /* avail_idx at the last kick taken */
     uint16_t last_used;
     uint64_t free_desc;         /* one bit a descriptor */
     int8_t slot_of[64];         /* head -> slot, -1 */
@@ -837,7 +839,7 @@ static void fuzz_add_request(FuzzBlk *f)
         uint16_t idx;
 
         drv_write(f, avail + 4 + 2 * (q->avail_idx % q->num), &head, 2);
-        q->avail_idx++;
+        r->avail_pos = q->avail_idx++;
         idx = GUINT16_TO_LE(q->avail_idx);
         drv_write(f, avail + 2, &idx, 2);
     }
@@ -896,8 +898,14 @@ static void fuzz_migrate(FuzzBlk *f, bool fresh)
 
 static void fuzz_kick(FuzzBlk *f, unsigned index)
 {
-    if (runstate_is_running()) {
-        virtio_queue_notify(&f->s.vdev, index);
+    if (!runstate_is_running()) {
+        return;
+    }
+    virtio_queue_notify(&f->s.vdev, index);
+    if (f->model && f->started && index < f->s.num_queues) {
+        /* What was available is the device's now: answered without
+         * another kick, whatever stops, runs or migrates meanwhile. */
+        f->q[index].kicked = f->q[index].avail_idx;
     }
 }
 
@@ -1012,27 +1020,44 @@ static void fuzz_step(FuzzBlk *f, uint8_t b)
 }
 
 /*
- * The end: the disk heals, the VM runs, every queue is kicked and
+ * The end: the disk heals, the VM runs, and what the device was given
+ * comes back without another kick; then every queue is kicked and
  * drained until nothing moves. Then nothing may be parked or in flight,
  * every failure was told once, and the modelled driver has every answer.
  */
-static void fuzz_finish(FuzzBlk *f)
+static void fuzz_settle(FuzzBlk *f, bool kick)
 {
     int status;
 
-    fuzz_set_failing(f, false);
     for (unsigned round = 0; round < 3; round++) {
         main_loop_check_requests(&status);
         if (!runstate_is_running()) {
             qmp_cont(&error_abort);
         }
-        for (unsigned qi = 0; qi < f->s.num_queues; qi++) {
+        for (unsigned qi = 0; kick && qi < f->s.num_queues; qi++) {
             fuzz_kick(f, qi);
         }
         blk_drain(f->s.blk);
         main_loop_wait(false);
         fuzz_harvest(f);
     }
+}
+
+static void fuzz_finish(FuzzBlk *f)
+{
+    fuzz_set_failing(f, false);
+    /* First without a kick: what the device took must come back. */
+    fuzz_settle(f, false);
+    for (unsigned i = 0; f->model && f->started && i < SLOTS; i++) {
+        FuzzReq *r = &f->req[i];
+
+        if (r->busy && (int16_t)(f->q[r->queue].kicked - r->avail_pos) > 0) {
+            fuzz_fail("slot %u (type %u, queue %u) was kicked and is not "
+                      "answered until the driver kicks again", i, r->type,
+                      r->queue);
+        }
+    }
+    fuzz_settle(f, true);
     if (f->s.in_flight || !g_queue_is_empty(&f->s.parked)) {
         fuzz_fail("at the end %u requests in flight, %u parked",
                   f->s.in_flight, g_queue_get_length(&f->s.parked));
