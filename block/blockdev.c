@@ -390,13 +390,19 @@ BlockBackend *drive_new_cmdline(const char *str, bool snapshot_default,
             return NULL;
         }
     }
-    /* The device's werror=auto / rerror=auto take these (QEMU's
-     * -drive werror=, rerror=). */
+    /*
+     * The device's werror=auto / rerror=auto take these (QEMU's -drive
+     * werror=, rerror=). As in QEMU, "auto" is the devices' word only
+     * (the drive's own policy is what auto means), and a read cannot
+     * run out of space: rerror=enospc is refused.
+     */
     for (unsigned i = 0; i < 2; i++) {
         const char *key = i ? "werror" : "rerror";
 
         if ((s = keyval_get(kv, key)) &&
-            !BlockdevOnError_parse(s, &on_error[i])) {
+            (!BlockdevOnError_parse(s, &on_error[i]) ||
+             on_error[i] == BLOCKDEV_ON_ERROR_AUTO ||
+             (!i && on_error[i] == BLOCKDEV_ON_ERROR_ENOSPC))) {
             error_setg(errp, "'%s' invalid %s action", s,
                        i ? "write error" : "read error");
             return NULL;

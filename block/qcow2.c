@@ -619,13 +619,41 @@ static int64_t qcow2_getlength(BlockDriverState *bs)
     return s->size;
 }
 
+/*
+ * Growing an overlay whose backing file is longer than it was: the new
+ * part must read zeroes, as on any grown disk, not the backing file's
+ * bytes that happen to lie there (QEMU hides them too). Real zeroes over
+ * the rest of the old last cluster (its tail may hold data copied up
+ * from the backing file), zero clusters from there to where the backing
+ * file ends; past that the backing file shows nothing. Called before the
+ * size grows, so that no crash leaves a grown image showing the backing
+ * file; the L1 table already covers new_size.
+ */
+static int qcow2_zero_new_area(BlockDriverState *bs, uint64_t new_size,
+                               uint64_t backing_len)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t mask = s->cluster_size - 1;
+    uint64_t start = (s->size + mask) & ~mask;
+    uint64_t end = MIN(new_size, (backing_len + mask) & ~mask);
+    int ret = write_zero_bytes(bs, s->size, MIN(start, new_size) - s->size);
+
+    if (ret == 0 && end > start) {
+        ret = qcow2_zero_or_discard(bs, start, end - start, false, true);
+    }
+    return ret;
+}
+
 static int qcow2_truncate(BlockDriverState *bs, uint64_t size, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t l2_coverage = s->cluster_size << s->l2_bits;
     uint64_t l1_needed = (size + l2_coverage - 1) / l2_coverage;
+    BlockDriverState *backing = bdrv_backing_bs(bs);
+    int64_t backing_len = backing ? bdrv_getlength(backing) : 0;
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
     uint64_t be;
+    bool hide;
     int ret;
 
     if (size < s->size) {
@@ -637,10 +665,28 @@ static int qcow2_truncate(BlockDriverState *bs, uint64_t size, Error **errp)
                    size);
         return -EFBIG;
     }
+    if (backing_len < 0) {
+        error_setg_errno(errp, (int)-backing_len, "Could not get the size "
+                         "of the backing file");
+        return (int)backing_len;
+    }
+    hide = size > s->size && (uint64_t)backing_len > s->size;
+    if (hide && s->version < 3) {
+        /* No zero clusters to hide the backing file with; QEMU's text. */
+        error_setg_errno(errp, ENOTSUP, "Failed to zero out new clusters");
+        return -ENOTSUP;
+    }
     if (l1_needed > s->l1_size) {
         ret = qcow2_grow_l1(bs, l1_needed);
         if (ret < 0) {
             error_setg_errno(errp, -ret, "Failed to grow the L1 table");
+            return ret;
+        }
+    }
+    if (hide) {
+        ret = qcow2_zero_new_area(bs, size, backing_len);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Failed to zero out new clusters");
             return ret;
         }
     }

@@ -17,7 +17,8 @@
 #
 # Environment: FUZZ_RUNS (QMP, default 20000), FUZZ_STREAM_RUNS (stream,
 # default 200000: it runs about 20 times faster), FUZZ_VIRTIO_RUNS (virtio,
-# default 200000), FUZZ_BLOCK_RUNS (qcow2 images, default 20000),
+# default 200000), FUZZ_BLOCK_RUNS (qcow2 images, default 3000: with its
+# modelled overlays it runs about 60 a second),
 # FUZZ_VIRTIO_NET_RUNS (virtio-net, default 20000), FUZZ_COLO_RUNS (COLO
 # frames, default 200000), FUZZ_VIRTIO_BLK_RUNS (virtio-blk, default
 # 3000: it runs about 300 a second), FUZZ_REWRITER_RUNS (filter-rewriter
@@ -43,7 +44,7 @@ FUZZ_BUILD=${FUZZ_BUILD:-$BUILD/fuzz-build}
 RUNS=${FUZZ_RUNS:-20000}
 STREAM_RUNS=${FUZZ_STREAM_RUNS:-200000}
 VIRTIO_RUNS=${FUZZ_VIRTIO_RUNS:-200000}
-BLOCK_RUNS=${FUZZ_BLOCK_RUNS:-20000}
+BLOCK_RUNS=${FUZZ_BLOCK_RUNS:-3000}
 VIRTIO_NET_RUNS=${FUZZ_VIRTIO_NET_RUNS:-20000}
 COLO_RUNS=${FUZZ_COLO_RUNS:-200000}
 VIRTIO_BLK_RUNS=${FUZZ_VIRTIO_BLK_RUNS:-3000}

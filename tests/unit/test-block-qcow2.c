@@ -318,6 +318,44 @@ static void test_grow(void)
     pair_free(&p);
 }
 
+/*
+ * Growing an overlay over a longer backing file: the new part reads
+ * zeroes, to us and to QEMU (qemu-img compare: the image itself hides
+ * the backing file, with zero clusters up to where it ends), and so does
+ * the old last cluster past the old end, though a write copied the
+ * backing file's bytes up into it. The old part still shows the backing
+ * file. Version 2 has no zero clusters: refused, nothing changed.
+ */
+static void test_grow_over_backing(gconstpointer data)
+{
+    bool v2 = GPOINTER_TO_INT(data);
+    g_autofree char *base = bt_path("grow-base.raw");
+    g_autofree char *opts = NULL;
+    const uint64_t old_size = (1 << 20) + 1536, new_size = 5 << 20;
+    Pair p;
+
+    bt_make_pattern_file(base, 4 << 20, 12);
+    opts = g_strdup_printf("-o cluster_size=4096%s -b '%s' -F raw",
+                           v2 ? ",compat=0.10" : "", base);
+    pair_new(&p, "grow-over.qcow2", opts, old_size, base);
+    pair_write(&p, old_size - 100, 50, 1);
+    if (v2) {
+        Error *err = NULL;
+
+        g_assert_cmpint(blk_truncate(p.blk, new_size, &err), ==, -ENOTSUP);
+        g_assert_nonnull(strstr(error_get_pretty(err),
+                                "Failed to zero out new clusters: "
+                                "Operation not supported"));
+        error_free(err);
+        g_assert_cmpint(blk_getlength(p.blk), ==, old_size);
+    } else {
+        g_assert_cmpint(blk_truncate(p.blk, new_size, &error_abort), ==, 0);
+        g_assert_cmpint(ftruncate(p.fd_raw, new_size), ==, 0);
+    }
+    pair_verify(&p);
+    pair_free(&p);
+}
+
 /* refcount_table_clusters from the image's header. */
 static uint32_t reftable_clusters(const char *path)
 {
@@ -581,6 +619,10 @@ int main(int argc, char **argv)
                          "-o cluster_size=4096,refcount_bits=64",
                          test_refcount_widths);
     g_test_add_func("/block/qcow2/grow", test_grow);
+    g_test_add_data_func("/block/qcow2/grow-over-backing/v3",
+                         GINT_TO_POINTER(false), test_grow_over_backing);
+    g_test_add_data_func("/block/qcow2/grow-over-backing/v2",
+                         GINT_TO_POINTER(true), test_grow_over_backing);
     g_test_add_func("/block/qcow2/reftable-grow", test_reftable_grow);
     g_test_add_func("/block/qcow2/concurrent", test_concurrent);
     g_test_add_func("/block/qcow2/refused-features", test_refused_features);

@@ -1182,6 +1182,20 @@ static void test_props(void)
     g_assert_cmpstr(error_get_pretty(err), ==,
                     "'sometimes' invalid write error action");
     g_clear_pointer(&err, error_free);
+    /* QEMU's -drive refuses these too (auto is for devices; a read
+     * cannot run out of space). */
+    g_assert_null(drive_new("if=none,id=bad,file=/x,rerror=enospc", &err));
+    g_assert_cmpstr(error_get_pretty(err), ==,
+                    "'enospc' invalid read error action");
+    g_clear_pointer(&err, error_free);
+    g_assert_null(drive_new("if=none,id=bad,file=/x,werror=auto", &err));
+    g_assert_cmpstr(error_get_pretty(err), ==,
+                    "'auto' invalid write error action");
+    g_clear_pointer(&err, error_free);
+    g_assert_null(drive_new("if=none,id=bad,file=/x,rerror=auto", &err));
+    g_assert_cmpstr(error_get_pretty(err), ==,
+                    "'auto' invalid read error action");
+    g_clear_pointer(&err, error_free);
     g_assert_nonnull(drive_new(drive, &error_abort));
     m = tpci_new();
     e = tpci_add_error(m, TYPE_VIRTIO_BLK_PCI, "drive=nosuch");
