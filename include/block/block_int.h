@@ -158,6 +158,14 @@ void bdrv_child_set_bs(BdrvChild *c, BlockDriverState *to);
  * file child then loses its writer and the image its write lock.
  */
 bool bdrv_make_read_only(BlockDriverState *bs, Error **errp);
+/*
+ * The same at a path that may exist (blockdev-snapshot-sync's
+ * mode=absolute-paths, as QEMU): replaced, unless another open of the
+ * image holds it ('Failed to get "write" lock'). Mode 0644 less umask.
+ */
+bool qcow2_format_overlay(const char *path, uint64_t size,
+                          const char *backing, const char *backing_fmt,
+                          Error **errp);
 /* Error prefix for this node: "node 'NAME' (file 'F')". */
 char *bdrv_describe(const BlockDriverState *bs);
 
