@@ -6,7 +6,8 @@
  *   from the base, new writes land in the overlay only; commit makes the
  *   base read-only and its image takes writers no more but readers yes
  *   (the locks of a backing file), while the overlay's image stays
- *   write-locked; `qemu-img check` on both;
+ *   write-locked; a migration's inactivation of the chain frees both
+ *   images and activation locks them again; `qemu-img check` on both;
  * - abort puts the backend back on a still writable base and frees the
  *   overlay's hold on it;
  * - a parent node's "file" link moves too (a snapshot of a protocol node);
@@ -16,6 +17,7 @@
  */
 #include <string.h>
 #include <glib/gstdio.h>
+#include "block/activation.h"
 #include "block/block_int.h"
 #include "block/block-backend.h"
 #include "block/overlay.h"
@@ -141,6 +143,18 @@ static void test_commit(void)
     expect_write_lock(base_img, true);
     expect_readable(base_img);
     expect_write_lock(ov_img, true);
+    /* A migration's hand-over takes the whole chain: every lock goes
+     * at inactivation, and comes back at activation. */
+    g_assert_true(bdrv_inactivate_all(&error_abort));
+    g_assert_false(bdrv_is_active(base));
+    expect_write_lock(ov_img, false);
+    expect_write_lock(base_img, false);
+    g_assert_true(bdrv_activate_all(&error_abort));
+    expect_write_lock(ov_img, true);
+    expect_write_lock(base_img, true);
+    expect_readable(base_img);
+    fill(blk, 2 * CLUSTER, 0xdd);
+    expect_bytes(ov, 2 * CLUSTER, 0xdd);
 
     blk_unref(blk);
     bdrv_unref(ov);
