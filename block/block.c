@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <glib.h>
@@ -78,6 +79,25 @@ BlockDriverState *bdrv_find_node(const char *node_name)
         BlockDriverState *bs = l->data;
 
         if (!strcmp(bs->node_name, node_name)) {
+            return bs;
+        }
+    }
+    return NULL;
+}
+
+BlockDriverState *bdrv_find_node_on_file(const char *path)
+{
+    g_autofree char *want = realpath(path, NULL);
+
+    if (!want) {
+        return NULL;        /* does not exist yet: nobody has it open */
+    }
+    for (GList *l = all_nodes; l; l = l->next) {
+        BlockDriverState *bs = l->data;
+        const char *f = bdrv_get_filename(bs);
+        g_autofree char *have = *f ? realpath(f, NULL) : NULL;
+
+        if (have && !strcmp(have, want)) {
             return bs;
         }
     }

@@ -123,7 +123,7 @@ bool qcow2_create_overlay(const char *path, uint64_t size,
 
 bool qcow2_format_overlay(const char *path, uint64_t size,
                           const char *backing, const char *backing_fmt,
-                          Error **errp)
+                          const char *user, Error **errp)
 {
     uint64_t len;
     g_autofree uint8_t *img = qcow2_build_overlay(size, backing,
@@ -147,6 +147,12 @@ bool qcow2_format_overlay(const char *path, uint64_t size,
     ok = file_lock_init(&lock, fd, path, ON_OFF_AUTO_AUTO, errp) &&
          file_lock_set(&lock, BLK_PERM_WRITE | BLK_PERM_RESIZE,
                        BLK_PERM_ALL & ~(uint64_t)BLK_PERM_RESIZE, errp);
+    /* Not locked against us (locking=off), and still in use. */
+    if (ok && user) {
+        error_setg(errp, "Could not create '%s': the image is in use by "
+                   "node '%s'", path, user);
+        ok = false;
+    }
     if (ok && ftruncate(fd, 0) < 0) {
         error_setg_errno(errp, errno, "Could not truncate '%s'", path);
         ok = false;

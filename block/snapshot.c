@@ -125,6 +125,7 @@ static bool snapshot_create_image(const char *path, const char *format,
                                   BlockDriverState *base, Error **errp)
 {
     const BlockDriver *drv = bdrv_find_driver(format);
+    BlockDriverState *user;
     int64_t size;
 
     if (!drv) {
@@ -151,9 +152,14 @@ static bool snapshot_create_image(const char *path, const char *format,
                    "backing file", d);
         return false;
     }
+    /* An image in use here, even unlocked, is not recreated under its
+     * users. */
+    user = bdrv_find_node_on_file(path);
     return qcow2_format_overlay(path, (uint64_t)size,
                                 bdrv_get_filename(base),
-                                bdrv_get_format_name(base), errp);
+                                bdrv_get_format_name(base),
+                                user ? bdrv_get_node_name(user) : NULL,
+                                errp);
 }
 
 /*

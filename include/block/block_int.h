@@ -161,11 +161,13 @@ bool bdrv_make_read_only(BlockDriverState *bs, Error **errp);
 /*
  * The same at a path that may exist (blockdev-snapshot-sync's
  * mode=absolute-paths, as QEMU): replaced, unless another open of the
- * image holds it ('Failed to get "write" lock'). Mode 0644 less umask.
+ * image holds it ('Failed to get "write" lock', QEMU's refusal, checked
+ * first) or user (the node that has it open here, if any, from
+ * bdrv_find_node_on_file) is given. Mode 0644 less umask.
  */
 bool qcow2_format_overlay(const char *path, uint64_t size,
                           const char *backing, const char *backing_fmt,
-                          Error **errp);
+                          const char *user, Error **errp);
 /* Error prefix for this node: "node 'NAME' (file 'F')". */
 char *bdrv_describe(const BlockDriverState *bs);
 

@@ -8,7 +8,8 @@
  * - blockdev-snapshot-sync: the image created with the old image's name
  *   and format as backing file (read back by qemu-img), by drive and by
  *   node, mode=existing, replacing an unheld file, refusing a held one
- *   untouched, and every refusal;
+ *   (locked by another open, or open here with locking=off) untouched,
+ *   and every refusal;
  * - transaction: all or nothing (an abort action undoes the snapshots
  *   before it, the created image stays on disk, the drive still writes
  *   its old image), a chain of two in one transaction, grouped
@@ -306,6 +307,18 @@ static void test_blockdev_snapshot_sync(void)
         g_assert_cmpint(stat(base, &st2), ==, 0);
         g_assert_cmpint(st2.st_size, ==, st.st_size);
     }
+    /* Nor one a node of ours holds without locks (locking=off). */
+    ok(c, qmp(c, "{'execute':'blockdev-add','arguments':{'driver':'raw',"
+              "'node-name':'lk','file':{'driver':'file','filename':'%s',"
+              "'locking':'off'}}}", raw));
+    fails(qmp(c, "{'execute':'blockdev-snapshot-sync','arguments':{"
+              "'device':'drv0','snapshot-file':'%s'}}", raw),
+          g_strdup_printf("Could not create '%s': the image is in use by "
+                          "node 'lk'", raw));
+    g_assert_cmpint(stat(raw, &st), ==, 0);
+    g_assert_cmpint(st.st_size, ==, 1 << 20);
+    ok(c, qmp(c, "{'execute':'blockdev-del','arguments':{'node-name':"
+              "'lk'}}"));
     g_assert_true(blk_bs(blk_by_name("drv0")) == bdrv_find_node("d0"));
     g_assert_false(bdrv_is_read_only(bdrv_find_node("d0")));
 
