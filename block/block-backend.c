@@ -416,6 +416,25 @@ void blk_drain_node(BlockDriverState *bs)
     }
 }
 
+/* Moves blk's root to to with its writer count; no reference changes. */
+static void blk_move_root(BlockBackend *blk, BlockDriverState *to)
+{
+    BlockDriverState *from = blk->root;
+
+    g_assert(bql_locked());
+    g_assert(g_atomic_int_get(&blk->in_flight) == 0);
+    trace_blk_replace_node(blk_name(blk), from->node_name, to->node_name);
+    if (blk->writable) {
+        from->writers--;
+        to->writers++;
+        if (!from->writers) {
+            from->write_exclusive = false;
+        }
+        to->write_exclusive |= !blk->share_rw || blk->dev_exclusive;
+    }
+    blk->root = to;
+}
+
 void blk_replace_node(BlockDriverState *from, BlockDriverState *to)
 {
     g_assert(bql_locked());
@@ -425,19 +444,8 @@ void blk_replace_node(BlockDriverState *from, BlockDriverState *to)
         if (blk->root != from) {
             continue;
         }
-        g_assert(g_atomic_int_get(&blk->in_flight) == 0);
-        trace_blk_replace_node(blk_name(blk), from->node_name,
-                               to->node_name);
-        if (blk->writable) {
-            from->writers--;
-            to->writers++;
-            if (!from->writers) {
-                from->write_exclusive = false;
-            }
-            to->write_exclusive |= !blk->share_rw || blk->dev_exclusive;
-        }
         bdrv_ref(to);
-        blk->root = to;
+        blk_move_root(blk, to);
         bdrv_drop_perms(from);
         /* The caller (a mirror's pivot) still holds the target through
          * its own user, which took as much as the devices need there:
@@ -445,6 +453,29 @@ void blk_replace_node(BlockDriverState *from, BlockDriverState *to)
         bdrv_drop_perms(to);
         bdrv_unref(from);   /* may close it: its last user moved away */
     }
+}
+
+void blk_set_root(BlockBackend *blk, BlockDriverState *to)
+{
+    BlockDriverState *from = blk->root;
+
+    bdrv_ref(to);
+    blk_move_root(blk, to);
+    bdrv_unref(from);
+}
+
+GSList *blk_list_on(const BlockDriverState *bs)
+{
+    GSList *list = NULL;
+
+    for (GList *l = all_backends; l; l = l->next) {
+        BlockBackend *blk = l->data;
+
+        if (blk->root == bs) {
+            list = g_slist_prepend(list, blk);
+        }
+    }
+    return g_slist_reverse(list);
 }
 
 /* Requests past the end are refused before they reach the graph. */

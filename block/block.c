@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <glib.h>
@@ -78,6 +79,25 @@ BlockDriverState *bdrv_find_node(const char *node_name)
         BlockDriverState *bs = l->data;
 
         if (!strcmp(bs->node_name, node_name)) {
+            return bs;
+        }
+    }
+    return NULL;
+}
+
+BlockDriverState *bdrv_find_node_on_file(const char *path)
+{
+    g_autofree char *want = realpath(path, NULL);
+
+    if (!want) {
+        return NULL;        /* does not exist yet: nobody has it open */
+    }
+    for (GList *l = all_nodes; l; l = l->next) {
+        BlockDriverState *bs = l->data;
+        const char *f = bdrv_get_filename(bs);
+        g_autofree char *have = *f ? realpath(f, NULL) : NULL;
+
+        if (have && !strcmp(have, want)) {
             return bs;
         }
     }
@@ -236,6 +256,63 @@ static bool bdrv_attach_child(BlockDriverState *parent,
         bdrv_detach_child(c);
         return false;
     }
+    return true;
+}
+
+bool bdrv_set_backing(BlockDriverState *bs, BlockDriverState *backing,
+                      Error **errp)
+{
+    g_assert(!bs->backing);
+    return bdrv_attach_child(bs, backing, "backing", errp);
+}
+
+void bdrv_clear_backing(BlockDriverState *bs)
+{
+    BdrvChild *c = bs->backing;
+
+    /* Unlinked first, so that the detach's refresh leaves it out. */
+    bs->backing = NULL;
+    bdrv_detach_child(c);
+}
+
+void bdrv_child_set_bs(BdrvChild *c, BlockDriverState *to)
+{
+    BlockDriverState *from = c->bs;
+
+    if (!c->parent->read_only && strcmp(c->name, "backing")) {
+        from->writers--;
+        from->write_exclusive = false;
+        to->writers++;
+        to->write_exclusive = true;
+    }
+    bdrv_ref(to);
+    c->bs = to;
+    trace_bdrv_attach_child(c->parent->node_name, c->name, to->node_name);
+    bdrv_unref(from);
+}
+
+bool bdrv_make_read_only(BlockDriverState *bs, Error **errp)
+{
+    if (bs->read_only) {
+        return true;
+    }
+    if (bs->writers) {
+        g_autofree char *d = bdrv_describe(bs);
+
+        error_setg(errp, "%s still has a writer", d);
+        return false;
+    }
+    if (bdrv_flush(bs, errp) < 0) {
+        return false;
+    }
+    bs->read_only = true;
+    /* A writable format wrote its file; a read-only one only reads it. */
+    if (bs->file) {
+        bs->file->bs->writers--;
+        bs->file->bs->write_exclusive = false;
+    }
+    trace_bdrv_make_read_only(bs->node_name);
+    bdrv_drop_perms(bs);
     return true;
 }
 

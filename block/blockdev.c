@@ -22,6 +22,7 @@
 #include "block/blockdev.h"
 #include "block/mirror.h"
 #include "block/nbd-uri.h"
+#include "block/overlay.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-visit.h"
 #include "util/keyval.h"
@@ -181,6 +182,13 @@ void qmp_blockdev_del(const char *node_name, Error **errp)
     if (!bs) {
         error_setg(errp, "Failed to find node with node-name='%s'",
                    node_name);
+        return;
+    }
+    if (bdrv_backing_parent(bs)) {
+        /* QEMU's words (checked before the owner, as QEMU does): a snapshot's old node is its overlay's backing. */
+        error_setg(errp, "Node '%s' is busy: node is used as backing hd "
+                   "of '%s'", node_name,
+                   bdrv_get_node_name(bdrv_backing_parent(bs)));
         return;
     }
     if (!bs->monitor_owned) {

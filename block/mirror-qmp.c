@@ -34,29 +34,6 @@ static BlockDriverState *mirror_find_source(const char *device,
     return bs;
 }
 
-/*
- * The node that has path open already, or NULL: a target must not be
- * an image in use (with mode=absolute-paths it would be recreated).
- */
-static BlockDriverState *mirror_node_on_file(const char *path)
-{
-    g_autofree char *want = realpath(path, NULL);
-
-    if (!want) {
-        return NULL;        /* does not exist yet: nobody has it open */
-    }
-    for (BlockDriverState *bs = bdrv_next_node(NULL); bs;
-         bs = bdrv_next_node(bs)) {
-        const char *f = bdrv_get_filename(bs);
-        g_autofree char *have = *f ? realpath(f, NULL) : NULL;
-
-        if (have && !strcmp(have, want)) {
-            return bs;
-        }
-    }
-    return NULL;
-}
-
 /* A raw image of size bytes at path, replacing what was there. */
 static bool mirror_create_raw(const char *path, uint64_t size, Error **errp)
 {
@@ -189,9 +166,9 @@ void qmp_drive_mirror(DriveMirror *arg, Error **errp)
                    arg->node_name);
         return;
     }
-    if (!nbd_uri_is_nbd(arg->target) && mirror_node_on_file(arg->target)) {
+    if (!nbd_uri_is_nbd(arg->target) && bdrv_find_node_on_file(arg->target)) {
         error_setg(errp, "drive-mirror: target '%s' is in use by node '%s'",
-                   arg->target, mirror_node_on_file(arg->target)->node_name);
+                   arg->target, bdrv_find_node_on_file(arg->target)->node_name);
         return;
     }
     if (!format && mode != NEW_IMAGE_MODE_EXISTING) {

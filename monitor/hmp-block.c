@@ -3,7 +3,8 @@
  * HMP block commands: "info block" and "info blockstats" print
  * query-block and query-blockstats in QEMU's layout; drive_add adds a
  * -drive (or, with -n, a node in -blockdev syntax, as the block
- * replication recipe uses it); drive_del deletes a drive; nbd_server_start,
+ * replication recipe uses it); drive_del deletes a drive; snapshot_blkdev
+ * takes an external snapshot of a drive; nbd_server_start,
  * nbd_server_add, nbd_server_remove and nbd_server_stop drive the NBD
  * server as QEMU's HMP does.
  */
@@ -148,6 +149,36 @@ void hmp_block_resize(HmpContext *hmp, const char *args)
         return;
     }
     qmp_block_resize(w[0], NULL, (int64_t)size, &err);
+    hmp_handle_error(hmp, err);
+}
+
+/*
+ * snapshot_blkdev [-n] DEVICE [NEW-IMAGE-FILE] [FORMAT]: QEMU's HMP
+ * spelling of blockdev-snapshot-sync on a drive (-n: the image exists).
+ * The file is optional to the parser and required by the command, so
+ * its absence gets the QMP error, as in QEMU.
+ */
+void hmp_snapshot_blkdev(HmpContext *hmp, const char *args)
+{
+    static const HmpArgs spec = {
+        .usage = "snapshot_blkdev [-n] device [new-image-file] [format]",
+        .flags = "n", .min = 1, .max = 3,
+    };
+    bool reuse = false;
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, &reuse);
+    Error *err = NULL;
+
+    if (!w) {
+        return;
+    }
+    if (!w[1]) {
+        hmp_printf(hmp, "Error: Parameter 'snapshot-file' is missing\n");
+        return;
+    }
+    qmp_blockdev_snapshot_sync(w[0], NULL, w[1], NULL,
+                               w[2] ? w[2] : "qcow2", true,
+                               reuse ? NEW_IMAGE_MODE_EXISTING
+                                     : NEW_IMAGE_MODE_ABSOLUTE_PATHS, &err);
     hmp_handle_error(hmp, err);
 }
 

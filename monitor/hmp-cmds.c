@@ -258,6 +258,11 @@ const HmpCommand hmp_commands[] = {
     { "drive_del", "device", "remove host block device", hmp_drive_del },
     { "block_resize", "device size", "resize a block image",
       hmp_block_resize },
+    { "snapshot_blkdev", "[-n] device [new-image-file] [format]",
+      "initiates a live snapshot of device: new-image-file becomes its "
+      "top image, over the old one (format: of the new image, qcow2 by "
+      "default; -n: reuse the existing new-image-file)",
+      hmp_snapshot_blkdev },
     { "drive_mirror", "[-n] [-f] device target [format]", "initiates "
       "live storage migration for a device (-n: the target exists, -f: "
       "the whole disk, else the top image)", hmp_drive_mirror },

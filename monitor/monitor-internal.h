@@ -114,7 +114,7 @@ extern const size_t hmp_commands_count;
 
 /* Block (hmp-block.c). */
 HmpCommandFn hmp_info_block, hmp_info_blockstats, hmp_drive_add,
-    hmp_drive_del, hmp_block_resize;
+    hmp_drive_del, hmp_block_resize, hmp_snapshot_blkdev;
 HmpCommandFn hmp_nbd_server_start, hmp_nbd_server_add, hmp_nbd_server_remove,
     hmp_nbd_server_stop;
 /* Block jobs (hmp-block-job.c). */

@@ -238,7 +238,8 @@ BlockExportInfo *nbd_export_info(const NbdExport *exp)
 
     info->id = g_strdup(exp->id);
     info->type = BLOCK_EXPORT_TYPE_NBD;
-    info->node_name = g_strdup(exp->node_name);
+    /* The node it serves now (a snapshot or a mirror's pivot moves it). */
+    info->node_name = g_strdup(bdrv_get_node_name(blk_bs(exp->blk)));
     info->shutting_down = exp->shutting_down;
     return info;
 }

@@ -21,6 +21,7 @@
 #ifndef BLOCK_BLOCK_BACKEND_H
 #define BLOCK_BLOCK_BACKEND_H
 
+#include <glib.h>
 #include "block/block.h"
 #include "block/accounting.h"
 
@@ -163,5 +164,14 @@ void blk_drain_node(BlockDriverState *bs);
  * need there (the mirror's target user), so no image lock is taken.
  */
 void blk_replace_node(BlockDriverState *from, BlockDriverState *to);
+/*
+ * Moves one backend onto to (an overlay's swap), with its write
+ * permission: BQL, the backend drained. The caller keeps from alive if
+ * it needs it (this drops the backend's reference) and refreshes the
+ * permissions of both nodes afterwards.
+ */
+void blk_set_root(BlockBackend *blk, BlockDriverState *to);
+/* The backends whose root is bs, named or not (g_slist_free it). */
+GSList *blk_list_on(const BlockDriverState *bs);
 
 #endif

@@ -94,6 +94,12 @@ BlockDriverState *bdrv_file_bs(const BlockDriverState *bs);
 BlockDriverState *bdrv_backing_bs(const BlockDriverState *bs);
 bool bdrv_is_read_only(const BlockDriverState *bs);
 int bdrv_refcount(const BlockDriverState *bs);
+/*
+ * The first node that has the file at path open (same file after
+ * symlinks and ".."), or NULL: a file to be created anew must not be an
+ * image in use, even one opened with locking=off.
+ */
+BlockDriverState *bdrv_find_node_on_file(const char *path);
 /* Iterates over all nodes in creation order; NULL starts. */
 BlockDriverState *bdrv_next_node(BlockDriverState *bs);
 /* Waits (spinning the main loop, BQL held) until no request is in flight. */

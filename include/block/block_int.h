@@ -136,6 +136,38 @@ bool bdrv_open_backing_file(BlockDriverState *bs, const char *filename,
 bool qcow2_create_overlay(const char *path, uint64_t size,
                           const char *backing, const char *backing_fmt,
                           Error **errp);
+/*
+ * Graph surgery for an overlay put on top of a node (block/overlay.c).
+ * Main loop, BQL, nothing in flight on the nodes concerned. None of these
+ * refreshes permissions but bdrv_set_backing (which may fail on another
+ * process's lock), bdrv_clear_backing (which only gives some up) and
+ * bdrv_make_read_only; the caller refreshes after the others.
+ */
+/* Attaches backing as bs's "backing" child (bs has none). */
+bool bdrv_set_backing(BlockDriverState *bs, BlockDriverState *backing,
+                      Error **errp);
+void bdrv_clear_backing(BlockDriverState *bs);
+/*
+ * Points c at node to instead, moving the write its parent makes (a
+ * writable format on its file) along; the parent's reference moves too.
+ */
+void bdrv_child_set_bs(BdrvChild *c, BlockDriverState *to);
+/*
+ * Flushes bs and makes it read-only, which it may become only once no
+ * user writes it (QEMU's reopen read-only of a snapshot's old node): its
+ * file child then loses its writer and the image its write lock.
+ */
+bool bdrv_make_read_only(BlockDriverState *bs, Error **errp);
+/*
+ * The same at a path that may exist (blockdev-snapshot-sync's
+ * mode=absolute-paths, as QEMU): replaced, unless another open of the
+ * image holds it ('Failed to get "write" lock', QEMU's refusal, checked
+ * first) or user (the node that has it open here, if any, from
+ * bdrv_find_node_on_file) is given. Mode 0644 less umask.
+ */
+bool qcow2_format_overlay(const char *path, uint64_t size,
+                          const char *backing, const char *backing_fmt,
+                          const char *user, Error **errp);
 /* Error prefix for this node: "node 'NAME' (file 'F')". */
 char *bdrv_describe(const BlockDriverState *bs);
 

@@ -831,9 +831,14 @@ static G_GNUC_UNUSED void qapi_err_missing(const char *name, Error **errp)
     error_setg(errp, "Parameter '%s' is missing", name);
 }
 
+/* QEMU names the member alone here ("Parameter 'type' ..."), not its
+ * path as the other errors do. */
 static G_GNUC_UNUSED void qapi_err_value(const char *name, const char *value,
                                          Error **errp)
 {
+    if (name && strrchr(name, '.')) {
+        name = strrchr(name, '.') + 1;
+    }
     if (name) {
         error_setg(errp, "Parameter '%s' does not accept value '%s'", name, value);
     } else {

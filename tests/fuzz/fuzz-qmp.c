@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include "chardev/char.h"
 #include "monitor/monitor.h"
+#include "block/snapshot.h"
 #include "qapi/qapi-commands.h"
 #include "util/main-loop.h"
 
@@ -56,6 +57,9 @@ ChardevReturn *__wrap_qmp_chardev_add(const char *id, ChardevBackend *backend,
                                       Error **errp);
 void __wrap_qmp_marshal_object_add(json_object *args, json_object **ret,
                                    Error **errp);
+/* Creates (and may replace) the image file it is given. */
+ExternalSnapshot *__wrap_external_snapshot_sync_prepare(
+    const BlockdevSnapshotSync *arg, Error **errp);
 
 void __wrap_qmp_cont(Error **errp) { FUZZ_DISABLED(errp); }
 void __wrap_qmp_stop(Error **errp) { FUZZ_DISABLED(errp); }
@@ -85,6 +89,13 @@ void __wrap_qmp_marshal_object_add(json_object *args, json_object **ret,
                                    Error **errp)
 {
     FUZZ_DISABLED(errp);
+}
+
+ExternalSnapshot *__wrap_external_snapshot_sync_prepare(
+    const BlockdevSnapshotSync *arg, Error **errp)
+{
+    FUZZ_DISABLED(errp);
+    return NULL;
 }
 
 /* ---- the client side ---- */

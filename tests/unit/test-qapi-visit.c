@@ -401,6 +401,11 @@ static void test_nested_errors(void)
                  "\"common\": \"c\", \"nested\": {\"name\": 1}}}",
                  "Invalid parameter type for 'o-union.nested.name', "
                  "expected: string");
+    /* An enum value is named by its member alone, as QEMU does, where
+     * the other errors give the path. */
+    expect_error(TestStruct, "{\"base-id\": 1, \"o-union\": {\"kind\": "
+                 "\"bogus\", \"common\": \"c\"}}",
+                 "Parameter 'kind' does not accept value 'bogus'");
     expect_error(TestStruct, "{\"base-id\": 1, \"o-alt\": 1.5}",
                  "Invalid parameter type for 'o-alt', expected: "
                  "string, null, integer, object or boolean");
