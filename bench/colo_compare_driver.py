@@ -137,6 +137,24 @@ class CompareVmm:
             pass
         return dict(counts)
 
+    def cpu_seconds(self):
+        """CPU time the VMM's threads have used so far, in seconds: the
+        sum of their schedstat run times (ns), or, without schedstat,
+        the process's user + system time at the kernel's tick."""
+        task_dir = '/proc/%d/task' % self.proc.pid
+        try:
+            total = 0
+            for tid in os.listdir(task_dir):
+                with open(os.path.join(task_dir, tid, 'schedstat')) as f:
+                    total += int(f.read().split()[0])
+            return total / 1e9
+        except (OSError, ValueError, IndexError):
+            pass
+        with open('/proc/%d/stat' % self.proc.pid) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        # utime and stime: fields 14 and 15 of proc(5), after "pid (comm)"
+        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
     def stats(self):
         """Tandem's query-colo-stats entry for comp0 (QEMU has none)."""
         if self.kind != 'tandem':
@@ -288,16 +306,24 @@ class LatencyRun:
     released frame, so it includes one write and one read by this driver
     (the same for every VMM). step() runs some pairs, so that two VMMs'
     runs can be interleaved; result() gives {'p50_us', 'p99_us',
-    'frames', 'wrong'}: wrong counts the frames released that were not
-    the one expected there."""
+    'cpu_us' (the VMM's CPU time per pair), 'frames', 'wrong'}: wrong
+    counts the frames released that were not the one expected there."""
 
     def __init__(self, vmm, proto, timeout=5.0):
         self.vmm, self.proto, self.timeout = vmm, proto, timeout
         self.flow = TcpFlow(40000)
         self.wrong = handshake(vmm, self.flow) if proto == 'tcp' else 0
         self.lat = []
+        self.cpu = 0.0
 
     def step(self, count):
+        cpu0 = self.vmm.cpu_seconds()
+        try:
+            self._step(count)
+        finally:
+            self.cpu += self.vmm.cpu_seconds() - cpu0
+
+    def _step(self, count):
         vmm = self.vmm
         for _ in range(count):
             i = len(self.lat)
@@ -316,6 +342,7 @@ class LatencyRun:
     def result(self):
         return {'p50_us': percentile(self.lat, 50),
                 'p99_us': percentile(self.lat, 99),
+                'cpu_us': self.cpu / len(self.lat) * 1e6 if self.lat else None,
                 'frames': len(self.lat), 'wrong': self.wrong}
 
 
@@ -336,7 +363,8 @@ def throughput(vmm, size, count, window=512, chunk=32, timeout=120.0,
     most `window` written and not yet released (below max_queue_size, so
     that a side read ahead of the other never overflows a queue). A
     reader thread takes outdev. Returns {'fps', 'mbps', 'frames',
-    'seconds', 'setup_errors'} and check_release()'s figures."""
+    'seconds', 'cpu_seconds' (the VMM's, over the run), 'setup_errors'}
+    and check_release()'s figures."""
     flow = TcpFlow(sport)
     setup_errors = handshake(vmm, flow)
     frames = [flow.data(payload(size, i))[0] for i in range(count)]
@@ -368,6 +396,7 @@ def throughput(vmm, size, count, window=512, chunk=32, timeout=120.0,
             cond.notify()
 
     th = threading.Thread(target=reader, daemon=True)
+    cpu0 = vmm.cpu_seconds()
     t0 = time.perf_counter_ns()
     th.start()
     sent = 0
@@ -384,6 +413,7 @@ def throughput(vmm, size, count, window=512, chunk=32, timeout=120.0,
         vmm.sock[PRI].sendall(blob)
         sent += len(encoded[sent:sent + chunk])
     th.join(timeout + 5)
+    cpu = vmm.cpu_seconds() - cpu0
     if state['error']:
         raise Lost('%s: throughput reader: %s' % (vmm.name, state['error']))
     secs = ((state['t_end'] or time.perf_counter_ns()) - t0) / 1e9
@@ -391,7 +421,7 @@ def throughput(vmm, size, count, window=512, chunk=32, timeout=120.0,
     res.update({'fps': len(got) / secs if secs > 0 else None,
                 'mbps': len(got) * size / secs / 1e6 if secs > 0 else None,
                 'frames': count, 'setup_errors': setup_errors,
-                'seconds': secs})
+                'seconds': secs, 'cpu_seconds': cpu})
     return res
 
 
