@@ -74,13 +74,27 @@ class CompareVmm:
     # ---- process ----
 
     def start(self, timeout=30):
+        """Starts the VMM and connects; on failure it is killed again
+        and StartError says why."""
         self._err = open(self.stderr_path, 'wb')
         try:
             self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL,
                                          stderr=self._err)
         except OSError as e:
+            self._err.close()
             raise StartError('%s: %s' % (self.cmd[0], e))
+        try:
+            self._connect(timeout)
+        except (StartError, Lost, OSError) as e:
+            self.close()
+            if isinstance(e, StartError):
+                raise
+            raise StartError('%s: %s: %s' % (self.name, e,
+                                             self.stderr()[-500:]))
+        return self
+
+    def _connect(self, timeout):
         try:
             self.qmp = QMPClient(self.qmp_path, timeout=timeout, wait=15)
         except QMPException as e:
@@ -90,10 +104,9 @@ class CompareVmm:
         # there (QEMU drops what it writes to an unconnected chardev).
         for c in (OUT, PRI, SEC):
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.connect(self.path[c])
             self.sock[c] = s
+            s.connect(self.path[c])
         self.warm_up(timeout)
-        return self
 
     def warm_up(self, timeout):
         """Sends matched UDP pairs on a flow of their own until one comes
