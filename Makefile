@@ -36,6 +36,7 @@ bench: build
 	@bench/net $(BUILD) $(BENCH_ARGS)
 	@bench/block $(BUILD) $(BENCH_ARGS)
 	@bench/colo-net $(BUILD) $(BENCH_ARGS)
+	@bench/colo-compare $(BUILD) $(BENCH_ARGS)
 
 clean:
 	-ninja -C $(BUILD) clean

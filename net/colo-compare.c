@@ -31,6 +31,13 @@
  * outdev and the secondary's are dropped. An object created during a
  * run starts comparing.
  *
+ * x-compare-outside-colo=on skips the passing state: the object compares
+ * from its creation and after a failover too, as QEMU's always does.
+ * Outside a run the checkpoint it asks for never comes, so what it holds
+ * stays held (QEMU's behaviour too). It exists so that the comparison can
+ * be measured and tested where no COLO run can start (no KVM:
+ * bench/colo-compare, -machine none).
+ *
  * Output. outdev is written with the write that never waits, once per
  * read from an input (the frames that read released, gathered); what the
  * reader does not take yet is queued (frames whole, header included) and
@@ -111,6 +118,7 @@ struct ColoCompareObject {
     char *iothread;
     char *notify_dev;
     bool vnet_hdr_support;
+    bool compare_outside_colo;      /* x-compare-outside-colo */
     uint64_t compare_timeout;       /* ms */
     uint32_t expired_scan_cycle;    /* ms */
     uint32_t max_queue_size;
@@ -426,7 +434,7 @@ static void cc_job_flush(ColoCompareObject *cc, void *arg)
 
 static void cc_job_set_comparing(ColoCompareObject *cc, void *arg)
 {
-    bool on = arg != NULL;
+    bool on = arg != NULL || cc->compare_outside_colo;
 
     trace_colo_compare_run(cc->parent.id, on);
     /* Starting: nothing from before the run is comparable. Stopping
@@ -657,7 +665,8 @@ static bool cc_complete(Object *obj, Error **errp)
                        COLO_COMPARE_HELD_FACTOR, COLO_COMPARE_HELD_MIN);
     g_queue_init(&cc->outq);
     cc->out_scratch = g_malloc(COLO_COMPARE_OUT_BATCH);
-    cc->comparing = colo_mode() == COLO_MODE_PRIMARY;
+    cc->comparing = colo_mode() == COLO_MODE_PRIMARY ||
+                    cc->compare_outside_colo;
     for (int i = 0; i < CC_INPUTS; i++) {
         ColoCompareInput *in = &cc->in[i];
 
@@ -772,6 +781,10 @@ static const ObjectProperty cc_props[] = {
     OBJ_PROP("vnet_hdr_support", OBJ_PROP_BOOL, ColoCompareObject,
              vnet_hdr_support,
              "frames carry a vnet header length word (default off)"),
+    OBJ_PROP("x-compare-outside-colo", OBJ_PROP_BOOL, ColoCompareObject,
+             compare_outside_colo,
+             "compare even with no COLO run, holding what differs "
+             "(default off: frames pass uncompared outside a run)"),
     OBJ_PROP_RANGE("compare_timeout", OBJ_PROP_UINT, ColoCompareObject,
                    compare_timeout,
                    "ms a primary frame may wait for its twin before a "

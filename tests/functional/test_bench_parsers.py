@@ -328,7 +328,8 @@ def test_block_cases():
         'file=/i,if=none,id=d0,format=qcow2,cache=none,aio=native'
 
 
-@pytest.mark.parametrize('name', ['net', 'block', 'migration', 'colo', 'colo-net'])
+@pytest.mark.parametrize('name', ['net', 'block', 'migration', 'colo', 'colo-net',
+                                  'colo-compare'])
 def test_scripts_parse_their_options(name):
     p = subprocess.run(['/usr/bin/python3', os.path.join(BENCH, name), '--help'],
                        capture_output=True, text=True, timeout=30)
