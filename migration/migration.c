@@ -32,6 +32,7 @@
 #include "migration-internal.h"
 #include "colo-internal.h"
 #include "savevm-internal.h"
+#include "migration/dirty-rate.h"
 #include "migration/postcopy.h"
 #include "migration/ram.h"
 #include "qapi/qapi-commands.h"
@@ -154,6 +155,19 @@ bool migration_is_active(MigrationState *s)
            st == MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP ||
            st == MIGRATION_STATUS_POSTCOPY_RECOVER ||
            st == MIGRATION_STATUS_CANCELLING || st == MIGRATION_STATUS_COLO;
+}
+
+bool migration_owns_guest_ram(MigrationState *s)
+{
+    switch (migration_incoming_status(s->incoming)) {
+    case MIGRATION_STATUS_NONE:
+    case MIGRATION_STATUS_COMPLETED:
+    case MIGRATION_STATUS_FAILED:
+    case MIGRATION_STATUS_CANCELLED:
+        return migration_is_active(s);
+    default:
+        return true;
+    }
 }
 
 void migration_set_error(MigrationState *s, Error *err)
@@ -712,6 +726,11 @@ void qmp_migrate(const char *uri_arg, bool has_detach, bool detach,
     }
     if (runstate_get() == RUN_STATE_INMIGRATE) {
         error_setg(errp, "Guest is waiting for an incoming migration");
+        return;
+    }
+    if (dirty_rate_blocks_migration()) {
+        error_setg(errp, "calc-dirty-rate is counting with the dirty log; "
+                   "migrate once query-dirty-rate says measured");
         return;
     }
     if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_STRICT_DOWNTIME) &&

@@ -185,6 +185,8 @@ const HmpCommand hmp_commands[] = {
     { "info colo", "", "show COLO status and checkpoint figures",
       hmp_info_colo },
     { "info cpus", "", "show infos for each CPU", hmp_info_cpus },
+    { "info dirty_rate", "", "show dirty rate information",
+      hmp_info_dirty_rate },
     { "info iothreads", "", "show iothreads", hmp_info_iothreads },
     { "info kvm", "", "show KVM information", hmp_info_kvm },
     { "info migrate", "", "show migration status", hmp_info_migrate },
@@ -232,6 +234,9 @@ const HmpCommand hmp_commands[] = {
       hmp_migrate_pause },
     { "migrate_set_capability", "capability state", "Enable/Disable the "
       "usage of a capability for migration", hmp_migrate_set_capability },
+    { "calc_dirty_rate", "[-r] [-b] second [sample_pages_per_GB]",
+      "start a round of guest dirty rate measurement (-r: dirty ring, "
+      "-b: dirty bitmap)", hmp_calc_dirty_rate },
     { "migrate_set_parameter", "parameter value", "Set the parameter for "
       "migration", hmp_migrate_set_parameter },
     { "getfd", "getfd name", "receive a file descriptor via SCM rights "

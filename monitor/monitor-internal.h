@@ -110,6 +110,7 @@ HmpCommandFn hmp_migrate, hmp_migrate_cancel, hmp_migrate_incoming,
     hmp_migrate_pause,
     hmp_migrate_set_capability, hmp_migrate_set_parameter, hmp_info_migrate,
     hmp_info_migrate_capabilities, hmp_info_migrate_parameters;
+HmpCommandFn hmp_calc_dirty_rate, hmp_info_dirty_rate;  /* hmp-dirty-rate.c */
 extern const size_t hmp_commands_count;
 
 /* Block (hmp-block.c). */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include "chardev/char.h"
 #include "hw/i386/pc.h"
+#include "migration/dirty-rate.h"
 #include "migration/migration.h"
 #include "monitor/monitor.h"
 #include "qom/object.h"
@@ -365,6 +366,10 @@ int main(int argc, char **argv)
         error_report_err(err);
         return 1;
     }
+    if (pcms) {
+        dirty_rate_set_machine(&pcms->mem, cfg.machine.accel == ACCEL_KVM
+                                           ? &pcms->kvm : NULL);
+    }
     /* -incoming: inmigrate until the migration starts the VM. -S leaves
      * the VM in prelaunch until cont, as QEMU does. */
     if (cfg.incoming) {
@@ -383,6 +388,7 @@ int main(int argc, char **argv)
     }
 
     migration_shutdown();
+    dirty_rate_shutdown();
     job_cancel_sync_all();
     monitor_cleanup();
     qtest_server_cleanup();

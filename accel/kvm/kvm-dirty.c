@@ -146,7 +146,20 @@ static uint32_t kvm_dirty_ring_harvest_locked(KvmVcpu *vcpu)
         vcpu->dirty_gfn_next++;
         harvested++;
     }
+    vcpu->dirty_gfns_harvested += harvested;
     return harvested;
+}
+
+uint64_t kvm_dirty_ring_vcpu_harvested(KvmState *s, unsigned index)
+{
+    uint64_t n = 0;
+
+    pthread_mutex_lock(&s->dirty_lock);
+    if (s->dirty_ring_entries && index < s->nr_vcpus && s->vcpus[index]) {
+        n = s->vcpus[index]->dirty_gfns_harvested;
+    }
+    pthread_mutex_unlock(&s->dirty_lock);
+    return n;
 }
 
 /*

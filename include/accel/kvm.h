@@ -69,6 +69,8 @@ typedef struct KvmVcpu {
     struct kvm_run *run;
     struct kvm_dirty_gfn *dirty_gfns;   /* NULL without the ring */
     uint32_t dirty_gfn_next;            /* next ring slot to look at */
+    uint64_t dirty_gfns_harvested;      /* ring entries taken, ever
+                                           (dirty_lock): calc-dirty-rate */
 } KvmVcpu;
 
 /* Opens /dev/kvm, creates the VM, checks the capabilities we rely on. */
@@ -92,6 +94,9 @@ bool kvm_dirty_sync(KvmState *s, Error **errp);
 /* Called by a vCPU thread on KVM_EXIT_DIRTY_RING_FULL. */
 void kvm_dirty_ring_harvest_vcpu(KvmVcpu *vcpu);
 KvmDirtyMode kvm_dirty_mode(const KvmState *s);
+/* Ring entries harvested from vCPU index so far (0 without a ring or
+ * such a vCPU): calc-dirty-rate's per-vCPU figures. Any thread. */
+uint64_t kvm_dirty_ring_vcpu_harvested(KvmState *s, unsigned index);
 
 /* kvmclock (VM-wide), for migration. */
 bool kvm_get_clock(KvmState *s, struct kvm_clock_data *data, Error **errp);
