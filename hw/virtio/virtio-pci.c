@@ -630,10 +630,36 @@ void virtio_pci_reset(VirtIOPCIProxy *proxy)
     pci_set_irq(&proxy->parent_obj, false);
 }
 
+/*
+ * A kick the guest wrote just before it stopped may still sit in its
+ * eventfd when the device state is captured: the main loop has not
+ * polled since. Handled later, it would pop requests and write the used
+ * ring after the capture (and after the last RAM pass), so the
+ * destination's device and RAM would disagree. Take such kicks now,
+ * before the device's own state (a field after this one) is saved and
+ * its pre_save drains what they started. The vCPUs are stopped: no new
+ * kick can come in after this.
+ */
+static bool virtio_pci_pre_save(void *opaque, Error **errp)
+{
+    VirtIOPCIProxy *proxy = opaque;
+
+    for (unsigned q = 0; proxy->notifiers && q < proxy->vdev->num_queues;
+         q++) {
+        VirtIOPCINotifier *nt = &proxy->notifiers[q];
+
+        if (nt->fd >= 0) {
+            virtio_pci_notifier_ready(nt->fd, G_IO_IN, nt);
+        }
+    }
+    return true;
+}
+
 const VMStateDescription vmstate_virtio_pci = {
     .name = "virtio-pci",
     .version_id = 1,
     .minimum_version_id = 1,
+    .pre_save = virtio_pci_pre_save,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT32(dfselect, VirtIOPCIProxy),
         VMSTATE_UINT32(gfselect, VirtIOPCIProxy),
