@@ -170,22 +170,28 @@ class Vmm:
         return self.qmp.cmd(name, **kw)
 
     def kill(self):
-        if self.qmp:
-            try:
-                self.qmp.close()
-            except Exception:
-                pass
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                pass
-        if self.proc:
-            self._err.close()
+        end_process(self.qmp, self.proc, self._err)
 
 
 MIGRATE_FINAL = ('completed', 'failed', 'cancelled')
+
+
+def end_process(qmp, proc, err_file):
+    """Closes a VMM's QMP client, kills it if it still runs (waiting up
+    to 10 s) and closes the file its stderr went to."""
+    if qmp:
+        try:
+            qmp.close()
+        except Exception:
+            pass
+    if proc and proc.poll() is None:
+        proc.kill()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+    if proc:
+        err_file.close()
 
 
 def poll_migrate(vm, until, timeout, interval=0.02):

@@ -22,7 +22,8 @@ import subprocess
 import threading
 import time
 
-from benchlib import QMPClient, QMPException, StartError, percentile
+from benchlib import (QMPClient, QMPException, StartError, end_process,
+                      percentile)
 from colo_compare_frames import (FrameDecoder, TcpFlow, encode,
                                  icmp_echo_frame, payload, udp_frame)
 
@@ -180,19 +181,7 @@ class CompareVmm:
     def close(self):
         for s in self.sock.values():
             s.close()
-        if self.qmp:
-            try:
-                self.qmp.close()
-            except Exception:
-                pass
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                pass
-        if self.proc:
-            self._err.close()
+        end_process(self.qmp, self.proc, self._err)
 
     # ---- frames in and out ----
 
