@@ -189,6 +189,7 @@ const HmpCommand hmp_commands[] = {
       hmp_info_dirty_rate },
     { "info iothreads", "", "show iothreads", hmp_info_iothreads },
     { "info kvm", "", "show KVM information", hmp_info_kvm },
+    { "info memdev", "", "show memory backends", hmp_info_memdev },
     { "info migrate", "", "show migration status", hmp_info_migrate },
     { "info migrate_capabilities", "", "show current migration "
       "capabilities", hmp_info_migrate_capabilities },

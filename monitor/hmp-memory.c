@@ -2,7 +2,8 @@
 /*
  * HMP's guest memory commands: xp and x print guest memory as QEMU 7.2's
  * do, line for line (a debugging runbook's output compares as is);
- * pmemsave and memsave dump it to a file through their QMP twins.
+ * pmemsave and memsave dump it to a file through their QMP twins; info
+ * memdev lists the memory backends in QEMU 7.2's layout.
  *
  *   xp /fmt addr    fmt = [count][format][size], any order after the count
  *                   format: x hex, d decimal, u unsigned, o octal, c chars
@@ -327,5 +328,28 @@ void hmp_memsave(HmpContext *hmp, const char *args)
                         &file)) {
         qmp_memsave(addr, size, file, false, 0, &err);
         hmp_handle_error(hmp, err);
+    }
+}
+
+void hmp_info_memdev(HmpContext *hmp, const char *args)
+{
+    g_autoptr(MemdevList) list = qmp_query_memdev(NULL);
+
+    for (MemdevList *l = list; l; l = l->next) {
+        Memdev *m = l->value;
+
+        hmp_printf(hmp, "memory backend: %s\n", m->id);
+        /* QEMU's two spaces after "size:". */
+        hmp_printf(hmp, "  size:  %" PRIu64 "\n", m->size);
+        hmp_printf(hmp, "  merge: %s\n", m->merge ? "true" : "false");
+        hmp_printf(hmp, "  dump: %s\n", m->dump ? "true" : "false");
+        hmp_printf(hmp, "  prealloc: %s\n", m->prealloc ? "true" : "false");
+        hmp_printf(hmp, "  share: %s\n", m->share ? "true" : "false");
+        if (m->has_reserve) {
+            hmp_printf(hmp, "  reserve: %s\n",
+                       m->reserve ? "true" : "false");
+        }
+        hmp_printf(hmp, "  policy: %s\n", HostMemPolicy_str(m->policy));
+        hmp_printf(hmp, "  host nodes: \n\n");
     }
 }

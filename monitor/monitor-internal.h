@@ -124,7 +124,7 @@ HmpCommandFn hmp_info_block_jobs, hmp_block_job_set_speed,
     hmp_block_job_resume, hmp_drive_mirror;
 
 /* Guest memory (hmp-memory.c). */
-HmpCommandFn hmp_x, hmp_xp, hmp_pmemsave, hmp_memsave;
+HmpCommandFn hmp_x, hmp_xp, hmp_pmemsave, hmp_memsave, hmp_info_memdev;
 
 /* PCI (hmp-pci.c). */
 HmpCommandFn hmp_info_pci;

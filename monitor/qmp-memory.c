@@ -2,7 +2,7 @@
 /*
  * Guest memory as the monitor reads it: QMP pmemsave (guest-physical)
  * and memsave (guest-virtual, through a vCPU's page tables), and the
- * readers HMP's xp and x share with them.
+ * readers HMP's xp and x share with them; query-memdev.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +12,7 @@
 #include "monitor-internal.h"
 #include "qapi/qapi-commands.h"
 #include "system/cpus.h"
+#include "system/memory-backend.h"
 #include "system/runstate.h"
 #include "util/fdset.h"
 
@@ -209,4 +210,33 @@ void qmp_memsave(int64_t val, int64_t size, const char *filename,
     }
     monitor_resume_after_translation(was_running);
     close(fd);
+}
+
+/* ---- query-memdev ---- */
+
+static void memdev_append(const MemoryBackendInfo *info, void *opaque)
+{
+    MemdevList ***tail = opaque;
+    Memdev *m = g_new0(Memdev, 1);
+
+    m->id = g_strdup(info->id);
+    m->size = info->size;
+    m->merge = false;           /* refused: see qapi/machine.json */
+    m->dump = info->dump;
+    m->prealloc = info->prealloc;
+    m->share = info->share;
+    m->has_reserve = true;
+    m->reserve = true;
+    m->policy = HOST_MEM_POLICY_DEFAULT;
+    **tail = g_new0(MemdevList, 1);
+    (**tail)->value = m;
+    *tail = &(**tail)->next;
+}
+
+MemdevList *qmp_query_memdev(Error **errp)
+{
+    MemdevList *list = NULL, **tail = &list;
+
+    memory_backend_foreach_info(memdev_append, &tail);
+    return list;
 }

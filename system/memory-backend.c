@@ -125,6 +125,51 @@ static const TypeInfo memory_backend_ram_type = {
 };
 TYPE_REGISTER(memory_backend_ram_type)
 
+/* The machine's RAM when it has no backend object, and its
+ * dump-guest-core (the default dump of every backend). */
+static MachineRamSpec default_ram;
+static bool default_ram_used;
+static bool machine_dump_guest_core = true;
+
+typedef struct BackendInfoWalk {
+    void (*fn)(const MemoryBackendInfo *info, void *opaque);
+    void *opaque;
+} BackendInfoWalk;
+
+static void backend_info_one(Object *obj, void *opaque)
+{
+    BackendInfoWalk *walk = opaque;
+    HostMemoryBackend *be = (HostMemoryBackend *)obj;
+    MemoryBackendInfo info;
+
+    if (!type_is_a(obj->type, TYPE_MEMORY_BACKEND)) {
+        return;
+    }
+    info = (MemoryBackendInfo) {
+        .id = obj->id, .size = be->size, .prealloc = be->prealloc,
+        .share = be->share,
+        .dump = be->dump.set ? be->dump.value : machine_dump_guest_core,
+    };
+    walk->fn(&info, walk->opaque);
+}
+
+void memory_backend_foreach_info(void (*fn)(const MemoryBackendInfo *info,
+                                            void *opaque),
+                                 void *opaque)
+{
+    BackendInfoWalk walk = { fn, opaque };
+
+    object_foreach(backend_info_one, &walk);
+    if (default_ram_used) {
+        MemoryBackendInfo info = {
+            .id = default_ram.name, .size = default_ram.size,
+            .dump = default_ram.dump, .prealloc = default_ram.prealloc,
+        };
+
+        fn(&info, opaque);
+    }
+}
+
 bool memory_backend_machine_ram(const char *backend_id,
                                 const char *default_id, uint64_t ram_size,
                                 bool ram_size_given, bool dump_guest_core,
@@ -146,6 +191,9 @@ bool memory_backend_machine_ram(const char *backend_id,
         g_strlcpy(out->name, default_id, sizeof(out->name));
         out->size = ram_size;
         out->dump = dump_guest_core;
+        machine_dump_guest_core = dump_guest_core;
+        default_ram = *out;
+        default_ram_used = true;
         return true;
     }
     obj = object_find(backend_id);
@@ -171,6 +219,7 @@ bool memory_backend_machine_ram(const char *backend_id,
                    sizeof(out->name) - 1 - strlen(".high"));
         return false;
     }
+    machine_dump_guest_core = dump_guest_core;
     g_strlcpy(out->name, backend_id, sizeof(out->name));
     out->size = be->size;
     out->dump = be->dump.set ? be->dump.value : dump_guest_core;

@@ -39,6 +39,21 @@ bool memory_backend_machine_ram(const char *backend_id,
                                 bool ram_size_given, bool dump_guest_core,
                                 MachineRamSpec *out, Error **errp);
 
+/*
+ * query-memdev's view of each backend, in creation order, then the
+ * machine's default RAM when no backend was given ("pc.ram", as QEMU
+ * lists its implicit one). dump is what applies: the backend's own, or
+ * the machine's dump-guest-core.
+ */
+typedef struct MemoryBackendInfo {
+    const char *id;
+    uint64_t size;
+    bool dump, prealloc, share;
+} MemoryBackendInfo;
+void memory_backend_foreach_info(void (*fn)(const MemoryBackendInfo *info,
+                                            void *opaque),
+                                 void *opaque);
+
 /* Applies a spec's dump and prealloc to one block of RAM. */
 bool memory_backend_apply(const MachineRamSpec *spec, RamBlock *block,
                           Error **errp);

@@ -5,8 +5,11 @@
  * xp in every format and size. The expected texts are what Debian's QEMU
  * 7.2 printed for the same bytes at the same addresses (its SeaBIOS reset
  * vector and the first bytes of the test guest, read with -S), so a
- * runbook's xp output compares as is.
+ * runbook's xp output compares as is. info memdev and query-memdev: the
+ * text QEMU 7.2 printed for the same backends, but merge false (Tandem
+ * refuses merge=on: KSM does not merge its memfd RAM).
  */
+#include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
 #include "libqtest.h"
@@ -155,6 +158,49 @@ static void test_pmemsave(void)
     qtest_quit(s);
 }
 
+/* QEMU 7.2's block for one backend, merge aside. */
+static char *memdev_text(const char *id, uint64_t size, bool share)
+{
+    return g_strdup_printf("memory backend: %s\r\n  size:  %" PRIu64
+                           "\r\n  merge: false\r\n  dump: true\r\n"
+                           "  prealloc: false\r\n  share: %s\r\n"
+                           "  reserve: true\r\n  policy: default\r\n"
+                           "  host nodes: \r\n\r\n", id, size,
+                           share ? "true" : "false");
+}
+
+static void test_memdev(void)
+{
+    QTestState *s = qtest_init_accel_qtest(
+        "-object memory-backend-ram,id=m2,size=16M,share=on "
+        "-object memory-backend-ram,id=pc.ram,size=64M "
+        "-machine memory-backend=pc.ram");
+    g_autofree char *m2 = memdev_text("m2", 16 << 20, true);
+    g_autofree char *ram = memdev_text("pc.ram", 64 << 20, false);
+    g_autofree char *want = g_strconcat(m2, ram, NULL);
+    g_autofree char *got = qtest_hmp(s, "info memdev");
+    json_object *list;
+
+    g_assert_cmpstr(got, ==, want);
+    list = qtest_qmp_assert_success(s, "{'execute': 'query-memdev'}");
+    g_assert_cmpuint(json_object_array_length(list), ==, 2);
+    g_assert_cmpstr(qt_json_str(json_object_array_get_idx(list, 1), "id"),
+                    ==, "pc.ram");
+    g_assert_cmpstr(qt_json_str(json_object_array_get_idx(list, 1),
+                                "policy"), ==, "default");
+    json_object_put(list);
+    qtest_quit(s);
+
+    /* No backend: the machine's default RAM, named as QEMU's. */
+    s = qtest_init_accel_qtest("-m 128");
+    g_free(got);
+    g_free(ram);
+    got = qtest_hmp(s, "info memdev");
+    ram = memdev_text("pc.ram", 128 << 20, false);
+    g_assert_cmpstr(got, ==, ram);
+    qtest_quit(s);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -162,5 +208,6 @@ int main(int argc, char **argv)
     g_test_add_func("/hmp-memory/chars", test_chars);
     g_test_add_func("/hmp-memory/errors", test_errors);
     g_test_add_func("/hmp-memory/pmemsave", test_pmemsave);
+    g_test_add_func("/hmp-memory/memdev", test_memdev);
     return g_test_run();
 }
