@@ -122,7 +122,18 @@ static void hmp_quit(HmpContext *hmp, const char *args)
 
 static void hmp_system_reset(HmpContext *hmp, const char *args)
 {
-    qmp_system_reset(NULL);
+    Error *err = NULL;
+
+    qmp_system_reset(&err);
+    hmp_handle_error(hmp, err);
+}
+
+static void hmp_nmi(HmpContext *hmp, const char *args)
+{
+    Error *err = NULL;
+
+    qmp_inject_nmi(&err);
+    hmp_handle_error(hmp, err);
 }
 
 /* device_add DRIVER[,prop=value...] | help | DRIVER,help */
@@ -208,6 +219,7 @@ const HmpCommand hmp_commands[] = {
     { "info version", "", "show the version of QEMU", hmp_info_version },
     { "stop|s", "", "stop emulation", hmp_stop },
     { "cont|c", "", "resume emulation", hmp_cont },
+    { "nmi", "", "inject an NMI", hmp_nmi },
     { "system_reset", "", "reset the system", hmp_system_reset },
     { "system_powerdown", "", "send system power down event",
       hmp_system_powerdown },

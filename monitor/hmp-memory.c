@@ -278,9 +278,9 @@ void hmp_x(HmpContext *hmp, const char *args)
         hmp_handle_error(hmp, err);
         return;
     }
-    was_running = monitor_pause_for_translation();
+    was_running = monitor_pause_vcpus();
     memory_dump(hmp, &f, addr, read_virtual, cpu);
-    monitor_resume_after_translation(was_running);
+    monitor_resume_vcpus(was_running);
 }
 
 /* "ADDR SIZE FILE" for pmemsave/memsave: QEMU's order; a file name with

@@ -86,9 +86,10 @@ GuestMemory *monitor_guest_memory(const char *what, Error **errp);
 CPUState *monitor_translating_cpu(const char *what, const char *physical,
                                   int64_t index, Error **errp);
 /* Pauses the running vCPUs (a vCPU in KVM_RUN has no page tables to
- * read); returns whether they ran, for the resume. */
-bool monitor_pause_for_translation(void);
-void monitor_resume_after_translation(bool was_running);
+ * read, and its vCPU ioctls wait for KVM_RUN to end); returns whether
+ * they ran, for the resume. */
+bool monitor_pause_vcpus(void);
+void monitor_resume_vcpus(bool was_running);
 /* len bytes at guest-virtual va, as cpu maps them; false with errp at the
  * first page that is not mapped or not RAM. */
 bool monitor_read_virtual(CPUState *cpu, uint64_t va, void *buf, size_t len,

@@ -150,6 +150,33 @@ void qmp_system_powerdown(Error **errp)
                "button; use quit or system_reset");
 }
 
+/*
+ * An NMI to every vCPU, as QEMU's x86 machines send it (a guest's NMI
+ * watchdog or crash-dump trigger; virsh inject-nmi). KVM_NMI is a vCPU
+ * ioctl, so running vCPUs are paused around it.
+ */
+void qmp_inject_nmi(Error **errp)
+{
+    bool was_running;
+
+    if (!cpus_count()) {
+        /* -machine none or -accel qtest: no vCPU to take it (QEMU's text
+         * for a machine without NMI). */
+        error_setg(errp, "this feature or command is not currently "
+                   "supported");
+        return;
+    }
+    was_running = monitor_pause_vcpus();
+    for (unsigned i = 0; i < cpus_count(); i++) {
+        if (ioctl(cpus_get(i)->kvm.fd, KVM_NMI) < 0) {
+            error_setg_errno(errp, errno, "inject-nmi: KVM_NMI failed on "
+                             "vCPU %u", i);
+            break;
+        }
+    }
+    monitor_resume_vcpus(was_running);
+}
+
 void qmp_quit(Error **errp)
 {
     system_shutdown_request(SHUTDOWN_CAUSE_HOST_QMP_QUIT);

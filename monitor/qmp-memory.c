@@ -91,18 +91,19 @@ bool monitor_read_virtual(CPUState *cpu, uint64_t va, void *buf, size_t len,
     return true;
 }
 
-bool monitor_pause_for_translation(void)
+bool monitor_pause_vcpus(void)
 {
     bool was_running = runstate_is_running();
 
-    /* A vCPU must be out of KVM_RUN for its page tables to be read. */
+    /* A vCPU must be out of KVM_RUN for its page tables to be read
+     * (or an NMI queued). */
     if (was_running) {
         cpus_pause_all();
     }
     return was_running;
 }
 
-void monitor_resume_after_translation(bool was_running)
+void monitor_resume_vcpus(bool was_running)
 {
     if (was_running) {
         cpus_resume_all();
@@ -199,7 +200,7 @@ void qmp_memsave(int64_t val, int64_t size, const char *filename,
         return;
     }
     buf = g_malloc(MIN((uint64_t)size, DUMP_CHUNK) + 1);
-    was_running = monitor_pause_for_translation();
+    was_running = monitor_pause_vcpus();
     for (uint64_t off = 0; off < (uint64_t)size;) {
         uint64_t chunk = MIN((uint64_t)size - off, DUMP_CHUNK);
         if (!monitor_read_virtual(cpu, val + off, buf, chunk, errp) ||
@@ -208,7 +209,7 @@ void qmp_memsave(int64_t val, int64_t size, const char *filename,
         }
         off += chunk;
     }
-    monitor_resume_after_translation(was_running);
+    monitor_resume_vcpus(was_running);
     close(fd);
 }
 
