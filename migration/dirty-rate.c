@@ -175,12 +175,6 @@ static bool dirty_rate_wait(int64_t until_us)
     return !cancelled;
 }
 
-/*
- * The dirty-log modes: RamBlock.dirty starts empty (nobody else consumes
- * it now: migration and COLO are excluded), KVM logs while we wait, and
- * the bits are counted and dropped at the end. Logging stops again only
- * if we started it. With the BQL (the slot table's rule).
- */
 /* Takes (clears) block's dirty bits and counts them. */
 static uint64_t dirty_pages_take(RamBlock *b)
 {
@@ -191,6 +185,12 @@ static uint64_t dirty_pages_take(RamBlock *b)
     return bitmap_count_one(taken, npages);
 }
 
+/*
+ * The dirty-log modes: RamBlock.dirty starts empty (nobody else consumes
+ * it now: migration and COLO are excluded), KVM logs while we wait, and
+ * the bits are counted and dropped at the end. Logging stops again only
+ * if we started it. With the BQL (the slot table's rule).
+ */
 static bool dirty_log_begin(GuestMemory *mem, KvmState *kvm, Error **errp)
 {
     if (kvm && !kvm_dirty_log_start(kvm, errp)) {
