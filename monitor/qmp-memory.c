@@ -234,10 +234,22 @@ static void memdev_append(const MemoryBackendInfo *info, void *opaque)
     *tail = &(**tail)->next;
 }
 
+/* The backend objects, then the pc's own RAM when it has no backend,
+ * named as QEMU names its implicit one. */
 MemdevList *qmp_query_memdev(Error **errp)
 {
+    PCMachine *pcms = pc_machine_current();
     MemdevList *list = NULL, **tail = &list;
 
-    memory_backend_foreach_info(memdev_append, &tail);
+    memory_backend_foreach_info(pcms ? pcms->cfg.dump_guest_core : true,
+                                memdev_append, &tail);
+    if (pcms && !pcms->cfg.memory_backend) {
+        MemoryBackendInfo own = {
+            .id = PC_DEFAULT_RAM_ID, .size = pcms->cfg.ram_size,
+            .dump = pcms->cfg.dump_guest_core,
+        };
+
+        memdev_append(&own, &tail);
+    }
     return list;
 }

@@ -125,13 +125,8 @@ static const TypeInfo memory_backend_ram_type = {
 };
 TYPE_REGISTER(memory_backend_ram_type)
 
-/* The machine's RAM when it has no backend object, and its
- * dump-guest-core (the default dump of every backend). */
-static MachineRamSpec default_ram;
-static bool default_ram_used;
-static bool machine_dump_guest_core = true;
-
 typedef struct BackendInfoWalk {
+    bool default_dump;
     void (*fn)(const MemoryBackendInfo *info, void *opaque);
     void *opaque;
 } BackendInfoWalk;
@@ -148,26 +143,19 @@ static void backend_info_one(Object *obj, void *opaque)
     info = (MemoryBackendInfo) {
         .id = obj->id, .size = be->size, .prealloc = be->prealloc,
         .share = be->share,
-        .dump = be->dump.set ? be->dump.value : machine_dump_guest_core,
+        .dump = be->dump.set ? be->dump.value : walk->default_dump,
     };
     walk->fn(&info, walk->opaque);
 }
 
-void memory_backend_foreach_info(void (*fn)(const MemoryBackendInfo *info,
+void memory_backend_foreach_info(bool default_dump,
+                                 void (*fn)(const MemoryBackendInfo *info,
                                             void *opaque),
                                  void *opaque)
 {
-    BackendInfoWalk walk = { fn, opaque };
+    BackendInfoWalk walk = { default_dump, fn, opaque };
 
     object_foreach(backend_info_one, &walk);
-    if (default_ram_used) {
-        MemoryBackendInfo info = {
-            .id = default_ram.name, .size = default_ram.size,
-            .dump = default_ram.dump, .prealloc = default_ram.prealloc,
-        };
-
-        fn(&info, opaque);
-    }
 }
 
 bool memory_backend_machine_ram(const char *backend_id,
@@ -191,9 +179,6 @@ bool memory_backend_machine_ram(const char *backend_id,
         g_strlcpy(out->name, default_id, sizeof(out->name));
         out->size = ram_size;
         out->dump = dump_guest_core;
-        machine_dump_guest_core = dump_guest_core;
-        default_ram = *out;
-        default_ram_used = true;
         return true;
     }
     obj = object_find(backend_id);
@@ -219,7 +204,6 @@ bool memory_backend_machine_ram(const char *backend_id,
                    sizeof(out->name) - 1 - strlen(".high"));
         return false;
     }
-    machine_dump_guest_core = dump_guest_core;
     g_strlcpy(out->name, backend_id, sizeof(out->name));
     out->size = be->size;
     out->dump = be->dump.set ? be->dump.value : dump_guest_core;

@@ -47,7 +47,8 @@ static bool pc_memory_init(PCMachine *pcms, Error **errp)
     E820Table *e = &pcms->e820;
     RamBlock *b;
 
-    if (!memory_backend_machine_ram(pcms->cfg.memory_backend, "pc.ram",
+    if (!memory_backend_machine_ram(pcms->cfg.memory_backend,
+                                    PC_DEFAULT_RAM_ID,
                                     pcms->cfg.ram_size,
                                     pcms->cfg.ram_size_given,
                                     pcms->cfg.dump_guest_core, &spec, errp)) {

@@ -40,17 +40,18 @@ bool memory_backend_machine_ram(const char *backend_id,
                                 MachineRamSpec *out, Error **errp);
 
 /*
- * query-memdev's view of each backend, in creation order, then the
- * machine's default RAM when no backend was given ("pc.ram", as QEMU
- * lists its implicit one). dump is what applies: the backend's own, or
- * the machine's dump-guest-core.
+ * query-memdev's view of each backend object, in creation order. dump is
+ * what applies: the backend's own, or default_dump (the machine's
+ * dump-guest-core). The machine's RAM without a backend is the
+ * machine's to describe.
  */
 typedef struct MemoryBackendInfo {
     const char *id;
     uint64_t size;
     bool dump, prealloc, share;
 } MemoryBackendInfo;
-void memory_backend_foreach_info(void (*fn)(const MemoryBackendInfo *info,
+void memory_backend_foreach_info(bool default_dump,
+                                 void (*fn)(const MemoryBackendInfo *info,
                                             void *opaque),
                                  void *opaque);
 

@@ -47,6 +47,7 @@
 #define PC_MAX_SERIAL SERIAL_ISA_MAX_PORTS
 #define PC_LOWMEM_LIMIT 0xc0000000ULL   /* RAM below 4 GiB stops at 3 GiB */
 #define PC_MIN_RAM_SIZE (16ULL << 20)   /* see MIN_RAM_SIZE in system/vl.c */
+#define PC_DEFAULT_RAM_ID "pc.ram"      /* RAM without memory-backend= */
 /* Where the machine puts PCI BARs (I/O window [0xc000, 0x10000)). */
 #define PC_PCI_MEM_START PC_LOWMEM_LIMIT
 #define PC_PCI_MEM_END   0xfec00000ULL
@@ -93,7 +94,8 @@ typedef struct PCMachineConfig {
     Chardev *serial[PC_MAX_SERIAL]; /* NULL = no UART there */
     KvmOptions kvm;
     bool debug_threads;
-    /* -machine memory-backend=ID (NULL: RAM of its own, "pc.ram"), and
+    /* -machine memory-backend=ID (NULL: RAM of its own,
+     * PC_DEFAULT_RAM_ID), and
      * whether -m was given (include/system/memory-backend.h). */
     const char *memory_backend;
     bool ram_size_given;
