@@ -123,7 +123,7 @@ int64_t dirty_rate_mbps(uint64_t bytes, int64_t elapsed_us)
 
 /* ---- the measurement ---- */
 
-typedef struct DirtyRateState {
+struct DirtyRate {
     GMutex lock;            /* everything below */
     GCond wake;             /* cancel, for the thread's wait */
     GuestMemory *mem;
@@ -137,41 +137,49 @@ typedef struct DirtyRateState {
     uint64_t sample_pages;  /* per GiB */
     int64_t rate;           /* MB/s, once measured */
     DirtyRateVcpuList *vcpus;   /* dirty-ring mode, once measured */
-} DirtyRateState;
+};
 
-static DirtyRateState dirty_rate = { .status = DIRTY_RATE_STATUS_UNSTARTED };
-
-void dirty_rate_set_machine(GuestMemory *mem, KvmState *kvm)
+DirtyRate *dirty_rate_new(void)
 {
-    g_mutex_lock(&dirty_rate.lock);
-    dirty_rate.mem = mem;
-    dirty_rate.kvm = kvm;
-    g_mutex_unlock(&dirty_rate.lock);
+    DirtyRate *dr = g_new0(DirtyRate, 1);
+
+    g_mutex_init(&dr->lock);
+    g_cond_init(&dr->wake);
+    dr->status = DIRTY_RATE_STATUS_UNSTARTED;
+    return dr;
 }
 
-bool dirty_rate_blocks_migration(void)
+void dirty_rate_set_machine(DirtyRate *dr, GuestMemory *mem, KvmState *kvm)
+{
+    g_mutex_lock(&dr->lock);
+    dr->mem = mem;
+    dr->kvm = kvm;
+    g_mutex_unlock(&dr->lock);
+}
+
+bool dirty_rate_blocks_migration(DirtyRate *dr)
 {
     bool counting;
 
-    g_mutex_lock(&dirty_rate.lock);
-    counting = dirty_rate.status == DIRTY_RATE_STATUS_MEASURING &&
-               dirty_rate.mode != DIRTY_RATE_MEASURE_MODE_PAGE_SAMPLING;
-    g_mutex_unlock(&dirty_rate.lock);
+    g_mutex_lock(&dr->lock);
+    counting = dr->status == DIRTY_RATE_STATUS_MEASURING &&
+               dr->mode != DIRTY_RATE_MEASURE_MODE_PAGE_SAMPLING;
+    g_mutex_unlock(&dr->lock);
     return counting;
 }
 
 /* Waits out the period; false if the process is quitting. */
-static bool dirty_rate_wait(int64_t until_us)
+static bool dirty_rate_wait(DirtyRate *dr, int64_t until_us)
 {
     bool cancelled;
 
-    g_mutex_lock(&dirty_rate.lock);
-    while (!dirty_rate.cancel &&
-           g_cond_wait_until(&dirty_rate.wake, &dirty_rate.lock, until_us)) {
+    g_mutex_lock(&dr->lock);
+    while (!dr->cancel &&
+           g_cond_wait_until(&dr->wake, &dr->lock, until_us)) {
         /* woken early: look at cancel again */
     }
-    cancelled = dirty_rate.cancel;
-    g_mutex_unlock(&dirty_rate.lock);
+    cancelled = dr->cancel;
+    g_mutex_unlock(&dr->lock);
     return !cancelled;
 }
 
@@ -224,15 +232,15 @@ static uint64_t dirty_log_end(GuestMemory *mem, KvmState *kvm,
     return pages;
 }
 
-static void dirty_rate_finish(DirtyRateMeasureMode mode, int64_t rate,
-                              DirtyRateVcpuList *vcpus)
+static void dirty_rate_finish(DirtyRate *dr, DirtyRateMeasureMode mode,
+                              int64_t rate, DirtyRateVcpuList *vcpus)
 {
-    g_mutex_lock(&dirty_rate.lock);
-    dirty_rate.rate = rate;
-    qapi_free_DirtyRateVcpuList(dirty_rate.vcpus);
-    dirty_rate.vcpus = vcpus;
-    dirty_rate.status = DIRTY_RATE_STATUS_MEASURED;
-    g_mutex_unlock(&dirty_rate.lock);
+    g_mutex_lock(&dr->lock);
+    dr->rate = rate;
+    qapi_free_DirtyRateVcpuList(dr->vcpus);
+    dr->vcpus = vcpus;
+    dr->status = DIRTY_RATE_STATUS_MEASURED;
+    g_mutex_unlock(&dr->lock);
     trace_dirty_rate_measured(DirtyRateMeasureMode_str(mode), rate);
 }
 
@@ -244,6 +252,7 @@ static void dirty_rate_finish(DirtyRateMeasureMode mode, int64_t rate,
  * hardware: about a millisecond per GiB).
  */
 typedef struct DirtyRateRun {
+    DirtyRate *dr;
     DirtyRateMeasureMode mode;
     int64_t start_us;
     int64_t calc_time;
@@ -262,17 +271,19 @@ static void dirty_rate_run_free(DirtyRateRun *run)
     g_free(run);
 }
 
-static DirtyRateRun *dirty_rate_run_begin(DirtyRateMeasureMode mode,
+static DirtyRateRun *dirty_rate_run_begin(DirtyRate *dr,
+                                          DirtyRateMeasureMode mode,
                                           int64_t calc_time,
                                           uint64_t sample_pages,
                                           Error **errp)
 {
     DirtyRateRun *run = g_new0(DirtyRateRun, 1);
 
+    run->dr = dr;
     run->mode = mode;
     run->calc_time = calc_time;
-    run->mem = dirty_rate.mem;
-    run->kvm = dirty_rate.kvm;
+    run->mem = dr->mem;
+    run->kvm = dr->kvm;
     if (mode == DIRTY_RATE_MEASURE_MODE_PAGE_SAMPLING) {
         run->sample = dirty_rate_sample_take(run->mem, sample_pages,
                                              g_random_int());
@@ -324,7 +335,8 @@ static void *dirty_rate_thread(void *opaque)
     uint64_t bytes;
     int64_t elapsed;
 
-    if (!dirty_rate_wait(run->start_us + run->calc_time * G_USEC_PER_SEC)) {
+    if (!dirty_rate_wait(run->dr,
+                         run->start_us + run->calc_time * G_USEC_PER_SEC)) {
         /* Quitting: the VM goes, KVM's log with it. */
         dirty_rate_run_free(run);
         return NULL;
@@ -340,13 +352,15 @@ static void *dirty_rate_thread(void *opaque)
         vcpus = dirty_rate_run_vcpus(run, elapsed);
         bql_unlock();
     }
-    dirty_rate_finish(run->mode, dirty_rate_mbps(bytes, elapsed), vcpus);
+    dirty_rate_finish(run->dr, run->mode, dirty_rate_mbps(bytes, elapsed),
+                      vcpus);
     dirty_rate_run_free(run);
     return NULL;
 }
 
 /* Why mode cannot count now, or true. Main loop, BQL. */
-static bool dirty_rate_check_mode(DirtyRateMeasureMode mode, Error **errp)
+static bool dirty_rate_check_mode(DirtyRate *dr, DirtyRateMeasureMode mode,
+                                  Error **errp)
 {
     MigrationState *ms = migration_current();
 
@@ -362,7 +376,7 @@ static bool dirty_rate_check_mode(DirtyRateMeasureMode mode, Error **errp)
         return true;
     }
     if (mode == DIRTY_RATE_MEASURE_MODE_DIRTY_RING &&
-        !(dirty_rate.kvm && dirty_rate.kvm->dirty_ring_entries)) {
+        !(dr->kvm && dr->kvm->dirty_ring_entries)) {
         error_setg(errp, "mode %s is not enabled, use other method instead.",
                    DirtyRateMeasureMode_str(mode));
         return false;
@@ -376,21 +390,21 @@ static bool dirty_rate_check_mode(DirtyRateMeasureMode mode, Error **errp)
     return true;
 }
 
-static DirtyRateStatus dirty_rate_status(void)
+static DirtyRateStatus dirty_rate_status(DirtyRate *dr)
 {
     DirtyRateStatus st;
 
-    g_mutex_lock(&dirty_rate.lock);
-    st = dirty_rate.status;
-    g_mutex_unlock(&dirty_rate.lock);
+    g_mutex_lock(&dr->lock);
+    st = dr->status;
+    g_mutex_unlock(&dr->lock);
     return st;
 }
 
-static void dirty_rate_join(void)
+static void dirty_rate_join(DirtyRate *dr)
 {
-    if (dirty_rate.thread) {
-        g_thread_join(dirty_rate.thread);
-        dirty_rate.thread = NULL;
+    if (dr->thread) {
+        g_thread_join(dr->thread);
+        dr->thread = NULL;
     }
 }
 
@@ -398,6 +412,7 @@ void qmp_calc_dirty_rate(int64_t calc_time, bool has_sample_pages,
                          int64_t sample_pages, bool has_mode,
                          DirtyRateMeasureMode mode, Error **errp)
 {
+    DirtyRate *dr = migration_dirty_rate(migration_current());
     DirtyRateMeasureMode m =
         has_mode ? mode : DIRTY_RATE_MEASURE_MODE_PAGE_SAMPLING;
     uint64_t pages_per_gib;
@@ -419,11 +434,11 @@ void qmp_calc_dirty_rate(int64_t calc_time, bool has_sample_pages,
                    DIRTY_RATE_MIN_SAMPLE_PAGES, DIRTY_RATE_MAX_SAMPLE_PAGES);
         return;
     }
-    if (dirty_rate_status() == DIRTY_RATE_STATUS_MEASURING) {
+    if (dirty_rate_status(dr) == DIRTY_RATE_STATUS_MEASURING) {
         error_setg(errp, "the dirty rate is already being measured.");
         return;
     }
-    if (!dirty_rate.mem || !dirty_rate.mem->nr_blocks) {
+    if (!dr->mem || !dr->mem->nr_blocks) {
         error_setg(errp, "calc-dirty-rate: this machine has no guest memory");
         return;
     }
@@ -431,30 +446,30 @@ void qmp_calc_dirty_rate(int64_t calc_time, bool has_sample_pages,
         error_setg(errp, "Guest is waiting for an incoming migration");
         return;
     }
-    if (!dirty_rate_check_mode(m, errp)) {
+    if (!dirty_rate_check_mode(dr, m, errp)) {
         return;
     }
-    dirty_rate_join();
+    dirty_rate_join(dr);
     pages_per_gib = has_sample_pages ? (uint64_t)sample_pages
                                      : DIRTY_RATE_DEFAULT_SAMPLE_PAGES;
-    run = dirty_rate_run_begin(m, calc_time, pages_per_gib, errp);
+    run = dirty_rate_run_begin(dr, m, calc_time, pages_per_gib, errp);
     if (!run) {
         return;
     }
 
-    g_mutex_lock(&dirty_rate.lock);
-    dirty_rate.status = DIRTY_RATE_STATUS_MEASURING;
-    dirty_rate.mode = m;
-    dirty_rate.calc_time = calc_time;
-    dirty_rate.sample_pages = pages_per_gib;
-    dirty_rate.start_time = run->start_us / G_USEC_PER_SEC;
-    dirty_rate.rate = 0;
-    qapi_free_DirtyRateVcpuList(dirty_rate.vcpus);
-    dirty_rate.vcpus = NULL;
-    g_mutex_unlock(&dirty_rate.lock);
+    g_mutex_lock(&dr->lock);
+    dr->status = DIRTY_RATE_STATUS_MEASURING;
+    dr->mode = m;
+    dr->calc_time = calc_time;
+    dr->sample_pages = pages_per_gib;
+    dr->start_time = run->start_us / G_USEC_PER_SEC;
+    dr->rate = 0;
+    qapi_free_DirtyRateVcpuList(dr->vcpus);
+    dr->vcpus = NULL;
+    g_mutex_unlock(&dr->lock);
 
     trace_dirty_rate_start(DirtyRateMeasureMode_str(m), calc_time);
-    dirty_rate.thread = g_thread_new("dirty-rate", dirty_rate_thread, run);
+    dr->thread = g_thread_new("dirty-rate", dirty_rate_thread, run);
 }
 
 static DirtyRateVcpuList *dirty_rate_vcpus_copy(const DirtyRateVcpuList *l)
@@ -471,32 +486,53 @@ static DirtyRateVcpuList *dirty_rate_vcpus_copy(const DirtyRateVcpuList *l)
 
 DirtyRateInfo *qmp_query_dirty_rate(Error **errp)
 {
+    DirtyRate *dr = migration_dirty_rate(migration_current());
     DirtyRateInfo *info = g_new0(DirtyRateInfo, 1);
 
-    g_mutex_lock(&dirty_rate.lock);
-    info->status = dirty_rate.status;
-    info->mode = dirty_rate.mode;
-    info->start_time = dirty_rate.start_time;
-    info->calc_time = dirty_rate.calc_time;
-    info->sample_pages = dirty_rate.sample_pages;
-    if (dirty_rate.status == DIRTY_RATE_STATUS_MEASURED) {
+    g_mutex_lock(&dr->lock);
+    info->status = dr->status;
+    info->mode = dr->mode;
+    info->start_time = dr->start_time;
+    info->calc_time = dr->calc_time;
+    info->sample_pages = dr->sample_pages;
+    if (dr->status == DIRTY_RATE_STATUS_MEASURED) {
         info->has_dirty_rate = true;
-        info->dirty_rate = dirty_rate.rate;
-        info->vcpu_dirty_rate = dirty_rate_vcpus_copy(dirty_rate.vcpus);
+        info->dirty_rate = dr->rate;
+        info->vcpu_dirty_rate = dirty_rate_vcpus_copy(dr->vcpus);
     }
-    g_mutex_unlock(&dirty_rate.lock);
+    g_mutex_unlock(&dr->lock);
     return info;
 }
 
-void dirty_rate_shutdown(void)
+static void dirty_rate_cancel(DirtyRate *dr)
 {
-    g_mutex_lock(&dirty_rate.lock);
-    dirty_rate.cancel = true;
-    g_cond_broadcast(&dirty_rate.wake);
-    g_mutex_unlock(&dirty_rate.lock);
+    g_mutex_lock(&dr->lock);
+    dr->cancel = true;
+    g_cond_broadcast(&dr->wake);
+    g_mutex_unlock(&dr->lock);
+}
+
+void dirty_rate_shutdown(DirtyRate *dr)
+{
+    dirty_rate_cancel(dr);
     /* The dirty-log thread may wait for the BQL we hold. */
     bql_unlock();
-    dirty_rate_join();
+    dirty_rate_join(dr);
     bql_lock();
-    dirty_rate_set_machine(NULL, NULL);
+    dirty_rate_set_machine(dr, NULL, NULL);
+}
+
+void dirty_rate_free(DirtyRate *dr)
+{
+    if (!dr) {
+        return;
+    }
+    /* Without the BQL (a measuring thread may want it), or after
+     * dirty_rate_shutdown(). */
+    dirty_rate_cancel(dr);
+    dirty_rate_join(dr);
+    qapi_free_DirtyRateVcpuList(dr->vcpus);
+    g_cond_clear(&dr->wake);
+    g_mutex_clear(&dr->lock);
+    g_free(dr);
 }

@@ -220,6 +220,7 @@ typedef struct MigrationState {
     MigrationOptions opts;      /* options.c; set by QMP, read anywhere */
     MigrationIncoming *incoming;    /* the destination side */
     struct ColoState *colo;         /* COLO, on either side */
+    struct DirtyRate *dirty_rate;   /* calc-dirty-rate's measurement */
     int status;                 /* MigrationStatus, atomic */
     pthread_t thread;
     bool thread_running;        /* main loop only */

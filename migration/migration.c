@@ -72,6 +72,7 @@ MigrationState *migration_new(void)
     migration_options_init(&s->opts);
     s->incoming = migration_incoming_new(s);
     s->colo = colo_state_new();
+    s->dirty_rate = dirty_rate_new();
     s->vmstate = savevm_state_new();
     return s;
 }
@@ -85,6 +86,7 @@ void migration_free(MigrationState *s)
     g_strfreev(s->block.nodes);
     migration_incoming_free(s->incoming);
     colo_state_free(s->colo);
+    dirty_rate_free(s->dirty_rate);
     savevm_state_free(s->vmstate);
     g_free(s->uri);
     error_free(s->error);
@@ -155,6 +157,11 @@ bool migration_is_active(MigrationState *s)
            st == MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP ||
            st == MIGRATION_STATUS_POSTCOPY_RECOVER ||
            st == MIGRATION_STATUS_CANCELLING || st == MIGRATION_STATUS_COLO;
+}
+
+DirtyRate *migration_dirty_rate(MigrationState *s)
+{
+    return s->dirty_rate;
 }
 
 bool migration_owns_guest_ram(MigrationState *s)
@@ -728,7 +735,7 @@ void qmp_migrate(const char *uri_arg, bool has_detach, bool detach,
         error_setg(errp, "Guest is waiting for an incoming migration");
         return;
     }
-    if (dirty_rate_blocks_migration()) {
+    if (dirty_rate_blocks_migration(s->dirty_rate)) {
         error_setg(errp, "calc-dirty-rate is counting with the dirty log; "
                    "migrate once query-dirty-rate says measured");
         return;
@@ -859,6 +866,7 @@ void migration_shutdown(void)
         s->thread_running = false;
     }
     migration_incoming_shutdown(s->incoming);
+    dirty_rate_shutdown(s->dirty_rate);
 }
 
 void qmp_migrate_cancel(Error **errp)

@@ -367,7 +367,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (pcms) {
-        dirty_rate_set_machine(&pcms->mem, cfg.machine.accel == ACCEL_KVM
+        dirty_rate_set_machine(migration_dirty_rate(migration_current()),
+                               &pcms->mem, cfg.machine.accel == ACCEL_KVM
                                            ? &pcms->kvm : NULL);
     }
     /* -incoming: inmigrate until the migration starts the VM. -S leaves
@@ -388,7 +389,6 @@ int main(int argc, char **argv)
     }
 
     migration_shutdown();
-    dirty_rate_shutdown();
     job_cancel_sync_all();
     monitor_cleanup();
     qtest_server_cleanup();

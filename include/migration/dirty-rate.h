@@ -25,6 +25,7 @@
  * begins before it returns; a thread waits out the period and counts,
  * reading guest RAM, or taking the BQL to harvest and stop KVM's log.
  * dirty_rate_shutdown() joins it before the RAM goes.
+ * The commands act on migration_current()'s DirtyRate.
  */
 #ifndef MIGRATION_DIRTY_RATE_H
 #define MIGRATION_DIRTY_RATE_H
@@ -61,17 +62,26 @@ void dirty_rate_sample_free(DirtyRateSample *sample);
 int64_t dirty_rate_mbps(uint64_t bytes, int64_t elapsed_us);
 
 /*
- * The guest the commands measure: its RAM and, when it runs under KVM,
- * its KvmState (NULL under qtest: only our own writes are logged). Set
- * by main() before the monitor runs; without it the commands say the
+ * The measurement state of one machine, owned by its MigrationState
+ * (migration_dirty_rate()): the status, the last figures, the thread.
+ */
+typedef struct DirtyRate DirtyRate;
+DirtyRate *dirty_rate_new(void);
+void dirty_rate_free(DirtyRate *dr);
+
+/*
+ * The guest dr measures: its RAM and, when it runs under KVM, its
+ * KvmState (NULL under qtest: only our own writes are logged). Set by
+ * main() before the monitor runs; without it the commands say the
  * machine has no RAM.
  */
-void dirty_rate_set_machine(GuestMemory *mem, KvmState *kvm);
+void dirty_rate_set_machine(DirtyRate *dr, GuestMemory *mem, KvmState *kvm);
 
 /* True while a dirty-log mode counts: migrate must wait (any thread). */
-bool dirty_rate_blocks_migration(void);
+bool dirty_rate_blocks_migration(DirtyRate *dr);
 
-/* At exit, with the BQL: stop a measurement and join its thread. */
-void dirty_rate_shutdown(void);
+/* At exit, with the BQL: stop a measurement and join its thread
+ * (migration_shutdown() calls it). */
+void dirty_rate_shutdown(DirtyRate *dr);
 
 #endif

@@ -118,6 +118,9 @@ void migration_set_block_nodes(MigrationState *s, const char *const *nodes);
  * postcopy-recover-setup, postcopy-recover, cancelling or colo). */
 bool migration_is_active(MigrationState *s);
 
+/* s's dirty-rate measurement (migration/dirty-rate.c). */
+struct DirtyRate *migration_dirty_rate(MigrationState *s);
+
 /* True while a migration in either direction, or COLO, works on the
  * guest's RAM and dirty log: s's outgoing side is active, or its
  * incoming side has started and not ended. calc-dirty-rate asks. */
