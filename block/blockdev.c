@@ -185,7 +185,8 @@ void qmp_blockdev_del(const char *node_name, Error **errp)
         return;
     }
     if (bdrv_backing_parent(bs)) {
-        /* QEMU's words (checked before the owner, as QEMU does): a snapshot's old node is its overlay's backing. */
+        /* QEMU's words (checked before the owner, as QEMU does): a
+         * snapshot's old node is its overlay's backing. */
         error_setg(errp, "Node '%s' is busy: node is used as backing hd "
                    "of '%s'", node_name,
                    bdrv_get_node_name(bdrv_backing_parent(bs)));
