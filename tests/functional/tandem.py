@@ -23,6 +23,9 @@ GUEST = os.path.join(BUILD, 'tests', 'guest', 'tandem-guest.elf')
 QEMU = '/usr/bin/qemu-system-x86_64'
 DEBUG_EXIT = ['-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04']
 
+sys.path.insert(0, os.path.join(ROOT, 'scripts', 'qmp'))
+from qmp import QMPClient  # noqa: E402
+
 
 def kvm_unusable_reason():
     """None when /dev/kvm opens read-write, else why it does not."""
@@ -44,7 +47,7 @@ class Vm:
     """One VMM process whose COM1 goes to a file we poll."""
 
     def __init__(self, tmp_path, args, binary=TANDEM, name='vm', serial=True,
-                 accel='kvm', netns=None):
+                 accel='kvm', netns=None, pass_fds=()):
         self.serial_path = os.path.join(str(tmp_path), name + '-serial.log')
         self.stderr_path = os.path.join(str(tmp_path), name + '-stderr.log')
         # In a NetNs the VMM opens its tap there; `ip netns exec` execs
@@ -54,12 +57,14 @@ class Vm:
         if serial:
             self.cmd += ['-serial', 'file:' + self.serial_path]
         self.cmd += list(args)
+        self.pass_fds = tuple(pass_fds)
         self.proc = None
 
     def start(self):
         self._stderr = open(self.stderr_path, 'wb')
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=self._stderr)
+                                     stdout=subprocess.DEVNULL, stderr=self._stderr,
+                                     pass_fds=self.pass_fds)
         return self
 
     def __enter__(self):
@@ -116,6 +121,37 @@ class Vm:
             self.proc.wait()
         if self.proc:
             self._stderr.close()
+
+
+class QmpVm(Vm):
+    """A Vm with a QMP socket (NAME.qmp in tmp_path): connected once the
+    process starts (unless connect=False: a VMM that waits for a peer
+    first), closed when it is killed."""
+
+    def __init__(self, tmp_path, args, name='vm', connect=True, qmp_wait=10,
+                 **kw):
+        self.qmp_path = os.path.join(str(tmp_path), name + '.qmp')
+        super().__init__(tmp_path, list(args) +
+                         ['-qmp', 'unix:%s,server=on,wait=off' % self.qmp_path],
+                         name=name, **kw)
+        self.connect = connect
+        self.qmp_wait = qmp_wait
+        self.qmp = None
+
+    def start(self):
+        super().start()
+        if self.connect:
+            self.qmp = QMPClient(self.qmp_path, timeout=30, wait=self.qmp_wait)
+        return self
+
+    def kill(self):
+        if self.qmp:
+            self.qmp.close()
+        super().kill()
+
+    def q(self, name, timeout=None, **args):
+        """Runs one QMP command; returns its "return" or raises QMPError."""
+        return self.qmp.cmd(name, args or None, timeout)
 
 
 def netns_unusable_reason():

@@ -19,43 +19,16 @@
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
-from tandem import ROOT, Vm, needs_tool
-
-sys.path.insert(0, os.path.join(ROOT, 'scripts', 'qmp'))
-from qmp import QMPClient, QMPError  # noqa: E402
+from tandem import QmpVm, needs_tool
+from qmp import QMPError
 
 pytestmark = [needs_tool('qemu-img', 'qemu-utils'),
               needs_tool('qemu-io', 'qemu-utils')]
 
 K64 = 64 * 1024
-
-
-class QmpVm(Vm):
-    """Tandem under -accel qtest with QMP on a unix socket."""
-
-    def __init__(self, tmp_path, args):
-        self.qmp_path = os.path.join(str(tmp_path), 'qmp.sock')
-        super().__init__(tmp_path, ['-qmp', 'unix:%s,server=on,wait=off'
-                                    % self.qmp_path] + list(args),
-                         serial=False, accel='qtest')
-        self.qmp = None
-
-    def start(self):
-        super().start()
-        self.qmp = QMPClient(self.qmp_path, timeout=30, wait=10)
-        return self
-
-    def kill(self):
-        if self.qmp:
-            self.qmp.close()
-        super().kill()
-
-    def q(self, name, **kw):
-        return self.qmp.cmd(name, kw or None)
 
 
 def qemu_img(*args):
@@ -99,7 +72,8 @@ def test_snapshot_chain(tmp_path):
     with QmpVm(tmp_path, [
             '-blockdev', 'driver=file,node-name=f0,filename=' + base,
             '-blockdev', 'driver=qcow2,node-name=d0,file=f0',
-            '-device', 'virtio-blk-pci,id=vd0,drive=d0,share-rw=on']) as vm:
+            '-device', 'virtio-blk-pci,id=vd0,drive=d0,share-rw=on'],
+               serial=False, accel='qtest') as vm:
         vm.q('nbd-server-start',
              addr={'type': 'unix', 'data': {'path': sock}})
         vm.q('block-export-add', type='nbd', id='e0', **{'node-name': 'd0'},

@@ -18,18 +18,16 @@ import re
 import signal
 import socket
 import struct
-import sys
 import threading
 import time
 
 import pytest
 
-from tandem import GUEST, ROOT, FaultProxy, Vm, needs_kvm, verify_memory
+from tandem import GUEST, ROOT, FaultProxy, QmpVm, needs_kvm, verify_memory
 
 pytestmark = needs_kvm
 
-sys.path.insert(0, os.path.join(ROOT, 'scripts', 'qmp'))
-from qmp import QMPClient, QMPError  # noqa: E402
+from qmp import QMPError
 
 # With the serial console writing through the output-commit buffer, the
 # PVM's released output and the SVM's output after takeover join into one
@@ -54,42 +52,29 @@ GOOD_LINE = re.compile(rb'TG (boot .*|tsc_khz=\d+ src=\w+|cpus=\d+|'
                        rb'count=\d+ counter=\d+|pass=\d+ errors=0)\r?$')
 
 
-class ColoVm(Vm):
+class ColoVm(QmpVm):
     """A Tandem process with a QMP socket and a trace file: one side of a
     COLO pair."""
 
     def __init__(self, tmp_path, name, append, mem=256, extra=()):
-        self.qmp_path = os.path.join(str(tmp_path), name + '.qmp')
         self.trace_path = os.path.join(str(tmp_path), name + '.trace')
         trace = []
         for pattern in TRACE:
             trace += ['-trace', pattern]
         super().__init__(tmp_path, ['-m', str(mem), '-kernel', GUEST,
-                                    '-append', append, '-D', self.trace_path,
-                                    '-qmp', 'unix:%s,server=on,wait=off' %
-                                    self.qmp_path] + trace + list(extra),
-                         name=name)
-        self.qmp = None
+                                    '-append', append, '-D', self.trace_path] +
+                         trace + list(extra), name=name)
         self.name = name
         self.proxy = None
 
-    def start(self):
-        super().start()
-        self.qmp = QMPClient(self.qmp_path, timeout=30, wait=10)
-        return self
-
     def kill(self):
-        if self.qmp:
-            self.qmp.close()
+        # A side a test froze (SIGSTOP) must run again to be killed cleanly.
         if self.proc and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGCONT)
         super().kill()
 
     def signal(self, sig):
         os.kill(self.proc.pid, sig)
-
-    def q(self, name, timeout=None, **kw):
-        return self.qmp.cmd(name, kw or None, timeout)
 
     def status(self):
         return self.q('query-migrate').get('status')

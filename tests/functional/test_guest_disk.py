@@ -10,43 +10,25 @@ test_guest_disk_qemu.py, whose helpers these reuse."""
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 
 import pytest
 
-from tandem import DEBUG_EXIT, GUEST, ROOT, Vm, guest_disk, needs_kvm, verify_disk_image
+from tandem import DEBUG_EXIT, GUEST, QmpVm, guest_disk, needs_kvm, verify_disk_image
 from test_guest_disk_qemu import acked_lines_from, make_image, run_disk_until_killed
 
 pytestmark = needs_kvm
 
-sys.path.insert(0, os.path.join(ROOT, 'scripts', 'qmp'))
-from qmp import QMPClient  # noqa: E402
-
 BOOT_TIMEOUT = 30
 
 
-class DiskVm(Vm):
+class DiskVm(QmpVm):
     """Tandem on the test guest with a disk, and a QMP socket."""
 
     def __init__(self, tmp_path, append, extra, name):
-        self.qmp_path = os.path.join(str(tmp_path), name + '.qmp')
         super().__init__(tmp_path, ['-m', '256', '-kernel', GUEST, '-no-reboot',
-                                    '-append', append,
-                                    '-qmp', 'unix:%s,server=on,wait=off' % self.qmp_path] +
-                         list(extra), name=name)
-        self.qmp = None
-
-    def start(self):
-        super().start()
-        self.qmp = QMPClient(self.qmp_path, timeout=30, wait=10)
-        return self
-
-    def kill(self):
-        if self.qmp:
-            self.qmp.close()
-        super().kill()
+                                    '-append', append] + list(extra), name=name)
 
 
 def run_disk(tmp_path, image, append, **kw):

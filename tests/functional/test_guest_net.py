@@ -12,7 +12,6 @@ with KVM, which is skipped, saying why, until Tandem has virtio-net-pci
 and the machine has KVM."""
 import os
 import re
-import socket
 import subprocess
 import time
 

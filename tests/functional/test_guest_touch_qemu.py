@@ -13,11 +13,9 @@ import time
 
 import pytest
 
-from tandem import DEBUG_EXIT, GUEST, QEMU, ROOT, Vm, free_port
+from tandem import DEBUG_EXIT, GUEST, QEMU, ROOT, QmpVm, Vm, free_port
 
-sys.path.insert(0, os.path.join(ROOT, 'scripts', 'qmp'))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'guest'))
-from qmp import QMPClient  # noqa: E402
 import touch_lines as tl  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not os.path.exists(QEMU), reason='qemu-system-x86 not installed')
@@ -152,29 +150,11 @@ def test_touch_bad_options(tmp_path, append, extra, want):
     assert 'TG touch sec=' not in text, text
 
 
-class QmpGuest(Vm):
+def qmp_guest(tmp_path, name, append, extra=()):
     """A touch guest on QEMU with a QMP socket (for the migration test)."""
-
-    def __init__(self, tmp_path, name, append, extra=()):
-        self.qmp_path = os.path.join(str(tmp_path), name + '.qmp')
-        super().__init__(tmp_path, ['-m', '256', '-smp', '2', '-kernel', GUEST, '-append',
-                                    'workload=touch ' + append,
-                                    '-qmp', 'unix:%s,server=on,wait=off' % self.qmp_path] +
-                         list(extra), binary=QEMU, accel='tcg', name=name)
-        self.qmp = None
-
-    def start(self):
-        super().start()
-        self.qmp = QMPClient(self.qmp_path, timeout=30, wait=15)
-        return self
-
-    def kill(self):
-        if self.qmp:
-            self.qmp.close()
-        super().kill()
-
-    def q(self, name, **kw):
-        return self.qmp.cmd(name, **kw)
+    return QmpVm(tmp_path, ['-m', '256', '-smp', '2', '-kernel', GUEST,
+                            '-append', 'workload=touch ' + append] + list(extra),
+                 name=name, binary=QEMU, accel='tcg', qmp_wait=15)
 
 
 def wait_migration(vm, done, timeout):
@@ -194,8 +174,8 @@ def test_touch_sees_postcopy_page_faults(tmp_path):
     append = 'wss=96M bg-dirty=32M smp'
     port = free_port()
     caps = [{'capability': 'postcopy-ram', 'state': True}]
-    with QmpGuest(tmp_path, 'dst', append, ['-incoming', 'tcp:127.0.0.1:%d' % port]) as dst, \
-            QmpGuest(tmp_path, 'src', append) as src:
+    with qmp_guest(tmp_path, 'dst', append, ['-incoming', 'tcp:127.0.0.1:%d' % port]) as dst, \
+            qmp_guest(tmp_path, 'src', append) as src:
         src.wait_for(r'^TG touch sec=2 ', timeout=BOOT_TIMEOUT)
         dst.q('migrate-set-capabilities', capabilities=caps)
         src.q('migrate-set-capabilities', capabilities=caps)

@@ -8,60 +8,31 @@ stopped destination passes tests/guest/verify_dirty.py."""
 import os
 import re
 import socket
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
-from tandem import GUEST, ROOT, FaultProxy, Vm, needs_kvm, verify_memory
+from tandem import GUEST, FaultProxy, QmpVm, needs_kvm, verify_memory
 
 pytestmark = needs_kvm
 
-sys.path.insert(0, os.path.join(ROOT, 'scripts', 'qmp'))
-from qmp import QMPClient, QMPError  # noqa: E402
+from qmp import QMPError
 
 WORKLOAD = ['-m', '256', '-kernel', GUEST, '-append', 'workload=dirty wss=64M']
 FAST = {'max-bandwidth': 10 << 30, 'downtime-limit': 500}
 
 
-class MigVm(Vm):
-    """A Vm with a QMP socket."""
+class MigVm(QmpVm):
+    """The dirty workload with a QMP socket."""
 
     def __init__(self, tmp_path, name, extra=(), pass_fds=(), connect=True,
                  kernel=True):
-        self.qmp_path = os.path.join(str(tmp_path), name + '.qmp')
         # kernel=False: a destination as QEMU's functional tests start
         # one, with no -kernel (the guest comes by migration).
         workload = WORKLOAD if kernel else WORKLOAD[:2]
-        super().__init__(tmp_path, list(workload) + list(extra) +
-                         ['-qmp', 'unix:%s,server=on,wait=off' % self.qmp_path],
-                         name=name)
-        self.pass_fds = pass_fds
-        self.connect = connect
-        self.qmp = None
-
-    def start(self):
-        self._stderr = open(self.stderr_path, 'wb')
-        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL,
-                                     stderr=self._stderr,
-                                     pass_fds=self.pass_fds)
-        if self.connect:
-            self.qmp = QMPClient(self.qmp_path, timeout=30, wait=10)
-        return self
-
-    def kill(self):
-        if self.qmp:
-            try:
-                self.qmp.close()
-            except Exception:
-                pass
-        super().kill()
-
-    def q(self, name, **kw):
-        return self.qmp.cmd(name, **kw)
+        super().__init__(tmp_path, list(workload) + list(extra), name=name,
+                         connect=connect, pass_fds=pass_fds)
 
     def passes(self):
         return [(int(a), int(b)) for a, b in

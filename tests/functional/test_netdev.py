@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tandem import GUEST, TANDEM, Vm, needs_kvm, run
+from tandem import GUEST, Vm, needs_kvm, run
 
 
 @pytest.mark.parametrize('args,message', [
