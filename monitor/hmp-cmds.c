@@ -209,6 +209,8 @@ const HmpCommand hmp_commands[] = {
     { "info name", "", "show the current VM name", hmp_info_name },
     { "info network", "", "show the network state", hmp_info_network },
     { "info pci", "", "show PCI info", hmp_info_pci },
+    { "info qom-tree", "[path]", "show QOM composition tree",
+      hmp_info_qom_tree },
     { "info status", "", "show the current VM status (running|paused)",
       hmp_info_status },
     { "info trace-events", "[name]", "show available trace-events & their "

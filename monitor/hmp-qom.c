@@ -32,6 +32,22 @@ void hmp_object_del(HmpContext *hmp, const char *args)
     hmp_one_word(hmp, args, "object_del ID", qmp_object_del);
 }
 
+/* info qom-tree [PATH]: the tree under PATH (/machine by default). */
+void hmp_info_qom_tree(HmpContext *hmp, const char *args)
+{
+    static const HmpArgs spec = {
+        .usage = "info qom-tree [PATH]", .max = 1,
+    };
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
+    g_autofree char *text = NULL;
+
+    if (!w) {
+        return;
+    }
+    text = qom_tree_text(w[0] ? w[0] : "/machine");
+    hmp_printf(hmp, "%s", text);
+}
+
 /* qom-list [PATH]: "name (type)" per property and child; "/" alone
  * without a path, as QEMU answers. */
 void hmp_qom_list(HmpContext *hmp, const char *args)

@@ -135,7 +135,7 @@ HmpCommandFn hmp_hostfwd_add, hmp_hostfwd_remove;
 
 /* QOM objects and properties (hmp-qom.c). */
 HmpCommandFn hmp_object_add, hmp_object_del, hmp_qom_list, hmp_qom_get,
-    hmp_qom_set;
+    hmp_qom_set, hmp_info_qom_tree;
 /* Character devices (hmp-chardev.c). */
 HmpCommandFn hmp_info_chardev, hmp_chardev_add, hmp_chardev_remove;
 /* Trace events (hmp-trace.c). */
@@ -149,6 +149,11 @@ HmpCommandFn hmp_x_colo_lost_heartbeat, hmp_info_colo;
  * with errp set otherwise (qmp-introspect.c). */
 Object *qom_settable_object(const char *path, const char *property,
                             Error **errp);
+
+/* HMP info qom-tree: the QOM tree under an absolute path, one
+ * "/NAME (TYPE)" line per node; QEMU's one-line message when the path
+ * leads nowhere (qmp-introspect.c). */
+char *qom_tree_text(const char *path);
 
 /* vCPU index -> its place in the -smp topology (qmp-introspect.c). */
 CpuInstanceProperties *qmp_cpu_instance_props(unsigned index);

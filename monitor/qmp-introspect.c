@@ -2,7 +2,8 @@
 /*
  * What management software asks to learn what this binary and this VM
  * are made of (libvirt's capability probe and its start-up queries):
- * device and class properties, the QOM tree (qom-list, qom-get), vCPU
+ * device and class properties, the QOM tree (qom-list, qom-get, HMP's
+ * info qom-tree), vCPU
  * topology and hotplug slots, and the SEV/SGX capability queries, all
  * with QEMU 7.2's shapes and error texts.
  *
@@ -464,6 +465,62 @@ json_object *qmp_qom_get(const char *path, const char *property,
     error_setg(errp, "Property '%s.%s' not found", qom_node_type(&n),
                property);
     return NULL;
+}
+
+/* ---- info qom-tree ---- */
+
+typedef struct QomTreeEntry {
+    char *name;
+    QomNode node;
+} QomTreeEntry;
+
+static void qom_tree_collect(const char *name, const QomNode *child,
+                             void *opaque)
+{
+    QomTreeEntry e = { .name = g_strdup(name), .node = *child };
+
+    g_array_append_val(opaque, e);
+}
+
+static gint qom_tree_entry_cmp(gconstpointer a, gconstpointer b)
+{
+    return strcmp(((const QomTreeEntry *)a)->name,
+                  ((const QomTreeEntry *)b)->name);
+}
+
+/* One line per node, "/NAME (TYPE)", two spaces deeper per level, the
+ * children of each node in name order (plain strcmp, so "device[10]"
+ * comes before "device[1]", as QEMU lists them). */
+static void qom_tree_append(GString *out, const char *name,
+                            const QomNode *n, unsigned depth)
+{
+    GArray *children = g_array_new(false, false, sizeof(QomTreeEntry));
+
+    g_string_append_printf(out, "%*s/%s (%s)\n", (int)depth * 2, "", name,
+                           qom_node_type(n));
+    qom_children(n, qom_tree_collect, children);
+    g_array_sort(children, qom_tree_entry_cmp);
+    for (guint i = 0; i < children->len; i++) {
+        QomTreeEntry *e = &g_array_index(children, QomTreeEntry, i);
+
+        qom_tree_append(out, e->name, &e->node, depth + 1);
+        g_free(e->name);
+    }
+    g_array_free(children, true);
+}
+
+char *qom_tree_text(const char *path)
+{
+    g_autofree char *name = g_path_get_basename(path);
+    GString *out = g_string_new(NULL);
+    QomNode n;
+
+    if (!qom_resolve(path, &n, NULL)) {
+        g_string_printf(out, "Path '%s' could not be resolved.\n", path);
+        return g_string_free(out, false);
+    }
+    qom_tree_append(out, strcmp(name, "/") ? name : "", &n, 0);
+    return g_string_free(out, false);
 }
 
 Object *qom_settable_object(const char *path, const char *property,

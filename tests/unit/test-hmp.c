@@ -75,7 +75,8 @@ static void hmp_lacks(Client *c, const char *cmdline, const char *part)
     }
 }
 
-/* object_add/object_del, qom-list, qom-get, info iothreads. */
+/* object_add/object_del, qom-list, qom-get, info qom-tree, info
+ * iothreads. */
 static void test_objects(void)
 {
     Client *c = client_new();
@@ -87,6 +88,15 @@ static void test_objects(void)
     hmp_has(c, "qom-list /objects/io0", "poll-max-ns (int)\n");
     hmp_has(c, "qom-list /objects", "io0 (child<iothread>)\n");
     hmp_is(c, "qom-list", "/\n");
+    hmp_is(c, "object_add iothread,id=a1", "");
+    /* Children in name order, not creation order, as QEMU lists them. */
+    hmp_is(c, "info qom-tree /objects",
+           "/objects (container)\n  /a1 (iothread)\n  /io0 (iothread)\n");
+    hmp_is(c, "object_del a1", "");
+    hmp_has(c, "info qom-tree /", "/ (container)\n  /machine (");
+    hmp_has(c, "info qom-tree", "/machine (");
+    hmp_lacks(c, "info qom-tree", "/objects");
+    hmp_is(c, "info qom-tree /nope", "Path '/nope' could not be resolved.\n");
     hmp_is(c, "qom-get /objects/io0 poll-max-ns", "1000\n");
     hmp_is(c, "qom-get /objects/io0 type", "\"iothread\"\n");
     hmp_has(c, "qom-get /objects/io0 nope",
