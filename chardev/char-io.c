@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "char-io.h"
+#include "util/main-loop.h"
 #include "trace.h"
 
 static ssize_t chardev_io_write_once(int fd, bool is_socket,
@@ -70,7 +71,7 @@ GSource *chardev_io_add_watch(int fd, GIOCondition cond, GMainContext *ctx,
     GSource *src = g_unix_fd_source_new(fd, cond);
 
     g_source_set_callback(src, G_SOURCE_FUNC(fn), opaque, NULL);
-    g_source_attach(src, ctx);
+    main_context_attach(src, ctx);
     return src;
 }
 
@@ -80,7 +81,7 @@ GSource *chardev_io_add_timeout(guint ms, GMainContext *ctx,
     GSource *src = g_timeout_source_new(ms);
 
     g_source_set_callback(src, fn, opaque, NULL);
-    g_source_attach(src, ctx);
+    main_context_attach(src, ctx);
     return src;
 }
 

@@ -95,6 +95,14 @@ void main_loop_notify(void)
     g_main_context_wakeup(main_context);
 }
 
+void main_context_attach(GSource *src, GMainContext *ctx)
+{
+    if (ctx && ctx != main_context) {
+        g_source_set_can_recurse(src, TRUE);
+    }
+    g_source_attach(src, ctx);
+}
+
 typedef struct MainLoopBh {
     void (*fn)(void *opaque);
     void *opaque;

@@ -40,6 +40,18 @@ void main_loop_wait(bool blocking);
 /* Wakes the main loop from any thread. */
 void main_loop_notify(void);
 
+/*
+ * Attaches src to ctx (NULL: the main context). While a source's
+ * callback runs, GLib takes the source's fds out of the poll set and
+ * puts them back after, so that the context, iterated again from inside
+ * the callback, cannot enter it twice; each take-out and put-back writes
+ * the context's wake-up eventfd: two writes and one extra poll() per
+ * dispatch. Only the main context is iterated from inside callbacks
+ * (bdrv_drain_all, the wait for block jobs at exit); on any other (an
+ * iothread's) the guard buys nothing and is switched off.
+ */
+void main_context_attach(GSource *src, GMainContext *ctx);
+
 /* Runs fn(opaque) once on the main loop, with the BQL, soon. Any thread. */
 void main_loop_schedule_bh(void (*fn)(void *opaque), void *opaque);
 

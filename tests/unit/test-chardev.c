@@ -371,6 +371,56 @@ static void test_unix_server(gconstpointer opaque)
     }
 }
 
+/* ---- no wake-up per dispatch on an I/O thread ---- */
+
+static gint io_polls;
+
+static gint counting_poll(GPollFD *fds, guint nfds, gint timeout)
+{
+    g_atomic_int_inc(&io_polls);
+    return g_poll(fds, nfds, timeout);
+}
+
+/*
+ * Each chunk a peer sends reaches a frontend on an I/O thread in one
+ * poll() of that thread. GLib's guard against a source re-entering
+ * itself writes the context's wake-up eventfd twice per dispatch, which
+ * costs a second poll() per chunk; main_context_attach() switches the
+ * guard off on contexts nothing iterates from inside a callback.
+ */
+static void test_iothread_poll_per_read(void)
+{
+    enum { CHUNKS = 40 };
+    IoThread *io = io_thread_new();
+    g_autofree char *path = sock_path("polls");
+    g_autofree char *opts = g_strdup_printf(
+        "socket,id=polls,path=%s,server=on,wait=off", path);
+    TestFe fe = { 0 };
+    Chardev *chr = chardev_new_from_opts(opts, &error_abort);
+    int peer, before, polls;
+
+    fe_attach(&fe, chr, io);
+    peer = test_unix_connect(path);
+    WAIT_FOR(&fe, fe.opened == 1);
+    g_main_context_set_poll_func(io->ctx, counting_poll);
+    /* Out of the poll() that began before the counter was in place. */
+    g_main_context_wakeup(io->ctx);
+    g_usleep(10 * 1000);
+    before = g_atomic_int_get(&io_polls);
+    for (int i = 0; i < CHUNKS; i++) {
+        g_assert_cmpint(write(peer, "x", 1), ==, 1);
+        WAIT_FOR(&fe, fe.data->len == (guint)i + 1);
+    }
+    polls = g_atomic_int_get(&io_polls) - before;
+    g_test_message("%d polls for %d chunks", polls, CHUNKS);
+    g_assert_cmpint(polls, <=, CHUNKS + CHUNKS / 4);
+    close(peer);
+    WAIT_FOR(&fe, fe.closed == 1);
+    fe_detach(&fe);
+    chardev_close(chr);
+    io_thread_free(io);
+}
+
 static void test_tcp_server_port0(void)
 {
     IoThread *io = io_thread_new();
@@ -918,6 +968,8 @@ int main(int argc, char **argv)
                          GINT_TO_POINTER(0), test_unix_server);
     g_test_add_data_func("/chardev/socket/unix-server/iothread",
                          GINT_TO_POINTER(1), test_unix_server);
+    g_test_add_func("/chardev/socket/iothread-poll-per-read",
+                    test_iothread_poll_per_read);
     g_test_add_func("/chardev/socket/tcp-server-port0", test_tcp_server_port0);
     g_test_add_func("/chardev/socket/one-client-at-a-time",
                     test_server_one_client);
