@@ -9,6 +9,7 @@
 #include "net/filter.h"
 #include "net/netdev.h"
 #include "trace.h"
+#include "util/main-loop.h"
 
 typedef struct NetdevType {
     const char *name;
@@ -403,6 +404,6 @@ void net_fd_watch_set(GSource **watch, GIOCondition *cur, int fd,
     if (cond) {
         *watch = g_unix_fd_source_new(fd, cond);
         g_source_set_callback(*watch, G_SOURCE_FUNC(fn), opaque, NULL);
-        g_source_attach(*watch, NULL);
+        main_loop_attach_leaf(*watch);
     }
 }

@@ -103,6 +103,12 @@ void main_context_attach(GSource *src, GMainContext *ctx)
     g_source_attach(src, ctx);
 }
 
+void main_loop_attach_leaf(GSource *src)
+{
+    g_source_set_can_recurse(src, TRUE);
+    g_source_attach(src, main_context);
+}
+
 typedef struct MainLoopBh {
     void (*fn)(void *opaque);
     void *opaque;

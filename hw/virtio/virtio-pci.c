@@ -14,6 +14,7 @@
 #include "hw/pci/msix.h"
 #include "hw/virtio/virtio-pci.h"
 #include "trace.h"
+#include "util/main-loop.h"
 
 /* ---- interrupts ---- */
 
@@ -387,6 +388,21 @@ static gboolean virtio_pci_notifier_ready(gint fd, GIOCondition cond,
     return G_SOURCE_CONTINUE;
 }
 
+/* The doorbell's watch on the main loop (a leaf: the queue handlers
+ * never iterate the loop); its source id. */
+static guint virtio_pci_watch_doorbell(VirtIOPCINotifier *nt)
+{
+    GSource *src = g_unix_fd_source_new(nt->fd, G_IO_IN);
+    guint id;
+
+    g_source_set_callback(src, G_SOURCE_FUNC(virtio_pci_notifier_ready), nt,
+                          NULL);
+    main_loop_attach_leaf(src);
+    id = g_source_get_id(src);
+    g_source_unref(src);
+    return id;
+}
+
 static uint64_t virtio_pci_notify_addr(VirtIOPCIProxy *proxy, uint64_t base,
                                        unsigned q)
 {
@@ -438,8 +454,7 @@ static void virtio_pci_ioeventfd_assign(VirtIOPCIProxy *proxy, uint64_t base)
                                                  g_strerror(errno));
                 continue;
             }
-            nt->watch = g_unix_fd_add(nt->fd, G_IO_IN,
-                                      virtio_pci_notifier_ready, nt);
+            nt->watch = virtio_pci_watch_doorbell(nt);
         }
         if (!bus->ioeventfd_ops->assign(bus->ioeventfd_opaque,
                                         virtio_pci_notify_addr(proxy, base,

@@ -41,16 +41,25 @@ void main_loop_wait(bool blocking);
 void main_loop_notify(void);
 
 /*
- * Attaches src to ctx (NULL: the main context). While a source's
+ * Attaching sources without GLib's re-entry guard. While a source's
  * callback runs, GLib takes the source's fds out of the poll set and
  * puts them back after, so that the context, iterated again from inside
  * the callback, cannot enter it twice; each take-out and put-back writes
  * the context's wake-up eventfd: two writes and one extra poll() per
- * dispatch. Only the main context is iterated from inside callbacks
- * (bdrv_drain_all, the wait for block jobs at exit); on any other (an
- * iothread's) the guard buys nothing and is switched off.
+ * dispatch. The guard matters only for a callback that iterates its
+ * context: on the main context, a QMP command's bdrv_drain_all does.
+ *
+ * main_context_attach: src on ctx (NULL: the main context), without the
+ * guard unless ctx is the main context; nothing iterates an iothread's
+ * context from inside a callback.
+ *
+ * main_loop_attach_leaf: src on the main context without the guard, for
+ * a callback that never iterates the main loop (a device's doorbell, a
+ * netdev's fd), which therefore nothing can re-enter. Sources that run
+ * monitor commands, and bottom halves, keep the guard.
  */
 void main_context_attach(GSource *src, GMainContext *ctx);
+void main_loop_attach_leaf(GSource *src);
 
 /* Runs fn(opaque) once on the main loop, with the BQL, soon. Any thread. */
 void main_loop_schedule_bh(void (*fn)(void *opaque), void *opaque);
