@@ -27,7 +27,9 @@
  *   qcow2 on its file, writable            cr, write,    write, resize
  *                                          resize
  *   qcow2 on its file, read-only           cr            write, resize
- *   a backing child                        cr            write, resize
+ *   a backing child                        cr if the     write, resize if
+ *                                          overlay's     they do not share
+ *                                          users read    write
  *   raw on its file                        what raw's own parents want
  *   an inactive node, on anything          nothing       (shares all)
  *
