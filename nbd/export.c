@@ -130,6 +130,10 @@ NbdExport *nbd_export_create(const BlockExportOptions *opts, Error **errp)
      * -incoming, for the source's mirror), and keeps it active, unless
      * allow-inactive.
      */
+    if (opts->has_writable && opts->writable && bdrv_is_read_only(bs)) {
+        error_setg(errp, "Cannot export read-only node as writable");
+        return NULL;
+    }
     allow_inactive = opts->has_allow_inactive && opts->allow_inactive;
     if (!allow_inactive && !bdrv_activate(bs, errp)) {
         return NULL;
