@@ -33,8 +33,15 @@
 struct BlockBackend {
     char *name;
     BlockDriverState *root;
-    bool writable;
-    bool share_rw;
+    /*
+     * What it claims of its root now (BLK_PERM_* it holds, and those it
+     * lets the root's other users hold), and its claim of its own, which
+     * an attached device's replaces until it detaches.
+     */
+    uint64_t perm;
+    uint64_t shared;
+    uint64_t own_perm;
+    uint64_t own_shared;
     bool wce;                   /* write cache enabled */
     char *delete_on_close;      /* a temporary snapshot overlay */
     char *user;                 /* who holds it, for errors (blk_set_user) */
@@ -45,8 +52,6 @@ struct BlockBackend {
     BlockdevOnError on_write_error; /* -drive werror= */
     void *dev;                  /* the device attached, or NULL */
     char *qdev;                 /* its QOM path for query-block, or NULL */
-    bool dev_exclusive;         /* the device made writing exclusive */
-    bool dev_share_rw;          /* the device said share-rw=on */
     BlockResizeFunc *resize_cb; /* the device's, or NULL */
     /* Finished asynchronous requests whose callback has not run. */
     GMutex done_lock;
@@ -58,8 +63,89 @@ static GList *named_backends;   /* main loop only */
 static GList *all_backends;     /* named or not; main loop only */
 static GThreadPool *worker_pool;
 
-BlockBackend *blk_new(const char *name, BlockDriverState *bs, bool writable,
-                      bool share_rw, Error **errp)
+/*
+ * Adds (dir 1) or takes away (dir -1) blk's claim in bs's writer count,
+ * the check between users of one process (block/permission.h).
+ */
+static void blk_count_writer(BlockBackend *blk, BlockDriverState *bs,
+                             int dir)
+{
+    if (!(blk->perm & BLK_PERM_WRITE)) {
+        return;
+    }
+    bs->writers += dir;
+    if (dir > 0) {
+        bs->write_exclusive |= !(blk->shared & BLK_PERM_WRITE);
+    } else if (!bs->writers) {
+        bs->write_exclusive = false;
+    }
+}
+
+/* Whether bs's users other than blk leave room for the claim. */
+static bool blk_check_claim(BlockBackend *blk, BlockDriverState *bs,
+                            uint64_t perm, uint64_t shared, Error **errp)
+{
+    bool writes = perm & BLK_PERM_WRITE;
+    bool ok;
+
+    if (writes && bs->read_only) {
+        g_autofree char *d = bdrv_describe(bs);
+
+        error_setg(errp, "%s is read-only", d);
+        return false;
+    }
+    blk_count_writer(blk, bs, -1);
+    ok = !writes || !bs->writers ||
+         (!bs->write_exclusive && (shared & BLK_PERM_WRITE));
+    blk_count_writer(blk, bs, 1);
+    if (!ok) {
+        g_autofree char *d = bdrv_describe(bs);
+
+        error_setg(errp, "%s already has a writer; two users may write it "
+                   "only if both set share-rw=on", d);
+    }
+    return ok;
+}
+
+/* Replaces blk's claim, its writer count following; checks nothing. */
+static void blk_put_claim(BlockBackend *blk, uint64_t perm, uint64_t shared)
+{
+    blk_count_writer(blk, blk->root, -1);
+    blk->perm = perm;
+    blk->shared = shared;
+    blk_count_writer(blk, blk->root, 1);
+    trace_blk_set_perm(blk_name(blk), blk->root->node_name, perm, shared);
+}
+
+/*
+ * Makes (perm, shared) blk's claim and takes the image locks it needs,
+ * or leaves the old claim on failure.
+ */
+static bool blk_set_perm(BlockBackend *blk, uint64_t perm, uint64_t shared,
+                         Error **errp)
+{
+    ERRP_GUARD();
+    uint64_t old_perm = blk->perm, old_shared = blk->shared;
+
+    if (!blk_check_claim(blk, blk->root, perm, shared, errp)) {
+        return false;
+    }
+    blk_put_claim(blk, perm, shared);
+    /* Another process may hold the image (image locking). */
+    if (!bdrv_refresh_perms(blk->root, errp)) {
+        g_autofree char *d = bdrv_describe(blk->root);
+
+        /* The lock error names the image; say which node the user had. */
+        error_prepend(errp, "%s: ", d);
+        blk_put_claim(blk, old_perm, old_shared);
+        bdrv_drop_perms(blk->root);
+        return false;
+    }
+    return true;
+}
+
+BlockBackend *blk_new_perm(const char *name, BlockDriverState *bs,
+                           uint64_t perm, uint64_t shared, Error **errp)
 {
     BlockBackend *blk;
 
@@ -72,22 +158,11 @@ BlockBackend *blk_new(const char *name, BlockDriverState *bs, bool writable,
                    "name", name);
         return NULL;
     }
-    if (writable && bs->read_only) {
-        g_autofree char *d = bdrv_describe(bs);
-        error_setg(errp, "%s is read-only", d);
-        return NULL;
-    }
-    if (writable && bs->writers && (bs->write_exclusive || !share_rw)) {
-        g_autofree char *d = bdrv_describe(bs);
-        error_setg(errp, "%s already has a writer; two users may write it "
-                   "only if both set share-rw=on", d);
-        return NULL;
-    }
     blk = g_new0(BlockBackend, 1);
     blk->name = g_strdup(name);
     blk->root = bs;
-    blk->writable = writable;
-    blk->share_rw = share_rw;
+    /* Claims nothing until blk_set_perm, the one way in. */
+    blk->shared = BLK_PERM_ALL;
     blk->wce = true;
     blk->on_read_error = BLOCKDEV_ON_ERROR_AUTO;
     blk->on_write_error = BLOCKDEV_ON_ERROR_AUTO;
@@ -96,45 +171,44 @@ BlockBackend *blk_new(const char *name, BlockDriverState *bs, bool writable,
     g_cond_init(&blk->done_cond);
     g_queue_init(&blk->done);
     bdrv_ref(bs);
-    if (writable) {
-        bs->writers++;
-        bs->write_exclusive |= !share_rw;
-    }
     if (name) {
         named_backends = g_list_append(named_backends, blk);
     }
     all_backends = g_list_append(all_backends, blk);
-    trace_blk_new(name ? name : "", bs->node_name, writable);
-    /* Another process may hold the image (image locking). */
-    if (!bdrv_refresh_perms(bs, errp)) {
+    trace_blk_new(name ? name : "", bs->node_name, perm, shared);
+    if (!blk_set_perm(blk, perm, shared, errp)) {
         blk_unref(blk);
         return NULL;
     }
+    blk->own_perm = perm;
+    blk->own_shared = shared;
     return blk;
 }
 
-/*
- * A backend holds consistent read, and write when writable. It does not
- * share writing when it writes exclusively (no share-rw, or its device
- * claimed it), nor when a read-only guest device without share-rw=on is
- * attached: like QEMU, the guest must not see its disk change under it.
- */
+BlockBackend *blk_new(const char *name, BlockDriverState *bs, bool writable,
+                      bool share_rw, Error **errp)
+{
+    uint64_t perm = BLK_PERM_CONSISTENT_READ;
+    uint64_t shared = BLK_PERM_ALL;
+
+    if (writable) {
+        perm |= BLK_PERM_WRITE;
+        if (!share_rw) {
+            shared &= ~(uint64_t)BLK_PERM_WRITE;
+        }
+    }
+    return blk_new_perm(name, bs, perm, shared, errp);
+}
+
 void blk_cumulate_perms(BlockDriverState *bs, uint64_t *perm,
                         uint64_t *shared)
 {
     for (GList *l = all_backends; l; l = l->next) {
         BlockBackend *blk = l->data;
-        bool excl;
 
-        if (blk->root != bs) {
-            continue;
-        }
-        excl = blk->writable ? !blk->share_rw || blk->dev_exclusive
-                             : blk->dev && !blk->dev_share_rw;
-        *perm |= BLK_PERM_CONSISTENT_READ |
-                 (blk->writable ? BLK_PERM_WRITE : 0);
-        if (excl) {
-            *shared &= ~(uint64_t)BLK_PERM_WRITE;
+        if (blk->root == bs) {
+            *perm |= blk->perm;
+            *shared &= blk->shared;
         }
     }
 }
@@ -146,12 +220,7 @@ void blk_unref(BlockBackend *blk)
     }
     blk_drain(blk);
     trace_blk_delete(blk->name ? blk->name : "", blk->root->node_name);
-    if (blk->writable) {
-        blk->root->writers--;
-        if (!blk->root->writers) {
-            blk->root->write_exclusive = false;
-        }
-    }
+    blk_count_writer(blk, blk->root, -1);
     named_backends = g_list_remove(named_backends, blk);
     all_backends = g_list_remove(all_backends, blk);
     bdrv_drop_perms(blk->root);
@@ -217,7 +286,7 @@ BlockDriverState *blk_bs(const BlockBackend *blk)
 
 bool blk_is_writable(const BlockBackend *blk)
 {
-    return blk->writable;
+    return blk->perm & BLK_PERM_WRITE;
 }
 
 void blk_set_enable_write_cache(BlockBackend *blk, bool wce)
@@ -302,7 +371,8 @@ BlockdevOnError blk_get_on_error(const BlockBackend *blk, bool is_read)
 bool blk_attach_dev(BlockBackend *blk, void *dev, const char *qdev,
                     bool share_rw, Error **errp)
 {
-    BlockDriverState *bs = blk->root;
+    uint64_t perm = BLK_PERM_CONSISTENT_READ;
+    uint64_t shared = BLK_PERM_ALL;
 
     if (blk->dev) {
         error_setg(errp, "Drive '%s' is already in use by another device",
@@ -310,47 +380,41 @@ bool blk_attach_dev(BlockBackend *blk, void *dev, const char *qdev,
         return false;
     }
     /*
-     * A -drive claims no exclusive write (the COLO secondary exports its
-     * drive writable over NBD); a guest device on it does, unless it says
-     * share-rw=on, so the guest and an export never both write one node.
+     * As QEMU's guest devices: write when the node can be written, and
+     * unless share-rw=on, let nobody else write (not even under a
+     * read-only device: the guest must not see its disk change).
      */
-    if (blk->writable && !share_rw && !bs->write_exclusive) {
-        if (bs->writers > 1) {
-            g_autofree char *d = bdrv_describe(bs);
-
-            error_setg(errp, "%s already has a writer; two users may write "
-                       "it only if both set share-rw=on", d);
-            return false;
-        }
-        bs->write_exclusive = true;
-        blk->dev_exclusive = true;
+    if (!bdrv_is_read_only(blk->root)) {
+        perm |= BLK_PERM_WRITE;
+    }
+    if (!share_rw) {
+        shared &= ~(uint64_t)BLK_PERM_WRITE;
+    }
+    if (!blk_set_perm(blk, perm, shared, errp)) {
+        return false;
     }
     blk->dev = dev;
     blk->qdev = g_strdup(qdev);
-    blk->dev_share_rw = share_rw;
-    /* What the device does not share, another process may hold. */
-    if (!bdrv_refresh_perms(bs, errp)) {
-        blk_detach_dev(blk, dev);
-        return false;
-    }
     trace_blk_attach_dev(blk_name(blk), qdev ? qdev : "");
     return true;
 }
 
 void blk_detach_dev(BlockBackend *blk, void *dev)
 {
-    if (blk->dev == dev) {
-        blk->dev = NULL;
-        blk->resize_cb = NULL;
-        g_free(blk->qdev);
-        blk->qdev = NULL;
-        if (blk->dev_exclusive) {
-            blk->root->write_exclusive = false;
-            blk->dev_exclusive = false;
-        }
-        blk->dev_share_rw = false;
-        bdrv_drop_perms(blk->root);
+    if (blk->dev != dev) {
+        return;
     }
+    blk->dev = NULL;
+    blk->resize_cb = NULL;
+    g_free(blk->qdev);
+    blk->qdev = NULL;
+    /*
+     * Back to the backend's own claim: a -drive's consistent read, or
+     * nothing for the backend a device made itself, so this only gives
+     * up (bdrv_drop_perms warns should another claim gain anything).
+     */
+    blk_put_claim(blk, blk->own_perm, blk->own_shared);
+    bdrv_drop_perms(blk->root);
 }
 
 void blk_set_dev_resize_cb(BlockBackend *blk, BlockResizeFunc *cb)
@@ -424,15 +488,9 @@ static void blk_move_root(BlockBackend *blk, BlockDriverState *to)
     g_assert(bql_locked());
     g_assert(g_atomic_int_get(&blk->in_flight) == 0);
     trace_blk_replace_node(blk_name(blk), from->node_name, to->node_name);
-    if (blk->writable) {
-        from->writers--;
-        to->writers++;
-        if (!from->writers) {
-            from->write_exclusive = false;
-        }
-        to->write_exclusive |= !blk->share_rw || blk->dev_exclusive;
-    }
+    blk_count_writer(blk, from, -1);
     blk->root = to;
+    blk_count_writer(blk, to, 1);
 }
 
 void blk_replace_node(BlockDriverState *from, BlockDriverState *to)
@@ -503,7 +561,7 @@ static int blk_check_range(BlockBackend *blk, BlockAcctType type,
 static bool blk_check_write(BlockBackend *blk, BlockAcctType type,
                             Error **errp)
 {
-    if (!blk->writable) {
+    if (!blk_is_writable(blk)) {
         g_autofree char *d = bdrv_describe(blk->root);
         block_acct_invalid(&blk->stats, type);
         error_setg(errp, "%s: device '%s' is read-only", d, blk_name(blk));

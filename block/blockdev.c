@@ -23,6 +23,7 @@
 #include "block/mirror.h"
 #include "block/nbd-uri.h"
 #include "block/overlay.h"
+#include "block/permission.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-visit.h"
 #include "util/keyval.h"
@@ -530,12 +531,11 @@ BlockBackend *drive_new_cmdline(const char *str, bool snapshot_default,
         bs = top;
     }
     /*
-     * As in QEMU, a drive alone claims no exclusive write: the COLO
-     * secondary exports its parent drive writable over NBD. A device that
-     * attaches (without share-rw=on) is what should make writing
-     * exclusive.
+     * As QEMU's, a drive alone claims consistent read and shares
+     * everything: until a device attaches (and claims what it needs) it
+     * blocks no other user, here or in another process.
      */
-    blk = blk_new(id, bs, !readonly, true, errp);
+    blk = blk_new_perm(id, bs, BLK_PERM_CONSISTENT_READ, BLK_PERM_ALL, errp);
     bdrv_unref(bs);
     if (!blk) {
         return NULL;

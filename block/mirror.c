@@ -46,6 +46,7 @@
 #include "block/blockjob.h"
 #include "block/dirty-bitmap.h"
 #include "block/mirror.h"
+#include "block/permission.h"
 #include "util/main-loop.h"
 #include "trace.h"
 
@@ -658,7 +659,9 @@ Job *mirror_start(const MirrorParams *p, Error **errp)
         error_setg_errno(errp, (int)-size, "%s: cannot get its size", d);
         return NULL;
     }
-    src = blk_new(NULL, p->source, false, true, errp);
+    /* As QEMU's: the source's other users may write it, not resize it. */
+    src = blk_new_perm(NULL, p->source, BLK_PERM_CONSISTENT_READ,
+                       BLK_PERM_ALL & ~(uint64_t)BLK_PERM_RESIZE, errp);
     tgt = src ? blk_new(NULL, p->target, true, false, errp) : NULL;
     if (!tgt || !mirror_match_size(tgt, size, errp)) {
         blk_unref(tgt);

@@ -23,6 +23,25 @@ const char *bdrv_perm_name(unsigned bit)
     return bit < BLK_PERM_BITS ? perm_names[bit] : "unknown";
 }
 
+/*
+ * What an overlay wants from its backing file, after its own users, as
+ * QEMU's: to read it if they read, and to see it unchanged only if they
+ * do not accept changes (share write). An overlay nobody uses claims
+ * nothing of it, so its image may be held elsewhere meanwhile.
+ */
+static void backing_perm(BlockDriverState *parent, uint64_t *perm,
+                         uint64_t *shared)
+{
+    uint64_t pp, ps;
+
+    bdrv_get_cumulative_perm(parent, &pp, &ps);
+    *perm = pp & BLK_PERM_CONSISTENT_READ;
+    *shared = BLK_PERM_ALL;
+    if (!(ps & BLK_PERM_WRITE)) {
+        *shared &= ~(uint64_t)(BLK_PERM_WRITE | BLK_PERM_RESIZE);
+    }
+}
+
 /* What parent, through its child role name, wants from its child. */
 static void child_perm(BlockDriverState *parent, const char *name,
                        uint64_t *perm, uint64_t *shared)
@@ -34,13 +53,15 @@ static void child_perm(BlockDriverState *parent, const char *name,
     }
     if (!strcmp(name, "file") && parent->drv->passes_perms) {
         bdrv_get_cumulative_perm(parent, perm, shared);
+    } else if (!strcmp(name, "backing")) {
+        backing_perm(parent, perm, shared);
     } else if (!strcmp(name, "file") && !parent->read_only) {
         /* A format owns its file's bytes and its length. */
         *perm = BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE | BLK_PERM_RESIZE;
         *shared = BLK_PERM_ALL & ~(uint64_t)(BLK_PERM_WRITE |
                                              BLK_PERM_RESIZE);
     } else {
-        /* Read-only metadata (or a backing file) must not change under us. */
+        /* Read-only metadata must not change under us. */
         *perm = BLK_PERM_CONSISTENT_READ;
         *shared = BLK_PERM_ALL & ~(uint64_t)(BLK_PERM_WRITE |
                                              BLK_PERM_RESIZE);

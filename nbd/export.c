@@ -10,6 +10,7 @@
 #include "block/activation.h"
 #include "block/block_int.h"
 #include "block/block-backend.h"
+#include "block/permission.h"
 #include "qapi/qapi-events.h"
 #include "util/main-loop.h"
 #include "trace.h"
@@ -129,12 +130,23 @@ NbdExport *nbd_export_create(const BlockExportOptions *opts, Error **errp)
      * -incoming, for the source's mirror), and keeps it active, unless
      * allow-inactive.
      */
+    if (opts->has_writable && opts->writable && bdrv_is_read_only(bs)) {
+        error_setg(errp, "Cannot export read-only node as writable");
+        return NULL;
+    }
     allow_inactive = opts->has_allow_inactive && opts->allow_inactive;
     if (!allow_inactive && !bdrv_activate(bs, errp)) {
         return NULL;
     }
-    /* Like QEMU's exports, share writing with the node's other users. */
-    blk = blk_new(NULL, bs, opts->has_writable && opts->writable, true, errp);
+    /*
+     * Claimed now (a -drive claims next to nothing before): as QEMU's
+     * exports, share writing with the node's other users, not resizing
+     * (the clients were told a size).
+     */
+    blk = blk_new_perm(NULL, bs, BLK_PERM_CONSISTENT_READ |
+                       (opts->has_writable && opts->writable ?
+                        BLK_PERM_WRITE : 0),
+                       BLK_PERM_ALL & ~(uint64_t)BLK_PERM_RESIZE, errp);
     if (!blk) {
         return NULL;
     }

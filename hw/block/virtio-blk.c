@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <string.h>
 #include "block/block.h"
+#include "block/permission.h"
 #include "hw/block/virtio-blk.h"
 #include "qapi/qapi-events.h"
 #include "system/runstate.h"
@@ -577,8 +578,8 @@ static bool virtio_blk_open_drive(VirtIOBlock *s, Error **errp)
                        "value '%s'", s->drive_id);
             return false;
         }
-        s->blk = blk_new(NULL, bs, !bdrv_is_read_only(bs), s->share_rw,
-                         errp);
+        /* Claims nothing yet: blk_attach_dev() claims for the device. */
+        s->blk = blk_new_perm(NULL, bs, 0, BLK_PERM_ALL, errp);
         if (!s->blk) {
             return false;
         }

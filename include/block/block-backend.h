@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * A BlockBackend is one user's handle on a node: a device (later
- * virtio-blk), a -drive, the NBD server, a job. It holds a reference to
- * its root node and its permissions on it: read always, write unless
- * opened read-only. A node has at most one writer unless every writer
- * shares writing (share_rw, the device property share-rw=on).
+ * A BlockBackend is one user's handle on a node: a guest device, a
+ * -drive, an NBD export, a job. It holds a reference to its root node and
+ * claims what its user needs of it (block/permission.h): an export or a
+ * job from its creation, a -drive only consistent read (as QEMU's:
+ * sharing everything, so a drive nobody uses blocks nobody) until a
+ * device attaches and claims what the device needs, until it detaches.
+ * A node has at most one writer unless every writer shares writing
+ * (share_rw, the device property share-rw=on).
  *
  * I/O through a BlockBackend is range-checked against the root's size,
  * counted in the backend's statistics, and comes two ways:
@@ -31,8 +34,16 @@ typedef void BlockCompletionFunc(void *opaque, int ret, const Error *err);
 
 /*
  * name may be NULL (an anonymous backend, e.g. a job's). Takes its own
- * reference to bs. Fails when the name is taken or the permissions
- * conflict with another user of bs.
+ * reference to bs and claims perm, letting others hold shared (BLK_PERM_*
+ * masks). Fails when the name is taken, or the claim conflicts with
+ * another user of bs: one of this process (a second writer, a write to a
+ * read-only node), or of another (the image lock).
+ */
+BlockBackend *blk_new_perm(const char *name, BlockDriverState *bs,
+                           uint64_t perm, uint64_t shared, Error **errp);
+/*
+ * The same for a user that reads, writes if writable, and unless
+ * share_rw lets nobody else write while it does.
  */
 BlockBackend *blk_new(const char *name, BlockDriverState *bs, bool writable,
                       bool share_rw, Error **errp);
@@ -47,6 +58,7 @@ BlockBackend *blk_next(BlockBackend *blk);
 BlockBackend *blk_next_listed(BlockBackend *blk);
 const char *blk_name(const BlockBackend *blk);
 BlockDriverState *blk_bs(const BlockBackend *blk);
+/* Whether it claims write now (a bare -drive does not: its device will). */
 bool blk_is_writable(const BlockBackend *blk);
 /* Write cache on (writeback, default) or off (each write is followed by
  * a flush before it completes). */
@@ -99,8 +111,11 @@ BlockdevOnError blk_get_on_error(const BlockBackend *blk, bool is_read);
  * ("Drive 'ID' is already in use by another device"), and drive_del
  * refuses a backend with a device. qdev (may be NULL) is the device's
  * QOM path as query-block shows it ("/machine/peripheral/vd0/virtio-backend").
- * A device without share_rw makes writing its node exclusive (refused if
- * someone else writes it already) until it detaches.
+ * The device's claim replaces the backend's own until it detaches:
+ * consistent read, write unless the node is read-only, and without
+ * share_rw nobody else may write. Refused, leaving the backend as it was,
+ * when another user of this process writes already or another process
+ * holds the image (QEMU's 'Failed to get "write" lock', naming the node).
  */
 bool blk_attach_dev(BlockBackend *blk, void *dev, const char *qdev,
                     bool share_rw, Error **errp);

@@ -6,7 +6,9 @@
  *
  * Every parent of a node (a BlockBackend on it, a format node whose
  * "file" or "backing" child it is) holds some permissions and shares
- * some. A node's cumulative permissions are the union of what its parents
+ * some. A BlockBackend claims for its user (block/block-backend.h): a
+ * -drive next to nothing until a device attaches to it. A node's
+ * cumulative permissions are the union of what its parents
  * hold and the intersection of what they share. Only the file driver acts
  * on them (it locks bytes of the image so other processes see them); the
  * checks between users inside one process stay where they are
@@ -18,11 +20,16 @@
  *   user                                   holds         does not share
  *   guest device, writable                 cr, write     write (unless share-rw)
  *   guest device, read-only                cr            write (unless share-rw)
- *   other BlockBackend (export, -drive)    cr[, write]   write, if it said so
+ *   -drive without a device                cr            nothing
+ *   NBD export                             cr[, write]   resize
+ *   mirror job: source                     cr            resize
+ *               target                     cr, write     write
  *   qcow2 on its file, writable            cr, write,    write, resize
  *                                          resize
  *   qcow2 on its file, read-only           cr            write, resize
- *   a backing child                        cr            write, resize
+ *   a backing child                        cr if the     write, resize if
+ *                                          overlay's     they do not share
+ *                                          users read    write
  *   raw on its file                        what raw's own parents want
  *   an inactive node, on anything          nothing       (shares all)
  *

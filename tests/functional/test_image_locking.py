@@ -14,7 +14,15 @@
   'Failed to get shared "write" lock'; share-rw=on lets it in, and
   locking=off (-blockdev) or file.locking=off (-drive) skip the locks;
 - a mirror's pivot: the target is locked from the mirror's start, stays
-  locked when the device moves onto it, and the source is freed."""
+  locked when the device moves onto it, and the source is freed;
+- a -drive nobody uses claims what QEMU 7.2's does, consistent read
+  only (byte 100): Debian's QEMU with a guest device on the image does
+  not stop it, its users claim at attach and are refused then, naming
+  node and file (-device at realize, a writable NBD export when added),
+  an export's claim goes with it, and a read-only overlay or a qcow2
+  whose backing file is the image are accepted as QEMU accepts them;
+- under -incoming a drive and its device lock nothing until the node is
+  activated, and then what they claim."""
 import json
 import os
 import subprocess
@@ -22,7 +30,7 @@ import time
 
 import pytest
 
-from tandem import TANDEM, needs_tool
+from tandem import QEMU, TANDEM, image_lock_bytes, needs_tool
 
 pytestmark = [needs_tool('qemu-io', 'qemu-utils'),
               needs_tool('qemu-nbd', 'qemu-utils')]
@@ -59,8 +67,8 @@ class Tandem:
         assert 'QMP' in greeting, self.proc.stderr.read()
         assert self.cmd('qmp_capabilities') == {'return': {}}
 
-    def cmd(self, name, **arguments):
-        msg = {'execute': name}
+    def cmd(self, command, **arguments):
+        msg = {'execute': command}
         if arguments:
             msg['arguments'] = arguments
         self.proc.stdin.write(json.dumps(msg) + '\n')
@@ -284,4 +292,170 @@ def test_incoming_destination_holds_no_lock(tmp_path, tandem_vm, where):
     vm = tandem_vm(args)
     w = qemu_io(path, 'raw', 'write 0 4k')
     assert w.returncode == 0 and 'wrote 4096/4096' in w.stdout, w.stderr
+    vm.quit()
+
+
+# The lock bytes (docs/block.md, "Image locking"): 100 + bit held,
+# 200 + bit not shared; bits 0 consistent read, 1 write, 3 resize.
+CONSISTENT_READ, WRITE, NO_WRITE, NO_RESIZE = 100, 101, 201, 203
+
+
+@pytest.fixture
+def qemu_guest_holder():
+    """Debian's QEMU with a virtio-blk-pci guest disk on an image (stopped
+    with -S under TCG: no guest runs, the device holds the image)."""
+    procs = []
+
+    def start(path):
+        p = subprocess.Popen(
+            [QEMU, '-S', '-machine', 'pc', '-accel', 'tcg', '-display',
+             'none', '-nodefaults', '-drive',
+             'if=none,id=h0,format=raw,file=%s' % path,
+             '-device', 'virtio-blk-pci,drive=h0'],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True)
+        procs.append(p)
+        for _ in range(200):        # bounded: up to 20 s
+            if {WRITE, NO_WRITE} <= image_lock_bytes(path):
+                return p
+            assert p.poll() is None, p.stderr.read()
+            time.sleep(0.1)
+        raise AssertionError('QEMU did not lock %s' % path)
+    yield start
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+        p.wait(timeout=20)
+
+
+def drive(path, extra=''):
+    return ['-drive', 'if=none,id=d0,node-name=n0,format=raw,file=%s%s'
+            % (path, extra)]
+
+
+def test_bare_drive_claims_consistent_read_only(tmp_path, tandem_vm):
+    path = make_image(tmp_path, 'raw')
+    vm = tandem_vm(drive(path))
+    assert image_lock_bytes(path) == {CONSISTENT_READ}
+    w = qemu_io(path, 'raw', 'write 0 4k')
+    assert w.returncode == 0 and 'wrote 4096/4096' in w.stdout, w.stderr
+    vm.quit()
+    assert image_lock_bytes(path) == set()
+
+
+@needs_tool(QEMU, 'qemu-system-x86')
+def test_qemu_guest_does_not_stop_a_bare_drive(tmp_path, tandem_vm,
+                                               qemu_guest_holder):
+    path = make_image(tmp_path, 'raw')
+    qemu_guest_holder(path)
+    held = image_lock_bytes(path)
+    vm = tandem_vm(drive(path))
+    assert image_lock_bytes(path) == held
+    vm.quit()
+    # Tandem's device claims write when it is realized: refused then.
+    err = tandem_fails(drive(path) + ['-device', 'virtio-blk-pci,drive=d0'])
+    assert err.startswith('tandem-system-x86_64: -device virtio-blk-pci: '
+                          "node 'n0' (file '%s'): " % path), err
+    assert 'Failed to get "write" lock' in err and HINT % path in err, err
+    assert image_lock_bytes(path) == held
+
+
+@needs_tool(QEMU, 'qemu-system-x86')
+def test_nbd_export_claims_when_added(tmp_path, tandem_vm,
+                                      qemu_guest_holder):
+    path = make_image(tmp_path, 'raw')
+    holder = qemu_guest_holder(path)
+    held = image_lock_bytes(path)
+    vm = tandem_vm([])
+    out = vm.cmd('human-monitor-command', **{
+        'command-line': 'drive_add 0 if=none,id=d0,node-name=n0,'
+                        'format=raw,file=%s' % path})
+    assert out == {'return': 'OK\r\n'}, out
+    assert vm.cmd('nbd-server-start', addr={
+        'type': 'unix', 'data': {'path': str(tmp_path / 'nbd.sock')}}) \
+        == {'return': {}}
+    reply = vm.cmd('nbd-server-add', device='d0', writable=True)
+    desc = reply['error']['desc']
+    assert desc.startswith("node 'n0' (file '%s'): " % path), reply
+    assert 'Failed to get "write" lock' in desc and HINT % path in desc
+    assert image_lock_bytes(path) == held
+    # A read-only export reads beside the guest, and does not let the
+    # image be resized under its clients (QEMU's byte 203).
+    assert vm.cmd('nbd-server-add', device='d0') == {'return': {}}
+    assert image_lock_bytes(path) == held | {NO_RESIZE}
+    assert vm.cmd('nbd-server-remove', name='d0') == {'return': {}}
+    holder.kill()
+    holder.wait(timeout=20)
+    for _ in range(100):            # bounded: the export goes in a BH
+        if image_lock_bytes(path) == {CONSISTENT_READ}:
+            break
+        time.sleep(0.1)
+    assert image_lock_bytes(path) == {CONSISTENT_READ}
+    # The guest gone, the writable export takes write (sharing it).
+    assert vm.cmd('block-export-add', type='nbd', id='e0', **{
+        'node-name': 'n0', 'writable': True}) == {'return': {}}
+    assert image_lock_bytes(path) == {CONSISTENT_READ, WRITE, NO_RESIZE}
+    assert vm.cmd('block-export-del', id='e0') == {'return': {}}
+    for _ in range(100):
+        if image_lock_bytes(path) == {CONSISTENT_READ}:
+            break
+        time.sleep(0.1)
+    assert image_lock_bytes(path) == {CONSISTENT_READ}
+    vm.quit()
+
+
+def test_read_only_overlay_on_bare_drive(tmp_path, tandem_vm):
+    path = make_image(tmp_path, 'raw')
+    ov = str(tmp_path / 'ov.qcow2')
+    subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-b', path,
+                    '-F', 'raw', ov], check=True, timeout=20)
+    vm = tandem_vm(drive(path))
+    assert vm.cmd('blockdev-add', driver='qcow2', **{
+        'node-name': 'ov', 'read-only': True, 'backing': None,
+        'file': {'driver': 'file', 'filename': ov}}) == {'return': {}}
+    assert vm.cmd('blockdev-snapshot', node='d0', overlay='ov') == \
+        {'return': {}}
+    inserted = vm.cmd('query-block')['return'][0]['inserted']
+    assert inserted['node-name'] == 'ov' and inserted['ro'] is True
+    # The base is a backing file its users read, sharing all (QEMU's).
+    assert image_lock_bytes(path) == {CONSISTENT_READ}
+    assert image_lock_bytes(ov) == {CONSISTENT_READ, NO_WRITE, NO_RESIZE}
+    vm.quit()
+
+
+@needs_tool(QEMU, 'qemu-system-x86')
+def test_qcow2_over_a_held_image(tmp_path, tandem_vm, qemu_guest_holder):
+    """A qcow2 nobody uses claims nothing of its backing file, so another
+    process's guest may hold it (QEMU opens it the same)."""
+    path = make_image(tmp_path, 'raw')
+    ov = str(tmp_path / 'ov.qcow2')
+    subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-b', path,
+                    '-F', 'raw', ov], check=True, timeout=20)
+    qemu_guest_holder(path)
+    held = image_lock_bytes(path)
+    vm = tandem_vm([])
+    assert vm.cmd('blockdev-add', driver='qcow2', **{
+        'node-name': 'ov',
+        'file': {'driver': 'file', 'filename': ov}}) == {'return': {}}
+    assert image_lock_bytes(path) == held
+    vm.quit()
+
+
+def test_incoming_drive_claims_on_activation(tmp_path, tandem_vm):
+    path = make_image(tmp_path, 'raw')
+    bare = str(tmp_path / 'bare.raw')
+    subprocess.run(['qemu-img', 'create', '-q', '-f', 'raw', bare, '1M'],
+                   check=True, timeout=20)
+    vm = tandem_vm(['-incoming', 'defer'] + drive(path) +
+                   ['-device', 'virtio-blk-pci,drive=d0',
+                    '-drive', 'if=none,id=d1,node-name=n1,format=raw,'
+                    'file=%s' % bare])
+    assert image_lock_bytes(path) == set()
+    assert image_lock_bytes(bare) == set()
+    assert vm.cmd('blockdev-set-active', active=True) == {'return': {}}
+    assert image_lock_bytes(path) == {CONSISTENT_READ, WRITE, NO_WRITE}
+    assert image_lock_bytes(bare) == {CONSISTENT_READ}
+    assert vm.cmd('blockdev-set-active', active=False) == {'return': {}}
+    assert image_lock_bytes(path) == set()
+    assert image_lock_bytes(bare) == set()
     vm.quit()

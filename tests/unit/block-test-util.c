@@ -100,3 +100,17 @@ void bt_open_fails(const char *json, const char *part)
     error_free(err);
     qapi_free_BlockdevOptions(opts);
 }
+
+/* The stand-in device: its address is all blk_attach_dev() keeps. */
+static char bt_guest;
+
+void bt_attach_guest(BlockBackend *blk)
+{
+    g_assert_true(blk_attach_dev(blk, &bt_guest, NULL, false,
+                                 &error_abort));
+}
+
+void bt_detach_guest(BlockBackend *blk)
+{
+    blk_detach_dev(blk, &bt_guest);
+}

@@ -26,6 +26,14 @@ BlockDriverState *bt_open(const char *json);
 /* Opens from JSON, expects failure whose message contains part. */
 void bt_open_fails(const char *json, const char *part);
 
+/*
+ * Plays a guest device on a drive: a -drive's backend claims write (and
+ * may be written) only while a device is attached (block-backend.h).
+ * The device shares nothing; detach it before drive_del.
+ */
+void bt_attach_guest(BlockBackend *blk);
+void bt_detach_guest(BlockBackend *blk);
+
 /* qemu-img: bt_qemu_img(), bt_qemu_img_check(), bt_have_qemu_img(). */
 #include "qemu-img-util.h"
 

@@ -609,6 +609,7 @@ static void mirror_raw_racing(const char *copy_mode)
     g_autofree char *opt = g_strdup_printf("if=none,id=drive0,file=%s,"
                                            "format=raw", src);
     blk = drive_new(opt, &error_abort);
+    bt_attach_guest(blk);
     writer_init(&w, blk, src);
 
     mon_ok(m, "{\"execute\":\"drive-mirror\",\"arguments\":{\"device\":"
@@ -650,6 +651,7 @@ static void mirror_raw_racing(const char *copy_mode)
     check_file(dst, w.want, w.size);
     g_assert_cmpstr(m->statuses->str, ==,
                     "created,running,ready,waiting,pending,concluded,null");
+    bt_detach_guest(blk);
     g_assert_true(drive_del("drive0", &error_abort));
     writer_free(&w);
     mon_free(m);
@@ -690,6 +692,7 @@ static void test_mirror_write_blocking_paused(void)
     bt_make_pattern_file(src, 8 * MIB, 5);
     opt = g_strdup_printf("if=none,id=drive6,file=%s,format=raw", src);
     blk = drive_new(opt, &error_abort);
+    bt_attach_guest(blk);
     writer_init(&w, blk, src);
     /* Slow enough that the copy cannot reach most writes before the
      * pause; paused at once. */
@@ -729,6 +732,7 @@ static void test_mirror_write_blocking_paused(void)
                                              NULL));
     json_object_put(ev);
     check_file(dst, w.want, w.size);
+    bt_detach_guest(blk);
     g_assert_true(drive_del("drive6", &error_abort));
     writer_free(&w);
     mon_free(m);
@@ -773,6 +777,7 @@ static void mirror_qcow2(MirrorSyncMode sync)
     g_free(out);
     opt = g_strdup_printf("if=none,id=drive0,file=%s,format=qcow2", top);
     blk = drive_new(opt, &error_abort);
+    bt_attach_guest(blk);
     {
         uint8_t buf[4096];
 
@@ -812,6 +817,7 @@ static void mirror_qcow2(MirrorSyncMode sync)
     g_assert_false(mon_has_event(m, "BLOCK_JOB_CANCELLED"));
     wait_status(m, "mq", "(none)");
     g_assert_cmpstr(bdrv_get_filename(blk_bs(blk)), ==, top);
+    bt_detach_guest(blk);
     g_assert_true(drive_del("drive0", &error_abort));
 
     bt_qemu_img_check(dst);
@@ -866,6 +872,7 @@ static void test_mirror_zeroes_after_copy(void)
     g_assert_cmpint(system(cmd), ==, 0);
     opt = g_strdup_printf("if=none,id=drive4,file=%s,format=qcow2", src);
     blk = drive_new(opt, &error_abort);
+    bt_attach_guest(blk);
     mon_ok(m, "{\"execute\":\"drive-mirror\",\"arguments\":{\"device\":"
            "\"drive4\",\"target\":\"%s\",\"format\":\"raw\",\"sync\":"
            "\"full\",\"speed\":%d}}", dst, 2 * MIB);
@@ -890,6 +897,7 @@ static void test_mirror_zeroes_after_copy(void)
            "{\"device\":\"drive4\"}}");
     json_object_put(mon_event(m, "BLOCK_JOB_COMPLETED"));
     wait_status(m, "drive4", "(none)");
+    bt_detach_guest(blk);
     g_assert_true(drive_del("drive4", &error_abort));
     memset(want, 0, MIB);
     memset(want + MIB, 0x5a, 3 * MIB);
@@ -921,6 +929,7 @@ static void test_mirror_sync_none_manual(void)
     g_assert_true(g_file_set_contents(dst, (char *)want, MIB, NULL));
     opt = g_strdup_printf("if=none,id=drive1,file=%s,format=raw", src);
     blk = drive_new(opt, &error_abort);
+    bt_attach_guest(blk);
     mon_ok(m, "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":"
            "\"raw\",\"node-name\":\"tgt1\",\"file\":{\"driver\":\"file\","
            "\"filename\":\"%s\"}}}", dst);
@@ -960,6 +969,7 @@ static void test_mirror_sync_none_manual(void)
     g_assert_cmpstr(bdrv_get_node_name(blk_bs(blk)), ==, "tgt1");
     mon_ok(m, "{\"execute\":\"job-dismiss\",\"arguments\":{\"id\":\"m1\"}}");
     check_file(dst, want, MIB);
+    bt_detach_guest(blk);
     g_assert_true(drive_del("drive1", &error_abort));
     mon_ok(m, "{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":"
            "\"tgt1\"}}");
@@ -1031,6 +1041,7 @@ static void mirror_nbd_dies(bool stop)
     pid = qemu_nbd_start(dst, sock);
     opt = g_strdup_printf("if=none,id=drive2,file=%s,format=raw", src);
     blk = drive_new(opt, &error_abort);
+    bt_attach_guest(blk);
     mon_ok(m, "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":"
            "\"nbd\",\"node-name\":\"remote\",\"server\":{\"type\":\"unix\","
            "\"path\":\"%s\"},\"reconnect-delay\":0}}", sock);
@@ -1083,6 +1094,7 @@ static void mirror_nbd_dies(bool stop)
     g_assert_cmpint(blk_pread(blk, 4096, sizeof(back), back, &error_abort),
                     ==, 0);
     g_assert_cmpmem(buf, sizeof(buf), back, sizeof(back));
+    bt_detach_guest(blk);
     g_assert_true(drive_del("drive2", &error_abort));
     mon_ok(m, "{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":"
            "\"remote\"}}");
@@ -1206,6 +1218,7 @@ static void test_mirror_hmp(void)
     bt_make_pattern_file(dst, 2 * MIB, 8);
     opt = g_strdup_printf("if=none,id=drive5,file=%s,format=raw", src);
     blk = drive_new(opt, &error_abort);
+    bt_attach_guest(blk);
     out = mon_hmp(m, "info block-jobs");
     g_assert_cmpstr(out, ==, "No active jobs\r\n");
     g_free(out);
@@ -1276,6 +1289,7 @@ static void test_mirror_hmp(void)
     json_object_put(mon_event(m, "BLOCK_JOB_CANCELLED"));
     wait_status(m, "drive5", "(none)");
     g_assert_cmpstr(bdrv_get_filename(blk_bs(blk)), ==, dst);
+    bt_detach_guest(blk);
     g_assert_true(drive_del("drive5", &error_abort));
     mon_free(m);
 }

@@ -1245,6 +1245,7 @@ static void test_drive_uri(void)
     if (!blk) {
         g_error("%s", error_get_pretty(err));
     }
+    bt_attach_guest(blk);
     uri = g_strdup_printf("nbd+unix:///d?socket=%s", srv->sock);
     g_assert_cmpstr(bdrv_get_format_name(blk_bs(blk)), ==, "raw");
     g_assert_cmpstr(bdrv_get_format_name(bdrv_file_bs(blk_bs(blk))), ==,
@@ -1255,6 +1256,7 @@ static void test_drive_uri(void)
     g_assert_cmpint(blk_pwrite(blk, 0, sizeof(buf), buf, 0, NULL), ==, 0);
     /* qemu-nbd keeps qcow2 metadata cached until a flush. */
     g_assert_cmpint(blk_flush(blk, NULL), ==, 0);
+    bt_detach_guest(blk);
     g_assert_true(drive_del("dn0", NULL));
 
     /* snapshot=on: writes stay in a local overlay, the export is intact. */
@@ -1265,12 +1267,14 @@ static void test_drive_uri(void)
     if (!blk) {
         g_error("%s", error_get_pretty(err));
     }
+    bt_attach_guest(blk);
     g_assert_cmpstr(bdrv_get_format_name(blk_bs(blk)), ==, "qcow2");
     memset(buf, 0xa5, sizeof(buf));
     g_assert_cmpint(blk_pwrite(blk, 0, sizeof(buf), buf, 0, NULL), ==, 0);
     memset(buf, 0, sizeof(buf));
     g_assert_cmpint(blk_pread(blk, 0, sizeof(buf), buf, NULL), ==, 0);
     g_assert_cmpint(buf[0], ==, 0xa5);
+    bt_detach_guest(blk);
     g_assert_true(drive_del("dn4", NULL));
     {
         BlockDriverState *bs = open_nbd(srv, ",\"export\":\"d\"");

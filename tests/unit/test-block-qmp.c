@@ -237,6 +237,7 @@ static void test_drive_snapshot(void)
     out = hmp(c, cmd);
     g_assert_cmpstr(out, ==, "OK\r\n");
     blk = blk_by_name("snap");
+    bt_attach_guest(blk);
     g_assert_cmpstr(bdrv_get_format_name(blk_bs(blk)), ==, "qcow2");
     memset(buf, 0x77, sizeof(buf));
     g_assert_cmpint(blk_pwrite(blk, 8192, 4096, buf, 0, &error_abort), ==, 0);
@@ -255,6 +256,7 @@ static void test_drive_snapshot(void)
         g_assert_nonnull(strstr(out, want));
     }
     g_free(out);
+    bt_detach_guest(blk);
     out = hmp(c, "drive_del snap");
     g_assert_cmpstr(out, ==, "");
     g_assert_true(g_file_get_contents(base, &contents, &len, NULL));

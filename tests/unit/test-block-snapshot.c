@@ -14,6 +14,9 @@
  *   before it, the created image stays on disk, the drive still writes
  *   its old image), a chain of two in one transaction, grouped
  *   completion refused, an unknown kind refused by the schema;
+ * - a read-only overlay on a drive without a device, which writes
+ *   nothing: accepted as by QEMU, and a device attached after is a
+ *   read-only one;
  * - blockdev-del of a snapshot's old node names its overlay;
  * - HMP snapshot_blkdev.
  */
@@ -142,6 +145,7 @@ static void test_blockdev_snapshot(void)
     BlockDriverState *d0, *o1;
 
     g_assert_nonnull(drive_new(drv, &error_abort));
+    bt_attach_guest(blk_by_name("drv0"));
     fill("drv0", 0, 0xaa);
     fill("drv0", CLUSTER, 0xbb);
 
@@ -221,6 +225,7 @@ static void test_blockdev_snapshot(void)
     g_assert_false(allocated(o1, 0));
     g_assert_true(allocated(o1, CLUSTER));
 
+    bt_detach_guest(blk_by_name("drv0"));
     g_assert_true(drive_del("drv0", &error_abort));
     ok(c, qmp(c, "{'execute':'blockdev-del','arguments':{'node-name':"
               "'o1'}}"));
@@ -246,6 +251,7 @@ static void test_blockdev_snapshot_sync(void)
     struct stat st;
 
     g_assert_nonnull(drive_new(drv, &error_abort));
+    bt_attach_guest(blk_by_name("drv0"));
     fill("drv0", 0, 0xaa);
     g_unlink(s1);
     g_unlink(s2);
@@ -371,6 +377,7 @@ static void test_blockdev_snapshot_sync(void)
     fails(qmp(c, "{'execute':'blockdev-del','arguments':{'node-name':"
               "'e1'}}"), "Node e1 is not owned by the monitor");
 
+    bt_detach_guest(blk_by_name("drv0"));
     g_assert_true(drive_del("drv0", &error_abort));
     g_assert_null(bdrv_next_node(NULL));
     bt_qemu_img_check(base);
@@ -396,7 +403,9 @@ static void test_transaction(void)
     g_unlink(t1);
     g_unlink(t2);
     g_assert_nonnull(drive_new(drv, &error_abort));
+    bt_attach_guest(blk_by_name("drv0"));
     g_assert_nonnull(drive_new(drv1, &error_abort));
+    bt_attach_guest(blk_by_name("drv1"));
     ok(c, qmp(c, "{'execute':'blockdev-add','arguments':{'driver':'qcow2',"
               "'node-name':'o1','file':{'driver':'file','filename':'%s'},"
               "'backing':null}}", ov));
@@ -470,7 +479,9 @@ static void test_transaction(void)
     expect_bytes(bdrv_find_node("o2"), 0, 0x11);
     expect_bytes(bdrv_find_node("t2"), 0, 0x22);
 
+    bt_detach_guest(blk_by_name("drv0"));
     g_assert_true(drive_del("drv0", &error_abort));
+    bt_detach_guest(blk_by_name("drv1"));
     g_assert_true(drive_del("drv1", &error_abort));
     ok(c, qmp(c, "{'execute':'blockdev-del','arguments':{'node-name':"
               "'o2'}}"));
@@ -556,6 +567,45 @@ static void test_hmp(void)
     client_free(c);
 }
 
+static void test_read_only_overlay_on_bare_drive(void)
+{
+    Client *c = start();
+    g_autofree char *base = new_image("rob-base.raw", "raw");
+    g_autofree char *ov = new_image("rob-ov.qcow2", "qcow2");
+    g_autofree char *drv = g_strdup_printf("if=none,id=drv2,format=raw,"
+                                           "node-name=b2,file=%s", base);
+    g_autofree unsigned char *buf = g_malloc0(CLUSTER);
+    BlockBackend *blk;
+    json_object *r;
+    int dev;
+
+    blk = drive_new(drv, &error_abort);
+    ok(c, qmp(c, "{'execute':'blockdev-add','arguments':{'driver':'qcow2',"
+              "'node-name':'rob','read-only':true,'file':{'driver':'file',"
+              "'filename':'%s'},'backing':null}}", ov));
+    ok(c, qmp(c, "{'execute':'blockdev-snapshot','arguments':{'node':"
+              "'drv2','overlay':'rob'}}"));
+    g_assert_true(blk_bs(blk) == bdrv_find_node("rob"));
+    g_assert_true(bdrv_backing_bs(bdrv_find_node("rob")) ==
+                  bdrv_find_node("b2"));
+    r = qmp(c, "{'execute':'query-block'}");
+    g_assert_true(json_object_get_boolean(member(member(
+        json_object_array_get_idx(member(r, "return"), 0), "inserted"),
+        "ro")));
+    json_object_put(r);
+    /* A device on it now can only read. */
+    g_assert_true(blk_attach_dev(blk, &dev, NULL, false, &error_abort));
+    g_assert_false(blk_is_writable(blk));
+    g_assert_cmpint(blk_pwrite(blk, 0, CLUSTER, buf, 0, NULL), <, 0);
+    g_assert_cmpint(blk_pread(blk, 0, CLUSTER, buf, &error_abort), ==, 0);
+    blk_detach_dev(blk, &dev);
+    g_assert_true(drive_del("drv2", &error_abort));
+    ok(c, qmp(c, "{'execute':'blockdev-del','arguments':{'node-name':"
+              "'rob'}}"));
+    g_assert_null(bdrv_next_node(NULL));
+    client_free(c);
+}
+
 int main(int argc, char **argv)
 {
     qmp_test_init(&argc, &argv);
@@ -568,6 +618,8 @@ int main(int argc, char **argv)
                     test_blockdev_snapshot);
     g_test_add_func("/block/snapshot/blockdev-snapshot-sync",
                     test_blockdev_snapshot_sync);
+    g_test_add_func("/block/snapshot/read-only-overlay-on-bare-drive",
+                    test_read_only_overlay_on_bare_drive);
     g_test_add_func("/block/snapshot/transaction", test_transaction);
     g_test_add_func("/block/snapshot/hmp", test_hmp);
     return qmp_test_run();

@@ -15,8 +15,15 @@
  *   beside an exclusive writer, a read-only guest device (which does not
  *   share write) does not ('shared "write"'); two share-rw writers do;
  * - qcow2 owns its file: write and resize held, neither shared;
+ * - a backing file as QEMU's: claimed after the overlay's users (nothing
+ *   while it has none, so a writer elsewhere does not stop it opening),
+ *   unchanging only for users that do not share write;
  * - inactive nodes hold nothing: the handover of shared-storage
  *   migration, and activation refused while the peer holds the image;
+ * - a -drive alone claims consistent read and shares everything (QEMU's
+ *   byte 100 only): another writer may hold the image, and then the
+ *   device that attaches is refused, naming node and file; with the
+ *   image free the device claims write and detaching gives it back;
  * - the locks go with the last user and with close;
  * - locking=off takes and checks nothing; locking=on works here.
  */
@@ -28,6 +35,7 @@
 #include "block/activation.h"
 #include "block/block_int.h"
 #include "block/block-backend.h"
+#include "block/blockdev.h"
 #include "block/permission.h"
 #include "util/main-loop.h"
 #include "block-test-util.h"
@@ -261,6 +269,43 @@ static void test_qcow2_owns_file(void)
     bt_qemu_img_check(path);
 }
 
+static void test_backing_follows_overlay_users(void)
+{
+    g_autofree char *base = new_raw("bk-base.img");
+    g_autofree char *ov = bt_path("bk-ov.qcow2");
+    g_autofree char *out = NULL;
+    BlockDriverState *other = open_raw(base, false, "auto");
+    BlockBackend *writer = user(other, true, true, &error_abort);
+    BlockDriverState *top;
+    BlockBackend *guest;
+    Error *err = NULL;
+
+    if (bt_qemu_img(&out, "create -q -f qcow2 -b '%s' -F raw '%s'", base,
+                    ov) != 0) {
+        g_error("qemu-img create failed: %s", out);
+    }
+    /* Nobody uses the overlay: it claims nothing of its backing file. */
+    top = open_qcow2(ov, false, true);
+    assert_bytes(base, BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE, 0);
+    /* A device that does not share write wants it unchanging: refused. */
+    g_assert_null(user(top, true, false, &err));
+    expect_error(&err, "Failed to get shared \"write\" lock", base);
+    /* One that shares write accepts a changing backing file too. */
+    guest = user(top, true, true, &error_abort);
+    assert_bytes(base, BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE, 0);
+    blk_unref(guest);
+    blk_unref(writer);
+    bdrv_unref(other);
+    assert_bytes(base, 0, 0);
+    guest = user(top, true, false, &error_abort);
+    assert_bytes(base, BLK_PERM_CONSISTENT_READ,
+                 BLK_PERM_WRITE | BLK_PERM_RESIZE);
+    blk_unref(guest);
+    assert_bytes(base, 0, 0);
+    bdrv_unref(top);
+    bt_qemu_img_check(ov);
+}
+
 /* Shared-storage migration's handover between two graphs on one image. */
 static void test_inactive_releases(void)
 {
@@ -295,6 +340,47 @@ static void test_inactive_releases(void)
     bt_qemu_img_check(path);
 }
 
+static void test_drive_claims_at_attach(void)
+{
+    g_autofree char *path = new_raw("drive.img");
+    g_autofree char *spec = g_strdup_printf(
+        "if=none,id=ld0,node-name=ln0,format=raw,file=%s", path);
+    BlockBackend *drive = drive_new(spec, &error_abort);
+    BlockDriverState *other = open_raw(path, false, "auto");
+    BlockBackend *writer;
+    Error *err = NULL;
+    int dev;
+
+    assert_bytes(path, BLK_PERM_CONSISTENT_READ, 0);
+    g_assert_false(blk_is_writable(drive));
+    /* Another process may write the image beside a drive nobody uses... */
+    writer = user(other, true, false, &error_abort);
+    assert_bytes(path, BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE,
+                 BLK_PERM_WRITE);
+    /* ...and the guest device that attaches then is refused. */
+    g_assert_false(blk_attach_dev(drive, &dev, "/vd0", false, &err));
+    g_assert_nonnull(strstr(error_get_pretty(err),
+                            "node 'ln0' (file '"));
+    expect_error(&err, "Failed to get \"write\" lock", path);
+    g_assert_null(blk_get_attached_dev(drive));
+    g_assert_false(blk_is_writable(drive));
+    blk_unref(writer);
+    bdrv_unref(other);
+    assert_bytes(path, BLK_PERM_CONSISTENT_READ, 0);
+
+    /* The image free, the device claims write and shares it with nobody. */
+    g_assert_true(blk_attach_dev(drive, &dev, "/vd0", false, &error_abort));
+    g_assert_true(blk_is_writable(drive));
+    assert_bytes(path, BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE,
+                 BLK_PERM_WRITE);
+    /* Detached, the drive is back to its own claim. */
+    blk_detach_dev(drive, &dev);
+    g_assert_false(blk_is_writable(drive));
+    assert_bytes(path, BLK_PERM_CONSISTENT_READ, 0);
+    g_assert_true(drive_del("ld0", &error_abort));
+    assert_bytes(path, 0, 0);
+}
+
 static void test_locking_off(void)
 {
     g_autofree char *path = new_raw("off.img");
@@ -325,7 +411,11 @@ int main(int argc, char **argv)
     g_test_add_func("/file-lock/read-vs-read", test_read_vs_read);
     g_test_add_func("/file-lock/write-vs-read", test_write_vs_read);
     g_test_add_func("/file-lock/qcow2-owns-file", test_qcow2_owns_file);
+    g_test_add_func("/file-lock/backing-follows-overlay-users",
+                    test_backing_follows_overlay_users);
     g_test_add_func("/file-lock/inactive-releases", test_inactive_releases);
+    g_test_add_func("/file-lock/drive-claims-at-attach",
+                    test_drive_claims_at_attach);
     g_test_add_func("/file-lock/locking-off", test_locking_off);
     return g_test_run();
 }

@@ -407,6 +407,19 @@ static void test_qmp_commands(void)
     expect_error(c, "{\"execute\":\"nbd-server-add\",\"arguments\":"
                  "{\"device\":\"q0\",\"bitmap\":\"b0\"}}\n", "GenericError",
                  "bitmaps", NULL);
+    {
+        g_autofree char *ro = g_strdup_printf(
+            "{\"driver\":\"raw\",\"node-name\":\"qro\",\"read-only\":true,"
+            "\"file\":{\"driver\":\"file\",\"filename\":\"%s\"}}",
+            bdrv_get_filename(bs));
+        BlockDriverState *qro = bt_open(ro);
+
+        expect_error(c, "{\"execute\":\"nbd-server-add\",\"arguments\":"
+                     "{\"device\":\"qro\",\"writable\":true}}\n",
+                     "GenericError",
+                     "Cannot export read-only node as writable", NULL);
+        bdrv_unref(qro);
+    }
     expect_ok(c, "{\"execute\":\"nbd-server-add\",\"arguments\":{\"device\":"
               "\"q0\","
               "\"writable\":true,\"description\":\"colo parent\"}}\n");
