@@ -9,19 +9,48 @@
  * - the x86 notes, checked against glibc's own struct elf_prstatus and
  *   user_regs_struct (an independent statement of the layout) and the
  *   documented offsets of QEMU's CPU-state note;
+ * - the job on a RAM of two blocks with known patterns, the high one at
+ *   4 GiB: a whole dump and a filtered one read back byte for byte; a
+ *   detached dump into a pipe (progress, the guest stopped in save-vm
+ *   and resumed, stop/cont refused meanwhile); a write error; the exit
+ *   path with a writer blocked on a full pipe;
+ * - the migration interplay: a dump is refused while a migration runs
+ *   (this process migrating to file:/dev/null through an entry that
+ *   never converges) and migrate is refused while a dump runs.
  */
 #include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/procfs.h>
 #include <sys/reg.h>
 #include <sys/user.h>
+#include <unistd.h>
 #include <glib.h>
+#include "dump/dump.h"
 #include "dump/elf-core.h"
+#include "migration/migration.h"
+#include "migration/savevm.h"
+#include "monitor/monitor.h"
+#include "qapi/qapi-commands.h"
+#include "system/runstate.h"
 #include "target/i386/arch-dump.h"
+#include "util/main-loop.h"
+#include "watchdog.h"
 
 #define MIB             (1024 * 1024ULL)
 #define HIGH_GPA        0x100000000ULL
+#define TEST_TIMEOUT_S  30
+
+/* Checks that err says want, and frees it. */
+static void assert_error(Error **err, const char *want)
+{
+    g_assert_nonnull(*err);
+    g_assert_cmpstr(error_get_pretty(*err), ==, want);
+    g_clear_pointer(err, error_free);
+}
 
 /* ---- ranges ---- */
 
@@ -281,13 +310,427 @@ static void test_cpu_state_layout(void)
     g_assert_false(x86_dump_paging_enabled(st));
 }
 
+/* ---- the job ---- */
+
+/* The machine of the job tests: 16 MiB low, 1 MiB at 4 GiB. */
+static GuestMemory job_mem;
+
+/* A byte per address that differs from its neighbours' and between
+ * blocks, so a misplaced range shows. */
+static uint8_t pattern(uint64_t gpa)
+{
+    return (uint8_t)(gpa * 7 + (gpa >> 12) * 13 + (gpa >> 32) * 101);
+}
+
+static void job_mem_fill(void)
+{
+    for (unsigned i = 0; i < job_mem.nr_blocks; i++) {
+        RamBlock *b = &job_mem.blocks[i];
+
+        for (uint64_t off = 0; off < b->size; off++) {
+            b->host[off] = pattern(b->gpa + off);
+        }
+    }
+}
+
+static DumpRequest request(bool detach)
+{
+    return (DumpRequest) { .detach = detach,
+                           .format = DUMP_GUEST_MEMORY_FORMAT_ELF };
+}
+
+/*
+ * Checks a dump: the header, no notes (these vCPUs have no registers),
+ * and every PT_LOAD's bytes against the pattern.
+ */
+static void check_dump(const uint8_t *data, size_t len, const char *what,
+                       const DumpRange *want, unsigned n)
+{
+    const Elf64_Ehdr *e;
+    const Elf64_Phdr *ph;
+    uint64_t expect_end;
+
+    g_assert_cmpuint(len, >=, sizeof(*e));
+    e = (const Elf64_Ehdr *)data;
+    g_assert_cmpmem(e->e_ident, SELFMAG, ELFMAG, SELFMAG);
+    g_assert_cmpuint(e->e_type, ==, ET_CORE);
+    g_assert_cmpuint(e->e_phnum, ==, 1 + n);
+    ph = (const Elf64_Phdr *)(data + e->e_phoff);
+    g_assert_cmpuint(ph[0].p_type, ==, PT_NOTE);
+    g_assert_cmpuint(ph[0].p_filesz, ==, 0);
+    expect_end = ph[0].p_offset;
+    for (unsigned i = 0; i < n; i++) {
+        const Elf64_Phdr *p = &ph[1 + i];
+
+        g_assert_cmpuint(p->p_type, ==, PT_LOAD);
+        g_assert_cmphex(p->p_paddr, ==, want[i].gpa);
+        g_assert_cmphex(p->p_filesz, ==, want[i].size);
+        g_assert_cmpuint(p->p_offset, ==, expect_end);
+        for (uint64_t off = 0; off < p->p_filesz; off++) {
+            if (data[p->p_offset + off] != pattern(p->p_paddr + off)) {
+                g_error("%s: byte at 0x%" G_GINT64_MODIFIER "x is 0x%02x, "
+                        "not 0x%02x", what, p->p_paddr + off,
+                        data[p->p_offset + off], pattern(p->p_paddr + off));
+            }
+        }
+        expect_end = p->p_offset + p->p_filesz;
+    }
+    g_assert_cmpuint(len, ==, expect_end);
+}
+
+static void check_dump_file(const char *path, const DumpRange *want,
+                            unsigned n)
+{
+    g_autofree char *data = NULL;
+    gsize len;
+
+    g_assert_true(g_file_get_contents(path, &data, &len, NULL));
+    check_dump((const uint8_t *)data, len, path, want, n);
+}
+
+static int open_out(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+    g_assert_cmpint(fd, >=, 0);
+    return fd;
+}
+
+static void test_job_sync(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("test-dump-XXXXXX", NULL);
+    g_autofree char *whole = g_build_filename(dir, "whole.elf", NULL);
+    g_autofree char *part = g_build_filename(dir, "part.elf", NULL);
+    DumpState *ds = dump_current();
+    DumpRequest req = request(false);
+    g_autoptr(DumpQueryResult) r = NULL;
+    g_autoptr(DumpQueryResult) r2 = NULL;
+
+    BQL_LOCK_GUARD();
+    vm_start();
+    g_assert_true(dump_start(ds, open_out(whole), &req, &error_abort));
+    g_assert_cmpint(runstate_get(), ==, RUN_STATE_RUNNING);
+    r = dump_query(ds);
+    g_assert_cmpint(r->status, ==, DUMP_STATUS_COMPLETED);
+    g_assert_cmpint(r->total, ==, 17 * MIB);
+    g_assert_cmpint(r->completed, ==, 17 * MIB);
+    check_dump_file(whole, (DumpRange[]) { { 0, 16 * MIB },
+                                           { HIGH_GPA, MIB } }, 2);
+
+    /* Unaligned, from the end of low RAM over the hole into high RAM. */
+    req.filter = true;
+    req.begin = 16 * MIB - 100;
+    req.length = HIGH_GPA - 16 * MIB + 100 + 5000;
+    g_assert_true(dump_start(ds, open_out(part), &req, &error_abort));
+    r2 = dump_query(ds);
+    g_assert_cmpint(r2->total, ==, 100 + 5000);
+    check_dump_file(part, (DumpRange[]) { { 16 * MIB - 100, 100 },
+                                          { HIGH_GPA, 5000 } }, 2);
+    unlink(whole);
+    unlink(part);
+    rmdir(dir);
+}
+
+/* QEMU's words for a range that leaves nothing, and for bad values;
+ * the status says failed, no event, the guest runs on. */
+static void test_job_refusals(void)
+{
+    DumpState *ds = dump_current();
+    DumpRequest req = request(false);
+    Error *err = NULL;
+    static const struct {
+        int64_t begin, length;
+        const char *error;
+    } cases[] = {
+        { 0, 0, "Invalid parameter 'length'" },
+        { -1, 4096, "Invalid parameter 'begin'" },
+        { 16 * MIB, 4096, "dump: no guest memory to dump" },
+        { INT64_MAX, INT64_MAX, "dump: no guest memory to dump" },
+    };
+
+    BQL_LOCK_GUARD();
+    vm_start();
+    req.filter = true;
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(DumpQueryResult) r = NULL;
+
+        req.begin = cases[i].begin;
+        req.length = cases[i].length;
+        g_assert_false(dump_start(ds, open_out("/dev/null"), &req, &err));
+        assert_error(&err, cases[i].error);
+        r = dump_query(ds);
+        g_assert_cmpint(r->status, ==, DUMP_STATUS_FAILED);
+        g_assert_cmpint(runstate_get(), ==, RUN_STATE_RUNNING);
+    }
+    /* win-dmp gets past the checks and fails as QEMU's does without a
+     * vmcoreinfo note: the whole RAM counted, nothing written. */
+    req = request(false);
+    req.format = DUMP_GUEST_MEMORY_FORMAT_WIN_DMP;
+    g_assert_false(dump_start(ds, open_out("/dev/null"), &req, &err));
+    assert_error(&err, "win-dump: invalid vmcoreinfo note size");
+}
+
+static void test_job_write_error(void)
+{
+    DumpState *ds = dump_current();
+    DumpRequest req = request(false);
+    g_autoptr(DumpQueryResult) r = NULL;
+    Error *err = NULL;
+
+    BQL_LOCK_GUARD();
+    vm_start();
+    g_assert_false(dump_start(ds, open_out("/dev/full"), &req, &err));
+    assert_error(&err, "dump: failed to write elf header: No space left on "
+                 "device");
+    r = dump_query(ds);
+    g_assert_cmpint(r->status, ==, DUMP_STATUS_FAILED);
+    g_assert_cmpint(r->completed, ==, 0);
+    g_assert_cmpint(runstate_get(), ==, RUN_STATE_RUNNING);
+}
+
+static int64_t dump_progress(DumpState *ds)
+{
+    g_autoptr(DumpQueryResult) r = dump_query(ds);
+
+    return r->completed;
+}
+
+/* Runs the main loop until the dump is no longer active. */
+static void wait_dump_end(DumpState *ds)
+{
+    while (dump_in_progress(ds)) {
+        main_loop_wait(true);
+    }
+}
+
+/* Reads the pipe to its end; returns what came as a GByteArray. */
+static gpointer drain_pipe(gpointer opaque)
+{
+    int fd = GPOINTER_TO_INT(opaque);
+    GByteArray *all = g_byte_array_new();
+    uint8_t buf[65536];
+    ssize_t n;
+
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        g_byte_array_append(all, buf, n);
+    }
+    close(fd);
+    return all;
+}
+
+static void test_job_detached(void)
+{
+    DumpState *ds = dump_current();
+    DumpRequest req = request(true);
+    g_autoptr(DumpQueryResult) r = NULL;
+    g_autoptr(GByteArray) file = g_byte_array_new();
+    g_autoptr(GByteArray) rest = NULL;
+    GThread *reader;
+    Error *err = NULL;
+    int p[2];
+    uint8_t first[4096];
+
+    test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
+    g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
+    bql_lock();
+    vm_start();
+    g_assert_true(dump_start(ds, p[1], &req, &error_abort));
+    /* The pipe is not read yet: the writer waits, the monitor answers. */
+    g_assert_true(dump_in_progress(ds));
+    g_assert_cmpint(runstate_get(), ==, RUN_STATE_SAVE_VM);
+    qmp_stop(&err);
+    assert_error(&err, "There is a dump in process, please wait.");
+    qmp_cont(&err);
+    assert_error(&err, "There is a dump in process, please wait.");
+    g_assert_false(dump_start(ds, open_out("/dev/null"), &req, &err));
+    assert_error(&err, "There is a dump in process, please wait.");
+
+    /* Progress counts RAM bytes as they leave: some, not all, while
+     * the pipe is full. */
+    while (dump_progress(ds) == 0) {
+        g_usleep(1000);
+    }
+    g_assert_cmpint(dump_progress(ds), <, 17 * MIB);
+    g_assert_cmpint(read(p[0], first, sizeof(first)), ==, sizeof(first));
+    g_byte_array_append(file, first, sizeof(first));
+    reader = g_thread_new("reader", drain_pipe, GINT_TO_POINTER(p[0]));
+    wait_dump_end(ds);
+    r = dump_query(ds);
+    g_assert_cmpint(r->status, ==, DUMP_STATUS_COMPLETED);
+    g_assert_cmpint(r->completed, ==, 17 * MIB);
+    g_assert_cmpint(runstate_get(), ==, RUN_STATE_RUNNING);
+    bql_unlock();
+    rest = g_thread_join(reader);
+    g_byte_array_append(file, rest->data, rest->len);
+    check_dump(file->data, file->len, "the pipe",
+               (DumpRange[]) { { 0, 16 * MIB }, { HIGH_GPA, MIB } }, 2);
+    test_watchdog_disarm();
+}
+
+/* At exit a writer blocked on a pipe nobody reads is woken and joined. */
+static void test_job_shutdown(void)
+{
+    DumpState *ds = dump_current();
+    DumpRequest req = request(true);
+    g_autoptr(DumpQueryResult) r = NULL;
+    g_autoptr(MigrationInfo) info = NULL;
+    int p[2];
+
+    test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
+    g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
+    BQL_LOCK_GUARD();
+    vm_start();
+    g_assert_true(dump_start(ds, p[1], &req, &error_abort));
+    /* It fills the pipe, then waits for room that never comes. */
+    while (dump_progress(ds) == 0) {
+        g_usleep(1000);
+    }
+    dump_shutdown(ds);
+    r = dump_query(ds);
+    g_assert_cmpint(r->status, ==, DUMP_STATUS_FAILED);
+    g_assert_cmpint(r->completed, <, 17 * MIB);
+    close(p[0]);
+    /* The blocker went with it. */
+    info = qmp_query_migrate(&error_abort);
+    g_assert_null(info->blocked_reasons);
+    test_watchdog_disarm();
+}
+
+/* ---- migration ---- */
+
+static bool endless_setup(QEMUFile *f, void *opaque, Error **errp)
+{
+    return true;
+}
+
+static bool endless_iterate(QEMUFile *f, void *opaque, bool *done,
+                            Error **errp)
+{
+    static uint8_t page[4096];
+
+    qemu_put_buffer(f, page, sizeof(page));
+    *done = false;
+    return true;
+}
+
+static bool endless_complete(QEMUFile *f, void *opaque, Error **errp)
+{
+    return true;
+}
+
+static uint64_t endless_pending(void *opaque)
+{
+    return 1ull << 40;      /* never converges */
+}
+
+static const SaveVMHandlers endless_ops = {
+    .save_setup = endless_setup,
+    .save_iterate = endless_iterate,
+    .save_complete = endless_complete,
+    .save_pending = endless_pending,
+};
+
+static MigrationStatus migration_status_now(void)
+{
+    g_autoptr(MigrationInfo) info = qmp_query_migrate(&error_abort);
+
+    return info->has_status ? info->status : MIGRATION_STATUS_NONE;
+}
+
+static void test_refused_during_migration(void)
+{
+    SaveVMState *vs = savevm_default();
+    DumpState *ds = dump_current();
+    DumpRequest req = request(false);
+    g_autoptr(DumpQueryResult) before = NULL;
+    g_autoptr(DumpQueryResult) after = NULL;
+    Error *err = NULL;
+
+    test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
+    bql_lock();
+    vm_start();
+    g_assert_true(savevm_register_live(vs, "endless", 0, 1, &endless_ops,
+                                       NULL, &error_abort));
+    qmp_migrate("file:/dev/null", false, false, false, false, &error_abort);
+    g_assert_cmpint(migration_status_now(), !=, MIGRATION_STATUS_NONE);
+    before = dump_query(ds);
+    g_assert_false(dump_start(ds, open_out("/dev/null"), &req, &err));
+    assert_error(&err, "disallowing migration blocker (migration/snapshot in "
+                 "progress) for: " DUMP_MIGRATION_BLOCKER);
+    /* Refused before it began: the last dump's result stands. */
+    after = dump_query(ds);
+    g_assert_cmpint(after->status, ==, before->status);
+    qmp_migrate_cancel(&error_abort);
+    while (migration_status_now() != MIGRATION_STATUS_CANCELLED) {
+        bql_unlock();
+        g_usleep(10 * 1000);
+        bql_lock();
+        main_loop_wait(false);
+    }
+    savevm_unregister(vs, "endless", 0);
+    bql_unlock();
+    test_watchdog_disarm();
+}
+
+static void test_blocks_migrate(void)
+{
+    DumpState *ds = dump_current();
+    DumpRequest req = request(true);
+    Error *err = NULL;
+    GThread *reader;
+    int p[2];
+
+    test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
+    g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
+    bql_lock();
+    g_assert_true(dump_start(ds, p[1], &req, &error_abort));
+    qmp_migrate("file:/dev/null", false, false, false, false, &err);
+    assert_error(&err, DUMP_MIGRATION_BLOCKER);
+    {
+        g_autoptr(MigrationInfo) info = qmp_query_migrate(&error_abort);
+
+        g_assert_nonnull(info->blocked_reasons);
+        g_assert_cmpstr(info->blocked_reasons->value, ==,
+                        DUMP_MIGRATION_BLOCKER);
+        g_assert_null(info->blocked_reasons->next);
+    }
+    reader = g_thread_new("reader", drain_pipe, GINT_TO_POINTER(p[0]));
+    wait_dump_end(ds);
+    bql_unlock();
+    g_byte_array_free(g_thread_join(reader), TRUE);
+    {
+        g_autoptr(MigrationInfo) info = qmp_query_migrate(&error_abort);
+
+        g_assert_null(info->blocked_reasons);
+    }
+    test_watchdog_disarm();
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    main_loop_init();
+    monitor_init_globals();
+    g_assert_nonnull(guest_memory_add_ram(&job_mem, "pc.ram", 0, 16 * MIB,
+                                          &error_abort));
+    g_assert_nonnull(guest_memory_add_ram(&job_mem, "pc.ram.high", HIGH_GPA,
+                                          MIB, &error_abort));
+    job_mem_fill();
+    dump_set_machine(dump_current(), &job_mem, NULL);
+
     g_test_add_func("/dump/ranges", test_ranges);
     g_test_add_func("/dump/elf/note-layout", test_note_layout);
     g_test_add_func("/dump/elf/header", test_header);
     g_test_add_func("/dump/x86/prstatus", test_prstatus_layout);
     g_test_add_func("/dump/x86/cpu-state", test_cpu_state_layout);
+    g_test_add_func("/dump/job/sync", test_job_sync);
+    g_test_add_func("/dump/job/refusals", test_job_refusals);
+    g_test_add_func("/dump/job/write-error", test_job_write_error);
+    g_test_add_func("/dump/job/detached", test_job_detached);
+    g_test_add_func("/dump/job/shutdown", test_job_shutdown);
+    g_test_add_func("/dump/migration/refuses-dump",
+                    test_refused_during_migration);
+    g_test_add_func("/dump/migration/blocked", test_blocks_migrate);
     return g_test_run();
 }
