@@ -3,7 +3,7 @@
  * dump-guest-memory's job: the guest's RAM and vCPU registers written
  * to a file as an ELF core (include/dump/elf-core.h), in the monitor's
  * thread or, detached, on a thread of its own while the monitor keeps
- * answering (docs/dump.md).
+ * answering (docs/monitor.md, "Guest memory dumps").
  *
  * Status (DumpStatus from qapi/dump.json), one dump at a time:
  *

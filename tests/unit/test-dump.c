@@ -8,7 +8,9 @@
  * - the ELF header and notes, read back through glibc's <elf.h>;
  * - the x86 notes, checked against glibc's own struct elf_prstatus and
  *   user_regs_struct (an independent statement of the layout) and the
- *   documented offsets of QEMU's CPU-state note;
+ *   documented offsets of QEMU's CPU-state note, and read by gdb (when
+ *   installed) from a core built of them: a thread per vCPU with its
+ *   registers;
  * - the job on a RAM of two blocks with known patterns, the high one at
  *   4 GiB: a whole dump and a filtered one read back byte for byte; a
  *   detached dump into a pipe (progress, the guest stopped in save-vm
@@ -308,6 +310,68 @@ static void test_cpu_state_layout(void)
     g_assert_true(x86_dump_paging_enabled(st));
     st->sregs.cr0 = 0x60000010;
     g_assert_false(x86_dump_paging_enabled(st));
+}
+
+/*
+ * gdb on a core built from these pieces: one thread per vCPU, each with
+ * the registers of its NT_PRSTATUS, and memory at its physical address.
+ * The one check of the notes by a reader that is not ours (no KVM here
+ * to dump real vCPUs).
+ */
+static void test_gdb_reads_notes(void)
+{
+    g_autofree char *gdb = g_find_program_in_path("gdb");
+    g_autofree char *dir = NULL, *path = NULL, *cmd = NULL, *out = NULL;
+    g_autofree X86CPUState *cpu0 = sample_cpu();
+    g_autofree X86CPUState *cpu1 = sample_cpu();
+    g_autoptr(GByteArray) notes = g_byte_array_new();
+    g_autoptr(GByteArray) file = NULL;
+    g_autoptr(GArray) ranges = g_array_new(FALSE, FALSE, sizeof(DumpRange));
+    X86ElfPrstatus pr;
+    X86DumpCpuState cs;
+    uint8_t ram[4096];
+    int status;
+
+    if (!gdb) {
+        g_test_skip("gdb is not installed");
+        return;
+    }
+    cpu1->regs.rip = 0xffffffff81000123;
+    cpu1->regs.rsp = 0xffffc90000007ff8;
+    for (unsigned i = 0; i < 2; i++) {
+        x86_dump_prstatus(i ? cpu1 : cpu0, i, &pr);
+        elf_note_append(notes, "CORE", NT_PRSTATUS, &pr, sizeof(pr));
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        x86_dump_cpu_state(i ? cpu1 : cpu0, &cs);
+        elf_note_append(notes, "QEMU", 0, &cs, sizeof(cs));
+    }
+    g_array_append_val(ranges, ((DumpRange){ 0x100000, sizeof(ram) }));
+    for (size_t i = 0; i < sizeof(ram); i++) {
+        ram[i] = i * 3;
+    }
+    file = elf_core_header(ranges, notes);
+    g_byte_array_append(file, ram, sizeof(ram));
+    dir = g_dir_make_tmp("test-dump-gdb-XXXXXX", NULL);
+    path = g_build_filename(dir, "core", NULL);
+    g_assert_true(g_file_set_contents(path, (const char *)file->data,
+                                      file->len, NULL));
+    cmd = g_strdup_printf("%s -nx -batch -ex 'core-file %s' "
+                          "-ex 'info threads' -ex 'thread 2' "
+                          "-ex 'p/x $rip' -ex 'p/x $rsp' -ex 'thread 1' "
+                          "-ex 'p/x $rip' -ex 'p/x $r15' "
+                          "-ex 'x/4xb 0x100004'", gdb, path);
+    g_assert_true(g_spawn_command_line_sync(cmd, &out, NULL, &status, NULL));
+    g_assert_true(strstr(out, "LWP 1"));
+    g_assert_true(strstr(out, "LWP 2"));
+    g_assert_true(strstr(out, "0xffffffff81000123"));
+    g_assert_true(strstr(out, "0xffffc90000007ff8"));
+    /* kvm_regs order: rip is the 17th word, r15 the 16th. */
+    g_assert_true(strstr(out, "= 0x1110"));
+    g_assert_true(strstr(out, "= 0x110f"));
+    g_assert_true(strstr(out, "0x100004:\t0x0c\t0x0f\t0x12\t0x15"));
+    unlink(path);
+    rmdir(dir);
 }
 
 /* ---- the job ---- */
@@ -724,6 +788,7 @@ int main(int argc, char **argv)
     g_test_add_func("/dump/elf/header", test_header);
     g_test_add_func("/dump/x86/prstatus", test_prstatus_layout);
     g_test_add_func("/dump/x86/cpu-state", test_cpu_state_layout);
+    g_test_add_func("/dump/x86/gdb", test_gdb_reads_notes);
     g_test_add_func("/dump/job/sync", test_job_sync);
     g_test_add_func("/dump/job/refusals", test_job_refusals);
     g_test_add_func("/dump/job/write-error", test_job_write_error);
