@@ -56,13 +56,17 @@ void x86_dump_prstatus(const X86CPUState *st, unsigned index,
     out->gs = s->gs.selector;
 }
 
+/* An unusable segment (VMX's name for one loaded with a null selector)
+ * is not present, whatever its other attribute bits say. */
 static X86DumpSegment segment(const struct kvm_segment *k)
 {
+    uint32_t present = k->present && !k->unusable;
+
     return (X86DumpSegment) {
         .selector = k->selector,
         .limit = k->limit,
         .flags = (uint32_t)k->type << 8 | (uint32_t)k->s << 12 |
-                 (uint32_t)k->dpl << 13 | (uint32_t)k->present << 15 |
+                 (uint32_t)k->dpl << 13 | present << 15 |
                  (uint32_t)k->avl << 20 | (uint32_t)k->l << 21 |
                  (uint32_t)k->db << 22 | (uint32_t)k->g << 23,
         .base = k->base,

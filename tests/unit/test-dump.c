@@ -192,7 +192,10 @@ static X86CPUState *sample_cpu(void)
     st->sregs.ss = (struct kvm_segment) { .selector = 0x18, .type = 3,
                                           .present = 1, .s = 1, .db = 1,
                                           .limit = 0xffffffff, .g = 1 };
-    st->sregs.ds.selector = 0x20;
+    /* An unusable segment that still says present: not present. */
+    st->sregs.ds = (struct kvm_segment) { .selector = 0x20, .type = 3,
+                                          .present = 1, .s = 1,
+                                          .unusable = 1 };
     st->sregs.es.selector = 0x28;
     st->sregs.fs = (struct kvm_segment) { .selector = 0x30,
                                           .base = 0x7f0000001000 };
@@ -292,6 +295,9 @@ static void test_cpu_state_layout(void)
     /* ss (sixth): a 32-bit-default writable data segment. */
     g_assert_cmphex(le32_at(&cs, seg + 5 * 24), ==, 0x18);
     g_assert_cmphex(le32_at(&cs, seg + 5 * 24 + 8), ==, 0xc09300);
+    /* ds (second): unusable, so P is clear. */
+    g_assert_cmphex(le32_at(&cs, seg + 24), ==, 0x20);
+    g_assert_cmphex(le32_at(&cs, seg + 24 + 8), ==, 0x1300);
     g_assert_cmphex(le64_at(&cs, seg + 3 * 24 + 16), ==, 0x7f0000001000);
     g_assert_cmphex(le64_at(&cs, seg + 4 * 24 + 16), ==, 0xffff888000002000);
     /* tr (eighth), gdt and idt (ninth, tenth: base and limit only). */

@@ -22,8 +22,9 @@
  *          u32 selector, u32 limit, u32 flags, u32 pad, u64 base
  *        flags: the segment descriptor's attribute bits in their
  *        places in its high dword (type << 8, S << 12, DPL << 13,
- *        P << 15, AVL << 20, L << 21, D/B << 22, G << 23); gdt and
- *        idt have only base and limit
+ *        P << 15, AVL << 20, L << 21, D/B << 22, G << 23; P clear
+ *        for a segment KVM calls unusable); gdt and idt have only
+ *        base and limit
  *   392  u64 cr[5]: cr[n] is CRn (cr[1] is 0)
  *   432  u64 kernel_gs_base (MSR 0xc0000102)
  */
