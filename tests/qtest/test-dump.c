@@ -324,17 +324,15 @@ static gpointer drain(gpointer opaque)
     return all;
 }
 
-static void test_detached_fd(void)
+/*
+ * libvirt's way in: a pipe's write end passed with getfd "dump", then a
+ * detached dump into fd:dump. Returns the read end; nobody reads it yet.
+ */
+static int dump_into_pipe(QTestState *s)
 {
-    QTestState *s = qtest_init_accel_qtest("-m 128");
-    g_autofree char *info = NULL;
-    g_autofree char *path = qtest_scratch_path("fd.elf");
-    GByteArray *file;
-    GThread *reader;
     json_object *r;
     int p[2];
 
-    write_marks(s, low_marks, 3);
     g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
     r = qtest_qmp_fd(s, p[1], "{'execute': 'getfd', "
                      "'arguments': {'fdname': 'dump'}}");
@@ -344,6 +342,21 @@ static void test_detached_fd(void)
     qtest_qmp_ok(s, "{'execute': 'dump-guest-memory', 'arguments': "
                  "{'paging': false, 'protocol': 'fd:dump', 'detach': true, "
                  "'format': 'elf'}}");
+    return p[0];
+}
+
+static void test_detached_fd(void)
+{
+    QTestState *s = qtest_init_accel_qtest("-m 128");
+    g_autofree char *info = NULL;
+    g_autofree char *path = qtest_scratch_path("fd.elf");
+    GByteArray *file;
+    GThread *reader;
+    json_object *r;
+    int rfd;
+
+    write_marks(s, low_marks, 3);
+    rfd = dump_into_pipe(s);
     /* Nobody reads the pipe yet: the dump waits, the monitor answers. */
     expect_query(s, "active", 128 * MIB);
     g_assert_cmpstr(qtest_runstate(s, NULL), ==, "save-vm");
@@ -373,7 +386,7 @@ static void test_detached_fd(void)
     g_assert_true(g_str_has_suffix(info, " %\r\n"));
     g_assert_cmpint(query_completed(s), <, 128 * MIB);
 
-    reader = g_thread_new("drain", drain, GINT_TO_POINTER(p[0]));
+    reader = g_thread_new("drain", drain, GINT_TO_POINTER(rfd));
     expect_completed(s, "completed", 128 * MIB, 128 * MIB, NULL);
     file = g_thread_join(reader);
     g_assert_true(g_file_set_contents(path, (const char *)file->data,
@@ -399,20 +412,11 @@ static void test_reader_gone(void)
     QTestState *s = qtest_init_accel_qtest("-m 64");
     g_autofree char *path = qtest_scratch_path("after.elf");
     char buf[4096];
-    json_object *r;
-    int p[2];
+    int rfd = dump_into_pipe(s);
 
-    g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
-    r = qtest_qmp_fd(s, p[1], "{'execute': 'getfd', "
-                     "'arguments': {'fdname': 'dump'}}");
-    json_object_put(r);
-    close(p[1]);
-    qtest_qmp_ok(s, "{'execute': 'dump-guest-memory', 'arguments': "
-                 "{'paging': false, 'protocol': 'fd:dump', "
-                 "'detach': true}}");
     /* The header came; then the reader goes. */
-    g_assert_cmpint(read(p[0], buf, sizeof(buf)), >, 0);
-    close(p[0]);
+    g_assert_cmpint(read(rfd, buf, sizeof(buf)), >, 0);
+    close(rfd);
     expect_completed(s, "failed", -1, 64 * MIB,
                      "dump: failed to save memory: Broken pipe");
     expect_query(s, "failed", 64 * MIB);
@@ -464,22 +468,13 @@ static void test_disk_full(void)
 static void test_quit_during_dump(void)
 {
     QTestState *s = qtest_init_accel_qtest("-m 64");
-    json_object *r;
-    int p[2];
+    int rfd = dump_into_pipe(s);
 
-    g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
-    r = qtest_qmp_fd(s, p[1], "{'execute': 'getfd', "
-                     "'arguments': {'fdname': 'dump'}}");
-    json_object_put(r);
-    close(p[1]);
-    qtest_qmp_ok(s, "{'execute': 'dump-guest-memory', 'arguments': "
-                 "{'paging': false, 'protocol': 'fd:dump', "
-                 "'detach': true}}");
     while (query_completed(s) == 0) {
         g_usleep(1000);
     }
     g_assert_cmpint(qtest_quit(s), ==, 0);
-    close(p[0]);
+    close(rfd);
 }
 
 /* ---- errors, in QEMU 7.2's words ---- */

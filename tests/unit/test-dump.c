@@ -40,6 +40,7 @@
 #include "system/runstate.h"
 #include "target/i386/arch-dump.h"
 #include "util/main-loop.h"
+#include "endless-entry.h"
 #include "watchdog.h"
 
 #define MIB             (1024 * 1024ULL)
@@ -668,38 +669,6 @@ static void test_job_shutdown(void)
 
 /* ---- migration ---- */
 
-static bool endless_setup(QEMUFile *f, void *opaque, Error **errp)
-{
-    return true;
-}
-
-static bool endless_iterate(QEMUFile *f, void *opaque, bool *done,
-                            Error **errp)
-{
-    static uint8_t page[4096];
-
-    qemu_put_buffer(f, page, sizeof(page));
-    *done = false;
-    return true;
-}
-
-static bool endless_complete(QEMUFile *f, void *opaque, Error **errp)
-{
-    return true;
-}
-
-static uint64_t endless_pending(void *opaque)
-{
-    return 1ull << 40;      /* never converges */
-}
-
-static const SaveVMHandlers endless_ops = {
-    .save_setup = endless_setup,
-    .save_iterate = endless_iterate,
-    .save_complete = endless_complete,
-    .save_pending = endless_pending,
-};
-
 static MigrationStatus migration_status_now(void)
 {
     g_autoptr(MigrationInfo) info = qmp_query_migrate(&error_abort);
@@ -719,8 +688,9 @@ static void test_refused_during_migration(void)
     test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
     bql_lock();
     vm_start();
-    g_assert_true(savevm_register_live(vs, "endless", 0, 1, &endless_ops,
-                                       NULL, &error_abort));
+    g_assert_true(savevm_register_live(vs, ENDLESS_ENTRY_ID, 0, 1,
+                                       &endless_entry_ops, NULL,
+                                       &error_abort));
     qmp_migrate("file:/dev/null", false, false, false, false, &error_abort);
     g_assert_cmpint(migration_status_now(), !=, MIGRATION_STATUS_NONE);
     before = dump_query(ds);
@@ -737,7 +707,7 @@ static void test_refused_during_migration(void)
         bql_lock();
         main_loop_wait(false);
     }
-    savevm_unregister(vs, "endless", 0);
+    savevm_unregister(vs, ENDLESS_ENTRY_ID, 0);
     bql_unlock();
     test_watchdog_disarm();
 }
