@@ -221,6 +221,7 @@ typedef struct MigrationState {
     MigrationIncoming *incoming;    /* the destination side */
     struct ColoState *colo;         /* COLO, on either side */
     struct DirtyRate *dirty_rate;   /* calc-dirty-rate's measurement */
+    GPtrArray *blockers;        /* BQL: reasons migrate is refused */
     int status;                 /* MigrationStatus, atomic */
     pthread_t thread;
     bool thread_running;        /* main loop only */

@@ -73,6 +73,7 @@ MigrationState *migration_new(void)
     s->incoming = migration_incoming_new(s);
     s->colo = colo_state_new();
     s->dirty_rate = dirty_rate_new();
+    s->blockers = g_ptr_array_new_with_free_func(g_free);
     s->vmstate = savevm_state_new();
     return s;
 }
@@ -87,6 +88,7 @@ void migration_free(MigrationState *s)
     migration_incoming_free(s->incoming);
     colo_state_free(s->colo);
     dirty_rate_free(s->dirty_rate);
+    g_ptr_array_free(s->blockers, TRUE);
     savevm_state_free(s->vmstate);
     g_free(s->uri);
     error_free(s->error);
@@ -174,6 +176,31 @@ bool migration_owns_guest_ram(MigrationState *s)
         return migration_is_active(s);
     default:
         return true;
+    }
+}
+
+bool migration_add_blocker(MigrationState *s, const char *reason,
+                           Error **errp)
+{
+    /* QEMU's words, which a dump during a migration gets. */
+    if (migration_owns_guest_ram(s)) {
+        error_setg(errp, "disallowing migration blocker (migration/snapshot "
+                   "in progress) for: %s", reason);
+        return false;
+    }
+    trace_migration_blocker_add(reason);
+    g_ptr_array_add(s->blockers, g_strdup(reason));
+    return true;
+}
+
+void migration_del_blocker(MigrationState *s, const char *reason)
+{
+    for (guint i = 0; i < s->blockers->len; i++) {
+        if (!strcmp(g_ptr_array_index(s->blockers, i), reason)) {
+            trace_migration_blocker_del(reason);
+            g_ptr_array_remove_index(s->blockers, i);
+            return;
+        }
     }
 }
 
@@ -735,6 +762,10 @@ void qmp_migrate(const char *uri_arg, bool has_detach, bool detach,
         error_setg(errp, "Guest is waiting for an incoming migration");
         return;
     }
+    if (s->blockers->len) {
+        error_setg(errp, "%s", (const char *)g_ptr_array_index(s->blockers, 0));
+        return;
+    }
     if (dirty_rate_blocks_migration(s->dirty_rate)) {
         error_setg(errp, "calc-dirty-rate is counting with the dirty log; "
                    "migrate once query-dirty-rate says measured");
@@ -1020,6 +1051,14 @@ MigrationInfo *qmp_query_migrate(Error **errp)
         migration_fill_info(s, info);
     } else {
         migration_incoming_info(s->incoming, info);
+    }
+    /* As QEMU: whatever the status, while something blocks migrate. */
+    for (guint i = s->blockers->len; i-- > 0;) {
+        strList *l = g_new0(strList, 1);
+
+        l->value = g_strdup(g_ptr_array_index(s->blockers, i));
+        l->next = info->blocked_reasons;
+        info->blocked_reasons = l;
     }
     return info;
 }

@@ -198,6 +198,7 @@ const HmpCommand hmp_commands[] = {
     { "info cpus", "", "show infos for each CPU", hmp_info_cpus },
     { "info dirty_rate", "", "show dirty rate information",
       hmp_info_dirty_rate },
+    { "info dump", "", "Display the latest dump status", hmp_info_dump },
     { "info iothreads", "", "show iothreads", hmp_info_iothreads },
     { "info kvm", "", "show KVM information", hmp_info_kvm },
     { "info memdev", "", "show memory backends", hmp_info_memdev },
@@ -232,6 +233,12 @@ const HmpCommand hmp_commands[] = {
       "starting at 'addr' of size 'size'", hmp_pmemsave },
     { "memsave", "addr size file", "save to disk virtual memory dump "
       "starting at 'addr' of size 'size'", hmp_memsave },
+    { "dump-guest-memory", "[-p] [-d] [-z|-l|-s|-w] filename [begin length]",
+      "dump guest memory into file 'filename' as an ELF core (-p: through "
+      "the vCPUs' page tables, -d: in the background, see 'info dump'; "
+      "-z, -l, -s: kdump-compressed with zlib, lzo or snappy, -w: Windows "
+      "crash dump, which Tandem refuses; begin, length: guest-physical "
+      "range)", hmp_dump_guest_memory },
     { "migrate", "[-d] [-r] uri", "migrate to URI (using -d to not wait "
       "for completion, -r to resume a paused postcopy migration)",
       hmp_migrate },

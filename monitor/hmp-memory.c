@@ -31,12 +31,9 @@ typedef struct MemFormat {
 /* Reads len bytes at addr; false if any of them cannot be read. */
 typedef bool MemReadFn(void *opaque, uint64_t addr, void *buf, size_t len);
 
-/*
- * An address or size as QEMU's HMP takes it: numbers (0x hex, 0 octal,
- * decimal) joined by + and -, blanks allowed between them. Words that
- * are register names or other operators are refused by name.
- */
-static bool hmp_parse_expr(const char *text, uint64_t *value, Error **errp)
+/* (monitor-internal.h) Words that are register names or other operators
+ * are refused by name. */
+bool hmp_parse_expr(const char *text, uint64_t *value, Error **errp)
 {
     const char *p = text;
     uint64_t sum = 0;

@@ -126,6 +126,13 @@ HmpCommandFn hmp_info_block_jobs, hmp_block_job_set_speed,
 
 /* Guest memory (hmp-memory.c). */
 HmpCommandFn hmp_x, hmp_xp, hmp_pmemsave, hmp_memsave, hmp_info_memdev;
+/*
+ * An address or size as QEMU's HMP takes it: numbers (0x hex, 0 octal,
+ * decimal) joined by + and -, blanks allowed between them.
+ */
+bool hmp_parse_expr(const char *text, uint64_t *value, Error **errp);
+/* Guest memory dumps (hmp-dump.c). */
+HmpCommandFn hmp_dump_guest_memory, hmp_info_dump;
 
 /* PCI (hmp-pci.c). */
 HmpCommandFn hmp_info_pci;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "config-host.h"
 #include "block/activation.h"
+#include "dump/dump.h"
 #include "hw/i386/pc.h"
 #include "hw/i386/pc-types.h"
 #include "migration/migration.h"
@@ -77,8 +78,22 @@ StatusInfo *qmp_query_status(Error **errp)
     return info;
 }
 
+/* A dump holds the guest stopped (or keeps it as it was) until it is
+ * written: QEMU's words for both stop and cont. */
+static bool qmp_dump_holds_guest(Error **errp)
+{
+    if (dump_in_progress(dump_current())) {
+        error_setg(errp, "There is a dump in process, please wait.");
+        return true;
+    }
+    return false;
+}
+
 void qmp_stop(Error **errp)
 {
+    if (qmp_dump_holds_guest(errp)) {
+        return;
+    }
     if (runstate_is_running()) {
         vm_stop(RUN_STATE_PAUSED);
     }
@@ -86,6 +101,9 @@ void qmp_stop(Error **errp)
 
 void qmp_cont(Error **errp)
 {
+    if (qmp_dump_holds_guest(errp)) {
+        return;
+    }
     switch (runstate_get()) {
     case RUN_STATE_RUNNING:
         return;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "chardev/char.h"
+#include "dump/dump.h"
 #include "hw/i386/pc.h"
 #include "migration/dirty-rate.h"
 #include "migration/migration.h"
@@ -370,6 +371,8 @@ int main(int argc, char **argv)
         dirty_rate_set_machine(migration_dirty_rate(migration_current()),
                                &pcms->mem, cfg.machine.accel == ACCEL_KVM
                                            ? &pcms->kvm : NULL);
+        dump_set_machine(dump_current(), &pcms->mem,
+                         cfg.machine.accel == ACCEL_KVM ? &pcms->kvm : NULL);
     }
     /* -incoming: inmigrate until the migration starts the VM. -S leaves
      * the VM in prelaunch until cont, as QEMU does. */
@@ -389,6 +392,8 @@ int main(int argc, char **argv)
     }
 
     migration_shutdown();
+    /* Before the RAM goes: a detached dump reads it. */
+    dump_shutdown(dump_current());
     job_cancel_sync_all();
     monitor_cleanup();
     qtest_server_cleanup();

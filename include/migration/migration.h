@@ -126,4 +126,14 @@ struct DirtyRate *migration_dirty_rate(MigrationState *s);
  * incoming side has started and not ended. calc-dirty-rate asks. */
 bool migration_owns_guest_ram(MigrationState *s);
 
+/*
+ * Migration blockers, as QEMU has them: reasons migrate is refused for
+ * now (a guest memory dump in progress), listed by query-migrate's
+ * blocked-reasons. Adding one fails, in QEMU's words, while a migration
+ * or COLO (either side) works on the guest's RAM. BQL.
+ */
+bool migration_add_blocker(MigrationState *s, const char *reason,
+                           Error **errp);
+void migration_del_blocker(MigrationState *s, const char *reason);
+
 #endif

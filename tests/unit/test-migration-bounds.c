@@ -32,6 +32,7 @@
 #include "qapi/qapi-commands.h"
 #include "system/runstate.h"
 #include "util/main-loop.h"
+#include "endless-entry.h"
 #include "watchdog.h"
 #include "../../migration/migration-internal.h"
 
@@ -431,44 +432,6 @@ static void test_pause_refusals(void)
                             "'paused-somehow'"));
 }
 
-/* ---- a live entry that always has more to send (stands in for RAM) ---- */
-
-static bool endless_setup(QEMUFile *f, void *opaque, Error **errp)
-{
-    qemu_put_be32(f, 0);
-    return true;
-}
-
-static bool endless_iterate(QEMUFile *f, void *opaque, bool *done,
-                            Error **errp)
-{
-    static uint8_t page[4096];
-
-    for (int i = 0; i < 16; i++) {
-        qemu_put_buffer(f, page, sizeof(page));
-    }
-    *done = false;
-    return true;
-}
-
-static bool endless_complete(QEMUFile *f, void *opaque, Error **errp)
-{
-    qemu_put_be32(f, 0);
-    return true;
-}
-
-static uint64_t endless_pending(void *opaque)
-{
-    return 1ull << 40;      /* never converges */
-}
-
-static const SaveVMHandlers endless_ops = {
-    .save_setup = endless_setup,
-    .save_iterate = endless_iterate,
-    .save_complete = endless_complete,
-    .save_pending = endless_pending,
-};
-
 static void check_bad_return_path(DestMode mode, const char *want)
 {
     SaveVMState *vs = savevm_default();
@@ -477,8 +440,9 @@ static void check_bad_return_path(DestMode mode, const char *want)
 
     test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
     guest_running();
-    g_assert_true(savevm_register_live(vs, "endless", 0, 1, &endless_ops,
-                                       NULL, &error_abort));
+    g_assert_true(savevm_register_live(vs, ENDLESS_ENTRY_ID, 0, 1,
+                                       &endless_entry_ops, NULL,
+                                       &error_abort));
     migrate_to_fake(&d, mode);
     while (!__atomic_load_n(&d.sent, __ATOMIC_SEQ_CST)) {
         g_usleep(1000);
@@ -494,7 +458,7 @@ static void check_bad_return_path(DestMode mode, const char *want)
     g_assert_cmpint(g_get_monotonic_time() - t_sent, <, 3 * 1000000);
     g_assert_cmpint(current_runstate(), ==, RUN_STATE_RUNNING);
     fake_dest_finish(&d);
-    savevm_unregister(vs, "endless", 0);
+    savevm_unregister(vs, ENDLESS_ENTRY_ID, 0);
     test_watchdog_disarm();
 }
 
@@ -522,8 +486,9 @@ static void test_return_path_yank(void)
 
     test_watchdog_arm(g_test_get_path(), TEST_TIMEOUT_S);
     guest_running();
-    g_assert_true(savevm_register_live(vs, "endless", 0, 1, &endless_ops,
-                                       NULL, &error_abort));
+    g_assert_true(savevm_register_live(vs, ENDLESS_ENTRY_ID, 0, 1,
+                                       &endless_entry_ops, NULL,
+                                       &error_abort));
     migrate_to_fake(&d, DEST_SILENT);
     while (__atomic_load_n(&d.received, __ATOMIC_SEQ_CST) < (1u << 20)) {
         g_usleep(1000);
@@ -536,7 +501,7 @@ static void test_return_path_yank(void)
     g_assert_null(strstr(info->error_desc, "return path"));
     g_assert_cmpint(current_runstate(), ==, RUN_STATE_RUNNING);
     fake_dest_finish(&d);
-    savevm_unregister(vs, "endless", 0);
+    savevm_unregister(vs, ENDLESS_ENTRY_ID, 0);
     test_watchdog_disarm();
 }
 
