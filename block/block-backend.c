@@ -528,8 +528,11 @@ void blk_replace_node(BlockDriverState *from, BlockDriverState *to)
         blk_move_root(blk, to);
         bdrv_drop_perms(from);
         /* The caller (a mirror's pivot) still holds the target through
-         * its own user, which took as much as the devices need there:
-         * nothing new to lock, so nothing can be refused. */
+         * its own user, which took its write lock: only the devices'
+         * consistent read is new, refused (a warning) only by a process
+         * that shares writing but not reading. The users are not checked
+         * against each other: the caller's own user, about to go, is the
+         * one that does not share what the devices hold. */
         bdrv_drop_perms(to);
         bdrv_unref(from);   /* may close it: its last user moved away */
     }

@@ -23,7 +23,7 @@
  *   -drive without a device                cr            nothing
  *   NBD export                             cr[, write]   resize
  *   mirror job: source                     cr            resize
- *               target                     cr, write     write
+ *               target                     write         cr, write, resize
  *   block_resize, while it runs            resize        nothing
  *   qcow2 on its file, writable            cr, write,    write, resize
  *                                          resize

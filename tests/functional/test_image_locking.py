@@ -13,8 +13,10 @@
   Tandem's guest device, which does not share writing, is refused with
   'Failed to get shared "write" lock'; share-rw=on lets it in, and
   locking=off (-blockdev) or file.locking=off (-drive) skip the locks;
-- a mirror's pivot: the target is locked from the mirror's start, stays
-  locked when the device moves onto it, and the source is freed;
+- a mirror's pivot: the target is locked from the mirror's start with
+  QEMU's lock bytes (write held, consistent read, write and resize not
+  shared), stays locked when the device moves onto it, and the source is
+  freed;
 - a -drive nobody uses claims what QEMU 7.2's does, consistent read
   only (byte 100): Debian's QEMU with a guest device on the image does
   not stop it, its users claim at attach and are refused then, naming
@@ -247,9 +249,10 @@ def wait_jobs(vm, done, what):
 
 
 def test_mirror_pivot_hands_the_locks_to_the_target(tmp_path, tandem_vm):
-    """A mirror holds its target as a writer from the start; at the pivot
-    the device takes the target over (qemu-io still cannot write it) and
-    lets go of the source (qemu-io can)."""
+    """A mirror holds its target from the start as QEMU's does (written,
+    read by no one else); at the pivot the device takes the target over
+    (qemu-io still cannot write it) and lets go of the source (qemu-io
+    can)."""
     src = make_image(tmp_path, 'raw')
     dst = str(tmp_path / 'target.raw')
     subprocess.run(['qemu-img', 'create', '-q', '-f', 'raw', dst, '1M'],
@@ -264,8 +267,13 @@ def test_mirror_pivot_hands_the_locks_to_the_target(tmp_path, tandem_vm):
         'job-id': 'm0', 'device': 'd0', 'target': 'tgt',
         'sync': 'full'}) == {'return': {}}
     wait_jobs(vm, lambda jobs: jobs and jobs[0]['ready'], 'mirror ready')
-    w = qemu_io(dst, 'raw', 'write 0 4k')
-    assert 'Failed to get "write" lock' in w.stderr, w.stderr + w.stdout
+    # QEMU 7.2's target claim, the bytes its mirror locks on a raw target:
+    # write held; consistent read, write and resize not shared (it is no
+    # copy yet), so even a reader is refused, on the first of them.
+    assert image_lock_bytes(dst) == {101, 200, 201, 203}
+    w = qemu_io(dst, 'raw', 'read 0 4k')
+    assert 'Failed to get "consistent read" lock' in w.stderr, \
+        w.stderr + w.stdout
     assert 'Failed to get "write" lock' in \
         qemu_io(src, 'raw', 'write 0 4k').stderr
     assert vm.cmd('block-job-complete', device='m0') == {'return': {}}
