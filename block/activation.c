@@ -71,7 +71,8 @@ bool bdrv_activate(BlockDriverState *bs, Error **errp)
      * before reading it again: the peer must have let go of it.
      */
     bs->inactive = false;
-    if (!bdrv_refresh_perms(bs, errp) ||
+    /* Its users' claims count from now on, in this process too. */
+    if (!bdrv_check_perms(bs, errp) || !bdrv_refresh_perms(bs, errp) ||
         (bs->drv->activate && !bs->drv->activate(bs, errp))) {
         g_autofree char *d = bdrv_describe(bs);
         error_prepend(errp, "%s: could not activate: ", d);

@@ -81,30 +81,17 @@ static void blk_count_writer(BlockBackend *blk, BlockDriverState *bs,
     }
 }
 
-/* Whether bs's users other than blk leave room for the claim. */
-static bool blk_check_claim(BlockBackend *blk, BlockDriverState *bs,
-                            uint64_t perm, uint64_t shared, Error **errp)
+/* A read-only node takes no writer (the users' check: blk_set_perm). */
+static bool blk_check_writable(BlockDriverState *bs, uint64_t perm,
+                               Error **errp)
 {
-    bool writes = perm & BLK_PERM_WRITE;
-    bool ok;
-
-    if (writes && bs->read_only) {
+    if ((perm & BLK_PERM_WRITE) && bs->read_only) {
         g_autofree char *d = bdrv_describe(bs);
 
         error_setg(errp, "%s is read-only", d);
         return false;
     }
-    blk_count_writer(blk, bs, -1);
-    ok = !writes || !bs->writers ||
-         (!bs->write_exclusive && (shared & BLK_PERM_WRITE));
-    blk_count_writer(blk, bs, 1);
-    if (!ok) {
-        g_autofree char *d = bdrv_describe(bs);
-
-        error_setg(errp, "%s already has a writer; two users may write it "
-                   "only if both set share-rw=on", d);
-    }
-    return ok;
+    return true;
 }
 
 /* Replaces blk's claim, its writer count following; checks nothing. */
@@ -127,11 +114,16 @@ static bool blk_set_perm(BlockBackend *blk, uint64_t perm, uint64_t shared,
     ERRP_GUARD();
     uint64_t old_perm = blk->perm, old_shared = blk->shared;
 
-    if (!blk_check_claim(blk, blk->root, perm, shared, errp)) {
+    if (!blk_check_writable(blk->root, perm, errp)) {
         return false;
     }
     blk_put_claim(blk, perm, shared);
-    /* Another process may hold the image (image locking). */
+    /* The node's other users in this process must allow it... */
+    if (!bdrv_check_perms(blk->root, errp)) {
+        blk_put_claim(blk, old_perm, old_shared);
+        return false;
+    }
+    /* ...and so must other processes (image locking). */
     if (!bdrv_refresh_perms(blk->root, errp)) {
         g_autofree char *d = bdrv_describe(blk->root);
 
@@ -198,6 +190,33 @@ BlockBackend *blk_new(const char *name, BlockDriverState *bs, bool writable,
         }
     }
     return blk_new_perm(name, bs, perm, shared, errp);
+}
+
+/* QEMU's words for a BlockBackend: its name, else its device's path. */
+static char *blk_perm_desc(const BlockBackend *blk)
+{
+    if (blk->name) {
+        return g_strdup_printf("block device '%s'", blk->name);
+    }
+    if (blk->qdev) {
+        return g_strdup_printf("block device '%s'", blk->qdev);
+    }
+    return g_strdup("an unnamed block device");
+}
+
+void blk_list_perm_users(BlockDriverState *bs, GArray *users)
+{
+    for (GList *l = all_backends; l; l = l->next) {
+        BlockBackend *blk = l->data;
+        BdrvPermUser u = {
+            .role = "root", .perm = blk->perm, .shared = blk->shared,
+        };
+
+        if (blk->root == bs) {
+            u.desc = blk_perm_desc(blk);
+            g_array_append_val(users, u);
+        }
+    }
 }
 
 void blk_cumulate_perms(BlockDriverState *bs, uint64_t *perm,
@@ -390,11 +409,14 @@ bool blk_attach_dev(BlockBackend *blk, void *dev, const char *qdev,
     if (!share_rw) {
         shared &= ~(uint64_t)BLK_PERM_WRITE;
     }
+    /* Named in a refusal already, as QEMU names a device. */
+    blk->qdev = g_strdup(qdev);
     if (!blk_set_perm(blk, perm, shared, errp)) {
+        g_free(blk->qdev);
+        blk->qdev = NULL;
         return false;
     }
     blk->dev = dev;
-    blk->qdev = g_strdup(qdev);
     trace_blk_attach_dev(blk_name(blk), qdev ? qdev : "");
     return true;
 }
@@ -506,8 +528,11 @@ void blk_replace_node(BlockDriverState *from, BlockDriverState *to)
         blk_move_root(blk, to);
         bdrv_drop_perms(from);
         /* The caller (a mirror's pivot) still holds the target through
-         * its own user, which took as much as the devices need there:
-         * nothing new to lock, so nothing can be refused. */
+         * its own user, which took its write lock: only the devices'
+         * consistent read is new, refused (a warning) only by a process
+         * that shares writing but not reading. The users are not checked
+         * against each other: the caller's own user, about to go, is the
+         * one that does not share what the devices hold. */
         bdrv_drop_perms(to);
         bdrv_unref(from);   /* may close it: its last user moved away */
     }

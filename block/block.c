@@ -245,8 +245,11 @@ static bool bdrv_attach_child(BlockDriverState *parent,
         parent->file = c;
     }
     trace_bdrv_attach_child(parent->node_name, name, child->node_name);
-    /* Another process may hold what the parent needs (image locking). */
-    if (!bdrv_refresh_perms(child, errp)) {
+    /*
+     * The child's other users in this process must allow what the parent
+     * takes, and so must other processes (image locking).
+     */
+    if (!bdrv_check_perms(child, errp) || !bdrv_refresh_perms(child, errp)) {
         /* Unlinked first, so that the detach's refresh leaves it out. */
         if (c == parent->backing) {
             parent->backing = NULL;

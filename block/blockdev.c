@@ -216,6 +216,7 @@ void qmp_block_resize(const char *device, const char *node_name,
 {
     BlockDriverState *bs = NULL;
     BlockBackend *blk = NULL;
+    BlockBackend *resizer;
 
     if (!!device == !!node_name) {
         error_setg(errp, "Exactly one of 'device' and 'node-name' must be "
@@ -243,11 +244,20 @@ void qmp_block_resize(const char *device, const char *node_name,
                    "block job: mirror", bs->node_name);
         return;
     }
+    /*
+     * As QEMU's, resizing is a user of the node while it lasts: refused
+     * when another user (an export, a backing link) does not share it.
+     */
+    resizer = blk_new_perm(NULL, bs, BLK_PERM_RESIZE, BLK_PERM_ALL, errp);
+    if (!resizer) {
+        return;
+    }
     bdrv_drain_all();
     if (bdrv_truncate(bs, (uint64_t)size, errp) == 0) {
         /* Guests learn of it (virtio-blk: a configuration change). */
         blk_notify_resize_all();
     }
+    blk_unref(resizer);
 }
 
 /* -drive cache= modes: host cache use and the guest-visible write cache. */

@@ -503,10 +503,12 @@ static int mirror_prepare(Job *job, Error **errp)
                             s->target->node_name);
         /* The mirror's own source user goes first (blk_replace_node
          * moves every user of the source). Its target user stays until
-         * the devices are on the target: it holds the target's image
-         * locks, and what the devices need there is no more than it
-         * held, so the locks never lapse and no other process can take
-         * the image between the two. */
+         * the devices are on the target: it holds the target's write
+         * lock, so that lock never lapses and no other process can take
+         * the image between the two. The devices' consistent read is
+         * new there: only a process that lets others write the image but
+         * not read it could refuse that, and blk_replace_node then
+         * warns. */
         blk_unref(s->src);
         s->src = NULL;
         blk_replace_node(s->source, s->target);
@@ -662,7 +664,15 @@ Job *mirror_start(const MirrorParams *p, Error **errp)
     /* As QEMU's: the source's other users may write it, not resize it. */
     src = blk_new_perm(NULL, p->source, BLK_PERM_CONSISTENT_READ,
                        BLK_PERM_ALL & ~(uint64_t)BLK_PERM_RESIZE, errp);
-    tgt = src ? blk_new(NULL, p->target, true, false, errp) : NULL;
+    /*
+     * And the target's: written by the job alone, and neither read nor
+     * resized by anyone else until the pivot, since it is not yet a copy.
+     */
+    tgt = src ? blk_new_perm(NULL, p->target, BLK_PERM_WRITE,
+                             BLK_PERM_ALL &
+                             ~(uint64_t)(BLK_PERM_CONSISTENT_READ |
+                                         BLK_PERM_WRITE | BLK_PERM_RESIZE),
+                             errp) : NULL;
     if (!tgt || !mirror_match_size(tgt, size, errp)) {
         blk_unref(tgt);
         blk_unref(src);

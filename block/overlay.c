@@ -161,7 +161,8 @@ bool bdrv_append_prepare(BdrvAppend *a, BlockDriverState *overlay,
      * locks until commit makes it read-only, so an abort has nothing to
      * take back from another process.
      */
-    if (!bdrv_refresh_perms(overlay, errp)) {
+    if (!bdrv_check_perms(overlay, errp) ||
+        !bdrv_refresh_perms(overlay, errp)) {
         bdrv_append_abort(a);
         bdrv_append_clean(a);
         return false;

@@ -131,3 +131,105 @@ void bdrv_drop_perms(BlockDriverState *bs)
         error_free(err);
     }
 }
+
+/* "write, resize": the names of the bits of mask, as QEMU lists them. */
+static char *perm_list(uint64_t mask)
+{
+    GString *s = g_string_new(NULL);
+
+    for (unsigned bit = 0; bit < BLK_PERM_BITS; bit++) {
+        if (mask & (1ULL << bit)) {
+            g_string_append_printf(s, "%s%s", s->len ? ", " : "",
+                                   perm_names[bit]);
+        }
+    }
+    return g_string_free(s, FALSE);
+}
+
+static void perm_user_clear(gpointer p)
+{
+    g_free(((BdrvPermUser *)p)->desc);
+}
+
+/* Every user of bs: its BlockBackends, then the nodes it is a child of. */
+static GArray *perm_users(BlockDriverState *bs)
+{
+    GArray *users = g_array_new(FALSE, TRUE, sizeof(BdrvPermUser));
+
+    g_array_set_clear_func(users, perm_user_clear);
+    blk_list_perm_users(bs, users);
+    for (BlockDriverState *p = bdrv_next_node(NULL); p;
+         p = bdrv_next_node(p)) {
+        BdrvChild *children[] = { p->file, p->backing };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(children); i++) {
+            BdrvPermUser u = { 0 };
+
+            if (!children[i] || children[i]->bs != bs) {
+                continue;
+            }
+            child_perm(p, children[i]->name, &u.perm, &u.shared);
+            u.desc = g_strdup_printf("node '%s'", p->node_name);
+            u.role = children[i]->name;
+            g_array_append_val(users, u);
+        }
+    }
+    return users;
+}
+
+/*
+ * The refusal when a holds bits that b does not share. Two writers keep
+ * the words users know from share-rw; anything else reads as QEMU's.
+ */
+static void perm_conflict(BlockDriverState *bs, const BdrvPermUser *a,
+                          const BdrvPermUser *b, uint64_t bits, Error **errp)
+{
+    g_autofree char *names = NULL;
+
+    if ((bits & BLK_PERM_WRITE) && (b->perm & BLK_PERM_WRITE)) {
+        g_autofree char *d = bdrv_describe(bs);
+
+        error_setg(errp, "%s already has a writer; two users may write it "
+                   "only if both set share-rw=on", d);
+        return;
+    }
+    names = perm_list(bits);
+    error_setg(errp, "Permission conflict on node '%s': permissions '%s' "
+               "are both required by %s (uses node '%s' as '%s' child) and "
+               "unshared by %s (uses node '%s' as '%s' child).",
+               bs->node_name, names, a->desc, bs->node_name, a->role,
+               b->desc, bs->node_name, b->role);
+}
+
+bool bdrv_check_perms(BlockDriverState *bs, Error **errp)
+{
+    BdrvChild *children[] = { bs->file, bs->backing };
+    g_autoptr(GArray) users = NULL;
+
+    /* An inactive node's users hold nothing of it (block/activation.h). */
+    if (!bs->inactive) {
+        users = perm_users(bs);
+        for (guint i = 0; i < users->len; i++) {
+            const BdrvPermUser *a = &g_array_index(users, BdrvPermUser, i);
+
+            for (guint j = 0; j < users->len; j++) {
+                const BdrvPermUser *b = &g_array_index(users, BdrvPermUser,
+                                                       j);
+                uint64_t bits = a->perm & ~b->shared;
+
+                if (i != j && bits) {
+                    trace_bdrv_check_perms_conflict(bs->node_name, a->desc,
+                                                    bits, b->desc);
+                    perm_conflict(bs, a, b, bits, errp);
+                    return false;
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(children); i++) {
+        if (children[i] && !bdrv_check_perms(children[i]->bs, errp)) {
+            return false;
+        }
+    }
+    return true;
+}

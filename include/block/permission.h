@@ -9,10 +9,10 @@
  * some. A BlockBackend claims for its user (block/block-backend.h): a
  * -drive next to nothing until a device attaches to it. A node's
  * cumulative permissions are the union of what its parents
- * hold and the intersection of what they share. Only the file driver acts
- * on them (it locks bytes of the image so other processes see them); the
- * checks between users inside one process stay where they are
- * (bs->writers, block-backend.c).
+ * hold and the intersection of what they share. The file driver acts on
+ * them (it locks bytes of the image so other processes see them); inside
+ * one process bdrv_check_perms() holds every user of a node to what the
+ * others share, whenever a user attaches or changes its claim.
  *
  * The bits are QEMU's, in QEMU's order, because their position is the lock
  * byte other processes look at.
@@ -23,7 +23,8 @@
  *   -drive without a device                cr            nothing
  *   NBD export                             cr[, write]   resize
  *   mirror job: source                     cr            resize
- *               target                     cr, write     write
+ *               target                     write         cr, write, resize
+ *   block_resize, while it runs            resize        nothing
  *   qcow2 on its file, writable            cr, write,    write, resize
  *                                          resize
  *   qcow2 on its file, read-only           cr            write, resize
@@ -44,6 +45,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <glib.h>
 #include "block/block.h"
 
 enum {
@@ -73,6 +75,28 @@ void bdrv_get_cumulative_perm(BlockDriverState *bs, uint64_t *perm,
 bool bdrv_refresh_perms(BlockDriverState *bs, Error **errp);
 /* bdrv_refresh_perms after a user went away: only gives up permissions. */
 void bdrv_drop_perms(BlockDriverState *bs);
+
+/*
+ * One user of a node as the check between users sees it: QEMU's words for
+ * it, so that refusals read as QEMU's.
+ */
+typedef struct BdrvPermUser {
+    char *desc;         /* "block device 'd0'", "node 'ov'", ... */
+    const char *role;   /* the child role it uses the node in: "root", ... */
+    uint64_t perm;
+    uint64_t shared;
+} BdrvPermUser;
+
+/*
+ * Whether every user of bs holds only what all its other users share,
+ * and then the same of bs's children (their claims follow bs's users).
+ * Call it after a user attached or changed its claim, and undo the change
+ * when it fails; it checks pairs, so it names the two users in conflict.
+ */
+bool bdrv_check_perms(BlockDriverState *bs, Error **errp);
+
+/* Appends a BdrvPermUser for each BlockBackend on bs (block-backend.c). */
+void blk_list_perm_users(BlockDriverState *bs, GArray *users);
 
 /*
  * Adds what the BlockBackends whose root is bs hold and share

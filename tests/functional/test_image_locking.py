@@ -13,8 +13,10 @@
   Tandem's guest device, which does not share writing, is refused with
   'Failed to get shared "write" lock'; share-rw=on lets it in, and
   locking=off (-blockdev) or file.locking=off (-drive) skip the locks;
-- a mirror's pivot: the target is locked from the mirror's start, stays
-  locked when the device moves onto it, and the source is freed;
+- a mirror's pivot: the target is locked from the mirror's start with
+  QEMU's lock bytes (write held, consistent read, write and resize not
+  shared), stays locked when the device moves onto it, and the source is
+  freed;
 - a -drive nobody uses claims what QEMU 7.2's does, consistent read
   only (byte 100): Debian's QEMU with a guest device on the image does
   not stop it, its users claim at attach and are refused then, naming
@@ -22,7 +24,15 @@
   an export's claim goes with it, and a read-only overlay or a qcow2
   whose backing file is the image are accepted as QEMU accepts them;
 - under -incoming a drive and its device lock nothing until the node is
-  activated, and then what they claim."""
+  activated, and then what they claim;
+- the users of one process are checked on every permission: the same
+  graph given to Debian's QEMU and to Tandem is refused with the same
+  words (a device on a backing file in use, an overlay in use over a
+  written node, a writable export of a backing file, block_resize of an
+  exported node or of a format's file) or accepted by both (a snapshot
+  under a device and an export);
+- block_resize takes the resize lock: qemu-nbd serving the image refuses
+  it, and the image keeps its size."""
 import json
 import os
 import subprocess
@@ -54,13 +64,19 @@ def disk_args(path, fmt, device=True, file_opts=''):
     return args
 
 
-class Tandem:
-    """Tandem under -accel qtest with QMP on stdio, one command at a time."""
+TANDEM_ARGV = [TANDEM, '-accel', 'qtest']
+# Debian's QEMU as the reference, stopped (-S): no guest runs.
+QEMU_ARGV = [QEMU, '-S', '-machine', 'pc', '-accel', 'tcg']
 
-    def __init__(self, args):
+
+class Tandem:
+    """Tandem under -accel qtest with QMP on stdio, one command at a time
+    (or, with argv=QEMU_ARGV, Debian's QEMU the same way)."""
+
+    def __init__(self, args, argv=TANDEM_ARGV):
         self.proc = subprocess.Popen(
-            [TANDEM, '-accel', 'qtest', '-display', 'none', '-nodefaults',
-             '-qmp', 'stdio'] + list(args),
+            argv + ['-display', 'none', '-nodefaults',
+                    '-qmp', 'stdio'] + list(args),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True)
         greeting = self.proc.stdout.readline()
@@ -247,9 +263,10 @@ def wait_jobs(vm, done, what):
 
 
 def test_mirror_pivot_hands_the_locks_to_the_target(tmp_path, tandem_vm):
-    """A mirror holds its target as a writer from the start; at the pivot
-    the device takes the target over (qemu-io still cannot write it) and
-    lets go of the source (qemu-io can)."""
+    """A mirror holds its target from the start as QEMU's does (written,
+    read by no one else); at the pivot the device takes the target over
+    (qemu-io still cannot write it) and lets go of the source (qemu-io
+    can)."""
     src = make_image(tmp_path, 'raw')
     dst = str(tmp_path / 'target.raw')
     subprocess.run(['qemu-img', 'create', '-q', '-f', 'raw', dst, '1M'],
@@ -264,8 +281,13 @@ def test_mirror_pivot_hands_the_locks_to_the_target(tmp_path, tandem_vm):
         'job-id': 'm0', 'device': 'd0', 'target': 'tgt',
         'sync': 'full'}) == {'return': {}}
     wait_jobs(vm, lambda jobs: jobs and jobs[0]['ready'], 'mirror ready')
-    w = qemu_io(dst, 'raw', 'write 0 4k')
-    assert 'Failed to get "write" lock' in w.stderr, w.stderr + w.stdout
+    # QEMU 7.2's target claim, the bytes its mirror locks on a raw target:
+    # write held; consistent read, write and resize not shared (it is no
+    # copy yet), so even a reader is refused, on the first of them.
+    assert image_lock_bytes(dst) == {101, 200, 201, 203}
+    w = qemu_io(dst, 'raw', 'read 0 4k')
+    assert 'Failed to get "consistent read" lock' in w.stderr, \
+        w.stderr + w.stdout
     assert 'Failed to get "write" lock' in \
         qemu_io(src, 'raw', 'write 0 4k').stderr
     assert vm.cmd('block-job-complete', device='m0') == {'return': {}}
@@ -458,4 +480,147 @@ def test_incoming_drive_claims_on_activation(tmp_path, tandem_vm):
     assert vm.cmd('blockdev-set-active', active=False) == {'return': {}}
     assert image_lock_bytes(path) == set()
     assert image_lock_bytes(bare) == set()
+    vm.quit()
+
+
+# The users of one process are checked against each other on every
+# permission, as QEMU 7.2 checks them: the same graph is refused with the
+# same words by Debian's QEMU and by Tandem. Devices come from the command
+# line (Tandem has no virtio-blk-pci hotplug yet).
+
+def qcow2_node(tmp_path, name, backing=None):
+    path = str(tmp_path / (name + '.qcow2'))
+    subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', path, '1M'],
+                   check=True)
+    opts = ('driver=qcow2,node-name=%s,file.driver=file,'
+            'file.node-name=%s-file,file.filename=%s' % (name, name, path))
+    if backing:
+        opts += ',backing=' + backing
+    return ['-blockdev', opts]
+
+
+def vd(node, n):
+    return ['-device', 'virtio-blk-pci,drive=%s,id=vd%d' % (node, n)]
+
+
+def start_refusal(argv, args):
+    """What the binary says refusing args at start (after 'prog: ')."""
+    p = subprocess.run(argv + ['-display', 'none', '-nodefaults'] + args,
+                       capture_output=True, text=True, timeout=20,
+                       stdin=subprocess.DEVNULL)
+    assert p.returncode == 1, p.stderr
+    return p.stderr.strip().split(': ', 1)[1]
+
+
+START_CONFLICTS = {
+    # A device writing a node that an overlay in use reads as its backing.
+    'device-over-backing': lambda t: (
+        qcow2_node(t, 'base') + qcow2_node(t, 'ov', 'base') + vd('ov', 0) +
+        vd('base', 1)),
+    # An overlay in use over a node a device writes without share-rw.
+    'overlay-over-written-node': lambda t: (
+        qcow2_node(t, 'base') + vd('base', 1) + qcow2_node(t, 'ov', 'base') +
+        vd('ov', 0)),
+}
+
+
+@needs_tool(QEMU, 'qemu-system-x86')
+@pytest.mark.parametrize('case', sorted(START_CONFLICTS))
+def test_start_conflict_as_qemu(tmp_path, case):
+    args = START_CONFLICTS[case](tmp_path)
+    want = start_refusal(QEMU_ARGV, args)
+    assert want.startswith('-device virtio-blk-pci,drive='), want
+    assert 'Permission conflict on node' in want, want
+    got = start_refusal(TANDEM_ARGV, args)
+    # The option is named in Tandem's words ("-device virtio-blk-pci (id
+    # 'vd1')"), the refusal in QEMU's.
+    assert got.startswith('-device virtio-blk-pci'), got
+    assert got.split(': ', 1)[1] == want.split(': ', 1)[1]
+
+
+def both_answer(tmp_path, args, commands):
+    """Runs commands on QEMU and on Tandem started with args; their
+    answers, which must be the same (an error by its text)."""
+    answers = []
+    for argv in (QEMU_ARGV, TANDEM_ARGV):
+        sock = str(tmp_path / 'nbd.sock')
+        vm = Tandem(args, argv)
+        got = []
+        try:
+            for command, arguments in commands:
+                arguments = json.loads(json.dumps(arguments).replace(
+                    '@SOCK@', sock))
+                reply = vm.cmd(command, **arguments)
+                got.append(reply['error']['desc'] if 'error' in reply
+                           else reply['return'])
+            vm.quit()
+        finally:
+            vm.kill()
+        answers.append(got)
+    return answers
+
+
+NBD_START = ('nbd-server-start',
+             {'addr': {'type': 'unix', 'data': {'path': '@SOCK@'}}})
+
+QMP_CONFLICTS = {
+    # A writable export of a node an overlay in use reads as its backing;
+    # a read-only one is fine.
+    'writable-export-of-backing': (
+        lambda t: qcow2_node(t, 'base') + qcow2_node(t, 'ov', 'base') +
+        vd('ov', 0),
+        [NBD_START,
+         ('nbd-server-add', {'device': 'base', 'writable': True}),
+         ('nbd-server-add', {'device': 'base'})]),
+    # An export's clients were told a size: block_resize is refused.
+    'resize-exported-node': (
+        lambda t: qcow2_node(t, 'base'),
+        [NBD_START,
+         ('nbd-server-add', {'device': 'base'}),
+         ('block_resize', {'node-name': 'base', 'size': 2 << 20}),
+         ('nbd-server-remove', {'name': 'base'}),
+         ('block_resize', {'node-name': 'base', 'size': 2 << 20})]),
+    # A format's file is the format's to size.
+    'resize-format-file': (
+        lambda t: qcow2_node(t, 'base'),
+        [('block_resize', {'node-name': 'base', 'size': 2 << 20}),
+         ('block_resize', {'node-name': 'base-file', 'size': 8 << 20})]),
+    # A snapshot under a device and an export moves both, refusing none;
+    # the base, now a backing file, may still be read by an export.
+    'snapshot-under-export': (
+        lambda t: qcow2_node(t, 'base') + vd('base', 1) +
+        qcow2_node(t, 'snap'),
+        [NBD_START,
+         ('nbd-server-add', {'device': 'base'}),
+         ('blockdev-snapshot', {'node': 'base', 'overlay': 'snap'}),
+         ('nbd-server-add', {'device': 'base', 'name': 'again'})]),
+}
+
+
+@needs_tool(QEMU, 'qemu-system-x86')
+@pytest.mark.parametrize('case', sorted(QMP_CONFLICTS))
+def test_qmp_conflict_as_qemu(tmp_path, case):
+    make_args, commands = QMP_CONFLICTS[case]
+    qemu, tandem = both_answer(tmp_path, make_args(tmp_path), commands)
+    assert any(isinstance(a, str) for a in qemu) or \
+        case.startswith('snapshot'), qemu
+    assert tandem == qemu
+
+
+def test_block_resize_takes_the_resize_lock(tmp_path, tandem_vm,
+                                            qemu_nbd_holder):
+    """qemu-nbd serves the image and does not let it be resized (its
+    clients were told a size): Tandem's block_resize is refused by the
+    lock, as QEMU's is, and the image keeps its size."""
+    path = make_image(tmp_path, 'raw')
+    qemu_nbd_holder(path, 'raw', tmp_path)
+    vm = tandem_vm(['-blockdev', 'driver=file,node-name=f0,filename=%s'
+                    % path])
+    reply = vm.cmd('block_resize', **{'node-name': 'f0', 'size': 2 << 20})
+    desc = reply['error']['desc']
+    assert 'Failed to get "resize" lock' in desc and HINT % path in desc, \
+        reply
+    assert os.path.getsize(path) == 1 << 20
+    # The refused resizer left no lock behind (resize held: byte 103).
+    assert CONSISTENT_READ + 3 not in image_lock_bytes(path)
     vm.quit()

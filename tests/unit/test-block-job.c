@@ -19,6 +19,7 @@
 #include "qmp-test-client.h"
 #include "block-test-util.h"
 #include "block/block_int.h"
+#include "block/permission.h"
 #include "block/blockdev.h"
 #include "block/job.h"
 #include "util/main-loop.h"
@@ -941,6 +942,22 @@ static void test_mirror_sync_none_manual(void)
     mon_err(m, "GenericError", "Node tgt1 is in use by block job 'm1'",
             "{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":"
             "\"tgt1\"}}");
+    /* As QEMU's, the target is the job's alone until the pivot: nobody
+     * else reads it, it is no copy yet. */
+    {
+        Error *err = NULL;
+
+        g_assert_null(blk_new_perm(NULL, bdrv_find_node("tgt1"),
+                                   BLK_PERM_CONSISTENT_READ, BLK_PERM_ALL,
+                                   &err));
+        g_assert_cmpstr(error_get_pretty(err), ==, "Permission conflict on "
+                        "node 'tgt1': permissions 'consistent read' are "
+                        "both required by an unnamed block device (uses "
+                        "node 'tgt1' as 'root' child) and unshared by an "
+                        "unnamed block device (uses node 'tgt1' as 'root' "
+                        "child).");
+        error_free(err);
+    }
     memset(buf, 0xee, sizeof(buf));
     g_assert_cmpint(blk_pwrite(blk, 65536, sizeof(buf), buf, 0,
                                &error_abort), ==, 0);
