@@ -157,16 +157,11 @@ void dirty_rate_set_machine(DirtyRate *dr, GuestMemory *mem, KvmState *kvm)
     g_mutex_unlock(&dr->lock);
 }
 
-bool dirty_rate_blocks_migration(DirtyRate *dr)
-{
-    bool counting;
-
-    g_mutex_lock(&dr->lock);
-    counting = dr->status == DIRTY_RATE_STATUS_MEASURING &&
-               dr->mode != DIRTY_RATE_MEASURE_MODE_PAGE_SAMPLING;
-    g_mutex_unlock(&dr->lock);
-    return counting;
-}
+/* What migrate says while a dirty-log mode counts (query-migrate's
+ * blocked-reasons lists it). */
+#define DIRTY_RATE_MIGRATION_BLOCKER \
+    "calc-dirty-rate is counting with the dirty log; migrate once " \
+    "query-dirty-rate says measured"
 
 /* Waits out the period; false if the process is quitting. */
 static bool dirty_rate_wait(DirtyRate *dr, int64_t until_us)
@@ -350,6 +345,9 @@ static void *dirty_rate_thread(void *opaque)
                 GUEST_PAGE_SIZE;
         elapsed = g_get_monotonic_time() - run->start_us;
         vcpus = dirty_rate_run_vcpus(run, elapsed);
+        /* The log is migration's again. */
+        migration_del_blocker(migration_current(),
+                              DIRTY_RATE_MIGRATION_BLOCKER);
         bql_unlock();
     }
     dirty_rate_finish(run->dr, run->mode, dirty_rate_mbps(bytes, elapsed),
@@ -452,8 +450,15 @@ void qmp_calc_dirty_rate(int64_t calc_time, bool has_sample_pages,
     dirty_rate_join(dr);
     pages_per_gib = has_sample_pages ? (uint64_t)sample_pages
                                      : DIRTY_RATE_DEFAULT_SAMPLE_PAGES;
+    if (m != DIRTY_RATE_MEASURE_MODE_PAGE_SAMPLING &&
+        !migration_add_blocker(migration_current(),
+                               DIRTY_RATE_MIGRATION_BLOCKER, errp)) {
+        return;
+    }
     run = dirty_rate_run_begin(dr, m, calc_time, pages_per_gib, errp);
     if (!run) {
+        migration_del_blocker(migration_current(),
+                              DIRTY_RATE_MIGRATION_BLOCKER);
         return;
     }
 
@@ -519,6 +524,8 @@ void dirty_rate_shutdown(DirtyRate *dr)
     bql_unlock();
     dirty_rate_join(dr);
     bql_lock();
+    /* A count cut short by the exit ends here. */
+    migration_del_blocker(migration_current(), DIRTY_RATE_MIGRATION_BLOCKER);
     dirty_rate_set_machine(dr, NULL, NULL);
 }
 

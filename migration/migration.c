@@ -766,11 +766,6 @@ void qmp_migrate(const char *uri_arg, bool has_detach, bool detach,
         error_setg(errp, "%s", (const char *)g_ptr_array_index(s->blockers, 0));
         return;
     }
-    if (dirty_rate_blocks_migration(s->dirty_rate)) {
-        error_setg(errp, "calc-dirty-rate is counting with the dirty log; "
-                   "migrate once query-dirty-rate says measured");
-        return;
-    }
     if (migrate_cap(&s->opts, MIGRATION_CAPABILITY_X_STRICT_DOWNTIME) &&
         (g_str_has_prefix(uri_arg, "exec:") ||
          g_str_has_prefix(uri_arg, "file:"))) {

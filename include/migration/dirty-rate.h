@@ -19,7 +19,7 @@
  *   dirty-ring     the same, counted per vCPU from KVM's dirty rings.
  * The two dirty-log modes consume RamBlock.dirty, which migration and
  * COLO own while they run: they are refused then, and migrate is refused
- * while they count (dirty_rate_blocks_migration()).
+ * while they count (a migration blocker, DIRTY_RATE_MIGRATION_BLOCKER).
  *
  * The command takes the sample (or starts the log) itself, so the period
  * begins before it returns; a thread waits out the period and counts,
@@ -76,9 +76,6 @@ void dirty_rate_free(DirtyRate *dr);
  * machine has no RAM.
  */
 void dirty_rate_set_machine(DirtyRate *dr, GuestMemory *mem, KvmState *kvm);
-
-/* True while a dirty-log mode counts: migrate must wait (any thread). */
-bool dirty_rate_blocks_migration(DirtyRate *dr);
 
 /* At exit, with the BQL: stop a measurement and join its thread
  * (migration_shutdown() calls it). */

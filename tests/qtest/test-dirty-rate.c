@@ -108,6 +108,29 @@ static void test_errors(void)
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
 
+/* While the dirty log counts it is the measurement's: a migration
+ * blocker says so (migrate itself is refused under qtest anyway; the
+ * blocker's refusal is test-dump's case), and goes with the count. */
+static void test_blocks_migrate(void)
+{
+    QTestState *s = qtest_init_accel_qtest("-serial null -m 64");
+    json_object *info;
+
+    qtest_qmp_ok(s, "{'execute': 'calc-dirty-rate', 'arguments': "
+                 "{'calc-time': 1, 'mode': 'dirty-bitmap'}}");
+    info = qtest_qmp_assert_success(s, "{'execute': 'query-migrate'}");
+    g_assert_cmpstr(json_object_get_string(json_object_array_get_idx(
+                        qt_json_get(info, "blocked-reasons"), 0)), ==,
+                    "calc-dirty-rate is counting with the dirty log; "
+                    "migrate once query-dirty-rate says measured");
+    json_object_put(info);
+    json_object_put(wait_measured(s));
+    info = qtest_qmp_assert_success(s, "{'execute': 'query-migrate'}");
+    g_assert_false(qt_json_has(info, "blocked-reasons"));
+    json_object_put(info);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
 static void test_hmp(void)
 {
     QTestState *s = qtest_init_accel_qtest("-serial null -m 64");
@@ -145,6 +168,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/dirty-rate/qtest/rates", test_rates);
     g_test_add_func("/dirty-rate/qtest/errors", test_errors);
+    g_test_add_func("/dirty-rate/qtest/blocks-migrate", test_blocks_migrate);
     g_test_add_func("/dirty-rate/qtest/hmp", test_hmp);
     return g_test_run();
 }
