@@ -219,19 +219,6 @@ void blk_list_perm_users(BlockDriverState *bs, GArray *users)
     }
 }
 
-void blk_cumulate_perms(BlockDriverState *bs, uint64_t *perm,
-                        uint64_t *shared)
-{
-    for (GList *l = all_backends; l; l = l->next) {
-        BlockBackend *blk = l->data;
-
-        if (blk->root == bs) {
-            *perm |= blk->perm;
-            *shared &= blk->shared;
-        }
-    }
-}
-
 void blk_unref(BlockBackend *blk)
 {
     if (!blk) {

@@ -71,29 +71,53 @@ static void child_perm(BlockDriverState *parent, const char *name,
     }
 }
 
-void bdrv_get_cumulative_perm(BlockDriverState *bs, uint64_t *perm,
-                              uint64_t *shared)
+static void perm_user_clear(gpointer p)
 {
-    *perm = 0;
-    *shared = BLK_PERM_ALL;
-    if (bs->inactive) {
-        return;
-    }
-    blk_cumulate_perms(bs, perm, shared);
+    g_free(((BdrvPermUser *)p)->desc);
+}
+
+/* Every user of bs: its BlockBackends, then the nodes it is a child of. */
+static GArray *perm_users(BlockDriverState *bs)
+{
+    GArray *users = g_array_new(FALSE, TRUE, sizeof(BdrvPermUser));
+
+    g_array_set_clear_func(users, perm_user_clear);
+    blk_list_perm_users(bs, users);
     for (BlockDriverState *p = bdrv_next_node(NULL); p;
          p = bdrv_next_node(p)) {
         BdrvChild *children[] = { p->file, p->backing };
 
         for (size_t i = 0; i < G_N_ELEMENTS(children); i++) {
-            uint64_t cp, cs;
+            BdrvPermUser u = { 0 };
 
             if (!children[i] || children[i]->bs != bs) {
                 continue;
             }
-            child_perm(p, children[i]->name, &cp, &cs);
-            *perm |= cp;
-            *shared &= cs;
+            child_perm(p, children[i]->name, &u.perm, &u.shared);
+            u.desc = g_strdup_printf("node '%s'", p->node_name);
+            u.role = children[i]->name;
+            g_array_append_val(users, u);
         }
+    }
+    return users;
+}
+
+void bdrv_get_cumulative_perm(BlockDriverState *bs, uint64_t *perm,
+                              uint64_t *shared)
+{
+    g_autoptr(GArray) users = NULL;
+
+    *perm = 0;
+    *shared = BLK_PERM_ALL;
+    if (bs->inactive) {
+        return;
+    }
+    users = perm_users(bs);
+    for (guint i = 0; i < users->len; i++) {
+        const BdrvPermUser *u = &g_array_index(users, BdrvPermUser, i);
+
+        *perm |= u->perm;
+        *shared &= u->shared;
     }
     if (bs->read_only) {
         *perm &= ~(uint64_t)(BLK_PERM_WRITE | BLK_PERM_RESIZE);
@@ -144,37 +168,6 @@ static char *perm_list(uint64_t mask)
         }
     }
     return g_string_free(s, FALSE);
-}
-
-static void perm_user_clear(gpointer p)
-{
-    g_free(((BdrvPermUser *)p)->desc);
-}
-
-/* Every user of bs: its BlockBackends, then the nodes it is a child of. */
-static GArray *perm_users(BlockDriverState *bs)
-{
-    GArray *users = g_array_new(FALSE, TRUE, sizeof(BdrvPermUser));
-
-    g_array_set_clear_func(users, perm_user_clear);
-    blk_list_perm_users(bs, users);
-    for (BlockDriverState *p = bdrv_next_node(NULL); p;
-         p = bdrv_next_node(p)) {
-        BdrvChild *children[] = { p->file, p->backing };
-
-        for (size_t i = 0; i < G_N_ELEMENTS(children); i++) {
-            BdrvPermUser u = { 0 };
-
-            if (!children[i] || children[i]->bs != bs) {
-                continue;
-            }
-            child_perm(p, children[i]->name, &u.perm, &u.shared);
-            u.desc = g_strdup_printf("node '%s'", p->node_name);
-            u.role = children[i]->name;
-            g_array_append_val(users, u);
-        }
-    }
-    return users;
 }
 
 /*

@@ -98,11 +98,4 @@ bool bdrv_check_perms(BlockDriverState *bs, Error **errp);
 /* Appends a BdrvPermUser for each BlockBackend on bs (block-backend.c). */
 void blk_list_perm_users(BlockDriverState *bs, GArray *users);
 
-/*
- * Adds what the BlockBackends whose root is bs hold and share
- * (block-backend.c, which knows them).
- */
-void blk_cumulate_perms(BlockDriverState *bs, uint64_t *perm,
-                        uint64_t *shared);
-
 #endif
