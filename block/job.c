@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include "block/block.h"
 #include "block/job.h"
 #include "qapi/qapi-events.h"
 #include "qom/object.h"
@@ -114,6 +115,7 @@ static void job_unref(Job *job)
     if (job->driver->free) {
         job->driver->free(job);
     }
+    g_slist_free_full(job->nodes, (GDestroyNotify)bdrv_unref);
     error_free(job->err);
     g_mutex_clear(&job->wake_lock);
     g_cond_clear(&job->wake_cond);
@@ -197,6 +199,9 @@ static void job_clean(Job *job)
     if (job->driver->clean) {
         job->driver->clean(job);
     }
+    /* The nodes are free for others from here (block_job_add_node). */
+    g_slist_free_full(g_steal_pointer(&job->nodes),
+                      (GDestroyNotify)bdrv_unref);
 }
 
 /* Error, cancel, or a prepare() that failed: undo, tell, conclude. */

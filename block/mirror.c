@@ -108,19 +108,6 @@ typedef struct MirrorOp {
 
 static const JobDriver mirror_driver;
 
-Job *mirror_job_of_node(const BlockDriverState *bs)
-{
-    for (Job *job = job_next(NULL); job; job = job_next(job)) {
-        MirrorJob *s = (MirrorJob *)job;
-
-        if (job->driver == &mirror_driver &&
-            (s->source == bs || s->target == bs)) {
-            return job;
-        }
-    }
-    return NULL;
-}
-
 /* ---- the write notifier (request threads) ---- */
 
 /* Whether a copy in flight covers part of [offset, offset + bytes). */
@@ -604,15 +591,8 @@ static bool mirror_check_params(const MirrorParams *p, uint32_t *gran,
                    p->source->node_name);
         return false;
     }
-    if (mirror_job_of_node(p->source) || mirror_job_of_node(p->target)) {
-        const BlockDriverState *bs = mirror_job_of_node(p->source)
-                                     ? p->source : p->target;
-
-        error_setg(errp, "Node '%s' is busy: block device is in use by "
-                   "block job: mirror", bs->node_name);
-        return false;
-    }
-    return true;
+    return block_job_check_node(p->source, errp) &&
+           block_job_check_node(p->target, errp);
 }
 
 /* The target's size must be the source's; a target that can be resized
@@ -681,6 +661,8 @@ Job *mirror_start(const MirrorParams *p, Error **errp)
     s->target = p->target;
     bdrv_ref(s->source);
     bdrv_ref(s->target);
+    block_job_add_node(&s->common, s->source);
+    block_job_add_node(&s->common, s->target);
     s->sync = p->sync;
     s->on_source_error = p->on_source_error;
     s->on_target_error = p->on_target_error;

@@ -106,6 +106,13 @@ struct Job {
     bool wake;              /* a kick not yet seen (wake_lock) */
     /* Refs: the list's, plus the thread's while it runs. */
     int refcnt;
+
+    /*
+     * The nodes a block job works on (BlockDriverState *, a reference
+     * each): no other job, snapshot or resize may touch them until the
+     * job has finished (block/blockjob.h). Released after clean().
+     */
+    GSList *nodes;
 };
 
 /*

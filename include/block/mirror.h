@@ -34,7 +34,5 @@ typedef struct MirrorParams {
 
 /* Checks the parameters and starts the job. BQL. */
 Job *mirror_start(const MirrorParams *p, Error **errp);
-/* The mirror job using bs as its source or target, or NULL. BQL. */
-Job *mirror_job_of_node(const BlockDriverState *bs);
 
 #endif
