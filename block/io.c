@@ -334,6 +334,31 @@ int bdrv_block_status_above(BlockDriverState *bs, uint64_t offset,
                                    MIN(*pnum, (uint64_t)blen - offset), pnum);
 }
 
+bool bdrv_change_backing_file(BlockDriverState *bs, const char *file,
+                              const char *fmt, Error **errp)
+{
+    bool ok;
+
+    if (!bs->drv->change_backing_file) {
+        g_autofree char *d = bdrv_describe(bs);
+        error_setg(errp, "%s: driver '%s' does not record a backing file",
+                   d, bs->drv->format_name);
+        return false;
+    }
+    if (bs->read_only) {
+        req_fail(bs, "backing file change", 0, 0, -EPERM, errp);
+        return false;
+    }
+    if (bs->inactive) {
+        req_inactive(bs, "backing file change", 0, 0, errp);
+        return false;
+    }
+    req_begin(bs);
+    ok = bs->drv->change_backing_file(bs, file, fmt, errp);
+    req_end(bs);
+    return ok;
+}
+
 int bdrv_make_empty(BlockDriverState *bs, Error **errp)
 {
     int ret;

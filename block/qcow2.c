@@ -768,6 +768,110 @@ static const char *qcow2_backing_filename(BlockDriverState *bs)
     return ((BDRVQcow2State *)bs->opaque)->backing_file;
 }
 
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    v = GUINT32_TO_BE(v);
+    memcpy(p, &v, 4);
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    v = GUINT64_TO_BE(v);
+    memcpy(p, &v, 8);
+}
+
+/*
+ * The header cluster with a new backing file name: the extensions other
+ * than the backing format are kept as they are, then the new format
+ * extension (if fmt), the end marker and the name, all inside cluster 0
+ * as the format requires. *hdr is cluster 0 as read; false when it does
+ * not fit.
+ */
+static bool qcow2_rebuild_header(BDRVQcow2State *s, uint8_t *hdr,
+                                 const char *file, const char *fmt)
+{
+    uint32_t hlen = s->version >= 3 ? be32_at(hdr + 100)
+                                    : QCOW2_V2_HEADER_LEN;
+    uint64_t old_name = be64_at(hdr + 8);
+    uint64_t end = old_name ? old_name : s->cluster_size;
+    g_autofree uint8_t *area = g_malloc0(s->cluster_size);
+    size_t name_len = file ? strlen(file) : 0;
+    uint64_t off = hlen, out = 0;
+
+    if (fmt) {
+        size_t n = strlen(fmt);
+
+        put_be32(area, QCOW2_EXT_BACKING_FORMAT);
+        put_be32(area + 4, n);
+        memcpy(area + 8, fmt, n);
+        out = 8 + ((n + 7) & ~(size_t)7);
+    }
+    /* The image was validated at open: the walk stays inside end. */
+    while (off + 8 <= end) {
+        uint32_t type = be32_at(hdr + off);
+        uint64_t len = 8 + ((be32_at(hdr + off + 4) + 7ull) & ~7ull);
+
+        if (type == QCOW2_EXT_END || len > end - off) {
+            break;
+        }
+        if (type != QCOW2_EXT_BACKING_FORMAT) {
+            if (hlen + out + len + 8 > s->cluster_size) {
+                return false;
+            }
+            memcpy(area + out, hdr + off, len);
+            out += len;
+        }
+        off += len;
+    }
+    out += 8;       /* the end marker: zeroes */
+    if (name_len > 1023 || hlen + out + name_len > s->cluster_size) {
+        return false;
+    }
+    memcpy(area + out, file, name_len);
+    memset(hdr + hlen, 0, s->cluster_size - hlen);
+    memcpy(hdr + hlen, area, out + name_len);
+    put_be64(hdr + 8, name_len ? hlen + out : 0);
+    put_be32(hdr + 16, name_len);
+    return true;
+}
+
+/*
+ * Records a new backing file (block-stream, block-commit): cluster 0 is
+ * written whole in one request and flushed, so the image names either
+ * the old backing file or the new one.
+ */
+static bool qcow2_change_backing_file(BlockDriverState *bs, const char *file,
+                                      const char *fmt, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+    g_autofree uint8_t *hdr = g_malloc(s->cluster_size);
+    int ret = bdrv_pread(bs->file->bs, 0, s->cluster_size, hdr, errp);
+
+    if (ret < 0) {
+        return false;
+    }
+    if (!qcow2_rebuild_header(s, hdr, file, fmt)) {
+        error_setg(errp, "Could not change the backing file to '%s': the "
+                   "name does not fit in the image header", file);
+        return false;
+    }
+    ret = bdrv_pwrite(bs->file->bs, 0, s->cluster_size, hdr, 0, errp);
+    if (ret == 0) {
+        ret = bdrv_flush(bs->file->bs, errp);
+    }
+    if (ret < 0) {
+        return false;
+    }
+    g_free(s->backing_file);
+    s->backing_file = file ? g_strdup(file) : NULL;
+    g_free(s->backing_format);
+    s->backing_format = file && fmt ? g_strdup(fmt) : NULL;
+    trace_qcow2_change_backing_file(bs->node_name, file ? file : "",
+                                    fmt ? fmt : "");
+    return true;
+}
+
 static int qcow2_cluster_size(BlockDriverState *bs)
 {
     return (int)((BDRVQcow2State *)bs->opaque)->cluster_size;
@@ -791,6 +895,7 @@ const BlockDriver bdrv_qcow2 = {
     .make_empty = qcow2_make_empty,
     .get_allocated_size = qcow2_get_allocated_size,
     .backing_filename = qcow2_backing_filename,
+    .change_backing_file = qcow2_change_backing_file,
     .cluster_size = qcow2_cluster_size,
     .activate = qcow2_activate,
     .inactivate = qcow2_inactivate,

@@ -141,6 +141,13 @@ int bdrv_block_status(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
  */
 int bdrv_block_status_above(BlockDriverState *bs, uint64_t offset,
                             uint64_t bytes, uint64_t *pnum);
+/*
+ * Records file (of format fmt) as bs's backing file in its image header
+ * (NULL: none), for whoever opens the image next; the graph is the
+ * caller's. bs must be writable.
+ */
+bool bdrv_change_backing_file(BlockDriverState *bs, const char *file,
+                              const char *fmt, Error **errp);
 /* Empties an overlay (qcow2): every cluster reads from the backing again. */
 int bdrv_make_empty(BlockDriverState *bs, Error **errp);
 

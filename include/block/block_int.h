@@ -58,6 +58,13 @@ struct BlockDriver {
     int64_t (*get_allocated_size)(BlockDriverState *bs);
     /* The backing file named in the image header, or NULL. */
     const char *(*backing_filename)(BlockDriverState *bs);
+    /*
+     * Names file (format fmt, or probed when NULL) as the backing file
+     * in the image header, or no backing file when file is NULL. The
+     * header names the old file or the new one, whatever happens.
+     */
+    bool (*change_backing_file)(BlockDriverState *bs, const char *file,
+                                const char *fmt, Error **errp);
     /* Cluster size for query-named-block-nodes (0: none). */
     int (*cluster_size)(BlockDriverState *bs);
     /*
