@@ -239,6 +239,23 @@ static bool read_table(BlockDriverState *bs, uint64_t offset, uint64_t n,
     return true;
 }
 
+static bool qcow2_drop_autoclear(BlockDriverState *bs, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t zero = 0;
+
+    if (!s->autoclear) {
+        return true;
+    }
+    if (bdrv_pwrite(bs->file->bs, QCOW2_HDR_AUTOCLEAR, 8, &zero, 0,
+                    NULL) < 0) {
+        error_setg(errp, "Could not update the qcow2 header");
+        return false;
+    }
+    s->autoclear = 0;
+    return true;
+}
+
 static bool qcow2_do_open(BlockDriverState *bs, const BlockdevOptions *opts,
                           Error **errp)
 {
@@ -369,6 +386,7 @@ static bool qcow2_do_open(BlockDriverState *bs, const BlockdevOptions *opts,
     s->size = h.size;
     s->incompatible = h.incompatible_features;
     s->autoclear = h.autoclear_features;
+    s->nb_snapshots = h.nb_snapshots;
     s->l1_size = h.l1_size;
     s->l1_offset = h.l1_table_offset;
     s->refcount_order = h.refcount_order;
@@ -411,15 +429,8 @@ static bool qcow2_do_open(BlockDriverState *bs, const BlockdevOptions *opts,
     }
     /* Autoclear bits describe data we do not keep up to date: drop them
      * (once active: an inactive node writes nothing; qcow2_activate). */
-    if (!bs->read_only && !bs->inactive && s->autoclear) {
-        uint64_t zero = 0;
-
-        if (bdrv_pwrite(bs->file->bs, QCOW2_HDR_AUTOCLEAR, 8, &zero, 0,
-                        NULL) < 0) {
-            error_setg(errp, "Could not update the qcow2 header");
-            return false;
-        }
-        s->autoclear = 0;
+    if (!bs->read_only && !bs->inactive && !qcow2_drop_autoclear(bs, errp)) {
+        return false;
     }
     trace_qcow2_open(bs->node_name, s->version, s->cluster_bits, s->size);
     return true;
@@ -504,6 +515,27 @@ static void qcow2_inactivate(BlockDriverState *bs)
 
     qcow2_cache_free(s->l2_cache, QCOW2_L2_CACHE);
     qcow2_cache_free(s->rb_cache, QCOW2_RB_CACHE);
+}
+
+/*
+ * An image opened read-only is to be written (the base of a commit):
+ * what open refuses read-write is refused now, in open's words, and the
+ * autoclear bits go as they would have at a read-write open.
+ */
+static bool qcow2_make_writable(BlockDriverState *bs, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+    if (!check_incompatible(bs, s->incompatible, errp)) {
+        return false;
+    }
+    if (s->nb_snapshots) {
+        error_setg(errp, "qcow2 images with internal snapshots (%u) can only "
+                   "be opened read-only", s->nb_snapshots);
+        return false;
+    }
+    return qcow2_drop_autoclear(bs, errp);
 }
 
 static bool qcow2_open_default_backing(BlockDriverState *bs, Error **errp)
@@ -896,6 +928,7 @@ const BlockDriver bdrv_qcow2 = {
     .get_allocated_size = qcow2_get_allocated_size,
     .backing_filename = qcow2_backing_filename,
     .change_backing_file = qcow2_change_backing_file,
+    .make_writable = qcow2_make_writable,
     .cluster_size = qcow2_cluster_size,
     .activate = qcow2_activate,
     .inactivate = qcow2_inactivate,

@@ -83,6 +83,7 @@ typedef struct BDRVQcow2State {
     uint64_t size;              /* virtual size */
     uint64_t incompatible;
     uint64_t autoclear;
+    uint32_t nb_snapshots;      /* internal snapshots: read-only then */
 
     uint32_t l1_size;
     uint64_t l1_offset;
