@@ -98,6 +98,9 @@ int bdrv_pwritev(BlockDriverState *bs, uint64_t offset, BlockIov *qiov,
     if (!qiov->size) {
         return 0;
     }
+    if ((flags & BDRV_REQ_ONLY_UNALLOCATED) && !bs->drv->supports_backing) {
+        return req_fail(bs, "write", offset, qiov->size, -ENOTSUP, errp);
+    }
     req_begin(bs);
     bdrv_write_order_begin(&order, bs, offset, qiov->size);
     ret = bs->drv->pwritev ? bs->drv->pwritev(bs, offset, qiov, flags)

@@ -566,7 +566,8 @@ static int qcow2_pwritev(BlockDriverState *bs, uint64_t offset,
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
-        ret = qcow2_write(bs, offset, qiov);
+        ret = qcow2_write(bs, offset, qiov,
+                          flags & BDRV_REQ_ONLY_UNALLOCATED);
     }
     if (ret == 0 && (flags & BDRV_REQ_FUA)) {
         ret = bdrv_flush(bs->file->bs, NULL);
@@ -586,7 +587,7 @@ static int write_zero_bytes(BlockDriverState *bs, uint64_t offset,
         return 0;
     }
     block_iov_init_buf(&q, &one, zeroes, bytes);
-    return qcow2_write(bs, offset, &q);
+    return qcow2_write(bs, offset, &q, false);
 }
 
 /*

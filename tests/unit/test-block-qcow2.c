@@ -693,6 +693,54 @@ static void test_change_backing(void)
     bt_qemu_img_check(small);
 }
 
+/*
+ * A stream's copy-up: BDRV_REQ_ONLY_UNALLOCATED writes the clusters the
+ * overlay does not hold and leaves the ones it does (data and zero
+ * clusters alike); a format without backing files refuses the flag.
+ */
+static void test_only_unallocated(void)
+{
+    g_autofree char *base = bt_path("ou-base.raw");
+    g_autofree char *ov = bt_path("ou-ov.qcow2");
+    g_autofree char *out = NULL;
+    g_autofree uint8_t *buf = g_malloc(4 * 65536);
+    BlockDriverState *bs, *raw;
+    Error *err = NULL;
+
+    bt_make_pattern_file(base, 1 << 20, 4);
+    g_assert_cmpint(bt_qemu_img(&out, "create -q -f qcow2 -b '%s' -F raw "
+                                "'%s' 1M", base, ov), ==, 0);
+    bs = open_qcow2(ov, NULL);
+    memset(buf, 0x11, 65536);
+    g_assert_cmpint(bdrv_pwrite(bs, 65536, 100, buf, 0, &error_abort), ==,
+                    0);
+    g_assert_cmpint(bdrv_pwrite_zeroes(bs, 2 * 65536, 65536, 0,
+                                       &error_abort), ==, 0);
+    memset(buf, 0x22, 4 * 65536);
+    g_assert_cmpint(bdrv_pwrite(bs, 0, 4 * 65536, buf,
+                                BDRV_REQ_ONLY_UNALLOCATED, &error_abort),
+                    ==, 0);
+    g_assert_cmpint(bdrv_pread(bs, 0, 4 * 65536, buf, &error_abort), ==, 0);
+    for (uint64_t i = 0; i < 4 * 65536; i++) {
+        uint8_t want = i < 65536 || i >= 3 * 65536 ? 0x22
+                       : i < 65536 + 100 ? 0x11
+                       : i < 2 * 65536 ? bt_pattern(i, 4) : 0;
+
+        if (buf[i] != want) {
+            g_error("byte %" G_GUINT64_FORMAT ": %#x, not %#x", i, buf[i],
+                    want);
+        }
+    }
+    bdrv_unref(bs);
+    bt_qemu_img_check(ov);
+
+    raw = bdrv_file_bs(bs = open_qcow2(ov, NULL));
+    g_assert_cmpint(bdrv_pwrite(raw, 0, 512, buf, BDRV_REQ_ONLY_UNALLOCATED,
+                                &err), ==, -ENOTSUP);
+    error_free(err);
+    bdrv_unref(bs);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -736,5 +784,6 @@ int main(int argc, char **argv)
     g_test_add_func("/block/qcow2/compressed", test_compressed_refused);
     g_test_add_func("/block/qcow2/create-overlay", test_create_overlay);
     g_test_add_func("/block/qcow2/change-backing", test_change_backing);
+    g_test_add_func("/block/qcow2/only-unallocated", test_only_unallocated);
     return g_test_run();
 }
