@@ -77,18 +77,26 @@ bool job_apply_verb(Job *job, JobVerb verb, Error **errp)
     return false;
 }
 
+bool job_check_id(const char *id, Error **errp)
+{
+    if (!id || !object_id_valid(id)) {
+        error_setg(errp, "Invalid job ID '%s'", id ? id : "");
+        return false;
+    }
+    if (job_get(id)) {
+        error_setg(errp, "Job ID '%s' already in use", id);
+        return false;
+    }
+    return true;
+}
+
 void *job_create(const char *id, const JobDriver *driver, size_t size,
                  bool auto_finalize, bool auto_dismiss, Error **errp)
 {
     Job *job;
 
     g_assert(size >= sizeof(Job));
-    if (!id || !object_id_valid(id)) {
-        error_setg(errp, "Invalid job ID '%s'", id ? id : "");
-        return NULL;
-    }
-    if (job_get(id)) {
-        error_setg(errp, "Job ID '%s' already in use", id);
+    if (!job_check_id(id, errp)) {
         return NULL;
     }
     job = g_malloc0(size);

@@ -41,6 +41,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include "block/backing-chain.h"
 #include "block/block_int.h"
 #include "block/block-backend.h"
 #include "block/blockjob.h"
@@ -85,6 +86,11 @@ typedef struct MirrorJob {
     /* BQL */
     bool should_complete;       /* block-job-complete: switch at the end */
     bool soft_cancelled;        /* cancel of a ready job: no switch */
+    bool switched;              /* the source's users are on the target */
+
+    /* An active commit (include/block/mirror.h); BQL. */
+    bool active_commit;
+    bool target_made_writable;
 
     /* After convergence: the notifier writes changes through (atomic). */
     int write_through;
@@ -308,17 +314,22 @@ static void mirror_dirty_init(MirrorJob *s)
     if (s->sync == MIRROR_SYNC_MODE_NONE) {
         return;
     }
+    /* sync=top: what the source holds above its backing file; an
+     * active commit: what the chain holds above the target. */
     for (uint64_t off = 0; off < s->size;) {
         uint64_t pnum = 0;
-        int st = bdrv_block_status(s->source, off, s->size - off, &pnum,
-                                   NULL, NULL);
+        int st = bdrv_is_allocated_above(s->source,
+                                         s->active_commit
+                                         ? s->target
+                                         : bdrv_backing_bs(s->source),
+                                         off, s->size - off, &pnum);
 
         if (st < 0 || pnum == 0) {
             /* Unknown: copying too much is safe, too little is not. */
-            st = BDRV_BLOCK_ALLOCATED;
+            st = 1;
             pnum = s->size - off;
         }
-        if (st & BDRV_BLOCK_ALLOCATED) {
+        if (st) {
             bdrv_dirty_bitmap_set(s->dirty, off, pnum);
         }
         off += pnum;
@@ -498,6 +509,7 @@ static int mirror_prepare(Job *job, Error **errp)
         blk_replace_node(s->source, s->target);
         blk_unref(s->tgt);
         s->tgt = NULL;
+        s->switched = true;
     }
     return 0;
 }
@@ -520,6 +532,15 @@ static void mirror_clean(Job *job)
     s->tgt = NULL;
     blk_unref(s->src);
     s->src = NULL;
+    if (s->target_made_writable && !s->switched) {
+        /* A commit's base that stays a backing file: read-only again. */
+        Error *err = NULL;
+
+        if (!bdrv_make_read_only(s->target, &err)) {
+            warn_report("%s", error_get_pretty(err));
+            error_free(err);
+        }
+    }
     bdrv_unref(s->target);
     s->target = NULL;
     bdrv_unref(s->source);
@@ -539,6 +560,19 @@ static void mirror_free(Job *job)
 
 static const JobDriver mirror_driver = {
     .type = JOB_TYPE_MIRROR,
+    .is_block_job = true,
+    .run = mirror_run,
+    .complete = mirror_complete,
+    .soft_cancel = mirror_soft_cancel,
+    .prepare = mirror_prepare,
+    .abort = mirror_abort,
+    .clean = mirror_clean,
+    .free = mirror_free,
+};
+
+/* The same job, shown to the user as the commit it is. */
+static const JobDriver active_commit_driver = {
+    .type = JOB_TYPE_COMMIT,
     .is_block_job = true,
     .run = mirror_run,
     .complete = mirror_complete,
@@ -596,13 +630,14 @@ static bool mirror_check_params(const MirrorParams *p, uint32_t *gran,
 }
 
 /* The target's size must be the source's; a target that can be resized
- * (a file) is. */
-static bool mirror_match_size(BlockBackend *tgt, int64_t size, Error **errp)
+ * (a file) is. A commit's base only grows (it may be longer than top). */
+static bool mirror_match_size(BlockBackend *tgt, int64_t size,
+                              bool grow_only, Error **errp)
 {
     ERRP_GUARD();
     int64_t tlen = blk_getlength(tgt);
 
-    if (tlen == size) {
+    if (tlen == size || (grow_only && tlen > size)) {
         return true;
     }
     if (tlen >= 0 && blk_truncate(tgt, (uint64_t)size, errp) == 0) {
@@ -640,13 +675,15 @@ Job *mirror_start(const MirrorParams *p, Error **errp)
     }
     src = blk_new(NULL, p->source, false, true, errp);
     tgt = src ? blk_new(NULL, p->target, true, false, errp) : NULL;
-    if (!tgt || !mirror_match_size(tgt, size, errp)) {
+    if (!tgt || !mirror_match_size(tgt, size, p->active_commit, errp)) {
         blk_unref(tgt);
         blk_unref(src);
         return NULL;
     }
-    s = job_create(p->job_id, &mirror_driver, sizeof(MirrorJob),
-                   p->auto_finalize, p->auto_dismiss, errp);
+    s = job_create(p->job_id, p->active_commit ? &active_commit_driver
+                                               : &mirror_driver,
+                   sizeof(MirrorJob), p->auto_finalize, p->auto_dismiss,
+                   errp);
     if (!s) {
         blk_unref(tgt);
         blk_unref(src);
@@ -668,6 +705,8 @@ Job *mirror_start(const MirrorParams *p, Error **errp)
     s->on_target_error = p->on_target_error;
     s->unmap = p->unmap;
     s->write_blocking = p->write_blocking;
+    s->active_commit = p->active_commit;
+    s->target_made_writable = p->target_made_writable;
     s->size = (uint64_t)size;
     s->buf_size = buf;
     s->op_bytes = MIN(MAX((uint64_t)gran, MIRROR_OP_BYTES), buf);

@@ -122,6 +122,8 @@ struct Job {
  */
 void *job_create(const char *id, const JobDriver *driver, size_t size,
                  bool auto_finalize, bool auto_dismiss, Error **errp);
+/* Whether id would do for a new job (job_create's first check). */
+bool job_check_id(const char *id, Error **errp);
 /* created -> running, and the thread calls run(). BQL. */
 void job_start(Job *job);
 
