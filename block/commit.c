@@ -221,6 +221,8 @@ static Job *commit_pass_start(const CommitParams *p, int64_t size,
         .on_error = p->on_error,
         .size = (uint64_t)size,
     };
+    /* query-block-jobs shows the work from the start. */
+    job_progress_set_remaining(&s->common, s->copy.size);
     job_start(&s->common);
     return &s->common;
 }

@@ -158,6 +158,8 @@ Job *stream_start(const StreamParams *p, Error **errp)
          * QEMU reports it). */
         .size = bdrv_backing_bs(p->top) == p->base ? 0 : (uint64_t)size,
     };
+    /* query-block-jobs shows the work from the start. */
+    job_progress_set_remaining(&s->common, s->copy.size);
     trace_stream_start(p->job_id, p->top->node_name,
                        p->base ? p->base->node_name : "");
     job_start(&s->common);
