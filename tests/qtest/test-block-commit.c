@@ -88,9 +88,11 @@ static void wait_job(QTestState *s, const char *id, const char *status)
     }
 }
 
-/* Polls query-jobs until the job has done want bytes. */
+/* Polls query-jobs until the job has done want bytes (bounded). */
 static void wait_job_progress(QTestState *s, const char *id, int64_t want)
 {
+    int64_t end = g_get_monotonic_time() + qtest_timeout_ms() * 1000LL;
+
     for (;;) {
         json_object *r = qtest_qmp_assert_success(s, "{'execute': "
                                                   "'query-jobs'}");
@@ -109,6 +111,7 @@ static void wait_job_progress(QTestState *s, const char *id, int64_t want)
             return;
         }
         g_assert_cmpint(done, <, want);
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
         g_usleep(10 * 1000);
     }
 }
