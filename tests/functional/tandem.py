@@ -3,7 +3,9 @@
 console through a file, and stop it. Every wait is bounded; a process that
 outlives its test is killed. Also what the migration and COLO tests share:
 a TCP fault proxy to put between two peers, the check of the dirty
-workload's memory in a stopped guest, and of the disk workload's image."""
+workload's memory in a stopped guest, and of the disk workload's image;
+and what the block tests share: Tandem with a QMP socket under -accel
+qtest, and qemu-img / qemu-io runs."""
 import os
 import re
 import shutil
@@ -116,6 +118,63 @@ class Vm:
             self.proc.wait()
         if self.proc:
             self._stderr.close()
+
+
+class QmpVm(Vm):
+    """Tandem under -accel qtest with QMP on a unix socket (the block
+    tests: snapshots, stream and commit)."""
+
+    def __init__(self, tmp_path, args):
+        self.qmp_path = os.path.join(str(tmp_path), 'qmp.sock')
+        super().__init__(tmp_path, ['-qmp', 'unix:%s,server=on,wait=off'
+                                    % self.qmp_path] + list(args),
+                         serial=False, accel='qtest')
+        self.qmp = None
+
+    def start(self):
+        sys.path.insert(0, os.path.join(ROOT, 'scripts', 'qmp'))
+        from qmp import QMPClient
+        super().start()
+        self.qmp = QMPClient(self.qmp_path, timeout=30, wait=10)
+        return self
+
+    def kill(self):
+        if self.qmp:
+            self.qmp.close()
+        super().kill()
+
+    def q(self, name, **kw):
+        return self.qmp.cmd(name, kw or None)
+
+
+# Debian's qemu-img and qemu-io, the independent judges of what the block
+# tests wrote.
+
+def qemu_img(*args):
+    p = subprocess.run(['qemu-img'] + list(args), capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def qemu_io(target, cmd, *extra):
+    return subprocess.run(['qemu-io'] + list(extra) + ['-c', cmd, target],
+                          capture_output=True, text=True, timeout=30)
+
+
+def io_ok(target, cmd, *extra):
+    p = qemu_io(target, cmd, *extra)
+    assert p.returncode == 0 and 'error' not in p.stdout.lower() \
+        and 'Pattern verification failed' not in p.stdout, \
+        p.stdout + p.stderr
+    return p.stdout
+
+
+def held_bytes(path, offset):
+    """qemu-io's alloc: how many of 64 KiB at offset the image itself
+    holds (not its backing files)."""
+    out = io_ok(path, 'alloc %d %d' % (offset, 65536), '-r', '-U')
+    return int(out.split('/')[0])
 
 
 def netns_unusable_reason():

@@ -23,66 +23,16 @@ import sys
 
 import pytest
 
-from tandem import ROOT, Vm, needs_tool
+from tandem import (ROOT, QmpVm, held_bytes, io_ok, needs_tool, qemu_img,
+                    qemu_io)
 
 sys.path.insert(0, os.path.join(ROOT, 'scripts', 'qmp'))
-from qmp import QMPClient, QMPError  # noqa: E402
+from qmp import QMPError  # noqa: E402
 
 pytestmark = [needs_tool('qemu-img', 'qemu-utils'),
               needs_tool('qemu-io', 'qemu-utils')]
 
 K64 = 64 * 1024
-
-
-class QmpVm(Vm):
-    """Tandem under -accel qtest with QMP on a unix socket."""
-
-    def __init__(self, tmp_path, args):
-        self.qmp_path = os.path.join(str(tmp_path), 'qmp.sock')
-        super().__init__(tmp_path, ['-qmp', 'unix:%s,server=on,wait=off'
-                                    % self.qmp_path] + list(args),
-                         serial=False, accel='qtest')
-        self.qmp = None
-
-    def start(self):
-        super().start()
-        self.qmp = QMPClient(self.qmp_path, timeout=30, wait=10)
-        return self
-
-    def kill(self):
-        if self.qmp:
-            self.qmp.close()
-        super().kill()
-
-    def q(self, name, **kw):
-        return self.qmp.cmd(name, kw or None)
-
-
-def qemu_img(*args):
-    p = subprocess.run(['qemu-img'] + list(args), capture_output=True,
-                       text=True, timeout=30)
-    assert p.returncode == 0, p.stderr
-    return p.stdout
-
-
-def qemu_io(target, cmd, *extra):
-    return subprocess.run(['qemu-io'] + list(extra) + ['-c', cmd, target],
-                          capture_output=True, text=True, timeout=30)
-
-
-def io_ok(target, cmd, *extra):
-    p = qemu_io(target, cmd, *extra)
-    assert p.returncode == 0 and 'error' not in p.stdout.lower() \
-        and 'Pattern verification failed' not in p.stdout, \
-        p.stdout + p.stderr
-    return p.stdout
-
-
-def held_bytes(path, offset):
-    """qemu-io's alloc: how many of 64 KiB at offset the image itself
-    holds (not its backing files)."""
-    out = io_ok(path, 'alloc %d %d' % (offset, K64), '-r', '-U')
-    return int(out.split('/')[0])
 
 
 def test_snapshot_chain(tmp_path):
