@@ -334,6 +334,18 @@ const char *blk_user_of(const BlockDriverState *bs)
     return NULL;
 }
 
+const char *bdrv_device_or_node_name(const BlockDriverState *bs)
+{
+    for (GList *l = named_backends; l; l = l->next) {
+        BlockBackend *blk = l->data;
+
+        if (blk->root == bs) {
+            return blk->name;
+        }
+    }
+    return bdrv_get_node_name(bs);
+}
+
 void blk_set_keep_active(BlockBackend *blk, bool keep)
 {
     blk->keep_active = keep;

@@ -296,6 +296,8 @@ void bdrv_child_set_bs(BdrvChild *c, BlockDriverState *to)
 
 bool bdrv_make_read_only(BlockDriverState *bs, Error **errp)
 {
+    BlockDriverState *file = bdrv_file_bs(bs);
+
     if (bs->read_only) {
         return true;
     }
@@ -310,12 +312,95 @@ bool bdrv_make_read_only(BlockDriverState *bs, Error **errp)
     }
     bs->read_only = true;
     /* A writable format wrote its file; a read-only one only reads it. */
-    if (bs->file) {
-        bs->file->bs->writers--;
-        bs->file->bs->write_exclusive = false;
+    if (file) {
+        file->writers--;
+        file->write_exclusive = false;
+        /* As QEMU's reopen, which the file child follows: now nobody
+         * writes it, it is read-only too (its fd may stay writable). */
+        if (!file->writers) {
+            file->read_only = true;
+        }
     }
     trace_bdrv_make_read_only(bs->node_name);
     bdrv_drop_perms(bs);
+    return true;
+}
+
+/* Undoes the flags bdrv_make_writable() set, then its permissions. */
+static void bdrv_undo_writable(BlockDriverState *bs, bool file_was_ro)
+{
+    BlockDriverState *file = bdrv_file_bs(bs);
+
+    bs->read_only = true;
+    if (file) {
+        file->writers--;
+        file->write_exclusive = false;
+        file->read_only = file_was_ro;
+    }
+    bdrv_drop_perms(bs);
+}
+
+bool bdrv_make_writable(BlockDriverState *bs, Error **errp)
+{
+    BlockDriverState *file = bdrv_file_bs(bs);
+    bool file_was_ro = file && file->read_only;
+
+    if (!bs->read_only) {
+        return true;
+    }
+    if (bs->inactive) {
+        g_autofree char *d = bdrv_describe(bs);
+
+        error_setg(errp, "%s is inactive (its image is handed over to a "
+                   "migration peer): it cannot be made writable", d);
+        return false;
+    }
+    if (bs->force_share) {
+        /* force-share=on is for read-only nodes only; QEMU's words. */
+        error_setg(errp, "Cannot change the option 'force-share'");
+        return false;
+    }
+    if (!bs->drv->is_format && !bs->drv->make_writable) {
+        g_autofree char *d = bdrv_describe(bs);
+
+        error_setg(errp, "%s was opened read-only and driver '%s' cannot "
+                   "make it writable", d, bs->drv->format_name);
+        return false;
+    }
+    if (file && file->writers) {
+        g_autofree char *d = bdrv_describe(file);
+
+        error_setg(errp, "%s already has a writer; node '%s' cannot write "
+                   "it too", d, bs->node_name);
+        return false;
+    }
+    /* Nothing may run on the old file descriptor while it is swapped. */
+    bdrv_drain_all();
+    if (file_was_ro) {
+        if (!bdrv_make_writable(file, errp)) {
+            return false;
+        }
+    }
+    if (!bs->drv->is_format && !bs->drv->make_writable(bs, errp)) {
+        return false;
+    }
+    bs->read_only = false;
+    if (file) {
+        file->writers++;
+        file->write_exclusive = true;
+    }
+    /* The write lock on the image: another process may hold it. */
+    if (!bdrv_refresh_perms(bs, errp)) {
+        bdrv_undo_writable(bs, file_was_ro);
+        return false;
+    }
+    /* A format checks (and updates) its header once it may write it. */
+    if (bs->drv->is_format && bs->drv->make_writable &&
+        !bs->drv->make_writable(bs, errp)) {
+        bdrv_undo_writable(bs, file_was_ro);
+        return false;
+    }
+    trace_bdrv_make_writable(bs->node_name);
     return true;
 }
 

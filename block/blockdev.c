@@ -20,7 +20,7 @@
 #include <json-c/json.h>
 #include "block/block_int.h"
 #include "block/blockdev.h"
-#include "block/mirror.h"
+#include "block/blockjob.h"
 #include "block/nbd-uri.h"
 #include "block/overlay.h"
 #include "block/permission.h"
@@ -238,10 +238,8 @@ void qmp_block_resize(const char *device, const char *node_name,
         error_setg(errp, "Parameter 'size' expects a >0 size");
         return;
     }
-    if (mirror_job_of_node(bs)) {
-        /* The mirror's bitmap and target have the size it started with. */
-        error_setg(errp, "Node '%s' is busy: block device is in use by "
-                   "block job: mirror", bs->node_name);
+    /* A job's bitmap, target or base has the size it started with. */
+    if (!block_job_check_node(bs, errp)) {
         return;
     }
     /*

@@ -5,6 +5,7 @@
  * BLOCK_JOB_* events, and the error policy of a job's requests.
  */
 #include <errno.h>
+#include "block/block-backend.h"
 #include "block/blockjob.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
@@ -83,6 +84,36 @@ BlockErrorAction block_job_error_action(Job *job, BlockdevOnError policy,
                                  : BLOCK_DEVICE_IO_STATUS_FAILED);
     }
     return action;
+}
+
+void block_job_add_node(Job *job, BlockDriverState *bs)
+{
+    g_assert(!block_job_of_node(bs));
+    bdrv_ref(bs);
+    job->nodes = g_slist_append(job->nodes, bs);
+}
+
+Job *block_job_of_node(const BlockDriverState *bs)
+{
+    for (Job *job = job_next(NULL); job; job = job_next(job)) {
+        if (g_slist_find(job->nodes, bs)) {
+            return job;
+        }
+    }
+    return NULL;
+}
+
+bool block_job_check_node(const BlockDriverState *bs, Error **errp)
+{
+    Job *job = block_job_of_node(bs);
+
+    if (job) {
+        error_setg(errp, "Node '%s' is busy: block device is in use by "
+                   "block job: %s", bdrv_device_or_node_name(bs),
+                   JobType_str(job->driver->type));
+        return false;
+    }
+    return true;
 }
 
 /* The block job named id, or an error of QEMU's class and words. */

@@ -27,6 +27,7 @@
 #include <linux/falloc.h>
 #include <sys/stat.h>
 #include "block/block_int.h"
+#include "block/permission.h"
 #include "aio-engine.h"
 #include "file-lock.h"
 #include "trace.h"
@@ -36,6 +37,8 @@
 
 typedef struct BDRVFileState {
     int fd;
+    bool fd_writable;       /* opened O_RDWR (bdrv_make_writable) */
+    OnOffAuto locking;
     BlockdevAioOptions aio;
     AioEngine *engine;      /* NULL for aio=threads */
     GRWLock rmw_lock;
@@ -51,6 +54,8 @@ static bool file_open(BlockDriverState *bs, const BlockdevOptions *opts,
     struct stat st;
 
     s->fd = -1;
+    s->fd_writable = !bs->read_only;
+    s->locking = o->has_locking ? o->locking : ON_OFF_AUTO_AUTO;
     s->aio = o->has_aio ? o->aio : BLOCKDEV_AIO_OPTIONS_THREADS;
     bs->filename = g_strdup(o->filename);
     if (s->aio == BLOCKDEV_AIO_OPTIONS_NATIVE && !bs->cache_direct) {
@@ -93,9 +98,7 @@ static bool file_open(BlockDriverState *bs, const BlockdevOptions *opts,
         goto fail;
     }
     /* No locks yet: the node has no users until a parent attaches. */
-    if (!file_lock_init(&s->lock, s->fd, o->filename,
-                        o->has_locking ? o->locking : ON_OFF_AUTO_AUTO,
-                        errp)) {
+    if (!file_lock_init(&s->lock, s->fd, o->filename, s->locking, errp)) {
         aio_engine_free(s->engine);
         s->engine = NULL;
         goto fail;
@@ -128,6 +131,62 @@ static bool file_set_perm(BlockDriverState *bs, uint64_t perm,
     BDRVFileState *s = bs->opaque;
 
     return file_lock_set(&s->lock, perm, shared, errp);
+}
+
+/*
+ * A node opened read-only is to be written: the image is opened again
+ * for writing (the same file: a replaced one is refused) and the locks
+ * move to the new open file description. Locks belong to a description,
+ * so the old one lets go first (else the two would conflict); should
+ * another process take the image in that moment, the old one takes its
+ * locks back and nothing changes.
+ */
+static bool file_make_writable(BlockDriverState *bs, Error **errp)
+{
+    BDRVFileState *s = bs->opaque;
+    int flags = O_RDWR | O_CLOEXEC | (bs->cache_direct ? O_DIRECT : 0);
+    uint64_t perm = s->lock.held;
+    uint64_t shared = BLK_PERM_ALL & ~s->lock.unshared;
+    struct stat old_st, new_st;
+    FileLock lock;
+    int fd;
+
+    if (s->fd_writable) {
+        return true;
+    }
+    fd = open(bs->filename, flags);
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "Could not reopen '%s' for writing",
+                         bs->filename);
+        return false;
+    }
+    if (fstat(s->fd, &old_st) < 0 || fstat(fd, &new_st) < 0 ||
+        old_st.st_dev != new_st.st_dev || old_st.st_ino != new_st.st_ino) {
+        error_setg(errp, "Could not reopen '%s' for writing: the file was "
+                   "replaced since it was opened", bs->filename);
+        close(fd);
+        return false;
+    }
+    file_lock_release(&s->lock);
+    if (!file_lock_init(&lock, fd, bs->filename, s->locking, errp) ||
+        !file_lock_set(&lock, perm, shared, errp)) {
+        Error *err = NULL;
+
+        file_lock_destroy(&lock);
+        close(fd);
+        if (!file_lock_set(&s->lock, perm, shared, &err)) {
+            warn_report("%s", error_get_pretty(err));
+            error_free(err);
+        }
+        return false;
+    }
+    file_lock_destroy(&s->lock);
+    close(s->fd);
+    s->fd = fd;
+    s->lock = lock;
+    s->fd_writable = true;
+    trace_file_make_writable(bs->filename);
+    return true;
 }
 
 /* One transfer through the configured engine: bytes (maybe short) or -errno. */
@@ -425,4 +484,5 @@ const BlockDriver bdrv_file = {
     .block_status = file_block_status,
     .get_allocated_size = file_get_allocated_size,
     .set_perm = file_set_perm,
+    .make_writable = file_make_writable,
 };

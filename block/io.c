@@ -98,6 +98,9 @@ int bdrv_pwritev(BlockDriverState *bs, uint64_t offset, BlockIov *qiov,
     if (!qiov->size) {
         return 0;
     }
+    if ((flags & BDRV_REQ_ONLY_UNALLOCATED) && !bs->drv->supports_backing) {
+        return req_fail(bs, "write", offset, qiov->size, -ENOTSUP, errp);
+    }
     req_begin(bs);
     bdrv_write_order_begin(&order, bs, offset, qiov->size);
     ret = bs->drv->pwritev ? bs->drv->pwritev(bs, offset, qiov, flags)
@@ -332,6 +335,31 @@ int bdrv_block_status_above(BlockDriverState *bs, uint64_t offset,
     }
     return bdrv_block_status_above(backing, offset,
                                    MIN(*pnum, (uint64_t)blen - offset), pnum);
+}
+
+bool bdrv_change_backing_file(BlockDriverState *bs, const char *file,
+                              const char *fmt, Error **errp)
+{
+    bool ok;
+
+    if (!bs->drv->change_backing_file) {
+        g_autofree char *d = bdrv_describe(bs);
+        error_setg(errp, "%s: driver '%s' does not record a backing file",
+                   d, bs->drv->format_name);
+        return false;
+    }
+    if (bs->read_only) {
+        req_fail(bs, "backing file change", 0, 0, -EPERM, errp);
+        return false;
+    }
+    if (bs->inactive) {
+        req_inactive(bs, "backing file change", 0, 0, errp);
+        return false;
+    }
+    req_begin(bs);
+    ok = bs->drv->change_backing_file(bs, file, fmt, errp);
+    req_end(bs);
+    return ok;
 }
 
 int bdrv_make_empty(BlockDriverState *bs, Error **errp)

@@ -8,7 +8,9 @@
  */
 #include <errno.h>
 #include <string.h>
+#include "block/block.h"
 #include "block/job.h"
+#include "block/permission.h"
 #include "qapi/qapi-events.h"
 #include "qom/object.h"
 #include "util/main-loop.h"
@@ -76,18 +78,26 @@ bool job_apply_verb(Job *job, JobVerb verb, Error **errp)
     return false;
 }
 
+bool job_check_id(const char *id, Error **errp)
+{
+    if (!id || !object_id_valid(id)) {
+        error_setg(errp, "Invalid job ID '%s'", id ? id : "");
+        return false;
+    }
+    if (job_get(id)) {
+        error_setg(errp, "Job ID '%s' already in use", id);
+        return false;
+    }
+    return true;
+}
+
 void *job_create(const char *id, const JobDriver *driver, size_t size,
                  bool auto_finalize, bool auto_dismiss, Error **errp)
 {
     Job *job;
 
     g_assert(size >= sizeof(Job));
-    if (!id || !object_id_valid(id)) {
-        error_setg(errp, "Invalid job ID '%s'", id ? id : "");
-        return NULL;
-    }
-    if (job_get(id)) {
-        error_setg(errp, "Job ID '%s' already in use", id);
+    if (!job_check_id(id, errp)) {
         return NULL;
     }
     job = g_malloc0(size);
@@ -114,6 +124,8 @@ static void job_unref(Job *job)
     if (job->driver->free) {
         job->driver->free(job);
     }
+    bdrv_chain_rewrite_release(job->chain_hold);
+    g_slist_free_full(job->nodes, (GDestroyNotify)bdrv_unref);
     error_free(job->err);
     g_mutex_clear(&job->wake_lock);
     g_cond_clear(&job->wake_cond);
@@ -197,6 +209,10 @@ static void job_clean(Job *job)
     if (job->driver->clean) {
         job->driver->clean(job);
     }
+    /* The nodes are free for others from here (block_job_add_node). */
+    bdrv_chain_rewrite_release(g_steal_pointer(&job->chain_hold));
+    g_slist_free_full(g_steal_pointer(&job->nodes),
+                      (GDestroyNotify)bdrv_unref);
 }
 
 /* Error, cancel, or a prepare() that failed: undo, tell, conclude. */

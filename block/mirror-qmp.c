@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "block/block_int.h"
 #include "block/blockdev.h"
+#include "block/blockjob.h"
 #include "block/mirror.h"
 #include "block/nbd-uri.h"
 #include "qapi/qapi-commands.h"
@@ -156,9 +157,7 @@ void qmp_drive_mirror(DriveMirror *arg, Error **errp)
     if (!source) {
         return;
     }
-    if (mirror_job_of_node(source)) {
-        error_setg(errp, "Node '%s' is busy: block device is in use by "
-                   "block job: mirror", source->node_name);
+    if (!block_job_check_node(source, errp)) {
         return;
     }
     if (arg->node_name && bdrv_find_node(arg->node_name)) {

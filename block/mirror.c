@@ -41,6 +41,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include "block/backing-chain.h"
 #include "block/block_int.h"
 #include "block/block-backend.h"
 #include "block/blockjob.h"
@@ -86,6 +87,11 @@ typedef struct MirrorJob {
     /* BQL */
     bool should_complete;       /* block-job-complete: switch at the end */
     bool soft_cancelled;        /* cancel of a ready job: no switch */
+    bool switched;              /* the source's users are on the target */
+
+    /* An active commit (include/block/mirror.h); BQL. */
+    bool active_commit;
+    bool target_made_writable;
 
     /* After convergence: the notifier writes changes through (atomic). */
     int write_through;
@@ -108,19 +114,6 @@ typedef struct MirrorOp {
 } MirrorOp;
 
 static const JobDriver mirror_driver;
-
-Job *mirror_job_of_node(const BlockDriverState *bs)
-{
-    for (Job *job = job_next(NULL); job; job = job_next(job)) {
-        MirrorJob *s = (MirrorJob *)job;
-
-        if (job->driver == &mirror_driver &&
-            (s->source == bs || s->target == bs)) {
-            return job;
-        }
-    }
-    return NULL;
-}
 
 /* ---- the write notifier (request threads) ---- */
 
@@ -322,17 +315,22 @@ static void mirror_dirty_init(MirrorJob *s)
     if (s->sync == MIRROR_SYNC_MODE_NONE) {
         return;
     }
+    /* sync=top: what the source holds above its backing file; an
+     * active commit: what the chain holds above the target. */
     for (uint64_t off = 0; off < s->size;) {
         uint64_t pnum = 0;
-        int st = bdrv_block_status(s->source, off, s->size - off, &pnum,
-                                   NULL, NULL);
+        int st = bdrv_is_allocated_above(s->source,
+                                         s->active_commit
+                                         ? s->target
+                                         : bdrv_backing_bs(s->source),
+                                         off, s->size - off, &pnum);
 
         if (st < 0 || pnum == 0) {
             /* Unknown: copying too much is safe, too little is not. */
-            st = BDRV_BLOCK_ALLOCATED;
+            st = 1;
             pnum = s->size - off;
         }
-        if (st & BDRV_BLOCK_ALLOCATED) {
+        if (st) {
             bdrv_dirty_bitmap_set(s->dirty, off, pnum);
         }
         off += pnum;
@@ -514,6 +512,7 @@ static int mirror_prepare(Job *job, Error **errp)
         blk_replace_node(s->source, s->target);
         blk_unref(s->tgt);
         s->tgt = NULL;
+        s->switched = true;
     }
     return 0;
 }
@@ -536,6 +535,15 @@ static void mirror_clean(Job *job)
     s->tgt = NULL;
     blk_unref(s->src);
     s->src = NULL;
+    if (s->target_made_writable && !s->switched) {
+        /* A commit's base that stays a backing file: read-only again. */
+        Error *err = NULL;
+
+        if (!bdrv_make_read_only(s->target, &err)) {
+            warn_report("%s", error_get_pretty(err));
+            error_free(err);
+        }
+    }
     bdrv_unref(s->target);
     s->target = NULL;
     bdrv_unref(s->source);
@@ -555,6 +563,19 @@ static void mirror_free(Job *job)
 
 static const JobDriver mirror_driver = {
     .type = JOB_TYPE_MIRROR,
+    .is_block_job = true,
+    .run = mirror_run,
+    .complete = mirror_complete,
+    .soft_cancel = mirror_soft_cancel,
+    .prepare = mirror_prepare,
+    .abort = mirror_abort,
+    .clean = mirror_clean,
+    .free = mirror_free,
+};
+
+/* The same job, shown to the user as the commit it is. */
+static const JobDriver active_commit_driver = {
+    .type = JOB_TYPE_COMMIT,
     .is_block_job = true,
     .run = mirror_run,
     .complete = mirror_complete,
@@ -607,25 +628,19 @@ static bool mirror_check_params(const MirrorParams *p, uint32_t *gran,
                    p->source->node_name);
         return false;
     }
-    if (mirror_job_of_node(p->source) || mirror_job_of_node(p->target)) {
-        const BlockDriverState *bs = mirror_job_of_node(p->source)
-                                     ? p->source : p->target;
-
-        error_setg(errp, "Node '%s' is busy: block device is in use by "
-                   "block job: mirror", bs->node_name);
-        return false;
-    }
-    return true;
+    return block_job_check_node(p->source, errp) &&
+           block_job_check_node(p->target, errp);
 }
 
 /* The target's size must be the source's; a target that can be resized
- * (a file) is. */
-static bool mirror_match_size(BlockBackend *tgt, int64_t size, Error **errp)
+ * (a file) is. A commit's base only grows (it may be longer than top). */
+static bool mirror_match_size(BlockBackend *tgt, int64_t size,
+                              bool grow_only, Error **errp)
 {
     ERRP_GUARD();
     int64_t tlen = blk_getlength(tgt);
 
-    if (tlen == size) {
+    if (tlen == size || (grow_only && tlen > size)) {
         return true;
     }
     if (tlen >= 0 && blk_truncate(tgt, (uint64_t)size, errp) == 0) {
@@ -648,7 +663,7 @@ Job *mirror_start(const MirrorParams *p, Error **errp)
     BlockBackend *src = NULL, *tgt = NULL;
     MirrorJob *s;
     uint32_t gran;
-    uint64_t buf;
+    uint64_t buf, tgt_shared;
     int64_t size;
 
     if (!mirror_check_params(p, &gran, &buf, errp)) {
@@ -667,19 +682,27 @@ Job *mirror_start(const MirrorParams *p, Error **errp)
     /*
      * And the target's: written by the job alone, and neither read nor
      * resized by anyone else until the pivot, since it is not yet a copy.
+     * An active commit's target is the source's own backing file: the
+     * chain above reads it throughout (the job only adds what it reads
+     * through anyway), so reading and writing are shared there.
      */
-    tgt = src ? blk_new_perm(NULL, p->target, BLK_PERM_WRITE,
-                             BLK_PERM_ALL &
-                             ~(uint64_t)(BLK_PERM_CONSISTENT_READ |
-                                         BLK_PERM_WRITE | BLK_PERM_RESIZE),
+    tgt_shared = BLK_PERM_ALL & ~(uint64_t)(BLK_PERM_CONSISTENT_READ |
+                                            BLK_PERM_WRITE |
+                                            BLK_PERM_RESIZE);
+    if (p->active_commit) {
+        tgt_shared |= BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE;
+    }
+    tgt = src ? blk_new_perm(NULL, p->target, BLK_PERM_WRITE, tgt_shared,
                              errp) : NULL;
-    if (!tgt || !mirror_match_size(tgt, size, errp)) {
+    if (!tgt || !mirror_match_size(tgt, size, p->active_commit, errp)) {
         blk_unref(tgt);
         blk_unref(src);
         return NULL;
     }
-    s = job_create(p->job_id, &mirror_driver, sizeof(MirrorJob),
-                   p->auto_finalize, p->auto_dismiss, errp);
+    s = job_create(p->job_id, p->active_commit ? &active_commit_driver
+                                               : &mirror_driver,
+                   sizeof(MirrorJob), p->auto_finalize, p->auto_dismiss,
+                   errp);
     if (!s) {
         blk_unref(tgt);
         blk_unref(src);
@@ -694,11 +717,15 @@ Job *mirror_start(const MirrorParams *p, Error **errp)
     s->target = p->target;
     bdrv_ref(s->source);
     bdrv_ref(s->target);
+    block_job_add_node(&s->common, s->source);
+    block_job_add_node(&s->common, s->target);
     s->sync = p->sync;
     s->on_source_error = p->on_source_error;
     s->on_target_error = p->on_target_error;
     s->unmap = p->unmap;
     s->write_blocking = p->write_blocking;
+    s->active_commit = p->active_commit;
+    s->target_made_writable = p->target_made_writable;
     s->size = (uint64_t)size;
     s->buf_size = buf;
     s->op_bytes = MIN(MAX((uint64_t)gran, MIRROR_OP_BYTES), buf);

@@ -37,7 +37,7 @@ static void backing_perm(BlockDriverState *parent, uint64_t *perm,
     bdrv_get_cumulative_perm(parent, &pp, &ps);
     *perm = pp & BLK_PERM_CONSISTENT_READ;
     *shared = BLK_PERM_ALL;
-    if (!(ps & BLK_PERM_WRITE)) {
+    if (!(ps & BLK_PERM_WRITE) && !parent->chain_rewrites) {
         *shared &= ~(uint64_t)(BLK_PERM_WRITE | BLK_PERM_RESIZE);
     }
 }
@@ -154,6 +154,34 @@ void bdrv_drop_perms(BlockDriverState *bs)
         warn_report("%s", error_get_pretty(err));
         error_free(err);
     }
+}
+
+GSList *bdrv_chain_rewrite_hold(BlockDriverState *top,
+                                BlockDriverState *base)
+{
+    GSList *held = NULL;
+
+    for (BlockDriverState *n = top; n && n != base; n = bdrv_backing_bs(n)) {
+        bdrv_ref(n);
+        n->chain_rewrites++;
+        held = g_slist_prepend(held, n);
+    }
+    return held;
+}
+
+void bdrv_chain_rewrite_release(GSList *held)
+{
+    for (GSList *l = held; l; l = l->next) {
+        BlockDriverState *n = l->data;
+
+        g_assert(n->chain_rewrites > 0);
+        n->chain_rewrites--;
+        if (n->backing) {
+            bdrv_drop_perms(n->backing->bs);
+        }
+        bdrv_unref(n);
+    }
+    g_slist_free(held);
 }
 
 /* "write, resize": the names of the bits of mask, as QEMU lists them. */

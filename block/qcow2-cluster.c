@@ -278,10 +278,11 @@ static int set_l2_entry(BlockDriverState *bs, uint64_t *l2, uint64_t l2_off,
 }
 
 /* One write that stays inside one guest cluster; a new cluster's L2
- * entry goes to pending. */
+ * entry goes to pending. only_unallocated: a cluster this image holds
+ * (data or zeroes) is left as it is. */
 static int write_cluster_part(BlockDriverState *bs, uint64_t off,
                               BlockIov *qiov, uint64_t qoff, uint64_t len,
-                              GArray *pending)
+                              GArray *pending, bool only_unallocated)
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t in = off & (s->cluster_size - 1);
@@ -300,6 +301,9 @@ static int write_cluster_part(BlockDriverState *bs, uint64_t off,
     ret = classify(bs, entry, &type, &host);
     if (ret < 0) {
         return ret;
+    }
+    if (only_unallocated && type != QCOW2_CLUSTER_UNALLOCATED) {
+        return 0;
     }
     if (type == QCOW2_CLUSTER_NORMAL) {
         BlockIov part;
@@ -361,7 +365,8 @@ static int write_cluster_part(BlockDriverState *bs, uint64_t off,
     return set_l2_entry(bs, l2, l2_off, off, host | QCOW2_OFLAG_COPIED);
 }
 
-int qcow2_write(BlockDriverState *bs, uint64_t offset, BlockIov *qiov)
+int qcow2_write(BlockDriverState *bs, uint64_t offset, BlockIov *qiov,
+                bool only_unallocated)
 {
     BDRVQcow2State *s = bs->opaque;
     g_autoptr(GArray) pending = g_array_new(false, false,
@@ -374,7 +379,8 @@ int qcow2_write(BlockDriverState *bs, uint64_t offset, BlockIov *qiov)
         uint64_t in = off & (s->cluster_size - 1);
         uint64_t len = MIN(qiov->size - done, s->cluster_size - in);
 
-        ret = write_cluster_part(bs, off, qiov, done, len, pending);
+        ret = write_cluster_part(bs, off, qiov, done, len, pending,
+                                 only_unallocated);
         done += len;
     }
     /* Also after a failure: what was written is kept, consistently. */

@@ -239,6 +239,23 @@ static bool read_table(BlockDriverState *bs, uint64_t offset, uint64_t n,
     return true;
 }
 
+static bool qcow2_drop_autoclear(BlockDriverState *bs, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t zero = 0;
+
+    if (!s->autoclear) {
+        return true;
+    }
+    if (bdrv_pwrite(bs->file->bs, QCOW2_HDR_AUTOCLEAR, 8, &zero, 0,
+                    NULL) < 0) {
+        error_setg(errp, "Could not update the qcow2 header");
+        return false;
+    }
+    s->autoclear = 0;
+    return true;
+}
+
 static bool qcow2_do_open(BlockDriverState *bs, const BlockdevOptions *opts,
                           Error **errp)
 {
@@ -369,6 +386,7 @@ static bool qcow2_do_open(BlockDriverState *bs, const BlockdevOptions *opts,
     s->size = h.size;
     s->incompatible = h.incompatible_features;
     s->autoclear = h.autoclear_features;
+    s->nb_snapshots = h.nb_snapshots;
     s->l1_size = h.l1_size;
     s->l1_offset = h.l1_table_offset;
     s->refcount_order = h.refcount_order;
@@ -411,15 +429,8 @@ static bool qcow2_do_open(BlockDriverState *bs, const BlockdevOptions *opts,
     }
     /* Autoclear bits describe data we do not keep up to date: drop them
      * (once active: an inactive node writes nothing; qcow2_activate). */
-    if (!bs->read_only && !bs->inactive && s->autoclear) {
-        uint64_t zero = 0;
-
-        if (bdrv_pwrite(bs->file->bs, QCOW2_HDR_AUTOCLEAR, 8, &zero, 0,
-                        NULL) < 0) {
-            error_setg(errp, "Could not update the qcow2 header");
-            return false;
-        }
-        s->autoclear = 0;
+    if (!bs->read_only && !bs->inactive && !qcow2_drop_autoclear(bs, errp)) {
+        return false;
     }
     trace_qcow2_open(bs->node_name, s->version, s->cluster_bits, s->size);
     return true;
@@ -506,6 +517,27 @@ static void qcow2_inactivate(BlockDriverState *bs)
     qcow2_cache_free(s->rb_cache, QCOW2_RB_CACHE);
 }
 
+/*
+ * An image opened read-only is to be written (the base of a commit):
+ * what open refuses read-write is refused now, in open's words, and the
+ * autoclear bits go as they would have at a read-write open.
+ */
+static bool qcow2_make_writable(BlockDriverState *bs, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+    if (!check_incompatible(bs, s->incompatible, errp)) {
+        return false;
+    }
+    if (s->nb_snapshots) {
+        error_setg(errp, "qcow2 images with internal snapshots (%u) can only "
+                   "be opened read-only", s->nb_snapshots);
+        return false;
+    }
+    return qcow2_drop_autoclear(bs, errp);
+}
+
 static bool qcow2_open_default_backing(BlockDriverState *bs, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
@@ -534,7 +566,8 @@ static int qcow2_pwritev(BlockDriverState *bs, uint64_t offset,
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
-        ret = qcow2_write(bs, offset, qiov);
+        ret = qcow2_write(bs, offset, qiov,
+                          flags & BDRV_REQ_ONLY_UNALLOCATED);
     }
     if (ret == 0 && (flags & BDRV_REQ_FUA)) {
         ret = bdrv_flush(bs->file->bs, NULL);
@@ -554,7 +587,7 @@ static int write_zero_bytes(BlockDriverState *bs, uint64_t offset,
         return 0;
     }
     block_iov_init_buf(&q, &one, zeroes, bytes);
-    return qcow2_write(bs, offset, &q);
+    return qcow2_write(bs, offset, &q, false);
 }
 
 /*
@@ -768,6 +801,110 @@ static const char *qcow2_backing_filename(BlockDriverState *bs)
     return ((BDRVQcow2State *)bs->opaque)->backing_file;
 }
 
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    v = GUINT32_TO_BE(v);
+    memcpy(p, &v, 4);
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    v = GUINT64_TO_BE(v);
+    memcpy(p, &v, 8);
+}
+
+/*
+ * The header cluster with a new backing file name: the extensions other
+ * than the backing format are kept as they are, then the new format
+ * extension (if fmt), the end marker and the name, all inside cluster 0
+ * as the format requires. *hdr is cluster 0 as read; false when it does
+ * not fit.
+ */
+static bool qcow2_rebuild_header(BDRVQcow2State *s, uint8_t *hdr,
+                                 const char *file, const char *fmt)
+{
+    uint32_t hlen = s->version >= 3 ? be32_at(hdr + 100)
+                                    : QCOW2_V2_HEADER_LEN;
+    uint64_t old_name = be64_at(hdr + 8);
+    uint64_t end = old_name ? old_name : s->cluster_size;
+    g_autofree uint8_t *area = g_malloc0(s->cluster_size);
+    size_t name_len = file ? strlen(file) : 0;
+    uint64_t off = hlen, out = 0;
+
+    if (fmt) {
+        size_t n = strlen(fmt);
+
+        put_be32(area, QCOW2_EXT_BACKING_FORMAT);
+        put_be32(area + 4, n);
+        memcpy(area + 8, fmt, n);
+        out = 8 + ((n + 7) & ~(size_t)7);
+    }
+    /* The image was validated at open: the walk stays inside end. */
+    while (off + 8 <= end) {
+        uint32_t type = be32_at(hdr + off);
+        uint64_t len = 8 + ((be32_at(hdr + off + 4) + 7ull) & ~7ull);
+
+        if (type == QCOW2_EXT_END || len > end - off) {
+            break;
+        }
+        if (type != QCOW2_EXT_BACKING_FORMAT) {
+            if (hlen + out + len + 8 > s->cluster_size) {
+                return false;
+            }
+            memcpy(area + out, hdr + off, len);
+            out += len;
+        }
+        off += len;
+    }
+    out += 8;       /* the end marker: zeroes */
+    if (name_len > 1023 || hlen + out + name_len > s->cluster_size) {
+        return false;
+    }
+    memcpy(area + out, file, name_len);
+    memset(hdr + hlen, 0, s->cluster_size - hlen);
+    memcpy(hdr + hlen, area, out + name_len);
+    put_be64(hdr + 8, name_len ? hlen + out : 0);
+    put_be32(hdr + 16, name_len);
+    return true;
+}
+
+/*
+ * Records a new backing file (block-stream, block-commit): cluster 0 is
+ * written whole in one request and flushed, so the image names either
+ * the old backing file or the new one.
+ */
+static bool qcow2_change_backing_file(BlockDriverState *bs, const char *file,
+                                      const char *fmt, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+    g_autofree uint8_t *hdr = g_malloc(s->cluster_size);
+    int ret = bdrv_pread(bs->file->bs, 0, s->cluster_size, hdr, errp);
+
+    if (ret < 0) {
+        return false;
+    }
+    if (!qcow2_rebuild_header(s, hdr, file, fmt)) {
+        error_setg(errp, "Could not change the backing file to '%s': the "
+                   "name does not fit in the image header", file);
+        return false;
+    }
+    ret = bdrv_pwrite(bs->file->bs, 0, s->cluster_size, hdr, 0, errp);
+    if (ret == 0) {
+        ret = bdrv_flush(bs->file->bs, errp);
+    }
+    if (ret < 0) {
+        return false;
+    }
+    g_free(s->backing_file);
+    s->backing_file = file ? g_strdup(file) : NULL;
+    g_free(s->backing_format);
+    s->backing_format = file && fmt ? g_strdup(fmt) : NULL;
+    trace_qcow2_change_backing_file(bs->node_name, file ? file : "",
+                                    fmt ? fmt : "");
+    return true;
+}
+
 static int qcow2_cluster_size(BlockDriverState *bs)
 {
     return (int)((BDRVQcow2State *)bs->opaque)->cluster_size;
@@ -791,6 +928,8 @@ const BlockDriver bdrv_qcow2 = {
     .make_empty = qcow2_make_empty,
     .get_allocated_size = qcow2_get_allocated_size,
     .backing_filename = qcow2_backing_filename,
+    .change_backing_file = qcow2_change_backing_file,
+    .make_writable = qcow2_make_writable,
     .cluster_size = qcow2_cluster_size,
     .activate = qcow2_activate,
     .inactivate = qcow2_inactivate,

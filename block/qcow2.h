@@ -83,6 +83,7 @@ typedef struct BDRVQcow2State {
     uint64_t size;              /* virtual size */
     uint64_t incompatible;
     uint64_t autoclear;
+    uint32_t nb_snapshots;      /* internal snapshots: read-only then */
 
     uint32_t l1_size;
     uint64_t l1_offset;
@@ -125,7 +126,13 @@ int qcow2_free_cluster(BlockDriverState *bs, uint64_t host);
 int qcow2_get_cluster(BlockDriverState *bs, uint64_t offset,
                       Qcow2ClusterType *type, uint64_t *host);
 int qcow2_read(BlockDriverState *bs, uint64_t offset, BlockIov *qiov);
-int qcow2_write(BlockDriverState *bs, uint64_t offset, BlockIov *qiov);
+/*
+ * only_unallocated (BDRV_REQ_ONLY_UNALLOCATED): clusters this image
+ * holds already keep their contents; checked and written under the
+ * node's lock, so a guest write to the same cluster is never undone.
+ */
+int qcow2_write(BlockDriverState *bs, uint64_t offset, BlockIov *qiov,
+                bool only_unallocated);
 int qcow2_zero_or_discard(BlockDriverState *bs, uint64_t offset,
                           uint64_t bytes, bool discard, bool may_unmap);
 int qcow2_empty(BlockDriverState *bs);

@@ -14,7 +14,7 @@
 #include <json-c/json.h>
 #include "block/block_int.h"
 #include "block/block-backend.h"
-#include "block/mirror.h"
+#include "block/blockjob.h"
 #include "block/overlay.h"
 #include "block/snapshot.h"
 #include "qapi/qapi-commands.h"
@@ -52,9 +52,7 @@ static bool snapshot_check_node(BlockDriverState *bs, Error **errp)
 {
     BlockDriverState *parent = bdrv_backing_parent(bs);
 
-    if (mirror_job_of_node(bs)) {
-        error_setg(errp, "Node '%s' is busy: block device is in use by "
-                   "block job: mirror", bs->node_name);
+    if (!block_job_check_node(bs, errp)) {
         return false;
     }
     if (parent) {

@@ -293,6 +293,10 @@ const HmpCommand hmp_commands[] = {
     { "drive_mirror", "[-n] [-f] device target [format]", "initiates "
       "live storage migration for a device (-n: the target exists, -f: "
       "the whole disk, else the top image)", hmp_drive_mirror },
+    { "block_stream", "device [speed [base]]", "copy data from a backing "
+      "file into a block device", hmp_block_stream },
+    { "commit", "device|all", "commit changes to the disk images (if "
+      "-snapshot is used) or backing files", hmp_commit },
     { "block_job_set_speed", "device speed", "set maximum speed for a "
       "background block operation", hmp_block_job_set_speed },
     { "block_job_cancel", "[-f] device", "stop an active background block "

@@ -122,7 +122,7 @@ HmpCommandFn hmp_nbd_server_start, hmp_nbd_server_add, hmp_nbd_server_remove,
 /* Block jobs (hmp-block-job.c). */
 HmpCommandFn hmp_info_block_jobs, hmp_block_job_set_speed,
     hmp_block_job_cancel, hmp_block_job_complete, hmp_block_job_pause,
-    hmp_block_job_resume, hmp_drive_mirror;
+    hmp_block_job_resume, hmp_drive_mirror, hmp_block_stream, hmp_commit;
 
 /* Guest memory (hmp-memory.c). */
 HmpCommandFn hmp_x, hmp_xp, hmp_pmemsave, hmp_memsave, hmp_info_memdev;

@@ -157,6 +157,11 @@ void blk_aio_block_status(BlockBackend *blk, uint64_t offset, uint64_t bytes,
  */
 void blk_set_user(BlockBackend *blk, const char *user);
 const char *blk_user_of(const BlockDriverState *bs);
+/*
+ * How QEMU names a node in its errors: the drive (a named backend)
+ * whose root bs is, else the node's name.
+ */
+const char *bdrv_device_or_node_name(const BlockDriverState *bs);
 
 /*
  * A user that cannot work on an inactive node (an NBD export without

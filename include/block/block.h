@@ -41,7 +41,14 @@ typedef struct BdrvChild BdrvChild;
 enum {
     BDRV_REQ_FUA = 1 << 0,        /* write through to stable storage */
     BDRV_REQ_MAY_UNMAP = 1 << 1,  /* write-zeroes may deallocate */
-    BDRV_REQ_NO_FALLBACK = 1 << 2 /* write-zeroes: fail rather than write */
+    BDRV_REQ_NO_FALLBACK = 1 << 2, /* write-zeroes: fail rather than write */
+    /*
+     * A write that copies what the backing chain shows into an overlay
+     * (block-stream): only the clusters the node does not hold yet are
+     * written, so data the guest wrote there meanwhile stays. Formats
+     * with backing files only (qcow2); others fail with -ENOTSUP.
+     */
+    BDRV_REQ_ONLY_UNALLOCATED = 1 << 3
 };
 
 /* block_status answers. */
@@ -141,6 +148,13 @@ int bdrv_block_status(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
  */
 int bdrv_block_status_above(BlockDriverState *bs, uint64_t offset,
                             uint64_t bytes, uint64_t *pnum);
+/*
+ * Records file (of format fmt) as bs's backing file in its image header
+ * (NULL: none), for whoever opens the image next; the graph is the
+ * caller's. bs must be writable.
+ */
+bool bdrv_change_backing_file(BlockDriverState *bs, const char *file,
+                              const char *fmt, Error **errp);
 /* Empties an overlay (qcow2): every cluster reads from the backing again. */
 int bdrv_make_empty(BlockDriverState *bs, Error **errp);
 

@@ -58,6 +58,13 @@ struct BlockDriver {
     int64_t (*get_allocated_size)(BlockDriverState *bs);
     /* The backing file named in the image header, or NULL. */
     const char *(*backing_filename)(BlockDriverState *bs);
+    /*
+     * Names file (format fmt, or probed when NULL) as the backing file
+     * in the image header, or no backing file when file is NULL. The
+     * header names the old file or the new one, whatever happens.
+     */
+    bool (*change_backing_file)(BlockDriverState *bs, const char *file,
+                                const char *fmt, Error **errp);
     /* Cluster size for query-named-block-nodes (0: none). */
     int (*cluster_size)(BlockDriverState *bs);
     /*
@@ -68,6 +75,14 @@ struct BlockDriver {
      * Both run with no request in flight on the node.
      */
     bool (*activate)(BlockDriverState *bs, Error **errp);
+    /*
+     * A node opened read-only is to take writes (bdrv_make_writable).
+     * A protocol driver (file) gets ready for them first, keeping the
+     * image locks it holds; a format driver is called once the node
+     * holds its write permission, and checks and updates its header.
+     * Failing leaves the node as it was. Nothing is in flight.
+     */
+    bool (*make_writable)(BlockDriverState *bs, Error **errp);
     void (*inactivate)(BlockDriverState *bs);
     /*
      * The node's cumulative permissions changed (block/permission.h):
@@ -93,6 +108,11 @@ struct BlockDriverState {
     int refcnt;
     bool read_only;
     bool force_share;
+    /*
+     * Held by an operation that rewrites its backing chain (commit):
+     * its backing edge shares everything meanwhile (block/permission.h).
+     */
+    unsigned chain_rewrites;
     bool discard_unmap;         /* discard=unmap */
     bool cache_direct;
     bool cache_no_flush;
@@ -158,6 +178,16 @@ void bdrv_child_set_bs(BdrvChild *c, BlockDriverState *to);
  * file child then loses its writer and the image its write lock.
  */
 bool bdrv_make_read_only(BlockDriverState *bs, Error **errp);
+/*
+ * The reverse, for a job that writes a node it found read-only (the base
+ * of block-commit, the top of block-stream, the overlay whose backing
+ * file changes): the node and its file child become writable, the image
+ * gets its write lock (refused, and nothing changed, when another
+ * process holds the image: 'Failed to get "write" lock'), and the
+ * format checks it may write the image (qcow2: not dirty, not corrupt,
+ * no internal snapshots). Drains everything first.
+ */
+bool bdrv_make_writable(BlockDriverState *bs, Error **errp);
 /*
  * The same at a path that may exist (blockdev-snapshot-sync's
  * mode=absolute-paths, as QEMU): replaced, unless another open of the

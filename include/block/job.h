@@ -106,6 +106,16 @@ struct Job {
     bool wake;              /* a kick not yet seen (wake_lock) */
     /* Refs: the list's, plus the thread's while it runs. */
     int refcnt;
+
+    /*
+     * The nodes a block job works on (BlockDriverState *, a reference
+     * each): no other job, snapshot or resize may touch them until the
+     * job has finished (block/blockjob.h). Released after clean().
+     */
+    GSList *nodes;
+    /* A commit's chain, held from before its claims (bdrv_chain_rewrite_hold
+     * in block/permission.h); released with the nodes. */
+    GSList *chain_hold;
 };
 
 /*
@@ -115,6 +125,8 @@ struct Job {
  */
 void *job_create(const char *id, const JobDriver *driver, size_t size,
                  bool auto_finalize, bool auto_dismiss, Error **errp);
+/* Whether id would do for a new job (job_create's first check). */
+bool job_check_id(const char *id, Error **errp);
 /* created -> running, and the thread calls run(). BQL. */
 void job_start(Job *job);
 

@@ -31,6 +31,8 @@
  *   a backing child                        cr if the     write, resize if
  *                                          overlay's     they do not share
  *                                          users read    write
+ *   a backing child while a commit         cr if the     nothing
+ *   rewrites the chain (held overlay)      users read
  *   raw on its file                        what raw's own parents want
  *   an inactive node, on anything          nothing       (shares all)
  *
@@ -75,6 +77,24 @@ void bdrv_get_cumulative_perm(BlockDriverState *bs, uint64_t *perm,
 bool bdrv_refresh_perms(BlockDriverState *bs, Error **errp);
 /* bdrv_refresh_perms after a user went away: only gives up permissions. */
 void bdrv_drop_perms(BlockDriverState *bs);
+
+/*
+ * A commit writes into a backing file what the layers above it hold
+ * already, so every layer keeps showing the same bytes: the users above
+ * (a guest that does not share write) lose nothing by it. While it runs,
+ * the backing edges of the layers it rewrites share everything, which
+ * lets it claim write on the base; a user of the base outside the chain
+ * still refuses it. QEMU gets the same from a filter node above the
+ * chain that shares everything.
+ *
+ * bdrv_chain_rewrite_hold marks the nodes from top down to, not
+ * including, base (base NULL: the whole chain below top) and returns
+ * them, referenced; bdrv_chain_rewrite_release unmarks and unreferences
+ * them and gives up what their backing edges no longer share.
+ */
+GSList *bdrv_chain_rewrite_hold(BlockDriverState *top,
+                                BlockDriverState *base);
+void bdrv_chain_rewrite_release(GSList *held);
 
 /*
  * One user of a node as the check between users sees it: QEMU's words for

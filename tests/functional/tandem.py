@@ -3,7 +3,9 @@
 console through a file, and stop it. Every wait is bounded; a process that
 outlives its test is killed. Also what the migration and COLO tests share:
 a TCP fault proxy to put between two peers, the check of the dirty
-workload's memory in a stopped guest, and of the disk workload's image."""
+workload's memory in a stopped guest, and of the disk workload's image;
+and what the block tests share: Tandem with a QMP socket under -accel
+qtest, and qemu-img / qemu-io runs."""
 import os
 import re
 import shutil
@@ -152,6 +154,36 @@ class QmpVm(Vm):
     def q(self, name, timeout=None, **args):
         """Runs one QMP command; returns its "return" or raises QMPError."""
         return self.qmp.cmd(name, args or None, timeout)
+
+
+# Debian's qemu-img and qemu-io, the independent judges of what the block
+# tests wrote.
+
+def qemu_img(*args):
+    p = subprocess.run(['qemu-img'] + list(args), capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def qemu_io(target, cmd, *extra):
+    return subprocess.run(['qemu-io'] + list(extra) + ['-c', cmd, target],
+                          capture_output=True, text=True, timeout=30)
+
+
+def io_ok(target, cmd, *extra):
+    p = qemu_io(target, cmd, *extra)
+    assert p.returncode == 0 and 'error' not in p.stdout.lower() \
+        and 'Pattern verification failed' not in p.stdout, \
+        p.stdout + p.stderr
+    return p.stdout
+
+
+def held_bytes(path, offset):
+    """qemu-io's alloc: how many of 64 KiB at offset the image itself
+    holds (not its backing files)."""
+    out = io_ok(path, 'alloc %d %d' % (offset, 65536), '-r', '-U')
+    return int(out.split('/')[0])
 
 
 def netns_unusable_reason():

@@ -22,40 +22,14 @@ import subprocess
 
 import pytest
 
-from tandem import QmpVm, needs_tool
+from tandem import (QmpVm, held_bytes, io_ok, needs_tool, qemu_img,
+                    qemu_io)
 from qmp import QMPError
 
 pytestmark = [needs_tool('qemu-img', 'qemu-utils'),
               needs_tool('qemu-io', 'qemu-utils')]
 
 K64 = 64 * 1024
-
-
-def qemu_img(*args):
-    p = subprocess.run(['qemu-img'] + list(args), capture_output=True,
-                       text=True, timeout=30)
-    assert p.returncode == 0, p.stderr
-    return p.stdout
-
-
-def qemu_io(target, cmd, *extra):
-    return subprocess.run(['qemu-io'] + list(extra) + ['-c', cmd, target],
-                          capture_output=True, text=True, timeout=30)
-
-
-def io_ok(target, cmd, *extra):
-    p = qemu_io(target, cmd, *extra)
-    assert p.returncode == 0 and 'error' not in p.stdout.lower() \
-        and 'Pattern verification failed' not in p.stdout, \
-        p.stdout + p.stderr
-    return p.stdout
-
-
-def held_bytes(path, offset):
-    """qemu-io's alloc: how many of 64 KiB at offset the image itself
-    holds (not its backing files)."""
-    out = io_ok(path, 'alloc %d %d' % (offset, K64), '-r', '-U')
-    return int(out.split('/')[0])
 
 
 def test_snapshot_chain(tmp_path):

@@ -5,8 +5,8 @@
  * cluster sizes and refcount widths) are read and written by us, every
  * image we wrote passes `qemu-img check`, and `qemu-img compare` matches
  * it against a raw file that received the same writes. Also: zero
- * clusters, discard, make_empty, growing, concurrent async writes, and
- * headers with features we refuse. No /dev/kvm.
+ * clusters, discard, make_empty, growing, concurrent async writes,
+ * rewriting the backing file name, and headers with features we refuse. No /dev/kvm.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -586,6 +586,161 @@ static void test_create_overlay(void)
     pair_free(&p);
 }
 
+/* The backing file name qemu-img reads from path's header, or "". */
+static char *header_backing(const char *path, char **fmt)
+{
+    g_autofree char *out = NULL;
+    static const char nkey[] = "\"backing-filename\": \"";
+    static const char fkey[] = "\"backing-filename-format\": \"";
+    char *name, *f;
+
+    g_assert_cmpint(bt_qemu_img(&out, "info -U --output=json '%s'", path),
+                    ==, 0);
+    name = strstr(out, nkey);
+    f = strstr(out, fkey);
+    if (f) {
+        f += strlen(fkey);
+    }
+    if (name) {
+        name += strlen(nkey);
+    }
+    *fmt = f ? g_strndup(f, strcspn(f, "\"")) : g_strdup("");
+    return name ? g_strndup(name, strcspn(name, "\"")) : g_strdup("");
+}
+
+/* Whether the header cluster holds the feature name table extension. */
+static bool has_feature_table(const char *path)
+{
+    static const uint8_t magic[4] = { 0x68, 0x03, 0xf8, 0x57 };
+    g_autofree char *data = NULL;
+    gsize len;
+
+    g_assert_true(g_file_get_contents(path, &data, &len, NULL));
+    return memmem(data, MIN(len, 65536), magic, sizeof(magic)) != NULL;
+}
+
+/*
+ * block-stream and block-commit record a new backing file: qemu-img
+ * sees the new name and format, keeps reading the image's other header
+ * extensions (its feature table), finds it clean; a name that does not
+ * fit in the header cluster is refused with the header unchanged.
+ */
+static void test_change_backing(void)
+{
+    g_autofree char *base = bt_path("cb-base.qcow2");
+    g_autofree char *mid = bt_path("cb-mid.raw");
+    g_autofree char *ov = bt_path("cb-ov.qcow2");
+    g_autofree char *small = bt_path("cb-small.qcow2");
+    g_autofree char *out = NULL, *name = NULL, *fmt = NULL;
+    g_autofree char *json = NULL, *longname = NULL;
+    BlockDriverState *bs;
+    Error *err = NULL;
+
+    g_assert_cmpint(bt_qemu_img(&out, "create -q -f qcow2 '%s' 1M", base),
+                    ==, 0);
+    bt_make_pattern_file(mid, 1 << 20, 3);
+    g_assert_cmpint(bt_qemu_img(&out, "create -q -f qcow2 -b '%s' -F qcow2 "
+                                "'%s' 1M", base, ov), ==, 0);
+    g_assert_true(has_feature_table(ov));
+    bs = open_qcow2(ov, ",\"backing\":null");
+    g_assert_true(bdrv_change_backing_file(bs, mid, "raw", &error_abort));
+    name = header_backing(ov, &fmt);
+    g_assert_cmpstr(name, ==, mid);
+    g_assert_cmpstr(fmt, ==, "raw");
+    g_clear_pointer(&name, g_free);
+    g_clear_pointer(&fmt, g_free);
+    /* A relative name is recorded as given; the feature table stays. */
+    g_assert_true(bdrv_change_backing_file(bs, "cb-base.qcow2", "qcow2",
+                                           &error_abort));
+    bdrv_unref(bs);
+    name = header_backing(ov, &fmt);
+    g_assert_cmpstr(name, ==, "cb-base.qcow2");
+    g_assert_cmpstr(fmt, ==, "qcow2");
+    g_clear_pointer(&name, g_free);
+    g_clear_pointer(&fmt, g_free);
+    g_assert_true(has_feature_table(ov));
+    bt_qemu_img_check(ov);
+    /* ... and our own open follows it. */
+    bs = open_qcow2(ov, NULL);
+    g_assert_cmpstr(bdrv_get_filename(bdrv_backing_bs(bs)), ==, base);
+    /* No backing file at all. */
+    g_assert_true(bdrv_change_backing_file(bs, NULL, NULL, &error_abort));
+    bdrv_unref(bs);
+    name = header_backing(ov, &fmt);
+    g_assert_cmpstr(name, ==, "");
+    g_assert_cmpstr(fmt, ==, "");
+    g_clear_pointer(&name, g_free);
+    g_clear_pointer(&fmt, g_free);
+    bt_qemu_img_check(ov);
+
+    /* 512-byte clusters: a 500-byte name does not fit. */
+    g_clear_pointer(&out, g_free);
+    g_assert_cmpint(bt_qemu_img(&out, "create -q -f qcow2 -o cluster_size="
+                                "512 -b '%s' -F qcow2 '%s' 1M", base, small),
+                    ==, 0);
+    json = g_strdup_printf("{\"driver\":\"qcow2\",\"backing\":null,"
+                           "\"file\":{\"driver\":\"file\","
+                           "\"filename\":\"%s\"}}", small);
+    bs = bt_open(json);
+    longname = g_strnfill(500, 'x');
+    g_assert_false(bdrv_change_backing_file(bs, longname, "raw", &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "does not fit"));
+    error_free(err);
+    bdrv_unref(bs);
+    name = header_backing(small, &fmt);
+    g_assert_cmpstr(name, ==, base);
+    g_assert_cmpstr(fmt, ==, "qcow2");
+    bt_qemu_img_check(small);
+}
+
+/*
+ * A stream's copy-up: BDRV_REQ_ONLY_UNALLOCATED writes the clusters the
+ * overlay does not hold and leaves the ones it does (data and zero
+ * clusters alike); a format without backing files refuses the flag.
+ */
+static void test_only_unallocated(void)
+{
+    g_autofree char *base = bt_path("ou-base.raw");
+    g_autofree char *ov = bt_path("ou-ov.qcow2");
+    g_autofree char *out = NULL;
+    g_autofree uint8_t *buf = g_malloc(4 * 65536);
+    BlockDriverState *bs, *raw;
+    Error *err = NULL;
+
+    bt_make_pattern_file(base, 1 << 20, 4);
+    g_assert_cmpint(bt_qemu_img(&out, "create -q -f qcow2 -b '%s' -F raw "
+                                "'%s' 1M", base, ov), ==, 0);
+    bs = open_qcow2(ov, NULL);
+    memset(buf, 0x11, 65536);
+    g_assert_cmpint(bdrv_pwrite(bs, 65536, 100, buf, 0, &error_abort), ==,
+                    0);
+    g_assert_cmpint(bdrv_pwrite_zeroes(bs, 2 * 65536, 65536, 0,
+                                       &error_abort), ==, 0);
+    memset(buf, 0x22, 4 * 65536);
+    g_assert_cmpint(bdrv_pwrite(bs, 0, 4 * 65536, buf,
+                                BDRV_REQ_ONLY_UNALLOCATED, &error_abort),
+                    ==, 0);
+    g_assert_cmpint(bdrv_pread(bs, 0, 4 * 65536, buf, &error_abort), ==, 0);
+    for (uint64_t i = 0; i < 4 * 65536; i++) {
+        uint8_t want = i < 65536 || i >= 3 * 65536 ? 0x22
+                       : i < 65536 + 100 ? 0x11
+                       : i < 2 * 65536 ? bt_pattern(i, 4) : 0;
+
+        if (buf[i] != want) {
+            g_error("byte %" G_GUINT64_FORMAT ": %#x, not %#x", i, buf[i],
+                    want);
+        }
+    }
+    bdrv_unref(bs);
+    bt_qemu_img_check(ov);
+
+    raw = bdrv_file_bs(bs = open_qcow2(ov, NULL));
+    g_assert_cmpint(bdrv_pwrite(raw, 0, 512, buf, BDRV_REQ_ONLY_UNALLOCATED,
+                                &err), ==, -ENOTSUP);
+    error_free(err);
+    bdrv_unref(bs);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -628,5 +783,7 @@ int main(int argc, char **argv)
     g_test_add_func("/block/qcow2/refused-features", test_refused_features);
     g_test_add_func("/block/qcow2/compressed", test_compressed_refused);
     g_test_add_func("/block/qcow2/create-overlay", test_create_overlay);
+    g_test_add_func("/block/qcow2/change-backing", test_change_backing);
+    g_test_add_func("/block/qcow2/only-unallocated", test_only_unallocated);
     return g_test_run();
 }

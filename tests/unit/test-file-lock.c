@@ -24,6 +24,9 @@
  *   byte 100 only): another writer may hold the image, and then the
  *   device that attaches is refused, naming node and file; with the
  *   image free the device claims write and detaching gives it back;
+ * - a read-only node made writable (a commit's base) and back: the
+ *   image's locks follow, and another reader that does not share write
+ *   makes it refuse, nothing changed;
  * - the locks go with the last user and with close;
  * - locking=off takes and checks nothing; locking=on works here.
  */
@@ -306,6 +309,78 @@ static void test_backing_follows_overlay_users(void)
     bt_qemu_img_check(ov);
 }
 
+/*
+ * A node opened read-only made writable for a job (a commit's base) and
+ * read-only again: the image goes from a reader's locks to a writer's
+ * and back, the node writes (through a file reopened for writing), and
+ * another open that holds the image without sharing write makes it
+ * refuse with the locks and the node left as they were.
+ */
+static void test_make_writable(void)
+{
+    g_autofree char *path = new_qcow2("rw.qcow2");
+    const uint64_t reader = BLK_PERM_CONSISTENT_READ;
+    const uint64_t writer = reader | BLK_PERM_WRITE | BLK_PERM_RESIZE;
+    const uint64_t unshared = BLK_PERM_WRITE | BLK_PERM_RESIZE;
+    BlockDriverState *bs = open_qcow2(path, true, true);
+    BlockDriverState *other;
+    Error *err = NULL;
+    char buf[512] = { 0x5a };
+
+    assert_bytes(path, reader, unshared);
+    g_assert_cmpint(bdrv_pwrite(bs, 0, sizeof(buf), buf, 0, NULL), ==,
+                    -EPERM);
+    g_assert_true(bdrv_make_writable(bs, &error_abort));
+    g_assert_false(bdrv_is_read_only(bs));
+    g_assert_false(bdrv_is_read_only(bdrv_file_bs(bs)));
+    assert_bytes(path, writer, unshared);
+    g_assert_cmpint(bdrv_pwrite(bs, 0, sizeof(buf), buf, 0, &error_abort),
+                    ==, 0);
+    g_assert_true(bdrv_make_read_only(bs, &error_abort));
+    g_assert_true(bdrv_is_read_only(bdrv_file_bs(bs)));
+    assert_bytes(path, reader, unshared);
+    /* Again, now the file descriptor is writable already. */
+    g_assert_true(bdrv_make_writable(bs, &error_abort));
+    assert_bytes(path, writer, unshared);
+    g_assert_true(bdrv_make_read_only(bs, &error_abort));
+
+    /* A second reader that does not share write (as qemu-io -r). */
+    other = open_qcow2(path, true, true);
+    g_assert_false(bdrv_make_writable(bs, &err));
+    expect_error(&err, "Failed to get \"write\" lock", path);
+    g_assert_true(bdrv_is_read_only(bs));
+    g_assert_true(bdrv_is_read_only(bdrv_file_bs(bs)));
+    g_assert_cmpint(bdrv_pwrite(bs, 0, sizeof(buf), buf, 0, NULL), ==,
+                    -EPERM);
+    bdrv_unref(other);
+    assert_bytes(path, reader, unshared);
+    bdrv_unref(bs);
+    assert_bytes(path, 0, 0);
+    bt_qemu_img_check(path);
+    bs = open_qcow2(path, true, true);
+    memset(buf, 0, sizeof(buf));
+    g_assert_cmpint(bdrv_pread(bs, 0, sizeof(buf), buf, &error_abort), ==,
+                    0);
+    g_assert_cmpint(buf[0], ==, 0x5a);
+    bdrv_unref(bs);
+
+    /* What qcow2 opens only read-only stays so, locks and all. */
+    {
+        g_autofree char *out = NULL;
+
+        g_assert_cmpint(bt_qemu_img(&out, "snapshot -c s1 '%s'", path), ==,
+                        0);
+    }
+    bs = open_qcow2(path, true, true);
+    g_assert_false(bdrv_make_writable(bs, &err));
+    g_assert_cmpstr(error_get_pretty(err), ==, "qcow2 images with internal "
+                    "snapshots (1) can only be opened read-only");
+    error_free(err);
+    g_assert_true(bdrv_is_read_only(bs));
+    assert_bytes(path, reader, unshared);
+    bdrv_unref(bs);
+}
+
 /* Shared-storage migration's handover between two graphs on one image. */
 static void test_inactive_releases(void)
 {
@@ -413,6 +488,7 @@ int main(int argc, char **argv)
     g_test_add_func("/file-lock/qcow2-owns-file", test_qcow2_owns_file);
     g_test_add_func("/file-lock/backing-follows-overlay-users",
                     test_backing_follows_overlay_users);
+    g_test_add_func("/file-lock/make-writable", test_make_writable);
     g_test_add_func("/file-lock/inactive-releases", test_inactive_releases);
     g_test_add_func("/file-lock/drive-claims-at-attach",
                     test_drive_claims_at_attach);
