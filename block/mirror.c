@@ -684,7 +684,9 @@ Job *mirror_start(const MirrorParams *p, Error **errp)
      * resized by anyone else until the pivot, since it is not yet a copy.
      * An active commit's target is the source's own backing file: the
      * chain above reads it throughout (the job only adds what it reads
-     * through anyway), so reading and writing are shared there.
+     * through anyway), so reading is shared there, and writing too, as
+     * QEMU shares it (another share-rw writer of the base is the user's
+     * choice, as beside any writer).
      */
     tgt_shared = BLK_PERM_ALL & ~(uint64_t)(BLK_PERM_CONSISTENT_READ |
                                             BLK_PERM_WRITE |
