@@ -63,24 +63,6 @@ static GList *named_backends;   /* main loop only */
 static GList *all_backends;     /* named or not; main loop only */
 static GThreadPool *worker_pool;
 
-/*
- * Adds (dir 1) or takes away (dir -1) blk's claim in bs's writer count,
- * the check between users of one process (block/permission.h).
- */
-static void blk_count_writer(BlockBackend *blk, BlockDriverState *bs,
-                             int dir)
-{
-    if (!(blk->perm & BLK_PERM_WRITE)) {
-        return;
-    }
-    bs->writers += dir;
-    if (dir > 0) {
-        bs->write_exclusive |= !(blk->shared & BLK_PERM_WRITE);
-    } else if (!bs->writers) {
-        bs->write_exclusive = false;
-    }
-}
-
 /* A read-only node takes no writer (the users' check: blk_set_perm). */
 static bool blk_check_writable(BlockDriverState *bs, uint64_t perm,
                                Error **errp)
@@ -97,10 +79,8 @@ static bool blk_check_writable(BlockDriverState *bs, uint64_t perm,
 /* Replaces blk's claim, its writer count following; checks nothing. */
 static void blk_put_claim(BlockBackend *blk, uint64_t perm, uint64_t shared)
 {
-    blk_count_writer(blk, blk->root, -1);
     blk->perm = perm;
     blk->shared = shared;
-    blk_count_writer(blk, blk->root, 1);
     trace_blk_set_perm(blk_name(blk), blk->root->node_name, perm, shared);
 }
 
@@ -226,7 +206,6 @@ void blk_unref(BlockBackend *blk)
     }
     blk_drain(blk);
     trace_blk_delete(blk->name ? blk->name : "", blk->root->node_name);
-    blk_count_writer(blk, blk->root, -1);
     named_backends = g_list_remove(named_backends, blk);
     all_backends = g_list_remove(all_backends, blk);
     bdrv_drop_perms(blk->root);
@@ -509,9 +488,7 @@ static void blk_move_root(BlockBackend *blk, BlockDriverState *to)
     g_assert(bql_locked());
     g_assert(g_atomic_int_get(&blk->in_flight) == 0);
     trace_blk_replace_node(blk_name(blk), from->node_name, to->node_name);
-    blk_count_writer(blk, from, -1);
     blk->root = to;
-    blk_count_writer(blk, to, 1);
 }
 
 void blk_replace_node(BlockDriverState *from, BlockDriverState *to)

@@ -159,10 +159,6 @@ static void bdrv_detach_child(BdrvChild *child)
     if (!child) {
         return;
     }
-    if (!child->parent->read_only && strcmp(child->name, "backing")) {
-        child->bs->writers--;
-        child->bs->write_exclusive = false;
-    }
     if (child->bs->refcnt > 1) {
         /*
          * It lives on (a named node): give up what the parent held. The
@@ -224,7 +220,7 @@ static bool bdrv_attach_child(BlockDriverState *parent,
                    "active node '%s'", d, name, parent->node_name);
         return false;
     }
-    if (writes && child->writers) {
+    if (writes && bdrv_has_writer(child)) {
         g_autofree char *d = bdrv_describe(child);
         error_setg(errp, "%s already has a writer; node '%s' cannot write "
                    "it too", d, parent->node_name);
@@ -235,10 +231,6 @@ static bool bdrv_attach_child(BlockDriverState *parent,
     c->bs = child;
     c->parent = parent;
     bdrv_ref(child);
-    if (writes) {
-        child->writers++;
-        child->write_exclusive = true;
-    }
     if (!strcmp(name, "backing")) {
         parent->backing = c;
     } else {
@@ -282,12 +274,6 @@ void bdrv_child_set_bs(BdrvChild *c, BlockDriverState *to)
 {
     BlockDriverState *from = c->bs;
 
-    if (!c->parent->read_only && strcmp(c->name, "backing")) {
-        from->writers--;
-        from->write_exclusive = false;
-        to->writers++;
-        to->write_exclusive = true;
-    }
     bdrv_ref(to);
     c->bs = to;
     trace_bdrv_attach_child(c->parent->node_name, c->name, to->node_name);
@@ -301,7 +287,7 @@ bool bdrv_make_read_only(BlockDriverState *bs, Error **errp)
     if (bs->read_only) {
         return true;
     }
-    if (bs->writers) {
+    if (bdrv_has_writer(bs)) {
         g_autofree char *d = bdrv_describe(bs);
 
         error_setg(errp, "%s still has a writer", d);
@@ -312,14 +298,10 @@ bool bdrv_make_read_only(BlockDriverState *bs, Error **errp)
     }
     bs->read_only = true;
     /* A writable format wrote its file; a read-only one only reads it. */
-    if (file) {
-        file->writers--;
-        file->write_exclusive = false;
-        /* As QEMU's reopen, which the file child follows: now nobody
-         * writes it, it is read-only too (its fd may stay writable). */
-        if (!file->writers) {
-            file->read_only = true;
-        }
+    /* As QEMU's reopen, which the file child follows: once nobody
+     * writes it, it is read-only too (its fd may stay writable). */
+    if (file && !bdrv_has_writer(file)) {
+        file->read_only = true;
     }
     trace_bdrv_make_read_only(bs->node_name);
     bdrv_drop_perms(bs);
@@ -333,8 +315,6 @@ static void bdrv_undo_writable(BlockDriverState *bs, bool file_was_ro)
 
     bs->read_only = true;
     if (file) {
-        file->writers--;
-        file->write_exclusive = false;
         file->read_only = file_was_ro;
     }
     bdrv_drop_perms(bs);
@@ -367,7 +347,7 @@ bool bdrv_make_writable(BlockDriverState *bs, Error **errp)
                    "make it writable", d, bs->drv->format_name);
         return false;
     }
-    if (file && file->writers) {
+    if (file && bdrv_has_writer(file)) {
         g_autofree char *d = bdrv_describe(file);
 
         error_setg(errp, "%s already has a writer; node '%s' cannot write "
@@ -385,10 +365,6 @@ bool bdrv_make_writable(BlockDriverState *bs, Error **errp)
         return false;
     }
     bs->read_only = false;
-    if (file) {
-        file->writers++;
-        file->write_exclusive = true;
-    }
     /* The write lock on the image: another process may hold it. */
     if (!bdrv_refresh_perms(bs, errp)) {
         bdrv_undo_writable(bs, file_was_ro);

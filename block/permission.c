@@ -127,6 +127,18 @@ void bdrv_get_cumulative_perm(BlockDriverState *bs, uint64_t *perm,
     }
 }
 
+bool bdrv_has_writer(BlockDriverState *bs)
+{
+    g_autoptr(GArray) users = perm_users(bs);
+
+    for (guint i = 0; i < users->len; i++) {
+        if (g_array_index(users, BdrvPermUser, i).perm & BLK_PERM_WRITE) {
+            return true;
+        }
+    }
+    return false;
+}
+
 bool bdrv_refresh_perms(BlockDriverState *bs, Error **errp)
 {
     BdrvChild *children[] = { bs->file, bs->backing };

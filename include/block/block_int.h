@@ -120,10 +120,6 @@ struct BlockDriverState {
     char *filename;             /* the file underneath, for errors */
     BdrvChild *file;
     BdrvChild *backing;
-    /* Users that may write (BlockBackends with write permission). */
-    int writers;
-    /* Set when one writer does not share writing (no share-rw). */
-    bool write_exclusive;
     /* Requests running on this node from the request layer. */
     int in_flight;              /* atomic */
     BlockAcctStats stats;

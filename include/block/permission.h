@@ -75,6 +75,12 @@ void bdrv_get_cumulative_perm(BlockDriverState *bs, uint64_t *perm,
  * again, which only gives permissions up and does not fail.
  */
 bool bdrv_refresh_perms(BlockDriverState *bs, Error **errp);
+/*
+ * Whether a user of bs holds write: a BlockBackend that claimed it, or a
+ * writable format over bs as its file. bs's own read-only flag aside.
+ */
+bool bdrv_has_writer(BlockDriverState *bs);
+
 /* bdrv_refresh_perms after a user went away: only gives up permissions. */
 void bdrv_drop_perms(BlockDriverState *bs);
 

@@ -21,6 +21,7 @@
 #include "block/block_int.h"
 #include "block/block-backend.h"
 #include "block/overlay.h"
+#include "block/permission.h"
 #include "block-test-util.h"
 #include "qmp-test-client.h"
 
@@ -123,7 +124,7 @@ static void test_commit(void)
     bdrv_append_clean(&a);
     g_assert_true(bdrv_is_read_only(base));
     g_assert_false(bdrv_is_read_only(ov));
-    g_assert_cmpint(bdrv_find_node("base-file")->writers, ==, 0);
+    g_assert_false(bdrv_has_writer(bdrv_find_node("base-file")));
 
     /* New data lands in the overlay; the old reads through from base. */
     fill(blk, CLUSTER, 0xcc);
@@ -181,8 +182,8 @@ static void test_abort(void)
     g_assert_null(bdrv_backing_bs(ov));
     g_assert_false(bdrv_has_users(ov));
     g_assert_false(bdrv_is_read_only(base));
-    g_assert_cmpint(base->writers, ==, 1);
-    g_assert_cmpint(ov->writers, ==, 0);
+    g_assert_true(bdrv_has_writer(base));
+    g_assert_false(bdrv_has_writer(ov));
     g_assert_cmpint(bdrv_refcount(base), ==, 2);
     g_assert_cmpint(bdrv_refcount(ov), ==, 1);
     /* Still the writer's image, and still writable through it. */
@@ -208,8 +209,8 @@ static void test_moves_file_link(void)
 
     g_assert_true(bdrv_append_prepare(&a, ov, f, &error_abort));
     g_assert_true(bdrv_file_bs(top) == ov);
-    g_assert_cmpint(ov->writers, ==, 1);
-    g_assert_cmpint(f->writers, ==, 0);
+    g_assert_true(bdrv_has_writer(ov));
+    g_assert_false(bdrv_has_writer(f));
     bdrv_append_commit(&a);
     bdrv_append_clean(&a);
     g_assert_true(bdrv_is_read_only(f));

@@ -67,9 +67,23 @@ static void test_refcount_and_children(void)
     g_assert_true(bdrv_file_bs(raw) == file);
     g_assert_cmpint(bdrv_refcount(file), ==, 2);
     g_assert_cmpstr(bdrv_get_filename(raw), ==, path);
-    /* A second writer of f0 is refused: raw owns it. */
-    bt_open_fails("{\"driver\":\"raw\",\"file\":\"f0\"}",
-                  "node 'f0' (file '");
+    /*
+     * raw passes its users' claims to its file (as QEMU's filters do): a
+     * second raw on f0 opens, and it is the second writer through them
+     * that is refused.
+     */
+    {
+        BlockDriverState *raw2 = bt_open("{\"driver\":\"raw\",\"node-name\":"
+                                         "\"r1\",\"file\":\"f0\"}");
+        BlockBackend *w = blk_new(NULL, raw, true, false, &error_abort);
+        Error *err = NULL;
+
+        g_assert_null(blk_new(NULL, raw2, true, false, &err));
+        g_assert_nonnull(strstr(error_get_pretty(err), "node 'f0' (file '"));
+        error_free(err);
+        blk_unref(w);
+        bdrv_unref(raw2);
+    }
     bt_open_fails("{\"driver\":\"raw\",\"file\":\"nosuch\"}",
                   "Cannot find device='' nor node-name='nosuch'");
     /* ...but a read-only user may read it. */
