@@ -58,6 +58,12 @@ static bool create_qcow2(const BlockdevCreateOptionsQcow2 *o, Error **errp)
     if (!file) {
         return false;
     }
+    /* Checked before the claim, for QEMU's words. */
+    if (bdrv_is_read_only(file)) {
+        error_setg(errp, "Block node is read-only");
+        bdrv_unref(file);
+        return false;
+    }
     ok = qcow2_create_params_from_qapi(o, &p, errp) &&
          qcow2_create_on_node(file, &p, errp);
     bdrv_unref(file);

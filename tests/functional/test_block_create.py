@@ -102,6 +102,12 @@ def script(vm, d, base):
                                    'lazy-refcounts': True}))
     seen.append(run_job(vm, 'e4', {'driver': 'qcow2', 'file': 'f1',
                                    'size': 1 << 20, 'backing-fmt': 'raw'}))
+    ro = os.path.join(d, 'ro.img')
+    open(ro, 'wb').close()
+    vm.q('blockdev-add', driver='file', **{'node-name': 'f2'},
+         filename=ro, **{'read-only': True})
+    seen.append(run_job(vm, 'e6', {'driver': 'qcow2', 'file': 'f2',
+                                   'size': 1 << 20}))
     seen.append(run_job(vm, 'e5', {'driver': 'file',
                                    'filename': os.path.join(d, 'no', 'x'),
                                    'size': 0}))
