@@ -5,7 +5,7 @@ under -accel qtest, with Debian's QEMU 7.2 as the reference and its tools
 
 - the same QMP sequence (a host file, then a qcow2 image onto the node
   opened on it; a job that fails) runs against Tandem and against QEMU:
-  the JOB_STATUS_CHANGE sequences, the query-jobs entries with their
+  host files preallocated or not; the JOB_STATUS_CHANGE sequences, the query-jobs entries with their
   errors, and the command errors are the same;
 - the images Tandem creates read in `qemu-img info --output=json` as
   asked (virtual size, cluster size, compat, lazy refcounts, backing file
@@ -90,6 +90,12 @@ def script(vm, d, base):
     seen.append(run_job(vm, 'c3', {'driver': 'qcow2', 'file': 'f1',
                                    'size': 1 << 30, 'cluster-size': 512,
                                    'version': 'v2'}))
+    # Host files with their blocks allocated up front.
+    for job_id, mode in (('p0', 'full'), ('p1', 'falloc'),
+                         ('e7', 'metadata')):
+        seen.append(run_job(vm, job_id, {
+            'driver': 'file', 'filename': os.path.join(d, mode + '.img'),
+            'size': 1 << 20, 'preallocation': mode}))
     # Failures are the job's.
     seen.append(run_job(vm, 'e0', {'driver': 'qcow2', 'file': 'nosuch',
                                    'size': 1 << 20}))
@@ -169,11 +175,11 @@ def test_blockdev_create_as_qemu(tmp_path):
         json.loads(json.dumps(qseen).replace(qd, 'D'))
 
     ok = ['created', 'running', 'waiting', 'pending', 'concluded']
-    assert [s for s, _ in seen[:4]] == [ok] * 4
-    assert seen[4][1][0]['error'] == \
+    assert [s for s, _ in seen[:6]] == [ok] * 6
+    assert seen[7][1][0]['error'] == \
         "Cannot find device='nosuch' nor node-name='nosuch'"
-    assert seen[4][0] == ['created', 'running', 'aborting', 'concluded']
-    assert seen[5][1][0]['error'] == \
+    assert seen[7][0] == ['created', 'running', 'aborting', 'concluded']
+    assert seen[8][1][0]['error'] == \
         'Image size must be a multiple of 512 bytes'
 
     disk, small = os.path.join(d, 'disk.qcow2'), os.path.join(d, 'small.qcow2')
@@ -188,6 +194,10 @@ def test_blockdev_create_as_qemu(tmp_path):
     assert fmt_info(small) == {'virtual-size': 1 << 30,
                                'cluster-size': 512, 'compat': '0.10',
                                'refcount-bits': 16}
+    for mode in ('full', 'falloc'):
+        st = os.stat(os.path.join(d, mode + '.img'))
+        assert st.st_size == 1 << 20 and st.st_blocks * 512 >= 1 << 20
+    assert seen[6][1][0]['error'] == 'Unsupported preallocation mode: metadata'
     # QEMU's images of the same options read the same.
     qwant = fmt_info(os.path.join(qd, 'disk.qcow2'))
     qwant['backing-filename'] = qwant['backing-filename'].replace(qd, d)
