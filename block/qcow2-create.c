@@ -126,9 +126,10 @@ static bool put_header(uint8_t *h, const Qcow2CreateParams *p,
                                        : QCOW2_V2_HEADER_LEN;
     size_t fmt_len = p->backing_fmt ? strlen(p->backing_fmt) : 0;
     size_t name_len = p->backing_file ? strlen(p->backing_file) : 0;
-    /* Extensions (when any) end with an 8-byte end marker. */
-    uint64_t ext_end = hdr_len + (fmt_len ? 8 + ((fmt_len + 7) & ~7ul) + 8
-                                          : 0);
+    /* The extensions, then their 8-byte end marker (zero): a reader
+     * that looks for extensions up to the name finds none it misreads. */
+    uint64_t ext_end = hdr_len + (fmt_len ? 8 + ((fmt_len + 7) & ~7ul) : 0)
+                       + 8;
 
     if (name_len > 1023 || ext_end + name_len > cs) {
         error_setg(errp, "Backing file name too long: '%s'",

@@ -222,6 +222,15 @@ static void test_options(void)
     g_assert_cmpstr(json_object_get_string(get(info,
                     "backing-filename-format")), ==, "raw");
     json_object_put(info);
+
+    /* No format: none recorded; readers probe the backing file. */
+    new_empty(path);
+    info = create(path, "\"size\":10485760,\"backing-file\":\"base.raw\"");
+    g_assert_cmpstr(json_object_get_string(get(info, "backing-filename")),
+                    ==, "base.raw");
+    g_assert_false(json_object_object_get_ex(info, "backing-filename-format",
+                                             NULL));
+    json_object_put(info);
 }
 
 static void test_v2(void)
