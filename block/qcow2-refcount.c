@@ -66,6 +66,11 @@ static void rb_set(void *block, int order, uint64_t i, uint64_t v)
     }
 }
 
+void qcow2_refblock_set(void *block, int order, uint64_t i, uint64_t v)
+{
+    rb_set(block, order, i, v);
+}
+
 static uint64_t rb_max(int order)
 {
     return order == 6 ? UINT64_MAX : (1ull << (1 << order)) - 1;

@@ -115,6 +115,8 @@ void qcow2_cache_drop(Qcow2CacheEntry *cache, int n, uint64_t offset);
 void qcow2_cache_free(Qcow2CacheEntry *cache, int n);
 
 /* qcow2-refcount.c */
+/* Entry i of a refcount block (as on disk) with 2^order-bit entries. */
+void qcow2_refblock_set(void *block, int order, uint64_t i, uint64_t v);
 int qcow2_get_refcount(BlockDriverState *bs, uint64_t cluster,
                        uint64_t *refcount);
 /* n contiguous clusters, refcount 1 each: the host offset or -errno. */
