@@ -60,7 +60,8 @@ static bool pc_memory_init(PCMachine *pcms, Error **errp)
                    "needs at least %llu MiB", spec.name, PC_MIN_RAM_SIZE >> 20);
         return false;
     }
-    lowmem = MIN(ram, PC_LOWMEM_LIMIT);
+    lowmem = ram < PC_LOWMEM_ALL_BELOW ? ram : PC_LOWMEM_SPLIT;
+    pcms->ram_below_4g = lowmem;
     highmem = ram - lowmem;
     high_name = g_strdup_printf("%s.high", spec.name);
     if (!(b = guest_memory_add_ram(&pcms->mem, spec.name, 0, lowmem, errp)) ||
@@ -156,7 +157,8 @@ static void pc_pci_firmware(PCMachine *pcms)
 {
     const PciFirmwareLayout layout = {
         .io_base = PC_PCI_IO_START, .io_end = PC_PCI_IO_END,
-        .mem_base = PC_PCI_MEM_START, .mem_end = PC_PCI_MEM_END,
+        .mem_base = MAX(PC_PCI_MEM_START, pcms->ram_below_4g),
+        .mem_end = PC_PCI_MEM_END,
         .pirq_irq = pc_pirq_irq, .opaque = pcms,
     };
 

@@ -188,6 +188,26 @@ def test_layout_across_4g_matches_qemu(vms, tmp_path):
     assert as_ram(results['qemu']) == results['tandem'], results
 
 
+def test_layout_below_3_5g_matches_qemu(vms, tmp_path):
+    """-m 3300M: all RAM below 4 GiB on both (QEMU splits only from 3.5
+    GiB on), so a dump from 1 MiB below its end to 4 GiB + 1 MiB holds
+    that last MiB and nothing above 4 GiB."""
+    results = {}
+    top = 3300 * MIB
+    for who in ('qemu', 'tandem'):
+        m = vms(who, '3300M')
+        path = str(tmp_path / (who + '-3300m.elf'))
+        m.qmp.cmd('dump-guest-memory', {
+            'paging': False, 'protocol': 'file:' + path,
+            'begin': top - MIB, 'length': 4 * GIB + 2 * MIB - top},
+            timeout=60)
+        ev = m.qmp.wait_event('DUMP_COMPLETED', timeout=60)
+        assert ev.data['result']['status'] == 'completed'
+        results[who] = check_shape(path)
+    assert results['tandem'] == [(top - MIB, MIB)]
+    assert as_ram(results['qemu']) == results['tandem'], results
+
+
 BAD_REQUESTS = [
     {'protocol': 'foo:bar'},
     {'protocol': 'fd:nosuch'},

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The `pc` machine: RAM (below 4 GiB up to 3 GiB, the rest above 4 GiB),
+ * The `pc` machine: RAM (all below 4 GiB up to 3.5 GiB of it; with more,
+ * 3 GiB below 4 GiB and the rest above, as QEMU's pc lays it out),
  * an e820 map, the in-kernel irqchip and PIT (under -accel qtest instead:
  * an interrupt line model, MSI into RAM, no vCPUs; see PCAccelOps), an
  * ISA bus for the devices of the registry (up to four 16550 UARTs from
@@ -19,7 +20,8 @@
  *   0x000f0000-0x000fffff  reserved (BIOS area: MP table)
  *   0x00100000-lowmem      RAM
  *   0xfeffc000-0xfeffffff  reserved (KVM's TSS and identity map on VMX)
- *   0xc0000000-0xfebfffff  PCI memory BARs (assigned from the top down)
+ *   lowmem-0xfebfffff      PCI memory BARs (assigned from the top down,
+ *                          not below 0xc0000000)
  *   0xfec00000             IOAPIC, 0xfee00000 LAPIC (in-kernel)
  *   0x100000000-...        RAM above 4 GiB, if any
  */
@@ -45,11 +47,17 @@
 #include "util/keyval.h"
 
 #define PC_MAX_SERIAL SERIAL_ISA_MAX_PORTS
-#define PC_LOWMEM_LIMIT 0xc0000000ULL   /* RAM below 4 GiB stops at 3 GiB */
+/*
+ * QEMU's split of RAM around the PCI hole: up to 3.5 GiB of RAM all lies
+ * below 4 GiB; from 3.5 GiB on, 3 GiB lies below and the rest from 4 GiB,
+ * which keeps 1 GiB below 4 GiB for 32-bit BARs.
+ */
+#define PC_LOWMEM_ALL_BELOW 0xe0000000ULL
+#define PC_LOWMEM_SPLIT     0xc0000000ULL
 #define PC_MIN_RAM_SIZE (16ULL << 20)   /* see MIN_RAM_SIZE in system/vl.c */
 #define PC_DEFAULT_RAM_ID "pc.ram"      /* RAM without memory-backend= */
 /* Where the machine puts PCI BARs (I/O window [0xc000, 0x10000)). */
-#define PC_PCI_MEM_START PC_LOWMEM_LIMIT
+#define PC_PCI_MEM_START PC_LOWMEM_SPLIT    /* or lowmem, if higher */
 #define PC_PCI_MEM_END   0xfec00000ULL
 #define PC_PCI_IO_START  0xc000
 #define PC_PCI_IO_END    0x10000
@@ -112,6 +120,7 @@ struct PCMachine {
     KvmState kvm;
     GuestMemory mem;
     E820Table e820;
+    uint64_t ram_below_4g;          /* RAM from 0 up to here (lowmem) */
     IoBus pio;
     IoBus mmio;
     KvmIrqchipState irqchip_reset_state;
