@@ -480,7 +480,7 @@ void blk_drain_node(BlockDriverState *bs)
     }
 }
 
-/* Moves blk's root to to with its writer count; no reference changes. */
+/* Moves blk's root to to; no reference changes. */
 static void blk_move_root(BlockBackend *blk, BlockDriverState *to)
 {
     BlockDriverState *from = blk->root;
