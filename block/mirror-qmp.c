@@ -8,11 +8,7 @@
  * blockdev-mirror takes an existing node (blockdev-add), such as an nbd
  * node on another host's export.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "block/block_int.h"
 #include "block/blockdev.h"
 #include "block/blockjob.h"
@@ -20,6 +16,7 @@
 #include "block/nbd-uri.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-visit.h"
+#include "file-create.h"
 
 /* The root node a device name (-drive id) or a node-name stands for. */
 static BlockDriverState *mirror_find_source(const char *device,
@@ -35,25 +32,14 @@ static BlockDriverState *mirror_find_source(const char *device,
     return bs;
 }
 
-/* A raw image of size bytes at path, replacing what was there. */
-static bool mirror_create_raw(const char *path, uint64_t size, Error **errp)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-    if (fd < 0) {
-        error_setg_errno(errp, errno, "Could not create '%s'", path);
-        return false;
-    }
-    if (ftruncate(fd, (off_t)size) < 0) {
-        error_setg_errno(errp, errno, "Could not resize '%s'", path);
-        close(fd);
-        return false;
-    }
-    close(fd);
-    return true;
-}
-
-/* mode=absolute-paths: the new target image, as sync= wants it. */
+/*
+ * mode=absolute-paths: the new target image, as sync= wants it, made as
+ * blockdev-create makes one (block/file-create.h, qcow2_format_overlay):
+ * an existing file is emptied in place under QEMU's creation locks, so
+ * an image another process writes or holds the size of is refused
+ * whole ('Failed to get "resize" lock', as QEMU 7.2) instead of being
+ * emptied or replaced under it.
+ */
 static bool mirror_create_target(const DriveMirror *arg, const char *format,
                                  BlockDriverState *source, bool *is_zero,
                                  Error **errp)
@@ -80,7 +66,8 @@ static bool mirror_create_target(const DriveMirror *arg, const char *format,
                        MirrorSyncMode_str(arg->sync));
             return false;
         }
-        return mirror_create_raw(arg->target, (uint64_t)size, errp);
+        return file_create(arg->target, (uint64_t)size, PREALLOC_MODE_OFF,
+                           errp);
     }
     if (strcmp(format, "qcow2")) {
         error_setg(errp, "drive-mirror cannot create a '%s' image: use "
@@ -94,14 +81,11 @@ static bool mirror_create_target(const DriveMirror *arg, const char *format,
                    "backing file", d);
         return false;
     }
-    if (unlink(arg->target) < 0 && errno != ENOENT) {
-        error_setg_errno(errp, errno, "Could not replace '%s'", arg->target);
-        return false;
-    }
-    return qcow2_create_overlay(arg->target, (uint64_t)size,
+    /* Our own nodes on the file were refused by the caller. */
+    return qcow2_format_overlay(arg->target, (uint64_t)size,
                                 backing ? bdrv_get_filename(backing) : NULL,
                                 backing ? bdrv_get_format_name(backing)
-                                        : NULL, errp);
+                                        : NULL, NULL, errp);
 }
 
 /* Opens the target image of drive-mirror (created already if need be). */

@@ -235,7 +235,7 @@ static bool qcow2_build_overlay(uint64_t size, const char *backing,
     Qcow2CreateParams p;
 
     qcow2_create_defaults(&p, size);
-    /* No backing (a mirror's new target): no extension, no name. */
+    /* No backing (a mirror's sync=full target): no extension, no name. */
     p.backing_file = backing;
     p.backing_fmt = backing ? backing_fmt : NULL;
     return qcow2_build_image(&p, img, errp);

@@ -146,8 +146,8 @@ bool bdrv_open_backing_file(BlockDriverState *bs, const char *filename,
                             const char *fmt, Error **errp);
 /*
  * Creates a qcow2 v3 image at path (which must not exist) whose backing
- * file is backing, of format backing_fmt (-drive snapshot=on), or with no
- * backing file when backing is NULL (a mirror's new target).
+ * file is backing, of format backing_fmt (-drive snapshot=on's temporary
+ * overlay), or with no backing file when backing is NULL.
  */
 bool qcow2_create_overlay(const char *path, uint64_t size,
                           const char *backing, const char *backing_fmt,
@@ -185,10 +185,10 @@ bool bdrv_make_read_only(BlockDriverState *bs, Error **errp);
  */
 bool bdrv_make_writable(BlockDriverState *bs, Error **errp);
 /*
- * The same at a path that may exist (blockdev-snapshot-sync's
- * mode=absolute-paths, as QEMU): replaced, unless another open of the
- * image holds it ('Failed to get "write" lock', QEMU's refusal, checked
- * first) or user (the node that has it open here, if any, from
+ * The same at a path that may exist (blockdev-snapshot-sync's and
+ * drive-mirror's mode=absolute-paths, as QEMU): emptied in place, unless
+ * another open of the image holds it ('Failed to get "write" lock',
+ * QEMU's refusal, checked first) or user (the node that has it open here, if any, from
  * bdrv_find_node_on_file) is given. Mode 0644 less umask.
  */
 bool qcow2_format_overlay(const char *path, uint64_t size,

@@ -7,12 +7,14 @@
  * racing the copy and the switch (the target checked byte for byte,
  * qemu-img check and compare), sync=top/full/none, the soft cancel of a
  * ready mirror, zeroes written over data already copied, an NBD target
- * (qemu-nbd) that dies mid-copy, bad arguments, and HMP's commands.
+ * (qemu-nbd) that dies mid-copy, bad arguments, a target to create that
+ * another process holds (refused, left whole), and HMP's commands.
  */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -709,6 +711,83 @@ static void qemu_nbd_kill(GPid pid)
     g_spawn_close_pid(pid);
 }
 
+/* path still holds size bytes of seed's pattern, on the same inode. */
+static void check_untouched(const char *path, uint64_t size, int seed,
+                            ino_t ino)
+{
+    g_autofree gchar *data = NULL;
+    struct stat st;
+    gsize len;
+
+    g_assert_cmpint(stat(path, &st), ==, 0);
+    g_assert_cmpuint(st.st_ino, ==, ino);
+    g_assert_true(g_file_get_contents(path, &data, &len, NULL));
+    g_assert_cmpuint(len, ==, size);
+    for (gsize i = 0; i < len; i++) {
+        if ((uint8_t)data[i] != bt_pattern(i, seed)) {
+            g_error("%s: byte %zu changed", path, i);
+        }
+    }
+}
+
+/*
+ * drive-mirror creating its target (mode=absolute-paths) over an image
+ * another process holds: qemu-nbd serving it, which does not share
+ * resize. The creation takes QEMU's creation locks and is refused with
+ * QEMU 7.2's words, the image neither emptied (raw) nor unlinked and
+ * replaced (qcow2) under its holder.
+ */
+static void test_mirror_target_locked(void)
+{
+    Mon *m = mon_new();
+    g_autofree char *src = bt_path("lk-src.raw");
+    g_autofree char *dst = bt_path("lk-dst.raw");
+    g_autofree char *sock = bt_path("lk-dst.sock");
+    g_autofree char *opt = NULL;
+    static const char *const formats[] = { "raw", "qcow2" };
+    struct stat st;
+    GPid pid;
+
+    if (!g_find_program_in_path("qemu-nbd")) {
+        g_test_skip("qemu-nbd is not installed");
+        mon_free(m);
+        return;
+    }
+    bt_make_pattern_file(src, MIB, 2);
+    bt_make_pattern_file(dst, 2 * MIB, 7);
+    g_assert_cmpint(stat(dst, &st), ==, 0);
+    pid = qemu_nbd_start(dst, sock);
+    opt = g_strdup_printf("if=none,id=drive6,file=%s,format=raw", src);
+    drive_new(opt, &error_abort);
+    for (size_t i = 0; i < G_N_ELEMENTS(formats); i++) {
+        mon_err(m, "GenericError", "drive-mirror: Failed to get \"resize\" "
+                "lock", "{\"execute\":\"drive-mirror\",\"arguments\":"
+                "{\"device\":\"drive6\",\"target\":\"%s\",\"format\":"
+                "\"%s\",\"sync\":\"full\"}}", dst, formats[i]);
+        check_untouched(dst, 2 * MIB, 7, st.st_ino);
+    }
+    /* A qcow2 backed by the source (sync=none): refused the same way. */
+    mon_err(m, "GenericError", "drive-mirror: Failed to get \"resize\" lock",
+            "{\"execute\":\"drive-mirror\",\"arguments\":{\"device\":"
+            "\"drive6\",\"target\":\"%s\",\"format\":\"qcow2\","
+            "\"sync\":\"none\"}}", dst);
+    check_untouched(dst, 2 * MIB, 7, st.st_ino);
+    g_assert_false(mon_has_event(m, "JOB_STATUS_CHANGE"));
+    qemu_nbd_kill(pid);
+    /* Once the holder is gone the same target is created. */
+    mon_ok(m, "{\"execute\":\"drive-mirror\",\"arguments\":{\"device\":"
+           "\"drive6\",\"target\":\"%s\",\"format\":\"raw\",\"sync\":"
+           "\"full\"}}", dst);
+    json_object_put(mon_event(m, "BLOCK_JOB_READY"));
+    mon_ok(m, "{\"execute\":\"block-job-cancel\",\"arguments\":"
+           "{\"device\":\"drive6\"}}");
+    json_object_put(mon_event(m, "BLOCK_JOB_COMPLETED"));
+    wait_status(m, "drive6", "(none)");
+    check_untouched(dst, MIB, 2, st.st_ino);
+    g_assert_true(drive_del("drive6", &error_abort));
+    mon_free(m);
+}
+
 /*
  * An NBD target whose server dies mid-copy: BLOCK_JOB_ERROR, then a
  * failed job naming the target node, never a hang; the drive stays on
@@ -1010,6 +1089,8 @@ int main(int argc, char **argv)
     g_test_add_func("/block/mirror/nbd-target-dies-stop",
                     test_mirror_nbd_dies_stop);
     g_test_add_func("/block/mirror/bad-args", test_mirror_bad_args);
+    g_test_add_func("/block/mirror/target-locked",
+                    test_mirror_target_locked);
     g_test_add_func("/block/mirror/hmp", test_mirror_hmp);
     return qmp_test_run();
 }
