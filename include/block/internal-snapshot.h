@@ -59,4 +59,17 @@ bool bdrv_snapshot_delete(BlockDriverState *bs, const char *id,
 SnapshotInfoList *bdrv_snapshot_info_list(BlockDriverState *bs);
 SnapshotInfo *bdrv_snapshot_info(const BdrvSnapshot *sn);
 
+/*
+ * blockdev-snapshot-internal-sync as a transaction action
+ * (block/transaction.c): prepare does every check and takes the
+ * snapshot; abort deletes it again; commit has nothing left to do.
+ */
+typedef struct InternalSnapshot InternalSnapshot;
+
+InternalSnapshot *internal_snapshot_prepare(
+    const BlockdevSnapshotInternal *arg, Error **errp);
+void internal_snapshot_abort(InternalSnapshot *st);
+/* After commit or abort. */
+void internal_snapshot_free(InternalSnapshot *st);
+
 #endif
