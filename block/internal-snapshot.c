@@ -58,12 +58,35 @@ bool bdrv_snapshot_find(BlockDriverState *bs, const char *id,
     return found;
 }
 
-bool bdrv_snapshot_create(BlockDriverState *bs, BdrvSnapshot *sn,
-                          Error **errp)
+/* Whether the image may change now; what names the change. */
+static bool check_changeable(BlockDriverState *bs, const char *what,
+                             Error **errp)
 {
     if (!bdrv_can_snapshot(bs)) {
         error_setg(errp, "Block format '%s' does not support internal "
                    "snapshots", bdrv_get_format_name(bs));
+        return false;
+    }
+    if (bs->inactive) {
+        g_autofree char *d = bdrv_describe(bs);
+
+        error_setg(errp, "%s is inactive (its image is handed over to a "
+                   "migration peer): cannot %s a snapshot", d, what);
+        return false;
+    }
+    return true;
+}
+
+bool bdrv_snapshot_create(BlockDriverState *bs, BdrvSnapshot *sn,
+                          Error **errp)
+{
+    if (!check_changeable(bs, "take", errp)) {
+        return false;
+    }
+    if (bs->read_only) {
+        g_autofree char *d = bdrv_describe(bs);
+
+        error_setg(errp, "%s is read-only", d);
         return false;
     }
     return bs->drv->snapshot_create(bs, sn, errp);
@@ -72,12 +95,9 @@ bool bdrv_snapshot_create(BlockDriverState *bs, BdrvSnapshot *sn,
 bool bdrv_snapshot_delete(BlockDriverState *bs, const char *id,
                           Error **errp)
 {
-    if (!bdrv_can_snapshot(bs)) {
-        error_setg(errp, "Block format '%s' does not support internal "
-                   "snapshots", bdrv_get_format_name(bs));
-        return false;
-    }
-    return bs->drv->snapshot_delete(bs, id, errp);
+    /* Read-only is the driver's to refuse, with QEMU's text. */
+    return check_changeable(bs, "delete", errp) &&
+           bs->drv->snapshot_delete(bs, id, errp);
 }
 
 SnapshotInfo *bdrv_snapshot_info(const BdrvSnapshot *sn)

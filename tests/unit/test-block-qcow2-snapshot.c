@@ -367,6 +367,32 @@ static void test_read_only(void)
     bdrv_unref(bs);
 }
 
+/* A node the migration peer owns changes nothing (set by hand here;
+ * tests/unit/test-block-activation.c drives the real handover). */
+static void test_inactive(void)
+{
+    Img im;
+    BdrvSnapshot sn = { .name = (char *)"x", .icount = -1 };
+    Error *err = NULL;
+    g_autofree char *list = NULL;
+
+    img_new(&im, "inact.qcow2", "", 1 << 20);
+    take(&im, "a", "1");
+    im.bs->inactive = true;
+    g_assert_false(bdrv_snapshot_create(im.bs, &sn, &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "cannot take a "
+                            "snapshot"));
+    g_clear_pointer(&err, error_free);
+    g_assert_false(bdrv_snapshot_delete(im.bs, "1", &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "is inactive"));
+    g_clear_pointer(&err, error_free);
+    im.bs->inactive = false;
+    check_closed(&im);
+    list = snapshot_list(im.path);
+    g_assert_nonnull(strstr(list, " a "));
+    img_free(&im);
+}
+
 /* v3 images with snapshots grow (the snapshot keeps its size); v2
  * entries have no size of their own, so QEMU refuses and so do we. */
 static void test_resize(void)
@@ -441,6 +467,7 @@ int main(int argc, char **argv)
     g_test_add_func("/block/qcow2-snapshot/refused", test_refused);
     g_test_add_func("/block/qcow2-snapshot/read-only", test_read_only);
     g_test_add_func("/block/qcow2-snapshot/resize", test_resize);
+    g_test_add_func("/block/qcow2-snapshot/inactive", test_inactive);
     g_test_add_func("/block/qcow2-snapshot/bad-table", test_bad_table);
     return g_test_run();
 }
