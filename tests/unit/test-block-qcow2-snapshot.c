@@ -367,6 +367,34 @@ static void test_read_only(void)
     bdrv_unref(bs);
 }
 
+/*
+ * Emptying the active image (block-commit's last step on an overlay)
+ * drops only its own references: the snapshot keeps every cluster.
+ */
+static void test_make_empty(void)
+{
+    Img im;
+    g_autofree char *at1 = NULL;
+    g_autofree unsigned char *zero = g_malloc0(2 << 20);
+
+    img_new(&im, "empty.qcow2", "-o cluster_size=4096", 2 << 20);
+    img_write(&im, 0, 1 << 20, 1);
+    take(&im, "a", "1");
+    at1 = raw_keep(&im, "a");
+    img_write(&im, 8192, 8192, 2);                 /* one copied cluster */
+    g_assert_cmpint(bdrv_make_empty(im.bs, &error_abort), ==, 0);
+    raw_pwrite(im.raw, 0, 2 << 20, zero);
+    img_write(&im, 4096, 100, 3);
+    check_closed(&im);
+    check_revert(&im, "a", at1);
+
+    /* With the snapshot gone too, nothing but the last write is left. */
+    img_open(&im);
+    drop(&im, "1");
+    check_closed(&im);
+    img_free(&im);
+}
+
 /* A node the migration peer owns changes nothing (set by hand here;
  * tests/unit/test-block-activation.c drives the real handover). */
 static void test_inactive(void)
@@ -468,6 +496,7 @@ int main(int argc, char **argv)
     g_test_add_func("/block/qcow2-snapshot/read-only", test_read_only);
     g_test_add_func("/block/qcow2-snapshot/resize", test_resize);
     g_test_add_func("/block/qcow2-snapshot/inactive", test_inactive);
+    g_test_add_func("/block/qcow2-snapshot/make-empty", test_make_empty);
     g_test_add_func("/block/qcow2-snapshot/bad-table", test_bad_table);
     return g_test_run();
 }
