@@ -4,7 +4,8 @@
  * blockdev-snapshot-internal-sync and blockdev-snapshot-delete-internal-
  * sync on a guest disk's qcow2 node, the transaction action (undone by
  * an abort), the snapshots query-named-block-nodes lists, and every
- * error with QEMU 7.2's text (checked against qemu-system-x86_64 7.2).
+ * error with QEMU 7.2's text (checked against qemu-system-x86_64 7.2),
+ * and HMP's snapshot_blkdev_internal and snapshot_delete_blkdev_internal.
  * After quit qemu-img must list what we left and find the image clean.
  * What the snapshots hold: tests/unit/test-block-qcow2-snapshot.c and
  * tests/functional/test_block_internal_snapshot.py.
@@ -178,6 +179,24 @@ static void test_internal_snapshots(void)
                                  "'id': '2'}}");
     g_assert_cmpstr(qt_json_str(r, "name"), ==, "s2");
     json_object_put(r);
+
+    /* HMP: the same commands; errors as QEMU prints them. */
+    out = qtest_hmp(s, "snapshot_blkdev_internal d0 h1");
+    g_assert_cmpstr(out, ==, "");
+    g_free(out);
+    out = qtest_hmp(s, "snapshot_blkdev_internal d0 h1");
+    g_assert_cmpstr(out, ==, "Error: Snapshot with name 'h1' already "
+                    "exists on device 'd0'\r\n");
+    g_free(out);
+    out = qtest_hmp(s, "snapshot_delete_blkdev_internal d0 h1 7");
+    g_assert_cmpstr(out, ==, "Error: Snapshot with id '7' and name 'h1' "
+                    "does not exist on device 'd0'\r\n");
+    g_free(out);
+    expect_snapshots(s, "d0", "3=s3,4=h1");
+    out = qtest_hmp(s, "snapshot_delete_blkdev_internal d0 h1");
+    g_assert_cmpstr(out, ==, "");
+    g_clear_pointer(&out, g_free);
+    expect_snapshots(s, "d0", "3=s3");
     g_assert_cmpint(qtest_quit(s), ==, 0);
 
     g_assert_cmpint(bt_qemu_img(&out, "snapshot -l '%s'", disk), ==, 0);
