@@ -166,6 +166,7 @@ typedef struct Qcow2PointerUpdate {
     uint64_t entry;
     uint64_t old_host;      /* shared cluster the entry held, released
                                once the entry is on disk (0: none) */
+    bool written;           /* the L2 entry reached the file */
 } Qcow2PointerUpdate;
 
 /*
@@ -174,7 +175,8 @@ typedef struct Qcow2PointerUpdate {
  * entry, so the clusters they name keep their refcounts (one path to
  * each through the copy replaces the one through the old table); only
  * the old table loses a reference. Order: copy written and flushed,
- * L1 entry switched, old table released: a crash leaks, never loses.
+ * L1 entry switched and flushed, old table released: a crash leaks,
+ * never loses.
  */
 static uint64_t *cow_l2(BlockDriverState *bs, uint64_t i, uint64_t old_off,
                         const uint64_t *old, uint64_t *l2_off, int *ret)
@@ -202,7 +204,11 @@ static uint64_t *cow_l2(BlockDriverState *bs, uint64_t i, uint64_t old_off,
         return NULL;
     }
     trace_qcow2_cow_l2(bs->node_name, i, old_off, host);
-    *ret = qcow2_free_cluster(bs, old_off);
+    /* The L1 entry on disk before the old table's refcount drops. */
+    *ret = bdrv_flush(bs->file->bs, NULL);
+    if (*ret == 0) {
+        *ret = qcow2_free_cluster(bs, old_off);
+    }
     if (*ret < 0) {
         return NULL;
     }
@@ -277,6 +283,40 @@ static uint64_t *get_or_alloc_l2(BlockDriverState *bs, uint64_t offset,
  * result so far; on any failure an L1 entry that did not reach the disk
  * is taken back in memory too (its table is leaked, never half-used).
  */
+/*
+ * The shared clusters the request's new L2 entries replaced lose this
+ * node's reference, once those entries are on disk: a flush first, so
+ * that no crash leaves an entry naming a cluster whose refcount already
+ * left it out (the snapshot's deletion would then free it under us).
+ */
+static int release_replaced(BlockDriverState *bs, GArray *pending,
+                            int status)
+{
+    bool any = false;
+    int ret = 0;
+
+    for (guint k = 0; k < pending->len; k++) {
+        Qcow2PointerUpdate *u = &g_array_index(pending, Qcow2PointerUpdate,
+                                               k);
+
+        any |= u->written && u->old_host;
+    }
+    if (!any) {
+        return status;
+    }
+    ret = bdrv_flush(bs->file->bs, NULL);
+    for (guint k = 0; k < pending->len && ret == 0; k++) {
+        Qcow2PointerUpdate *u = &g_array_index(pending, Qcow2PointerUpdate,
+                                               k);
+
+        if (u->written && u->old_host) {
+            ret = qcow2_free_cluster(bs, u->old_host);
+        }
+    }
+    /* A failure here leaks the old clusters, nothing worse. */
+    return status < 0 ? status : ret;
+}
+
 static int apply_pointer_updates(BlockDriverState *bs, GArray *pending,
                                  int status)
 {
@@ -311,11 +351,9 @@ static int apply_pointer_updates(BlockDriverState *bs, GArray *pending,
             ret = bdrv_pwrite(bs->file->bs, u->table + u->index * 8, 8,
                               &l2[u->index], 0, NULL);
         }
-        if (ret == 0 && u->old_host) {
-            ret = qcow2_free_cluster(bs, u->old_host);
-        }
+        u->written = ret == 0;
     }
-    return status < 0 ? status : ret;
+    return release_replaced(bs, pending, status < 0 ? status : ret);
 }
 
 static int set_l2_entry(BlockDriverState *bs, uint64_t *l2, uint64_t l2_off,
@@ -484,8 +522,14 @@ int qcow2_zero_or_discard(BlockDriverState *bs, uint64_t offset,
         if (new_entry == entry) {
             continue;
         }
-        /* Unlink first, then free: never an entry pointing at a free one. */
+        /* Unlink first, then free: never an entry pointing at a free one.
+         * A cluster a snapshot shares gets a flush between the two (as
+         * in release_replaced), or a crash could leave its refcount
+         * counting the snapshot only while this entry still names it. */
         ret = set_l2_entry(bs, l2, l2_off, off, new_entry);
+        if (ret == 0 && host && !(entry & QCOW2_OFLAG_COPIED)) {
+            ret = bdrv_flush(bs->file->bs, NULL);
+        }
         if (ret == 0 && host) {
             ret = qcow2_free_cluster(bs, host);
         }
