@@ -5,8 +5,9 @@
  * blockdev-snapshot-delete-internal-sync, with QEMU 7.2's checks in its
  * order and its error texts.
  *
- * Difference from QEMU, on purpose: Tandem has no guest clock to record,
- * so vm-clock-sec/nsec are 0 (QEMU's qemu-img records 0 too).
+ * Differences from QEMU, on purpose: Tandem has no guest clock to
+ * record, so vm-clock-sec/nsec are 0 (QEMU's qemu-img records 0 too); a
+ * name cut to 255 bytes is cut at a UTF-8 character boundary.
  */
 #include <string.h>
 #include "block/block_int.h"
@@ -15,6 +16,8 @@
 #include "block/block-backend.h"
 #include "qapi/qapi-commands.h"
 #include "trace.h"
+
+#define SNAPSHOT_NAME_MAX 255
 
 struct InternalSnapshot {
     BlockDriverState *bs;       /* holds a reference */
@@ -43,6 +46,24 @@ static bool check_not_busy(BlockDriverState *bs, Error **errp)
         return false;
     }
     return true;
+}
+
+/*
+ * QEMU keeps at most 255 bytes of a name (its snapshot record's size)
+ * and drops the rest without a word; so do we, but never inside a UTF-8
+ * character, which would leave invalid text in every later reply.
+ */
+static char *snapshot_name(const char *name)
+{
+    const char *end = name + strlen(name);
+
+    if (end - name > SNAPSHOT_NAME_MAX) {
+        end = name + SNAPSHOT_NAME_MAX;
+        while (end > name && (*end & 0xc0) == 0x80) {
+            end--;          /* *end continues a character: cut before it */
+        }
+    }
+    return g_strndup(name, end - name);
 }
 
 InternalSnapshot *internal_snapshot_prepare(
@@ -80,7 +101,7 @@ InternalSnapshot *internal_snapshot_prepare(
     if (bdrv_flush(bs, errp) < 0) {
         return NULL;
     }
-    sn.name = g_strdup(arg->name);
+    sn.name = snapshot_name(arg->name);
     sn.date_sec = now / G_USEC_PER_SEC;
     sn.date_nsec = (now % G_USEC_PER_SEC) * 1000;
     sn.icount = -1;

@@ -496,6 +496,11 @@ static bool create_locked(BlockDriverState *bs, BdrvSnapshot *info,
                    "more (the image has 1)");
         return false;
     }
+    if (strlen(info->name) > UINT16_MAX) {
+        error_setg(errp, "Snapshot name is too long (%zu bytes)",
+                   strlen(info->name));
+        return false;
+    }
     if (s->nb_snapshots >= QCOW2_MAX_SNAPSHOTS) {
         error_setg(errp, "The image has the most snapshots qcow2 allows "
                    "(%u)", QCOW2_MAX_SNAPSHOTS);

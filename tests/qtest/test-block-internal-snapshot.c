@@ -197,6 +197,28 @@ static void test_internal_snapshots(void)
     g_assert_cmpstr(out, ==, "");
     g_clear_pointer(&out, g_free);
     expect_snapshots(s, "d0", "3=s3");
+    /* Names past 255 bytes are cut, as QEMU cuts them; not inside a
+     * UTF-8 character (254 bytes, then a two-byte one). */
+    {
+        g_autofree char *n300 = g_strnfill(300, 'n');
+        g_autofree char *n255 = g_strnfill(255, 'n');
+        g_autofree char *a254 = g_strnfill(254, 'a');
+        g_autofree char *want = NULL;
+
+        qtest_qmp_ok(s, "{'execute': 'blockdev-snapshot-internal-sync', "
+                     "'arguments': {'device': 'd0', 'name': '%s'}}", n300);
+        qtest_qmp_ok(s, "{'execute': 'blockdev-snapshot-internal-sync', "
+                     "'arguments': {'device': 'd0', 'name': '%s\u00e9'}}",
+                     a254);
+        want = g_strdup_printf("3=s3,4=%s,5=%s", n255, a254);
+        expect_snapshots(s, "d0", want);
+        qtest_qmp_ok(s, "{'execute': "
+                     "'blockdev-snapshot-delete-internal-sync', "
+                     "'arguments': {'device': 'd0', 'id': '5'}}");
+        qtest_qmp_ok(s, "{'execute': "
+                     "'blockdev-snapshot-delete-internal-sync', "
+                     "'arguments': {'device': 'd0', 'id': '4'}}");
+    }
     g_assert_cmpint(qtest_quit(s), ==, 0);
 
     g_assert_cmpint(bt_qemu_img(&out, "snapshot -l '%s'", disk), ==, 0);
