@@ -265,7 +265,9 @@ static int write_table(BlockDriverState *bs, const Qcow2Snapshot *sns,
             put_be64(e + 24, sn->vm_clock_nsec);
             put_be32(e + 32, sn->vm_state_size);
             put_be32(e + 36, sn->extra_size);
-            memcpy(e + 40, sn->extra, sn->extra_size);
+            if (sn->extra_size) {
+                memcpy(e + 40, sn->extra, sn->extra_size);
+            }
             memcpy(e + 40 + sn->extra_size, sn->id, id_len);
             memcpy(e + 40 + sn->extra_size + id_len, sn->name, name_len);
             pos += entry_len(sn);
@@ -545,7 +547,9 @@ static bool create_locked(BlockDriverState *bs, BdrvSnapshot *info,
     put_be64(sn.extra + 16, (uint64_t)info->icount);
 
     all = g_new(Qcow2Snapshot, s->nb_snapshots + 1);
-    memcpy(all, s->snapshots, s->nb_snapshots * sizeof(*all));
+    if (s->nb_snapshots) {
+        memcpy(all, s->snapshots, s->nb_snapshots * sizeof(*all));
+    }
     all[s->nb_snapshots] = sn;
     ret = write_table(bs, all, s->nb_snapshots + 1);
     if (ret < 0) {
