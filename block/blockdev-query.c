@@ -39,6 +39,7 @@ static ImageInfo *image_info(BlockDriverState *bs, bool with_backing)
     if (bname) {
         info->backing_filename = g_strdup(bname);
     }
+    info->snapshots = bdrv_snapshot_info_list(bs);
     if (backing) {
         info->full_backing_filename = g_strdup(bdrv_get_filename(backing));
         info->backing_filename_format =

@@ -164,7 +164,62 @@ typedef struct Qcow2PointerUpdate {
     uint64_t index;         /* in the L1 table, or in the L2 table */
     uint64_t table;         /* the L2 table's offset */
     uint64_t entry;
+    uint64_t old_host;      /* shared cluster the entry held, released
+                               once the entry is on disk (0: none) */
+    bool written;           /* the L2 entry reached the file */
 } Qcow2PointerUpdate;
+
+/*
+ * The L2 table of L1 entry i is shared with a snapshot (no COPIED flag):
+ * this node gets its own copy before changing it. The copy keeps every
+ * entry, so the clusters they name keep their refcounts (one path to
+ * each through the copy replaces the one through the old table); only
+ * the old table loses a reference. Order: copy written and flushed,
+ * L1 entry switched and flushed, old table released: a crash leaks,
+ * never loses.
+ */
+static uint64_t *cow_l2(BlockDriverState *bs, uint64_t i, uint64_t old_off,
+                        const uint64_t *old, uint64_t *l2_off, int *ret)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_autofree uint64_t *copy = g_memdup2(old, s->cluster_size);
+    uint64_t *l2;
+    int64_t host = qcow2_alloc_clusters(bs, 1);
+
+    if (host < 0) {
+        *ret = (int)host;
+        return NULL;
+    }
+    *ret = bdrv_pwrite(bs->file->bs, host, s->cluster_size, copy, 0, NULL);
+    if (*ret == 0) {
+        *ret = bdrv_flush(bs->file->bs, NULL);
+    }
+    if (*ret < 0) {
+        return NULL;
+    }
+    s->l1[i] = host | QCOW2_OFLAG_COPIED;
+    *ret = write_l1_entry(bs, i);
+    if (*ret < 0) {
+        s->l1[i] = old_off;
+        return NULL;
+    }
+    trace_qcow2_cow_l2(bs->node_name, i, old_off, host);
+    /* The L1 entry on disk before the old table's refcount drops. */
+    *ret = bdrv_flush(bs->file->bs, NULL);
+    if (*ret == 0) {
+        *ret = qcow2_free_cluster(bs, old_off);
+    }
+    if (*ret < 0) {
+        return NULL;
+    }
+    l2 = qcow2_cache_get(bs, s->l2_cache, QCOW2_L2_CACHE, host, true, ret);
+    if (!l2) {
+        return NULL;
+    }
+    memcpy(l2, copy, s->cluster_size);
+    *l2_off = host;
+    return l2;
+}
 
 /*
  * The L2 table for offset, allocating an empty one if there is none.
@@ -182,9 +237,7 @@ static uint64_t *get_or_alloc_l2(BlockDriverState *bs, uint64_t offset,
 
     if (l2 || *ret < 0) {
         if (l2 && !(s->l1[i] & QCOW2_OFLAG_COPIED)) {
-            *ret = qcow2_corrupt(bs, "shared L2 table (L1 entry without "
-                                 "COPIED)");
-            return NULL;
+            return cow_l2(bs, i, *l2_off, l2, l2_off, ret);
         }
         return l2;
     }
@@ -230,6 +283,40 @@ static uint64_t *get_or_alloc_l2(BlockDriverState *bs, uint64_t offset,
  * result so far; on any failure an L1 entry that did not reach the disk
  * is taken back in memory too (its table is leaked, never half-used).
  */
+/*
+ * The shared clusters the request's new L2 entries replaced lose this
+ * node's reference, once those entries are on disk: a flush first, so
+ * that no crash leaves an entry naming a cluster whose refcount already
+ * left it out (the snapshot's deletion would then free it under us).
+ */
+static int release_replaced(BlockDriverState *bs, GArray *pending,
+                            int status)
+{
+    bool any = false;
+    int ret = 0;
+
+    for (guint k = 0; k < pending->len; k++) {
+        Qcow2PointerUpdate *u = &g_array_index(pending, Qcow2PointerUpdate,
+                                               k);
+
+        any |= u->written && u->old_host;
+    }
+    if (!any) {
+        return status;
+    }
+    ret = bdrv_flush(bs->file->bs, NULL);
+    for (guint k = 0; k < pending->len && ret == 0; k++) {
+        Qcow2PointerUpdate *u = &g_array_index(pending, Qcow2PointerUpdate,
+                                               k);
+
+        if (u->written && u->old_host) {
+            ret = qcow2_free_cluster(bs, u->old_host);
+        }
+    }
+    /* A failure here leaks the old clusters, nothing worse. */
+    return status < 0 ? status : ret;
+}
+
 static int apply_pointer_updates(BlockDriverState *bs, GArray *pending,
                                  int status)
 {
@@ -264,8 +351,9 @@ static int apply_pointer_updates(BlockDriverState *bs, GArray *pending,
             ret = bdrv_pwrite(bs->file->bs, u->table + u->index * 8, 8,
                               &l2[u->index], 0, NULL);
         }
+        u->written = ret == 0;
     }
-    return status < 0 ? status : ret;
+    return release_replaced(bs, pending, status < 0 ? status : ret);
 }
 
 static int set_l2_entry(BlockDriverState *bs, uint64_t *l2, uint64_t l2_off,
@@ -289,8 +377,9 @@ static int write_cluster_part(BlockDriverState *bs, uint64_t off,
     uint64_t cstart = off - in;
     uint64_t l2_off, entry, host;
     Qcow2ClusterType type;
+    uint64_t old_host = 0;
     g_autofree uint8_t *buf = NULL;
-    bool fresh;
+    bool fresh, shared;
     int ret;
     uint64_t *l2 = get_or_alloc_l2(bs, off, &l2_off, pending, &ret);
 
@@ -305,13 +394,9 @@ static int write_cluster_part(BlockDriverState *bs, uint64_t off,
     if (only_unallocated && type != QCOW2_CLUSTER_UNALLOCATED) {
         return 0;
     }
-    if (type == QCOW2_CLUSTER_NORMAL) {
+    if (type == QCOW2_CLUSTER_NORMAL && (entry & QCOW2_OFLAG_COPIED)) {
         BlockIov part;
 
-        if (!(entry & QCOW2_OFLAG_COPIED)) {
-            return qcow2_corrupt(bs, "shared data cluster (L2 entry without "
-                                 "COPIED)");
-        }
         block_iov_slice(&part, qiov, qoff, len);
         ret = bdrv_pwritev(bs->file->bs, host + in, &part, 0, NULL);
         g_free(part.iov);
@@ -319,12 +404,15 @@ static int write_cluster_part(BlockDriverState *bs, uint64_t off,
     }
 
     /*
-     * Unallocated or zero: the whole cluster is written at once, the new
-     * bytes over what the cluster read as before (backing data or zeroes),
-     * into a preallocated cluster of a zero entry or a new one.
+     * Unallocated, zero, or shared with a snapshot (no COPIED flag): the
+     * whole cluster is written at once, the new bytes over what the
+     * cluster read as before (backing data, zeroes, or the shared
+     * cluster's data), into a preallocated cluster this node owns or a
+     * new one. A shared cluster loses this node's reference only once
+     * the new entry is on disk (apply_pointer_updates).
      */
-    fresh = !(type == QCOW2_CLUSTER_ZERO && host &&
-              (entry & QCOW2_OFLAG_COPIED));
+    shared = host && !(entry & QCOW2_OFLAG_COPIED);
+    fresh = !(type == QCOW2_CLUSTER_ZERO && host && !shared);
     buf = g_malloc(s->cluster_size);
     if (len < s->cluster_size) {
         struct iovec one;
@@ -333,11 +421,13 @@ static int write_cluster_part(BlockDriverState *bs, uint64_t off,
         block_iov_init_buf(&whole, &one, buf, s->cluster_size);
         if (type == QCOW2_CLUSTER_UNALLOCATED) {
             ret = read_backing(bs, cstart, &whole, 0, s->cluster_size);
-            if (ret < 0) {
-                return ret;
-            }
+        } else if (type == QCOW2_CLUSTER_NORMAL) {
+            ret = bdrv_pread(bs->file->bs, host, s->cluster_size, buf, NULL);
         } else {
             memset(buf, 0, s->cluster_size);
+        }
+        if (ret < 0) {
+            return ret;
         }
     }
     block_iov_to_buf(qiov, qoff, buf + in, len);
@@ -347,7 +437,10 @@ static int write_cluster_part(BlockDriverState *bs, uint64_t off,
         if (h < 0) {
             return (int)h;
         }
-        /* A zero entry's old preallocated cluster (not COPIED) stays. */
+        if (shared) {
+            trace_qcow2_cow_cluster(bs->node_name, host, h);
+        }
+        old_host = shared ? host : 0;
         host = h;
     }
     ret = bdrv_pwrite(bs->file->bs, host, s->cluster_size, buf, 0, NULL);
@@ -357,7 +450,8 @@ static int write_cluster_part(BlockDriverState *bs, uint64_t off,
     if (fresh) {
         /* Its refcount must be on disk before an L2 entry points at it. */
         Qcow2PointerUpdate u = { .index = l2_index(s, off), .table = l2_off,
-                                 .entry = host | QCOW2_OFLAG_COPIED };
+                                 .entry = host | QCOW2_OFLAG_COPIED,
+                                 .old_host = old_host };
 
         g_array_append_val(pending, u);
         return 0;
@@ -434,8 +528,14 @@ int qcow2_zero_or_discard(BlockDriverState *bs, uint64_t offset,
         if (new_entry == entry) {
             continue;
         }
-        /* Unlink first, then free: never an entry pointing at a free one. */
+        /* Unlink first, then free: never an entry pointing at a free one.
+         * A cluster a snapshot shares gets a flush between the two (as
+         * in release_replaced), or a crash could leave its refcount
+         * counting the snapshot only while this entry still names it. */
         ret = set_l2_entry(bs, l2, l2_off, off, new_entry);
+        if (ret == 0 && host && !(entry & QCOW2_OFLAG_COPIED)) {
+            ret = bdrv_flush(bs->file->bs, NULL);
+        }
         if (ret == 0 && host) {
             ret = qcow2_free_cluster(bs, host);
         }

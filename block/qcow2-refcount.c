@@ -416,6 +416,27 @@ int64_t qcow2_alloc_clusters(BlockDriverState *bs, uint64_t n)
     return (int64_t)(start << s->cluster_bits);
 }
 
+uint64_t qcow2_refcount_max(BDRVQcow2State *s)
+{
+    return rb_max(s->refcount_order);
+}
+
+int qcow2_ref_cluster(BlockDriverState *bs, uint64_t host)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t cluster = host >> s->cluster_bits;
+    uint64_t rc;
+    int ret = qcow2_get_refcount(bs, cluster, &rc);
+
+    if (ret < 0) {
+        return ret;
+    }
+    if (rc == 0) {
+        return qcow2_corrupt(bs, "sharing a cluster whose refcount is 0");
+    }
+    return set_refcount(bs, cluster, rc + 1, 0, 0);
+}
+
 int qcow2_free_cluster(BlockDriverState *bs, uint64_t host)
 {
     BDRVQcow2State *s = bs->opaque;

@@ -8,11 +8,13 @@
  *
  * Supported: versions 2 and 3, any cluster size from 512 B to 2 MiB, any
  * refcount width, backing files (with their format extension), zero
- * clusters, discard, write-zeroes, growing, make_empty. Refused with an
+ * clusters, discard, write-zeroes, growing, make_empty, internal
+ * snapshots (listed, taken, deleted; shared clusters copied on write). Refused with an
  * error naming the feature: encryption, external data files, extended L2
  * entries, unknown incompatible features, a dirty or corrupt image opened
- * read-write, internal snapshots read-write; compressed clusters fail the
- * request that reaches them.
+ * read-write; compressed clusters fail the request that reaches them
+ * (and taking or deleting a snapshot that reaches them). Internal
+ * snapshots: block/qcow2-snapshot.c.
  */
 #include <errno.h>
 #include <string.h>
@@ -313,11 +315,6 @@ static bool qcow2_do_open(BlockDriverState *bs, const BlockdevOptions *opts,
                    h.refcount_order);
         return false;
     }
-    if (h.nb_snapshots && !bs->read_only) {
-        error_setg(errp, "qcow2 images with internal snapshots (%u) can only "
-                   "be opened read-only", h.nb_snapshots);
-        return false;
-    }
     /* Virtual size: each L1 entry maps one L2 table's worth. */
     l2_coverage = s->cluster_size << s->l2_bits;
     if (h.size > (1ull << 62)) {
@@ -386,7 +383,6 @@ static bool qcow2_do_open(BlockDriverState *bs, const BlockdevOptions *opts,
     s->size = h.size;
     s->incompatible = h.incompatible_features;
     s->autoclear = h.autoclear_features;
-    s->nb_snapshots = h.nb_snapshots;
     s->l1_size = h.l1_size;
     s->l1_offset = h.l1_table_offset;
     s->refcount_order = h.refcount_order;
@@ -427,6 +423,10 @@ static bool qcow2_do_open(BlockDriverState *bs, const BlockdevOptions *opts,
             return false;
         }
     }
+    if (!qcow2_read_snapshots(bs, h.nb_snapshots, h.snapshots_offset,
+                              (uint64_t)flen, errp)) {
+        return false;
+    }
     /* Autoclear bits describe data we do not keep up to date: drop them
      * (once active: an inactive node writes nothing; qcow2_activate). */
     if (!bs->read_only && !bs->inactive && !qcow2_drop_autoclear(bs, errp)) {
@@ -440,6 +440,7 @@ static void qcow2_free_state(BDRVQcow2State *s)
 {
     qcow2_cache_free(s->l2_cache, QCOW2_L2_CACHE);
     qcow2_cache_free(s->rb_cache, QCOW2_RB_CACHE);
+    qcow2_free_snapshots(s);
     g_clear_pointer(&s->l1, g_free);
     g_clear_pointer(&s->reftable, g_free);
     g_clear_pointer(&s->backing_file, g_free);
@@ -528,11 +529,6 @@ static bool qcow2_make_writable(BlockDriverState *bs, Error **errp)
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
 
     if (!check_incompatible(bs, s->incompatible, errp)) {
-        return false;
-    }
-    if (s->nb_snapshots) {
-        error_setg(errp, "qcow2 images with internal snapshots (%u) can only "
-                   "be opened read-only", s->nb_snapshots);
         return false;
     }
     return qcow2_drop_autoclear(bs, errp);
@@ -697,6 +693,11 @@ static int qcow2_truncate(BlockDriverState *bs, uint64_t size, Error **errp)
         error_setg(errp, "Image size %" G_GUINT64_FORMAT " is too large",
                    size);
         return -EFBIG;
+    }
+    if (size != s->size && s->nb_snapshots && s->version < 3) {
+        /* A v2 snapshot entry has no room for its own disk size. */
+        error_setg(errp, "Can't resize a v2 image which has snapshots");
+        return -ENOTSUP;
     }
     if (backing_len < 0) {
         error_setg_errno(errp, (int)-backing_len, "Could not get the size "
@@ -933,4 +934,7 @@ const BlockDriver bdrv_qcow2 = {
     .cluster_size = qcow2_cluster_size,
     .activate = qcow2_activate,
     .inactivate = qcow2_inactivate,
+    .snapshot_list = qcow2_snapshot_list,
+    .snapshot_create = qcow2_snapshot_create,
+    .snapshot_delete = qcow2_snapshot_delete,
 };

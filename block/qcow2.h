@@ -14,6 +14,12 @@
  *     (refcount is exactly 1: writable in place).
  *   refcount table: entries = refcount block offsets (0: none yet);
  *     a refcount block holds 2^refblock_bits entries of refcount_bits.
+ *   snapshot table (header: nb_snapshots at 60, snapshots_offset at 64):
+ *     entries of their own L1 tables; a cluster's refcount counts every
+ *     path to it from the active L1 and each snapshot's L1 (a data
+ *     cluster in an L2 table two L1 tables share has refcount 2), so a
+ *     table or cluster with refcount > 1 is copied before it is written
+ *     (its COPIED flag is clear): block/qcow2-snapshot.c.
  *
  * Lock: BDRVQcow2State.lock serialises every request on the node (the
  * tables and caches below are only touched with it held). Writes are
@@ -56,6 +62,7 @@
 #define QCOW2_HDR_L1_SIZE 36
 #define QCOW2_HDR_L1_OFFSET 40
 #define QCOW2_HDR_REFTABLE_OFFSET 48  /* then refcount_table_clusters */
+#define QCOW2_HDR_NB_SNAPSHOTS 60   /* then snapshots_offset */
 #define QCOW2_HDR_AUTOCLEAR 88
 
 #define QCOW2_L2_CACHE 16
@@ -74,6 +81,20 @@ typedef enum Qcow2ClusterType {
     QCOW2_CLUSTER_NORMAL,       /* data at host */
 } Qcow2ClusterType;
 
+/* One entry of the snapshot table, host-endian. */
+typedef struct Qcow2Snapshot {
+    uint64_t l1_offset;
+    uint32_t l1_size;
+    char *id;
+    char *name;
+    uint32_t date_sec;
+    uint32_t date_nsec;
+    uint64_t vm_clock_nsec;
+    uint32_t vm_state_size;     /* the 32-bit field */
+    uint32_t extra_size;
+    uint8_t *extra;             /* as on disk: kept whole when rewritten */
+} Qcow2Snapshot;
+
 typedef struct BDRVQcow2State {
     GMutex lock;
     int version;
@@ -83,7 +104,6 @@ typedef struct BDRVQcow2State {
     uint64_t size;              /* virtual size */
     uint64_t incompatible;
     uint64_t autoclear;
-    uint32_t nb_snapshots;      /* internal snapshots: read-only then */
 
     uint32_t l1_size;
     uint64_t l1_offset;
@@ -95,6 +115,11 @@ typedef struct BDRVQcow2State {
     uint64_t reftable_size;     /* entries */
     uint64_t *reftable;         /* host-endian copy */
     uint64_t free_cluster_index;
+
+    uint32_t nb_snapshots;
+    uint64_t snapshots_offset;
+    uint64_t snapshots_size;    /* bytes of the table on disk */
+    Qcow2Snapshot *snapshots;
 
     char *backing_file;
     char *backing_format;
@@ -123,6 +148,10 @@ int qcow2_get_refcount(BlockDriverState *bs, uint64_t cluster,
 int64_t qcow2_alloc_clusters(BlockDriverState *bs, uint64_t n);
 /* Drops one reference; a cluster that becomes free is discarded. */
 int qcow2_free_cluster(BlockDriverState *bs, uint64_t host);
+/* Adds one reference (a snapshot now shares the cluster). */
+int qcow2_ref_cluster(BlockDriverState *bs, uint64_t host);
+/* The largest refcount the image's refcount width holds. */
+uint64_t qcow2_refcount_max(BDRVQcow2State *s);
 
 /* qcow2-cluster.c */
 int qcow2_get_cluster(BlockDriverState *bs, uint64_t offset,
@@ -139,5 +168,16 @@ int qcow2_zero_or_discard(BlockDriverState *bs, uint64_t offset,
                           uint64_t bytes, bool discard, bool may_unmap);
 int qcow2_empty(BlockDriverState *bs);
 int qcow2_grow_l1(BlockDriverState *bs, uint64_t min_size);
+
+/* qcow2-snapshot.c */
+/* Reads and checks the snapshot table at open (not their L1 tables). */
+bool qcow2_read_snapshots(BlockDriverState *bs, uint32_t nb,
+                          uint64_t offset, uint64_t file_len, Error **errp);
+void qcow2_free_snapshots(BDRVQcow2State *s);
+int qcow2_snapshot_list(BlockDriverState *bs, BdrvSnapshot **list);
+bool qcow2_snapshot_create(BlockDriverState *bs, BdrvSnapshot *sn,
+                           Error **errp);
+bool qcow2_snapshot_delete(BlockDriverState *bs, const char *id,
+                           Error **errp);
 
 #endif

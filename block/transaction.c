@@ -15,6 +15,7 @@
  * an unknown kind is refused by the schema ("Parameter 'type' does not
  * accept value ...", QEMU's words).
  */
+#include "block/internal-snapshot.h"
 #include "block/snapshot.h"
 #include "qapi/qapi-commands.h"
 #include "trace.h"
@@ -63,6 +64,22 @@ static void snapshot_clean(void *state)
     external_snapshot_free(state);
 }
 
+static void *internal_prepare(const TransactionAction *act, Error **errp)
+{
+    return internal_snapshot_prepare(
+        act->u.blockdev_snapshot_internal_sync.data, errp);
+}
+
+static void internal_abort(void *state)
+{
+    internal_snapshot_abort(state);
+}
+
+static void internal_clean(void *state)
+{
+    internal_snapshot_free(state);
+}
+
 static const TransactionActionOps action_ops[TRANSACTION_ACTION_KIND__MAX] = {
     [TRANSACTION_ACTION_KIND_ABORT] = {
         .prepare = abort_prepare,
@@ -76,6 +93,10 @@ static const TransactionActionOps action_ops[TRANSACTION_ACTION_KIND__MAX] = {
         .prepare = snapshot_sync_prepare, .commit = snapshot_commit,
         .abort = snapshot_abort, .clean = snapshot_clean,
         .refuses_grouped = true,
+    },
+    [TRANSACTION_ACTION_KIND_BLOCKDEV_SNAPSHOT_INTERNAL_SYNC] = {
+        .prepare = internal_prepare, .abort = internal_abort,
+        .clean = internal_clean, .refuses_grouped = true,
     },
 };
 

@@ -182,6 +182,41 @@ void hmp_snapshot_blkdev(HmpContext *hmp, const char *args)
     hmp_handle_error(hmp, err);
 }
 
+/* snapshot_blkdev_internal device name: blockdev-snapshot-internal-sync. */
+void hmp_snapshot_blkdev_internal(HmpContext *hmp, const char *args)
+{
+    static const HmpArgs spec = {
+        .usage = "snapshot_blkdev_internal device name", .min = 2, .max = 2,
+    };
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
+    Error *err = NULL;
+
+    if (!w) {
+        return;
+    }
+    qmp_blockdev_snapshot_internal_sync(w[0], w[1], &err);
+    hmp_handle_error(hmp, err);
+}
+
+/* snapshot_delete_blkdev_internal device name [id]: the snapshot that
+ * matches name (and id, when given) goes. */
+void hmp_snapshot_delete_blkdev_internal(HmpContext *hmp, const char *args)
+{
+    static const HmpArgs spec = {
+        .usage = "snapshot_delete_blkdev_internal device name [id]",
+        .min = 2, .max = 3,
+    };
+    g_auto(GStrv) w = hmp_args(hmp, args, &spec, NULL);
+    Error *err = NULL;
+
+    if (!w) {
+        return;
+    }
+    qapi_free_SnapshotInfo(qmp_blockdev_snapshot_delete_internal_sync(
+        w[0], w[2], w[1], &err));
+    hmp_handle_error(hmp, err);
+}
+
 /* ---- the NBD server (nbd/, qapi/block-export.json) ---- */
 
 /* nbd_server_start [-a] [-w] host:port|unix:path (-a: export all drives). */

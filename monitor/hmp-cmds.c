@@ -290,6 +290,12 @@ const HmpCommand hmp_commands[] = {
       "top image, over the old one (format: of the new image, qcow2 by "
       "default; -n: reuse the existing new-image-file)",
       hmp_snapshot_blkdev },
+    { "snapshot_blkdev_internal", "device name", "take an internal "
+      "snapshot of device (its image format must keep them, as qcow2 "
+      "does)", hmp_snapshot_blkdev_internal },
+    { "snapshot_delete_blkdev_internal", "device name [id]", "delete an "
+      "internal snapshot of device (with id: the one matching both id and "
+      "name)", hmp_snapshot_delete_blkdev_internal },
     { "drive_mirror", "[-n] [-f] device target [format]", "initiates "
       "live storage migration for a device (-n: the target exists, -f: "
       "the whole disk, else the top image)", hmp_drive_mirror },

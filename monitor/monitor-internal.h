@@ -116,7 +116,8 @@ extern const size_t hmp_commands_count;
 
 /* Block (hmp-block.c). */
 HmpCommandFn hmp_info_block, hmp_info_blockstats, hmp_drive_add,
-    hmp_drive_del, hmp_block_resize, hmp_snapshot_blkdev;
+    hmp_drive_del, hmp_block_resize, hmp_snapshot_blkdev,
+    hmp_snapshot_blkdev_internal, hmp_snapshot_delete_blkdev_internal;
 HmpCommandFn hmp_nbd_server_start, hmp_nbd_server_add, hmp_nbd_server_remove,
     hmp_nbd_server_stop;
 /* Block jobs (hmp-block-job.c). */

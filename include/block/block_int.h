@@ -16,6 +16,7 @@
 #include <glib.h>
 #include "block/block.h"
 #include "block/accounting.h"
+#include "block/internal-snapshot.h"
 
 struct BlockDriver {
     const char *format_name;
@@ -92,6 +93,16 @@ struct BlockDriver {
      */
     bool (*set_perm)(BlockDriverState *bs, uint64_t perm, uint64_t shared,
                      Error **errp);
+    /*
+     * Internal snapshots (block/internal-snapshot.h); NULL: the format
+     * keeps none. list returns the number or -errno; create fills in
+     * sn->id; delete takes a snapshot's (unique) id.
+     */
+    int (*snapshot_list)(BlockDriverState *bs, BdrvSnapshot **list);
+    bool (*snapshot_create)(BlockDriverState *bs, BdrvSnapshot *sn,
+                            Error **errp);
+    bool (*snapshot_delete)(BlockDriverState *bs, const char *id,
+                            Error **errp);
 };
 
 struct BdrvChild {

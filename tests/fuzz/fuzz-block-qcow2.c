@@ -9,9 +9,10 @@
  * writable over a raw backing node of 1 MiB (named in the options; the
  * image's own backing name is never opened, so the fuzzer reads no host
  * file). Opening may fail; when it opens, reads (falling through to the
- * backing node), block status, writes, write-zeroes, discard, growing and
- * make_empty must fail with an error or succeed, never crash, hang, leak
- * or overflow (ASan, UBSan, LeakSanitizer watch).
+ * backing node), block status, writes, taking and deleting internal
+ * snapshots, write-zeroes, discard, growing and make_empty must fail
+ * with an error or succeed, never crash, hang, leak or overflow (ASan,
+ * UBSan, LeakSanitizer watch).
  *
  * A modelled overlay (byte 0 bit 7 set): the target makes a valid empty
  * image (fuzz-qcow2-image.c: cluster size, refcount width and version from
@@ -21,7 +22,9 @@
  * backing's bytes show, zeroes past its end; write-zeroes and (on v3 or
  * without a backing file) discarded whole clusters read zero; make_empty
  * shows the backing again; growing the disk shows zeroes in the new part,
- * as QEMU does, whatever the backing file holds there. Every read must
+ * as QEMU does, whatever the backing file holds there; an internal
+ * snapshot keeps what the disk held when it was taken (read from the
+ * file independently of the driver at every check). Every read must
  * match the model, block status must agree with it, and the image file
  * must pass a `qemu-img check` (refcounts, COPIED flags, nothing outside
  * the file) whenever the input asks and at the end, after a reopen when
@@ -53,6 +56,7 @@
 #include <sys/stat.h>
 #include <glib.h>
 #include "block/block.h"
+#include "block/internal-snapshot.h"
 #include "util/main-loop.h"
 #include "qapi/qapi-types.h"
 #include "fuzz-qcow2-image.h"
@@ -65,6 +69,7 @@
  * (it made them most of the run time). */
 #define NO_COVERAGE             __attribute__((no_sanitize("coverage")))
 #define MODEL_OPS_MAX           64
+#define MODEL_SNAPS             4
 
 static G_NORETURN void fuzz_fail(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 static G_NORETURN void fuzz_fail(const char *fmt, ...)
@@ -190,6 +195,21 @@ static void exercise(BlockDriverState *bs, const uint8_t *data, size_t size)
         bdrv_pread(bs, off[i], n, buf, NULL);
     }
     if (!bdrv_is_read_only(bs)) {
+        BdrvSnapshot sn = { .name = (char *)"fuzz", .icount = -1 };
+        BdrvSnapshot *list;
+        int n = bdrv_snapshot_list(bs, &list);
+
+        /* Take one, write over it, delete the image's first. */
+        if (bdrv_snapshot_create(bs, &sn, NULL)) {
+            g_free(sn.id);
+            memset(buf, 0x7e, sizeof(buf));
+            bdrv_pwrite(bs, off[2], MIN(sizeof(buf), (uint64_t)len - off[2]),
+                        buf, 0, NULL);
+        }
+        if (n > 0) {
+            bdrv_snapshot_delete(bs, list[0].id, NULL);
+        }
+        bdrv_snapshot_list_free(list, MAX(n, 0));
         bdrv_pwrite_zeroes(bs, off[0], MIN(70000, (uint64_t)len - off[0]),
                            BDRV_REQ_MAY_UNMAP, NULL);
         bdrv_pdiscard(bs, off[1], MIN(70000, (uint64_t)len - off[1]), NULL);
@@ -257,6 +277,11 @@ typedef struct Model {
     int fd, bfd;
     char path[64], bpath[64];
     BlockDriverState *bs;
+    /* Internal snapshots, in table order: their ids and what they hold. */
+    unsigned nsnaps;
+    char *snap_id[MODEL_SNAPS];
+    uint8_t *snap_bytes[MODEL_SNAPS];
+    uint64_t snap_size[MODEL_SNAPS];
 } Model;
 
 /* What a byte of the disk shows through from below: the backing file's
@@ -291,6 +316,34 @@ static uint64_t model_size_of(uint8_t v)
     return (uint64_t)(v % 64 + 1) * 8192 + (v >> 6) * 1536;
 }
 
+/* Each snapshot, read from the file, holds what the disk held when it
+ * was taken, whatever was written since. */
+static NO_COVERAGE void model_check_snapshots(Model *m, const uint8_t *img,
+                                              size_t len)
+{
+    for (unsigned i = 0; i < m->nsnaps; i++) {
+        uint64_t size = m->snap_size[i];
+        g_autofree uint8_t *below = g_malloc(size);
+        g_autofree uint8_t *got = g_malloc(size);
+        g_autofree char *why = NULL;
+
+        for (uint64_t off = 0; off < size; off++) {
+            below[off] = model_below(m, off);
+        }
+        if (!fuzz_qcow2_read_snapshot(img, len, i, below, size, got,
+                                      &why)) {
+            fuzz_fail("snapshot %s cannot be read: %s", m->snap_id[i], why);
+        }
+        for (uint64_t off = 0; off < size; off++) {
+            if (got[off] != m->snap_bytes[i][off]) {
+                fuzz_fail("snapshot %s: byte %" PRIu64 " is 0x%02x, it "
+                          "held 0x%02x", m->snap_id[i], off, got[off],
+                          m->snap_bytes[i][off]);
+            }
+        }
+    }
+}
+
 static void model_check_file(Model *m, int fd, const char *what)
 {
     struct stat st;
@@ -306,6 +359,9 @@ static void model_check_file(Model *m, int fd, const char *what)
     }
     if (!fuzz_qcow2_check(img, st.st_size, &why)) {
         fuzz_fail("%s fails the check: %s", what, why);
+    }
+    if (fd == m->fd) {
+        model_check_snapshots(m, img, st.st_size);
     }
 }
 
@@ -425,7 +481,8 @@ static void model_grow(Model *m, uint64_t new_size)
     int ret = bdrv_truncate(m->bs, new_size, &err);
 
     if (ret < 0) {
-        if (m->p.version >= 3 || m->backing_len <= m->size) {
+        if (m->p.version >= 3 ||
+            (m->backing_len <= m->size && !m->nsnaps)) {
             fuzz_fail("growing from %" PRIu64 " to %" PRIu64 " failed: %s",
                       m->size, new_size, error_get_pretty(err));
         }
@@ -441,11 +498,58 @@ static void model_grow(Model *m, uint64_t new_size)
 }
 
 /*
+ * Takes a snapshot (d even, or none yet) or deletes snapshot d / 2 (mod
+ * their number). Only 1- and 2-bit refcounts may refuse to take one
+ * (no room for one more reference), and then nothing changes.
+ */
+static void model_snapshot(Model *m, uint8_t d)
+{
+    Error *err = NULL;
+
+    if (m->nsnaps && (d & 1 || m->nsnaps == MODEL_SNAPS)) {
+        unsigned k = (d / 2) % m->nsnaps;
+
+        if (!bdrv_snapshot_delete(m->bs, m->snap_id[k], &err)) {
+            fuzz_fail("deleting snapshot %s failed: %s", m->snap_id[k],
+                      error_get_pretty(err));
+        }
+        g_free(m->snap_id[k]);
+        g_free(m->snap_bytes[k]);
+        memmove(m->snap_id + k, m->snap_id + k + 1,
+                (m->nsnaps - k - 1) * sizeof(m->snap_id[0]));
+        memmove(m->snap_bytes + k, m->snap_bytes + k + 1,
+                (m->nsnaps - k - 1) * sizeof(m->snap_bytes[0]));
+        memmove(m->snap_size + k, m->snap_size + k + 1,
+                (m->nsnaps - k - 1) * sizeof(m->snap_size[0]));
+        m->nsnaps--;
+        return;
+    }
+    {
+        g_autofree char *name = g_strdup_printf("s%u", d);
+        BdrvSnapshot sn = { .name = name, .icount = -1 };
+
+        if (!bdrv_snapshot_create(m->bs, &sn, &err)) {
+            if (m->p.refcount_order > 1) {
+                fuzz_fail("taking a snapshot failed: %s",
+                          error_get_pretty(err));
+            }
+            error_free(err);
+            return;
+        }
+        m->snap_id[m->nsnaps] = sn.id;
+        m->snap_bytes[m->nsnaps] = g_memdup2(m->bytes, m->size);
+        m->snap_size[m->nsnaps] = m->size;
+        m->nsnaps++;
+    }
+}
+
+/*
  * One operation, 6 bytes: kind (bits 0-3; bits 4-7 a sub-sector shift of
  * the offset, and for write-zeroes bit 4 may-unmap), le16 offset in
  * sectors (modulo the size), le16 length, data byte:
- *   0, 1, 15  read            2, 3, 12, 13  write (bytes from the data
+ *   0, 1      read            2, 3, 12, 13  write (bytes from the data
  *   4, 14     write-zeroes                  byte and the offset)
+ *   15 take or delete an internal snapshot (model_snapshot, data byte)
  *   5  discard (length * 16)  6  make_empty      7  grow
  *   8  reopen                 9  check the file  10 read everything
  *   11 block status
@@ -463,8 +567,10 @@ static void model_op(Model *m, const uint8_t *op)
     switch (kind) {
     case 0:
     case 1:
-    case 15:
         model_read(m, off, len);
+        break;
+    case 15:
+        model_snapshot(m, op[5]);
         break;
     case 2:
     case 3:
@@ -579,6 +685,10 @@ static void fuzz_model(const uint8_t *data, size_t size)
     model_check_file(&m, m.fd, "the overlay at the end");
 
     close(m.fd);
+    for (unsigned i = 0; i < m.nsnaps; i++) {
+        g_free(m.snap_id[i]);
+        g_free(m.snap_bytes[i]);
+    }
     if (m.bfd >= 0) {
         close(m.bfd);
     }
@@ -637,6 +747,18 @@ static void seed_model(const char *dir, const char *name, uint8_t h0,
     seed_op(in, 10, 0, 0, 0);
     seed_op(in, 13, 3, 5000, 4);
     seed_op(in, 9, 0, 0, 0);
+    /* Internal snapshots: take two, write over what they share, delete
+     * the first, write again. */
+    seed_op(in, 15, 0, 0, 0);           /* take */
+    seed_op(in, 2, 2, 3000, 5);
+    seed_op(in, 15, 0, 0, 2);           /* take */
+    seed_op(in, 0x14, 0, 8192, 0);      /* zeroes over shared clusters */
+    seed_op(in, 9, 0, 0, 0);
+    seed_op(in, 15, 0, 0, 1);           /* delete the first */
+    seed_op(in, 3, 1, 6000, 6);
+    seed_op(in, 8, 0, 0, 0);            /* reopen: the table is read */
+    seed_op(in, 6, 0, 0, 0);            /* make_empty under a snapshot */
+    seed_op(in, 9, 0, 0, 0);
     seed_write(dir, name, in->data, in->len);
 }
 
@@ -664,6 +786,21 @@ static void write_seeds(const char *dir)
             "'%s/seed-data.qcow2' 1M && qemu-io -f qcow2 "
             "-c 'write -q -P 0x11 4k 8k' -c 'write -q -z 64k 8k' "
             "-c 'write -q -P 0x22 512k 4k' '%s/seed-data.qcow2'", dir, dir);
+
+        if (system(cmd) != 0) {
+            fprintf(stderr, "could not run: %s\n", cmd);
+        }
+    }
+    /* Snapshots qemu-img took, one over data a later write changed. */
+    {
+        g_autofree char *cmd = g_strdup_printf(
+            "qemu-img create -q -f qcow2 -o cluster_size=4096 "
+            "'%s/seed-snap.qcow2' 1M && qemu-io -f qcow2 "
+            "-c 'write -q -P 0x11 4k 8k' '%s/seed-snap.qcow2' && "
+            "qemu-img snapshot -c a '%s/seed-snap.qcow2' && qemu-io -f qcow2 "
+            "-c 'write -q -P 0x22 8k 8k' '%s/seed-snap.qcow2' && "
+            "qemu-img snapshot -c b '%s/seed-snap.qcow2'", dir, dir, dir, dir,
+            dir);
 
         if (system(cmd) != 0) {
             fprintf(stderr, "could not run: %s\n", cmd);

@@ -246,6 +246,104 @@ static bool check_tables(Check *c, uint64_t l1_off, uint64_t l1_size,
     return true;
 }
 
+/* One snapshot table entry: where its L1 table is, how long the entry. */
+typedef struct SnapEntry {
+    uint64_t l1_off;
+    uint64_t l1_size;
+    uint64_t len;               /* of the entry, padded to 8 bytes */
+} SnapEntry;
+
+/* The entry at off, if the file holds all of it. */
+static bool snap_entry(const uint8_t *img, size_t len, uint64_t off,
+                       SnapEntry *e)
+{
+    uint64_t body;
+
+    if (off > len || len - off < 40) {
+        return false;
+    }
+    e->l1_off = be64(img + off);
+    e->l1_size = be32(img + off + 8);
+    body = 40ull + be32(img + off + 36) + (img[off + 12] << 8 | img[off + 13])
+           + (img[off + 14] << 8 | img[off + 15]);
+    e->len = (body + 7) & ~7ull;
+    return e->len <= len - off;
+}
+
+/* The snapshot table and each snapshot's tables: one reference each on
+ * every cluster they reach (COPIED flags are the active tables' only). */
+static bool check_snapshots(Check *c)
+{
+    uint32_t nb = be32(c->img + 60);
+    uint64_t off = be64(c->img + 64), pos = off;
+
+    for (uint32_t i = 0; i < nb; i++) {
+        SnapEntry e;
+
+        if (!snap_entry(c->img, c->len, pos, &e)) {
+            return check_fail(c, "snapshot %u lies outside the file", i);
+        }
+        if (e.l1_size * 8 > c->len ||
+            !check_ref_range(c, e.l1_off, e.l1_size * 8, "snapshot L1 "
+                             "table") ||
+            !check_tables(c, e.l1_off, e.l1_size, false)) {
+            return check_fail(c, "snapshot %u's tables are invalid", i);
+        }
+        pos += e.len;
+    }
+    return !nb || check_ref_range(c, off, pos - off, "snapshot table");
+}
+
+bool fuzz_qcow2_read_snapshot(const uint8_t *img, size_t len, uint32_t index,
+                              const uint8_t *below, uint64_t size,
+                              uint8_t *out, char **why)
+{
+    unsigned version = be32(img + 4), cluster_bits = be32(img + 20);
+    uint64_t cs = 1ull << cluster_bits, per_l2 = cs / 8;
+    uint64_t pos = be64(img + 64);
+    SnapEntry e = { 0 };
+
+    *why = NULL;
+    if (index >= be32(img + 60)) {
+        *why = g_strdup_printf("no snapshot %u", index);
+        return false;
+    }
+    for (uint32_t i = 0; i <= index; i++) {
+        if (!snap_entry(img, len, pos, &e)) {
+            *why = g_strdup_printf("snapshot %u lies outside the file", i);
+            return false;
+        }
+        pos += e.len;
+    }
+    for (uint64_t off = 0; off < size; off += cs) {
+        uint64_t n = MIN(cs, size - off);
+        uint64_t i1 = off / cs / per_l2, i2 = off / cs % per_l2;
+        uint64_t l2 = i1 < e.l1_size && e.l1_off + i1 * 8 + 8 <= len
+                      ? be64(img + e.l1_off + i1 * 8) & OFFSET_MASK : 0;
+        uint64_t d = l2 && l2 + cs <= len ? be64(img + l2 + i2 * 8) : 0;
+        uint64_t host = d & OFFSET_MASK;
+
+        if (l2 && l2 + cs > len) {
+            *why = g_strdup_printf("snapshot %u: L2 table past the end",
+                                   index);
+            return false;
+        }
+        if (version >= 3 && (d & ZERO)) {
+            memset(out + off, 0, n);
+        } else if (host) {
+            if (host + cs > len) {
+                *why = g_strdup_printf("snapshot %u: data past the end",
+                                       index);
+                return false;
+            }
+            memcpy(out + off, img + host, n);
+        } else {
+            memcpy(out + off, below + off, n);
+        }
+    }
+    return true;
+}
+
 bool fuzz_qcow2_check(const uint8_t *img, size_t len, char **why)
 {
     Check c = { .img = img, .len = len };
@@ -296,7 +394,8 @@ bool fuzz_qcow2_check(const uint8_t *img, size_t len, char **why)
             goto out;
         }
     }
-    if (!check_tables(&c, l1_off, l1_size, false)) {
+    if (!check_tables(&c, l1_off, l1_size, false) ||
+        !check_snapshots(&c)) {
         goto out;
     }
     /* Every cluster of the file, then what blocks say past its end. */

@@ -2,9 +2,10 @@
 /*
  * qcow2 images for fuzz-block-qcow2, independently of block/qcow2*.c:
  * making an empty image of any cluster size, refcount width and version,
- * and checking one as `qemu-img check` does (every cluster's refcount
- * against the references the tables make, the COPIED flags, nothing
- * pointing outside the file). The layout rules are the qcow2
+ * checking one as `qemu-img check` does (every cluster's refcount
+ * against the references the tables make, the snapshots' included, the
+ * COPIED flags, nothing pointing outside the file), and reading what an
+ * internal snapshot holds. The layout rules are the qcow2
  * specification's (docs/interop/qcow2.txt in QEMU); the checker reads
  * the file, never the driver's state, so it sees what a later open or
  * another program would.
@@ -39,5 +40,15 @@ GByteArray *fuzz_qcow2_make(const FuzzQcow2Params *p);
  * problem in *why (g_free it).
  */
 bool fuzz_qcow2_check(const uint8_t *img, size_t len, char **why);
+
+/*
+ * The disk as snapshot index (in table order) holds it, size bytes into
+ * out: its data clusters, zero clusters as zeroes, unallocated ones as
+ * below (what the backing file shows there). False with the reason in
+ * *why (g_free it).
+ */
+bool fuzz_qcow2_read_snapshot(const uint8_t *img, size_t len, uint32_t index,
+                              const uint8_t *below, uint64_t size,
+                              uint8_t *out, char **why);
 
 #endif
