@@ -34,30 +34,6 @@
 #define QCOW2_MAX_SNAPSHOT_EXTRA 1024
 #define QCOW2_MAX_SNAPSHOTS_BYTES (64u << 20)
 
-static uint16_t be16_at(const uint8_t *p)
-{
-    uint16_t v;
-
-    memcpy(&v, p, 2);
-    return GUINT16_FROM_BE(v);
-}
-
-static uint32_t be32_at(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, 4);
-    return GUINT32_FROM_BE(v);
-}
-
-static uint64_t be64_at(const uint8_t *p)
-{
-    uint64_t v;
-
-    memcpy(&v, p, 8);
-    return GUINT64_FROM_BE(v);
-}
-
 static void put_be16(uint8_t *p, uint16_t v)
 {
     v = GUINT16_TO_BE(v);

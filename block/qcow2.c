@@ -43,22 +43,6 @@ typedef struct Qcow2Header {
     uint32_t header_length;
 } Qcow2Header;
 
-static uint32_t be32_at(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, 4);
-    return GUINT32_FROM_BE(v);
-}
-
-static uint64_t be64_at(const uint8_t *p)
-{
-    uint64_t v;
-
-    memcpy(&v, p, 8);
-    return GUINT64_FROM_BE(v);
-}
-
 static void parse_header(const uint8_t *b, Qcow2Header *h)
 {
     h->magic = be32_at(b + 0);

@@ -29,6 +29,7 @@
 #ifndef BLOCK_QCOW2_H
 #define BLOCK_QCOW2_H
 
+#include <string.h>
 #include <glib.h>
 #include "block/block_int.h"
 
@@ -179,5 +180,30 @@ bool qcow2_snapshot_create(BlockDriverState *bs, BdrvSnapshot *sn,
                            Error **errp);
 bool qcow2_snapshot_delete(BlockDriverState *bs, const char *id,
                            Error **errp);
+
+/* Big-endian fields of the on-disk structures, at any alignment. */
+static inline uint16_t be16_at(const uint8_t *p)
+{
+    uint16_t v;
+
+    memcpy(&v, p, 2);
+    return GUINT16_FROM_BE(v);
+}
+
+static inline uint32_t be32_at(const uint8_t *p)
+{
+    uint32_t v;
+
+    memcpy(&v, p, 4);
+    return GUINT32_FROM_BE(v);
+}
+
+static inline uint64_t be64_at(const uint8_t *p)
+{
+    uint64_t v;
+
+    memcpy(&v, p, 8);
+    return GUINT64_FROM_BE(v);
+}
 
 #endif
