@@ -315,9 +315,9 @@ def http_count(port):
     return int(data.split(b'\r\n\r\n', 1)[1])
 
 
-def guest_disk(image, fmt='raw', device_opts=''):
+def guest_disk(image, fmt='raw', device_opts='', drive_opts=''):
     """The options that give the test guest image as a virtio-blk-pci disk."""
-    return ['-drive', 'file=%s,if=none,id=d0,format=%s' % (image, fmt),
+    return ['-drive', 'file=%s,if=none,id=d0,format=%s%s' % (image, fmt, drive_opts),
             '-device', 'virtio-blk-pci,drive=d0' + device_opts]
 
 

@@ -77,7 +77,12 @@ def test_iops_prints_figures(tmp_path):
 def test_full_disk_stops_and_cont_resumes(tmp_path):
     """werror=stop on a 2 MiB tmpfs: the disk fills, the guest pauses in
     io-error with BLOCK_IO_ERROR (nospace), and after the filler is
-    deleted cont resumes it; every record acknowledged is on the image."""
+    deleted cont resumes it; every record acknowledged is on the image.
+    discard=unmap lets the guest's format zero its record area by punching
+    holes: with QEMU's default (discard=ignore) the zeroes themselves would
+    fill the tmpfs before the first record. disk-size=2M gives a record
+    area of 1 MiB: more than the 512 KiB left beside the filler, less
+    than the whole tmpfs once the filler is gone."""
     mnt = tempfile.mkdtemp(prefix='tandem-full-')
     subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt], check=True)
     try:
@@ -86,8 +91,8 @@ def test_full_disk_stops_and_cont_resumes(tmp_path):
         filler = os.path.join(mnt, 'filler')
         subprocess.run(['dd', 'if=/dev/zero', 'of=' + filler, 'bs=64k', 'count=24'],
                        check=True, capture_output=True)
-        with DiskVm(tmp_path, 'workload=disk flush-every=8 qd=4',
-                    guest_disk(image, 'raw', ',werror=stop'), 'full') as vm:
+        with DiskVm(tmp_path, 'workload=disk flush-every=8 qd=4 disk-size=2097152',
+                    guest_disk(image, 'raw', ',werror=stop', drive_opts=',discard=unmap'), 'full') as vm:
             ev = vm.qmp.wait_event('BLOCK_IO_ERROR', timeout=60)
             assert ev.data['device'] == 'd0' and ev.data['operation'] == 'write'
             assert ev.data['action'] == 'stop' and ev.data['nospace'] is True

@@ -29,6 +29,9 @@ enum blk_type {
     BLK_T_WRITE_ZEROES = 13,
 };
 
+/* discard / write-zeroes segment flag: the device may deallocate */
+#define BLK_WZ_F_UNMAP      1u
+
 enum blk_status {
     BLK_S_OK = 0,               /* the device's three */
     BLK_S_IOERR = 1,
@@ -67,6 +70,7 @@ struct blk_info {
     u16 queues;                 /* queues we use */
     u16 qsize;
     bool flush, discard, write_zeroes, ro;
+    bool write_zeroes_may_unmap;    /* the device may deallocate zeroed blocks */
     u32 max_discard_sectors, max_write_zeroes_sectors;
     char serial[21];            /* GET_ID, NUL-terminated, "" if none */
 };

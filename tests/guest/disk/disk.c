@@ -250,6 +250,14 @@ static void clear_area(u64 sectors)
             r.hdr.sector = s;
             r.seg.sector = s;
             r.seg.num_sectors = (u32)(sectors - s < chunk ? sectors - s : chunk);
+            /*
+             * The area only has to read as zeroes: letting the device
+             * deallocate keeps a sparse image sparse (a device that may
+             * not unmap would write every zero onto the host's disk).
+             */
+            if (types[t] == BLK_T_WRITE_ZEROES && blkinfo.write_zeroes_may_unmap) {
+                r.seg.flags = BLK_WZ_F_UNMAP;
+            }
             if (blk_wait(&r, 30000) != BLK_S_OK) {
                 disk_report(&r, "format");
                 if (r.status != BLK_S_UNSUPP) {

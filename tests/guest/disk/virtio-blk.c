@@ -35,6 +35,7 @@
 #define VB_NUM_QUEUES           0x22
 #define VB_MAX_DISCARD_SECTORS  0x24
 #define VB_MAX_WZ_SECTORS       0x30
+#define VB_WZ_MAY_UNMAP         0x38
 
 #define BLK_MAX_QUEUES          4
 #define BLK_QUEUE_MAX           256
@@ -225,6 +226,7 @@ bool blk_init(struct line *err)
     }
     if (blkinfo.write_zeroes) {
         blkinfo.max_write_zeroes_sectors = vp_rd32(vb.dev.device, VB_MAX_WZ_SECTORS);
+        blkinfo.write_zeroes_may_unmap = vp_rd8(vb.dev.device, VB_WZ_MAY_UNMAP) != 0;
     }
     vpci_driver_ok(&vb.dev);
     STATUS->disk.sectors = blkinfo.sectors;
