@@ -87,6 +87,18 @@ static const RunStateTransition runstate_transitions[] = {
     { RUN_STATE_WATCHDOG, RUN_STATE_PAUSED },
     { RUN_STATE_SUSPENDED, RUN_STATE_RUNNING },
     { RUN_STATE_SUSPENDED, RUN_STATE_PAUSED },
+    /*
+     * A failed reset stops the guest in internal-error, and the host may
+     * ask for a reset in any state a guest can sit in (main_loop_do_reset).
+     */
+    { RUN_STATE_PAUSED, RUN_STATE_INTERNAL_ERROR },
+    { RUN_STATE_SHUTDOWN, RUN_STATE_INTERNAL_ERROR },
+    { RUN_STATE_POSTMIGRATE, RUN_STATE_INTERNAL_ERROR },
+    { RUN_STATE_GUEST_PANICKED, RUN_STATE_INTERNAL_ERROR },
+    { RUN_STATE_IO_ERROR, RUN_STATE_INTERNAL_ERROR },
+    { RUN_STATE_DEBUG, RUN_STATE_INTERNAL_ERROR },
+    { RUN_STATE_WATCHDOG, RUN_STATE_INTERNAL_ERROR },
+    { RUN_STATE_SUSPENDED, RUN_STATE_INTERNAL_ERROR },
 };
 
 typedef struct RunstateNotifier {
