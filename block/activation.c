@@ -130,7 +130,8 @@ bool bdrv_inactivate(BlockDriverState *bs, Error **errp)
 
 /*
  * Parents first: a node goes when no active parent uses it any more,
- * until none is left. Each round inactivates at least one node.
+ * until none is left. Each round inactivates at least one node. A
+ * mirror's target is not the guest's and stays (blk_outlives_handover).
  */
 bool bdrv_inactivate_all(Error **errp)
 {
@@ -140,7 +141,8 @@ bool bdrv_inactivate_all(Error **errp)
         progress = false;
         for (BlockDriverState *bs = bdrv_next_node(NULL); bs;
              bs = bdrv_next_node(bs)) {
-            if (bs->inactive || has_parent(bs, true)) {
+            if (bs->inactive || has_parent(bs, true) ||
+                blk_outlives_handover(bs)) {
                 continue;
             }
             if (!bdrv_inactivate(bs, errp)) {

@@ -42,10 +42,14 @@ struct BlockBackend {
     uint64_t shared;
     uint64_t own_perm;
     uint64_t own_shared;
+    /* The device's share until its guest runs (blk_dev_guest_starts). */
+    bool dev_share_deferred;
+    uint64_t dev_shared;
     bool wce;                   /* write cache enabled */
     char *delete_on_close;      /* a temporary snapshot overlay */
     char *user;                 /* who holds it, for errors (blk_set_user) */
     bool keep_active;           /* its root may not be inactivated */
+    bool outlives_handover;     /* bdrv_inactivate_all() leaves its root */
     int in_flight;              /* atomic */
     BlockAcctStats stats;
     BlockdevOnError on_read_error;  /* -drive rerror= (auto: none) */
@@ -342,6 +346,23 @@ const char *blk_keeping_active(const BlockDriverState *bs)
     return NULL;
 }
 
+void blk_set_outlives_handover(BlockBackend *blk, bool outlives)
+{
+    blk->outlives_handover = outlives;
+}
+
+bool blk_outlives_handover(const BlockDriverState *bs)
+{
+    for (GList *l = all_backends; l; l = l->next) {
+        BlockBackend *blk = l->data;
+
+        if (blk->root == bs && blk->outlives_handover) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int blk_in_flight(const BlockBackend *blk)
 {
     return g_atomic_int_get(&blk->in_flight);
@@ -389,7 +410,10 @@ bool blk_attach_dev(BlockBackend *blk, void *dev, const char *qdev,
     }
     /* Named in a refusal already, as QEMU names a device. */
     blk->qdev = g_strdup(qdev);
-    if (!blk_set_perm(blk, perm, shared, errp)) {
+    blk->dev_shared = shared;
+    blk->dev_share_deferred = blk->root->inactive;
+    if (!blk_set_perm(blk, perm,
+                      blk->dev_share_deferred ? BLK_PERM_ALL : shared, errp)) {
         g_free(blk->qdev);
         blk->qdev = NULL;
         return false;
@@ -399,12 +423,25 @@ bool blk_attach_dev(BlockBackend *blk, void *dev, const char *qdev,
     return true;
 }
 
+bool blk_dev_guest_starts(BlockBackend *blk, Error **errp)
+{
+    if (!blk->dev || !blk->dev_share_deferred) {
+        return true;
+    }
+    if (!blk_set_perm(blk, blk->perm, blk->dev_shared, errp)) {
+        return false;
+    }
+    blk->dev_share_deferred = false;
+    return true;
+}
+
 void blk_detach_dev(BlockBackend *blk, void *dev)
 {
     if (blk->dev != dev) {
         return;
     }
     blk->dev = NULL;
+    blk->dev_share_deferred = false;
     blk->resize_cb = NULL;
     g_free(blk->qdev);
     blk->qdev = NULL;

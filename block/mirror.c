@@ -713,6 +713,8 @@ Job *mirror_start(const MirrorParams *p, Error **errp)
     user = g_strdup_printf("block job '%s'", p->job_id);
     blk_set_user(src, user);
     blk_set_user(tgt, user);
+    /* An active commit's target is the guest's base: that one goes over. */
+    blk_set_outlives_handover(tgt, !p->active_commit);
     s->src = src;
     s->tgt = tgt;
     s->source = p->source;

@@ -403,9 +403,17 @@ static void virtio_blk_runstate_changed(RunState old_state,
 {
     VirtIOBlock *s = opaque;
     VirtIOBlockReq *req;
+    Error *err = NULL;
 
     if (new_state != RUN_STATE_RUNNING) {
         return;
+    }
+    /* Attached on a migration destination: claim the disk for the guest. */
+    if (!blk_dev_guest_starts(s->blk, &err)) {
+        warn_report("virtio-blk '%s': the guest runs while another user "
+                    "may still write its disk: %s", s->name,
+                    error_get_pretty(err));
+        error_free(err);
     }
     trace_virtio_blk_resume(s->name, g_queue_get_length(&s->parked));
     while ((req = g_queue_pop_head(&s->parked))) {

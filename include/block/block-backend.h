@@ -121,6 +121,16 @@ bool blk_attach_dev(BlockBackend *blk, void *dev, const char *qdev,
                     bool share_rw, Error **errp);
 void blk_detach_dev(BlockBackend *blk, void *dev);
 /*
+ * A device attached while its node is inactive (a migration destination,
+ * -incoming) lets others write until its guest first runs: the source's
+ * drive-mirror writes the disk through this process's writable NBD
+ * export meanwhile (virsh migrate --copy-storage-all), as under QEMU.
+ * The device calls this when its guest starts running; it then claims
+ * what blk_attach_dev() would have. Refused, with the claim left as it
+ * was, while another user still writes (a writable NBD export, say).
+ */
+bool blk_dev_guest_starts(BlockBackend *blk, Error **errp);
+/*
  * The attached device's hook for a change of size (QEMU's resize_cb):
  * after block_resize, blk_notify_resize_all() calls it for every backend
  * with a device, since resizing any node (a file under a raw node, say)
@@ -171,6 +181,16 @@ const char *bdrv_device_or_node_name(const BlockDriverState *bs);
  */
 void blk_set_keep_active(BlockBackend *blk, bool keep);
 const char *blk_keeping_active(const BlockDriverState *bs);
+
+/*
+ * A user whose root is not the guest's to hand over (drive-mirror's
+ * target: the destination's NBD export during virsh migrate
+ * --copy-storage-all): a migration's bdrv_inactivate_all() leaves such
+ * a root active, so the job copies the guest's last writes after the
+ * switch-over and the user cancels it then, as libvirt does.
+ */
+void blk_set_outlives_handover(BlockBackend *blk, bool outlives);
+bool blk_outlives_handover(const BlockDriverState *bs);
 
 int blk_in_flight(const BlockBackend *blk);
 void blk_drain(BlockBackend *blk);

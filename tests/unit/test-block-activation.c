@@ -31,6 +31,7 @@
 #include "block/block_int.h"
 #include "block/block-backend.h"
 #include "block/blockdev.h"
+#include "block/permission.h"
 #include "block-test-util.h"
 #include "qapi/qapi-commands.h"
 
@@ -255,6 +256,73 @@ static void test_refuses_writes(void)
     bt_qemu_img_check(img);
 }
 
+/*
+ * A device attached on a migration destination lets a writable NBD export
+ * write the disk (the source's drive-mirror) until its guest runs; then
+ * it claims its disk, refused while the export still writes.
+ */
+static void test_device_share_deferred(void)
+{
+    g_autofree char *img = new_image("deferred.qcow2", "16M");
+    BlockDriverState *bs = open_node("dst", img, false);
+    BlockBackend *dev = blk_new(NULL, bs, true, false, &error_abort);
+    BlockBackend *exp;
+    Error *err = NULL;
+
+    bt_attach_guest(dev);
+    g_assert_true(bdrv_activate(bs, &error_abort));
+    exp = blk_new_perm(NULL, bs, BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE,
+                       BLK_PERM_ALL, &error_abort);
+    g_assert_false(blk_dev_guest_starts(dev, &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "already has a writer"));
+    error_free(err);
+    err = NULL;
+    blk_unref(exp);
+    g_assert_true(blk_dev_guest_starts(dev, &error_abort));
+    /* From now on the device's claim holds: a second writer is refused. */
+    g_assert_null(blk_new_perm(NULL, bs, BLK_PERM_WRITE, BLK_PERM_ALL, &err));
+    g_assert_nonnull(err);
+    error_free(err);
+    err = NULL;
+    bt_detach_guest(dev);
+    blk_unref(dev);
+    bdrv_unref(bs);
+
+    /* Attached to an active node: the claim is whole from the start. */
+    bs = open_node("src", img, true);
+    dev = blk_new(NULL, bs, true, false, &error_abort);
+    bt_attach_guest(dev);
+    g_assert_null(blk_new_perm(NULL, bs, BLK_PERM_WRITE, BLK_PERM_ALL, &err));
+    g_assert_nonnull(err);
+    error_free(err);
+    bt_detach_guest(dev);
+    blk_unref(dev);
+    bdrv_unref(bs);
+}
+
+/* A mirror's target is not the guest's: the hand-over leaves it active. */
+static void test_outlives_handover(void)
+{
+    g_autofree char *a = new_image("guest.qcow2", "16M");
+    g_autofree char *b = new_image("target.qcow2", "16M");
+    BlockDriverState *guest = open_node("guest", a, true);
+    BlockDriverState *target = open_node("target", b, true);
+    BlockBackend *job = blk_new_perm(NULL, target, BLK_PERM_WRITE,
+                                     BLK_PERM_ALL, &error_abort);
+
+    blk_set_outlives_handover(job, true);
+    g_assert_true(bdrv_inactivate_all(&error_abort));
+    g_assert_false(bdrv_is_active(guest));
+    g_assert_true(bdrv_is_active(target));
+    g_assert_true(bdrv_is_active(bdrv_file_bs(target)));
+    write_fill(target, 0, 0x5a);
+    check_fill(target, 0, 0x5a);
+    blk_unref(job);
+    g_assert_true(bdrv_activate_all(&error_abort));
+    bdrv_unref(target);
+    bdrv_unref(guest);
+}
+
 static void test_graph_rules(void)
 {
     g_autofree char *img = new_image("graph.qcow2", "16M");
@@ -475,6 +543,10 @@ int main(int argc, char **argv)
     g_test_add_func("/block/activation/bad-image", test_activate_bad_image);
     g_test_add_func("/block/activation/refuses-writes", test_refuses_writes);
     g_test_add_func("/block/activation/graph-rules", test_graph_rules);
+    g_test_add_func("/block/activation/device-share-deferred",
+                    test_device_share_deferred);
+    g_test_add_func("/block/activation/outlives-handover",
+                    test_outlives_handover);
     g_test_add_func("/block/activation/qmp", test_qmp);
     g_test_add_func("/block/activation/nbd-export", test_nbd_export);
     return qmp_test_run();
