@@ -87,7 +87,10 @@ class Vm:
             return f.read().decode('utf-8', 'replace')
 
     def lines(self):
-        return self.serial().splitlines()
+        """The serial's complete lines: a line the guest is still writing
+        is left for the next call, so no caller parses half of one."""
+        text = self.serial()
+        return text[:text.rfind('\n') + 1].splitlines()
 
     def wait_for(self, pattern, timeout=30.0):
         """Waits until a serial line matches; returns the match."""

@@ -277,7 +277,11 @@ def test_capabilities_and_parameters(tmp_path):
                     capabilities=[{'capability': 'xbzrle', 'state': True}])
         p = src.q('query-migrate-parameters')
         assert p == {'downtime-limit': 300, 'max-bandwidth': 128 << 20,
-                     'x-checkpoint-delay': 20000}
+                     'max-postcopy-bandwidth': 0, 'x-checkpoint-delay': 20000,
+                     'x-colo-peer-timeout': 5000,
+                     'x-switchover-resume-timeout': 30000,
+                     'announce-initial': 50, 'announce-max': 550,
+                     'announce-rounds': 5, 'announce-step': 100}
         src.qmp.hmp('migrate_set_parameter downtime-limit 42')
         assert src.q('query-migrate-parameters')['downtime-limit'] == 42
         src.qmp.hmp('migrate_set_capability x-colo on')

@@ -126,5 +126,6 @@ def test_qmp_stdio_monitor():
                        capture_output=True, timeout=20)
     lines = [json.loads(line) for line in p.stdout.decode().splitlines()]
     assert 'QMP' in lines[0]
-    assert {'return': {'running': False, 'status': 'prelaunch'}} in lines
+    assert {'return': {'running': False, 'singlestep': False,
+                       'status': 'prelaunch'}} in lines
     assert p.returncode == 0
