@@ -33,7 +33,8 @@ def make_image(path, fmt='raw', size='16M'):
 
 
 def acked_lines(vm):
-    return [int(x) for x in re.findall(r'^TG disk acked=(\d+) ', vm.serial(), re.M)]
+    text = '\n'.join(vm.lines())
+    return [int(x) for x in re.findall(r'^TG disk acked=(\d+) ', text, re.M)]
 
 
 def run_disk_until_killed(tmp_path, image, append, extra=(), fmt='raw', name='disk',

@@ -36,7 +36,8 @@ class MigVm(QmpVm):
 
     def passes(self):
         return [(int(a), int(b)) for a, b in
-                re.findall(r'^TG pass=(\d+) errors=(\d+)', self.serial(), re.M)]
+                re.findall(r'^TG pass=(\d+) errors=(\d+)', '\n'.join(self.lines()),
+                           re.M)]
 
     def wait_status(self, want, timeout=60):
         deadline = time.monotonic() + timeout
@@ -72,7 +73,8 @@ def set_params(vm, **params):
 
 
 def passes(vm):
-    return [int(p) for p in re.findall(r'^TG pass=(\d+) errors=0', vm.serial(), re.M)]
+    text = '\n'.join(vm.lines())
+    return [int(p) for p in re.findall(r'^TG pass=(\d+) errors=0', text, re.M)]
 
 
 def check_migrated(src, dst, tmp_path):
@@ -88,8 +90,9 @@ def check_migrated(src, dst, tmp_path):
     assert before and after, (before, after)
     assert after[0] >= before[-1], (before[-3:], after[:3])
     assert after == sorted(after) and before == sorted(before)
-    assert 'errors=0' in dst.serial() and ' errors=' not in \
-        dst.serial().replace('errors=0', '')
+    text = '\n'.join(dst.lines())     # complete lines only
+    assert 'errors=0' in text and ' errors=' not in \
+        text.replace('errors=0', '')
     verify_memory(dst, tmp_path)
     return info
 
