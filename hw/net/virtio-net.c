@@ -139,6 +139,30 @@ static int virtio_net_rx_pop(VirtIONet *n, size_t total, GPtrArray *elems)
     return 1;
 }
 
+/*
+ * Out of receive buffers: the driver is asked to kick when it posts more
+ * (the kick flushes the frames held for us, virtio_net_handle_rx), then
+ * the queue is looked at once more, since buffers posted before the
+ * request was visible came without a kick. As rx_pop.
+ */
+static int virtio_net_rx_out_of_buffers(VirtIONet *n, size_t total,
+                                        GPtrArray *elems)
+{
+    virtqueue_set_notification(n->rx_vq, true);
+    n->rx_kicks_wanted = true;
+    return virtqueue_empty(n->rx_vq) ? 0
+                                     : virtio_net_rx_pop(n, total, elems);
+}
+
+/* Buffers are there again: a kick per posted buffer would be an exit each. */
+static void virtio_net_rx_has_buffers(VirtIONet *n)
+{
+    if (n->rx_kicks_wanted) {
+        virtqueue_set_notification(n->rx_vq, false);
+        n->rx_kicks_wanted = false;
+    }
+}
+
 static ssize_t virtio_net_receive(NetClientState *nc, const struct iovec *iov,
                                   int iovcnt)
 {
@@ -186,9 +210,13 @@ static ssize_t virtio_net_receive(NetClientState *nc, const struct iovec *iov,
     total = VIRTIO_NET_HDR_LEN + payload;
     ret = virtio_net_rx_pop(n, total, elems);
     if (ret == 0) {
+        ret = virtio_net_rx_out_of_buffers(n, total, elems);
+    }
+    if (ret == 0) {
         trace_virtio_net_rx_no_buffers(nc->name, size);
         return 0;
     }
+    virtio_net_rx_has_buffers(n);
     if (ret < 0) {
         n->rx_dropped++;
         trace_virtio_net_rx_drop(nc->name, size, "receive buffers too small");
@@ -640,6 +668,7 @@ static void virtio_net_reset(VirtIODevice *vdev)
     g_free(n->tx_waiting);
     n->tx_waiting = NULL;
     n->tx_waiting_sent = false;
+    n->rx_kicks_wanted = true;      /* the queues' reset default */
     net_client_purge_queue(n->nic);
     virtio_net_filters_reset(n);
     memcpy(n->mac, n->perm_mac, ETH_ALEN);
@@ -852,6 +881,7 @@ bool virtio_net_realize(VirtIONet *n, GuestMemory *mem, const char *nic_name,
         n->perm_mac[0], n->perm_mac[1], n->perm_mac[2], n->perm_mac[3],
         n->perm_mac[4], n->perm_mac[5]);
     n->rx_buf = g_malloc(NET_MAX_FRAME);
+    n->rx_kicks_wanted = true;
     virtio_init(&n->vdev, "virtio-net", VIRTIO_ID_NET, &virtio_net_ops, mem,
                 features, VIRTIO_NET_CFG_LEN);
     n->rx_vq = virtio_add_queue(&n->vdev, VIRTIO_NET_QUEUE_SIZE,
@@ -904,6 +934,11 @@ static bool virtio_net_post_load(void *opaque, int version_id, Error **errp)
     if (virtqueue_ready(n->tx_vq)) {
         virtqueue_set_notification(n->tx_vq, true);
     }
+    /* Kicks asked for until a frame finds buffers, whatever the source did. */
+    if (virtqueue_ready(n->rx_vq)) {
+        virtqueue_set_notification(n->rx_vq, true);
+    }
+    n->rx_kicks_wanted = true;
     virtio_net_config_read(&n->vdev);
     return true;
 }

@@ -595,6 +595,9 @@ static void test_rx_no_buffers(void)
     fix_start(&f, false, NULL, BASE_FEATURES);
     g_assert_cmpint(backend_send(&f, frame), ==, 0);
     g_assert_cmpuint(net_client_queued(f.n->nic), ==, 1);
+    /* Out of buffers: the driver is asked to kick when it posts one. */
+    g_assert_false(tdq_used_flags(&f.q[VIRTIO_NET_RXQ]) &
+                   VIRTQ_USED_F_NO_NOTIFY);
     gpa = guest_rx_buf(&f, 2048, false);
     g_assert_cmpuint(net_client_queued(f.n->nic), ==, 1);   /* no kick */
     tvp_kick(&f.t, VIRTIO_NET_RXQ);
@@ -603,6 +606,25 @@ static void test_rx_no_buffers(void)
     g_assert_cmpuint(tdq_used_idx(&f.q[VIRTIO_NET_RXQ]), ==, 1);
     gread(&f, gpa + VIRTIO_NET_HDR_LEN, got, 600);
     g_assert_cmpmem(got, 600, frame->data, 600);
+    /*
+     * A frame found buffers: no kick per posted buffer from now on (each
+     * would be a VM exit), until the queue runs dry again.
+     */
+    g_assert_true(tdq_used_flags(&f.q[VIRTIO_NET_RXQ]) &
+                  VIRTQ_USED_F_NO_NOTIFY);
+    guest_rx_buf(&f, 2048, false);
+    g_assert_cmpint(backend_send(&f, frame), ==, (gssize)frame->len);
+    g_assert_true(tdq_used_flags(&f.q[VIRTIO_NET_RXQ]) &
+                  VIRTQ_USED_F_NO_NOTIFY);
+    g_assert_cmpint(backend_send(&f, frame), ==, 0);
+    g_assert_false(tdq_used_flags(&f.q[VIRTIO_NET_RXQ]) &
+                   VIRTQ_USED_F_NO_NOTIFY);
+    guest_rx_buf(&f, 2048, false);
+    tvp_kick(&f.t, VIRTIO_NET_RXQ);
+    g_assert_cmpuint(net_client_queued(f.n->nic), ==, 0);
+    g_assert_cmpuint(tdq_used_idx(&f.q[VIRTIO_NET_RXQ]), ==, 3);
+    g_assert_true(tdq_used_flags(&f.q[VIRTIO_NET_RXQ]) &
+                  VIRTQ_USED_F_NO_NOTIFY);
     fix_free(&f);
 }
 

@@ -168,6 +168,12 @@ typedef struct VirtIONet {
      * to the used ring when the VM runs again (not while stopped). */
     bool tx_waiting_sent;
     uint8_t *rx_buf;            /* one frame, linearized */
+    /*
+     * Whether the driver is asked to kick the receive queue: only while
+     * it has run out of buffers (virtio_net_rx_out_of_buffers), not for
+     * every buffer it posts.
+     */
+    bool rx_kicks_wanted;
 
     /* Counters (tests, traces). */
     uint64_t rx_frames;
