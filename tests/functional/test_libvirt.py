@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """libvirt manages Tandem: Debian 12's libvirtd (9.0) probes the binary
 (`virsh domcapabilities --emulatorbin`), and on a KVM host defines, starts,
-pauses, resumes, queries and destroys a domain whose <emulator> is Tandem.
+pauses, resumes, queries and destroys a domain whose <emulator> is Tandem,
+and migrates one live from one private daemon to a second.
 
 The daemon is private: it runs as root in its own mount namespace, where
 /etc/libvirt, /run/libvirt, /var/lib/libvirt, /var/cache/libvirt and
@@ -10,7 +11,9 @@ The daemon is private: it runs as root in its own mount namespace, where
 namespace is the one way to give it others). virsh reaches it through the
 socket's outside path, qemu+unix:///system?socket=TMP/run/libvirt-sock.
 The system's own libvirt, if any, is never touched, and the daemon and any
-VM it started are killed when the module ends.
+VM it started are killed when the module ends. The second daemon, for
+migration, is another such one under its own tmp dir, with its own host
+UUID.
 
 libvirt counts an emulator as able to run `kvm` domains only when its
 probe found KVM usable, and as able to run `qemu` ones only when it has
@@ -23,11 +26,13 @@ import shutil
 import signal
 import subprocess
 import time
+import uuid
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from tandem import GUEST, TANDEM, free_ports, kvm_unusable_reason, needs_kvm
+from tandem import (GUEST, TANDEM, count_lines, free_ports,
+                    kvm_unusable_reason, needs_kvm)
 
 LIBVIRTD = shutil.which('libvirtd') or '/usr/sbin/libvirtd'
 VIRSH = shutil.which('virsh')
@@ -64,13 +69,18 @@ stdio_handler = "file"
 
 
 class Libvirtd:
-    def __init__(self, root):
+    """One private daemon. host_uuid, when given, replaces the host's own
+    (SMBIOS) UUID: two daemons on one host need different ones, or libvirt
+    refuses a migration between them as one "to the same host"."""
+    def __init__(self, root, host_uuid=None):
         self.root = str(root)
         self.path = {k: os.path.join(self.root, k) for k in DIRS}
         for d in self.path.values():
             os.makedirs(d, exist_ok=True)
         with open(os.path.join(self.path['etc'], 'libvirtd.conf'), 'w') as f:
             f.write(LIBVIRTD_CONF)
+            if host_uuid:
+                f.write('host_uuid = "%s"\n' % host_uuid)
         with open(os.path.join(self.path['etc'], 'qemu.conf'), 'w') as f:
             f.write(QEMU_CONF)
         self.socket = os.path.join(self.path['run'], 'libvirt-sock')
@@ -160,6 +170,17 @@ def libvirtd(tmp_path_factory):
         d.stop()
 
 
+@pytest.fixture(scope='module')
+def libvirtd_peer(libvirtd, tmp_path_factory):
+    """A second private daemon beside `libvirtd`, as another host would
+    be: its own directories, socket and host UUID."""
+    d = Libvirtd(tmp_path_factory.mktemp('libvirt-peer'), str(uuid.uuid4()))
+    try:
+        yield d.start()
+    finally:
+        d.stop()
+
+
 def probe_cache(d):
     """libvirt's record of its probe: one XML file per emulator."""
     cdir = os.path.join(d.path['cache'], 'qemu', 'capabilities')
@@ -222,7 +243,7 @@ def domain_xml(tmp_path, name, with_disk=True, qemu_args=()):
       <source file='%s'/>
       <target dev='vda' bus='virtio'/>
     </disk>''' % disk if with_disk else ''
-    if with_disk:
+    if with_disk and not disk.exists():
         with open(disk, 'wb') as f:
             f.truncate(64 << 20)
     extra = ''.join("\n    <qemu:arg value='%s'/>" % a for a in qemu_args)
@@ -456,3 +477,86 @@ def test_colo_pair(libvirtd, tmp_path):
         for name in ('colo-a', 'colo-b'):
             libvirtd.virsh('destroy', name, check=False)
             libvirtd.virsh('undefine', name, check=False)
+
+
+def wait_state(d, name, state, timeout=20):
+    deadline = time.monotonic() + timeout
+    while True:
+        now = d.virsh('domstate', name, check=False).stdout.strip()
+        if now == state:
+            return
+        assert time.monotonic() < deadline, \
+            '%s is %r, not %r: %s' % (name, now, state, d.output())
+        time.sleep(0.2)
+
+
+def wait_counts_after(path, n, timeout=20):
+    """The serial log's TG counts once it has one above n."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(path, 'rb') as f:
+            counts = count_lines(f.read().decode('utf-8', 'replace'))
+        if counts and counts[-1] > n:
+            return counts
+        assert time.monotonic() < deadline, \
+            'no TG count above %d in %s: %r' % (n, path, counts[-5:])
+        time.sleep(0.1)
+
+
+@needs_kvm
+@pytest.mark.parametrize('mode', ['plain', 'p2p'])
+def test_migrate_live(libvirtd, libvirtd_peer, tmp_path, mode):
+    """virsh migrate --live between two daemons on this host, client-driven
+    (plain) and daemon-to-daemon (--p2p), the migration stream on a TCP
+    port of our choosing. The disk is one file both sides open, which is
+    shared storage on one host; libvirt cannot tell (it asks whether the
+    file system is a network one), so --unsafe says we know. The
+    destination gets the domain's migratable XML with another serial log,
+    where the guest's count must go on from the source's last line."""
+    src, dst = libvirtd, libvirtd_peer
+    name = 'tandem-mig-' + mode
+    (tmp_path / 'dom.xml').write_text(domain_xml(tmp_path, name))
+    src_serial = str(tmp_path / (name + '-serial.log'))
+    dst_serial = str(tmp_path / (name + '-dst-serial.log'))
+    port = free_ports(1)[0]
+    try:
+        src.virsh('define', str(tmp_path / 'dom.xml'))
+        src.virsh('start', name)
+        wait_counts_after(src_serial, 2)
+        xml = src.virsh('dumpxml', '--migratable', name).stdout
+        assert src_serial in xml, xml
+        (tmp_path / 'dst.xml').write_text(xml.replace(src_serial, dst_serial))
+
+        args = ['migrate', '--live', '--unsafe', '--verbose', name, dst.uri,
+                '--migrateuri', 'tcp://127.0.0.1:%d' % port,
+                '--xml', str(tmp_path / 'dst.xml')]
+        if mode == 'p2p':
+            args.insert(1, '--p2p')
+        p = src.virsh(*args, check=False, timeout=120)
+        assert p.returncode == 0, 'virsh %s: %s\n--- source ---\n%s\n' \
+            '--- destination ---\n%s' % (' '.join(args), p.stdout + p.stderr,
+                                         src.output(), dst.output())
+
+        # The source keeps the persistent definition, shut off; the
+        # destination runs the domain as a transient one.
+        wait_state(src, name, 'shut off')
+        wait_state(dst, name, 'running')
+        assert name in dst.virsh('list', '--transient', '--name').stdout
+        with open(src_serial, 'rb') as f:
+            last = count_lines(f.read().decode('utf-8', 'replace'))[-1]
+        counts = wait_counts_after(dst_serial, last + 3)
+        # One line may be cut in two by the switchover, so the first whole
+        # one on the destination is the next or the one after.
+        assert last < counts[0] <= last + 2, (last, counts[:5])
+        assert counts == list(range(counts[0], counts[0] + len(counts))), \
+            counts
+        with open(src_serial, 'rb') as f:
+            assert count_lines(f.read().decode('utf-8', 'replace'))[-1] == \
+                last, 'the source guest ran after the migration'
+
+        dst.virsh('destroy', name)
+        assert name not in dst.virsh('list', '--all', '--name').stdout
+    finally:
+        for d in (dst, src):
+            d.virsh('destroy', name, check=False)
+            d.virsh('undefine', name, check=False)
