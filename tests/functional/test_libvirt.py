@@ -70,8 +70,10 @@ stdio_handler = "file"
 
 class Libvirtd:
     """One private daemon. host_uuid, when given, replaces the host's own
-    (SMBIOS) UUID: two daemons on one host need different ones, or libvirt
-    refuses a migration between them as one "to the same host"."""
+    (SMBIOS) UUID: two daemons that share one refuse a migration between
+    them ("Attempt to migrate guest to the same host UUID"). A host
+    without SMBIOS data gets a random one per daemon, but one with it
+    gives both the same."""
     def __init__(self, root, host_uuid=None):
         self.root = str(root)
         self.path = {k: os.path.join(self.root, k) for k in DIRS}
