@@ -505,35 +505,63 @@ def wait_counts_after(path, n, timeout=20):
         time.sleep(0.1)
 
 
+# virsh migrate's options per mode. tunnelled carries the stream over
+# the daemons' own connection, so it takes no --migrateuri; copy-storage
+# mirrors the disk to another file, which the destination's XML names.
+MIGRATE_MODES = {
+    'plain': ['--unsafe', '--migrateuri', 'tcp://127.0.0.1:%(port)d'],
+    'p2p': ['--p2p', '--unsafe', '--migrateuri', 'tcp://127.0.0.1:%(port)d'],
+    'tunnelled': ['--p2p', '--tunnelled', '--unsafe'],
+    'copy-storage': ['--copy-storage-all',
+                     '--migrateuri', 'tcp://127.0.0.1:%(port)d'],
+}
+
+
 @needs_kvm
-@pytest.mark.parametrize('mode', ['plain', 'p2p'])
+@pytest.mark.parametrize('mode', list(MIGRATE_MODES))
 def test_migrate_live(libvirtd, libvirtd_peer, tmp_path, mode):
     """virsh migrate --live between two daemons on this host, client-driven
-    (plain) and daemon-to-daemon (--p2p), the migration stream on a TCP
-    port of our choosing. The disk is one file both sides open, which is
-    shared storage on one host; libvirt cannot tell (it asks whether the
-    file system is a network one), so --unsafe says we know. The
-    destination gets the domain's migratable XML with another serial log,
-    where the guest's count must go on from the source's last line."""
+    (plain), daemon-to-daemon (--p2p), tunnelled through the daemons, and
+    with the disk copied (--copy-storage-all). Without the copy the disk
+    is one file both sides open, which is shared storage on one host;
+    libvirt cannot tell (it trusts only network and cluster file systems
+    to be shared), so --unsafe says we know. The destination gets the
+    domain's migratable XML with another serial log (and, copying, another
+    disk), where the guest's count must go on from the source's last
+    line."""
     src, dst = libvirtd, libvirtd_peer
     name = 'tandem-mig-' + mode
-    (tmp_path / 'dom.xml').write_text(domain_xml(tmp_path, name))
     src_serial = str(tmp_path / (name + '-serial.log'))
     dst_serial = str(tmp_path / (name + '-dst-serial.log'))
+    src_disk = str(tmp_path / (name + '.img'))
+    dst_disk = str(tmp_path / (name + '-dst.img'))
+    # Data spread over the disk (domain_xml keeps an image that exists),
+    # for the copy to be compared with.
+    with open(src_disk, 'wb') as f:
+        f.truncate(64 << 20)
+        for off in range(0, 64 << 20, 4 << 20):
+            f.seek(off + 4096 * (off >> 20))
+            f.write(os.urandom(64 << 10))
+    (tmp_path / 'dom.xml').write_text(domain_xml(tmp_path, name))
     port = free_ports(1)[0]
     try:
         src.virsh('define', str(tmp_path / 'dom.xml'))
         src.virsh('start', name)
         wait_counts_after(src_serial, 2)
         xml = src.virsh('dumpxml', '--migratable', name).stdout
-        assert src_serial in xml, xml
-        (tmp_path / 'dst.xml').write_text(xml.replace(src_serial, dst_serial))
+        assert src_serial in xml and src_disk in xml, xml
+        xml = xml.replace(src_serial, dst_serial)
+        if mode == 'copy-storage':
+            # libvirt creates no image outside a storage pool: the copy's
+            # target must be there, as large as the source (and empty).
+            with open(dst_disk, 'wb') as f:
+                f.truncate(64 << 20)
+            xml = xml.replace(src_disk, dst_disk)
+        (tmp_path / 'dst.xml').write_text(xml)
 
-        args = ['migrate', '--live', '--unsafe', '--verbose', name, dst.uri,
-                '--migrateuri', 'tcp://127.0.0.1:%d' % port,
-                '--xml', str(tmp_path / 'dst.xml')]
-        if mode == 'p2p':
-            args.insert(1, '--p2p')
+        args = ['migrate', '--live', '--verbose', name, dst.uri,
+                '--xml', str(tmp_path / 'dst.xml')] + \
+            [a % {'port': port} for a in MIGRATE_MODES[mode]]
         p = src.virsh(*args, check=False, timeout=120)
         assert p.returncode == 0, 'virsh %s: %s\n--- source ---\n%s\n' \
             '--- destination ---\n%s' % (' '.join(args), p.stdout + p.stderr,
@@ -555,6 +583,10 @@ def test_migrate_live(libvirtd, libvirtd_peer, tmp_path, mode):
         with open(src_serial, 'rb') as f:
             assert count_lines(f.read().decode('utf-8', 'replace'))[-1] == \
                 last, 'the source guest ran after the migration'
+
+        if mode == 'copy-storage':
+            with open(src_disk, 'rb') as a, open(dst_disk, 'rb') as b:
+                assert a.read() == b.read(), 'the disk copy differs'
 
         dst.virsh('destroy', name)
         assert name not in dst.virsh('list', '--all', '--name').stdout
