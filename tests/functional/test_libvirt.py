@@ -505,13 +505,48 @@ def wait_counts_after(path, n, timeout=20):
         time.sleep(0.1)
 
 
+class watch_lifecycle:
+    """`virsh event --loop` on a domain's lifecycle events, into a file.
+    A suspend and resume before returning show it is listening."""
+    def __init__(self, d, name, path):
+        self.path = path
+        self.out = open(path, 'w')
+        self.proc = subprocess.Popen(
+            [VIRSH, '-c', d.uri, 'event', name, '--event', 'lifecycle',
+             '--loop'], stdout=self.out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while 'Resumed' not in self.path.read_text():
+            assert time.monotonic() < deadline, \
+                'virsh event saw no resume: ' + self.path.read_text()
+            d.virsh('suspend', name)
+            d.virsh('resume', name)
+            time.sleep(0.2)
+
+    def wait_for(self, text, timeout=20):
+        deadline = time.monotonic() + timeout
+        while text not in self.path.read_text():
+            assert time.monotonic() < deadline, \
+                'no %r event: %s' % (text, self.path.read_text())
+            time.sleep(0.1)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+        self.out.close()
+
+
 # virsh migrate's options per mode. tunnelled carries the stream over
 # the daemons' own connection, so it takes no --migrateuri; copy-storage
-# mirrors the disk to another file, which the destination's XML names.
+# mirrors the disk to another file, which the destination's XML names;
+# postcopy switches after the first pass (virsh sends migrate-start-postcopy
+# on the second MIGRATION_PASS), precopy held at 1 MiB/s.
 MIGRATE_MODES = {
     'plain': ['--unsafe', '--migrateuri', 'tcp://127.0.0.1:%(port)d'],
     'p2p': ['--p2p', '--unsafe', '--migrateuri', 'tcp://127.0.0.1:%(port)d'],
     'tunnelled': ['--p2p', '--tunnelled', '--unsafe'],
+    'postcopy': ['--postcopy', '--postcopy-after-precopy', '--bandwidth', '1',
+                 '--unsafe', '--migrateuri', 'tcp://127.0.0.1:%(port)d'],
     'copy-storage': ['--copy-storage-all',
                      '--migrateuri', 'tcp://127.0.0.1:%(port)d'],
 }
@@ -521,14 +556,15 @@ MIGRATE_MODES = {
 @pytest.mark.parametrize('mode', list(MIGRATE_MODES))
 def test_migrate_live(libvirtd, libvirtd_peer, tmp_path, mode):
     """virsh migrate --live between two daemons on this host, client-driven
-    (plain), daemon-to-daemon (--p2p), tunnelled through the daemons, and
-    with the disk copied (--copy-storage-all). Without the copy the disk
-    is one file both sides open, which is shared storage on one host;
-    libvirt cannot tell (it trusts only network and cluster file systems
-    to be shared), so --unsafe says we know. The destination gets the
-    domain's migratable XML with another serial log (and, copying, another
-    disk), where the guest's count must go on from the source's last
-    line."""
+    (plain), daemon-to-daemon (--p2p), tunnelled through the daemons,
+    switched to postcopy (the source's "Suspended Post-copy" event shows
+    it did), and with the disk copied (--copy-storage-all). Without the
+    copy the disk is one file both sides open, which is shared storage on
+    one host; libvirt cannot tell (it trusts only network and cluster
+    file systems to be shared), so --unsafe says we know. The destination
+    gets the domain's migratable XML with another serial log (and,
+    copying, another disk), where the guest's count must go on from the
+    source's last line."""
     src, dst = libvirtd, libvirtd_peer
     name = 'tandem-mig-' + mode
     src_serial = str(tmp_path / (name + '-serial.log'))
@@ -544,6 +580,7 @@ def test_migrate_live(libvirtd, libvirtd_peer, tmp_path, mode):
             f.write(os.urandom(64 << 10))
     (tmp_path / 'dom.xml').write_text(domain_xml(tmp_path, name))
     port = free_ports(1)[0]
+    events = None
     try:
         src.virsh('define', str(tmp_path / 'dom.xml'))
         src.virsh('start', name)
@@ -562,6 +599,12 @@ def test_migrate_live(libvirtd, libvirtd_peer, tmp_path, mode):
         args = ['migrate', '--live', '--verbose', name, dst.uri,
                 '--xml', str(tmp_path / 'dst.xml')] + \
             [a % {'port': port} for a in MIGRATE_MODES[mode]]
+        if mode == 'postcopy':
+            # The count guest dirties a few pages a second: precopy would
+            # converge before virsh's switch after the first pass, unless
+            # nothing but a 1 ms pause will do.
+            src.virsh('migrate-setmaxdowntime', name, '1')
+            events = watch_lifecycle(src, name, tmp_path / 'events.txt')
         p = src.virsh(*args, check=False, timeout=120)
         assert p.returncode == 0, 'virsh %s: %s\n--- source ---\n%s\n' \
             '--- destination ---\n%s' % (' '.join(args), p.stdout + p.stderr,
@@ -571,6 +614,8 @@ def test_migrate_live(libvirtd, libvirtd_peer, tmp_path, mode):
         # destination runs the domain as a transient one.
         wait_state(src, name, 'shut off')
         wait_state(dst, name, 'running')
+        if events:
+            events.wait_for('Suspended Post-copy')
         assert name in dst.virsh('list', '--transient', '--name').stdout
         with open(src_serial, 'rb') as f:
             last = count_lines(f.read().decode('utf-8', 'replace'))[-1]
@@ -591,6 +636,8 @@ def test_migrate_live(libvirtd, libvirtd_peer, tmp_path, mode):
         dst.virsh('destroy', name)
         assert name not in dst.virsh('list', '--all', '--name').stdout
     finally:
+        if events:
+            events.stop()
         for d in (dst, src):
             d.virsh('destroy', name, check=False)
             d.virsh('undefine', name, check=False)
