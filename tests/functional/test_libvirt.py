@@ -601,8 +601,8 @@ def test_migrate_live(libvirtd, libvirtd_peer, tmp_path, mode):
             [a % {'port': port} for a in MIGRATE_MODES[mode]]
         if mode == 'postcopy':
             # The count guest dirties a few pages a second: precopy would
-            # converge before virsh's switch after the first pass, unless
-            # nothing but a 1 ms pause will do.
+            # converge and finish without the switch virsh asks for after
+            # the first pass. A 1 ms downtime limit keeps it from that.
             src.virsh('migrate-setmaxdowntime', name, '1')
             events = watch_lifecycle(src, name, tmp_path / 'events.txt')
         p = src.virsh(*args, check=False, timeout=120)
