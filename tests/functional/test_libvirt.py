@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """libvirt manages Tandem: Debian 12's libvirtd (9.0) probes the binary
 (`virsh domcapabilities --emulatorbin`), and on a KVM host defines, starts,
-pauses, resumes, queries and destroys a domain whose <emulator> is Tandem.
+pauses, resumes, queries and destroys a domain whose <emulator> is Tandem,
+and migrates one live from one private daemon to a second.
 
 The daemon is private: it runs as root in its own mount namespace, where
 /etc/libvirt, /run/libvirt, /var/lib/libvirt, /var/cache/libvirt and
@@ -10,7 +11,9 @@ The daemon is private: it runs as root in its own mount namespace, where
 namespace is the one way to give it others). virsh reaches it through the
 socket's outside path, qemu+unix:///system?socket=TMP/run/libvirt-sock.
 The system's own libvirt, if any, is never touched, and the daemon and any
-VM it started are killed when the module ends.
+VM it started are killed when the module ends. The second daemon, for
+migration, is another such one under its own tmp dir, with its own host
+UUID.
 
 libvirt counts an emulator as able to run `kvm` domains only when its
 probe found KVM usable, and as able to run `qemu` ones only when it has
@@ -23,11 +26,13 @@ import shutil
 import signal
 import subprocess
 import time
+import uuid
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from tandem import GUEST, TANDEM, free_ports, kvm_unusable_reason, needs_kvm
+from tandem import (GUEST, TANDEM, count_lines, free_ports,
+                    kvm_unusable_reason, needs_kvm)
 
 LIBVIRTD = shutil.which('libvirtd') or '/usr/sbin/libvirtd'
 VIRSH = shutil.which('virsh')
@@ -64,13 +69,20 @@ stdio_handler = "file"
 
 
 class Libvirtd:
-    def __init__(self, root):
+    """One private daemon. host_uuid, when given, replaces the host's own
+    (SMBIOS) UUID: two daemons that share one refuse a migration between
+    them ("Attempt to migrate guest to the same host UUID"). A host
+    without SMBIOS data gets a random one per daemon, but one with it
+    gives both the same."""
+    def __init__(self, root, host_uuid=None):
         self.root = str(root)
         self.path = {k: os.path.join(self.root, k) for k in DIRS}
         for d in self.path.values():
             os.makedirs(d, exist_ok=True)
         with open(os.path.join(self.path['etc'], 'libvirtd.conf'), 'w') as f:
             f.write(LIBVIRTD_CONF)
+            if host_uuid:
+                f.write('host_uuid = "%s"\n' % host_uuid)
         with open(os.path.join(self.path['etc'], 'qemu.conf'), 'w') as f:
             f.write(QEMU_CONF)
         self.socket = os.path.join(self.path['run'], 'libvirt-sock')
@@ -160,6 +172,17 @@ def libvirtd(tmp_path_factory):
         d.stop()
 
 
+@pytest.fixture(scope='module')
+def libvirtd_peer(libvirtd, tmp_path_factory):
+    """A second private daemon beside `libvirtd`, as another host would
+    be: its own directories, socket and host UUID."""
+    d = Libvirtd(tmp_path_factory.mktemp('libvirt-peer'), str(uuid.uuid4()))
+    try:
+        yield d.start()
+    finally:
+        d.stop()
+
+
 def probe_cache(d):
     """libvirt's record of its probe: one XML file per emulator."""
     cdir = os.path.join(d.path['cache'], 'qemu', 'capabilities')
@@ -222,7 +245,7 @@ def domain_xml(tmp_path, name, with_disk=True, qemu_args=()):
       <source file='%s'/>
       <target dev='vda' bus='virtio'/>
     </disk>''' % disk if with_disk else ''
-    if with_disk:
+    if with_disk and not disk.exists():
         with open(disk, 'wb') as f:
             f.truncate(64 << 20)
     extra = ''.join("\n    <qemu:arg value='%s'/>" % a for a in qemu_args)
@@ -456,3 +479,165 @@ def test_colo_pair(libvirtd, tmp_path):
         for name in ('colo-a', 'colo-b'):
             libvirtd.virsh('destroy', name, check=False)
             libvirtd.virsh('undefine', name, check=False)
+
+
+def wait_state(d, name, state, timeout=20):
+    deadline = time.monotonic() + timeout
+    while True:
+        now = d.virsh('domstate', name, check=False).stdout.strip()
+        if now == state:
+            return
+        assert time.monotonic() < deadline, \
+            '%s is %r, not %r: %s' % (name, now, state, d.output())
+        time.sleep(0.2)
+
+
+def wait_counts_after(path, n, timeout=20):
+    """The serial log's TG counts once it has one above n."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(path, 'rb') as f:
+            counts = count_lines(f.read().decode('utf-8', 'replace'))
+        if counts and counts[-1] > n:
+            return counts
+        assert time.monotonic() < deadline, \
+            'no TG count above %d in %s: %r' % (n, path, counts[-5:])
+        time.sleep(0.1)
+
+
+class watch_lifecycle:
+    """`virsh event --loop` on a domain's lifecycle events, into a file.
+    A suspend and resume before returning show it is listening."""
+    def __init__(self, d, name, path):
+        self.path = path
+        self.out = open(path, 'w')
+        self.proc = subprocess.Popen(
+            [VIRSH, '-c', d.uri, 'event', name, '--event', 'lifecycle',
+             '--loop'], stdout=self.out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while 'Resumed' not in self.path.read_text():
+            assert time.monotonic() < deadline, \
+                'virsh event saw no resume: ' + self.path.read_text()
+            d.virsh('suspend', name)
+            d.virsh('resume', name)
+            time.sleep(0.2)
+
+    def wait_for(self, text, timeout=20):
+        deadline = time.monotonic() + timeout
+        while text not in self.path.read_text():
+            assert time.monotonic() < deadline, \
+                'no %r event: %s' % (text, self.path.read_text())
+            time.sleep(0.1)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+        self.out.close()
+
+
+# virsh migrate's options per mode. tunnelled carries the stream over
+# the daemons' own connection, so it takes no --migrateuri; copy-storage
+# mirrors the disk to another file, which the destination's XML names;
+# postcopy switches after the first pass (virsh sends migrate-start-postcopy
+# on the second MIGRATION_PASS), precopy held at 1 MiB/s.
+MIGRATE_MODES = {
+    'plain': ['--unsafe', '--migrateuri', 'tcp://127.0.0.1:%(port)d'],
+    'p2p': ['--p2p', '--unsafe', '--migrateuri', 'tcp://127.0.0.1:%(port)d'],
+    'tunnelled': ['--p2p', '--tunnelled', '--unsafe'],
+    'postcopy': ['--postcopy', '--postcopy-after-precopy', '--bandwidth', '1',
+                 '--unsafe', '--migrateuri', 'tcp://127.0.0.1:%(port)d'],
+    'copy-storage': ['--copy-storage-all',
+                     '--migrateuri', 'tcp://127.0.0.1:%(port)d'],
+}
+
+
+@needs_kvm
+@pytest.mark.parametrize('mode', list(MIGRATE_MODES))
+def test_migrate_live(libvirtd, libvirtd_peer, tmp_path, mode):
+    """virsh migrate --live between two daemons on this host, client-driven
+    (plain), daemon-to-daemon (--p2p), tunnelled through the daemons,
+    switched to postcopy (the source's "Suspended Post-copy" event shows
+    it did), and with the disk copied (--copy-storage-all). Without the
+    copy the disk is one file both sides open, which is shared storage on
+    one host; libvirt cannot tell (it trusts only network and cluster
+    file systems to be shared), so --unsafe says we know. The destination
+    gets the domain's migratable XML with another serial log (and,
+    copying, another disk), where the guest's count must go on from the
+    source's last line."""
+    src, dst = libvirtd, libvirtd_peer
+    name = 'tandem-mig-' + mode
+    src_serial = str(tmp_path / (name + '-serial.log'))
+    dst_serial = str(tmp_path / (name + '-dst-serial.log'))
+    src_disk = str(tmp_path / (name + '.img'))
+    dst_disk = str(tmp_path / (name + '-dst.img'))
+    # Data spread over the disk (domain_xml keeps an image that exists),
+    # for the copy to be compared with.
+    with open(src_disk, 'wb') as f:
+        f.truncate(64 << 20)
+        for off in range(0, 64 << 20, 4 << 20):
+            f.seek(off + 4096 * (off >> 20))
+            f.write(os.urandom(64 << 10))
+    (tmp_path / 'dom.xml').write_text(domain_xml(tmp_path, name))
+    port = free_ports(1)[0]
+    events = None
+    try:
+        src.virsh('define', str(tmp_path / 'dom.xml'))
+        src.virsh('start', name)
+        wait_counts_after(src_serial, 2)
+        xml = src.virsh('dumpxml', '--migratable', name).stdout
+        assert src_serial in xml and src_disk in xml, xml
+        xml = xml.replace(src_serial, dst_serial)
+        if mode == 'copy-storage':
+            # libvirt creates no image outside a storage pool: the copy's
+            # target must be there, as large as the source (and empty).
+            with open(dst_disk, 'wb') as f:
+                f.truncate(64 << 20)
+            xml = xml.replace(src_disk, dst_disk)
+        (tmp_path / 'dst.xml').write_text(xml)
+
+        args = ['migrate', '--live', '--verbose', name, dst.uri,
+                '--xml', str(tmp_path / 'dst.xml')] + \
+            [a % {'port': port} for a in MIGRATE_MODES[mode]]
+        if mode == 'postcopy':
+            # The count guest dirties a few pages a second: precopy would
+            # converge and finish without the switch virsh asks for after
+            # the first pass. A 1 ms downtime limit keeps it from that.
+            src.virsh('migrate-setmaxdowntime', name, '1')
+            events = watch_lifecycle(src, name, tmp_path / 'events.txt')
+        p = src.virsh(*args, check=False, timeout=120)
+        assert p.returncode == 0, 'virsh %s: %s\n--- source ---\n%s\n' \
+            '--- destination ---\n%s' % (' '.join(args), p.stdout + p.stderr,
+                                         src.output(), dst.output())
+
+        # The source keeps the persistent definition, shut off; the
+        # destination runs the domain as a transient one.
+        wait_state(src, name, 'shut off')
+        wait_state(dst, name, 'running')
+        if events:
+            events.wait_for('Suspended Post-copy')
+        assert name in dst.virsh('list', '--transient', '--name').stdout
+        with open(src_serial, 'rb') as f:
+            last = count_lines(f.read().decode('utf-8', 'replace'))[-1]
+        counts = wait_counts_after(dst_serial, last + 3)
+        # One line may be cut in two by the switchover, so the first whole
+        # one on the destination is the next or the one after.
+        assert last < counts[0] <= last + 2, (last, counts[:5])
+        assert counts == list(range(counts[0], counts[0] + len(counts))), \
+            counts
+        with open(src_serial, 'rb') as f:
+            assert count_lines(f.read().decode('utf-8', 'replace'))[-1] == \
+                last, 'the source guest ran after the migration'
+
+        if mode == 'copy-storage':
+            with open(src_disk, 'rb') as a, open(dst_disk, 'rb') as b:
+                assert a.read() == b.read(), 'the disk copy differs'
+
+        dst.virsh('destroy', name)
+        assert name not in dst.virsh('list', '--all', '--name').stdout
+    finally:
+        if events:
+            events.stop()
+        for d in (dst, src):
+            d.virsh('destroy', name, check=False)
+            d.virsh('undefine', name, check=False)
